@@ -1,0 +1,71 @@
+package lathe
+
+import "time"
+
+// The agent protocol: agents dial out to the server, claim work by long-poll,
+// and send everything else about an attempt (log bytes, step progress, the
+// final result, and liveness) as Reports. One request kind keeps the agent's
+// outbox simple: whatever is pending goes in the next report.
+
+// Assignment is a claimed job: everything an agent needs to run one attempt.
+type Assignment struct {
+	AttemptID  int64     `json:"attempt_id"`
+	Attempt    int       `json:"attempt"`
+	JobID      int64     `json:"job_id"`
+	RunID      int64     `json:"run_id"`
+	Project    string    `json:"project"`
+	RepoURL    string    `json:"repo_url"`
+	Pipeline   string    `json:"pipeline"`
+	RunNumber  int64     `json:"run_number"`
+	Stage      string    `json:"stage"`
+	Job        string    `json:"job"`
+	Commit     string    `json:"commit"`
+	Ref        string    `json:"ref"`
+	Branch     string    `json:"branch"`
+	Event      string    `json:"event"`
+	Env        []EnvVar  `json:"env"`
+	Steps      []StepDef `json:"steps"`
+	TimeoutSec int64     `json:"timeout_sec"`
+}
+
+// Report carries an attempt's progress from its agent. Every field is
+// optional; an empty report is a heartbeat. Reports are idempotent: log bytes
+// are placed by offset and step states are upserted, so a resent report
+// changes nothing.
+type Report struct {
+	// LogOffset is where Log starts in the attempt's log.
+	LogOffset int64         `json:"log_offset"`
+	Log       []byte        `json:"log,omitempty"`
+	Steps     []StepReport  `json:"steps,omitempty"`
+	Finish    *FinishReport `json:"finish,omitempty"`
+}
+
+// StepReport is the latest state of one step.
+type StepReport struct {
+	Index      int        `json:"index"`
+	Name       string     `json:"name"`
+	Status     Status     `json:"status"`
+	ExitCode   *int       `json:"exit_code,omitempty"`
+	LogStart   int64      `json:"log_start"`
+	LogEnd     *int64     `json:"log_end,omitempty"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+}
+
+// FinishReport ends an attempt. The server accepts it only once it holds
+// LogSize bytes of log; until then it answers with the size it has, and the
+// agent resends from there.
+type FinishReport struct {
+	Status  Status `json:"status"`
+	LogSize int64  `json:"log_size"`
+}
+
+// ReportReply tells the agent what the server holds and whether to stop.
+type ReportReply struct {
+	// LogSize is the number of log bytes durably stored.
+	LogSize int64 `json:"log_size"`
+	// Cancel asks the agent to stop the attempt.
+	Cancel bool `json:"cancel"`
+	// Finished confirms the attempt's result is stored.
+	Finished bool `json:"finished"`
+}
