@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
+)
+
+// advanceRun applies the engine's rules to a run after any change to its
+// jobs: it queues jobs whose dependencies succeeded, skips those whose
+// dependencies did not, cancels what a cancel request left unstarted, and
+// rolls the statuses and timings up into the stages and the run. The run row
+// is locked first, so two jobs of one run finishing at once on PostgreSQL
+// cannot both miss the dependent they jointly release. It reports whether any
+// job was queued (so claimers can be woken).
+func (t *txn) advanceRun(ctx context.Context, runID int64) (bool, error) {
+	var cancel int
+	var runStatus lathe.Status
+	var runStarted sql.NullInt64
+	err := t.queryRow(ctx, `SELECT cancel_requested, status, started_at FROM runs WHERE id = ?`+t.d.lockRun, runID).
+		Scan(&cancel, &runStatus, &runStarted)
+	if err != nil {
+		return false, notFound(err, "run", runID)
+	}
+	type jobRow struct {
+		node              engine.Node
+		stageID           int64
+		started, finished sql.NullInt64
+	}
+	rows, err := t.query(ctx, `SELECT id, name, status, deps, stage_id, started_at, finished_at FROM jobs WHERE run_id = ? ORDER BY id`, runID)
+	if err != nil {
+		return false, fmt.Errorf("load jobs of run %d: %w", runID, err)
+	}
+	var jobs []*jobRow
+	for rows.Next() {
+		j := &jobRow{}
+		var deps string
+		if err := rows.Scan(&j.node.ID, &j.node.Name, &j.node.Status, &deps, &j.stageID, &j.started, &j.finished); err != nil {
+			rows.Close()
+			return false, err
+		}
+		if err := fromJSON(deps, &j.node.Deps); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("job %d deps: %w", j.node.ID, err)
+		}
+		jobs = append(jobs, j)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+
+	nodes := make([]engine.Node, len(jobs))
+	for i, j := range jobs {
+		nodes[i] = j.node
+	}
+	now := micros(t.now)
+	queued := false
+	changes := engine.Advance(nodes, cancel != 0)
+	for _, j := range jobs {
+		to, ok := changes[j.node.ID]
+		if !ok {
+			continue
+		}
+		if err := lathe.CheckTransition(fmt.Sprintf("job %d", j.node.ID), j.node.Status, to); err != nil {
+			return false, err
+		}
+		if to == lathe.StatusQueued {
+			queued = true
+			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ? WHERE id = ?`, to, now, j.node.ID)
+		} else {
+			j.finished = sql.NullInt64{Int64: now, Valid: true}
+			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?`, to, now, j.node.ID)
+		}
+		if err != nil {
+			return false, fmt.Errorf("update job %d: %w", j.node.ID, err)
+		}
+		j.node.Status = to
+	}
+
+	// Roll up into stages.
+	type stageRow struct {
+		status            lathe.Status
+		started, finished sql.NullInt64
+	}
+	stages := map[int64]stageRow{}
+	srows, err := t.query(ctx, `SELECT id, status, started_at, finished_at FROM stages WHERE run_id = ?`, runID)
+	if err != nil {
+		return false, fmt.Errorf("load stages of run %d: %w", runID, err)
+	}
+	for srows.Next() {
+		var id int64
+		var sr stageRow
+		if err := srows.Scan(&id, &sr.status, &sr.started, &sr.finished); err != nil {
+			srows.Close()
+			return false, err
+		}
+		stages[id] = sr
+	}
+	srows.Close()
+	byStage := map[int64][]*jobRow{}
+	for _, j := range jobs {
+		byStage[j.stageID] = append(byStage[j.stageID], j)
+	}
+	var all []lathe.Status
+	var runFirst sql.NullInt64
+	for stageID, js := range byStage {
+		statuses := make([]lathe.Status, len(js))
+		var next stageRow
+		for i, j := range js {
+			statuses[i] = j.node.Status
+			next.started = minNull(next.started, j.started)
+			next.finished = maxNull(next.finished, j.finished)
+		}
+		all = append(all, statuses...)
+		runFirst = minNull(runFirst, next.started)
+		next.status = engine.Rollup(statuses)
+		if !next.status.Terminal() {
+			next.finished = sql.NullInt64{}
+		}
+		if next == stages[stageID] {
+			continue
+		}
+		if _, err := t.exec(ctx, `UPDATE stages SET status = ?, started_at = ?, finished_at = ?, updated_at = ? WHERE id = ?`,
+			next.status, next.started, next.finished, now, stageID); err != nil {
+			return false, fmt.Errorf("roll up stage %d: %w", stageID, err)
+		}
+	}
+	// Stages with no jobs are done as soon as the run is.
+	rs := engine.Rollup(all)
+	if rs != runStatus || runStarted != runFirst {
+		var finished any
+		if rs.Terminal() {
+			finished = now
+			if _, err := t.exec(ctx, `UPDATE stages SET status = ?, finished_at = ?, updated_at = ?
+				WHERE run_id = ? AND id NOT IN (SELECT DISTINCT stage_id FROM jobs WHERE run_id = ?)`,
+				lathe.StatusSkipped, now, now, runID, runID); err != nil {
+				return false, err
+			}
+		}
+		if _, err := t.exec(ctx, `UPDATE runs SET status = ?, started_at = ?, finished_at = ? WHERE id = ?`,
+			rs, runFirst, finished, runID); err != nil {
+			return false, fmt.Errorf("roll up run %d: %w", runID, err)
+		}
+	}
+	return queued, nil
+}
+
+func minNull(a, b sql.NullInt64) sql.NullInt64 {
+	if !a.Valid || b.Valid && b.Int64 < a.Int64 {
+		return b
+	}
+	return a
+}
+
+func maxNull(a, b sql.NullInt64) sql.NullInt64 {
+	if !a.Valid || b.Valid && b.Int64 > a.Int64 {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,209 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// LeaseTTL is how long an attempt stays claimed without a report from its agent.
+const LeaseTTL = 60 * time.Second
+
+const attemptCols = `a.id, a.job_id, a.number, a.agent_id, g.name, a.status, a.log_size, a.created_at, a.started_at, a.finished_at`
+
+func scanAttempt(row interface{ Scan(...any) error }) (*lathe.Attempt, error) {
+	var a lathe.Attempt
+	var created int64
+	var started, finished sql.NullInt64
+	if err := row.Scan(&a.ID, &a.JobID, &a.Number, &a.AgentID, &a.Agent, &a.Status, &a.LogSize, &created, &started, &finished); err != nil {
+		return nil, err
+	}
+	a.CreatedAt, a.StartedAt, a.FinishedAt = fromMicros(created), fromNullMicros(started), fromNullMicros(finished)
+	a.Finish()
+	return &a, nil
+}
+
+// attempts lists attempts (with their steps) matching cond, oldest first.
+func (s *Store) attempts(ctx context.Context, cond string, args ...any) ([]*lathe.Attempt, error) {
+	rows, err := s.query(ctx, `SELECT `+attemptCols+` FROM attempts a JOIN agents g ON g.id = a.agent_id WHERE `+cond+` ORDER BY a.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	out := []*lathe.Attempt{}
+	byID := map[int64]*lathe.Attempt{}
+	for rows.Next() {
+		a, err := scanAttempt(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list attempts: %w", err)
+		}
+		a.Steps = []*lathe.Step{}
+		out = append(out, a)
+		byID[a.ID] = a
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(out) == 0 {
+		return out, err
+	}
+	ids := make([]any, len(out))
+	for i, a := range out {
+		ids[i] = a.ID
+	}
+	srows, err := s.query(ctx, `SELECT attempt_id, idx, name, status, exit_code, log_start, log_end, created_at, started_at, finished_at
+		FROM steps WHERE attempt_id IN (`+placeholders(len(ids))+`) ORDER BY attempt_id, idx`, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("list steps: %w", err)
+	}
+	defer srows.Close()
+	for srows.Next() {
+		var st lathe.Step
+		var exit, end, started, finished sql.NullInt64
+		var created int64
+		if err := srows.Scan(&st.AttemptID, &st.Index, &st.Name, &st.Status, &exit, &st.LogStart, &end, &created, &started, &finished); err != nil {
+			return nil, fmt.Errorf("list steps: %w", err)
+		}
+		if exit.Valid {
+			c := int(exit.Int64)
+			st.ExitCode = &c
+		}
+		if end.Valid {
+			st.LogEnd = &end.Int64
+		}
+		st.CreatedAt, st.StartedAt, st.FinishedAt = fromMicros(created), fromNullMicros(started), fromNullMicros(finished)
+		st.Finish()
+		byID[st.AttemptID].Steps = append(byID[st.AttemptID].Steps, &st)
+	}
+	return out, srows.Err()
+}
+
+// Attempt returns one attempt with its steps.
+func (s *Store) Attempt(ctx context.Context, id int64) (*lathe.Attempt, error) {
+	as, err := s.attempts(ctx, `a.id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(as) == 0 {
+		return nil, fmt.Errorf("attempt %d: %w", id, lathe.ErrNotFound)
+	}
+	return as[0], nil
+}
+
+// JobAttempt returns attempt number n of a job; n = 0 means the latest.
+func (s *Store) JobAttempt(ctx context.Context, jobID int64, n int) (*lathe.Attempt, error) {
+	cond, args := `a.job_id = ? AND a.number = ?`, []any{jobID, n}
+	if n == 0 {
+		cond, args = `a.job_id = ? AND a.number = (SELECT max(number) FROM attempts WHERE job_id = ?)`, []any{jobID, jobID}
+	}
+	as, err := s.attempts(ctx, cond, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(as) == 0 {
+		return nil, fmt.Errorf("job %d has no attempt %d: %w", jobID, n, lathe.ErrNotFound)
+	}
+	return as[0], nil
+}
+
+// Claim gives the oldest queued job whose labels the agent has to the agent,
+// as a new running attempt. It returns nil when there is no such job. Two
+// agents never get the same job: the job row is taken with a conditional
+// update (and, on PostgreSQL, a row lock that others skip).
+func (s *Store) Claim(ctx context.Context, agentID int64, labels []string) (*lathe.Assignment, error) {
+	var as *lathe.Assignment
+	err := s.tx(ctx, func(t *txn) error {
+		rows, err := t.query(ctx, `SELECT id, runs_on FROM jobs WHERE status = ? ORDER BY id LIMIT 200`, lathe.StatusQueued)
+		if err != nil {
+			return fmt.Errorf("claim: %w", err)
+		}
+		var candidates []int64
+		for rows.Next() {
+			var id int64
+			var runsOn string
+			var want []string
+			if err := rows.Scan(&id, &runsOn); err != nil {
+				rows.Close()
+				return err
+			}
+			if fromJSON(runsOn, &want) == nil && hasAll(labels, want) {
+				candidates = append(candidates, id)
+			}
+		}
+		rows.Close()
+		for _, id := range candidates {
+			var got int64
+			err := t.queryRow(ctx, `SELECT id FROM jobs WHERE id = ? AND status = ?`+t.d.skipLocked, id, lathe.StatusQueued).Scan(&got)
+			if err == sql.ErrNoRows {
+				continue // taken meanwhile by another claimer
+			}
+			if err != nil {
+				return fmt.Errorf("claim job %d: %w", id, err)
+			}
+			as, err = t.start(ctx, id, agentID)
+			return err
+		}
+		return nil
+	})
+	if err != nil || as == nil {
+		return nil, err
+	}
+	s.signals.runs.fire(as.RunID)
+	return as, nil
+}
+
+// start turns a locked queued job into a running attempt on the agent.
+func (t *txn) start(ctx context.Context, jobID, agentID int64) (*lathe.Assignment, error) {
+	now := micros(t.now)
+	res, err := t.exec(ctx, `UPDATE jobs SET status = ?, attempt = attempt + 1, started_at = COALESCE(started_at, ?) WHERE id = ? AND status = ?`,
+		lathe.StatusRunning, now, jobID, lathe.StatusQueued)
+	if err != nil {
+		return nil, fmt.Errorf("start job %d: %w", jobID, err)
+	}
+	if err := mustAffect(res, "queued job", jobID); err != nil {
+		return nil, err
+	}
+	var as lathe.Assignment
+	var env, steps string
+	err = t.queryRow(ctx, `SELECT j.id, j.attempt, j.run_id, p.name, p.url, r.pipeline, r.number, s.name, j.name,
+			r.commit_sha, r.ref, r.branch, r.event, j.env, j.steps, j.timeout_sec
+		FROM jobs j JOIN runs r ON r.id = j.run_id JOIN projects p ON p.id = r.project_id JOIN stages s ON s.id = j.stage_id
+		WHERE j.id = ?`, jobID).Scan(&as.JobID, &as.Attempt, &as.RunID, &as.Project, &as.RepoURL, &as.Pipeline, &as.RunNumber,
+		&as.Stage, &as.Job, &as.Commit, &as.Ref, &as.Branch, &as.Event, &env, &steps, &as.TimeoutSec)
+	if err != nil {
+		return nil, fmt.Errorf("load job %d: %w", jobID, err)
+	}
+	if err := fromJSON(env, &as.Env); err != nil {
+		return nil, err
+	}
+	if err := fromJSON(steps, &as.Steps); err != nil {
+		return nil, err
+	}
+	err = t.queryRow(ctx, `INSERT INTO attempts (job_id, number, agent_id, status, lease_expires_at, created_at, started_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		jobID, as.Attempt, agentID, lathe.StatusRunning, micros(t.now.Add(LeaseTTL)), now, now).Scan(&as.AttemptID)
+	if err != nil {
+		return nil, fmt.Errorf("insert attempt: %w", err)
+	}
+	if _, err := t.advanceRun(ctx, as.RunID); err != nil {
+		return nil, err
+	}
+	return &as, nil
+}
+
+func hasAll(have, want []string) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			if h == w {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+const jobCols = `j.id, j.run_id, j.stage_id, s.name, j.name, j.status, j.needs, j.deps, j.runs_on, j.timeout_sec, j.env, j.steps,
+	j.attempt, j.created_at, j.started_at, j.finished_at`
+
+func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
+	var j lathe.Job
+	var needs, deps, runsOn, env, steps string
+	var created int64
+	var started, finished sql.NullInt64
+	err := row.Scan(&j.ID, &j.RunID, &j.StageID, &j.Stage, &j.Name, &j.Status, &needs, &deps, &runsOn, &j.TimeoutSec, &env, &steps,
+		&j.Attempt, &created, &started, &finished)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		text string
+		v    any
+	}{{needs, &j.Needs}, {deps, &j.Deps}, {runsOn, &j.RunsOn}, {env, &j.Env}, {steps, &j.Steps}} {
+		if err := fromJSON(f.text, f.v); err != nil {
+			return nil, fmt.Errorf("job %d: %w", j.ID, err)
+		}
+	}
+	j.CreatedAt, j.StartedAt, j.FinishedAt = fromMicros(created), fromNullMicros(started), fromNullMicros(finished)
+	j.Finish()
+	return &j, nil
+}
+
+func (s *Store) jobs(ctx context.Context, cond string, args ...any) ([]*lathe.Job, error) {
+	rows, err := s.query(ctx, `SELECT `+jobCols+` FROM jobs j JOIN stages s ON s.id = j.stage_id WHERE `+cond+` ORDER BY j.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	out := []*lathe.Job{}
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list jobs: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// Job returns a job with all its attempts and their steps.
+func (s *Store) Job(ctx context.Context, id int64) (*lathe.Job, error) {
+	js, err := s.jobs(ctx, `j.id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(js) == 0 {
+		return nil, fmt.Errorf("job %d: %w", id, lathe.ErrNotFound)
+	}
+	j := js[0]
+	if j.Attempts, err = s.attempts(ctx, `a.job_id = ?`, id); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// CancelJob cancels one job: at once if it has not started (its dependents
+// are then skipped), through its agent if it is running.
+func (s *Store) CancelJob(ctx context.Context, id int64) error {
+	var runID int64
+	err := s.tx(ctx, func(t *txn) error {
+		var status lathe.Status
+		if err := t.queryRow(ctx, `SELECT run_id FROM jobs WHERE id = ?`, id).Scan(&runID); err != nil {
+			return notFound(err, "job", id)
+		}
+		// Lock the run before reading the job's status, like every other writer of the run.
+		if _, err := t.exec(ctx, `UPDATE runs SET status = status WHERE id = ?`, runID); err != nil {
+			return err
+		}
+		if err := t.queryRow(ctx, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&status); err != nil {
+			return notFound(err, "job", id)
+		}
+		switch {
+		case status.Terminal():
+			return fmt.Errorf("job %d is already %s: %w", id, status, lathe.ErrConflict)
+		case status == lathe.StatusRunning:
+			_, err := t.exec(ctx, `UPDATE attempts SET cancel_requested = 1 WHERE job_id = ? AND status = ?`, id, lathe.StatusRunning)
+			return err
+		}
+		if _, err := t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?`, lathe.StatusCanceled, micros(t.now), id); err != nil {
+			return err
+		}
+		_, err := t.advanceRun(ctx, runID)
+		return err
+	})
+	if err == nil {
+		s.signals.runs.fire(runID)
+	}
+	return err
+}

@@ -1,0 +1,65 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// appendLog places data at offset off in an attempt's log whose durable size
+// is *size. Bytes the server already holds are skipped (after checking they
+// match), so a resent or duplicated chunk changes nothing; a chunk that would
+// leave a gap is not stored, and the caller tells the agent the size it has so
+// it resends from there. It reports whether the log grew.
+func (t *txn) appendLog(ctx context.Context, attemptID int64, size *int64, off int64, data []byte) (bool, error) {
+	end := off + int64(len(data))
+	if len(data) == 0 || end <= *size || off > *size {
+		return false, nil
+	}
+	data = data[*size-off:]
+	if _, err := t.exec(ctx, `INSERT INTO log_chunks (attempt_id, off, size, data) VALUES (?, ?, ?, ?)`,
+		attemptID, *size, len(data), data); err != nil {
+		return false, fmt.Errorf("append log of attempt %d: %w", attemptID, err)
+	}
+	if _, err := t.exec(ctx, `UPDATE attempts SET log_size = ? WHERE id = ?`, end, attemptID); err != nil {
+		return false, err
+	}
+	*size = end
+	return true, nil
+}
+
+// ReadLog returns up to limit bytes of an attempt's log from offset off, with
+// the attempt itself (its LogSize and Status tell whether more may come).
+func (s *Store) ReadLog(ctx context.Context, attemptID, off, limit int64) ([]byte, *lathe.Attempt, error) {
+	a, err := s.Attempt(ctx, attemptID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if off < 0 || limit <= 0 {
+		return nil, nil, fmt.Errorf("log range from %d, %d bytes: %w", off, limit, lathe.ErrInvalid)
+	}
+	if off >= a.LogSize {
+		return []byte{}, a, nil
+	}
+	end := min(off+limit, a.LogSize)
+	rows, err := s.query(ctx, `SELECT off, data FROM log_chunks WHERE attempt_id = ? AND off < ? AND off + size > ? ORDER BY off`,
+		attemptID, end, off)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read log of attempt %d: %w", attemptID, err)
+	}
+	defer rows.Close()
+	var buf bytes.Buffer
+	buf.Grow(int(end - off))
+	for rows.Next() {
+		var coff int64
+		var data []byte
+		if err := rows.Scan(&coff, &data); err != nil {
+			return nil, nil, err
+		}
+		lo, hi := max(off-coff, 0), min(end-coff, int64(len(data)))
+		buf.Write(data[lo:hi])
+	}
+	return buf.Bytes(), a, rows.Err()
+}

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// Report applies an agent's report on one of its attempts: log bytes placed
+// by offset, step states, the lease renewal, and the final result. Only the
+// agent holding the attempt may report on it (ErrForbidden otherwise), and
+// only while the attempt is running (ErrFenced otherwise, with Cancel set in
+// the reply so the agent stops).
+func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe.Report) (lathe.ReportReply, error) {
+	var reply lathe.ReportReply
+	var runID int64
+	var grew, finished bool
+	err := s.tx(ctx, func(t *txn) error {
+		var jobID, owner int64
+		var status lathe.Status
+		var cancel int
+		err := t.queryRow(ctx, `SELECT a.job_id, a.agent_id, a.status, a.cancel_requested, a.log_size, j.run_id
+			FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE a.id = ?`, attemptID).
+			Scan(&jobID, &owner, &status, &cancel, &reply.LogSize, &runID)
+		if err != nil {
+			return notFound(err, "attempt", attemptID)
+		}
+		if owner != agentID {
+			return fmt.Errorf("attempt %d belongs to another agent: %w", attemptID, lathe.ErrForbidden)
+		}
+		if status.Terminal() {
+			reply.Cancel, reply.Finished = true, true
+			return fmt.Errorf("attempt %d is %s: %w", attemptID, status, lathe.ErrFenced)
+		}
+		reply.Cancel = cancel != 0
+		if grew, err = t.appendLog(ctx, attemptID, &reply.LogSize, rep.LogOffset, rep.Log); err != nil {
+			return err
+		}
+		for _, st := range rep.Steps {
+			if err := t.upsertStep(ctx, attemptID, st); err != nil {
+				return err
+			}
+		}
+		if _, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ?`, micros(t.now.Add(LeaseTTL)), attemptID); err != nil {
+			return err
+		}
+		if rep.Finish == nil || reply.LogSize < rep.Finish.LogSize {
+			return nil // not finished, or log bytes still missing: the agent resends from reply.LogSize
+		}
+		final := rep.Finish.Status
+		if !final.Terminal() {
+			return fmt.Errorf("finish attempt %d: %q is not a final status: %w", attemptID, final, lathe.ErrInvalid)
+		}
+		if cancel != 0 && final != lathe.StatusSuccess {
+			final = lathe.StatusCanceled
+		}
+		if err := t.finishAttempt(ctx, attemptID, jobID, runID, status, final); err != nil {
+			return err
+		}
+		reply.Finished, finished = true, true
+		return nil
+	})
+	if grew || finished {
+		s.signals.logs.fire(attemptID)
+	}
+	if finished {
+		s.signals.runs.fire(runID)
+	}
+	return reply, err
+}
+
+// finishAttempt records an attempt's result on it and its job, and advances the run.
+func (t *txn) finishAttempt(ctx context.Context, attemptID, jobID, runID int64, from, to lathe.Status) error {
+	if err := lathe.CheckTransition(fmt.Sprintf("attempt %d", attemptID), from, to); err != nil {
+		return err
+	}
+	now := micros(t.now)
+	if _, err := t.exec(ctx, `UPDATE attempts SET status = ?, finished_at = ? WHERE id = ?`, to, now, attemptID); err != nil {
+		return fmt.Errorf("finish attempt %d: %w", attemptID, err)
+	}
+	if _, err := t.exec(ctx, `UPDATE steps SET status = ?, finished_at = ? WHERE attempt_id = ? AND finished_at IS NULL`,
+		lathe.StatusCanceled, now, attemptID); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?`, to, now, jobID); err != nil {
+		return fmt.Errorf("finish job %d: %w", jobID, err)
+	}
+	queued, err := t.advanceRun(ctx, runID)
+	if queued {
+		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
+	}
+	return err
+}
+
+func (t *txn) upsertStep(ctx context.Context, attemptID int64, st lathe.StepReport) error {
+	if !st.Status.Valid() {
+		return fmt.Errorf("step %d: unknown status %q: %w", st.Index, st.Status, lathe.ErrInvalid)
+	}
+	_, err := t.exec(ctx, `INSERT INTO steps (attempt_id, idx, name, status, exit_code, log_start, log_end, created_at, started_at, finished_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (attempt_id, idx) DO UPDATE SET status = excluded.status, exit_code = excluded.exit_code,
+			log_end = excluded.log_end, started_at = excluded.started_at, finished_at = excluded.finished_at
+		WHERE steps.finished_at IS NULL`,
+		attemptID, st.Index, st.Name, st.Status, st.ExitCode, st.LogStart, st.LogEnd, micros(t.now),
+		nullMicros(st.StartedAt), nullMicros(st.FinishedAt))
+	if err != nil {
+		return fmt.Errorf("step %d of attempt %d: %w", st.Index, attemptID, err)
+	}
+	return nil
+}

@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// NewRun is a run about to be created: the run itself, its stages in order,
+// and its jobs (each naming its stage and the jobs it waits for).
+type NewRun struct {
+	Run    *lathe.Run
+	Stages []string
+	Jobs   []*lathe.Job
+}
+
+// CreateRun numbers and stores a run with its stages and jobs, and queues the
+// jobs that wait for nothing — all in one transaction.
+func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
+	r := nr.Run
+	stageIDs := map[string]int64{}
+	queued := false
+	err := s.tx(ctx, func(t *txn) error {
+		err := t.queryRow(ctx, `INSERT INTO run_counters (project_id, pipeline, last_number) VALUES (?, ?, 1)
+			ON CONFLICT (project_id, pipeline) DO UPDATE SET last_number = run_counters.last_number + 1
+			RETURNING last_number`, r.ProjectID, r.Pipeline).Scan(&r.Number)
+		if err != nil {
+			return fmt.Errorf("number run: %w", err)
+		}
+		r.Status, r.CreatedAt = lathe.StatusPending, t.now
+		err = t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, micros(t.now)).Scan(&r.ID)
+		if err != nil {
+			return fmt.Errorf("insert run: %w", err)
+		}
+		for i, name := range nr.Stages {
+			var id int64
+			err := t.queryRow(ctx, `INSERT INTO stages (run_id, name, position, status, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, r.ID, name, i, lathe.StatusPending, micros(t.now), micros(t.now)).Scan(&id)
+			if err != nil {
+				return fmt.Errorf("insert stage %q: %w", name, err)
+			}
+			stageIDs[name] = id
+		}
+		for _, j := range nr.Jobs {
+			sid, ok := stageIDs[j.Stage]
+			if !ok {
+				return fmt.Errorf("job %q is in undeclared stage %q: %w", j.Name, j.Stage, lathe.ErrInvalid)
+			}
+			j.RunID, j.StageID, j.Status, j.CreatedAt = r.ID, sid, lathe.StatusPending, t.now
+			err := t.queryRow(ctx, `INSERT INTO jobs (run_id, stage_id, name, status, deps, needs, runs_on, timeout_sec, env, steps, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				r.ID, sid, j.Name, j.Status, jsonText(j.Deps), jsonText(j.Needs), jsonText(j.RunsOn),
+				j.TimeoutSec, jsonText(j.Env), jsonText(j.Steps), micros(t.now)).Scan(&j.ID)
+			if err != nil {
+				return fmt.Errorf("insert job %q: %w", j.Name, err)
+			}
+		}
+		queued, err = t.advanceRun(ctx, r.ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if queued {
+		s.signals.work.fire()
+	}
+	return nil
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("store: cannot encode %T: %v", v, err)) // only plain slices reach here
+	}
+	if string(b) == "null" {
+		return "[]"
+	}
+	return string(b)
+}
+
+func fromJSON(text string, v any) error { return json.Unmarshal([]byte(text), v) }
+
+// RunFilter selects runs in Runs.
+type RunFilter struct {
+	ProjectID int64
+	Pipeline  string
+	Branch    string
+	Status    lathe.Status
+	Before    int64
+	Limit     int
+}
+
+const runCols = `r.id, r.project_id, p.name, r.pipeline, r.number, r.ref, r.branch, r.commit_sha, r.event, r.status,
+	r.created_at, r.started_at, r.finished_at`
+
+func scanRun(row interface{ Scan(...any) error }) (*lathe.Run, error) {
+	var r lathe.Run
+	var created int64
+	var started, finished sql.NullInt64
+	err := row.Scan(&r.ID, &r.ProjectID, &r.Project, &r.Pipeline, &r.Number, &r.Ref, &r.Branch, &r.Commit, &r.Event, &r.Status,
+		&created, &started, &finished)
+	if err != nil {
+		return nil, err
+	}
+	r.CreatedAt, r.StartedAt, r.FinishedAt = fromMicros(created), fromNullMicros(started), fromNullMicros(finished)
+	r.Finish()
+	return &r, nil
+}
+
+// Runs lists runs newest first.
+func (s *Store) Runs(ctx context.Context, f RunFilter) (lathe.Page[*lathe.Run], error) {
+	var where []string
+	var args []any
+	add := func(cond string, arg any) { where, args = append(where, cond), append(args, arg) }
+	if f.ProjectID != 0 {
+		add("r.project_id = ?", f.ProjectID)
+	}
+	if f.Pipeline != "" {
+		add("r.pipeline = ?", f.Pipeline)
+	}
+	if f.Branch != "" {
+		add("r.branch = ?", f.Branch)
+	}
+	if f.Status != "" {
+		add("r.status = ?", string(f.Status))
+	}
+	if f.Before > 0 {
+		add("r.id < ?", f.Before)
+	}
+	q := `SELECT ` + runCols + ` FROM runs r JOIN projects p ON p.id = r.project_id` + whereClause(where) + ` ORDER BY r.id DESC LIMIT ?`
+	rows, err := s.query(ctx, q, append(args, f.Limit+1)...)
+	if err != nil {
+		return lathe.Page[*lathe.Run]{}, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var items []*lathe.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return lathe.Page[*lathe.Run]{}, fmt.Errorf("list runs: %w", err)
+		}
+		items = append(items, r)
+	}
+	return page(items, f.Limit, func(r *lathe.Run) int64 { return r.ID }), rows.Err()
+}
+
+// Run returns a run with its stages and jobs.
+func (s *Store) Run(ctx context.Context, id int64) (*lathe.Run, error) {
+	r, err := scanRun(s.queryRow(ctx, `SELECT `+runCols+` FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.id = ?`, id))
+	if err != nil {
+		return nil, notFound(err, "run", id)
+	}
+	if r.Stages, err = s.Stages(ctx, id); err != nil {
+		return nil, err
+	}
+	if r.Jobs, err = s.jobs(ctx, `j.run_id = ?`, id); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+const stageCols = `id, run_id, name, position, status, created_at, updated_at, started_at, finished_at`
+
+func scanStage(row interface{ Scan(...any) error }) (*lathe.Stage, error) {
+	var st lathe.Stage
+	var created, updated int64
+	var started, finished sql.NullInt64
+	if err := row.Scan(&st.ID, &st.RunID, &st.Name, &st.Position, &st.Status, &created, &updated, &started, &finished); err != nil {
+		return nil, err
+	}
+	st.CreatedAt, st.UpdatedAt = fromMicros(created), fromMicros(updated)
+	st.StartedAt, st.FinishedAt = fromNullMicros(started), fromNullMicros(finished)
+	st.Finish()
+	return &st, nil
+}
+
+// Stages lists a run's stages in order. A run that does not exist is not found.
+func (s *Store) Stages(ctx context.Context, runID int64) ([]*lathe.Stage, error) {
+	rows, err := s.query(ctx, `SELECT `+stageCols+` FROM stages WHERE run_id = ? ORDER BY position`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("list stages of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	out := []*lathe.Stage{}
+	for rows.Next() {
+		st, err := scanStage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list stages of run %d: %w", runID, err)
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		var n int
+		if err := s.queryRow(ctx, `SELECT count(*) FROM runs WHERE id = ?`, runID).Scan(&n); err != nil || n == 0 {
+			return nil, fmt.Errorf("run %d: %w", runID, lathe.ErrNotFound)
+		}
+	}
+	return out, nil
+}
+
+// Stage returns one stage.
+func (s *Store) Stage(ctx context.Context, id int64) (*lathe.Stage, error) {
+	st, err := scanStage(s.queryRow(ctx, `SELECT `+stageCols+` FROM stages WHERE id = ?`, id))
+	if err != nil {
+		return nil, notFound(err, "stage", id)
+	}
+	return st, nil
+}
+
+// CancelRun cancels every unfinished job of a run: jobs not yet started
+// are canceled at once, running ones are asked to stop through their agents.
+func (s *Store) CancelRun(ctx context.Context, id int64) error {
+	var queued bool
+	err := s.tx(ctx, func(t *txn) error {
+		var status lathe.Status
+		if err := t.queryRow(ctx, `SELECT status FROM runs WHERE id = ?`+t.d.lockRun, id).Scan(&status); err != nil {
+			return notFound(err, "run", id)
+		}
+		if status.Terminal() {
+			return fmt.Errorf("run %d is already %s: %w", id, status, lathe.ErrConflict)
+		}
+		if _, err := t.exec(ctx, `UPDATE runs SET cancel_requested = 1 WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `UPDATE attempts SET cancel_requested = 1 WHERE status = ? AND job_id IN (SELECT id FROM jobs WHERE run_id = ?)`,
+			lathe.StatusRunning, id); err != nil {
+			return err
+		}
+		var err error
+		queued, err = t.advanceRun(ctx, id)
+		return err
+	})
+	if queued {
+		s.signals.work.fire()
+	}
+	return err
+}

@@ -1,0 +1,244 @@
+// Package store persists Lathe's state in SQLite (the embedded default) or
+// PostgreSQL (for many server replicas). All scheduling state lives here: a
+// server restart loses nothing. Both engines share one set of hand-written
+// queries (written with ? placeholders, rebound for PostgreSQL); where the
+// dialects differ, the difference sits in the dialect struct, side by side.
+//
+// The store depends on the domain package and the pure engine package only.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the pure-Go "sqlite" driver
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// Store is the database behind one Lathe server.
+type Store struct {
+	// w takes every write transaction. On SQLite it is a single connection, so
+	// writers queue in Go instead of sleeping in SQLite's busy handler; on
+	// PostgreSQL w and r are the same pool.
+	w, r *sql.DB
+	d    dialect
+	now  func() time.Time
+
+	signals signals
+}
+
+type dialect struct {
+	name string // "sqlite" or "postgres"
+	// rebind turns ? placeholders into the engine's own.
+	rebind func(string) string
+	// skipLocked is appended to the claim query's SELECT.
+	skipLocked string
+	// lockRun is appended to the SELECT that serialises writers of one run.
+	lockRun string
+}
+
+var sqliteDialect = dialect{name: "sqlite", rebind: func(q string) string { return q }}
+
+var postgresDialect = dialect{
+	name:       "postgres",
+	rebind:     rebindDollar,
+	skipLocked: " FOR UPDATE SKIP LOCKED",
+	lockRun:    " FOR UPDATE",
+}
+
+// Open opens (creating if needed) the database named by dsn and applies
+// pending migrations. dsn is a postgres:// or postgresql:// URL, or a SQLite
+// file path (optionally prefixed with sqlite:).
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	var s *Store
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		s, err = openPostgres(dsn)
+	} else {
+		s, err = openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.now = func() time.Time { return time.Now().UTC() }
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(path string) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+	}
+	// WAL lets readers run beside the writer; synchronous=NORMAL keeps every
+	// committed transaction across a process crash (kill -9), trading only the
+	// last commits on a power loss for a commit without fsync.
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)", "busy_timeout(10000)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	base := "file:" + path + "?"
+	w, err := sql.Open("sqlite", base+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	q.Set("_txlock", "deferred")
+	r, err := sql.Open("sqlite", base+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	return &Store{w: w, r: r, d: sqliteDialect}, nil
+}
+
+func openPostgres(dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	return &Store{w: db, r: db, d: postgresDialect}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// Engine names the database engine: "sqlite" or "postgres".
+func (s *Store) Engine() string { return s.d.name }
+
+// tx runs fn in one write transaction, committing if fn returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*txn) error) error {
+	t, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	x := &txn{Tx: t, d: s.d, now: s.now()}
+	if err := fn(x); err != nil {
+		t.Rollback()
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	for _, f := range x.afterCommit {
+		f(s)
+	}
+	return nil
+}
+
+// txn is a write transaction with the dialect's placeholders and one clock
+// reading, so every row a transaction touches gets the same time.
+type txn struct {
+	*sql.Tx
+	d   dialect
+	now time.Time
+	// afterCommit runs once the transaction is durable (to wake waiters).
+	afterCommit []func(*Store)
+}
+
+func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.ExecContext(ctx, t.d.rebind(q), args...)
+}
+
+func (t *txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.QueryContext(ctx, t.d.rebind(q), args...)
+}
+
+func (t *txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.QueryRowContext(ctx, t.d.rebind(q), args...)
+}
+
+// queryRow and query read outside a transaction, from the read pool.
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.r.QueryRowContext(ctx, s.d.rebind(q), args...)
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return s.r.QueryContext(ctx, s.d.rebind(q), args...)
+}
+
+// rebindDollar rewrites ? placeholders as $1, $2, … . Queries in this package
+// never put a ? inside a string literal.
+func rebindDollar(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
+
+// notFound maps sql.ErrNoRows to lathe.ErrNotFound with what was looked up.
+func notFound(err error, what string, key any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s %v: %w", what, key, lathe.ErrNotFound)
+	}
+	return fmt.Errorf("%s %v: %w", what, key, err)
+}
+
+// micros is the storage form of a time: unix microseconds.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return micros(*t)
+}
+
+// placeholders returns "?, ?, …" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
