@@ -1,0 +1,134 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/executor"
+)
+
+// runJob runs one attempt to the end and makes sure the server hears how it
+// ended. Step 0 is the checkout; the pipeline's steps follow.
+func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
+	log := a.Log.With("agent", a.Name, "job_id", as.JobID, "attempt_id", as.AttemptID, "job", as.Job)
+	jobCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if as.TimeoutSec > 0 {
+		var stop context.CancelFunc
+		jobCtx, stop = context.WithTimeoutCause(jobCtx, time.Duration(as.TimeoutSec)*time.Second, errTimedOut)
+		defer stop()
+	}
+	out := newShipper(a.Client, as.AttemptID, a.Heartbeat, log, cancel)
+	// The shipper outlives a canceled job so the final report still goes out.
+	shipCtx, stopShipping := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopShipping()
+	go out.Run(shipCtx)
+
+	ws := filepath.Join(a.WorkDir, "ws", strconv.FormatInt(as.AttemptID, 10))
+	mirror := a.mirrors.For(as.RepoURL)
+	sh := &executor.Shell{Grace: a.Grace}
+	status := a.runSteps(jobCtx, as, ws, out, sh, mirror.Checkout)
+	sh.Cleanup()
+	if ctx.Err() != nil && status != lathe.StatusSuccess {
+		status = lathe.StatusCanceled // the agent is shutting down
+	}
+	out.Finish(status)
+	select {
+	case <-out.finished:
+	case <-ctx.Done():
+		// Shutting down: give the final report a bounded moment.
+		select {
+		case <-out.finished:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	if err := mirror.RemoveWorktree(ws); err != nil {
+		log.Warn("remove workspace", "dir", ws, "err", err)
+	}
+	log.Debug("job finished", "status", status)
+}
+
+var errTimedOut = fmt.Errorf("job timed out")
+
+// runSteps checks out the commit and runs the steps in order, stopping at the
+// first failure. It returns the attempt's status.
+func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, out *shipper, sh *executor.Shell,
+	checkout func(context.Context, string, string) error) lathe.Status {
+	report := func(i int, name string, st lathe.Status, start int64, started, finished *time.Time, exit *int) {
+		r := lathe.StepReport{Index: i, Name: name, Status: st, LogStart: start, StartedAt: started, FinishedAt: finished, ExitCode: exit}
+		if finished != nil {
+			end := out.Offset()
+			r.LogEnd = &end
+		}
+		out.Step(r)
+	}
+
+	// Step 0: checkout.
+	start, t0 := out.Offset(), time.Now()
+	report(0, "checkout", lathe.StatusRunning, start, &t0, nil, nil)
+	fmt.Fprintf(out, "$ git checkout %s\n", as.Commit)
+	if err := checkout(ctx, as.Commit, ws); err != nil {
+		fmt.Fprintf(out, "checkout failed: %v\n", err)
+		t1 := time.Now()
+		report(0, "checkout", lathe.StatusFailed, start, &t0, &t1, nil)
+		return stopStatus(ctx, lathe.StatusFailed)
+	}
+	t1 := time.Now()
+	report(0, "checkout", lathe.StatusSuccess, start, &t0, &t1, new(int))
+
+	env := executor.JobEnv(as, ws)
+	for i, step := range as.Steps {
+		idx := i + 1
+		start, t0 := out.Offset(), time.Now()
+		report(idx, step.Name, lathe.StatusRunning, start, &t0, nil, nil)
+		fmt.Fprintf(out, "$ %s\n", firstLine(step.Run))
+		code, err := sh.Run(ctx, executor.Step{Script: step.Run, Dir: ws, Env: env, Output: out})
+		t1 := time.Now()
+		st := lathe.StatusSuccess
+		switch {
+		case err != nil:
+			st = stopStatus(ctx, lathe.StatusFailed)
+			fmt.Fprintf(out, "step %s: %v\n", st, context.Cause(ctx))
+		case code != 0:
+			st = lathe.StatusFailed
+			fmt.Fprintf(out, "exit status %d\n", code)
+		}
+		var exit *int
+		if code >= 0 {
+			exit = &code
+		}
+		report(idx, step.Name, st, start, &t0, &t1, exit)
+		if st != lathe.StatusSuccess {
+			// Mark the steps that will not run.
+			for j := i + 1; j < len(as.Steps); j++ {
+				report(j+1, as.Steps[j].Name, lathe.StatusSkipped, out.Offset(), nil, &t1, nil)
+			}
+			return st
+		}
+	}
+	return lathe.StatusSuccess
+}
+
+// stopStatus names why ctx ended: timed out, canceled, or (if it did not) def.
+func stopStatus(ctx context.Context, def lathe.Status) lathe.Status {
+	switch {
+	case context.Cause(ctx) == errTimedOut:
+		return lathe.StatusTimedOut
+	case ctx.Err() != nil:
+		return lathe.StatusCanceled
+	}
+	return def
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}

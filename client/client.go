@@ -1,0 +1,174 @@
+// Package client is Lathe's one HTTP client: the CLI and the agent both talk
+// to the server through it. Errors from the server come back as *Error with
+// the problem's detail.
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Client calls one Lathe server with one credential.
+type Client struct {
+	BaseURL string
+	Token   string
+	HTTP    *http.Client
+}
+
+// New returns a client for the server at baseURL (http://host:port).
+func New(baseURL, token string) *Client {
+	return &Client{
+		BaseURL: strings.TrimRight(baseURL, "/"),
+		Token:   token,
+		HTTP: &http.Client{Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     90 * time.Second,
+		}},
+	}
+}
+
+// Error is a non-2xx answer.
+type Error struct {
+	Status int
+	Title  string `json:"title"`
+	Detail string `json:"detail"`
+	Errors []struct {
+		File    string `json:"file"`
+		Line    int    `json:"line"`
+		Column  int    `json:"column"`
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+func (e *Error) Error() string {
+	msg := e.Detail
+	if msg == "" {
+		msg = e.Title
+	}
+	return fmt.Sprintf("server said %d: %s", e.Status, msg)
+}
+
+// StatusOf returns the HTTP status of an *Error, or 0.
+func StatusOf(err error) int {
+	if e, ok := err.(*Error); ok {
+		return e.Status
+	}
+	return 0
+}
+
+// Request sends a request with an optional JSON body and returns the
+// response for the caller to read and close. Non-2xx answers are turned into
+// *Error (and the body closed).
+func (c *Client) Request(ctx context.Context, method, path string, body any, header http.Header) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		e := &Error{Status: resp.StatusCode, Title: resp.Status}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		json.Unmarshal(b, e)
+		return nil, e
+	}
+	return resp, nil
+}
+
+// Do sends a JSON request and decodes a JSON answer into out (unless out is
+// nil or the answer has no body).
+func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	resp, err := c.Request(ctx, method, path, body, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// Event is one server-sent event.
+type Event struct {
+	Name string
+	ID   string
+	Data []byte
+}
+
+// Stream opens a Server-Sent Events stream and calls fn for each event until
+// the stream ends, fn returns an error, or ctx is done. lastID, when set, is
+// sent as Last-Event-ID.
+func (c *Client) Stream(ctx context.Context, path, lastID string, fn func(Event) error) error {
+	h := http.Header{"Accept": {"text/event-stream"}}
+	if lastID != "" {
+		h.Set("Last-Event-ID", lastID)
+	}
+	resp, err := c.Request(ctx, http.MethodGet, path, nil, h)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	var ev Event
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if ev.Name != "" || ev.Data != nil {
+				if err := fn(ev); err != nil {
+					return err
+				}
+			}
+			ev = Event{}
+		case strings.HasPrefix(line, ":"):
+		case strings.HasPrefix(line, "event:"):
+			ev.Name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
+		case strings.HasPrefix(line, "id:"):
+			ev.ID = strings.TrimSpace(strings.TrimPrefix(line, "id:"))
+		case strings.HasPrefix(line, "data:"):
+			if ev.Data != nil {
+				ev.Data = append(ev.Data, '\n')
+			}
+			ev.Data = append(ev.Data, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " ")...)
+		}
+	}
+	if err := sc.Err(); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return ctx.Err()
+}

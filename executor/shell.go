@@ -1,0 +1,115 @@
+// Package executor runs a job's steps as real processes. The shell executor
+// gives each step its own process group, so stopping a step stops everything
+// it started; the group is signalled with SIGTERM, given a grace period, then
+// killed.
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Shell runs steps with /bin/sh -e -c in the job's workspace.
+type Shell struct {
+	// Grace is how long a canceled step's process group has between SIGTERM and SIGKILL.
+	Grace time.Duration
+
+	mu     sync.Mutex
+	groups []int // process groups started, killed by Cleanup
+}
+
+// Step is one command to run.
+type Step struct {
+	Script string
+	Dir    string
+	Env    []string
+	// Output receives stdout and stderr, interleaved as written.
+	Output io.Writer
+}
+
+// Run runs the step and returns its exit code. When ctx ends first, the
+// step's process group is stopped and Run returns ctx's error with exit code -1.
+func (s *Shell) Run(ctx context.Context, st Step) (int, error) {
+	cmd := exec.Command("/bin/sh", "-e", "-c", st.Script)
+	cmd.Dir, cmd.Env = st.Dir, st.Env
+	cmd.Stdout, cmd.Stderr = st.Output, st.Output
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Output from processes a step leaves in the background must not hold
+	// the step open once its shell has exited.
+	cmd.WaitDelay = 200 * time.Millisecond
+	if err := cmd.Start(); err != nil {
+		return -1, fmt.Errorf("start step: %w", err)
+	}
+	pgid := cmd.Process.Pid
+	s.mu.Lock()
+	s.groups = append(s.groups, pgid)
+	s.mu.Unlock()
+
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return exitCode(err)
+	case <-ctx.Done():
+		s.stopGroup(pgid, done)
+		return -1, ctx.Err()
+	}
+}
+
+// stopGroup sends SIGTERM to the group, waits for the step's shell to exit
+// or the grace period to pass, then SIGKILLs the whole group.
+func (s *Shell) stopGroup(pgid int, done <-chan error) {
+	syscall.Kill(-pgid, syscall.SIGTERM)
+	t := time.NewTimer(s.grace())
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	syscall.Kill(-pgid, syscall.SIGKILL)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+func (s *Shell) grace() time.Duration {
+	if s.Grace > 0 {
+		return s.Grace
+	}
+	return 10 * time.Second
+}
+
+// Cleanup kills every process group the job's steps started (processes
+// steps left running in the background live until the job ends).
+func (s *Shell) Cleanup() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.groups {
+		syscall.Kill(-g, syscall.SIGKILL)
+	}
+	s.groups = nil
+}
+
+func exitCode(err error) (int, error) {
+	if err == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ee.ExitCode(), nil
+	}
+	if errors.Is(err, exec.ErrWaitDelay) {
+		return 0, nil
+	}
+	return -1, err
+}

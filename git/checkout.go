@@ -1,0 +1,47 @@
+package git
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Checkout puts commit into dir as a detached worktree of the mirror: a
+// real checkout with a .git the job can use, at the cost of one git process
+// when the mirror already holds the commit. dir's base name must be unique
+// among the mirror's live worktrees (an attempt ID is).
+func (m *Mirror) Checkout(ctx context.Context, commit, dir string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.ensure(ctx); err != nil {
+		return err
+	}
+	add := func() error {
+		_, err := run(ctx, m.Dir, "worktree", "add", "--detach", "--force", "--quiet", dir, commit)
+		return err
+	}
+	if err := add(); err != nil {
+		if m.has(ctx, commit) {
+			return fmt.Errorf("checkout %s: %w", commit, err)
+		}
+		if err := m.fetch(ctx); err != nil {
+			return err
+		}
+		if err := add(); err != nil {
+			return fmt.Errorf("checkout %s: %w", commit, err)
+		}
+	}
+	return nil
+}
+
+// RemoveWorktree deletes a worktree made by Checkout and git's record of it.
+func (m *Mirror) RemoveWorktree(dir string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	err := os.RemoveAll(dir)
+	if err2 := os.RemoveAll(filepath.Join(m.Dir, "worktrees", filepath.Base(dir))); err == nil {
+		err = err2
+	}
+	return err
+}

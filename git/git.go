@@ -1,0 +1,250 @@
+// Package git drives the git binary: Lathe supports any URL that git can
+// clone (including local paths and file:// URLs), so it never reimplements
+// transport. The server keeps one bare mirror per project to resolve refs and
+// read pipeline files; agents keep one per repository URL and check commits
+// out of it as worktrees.
+package git
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// Mirror is a bare local copy of a remote repository.
+type Mirror struct {
+	Dir string
+	URL string
+
+	mu   sync.Mutex // serialises fetches into the mirror
+	init bool
+}
+
+// Mirrors hands out one Mirror per URL under a directory.
+type Mirrors struct {
+	Dir string
+
+	mu sync.Mutex
+	m  map[string]*Mirror
+}
+
+// For returns the mirror of url, creating its handle on first use.
+func (ms *Mirrors) For(url string) *Mirror {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if ms.m == nil {
+		ms.m = map[string]*Mirror{}
+	}
+	m, ok := ms.m[url]
+	if !ok {
+		sum := sha256.Sum256([]byte(url))
+		m = &Mirror{Dir: filepath.Join(ms.Dir, hex.EncodeToString(sum[:8])+".git"), URL: url}
+		ms.m[url] = m
+	}
+	return m
+}
+
+// run runs git with args in dir and returns its standard output. Errors carry git's stderr.
+func run(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "LC_ALL=C")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(errb.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return out.Bytes(), fmt.Errorf("git %s: %s", args[0], msg)
+	}
+	return out.Bytes(), nil
+}
+
+var hexSHA = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+
+// IsCommitID reports whether s is a full hexadecimal object name.
+func IsCommitID(s string) bool { return hexSHA.MatchString(s) }
+
+func (m *Mirror) ensure(ctx context.Context) error {
+	if m.init {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(m.Dir, "HEAD")); err != nil {
+		if err := os.MkdirAll(filepath.Dir(m.Dir), 0o755); err != nil {
+			return err
+		}
+		if _, err := run(ctx, filepath.Dir(m.Dir), "init", "--bare", "--quiet", m.Dir); err != nil {
+			return err
+		}
+	}
+	m.init = true
+	return nil
+}
+
+// fetch brings every branch and tag of the remote into the mirror.
+func (m *Mirror) fetch(ctx context.Context) error {
+	_, err := run(ctx, m.Dir, "fetch", "--quiet", "--prune", "--force", "--no-tags", "--end-of-options", m.URL,
+		"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+	if err != nil {
+		return fmt.Errorf("fetch %s: %w", m.URL, err)
+	}
+	return nil
+}
+
+// has reports whether the mirror holds the commit.
+func (m *Mirror) has(ctx context.Context, commit string) bool {
+	_, err := run(ctx, m.Dir, "cat-file", "-e", commit+"^{commit}")
+	return err == nil
+}
+
+// Ref is a resolved ref.
+type Ref struct {
+	Commit string
+	// Branch is set when the ref named a branch.
+	Branch string
+	// Ref is the full ref name (refs/heads/main), or the commit ID when one was given.
+	Ref string
+}
+
+// Resolve turns a branch, tag, full ref or commit ID into a commit the mirror
+// holds, fetching from the remote when needed. An empty ref means the
+// remote's default branch (HEAD).
+func (m *Mirror) Resolve(ctx context.Context, ref string) (Ref, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.ensure(ctx); err != nil {
+		return Ref{}, err
+	}
+	if IsCommitID(ref) {
+		if !m.has(ctx, ref) {
+			if err := m.fetch(ctx); err != nil {
+				return Ref{}, err
+			}
+			if !m.has(ctx, ref) {
+				return Ref{}, fmt.Errorf("commit %s is not in %s", ref, m.URL)
+			}
+		}
+		return Ref{Commit: ref, Ref: ref}, nil
+	}
+	// Ask the remote what the ref points at now; fetch only for commits we lack.
+	pattern := ref
+	if pattern == "" {
+		pattern = "HEAD"
+	}
+	out, err := run(ctx, m.Dir, "ls-remote", "--symref", "--end-of-options", m.URL, pattern)
+	if err != nil {
+		return Ref{}, fmt.Errorf("resolve %q in %s: %w", ref, m.URL, err)
+	}
+	r, ok := pickRef(string(out), ref)
+	if !ok {
+		return Ref{}, fmt.Errorf("no branch or tag %q in %s", ref, m.URL)
+	}
+	if !m.has(ctx, r.Commit) {
+		if err := m.fetch(ctx); err != nil {
+			return Ref{}, err
+		}
+	}
+	if strings.HasPrefix(r.Ref, "refs/tags/") {
+		// An annotated tag points at a tag object; build the commit it tags.
+		out, err := run(ctx, m.Dir, "rev-parse", "--verify", "--end-of-options", r.Commit+"^{commit}")
+		if err != nil {
+			return Ref{}, err
+		}
+		r.Commit = strings.TrimSpace(string(out))
+	}
+	return r, nil
+}
+
+// pickRef chooses the ref ls-remote listed for the name: the exact full ref,
+// else refs/heads/NAME, else refs/tags/NAME (peeled form preferred).
+func pickRef(lsRemote, name string) (Ref, bool) {
+	refs := map[string]string{}
+	symHead := ""
+	for _, line := range strings.Split(lsRemote, "\n") {
+		sha, ref, ok := strings.Cut(line, "\t")
+		if !ok {
+			continue
+		}
+		if strings.HasPrefix(sha, "ref: ") {
+			symHead = strings.TrimPrefix(sha, "ref: ")
+			continue
+		}
+		refs[ref] = sha
+	}
+	if name == "" {
+		sha, ok := refs["HEAD"]
+		r := Ref{Commit: sha, Ref: symHead}
+		if strings.HasPrefix(symHead, "refs/heads/") {
+			r.Branch = strings.TrimPrefix(symHead, "refs/heads/")
+		}
+		return r, ok
+	}
+	for _, full := range []string{name, "refs/heads/" + name, "refs/tags/" + name} {
+		sha, ok := refs[full]
+		if !ok {
+			continue
+		}
+		r := Ref{Commit: sha, Ref: full}
+		if strings.HasPrefix(full, "refs/heads/") {
+			r.Branch = strings.TrimPrefix(full, "refs/heads/")
+		}
+		return r, true
+	}
+	return Ref{}, false
+}
+
+// ReadFiles returns the contents of the files at commit whose paths match
+// keep, among the paths under the given tree prefixes.
+func (m *Mirror) ReadFiles(ctx context.Context, commit string, paths []string, keep func(string) bool) (map[string][]byte, error) {
+	args := append([]string{"ls-tree", "-r", "-z", "--full-tree", commit, "--"}, paths...)
+	out, err := run(ctx, m.Dir, args...)
+	if err != nil {
+		return nil, err
+	}
+	var want []string
+	for _, entry := range strings.Split(string(out), "\x00") {
+		meta, path, ok := strings.Cut(entry, "\t")
+		if ok && strings.Contains(meta, " blob ") && keep(path) {
+			want = append(want, path)
+		}
+	}
+	files := map[string][]byte{}
+	if len(want) == 0 {
+		return files, nil
+	}
+	var in bytes.Buffer
+	for _, p := range want {
+		fmt.Fprintf(&in, "%s:%s\n", commit, p)
+	}
+	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch")
+	cmd.Dir = m.Dir
+	cmd.Stdin = &in
+	blobs, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("git cat-file: %w", err)
+	}
+	for _, p := range want {
+		// Each object is "<sha> blob <size>\n<content>\n".
+		header, rest, ok := bytes.Cut(blobs, []byte("\n"))
+		var size int
+		if !ok || len(bytes.Fields(header)) != 3 {
+			return nil, fmt.Errorf("git cat-file: unexpected output for %s", p)
+		}
+		fmt.Sscan(string(bytes.Fields(header)[2]), &size)
+		if size+1 > len(rest) {
+			return nil, fmt.Errorf("git cat-file: short output for %s", p)
+		}
+		files[p] = rest[:size]
+		blobs = rest[size+1:]
+	}
+	return files, nil
+}
