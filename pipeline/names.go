@@ -1,0 +1,34 @@
+package pipeline
+
+import (
+	"path"
+	"regexp"
+	"strings"
+)
+
+var (
+	// validName is the rule for pipeline, stage and job names: safe in URLs,
+	// file names and log lines.
+	validName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+	// validEnvName is the portable shell rule for environment variables.
+	validEnvName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// nameRule is said in every message about an invalid name.
+const nameRule = "use 1 to 100 letters, digits, '.', '_' or '-'"
+
+// defaultName derives a pipeline's name from its file: the base name without
+// its extension, except that the root .lathe.yml is "main".
+func defaultName(file string) string {
+	base := path.Base(file)
+	for _, ext := range []string{".yml", ".yaml"} {
+		if strings.HasSuffix(base, ext) {
+			base = strings.TrimSuffix(base, ext)
+			break
+		}
+	}
+	if base == ".lathe" {
+		return "main"
+	}
+	return base
+}

@@ -1,0 +1,106 @@
+package pipeline
+
+import (
+	"strings"
+
+	"github.com/lathe-ci/lathe"
+	"go.yaml.in/yaml/v3"
+)
+
+// stepKeys are the keys a step written as a map may have.
+var stepKeys = []string{"name", "run"}
+
+// maxStepName is how many characters of its command name a step that has
+// no `name:`.
+const maxStepName = 80
+
+// steps reads a job's `steps:`: a non-empty list whose entries are either a
+// command string or a map with `run` and an optional `name`.
+func (w *walker) steps(n *yaml.Node, path string) []lathe.StepDef {
+	if n.Kind != yaml.SequenceNode && !isNull(n) {
+		w.errorf(n, path, "must be a list of steps, not %s", describe(n))
+		return nil
+	}
+	items := w.items(n)
+	if len(items) == 0 {
+		w.errorf(n, path, "must be a list with at least one step")
+		return nil
+	}
+	steps := make([]lathe.StepDef, 0, len(items))
+	for i, item := range items {
+		field := index(path, i)
+		switch {
+		case item.Kind == yaml.MappingNode:
+			steps = append(steps, w.stepMap(item, field))
+		case item.Kind == yaml.ScalarNode:
+			if isNull(item) || strings.TrimSpace(item.Value) == "" {
+				w.errorf(item, field, "step is empty; write the command to run")
+				continue
+			}
+			steps = append(steps, lathe.StepDef{Name: stepName(item.Value), Run: item.Value})
+		default:
+			w.errorf(item, field, "must be a command or a map with `run` (and an optional `name`), not %s", describe(item))
+		}
+	}
+	return steps
+}
+
+// stepMap reads a step written as a map.
+func (w *walker) stepMap(n *yaml.Node, path string) lathe.StepDef {
+	var step lathe.StepDef
+	var sawRun bool
+	entries := w.entries(n, path)
+	for _, e := range entries {
+		field := join(path, e.key.Value)
+		switch e.key.Value {
+		case "name":
+			switch {
+			case isNull(e.value):
+			case e.value.Kind == yaml.ScalarNode:
+				step.Name = e.value.Value
+			default:
+				w.errorf(e.value, field, "must be a string, not %s", describe(e.value))
+			}
+		case "run":
+			sawRun = true
+			switch {
+			case e.value.Kind != yaml.ScalarNode:
+				w.errorf(e.value, field, "must be a command string, not %s", describe(e.value))
+			case isNull(e.value) || strings.TrimSpace(e.value.Value) == "":
+				w.errorf(e.value, field, "is empty; write the command to run")
+			default:
+				step.Run = e.value.Value
+			}
+		default:
+			if len(entries) == 1 && w.didYouMean(e.key.Value, stepKeys) == "" {
+				// `- echo a: b` is a map to YAML; the author meant a command.
+				w.errorf(e.key, field, "unknown key %q; if this step is a command containing \": \", put the whole command in quotes", e.key.Value)
+				return step
+			}
+			w.unknownKey(e.key, path, stepKeys)
+		}
+	}
+	if !sawRun {
+		w.errorf(n, join(path, "run"), "missing; a step needs a command to run")
+	}
+	if strings.TrimSpace(step.Name) == "" {
+		step.Name = stepName(step.Run)
+	}
+	return step
+}
+
+// stepName names a step after the first non-blank line of its command,
+// cut to maxStepName characters.
+func stepName(run string) string {
+	for _, line := range strings.Split(run, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if r := []rune(line); len(r) > maxStepName {
+			return string(r[:maxStepName])
+		}
+		return line
+	}
+	return ""
+}
