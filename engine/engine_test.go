@@ -1,0 +1,104 @@
+package engine
+
+import (
+	"maps"
+	"testing"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+const (
+	pending  = lathe.StatusPending
+	queued   = lathe.StatusQueued
+	running  = lathe.StatusRunning
+	success  = lathe.StatusSuccess
+	failed   = lathe.StatusFailed
+	canceled = lathe.StatusCanceled
+	skipped  = lathe.StatusSkipped
+)
+
+func TestAdvance(t *testing.T) {
+	// a ← b ← c, and d independent; e needs a and d.
+	graph := func(a, b, c, d, e lathe.Status) []Node {
+		return []Node{
+			{ID: 1, Name: "a", Status: a},
+			{ID: 2, Name: "b", Status: b, Deps: []string{"a"}},
+			{ID: 3, Name: "c", Status: c, Deps: []string{"b"}},
+			{ID: 4, Name: "d", Status: d},
+			{ID: 5, Name: "e", Status: e, Deps: []string{"a", "d"}},
+		}
+	}
+	tests := []struct {
+		name     string
+		nodes    []Node
+		canceled bool
+		want     map[int64]lathe.Status
+	}{
+		{"new run queues jobs without deps", graph(pending, pending, pending, pending, pending), false,
+			map[int64]lathe.Status{1: queued, 4: queued}},
+		{"success releases direct dependents only", graph(success, pending, pending, running, pending), false,
+			map[int64]lathe.Status{2: queued}},
+		{"a job waits for all its deps", graph(success, running, pending, success, pending), false,
+			map[int64]lathe.Status{5: queued}},
+		{"failure skips dependents transitively", graph(failed, pending, pending, success, pending), false,
+			map[int64]lathe.Status{2: skipped, 3: skipped, 5: skipped}},
+		{"cancel of a dep skips dependents", graph(canceled, pending, pending, running, pending), false,
+			map[int64]lathe.Status{2: skipped, 3: skipped, 5: skipped}},
+		{"nothing to do", graph(running, pending, pending, running, pending), false,
+			map[int64]lathe.Status{}},
+		{"run cancel cancels unstarted jobs, leaves running ones", graph(running, pending, pending, queued, pending), true,
+			map[int64]lathe.Status{2: canceled, 3: canceled, 4: canceled, 5: canceled}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Advance(tt.nodes, tt.canceled)
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("Advance = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRollup(t *testing.T) {
+	tests := []struct {
+		in   []lathe.Status
+		want lathe.Status
+	}{
+		{nil, success},
+		{[]lathe.Status{pending, pending}, pending},
+		{[]lathe.Status{queued, pending}, queued},
+		{[]lathe.Status{running, pending}, running},
+		{[]lathe.Status{success, pending}, running},
+		{[]lathe.Status{success, success}, success},
+		{[]lathe.Status{success, skipped}, success},
+		{[]lathe.Status{skipped, skipped}, skipped},
+		{[]lathe.Status{success, failed, skipped}, failed},
+		{[]lathe.Status{canceled, success}, canceled},
+		{[]lathe.Status{canceled, failed}, failed},
+		{[]lathe.Status{lathe.StatusTimedOut, success}, failed},
+		{[]lathe.Status{lathe.StatusLost, success}, failed},
+		{[]lathe.Status{lathe.StatusWaiting, pending}, lathe.StatusWaiting},
+	}
+	for _, tt := range tests {
+		if got := Rollup(tt.in); got != tt.want {
+			t.Errorf("Rollup(%v) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// Every status change the engine makes is one the state machine allows.
+func TestAdvanceOnlyMakesAllowedTransitions(t *testing.T) {
+	all := lathe.Statuses
+	for _, a := range all {
+		for _, b := range all {
+			nodes := []Node{{ID: 1, Name: "a", Status: a}, {ID: 2, Name: "b", Status: b, Deps: []string{"a"}}}
+			for _, cancel := range []bool{false, true} {
+				for id, to := range Advance(nodes, cancel) {
+					if from := nodes[id-1].Status; !lathe.CanTransition(from, to) {
+						t.Errorf("a=%s b=%s cancel=%v: job %d %s → %s is not allowed", a, b, cancel, id, from, to)
+					}
+				}
+			}
+		}
+	}
+}
