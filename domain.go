@@ -128,8 +128,8 @@ type Agent struct {
 }
 
 // Page is one page of a newest-first list. Next is the cursor for the
-// following page (pass it as before=), or 0 on the last page.
+// following page (pass it as before=), or null on the last page.
 type Page[T any] struct {
-	Items []T   `json:"items"`
-	Next  int64 `json:"next,omitempty"`
+	Items []T    `json:"items"`
+	Next  *int64 `json:"next"`
 }

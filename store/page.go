@@ -17,7 +17,8 @@ func page[T any](items []T, limit int, id func(T) int64) lathe.Page[T] {
 	}
 	if len(items) > limit {
 		p.Items = items[:limit]
-		p.Next = id(items[limit-1])
+		next := id(items[limit-1])
+		p.Next = &next
 	}
 	return p
 }

@@ -1,0 +1,81 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// claim long-polls for a job the calling agent can run: it answers 200 with
+// an Assignment as soon as one is queued, or 204 after ?wait= seconds
+// (default 25, at most 60) with none.
+func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
+	agent := principal(r.Context()).Agent
+	wait, err := queryInt(r, "wait", 25, 0, 60)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	if err := s.store.TouchAgent(ctx, agent.ID); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	deadline := time.NewTimer(time.Duration(wait) * time.Second)
+	defer deadline.Stop()
+	for {
+		wake := s.store.WorkSignal()
+		as, err := s.store.Claim(ctx, agent.ID, agent.Labels)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		if as != nil {
+			s.log.Debug("job claimed", "agent", agent.Name, "job_id", as.JobID, "attempt_id", as.AttemptID)
+			writeJSON(w, http.StatusOK, as)
+			return
+		}
+		select {
+		case <-wake:
+		case <-deadline.C:
+			w.WriteHeader(http.StatusNoContent)
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// report takes an agent's report on one of its attempts.
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	agent := principal(r.Context()).Agent
+	id, err := pathID(r, "attempt")
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	var rep lathe.Report
+	if err := decode(w, r, &rep); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if rep.LogOffset < 0 {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "log_offset: must not be negative"))
+		return
+	}
+	reply, err := s.store.Report(r.Context(), agent.ID, id, &rep)
+	if errors.Is(err, lathe.ErrFenced) {
+		// The attempt is over: tell the agent to stop, with the reply it can act on.
+		w.Header().Set("Lathe-Fenced", strconv.FormatInt(id, 10))
+		writeJSON(w, http.StatusGone, reply)
+		return
+	}
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, reply)
+}

@@ -1,0 +1,82 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/lathe-ci/lathe/pipeline"
+)
+
+// pipelineView is a pipeline as read at a commit.
+type pipelineView struct {
+	Name   string    `json:"name"`
+	File   string    `json:"file"`
+	Commit string    `json:"commit"`
+	Ref    string    `json:"ref"`
+	Stages []string  `json:"stages"`
+	Jobs   []jobView `json:"jobs"`
+}
+
+type jobView struct {
+	Name       string   `json:"name"`
+	Stage      string   `json:"stage"`
+	Needs      []string `json:"needs"`
+	Deps       []string `json:"deps"`
+	RunsOn     []string `json:"runs_on"`
+	TimeoutSec int64    `json:"timeout_sec"`
+	Steps      int      `json:"steps"`
+}
+
+func viewPipeline(p *pipeline.Pipeline, commit, ref string) pipelineView {
+	v := pipelineView{Name: p.Name, File: p.File, Commit: commit, Ref: ref, Stages: p.Stages, Jobs: []jobView{}}
+	for _, j := range p.Jobs {
+		v.Jobs = append(v.Jobs, jobView{Name: j.Name, Stage: j.Stage, Needs: orEmpty(j.Needs), Deps: orEmpty(j.Deps),
+			RunsOn: orEmpty(j.RunsOn), TimeoutSec: int64(j.Timeout.Seconds()), Steps: len(j.Steps)})
+	}
+	return v
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// pipelines reads the project's pipelines at ?ref= (default branch when absent).
+func (s *Server) pipelines(w http.ResponseWriter, r *http.Request) ([]pipelineView, bool) {
+	p, err := s.store.Project(r.Context(), r.PathValue("project"))
+	if err != nil {
+		writeProblem(w, r, err)
+		return nil, false
+	}
+	ref, ps, err := s.trigger.Pipelines(r.Context(), p, r.URL.Query().Get("ref"))
+	if err != nil {
+		writeProblem(w, r, err)
+		return nil, false
+	}
+	out := []pipelineView{}
+	for _, pl := range ps {
+		out = append(out, viewPipeline(pl, ref.Commit, ref.Ref))
+	}
+	return out, true
+}
+
+func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
+	if ps, ok := s.pipelines(w, r); ok {
+		writeJSON(w, http.StatusOK, map[string]any{"items": ps})
+	}
+}
+
+func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) {
+	ps, ok := s.pipelines(w, r)
+	if !ok {
+		return
+	}
+	for _, p := range ps {
+		if p.Name == r.PathValue("pipeline") {
+			writeJSON(w, http.StatusOK, p)
+			return
+		}
+	}
+	writeProblem(w, r, problemf(http.StatusNotFound, "no pipeline %q at this ref", r.PathValue("pipeline")))
+}

@@ -1,0 +1,174 @@
+// Package api is Lathe's HTTP interface: the REST API under /api/v1 for
+// people and tools, and the agent protocol agents dial into. Handlers are
+// thin: authorize, decode, call the store or the trigger service, encode.
+// Every route is declared once in routes(), with the caller it admits; the
+// OpenAPI document must describe each of them (a test checks).
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/store"
+	"github.com/lathe-ci/lathe/trigger"
+)
+
+// Server serves the API.
+type Server struct {
+	store   *store.Store
+	trigger *trigger.Service
+	log     *slog.Logger
+	mux     *http.ServeMux
+}
+
+// New returns a server over the store.
+func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
+	s := &Server{store: st, trigger: tr, log: log, mux: http.NewServeMux()}
+	for _, r := range s.routes() {
+		s.mux.Handle(r.Pattern, s.guard(r))
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, problemf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loggerKey{}, s.log)))
+}
+
+type loggerKey struct{}
+
+func slogFrom(r *http.Request) *slog.Logger {
+	if l, ok := r.Context().Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// access is who may call a route.
+type access int
+
+const (
+	public    access = iota // anyone, no credential
+	userAuth                // a user or API token
+	agentAuth               // an agent credential
+)
+
+// Route is one endpoint: its method-and-path pattern, who may call it, and its handler.
+type Route struct {
+	Pattern string
+	Access  access
+	Handler func(http.ResponseWriter, *http.Request)
+}
+
+func (s *Server) routes() []Route {
+	return []Route{
+		{"GET /healthz", public, s.healthz},
+		{"GET /readyz", public, s.readyz},
+		{"GET /api/v1/openapi.json", public, serveOpenAPI},
+
+		{"GET /api/v1/projects", userAuth, s.listProjects},
+		{"POST /api/v1/projects", userAuth, s.createProject},
+		{"GET /api/v1/projects/{project}", userAuth, s.getProject},
+		{"PATCH /api/v1/projects/{project}", userAuth, s.updateProject},
+		{"DELETE /api/v1/projects/{project}", userAuth, s.deleteProject},
+		{"GET /api/v1/projects/{project}/pipelines", userAuth, s.listPipelines},
+		{"GET /api/v1/projects/{project}/pipelines/{pipeline}", userAuth, s.getPipeline},
+		{"POST /api/v1/projects/{project}/runs", userAuth, s.triggerRun},
+		{"GET /api/v1/projects/{project}/runs", userAuth, s.listProjectRuns},
+
+		{"GET /api/v1/runs", userAuth, s.listRuns},
+		{"GET /api/v1/runs/{run}", userAuth, s.getRun},
+		{"POST /api/v1/runs/{run}/cancel", userAuth, s.cancelRun},
+		{"GET /api/v1/runs/{run}/events", userAuth, s.runEvents},
+		{"GET /api/v1/runs/{run}/stages", userAuth, s.listStages},
+		{"GET /api/v1/stages/{stage}", userAuth, s.getStage},
+
+		{"GET /api/v1/jobs/{job}", userAuth, s.getJob},
+		{"POST /api/v1/jobs/{job}/cancel", userAuth, s.cancelJob},
+		{"GET /api/v1/jobs/{job}/log", userAuth, s.getLog},
+		{"GET /api/v1/jobs/{job}/log/stream", userAuth, s.streamLog},
+
+		{"GET /api/v1/agents", userAuth, s.listAgents},
+
+		{"POST /api/v1/agent/claim", agentAuth, s.claim},
+		{"POST /api/v1/agent/attempts/{attempt}/report", agentAuth, s.report},
+	}
+}
+
+// Routes lists every route's pattern (for the OpenAPI coverage test and docs).
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.routes() {
+		out = append(out, r.Pattern)
+	}
+	return out
+}
+
+// Principal is the authenticated caller.
+type Principal struct {
+	// User is the API token's name for people and tools.
+	User string
+	// Agent is set for agent credentials.
+	Agent *lathe.Agent
+}
+
+type principalKey struct{}
+
+func principal(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+// guard authenticates the caller before the handler sees the request: a
+// route refuses callers of the wrong kind before it reads a body or a
+// parameter.
+func (s *Server) guard(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.Access == public {
+			rt.Handler(w, r)
+			return
+		}
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="lathe"`)
+			writeProblem(w, r, problemf(http.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <token>"))
+			return
+		}
+		p := &Principal{}
+		switch rt.Access {
+		case agentAuth:
+			a, err := s.store.AgentByToken(r.Context(), auth.Hash(token))
+			if err != nil {
+				writeProblem(w, r, problemf(http.StatusUnauthorized, "unknown agent credential"))
+				return
+			}
+			p.Agent = a
+		case userAuth:
+			name, err := s.store.APIToken(r.Context(), auth.Hash(token))
+			if err != nil {
+				writeProblem(w, r, problemf(http.StatusUnauthorized, "unknown or revoked token"))
+				return
+			}
+			p.User = name
+		}
+		rt.Handler(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.Ready(r.Context()); err != nil {
+		writeProblem(w, r, problemf(http.StatusServiceUnavailable, "%v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,190 @@
+// Package trigger turns "build this ref of this project" into runs: it
+// resolves the ref to a commit, reads the pipeline files at that commit,
+// parses them with the pipeline package and stores the run with its stages
+// and jobs. The API, and later webhooks and schedules, all start runs here.
+package trigger
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/git"
+	"github.com/lathe-ci/lathe/pipeline"
+	"github.com/lathe-ci/lathe/store"
+)
+
+// Service starts runs.
+type Service struct {
+	Store   *store.Store
+	Mirrors *git.Mirrors
+
+	cache pipelineCache
+}
+
+// Request asks for a run of one pipeline at one ref.
+type Request struct {
+	Ref      string // branch, tag, full ref or commit ID; empty: the project's default branch
+	Pipeline string // empty: the only pipeline of the commit
+	Event    string // push, manual, …; empty: manual
+}
+
+// ConfigError is returned when the pipeline files at a commit are broken.
+type ConfigError struct {
+	Commit string
+	Errs   pipeline.ErrorList
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("pipeline configuration at %.12s is invalid:\n%s", e.Commit, e.Errs.Error())
+}
+
+func (e *ConfigError) Unwrap() error { return lathe.ErrInvalid }
+
+// Pipelines resolves ref and returns the pipelines defined at that commit.
+func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (git.Ref, []*pipeline.Pipeline, error) {
+	if ref == "" {
+		ref = p.DefaultBranch
+	}
+	m := s.Mirrors.For(p.URL)
+	r, err := m.Resolve(ctx, ref)
+	if err != nil {
+		return git.Ref{}, nil, fmt.Errorf("%w: %v", lathe.ErrInvalid, err)
+	}
+	if ps, ok := s.cache.get(p.URL, r.Commit); ok {
+		return r, ps, nil
+	}
+	files, err := m.ReadFiles(ctx, r.Commit, []string{".lathe.yml", ".lathe.yaml", ".lathe"}, IsPipelineFile)
+	if err != nil {
+		return git.Ref{}, nil, fmt.Errorf("read pipeline files at %s: %w", r.Commit, err)
+	}
+	if len(files) == 0 {
+		return git.Ref{}, nil, fmt.Errorf("commit %.12s has no .lathe.yml or .lathe/*.yml: %w", r.Commit, lathe.ErrInvalid)
+	}
+	var in []pipeline.File
+	for name, data := range files {
+		in = append(in, pipeline.File{Path: name, Data: data})
+	}
+	sort.Slice(in, func(i, j int) bool { return in[i].Path < in[j].Path })
+	ps, err := pipeline.Parse(in)
+	if err != nil {
+		if el, ok := err.(pipeline.ErrorList); ok {
+			return git.Ref{}, nil, &ConfigError{Commit: r.Commit, Errs: el}
+		}
+		return git.Ref{}, nil, err
+	}
+	s.cache.put(p.URL, r.Commit, ps)
+	return r, ps, nil
+}
+
+// IsPipelineFile reports whether a repository path is a pipeline file.
+func IsPipelineFile(p string) bool {
+	switch p {
+	case ".lathe.yml", ".lathe.yaml":
+		return true
+	}
+	ext := path.Ext(p)
+	return path.Dir(p) == ".lathe" && (ext == ".yml" || ext == ".yaml")
+}
+
+// Trigger creates a run for the request and queues its first jobs.
+func (s *Service) Trigger(ctx context.Context, p *lathe.Project, req Request) (*lathe.Run, error) {
+	ref, ps, err := s.Pipelines(ctx, p, req.Ref)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := choose(ps, req.Pipeline)
+	if err != nil {
+		return nil, err
+	}
+	event := req.Event
+	if event == "" {
+		event = "manual"
+	}
+	nr := Plan(pl)
+	nr.Run.ProjectID, nr.Run.Project = p.ID, p.Name
+	nr.Run.Ref, nr.Run.Branch, nr.Run.Commit, nr.Run.Event = ref.Ref, ref.Branch, ref.Commit, event
+	if err := s.Store.CreateRun(ctx, nr); err != nil {
+		return nil, err
+	}
+	return nr.Run, nil
+}
+
+func choose(ps []*pipeline.Pipeline, name string) (*pipeline.Pipeline, error) {
+	var names []string
+	for _, p := range ps {
+		if p.Name == name || name == "" && len(ps) == 1 {
+			return p, nil
+		}
+		names = append(names, p.Name)
+	}
+	if name == "" {
+		return nil, fmt.Errorf("this commit defines several pipelines (%s); name one: %w", strings.Join(names, ", "), lathe.ErrInvalid)
+	}
+	return nil, fmt.Errorf("no pipeline %q at this commit (it has %s): %w", name, strings.Join(names, ", "), lathe.ErrNotFound)
+}
+
+// Plan turns a parsed pipeline into the stages and jobs of a new run. The
+// job environment is the pipeline's env overridden by the job's.
+func Plan(pl *pipeline.Pipeline) store.NewRun {
+	nr := store.NewRun{Run: &lathe.Run{Pipeline: pl.Name}, Stages: pl.Stages}
+	for _, j := range pl.Jobs {
+		nr.Jobs = append(nr.Jobs, &lathe.Job{
+			Name:       j.Name,
+			Stage:      j.Stage,
+			Needs:      j.Needs,
+			Deps:       j.Deps,
+			RunsOn:     j.RunsOn,
+			TimeoutSec: int64(j.Timeout.Seconds()),
+			Env:        MergeEnv(pl.Env, j.Env),
+			Steps:      j.Steps,
+		})
+	}
+	return nr
+}
+
+// MergeEnv returns base with over's values replacing or following it.
+func MergeEnv(base, over []lathe.EnvVar) []lathe.EnvVar {
+	out := append([]lathe.EnvVar(nil), base...)
+	for _, v := range over {
+		replaced := false
+		for i := range out {
+			if out[i].Name == v.Name {
+				out[i].Value, replaced = v.Value, true
+			}
+		}
+		if !replaced {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// pipelineCache keeps the parsed pipelines of recent commits: a commit's
+// files never change, so the same commit is never read or parsed twice.
+type pipelineCache struct {
+	mu sync.Mutex
+	m  map[string][]*pipeline.Pipeline
+}
+
+const pipelineCacheSize = 512
+
+func (c *pipelineCache) get(url, commit string) ([]*pipeline.Pipeline, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ps, ok := c.m[url+"\x00"+commit]
+	return ps, ok
+}
+
+func (c *pipelineCache) put(url, commit string, ps []*pipeline.Pipeline) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= pipelineCacheSize {
+		c.m = map[string][]*pipeline.Pipeline{}
+	}
+	c.m[url+"\x00"+commit] = ps
+}
