@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lathe-ci/lathe/client"
+)
+
+// newFlags returns a flag set that prints errors and usage to env.Stderr.
+func newFlags(env *Env, name, argsUsage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("lathe "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: lathe %s [flags] %s\n\nFlags:\n", name, argsUsage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags that may come before, between or after positional
+// arguments, and returns the positional ones. It returns ok=false after
+// printing the problem (or the usage for -h).
+func parse(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, 0, false
+			}
+			return nil, 2, false
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, 0, true
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+}
+
+// clientFlags adds --server and --token and returns a function that builds
+// the client once flags are parsed. Defaults come from LATHE_SERVER and
+// LATHE_TOKEN, then from a `lathe up` data directory in the working directory.
+func clientFlags(fs *flag.FlagSet, env *Env) func() *client.Client {
+	server := fs.String("server", envOr(env, "LATHE_SERVER", "http://127.0.0.1:8080"), "server URL (env LATHE_SERVER)")
+	token := fs.String("token", env.Getenv("LATHE_TOKEN"), "API token (env LATHE_TOKEN; default: ./.lathe/admin.token)")
+	return func() *client.Client {
+		t := *token
+		if t == "" {
+			if b, err := os.ReadFile(filepath.Join(".lathe", "admin.token")); err == nil {
+				t = strings.TrimSpace(string(b))
+			}
+		}
+		return client.New(*server, t)
+	}
+}
+
+func envOr(env *Env, key, def string) string {
+	if v := env.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// fail prints an error for a command and returns exit code 1.
+func fail(env *Env, err error) int {
+	fmt.Fprintf(env.Stderr, "lathe: %v\n", err)
+	return 1
+}

@@ -1,0 +1,76 @@
+// Package cli is the lathe command: the server (`up`, `server`) and the
+// client commands that talk to a server's REST API. Every command is a
+// function of a context, its arguments and its writers, so tests run them
+// in-process.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, env *Env) int
+}
+
+// Env is what a command may touch.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Getenv reads configuration fallbacks (LATHE_*).
+	Getenv func(string) string
+}
+
+var commands = map[string]command{
+	"up":        {"run a server on SQLite with embedded agents (the quickstart)", cmdUp},
+	"server":    {"run a server (SQLite or PostgreSQL)", cmdServer},
+	"project":   {"manage projects: create, list, get, update, delete", cmdProject},
+	"pipelines": {"show the pipelines of a project at a ref", cmdPipelines},
+	"run":       {"trigger a run of a project's pipeline (--follow to watch it)", cmdRun},
+	"runs":      {"list runs", cmdRuns},
+	"status":    {"show a run with its stages and jobs", cmdStatus},
+	"logs":      {"print a run's logs (-f to follow live)", cmdLogs},
+	"cancel":    {"cancel a run (or a job with --job)", cmdCancel},
+}
+
+// Main runs the lathe command and returns its exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, args[1:], &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv})
+}
+
+// Run runs one command line (without the program name).
+func Run(ctx context.Context, args []string, env *Env) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(env.Stdout)
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.Stderr, "lathe: unknown command %q\n\n", args[0])
+		usage(env.Stderr)
+		return 2
+	}
+	return c.run(ctx, args[1:], env)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Lathe — CI/CD server\n\nUsage: lathe COMMAND [flags] [args]\n\nCommands:")
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'lathe COMMAND -h' for a command's flags.")
+}

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lathe-ci/lathe/server"
+)
+
+func cmdUp(ctx context.Context, args []string, env *Env) int {
+	return serve(ctx, args, env, "up", 2, false)
+}
+
+func cmdServer(ctx context.Context, args []string, env *Env) int {
+	return serve(ctx, args, env, "server", 0, true)
+}
+
+// serve runs a server until ctx ends (Ctrl-C or SIGTERM).
+func serve(ctx context.Context, args []string, env *Env, name string, defAgents int, withDB bool) int {
+	fs := newFlags(env, name, "")
+	cfg := server.Config{}
+	fs.StringVar(&cfg.Addr, "addr", envOr(env, "LATHE_ADDR", "127.0.0.1:8080"), "listen address (env LATHE_ADDR)")
+	fs.StringVar(&cfg.DataDir, "data", envOr(env, "LATHE_DATA", ".lathe"), "data directory: SQLite database, git mirrors, admin token, agent workspaces (env LATHE_DATA)")
+	agents := fs.Int("agents", envInt(env, "LATHE_AGENTS", defAgents), "number of embedded agents (env LATHE_AGENTS)")
+	labels := fs.String("agent-labels", env.Getenv("LATHE_AGENT_LABELS"), "comma-separated labels of the embedded agents (default: OS, arch, embedded)")
+	if withDB {
+		fs.StringVar(&cfg.DatabaseURL, "database-url", env.Getenv("LATHE_DATABASE_URL"), "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
+	}
+	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	if _, code, ok := parse(fs, args); !ok {
+		return code
+	} else if fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fail(env, fmt.Errorf("--log-level: %w", err))
+	}
+	cfg.Agents = *agents
+	if *labels != "" {
+		cfg.AgentLabels = strings.Split(*labels, ",")
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return fail(env, err)
+	}
+	db := "SQLite in " + cfg.DataDir
+	if cfg.DatabaseURL != "" {
+		db = "PostgreSQL"
+	}
+	fmt.Fprintf(env.Stdout, "Lathe is running at %s (%s, %d embedded agents)\n", srv.URL, db, cfg.Agents)
+	fmt.Fprintf(env.Stdout, "Admin API token: %s\n(also in %s/admin.token)\n", srv.AdminToken, cfg.DataDir)
+	fmt.Fprintf(env.Stdout, "Try: lathe project create NAME GIT_URL && lathe run NAME --follow\n")
+	start := time.Now()
+	if err := srv.Run(ctx); err != nil {
+		return fail(env, err)
+	}
+	cfg.Log.Info("stopped", "uptime", time.Since(start).Round(time.Second))
+	return 0
+}
+
+func envInt(env *Env, key string, def int) int {
+	if n, err := strconv.Atoi(env.Getenv(key)); err == nil {
+		return n
+	}
+	return def
+}

@@ -1,0 +1,223 @@
+// Package lathetest starts real Lathe servers with real agents and makes
+// real git repositories, so end-to-end tests read like stories.
+package lathetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/server"
+)
+
+// Repo creates a git repository holding files (path → content) in one
+// commit on branch main, and returns its directory.
+func Repo(tb testing.TB, files map[string]string) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	Git(tb, dir, "init", "-q", "-b", "main")
+	Commit(tb, dir, files)
+	return dir
+}
+
+// Commit writes files into the repository and commits them; it returns the commit ID.
+func Commit(tb testing.TB, dir string, files map[string]string) string {
+	tb.Helper()
+	for p, content := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	Git(tb, dir, "add", "-A")
+	Git(tb, dir, "-c", "user.email=test@lathe.invalid", "-c", "user.name=test", "commit", "-q", "--allow-empty", "-m", "test commit")
+	return strings.TrimSpace(Git(tb, dir, "rev-parse", "HEAD"))
+}
+
+// Git runs git in dir and returns its output.
+func Git(tb testing.TB, dir string, args ...string) string {
+	tb.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		tb.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// Lathe is a running server with embedded agents.
+type Lathe struct {
+	*server.Server
+	Client  *client.Client
+	DataDir string
+	stop    func()
+}
+
+// Options tune Start. The zero value is SQLite in a temp dir with 2 agents.
+type Options struct {
+	DataDir     string // reuse a data directory (to test restarts)
+	DatabaseURL string
+	Agents      int // 0 means 2; -1 means none
+	Grace       time.Duration
+	Heartbeat   time.Duration
+}
+
+// Start starts a server on 127.0.0.1 and stops it when the test ends (or
+// when Stop is called).
+func Start(tb testing.TB, o Options) *Lathe {
+	tb.Helper()
+	if o.DataDir == "" {
+		o.DataDir = tb.TempDir()
+	}
+	switch o.Agents {
+	case 0:
+		o.Agents = 2
+	case -1:
+		o.Agents = 0
+	}
+	if o.Grace == 0 {
+		o.Grace = 2 * time.Second
+	}
+	if o.Heartbeat == 0 {
+		o.Heartbeat = 500 * time.Millisecond
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, server.Config{
+		Addr: "127.0.0.1:0", DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, Agents: o.Agents,
+		Grace: o.Grace, Heartbeat: o.Heartbeat,
+		Log: slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		cancel()
+		tb.Fatalf("start server: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	l := &Lathe{Server: srv, Client: client.New(srv.URL, srv.AdminToken), DataDir: o.DataDir}
+	stopped := false
+	l.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				tb.Errorf("server stopped with error: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			tb.Errorf("server did not stop within 30s")
+		}
+	}
+	tb.Cleanup(l.stop)
+	return l
+}
+
+// Stop stops the server and its agents and waits for them.
+func (l *Lathe) Stop() { l.stop() }
+
+// testWriter sends server logs to the test log.
+type testWriter struct{ tb testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// Do calls the API and fails the test on error.
+func (l *Lathe) Do(tb testing.TB, method, path string, body, out any) {
+	tb.Helper()
+	if err := l.Client.Do(context.Background(), method, path, body, out); err != nil {
+		tb.Fatalf("%s %s: %v", method, path, err)
+	}
+}
+
+// Project creates a project for the repository.
+func (l *Lathe) Project(tb testing.TB, name, repo string) *lathe.Project {
+	tb.Helper()
+	var p lathe.Project
+	l.Do(tb, http.MethodPost, "/api/v1/projects", map[string]string{"name": name, "url": repo}, &p)
+	return &p
+}
+
+// Trigger starts a run of the project at ref ("" = default branch).
+func (l *Lathe) Trigger(tb testing.TB, project, ref, pipeline string) *lathe.Run {
+	tb.Helper()
+	var r lathe.Run
+	l.Do(tb, http.MethodPost, "/api/v1/projects/"+project+"/runs", map[string]string{"ref": ref, "pipeline": pipeline}, &r)
+	return &r
+}
+
+// Wait waits (at most timeout) for a run to finish and returns it with its jobs.
+func (l *Lathe) Wait(tb testing.TB, runID int64, timeout time.Duration) *lathe.Run {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var last lathe.Run
+	err := l.Client.Stream(ctx, fmt.Sprintf("/api/v1/runs/%d/events", runID), "", func(ev client.Event) error {
+		return json.Unmarshal(ev.Data, &last)
+	})
+	if !last.Status.Terminal() {
+		tb.Fatalf("run %d did not finish within %v (last status %q, err %v)", runID, timeout, last.Status, err)
+	}
+	return l.Run(tb, runID)
+}
+
+// Run fetches a run.
+func (l *Lathe) Run(tb testing.TB, runID int64) *lathe.Run {
+	tb.Helper()
+	var r lathe.Run
+	l.Do(tb, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d", runID), nil, &r)
+	return &r
+}
+
+// Job fetches a job with its attempts and steps.
+func (l *Lathe) Job(tb testing.TB, id int64) *lathe.Job {
+	tb.Helper()
+	var j lathe.Job
+	l.Do(tb, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d", id), nil, &j)
+	return &j
+}
+
+// Log returns the whole log of a job's latest attempt.
+func (l *Lathe) Log(tb testing.TB, jobID int64) string {
+	tb.Helper()
+	resp, err := l.Client.Request(context.Background(), http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/log", jobID), nil, nil)
+	if err != nil {
+		tb.Fatalf("get log of job %d: %v", jobID, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
+}
+
+// JobByName finds a job of a run by name.
+func JobByName(tb testing.TB, r *lathe.Run, name string) *lathe.Job {
+	tb.Helper()
+	for _, j := range r.Jobs {
+		if j.Name == name {
+			return j
+		}
+	}
+	tb.Fatalf("run %d has no job %q", r.ID, name)
+	return nil
+}

@@ -1,0 +1,160 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/cli"
+	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+// Stopping and starting the server on the same data directory keeps the
+// projects, runs, logs and admin token; numbering continues.
+func TestRestartKeepsData(t *testing.T) {
+	dir := t.TempDir()
+	repo := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  j:\n    steps: [echo persisted]\n"})
+	l := lathetest.Start(t, lathetest.Options{DataDir: dir})
+	l.Project(t, "keep", repo)
+	first := l.Wait(t, l.Trigger(t, "keep", "", "").ID, 30*time.Second)
+	token := l.AdminToken
+	l.Stop()
+
+	info, err := os.Stat(filepath.Join(dir, "admin.token"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("admin.token: %v, mode %v; want mode 0600", err, info.Mode())
+	}
+	l = lathetest.Start(t, lathetest.Options{DataDir: dir})
+	if l.AdminToken != token {
+		t.Errorf("admin token changed across restart")
+	}
+	again := l.Run(t, first.ID)
+	if again.Status != lathe.StatusSuccess || len(again.Jobs) != 1 {
+		t.Fatalf("run after restart: %+v", again)
+	}
+	if log := l.Log(t, again.Jobs[0].ID); !strings.Contains(log, "persisted\n") {
+		t.Errorf("log after restart: %q", log)
+	}
+	if second := l.Wait(t, l.Trigger(t, "keep", "", "").ID, 30*time.Second); second.Number != 2 || second.Status != lathe.StatusSuccess {
+		t.Errorf("run after restart: number %d status %s", second.Number, second.Status)
+	}
+}
+
+// `lathe run --follow` prints the live logs and exits 0 when the run
+// succeeds and 1 when it fails; `lathe logs` prints them afterwards.
+func TestCLIRunFollow(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{})
+	repo := lathetest.Repo(t, map[string]string{
+		".lathe/good.yml": "jobs:\n  hello:\n    steps: [echo hello from the cli]\n",
+		".lathe/bad.yml":  "jobs:\n  boom:\n    steps: [echo going down, exit 1]\n",
+	})
+	env := func() (*cli.Env, *bytes.Buffer) {
+		var out bytes.Buffer
+		return &cli.Env{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}, &out
+	}
+	lathecli := func(args ...string) (int, string) {
+		e, out := env()
+		args = append(args, "--server", l.URL, "--token", l.AdminToken)
+		return cli.Run(context.Background(), args, e), out.String()
+	}
+	if code, out := lathecli("project", "create", "cli", repo); code != 0 {
+		t.Fatalf("project create: %d %s", code, out)
+	}
+	code, out := lathecli("run", "cli", "--pipeline", "good", "--follow")
+	if code != 0 || !strings.Contains(out, "[hello] hello from the cli\n") || !strings.Contains(out, "success") {
+		t.Errorf("run --follow good: exit %d\n%s", code, out)
+	}
+	code, out = lathecli("run", "cli", "--pipeline", "bad", "--follow")
+	if code != 1 || !strings.Contains(out, "[boom] going down\n") || !strings.Contains(out, "failed") {
+		t.Errorf("run --follow bad: exit %d\n%s", code, out)
+	}
+	runID := strings.Fields(strings.TrimPrefix(out, "run "))[0]
+	runID = strings.TrimSuffix(runID, ":")
+	code, out = lathecli("logs", runID)
+	if code != 0 || !strings.Contains(out, "[boom] going down\n") {
+		t.Errorf("logs %s: exit %d\n%s", runID, code, out)
+	}
+	code, out = lathecli("logs", "-f", runID)
+	if code != 1 || !strings.Contains(out, "[boom] going down\n") {
+		t.Errorf("logs -f of a failed run: exit %d\n%s", code, out)
+	}
+	if code, out := lathecli("run", "cli"); code != 1 || !strings.Contains(out, "several pipelines") {
+		t.Errorf("run without --pipeline when there are two: exit %d\n%s", code, out)
+	}
+}
+
+// A broken pipeline file is refused with every error and its position.
+func TestBrokenPipelineIsRefusedWithPositions(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	l.Project(t, "broken", lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  a:\n    needs: [nope]\n    steps: [true]\n"}))
+	err := l.Client.Do(context.Background(), http.MethodPost, "/api/v1/projects/broken/runs", map[string]string{}, nil)
+	ce, ok := err.(*client.Error)
+	if !ok || ce.Status != http.StatusUnprocessableEntity || len(ce.Errors) == 0 {
+		t.Fatalf("trigger with broken pipeline: %v", err)
+	}
+	e := ce.Errors[0]
+	if e.File != ".lathe.yml" || e.Line != 3 || !strings.Contains(e.Message, "nope") {
+		t.Errorf("error = %+v, want .lathe.yml line 3 naming the unknown job", e)
+	}
+	var page lathe.Page[*lathe.Run]
+	l.Do(t, http.MethodGet, "/api/v1/runs", nil, &page)
+	if len(page.Items) != 0 {
+		t.Errorf("a refused trigger stored %d runs", len(page.Items))
+	}
+}
+
+// Canceling a run stops its running step's whole process group and cancels
+// the jobs that had not started.
+func TestCancelRunStopsProcessesAndQueuedJobs(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "sleep.pid")
+	l := lathetest.Start(t, lathetest.Options{Grace: 500 * time.Millisecond})
+	l.Project(t, "cancel", lathetest.Repo(t, map[string]string{".lathe.yml": `
+jobs:
+  long:
+    steps:
+      - sleep 300 & echo $! > ` + pidFile + `; echo started; wait
+  after:
+    needs: [long]
+    steps: [echo never]
+`}))
+	run := l.Trigger(t, "cancel", "", "")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if b, err := os.ReadFile(pidFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the step never started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	l.Do(t, http.MethodPost, "/api/v1/runs/"+strconv.FormatInt(run.ID, 10)+"/cancel", nil, nil)
+	done := l.Wait(t, run.ID, 30*time.Second)
+	if done.Status != lathe.StatusCanceled {
+		t.Errorf("run = %s, want canceled", done.Status)
+	}
+	for _, j := range done.Jobs {
+		if j.Status != lathe.StatusCanceled {
+			t.Errorf("job %s = %s, want canceled", j.Name, j.Status)
+		}
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Errorf("the step's background sleep (pid %d) survived the cancel", pid)
+	}
+	err := l.Client.Do(context.Background(), http.MethodPost, "/api/v1/runs/"+strconv.FormatInt(run.ID, 10)+"/cancel", nil, nil)
+	if client.StatusOf(err) != http.StatusConflict {
+		t.Errorf("canceling a finished run: %v, want 409", err)
+	}
+}

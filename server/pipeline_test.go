@@ -1,0 +1,158 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+const dagPipeline = `
+name: ci
+env:
+  GREETING: hello
+  SHARED: pipeline
+stages: [build, test, deploy]
+jobs:
+  compile:
+    stage: build
+    env:
+      SHARED: job
+    steps:
+      - echo "$GREETING $SHARED $LATHE_PROJECT $LATHE_PIPELINE $LATHE_RUN_NUMBER $LATHE_JOB $LATHE_COMMIT $LATHE_REF"
+      - name: workspace
+        run: test "$PWD" = "$LATHE_WORKSPACE" && test -f .lathe.yml && echo "checked out"
+  unit:
+    stage: test
+    needs: [compile]
+    steps:
+      - sleep 0.2; echo unit done
+  lint:
+    stage: test
+    needs: []
+    steps:
+      - echo lint done
+  ship:
+    stage: deploy
+    steps:
+      - echo shipped
+`
+
+// A pipeline runs end to end: stages in order, needs respected, every job
+// succeeds, environment and workspace are right, and statuses and timings
+// roll up into stages and the run.
+func TestPipelineRunsEndToEnd(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		l := lathetest.Start(t, o)
+		repo := lathetest.Repo(t, map[string]string{".lathe.yml": dagPipeline})
+		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+		l.Project(t, "demo", repo)
+		run := l.Wait(t, l.Trigger(t, "demo", "main", "").ID, 60*time.Second)
+
+		if run.Status != lathe.StatusSuccess {
+			t.Fatalf("run status = %s, want success", run.Status)
+		}
+		if run.Commit != commit || run.Ref != "refs/heads/main" || run.Branch != "main" || run.Number != 1 {
+			t.Errorf("run = commit %s ref %s branch %s number %d; want %s refs/heads/main main 1", run.Commit, run.Ref, run.Branch, run.Number, commit)
+		}
+		var names []string
+		for _, st := range run.Stages {
+			names = append(names, st.Name)
+			if st.Status != lathe.StatusSuccess || st.StartedAt == nil || st.FinishedAt == nil || st.DurationMS == nil {
+				t.Errorf("stage %s: status %s started %v finished %v", st.Name, st.Status, st.StartedAt, st.FinishedAt)
+			}
+		}
+		if got := strings.Join(names, ","); got != "build,test,deploy" {
+			t.Errorf("stages = %s, want build,test,deploy", got)
+		}
+		compile, unit := lathetest.JobByName(t, run, "compile"), lathetest.JobByName(t, run, "unit")
+		lint, ship := lathetest.JobByName(t, run, "lint"), lathetest.JobByName(t, run, "ship")
+		for _, j := range []*lathe.Job{compile, unit, lint, ship} {
+			if j.Status != lathe.StatusSuccess {
+				t.Errorf("job %s = %s, want success", j.Name, j.Status)
+			}
+		}
+		after := func(later, earlier *lathe.Job) {
+			t.Helper()
+			if later.StartedAt.Before(*earlier.FinishedAt) {
+				t.Errorf("%s started %v, before %s finished %v", later.Name, later.StartedAt, earlier.Name, earlier.FinishedAt)
+			}
+		}
+		after(unit, compile) // needs
+		after(ship, unit)    // later stage waits for every earlier job
+		after(ship, lint)
+		if !lint.StartedAt.Before(*unit.StartedAt) {
+			t.Errorf("lint (needs: []) should start before unit, which waits for compile")
+		}
+
+		log := l.Log(t, compile.ID)
+		want := "hello job demo ci 1 compile " + commit + " refs/heads/main"
+		if !strings.Contains(log, want) || !strings.Contains(log, "checked out") {
+			t.Errorf("compile log lacks %q or the workspace check:\n%s", want, log)
+		}
+		j := l.Job(t, compile.ID)
+		if len(j.Attempts) != 1 || len(j.Attempts[0].Steps) != 3 {
+			t.Fatalf("compile: want 1 attempt with 3 steps (checkout + 2), got %+v", j.Attempts)
+		}
+		for i, st := range j.Attempts[0].Steps {
+			if st.Status != lathe.StatusSuccess || st.ExitCode == nil || *st.ExitCode != 0 || st.LogEnd == nil {
+				t.Errorf("step %d (%s): status %s exit %v", i, st.Name, st.Status, st.ExitCode)
+			}
+			if i > 0 && st.LogStart != *j.Attempts[0].Steps[i-1].LogEnd {
+				t.Errorf("step %d log starts at %d, previous ended at %d", i, st.LogStart, *j.Attempts[0].Steps[i-1].LogEnd)
+			}
+		}
+		if second := l.Wait(t, l.Trigger(t, "demo", "", "ci").ID, 60*time.Second); second.Number != 2 {
+			t.Errorf("second run number = %d, want 2", second.Number)
+		}
+	})
+}
+
+// A failed job fails its run, and every job that needs it, directly or
+// through another job, is skipped; jobs that don't need it still run.
+func TestFailedJobSkipsDependents(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{})
+	repo := lathetest.Repo(t, map[string]string{".lathe.yml": `
+jobs:
+  broken:
+    steps:
+      - echo before
+      - exit 3
+      - echo never
+  needs-broken:
+    needs: [broken]
+    steps: [echo no]
+  transitively:
+    needs: [needs-broken]
+    steps: [echo no]
+  independent:
+    needs: []
+    steps: [echo yes]
+`})
+	l.Project(t, "fails", repo)
+	run := l.Wait(t, l.Trigger(t, "fails", "", "").ID, 60*time.Second)
+	if run.Status != lathe.StatusFailed {
+		t.Errorf("run = %s, want failed", run.Status)
+	}
+	want := map[string]lathe.Status{"broken": lathe.StatusFailed, "needs-broken": lathe.StatusSkipped,
+		"transitively": lathe.StatusSkipped, "independent": lathe.StatusSuccess}
+	for name, st := range want {
+		if j := lathetest.JobByName(t, run, name); j.Status != st {
+			t.Errorf("job %s = %s, want %s", name, j.Status, st)
+		}
+	}
+	if run.Stages[0].Status != lathe.StatusFailed {
+		t.Errorf("stage = %s, want failed", run.Stages[0].Status)
+	}
+	broken := l.Job(t, lathetest.JobByName(t, run, "broken").ID)
+	steps := broken.Attempts[0].Steps
+	if len(steps) != 4 || *steps[2].ExitCode != 3 || steps[2].Status != lathe.StatusFailed || steps[3].Status != lathe.StatusSkipped {
+		t.Errorf("steps of broken: %+v", steps)
+	}
+	log := l.Log(t, broken.ID)
+	if !strings.Contains(log, "before\n") || strings.Contains(log, "never\n") || !strings.Contains(log, "exit status 3") {
+		t.Errorf("log of broken:\n%s", log)
+	}
+}

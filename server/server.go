@@ -1,0 +1,192 @@
+// Package server assembles a running Lathe: the store, the API, the trigger
+// service and any embedded agents, behind one HTTP listener. `lathe up`,
+// `lathe server` and the end-to-end tests all start Lathe through it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/agent"
+	"github.com/lathe-ci/lathe/api"
+	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/git"
+	"github.com/lathe-ci/lathe/store"
+	"github.com/lathe-ci/lathe/trigger"
+)
+
+// Config says how to run a server.
+type Config struct {
+	// Addr is the listen address, e.g. 127.0.0.1:8080 (port 0 picks a free one).
+	Addr string
+	// DataDir holds the SQLite database (when DatabaseURL is empty), git
+	// mirrors, the admin token and the embedded agents' workspaces.
+	DataDir string
+	// DatabaseURL selects PostgreSQL (postgres://…); empty means SQLite in DataDir.
+	DatabaseURL string
+	// Agents is the number of embedded agents to run.
+	Agents      int
+	AgentLabels []string
+	// Heartbeat and Grace tune the embedded agents (zero: their defaults).
+	Heartbeat time.Duration
+	Grace     time.Duration
+	Log       *slog.Logger
+}
+
+// Server is a Lathe server ready to serve.
+type Server struct {
+	Store      *store.Store
+	URL        string
+	AdminToken string
+
+	cfg    Config
+	ln     net.Listener
+	http   *http.Server
+	agents []*agent.Agent
+}
+
+// New opens the store (applying migrations), makes sure an admin token
+// exists, registers the embedded agents and binds the listener. Call Run to serve.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	dsn := cfg.DatabaseURL
+	if dsn == "" {
+		dsn = filepath.Join(cfg.DataDir, "lathe.db")
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Store: st, cfg: cfg}
+	if err := s.setup(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) setup(ctx context.Context) error {
+	var err error
+	if s.AdminToken, err = adminToken(ctx, s.Store, filepath.Join(s.cfg.DataDir, "admin.token")); err != nil {
+		return err
+	}
+	if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	s.URL = "http://" + s.ln.Addr().String()
+	tr := &trigger.Service{Store: s.Store, Mirrors: &git.Mirrors{Dir: filepath.Join(s.cfg.DataDir, "git")}}
+	s.http = &http.Server{
+		Handler:           api.New(s.Store, tr, s.cfg.Log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
+	}
+	labels := s.cfg.AgentLabels
+	if len(labels) == 0 {
+		labels = []string{runtime.GOOS, runtime.GOARCH, "embedded"}
+	}
+	host, _ := os.Hostname()
+	for i := 1; i <= s.cfg.Agents; i++ {
+		name := fmt.Sprintf("embedded-%s-%d", host, i)
+		token, hash := auth.NewToken(auth.PrefixAgent)
+		if err := s.Store.PutAgent(ctx, &lathe.Agent{Name: name, Labels: labels}, hash); err != nil {
+			s.ln.Close()
+			return err
+		}
+		s.agents = append(s.agents, &agent.Agent{
+			Client:    client.New(s.URL, token),
+			Name:      name,
+			WorkDir:   filepath.Join(s.cfg.DataDir, "agents", fmt.Sprint(i)),
+			Log:       s.cfg.Log,
+			Heartbeat: s.cfg.Heartbeat,
+			Grace:     s.cfg.Grace,
+		})
+	}
+	return nil
+}
+
+// adminToken returns the admin token kept in path, creating it (and its
+// stored hash) on first start. Only the hash is in the database; the file
+// (mode 0600) is how the operator and scripts read the token again.
+func adminToken(ctx context.Context, st *store.Store, path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		token := strings.TrimSpace(string(b))
+		if _, err := st.APIToken(ctx, auth.Hash(token)); err == nil {
+			return token, nil
+		} else if !errors.Is(err, lathe.ErrNotFound) {
+			return "", err
+		}
+		if err := st.CreateAPIToken(ctx, "admin", auth.Hash(token)); err != nil {
+			return "", err
+		}
+		return token, nil
+	}
+	token, hash := auth.NewToken(auth.PrefixUser)
+	if err := st.CreateAPIToken(ctx, "admin", hash); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	return token, nil
+}
+
+// Run serves until ctx ends, then shuts down in order: embedded agents
+// first (their jobs are canceled and their final reports still reach the
+// server), then long-lived requests (log streams, long-polls) are ended, the
+// listener closed, and the store closed.
+func (s *Server) Run(ctx context.Context) error {
+	reqCtx, endRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer endRequests()
+	s.http.BaseContext = func(net.Listener) context.Context { return reqCtx }
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- s.http.Serve(s.ln) }()
+
+	agentCtx, stopAgents := context.WithCancel(context.WithoutCancel(ctx))
+	var agents sync.WaitGroup
+	for _, a := range s.agents {
+		agents.Add(1)
+		go func() {
+			defer agents.Done()
+			if err := a.Run(agentCtx); err != nil {
+				s.cfg.Log.Error("agent stopped", "agent", a.Name, "err", err)
+			}
+		}()
+	}
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	stopAgents()
+	agents.Wait()
+	endRequests()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if serr := s.http.Shutdown(shutdownCtx); serr != nil {
+		s.http.Close()
+	}
+	if err == nil {
+		if serr := <-serveErr; !errors.Is(serr, http.ErrServerClosed) {
+			err = serr
+		}
+	}
+	return errors.Join(err, s.Store.Close())
+}
