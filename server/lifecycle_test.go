@@ -33,6 +33,13 @@ func TestRestartKeepsData(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("admin.token: %v, mode %v; want mode 0600", err, info.Mode())
 	}
+	// The data files are ignored by git, in case the data directory is a checkout's .lathe/.
+	lathetest.Git(t, dir, "init", "-q")
+	if out := lathetest.Git(t, dir, "status", "--porcelain", "--untracked-files=all"); out != "?? .gitignore\n" {
+		t.Errorf("git sees data files in the data directory:\n%s", out)
+	}
+	os.RemoveAll(filepath.Join(dir, ".git"))
+
 	l = lathetest.Start(t, lathetest.Options{DataDir: dir})
 	if l.AdminToken != token {
 		t.Errorf("admin token changed across restart")

@@ -66,6 +66,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	if err := ignoreDataFiles(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	dsn := cfg.DatabaseURL
 	if dsn == "" {
 		dsn = filepath.Join(cfg.DataDir, "lathe.db")
@@ -117,6 +120,28 @@ func (s *Server) setup(ctx context.Context) error {
 			Heartbeat: s.cfg.Heartbeat,
 			Grace:     s.cfg.Grace,
 		})
+	}
+	return nil
+}
+
+// dataGitignore names the files Lathe keeps in its data directory. The
+// default data directory, ./.lathe, is also where a repository keeps its
+// .lathe/*.yml pipelines, so running `lathe up` inside a checkout must not
+// leave a database for `git add` to pick up.
+const dataGitignore = `# Written by Lathe: its data files, never to be committed.
+/lathe.db*
+/admin.token
+/git/
+/agents/
+`
+
+func ignoreDataFiles(dir string) error {
+	path := filepath.Join(dir, ".gitignore")
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(dataGitignore), 0o644); err != nil {
+		return fmt.Errorf("data directory: %w", err)
 	}
 	return nil
 }
