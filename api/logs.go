@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,27 +12,40 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-// logAttempt finds the attempt a log request is about: ?attempt=N, or the
-// job's latest attempt.
-func (s *Server) logAttempt(r *http.Request) (*lathe.Attempt, error) {
+// logAttempt finds the job a log request is about and its attempt:
+// ?attempt=N, or the latest. The attempt is nil when the job has not been
+// claimed yet (its log is empty so far).
+func (s *Server) logAttempt(r *http.Request) (*lathe.Job, *lathe.Attempt, error) {
 	jobID, err := pathID(r, "job")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	n, err := queryInt(r, "attempt", 0, 0, 1<<30)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := s.store.Job(r.Context(), jobID); err != nil {
-		return nil, err
+	job, err := s.store.Job(r.Context(), jobID)
+	if err != nil {
+		return nil, nil, err
 	}
-	return s.store.JobAttempt(r.Context(), jobID, int(n))
+	if n == 0 {
+		if len(job.Attempts) == 0 {
+			return job, nil, nil
+		}
+		return job, job.Attempts[len(job.Attempts)-1], nil
+	}
+	for _, a := range job.Attempts {
+		if a.Number == int(n) {
+			return job, a, nil
+		}
+	}
+	return nil, nil, problemf(http.StatusNotFound, "job %d has no attempt %d (it has %d)", jobID, n, len(job.Attempts))
 }
 
 // getLog serves the log as plain bytes: whole, or the byte range
 // [offset, offset+limit). The headers say how much exists and whether it is final.
 func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
-	a, err := s.logAttempt(r)
+	job, a, err := s.logAttempt(r)
 	if err != nil {
 		writeProblem(w, r, err)
 		return
@@ -46,15 +60,19 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	data, a, err := s.store.ReadLog(r.Context(), a.ID, off, limit)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
+	data := []byte{}
+	size, complete, number := int64(0), job.Status.Terminal(), 0
+	if a != nil {
+		if data, a, err = s.store.ReadLog(r.Context(), a.ID, off, limit); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		size, complete, number = a.LogSize, a.Status.Terminal(), a.Number
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Lathe-Log-Size", strconv.FormatInt(a.LogSize, 10))
-	w.Header().Set("Lathe-Log-Complete", strconv.FormatBool(a.Status.Terminal()))
-	w.Header().Set("Lathe-Attempt", strconv.Itoa(a.Number))
+	w.Header().Set("Lathe-Log-Size", strconv.FormatInt(size, 10))
+	w.Header().Set("Lathe-Log-Complete", strconv.FormatBool(complete))
+	w.Header().Set("Lathe-Attempt", strconv.Itoa(number))
 	w.Write(data)
 }
 
@@ -69,7 +87,7 @@ type logEvent struct {
 // streamLog follows a log live over Server-Sent Events until the attempt
 // finishes and every byte is sent. Resume with Last-Event-ID (or ?offset=).
 func (s *Server) streamLog(w http.ResponseWriter, r *http.Request) {
-	a, err := s.logAttempt(r)
+	job, a, err := s.logAttempt(r)
 	if err != nil {
 		writeProblem(w, r, err)
 		return
@@ -87,6 +105,27 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request) {
 	}
 	sse := startSSE(w)
 	ctx := r.Context()
+	// Not claimed yet: wait for the first attempt, or for the job to end without one.
+	for a == nil {
+		wake := s.store.RunSignal(job.RunID)
+		if job, a, err = s.logAttempt(r); err != nil {
+			return
+		}
+		if a != nil {
+			break
+		}
+		if job.Status.Terminal() {
+			sse.event("end", "0", map[string]any{"status": job.Status, "size": 0})
+			return
+		}
+		select {
+		case <-wake:
+		case <-time.After(15 * time.Second):
+			sse.comment("keep-alive")
+		case <-ctx.Done():
+			return
+		}
+	}
 	for {
 		wake := s.store.AttemptSignal(a.ID)
 		data, cur, err := s.store.ReadLog(ctx, a.ID, off, 1<<20)
@@ -103,7 +142,7 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if cur.Status.Terminal() && off >= cur.LogSize {
-			sse.event("end", strconv.FormatInt(off, 10), map[string]any{"status": cur.Status, "size": cur.LogSize})
+			sse.event("end", strconv.FormatInt(cur.LogSize, 10), map[string]any{"status": cur.Status, "size": cur.LogSize})
 			return
 		}
 		select {
@@ -148,7 +187,12 @@ func startSSE(w http.ResponseWriter) *sseWriter {
 
 func (s *sseWriter) event(name, id string, data any) {
 	b, _ := json.Marshal(data)
-	fmt.Fprintf(s.w, "event: %s\nid: %s\ndata: %s\n\n", name, id, b)
+	s.raw(name, id, b)
+}
+
+// raw sends one event whose data is JSON (which never contains a newline).
+func (s *sseWriter) raw(name, id string, data []byte) {
+	fmt.Fprintf(s.w, "event: %s\nid: %s\ndata: %s\n\n", name, id, data)
 	s.f.Flush()
 }
 
@@ -157,40 +201,41 @@ func (s *sseWriter) comment(text string) {
 	s.f.Flush()
 }
 
-// runEvents streams the run (with its stages and jobs) each time it changes,
-// ending after the run finishes.
+// runEvents streams the run (with its stages and jobs) whenever it changes,
+// ending after the run finishes. Each event is a full snapshot, so a client
+// that reconnects needs no resume point.
 func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "run")
 	if err != nil {
 		writeProblem(w, r, err)
 		return
 	}
-	run, err := s.store.Run(r.Context(), id)
-	if err != nil {
+	if _, err := s.store.Run(r.Context(), id); err != nil {
 		writeProblem(w, r, err)
 		return
 	}
 	sse := startSSE(w)
 	ctx := r.Context()
-	for seq := 1; ; seq++ {
-		sse.event("run", strconv.Itoa(seq), run)
-		if run.Status.Terminal() {
-			return
-		}
+	var sent []byte
+	for seq := 1; ; {
+		// Take the signal before reading, so a change in between is not missed.
 		wake := s.store.RunSignal(id)
-		if run, err = s.store.Run(ctx, id); err != nil {
+		run, err := s.store.Run(ctx, id)
+		if err != nil {
 			return
 		}
+		if b, _ := json.Marshal(run); !bytes.Equal(b, sent) {
+			sse.raw("run", strconv.Itoa(seq), b)
+			seq, sent = seq+1, b
+		}
 		if run.Status.Terminal() {
-			continue
+			return
 		}
 		select {
 		case <-wake:
 		case <-time.After(15 * time.Second):
+			sse.comment("keep-alive")
 		case <-ctx.Done():
-			return
-		}
-		if run, err = s.store.Run(ctx, id); err != nil {
 			return
 		}
 	}

@@ -72,10 +72,23 @@ const maxBody = 8 << 20
 
 // decode reads a JSON body into v, refusing unknown fields and trailing data.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeBody(w, r, v, false)
+}
+
+// decodeOptional is decode for bodies whose every field is optional: an
+// empty body means {}.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeBody(w, r, v, true)
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
+			if optional {
+				return nil
+			}
 			return problemf(http.StatusBadRequest, "request body is empty; send a JSON object")
 		}
 		return problemf(http.StatusBadRequest, "request body: %v", err)

@@ -15,7 +15,7 @@ type triggerInput struct {
 
 func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) {
 	var in triggerInput
-	if err := decode(w, r, &in); err != nil {
+	if err := decodeOptional(w, r, &in); err != nil {
 		writeProblem(w, r, err)
 		return
 	}
@@ -45,7 +45,8 @@ func (s *Server) runFilter(r *http.Request, projectKey string) (store.RunFilter,
 		return store.RunFilter{}, err
 	}
 	q := r.URL.Query()
-	f := store.RunFilter{Pipeline: q.Get("pipeline"), Branch: q.Get("branch"), Status: lathe.Status(q.Get("status")), Before: before, Limit: limit}
+	f := store.RunFilter{Pipeline: q.Get("pipeline"), Branch: q.Get("branch"), Ref: q.Get("ref"), Commit: q.Get("commit"),
+		Status: lathe.Status(q.Get("status")), Before: before, Limit: limit}
 	if f.Status != "" && !f.Status.Valid() {
 		return f, problemf(http.StatusBadRequest, "status: %q is not a status (one of %v)", f.Status, lathe.Statuses)
 	}

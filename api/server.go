@@ -27,18 +27,54 @@ type Server struct {
 
 // New returns a server over the store.
 func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
 	s := &Server{store: st, trigger: tr, log: log, mux: http.NewServeMux()}
 	for _, r := range s.routes() {
 		s.mux.Handle(r.Pattern, s.guard(r))
 	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, problemf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path))
-	})
 	return s
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loggerKey{}, s.log)))
+	r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, s.log))
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// No route: the mux answers 404, or 405 with an Allow header when
+		// the path exists for other methods. Keep its status and headers,
+		// but answer in problem+json like every other error.
+		h.ServeHTTP(&unroutedWriter{ResponseWriter: w, r: r}, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// unroutedWriter turns the mux's plain-text 404 and 405 into problem+json.
+type unroutedWriter struct {
+	http.ResponseWriter
+	r     *http.Request
+	wrote bool
+}
+
+func (u *unroutedWriter) WriteHeader(code int) {
+	if u.wrote {
+		return
+	}
+	u.wrote = true
+	u.Header().Del("X-Content-Type-Options")
+	msg := "no route for %s %s"
+	if code == http.StatusMethodNotAllowed {
+		msg = "%s is not allowed on %s; see the Allow header"
+	}
+	writeProblem(u.ResponseWriter, u.r, problemf(code, msg, u.r.Method, u.r.URL.Path))
+}
+
+func (u *unroutedWriter) Write(b []byte) (int, error) {
+	if !u.wrote {
+		u.WriteHeader(http.StatusNotFound)
+	}
+	return len(b), nil
 }
 
 type loggerKey struct{}
@@ -134,8 +170,9 @@ func (s *Server) guard(rt Route) http.Handler {
 			rt.Handler(w, r)
 			return
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		token = strings.TrimSpace(token)
+		if !strings.EqualFold(scheme, "Bearer") || token == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lathe"`)
 			writeProblem(w, r, problemf(http.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <token>"))
 			return

@@ -10,15 +10,16 @@ import (
 // editor to jump to it.
 type Error struct {
 	// File is the path of the file as given to Parse or ParseFile.
-	File string
+	File string `json:"file"`
 	// Line and Column are 1-based.
-	Line, Column int
+	Line   int `json:"line"`
+	Column int `json:"column"`
 	// Field is the dotted path of the offending value, such as
 	// "jobs.test.needs" or "jobs.build.steps[0].run". It is empty for
 	// problems with the file as a whole.
-	Field string
+	Field string `json:"field"`
 	// Message explains the problem in words a newcomer understands.
-	Message string
+	Message string `json:"message"`
 }
 
 // Error formats the problem as "FILE:LINE:COL: FIELD: MESSAGE", leaving out

@@ -39,11 +39,17 @@ func TestAPIErrors(t *testing.T) {
 		{"missing run", "GET", "/api/v1/runs/999", l.AdminToken, nil, 404, "run 999"},
 		{"bad status filter", "GET", "/api/v1/runs?status=great", l.AdminToken, nil, 400, "status"},
 		{"limit out of range", "GET", "/api/v1/runs?limit=1000", l.AdminToken, nil, 400, "limit"},
+		{"wrong method", "PUT", "/api/v1/runs/1", l.AdminToken, nil, 405, "PUT is not allowed"},
+		{"lower-case bearer works, then 404", "GET", "/api/v1/runs/77", "", nil, 404, "run 77"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := client.New(l.URL, tt.token)
-			resp, err := c.Request(ctx, tt.method, tt.path, tt.body, nil)
+			var h http.Header
+			if tt.token == "" && tt.status == 404 {
+				h = http.Header{"Authorization": {"bearer " + l.AdminToken}}
+			}
+			resp, err := c.Request(ctx, tt.method, tt.path, tt.body, h)
 			if err == nil {
 				resp.Body.Close()
 				t.Fatalf("%s %s succeeded, want %d", tt.method, tt.path, tt.status)
@@ -114,7 +120,8 @@ func TestProjectsAndRunLists(t *testing.T) {
 	}
 	for query, want := range map[string]int{
 		"": 4, "project=p0": 3, "project=p0&pipeline=ok": 2, "branch=dev": 2, "status=failed": 1,
-		"project=p0&branch=main&status=failed": 1, "limit=1": 1, fmt.Sprintf("before=%d", runs[2].ID): 2,
+		"project=p0&branch=main&status=failed": 1, "limit=1": 1, "ref=main": 2, "ref=refs/heads/dev": 2,
+		"commit=" + runs[0].Commit: 4, fmt.Sprintf("before=%d", runs[2].ID): 2,
 	} {
 		if got := count(query); got != want {
 			t.Errorf("runs?%s: %d runs, want %d", query, got, want)

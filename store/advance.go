@@ -14,16 +14,16 @@ import (
 // dependencies did not, cancels what a cancel request left unstarted, and
 // rolls the statuses and timings up into the stages and the run. The run row
 // is locked first, so two jobs of one run finishing at once on PostgreSQL
-// cannot both miss the dependent they jointly release. It reports whether any
-// job was queued (so claimers can be woken).
-func (t *txn) advanceRun(ctx context.Context, runID int64) (bool, error) {
+// cannot both miss the dependent they jointly release. Once the transaction
+// commits, the run's watchers are woken, and claimers too if a job was queued.
+func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 	var cancel int
 	var runStatus lathe.Status
 	var runStarted sql.NullInt64
 	err := t.queryRow(ctx, `SELECT cancel_requested, status, started_at FROM runs WHERE id = ?`+t.d.lockRun, runID).
 		Scan(&cancel, &runStatus, &runStarted)
 	if err != nil {
-		return false, notFound(err, "run", runID)
+		return notFound(err, "run", runID)
 	}
 	type jobRow struct {
 		node              engine.Node
@@ -32,7 +32,7 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) (bool, error) {
 	}
 	rows, err := t.query(ctx, `SELECT id, name, status, deps, stage_id, started_at, finished_at FROM jobs WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
-		return false, fmt.Errorf("load jobs of run %d: %w", runID, err)
+		return fmt.Errorf("load jobs of run %d: %w", runID, err)
 	}
 	var jobs []*jobRow
 	for rows.Next() {
@@ -40,18 +40,21 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) (bool, error) {
 		var deps string
 		if err := rows.Scan(&j.node.ID, &j.node.Name, &j.node.Status, &deps, &j.stageID, &j.started, &j.finished); err != nil {
 			rows.Close()
-			return false, err
+			return err
 		}
 		if err := fromJSON(deps, &j.node.Deps); err != nil {
 			rows.Close()
-			return false, fmt.Errorf("job %d deps: %w", j.node.ID, err)
+			return fmt.Errorf("job %d deps: %w", j.node.ID, err)
 		}
 		jobs = append(jobs, j)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return false, err
+		return err
 	}
+
+	// Whoever changed the run, its watchers look again once this commits.
+	t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.runs.fire(runID) })
 
 	nodes := make([]engine.Node, len(jobs))
 	for i, j := range jobs {
@@ -66,9 +69,12 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) (bool, error) {
 			continue
 		}
 		if err := lathe.CheckTransition(fmt.Sprintf("job %d", j.node.ID), j.node.Status, to); err != nil {
-			return false, err
+			return err
 		}
 		if to == lathe.StatusQueued {
+			if !queued {
+				t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
+			}
 			queued = true
 			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ? WHERE id = ?`, to, now, j.node.ID)
 		} else {
@@ -76,7 +82,7 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) (bool, error) {
 			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?`, to, now, j.node.ID)
 		}
 		if err != nil {
-			return false, fmt.Errorf("update job %d: %w", j.node.ID, err)
+			return fmt.Errorf("update job %d: %w", j.node.ID, err)
 		}
 		j.node.Status = to
 	}
@@ -89,14 +95,14 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) (bool, error) {
 	stages := map[int64]stageRow{}
 	srows, err := t.query(ctx, `SELECT id, status, started_at, finished_at FROM stages WHERE run_id = ?`, runID)
 	if err != nil {
-		return false, fmt.Errorf("load stages of run %d: %w", runID, err)
+		return fmt.Errorf("load stages of run %d: %w", runID, err)
 	}
 	for srows.Next() {
 		var id int64
 		var sr stageRow
 		if err := srows.Scan(&id, &sr.status, &sr.started, &sr.finished); err != nil {
 			srows.Close()
-			return false, err
+			return err
 		}
 		stages[id] = sr
 	}
@@ -126,7 +132,7 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) (bool, error) {
 		}
 		if _, err := t.exec(ctx, `UPDATE stages SET status = ?, started_at = ?, finished_at = ?, updated_at = ? WHERE id = ?`,
 			next.status, next.started, next.finished, now, stageID); err != nil {
-			return false, fmt.Errorf("roll up stage %d: %w", stageID, err)
+			return fmt.Errorf("roll up stage %d: %w", stageID, err)
 		}
 	}
 	// Stages with no jobs are done as soon as the run is.
@@ -138,15 +144,15 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) (bool, error) {
 			if _, err := t.exec(ctx, `UPDATE stages SET status = ?, finished_at = ?, updated_at = ?
 				WHERE run_id = ? AND id NOT IN (SELECT DISTINCT stage_id FROM jobs WHERE run_id = ?)`,
 				lathe.StatusSkipped, now, now, runID, runID); err != nil {
-				return false, err
+				return err
 			}
 		}
 		if _, err := t.exec(ctx, `UPDATE runs SET status = ?, started_at = ?, finished_at = ? WHERE id = ?`,
 			rs, runFirst, finished, runID); err != nil {
-			return false, fmt.Errorf("roll up run %d: %w", runID, err)
+			return fmt.Errorf("roll up run %d: %w", runID, err)
 		}
 	}
-	return queued, nil
+	return nil
 }
 
 func minNull(a, b sql.NullInt64) sql.NullInt64 {

@@ -91,22 +91,6 @@ func (s *Store) Attempt(ctx context.Context, id int64) (*lathe.Attempt, error) {
 	return as[0], nil
 }
 
-// JobAttempt returns attempt number n of a job; n = 0 means the latest.
-func (s *Store) JobAttempt(ctx context.Context, jobID int64, n int) (*lathe.Attempt, error) {
-	cond, args := `a.job_id = ? AND a.number = ?`, []any{jobID, n}
-	if n == 0 {
-		cond, args = `a.job_id = ? AND a.number = (SELECT max(number) FROM attempts WHERE job_id = ?)`, []any{jobID, jobID}
-	}
-	as, err := s.attempts(ctx, cond, args...)
-	if err != nil {
-		return nil, err
-	}
-	if len(as) == 0 {
-		return nil, fmt.Errorf("job %d has no attempt %d: %w", jobID, n, lathe.ErrNotFound)
-	}
-	return as[0], nil
-}
-
 // Claim gives the oldest queued job whose labels the agent has to the agent,
 // as a new running attempt. It returns nil when there is no such job. Two
 // agents never get the same job: the job row is taken with a conditional
@@ -146,11 +130,7 @@ func (s *Store) Claim(ctx context.Context, agentID int64, labels []string) (*lat
 		}
 		return nil
 	})
-	if err != nil || as == nil {
-		return nil, err
-	}
-	s.signals.runs.fire(as.RunID)
-	return as, nil
+	return as, err
 }
 
 // start turns a locked queued job into a running attempt on the agent.
@@ -186,7 +166,7 @@ func (t *txn) start(ctx context.Context, jobID, agentID int64) (*lathe.Assignmen
 	if err != nil {
 		return nil, fmt.Errorf("insert attempt: %w", err)
 	}
-	if _, err := t.advanceRun(ctx, as.RunID); err != nil {
+	if err := t.advanceRun(ctx, as.RunID); err != nil {
 		return nil, err
 	}
 	return &as, nil

@@ -93,11 +93,8 @@ func (s *Store) CancelJob(ctx context.Context, id int64) error {
 		if _, err := t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?`, lathe.StatusCanceled, micros(t.now), id); err != nil {
 			return err
 		}
-		_, err := t.advanceRun(ctx, runID)
+		err := t.advanceRun(ctx, runID)
 		return err
 	})
-	if err == nil {
-		s.signals.runs.fire(runID)
-	}
 	return err
 }

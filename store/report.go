@@ -64,9 +64,6 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 	if grew || finished {
 		s.signals.logs.fire(attemptID)
 	}
-	if finished {
-		s.signals.runs.fire(runID)
-	}
 	return reply, err
 }
 
@@ -86,10 +83,7 @@ func (t *txn) finishAttempt(ctx context.Context, attemptID, jobID, runID int64, 
 	if _, err := t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?`, to, now, jobID); err != nil {
 		return fmt.Errorf("finish job %d: %w", jobID, err)
 	}
-	queued, err := t.advanceRun(ctx, runID)
-	if queued {
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
-	}
+	err := t.advanceRun(ctx, runID)
 	return err
 }
 

@@ -22,8 +22,7 @@ type NewRun struct {
 func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 	r := nr.Run
 	stageIDs := map[string]int64{}
-	queued := false
-	err := s.tx(ctx, func(t *txn) error {
+	return s.tx(ctx, func(t *txn) error {
 		err := t.queryRow(ctx, `INSERT INTO run_counters (project_id, pipeline, last_number) VALUES (?, ?, 1)
 			ON CONFLICT (project_id, pipeline) DO UPDATE SET last_number = run_counters.last_number + 1
 			RETURNING last_number`, r.ProjectID, r.Pipeline).Scan(&r.Number)
@@ -60,16 +59,9 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 				return fmt.Errorf("insert job %q: %w", j.Name, err)
 			}
 		}
-		queued, err = t.advanceRun(ctx, r.ID)
+		err = t.advanceRun(ctx, r.ID)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	if queued {
-		s.signals.work.fire()
-	}
-	return nil
 }
 
 func jsonText(v any) string {
@@ -90,6 +82,8 @@ type RunFilter struct {
 	ProjectID int64
 	Pipeline  string
 	Branch    string
+	Ref       string // full ref (refs/heads/main) or its short name (main)
+	Commit    string
 	Status    lathe.Status
 	Before    int64
 	Limit     int
@@ -125,6 +119,13 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) (lathe.Page[*lathe.Run], 
 	}
 	if f.Branch != "" {
 		add("r.branch = ?", f.Branch)
+	}
+	if f.Ref != "" {
+		where = append(where, "(r.ref = ? OR r.ref = ? OR r.ref = ?)")
+		args = append(args, f.Ref, "refs/heads/"+f.Ref, "refs/tags/"+f.Ref)
+	}
+	if f.Commit != "" {
+		add("r.commit_sha = ?", f.Commit)
 	}
 	if f.Status != "" {
 		add("r.status = ?", string(f.Status))
@@ -218,8 +219,7 @@ func (s *Store) Stage(ctx context.Context, id int64) (*lathe.Stage, error) {
 // CancelRun cancels every unfinished job of a run: jobs not yet started
 // are canceled at once, running ones are asked to stop through their agents.
 func (s *Store) CancelRun(ctx context.Context, id int64) error {
-	var queued bool
-	err := s.tx(ctx, func(t *txn) error {
+	return s.tx(ctx, func(t *txn) error {
 		var status lathe.Status
 		if err := t.queryRow(ctx, `SELECT status FROM runs WHERE id = ?`+t.d.lockRun, id).Scan(&status); err != nil {
 			return notFound(err, "run", id)
@@ -234,12 +234,7 @@ func (s *Store) CancelRun(ctx context.Context, id int64) error {
 			lathe.StatusRunning, id); err != nil {
 			return err
 		}
-		var err error
-		queued, err = t.advanceRun(ctx, id)
+		err := t.advanceRun(ctx, id)
 		return err
 	})
-	if queued {
-		s.signals.work.fire()
-	}
-	return err
 }

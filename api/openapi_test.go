@@ -1,0 +1,396 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/pipeline"
+)
+
+// The OpenAPI document is written by hand, so these tests hold it to the
+// code: every route is described and nothing else, with the right
+// credential, its path parameters, and schemas whose properties are the JSON
+// fields the Go types encode.
+
+var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+// operation is one (method, path) of the document.
+type operation struct {
+	method, path string // method in upper case, as in a route pattern
+	op           map[string]any
+	pathItem     map[string]any
+}
+
+func (o operation) key() string { return o.method + " " + o.path }
+
+func loadDoc(t *testing.T) map[string]any {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(OpenAPI(), &doc); err != nil {
+		t.Fatalf("api/openapi/openapi.json is not JSON: %v", err)
+	}
+	return doc
+}
+
+func operations(t *testing.T, doc map[string]any) []operation {
+	t.Helper()
+	paths, _ := doc["paths"].(map[string]any)
+	if len(paths) == 0 {
+		t.Fatal("document has no paths")
+	}
+	var out []operation
+	for path, item := range paths {
+		pi, _ := item.(map[string]any)
+		for _, m := range httpMethods {
+			if op, ok := pi[m].(map[string]any); ok {
+				out = append(out, operation{strings.ToUpper(m), path, op, pi})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
+	return out
+}
+
+// resolve follows a local $ref ("#/components/…") to what it names.
+func resolve(doc map[string]any, ref string) (any, bool) {
+	ptr, ok := strings.CutPrefix(ref, "#/")
+	if !ok {
+		return nil, false
+	}
+	var cur any = doc
+	for _, tok := range strings.Split(ptr, "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[tok]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// deref returns v, or what its $ref names.
+func deref(doc map[string]any, v any) map[string]any {
+	m, _ := v.(map[string]any)
+	if ref, ok := m["$ref"].(string); ok {
+		target, _ := resolve(doc, ref)
+		m, _ = target.(map[string]any)
+	}
+	return m
+}
+
+func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
+	doc := loadDoc(t)
+	if v, _ := doc["openapi"].(string); !strings.HasPrefix(v, "3.1.") {
+		t.Errorf("openapi = %q, want 3.1.x", v)
+	}
+	tags := map[string]bool{}
+	for _, tg := range doc["tags"].([]any) {
+		tags[tg.(map[string]any)["name"].(string)] = true
+	}
+	ids := map[string]string{}
+	for _, o := range operations(t, doc) {
+		id, _ := o.op["operationId"].(string)
+		switch {
+		case id == "":
+			t.Errorf("%s: no operationId", o.key())
+		case ids[id] != "":
+			t.Errorf("%s: operationId %q is also used by %s", o.key(), id, ids[id])
+		default:
+			ids[id] = o.key()
+		}
+		if s, _ := o.op["summary"].(string); s == "" {
+			t.Errorf("%s: no summary", o.key())
+		}
+		opTags, _ := o.op["tags"].([]any)
+		if len(opTags) == 0 {
+			t.Errorf("%s: no tags", o.key())
+		}
+		for _, tg := range opTags {
+			if !tags[tg.(string)] {
+				t.Errorf("%s: tag %q is not declared in the document's tags", o.key(), tg)
+			}
+		}
+		responses, _ := o.op["responses"].(map[string]any)
+		if !slices.ContainsFunc(slices.Collect(maps.Keys(responses)), func(code string) bool { return strings.HasPrefix(code, "2") }) {
+			t.Errorf("%s: no 2xx response", o.key())
+		}
+	}
+	walkRefs(doc, "#", func(at, ref string) {
+		if _, ok := resolve(doc, ref); !ok || !strings.HasPrefix(ref, "#/components/") {
+			t.Errorf("%s: $ref %q does not name a component of this document", at, ref)
+		}
+	})
+}
+
+func walkRefs(v any, at string, visit func(at, ref string)) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if s, ok := e.(string); ok && k == "$ref" {
+				visit(at, s)
+				continue
+			}
+			walkRefs(e, at+"/"+k, visit)
+		}
+	case []any:
+		for i, e := range v {
+			walkRefs(e, fmt.Sprintf("%s/%d", at, i), visit)
+		}
+	}
+}
+
+// docKey turns a route pattern ("GET /api/v1/runs/{run}") into the
+// document's method and path template.
+func docKey(pattern string) (string, error) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok || !strings.HasPrefix(path, "/") {
+		return "", fmt.Errorf("route %q has no method or is host-specific: the document cannot describe it", pattern)
+	}
+	path = strings.TrimSuffix(path, "{$}")
+	path = regexp.MustCompile(`\{(\w+)\.\.\.\}`).ReplaceAllString(path, "{$1}")
+	return method + " " + path, nil
+}
+
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	routes := map[string]bool{}
+	for _, pattern := range New(nil, nil, slog.New(slog.DiscardHandler)).Routes() {
+		k, err := docKey(pattern)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		routes[k] = true
+	}
+	documented := map[string]bool{}
+	for _, o := range operations(t, loadDoc(t)) {
+		documented[o.key()] = true
+	}
+	var missing, extra []string
+	for k := range routes {
+		if !documented[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range documented {
+		if !routes[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 {
+		t.Errorf("routes the OpenAPI document does not describe (add them to api/openapi/openapi.json):\n\t%s", strings.Join(missing, "\n\t"))
+	}
+	if len(extra) > 0 {
+		t.Errorf("OpenAPI operations with no route in (*Server).routes:\n\t%s", strings.Join(extra, "\n\t"))
+	}
+}
+
+// TestOpenAPISecurity checks each operation asks for the credential its
+// route's guard demands, and that guarded routes document their 401.
+func TestOpenAPISecurity(t *testing.T) {
+	doc := loadDoc(t)
+	ops := map[string]operation{}
+	for _, o := range operations(t, doc) {
+		ops[o.key()] = o
+	}
+	want := map[access]string{public: `[]`, userAuth: `[{"bearer":[]}]`, agentAuth: `[{"agentToken":[]}]`}
+	s := New(nil, nil, slog.New(slog.DiscardHandler))
+	for _, r := range s.routes() {
+		k, err := docKey(r.Pattern)
+		o, ok := ops[k]
+		if err != nil || !ok {
+			continue // TestOpenAPIDescribesEveryRoute reports it
+		}
+		sec, ok := o.op["security"]
+		if !ok {
+			sec = doc["security"]
+		}
+		got, _ := json.Marshal(sec)
+		if string(got) != want[r.Access] {
+			t.Errorf("%s: security = %s, want %s", k, got, want[r.Access])
+		}
+		if _, ok := o.op["responses"].(map[string]any)["401"]; r.Access != public && !ok {
+			t.Errorf("%s: needs a credential but documents no 401 response", k)
+		}
+	}
+}
+
+func TestOpenAPIPathParameters(t *testing.T) {
+	doc := loadDoc(t)
+	name := regexp.MustCompile(`\{([^}]+)\}`)
+	for _, o := range operations(t, doc) {
+		var inPath []string
+		for _, m := range name.FindAllStringSubmatch(o.path, -1) {
+			inPath = append(inPath, m[1])
+		}
+		declared := map[string]bool{}
+		var names []string
+		params, _ := o.pathItem["parameters"].([]any)
+		opParams, _ := o.op["parameters"].([]any)
+		for _, p := range append(slices.Clone(params), opParams...) {
+			pm := deref(doc, p)
+			if pm["in"] != "path" {
+				continue
+			}
+			n, _ := pm["name"].(string)
+			if declared[n] {
+				t.Errorf("%s: path parameter %q declared twice", o.key(), n)
+			}
+			if pm["required"] != true {
+				t.Errorf("%s: path parameter %q must be required", o.key(), n)
+			}
+			declared[n] = true
+			names = append(names, n)
+		}
+		sort.Strings(inPath)
+		sort.Strings(names)
+		if !slices.Equal(inPath, names) {
+			t.Errorf("%s: declares path parameters %v, want %v", o.key(), names, inPath)
+		}
+	}
+}
+
+func TestOpenAPIIsServed(t *testing.T) {
+	srv := httptest.NewServer(New(nil, nil, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/v1/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/v1/openapi.json: %s", resp.Status)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	if !bytes.Equal(body, OpenAPI()) {
+		t.Errorf("served document (%d bytes) differs from api/openapi/openapi.json (%d bytes)", len(body), len(OpenAPI()))
+	}
+}
+
+// TestOpenAPISchemasMatchTypes checks each schema's properties are the JSON
+// fields of the Go type it describes, and for responses that the required
+// ones are those always encoded (no omitempty).
+func TestOpenAPISchemasMatchTypes(t *testing.T) {
+	doc := loadDoc(t)
+	for _, c := range []struct {
+		schema string
+		typ    any
+		input  bool // request bodies: fields are optional whatever their tags say
+	}{
+		{"Timing", lathe.Timing{}, false},
+		{"Project", lathe.Project{}, false},
+		{"Run", lathe.Run{}, false},
+		{"Stage", lathe.Stage{}, false},
+		{"Job", lathe.Job{}, false},
+		{"EnvVar", lathe.EnvVar{}, false},
+		{"StepDef", lathe.StepDef{}, false},
+		{"Attempt", lathe.Attempt{}, false},
+		{"Step", lathe.Step{}, false},
+		{"Agent", lathe.Agent{}, false},
+		{"ProjectPage", lathe.Page[*lathe.Project]{}, false},
+		{"RunPage", lathe.Page[*lathe.Run]{}, false},
+		{"Pipeline", pipelineView{}, false},
+		{"PipelineJob", jobView{}, false},
+		{"Problem", Problem{}, false},
+		{"LogChunk", logEvent{}, false},
+		{"Assignment", lathe.Assignment{}, false},
+		{"ReportReply", lathe.ReportReply{}, false},
+		{"ProjectCreate", projectInput{}, true},
+		{"ProjectUpdate", projectInput{}, true},
+		{"TriggerRequest", triggerInput{}, true},
+		{"Report", lathe.Report{}, true},
+		{"StepReport", lathe.StepReport{}, true},
+		{"FinishReport", lathe.FinishReport{}, true},
+		{"PipelineError", pipeline.Error{}, false},
+	} {
+		props, required := schemaFields(doc, deref(doc, map[string]any{"$ref": "#/components/schemas/" + c.schema}))
+		fields, always := jsonFields(reflect.TypeOf(c.typ))
+		if !slices.Equal(props, fields) {
+			t.Errorf("schema %s has properties %v; %T encodes %v", c.schema, props, c.typ, fields)
+		}
+		if !c.input && !slices.Equal(required, always) {
+			t.Errorf("schema %s requires %v; %T always encodes %v", c.schema, required, c.typ, always)
+		}
+	}
+	var statuses []string
+	for _, s := range deref(doc, map[string]any{"$ref": "#/components/schemas/Status"})["enum"].([]any) {
+		statuses = append(statuses, s.(string))
+	}
+	var want []string
+	for _, s := range lathe.Statuses {
+		want = append(want, string(s))
+	}
+	if !slices.Equal(statuses, want) {
+		t.Errorf("schema Status enum = %v, want lathe.Statuses %v", statuses, want)
+	}
+}
+
+// schemaFields returns a schema's property names and required names,
+// sorted, gathering them through allOf.
+func schemaFields(doc map[string]any, s map[string]any) (props, required []string) {
+	properties, _ := s["properties"].(map[string]any)
+	props = slices.Collect(maps.Keys(properties))
+	req, _ := s["required"].([]any)
+	for _, r := range req {
+		required = append(required, r.(string))
+	}
+	allOf, _ := s["allOf"].([]any)
+	for _, sub := range allOf {
+		p, r := schemaFields(doc, deref(doc, sub))
+		props, required = append(props, p...), append(required, r...)
+	}
+	sort.Strings(props)
+	sort.Strings(required)
+	return props, required
+}
+
+// jsonFields returns the names encoding/json gives t's fields, and those
+// without omitempty, sorted.
+func jsonFields(t reflect.Type) (names, always []string) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if f.Anonymous && tag == "" {
+			n, a := jsonFields(f.Type)
+			names, always = append(names, n...), append(always, a...)
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		names = append(names, name)
+		if !slices.Contains(strings.Split(opts, ","), "omitempty") {
+			always = append(always, name)
+		}
+	}
+	sort.Strings(names)
+	sort.Strings(always)
+	return names, always
+}
