@@ -8,7 +8,10 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-var projectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+var (
+	projectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+	allDigits   = regexp.MustCompile(`^[0-9]+$`)
+)
 
 // projectInput is the body of create and update; absent fields keep their value on update.
 type projectInput struct {
@@ -30,6 +33,8 @@ func (in projectInput) apply(p *lathe.Project) error {
 	switch {
 	case !projectName.MatchString(p.Name):
 		return problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit", p.Name)
+	case allDigits.MatchString(p.Name):
+		return problemf(http.StatusBadRequest, "name: %q must not be all digits (a number in a URL means a project ID)", p.Name)
 	case p.URL == "":
 		return problemf(http.StatusBadRequest, "url: required: a git URL or path that `git clone` accepts")
 	case strings.HasPrefix(p.URL, "-"):

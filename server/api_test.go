@@ -32,6 +32,7 @@ func TestAPIErrors(t *testing.T) {
 		{"unknown route", "GET", "/api/v1/nope", l.AdminToken, nil, 404, "no route"},
 		{"missing project", "GET", "/api/v1/projects/ghost", l.AdminToken, nil, 404, "project ghost"},
 		{"bad name", "POST", "/api/v1/projects", l.AdminToken, map[string]string{"name": "a b", "url": "/x"}, 400, "name"},
+		{"numeric name", "POST", "/api/v1/projects", l.AdminToken, map[string]string{"name": "2024", "url": "/x"}, 400, "digits"},
 		{"missing url", "POST", "/api/v1/projects", l.AdminToken, map[string]string{"name": "ok"}, 400, "url"},
 		{"unknown field", "POST", "/api/v1/projects", l.AdminToken, map[string]string{"name": "ok", "url": "/x", "colour": "red"}, 400, "colour"},
 		{"option-like url", "POST", "/api/v1/projects", l.AdminToken, map[string]string{"name": "ok", "url": "--upload-pack=evil"}, 400, "url"},

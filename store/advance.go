@@ -155,6 +155,17 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 	return nil
 }
 
+// lockRun takes the run's row lock. Every writer of a run takes it before
+// touching the run's jobs or attempts, so writers of one run queue up in one
+// order and never deadlock (SQLite writers are serialised anyway).
+func (t *txn) lockRun(ctx context.Context, runID int64) error {
+	var id int64
+	if err := t.queryRow(ctx, `SELECT id FROM runs WHERE id = ?`+t.d.lockRun, runID).Scan(&id); err != nil {
+		return notFound(err, "run", runID)
+	}
+	return nil
+}
+
 func minNull(a, b sql.NullInt64) sql.NullInt64 {
 	if !a.Valid || b.Valid && b.Int64 < a.Int64 {
 		return b

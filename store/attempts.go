@@ -93,47 +93,87 @@ func (s *Store) Attempt(ctx context.Context, id int64) (*lathe.Attempt, error) {
 
 // Claim gives the oldest queued job whose labels the agent has to the agent,
 // as a new running attempt. It returns nil when there is no such job. Two
-// agents never get the same job: the job row is taken with a conditional
-// update (and, on PostgreSQL, a row lock that others skip).
+// agents never get the same job: the claim locks the job's run (as every
+// writer of a run does, before its jobs and attempts) and starts the job only
+// if it is still queued under that lock.
 func (s *Store) Claim(ctx context.Context, agentID int64, labels []string) (*lathe.Assignment, error) {
-	var as *lathe.Assignment
-	err := s.tx(ctx, func(t *txn) error {
-		rows, err := t.query(ctx, `SELECT id, runs_on FROM jobs WHERE status = ? ORDER BY id LIMIT 200`, lathe.StatusQueued)
-		if err != nil {
-			return fmt.Errorf("claim: %w", err)
+	// Each try holds one run's lock at most, so claimers never wait for each
+	// other in a cycle; a try that finds its job taken gives way to a fresh one.
+	for range maxClaimTries {
+		as, taken, err := s.claimOnce(ctx, agentID, labels)
+		if err != nil || !taken {
+			return as, err
 		}
-		var candidates []int64
-		for rows.Next() {
-			var id int64
+	}
+	return nil, nil
+}
+
+// maxClaimTries bounds the tries of one Claim; every lost try means another
+// claimer won a job, so the bound is only reached under heavy contention.
+const maxClaimTries = 10
+
+// claimPage is how many queued jobs one query of the queue reads.
+const claimPage = 200
+
+func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string) (as *lathe.Assignment, taken bool, err error) {
+	err = s.tx(ctx, func(t *txn) error {
+		jobID, runID, err := t.nextClaimable(ctx, labels)
+		if err != nil || jobID == 0 {
+			return err
+		}
+		if err := t.lockRun(ctx, runID); err != nil {
+			return err
+		}
+		var status lathe.Status
+		if err := t.queryRow(ctx, `SELECT status FROM jobs WHERE id = ?`, jobID).Scan(&status); err != nil {
+			return fmt.Errorf("claim job %d: %w", jobID, err)
+		}
+		if status != lathe.StatusQueued {
+			taken = true // by another claimer, or canceled, while we waited for the run
+			return nil
+		}
+		as, err = t.start(ctx, jobID, agentID)
+		return err
+	})
+	return as, taken, err
+}
+
+// nextClaimable returns the oldest queued job whose runs_on the labels
+// satisfy, and its run; 0 when there is none. It reads the whole queue, a
+// page at a time, so jobs no agent can run never hide one that this agent can.
+func (t *txn) nextClaimable(ctx context.Context, labels []string) (jobID, runID int64, err error) {
+	for after := int64(0); ; {
+		rows, err := t.query(ctx, `SELECT id, run_id, runs_on FROM jobs WHERE status = ? AND id > ? ORDER BY id LIMIT ?`,
+			lathe.StatusQueued, after, claimPage)
+		if err != nil {
+			return 0, 0, fmt.Errorf("claim: %w", err)
+		}
+		n := 0
+		for rows.Next() && jobID == 0 {
+			n++
+			var id, run int64
 			var runsOn string
 			var want []string
-			if err := rows.Scan(&id, &runsOn); err != nil {
+			if err := rows.Scan(&id, &run, &runsOn); err != nil {
 				rows.Close()
-				return err
+				return 0, 0, err
 			}
+			after = id
 			if fromJSON(runsOn, &want) == nil && hasAll(labels, want) {
-				candidates = append(candidates, id)
+				jobID, runID = id, run
 			}
 		}
 		rows.Close()
-		for _, id := range candidates {
-			var got int64
-			err := t.queryRow(ctx, `SELECT id FROM jobs WHERE id = ? AND status = ?`+t.d.skipLocked, id, lathe.StatusQueued).Scan(&got)
-			if err == sql.ErrNoRows {
-				continue // taken meanwhile by another claimer
-			}
-			if err != nil {
-				return fmt.Errorf("claim job %d: %w", id, err)
-			}
-			as, err = t.start(ctx, id, agentID)
-			return err
+		if err := rows.Err(); err != nil {
+			return 0, 0, fmt.Errorf("claim: %w", err)
 		}
-		return nil
-	})
-	return as, err
+		if jobID != 0 || n < claimPage {
+			return jobID, runID, nil
+		}
+	}
 }
 
-// start turns a locked queued job into a running attempt on the agent.
+// start turns a queued job, whose run is locked, into a running attempt on the agent.
 func (t *txn) start(ctx context.Context, jobID, agentID int64) (*lathe.Assignment, error) {
 	now := micros(t.now)
 	res, err := t.exec(ctx, `UPDATE jobs SET status = ?, attempt = attempt + 1, started_at = COALESCE(started_at, ?) WHERE id = ? AND status = ?`,

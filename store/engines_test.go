@@ -239,4 +239,6 @@ func next[T any](p lathe.Page[T]) int64 {
 }
 
 // sameTime compares times at the store's precision (microseconds).
-func sameTime(a, b time.Time) bool { return a.Truncate(time.Microsecond).Equal(b.Truncate(time.Microsecond)) }
+func sameTime(a, b time.Time) bool {
+	return a.Truncate(time.Microsecond).Equal(b.Truncate(time.Microsecond))
+}

@@ -9,8 +9,8 @@ import (
 )
 
 // appendLog places data at offset off in an attempt's log whose durable size
-// is *size. Bytes the server already holds are skipped (after checking they
-// match), so a resent or duplicated chunk changes nothing; a chunk that would
+// is *size. Bytes the server already holds are skipped (the first copy of a
+// byte wins), so a resent or duplicated chunk changes nothing; a chunk that would
 // leave a gap is not stored, and the caller tells the agent the size it has so
 // it resends from there. It reports whether the log grew.
 func (t *txn) appendLog(ctx context.Context, attemptID int64, size *int64, off int64, data []byte) (bool, error) {

@@ -32,9 +32,13 @@ func (s *Store) CreateProject(ctx context.Context, p *lathe.Project) error {
 			return fmt.Errorf("project %q already exists: %w", p.Name, lathe.ErrConflict)
 		}
 		p.CreatedAt, p.UpdatedAt = t.now, t.now
-		return t.queryRow(ctx, `INSERT INTO projects (name, url, default_branch, created_at, updated_at)
+		err := t.queryRow(ctx, `INSERT INTO projects (name, url, default_branch, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?) RETURNING id`,
 			p.Name, p.URL, p.DefaultBranch, micros(t.now), micros(t.now)).Scan(&p.ID)
+		if uniqueViolation(err) {
+			return fmt.Errorf("project %q already exists: %w", p.Name, lathe.ErrConflict)
+		}
+		return err
 	})
 }
 
@@ -54,6 +58,9 @@ func (s *Store) Project(ctx context.Context, key string) (*lathe.Project, error)
 
 // Projects lists projects newest first, limit per page, below the before cursor (0: from the top).
 func (s *Store) Projects(ctx context.Context, before int64, limit int) (lathe.Page[*lathe.Project], error) {
+	if limit < 1 {
+		return lathe.Page[*lathe.Project]{}, fmt.Errorf("list projects: limit %d: %w", limit, lathe.ErrInvalid)
+	}
 	var where []string
 	var args []any
 	if before > 0 {
@@ -89,6 +96,9 @@ func (s *Store) UpdateProject(ctx context.Context, p *lathe.Project) error {
 		p.UpdatedAt = t.now
 		res, err := t.exec(ctx, `UPDATE projects SET name = ?, url = ?, default_branch = ?, updated_at = ? WHERE id = ?`,
 			p.Name, p.URL, p.DefaultBranch, micros(t.now), p.ID)
+		if uniqueViolation(err) {
+			return fmt.Errorf("project %q already exists: %w", p.Name, lathe.ErrConflict)
+		}
 		if err != nil {
 			return fmt.Errorf("update project %d: %w", p.ID, err)
 		}

@@ -88,6 +88,39 @@ func TestConcurrentCreatesOfOneNameConflict(t *testing.T) {
 	})
 }
 
+// Likewise for renames: of several projects renamed to one free name at once,
+// one gets it and the others are told it conflicts.
+func TestConcurrentRenamesToOneNameConflict(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		for round := range 20 {
+			const n = 8
+			ps := make([]*lathe.Project, n)
+			for i := range ps {
+				ps[i] = mustProject(t, s, fmt.Sprintf("r%d-p%d", round, i))
+				ps[i].Name = fmt.Sprintf("renamed-%d", round)
+			}
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i, p := range ps {
+				wg.Go(func() { errs[i] = s.UpdateProject(t.Context(), p) })
+			}
+			wg.Wait()
+			won := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					won++
+				case !errorsIs(err, lathe.ErrConflict):
+					t.Fatalf("round %d: concurrent rename: %v, want nil or ErrConflict", round, err)
+				}
+			}
+			if won != 1 {
+				t.Fatalf("round %d: %d renames succeeded, want 1", round, won)
+			}
+		}
+	})
+}
+
 func TestProjectsArePagedNewestFirst(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		empty, err := s.Projects(t.Context(), 0, 10)

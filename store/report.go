@@ -20,11 +20,29 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		var jobID, owner int64
 		var status lathe.Status
 		var cancel int
-		err := t.queryRow(ctx, `SELECT a.job_id, a.agent_id, a.status, a.cancel_requested, a.log_size, j.run_id
-			FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE a.id = ?`, attemptID).
-			Scan(&jobID, &owner, &status, &cancel, &reply.LogSize, &runID)
-		if err != nil {
-			return notFound(err, "attempt", attemptID)
+		load := func() error {
+			err := t.queryRow(ctx, `SELECT a.job_id, a.agent_id, a.status, a.cancel_requested, a.log_size, j.run_id
+				FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE a.id = ?`, attemptID).
+				Scan(&jobID, &owner, &status, &cancel, &reply.LogSize, &runID)
+			if err != nil {
+				return notFound(err, "attempt", attemptID)
+			}
+			return nil
+		}
+		if err := load(); err != nil {
+			return err
+		}
+		if rep.Finish != nil {
+			// A finish changes the job and advances the run: it locks the run
+			// before writing the attempt, in the order of every writer of a run,
+			// and reads the attempt again under that lock (a cancel or another
+			// finish may have committed meanwhile).
+			if err := t.lockRun(ctx, runID); err != nil {
+				return err
+			}
+			if err := load(); err != nil {
+				return err
+			}
 		}
 		if owner != agentID {
 			return fmt.Errorf("attempt %d belongs to another agent: %w", attemptID, lathe.ErrForbidden)
@@ -34,6 +52,7 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 			return fmt.Errorf("attempt %d is %s: %w", attemptID, status, lathe.ErrFenced)
 		}
 		reply.Cancel = cancel != 0
+		var err error
 		if grew, err = t.appendLog(ctx, attemptID, &reply.LogSize, rep.LogOffset, rep.Log); err != nil {
 			return err
 		}

@@ -108,6 +108,9 @@ func scanRun(row interface{ Scan(...any) error }) (*lathe.Run, error) {
 
 // Runs lists runs newest first.
 func (s *Store) Runs(ctx context.Context, f RunFilter) (lathe.Page[*lathe.Run], error) {
+	if f.Limit < 1 {
+		return lathe.Page[*lathe.Run]{}, fmt.Errorf("list runs: limit %d: %w", f.Limit, lathe.ErrInvalid)
+	}
 	var where []string
 	var args []any
 	add := func(cond string, arg any) { where, args = append(where, cond), append(args, arg) }

@@ -145,7 +145,7 @@ func TestRunsFilterAndPage(t *testing.T) {
 		web, api := mustProject(t, s, "web"), mustProject(t, s, "api")
 		a := mustAgent(t, s, "a1")
 		create := func(p *lathe.Project, pipeline, branch string) int64 {
-			return mustCreateRun(t, s, &lathe.Run{ProjectID: p.ID, Pipeline: pipeline, Branch: branch},
+			return mustCreateRun(t, s, &lathe.Run{ProjectID: p.ID, Pipeline: pipeline, Branch: branch, Commit: "c-" + branch},
 				[]string{"build"}, job("compile", "build")).ID
 		}
 		// Oldest first; r1 succeeds, r2 is canceled, the rest stay queued.
@@ -158,18 +158,24 @@ func TestRunsFilterAndPage(t *testing.T) {
 		r3 := create(web, "nightly", "main")
 		r4 := create(api, "ci", "main")
 		r5 := create(web, "ci", "main")
+		r6 := mustCreateRun(t, s, &lathe.Run{ProjectID: api.ID, Pipeline: "release", Ref: "refs/tags/v1", Commit: "c-v1", Event: "tag"},
+			[]string{"build"}, job("compile", "build")).ID
 
 		for _, tc := range []struct {
 			name   string
 			filter store.RunFilter
 			want   []int64
 		}{
-			{"all", store.RunFilter{}, []int64{r5, r4, r3, r2, r1}},
+			{"all", store.RunFilter{}, []int64{r6, r5, r4, r3, r2, r1}},
 			{"project", store.RunFilter{ProjectID: web.ID}, []int64{r5, r3, r2, r1}},
 			{"pipeline", store.RunFilter{ProjectID: web.ID, Pipeline: "ci"}, []int64{r5, r2, r1}},
 			{"pipeline across projects", store.RunFilter{Pipeline: "ci"}, []int64{r5, r4, r2, r1}},
 			{"branch", store.RunFilter{Branch: "main"}, []int64{r5, r4, r3, r1}},
-			{"status queued", store.RunFilter{Status: lathe.StatusQueued}, []int64{r5, r4, r3}},
+			{"full ref", store.RunFilter{Ref: "refs/heads/feature"}, []int64{r2}},
+			{"short branch ref", store.RunFilter{Ref: "feature"}, []int64{r2}},
+			{"short tag ref", store.RunFilter{Ref: "v1"}, []int64{r6}},
+			{"commit", store.RunFilter{Commit: "c-main"}, []int64{r5, r4, r3, r1}},
+			{"status queued", store.RunFilter{Status: lathe.StatusQueued}, []int64{r6, r5, r4, r3}},
 			{"status success", store.RunFilter{Status: lathe.StatusSuccess}, []int64{r1}},
 			{"status canceled", store.RunFilter{ProjectID: web.ID, Status: lathe.StatusCanceled}, []int64{r2}},
 			{"everything at once", store.RunFilter{ProjectID: web.ID, Pipeline: "ci", Branch: "main", Status: lathe.StatusQueued}, []int64{r5}},

@@ -40,8 +40,6 @@ type dialect struct {
 	name string // "sqlite" or "postgres"
 	// rebind turns ? placeholders into the engine's own.
 	rebind func(string) string
-	// skipLocked is appended to the claim query's SELECT.
-	skipLocked string
 	// lockRun is appended to the SELECT that serialises writers of one run.
 	lockRun string
 }
@@ -49,10 +47,9 @@ type dialect struct {
 var sqliteDialect = dialect{name: "sqlite", rebind: func(q string) string { return q }}
 
 var postgresDialect = dialect{
-	name:       "postgres",
-	rebind:     rebindDollar,
-	skipLocked: " FOR UPDATE SKIP LOCKED",
-	lockRun:    " FOR UPDATE",
+	name:    "postgres",
+	rebind:  rebindDollar,
+	lockRun: " FOR UPDATE",
 }
 
 // Open opens (creating if needed) the database named by dsn and applies
@@ -145,7 +142,9 @@ func (s *Store) tx(ctx context.Context, fn func(*txn) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	x := &txn{Tx: t, d: s.d, now: s.now()}
+	// Times are stored in microseconds; reading the clock at that precision
+	// makes what a write hands back equal to what a later read returns.
+	x := &txn{Tx: t, d: s.d, now: s.now().Truncate(time.Microsecond)}
 	if err := fn(x); err != nil {
 		t.Rollback()
 		return err
@@ -216,6 +215,14 @@ func notFound(err error, what string, key any) error {
 		return fmt.Errorf("%s %v: %w", what, key, lathe.ErrNotFound)
 	}
 	return fmt.Errorf("%s %v: %w", what, key, err)
+}
+
+// uniqueViolation reports whether err is PostgreSQL's unique_violation: a
+// concurrent writer took the key between our check and our write. (SQLite
+// writers are serialised, so the check inside the transaction suffices.)
+func uniqueViolation(err error) bool {
+	var e interface{ SQLState() string }
+	return errors.As(err, &e) && e.SQLState() == "23505"
 }
 
 // micros is the storage form of a time: unix microseconds.

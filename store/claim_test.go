@@ -1,0 +1,155 @@
+package store_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/store"
+)
+
+func TestClaimMatchesRunsOnLabels(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		p := mustProject(t, s, "web")
+		for i, tc := range []struct {
+			runsOn, agentHas []string
+			claimed          bool
+		}{
+			{nil, nil, true},
+			{nil, []string{"linux"}, true},
+			{[]string{"gpu"}, []string{"linux"}, false},
+			{[]string{"gpu"}, nil, false},
+			{[]string{"gpu"}, []string{"linux", "gpu"}, true},
+			{[]string{"linux", "arm64"}, []string{"linux"}, false},
+			{[]string{"linux", "arm64"}, []string{"arm64", "docker", "linux"}, true},
+			{[]string{"Linux"}, []string{"linux"}, false}, // labels are exact
+		} {
+			j := job("compile", "build")
+			j.RunsOn = tc.runsOn
+			r := mustRun(t, s, p.ID, "ci", []string{"build"}, j)
+			a := mustAgent(t, s, fmt.Sprintf("agent-%d", i), tc.agentHas...)
+			as, err := s.Claim(ctx, a.ID, a.Labels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := as != nil; got != tc.claimed {
+				t.Errorf("job runs on %v, agent has %v: claimed %v, want %v", tc.runsOn, tc.agentHas, got, tc.claimed)
+			}
+			if as != nil && as.RunID != r.ID {
+				t.Errorf("claimed a job of run %d, want %d", as.RunID, r.ID)
+			}
+			if err := s.CancelRun(ctx, r.ID); err != nil { // clear the queue for the next case
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+func TestClaimGivesTheOldestQueuedJobAndNothingWhenNoneIsQueued(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		a := mustAgent(t, s, "a1")
+		if as, err := s.Claim(ctx, a.ID, nil); as != nil || err != nil {
+			t.Fatalf("claim on an empty store = %+v, %v; want nothing", as, err)
+		}
+		p := mustProject(t, s, "web")
+		mustRun(t, s, p.ID, "ci", []string{"build"}, job("compile", "build"), job("lint", "build"))
+		mustRun(t, s, p.ID, "ci", []string{"build"}, job("compile", "build"))
+		var got []string
+		for range 3 {
+			as := mustClaim(t, s, a)
+			got = append(got, fmt.Sprintf("%d/%s", as.RunNumber, as.Job))
+		}
+		if want := []string{"1/compile", "1/lint", "2/compile"}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("claims in order %v, want %v", got, want)
+		}
+		if as, err := s.Claim(ctx, a.ID, nil); as != nil || err != nil {
+			t.Errorf("claim once all are taken = %+v, %v; want nothing", as, err)
+		}
+	})
+}
+
+// An agent must find the job it can run however many jobs it cannot run are
+// queued before it (say, a backlog for GPU agents that are all offline).
+func TestClaimFindsAMatchingJobBehindABacklogOfUnmatchableOnes(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		p := mustProject(t, s, "web")
+		var gpuJobs []*lathe.Job
+		for i := range 250 {
+			j := job(fmt.Sprintf("train-%d", i), "build")
+			j.RunsOn = []string{"gpu"}
+			gpuJobs = append(gpuJobs, j)
+		}
+		mustRun(t, s, p.ID, "ml", []string{"build"}, gpuJobs...)
+		r := mustRun(t, s, p.ID, "ci", []string{"build"}, job("compile", "build"))
+
+		a := mustAgent(t, s, "linux-1", "linux")
+		as, err := s.Claim(t.Context(), a.ID, a.Labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if as == nil || as.RunID != r.ID {
+			t.Fatalf("linux agent behind 250 queued gpu jobs claimed %+v; want compile of run %d", as, r.ID)
+		}
+	})
+}
+
+// Claims are transactional: of many agents asking at the same instant for
+// the one queued job, exactly one gets it, and the job has one attempt.
+func TestExactlyOneOfManyConcurrentClaimersWins(t *testing.T) {
+	const claimers, rounds = 50, 200
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		budget := 60 * time.Second
+		p := mustProject(t, s, "web")
+		agents := make([]*lathe.Agent, claimers)
+		for i := range agents {
+			agents[i] = mustAgent(t, s, fmt.Sprintf("agent-%02d", i), "linux")
+		}
+		start := time.Now()
+		for round := range rounds {
+			if elapsed := time.Since(start); elapsed > budget {
+				t.Fatalf("%d rounds took %s, over the %s budget", round, elapsed.Round(time.Millisecond), budget)
+			}
+			r := mustRun(t, s, p.ID, "ci", []string{"build"}, job("compile", "build"))
+			got := make([]*lathe.Assignment, claimers)
+			errs := make([]error, claimers)
+			gate := make(chan struct{})
+			var wg sync.WaitGroup
+			for i, a := range agents {
+				wg.Go(func() {
+					<-gate
+					got[i], errs[i] = s.Claim(ctx, a.ID, a.Labels)
+				})
+			}
+			close(gate)
+			wg.Wait()
+
+			var winners []int
+			for i := range agents {
+				if errs[i] != nil {
+					t.Fatalf("round %d: claim by %s: %v", round, agents[i].Name, errs[i])
+				}
+				if got[i] != nil {
+					winners = append(winners, i)
+				}
+			}
+			if len(winners) != 1 {
+				t.Fatalf("round %d: %d claimers won the one job (%v)", round, len(winners), winners)
+			}
+			w := got[winners[0]]
+			j, err := s.Job(ctx, w.JobID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w.RunID != r.ID || j.Status != lathe.StatusRunning || j.Attempt != 1 || len(j.Attempts) != 1 ||
+				j.Attempts[0].AgentID != agents[winners[0]].ID || j.Attempts[0].ID != w.AttemptID {
+				t.Fatalf("round %d: winner %s holds %+v; job %+v with attempts %+v", round, agents[winners[0]].Name, w, j, j.Attempts)
+			}
+		}
+		t.Logf("%s: %d rounds of %d concurrent claimers in %s", s.Engine(), rounds, claimers, time.Since(start).Round(time.Millisecond))
+	})
+}
