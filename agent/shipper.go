@@ -14,6 +14,11 @@ import (
 // maxReportLog bounds the log bytes in one report.
 const maxReportLog = 4 << 20
 
+// reportGap is the least time between two reports (a finish goes at once).
+// Batching this way turns a flood of output or of short steps into a few
+// requests, leaving the CPU to the job, while logs still look live.
+const reportGap = 50 * time.Millisecond
+
 // shipper is an attempt's outbox. The job writes log bytes and step states
 // into it without waiting; one loop sends whatever is pending in a single
 // report, so a burst of output or many short steps cost few requests. Log
@@ -35,15 +40,17 @@ type shipper struct {
 	done    bool // the server stored the finish (or fenced the attempt)
 	fenced  bool
 
-	kick     chan struct{}
-	finished chan struct{}
+	kick       chan struct{}
+	finishKick chan struct{} // wakes a paced wait when the finish arrives
+	finished   chan struct{}
 	canceled sync.Once
 }
 
 func newShipper(c *client.Client, attemptID int64, heartbeat time.Duration, log *slog.Logger, onCancel func()) *shipper {
 	return &shipper{
 		c: c, attemptID: attemptID, heartbeat: heartbeat, log: log, onCancel: onCancel,
-		steps: map[int]lathe.StepReport{}, kick: make(chan struct{}, 1), finished: make(chan struct{}),
+		steps: map[int]lathe.StepReport{}, kick: make(chan struct{}, 1), finishKick: make(chan struct{}, 1),
+		finished: make(chan struct{}),
 	}
 }
 
@@ -78,6 +85,16 @@ func (s *shipper) Finish(status lathe.Status) {
 	s.finish = &lathe.FinishReport{Status: status, LogSize: s.written}
 	s.mu.Unlock()
 	s.wake()
+	select {
+	case s.finishKick <- struct{}{}:
+	default:
+	}
+}
+
+func (s *shipper) finishing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.finish != nil
 }
 
 // Fenced reports whether the server refused the attempt as no longer current.
@@ -101,7 +118,20 @@ func (s *shipper) Run(ctx context.Context) {
 	tick := time.NewTicker(s.heartbeat)
 	defer tick.Stop()
 	backoff := 50 * time.Millisecond
+	var last time.Time
 	for {
+		if wait := reportGap - time.Since(last); wait > 0 && !s.finishing() {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-s.finishKick:
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+			t.Stop()
+		}
+		last = time.Now()
 		err := s.send(ctx)
 		switch {
 		case err == nil:

@@ -26,7 +26,13 @@ type Mirror struct {
 
 	mu   sync.Mutex // serialises fetches into the mirror
 	init bool
+	// present remembers commits the mirror is known to hold (objects are
+	// never removed from a mirror), sparing a git process per trigger.
+	present map[string]bool
 }
+
+// maxPresent bounds the memory of known commits per mirror.
+const maxPresent = 4096
 
 // Mirrors hands out one Mirror per URL under a directory.
 type Mirrors struct {
@@ -100,10 +106,19 @@ func (m *Mirror) fetch(ctx context.Context) error {
 	return nil
 }
 
-// has reports whether the mirror holds the commit.
+// has reports whether the mirror holds the commit. Callers hold m.mu.
 func (m *Mirror) has(ctx context.Context, commit string) bool {
-	_, err := run(ctx, m.Dir, "cat-file", "-e", commit+"^{commit}")
-	return err == nil
+	if m.present[commit] {
+		return true
+	}
+	if _, err := run(ctx, m.Dir, "cat-file", "-e", commit+"^{commit}"); err != nil {
+		return false
+	}
+	if m.present == nil || len(m.present) >= maxPresent {
+		m.present = map[string]bool{}
+	}
+	m.present[commit] = true
+	return true
 }
 
 // Ref is a resolved ref.
