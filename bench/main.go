@@ -1,0 +1,341 @@
+// Command bench measures Lathe on its real path — real step processes, real
+// git checkouts, real commits to the database — and prints each figure beside
+// a floor measured in the same run: the same work done directly, without
+// Lathe. Run it from the repository:
+//
+//	go run ./bench                 # everything, 200 runs for (a)
+//	go run ./bench -quick          # a smoke run (20 runs, one repetition)
+//	go run ./bench -only a -runs 500 -cpuprofile cpu.pprof
+//
+// (a) trigger → first step started, p50/p99, idle agents, SQLite and PostgreSQL;
+// (b) per-step overhead of 50 `true` steps; (c) log throughput of a step
+// printing 200,000 lines; (d) resident memory of an idle `lathe up`.
+//
+// Servers run in this process (server.New/Run, as `lathe up`), so a CPU
+// profile shows the server's and agents' time. Samples carry pprof labels:
+// section=a-sqlite|a-postgres|b|c|d and part=lathe (server and agents),
+// floor (direct baselines) or client (the benchmark itself). See one part of
+// one section with, e.g.,
+//
+//	go tool pprof -top -tagfocus part=lathe -tagignore section=a-sqlite,a-postgres,c,d cpu.pprof
+//
+// It talks to 127.0.0.1 only, stops every process it starts, bounds every
+// loop, and removes its temporary files.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// embeddedAgents is the number of agents each in-process server runs, as `lathe up`.
+const embeddedAgents = 2
+
+// benchTimeout bounds a whole benchmark run.
+const benchTimeout = 45 * time.Minute
+
+type config struct {
+	runs       int
+	stepReps   int
+	logReps    int
+	quick      bool
+	only       map[string]bool
+	postgres   string // auto, on, off or a postgres:// URL
+	jsonPath   string
+	cpuProfile string
+}
+
+// bench is what the sections share: the temp dir, the repository, the log.
+type bench struct {
+	cfg    config
+	tmp    string
+	repo   string
+	commit string
+	log    *slog.Logger
+	out    io.Writer // progress
+
+	projects     int
+	lastProgress time.Time
+	stopErrs     []string
+}
+
+// stop stops an in-process server, keeping any error for the report.
+func (b *bench) stop(in *instance) {
+	if err := in.stop(); err != nil {
+		b.stopErrs = append(b.stopErrs, fmt.Sprintf("stop server: %v", err))
+	}
+}
+
+// project returns a fresh project name (a server given by URL may keep old ones).
+func (b *bench) project() string {
+	b.projects++
+	return fmt.Sprintf("bench-%d-%d", os.Getpid(), b.projects)
+}
+
+// progress prints a progress line at most every two seconds.
+func (b *bench) progress(format string, args ...any) {
+	if time.Since(b.lastProgress) < 2*time.Second {
+		return
+	}
+	b.lastProgress = time.Now()
+	fmt.Fprintf(b.out, "  "+format+"\n", args...)
+}
+
+func (b *bench) progressDone() { b.lastProgress = time.Time{} }
+
+// results is everything measured, as printed and as written by -json.
+type results struct {
+	Meta            meta           `json:"meta"`
+	LatencySQLite   *latencyResult `json:"latency_sqlite,omitempty"`
+	LatencyPostgres *latencyResult `json:"latency_postgres,omitempty"`
+	PostgresNote    string         `json:"postgres_note,omitempty"`
+	Steps           *stepsResult   `json:"steps,omitempty"`
+	Logs            *logsResult    `json:"logs,omitempty"`
+	Memory          *memoryResult  `json:"memory,omitempty"`
+	Errors          []string       `json:"errors,omitempty"`
+}
+
+type meta struct {
+	Start      time.Time `json:"start"`
+	Seconds    float64   `json:"seconds"`
+	Go         string    `json:"go"`
+	Platform   string    `json:"platform"`
+	CPUs       int       `json:"cpus"`
+	Git        string    `json:"git"`
+	LoadBefore string    `json:"loadavg_before"`
+	LoadAfter  string    `json:"loadavg_after"`
+	Quick      bool      `json:"quick"`
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config{}
+	fs.IntVar(&cfg.runs, "runs", 200, "runs for (a), per database engine")
+	fs.IntVar(&cfg.stepReps, "step-reps", 5, "repetitions of (b)")
+	fs.IntVar(&cfg.logReps, "log-reps", 3, "repetitions of (c)")
+	fs.BoolVar(&cfg.quick, "quick", false, "smoke run: 20 runs for (a), one repetition of (b) and (c)")
+	only := fs.String("only", "a,b,c,d", "sections to run, comma-separated: a (latency), b (steps), c (logs), d (memory)")
+	fs.StringVar(&cfg.postgres, "postgres", "auto", "PostgreSQL for (a): auto (a throwaway cluster if binaries exist), on (require one), off, or a postgres://127.0.0.1… URL")
+	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and agents included) to this file")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if cfg.quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["runs"] {
+			cfg.runs = 20
+		}
+		if !set["step-reps"] {
+			cfg.stepReps = 1
+		}
+		if !set["log-reps"] {
+			cfg.logReps = 1
+		}
+	}
+	if cfg.runs < 1 || cfg.runs > 100_000 || cfg.stepReps < 1 || cfg.stepReps > 1000 || cfg.logReps < 1 || cfg.logReps > 100 {
+		return cfg, errors.New("-runs must be 1–100000, -step-reps 1–1000, -log-reps 1–100")
+	}
+	cfg.only = map[string]bool{}
+	for _, s := range strings.Split(*only, ",") {
+		s = strings.TrimSpace(s)
+		if s != "a" && s != "b" && s != "c" && s != "d" {
+			return cfg, fmt.Errorf("-only: unknown section %q (want a, b, c or d)", s)
+		}
+		cfg.only[s] = true
+	}
+	switch cfg.postgres {
+	case "auto", "on", "off":
+	default:
+		if err := checkLoopbackURL(cfg.postgres); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// run runs the benchmark and returns the exit code: 0 when every section
+// ran and checked out (targets missed are reported, not failures), 1 when a
+// section failed, 2 for bad flags.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(ctx, benchTimeout)
+	defer cancel()
+	res, err := measure(ctx, cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	printReport(stdout, res)
+	if cfg.jsonPath != "" {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(cfg.jsonPath, append(b, '\n'), 0o644); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+	}
+	if len(res.Errors) > 0 || res.Logs != nil && !res.Logs.Verified {
+		return 1
+	}
+	return 0
+}
+
+// measure runs the selected sections. A failing section is recorded and the
+// others still run.
+func measure(ctx context.Context, cfg config, stderr io.Writer) (*results, error) {
+	tmp, err := os.MkdirTemp("", "lathe-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	b := &bench{cfg: cfg, tmp: tmp, out: stderr,
+		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	res := &results{Meta: meta{Start: time.Now(), Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
+		CPUs: runtime.NumCPU(), LoadBefore: loadavg(), Quick: cfg.quick}}
+	if v, err := gitOut(ctx, "", "version"); err == nil {
+		res.Meta.Git = strings.TrimSpace(strings.TrimPrefix(v, "git version"))
+	}
+	b.repo = tmp + "/repo"
+	if b.commit, err = makeRepo(ctx, b.repo); err != nil {
+		return nil, err
+	}
+	section := func(name, label string, fn func(context.Context) error) {
+		if ctx.Err() != nil {
+			res.Errors = append(res.Errors, fmt.Sprintf("(%s) not run: %v", name, ctx.Err()))
+			return
+		}
+		fmt.Fprintf(stderr, "bench: (%s) %s …\n", name, label)
+		pprof.Do(ctx, pprof.Labels("section", label, "part", "client"), func(ctx context.Context) {
+			if err := fn(ctx); err != nil {
+				res.Errors = append(res.Errors, fmt.Sprintf("(%s) %s: %v", name, label, err))
+			}
+		})
+	}
+	if cfg.only["a"] {
+		section("a", "a-sqlite", func(ctx context.Context) (err error) {
+			res.LatencySQLite, err = benchLatency(ctx, b, "sqlite", "", cfg.runs)
+			return err
+		})
+		section("a", "a-postgres", func(ctx context.Context) error { return postgresLatency(ctx, b, res) })
+	}
+	if cfg.only["b"] {
+		section("b", "b", func(ctx context.Context) (err error) {
+			res.Steps, err = benchSteps(ctx, b, cfg.stepReps)
+			return err
+		})
+	}
+	if cfg.only["c"] {
+		section("c", "c", func(ctx context.Context) (err error) {
+			res.Logs, err = benchLogs(ctx, b, cfg.logReps)
+			return err
+		})
+	}
+	if cfg.only["d"] {
+		section("d", "d", func(ctx context.Context) (err error) {
+			res.Memory, err = benchMemory(ctx, b)
+			return err
+		})
+	}
+	res.Errors = append(res.Errors, b.stopErrs...)
+	res.Meta.LoadAfter = loadavg()
+	res.Meta.Seconds = time.Since(res.Meta.Start).Seconds()
+	return res, nil
+}
+
+// postgresLatency runs (a) on PostgreSQL: a given server, or a throwaway
+// cluster when binaries exist.
+func postgresLatency(ctx context.Context, b *bench, res *results) error {
+	url := b.cfg.postgres
+	switch url {
+	case "off":
+		res.PostgresNote = "PostgreSQL not measured (-postgres=off)"
+		return nil
+	case "auto", "on":
+		bin := pgBinDir()
+		if bin == "" {
+			res.PostgresNote = "PostgreSQL not measured: no server binaries in " + pgInstallRoot + "/*/bin"
+			if url == "on" {
+				return errors.New(res.PostgresNote)
+			}
+			return nil
+		}
+		c, err := startPostgres(ctx, bin)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := c.stop(); err != nil {
+				res.Errors = append(res.Errors, fmt.Sprintf("stop postgres: %v", err))
+			}
+		}()
+		url = c.URL()
+		res.PostgresNote = fmt.Sprintf("PostgreSQL %s: throwaway cluster on 127.0.0.1 (%s)", c.version, strings.Join(pgSettings[1:2], ", "))
+	default:
+		res.PostgresNote = "PostgreSQL: the server given with -postgres"
+	}
+	var err error
+	res.LatencyPostgres, err = benchLatency(ctx, b, "postgres", url, b.cfg.runs)
+	return err
+}
+
+// asFloor runs direct (without Lathe) work with the part=floor profile label.
+func asFloor(ctx context.Context, fn func(context.Context) error) error {
+	var err error
+	pprof.Do(ctx, pprof.Labels("part", "floor"), func(ctx context.Context) { err = fn(ctx) })
+	return err
+}
+
+// loadavg is /proc/loadavg's first three fields: how busy the machine was.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
