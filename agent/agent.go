@@ -41,8 +41,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.PollWait = 25
 	}
 	a.mirrors.Dir = filepath.Join(a.WorkDir, "git")
-	if err := os.MkdirAll(filepath.Join(a.WorkDir, "ws"), 0o755); err != nil {
-		return err
+	for _, dir := range []string{"ws", "logs"} {
+		if err := os.MkdirAll(filepath.Join(a.WorkDir, dir), 0o755); err != nil {
+			return err
+		}
 	}
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {

@@ -23,7 +23,13 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 		jobCtx, stop = context.WithTimeoutCause(jobCtx, time.Duration(as.TimeoutSec)*time.Second, errTimedOut)
 		defer stop()
 	}
-	out := newShipper(a.Client, as.AttemptID, a.Heartbeat, log, cancel)
+	out, err := newShipper(a.Client, as.AttemptID, filepath.Join(a.WorkDir, "logs", strconv.FormatInt(as.AttemptID, 10)+".log"),
+		a.Heartbeat, log, cancel)
+	if err != nil {
+		log.Error("cannot run job", "err", err)
+		return
+	}
+	defer out.Close()
 	// The shipper outlives a canceled job so the final report still goes out.
 	shipCtx, stopShipping := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopShipping()
@@ -87,7 +93,7 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, o
 		start, t0 := out.Offset(), time.Now()
 		report(idx, step.Name, lathe.StatusRunning, start, &t0, nil, nil)
 		fmt.Fprintf(out, "$ %s\n", firstLine(step.Run))
-		code, err := sh.Run(ctx, executor.Step{Script: step.Run, Dir: ws, Env: env, Output: out})
+		code, err := sh.Run(ctx, executor.Step{Script: step.Run, Dir: ws, Env: env, Output: out.Spool()})
 		t1 := time.Now()
 		st := lathe.StatusSuccess
 		switch {

@@ -3,7 +3,9 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -14,61 +16,70 @@ import (
 // maxReportLog bounds the log bytes in one report.
 const maxReportLog = 4 << 20
 
-// reportGap is the least time between two reports (a finish goes at once).
-// Batching this way turns a flood of output or of short steps into a few
-// requests, leaving the CPU to the job, while logs still look live.
+// reportGap is the least time between two reports (a finish goes at once),
+// and how often the spool is checked for new output. Batching this way turns
+// a flood of output or of short steps into a few requests, leaving the CPU to
+// the job, while logs still look live.
 const reportGap = 50 * time.Millisecond
 
-// shipper is an attempt's outbox. The job writes log bytes and step states
-// into it without waiting; one loop sends whatever is pending in a single
-// report, so a burst of output or many short steps cost few requests. Log
-// bytes stay in the outbox until the server says it holds them, and are
-// resent from the server's size after any failure.
+// shipper is an attempt's outbox. The attempt's log is a spool file on the
+// agent's disk: steps write their output straight into it (no pipe, so a
+// chatty step pays what writing to a file costs), and so does the agent for
+// its own lines. One loop tails the spool and sends whatever is new, with the
+// latest step states, in a single report; the server answers with how many
+// bytes it holds, and the next report resends from there. Nothing leaves the
+// spool until the server has acknowledged it.
 type shipper struct {
 	c         *client.Client
 	attemptID int64
 	heartbeat time.Duration
 	log       *slog.Logger
 	onCancel  func() // called once when the server asks to stop the attempt
+	spool     *os.File
 
-	mu      sync.Mutex
-	pending []byte // log bytes from offset acked on
-	acked   int64  // bytes the server holds
-	written int64  // bytes written so far
-	steps   map[int]lathe.StepReport
-	finish  *lathe.FinishReport
-	done    bool // the server stored the finish (or fenced the attempt)
-	fenced  bool
+	mu     sync.Mutex
+	acked  int64 // bytes the server holds
+	steps  map[int]lathe.StepReport
+	finish *lathe.FinishReport
+	done   bool // the server stored the finish (or fenced the attempt)
 
 	kick       chan struct{}
 	finishKick chan struct{} // wakes a paced wait when the finish arrives
 	finished   chan struct{}
-	canceled sync.Once
+	canceled   sync.Once
 }
 
-func newShipper(c *client.Client, attemptID int64, heartbeat time.Duration, log *slog.Logger, onCancel func()) *shipper {
+// newShipper creates the attempt's spool file at path.
+func newShipper(c *client.Client, attemptID int64, path string, heartbeat time.Duration, log *slog.Logger, onCancel func()) (*shipper, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("log spool: %w", err)
+	}
 	return &shipper{
-		c: c, attemptID: attemptID, heartbeat: heartbeat, log: log, onCancel: onCancel,
+		c: c, attemptID: attemptID, heartbeat: heartbeat, log: log, onCancel: onCancel, spool: f,
 		steps: map[int]lathe.StepReport{}, kick: make(chan struct{}, 1), finishKick: make(chan struct{}, 1),
 		finished: make(chan struct{}),
-	}
+	}, nil
 }
 
-// Write adds log bytes. It never blocks on the network.
+// Spool is the file a step's output goes to (opened for appending, so the
+// agent's lines and every process's writes land whole, one after another).
+func (s *shipper) Spool() *os.File { return s.spool }
+
+// Write appends the agent's own log lines to the spool.
 func (s *shipper) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	s.pending = append(s.pending, p...)
-	s.written += int64(len(p))
-	s.mu.Unlock()
+	n, err := s.spool.Write(p)
 	s.wake()
-	return len(p), nil
+	return n, err
 }
 
 // Offset is the log size so far (where the next byte will go).
 func (s *shipper) Offset() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.written
+	fi, err := s.spool.Stat()
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // Step records a step's latest state.
@@ -80,9 +91,11 @@ func (s *shipper) Step(st lathe.StepReport) {
 }
 
 // Finish records the attempt's result; Run returns once the server has it.
+// Call it after every process that could write to the spool has ended.
 func (s *shipper) Finish(status lathe.Status) {
+	size := s.Offset()
 	s.mu.Lock()
-	s.finish = &lathe.FinishReport{Status: status, LogSize: s.written}
+	s.finish = &lathe.FinishReport{Status: status, LogSize: size}
 	s.mu.Unlock()
 	s.wake()
 	select {
@@ -91,17 +104,16 @@ func (s *shipper) Finish(status lathe.Status) {
 	}
 }
 
+// Close removes the spool; call it once Run has returned.
+func (s *shipper) Close() error {
+	s.spool.Close()
+	return os.Remove(s.spool.Name())
+}
+
 func (s *shipper) finishing() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.finish != nil
-}
-
-// Fenced reports whether the server refused the attempt as no longer current.
-func (s *shipper) Fenced() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.fenced
 }
 
 func (s *shipper) wake() {
@@ -111,12 +123,15 @@ func (s *shipper) wake() {
 	}
 }
 
-// Run sends reports until the finish is acknowledged or ctx ends: at once
-// when something is pending, and every heartbeat interval regardless.
+// Run sends reports until the finish is acknowledged or ctx ends: when
+// something is pending (checked every reportGap), and every heartbeat
+// interval regardless.
 func (s *shipper) Run(ctx context.Context) {
 	defer close(s.finished)
-	tick := time.NewTicker(s.heartbeat)
-	defer tick.Stop()
+	beat := time.NewTicker(s.heartbeat)
+	defer beat.Stop()
+	poll := time.NewTicker(reportGap)
+	defer poll.Stop()
 	backoff := 50 * time.Millisecond
 	var last time.Time
 	for {
@@ -132,7 +147,7 @@ func (s *shipper) Run(ctx context.Context) {
 			t.Stop()
 		}
 		last = time.Now()
-		err := s.send(ctx)
+		more, err := s.send(ctx)
 		switch {
 		case err == nil:
 			backoff = 50 * time.Millisecond
@@ -150,59 +165,83 @@ func (s *shipper) Run(ctx context.Context) {
 			backoff = min(backoff*2, 5*time.Second)
 			continue
 		}
-		s.mu.Lock()
-		done, more := s.done, len(s.pending) > 0 || len(s.steps) > 0 || s.finish != nil
-		s.mu.Unlock()
-		if done {
+		if s.isDone() {
 			return
 		}
-		if more && err == nil {
+		if more {
 			continue
 		}
-		select {
-		case <-s.kick:
-		case <-tick.C:
-		case <-ctx.Done():
-			return
+		for waiting := true; waiting; {
+			select {
+			case <-s.kick:
+				waiting = false
+			case <-beat.C:
+				waiting = false
+			case <-poll.C:
+				waiting = !s.pending()
+			case <-ctx.Done():
+				return
+			}
 		}
 	}
 }
 
-// send builds one report from everything pending and applies the reply.
-func (s *shipper) send(ctx context.Context) error {
+func (s *shipper) isDone() bool {
 	s.mu.Lock()
-	rep := &lathe.Report{LogOffset: s.acked, Log: s.pending[:min(len(s.pending), maxReportLog)]}
+	defer s.mu.Unlock()
+	return s.done
+}
+
+// pending reports whether the spool holds bytes the server has not acknowledged.
+func (s *shipper) pending() bool {
+	size := s.Offset()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return size > s.acked
+}
+
+// send builds one report from everything pending and applies the reply. It
+// reports whether more is pending already (a full report's worth of log).
+func (s *shipper) send(ctx context.Context) (bool, error) {
+	size := s.Offset()
+	s.mu.Lock()
+	rep := &lathe.Report{LogOffset: s.acked}
+	n := min(size-s.acked, maxReportLog)
 	for _, st := range s.steps {
 		rep.Steps = append(rep.Steps, st)
 	}
 	sentSteps := s.steps
 	s.steps = map[int]lathe.StepReport{}
-	if s.finish != nil && len(rep.Log) == len(s.pending) {
+	if s.finish != nil && s.acked+n == s.finish.LogSize {
 		rep.Finish = s.finish
 	}
 	s.mu.Unlock()
+	if n > 0 {
+		rep.Log = make([]byte, n)
+		if _, err := s.spool.ReadAt(rep.Log, rep.LogOffset); err != nil {
+			return false, fmt.Errorf("read log spool: %w", err)
+		}
+	}
 
 	reply, err := s.c.Report(ctx, s.attemptID, rep)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err != nil && !errors.Is(err, lathe.ErrFenced) {
+	if errors.Is(err, lathe.ErrFenced) {
+		s.done = true
+		s.requestCancel()
+		return false, err
+	}
+	if err != nil {
 		// Put the steps back unless newer states replaced them meanwhile.
 		for i, st := range sentSteps {
 			if _, ok := s.steps[i]; !ok {
 				s.steps[i] = st
 			}
 		}
-		return err
+		return false, err
 	}
-	if errors.Is(err, lathe.ErrFenced) {
-		s.fenced, s.done = true, true
-		s.pending = nil
-		s.requestCancel()
-		return err
-	}
-	if n := reply.LogSize - s.acked; n > 0 && n <= int64(len(s.pending)) {
-		s.pending = s.pending[n:]
+	if reply.LogSize > s.acked && reply.LogSize <= size {
 		s.acked = reply.LogSize
 	}
 	if reply.Finished {
@@ -212,7 +251,7 @@ func (s *shipper) send(ctx context.Context) error {
 	if reply.Cancel {
 		s.requestCancel()
 	}
-	return nil
+	return s.acked < size || s.finish != nil && rep.Finish == nil, nil
 }
 
 func (s *shipper) requestCancel() {

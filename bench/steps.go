@@ -128,15 +128,21 @@ func directStepsOnce(ctx context.Context, dir string, env []string) (time.Durati
 }
 
 // executorSteps runs the 50 steps through executor.Shell, as the agent
-// does, but with no server: output goes to memory and nothing is reported.
+// does, but with no server: output goes to a spool file as in the agent,
+// and nothing is reported.
 func executorSteps(ctx context.Context, dir string, env []string) (d time.Duration, err error) {
+	out, err := os.CreateTemp("", "lathe-bench-spool-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
 	pprof.Do(ctx, pprof.Labels("part", "executor"), func(ctx context.Context) {
-		var out countingWriter
 		sh := &executor.Shell{}
 		defer sh.Cleanup()
 		t0 := time.Now()
 		for range stepCount {
-			code, runErr := sh.Run(ctx, executor.Step{Script: "true", Dir: dir, Env: env, Output: &out})
+			code, runErr := sh.Run(ctx, executor.Step{Script: "true", Dir: dir, Env: env, Output: out})
 			if runErr != nil || code != 0 {
 				err = fmt.Errorf("executor: exit %d: %v", code, runErr)
 				return
@@ -145,14 +151,6 @@ func executorSteps(ctx context.Context, dir string, env []string) (d time.Durati
 		d = time.Since(t0)
 	})
 	return d, err
-}
-
-// countingWriter stands in for the agent's log outbox.
-type countingWriter struct{ n int64 }
-
-func (w *countingWriter) Write(p []byte) (int, error) {
-	w.n += int64(len(p))
-	return len(p), nil
 }
 
 // jobEnv is the environment a Lathe job in workspace gets, built by the

@@ -8,7 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -29,8 +29,10 @@ type Step struct {
 	Script string
 	Dir    string
 	Env    []string
-	// Output receives stdout and stderr, interleaved as written.
-	Output io.Writer
+	// Output receives stdout and stderr, interleaved as written. It is a
+	// file (opened for appending) rather than a writer so the step's
+	// processes write to it directly.
+	Output *os.File
 }
 
 // Run runs the step and returns its exit code. When ctx ends first, the
@@ -38,11 +40,11 @@ type Step struct {
 func (s *Shell) Run(ctx context.Context, st Step) (int, error) {
 	cmd := exec.Command("/bin/sh", "-e", "-c", st.Script)
 	cmd.Dir, cmd.Env = st.Dir, st.Env
+	// The log file itself is the step's stdout and stderr: no pipe to drain,
+	// and output from processes the step leaves in the background still
+	// lands in the log until the job ends.
 	cmd.Stdout, cmd.Stderr = st.Output, st.Output
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// Output from processes a step leaves in the background must not hold
-	// the step open once its shell has exited.
-	cmd.WaitDelay = 200 * time.Millisecond
 	if err := cmd.Start(); err != nil {
 		return -1, fmt.Errorf("start step: %w", err)
 	}
@@ -107,9 +109,6 @@ func exitCode(err error) (int, error) {
 			return 128 + int(ws.Signal()), nil
 		}
 		return ee.ExitCode(), nil
-	}
-	if errors.Is(err, exec.ErrWaitDelay) {
-		return 0, nil
 	}
 	return -1, err
 }
