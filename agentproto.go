@@ -58,7 +58,18 @@ type StepReport struct {
 type FinishReport struct {
 	Status  Status `json:"status"`
 	LogSize int64  `json:"log_size"`
+	// SHA256 is the hex SHA-256 of the whole log as the agent wrote it. When
+	// given and the stored log hashes differently, the server keeps the
+	// result but marks the attempt's log incomplete.
+	SHA256 string `json:"sha256,omitempty"`
 }
+
+// ClaimIDHeader carries an agent's ID for one claim request. The agent picks
+// a new random ID per request and reuses it when it retries that request; a
+// claim with an ID the server has seen from the same agent answers with the
+// attempt it created then, while that attempt runs, so a lost response never
+// strands a job.
+const ClaimIDHeader = "Lathe-Claim-ID"
 
 // ReportReply tells the agent what the server holds and whether to stop.
 type ReportReply struct {

@@ -76,6 +76,9 @@ type Job struct {
 	Steps      []StepDef `json:"steps"`
 	// Attempt is the number of the current (latest) attempt, 0 before the first claim.
 	Attempt int `json:"attempt"`
+	// WaitReason says why a queued job is not running, when the server
+	// knows (no online agent has its labels); empty once it is claimed.
+	WaitReason string `json:"wait_reason,omitempty"`
 	Timing
 	Attempts []*Attempt `json:"attempts,omitempty"`
 }
@@ -102,6 +105,11 @@ type Attempt struct {
 	Status  Status `json:"status"`
 	// LogSize is the number of log bytes the server holds durably.
 	LogSize int64 `json:"log_size"`
+	// LogComplete is false when the server cannot vouch that the log is the
+	// job's whole output: the agent's checksum of it disagreed with the
+	// stored bytes, or the attempt ended without its agent (lost, or timed
+	// out by the server).
+	LogComplete bool `json:"log_complete"`
 	Timing
 	Steps []*Step `json:"steps,omitempty"`
 }
@@ -118,13 +126,82 @@ type Step struct {
 	Timing
 }
 
+// Version is the version of this Lathe build; agents report it.
+const Version = "0.3.0-dev"
+
 // Agent is a worker that runs jobs.
 type Agent struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	Labels    []string   `json:"labels"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// Labels are the agent's own labels. Jobs route by these plus one
+	// implicit label "group:NAME" per group the agent belongs to.
+	Labels []string `json:"labels"`
+	// Groups names the agent groups (pools) the agent is a member of.
+	Groups []string `json:"groups"`
+	// Authorized agents get work; a server that requires authorization
+	// registers new agents unauthorized until an admin authorizes them.
+	Authorized bool `json:"authorized"`
+	// Disabled agents get no new work (a running job finishes).
+	Disabled bool `json:"disabled"`
+	// Online is true when the agent was heard from within AgentOnlineWindow.
+	Online    bool       `json:"online"`
+	Host      HostInfo   `json:"host"`
 	CreatedAt time.Time  `json:"created_at"`
 	LastSeen  *time.Time `json:"last_seen"`
+}
+
+// AgentOnlineWindow is how recently an agent must have been heard from to count as online.
+const AgentOnlineWindow = 60 * time.Second
+
+// GroupLabelPrefix starts the implicit label an agent carries for each of its
+// groups: a job with runs-on [group:gpu-pool] runs on members of gpu-pool.
+const GroupLabelPrefix = "group:"
+
+// EffectiveLabels are the labels jobs route by: the agent's own, then
+// "group:NAME" for each of its groups.
+func (a *Agent) EffectiveLabels() []string {
+	out := make([]string, 0, len(a.Labels)+len(a.Groups))
+	out = append(out, a.Labels...)
+	for _, g := range a.Groups {
+		out = append(out, GroupLabelPrefix+g)
+	}
+	return out
+}
+
+// AgentHostHeader is the request header in which an agent sends its
+// HostInfo (as JSON) with each claim, so the server's view stays current.
+const AgentHostHeader = "Lathe-Agent-Host"
+
+// HostInfo describes the machine an agent runs on, as the agent reports it.
+type HostInfo struct {
+	Hostname    string `json:"hostname"`
+	OS          string `json:"os"`
+	Arch        string `json:"arch"`
+	CPUs        int    `json:"cpus"`
+	MemoryBytes int64  `json:"memory_bytes"`
+	Version     string `json:"version"`
+}
+
+// AgentGroup is a named pool of agents.
+type AgentGroup struct {
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	AgentsCount int       `json:"agents_count"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// RegistrationToken lets new agents register. Only its hash is stored; the
+// secret is shown once, when it is created.
+type RegistrationToken struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// Token is the secret, present only in the answer to create.
+	Token     string     `json:"token,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	LastUsed  *time.Time `json:"last_used"`
+	RevokedAt *time.Time `json:"revoked_at"`
 }
 
 // Page is one page of a newest-first list. Next is the cursor for the

@@ -6,6 +6,8 @@ package agent
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"os"
@@ -28,6 +30,10 @@ type Agent struct {
 	Grace time.Duration
 	// PollWait is how long one claim request waits for work, in seconds.
 	PollWait int
+	// Drain, when closed, stops the agent taking work: the job it is
+	// running finishes (and keeps heartbeating), then Run returns nil.
+	// Ending Run's context instead cancels the running job.
+	Drain <-chan struct{}
 
 	mirrors git.Mirrors
 }
@@ -47,10 +53,15 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		as, err := a.Client.Claim(ctx, a.PollWait)
+	// One claim ID per claim, kept across retries of it: if the server
+	// assigned a job but its answer was lost, the retry gets that job back.
+	claimID := newClaimID()
+	for ctx.Err() == nil && !a.draining() {
+		claimCtx, stopClaim := a.claimContext(ctx)
+		as, err := a.Client.Claim(claimCtx, a.PollWait, claimID)
+		stopClaim()
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || a.draining() {
 				break
 			}
 			if client.StatusOf(err) == 401 {
@@ -60,14 +71,48 @@ func (a *Agent) Run(ctx context.Context) error {
 			select {
 			case <-time.After(backoff):
 			case <-ctx.Done():
+			case <-a.Drain:
 			}
 			backoff = min(backoff*2, 10*time.Second)
 			continue
 		}
 		backoff = 100 * time.Millisecond
+		claimID = newClaimID()
 		if as != nil {
 			a.runJob(ctx, as)
 		}
 	}
 	return nil
+}
+
+func (a *Agent) draining() bool {
+	select {
+	case <-a.Drain:
+		return true
+	default:
+		return false
+	}
+}
+
+// claimContext is ctx, also ended by Drain: a drained agent abandons its
+// long-poll at once rather than waiting for work it would not take.
+func (a *Agent) claimContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	cctx, cancel := context.WithCancel(ctx)
+	if a.Drain != nil {
+		go func() {
+			select {
+			case <-a.Drain:
+				cancel()
+			case <-cctx.Done():
+			}
+		}()
+	}
+	return cctx, cancel
+}
+
+// newClaimID returns a random claim ID (see lathe.ClaimIDHeader).
+func newClaimID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

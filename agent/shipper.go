@@ -2,8 +2,11 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -94,8 +97,17 @@ func (s *shipper) Step(st lathe.StepReport) {
 // Call it after every process that could write to the spool has ended.
 func (s *shipper) Finish(status lathe.Status) {
 	size := s.Offset()
+	// The checksum of the whole spool lets the server tell a stored log
+	// that differs from what was written.
+	sum := ""
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(s.spool, 0, size)); err == nil {
+		sum = hex.EncodeToString(h.Sum(nil))
+	} else {
+		s.log.Warn("cannot hash log spool; finishing without a checksum", "attempt_id", s.attemptID, "err", err)
+	}
 	s.mu.Lock()
-	s.finish = &lathe.FinishReport{Status: status, LogSize: size}
+	s.finish = &lathe.FinishReport{Status: status, LogSize: size, SHA256: sum}
 	s.mu.Unlock()
 	s.wake()
 	select {

@@ -11,12 +11,20 @@ import (
 
 // claim long-polls for a job the calling agent can run: it answers 200 with
 // an Assignment as soon as one is queued, or 204 after ?wait= seconds
-// (default 25, at most 60) with none.
+// (default 25, at most 60) with none. A request carrying the claim ID of an
+// earlier one gets that request's attempt again while it runs.
 func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 	agent := principal(r.Context()).Agent
 	wait, err := queryInt(r, "wait", 25, 0, 60)
 	if err != nil {
 		writeProblem(w, r, err)
+		return
+	}
+	// The claim ID makes a retried request answer with the attempt the lost
+	// answer carried (see lathe.ClaimIDHeader).
+	claimID := r.Header.Get(lathe.ClaimIDHeader)
+	if len(claimID) > 128 {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "%s: at most 128 characters", lathe.ClaimIDHeader))
 		return
 	}
 	ctx := r.Context()
@@ -28,7 +36,7 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 	defer deadline.Stop()
 	for {
 		wake := s.store.WorkSignal()
-		as, err := s.store.Claim(ctx, agent.ID, agent.Labels)
+		as, err := s.store.ClaimWithID(ctx, agent.ID, agent.Labels, claimID)
 		if err != nil {
 			writeProblem(w, r, err)
 			return

@@ -173,12 +173,3 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusAccepted, j)
 }
-
-func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
-	as, err := s.store.Agents(r.Context())
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": as})
-}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/auth"
@@ -23,6 +24,8 @@ type Server struct {
 	trigger *trigger.Service
 	log     *slog.Logger
 	mux     *http.ServeMux
+	// agentsNeedAuthorization registers new agents unauthorized (see RequireAgentAuthorization).
+	agentsNeedAuthorization atomic.Bool
 }
 
 // New returns a server over the store.
@@ -131,8 +134,29 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/jobs/{job}/log/stream", userAuth, s.streamLog},
 
 		{"GET /api/v1/agents", userAuth, s.listAgents},
+		{"PATCH /api/v1/agents", userAuth, s.updateAgents},
+		{"GET /api/v1/agents/{agent}", userAuth, s.getAgent},
+		{"PATCH /api/v1/agents/{agent}", userAuth, s.updateAgent},
+		{"DELETE /api/v1/agents/{agent}", userAuth, s.deleteAgent},
+		{"GET /api/v1/agents/{agent}/attempts", userAuth, s.listAgentAttempts},
 
-		{"POST /api/v1/agent/claim", agentAuth, s.claim},
+		{"GET /api/v1/agent-groups", userAuth, s.listGroups},
+		{"POST /api/v1/agent-groups", userAuth, s.createGroup},
+		{"GET /api/v1/agent-groups/{group}", userAuth, s.getGroup},
+		{"PATCH /api/v1/agent-groups/{group}", userAuth, s.updateGroup},
+		{"DELETE /api/v1/agent-groups/{group}", userAuth, s.deleteGroup},
+		{"GET /api/v1/agent-groups/{group}/agents", userAuth, s.listGroupAgents},
+		{"POST /api/v1/agent-groups/{group}/agents", userAuth, s.addGroupAgents},
+		{"DELETE /api/v1/agent-groups/{group}/agents/{agent}", userAuth, s.removeGroupAgent},
+
+		{"GET /api/v1/registration-tokens", userAuth, s.listRegistrationTokens},
+		{"POST /api/v1/registration-tokens", userAuth, s.createRegistrationToken},
+		{"POST /api/v1/registration-tokens/{token}/revoke", userAuth, s.revokeRegistrationToken},
+
+		// register authenticates its own credential, a registration token
+		// (not an agent's or a user's), before it reads the body.
+		{"POST /api/v1/agent/register", public, s.register},
+		{"POST /api/v1/agent/claim", agentAuth, s.claimWhenAllowed},
 		{"POST /api/v1/agent/attempts/{attempt}/report", agentAuth, s.report},
 	}
 }

@@ -38,12 +38,23 @@ var commands = map[string]command{
 	"status":    {"show a run with its stages and jobs", cmdStatus},
 	"logs":      {"print a run's logs (-f to follow live)", cmdLogs},
 	"cancel":    {"cancel a run (or a job with --job)", cmdCancel},
+	"agent":     {"run an agent for a server: registers with --token, then runs jobs (SIGTERM drains)", cmdAgent},
+	"agents":    {"manage agents, agent groups and registration tokens", cmdAgents},
 }
+
+// ownSignals names the commands that handle SIGINT and SIGTERM themselves
+// (the agent drains on the first and cancels its job on the second), so Main
+// does not turn the first signal into a canceled context for them.
+var ownSignals = map[string]bool{"agent": true}
 
 // Main runs the lathe command and returns its exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := context.Background()
+	if len(args) < 2 || !ownSignals[args[1]] {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
 	return Run(ctx, args[1:], &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv})
 }
 

@@ -27,6 +27,18 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 	fs.StringVar(&cfg.DataDir, "data", envOr(env, "LATHE_DATA", ".lathe"), "data directory: SQLite database, git mirrors, admin token, agent workspaces (env LATHE_DATA)")
 	agents := fs.Int("agents", envInt(env, "LATHE_AGENTS", defAgents), "number of embedded agents (env LATHE_AGENTS)")
 	labels := fs.String("agent-labels", env.Getenv("LATHE_AGENT_LABELS"), "comma-separated labels of the embedded agents (default: OS, arch, embedded)")
+	fs.BoolVar(&cfg.AgentsRequireAuthorization, "agents-require-authorization", envBool(env, "LATHE_AGENTS_REQUIRE_AUTHORIZATION"),
+		"newly registered agents get no work until an admin authorizes them (env LATHE_AGENTS_REQUIRE_AUTHORIZATION)")
+	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", envDuration(env, "LATHE_LEASE_TTL", 60*time.Second),
+		"how long a running attempt stays claimed without hearing from its agent before it is marked lost (env LATHE_LEASE_TTL)")
+	fs.DurationVar(&cfg.SweepInterval, "sweep-interval", envDuration(env, "LATHE_SWEEP_INTERVAL", server.DefaultSweepInterval),
+		"how often expired leases, overdue attempts and unroutable queued jobs are looked for (env LATHE_SWEEP_INTERVAL)")
+	fs.IntVar(&cfg.InfraRetries, "infra-retries", envInt(env, "LATHE_INFRA_RETRIES", server.DefaultInfraRetries),
+		"times a job whose attempt was lost runs again as a new attempt; -1 for never (env LATHE_INFRA_RETRIES)")
+	fs.DurationVar(&cfg.TimeoutGrace, "timeout-grace", envDuration(env, "LATHE_TIMEOUT_GRACE", server.DefaultTimeoutGrace),
+		"how long past its job's timeout an attempt may run before the server times it out (env LATHE_TIMEOUT_GRACE)")
+	fs.DurationVar(&cfg.QueueTimeout, "queue-timeout", envDuration(env, "LATHE_QUEUE_TIMEOUT", server.DefaultQueueTimeout),
+		"a queued job no online agent can take fails after this long; -1s for never (env LATHE_QUEUE_TIMEOUT)")
 	if withDB {
 		fs.StringVar(&cfg.DatabaseURL, "database-url", env.Getenv("LATHE_DATABASE_URL"), "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
 	}
@@ -40,6 +52,9 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fail(env, fmt.Errorf("--log-level: %w", err))
+	}
+	if cfg.InfraRetries == 0 {
+		cfg.InfraRetries = -1 // the flag's 0 means none; Config's zero means the default
 	}
 	cfg.Agents = *agents
 	if *labels != "" {
@@ -65,9 +80,21 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 	return 0
 }
 
+func envBool(env *Env, key string) bool {
+	b, _ := strconv.ParseBool(env.Getenv(key))
+	return b
+}
+
 func envInt(env *Env, key string, def int) int {
 	if n, err := strconv.Atoi(env.Getenv(key)); err == nil {
 		return n
+	}
+	return def
+}
+
+func envDuration(env *Env, key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(env.Getenv(key)); err == nil {
+		return d
 	}
 	return def
 }

@@ -9,9 +9,15 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-// Claim long-polls for a job for up to wait seconds; it returns nil when none came.
-func (c *Client) Claim(ctx context.Context, waitSec int) (*lathe.Assignment, error) {
-	resp, err := c.Request(ctx, http.MethodPost, fmt.Sprintf("/api/v1/agent/claim?wait=%d", waitSec), nil, nil)
+// Claim long-polls for a job for up to wait seconds; it returns nil when none
+// came. claimID (see lathe.ClaimIDHeader) should be new for each claim and
+// the same when retrying one whose answer was lost; "" claims without it.
+func (c *Client) Claim(ctx context.Context, waitSec int, claimID string) (*lathe.Assignment, error) {
+	var h http.Header
+	if claimID != "" {
+		h = http.Header{lathe.ClaimIDHeader: {claimID}}
+	}
+	resp, err := c.Request(ctx, http.MethodPost, fmt.Sprintf("/api/v1/agent/claim?wait=%d", waitSec), nil, h)
 	if err != nil {
 		return nil, err
 	}

@@ -39,10 +39,27 @@ type Config struct {
 	// Agents is the number of embedded agents to run.
 	Agents      int
 	AgentLabels []string
+	// AgentsRequireAuthorization registers new agents unauthorized: they get
+	// no work until an admin authorizes them. Embedded agents are always authorized.
+	AgentsRequireAuthorization bool
 	// Heartbeat and Grace tune the embedded agents (zero: their defaults).
 	Heartbeat time.Duration
 	Grace     time.Duration
-	Log       *slog.Logger
+	// LeaseTTL is how long an attempt stays claimed without a report from
+	// its agent before the sweeper marks it lost (zero: store.DefaultLeaseTTL).
+	LeaseTTL time.Duration
+	// SweepInterval is how often the lease sweeper runs (zero: DefaultSweepInterval).
+	SweepInterval time.Duration
+	// InfraRetries is how many times a job whose attempt was lost runs
+	// again as a new attempt (zero: DefaultInfraRetries; negative: never).
+	InfraRetries int
+	// TimeoutGrace is how long past its job's timeout a running attempt may
+	// go before the server times it out (zero: DefaultTimeoutGrace).
+	TimeoutGrace time.Duration
+	// QueueTimeout fails a queued job that no online agent can take after
+	// this long (zero: DefaultQueueTimeout; negative: never).
+	QueueTimeout time.Duration
+	Log          *slog.Logger
 }
 
 // Server is a Lathe server ready to serve.
@@ -50,11 +67,14 @@ type Server struct {
 	Store      *store.Store
 	URL        string
 	AdminToken string
+	// API serves the REST API and the agent protocol.
+	API *api.Server
 
 	cfg    Config
 	ln     net.Listener
 	http   *http.Server
 	agents []*agent.Agent
+	sweep  *sweeper
 }
 
 // New opens the store (applying migrations), makes sure an admin token
@@ -77,7 +97,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Store: st, cfg: cfg}
+	st.LeaseTTL = cfg.LeaseTTL
+	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg)}
 	if err := s.setup(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -95,8 +116,10 @@ func (s *Server) setup(ctx context.Context) error {
 	}
 	s.URL = "http://" + s.ln.Addr().String()
 	tr := &trigger.Service{Store: s.Store, Mirrors: &git.Mirrors{Dir: filepath.Join(s.cfg.DataDir, "git")}}
+	s.API = api.New(s.Store, tr, s.cfg.Log)
+	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
 	s.http = &http.Server{
-		Handler:           api.New(s.Store, tr, s.cfg.Log),
+		Handler:           s.API,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
 	}
@@ -104,11 +127,11 @@ func (s *Server) setup(ctx context.Context) error {
 	if len(labels) == 0 {
 		labels = []string{runtime.GOOS, runtime.GOARCH, "embedded"}
 	}
-	host, _ := os.Hostname()
+	hostInfo := agent.Host()
 	for i := 1; i <= s.cfg.Agents; i++ {
-		name := fmt.Sprintf("embedded-%s-%d", host, i)
+		name := fmt.Sprintf("embedded-%s-%d", hostInfo.Hostname, i)
 		token, hash := auth.NewToken(auth.PrefixAgent)
-		if err := s.Store.PutAgent(ctx, &lathe.Agent{Name: name, Labels: labels}, hash); err != nil {
+		if err := s.Store.PutAgent(ctx, &lathe.Agent{Name: name, Labels: labels, Host: hostInfo}, hash); err != nil {
 			s.ln.Close()
 			return err
 		}
@@ -183,6 +206,7 @@ func (s *Server) Run(ctx context.Context) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.http.Serve(s.ln) }()
 
+	stopSweeper := s.sweep.Start(context.WithoutCancel(ctx))
 	agentCtx, stopAgents := context.WithCancel(context.WithoutCancel(ctx))
 	var agents sync.WaitGroup
 	for _, a := range s.agents {
@@ -202,6 +226,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopAgents()
 	agents.Wait()
+	stopSweeper()
 	endRequests()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -4,23 +4,34 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
 )
 
-// LeaseTTL is how long an attempt stays claimed without a report from its agent.
-const LeaseTTL = 60 * time.Second
+// DefaultLeaseTTL is how long an attempt stays claimed without a report
+// from its agent, unless the Store's LeaseTTL says otherwise.
+const DefaultLeaseTTL = 60 * time.Second
 
-const attemptCols = `a.id, a.job_id, a.number, a.agent_id, g.name, a.status, a.log_size, a.created_at, a.started_at, a.finished_at`
+func (s *Store) leaseTTL() time.Duration {
+	if s.LeaseTTL > 0 {
+		return s.LeaseTTL
+	}
+	return DefaultLeaseTTL
+}
+
+const attemptCols = `a.id, a.job_id, a.number, a.agent_id, g.name, a.status, a.log_size, a.log_complete, a.created_at, a.started_at, a.finished_at`
 
 func scanAttempt(row interface{ Scan(...any) error }) (*lathe.Attempt, error) {
 	var a lathe.Attempt
 	var created int64
+	var complete int
 	var started, finished sql.NullInt64
-	if err := row.Scan(&a.ID, &a.JobID, &a.Number, &a.AgentID, &a.Agent, &a.Status, &a.LogSize, &created, &started, &finished); err != nil {
+	if err := row.Scan(&a.ID, &a.JobID, &a.Number, &a.AgentID, &a.Agent, &a.Status, &a.LogSize, &complete, &created, &started, &finished); err != nil {
 		return nil, err
 	}
+	a.LogComplete = complete != 0
 	a.CreatedAt, a.StartedAt, a.FinishedAt = fromMicros(created), fromNullMicros(started), fromNullMicros(finished)
 	a.Finish()
 	return &a, nil
@@ -97,10 +108,24 @@ func (s *Store) Attempt(ctx context.Context, id int64) (*lathe.Attempt, error) {
 // writer of a run does, before its jobs and attempts) and starts the job only
 // if it is still queued under that lock.
 func (s *Store) Claim(ctx context.Context, agentID int64, labels []string) (*lathe.Assignment, error) {
+	return s.ClaimWithID(ctx, agentID, labels, "")
+}
+
+// ClaimWithID is Claim made idempotent by the agent's claimID (see
+// lathe.ClaimIDHeader): when the agent already holds a running attempt
+// created by a claim with that ID, it gets that attempt's assignment again
+// (its lease renewed) instead of another job. An empty claimID claims anew.
+func (s *Store) ClaimWithID(ctx context.Context, agentID int64, labels []string, claimID string) (*lathe.Assignment, error) {
+	if claimID != "" {
+		as, err := s.reclaim(ctx, agentID, claimID)
+		if err != nil || as != nil {
+			return as, err
+		}
+	}
 	// Each try holds one run's lock at most, so claimers never wait for each
 	// other in a cycle; a try that finds its job taken gives way to a fresh one.
 	for range maxClaimTries {
-		as, taken, err := s.claimOnce(ctx, agentID, labels)
+		as, taken, err := s.claimOnce(ctx, agentID, labels, claimID)
 		if err != nil || !taken {
 			return as, err
 		}
@@ -115,7 +140,7 @@ const maxClaimTries = 10
 // claimPage is how many queued jobs one query of the queue reads.
 const claimPage = 200
 
-func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string) (as *lathe.Assignment, taken bool, err error) {
+func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, claimID string) (as *lathe.Assignment, taken bool, err error) {
 	err = s.tx(ctx, func(t *txn) error {
 		jobID, runID, err := t.nextClaimable(ctx, labels)
 		if err != nil || jobID == 0 {
@@ -132,10 +157,51 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string) (
 			taken = true // by another claimer, or canceled, while we waited for the run
 			return nil
 		}
-		as, err = t.start(ctx, jobID, agentID)
+		as, err = t.start(ctx, jobID, agentID, claimID)
+		if sameClaim(err) {
+			// The same claim ID won a job in a concurrent request: give way,
+			// and the next try hands out that attempt.
+			as, taken = nil, true
+			return errRetryClaim
+		}
 		return err
 	})
+	if err == errRetryClaim {
+		if as, err = s.reclaim(ctx, agentID, claimID); as != nil || err != nil {
+			return as, false, err
+		}
+		return nil, true, nil
+	}
 	return as, taken, err
+}
+
+var errRetryClaim = fmt.Errorf("claim: retry")
+
+// reclaim returns the assignment of the running attempt the agent claimed
+// with claimID, renewing its lease, or nil when there is none.
+func (s *Store) reclaim(ctx context.Context, agentID int64, claimID string) (*lathe.Assignment, error) {
+	var as *lathe.Assignment
+	err := s.tx(ctx, func(t *txn) error {
+		var attemptID, jobID int64
+		err := t.queryRow(ctx, `SELECT id, job_id FROM attempts WHERE agent_id = ? AND claim_id = ? AND status = ?`,
+			agentID, claimID, lathe.StatusRunning).Scan(&attemptID, &jobID)
+		if err == sql.ErrNoRows {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("claim %q: %w", claimID, err)
+		}
+		if _, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ?`,
+			micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning); err != nil {
+			return err
+		}
+		if as, err = t.assignment(ctx, jobID); err != nil {
+			return err
+		}
+		as.AttemptID = attemptID
+		return nil
+	})
+	return as, err
 }
 
 // nextClaimable returns the oldest queued job whose runs_on the labels
@@ -174,9 +240,10 @@ func (t *txn) nextClaimable(ctx context.Context, labels []string) (jobID, runID 
 }
 
 // start turns a queued job, whose run is locked, into a running attempt on the agent.
-func (t *txn) start(ctx context.Context, jobID, agentID int64) (*lathe.Assignment, error) {
+func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (*lathe.Assignment, error) {
 	now := micros(t.now)
-	res, err := t.exec(ctx, `UPDATE jobs SET status = ?, attempt = attempt + 1, started_at = COALESCE(started_at, ?) WHERE id = ? AND status = ?`,
+	res, err := t.exec(ctx, `UPDATE jobs SET status = ?, attempt = attempt + 1, started_at = COALESCE(started_at, ?), wait_reason = ''
+		WHERE id = ? AND status = ?`,
 		lathe.StatusRunning, now, jobID, lathe.StatusQueued)
 	if err != nil {
 		return nil, fmt.Errorf("start job %d: %w", jobID, err)
@@ -184,9 +251,35 @@ func (t *txn) start(ctx context.Context, jobID, agentID int64) (*lathe.Assignmen
 	if err := mustAffect(res, "queued job", jobID); err != nil {
 		return nil, err
 	}
+	as, err := t.assignment(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	var cid any
+	if claimID != "" {
+		cid = claimID
+	}
+	err = t.queryRow(ctx, `INSERT INTO attempts (job_id, number, agent_id, status, lease_expires_at, created_at, started_at, claim_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		jobID, as.Attempt, agentID, lathe.StatusRunning, micros(t.now.Add(t.leaseTTL)), now, now, cid).Scan(&as.AttemptID)
+	if err != nil {
+		if sameClaim(err) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("insert attempt: %w", err)
+	}
+	if err := t.advanceRun(ctx, as.RunID); err != nil {
+		return nil, err
+	}
+	return as, nil
+}
+
+// assignment loads what an agent needs to run the job's current attempt
+// (all but the attempt's ID).
+func (t *txn) assignment(ctx context.Context, jobID int64) (*lathe.Assignment, error) {
 	var as lathe.Assignment
 	var env, steps string
-	err = t.queryRow(ctx, `SELECT j.id, j.attempt, j.run_id, p.name, p.url, r.pipeline, r.number, s.name, j.name,
+	err := t.queryRow(ctx, `SELECT j.id, j.attempt, j.run_id, p.name, p.url, r.pipeline, r.number, s.name, j.name,
 			r.commit_sha, r.ref, r.branch, r.event, j.env, j.steps, j.timeout_sec
 		FROM jobs j JOIN runs r ON r.id = j.run_id JOIN projects p ON p.id = r.project_id JOIN stages s ON s.id = j.stage_id
 		WHERE j.id = ?`, jobID).Scan(&as.JobID, &as.Attempt, &as.RunID, &as.Project, &as.RepoURL, &as.Pipeline, &as.RunNumber,
@@ -198,15 +291,6 @@ func (t *txn) start(ctx context.Context, jobID, agentID int64) (*lathe.Assignmen
 		return nil, err
 	}
 	if err := fromJSON(steps, &as.Steps); err != nil {
-		return nil, err
-	}
-	err = t.queryRow(ctx, `INSERT INTO attempts (job_id, number, agent_id, status, lease_expires_at, created_at, started_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		jobID, as.Attempt, agentID, lathe.StatusRunning, micros(t.now.Add(LeaseTTL)), now, now).Scan(&as.AttemptID)
-	if err != nil {
-		return nil, fmt.Errorf("insert attempt: %w", err)
-	}
-	if err := t.advanceRun(ctx, as.RunID); err != nil {
 		return nil, err
 	}
 	return &as, nil
@@ -226,4 +310,10 @@ func hasAll(have, want []string) bool {
 		}
 	}
 	return true
+}
+
+// sameClaim reports whether err is the attempts_claim index refusing a second
+// attempt for one claim ID of one agent.
+func sameClaim(err error) bool {
+	return err != nil && (uniqueViolation(err) || strings.Contains(err.Error(), "UNIQUE constraint failed: attempts.agent_id"))
 }

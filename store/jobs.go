@@ -9,7 +9,7 @@ import (
 )
 
 const jobCols = `j.id, j.run_id, j.stage_id, s.name, j.name, j.status, j.needs, j.deps, j.runs_on, j.timeout_sec, j.env, j.steps,
-	j.attempt, j.created_at, j.started_at, j.finished_at`
+	j.attempt, j.wait_reason, j.created_at, j.started_at, j.finished_at`
 
 func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
 	var j lathe.Job
@@ -17,7 +17,7 @@ func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
 	var created int64
 	var started, finished sql.NullInt64
 	err := row.Scan(&j.ID, &j.RunID, &j.StageID, &j.Stage, &j.Name, &j.Status, &needs, &deps, &runsOn, &j.TimeoutSec, &env, &steps,
-		&j.Attempt, &created, &started, &finished)
+		&j.Attempt, &j.WaitReason, &created, &started, &finished)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,21 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 			return fmt.Errorf("attempt %d is %s: %w", attemptID, status, lathe.ErrFenced)
 		}
 		reply.Cancel = cancel != 0
-		var err error
+		// Renew the lease first, and only while the attempt runs: the
+		// conditional update takes the attempt's row lock, so a sweeper that
+		// marks it lost meanwhile either commits first (and this report is
+		// fenced) or waits for this one, and sees the renewed lease.
+		res, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ?`,
+			micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			reply.Cancel, reply.Finished = true, true
+			return fmt.Errorf("attempt %d is no longer running: %w", attemptID, lathe.ErrFenced)
+		}
 		if grew, err = t.appendLog(ctx, attemptID, &reply.LogSize, rep.LogOffset, rep.Log); err != nil {
 			return err
 		}
@@ -60,9 +74,6 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 			if err := t.upsertStep(ctx, attemptID, st); err != nil {
 				return err
 			}
-		}
-		if _, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ?`, micros(t.now.Add(LeaseTTL)), attemptID); err != nil {
-			return err
 		}
 		if rep.Finish == nil || reply.LogSize < rep.Finish.LogSize {
 			return nil // not finished, or log bytes still missing: the agent resends from reply.LogSize
@@ -73,6 +84,11 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		}
 		if cancel != 0 && final != lathe.StatusSuccess {
 			final = lathe.StatusCanceled
+		}
+		if rep.Finish.SHA256 != "" {
+			if err := t.checkLog(ctx, attemptID, rep.Finish.SHA256); err != nil {
+				return err
+			}
 		}
 		if err := t.finishAttempt(ctx, attemptID, jobID, runID, status, final); err != nil {
 			return err

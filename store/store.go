@@ -33,6 +33,10 @@ type Store struct {
 	d    dialect
 	now  func() time.Time
 
+	// LeaseTTL is how long an attempt stays claimed without a report from
+	// its agent (DefaultLeaseTTL when zero). Set it before serving.
+	LeaseTTL time.Duration
+
 	signals signals
 }
 
@@ -144,7 +148,7 @@ func (s *Store) tx(ctx context.Context, fn func(*txn) error) error {
 	}
 	// Times are stored in microseconds; reading the clock at that precision
 	// makes what a write hands back equal to what a later read returns.
-	x := &txn{Tx: t, d: s.d, now: s.now().Truncate(time.Microsecond)}
+	x := &txn{Tx: t, d: s.d, now: s.now().Truncate(time.Microsecond), leaseTTL: s.leaseTTL()}
 	if err := fn(x); err != nil {
 		t.Rollback()
 		return err
@@ -164,6 +168,8 @@ type txn struct {
 	*sql.Tx
 	d   dialect
 	now time.Time
+	// leaseTTL is how far a claim or a report pushes an attempt's lease.
+	leaseTTL time.Duration
 	// afterCommit runs once the transaction is durable (to wake waiters).
 	afterCommit []func(*Store)
 }

@@ -1,0 +1,465 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/store"
+)
+
+// RegistrationTokenPrefix starts every registration token, so a leaked one is recognisable.
+const RegistrationTokenPrefix = "lathe_reg_"
+
+// AgentStateHeader tells an agent that gets no work why: "unauthorized" or "disabled".
+const AgentStateHeader = "Lathe-Agent-State"
+
+var agentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+
+// RequireAgentAuthorization makes newly registered agents wait for an admin
+// to authorize them before they get work (Kraken's "authorized").
+// It may be switched while the server runs.
+func (s *Server) RequireAgentAuthorization(on bool) { s.agentsNeedAuthorization.Store(on) }
+
+func checkAgentName(name string) error {
+	switch {
+	case !agentName.MatchString(name):
+		return problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
+	case allDigits.MatchString(name):
+		return problemf(http.StatusBadRequest, "name: %q must not be all digits (a number in a URL means an agent ID)", name)
+	}
+	return nil
+}
+
+func checkLabels(labels []string) error {
+	for _, l := range labels {
+		switch {
+		case l == "" || strings.ContainsAny(l, " \t\r\n,"):
+			return problemf(http.StatusBadRequest, "labels: %q must be non-empty, without spaces or commas", l)
+		case strings.HasPrefix(l, lathe.GroupLabelPrefix):
+			return problemf(http.StatusBadRequest, "labels: %q: labels starting with %q are given by group membership; add the agent to the group instead", l, lathe.GroupLabelPrefix)
+		}
+	}
+	return nil
+}
+
+// registerInput is what a new agent sends with its registration token.
+type registerInput struct {
+	Name   string         `json:"name"`
+	Labels []string       `json:"labels"`
+	Host   lathe.HostInfo `json:"host"`
+}
+
+// registration is the answer to register: the agent and its credential, shown once.
+type registration struct {
+	Agent *lathe.Agent `json:"agent"`
+	Token string       `json:"token"`
+}
+
+// register creates an agent for the holder of a registration token and
+// gives it its own credential; only the credential's hash is stored.
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="lathe"`)
+		writeProblem(w, r, problemf(http.StatusUnauthorized, "missing registration token: send Authorization: Bearer <registration token>"))
+		return
+	}
+	var in registerInput
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if err := checkAgentName(in.Name); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if err := checkLabels(in.Labels); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	a := &lathe.Agent{Name: in.Name, Labels: in.Labels, Host: in.Host}
+	cred, hash := auth.NewToken(auth.PrefixAgent)
+	err := s.store.RegisterAgent(r.Context(), auth.Hash(token), a, hash, s.agentsNeedAuthorization.Load())
+	if errors.Is(err, lathe.ErrUnauthorized) {
+		writeProblem(w, r, problemf(http.StatusUnauthorized, "unknown or revoked registration token"))
+		return
+	}
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	s.log.Info("agent registered", "agent", a.Name, "agent_id", a.ID, "authorized", a.Authorized)
+	w.Header().Set("Location", "/api/v1/agents/"+itoa(a.ID))
+	writeJSON(w, http.StatusCreated, registration{Agent: a, Token: cred})
+}
+
+// claimWhenAllowed is the claim route. It records the host info the agent
+// sends, then hands authorized, enabled agents to claim. An unauthorized or
+// disabled agent gets what an agent with nothing to do gets, 204 after the
+// wait (its last_seen still updated), with a Lathe-Agent-State header saying
+// why; it is not an error the agent should back off from. State changes
+// take effect within the poll: an agent authorized or enabled meanwhile goes
+// on to claim, and one disabled (or unauthorized) meanwhile stops waiting
+// for work. (A claim already in its transaction when an agent is disabled
+// may still take that one job.)
+func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) {
+	p := principal(r.Context())
+	a := p.Agent
+	if v := r.Header.Get(lathe.AgentHostHeader); v != "" {
+		var h lathe.HostInfo
+		if json.Unmarshal([]byte(v), &h) == nil && h != a.Host {
+			if err := s.store.SetAgentHost(r.Context(), a.ID, h); err != nil {
+				writeProblem(w, r, err)
+				return
+			}
+			a.Host = h
+		}
+	}
+	wait, err := queryInt(r, "wait", 25, 0, 60)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	end := time.Now().Add(time.Duration(wait) * time.Second)
+	deadline := time.NewTimer(time.Until(end))
+	defer deadline.Stop()
+	touched := false
+	for {
+		if idle(a) == "" {
+			p.Agent = a
+			if s.claimWhileAllowed(w, r, end) {
+				return
+			}
+		} else if !touched {
+			touched = true
+			if err := s.store.TouchAgent(ctx, a.ID); err != nil {
+				writeProblem(w, r, err)
+				return
+			}
+		}
+		wake := s.store.WorkSignal()
+		if a, err = s.reloadAgent(ctx, r); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		if idle(a) == "" {
+			continue
+		}
+		select {
+		case <-wake:
+		case <-deadline.C:
+			w.Header().Set(AgentStateHeader, idle(a))
+			w.WriteHeader(http.StatusNoContent)
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// claimWhileAllowed runs claim for the rest of the wait, ending it early if
+// the agent is disabled or unauthorized meanwhile. It reports whether an
+// answer was written (or the client is gone).
+func (s *Server) claimWhileAllowed(w http.ResponseWriter, r *http.Request, end time.Time) bool {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stopped := make(chan bool, 1) // true when the agent stopped being allowed
+	go func() {
+		for {
+			wake := s.store.WorkSignal()
+			select {
+			case <-wake:
+			case <-ctx.Done():
+				stopped <- false
+				return
+			}
+			if a, err := s.reloadAgent(ctx, r); err == nil && idle(a) != "" {
+				cancel()
+				stopped <- true
+				return
+			}
+		}
+	}()
+	q := r.URL.Query()
+	q.Set("wait", strconv.Itoa(max(0, int(time.Until(end).Seconds()))))
+	r2 := r.WithContext(ctx)
+	r2.URL.RawQuery = q.Encode()
+	rec := &writeTracker{ResponseWriter: w}
+	s.claim(rec, r2)
+	cancel()
+	becameIdle := <-stopped
+	return rec.wrote || !becameIdle || r.Context().Err() != nil
+}
+
+// writeTracker notes whether a handler answered.
+type writeTracker struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (t *writeTracker) WriteHeader(code int) { t.wrote = true; t.ResponseWriter.WriteHeader(code) }
+
+func (t *writeTracker) Write(b []byte) (int, error) { t.wrote = true; return t.ResponseWriter.Write(b) }
+
+// idle says why an agent gets no work, or "" when it may.
+func idle(a *lathe.Agent) string {
+	switch {
+	case a.Disabled:
+		return "disabled"
+	case !a.Authorized:
+		return "unauthorized"
+	}
+	return ""
+}
+
+// reloadAgent reads the calling agent again by its credential.
+func (s *Server) reloadAgent(ctx context.Context, r *http.Request) (*lathe.Agent, error) {
+	_, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return s.store.AgentByToken(ctx, auth.Hash(strings.TrimSpace(token)))
+}
+
+// agentChange is an update to one agent; absent fields keep their value.
+type agentChange struct {
+	Name       *string   `json:"name"`
+	Labels     *[]string `json:"labels"`
+	Authorized *bool     `json:"authorized"`
+	Disabled   *bool     `json:"disabled"`
+}
+
+// agentsChange is one item of a bulk update: which agent, and its changes.
+type agentsChange struct {
+	ID int64 `json:"id"`
+	agentChange
+}
+
+func (c agentChange) check() (store.AgentChange, error) {
+	if c.Name != nil {
+		if err := checkAgentName(*c.Name); err != nil {
+			return store.AgentChange{}, err
+		}
+	}
+	if c.Labels != nil {
+		if err := checkLabels(*c.Labels); err != nil {
+			return store.AgentChange{}, err
+		}
+	}
+	return store.AgentChange{Name: c.Name, Labels: c.Labels, Authorized: c.Authorized, Disabled: c.Disabled}, nil
+}
+
+func queryBool(r *http.Request, name string) (*bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, problemf(http.StatusBadRequest, "query parameter %s: %q must be true or false", name, v)
+	}
+	return &b, nil
+}
+
+func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
+	before, limit, err := pageParams(r)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	f := store.AgentFilter{Group: r.URL.Query().Get("group"), Label: r.URL.Query().Get("label"), Before: before, Limit: limit}
+	for _, b := range []struct {
+		name string
+		v    **bool
+	}{{"authorized", &f.Authorized}, {"disabled", &f.Disabled}, {"online", &f.Online}} {
+		if *b.v, err = queryBool(r, b.name); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+	}
+	page, err := s.store.Agents(r.Context(), f)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) {
+	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) {
+	var in agentChange
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	c, err := in.check()
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if err := s.store.UpdateAgents(r.Context(), map[int64]store.AgentChange{a.ID: c}); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if a, err = s.store.Agent(r.Context(), itoa(a.ID)); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+// updateAgents changes several agents at once (Kraken's PATCH /agents): the
+// body is a list of {id, …changes}; all apply or none do.
+func (s *Server) updateAgents(w http.ResponseWriter, r *http.Request) {
+	var in []agentsChange
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if len(in) == 0 || len(in) > 200 {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "send a list of 1 to 200 {id, …changes}"))
+		return
+	}
+	changes := map[int64]store.AgentChange{}
+	for i, item := range in {
+		if item.ID <= 0 {
+			writeProblem(w, r, problemf(http.StatusBadRequest, "[%d].id: required: the ID of an agent", i))
+			return
+		}
+		if _, dup := changes[item.ID]; dup {
+			writeProblem(w, r, problemf(http.StatusBadRequest, "[%d].id: agent %d is listed twice", i, item.ID))
+			return
+		}
+		c, err := item.check()
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		changes[item.ID] = c
+	}
+	if err := s.store.UpdateAgents(r.Context(), changes); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	out := make([]*lathe.Agent, 0, len(in))
+	for _, item := range in {
+		a, err := s.store.Agent(r.Context(), itoa(item.ID))
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		out = append(out, a)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+}
+
+// deleteAgent deletes an agent and its credential; an agent running a job
+// is refused with 409 (disable it, let the job end, then delete).
+func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) {
+	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if err := s.store.DeleteAgent(r.Context(), a.ID); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listAgentAttempts(w http.ResponseWriter, r *http.Request) {
+	before, limit, err := pageParams(r)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	page, err := s.store.AgentAttempts(r.Context(), a.ID, before, limit)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// registrationTokenInput names a new registration token.
+type registrationTokenInput struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) createRegistrationToken(w http.ResponseWriter, r *http.Request) {
+	var in registrationTokenInput
+	if err := decodeOptional(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if len(in.Name) > 200 {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "name: at most 200 characters"))
+		return
+	}
+	token, hash := auth.NewToken(RegistrationTokenPrefix)
+	rt := &lathe.RegistrationToken{Name: in.Name}
+	if err := s.store.CreateRegistrationToken(r.Context(), rt, hash); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	rt.Token = token
+	writeJSON(w, http.StatusCreated, rt)
+}
+
+func (s *Server) listRegistrationTokens(w http.ResponseWriter, r *http.Request) {
+	before, limit, err := pageParams(r)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	page, err := s.store.RegistrationTokens(r.Context(), before, limit)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) revokeRegistrationToken(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "token")
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if err := s.store.RevokeRegistrationToken(r.Context(), id); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	rt, err := s.store.RegistrationToken(r.Context(), id)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rt)
+}

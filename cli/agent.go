@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lathe-ci/lathe/agent"
+	"github.com/lathe-ci/lathe/client"
+)
+
+// cmdAgent runs an agent on this machine for a remote server. It registers
+// with a registration token on first start and keeps the credential it gets
+// in its work directory; later starts reuse it.
+//
+// Signals: the first SIGTERM or SIGINT drains the agent (the running job
+// finishes, nothing new is taken, then it exits 0); a second one cancels the
+// running job (its process group gets SIGTERM, then SIGKILL after the grace
+// period) and the agent exits once the server has heard.
+func cmdAgent(ctx context.Context, args []string, env *Env) int {
+	fs := newFlags(env, "agent", "")
+	host, _ := os.Hostname()
+	server := fs.String("server", envOr(env, "LATHE_SERVER", "http://127.0.0.1:8080"), "server URL (env LATHE_SERVER)")
+	token := fs.String("token", env.Getenv("LATHE_REGISTRATION_TOKEN"), "registration token, needed on first start only (env LATHE_REGISTRATION_TOKEN)")
+	name := fs.String("name", envOr(env, "LATHE_AGENT_NAME", host), "agent name, unique on the server (env LATHE_AGENT_NAME)")
+	labels := fs.String("labels", envOr(env, "LATHE_AGENT_LABELS", runtime.GOOS+","+runtime.GOARCH), "comma-separated labels jobs route by (env LATHE_AGENT_LABELS)")
+	workDir := fs.String("work-dir", envOr(env, "LATHE_AGENT_DIR", ".lathe-agent"), "work directory: credential, workspaces, git mirrors, log spool (env LATHE_AGENT_DIR)")
+	heartbeat := fs.Duration("heartbeat", 0, "how often a running job reports (default 10s)")
+	grace := fs.Duration("grace", 0, "time a canceled step has between SIGTERM and SIGKILL (default 10s)")
+	pollWait := fs.Int("poll-wait", 25, "seconds one claim request waits for work (1–60)")
+	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	if _, code, ok := parse(fs, args); !ok {
+		return code
+	} else if fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fail(env, fmt.Errorf("--log-level: %w", err))
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	dir, err := filepath.Abs(*workDir)
+	if err != nil {
+		return fail(env, err)
+	}
+	var ls []string
+	for _, l := range strings.Split(*labels, ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			ls = append(ls, l)
+		}
+	}
+
+	ctx, cancelJobs := context.WithCancel(ctx)
+	defer cancelJobs()
+	drain := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case s := <-sigs:
+			log.Info("draining: finishing the running job, taking no more; signal again to cancel it", "signal", s)
+			close(drain)
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case s := <-sigs:
+			log.Info("canceling the running job", "signal", s)
+			cancelJobs()
+		case <-ctx.Done():
+		}
+	}()
+
+	h := agent.Host()
+	regCtx, stopReg := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-drain: // a signal during registration stops it
+			stopReg()
+		case <-regCtx.Done():
+		}
+	}()
+	cred, err := agent.Credential(regCtx, dir, agent.Registration{Server: *server, Token: *token, Name: *name, Labels: ls, Host: h}, log)
+	stopReg()
+	if err != nil {
+		if regCtx.Err() != nil {
+			return 0
+		}
+		return fail(env, err)
+	}
+	c := client.New(*server, cred)
+	agent.SendHostInfo(c, h)
+	a := &agent.Agent{
+		Client: c, Name: *name, WorkDir: dir, Log: log,
+		Heartbeat: *heartbeat, Grace: *grace, PollWait: min(max(*pollWait, 1), 60),
+		Drain: drain,
+	}
+	log.Info("agent running", "agent", *name, "server", *server, "labels", ls, "work_dir", dir)
+	start := time.Now()
+	if err := a.Run(ctx); err != nil {
+		return fail(env, err)
+	}
+	log.Info("agent stopped", "agent", *name, "uptime", time.Since(start).Round(time.Second))
+	return 0
+}

@@ -1,0 +1,391 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// The lease sweep: what the server does about attempts whose agents went
+// quiet or overran, and about queued jobs no agent can take. Every change is
+// made in one transaction per attempt or job that locks the run first (like
+// every writer of a run) and re-checks, under that lock, the condition that
+// selected it, so any number of sweepers (PostgreSQL replicas) may run at
+// once: each change happens exactly once, and a report that renewed a lease
+// meanwhile wins.
+
+// SweepPolicy says what one Sweep does.
+type SweepPolicy struct {
+	// InfraRetries is how many times a job whose attempt was lost is queued
+	// again as a new attempt; after that the job ends lost.
+	InfraRetries int
+	// TimeoutGrace is how long past its job's timeout a running attempt may
+	// go before the server marks it timed_out (the agent enforces the
+	// timeout itself; this catches agents that cannot).
+	TimeoutGrace time.Duration
+	// OnlineWindow is how recently an agent must have been heard from to
+	// count when deciding whether a queued job can be taken at all.
+	OnlineWindow time.Duration
+	// QueueTimeout fails a queued job that no online agent can take once it
+	// has been queued this long; zero never fails it.
+	QueueTimeout time.Duration
+	// Limit bounds the attempts and jobs one Sweep changes in each category.
+	Limit int
+}
+
+// SweepResult counts what one Sweep changed.
+type SweepResult struct {
+	Lost     int // attempts whose lease expired
+	Retried  int // of those, jobs queued again
+	TimedOut int // attempts past their job's timeout and grace
+	Waiting  int // queued jobs given a wait reason
+	Failed   int // queued jobs failed after the queue timeout
+}
+
+// Sweep applies p once: expired leases become lost attempts (retried or
+// ending the job), overrunning attempts time out, and queued jobs no online
+// agent can take get a wait reason and, in time, fail.
+func (s *Store) Sweep(ctx context.Context, p SweepPolicy) (SweepResult, error) {
+	var res SweepResult
+	if p.Limit <= 0 {
+		p.Limit = 100
+	}
+	now := micros(s.now())
+
+	expired, err := s.runningAttempts(ctx, `a.lease_expires_at < ?`, []any{now}, `a.lease_expires_at`, p.Limit)
+	if err != nil {
+		return res, err
+	}
+	for _, c := range expired {
+		lost, retried, err := s.expireLease(ctx, c, p.InfraRetries)
+		if err != nil {
+			return res, err
+		}
+		if lost {
+			res.Lost++
+		}
+		if retried {
+			res.Retried++
+		}
+	}
+
+	grace := p.TimeoutGrace.Microseconds()
+	over, err := s.runningAttempts(ctx, `j.timeout_sec > 0 AND a.started_at + j.timeout_sec * 1000000 + ? < ?`,
+		[]any{grace, now}, `a.started_at`, p.Limit)
+	if err != nil {
+		return res, err
+	}
+	for _, c := range over {
+		ok, err := s.timeOut(ctx, c, grace)
+		if err != nil {
+			return res, err
+		}
+		if ok {
+			res.TimedOut++
+		}
+	}
+
+	res.Waiting, res.Failed, err = s.sweepQueue(ctx, p)
+	return res, err
+}
+
+// candidate is a running attempt a sweep looks at.
+type candidate struct{ attemptID, jobID, runID int64 }
+
+func (s *Store) runningAttempts(ctx context.Context, cond string, args []any, order string, limit int) ([]candidate, error) {
+	rows, err := s.query(ctx, `SELECT a.id, a.job_id, j.run_id FROM attempts a JOIN jobs j ON j.id = a.job_id
+		WHERE a.status = ? AND `+cond+` ORDER BY `+order+` LIMIT ?`,
+		append(append([]any{lathe.StatusRunning}, args...), limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("sweep: %w", err)
+	}
+	defer rows.Close()
+	var out []candidate
+	for rows.Next() {
+		var c candidate
+		if err := rows.Scan(&c.attemptID, &c.jobID, &c.runID); err != nil {
+			return nil, fmt.Errorf("sweep: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// expireLease marks the attempt lost if its lease is still expired under its
+// run's lock, then queues its job again (a new attempt follows on the next
+// claim) while the job has infrastructure retries left, or ends it lost.
+func (s *Store) expireLease(ctx context.Context, c candidate, retries int) (lost, retried bool, err error) {
+	err = s.tx(ctx, func(t *txn) error {
+		if err := t.lockRun(ctx, c.runID); err != nil {
+			return err
+		}
+		now := micros(t.now)
+		res, err := t.exec(ctx, `UPDATE attempts SET status = ?, finished_at = ?, log_complete = 0
+			WHERE id = ? AND status = ? AND lease_expires_at < ?`,
+			lathe.StatusLost, now, c.attemptID, lathe.StatusRunning, now)
+		if err != nil {
+			return fmt.Errorf("expire attempt %d: %w", c.attemptID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // renewed, or finished, or another sweeper was first
+		}
+		lost = true
+		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.logs.fire(c.attemptID) })
+		if _, err := t.exec(ctx, `UPDATE steps SET status = ?, finished_at = ? WHERE attempt_id = ? AND finished_at IS NULL`,
+			lathe.StatusLost, now, c.attemptID); err != nil {
+			return err
+		}
+		var used int
+		var cancel int
+		err = t.queryRow(ctx, `SELECT j.infra_retries, a.cancel_requested FROM jobs j JOIN attempts a ON a.job_id = j.id WHERE a.id = ?`,
+			c.attemptID).Scan(&used, &cancel)
+		if err != nil {
+			return fmt.Errorf("job %d: %w", c.jobID, err)
+		}
+		to := lathe.StatusLost
+		if used < retries && cancel == 0 {
+			to = lathe.StatusQueued
+		}
+		if err := lathe.CheckTransition(fmt.Sprintf("job %d", c.jobID), lathe.StatusRunning, to); err != nil {
+			return err
+		}
+		if to == lathe.StatusQueued {
+			retried = true
+			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, infra_retries = infra_retries + 1, queued_at = ?, wait_reason = ''
+				WHERE id = ? AND status = ?`, to, now, c.jobID, lathe.StatusRunning)
+			t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
+		} else {
+			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ? AND status = ?`,
+				to, now, c.jobID, lathe.StatusRunning)
+		}
+		if err != nil {
+			return fmt.Errorf("job %d after a lost attempt: %w", c.jobID, err)
+		}
+		return t.advanceRun(ctx, c.runID)
+	})
+	return lost, retried, err
+}
+
+// timeOut ends a running attempt, and its job, as timed_out if it is still
+// running past its job's timeout plus grace under its run's lock.
+func (s *Store) timeOut(ctx context.Context, c candidate, grace int64) (bool, error) {
+	done := false
+	err := s.tx(ctx, func(t *txn) error {
+		if err := t.lockRun(ctx, c.runID); err != nil {
+			return err
+		}
+		now := micros(t.now)
+		var n int
+		err := t.queryRow(ctx, `SELECT count(*) FROM attempts a JOIN jobs j ON j.id = a.job_id
+			WHERE a.id = ? AND a.status = ? AND j.timeout_sec > 0 AND a.started_at + j.timeout_sec * 1000000 + ? < ?`,
+			c.attemptID, lathe.StatusRunning, grace, now).Scan(&n)
+		if err != nil || n == 0 {
+			return err
+		}
+		if _, err := t.exec(ctx, `UPDATE attempts SET log_complete = 0 WHERE id = ?`, c.attemptID); err != nil {
+			return err
+		}
+		done = true
+		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.logs.fire(c.attemptID) })
+		return t.finishAttempt(ctx, c.attemptID, c.jobID, c.runID, lathe.StatusRunning, lathe.StatusTimedOut)
+	})
+	return done, err
+}
+
+// sweepQueue gives each queued job that no online agent can take a wait
+// reason naming the labels nobody has (and clears it from jobs that can now
+// be taken), and fails such jobs once they have waited QueueTimeout.
+func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed int, err error) {
+	fleet, err := s.onlineLabels(ctx, p.OnlineWindow)
+	if err != nil {
+		return 0, 0, err
+	}
+	type queued struct {
+		id, runID, queuedAt int64
+		runsOn              []string
+		reason              string
+	}
+	var changes []queued
+	deadline := micros(s.now().Add(-p.QueueTimeout))
+	for after := int64(0); len(changes) < p.Limit; {
+		rows, err := s.query(ctx, `SELECT id, run_id, runs_on, wait_reason, COALESCE(queued_at, created_at) FROM jobs
+			WHERE status = ? AND id > ? ORDER BY id LIMIT ?`, lathe.StatusQueued, after, claimPage)
+		if err != nil {
+			return 0, 0, fmt.Errorf("sweep queue: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+			var q queued
+			var runsOn, had string
+			if err := rows.Scan(&q.id, &q.runID, &runsOn, &had, &q.queuedAt); err != nil {
+				rows.Close()
+				return 0, 0, fmt.Errorf("sweep queue: %w", err)
+			}
+			after = q.id
+			if err := fromJSON(runsOn, &q.runsOn); err != nil {
+				continue
+			}
+			q.reason = waitReason(q.runsOn, fleet)
+			if q.reason != had || q.reason != "" && p.QueueTimeout > 0 && q.queuedAt < deadline {
+				changes = append(changes, q)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, 0, fmt.Errorf("sweep queue: %w", err)
+		}
+		if n < claimPage {
+			break
+		}
+	}
+	for _, q := range changes {
+		fail := q.reason != "" && p.QueueTimeout > 0 && q.queuedAt < deadline
+		err := s.tx(ctx, func(t *txn) error {
+			if err := t.lockRun(ctx, q.runID); err != nil {
+				return err
+			}
+			if !fail {
+				res, err := t.exec(ctx, `UPDATE jobs SET wait_reason = ? WHERE id = ? AND status = ? AND wait_reason <> ?`,
+					q.reason, q.id, lathe.StatusQueued, q.reason)
+				if err == nil && q.reason != "" {
+					if n, _ := res.RowsAffected(); n > 0 {
+						waiting++
+						t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.runs.fire(q.runID) })
+					}
+				}
+				return err
+			}
+			res, err := t.exec(ctx, `UPDATE jobs SET status = ?, wait_reason = ?, finished_at = ? WHERE id = ? AND status = ?`,
+				lathe.StatusFailed, q.reason, micros(t.now), q.id, lathe.StatusQueued)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return err // claimed or canceled meanwhile
+			}
+			failed++
+			return t.advanceRun(ctx, q.runID)
+		})
+		if err != nil {
+			return waiting, failed, fmt.Errorf("sweep queued job %d: %w", q.id, err)
+		}
+	}
+	return waiting, failed, nil
+}
+
+// onlineLabels returns the effective label sets of the agents that may take
+// work and were heard from within window.
+func (s *Store) onlineLabels(ctx context.Context, window time.Duration) ([][]string, error) {
+	if window <= 0 {
+		window = lathe.AgentOnlineWindow
+	}
+	rows, err := s.query(ctx, `SELECT g.id, g.labels FROM agents g
+		WHERE g.deleted_at IS NULL AND g.authorized = 1 AND g.disabled = 0 AND g.last_seen > ?`, micros(s.now().Add(-window)))
+	if err != nil {
+		return nil, fmt.Errorf("online agents: %w", err)
+	}
+	byID := map[int64][]string{}
+	var ids []any
+	for rows.Next() {
+		var id int64
+		var labels string
+		if err := rows.Scan(&id, &labels); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("online agents: %w", err)
+		}
+		var ls []string
+		if fromJSON(labels, &ls) == nil {
+			byID[id] = ls
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	grows, err := s.query(ctx, `SELECT m.agent_id, gr.name FROM agent_group_members m JOIN agent_groups gr ON gr.id = m.group_id
+		WHERE m.agent_id IN (`+placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("online agents' groups: %w", err)
+	}
+	defer grows.Close()
+	for grows.Next() {
+		var id int64
+		var name string
+		if err := grows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		byID[id] = append(byID[id], lathe.GroupLabelPrefix+name)
+	}
+	out := make([][]string, 0, len(byID))
+	for _, ls := range byID {
+		out = append(out, ls)
+	}
+	return out, grows.Err()
+}
+
+// waitReason says why no agent of fleet can take a job needing runsOn, or ""
+// when one can.
+func waitReason(runsOn []string, fleet [][]string) string {
+	for _, have := range fleet {
+		if hasAll(have, runsOn) {
+			return ""
+		}
+	}
+	if len(fleet) == 0 {
+		return "no online agent"
+	}
+	var missing []string
+	for _, l := range runsOn {
+		found := false
+		for _, have := range fleet {
+			if hasAll(have, []string{l}) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, l)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return "no online agent with labels: " + strings.Join(missing, ", ")
+	}
+	return "no online agent with all of the labels: " + strings.Join(runsOn, ", ")
+}
+
+// checkLog compares the hex SHA-256 the agent computed over its whole log
+// with the stored chunks, in order, and marks the log incomplete when they
+// disagree.
+func (t *txn) checkLog(ctx context.Context, attemptID int64, want string) error {
+	rows, err := t.query(ctx, `SELECT data FROM log_chunks WHERE attempt_id = ? ORDER BY off`, attemptID)
+	if err != nil {
+		return fmt.Errorf("hash log of attempt %d: %w", attemptID, err)
+	}
+	h := sha256.New()
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			rows.Close()
+			return err
+		}
+		h.Write(data)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if strings.EqualFold(hex.EncodeToString(h.Sum(nil)), want) {
+		return nil
+	}
+	_, err = t.exec(ctx, `UPDATE attempts SET log_complete = 0 WHERE id = ?`, attemptID)
+	return err
+}
