@@ -42,6 +42,8 @@ type Run struct {
 	Commit    string `json:"commit"`
 	Event     string `json:"event"`
 	Status    Status `json:"status"`
+	// ParentID is the run this one re-runs (event "rerun"), if any.
+	ParentID *int64 `json:"parent_id"`
 	Timing
 	Stages []*Stage `json:"stages,omitempty"`
 	Jobs   []*Job   `json:"jobs,omitempty"`

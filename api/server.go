@@ -124,12 +124,15 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/runs", userAuth, s.listRuns},
 		{"GET /api/v1/runs/{run}", userAuth, s.getRun},
 		{"POST /api/v1/runs/{run}/cancel", userAuth, s.cancelRun},
+		{"POST /api/v1/runs/{run}/rerun", userAuth, s.rerunRun},
+		{"POST /api/v1/runs/{run}/rerun-failed", userAuth, s.rerunFailed},
 		{"GET /api/v1/runs/{run}/events", userAuth, s.runEvents},
 		{"GET /api/v1/runs/{run}/stages", userAuth, s.listStages},
 		{"GET /api/v1/stages/{stage}", userAuth, s.getStage},
 
 		{"GET /api/v1/jobs/{job}", userAuth, s.getJob},
 		{"POST /api/v1/jobs/{job}/cancel", userAuth, s.cancelJob},
+		{"POST /api/v1/jobs/{job}/rerun", userAuth, s.rerunJob},
 		{"GET /api/v1/jobs/{job}/log", userAuth, s.getLog},
 		{"GET /api/v1/jobs/{job}/log/stream", userAuth, s.streamLog},
 

@@ -30,9 +30,9 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 			return fmt.Errorf("number run: %w", err)
 		}
 		r.Status, r.CreatedAt = lathe.StatusPending, t.now
-		err = t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, micros(t.now)).Scan(&r.ID)
+		err = t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at, parent_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, micros(t.now), r.ParentID).Scan(&r.ID)
 		if err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
@@ -90,16 +90,19 @@ type RunFilter struct {
 }
 
 const runCols = `r.id, r.project_id, p.name, r.pipeline, r.number, r.ref, r.branch, r.commit_sha, r.event, r.status,
-	r.created_at, r.started_at, r.finished_at`
+	r.created_at, r.started_at, r.finished_at, r.parent_id`
 
 func scanRun(row interface{ Scan(...any) error }) (*lathe.Run, error) {
 	var r lathe.Run
 	var created int64
-	var started, finished sql.NullInt64
+	var started, finished, parent sql.NullInt64
 	err := row.Scan(&r.ID, &r.ProjectID, &r.Project, &r.Pipeline, &r.Number, &r.Ref, &r.Branch, &r.Commit, &r.Event, &r.Status,
-		&created, &started, &finished)
+		&created, &started, &finished, &parent)
 	if err != nil {
 		return nil, err
+	}
+	if parent.Valid {
+		r.ParentID = &parent.Int64
 	}
 	r.CreatedAt, r.StartedAt, r.FinishedAt = fromMicros(created), fromNullMicros(started), fromNullMicros(finished)
 	r.Finish()
