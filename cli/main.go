@@ -38,6 +38,7 @@ var commands = map[string]command{
 	"status":    {"show a run with its stages and jobs", cmdStatus},
 	"logs":      {"print a run's logs (-f to follow live)", cmdLogs},
 	"cancel":    {"cancel a run (or a job with --job)", cmdCancel},
+	"rerun":     {"re-run a run as a new run (--failed: only its failed jobs; --job: one job)", cmdRerun},
 	"agent":     {"run an agent for a server: registers with --token, then runs jobs (SIGTERM drains)", cmdAgent},
 	"agents":    {"manage agents, agent groups and registration tokens", cmdAgents},
 }

@@ -1,0 +1,75 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// rerunJob queues a finished job again as a new attempt.
+func (s *Server) rerunJob(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "job")
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if err := s.store.RerunJob(r.Context(), id); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	j, err := s.store.Job(r.Context(), id)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, j)
+}
+
+// rerunFailed queues every failed job of a finished run again.
+func (s *Server) rerunFailed(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "run")
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if err := s.store.RerunFailed(r.Context(), id); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	run, err := s.store.Run(r.Context(), id)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, run)
+}
+
+// rerunRun starts a new run of the same pipeline at the same commit, linked to its parent.
+func (s *Server) rerunRun(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "run")
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	parent, err := s.store.Run(r.Context(), id)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	p, err := s.store.Project(r.Context(), strconv.FormatInt(parent.ProjectID, 10))
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	run, err := s.trigger.Rerun(r.Context(), p, parent)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	run, err = s.store.Run(r.Context(), run.ID)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/runs/"+itoa(run.ID))
+	writeJSON(w, http.StatusCreated, run)
+}

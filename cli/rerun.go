@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// cmdRerun re-runs a whole run as a new run linked to it, only its failed
+// jobs (--failed), or one job as a new attempt (--job).
+func cmdRerun(ctx context.Context, args []string, env *Env) int {
+	fs := newFlags(env, "rerun", "RUN [--failed] | --job JOB")
+	mk := clientFlags(fs, env)
+	job := fs.Int64("job", 0, "re-run this finished job as a new attempt")
+	failed := fs.Bool("failed", false, "re-run only the failed jobs of the run, as new attempts in the same run")
+	pos, code, ok := parse(fs, args)
+	if !ok {
+		return code
+	}
+	c := mk()
+	switch {
+	case *job > 0 && len(pos) == 0 && !*failed:
+		var j lathe.Job
+		if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", *job), nil, &j); err != nil {
+			return fail(env, err)
+		}
+		fmt.Fprintf(env.Stdout, "job %d (%s) queued again\n", j.ID, j.Name)
+		return 0
+	case *job == 0 && len(pos) == 1:
+		id, err := runArg(pos)
+		if err != nil {
+			fs.Usage()
+			return 2
+		}
+		var run lathe.Run
+		if *failed {
+			if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", id), nil, &run); err != nil {
+				return fail(env, err)
+			}
+			fmt.Fprintf(env.Stdout, "run %d: failed jobs queued again (%s)\n", run.ID, run.Status)
+			return 0
+		}
+		if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun", id), nil, &run); err != nil {
+			return fail(env, err)
+		}
+		fmt.Fprintf(env.Stdout, "run %d: %s #%d of %s at %.12s (%s), re-running run %d\n",
+			run.ID, run.Pipeline, run.Number, run.Project, run.Commit, run.Ref, id)
+		return 0
+	}
+	fs.Usage()
+	return 2
+}
