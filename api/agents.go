@@ -285,20 +285,12 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	page, err := s.store.Agents(r.Context(), f)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page)
+	respond(w, r, http.StatusOK, page, err)
 }
 
 func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) {
 	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	respond(w, r, http.StatusOK, a, err)
 }
 
 func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) {
@@ -400,11 +392,7 @@ func (s *Server) listAgentAttempts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, err := s.store.AgentAttempts(r.Context(), a.ID, before, limit)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page)
+	respond(w, r, http.StatusOK, page, err)
 }
 
 // registrationTokenInput names a new registration token.
@@ -439,11 +427,7 @@ func (s *Server) listRegistrationTokens(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	page, err := s.store.RegistrationTokens(r.Context(), before, limit)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page)
+	respond(w, r, http.StatusOK, page, err)
 }
 
 func (s *Server) revokeRegistrationToken(w http.ResponseWriter, r *http.Request) {
@@ -457,9 +441,5 @@ func (s *Server) revokeRegistrationToken(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	rt, err := s.store.RegistrationToken(r.Context(), id)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rt)
+	respond(w, r, http.StatusOK, rt, err)
 }

@@ -62,20 +62,12 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, err := s.store.Groups(r.Context(), before, limit)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page)
+	respond(w, r, http.StatusOK, page, err)
 }
 
 func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
 	g, err := s.store.Group(r.Context(), r.PathValue("group"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, g)
+	respond(w, r, http.StatusOK, g, err)
 }
 
 func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) {
@@ -125,11 +117,7 @@ func (s *Server) listGroupAgents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, err := s.store.Agents(r.Context(), store.AgentFilter{Group: g.Name, Before: before, Limit: limit})
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page)
+	respond(w, r, http.StatusOK, page, err)
 }
 
 // addGroupAgents adds agents to a group; agents already in it stay.

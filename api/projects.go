@@ -71,20 +71,12 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, err := s.store.Projects(r.Context(), before, limit)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page)
+	respond(w, r, http.StatusOK, page, err)
 }
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
 	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
+	respond(w, r, http.StatusOK, p, err)
 }
 
 func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) {

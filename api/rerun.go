@@ -7,40 +7,12 @@ import (
 
 // rerunJob queues a finished job again as a new attempt.
 func (s *Server) rerunJob(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "job")
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	if err := s.store.RerunJob(r.Context(), id); err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	j, err := s.store.Job(r.Context(), id)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, j)
+	actByID(w, r, "job", s.store.RerunJob, s.store.Job)
 }
 
 // rerunFailed queues every failed job of a finished run again.
 func (s *Server) rerunFailed(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "run")
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	if err := s.store.RerunFailed(r.Context(), id); err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	run, err := s.store.Run(r.Context(), id)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, run)
+	actByID(w, r, "run", s.store.RerunFailed, s.store.Run)
 }
 
 // rerunRun starts a new run of the same pipeline at the same commit, linked to its parent.

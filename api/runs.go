@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -75,101 +76,32 @@ func (s *Server) writeRuns(w http.ResponseWriter, r *http.Request, projectKey st
 		return
 	}
 	page, err := s.store.Runs(r.Context(), f)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page)
+	respond(w, r, http.StatusOK, page, err)
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "run")
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	run, err := s.store.Run(r.Context(), id)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, run)
+	serveByID(w, r, "run", s.store.Run)
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "run")
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	if err := s.store.CancelRun(r.Context(), id); err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	run, err := s.store.Run(r.Context(), id)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, run)
+	actByID(w, r, "run", s.store.CancelRun, s.store.Run)
 }
 
 func (s *Server) listStages(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "run")
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	stages, err := s.store.Stages(r.Context(), id)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": stages})
+	serveByID(w, r, "run", func(ctx context.Context, id int64) (any, error) {
+		stages, err := s.store.Stages(ctx, id)
+		return map[string]any{"items": stages}, err
+	})
 }
 
 func (s *Server) getStage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "stage")
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	st, err := s.store.Stage(r.Context(), id)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	serveByID(w, r, "stage", s.store.Stage)
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "job")
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	j, err := s.store.Job(r.Context(), id)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, j)
+	serveByID(w, r, "job", s.store.Job)
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "job")
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	if err := s.store.CancelJob(r.Context(), id); err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	j, err := s.store.Job(r.Context(), id)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, j)
+	actByID(w, r, "job", s.store.CancelJob, s.store.Job)
 }
