@@ -328,6 +328,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"HostInfo", lathe.HostInfo{}, false},
 		{"AgentGroup", lathe.AgentGroup{}, false},
 		{"RegistrationToken", lathe.RegistrationToken{}, false},
+		{"ConfigProblem", lathe.ConfigProblem{}, false},
+		{"ConfigErrors", lathe.ConfigErrors{}, false},
 	} {
 		props, required := schemaFields(doc, deref(doc, map[string]any{"$ref": "#/components/schemas/" + c.schema}))
 		fields, always := jsonFields(reflect.TypeOf(c.typ))

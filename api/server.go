@@ -118,6 +118,7 @@ func (s *Server) routes() []Route {
 		{"DELETE /api/v1/projects/{project}", userAuth, s.deleteProject},
 		{"GET /api/v1/projects/{project}/pipelines", userAuth, s.listPipelines},
 		{"GET /api/v1/projects/{project}/pipelines/{pipeline}", userAuth, s.getPipeline},
+		{"GET /api/v1/projects/{project}/config-errors", userAuth, s.listConfigErrors},
 		{"POST /api/v1/projects/{project}/runs", userAuth, s.triggerRun},
 		{"GET /api/v1/projects/{project}/runs", userAuth, s.listProjectRuns},
 

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +157,37 @@ jobs:
 	if !strings.Contains(log, "before\n") || strings.Contains(log, "never\n") || !strings.Contains(log, "exit status 3") {
 		t.Errorf("log of broken:\n%s", log)
 	}
+}
+
+// The problems met reading a branch's pipeline files are kept per branch
+// (Zuul's config-errors) until a commit of the branch reads cleanly.
+func TestConfigErrorsAreKeptPerBranch(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		l := lathetest.Start(t, lathetest.Options{DatabaseURL: o.DatabaseURL, Agents: -1})
+		repo := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps: [true]\n    neds: [b]\n"})
+		l.Project(t, "cfg", repo)
+		if err := l.Client.Do(context.Background(), http.MethodPost, "/api/v1/projects/cfg/runs", map[string]string{}, nil); err == nil {
+			t.Fatal("trigger of a broken pipeline succeeded")
+		}
+		var list struct{ Items []*lathe.ConfigErrors }
+		l.Do(t, http.MethodGet, "/api/v1/projects/cfg/config-errors", nil, &list)
+		if len(list.Items) != 1 || list.Items[0].Branch != "main" || len(list.Items[0].Errors) != 1 {
+			t.Fatalf("config errors = %+v; want one problem on main", list.Items)
+		}
+		e := list.Items[0].Errors[0]
+		if e.File != ".lathe.yml" || e.Line != 4 || e.Column != 5 || !strings.Contains(e.Message, "needs") || e.Severity != "error" {
+			t.Errorf("problem = %+v; want .lathe.yml:4:5 suggesting needs", e)
+		}
+		l.Do(t, http.MethodGet, "/api/v1/projects/cfg/config-errors?branch=other", nil, &list)
+		if len(list.Items) != 0 {
+			t.Errorf("config errors of another branch = %+v; want none", list.Items)
+		}
+
+		lathetest.Commit(t, repo, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps: [true]\n"})
+		l.Trigger(t, "cfg", "main", "")
+		l.Do(t, http.MethodGet, "/api/v1/projects/cfg/config-errors", nil, &list)
+		if len(list.Items) != 0 {
+			t.Errorf("config errors after a clean commit = %+v; want none", list.Items)
+		}
+	})
 }

@@ -71,14 +71,32 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 	}
 	sort.Slice(in, func(i, j int) bool { return in[i].Path < in[j].Path })
 	ps, err := pipeline.Parse(in)
-	if err != nil {
-		if el, ok := err.(pipeline.ErrorList); ok {
-			return git.Ref{}, nil, &ConfigError{Commit: r.Commit, Errs: el}
-		}
+	el, broken := err.(pipeline.ErrorList)
+	if err != nil && !broken {
 		return git.Ref{}, nil, err
+	}
+	if r.Branch != "" {
+		// What the branch's files say now is what its users need to see,
+		// whoever asked for the read.
+		if err := s.Store.SetConfigErrors(ctx, p.ID, r.Branch, r.Commit, problems(el)); err != nil {
+			return git.Ref{}, nil, err
+		}
+	}
+	if broken {
+		return git.Ref{}, nil, &ConfigError{Commit: r.Commit, Errs: el}
 	}
 	s.cache.put(p.URL, r.Commit, ps)
 	return r, ps, nil
+}
+
+// problems converts the parser's errors for storage.
+func problems(el pipeline.ErrorList) []lathe.ConfigProblem {
+	out := make([]lathe.ConfigProblem, 0, len(el))
+	for _, e := range el {
+		out = append(out, lathe.ConfigProblem{File: e.File, Line: e.Line, Column: e.Column, Field: e.Field,
+			Message: e.Message, Severity: "error"})
+	}
+	return out
 }
 
 // IsPipelineFile reports whether a repository path is a pipeline file.
