@@ -1,16 +1,40 @@
 // Package pipeline is Lathe's pipeline language: it parses the YAML files a
 // project keeps in its repository (.lathe.yml or .lathe/*.yml), validates
-// them, and plans the order jobs may run in.
+// them, and plans the jobs a run executes.
 //
 // The package is pure. It does no I/O, opens no network connection and
 // touches no database: callers read the files and pass their bytes in. That
-// is what lets the server, `lathe exec` and `lathe lint` share exactly the
-// same code, so a pipeline that lints clean locally is the pipeline the
-// server runs. It depends only on the root lathe package (for EnvVar and
-// StepDef) and on the YAML parser, and must never import the store, engine,
-// api or agent packages, or anything else that does I/O.
+// is what lets the server, `lathe exec`, `lathe plan` and `lathe lint` share
+// exactly the same code, so a pipeline that lints clean locally is the
+// pipeline the server runs. It depends only on the root lathe package (for
+// EnvVar and StepDef), its expr sub-package, the YAML parser, a glob matcher
+// and a cron parser, and must never import the store, engine, api or agent
+// packages, or anything else that does I/O.
 //
 // Every problem is reported as an [Error] carrying the file, line, column
 // and field path, and [Parse] reports all problems at once in an
-// [ErrorList] rather than stopping at the first.
+// [ErrorList] rather than stopping at the first. [Lint] also returns
+// warnings: things allowed but probably not meant.
+//
+// # The format
+//
+// Top-level keys: name, on (triggers), parameters, env, stages, when,
+// templates and jobs. A job has stage, runs-on, timeout, env, needs, steps,
+// concurrency, extends, matrix, when, if, retry, allow_failure, secrets,
+// environment, approval, artifacts and reports. [Schema] is the JSON Schema
+// of all of it, generated from the parser's own key tables.
+//
+// Parsing resolves `extends` (a job inherits the fields of jobs or
+// templates it names; its own fields win and env merges), so
+// [Pipeline.Jobs] are complete definitions. [Pipeline.Plan] then makes a
+// run's jobs for an [Event] and parameters: it expands matrices (a job
+// "test" becomes "test (go=1.22, os=linux)", with MATRIX_GO and MATRIX_OS),
+// applies `when` conditions (leaving out a job whose conditions fail and
+// every job that needs it), and builds each job's environment: pipeline
+// env, then PARAM_* for parameters, then MATRIX_*, then the job's env.
+//
+// Conditions use the expression language of package expr: variables
+// branch, tag, ref, commit, event, pipeline, upstream, params.NAME,
+// env.NAME and matrix.NAME; ==, !=, =~ (glob match), !~, &&, ||, ! and
+// changed("glob").
 package pipeline

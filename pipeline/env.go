@@ -33,3 +33,27 @@ func (w *walker) env(n *yaml.Node, path string) []lathe.EnvVar {
 	}
 	return vars
 }
+
+// mergeEnv returns base with over's values replacing same-named variables
+// in place and adding the others after them, so the order stays the order
+// variables were first written.
+func mergeEnv(base, over []lathe.EnvVar) []lathe.EnvVar {
+	if len(base) == 0 {
+		return over
+	}
+	out := make([]lathe.EnvVar, len(base), len(base)+len(over))
+	copy(out, base)
+	at := make(map[string]int, len(out))
+	for i, v := range out {
+		at[v.Name] = i
+	}
+	for _, v := range over {
+		if i, ok := at[v.Name]; ok {
+			out[i].Value = v.Value
+			continue
+		}
+		at[v.Name] = len(out)
+		out = append(out, v)
+	}
+	return out
+}

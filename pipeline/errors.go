@@ -20,7 +20,20 @@ type Error struct {
 	Field string `json:"field"`
 	// Message explains the problem in words a newcomer understands.
 	Message string `json:"message"`
+	// Severity is SeverityError (the zero value) for problems that stop a
+	// pipeline from running, SeverityWarning for what [Lint] only warns
+	// about.
+	Severity Severity `json:"severity,omitempty"`
 }
+
+// Severity says whether a problem is an error or a warning.
+type Severity string
+
+// The severities.
+const (
+	SeverityError   Severity = ""
+	SeverityWarning Severity = "warning"
+)
 
 // Error formats the problem as "FILE:LINE:COL: FIELD: MESSAGE", leaving out
 // "FIELD: " when there is no field.

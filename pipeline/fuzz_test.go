@@ -25,6 +25,17 @@ func FuzzParse(f *testing.F) {
 		"stages: [a, a, {}]\njobs: {x: {stage: b, steps: [- x]}}",
 		"? [a]\n: b\n",
 		"jobs:\n  a:\n    steps:\n      - echo a: b\n",
+		// The keys of issue 4: matrix, conditions, parameters, triggers,
+		// extends, job fields and actions.
+		"on: {push: {branches: [main], tags: [\"v*\"]}, pull_request: {}, schedule: [{cron: \"0 3 * * *\"}], manual: {}, webhook: {}, pipeline: {after: [x]}}\njobs: {a: {steps: [x]}}",
+		"on: [push, manual]\nparameters: {v: {type: choice, choices: [a, b], default: a}, n: {type: number}, b: {type: boolean, required: true}}\njobs: {a: {steps: [x], if: 'params.v == \"a\" && !params.b'}}",
+		"when: {branches: [main], if: branch =~ \"release/*\"}\njobs: {a: {steps: [x], when: {events: [push], paths: [\"src/**\"], paths-ignore: [\"*.md\"]}}}",
+		"jobs:\n  t:\n    matrix: {go: [\"1.22\", \"1.23\"], os: [linux, darwin], exclude: [{os: darwin}], include: [{os: win, go: \"1\"}]}\n    if: matrix.os != \"win\"\n    steps: [x]\n  u: {needs: [t], steps: [y]}\n",
+		"templates: {base: {runs-on: x, env: {A: 1}, retry: 2}}\njobs:\n  a: {extends: base, steps: [x]}\n  b: {extends: [a], env: {B: 2}}\n",
+		"jobs:\n  a: {extends: b, steps: [x]}\n  b: {extends: a, steps: [x]}\n",
+		"jobs:\n  a:\n    steps: [{checkout: {depth: 1}}, {upload: {name: d, paths: [d]}}, {download: {name: d}}, x]\n    retry: {count: 2, on: [timeout]}\n    allow_failure: true\n    artifacts: {paths: [d], expire_in: 7d, when: always}\n    reports: {junit: [r.xml]}\n    environment: {name: prod, url: \"https://x\"}\n    approval: {from: [ops], message: ok}\n    secrets: [K]\n",
+		"jobs: {a: {steps: [x], if: \"(((((a\"}}",
+		"jobs: {a: {steps: [x], matrix: {a: [1,2,3,4,5,6,7,8,9,10], b: [1,2,3,4,5,6,7,8,9,10], c: [1,2,3,4,5,6,7,8,9,10,11]}}}",
 	}
 	for _, s := range seeds {
 		f.Add(".lathe.yml", []byte(s))
@@ -72,8 +83,8 @@ func checkFuzzPipeline(t *testing.T, p *Pipeline) {
 		if len(j.Steps) == 0 || j.Timeout <= 0 || j.Timeout > MaxTimeout || j.Deps == nil {
 			t.Fatalf("invalid job in a valid pipeline: %+v", j)
 		}
-		for _, s := range j.Steps {
-			if s.Run == "" {
+		for i, s := range j.Steps {
+			if s.Run == "" && (i >= len(j.Actions) || j.Actions[i] == nil) {
 				t.Fatalf("step without a command: %+v", j)
 			}
 		}
@@ -81,6 +92,24 @@ func checkFuzzPipeline(t *testing.T, p *Pipeline) {
 			if p.Job(d) == nil || d == j.Name {
 				t.Fatalf("job %q depends on %q", j.Name, d)
 			}
+		}
+	}
+	for _, ev := range []Event{{Kind: EventPush, Branch: "main"}, {Kind: EventManual, Changed: []string{"a/b"}}} {
+		plan, err := p.Plan(PlanInput{Event: ev})
+		if err != nil {
+			continue // a required parameter
+		}
+		if len(plan.Jobs)+len(plan.Skipped) > MaxPlanJobs {
+			t.Fatalf("plan has %d jobs, over the limit", len(plan.Jobs)+len(plan.Skipped))
+		}
+		placedPlan := make(map[string]bool)
+		for _, j := range plan.Jobs {
+			for _, d := range j.Deps {
+				if !placedPlan[d] {
+					t.Fatalf("plan puts %q before its dependency %q", j.Name, d)
+				}
+			}
+			placedPlan[j.Name] = true
 		}
 	}
 	order := p.Order()

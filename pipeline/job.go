@@ -7,7 +7,8 @@ import (
 )
 
 // jobKeys are the keys a job may have.
-var jobKeys = []string{"stage", "runs-on", "timeout", "env", "needs", "steps"}
+var jobKeys = []string{"stage", "runs-on", "timeout", "env", "needs", "steps", "concurrency",
+	"extends", "matrix", "when", "if", "retry", "allow_failure", "secrets", "environment", "approval", "artifacts", "reports"}
 
 // jobSrc is a parsed job together with the YAML nodes later checks point at.
 type jobSrc struct {
@@ -20,65 +21,128 @@ type jobSrc struct {
 	needs []*yaml.Node
 }
 
-// jobs reads the `jobs:` map in file order.
-func (w *walker) jobs(n *yaml.Node, path string, st stages) []*jobSrc {
+// jobs reads the `templates:` (nil when absent) and `jobs:` maps in file
+// order, applies `extends`, and returns the jobs. Templates are checked
+// like jobs but need no steps or stage, and are not returned.
+func (w *walker) jobs(templates, n *yaml.Node, st stages) []*jobSrc {
+	const path = "jobs"
 	if n.Kind != yaml.MappingNode && !isNull(n) {
 		w.errorf(n, path, "must be a map of job names to jobs, not %s", describe(n))
 		return nil
 	}
-	entries := w.entries(n, path)
-	if len(entries) == 0 {
+	var tmpls []*rawJob
+	if templates != nil {
+		if templates.Kind != yaml.MappingNode && !isNull(templates) {
+			w.errorf(templates, "templates", "must be a map of template names to job fields, not %s", describe(templates))
+		} else {
+			tmpls = w.rawJobs(templates, "templates", true)
+		}
+	}
+	raws := w.rawJobs(n, path, false)
+	if len(raws) == 0 {
 		w.errorf(n, path, "must define at least one job")
 		return nil
 	}
-	srcs := make([]*jobSrc, 0, len(entries))
-	for _, e := range entries {
-		srcs = append(srcs, w.job(e.key, e.value, join(path, e.key.Value), st))
+	w.resolveExtends(tmpls, raws)
+	for _, t := range tmpls {
+		w.job(t, st)
+	}
+	srcs := make([]*jobSrc, 0, len(raws))
+	for _, r := range raws {
+		srcs = append(srcs, w.job(r, st))
 	}
 	return srcs
 }
 
-// job reads one job. It always returns a job, so later checks such as
-// `needs` can refer to it even when it has errors of its own.
-func (w *walker) job(key, n *yaml.Node, path string, st stages) *jobSrc {
+// job reads one job (or template) from its fields after extends. It always
+// returns a job, so later checks such as `needs` can refer to it even when
+// it has errors of its own.
+func (w *walker) job(r *rawJob, st stages) *jobSrc {
+	key, path := r.key, r.path
 	s := &jobSrc{
-		job:   &Job{Name: key.Value, Timeout: DefaultTimeout, Line: key.Line},
+		job:   &Job{Name: key.Value, Base: key.Value, Timeout: DefaultTimeout, Line: key.Line, Extends: r.extends},
 		key:   key,
 		path:  path,
 		stage: -1,
 	}
-	if !validName.MatchString(key.Value) {
-		w.errorf(key, path, "%q is not a valid job name: %s", key.Value, nameRule)
+	kind := "job"
+	if r.template {
+		kind = "template"
 	}
-	if n.Kind != yaml.MappingNode && !isNull(n) {
-		w.errorf(n, path, "must be a map with keys such as steps and stage, not %s", describe(n))
+	if !validName.MatchString(key.Value) {
+		w.errorf(key, path, "%q is not a valid %s name: %s", key.Value, kind, nameRule)
+	}
+	if !r.ok {
 		return s
 	}
 	var stageNode, stepsNode *yaml.Node
-	for _, e := range w.entries(n, path) {
+	// Inherited steps and stage were checked where they are written.
+	var stageInherited, stepsInherited bool
+	var ifCond *Condition
+	for _, e := range r.merged {
+		w.muted = e.inherited
 		field := join(path, e.key.Value)
 		switch e.key.Value {
 		case "stage":
-			stageNode = e.value
+			stageNode, stageInherited = e.value, e.inherited
 		case "runs-on":
 			s.job.RunsOn = w.labels(e.value, field)
 		case "timeout":
 			s.job.Timeout = w.timeout(e.value, field)
 		case "env":
-			s.job.Env = w.env(e.value, field)
+			s.job.Env = mergeEnv(s.job.Env, w.env(e.value, field))
 		case "needs":
 			s.job.Needs, s.needs = w.needs(e.value, field)
 		case "steps":
-			stepsNode = e.value
+			stepsNode, stepsInherited = e.value, e.inherited
+		case "concurrency":
+			s.job.Concurrency = w.concurrency(e.value, field)
+		case "extends":
+			// Applied before the fields were read; see resolveExtends.
+		case "matrix":
+			s.job.Matrix = w.matrix(e.value, field)
+		case "when":
+			s.job.When = w.when(e.value, field)
+		case "if":
+			ifCond = w.condition(e.value, field)
+		case "retry":
+			s.job.Retry = w.retry(e.value, field)
+		case "allow_failure":
+			s.job.AllowFailure = w.boolean(e.value, field)
+		case "secrets":
+			s.job.Secrets = w.secrets(e.value, field)
+		case "environment":
+			s.job.Environment = w.environment(e.value, field)
+		case "approval":
+			s.job.Approval = w.approval(e.value, field)
+		case "artifacts":
+			s.job.Artifacts = w.artifacts(e.value, field)
+		case "reports":
+			s.job.Reports = w.reports(e.value, field)
 		default:
 			w.unknownKey(e.key, path, jobKeys)
 		}
 	}
+	w.muted = false
+	w.jobConditions(s, ifCond)
+	if r.template {
+		if stageNode != nil {
+			s.job.Stage, s.stage = w.jobStage(key, stageNode, join(path, "stage"), st)
+		}
+		if stepsNode != nil {
+			s.job.Steps, s.job.Actions = w.steps(stepsNode, join(path, "steps"))
+		}
+		return s
+	}
+	w.muted = stageInherited
 	s.job.Stage, s.stage = w.jobStage(key, stageNode, join(path, "stage"), st)
+	w.muted = false
 	if stepsNode == nil {
 		w.errorf(key, join(path, "steps"), "missing; every job needs a list of steps to run")
 	} else {
-		s.job.Steps = w.steps(stepsNode, join(path, "steps"))
+		w.muted = stepsInherited
+		s.job.Steps, s.job.Actions = w.steps(stepsNode, join(path, "steps"))
+		w.muted = false
 	}
 	return s
 }

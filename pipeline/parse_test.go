@@ -12,7 +12,7 @@ import (
 
 // job builds an expected job with the defaults Parse fills in.
 func job(name string, line int, steps ...string) *Job {
-	j := &Job{Name: name, Stage: DefaultStage, Deps: []string{}, Timeout: DefaultTimeout, Line: line}
+	j := &Job{Name: name, Base: name, Stage: DefaultStage, Deps: []string{}, Timeout: DefaultTimeout, Line: line}
 	for _, s := range steps {
 		j.Steps = append(j.Steps, lathe.StepDef{Name: s, Run: s})
 	}
@@ -97,7 +97,7 @@ jobs: {a: {steps: [x]}}
 			Jobs: []*Job{
 				job("lint", 2, "golint"),
 				{
-					Name: "build", Stage: "default", Line: 4,
+					Name: "build", Base: "build", Stage: "default", Line: 4,
 					Needs: []string{"lint"}, Deps: []string{"lint"},
 					RunsOn:  []string{"linux"},
 					Timeout: 10 * time.Minute,
@@ -229,6 +229,9 @@ jobs:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := mustParse(t, tt.file, tt.src)
+			if tt.want.Triggers == nil {
+				tt.want.Triggers = defaultTriggers()
+			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got\n%s\nwant\n%s", dump(got), dump(tt.want))
 			}

@@ -38,8 +38,16 @@ type Pipeline struct {
 	Stages []string
 	// Env is the pipeline-level environment, in file order.
 	Env []lathe.EnvVar
-	// Jobs lists the jobs in file order.
+	// Jobs lists the jobs in file order, each with the fields it inherits
+	// through `extends` filled in, before matrix expansion and conditions;
+	// [Pipeline.Plan] applies those.
 	Jobs []*Job
+	// Params are the declared parameters, in file order.
+	Params []*Param
+	// Triggers say which events start runs; never nil.
+	Triggers *Triggers
+	// When holds conditions for the whole pipeline; nil means always.
+	When *When
 }
 
 // Job is one job of a pipeline, with its dependencies worked out.
@@ -62,8 +70,42 @@ type Job struct {
 	// Env is the job's own environment, in file order. The caller applies
 	// the pipeline's Env first and lets these override it.
 	Env []lathe.EnvVar
-	// Steps are the commands to run, in order.
+	// Steps are the commands to run, in order. A built-in action step has
+	// an empty Run; its action is in Actions.
 	Steps []lathe.StepDef
+	// Actions[i] is the built-in action of Steps[i], nil for a command.
+	// Actions is nil when the job has no action steps.
+	Actions []*Action
+	// Extends names the jobs or templates the job inherits from, as
+	// written; their fields are already merged into this one.
+	Extends []string
+	// Matrix expands the job into one job per combination; nil for none.
+	Matrix *Matrix
+	// When holds the conditions under which the job runs, including a
+	// job-level `if:`; nil means always.
+	When *When
+	// Retry says when a failed attempt is retried.
+	Retry Retry
+	// AllowFailure lets the run succeed, and dependents run, when the job
+	// fails.
+	AllowFailure bool
+	// Secrets are the names of the project secrets the job receives.
+	Secrets []string
+	// Environment marks a deploy job; nil for others.
+	Environment *Environment
+	// Approval is the gate the job waits at before it runs; nil for none.
+	Approval *Approval
+	// Artifacts and Reports declare the files the job keeps; nil for none.
+	Artifacts *Artifacts
+	Reports   *Reports
+	// Base is the job's name in the file. It differs from Name only in a
+	// plan, where a matrix job's expansions are named after their values.
+	Base string
+	// MatrixValues is the combination of a matrix expansion in a plan; nil
+	// elsewhere.
+	MatrixValues []MatrixValue
+	// Concurrency is the semaphore the job holds while it runs, or nil.
+	Concurrency *Concurrency
 	// Line is the line of the job's key in the file.
 	Line int
 }

@@ -7,31 +7,39 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// stepKeys are the keys a step written as a map may have.
-var stepKeys = []string{"name", "run"}
+// stepKeys are the keys a step written as a map may have: a name and
+// either a command or one built-in action.
+var stepKeys = []string{"name", "run", ActionCheckout, ActionUpload, ActionDownload}
 
 // maxStepName is how many characters of its command name a step that has
 // no `name:`.
 const maxStepName = 80
 
 // steps reads a job's `steps:`: a non-empty list whose entries are either a
-// command string or a map with `run` and an optional `name`.
-func (w *walker) steps(n *yaml.Node, path string) []lathe.StepDef {
+// command string or a map with `run` or a built-in action, and an optional
+// `name`. The actions come back beside the steps: actions[i] is the action
+// of steps[i], nil for a command; the actions slice is nil when the job
+// has none, so callers that only run commands need not look.
+func (w *walker) steps(n *yaml.Node, path string) ([]lathe.StepDef, []*Action) {
 	if n.Kind != yaml.SequenceNode && !isNull(n) {
 		w.errorf(n, path, "must be a list of steps, not %s", describe(n))
-		return nil
+		return nil, nil
 	}
 	items := w.items(n)
 	if len(items) == 0 {
 		w.errorf(n, path, "must be a list with at least one step")
-		return nil
+		return nil, nil
 	}
 	steps := make([]lathe.StepDef, 0, len(items))
+	var actions []*Action
 	for i, item := range items {
 		field := index(path, i)
+		var action *Action
 		switch {
 		case item.Kind == yaml.MappingNode:
-			steps = append(steps, w.stepMap(item, field))
+			var step lathe.StepDef
+			step, action = w.stepMap(item, field)
+			steps = append(steps, step)
 		case item.Kind == yaml.ScalarNode:
 			if isNull(item) || strings.TrimSpace(item.Value) == "" {
 				w.errorf(item, field, "step is empty; write the command to run")
@@ -40,19 +48,34 @@ func (w *walker) steps(n *yaml.Node, path string) []lathe.StepDef {
 			steps = append(steps, lathe.StepDef{Name: stepName(item.Value), Run: item.Value})
 		default:
 			w.errorf(item, field, "must be a command or a map with `run` (and an optional `name`), not %s", describe(item))
+			continue
+		}
+		if action != nil && actions == nil {
+			actions = make([]*Action, len(steps)-1, len(items))
+		}
+		if actions != nil {
+			actions = append(actions, action)
 		}
 	}
-	return steps
+	return steps, actions
 }
 
-// stepMap reads a step written as a map.
-func (w *walker) stepMap(n *yaml.Node, path string) lathe.StepDef {
+// stepMap reads a step written as a map. An action step has an empty Run
+// and is named after its action unless it has a name.
+func (w *walker) stepMap(n *yaml.Node, path string) (lathe.StepDef, *Action) {
 	var step lathe.StepDef
+	var action *Action
 	var sawRun bool
 	entries := w.entries(n, path)
 	for _, e := range entries {
 		field := join(path, e.key.Value)
 		switch e.key.Value {
+		case ActionCheckout, ActionUpload, ActionDownload:
+			if sawRun || action != nil {
+				w.errorf(e.key, field, "a step does one thing: a `run` command or one action (checkout, upload, download); split it into two steps")
+				continue
+			}
+			action = w.action(e.key.Value, e.value, field)
 		case "name":
 			switch {
 			case isNull(e.value):
@@ -62,6 +85,10 @@ func (w *walker) stepMap(n *yaml.Node, path string) lathe.StepDef {
 				w.errorf(e.value, field, "must be a string, not %s", describe(e.value))
 			}
 		case "run":
+			if action != nil {
+				w.errorf(e.key, field, "a step does one thing: a `run` command or one action (checkout, upload, download); split it into two steps")
+				continue
+			}
 			sawRun = true
 			switch {
 			case e.value.Kind != yaml.ScalarNode:
@@ -75,18 +102,21 @@ func (w *walker) stepMap(n *yaml.Node, path string) lathe.StepDef {
 			if len(entries) == 1 && w.didYouMean(e.key.Value, stepKeys) == "" {
 				// `- echo a: b` is a map to YAML; the author meant a command.
 				w.errorf(e.key, field, "unknown key %q; if this step is a command containing \": \", put the whole command in quotes", e.key.Value)
-				return step
+				return step, nil
 			}
 			w.unknownKey(e.key, path, stepKeys)
 		}
 	}
-	if !sawRun {
-		w.errorf(n, join(path, "run"), "missing; a step needs a command to run")
+	if !sawRun && action == nil {
+		w.errorf(n, join(path, "run"), "missing; a step needs a command to run (or an action: checkout, upload, download)")
 	}
 	if strings.TrimSpace(step.Name) == "" {
 		step.Name = stepName(step.Run)
+		if action != nil {
+			step.Name = strings.TrimSpace(action.Kind + " " + action.Name)
+		}
 	}
-	return step
+	return step, action
 }
 
 // stepName names a step after the first non-blank line of its command,

@@ -23,6 +23,14 @@ type walker struct {
 	merging map[*yaml.Node]bool
 	// suggestLeft is what remains of the file's suggestBudget.
 	suggestLeft int
+	// warns collects warnings, kept apart from errs so that they never
+	// stop a pipeline from parsing.
+	warns ErrorList
+	// declared is the set of declared parameter names, for conditions.
+	declared map[string]bool
+	// muted silences errors while a job re-reads fields it inherits
+	// through `extends`: they were reported where they are written.
+	muted bool
 }
 
 // newWalker starts a walk over one file.
@@ -47,7 +55,7 @@ func (w *walker) unknownKey(k *yaml.Node, path string, known []string) {
 // errorf records a problem at n. Once the node budget is exhausted the
 // remaining walk sees placeholder values, so its complaints are dropped.
 func (w *walker) errorf(n *yaml.Node, field, format string, args ...any) {
-	if w.exhausted {
+	if w.exhausted || w.muted {
 		return
 	}
 	w.errs = append(w.errs, &Error{
@@ -56,6 +64,21 @@ func (w *walker) errorf(n *yaml.Node, field, format string, args ...any) {
 		Column:  max(n.Column, 1),
 		Field:   field,
 		Message: fmt.Sprintf(format, args...),
+	})
+}
+
+// warnf records a warning at n.
+func (w *walker) warnf(n *yaml.Node, field, format string, args ...any) {
+	if w.exhausted || w.muted {
+		return
+	}
+	w.warns = append(w.warns, &Error{
+		File:     w.file,
+		Line:     max(n.Line, 1),
+		Column:   max(n.Column, 1),
+		Field:    field,
+		Message:  fmt.Sprintf(format, args...),
+		Severity: SeverityWarning,
 	})
 }
 

@@ -68,5 +68,5 @@ func TestParseFileWideAliases(t *testing.T) {
 	}
 	_, err := ParseFile(".lathe.yml", []byte(b.String()))
 	// The budget runs out inside the shared steps list on line 3.
-	checkErrors(t, err, ".lathe.yml", []wantErr{{line: 3, col: 607, msg: "pipeline expands to more than 100000 values"}})
+	checkErrors(t, err, ".lathe.yml", []wantErr{{line: 3, col: 3007, msg: "pipeline expands to more than 100000 values"}})
 }

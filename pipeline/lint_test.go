@@ -1,0 +1,39 @@
+package pipeline
+
+import "testing"
+
+func TestLintWarnings(t *testing.T) {
+	files := []File{{Path: ".lathe.yml", Data: []byte(`on: {push: {}, pipeline: {after: [nightly]}}
+parameters:
+  unused: {}
+  used-in-if: {}
+  used-in-run: {}
+jobs:
+  a: {steps: [x], when: {events: [manual]}}
+  b: {steps: [x], if: "false && true"}
+  c: {steps: ["echo $PARAM_USED_IN_RUN"], when: {if: params.used-in-if}}
+  d: {steps: [x], needs: [c], secrets: [Token]}
+`)}}
+	errs, warns := Lint(files)
+	if len(errs) != 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	want := []wantErr{
+		{line: 1, col: 1, field: "on.pipeline.after", msg: `no pipeline "nightly" is defined in these files`},
+		{line: 3, col: 3, field: "parameters.unused", msg: `parameter "unused" is never used`},
+		{line: 7, col: 3, field: "jobs.a.when.events", msg: "a never runs: none of its events (manual) starts this pipeline"},
+		{line: 8, col: 23, field: "jobs.b.if", msg: "the condition is always false, so b never runs"},
+		{line: 10, col: 27, field: "jobs.d.needs", msg: `"c" runs only when its ` + "`when`" + ` holds; when it is left out, d is left out too`},
+		{line: 10, col: 41, field: "jobs.d.secrets", msg: `is "Token" meant to be "TOKEN"?`},
+	}
+	checkErrors(t, warns, ".lathe.yml", want)
+	for _, w := range warns {
+		if w.Severity != SeverityWarning {
+			t.Errorf("warning with severity %q", w.Severity)
+		}
+	}
+	// Warnings never stop parsing.
+	if _, err := Parse(files); err != nil {
+		t.Errorf("Parse: %v", err)
+	}
+}

@@ -1,0 +1,146 @@
+package pipeline
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+)
+
+//go:generate go test -run TestSchemaFile -update-schema .
+
+// schemaFile is the committed JSON Schema; TestSchemaFile keeps it equal to
+// generateSchema's output.
+//
+//go:embed schema.json
+var schemaFile []byte
+
+// Schema returns the JSON Schema (draft 2020-12) of pipeline files, for
+// editors to validate and complete them. It is generated from the same
+// key tables the parser checks against, so the two cannot drift: a key
+// the parser accepts and the schema lacks fails the package's tests.
+func Schema() []byte { return schemaFile }
+
+// js is a JSON Schema fragment.
+type js = map[string]any
+
+func str(desc string) js     { return js{"type": "string", "description": desc} }
+func boolean(desc string) js { return js{"type": "boolean", "description": desc} }
+func enum(desc string, values []string) js {
+	return js{"type": "string", "enum": values, "description": desc}
+}
+
+// stringOrList is one string or a list of them.
+func stringOrList(desc string) js {
+	return js{"description": desc, "oneOf": []js{{"type": "string"}, {"type": "array", "items": js{"type": "string"}}}}
+}
+
+// object is a map with exactly the given keys, described by props.
+func object(desc string, keys []string, props map[string]js, required ...string) js {
+	p := js{}
+	for _, k := range keys {
+		s, ok := props[k]
+		if !ok {
+			panic(fmt.Sprintf("schema: no description of key %q", k))
+		}
+		p[k] = s
+	}
+	o := js{"type": "object", "description": desc, "properties": p, "additionalProperties": false}
+	if len(required) > 0 {
+		o["required"] = required
+	}
+	return o
+}
+
+// generateSchema builds the schema from the parser's key tables.
+func generateSchema() []byte {
+	cond := str("An expression such as branch == \"main\" && event == \"push\"; see the expression language.")
+	when := object("Conditions under which the job runs; all given ones must hold.", whenKeys, map[string]js{
+		"branches":     stringOrList("Branch globs the event's branch must match."),
+		"events":       js{"description": "Events the job runs for.", "oneOf": []js{enum("", eventKinds), {"type": "array", "items": enum("", eventKinds)}}},
+		"paths":        stringOrList("Globs at least one changed path must match."),
+		"paths-ignore": stringOrList("Globs of paths whose changes alone do not run the job."),
+		"if":           cond,
+	})
+	env := js{"type": "object", "description": "Environment variables, NAME: value.", "propertyNames": js{"pattern": validEnvName.String()},
+		"additionalProperties": js{"type": []string{"string", "number", "boolean", "null"}}}
+	globs := stringOrList("Globs relative to the workspace.")
+	action := func(desc string, keys []string, props map[string]js, required ...string) js {
+		o := object(desc, keys, props, required...)
+		if len(required) == 0 {
+			return js{"oneOf": []js{o, {"type": "null"}}}
+		}
+		return o
+	}
+	stepProps := map[string]js{
+		"name":         str("The step's name in logs; defaults to its command."),
+		"run":          str("The shell command to run."),
+		ActionCheckout: action("Check out the run's commit.", checkoutKeys, map[string]js{"depth": js{"type": "integer", "minimum": 0, "description": "Commits of history; 0 for all."}}),
+		ActionUpload:   action("Store files for later jobs of the run.", uploadKeys, map[string]js{"name": str("Name of the set of files."), "paths": globs}, "name", "paths"),
+		ActionDownload: action("Fetch files an earlier job uploaded.", downloadKeys, map[string]js{"name": str("Name of the set of files.")}, "name"),
+	}
+	step := js{"oneOf": []js{str("A shell command."), object("A step: a command or a built-in action.", stepKeys, stepProps)}}
+	name := js{"type": "string", "pattern": validName.String()}
+	jobProps := map[string]js{
+		"stage":       str("The stage the job runs in."),
+		"runs-on":     stringOrList("Agent labels the job needs."),
+		"timeout":     js{"description": "Duration like 10m or whole seconds.", "type": []string{"string", "integer"}},
+		"env":         env,
+		"needs":       stringOrList("Jobs this one waits for; [] for none."),
+		"steps":       js{"type": "array", "minItems": 1, "items": step, "description": "The steps to run, in order."},
+		"concurrency": js{"description": "A semaphore the job holds while it runs.", "oneOf": []js{str("Group name (limit 1)."), object("Group and limit.", concurrencyKeys, map[string]js{"group": str("Semaphore name."), "limit": js{"type": "integer", "minimum": 1, "maximum": MaxConcurrencyLimit}}, "group")}},
+		"extends":     stringOrList("Jobs or templates to inherit fields from; fields written here override, env merges."),
+		"matrix": js{"type": "object", "description": "Run the job once per combination of values.",
+			"properties": js{
+				"include": js{"type": "array", "items": js{"type": "object"}, "description": "Extra combinations."},
+				"exclude": js{"type": "array", "items": js{"type": "object"}, "description": "Partial combinations to leave out."},
+			},
+			"propertyNames":        js{"pattern": validIdent.String()},
+			"additionalProperties": js{"type": "array", "minItems": 1, "items": js{"type": []string{"string", "number", "boolean"}}}},
+		"when":          when,
+		"if":            cond,
+		"retry":         js{"description": "Retries of a failed job.", "oneOf": []js{{"type": "integer", "minimum": 0, "maximum": MaxRetries}, object("Retry policy.", retryKeys, map[string]js{"count": js{"type": "integer", "minimum": 0, "maximum": MaxRetries}, "on": js{"oneOf": []js{enum("", retryOn), {"type": "array", "items": enum("", retryOn)}}}}, "count")}},
+		"allow_failure": boolean("Let the run succeed when this job fails."),
+		"secrets":       js{"type": "array", "items": js{"type": "string", "pattern": validEnvName.String()}, "description": "Names of project secrets to receive as env variables."},
+		"environment":   js{"description": "The environment this job deploys to.", "oneOf": []js{str("Environment name."), object("Environment.", environmentKeys, map[string]js{"name": str("Environment name."), "url": js{"type": "string", "format": "uri"}}, "name")}},
+		"approval":      js{"description": "A gate: the job waits until someone confirms.", "oneOf": []js{boolean(""), object("Approval.", approvalKeys, map[string]js{"from": stringOrList("Users or teams who may confirm."), "message": str("Shown to them.")})}},
+		"artifacts":     js{"description": "Files to keep after the job.", "oneOf": []js{globs, object("Artifacts.", artifactKeys, map[string]js{"paths": globs, "expire_in": str("How long to keep them: 12h, 7d, 2w."), "when": enum("When to keep them.", artifactWhens)}, "paths")}},
+		"reports":       object("Test reports the job writes.", reportKeys, map[string]js{"junit": globs}),
+	}
+	job := object("A job: steps an agent runs.", jobKeys, jobProps)
+	template := object("Job fields other jobs inherit with extends.", jobKeys, jobProps)
+	job["required"] = []string{"steps"}
+	param := object("A parameter of manual runs.", paramKeys, map[string]js{
+		"type":        enum("The value's type.", paramTypes),
+		"default":     js{"type": []string{"string", "number", "boolean"}, "description": "Value used when none is given."},
+		"choices":     js{"type": "array", "items": js{"type": []string{"string", "number", "boolean"}}, "description": "Allowed values of a choice."},
+		"description": str("Shown on the run form."),
+		"required":    boolean("The caller must give a value."),
+	})
+	branches := func(desc string) js { return stringOrList(desc) }
+	nullOr := func(o js) js { return js{"oneOf": []js{o, {"type": "null"}}} }
+	on := object("The events that start runs.", triggerKeys, map[string]js{
+		EventPush:        nullOr(object("Pushes.", pushKeys, map[string]js{"branches": branches("Branch globs."), "tags": branches("Tag globs.")})),
+		EventPullRequest: nullOr(object("Pull requests.", prKeys, map[string]js{"branches": branches("Globs of target branches.")})),
+		EventSchedule:    js{"type": "array", "minItems": 1, "items": object("A cron schedule.", scheduleKeys, map[string]js{"cron": str("Five fields (minute hour day month weekday) or @daily."), "branch": str("Branch to run; the default branch when absent.")}, "cron")},
+		EventManual:      nullOr(object("Runs started by a person.", nil, nil)),
+		EventWebhook:     nullOr(object("Runs started by the token webhook.", nil, nil)),
+		EventPipeline:    object("Runs after other pipelines succeed on the commit.", upstreamKeys, map[string]js{"after": stringOrList("Pipeline names.")}, "after"),
+	})
+	top := object("A Lathe pipeline file (.lathe.yml or .lathe/*.yml).", topKeys, map[string]js{
+		"name":       name,
+		"on":         js{"oneOf": []js{on, {"type": "array", "items": enum("", triggerKeys)}}},
+		"parameters": js{"type": "object", "propertyNames": js{"pattern": validIdent.String()}, "additionalProperties": param, "description": "Parameters of manual runs."},
+		"env":        env,
+		"stages":     js{"type": "array", "minItems": 1, "items": name, "description": "Stages in order."},
+		"when":       when,
+		"templates":  js{"type": "object", "additionalProperties": template, "description": "Job fields to inherit with extends."},
+		"jobs":       js{"type": "object", "minProperties": 1, "additionalProperties": job, "description": "The jobs, by name."},
+	}, "jobs")
+	top["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	top["title"] = "Lathe pipeline"
+	out, err := json.MarshalIndent(top, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return append(out, '\n')
+}
