@@ -26,6 +26,13 @@ type Assignment struct {
 	Env        []EnvVar  `json:"env"`
 	Steps      []StepDef `json:"steps"`
 	TimeoutSec int64     `json:"timeout_sec"`
+	// Secrets are the values of the secrets the job names, resolved by the
+	// server at claim time; the agent puts them in the steps' environment
+	// and masks them in the log. They are never stored with the job.
+	Secrets []EnvVar `json:"secrets,omitempty"`
+	// SecretRefs are the secrets the job names, as stored with it; the
+	// server resolves them into Secrets and never sends them.
+	SecretRefs []JobSecret `json:"-"`
 }
 
 // Report carries an attempt's progress from its agent. Every field is
@@ -62,6 +69,9 @@ type FinishReport struct {
 	// given and the stored log hashes differently, the server keeps the
 	// result but marks the attempt's log incomplete.
 	SHA256 string `json:"sha256,omitempty"`
+	// Workspace is the absolute path of the attempt's workspace on the
+	// agent, recorded when a hold keeps it (see ReportReply.HoldUntil).
+	Workspace string `json:"workspace,omitempty"`
 }
 
 // ClaimIDHeader carries an agent's ID for one claim request. The agent picks
@@ -79,4 +89,9 @@ type ReportReply struct {
 	Cancel bool `json:"cancel"`
 	// Finished confirms the attempt's result is stored.
 	Finished bool `json:"finished"`
+	// HoldUntil, set once the attempt is finished, asks the agent to keep
+	// the attempt's workspace instead of deleting it, until this time: a
+	// hold (autohold) caught the failure. It is repeated in every later
+	// reply about the attempt, so a lost answer to the finish costs nothing.
+	HoldUntil *time.Time `json:"hold_until,omitempty"`
 }

@@ -73,9 +73,14 @@ type Job struct {
 	Deps   []string `json:"deps"`
 	RunsOn []string `json:"runs_on"`
 	// TimeoutSec bounds one attempt's running time.
-	TimeoutSec int64     `json:"timeout_sec"`
-	Env        []EnvVar  `json:"env"`
-	Steps      []StepDef `json:"steps"`
+	TimeoutSec int64 `json:"timeout_sec"`
+	// Concurrency names the semaphore the job holds while it runs, if any.
+	Concurrency *Concurrency `json:"concurrency,omitempty"`
+	Env         []EnvVar     `json:"env"`
+	Steps       []StepDef    `json:"steps"`
+	// Secrets are the secrets the job gets in its environment (by name;
+	// values reach only the agent running it).
+	Secrets []JobSecret `json:"secrets,omitempty"`
 	// Attempt is the number of the current (latest) attempt, 0 before the first claim.
 	Attempt int `json:"attempt"`
 	// WaitReason says why a queued job is not running, when the server
@@ -112,6 +117,10 @@ type Attempt struct {
 	// stored bytes, or the attempt ended without its agent (lost, or timed
 	// out by the server).
 	LogComplete bool `json:"log_complete"`
+	// HeldUntil and HeldPath are set when a hold kept the attempt's
+	// workspace: it stays at HeldPath on the agent until HeldUntil.
+	HeldUntil *time.Time `json:"held_until,omitempty"`
+	HeldPath  string     `json:"held_path,omitempty"`
 	Timing
 	Steps []*Step `json:"steps,omitempty"`
 }

@@ -36,6 +36,7 @@ type Agent struct {
 	Drain <-chan struct{}
 
 	mirrors git.Mirrors
+	held    *heldWorkspaces // set by Run
 }
 
 // Run claims and runs jobs, one at a time, until ctx ends.
@@ -52,6 +53,23 @@ func (a *Agent) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	held, err := newHeldWorkspaces(a.WorkDir, &a.mirrors, a.Log)
+	if err != nil {
+		return err
+	}
+	a.held = held
+	// The janitor deletes held workspaces as they expire, including those
+	// an earlier run of the agent kept; it stops with Run.
+	janitorCtx, stopJanitor := context.WithCancel(ctx)
+	janitorDone := make(chan struct{})
+	go func() {
+		defer close(janitorDone)
+		held.Run(janitorCtx)
+	}()
+	defer func() {
+		stopJanitor()
+		<-janitorDone
+	}()
 	backoff := 100 * time.Millisecond
 	// One claim ID per claim, kept across retries of it: if the server
 	// assigned a job but its answer was lost, the retry gets that job back.

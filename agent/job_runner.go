@@ -30,20 +30,37 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 		return
 	}
 	defer out.Close()
+	if len(as.Secrets) > 0 {
+		values := make([]string, len(as.Secrets))
+		for i, v := range as.Secrets {
+			values[i] = v.Value
+		}
+		out.maskSecrets(values)
+	}
 	// The shipper outlives a canceled job so the final report still goes out.
 	shipCtx, stopShipping := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopShipping()
 	go out.Run(shipCtx)
 
 	ws := filepath.Join(a.WorkDir, "ws", strconv.FormatInt(as.AttemptID, 10))
+	if abs, err := filepath.Abs(ws); err == nil {
+		ws = abs // a hold shows where the workspace is on this machine
+	}
 	mirror := a.mirrors.For(as.RepoURL)
 	sh := &executor.Shell{Grace: a.Grace}
 	status := a.runSteps(jobCtx, as, ws, out, sh, mirror.Checkout)
 	sh.Cleanup()
+	if err := out.endMasking(); err != nil {
+		log.Warn("log spool", "err", err)
+	}
 	if ctx.Err() != nil && status != lathe.StatusSuccess {
 		status = lathe.StatusCanceled // the agent is shutting down
 	}
-	out.Finish(status)
+	var holdable string
+	if status == lathe.StatusFailed || status == lathe.StatusTimedOut {
+		holdable = ws // only a failure can be held
+	}
+	out.Finish(status, holdable)
 	select {
 	case <-out.finished:
 	case <-ctx.Done():
@@ -52,6 +69,14 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 		case <-out.finished:
 		case <-time.After(10 * time.Second):
 		}
+	}
+	if until := out.HoldUntil(); until != nil && holdable != "" && time.Now().Before(*until) && a.held != nil {
+		err := a.held.Keep(as.AttemptID, ws, as.RepoURL, *until)
+		if err == nil {
+			log.Info("workspace held", "dir", ws, "until", until.Format(time.RFC3339))
+			return
+		}
+		log.Warn("cannot keep held workspace; deleting it", "dir", ws, "err", err)
 	}
 	if err := mirror.RemoveWorktree(ws); err != nil {
 		log.Warn("remove workspace", "dir", ws, "err", err)
@@ -93,7 +118,12 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, o
 		start, t0 := out.Offset(), time.Now()
 		report(idx, step.Name, lathe.StatusRunning, start, &t0, nil, nil)
 		fmt.Fprintf(out, "$ %s\n", firstLine(step.Run))
-		code, err := sh.Run(ctx, executor.Step{Script: step.Run, Dir: ws, Env: env, Output: out.Spool()})
+		stepOut, endOutput, err := out.StepOutput()
+		code := -1
+		if err == nil {
+			code, err = sh.Run(ctx, executor.Step{Script: step.Run, Dir: ws, Env: env, Output: stepOut})
+			endOutput()
+		}
 		t1 := time.Now()
 		st := lathe.StatusSuccess
 		switch {

@@ -39,12 +39,16 @@ type shipper struct {
 	log       *slog.Logger
 	onCancel  func() // called once when the server asks to stop the attempt
 	spool     *os.File
+	// mask, set for a job with secrets, masks them on the way into the spool.
+	mask *masking
 
 	mu     sync.Mutex
 	acked  int64 // bytes the server holds
 	steps  map[int]lathe.StepReport
 	finish *lathe.FinishReport
 	done   bool // the server stored the finish (or fenced the attempt)
+	// holdUntil is set when the server asks to keep the workspace (autohold).
+	holdUntil *time.Time
 
 	kick       chan struct{}
 	finishKick chan struct{} // wakes a paced wait when the finish arrives
@@ -71,6 +75,9 @@ func (s *shipper) Spool() *os.File { return s.spool }
 
 // Write appends the agent's own log lines to the spool.
 func (s *shipper) Write(p []byte) (int, error) {
+	if s.mask != nil {
+		return s.mask.write(p)
+	}
 	n, err := s.spool.Write(p)
 	s.wake()
 	return n, err
@@ -95,7 +102,9 @@ func (s *shipper) Step(st lathe.StepReport) {
 
 // Finish records the attempt's result; Run returns once the server has it.
 // Call it after every process that could write to the spool has ended.
-func (s *shipper) Finish(status lathe.Status) {
+// workspace, when set, tells the server where the workspace is, should a
+// hold want it kept.
+func (s *shipper) Finish(status lathe.Status, workspace string) {
 	size := s.Offset()
 	// The checksum of the whole spool lets the server tell a stored log
 	// that differs from what was written.
@@ -107,7 +116,7 @@ func (s *shipper) Finish(status lathe.Status) {
 		s.log.Warn("cannot hash log spool; finishing without a checksum", "attempt_id", s.attemptID, "err", err)
 	}
 	s.mu.Lock()
-	s.finish = &lathe.FinishReport{Status: status, LogSize: size, SHA256: sum}
+	s.finish = &lathe.FinishReport{Status: status, LogSize: size, SHA256: sum, Workspace: workspace}
 	s.mu.Unlock()
 	s.wake()
 	select {
@@ -198,6 +207,13 @@ func (s *shipper) Run(ctx context.Context) {
 	}
 }
 
+// HoldUntil is until when the server asked to keep the workspace, or nil.
+func (s *shipper) HoldUntil() *time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.holdUntil
+}
+
 func (s *shipper) isDone() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -239,6 +255,9 @@ func (s *shipper) send(ctx context.Context) (bool, error) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if reply.HoldUntil != nil {
+		s.holdUntil = reply.HoldUntil
+	}
 	if errors.Is(err, lathe.ErrFenced) {
 		s.done = true
 		s.requestCancel()

@@ -42,6 +42,15 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if as != nil {
+			if as, err = s.withSecrets(ctx, agent.ID, as); err != nil {
+				writeProblem(w, r, err)
+				return
+			}
+			if as == nil {
+				// The job failed for want of its secrets; the agent asks again.
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
 			s.log.Debug("job claimed", "agent", agent.Name, "job_id", as.JobID, "attempt_id", as.AttemptID)
 			writeJSON(w, http.StatusOK, as)
 			return
@@ -72,6 +81,10 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	}
 	if rep.LogOffset < 0 {
 		writeProblem(w, r, problemf(http.StatusBadRequest, "log_offset: must not be negative"))
+		return
+	}
+	if rep.Finish != nil && len(rep.Finish.Workspace) > 4096 {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "finish.workspace: at most 4096 characters"))
 		return
 	}
 	reply, err := s.store.Report(r.Context(), agent.ID, id, &rep)

@@ -12,6 +12,8 @@ import (
 type triggerInput struct {
 	Ref      string `json:"ref"`
 	Pipeline string `json:"pipeline"`
+	// Params are values for the pipeline's parameters, by name.
+	Params map[string]string `json:"params"`
 }
 
 func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) {
@@ -25,7 +27,7 @@ func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	run, err := s.trigger.Trigger(r.Context(), p, trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Event: "manual"})
+	run, err := s.trigger.Trigger(r.Context(), p, trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Event: "manual", Params: in.Params})
 	if err != nil {
 		writeProblem(w, r, err)
 		return

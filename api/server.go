@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
 )
@@ -26,7 +28,13 @@ type Server struct {
 	mux     *http.ServeMux
 	// agentsNeedAuthorization registers new agents unauthorized (see RequireAgentAuthorization).
 	agentsNeedAuthorization atomic.Bool
+	// keys seal and open secrets (see SetKeyring); nil: secrets are off.
+	keys   *secret.Keyring
+	keyGen sync.Mutex // one project key generation at a time
 }
+
+// SetKeyring gives the server the keys that seal secrets. Call it before serving.
+func (s *Server) SetKeyring(k *secret.Keyring) { s.keys = k }
 
 // New returns a server over the store.
 func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
@@ -119,8 +127,16 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/projects/{project}/pipelines", userAuth, s.listPipelines},
 		{"GET /api/v1/projects/{project}/pipelines/{pipeline}", userAuth, s.getPipeline},
 		{"GET /api/v1/projects/{project}/config-errors", userAuth, s.listConfigErrors},
+		{"GET /api/v1/projects/{project}/pipelines/{pipeline}/plan", userAuth, s.planPipeline},
+		{"GET /api/v1/pipeline-schema", public, s.pipelineSchema},
 		{"POST /api/v1/projects/{project}/runs", userAuth, s.triggerRun},
 		{"GET /api/v1/projects/{project}/runs", userAuth, s.listProjectRuns},
+		{"GET /api/v1/projects/{project}/semaphores", userAuth, s.listSemaphores},
+		{"GET /api/v1/projects/{project}/semaphores/{name}", userAuth, s.getSemaphore},
+		{"GET /api/v1/projects/{project}/holds", userAuth, s.listHolds},
+		{"POST /api/v1/projects/{project}/holds", userAuth, s.createHold},
+		{"GET /api/v1/projects/{project}/holds/{hold}", userAuth, s.getHold},
+		{"DELETE /api/v1/projects/{project}/holds/{hold}", userAuth, s.deleteHold},
 
 		{"GET /api/v1/runs", userAuth, s.listRuns},
 		{"GET /api/v1/runs/{run}", userAuth, s.getRun},
@@ -152,6 +168,21 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/agent-groups/{group}/agents", userAuth, s.listGroupAgents},
 		{"POST /api/v1/agent-groups/{group}/agents", userAuth, s.addGroupAgents},
 		{"DELETE /api/v1/agent-groups/{group}/agents/{agent}", userAuth, s.removeGroupAgent},
+
+		// Secrets: values go in, never out. Roles (issue 5, item 3) to
+		// come: project owner to list and write a project's, admin for the
+		// global ones; the key is readable by whoever may read the project.
+		{"GET /api/v1/projects/{project}/secrets", userAuth, s.listSecrets},
+		{"POST /api/v1/projects/{project}/secrets", userAuth, s.createSecret},
+		{"GET /api/v1/projects/{project}/secrets/{name}", userAuth, s.getSecret},
+		{"PUT /api/v1/projects/{project}/secrets/{name}", userAuth, s.putSecret},
+		{"DELETE /api/v1/projects/{project}/secrets/{name}", userAuth, s.deleteSecret},
+		{"GET /api/v1/projects/{project}/key.pub", userAuth, s.getProjectKey},
+		{"GET /api/v1/secrets", userAuth, s.listSecrets},
+		{"POST /api/v1/secrets", userAuth, s.createSecret},
+		{"GET /api/v1/secrets/{name}", userAuth, s.getSecret},
+		{"PUT /api/v1/secrets/{name}", userAuth, s.putSecret},
+		{"DELETE /api/v1/secrets/{name}", userAuth, s.deleteSecret},
 
 		{"GET /api/v1/registration-tokens", userAuth, s.listRegistrationTokens},
 		{"POST /api/v1/registration-tokens", userAuth, s.createRegistrationToken},

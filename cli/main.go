@@ -41,6 +41,15 @@ var commands = map[string]command{
 	"rerun":     {"re-run a run as a new run (--failed: only its failed jobs; --job: one job)", cmdRerun},
 	"agent":     {"run an agent for a server: registers with --token, then runs jobs (SIGTERM drains)", cmdAgent},
 	"agents":    {"manage agents, agent groups and registration tokens", cmdAgents},
+	"secrets":   {"manage secrets (set, list, get, delete; reencrypt after a key rotation)", cmdSecrets},
+	"encrypt":   {"encrypt a value with a project's public key for its pipeline file", cmdEncrypt},
+	"exec":      {"run a pipeline from this directory on this machine, with no server", cmdExec},
+	"lint":      {"check pipeline files (.lathe.yml, .lathe/*.yml or FILE...) and report errors and warnings", cmdLint},
+	"plan":      {"show the jobs a run of a pipeline would get, after matrix, conditions and extends, without running it", cmdPlan},
+
+	// Zuul's semaphores and autohold.
+	"semaphores": {"show a project's semaphores: their limits, holders and waiters", cmdSemaphores},
+	"hold":       {"keep the workspaces of a job's next failures for inspection: create, list, get, delete", cmdHold},
 }
 
 // ownSignals names the commands that handle SIGINT and SIGTERM themselves

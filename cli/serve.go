@@ -42,6 +42,7 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 	if withDB {
 		fs.StringVar(&cfg.DatabaseURL, "database-url", env.Getenv("LATHE_DATABASE_URL"), "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
 	}
+	secretKeyFlags(fs, env, &cfg)
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if _, code, ok := parse(fs, args); !ok {
 		return code

@@ -38,7 +38,14 @@ func (c *Client) Report(ctx context.Context, attemptID int64, rep *lathe.Report)
 	var reply lathe.ReportReply
 	err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/agent/attempts/%d/report", attemptID), rep, &reply)
 	if StatusOf(err) == http.StatusGone {
-		return lathe.ReportReply{Cancel: true, Finished: true}, fmt.Errorf("attempt %d: %w", attemptID, lathe.ErrFenced)
+		fenced := lathe.ReportReply{Cancel: true, Finished: true}
+		// The answer still says whether a hold keeps the workspace (a
+		// resent finish whose first answer was lost learns it here).
+		var sent lathe.ReportReply
+		if e, ok := err.(*Error); ok && json.Unmarshal(e.body, &sent) == nil {
+			fenced.HoldUntil = sent.HoldUntil
+		}
+		return fenced, fmt.Errorf("attempt %d: %w", attemptID, lathe.ErrFenced)
 	}
 	return reply, err
 }

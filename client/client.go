@@ -47,6 +47,9 @@ type Error struct {
 		Field   string `json:"field"`
 		Message string `json:"message"`
 	} `json:"errors"`
+	// body is the answer as sent, for callers that read more than the
+	// problem from it (a fenced report's reply).
+	body []byte
 }
 
 func (e *Error) Error() string {
@@ -99,6 +102,7 @@ func (c *Client) Request(ctx context.Context, method, path string, body any, hea
 		e := &Error{Status: resp.StatusCode, Title: resp.Status}
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		json.Unmarshal(b, e)
+		e.body = b
 		return nil, e
 	}
 	return resp, nil

@@ -13,17 +13,40 @@ type Node struct {
 	Status lathe.Status
 	// Deps names the jobs this one waits for.
 	Deps []string
+	// AllowFailure lets the job fail without failing its stage and run, and
+	// without skipping its dependents: for them it counts as a success.
+	AllowFailure bool
+	// Gated means the job waits for an approval once its dependencies are
+	// met: it goes to waiting_for_approval instead of queued.
+	Gated bool
+}
+
+// Outcome is the status a job counts as for its dependents and for the
+// rollup of its stage and run: a failure it is allowed to have counts as a
+// success. Its own status stays failed, so users see it.
+func (n Node) Outcome() lathe.Status {
+	if n.AllowFailure && failure(n.Status) {
+		return lathe.StatusSuccess
+	}
+	return n.Status
+}
+
+// failure reports whether s is a way of failing (as opposed to being
+// canceled or skipped, which an allowance does not cover).
+func failure(s lathe.Status) bool {
+	return s == lathe.StatusFailed || s == lathe.StatusTimedOut || s == lathe.StatusLost
 }
 
 // Advance returns the status changes that follow from the current statuses:
-// a pending job whose dependencies all succeeded becomes queued; a pending job
-// with a dependency that ended any other way is skipped, and that skip
-// propagates to its own dependents. canceled means the run is being canceled:
-// every pending or queued job becomes canceled instead.
+// a pending job whose dependencies all succeeded (see Node.Outcome) becomes
+// queued, or waiting_for_approval when it is gated; a pending job with a
+// dependency that ended any other way is skipped, and that skip propagates
+// to its own dependents. canceled means the run is being canceled: every
+// pending, waiting or queued job becomes canceled instead.
 func Advance(nodes []Node, canceled bool) map[int64]lathe.Status {
 	status := make(map[string]lathe.Status, len(nodes))
 	for _, n := range nodes {
-		status[n.Name] = n.Status
+		status[n.Name] = n.Outcome()
 	}
 	changes := map[int64]lathe.Status{}
 	set := func(n Node, s lathe.Status) {
@@ -48,7 +71,11 @@ func Advance(nodes []Node, canceled bool) map[int64]lathe.Status {
 			}
 			switch depsState(n.Deps, status) {
 			case depsReady:
-				set(n, lathe.StatusQueued)
+				if n.Gated {
+					set(n, lathe.StatusWaiting)
+				} else {
+					set(n, lathe.StatusQueued)
+				}
 				changed = true
 			case depsBroken:
 				set(n, lathe.StatusSkipped)

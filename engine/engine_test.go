@@ -102,3 +102,33 @@ func TestAdvanceOnlyMakesAllowedTransitions(t *testing.T) {
 		}
 	}
 }
+
+// A failure the job is allowed releases its dependents and counts as a
+// success in the rollup; a gated job waits for approval once its needs are
+// met, and a cancel ends the wait.
+func TestAllowFailureAndGates(t *testing.T) {
+	nodes := []Node{
+		{ID: 1, Name: "flaky", Status: failed, AllowFailure: true},
+		{ID: 2, Name: "after", Status: pending, Deps: []string{"flaky"}},
+		{ID: 3, Name: "deploy", Status: pending, Deps: []string{"flaky"}, Gated: true},
+		{ID: 4, Name: "strict", Status: lathe.StatusCanceled, AllowFailure: true},
+		{ID: 5, Name: "behind-strict", Status: pending, Deps: []string{"strict"}},
+	}
+	want := map[int64]lathe.Status{2: queued, 3: lathe.StatusWaiting, 5: skipped}
+	if got := Advance(nodes, false); !maps.Equal(got, want) {
+		t.Errorf("Advance = %v; want %v", got, want)
+	}
+	if got := nodes[0].Outcome(); got != success {
+		t.Errorf("allowed failure counts as %s; want success", got)
+	}
+	if got := nodes[3].Outcome(); got != canceled {
+		t.Errorf("allowed failure covers cancel: %s", got)
+	}
+	waiting := []Node{{ID: 1, Name: "deploy", Status: lathe.StatusWaiting, Gated: true}}
+	if got := Advance(waiting, true); got[1] != canceled {
+		t.Errorf("cancel of a waiting job = %v; want canceled", got)
+	}
+	if got := Advance(waiting, false); len(got) != 0 {
+		t.Errorf("a waiting job changed on its own: %v", got)
+	}
+}

@@ -9,7 +9,8 @@ import (
 
 // JobEnv is the one place a job's environment is built: the agent's own
 // environment, then the LATHE_* variables describing the job, then the
-// pipeline's and job's env (which may override anything before it).
+// pipeline's and job's env (which may override anything before it), then
+// the secrets the job names.
 func JobEnv(as *lathe.Assignment, workspace string) []string {
 	env := os.Environ()
 	add := func(k, v string) { env = append(env, k+"="+v) }
@@ -29,6 +30,10 @@ func JobEnv(as *lathe.Assignment, workspace string) []string {
 	add("LATHE_EVENT", as.Event)
 	add("LATHE_WORKSPACE", workspace)
 	for _, v := range as.Env {
+		add(v.Name, v.Value)
+	}
+	// The job's secrets come last: a secret wins over an env value of its name.
+	for _, v := range as.Secrets {
 		add(v.Name, v.Value)
 	}
 	return env

@@ -65,19 +65,39 @@ func (s *Shell) Run(ctx context.Context, st Step) (int, error) {
 }
 
 // stopGroup sends SIGTERM to the group, waits for the step's shell to exit
-// or the grace period to pass, then SIGKILLs the whole group.
+// or the grace period to pass, then SIGKILLs the whole group. It returns
+// once the shell and every process left in its group are gone (processes
+// the step orphaned are reaped by init), or after a bounded wait, so a
+// caller that sees Run return can rely on nothing of the step running.
 func (s *Shell) stopGroup(pgid int, done <-chan error) {
 	syscall.Kill(-pgid, syscall.SIGTERM)
 	t := time.NewTimer(s.grace())
 	defer t.Stop()
+	exited := false
 	select {
 	case <-done:
+		exited = true
 	case <-t.C:
 	}
 	syscall.Kill(-pgid, syscall.SIGKILL)
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
+	deadline := time.NewTimer(5 * time.Second)
+	defer deadline.Stop()
+	// done delivers once: wait on it only if the shell has not exited.
+	if !exited {
+		select {
+		case <-done:
+		case <-deadline.C:
+			return
+		}
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for syscall.Kill(-pgid, 0) == nil {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return
+		}
 	}
 }
 

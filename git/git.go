@@ -130,6 +130,14 @@ type Ref struct {
 	Ref string
 }
 
+// Tag returns the tag name when the ref is a tag, else "".
+func (r Ref) Tag() string {
+	if tag, ok := strings.CutPrefix(r.Ref, "refs/tags/"); ok {
+		return tag
+	}
+	return ""
+}
+
 // Resolve turns a branch, tag, full ref or commit ID into a commit the mirror
 // holds, fetching from the remote when needed. An empty ref means the
 // remote's default branch (HEAD).

@@ -90,8 +90,10 @@ func TestRerunFailedJobsOneJobAndAWholeRun(t *testing.T) {
 		alone := lathetest.JobByName(t, run, "alone")
 		var j lathe.Job
 		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", alone.ID), nil, &j)
-		if j.Status != lathe.StatusQueued {
-			t.Errorf("re-run job answered %s; want queued", j.Status)
+		// An idle agent may claim (or even finish) it before the answer is
+		// read; what must not be is the old attempt, finished, as the answer.
+		if j.Status.Terminal() && len(j.Attempts) < 2 {
+			t.Errorf("re-run job answered %s with %d attempts; want it queued again", j.Status, len(j.Attempts))
 		}
 		run = l.Wait(t, run.ID, 60*time.Second)
 		if j := l.Job(t, alone.ID); j.Status != lathe.StatusSuccess || len(j.Attempts) != 2 || run.Status != lathe.StatusSuccess {

@@ -23,6 +23,7 @@ import (
 	"github.com/lathe-ci/lathe/auth"
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/git"
+	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
 )
@@ -59,7 +60,15 @@ type Config struct {
 	// QueueTimeout fails a queued job that no online agent can take after
 	// this long (zero: DefaultQueueTimeout; negative: never).
 	QueueTimeout time.Duration
-	Log          *slog.Logger
+	// SecretKeyFile holds the keys that seal secrets (empty:
+	// <DataDir>/secret.key, made on first start). SecretKey, a base64 key
+	// (LATHE_SECRET_KEY), replaces it when set. OldSecretKeyFiles hold keys
+	// from before a rotation, still needed until `lathe secrets reencrypt`.
+	SecretKeyFile     string
+	SecretKey         string
+	OldSecretKeyFiles []string
+
+	Log *slog.Logger
 }
 
 // Server is a Lathe server ready to serve.
@@ -75,6 +84,7 @@ type Server struct {
 	http   *http.Server
 	agents []*agent.Agent
 	sweep  *sweeper
+	keys   *secret.Keyring
 }
 
 // New opens the store (applying migrations), makes sure an admin token
@@ -98,7 +108,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	st.LeaseTTL = cfg.LeaseTTL
-	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg)}
+	keys, err := openKeyring(ctx, cfg, st, true)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg), keys: keys}
 	if err := s.setup(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -118,6 +133,7 @@ func (s *Server) setup(ctx context.Context) error {
 	tr := &trigger.Service{Store: s.Store, Mirrors: &git.Mirrors{Dir: filepath.Join(s.cfg.DataDir, "git")}}
 	s.API = api.New(s.Store, tr, s.cfg.Log)
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
+	s.API.SetKeyring(s.keys)
 	s.http = &http.Server{
 		Handler:           s.API,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -154,6 +170,7 @@ func (s *Server) setup(ctx context.Context) error {
 const dataGitignore = `# Written by Lathe: its data files, never to be committed.
 /lathe.db*
 /admin.token
+/secret.key
 /git/
 /agents/
 `

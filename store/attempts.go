@@ -21,17 +21,22 @@ func (s *Store) leaseTTL() time.Duration {
 	return DefaultLeaseTTL
 }
 
-const attemptCols = `a.id, a.job_id, a.number, a.agent_id, g.name, a.status, a.log_size, a.log_complete, a.created_at, a.started_at, a.finished_at`
+// attemptCols ends with the attempt's hold, if a hold kept its workspace.
+const attemptCols = `a.id, a.job_id, a.number, a.agent_id, g.name, a.status, a.log_size, a.log_complete, a.created_at, a.started_at, a.finished_at,
+	(SELECT x.expires_at FROM held_attempts x WHERE x.attempt_id = a.id), (SELECT x.path FROM held_attempts x WHERE x.attempt_id = a.id)`
 
 func scanAttempt(row interface{ Scan(...any) error }) (*lathe.Attempt, error) {
 	var a lathe.Attempt
 	var created int64
 	var complete int
-	var started, finished sql.NullInt64
-	if err := row.Scan(&a.ID, &a.JobID, &a.Number, &a.AgentID, &a.Agent, &a.Status, &a.LogSize, &complete, &created, &started, &finished); err != nil {
+	var started, finished, heldUntil sql.NullInt64
+	var heldPath sql.NullString
+	if err := row.Scan(&a.ID, &a.JobID, &a.Number, &a.AgentID, &a.Agent, &a.Status, &a.LogSize, &complete, &created, &started, &finished,
+		&heldUntil, &heldPath); err != nil {
 		return nil, err
 	}
 	a.LogComplete = complete != 0
+	a.HeldUntil, a.HeldPath = fromNullMicros(heldUntil), heldPath.String
 	a.CreatedAt, a.StartedAt, a.FinishedAt = fromMicros(created), fromNullMicros(started), fromNullMicros(finished)
 	a.Finish()
 	return &a, nil
@@ -141,8 +146,11 @@ const maxClaimTries = 10
 const claimPage = 200
 
 func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, claimID string) (as *lathe.Assignment, taken bool, err error) {
+	var waits []semaphoreWaiter
 	err = s.tx(ctx, func(t *txn) error {
-		jobID, runID, err := t.nextClaimable(ctx, labels)
+		next, err := t.nextClaimable(ctx, labels)
+		waits = next.waits
+		jobID, runID := next.jobID, next.runID
 		if err != nil || jobID == 0 {
 			return err
 		}
@@ -156,6 +164,16 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, c
 		if status != lathe.StatusQueued {
 			taken = true // by another claimer, or canceled, while we waited for the run
 			return nil
+		}
+		if next.group != "" {
+			full, err := t.acquire(ctx, jobID, runID, next.group)
+			if err != nil {
+				return err
+			}
+			if full != "" {
+				taken = true // another claimer took the group's last slot meanwhile
+				return nil
+			}
 		}
 		as, err = t.start(ctx, jobID, agentID, claimID)
 		if sameClaim(err) {
@@ -171,6 +189,10 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, c
 			return as, false, err
 		}
 		return nil, true, nil
+	}
+	if err == nil && as == nil && !taken && len(waits) > 0 {
+		// Nothing to run: say on the jobs passed over why they wait.
+		err = s.noteSemaphoreWaits(ctx, waits)
 	}
 	return as, taken, err
 }
@@ -204,38 +226,96 @@ func (s *Store) reclaim(ctx context.Context, agentID int64, claimID string) (*la
 	return as, err
 }
 
+// claimable is what nextClaimable found: the job to claim (jobID 0 when
+// none) with its run and concurrency group, and the queued jobs it passed
+// over because their group was full whose wait reason should say so.
+type claimable struct {
+	jobID, runID int64
+	group        string
+	waits        []semaphoreWaiter
+}
+
+// maxWaitNotes bounds the passed-over jobs one claim gives a wait reason.
+const maxWaitNotes = 20
+
 // nextClaimable returns the oldest queued job whose runs_on the labels
-// satisfy, and its run; 0 when there is none. It reads the whole queue, a
-// page at a time, so jobs no agent can run never hide one that this agent can.
-func (t *txn) nextClaimable(ctx context.Context, labels []string) (jobID, runID int64, err error) {
+// satisfy and whose concurrency group (if any) has a free slot, and its run.
+// It reads the whole queue, a page at a time, so jobs no agent can run never
+// hide one that this agent can. The group check here reads without locks;
+// the claim checks again under the semaphore's lock (see acquire).
+func (t *txn) nextClaimable(ctx context.Context, labels []string) (claimable, error) {
+	var c claimable
+	gate := newSemaphoreGate(t)
 	for after := int64(0); ; {
-		rows, err := t.query(ctx, `SELECT id, run_id, runs_on FROM jobs WHERE status = ? AND id > ? ORDER BY id LIMIT ?`,
-			lathe.StatusQueued, after, claimPage)
+		// The project is read only for jobs in a group (it scopes the group).
+		rows, err := t.query(ctx, `SELECT id, run_id, runs_on, concurrency_group, wait_reason,
+				CASE WHEN concurrency_group <> '' THEN (SELECT r.project_id FROM runs r WHERE r.id = jobs.run_id) ELSE 0 END
+			FROM jobs WHERE status = ? AND id > ? ORDER BY id LIMIT ?`, lathe.StatusQueued, after, claimPage)
 		if err != nil {
-			return 0, 0, fmt.Errorf("claim: %w", err)
+			return c, fmt.Errorf("claim: %w", err)
 		}
 		n := 0
-		for rows.Next() && jobID == 0 {
+		// ask is a job whose group's state must be read first: PostgreSQL
+		// runs one statement at a time on the transaction's connection, so
+		// the page is closed, the group read, and the queue read on after it.
+		var ask *semaphoreWaiter
+		var group string
+		for c.jobID == 0 && ask == nil && rows.Next() {
 			n++
-			var id, run int64
-			var runsOn string
+			var id, run, project int64
+			var runsOn, g, had string
 			var want []string
-			if err := rows.Scan(&id, &run, &runsOn); err != nil {
+			if err := rows.Scan(&id, &run, &runsOn, &g, &had, &project); err != nil {
 				rows.Close()
-				return 0, 0, err
+				return c, fmt.Errorf("claim: %w", err)
 			}
 			after = id
-			if fromJSON(runsOn, &want) == nil && hasAll(labels, want) {
-				jobID, runID = id, run
+			if fromJSON(runsOn, &want) != nil || !hasAll(labels, want) {
+				continue
+			}
+			if g != "" {
+				gate.projects[run] = project
+			}
+			wait, known := gate.cached(run, g)
+			switch {
+			case !known:
+				ask, group = &semaphoreWaiter{jobID: id, runID: run, reason: had}, g
+			case wait == "":
+				c.jobID, c.runID, c.group = id, run, g
+			default:
+				c.note(id, run, had, wait)
 			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return 0, 0, fmt.Errorf("claim: %w", err)
+			return c, fmt.Errorf("claim: %w", err)
 		}
-		if jobID != 0 || n < claimPage {
-			return jobID, runID, nil
+		if c.jobID != 0 {
+			return c, nil
 		}
+		if ask != nil {
+			wait, err := gate.wait(ctx, ask.runID, group)
+			if err != nil {
+				return c, err
+			}
+			if wait == "" {
+				c.jobID, c.runID, c.group = ask.jobID, ask.runID, group
+				return c, nil
+			}
+			c.note(ask.jobID, ask.runID, ask.reason, wait)
+			continue // read on after the job just passed over
+		}
+		if n < claimPage {
+			return c, nil
+		}
+	}
+}
+
+// note remembers a job passed over for its full group, unless its wait
+// reason (had) already says why.
+func (c *claimable) note(jobID, runID int64, had, wait string) {
+	if wait != had && len(c.waits) < maxWaitNotes {
+		c.waits = append(c.waits, semaphoreWaiter{jobID: jobID, runID: runID, reason: wait})
 	}
 }
 
@@ -278,12 +358,12 @@ func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (
 // (all but the attempt's ID).
 func (t *txn) assignment(ctx context.Context, jobID int64) (*lathe.Assignment, error) {
 	var as lathe.Assignment
-	var env, steps string
+	var env, steps, secrets string
 	err := t.queryRow(ctx, `SELECT j.id, j.attempt, j.run_id, p.name, p.url, r.pipeline, r.number, s.name, j.name,
-			r.commit_sha, r.ref, r.branch, r.event, j.env, j.steps, j.timeout_sec
+			r.commit_sha, r.ref, r.branch, r.event, j.env, j.steps, j.timeout_sec, j.secrets
 		FROM jobs j JOIN runs r ON r.id = j.run_id JOIN projects p ON p.id = r.project_id JOIN stages s ON s.id = j.stage_id
 		WHERE j.id = ?`, jobID).Scan(&as.JobID, &as.Attempt, &as.RunID, &as.Project, &as.RepoURL, &as.Pipeline, &as.RunNumber,
-		&as.Stage, &as.Job, &as.Commit, &as.Ref, &as.Branch, &as.Event, &env, &steps, &as.TimeoutSec)
+		&as.Stage, &as.Job, &as.Commit, &as.Ref, &as.Branch, &as.Event, &env, &steps, &as.TimeoutSec, &secrets)
 	if err != nil {
 		return nil, fmt.Errorf("load job %d: %w", jobID, err)
 	}
@@ -291,6 +371,10 @@ func (t *txn) assignment(ctx context.Context, jobID int64) (*lathe.Assignment, e
 		return nil, err
 	}
 	if err := fromJSON(steps, &as.Steps); err != nil {
+		return nil, err
+	}
+	// The names only: the API resolves them into values for the agent.
+	if err := fromJSON(secrets, &as.SecretRefs); err != nil {
 		return nil, err
 	}
 	return &as, nil

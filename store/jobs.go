@@ -9,22 +9,27 @@ import (
 )
 
 const jobCols = `j.id, j.run_id, j.stage_id, s.name, j.name, j.status, j.needs, j.deps, j.runs_on, j.timeout_sec, j.env, j.steps,
-	j.attempt, j.wait_reason, j.created_at, j.started_at, j.finished_at`
+	j.attempt, j.wait_reason, j.created_at, j.started_at, j.finished_at, j.concurrency_group, j.concurrency_limit, j.secrets`
 
 func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
 	var j lathe.Job
-	var needs, deps, runsOn, env, steps string
+	var needs, deps, runsOn, env, steps, secrets string
 	var created int64
 	var started, finished sql.NullInt64
+	var group string
+	var limit int
 	err := row.Scan(&j.ID, &j.RunID, &j.StageID, &j.Stage, &j.Name, &j.Status, &needs, &deps, &runsOn, &j.TimeoutSec, &env, &steps,
-		&j.Attempt, &j.WaitReason, &created, &started, &finished)
+		&j.Attempt, &j.WaitReason, &created, &started, &finished, &group, &limit, &secrets)
 	if err != nil {
 		return nil, err
+	}
+	if group != "" {
+		j.Concurrency = &lathe.Concurrency{Group: group, Limit: limit}
 	}
 	for _, f := range []struct {
 		text string
 		v    any
-	}{{needs, &j.Needs}, {deps, &j.Deps}, {runsOn, &j.RunsOn}, {env, &j.Env}, {steps, &j.Steps}} {
+	}{{needs, &j.Needs}, {deps, &j.Deps}, {runsOn, &j.RunsOn}, {env, &j.Env}, {steps, &j.Steps}, {secrets, &j.Secrets}} {
 		if err := fromJSON(f.text, f.v); err != nil {
 			return nil, fmt.Errorf("job %d: %w", j.ID, err)
 		}

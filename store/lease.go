@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"sort"
@@ -161,8 +162,13 @@ func (s *Store) expireLease(ctx context.Context, c candidate, retries int) (lost
 				WHERE id = ? AND status = ?`, to, now, c.jobID, lathe.StatusRunning)
 			t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
 		} else {
-			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ? AND status = ?`,
-				to, now, c.jobID, lathe.StatusRunning)
+			var group string
+			err = t.queryRow(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ? AND status = ? RETURNING concurrency_group`,
+				to, now, c.jobID, lathe.StatusRunning).Scan(&group)
+			if err == sql.ErrNoRows {
+				err = nil // not running: nothing to end
+			}
+			t.released(group)
 		}
 		if err != nil {
 			return fmt.Errorf("job %d after a lost attempt: %w", c.jobID, err)
@@ -209,22 +215,28 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 	type queued struct {
 		id, runID, queuedAt int64
 		runsOn              []string
+		group, had          string
 		reason              string
+		// stuck: no online agent can take the job (a wait for a
+		// semaphore is not stuck, and never fails the job).
+		stuck bool
 	}
 	var changes []queued
 	deadline := micros(s.now().Add(-p.QueueTimeout))
+	gate := newSemaphoreGate(s)
 	for after := int64(0); len(changes) < p.Limit; {
-		rows, err := s.query(ctx, `SELECT id, run_id, runs_on, wait_reason, COALESCE(queued_at, created_at) FROM jobs
+		rows, err := s.query(ctx, `SELECT id, run_id, runs_on, wait_reason, COALESCE(queued_at, created_at), concurrency_group FROM jobs
 			WHERE status = ? AND id > ? ORDER BY id LIMIT ?`, lathe.StatusQueued, after, claimPage)
 		if err != nil {
 			return 0, 0, fmt.Errorf("sweep queue: %w", err)
 		}
+		var page []queued
 		n := 0
 		for rows.Next() {
 			n++
 			var q queued
-			var runsOn, had string
-			if err := rows.Scan(&q.id, &q.runID, &runsOn, &had, &q.queuedAt); err != nil {
+			var runsOn string
+			if err := rows.Scan(&q.id, &q.runID, &runsOn, &q.had, &q.queuedAt, &q.group); err != nil {
 				rows.Close()
 				return 0, 0, fmt.Errorf("sweep queue: %w", err)
 			}
@@ -232,21 +244,30 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 			if err := fromJSON(runsOn, &q.runsOn); err != nil {
 				continue
 			}
-			q.reason = waitReason(q.runsOn, fleet)
-			if q.reason != had || q.reason != "" && p.QueueTimeout > 0 && q.queuedAt < deadline {
-				changes = append(changes, q)
-			}
+			page = append(page, q)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return 0, 0, fmt.Errorf("sweep queue: %w", err)
+		}
+		for _, q := range page {
+			q.reason = waitReason(q.runsOn, fleet)
+			q.stuck = q.reason != ""
+			if !q.stuck {
+				if q.reason, err = gate.wait(ctx, q.runID, q.group); err != nil {
+					return 0, 0, fmt.Errorf("sweep queue: %w", err)
+				}
+			}
+			if q.reason != q.had || q.stuck && p.QueueTimeout > 0 && q.queuedAt < deadline {
+				changes = append(changes, q)
+			}
 		}
 		if n < claimPage {
 			break
 		}
 	}
 	for _, q := range changes {
-		fail := q.reason != "" && p.QueueTimeout > 0 && q.queuedAt < deadline
+		fail := q.stuck && p.QueueTimeout > 0 && q.queuedAt < deadline
 		err := s.tx(ctx, func(t *txn) error {
 			if err := t.lockRun(ctx, q.runID); err != nil {
 				return err

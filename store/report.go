@@ -49,6 +49,11 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		}
 		if status.Terminal() {
 			reply.Cancel, reply.Finished = true, true
+			// A resent finish whose first answer was lost learns the hold again.
+			var err error
+			if reply.HoldUntil, err = heldUntil(ctx, t, attemptID); err != nil {
+				return err
+			}
 			return fmt.Errorf("attempt %d is %s: %w", attemptID, status, lathe.ErrFenced)
 		}
 		reply.Cancel = cancel != 0
@@ -93,6 +98,11 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		if err := t.finishAttempt(ctx, attemptID, jobID, runID, status, final); err != nil {
 			return err
 		}
+		if (final == lathe.StatusFailed || final == lathe.StatusTimedOut) && rep.Finish.Workspace != "" {
+			if reply.HoldUntil, err = t.catchHold(ctx, attemptID, jobID, rep.Finish.Workspace); err != nil {
+				return err
+			}
+		}
 		reply.Finished, finished = true, true
 		return nil
 	})
@@ -115,9 +125,12 @@ func (t *txn) finishAttempt(ctx context.Context, attemptID, jobID, runID int64, 
 		lathe.StatusCanceled, now, attemptID); err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?`, to, now, jobID); err != nil {
+	var group string
+	if err := t.queryRow(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ? RETURNING concurrency_group`,
+		to, now, jobID).Scan(&group); err != nil {
 		return fmt.Errorf("finish job %d: %w", jobID, err)
 	}
+	t.released(group)
 	err := t.advanceRun(ctx, runID)
 	return err
 }

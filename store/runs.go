@@ -51,13 +51,25 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 				return fmt.Errorf("job %q is in undeclared stage %q: %w", j.Name, j.Stage, lathe.ErrInvalid)
 			}
 			j.RunID, j.StageID, j.Status, j.CreatedAt = r.ID, sid, lathe.StatusPending, t.now
-			err := t.queryRow(ctx, `INSERT INTO jobs (run_id, stage_id, name, status, deps, needs, runs_on, timeout_sec, env, steps, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			var group string
+			var limit int
+			if c := j.Concurrency; c != nil {
+				if c.Group == "" || c.Limit < 1 {
+					return fmt.Errorf("job %q: concurrency needs a group and a limit of at least 1: %w", j.Name, lathe.ErrInvalid)
+				}
+				group, limit = c.Group, c.Limit
+			}
+			err := t.queryRow(ctx, `INSERT INTO jobs (run_id, stage_id, name, status, deps, needs, runs_on, timeout_sec, env, steps, created_at,
+					concurrency_group, concurrency_limit, secrets)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 				r.ID, sid, j.Name, j.Status, jsonText(j.Deps), jsonText(j.Needs), jsonText(j.RunsOn),
-				j.TimeoutSec, jsonText(j.Env), jsonText(j.Steps), micros(t.now)).Scan(&j.ID)
+				j.TimeoutSec, jsonText(j.Env), jsonText(j.Steps), micros(t.now), group, limit, jsonText(j.Secrets)).Scan(&j.ID)
 			if err != nil {
 				return fmt.Errorf("insert job %q: %w", j.Name, err)
 			}
+		}
+		if err := t.putSemaphores(ctx, r.ProjectID, nr.Jobs); err != nil {
+			return err
 		}
 		err = t.advanceRun(ctx, r.ID)
 		return err

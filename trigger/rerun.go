@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/pipeline"
 )
 
 // Rerun starts a new run of parent's pipeline at parent's commit (and with
@@ -18,7 +19,7 @@ func (s *Service) Rerun(ctx context.Context, p *lathe.Project, parent *lathe.Run
 	if err != nil {
 		return nil, err
 	}
-	pl, err := choose(ps, parent.Pipeline)
+	pl, err := pipeline.Choose(ps, parent.Pipeline)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"path"
 	"sort"
-	"strings"
 	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -31,6 +30,9 @@ type Request struct {
 	Ref      string // branch, tag, full ref or commit ID; empty: the project's default branch
 	Pipeline string // empty: the only pipeline of the commit
 	Event    string // push, manual, …; empty: manual
+	// Params are the values given for the pipeline's parameters, by name;
+	// defaults fill the rest.
+	Params map[string]string
 }
 
 // ConfigError is returned when the pipeline files at a commit are broken.
@@ -115,7 +117,7 @@ func (s *Service) Trigger(ctx context.Context, p *lathe.Project, req Request) (*
 	if err != nil {
 		return nil, err
 	}
-	pl, err := choose(ps, req.Pipeline)
+	pl, err := pipeline.Choose(ps, req.Pipeline)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +125,15 @@ func (s *Service) Trigger(ctx context.Context, p *lathe.Project, req Request) (*
 	if event == "" {
 		event = "manual"
 	}
-	nr := Plan(pl)
+	nr, err := PlanFor(pl, pipeline.PlanInput{Params: req.Params, Event: pipeline.Event{
+		Kind: event, Branch: ref.Branch, Ref: ref.Ref, Commit: ref.Commit, Tag: ref.Tag(),
+	}})
+	if err != nil {
+		return nil, err
+	}
+	if len(nr.Jobs) == 0 {
+		return nil, fmt.Errorf("no job of pipeline %s runs for this %s event (their conditions are false): %w", pl.Name, event, lathe.ErrInvalid)
+	}
 	nr.Run.ProjectID, nr.Run.Project = p.ID, p.Name
 	nr.Run.Ref, nr.Run.Branch, nr.Run.Commit, nr.Run.Event = ref.Ref, ref.Branch, ref.Commit, event
 	if err := s.Store.CreateRun(ctx, nr); err != nil {
@@ -132,25 +142,40 @@ func (s *Service) Trigger(ctx context.Context, p *lathe.Project, req Request) (*
 	return nr.Run, nil
 }
 
-func choose(ps []*pipeline.Pipeline, name string) (*pipeline.Pipeline, error) {
-	var names []string
-	for _, p := range ps {
-		if p.Name == name || name == "" && len(ps) == 1 {
-			return p, nil
+// Plan is PlanFor a manual run with default parameters. A pipeline that
+// cannot be planned that way (it has a required parameter) gets its jobs
+// as written, unexpanded, so callers that predate parameters keep working;
+// new callers use PlanFor.
+func Plan(pl *pipeline.Pipeline) store.NewRun {
+	nr, err := PlanFor(pl, pipeline.PlanInput{Event: pipeline.Event{Kind: pipeline.EventManual}})
+	if err != nil {
+		jobs := make([]*pipeline.Job, len(pl.Jobs))
+		for i, j := range pl.Jobs {
+			cp := *j
+			cp.Env = MergeEnv(pl.Env, j.Env)
+			jobs[i] = &cp
 		}
-		names = append(names, p.Name)
+		return newRun(pl, pl.Stages, jobs)
 	}
-	if name == "" {
-		return nil, fmt.Errorf("this commit defines several pipelines (%s); name one: %w", strings.Join(names, ", "), lathe.ErrInvalid)
-	}
-	return nil, fmt.Errorf("no pipeline %q at this commit (it has %s): %w", name, strings.Join(names, ", "), lathe.ErrNotFound)
+	return nr
 }
 
-// Plan turns a parsed pipeline into the stages and jobs of a new run. The
-// job environment is the pipeline's env overridden by the job's.
-func Plan(pl *pipeline.Pipeline) store.NewRun {
-	nr := store.NewRun{Run: &lathe.Run{Pipeline: pl.Name}, Stages: pl.Stages}
-	for _, j := range pl.Jobs {
+// PlanFor turns a parsed pipeline into the stages and jobs of a new run for
+// an event: matrices expanded, conditions applied, extends merged, each
+// job's environment complete (see pipeline.Pipeline.Plan). Its only error
+// is a pipeline.ParamErrors.
+func PlanFor(pl *pipeline.Pipeline, in pipeline.PlanInput) (store.NewRun, error) {
+	plan, err := pl.Plan(in)
+	if err != nil {
+		return store.NewRun{}, err
+	}
+	return newRun(pl, plan.Stages, plan.Jobs), nil
+}
+
+// newRun builds the run's rows from planned jobs, whose Env is complete.
+func newRun(pl *pipeline.Pipeline, stages []string, jobs []*pipeline.Job) store.NewRun {
+	nr := store.NewRun{Run: &lathe.Run{Pipeline: pl.Name}, Stages: stages}
+	for _, j := range jobs {
 		nr.Jobs = append(nr.Jobs, &lathe.Job{
 			Name:       j.Name,
 			Stage:      j.Stage,
@@ -158,11 +183,22 @@ func Plan(pl *pipeline.Pipeline) store.NewRun {
 			Deps:       j.Deps,
 			RunsOn:     j.RunsOn,
 			TimeoutSec: int64(j.Timeout.Seconds()),
-			Env:        MergeEnv(pl.Env, j.Env),
+			Env:        j.Env,
 			Steps:      j.Steps,
+			// A copy: the parsed pipeline is cached and shared.
+			Concurrency: copyConcurrency(j.Concurrency),
+			Secrets:     jobSecrets(j.Secrets),
 		})
 	}
 	return nr
+}
+
+func copyConcurrency(c *pipeline.Concurrency) *lathe.Concurrency {
+	if c == nil {
+		return nil
+	}
+	v := *c
+	return &v
 }
 
 // MergeEnv returns base with over's values replacing or following it.

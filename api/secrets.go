@@ -1,0 +1,162 @@
+package api
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/secret"
+)
+
+// Secrets of a project (/api/v1/projects/{project}/secrets) and global ones
+// (/api/v1/secrets, Kraken's secrets) share these handlers: the scope is
+// the project in the path, or none. No handler ever answers with a value,
+// and no error message repeats one.
+
+var secretName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+
+// maxSecretValue bounds a value (a private key or a kubeconfig fits).
+const maxSecretValue = 64 << 10
+
+// secretInput is the body of create (name and value) and of put (value only).
+type secretInput struct {
+	Name  string `json:"name,omitempty"`
+	Value string `json:"value"`
+}
+
+// secretList is the answer to a list: every secret of the scope, by name.
+type secretList struct {
+	Items []*lathe.Secret `json:"items"`
+}
+
+func validSecretName(name string) error {
+	switch {
+	case !secretName.MatchString(name) || len(name) > 128:
+		return problemf(http.StatusBadRequest, "name: %q must be 1–128 upper-case letters, digits and '_', not starting with a digit ([A-Z_][A-Z0-9_]*)", name)
+	case strings.HasPrefix(name, "LATHE_"):
+		return problemf(http.StatusBadRequest, "name: %q: names starting with LATHE_ are Lathe's own job variables", name)
+	}
+	return nil
+}
+
+func validSecretValue(v string) error {
+	switch {
+	case utf8.RuneCountInString(v) < secret.MinLength:
+		return problemf(http.StatusUnprocessableEntity, "value: too short to mask in logs: a secret needs at least %d characters", secret.MinLength)
+	case len(v) > maxSecretValue:
+		return problemf(http.StatusUnprocessableEntity, "value: %d bytes; at most %d", len(v), maxSecretValue)
+	case strings.ContainsRune(v, 0):
+		return problemf(http.StatusUnprocessableEntity, "value: must not contain a NUL byte (it goes into an environment variable)")
+	}
+	return nil
+}
+
+// secretScope is the project ID of the path's {project} (0 for the global scope).
+func (s *Server) secretScope(r *http.Request) (int64, error) {
+	if s.keys == nil {
+		return 0, problemf(http.StatusServiceUnavailable, "secrets are not configured on this server (it has no secret key)")
+	}
+	key := r.PathValue("project")
+	if key == "" {
+		return 0, nil
+	}
+	p, err := s.store.Project(r.Context(), key)
+	if err != nil {
+		return 0, err
+	}
+	return p.ID, nil
+}
+
+func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
+	pid, err := s.secretScope(r)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	items, err := s.store.Secrets(r.Context(), pid)
+	respond(w, r, http.StatusOK, secretList{Items: items}, err)
+}
+
+func (s *Server) getSecret(w http.ResponseWriter, r *http.Request) {
+	pid, err := s.secretScope(r)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	sec, err := s.store.Secret(r.Context(), pid, r.PathValue("name"))
+	respond(w, r, http.StatusOK, sec, err)
+}
+
+func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) {
+	var in secretInput
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	s.storeSecret(w, r, in.Name, in.Value, false)
+}
+
+func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) {
+	var in secretInput
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if in.Name != "" && in.Name != r.PathValue("name") {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "name: %q differs from the name in the path; omit it", in.Name))
+		return
+	}
+	s.storeSecret(w, r, r.PathValue("name"), in.Value, true)
+}
+
+// storeSecret validates and stores a value; replace allows overwriting.
+func (s *Server) storeSecret(w http.ResponseWriter, r *http.Request, name, value string, replace bool) {
+	if err := validSecretName(name); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if err := validSecretValue(value); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	pid, err := s.secretScope(r)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	by := principal(r.Context()).User
+	var sec *lathe.Secret
+	created := true
+	if replace {
+		sec, created, err = s.store.SetSecret(r.Context(), s.keys, pid, name, value, by)
+	} else {
+		sec, err = s.store.CreateSecret(r.Context(), s.keys, pid, name, value, by)
+	}
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	s.log.Info("secret stored", "project", sec.Project, "secret", name, "by", by, "created", created)
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		w.Header().Set("Location", strings.TrimSuffix(r.URL.Path, "/"+name)+"/"+name)
+	}
+	writeJSON(w, status, sec)
+}
+
+func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
+	pid, err := s.secretScope(r)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if err := s.store.DeleteSecret(r.Context(), pid, r.PathValue("name")); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	s.log.Info("secret deleted", "project", r.PathValue("project"), "secret", r.PathValue("name"), "by", principal(r.Context()).User)
+	w.WriteHeader(http.StatusNoContent)
+}

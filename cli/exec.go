@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/local"
+	"github.com/lathe-ci/lathe/pipeline"
+)
+
+// exitInterrupted is the shell's code for a command stopped by Ctrl-C.
+const exitInterrupted = 130
+
+// cmdExec runs a pipeline from a directory on this machine, with no server,
+// through the engine and shell executor the server and agents use. The exit
+// code is the run's: 0 only when it succeeded, 130 when interrupted.
+func cmdExec(ctx context.Context, args []string, env *Env) int {
+	fs := newFlags(env, "exec", "[PIPELINE]")
+	job := fs.String("job", "", "run only this job and the jobs it needs")
+	var params, vars keyValues
+	fs.Var(&params, "param", "`K=V`: a parameter of the run (repeatable)")
+	fs.Var(&vars, "env", "`K=V`: set in every job's environment, over the pipeline's and job's own (repeatable)")
+	event := fs.String("event", pipeline.EventManual, "the `kind` of event that when: conditions see: push, pull_request, tag, schedule, manual, webhook or pipeline (LATHE_EVENT is exec either way)")
+	approve := fs.Bool("approve", false, "answer approval gates and run the jobs behind them (default: skip them and their dependents)")
+	dir := fs.String("dir", ".", "directory holding .lathe.yml or .lathe/*.yml; the steps run in it, not in a fresh checkout")
+	// One job at a time by default: jobs share the directory, so running
+	// them at once could have them trip over each other's files.
+	parallel := fs.Int("parallel", 1, "how many jobs may run at once (they share the directory)")
+	grace := fs.Duration("grace", 10*time.Second, "after Ctrl-C, how long a step has between SIGTERM and SIGKILL")
+	pos, code, ok := parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 1 {
+		fs.Usage()
+		return 2
+	}
+	opts := local.Options{
+		Dir:      *dir,
+		Job:      *job,
+		Event:    *event,
+		Env:      vars.vars,
+		Approve:  *approve,
+		Parallel: *parallel,
+		Grace:    *grace,
+		Out:      env.Stdout,
+		Color:    colorOn(env),
+	}
+	if len(pos) == 1 {
+		opts.Pipeline = pos[0]
+	}
+	if len(params.vars) > 0 {
+		opts.Params = map[string]string{}
+		for _, p := range params.vars {
+			opts.Params[p.Name] = p.Value
+		}
+	}
+	res, err := local.Run(ctx, opts)
+	var invalid pipeline.ErrorList
+	var badParams pipeline.ParamErrors
+	switch {
+	case errors.As(err, &invalid):
+		fmt.Fprintf(env.Stderr, "lathe: the pipeline files are invalid:\n%v\n", invalid)
+		return 1
+	case errors.As(err, &badParams):
+		for _, e := range badParams {
+			fmt.Fprintf(env.Stderr, "lathe: %v\n", e)
+		}
+		return 1
+	case err != nil:
+		return fail(env, err)
+	case ctx.Err() != nil:
+		return exitInterrupted
+	case res.Status != lathe.StatusSuccess:
+		return 1
+	}
+	return 0
+}
+
+// keyValues is a repeatable K=V flag, kept in the order given.
+type keyValues struct{ vars []lathe.EnvVar }
+
+func (kv *keyValues) String() string {
+	var s []string
+	for _, v := range kv.vars {
+		s = append(s, v.Name+"="+v.Value)
+	}
+	return strings.Join(s, " ")
+}
+
+func (kv *keyValues) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want K=V, got %q", s)
+	}
+	kv.vars = append(kv.vars, lathe.EnvVar{Name: k, Value: v})
+	return nil
+}
+
+// colorOn reports whether output may be colored: stdout is a terminal and
+// NO_COLOR (https://no-color.org) is unset or empty.
+func colorOn(env *Env) bool {
+	if env.Getenv != nil && env.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return isTerminal(env.Stdout)
+}
+
+// isTerminal reports whether w is a character device such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,83 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/lathe-ci/lathe/cli"
+	"github.com/lathe-ci/lathe/pipeline"
+)
+
+const planPipeline = `
+parameters:
+  target: {type: choice, choices: [staging, production], default: staging}
+stages: [test, deploy]
+jobs:
+  test:
+    stage: test
+    matrix: {go: ["1.22", "1.23"]}
+    steps: [go test ./...]
+  nightly:
+    stage: test
+    when: {events: [schedule]}
+    steps: [make soak]
+  deploy:
+    stage: deploy
+    needs: [test]
+    environment: staging
+    steps: [./deploy.sh]
+`
+
+func planIn(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	env := &cli.Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
+	code := cli.Run(context.Background(), append([]string{"plan", "--dir", dir}, args...), env)
+	return code, stdout.String(), stderr.String()
+}
+
+// `lathe plan` shows the jobs after matrix and conditions, and the ones left
+// out with the reason, without running anything.
+func TestPlanLocal(t *testing.T) {
+	dir := writeFiles(t, map[string]string{".lathe.yml": planPipeline})
+	code, out, errOut := planIn(t, dir)
+	if code != 0 {
+		t.Fatalf("lathe plan: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"test (go=1.22)", "test (go=1.23)", "deploys to staging", `param target = "staging"`, "left out: nightly:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, _ = planIn(t, dir, "--json", "--event", "schedule", "--param", "target=production")
+	var p struct {
+		Jobs    []pipeline.JobView
+		Skipped []pipeline.Skipped
+		Params  []struct{ Name, Value string }
+	}
+	if err := json.Unmarshal([]byte(out), &p); code != 0 || err != nil {
+		t.Fatalf("lathe plan --json: exit %d, %v\n%s", code, err, out)
+	}
+	var names []string
+	for _, j := range p.Jobs {
+		names = append(names, j.Name)
+	}
+	if got := strings.Join(names, ","); got != "test (go=1.22),test (go=1.23),nightly,deploy" || len(p.Skipped) != 0 {
+		t.Errorf("scheduled plan jobs = %s, skipped %v", got, p.Skipped)
+	}
+	deploy := p.Jobs[len(p.Jobs)-1]
+	if strings.Join(deploy.Deps, ",") != "test (go=1.22),test (go=1.23)" {
+		t.Errorf("deploy deps = %v; want both matrix expansions", deploy.Deps)
+	}
+	if len(p.Params) != 1 || p.Params[0].Value != "production" {
+		t.Errorf("params = %+v", p.Params)
+	}
+
+	if code, _, errOut := planIn(t, dir, "--param", "target=mars"); code != 1 || !strings.Contains(errOut, "target") {
+		t.Errorf("bad parameter: exit %d\n%s", code, errOut)
+	}
+}

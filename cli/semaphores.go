@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"text/tabwriter"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+const semaphoresUsage = `Usage:
+  lathe semaphores PROJECT [NAME] [--json]
+Lists the project's semaphores (concurrency groups) with their limit, the
+running attempts holding each and the queued jobs waiting for it.`
+
+func cmdSemaphores(ctx context.Context, args []string, env *Env) int {
+	fs := newFlags(env, "semaphores", "PROJECT [NAME]")
+	mk := clientFlags(fs, env)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, code, ok := parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) < 1 || len(pos) > 2 {
+		fmt.Fprintln(env.Stderr, semaphoresUsage)
+		return 2
+	}
+	c := mk()
+	path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/semaphores"
+	var sems []*lathe.Semaphore
+	if len(pos) == 2 {
+		var sem lathe.Semaphore
+		if err := c.Do(ctx, http.MethodGet, path+"/"+url.PathEscape(pos[1]), nil, &sem); err != nil {
+			return fail(env, err)
+		}
+		if *asJSON {
+			return printJSON(env, sem)
+		}
+		sems = []*lathe.Semaphore{&sem}
+	} else {
+		var list struct {
+			Items []*lathe.Semaphore `json:"items"`
+		}
+		if err := c.Do(ctx, http.MethodGet, path, nil, &list); err != nil {
+			return fail(env, err)
+		}
+		if *asJSON {
+			return printJSON(env, list)
+		}
+		sems = list.Items
+	}
+	printSemaphores(env, sems)
+	return 0
+}
+
+// printSemaphores prints one line per semaphore, then one per holder and
+// waiter under it.
+func printSemaphores(env *Env, sems []*lathe.Semaphore) {
+	if len(sems) == 0 {
+		fmt.Fprintln(env.Stdout, "no semaphores: no job of this project names a concurrency group")
+		return
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEMAPHORE\tHELD\tSTATE\tRUN\tJOB\tATTEMPT\tAGENT\tSINCE")
+	for _, s := range sems {
+		fmt.Fprintf(tw, "%s\t%d/%d\t\t\t\t\t\t\n", s.Name, len(s.Holders), s.Limit)
+		for _, h := range s.Holders {
+			fmt.Fprintf(tw, "\t\tholding\t%s #%d\t%s (%d)\t%d\t%s\t%s\n", h.Pipeline, h.RunNumber, h.Job, h.JobID, h.AttemptID, h.Agent,
+				h.Since.Local().Format(time.DateTime))
+		}
+		for _, w := range s.Waiters {
+			fmt.Fprintf(tw, "\t\twaiting\t%s #%d\t%s (%d)\t-\t-\t%s\n", w.Pipeline, w.RunNumber, w.Job, w.JobID, fmtTime(w.QueuedAt))
+		}
+	}
+	tw.Flush()
+}

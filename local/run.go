@@ -1,0 +1,179 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/pipeline"
+)
+
+// Event is the LATHE_EVENT of a local run.
+const Event = "exec"
+
+// Options say what to run and how.
+type Options struct {
+	// Dir holds the pipeline files, and the steps run in it; "" is the
+	// working directory.
+	Dir string
+	// Pipeline names the pipeline; "" picks the only one.
+	Pipeline string
+	// Job, when set, runs only that job (all its matrix expansions, when
+	// it is named as in the file) and the jobs it waits for.
+	Job string
+	// Params are the run's parameters, as `--param K=V` gives them; the
+	// pipeline's defaults fill the rest.
+	Params map[string]string
+	// Event is the kind of event `when` conditions see (push, tag, …);
+	// "" is pipeline.EventManual, since a person started the run. Changed
+	// paths are unknown, so path conditions hold. LATHE_EVENT is "exec"
+	// whatever the conditions saw.
+	Event string
+	// Env is added to every job's environment, overriding the pipeline's
+	// and the job's own.
+	Env []lathe.EnvVar
+	// Approve answers every approval gate; without it, a gated job is
+	// skipped with a notice, and so are the jobs that need it.
+	Approve bool
+	// Parallel is how many jobs may run at once; less than 1 means 1.
+	Parallel int
+	// Grace is how long a canceled step has between SIGTERM and SIGKILL;
+	// 0 is the executor's default.
+	Grace time.Duration
+	// Out receives the jobs' output, one prefixed line at a time, and the
+	// summary.
+	Out io.Writer
+	// Color turns on ANSI colors.
+	Color bool
+}
+
+// Result is how a run ended.
+type Result struct {
+	Pipeline string
+	// Status is the engine's rollup of the statuses of the jobs that were
+	// planned.
+	Status   lathe.Status
+	Duration time.Duration
+	// Jobs are the planned jobs in plan order, then the jobs the plan left
+	// out (as skipped).
+	Jobs []JobResult
+}
+
+// JobResult is how one job ended.
+type JobResult struct {
+	Name   string
+	Stage  string
+	Status lathe.Status
+	// Duration is zero for a job that never started.
+	Duration time.Duration
+	// Reason says why a job did not succeed or did not run: "exit status 1
+	// in step 2/3: tests", "needs build (failed)".
+	Reason string
+}
+
+// Run runs a pipeline from opts.Dir to its end and returns how it went. An
+// error means nothing ran: no pipeline file, an invalid one (the error is
+// then a pipeline.ErrorList with every problem), bad parameters (a
+// pipeline.ParamErrors), or an unknown pipeline or job. When ctx ends the
+// run is canceled: running steps are stopped and jobs not yet started are
+// canceled; Run still returns the Result.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := Load(dir, opts.Pipeline)
+	if err != nil {
+		return nil, err
+	}
+	h := readHead(ctx, dir)
+	kind := opts.Event
+	if kind == "" {
+		kind = pipeline.EventManual
+	}
+	plan, err := pl.Plan(pipeline.PlanInput{
+		Event:  pipeline.Event{Kind: kind, Branch: h.branch, Ref: h.ref, Commit: h.commit},
+		Params: opts.Params,
+	})
+	if err != nil {
+		return nil, err
+	}
+	jobs, left := plan.Jobs, plan.Skipped
+	if opts.Job != "" {
+		if jobs, err = narrow(pl, plan, opts.Job); err != nil {
+			return nil, err
+		}
+		left = nil
+	}
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	r := &run{opts: opts, dir: dir, pl: pl, jobs: jobs, head: h, con: &console{w: out, color: opts.Color}}
+	for _, j := range jobs {
+		r.con.width = max(r.con.width, len(j.Name))
+	}
+	for _, s := range left {
+		r.con.width = max(r.con.width, len(s.Job))
+	}
+	for k, s := range left {
+		r.con.printf("%s%s", r.con.prefix(s.Job, len(jobs)+k), r.con.paint(yellow, "left out: "+s.Reason))
+	}
+	start := time.Now()
+	r.schedule(ctx)
+	res := &Result{Pipeline: pl.Name, Status: r.status(), Duration: time.Since(start), Jobs: r.results}
+	for _, s := range left {
+		res.Jobs = append(res.Jobs, JobResult{Name: s.Job, Status: lathe.StatusSkipped, Reason: s.Reason})
+	}
+	r.con.summary(res)
+	return res, nil
+}
+
+// narrow keeps the planned jobs called name (by expanded name, or by file
+// name for every expansion of a matrix job) and every job they wait for,
+// directly or not, in plan order.
+func narrow(pl *pipeline.Pipeline, plan *pipeline.Plan, name string) ([]*pipeline.Job, error) {
+	byName := make(map[string]*pipeline.Job, len(plan.Jobs))
+	keep := map[string]bool{}
+	var visit func(string)
+	visit = func(n string) {
+		if keep[n] || byName[n] == nil {
+			return
+		}
+		keep[n] = true
+		for _, d := range byName[n].Deps {
+			visit(d)
+		}
+	}
+	for _, j := range plan.Jobs {
+		byName[j.Name] = j
+	}
+	for _, j := range plan.Jobs {
+		if j.Name == name || j.Base == name {
+			visit(j.Name)
+		}
+	}
+	if len(keep) == 0 {
+		for _, s := range plan.Skipped {
+			if s.Job == name || strings.HasPrefix(s.Job, name+" (") {
+				return nil, fmt.Errorf("job %q is left out of this run: %s", s.Job, s.Reason)
+			}
+		}
+		var names []string
+		for _, j := range pl.Jobs {
+			names = append(names, j.Name)
+		}
+		return nil, fmt.Errorf("no job %q in pipeline %s; its jobs are %s", name, pl.Name, strings.Join(names, ", "))
+	}
+	var out []*pipeline.Job
+	for _, j := range plan.Jobs {
+		if keep[j.Name] {
+			out = append(out, j)
+		}
+	}
+	return out, nil
+}

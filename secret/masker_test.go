@@ -1,0 +1,286 @@
+package secret
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// testSecrets include values that overlap themselves and each other, need
+// URL escaping, and span lines.
+var testSecrets = []string{
+	"hunter2-hunter2",
+	"abcabd",
+	"aaaaaa",
+	"p@ss w0rd/é+?&=",
+	"-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\nAASCBKcwggSjAgEAAoIBAQC7\n-----END KEY-----\n",
+}
+
+// reference masks the whole input the slow, obvious way: find every
+// occurrence of every form, merge overlapping ones, replace each with Mask.
+func reference(in []byte, values []string) []byte {
+	var forms []string
+	for _, v := range values {
+		forms = append(forms, Forms(v)...)
+	}
+	var rs []region
+	for _, f := range forms {
+		for i := 0; i+len(f) <= len(in); i++ {
+			if string(in[i:i+len(f)]) == f {
+				rs = append(rs, region{int64(i), int64(i + len(f))})
+			}
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].start < rs[j].start })
+	var out []byte
+	cur := int64(0)
+	for i := 0; i < len(rs); {
+		s, e := rs[i].start, rs[i].end
+		for i++; i < len(rs) && rs[i].start < e; i++ {
+			e = max(e, rs[i].end)
+		}
+		out = append(out, in[cur:s]...)
+		out = append(out, Mask...)
+		cur = e
+	}
+	return append(out, in[cur:]...)
+}
+
+// maskSplit writes in to a masker in pieces cut at the given sizes.
+func maskSplit(t testing.TB, ms *Masks, in []byte, cuts []byte) []byte {
+	var buf bytes.Buffer
+	mw := ms.Writer(&buf)
+	for i := 0; len(in) > 0; i++ {
+		n := len(in)
+		if len(cuts) > 0 {
+			n = min(n, int(cuts[i%len(cuts)]))
+		}
+		if _, err := mw.Write(in[:n]); err != nil {
+			t.Fatal(err)
+		}
+		in = in[n:]
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestMaskerForms(t *testing.T) {
+	const v = "s3cr3t/value+with?odd&chars"
+	ms := NewMasks([]string{v, "line-one-abc\nline-two-def"})
+	b64 := func(enc *base64.Encoding, prefix string) string { return enc.EncodeToString([]byte(prefix + v)) }
+	for _, tc := range []struct{ name, in string }{
+		{"plain", "token=" + v + " done"},
+		{"base64 std", "Authorization: Basic " + b64(base64.StdEncoding, "")},
+		{"base64 std after 1 byte", b64(base64.StdEncoding, "u")},
+		{"base64 std after 2 bytes", b64(base64.StdEncoding, "us")},
+		{"base64 url after 4 bytes", b64(base64.URLEncoding, "user")},
+		{"base64 raw url after 5 bytes", b64(base64.RawURLEncoding, "user:")},
+		{"query escaped", "https://x/?p=" + url.QueryEscape(v)},
+		{"path escaped", "https://x/" + url.PathEscape(v) + "/y"},
+		{"one line", "saw line-two-def here"},
+		{"crlf line", "line-one-abc\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := ms.String(tc.in)
+			if out == tc.in || !strings.Contains(out, Mask) {
+				t.Errorf("not masked: %q", out)
+			}
+			for _, f := range append(Forms(v), "line-one-abc", "line-two-def") {
+				if strings.Contains(out, f) {
+					t.Errorf("%q still holds %q", out, f)
+				}
+			}
+		})
+	}
+}
+
+func TestMaskerTable(t *testing.T) {
+	ms := NewMasks([]string{"abcabd", "hunter2-hunter2"})
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"nothing here", "nothing here"},
+		{"abcabd", "***"},
+		{"abcabcabd!", "abc***!"},
+		{"xabcabdabcabdy", "x******y"}, // touching occurrences stay two
+		{"abcab", "abcab"},             // a prefix at the end is passed on at Close
+		{"hunter2-hunter2-hunter2", "***"},
+	} {
+		if got := ms.String(tc.in); got != tc.want {
+			t.Errorf("mask(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestMaskerHoldsBackOnlyPossibleStarts(t *testing.T) {
+	ms := NewMasks([]string{"abcabd"})
+	var buf bytes.Buffer
+	mw := ms.Writer(&buf)
+	mw.Write([]byte("hello ab"))
+	if got := buf.String(); got != "hello " {
+		t.Errorf("after a partial prefix, passed on %q, want %q", got, "hello ")
+	}
+	mw.Write([]byte("x\n"))
+	if got := buf.String(); got != "hello abx\n" {
+		t.Errorf("after the prefix broke, passed on %q", got)
+	}
+	mw.Write([]byte("abca"))
+	mw.Flush()
+	if got := buf.String(); got != "hello abx\nabca" {
+		t.Errorf("after Flush, passed on %q", got)
+	}
+}
+
+func TestMaskerEverySplit(t *testing.T) {
+	ms := NewMasks(testSecrets)
+	in := []byte("start abcabcabd aaaaaaaa " + base64.StdEncoding.EncodeToString([]byte("x"+testSecrets[0])) +
+		" " + url.QueryEscape(testSecrets[3]) + "\n" + testSecrets[4] + "MIIEvQIBADANBgkqhkiG9w0BAQEF end")
+	want := reference(in, testSecrets)
+	for i := 0; i <= len(in); i++ {
+		for j := i; j <= len(in); j += 7 {
+			var buf bytes.Buffer
+			mw := ms.Writer(&buf)
+			mw.Write(in[:i])
+			mw.Write(in[i:j])
+			mw.Write(in[j:])
+			mw.Close()
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Fatalf("split at %d,%d:\n got %q\nwant %q", i, j, buf.Bytes(), want)
+			}
+		}
+	}
+}
+
+func FuzzMasker(f *testing.F) {
+	f.Add([]byte("abcabcabd hunter2-hunter2"), []byte{1, 2, 3})
+	f.Add([]byte(base64.StdEncoding.EncodeToString([]byte("ab"+testSecrets[0]))), []byte{5})
+	f.Add([]byte(url.PathEscape(testSecrets[3])+testSecrets[4]), []byte{1})
+	f.Add([]byte("aaaaaaaaaaaaaaaaaaaabcabd"), []byte{0, 4, 9})
+	ms := NewMasks(testSecrets)
+	var forms []string
+	for _, v := range testSecrets {
+		forms = append(forms, Forms(v)...)
+	}
+	f.Fuzz(func(t *testing.T, in, cuts []byte) {
+		cuts = bytes.Clone(cuts) // the fuzzer's inputs are not ours to change
+		for i := range cuts {
+			cuts[i] = max(cuts[i], 1)
+		}
+		got := maskSplit(t, ms, in, cuts)
+		if whole := ms.Bytes(in); !bytes.Equal(got, whole) {
+			t.Fatalf("split writes give %q; one write gives %q", got, whole)
+		}
+		if want := reference(in, testSecrets); !bytes.Equal(got, want) {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+		for _, f := range forms {
+			if bytes.Contains(got, []byte(f)) {
+				t.Fatalf("output %q holds %q", got, f)
+			}
+		}
+	})
+}
+
+// logText is log-like output with no secrets in it.
+func logText(n int) []byte {
+	line := []byte("2024-05-01T12:00:00Z INFO compiling package github.com/example/project/internal/thing (42 files) ok=true\n")
+	return bytes.Repeat(line, n/len(line)+1)[:n]
+}
+
+var benchSecrets = []string{"hunter2-hunter2", "ghp_16C7e42F292c6912E7710c838347Ae178B4a", "postgres://u:p%40ss@db/x",
+	"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+
+// BenchmarkMasker compares masking 5 secrets (each with its base64 and URL
+// forms) with a plain copy, in memory and into a file as the agent's spool.
+func BenchmarkMasker(b *testing.B) {
+	in := logText(1 << 20)
+	const chunk = 32 << 10
+	write := func(w io.Writer) {
+		for i := 0; i < len(in); i += chunk {
+			w.Write(in[i:min(i+chunk, len(in))])
+		}
+	}
+	ms := NewMasks(benchSecrets)
+	var buf bytes.Buffer
+	file := func(b *testing.B) *os.File {
+		f, err := os.CreateTemp(b.TempDir(), "spool")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { f.Close() })
+		return f
+	}
+	for _, c := range []struct {
+		name string
+		run  func(b *testing.B)
+	}{
+		{"copy-memory", func(b *testing.B) {
+			for b.Loop() {
+				buf.Reset()
+				write(&buf)
+			}
+		}},
+		{"mask-memory", func(b *testing.B) {
+			for b.Loop() {
+				buf.Reset()
+				mw := ms.Writer(&buf)
+				write(mw)
+				mw.Close()
+			}
+		}},
+		{"mask-memory-per-line", func(b *testing.B) {
+			// One write per line, as a test runner flushing each line.
+			for b.Loop() {
+				buf.Reset()
+				mw := ms.Writer(&buf)
+				for rest := in; len(rest) > 0; {
+					n := bytes.IndexByte(rest, '\n') + 1
+					if n == 0 {
+						n = len(rest)
+					}
+					mw.Write(rest[:n])
+					rest = rest[n:]
+				}
+				mw.Close()
+			}
+		}},
+		{"copy-file", func(b *testing.B) {
+			f := file(b)
+			for b.Loop() {
+				f.Seek(0, 0)
+				write(f)
+			}
+		}},
+		{"mask-file", func(b *testing.B) {
+			f := file(b)
+			for b.Loop() {
+				f.Seek(0, 0)
+				mw := ms.Writer(f)
+				write(mw)
+				mw.Close()
+			}
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			c.run(b)
+		})
+	}
+}
+
+// An occurrence that keeps growing (overlapping matches) is held whole but
+// costs linear time, however small the writes.
+func TestMaskerLongRunIsLinear(t *testing.T) {
+	ms := NewMasks([]string{"aaaaaa"})
+	in := append(bytes.Repeat([]byte("a"), 1<<20), '!')
+	got := maskSplit(t, ms, in, []byte{1})
+	if string(got) != "***!" {
+		t.Errorf("got %q", got[:min(len(got), 20)])
+	}
+}
