@@ -81,6 +81,16 @@ type Job struct {
 	// Secrets are the secrets the job gets in its environment (by name;
 	// values reach only the agent running it).
 	Secrets []JobSecret `json:"secrets,omitempty"`
+	// AllowFailure lets the job fail without failing the run or skipping
+	// its dependents.
+	AllowFailure bool `json:"allow_failure"`
+	// Retry is how failures of the job are retried; nil for never (lost
+	// attempts still get the server's infrastructure retries).
+	Retry *Retry `json:"retry,omitempty"`
+	// Approval is the gate before the job, or nil.
+	Approval *Approval `json:"approval,omitempty"`
+	// Environment is the environment a deploy job deploys to, or "".
+	Environment string `json:"environment,omitempty"`
 	// Attempt is the number of the current (latest) attempt, 0 before the first claim.
 	Attempt int `json:"attempt"`
 	// WaitReason says why a queued job is not running, when the server

@@ -322,6 +322,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"ProjectUpdate", projectInput{}, true},
 		{"TriggerRequest", triggerInput{}, true},
 		{"Plan", planView{}, false},
+		{"Retry", lathe.Retry{}, false},
+		{"Approval", lathe.Approval{}, false},
 		{"PlannedJob", pipeline.JobView{}, false},
 		{"SkippedJob", pipeline.Skipped{}, false},
 		{"MatrixValue", pipeline.MatrixValue{}, false},

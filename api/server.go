@@ -150,6 +150,8 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/jobs/{job}", userAuth, s.getJob},
 		{"POST /api/v1/jobs/{job}/cancel", userAuth, s.cancelJob},
 		{"POST /api/v1/jobs/{job}/rerun", userAuth, s.rerunJob},
+		{"POST /api/v1/jobs/{job}/approve", userAuth, s.approveJob},
+		{"POST /api/v1/jobs/{job}/reject", userAuth, s.rejectJob},
 		{"GET /api/v1/jobs/{job}/log", userAuth, s.getLog},
 		{"GET /api/v1/jobs/{job}/log/stream", userAuth, s.streamLog},
 

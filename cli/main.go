@@ -39,6 +39,8 @@ var commands = map[string]command{
 	"logs":      {"print a run's logs (-f to follow live)", cmdLogs},
 	"cancel":    {"cancel a run (or a job with --job)", cmdCancel},
 	"rerun":     {"re-run a run as a new run (--failed: only its failed jobs; --job: one job)", cmdRerun},
+	"approve":   {"approve a job waiting at its approval gate, so it runs", cmdApprove},
+	"reject":    {"reject a job waiting at its approval gate: it is canceled and its dependents skipped", cmdReject},
 	"agent":     {"run an agent for a server: registers with --token, then runs jobs (SIGTERM drains)", cmdAgent},
 	"agents":    {"manage agents, agent groups and registration tokens", cmdAgents},
 	"secrets":   {"manage secrets (set, list, get, delete; reencrypt after a key rotation)", cmdSecrets},

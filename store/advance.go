@@ -30,7 +30,9 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 		stageID           int64
 		started, finished sql.NullInt64
 	}
-	rows, err := t.query(ctx, `SELECT id, name, status, deps, stage_id, started_at, finished_at FROM jobs WHERE run_id = ? ORDER BY id`, runID)
+	rows, err := t.query(ctx, `SELECT id, name, status, deps, stage_id, started_at, finished_at, allow_failure,
+			approval <> '' AND approved_at IS NULL
+		FROM jobs WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return fmt.Errorf("load jobs of run %d: %w", runID, err)
 	}
@@ -38,7 +40,9 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 	for rows.Next() {
 		j := &jobRow{}
 		var deps string
-		if err := rows.Scan(&j.node.ID, &j.node.Name, &j.node.Status, &deps, &j.stageID, &j.started, &j.finished); err != nil {
+		var allowFailure int
+		if err := rows.Scan(&j.node.ID, &j.node.Name, &j.node.Status, &deps, &j.stageID, &j.started, &j.finished,
+			&allowFailure, &j.node.Gated); err != nil {
 			rows.Close()
 			return err
 		}
@@ -46,6 +50,7 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 			rows.Close()
 			return fmt.Errorf("job %d deps: %w", j.node.ID, err)
 		}
+		j.node.AllowFailure = allowFailure != 0
 		jobs = append(jobs, j)
 	}
 	rows.Close()
@@ -77,6 +82,8 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 			}
 			queued = true
 			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ? WHERE id = ?`, to, now, j.node.ID)
+		} else if to == lathe.StatusWaiting {
+			_, err = t.exec(ctx, `UPDATE jobs SET status = ? WHERE id = ?`, to, j.node.ID)
 		} else {
 			j.finished = sql.NullInt64{Int64: now, Valid: true}
 			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?`, to, now, j.node.ID)
@@ -117,7 +124,7 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 		statuses := make([]lathe.Status, len(js))
 		var next stageRow
 		for i, j := range js {
-			statuses[i] = j.node.Status
+			statuses[i] = j.node.Outcome()
 			next.started = minNull(next.started, j.started)
 			next.finished = maxNull(next.finished, j.finished)
 		}

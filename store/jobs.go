@@ -9,7 +9,8 @@ import (
 )
 
 const jobCols = `j.id, j.run_id, j.stage_id, s.name, j.name, j.status, j.needs, j.deps, j.runs_on, j.timeout_sec, j.env, j.steps,
-	j.attempt, j.wait_reason, j.created_at, j.started_at, j.finished_at, j.concurrency_group, j.concurrency_limit, j.secrets`
+	j.attempt, j.wait_reason, j.created_at, j.started_at, j.finished_at, j.concurrency_group, j.concurrency_limit, j.secrets,
+	j.allow_failure, j.retry_count, j.retry_on, j.approval, j.approved_by, j.approved_at, j.environment`
 
 func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
 	var j lathe.Job
@@ -18,10 +19,29 @@ func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
 	var started, finished sql.NullInt64
 	var group string
 	var limit int
+	var allowFailure, retryCount int
+	var retryOn, approval string
+	var approvedBy sql.NullString
+	var approvedAt sql.NullInt64
 	err := row.Scan(&j.ID, &j.RunID, &j.StageID, &j.Stage, &j.Name, &j.Status, &needs, &deps, &runsOn, &j.TimeoutSec, &env, &steps,
-		&j.Attempt, &j.WaitReason, &created, &started, &finished, &group, &limit, &secrets)
+		&j.Attempt, &j.WaitReason, &created, &started, &finished, &group, &limit, &secrets,
+		&allowFailure, &retryCount, &retryOn, &approval, &approvedBy, &approvedAt, &j.Environment)
 	if err != nil {
 		return nil, err
+	}
+	j.AllowFailure = allowFailure != 0
+	if retryCount > 0 {
+		j.Retry = &lathe.Retry{Count: retryCount}
+		if err := fromJSON(retryOn, &j.Retry.On); err != nil {
+			return nil, fmt.Errorf("job %d retry: %w", j.ID, err)
+		}
+	}
+	if approval != "" {
+		j.Approval = &lathe.Approval{}
+		if err := fromJSON(approval, j.Approval); err != nil {
+			return nil, fmt.Errorf("job %d approval: %w", j.ID, err)
+		}
+		j.Approval.ApprovedBy, j.Approval.ApprovedAt = approvedBy.String, fromNullMicros(approvedAt)
 	}
 	if group != "" {
 		j.Concurrency = &lathe.Concurrency{Group: group, Limit: limit}

@@ -149,8 +149,12 @@ func (s *Store) expireLease(ctx context.Context, c candidate, retries int) (lost
 		if err != nil {
 			return fmt.Errorf("job %d: %w", c.jobID, err)
 		}
+		limit, _, err := t.infraRetries(ctx, c.jobID, retries)
+		if err != nil {
+			return err
+		}
 		to := lathe.StatusLost
-		if used < retries && cancel == 0 {
+		if used < limit && cancel == 0 {
 			to = lathe.StatusQueued
 		}
 		if err := lathe.CheckTransition(fmt.Sprintf("job %d", c.jobID), lathe.StatusRunning, to); err != nil {

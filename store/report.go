@@ -125,14 +125,26 @@ func (t *txn) finishAttempt(ctx context.Context, attemptID, jobID, runID int64, 
 		lathe.StatusCanceled, now, attemptID); err != nil {
 		return err
 	}
+	retry, err := t.retryFailure(ctx, attemptID, jobID, to)
+	if err != nil {
+		return err
+	}
 	var group string
-	if err := t.queryRow(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ? RETURNING concurrency_group`,
-		to, now, jobID).Scan(&group); err != nil {
+	if retry {
+		// The attempt stays as it ended; the job queues again and the next
+		// claim makes the next attempt.
+		err = t.queryRow(ctx, `UPDATE jobs SET status = ?, retries = retries + 1, queued_at = ?, wait_reason = ''
+			WHERE id = ? RETURNING concurrency_group`, lathe.StatusQueued, now, jobID).Scan(&group)
+		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
+	} else {
+		err = t.queryRow(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ? RETURNING concurrency_group`,
+			to, now, jobID).Scan(&group)
+	}
+	if err != nil {
 		return fmt.Errorf("finish job %d: %w", jobID, err)
 	}
 	t.released(group)
-	err := t.advanceRun(ctx, runID)
-	return err
+	return t.advanceRun(ctx, runID)
 }
 
 func (t *txn) upsertStep(ctx context.Context, attemptID int64, st lathe.StepReport) error {

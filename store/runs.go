@@ -59,11 +59,19 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 				}
 				group, limit = c.Group, c.Limit
 			}
+			retryCount, retryOn, approval := 0, "[]", ""
+			if j.Retry != nil {
+				retryCount, retryOn = j.Retry.Count, jsonText(j.Retry.On)
+			}
+			if j.Approval != nil {
+				approval = jsonObject(j.Approval)
+			}
 			err := t.queryRow(ctx, `INSERT INTO jobs (run_id, stage_id, name, status, deps, needs, runs_on, timeout_sec, env, steps, created_at,
-					concurrency_group, concurrency_limit, secrets)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+					concurrency_group, concurrency_limit, secrets, allow_failure, retry_count, retry_on, approval, environment)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 				r.ID, sid, j.Name, j.Status, jsonText(j.Deps), jsonText(j.Needs), jsonText(j.RunsOn),
-				j.TimeoutSec, jsonText(j.Env), jsonText(j.Steps), micros(t.now), group, limit, jsonText(j.Secrets)).Scan(&j.ID)
+				j.TimeoutSec, jsonText(j.Env), jsonText(j.Steps), micros(t.now), group, limit, jsonText(j.Secrets),
+				boolInt(j.AllowFailure), retryCount, retryOn, approval, j.Environment).Scan(&j.ID)
 			if err != nil {
 				return fmt.Errorf("insert job %q: %w", j.Name, err)
 			}
@@ -83,6 +91,15 @@ func jsonText(v any) string {
 	}
 	if string(b) == "null" {
 		return "[]"
+	}
+	return string(b)
+}
+
+// jsonObject encodes a struct for a TEXT column.
+func jsonObject(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("store: cannot encode %T: %v", v, err)) // only plain structs reach here
 	}
 	return string(b)
 }

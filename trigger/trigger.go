@@ -186,11 +186,36 @@ func newRun(pl *pipeline.Pipeline, stages []string, jobs []*pipeline.Job) store.
 			Env:        j.Env,
 			Steps:      j.Steps,
 			// A copy: the parsed pipeline is cached and shared.
-			Concurrency: copyConcurrency(j.Concurrency),
-			Secrets:     jobSecrets(j.Secrets),
+			Concurrency:  copyConcurrency(j.Concurrency),
+			Secrets:      jobSecrets(j.Secrets),
+			AllowFailure: j.AllowFailure,
+			Retry:        jobRetry(j.Retry),
+			Approval:     jobApproval(j.Approval),
+			Environment:  environmentName(j.Environment),
 		})
 	}
 	return nr
+}
+
+func jobRetry(r pipeline.Retry) *lathe.Retry {
+	if r.Count == 0 {
+		return nil
+	}
+	return &lathe.Retry{Count: r.Count, On: append([]string(nil), r.On...)}
+}
+
+func jobApproval(a *pipeline.Approval) *lathe.Approval {
+	if a == nil {
+		return nil
+	}
+	return &lathe.Approval{From: append([]string{}, a.From...), Message: a.Message}
+}
+
+func environmentName(e *pipeline.Environment) string {
+	if e == nil {
+		return ""
+	}
+	return e.Name
 }
 
 func copyConcurrency(c *pipeline.Concurrency) *lathe.Concurrency {

@@ -1,0 +1,111 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/cli"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+// policyPipeline has a job that fails once and is retried, a job allowed
+// to fail, and a deploy behind an approval gate.
+func policyPipeline(marker string) string {
+	return fmt.Sprintf(`
+stages: [test, deploy]
+jobs:
+  flaky:
+    stage: test
+    retry: {count: 2, on: [failure]}
+    steps:
+      - if [ -f %[1]q ]; then echo second try; else touch %[1]q; echo first try; exit 1; fi
+  lint:
+    stage: test
+    allow_failure: true
+    steps: [echo style problems; exit 3]
+  deploy:
+    stage: deploy
+    environment: production
+    approval: {from: [release-managers], message: "Ship it?"}
+    steps: [echo deployed]
+  notify:
+    stage: deploy
+    needs: [deploy]
+    steps: [echo notified]
+`, marker)
+}
+
+// Retries, allowed failures and approval gates work on the server: a failure
+// is retried as a new attempt, an allowed failure neither fails the run nor
+// skips what follows, and a gated job waits until someone approves it.
+func TestRetryAllowFailureAndApproval(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		l := lathetest.Start(t, o)
+		l.Project(t, "pol", lathetest.Repo(t, map[string]string{".lathe.yml": policyPipeline(filepath.Join(t.TempDir(), "marker"))}))
+		run := l.Trigger(t, "pol", "", "")
+		var deploy *lathe.Job
+		waitFor(t, 60*time.Second, "deploy to wait for approval", func() bool {
+			deploy = lathetest.JobByName(t, l.Run(t, run.ID), "deploy")
+			return deploy.Status == lathe.StatusWaiting
+		})
+		r := l.Run(t, run.ID)
+		if r.Status != lathe.StatusRunning && r.Status != lathe.StatusWaiting {
+			t.Errorf("run while the gate is shut = %s", r.Status)
+		}
+		flaky := l.Job(t, lathetest.JobByName(t, r, "flaky").ID)
+		if flaky.Status != lathe.StatusSuccess || len(flaky.Attempts) != 2 || flaky.Attempts[0].Status != lathe.StatusFailed {
+			t.Errorf("flaky = %s with %d attempts; want success on the second, the first failed", flaky.Status, len(flaky.Attempts))
+		}
+		if lint := lathetest.JobByName(t, r, "lint"); lint.Status != lathe.StatusFailed || !lint.AllowFailure {
+			t.Errorf("lint = %s (allow_failure %v); want failed and allowed", lint.Status, lint.AllowFailure)
+		}
+		if deploy.Approval == nil || deploy.Approval.Message != "Ship it?" || deploy.Environment != "production" {
+			t.Errorf("deploy = %+v; want its approval and environment", deploy)
+		}
+		if n := lathetest.JobByName(t, r, "notify"); n.Status != lathe.StatusPending {
+			t.Errorf("notify behind the gate = %s; want pending", n.Status)
+		}
+		err := l.Client.Do(context.Background(), http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/approve", flaky.ID), nil, nil)
+		wantStatus(t, err, http.StatusConflict, "approve a job that is not waiting")
+
+		var out bytes.Buffer
+		env := &cli.Env{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
+		if code := cli.Run(context.Background(), []string{"approve", fmt.Sprint(deploy.ID), "--server", l.URL, "--token", l.AdminToken}, env); code != 0 {
+			t.Fatalf("lathe approve: %d\n%s", code, out.String())
+		}
+		done := l.Wait(t, run.ID, 60*time.Second)
+		if done.Status != lathe.StatusSuccess {
+			t.Errorf("run after approval = %s; want success (lint may fail)", done.Status)
+		}
+		d := l.Job(t, deploy.ID)
+		if d.Status != lathe.StatusSuccess || d.Approval.ApprovedBy == "" || d.Approval.ApprovedAt == nil {
+			t.Errorf("deploy after approval = %s, approval %+v", d.Status, d.Approval)
+		}
+		if n := lathetest.JobByName(t, done, "notify"); n.Status != lathe.StatusSuccess {
+			t.Errorf("notify = %s", n.Status)
+		}
+
+		// Rejecting the gate of the next run cancels deploy and skips notify.
+		run2 := l.Trigger(t, "pol", "", "")
+		waitFor(t, 60*time.Second, "the second deploy to wait", func() bool {
+			deploy = lathetest.JobByName(t, l.Run(t, run2.ID), "deploy")
+			return deploy.Status == lathe.StatusWaiting
+		})
+		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/reject", deploy.ID), nil, nil)
+		done = l.Wait(t, run2.ID, 60*time.Second)
+		if got := lathetest.JobByName(t, done, "deploy").Status; got != lathe.StatusCanceled || done.Status != lathe.StatusCanceled ||
+			lathetest.JobByName(t, done, "notify").Status != lathe.StatusSkipped {
+			t.Errorf("after reject: run %s, deploy %s, notify %s", done.Status, got, lathetest.JobByName(t, done, "notify").Status)
+		}
+		if !strings.Contains(l.Log(t, lathetest.JobByName(t, done, "flaky").ID), "second try") {
+			t.Errorf("flaky in run 2 did not find the marker")
+		}
+	})
+}

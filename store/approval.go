@@ -1,0 +1,57 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// ApproveJob opens the approval gate of a job waiting at it: the job is
+// queued, and who approved it and when is kept on it. It is a conflict
+// unless the job is waiting_for_approval.
+func (s *Store) ApproveJob(ctx context.Context, id int64, by string) error {
+	return s.decideGate(ctx, id, func(t *txn, runID int64) error {
+		now := micros(t.now)
+		if _, err := t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ?, approved_by = ?, approved_at = ? WHERE id = ?`,
+			lathe.StatusQueued, now, by, now, id); err != nil {
+			return fmt.Errorf("approve job %d: %w", id, err)
+		}
+		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
+		return nil
+	})
+}
+
+// RejectJob closes the approval gate of a job waiting at it for good: the
+// job is canceled and the jobs that need it are skipped.
+func (s *Store) RejectJob(ctx context.Context, id int64) error {
+	return s.decideGate(ctx, id, func(t *txn, runID int64) error {
+		_, err := t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?`, lathe.StatusCanceled, micros(t.now), id)
+		return err
+	})
+}
+
+// decideGate locks the job's run, checks the job waits for approval, applies
+// decide and advances the run.
+func (s *Store) decideGate(ctx context.Context, id int64, decide func(t *txn, runID int64) error) error {
+	return s.tx(ctx, func(t *txn) error {
+		var runID int64
+		if err := t.queryRow(ctx, `SELECT run_id FROM jobs WHERE id = ?`, id).Scan(&runID); err != nil {
+			return notFound(err, "job", id)
+		}
+		if err := t.lockRun(ctx, runID); err != nil {
+			return err
+		}
+		var status lathe.Status
+		if err := t.queryRow(ctx, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&status); err != nil {
+			return notFound(err, "job", id)
+		}
+		if status != lathe.StatusWaiting {
+			return fmt.Errorf("job %d is %s, not waiting for approval: %w", id, status, lathe.ErrConflict)
+		}
+		if err := decide(t, runID); err != nil {
+			return err
+		}
+		return t.advanceRun(ctx, runID)
+	})
+}
