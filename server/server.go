@@ -60,6 +60,11 @@ type Config struct {
 	// QueueTimeout fails a queued job that no online agent can take after
 	// this long (zero: DefaultQueueTimeout; negative: never).
 	QueueTimeout time.Duration
+	// ChainInterval is how often finished runs are checked for pipelines
+	// that follow them (zero: DefaultChainInterval); ScheduleInterval how
+	// often cron schedules are checked (zero: DefaultScheduleInterval).
+	ChainInterval    time.Duration
+	ScheduleInterval time.Duration
 	// SecretKeyFile holds the keys that seal secrets (empty:
 	// <DataDir>/secret.key, made on first start). SecretKey, a base64 key
 	// (LATHE_SECRET_KEY), replaces it when set. OldSecretKeyFiles hold keys
@@ -84,6 +89,7 @@ type Server struct {
 	http   *http.Server
 	agents []*agent.Agent
 	sweep  *sweeper
+	auto   *automation
 	keys   *secret.Keyring
 }
 
@@ -131,6 +137,7 @@ func (s *Server) setup(ctx context.Context) error {
 	}
 	s.URL = "http://" + s.ln.Addr().String()
 	tr := &trigger.Service{Store: s.Store, Mirrors: &git.Mirrors{Dir: filepath.Join(s.cfg.DataDir, "git")}}
+	s.auto = newAutomation(tr, s.Store, s.cfg)
 	s.API = api.New(s.Store, tr, s.cfg.Log)
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
 	s.API.SetKeyring(s.keys)
@@ -224,6 +231,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { serveErr <- s.http.Serve(s.ln) }()
 
 	stopSweeper := s.sweep.Start(context.WithoutCancel(ctx))
+	stopAutomation := s.auto.Start(context.WithoutCancel(ctx))
 	agentCtx, stopAgents := context.WithCancel(context.WithoutCancel(ctx))
 	var agents sync.WaitGroup
 	for _, a := range s.agents {
@@ -243,6 +251,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopAgents()
 	agents.Wait()
+	stopAutomation()
 	stopSweeper()
 	endRequests()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -30,8 +30,9 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 			return fmt.Errorf("number run: %w", err)
 		}
 		r.Status, r.CreatedAt = lathe.StatusPending, t.now
-		err = t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at, parent_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		err = t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at, parent_id,
+				downstream_done)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id`,
 			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, micros(t.now), r.ParentID).Scan(&r.ID)
 		if err != nil {
 			return fmt.Errorf("insert run: %w", err)

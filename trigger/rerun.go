@@ -10,7 +10,9 @@ import (
 
 // Rerun starts a new run of parent's pipeline at parent's commit (and with
 // its ref and branch), linked to parent, with event "rerun". The pipeline
-// is read afresh from that commit, so the new run has the parent's jobs.
+// is read afresh from that commit and planned for the parent's event, so
+// the new run has the parent's jobs. (Parameters are not stored with runs
+// yet: a re-run gets the defaults.)
 func (s *Service) Rerun(ctx context.Context, p *lathe.Project, parent *lathe.Run) (*lathe.Run, error) {
 	if parent.ProjectID != p.ID {
 		return nil, fmt.Errorf("run %d is not of project %s: %w", parent.ID, p.Name, lathe.ErrInvalid)
@@ -23,13 +25,7 @@ func (s *Service) Rerun(ctx context.Context, p *lathe.Project, parent *lathe.Run
 	if err != nil {
 		return nil, err
 	}
-	nr := Plan(pl)
 	parentID := parent.ID
-	nr.Run.ProjectID, nr.Run.Project = p.ID, p.Name
-	nr.Run.Ref, nr.Run.Branch, nr.Run.Commit, nr.Run.Event = parent.Ref, parent.Branch, ref.Commit, "rerun"
-	nr.Run.ParentID = &parentID
-	if err := s.Store.CreateRun(ctx, nr); err != nil {
-		return nil, err
-	}
-	return nr.Run, nil
+	ref.Ref, ref.Branch = parent.Ref, parent.Branch
+	return s.start(ctx, p, pl, ref, launch{event: parent.Event, parent: &parentID, recordAs: "rerun"})
 }

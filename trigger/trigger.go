@@ -111,7 +111,8 @@ func IsPipelineFile(p string) bool {
 	return path.Dir(p) == ".lathe" && (ext == ".yml" || ext == ".yaml")
 }
 
-// Trigger creates a run for the request and queues its first jobs.
+// Trigger creates a run for the request and queues its first jobs. The
+// pipeline must run on the request's event (its `on:`).
 func (s *Service) Trigger(ctx context.Context, p *lathe.Project, req Request) (*lathe.Run, error) {
 	ref, ps, err := s.Pipelines(ctx, p, req.Ref)
 	if err != nil {
@@ -123,19 +124,42 @@ func (s *Service) Trigger(ctx context.Context, p *lathe.Project, req Request) (*
 	}
 	event := req.Event
 	if event == "" {
-		event = "manual"
+		event = pipeline.EventManual
 	}
-	nr, err := PlanFor(pl, pipeline.PlanInput{Params: req.Params, Event: pipeline.Event{
-		Kind: event, Branch: ref.Branch, Ref: ref.Ref, Commit: ref.Commit, Tag: ref.Tag(),
-	}})
+	return s.start(ctx, p, pl, ref, launch{event: event, params: req.Params})
+}
+
+// launch is how a run starts: the event its pipeline's `on:` and `when:`
+// see, its parameters, and for a run started by another run, that run.
+type launch struct {
+	event    string
+	params   map[string]string
+	upstream string // the pipeline whose success started this one
+	parent   *int64
+	// recordAs is the run's event when it differs from what conditions see
+	// (a re-run is planned as its parent's event).
+	recordAs string
+}
+
+// start plans pl for the launch at ref and stores the run.
+func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipeline, ref git.Ref, l launch) (*lathe.Run, error) {
+	ev := pipeline.Event{Kind: l.event, Branch: ref.Branch, Ref: ref.Ref, Commit: ref.Commit, Tag: ref.Tag(), Upstream: l.upstream}
+	if l.recordAs == "" && !pl.Triggers.Matches(ev) {
+		return nil, fmt.Errorf("pipeline %s does not run on %s events; add %s to its on: %w", pl.Name, l.event, l.event, lathe.ErrInvalid)
+	}
+	nr, err := PlanFor(pl, pipeline.PlanInput{Params: l.params, Event: ev})
 	if err != nil {
 		return nil, err
 	}
 	if len(nr.Jobs) == 0 {
-		return nil, fmt.Errorf("no job of pipeline %s runs for this %s event (their conditions are false): %w", pl.Name, event, lathe.ErrInvalid)
+		return nil, fmt.Errorf("no job of pipeline %s runs for this %s event (their conditions are false): %w", pl.Name, l.event, lathe.ErrInvalid)
+	}
+	event := l.event
+	if l.recordAs != "" {
+		event = l.recordAs
 	}
 	nr.Run.ProjectID, nr.Run.Project = p.ID, p.Name
-	nr.Run.Ref, nr.Run.Branch, nr.Run.Commit, nr.Run.Event = ref.Ref, ref.Branch, ref.Commit, event
+	nr.Run.Ref, nr.Run.Branch, nr.Run.Commit, nr.Run.Event, nr.Run.ParentID = ref.Ref, ref.Branch, ref.Commit, event, l.parent
 	if err := s.Store.CreateRun(ctx, nr); err != nil {
 		return nil, err
 	}

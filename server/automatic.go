@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/lathe-ci/lathe/store"
+	"github.com/lathe-ci/lathe/trigger"
+)
+
+// Defaults of the automatic-trigger settings in Config.
+const (
+	DefaultChainInterval    = time.Second
+	DefaultScheduleInterval = 30 * time.Second
+)
+
+// chainBatch bounds the finished runs one chain tick looks at.
+const chainBatch = 100
+
+// automation starts the runs nobody asks for by hand: pipelines that follow
+// a successful pipeline (on: pipeline: after) and cron schedules. Both work
+// from the database (a run's downstream_done, a schedule's next_at) and
+// claim each firing with a conditional update, so a restart loses none and
+// several replicas never fire one twice.
+type automation struct {
+	trigger       *trigger.Service
+	store         *store.Store
+	chainEvery    time.Duration
+	scheduleEvery time.Duration
+	log           *slog.Logger
+}
+
+func newAutomation(tr *trigger.Service, st *store.Store, cfg Config) *automation {
+	a := &automation{trigger: tr, store: st, chainEvery: cfg.ChainInterval, scheduleEvery: cfg.ScheduleInterval,
+		log: cfg.Log}
+	if a.chainEvery <= 0 {
+		a.chainEvery = DefaultChainInterval
+	}
+	if a.scheduleEvery <= 0 {
+		a.scheduleEvery = DefaultScheduleInterval
+	}
+	return a
+}
+
+// Start runs both loops until the returned stop is called; stop waits for them.
+func (a *automation) Start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); every(ctx, a.chainEvery, a.chain) }()
+	go func() { defer wg.Done(); every(ctx, a.scheduleEvery, a.schedules) }()
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// every calls fn each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
+}
+
+// chain starts the downstream pipelines of runs that finished since the
+// last tick. A run is claimed before its downstream starts: a crash between
+// the two loses that downstream (logged as it happens) rather than starting
+// it twice.
+func (a *automation) chain(ctx context.Context) {
+	runs, err := a.store.FinishedUnchained(ctx, chainBatch)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("downstream pipelines: list finished runs", "err", err)
+		}
+		return
+	}
+	for _, r := range runs {
+		claimed, err := a.store.ClaimChain(ctx, r.ID)
+		if err != nil || !claimed {
+			continue
+		}
+		started, err := a.trigger.Downstream(ctx, r)
+		if err != nil {
+			a.log.Warn("downstream pipelines not started", "run_id", r.ID, "pipeline", r.Pipeline, "err", err)
+		}
+		for _, d := range started {
+			a.log.Info("downstream pipeline started", "run_id", d.ID, "pipeline", d.Pipeline, "after_run_id", r.ID)
+		}
+	}
+}
+
+// schedules fires the cron schedules that are due.
+func (a *automation) schedules(ctx context.Context) {
+	n, err := a.trigger.FireSchedules(ctx, time.Now())
+	if err != nil && ctx.Err() == nil {
+		a.log.Warn("schedules", "started", n, "err", err)
+	}
+}
