@@ -109,8 +109,8 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 // why; it is not an error the agent should back off from. State changes
 // take effect within the poll: an agent authorized or enabled meanwhile goes
 // on to claim, and one disabled (or unauthorized) meanwhile stops waiting
-// for work. (A claim already in its transaction when an agent is disabled
-// may still take that one job.)
+// for work. The store checks the agent again inside the claim, so a
+// disable that commits first always keeps the agent from a job.
 func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) {
 	p := principal(r.Context())
 	a := p.Agent

@@ -232,3 +232,29 @@ func TestAgentAttemptsPages(t *testing.T) {
 		}
 	})
 }
+
+// The store itself refuses work to a disabled, unauthorized or deleted
+// agent, whatever its caller checked before: a disable that commits before
+// a claim always wins over it.
+func TestClaimRefusesAgentsThatMayNotWork(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		p := mustProject(t, s, "app")
+		a := mustAgent(t, s, "a")
+		mustRun(t, s, p.ID, "ci", []string{"test"}, job("unit", "test"))
+		for _, c := range []store.AgentChange{{Disabled: ptr(true)}, {Disabled: ptr(false), Authorized: ptr(false)}} {
+			if err := s.UpdateAgents(ctx, map[int64]store.AgentChange{a.ID: c}); err != nil {
+				t.Fatal(err)
+			}
+			if as, err := s.Claim(ctx, a.ID, a.Labels); err != nil || as != nil {
+				t.Errorf("claim after %+v = %+v, %v; want nothing", c, as, err)
+			}
+		}
+		if err := s.UpdateAgents(ctx, map[int64]store.AgentChange{a.ID: {Authorized: ptr(true)}}); err != nil {
+			t.Fatal(err)
+		}
+		if as := mustClaim(t, s, a); as == nil {
+			t.Error("an authorized, enabled agent got no job")
+		}
+	})
+}

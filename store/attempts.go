@@ -154,6 +154,9 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, c
 		if err != nil || jobID == 0 {
 			return err
 		}
+		if ok, err := t.agentMayClaim(ctx, agentID); err != nil || !ok {
+			return err
+		}
 		if err := t.lockRun(ctx, runID); err != nil {
 			return err
 		}
@@ -198,6 +201,25 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, c
 }
 
 var errRetryClaim = fmt.Errorf("claim: retry")
+
+// agentMayClaim re-reads, under a shared lock, whether the agent is
+// authorized, enabled and not deleted. The API checked before it called
+// Claim; checking again here closes the window in which an admin disables
+// the agent between that check and the claim: the disable either commits
+// first (and this claim takes nothing) or waits for the claim to commit.
+func (t *txn) agentMayClaim(ctx context.Context, agentID int64) (bool, error) {
+	var authorized, disabled int
+	var deleted sql.NullInt64
+	err := t.queryRow(ctx, `SELECT authorized, disabled, deleted_at FROM agents WHERE id = ?`+t.d.lockShared, agentID).
+		Scan(&authorized, &disabled, &deleted)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim: agent %d: %w", agentID, err)
+	}
+	return authorized != 0 && disabled == 0 && !deleted.Valid, nil
+}
 
 // reclaim returns the assignment of the running attempt the agent claimed
 // with claimID, renewing its lease, or nil when there is none.

@@ -46,14 +46,18 @@ type dialect struct {
 	rebind func(string) string
 	// lockRun is appended to the SELECT that serialises writers of one run.
 	lockRun string
+	// lockShared is appended to a SELECT whose rows must not change until
+	// the transaction ends (SQLite's single writer gives that already).
+	lockShared string
 }
 
 var sqliteDialect = dialect{name: "sqlite", rebind: func(q string) string { return q }}
 
 var postgresDialect = dialect{
-	name:    "postgres",
-	rebind:  rebindDollar,
-	lockRun: " FOR UPDATE",
+	name:       "postgres",
+	rebind:     rebindDollar,
+	lockRun:    " FOR UPDATE",
+	lockShared: " FOR SHARE",
 }
 
 // Open opens (creating if needed) the database named by dsn and applies
