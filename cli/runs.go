@@ -18,6 +18,8 @@ func cmdRun(ctx context.Context, args []string, env *Env) int {
 	ref := fs.String("ref", "", "branch, tag or commit to build (default: the project's default branch)")
 	pipeline := fs.String("pipeline", "", "pipeline name (needed when the commit defines several)")
 	follow := fs.Bool("follow", false, "stream the logs until the run ends; exit 0 only if it succeeds")
+	var params keyValues
+	fs.Var(&params, "param", "`K=V`: a parameter of the run (repeatable)")
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -28,7 +30,14 @@ func cmdRun(ctx context.Context, args []string, env *Env) int {
 	}
 	c := mk()
 	var run lathe.Run
-	in := map[string]string{"ref": *ref, "pipeline": *pipeline}
+	in := map[string]any{"ref": *ref, "pipeline": *pipeline}
+	if len(params.vars) > 0 {
+		given := map[string]string{}
+		for _, p := range params.vars {
+			given[p.Name] = p.Value
+		}
+		in["params"] = given
+	}
 	if err := c.Do(ctx, http.MethodPost, "/api/v1/projects/"+url.PathEscape(pos[0])+"/runs", in, &run); err != nil {
 		return fail(env, err)
 	}

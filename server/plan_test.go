@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/cli"
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 	"github.com/lathe-ci/lathe/pipeline"
@@ -66,6 +68,13 @@ func TestPlanMatrixAndParamsOnTheServer(t *testing.T) {
 	}
 	if log := l.Log(t, lathetest.JobByName(t, done, "test (os=bsd, size=m)").ID); !strings.Contains(log, "hi bsd m\n") {
 		t.Errorf("log of test (os=bsd, size=m) = %q; want the parameter and matrix values", log)
+	}
+
+	var out bytes.Buffer
+	env := &cli.Env{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
+	args := []string{"run", "mx", "--param", "greeting=yo", "--follow", "--server", l.URL, "--token", l.AdminToken}
+	if code := cli.Run(context.Background(), args, env); code != 0 || !strings.Contains(out.String(), "yo linux s\n") {
+		t.Errorf("lathe run --param --follow: exit %d\n%s", code, out.String())
 	}
 
 	resp, err := http.Get(l.URL + "/api/v1/pipeline-schema")
