@@ -219,8 +219,9 @@ jobs:
 	if fmt.Sprint(b.RunsOn, b.Timeout, b.Env, b.Retry.Count, b.Extends) != "[linux] 5m0s [{A base} {B go} {C build}] 2 [go]" {
 		t.Errorf("build = %v %v %v %v %v", b.RunsOn, b.Timeout, b.Env, b.Retry.Count, b.Extends)
 	}
-	if fmt.Sprint(tst.RunsOn, tst.Timeout, tst.Env, tst.Steps, tst.Deps) != "[linux] 9m0s [{A base} {B go} {C build}] [{make make}] [build]" {
-		t.Errorf("test = %v %v %v %v %v", tst.RunsOn, tst.Timeout, tst.Env, tst.Steps, tst.Deps)
+	if fmt.Sprintf("%v %v %v %d %s %s %v", tst.RunsOn, tst.Timeout, tst.Env, len(tst.Steps), tst.Steps[0].Name, tst.Steps[0].Run, tst.Deps) !=
+		"[linux] 9m0s [{A base} {B go} {C build}] 1 make make [build]" {
+		t.Errorf("test = %v %v %v %+v %v", tst.RunsOn, tst.Timeout, tst.Env, tst.Steps, tst.Deps)
 	}
 	if len(p.Jobs) != 2 {
 		t.Errorf("templates became jobs: %d jobs", len(p.Jobs))

@@ -7,7 +7,7 @@ import (
 )
 
 // topKeys are the keys a pipeline file may have at its top level.
-var topKeys = []string{"name", "on", "parameters", "env", "stages", "when", "templates", "jobs"}
+var topKeys = []string{"name", "on", "parameters", "env", "stages", "when", "max-runs", "templates", "jobs"}
 
 // Parse parses and validates all pipeline files of one commit, returning the
 // pipelines in the order of files. On any problem it returns no pipelines and
@@ -124,6 +124,8 @@ func parseFile(file string, data []byte) (*Pipeline, position, ErrorList, ErrorL
 			whenNode = e.value
 		case "on":
 			onNode = e.value
+		case "max-runs":
+			p.MaxRuns = w.maxRuns(e.value, "max-runs")
 		default:
 			w.unknownKey(e.key, "", topKeys)
 		}

@@ -48,6 +48,9 @@ type Pipeline struct {
 	Triggers *Triggers
 	// When holds conditions for the whole pipeline; nil means always.
 	When *When
+	// MaxRuns is how many runs of the pipeline may be unfinished at once;
+	// 0 means no limit.
+	MaxRuns int
 }
 
 // Job is one job of a pipeline, with its dependencies worked out.

@@ -133,6 +133,7 @@ func generateSchema() []byte {
 		"env":        env,
 		"stages":     js{"type": "array", "minItems": 1, "items": name, "description": "Stages in order."},
 		"when":       when,
+		"max-runs":   js{"type": "integer", "minimum": 1, "maximum": MaxMaxRuns, "description": "How many runs of the pipeline may be unfinished at once; another trigger is refused."},
 		"templates":  js{"type": "object", "additionalProperties": template, "description": "Job fields to inherit with extends."},
 		"jobs":       js{"type": "object", "minProperties": 1, "additionalProperties": job, "description": "The jobs, by name."},
 	}, "jobs")

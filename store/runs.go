@@ -15,6 +15,9 @@ type NewRun struct {
 	Run    *lathe.Run
 	Stages []string
 	Jobs   []*lathe.Job
+	// MaxRuns, when above 0, is how many unfinished runs the pipeline may
+	// have: CreateRun refuses one more (the pipeline's `max-runs`).
+	MaxRuns int
 }
 
 // CreateRun numbers and stores a run with its stages and jobs, and queues the
@@ -28,6 +31,13 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 			RETURNING last_number`, r.ProjectID, r.Pipeline).Scan(&r.Number)
 		if err != nil {
 			return fmt.Errorf("number run: %w", err)
+		}
+		// The counter's row lock, taken just above, serialises the runs of
+		// one pipeline, so this count cannot race another trigger.
+		if nr.MaxRuns > 0 {
+			if err := t.checkMaxRuns(ctx, r.ProjectID, r.Pipeline, nr.MaxRuns); err != nil {
+				return err
+			}
 		}
 		r.Status, r.CreatedAt = lathe.StatusPending, t.now
 		err = t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at, parent_id,

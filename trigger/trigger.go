@@ -151,6 +151,7 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	if err != nil {
 		return nil, err
 	}
+	nr.MaxRuns = pl.MaxRuns
 	if len(nr.Jobs) == 0 {
 		return nil, fmt.Errorf("no job of pipeline %s runs for this %s event (their conditions are false): %w", pl.Name, l.event, lathe.ErrInvalid)
 	}
