@@ -9,17 +9,12 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-// claim long-polls for a job the calling agent can run: it answers 200 with
-// an Assignment as soon as one is queued, or 204 after ?wait= seconds
-// (default 25, at most 60) with none. A request carrying the claim ID of an
-// earlier one gets that request's attempt again while it runs.
-func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
+// claimUntil long-polls until end for a job the calling agent can run: it
+// answers 200 with an Assignment as soon as one is queued, or 204 at end
+// with none. A request carrying the claim ID of an earlier one gets that
+// request's attempt again while it runs.
+func (s *Server) claimUntil(w http.ResponseWriter, r *http.Request, end time.Time) {
 	agent := principal(r.Context()).Agent
-	wait, err := queryInt(r, "wait", 25, 0, 60)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
 	// The claim ID makes a retried request answer with the attempt the lost
 	// answer carried (see lathe.ClaimIDHeader).
 	claimID := r.Header.Get(lathe.ClaimIDHeader)
@@ -32,7 +27,7 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	deadline := time.NewTimer(time.Duration(wait) * time.Second)
+	deadline := time.NewTimer(time.Until(end))
 	defer deadline.Stop()
 	for {
 		wake := s.store.WorkSignal()

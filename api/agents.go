@@ -167,7 +167,7 @@ func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// claimWhileAllowed runs claim for the rest of the wait, ending it early if
+// claimWhileAllowed runs claimUntil for the rest of the wait, ending it early if
 // the agent is disabled or unauthorized meanwhile. It reports whether an
 // answer was written (or the client is gone).
 func (s *Server) claimWhileAllowed(w http.ResponseWriter, r *http.Request, end time.Time) bool {
@@ -190,12 +190,10 @@ func (s *Server) claimWhileAllowed(w http.ResponseWriter, r *http.Request, end t
 			}
 		}
 	}()
-	q := r.URL.Query()
-	q.Set("wait", strconv.Itoa(max(0, int(time.Until(end).Seconds()))))
-	r2 := r.WithContext(ctx)
-	r2.URL.RawQuery = q.Encode()
 	rec := &writeTracker{ResponseWriter: w}
-	s.claim(rec, r2)
+	// The deadline passes as it is: rounded to whole seconds, a 1 s poll
+	// would end at once and an agent would spin.
+	s.claimUntil(rec, r.WithContext(ctx), end)
 	cancel()
 	becameIdle := <-stopped
 	return rec.wrote || !becameIdle || r.Context().Err() != nil

@@ -356,3 +356,22 @@ func TestAgentGroupsRouteJobs(t *testing.T) {
 		t.Errorf("get a deleted group: %v, want 404", err)
 	}
 }
+
+// A claim with nothing to do holds until its wait is over, however short:
+// a one-second poll must not answer at once, or idle agents spin.
+func TestShortClaimWaitsItsWholeWait(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	_, _, cred := register(t, l, l.RegistrationToken(t), "patient")
+	start := time.Now()
+	resp, err := client.New(l.URL, cred).Request(context.Background(), http.MethodPost, "/api/v1/agent/claim?wait=1", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("claim with no work = %d; want 204", resp.StatusCode)
+	}
+	if waited := time.Since(start); waited < 900*time.Millisecond {
+		t.Errorf("a claim with wait=1 answered after %v; it must hold for its wait", waited)
+	}
+}
