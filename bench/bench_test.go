@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// The whole benchmark in -quick mode, so it keeps compiling and working:
+// Sections (a)–(d) in -quick mode, so they keep compiling and working:
 // every section runs on the real path and its checks (every run succeeds,
 // the stored log is complete) hold. Targets are not checked: a loaded CI
 // machine says nothing about them. PostgreSQL is left out unless
@@ -28,7 +28,7 @@ func TestBenchmarkQuick(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, []string{"-quick", "-postgres=" + pg, "-json", jsonPath}, &stdout, &stderr)
+	code := run(ctx, []string{"-quick", "-only", "a,b,c,d", "-postgres=" + pg, "-json", jsonPath}, &stdout, &stderr)
 	t.Logf("output:\n%s", stdout.String())
 	if code != 0 {
 		t.Fatalf("bench exited %d; stderr:\n%s", code, stderr.String())
@@ -67,6 +67,68 @@ func TestBenchmarkQuick(t *testing.T) {
 	}
 	if m := res.Memory; m == nil || m.RSSMB <= 0 {
 		t.Errorf("memory result: %+v", m)
+	}
+	if len(res.Errors) > 0 {
+		t.Errorf("errors: %v", res.Errors)
+	}
+}
+
+// The agent-facing sections in -quick mode: throughput (a few dozen jobs,
+// eight real agent processes, and the floor), fleet (50 simulated agents)
+// and lost (one agent killed). Like the test above it checks that each ran
+// and checked out, not the targets.
+func TestBenchmarkAgentsQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers and agent processes and builds the lathe binary")
+	}
+	pg := "off"
+	if v := os.Getenv("LATHE_REQUIRE_POSTGRES"); v != "" && v != "0" {
+		pg = "on"
+	}
+	jsonPath := filepath.Join(t.TempDir(), "results.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"-quick", "-only", "throughput,fleet,lost", "-postgres=" + pg, "-json", jsonPath}, &stdout, &stderr)
+	t.Logf("output:\n%s", stdout.String())
+	if code != 0 {
+		t.Fatalf("bench exited %d; stderr:\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"(throughput)", "(fleet)", "(lost)"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("report has no %q section", want)
+		}
+	}
+	var res results
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatalf("results JSON: %v", err)
+	}
+	engines := 1
+	if pg == "on" {
+		engines = 2
+	}
+	if len(res.Throughput) != engines {
+		t.Fatalf("%d throughput results, want %d", len(res.Throughput), engines)
+	}
+	for _, r := range res.Throughput {
+		ran := 0
+		for _, n := range r.PerAgent {
+			ran += n
+		}
+		if r.Jobs != 32 || ran != r.Jobs || len(r.PerAgent) != 8 || r.JobsPerSec <= 0 || r.Floor.JobsPerSec <= 0 || r.Floor.Jobs != r.Jobs ||
+			r.CPU.Steps <= 0 || r.Profile == nil {
+			t.Errorf("%s throughput: %+v", r.Engine, r)
+		}
+	}
+	if f := res.Fleet; f == nil || f.Agents != 50 || f.RSSMB <= 0 || f.Polls < 50 || f.Errors != 0 || f.FDs < 50 {
+		t.Errorf("fleet result: %+v", f)
+	}
+	if l := res.Lost; l == nil || l.Reps != 1 || l.Lost.N != 1 || l.Lost.P50 <= 0 || l.Claimed.P50 < l.Lost.P50 {
+		t.Errorf("lost result: %+v", l)
 	}
 	if len(res.Errors) > 0 {
 		t.Errorf("errors: %v", res.Errors)

@@ -6,18 +6,30 @@
 //	go run ./bench                 # everything, 200 runs for (a)
 //	go run ./bench -quick          # a smoke run (20 runs, one repetition)
 //	go run ./bench -only a -runs 500 -cpuprofile cpu.pprof
+//	go run ./bench -only throughput,fleet,lost
 //
 // (a) trigger → first step started, p50/p99, idle agents, SQLite and PostgreSQL;
 // (b) per-step overhead of 50 `true` steps; (c) log throughput of a step
-// printing 200,000 lines; (d) resident memory of an idle `lathe up`.
+// printing 200,000 lines; (d) resident memory of an idle `lathe up`;
+// (throughput) 2,000 one-step jobs drained by 8 `lathe agent` processes,
+// SQLite and PostgreSQL, beside 8 plain workers doing the same checkout and
+// spawn; (fleet) a `lathe server`'s memory with 1,000 simulated agents
+// long-polling it; (lost) SIGKILL of an agent mid-job → attempt lost → job
+// claimed again, against the lease TTL and sweep interval.
 //
-// Servers run in this process (server.New/Run, as `lathe up`), so a CPU
-// profile shows the server's and agents' time. Samples carry pprof labels:
-// section=a-sqlite|a-postgres|b|c|d and part=lathe (server and agents),
-// floor (direct baselines) or client (the benchmark itself). See one part of
-// one section with, e.g.,
+// Servers for (a)–(c) and throughput run in this process (server.New/Run,
+// as `lathe up`), so a CPU profile shows the server's (and for (a)–(c) the
+// embedded agents') time. Samples carry pprof labels:
+// section=a-sqlite|a-postgres|b|c|d|throughput-sqlite|throughput-postgres|fleet|lost
+// and part=lathe (server and agents), floor (direct baselines) or client
+// (the benchmark itself). See one part of one section with, e.g.,
 //
 //	go tool pprof -top -tagfocus part=lathe -tagignore section=a-sqlite,a-postgres,c,d cpu.pprof
+//
+// Without -cpuprofile, the throughput section profiles the server over its
+// drain window itself and prints where the time went (-profile-dir keeps
+// the profiles). The fleet and lost sections run `lathe server` as a child
+// process, and every agent outside (a)–(c) is a `lathe agent` process.
 //
 // It talks to 127.0.0.1 only, stops every process it starts, bounds every
 // loop, and removes its temporary files.
@@ -35,6 +47,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -62,7 +75,16 @@ type config struct {
 	postgres   string // auto, on, off or a postgres:// URL
 	jsonPath   string
 	cpuProfile string
+	profileDir string
+
+	tpJobs, tpRunJobs, tpAgents int
+	fleetAgents, fleetPoll      int
+	lostReps                    int
+	lostTTL, lostSweep          time.Duration
 }
+
+// sections are the names -only accepts, in the order they run.
+var sections = []string{"a", "b", "c", "d", "throughput", "fleet", "lost"}
 
 // bench is what the sections share: the temp dir, the repository, the log.
 type bench struct {
@@ -76,6 +98,10 @@ type bench struct {
 	projects     int
 	lastProgress time.Time
 	stopErrs     []string
+
+	bin    string     // the built lathe binary, once a section needed it
+	pg     *pgCluster // the throwaway PostgreSQL cluster, once a section needed it
+	pgNote string     // which PostgreSQL the sections used, or why none
 }
 
 // stop stops an in-process server, keeping any error for the report.
@@ -104,14 +130,18 @@ func (b *bench) progressDone() { b.lastProgress = time.Time{} }
 
 // results is everything measured, as printed and as written by -json.
 type results struct {
-	Meta            meta           `json:"meta"`
-	LatencySQLite   *latencyResult `json:"latency_sqlite,omitempty"`
-	LatencyPostgres *latencyResult `json:"latency_postgres,omitempty"`
-	PostgresNote    string         `json:"postgres_note,omitempty"`
-	Steps           *stepsResult   `json:"steps,omitempty"`
-	Logs            *logsResult    `json:"logs,omitempty"`
-	Memory          *memoryResult  `json:"memory,omitempty"`
-	Errors          []string       `json:"errors,omitempty"`
+	Meta            meta                `json:"meta"`
+	LatencySQLite   *latencyResult      `json:"latency_sqlite,omitempty"`
+	LatencyPostgres *latencyResult      `json:"latency_postgres,omitempty"`
+	PostgresNote    string              `json:"postgres_note,omitempty"`
+	Steps           *stepsResult        `json:"steps,omitempty"`
+	Logs            *logsResult         `json:"logs,omitempty"`
+	Memory          *memoryResult       `json:"memory,omitempty"`
+	Throughput      []*throughputResult `json:"throughput,omitempty"`
+	ThroughputNote  string              `json:"throughput_postgres_note,omitempty"`
+	Fleet           *fleetResult        `json:"fleet,omitempty"`
+	Lost            *lostResult         `json:"lost,omitempty"`
+	Errors          []string            `json:"errors,omitempty"`
 }
 
 type meta struct {
@@ -133,11 +163,20 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.runs, "runs", 200, "runs for (a), per database engine")
 	fs.IntVar(&cfg.stepReps, "step-reps", 5, "repetitions of (b)")
 	fs.IntVar(&cfg.logReps, "log-reps", 3, "repetitions of (c)")
-	fs.BoolVar(&cfg.quick, "quick", false, "smoke run: 20 runs for (a), one repetition of (b) and (c)")
-	only := fs.String("only", "a,b,c,d", "sections to run, comma-separated: a (latency), b (steps), c (logs), d (memory)")
+	fs.BoolVar(&cfg.quick, "quick", false, "smoke run: 20 runs for (a), one repetition of (b) and (c), small throughput, fleet and lost")
+	only := fs.String("only", "all", "sections to run, comma-separated: a (latency), b (steps), c (logs), d (memory), throughput, fleet, lost; or all")
 	fs.StringVar(&cfg.postgres, "postgres", "auto", "PostgreSQL for (a): auto (a throwaway cluster if binaries exist), on (require one), off, or a postgres://127.0.0.1… URL")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and agents included) to this file")
+	fs.StringVar(&cfg.profileDir, "profile-dir", "", "keep the throughput section's server CPU profiles (throughput-ENGINE.pprof) in this directory")
+	fs.IntVar(&cfg.tpJobs, "tp-jobs", 2000, "throughput: one-step jobs per database engine")
+	fs.IntVar(&cfg.tpRunJobs, "tp-run-jobs", 100, "throughput: jobs per run (-tp-jobs must be a multiple; a pipeline may have at most pipeline.MaxPlanJobs)")
+	fs.IntVar(&cfg.tpAgents, "tp-agents", 8, "throughput: `lathe agent` processes (and floor workers)")
+	fs.IntVar(&cfg.fleetAgents, "fleet-agents", 1000, "fleet: simulated agents long-polling the server")
+	fs.IntVar(&cfg.fleetPoll, "fleet-poll", 25, "fleet: seconds one claim long-poll waits (the agent's --poll-wait)")
+	fs.IntVar(&cfg.lostReps, "lost-reps", 5, "lost: agents killed, one after another")
+	fs.DurationVar(&cfg.lostTTL, "lost-ttl", 3*time.Second, "lost: the server's lease TTL")
+	fs.DurationVar(&cfg.lostSweep, "lost-sweep", 500*time.Millisecond, "lost: the server's sweep interval")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -156,17 +195,27 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		if !set["log-reps"] {
 			cfg.logReps = 1
 		}
+		quickDefaults(&cfg, set)
 	}
 	if cfg.runs < 1 || cfg.runs > 100_000 || cfg.stepReps < 1 || cfg.stepReps > 1000 || cfg.logReps < 1 || cfg.logReps > 100 {
 		return cfg, errors.New("-runs must be 1–100000, -step-reps 1–1000, -log-reps 1–100")
 	}
+	if err := checkAgentFlags(cfg); err != nil {
+		return cfg, err
+	}
 	cfg.only = map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
 		s = strings.TrimSpace(s)
-		if s != "a" && s != "b" && s != "c" && s != "d" {
-			return cfg, fmt.Errorf("-only: unknown section %q (want a, b, c or d)", s)
+		switch {
+		case s == "all":
+			for _, name := range sections {
+				cfg.only[name] = true
+			}
+		case slices.Contains(sections, s):
+			cfg.only[s] = true
+		default:
+			return cfg, fmt.Errorf("-only: unknown section %q (want all or some of %s)", s, strings.Join(sections, ", "))
 		}
-		cfg.only[s] = true
 	}
 	switch cfg.postgres {
 	case "auto", "on", "off":
@@ -278,6 +327,33 @@ func measure(ctx context.Context, cfg config, stderr io.Writer) (*results, error
 			return err
 		})
 	}
+	if cfg.only["throughput"] {
+		for _, engine := range []string{"sqlite", "postgres"} {
+			section("throughput", "throughput-"+engine, func(ctx context.Context) error {
+				r, err := benchThroughput(ctx, b, engine)
+				if r != nil {
+					res.Throughput = append(res.Throughput, r)
+				}
+				res.ThroughputNote = b.pgNote
+				return err
+			})
+		}
+	}
+	if cfg.only["fleet"] {
+		section("fleet", "fleet", func(ctx context.Context) (err error) {
+			res.Fleet, err = benchFleet(ctx, b)
+			return err
+		})
+	}
+	if cfg.only["lost"] {
+		section("lost", "lost", func(ctx context.Context) (err error) {
+			res.Lost, err = benchLost(ctx, b)
+			return err
+		})
+	}
+	if err := b.stopPostgres(); err != nil {
+		res.Errors = append(res.Errors, err.Error())
+	}
 	res.Errors = append(res.Errors, b.stopErrs...)
 	res.Meta.LoadAfter = loadavg()
 	res.Meta.Seconds = time.Since(res.Meta.Start).Seconds()
@@ -287,35 +363,11 @@ func measure(ctx context.Context, cfg config, stderr io.Writer) (*results, error
 // postgresLatency runs (a) on PostgreSQL: a given server, or a throwaway
 // cluster when binaries exist.
 func postgresLatency(ctx context.Context, b *bench, res *results) error {
-	url := b.cfg.postgres
-	switch url {
-	case "off":
-		res.PostgresNote = "PostgreSQL not measured (-postgres=off)"
-		return nil
-	case "auto", "on":
-		bin := pgBinDir()
-		if bin == "" {
-			res.PostgresNote = "PostgreSQL not measured: no server binaries in " + pgInstallRoot + "/*/bin"
-			if url == "on" {
-				return errors.New(res.PostgresNote)
-			}
-			return nil
-		}
-		c, err := startPostgres(ctx, bin)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := c.stop(); err != nil {
-				res.Errors = append(res.Errors, fmt.Sprintf("stop postgres: %v", err))
-			}
-		}()
-		url = c.URL()
-		res.PostgresNote = fmt.Sprintf("PostgreSQL %s: throwaway cluster on 127.0.0.1 (%s)", c.version, strings.Join(pgSettings[1:2], ", "))
-	default:
-		res.PostgresNote = "PostgreSQL: the server given with -postgres"
+	url, err := b.postgresDB(ctx, "bench_latency")
+	res.PostgresNote = b.pgNote
+	if err != nil || url == "" {
+		return err
 	}
-	var err error
 	res.LatencyPostgres, err = benchLatency(ctx, b, "postgres", url, b.cfg.runs)
 	return err
 }

@@ -36,6 +36,15 @@ func printReport(w io.Writer, r *results) {
 	if r.Memory != nil {
 		printMemory(w, r.Memory)
 	}
+	if len(r.Throughput) > 0 {
+		printThroughput(w, r.Throughput, m.CPUs, r.ThroughputNote)
+	}
+	if r.Fleet != nil {
+		printFleet(w, r.Fleet)
+	}
+	if r.Lost != nil {
+		printLost(w, r.Lost)
+	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintln(w, "\nFAILED:")
 		for _, e := range r.Errors {

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// The report of the agent-facing sections: throughput, fleet, lost.
+
+// Targets of the agent-facing sections (issue 3).
+const (
+	targetJobsPerSec = 1000.0
+	targetFleetRSSMB = 150.0
+)
+
+var engineNames = map[string]string{"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+func printThroughput(w io.Writer, rs []*throughputResult, cpus int, pgNote string) {
+	r0 := rs[0]
+	fmt.Fprintf(w, "\n(throughput) %d one-step jobs (%d runs × %d jobs, needs: []) drained by %d `lathe agent` processes; first trigger → last run finished\n",
+		r0.Jobs, r0.Runs, r0.RunJobs, r0.Agents)
+	cols := []int{-12, 14, 14, 12, 12, 16, 6}
+	row(w, cols, "", "Lathe", "floor", "Lathe/floor", "by CPU/job", "target", "")
+	for _, r := range rs {
+		row(w, cols, engineNames[r.Engine], fmt.Sprintf("%.1f jobs/s", r.JobsPerSec), fmt.Sprintf("%.1f jobs/s", r.Floor.JobsPerSec),
+			fmtRatio(r.JobsPerSec, r.Floor.JobsPerSec), fmtRatio(r.Floor.cpuPerJob(), r.CPU.total()),
+			"≥ 1000 jobs/s", verdictAtLeast(r.JobsPerSec, targetJobsPerSec))
+	}
+	fmt.Fprintf(w, "  floor: %d plain Go workers, %d jobs, each `git worktree add` of the commit from the worker's own bare mirror + /bin/sh -e -c '%s'\n",
+		r0.Floor.Workers, r0.Floor.Jobs, tpStep)
+	fmt.Fprintln(w, "  in its own process group, output to a per-job file, job environment, then the worktree removed — the agent's own work per job;")
+	fmt.Fprintln(w, "  half just before Lathe's drain, half just after. by CPU/job = the floor's CPU per job ÷ Lathe's (all processes): the ratio")
+	fmt.Fprintln(w, "  the two rates would have on a machine with nothing else running, since both are CPU-bound")
+	if pgNote != "" {
+		fmt.Fprintf(w, "  %s\n", pgNote)
+	}
+	for _, r := range rs {
+		name := engineNames[r.Engine]
+		c := r.CPU
+		fmt.Fprintf(w, "\n  %s: %d jobs in %.1f s (floor %.1f s: %.1f jobs/s before, %.1f after); job claim → finish p50 %s, p99 %s; %d triggers took %s; warm-up %d jobs\n",
+			name, r.Jobs, r.Seconds, r.Floor.Seconds, r.Floor.Before, r.Floor.After, fmtMS(r.JobTime.P50), fmtMS(r.JobTime.P99), r.Runs, fmtMS(r.TriggerMS), r.Warmup)
+		fmt.Fprintf(w, "    jobs per agent: %s\n", perAgent(r.PerAgent))
+		fmt.Fprintf(w, "    CPU per job: server %s + server's git %s + agents %s + agents' children (git worktree add, sh) %s = %s → at most %.0f jobs/s on %d CPUs\n",
+			fmtMS(c.Server), fmtMS(c.ServerGit), fmtMS(c.Agents), fmtMS(c.Steps), fmtMS(c.total()), ceiling(c.total(), cpus), cpus)
+		ft := r.Floor.cpuPerJob()
+		fmt.Fprintf(w, "    floor CPU per job: git and sh %s + workers %s = %s → at most %.0f jobs/s on %d CPUs\n",
+			fmtMS(r.Floor.ChildrenMS), fmtMS(r.Floor.SelfMS), fmtMS(ft), ceiling(ft, cpus), cpus)
+		printProfile(w, r.Profile)
+	}
+}
+
+func (f tpFloor) cpuPerJob() float64 { return f.ChildrenMS + f.SelfMS }
+
+// ceiling is the jobs per second CPUs can do at cpuMS per job.
+func ceiling(cpuMS float64, cpus int) float64 {
+	if cpuMS <= 0 {
+		return 0
+	}
+	return float64(cpus) * 1000 / cpuMS
+}
+
+func perAgent(m map[string]int) string {
+	var names []string
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %d", n, m[n])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func printProfile(w io.Writer, p *profileSummary) {
+	if p == nil {
+		return
+	}
+	if p.Note != "" && p.TotalMS == 0 {
+		fmt.Fprintf(w, "    server profile: %s\n", p.Note)
+		return
+	}
+	fmt.Fprintf(w, "    server CPU profile of the drain window: %s sampled (the benchmark's own polling left out)%s\n", fmtMS(p.TotalMS),
+		map[bool]string{true: ", kept in " + p.File}[p.File != ""])
+	list := func(label string, es []profileEntry, n int) {
+		parts := make([]string, 0, n)
+		for _, e := range es[:min(n, len(es))] {
+			parts = append(parts, fmt.Sprintf("%s %.1f%%", e.Name, e.Pct))
+		}
+		fmt.Fprintf(w, "      %s: %s\n", label, strings.Join(parts, ", "))
+	}
+	list("by package (flat)", p.Packages, 8)
+	list("top functions (flat)", p.Flat, 8)
+	list("Lathe's functions (cumulative)", p.Lathe, 8)
+}
+
+func printFleet(w io.Writer, f *fleetResult) {
+	fmt.Fprintf(w, "\n(fleet) `lathe server` (SQLite) with %d simulated agents long-polling (%d s polls, one connection each), sampled every %s for %.0f s\n",
+		f.Agents, f.PollSec, fleetSample, f.Window)
+	cols := []int{-40, 10, 10, 6}
+	row(w, cols, "", "server", "target", "")
+	row(w, cols, "VmRSS, largest in the window", fmt.Sprintf("%.1f MB", f.RSSMB), "≤ 150 MB", verdict(f.RSSMB, targetFleetRSSMB))
+	row(w, cols, "VmRSS at the end of the window", fmt.Sprintf("%.1f MB", f.RSSEndMB), "", "")
+	row(w, cols, "VmHWM (peak, registration included)", fmt.Sprintf("%.1f MB", f.HWMMB), "", "")
+	row(w, cols, "VmRSS idle, before registration", fmt.Sprintf("%.1f MB", f.IdleRSSMB), "", "")
+	row(w, cols, "VmRSS after registration, before polls", fmt.Sprintf("%.1f MB", f.RegisteredRSSMB), "", "")
+	fmt.Fprintf(w, "  %.1f KB per polling agent; %d threads, %d open descriptors; %d registrations took %.1f s\n",
+		f.PerAgentKB, f.Threads, f.FDs, f.Agents, f.RegisterSec)
+	fmt.Fprintf(w, "  %d polls ended empty in the window; server CPU %s in it (%s per poll); %d failed, %d claimed a job\n",
+		f.Polls, fmtMS(f.ServerCPU), fmtMS(f.CPUPerPoll), f.Errors, f.Claimed)
+	fmt.Fprintf(w, "  %s\n", f.NoFile)
+}
+
+func printLost(w io.Writer, l *lostResult) {
+	bound := l.TTLMS + l.SweepMS
+	fmt.Fprintf(w, "\n(lost) SIGKILL of a `lathe agent` mid-job, %d times: lease TTL %s, sweep every %s, heartbeat %s; times from the kill\n",
+		l.Reps, fmtMS(l.TTLMS), fmtMS(l.SweepMS), fmtMS(l.HeartbeatMS))
+	cols := []int{-44, 10, 10, 10, 10}
+	row(w, cols, "", "p50", "max", "TTL", "TTL+sweep")
+	row(w, cols, "attempt lost (and job queued again)", fmtMS(l.Lost.P50), fmtMS(l.Lost.Max), fmtMS(l.TTLMS), fmtMS(bound))
+	row(w, cols, "attempt 2 claimed by the waiting agent", fmtMS(l.Claimed.P50), fmtMS(l.Claimed.Max), "", "")
+	row(w, cols, "  of which lost → claimed", fmtMS(l.Handover.P50), fmtMS(l.Handover.Max), "", "")
+	row(w, cols, "run finished (attempt 2 succeeded)", fmtMS(l.Done.P50), fmtMS(l.Done.Max), "", "")
+	mark := "ok"
+	if l.Within < l.Reps {
+		mark = "MISS"
+	}
+	fmt.Fprintf(w, "  lost within TTL + sweep: %d of %d %s (expected range TTL − heartbeat … TTL + sweep = %s … %s)\n",
+		l.Within, l.Reps, mark, fmtMS(l.TTLMS-l.HeartbeatMS), fmtMS(bound))
+	fmt.Fprintf(w, "  every repetition (ms): lost %s; claimed %s\n", fmtList(l.LostAll), fmtList(l.ClaimedAll))
+}
+
+// verdictAtLeast says whether a value reaches its minimum.
+func verdictAtLeast(v, limit float64) string {
+	if v >= limit {
+		return "ok"
+	}
+	return "MISS"
+}

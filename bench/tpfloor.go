@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// The throughput floor: workers plain Go goroutines, one per agent, draining
+// the same number of jobs with exactly a job's own work on the agent's path
+// and nothing else — `git worktree add` of the commit from a bare mirror of
+// its own (each agent has one), the step through /bin/sh -e -c in its own
+// process group with its output in a per-job file and the job's environment,
+// then the worktree removed. No server, no claims, no reports.
+//
+// Other work on the machine comes and goes over minutes, so the floor runs
+// in two halves, just before and just after Lathe's drain, and their sum is
+// set beside it; each half's rate is kept to show the drift.
+
+// tpFloor is the floor's result.
+type tpFloor struct {
+	Jobs       int     `json:"jobs"`
+	Workers    int     `json:"workers"`
+	Seconds    float64 `json:"seconds"`
+	JobsPerSec float64 `json:"jobs_per_second"`
+	// Before and After are the rates of the halves run before and after Lathe's drain.
+	Before float64 `json:"before_jobs_per_second"`
+	After  float64 `json:"after_jobs_per_second"`
+	// ChildrenMS is git's and sh's CPU per job.
+	ChildrenMS float64 `json:"children_cpu_per_job_ms"`
+	// SelfMS is this process's CPU per job (starting and waiting for them).
+	SelfMS float64 `json:"self_cpu_per_job_ms"`
+
+	elapsed, children, self time.Duration
+}
+
+// floorRunner holds the workers' mirrors between the two halves.
+type floorRunner struct {
+	root, commit string
+	mirrors      []string
+	next         int // jobs numbered so far, so workspaces never repeat
+}
+
+// newFloorRunner makes each worker's mirror and warms it with one job, as
+// the Lathe side's warm-up warms each agent's.
+func newFloorRunner(ctx context.Context, repo, commit string, workers int) (*floorRunner, error) {
+	f := &floorRunner{root: filepath.Join(filepath.Dir(repo), "floor"), commit: commit}
+	for w := range workers {
+		m := filepath.Join(f.root, strconv.Itoa(w), "mirror.git")
+		if err := makeMirror(ctx, repo, m); err != nil {
+			return nil, err
+		}
+		if err := floorJob(ctx, m, filepath.Join(f.root, strconv.Itoa(w)), 0, commit); err != nil {
+			return nil, err
+		}
+		f.mirrors = append(f.mirrors, m)
+	}
+	return f, nil
+}
+
+// run drains jobs with every worker at once and adds the time and CPU to res.
+func (f *floorRunner) run(ctx context.Context, jobs int, res *tpFloor) (rate float64, err error) {
+	first := f.next
+	f.next += jobs
+	var next atomic.Int64
+	next.Store(int64(first))
+	errs := make([]error, len(f.mirrors))
+	err = asFloor(ctx, func(ctx context.Context) error {
+		self0, kids0 := cpuTime(), childrenCPU()
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		for w, mirror := range f.mirrors {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					n := int(next.Add(1))
+					if n > first+jobs || ctx.Err() != nil {
+						return
+					}
+					if err := floorJob(ctx, mirror, filepath.Join(f.root, strconv.Itoa(w)), n, f.commit); err != nil {
+						errs[w] = err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		d := time.Since(t0)
+		res.elapsed += d
+		res.children += childrenCPU() - kids0
+		res.self += cpuTime() - self0
+		rate = float64(jobs) / d.Seconds()
+		return ctx.Err()
+	})
+	for _, e := range errs {
+		if e != nil {
+			return 0, e
+		}
+	}
+	return rate, err
+}
+
+// fill computes the totals once both halves ran.
+func (r *tpFloor) fill() {
+	r.Seconds = r.elapsed.Seconds()
+	r.JobsPerSec = float64(r.Jobs) / r.Seconds
+	r.ChildrenMS = ms(r.children) / float64(r.Jobs)
+	r.SelfMS = ms(r.self) / float64(r.Jobs)
+}
+
+// floorJob is one job's own work in dir, as the agent does it.
+func floorJob(ctx context.Context, mirror, dir string, n int, commit string) error {
+	ws := filepath.Join(dir, "ws", strconv.Itoa(n))
+	if _, err := gitOut(ctx, mirror, "worktree", "add", "--detach", "--force", "--quiet", ws, commit); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(filepath.Join(dir, "job.log"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-e", "-c", tpStep)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = ws, jobEnv(ws, commit), out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Run()
+	out.Close()
+	if err != nil {
+		return fmt.Errorf("sh -e -c %q: %w", tpStep, err)
+	}
+	return removeWorktree(mirror, ws)
+}
