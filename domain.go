@@ -4,12 +4,14 @@ import "time"
 
 // Project is a repository under CI.
 type Project struct {
-	ID            int64     `json:"id"`
-	Name          string    `json:"name"`
-	URL           string    `json:"url"`
-	DefaultBranch string    `json:"default_branch"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ID            int64  `json:"id"`
+	Name          string `json:"name"`
+	URL           string `json:"url"`
+	DefaultBranch string `json:"default_branch"`
+	// Visibility is "private" (members only) or "public" (readable without login).
+	Visibility string    `json:"visibility"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // Timing is the lifecycle clock shared by runs, stages, jobs, attempts and steps.
@@ -106,10 +108,12 @@ type EnvVar struct {
 	Value string `json:"value"`
 }
 
-// StepDef is what a step will run.
+// StepDef is what a step will run: a command, or a built-in action.
 type StepDef struct {
 	Name string `json:"name"`
 	Run  string `json:"run"`
+	// Action is set when the step is a built-in action; Run is then empty.
+	Action *StepAction `json:"action,omitempty"`
 }
 
 // Attempt is one try of a job on one agent. Its log belongs to it.

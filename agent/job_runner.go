@@ -117,12 +117,12 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, o
 		idx := i + 1
 		start, t0 := out.Offset(), time.Now()
 		report(idx, step.Name, lathe.StatusRunning, start, &t0, nil, nil)
-		fmt.Fprintf(out, "$ %s\n", firstLine(step.Run))
-		stepOut, endOutput, err := out.StepOutput()
-		code := -1
-		if err == nil {
-			code, err = sh.Run(ctx, executor.Step{Script: step.Run, Dir: ws, Env: env, Output: stepOut})
-			endOutput()
+		var code int
+		var err error
+		if step.Action != nil {
+			code, err = a.actionStep(ctx, as, ws, step.Action, out)
+		} else {
+			code, err = commandStep(ctx, sh, step.Run, ws, env, out)
 		}
 		t1 := time.Now()
 		st := lathe.StatusSuccess
@@ -132,7 +132,9 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, o
 			fmt.Fprintf(out, "step %s: %v\n", st, context.Cause(ctx))
 		case code != 0:
 			st = lathe.StatusFailed
-			fmt.Fprintf(out, "exit status %d\n", code)
+			if step.Action == nil { // an action has said why it failed
+				fmt.Fprintf(out, "exit status %d\n", code)
+			}
 		}
 		var exit *int
 		if code >= 0 {
@@ -148,6 +150,17 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, o
 		}
 	}
 	return lathe.StatusSuccess
+}
+
+// commandStep runs a step's command with the shell, its output in the job's log.
+func commandStep(ctx context.Context, sh *executor.Shell, run, ws string, env []string, out *shipper) (int, error) {
+	fmt.Fprintf(out, "$ %s\n", firstLine(run))
+	stepOut, endOutput, err := out.StepOutput()
+	if err != nil {
+		return -1, err
+	}
+	defer endOutput()
+	return sh.Run(ctx, executor.Step{Script: run, Dir: ws, Env: env, Output: stepOut})
 }
 
 // stopStatus names why ctx ended: timed out, canceled, or (if it did not) def.

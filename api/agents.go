@@ -73,6 +73,13 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problemf(http.StatusUnauthorized, "missing registration token: send Authorization: Bearer <registration token>"))
 		return
 	}
+	if err := s.store.CheckRegistrationToken(r.Context(), auth.Hash(token)); err != nil {
+		if errors.Is(err, lathe.ErrUnauthorized) {
+			err = problemf(http.StatusUnauthorized, "unknown or revoked registration token")
+		}
+		writeProblem(w, r, err)
+		return
+	}
 	var in registerInput
 	if err := decode(w, r, &in); err != nil {
 		writeProblem(w, r, err)

@@ -18,6 +18,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/pipeline"
+	"github.com/lathe-ci/lathe/store"
 )
 
 // The OpenAPI document is written by hand, so these tests hold it to the
@@ -210,7 +211,10 @@ func TestOpenAPISecurity(t *testing.T) {
 	for _, o := range operations(t, doc) {
 		ops[o.key()] = o
 	}
-	want := map[access]string{public: `[]`, userAuth: `[{"bearer":[]}]`, agentAuth: `[{"agentToken":[]}]`}
+	optional := `[{},{"bearer":[]}]`
+	want := map[need]string{public: `[]`, anyone: optional, authenticated: `[{"bearer":[]}]`,
+		projectRead: optional, projectWrite: `[{"bearer":[]}]`, projectOwner: `[{"bearer":[]}]`,
+		adminOnly: `[{"bearer":[]}]`, agentAuth: `[{"agentToken":[]}]`}
 	s := New(nil, nil, slog.New(slog.DiscardHandler))
 	for _, r := range s.routes() {
 		k, err := docKey(r.Pattern)
@@ -223,11 +227,18 @@ func TestOpenAPISecurity(t *testing.T) {
 			sec = doc["security"]
 		}
 		got, _ := json.Marshal(sec)
-		if string(got) != want[r.Access] {
-			t.Errorf("%s: security = %s, want %s", k, got, want[r.Access])
+		if string(got) != want[r.Needs] {
+			t.Errorf("%s: security = %s, want %s", k, got, want[r.Needs])
 		}
-		if _, ok := o.op["responses"].(map[string]any)["401"]; r.Access != public && !ok {
+		if n, _ := o.op["x-lathe-needs"].(string); n != r.Needs.String() {
+			t.Errorf("%s: x-lathe-needs = %q, want %q (what its route declares)", k, n, r.Needs)
+		}
+		responses := o.op["responses"].(map[string]any)
+		if _, ok := responses["401"]; r.Needs != public && !ok {
 			t.Errorf("%s: needs a credential but documents no 401 response", k)
+		}
+		if _, ok := responses["403"]; r.Needs != public && !ok {
+			t.Errorf("%s: checks its caller but documents no 403 response", k)
 		}
 	}
 }
@@ -307,6 +318,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Job", lathe.Job{}, false},
 		{"EnvVar", lathe.EnvVar{}, false},
 		{"StepDef", lathe.StepDef{}, false},
+		{"StepAction", lathe.StepAction{}, false},
+		{"Upload", lathe.Upload{}, false},
+		{"UploadList", uploadList{}, false},
 		{"Attempt", lathe.Attempt{}, false},
 		{"Step", lathe.Step{}, false},
 		{"Agent", lathe.Agent{}, false},
@@ -323,6 +337,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"TriggerRequest", triggerInput{}, true},
 		{"Plan", planView{}, false},
 		{"Retry", lathe.Retry{}, false},
+		{"HookToken", lathe.HookToken{}, false},
+		{"HookTokenInput", hookTokenInput{}, true},
+		{"HookRequest", hookInput{}, true},
 		{"Approval", lathe.Approval{}, false},
 		{"PlannedJob", pipeline.JobView{}, false},
 		{"SkippedJob", pipeline.Skipped{}, false},
@@ -345,6 +362,25 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"HoldCreate", holdInput{}, true},
 		{"ConfigProblem", lathe.ConfigProblem{}, false},
 		{"ConfigErrors", lathe.ConfigErrors{}, false},
+		{"User", lathe.User{}, false},
+		{"APIToken", lathe.APIToken{}, false},
+		{"Session", session{}, false},
+		{"UserPage", lathe.Page[*lathe.User]{}, false},
+		{"TokenList", tokenList{}, false},
+		{"Team", lathe.Team{}, false},
+		{"TeamList", teamList{}, false},
+		{"Member", lathe.Member{}, false},
+		{"MemberList", memberList{}, false},
+		{"AuditEvent", store.AuditEvent{}, false},
+		{"AuditEventPage", lathe.Page[*store.AuditEvent]{}, false},
+		{"Login", loginInput{}, true},
+		{"UserCreate", userCreate{}, true},
+		{"UserUpdate", userUpdate{}, true},
+		{"PasswordChange", passwordChange{}, true},
+		{"TokenCreate", tokenCreate{}, true},
+		{"TeamCreate", teamCreate{}, true},
+		{"TeamMemberAdd", teamMemberAdd{}, true},
+		{"RoleGrant", roleInput{}, true},
 	} {
 		props, required := schemaFields(doc, deref(doc, map[string]any{"$ref": "#/components/schemas/" + c.schema}))
 		fields, always := jsonFields(reflect.TypeOf(c.typ))

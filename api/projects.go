@@ -18,6 +18,8 @@ type projectInput struct {
 	Name          *string `json:"name"`
 	URL           *string `json:"url"`
 	DefaultBranch *string `json:"default_branch"`
+	// Visibility is "private" (the default) or "public".
+	Visibility *string `json:"visibility"`
 }
 
 func (in projectInput) apply(p *lathe.Project) error {
@@ -30,6 +32,12 @@ func (in projectInput) apply(p *lathe.Project) error {
 	if in.DefaultBranch != nil {
 		p.DefaultBranch = *in.DefaultBranch
 	}
+	if in.Visibility != nil {
+		p.Visibility = *in.Visibility
+	}
+	if p.Visibility == "" {
+		p.Visibility = lathe.VisibilityPrivate
+	}
 	switch {
 	case !projectName.MatchString(p.Name):
 		return problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit", p.Name)
@@ -41,6 +49,8 @@ func (in projectInput) apply(p *lathe.Project) error {
 		return problemf(http.StatusBadRequest, "url: %q must not start with '-'", p.URL)
 	case p.DefaultBranch == "" || strings.HasPrefix(p.DefaultBranch, "-"):
 		return problemf(http.StatusBadRequest, "default_branch: %q is not a branch name", p.DefaultBranch)
+	case p.Visibility != lathe.VisibilityPrivate && p.Visibility != lathe.VisibilityPublic:
+		return problemf(http.StatusBadRequest, "visibility: %q must be private or public", p.Visibility)
 	}
 	return nil
 }
@@ -70,7 +80,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	page, err := s.store.Projects(r.Context(), before, limit)
+	page, err := s.store.ProjectsFor(r.Context(), principal(r.Context()).viewer(), before, limit)
 	respond(w, r, http.StatusOK, page, err)
 }
 

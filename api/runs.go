@@ -32,6 +32,7 @@ func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.audit(r, principal(r.Context()).User, "run.triggered", p, map[string]any{"run_id": run.ID, "pipeline": run.Pipeline, "ref": run.Ref})
 	run, err = s.store.Run(r.Context(), run.ID)
 	if err != nil {
 		writeProblem(w, r, err)
@@ -49,7 +50,7 @@ func (s *Server) runFilter(r *http.Request, projectKey string) (store.RunFilter,
 	}
 	q := r.URL.Query()
 	f := store.RunFilter{Pipeline: q.Get("pipeline"), Branch: q.Get("branch"), Ref: q.Get("ref"), Commit: q.Get("commit"),
-		Status: lathe.Status(q.Get("status")), Before: before, Limit: limit}
+		Status: lathe.Status(q.Get("status")), Before: before, Limit: limit, Viewer: principal(r.Context()).viewer()}
 	if f.Status != "" && !f.Status.Valid() {
 		return f, problemf(http.StatusBadRequest, "status: %q is not a status (one of %v)", f.Status, lathe.Statuses)
 	}
@@ -86,7 +87,7 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
-	actByID(w, r, "run", s.store.CancelRun, s.store.Run)
+	actByID(w, r, "run", s.audited(r, "run.canceled", "run", s.store.CancelRun), s.store.Run)
 }
 
 func (s *Server) listStages(w http.ResponseWriter, r *http.Request) {
@@ -105,5 +106,5 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
-	actByID(w, r, "job", s.store.CancelJob, s.store.Job)
+	actByID(w, r, "job", s.audited(r, "job.canceled", "job", s.store.CancelJob), s.store.Job)
 }

@@ -139,6 +139,7 @@ func (s *Server) storeSecret(w http.ResponseWriter, r *http.Request, name, value
 		return
 	}
 	s.log.Info("secret stored", "project", sec.Project, "secret", name, "by", by, "created", created)
+	s.audit(r, by, "secret.changed", principal(r.Context()).Project, map[string]any{"secret": name, "created": created})
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
@@ -158,5 +159,6 @@ func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("secret deleted", "project", r.PathValue("project"), "secret", r.PathValue("name"), "by", principal(r.Context()).User)
+	s.audit(r, principal(r.Context()).User, "secret.deleted", principal(r.Context()).Project, map[string]any{"secret": r.PathValue("name")})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -9,12 +9,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 
-	lathe "github.com/lathe-ci/lathe"
-	"github.com/lathe-ci/lathe/auth"
 	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
@@ -31,6 +28,12 @@ type Server struct {
 	// keys seal and open secrets (see SetKeyring); nil: secrets are off.
 	keys   *secret.Keyring
 	keyGen sync.Mutex // one project key generation at a time
+	// uploads keeps the archives of upload actions (see SetUploads); its
+	// zero value refuses them.
+	uploads uploadFiles
+	// logins and badTokens rate-limit password guessing and token guessing
+	// per client IP (see ratelimit.go).
+	logins, badTokens *limiter
 }
 
 // SetKeyring gives the server the keys that seal secrets. Call it before serving.
@@ -41,7 +44,11 @@ func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{store: st, trigger: tr, log: log, mux: http.NewServeMux()}
+	s := &Server{store: st, trigger: tr, log: log, mux: http.NewServeMux(),
+		logins: newLimiter(loginBurst, loginEvery), badTokens: newLimiter(badTokenBurst, badTokenEvery)}
+	if err := checkRoutes(s.routes()); err != nil {
+		panic(err) // a mistake in the route table, not in any input
+	}
 	for _, r := range s.routes() {
 		s.mux.Handle(r.Pattern, s.guard(r))
 	}
@@ -97,19 +104,11 @@ func slogFrom(r *http.Request) *slog.Logger {
 	return slog.Default()
 }
 
-// access is who may call a route.
-type access int
-
-const (
-	public    access = iota // anyone, no credential
-	userAuth                // a user or API token
-	agentAuth               // an agent credential
-)
-
-// Route is one endpoint: its method-and-path pattern, who may call it, and its handler.
+// Route is one endpoint: its method-and-path pattern, what it needs of its
+// caller (see need; guard checks it before the handler runs), and its handler.
 type Route struct {
 	Pattern string
-	Access  access
+	Needs   need
 	Handler func(http.ResponseWriter, *http.Request)
 }
 
@@ -119,82 +118,120 @@ func (s *Server) routes() []Route {
 		{"GET /readyz", public, s.readyz},
 		{"GET /api/v1/openapi.json", public, serveOpenAPI},
 
-		{"GET /api/v1/projects", userAuth, s.listProjects},
-		{"POST /api/v1/projects", userAuth, s.createProject},
-		{"GET /api/v1/projects/{project}", userAuth, s.getProject},
-		{"PATCH /api/v1/projects/{project}", userAuth, s.updateProject},
-		{"DELETE /api/v1/projects/{project}", userAuth, s.deleteProject},
-		{"GET /api/v1/projects/{project}/pipelines", userAuth, s.listPipelines},
-		{"GET /api/v1/projects/{project}/pipelines/{pipeline}", userAuth, s.getPipeline},
-		{"GET /api/v1/projects/{project}/config-errors", userAuth, s.listConfigErrors},
-		{"GET /api/v1/projects/{project}/pipelines/{pipeline}/plan", userAuth, s.planPipeline},
+		{"GET /api/v1/projects", anyone, s.listProjects},
+		{"POST /api/v1/projects", adminOnly, s.createProject},
+		{"GET /api/v1/projects/{project}", projectRead, s.getProject},
+		{"PATCH /api/v1/projects/{project}", projectOwner, s.updateProject},
+		{"DELETE /api/v1/projects/{project}", projectOwner, s.deleteProject},
+		{"GET /api/v1/projects/{project}/pipelines", projectRead, s.listPipelines},
+		{"GET /api/v1/projects/{project}/pipelines/{pipeline}", projectRead, s.getPipeline},
+		{"GET /api/v1/projects/{project}/config-errors", projectRead, s.listConfigErrors},
+		{"GET /api/v1/projects/{project}/hook-tokens", projectOwner, s.listHookTokens},
+		{"POST /api/v1/projects/{project}/hook-tokens", projectOwner, s.createHookToken},
+		{"DELETE /api/v1/projects/{project}/hook-tokens/{token}", projectOwner, s.revokeHookToken},
+		// The token in the path is the webhook's credential (checked first thing).
+		{"POST /api/v1/hooks/{token}", public, s.hook},
+		{"GET /api/v1/projects/{project}/pipelines/{pipeline}/plan", projectRead, s.planPipeline},
 		{"GET /api/v1/pipeline-schema", public, s.pipelineSchema},
-		{"POST /api/v1/projects/{project}/runs", userAuth, s.triggerRun},
-		{"GET /api/v1/projects/{project}/runs", userAuth, s.listProjectRuns},
-		{"GET /api/v1/projects/{project}/semaphores", userAuth, s.listSemaphores},
-		{"GET /api/v1/projects/{project}/semaphores/{name}", userAuth, s.getSemaphore},
-		{"GET /api/v1/projects/{project}/holds", userAuth, s.listHolds},
-		{"POST /api/v1/projects/{project}/holds", userAuth, s.createHold},
-		{"GET /api/v1/projects/{project}/holds/{hold}", userAuth, s.getHold},
-		{"DELETE /api/v1/projects/{project}/holds/{hold}", userAuth, s.deleteHold},
+		{"GET /api/v1/projects/{project}/members", projectRead, s.listMembers},
+		{"PUT /api/v1/projects/{project}/members/users/{user}", projectOwner, s.grantMember},
+		{"DELETE /api/v1/projects/{project}/members/users/{user}", projectOwner, s.revokeMember},
+		{"PUT /api/v1/projects/{project}/members/teams/{team}", projectOwner, s.grantMember},
+		{"DELETE /api/v1/projects/{project}/members/teams/{team}", projectOwner, s.revokeMember},
+		{"GET /api/v1/projects/{project}/events", projectOwner, s.listEvents},
+		{"POST /api/v1/projects/{project}/runs", projectWrite, s.triggerRun},
+		{"GET /api/v1/projects/{project}/runs", projectRead, s.listProjectRuns},
+		{"GET /api/v1/projects/{project}/semaphores", projectRead, s.listSemaphores},
+		{"GET /api/v1/projects/{project}/semaphores/{name}", projectRead, s.getSemaphore},
+		{"GET /api/v1/projects/{project}/holds", projectRead, s.listHolds},
+		{"POST /api/v1/projects/{project}/holds", projectWrite, s.createHold},
+		{"GET /api/v1/projects/{project}/holds/{hold}", projectRead, s.getHold},
+		{"DELETE /api/v1/projects/{project}/holds/{hold}", projectWrite, s.deleteHold},
 
-		{"GET /api/v1/runs", userAuth, s.listRuns},
-		{"GET /api/v1/runs/{run}", userAuth, s.getRun},
-		{"POST /api/v1/runs/{run}/cancel", userAuth, s.cancelRun},
-		{"POST /api/v1/runs/{run}/rerun", userAuth, s.rerunRun},
-		{"POST /api/v1/runs/{run}/rerun-failed", userAuth, s.rerunFailed},
-		{"GET /api/v1/runs/{run}/events", userAuth, s.runEvents},
-		{"GET /api/v1/runs/{run}/stages", userAuth, s.listStages},
-		{"GET /api/v1/stages/{stage}", userAuth, s.getStage},
+		{"GET /api/v1/runs", anyone, s.listRuns},
+		{"GET /api/v1/runs/{run}", projectRead, s.getRun},
+		{"POST /api/v1/runs/{run}/cancel", projectWrite, s.cancelRun},
+		{"POST /api/v1/runs/{run}/rerun", projectWrite, s.rerunRun},
+		{"POST /api/v1/runs/{run}/rerun-failed", projectWrite, s.rerunFailed},
+		{"GET /api/v1/runs/{run}/events", projectRead, s.runEvents},
+		{"GET /api/v1/runs/{run}/stages", projectRead, s.listStages},
+		{"GET /api/v1/runs/{run}/uploads", projectRead, s.listRunUploads},
+		{"GET /api/v1/stages/{stage}", projectRead, s.getStage},
 
-		{"GET /api/v1/jobs/{job}", userAuth, s.getJob},
-		{"POST /api/v1/jobs/{job}/cancel", userAuth, s.cancelJob},
-		{"POST /api/v1/jobs/{job}/rerun", userAuth, s.rerunJob},
-		{"POST /api/v1/jobs/{job}/approve", userAuth, s.approveJob},
-		{"POST /api/v1/jobs/{job}/reject", userAuth, s.rejectJob},
-		{"GET /api/v1/jobs/{job}/log", userAuth, s.getLog},
-		{"GET /api/v1/jobs/{job}/log/stream", userAuth, s.streamLog},
+		{"GET /api/v1/jobs/{job}", projectRead, s.getJob},
+		{"POST /api/v1/jobs/{job}/cancel", projectWrite, s.cancelJob},
+		{"POST /api/v1/jobs/{job}/rerun", projectWrite, s.rerunJob},
+		{"POST /api/v1/jobs/{job}/approve", projectWrite, s.approveJob},
+		{"POST /api/v1/jobs/{job}/reject", projectWrite, s.rejectJob},
+		{"GET /api/v1/jobs/{job}/log", projectRead, s.getLog},
+		{"GET /api/v1/jobs/{job}/log/stream", projectRead, s.streamLog},
 
-		{"GET /api/v1/agents", userAuth, s.listAgents},
-		{"PATCH /api/v1/agents", userAuth, s.updateAgents},
-		{"GET /api/v1/agents/{agent}", userAuth, s.getAgent},
-		{"PATCH /api/v1/agents/{agent}", userAuth, s.updateAgent},
-		{"DELETE /api/v1/agents/{agent}", userAuth, s.deleteAgent},
-		{"GET /api/v1/agents/{agent}/attempts", userAuth, s.listAgentAttempts},
+		{"GET /api/v1/agents", authenticated, s.listAgents},
+		{"PATCH /api/v1/agents", adminOnly, s.updateAgents},
+		{"GET /api/v1/agents/{agent}", authenticated, s.getAgent},
+		{"PATCH /api/v1/agents/{agent}", adminOnly, s.updateAgent},
+		{"DELETE /api/v1/agents/{agent}", adminOnly, s.deleteAgent},
+		{"GET /api/v1/agents/{agent}/attempts", adminOnly, s.listAgentAttempts},
 
-		{"GET /api/v1/agent-groups", userAuth, s.listGroups},
-		{"POST /api/v1/agent-groups", userAuth, s.createGroup},
-		{"GET /api/v1/agent-groups/{group}", userAuth, s.getGroup},
-		{"PATCH /api/v1/agent-groups/{group}", userAuth, s.updateGroup},
-		{"DELETE /api/v1/agent-groups/{group}", userAuth, s.deleteGroup},
-		{"GET /api/v1/agent-groups/{group}/agents", userAuth, s.listGroupAgents},
-		{"POST /api/v1/agent-groups/{group}/agents", userAuth, s.addGroupAgents},
-		{"DELETE /api/v1/agent-groups/{group}/agents/{agent}", userAuth, s.removeGroupAgent},
+		{"GET /api/v1/agent-groups", authenticated, s.listGroups},
+		{"POST /api/v1/agent-groups", adminOnly, s.createGroup},
+		{"GET /api/v1/agent-groups/{group}", authenticated, s.getGroup},
+		{"PATCH /api/v1/agent-groups/{group}", adminOnly, s.updateGroup},
+		{"DELETE /api/v1/agent-groups/{group}", adminOnly, s.deleteGroup},
+		{"GET /api/v1/agent-groups/{group}/agents", authenticated, s.listGroupAgents},
+		{"POST /api/v1/agent-groups/{group}/agents", adminOnly, s.addGroupAgents},
+		{"DELETE /api/v1/agent-groups/{group}/agents/{agent}", adminOnly, s.removeGroupAgent},
 
 		// Secrets: values go in, never out. Roles (issue 5, item 3) to
 		// come: project owner to list and write a project's, admin for the
 		// global ones; the key is readable by whoever may read the project.
-		{"GET /api/v1/projects/{project}/secrets", userAuth, s.listSecrets},
-		{"POST /api/v1/projects/{project}/secrets", userAuth, s.createSecret},
-		{"GET /api/v1/projects/{project}/secrets/{name}", userAuth, s.getSecret},
-		{"PUT /api/v1/projects/{project}/secrets/{name}", userAuth, s.putSecret},
-		{"DELETE /api/v1/projects/{project}/secrets/{name}", userAuth, s.deleteSecret},
-		{"GET /api/v1/projects/{project}/key.pub", userAuth, s.getProjectKey},
-		{"GET /api/v1/secrets", userAuth, s.listSecrets},
-		{"POST /api/v1/secrets", userAuth, s.createSecret},
-		{"GET /api/v1/secrets/{name}", userAuth, s.getSecret},
-		{"PUT /api/v1/secrets/{name}", userAuth, s.putSecret},
-		{"DELETE /api/v1/secrets/{name}", userAuth, s.deleteSecret},
+		{"GET /api/v1/projects/{project}/secrets", projectOwner, s.listSecrets},
+		{"POST /api/v1/projects/{project}/secrets", projectOwner, s.createSecret},
+		{"GET /api/v1/projects/{project}/secrets/{name}", projectOwner, s.getSecret},
+		{"PUT /api/v1/projects/{project}/secrets/{name}", projectOwner, s.putSecret},
+		{"DELETE /api/v1/projects/{project}/secrets/{name}", projectOwner, s.deleteSecret},
+		{"GET /api/v1/projects/{project}/key.pub", projectRead, s.getProjectKey},
+		{"GET /api/v1/secrets", adminOnly, s.listSecrets},
+		{"POST /api/v1/secrets", adminOnly, s.createSecret},
+		{"GET /api/v1/secrets/{name}", adminOnly, s.getSecret},
+		{"PUT /api/v1/secrets/{name}", adminOnly, s.putSecret},
+		{"DELETE /api/v1/secrets/{name}", adminOnly, s.deleteSecret},
 
-		{"GET /api/v1/registration-tokens", userAuth, s.listRegistrationTokens},
-		{"POST /api/v1/registration-tokens", userAuth, s.createRegistrationToken},
-		{"POST /api/v1/registration-tokens/{token}/revoke", userAuth, s.revokeRegistrationToken},
+		// Identity: login sessions, users, tokens, teams, the audit log.
+		// Login checks a password itself (and is rate-limited per client).
+		{"POST /api/v1/sessions", public, s.login},
+		{"GET /api/v1/sessions/current", authenticated, s.currentSession},
+		{"DELETE /api/v1/sessions/current", authenticated, s.logout},
+		{"GET /api/v1/users/me", authenticated, s.me},
+		{"PUT /api/v1/users/me/password", authenticated, s.changePassword},
+		{"GET /api/v1/users", adminOnly, s.listUsers},
+		{"POST /api/v1/users", adminOnly, s.createUser},
+		{"GET /api/v1/users/{user}", adminOnly, s.getUser},
+		{"PATCH /api/v1/users/{user}", adminOnly, s.updateUser},
+		{"DELETE /api/v1/users/{user}", adminOnly, s.disableUser},
+		{"POST /api/v1/users/{user}/tokens", adminOnly, s.createUserToken},
+		{"GET /api/v1/tokens", authenticated, s.listTokens},
+		{"POST /api/v1/tokens", authenticated, s.createToken},
+		{"DELETE /api/v1/tokens/{token}", authenticated, s.deleteToken},
+		{"GET /api/v1/teams", authenticated, s.listTeams},
+		{"POST /api/v1/teams", adminOnly, s.createTeam},
+		{"GET /api/v1/teams/{team}", authenticated, s.getTeam},
+		{"DELETE /api/v1/teams/{team}", adminOnly, s.deleteTeam},
+		{"POST /api/v1/teams/{team}/members", adminOnly, s.addTeamMember},
+		{"DELETE /api/v1/teams/{team}/members/{user}", adminOnly, s.removeTeamMember},
+		{"GET /api/v1/events", adminOnly, s.listEvents},
+
+		{"GET /api/v1/registration-tokens", adminOnly, s.listRegistrationTokens},
+		{"POST /api/v1/registration-tokens", adminOnly, s.createRegistrationToken},
+		{"POST /api/v1/registration-tokens/{token}/revoke", adminOnly, s.revokeRegistrationToken},
 
 		// register authenticates its own credential, a registration token
 		// (not an agent's or a user's), before it reads the body.
 		{"POST /api/v1/agent/register", public, s.register},
 		{"POST /api/v1/agent/claim", agentAuth, s.claimWhenAllowed},
 		{"POST /api/v1/agent/attempts/{attempt}/report", agentAuth, s.report},
+		{"PUT /api/v1/agent/attempts/{attempt}/uploads/{name}", agentAuth, s.putUpload},
+		{"GET /api/v1/agent/attempts/{attempt}/uploads/{name}", agentAuth, s.getUpload},
 	}
 }
 
@@ -205,58 +242,6 @@ func (s *Server) Routes() []string {
 		out = append(out, r.Pattern)
 	}
 	return out
-}
-
-// Principal is the authenticated caller.
-type Principal struct {
-	// User is the API token's name for people and tools.
-	User string
-	// Agent is set for agent credentials.
-	Agent *lathe.Agent
-}
-
-type principalKey struct{}
-
-func principal(ctx context.Context) *Principal {
-	p, _ := ctx.Value(principalKey{}).(*Principal)
-	return p
-}
-
-// guard authenticates the caller before the handler sees the request: a
-// route refuses callers of the wrong kind before it reads a body or a
-// parameter.
-func (s *Server) guard(rt Route) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rt.Access == public {
-			rt.Handler(w, r)
-			return
-		}
-		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		token = strings.TrimSpace(token)
-		if !strings.EqualFold(scheme, "Bearer") || token == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="lathe"`)
-			writeProblem(w, r, problemf(http.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <token>"))
-			return
-		}
-		p := &Principal{}
-		switch rt.Access {
-		case agentAuth:
-			a, err := s.store.AgentByToken(r.Context(), auth.Hash(token))
-			if err != nil {
-				writeProblem(w, r, problemf(http.StatusUnauthorized, "unknown agent credential"))
-				return
-			}
-			p.Agent = a
-		case userAuth:
-			name, err := s.store.APIToken(r.Context(), auth.Hash(token))
-			if err != nil {
-				writeProblem(w, r, problemf(http.StatusUnauthorized, "unknown or revoked token"))
-				return
-			}
-			p.User = name
-		}
-		rt.Handler(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
-	})
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -10,9 +10,13 @@ import (
 )
 
 // Token prefixes make leaked credentials recognisable (for secret scanners and people).
+// Each kind of credential has its own, `lathe_` + kind.
 const (
-	PrefixUser  = "lathe_"
-	PrefixAgent = "lathe_agent_"
+	PrefixUser    = "lathe_"         // the first admin token of a `lathe up` data directory
+	PrefixAgent   = "lathe_agent_"   // an agent's credential
+	PrefixSession = "lathe_session_" // a login session
+	PrefixToken   = "lathe_user_"    // a person's API token
+	PrefixService = "lathe_service_" // a service account's API token
 )
 
 var encoding = base32.StdEncoding.WithPadding(base32.NoPadding)

@@ -43,19 +43,32 @@ func parse(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
 
 // clientFlags adds --server and --token and returns a function that builds
 // the client once flags are parsed. Defaults come from LATHE_SERVER and
-// LATHE_TOKEN, then from a `lathe up` data directory in the working directory.
+// LATHE_TOKEN, then from `lathe login`'s credentials file, then from a
+// `lathe up` data directory in the working directory.
 func clientFlags(fs *flag.FlagSet, env *Env) func() *client.Client {
 	server := fs.String("server", envOr(env, "LATHE_SERVER", "http://127.0.0.1:8080"), "server URL (env LATHE_SERVER)")
 	token := fs.String("token", env.Getenv("LATHE_TOKEN"), "API token (env LATHE_TOKEN; default: ./.lathe/admin.token)")
 	return func() *client.Client {
-		t := *token
+		t, srv := *token, *server
+		if c, ok := loadCredentials(env); ok && t == "" {
+			t = c.Token
+			if env.Getenv("LATHE_SERVER") == "" && !flagSet(fs, "server") {
+				srv = c.Server
+			}
+		}
 		if t == "" {
 			if b, err := os.ReadFile(filepath.Join(".lathe", "admin.token")); err == nil {
 				t = strings.TrimSpace(string(b))
 			}
 		}
-		return client.New(*server, t)
+		return client.New(srv, t)
 	}
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func envOr(env *Env, key, def string) string {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -48,4 +50,39 @@ func (c *Client) Report(ctx context.Context, attemptID int64, rep *lathe.Report)
 		return fenced, fmt.Errorf("attempt %d: %w", attemptID, lathe.ErrFenced)
 	}
 	return reply, err
+}
+
+// PutUpload sends an upload archive of size bytes, whose hex SHA-256 is sum,
+// as the upload name of the attempt's run. body is read once.
+func (c *Client) PutUpload(ctx context.Context, attemptID int64, name string, body io.Reader, size int64, sum string) (*lathe.Upload, error) {
+	h := http.Header{}
+	h.Set("Content-Type", "application/gzip")
+	h.Set(lathe.UploadSHA256Header, sum)
+	// The server refuses an upload it will not keep (another agent's
+	// attempt, a finished one, too big) before the body is sent.
+	h.Set("Expect", "100-continue")
+	resp, err := c.Send(ctx, http.MethodPut, uploadPath(attemptID, name), body, size, h)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var u lathe.Upload
+	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil {
+		return nil, fmt.Errorf("upload %s: decode answer: %w", name, err)
+	}
+	return &u, nil
+}
+
+// GetUpload opens the upload name of the attempt's run for reading, with
+// its size and the hex SHA-256 the server recorded; the caller closes it.
+func (c *Client) GetUpload(ctx context.Context, attemptID int64, name string) (body io.ReadCloser, size int64, sum string, err error) {
+	resp, err := c.Request(ctx, http.MethodGet, uploadPath(attemptID, name), nil, nil)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	return resp.Body, resp.ContentLength, resp.Header.Get(lathe.UploadSHA256Header), nil
+}
+
+func uploadPath(attemptID int64, name string) string {
+	return fmt.Sprintf("/api/v1/agent/attempts/%d/uploads/%s", attemptID, url.PathEscape(name))
 }

@@ -31,6 +31,10 @@ func New(baseURL, token string) *Client {
 			Proxy:               http.ProxyFromEnvironment,
 			MaxIdleConnsPerHost: 16,
 			IdleConnTimeout:     90 * time.Second,
+			// A request sent with "Expect: 100-continue" (an upload) waits
+			// this long for the server to accept it before sending the body,
+			// so a refused upload costs no transfer.
+			ExpectContinueTimeout: 5 * time.Second,
 		}},
 	}
 }
@@ -72,23 +76,33 @@ func StatusOf(err error) int {
 // response for the caller to read and close. Non-2xx answers are turned into
 // *Error (and the body closed).
 func (c *Client) Request(ctx context.Context, method, path string, body any, header http.Header) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
+	if body == nil {
+		return c.Send(ctx, method, path, nil, 0, header)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
+	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range header {
-		req.Header[k] = v
+	header = header.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
+	header.Set("Content-Type", "application/json")
+	return c.Send(ctx, method, path, bytes.NewReader(b), int64(len(b)), header)
+}
+
+// Send is Request with a body sent as it is: size bytes from body (nil for
+// none), with the caller's Content-Type in header.
+func (c *Client) Send(ctx context.Context, method, path string, body io.Reader, size int64, header http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
+	if err != nil {
+		return nil, err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.ContentLength = size
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)

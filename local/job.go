@@ -114,9 +114,10 @@ func (r *run) attempt(ctx context.Context, j *pipeline.Job, attempt int, secrets
 		Env:      trigger.MergeEnv(j.Env, r.opts.Env),
 		Secrets:  secrets,
 	}, r.dir)
-	for k, step := range j.Steps {
-		where := fmt.Sprintf("step %d/%d", k+1, len(j.Steps))
-		a := action(j, k)
+	steps := trigger.StepDefs(j)
+	for k, step := range steps {
+		where := fmt.Sprintf("step %d/%d", k+1, len(steps))
+		a := step.Action
 		// A step is named when its name says more than its command (or
 		// than its action's kind).
 		named := step.Name != "" && (a == nil && !strings.HasPrefix(firstLine(step.Run), step.Name) || a != nil && step.Name != a.Kind)
@@ -151,24 +152,16 @@ func (r *run) attempt(ctx context.Context, j *pipeline.Job, attempt int, secrets
 	return lathe.StatusSuccess, ""
 }
 
-// action is the built-in action of step k of j, or nil for a command.
-func action(j *pipeline.Job, k int) *pipeline.Action {
-	if k < len(j.Actions) {
-		return j.Actions[k]
-	}
-	return nil
-}
-
 // actionNote says what a built-in action amounts to here: nothing, since
 // every job runs in the one working directory, which is already checked out
 // and where uploaded files stay for later jobs.
-func actionNote(a *pipeline.Action) string {
+func actionNote(a *lathe.StepAction) string {
 	switch a.Kind {
-	case pipeline.ActionCheckout:
+	case lathe.ActionCheckout:
 		return "checkout: the working directory is used as it is"
-	case pipeline.ActionUpload:
+	case lathe.ActionUpload:
 		return "upload " + a.Name + ": the files stay in the working directory, which later jobs share"
-	case pipeline.ActionDownload:
+	case lathe.ActionDownload:
 		return "download " + a.Name + ": the working directory already holds what earlier jobs left"
 	}
 	return a.Kind + ": not done on this machine"

@@ -25,10 +25,11 @@ func TestAPIErrors(t *testing.T) {
 		status                    int
 		detail                    string
 	}{
-		{"no token", "GET", "/api/v1/projects", "", nil, 401, "missing bearer token"},
+		{"no token", "GET", "/api/v1/agents", "", nil, 401, "missing bearer token"},
 		{"wrong token", "GET", "/api/v1/projects", "lathe_nope", nil, 401, "unknown or revoked token"},
 		{"no token, even for a bad body", "POST", "/api/v1/projects", "", "not json", 401, "missing bearer token"},
-		{"user token on the agent protocol", "POST", "/api/v1/agent/claim", l.AdminToken, nil, 401, "unknown agent credential"},
+		{"user token on the agent protocol", "POST", "/api/v1/agent/claim", l.AdminToken, nil, 403, "needs an agent credential"},
+		{"unknown token on the agent protocol", "POST", "/api/v1/agent/claim", "lathe_agent_nope", nil, 401, "unknown agent credential"},
 		{"unknown route", "GET", "/api/v1/nope", l.AdminToken, nil, 404, "no route"},
 		{"missing project", "GET", "/api/v1/projects/ghost", l.AdminToken, nil, 404, "project ghost"},
 		{"bad name", "POST", "/api/v1/projects", l.AdminToken, map[string]string{"name": "a b", "url": "/x"}, 400, "name"},
@@ -62,7 +63,7 @@ func TestAPIErrors(t *testing.T) {
 		})
 	}
 	// The content type is problem+json.
-	req, _ := http.NewRequest("GET", l.URL+"/api/v1/projects", nil)
+	req, _ := http.NewRequest("GET", l.URL+"/api/v1/agents", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

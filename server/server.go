@@ -72,6 +72,9 @@ type Config struct {
 	SecretKeyFile     string
 	SecretKey         string
 	OldSecretKeyFiles []string
+	// MaxUploadBytes bounds one upload archive (the upload action) that
+	// agents send; they are kept in <DataDir>/uploads (zero: api.DefaultMaxUpload).
+	MaxUploadBytes int64
 
 	Log *slog.Logger
 }
@@ -141,6 +144,7 @@ func (s *Server) setup(ctx context.Context) error {
 	s.API = api.New(s.Store, tr, s.cfg.Log)
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
 	s.API.SetKeyring(s.keys)
+	s.API.SetUploads(filepath.Join(s.cfg.DataDir, "uploads"), s.cfg.MaxUploadBytes)
 	s.http = &http.Server{
 		Handler:           s.API,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -180,6 +184,7 @@ const dataGitignore = `# Written by Lathe: its data files, never to be committed
 /secret.key
 /git/
 /agents/
+/uploads/
 `
 
 func ignoreDataFiles(dir string) error {

@@ -9,12 +9,12 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-const projectCols = `id, name, url, default_branch, created_at, updated_at`
+const projectCols = `id, name, url, default_branch, visibility, created_at, updated_at`
 
 func scanProject(row interface{ Scan(...any) error }) (*lathe.Project, error) {
 	var p lathe.Project
 	var created, updated int64
-	if err := row.Scan(&p.ID, &p.Name, &p.URL, &p.DefaultBranch, &created, &updated); err != nil {
+	if err := row.Scan(&p.ID, &p.Name, &p.URL, &p.DefaultBranch, &p.Visibility, &created, &updated); err != nil {
 		return nil, err
 	}
 	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -32,9 +32,12 @@ func (s *Store) CreateProject(ctx context.Context, p *lathe.Project) error {
 			return fmt.Errorf("project %q already exists: %w", p.Name, lathe.ErrConflict)
 		}
 		p.CreatedAt, p.UpdatedAt = t.now, t.now
-		err := t.queryRow(ctx, `INSERT INTO projects (name, url, default_branch, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			p.Name, p.URL, p.DefaultBranch, micros(t.now), micros(t.now)).Scan(&p.ID)
+		if p.Visibility == "" {
+			p.Visibility = lathe.VisibilityPrivate
+		}
+		err := t.queryRow(ctx, `INSERT INTO projects (name, url, default_branch, visibility, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			p.Name, p.URL, p.DefaultBranch, p.Visibility, micros(t.now), micros(t.now)).Scan(&p.ID)
 		if uniqueViolation(err) {
 			return fmt.Errorf("project %q already exists: %w", p.Name, lathe.ErrConflict)
 		}
@@ -58,6 +61,11 @@ func (s *Store) Project(ctx context.Context, key string) (*lathe.Project, error)
 
 // Projects lists projects newest first, limit per page, below the before cursor (0: from the top).
 func (s *Store) Projects(ctx context.Context, before int64, limit int) (lathe.Page[*lathe.Project], error) {
+	return s.ProjectsFor(ctx, nil, before, limit)
+}
+
+// ProjectsFor is Projects limited to those v may read (nil: all of them).
+func (s *Store) ProjectsFor(ctx context.Context, v *Viewer, before int64, limit int) (lathe.Page[*lathe.Project], error) {
 	if limit < 1 {
 		return lathe.Page[*lathe.Project]{}, fmt.Errorf("list projects: limit %d: %w", limit, lathe.ErrInvalid)
 	}
@@ -65,6 +73,9 @@ func (s *Store) Projects(ctx context.Context, before int64, limit int) (lathe.Pa
 	var args []any
 	if before > 0 {
 		where, args = append(where, "id < ?"), append(args, before)
+	}
+	if cond, a := v.readable("id"); cond != "" {
+		where, args = append(where, cond), append(args, a...)
 	}
 	q := `SELECT ` + projectCols + ` FROM projects` + whereClause(where) + ` ORDER BY id DESC LIMIT ?`
 	rows, err := s.query(ctx, q, append(args, limit+1)...)
@@ -83,7 +94,7 @@ func (s *Store) Projects(ctx context.Context, before int64, limit int) (lathe.Pa
 	return page(items, limit, func(p *lathe.Project) int64 { return p.ID }), rows.Err()
 }
 
-// UpdateProject saves the project's URL and default branch (and name).
+// UpdateProject saves the project's URL, default branch, visibility (and name).
 func (s *Store) UpdateProject(ctx context.Context, p *lathe.Project) error {
 	return s.tx(ctx, func(t *txn) error {
 		var n int
@@ -94,8 +105,11 @@ func (s *Store) UpdateProject(ctx context.Context, p *lathe.Project) error {
 			return fmt.Errorf("project %q already exists: %w", p.Name, lathe.ErrConflict)
 		}
 		p.UpdatedAt = t.now
-		res, err := t.exec(ctx, `UPDATE projects SET name = ?, url = ?, default_branch = ?, updated_at = ? WHERE id = ?`,
-			p.Name, p.URL, p.DefaultBranch, micros(t.now), p.ID)
+		if p.Visibility == "" {
+			p.Visibility = lathe.VisibilityPrivate
+		}
+		res, err := t.exec(ctx, `UPDATE projects SET name = ?, url = ?, default_branch = ?, visibility = ?, updated_at = ? WHERE id = ?`,
+			p.Name, p.URL, p.DefaultBranch, p.Visibility, micros(t.now), p.ID)
 		if uniqueViolation(err) {
 			return fmt.Errorf("project %q already exists: %w", p.Name, lathe.ErrConflict)
 		}

@@ -128,3 +128,18 @@ func (s *Store) RegisterAgent(ctx context.Context, regHash string, a *lathe.Agen
 		return err
 	})
 }
+
+// CheckRegistrationToken reports whether a registration token is known and
+// not revoked (ErrUnauthorized otherwise), so register can refuse a caller
+// before it reads the body. RegisterAgent checks again in its transaction.
+func (s *Store) CheckRegistrationToken(ctx context.Context, regHash string) error {
+	var revoked sql.NullInt64
+	err := s.queryRow(ctx, `SELECT revoked_at FROM registration_tokens WHERE token_hash = ?`, regHash).Scan(&revoked)
+	switch {
+	case err == sql.ErrNoRows || (err == nil && revoked.Valid):
+		return fmt.Errorf("unknown or revoked registration token: %w", lathe.ErrUnauthorized)
+	case err != nil:
+		return fmt.Errorf("check registration token: %w", err)
+	}
+	return nil
+}

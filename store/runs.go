@@ -127,6 +127,8 @@ type RunFilter struct {
 	Status    lathe.Status
 	Before    int64
 	Limit     int
+	// Viewer limits the list to runs of projects it may read (nil: all).
+	Viewer *Viewer
 }
 
 const runCols = `r.id, r.project_id, p.name, r.pipeline, r.number, r.ref, r.branch, r.commit_sha, r.event, r.status,
@@ -178,6 +180,9 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) (lathe.Page[*lathe.Run], 
 	}
 	if f.Before > 0 {
 		add("r.id < ?", f.Before)
+	}
+	if cond, a := f.Viewer.readable("r.project_id"); cond != "" {
+		where, args = append(where, cond), append(args, a...)
 	}
 	q := `SELECT ` + runCols + ` FROM runs r JOIN projects p ON p.id = r.project_id` + whereClause(where) + ` ORDER BY r.id DESC LIMIT ?`
 	rows, err := s.query(ctx, q, append(args, f.Limit+1)...)

@@ -129,6 +129,10 @@ func (s *Service) Trigger(ctx context.Context, p *lathe.Project, req Request) (*
 	return s.start(ctx, p, pl, ref, launch{event: event, params: req.Params})
 }
 
+// errNoJobs is a plan whose conditions leave out every job: a user asking
+// for the run hears why (it is ErrInvalid), an event just starts nothing.
+var errNoJobs = fmt.Errorf("%w", lathe.ErrInvalid)
+
 // launch is how a run starts: the event its pipeline's `on:` and `when:`
 // see, its parameters, and for a run started by another run, that run.
 type launch struct {
@@ -144,6 +148,9 @@ type launch struct {
 // start plans pl for the launch at ref and stores the run.
 func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipeline, ref git.Ref, l launch) (*lathe.Run, error) {
 	ev := pipeline.Event{Kind: l.event, Branch: ref.Branch, Ref: ref.Ref, Commit: ref.Commit, Tag: ref.Tag(), Upstream: l.upstream}
+	if l.event == pipeline.EventPush {
+		ev.Changed = s.changed(ctx, p, pl.Name, ref)
+	}
 	if l.recordAs == "" && !pl.Triggers.Matches(ev) {
 		return nil, fmt.Errorf("pipeline %s does not run on %s events; add %s to its on: %w", pl.Name, l.event, l.event, lathe.ErrInvalid)
 	}
@@ -153,7 +160,7 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	}
 	nr.MaxRuns = pl.MaxRuns
 	if len(nr.Jobs) == 0 {
-		return nil, fmt.Errorf("no job of pipeline %s runs for this %s event (their conditions are false): %w", pl.Name, l.event, lathe.ErrInvalid)
+		return nil, fmt.Errorf("no job of pipeline %s runs for this %s event (their conditions are false): %w", pl.Name, l.event, errNoJobs)
 	}
 	event := l.event
 	if l.recordAs != "" {
@@ -209,7 +216,7 @@ func newRun(pl *pipeline.Pipeline, stages []string, jobs []*pipeline.Job) store.
 			RunsOn:     j.RunsOn,
 			TimeoutSec: int64(j.Timeout.Seconds()),
 			Env:        j.Env,
-			Steps:      j.Steps,
+			Steps:      StepDefs(j),
 			// A copy: the parsed pipeline is cached and shared.
 			Concurrency:  copyConcurrency(j.Concurrency),
 			Secrets:      jobSecrets(j.Secrets),
@@ -220,6 +227,19 @@ func newRun(pl *pipeline.Pipeline, stages []string, jobs []*pipeline.Job) store.
 		})
 	}
 	return nr
+}
+
+// StepDefs returns the job's steps with each built-in action in its
+// step, as agents and `lathe exec` read them: the parser keeps actions
+// beside the steps (pipeline.Job.Actions).
+func StepDefs(j *pipeline.Job) []lathe.StepDef {
+	steps := append([]lathe.StepDef(nil), j.Steps...)
+	for i, a := range j.Actions {
+		if a != nil && i < len(steps) {
+			steps[i].Action = &lathe.StepAction{Kind: a.Kind, Depth: a.Depth, Name: a.Name, Paths: append([]string(nil), a.Paths...)}
+		}
+	}
+	return steps
 }
 
 func jobRetry(r pipeline.Retry) *lathe.Retry {

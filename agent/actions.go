@@ -1,0 +1,197 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/client"
+)
+
+// Built-in action steps (checkout, upload, download) are done by the agent
+// itself. They end like commands do: exit code 0 when they succeeded, 1
+// when they failed, with the reason in the job's log.
+
+// actionTries bounds how often an upload or download is tried when the
+// server cannot be reached or answers with a server error.
+const actionTries = 3
+
+// actionStep does a built-in action step as the shell runs a command: it
+// returns the step's exit code, or an error when the job's context ended
+// under it.
+func (a *Agent) actionStep(ctx context.Context, as *lathe.Assignment, ws string, act *lathe.StepAction, out io.Writer) (int, error) {
+	fmt.Fprintf(out, "» %s\n", describeAction(act))
+	err := a.runAction(ctx, as, ws, act, out)
+	switch {
+	case err == nil:
+		return 0, nil
+	case ctx.Err() != nil:
+		return -1, ctx.Err()
+	}
+	fmt.Fprintf(out, "%v\n", err)
+	return 1, nil
+}
+
+func (a *Agent) runAction(ctx context.Context, as *lathe.Assignment, ws string, act *lathe.StepAction, out io.Writer) error {
+	switch act.Kind {
+	case lathe.ActionCheckout:
+		// Step 0 of every job checked the commit out already.
+		fmt.Fprintf(out, "checkout: %s is already checked out in the workspace\n", as.Commit)
+		if act.Depth > 0 {
+			fmt.Fprintf(out, "checkout: depth %d is ignored: the agent checks out from its own mirror of the repository\n", act.Depth)
+		}
+		return nil
+	case lathe.ActionUpload:
+		return a.upload(ctx, as, ws, act, out)
+	case lathe.ActionDownload:
+		return a.download(ctx, as, ws, act, out)
+	}
+	return fmt.Errorf("%s: this agent (Lathe %s) does not know this action", act.Kind, lathe.Version)
+}
+
+func describeAction(act *lathe.StepAction) string {
+	switch act.Kind {
+	case lathe.ActionUpload:
+		return fmt.Sprintf("upload %s (%s)", act.Name, strings.Join(act.Paths, ", "))
+	case lathe.ActionDownload:
+		return "download " + act.Name
+	}
+	return act.Kind
+}
+
+// upload packs the files the action's globs match into an archive and
+// sends it to the server as the run's upload of the action's name.
+func (a *Agent) upload(ctx context.Context, as *lathe.Assignment, ws string, act *lathe.StepAction, out io.Writer) error {
+	tmp, err := a.tempFile("upload-*.tar.gz")
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", act.Name, err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	h := sha256.New()
+	st, err := pack(io.MultiWriter(tmp, h), ws, act.Paths, func(line string) {
+		fmt.Fprintf(out, "upload %s: %s\n", act.Name, line)
+	})
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", act.Name, err)
+	}
+	size, err := tmp.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", act.Name, err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	err = retry(ctx, out, "upload "+act.Name, func() error {
+		// A section reader is not a Closer: the client leaves the file open for the next try.
+		_, err := a.Client.PutUpload(ctx, as.AttemptID, act.Name, io.NewSectionReader(tmp, 0, size), size, sum)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", act.Name, err)
+	}
+	fmt.Fprintf(out, "upload %s: %s stored (%s archive, sha256 %s)\n", act.Name, st, byteSize(size), sum[:12])
+	return nil
+}
+
+// download fetches the run's upload of the action's name and unpacks it
+// into the workspace once its SHA-256 checks out.
+func (a *Agent) download(ctx context.Context, as *lathe.Assignment, ws string, act *lathe.StepAction, out io.Writer) error {
+	tmp, err := a.tempFile("download-*.tar.gz")
+	if err != nil {
+		return fmt.Errorf("download %s: %w", act.Name, err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	err = retry(ctx, out, "download "+act.Name, func() error {
+		if err := tmp.Truncate(0); err != nil {
+			return err
+		}
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		body, _, sum, err := a.Client.GetUpload(ctx, as.AttemptID, act.Name)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		h := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(tmp, h), body); err != nil {
+			return err
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != sum {
+			return errDamaged{fmt.Sprintf("the archive's SHA-256 is %s, the server recorded %s", got, sum)}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("download %s: %w", act.Name, err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("download %s: %w", act.Name, err)
+	}
+	st, err := unpack(tmp, ws, defaultUnpackLimits)
+	if err != nil {
+		return fmt.Errorf("download %s: %w", act.Name, err)
+	}
+	fmt.Fprintf(out, "download %s: %s unpacked into the workspace\n", act.Name, st)
+	return nil
+}
+
+// tempFile makes a file for an archive beside the workspaces, never in one.
+func (a *Agent) tempFile(pattern string) (*os.File, error) {
+	dir := filepath.Join(a.WorkDir, "tmp")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return os.CreateTemp(dir, pattern)
+}
+
+// errDamaged is a transfer whose bytes did not match their checksum: worth
+// another try.
+type errDamaged struct{ msg string }
+
+func (e errDamaged) Error() string { return e.msg }
+
+// retry calls fn until it succeeds, fails for a reason another try would
+// not change, or has been tried actionTries times, waiting 1s, 2s, … in
+// between; each retry is noted in the log.
+func retry(ctx context.Context, out io.Writer, what string, fn func() error) error {
+	wait := time.Second
+	for try := 1; ; try++ {
+		err := fn()
+		if err == nil || try == actionTries || ctx.Err() != nil || !transient(err) {
+			return err
+		}
+		fmt.Fprintf(out, "%s: %v; trying again in %s\n", what, err, wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wait *= 2
+	}
+}
+
+// transient reports whether err may pass on its own: the server could not
+// be reached, failed, or the bytes were damaged on the way. Refusals (no
+// such upload, another job's name, a fenced attempt, too big) are final.
+func transient(err error) bool {
+	var damaged errDamaged
+	switch code := client.StatusOf(err); {
+	case errors.As(err, &damaged):
+		return true
+	case code == 0:
+		return true
+	case code == http.StatusTooManyRequests || code >= 500:
+		return true
+	}
+	return false
+}

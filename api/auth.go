@@ -1,0 +1,320 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/store"
+)
+
+// need is what a route asks of its caller. guard checks it before the
+// handler reads a body or touches data.
+type need int
+
+const (
+	// public routes read no credential (register checks its own, a
+	// registration token; login checks a password).
+	public need = iota
+	// anyone may call; a credential, if sent, must be valid, and lists
+	// narrow to the projects the caller may read.
+	anyone
+	// authenticated needs a user's token or session.
+	authenticated
+	// projectRead, projectWrite and projectOwner need that role on the
+	// project the path names: {project} directly, or the project owning the
+	// {run}, {stage}, {job} or {attempt}. Admins hold every role; anyone
+	// reads a public project.
+	projectRead
+	projectWrite
+	projectOwner
+	// adminOnly needs a global admin (with a token of admin scope).
+	adminOnly
+	// agentAuth needs an agent credential.
+	agentAuth
+)
+
+var needNames = map[need]string{public: "public", anyone: "anyone", authenticated: "authenticated",
+	projectRead: "projectRead", projectWrite: "projectWrite", projectOwner: "projectOwner",
+	adminOnly: "admin", agentAuth: "agentAuth"}
+
+func (n need) String() string { return needNames[n] }
+
+// role is the project role a project-level need asks for.
+func (n need) role() lathe.Role {
+	switch n {
+	case projectRead:
+		return lathe.RoleRead
+	case projectWrite:
+		return lathe.RoleWrite
+	case projectOwner:
+		return lathe.RoleOwner
+	}
+	return lathe.RoleNone
+}
+
+// projectParams are the path parameters guard resolves to an owning
+// project, in the order it looks for them.
+var projectParams = []string{"project", "run", "stage", "job", "attempt"}
+
+// projectParam returns the path parameter a project-level route's pattern
+// resolves its project from.
+func projectParam(pattern string) (string, bool) {
+	for _, p := range projectParams {
+		if strings.Contains(pattern, "{"+p+"}") {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// SessionCookie is the cookie a browser login carries.
+const SessionCookie = "lathe_session"
+
+// Principal is the authenticated caller.
+type Principal struct {
+	// User is the calling user's name; "" for anonymous callers and agents.
+	User   string
+	UserID int64
+	// Admin is true when the user is an admin and the credential has the
+	// admin scope.
+	Admin bool
+	// Token is the user's token or session.
+	Token *lathe.APIToken
+	// Agent is set for agent credentials.
+	Agent *lathe.Agent
+	// Project is the project a project-level route resolved, and Role the
+	// caller's role on it.
+	Project *lathe.Project
+	Role    lathe.Role
+}
+
+// viewer narrows lists to what p may read (nil: everything, for admins).
+func (p *Principal) viewer() *store.Viewer {
+	if p.Admin {
+		return nil
+	}
+	return &store.Viewer{UserID: p.UserID}
+}
+
+type principalKey struct{}
+
+func principal(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	if p == nil {
+		return &Principal{}
+	}
+	return p
+}
+
+// credential returns the bearer token, or the session cookie for user routes.
+func credential(r *http.Request, cookie bool) string {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if token = strings.TrimSpace(token); strings.EqualFold(scheme, "Bearer") && token != "" {
+		return token
+	}
+	if cookie {
+		if c, err := r.Cookie(SessionCookie); err == nil {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func unauthorized(w http.ResponseWriter, r *http.Request, format string, args ...any) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="lathe"`)
+	writeProblem(w, r, problemf(http.StatusUnauthorized, format, args...))
+}
+
+func forbidden(w http.ResponseWriter, r *http.Request, format string, args ...any) {
+	writeProblem(w, r, problemf(http.StatusForbidden, format, args...))
+}
+
+// guard checks the caller against the route's need before the handler
+// sees the request: a route refuses callers it does not admit before it
+// reads a body or a parameter other than the one naming the project.
+func (s *Server) guard(rt Route) http.Handler {
+	param, _ := projectParam(rt.Pattern)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.Needs == public {
+			rt.Handler(w, r)
+			return
+		}
+		if rt.Needs == agentAuth {
+			s.guardAgent(rt, w, r)
+			return
+		}
+		p := &Principal{}
+		if token := credential(r, true); token != "" {
+			if !s.authenticateUser(w, r, token, p) {
+				return
+			}
+			if !s.allowScope(w, r, rt.Needs, p) {
+				return
+			}
+		}
+		switch rt.Needs {
+		case authenticated, adminOnly:
+			if p.User == "" {
+				unauthorized(w, r, "missing bearer token: send Authorization: Bearer <token>, or log in for a session cookie")
+				return
+			}
+			if rt.Needs == adminOnly && !p.Admin {
+				forbidden(w, r, "needs admin: %s is not an admin (or the token lacks the admin scope)", p.User)
+				return
+			}
+		case projectRead, projectWrite, projectOwner:
+			if !s.allowProject(w, r, rt.Needs, param, p) {
+				return
+			}
+		}
+		rt.Handler(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// guardAgent admits agent credentials only.
+func (s *Server) guardAgent(rt Route, w http.ResponseWriter, r *http.Request) {
+	token := credential(r, false)
+	if token == "" {
+		unauthorized(w, r, "missing agent credential: send Authorization: Bearer <agent token>")
+		return
+	}
+	a, err := s.store.AgentByToken(r.Context(), auth.Hash(token))
+	if err != nil {
+		if !errors.Is(err, lathe.ErrNotFound) {
+			writeProblem(w, r, err)
+			return
+		}
+		if _, _, uerr := s.store.Authenticate(r.Context(), auth.Hash(token)); uerr == nil {
+			forbidden(w, r, "needs an agent credential: user tokens cannot call the agent protocol")
+			return
+		}
+		unauthorized(w, r, "unknown agent credential")
+		return
+	}
+	p := &Principal{Agent: a}
+	rt.Handler(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+}
+
+// authenticateUser fills p from a user's token or session, or answers 401
+// (403 for an agent's credential, which is valid but of the wrong kind).
+func (s *Server) authenticateUser(w http.ResponseWriter, r *http.Request, token string, p *Principal) bool {
+	if !s.limitToken(w, r) {
+		return false
+	}
+	k, u, err := s.store.Authenticate(r.Context(), auth.Hash(token))
+	if err != nil {
+		if !errors.Is(err, lathe.ErrUnauthorized) {
+			writeProblem(w, r, err)
+			return false
+		}
+		if strings.HasPrefix(token, auth.PrefixAgent) {
+			if _, aerr := s.store.AgentByToken(r.Context(), auth.Hash(token)); aerr == nil {
+				forbidden(w, r, "agent credentials can call only the agent protocol (/api/v1/agent/…)")
+				return false
+			}
+		}
+		s.failedToken(r)
+		unauthorized(w, r, "%v", trimSentinel(err, lathe.ErrUnauthorized))
+		return false
+	}
+	p.User, p.UserID, p.Token = u.Name, u.ID, k
+	p.Admin = u.Admin && k.MaxScope() == lathe.ScopeAdmin
+	return true
+}
+
+// trimSentinel drops the ": unauthorized" a sentinel adds to a message.
+func trimSentinel(err, sentinel error) string {
+	return strings.TrimSuffix(err.Error(), ": "+sentinel.Error())
+}
+
+// allowScope checks the credential's scopes: read for GET and HEAD, write
+// for other methods, admin for admin routes.
+func (s *Server) allowScope(w http.ResponseWriter, r *http.Request, n need, p *Principal) bool {
+	want := lathe.ScopeWrite
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		want = lathe.ScopeRead
+	}
+	if n == adminOnly {
+		want = lathe.ScopeAdmin
+	}
+	if p.Token.MaxScope().Rank() < want.Rank() {
+		forbidden(w, r, "needs a token with the %s scope; this one has %v", want, p.Token.Scopes)
+		return false
+	}
+	return true
+}
+
+// allowProject resolves the route's project and checks the caller's role on it.
+func (s *Server) allowProject(w http.ResponseWriter, r *http.Request, n need, param string, p *Principal) bool {
+	proj, err := s.resolveProject(r, param)
+	if err != nil {
+		if p.User == "" && (errors.Is(err, lathe.ErrNotFound)) {
+			// Anonymous callers learn nothing about what exists.
+			unauthorized(w, r, "missing bearer token: send Authorization: Bearer <token>, or log in for a session cookie")
+			return false
+		}
+		writeProblem(w, r, err)
+		return false
+	}
+	role := lathe.RoleNone
+	switch {
+	case p.Admin:
+		role = lathe.RoleOwner
+	case p.User != "":
+		if role, err = s.store.ProjectRole(r.Context(), p.UserID, proj.ID); err != nil {
+			writeProblem(w, r, err)
+			return false
+		}
+	}
+	if proj.Visibility == lathe.VisibilityPublic && role.Rank() < lathe.RoleRead.Rank() {
+		role = lathe.RoleRead
+	}
+	p.Project, p.Role = proj, role
+	if role.Rank() >= n.role().Rank() {
+		return true
+	}
+	if p.User == "" {
+		unauthorized(w, r, "needs %s on project %s: log in or send a token", n.role(), proj.Name)
+		return false
+	}
+	forbidden(w, r, "needs %s on project %s; %s has %s", n.role(), proj.Name, p.User, roleName(role))
+	return false
+}
+
+func roleName(r lathe.Role) string {
+	if r == lathe.RoleNone {
+		return "no role"
+	}
+	return string(r)
+}
+
+// resolveProject finds the project the path names, directly or as the owner
+// of a run, stage, job or attempt.
+func (s *Server) resolveProject(r *http.Request, param string) (*lathe.Project, error) {
+	if param == "project" {
+		return s.store.Project(r.Context(), r.PathValue("project"))
+	}
+	id, err := pathID(r, param)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.OwningProject(r.Context(), param, id)
+}
+
+// checkRoutes reports routes whose need cannot be checked (a project-level
+// route with no parameter naming a project).
+func checkRoutes(routes []Route) error {
+	for _, rt := range routes {
+		if rt.Needs.role() != lathe.RoleNone {
+			if _, ok := projectParam(rt.Pattern); !ok {
+				return fmt.Errorf("route %s needs %s but its path names no project, run, stage, job or attempt", rt.Pattern, rt.Needs)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package api
+
+import (
+	"net/http"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/pipeline"
+)
+
+// HookTokenPrefix marks a project webhook token.
+const HookTokenPrefix = "lathe_hook_"
+
+type hookTokenInput struct {
+	Name string `json:"name"`
+}
+
+// createHookToken makes a webhook token for a project; its secret is in
+// this answer only.
+func (s *Server) createHookToken(w http.ResponseWriter, r *http.Request) {
+	var in hookTokenInput
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if in.Name == "" || len(in.Name) > 100 {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "name: say what the token is for, in 1 to 100 characters"))
+		return
+	}
+	p, err := s.store.Project(r.Context(), r.PathValue("project"))
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	token, hash := auth.NewToken(HookTokenPrefix)
+	ht := &lathe.HookToken{ProjectID: p.ID, Name: in.Name}
+	if err := s.store.CreateHookToken(r.Context(), ht, hash); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	ht.Token = token
+	writeJSON(w, http.StatusCreated, ht)
+}
+
+func (s *Server) listHookTokens(w http.ResponseWriter, r *http.Request) {
+	p, err := s.store.Project(r.Context(), r.PathValue("project"))
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	tokens, err := s.store.HookTokens(r.Context(), p.ID)
+	respond(w, r, http.StatusOK, map[string]any{"items": tokens}, err)
+}
+
+func (s *Server) revokeHookToken(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "token")
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	p, err := s.store.Project(r.Context(), r.PathValue("project"))
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if err := s.store.RevokeHookToken(r.Context(), p.ID, id); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// hookInput is what a webhook says: the ref pushed (or to build), and
+// whether it is a push (path conditions compare it with the last
+// successful run) or a plain webhook event.
+type hookInput struct {
+	Ref    string            `json:"ref"`
+	Event  string            `json:"event"`
+	Params map[string]string `json:"params"`
+}
+
+// hook is the generic webhook: the token in the path is the credential, so
+// forges and scripts need no API token. It starts every pipeline whose
+// `on:` takes the event at the ref, and answers with the runs.
+func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
+	p, err := s.store.HookProject(r.Context(), auth.Hash(r.PathValue("token")))
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	var in hookInput
+	if err := decodeOptional(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	switch in.Event {
+	case "":
+		in.Event = pipeline.EventWebhook
+	case pipeline.EventPush, pipeline.EventWebhook:
+	default:
+		writeProblem(w, r, problemf(http.StatusBadRequest, "event: %q is not push or webhook", in.Event))
+		return
+	}
+	runs, err := s.trigger.Event(r.Context(), p, in.Ref, in.Event, in.Params)
+	if err != nil && len(runs) == 0 {
+		writeProblem(w, r, err)
+		return
+	}
+	if runs == nil {
+		runs = []*lathe.Run{}
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"items": runs})
+}

@@ -1,0 +1,104 @@
+package api
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// limiter is a token bucket per client IP, in memory: it holds for one
+// server replica; with several, each replica limits on its own (so a client
+// gets up to N times the rate across N replicas).
+type limiter struct {
+	mu      sync.Mutex
+	burst   float64
+	per     time.Duration // one token comes back every per
+	buckets map[string]*bucket
+	now     func() time.Time
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func newLimiter(burst int, per time.Duration) *limiter {
+	return &limiter{burst: float64(burst), per: per, buckets: map[string]*bucket{}, now: time.Now}
+}
+
+// refill brings b up to date; the caller holds l.mu.
+func (l *limiter) refill(key string) *bucket {
+	now := l.now()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) > 100_000 {
+			l.buckets = map[string]*bucket{} // bound memory under a flood of addresses
+		}
+		b = &bucket{tokens: l.burst, at: now}
+		l.buckets[key] = b
+	}
+	b.tokens = math.Min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.per))
+	b.at = now
+	return b
+}
+
+// wait reports how long key must wait before its next event (0: it may go now).
+func (l *limiter) wait(key string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.refill(key)
+	if b.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - b.tokens) * float64(l.per))
+}
+
+// take spends one token of key's bucket.
+func (l *limiter) take(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refill(key).tokens--
+}
+
+// clientIP is the address the request came from. Lathe does not trust
+// X-Forwarded-For: behind a proxy, every client shares the proxy's bucket.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// tooMany answers 429 with Retry-After when l has no token for the client.
+func tooMany(w http.ResponseWriter, r *http.Request, l *limiter, what string) bool {
+	d := l.wait(clientIP(r))
+	if d == 0 {
+		return false
+	}
+	secs := int(math.Ceil(d.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeProblem(w, r, problemf(http.StatusTooManyRequests, "too many %s from %s; retry in %d s", what, clientIP(r), secs))
+	return true
+}
+
+// limitToken refuses a client that presented too many invalid tokens.
+func (s *Server) limitToken(w http.ResponseWriter, r *http.Request) bool {
+	return !tooMany(w, r, s.badTokens, "invalid credentials")
+}
+
+// failedToken counts an invalid token against the client.
+func (s *Server) failedToken(r *http.Request) { s.badTokens.take(clientIP(r)) }
+
+// Rate limits: a client gets loginBurst logins at once, then one per
+// loginEvery; and badTokenBurst invalid tokens, then one per badTokenEvery.
+// Valid tokens are not limited: a busy CI client must not be.
+const (
+	loginBurst    = 10
+	loginEvery    = 6 * time.Second
+	badTokenBurst = 20
+	badTokenEvery = 3 * time.Second
+)

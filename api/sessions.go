@@ -1,0 +1,96 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/store"
+)
+
+// sessionTTL is how long a login lasts.
+const sessionTTL = 7 * 24 * time.Hour
+
+type loginInput struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// session is the answer to a login: the session (with its secret, once) and the user.
+type session struct {
+	Session *lathe.APIToken `json:"session"`
+	User    *lathe.User     `json:"user"`
+}
+
+// dummyHash is checked against when the user does not exist, so a login
+// takes as long for an unknown name as for a wrong password.
+var dummyHash = auth.HashPassword("not a password anyone has")
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if tooMany(w, r, s.logins, "login attempts") {
+		return
+	}
+	s.logins.take(clientIP(r))
+	var in loginInput
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	u, hash, err := s.store.UserWithPassword(r.Context(), in.Username)
+	if err != nil && !errors.Is(err, lathe.ErrNotFound) {
+		writeProblem(w, r, err)
+		return
+	}
+	if u == nil {
+		hash = dummyHash
+	}
+	ok, err := auth.CheckPassword(hash, in.Password)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if u == nil || !ok {
+		s.log.Info("login failed", "user", in.Username, "client", clientIP(r))
+		writeProblem(w, r, problemf(http.StatusUnauthorized, "wrong username or password"))
+		return
+	}
+	if u.Disabled {
+		writeProblem(w, r, problemf(http.StatusForbidden, "user %s is disabled", u.Name))
+		return
+	}
+	expires := time.Now().Add(sessionTTL).UTC().Truncate(time.Second)
+	token, hashed := auth.NewToken(auth.PrefixSession)
+	k := &lathe.APIToken{Name: "login from " + clientIP(r), User: u.Name, Kind: store.KindSession, ExpiresAt: &expires,
+		Scopes: []lathe.Scope{lathe.ScopeRead, lathe.ScopeWrite, lathe.ScopeAdmin}}
+	if err := s.store.CreateToken(r.Context(), k, hashed); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	k.Token = token
+	s.audit(r, u.Name, "login", nil, map[string]any{"client": clientIP(r)})
+	// SameSite=Lax keeps the cookie off cross-site POSTs (CSRF); HttpOnly
+	// keeps it from scripts.
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+	writeJSON(w, http.StatusCreated, session{Session: k, User: u})
+}
+
+func (s *Server) currentSession(w http.ResponseWriter, r *http.Request) {
+	p := principal(r.Context())
+	u, err := s.store.User(r.Context(), p.User)
+	respond(w, r, http.StatusOK, session{Session: p.Token, User: u}, err)
+}
+
+// logout revokes the credential the request came with (a session or a token).
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	p := principal(r.Context())
+	if err := s.store.DeleteToken(r.Context(), p.User, p.Token.ID); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+	w.WriteHeader(http.StatusNoContent)
+}

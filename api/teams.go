@@ -1,0 +1,79 @@
+package api
+
+import (
+	"net/http"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+type teamCreate struct {
+	Name string `json:"name"`
+}
+
+type teamMemberAdd struct {
+	User string `json:"user"`
+}
+
+type teamList struct {
+	Items []string `json:"items"`
+}
+
+func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) {
+	items, err := s.store.Teams(r.Context())
+	respond(w, r, http.StatusOK, teamList{Items: items}, err)
+}
+
+func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) {
+	var in teamCreate
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if !projectName.MatchString(in.Name) {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit", in.Name))
+		return
+	}
+	tm := &lathe.Team{Name: in.Name}
+	if err := s.store.CreateTeam(r.Context(), tm); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/teams/"+tm.Name)
+	writeJSON(w, http.StatusCreated, tm)
+}
+
+func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) {
+	tm, err := s.store.Team(r.Context(), r.PathValue("team"))
+	respond(w, r, http.StatusOK, tm, err)
+}
+
+func (s *Server) deleteTeam(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.DeleteTeam(r.Context(), r.PathValue("team")); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) addTeamMember(w http.ResponseWriter, r *http.Request) {
+	var in teamMemberAdd
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	team := r.PathValue("team")
+	if err := s.store.SetTeamMember(r.Context(), team, in.User, true); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	tm, err := s.store.Team(r.Context(), team)
+	respond(w, r, http.StatusOK, tm, err)
+}
+
+func (s *Server) removeTeamMember(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.SetTeamMember(r.Context(), r.PathValue("team"), r.PathValue("user"), false); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

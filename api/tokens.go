@@ -1,0 +1,110 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/store"
+)
+
+type tokenCreate struct {
+	Name string `json:"name"`
+	// Scopes default to read and write.
+	Scopes []lathe.Scope `json:"scopes"`
+	// ExpiresAt is optional; a token without one lasts until revoked.
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+type tokenList struct {
+	Items []*lathe.APIToken `json:"items"`
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	s.issueToken(w, r, principal(r.Context()).User)
+}
+
+// createUserToken is an admin creating a token for another user, as for a
+// service account, which cannot log in.
+func (s *Server) createUserToken(w http.ResponseWriter, r *http.Request) {
+	s.issueToken(w, r, r.PathValue("user"))
+}
+
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, owner string) {
+	var in tokenCreate
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" || len(in.Name) > 100 {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "name: required, at most 100 characters (what the token is for)"))
+		return
+	}
+	if len(in.Scopes) == 0 {
+		in.Scopes = []lathe.Scope{lathe.ScopeRead, lathe.ScopeWrite}
+	}
+	for _, sc := range in.Scopes {
+		if sc.Rank() == 0 {
+			writeProblem(w, r, problemf(http.StatusBadRequest, "scopes: %q is not a scope (read, write or admin)", sc))
+			return
+		}
+	}
+	slices.Sort(in.Scopes)
+	in.Scopes = slices.Compact(in.Scopes)
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(time.Now()) {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "expires_at: %s is in the past", in.ExpiresAt.Format(time.RFC3339)))
+		return
+	}
+	u, err := s.store.User(r.Context(), owner)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	// A token never exceeds its owner, nor the credential that creates it.
+	k := &lathe.APIToken{Name: in.Name, User: u.Name, Kind: store.KindToken, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt}
+	p := principal(r.Context())
+	if k.MaxScope() == lathe.ScopeAdmin && !u.Admin {
+		writeProblem(w, r, problemf(http.StatusForbidden, "scopes: admin: %s is not an admin", u.Name))
+		return
+	}
+	if k.MaxScope().Rank() > p.Token.MaxScope().Rank() {
+		writeProblem(w, r, problemf(http.StatusForbidden, "scopes: %s exceeds the scopes of the credential asking (%v)", k.MaxScope(), p.Token.Scopes))
+		return
+	}
+	prefix := auth.PrefixToken
+	if u.Service {
+		prefix = auth.PrefixService
+	}
+	token, hash := auth.NewToken(prefix)
+	if err := s.store.CreateToken(r.Context(), k, hash); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	k.Token = token
+	s.audit(r, p.User, "token.created", nil, map[string]any{"owner": u.Name, "token": k.Name, "token_id": k.ID, "scopes": k.Scopes})
+	writeJSON(w, http.StatusCreated, k)
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+	items, err := s.store.Tokens(r.Context(), principal(r.Context()).User)
+	respond(w, r, http.StatusOK, tokenList{Items: items}, err)
+}
+
+func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "token")
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	p := principal(r.Context())
+	if err := s.store.DeleteToken(r.Context(), p.User, id); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	s.audit(r, p.User, "token.revoked", nil, map[string]any{"token_id": id})
+	w.WriteHeader(http.StatusNoContent)
+}

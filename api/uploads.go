@@ -1,0 +1,245 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// Uploads: the upload action of a job stores a gzipped tar archive of its
+// files, and the download action of a later job of the same run fetches it.
+// Only the agent holding a running attempt may do either, and only within
+// that attempt's run. The archives are files in the server's data
+// directory, <dir>/<run id>/<name>.<sha256>.tar.gz: named by their content,
+// so a replaced upload never overwrites the file a download is reading.
+
+// DefaultMaxUpload bounds one upload archive unless SetUploads says otherwise.
+const DefaultMaxUpload = 1 << 30
+
+// uploadName is the pipeline's rule for upload names (pipeline/names.go).
+var uploadName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+
+var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// uploadFiles is where the archives are kept.
+type uploadFiles struct {
+	dir string
+	max int64
+}
+
+// SetUploads keeps upload archives in dir, each at most maxBytes (zero:
+// DefaultMaxUpload). Call it before serving; without it uploads are refused.
+func (s *Server) SetUploads(dir string, maxBytes int64) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxUpload
+	}
+	s.uploads = uploadFiles{dir: dir, max: maxBytes}
+}
+
+func (f uploadFiles) path(runID int64, name, sum string) string {
+	return filepath.Join(f.dir, strconv.FormatInt(runID, 10), name+"."+sum+".tar.gz")
+}
+
+// putUpload stores the request's body as the upload {name} of the
+// attempt's run. A name belongs to the job that first uploaded it in the
+// run: its later uploads (another step, a later attempt) replace it, and
+// another job's is refused with 409.
+func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) {
+	id, name, err := s.uploadParams(r)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	sum := r.Header.Get(lathe.UploadSHA256Header)
+	if !hexSHA256.MatchString(sum) {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "%s: send the archive's SHA-256 as 64 lower-case hex digits", lathe.UploadSHA256Header))
+		return
+	}
+	if r.ContentLength > s.uploads.max {
+		writeProblem(w, r, tooBig(name, s.uploads.max))
+		return
+	}
+	agent := principal(r.Context()).Agent
+	// Refuse before reading the body: the agent sent Expect: 100-continue.
+	sc, err := s.store.AttemptScope(r.Context(), agent.ID, id)
+	if err != nil {
+		writeAttemptProblem(w, r, id, err)
+		return
+	}
+	tmp, size, err := s.uploads.receive(w, r, name, sum)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	final := s.uploads.path(sc.RunID, name, sum)
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		os.Remove(tmp)
+		writeProblem(w, r, fmt.Errorf("upload %q: %w", name, err))
+		return
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		writeProblem(w, r, fmt.Errorf("upload %q: %w", name, err))
+		return
+	}
+	u := &lathe.Upload{RunID: sc.RunID, Name: name, AttemptID: id, Size: size, SHA256: sum}
+	prev, err := s.store.PutUpload(r.Context(), agent.ID, u)
+	if err != nil {
+		// Keep the file only if the upload on record is this very content.
+		if cur, cerr := s.store.Upload(r.Context(), sc.RunID, name); cerr != nil || cur.SHA256 != sum {
+			os.Remove(final)
+		}
+		writeAttemptProblem(w, r, id, err)
+		return
+	}
+	status := http.StatusCreated
+	if prev != nil {
+		status = http.StatusOK
+		if prev.SHA256 != sum {
+			if err := os.Remove(s.uploads.path(prev.RunID, prev.Name, prev.SHA256)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				s.log.Warn("remove replaced upload", "run_id", prev.RunID, "name", prev.Name, "err", err)
+			}
+		}
+	}
+	s.log.Debug("upload stored", "run_id", sc.RunID, "attempt_id", id, "name", name, "size", size)
+	writeJSON(w, status, u)
+}
+
+// receive writes the body to a temporary file in the upload directory,
+// refusing more than the limit and a body whose SHA-256 is not sum, and
+// returns the file's path and size.
+func (f uploadFiles) receive(w http.ResponseWriter, r *http.Request, name, sum string) (string, int64, error) {
+	tmpDir := filepath.Join(f.dir, "tmp")
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+		return "", 0, fmt.Errorf("upload %q: %w", name, err)
+	}
+	file, err := os.CreateTemp(tmpDir, "upload-*.tar.gz")
+	if err != nil {
+		return "", 0, fmt.Errorf("upload %q: %w", name, err)
+	}
+	fail := func(err error) (string, int64, error) {
+		file.Close()
+		os.Remove(file.Name())
+		return "", 0, err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(file, h), http.MaxBytesReader(w, r.Body, f.max))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return fail(tooBig(name, f.max))
+	case err != nil && r.Context().Err() != nil:
+		return fail(r.Context().Err())
+	case err != nil:
+		return fail(problemf(http.StatusBadRequest, "upload %q: reading the body: %v", name, err))
+	}
+	// Durable before it is on record: a crash must not leave a row whose file is torn.
+	if err := file.Sync(); err != nil {
+		return fail(fmt.Errorf("upload %q: %w", name, err))
+	}
+	if err := file.Close(); err != nil {
+		return fail(fmt.Errorf("upload %q: %w", name, err))
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
+		os.Remove(file.Name())
+		return "", 0, problemf(http.StatusBadRequest, "upload %q: the body's SHA-256 is %s, but %s says %s: it was damaged on the way",
+			name, got, lathe.UploadSHA256Header, sum)
+	}
+	return file.Name(), n, nil
+}
+
+func tooBig(name string, max int64) error {
+	return problemf(http.StatusRequestEntityTooLarge, "upload %q: larger than the %d bytes this server accepts; upload fewer files", name, max)
+}
+
+// getUpload sends the archive of the upload {name} of the attempt's run.
+func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) {
+	id, name, err := s.uploadParams(r)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	sc, err := s.store.AttemptScope(r.Context(), principal(r.Context()).Agent.ID, id)
+	if err != nil {
+		writeAttemptProblem(w, r, id, err)
+		return
+	}
+	u, err := s.store.Upload(r.Context(), sc.RunID, name)
+	if errors.Is(err, lathe.ErrNotFound) {
+		writeProblem(w, r, problemf(http.StatusNotFound, "no job of run %d has uploaded %q: the job that uploads it must be one this job needs, "+
+			"and its upload step must have run", sc.RunID, name))
+		return
+	}
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	f, err := os.Open(s.uploads.path(u.RunID, u.Name, u.SHA256))
+	if err != nil {
+		writeProblem(w, r, fmt.Errorf("upload %q of run %d: its archive is missing: %w", name, u.RunID, err))
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/gzip")
+	w.Header().Set("Content-Length", strconv.FormatInt(u.Size, 10))
+	w.Header().Set(lathe.UploadSHA256Header, u.SHA256)
+	w.WriteHeader(http.StatusOK)
+	if _, err := io.CopyN(w, f, u.Size); err != nil && r.Context().Err() == nil {
+		s.log.Warn("send upload", "run_id", u.RunID, "name", name, "err", err)
+	}
+}
+
+// uploadParams reads an upload route's attempt and name, and refuses the
+// request when the server keeps no uploads.
+func (s *Server) uploadParams(r *http.Request) (int64, string, error) {
+	id, err := pathID(r, "attempt")
+	if err != nil {
+		return 0, "", err
+	}
+	name := r.PathValue("name")
+	if !uploadName.MatchString(name) {
+		return 0, "", problemf(http.StatusBadRequest, "name: %q is not an upload name: use 1 to 100 letters, digits, '.', '_' or '-'", name)
+	}
+	if s.uploads.dir == "" {
+		return 0, "", problemf(http.StatusServiceUnavailable, "this server keeps no uploads")
+	}
+	return id, name, nil
+}
+
+// writeAttemptProblem is writeProblem for an agent's request about one of
+// its attempts: a fenced attempt is named in Lathe-Fenced, as for reports.
+func writeAttemptProblem(w http.ResponseWriter, r *http.Request, attemptID int64, err error) {
+	if errors.Is(err, lathe.ErrFenced) {
+		w.Header().Set("Lathe-Fenced", strconv.FormatInt(attemptID, 10))
+	}
+	writeProblem(w, r, err)
+}
+
+// uploadList is the answer to listRunUploads.
+type uploadList struct {
+	Items []*lathe.Upload `json:"items"`
+}
+
+// listRunUploads lists a run's uploads by name.
+func (s *Server) listRunUploads(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "run")
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	list, err := s.store.Uploads(r.Context(), id)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, uploadList{Items: list})
+}

@@ -1,0 +1,168 @@
+package api
+
+import (
+	"net/http"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/auth"
+)
+
+type userCreate struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+	Admin    bool   `json:"admin"`
+	// Service accounts have no password and act through tokens an admin creates.
+	Service bool `json:"service"`
+}
+
+type userUpdate struct {
+	Admin    *bool `json:"admin"`
+	Disabled *bool `json:"disabled"`
+}
+
+type passwordChange struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+func checkPassword(pw string) error {
+	if len(pw) < auth.MinPasswordLength {
+		return problemf(http.StatusBadRequest, "password: must be at least %d characters", auth.MinPasswordLength)
+	}
+	if len(pw) > 1024 {
+		return problemf(http.StatusBadRequest, "password: must be at most 1024 characters")
+	}
+	return nil
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+	var in userCreate
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if !projectName.MatchString(in.Name) || allDigits.MatchString(in.Name) {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit, and not all digits", in.Name))
+		return
+	}
+	hash := ""
+	switch {
+	case in.Service && in.Password != "":
+		writeProblem(w, r, problemf(http.StatusBadRequest, "password: service accounts have none; create a token for them instead"))
+		return
+	case !in.Service:
+		if err := checkPassword(in.Password); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		hash = auth.HashPassword(in.Password)
+	}
+	u := &lathe.User{Name: in.Name, Admin: in.Admin, Service: in.Service}
+	if err := s.store.CreateUser(r.Context(), u, hash); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	s.audit(r, principal(r.Context()).User, "user.created", nil, map[string]any{"user": u.Name, "admin": u.Admin, "service": u.Service})
+	w.Header().Set("Location", "/api/v1/users/"+u.Name)
+	writeJSON(w, http.StatusCreated, u)
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	before, limit, err := pageParams(r)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	page, err := s.store.Users(r.Context(), before, limit)
+	respond(w, r, http.StatusOK, page, err)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	u, err := s.store.User(r.Context(), r.PathValue("user"))
+	respond(w, r, http.StatusOK, u, err)
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	u, err := s.store.User(r.Context(), principal(r.Context()).User)
+	respond(w, r, http.StatusOK, u, err)
+}
+
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
+	var in userUpdate
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	s.changeUser(w, r, in)
+}
+
+// disableUser disables a user: its sessions and tokens stop working at
+// once. Users are not deleted, so what they did stays attributed.
+func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) {
+	yes := true
+	s.changeUser(w, r, userUpdate{Disabled: &yes})
+}
+
+func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, in userUpdate) {
+	u, err := s.store.User(r.Context(), r.PathValue("user"))
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if u.Name == principal(r.Context()).User && ((in.Admin != nil && !*in.Admin) || (in.Disabled != nil && *in.Disabled)) {
+		writeProblem(w, r, problemf(http.StatusConflict, "you cannot disable yourself or drop your own admin flag; ask another admin"))
+		return
+	}
+	if in.Admin != nil {
+		u.Admin = *in.Admin
+	}
+	if in.Disabled != nil {
+		u.Disabled = *in.Disabled
+	}
+	if err := s.store.UpdateUser(r.Context(), u); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	s.audit(r, principal(r.Context()).User, "user.updated", nil, map[string]any{"user": u.Name, "admin": u.Admin, "disabled": u.Disabled})
+	writeJSON(w, http.StatusOK, u)
+}
+
+// changePassword sets the caller's password; other login sessions end.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+	var in passwordChange
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	p := principal(r.Context())
+	u, hash, err := s.store.UserWithPassword(r.Context(), p.User)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if u.Service {
+		writeProblem(w, r, problemf(http.StatusConflict, "service accounts have no password"))
+		return
+	}
+	if hash != "" {
+		ok, err := auth.CheckPassword(hash, in.CurrentPassword)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		if !ok {
+			writeProblem(w, r, problemf(http.StatusForbidden, "current_password: does not match"))
+			return
+		}
+	}
+	if err := checkPassword(in.NewPassword); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	if err := s.store.SetPassword(r.Context(), u.ID, auth.HashPassword(in.NewPassword), p.Token.ID); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	s.audit(r, p.User, "password.changed", nil, nil)
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,210 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+const handOffPipeline = `
+jobs:
+  build:
+    steps:
+      - checkout: {depth: 1}
+      - mkdir -p dist/nested/deeper && echo app > dist/app.txt && echo deep > dist/nested/deeper/lib.txt &&
+        printf '#!/bin/sh\necho ran\n' > dist/run.sh && chmod +x dist/run.sh && echo green > report.txt && echo left > stays.txt
+      - upload: {name: dist, paths: ["dist/**", "report.txt"]}
+  test:
+    needs: [build]
+    steps:
+      - download: {name: dist}
+      - test "$(cat dist/app.txt)" = app && test "$(cat dist/nested/deeper/lib.txt)" = deep && test "$(cat report.txt)" = green
+      - ./dist/run.sh && test ! -e stays.txt
+`
+
+// A job uploads files and a job that needs it downloads them, nested
+// directories and modes included, through the server, on either database.
+func TestUploadedFilesReachALaterJob(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		l := lathetest.Start(t, o)
+		l.Project(t, "handoff", lathetest.Repo(t, map[string]string{".lathe.yml": handOffPipeline}))
+		run := l.Wait(t, l.Trigger(t, "handoff", "main", "").ID, 90*time.Second)
+		build, test := lathetest.JobByName(t, run, "build"), lathetest.JobByName(t, run, "test")
+		if run.Status != lathe.StatusSuccess {
+			t.Fatalf("run = %s; build log:\n%s\ntest log:\n%s", run.Status, l.Log(t, build.ID), l.Log(t, test.ID))
+		}
+		buildLog, testLog := l.Log(t, build.ID), l.Log(t, test.ID)
+		for _, want := range []string{"» checkout", "is already checked out", "depth 1 is ignored", "» upload dist (dist/**, report.txt)",
+			"upload dist: 4 files, 3 directories"} {
+			if !strings.Contains(buildLog, want) {
+				t.Errorf("build log lacks %q:\n%s", want, buildLog)
+			}
+		}
+		if !strings.Contains(testLog, "download dist: 4 files, 3 directories") || !strings.Contains(testLog, "ran") {
+			t.Errorf("test log lacks the download or the script's output:\n%s", testLog)
+		}
+		steps := l.Job(t, build.ID).Attempts[0].Steps
+		if len(steps) != 4 {
+			t.Fatalf("build has %d steps, want 4 (checkout, checkout action, command, upload)", len(steps))
+		}
+		for _, st := range steps {
+			if st.Status != lathe.StatusSuccess || st.ExitCode == nil || *st.ExitCode != 0 {
+				t.Errorf("build step %d (%s) = %s exit %v; want success exit 0", st.Index, st.Name, st.Status, st.ExitCode)
+			}
+		}
+
+		var list struct{ Items []lathe.Upload }
+		l.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/uploads", run.ID), nil, &list)
+		if len(list.Items) != 1 {
+			t.Fatalf("run uploads = %+v; want one", list.Items)
+		}
+		u := list.Items[0]
+		if u.Name != "dist" || u.Job != "build" || u.JobID != build.ID || u.Attempt != 1 || u.Size <= 0 || len(u.SHA256) != 64 {
+			t.Errorf("upload = %+v", u)
+		}
+		b, err := os.ReadFile(filepath.Join(l.DataDir, "uploads", fmt.Sprint(run.ID), "dist."+u.SHA256+".tar.gz"))
+		if sum := sha256.Sum256(b); err != nil || hex.EncodeToString(sum[:]) != u.SHA256 || int64(len(b)) != u.Size {
+			t.Errorf("stored archive: %d bytes, %v; want %d bytes hashing to %s", len(b), err, u.Size, u.SHA256)
+		}
+	})
+}
+
+// A download of a name no job uploaded fails its step like a failing
+// command, saying which name, and the job's later steps are skipped.
+func TestDownloadOfAMissingUploadFailsTheStep(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{})
+	l.Project(t, "lonely", lathetest.Repo(t, map[string]string{".lathe.yml": `
+jobs:
+  test:
+    steps:
+      - download: {name: ghost-build}
+      - echo should not run
+`}))
+	run := l.Wait(t, l.Trigger(t, "lonely", "main", "").ID, 60*time.Second)
+	job := lathetest.JobByName(t, run, "test")
+	if run.Status != lathe.StatusFailed || job.Status != lathe.StatusFailed {
+		t.Fatalf("run %s, job %s; want both failed", run.Status, job.Status)
+	}
+	log := l.Log(t, job.ID)
+	if !strings.Contains(log, `download ghost-build: server said 404: no job of run`) || !strings.Contains(log, `"ghost-build"`) {
+		t.Errorf("log does not say which upload is missing:\n%s", log)
+	}
+	if strings.Contains(log, "should not run") {
+		t.Errorf("the step after the failed download ran:\n%s", log)
+	}
+	steps := l.Job(t, job.ID).Attempts[0].Steps
+	if len(steps) != 3 || steps[1].Status != lathe.StatusFailed || steps[1].ExitCode == nil || *steps[1].ExitCode != 1 ||
+		steps[2].Status != lathe.StatusSkipped {
+		t.Errorf("steps = %+v; want checkout, the download failed with exit 1, the command skipped", steps)
+	}
+}
+
+// Only the agent holding a running attempt may upload or download through
+// it: another agent's credential is refused, and so is a finished attempt.
+func TestUploadRoutesAreFencedToTheRunningAttempt(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	gate := filepath.Join(t.TempDir(), "release")
+	l.Project(t, "fenced", lathetest.Repo(t, map[string]string{".lathe.yml": fmt.Sprintf(`
+jobs:
+  hold:
+    runs-on: [holder]
+    timeout: 2m
+    steps:
+      - while [ ! -e %q ]; do sleep 0.1; done
+`, gate)}))
+	reg := l.RegistrationToken(t)
+	holder := l.StartAgent(t, reg, "holder", "", "holder")
+	intruder := l.StartAgent(t, reg, "intruder", "", "elsewhere")
+	run := l.Trigger(t, "fenced", "main", "")
+	attemptID := waitForRunningAttempt(t, l, run)
+
+	body := []byte("not really a tar.gz, the server does not look")
+	sum := sha256.Sum256(body)
+	call := func(method, token, sha string) (int, http.Header, []byte) {
+		t.Helper()
+		var rd io.Reader
+		if method == http.MethodPut {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequest(method, fmt.Sprintf("%s/api/v1/agent/attempts/%d/uploads/out", l.URL, attemptID), rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set(lathe.UploadSHA256Header, sha)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s upload: %v", method, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, b
+	}
+	good := hex.EncodeToString(sum[:])
+	if code, _, b := call(http.MethodPut, intruder.Token, good); code != http.StatusForbidden {
+		t.Errorf("PUT with another agent's credential = %d %s; want 403", code, b)
+	}
+	if code, _, b := call(http.MethodGet, intruder.Token, ""); code != http.StatusForbidden {
+		t.Errorf("GET with another agent's credential = %d %s; want 403", code, b)
+	}
+	if code, _, b := call(http.MethodPut, holder.Token, strings.Repeat("0", 64)); code != http.StatusBadRequest || !strings.Contains(string(b), "damaged") {
+		t.Errorf("PUT with a wrong checksum = %d %s; want 400", code, b)
+	}
+	if code, _, b := call(http.MethodPut, holder.Token, good); code != http.StatusCreated {
+		t.Fatalf("PUT by the holder = %d %s; want 201", code, b)
+	}
+	if code, _, b := call(http.MethodPut, holder.Token, good); code != http.StatusOK {
+		t.Errorf("second PUT by the holder = %d %s; want 200 (replaced)", code, b)
+	}
+	code, h, b := call(http.MethodGet, holder.Token, "")
+	if code != http.StatusOK || !bytes.Equal(b, body) || h.Get(lathe.UploadSHA256Header) != good {
+		t.Errorf("GET by the holder = %d %q (sha %s); want the bytes it uploaded", code, b, h.Get(lathe.UploadSHA256Header))
+	}
+
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if done := l.Wait(t, run.ID, 60*time.Second); done.Status != lathe.StatusSuccess {
+		t.Fatalf("run = %s, want success", done.Status)
+	}
+	for _, method := range []string{http.MethodPut, http.MethodGet} {
+		code, h, b := call(method, holder.Token, good)
+		if code != http.StatusGone || h.Get("Lathe-Fenced") != fmt.Sprint(attemptID) {
+			t.Errorf("%s after the attempt finished = %d %s (Lathe-Fenced %q); want 410", method, code, b, h.Get("Lathe-Fenced"))
+		}
+	}
+}
+
+// waitForRunningAttempt waits (bounded) for the run's only job to be running and
+// returns its attempt's ID.
+func waitForRunningAttempt(t *testing.T, l *lathetest.Lathe, run *lathe.Run) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		r := l.Run(t, run.ID)
+		if len(r.Jobs) == 1 {
+			if j := l.Job(t, r.Jobs[0].ID); j.Status == lathe.StatusRunning && len(j.Attempts) == 1 {
+				return j.Attempts[0].ID
+			}
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+	t.Fatalf("run %d's job did not start within 60s", run.ID)
+	return 0
+}
