@@ -12,6 +12,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/cli"
+	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -108,4 +109,40 @@ func TestRetryAllowFailureAndApproval(t *testing.T) {
 			t.Errorf("flaky in run 2 did not find the marker")
 		}
 	})
+}
+
+// An approval gate's `from` names who may answer it: a user with write who
+// is not named (nor in a named team) is refused; a member of the named team
+// approves, and is recorded as the approver.
+func TestApprovalFromNamesWhoMayApprove(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{})
+	l.Project(t, "gate", lathetest.Repo(t, map[string]string{".lathe.yml": `
+jobs:
+  deploy:
+    approval: {from: ["@release-managers"]}
+    steps: [echo deployed]
+`}))
+	for _, u := range []string{"ann", "bob"} {
+		l.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"name": u, "password": u + "-password-1"}, nil)
+		l.Do(t, http.MethodPut, "/api/v1/projects/gate/members/users/"+u, map[string]string{"role": "write"}, nil)
+	}
+	l.Do(t, http.MethodPost, "/api/v1/teams", map[string]string{"name": "release-managers"}, nil)
+	l.Do(t, http.MethodPost, "/api/v1/teams/release-managers/members", map[string]string{"user": "ann"}, nil)
+
+	run := l.Trigger(t, "gate", "", "")
+	var job *lathe.Job
+	waitFor(t, 30*time.Second, "deploy to wait", func() bool {
+		job = lathetest.JobByName(t, l.Run(t, run.ID), "deploy")
+		return job.Status == lathe.StatusWaiting
+	})
+	path := fmt.Sprintf("/api/v1/jobs/%d/approve", job.ID)
+	err := client.New(l.URL, login(t, l, "bob", "bob-password-1")).Do(context.Background(), http.MethodPost, path, nil, nil)
+	wantStatus(t, err, http.StatusForbidden, "approval by a writer outside release-managers")
+	if err := client.New(l.URL, login(t, l, "ann", "ann-password-1")).Do(context.Background(), http.MethodPost, path, nil, nil); err != nil {
+		t.Fatalf("approval by a member of release-managers: %v", err)
+	}
+	l.Wait(t, run.ID, 60*time.Second)
+	if j := l.Job(t, job.ID); j.Status != lathe.StatusSuccess || j.Approval.ApprovedBy != "ann" {
+		t.Errorf("deploy = %s approved by %q; want success approved by ann", j.Status, j.Approval.ApprovedBy)
+	}
 }
