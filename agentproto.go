@@ -33,6 +33,8 @@ type Assignment struct {
 	// SecretRefs are the secrets the job names, as stored with it; the
 	// server resolves them into Secrets and never sends them.
 	SecretRefs []JobSecret `json:"-"`
+	// Untrusted is set for a job of an untrusted run: it gets no secrets.
+	Untrusted bool `json:"-"`
 }
 
 // Report carries an attempt's progress from its agent. Every field is

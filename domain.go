@@ -46,6 +46,9 @@ type Run struct {
 	Status    Status `json:"status"`
 	// ParentID is the run this one re-runs (event "rerun"), if any.
 	ParentID *int64 `json:"parent_id"`
+	// Untrusted runs (a fork's pull request) get no secrets, and their jobs
+	// wait until a user with write approves the commit.
+	Untrusted bool `json:"untrusted"`
 	Timing
 	Stages []*Stage `json:"stages,omitempty"`
 	Jobs   []*Job   `json:"jobs,omitempty"`

@@ -61,3 +61,12 @@ func (s *Server) mayAnswerGate(ctx context.Context, jobID int64) error {
 	return fmt.Errorf("job %s waits for approval from %s; %s is not one of them: %w",
 		j.Name, strings.Join(j.Approval.From, ", "), p.User, lathe.ErrForbidden)
 }
+
+// approveRun approves the commit of an untrusted run (a fork's pull
+// request) for its project: its jobs leave the trust gate, and later runs of
+// that exact commit start at once. The guard has checked write.
+func (s *Server) approveRun(w http.ResponseWriter, r *http.Request) {
+	by := principal(r.Context()).User
+	approve := func(ctx context.Context, id int64) error { return s.store.ApproveRun(ctx, id, by) }
+	actByID(w, r, "run", s.audited(r, "approval.given", "run", approve), s.store.Run)
+}

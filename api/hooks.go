@@ -6,6 +6,7 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/auth"
 	"github.com/lathe-ci/lathe/pipeline"
+	"github.com/lathe-ci/lathe/trigger"
 )
 
 // HookTokenPrefix marks a project webhook token.
@@ -77,11 +78,17 @@ type hookInput struct {
 	Ref    string            `json:"ref"`
 	Event  string            `json:"event"`
 	Params map[string]string `json:"params"`
+	// Base is the branch a pull request targets; Fork says its code comes
+	// from outside the project, so its runs are untrusted.
+	Base string `json:"base"`
+	Fork bool   `json:"fork"`
 }
 
 // hook is the generic webhook: the token in the path is the credential, so
 // forges and scripts need no API token. It starts every pipeline whose
-// `on:` takes the event at the ref, and answers with the runs.
+// `on:` takes the event at the ref, and answers with the runs. A pull
+// request from a fork starts untrusted runs: no secrets, and nothing runs
+// until a user with write approves the commit (POST /runs/{run}/approve).
 func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
 	p, err := s.store.HookProject(r.Context(), auth.Hash(r.PathValue("token")))
 	if err != nil {
@@ -96,12 +103,17 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
 	switch in.Event {
 	case "":
 		in.Event = pipeline.EventWebhook
-	case pipeline.EventPush, pipeline.EventWebhook:
+	case pipeline.EventPush, pipeline.EventWebhook, pipeline.EventPullRequest:
 	default:
-		writeProblem(w, r, problemf(http.StatusBadRequest, "event: %q is not push or webhook", in.Event))
+		writeProblem(w, r, problemf(http.StatusBadRequest, "event: %q is not push, pull_request or webhook", in.Event))
 		return
 	}
-	runs, err := s.trigger.Event(r.Context(), p, in.Ref, in.Event, in.Params)
+	if in.Fork && in.Event != pipeline.EventPullRequest {
+		writeProblem(w, r, problemf(http.StatusBadRequest, "fork: only a pull_request comes from a fork"))
+		return
+	}
+	runs, err := s.trigger.Event(r.Context(), p, trigger.EventRequest{Ref: in.Ref, Kind: in.Event, Base: in.Base,
+		Params: in.Params, Untrusted: in.Fork})
 	if err != nil && len(runs) == 0 {
 		writeProblem(w, r, err)
 		return

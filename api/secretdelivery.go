@@ -28,6 +28,12 @@ func (s *Server) withSecrets(ctx context.Context, agentID int64, as *lathe.Assig
 	if len(as.SecretRefs) == 0 {
 		return as, nil
 	}
+	if as.Untrusted {
+		// A fork's pull request runs code nobody trusted yet: even once a
+		// user approved the commit, it runs without the project's secrets.
+		as.SecretRefs = nil
+		return as, nil
+	}
 	vals, err := s.resolveSecrets(ctx, as)
 	var jerr *jobSecretError
 	if !errors.As(err, &jerr) {

@@ -153,6 +153,7 @@ func (s *Server) routes() []Route {
 		{"POST /api/v1/runs/{run}/cancel", projectWrite, s.cancelRun},
 		{"POST /api/v1/runs/{run}/rerun", projectWrite, s.rerunRun},
 		{"POST /api/v1/runs/{run}/rerun-failed", projectWrite, s.rerunFailed},
+		{"POST /api/v1/runs/{run}/approve", projectWrite, s.approveRun},
 		{"GET /api/v1/runs/{run}/events", projectRead, s.runEvents},
 		{"GET /api/v1/runs/{run}/stages", projectRead, s.listStages},
 		{"GET /api/v1/runs/{run}/uploads", projectRead, s.listRunUploads},

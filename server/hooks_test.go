@@ -104,3 +104,62 @@ func TestWebhookPushRunsWhatChanged(t *testing.T) {
 		wantStatus(t, err, http.StatusUnauthorized, "webhook with an unknown token")
 	})
 }
+
+// A pull request from a fork starts an untrusted run: nothing runs until a
+// user with write approves that exact commit, and even then the job gets
+// no secrets. A later run of the same commit needs no new approval; a new
+// commit does.
+func TestForkPullRequestWaitsForApprovalAndGetsNoSecrets(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{})
+	repo := lathetest.Repo(t, map[string]string{".lathe.yml": `
+on:
+  pull_request: {branches: [main]}
+jobs:
+  test:
+    secrets: [API_KEY]
+    steps: ['echo "key=[${API_KEY:-none}]"']
+`})
+	l.Project(t, "oss", repo)
+	l.Do(t, http.MethodPost, "/api/v1/projects/oss/secrets", map[string]string{"name": "API_KEY", "value": "very-secret-value"}, nil)
+	var tok lathe.HookToken
+	l.Do(t, http.MethodPost, "/api/v1/projects/oss/hook-tokens", map[string]string{"name": "forge"}, &tok)
+	pr := map[string]any{"ref": "main", "event": "pull_request", "base": "main", "fork": true}
+	hook := func() *lathe.Run {
+		var out struct{ Items []*lathe.Run }
+		if err := client.New(l.URL, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/"+tok.Token, pr, &out); err != nil || len(out.Items) != 1 {
+			t.Fatalf("fork pull request: %v, %d runs", err, len(out.Items))
+		}
+		return out.Items[0]
+	}
+
+	run := hook()
+	waitFor(t, 30*time.Second, "the untrusted job to wait", func() bool {
+		return lathetest.JobByName(t, l.Run(t, run.ID), "test").Status == lathe.StatusWaiting
+	})
+	if r := l.Run(t, run.ID); !r.Untrusted || r.Event != "pull_request" {
+		t.Errorf("run = untrusted %v, event %s", r.Untrusted, r.Event)
+	}
+	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/approve", run.ID), nil, nil)
+	done := l.Wait(t, run.ID, 60*time.Second)
+	log := l.Log(t, lathetest.JobByName(t, done, "test").ID)
+	if done.Status != lathe.StatusSuccess || !strings.Contains(log, "key=[none]") {
+		t.Errorf("approved untrusted run = %s, log %q; want success without the secret", done.Status, log)
+	}
+	err := client.New(l.URL, l.AdminToken).Do(context.Background(), http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/approve", run.ID), nil, nil)
+	wantStatus(t, err, http.StatusConflict, "approving a run that no longer waits")
+
+	// The same commit again: already approved, it runs at once.
+	if again := l.Wait(t, hook().ID, 60*time.Second); again.Status != lathe.StatusSuccess {
+		t.Errorf("second run of the approved commit = %s", again.Status)
+	}
+	// A new commit waits again.
+	lathetest.Commit(t, repo, map[string]string{"README": "new\n"})
+	next := hook()
+	waitFor(t, 30*time.Second, "the new commit's job to wait", func() bool {
+		return lathetest.JobByName(t, l.Run(t, next.ID), "test").Status == lathe.StatusWaiting
+	})
+	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/cancel", next.ID), nil, nil)
+	if c := l.Wait(t, next.ID, 30*time.Second); c.Status != lathe.StatusCanceled {
+		t.Errorf("canceled waiting run = %s", c.Status)
+	}
+}

@@ -83,6 +83,7 @@ var routeNeeds = map[string]string{
 	"POST /api/v1/runs/{run}/cancel":                 "write",
 	"POST /api/v1/runs/{run}/rerun":                  "write",
 	"POST /api/v1/runs/{run}/rerun-failed":           "write",
+	"POST /api/v1/runs/{run}/approve":                "write",
 	"POST /api/v1/jobs/{job}/cancel":                 "write",
 	"POST /api/v1/jobs/{job}/rerun":                  "write",
 	"POST /api/v1/jobs/{job}/approve":                "write",

@@ -41,9 +41,10 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 		}
 		r.Status, r.CreatedAt = lathe.StatusPending, t.now
 		err = t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at, parent_id,
-				downstream_done)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id`,
-			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, micros(t.now), r.ParentID).Scan(&r.ID)
+				downstream_done, untrusted)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING id`,
+			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, micros(t.now), r.ParentID,
+			boolInt(r.Untrusted)).Scan(&r.ID)
 		if err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
@@ -90,6 +91,11 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 		if err := t.putSemaphores(ctx, r.ProjectID, nr.Jobs); err != nil {
 			return err
 		}
+		if r.Untrusted {
+			if err := t.gateUntrusted(ctx, r); err != nil {
+				return err
+			}
+		}
 		err = t.advanceRun(ctx, r.ID)
 		return err
 	})
@@ -132,20 +138,22 @@ type RunFilter struct {
 }
 
 const runCols = `r.id, r.project_id, p.name, r.pipeline, r.number, r.ref, r.branch, r.commit_sha, r.event, r.status,
-	r.created_at, r.started_at, r.finished_at, r.parent_id`
+	r.created_at, r.started_at, r.finished_at, r.parent_id, r.untrusted`
 
 func scanRun(row interface{ Scan(...any) error }) (*lathe.Run, error) {
 	var r lathe.Run
 	var created int64
 	var started, finished, parent sql.NullInt64
+	var untrusted int
 	err := row.Scan(&r.ID, &r.ProjectID, &r.Project, &r.Pipeline, &r.Number, &r.Ref, &r.Branch, &r.Commit, &r.Event, &r.Status,
-		&created, &started, &finished, &parent)
+		&created, &started, &finished, &parent, &untrusted)
 	if err != nil {
 		return nil, err
 	}
 	if parent.Valid {
 		r.ParentID = &parent.Int64
 	}
+	r.Untrusted = untrusted != 0
 	r.CreatedAt, r.StartedAt, r.FinishedAt = fromMicros(created), fromNullMicros(started), fromNullMicros(finished)
 	r.Finish()
 	return &r, nil

@@ -10,19 +10,36 @@ import (
 	"github.com/lathe-ci/lathe/pipeline"
 )
 
-// Event starts, at ref, every pipeline of the commit whose `on:` takes the
-// event (push, tag or webhook), as a forge's push or a token webhook does.
-// A push of a tag ref is a tag event. Pipelines whose jobs are all left out
-// by their conditions start nothing; that is not an error. The pipeline
-// files being broken is (a ConfigError), and the branch's config errors
-// record it.
-func (s *Service) Event(ctx context.Context, p *lathe.Project, ref, kind string, params map[string]string) ([]*lathe.Run, error) {
-	r, ps, err := s.Pipelines(ctx, p, ref)
+// EventRequest is an event from outside that may start runs.
+type EventRequest struct {
+	Ref  string // what to build: branch, tag, full ref or commit
+	Kind string // push, pull_request or webhook
+	// Base is the branch a pull request targets; its `on: pull_request:
+	// branches` and `when: branches` see it.
+	Base   string
+	Params map[string]string
+	// Untrusted marks code nobody trusted yet (a fork's pull request): its
+	// runs get no secrets and wait until a user with write approves the commit.
+	Untrusted bool
+}
+
+// Event starts, at the request's ref, every pipeline of the commit whose
+// `on:` takes the event, as a forge's push or pull request or a token
+// webhook does. A push of a tag ref is a tag event. Pipelines whose jobs are
+// all left out by their conditions start nothing; that is not an error. The
+// pipeline files being broken is (a ConfigError), and the branch's config
+// errors record it.
+func (s *Service) Event(ctx context.Context, p *lathe.Project, req EventRequest) ([]*lathe.Run, error) {
+	r, ps, err := s.Pipelines(ctx, p, req.Ref)
 	if err != nil {
 		return nil, err
 	}
+	kind := req.Kind
 	if kind == pipeline.EventPush && r.Tag() != "" {
 		kind = pipeline.EventTag
+	}
+	if kind == pipeline.EventPullRequest && req.Base != "" {
+		r.Branch = req.Base
 	}
 	var runs []*lathe.Run
 	var errs []error
@@ -31,7 +48,7 @@ func (s *Service) Event(ctx context.Context, p *lathe.Project, ref, kind string,
 		if !pl.Triggers.Matches(ev) {
 			continue
 		}
-		run, err := s.start(ctx, p, pl, r, launch{event: kind, params: params})
+		run, err := s.start(ctx, p, pl, r, launch{event: kind, params: req.Params, untrusted: req.Untrusted})
 		if errors.Is(err, errNoJobs) {
 			continue
 		}

@@ -139,7 +139,9 @@ type launch struct {
 	event    string
 	params   map[string]string
 	upstream string // the pipeline whose success started this one
-	parent   *int64
+	// untrusted runs get no secrets and wait for their commit's approval.
+	untrusted bool
+	parent    *int64
 	// recordAs is the run's event when it differs from what conditions see
 	// (a re-run is planned as its parent's event).
 	recordAs string
@@ -168,6 +170,7 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	}
 	nr.Run.ProjectID, nr.Run.Project = p.ID, p.Name
 	nr.Run.Ref, nr.Run.Branch, nr.Run.Commit, nr.Run.Event, nr.Run.ParentID = ref.Ref, ref.Branch, ref.Commit, event, l.parent
+	nr.Run.Untrusted = l.untrusted
 	if err := s.Store.CreateRun(ctx, nr); err != nil {
 		return nil, err
 	}
