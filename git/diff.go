@@ -26,3 +26,16 @@ func (m *Mirror) ChangedFiles(ctx context.Context, from, to string) ([]string, e
 	}
 	return paths, nil
 }
+
+// MergeBase returns the best common ancestor of two commits the mirror
+// holds: what a pull request's changes are counted from.
+func (m *Mirror) MergeBase(ctx context.Context, a, b string) (string, error) {
+	if !IsCommitID(a) || !IsCommitID(b) {
+		return "", fmt.Errorf("merge base: %q and %q are not commit IDs", a, b)
+	}
+	out, err := run(ctx, m.Dir, "merge-base", a, b)
+	if err != nil {
+		return "", fmt.Errorf("merge base of %.12s and %.12s: %w", a, b, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}

@@ -163,3 +163,26 @@ jobs:
 		t.Errorf("canceled waiting run = %s", c.Status)
 	}
 }
+
+// A pull request's `when: paths` see the files it changes since its merge
+// base with the branch it targets, whatever that branch did meanwhile.
+func TestPullRequestPathsCountFromTheMergeBase(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{})
+	repo := lathetest.Repo(t, map[string]string{
+		".lathe.yml":    strings.Replace(monorepoPipeline, "push: {branches: [main]}", "pull_request: {branches: [main]}", 1),
+		"api/main.go":   "package main\n",
+		"docs/index.md": "# docs\n",
+	})
+	l.Project(t, "prs", repo)
+	var tok lathe.HookToken
+	l.Do(t, http.MethodPost, "/api/v1/projects/prs/hook-tokens", map[string]string{"name": "forge"}, &tok)
+	lathetest.Git(t, repo, "checkout", "-q", "-b", "feature")
+	lathetest.Commit(t, repo, map[string]string{"docs/index.md": "# docs, from the feature\n"})
+	lathetest.Git(t, repo, "checkout", "-q", "main")
+	lathetest.Commit(t, repo, map[string]string{"api/main.go": "package main // main moved on\n"})
+
+	pr := map[string]string{"ref": "feature", "event": "pull_request", "base": "main"}
+	if got := fmt.Sprint(hookRuns(t, l, tok.Token, pr)); got != "[main:docs]" {
+		t.Errorf("pull request changing docs ran %s; want [main:docs] (main's api change is not the PR's)", got)
+	}
+}

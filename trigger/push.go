@@ -78,3 +78,26 @@ func (s *Service) changed(ctx context.Context, p *lathe.Project, pl string, ref 
 	}
 	return files
 }
+
+// changedSinceMergeBase lists the files a pull request changes: from the
+// merge base of its commit and the head of the branch it targets
+// (ref.Branch) to its commit. nil (unknown) when git cannot tell.
+func (s *Service) changedSinceMergeBase(ctx context.Context, p *lathe.Project, ref git.Ref) []string {
+	if ref.Branch == "" {
+		return nil
+	}
+	m := s.Mirrors.For(p.URL)
+	target, err := m.Resolve(ctx, ref.Branch)
+	if err != nil {
+		return nil
+	}
+	base, err := m.MergeBase(ctx, target.Commit, ref.Commit)
+	if err != nil {
+		return nil
+	}
+	files, err := m.ChangedFiles(ctx, base, ref.Commit)
+	if err != nil {
+		return nil
+	}
+	return files
+}

@@ -150,8 +150,11 @@ type launch struct {
 // start plans pl for the launch at ref and stores the run.
 func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipeline, ref git.Ref, l launch) (*lathe.Run, error) {
 	ev := pipeline.Event{Kind: l.event, Branch: ref.Branch, Ref: ref.Ref, Commit: ref.Commit, Tag: ref.Tag(), Upstream: l.upstream}
-	if l.event == pipeline.EventPush {
+	switch l.event {
+	case pipeline.EventPush:
 		ev.Changed = s.changed(ctx, p, pl.Name, ref)
+	case pipeline.EventPullRequest:
+		ev.Changed = s.changedSinceMergeBase(ctx, p, ref)
 	}
 	if l.recordAs == "" && !pl.Triggers.Matches(ev) {
 		return nil, fmt.Errorf("pipeline %s does not run on %s events; add %s to its on: %w", pl.Name, l.event, l.event, lathe.ErrInvalid)
