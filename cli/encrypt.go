@@ -6,9 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 
 	"github.com/lathe-ci/lathe/secret"
 )
+
+// validSecretName is the rule pipeline files hold secret names to.
+var validSecretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // cmdEncrypt seals a value with a project's public key, for a pipeline
 // file: only the server, holding the project's private key, can open it.
@@ -24,6 +28,9 @@ func cmdEncrypt(ctx context.Context, args []string, env *Env) int {
 	} else if len(pos) > 0 || *project == "" {
 		fs.Usage()
 		return 2
+	}
+	if !validSecretName.MatchString(*name) {
+		return fail(env, fmt.Errorf("--name %q is not a valid secret name: start with a letter or '_', then use letters, digits or '_'", *name))
 	}
 	value, err := readValue(env, *valueFile)
 	if err != nil {
@@ -53,7 +60,10 @@ func cmdEncrypt(ctx context.Context, args []string, env *Env) int {
 		fmt.Fprintln(env.Stdout, text)
 		return 0
 	}
+	// The snippet is the map form of a job's `secrets:` (pipeline/secrets.go),
+	// ready to paste under the job; its other secrets join it as NAME: stored.
 	fmt.Fprintf(env.Stdout, "# Sealed with project %s's public key; only the Lathe server can open it.\n", *project)
-	fmt.Fprintf(env.Stdout, "# Put it under the job that needs it:\nsecrets:\n  %s:\n    encrypted: %q\n", *name, text)
+	fmt.Fprintln(env.Stdout, "# Put it under the job that needs it; list the job's stored secrets beside it as NAME: stored.")
+	fmt.Fprintf(env.Stdout, "secrets:\n  %s:\n    encrypted: %q\n", *name, text)
 	return 0
 }

@@ -494,6 +494,32 @@ jobs:
 	)
 }
 
+// A value encrypted in the pipeline file opens only on the server: here
+// the job runs without it, saying so, unless the environment supplies it.
+func TestExecEncryptedSecretsAreNotOpened(t *testing.T) {
+	t.Setenv("EXEC_TEST_SEALED_SET", "from-environment")
+	// The shape of a sealed value: a 2-byte length, a 4-byte "wrapped
+	// key", a nonce and a tag; it opens nowhere.
+	sealed := "lathe:v1:" + strings.Repeat("A", 2) + "Q" + strings.Repeat("A", 45)
+	dir := t.TempDir()
+	writeFile(t, dir, ".lathe.yml", `
+jobs:
+  deploy:
+    secrets:
+      EXEC_TEST_SEALED: {encrypted: "`+sealed+`"}
+      EXEC_TEST_SEALED_SET: {encrypted: "`+sealed+`"}
+    steps: ['echo "sealed=${EXEC_TEST_SEALED:-unset} set=$EXEC_TEST_SEALED_SET"']
+`)
+	code, out, _ := execIn(t, dir)
+	if code != 0 {
+		t.Errorf("exit code = %d\n%s", code, out)
+	}
+	wantLines(t, out,
+		`\[deploy\] +secret EXEC_TEST_SEALED is encrypted in the pipeline file and only the server can open it; the job runs without it unless EXEC_TEST_SEALED is set in the environment`,
+		`\[deploy\] +sealed=unset set=from-environment`,
+	)
+}
+
 func writeFile(t *testing.T, dir, name, content string) {
 	t.Helper()
 	p := filepath.Join(dir, filepath.FromSlash(name))

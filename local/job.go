@@ -35,8 +35,12 @@ func (r *run) runJob(ctx context.Context, i int) (lathe.Status, string) {
 	}
 	r.con.printf("%s%s", prefix, r.con.paint(bold, started))
 	secrets, missing := jobSecrets(j)
-	for _, name := range missing {
-		r.con.printf("%s%s", prefix, r.con.paint(yellow, "secret "+name+" is not set; on this machine secrets come from the environment"))
+	for _, s := range missing {
+		msg := "secret " + s.Name + " is not set; on this machine secrets come from the environment"
+		if s.Encrypted != "" {
+			msg = "secret " + s.Name + " is encrypted in the pipeline file and only the server can open it; the job runs without it unless " + s.Name + " is set in the environment"
+		}
+		r.con.printf("%s%s", prefix, r.con.paint(yellow, msg))
 	}
 	var st lathe.Status
 	var reason string
@@ -63,13 +67,16 @@ func (r *run) runJob(ctx context.Context, i int) (lathe.Status, string) {
 // jobSecrets reads the secrets the job names from this process's environment,
 // the only place a local run can have them from; passing them as the
 // Assignment's secrets keeps the agent's rule that a secret wins over an
-// env value of its name. It also returns the names that are not set.
-func jobSecrets(j *pipeline.Job) (vals []lathe.EnvVar, missing []string) {
-	for _, name := range j.Secrets {
-		if v, ok := os.LookupEnv(name); ok {
-			vals = append(vals, lathe.EnvVar{Name: name, Value: v})
+// env value of its name. It also returns the secrets that are not set.
+// A value encrypted in the pipeline file is no exception: only the server
+// holds the project's private key, so here it too comes from the
+// environment, and the job runs without it (with a notice) when unset.
+func jobSecrets(j *pipeline.Job) (vals []lathe.EnvVar, missing []pipeline.SecretRef) {
+	for _, s := range j.Secrets {
+		if v, ok := os.LookupEnv(s.Name); ok {
+			vals = append(vals, lathe.EnvVar{Name: s.Name, Value: v})
 		} else {
-			missing = append(missing, name)
+			missing = append(missing, s)
 		}
 	}
 	return vals, missing

@@ -26,7 +26,7 @@ type JobView struct {
 func (j *Job) View() JobView {
 	v := JobView{Name: j.Name, Base: j.Base, Stage: j.Stage, Deps: nonNil(j.Deps), RunsOn: nonNil(j.RunsOn),
 		TimeoutSec: int64(j.Timeout.Seconds()), Env: nonNil(j.Env), Steps: nonNil(j.Steps), Matrix: nonNil(j.MatrixValues),
-		Secrets: nonNil(j.Secrets), AllowFailure: j.AllowFailure, RetryCount: j.Retry.Count, Concurrency: j.Concurrency}
+		Secrets: secretNames(j.Secrets), AllowFailure: j.AllowFailure, RetryCount: j.Retry.Count, Concurrency: j.Concurrency}
 	if v.Base == "" {
 		v.Base = j.Name
 	}

@@ -92,8 +92,9 @@ type Job struct {
 	// AllowFailure lets the run succeed, and dependents run, when the job
 	// fails.
 	AllowFailure bool
-	// Secrets are the names of the project secrets the job receives.
-	Secrets []string
+	// Secrets are the secrets the job receives: stored on the server, or
+	// encrypted in the file with the project's public key.
+	Secrets []SecretRef
 	// Environment marks a deploy job; nil for others.
 	Environment *Environment
 	// Approval is the gate the job waits at before it runs; nil for none.

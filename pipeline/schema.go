@@ -4,6 +4,9 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"regexp"
+
+	"github.com/lathe-ci/lathe/secret"
 )
 
 //go:generate go test -run TestSchemaFile -update-schema .
@@ -64,6 +67,15 @@ func generateSchema() []byte {
 	env := js{"type": "object", "description": "Environment variables, NAME: value.", "propertyNames": js{"pattern": validEnvName.String()},
 		"additionalProperties": js{"type": []string{"string", "number", "boolean", "null"}}}
 	globs := stringOrList("Globs relative to the workspace.")
+	secretName := js{"type": "string", "pattern": validEnvName.String()}
+	secrets := js{"description": "Secrets to receive as env variables: names of secrets stored on the server, or a map of NAME: stored or NAME: {encrypted: ...} as lathe encrypt prints it.", "oneOf": []js{
+		{"type": "array", "items": secretName},
+		{"type": "object", "propertyNames": secretName, "additionalProperties": js{"oneOf": []js{
+			enum("A secret stored on the server.", []string{storedSecret}),
+			object("A value sealed with the project's public key.", encryptedSecretKeys, map[string]js{
+				"encrypted": js{"type": "string", "pattern": `^\s*` + regexp.QuoteMeta(secret.EncryptedPrefix) + `[A-Za-z0-9+/=\s]+$`, "description": "What lathe encrypt printed."}}, "encrypted"),
+		}}},
+	}}
 	action := func(desc string, keys []string, props map[string]js, required ...string) js {
 		o := object(desc, keys, props, required...)
 		if len(required) == 0 {
@@ -100,7 +112,7 @@ func generateSchema() []byte {
 		"if":            cond,
 		"retry":         js{"description": "Retries of a failed job.", "oneOf": []js{{"type": "integer", "minimum": 0, "maximum": MaxRetries}, object("Retry policy.", retryKeys, map[string]js{"count": js{"type": "integer", "minimum": 0, "maximum": MaxRetries}, "on": js{"oneOf": []js{enum("", retryOn), {"type": "array", "items": enum("", retryOn)}}}}, "count")}},
 		"allow_failure": boolean("Let the run succeed when this job fails."),
-		"secrets":       js{"type": "array", "items": js{"type": "string", "pattern": validEnvName.String()}, "description": "Names of project secrets to receive as env variables."},
+		"secrets":       secrets,
 		"environment":   js{"description": "The environment this job deploys to.", "oneOf": []js{str("Environment name."), object("Environment.", environmentKeys, map[string]js{"name": str("Environment name."), "url": js{"type": "string", "format": "uri"}}, "name")}},
 		"approval":      js{"description": "A gate: the job waits until someone confirms.", "oneOf": []js{boolean(""), object("Approval.", approvalKeys, map[string]js{"from": stringOrList("Users or teams who may confirm."), "message": str("Shown to them.")})}},
 		"artifacts":     js{"description": "Files to keep after the job.", "oneOf": []js{globs, object("Artifacts.", artifactKeys, map[string]js{"paths": globs, "expire_in": str("How long to keep them: 12h, 7d, 2w."), "when": enum("When to keep them.", artifactWhens)}, "paths")}},

@@ -3,6 +3,8 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -313,11 +315,13 @@ func TestSecretKeyRotation(t *testing.T) {
 }
 
 // Item 8: the project's public key is served (made once), `lathe encrypt`
-// seals a value with it, and a job carrying that ciphertext gets the value,
-// masked in its log like any secret.
+// seals a value with it and prints a snippet that, pasted as is under a job
+// of the pipeline file, gives that job the value, masked in its log like
+// any secret. A value sealed with another key fails its job saying so.
 func TestProjectKeyEncryptedSecret(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: 1})
-	p := l.Project(t, "shop", lathetest.Repo(t, map[string]string{"README": "x"}))
+	repo := lathetest.Repo(t, map[string]string{"README": "x"})
+	l.Project(t, "shop", repo)
 	pem1 := mustCall(t, l, http.StatusOK, "GET", "/api/v1/projects/shop/key.pub", nil)
 	pem2 := mustCall(t, l, http.StatusOK, "GET", "/api/v1/projects/shop/key.pub", nil)
 	if !bytes.Equal(pem1, pem2) || !bytes.HasPrefix(pem1, []byte("-----BEGIN PUBLIC KEY-----")) {
@@ -330,31 +334,43 @@ func TestProjectKeyEncryptedSecret(t *testing.T) {
 		t.Fatalf("lathe encrypt: exit %d: %s", code, errOut.String())
 	}
 	snippet := out.String()
-	_, quoted, ok := strings.Cut(snippet, "encrypted: ")
-	if !ok || !strings.Contains(snippet, "DEPLOY_KEY:") || strings.Contains(snippet, value) {
+	if !strings.Contains(snippet, "DEPLOY_KEY:") || !strings.Contains(snippet, secret.EncryptedPrefix) || strings.Contains(snippet, value) {
 		t.Fatalf("lathe encrypt printed:\n%s", snippet)
 	}
-	ciphertext := strings.Trim(strings.TrimSpace(quoted), `"`)
 
-	// Until the pipeline language carries encrypted values, put the job in
-	// the store as the trigger service would.
-	job := &lathe.Job{Name: "deploy", Stage: "build", TimeoutSec: 60, RunsOn: []string{},
-		Secrets: []lathe.JobSecret{{Name: "DEPLOY_KEY", Encrypted: ciphertext}},
-		Steps:   []lathe.StepDef{{Name: "use", Run: `echo "key=$DEPLOY_KEY"; printf '%s' "$DEPLOY_KEY" | sha256sum`}}}
-	bad := &lathe.Job{Name: "forged", Stage: "build", TimeoutSec: 60, RunsOn: []string{},
-		Secrets: []lathe.JobSecret{{Name: "DEPLOY_KEY", Encrypted: secret.EncryptedPrefix + "AAAA"}},
-		Steps:   []lathe.StepDef{{Name: "use", Run: "echo never runs"}}}
-	run := &lathe.Run{ProjectID: p.ID, Pipeline: "ci", Ref: "refs/heads/main", Branch: "main", Commit: strings.TrimSpace(lathetest.Git(t, p.URL, "rev-parse", "HEAD")), Event: "manual"}
-	if err := l.Store.CreateRun(context.Background(), store.NewRun{Run: run, Stages: []string{"build"}, Jobs: []*lathe.Job{job, bad}}); err != nil {
+	// The same for a key other than the project's, as if copied from
+	// another project.
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
 		t.Fatal(err)
 	}
+	forged, err := secret.EncryptForProject(&other.PublicKey, []byte(value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipeline := "name: ci\nstages: [build]\njobs:\n  deploy:\n    stage: build\n" + indent(snippet, "    ") +
+		"    steps:\n      - echo \"key=$DEPLOY_KEY\"; printf '%s' \"$DEPLOY_KEY\" | sha256sum\n" +
+		"  forged:\n    stage: build\n    secrets: {DEPLOY_KEY: {encrypted: \"" + forged + "\"}}\n    steps: [echo never runs]\n"
+	lathetest.Commit(t, repo, map[string]string{".lathe.yml": pipeline})
+
+	run := l.Trigger(t, "shop", "main", "")
 	done := l.Wait(t, run.ID, 60*time.Second)
-	log := l.Log(t, lathetest.JobByName(t, done, "deploy").ID)
+	deploy := lathetest.JobByName(t, done, "deploy")
+	if deploy.Status != lathe.StatusSuccess || len(deploy.Secrets) != 1 || !strings.HasPrefix(deploy.Secrets[0].Encrypted, secret.EncryptedPrefix) {
+		t.Errorf("deploy: %s, secrets %+v; want success with one encrypted secret\n%s", deploy.Status, deploy.Secrets, pipeline)
+	}
+	log := l.Log(t, deploy.ID)
 	sum := sha256.Sum256([]byte(value))
 	if !strings.Contains(log, "key=***") || !strings.Contains(log, hex.EncodeToString(sum[:])) || strings.Contains(log, value) {
 		t.Errorf("deploy log:\n%s", log)
 	}
-	if got := l.Log(t, lathetest.JobByName(t, done, "forged").ID); !strings.Contains(got, "does not open with project shop's key") {
+	if got := l.Log(t, lathetest.JobByName(t, done, "forged").ID); !strings.Contains(got, "does not open with project shop's key") || strings.Contains(got, "never runs") {
 		t.Errorf("forged log:\n%s", got)
 	}
+	noForms(t, "the API's answer", mustCall(t, l, http.StatusOK, "GET", fmt.Sprintf("/api/v1/runs/%d", run.ID), nil), value)
+}
+
+// indent puts prefix before every line of text.
+func indent(text, prefix string) string {
+	return prefix + strings.ReplaceAll(strings.TrimSuffix(text, "\n"), "\n", "\n"+prefix) + "\n"
 }
