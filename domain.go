@@ -49,6 +49,9 @@ type Run struct {
 	// Untrusted runs (a fork's pull request) get no secrets, and their jobs
 	// wait until a user with write approves the commit.
 	Untrusted bool `json:"untrusted"`
+	// Errors are the problems of a pipeline file that was too broken to
+	// run: such a run is failed from the start and has no jobs.
+	Errors []ConfigProblem `json:"errors,omitempty"`
 	Timing
 	Stages []*Stage `json:"stages,omitempty"`
 	Jobs   []*Job   `json:"jobs,omitempty"`

@@ -19,6 +19,10 @@ const nameRule = "use 1 to 100 letters, digits, '.', '_' or '-'"
 
 // defaultName derives a pipeline's name from its file: the base name without
 // its extension, except that the root .lathe.yml is "main".
+// NameFromFile is the name a pipeline file's pipeline has when it sets no
+// `name:`: ".lathe/deploy.yml" is "deploy", ".lathe.yml" is "main".
+func NameFromFile(file string) string { return defaultName(file) }
+
 func defaultName(file string) string {
 	base := path.Base(file)
 	for _, ext := range []string{".yml", ".yaml"} {

@@ -186,3 +186,25 @@ func TestPullRequestPathsCountFromTheMergeBase(t *testing.T) {
 		t.Errorf("pull request changing docs ran %s; want [main:docs] (main's api change is not the PR's)", got)
 	}
 }
+
+// A push whose pipeline file is broken does not vanish: it leaves a failed
+// run per broken file, carrying the file's problems with their positions.
+func TestPushOfABrokenPipelineLeavesAFailedRun(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	repo := lathetest.Repo(t, map[string]string{".lathe/ci.yml": "jobs:\n  a:\n    steps: [true]\n    neds: [b]\n"})
+	l.Project(t, "broke", repo)
+	var tok lathe.HookToken
+	l.Do(t, http.MethodPost, "/api/v1/projects/broke/hook-tokens", map[string]string{"name": "forge"}, &tok)
+	var out struct{ Items []*lathe.Run }
+	if err := client.New(l.URL, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/"+tok.Token,
+		map[string]string{"ref": "main", "event": "push"}, &out); err != nil || len(out.Items) != 1 {
+		t.Fatalf("push of a broken pipeline: %v, %d runs; want one failed run", err, len(out.Items))
+	}
+	r := l.Run(t, out.Items[0].ID)
+	if r.Status != lathe.StatusFailed || r.Pipeline != "ci" || r.Event != "push" || len(r.Jobs) != 0 || len(r.Errors) != 1 {
+		t.Fatalf("run = %s %s event %s, %d jobs, errors %+v", r.Status, r.Pipeline, r.Event, len(r.Jobs), r.Errors)
+	}
+	if e := r.Errors[0]; e.File != ".lathe/ci.yml" || e.Line != 4 || !strings.Contains(e.Message, "needs") {
+		t.Errorf("problem = %+v; want .lathe/ci.yml line 4 suggesting needs", e)
+	}
+}

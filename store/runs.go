@@ -26,11 +26,9 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 	r := nr.Run
 	stageIDs := map[string]int64{}
 	return s.tx(ctx, func(t *txn) error {
-		err := t.queryRow(ctx, `INSERT INTO run_counters (project_id, pipeline, last_number) VALUES (?, ?, 1)
-			ON CONFLICT (project_id, pipeline) DO UPDATE SET last_number = run_counters.last_number + 1
-			RETURNING last_number`, r.ProjectID, r.Pipeline).Scan(&r.Number)
-		if err != nil {
-			return fmt.Errorf("number run: %w", err)
+		var err error
+		if r.Number, err = t.nextNumber(ctx, r.ProjectID, r.Pipeline); err != nil {
+			return err
 		}
 		// The counter's row lock, taken just above, serialises the runs of
 		// one pipeline, so this count cannot race another trigger.
@@ -138,15 +136,16 @@ type RunFilter struct {
 }
 
 const runCols = `r.id, r.project_id, p.name, r.pipeline, r.number, r.ref, r.branch, r.commit_sha, r.event, r.status,
-	r.created_at, r.started_at, r.finished_at, r.parent_id, r.untrusted`
+	r.created_at, r.started_at, r.finished_at, r.parent_id, r.untrusted, r.errors`
 
 func scanRun(row interface{ Scan(...any) error }) (*lathe.Run, error) {
 	var r lathe.Run
 	var created int64
 	var started, finished, parent sql.NullInt64
 	var untrusted int
+	var problems string
 	err := row.Scan(&r.ID, &r.ProjectID, &r.Project, &r.Pipeline, &r.Number, &r.Ref, &r.Branch, &r.Commit, &r.Event, &r.Status,
-		&created, &started, &finished, &parent, &untrusted)
+		&created, &started, &finished, &parent, &untrusted, &problems)
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +153,11 @@ func scanRun(row interface{ Scan(...any) error }) (*lathe.Run, error) {
 		r.ParentID = &parent.Int64
 	}
 	r.Untrusted = untrusted != 0
+	if problems != "[]" {
+		if err := fromJSON(problems, &r.Errors); err != nil {
+			return nil, fmt.Errorf("run %d errors: %w", r.ID, err)
+		}
+	}
 	r.CreatedAt, r.StartedAt, r.FinishedAt = fromMicros(created), fromNullMicros(started), fromNullMicros(finished)
 	r.Finish()
 	return &r, nil

@@ -31,6 +31,10 @@ type EventRequest struct {
 // errors record it.
 func (s *Service) Event(ctx context.Context, p *lathe.Project, req EventRequest) ([]*lathe.Run, error) {
 	r, ps, err := s.Pipelines(ctx, p, req.Ref)
+	var broken *ConfigError
+	if errors.As(err, &broken) {
+		return s.brokenRuns(ctx, p, req, broken)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -100,4 +104,32 @@ func (s *Service) changedSinceMergeBase(ctx context.Context, p *lathe.Project, r
 		return nil
 	}
 	return files
+}
+
+// brokenRuns stores, for an event at a commit whose pipeline files are
+// broken, one failed run per broken file carrying its problems, so the
+// event is answered where users look rather than dropped. (Which pipelines
+// the event would have started cannot be known from broken files.)
+func (s *Service) brokenRuns(ctx context.Context, p *lathe.Project, req EventRequest, broken *ConfigError) ([]*lathe.Run, error) {
+	byFile := map[string][]lathe.ConfigProblem{}
+	var files []string
+	for _, pr := range problems(broken.Errs) {
+		if _, seen := byFile[pr.File]; !seen {
+			files = append(files, pr.File)
+		}
+		byFile[pr.File] = append(byFile[pr.File], pr)
+	}
+	var runs []*lathe.Run
+	for _, f := range files {
+		r := &lathe.Run{ProjectID: p.ID, Project: p.Name, Pipeline: pipeline.NameFromFile(f), Ref: broken.Ref.Ref,
+			Branch: broken.Ref.Branch, Commit: broken.Commit, Event: req.Kind, Untrusted: req.Untrusted, Errors: byFile[f]}
+		if req.Kind == pipeline.EventPullRequest && req.Base != "" {
+			r.Branch = req.Base
+		}
+		if err := s.Store.CreateBrokenRun(ctx, r); err != nil {
+			return runs, err
+		}
+		runs = append(runs, r)
+	}
+	return runs, nil
 }

@@ -38,7 +38,9 @@ type Request struct {
 // ConfigError is returned when the pipeline files at a commit are broken.
 type ConfigError struct {
 	Commit string
-	Errs   pipeline.ErrorList
+	// Ref is the ref that was read (its Commit is Commit).
+	Ref  git.Ref
+	Errs pipeline.ErrorList
 }
 
 func (e *ConfigError) Error() string {
@@ -85,7 +87,7 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 		}
 	}
 	if broken {
-		return git.Ref{}, nil, &ConfigError{Commit: r.Commit, Errs: el}
+		return git.Ref{}, nil, &ConfigError{Commit: r.Commit, Ref: r, Errs: el}
 	}
 	s.cache.put(p.URL, r.Commit, ps)
 	return r, ps, nil
