@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/lathe-ci/lathe/client"
+	"golang.org/x/term"
 )
 
 // credentials is what `lathe login` keeps (mode 0600) for later commands.
@@ -56,13 +57,8 @@ func cmdLogin(ctx context.Context, args []string, env *Env) int {
 		fs.Usage()
 		return 2
 	}
-	if !*fromStdin {
-		// No terminal handling in the standard library: the password echoes.
-		// Prefer --password-stdin in scripts.
-		fmt.Fprint(env.Stderr, "Password: ")
-	}
-	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
-	if err != nil && line == "" {
+	line, err := readPassword(env, *fromStdin)
+	if err != nil {
 		return fail(env, fmt.Errorf("read password: %w", err))
 	}
 	var out struct {
@@ -90,4 +86,20 @@ func cmdLogin(ctx context.Context, args []string, env *Env) int {
 	}
 	fmt.Fprintf(env.Stdout, "logged in to %s as %s\n", *server, pos[0])
 	return 0
+}
+
+// readPassword reads one line: from a terminal without echoing it (after a
+// prompt), or as it comes from standard input (--password-stdin, pipes).
+func readPassword(env *Env, fromStdin bool) (string, error) {
+	if f, ok := env.Stdin.(*os.File); ok && !fromStdin && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(env.Stderr, "Password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.Stderr)
+		return string(b), err
+	}
+	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", err
+	}
+	return line, nil
 }
