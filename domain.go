@@ -52,6 +52,9 @@ type Run struct {
 	// Errors are the problems of a pipeline file that was too broken to
 	// run: such a run is failed from the start and has no jobs.
 	Errors []ConfigProblem `json:"errors,omitempty"`
+	// Params are the values of the pipeline's parameters the run was
+	// planned with, defaults included, in declared order.
+	Params []EnvVar `json:"params"`
 	Timing
 	Stages []*Stage `json:"stages,omitempty"`
 	Jobs   []*Job   `json:"jobs,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -68,6 +69,16 @@ func TestPlanMatrixAndParamsOnTheServer(t *testing.T) {
 	}
 	if log := l.Log(t, lathetest.JobByName(t, done, "test (os=bsd, size=m)").ID); !strings.Contains(log, "hi bsd m\n") {
 		t.Errorf("log of test (os=bsd, size=m) = %q; want the parameter and matrix values", log)
+	}
+	if fmt.Sprint(done.Params) != "[{greeting hi}]" {
+		t.Errorf("run params = %v; want [{greeting hi}]", done.Params)
+	}
+	// A re-run is planned with its parent's parameter values.
+	var child lathe.Run
+	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun", run.ID), nil, &child)
+	child = *l.Wait(t, child.ID, 60*time.Second)
+	if fmt.Sprint(child.Params) != "[{greeting hi}]" || !strings.Contains(l.Log(t, lathetest.JobByName(t, &child, "report").ID), "report") {
+		t.Errorf("re-run params = %v; want the parent's", child.Params)
 	}
 
 	var out bytes.Buffer

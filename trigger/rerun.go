@@ -11,8 +11,7 @@ import (
 // Rerun starts a new run of parent's pipeline at parent's commit (and with
 // its ref and branch), linked to parent, with event "rerun". The pipeline
 // is read afresh from that commit and planned for the parent's event, so
-// the new run has the parent's jobs. (Parameters are not stored with runs
-// yet: a re-run gets the defaults.)
+// the new run has the parent's jobs, with the parent's parameter values.
 func (s *Service) Rerun(ctx context.Context, p *lathe.Project, parent *lathe.Run) (*lathe.Run, error) {
 	if parent.ProjectID != p.ID {
 		return nil, fmt.Errorf("run %d is not of project %s: %w", parent.ID, p.Name, lathe.ErrInvalid)
@@ -27,5 +26,9 @@ func (s *Service) Rerun(ctx context.Context, p *lathe.Project, parent *lathe.Run
 	}
 	parentID := parent.ID
 	ref.Ref, ref.Branch = parent.Ref, parent.Branch
-	return s.start(ctx, p, pl, ref, launch{event: parent.Event, parent: &parentID, recordAs: "rerun"})
+	params := map[string]string{}
+	for _, pv := range parent.Params {
+		params[pv.Name] = pv.Value
+	}
+	return s.start(ctx, p, pl, ref, launch{event: parent.Event, params: params, parent: &parentID, recordAs: "rerun"})
 }

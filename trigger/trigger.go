@@ -209,7 +209,11 @@ func PlanFor(pl *pipeline.Pipeline, in pipeline.PlanInput) (store.NewRun, error)
 	if err != nil {
 		return store.NewRun{}, err
 	}
-	return newRun(pl, plan.Stages, plan.Jobs), nil
+	nr := newRun(pl, plan.Stages, plan.Jobs)
+	for _, pv := range plan.Params {
+		nr.Run.Params = append(nr.Run.Params, lathe.EnvVar{Name: pv.Name, Value: pv.Value.Text()})
+	}
+	return nr, nil
 }
 
 // newRun builds the run's rows from planned jobs, whose Env is complete.
