@@ -52,7 +52,13 @@ func (ms *Mirrors) For(url string) *Mirror {
 	m, ok := ms.m[url]
 	if !ok {
 		sum := sha256.Sum256([]byte(url))
-		m = &Mirror{Dir: filepath.Join(ms.Dir, hex.EncodeToString(sum[:8])+".git"), URL: url}
+		// Absolute: git runs with its working directory set to the mirror
+		// or its parent, where a relative path would point elsewhere.
+		dir, err := filepath.Abs(ms.Dir)
+		if err != nil {
+			dir = ms.Dir
+		}
+		m = &Mirror{Dir: filepath.Join(dir, hex.EncodeToString(sum[:8])+".git"), URL: url}
 		ms.m[url] = m
 	}
 	return m

@@ -165,3 +165,15 @@ jobs:
 		t.Errorf("canceling a finished run: %v, want 409", err)
 	}
 }
+
+// `lathe up` defaults to a relative data directory (./.lathe): the server
+// and its git mirrors must work from it, whatever directory git runs in.
+func TestRelativeDataDirectory(t *testing.T) {
+	repo := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  hi:\n    steps: [echo hello]\n"})
+	t.Chdir(t.TempDir())
+	l := lathetest.Start(t, lathetest.Options{DataDir: ".lathe"})
+	l.Project(t, "rel", repo)
+	if run := l.Wait(t, l.Trigger(t, "rel", "", "").ID, 60*time.Second); run.Status != lathe.StatusSuccess {
+		t.Errorf("run with a relative data directory = %s", run.Status)
+	}
+}
