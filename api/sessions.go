@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -25,8 +26,11 @@ type session struct {
 }
 
 // dummyHash is checked against when the user does not exist, so a login
-// takes as long for an unknown name as for a wrong password.
-var dummyHash = auth.HashPassword("not a password anyone has")
+// takes as long for an unknown name as for a wrong password. It is made on
+// the first login, not at start: argon2id takes 19 MiB and tens of
+// milliseconds, which an idle server (or a CLI importing this package)
+// should not pay.
+var dummyHash = sync.OnceValue(func() string { return auth.HashPassword("not a password anyone has") })
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if tooMany(w, r, s.logins, "login attempts") {
@@ -44,7 +48,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u == nil {
-		hash = dummyHash
+		hash = dummyHash()
 	}
 	ok, err := auth.CheckPassword(hash, in.Password)
 	if err != nil {
