@@ -249,6 +249,12 @@ func (s *Server) allowScope(w http.ResponseWriter, r *http.Request, n need, p *P
 	return true
 }
 
+// projectOf is the project of a project route ({project}, or the owner of
+// the {run}, {stage}, {job} or {attempt}), as the guard resolved it before
+// checking the caller's role on it: handlers use it rather than reading it
+// again.
+func projectOf(r *http.Request) *lathe.Project { return principal(r.Context()).Project }
+
 // allowProject resolves the route's project and checks the caller's role on it.
 func (s *Server) allowProject(w http.ResponseWriter, r *http.Request, n need, param string, p *Principal) bool {
 	proj, err := s.resolveProject(r, param)

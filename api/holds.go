@@ -52,11 +52,7 @@ func (in holdInput) check() (*lathe.Hold, error) {
 }
 
 func (s *Server) createHold(w http.ResponseWriter, r *http.Request) {
-	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
+	p := projectOf(r)
 	var in holdInput
 	if err := decode(w, r, &in); err != nil {
 		writeProblem(w, r, err)
@@ -77,11 +73,7 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) {
-	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
+	p := projectOf(r)
 	hs, err := s.store.Holds(r.Context(), p.ID)
 	respond(w, r, http.StatusOK, holdList{Items: hs}, err)
 }
@@ -110,11 +102,7 @@ func (s *Server) deleteHold(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) projectAndHold(w http.ResponseWriter, r *http.Request) (*lathe.Project, int64, bool) {
-	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return nil, 0, false
-	}
+	p := projectOf(r)
 	id, err := pathID(r, "hold")
 	if err != nil {
 		writeProblem(w, r, err)

@@ -28,11 +28,7 @@ func (s *Server) createHookToken(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problemf(http.StatusBadRequest, "name: say what the token is for, in 1 to 100 characters"))
 		return
 	}
-	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
+	p := projectOf(r)
 	token, hash := auth.NewToken(HookTokenPrefix)
 	ht := &lathe.HookToken{ProjectID: p.ID, Name: in.Name}
 	if err := s.store.CreateHookToken(r.Context(), ht, hash); err != nil {
@@ -44,11 +40,7 @@ func (s *Server) createHookToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listHookTokens(w http.ResponseWriter, r *http.Request) {
-	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
+	p := projectOf(r)
 	tokens, err := s.store.HookTokens(r.Context(), p.ID)
 	respond(w, r, http.StatusOK, map[string]any{"items": tokens}, err)
 }
@@ -59,11 +51,7 @@ func (s *Server) revokeHookToken(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
+	p := projectOf(r)
 	if err := s.store.RevokeHookToken(r.Context(), p.ID, id); err != nil {
 		writeProblem(w, r, err)
 		return

@@ -44,11 +44,7 @@ func orEmpty(s []string) []string {
 
 // pipelines reads the project's pipelines at ?ref= (default branch when absent).
 func (s *Server) pipelines(w http.ResponseWriter, r *http.Request) ([]pipelineView, bool) {
-	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return nil, false
-	}
+	p := projectOf(r)
 	ref, ps, err := s.trigger.Pipelines(r.Context(), p, r.URL.Query().Get("ref"))
 	if err != nil {
 		writeProblem(w, r, err)

@@ -47,11 +47,7 @@ func (s *Server) planPipeline(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
+	p := projectOf(r)
 	ref, ps, err := s.trigger.Pipelines(r.Context(), p, r.URL.Query().Get("ref"))
 	if err != nil {
 		writeProblem(w, r, err)

@@ -20,11 +20,7 @@ func (s *Server) getProjectKey(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problemf(http.StatusServiceUnavailable, "project keys are not available: this server has no secret key"))
 		return
 	}
-	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
+	p := projectOf(r)
 	pem, err := s.projectPublicKey(r.Context(), p.ID)
 	if err != nil {
 		writeProblem(w, r, err)

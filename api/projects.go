@@ -85,8 +85,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
-	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	respond(w, r, http.StatusOK, p, err)
+	writeJSON(w, http.StatusOK, projectOf(r))
 }
 
 func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) {
@@ -95,11 +94,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
+	p := projectOf(r)
 	if err := in.apply(p); err != nil {
 		writeProblem(w, r, err)
 		return
@@ -112,11 +107,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) {
-	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
+	p := projectOf(r)
 	if err := s.store.DeleteProject(r.Context(), p.ID); err != nil {
 		writeProblem(w, r, err)
 		return

@@ -22,11 +22,7 @@ func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	p, err := s.store.Project(r.Context(), r.PathValue("project"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
+	p := projectOf(r)
 	run, err := s.trigger.Trigger(r.Context(), p, trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Event: "manual", Params: in.Params})
 	if err != nil {
 		writeProblem(w, r, err)
@@ -64,16 +60,21 @@ func (s *Server) runFilter(r *http.Request, projectKey string) (store.RunFilter,
 	return f, nil
 }
 
+// listRuns serves runs across projects, or of ?project= (looked up here:
+// the route is not a project route, the viewer filter keeps it to what the
+// caller may read).
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
-	s.writeRuns(w, r, r.URL.Query().Get("project"))
+	f, err := s.runFilter(r, r.URL.Query().Get("project"))
+	s.writeRuns(w, r, f, err)
 }
 
 func (s *Server) listProjectRuns(w http.ResponseWriter, r *http.Request) {
-	s.writeRuns(w, r, r.PathValue("project"))
+	f, err := s.runFilter(r, "")
+	f.ProjectID = projectOf(r).ID
+	s.writeRuns(w, r, f, err)
 }
 
-func (s *Server) writeRuns(w http.ResponseWriter, r *http.Request, projectKey string) {
-	f, err := s.runFilter(r, projectKey)
+func (s *Server) writeRuns(w http.ResponseWriter, r *http.Request, f store.RunFilter, err error) {
 	if err != nil {
 		writeProblem(w, r, err)
 		return

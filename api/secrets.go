@@ -58,15 +58,10 @@ func (s *Server) secretScope(r *http.Request) (int64, error) {
 	if s.keys == nil {
 		return 0, problemf(http.StatusServiceUnavailable, "secrets are not configured on this server (it has no secret key)")
 	}
-	key := r.PathValue("project")
-	if key == "" {
+	if r.PathValue("project") == "" {
 		return 0, nil
 	}
-	p, err := s.store.Project(r.Context(), key)
-	if err != nil {
-		return 0, err
-	}
-	return p.ID, nil
+	return projectOf(r).ID, nil
 }
 
 func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
