@@ -35,16 +35,9 @@ func (s *Store) RejectJob(ctx context.Context, id int64) error {
 // decide and advances the run.
 func (s *Store) decideGate(ctx context.Context, id int64, decide func(t *txn, runID int64) error) error {
 	return s.tx(ctx, func(t *txn) error {
-		var runID int64
-		if err := t.queryRow(ctx, `SELECT run_id FROM jobs WHERE id = ?`, id).Scan(&runID); err != nil {
-			return notFound(err, "job", id)
-		}
-		if err := t.lockRun(ctx, runID); err != nil {
+		runID, status, err := t.lockJob(ctx, id)
+		if err != nil {
 			return err
-		}
-		var status lathe.Status
-		if err := t.queryRow(ctx, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&status); err != nil {
-			return notFound(err, "job", id)
 		}
 		if status != lathe.StatusWaiting {
 			return fmt.Errorf("job %d is %s, not waiting for approval: %w", id, status, lathe.ErrConflict)

@@ -95,18 +95,10 @@ func (s *Store) Job(ctx context.Context, id int64) (*lathe.Job, error) {
 // CancelJob cancels one job: at once if it has not started (its dependents
 // are then skipped), through its agent if it is running.
 func (s *Store) CancelJob(ctx context.Context, id int64) error {
-	var runID int64
-	err := s.tx(ctx, func(t *txn) error {
-		var status lathe.Status
-		if err := t.queryRow(ctx, `SELECT run_id FROM jobs WHERE id = ?`, id).Scan(&runID); err != nil {
-			return notFound(err, "job", id)
-		}
-		// Lock the run before reading the job's status, like every other writer of the run.
-		if _, err := t.exec(ctx, `UPDATE runs SET status = status WHERE id = ?`, runID); err != nil {
+	return s.tx(ctx, func(t *txn) error {
+		runID, status, err := t.lockJob(ctx, id)
+		if err != nil {
 			return err
-		}
-		if err := t.queryRow(ctx, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&status); err != nil {
-			return notFound(err, "job", id)
 		}
 		switch {
 		case status.Terminal():
@@ -118,8 +110,22 @@ func (s *Store) CancelJob(ctx context.Context, id int64) error {
 		if _, err := t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?`, lathe.StatusCanceled, micros(t.now), id); err != nil {
 			return err
 		}
-		err := t.advanceRun(ctx, runID)
-		return err
+		return t.advanceRun(ctx, runID)
 	})
-	return err
+}
+
+// lockJob takes the lock of a job's run, as every writer of a run does
+// before touching its jobs, and returns the run and the job's status read
+// under that lock.
+func (t *txn) lockJob(ctx context.Context, id int64) (runID int64, status lathe.Status, err error) {
+	if err := t.queryRow(ctx, `SELECT run_id FROM jobs WHERE id = ?`, id).Scan(&runID); err != nil {
+		return 0, "", notFound(err, "job", id)
+	}
+	if err := t.lockRun(ctx, runID); err != nil {
+		return 0, "", err
+	}
+	if err := t.queryRow(ctx, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&status); err != nil {
+		return 0, "", notFound(err, "job", id)
+	}
+	return runID, status, nil
 }

@@ -37,16 +37,9 @@ func failedStatus(status lathe.Status) bool {
 // unfinished (or was skipped: its dependencies decide that).
 func (s *Store) RerunJob(ctx context.Context, id int64) error {
 	return s.tx(ctx, func(t *txn) error {
-		var runID int64
-		if err := t.queryRow(ctx, `SELECT run_id FROM jobs WHERE id = ?`, id).Scan(&runID); err != nil {
-			return notFound(err, "job", id)
-		}
-		if err := t.lockRun(ctx, runID); err != nil {
+		runID, status, err := t.lockJob(ctx, id)
+		if err != nil {
 			return err
-		}
-		var status lathe.Status
-		if err := t.queryRow(ctx, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&status); err != nil {
-			return notFound(err, "job", id)
 		}
 		if !rerunnable(status) {
 			return fmt.Errorf("job %d is %s; only a finished job (success, failed, canceled, lost, timed_out) can be re-run: %w",
