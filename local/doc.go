@@ -13,6 +13,6 @@
 //
 // The package must not talk to a server, open a database or touch the
 // network; it depends on the pipeline language, the engine, the executor and
-// the server's file rule (trigger.IsPipelineFile), and writes everything a
+// the server's file rule (pipeline.IsFile), and writes everything a
 // user sees to one writer.
 package local

@@ -10,14 +10,13 @@ import (
 	"sort"
 
 	"github.com/lathe-ci/lathe/pipeline"
-	"github.com/lathe-ci/lathe/trigger"
 )
 
 // ErrNoPipeline is returned when a directory holds no pipeline file.
 var ErrNoPipeline = errors.New("no pipeline file")
 
 // ReadFiles reads the pipeline files of dir, keeping exactly the paths the
-// server keeps at a commit (trigger.IsPipelineFile), sorted by path as the
+// server keeps at a commit (pipeline.IsFile), sorted by path as the
 // server sorts them, so both see the same pipelines in the same order.
 func ReadFiles(dir string) ([]pipeline.File, error) {
 	candidates := []string{".lathe.yml", ".lathe.yaml"}
@@ -30,7 +29,7 @@ func ReadFiles(dir string) ([]pipeline.File, error) {
 	}
 	var files []pipeline.File
 	for _, p := range candidates {
-		if !trigger.IsPipelineFile(p) {
+		if !pipeline.IsFile(p) {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))

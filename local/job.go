@@ -13,7 +13,6 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/pipeline"
-	"github.com/lathe-ci/lathe/trigger"
 )
 
 var errTimedOut = errors.New("job timed out")
@@ -118,10 +117,10 @@ func (r *run) attempt(ctx context.Context, j *pipeline.Job, attempt int, secrets
 		Ref:      r.head.ref,
 		Branch:   r.head.branch,
 		Event:    Event,
-		Env:      trigger.MergeEnv(j.Env, r.opts.Env),
+		Env:      pipeline.MergeEnv(j.Env, r.opts.Env),
 		Secrets:  secrets,
 	}, r.dir)
-	steps := trigger.StepDefs(j)
+	steps := j.Steps
 	for k, step := range steps {
 		where := fmt.Sprintf("step %d/%d", k+1, len(steps))
 		a := step.Action

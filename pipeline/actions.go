@@ -5,14 +5,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lathe-ci/lathe"
 	"go.yaml.in/yaml/v3"
 )
 
 // The built-in actions a step may be instead of a command.
 const (
-	ActionCheckout = "checkout"
-	ActionUpload   = "upload"
-	ActionDownload = "download"
+	ActionCheckout = lathe.ActionCheckout
+	ActionUpload   = lathe.ActionUpload
+	ActionDownload = lathe.ActionDownload
 )
 
 // MaxCheckoutDepth bounds `checkout.depth`.
@@ -26,18 +27,9 @@ var (
 )
 
 // Action is a built-in step: the agent does it itself rather than running
-// a command, so it works the same on every executor.
-type Action struct {
-	// Kind is ActionCheckout, ActionUpload or ActionDownload.
-	Kind string
-	// Depth limits a checkout's history; 0 fetches all of it.
-	Depth int
-	// Name names the set of files an upload stores and a later job of the
-	// same run downloads.
-	Name string
-	// Paths are the globs an upload stores, relative to the workspace.
-	Paths []string
-}
+// a command, so it works the same on every executor. It is the step's own
+// StepDef.Action, so agents and `lathe exec` read it where the parser put it.
+type Action = lathe.StepAction
 
 // action reads the settings of a built-in action step.
 func (w *walker) action(kind string, n *yaml.Node, path string) *Action {

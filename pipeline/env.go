@@ -34,10 +34,10 @@ func (w *walker) env(n *yaml.Node, path string) []lathe.EnvVar {
 	return vars
 }
 
-// mergeEnv returns base with over's values replacing same-named variables
+// MergeEnv returns base with over's values replacing same-named variables
 // in place and adding the others after them, so the order stays the order
 // variables were first written.
-func mergeEnv(base, over []lathe.EnvVar) []lathe.EnvVar {
+func MergeEnv(base, over []lathe.EnvVar) []lathe.EnvVar {
 	if len(base) == 0 {
 		return over
 	}

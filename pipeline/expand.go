@@ -93,7 +93,7 @@ func (p *Pipeline) Plan(in PlanInput) (*Plan, error) {
 		return plan, nil
 	}
 
-	base := mergeEnv(p.Env, paramEnv(p.Params, params))
+	base := MergeEnv(p.Env, paramEnv(p.Params, params))
 	// planned maps a job's file name to the names of its expansions that
 	// run; a job absent from it was left out entirely.
 	planned := make(map[string][]string, len(p.Jobs))
@@ -113,14 +113,14 @@ func (p *Pipeline) Plan(in PlanInput) (*Plan, error) {
 				plan.Skipped = append(plan.Skipped, Skipped{Job: name, Reason: fmt.Sprintf("it needs %s, which is left out", missing)})
 				continue
 			}
-			ownEnv := mergeEnv(p.Env, j.Env)
+			ownEnv := MergeEnv(p.Env, j.Env)
 			if reason := j.When.Holds(&ev, func() *expr.Scope { return ev.scope(p.Name, lookup(ownEnv, combo)) }); reason != "" {
 				plan.Skipped = append(plan.Skipped, Skipped{Job: name, Reason: reason})
 				continue
 			}
 			cp := *j
 			cp.Name, cp.Base, cp.Deps, cp.MatrixValues = name, j.Name, deps, combo
-			cp.Env = mergeEnv(mergeEnv(base, matrixEnv(combo)), j.Env)
+			cp.Env = MergeEnv(MergeEnv(base, matrixEnv(combo)), j.Env)
 			plan.Jobs = append(plan.Jobs, &cp)
 			names = append(names, name)
 		}

@@ -291,11 +291,11 @@ func TestActionsAndJobFields(t *testing.T) {
     secrets: [DEPLOY_KEY, TOKEN]
 `)
 	j := p.Jobs[0]
-	if len(j.Steps) != 4 || len(j.Actions) != 4 || j.Actions[1] != nil {
-		t.Fatalf("steps %+v actions %+v", j.Steps, j.Actions)
+	if len(j.Steps) != 4 || j.Steps[1].Action != nil || j.Steps[0].Action == nil || j.Steps[2].Action == nil || j.Steps[3].Action == nil {
+		t.Fatalf("steps %+v", j.Steps)
 	}
-	if fmt.Sprint(*j.Actions[0], *j.Actions[2], *j.Actions[3]) != "{checkout 1  []} {upload 0 dist [dist/**]} {download 0 dist []}" {
-		t.Errorf("actions = %+v %+v %+v", *j.Actions[0], *j.Actions[2], *j.Actions[3])
+	if fmt.Sprint(*j.Steps[0].Action, *j.Steps[2].Action, *j.Steps[3].Action) != "{checkout 1  []} {upload 0 dist [dist/**]} {download 0 dist []}" {
+		t.Errorf("actions = %+v %+v %+v", *j.Steps[0].Action, *j.Steps[2].Action, *j.Steps[3].Action)
 	}
 	if fmt.Sprint(j.Steps[0].Name, "|", j.Steps[2].Name, "|", j.Steps[3].Name) != "checkout|upload dist|get" {
 		t.Errorf("step names = %+v", j.Steps)

@@ -83,8 +83,8 @@ func checkFuzzPipeline(t *testing.T, p *Pipeline) {
 		if len(j.Steps) == 0 || j.Timeout <= 0 || j.Timeout > MaxTimeout || j.Deps == nil {
 			t.Fatalf("invalid job in a valid pipeline: %+v", j)
 		}
-		for i, s := range j.Steps {
-			if s.Run == "" && (i >= len(j.Actions) || j.Actions[i] == nil) {
+		for _, s := range j.Steps {
+			if s.Run == "" && s.Action == nil {
 				t.Fatalf("step without a command: %+v", j)
 			}
 		}

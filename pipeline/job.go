@@ -90,7 +90,7 @@ func (w *walker) job(r *rawJob, st stages) *jobSrc {
 		case "timeout":
 			s.job.Timeout = w.timeout(e.value, field)
 		case "env":
-			s.job.Env = mergeEnv(s.job.Env, w.env(e.value, field))
+			s.job.Env = MergeEnv(s.job.Env, w.env(e.value, field))
 		case "needs":
 			s.job.Needs, s.needs = w.needs(e.value, field)
 		case "steps":
@@ -130,7 +130,7 @@ func (w *walker) job(r *rawJob, st stages) *jobSrc {
 			s.job.Stage, s.stage = w.jobStage(key, stageNode, join(path, "stage"), st)
 		}
 		if stepsNode != nil {
-			s.job.Steps, s.job.Actions = w.steps(stepsNode, join(path, "steps"))
+			s.job.Steps = w.steps(stepsNode, join(path, "steps"))
 		}
 		return s
 	}
@@ -141,7 +141,7 @@ func (w *walker) job(r *rawJob, st stages) *jobSrc {
 		w.errorf(key, join(path, "steps"), "missing; every job needs a list of steps to run")
 	} else {
 		w.muted = stepsInherited
-		s.job.Steps, s.job.Actions = w.steps(stepsNode, join(path, "steps"))
+		s.job.Steps = w.steps(stepsNode, join(path, "steps"))
 		w.muted = false
 	}
 	return s

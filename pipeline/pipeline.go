@@ -74,11 +74,8 @@ type Job struct {
 	// the pipeline's Env first and lets these override it.
 	Env []lathe.EnvVar
 	// Steps are the commands to run, in order. A built-in action step has
-	// an empty Run; its action is in Actions.
+	// an empty Run and its action in Action.
 	Steps []lathe.StepDef
-	// Actions[i] is the built-in action of Steps[i], nil for a command.
-	// Actions is nil when the job has no action steps.
-	Actions []*Action
 	// Extends names the jobs or templates the job inherits from, as
 	// written; their fields are already merged into this one.
 	Extends []string

@@ -20,26 +20,22 @@ const maxStepName = 80
 // `name`. The actions come back beside the steps: actions[i] is the action
 // of steps[i], nil for a command; the actions slice is nil when the job
 // has none, so callers that only run commands need not look.
-func (w *walker) steps(n *yaml.Node, path string) ([]lathe.StepDef, []*Action) {
+func (w *walker) steps(n *yaml.Node, path string) []lathe.StepDef {
 	if n.Kind != yaml.SequenceNode && !isNull(n) {
 		w.errorf(n, path, "must be a list of steps, not %s", describe(n))
-		return nil, nil
+		return nil
 	}
 	items := w.items(n)
 	if len(items) == 0 {
 		w.errorf(n, path, "must be a list with at least one step")
-		return nil, nil
+		return nil
 	}
 	steps := make([]lathe.StepDef, 0, len(items))
-	var actions []*Action
 	for i, item := range items {
 		field := index(path, i)
-		var action *Action
 		switch {
 		case item.Kind == yaml.MappingNode:
-			var step lathe.StepDef
-			step, action = w.stepMap(item, field)
-			steps = append(steps, step)
+			steps = append(steps, w.stepMap(item, field))
 		case item.Kind == yaml.ScalarNode:
 			if isNull(item) || strings.TrimSpace(item.Value) == "" {
 				w.errorf(item, field, "step is empty; write the command to run")
@@ -48,21 +44,14 @@ func (w *walker) steps(n *yaml.Node, path string) ([]lathe.StepDef, []*Action) {
 			steps = append(steps, lathe.StepDef{Name: stepName(item.Value), Run: item.Value})
 		default:
 			w.errorf(item, field, "must be a command or a map with `run` (and an optional `name`), not %s", describe(item))
-			continue
-		}
-		if action != nil && actions == nil {
-			actions = make([]*Action, len(steps)-1, len(items))
-		}
-		if actions != nil {
-			actions = append(actions, action)
 		}
 	}
-	return steps, actions
+	return steps
 }
 
-// stepMap reads a step written as a map. An action step has an empty Run
-// and is named after its action unless it has a name.
-func (w *walker) stepMap(n *yaml.Node, path string) (lathe.StepDef, *Action) {
+// stepMap reads a step written as a map. An action step has an empty Run,
+// its Action set, and is named after its action unless it has a name.
+func (w *walker) stepMap(n *yaml.Node, path string) lathe.StepDef {
 	var step lathe.StepDef
 	var action *Action
 	var sawRun bool
@@ -102,7 +91,7 @@ func (w *walker) stepMap(n *yaml.Node, path string) (lathe.StepDef, *Action) {
 			if len(entries) == 1 && w.didYouMean(e.key.Value, stepKeys) == "" {
 				// `- echo a: b` is a map to YAML; the author meant a command.
 				w.errorf(e.key, field, "unknown key %q; if this step is a command containing \": \", put the whole command in quotes", e.key.Value)
-				return step, nil
+				return step
 			}
 			w.unknownKey(e.key, path, stepKeys)
 		}
@@ -116,7 +105,8 @@ func (w *walker) stepMap(n *yaml.Node, path string) (lathe.StepDef, *Action) {
 			step.Name = strings.TrimSpace(action.Kind + " " + action.Name)
 		}
 	}
-	return step, action
+	step.Action = action
+	return step
 }
 
 // stepName names a step after the first non-blank line of its command,

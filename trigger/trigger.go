@@ -7,7 +7,6 @@ package trigger
 import (
 	"context"
 	"fmt"
-	"path"
 	"sort"
 	"sync"
 
@@ -62,7 +61,7 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 	if ps, ok := s.cache.get(p.URL, r.Commit); ok {
 		return r, ps, nil
 	}
-	files, err := m.ReadFiles(ctx, r.Commit, []string{".lathe.yml", ".lathe.yaml", ".lathe"}, IsPipelineFile)
+	files, err := m.ReadFiles(ctx, r.Commit, []string{".lathe.yml", ".lathe.yaml", ".lathe"}, pipeline.IsFile)
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("read pipeline files at %s: %w", r.Commit, err)
 	}
@@ -101,16 +100,6 @@ func problems(el pipeline.ErrorList) []lathe.ConfigProblem {
 			Message: e.Message, Severity: "error"})
 	}
 	return out
-}
-
-// IsPipelineFile reports whether a repository path is a pipeline file.
-func IsPipelineFile(p string) bool {
-	switch p {
-	case ".lathe.yml", ".lathe.yaml":
-		return true
-	}
-	ext := path.Ext(p)
-	return path.Dir(p) == ".lathe" && (ext == ".yml" || ext == ".yaml")
 }
 
 // Trigger creates a run for the request and queues its first jobs. The
@@ -182,24 +171,6 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	return nr.Run, nil
 }
 
-// Plan is PlanFor a manual run with default parameters. A pipeline that
-// cannot be planned that way (it has a required parameter) gets its jobs
-// as written, unexpanded, so callers that predate parameters keep working;
-// new callers use PlanFor.
-func Plan(pl *pipeline.Pipeline) store.NewRun {
-	nr, err := PlanFor(pl, pipeline.PlanInput{Event: pipeline.Event{Kind: pipeline.EventManual}})
-	if err != nil {
-		jobs := make([]*pipeline.Job, len(pl.Jobs))
-		for i, j := range pl.Jobs {
-			cp := *j
-			cp.Env = MergeEnv(pl.Env, j.Env)
-			jobs[i] = &cp
-		}
-		return newRun(pl, pl.Stages, jobs)
-	}
-	return nr
-}
-
 // PlanFor turns a parsed pipeline into the stages and jobs of a new run for
 // an event: matrices expanded, conditions applied, extends merged, each
 // job's environment complete (see pipeline.Pipeline.Plan). Its only error
@@ -228,7 +199,7 @@ func newRun(pl *pipeline.Pipeline, stages []string, jobs []*pipeline.Job) store.
 			RunsOn:     j.RunsOn,
 			TimeoutSec: int64(j.Timeout.Seconds()),
 			Env:        j.Env,
-			Steps:      StepDefs(j),
+			Steps:      j.Steps,
 			// A copy: the parsed pipeline is cached and shared.
 			Concurrency:  copyConcurrency(j.Concurrency),
 			Secrets:      jobSecrets(j.Secrets),
@@ -239,19 +210,6 @@ func newRun(pl *pipeline.Pipeline, stages []string, jobs []*pipeline.Job) store.
 		})
 	}
 	return nr
-}
-
-// StepDefs returns the job's steps with each built-in action in its
-// step, as agents and `lathe exec` read them: the parser keeps actions
-// beside the steps (pipeline.Job.Actions).
-func StepDefs(j *pipeline.Job) []lathe.StepDef {
-	steps := append([]lathe.StepDef(nil), j.Steps...)
-	for i, a := range j.Actions {
-		if a != nil && i < len(steps) {
-			steps[i].Action = &lathe.StepAction{Kind: a.Kind, Depth: a.Depth, Name: a.Name, Paths: append([]string(nil), a.Paths...)}
-		}
-	}
-	return steps
 }
 
 func jobRetry(r pipeline.Retry) *lathe.Retry {
@@ -281,23 +239,6 @@ func copyConcurrency(c *pipeline.Concurrency) *lathe.Concurrency {
 	}
 	v := *c
 	return &v
-}
-
-// MergeEnv returns base with over's values replacing or following it.
-func MergeEnv(base, over []lathe.EnvVar) []lathe.EnvVar {
-	out := append([]lathe.EnvVar(nil), base...)
-	for _, v := range over {
-		replaced := false
-		for i := range out {
-			if out[i].Name == v.Name {
-				out[i].Value, replaced = v.Value, true
-			}
-		}
-		if !replaced {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // pipelineCache keeps the parsed pipelines of recent commits: a commit's
