@@ -17,36 +17,7 @@ import (
 // machine says nothing about them. PostgreSQL is left out unless
 // LATHE_REQUIRE_POSTGRES asks for it.
 func TestBenchmarkQuick(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts servers and builds the lathe binary")
-	}
-	pg := "off"
-	if v := os.Getenv("LATHE_REQUIRE_POSTGRES"); v != "" && v != "0" {
-		pg = "on"
-	}
-	jsonPath := filepath.Join(t.TempDir(), "results.json")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	code := run(ctx, []string{"-quick", "-only", "a,b,c,d", "-postgres=" + pg, "-json", jsonPath}, &stdout, &stderr)
-	t.Logf("output:\n%s", stdout.String())
-	if code != 0 {
-		t.Fatalf("bench exited %d; stderr:\n%s", code, stderr.String())
-	}
-	for _, want := range []string{"(a) trigger", "(b) per-step", "(c) log throughput", "(d) idle server"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("report has no %q section", want)
-		}
-	}
-
-	var res results
-	b, err := os.ReadFile(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		t.Fatalf("results JSON: %v", err)
-	}
+	res, pg := runQuick(t, "a,b,c,d", "(a) trigger", "(b) per-step", "(c) log throughput", "(d) idle server")
 	engines := []*latencyResult{res.LatencySQLite}
 	if pg == "on" {
 		engines = append(engines, res.LatencyPostgres)
@@ -78,35 +49,7 @@ func TestBenchmarkQuick(t *testing.T) {
 // and lost (one agent killed). Like the test above it checks that each ran
 // and checked out, not the targets.
 func TestBenchmarkAgentsQuick(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts servers and agent processes and builds the lathe binary")
-	}
-	pg := "off"
-	if v := os.Getenv("LATHE_REQUIRE_POSTGRES"); v != "" && v != "0" {
-		pg = "on"
-	}
-	jsonPath := filepath.Join(t.TempDir(), "results.json")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	code := run(ctx, []string{"-quick", "-only", "throughput,fleet,lost", "-postgres=" + pg, "-json", jsonPath}, &stdout, &stderr)
-	t.Logf("output:\n%s", stdout.String())
-	if code != 0 {
-		t.Fatalf("bench exited %d; stderr:\n%s", code, stderr.String())
-	}
-	for _, want := range []string{"(throughput)", "(fleet)", "(lost)"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("report has no %q section", want)
-		}
-	}
-	var res results
-	b, err := os.ReadFile(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		t.Fatalf("results JSON: %v", err)
-	}
+	res, pg := runQuick(t, "throughput,fleet,lost", "(throughput)", "(fleet)", "(lost)")
 	engines := 1
 	if pg == "on" {
 		engines = 2
@@ -133,4 +76,42 @@ func TestBenchmarkAgentsQuick(t *testing.T) {
 	if len(res.Errors) > 0 {
 		t.Errorf("errors: %v", res.Errors)
 	}
+}
+
+// runQuick runs the sections named in only in -quick mode (with PostgreSQL
+// when LATHE_REQUIRE_POSTGRES asks for it), checks it exits 0 and prints
+// every section header given, and returns its JSON results and whether
+// PostgreSQL ran ("on" or "off").
+func runQuick(t *testing.T, only string, sections ...string) (results, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts servers and agent processes and builds the lathe binary")
+	}
+	pg := "off"
+	if v := os.Getenv("LATHE_REQUIRE_POSTGRES"); v != "" && v != "0" {
+		pg = "on"
+	}
+	jsonPath := filepath.Join(t.TempDir(), "results.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"-quick", "-only", only, "-postgres=" + pg, "-json", jsonPath}, &stdout, &stderr)
+	t.Logf("output:\n%s", stdout.String())
+	if code != 0 {
+		t.Fatalf("bench exited %d; stderr:\n%s", code, stderr.String())
+	}
+	for _, want := range sections {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("report has no %q section", want)
+		}
+	}
+	var res results
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatalf("results JSON: %v", err)
+	}
+	return res, pg
 }

@@ -48,30 +48,10 @@ func pipelineFiles() map[string]string {
 	}
 }
 
-// makeRepo creates a git repository on branch main with the pipeline files
-// in one commit, and returns the commit ID.
+// makeRepo creates the benchmark's repository (pipelineFiles) and returns
+// its commit ID.
 func makeRepo(ctx context.Context, dir string) (string, error) {
-	if _, err := gitOut(ctx, "", "init", "-q", "-b", "main", dir); err != nil {
-		return "", err
-	}
-	for name, content := range pipelineFiles() {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return "", err
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			return "", err
-		}
-	}
-	if _, err := gitOut(ctx, dir, "add", "-A"); err != nil {
-		return "", err
-	}
-	if _, err := gitOut(ctx, dir, "-c", "user.email=bench@lathe.invalid", "-c", "user.name=bench",
-		"commit", "-q", "-m", "benchmark pipelines"); err != nil {
-		return "", err
-	}
-	out, err := gitOut(ctx, dir, "rev-parse", "HEAD")
-	return strings.TrimSpace(out), err
+	return makeRepoWith(ctx, dir, pipelineFiles())
 }
 
 // gitEnv is the environment Lathe's git package gives git.
