@@ -76,14 +76,6 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
 	w.Write(data)
 }
 
-// logEvent is the data of one "log" server-sent event: the text of the log
-// from byte offset Offset. The event's id is the offset just after it, so a
-// client reconnecting with Last-Event-ID resumes exactly where it stopped.
-type logEvent struct {
-	Offset int64  `json:"offset"`
-	Text   string `json:"text"`
-}
-
 // streamLog follows a log live over Server-Sent Events until the attempt
 // finishes and every byte is sent. Resume with Last-Event-ID (or ?offset=).
 func (s *Server) streamLog(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +130,9 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request) {
 		}
 		if len(data) > 0 {
 			off += int64(len(data))
-			sse.event("log", strconv.FormatInt(off, 10), logEvent{Offset: off - int64(len(data)), Text: string(data)})
+			// The event's id is the offset just after the chunk, so a client
+			// reconnecting with Last-Event-ID resumes exactly where it stopped.
+			sse.event("log", strconv.FormatInt(off, 10), lathe.NewLogChunk(off-int64(len(data)), data))
 			continue
 		}
 		if cur.Status.Terminal() && off >= cur.LogSize {

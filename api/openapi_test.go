@@ -329,7 +329,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Pipeline", pipelineView{}, false},
 		{"PipelineJob", jobView{}, false},
 		{"Problem", Problem{}, false},
-		{"LogChunk", logEvent{}, false},
+		{"LogChunk", lathe.LogChunk{}, false},
 		{"Assignment", lathe.Assignment{}, false},
 		{"ReportReply", lathe.ReportReply{}, false},
 		{"ProjectCreate", projectInput{}, true},

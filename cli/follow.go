@@ -77,11 +77,15 @@ func followJobLog(ctx context.Context, c *client.Client, j *lathe.Job, out *lock
 			lastID = ev.ID
 			switch ev.Name {
 			case "log":
-				var le struct{ Text string }
-				if err := json.Unmarshal(ev.Data, &le); err != nil {
+				var chunk lathe.LogChunk
+				if err := json.Unmarshal(ev.Data, &chunk); err != nil {
 					return err
 				}
-				pw.Write([]byte(le.Text))
+				b, err := chunk.Bytes()
+				if err != nil {
+					return err
+				}
+				pw.Write(b)
 			case "end":
 				ended = true
 			}
