@@ -58,6 +58,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	a.held = held
+	if err := a.removeLeftovers(held); err != nil {
+		a.Log.Warn("cleaning up after an earlier run", "agent", a.Name, "err", err)
+	}
 	// The janitor deletes held workspaces as they expire, including those
 	// an earlier run of the agent kept; it stops with Run.
 	janitorCtx, stopJanitor := context.WithCancel(ctx)

@@ -150,6 +150,25 @@ func (h *heldWorkspaces) Sweep(now time.Time) (next time.Time) {
 	return next
 }
 
+// kept returns the absolute paths of the workspaces the records keep,
+// expired or not (the janitor deletes expired ones, with their records).
+func (h *heldWorkspaces) kept() (map[string]bool, error) {
+	entries, err := os.ReadDir(h.dir)
+	if err != nil {
+		return nil, fmt.Errorf("held workspaces: %w", err)
+	}
+	paths := map[string]bool{}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		if rec, err := h.read(filepath.Join(h.dir, e.Name())); err == nil {
+			paths[filepath.Clean(rec.Path)] = true
+		}
+	}
+	return paths, nil
+}
+
 // read loads a record, refusing one whose path is not a workspace of this
 // agent: a record never makes the agent delete anything else.
 func (h *heldWorkspaces) read(name string) (heldRecord, error) {

@@ -61,8 +61,14 @@ func startLifecycle(t *testing.T, o lathetest.Options, cfg server.Config) *lathe
 // agentProcess starts `lathe agent` with labels; the test's cleanup kills it.
 func agentProcess(t *testing.T, l *lathetest.Lathe, bin, regToken, name string, labels ...string) *lathetest.Process {
 	t.Helper()
+	return agentProcessIn(t, l, bin, regToken, name, t.TempDir(), labels...)
+}
+
+// agentProcessIn is agentProcess with workDir as the agent's work directory.
+func agentProcessIn(t *testing.T, l *lathetest.Lathe, bin, regToken, name, workDir string, labels ...string) *lathetest.Process {
+	t.Helper()
 	return lathetest.StartProcess(t, bin, "agent", "--server", l.URL, "--token", regToken, "--name", name,
-		"--labels", strings.Join(labels, ","), "--work-dir", t.TempDir(), "--heartbeat", "300ms", "--grace", "1s",
+		"--labels", strings.Join(labels, ","), "--work-dir", workDir, "--heartbeat", "300ms", "--grace", "1s",
 		"--poll-wait", "1", "--log-level", "warn")
 }
 

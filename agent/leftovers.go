@@ -1,0 +1,77 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// removeLeftovers deletes, at start, what attempts of an earlier life of
+// the agent left behind: their workspaces under ws/ and their log spools
+// under logs/. An agent that dies (kill -9, a crash, a power cut) never
+// reaches the end of runJob, where both are normally removed, and a restart
+// loop would otherwise fill the disk. Nothing there belongs to a live
+// attempt: the agent runs one attempt at a time and starts none before this
+// runs, and a spool is never resumed (the server hands a lost attempt's job
+// to a new attempt, with a new spool). Workspaces a hold keeps are left to
+// the held-workspace janitor, which deletes them when they expire.
+func (a *Agent) removeLeftovers(held *heldWorkspaces) error {
+	kept, err := held.kept()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	wsRoot := filepath.Join(a.WorkDir, "ws")
+	for _, name := range dirNames(wsRoot, &errs) {
+		ws := filepath.Join(wsRoot, name)
+		if abs, err := filepath.Abs(ws); err == nil && kept[abs] {
+			continue
+		}
+		if err := a.removeWorkspace(ws); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		a.Log.Info("removed the workspace of an attempt that ended while the agent was down", "agent", a.Name, "dir", ws)
+	}
+	logs := filepath.Join(a.WorkDir, "logs")
+	for _, name := range dirNames(logs, &errs) {
+		if err := os.Remove(filepath.Join(logs, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("remove what earlier attempts left: %w", err)
+	}
+	return nil
+}
+
+// removeWorkspace deletes a workspace and the record its mirror keeps of it
+// (a worktree's .git file names that record: "gitdir: <mirror>/worktrees/<name>").
+// A record outside this agent's mirrors is never touched.
+func (a *Agent) removeWorkspace(ws string) error {
+	if b, err := os.ReadFile(filepath.Join(ws, ".git")); err == nil {
+		gitdir := strings.TrimSpace(strings.TrimPrefix(string(b), "gitdir:"))
+		mirrors, _ := filepath.Abs(a.mirrors.Dir)
+		if rel, err := filepath.Rel(mirrors, filepath.Clean(gitdir)); err == nil && !strings.HasPrefix(rel, "..") &&
+			filepath.Base(filepath.Dir(gitdir)) == "worktrees" {
+			os.RemoveAll(gitdir)
+		}
+	}
+	return os.RemoveAll(ws)
+}
+
+// dirNames lists dir's entries, adding a failure to errs.
+func dirNames(dir string, errs *[]error) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		*errs = append(*errs, err)
+		return nil
+	}
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
+	}
+	return names
+}
