@@ -65,6 +65,9 @@ type StepReport struct {
 // LogSize bytes of log; until then it answers with the size it has, and the
 // agent resends from there.
 type FinishReport struct {
+	// Status is the attempt's result. StatusLost hands the attempt back:
+	// the agent is stopping before the job ended, and the server queues the
+	// job again for a new attempt that does not use up its retries.
 	Status  Status `json:"status"`
 	LogSize int64  `json:"log_size"`
 	// SHA256 is the hex SHA-256 of the whole log as the agent wrote it. When

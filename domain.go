@@ -144,6 +144,10 @@ type Attempt struct {
 	// workspace: it stays at HeldPath on the agent until HeldUntil.
 	HeldUntil *time.Time `json:"held_until,omitempty"`
 	HeldPath  string     `json:"held_path,omitempty"`
+	// EndReason says why the attempt ended when its status alone does not:
+	// "handed back: …" (its agent stopped and returned the job, which runs
+	// again without using up a retry), "lost: …", "infrastructure: …".
+	EndReason string `json:"end_reason,omitempty"`
 	Timing
 	Steps []*Step `json:"steps,omitempty"`
 }

@@ -32,7 +32,9 @@ type Agent struct {
 	PollWait int
 	// Drain, when closed, stops the agent taking work: the job it is
 	// running finishes (and keeps heartbeating), then Run returns nil.
-	// Ending Run's context instead cancels the running job.
+	// Ending Run's context instead stops the running job and hands its
+	// attempt back to the server, which runs the job again as a new attempt
+	// that does not use up its retries.
 	Drain <-chan struct{}
 
 	mirrors git.Mirrors

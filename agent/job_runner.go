@@ -54,7 +54,7 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 		log.Warn("log spool", "err", err)
 	}
 	if ctx.Err() != nil && status != lathe.StatusSuccess {
-		status = lathe.StatusCanceled // the agent is shutting down
+		status = lathe.StatusLost // the agent is shutting down: hand the attempt back
 	}
 	var holdable string
 	if status == lathe.StatusFailed || status == lathe.StatusTimedOut {

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/lathe-ci/lathe/agent"
@@ -21,9 +19,10 @@ import (
 // in its work directory; later starts reuse it.
 //
 // Signals: the first SIGTERM or SIGINT drains the agent (the running job
-// finishes, nothing new is taken, then it exits 0); a second one cancels the
+// finishes, nothing new is taken, then it exits 0); a second one stops the
 // running job (its process group gets SIGTERM, then SIGKILL after the grace
-// period) and the agent exits once the server has heard.
+// period), hands it back to the server (it runs again as a new attempt that
+// does not use up its retries) and the agent exits once the server has heard.
 func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	fs := newFlags(env, "agent", "")
 	host, _ := os.Hostname()
@@ -61,24 +60,14 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	ctx, cancelJobs := context.WithCancel(ctx)
 	defer cancelJobs()
 	drain := make(chan struct{})
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
-	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case s := <-sigs:
-			log.Info("draining: finishing the running job, taking no more; signal again to cancel it", "signal", s)
-			close(drain)
-		case <-ctx.Done():
-			return
-		}
-		select {
-		case s := <-sigs:
-			log.Info("canceling the running job", "signal", s)
-			cancelJobs()
-		case <-ctx.Done():
-		}
-	}()
+	stopSignals := onSignals(ctx, func(s os.Signal) {
+		log.Info("draining: finishing the running job, taking no more; signal again to stop it and hand it back", "signal", s)
+		close(drain)
+	}, func(s os.Signal) {
+		log.Info("stopping the running job and handing it back", "signal", s)
+		cancelJobs()
+	})
+	defer stopSignals()
 
 	h := agent.Host()
 	regCtx, stopReg := context.WithCancel(ctx)

@@ -8,6 +8,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/internal/lathetest"
+	"github.com/lathe-ci/lathe/store"
 )
 
 // agentArgs are the flags of a `lathe agent` process for the test server.
@@ -89,9 +90,10 @@ func TestAgentProcessDrainsOnSIGTERM(t *testing.T) {
 	}
 }
 
-// A second signal cancels the running job: the run ends canceled and the
+// A second signal stops the running job and hands it back: its attempt ends
+// lost (handed back), the job waits in the queue for a new attempt, and the
 // process exits.
-func TestAgentProcessSecondSignalCancels(t *testing.T) {
+func TestAgentProcessSecondSignalHandsTheJobBack(t *testing.T) {
 	bin := lathetest.Binary(t)
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
 	repo := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  stuck:\n    runs-on: [proc]\n    steps: ['echo started; sleep 60']\n"})
@@ -107,11 +109,12 @@ func TestAgentProcessSecondSignalCancels(t *testing.T) {
 	}
 	p.Signal(t, syscall.SIGINT)
 	start := time.Now()
-	if r := l.Wait(t, run.ID, 20*time.Second); r.Status != lathe.StatusCanceled {
-		t.Errorf("run after the second signal: %s, want canceled", r.Status)
-	}
 	p.Wait(t, 20*time.Second)
 	if d := time.Since(start); d > 15*time.Second {
 		t.Errorf("agent took %v to stop after the second signal", d)
+	}
+	j := l.Job(t, run.Jobs[0].ID)
+	if j.Status != lathe.StatusQueued || len(j.Attempts) != 1 || j.Attempts[0].Status != lathe.StatusLost || j.Attempts[0].EndReason != store.ReasonHandedBack {
+		t.Errorf("job after the second signal: %s with attempts %+v; want queued, attempt 1 lost (handed back)", j.Status, j.Attempts)
 	}
 }

@@ -58,9 +58,9 @@ var commands = map[string]command{
 }
 
 // ownSignals names the commands that handle SIGINT and SIGTERM themselves
-// (the agent drains on the first and cancels its job on the second), so Main
-// does not turn the first signal into a canceled context for them.
-var ownSignals = map[string]bool{"agent": true}
+// (agents and servers drain on the first and hand running jobs back on the
+// second), so Main does not turn the first signal into a canceled context for them.
+var ownSignals = map[string]bool{"agent": true, "up": true, "server": true}
 
 // Main runs the lathe command and returns its exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

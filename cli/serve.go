@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,8 @@ func cmdServer(ctx context.Context, args []string, env *Env) int {
 	return serve(ctx, args, env, "server", 0, true)
 }
 
-// serve runs a server until ctx ends (Ctrl-C or SIGTERM).
+// serve runs a server until ctx ends or a SIGTERM or SIGINT arrives; see
+// server.Config.DrainTimeout for what stopping does to running jobs.
 func serve(ctx context.Context, args []string, env *Env, name string, defAgents int, withDB bool) int {
 	fs := newFlags(env, name, "")
 	cfg := server.Config{}
@@ -39,6 +41,8 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		"how long past its job's timeout an attempt may run before the server times it out (env LATHE_TIMEOUT_GRACE)")
 	fs.DurationVar(&cfg.QueueTimeout, "queue-timeout", envDuration(env, "LATHE_QUEUE_TIMEOUT", server.DefaultQueueTimeout),
 		"a queued job no online agent can take fails after this long; -1s for never (env LATHE_QUEUE_TIMEOUT)")
+	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", envDuration(env, "LATHE_DRAIN_TIMEOUT", 10*time.Minute),
+		"on SIGTERM, how long the embedded agents' running jobs may finish before they are handed back to run again (env LATHE_DRAIN_TIMEOUT); a second SIGTERM hands them back at once")
 	if withDB {
 		fs.StringVar(&cfg.DatabaseURL, "database-url", env.Getenv("LATHE_DATABASE_URL"), "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
 	}
@@ -62,10 +66,28 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		cfg.AgentLabels = strings.Split(*labels, ",")
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := server.New(ctx, cfg)
+	// The first SIGTERM or SIGINT drains (ends runCtx); the second stops at once.
+	runCtx, drain := context.WithCancel(ctx)
+	defer drain()
+	hard := make(chan struct{})
+	stopSignals := onSignals(ctx, func(s os.Signal) {
+		cfg.Log.Info("stopping: draining the embedded agents; signal again to stop at once", "signal", s)
+		drain()
+	}, func(os.Signal) { close(hard) })
+	defer stopSignals()
+	srv, err := server.New(runCtx, cfg)
 	if err != nil {
 		return fail(env, err)
 	}
+	served := make(chan struct{})
+	defer close(served)
+	go func() {
+		select {
+		case <-hard:
+			srv.Stop()
+		case <-served:
+		}
+	}()
 	db := "SQLite in " + cfg.DataDir
 	if cfg.DatabaseURL != "" {
 		db = "PostgreSQL"
@@ -74,7 +96,7 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 	fmt.Fprintf(env.Stdout, "Admin API token: %s\n(also in %s/admin.token)\n", srv.AdminToken, cfg.DataDir)
 	fmt.Fprintf(env.Stdout, "Try: lathe project create NAME GIT_URL && lathe run NAME --follow\n")
 	start := time.Now()
-	if err := srv.Run(ctx); err != nil {
+	if err := srv.Run(runCtx); err != nil {
 		return fail(env, err)
 	}
 	cfg.Log.Info("stopped", "uptime", time.Since(start).Round(time.Second))

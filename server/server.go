@@ -46,6 +46,12 @@ type Config struct {
 	// Heartbeat and Grace tune the embedded agents (zero: their defaults).
 	Heartbeat time.Duration
 	Grace     time.Duration
+	// DrainTimeout is how long, once Run's context ends, the embedded
+	// agents' running jobs have to finish (the agents claim nothing new)
+	// before they are stopped and handed back for a new attempt that does
+	// not use up their retries. Zero hands them back at once; Stop cuts a
+	// drain short.
+	DrainTimeout time.Duration
 	// LeaseTTL is how long an attempt stays claimed without a report from
 	// its agent before the sweeper marks it lost (zero: store.DefaultLeaseTTL).
 	LeaseTTL time.Duration
@@ -88,6 +94,8 @@ type Server struct {
 	API *api.Server
 
 	cfg    Config
+	stop   chan struct{} // closed by Stop
+	once   sync.Once
 	ln     net.Listener
 	http   *http.Server
 	agents []*agent.Agent
@@ -129,7 +137,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg), keys: keys}
+	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg), keys: keys, stop: make(chan struct{})}
 	if err := s.setup(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -164,6 +172,14 @@ func (s *Server) setup(ctx context.Context) error {
 	hostInfo := agent.Host()
 	for i := 1; i <= s.cfg.Agents; i++ {
 		name := fmt.Sprintf("embedded-%s-%d", hostInfo.Hostname, i)
+		// The agent of this name died with the server's last life: what it
+		// ran is lost, and runs again now rather than after its lease.
+		if n, err := s.Store.LoseAttemptsOfAgent(ctx, name); err != nil {
+			s.ln.Close()
+			return err
+		} else if n > 0 {
+			s.cfg.Log.Warn("requeued the jobs an embedded agent ran when the server last stopped", "agent", name, "jobs", n)
+		}
 		token, hash := auth.NewToken(auth.PrefixAgent)
 		if err := s.Store.PutAgent(ctx, &lathe.Agent{Name: name, Labels: labels, Host: hostInfo}, hash); err != nil {
 			s.ln.Close()
@@ -232,8 +248,9 @@ func adminToken(ctx context.Context, st *store.Store, path string) (string, erro
 }
 
 // Run serves until ctx ends, then shuts down in order: embedded agents
-// first (their jobs are canceled and their final reports still reach the
-// server), then long-lived requests (log streams, long-polls) are ended, the
+// first (they drain, see Config.DrainTimeout; the jobs still running are
+// then stopped and handed back, and those reports still reach the server),
+// then long-lived requests (log streams, long-polls) are ended, the
 // listener closed, and the store closed.
 func (s *Server) Run(ctx context.Context) error {
 	reqCtx, endRequests := context.WithCancel(context.WithoutCancel(ctx))
@@ -245,8 +262,10 @@ func (s *Server) Run(ctx context.Context) error {
 	stopSweeper := s.sweep.Start(context.WithoutCancel(ctx))
 	stopAutomation := s.auto.Start(context.WithoutCancel(ctx))
 	agentCtx, stopAgents := context.WithCancel(context.WithoutCancel(ctx))
+	drain := make(chan struct{})
 	var agents sync.WaitGroup
 	for _, a := range s.agents {
+		a.Drain = drain
 		agents.Add(1)
 		go func() {
 			defer agents.Done()
@@ -261,6 +280,7 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-serveErr:
 	}
+	s.drainAgents(drain, &agents)
 	stopAgents()
 	agents.Wait()
 	stopAutomation()
@@ -278,3 +298,31 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	return errors.Join(err, s.Store.Close())
 }
+
+// drainAgents stops the embedded agents claiming (closing drain) and waits
+// for their running jobs to end, at most DrainTimeout or until Stop.
+func (s *Server) drainAgents(drain chan struct{}, agents *sync.WaitGroup) {
+	close(drain)
+	done := make(chan struct{})
+	go func() {
+		agents.Wait()
+		close(done)
+	}()
+	if s.cfg.DrainTimeout > 0 && len(s.agents) > 0 {
+		s.cfg.Log.Info("draining: running jobs may finish; no new ones start", "timeout", s.cfg.DrainTimeout)
+	}
+	t := time.NewTimer(s.cfg.DrainTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.cfg.Log.Info("drain timeout: handing the running jobs back")
+	case <-s.stop:
+		s.cfg.Log.Info("stopping at once: handing the running jobs back")
+	}
+}
+
+// Stop cuts a drain short (a second SIGTERM): the embedded agents' running
+// jobs are stopped and handed back at once. It may be called at any time,
+// more than once.
+func (s *Server) Stop() { s.once.Do(func() { close(s.stop) }) }

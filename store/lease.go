@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"sort"
@@ -127,57 +126,12 @@ func (s *Store) expireLease(ctx context.Context, c candidate, retries int) (lost
 			return err
 		}
 		now := micros(t.now)
-		res, err := t.exec(ctx, `UPDATE attempts SET status = ?, finished_at = ?, log_complete = 0
-			WHERE id = ? AND status = ? AND lease_expires_at < ?`,
-			lathe.StatusLost, now, c.attemptID, lathe.StatusRunning, now)
-		if err != nil {
-			return fmt.Errorf("expire attempt %d: %w", c.attemptID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err // renewed, or finished, or another sweeper was first
-		}
-		lost = true
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.logs.fire(c.attemptID) })
-		if _, err := t.exec(ctx, `UPDATE steps SET status = ?, finished_at = ? WHERE attempt_id = ? AND finished_at IS NULL`,
-			lathe.StatusLost, now, c.attemptID); err != nil {
+		var err error
+		if lost, err = t.markLost(ctx, c.attemptID, ReasonLeaseExpired, false, `AND lease_expires_at < ?`, now); err != nil || !lost {
 			return err
 		}
-		var used int
-		var cancel int
-		err = t.queryRow(ctx, `SELECT j.infra_retries, a.cancel_requested FROM jobs j JOIN attempts a ON a.job_id = j.id WHERE a.id = ?`,
-			c.attemptID).Scan(&used, &cancel)
-		if err != nil {
-			return fmt.Errorf("job %d: %w", c.jobID, err)
-		}
-		limit, _, err := t.infraRetries(ctx, c.jobID, retries)
-		if err != nil {
-			return err
-		}
-		to := lathe.StatusLost
-		if used < limit && cancel == 0 {
-			to = lathe.StatusQueued
-		}
-		if err := lathe.CheckTransition(fmt.Sprintf("job %d", c.jobID), lathe.StatusRunning, to); err != nil {
-			return err
-		}
-		if to == lathe.StatusQueued {
-			retried = true
-			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, infra_retries = infra_retries + 1, queued_at = ?, wait_reason = ''
-				WHERE id = ? AND status = ?`, to, now, c.jobID, lathe.StatusRunning)
-			t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
-		} else {
-			var group string
-			err = t.queryRow(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ? AND status = ? RETURNING concurrency_group`,
-				to, now, c.jobID, lathe.StatusRunning).Scan(&group)
-			if err == sql.ErrNoRows {
-				err = nil // not running: nothing to end
-			}
-			t.released(group)
-		}
-		if err != nil {
-			return fmt.Errorf("job %d after a lost attempt: %w", c.jobID, err)
-		}
-		return t.advanceRun(ctx, c.runID)
+		retried, err = t.afterLoss(ctx, c, true, retries)
+		return err
 	})
 	return lost, retried, err
 }

@@ -126,7 +126,8 @@ func TestEveryFailureKindSkipsDependents(t *testing.T) {
 		}{
 			{lathe.StatusFailed, lathe.StatusFailed},
 			{lathe.StatusTimedOut, lathe.StatusFailed},
-			{lathe.StatusLost, lathe.StatusFailed},
+			// A lost job is the sweeper's (TestLostAttemptsAreRetriedABoundedNumberOfTimes):
+			// an agent's finish with status lost hands the attempt back.
 			{lathe.StatusCanceled, lathe.StatusCanceled},
 			{lathe.StatusSuccess, lathe.StatusSuccess},
 		} {

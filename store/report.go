@@ -11,7 +11,9 @@ import (
 // by offset, step states, the lease renewal, and the final result. Only the
 // agent holding the attempt may report on it (ErrForbidden otherwise), and
 // only while the attempt is running (ErrFenced otherwise, with Cancel set in
-// the reply so the agent stops).
+// the reply so the agent stops). A finish with status lost hands the attempt
+// back: its agent is stopping, and the job runs again as a new attempt
+// without using up a retry (unless a cancel was asked for: then it ends canceled).
 func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe.Report) (lathe.ReportReply, error) {
 	var reply lathe.ReportReply
 	var runID int64
@@ -94,6 +96,12 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 			if err := t.checkLog(ctx, attemptID, rep.Finish.SHA256); err != nil {
 				return err
 			}
+		}
+		if final == lathe.StatusLost {
+			// The agent is stopping and hands the attempt back: the job runs
+			// again, without using up a retry.
+			reply.Finished, finished = true, true
+			return t.handBack(ctx, candidate{attemptID: attemptID, jobID: jobID, runID: runID})
 		}
 		if err := t.finishAttempt(ctx, attemptID, jobID, runID, status, final); err != nil {
 			return err
