@@ -10,6 +10,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/pipeline"
+	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
 )
 
@@ -52,6 +53,11 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 		p = problemf(http.StatusUnauthorized, "%v", err)
 	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
 		return // the client went away
+	case store.Unavailable(err):
+		// Nothing the client did: the same request may well work shortly.
+		p = problemf(http.StatusServiceUnavailable, "the database is unreachable; try again shortly")
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		slogFrom(r).Warn("database unreachable", "method", r.Method, "path", r.URL.Path, "err", err)
 	default:
 		p = problemf(http.StatusInternalServerError, "internal error")
 		slogFrom(r).Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -60,6 +66,10 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	w.WriteHeader(p.Status)
 	json.NewEncoder(w).Encode(p)
 }
+
+// retryAfterUnavailable is the Retry-After, in seconds, of a 503 answered
+// while the database is unreachable.
+const retryAfterUnavailable = "5"
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -251,6 +251,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Ready(r.Context()); err != nil {
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 		writeProblem(w, r, problemf(http.StatusServiceUnavailable, "%v", err))
 		return
 	}

@@ -13,14 +13,15 @@ import (
 	"github.com/lathe-ci/lathe/store"
 )
 
-// handBackPipeline's first attempt says it started and then waits for a
+// handBackPipeline's job (for agents with label) in its first attempt says it started and then waits for a
 // release file (bounded); later attempts end at once. With
 // --infra-retries 0, a lost attempt that counted against the job's retries
 // would end the job lost: only a hand-back or a restart loss runs it again.
-func handBackPipeline(pids, release string) string {
+func handBackPipeline(pids, release, label string) string {
 	return `
 jobs:
   long:
+    runs-on: [` + label + `]
     steps:
       - echo $$ >> ` + pids + `; echo "attempt $LATHE_ATTEMPT started"; if [ "$LATHE_ATTEMPT" = 1 ]; then for i in $(seq 1 600); do [ -e ` + release + ` ] && break; sleep 0.1; done; fi; echo "attempt $LATHE_ATTEMPT done"
 `
@@ -67,7 +68,7 @@ func TestSIGTERMLetsRunningJobsFinish(t *testing.T) {
 	pids, release := filepath.Join(tmp, "pids"), filepath.Join(tmp, "release")
 	killGroupsIn(t, pids)
 	srv, l := serverProcess(t, bin, addr, dir, "", "--agents", "1", "--infra-retries", "0")
-	l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release)}))
+	l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release, "embedded")}))
 	jobID := startedJob(t, l)
 
 	srv.Signal(t, syscall.SIGTERM)
@@ -99,7 +100,7 @@ func TestDrainTimeoutHandsRunningJobsBack(t *testing.T) {
 		pids, release := filepath.Join(tmp, "pids"), filepath.Join(tmp, "release")
 		killGroupsIn(t, pids)
 		srv, l := serverProcess(t, bin, addr, dir, o.DatabaseURL, "--agents", "1", "--infra-retries", "0", "--drain-timeout", "1s")
-		l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release)}))
+		l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release, "embedded")}))
 		jobID := startedJob(t, l)
 
 		srv.Signal(t, syscall.SIGTERM)
@@ -118,7 +119,7 @@ func TestSecondSIGTERMStopsAtOnceAndHandsBack(t *testing.T) {
 	pids, release := filepath.Join(tmp, "pids"), filepath.Join(tmp, "release")
 	killGroupsIn(t, pids)
 	srv, l := serverProcess(t, bin, addr, dir, "", "--agents", "1", "--infra-retries", "0", "--log-level", "info")
-	l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release)}))
+	l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release, "embedded")}))
 	jobID := startedJob(t, l)
 
 	srv.Signal(t, syscall.SIGTERM)
@@ -144,7 +145,7 @@ func TestRestartedServerRequeuesItsEmbeddedAgentsJobsAtOnce(t *testing.T) {
 		killGroupsIn(t, pids)
 		flags := []string{"--agents", "1", "--infra-retries", "0", "--lease-ttl", "60s"}
 		srv, l := serverProcess(t, bin, addr, dir, o.DatabaseURL, flags...)
-		l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release)}))
+		l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release, "embedded")}))
 		jobID := startedJob(t, l)
 
 		srv.Signal(t, syscall.SIGKILL)

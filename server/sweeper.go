@@ -81,21 +81,32 @@ func (w *sweeper) Start(ctx context.Context) (stop func()) {
 
 // Run sweeps every interval until ctx ends. A failed sweep is logged with
 // how long it has been since one succeeded; the next tick tries again.
+//
+// Leases are renewed before the first sweep and before the first one after
+// the database was unreachable: while the server was down, or could not
+// write, agents' heartbeats went unrecorded through no fault of theirs, so
+// each lease gets a fresh TTL to hear from its agent before it is judged.
 func (w *sweeper) Run(ctx context.Context) {
 	t := time.NewTicker(w.interval)
 	defer t.Stop()
 	lastOK := time.Now()
+	renew := true
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		res, err := w.store.Sweep(ctx, w.policy)
+		var res store.SweepResult
+		err := w.renewLeases(ctx, &renew)
+		if err == nil {
+			res, err = w.store.Sweep(ctx, w.policy)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
+			renew = renew || store.Unavailable(err)
 			w.log.Warn("lease sweep failed", "since_last_success", time.Since(lastOK).Round(time.Second), "err", err)
 			continue
 		}
@@ -105,4 +116,21 @@ func (w *sweeper) Run(ctx context.Context) {
 				"waiting", res.Waiting, "failed_in_queue", res.Failed)
 		}
 	}
+}
+
+// renewLeases renews every running attempt's lease when *renew is set, and
+// clears it once that is done.
+func (w *sweeper) renewLeases(ctx context.Context, renew *bool) error {
+	if !*renew {
+		return nil
+	}
+	n, err := w.store.RenewLeases(ctx)
+	if err != nil {
+		return err
+	}
+	*renew = false
+	if n > 0 {
+		w.log.Info("leases renewed: the server could not record heartbeats for a while", "attempts", n)
+	}
+	return nil
 }

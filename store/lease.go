@@ -368,3 +368,18 @@ func (t *txn) checkLog(ctx context.Context, attemptID int64, want string) error 
 	_, err = t.exec(ctx, `UPDATE attempts SET log_complete = 0 WHERE id = ?`, attemptID)
 	return err
 }
+
+// RenewLeases gives every running attempt's lease at least a fresh TTL from
+// now. The sweeper calls it before judging leases whenever the server may
+// have been unable to record heartbeats (at start, after the database was
+// unreachable): agents kept trying to report meanwhile, and a lease must not
+// expire for the server's own outage.
+func (s *Store) RenewLeases(ctx context.Context) (int64, error) {
+	until := micros(s.now().Add(s.leaseTTL()))
+	res, err := s.w.ExecContext(ctx, s.d.rebind(`UPDATE attempts SET lease_expires_at = ? WHERE status = ? AND lease_expires_at < ?`),
+		until, lathe.StatusRunning, until)
+	if err != nil {
+		return 0, fmt.Errorf("renew leases: %w", err)
+	}
+	return res.RowsAffected()
+}
