@@ -1,6 +1,12 @@
 package lathe
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
 
 // The agent protocol: agents dial out to the server, claim work by long-poll,
 // and send everything else about an attempt (log bytes, step progress, the
@@ -77,6 +83,12 @@ type FinishReport struct {
 	// Workspace is the absolute path of the attempt's workspace on the
 	// agent, recorded when a hold keeps it (see ReportReply.HoldUntil).
 	Workspace string `json:"workspace,omitempty"`
+	// Reason, when set, says the attempt ended for a failure of the
+	// infrastructure rather than of the job, e.g. "infrastructure: no space
+	// left on device". It must start with "infrastructure: ". The server
+	// keeps it as the attempt's end reason and writes it at the end of the
+	// log, where the agent (its disk full) may not be able to.
+	Reason string `json:"reason,omitempty"`
 }
 
 // ClaimIDHeader carries an agent's ID for one claim request. The agent picks
@@ -99,4 +111,23 @@ type ReportReply struct {
 	// hold (autohold) caught the failure. It is repeated in every later
 	// reply about the attempt, so a lost answer to the finish costs nothing.
 	HoldUntil *time.Time `json:"hold_until,omitempty"`
+}
+
+// InfraReasonPrefix starts every FinishReport.Reason.
+const InfraReasonPrefix = "infrastructure: "
+
+// CheckInfraReason refuses a finish reason the server would not show as it
+// is: one not starting with InfraReasonPrefix, longer than 200 bytes, or
+// holding control characters or invalid UTF-8.
+func CheckInfraReason(reason string) error {
+	if !strings.HasPrefix(reason, InfraReasonPrefix) {
+		return fmt.Errorf("%q does not start with %q", reason, InfraReasonPrefix)
+	}
+	if len(reason) > 200 {
+		return fmt.Errorf("at most 200 bytes, got %d", len(reason))
+	}
+	if !utf8.ValidString(reason) || strings.ContainsFunc(reason, unicode.IsControl) {
+		return fmt.Errorf("%q holds control characters or invalid UTF-8", reason)
+	}
+	return nil
 }

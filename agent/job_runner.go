@@ -49,6 +49,7 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 	mirror := a.mirrors.For(as.RepoURL)
 	sh := &executor.Shell{Grace: a.Grace}
 	status := a.runSteps(jobCtx, as, ws, out, sh, mirror.Checkout)
+	a.noteFullDisk(status, ws, out)
 	sh.Cleanup()
 	if err := out.endMasking(); err != nil {
 		log.Warn("log spool", "err", err)

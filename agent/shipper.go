@@ -46,7 +46,8 @@ type shipper struct {
 	acked  int64 // bytes the server holds
 	steps  map[int]lathe.StepReport
 	finish *lathe.FinishReport
-	done   bool // the server stored the finish (or fenced the attempt)
+	reason string // an infrastructure failure, sent with the finish (see setReason)
+	done   bool   // the server stored the finish (or fenced the attempt)
 	// holdUntil is set when the server asks to keep the workspace (autohold).
 	holdUntil *time.Time
 
@@ -116,13 +117,21 @@ func (s *shipper) Finish(status lathe.Status, workspace string) {
 		s.log.Warn("cannot hash log spool; finishing without a checksum", "attempt_id", s.attemptID, "err", err)
 	}
 	s.mu.Lock()
-	s.finish = &lathe.FinishReport{Status: status, LogSize: size, SHA256: sum, Workspace: workspace}
+	s.finish = &lathe.FinishReport{Status: status, LogSize: size, SHA256: sum, Workspace: workspace, Reason: s.reason}
 	s.mu.Unlock()
 	s.wake()
 	select {
 	case s.finishKick <- struct{}{}:
 	default:
 	}
+}
+
+// setReason records that the attempt failed for the infrastructure (see
+// lathe.FinishReport.Reason); call it before Finish.
+func (s *shipper) setReason(reason string) {
+	s.mu.Lock()
+	s.reason = reason
+	s.mu.Unlock()
 }
 
 // Close removes the spool; call it once Run has returned.

@@ -82,6 +82,12 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problemf(http.StatusBadRequest, "finish.workspace: at most 4096 characters"))
 		return
 	}
+	if rep.Finish != nil && rep.Finish.Reason != "" {
+		if err := lathe.CheckInfraReason(rep.Finish.Reason); err != nil {
+			writeProblem(w, r, problemf(http.StatusBadRequest, "finish.reason: %v", err))
+			return
+		}
+	}
 	reply, err := s.store.Report(r.Context(), agent.ID, id, &rep)
 	if errors.Is(err, lathe.ErrFenced) {
 		// The attempt is over: tell the agent to stop, with the reply it can act on.

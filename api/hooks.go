@@ -100,6 +100,10 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problemf(http.StatusBadRequest, "fork: only a pull_request comes from a fork"))
 		return
 	}
+	if err := s.roomToRun(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	runs, err := s.trigger.Event(r.Context(), p, trigger.EventRequest{Ref: in.Ref, Kind: in.Event, Base: in.Base,
 		Params: in.Params, Untrusted: in.Fork})
 	if err != nil && len(runs) == 0 {

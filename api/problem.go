@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/internal/diskspace"
 	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
@@ -53,6 +54,10 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 		p = problemf(http.StatusUnauthorized, "%v", err)
 	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
 		return // the client went away
+	case store.DiskFull(err):
+		p = problemf(http.StatusServiceUnavailable, "%s on the server; try again once space is freed", diskspace.Reason)
+		w.Header().Set("Retry-After", retryAfterDiskFull)
+		slogFrom(r).Error("disk full", "method", r.Method, "path", r.URL.Path, "err", err)
 	case store.Unavailable(err):
 		// Nothing the client did: the same request may well work shortly.
 		p = problemf(http.StatusServiceUnavailable, "the database is unreachable; try again shortly")
@@ -70,6 +75,10 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 // retryAfterUnavailable is the Retry-After, in seconds, of a 503 answered
 // while the database is unreachable.
 const retryAfterUnavailable = "5"
+
+// retryAfterDiskFull is the Retry-After, in seconds, of a 503 answered
+// while the server's disk is full: freeing space takes an operator.
+const retryAfterDiskFull = "60"
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

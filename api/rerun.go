@@ -32,6 +32,10 @@ func (s *Server) rerunRun(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	if err := s.roomToRun(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	run, err := s.trigger.Rerun(r.Context(), p, parent)
 	if err != nil {
 		writeProblem(w, r, err)

@@ -22,6 +22,10 @@ func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	if err := s.roomToRun(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	p := projectOf(r)
 	run, err := s.trigger.Trigger(r.Context(), p, trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Event: "manual", Params: in.Params})
 	if err != nil {

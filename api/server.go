@@ -31,6 +31,9 @@ type Server struct {
 	// uploads keeps the archives of upload actions (see SetUploads); its
 	// zero value refuses them.
 	uploads uploadFiles
+	// dataDir is the server's data directory, whose disk triggers and
+	// /readyz check (see SetDataDir); empty: unchecked.
+	dataDir string
 	// logins and badTokens rate-limit password guessing and token guessing
 	// per client IP (see ratelimit.go).
 	logins, badTokens *limiter
@@ -252,6 +255,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Ready(r.Context()); err != nil {
 		w.Header().Set("Retry-After", retryAfterUnavailable)
+		writeProblem(w, r, problemf(http.StatusServiceUnavailable, "%v", err))
+		return
+	}
+	if err := s.roomToRun(); err != nil {
+		w.Header().Set("Retry-After", retryAfterDiskFull)
 		writeProblem(w, r, problemf(http.StatusServiceUnavailable, "%v", err))
 		return
 	}

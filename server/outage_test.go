@@ -46,14 +46,8 @@ func TestDatabaseOutageLongerThanTheLeaseKillsNoJob(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("trigger during the outage: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
-	ready, err := http.Get(l.URL + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(ready.Body)
-	ready.Body.Close()
-	if ready.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "database unreachable") {
-		t.Errorf("/readyz during the outage: %d %s; want 503 saying the database is unreachable", ready.StatusCode, body)
+	if code, body := readyz(t, l); code != http.StatusServiceUnavailable || !strings.Contains(body, "database unreachable") {
+		t.Errorf("/readyz during the outage: %d %s; want 503 saying the database is unreachable", code, body)
 	}
 	// The outage lasts past the lease.
 	time.Sleep(ttl + time.Second - time.Since(outage))

@@ -160,6 +160,7 @@ func (s *Server) setup(ctx context.Context) error {
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
 	s.API.SetKeyring(s.keys)
 	s.API.SetUploads(filepath.Join(s.cfg.DataDir, "uploads"), s.cfg.MaxUploadBytes)
+	s.API.SetDataDir(s.cfg.DataDir)
 	s.http = &http.Server{
 		Handler:           s.API,
 		ReadHeaderTimeout: 10 * time.Second,

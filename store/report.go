@@ -103,6 +103,12 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 			reply.Finished, finished = true, true
 			return t.handBack(ctx, candidate{attemptID: attemptID, jobID: jobID, runID: runID})
 		}
+		if rep.Finish.Reason != "" {
+			if err := t.infraFailure(ctx, attemptID, &reply.LogSize, rep.Finish.Reason); err != nil {
+				return err
+			}
+			grew = true
+		}
 		if err := t.finishAttempt(ctx, attemptID, jobID, runID, status, final); err != nil {
 			return err
 		}
@@ -170,4 +176,19 @@ func (t *txn) upsertStep(ctx context.Context, attemptID int64, st lathe.StepRepo
 		return fmt.Errorf("step %d of attempt %d: %w", st.Index, attemptID, err)
 	}
 	return nil
+}
+
+// infraFailure records why an attempt failed when the infrastructure, not
+// the job, is to blame: as its end reason, and as the last line of its log
+// (size is the log's size, updated), so whoever reads the log's tail sees it.
+// The agent could not always write it there itself: its disk may be full.
+func (t *txn) infraFailure(ctx context.Context, attemptID int64, size *int64, reason string) error {
+	if err := lathe.CheckInfraReason(reason); err != nil {
+		return fmt.Errorf("finish attempt %d: reason: %v: %w", attemptID, err, lathe.ErrInvalid)
+	}
+	if _, err := t.appendLog(ctx, attemptID, size, *size, []byte("\nlathe: "+reason+"\n")); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, `UPDATE attempts SET end_reason = ? WHERE id = ?`, reason, attemptID)
+	return err
 }

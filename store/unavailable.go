@@ -39,3 +39,25 @@ func Unavailable(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "failed to connect")
 }
+
+// DiskFull reports whether err means a disk filled up: the server's
+// (SQLite's "database or disk is full", PostgreSQL's disk_full) or a file
+// it wrote. The API answers 503 naming it rather than 500.
+func DiskFull(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, syscall.ENOSPC) {
+		return true
+	}
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) && pg.SQLState() == "53100" {
+		return true
+	}
+	var lite interface{ Code() int }
+	if errors.As(err, &lite) && lite.Code()&0xff == 13 { // SQLITE_FULL
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "no space left on device") || strings.Contains(msg, "database or disk is full")
+}
