@@ -60,30 +60,72 @@ func checkHandedBack(t *testing.T, l *lathetest.Lathe, jobID int64, reason strin
 	}
 }
 
+// releaseFiles returns where handBackPipeline's steps write their PIDs
+// (killed when the test ends) and the file that releases attempt 1.
+func releaseFiles(t *testing.T) (pids, release string) {
+	tmp := t.TempDir()
+	pids, release = filepath.Join(tmp, "pids"), filepath.Join(tmp, "release")
+	killGroupsIn(t, pids)
+	return pids, release
+}
+
+// longJob is a `lathe server` process with one embedded agent, running
+// handBackPipeline's job in its first attempt.
+type longJob struct {
+	srv                            *lathetest.Process
+	l                              *lathetest.Lathe
+	bin, addr, dir, dbURL, relFile string
+	id                             int64
+}
+
+// startLongJob starts the server with flags (after one embedded agent and
+// no infrastructure retries) and waits until the job's step runs.
+func startLongJob(t *testing.T, bin, dbURL string, flags ...string) *longJob {
+	t.Helper()
+	pids, release := releaseFiles(t)
+	j := &longJob{bin: bin, addr: freeAddr(t), dir: t.TempDir(), dbURL: dbURL, relFile: release}
+	j.srv, j.l = serverProcess(t, bin, j.addr, j.dir, dbURL, append([]string{"--agents", "1", "--infra-retries", "0"}, flags...)...)
+	j.l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release, "embedded")}))
+	j.id = startedJob(t, j.l)
+	return j
+}
+
+// release lets attempt 1's step end.
+func (j *longJob) release(t *testing.T) {
+	t.Helper()
+	if err := os.WriteFile(j.relFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exited waits for the server to exit 0.
+func (j *longJob) exited(t *testing.T) {
+	t.Helper()
+	if code := j.srv.Wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("server exited %d; output:\n%s", code, j.srv.Output.String())
+	}
+}
+
+// restart starts the server again on the same address and data.
+func (j *longJob) restart(t *testing.T, flags ...string) *lathetest.Lathe {
+	t.Helper()
+	_, l := serverProcess(t, j.bin, j.addr, j.dir, j.dbURL, append([]string{"--agents", "1", "--infra-retries", "0"}, flags...)...)
+	return l
+}
+
 // SIGTERM to `lathe server` drains: the embedded agent takes no new job,
 // the running step may finish, and the server exits once it has.
 func TestSIGTERMLetsRunningJobsFinish(t *testing.T) {
-	bin := lathetest.Binary(t)
-	addr, dir, tmp := freeAddr(t), t.TempDir(), t.TempDir()
-	pids, release := filepath.Join(tmp, "pids"), filepath.Join(tmp, "release")
-	killGroupsIn(t, pids)
-	srv, l := serverProcess(t, bin, addr, dir, "", "--agents", "1", "--infra-retries", "0")
-	l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release, "embedded")}))
-	jobID := startedJob(t, l)
-
-	srv.Signal(t, syscall.SIGTERM)
+	j := startLongJob(t, lathetest.Binary(t), "")
+	j.srv.Signal(t, syscall.SIGTERM)
 	// Draining: a job triggered now is not taken, and the server stays up.
-	queued := l.Trigger(t, "drain", "", "").Jobs[0].ID
-	if err := os.WriteFile(release, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if code := srv.Wait(t, 30*time.Second); code != 0 {
-		t.Fatalf("server exited %d after draining; output:\n%s", code, srv.Output.String())
-	}
-	_, l = serverProcess(t, bin, addr, dir, "")
-	j := l.Job(t, jobID)
-	if j.Status != lathe.StatusSuccess || len(j.Attempts) != 1 || !strings.Contains(l.Log(t, jobID), "attempt 1 done") {
-		t.Errorf("drained job: %s with %d attempts; want success in one attempt\n%s", j.Status, len(j.Attempts), l.Log(t, jobID))
+	queued := j.l.Trigger(t, "drain", "", "").Jobs[0].ID
+	j.release(t)
+	j.exited(t)
+	l := j.restart(t, "--agents", "0")
+	job := l.Job(t, j.id)
+	if job.Status != lathe.StatusSuccess || len(job.Attempts) != 1 || !strings.Contains(l.Log(t, j.id), "attempt 1 done") {
+		t.Errorf("drained job: %s with %d attempts; want success in one attempt\n%s", job.Status, len(job.Attempts), l.Log(t, j.id))
 	}
 	if q := l.Job(t, queued); q.Status != lathe.StatusQueued || len(q.Attempts) != 0 {
 		t.Errorf("job triggered while draining: %s with %d attempts; want queued, untouched", q.Status, len(q.Attempts))
@@ -96,42 +138,23 @@ func TestSIGTERMLetsRunningJobsFinish(t *testing.T) {
 func TestDrainTimeoutHandsRunningJobsBack(t *testing.T) {
 	bin := lathetest.Binary(t)
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
-		addr, dir, tmp := freeAddr(t), t.TempDir(), t.TempDir()
-		pids, release := filepath.Join(tmp, "pids"), filepath.Join(tmp, "release")
-		killGroupsIn(t, pids)
-		srv, l := serverProcess(t, bin, addr, dir, o.DatabaseURL, "--agents", "1", "--infra-retries", "0", "--drain-timeout", "1s")
-		l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release, "embedded")}))
-		jobID := startedJob(t, l)
-
-		srv.Signal(t, syscall.SIGTERM)
-		if code := srv.Wait(t, 30*time.Second); code != 0 {
-			t.Fatalf("server exited %d; output:\n%s", code, srv.Output.String())
-		}
-		_, l = serverProcess(t, bin, addr, dir, o.DatabaseURL, "--agents", "1", "--infra-retries", "0")
-		checkHandedBack(t, l, jobID, store.ReasonHandedBack)
+		j := startLongJob(t, bin, o.DatabaseURL, "--drain-timeout", "1s")
+		j.srv.Signal(t, syscall.SIGTERM)
+		j.exited(t)
+		checkHandedBack(t, j.restart(t), j.id, store.ReasonHandedBack)
 	})
 }
 
 // A second SIGTERM ends the drain at once, with the same hand-back.
 func TestSecondSIGTERMStopsAtOnceAndHandsBack(t *testing.T) {
-	bin := lathetest.Binary(t)
-	addr, dir, tmp := freeAddr(t), t.TempDir(), t.TempDir()
-	pids, release := filepath.Join(tmp, "pids"), filepath.Join(tmp, "release")
-	killGroupsIn(t, pids)
-	srv, l := serverProcess(t, bin, addr, dir, "", "--agents", "1", "--infra-retries", "0", "--log-level", "info")
-	l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release, "embedded")}))
-	jobID := startedJob(t, l)
-
-	srv.Signal(t, syscall.SIGTERM)
+	j := startLongJob(t, lathetest.Binary(t), "", "--log-level", "info")
+	j.srv.Signal(t, syscall.SIGTERM)
 	waitFor(t, 10*time.Second, "the server says it drains", func() bool {
-		return strings.Contains(srv.Output.String(), "draining")
+		return strings.Contains(j.srv.Output.String(), "draining")
 	})
-	srv.Signal(t, syscall.SIGTERM)
-	if code := srv.Wait(t, 30*time.Second); code != 0 {
-		t.Fatalf("server exited %d; output:\n%s", code, srv.Output.String())
-	}
-	_, l = serverProcess(t, bin, addr, dir, "", "--agents", "1", "--infra-retries", "0")
-	checkHandedBack(t, l, jobID, store.ReasonHandedBack)
+	j.srv.Signal(t, syscall.SIGTERM)
+	j.exited(t)
+	checkHandedBack(t, j.restart(t), j.id, store.ReasonHandedBack)
 }
 
 // A server killed with SIGKILL finds, when it starts again, what its
@@ -140,24 +163,14 @@ func TestSecondSIGTERMStopsAtOnceAndHandsBack(t *testing.T) {
 func TestRestartedServerRequeuesItsEmbeddedAgentsJobsAtOnce(t *testing.T) {
 	bin := lathetest.Binary(t)
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
-		addr, dir, tmp := freeAddr(t), t.TempDir(), t.TempDir()
-		pids, release := filepath.Join(tmp, "pids"), filepath.Join(tmp, "release")
-		killGroupsIn(t, pids)
-		flags := []string{"--agents", "1", "--infra-retries", "0", "--lease-ttl", "60s"}
-		srv, l := serverProcess(t, bin, addr, dir, o.DatabaseURL, flags...)
-		l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release, "embedded")}))
-		jobID := startedJob(t, l)
-
-		srv.Signal(t, syscall.SIGKILL)
-		srv.Wait(t, 10*time.Second)
+		j := startLongJob(t, bin, o.DatabaseURL, "--lease-ttl", "60s")
+		j.srv.Signal(t, syscall.SIGKILL)
+		j.srv.Wait(t, 10*time.Second)
 		// The step outlives the killed server (the sandbox's die-with-parent is
 		// another item's); end it so only the restart is tested here.
-		if err := os.WriteFile(release, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		j.release(t)
 		start := time.Now()
-		_, l = serverProcess(t, bin, addr, dir, o.DatabaseURL, flags...)
-		checkHandedBack(t, l, jobID, store.ReasonRestarted)
+		checkHandedBack(t, j.restart(t, "--lease-ttl", "60s"), j.id, store.ReasonRestarted)
 		if took := time.Since(start); took > 30*time.Second {
 			t.Errorf("the job ran again %v after the restart; want well before its 60 s lease ends", took)
 		}

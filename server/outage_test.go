@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,9 +29,7 @@ func TestDatabaseOutageLongerThanTheLeaseKillsNoJob(t *testing.T) {
 	const ttl = 6 * time.Second
 	l := startLifecycle(t, lathetest.Options{DatabaseURL: cluster.NewDatabase(t)},
 		server.Config{LeaseTTL: ttl, SweepInterval: 100 * time.Millisecond, InfraRetries: -1})
-	tmp := t.TempDir()
-	pids, release := filepath.Join(tmp, "pids"), filepath.Join(tmp, "release")
-	killGroupsIn(t, pids)
+	pids, release := releaseFiles(t)
 	l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release, "outage")}))
 	agentProcess(t, l, bin, l.RegistrationToken(t), "outage-1", "outage")
 	jobID := startedJob(t, l)
