@@ -95,6 +95,10 @@ func TestFullServerDiskAnswers503(t *testing.T) {
 	if code, body := readyz(t, l); code != http.StatusServiceUnavailable || !strings.Contains(body, "no space left on device") {
 		t.Errorf("/readyz on a full disk: %d %s; want 503 naming the full disk", code, body)
 	}
+	// A write the database cannot store (SQLite: "database or disk is full").
+	if resp := post(t, l, "/api/v1/projects", `{"name": "more", "url": "https://example.invalid/more.git"}`); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("creating a project on a full disk: %d; want 503", resp.StatusCode)
+	}
 
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
