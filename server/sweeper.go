@@ -83,8 +83,8 @@ func (w *sweeper) Start(ctx context.Context) (stop func()) {
 // how long it has been since one succeeded; the next tick tries again.
 //
 // Leases are renewed before the first sweep and before the first one after
-// the database was unreachable: while the server was down, or could not
-// write, agents' heartbeats went unrecorded through no fault of theirs, so
+// the database was unreachable or its disk full: while the server was down,
+// or could not write, agents' heartbeats went unrecorded through no fault of theirs, so
 // each lease gets a fresh TTL to hear from its agent before it is judged.
 func (w *sweeper) Run(ctx context.Context) {
 	t := time.NewTicker(w.interval)
@@ -106,7 +106,7 @@ func (w *sweeper) Run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			renew = renew || store.Unavailable(err)
+			renew = renew || store.Unavailable(err) || store.DiskFull(err)
 			w.log.Warn("lease sweep failed", "since_last_success", time.Since(lastOK).Round(time.Second), "err", err)
 			continue
 		}
