@@ -214,6 +214,9 @@ type HostInfo struct {
 	CPUs        int    `json:"cpus"`
 	MemoryBytes int64  `json:"memory_bytes"`
 	Version     string `json:"version"`
+	// Isolation says what keeps the agent's jobs from its machine:
+	// "sandbox" (bubblewrap), or "none" for the shell executor.
+	Isolation string `json:"isolation"`
 }
 
 // AgentGroup is a named pool of agents.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/server"
 )
 
@@ -43,6 +44,7 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		fs.StringVar(&cfg.DatabaseURL, "database-url", env.Getenv("LATHE_DATABASE_URL"), "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
 	}
 	secretKeyFlags(fs, env, &cfg)
+	executorFlags(fs, env, &cfg.Executor, &cfg.PassEnv)
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if _, code, ok := parse(fs, args); !ok {
 		return code
@@ -71,6 +73,9 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		db = "PostgreSQL"
 	}
 	fmt.Fprintf(env.Stdout, "Lathe is running at %s (%s, %d embedded agents)\n", srv.URL, db, cfg.Agents)
+	if cfg.Agents > 0 && srv.Isolation() == executor.IsolationNone {
+		fmt.Fprintln(env.Stdout, shellWarning)
+	}
 	fmt.Fprintf(env.Stdout, "Admin API token: %s\n(also in %s/admin.token)\n", srv.AdminToken, cfg.DataDir)
 	fmt.Fprintf(env.Stdout, "Try: lathe project create NAME GIT_URL && lathe run NAME --follow\n")
 	start := time.Now()

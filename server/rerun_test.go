@@ -13,6 +13,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/cli"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
@@ -50,6 +51,9 @@ func wantStatus(t *testing.T, err error, status int, what string) {
 // a whole run re-runs as a new run linked to its parent at the same commit.
 func TestRerunFailedJobsOneJobAndAWholeRun(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		// The marker file outside the workspace that remembers across
+		// attempts and runs needs the shell executor (a sandbox hides it).
+		o.Executor = executor.Options{Kind: executor.KindShell}
 		l := lathetest.Start(t, o)
 		repo := lathetest.Repo(t, map[string]string{".lathe.yml": flakyPipeline(filepath.Join(t.TempDir(), "marker"))})
 		l.Project(t, "flaky", repo)

@@ -22,6 +22,7 @@ import (
 	"github.com/lathe-ci/lathe/api"
 	"github.com/lathe-ci/lathe/auth"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/git"
 	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
@@ -43,6 +44,13 @@ type Config struct {
 	// AgentsRequireAuthorization registers new agents unauthorized: they get
 	// no work until an admin authorizes them. Embedded agents are always authorized.
 	AgentsRequireAuthorization bool
+	// Executor chooses where the embedded agents' steps run (zero: a
+	// sandbox, as the job user "nobody" when running as root). The data
+	// directory and the secret key files are hidden from every job.
+	Executor executor.Options
+	// PassEnv names variables of the server's environment that jobs get
+	// too; nothing else of it reaches a job.
+	PassEnv []string
 	// Heartbeat and Grace tune the embedded agents (zero: their defaults).
 	Heartbeat time.Duration
 	Grace     time.Duration
@@ -94,6 +102,31 @@ type Server struct {
 	sweep  *sweeper
 	auto   *automation
 	keys   *secret.Keyring
+	// executor runs the embedded agents' steps (nil without agents).
+	executor executor.Executor
+}
+
+// newExecutor builds the embedded agents' executor; every job is kept
+// from the data directory (database, keys, tokens, uploads, mirrors, the
+// other jobs' workspaces) and from the secret key files.
+func (s *Server) newExecutor() (executor.Executor, error) {
+	opts := s.cfg.Executor
+	opts.Grace = s.cfg.Grace
+	opts.Hide = append([]string{s.cfg.DataDir}, opts.Hide...)
+	if s.cfg.SecretKeyFile != "" {
+		opts.Hide = append(opts.Hide, s.cfg.SecretKeyFile)
+	}
+	opts.Hide = append(opts.Hide, s.cfg.OldSecretKeyFiles...)
+	return executor.New(opts)
+}
+
+// Isolation says what keeps the embedded agents' jobs from the machine:
+// "sandbox" or "none"; empty without embedded agents.
+func (s *Server) Isolation() string {
+	if s.executor == nil {
+		return ""
+	}
+	return s.executor.Isolation()
 }
 
 // New opens the store (applying migrations), makes sure an admin token
@@ -161,7 +194,16 @@ func (s *Server) setup(ctx context.Context) error {
 	if len(labels) == 0 {
 		labels = []string{runtime.GOOS, runtime.GOARCH, "embedded"}
 	}
+	if s.cfg.Agents > 0 {
+		if s.executor, err = s.newExecutor(); err != nil {
+			s.ln.Close()
+			return err
+		}
+	}
 	hostInfo := agent.Host()
+	if s.executor != nil {
+		hostInfo.Isolation = s.executor.Isolation()
+	}
 	for i := 1; i <= s.cfg.Agents; i++ {
 		name := fmt.Sprintf("embedded-%s-%d", hostInfo.Hostname, i)
 		token, hash := auth.NewToken(auth.PrefixAgent)
@@ -176,6 +218,8 @@ func (s *Server) setup(ctx context.Context) error {
 			Log:       s.cfg.Log,
 			Heartbeat: s.cfg.Heartbeat,
 			Grace:     s.cfg.Grace,
+			Executor:  s.executor,
+			PassEnv:   s.cfg.PassEnv,
 		})
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/server"
 )
 
@@ -75,6 +76,8 @@ type Options struct {
 	Agents      int // 0 means 2; -1 means none
 	Grace       time.Duration
 	Heartbeat   time.Duration
+	// Executor chooses the embedded agents' executor (zero: the sandbox).
+	Executor executor.Options
 }
 
 // Start starts a server on 127.0.0.1 and stops it when the test ends (or
@@ -96,10 +99,11 @@ func Start(tb testing.TB, o Options) *Lathe {
 	if o.Heartbeat == 0 {
 		o.Heartbeat = 500 * time.Millisecond
 	}
+	o.Executor = Executor(tb, o.Executor)
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, server.Config{
 		Addr: "127.0.0.1:0", DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, Agents: o.Agents,
-		Grace: o.Grace, Heartbeat: o.Heartbeat,
+		Grace: o.Grace, Heartbeat: o.Heartbeat, Executor: o.Executor,
 		Log: slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -127,6 +131,36 @@ func Start(tb testing.TB, o Options) *Lathe {
 	}
 	tb.Cleanup(l.stop)
 	return l
+}
+
+// Executor returns opts, or on a machine without bubblewrap outside CI
+// the shell executor, with a notice: the tests of the sandbox itself call
+// NeedSandbox and skip there. In CI bubblewrap must be installed.
+func Executor(tb testing.TB, opts executor.Options) executor.Options {
+	tb.Helper()
+	if opts.Kind != "" && opts.Kind != executor.KindSandbox {
+		return opts
+	}
+	if _, err := executor.FindBwrap(); err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("CI: %v", err)
+		}
+		tb.Logf("no bubblewrap here: agents run the shell executor (%v)", err)
+		opts.Kind = executor.KindShell
+	}
+	return opts
+}
+
+// NeedSandbox skips a test of the sandbox itself where bubblewrap is
+// missing (outside CI; in CI it fails).
+func NeedSandbox(tb testing.TB) {
+	tb.Helper()
+	if _, err := executor.FindBwrap(); err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("CI: %v", err)
+		}
+		tb.Skipf("no bubblewrap here: %v", err)
+	}
 }
 
 // Stop stops the server and its agents and waits for them.
