@@ -50,7 +50,7 @@ type sandboxJob struct {
 	steps   *os.File      // fd 3 of the runner
 	status  *bufio.Reader // fd 4 of the runner
 	exited  chan struct{} // closed once bwrap has exited
-	fifos   []string // one a step, in order
+	fifos   []string      // one a step, in order
 	copiers sync.WaitGroup
 
 	closeOnce sync.Once
