@@ -13,6 +13,12 @@ import (
 // retries a lost attempt. Its dependents that were skipped or canceled
 // because of it go back to pending, so they run after it; the run goes back
 // to running. A whole run is re-run as a new run (see trigger.Service.Rerun).
+//
+// A gate's decision covers the pass through the gate it answered, never a
+// re-run: a re-run job with an approval gate, or one still behind its run's
+// trust gate, goes back to waiting_for_approval (not queued), and every job
+// a re-run resets forgets its earlier approval. Rejecting a gate and then
+// re-running the job cannot skip it.
 
 // rerunnable reports whether a job that ended in status may be re-run.
 func rerunnable(status lathe.Status) bool {
@@ -108,8 +114,9 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 		name   string
 		status lathe.Status
 		deps   []string
+		gated  bool
 	}
-	rows, err := t.query(ctx, `SELECT id, name, status, deps FROM jobs WHERE run_id = ? ORDER BY id`, runID)
+	rows, err := t.query(ctx, `SELECT id, name, status, deps, approval <> '' OR trust_gate <> 0 FROM jobs WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return fmt.Errorf("jobs of run %d: %w", runID, err)
 	}
@@ -117,7 +124,7 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 	for rows.Next() {
 		j := &jobRow{}
 		var deps string
-		if err := rows.Scan(&j.id, &j.name, &j.status, &deps); err != nil {
+		if err := rows.Scan(&j.id, &j.name, &j.status, &deps, &j.gated); err != nil {
 			rows.Close()
 			return err
 		}
@@ -167,14 +174,18 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 	for _, j := range jobs {
 		var err error
 		switch {
+		case requeue[j.id] && j.gated:
+			// Back at its gate, for a new decision.
+			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = NULL, finished_at = NULL, wait_reason = '', infra_retries = 0,
+				approved_by = NULL, approved_at = NULL WHERE id = ?`, lathe.StatusWaiting, j.id)
 		case requeue[j.id]:
 			// Like a retried lost attempt: back to queued, the next claim
 			// makes the next attempt. infra_retries starts afresh.
 			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ?, finished_at = NULL, wait_reason = '', infra_retries = 0
 				WHERE id = ?`, lathe.StatusQueued, now, j.id)
 		case pending[j.id]:
-			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = NULL, finished_at = NULL, wait_reason = '' WHERE id = ?`,
-				lathe.StatusPending, j.id)
+			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = NULL, finished_at = NULL, wait_reason = '',
+				approved_by = NULL, approved_at = NULL WHERE id = ?`, lathe.StatusPending, j.id)
 		default:
 			continue
 		}
