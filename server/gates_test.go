@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,16 +40,20 @@ func TestRerunPutsAGatedJobBackAtItsGate(t *testing.T) {
 		if r := l.Wait(t, run.ID, 30*time.Second); lathetest.JobByName(t, r, "deploy").Status != lathe.StatusCanceled {
 			t.Fatalf("rejected deploy = %s", lathetest.JobByName(t, r, "deploy").Status)
 		}
-		post("/api/v1/runs/%d/rerun-failed", run.ID)
-		wantAtGate(t, l, deploy.ID, "rerun-failed after a reject")
+		if code, out := adminCLI(l, "rerun", fmt.Sprint(run.ID), "--failed"); code != 0 {
+			t.Fatalf("lathe rerun --failed: exit %d\n%s", code, out)
+		}
+		wantAtGate(t, l, deploy.ID, "rerun --failed after a reject")
 		if n := lathetest.JobByName(t, l.Run(t, run.ID), "notify"); n.Status != lathe.StatusPending {
 			t.Errorf("notify behind the gate after rerun-failed = %s; want pending", n.Status)
 		}
 
 		post("/api/v1/jobs/%d/reject", deploy.ID)
 		l.Wait(t, run.ID, 30*time.Second)
-		post("/api/v1/jobs/%d/rerun", deploy.ID)
-		wantAtGate(t, l, deploy.ID, "rerun of the job after a reject")
+		if code, out := adminCLI(l, "rerun", "--job", fmt.Sprint(deploy.ID)); code != 0 || !strings.Contains(out, "waits for approval again") {
+			t.Errorf("lathe rerun --job of a rejected gate: exit %d\n%s", code, out)
+		}
+		wantAtGate(t, l, deploy.ID, "rerun --job after a reject")
 
 		post("/api/v1/jobs/%d/approve", deploy.ID)
 		if r := l.Wait(t, run.ID, 60*time.Second); r.Status != lathe.StatusSuccess {
