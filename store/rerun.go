@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
 )
 
 // Re-runs. A finished job is re-run as a new attempt of the same job: the job
@@ -114,7 +115,9 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 		name   string
 		status lathe.Status
 		deps   []string
-		gated  bool
+		// gated: the job has an approval gate or is behind its run's
+		// trust gate (its earlier decision is cleared below).
+		gated bool
 	}
 	rows, err := t.query(ctx, `SELECT id, name, status, deps, approval <> '' OR trust_gate <> 0 FROM jobs WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
@@ -174,15 +177,17 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 	for _, j := range jobs {
 		var err error
 		switch {
-		case requeue[j.id] && j.gated:
-			// Back at its gate, for a new decision.
-			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = NULL, finished_at = NULL, wait_reason = '', infra_retries = 0,
-				approved_by = NULL, approved_at = NULL WHERE id = ?`, lathe.StatusWaiting, j.id)
 		case requeue[j.id]:
-			// Like a retried lost attempt: back to queued, the next claim
-			// makes the next attempt. infra_retries starts afresh.
-			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ?, finished_at = NULL, wait_reason = '', infra_retries = 0
-				WHERE id = ?`, lathe.StatusQueued, now, j.id)
+			// Like a retried lost attempt: back to queued (the next claim
+			// makes the next attempt), or to its gate for a new decision.
+			// infra_retries starts afresh.
+			to := engine.Node{Gated: j.gated}.Released()
+			var queuedAt any
+			if to == lathe.StatusQueued {
+				queuedAt = now
+			}
+			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ?, finished_at = NULL, wait_reason = '', infra_retries = 0,
+				approved_by = NULL, approved_at = NULL WHERE id = ?`, to, queuedAt, j.id)
 		case pending[j.id]:
 			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = NULL, finished_at = NULL, wait_reason = '',
 				approved_by = NULL, approved_at = NULL WHERE id = ?`, lathe.StatusPending, j.id)
