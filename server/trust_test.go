@@ -37,10 +37,10 @@ jobs:
 	})
 }
 
-// forkHook sets up project name with forkRepo and a secret, and returns a
-// function that posts a fork's pull request to its webhook.
-func forkHook(t *testing.T, l *lathetest.Lathe, name string) func() *lathe.Run {
-	l.Project(t, name, forkRepo(t))
+// forkHook sets up project name with repo (see forkRepo) and its secret,
+// and returns a function that posts a fork's pull request to its webhook.
+func forkHook(t *testing.T, l *lathetest.Lathe, name, repo string) func() *lathe.Run {
+	l.Project(t, name, repo)
 	l.Do(t, http.MethodPost, "/api/v1/projects/"+name+"/secrets", map[string]string{"name": "API_KEY", "value": "very-secret-value"}, nil)
 	var tok lathe.HookToken
 	l.Do(t, http.MethodPost, "/api/v1/projects/"+name+"/hook-tokens", map[string]string{"name": "forge"}, &tok)
@@ -81,7 +81,7 @@ func cancelRun(t *testing.T, l *lathetest.Lathe, runID int64) {
 func TestTrustFollowsTheCodeIntoReRunsAndDownstreamRuns(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
 		l := startLifecycle(t, o, server.Config{Agents: 2, ChainInterval: 100 * time.Millisecond})
-		hook := forkHook(t, l, "oss")
+		hook := forkHook(t, l, "oss", forkRepo(t))
 		ctx := context.Background()
 
 		run := hook()
@@ -113,16 +113,7 @@ func TestTrustFollowsTheCodeIntoReRunsAndDownstreamRuns(t *testing.T) {
 			t.Fatalf("approved re-run = %s, log %q; want success without the secret", done.Status, log)
 		}
 
-		var after *lathe.Run
-		waitFor(t, 30*time.Second, "the downstream pipeline to start after the fork's run", func() bool {
-			var page lathe.Page[*lathe.Run]
-			l.Do(t, http.MethodGet, "/api/v1/runs?project=oss&pipeline=after", nil, &page)
-			if len(page.Items) > 0 {
-				after = page.Items[0]
-			}
-			return after != nil
-		})
-		after = l.Wait(t, after.ID, 60*time.Second)
+		after := l.Wait(t, waitForRun(t, l, "oss", "after").ID, 60*time.Second)
 		log := l.Log(t, lathetest.JobByName(t, after, "ship").ID)
 		if !after.Untrusted || after.Status != lathe.StatusSuccess || !strings.Contains(log, "key=[none]") {
 			t.Errorf("downstream of the fork's run: untrusted %v, %s, log %q; want untrusted, success, no secret",
