@@ -119,5 +119,16 @@ func TestTrustFollowsTheCodeIntoReRunsAndDownstreamRuns(t *testing.T) {
 			t.Errorf("downstream of the fork's run: untrusted %v, %s, log %q; want untrusted, success, no secret",
 				after.Untrusted, after.Status, log)
 		}
+
+		// The first run, canceled at the gate, re-runs under the commit's
+		// approval given since: it runs, and stays untrusted.
+		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", run.ID), nil, nil)
+		if j := l.Job(t, test.ID); j.Status == lathe.StatusWaiting {
+			t.Fatalf("re-run of the fork run after its commit was approved still waits at the trust gate")
+		}
+		done = l.Wait(t, run.ID, 60*time.Second)
+		if log := l.Log(t, test.ID); !done.Untrusted || done.Status != lathe.StatusSuccess || !strings.Contains(log, "key=[none]") {
+			t.Errorf("re-run of the approved commit: untrusted %v, %s, log %q; want untrusted, success, no secret", done.Untrusted, done.Status, log)
+		}
 	})
 }

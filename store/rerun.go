@@ -109,6 +109,9 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 	if cancel != 0 && !runStatus.Terminal() {
 		return fmt.Errorf("run %d is being canceled: %w", runID, lathe.ErrConflict)
 	}
+	if err := t.openApprovedTrustGate(ctx, runID); err != nil {
+		return err
+	}
 
 	type jobRow struct {
 		id     int64
