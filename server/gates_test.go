@@ -123,3 +123,35 @@ func TestGateFromDecidesWhoApprovesAndWhoRejects(t *testing.T) {
 		}
 	}
 }
+
+// An approval given to a job that never ran does not outlive a re-run of
+// what it needs: when the job comes back behind the re-run job, it waits at
+// its gate again.
+func TestApprovalOfACanceledJobDoesNotCarryOverToItsReRun(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{})
+	l.Project(t, "behind", lathetest.Repo(t, map[string]string{".lathe.yml": `
+jobs:
+  build:
+    steps: [echo built]
+  deploy:
+    needs: [build]
+    runs-on: [no-such-agent]
+    approval: {message: "Ship it?"}
+    steps: [echo deployed]
+`}))
+	run := l.Trigger(t, "behind", "", "")
+	var deploy *lathe.Job
+	waitFor(t, 60*time.Second, "deploy to wait at its gate", func() bool {
+		deploy = lathetest.JobByName(t, l.Run(t, run.ID), "deploy")
+		return deploy.Status == lathe.StatusWaiting
+	})
+	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/approve", deploy.ID), nil, nil)
+	cancelRun(t, l, run.ID) // deploy, approved, never found an agent
+	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", lathetest.JobByName(t, l.Run(t, run.ID), "build").ID), nil, nil)
+	waitFor(t, 60*time.Second, "build to run again", func() bool {
+		return lathetest.JobByName(t, l.Run(t, run.ID), "build").Status == lathe.StatusSuccess
+	})
+	if j := l.Job(t, deploy.ID); j.Status != lathe.StatusWaiting || j.Approval.ApprovedBy != "" {
+		t.Errorf("deploy behind the re-run build = %s, approved by %q; want waiting for a new decision", j.Status, j.Approval.ApprovedBy)
+	}
+}
