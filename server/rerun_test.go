@@ -117,6 +117,14 @@ func TestRerunFailedJobsOneJobAndAWholeRun(t *testing.T) {
 	})
 }
 
+// adminCLI runs a lathe command against l as the admin and returns its exit
+// code and output.
+func adminCLI(l *lathetest.Lathe, args ...string) (int, string) {
+	var out bytes.Buffer
+	e := &cli.Env{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
+	return cli.Run(context.Background(), append(args, "--server", l.URL, "--token", l.AdminToken), e), out.String()
+}
+
 // A job still running cannot be re-run; `lathe rerun` drives the same API.
 func TestRerunRefusedWhileRunningAndCLI(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{})
@@ -129,11 +137,7 @@ func TestRerunRefusedWhileRunningAndCLI(t *testing.T) {
 		http.StatusConflict, "rerun-failed of an unfinished run")
 	l.Wait(t, run.ID, 60*time.Second)
 
-	lathecli := func(args ...string) (int, string) {
-		var out bytes.Buffer
-		e := &cli.Env{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
-		return cli.Run(context.Background(), append(args, "--server", l.URL, "--token", l.AdminToken), e), out.String()
-	}
+	lathecli := func(args ...string) (int, string) { return adminCLI(l, args...) }
 	if code, out := lathecli("rerun", "--job", fmt.Sprint(job.ID)); code != 0 || !strings.Contains(out, "queued again") {
 		t.Errorf("lathe rerun --job: exit %d\n%s", code, out)
 	}
