@@ -117,7 +117,7 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 	report(0, "checkout", lathe.StatusSuccess, start, &t0, &t1, new(int))
 
 	env := executor.JobEnv(executor.BaseEnv(jd.home, a.PassEnv), as, ws)
-	job, err := a.Executor.Start(ctx, executor.Spec{Workspace: ws, Home: jd.home, Control: jd.control, Env: env})
+	job, err := a.Executor.Start(ctx, executor.Spec{Workspace: ws, Home: jd.home, Control: jd.control, Env: env, Log: out.Spool()})
 	if err != nil {
 		fmt.Fprintf(out, "cannot start the job's %s executor: %v\n", a.Executor.Isolation(), err)
 		return stopStatus(ctx, lathe.StatusFailed)

@@ -165,7 +165,7 @@ func executorSteps(ctx context.Context, dir string, env []string) (d time.Durati
 	}
 	defer os.RemoveAll(ctl)
 	pprof.Do(ctx, pprof.Labels("part", "executor"), func(ctx context.Context) {
-		job, startErr := ex.Start(ctx, executor.Spec{Workspace: dir, Home: home, Control: ctl, Env: env})
+		job, startErr := ex.Start(ctx, executor.Spec{Workspace: dir, Home: home, Control: ctl, Env: env, Log: out})
 		if startErr != nil {
 			err = startErr
 			return

@@ -46,6 +46,9 @@ type Spec struct {
 	Control string
 	// Env is the steps' whole environment (see JobEnv).
 	Env []string
+	// Log, when set, is the job's log file (opened for appending): a step
+	// whose Output is this very file writes into it directly.
+	Log *os.File
 }
 
 // Step is one command to run.
