@@ -71,7 +71,11 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		db = "PostgreSQL"
 	}
 	fmt.Fprintf(env.Stdout, "Lathe is running at %s (%s, %d embedded agents)\n", srv.URL, db, cfg.Agents)
-	fmt.Fprintf(env.Stdout, "Admin API token: %s\n(also in %s/admin.token)\n", srv.AdminToken, cfg.DataDir)
+	if srv.AdminToken != "" {
+		fmt.Fprintf(env.Stdout, "Admin API token: %s\n(also in %s/admin.token)\n", srv.AdminToken, cfg.DataDir)
+	} else {
+		fmt.Fprintf(env.Stdout, "Admin API token: the one printed at the first start (also in %s/admin.token unless removed)\n", cfg.DataDir)
+	}
 	fmt.Fprintf(env.Stdout, "Try: lathe project create NAME GIT_URL && lathe run NAME --follow\n")
 	start := time.Now()
 	if err := srv.Run(ctx); err != nil {

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -81,8 +80,11 @@ type Config struct {
 
 // Server is a Lathe server ready to serve.
 type Server struct {
-	Store      *store.Store
-	URL        string
+	Store *store.Store
+	URL   string
+	// AdminToken is the admin token issued at the database's first start,
+	// "" at every later one: it is in the admin.token file for the
+	// operator, and the server never reads it back.
 	AdminToken string
 	// API serves the REST API and the agent protocol.
 	API *api.Server
@@ -109,29 +111,56 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	cfg.DataDir = dataDir
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	if err := prepareDataDir(cfg.DataDir, cfg.DatabaseURL == ""); err != nil {
+		return nil, err
 	}
 	if err := ignoreDataFiles(cfg.DataDir); err != nil {
 		return nil, err
 	}
 	dsn := cfg.DatabaseURL
 	if dsn == "" {
-		dsn = filepath.Join(cfg.DataDir, "lathe.db")
+		dsn = filepath.Join(cfg.DataDir, sqliteFiles[0])
 	}
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
-	st.LeaseTTL = cfg.LeaseTTL
-	keys, err := openKeyring(ctx, cfg, st, true)
+	s, err := open(ctx, cfg, st)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg), keys: keys}
+	return s, nil
+}
+
+// open makes a server over an open store: at the database's first start
+// it issues the admin token, then it opens the secret keys and sets up.
+func open(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
+	st.LeaseTTL = cfg.LeaseTTL
+	if cfg.DatabaseURL == "" {
+		if err := narrowDataFiles(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	first, err := st.FirstStart(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var adminToken string
+	if first {
+		if err := refuseForeignFiles(cfg); err != nil {
+			return nil, err
+		}
+		if adminToken, err = issueAdminToken(ctx, st, cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	keys, err := openKeyring(ctx, cfg, st, true)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg), keys: keys, AdminToken: adminToken}
 	if err := s.setup(ctx); err != nil {
-		st.Close()
 		return nil, err
 	}
 	return s, nil
@@ -139,9 +168,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 func (s *Server) setup(ctx context.Context) error {
 	var err error
-	if s.AdminToken, err = adminToken(ctx, s.Store, filepath.Join(s.cfg.DataDir, "admin.token")); err != nil {
-		return err
-	}
 	if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -203,32 +229,6 @@ func ignoreDataFiles(dir string) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	return nil
-}
-
-// adminToken returns the admin token kept in path, creating it (and its
-// stored hash) on first start. Only the hash is in the database; the file
-// (mode 0600) is how the operator and scripts read the token again.
-func adminToken(ctx context.Context, st *store.Store, path string) (string, error) {
-	if b, err := os.ReadFile(path); err == nil {
-		token := strings.TrimSpace(string(b))
-		if _, err := st.APIToken(ctx, auth.Hash(token)); err == nil {
-			return token, nil
-		} else if !errors.Is(err, lathe.ErrNotFound) {
-			return "", err
-		}
-		if err := st.CreateAPIToken(ctx, "admin", auth.Hash(token)); err != nil {
-			return "", err
-		}
-		return token, nil
-	}
-	token, hash := auth.NewToken(auth.PrefixUser)
-	if err := st.CreateAPIToken(ctx, "admin", hash); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write admin token: %w", err)
-	}
-	return token, nil
 }
 
 // Run serves until ctx ends, then shuts down in order: embedded agents

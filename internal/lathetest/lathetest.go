@@ -65,6 +65,9 @@ type Lathe struct {
 	*server.Server
 	Client  *client.Client
 	DataDir string
+	// AdminToken is the admin's token as the operator has it (see the
+	// function AdminToken); Server.AdminToken is "" after a restart.
+	AdminToken string
 	stop    func()
 }
 
@@ -108,7 +111,8 @@ func Start(tb testing.TB, o Options) *Lathe {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	l := &Lathe{Server: srv, Client: client.New(srv.URL, srv.AdminToken), DataDir: o.DataDir}
+	token := AdminToken(tb, srv, o.DataDir)
+	l := &Lathe{Server: srv, Client: client.New(srv.URL, token), DataDir: o.DataDir, AdminToken: token}
 	stopped := false
 	l.stop = func() {
 		if stopped {
@@ -127,6 +131,21 @@ func Start(tb testing.TB, o Options) *Lathe {
 	}
 	tb.Cleanup(l.stop)
 	return l
+}
+
+// AdminToken is the token the server issued at its first start, or, on a
+// restart (when the server no longer knows it), the one the first start
+// left in the data directory for the operator, as an operator reads it.
+func AdminToken(tb testing.TB, srv *server.Server, dataDir string) string {
+	tb.Helper()
+	if srv.AdminToken != "" {
+		return srv.AdminToken
+	}
+	b, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
+	if err != nil {
+		tb.Fatalf("read the admin token: %v", err)
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // Stop stops the server and its agents and waits for them.
