@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -231,18 +232,29 @@ func pickRef(lsRemote, name string) (Ref, bool) {
 	return Ref{}, false
 }
 
-// ReadFiles returns the contents of the files at commit whose paths match
-// keep, among the paths under the given tree prefixes.
-func (m *Mirror) ReadFiles(ctx context.Context, commit string, paths []string, keep func(string) bool) (map[string][]byte, error) {
-	args := append([]string{"ls-tree", "-r", "-z", "--full-tree", commit, "--"}, paths...)
+// ReadFiles returns the contents of the files at commit that keep accepts,
+// among the paths under the given tree prefixes. keep sees each file's
+// path and size before anything is read, so a caller can refuse a huge
+// blob without it ever entering memory.
+func (m *Mirror) ReadFiles(ctx context.Context, commit string, paths []string, keep func(path string, size int64) bool) (map[string][]byte, error) {
+	args := append([]string{"ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--"}, paths...)
 	out, err := run(ctx, m.Dir, args...)
 	if err != nil {
 		return nil, err
 	}
 	var want []string
 	for _, entry := range strings.Split(string(out), "\x00") {
+		// "<mode> blob <sha> <size, padded>\t<path>"
 		meta, path, ok := strings.Cut(entry, "\t")
-		if ok && strings.Contains(meta, " blob ") && keep(path) {
+		fields := strings.Fields(meta)
+		if !ok || len(fields) != 4 || fields[1] != "blob" {
+			continue
+		}
+		size, err := strconv.ParseInt(fields[3], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("git ls-tree: size %q of %s", fields[3], path)
+		}
+		if keep(path, size) {
 			want = append(want, path)
 		}
 	}

@@ -61,11 +61,23 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 	if ps, ok := s.cache.get(p.URL, r.Commit); ok {
 		return r, ps, nil
 	}
-	files, err := m.ReadFiles(ctx, r.Commit, []string{".lathe.yml", ".lathe.yaml", ".lathe"}, pipeline.IsFile)
+	// A file's size is checked in git before it is read: a 400 MB
+	// .lathe.yml becomes a config error, never the server's memory.
+	var tooLarge pipeline.ErrorList
+	files, err := m.ReadFiles(ctx, r.Commit, []string{".lathe.yml", ".lathe.yaml", ".lathe"}, func(path string, size int64) bool {
+		if !pipeline.IsFile(path) {
+			return false
+		}
+		if size > pipeline.MaxFileSize {
+			tooLarge = append(tooLarge, pipeline.TooLarge(path, size))
+			return false
+		}
+		return true
+	})
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("read pipeline files at %s: %w", r.Commit, err)
 	}
-	if len(files) == 0 {
+	if len(files) == 0 && len(tooLarge) == 0 {
 		return git.Ref{}, nil, fmt.Errorf("commit %.12s has no .lathe.yml or .lathe/*.yml: %w", r.Commit, lathe.ErrInvalid)
 	}
 	var in []pipeline.File
@@ -77,6 +89,9 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 	el, broken := err.(pipeline.ErrorList)
 	if err != nil && !broken {
 		return git.Ref{}, nil, err
+	}
+	if len(tooLarge) > 0 {
+		el, broken = append(tooLarge, el...), true
 	}
 	if r.Branch != "" {
 		// What the branch's files say now is what its users need to see,
