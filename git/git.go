@@ -183,6 +183,16 @@ func (m *Mirror) Resolve(ctx context.Context, ref string) (Ref, error) {
 			return Ref{}, err
 		}
 	}
+	if !m.has(ctx, r.Commit) {
+		// A ref the mirror does not keep (a forge's refs/pull/2/head):
+		// fetch its commit alone.
+		if _, err := run(ctx, m.Dir, "fetch", "--quiet", "--no-tags", "--end-of-options", m.URL, r.Ref); err != nil {
+			return Ref{}, fmt.Errorf("fetch %s from %s: %w", r.Ref, m.URL, err)
+		}
+		if !m.has(ctx, r.Commit) {
+			return Ref{}, fmt.Errorf("commit %s of %s is not in %s", r.Commit, r.Ref, m.URL)
+		}
+	}
 	if strings.HasPrefix(r.Ref, "refs/tags/") {
 		// An annotated tag points at a tag object; build the commit it tags.
 		out, err := run(ctx, m.Dir, "rev-parse", "--verify", "--end-of-options", r.Commit+"^{commit}")
