@@ -112,5 +112,9 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	// The project is gone whatever happens here; a leftover is pruned at the next start.
+	if err := s.pruneUploads(r.Context()); err != nil {
+		s.log.Warn("remove the uploads of a deleted project", "project", p.Name, "err", err)
+	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lathe-ci/lathe/api"
 	"github.com/lathe-ci/lathe/server"
 )
 
@@ -39,6 +40,8 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		"how long past its job's timeout an attempt may run before the server times it out (env LATHE_TIMEOUT_GRACE)")
 	fs.DurationVar(&cfg.QueueTimeout, "queue-timeout", envDuration(env, "LATHE_QUEUE_TIMEOUT", server.DefaultQueueTimeout),
 		"a queued job no online agent can take fails after this long; -1s for never (env LATHE_QUEUE_TIMEOUT)")
+	fs.Int64Var(&cfg.UploadQuota, "upload-quota", envInt64(env, "LATHE_UPLOAD_QUOTA", api.DefaultUploadQuota),
+		"bytes the upload archives of one project may take, all its runs together (env LATHE_UPLOAD_QUOTA)")
 	if withDB {
 		fs.StringVar(&cfg.DatabaseURL, "database-url", env.Getenv("LATHE_DATABASE_URL"), "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
 	}
@@ -92,6 +95,13 @@ func envBool(env *Env, key string) bool {
 
 func envInt(env *Env, key string, def int) int {
 	if n, err := strconv.Atoi(env.Getenv(key)); err == nil {
+		return n
+	}
+	return def
+}
+
+func envInt64(env *Env, key string, def int64) int64 {
+	if n, err := strconv.ParseInt(env.Getenv(key), 10, 64); err == nil {
 		return n
 	}
 	return def

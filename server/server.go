@@ -74,6 +74,9 @@ type Config struct {
 	// MaxUploadBytes bounds one upload archive (the upload action) that
 	// agents send; they are kept in <DataDir>/uploads (zero: api.DefaultMaxUpload).
 	MaxUploadBytes int64
+	// UploadQuota bounds the uploads of one project, all its runs together
+	// (zero: api.DefaultUploadQuota).
+	UploadQuota int64
 
 	Log *slog.Logger
 }
@@ -177,7 +180,11 @@ func (s *Server) setup(ctx context.Context) error {
 	s.API = api.New(s.Store, tr, s.cfg.Log)
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
 	s.API.SetKeyring(s.keys)
-	s.API.SetUploads(filepath.Join(s.cfg.DataDir, "uploads"), s.cfg.MaxUploadBytes)
+	s.API.SetUploads(filepath.Join(s.cfg.DataDir, "uploads"), api.UploadLimits{MaxBytes: s.cfg.MaxUploadBytes, ProjectQuota: s.cfg.UploadQuota})
+	if err := s.API.CleanUploads(ctx); err != nil {
+		s.ln.Close()
+		return err
+	}
 	s.http = &http.Server{
 		Handler:           s.API,
 		ReadHeaderTimeout: 10 * time.Second,

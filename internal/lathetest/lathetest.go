@@ -78,6 +78,7 @@ type Options struct {
 	Agents      int // 0 means 2; -1 means none
 	Grace       time.Duration
 	Heartbeat   time.Duration
+	UploadQuota int64 // bytes of uploads per project (0: the server's default)
 }
 
 // Start starts a server on 127.0.0.1 and stops it when the test ends (or
@@ -102,7 +103,7 @@ func Start(tb testing.TB, o Options) *Lathe {
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, server.Config{
 		Addr: "127.0.0.1:0", DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, Agents: o.Agents,
-		Grace: o.Grace, Heartbeat: o.Heartbeat,
+		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota,
 		Log: slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
