@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,8 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		"a queued job no online agent can take fails after this long; -1s for never (env LATHE_QUEUE_TIMEOUT)")
 	fs.Int64Var(&cfg.UploadQuota, "upload-quota", envInt64(env, "LATHE_UPLOAD_QUOTA", api.DefaultUploadQuota),
 		"bytes the upload archives of one project may take, all its runs together (env LATHE_UPLOAD_QUOTA)")
+	repoNets := fs.String("allow-repo-network", env.Getenv("LATHE_ALLOW_REPO_NETWORKS"),
+		"comma-separated private networks (CIDRs) whose repositories non-admins may use in project URLs (env LATHE_ALLOW_REPO_NETWORKS)")
 	if withDB {
 		fs.StringVar(&cfg.DatabaseURL, "database-url", env.Getenv("LATHE_DATABASE_URL"), "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
 	}
@@ -61,6 +64,16 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		cfg.InfraRetries = -1 // the flag's 0 means none; Config's zero means the default
 	}
 	cfg.Agents = *agents
+	for _, n := range strings.Split(*repoNets, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(n)
+		if err != nil {
+			return fail(env, fmt.Errorf("--allow-repo-network: %q is not a CIDR such as 10.1.0.0/16", n))
+		}
+		cfg.RepoNetworks = append(cfg.RepoNetworks, prefix)
+	}
 	if *labels != "" {
 		cfg.AgentLabels = strings.Split(*labels, ",")
 	}

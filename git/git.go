@@ -73,7 +73,8 @@ func run(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(errb.String())
+		// git may echo a URL's credentials; an error is logged and shown.
+		msg := Redact(strings.TrimSpace(errb.String()))
 		if msg == "" {
 			msg = err.Error()
 		}
@@ -108,7 +109,7 @@ func (m *Mirror) fetch(ctx context.Context) error {
 	_, err := run(ctx, m.Dir, "fetch", "--quiet", "--prune", "--force", "--no-tags", "--end-of-options", m.URL,
 		"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 	if err != nil {
-		return fmt.Errorf("fetch %s: %w", m.URL, err)
+		return fmt.Errorf("fetch %s: %w", Redact(m.URL), err)
 	}
 	return nil
 }
@@ -160,7 +161,7 @@ func (m *Mirror) Resolve(ctx context.Context, ref string) (Ref, error) {
 				return Ref{}, err
 			}
 			if !m.has(ctx, ref) {
-				return Ref{}, fmt.Errorf("commit %s is not in %s", ref, m.URL)
+				return Ref{}, fmt.Errorf("commit %s is not in %s", ref, Redact(m.URL))
 			}
 		}
 		return Ref{Commit: ref, Ref: ref}, nil
@@ -172,11 +173,11 @@ func (m *Mirror) Resolve(ctx context.Context, ref string) (Ref, error) {
 	}
 	out, err := run(ctx, m.Dir, "ls-remote", "--symref", "--end-of-options", m.URL, pattern)
 	if err != nil {
-		return Ref{}, fmt.Errorf("resolve %q in %s: %w", ref, m.URL, err)
+		return Ref{}, fmt.Errorf("resolve %q in %s: %w", ref, Redact(m.URL), err)
 	}
 	r, ok := pickRef(string(out), ref)
 	if !ok {
-		return Ref{}, fmt.Errorf("no branch or tag %q in %s", ref, m.URL)
+		return Ref{}, fmt.Errorf("no branch or tag %q in %s", ref, Redact(m.URL))
 	}
 	if !m.has(ctx, r.Commit) {
 		if err := m.fetch(ctx); err != nil {
@@ -187,10 +188,10 @@ func (m *Mirror) Resolve(ctx context.Context, ref string) (Ref, error) {
 		// A ref the mirror does not keep (a forge's refs/pull/2/head):
 		// fetch its commit alone.
 		if _, err := run(ctx, m.Dir, "fetch", "--quiet", "--no-tags", "--end-of-options", m.URL, r.Ref); err != nil {
-			return Ref{}, fmt.Errorf("fetch %s from %s: %w", r.Ref, m.URL, err)
+			return Ref{}, fmt.Errorf("fetch %s from %s: %w", r.Ref, Redact(m.URL), err)
 		}
 		if !m.has(ctx, r.Commit) {
-			return Ref{}, fmt.Errorf("commit %s of %s is not in %s", r.Commit, r.Ref, m.URL)
+			return Ref{}, fmt.Errorf("commit %s of %s is not in %s", r.Commit, r.Ref, Redact(m.URL))
 		}
 	}
 	if strings.HasPrefix(r.Ref, "refs/tags/") {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -74,6 +75,10 @@ type Config struct {
 	// MaxUploadBytes bounds one upload archive (the upload action) that
 	// agents send; they are kept in <DataDir>/uploads (zero: api.DefaultMaxUpload).
 	MaxUploadBytes int64
+	// RepoNetworks are private networks (loopback, link-local, RFC 1918…)
+	// whose repositories non-admins may name in project URLs; by default
+	// only admins may, so a project cannot make the server probe its network.
+	RepoNetworks []netip.Prefix
 	// UploadQuota bounds the uploads of one project, all its runs together
 	// (zero: api.DefaultUploadQuota).
 	UploadQuota int64
@@ -175,7 +180,8 @@ func (s *Server) setup(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	s.URL = "http://" + s.ln.Addr().String()
-	tr := &trigger.Service{Store: s.Store, Mirrors: &git.Mirrors{Dir: filepath.Join(s.cfg.DataDir, "git")}}
+	tr := &trigger.Service{Store: s.Store, Mirrors: &git.Mirrors{Dir: filepath.Join(s.cfg.DataDir, "git")},
+		Policy: git.Policy{DataDir: s.cfg.DataDir, Allow: s.cfg.RepoNetworks}, Keys: s.keys}
 	s.auto = newAutomation(tr, s.Store, s.cfg)
 	s.API = api.New(s.Store, tr, s.cfg.Log)
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)

@@ -13,6 +13,7 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/git"
 	"github.com/lathe-ci/lathe/pipeline"
+	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
 )
 
@@ -20,6 +21,10 @@ import (
 type Service struct {
 	Store   *store.Store
 	Mirrors *git.Mirrors
+	// Policy says which repositories projects may read; Keys open their
+	// URLs' credentials.
+	Policy git.Policy
+	Keys   *secret.Keyring
 
 	cache pipelineCache
 }
@@ -53,7 +58,10 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 	if ref == "" {
 		ref = p.DefaultBranch
 	}
-	m := s.Mirrors.For(p.URL)
+	m, err := s.mirror(ctx, p)
+	if err != nil {
+		return git.Ref{}, nil, err
+	}
 	r, err := m.Resolve(ctx, ref)
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("%w: %v", lathe.ErrInvalid, err)

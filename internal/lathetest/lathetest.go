@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,7 +69,7 @@ type Lathe struct {
 	// AdminToken is the admin's token as the operator has it (see the
 	// function AdminToken); Server.AdminToken is "" after a restart.
 	AdminToken string
-	stop    func()
+	stop       func()
 }
 
 // Options tune Start. The zero value is SQLite in a temp dir with 2 agents.
@@ -79,6 +80,10 @@ type Options struct {
 	Grace       time.Duration
 	Heartbeat   time.Duration
 	UploadQuota int64 // bytes of uploads per project (0: the server's default)
+	// RepoNetworks are private networks non-admins' project URLs may reach.
+	RepoNetworks []netip.Prefix
+	// Log also receives the server's log (it always goes to the test log).
+	Log io.Writer
 }
 
 // Start starts a server on 127.0.0.1 and stops it when the test ends (or
@@ -100,11 +105,15 @@ func Start(tb testing.TB, o Options) *Lathe {
 	if o.Heartbeat == 0 {
 		o.Heartbeat = 500 * time.Millisecond
 	}
+	var logTo io.Writer = testWriter{tb}
+	if o.Log != nil {
+		logTo = io.MultiWriter(logTo, o.Log)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, server.Config{
 		Addr: "127.0.0.1:0", DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, Agents: o.Agents,
-		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota,
-		Log: slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota, RepoNetworks: o.RepoNetworks,
+		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		cancel()
