@@ -18,7 +18,7 @@ func (s *Server) setURL(r *http.Request, p *lathe.Project, raw string) error {
 		return nil
 	}
 	admin := principal(r.Context()).Admin
-	if err := s.trigger.Policy.Check(r.Context(), raw, admin); err != nil {
+	if _, err := s.trigger.Policy.Check(r.Context(), raw, admin); err != nil {
 		return problemf(http.StatusBadRequest, "%s", git.Redact(err.Error()))
 	}
 	shown, creds := git.SplitCredentials(raw)

@@ -78,9 +78,21 @@ func run(ctx context.Context, dir string, args ...string) ([]byte, error) {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return out.Bytes(), fmt.Errorf("git %s: %s", args[0], msg)
+		return out.Bytes(), fmt.Errorf("git %s: %s", subcommand(args), msg)
 	}
 	return out.Bytes(), nil
+}
+
+// subcommand names what git was asked to do, past any -c options.
+func subcommand(args []string) string {
+	for i := 0; i < len(args); i++ {
+		if args[i] == "-c" {
+			i++
+			continue
+		}
+		return args[i]
+	}
+	return ""
 }
 
 var hexSHA = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
@@ -105,9 +117,9 @@ func (m *Mirror) ensure(ctx context.Context) error {
 }
 
 // fetch brings every branch and tag of the remote into the mirror.
-func (m *Mirror) fetch(ctx context.Context) error {
-	_, err := run(ctx, m.Dir, "fetch", "--quiet", "--prune", "--force", "--no-tags", "--end-of-options", m.URL,
-		"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+func (m *Mirror) fetch(ctx context.Context, hold Hold) error {
+	_, err := run(ctx, m.Dir, hold.args("fetch", "--quiet", "--prune", "--force", "--no-tags", "--end-of-options", m.URL,
+		"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")...)
 	if err != nil {
 		return fmt.Errorf("fetch %s: %w", Redact(m.URL), err)
 	}
@@ -150,6 +162,12 @@ func (r Ref) Tag() string {
 // holds, fetching from the remote when needed. An empty ref means the
 // remote's default branch (HEAD).
 func (m *Mirror) Resolve(ctx context.Context, ref string) (Ref, error) {
+	return m.ResolveHeld(ctx, ref, nil)
+}
+
+// ResolveHeld is Resolve contacting the remote only as hold allows (see
+// Policy.Check).
+func (m *Mirror) ResolveHeld(ctx context.Context, ref string, hold Hold) (Ref, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.ensure(ctx); err != nil {
@@ -157,7 +175,7 @@ func (m *Mirror) Resolve(ctx context.Context, ref string) (Ref, error) {
 	}
 	if IsCommitID(ref) {
 		if !m.has(ctx, ref) {
-			if err := m.fetch(ctx); err != nil {
+			if err := m.fetch(ctx, hold); err != nil {
 				return Ref{}, err
 			}
 			if !m.has(ctx, ref) {
@@ -171,7 +189,7 @@ func (m *Mirror) Resolve(ctx context.Context, ref string) (Ref, error) {
 	if pattern == "" {
 		pattern = "HEAD"
 	}
-	out, err := run(ctx, m.Dir, "ls-remote", "--symref", "--end-of-options", m.URL, pattern)
+	out, err := run(ctx, m.Dir, hold.args("ls-remote", "--symref", "--end-of-options", m.URL, pattern)...)
 	if err != nil {
 		return Ref{}, fmt.Errorf("resolve %q in %s: %w", ref, Redact(m.URL), err)
 	}
@@ -180,14 +198,14 @@ func (m *Mirror) Resolve(ctx context.Context, ref string) (Ref, error) {
 		return Ref{}, fmt.Errorf("no branch or tag %q in %s", ref, Redact(m.URL))
 	}
 	if !m.has(ctx, r.Commit) {
-		if err := m.fetch(ctx); err != nil {
+		if err := m.fetch(ctx, hold); err != nil {
 			return Ref{}, err
 		}
 	}
 	if !m.has(ctx, r.Commit) {
 		// A ref the mirror does not keep (a forge's refs/pull/2/head):
 		// fetch its commit alone.
-		if _, err := run(ctx, m.Dir, "fetch", "--quiet", "--no-tags", "--end-of-options", m.URL, r.Ref); err != nil {
+		if _, err := run(ctx, m.Dir, hold.args("fetch", "--quiet", "--no-tags", "--end-of-options", m.URL, r.Ref)...); err != nil {
 			return Ref{}, fmt.Errorf("fetch %s from %s: %w", r.Ref, Redact(m.URL), err)
 		}
 		if !m.has(ctx, r.Commit) {

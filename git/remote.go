@@ -21,6 +21,16 @@ type Remote struct {
 	// "ssh" for scp-like syntax.
 	Scheme string
 	Host   string
+	Port   string // of a URL with a scheme, when it names one
+}
+
+// Hold is git configuration (-c options) that holds git's contact with a
+// remote to what Policy.Check allowed.
+type Hold []string
+
+// args puts the hold before git's arguments.
+func (h Hold) args(args ...string) []string {
+	return append(append([]string(nil), h...), args...)
 }
 
 var (
@@ -44,7 +54,7 @@ func ParseRemote(raw string) (Remote, error) {
 		if u.Scheme == "file" {
 			return Remote{Local: true, Path: u.Path, Scheme: "file"}, nil
 		}
-		return Remote{Scheme: strings.ToLower(u.Scheme), Host: u.Hostname()}, nil
+		return Remote{Scheme: strings.ToLower(u.Scheme), Host: u.Hostname(), Port: u.Port()}, nil
 	case scpLike.MatchString(raw) && !strings.Contains(strings.SplitN(raw, ":", 2)[0], "/"):
 		host := scpLike.FindStringSubmatch(raw)[1]
 		return Remote{Scheme: "ssh", Host: strings.Trim(host, "[]")}, nil
@@ -69,28 +79,42 @@ type Policy struct {
 // Check refuses a repository URL the policy does not allow. admin says an
 // admin chose it: admins may name local paths and private hosts; nobody
 // may name the data directory. Others may reach only https, http, ssh and
-// git URLs whose host resolves to public addresses or allowed networks;
-// call Check again before each contact, as the host's addresses can change.
-func (p Policy) Check(ctx context.Context, raw string, admin bool) error {
+// git URLs whose host resolves to public addresses or allowed networks.
+// The Hold it returns keeps git to the addresses checked: for http(s),
+// the connection goes to the address checked, and no redirect is followed;
+// ssh and git resolve again, so call Check before each contact.
+func (p Policy) Check(ctx context.Context, raw string, admin bool) (Hold, error) {
 	r, err := ParseRemote(raw)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.Local {
-		return p.checkLocal(r.Path, admin)
+		return nil, p.checkLocal(r.Path, admin)
 	}
 	if admin {
-		return nil
+		return nil, nil
 	}
 	switch r.Scheme {
 	case "https", "http", "ssh", "git":
 	default:
-		return fmt.Errorf("url: %s transport needs an admin; use https, http, ssh or git", r.Scheme)
+		return nil, fmt.Errorf("url: %s transport needs an admin; use https, http, ssh or git", r.Scheme)
 	}
 	if r.Host == "" {
-		return fmt.Errorf("url: %s names no host", Redact(raw))
+		return nil, fmt.Errorf("url: %s names no host", Redact(raw))
 	}
-	return p.checkHost(ctx, r.Host)
+	addr, err := p.checkHost(ctx, r.Host)
+	if err != nil || (r.Scheme != "https" && r.Scheme != "http") {
+		return nil, err
+	}
+	port := r.Port
+	if port == "" {
+		port = map[string]string{"https": "443", "http": "80"}[r.Scheme]
+	}
+	ip := addr.String()
+	if addr.Is6() {
+		ip = "[" + ip + "]"
+	}
+	return Hold{"-c", "http.followRedirects=false", "-c", "http.curloptResolve=" + r.Host + ":" + port + ":" + ip}, nil
 }
 
 func (p Policy) checkLocal(path string, admin bool) error {
@@ -128,7 +152,9 @@ func inside(dir, path string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
-func (p Policy) checkHost(ctx context.Context, host string) error {
+// checkHost resolves host and refuses it unless every address is allowed;
+// it returns the first.
+func (p Policy) checkHost(ctx context.Context, host string) (netip.Addr, error) {
 	var addrs []netip.Addr
 	if a, err := netip.ParseAddr(host); err == nil {
 		addrs = []netip.Addr{a}
@@ -138,16 +164,19 @@ func (p Policy) checkHost(ctx context.Context, host string) error {
 			res = net.DefaultResolver
 		}
 		if addrs, err = res.LookupNetIP(ctx, "ip", host); err != nil {
-			return fmt.Errorf("url: cannot resolve %s: %v", host, err)
+			return netip.Addr{}, fmt.Errorf("url: cannot resolve %s: %v", host, err)
 		}
 	}
 	for _, a := range addrs {
 		if !p.allowed(a.Unmap()) {
-			return fmt.Errorf("url: %s resolves to %s, a loopback, link-local or private address; "+
+			return netip.Addr{}, fmt.Errorf("url: %s resolves to %s, a loopback, link-local or private address; "+
 				"only an admin may use it, or allow its network with --allow-repo-network", host, a)
 		}
 	}
-	return nil
+	if len(addrs) == 0 {
+		return netip.Addr{}, fmt.Errorf("url: %s has no address", host)
+	}
+	return addrs[0].Unmap(), nil
 }
 
 func (p Policy) allowed(a netip.Addr) bool {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -19,9 +20,14 @@ import (
 )
 
 // gitHTTP serves the repository dir over git's smart HTTP protocol (git
-// http-backend) at /repo.git, asking for user:password when user is set,
-// and returns the base URL.
+// http-backend) at /repo.git on 127.0.0.1, asking for user:password when
+// user is set, and returns the base URL.
 func gitHTTP(t *testing.T, dir, user, password string) string {
+	t.Helper()
+	return gitHTTPOn(t, "127.0.0.1:0", dir, user, password)
+}
+
+func gitHTTPOn(t *testing.T, addr, dir, user, password string) string {
 	t.Helper()
 	root := t.TempDir()
 	lathetest.Git(t, root, "clone", "-q", "--bare", dir, "repo.git")
@@ -31,7 +37,7 @@ func gitHTTP(t *testing.T, dir, user, password string) string {
 	}
 	backend := &cgi.Handler{Path: gitBin, Args: []string{"http-backend"},
 		Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return serveOn(t, addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, p, _ := r.BasicAuth(); user != "" && (u != user || p != password) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
 			http.Error(w, "who are you", http.StatusUnauthorized)
@@ -39,6 +45,19 @@ func gitHTTP(t *testing.T, dir, user, password string) string {
 		}
 		backend.ServeHTTP(w, r)
 	}))
+}
+
+// serveOn serves h on addr until the test ends and returns its base URL.
+func serveOn(t *testing.T, addr string, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -162,4 +181,29 @@ func TestProjectURLAllowListIsCheckedAtUse(t *testing.T) {
 	if ce, ok := err.(*client.Error); !ok || ce.Status != http.StatusBadRequest || !strings.Contains(ce.Detail, "loopback, link-local or private") {
 		t.Errorf("trigger after the network left the allow-list: %v, want 400", err)
 	}
+}
+
+// A non-admin's https or http URL reaches only the address the policy
+// checked: git is held to it and follows no redirect, so an allowed host
+// cannot send the server on to one that is not.
+func TestProjectURLFollowsNoRedirectForNonAdmins(t *testing.T) {
+	o := lathetest.Options{Agents: -1, RepoNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	l := lathetest.Start(t, o)
+	repo := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  j:\n    steps: [true]\n"})
+	hidden := gitHTTPOn(t, "127.0.0.2:0", repo, "", "")
+	redirector := serveOn(t, "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, hidden+r.URL.RequestURI(), http.StatusFound)
+	}))
+	l.Project(t, "p", repo)
+	olive := ownerClient(t, l, "p")
+	ctx := context.Background()
+	if err := olive.Do(ctx, http.MethodPatch, "/api/v1/projects/p", map[string]string{"url": redirector + "/repo.git"}, nil); err != nil {
+		t.Fatalf("owner setting an allowed URL: %v", err)
+	}
+	if err := olive.Do(ctx, http.MethodPost, "/api/v1/projects/p/runs", map[string]string{}, nil); client.StatusOf(err) != http.StatusBadRequest {
+		t.Errorf("trigger through a redirect to a host off the allow-list: %v, want 400", err)
+	}
+	// The same URL set by an admin follows the redirect, as git does.
+	l.Do(t, http.MethodPatch, "/api/v1/projects/p", map[string]string{"url": redirector + "/repo.git/"}, nil)
+	l.Trigger(t, "p", "", "")
 }

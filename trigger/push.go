@@ -76,7 +76,7 @@ func (s *Service) changed(ctx context.Context, p *lathe.Project, pl string, ref 
 	if err != nil || base == "" || base == ref.Commit {
 		return nil
 	}
-	m, err := s.mirror(ctx, p)
+	m, _, err := s.mirror(ctx, p)
 	if err != nil {
 		return nil
 	}
@@ -94,11 +94,11 @@ func (s *Service) changedSinceMergeBase(ctx context.Context, p *lathe.Project, r
 	if ref.Branch == "" {
 		return nil
 	}
-	m, err := s.mirror(ctx, p)
+	m, hold, err := s.mirror(ctx, p)
 	if err != nil {
 		return nil
 	}
-	target, err := m.Resolve(ctx, ref.Branch)
+	target, err := m.ResolveHeld(ctx, ref.Branch, hold)
 	if err != nil {
 		return nil
 	}

@@ -58,14 +58,16 @@ func CloneURL(k *secret.Keyring, shown, sealed string) (string, error) {
 	return git.WithCredentials(shown, creds), nil
 }
 
-// mirror is p's mirror, once the policy allows p's URL now.
-func (s *Service) mirror(ctx context.Context, p *lathe.Project) (*git.Mirror, error) {
-	if err := s.Policy.Check(ctx, p.URL, p.URLByAdmin); err != nil {
-		return nil, fmt.Errorf("project %s: %w: %v", p.Name, lathe.ErrInvalid, err)
+// mirror is p's mirror, once the policy allows p's URL now, and the hold
+// that keeps git's contact with the remote to what was checked.
+func (s *Service) mirror(ctx context.Context, p *lathe.Project) (*git.Mirror, git.Hold, error) {
+	hold, err := s.Policy.Check(ctx, p.URL, p.URLByAdmin)
+	if err != nil {
+		return nil, nil, fmt.Errorf("project %s: %w: %v", p.Name, lathe.ErrInvalid, err)
 	}
 	u, err := CloneURL(s.Keys, p.URL, p.URLCredentials)
 	if err != nil {
-		return nil, fmt.Errorf("project %s: %w", p.Name, err)
+		return nil, nil, fmt.Errorf("project %s: %w", p.Name, err)
 	}
-	return s.Mirrors.For(u), nil
+	return s.Mirrors.For(u), hold, nil
 }

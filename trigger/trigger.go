@@ -58,11 +58,11 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 	if ref == "" {
 		ref = p.DefaultBranch
 	}
-	m, err := s.mirror(ctx, p)
+	m, hold, err := s.mirror(ctx, p)
 	if err != nil {
 		return git.Ref{}, nil, err
 	}
-	r, err := m.Resolve(ctx, ref)
+	r, err := m.ResolveHeld(ctx, ref, hold)
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("%w: %v", lathe.ErrInvalid, err)
 	}
