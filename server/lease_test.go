@@ -54,7 +54,7 @@ func startLifecycle(t *testing.T, o lathetest.Options, cfg server.Config) *lathe
 			t.Errorf("server did not stop within 30s")
 		}
 	})
-	return &lathetest.Lathe{Server: srv, Client: client.New(srv.URL, srv.AdminToken), DataDir: cfg.DataDir}
+	return &lathetest.Lathe{Server: srv, Client: client.New(srv.URL, srv.AdminToken), DataDir: cfg.DataDir, AdminToken: srv.AdminToken}
 }
 
 // agentProcess starts `lathe agent` with labels; the test's cleanup kills it.

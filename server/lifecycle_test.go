@@ -44,6 +44,9 @@ func TestRestartKeepsData(t *testing.T) {
 	if l.AdminToken != token {
 		t.Errorf("admin token changed across restart")
 	}
+	if l.Server.AdminToken != "" {
+		t.Errorf("the restarted server knows the admin token; it must not read it back from its file")
+	}
 	again := l.Run(t, first.ID)
 	if again.Status != lathe.StatusSuccess || len(again.Jobs) != 1 {
 		t.Fatalf("run after restart: %+v", again)
