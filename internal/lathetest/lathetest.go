@@ -120,7 +120,7 @@ func Start(tb testing.TB, o Options) *Lathe {
 		Addr: "127.0.0.1:0", DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, Agents: o.Agents,
 		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota, RepoNetworks: o.RepoNetworks,
 		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
-		Log:      slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		cancel()
