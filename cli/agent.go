@@ -37,6 +37,7 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	grace := fs.Duration("grace", 0, "time a canceled step has between SIGTERM and SIGKILL (default 10s)")
 	pollWait := fs.Int("poll-wait", 25, "seconds one claim request waits for work (1–60)")
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	ca := caFileFlag(fs, env)
 	var exOpts executor.Options
 	var passEnv []string
 	executorFlags(fs, env, &exOpts, &passEnv)
@@ -104,7 +105,13 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 		case <-regCtx.Done():
 		}
 	}()
-	cred, err := agent.Credential(regCtx, dir, agent.Registration{Server: *server, Token: *token, Name: *name, Labels: ls, Host: h}, log)
+	reg := agent.Registration{Server: *server, Token: *token, Name: *name, Labels: ls, Host: h}
+	if *ca != "" {
+		if reg.TLS, err = client.CAConfig(*ca); err != nil {
+			return fail(env, fmt.Errorf("--ca-file: %w", err))
+		}
+	}
+	cred, err := agent.Credential(regCtx, dir, reg, log)
 	stopReg()
 	if err != nil {
 		if regCtx.Err() != nil {
@@ -113,6 +120,9 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 		return fail(env, err)
 	}
 	c := client.New(*server, cred)
+	if reg.TLS != nil {
+		c.SetTLS(reg.TLS)
+	}
 	agent.SendHostInfo(c, h)
 	a := &agent.Agent{
 		Client: c, Name: *name, WorkDir: dir, Log: log,

@@ -51,6 +51,8 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 	}
 	secretKeyFlags(fs, env, &cfg)
 	executorFlags(fs, env, &cfg.Executor, &cfg.PassEnv)
+	fs.StringVar(&cfg.TLSCert, "tls-cert", env.Getenv("LATHE_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env LATHE_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("LATHE_TLS_KEY"), "PEM private key of --tls-cert (env LATHE_TLS_KEY)")
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if _, code, ok := parse(fs, args); !ok {
 		return code

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -91,6 +92,9 @@ type Config struct {
 	// (zero: api.DefaultUploadQuota).
 	UploadQuota int64
 
+	// TLSCert and TLSKey, PEM files, make the server answer HTTPS only.
+	TLSCert, TLSKey string
+
 	Log *slog.Logger
 }
 
@@ -112,6 +116,8 @@ type Server struct {
 	sweep  *sweeper
 	auto   *automation
 	keys   *secret.Keyring
+	// cert is the server's own TLS certificate (nil over plain HTTP).
+	cert *x509.Certificate
 	// executor runs the embedded agents' steps (nil without agents).
 	executor executor.Executor
 }
@@ -128,6 +134,15 @@ func (s *Server) newExecutor() (executor.Executor, error) {
 	}
 	opts.Hide = append(opts.Hide, s.cfg.OldSecretKeyFiles...)
 	return executor.New(opts)
+}
+
+// agentClient is an embedded agent's client of this server.
+func (s *Server) agentClient(token string) *client.Client {
+	c := client.New(s.URL, token)
+	if cfg := s.agentTLS(); cfg != nil {
+		c.SetTLS(cfg)
+	}
+	return c
 }
 
 // Isolation says what keeps the embedded agents' jobs from the machine:
@@ -209,10 +224,9 @@ func open(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 
 func (s *Server) setup(ctx context.Context) error {
 	var err error
-	if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
-		return fmt.Errorf("listen: %w", err)
+	if s.URL, err = s.listen(); err != nil {
+		return err
 	}
-	s.URL = "http://" + s.ln.Addr().String()
 	tr := &trigger.Service{Store: s.Store, Mirrors: &git.Mirrors{Dir: filepath.Join(s.cfg.DataDir, "git")},
 		Policy: git.Policy{DataDir: s.cfg.DataDir, Allow: s.cfg.RepoNetworks}, Keys: s.keys}
 	s.auto = newAutomation(tr, s.Store, s.cfg)
@@ -251,7 +265,7 @@ func (s *Server) setup(ctx context.Context) error {
 			return err
 		}
 		s.agents = append(s.agents, &agent.Agent{
-			Client:    client.New(s.URL, token),
+			Client:    s.agentClient(token),
 			Name:      name,
 			WorkDir:   filepath.Join(s.cfg.DataDir, "agents", fmt.Sprint(i)),
 			Log:       s.cfg.Log,

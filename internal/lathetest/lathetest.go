@@ -80,6 +80,8 @@ type Options struct {
 	Agents      int // 0 means 2; -1 means none
 	Grace       time.Duration
 	Heartbeat   time.Duration
+	// TLSCert and TLSKey serve HTTPS; CAFile is what the test's client trusts.
+	TLSCert, TLSKey, CAFile string
 	// Executor chooses the embedded agents' executor (zero: the sandbox).
 	Executor    executor.Options
 	UploadQuota int64 // bytes of uploads per project (0: the server's default)
@@ -117,8 +119,8 @@ func Start(tb testing.TB, o Options) *Lathe {
 	srv, err := server.New(ctx, server.Config{
 		Addr: "127.0.0.1:0", DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, Agents: o.Agents,
 		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota, RepoNetworks: o.RepoNetworks,
-		Executor: o.Executor,
-		Log:      slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
+		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		cancel()
@@ -128,6 +130,11 @@ func Start(tb testing.TB, o Options) *Lathe {
 	go func() { done <- srv.Run(ctx) }()
 	token := AdminToken(tb, srv, o.DataDir)
 	l := &Lathe{Server: srv, Client: client.New(srv.URL, token), DataDir: o.DataDir, AdminToken: token}
+	if o.CAFile != "" {
+		if err := l.Client.UseCA(o.CAFile); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	stopped := false
 	l.stop = func() {
 		if stopped {
