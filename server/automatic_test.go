@@ -38,13 +38,18 @@ func TestPipelineAfterAnotherSucceeds(t *testing.T) {
 			t.Errorf("deploy run = %s, event %s, commit %.7s, parent %v; want success after run %d at %.7s",
 				deploy.Status, deploy.Event, deploy.Commit, deploy.ParentID, build.ID, build.Commit)
 		}
-		// Only one downstream run however many ticks pass (the failed
-		// upstream started none).
-		time.Sleep(500 * time.Millisecond)
+		// One downstream run per successful upstream, however many ticks
+		// pass (the failed upstream started none): once a second build's
+		// deploy has started, the loop has passed over the first many times.
+		build2 := l.Wait(t, l.Trigger(t, "chain", "", "build").ID, 60*time.Second)
+		waitFor(t, 30*time.Second, "the second build's deploy", func() bool {
+			r := waitForRun(t, l, "chain", "deploy")
+			return r.ParentID != nil && *r.ParentID == build2.ID
+		})
 		var page lathe.Page[*lathe.Run]
 		l.Do(t, http.MethodGet, "/api/v1/runs?project=chain&pipeline=deploy", nil, &page)
-		if len(page.Items) != 1 {
-			t.Errorf("deploy runs = %d; want 1", len(page.Items))
+		if len(page.Items) != 2 {
+			t.Errorf("deploy runs after two successful builds = %d; want 2", len(page.Items))
 		}
 	})
 }
