@@ -388,6 +388,11 @@ func (j *sandboxJob) Close() {
 		case <-done:
 		case <-time.After(5 * time.Second):
 		}
+		// The FIFOs go before the job is reported ended: nothing that
+		// reads the agent's files later may block on one.
+		for _, f := range j.fifos {
+			os.Remove(f)
+		}
 	})
 }
 

@@ -183,8 +183,8 @@ func TestSecretsReachOnlyTheirJobsMasked(t *testing.T) {
 		}
 		// Nor does any file the server or its agents left in the data directory.
 		filepath.WalkDir(l.DataDir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return nil
+			if err != nil || !d.Type().IsRegular() {
+				return nil // a FIFO or socket holds nothing, and reading one may block
 			}
 			b, _ := os.ReadFile(path)
 			for _, v := range values {
