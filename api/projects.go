@@ -95,6 +95,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := projectOf(r)
+	old := *p
 	if err := in.apply(p); err != nil {
 		writeProblem(w, r, err)
 		return
@@ -103,6 +104,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.audit(r, principal(r.Context()).User, "project.updated", p, projectChanges(&old, p))
 	writeJSON(w, http.StatusOK, p)
 }
 

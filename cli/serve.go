@@ -43,6 +43,11 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		fs.StringVar(&cfg.DatabaseURL, "database-url", env.Getenv("LATHE_DATABASE_URL"), "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
 	}
 	secretKeyFlags(fs, env, &cfg)
+	proxies := (*prefixList)(&cfg.TrustedProxies)
+	if err := proxies.Set(env.Getenv("LATHE_TRUSTED_PROXY")); err != nil {
+		return fail(env, fmt.Errorf("LATHE_TRUSTED_PROXY: %w", err))
+	}
+	fs.Var(proxies, "trusted-proxy", "`CIDR` or address of a reverse proxy whose X-Forwarded-For names the client for rate limits; repeatable (env LATHE_TRUSTED_PROXY, comma-separated)")
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if _, code, ok := parse(fs, args); !ok {
 		return code

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -75,6 +76,9 @@ type Config struct {
 	// MaxUploadBytes bounds one upload archive (the upload action) that
 	// agents send; they are kept in <DataDir>/uploads (zero: api.DefaultMaxUpload).
 	MaxUploadBytes int64
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client that rate limits count (empty: the peer address counts).
+	TrustedProxies []netip.Prefix
 
 	Log *slog.Logger
 }
@@ -151,6 +155,7 @@ func (s *Server) setup(ctx context.Context) error {
 	s.API = api.New(s.Store, tr, s.cfg.Log)
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
 	s.API.SetKeyring(s.keys)
+	s.API.SetTrustedProxies(s.cfg.TrustedProxies)
 	s.API.SetUploads(filepath.Join(s.cfg.DataDir, "uploads"), s.cfg.MaxUploadBytes)
 	s.http = &http.Server{
 		Handler:           s.API,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,6 +76,8 @@ type Options struct {
 	Agents      int // 0 means 2; -1 means none
 	Grace       time.Duration
 	Heartbeat   time.Duration
+	// TrustedProxies may set X-Forwarded-For (server.Config.TrustedProxies).
+	TrustedProxies []netip.Prefix
 }
 
 // Start starts a server on 127.0.0.1 and stops it when the test ends (or
@@ -99,7 +102,7 @@ func Start(tb testing.TB, o Options) *Lathe {
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, server.Config{
 		Addr: "127.0.0.1:0", DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, Agents: o.Agents,
-		Grace: o.Grace, Heartbeat: o.Heartbeat,
+		Grace: o.Grace, Heartbeat: o.Heartbeat, TrustedProxies: o.TrustedProxies,
 		Log: slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
