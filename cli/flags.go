@@ -78,8 +78,9 @@ func envOr(env *Env, key, def string) string {
 	return def
 }
 
-// fail prints an error for a command and returns exit code 1.
+// fail prints an error for a command and returns exit code 1. The error
+// may quote what the server relayed, so only its line breaks stay raw.
 func fail(env *Env, err error) int {
-	fmt.Fprintf(env.Stderr, "lathe: %v\n", err)
+	fmt.Fprintf(env.Stderr, "lathe: %s\n", printable(err.Error(), "\n"))
 	return 1
 }
