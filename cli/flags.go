@@ -47,7 +47,7 @@ func parse(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
 // `lathe up` data directory in the working directory.
 func clientFlags(fs *flag.FlagSet, env *Env) func() *client.Client {
 	server := fs.String("server", envOr(env, "LATHE_SERVER", "http://127.0.0.1:8080"), "server URL (env LATHE_SERVER)")
-	token := fs.String("token", env.Getenv("LATHE_TOKEN"), "API token (env LATHE_TOKEN; default: ./.lathe/admin.token)")
+	token := secretString(fs, env, "token", "LATHE_TOKEN", "API token (env LATHE_TOKEN; default: ./.lathe/admin.token)")
 	return func() *client.Client {
 		t, srv := *token, *server
 		if c, ok := loadCredentials(env); ok && t == "" {

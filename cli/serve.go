@@ -40,7 +40,7 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 	fs.DurationVar(&cfg.QueueTimeout, "queue-timeout", envDuration(env, "LATHE_QUEUE_TIMEOUT", server.DefaultQueueTimeout),
 		"a queued job no online agent can take fails after this long; -1s for never (env LATHE_QUEUE_TIMEOUT)")
 	if withDB {
-		fs.StringVar(&cfg.DatabaseURL, "database-url", env.Getenv("LATHE_DATABASE_URL"), "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
+		databaseURLFlag(fs, env, &cfg.DatabaseURL)
 	}
 	secretKeyFlags(fs, env, &cfg)
 	proxies := (*prefixList)(&cfg.TrustedProxies)
