@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -90,9 +91,13 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 		}
 	}()
 	cred, err := agent.Credential(regCtx, dir, agent.Registration{Server: *server, Token: *token, Name: *name, Labels: ls, Host: h}, log)
+	// Read before stopReg, which cancels regCtx: only a signal that came
+	// during registration makes a failure to register a clean exit.
+	signaled := regCtx.Err() != nil
 	stopReg()
 	if err != nil {
-		if regCtx.Err() != nil {
+		if signaled && errors.Is(err, context.Canceled) {
+			log.Info("stopped by a signal before registering")
 			return 0
 		}
 		return fail(env, err)
