@@ -103,8 +103,9 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 	s.changeUser(w, r, in)
 }
 
-// disableUser disables a user: its sessions and tokens stop working at
-// once. Users are not deleted, so what they did stays attributed.
+// disableUser disables a user: its sessions and tokens are revoked at
+// once (enabling the user again brings none back). Users are not deleted,
+// so what they did stays attributed.
 func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) {
 	yes := true
 	s.changeUser(w, r, userUpdate{Disabled: &yes})
@@ -134,7 +135,8 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, in userUpdat
 	writeJSON(w, http.StatusOK, u)
 }
 
-// changePassword sets the caller's password; other login sessions end.
+// changePassword sets the caller's password; other login sessions end,
+// and with revoke_tokens the caller's other API tokens too.
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	var in passwordChange
 	if err := decode(w, r, &in); err != nil {
