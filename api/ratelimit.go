@@ -98,4 +98,10 @@ const (
 	// hashWait is how long a login waits for a password-hashing slot
 	// before it gets 429 (see auth.Hasher).
 	hashWait = 2 * time.Second
+	// maxHashSlots bounds the password hashing running at once, whatever
+	// the number of CPUs: each slot holds 19 MiB and leaves as much garbage
+	// for the GC, so 300 parallel logins peak at about 140 MB with 2 slots
+	// and over 200 MB with 4 (TestParallelLoginsKeepServerMemoryBounded).
+	// Two slots still check some 50 passwords a second.
+	maxHashSlots = 2
 )

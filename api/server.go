@@ -53,7 +53,7 @@ func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
 	}
 	s := &Server{store: st, trigger: tr, log: log, mux: http.NewServeMux(),
 		logins: newLimiter(loginBurst, loginEvery), badTokens: newLimiter(badTokenBurst, badTokenEvery),
-		hasher: auth.NewHasher(runtime.NumCPU(), hashWait)}
+		hasher: auth.NewHasher(min(runtime.NumCPU(), maxHashSlots), hashWait)}
 	if err := checkRoutes(s.routes()); err != nil {
 		panic(err) // a mistake in the route table, not in any input
 	}
