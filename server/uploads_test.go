@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,15 +116,15 @@ jobs:
 // it: another agent's credential is refused, and so is a finished attempt.
 func TestUploadRoutesAreFencedToTheRunningAttempt(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
-	gate := filepath.Join(t.TempDir(), "release")
-	l.Project(t, "fenced", lathetest.Repo(t, map[string]string{".lathe.yml": fmt.Sprintf(`
+	// The job holds its attempt until the test puts "release" in its workspace.
+	l.Project(t, "fenced", lathetest.Repo(t, map[string]string{".lathe.yml": `
 jobs:
   hold:
     runs-on: [holder]
     timeout: 2m
     steps:
-      - while [ ! -e %q ]; do sleep 0.1; done
-`, gate)}))
+      - while [ ! -e release ]; do sleep 0.1; done
+`}))
 	reg := l.RegistrationToken(t)
 	holder := l.StartAgent(t, reg, "holder", "", "holder")
 	intruder := l.StartAgent(t, reg, "intruder", "", "elsewhere")
@@ -173,7 +174,13 @@ jobs:
 		t.Errorf("GET by the holder = %d %q (sha %s); want the bytes it uploaded", code, b, h.Get(lathe.UploadSHA256Header))
 	}
 
-	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+	// The step may still be checking out: release it once its workspace exists.
+	ws := filepath.Join(holder.WorkDir, "ws", strconv.FormatInt(attemptID, 10))
+	waitFor(t, 30*time.Second, "the job's workspace", func() bool {
+		_, err := os.Stat(filepath.Join(ws, ".lathe.yml"))
+		return err == nil
+	})
+	if err := os.WriteFile(filepath.Join(ws, "release"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if done := l.Wait(t, run.ID, 60*time.Second); done.Status != lathe.StatusSuccess {
