@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -96,7 +97,7 @@ func (a *Agent) Run(ctx context.Context) error {
 				break
 			}
 			if client.StatusOf(err) == 401 {
-				return errors.New("the server does not know this agent's credential")
+				return fmt.Errorf("the server does not know this agent's credential (deleted? register again with a new work directory): %w", err)
 			}
 			a.Log.Warn("claim failed; retrying", "agent", a.Name, "in", backoff, "err", err)
 			select {

@@ -111,18 +111,19 @@ func principal(ctx context.Context) *Principal {
 	return p
 }
 
-// credential returns the bearer token, or the session cookie for user routes.
-func credential(r *http.Request, cookie bool) string {
+// credential returns the bearer token, or the session cookie for user
+// routes (fromCookie then true).
+func credential(r *http.Request, cookie bool) (token string, fromCookie bool) {
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if token = strings.TrimSpace(token); strings.EqualFold(scheme, "Bearer") && token != "" {
-		return token
+		return token, false
 	}
 	if cookie {
 		if c, err := r.Cookie(SessionCookie); err == nil {
-			return c.Value
+			return c.Value, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 func unauthorized(w http.ResponseWriter, r *http.Request, format string, args ...any) {
@@ -149,7 +150,13 @@ func (s *Server) guard(rt Route) http.Handler {
 			return
 		}
 		p := &Principal{}
-		if token := credential(r, true); token != "" {
+		if token, fromCookie := credential(r, true); token != "" {
+			if fromCookie {
+				if err := checkCSRF(r); err != nil {
+					writeProblem(w, r, err)
+					return
+				}
+			}
 			if !s.authenticateUser(w, r, token, p) {
 				return
 			}
@@ -178,7 +185,7 @@ func (s *Server) guard(rt Route) http.Handler {
 
 // guardAgent admits agent credentials only.
 func (s *Server) guardAgent(rt Route, w http.ResponseWriter, r *http.Request) {
-	token := credential(r, false)
+	token, _ := credential(r, false)
 	if token == "" {
 		unauthorized(w, r, "missing agent credential: send Authorization: Bearer <agent token>")
 		return
@@ -203,9 +210,6 @@ func (s *Server) guardAgent(rt Route, w http.ResponseWriter, r *http.Request) {
 // authenticateUser fills p from a user's token or session, or answers 401
 // (403 for an agent's credential, which is valid but of the wrong kind).
 func (s *Server) authenticateUser(w http.ResponseWriter, r *http.Request, token string, p *Principal) bool {
-	if !s.limitToken(w, r) {
-		return false
-	}
 	k, u, err := s.store.Authenticate(r.Context(), auth.Hash(token))
 	if err != nil {
 		if !errors.Is(err, lathe.ErrUnauthorized) {
@@ -218,8 +222,9 @@ func (s *Server) authenticateUser(w http.ResponseWriter, r *http.Request, token 
 				return false
 			}
 		}
-		s.failedToken(r)
-		unauthorized(w, r, "%v", trimSentinel(err, lathe.ErrUnauthorized))
+		if s.failedToken(w, r) {
+			unauthorized(w, r, "%v", trimSentinel(err, lathe.ErrUnauthorized))
+		}
 		return false
 	}
 	p.User, p.UserID, p.Token = u.Name, u.ID, k

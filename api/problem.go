@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/auth"
 	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/trigger"
 )
@@ -50,6 +51,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 		p = problemf(http.StatusGone, "%v", err)
 	case errors.Is(err, lathe.ErrUnauthorized):
 		p = problemf(http.StatusUnauthorized, "%v", err)
+	case errors.Is(err, auth.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		p = problemf(http.StatusTooManyRequests, "%v; retry in 1 s", err)
 	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
 		return // the client went away
 	default:

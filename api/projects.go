@@ -104,6 +104,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := projectOf(r)
+	old := *p
 	url, err := in.apply(p)
 	if err == nil {
 		err = s.setURL(r, p, url)
@@ -116,6 +117,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.audit(r, principal(r.Context()).User, "project.updated", p, projectChanges(&old, p))
 	writeJSON(w, http.StatusOK, p)
 }
 

@@ -9,9 +9,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
+	"github.com/lathe-ci/lathe/auth"
 	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
@@ -34,6 +37,10 @@ type Server struct {
 	// logins and badTokens rate-limit password guessing and token guessing
 	// per client IP (see ratelimit.go).
 	logins, badTokens *limiter
+	// hasher caps the password hashing running at once (see auth.Hasher).
+	hasher *auth.Hasher
+	// trustedProxies may set X-Forwarded-For (see SetTrustedProxies).
+	trustedProxies []netip.Prefix
 }
 
 // SetKeyring gives the server the keys that seal secrets. Call it before serving.
@@ -45,7 +52,8 @@ func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
 		log = slog.Default()
 	}
 	s := &Server{store: st, trigger: tr, log: log, mux: http.NewServeMux(),
-		logins: newLimiter(loginBurst, loginEvery), badTokens: newLimiter(badTokenBurst, badTokenEvery)}
+		logins: newLimiter(loginBurst, loginEvery), badTokens: newLimiter(badTokenBurst, badTokenEvery),
+		hasher: auth.NewHasher(min(runtime.NumCPU(), maxHashSlots), hashWait)}
 	if err := checkRoutes(s.routes()); err != nil {
 		panic(err) // a mistake in the route table, not in any input
 	}
@@ -216,6 +224,8 @@ func (s *Server) routes() []Route {
 		{"PATCH /api/v1/users/{user}", adminOnly, s.updateUser},
 		{"DELETE /api/v1/users/{user}", adminOnly, s.disableUser},
 		{"POST /api/v1/users/{user}/tokens", adminOnly, s.createUserToken},
+		{"GET /api/v1/users/{user}/tokens", adminOnly, s.listUserTokens},
+		{"DELETE /api/v1/users/{user}/tokens/{token}", adminOnly, s.deleteUserToken},
 		{"GET /api/v1/tokens", authenticated, s.listTokens},
 		{"POST /api/v1/tokens", authenticated, s.createToken},
 		{"DELETE /api/v1/tokens/{token}", authenticated, s.deleteToken},

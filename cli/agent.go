@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -29,7 +30,7 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	fs := newFlags(env, "agent", "")
 	host, _ := os.Hostname()
 	server := fs.String("server", envOr(env, "LATHE_SERVER", "http://127.0.0.1:8080"), "server URL (env LATHE_SERVER)")
-	token := fs.String("token", env.Getenv("LATHE_REGISTRATION_TOKEN"), "registration token, needed on first start only (env LATHE_REGISTRATION_TOKEN)")
+	token := secretString(fs, env, "token", "LATHE_REGISTRATION_TOKEN", "registration token, needed on first start only (env LATHE_REGISTRATION_TOKEN)")
 	name := fs.String("name", envOr(env, "LATHE_AGENT_NAME", host), "agent name, unique on the server (env LATHE_AGENT_NAME)")
 	labels := fs.String("labels", envOr(env, "LATHE_AGENT_LABELS", runtime.GOOS+","+runtime.GOARCH), "comma-separated labels jobs route by (env LATHE_AGENT_LABELS)")
 	workDir := fs.String("work-dir", envOr(env, "LATHE_AGENT_DIR", ".lathe-agent"), "work directory: credential, workspaces, git mirrors, log spool (env LATHE_AGENT_DIR)")
@@ -112,9 +113,13 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 		}
 	}
 	cred, err := agent.Credential(regCtx, dir, reg, log)
+	// Read before stopReg, which cancels regCtx: only a signal that came
+	// during registration makes a failure to register a clean exit.
+	signaled := regCtx.Err() != nil
 	stopReg()
 	if err != nil {
-		if regCtx.Err() != nil {
+		if signaled && errors.Is(err, context.Canceled) {
+			log.Info("stopped by a signal before registering")
 			return 0
 		}
 		return fail(env, err)

@@ -47,7 +47,7 @@ func parse(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
 // `lathe up` data directory in the working directory.
 func clientFlags(fs *flag.FlagSet, env *Env) func() *client.Client {
 	server := fs.String("server", envOr(env, "LATHE_SERVER", "http://127.0.0.1:8080"), "server URL (env LATHE_SERVER)")
-	token := fs.String("token", env.Getenv("LATHE_TOKEN"), "API token (env LATHE_TOKEN; default: ./.lathe/admin.token)")
+	token := secretString(fs, env, "token", "LATHE_TOKEN", "API token (env LATHE_TOKEN; default: ./.lathe/admin.token)")
 	ca := caFileFlag(fs, env)
 	return func() *client.Client {
 		t, srv := *token, *server
@@ -97,8 +97,9 @@ func envOr(env *Env, key, def string) string {
 	return def
 }
 
-// fail prints an error for a command and returns exit code 1.
+// fail prints an error for a command and returns exit code 1. The error
+// may quote what the server relayed, so only its line breaks stay raw.
 func fail(env *Env, err error) int {
-	fmt.Fprintf(env.Stderr, "lathe: %v\n", err)
+	fmt.Fprintf(env.Stderr, "lathe: %s\n", printable(err.Error(), "\n"))
 	return 1
 }

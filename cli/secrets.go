@@ -152,7 +152,7 @@ func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 // are. The key itself is never a flag (command lines are visible to other
 // users): it is the key file, or LATHE_SECRET_KEY.
 func secretKeyFlags(fs *flag.FlagSet, env *Env, cfg *server.Config) {
-	fs.StringVar(&cfg.SecretKeyFile, "secret-key-file", env.Getenv("LATHE_SECRET_KEY_FILE"),
+	secretVar(fs, env, &cfg.SecretKeyFile, "secret-key-file", "LATHE_SECRET_KEY_FILE",
 		"file holding the key that encrypts secrets, one base64 key a line: the current key first, then old keys (env LATHE_SECRET_KEY_FILE; default DATA/secret.key, made on first start; env LATHE_SECRET_KEY gives the key itself instead)")
 	old := (*stringList)(&cfg.OldSecretKeyFiles)
 	if v := env.Getenv("LATHE_OLD_SECRET_KEY_FILES"); v != "" {
@@ -166,7 +166,7 @@ func cmdReencrypt(ctx context.Context, args []string, env *Env) int {
 	fs := newFlags(env, "secrets reencrypt", "")
 	cfg := server.Config{}
 	fs.StringVar(&cfg.DataDir, "data", envOr(env, "LATHE_DATA", ".lathe"), "data directory (env LATHE_DATA)")
-	fs.StringVar(&cfg.DatabaseURL, "database-url", env.Getenv("LATHE_DATABASE_URL"), "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
+	databaseURLFlag(fs, env, &cfg.DatabaseURL)
 	secretKeyFlags(fs, env, &cfg)
 	if pos, code, ok := parse(fs, args); !ok {
 		return code

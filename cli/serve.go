@@ -47,9 +47,14 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 	repoNets := fs.String("allow-repo-network", env.Getenv("LATHE_ALLOW_REPO_NETWORKS"),
 		"comma-separated private networks (CIDRs) whose repositories non-admins may use in project URLs (env LATHE_ALLOW_REPO_NETWORKS)")
 	if withDB {
-		fs.StringVar(&cfg.DatabaseURL, "database-url", env.Getenv("LATHE_DATABASE_URL"), "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
+		databaseURLFlag(fs, env, &cfg.DatabaseURL)
 	}
 	secretKeyFlags(fs, env, &cfg)
+	proxies := (*prefixList)(&cfg.TrustedProxies)
+	if err := proxies.Set(env.Getenv("LATHE_TRUSTED_PROXY")); err != nil {
+		return fail(env, fmt.Errorf("LATHE_TRUSTED_PROXY: %w", err))
+	}
+	fs.Var(proxies, "trusted-proxy", "`CIDR` or address of a reverse proxy whose X-Forwarded-For names the client for rate limits; repeatable (env LATHE_TRUSTED_PROXY, comma-separated)")
 	executorFlags(fs, env, &cfg.Executor, &cfg.PassEnv)
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env.Getenv("LATHE_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env LATHE_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("LATHE_TLS_KEY"), "PEM private key of --tls-cert (env LATHE_TLS_KEY)")

@@ -112,6 +112,8 @@ var routeNeeds = map[string]string{
 	"PATCH /api/v1/users/{user}":                         "admin",
 	"DELETE /api/v1/users/{user}":                        "admin",
 	"POST /api/v1/users/{user}/tokens":                   "admin",
+	"GET /api/v1/users/{user}/tokens":                    "admin",
+	"DELETE /api/v1/users/{user}/tokens/{token}":         "admin",
 	"POST /api/v1/teams":                                 "admin",
 	"DELETE /api/v1/teams/{team}":                        "admin",
 	"POST /api/v1/teams/{team}/members":                  "admin",

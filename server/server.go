@@ -84,6 +84,9 @@ type Config struct {
 	// MaxUploadBytes bounds one upload archive (the upload action) that
 	// agents send; they are kept in <DataDir>/uploads (zero: api.DefaultMaxUpload).
 	MaxUploadBytes int64
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client that rate limits count (empty: the peer address counts).
+	TrustedProxies []netip.Prefix
 	// RepoNetworks are private networks (loopback, link-local, RFC 1918…)
 	// whose repositories non-admins may name in project URLs; by default
 	// only admins may, so a project cannot make the server probe its network.
@@ -233,6 +236,7 @@ func (s *Server) setup(ctx context.Context) error {
 	s.API = api.New(s.Store, tr, s.cfg.Log)
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
 	s.API.SetKeyring(s.keys)
+	s.API.SetTrustedProxies(s.cfg.TrustedProxies)
 	s.API.SetUploads(filepath.Join(s.cfg.DataDir, "uploads"), api.UploadLimits{MaxBytes: s.cfg.MaxUploadBytes, ProjectQuota: s.cfg.UploadQuota})
 	if err := s.API.CleanUploads(ctx); err != nil {
 		s.ln.Close()

@@ -80,6 +80,8 @@ type Options struct {
 	Agents      int // 0 means 2; -1 means none
 	Grace       time.Duration
 	Heartbeat   time.Duration
+	// TrustedProxies may set X-Forwarded-For (server.Config.TrustedProxies).
+	TrustedProxies []netip.Prefix
 	// TLSCert and TLSKey serve HTTPS; CAFile is what the test's client trusts.
 	TLSCert, TLSKey, CAFile string
 	// Executor chooses the embedded agents' executor (zero: the sandbox).
@@ -119,7 +121,7 @@ func Start(tb testing.TB, o Options) *Lathe {
 	srv, err := server.New(ctx, server.Config{
 		Addr: "127.0.0.1:0", DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, Agents: o.Agents,
 		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota, RepoNetworks: o.RepoNetworks,
-		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
+		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey, TrustedProxies: o.TrustedProxies,
 		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
