@@ -87,11 +87,18 @@ func (s *Server) resolveSecrets(ctx context.Context, as *lathe.Assignment) ([]la
 		v, ok := stored[ref.Name]
 		if ref.Encrypted != "" {
 			b, err := s.decryptForProject(ctx, p.ID, ref.Encrypted)
-			if errors.Is(err, secret.ErrProjectCiphertext) {
+			switch {
+			case errors.Is(err, secret.ErrProjectCiphertext):
 				return out, failf("lathe: secret %s: the encrypted value in the pipeline does not open with project %s's key "+
 					"(encrypt it with `lathe encrypt --project %s`)", ref.Name, p.Name, p.Name)
-			}
-			if err != nil {
+			case errors.Is(err, lathe.ErrNotFound):
+				// No key was ever made for the project, so nothing was
+				// encrypted with it: the value came from elsewhere. This
+				// fails the job; as a claim error the agent would ask for
+				// the same job again and again.
+				return out, failf("lathe: secret %s: the encrypted value in the pipeline cannot open: project %s has no key yet, "+
+					"so it was not encrypted for this project (encrypt it with `lathe encrypt --project %s`)", ref.Name, p.Name, p.Name)
+			case err != nil:
 				return out, err
 			}
 			v, ok = string(b), true
