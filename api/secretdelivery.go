@@ -122,7 +122,7 @@ func storedSecretDenial(project, name string, sec store.StoredSecret, found bool
 			name, project, project, name)
 	case sec.Global && !sec.Granted:
 		return failf("lathe: secret %s is a global secret that is not granted to project %s; an admin grants it with "+
-			"`lathe secrets grant %s --project %s`", name, project, name, project)
+			"`lathe secrets grant %s %s`", name, project, name, project)
 	}
 	if why := engine.SecretDenial(sec.Branches, sec.Events, run); why != "" {
 		return failf("lathe: secret %s is protected: %s (the run's ref is %s)", name, why, run.Ref)

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/cli"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -25,6 +28,19 @@ func runJob(t *testing.T, l *lathetest.Lathe, project, ref string) (*lathe.Job, 
 	return job, l.Log(t, job.ID)
 }
 
+// lathecli runs a lathe command against l as its admin and returns what
+// it printed; it fails the test unless the command succeeds.
+func lathecli(t *testing.T, l *lathetest.Lathe, args ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
+	args = append(append(args[:2:2], "--server", l.URL, "--token", l.AdminToken), args[2:]...)
+	if code := cli.Run(context.Background(), args, env); code != 0 {
+		t.Fatalf("lathe %s: exit %d: %s", strings.Join(args, " "), code, out.String())
+	}
+	return out.String()
+}
+
 // Issue 12, item 8: a global secret reaches only the projects an admin
 // granted it to; another project's job naming it fails, saying it is not
 // granted and how to grant it.
@@ -38,12 +54,16 @@ func TestGlobalSecretReachesOnlyGrantedProjects(t *testing.T) {
 		// Not granted yet: no project gets it.
 		if job, log := runJob(t, l, "shop", "main"); job.Status != lathe.StatusFailed ||
 			!strings.Contains(log, "lathe: secret GLOBAL_TOKEN is a global secret that is not granted to project shop; "+
-				"an admin grants it with `lathe secrets grant GLOBAL_TOKEN --project shop`") || strings.Contains(log, "got=") {
+				"an admin grants it with `lathe secrets grant GLOBAL_TOKEN shop`") || strings.Contains(log, "got=") {
 			t.Errorf("shop before the grant: %s\n%s", job.Status, log)
 		}
 
+		lathecli(t, l, "secrets", "grant", "GLOBAL_TOKEN", "shop", "other")
+		if out := lathecli(t, l, "secrets", "revoke", "GLOBAL_TOKEN", "other"); !strings.Contains(out, "projects shop\n") {
+			t.Errorf("lathe secrets revoke printed:\n%s", out)
+		}
 		var sec lathe.Secret
-		json.Unmarshal(mustCall(t, l, http.StatusOK, "PATCH", "/api/v1/secrets/GLOBAL_TOKEN", map[string]any{"projects": []string{"shop"}}), &sec)
+		json.Unmarshal(mustCall(t, l, http.StatusOK, "GET", "/api/v1/secrets/GLOBAL_TOKEN", nil), &sec)
 		if strings.Join(sec.Projects, ",") != "shop" {
 			t.Errorf("after the grant: projects %q, want [shop]", sec.Projects)
 		}
@@ -94,11 +114,11 @@ func TestProtectedSecretFollowsTheRunsRefAndEvent(t *testing.T) {
 		lathetest.Git(t, repo, "checkout", "-q", "release/1.0")
 		l.Project(t, "shop", repo)
 		mustCall(t, l, http.StatusCreated, "PUT", "/api/v1/projects/shop/secrets/DEPLOY_KEY", map[string]string{"value": "deploy-key-value"})
+		lathecli(t, l, "secrets", "protect", "--project", "shop", "--branches", "main,release/*", "--events", "push,manual", "DEPLOY_KEY")
 		var sec lathe.Secret
-		json.Unmarshal(mustCall(t, l, http.StatusOK, "PATCH", "/api/v1/projects/shop/secrets/DEPLOY_KEY",
-			map[string]any{"branches": []string{"main", "release/*"}, "events": []string{"push", "manual"}}), &sec)
+		json.Unmarshal(mustCall(t, l, http.StatusOK, "GET", "/api/v1/projects/shop/secrets/DEPLOY_KEY", nil), &sec)
 		if strings.Join(sec.Branches, ",") != "main,release/*" || strings.Join(sec.Events, ",") != "push,manual" {
-			t.Fatalf("after PATCH: %+v", sec)
+			t.Fatalf("after lathe secrets protect: %+v", sec)
 		}
 
 		if job, log := runJob(t, l, "shop", "release/1.0"); job.Status != lathe.StatusSuccess || !strings.Contains(log, "got=***") {
