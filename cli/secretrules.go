@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -38,13 +37,11 @@ func cmdSecretRules(ctx context.Context, sub string, args []string, env *Env) in
 	if !ok {
 		return code
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	c := mk()
 	var rules lathe.SecretRules
 	path := "/api/v1/secrets/"
 	switch {
-	case (sub == "grant" || sub == "revoke") && len(pos) >= 2 && !set["project"]:
+	case (sub == "grant" || sub == "revoke") && len(pos) >= 2 && !flagSet(fs, "project"):
 		var sec lathe.Secret
 		if err := c.Do(ctx, http.MethodGet, path+url.PathEscape(pos[0]), nil, &sec); err != nil {
 			return fail(env, err)
@@ -54,15 +51,17 @@ func cmdSecretRules(ctx context.Context, sub string, args []string, env *Env) in
 			projects = append(projects, pos[1:]...)
 		}
 		rules.Projects = &projects
-	case sub == "protect" && len(pos) == 1 && (set["branches"] || set["events"]):
+	case sub == "protect" && len(pos) == 1 && (flagSet(fs, "branches") || flagSet(fs, "events")):
 		if *project != "" {
 			path = "/api/v1/projects/" + url.PathEscape(*project) + "/secrets/"
 		}
-		if set["branches"] {
-			rules.Branches = commaList(*branches)
+		if flagSet(fs, "branches") {
+			list := splitList(*branches)
+			rules.Branches = &list
 		}
-		if set["events"] {
-			rules.Events = commaList(*events)
+		if flagSet(fs, "events") {
+			list := splitList(*events)
+			rules.Events = &list
 		}
 	default:
 		fmt.Fprintln(env.Stderr, secretRulesUsage)
@@ -77,17 +76,6 @@ func cmdSecretRules(ctx context.Context, sub string, args []string, env *Env) in
 	}
 	printSecrets(env, []*lathe.Secret{&sec})
 	return 0
-}
-
-// commaList splits a comma-separated flag value; "" is the empty list.
-func commaList(s string) *[]string {
-	out := []string{}
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return &out
 }
 
 // secretAccess says in a few words who may have a secret.

@@ -115,15 +115,7 @@ jobs:
 // it: another agent's credential is refused, and so is a finished attempt.
 func TestUploadRoutesAreFencedToTheRunningAttempt(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
-	gate := filepath.Join(t.TempDir(), "release")
-	l.Project(t, "fenced", lathetest.Repo(t, map[string]string{".lathe.yml": fmt.Sprintf(`
-jobs:
-  hold:
-    runs-on: [holder]
-    timeout: 2m
-    steps:
-      - while [ ! -e %q ]; do sleep 0.1; done
-`, gate)}))
+	gate := heldJobProject(t, l, "fenced")
 	reg := l.RegistrationToken(t)
 	holder := l.StartAgent(t, reg, "holder", "", "holder")
 	intruder := l.StartAgent(t, reg, "intruder", "", "elsewhere")
@@ -187,6 +179,22 @@ jobs:
 	}
 }
 
+// heldJobProject makes a project whose one job runs on an agent labelled
+// holder until the file it returns (the gate) exists.
+func heldJobProject(t *testing.T, l *lathetest.Lathe, name string) (gate string) {
+	t.Helper()
+	gate = filepath.Join(t.TempDir(), "release")
+	l.Project(t, name, lathetest.Repo(t, map[string]string{".lathe.yml": fmt.Sprintf(`
+jobs:
+  hold:
+    runs-on: [holder]
+    timeout: 2m
+    steps:
+      - while [ ! -e %q ]; do sleep 0.1; done
+`, gate)}))
+	return gate
+}
+
 // waitForRunningAttempt waits (bounded) for the run's only job to be running and
 // returns its attempt's ID.
 func waitForRunningAttempt(t *testing.T, l *lathetest.Lathe, run *lathe.Run) int64 {
@@ -214,15 +222,8 @@ func waitForRunningAttempt(t *testing.T, l *lathetest.Lathe, run *lathe.Run) int
 // is written in the URL; nothing appears outside the run's directory.
 func TestUploadNamesThatCouldLeaveTheRunDirectoryAreRefused(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
-	gate := filepath.Join(t.TempDir(), "release")
-	l.Project(t, "names", lathetest.Repo(t, map[string]string{".lathe.yml": fmt.Sprintf(`
-jobs:
-  hold:
-    timeout: 2m
-    steps:
-      - while [ ! -e %q ]; do sleep 0.1; done
-`, gate)}))
-	holder := l.StartAgent(t, l.RegistrationToken(t), "holder", "")
+	gate := heldJobProject(t, l, "names")
+	holder := l.StartAgent(t, l.RegistrationToken(t), "holder", "", "holder")
 	run := l.Trigger(t, "names", "main", "")
 	attemptID := waitForRunningAttempt(t, l, run)
 	body := []byte("archive bytes")
