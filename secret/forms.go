@@ -4,12 +4,21 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
+	"net/url"
 	"strings"
 )
 
 // MinLength is the shortest value Lathe accepts as a secret: shorter ones
 // cannot be masked in logs without masking ordinary text too.
 const MinLength = 6
+
+// MaxEncodedLength is the longest value whose hex, base32, JSON, shell and
+// extra URL forms are masked. The masker's memory grows with the total
+// length of the forms (a 64 KiB value with every form would take some
+// 380 MB); a longer value (a key file, a kubeconfig) keeps its plain,
+// base64, Go URL and line forms, and its lines are what JSON or shell
+// quoting leave intact.
+const MaxEncodedLength = 4 << 10
 
 // Forms lists the strings a value may appear as in job output, each of
 // which the masker replaces:
@@ -19,26 +28,32 @@ const MinLength = 6
 //     alignments it can have inside a longer encoded stream (only the
 //     characters that depend on the value alone, so the form is found
 //     whatever bytes surround the value);
+//   - its URL encodings by Go's url.QueryEscape and url.PathEscape;
+//   - for a multi-line value, each line (without its line ending) of at
+//     least MinLength bytes, and that line's URL encodings, since tools
+//     print long values a line at a time.
+//
+// A value of at most MaxEncodedLength bytes also has these forms masked:
+//
 //   - its base32 encoding (standard alphabet, as base32(1) prints it) at
-//     each of its five alignments, the same way;
-//   - its hex encoding, lower and upper case (as xxd -p or od print it
-//     when unbroken);
-//   - its URL encodings (url.QueryEscape, url.PathEscape, each also with
-//     lower-case %xx) and the value with '+' for each space;
+//     each of its five alignments, the same way as base64;
+//   - its hex encoding, lower and upper case (as xxd -p prints it);
+//   - its strict URL encodings: every byte but RFC 3986's unreserved
+//     characters escaped (Python's quote with safe=""), and JavaScript's
+//     encodeURIComponent; each URL encoding also with lower-case %xx; and
+//     the value with '+' for each space;
 //   - its JSON string encodings (without the quotes): as Go writes them
 //     (<, > and & escaped), without HTML escaping (jq, JavaScript), with
 //     every non-ASCII character as \uXXXX (Python's default), and with '/'
 //     written as '\/' (PHP);
 //   - its shell-quoted forms: bash's printf %q with backslashes, the
-//     inside of printf %q's $'…' form in a UTF-8 and in the C locale, and
-//     the inside of '…' with each ' written as '\” (bash's ${v@Q}) or
-//     '"'"' (Python's shlex.quote);
-//   - for a multi-line value, each line (without its line ending) of at
-//     least MinLength bytes, and that line's URL encodings, since tools
-//     print long values a line at a time.
+//     inside of printf %q's $'...' form in a UTF-8 and in the C locale, and
+//     the inside of a single-quoted word where each single quote is closed,
+//     escaped and reopened (bash's ${v@Q}) or closed, double-quoted and
+//     reopened (Python's shlex.quote).
 //
-// Duplicates are left out. Not covered: base64 or hex wrapped or grouped
-// over several lines or words (base64(1) past 76 characters, xxd's
+// Duplicates are left out. Not covered: base64, base32 or hex wrapped or
+// grouped over several lines or words (base64(1) past 76 characters, xxd's
 // default layout, od), and any other encoding or transformation.
 func Forms(value string) []string {
 	var out []string
@@ -60,14 +75,18 @@ func Forms(value string) []string {
 			add(streamCore(enc, 6, value, align), 4)
 		}
 	}
-	for align := range 5 {
-		add(streamCore(base32.StdEncoding.WithPadding(base32.NoPadding), 5, value, align), 4)
+	add(url.QueryEscape(value), 1)
+	add(url.PathEscape(value), 1)
+	if len(value) <= MaxEncodedLength {
+		for align := range 5 {
+			add(streamCore(base32.StdEncoding.WithPadding(base32.NoPadding), 5, value, align), 4)
+		}
+		add(hex.EncodeToString([]byte(value)), 1)
+		add(strings.ToUpper(hex.EncodeToString([]byte(value))), 1)
+		addAll(urlForms(value), 1)
+		addAll(jsonForms(value), 1)
+		addAll(shellForms(value), 1)
 	}
-	add(hex.EncodeToString([]byte(value)), 1)
-	add(strings.ToUpper(hex.EncodeToString([]byte(value))), 1)
-	addAll(urlForms(value), 1)
-	addAll(jsonForms(value), 1)
-	addAll(shellForms(value), 1)
 	if strings.ContainsAny(value, "\r\n") {
 		for _, line := range strings.Split(value, "\n") {
 			line = strings.TrimSuffix(line, "\r")

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -292,5 +293,23 @@ func TestMaskerLongRunIsLinear(t *testing.T) {
 	got := maskSplit(t, ms, in, []byte{1})
 	if string(got) != "***!" {
 		t.Errorf("got %q", got[:min(len(got), 20)])
+	}
+}
+
+// A value longer than MaxEncodedLength keeps only its plain, base64, Go URL
+// and line forms, so that a key file does not cost the masker hundreds of
+// megabytes; up to that length its hex form is masked too.
+func TestMaskerEncodedFormsStopAtMaxEncodedLength(t *testing.T) {
+	short, long := strings.Repeat("ab", 2048), strings.Repeat("ab", 2049) // 4096 and 4098 bytes
+	shortHex, longHex := strings.Repeat("6162", 2048), strings.Repeat("6162", 2049)
+	if got := NewMasks([]string{short}).String("hex=" + shortHex); got != "hex=***" {
+		t.Errorf("hex of a %d-byte value: %.20q…, want hex=***", len(short), got)
+	}
+	ms := NewMasks([]string{long})
+	if got := ms.String("hex=" + longHex); got != "hex="+longHex {
+		t.Errorf("hex of a %d-byte value was masked: %.20q…", len(long), got)
+	}
+	if got := ms.String("v=" + long + "!"); got != "v=***!" {
+		t.Errorf("a %d-byte value: %.20q…, want v=***!", len(long), got)
 	}
 }
