@@ -1,7 +1,7 @@
 // Package agent is Lathe's worker: it long-polls the server for jobs its
 // labels allow, checks out the commit into a fresh workspace, runs the steps
-// with the shell executor and ships logs and step states back as it goes.
-// Agents only ever dial out to the server.
+// through its executor (a bubblewrap sandbox by default) and ships logs and
+// step states back as it goes. Agents only ever dial out to the server.
 package agent
 
 import (
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/git"
 )
 
@@ -34,6 +35,11 @@ type Agent struct {
 	// running finishes (and keeps heartbeating), then Run returns nil.
 	// Ending Run's context instead cancels the running job.
 	Drain <-chan struct{}
+	// Executor runs the jobs' steps (see executor.Sandbox).
+	Executor executor.Executor
+	// PassEnv names variables of the agent's own environment that jobs
+	// get too; nothing else of it reaches a job.
+	PassEnv []string
 
 	mirrors git.Mirrors
 	held    *heldWorkspaces // set by Run
@@ -49,9 +55,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.mirrors.Dir = filepath.Join(a.WorkDir, "git")
 	for _, dir := range []string{"ws", "logs"} {
-		if err := os.MkdirAll(filepath.Join(a.WorkDir, dir), 0o755); err != nil {
+		// 0700: one agent's workspaces are nobody else's business.
+		if err := os.MkdirAll(filepath.Join(a.WorkDir, dir), 0o700); err != nil {
 			return err
 		}
+	}
+	if a.Executor == nil {
+		return errors.New("agent: no executor")
+	}
+	if err := removeStaleJobDirs(a.WorkDir, a.Log); err != nil {
+		return err
 	}
 	held, err := newHeldWorkspaces(a.WorkDir, &a.mirrors, a.Log)
 	if err != nil {

@@ -267,29 +267,45 @@ func (s *Server) allowProject(w http.ResponseWriter, r *http.Request, n need, pa
 		writeProblem(w, r, err)
 		return false
 	}
-	role := lathe.RoleNone
-	switch {
-	case p.Admin:
-		role = lathe.RoleOwner
-	case p.User != "":
-		if role, err = s.store.ProjectRole(r.Context(), p.UserID, proj.ID); err != nil {
-			writeProblem(w, r, err)
-			return false
-		}
-	}
-	if proj.Visibility == lathe.VisibilityPublic && role.Rank() < lathe.RoleRead.Rank() {
-		role = lathe.RoleRead
+	role, err := s.roleOn(r.Context(), p, proj)
+	if err != nil {
+		writeProblem(w, r, err)
+		return false
 	}
 	p.Project, p.Role = proj, role
 	if role.Rank() >= n.role().Rank() {
 		return true
 	}
-	if p.User == "" {
+	switch {
+	case p.User == "" && proj.Visibility != lathe.VisibilityPublic:
+		// As for a project that does not exist: nothing tells them apart.
+		unauthorized(w, r, "missing bearer token: send Authorization: Bearer <token>, or log in for a session cookie")
+		return false
+	case p.User == "":
 		unauthorized(w, r, "needs %s on project %s: log in or send a token", n.role(), proj.Name)
 		return false
 	}
 	forbidden(w, r, "needs %s on project %s; %s has %s", n.role(), proj.Name, p.User, roleName(role))
 	return false
+}
+
+// roleOn is the caller's role on proj: owner for admins, read at least on
+// a public project.
+func (s *Server) roleOn(ctx context.Context, p *Principal, proj *lathe.Project) (lathe.Role, error) {
+	role := lathe.RoleNone
+	switch {
+	case p.Admin:
+		role = lathe.RoleOwner
+	case p.User != "":
+		var err error
+		if role, err = s.store.ProjectRole(ctx, p.UserID, proj.ID); err != nil {
+			return role, err
+		}
+	}
+	if proj.Visibility == lathe.VisibilityPublic && role.Rank() < lathe.RoleRead.Rank() {
+		role = lathe.RoleRead
+	}
+	return role, nil
 }
 
 func roleName(r lathe.Role) string {

@@ -54,7 +54,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 		return // the client went away
 	default:
 		p = problemf(http.StatusInternalServerError, "internal error")
-		slogFrom(r).Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		// The route's pattern, not the path: a path can hold a credential
+		// (the webhook token of /api/v1/hooks/{token}).
+		slogFrom(r).Error("request failed", "route", r.Pattern, "err", err)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)

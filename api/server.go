@@ -49,7 +49,12 @@ func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
 	if err := checkRoutes(s.routes()); err != nil {
 		panic(err) // a mistake in the route table, not in any input
 	}
+	queries, err := routeQueries(openapiDoc)
+	if err != nil {
+		panic(err) // a mistake in the embedded document, not in any input
+	}
 	for _, r := range s.routes() {
+		r.Handler = onlyDeclaredQuery(r.Pattern, queries[r.Pattern], r.Handler)
 		s.mux.Handle(r.Pattern, s.guard(r))
 	}
 	return s

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/store"
 )
 
 // Uploads: the upload action of a job stores a gzipped tar archive of its
@@ -26,21 +27,38 @@ import (
 // DefaultMaxUpload bounds one upload archive unless SetUploads says otherwise.
 const DefaultMaxUpload = 1 << 30
 
+// DefaultUploadQuota bounds the uploads of one project, all its runs
+// together, unless SetUploads says otherwise: uploads hand files between
+// the jobs of a run and stay until the project is deleted, so without a
+// bound one busy project fills the server's disk.
+const DefaultUploadQuota = 10 << 30
+
 var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // uploadFiles is where the archives are kept.
 type uploadFiles struct {
-	dir string
-	max int64
+	dir   string
+	max   int64
+	quota int64
 }
 
-// SetUploads keeps upload archives in dir, each at most maxBytes (zero:
-// DefaultMaxUpload). Call it before serving; without it uploads are refused.
-func (s *Server) SetUploads(dir string, maxBytes int64) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxUpload
+// UploadLimits bound upload archives: MaxBytes one archive (zero:
+// DefaultMaxUpload), ProjectQuota all of one project's (zero:
+// DefaultUploadQuota).
+type UploadLimits struct {
+	MaxBytes, ProjectQuota int64
+}
+
+// SetUploads keeps upload archives in dir within limits. Call it before
+// serving; without it uploads are refused.
+func (s *Server) SetUploads(dir string, limits UploadLimits) {
+	if limits.MaxBytes <= 0 {
+		limits.MaxBytes = DefaultMaxUpload
 	}
-	s.uploads = uploadFiles{dir: dir, max: maxBytes}
+	if limits.ProjectQuota <= 0 {
+		limits.ProjectQuota = DefaultUploadQuota
+	}
+	s.uploads = uploadFiles{dir: dir, max: limits.MaxBytes, quota: limits.ProjectQuota}
 }
 
 // path is where the archive of an upload is kept. Names are checked when
@@ -83,6 +101,16 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) {
 		writeAttemptProblem(w, r, id, err)
 		return
 	}
+	if r.ContentLength > 0 {
+		used, err := s.store.ProjectUploadBytes(r.Context(), sc.RunID, name)
+		if err == nil {
+			err = store.CheckUploadQuota(used, r.ContentLength, s.uploads.quota)
+		}
+		if err != nil {
+			writeProblem(w, r, uploadProblem(name, err))
+			return
+		}
+	}
 	tmp, size, err := s.uploads.receive(w, r, name, sum)
 	if err != nil {
 		writeProblem(w, r, err)
@@ -105,13 +133,13 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := &lathe.Upload{RunID: sc.RunID, Name: name, AttemptID: id, Size: size, SHA256: sum}
-	prev, err := s.store.PutUpload(r.Context(), agent.ID, u)
+	prev, err := s.store.PutUpload(r.Context(), agent.ID, u, s.uploads.quota)
 	if err != nil {
 		// Keep the file only if the upload on record is this very content.
 		if cur, cerr := s.store.Upload(r.Context(), sc.RunID, name); cerr != nil || cur.SHA256 != sum {
 			os.Remove(final)
 		}
-		writeAttemptProblem(w, r, id, err)
+		writeAttemptProblem(w, r, id, uploadProblem(name, err))
 		return
 	}
 	status := http.StatusCreated
@@ -168,6 +196,14 @@ func (f uploadFiles) receive(w http.ResponseWriter, r *http.Request, name, sum s
 			name, got, lathe.UploadSHA256Header, sum)
 	}
 	return file.Name(), n, nil
+}
+
+// uploadProblem makes an upload over its project's quota a 413 that says so.
+func uploadProblem(name string, err error) error {
+	if errors.Is(err, store.ErrUploadQuota) {
+		return problemf(http.StatusRequestEntityTooLarge, "upload %q: %v", name, err)
+	}
+	return err
 }
 
 func tooBig(name string, max int64) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lathe-ci/lathe/agent"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/executor"
 )
 
 // cmdAgent runs an agent on this machine for a remote server. It registers
@@ -36,6 +37,10 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	grace := fs.Duration("grace", 0, "time a canceled step has between SIGTERM and SIGKILL (default 10s)")
 	pollWait := fs.Int("poll-wait", 25, "seconds one claim request waits for work (1–60)")
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	ca := caFileFlag(fs, env)
+	var exOpts executor.Options
+	var passEnv []string
+	executorFlags(fs, env, &exOpts, &passEnv)
 	if _, code, ok := parse(fs, args); !ok {
 		return code
 	} else if fs.NArg() > 0 {
@@ -50,6 +55,16 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	dir, err := filepath.Abs(*workDir)
 	if err != nil {
 		return fail(env, err)
+	}
+	// The work directory holds the agent's credential, log spools and
+	// every job's workspace: no step sees it (its own workspace aside).
+	exOpts.Hide, exOpts.Grace = []string{dir}, *grace
+	ex, err := executor.New(exOpts)
+	if err != nil {
+		return fail(env, err)
+	}
+	if ex.Isolation() == executor.IsolationNone {
+		log.Warn(shellWarning)
 	}
 	var ls []string
 	for _, l := range strings.Split(*labels, ",") {
@@ -81,6 +96,7 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	}()
 
 	h := agent.Host()
+	h.Isolation = ex.Isolation()
 	regCtx, stopReg := context.WithCancel(ctx)
 	go func() {
 		select {
@@ -89,7 +105,13 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 		case <-regCtx.Done():
 		}
 	}()
-	cred, err := agent.Credential(regCtx, dir, agent.Registration{Server: *server, Token: *token, Name: *name, Labels: ls, Host: h}, log)
+	reg := agent.Registration{Server: *server, Token: *token, Name: *name, Labels: ls, Host: h}
+	if *ca != "" {
+		if reg.TLS, err = client.CAConfig(*ca); err != nil {
+			return fail(env, fmt.Errorf("--ca-file: %w", err))
+		}
+	}
+	cred, err := agent.Credential(regCtx, dir, reg, log)
 	stopReg()
 	if err != nil {
 		if regCtx.Err() != nil {
@@ -98,13 +120,16 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 		return fail(env, err)
 	}
 	c := client.New(*server, cred)
+	if reg.TLS != nil {
+		c.SetTLS(reg.TLS)
+	}
 	agent.SendHostInfo(c, h)
 	a := &agent.Agent{
 		Client: c, Name: *name, WorkDir: dir, Log: log,
 		Heartbeat: *heartbeat, Grace: *grace, PollWait: min(max(*pollWait, 1), 60),
-		Drain: drain,
+		Drain: drain, Executor: ex, PassEnv: passEnv,
 	}
-	log.Info("agent running", "agent", *name, "server", *server, "labels", ls, "work_dir", dir)
+	log.Info("agent running", "agent", *name, "server", *server, "labels", ls, "work_dir", dir, "isolation", ex.Isolation())
 	start := time.Now()
 	if err := a.Run(ctx); err != nil {
 		return fail(env, err)

@@ -189,7 +189,7 @@ func splitList(s string) []string {
 
 func printAgents(env *Env, agents []*lathe.Agent) {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tLABELS\tGROUPS\tHOST\tLAST SEEN")
+	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tISOLATION\tLABELS\tGROUPS\tHOST\tLAST SEEN")
 	for _, a := range agents {
 		state := "offline"
 		if a.Online {
@@ -206,7 +206,11 @@ func printAgents(env *Env, agents []*lathe.Agent) {
 			seen = time.Since(*a.LastSeen).Round(time.Second).String() + " ago"
 		}
 		host := fmt.Sprintf("%s %s/%s %d cpu %d MiB %s", a.Host.Hostname, a.Host.OS, a.Host.Arch, a.Host.CPUs, a.Host.MemoryBytes>>20, a.Host.Version)
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, state, strings.Join(a.Labels, ","), strings.Join(a.Groups, ","), host, seen)
+		isolation := a.Host.Isolation
+		if isolation == "" {
+			isolation = "?"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, state, isolation, strings.Join(a.Labels, ","), strings.Join(a.Groups, ","), host, seen)
 	}
 	tw.Flush()
 }

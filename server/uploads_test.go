@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,7 +116,7 @@ jobs:
 // it: another agent's credential is refused, and so is a finished attempt.
 func TestUploadRoutesAreFencedToTheRunningAttempt(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
-	gate := heldJobProject(t, l, "fenced")
+	heldJobProject(t, l, "fenced")
 	reg := l.RegistrationToken(t)
 	holder := l.StartAgent(t, reg, "holder", "", "holder")
 	intruder := l.StartAgent(t, reg, "intruder", "", "elsewhere")
@@ -165,9 +166,7 @@ func TestUploadRoutesAreFencedToTheRunningAttempt(t *testing.T) {
 		t.Errorf("GET by the holder = %d %q (sha %s); want the bytes it uploaded", code, b, h.Get(lathe.UploadSHA256Header))
 	}
 
-	if err := os.WriteFile(gate, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	releaseHeldJob(t, holder, attemptID)
 	if done := l.Wait(t, run.ID, 60*time.Second); done.Status != lathe.StatusSuccess {
 		t.Fatalf("run = %s, want success", done.Status)
 	}
@@ -177,22 +176,6 @@ func TestUploadRoutesAreFencedToTheRunningAttempt(t *testing.T) {
 			t.Errorf("%s after the attempt finished = %d %s (Lathe-Fenced %q); want 410", method, code, b, h.Get("Lathe-Fenced"))
 		}
 	}
-}
-
-// heldJobProject makes a project whose one job runs on an agent labelled
-// holder until the file it returns (the gate) exists.
-func heldJobProject(t *testing.T, l *lathetest.Lathe, name string) (gate string) {
-	t.Helper()
-	gate = filepath.Join(t.TempDir(), "release")
-	l.Project(t, name, lathetest.Repo(t, map[string]string{".lathe.yml": fmt.Sprintf(`
-jobs:
-  hold:
-    runs-on: [holder]
-    timeout: 2m
-    steps:
-      - while [ ! -e %q ]; do sleep 0.1; done
-`, gate)}))
-	return gate
 }
 
 // waitForRunningAttempt waits (bounded) for the run's only job to be running and
@@ -222,7 +205,7 @@ func waitForRunningAttempt(t *testing.T, l *lathetest.Lathe, run *lathe.Run) int
 // is written in the URL; nothing appears outside the run's directory.
 func TestUploadNamesThatCouldLeaveTheRunDirectoryAreRefused(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
-	gate := heldJobProject(t, l, "names")
+	heldJobProject(t, l, "names")
 	holder := l.StartAgent(t, l.RegistrationToken(t), "holder", "", "holder")
 	run := l.Trigger(t, "names", "main", "")
 	attemptID := waitForRunningAttempt(t, l, run)
@@ -265,8 +248,35 @@ func TestUploadNamesThatCouldLeaveTheRunDirectoryAreRefused(t *testing.T) {
 		}
 		return nil
 	})
-	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+	releaseHeldJob(t, holder, attemptID)
+	l.Wait(t, run.ID, 60*time.Second)
+}
+
+// heldJobProject makes a project whose one job runs on an agent labelled
+// holder and holds its attempt until releaseHeldJob.
+func heldJobProject(t *testing.T, l *lathetest.Lathe, name string) {
+	t.Helper()
+	l.Project(t, name, lathetest.Repo(t, map[string]string{".lathe.yml": `
+jobs:
+  hold:
+    runs-on: [holder]
+    timeout: 2m
+    steps:
+      - while [ ! -e release ]; do sleep 0.1; done
+`}))
+}
+
+// releaseHeldJob lets the held job of heldJobProject finish: it puts
+// "release" in the job's workspace once the workspace exists (the step
+// may still be checking out).
+func releaseHeldJob(t *testing.T, holder *lathetest.RemoteAgent, attemptID int64) {
+	t.Helper()
+	ws := filepath.Join(holder.WorkDir, "ws", strconv.FormatInt(attemptID, 10))
+	waitFor(t, 30*time.Second, "the job's workspace", func() bool {
+		_, err := os.Stat(filepath.Join(ws, ".lathe.yml"))
+		return err == nil
+	})
+	if err := os.WriteFile(filepath.Join(ws, "release"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l.Wait(t, run.ID, 60*time.Second)
 }
