@@ -204,12 +204,14 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/projects/{project}/secrets/{name}", projectOwner, s.getSecret},
 		{"PUT /api/v1/projects/{project}/secrets/{name}", projectOwner, s.putSecret},
 		{"DELETE /api/v1/projects/{project}/secrets/{name}", projectOwner, s.deleteSecret},
+		{"PATCH /api/v1/projects/{project}/secrets/{name}", projectOwner, s.patchSecret},
 		{"GET /api/v1/projects/{project}/key.pub", projectRead, s.getProjectKey},
 		{"GET /api/v1/secrets", adminOnly, s.listSecrets},
 		{"POST /api/v1/secrets", adminOnly, s.createSecret},
 		{"GET /api/v1/secrets/{name}", adminOnly, s.getSecret},
 		{"PUT /api/v1/secrets/{name}", adminOnly, s.putSecret},
 		{"DELETE /api/v1/secrets/{name}", adminOnly, s.deleteSecret},
+		{"PATCH /api/v1/secrets/{name}", adminOnly, s.patchSecret},
 
 		// Identity: login sessions, users, tokens, teams, the audit log.
 		// Login checks a password itself (and is rate-limited per client).

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/store"
@@ -31,9 +32,6 @@ const DefaultMaxUpload = 1 << 30
 // the jobs of a run and stay until the project is deleted, so without a
 // bound one busy project fills the server's disk.
 const DefaultUploadQuota = 10 << 30
-
-// uploadName is the pipeline's rule for upload names (pipeline/names.go).
-var uploadName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 
 var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
@@ -63,8 +61,18 @@ func (s *Server) SetUploads(dir string, limits UploadLimits) {
 	s.uploads = uploadFiles{dir: dir, max: limits.MaxBytes, quota: limits.ProjectQuota}
 }
 
-func (f uploadFiles) path(runID int64, name, sum string) string {
-	return filepath.Join(f.dir, strconv.FormatInt(runID, 10), name+"."+sum+".tar.gz")
+// path is where the archive of an upload is kept. Names are checked when
+// they arrive (lathe.CheckUploadName); the path is checked again here so
+// that no later change of that rule can place a file outside the run's
+// directory.
+func (f uploadFiles) path(runID int64, name, sum string) (string, error) {
+	runDir := filepath.Join(f.dir, strconv.FormatInt(runID, 10))
+	file := name + "." + sum + ".tar.gz"
+	p := filepath.Join(runDir, file)
+	if !filepath.IsLocal(file) || filepath.Dir(p) != runDir {
+		return "", problemf(http.StatusBadRequest, "upload %q: the name would leave the run's directory", name)
+	}
+	return p, nil
 }
 
 // putUpload stores the request's body as the upload {name} of the
@@ -108,7 +116,12 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	final := s.uploads.path(sc.RunID, name, sum)
+	final, err := s.uploads.path(sc.RunID, name, sum)
+	if err != nil {
+		os.Remove(tmp)
+		writeProblem(w, r, err)
+		return
+	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
 		os.Remove(tmp)
 		writeProblem(w, r, fmt.Errorf("upload %q: %w", name, err))
@@ -132,8 +145,8 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusCreated
 	if prev != nil {
 		status = http.StatusOK
-		if prev.SHA256 != sum {
-			if err := os.Remove(s.uploads.path(prev.RunID, prev.Name, prev.SHA256)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if old, err := s.uploads.path(prev.RunID, prev.Name, prev.SHA256); err == nil && prev.SHA256 != sum {
+			if err := os.Remove(old); err != nil && !errors.Is(err, os.ErrNotExist) {
 				s.log.Warn("remove replaced upload", "run_id", prev.RunID, "name", prev.Name, "err", err)
 			}
 		}
@@ -219,7 +232,12 @@ func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	f, err := os.Open(s.uploads.path(u.RunID, u.Name, u.SHA256))
+	file, err := s.uploads.path(u.RunID, u.Name, u.SHA256)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	f, err := os.Open(file)
 	if err != nil {
 		writeProblem(w, r, fmt.Errorf("upload %q of run %d: its archive is missing: %w", name, u.RunID, err))
 		return
@@ -241,9 +259,15 @@ func (s *Server) uploadParams(r *http.Request) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
+	// The router has unescaped the path ("..%2Fx" is "../x" here); the
+	// raw path must name the same thing, so an escaped form that some
+	// proxy would unescape again is refused too.
 	name := r.PathValue("name")
-	if !uploadName.MatchString(name) {
-		return 0, "", problemf(http.StatusBadRequest, "name: %q is not an upload name: use 1 to 100 letters, digits, '.', '_' or '-'", name)
+	if err := lathe.CheckUploadName(name); err != nil {
+		return 0, "", problemf(http.StatusBadRequest, "name: %v", err)
+	}
+	if raw := r.URL.EscapedPath(); !strings.HasSuffix(raw, "/"+name) {
+		return 0, "", problemf(http.StatusBadRequest, "name: %q must be written in the path as is, not escaped", name)
 	}
 	if s.uploads.dir == "" {
 		return 0, "", problemf(http.StatusServiceUnavailable, "this server keeps no uploads")
