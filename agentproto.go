@@ -15,23 +15,26 @@ import (
 
 // Assignment is a claimed job: everything an agent needs to run one attempt.
 type Assignment struct {
-	AttemptID  int64     `json:"attempt_id"`
-	Attempt    int       `json:"attempt"`
-	JobID      int64     `json:"job_id"`
-	RunID      int64     `json:"run_id"`
-	Project    string    `json:"project"`
-	RepoURL    string    `json:"repo_url"`
-	Pipeline   string    `json:"pipeline"`
-	RunNumber  int64     `json:"run_number"`
-	Stage      string    `json:"stage"`
-	Job        string    `json:"job"`
-	Commit     string    `json:"commit"`
-	Ref        string    `json:"ref"`
-	Branch     string    `json:"branch"`
-	Event      string    `json:"event"`
-	Env        []EnvVar  `json:"env"`
-	Steps      []StepDef `json:"steps"`
-	TimeoutSec int64     `json:"timeout_sec"`
+	AttemptID int64  `json:"attempt_id"`
+	Attempt   int    `json:"attempt"`
+	JobID     int64  `json:"job_id"`
+	RunID     int64  `json:"run_id"`
+	Project   string `json:"project"`
+	RepoURL   string `json:"repo_url"`
+	// RepoCredentials are the project URL's sealed credentials; the server
+	// opens them into RepoURL for the agent that claims the job.
+	RepoCredentials string    `json:"-"`
+	Pipeline        string    `json:"pipeline"`
+	RunNumber       int64     `json:"run_number"`
+	Stage           string    `json:"stage"`
+	Job             string    `json:"job"`
+	Commit          string    `json:"commit"`
+	Ref             string    `json:"ref"`
+	Branch          string    `json:"branch"`
+	Event           string    `json:"event"`
+	Env             []EnvVar  `json:"env"`
+	Steps           []StepDef `json:"steps"`
+	TimeoutSec      int64     `json:"timeout_sec"`
 	// Secrets are the values of the secrets the job names, resolved by the
 	// server at claim time; the agent puts them in the steps' environment
 	// and masks them in the log. They are never stored with the job.

@@ -12,6 +12,12 @@ type Project struct {
 	Visibility string    `json:"visibility"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// URLCredentials are the credentials URL held (it shows them as ***),
+	// sealed like a secret; they never leave the server but for git.
+	URLCredentials string `json:"-"`
+	// URLByAdmin says an admin set URL: only an admin's URL may name a
+	// local path or a private address.
+	URLByAdmin bool `json:"-"`
 }
 
 // Timing is the lifecycle clock shared by runs, stages, jobs, attempts and steps.
@@ -218,6 +224,9 @@ type HostInfo struct {
 	CPUs        int    `json:"cpus"`
 	MemoryBytes int64  `json:"memory_bytes"`
 	Version     string `json:"version"`
+	// Isolation says what keeps the agent's jobs from its machine:
+	// "sandbox" (bubblewrap), or "none" for the shell executor.
+	Isolation string `json:"isolation"`
 }
 
 // AgentGroup is a named pool of agents.

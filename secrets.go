@@ -15,6 +15,26 @@ type Secret struct {
 	CreatedBy string    `json:"created_by"`
 	UpdatedAt time.Time `json:"updated_at"`
 	UpdatedBy string    `json:"updated_by"`
+	// Branches limits the secret to runs on a branch matching one of these
+	// patterns ("main", "release/*"; a tag run is matched by its tag name,
+	// a pull request's run never). Empty: any branch.
+	Branches []string `json:"branches,omitempty"`
+	// Events limits the secret to runs started by one of these events
+	// ("push", "tag", …). Empty: any event.
+	Events []string `json:"events,omitempty"`
+	// Projects are the projects a global secret is granted to; a global
+	// secret reaches no other project. Empty (and always for a project's
+	// own secret): none.
+	Projects []string `json:"projects,omitempty"`
+}
+
+// SecretRules is a change to who may have a secret: each field that is
+// set replaces the secret's list, an absent one leaves it as it is.
+// Projects is for global secrets only.
+type SecretRules struct {
+	Branches *[]string `json:"branches,omitempty"`
+	Events   *[]string `json:"events,omitempty"`
+	Projects *[]string `json:"projects,omitempty"`
 }
 
 // JobSecret is a secret a job asks for, to get as an environment variable

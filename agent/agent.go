@@ -1,7 +1,7 @@
 // Package agent is Lathe's worker: it long-polls the server for jobs its
 // labels allow, checks out the commit into a fresh workspace, runs the steps
-// with the shell executor and ships logs and step states back as it goes.
-// Agents only ever dial out to the server.
+// through its executor (a bubblewrap sandbox by default) and ships logs and
+// step states back as it goes. Agents only ever dial out to the server.
 package agent
 
 import (
@@ -9,12 +9,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/git"
 )
 
@@ -36,6 +38,11 @@ type Agent struct {
 	// attempt back to the server, which runs the job again as a new attempt
 	// that does not use up its retries.
 	Drain <-chan struct{}
+	// Executor runs the jobs' steps (see executor.Sandbox).
+	Executor executor.Executor
+	// PassEnv names variables of the agent's own environment that jobs
+	// get too; nothing else of it reaches a job.
+	PassEnv []string
 
 	mirrors git.Mirrors
 	held    *heldWorkspaces // set by Run
@@ -51,9 +58,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.mirrors.Dir = filepath.Join(a.WorkDir, "git")
 	for _, dir := range []string{"ws", "logs"} {
-		if err := os.MkdirAll(filepath.Join(a.WorkDir, dir), 0o755); err != nil {
+		// 0700: one agent's workspaces are nobody else's business.
+		if err := os.MkdirAll(filepath.Join(a.WorkDir, dir), 0o700); err != nil {
 			return err
 		}
+	}
+	if a.Executor == nil {
+		return errors.New("agent: no executor")
+	}
+	if err := removeStaleJobDirs(a.WorkDir, a.Log); err != nil {
+		return err
 	}
 	held, err := newHeldWorkspaces(a.WorkDir, &a.mirrors, a.Log)
 	if err != nil {
@@ -88,7 +102,7 @@ func (a *Agent) Run(ctx context.Context) error {
 				break
 			}
 			if client.StatusOf(err) == 401 {
-				return errors.New("the server does not know this agent's credential")
+				return fmt.Errorf("the server does not know this agent's credential (deleted? register again with a new work directory): %w", err)
 			}
 			a.Log.Warn("claim failed; retrying", "agent", a.Name, "in", backoff, "err", err)
 			select {

@@ -204,10 +204,18 @@ func checkGlob(g string) error {
 		return fmt.Errorf("%q is not a valid glob", g)
 	case strings.HasPrefix(g, "/"):
 		return fmt.Errorf("%q: paths are relative to the workspace", g)
-	case slices.Contains(strings.Split(g, "/"), ".."):
+	case slices.Contains(globParts(g), ".."):
 		return fmt.Errorf("%q: '..' would leave the workspace", g)
 	}
 	return nil
+}
+
+// globParts splits a glob into the names it may spell, with escapes and
+// character classes taken out and alternatives ({a,b}) split apart, so
+// that `\.\.`, `[.][.]` and `{..,src}` show as ".." as plainly as "..".
+func globParts(g string) []string {
+	bare := strings.NewReplacer(`\`, "", "[", "", "]", "").Replace(g)
+	return strings.FieldsFunc(bare, func(r rune) bool { return r == '/' || r == '{' || r == '}' || r == ',' })
 }
 
 // linkOnPath returns the first directory on p's way (p itself excluded)

@@ -96,14 +96,26 @@ func TestPackThenUnpackCarriesFilesAndDirectories(t *testing.T) {
 func TestPackRefusesGlobsOutsideTheWorkspaceAndEmptyUploads(t *testing.T) {
 	ws := t.TempDir()
 	files(t, ws, map[string]string{"a.txt": "a"})
-	for _, g := range []string{"../x", "dist/../../x", "/etc/passwd", "[unclosed"} {
-		if _, err := pack(&bytes.Buffer{}, ws, []string{g}, func(string) {}); err == nil {
-			t.Errorf("pack %q: no error", g)
+	for _, c := range []struct{ glob, want string }{
+		{"../x", `"../x": '..' would leave the workspace`},
+		{"dist/../../x", `"dist/../../x": '..' would leave the workspace`},
+		{`\.\./x`, `"\\.\\./x": '..' would leave the workspace`},
+		{"[.][.]/x", `"[.][.]/x": '..' would leave the workspace`},
+		{"{..,src}/x", `"{..,src}/x": '..' would leave the workspace`},
+		{"src/{a,..}", `"src/{a,..}": '..' would leave the workspace`},
+		{"/etc/passwd", `"/etc/passwd": paths are relative to the workspace`},
+		{"[unclosed", `"[unclosed" is not a valid glob`},
+		{"dist/**", `no files match dist/**`},
+	} {
+		_, err := pack(&bytes.Buffer{}, ws, []string{c.glob}, func(string) {})
+		if err == nil || err.Error() != c.want {
+			t.Errorf("pack %q: %v; want exactly %q", c.glob, err, c.want)
 		}
 	}
-	_, err := pack(&bytes.Buffer{}, ws, []string{"dist/**"}, func(string) {})
-	if err == nil || !strings.Contains(err.Error(), "no files match dist/**") {
-		t.Errorf("pack of nothing: %v; want an error naming the glob", err)
+	// Names that only look like "..": allowed.
+	files(t, ws, map[string]string{"a..b/x": "x", "..c": "c"})
+	if _, err := pack(&bytes.Buffer{}, ws, []string{"a..b/*", "..c"}, func(string) {}); err != nil {
+		t.Errorf("pack of names holding dots: %v", err)
 	}
 
 	// A glob naming a linked directory before its wildcard reaches through
@@ -114,7 +126,7 @@ func TestPackRefusesGlobsOutsideTheWorkspaceAndEmptyUploads(t *testing.T) {
 		t.Fatal(err)
 	}
 	var notes []string
-	_, err = pack(&bytes.Buffer{}, ws, []string{"outlink/*"}, func(n string) { notes = append(notes, n) })
+	_, err := pack(&bytes.Buffer{}, ws, []string{"outlink/*"}, func(n string) { notes = append(notes, n) })
 	if err == nil || !slices.Contains(notes, "outlink/*: reached through the symbolic link outlink, not uploaded") {
 		t.Errorf("pack through a link: %v, notes %q; want it left out", err, notes)
 	}
@@ -161,16 +173,16 @@ func TestUnpackRefusesWhatCouldLeaveTheWorkspace(t *testing.T) {
 		entries []entry
 		want    string
 	}{
-		{"parent", []entry{{name: "../x", body: "x"}}, `"../x": '..' would leave the workspace`},
-		{"nested parent", []entry{{name: "a/../../x", body: "x"}}, `'..' would leave the workspace`},
-		{"absolute", []entry{{name: "/tmp/x", body: "x"}}, `"/tmp/x": absolute paths are refused`},
-		{"symlink", []entry{{name: "link", link: "/etc", flag: tar.TypeSymlink}}, `"link" is a symbolic link`},
-		{"hard link", []entry{{name: "hard", link: "/etc/passwd", flag: tar.TypeLink}}, `"hard" is a hard link`},
-		{"device", []entry{{name: "dev", flag: tar.TypeChar}}, `"dev" is a device file`},
-		{"fifo", []entry{{name: "pipe", flag: tar.TypeFifo}}, `"pipe" is a named pipe`},
-		{"git metadata", []entry{{name: ".git/config", body: "x"}}, `git metadata`},
-		{"through a linked dir", []entry{{name: "escape/x", body: "x"}}, `escape is a symbolic link in the workspace; refusing to write through it`},
-		{"not a gzip", nil, "not a gzipped tar archive"},
+		{"parent", []entry{{name: "../x", body: "x"}}, `archive entry "../x": '..' would leave the workspace`},
+		{"nested parent", []entry{{name: "a/../../x", body: "x"}}, `archive entry "a/../../x": '..' would leave the workspace`},
+		{"absolute", []entry{{name: "/tmp/x", body: "x"}}, `archive entry "/tmp/x": absolute paths are refused`},
+		{"symlink", []entry{{name: "link", link: "/etc", flag: tar.TypeSymlink}}, `archive entry "link" is a symbolic link; only regular files and directories are downloaded`},
+		{"hard link", []entry{{name: "hard", link: "/etc/passwd", flag: tar.TypeLink}}, `archive entry "hard" is a hard link; only regular files and directories are downloaded`},
+		{"device", []entry{{name: "dev", flag: tar.TypeChar}}, `archive entry "dev" is a device file; only regular files and directories are downloaded`},
+		{"fifo", []entry{{name: "pipe", flag: tar.TypeFifo}}, `archive entry "pipe" is a named pipe; only regular files and directories are downloaded`},
+		{"git metadata", []entry{{name: ".git/config", body: "x"}}, `archive entry ".git/config": the workspace's git metadata is not overwritten`},
+		{"through a linked dir", []entry{{name: "escape/x", body: "x"}}, `archive entry "escape/x": escape is a symbolic link in the workspace; refusing to write through it`},
+		{"not a gzip", nil, "not a gzipped tar archive: gzip: invalid header"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ws, outside := t.TempDir(), t.TempDir()
@@ -182,8 +194,8 @@ func TestUnpackRefusesWhatCouldLeaveTheWorkspace(t *testing.T) {
 				data = archive(t, c.entries...)
 			}
 			_, err := unpack(bytes.NewReader(data), ws, defaultUnpackLimits)
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("unpack: %v; want an error containing %q", err, c.want)
+			if err == nil || err.Error() != c.want {
+				t.Fatalf("unpack: %v; want exactly %q", err, c.want)
 			}
 			if left, _ := os.ReadDir(outside); len(left) != 0 {
 				t.Errorf("unpack wrote outside the workspace: %v", left)
@@ -218,12 +230,12 @@ func TestUnpackReplacesALinkInsteadOfWritingThroughIt(t *testing.T) {
 func TestUnpackStopsAtItsLimits(t *testing.T) {
 	data := archive(t, entry{name: "a", body: "0123456789"}, entry{name: "b", body: "0123456789"})
 	if _, err := unpack(bytes.NewReader(data), t.TempDir(), unpackLimits{Bytes: 15, Entries: 10}); err == nil ||
-		!strings.Contains(err.Error(), "unpacks to more than 15 B") {
-		t.Errorf("unpack past the byte limit: %v", err)
+		err.Error() != `archive entry "b": the archive unpacks to more than 15 B` {
+		t.Errorf("unpack past the byte limit: %q", err)
 	}
 	if _, err := unpack(bytes.NewReader(data), t.TempDir(), unpackLimits{Bytes: 100, Entries: 1}); err == nil ||
-		!strings.Contains(err.Error(), "more than 1 entries") {
-		t.Errorf("unpack past the entry limit: %v", err)
+		err.Error() != "archive holds more than 1 entries" {
+		t.Errorf("unpack past the entry limit: %q", err)
 	}
 }
 

@@ -47,10 +47,14 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 		ws = abs // a hold shows where the workspace is on this machine
 	}
 	mirror := a.mirrors.For(as.RepoURL)
-	sh := &executor.Shell{Grace: a.Grace}
-	status := a.runSteps(jobCtx, as, ws, out, sh, mirror.Checkout)
+	status := lathe.StatusFailed
+	if jd, err := a.newJobDirs(as.AttemptID); err != nil {
+		fmt.Fprintf(out, "cannot prepare the job: %v\n", err)
+	} else {
+		defer jd.remove(log)
+		status = a.runSteps(jobCtx, as, ws, jd, out, mirror.Checkout)
+	}
 	a.noteFullDisk(status, ws, out)
-	sh.Cleanup()
 	if err := out.endMasking(); err != nil {
 		log.Warn("log spool", "err", err)
 	}
@@ -89,7 +93,7 @@ var errTimedOut = fmt.Errorf("job timed out")
 
 // runSteps checks out the commit and runs the steps in order, stopping at the
 // first failure. It returns the attempt's status.
-func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, out *shipper, sh *executor.Shell,
+func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, jd jobDirs, out *shipper,
 	checkout func(context.Context, string, string) error) lathe.Status {
 	report := func(i int, name string, st lathe.Status, start int64, started, finished *time.Time, exit *int) {
 		r := lathe.StepReport{Index: i, Name: name, Status: st, LogStart: start, StartedAt: started, FinishedAt: finished, ExitCode: exit}
@@ -113,7 +117,13 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, o
 	t1 := time.Now()
 	report(0, "checkout", lathe.StatusSuccess, start, &t0, &t1, new(int))
 
-	env := executor.JobEnv(as, ws)
+	env := executor.JobEnv(executor.BaseEnv(jd.home, a.PassEnv), as, ws)
+	job, err := a.Executor.Start(ctx, executor.Spec{Workspace: ws, Home: jd.home, Control: jd.control, Env: env, Log: out.Spool()})
+	if err != nil {
+		fmt.Fprintf(out, "cannot start the job's %s executor: %v\n", a.Executor.Isolation(), err)
+		return stopStatus(ctx, lathe.StatusFailed)
+	}
+	defer job.Close()
 	for i, step := range as.Steps {
 		idx := i + 1
 		start, t0 := out.Offset(), time.Now()
@@ -122,8 +132,14 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, o
 		var err error
 		if step.Action != nil {
 			code, err = a.actionStep(ctx, as, ws, step.Action, out)
+			if err == nil && code == 0 && step.Action.Kind == lathe.ActionDownload {
+				if oerr := job.Own(ws); oerr != nil {
+					fmt.Fprintf(out, "download: give the job the files: %v\n", oerr)
+					code = 1
+				}
+			}
 		} else {
-			code, err = commandStep(ctx, sh, step.Run, ws, env, out)
+			code, err = commandStep(ctx, job, step.Run, out)
 		}
 		t1 := time.Now()
 		st := lathe.StatusSuccess
@@ -154,14 +170,14 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, o
 }
 
 // commandStep runs a step's command with the shell, its output in the job's log.
-func commandStep(ctx context.Context, sh *executor.Shell, run, ws string, env []string, out *shipper) (int, error) {
+func commandStep(ctx context.Context, job executor.Job, run string, out *shipper) (int, error) {
 	fmt.Fprintf(out, "$ %s\n", firstLine(run))
 	stepOut, endOutput, err := out.StepOutput()
 	if err != nil {
 		return -1, err
 	}
 	defer endOutput()
-	return sh.Run(ctx, executor.Step{Script: run, Dir: ws, Env: env, Output: stepOut})
+	return job.Run(ctx, executor.Step{Script: run, Output: stepOut})
 }
 
 // stopStatus names why ctx ended: timed out, canceled, or (if it did not) def.

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,8 @@ type Registration struct {
 	Name   string
 	Labels []string
 	Host   lathe.HostInfo
+	// TLS, when set, says how to verify an https server.
+	TLS *tls.Config
 }
 
 // Credential returns the agent credential stored in workDir. When there is
@@ -47,6 +50,9 @@ func Credential(ctx context.Context, workDir string, reg Registration, log *slog
 		return "", fmt.Errorf("no credential in %s: register with --token REGISTRATION_TOKEN (an admin creates one with `lathe agents tokens create`)", path)
 	}
 	c := client.New(reg.Server, reg.Token)
+	if reg.TLS != nil {
+		c.SetTLS(reg.TLS)
+	}
 	in := map[string]any{"name": reg.Name, "labels": reg.Labels, "host": reg.Host}
 	var out struct {
 		Agent lathe.Agent `json:"agent"`

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/trigger"
 )
 
 // claimUntil long-polls until end for a job the calling agent can run: it
@@ -44,6 +45,11 @@ func (s *Server) claimUntil(w http.ResponseWriter, r *http.Request, end time.Tim
 			if as == nil {
 				// The job failed for want of its secrets; the agent asks again.
 				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			// Only the agent that runs the job sees the URL's credentials.
+			if as.RepoURL, err = trigger.CloneURL(s.keys, as.RepoURL, as.RepoCredentials); err != nil {
+				writeProblem(w, r, err)
 				return
 			}
 			s.log.Debug("job claimed", "agent", agent.Name, "job_id", as.JobID, "attempt_id", as.AttemptID)

@@ -105,6 +105,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("agent registered", "agent", a.Name, "agent_id", a.ID, "authorized", a.Authorized)
+	s.audit(r, "agent:"+a.Name, "agent.registered", nil, map[string]any{"agent_id": a.ID, "agent": a.Name, "authorized": a.Authorized})
 	w.Header().Set("Location", "/api/v1/agents/"+itoa(a.ID))
 	writeJSON(w, http.StatusCreated, registration{Agent: a, Token: cred})
 }
@@ -273,13 +274,16 @@ func queryBool(r *http.Request, name string) (*bool, error) {
 	return &b, nil
 }
 
+// listAgents lists every agent to admins; others see the agents that ran
+// jobs of projects they may read.
 func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
 	before, limit, err := pageParams(r)
 	if err != nil {
 		writeProblem(w, r, err)
 		return
 	}
-	f := store.AgentFilter{Group: r.URL.Query().Get("group"), Label: r.URL.Query().Get("label"), Before: before, Limit: limit}
+	f := store.AgentFilter{Group: r.URL.Query().Get("group"), Label: r.URL.Query().Get("label"), Before: before, Limit: limit,
+		Viewer: principal(r.Context()).viewer()}
 	for _, b := range []struct {
 		name string
 		v    **bool
@@ -293,8 +297,10 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
 	respond(w, r, http.StatusOK, page, err)
 }
 
+// getAgent shows an agent to admins, and to others when it ran a job of a
+// project they may read.
 func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) {
-	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
+	a, err := s.store.VisibleAgent(r.Context(), r.PathValue("agent"), principal(r.Context()).viewer())
 	respond(w, r, http.StatusOK, a, err)
 }
 
@@ -318,6 +324,7 @@ func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.auditAgentChange(r, a.ID, c)
 	if a, err = s.store.Agent(r.Context(), itoa(a.ID)); err != nil {
 		writeProblem(w, r, err)
 		return
@@ -358,6 +365,9 @@ func (s *Server) updateAgents(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	for id, c := range changes {
+		s.auditAgentChange(r, id, c)
+	}
 	out := make([]*lathe.Agent, 0, len(in))
 	for _, item := range in {
 		a, err := s.store.Agent(r.Context(), itoa(item.ID))
@@ -382,6 +392,7 @@ func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.audit(r, principal(r.Context()).User, "agent.deleted", nil, map[string]any{"agent_id": a.ID, "agent": a.Name})
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/store"
@@ -54,4 +56,56 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := s.store.AuditEvents(r.Context(), f)
 	respond(w, r, http.StatusOK, page, err)
+}
+
+// auditAgentChange records an admin's change to an agent, one event per
+// kind of change, so ?type=agent.authorized finds who let an agent in.
+func (s *Server) auditAgentChange(r *http.Request, id int64, c store.AgentChange) {
+	actor := principal(r.Context()).User
+	record := func(action string, details map[string]any) {
+		details["agent_id"] = id
+		s.audit(r, actor, action, nil, details)
+	}
+	if c.Authorized != nil {
+		record(map[bool]string{true: "agent.authorized", false: "agent.unauthorized"}[*c.Authorized], map[string]any{})
+	}
+	if c.Disabled != nil {
+		record(map[bool]string{true: "agent.disabled", false: "agent.enabled"}[*c.Disabled], map[string]any{})
+	}
+	if c.Name != nil || c.Labels != nil {
+		record("agent.updated", map[string]any{"name": c.Name, "labels": c.Labels})
+	}
+}
+
+// projectChanges lists what an update changed, for the audit log. URLs are
+// recorded without their user information, which may hold a credential.
+func projectChanges(old, p *lathe.Project) map[string]any {
+	d := map[string]any{}
+	if old.URL != p.URL {
+		d["old_url"], d["url"] = redactURL(old.URL), redactURL(p.URL)
+	}
+	if old.Visibility != p.Visibility {
+		d["old_visibility"], d["visibility"] = old.Visibility, p.Visibility
+	}
+	if old.Name != p.Name {
+		d["old_name"], d["name"] = old.Name, p.Name
+	}
+	if old.DefaultBranch != p.DefaultBranch {
+		d["old_default_branch"], d["default_branch"] = old.DefaultBranch, p.DefaultBranch
+	}
+	return d
+}
+
+// redactURL replaces the user information of a URL (https://token@host)
+// with ***.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		if at := strings.LastIndex(raw, "@"); err != nil && at >= 0 {
+			return "***" + raw[at:]
+		}
+		return raw
+	}
+	u.User = nil
+	return u.Scheme + "://***@" + strings.TrimPrefix(u.String(), u.Scheme+"://")
 }

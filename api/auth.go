@@ -111,18 +111,19 @@ func principal(ctx context.Context) *Principal {
 	return p
 }
 
-// credential returns the bearer token, or the session cookie for user routes.
-func credential(r *http.Request, cookie bool) string {
+// credential returns the bearer token, or the session cookie for user
+// routes (fromCookie then true).
+func credential(r *http.Request, cookie bool) (token string, fromCookie bool) {
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if token = strings.TrimSpace(token); strings.EqualFold(scheme, "Bearer") && token != "" {
-		return token
+		return token, false
 	}
 	if cookie {
 		if c, err := r.Cookie(SessionCookie); err == nil {
-			return c.Value
+			return c.Value, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 func unauthorized(w http.ResponseWriter, r *http.Request, format string, args ...any) {
@@ -149,7 +150,13 @@ func (s *Server) guard(rt Route) http.Handler {
 			return
 		}
 		p := &Principal{}
-		if token := credential(r, true); token != "" {
+		if token, fromCookie := credential(r, true); token != "" {
+			if fromCookie {
+				if err := checkCSRF(r); err != nil {
+					writeProblem(w, r, err)
+					return
+				}
+			}
 			if !s.authenticateUser(w, r, token, p) {
 				return
 			}
@@ -178,7 +185,7 @@ func (s *Server) guard(rt Route) http.Handler {
 
 // guardAgent admits agent credentials only.
 func (s *Server) guardAgent(rt Route, w http.ResponseWriter, r *http.Request) {
-	token := credential(r, false)
+	token, _ := credential(r, false)
 	if token == "" {
 		unauthorized(w, r, "missing agent credential: send Authorization: Bearer <agent token>")
 		return
@@ -203,9 +210,6 @@ func (s *Server) guardAgent(rt Route, w http.ResponseWriter, r *http.Request) {
 // authenticateUser fills p from a user's token or session, or answers 401
 // (403 for an agent's credential, which is valid but of the wrong kind).
 func (s *Server) authenticateUser(w http.ResponseWriter, r *http.Request, token string, p *Principal) bool {
-	if !s.limitToken(w, r) {
-		return false
-	}
 	k, u, err := s.store.Authenticate(r.Context(), auth.Hash(token))
 	if err != nil {
 		if !errors.Is(err, lathe.ErrUnauthorized) {
@@ -218,8 +222,9 @@ func (s *Server) authenticateUser(w http.ResponseWriter, r *http.Request, token 
 				return false
 			}
 		}
-		s.failedToken(r)
-		unauthorized(w, r, "%v", trimSentinel(err, lathe.ErrUnauthorized))
+		if s.failedToken(w, r) {
+			unauthorized(w, r, "%v", trimSentinel(err, lathe.ErrUnauthorized))
+		}
 		return false
 	}
 	p.User, p.UserID, p.Token = u.Name, u.ID, k
@@ -267,29 +272,45 @@ func (s *Server) allowProject(w http.ResponseWriter, r *http.Request, n need, pa
 		writeProblem(w, r, err)
 		return false
 	}
-	role := lathe.RoleNone
-	switch {
-	case p.Admin:
-		role = lathe.RoleOwner
-	case p.User != "":
-		if role, err = s.store.ProjectRole(r.Context(), p.UserID, proj.ID); err != nil {
-			writeProblem(w, r, err)
-			return false
-		}
-	}
-	if proj.Visibility == lathe.VisibilityPublic && role.Rank() < lathe.RoleRead.Rank() {
-		role = lathe.RoleRead
+	role, err := s.roleOn(r.Context(), p, proj)
+	if err != nil {
+		writeProblem(w, r, err)
+		return false
 	}
 	p.Project, p.Role = proj, role
 	if role.Rank() >= n.role().Rank() {
 		return true
 	}
-	if p.User == "" {
+	switch {
+	case p.User == "" && proj.Visibility != lathe.VisibilityPublic:
+		// As for a project that does not exist: nothing tells them apart.
+		unauthorized(w, r, "missing bearer token: send Authorization: Bearer <token>, or log in for a session cookie")
+		return false
+	case p.User == "":
 		unauthorized(w, r, "needs %s on project %s: log in or send a token", n.role(), proj.Name)
 		return false
 	}
 	forbidden(w, r, "needs %s on project %s; %s has %s", n.role(), proj.Name, p.User, roleName(role))
 	return false
+}
+
+// roleOn is the caller's role on proj: owner for admins, read at least on
+// a public project.
+func (s *Server) roleOn(ctx context.Context, p *Principal, proj *lathe.Project) (lathe.Role, error) {
+	role := lathe.RoleNone
+	switch {
+	case p.Admin:
+		role = lathe.RoleOwner
+	case p.User != "":
+		var err error
+		if role, err = s.store.ProjectRole(ctx, p.UserID, proj.ID); err != nil {
+			return role, err
+		}
+	}
+	if proj.Visibility == lathe.VisibilityPublic && role.Rank() < lathe.RoleRead.Rank() {
+		role = lathe.RoleRead
+	}
+	return role, nil
 }
 
 func roleName(r lathe.Role) string {

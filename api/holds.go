@@ -68,6 +68,7 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.audit(r, h.CreatedBy, "hold.created", p, map[string]any{"hold_id": h.ID})
 	w.Header().Set("Location", "/api/v1/projects/"+p.Name+"/holds/"+itoa(h.ID))
 	writeJSON(w, http.StatusCreated, h)
 }
@@ -98,6 +99,7 @@ func (s *Server) deleteHold(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.audit(r, principal(r.Context()).User, "hold.deleted", p, map[string]any{"hold_id": id})
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -36,6 +36,7 @@ func (s *Server) createHookToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ht.Token = token
+	s.audit(r, principal(r.Context()).User, "hook_token.created", p, map[string]any{"hook_token_id": ht.ID, "name": ht.Name})
 	writeJSON(w, http.StatusCreated, ht)
 }
 
@@ -56,6 +57,7 @@ func (s *Server) revokeHookToken(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.audit(r, principal(r.Context()).User, "hook_token.revoked", p, map[string]any{"hook_token_id": id})
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/auth"
 	"github.com/lathe-ci/lathe/internal/diskspace"
 	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/store"
@@ -52,20 +53,25 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 		p = problemf(http.StatusGone, "%v", err)
 	case errors.Is(err, lathe.ErrUnauthorized):
 		p = problemf(http.StatusUnauthorized, "%v", err)
+	case errors.Is(err, auth.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		p = problemf(http.StatusTooManyRequests, "%v; retry in 1 s", err)
 	case errors.Is(err, r.Context().Err()) && r.Context().Err() != nil:
 		return // the client went away
 	case store.DiskFull(err):
 		p = problemf(http.StatusServiceUnavailable, "%s on the server; try again once space is freed", diskspace.Reason)
 		w.Header().Set("Retry-After", retryAfterDiskFull)
-		slogFrom(r).Error("disk full", "method", r.Method, "path", r.URL.Path, "err", err)
+		slogFrom(r).Error("disk full", "route", r.Pattern, "err", err)
 	case store.Unavailable(err):
 		// Nothing the client did: the same request may well work shortly.
 		p = problemf(http.StatusServiceUnavailable, "the database is unreachable; try again shortly")
 		w.Header().Set("Retry-After", retryAfterUnavailable)
-		slogFrom(r).Warn("database unreachable", "method", r.Method, "path", r.URL.Path, "err", err)
+		slogFrom(r).Warn("database unreachable", "route", r.Pattern, "err", err)
 	default:
 		p = problemf(http.StatusInternalServerError, "internal error")
-		slogFrom(r).Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		// The route's pattern, not the path: a path can hold a credential
+		// (the webhook token of /api/v1/hooks/{token}).
+		slogFrom(r).Error("request failed", "route", r.Pattern, "err", err)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/git"
 )
 
 var (
@@ -22,12 +23,15 @@ type projectInput struct {
 	Visibility *string `json:"visibility"`
 }
 
-func (in projectInput) apply(p *lathe.Project) error {
+// apply checks the input and copies it into p, all but the URL: it returns
+// the URL to set (trimmed; p's own when none is given) for setURL.
+func (in projectInput) apply(p *lathe.Project) (string, error) {
 	if in.Name != nil {
 		p.Name = *in.Name
 	}
+	url := p.URL
 	if in.URL != nil {
-		p.URL = strings.TrimSpace(*in.URL)
+		url = strings.TrimSpace(*in.URL)
 	}
 	if in.DefaultBranch != nil {
 		p.DefaultBranch = *in.DefaultBranch
@@ -38,21 +42,22 @@ func (in projectInput) apply(p *lathe.Project) error {
 	if p.Visibility == "" {
 		p.Visibility = lathe.VisibilityPrivate
 	}
+	var err error
 	switch {
 	case !projectName.MatchString(p.Name):
-		return problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit", p.Name)
+		err = problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit", p.Name)
 	case allDigits.MatchString(p.Name):
-		return problemf(http.StatusBadRequest, "name: %q must not be all digits (a number in a URL means a project ID)", p.Name)
-	case p.URL == "":
-		return problemf(http.StatusBadRequest, "url: required: a git URL or path that `git clone` accepts")
-	case strings.HasPrefix(p.URL, "-"):
-		return problemf(http.StatusBadRequest, "url: %q must not start with '-'", p.URL)
+		err = problemf(http.StatusBadRequest, "name: %q must not be all digits (a number in a URL means a project ID)", p.Name)
+	case url == "":
+		err = problemf(http.StatusBadRequest, "url: required: a git URL or path that `git clone` accepts")
+	case strings.HasPrefix(url, "-"):
+		err = problemf(http.StatusBadRequest, "url: %q must not start with '-'", git.Redact(url))
 	case p.DefaultBranch == "" || strings.HasPrefix(p.DefaultBranch, "-"):
-		return problemf(http.StatusBadRequest, "default_branch: %q is not a branch name", p.DefaultBranch)
+		err = problemf(http.StatusBadRequest, "default_branch: %q is not a branch name", p.DefaultBranch)
 	case p.Visibility != lathe.VisibilityPrivate && p.Visibility != lathe.VisibilityPublic:
-		return problemf(http.StatusBadRequest, "visibility: %q must be private or public", p.Visibility)
+		err = problemf(http.StatusBadRequest, "visibility: %q must be private or public", p.Visibility)
 	}
-	return nil
+	return url, err
 }
 
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
@@ -62,7 +67,11 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &lathe.Project{DefaultBranch: "main"}
-	if err := in.apply(p); err != nil {
+	url, err := in.apply(p)
+	if err == nil {
+		err = s.setURL(r, p, url)
+	}
+	if err != nil {
 		writeProblem(w, r, err)
 		return
 	}
@@ -95,7 +104,12 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := projectOf(r)
-	if err := in.apply(p); err != nil {
+	old := *p
+	url, err := in.apply(p)
+	if err == nil {
+		err = s.setURL(r, p, url)
+	}
+	if err != nil {
 		writeProblem(w, r, err)
 		return
 	}
@@ -103,6 +117,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.audit(r, principal(r.Context()).User, "project.updated", p, projectChanges(&old, p))
 	writeJSON(w, http.StatusOK, p)
 }
 
@@ -111,6 +126,10 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.DeleteProject(r.Context(), p.ID); err != nil {
 		writeProblem(w, r, err)
 		return
+	}
+	// The project is gone whatever happens here; a leftover is pruned at the next start.
+	if err := s.pruneUploads(r.Context()); err != nil {
+		s.log.Warn("remove the uploads of a deleted project", "project", p.Name, "err", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -63,35 +62,30 @@ func (l *limiter) take(key string) {
 	l.refill(key).tokens--
 }
 
-// clientIP is the address the request came from. Lathe does not trust
-// X-Forwarded-For: behind a proxy, every client shares the proxy's bucket.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // tooMany answers 429 with Retry-After when l has no token for the client.
-func tooMany(w http.ResponseWriter, r *http.Request, l *limiter, what string) bool {
-	d := l.wait(clientIP(r))
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, l *limiter, what string) bool {
+	ip := s.clientIP(r)
+	d := l.wait(ip)
 	if d == 0 {
 		return false
 	}
 	secs := int(math.Ceil(d.Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeProblem(w, r, problemf(http.StatusTooManyRequests, "too many %s from %s; retry in %d s", what, clientIP(r), secs))
+	writeProblem(w, r, problemf(http.StatusTooManyRequests, "too many %s from %s; retry in %d s", what, ip, secs))
 	return true
 }
 
-// limitToken refuses a client that presented too many invalid tokens.
-func (s *Server) limitToken(w http.ResponseWriter, r *http.Request) bool {
-	return !tooMany(w, r, s.badTokens, "invalid credentials")
+// failedToken counts an invalid token against the client, or answers 429
+// when the client has presented too many. It is called only once a token
+// has proven invalid: a valid credential is never refused, even from an
+// address that also sent bad ones (a shared NAT, a proxy).
+func (s *Server) failedToken(w http.ResponseWriter, r *http.Request) bool {
+	if s.tooMany(w, r, s.badTokens, "invalid credentials") {
+		return false
+	}
+	s.badTokens.take(s.clientIP(r))
+	return true
 }
-
-// failedToken counts an invalid token against the client.
-func (s *Server) failedToken(r *http.Request) { s.badTokens.take(clientIP(r)) }
 
 // Rate limits: a client gets loginBurst logins at once, then one per
 // loginEvery; and badTokenBurst invalid tokens, then one per badTokenEvery.
@@ -101,4 +95,13 @@ const (
 	loginEvery    = 6 * time.Second
 	badTokenBurst = 20
 	badTokenEvery = 3 * time.Second
+	// hashWait is how long a login waits for a password-hashing slot
+	// before it gets 429 (see auth.Hasher).
+	hashWait = 2 * time.Second
+	// maxHashSlots bounds the password hashing running at once, whatever
+	// the number of CPUs: each slot holds 19 MiB and leaves as much garbage
+	// for the GC, so 300 parallel logins peak at about 140 MB with 2 slots
+	// and over 200 MB with 4 (TestParallelLoginsKeepServerMemoryBounded).
+	// Two slots still check some 50 passwords a second.
+	maxHashSlots = 2
 )

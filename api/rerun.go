@@ -7,12 +7,12 @@ import (
 
 // rerunJob queues a finished job again as a new attempt.
 func (s *Server) rerunJob(w http.ResponseWriter, r *http.Request) {
-	actByID(w, r, "job", s.store.RerunJob, s.store.Job)
+	actByID(w, r, "job", s.audited(r, "job.rerun", "job", s.store.RerunJob), s.store.Job)
 }
 
 // rerunFailed queues every failed job of a finished run again.
 func (s *Server) rerunFailed(w http.ResponseWriter, r *http.Request) {
-	actByID(w, r, "run", s.store.RerunFailed, s.store.Run)
+	actByID(w, r, "run", s.audited(r, "run.rerun_failed", "run", s.store.RerunFailed), s.store.Run)
 }
 
 // rerunRun starts a new run of the same pipeline at the same commit, linked to its parent.
@@ -41,6 +41,7 @@ func (s *Server) rerunRun(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.audit(r, principal(r.Context()).User, "run.rerun", p, map[string]any{"run_id": run.ID, "parent_run_id": parent.ID})
 	run, err = s.store.Run(r.Context(), run.ID)
 	if err != nil {
 		writeProblem(w, r, err)

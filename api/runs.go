@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -58,6 +59,15 @@ func (s *Server) runFilter(r *http.Request, projectKey string) (store.RunFilter,
 		p, err := s.store.Project(r.Context(), projectKey)
 		if err != nil {
 			return f, err
+		}
+		// A project the caller may not read is, to this filter, one that
+		// does not exist: the answer must not tell them apart.
+		role, err := s.roleOn(r.Context(), principal(r.Context()), p)
+		if err != nil {
+			return f, err
+		}
+		if role.Rank() < lathe.RoleRead.Rank() {
+			return f, fmt.Errorf("project %s: %w", projectKey, lathe.ErrNotFound)
 		}
 		f.ProjectID = p.ID
 	}

@@ -7,7 +7,9 @@ import (
 	"unicode/utf8"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
 	"github.com/lathe-ci/lathe/secret"
+	"github.com/lathe-ci/lathe/store"
 )
 
 // A job gets the secrets it names, and only those, at claim time: the
@@ -64,7 +66,6 @@ func (s *Server) withSecrets(ctx context.Context, agentID int64, as *lathe.Assig
 // resolveSecrets opens the job's secrets in the order it names them. It
 // returns what it resolved so far with any error.
 func (s *Server) resolveSecrets(ctx context.Context, as *lathe.Assignment) ([]lathe.EnvVar, error) {
-	failf := func(format string, args ...any) error { return &jobSecretError{fmt.Sprintf(format, args...)} }
 	if s.keys == nil {
 		return nil, failf("lathe: this job needs secrets, but the server has no secret key configured")
 	}
@@ -82,28 +83,67 @@ func (s *Server) resolveSecrets(ctx context.Context, as *lathe.Assignment) ([]la
 	if err != nil {
 		return nil, err
 	}
+	run := engine.SecretRun{Ref: as.Ref, Branch: as.Branch, Event: as.Event}
 	var out []lathe.EnvVar
 	for _, ref := range as.SecretRefs {
-		v, ok := stored[ref.Name]
+		var v string
 		if ref.Encrypted != "" {
-			b, err := s.decryptForProject(ctx, p.ID, ref.Encrypted)
-			if errors.Is(err, secret.ErrProjectCiphertext) {
-				return out, failf("lathe: secret %s: the encrypted value in the pipeline does not open with project %s's key "+
-					"(encrypt it with `lathe encrypt --project %s`)", ref.Name, p.Name, p.Name)
-			}
+			b, err := s.openEncrypted(ctx, p, ref.Name, ref.Encrypted)
 			if err != nil {
 				return out, err
 			}
-			v, ok = string(b), true
+			v = string(b)
+		} else {
+			sec, ok := stored[ref.Name]
+			if err := storedSecretDenial(p.Name, ref.Name, sec, ok, run); err != nil {
+				return out, err
+			}
+			v = sec.Value
 		}
-		switch {
-		case !ok:
-			return out, failf("lathe: secret %s is not defined for project %s nor globally; add it with `lathe secrets set --project %s %s`",
-				ref.Name, p.Name, p.Name, ref.Name)
-		case utf8.RuneCountInString(v) < secret.MinLength:
+		if utf8.RuneCountInString(v) < secret.MinLength {
 			return out, failf("lathe: secret %s: too short to mask in logs (at least %d characters)", ref.Name, secret.MinLength)
 		}
 		out = append(out, lathe.EnvVar{Name: ref.Name, Value: v})
 	}
 	return out, nil
+}
+
+func failf(format string, args ...any) error { return &jobSecretError{fmt.Sprintf(format, args...)} }
+
+// storedSecretDenial says why the run may not have a stored secret: there
+// is none of that name, it is a global one not granted to the project, or
+// its branch and event limits leave the run out. The job then fails
+// naming the secret and the reason; it never runs with the variable empty,
+// which would hide the refusal and could make a deploy do the wrong thing.
+func storedSecretDenial(project, name string, sec store.StoredSecret, found bool, run engine.SecretRun) error {
+	switch {
+	case !found:
+		return failf("lathe: secret %s is not defined for project %s nor globally; add it with `lathe secrets set --project %s %s`",
+			name, project, project, name)
+	case sec.Global && !sec.Granted:
+		return failf("lathe: secret %s is a global secret that is not granted to project %s; an admin grants it with "+
+			"`lathe secrets grant %s %s`", name, project, name, project)
+	}
+	if why := engine.SecretDenial(sec.Branches, sec.Events, run); why != "" {
+		return failf("lathe: secret %s is protected: %s (the run's ref is %s)", name, why, run.Ref)
+	}
+	return nil
+}
+
+// openEncrypted opens a value carried encrypted in the pipeline file. A
+// value that does not open fails the job: as a claim error the agent would
+// ask for the same job again and again.
+func (s *Server) openEncrypted(ctx context.Context, p *lathe.Project, name, ciphertext string) ([]byte, error) {
+	b, err := s.decryptForProject(ctx, p.ID, ciphertext)
+	switch {
+	case errors.Is(err, secret.ErrProjectCiphertext):
+		return nil, failf("lathe: secret %s: the encrypted value in the pipeline does not open with project %s's key "+
+			"(encrypt it with `lathe encrypt --project %s`)", name, p.Name, p.Name)
+	case errors.Is(err, lathe.ErrNotFound):
+		// No key was ever made for the project, so nothing was encrypted
+		// with it: the value came from elsewhere.
+		return nil, failf("lathe: secret %s: the encrypted value in the pipeline cannot open: project %s has no key yet, "+
+			"so it was not encrypted for this project (encrypt it with `lathe encrypt --project %s`)", name, p.Name, p.Name)
+	}
+	return b, err
 }

@@ -2,11 +2,14 @@ package api
 
 import (
 	"net/http"
+	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/secret"
 )
 
@@ -156,4 +159,67 @@ func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("secret deleted", "project", r.PathValue("project"), "secret", r.PathValue("name"), "by", principal(r.Context()).User)
 	s.audit(r, principal(r.Context()).User, "secret.deleted", principal(r.Context()).Project, map[string]any{"secret": r.PathValue("name")})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// patchSecret changes who may have a secret (lathe.SecretRules): its
+// branch and event limits, and for a global secret the projects it is
+// granted to. The value is left as it is.
+func (s *Server) patchSecret(w http.ResponseWriter, r *http.Request) {
+	var in lathe.SecretRules
+	if err := decode(w, r, &in); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	pid, err := s.secretScope(r)
+	if err == nil {
+		err = validSecretRules(in, pid == 0)
+	}
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	by := principal(r.Context()).User
+	name := r.PathValue("name")
+	sec, err := s.store.SetSecretRules(r.Context(), pid, name, in, by)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	s.log.Info("secret rules changed", "project", sec.Project, "secret", name, "by", by)
+	s.audit(r, by, "secret.rules_changed", principal(r.Context()).Project,
+		map[string]any{"secret": name, "branches": sec.Branches, "events": sec.Events, "projects": sec.Projects})
+	writeJSON(w, http.StatusOK, sec)
+}
+
+// maxSecretRules bounds each list of a secret's rules.
+const maxSecretRules = 100
+
+func validSecretRules(in lathe.SecretRules, global bool) error {
+	if in.Branches == nil && in.Events == nil && in.Projects == nil {
+		return problemf(http.StatusBadRequest, "give at least one of branches, events or projects")
+	}
+	for field, list := range map[string]*[]string{"branches": in.Branches, "events": in.Events, "projects": in.Projects} {
+		if list != nil && len(*list) > maxSecretRules {
+			return problemf(http.StatusBadRequest, "%s: %d entries; at most %d", field, len(*list), maxSecretRules)
+		}
+	}
+	if in.Projects != nil && !global {
+		return problemf(http.StatusBadRequest, "projects: only a global secret is granted to projects; this one belongs to a project")
+	}
+	if in.Branches != nil {
+		for _, b := range *in.Branches {
+			if _, err := path.Match(b, ""); err != nil || b == "" {
+				return problemf(http.StatusBadRequest, "branches: %q is not a branch name or pattern (such as main or release/*)", b)
+			}
+		}
+	}
+	if in.Events != nil {
+		kinds := pipeline.EventKinds()
+		for _, e := range *in.Events {
+			if !slices.Contains(kinds, e) {
+				return problemf(http.StatusBadRequest, "events: %q is not an event; use %s", e, strings.Join(kinds, ", "))
+			}
+		}
+	}
+	return nil
 }

@@ -9,9 +9,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
+	"github.com/lathe-ci/lathe/auth"
 	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
@@ -37,6 +40,10 @@ type Server struct {
 	// logins and badTokens rate-limit password guessing and token guessing
 	// per client IP (see ratelimit.go).
 	logins, badTokens *limiter
+	// hasher caps the password hashing running at once (see auth.Hasher).
+	hasher *auth.Hasher
+	// trustedProxies may set X-Forwarded-For (see SetTrustedProxies).
+	trustedProxies []netip.Prefix
 }
 
 // SetKeyring gives the server the keys that seal secrets. Call it before serving.
@@ -48,11 +55,17 @@ func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
 		log = slog.Default()
 	}
 	s := &Server{store: st, trigger: tr, log: log, mux: http.NewServeMux(),
-		logins: newLimiter(loginBurst, loginEvery), badTokens: newLimiter(badTokenBurst, badTokenEvery)}
+		logins: newLimiter(loginBurst, loginEvery), badTokens: newLimiter(badTokenBurst, badTokenEvery),
+		hasher: auth.NewHasher(min(runtime.NumCPU(), maxHashSlots), hashWait)}
 	if err := checkRoutes(s.routes()); err != nil {
 		panic(err) // a mistake in the route table, not in any input
 	}
+	queries, err := routeQueries(openapiDoc)
+	if err != nil {
+		panic(err) // a mistake in the embedded document, not in any input
+	}
 	for _, r := range s.routes() {
+		r.Handler = onlyDeclaredQuery(r.Pattern, queries[r.Pattern], r.Handler)
 		s.mux.Handle(r.Pattern, s.guard(r))
 	}
 	return s
@@ -194,12 +207,14 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/projects/{project}/secrets/{name}", projectOwner, s.getSecret},
 		{"PUT /api/v1/projects/{project}/secrets/{name}", projectOwner, s.putSecret},
 		{"DELETE /api/v1/projects/{project}/secrets/{name}", projectOwner, s.deleteSecret},
+		{"PATCH /api/v1/projects/{project}/secrets/{name}", projectOwner, s.patchSecret},
 		{"GET /api/v1/projects/{project}/key.pub", projectRead, s.getProjectKey},
 		{"GET /api/v1/secrets", adminOnly, s.listSecrets},
 		{"POST /api/v1/secrets", adminOnly, s.createSecret},
 		{"GET /api/v1/secrets/{name}", adminOnly, s.getSecret},
 		{"PUT /api/v1/secrets/{name}", adminOnly, s.putSecret},
 		{"DELETE /api/v1/secrets/{name}", adminOnly, s.deleteSecret},
+		{"PATCH /api/v1/secrets/{name}", adminOnly, s.patchSecret},
 
 		// Identity: login sessions, users, tokens, teams, the audit log.
 		// Login checks a password itself (and is rate-limited per client).
@@ -214,6 +229,8 @@ func (s *Server) routes() []Route {
 		{"PATCH /api/v1/users/{user}", adminOnly, s.updateUser},
 		{"DELETE /api/v1/users/{user}", adminOnly, s.disableUser},
 		{"POST /api/v1/users/{user}/tokens", adminOnly, s.createUserToken},
+		{"GET /api/v1/users/{user}/tokens", adminOnly, s.listUserTokens},
+		{"DELETE /api/v1/users/{user}/tokens/{token}", adminOnly, s.deleteUserToken},
 		{"GET /api/v1/tokens", authenticated, s.listTokens},
 		{"POST /api/v1/tokens", authenticated, s.createToken},
 		{"DELETE /api/v1/tokens/{token}", authenticated, s.deleteToken},

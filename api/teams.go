@@ -18,8 +18,10 @@ type teamList struct {
 	Items []string `json:"items"`
 }
 
+// listTeams lists every team to admins; others see the teams they are in
+// or that hold a role on a project they may read.
 func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) {
-	items, err := s.store.Teams(r.Context())
+	items, err := s.store.Teams(r.Context(), principal(r.Context()).viewer())
 	respond(w, r, http.StatusOK, teamList{Items: items}, err)
 }
 
@@ -38,12 +40,15 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.audit(r, principal(r.Context()).User, "team.created", nil, map[string]any{"team": tm.Name})
 	w.Header().Set("Location", "/api/v1/teams/"+tm.Name)
 	writeJSON(w, http.StatusCreated, tm)
 }
 
+// getTeam shows a team with its members: to admins any team, to others
+// the teams they are in or that hold a role on a project they may read.
 func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) {
-	tm, err := s.store.Team(r.Context(), r.PathValue("team"))
+	tm, err := s.store.VisibleTeam(r.Context(), r.PathValue("team"), principal(r.Context()).viewer())
 	respond(w, r, http.StatusOK, tm, err)
 }
 
@@ -52,6 +57,7 @@ func (s *Server) deleteTeam(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.audit(r, principal(r.Context()).User, "team.deleted", nil, map[string]any{"team": r.PathValue("team")})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -66,6 +72,7 @@ func (s *Server) addTeamMember(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.audit(r, principal(r.Context()).User, "team.member_added", nil, map[string]any{"team": team, "user": in.User})
 	tm, err := s.store.Team(r.Context(), team)
 	respond(w, r, http.StatusOK, tm, err)
 }
@@ -75,5 +82,6 @@ func (s *Server) removeTeamMember(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	s.audit(r, principal(r.Context()).User, "team.member_removed", nil, map[string]any{"team": r.PathValue("team"), "user": r.PathValue("user")})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -90,21 +90,45 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, owner string
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
-	items, err := s.store.Tokens(r.Context(), principal(r.Context()).User)
+	s.serveTokens(w, r, principal(r.Context()).User)
+}
+
+// listUserTokens is an admin listing another user's tokens and sessions,
+// to find one to revoke.
+func (s *Server) listUserTokens(w http.ResponseWriter, r *http.Request) {
+	u, err := s.store.User(r.Context(), r.PathValue("user"))
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	s.serveTokens(w, r, u.Name)
+}
+
+func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request, owner string) {
+	items, err := s.store.Tokens(r.Context(), owner)
 	respond(w, r, http.StatusOK, tokenList{Items: items}, err)
 }
 
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
+	s.revokeToken(w, r, principal(r.Context()).User)
+}
+
+// deleteUserToken is an admin revoking another user's token or session.
+func (s *Server) deleteUserToken(w http.ResponseWriter, r *http.Request) {
+	s.revokeToken(w, r, r.PathValue("user"))
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, owner string) {
 	id, err := pathID(r, "token")
 	if err != nil {
 		writeProblem(w, r, err)
 		return
 	}
 	p := principal(r.Context())
-	if err := s.store.DeleteToken(r.Context(), p.User, id); err != nil {
+	if err := s.store.DeleteToken(r.Context(), owner, id); err != nil {
 		writeProblem(w, r, err)
 		return
 	}
-	s.audit(r, p.User, "token.revoked", nil, map[string]any{"token_id": id})
+	s.audit(r, p.User, "token.revoked", nil, map[string]any{"owner": owner, "token_id": id})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/store"
 )
 
 // Uploads: the upload action of a job stores a gzipped tar archive of its
@@ -25,28 +27,52 @@ import (
 // DefaultMaxUpload bounds one upload archive unless SetUploads says otherwise.
 const DefaultMaxUpload = 1 << 30
 
-// uploadName is the pipeline's rule for upload names (pipeline/names.go).
-var uploadName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+// DefaultUploadQuota bounds the uploads of one project, all its runs
+// together, unless SetUploads says otherwise: uploads hand files between
+// the jobs of a run and stay until the project is deleted, so without a
+// bound one busy project fills the server's disk.
+const DefaultUploadQuota = 10 << 30
 
 var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // uploadFiles is where the archives are kept.
 type uploadFiles struct {
-	dir string
-	max int64
+	dir   string
+	max   int64
+	quota int64
 }
 
-// SetUploads keeps upload archives in dir, each at most maxBytes (zero:
-// DefaultMaxUpload). Call it before serving; without it uploads are refused.
-func (s *Server) SetUploads(dir string, maxBytes int64) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxUpload
+// UploadLimits bound upload archives: MaxBytes one archive (zero:
+// DefaultMaxUpload), ProjectQuota all of one project's (zero:
+// DefaultUploadQuota).
+type UploadLimits struct {
+	MaxBytes, ProjectQuota int64
+}
+
+// SetUploads keeps upload archives in dir within limits. Call it before
+// serving; without it uploads are refused.
+func (s *Server) SetUploads(dir string, limits UploadLimits) {
+	if limits.MaxBytes <= 0 {
+		limits.MaxBytes = DefaultMaxUpload
 	}
-	s.uploads = uploadFiles{dir: dir, max: maxBytes}
+	if limits.ProjectQuota <= 0 {
+		limits.ProjectQuota = DefaultUploadQuota
+	}
+	s.uploads = uploadFiles{dir: dir, max: limits.MaxBytes, quota: limits.ProjectQuota}
 }
 
-func (f uploadFiles) path(runID int64, name, sum string) string {
-	return filepath.Join(f.dir, strconv.FormatInt(runID, 10), name+"."+sum+".tar.gz")
+// path is where the archive of an upload is kept. Names are checked when
+// they arrive (lathe.CheckUploadName); the path is checked again here so
+// that no later change of that rule can place a file outside the run's
+// directory.
+func (f uploadFiles) path(runID int64, name, sum string) (string, error) {
+	runDir := filepath.Join(f.dir, strconv.FormatInt(runID, 10))
+	file := name + "." + sum + ".tar.gz"
+	p := filepath.Join(runDir, file)
+	if !filepath.IsLocal(file) || filepath.Dir(p) != runDir {
+		return "", problemf(http.StatusBadRequest, "upload %q: the name would leave the run's directory", name)
+	}
+	return p, nil
 }
 
 // putUpload stores the request's body as the upload {name} of the
@@ -75,12 +101,27 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) {
 		writeAttemptProblem(w, r, id, err)
 		return
 	}
+	if r.ContentLength > 0 {
+		used, err := s.store.ProjectUploadBytes(r.Context(), sc.RunID, name)
+		if err == nil {
+			err = store.CheckUploadQuota(used, r.ContentLength, s.uploads.quota)
+		}
+		if err != nil {
+			writeProblem(w, r, uploadProblem(name, err))
+			return
+		}
+	}
 	tmp, size, err := s.uploads.receive(w, r, name, sum)
 	if err != nil {
 		writeProblem(w, r, err)
 		return
 	}
-	final := s.uploads.path(sc.RunID, name, sum)
+	final, err := s.uploads.path(sc.RunID, name, sum)
+	if err != nil {
+		os.Remove(tmp)
+		writeProblem(w, r, err)
+		return
+	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
 		os.Remove(tmp)
 		writeProblem(w, r, fmt.Errorf("upload %q: %w", name, err))
@@ -92,20 +133,20 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := &lathe.Upload{RunID: sc.RunID, Name: name, AttemptID: id, Size: size, SHA256: sum}
-	prev, err := s.store.PutUpload(r.Context(), agent.ID, u)
+	prev, err := s.store.PutUpload(r.Context(), agent.ID, u, s.uploads.quota)
 	if err != nil {
 		// Keep the file only if the upload on record is this very content.
 		if cur, cerr := s.store.Upload(r.Context(), sc.RunID, name); cerr != nil || cur.SHA256 != sum {
 			os.Remove(final)
 		}
-		writeAttemptProblem(w, r, id, err)
+		writeAttemptProblem(w, r, id, uploadProblem(name, err))
 		return
 	}
 	status := http.StatusCreated
 	if prev != nil {
 		status = http.StatusOK
-		if prev.SHA256 != sum {
-			if err := os.Remove(s.uploads.path(prev.RunID, prev.Name, prev.SHA256)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if old, err := s.uploads.path(prev.RunID, prev.Name, prev.SHA256); err == nil && prev.SHA256 != sum {
+			if err := os.Remove(old); err != nil && !errors.Is(err, os.ErrNotExist) {
 				s.log.Warn("remove replaced upload", "run_id", prev.RunID, "name", prev.Name, "err", err)
 			}
 		}
@@ -157,6 +198,14 @@ func (f uploadFiles) receive(w http.ResponseWriter, r *http.Request, name, sum s
 	return file.Name(), n, nil
 }
 
+// uploadProblem makes an upload over its project's quota a 413 that says so.
+func uploadProblem(name string, err error) error {
+	if errors.Is(err, store.ErrUploadQuota) {
+		return problemf(http.StatusRequestEntityTooLarge, "upload %q: %v", name, err)
+	}
+	return err
+}
+
 func tooBig(name string, max int64) error {
 	return problemf(http.StatusRequestEntityTooLarge, "upload %q: larger than the %d bytes this server accepts; upload fewer files", name, max)
 }
@@ -183,7 +232,12 @@ func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
-	f, err := os.Open(s.uploads.path(u.RunID, u.Name, u.SHA256))
+	file, err := s.uploads.path(u.RunID, u.Name, u.SHA256)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	f, err := os.Open(file)
 	if err != nil {
 		writeProblem(w, r, fmt.Errorf("upload %q of run %d: its archive is missing: %w", name, u.RunID, err))
 		return
@@ -205,9 +259,15 @@ func (s *Server) uploadParams(r *http.Request) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
+	// The router has unescaped the path ("..%2Fx" is "../x" here); the
+	// raw path must name the same thing, so an escaped form that some
+	// proxy would unescape again is refused too.
 	name := r.PathValue("name")
-	if !uploadName.MatchString(name) {
-		return 0, "", problemf(http.StatusBadRequest, "name: %q is not an upload name: use 1 to 100 letters, digits, '.', '_' or '-'", name)
+	if err := lathe.CheckUploadName(name); err != nil {
+		return 0, "", problemf(http.StatusBadRequest, "name: %v", err)
+	}
+	if raw := r.URL.EscapedPath(); !strings.HasSuffix(raw, "/"+name) {
+		return 0, "", problemf(http.StatusBadRequest, "name: %q must be written in the path as is, not escaped", name)
 	}
 	if s.uploads.dir == "" {
 		return 0, "", problemf(http.StatusServiceUnavailable, "this server keeps no uploads")

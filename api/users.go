@@ -23,6 +23,9 @@ type userUpdate struct {
 type passwordChange struct {
 	CurrentPassword string `json:"current_password"`
 	NewPassword     string `json:"new_password"`
+	// RevokeTokens also revokes the user's API tokens (other than the
+	// credential asking); other login sessions end either way.
+	RevokeTokens bool `json:"revoke_tokens"`
 }
 
 func checkPassword(pw string) error {
@@ -55,7 +58,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, r, err)
 			return
 		}
-		hash = auth.HashPassword(in.Password)
+		var err error
+		if hash, err = s.hasher.Hash(r.Context(), in.Password); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
 	}
 	u := &lathe.User{Name: in.Name, Admin: in.Admin, Service: in.Service}
 	if err := s.store.CreateUser(r.Context(), u, hash); err != nil {
@@ -96,8 +103,9 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 	s.changeUser(w, r, in)
 }
 
-// disableUser disables a user: its sessions and tokens stop working at
-// once. Users are not deleted, so what they did stays attributed.
+// disableUser disables a user: its sessions and tokens are revoked at
+// once (enabling the user again brings none back). Users are not deleted,
+// so what they did stays attributed.
 func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) {
 	yes := true
 	s.changeUser(w, r, userUpdate{Disabled: &yes})
@@ -127,7 +135,8 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, in userUpdat
 	writeJSON(w, http.StatusOK, u)
 }
 
-// changePassword sets the caller's password; other login sessions end.
+// changePassword sets the caller's password; other login sessions end,
+// and with revoke_tokens the caller's other API tokens too.
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	var in passwordChange
 	if err := decode(w, r, &in); err != nil {
@@ -144,25 +153,44 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problemf(http.StatusConflict, "service accounts have no password"))
 		return
 	}
-	if hash != "" {
-		ok, err := auth.CheckPassword(hash, in.CurrentPassword)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
-		if !ok {
-			writeProblem(w, r, problemf(http.StatusForbidden, "current_password: does not match"))
-			return
-		}
+	if err := s.checkCurrentPassword(r, p, hash, in.CurrentPassword); err != nil {
+		writeProblem(w, r, err)
+		return
 	}
 	if err := checkPassword(in.NewPassword); err != nil {
 		writeProblem(w, r, err)
 		return
 	}
-	if err := s.store.SetPassword(r.Context(), u.ID, auth.HashPassword(in.NewPassword), p.Token.ID); err != nil {
+	newHash, err := s.hasher.Hash(r.Context(), in.NewPassword)
+	if err != nil {
 		writeProblem(w, r, err)
 		return
 	}
-	s.audit(r, p.User, "password.changed", nil, nil)
+	if err := s.store.SetPassword(r.Context(), u.ID, newHash, p.Token.ID, in.RevokeTokens); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	s.audit(r, p.User, "password.changed", nil, map[string]any{"revoke_tokens": in.RevokeTokens})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// checkCurrentPassword checks the caller may set a new password: it knows
+// the current one, or, for an account with none yet (the built-in admin),
+// it holds an admin-scoped credential. Otherwise a read or write token of
+// the admin could set a password and log in to an admin session.
+func (s *Server) checkCurrentPassword(r *http.Request, p *Principal, hash, current string) error {
+	if hash == "" {
+		if !p.Admin {
+			return problemf(http.StatusForbidden, "current_password: %s has no password yet; setting the first one needs a token with the admin scope", p.User)
+		}
+		return nil
+	}
+	ok, err := s.hasher.Check(r.Context(), hash, current)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return problemf(http.StatusForbidden, "current_password: does not match")
+	}
+	return nil
 }

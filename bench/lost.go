@@ -5,11 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -61,14 +57,9 @@ func benchLost(ctx context.Context, b *bench) (*lostResult, error) {
 		return nil, err
 	}
 	dir := filepath.Join(b.tmp, "lost")
-	pids := filepath.Join(dir, "pids")
-	if err := os.MkdirAll(pids, 0o755); err != nil {
-		return nil, err
-	}
-	defer killStepGroups(pids)
-	// The step writes its process group (its shell's PID) to pids/RUN_ID, so
-	// the benchmark can kill it with its agent.
-	step := fmt.Sprintf(`echo "attempt $LATHE_ATTEMPT"; if [ "$LATHE_ATTEMPT" = 1 ]; then echo $$ > %s/$LATHE_RUN_ID; sleep 300; fi; echo done`, pids)
+	// The first attempt's step sleeps until its agent is killed; the
+	// sandbox dies with the agent, the step with it.
+	step := `echo "attempt $LATHE_ATTEMPT"; if [ "$LATHE_ATTEMPT" = 1 ]; then sleep 300; fi; echo done`
 	repo := filepath.Join(dir, "repo")
 	if _, err := makeRepoWith(ctx, repo, map[string]string{
 		".lathe/lost.yml": "jobs:\n  doomed:\n    runs-on: [" + lostLabel + "]\n    steps:\n      - " + step + "\n",
@@ -93,7 +84,7 @@ func benchLost(ctx context.Context, b *bench) (*lostResult, error) {
 	if err := srv.admin.Do(ctx, http.MethodPost, "/api/v1/registration-tokens", map[string]string{"name": "bench-lost"}, &rt); err != nil {
 		return nil, fmt.Errorf("create registration token: %w", err)
 	}
-	lc := &lostCase{srv: srv, bin: bin, reg: rt.Token, dir: dir, pids: pids, project: project, hb: hb, ttl: cfg.lostTTL, sweep: cfg.lostSweep}
+	lc := &lostCase{srv: srv, bin: bin, reg: rt.Token, dir: dir, project: project, hb: hb, ttl: cfg.lostTTL, sweep: cfg.lostSweep}
 	var lost, claimed, handover, done []time.Duration
 	for i := range cfg.lostReps {
 		if err := ctx.Err(); err != nil {
@@ -119,7 +110,7 @@ func benchLost(ctx context.Context, b *bench) (*lostResult, error) {
 type lostCase struct {
 	srv            *serverChild
 	bin, reg       string
-	dir, pids      string
+	dir            string
 	project        string
 	hb, ttl, sweep time.Duration
 }
@@ -143,12 +134,11 @@ func (lc *lostCase) once(ctx context.Context, i int) (s lostSample, err error) {
 		return s, fmt.Errorf("run %d has %d jobs, want 1", run.ID, len(run.Jobs))
 	}
 	jobID := run.Jobs[0].ID
-	pidFile := filepath.Join(lc.pids, strconv.FormatInt(run.ID, 10))
-	var stepPID int
 	if err := poll(ctx, 30*time.Second, "the step of attempt 1 running", func() (bool, error) {
-		b, _ := os.ReadFile(pidFile)
-		stepPID, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		return stepPID > 1, nil
+		var job lathe.Job
+		err := lc.srv.admin.Do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d", jobID), nil, &job)
+		a := attemptN(&job, 1)
+		return err == nil && a != nil && len(a.Steps) > 1 && a.Steps[1].Status == lathe.StatusRunning, err
 	}); err != nil {
 		return s, fmt.Errorf("%w\n%s", err, tailString(doomed.out.String(), 10))
 	}
@@ -178,7 +168,6 @@ func (lc *lostCase) once(ctx context.Context, i int) (s lostSample, err error) {
 
 	doomed.kill()
 	killed := time.Now()
-	syscall.Kill(-stepPID, syscall.SIGKILL) // the machine died: its steps with it
 
 	var job lathe.Job
 	if err := poll(ctx, lc.ttl+lc.sweep+30*time.Second, "attempt 2 claimed", func() (bool, error) {
@@ -234,18 +223,6 @@ func poll(ctx context.Context, timeout time.Duration, what string, cond func() (
 		case <-time.After(pollEvery):
 		case <-ctx.Done():
 			return ctx.Err()
-		}
-	}
-}
-
-// killStepGroups kills the process groups named in dir's files: steps of
-// killed agents run on in their own groups.
-func killStepGroups(dir string) {
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
-			syscall.Kill(-pid, syscall.SIGKILL)
 		}
 	}
 }

@@ -131,14 +131,17 @@ func printSteps(w io.Writer, s *stepsResult) {
 		verdict(s.Lathe/s.Direct, targetStepsRatio))
 	per := float64(s.Steps)
 	row(w, cols, "per step", fmtMS(s.Lathe/per), fmtMS(s.Direct/per), "", "", "")
-	row(w, cols, "executor.Shell alone, no server", fmtMS(s.Executor), fmtMS(s.Direct), fmtRatio(s.Executor, s.Direct), "", "")
+	row(w, cols, "vs the same in one bwrap by hand", fmtMS(s.Lathe), fmtMS(s.Bwrap), fmtRatio(s.Lathe, s.Bwrap), "≤ 1.5×",
+		verdict(s.Lathe/s.Bwrap, targetStepsRatio))
+	row(w, cols, "sandbox executor alone, no server", fmtMS(s.Executor), fmtMS(s.Bwrap), fmtRatio(s.Executor, s.Bwrap), "", "")
 	fmt.Fprintf(w, "  overhead %s per step. Inside Lathe: a step's process runs p50 %s (p99 %s); from one step's finish to the next's start p50 %s (p99 %s)\n",
 		fmtMS((s.Lathe-s.Direct)/per), fmtMS(s.StepRun.P50), fmtMS(s.StepRun.P99), fmtMS(s.Gap.P50), fmtMS(s.Gap.P99))
 	fmt.Fprintf(w, "  CPU of the Lathe process (server + agents, in-process) per job: %s, %s per step, beside the steps' own processes\n",
 		fmtMS(s.CPU), fmtMS(s.CPU/per))
 	fmt.Fprintf(w, "  Lathe: steps[1].started_at → steps[%d].finished_at; direct: %d × exec /bin/sh -e -c true in turn, same %d-variable environment\n",
 		s.Steps, s.Steps, s.EnvVars)
-	fmt.Fprintf(w, "  every repetition (ms): Lathe %s; direct %s; executor alone %s\n", fmtList(s.LatheAll), fmtList(s.DirectAll), fmtList(s.ExecutorAll))
+	fmt.Fprintf(w, "  every repetition (ms): Lathe %s; direct %s; executor alone %s; bwrap by hand %s (its start alone %s)\n",
+		fmtList(s.LatheAll), fmtList(s.DirectAll), fmtList(s.ExecutorAll), fmtList(s.BwrapAll), fmtMS(s.BwrapStart))
 }
 
 func printLogs(w io.Writer, l *logsResult) {

@@ -34,11 +34,18 @@ type stepsResult struct {
 	StepRun summary `json:"step_run"`
 	Gap     summary `json:"gap_between_steps"`
 	EnvVars int     `json:"env_vars"`
-	// Executor is the median time of the 50 steps through Lathe's
-	// executor.Shell alone (no server, no agent, output to memory): the
-	// share of the overhead that is the step runner rather than reporting.
+	// Executor is the median time of the 50 steps through the agents'
+	// executor (the sandbox) alone, no server, no agent, output to a
+	// spool file: the share of the overhead that is the step runner
+	// rather than reporting.
 	Executor    float64   `json:"executor_ms"`
 	ExecutorAll []float64 `json:"executor_all_ms"`
+	// Bwrap is the median time of the same 50 commands run by one /bin/sh
+	// inside one bubblewrap sandbox started by hand (bwrap's own start
+	// taken out: BwrapStart is that alone).
+	Bwrap      float64   `json:"bwrap_by_hand_ms"`
+	BwrapAll   []float64 `json:"bwrap_by_hand_all_ms"`
+	BwrapStart float64   `json:"bwrap_start_ms"`
 	// CPU is the median CPU this process (server, agents, and the
 	// benchmark's client) used per job, beside the steps' own processes.
 	CPU float64 `json:"lathe_process_cpu_ms"`
@@ -64,7 +71,7 @@ func benchSteps(ctx context.Context, b *bench, reps int) (*stepsResult, error) {
 	if _, err := directSteps(ctx, ws, env); err != nil {
 		return nil, err
 	}
-	var latheAll, directAll, execAll, cpu, runs, gaps []time.Duration
+	var latheAll, directAll, execAll, bwrapAll, bwrapStarts, cpu, runs, gaps []time.Duration
 	for i := range reps {
 		c0 := cpuTime()
 		_, _, a, err := in.runJob(ctx, stepsPipeline)
@@ -93,11 +100,18 @@ func benchSteps(ctx context.Context, b *bench, reps int) (*stepsResult, error) {
 			return nil, err
 		}
 		execAll = append(execAll, e)
+		bw, start, err := bwrapSteps(ctx, ws, env)
+		if err != nil {
+			return nil, err
+		}
+		bwrapAll, bwrapStarts = append(bwrapAll, bw), append(bwrapStarts, start)
 		b.progress("(b) %d/%d repetitions", i+1, reps)
 	}
 	b.progressDone()
 	res.Lathe, res.Direct, res.Executor, res.CPU = ms(median(latheAll)), ms(median(directAll)), ms(median(execAll)), ms(median(cpu))
+	res.Bwrap, res.BwrapStart = ms(median(bwrapAll)), ms(median(bwrapStarts))
 	for i := range latheAll {
+		res.BwrapAll = append(res.BwrapAll, ms(bwrapAll[i]))
 		res.LatheAll = append(res.LatheAll, ms(latheAll[i]))
 		res.DirectAll = append(res.DirectAll, ms(directAll[i]))
 		res.ExecutorAll = append(res.ExecutorAll, ms(execAll[i]))
@@ -127,9 +141,10 @@ func directStepsOnce(ctx context.Context, dir string, env []string) (time.Durati
 	return time.Since(t0), nil
 }
 
-// executorSteps runs the 50 steps through executor.Shell, as the agent
-// does, but with no server: output goes to a spool file as in the agent,
-// and nothing is reported.
+// executorSteps runs the 50 steps through the agents' default executor
+// (the sandbox), as the agent does, but with no server: output goes to a
+// spool file as in the agent, and nothing is reported. The sandbox's start
+// is not counted, as Lathe's figure starts at the first step.
 func executorSteps(ctx context.Context, dir string, env []string) (d time.Duration, err error) {
 	out, err := os.CreateTemp("", "lathe-bench-spool-*")
 	if err != nil {
@@ -137,12 +152,28 @@ func executorSteps(ctx context.Context, dir string, env []string) (d time.Durati
 	}
 	defer os.Remove(out.Name())
 	defer out.Close()
+	ex, err := executor.New(executor.Options{})
+	if err != nil {
+		return 0, err
+	}
+	home, ctl := dir+".home", dir+".control"
+	for _, d := range []string{home, ctl} {
+		os.RemoveAll(d)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return 0, err
+		}
+	}
+	defer os.RemoveAll(ctl)
 	pprof.Do(ctx, pprof.Labels("part", "executor"), func(ctx context.Context) {
-		sh := &executor.Shell{}
-		defer sh.Cleanup()
+		job, startErr := ex.Start(ctx, executor.Spec{Workspace: dir, Home: home, Control: ctl, Env: env, Log: out})
+		if startErr != nil {
+			err = startErr
+			return
+		}
+		defer job.Close()
 		t0 := time.Now()
 		for range stepCount {
-			code, runErr := sh.Run(ctx, executor.Step{Script: "true", Dir: dir, Env: env, Output: out})
+			code, runErr := job.Run(ctx, executor.Step{Script: "true", Output: out})
 			if runErr != nil || code != 0 {
 				err = fmt.Errorf("executor: exit %d: %v", code, runErr)
 				return
@@ -156,8 +187,40 @@ func executorSteps(ctx context.Context, dir string, env []string) (d time.Durati
 // jobEnv is the environment a Lathe job in workspace gets, built by the
 // same function the agent uses, so direct baselines pay for the same size.
 func jobEnv(workspace, commit string) []string {
-	return executor.JobEnv(&lathe.Assignment{
+	return executor.JobEnv(executor.BaseEnv(workspace+".home", nil), &lathe.Assignment{
 		AttemptID: 1, Attempt: 1, JobID: 1, RunID: 1, Project: "bench", Pipeline: "bench", RunNumber: 1,
 		Stage: "default", Job: "bench", Commit: commit, Ref: "refs/heads/main", Branch: "main", Event: "manual",
 	}, workspace)
+}
+
+// bwrapSteps runs the 50 commands by hand in one bubblewrap sandbox of the
+// same shape as the agents' (read-only root, private /tmp, /dev and /proc,
+// own PID namespace and session, the workspace writable), each by its own
+// /bin/sh -e -c as a step is. It returns their time without bwrap's own
+// start, and that start alone (bwrap running `true`).
+func bwrapSteps(ctx context.Context, dir string, env []string) (steps, start time.Duration, err error) {
+	byHand := func(script string) (time.Duration, error) {
+		args := []string{"--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc",
+			"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+			"--bind", dir, dir, "--chdir", dir, "/bin/sh", "-c", script}
+		if os.Geteuid() != 0 {
+			args = append([]string{"--unshare-user"}, args...)
+		}
+		cmd := exec.CommandContext(ctx, "bwrap", args...)
+		cmd.Env = env
+		t0 := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("bwrap by hand: %v: %s", err, out)
+		}
+		return time.Since(t0), nil
+	}
+	err = asFloor(ctx, func(ctx context.Context) error {
+		if start, err = byHand("true"); err != nil {
+			return err
+		}
+		total, err := byHand(fmt.Sprintf(`i=0; while [ $i -lt %d ]; do /bin/sh -e -c true; i=$((i+1)); done`, stepCount))
+		steps = total - start
+		return err
+	})
+	return steps, start, err
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/lathe-ci/lathe/agent"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/executor"
 )
 
 // cmdAgent runs an agent on this machine for a remote server. It registers
@@ -27,7 +29,7 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	fs := newFlags(env, "agent", "")
 	host, _ := os.Hostname()
 	server := fs.String("server", envOr(env, "LATHE_SERVER", "http://127.0.0.1:8080"), "server URL (env LATHE_SERVER)")
-	token := fs.String("token", env.Getenv("LATHE_REGISTRATION_TOKEN"), "registration token, needed on first start only (env LATHE_REGISTRATION_TOKEN)")
+	token := secretString(fs, env, "token", "LATHE_REGISTRATION_TOKEN", "registration token, needed on first start only (env LATHE_REGISTRATION_TOKEN)")
 	name := fs.String("name", envOr(env, "LATHE_AGENT_NAME", host), "agent name, unique on the server (env LATHE_AGENT_NAME)")
 	labels := fs.String("labels", envOr(env, "LATHE_AGENT_LABELS", runtime.GOOS+","+runtime.GOARCH), "comma-separated labels jobs route by (env LATHE_AGENT_LABELS)")
 	workDir := fs.String("work-dir", envOr(env, "LATHE_AGENT_DIR", ".lathe-agent"), "work directory: credential, workspaces, git mirrors, log spool (env LATHE_AGENT_DIR)")
@@ -35,6 +37,10 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	grace := fs.Duration("grace", 0, "time a canceled step has between SIGTERM and SIGKILL (default 10s)")
 	pollWait := fs.Int("poll-wait", 25, "seconds one claim request waits for work (1–60)")
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	ca := caFileFlag(fs, env)
+	var exOpts executor.Options
+	var passEnv []string
+	executorFlags(fs, env, &exOpts, &passEnv)
 	if _, code, ok := parse(fs, args); !ok {
 		return code
 	} else if fs.NArg() > 0 {
@@ -49,6 +55,16 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	dir, err := filepath.Abs(*workDir)
 	if err != nil {
 		return fail(env, err)
+	}
+	// The work directory holds the agent's credential, log spools and
+	// every job's workspace: no step sees it (its own workspace aside).
+	exOpts.Hide, exOpts.Grace = []string{dir}, *grace
+	ex, err := executor.New(exOpts)
+	if err != nil {
+		return fail(env, err)
+	}
+	if ex.Isolation() == executor.IsolationNone {
+		log.Warn(shellWarning)
 	}
 	var ls []string
 	for _, l := range strings.Split(*labels, ",") {
@@ -70,6 +86,7 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	defer stopSignals()
 
 	h := agent.Host()
+	h.Isolation = ex.Isolation()
 	regCtx, stopReg := context.WithCancel(ctx)
 	go func() {
 		select {
@@ -78,22 +95,35 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 		case <-regCtx.Done():
 		}
 	}()
-	cred, err := agent.Credential(regCtx, dir, agent.Registration{Server: *server, Token: *token, Name: *name, Labels: ls, Host: h}, log)
+	reg := agent.Registration{Server: *server, Token: *token, Name: *name, Labels: ls, Host: h}
+	if *ca != "" {
+		if reg.TLS, err = client.CAConfig(*ca); err != nil {
+			return fail(env, fmt.Errorf("--ca-file: %w", err))
+		}
+	}
+	cred, err := agent.Credential(regCtx, dir, reg, log)
+	// Read before stopReg, which cancels regCtx: only a signal that came
+	// during registration makes a failure to register a clean exit.
+	signaled := regCtx.Err() != nil
 	stopReg()
 	if err != nil {
-		if regCtx.Err() != nil {
+		if signaled && errors.Is(err, context.Canceled) {
+			log.Info("stopped by a signal before registering")
 			return 0
 		}
 		return fail(env, err)
 	}
 	c := client.New(*server, cred)
+	if reg.TLS != nil {
+		c.SetTLS(reg.TLS)
+	}
 	agent.SendHostInfo(c, h)
 	a := &agent.Agent{
 		Client: c, Name: *name, WorkDir: dir, Log: log,
 		Heartbeat: *heartbeat, Grace: *grace, PollWait: min(max(*pollWait, 1), 60),
-		Drain: drain,
+		Drain: drain, Executor: ex, PassEnv: passEnv,
 	}
-	log.Info("agent running", "agent", *name, "server", *server, "labels", ls, "work_dir", dir)
+	log.Info("agent running", "agent", *name, "server", *server, "labels", ls, "work_dir", dir, "isolation", ex.Isolation())
 	start := time.Now()
 	if err := a.Run(ctx); err != nil {
 		return fail(env, err)

@@ -103,7 +103,7 @@ func TestAgentProcessSecondSignalHandsTheJobBack(t *testing.T) {
 	jobStarted(t, l, run.ID)
 
 	p.Signal(t, syscall.SIGTERM)
-	time.Sleep(300 * time.Millisecond)
+	waitFor(t, "the agent to start draining", 10*time.Second, func() bool { return strings.Contains(p.Output.String(), "draining") })
 	if p.Exited() {
 		t.Fatalf("agent exited on the first signal with a job running; output:\n%s", p.Output.String())
 	}

@@ -189,7 +189,7 @@ func splitList(s string) []string {
 
 func printAgents(env *Env, agents []*lathe.Agent) {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tLABELS\tGROUPS\tHOST\tLAST SEEN")
+	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tISOLATION\tLABELS\tGROUPS\tHOST\tLAST SEEN")
 	for _, a := range agents {
 		state := "offline"
 		if a.Online {
@@ -205,8 +205,12 @@ func printAgents(env *Env, agents []*lathe.Agent) {
 		if a.LastSeen != nil {
 			seen = time.Since(*a.LastSeen).Round(time.Second).String() + " ago"
 		}
-		host := fmt.Sprintf("%s %s/%s %d cpu %d MiB %s", a.Host.Hostname, a.Host.OS, a.Host.Arch, a.Host.CPUs, a.Host.MemoryBytes>>20, a.Host.Version)
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, state, strings.Join(a.Labels, ","), strings.Join(a.Groups, ","), host, seen)
+		host := fmt.Sprintf("%s %s/%s %d cpu %d MiB %s", field(a.Host.Hostname), field(a.Host.OS), field(a.Host.Arch), a.Host.CPUs, a.Host.MemoryBytes>>20, field(a.Host.Version))
+		isolation := a.Host.Isolation
+		if isolation == "" {
+			isolation = "?"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, field(a.Name), state, field(isolation), fields(a.Labels), fields(a.Groups), host, seen)
 	}
 	tw.Flush()
 }

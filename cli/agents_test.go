@@ -3,11 +3,13 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/lathe-ci/lathe/cli"
+	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -46,5 +48,21 @@ func TestAgentsCommands(t *testing.T) {
 		t.Errorf("agents get w2:\n%s", out)
 	}
 	lathe("agents", "tokens", "revoke", "1")
+	// A revoked token registers no more agents; those it registered keep working.
+	err := client.New(l.URL, secret).Do(context.Background(), http.MethodPost, "/api/v1/agent/register",
+		map[string]any{"name": "w3", "labels": []string{"linux"}}, nil)
+	if client.StatusOf(err) != http.StatusUnauthorized {
+		t.Errorf("registering with a revoked token: %v; want 401", err)
+	}
+	if out := lathe("agents", "list"); !strings.Contains(out, "w1") || strings.Contains(out, "w3") {
+		t.Errorf("agents after the revoke:\n%s", out)
+	}
 	lathe("agents", "groups", "delete", "pool")
+	err = l.Client.Do(context.Background(), http.MethodGet, "/api/v1/agent-groups/pool", nil, nil)
+	if client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("the deleted group: %v; want 404", err)
+	}
+	if out := lathe("agents", "get", "w2"); strings.Contains(out, "pool") {
+		t.Errorf("w2 is still in the deleted group:\n%s", out)
+	}
 }

@@ -38,6 +38,6 @@ func decideGate(ctx context.Context, args []string, env *Env, verb, done string)
 	if err := mk().Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/%s", id, verb), nil, &j); err != nil {
 		return fail(env, err)
 	}
-	fmt.Fprintf(env.Stdout, "job %d (%s) %s\n", j.ID, j.Name, done)
+	fmt.Fprintf(env.Stdout, "job %d (%s) %s\n", j.ID, field(j.Name), done)
 	return 0
 }

@@ -47,7 +47,8 @@ func parse(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
 // `lathe up` data directory in the working directory.
 func clientFlags(fs *flag.FlagSet, env *Env) func() *client.Client {
 	server := fs.String("server", envOr(env, "LATHE_SERVER", "http://127.0.0.1:8080"), "server URL (env LATHE_SERVER)")
-	token := fs.String("token", env.Getenv("LATHE_TOKEN"), "API token (env LATHE_TOKEN; default: ./.lathe/admin.token)")
+	token := secretString(fs, env, "token", "LATHE_TOKEN", "API token (env LATHE_TOKEN; default: ./.lathe/admin.token)")
+	ca := caFileFlag(fs, env)
 	return func() *client.Client {
 		t, srv := *token, *server
 		if c, ok := loadCredentials(env); ok && t == "" {
@@ -61,8 +62,26 @@ func clientFlags(fs *flag.FlagSet, env *Env) func() *client.Client {
 				t = strings.TrimSpace(string(b))
 			}
 		}
-		return client.New(srv, t)
+		return newClient(srv, t, *ca)
 	}
+}
+
+// caFileFlag adds --ca-file: the certificate authorities that sign an https
+// server's certificate, when the system's do not.
+func caFileFlag(fs *flag.FlagSet, env *Env) *string {
+	return fs.String("ca-file", env.Getenv("LATHE_CA_FILE"), "PEM file of the certificate authorities to trust for an https server instead of the system's (env LATHE_CA_FILE)")
+}
+
+// newClient returns a client for srv; with caFile, it trusts only those
+// authorities (a client that cannot read them fails every request, saying why).
+func newClient(srv, token, caFile string) *client.Client {
+	c := client.New(srv, token)
+	if caFile != "" {
+		if err := c.UseCA(caFile); err != nil {
+			c.Err = fmt.Errorf("--ca-file: %w", err)
+		}
+	}
+	return c
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {
@@ -78,8 +97,9 @@ func envOr(env *Env, key, def string) string {
 	return def
 }
 
-// fail prints an error for a command and returns exit code 1.
+// fail prints an error for a command and returns exit code 1. The error
+// may quote what the server relayed, so only its line breaks stay raw.
 func fail(env *Env, err error) int {
-	fmt.Fprintf(env.Stderr, "lathe: %v\n", err)
+	fmt.Fprintf(env.Stderr, "lathe: %s\n", printable(err.Error(), "\n"))
 	return 1
 }

@@ -126,13 +126,13 @@ func printLogs(ctx context.Context, c *client.Client, runID int64, w io.Writer) 
 
 // printSummary prints a run's stages and jobs with statuses and durations.
 func printSummary(w io.Writer, run *lathe.Run) {
-	fmt.Fprintf(w, "\nrun %d: %s #%d of %s at %.12s — %s in %s\n", run.ID, run.Pipeline, run.Number, run.Project, run.Commit, run.Status, duration(run.Timing))
+	fmt.Fprintf(w, "\nrun %d: %s #%d of %s at %.12s — %s in %s\n", run.ID, field(run.Pipeline), run.Number, run.Project, run.Commit, run.Status, duration(run.Timing))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  STAGE\tJOB\tSTATUS\tDURATION")
 	for _, st := range run.Stages {
 		for _, j := range run.Jobs {
 			if j.StageID == st.ID {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", st.Name, j.Name, j.Status, duration(j.Timing))
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", field(st.Name), field(j.Name), j.Status, duration(j.Timing))
 			}
 		}
 	}

@@ -97,10 +97,10 @@ func printHolds(env *Env, holds []*lathe.Hold) {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOLD\tPIPELINE\tJOB\tLEFT\tKEEP\tREASON")
 	for _, h := range holds {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", h.ID, h.Pipeline, h.Job, h.Count, time.Duration(h.DurationSec)*time.Second, h.Reason)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", h.ID, field(h.Pipeline), field(h.Job), h.Count, time.Duration(h.DurationSec)*time.Second, field(h.Reason))
 		for _, x := range h.Held {
-			fmt.Fprintf(tw, "\tattempt %d (%s)\ton %s\tuntil %s\t%s\t\n", x.AttemptID, x.Status, x.Agent,
-				x.ExpiresAt.Local().Format(time.DateTime), x.Path)
+			fmt.Fprintf(tw, "\tattempt %d (%s)\ton %s\tuntil %s\t%s\t\n", x.AttemptID, x.Status, field(x.Agent),
+				x.ExpiresAt.Local().Format(time.DateTime), field(x.Path))
 		}
 	}
 	tw.Flush()

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/lathe-ci/lathe/client"
 	"golang.org/x/term"
 )
 
@@ -49,6 +48,7 @@ func cmdLogin(ctx context.Context, args []string, env *Env) int {
 	fs := newFlags(env, "login", "USERNAME")
 	server := fs.String("server", envOr(env, "LATHE_SERVER", "http://127.0.0.1:8080"), "server URL (env LATHE_SERVER)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (without a prompt)")
+	ca := caFileFlag(fs, env)
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -67,7 +67,7 @@ func cmdLogin(ctx context.Context, args []string, env *Env) int {
 		} `json:"session"`
 	}
 	in := map[string]string{"username": pos[0], "password": strings.TrimRight(line, "\r\n")}
-	if err := client.New(*server, "").Do(ctx, http.MethodPost, "/api/v1/sessions", in, &out); err != nil {
+	if err := newClient(*server, "", *ca).Do(ctx, http.MethodPost, "/api/v1/sessions", in, &out); err != nil {
 		return fail(env, err)
 	}
 	path := credentialsPath(env)

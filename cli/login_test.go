@@ -50,4 +50,11 @@ func TestLoginAndUserCommands(t *testing.T) {
 	if code, out := run("dee-password\nnew-password\n", "user", "passwd"); code != 0 {
 		t.Fatalf("passwd: %d %s", code, out)
 	}
+	// The new password logs in; the old one no longer does.
+	if code, out := run("dee-password\n", "login", "dee", "--password-stdin", "--server", l.URL); code == 0 {
+		t.Errorf("login with the old password after passwd succeeded: %s", out)
+	}
+	if code, out := run("new-password\n", "login", "dee", "--password-stdin", "--server", l.URL); code != 0 {
+		t.Errorf("login with the new password: %d %s", code, out)
+	}
 }

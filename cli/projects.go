@@ -127,9 +127,9 @@ func cmdPipelines(ctx context.Context, args []string, env *Env) int {
 		return printJSON(env, out)
 	}
 	for _, p := range out.Items {
-		fmt.Fprintf(env.Stdout, "pipeline %s (%s at %.12s)\n", p.Name, p.File, p.Commit)
+		fmt.Fprintf(env.Stdout, "pipeline %s (%s at %.12s)\n", field(p.Name), field(p.File), p.Commit)
 		for _, j := range p.Jobs {
-			fmt.Fprintf(env.Stdout, "  %-12s %-20s needs %v\n", j.Stage, j.Name, j.Deps)
+			fmt.Fprintf(env.Stdout, "  %-12s %-20s needs %s\n", field(j.Stage), field(j.Name), fields(j.Deps))
 		}
 	}
 	return 0

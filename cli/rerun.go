@@ -26,6 +26,10 @@ func cmdRerun(ctx context.Context, args []string, env *Env) int {
 		if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", *job), nil, &j); err != nil {
 			return fail(env, err)
 		}
+		if j.Status == lathe.StatusWaiting {
+			fmt.Fprintf(env.Stdout, "job %d (%s) waits for approval again: a gate's decision does not carry over to a re-run\n", j.ID, j.Name)
+			return 0
+		}
 		fmt.Fprintf(env.Stdout, "job %d (%s) queued again\n", j.ID, j.Name)
 		return 0
 	case *job == 0 && len(pos) == 1:

@@ -41,7 +41,7 @@ func cmdRun(ctx context.Context, args []string, env *Env) int {
 	if err := c.Do(ctx, http.MethodPost, "/api/v1/projects/"+url.PathEscape(pos[0])+"/runs", in, &run); err != nil {
 		return fail(env, err)
 	}
-	fmt.Fprintf(env.Stdout, "run %d: %s #%d of %s at %.12s (%s)\n", run.ID, run.Pipeline, run.Number, run.Project, run.Commit, run.Ref)
+	fmt.Fprintf(env.Stdout, "run %d: %s #%d of %s at %.12s (%s)\n", run.ID, field(run.Pipeline), run.Number, run.Project, run.Commit, field(run.Ref))
 	if !*follow {
 		return 0
 	}
@@ -107,7 +107,7 @@ func cmdRuns(ctx context.Context, args []string, env *Env) int {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tPROJECT\tPIPELINE\t#\tREF\tCOMMIT\tSTATUS\tDURATION")
 	for _, r := range page.Items {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%.12s\t%s\t%s\n", r.ID, r.Project, r.Pipeline, r.Number, r.Ref, r.Commit, r.Status, duration(r.Timing))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%.12s\t%s\t%s\n", r.ID, r.Project, field(r.Pipeline), r.Number, field(r.Ref), r.Commit, r.Status, duration(r.Timing))
 	}
 	tw.Flush()
 	return 0

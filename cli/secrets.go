@@ -21,8 +21,9 @@ const secretsUsage = `Usage:
   lathe secrets get [--project P] NAME
   lathe secrets delete [--project P] NAME
   lathe secrets reencrypt [--data D] [--database-url URL] [--secret-key-file F] [--old-secret-key-file F]...
-Without --project, a secret is global: every project's jobs that name it get it,
-unless the project has its own of that name. Values are never printed, and never
+  lathe secrets grant|revoke|protect ...   (who may have a secret; lathe secrets protect -h)
+Without --project, a secret is global: the jobs of the projects it is granted to
+(lathe secrets grant) get it, unless the project has its own of that name. Values are never printed, and never
 taken from the command line (where other users could see them).
 reencrypt works on the database directly: after a key rotation (the new key
 first in the key file, or the old one given with --old-secret-key-file) it
@@ -34,8 +35,11 @@ func cmdSecrets(ctx context.Context, args []string, env *Env) int {
 		return 2
 	}
 	sub, args := args[0], args[1:]
-	if sub == "reencrypt" {
+	switch sub {
+	case "reencrypt":
 		return cmdReencrypt(ctx, args, env)
+	case "grant", "revoke", "protect":
+		return cmdSecretRules(ctx, sub, args, env)
 	}
 	fs := newFlags(env, "secrets "+sub, "NAME")
 	mk := clientFlags(fs, env)
@@ -131,13 +135,13 @@ func readValue(env *Env, file string) (string, error) {
 
 func printSecrets(env *Env, items []*lathe.Secret) {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSCOPE\tUPDATED\tBY\tKEY ID")
+	fmt.Fprintln(tw, "NAME\tSCOPE\tUPDATED\tBY\tKEY ID\tWHO GETS IT")
 	for _, s := range items {
 		scope := "global"
 		if s.Project != "" {
 			scope = s.Project
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, scope, s.UpdatedAt.Local().Format("2006-01-02 15:04"), s.UpdatedBy, s.KeyID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, scope, s.UpdatedAt.Local().Format("2006-01-02 15:04"), s.UpdatedBy, s.KeyID, secretAccess(s))
 	}
 	tw.Flush()
 }
@@ -152,7 +156,7 @@ func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 // are. The key itself is never a flag (command lines are visible to other
 // users): it is the key file, or LATHE_SECRET_KEY.
 func secretKeyFlags(fs *flag.FlagSet, env *Env, cfg *server.Config) {
-	fs.StringVar(&cfg.SecretKeyFile, "secret-key-file", env.Getenv("LATHE_SECRET_KEY_FILE"),
+	secretVar(fs, env, &cfg.SecretKeyFile, "secret-key-file", "LATHE_SECRET_KEY_FILE",
 		"file holding the key that encrypts secrets, one base64 key a line: the current key first, then old keys (env LATHE_SECRET_KEY_FILE; default DATA/secret.key, made on first start; env LATHE_SECRET_KEY gives the key itself instead)")
 	old := (*stringList)(&cfg.OldSecretKeyFiles)
 	if v := env.Getenv("LATHE_OLD_SECRET_KEY_FILES"); v != "" {
@@ -166,7 +170,7 @@ func cmdReencrypt(ctx context.Context, args []string, env *Env) int {
 	fs := newFlags(env, "secrets reencrypt", "")
 	cfg := server.Config{}
 	fs.StringVar(&cfg.DataDir, "data", envOr(env, "LATHE_DATA", ".lathe"), "data directory (env LATHE_DATA)")
-	fs.StringVar(&cfg.DatabaseURL, "database-url", env.Getenv("LATHE_DATABASE_URL"), "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
+	databaseURLFlag(fs, env, &cfg.DatabaseURL)
 	secretKeyFlags(fs, env, &cfg)
 	if pos, code, ok := parse(fs, args); !ok {
 		return code

@@ -66,13 +66,13 @@ func printSemaphores(env *Env, sems []*lathe.Semaphore) {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEMAPHORE\tHELD\tSTATE\tRUN\tJOB\tATTEMPT\tAGENT\tSINCE")
 	for _, s := range sems {
-		fmt.Fprintf(tw, "%s\t%d/%d\t\t\t\t\t\t\n", s.Name, len(s.Holders), s.Limit)
+		fmt.Fprintf(tw, "%s\t%d/%d\t\t\t\t\t\t\n", field(s.Name), len(s.Holders), s.Limit)
 		for _, h := range s.Holders {
-			fmt.Fprintf(tw, "\t\tholding\t%s #%d\t%s (%d)\t%d\t%s\t%s\n", h.Pipeline, h.RunNumber, h.Job, h.JobID, h.AttemptID, h.Agent,
+			fmt.Fprintf(tw, "\t\tholding\t%s #%d\t%s (%d)\t%d\t%s\t%s\n", field(h.Pipeline), h.RunNumber, field(h.Job), h.JobID, h.AttemptID, field(h.Agent),
 				h.Since.Local().Format(time.DateTime))
 		}
 		for _, w := range s.Waiters {
-			fmt.Fprintf(tw, "\t\twaiting\t%s #%d\t%s (%d)\t-\t-\t%s\n", w.Pipeline, w.RunNumber, w.Job, w.JobID, fmtTime(w.QueuedAt))
+			fmt.Fprintf(tw, "\t\twaiting\t%s #%d\t%s (%d)\t-\t-\t%s\n", field(w.Pipeline), w.RunNumber, field(w.Job), w.JobID, fmtTime(w.QueuedAt))
 		}
 	}
 	tw.Flush()

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/lathe-ci/lathe/api"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/server"
 )
 
@@ -43,10 +46,22 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		"a queued job no online agent can take fails after this long; -1s for never (env LATHE_QUEUE_TIMEOUT)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", envDuration(env, "LATHE_DRAIN_TIMEOUT", 10*time.Minute),
 		"on SIGTERM, how long the embedded agents' running jobs may finish before they are handed back to run again (env LATHE_DRAIN_TIMEOUT); a second SIGTERM hands them back at once")
+	fs.Int64Var(&cfg.UploadQuota, "upload-quota", envInt64(env, "LATHE_UPLOAD_QUOTA", api.DefaultUploadQuota),
+		"bytes the upload archives of one project may take, all its runs together (env LATHE_UPLOAD_QUOTA)")
+	repoNets := fs.String("allow-repo-network", env.Getenv("LATHE_ALLOW_REPO_NETWORKS"),
+		"comma-separated private networks (CIDRs) whose repositories non-admins may use in project URLs (env LATHE_ALLOW_REPO_NETWORKS)")
 	if withDB {
-		fs.StringVar(&cfg.DatabaseURL, "database-url", env.Getenv("LATHE_DATABASE_URL"), "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
+		databaseURLFlag(fs, env, &cfg.DatabaseURL)
 	}
 	secretKeyFlags(fs, env, &cfg)
+	proxies := (*prefixList)(&cfg.TrustedProxies)
+	if err := proxies.Set(env.Getenv("LATHE_TRUSTED_PROXY")); err != nil {
+		return fail(env, fmt.Errorf("LATHE_TRUSTED_PROXY: %w", err))
+	}
+	fs.Var(proxies, "trusted-proxy", "`CIDR` or address of a reverse proxy whose X-Forwarded-For names the client for rate limits; repeatable (env LATHE_TRUSTED_PROXY, comma-separated)")
+	executorFlags(fs, env, &cfg.Executor, &cfg.PassEnv)
+	fs.StringVar(&cfg.TLSCert, "tls-cert", env.Getenv("LATHE_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env LATHE_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("LATHE_TLS_KEY"), "PEM private key of --tls-cert (env LATHE_TLS_KEY)")
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if _, code, ok := parse(fs, args); !ok {
 		return code
@@ -62,6 +77,16 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		cfg.InfraRetries = -1 // the flag's 0 means none; Config's zero means the default
 	}
 	cfg.Agents = *agents
+	for _, n := range strings.Split(*repoNets, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(n)
+		if err != nil {
+			return fail(env, fmt.Errorf("--allow-repo-network: %q is not a CIDR such as 10.1.0.0/16", n))
+		}
+		cfg.RepoNetworks = append(cfg.RepoNetworks, prefix)
+	}
 	if *labels != "" {
 		cfg.AgentLabels = strings.Split(*labels, ",")
 	}
@@ -93,7 +118,14 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		db = "PostgreSQL"
 	}
 	fmt.Fprintf(env.Stdout, "Lathe is running at %s (%s, %d embedded agents)\n", srv.URL, db, cfg.Agents)
-	fmt.Fprintf(env.Stdout, "Admin API token: %s\n(also in %s/admin.token)\n", srv.AdminToken, cfg.DataDir)
+	if cfg.Agents > 0 && srv.Isolation() == executor.IsolationNone {
+		fmt.Fprintln(env.Stdout, shellWarning)
+	}
+	if srv.AdminToken != "" {
+		fmt.Fprintf(env.Stdout, "Admin API token: %s\n(also in %s/admin.token)\n", srv.AdminToken, cfg.DataDir)
+	} else {
+		fmt.Fprintf(env.Stdout, "Admin API token: the one printed at the first start (also in %s/admin.token unless removed)\n", cfg.DataDir)
+	}
 	fmt.Fprintf(env.Stdout, "Try: lathe project create NAME GIT_URL && lathe run NAME --follow\n")
 	start := time.Now()
 	if err := srv.Run(runCtx); err != nil {
@@ -110,6 +142,13 @@ func envBool(env *Env, key string) bool {
 
 func envInt(env *Env, key string, def int) int {
 	if n, err := strconv.Atoi(env.Getenv(key)); err == nil {
+		return n
+	}
+	return def
+}
+
+func envInt64(env *Env, key string, def int64) int64 {
+	if n, err := strconv.ParseInt(env.Getenv(key), 10, 64); err == nil {
 		return n
 	}
 	return def

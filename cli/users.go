@@ -10,13 +10,15 @@ import (
 	"net/url"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/client"
 )
 
 func cmdUser(ctx context.Context, args []string, env *Env) int {
 	if len(args) == 0 {
-		fmt.Fprintln(env.Stderr, "Usage: lathe user create NAME [--admin] [--service] | list | update NAME [--admin=B] [--disabled=B] | passwd")
+		fmt.Fprintln(env.Stderr, "Usage: lathe user create NAME [--admin] [--service] | list | update NAME [--admin=B] [--disabled=B] | passwd [--revoke-tokens] | tokens NAME | revoke-token NAME ID")
 		return 2
 	}
 	sub, args := args[0], args[1:]
@@ -26,6 +28,7 @@ func cmdUser(ctx context.Context, args []string, env *Env) int {
 	service := fs.Bool("service", false, "a service account: no password, tokens only (create)")
 	disabled := fs.Bool("disabled", false, "disabled (update)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	revokeTokens := fs.Bool("revoke-tokens", false, "also revoke your API tokens (passwd)")
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -61,12 +64,19 @@ func cmdUser(ctx context.Context, args []string, env *Env) int {
 			return fail(env, err)
 		}
 	case sub == "passwd" && len(pos) == 0:
-		body := map[string]string{"current_password": readLine("Current password: "), "new_password": readLine("New password: ")}
+		body := map[string]any{"current_password": readLine("Current password: "), "new_password": readLine("New password: "),
+			"revoke_tokens": *revokeTokens}
 		if err := c.Do(ctx, http.MethodPut, "/api/v1/users/me/password", body, nil); err != nil {
 			return fail(env, err)
 		}
-		fmt.Fprintln(env.Stdout, "password changed; your other sessions are logged out")
+		if *revokeTokens {
+			fmt.Fprintln(env.Stdout, "password changed; your other sessions are logged out and your API tokens revoked")
+		} else {
+			fmt.Fprintln(env.Stdout, "password changed; your other sessions are logged out (--revoke-tokens also revokes your API tokens)")
+		}
 		return 0
+	case sub == "tokens" && len(pos) == 1, sub == "revoke-token" && len(pos) == 2:
+		return userTokens(ctx, c, env, pos, *asJSON)
 	case sub == "list" && len(pos) == 0:
 		var page lathe.Page[*lathe.User]
 		if err := c.Do(ctx, http.MethodGet, "/api/v1/users?limit=200", nil, &page); err != nil {
@@ -92,5 +102,39 @@ func cmdUser(ctx context.Context, args []string, env *Env) int {
 		return 0
 	}
 	fmt.Fprintf(env.Stdout, "user %s (admin %v, service %v, disabled %v)\n", u.Name, u.Admin, u.Service, u.Disabled)
+	return 0
+}
+
+// userTokens is an admin listing a user's tokens and sessions (pos: NAME)
+// or revoking one (pos: NAME ID).
+func userTokens(ctx context.Context, c *client.Client, env *Env, pos []string, asJSON bool) int {
+	path := "/api/v1/users/" + url.PathEscape(pos[0]) + "/tokens"
+	if len(pos) == 2 {
+		if err := c.Do(ctx, http.MethodDelete, path+"/"+url.PathEscape(pos[1]), nil, nil); err != nil {
+			return fail(env, err)
+		}
+		fmt.Fprintf(env.Stdout, "revoked token %s of %s\n", pos[1], pos[0])
+		return 0
+	}
+	var list struct {
+		Items []*lathe.APIToken `json:"items"`
+	}
+	if err := c.Do(ctx, http.MethodGet, path, nil, &list); err != nil {
+		return fail(env, err)
+	}
+	if asJSON {
+		return printJSON(env, list)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tNAME\tSCOPES\tCREATED\tLAST USED\tEXPIRES")
+	for _, k := range list.Items {
+		var scopes []string
+		for _, sc := range k.Scopes {
+			scopes = append(scopes, string(sc))
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Kind, field(k.Name), strings.Join(scopes, ","),
+			k.CreatedAt.Local().Format(time.DateTime), fmtTime(k.LastUsed), fmtTime(k.ExpiresAt))
+	}
+	tw.Flush()
 	return 0
 }

@@ -20,6 +20,9 @@ type Client struct {
 	BaseURL string
 	Token   string
 	HTTP    *http.Client
+	// Err, when set, is what every request returns: the client could not
+	// be set up as asked (an unreadable --ca-file, say).
+	Err error
 }
 
 // New returns a client for the server at baseURL (http://host:port).
@@ -94,6 +97,9 @@ func (c *Client) Request(ctx context.Context, method, path string, body any, hea
 // Send is Request with a body sent as it is: size bytes from body (nil for
 // none), with the caller's Content-Type in header.
 func (c *Client) Send(ctx context.Context, method, path string, body io.Reader, size int64, header http.Header) (*http.Response, error) {
+	if c.Err != nil {
+		return nil, c.Err
+	}
 	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
 	if err != nil {
 		return nil, err

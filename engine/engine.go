@@ -31,6 +31,17 @@ func (n Node) Outcome() lathe.Status {
 	return n.Status
 }
 
+// Released is the status a job goes to once nothing it needs holds it back
+// (its dependencies met, or a user re-running it): waiting_for_approval when
+// it is gated, queued otherwise. A re-run goes through here too, so no way
+// of starting a job again walks past its gate.
+func (n Node) Released() lathe.Status {
+	if n.Gated {
+		return lathe.StatusWaiting
+	}
+	return lathe.StatusQueued
+}
+
 // failure reports whether s is a way of failing (as opposed to being
 // canceled or skipped, which an allowance does not cover).
 func failure(s lathe.Status) bool {
@@ -71,11 +82,7 @@ func Advance(nodes []Node, canceled bool) map[int64]lathe.Status {
 			}
 			switch depsState(n.Deps, status) {
 			case depsReady:
-				if n.Gated {
-					set(n, lathe.StatusWaiting)
-				} else {
-					set(n, lathe.StatusQueued)
-				}
+				set(n, n.Released())
 				changed = true
 			case depsBroken:
 				set(n, lathe.StatusSkipped)

@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"fmt"
 	"maps"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -130,5 +133,49 @@ func TestAllowFailureAndGates(t *testing.T) {
 	}
 	if got := Advance(waiting, false); len(got) != 0 {
 		t.Errorf("a waiting job changed on its own: %v", got)
+	}
+}
+
+// A failure skips every job that depends on it, directly or not, whatever
+// the order the jobs are given in: the cascade runs to a fixed point rather
+// than trusting the order to be topological. A chain given in reverse needs
+// one pass per job; shuffles mix a chain with a diamond and a bystander.
+func TestSkipCascadeReachesEveryDependentInAnyOrder(t *testing.T) {
+	const chain = 12
+	var nodes []Node
+	for i := range chain {
+		n := Node{ID: int64(i + 1), Name: fmt.Sprintf("c%d", i), Status: pending}
+		if i == 0 {
+			n.Status = failed
+		} else {
+			n.Deps = []string{fmt.Sprintf("c%d", i-1)}
+		}
+		nodes = append(nodes, n)
+	}
+	nodes = append(nodes,
+		Node{ID: 101, Name: "left", Status: pending, Deps: []string{"c3"}},
+		Node{ID: 102, Name: "right", Status: pending, Deps: []string{"c5"}},
+		Node{ID: 103, Name: "join", Status: pending, Deps: []string{"left", "right"}},
+		Node{ID: 104, Name: "after-join", Status: pending, Deps: []string{"join"}, Gated: true},
+		Node{ID: 105, Name: "bystander", Status: running},
+		Node{ID: 106, Name: "after-bystander", Status: pending, Deps: []string{"bystander"}},
+	)
+	want := map[int64]lathe.Status{101: skipped, 102: skipped, 103: skipped, 104: skipped}
+	for i := 2; i <= chain; i++ {
+		want[int64(i)] = skipped
+	}
+
+	orders := map[string][]Node{"given": nodes, "reversed": slices.Clone(nodes)}
+	slices.Reverse(orders["reversed"])
+	rng := rand.New(rand.NewPCG(42, 7))
+	for i := range 20 {
+		shuffled := slices.Clone(nodes)
+		rng.Shuffle(len(shuffled), func(a, b int) { shuffled[a], shuffled[b] = shuffled[b], shuffled[a] })
+		orders[fmt.Sprintf("shuffle %d", i)] = shuffled
+	}
+	for name, order := range orders {
+		if got := Advance(order, false); !maps.Equal(got, want) {
+			t.Errorf("%s order: Advance = %v; want %v", name, got, want)
+		}
 	}
 }

@@ -1,54 +1,71 @@
-// Package executor runs a job's steps as real processes. The shell executor
-// gives each step its own process group, so stopping a step stops everything
-// it started; the group is signalled with SIGTERM, given a grace period, then
-// killed.
 package executor
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 )
 
-// Shell runs steps with /bin/sh -e -c in the job's workspace.
+// ShellExecutor runs steps as the agent's own user, with the agent's view
+// of the machine: no isolation at all. Operators choose it explicitly.
+type ShellExecutor struct {
+	// Grace is how long a canceled step's process group has between SIGTERM and SIGKILL.
+	Grace time.Duration
+}
+
+// Start returns a Shell for the job.
+func (e ShellExecutor) Start(_ context.Context, spec Spec) (Job, error) {
+	return &Shell{Grace: e.Grace, Dir: spec.Workspace, Env: spec.Env, Record: filepath.Join(spec.Control, groupsFile)}, nil
+}
+
+// Isolation is "none".
+func (ShellExecutor) Isolation() string { return IsolationNone }
+
+// Shell runs a job's steps with /bin/sh -e -c in Dir. Each step gets its
+// own process group, so stopping a step stops everything it started; the
+// group is signalled with SIGTERM, given a grace period, then killed.
 type Shell struct {
 	// Grace is how long a canceled step's process group has between SIGTERM and SIGKILL.
 	Grace time.Duration
+	// Dir is where steps run, Env their whole environment.
+	Dir string
+	Env []string
+	// Record, when set, is a file the process groups of steps are
+	// written to, for KillRecorded after the agent was killed.
+	Record string
 
 	mu     sync.Mutex
-	groups []int // process groups started, killed by Cleanup
-}
-
-// Step is one command to run.
-type Step struct {
-	Script string
-	Dir    string
-	Env    []string
-	// Output receives stdout and stderr, interleaved as written. It is a
-	// file (opened for appending) rather than a writer so the step's
-	// processes write to it directly.
-	Output *os.File
+	groups []int // process groups started, killed by Close
 }
 
 // Run runs the step and returns its exit code. When ctx ends first, the
 // step's process group is stopped and Run returns ctx's error with exit code -1.
 func (s *Shell) Run(ctx context.Context, st Step) (int, error) {
 	cmd := exec.Command("/bin/sh", "-e", "-c", st.Script)
-	cmd.Dir, cmd.Env = st.Dir, st.Env
+	cmd.Dir, cmd.Env = s.Dir, s.Env
 	// The log file itself is the step's stdout and stderr: no pipe to drain,
 	// and output from processes the step leaves in the background still
 	// lands in the log until the job ends.
 	cmd.Stdout, cmd.Stderr = st.Output, st.Output
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A step dies with the agent's thread that started it; its group is
+	// also killed by Close, and by an agent that restarts (see Groups).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return -1, fmt.Errorf("start step: %w", err)
 	}
 	pgid := cmd.Process.Pid
+	if s.Record != "" {
+		if err := recordGroup(s.Record, pgid); err != nil {
+			syscall.Kill(-pgid, syscall.SIGKILL)
+			cmd.Wait()
+			return -1, fmt.Errorf("record the step's process group: %w", err)
+		}
+	}
 	s.mu.Lock()
 	s.groups = append(s.groups, pgid)
 	s.mu.Unlock()
@@ -101,6 +118,9 @@ func (s *Shell) stopGroup(pgid int, done <-chan error) {
 	}
 }
 
+// Own does nothing: steps run as the agent's user.
+func (s *Shell) Own(string) error { return nil }
+
 func (s *Shell) grace() time.Duration {
 	if s.Grace > 0 {
 		return s.Grace
@@ -108,9 +128,9 @@ func (s *Shell) grace() time.Duration {
 	return 10 * time.Second
 }
 
-// Cleanup kills every process group the job's steps started (processes
+// Close kills every process group the job's steps started (processes
 // steps left running in the background live until the job ends).
-func (s *Shell) Cleanup() {
+func (s *Shell) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, g := range s.groups {

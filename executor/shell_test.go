@@ -25,8 +25,8 @@ func TestCanceledStepReturnsOnceItsProcessesAreGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	sh := &executor.Shell{Grace: 20 * time.Second}
-	defer sh.Cleanup()
+	sh := &executor.Shell{Grace: 20 * time.Second, Dir: dir, Env: os.Environ()}
+	defer sh.Close()
 	pidFile := filepath.Join(dir, "sleep.pid")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -40,7 +40,7 @@ func TestCanceledStepReturnsOnceItsProcessesAreGone(t *testing.T) {
 		cancel()
 	}()
 	start := time.Now()
-	code, err := sh.Run(ctx, executor.Step{Script: "sleep 300 & echo $! > sleep.pid; wait", Dir: dir, Env: os.Environ(), Output: out})
+	code, err := sh.Run(ctx, executor.Step{Script: "sleep 300 & echo $! > sleep.pid; wait", Output: out})
 	if !errors.Is(err, context.Canceled) || code != -1 {
 		t.Errorf("Run = %d, %v; want -1 and the context's error", code, err)
 	}

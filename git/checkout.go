@@ -25,7 +25,7 @@ func (m *Mirror) Checkout(ctx context.Context, commit, dir string) error {
 		if m.has(ctx, commit) {
 			return fmt.Errorf("checkout %s: %w", commit, err)
 		}
-		if err := m.fetch(ctx); err != nil {
+		if err := m.fetch(ctx, nil); err != nil {
 			return err
 		}
 		if err := add(); err != nil {

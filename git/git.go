@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -72,13 +73,26 @@ func run(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(errb.String())
+		// git may echo a URL's credentials; an error is logged and shown.
+		msg := Redact(strings.TrimSpace(errb.String()))
 		if msg == "" {
 			msg = err.Error()
 		}
-		return out.Bytes(), fmt.Errorf("git %s: %s", args[0], msg)
+		return out.Bytes(), fmt.Errorf("git %s: %s", subcommand(args), msg)
 	}
 	return out.Bytes(), nil
+}
+
+// subcommand names what git was asked to do, past any -c options.
+func subcommand(args []string) string {
+	for i := 0; i < len(args); i++ {
+		if args[i] == "-c" {
+			i++
+			continue
+		}
+		return args[i]
+	}
+	return ""
 }
 
 var hexSHA = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
@@ -103,11 +117,11 @@ func (m *Mirror) ensure(ctx context.Context) error {
 }
 
 // fetch brings every branch and tag of the remote into the mirror.
-func (m *Mirror) fetch(ctx context.Context) error {
-	_, err := run(ctx, m.Dir, "fetch", "--quiet", "--prune", "--force", "--no-tags", "--end-of-options", m.URL,
-		"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+func (m *Mirror) fetch(ctx context.Context, hold Hold) error {
+	_, err := run(ctx, m.Dir, hold.args("fetch", "--quiet", "--prune", "--force", "--no-tags", "--end-of-options", m.URL,
+		"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")...)
 	if err != nil {
-		return fmt.Errorf("fetch %s: %w", m.URL, err)
+		return fmt.Errorf("fetch %s: %w", Redact(m.URL), err)
 	}
 	return nil
 }
@@ -148,6 +162,12 @@ func (r Ref) Tag() string {
 // holds, fetching from the remote when needed. An empty ref means the
 // remote's default branch (HEAD).
 func (m *Mirror) Resolve(ctx context.Context, ref string) (Ref, error) {
+	return m.ResolveHeld(ctx, ref, nil)
+}
+
+// ResolveHeld is Resolve contacting the remote only as hold allows (see
+// Policy.Check).
+func (m *Mirror) ResolveHeld(ctx context.Context, ref string, hold Hold) (Ref, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.ensure(ctx); err != nil {
@@ -155,11 +175,11 @@ func (m *Mirror) Resolve(ctx context.Context, ref string) (Ref, error) {
 	}
 	if IsCommitID(ref) {
 		if !m.has(ctx, ref) {
-			if err := m.fetch(ctx); err != nil {
+			if err := m.fetch(ctx, hold); err != nil {
 				return Ref{}, err
 			}
 			if !m.has(ctx, ref) {
-				return Ref{}, fmt.Errorf("commit %s is not in %s", ref, m.URL)
+				return Ref{}, fmt.Errorf("commit %s is not in %s", ref, Redact(m.URL))
 			}
 		}
 		return Ref{Commit: ref, Ref: ref}, nil
@@ -169,17 +189,27 @@ func (m *Mirror) Resolve(ctx context.Context, ref string) (Ref, error) {
 	if pattern == "" {
 		pattern = "HEAD"
 	}
-	out, err := run(ctx, m.Dir, "ls-remote", "--symref", "--end-of-options", m.URL, pattern)
+	out, err := run(ctx, m.Dir, hold.args("ls-remote", "--symref", "--end-of-options", m.URL, pattern)...)
 	if err != nil {
-		return Ref{}, fmt.Errorf("resolve %q in %s: %w", ref, m.URL, err)
+		return Ref{}, fmt.Errorf("resolve %q in %s: %w", ref, Redact(m.URL), err)
 	}
 	r, ok := pickRef(string(out), ref)
 	if !ok {
-		return Ref{}, fmt.Errorf("no branch or tag %q in %s", ref, m.URL)
+		return Ref{}, fmt.Errorf("no branch or tag %q in %s", ref, Redact(m.URL))
 	}
 	if !m.has(ctx, r.Commit) {
-		if err := m.fetch(ctx); err != nil {
+		if err := m.fetch(ctx, hold); err != nil {
 			return Ref{}, err
+		}
+	}
+	if !m.has(ctx, r.Commit) {
+		// A ref the mirror does not keep (a forge's refs/pull/2/head):
+		// fetch its commit alone.
+		if _, err := run(ctx, m.Dir, hold.args("fetch", "--quiet", "--no-tags", "--end-of-options", m.URL, r.Ref)...); err != nil {
+			return Ref{}, fmt.Errorf("fetch %s from %s: %w", r.Ref, Redact(m.URL), err)
+		}
+		if !m.has(ctx, r.Commit) {
+			return Ref{}, fmt.Errorf("commit %s of %s is not in %s", r.Commit, r.Ref, Redact(m.URL))
 		}
 	}
 	if strings.HasPrefix(r.Ref, "refs/tags/") {
@@ -231,18 +261,29 @@ func pickRef(lsRemote, name string) (Ref, bool) {
 	return Ref{}, false
 }
 
-// ReadFiles returns the contents of the files at commit whose paths match
-// keep, among the paths under the given tree prefixes.
-func (m *Mirror) ReadFiles(ctx context.Context, commit string, paths []string, keep func(string) bool) (map[string][]byte, error) {
-	args := append([]string{"ls-tree", "-r", "-z", "--full-tree", commit, "--"}, paths...)
+// ReadFiles returns the contents of the files at commit that keep accepts,
+// among the paths under the given tree prefixes. keep sees each file's
+// path and size before anything is read, so a caller can refuse a huge
+// blob without it ever entering memory.
+func (m *Mirror) ReadFiles(ctx context.Context, commit string, paths []string, keep func(path string, size int64) bool) (map[string][]byte, error) {
+	args := append([]string{"ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--"}, paths...)
 	out, err := run(ctx, m.Dir, args...)
 	if err != nil {
 		return nil, err
 	}
 	var want []string
 	for _, entry := range strings.Split(string(out), "\x00") {
+		// "<mode> blob <sha> <size, padded>\t<path>"
 		meta, path, ok := strings.Cut(entry, "\t")
-		if ok && strings.Contains(meta, " blob ") && keep(path) {
+		fields := strings.Fields(meta)
+		if !ok || len(fields) != 4 || fields[1] != "blob" {
+			continue
+		}
+		size, err := strconv.ParseInt(fields[3], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("git ls-tree: size %q of %s", fields[3], path)
+		}
+		if keep(path, size) {
 			want = append(want, path)
 		}
 	}

@@ -105,9 +105,7 @@ func (r *run) attempt(ctx context.Context, j *pipeline.Job, attempt int, secrets
 		ctx, stop = context.WithTimeoutCause(ctx, j.Timeout, errTimedOut)
 		defer stop()
 	}
-	sh := &executor.Shell{Grace: r.opts.Grace}
-	defer sh.Cleanup()
-	env := executor.JobEnv(&lathe.Assignment{
+	env := executor.JobEnv(os.Environ(), &lathe.Assignment{
 		Attempt:  attempt,
 		Project:  filepath.Base(r.dir),
 		Pipeline: r.pl.Name,
@@ -120,6 +118,10 @@ func (r *run) attempt(ctx context.Context, j *pipeline.Job, attempt int, secrets
 		Env:      pipeline.MergeEnv(j.Env, r.opts.Env),
 		Secrets:  secrets,
 	}, r.dir)
+	// lathe exec runs on the user's own machine, in the user's own
+	// environment, like the commands they type.
+	sh := &executor.Shell{Grace: r.opts.Grace, Dir: r.dir, Env: env}
+	defer sh.Close()
 	steps := j.Steps
 	for k, step := range steps {
 		where := fmt.Sprintf("step %d/%d", k+1, len(steps))
@@ -143,7 +145,7 @@ func (r *run) attempt(ctx context.Context, j *pipeline.Job, attempt int, secrets
 			fmt.Fprintf(log.W, "%c%s\n", headerMark, r.con.paint(dim, "── "+where))
 		}
 		fmt.Fprintf(log.W, "%c%s\n", headerMark, r.con.paint(bold, "$ "+firstLine(step.Run)))
-		code, err := sh.Run(ctx, executor.Step{Script: step.Run, Dir: r.dir, Env: env, Output: log.W})
+		code, err := sh.Run(ctx, executor.Step{Script: step.Run, Output: log.W})
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return stopStatus(ctx), fmt.Sprintf("%s in %s", stopReason(ctx, j), where)

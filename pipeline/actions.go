@@ -55,8 +55,13 @@ func (w *walker) action(kind string, n *yaml.Node, path string) *Action {
 				a.Depth = d
 			case e.key.Value == "name":
 				sawName = true
-				if !isScalar(e.value) || !validName.MatchString(e.value.Value) {
+				if !isScalar(e.value) {
 					w.errorf(e.value, field, "must be a name for the files (%s)", nameRule)
+					continue
+				}
+				// The server's rule, so a file that lints is one it stores.
+				if err := lathe.CheckUploadName(e.value.Value); err != nil {
+					w.errorf(e.value, field, "must be a name for the files (%s): %v", nameRule, err)
 					continue
 				}
 				a.Name = e.value.Value

@@ -12,9 +12,17 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// maxFileSize bounds one pipeline file; anything larger is surely a mistake
-// (a generated file, a binary) and would only slow the server.
-const maxFileSize = 1 << 20
+// MaxFileSize bounds one pipeline file; anything larger is surely a mistake
+// (a generated file, a binary) and would only slow the server. The server
+// checks a file's size in git before reading it (see TooLarge).
+const MaxFileSize = 1 << 20
+
+// TooLarge is the problem of a pipeline file of size bytes over MaxFileSize,
+// for a reader that knows the size without reading the file.
+func TooLarge(file string, size int64) *Error {
+	return &Error{File: file, Line: 1, Column: 1,
+		Message: fmt.Sprintf("file is %d bytes; pipeline files are limited to %d bytes (1 MiB)", size, MaxFileSize)}
+}
 
 // yamlLine pulls the line number out of the YAML library's error text, which
 // is the only place it reports one ("yaml: line 3: ...").
@@ -26,8 +34,8 @@ func decode(file string, data []byte) (*yaml.Node, ErrorList) {
 	at := func(line int, format string, args ...any) ErrorList {
 		return ErrorList{{File: file, Line: line, Column: 1, Message: fmt.Sprintf(format, args...)}}
 	}
-	if len(data) > maxFileSize {
-		return nil, at(1, "file is %d bytes; pipeline files are limited to %d bytes (1 MiB)", len(data), maxFileSize)
+	if len(data) > MaxFileSize {
+		return nil, ErrorList{TooLarge(file, int64(len(data)))}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node

@@ -56,15 +56,15 @@ func TestParseFileErrorsFile(t *testing.T) {
 		want: []wantErr{{line: 4, col: 1, msg: "not valid YAML: did not find expected node content"}},
 	}, {
 		name: "file over 1 MiB",
-		src:  "jobs: {a: {steps: [x]}}\n" + strings.Repeat("#", maxFileSize),
+		src:  "jobs: {a: {steps: [x]}}\n" + strings.Repeat("#", MaxFileSize),
 		want: []wantErr{{line: 1, col: 1, msg: "pipeline files are limited to 1048576 bytes (1 MiB)"}},
 	}})
 }
 
 func TestParseFileYAMLLimits(t *testing.T) {
 	// Just under the size limit and well under the node budget is fine.
-	src := "jobs: {a: {steps: [x]}}\n" + strings.Repeat("#", maxFileSize-25) + "\n"
-	if len(src) != maxFileSize {
+	src := "jobs: {a: {steps: [x]}}\n" + strings.Repeat("#", MaxFileSize-25) + "\n"
+	if len(src) != MaxFileSize {
 		t.Fatalf("test file is %d bytes", len(src))
 	}
 	mustParse(t, ".lathe.yml", src)

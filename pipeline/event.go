@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"slices"
+
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/lathe-ci/lathe/pipeline/expr"
 )
@@ -18,6 +20,10 @@ const (
 
 // eventKinds lists every kind, in the order messages give them.
 var eventKinds = []string{EventPush, EventPullRequest, EventTag, EventSchedule, EventManual, EventWebhook, EventPipeline}
+
+// EventKinds lists every kind of event, for callers that check a name
+// given elsewhere (a protected secret's events).
+func EventKinds() []string { return slices.Clone(eventKinds) }
 
 // Event is what happened to start a run, as far as conditions and
 // triggers care. The caller fills it; the package never looks anything up.

@@ -226,7 +226,7 @@ func TestParseFileErrorsJobFields(t *testing.T) {
 		},
 	}, {
 		name: "actions",
-		src:  "jobs:\n  a:\n    steps:\n      - checkout: {depth: -1, ref: x}\n      - upload: {name: dist}\n      - download: x\n      - {run: make, checkout: {}}\n      - upload: {paths: [a]}\n",
+		src:  "jobs:\n  a:\n    steps:\n      - checkout: {depth: -1, ref: x}\n      - upload: {name: dist}\n      - download: x\n      - {run: make, checkout: {}}\n      - upload: {paths: [a]}\n      - download: {name: \"..\"}\n",
 		want: []wantErr{
 			{line: 4, col: 27, field: "jobs.a.steps[0].checkout.depth", msg: "must be a whole number of commits"},
 			{line: 4, col: 31, field: "jobs.a.steps[0].checkout.ref", msg: `unknown key "ref"; expected one of: depth`},
@@ -234,6 +234,7 @@ func TestParseFileErrorsJobFields(t *testing.T) {
 			{line: 6, col: 19, field: "jobs.a.steps[2].download", msg: "must be a map of settings (name), not a string"},
 			{line: 7, col: 21, field: "jobs.a.steps[3].checkout", msg: "a step does one thing"},
 			{line: 8, col: 17, field: "jobs.a.steps[4].upload.name", msg: "missing; name the files so a later job can download them"},
+			{line: 9, col: 26, field: "jobs.a.steps[5].download.name", msg: `must be a name for the files (use 1 to 100 letters, digits, '.', '_' or '-'): upload name "..": must not contain '..'`},
 		},
 	}})
 }

@@ -71,33 +71,43 @@ func maskSplit(t testing.TB, ms *Masks, in []byte, cuts []byte) []byte {
 	return buf.Bytes()
 }
 
+// Every form Forms promises, as real tools print it (base64, basenc,
+// base32, xxd, Python's urllib, json and shlex, jq, Go's encoding/json,
+// JavaScript's encodeURIComponent, PHP's json_encode, bash's printf %q and
+// ${v@Q}), with the masked output written out: the inputs were made with
+// those tools, not with this package.
 func TestMaskerForms(t *testing.T) {
-	const v = "s3cr3t/value+with?odd&chars"
-	ms := NewMasks([]string{v, "line-one-abc\nline-two-def"})
-	b64 := func(enc *base64.Encoding, prefix string) string { return enc.EncodeToString([]byte(prefix + v)) }
-	for _, tc := range []struct{ name, in string }{
-		{"plain", "token=" + v + " done"},
-		{"base64 std", "Authorization: Basic " + b64(base64.StdEncoding, "")},
-		{"base64 std after 1 byte", b64(base64.StdEncoding, "u")},
-		{"base64 std after 2 bytes", b64(base64.StdEncoding, "us")},
-		{"base64 url after 4 bytes", b64(base64.URLEncoding, "user")},
-		{"base64 raw url after 5 bytes", b64(base64.RawURLEncoding, "user:")},
-		{"query escaped", "https://x/?p=" + url.QueryEscape(v)},
-		{"path escaped", "https://x/" + url.PathEscape(v) + "/y"},
-		{"one line", "saw line-two-def here"},
-		{"crlf line", "line-one-abc\r\n"},
+	ms := NewMasks([]string{"s3cr3t/välue+w ith?&'x\"<y", "line-one-abc\nline-two-def"})
+	for _, tc := range []struct{ name, in, want string }{
+		{"plain", "token=s3cr3t/välue+w ith?&'x\"<y done", "token=*** done"},
+		{"base64 std", "Basic czNjcjN0L3bDpGx1ZSt3IGl0aD8mJ3giPHk=", "Basic ***k="},
+		{"base64 std after 1 byte", "dXMzY3IzdC92w6RsdWUrdyBpdGg/Jid4Ijx5", "dX***"},
+		{"base64 std after 2 bytes", "dXNzM2NyM3QvdsOkbHVlK3cgaXRoPyYneCI8eQ==", "dXN***Q=="},
+		{"base64 url after 4 bytes", "dXNlcnMzY3IzdC92w6RsdWUrdyBpdGg_Jid4Ijx5", "dXNlcn***"},
+		{"base32", "OMZWG4RTOQXXNQ5ENR2WKK3XEBUXI2B7EYTXQIR4PE======", "***E======"},
+		{"base32 after 3 bytes", "MFRGG4ZTMNZDG5BPO3B2I3DVMUVXOIDJORUD6JRHPARDY6I=", "MFRGG***I="},
+		{"hex lower", "7333637233742f76c3a46c75652b77206974683f262778223c79", "***"},
+		{"hex upper", "7333637233742F76C3A46C75652B77206974683F262778223C79", "***"},
+		{"query escaped", "?p=s3cr3t%2Fv%C3%A4lue%2Bw+ith%3F%26%27x%22%3Cy", "?p=***"},
+		{"query escaped lower", "?p=s3cr3t%2fv%c3%a4lue%2bw+ith%3f%26%27x%22%3cy", "?p=***"},
+		{"python quote", "/s3cr3t%2Fv%C3%A4lue%2Bw%20ith%3F%26%27x%22%3Cy/y", "/***/y"},
+		{"plus for space", "s3cr3t/välue+w+ith?&'x\"<y", "***"},
+		{"json jq", "{\"v\":\"s3cr3t/välue+w ith?&'x\\\"<y\"}", "{\"v\":\"***\"}"},
+		{"json python", "{\"v\": \"s3cr3t/v\\u00e4lue+w ith?&'x\\\"<y\"}", "{\"v\": \"***\"}"},
+		{"json go", "{\"v\":\"s3cr3t/välue+w ith?\\u0026'x\\\"\\u003cy\"}", "{\"v\":\"***\"}"},
+		{"json php", "{\"v\":\"s3cr3t\\/välue+w ith?&'x\\\"<y\"}", "{\"v\":\"***\"}"},
+		{"printf %q", "export V=s3cr3t/välue+w\\ ith\\?\\&\\'x\\\"\\<y", "export V=***"},
+		{"printf %q C locale", "export V=$'s3cr3t/v\\303\\244lue+w ith?&\\'x\"<y'", "export V=$'***'"},
+		{"shlex", "'s3cr3t/välue+w ith?&'\"'\"'x\"<y'", "'***'"},
+		{"bash @Q", "'s3cr3t/välue+w ith?&'\\''x\"<y'", "'***'"},
+		{"encodeURIComponent", "/s3cr3t%2Fv%C3%A4lue%2Bw%20ith%3F%26'x%22%3Cy/y", "/***/y"},
+		{"go path escaped", "/s3cr3t%2Fv%C3%A4lue+w%20ith%3F&%27x%22%3Cy/y", "/***/y"},
+		{"multi-line value, one line", "saw line-two-def here", "saw *** here"},
+		{"multi-line value, crlf", "line-one-abc\r\n", "***\r\n"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			out := ms.String(tc.in)
-			if out == tc.in || !strings.Contains(out, Mask) {
-				t.Errorf("not masked: %q", out)
-			}
-			for _, f := range append(Forms(v), "line-one-abc", "line-two-def") {
-				if strings.Contains(out, f) {
-					t.Errorf("%q still holds %q", out, f)
-				}
-			}
-		})
+		if got := ms.String(tc.in); got != tc.want {
+			t.Errorf("%s: mask(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
+		}
 	}
 }
 
@@ -196,8 +206,9 @@ func logText(n int) []byte {
 var benchSecrets = []string{"hunter2-hunter2", "ghp_16C7e42F292c6912E7710c838347Ae178B4a", "postgres://u:p%40ss@db/x",
 	"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
 
-// BenchmarkMasker compares masking 5 secrets (each with its base64 and URL
-// forms) with a plain copy, in memory and into a file as the agent's spool.
+// BenchmarkMasker compares masking 5 secrets (each with all its Forms:
+// base64, base32, hex, URL, JSON, shell) with a plain copy, in memory and
+// into a file as the agent's spool.
 func BenchmarkMasker(b *testing.B) {
 	in := logText(1 << 20)
 	const chunk = 32 << 10
@@ -282,5 +293,23 @@ func TestMaskerLongRunIsLinear(t *testing.T) {
 	got := maskSplit(t, ms, in, []byte{1})
 	if string(got) != "***!" {
 		t.Errorf("got %q", got[:min(len(got), 20)])
+	}
+}
+
+// A value longer than MaxEncodedLength keeps only its plain, base64, Go URL
+// and line forms, so that a key file does not cost the masker hundreds of
+// megabytes; up to that length its hex form is masked too.
+func TestMaskerEncodedFormsStopAtMaxEncodedLength(t *testing.T) {
+	short, long := strings.Repeat("ab", 2048), strings.Repeat("ab", 2049) // 4096 and 4098 bytes
+	shortHex, longHex := strings.Repeat("6162", 2048), strings.Repeat("6162", 2049)
+	if got := NewMasks([]string{short}).String("hex=" + shortHex); got != "hex=***" {
+		t.Errorf("hex of a %d-byte value: %.20q…, want hex=***", len(short), got)
+	}
+	ms := NewMasks([]string{long})
+	if got := ms.String("hex=" + longHex); got != "hex="+longHex {
+		t.Errorf("hex of a %d-byte value was masked: %.20q…", len(long), got)
+	}
+	if got := ms.String("v=" + long + "!"); got != "v=***!" {
+		t.Errorf("a %d-byte value: %.20q…, want v=***!", len(long), got)
 	}
 }

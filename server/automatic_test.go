@@ -32,30 +32,42 @@ func TestPipelineAfterAnotherSucceeds(t *testing.T) {
 		if broken.Status != lathe.StatusFailed || build.Status != lathe.StatusSuccess {
 			t.Fatalf("upstream runs = %s, %s", broken.Status, build.Status)
 		}
-		var deploy *lathe.Run
-		waitFor(t, 30*time.Second, "the deploy pipeline to start after build", func() bool {
-			var page lathe.Page[*lathe.Run]
-			l.Do(t, http.MethodGet, "/api/v1/runs?project=chain&pipeline=deploy", nil, &page)
-			if len(page.Items) > 0 {
-				deploy = page.Items[0]
-			}
-			return deploy != nil
-		})
-		deploy = l.Wait(t, deploy.ID, 60*time.Second)
+		deploy := l.Wait(t, waitForRun(t, l, "chain", "deploy").ID, 60*time.Second)
 		if deploy.Status != lathe.StatusSuccess || deploy.Event != "pipeline" || deploy.Commit != build.Commit ||
 			deploy.ParentID == nil || *deploy.ParentID != build.ID {
 			t.Errorf("deploy run = %s, event %s, commit %.7s, parent %v; want success after run %d at %.7s",
 				deploy.Status, deploy.Event, deploy.Commit, deploy.ParentID, build.ID, build.Commit)
 		}
-		// Only one downstream run however many ticks pass (the failed
-		// upstream started none).
-		time.Sleep(500 * time.Millisecond)
+		// One downstream run per successful upstream, however many ticks
+		// pass (the failed upstream started none): once a second build's
+		// deploy has started, the loop has passed over the first many times.
+		build2 := l.Wait(t, l.Trigger(t, "chain", "", "build").ID, 60*time.Second)
+		waitFor(t, 30*time.Second, "the second build's deploy", func() bool {
+			r := waitForRun(t, l, "chain", "deploy")
+			return r.ParentID != nil && *r.ParentID == build2.ID
+		})
 		var page lathe.Page[*lathe.Run]
 		l.Do(t, http.MethodGet, "/api/v1/runs?project=chain&pipeline=deploy", nil, &page)
-		if len(page.Items) != 1 {
-			t.Errorf("deploy runs = %d; want 1", len(page.Items))
+		if len(page.Items) != 2 {
+			t.Errorf("deploy runs after two successful builds = %d; want 2", len(page.Items))
 		}
 	})
+}
+
+// waitForRun waits for a run of pipeline in project that nobody started by
+// hand (a downstream or scheduled run) and returns the newest.
+func waitForRun(t *testing.T, l *lathetest.Lathe, project, pipeline string) *lathe.Run {
+	t.Helper()
+	var run *lathe.Run
+	waitFor(t, 30*time.Second, "a run of "+pipeline+" to start", func() bool {
+		var page lathe.Page[*lathe.Run]
+		l.Do(t, http.MethodGet, "/api/v1/runs?project="+project+"&pipeline="+pipeline, nil, &page)
+		if len(page.Items) > 0 {
+			run = page.Items[0]
+		}
+		return run != nil
+	})
+	return run
 }
 
 // A cron schedule starts runs with event schedule on the default branch;

@@ -29,13 +29,11 @@ func freeAddr(t *testing.T) string {
 }
 
 // serverProcess starts `lathe server` on addr with dir as its data directory
-// (and extra flags, which override the defaults here) and waits (bounded)
-// until it answers.
+// (and any extra flags) and waits (bounded) until it answers.
 func serverProcess(t *testing.T, bin, addr, dir, dbURL string, extra ...string) (*lathetest.Process, *lathetest.Lathe) {
 	t.Helper()
-	args := []string{"server", "--addr", addr, "--data", dir, "--agents", "0",
-		"--lease-ttl", "10s", "--sweep-interval", "200ms", "--log-level", "warn"}
-	args = append(args, extra...)
+	args := append([]string{"server", "--addr", addr, "--data", dir, "--agents", "0",
+		"--lease-ttl", "10s", "--sweep-interval", "200ms", "--log-level", "warn"}, extra...)
 	if dbURL != "" {
 		args = append(args, "--database-url", dbURL)
 	}

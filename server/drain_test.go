@@ -13,30 +13,43 @@ import (
 	"github.com/lathe-ci/lathe/store"
 )
 
-// handBackPipeline's job (for agents with label) in its first attempt says it started and then waits for a
-// release file (bounded); later attempts end at once. With
+// handBackPipeline's job (for agents with label) says in its first attempt
+// that it started, and where (its workspace), then waits (bounded) for a
+// file named release in its workspace; later attempts end at once. With
 // --infra-retries 0, a lost attempt that counted against the job's retries
 // would end the job lost: only a hand-back or a restart loss runs it again.
-func handBackPipeline(pids, release, label string) string {
+func handBackPipeline(label string) string {
 	return `
 jobs:
   long:
     runs-on: [` + label + `]
     steps:
-      - echo $$ >> ` + pids + `; echo "attempt $LATHE_ATTEMPT started"; if [ "$LATHE_ATTEMPT" = 1 ]; then for i in $(seq 1 600); do [ -e ` + release + ` ] && break; sleep 0.1; done; fi; echo "attempt $LATHE_ATTEMPT done"
+      - echo "attempt $LATHE_ATTEMPT started in $PWD."; if [ "$LATHE_ATTEMPT" = 1 ]; then for i in $(seq 1 600); do [ -e release ] && break; sleep 0.1; done; fi; echo "attempt $LATHE_ATTEMPT done"
 `
 }
 
 // startedJob triggers the pipeline and waits until its first attempt's step
-// has said it started; it returns the job's ID.
-func startedJob(t *testing.T, l *lathetest.Lathe) int64 {
+// has said it started; it returns the job's ID and the attempt's workspace.
+func startedJob(t *testing.T, l *lathetest.Lathe) (int64, string) {
 	t.Helper()
 	run := l.Trigger(t, "drain", "", "")
 	jobID := run.Jobs[0].ID
+	var ws string
 	waitFor(t, 30*time.Second, "attempt 1 started", func() bool {
-		return strings.Contains(l.Log(t, jobID), "attempt 1 started")
+		log := l.Log(t, jobID)
+		_, rest, ok := strings.Cut(log, "attempt 1 started in ")
+		ws, _, ok = strings.Cut(rest, ".\n")
+		return ok
 	})
-	return jobID
+	return jobID, ws
+}
+
+// release lets attempt 1's step, working in ws, end.
+func release(t *testing.T, ws string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(ws, "release"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // checkHandedBack checks that the job's attempt 1 ended handed back and
@@ -60,42 +73,25 @@ func checkHandedBack(t *testing.T, l *lathetest.Lathe, jobID int64, reason strin
 	}
 }
 
-// releaseFiles returns where handBackPipeline's steps write their PIDs
-// (killed when the test ends) and the file that releases attempt 1.
-func releaseFiles(t *testing.T) (pids, release string) {
-	tmp := t.TempDir()
-	pids, release = filepath.Join(tmp, "pids"), filepath.Join(tmp, "release")
-	killGroupsIn(t, pids)
-	return pids, release
-}
-
 // longJob is a `lathe server` process with one embedded agent, running
-// handBackPipeline's job in its first attempt.
+// handBackPipeline's job in its first attempt (in workspace ws).
 type longJob struct {
-	srv                            *lathetest.Process
-	l                              *lathetest.Lathe
-	bin, addr, dir, dbURL, relFile string
-	id                             int64
+	srv                   *lathetest.Process
+	l                     *lathetest.Lathe
+	bin, addr, dir, dbURL string
+	id                    int64
+	ws                    string
 }
 
 // startLongJob starts the server with flags (after one embedded agent and
 // no infrastructure retries) and waits until the job's step runs.
 func startLongJob(t *testing.T, bin, dbURL string, flags ...string) *longJob {
 	t.Helper()
-	pids, release := releaseFiles(t)
-	j := &longJob{bin: bin, addr: freeAddr(t), dir: t.TempDir(), dbURL: dbURL, relFile: release}
+	j := &longJob{bin: bin, addr: freeAddr(t), dir: t.TempDir(), dbURL: dbURL}
 	j.srv, j.l = serverProcess(t, bin, j.addr, j.dir, dbURL, append([]string{"--agents", "1", "--infra-retries", "0"}, flags...)...)
-	j.l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release, "embedded")}))
-	j.id = startedJob(t, j.l)
+	j.l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline("embedded")}))
+	j.id, j.ws = startedJob(t, j.l)
 	return j
-}
-
-// release lets attempt 1's step end.
-func (j *longJob) release(t *testing.T) {
-	t.Helper()
-	if err := os.WriteFile(j.relFile, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // exited waits for the server to exit 0.
@@ -120,7 +116,7 @@ func TestSIGTERMLetsRunningJobsFinish(t *testing.T) {
 	j.srv.Signal(t, syscall.SIGTERM)
 	// Draining: a job triggered now is not taken, and the server stays up.
 	queued := j.l.Trigger(t, "drain", "", "").Jobs[0].ID
-	j.release(t)
+	release(t, j.ws)
 	j.exited(t)
 	l := j.restart(t, "--agents", "0")
 	job := l.Job(t, j.id)
@@ -166,9 +162,6 @@ func TestRestartedServerRequeuesItsEmbeddedAgentsJobsAtOnce(t *testing.T) {
 		j := startLongJob(t, bin, o.DatabaseURL, "--lease-ttl", "60s")
 		j.srv.Signal(t, syscall.SIGKILL)
 		j.srv.Wait(t, 10*time.Second)
-		// The step outlives the killed server (the sandbox's die-with-parent is
-		// another item's); end it so only the restart is tested here.
-		j.release(t)
 		start := time.Now()
 		checkHandedBack(t, j.restart(t, "--lease-ttl", "60s"), j.id, store.ReasonRestarted)
 		if took := time.Since(start); took > 30*time.Second {

@@ -137,6 +137,16 @@ func TestAgentCredentialSurvivesRestart(t *testing.T) {
 	}
 }
 
+// agentAskedSince waits until the agent has asked for work after since: a
+// job it may not take is still queued once it has had that chance.
+func agentAskedSince(t *testing.T, l *lathetest.Lathe, name string, since time.Time) {
+	t.Helper()
+	waitFor(t, 30*time.Second, name+" asking for work", func() bool {
+		a := getAgent(t, l, name)
+		return a.LastSeen != nil && a.LastSeen.After(since)
+	})
+}
+
 // With authorization required, a new agent keeps polling (and is seen) but
 // gets no work until an admin authorizes it; a disabled agent gets none either.
 func TestAgentAuthorizationAndDisable(t *testing.T) {
@@ -146,7 +156,7 @@ func TestAgentAuthorizationAndDisable(t *testing.T) {
 	repo := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  j:\n    steps: [echo authorized]\n"})
 	l.Project(t, "auth", repo)
 	run := l.Trigger(t, "auth", "", "")
-	time.Sleep(1500 * time.Millisecond)
+	agentAskedSince(t, l, "newcomer", time.Now())
 	if r := l.Run(t, run.ID); r.Status != lathe.StatusQueued {
 		t.Fatalf("run with only an unauthorized agent: %s, want queued", r.Status)
 	}
@@ -175,7 +185,7 @@ func TestAgentAuthorizationAndDisable(t *testing.T) {
 
 	l.Do(t, http.MethodPatch, "/api/v1/agents/newcomer", map[string]any{"disabled": true}, nil)
 	second := l.Trigger(t, "auth", "", "")
-	time.Sleep(1500 * time.Millisecond)
+	agentAskedSince(t, l, "newcomer", time.Now())
 	if r := l.Run(t, second.ID); r.Status != lathe.StatusQueued {
 		t.Fatalf("run with only a disabled agent: %s, want queued", r.Status)
 	}

@@ -111,26 +111,8 @@ func TestWebhookPushRunsWhatChanged(t *testing.T) {
 // commit does.
 func TestForkPullRequestWaitsForApprovalAndGetsNoSecrets(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{})
-	repo := lathetest.Repo(t, map[string]string{".lathe.yml": `
-on:
-  pull_request: {branches: [main]}
-jobs:
-  test:
-    secrets: [API_KEY]
-    steps: ['echo "key=[${API_KEY:-none}]"']
-`})
-	l.Project(t, "oss", repo)
-	l.Do(t, http.MethodPost, "/api/v1/projects/oss/secrets", map[string]string{"name": "API_KEY", "value": "very-secret-value"}, nil)
-	var tok lathe.HookToken
-	l.Do(t, http.MethodPost, "/api/v1/projects/oss/hook-tokens", map[string]string{"name": "forge"}, &tok)
-	pr := map[string]any{"ref": "main", "event": "pull_request", "base": "main", "fork": true}
-	hook := func() *lathe.Run {
-		var out struct{ Items []*lathe.Run }
-		if err := client.New(l.URL, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/"+tok.Token, pr, &out); err != nil || len(out.Items) != 1 {
-			t.Fatalf("fork pull request: %v, %d runs", err, len(out.Items))
-		}
-		return out.Items[0]
-	}
+	repo := forkRepo(t)
+	hook := forkHook(t, l, "oss", repo)
 
 	run := hook()
 	waitFor(t, 30*time.Second, "the untrusted job to wait", func() bool {

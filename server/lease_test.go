@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -32,6 +30,7 @@ import (
 func startLifecycle(t *testing.T, o lathetest.Options, cfg server.Config) *lathetest.Lathe {
 	t.Helper()
 	cfg.Addr, cfg.DataDir, cfg.DatabaseURL = "127.0.0.1:0", t.TempDir(), o.DatabaseURL
+	cfg.Executor = lathetest.Executor(t, cfg.Executor)
 	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -55,7 +54,7 @@ func startLifecycle(t *testing.T, o lathetest.Options, cfg server.Config) *lathe
 			t.Errorf("server did not stop within 30s")
 		}
 	})
-	return &lathetest.Lathe{Server: srv, Client: client.New(srv.URL, srv.AdminToken), DataDir: cfg.DataDir}
+	return &lathetest.Lathe{Server: srv, Client: client.New(srv.URL, srv.AdminToken), DataDir: cfg.DataDir, AdminToken: srv.AdminToken}
 }
 
 // agentProcess starts `lathe agent` with labels; the test's cleanup kills it.
@@ -70,21 +69,6 @@ func agentProcessIn(t *testing.T, l *lathetest.Lathe, bin, regToken, name, workD
 	return lathetest.StartProcess(t, bin, "agent", "--server", l.URL, "--token", regToken, "--name", name,
 		"--labels", strings.Join(labels, ","), "--work-dir", workDir, "--heartbeat", "300ms", "--grace", "1s",
 		"--poll-wait", "1", "--log-level", "warn")
-}
-
-// killGroupsIn kills, when the test ends, the process groups whose leaders'
-// PIDs steps wrote into file (one per line): steps run in their own groups,
-// which outlive a SIGKILLed agent.
-func killGroupsIn(t *testing.T, file string) {
-	t.Cleanup(func() {
-		b, _ := os.ReadFile(file)
-		for _, f := range strings.Fields(string(b)) {
-			if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
-				syscall.Kill(-pid, syscall.SIGKILL)
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-	})
 }
 
 // waitFor polls cond every 50 ms for at most timeout and fails the test
@@ -129,15 +113,14 @@ func TestKilledAgentsAttemptIsLostAndRetriedElsewhere(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
 		const ttl, sweep = 2 * time.Second, 200 * time.Millisecond
 		l := startLifecycle(t, o, server.Config{LeaseTTL: ttl, SweepInterval: sweep, InfraRetries: 1})
-		pids := filepath.Join(t.TempDir(), "pids")
-		killGroupsIn(t, pids)
+		// A killed agent's sandbox dies with it, and the step with the sandbox.
 		l.Project(t, "lease", lathetest.Repo(t, map[string]string{
 			".lathe/flaky.yml": `
 jobs:
   flaky:
     runs-on: [lease]
     steps:
-      - echo "attempt $LATHE_ATTEMPT"; if [ "$LATHE_ATTEMPT" = 1 ]; then echo $$ >> ` + pids + `; sleep 300; fi; echo done
+      - echo "attempt $LATHE_ATTEMPT"; if [ "$LATHE_ATTEMPT" = 1 ]; then sleep 300; fi; echo done
   after:
     needs: [flaky]
     runs-on: [lease]
@@ -148,7 +131,7 @@ jobs:
   hang:
     runs-on: [lease]
     steps:
-      - echo "attempt $LATHE_ATTEMPT"; echo $$ >> ` + pids + `; sleep 300
+      - echo "attempt $LATHE_ATTEMPT"; sleep 300
   after:
     needs: [hang]
     runs-on: [lease]
@@ -222,23 +205,26 @@ func TestServerTimesOutTheJobOfAStoppedAgent(t *testing.T) {
 	bin := lathetest.Binary(t)
 	l := startLifecycle(t, lathetest.Options{}, server.Config{LeaseTTL: time.Minute, SweepInterval: 200 * time.Millisecond,
 		TimeoutGrace: 500 * time.Millisecond})
-	pids := filepath.Join(t.TempDir(), "pids")
-	killGroupsIn(t, pids)
 	l.Project(t, "stop", lathetest.Repo(t, map[string]string{".lathe.yml": `
 jobs:
   slow:
     runs-on: [stop]
     timeout: 2
     steps:
-      - echo $$ >> ` + pids + `; echo sleeping; sleep 300
+      - echo sleeping; sleep 311
 `}))
 	reg := l.RegistrationToken(t)
 	run := l.Trigger(t, "stop", "", "")
 	jobID := run.Jobs[0].ID
 	p := agentProcess(t, l, bin, reg, "sleepy", "stop")
+	// The step runs in a PID namespace of its own: find its sleep from outside.
+	var pid int
 	waitFor(t, 30*time.Second, "the step running", func() bool {
-		b, _ := os.ReadFile(pids)
-		return len(strings.Fields(string(b))) == 1
+		pids := lathetest.Processes("sleep", "311")
+		if len(pids) == 1 {
+			pid = pids[0]
+		}
+		return pid > 0
 	})
 	p.Signal(t, syscall.SIGSTOP)
 	defer p.Signal(t, syscall.SIGCONT)
@@ -247,8 +233,6 @@ jobs:
 	if done.Status != lathe.StatusFailed || j.Status != lathe.StatusTimedOut || j.Attempts[0].Status != lathe.StatusTimedOut {
 		t.Fatalf("run %s, job %s, attempt %s; want failed, timed_out, timed_out", done.Status, j.Status, j.Attempts[0].Status)
 	}
-	b, _ := os.ReadFile(pids)
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	p.Signal(t, syscall.SIGCONT)
 	waitFor(t, 15*time.Second, "the resumed agent stopping the timed-out step", func() bool {
 		return syscall.Kill(pid, 0) != nil

@@ -44,6 +44,9 @@ func TestRestartKeepsData(t *testing.T) {
 	if l.AdminToken != token {
 		t.Errorf("admin token changed across restart")
 	}
+	if l.Server.AdminToken != "" {
+		t.Errorf("the restarted server knows the admin token; it must not read it back from its file")
+	}
 	again := l.Run(t, first.ID)
 	if again.Status != lathe.StatusSuccess || len(again.Jobs) != 1 {
 		t.Fatalf("run after restart: %+v", again)
@@ -122,30 +125,30 @@ func TestBrokenPipelineIsRefusedWithPositions(t *testing.T) {
 // Canceling a run stops its running step's whole process group and cancels
 // the jobs that had not started.
 func TestCancelRunStopsProcessesAndQueuedJobs(t *testing.T) {
-	pidFile := filepath.Join(t.TempDir(), "sleep.pid")
 	l := lathetest.Start(t, lathetest.Options{Grace: 500 * time.Millisecond})
 	l.Project(t, "cancel", lathetest.Repo(t, map[string]string{".lathe.yml": `
 jobs:
   long:
     steps:
-      - sleep 300 & echo $! > ` + pidFile + `; echo started; wait
+      - sleep 307 & echo started; wait
   after:
     needs: [long]
     steps: [echo never]
 `}))
 	run := l.Trigger(t, "cancel", "", "")
+	// The step runs in a PID namespace of its own: find its sleep from outside.
 	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if b, err := os.ReadFile(pidFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			break
+	var pids []int
+	for len(pids) == 0 {
+		if pids = lathetest.Processes("sleep", "307"); len(pids) > 1 {
+			t.Fatalf("%d `sleep 307` processes", len(pids))
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the step never started")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	b, _ := os.ReadFile(pidFile)
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	pid := pids[0]
 	l.Do(t, http.MethodPost, "/api/v1/runs/"+strconv.FormatInt(run.ID, 10)+"/cancel", nil, nil)
 	done := l.Wait(t, run.ID, 30*time.Second)
 	if done.Status != lathe.StatusCanceled {

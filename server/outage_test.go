@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -29,10 +28,9 @@ func TestDatabaseOutageLongerThanTheLeaseKillsNoJob(t *testing.T) {
 	const ttl = 6 * time.Second
 	l := startLifecycle(t, lathetest.Options{DatabaseURL: cluster.NewDatabase(t)},
 		server.Config{LeaseTTL: ttl, SweepInterval: 100 * time.Millisecond, InfraRetries: -1})
-	pids, release := releaseFiles(t)
-	l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline(pids, release, "outage")}))
+	l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline("outage")}))
 	agentProcess(t, l, bin, l.RegistrationToken(t), "outage-1", "outage")
-	jobID := startedJob(t, l)
+	jobID, ws := startedJob(t, l)
 
 	if err := cluster.Pause(); err != nil {
 		t.Fatal(err)
@@ -51,9 +49,7 @@ func TestDatabaseOutageLongerThanTheLeaseKillsNoJob(t *testing.T) {
 	if err := cluster.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(release, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	release(t, ws)
 	var j *lathe.Job
 	waitFor(t, 30*time.Second, "the job ends", func() bool {
 		j = l.Job(t, jobID)

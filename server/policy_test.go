@@ -13,6 +13,7 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/cli"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -48,6 +49,9 @@ jobs:
 // skips what follows, and a gated job waits until someone approves it.
 func TestRetryAllowFailureAndApproval(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		// The marker file outside the workspace that remembers across
+		// attempts and runs needs the shell executor (a sandbox hides it).
+		o.Executor = executor.Options{Kind: executor.KindShell}
 		l := lathetest.Start(t, o)
 		l.Project(t, "pol", lathetest.Repo(t, map[string]string{".lathe.yml": policyPipeline(filepath.Join(t.TempDir(), "marker"))}))
 		run := l.Trigger(t, "pol", "", "")

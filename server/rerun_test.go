@@ -14,6 +14,7 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/cli"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -50,6 +51,9 @@ func wantStatus(t *testing.T, err error, status int, what string) {
 // a whole run re-runs as a new run linked to its parent at the same commit.
 func TestRerunFailedJobsOneJobAndAWholeRun(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		// The marker file outside the workspace that remembers across
+		// attempts and runs needs the shell executor (a sandbox hides it).
+		o.Executor = executor.Options{Kind: executor.KindShell}
 		l := lathetest.Start(t, o)
 		repo := lathetest.Repo(t, map[string]string{".lathe.yml": flakyPipeline(filepath.Join(t.TempDir(), "marker"))})
 		l.Project(t, "flaky", repo)
@@ -113,6 +117,14 @@ func TestRerunFailedJobsOneJobAndAWholeRun(t *testing.T) {
 	})
 }
 
+// adminCLI runs a lathe command against l as the admin and returns its exit
+// code and output.
+func adminCLI(l *lathetest.Lathe, args ...string) (int, string) {
+	var out bytes.Buffer
+	e := &cli.Env{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
+	return cli.Run(context.Background(), append(args, "--server", l.URL, "--token", l.AdminToken), e), out.String()
+}
+
 // A job still running cannot be re-run; `lathe rerun` drives the same API.
 func TestRerunRefusedWhileRunningAndCLI(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{})
@@ -125,11 +137,7 @@ func TestRerunRefusedWhileRunningAndCLI(t *testing.T) {
 		http.StatusConflict, "rerun-failed of an unfinished run")
 	l.Wait(t, run.ID, 60*time.Second)
 
-	lathecli := func(args ...string) (int, string) {
-		var out bytes.Buffer
-		e := &cli.Env{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
-		return cli.Run(context.Background(), append(args, "--server", l.URL, "--token", l.AdminToken), e), out.String()
-	}
+	lathecli := func(args ...string) (int, string) { return adminCLI(l, args...) }
 	if code, out := lathecli("rerun", "--job", fmt.Sprint(job.ID)); code != 0 || !strings.Contains(out, "queued again") {
 		t.Errorf("lathe rerun --job: exit %d\n%s", code, out)
 	}

@@ -13,6 +13,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/cli"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 	"github.com/lathe-ci/lathe/server"
 )
@@ -38,8 +39,10 @@ jobs:
 func TestSemaphoreKeepsDeploysOfConcurrentRunsApart(t *testing.T) {
 	const runs = 3
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		// The deploys share a lock file to show they never overlap: jobs
+		// that share a host file need the shell executor.
 		l := startLifecycle(t, o, server.Config{Agents: 3, Heartbeat: 300 * time.Millisecond, Grace: time.Second,
-			SweepInterval: 200 * time.Millisecond})
+			SweepInterval: 200 * time.Millisecond, Executor: executor.Options{Kind: executor.KindShell}})
 		lock := filepath.Join(t.TempDir(), "deploy.lock")
 		repo := lathetest.Repo(t, map[string]string{".lathe.yml": deployPipeline(lock)})
 		l.Project(t, "shop", repo)

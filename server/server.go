@@ -5,15 +5,16 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/lathe-ci/lathe/api"
 	"github.com/lathe-ci/lathe/auth"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/git"
 	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
@@ -43,6 +45,13 @@ type Config struct {
 	// AgentsRequireAuthorization registers new agents unauthorized: they get
 	// no work until an admin authorizes them. Embedded agents are always authorized.
 	AgentsRequireAuthorization bool
+	// Executor chooses where the embedded agents' steps run (zero: a
+	// sandbox, as the job user "nobody" when running as root). The data
+	// directory and the secret key files are hidden from every job.
+	Executor executor.Options
+	// PassEnv names variables of the server's environment that jobs get
+	// too; nothing else of it reaches a job.
+	PassEnv []string
 	// Heartbeat and Grace tune the embedded agents (zero: their defaults).
 	Heartbeat time.Duration
 	Grace     time.Duration
@@ -81,14 +90,30 @@ type Config struct {
 	// MaxUploadBytes bounds one upload archive (the upload action) that
 	// agents send; they are kept in <DataDir>/uploads (zero: api.DefaultMaxUpload).
 	MaxUploadBytes int64
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client that rate limits count (empty: the peer address counts).
+	TrustedProxies []netip.Prefix
+	// RepoNetworks are private networks (loopback, link-local, RFC 1918…)
+	// whose repositories non-admins may name in project URLs; by default
+	// only admins may, so a project cannot make the server probe its network.
+	RepoNetworks []netip.Prefix
+	// UploadQuota bounds the uploads of one project, all its runs together
+	// (zero: api.DefaultUploadQuota).
+	UploadQuota int64
+
+	// TLSCert and TLSKey, PEM files, make the server answer HTTPS only.
+	TLSCert, TLSKey string
 
 	Log *slog.Logger
 }
 
 // Server is a Lathe server ready to serve.
 type Server struct {
-	Store      *store.Store
-	URL        string
+	Store *store.Store
+	URL   string
+	// AdminToken is the admin token issued at the database's first start,
+	// "" at every later one: it is in the admin.token file for the
+	// operator, and the server never reads it back.
 	AdminToken string
 	// API serves the REST API and the agent protocol.
 	API *api.Server
@@ -102,6 +127,42 @@ type Server struct {
 	sweep  *sweeper
 	auto   *automation
 	keys   *secret.Keyring
+	// cert is the server's own TLS certificate (nil over plain HTTP).
+	cert *x509.Certificate
+	// executor runs the embedded agents' steps (nil without agents).
+	executor executor.Executor
+}
+
+// newExecutor builds the embedded agents' executor; every job is kept
+// from the data directory (database, keys, tokens, uploads, mirrors, the
+// other jobs' workspaces) and from the secret key files.
+func (s *Server) newExecutor() (executor.Executor, error) {
+	opts := s.cfg.Executor
+	opts.Grace = s.cfg.Grace
+	opts.Hide = append([]string{s.cfg.DataDir}, opts.Hide...)
+	if s.cfg.SecretKeyFile != "" {
+		opts.Hide = append(opts.Hide, s.cfg.SecretKeyFile)
+	}
+	opts.Hide = append(opts.Hide, s.cfg.OldSecretKeyFiles...)
+	return executor.New(opts)
+}
+
+// agentClient is an embedded agent's client of this server.
+func (s *Server) agentClient(token string) *client.Client {
+	c := client.New(s.URL, token)
+	if cfg := s.agentTLS(); cfg != nil {
+		c.SetTLS(cfg)
+	}
+	return c
+}
+
+// Isolation says what keeps the embedded agents' jobs from the machine:
+// "sandbox" or "none"; empty without embedded agents.
+func (s *Server) Isolation() string {
+	if s.executor == nil {
+		return ""
+	}
+	return s.executor.Isolation()
 }
 
 // New opens the store (applying migrations), makes sure an admin token
@@ -117,29 +178,56 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	cfg.DataDir = dataDir
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	if err := prepareDataDir(cfg.DataDir, cfg.DatabaseURL == ""); err != nil {
+		return nil, err
 	}
 	if err := ignoreDataFiles(cfg.DataDir); err != nil {
 		return nil, err
 	}
 	dsn := cfg.DatabaseURL
 	if dsn == "" {
-		dsn = filepath.Join(cfg.DataDir, "lathe.db")
+		dsn = filepath.Join(cfg.DataDir, sqliteFiles[0])
 	}
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
-	st.LeaseTTL = cfg.LeaseTTL
-	keys, err := openKeyring(ctx, cfg, st, true)
+	s, err := open(ctx, cfg, st)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg), keys: keys, stop: make(chan struct{})}
+	return s, nil
+}
+
+// open makes a server over an open store: at the database's first start
+// it issues the admin token, then it opens the secret keys and sets up.
+func open(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
+	st.LeaseTTL = cfg.LeaseTTL
+	if cfg.DatabaseURL == "" {
+		if err := narrowDataFiles(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	first, err := st.FirstStart(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var adminToken string
+	if first {
+		if err := refuseForeignFiles(cfg); err != nil {
+			return nil, err
+		}
+		if adminToken, err = issueAdminToken(ctx, st, cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	keys, err := openKeyring(ctx, cfg, st, true)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg), keys: keys, AdminToken: adminToken, stop: make(chan struct{})}
 	if err := s.setup(ctx); err != nil {
-		st.Close()
 		return nil, err
 	}
 	return s, nil
@@ -147,20 +235,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 func (s *Server) setup(ctx context.Context) error {
 	var err error
-	if s.AdminToken, err = adminToken(ctx, s.Store, filepath.Join(s.cfg.DataDir, "admin.token")); err != nil {
+	if s.URL, err = s.listen(); err != nil {
 		return err
 	}
-	if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	s.URL = "http://" + s.ln.Addr().String()
-	tr := &trigger.Service{Store: s.Store, Mirrors: &git.Mirrors{Dir: filepath.Join(s.cfg.DataDir, "git")}}
+	tr := &trigger.Service{Store: s.Store, Mirrors: &git.Mirrors{Dir: filepath.Join(s.cfg.DataDir, "git")},
+		Policy: git.Policy{DataDir: s.cfg.DataDir, Allow: s.cfg.RepoNetworks}, Keys: s.keys}
 	s.auto = newAutomation(tr, s.Store, s.cfg)
 	s.API = api.New(s.Store, tr, s.cfg.Log)
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
 	s.API.SetKeyring(s.keys)
-	s.API.SetUploads(filepath.Join(s.cfg.DataDir, "uploads"), s.cfg.MaxUploadBytes)
+	s.API.SetTrustedProxies(s.cfg.TrustedProxies)
+	s.API.SetUploads(filepath.Join(s.cfg.DataDir, "uploads"), api.UploadLimits{MaxBytes: s.cfg.MaxUploadBytes, ProjectQuota: s.cfg.UploadQuota})
 	s.API.SetDataDir(s.cfg.DataDir)
+	if err := s.API.CleanUploads(ctx); err != nil {
+		s.ln.Close()
+		return err
+	}
 	s.http = &http.Server{
 		Handler:           s.API,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -170,7 +260,16 @@ func (s *Server) setup(ctx context.Context) error {
 	if len(labels) == 0 {
 		labels = []string{runtime.GOOS, runtime.GOARCH, "embedded"}
 	}
+	if s.cfg.Agents > 0 {
+		if s.executor, err = s.newExecutor(); err != nil {
+			s.ln.Close()
+			return err
+		}
+	}
 	hostInfo := agent.Host()
+	if s.executor != nil {
+		hostInfo.Isolation = s.executor.Isolation()
+	}
 	for i := 1; i <= s.cfg.Agents; i++ {
 		name := fmt.Sprintf("embedded-%s-%d", hostInfo.Hostname, i)
 		// The agent of this name died with the server's last life: what it
@@ -187,12 +286,14 @@ func (s *Server) setup(ctx context.Context) error {
 			return err
 		}
 		s.agents = append(s.agents, &agent.Agent{
-			Client:    client.New(s.URL, token),
+			Client:    s.agentClient(token),
 			Name:      name,
 			WorkDir:   filepath.Join(s.cfg.DataDir, "agents", fmt.Sprint(i)),
 			Log:       s.cfg.Log,
 			Heartbeat: s.cfg.Heartbeat,
 			Grace:     s.cfg.Grace,
+			Executor:  s.executor,
+			PassEnv:   s.cfg.PassEnv,
 		})
 	}
 	return nil
@@ -220,32 +321,6 @@ func ignoreDataFiles(dir string) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	return nil
-}
-
-// adminToken returns the admin token kept in path, creating it (and its
-// stored hash) on first start. Only the hash is in the database; the file
-// (mode 0600) is how the operator and scripts read the token again.
-func adminToken(ctx context.Context, st *store.Store, path string) (string, error) {
-	if b, err := os.ReadFile(path); err == nil {
-		token := strings.TrimSpace(string(b))
-		if _, err := st.APIToken(ctx, auth.Hash(token)); err == nil {
-			return token, nil
-		} else if !errors.Is(err, lathe.ErrNotFound) {
-			return "", err
-		}
-		if err := st.CreateAPIToken(ctx, "admin", auth.Hash(token)); err != nil {
-			return "", err
-		}
-		return token, nil
-	}
-	token, hash := auth.NewToken(auth.PrefixUser)
-	if err := st.CreateAPIToken(ctx, "admin", hash); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write admin token: %w", err)
-	}
-	return token, nil
 }
 
 // Run serves until ctx ends, then shuts down in order: embedded agents

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,15 +116,7 @@ jobs:
 // it: another agent's credential is refused, and so is a finished attempt.
 func TestUploadRoutesAreFencedToTheRunningAttempt(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
-	gate := filepath.Join(t.TempDir(), "release")
-	l.Project(t, "fenced", lathetest.Repo(t, map[string]string{".lathe.yml": fmt.Sprintf(`
-jobs:
-  hold:
-    runs-on: [holder]
-    timeout: 2m
-    steps:
-      - while [ ! -e %q ]; do sleep 0.1; done
-`, gate)}))
+	heldJobProject(t, l, "fenced")
 	reg := l.RegistrationToken(t)
 	holder := l.StartAgent(t, reg, "holder", "", "holder")
 	intruder := l.StartAgent(t, reg, "intruder", "", "elsewhere")
@@ -173,9 +166,7 @@ jobs:
 		t.Errorf("GET by the holder = %d %q (sha %s); want the bytes it uploaded", code, b, h.Get(lathe.UploadSHA256Header))
 	}
 
-	if err := os.WriteFile(gate, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	releaseHeldJob(t, holder, attemptID)
 	if done := l.Wait(t, run.ID, 60*time.Second); done.Status != lathe.StatusSuccess {
 		t.Fatalf("run = %s, want success", done.Status)
 	}
@@ -207,4 +198,85 @@ func waitForRunningAttempt(t *testing.T, l *lathetest.Lathe, run *lathe.Run) int
 	}
 	t.Fatalf("run %d's job did not start within 60s", run.ID)
 	return 0
+}
+
+// Issue 12, item 44: an upload name that is a path, "..", or an escaped
+// form of either is refused before anything is stored, whatever way it
+// is written in the URL; nothing appears outside the run's directory.
+func TestUploadNamesThatCouldLeaveTheRunDirectoryAreRefused(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	heldJobProject(t, l, "names")
+	holder := l.StartAgent(t, l.RegistrationToken(t), "holder", "", "holder")
+	run := l.Trigger(t, "names", "main", "")
+	attemptID := waitForRunningAttempt(t, l, run)
+	body := []byte("archive bytes")
+	sum := sha256.Sum256(body)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, c := range []struct{ raw, want string }{
+		{"..%2F..%2Fetc%2Fx", `must not contain '/'`},
+		{"..%2f..%2fetc%2fx", `must not contain '/'`},
+		{"%2E%2E", `must not contain '..'`},
+		{"%2e%2e", `must not contain '..'`},
+		{"a..b", `must not contain '..'`},
+		{"..%252F..%252Fetc", `must not contain '/', '\\' or '%'`},
+		{"..%5C..%5Cx", `must not contain '/', '\\' or '%'`},
+		{"ok%2Dname", `must be written in the path as is, not escaped`},
+		{"sp%20ace", `' ' is not allowed`},
+	} {
+		for _, method := range []string{http.MethodPut, http.MethodGet} {
+			req, err := http.NewRequest(method, fmt.Sprintf("%s/api/v1/agent/attempts/%d/uploads/%s", l.URL, attemptID, c.raw), bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+holder.Token)
+			req.Header.Set(lathe.UploadSHA256Header, hex.EncodeToString(sum[:]))
+			resp, err := noRedirect.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), c.want) {
+				t.Errorf("%s uploads/%s = %d %s; want 400 saying %q", method, c.raw, resp.StatusCode, b, c.want)
+			}
+		}
+	}
+	// Nothing was stored: the upload directory holds no archive at all.
+	filepath.WalkDir(filepath.Join(l.DataDir, "uploads"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("a refused upload left %s", p)
+		}
+		return nil
+	})
+	releaseHeldJob(t, holder, attemptID)
+	l.Wait(t, run.ID, 60*time.Second)
+}
+
+// heldJobProject makes a project whose one job runs on an agent labelled
+// holder and holds its attempt until releaseHeldJob.
+func heldJobProject(t *testing.T, l *lathetest.Lathe, name string) {
+	t.Helper()
+	l.Project(t, name, lathetest.Repo(t, map[string]string{".lathe.yml": `
+jobs:
+  hold:
+    runs-on: [holder]
+    timeout: 2m
+    steps:
+      - while [ ! -e release ]; do sleep 0.1; done
+`}))
+}
+
+// releaseHeldJob lets the held job of heldJobProject finish: it puts
+// "release" in the job's workspace once the workspace exists (the step
+// may still be checking out).
+func releaseHeldJob(t *testing.T, holder *lathetest.RemoteAgent, attemptID int64) {
+	t.Helper()
+	ws := filepath.Join(holder.WorkDir, "ws", strconv.FormatInt(attemptID, 10))
+	waitFor(t, 30*time.Second, "the job's workspace", func() bool {
+		_, err := os.Stat(filepath.Join(ws, ".lathe.yml"))
+		return err == nil
+	})
+	if err := os.WriteFile(filepath.Join(ws, "release"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

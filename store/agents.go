@@ -126,11 +126,20 @@ func (s *Store) AgentByToken(ctx context.Context, tokenHash string) (*lathe.Agen
 
 // Agent returns an agent by name, or by ID when key is all digits.
 func (s *Store) Agent(ctx context.Context, key string) (*lathe.Agent, error) {
-	cond, arg := `g.name = ?`, any(key)
+	return s.VisibleAgent(ctx, key, nil)
+}
+
+// VisibleAgent is Agent for a viewer: an agent that never ran a job of a
+// project v may read is not found.
+func (s *Store) VisibleAgent(ctx context.Context, key string, v *Viewer) (*lathe.Agent, error) {
+	cond, args := `g.name = ?`, []any{key}
 	if id, err := strconv.ParseInt(key, 10, 64); err == nil {
-		cond, arg = `g.id = ?`, id
+		cond, args = `g.id = ?`, []any{id}
 	}
-	as, err := s.agentsWhere(ctx, cond, ``, arg)
+	if used, uargs := v.agentsUsed(); used != "" {
+		cond, args = cond+` AND `+used, append(args, uargs...)
+	}
+	as, err := s.agentsWhere(ctx, cond, ``, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +174,9 @@ type AgentFilter struct {
 	// Group keeps members of the named group.
 	Group string
 	// Label keeps agents carrying the label (an own label, or group:NAME).
-	Label  string
+	Label string
+	// Viewer keeps the agents that ran jobs of projects it may read (nil: all).
+	Viewer *Viewer
 	Before int64
 	Limit  int
 }
@@ -198,6 +209,9 @@ func (s *Store) Agents(ctx context.Context, f AgentFilter) (lathe.Page[*lathe.Ag
 	}
 	if f.Before > 0 {
 		add("g.id < ?", f.Before)
+	}
+	if used, uargs := f.Viewer.agentsUsed(); used != "" {
+		add(used, uargs...)
 	}
 	// Labels are a JSON list; matching them in Go keeps one query for both
 	// engines. The label filter therefore reads pages until it fills one.

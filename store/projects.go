@@ -9,15 +9,16 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-const projectCols = `id, name, url, default_branch, visibility, created_at, updated_at`
+const projectCols = `id, name, url, default_branch, visibility, created_at, updated_at, url_credentials, url_by_admin`
 
 func scanProject(row interface{ Scan(...any) error }) (*lathe.Project, error) {
 	var p lathe.Project
 	var created, updated int64
-	if err := row.Scan(&p.ID, &p.Name, &p.URL, &p.DefaultBranch, &p.Visibility, &created, &updated); err != nil {
+	var byAdmin int
+	if err := row.Scan(&p.ID, &p.Name, &p.URL, &p.DefaultBranch, &p.Visibility, &created, &updated, &p.URLCredentials, &byAdmin); err != nil {
 		return nil, err
 	}
-	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	p.CreatedAt, p.UpdatedAt, p.URLByAdmin = fromMicros(created), fromMicros(updated), byAdmin != 0
 	return &p, nil
 }
 
@@ -35,9 +36,9 @@ func (s *Store) CreateProject(ctx context.Context, p *lathe.Project) error {
 		if p.Visibility == "" {
 			p.Visibility = lathe.VisibilityPrivate
 		}
-		err := t.queryRow(ctx, `INSERT INTO projects (name, url, default_branch, visibility, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			p.Name, p.URL, p.DefaultBranch, p.Visibility, micros(t.now), micros(t.now)).Scan(&p.ID)
+		err := t.queryRow(ctx, `INSERT INTO projects (name, url, default_branch, visibility, created_at, updated_at, url_credentials, url_by_admin)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			p.Name, p.URL, p.DefaultBranch, p.Visibility, micros(t.now), micros(t.now), p.URLCredentials, boolInt(p.URLByAdmin)).Scan(&p.ID)
 		if uniqueViolation(err) {
 			return fmt.Errorf("project %q already exists: %w", p.Name, lathe.ErrConflict)
 		}
@@ -108,8 +109,9 @@ func (s *Store) UpdateProject(ctx context.Context, p *lathe.Project) error {
 		if p.Visibility == "" {
 			p.Visibility = lathe.VisibilityPrivate
 		}
-		res, err := t.exec(ctx, `UPDATE projects SET name = ?, url = ?, default_branch = ?, visibility = ?, updated_at = ? WHERE id = ?`,
-			p.Name, p.URL, p.DefaultBranch, p.Visibility, micros(t.now), p.ID)
+		res, err := t.exec(ctx, `UPDATE projects SET name = ?, url = ?, default_branch = ?, visibility = ?, updated_at = ?,
+			url_credentials = ?, url_by_admin = ? WHERE id = ?`,
+			p.Name, p.URL, p.DefaultBranch, p.Visibility, micros(t.now), p.URLCredentials, boolInt(p.URLByAdmin), p.ID)
 		if uniqueViolation(err) {
 			return fmt.Errorf("project %q already exists: %w", p.Name, lathe.ErrConflict)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
 )
 
 // Re-runs. A finished job is re-run as a new attempt of the same job: the job
@@ -13,6 +14,12 @@ import (
 // retries a lost attempt. Its dependents that were skipped or canceled
 // because of it go back to pending, so they run after it; the run goes back
 // to running. A whole run is re-run as a new run (see trigger.Service.Rerun).
+//
+// A gate's decision covers the pass through the gate it answered, never a
+// re-run: a re-run job with an approval gate, or one still behind its run's
+// trust gate, goes back to waiting_for_approval (not queued), and every job
+// a re-run resets forgets its earlier approval. Rejecting a gate and then
+// re-running the job cannot skip it.
 
 // rerunnable reports whether a job that ended in status may be re-run.
 func rerunnable(status lathe.Status) bool {
@@ -102,14 +109,20 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 	if cancel != 0 && !runStatus.Terminal() {
 		return fmt.Errorf("run %d is being canceled: %w", runID, lathe.ErrConflict)
 	}
+	if err := t.openApprovedTrustGate(ctx, runID); err != nil {
+		return err
+	}
 
 	type jobRow struct {
 		id     int64
 		name   string
 		status lathe.Status
 		deps   []string
+		// gated: the job has an approval gate or is behind its run's
+		// trust gate (its earlier decision is cleared below).
+		gated bool
 	}
-	rows, err := t.query(ctx, `SELECT id, name, status, deps FROM jobs WHERE run_id = ? ORDER BY id`, runID)
+	rows, err := t.query(ctx, `SELECT id, name, status, deps, approval <> '' OR trust_gate <> 0 FROM jobs WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return fmt.Errorf("jobs of run %d: %w", runID, err)
 	}
@@ -117,7 +130,7 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 	for rows.Next() {
 		j := &jobRow{}
 		var deps string
-		if err := rows.Scan(&j.id, &j.name, &j.status, &deps); err != nil {
+		if err := rows.Scan(&j.id, &j.name, &j.status, &deps, &j.gated); err != nil {
 			rows.Close()
 			return err
 		}
@@ -168,13 +181,19 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 		var err error
 		switch {
 		case requeue[j.id]:
-			// Like a retried lost attempt: back to queued, the next claim
-			// makes the next attempt. infra_retries starts afresh.
-			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ?, finished_at = NULL, wait_reason = '', infra_retries = 0
-				WHERE id = ?`, lathe.StatusQueued, now, j.id)
+			// Like a retried lost attempt: back to queued (the next claim
+			// makes the next attempt), or to its gate for a new decision.
+			// infra_retries starts afresh.
+			to := engine.Node{Gated: j.gated}.Released()
+			var queuedAt any
+			if to == lathe.StatusQueued {
+				queuedAt = now
+			}
+			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ?, finished_at = NULL, wait_reason = '', infra_retries = 0,
+				approved_by = NULL, approved_at = NULL WHERE id = ?`, to, queuedAt, j.id)
 		case pending[j.id]:
-			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = NULL, finished_at = NULL, wait_reason = '' WHERE id = ?`,
-				lathe.StatusPending, j.id)
+			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = NULL, finished_at = NULL, wait_reason = '',
+				approved_by = NULL, approved_at = NULL WHERE id = ?`, lathe.StatusPending, j.id)
 		default:
 			continue
 		}

@@ -147,3 +147,29 @@ func (s *Store) Revoke(ctx context.Context, projectID int64, m lathe.Member) err
 		return mustAffect(res, "grant on project to", m.User+m.Team)
 	})
 }
+
+// agentsUsed returns a condition on g.id (an agent) that keeps the agents
+// that ran an attempt of a project v may read, or "" when v sees all: the
+// fleet's names, hosts and labels are for admins, a user sees the agents
+// its projects use.
+func (v *Viewer) agentsUsed() (string, []any) {
+	if v == nil {
+		return "", nil
+	}
+	cond, args := v.readable("r.project_id")
+	return `g.id IN (SELECT a.agent_id FROM attempts a JOIN jobs j ON j.id = a.job_id
+		JOIN runs r ON r.id = j.run_id WHERE ` + cond + `)`, args
+}
+
+// teamsUsed returns a condition on col (a team ID column) that keeps the
+// teams v belongs to or that hold a role on a project v may read, or ""
+// when v sees all.
+func (v *Viewer) teamsUsed(col string) (string, []any) {
+	if v == nil {
+		return "", nil
+	}
+	cond, args := v.readable("pm.project_id")
+	return `(` + col + ` IN (SELECT team_id FROM team_members WHERE user_id = ?)
+		OR ` + col + ` IN (SELECT pm.team_id FROM project_members pm WHERE pm.team_id IS NOT NULL AND ` + cond + `))`,
+		append([]any{v.UserID}, args...)
+}

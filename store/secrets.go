@@ -51,17 +51,24 @@ func scope(projectID int64) (string, []any) {
 	return "s.project_id = ?", []any{projectID}
 }
 
-const secretCols = `s.name, COALESCE(p.name, ''), s.key_id, s.created_at, s.created_by, s.updated_at, s.updated_by`
+const secretCols = `s.name, COALESCE(p.name, ''), s.key_id, s.created_at, s.created_by, s.updated_at, s.updated_by, s.branches, s.events`
 
 const secretFrom = ` FROM secrets s LEFT JOIN projects p ON p.id = s.project_id`
 
 func scanSecret(row interface{ Scan(...any) error }) (*lathe.Secret, error) {
 	var sec lathe.Secret
 	var created, updated int64
-	if err := row.Scan(&sec.Name, &sec.Project, &sec.KeyID, &created, &sec.CreatedBy, &updated, &sec.UpdatedBy); err != nil {
+	var branches, events string
+	if err := row.Scan(&sec.Name, &sec.Project, &sec.KeyID, &created, &sec.CreatedBy, &updated, &sec.UpdatedBy, &branches, &events); err != nil {
 		return nil, err
 	}
 	sec.CreatedAt, sec.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if err := fromJSON(branches, &sec.Branches); err != nil {
+		return nil, fmt.Errorf("secret %s: branches: %w", sec.Name, err)
+	}
+	if err := fromJSON(events, &sec.Events); err != nil {
+		return nil, fmt.Errorf("secret %s: events: %w", sec.Name, err)
+	}
 	return &sec, nil
 }
 
@@ -81,7 +88,13 @@ func (s *Store) Secrets(ctx context.Context, projectID int64) ([]*lathe.Secret, 
 		}
 		out = append(out, sec)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if projectID == 0 {
+		return out, s.addGrants(ctx, out)
+	}
+	return out, nil
 }
 
 // Secret returns one secret's metadata (never its value).
@@ -90,6 +103,9 @@ func (s *Store) Secret(ctx context.Context, projectID int64, name string) (*lath
 	sec, err := scanSecret(s.queryRow(ctx, `SELECT `+secretCols+secretFrom+` WHERE `+cond+` AND s.name = ?`, append(args, name)...))
 	if err != nil {
 		return nil, notFound(err, "secret", name)
+	}
+	if projectID == 0 {
+		return sec, s.addGrants(ctx, []*lathe.Secret{sec})
 	}
 	return sec, nil
 }
@@ -153,40 +169,6 @@ func (s *Store) DeleteSecret(ctx context.Context, projectID int64, name string) 
 		}
 		return mustAffect(res, "secret", name)
 	})
-}
-
-// SecretValues opens the secrets a job of the project asks for: the
-// project's own, or for names it lacks, the global ones. Names found
-// nowhere are missing from the map.
-func (s *Store) SecretValues(ctx context.Context, k Sealer, projectID int64, names []string) (map[string]string, error) {
-	out := map[string]string{}
-	if len(names) == 0 {
-		return out, nil
-	}
-	args := []any{projectID}
-	for _, n := range names {
-		args = append(args, n)
-	}
-	rows, err := s.query(ctx, `SELECT project_id, name, key_id, ciphertext FROM secrets
-		WHERE (project_id = ? OR project_id IS NULL) AND name IN (`+placeholders(len(names))+`) ORDER BY project_id IS NULL DESC`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read secrets: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var pid sql.NullInt64
-		var name, keyID, text string
-		if err := rows.Scan(&pid, &name, &keyID, &text); err != nil {
-			return nil, fmt.Errorf("read secrets: %w", err)
-		}
-		// Global rows come first, so a project's own secret overrides them.
-		v, err := openRow(k, keyID, text, secretAD(pid.Int64, name))
-		if err != nil {
-			return nil, fmt.Errorf("secret %s: %w", name, err)
-		}
-		out[name] = string(v)
-	}
-	return out, rows.Err()
 }
 
 func openRow(k Sealer, keyID, text string, ad []byte) ([]byte, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,12 +60,30 @@ func TestSecretsStoreAndResolve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]string{"DB_PASSWORD": "project-value-2", "REGISTRY_TOKEN": "global-token"}
-		if len(vals) != 2 || vals["DB_PASSWORD"] != want["DB_PASSWORD"] || vals["REGISTRY_TOKEN"] != want["REGISTRY_TOKEN"] {
+		want := map[string]store.StoredSecret{"DB_PASSWORD": {Value: "project-value-2"}, "REGISTRY_TOKEN": {Value: "global-token", Global: true}}
+		if fmt.Sprint(vals) != fmt.Sprint(want) {
 			t.Errorf("values for web: %v, want %v", vals, want)
 		}
-		if vals, _ := s.SecretValues(ctx, k, other.ID, []string{"DB_PASSWORD"}); vals["DB_PASSWORD"] != "global-value" {
+		if vals, _ := s.SecretValues(ctx, k, other.ID, []string{"DB_PASSWORD"}); vals["DB_PASSWORD"].Value != "global-value" || vals["DB_PASSWORD"].Granted {
 			t.Errorf("values for api: %v", vals)
+		}
+
+		// Grants and limits come back with the values, and with the secret.
+		branches, events, projects := []string{"main"}, []string{"push"}, []string{"web"}
+		sec, err = s.SetSecretRules(ctx, 0, "REGISTRY_TOKEN", lathe.SecretRules{Branches: &branches, Events: &events, Projects: &projects}, "root")
+		if err != nil || fmt.Sprintf("%v %v %v %s", sec.Branches, sec.Events, sec.Projects, sec.UpdatedBy) != "[main] [push] [web] root" {
+			t.Errorf("set rules: %+v, %v", sec, err)
+		}
+		nope := []string{"web", "nope"}
+		if _, err := s.SetSecretRules(ctx, 0, "REGISTRY_TOKEN", lathe.SecretRules{Projects: &nope}, "root"); !errors.Is(err, lathe.ErrInvalid) {
+			t.Errorf("grant to a missing project: %v, want ErrInvalid", err)
+		}
+		vals, _ = s.SecretValues(ctx, k, p.ID, []string{"REGISTRY_TOKEN"})
+		if got := fmt.Sprint(vals["REGISTRY_TOKEN"]); got != "{global-token true true [main] [push]}" {
+			t.Errorf("granted value for web: %s", got)
+		}
+		if vals, _ := s.SecretValues(ctx, k, other.ID, []string{"REGISTRY_TOKEN"}); vals["REGISTRY_TOKEN"].Granted {
+			t.Errorf("api has a grant it was never given: %v", vals)
 		}
 
 		if err := s.DeleteSecret(ctx, p.ID, "DB_PASSWORD"); err != nil {
@@ -76,7 +95,7 @@ func TestSecretsStoreAndResolve(t *testing.T) {
 		if _, err := s.Secret(ctx, p.ID, "DB_PASSWORD"); !errors.Is(err, lathe.ErrNotFound) {
 			t.Errorf("get deleted: %v", err)
 		}
-		if vals, _ := s.SecretValues(ctx, k, p.ID, []string{"DB_PASSWORD"}); vals["DB_PASSWORD"] != "global-value" {
+		if vals, _ := s.SecretValues(ctx, k, p.ID, []string{"DB_PASSWORD"}); vals["DB_PASSWORD"].Value != "global-value" {
 			t.Errorf("after deleting the project's secret, got %v, want the global one", vals)
 		}
 	})
@@ -132,7 +151,7 @@ func TestSecretKeyCheckAndRotation(t *testing.T) {
 			t.Errorf("after re-encrypt, the new key alone: %v", err)
 		}
 		vals, err := s.SecretValues(ctx, only, p.ID, []string{"DB_PASSWORD"})
-		if err != nil || vals["DB_PASSWORD"] != "rotate-me-please" {
+		if err != nil || vals["DB_PASSWORD"].Value != "rotate-me-please" {
 			t.Errorf("value after rotation: %v, %v", vals, err)
 		}
 		if der, err := s.ProjectPrivateKey(ctx, only, p.ID); err != nil || string(der) != "private key bytes" {

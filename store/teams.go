@@ -28,9 +28,19 @@ func (s *Store) CreateTeam(ctx context.Context, tm *lathe.Team) error {
 
 // Team returns a team with its members' names.
 func (s *Store) Team(ctx context.Context, name string) (*lathe.Team, error) {
+	return s.VisibleTeam(ctx, name, nil)
+}
+
+// VisibleTeam is Team for a viewer: a team v is not in and that holds no
+// role on a project v may read is not found.
+func (s *Store) VisibleTeam(ctx context.Context, name string, v *Viewer) (*lathe.Team, error) {
 	var tm lathe.Team
 	var created int64
-	if err := s.queryRow(ctx, `SELECT id, name, created_at FROM teams WHERE name = ?`, name).Scan(&tm.ID, &tm.Name, &created); err != nil {
+	cond, args := `name = ?`, []any{name}
+	if used, uargs := v.teamsUsed("id"); used != "" {
+		cond, args = cond+` AND `+used, append(args, uargs...)
+	}
+	if err := s.queryRow(ctx, `SELECT id, name, created_at FROM teams WHERE `+cond, args...).Scan(&tm.ID, &tm.Name, &created); err != nil {
 		return nil, notFound(err, "team", name)
 	}
 	tm.CreatedAt = fromMicros(created)
@@ -50,9 +60,13 @@ func (s *Store) Team(ctx context.Context, name string) (*lathe.Team, error) {
 	return &tm, rows.Err()
 }
 
-// Teams lists the names of all teams.
-func (s *Store) Teams(ctx context.Context) ([]string, error) {
-	rows, err := s.query(ctx, `SELECT name FROM teams ORDER BY name`)
+// Teams lists the names of the teams v may see (nil: all).
+func (s *Store) Teams(ctx context.Context, v *Viewer) ([]string, error) {
+	where, args := v.teamsUsed("id")
+	if where != "" {
+		where = " WHERE " + where
+	}
+	rows, err := s.query(ctx, `SELECT name FROM teams`+where+` ORDER BY name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list teams: %w", err)
 	}

@@ -73,27 +73,22 @@ func (s *Store) CreateToken(ctx context.Context, k *lathe.APIToken, tokenHash st
 	if k.Kind == "" {
 		k.Kind = KindToken
 	}
-	return s.tx(ctx, func(t *txn) error {
-		var userID int64
-		if err := t.queryRow(ctx, `SELECT id FROM users WHERE name = ?`, k.User).Scan(&userID); err != nil {
-			return notFound(err, "user", k.User)
-		}
-		k.CreatedAt = t.now
-		err := t.queryRow(ctx, `INSERT INTO api_tokens (name, token_hash, created_at, user_id, kind, scopes, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			k.Name, tokenHash, micros(t.now), userID, k.Kind, joinScopes(k.Scopes), nullMicros(k.ExpiresAt)).Scan(&k.ID)
-		if err != nil {
-			return fmt.Errorf("create token %q of %s: %w", k.Name, k.User, err)
-		}
-		return nil
-	})
+	return s.tx(ctx, func(t *txn) error { return t.createToken(ctx, k, tokenHash) })
 }
 
-// CreateAPIToken stores a token of the built-in admin user with every scope
-// (the token `lathe up` prints).
-func (s *Store) CreateAPIToken(ctx context.Context, name, tokenHash string) error {
-	return s.CreateToken(ctx, &lathe.APIToken{Name: name, User: "admin",
-		Scopes: []lathe.Scope{lathe.ScopeRead, lathe.ScopeWrite, lathe.ScopeAdmin}}, tokenHash)
+func (t *txn) createToken(ctx context.Context, k *lathe.APIToken, tokenHash string) error {
+	var userID int64
+	if err := t.queryRow(ctx, `SELECT id FROM users WHERE name = ?`, k.User).Scan(&userID); err != nil {
+		return notFound(err, "user", k.User)
+	}
+	k.CreatedAt = t.now
+	err := t.queryRow(ctx, `INSERT INTO api_tokens (name, token_hash, created_at, user_id, kind, scopes, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		k.Name, tokenHash, micros(t.now), userID, k.Kind, joinScopes(k.Scopes), nullMicros(k.ExpiresAt)).Scan(&k.ID)
+	if err != nil {
+		return fmt.Errorf("create token %q of %s: %w", k.Name, k.User, err)
+	}
+	return nil
 }
 
 // APIToken returns the name of the user whose token hashes to tokenHash.

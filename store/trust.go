@@ -11,15 +11,42 @@ import (
 // unless a user with write already approved this exact commit of the
 // project: approvals are per commit, so a new commit needs a new one.
 func (t *txn) gateUntrusted(ctx context.Context, r *lathe.Run) error {
-	var n int
-	if err := t.queryRow(ctx, `SELECT count(*) FROM commit_approvals WHERE project_id = ? AND commit_sha = ?`,
-		r.ProjectID, r.Commit).Scan(&n); err != nil {
-		return fmt.Errorf("commit approvals: %w", err)
-	}
-	if n > 0 {
-		return nil
+	if ok, err := t.commitApproved(ctx, r.ProjectID, r.Commit); err != nil || ok {
+		return err
 	}
 	_, err := t.exec(ctx, `UPDATE jobs SET trust_gate = 1 WHERE run_id = ?`, r.ID)
+	return err
+}
+
+// commitApproved reports whether a user with write approved commit for the project.
+func (t *txn) commitApproved(ctx context.Context, projectID int64, commit string) (bool, error) {
+	var n int
+	if err := t.queryRow(ctx, `SELECT count(*) FROM commit_approvals WHERE project_id = ? AND commit_sha = ?`,
+		projectID, commit).Scan(&n); err != nil {
+		return false, fmt.Errorf("commit approvals: %w", err)
+	}
+	return n > 0, nil
+}
+
+// openApprovedTrustGate lifts the trust gate of a run being re-run when its
+// commit was approved since the gate shut (through another run of the same
+// commit): a re-run is judged by the approvals of its commit now, as a new
+// run would be, and the run itself stays untrusted.
+func (t *txn) openApprovedTrustGate(ctx context.Context, runID int64) error {
+	var projectID int64
+	var commit string
+	var untrusted int
+	if err := t.queryRow(ctx, `SELECT project_id, commit_sha, untrusted FROM runs WHERE id = ?`, runID).
+		Scan(&projectID, &commit, &untrusted); err != nil {
+		return notFound(err, "run", runID)
+	}
+	if untrusted == 0 {
+		return nil
+	}
+	if ok, err := t.commitApproved(ctx, projectID, commit); err != nil || !ok {
+		return err
+	}
+	_, err := t.exec(ctx, `UPDATE jobs SET trust_gate = 0 WHERE run_id = ?`, runID)
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -48,13 +49,81 @@ func attemptHeld(attemptID, agentID, owner int64, status lathe.Status) error {
 	return nil
 }
 
+// ErrUploadQuota is an upload that would take its project's uploads over
+// the project's quota.
+var ErrUploadQuota = errors.New("project upload quota exceeded")
+
+// ProjectUploadBytes is how many bytes the uploads of the project of run
+// runID take, leaving out the upload that one named name would replace.
+func (s *Store) ProjectUploadBytes(ctx context.Context, runID int64, name string) (int64, error) {
+	return projectUploadBytes(ctx, s, runID, name)
+}
+
+// rowQuerier is a store or a transaction.
+type rowQuerier interface {
+	queryRow(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func projectUploadBytes(ctx context.Context, q rowQuerier, runID int64, name string) (int64, error) {
+	var used int64
+	err := q.queryRow(ctx, `SELECT COALESCE(SUM(u.size), 0) FROM uploads u JOIN runs r ON r.id = u.run_id
+		WHERE r.project_id = (SELECT project_id FROM runs WHERE id = ?) AND NOT (u.run_id = ? AND u.name = ?)`,
+		runID, runID, name).Scan(&used)
+	if err != nil {
+		return 0, fmt.Errorf("uploads of the project of run %d: %w", runID, err)
+	}
+	return used, nil
+}
+
+// CheckUploadQuota refuses (ErrUploadQuota) an upload of size bytes named
+// name in run runID that would take its project's uploads over quota bytes.
+func CheckUploadQuota(used, size, quota int64) error {
+	if used+size > quota {
+		return fmt.Errorf("the project's uploads take %d bytes; %d more would pass its quota of %d bytes "+
+			"(uploads go when their run's project is deleted; an operator can raise --upload-quota): %w", used, size, quota, ErrUploadQuota)
+	}
+	return nil
+}
+
+// RunsExist returns which of ids name a run (the rest were deleted with
+// their project), for removing what those runs left on disk.
+func (s *Store) RunsExist(ctx context.Context, ids []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.query(ctx, `SELECT id FROM runs WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("runs: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // PutUpload records u (RunID, Name, AttemptID, Size, SHA256) as the upload
 // of its name in its run, made by agentID's running attempt u.AttemptID,
-// and returns the upload it replaced, if any. A name belongs to the job
+// and returns the upload it replaced, if any. It refuses an upload that
+// would take the project's uploads over quota bytes (ErrUploadQuota). A name belongs to the job
 // that first uploaded it in the run: a later upload of that job (another
 // step, or a later attempt) replaces it, one of another job is a conflict,
 // so two jobs cannot race to decide what a download gets.
-func (s *Store) PutUpload(ctx context.Context, agentID int64, u *lathe.Upload) (*lathe.Upload, error) {
+func (s *Store) PutUpload(ctx context.Context, agentID int64, u *lathe.Upload, quota int64) (*lathe.Upload, error) {
 	var prev *lathe.Upload
 	err := s.tx(ctx, func(t *txn) error {
 		// Under the run's lock, like every writer of an attempt's status:
@@ -74,6 +143,13 @@ func (s *Store) PutUpload(ctx context.Context, agentID int64, u *lathe.Upload) (
 			return fmt.Errorf("attempt %d is not of run %d: %w", u.AttemptID, u.RunID, lathe.ErrInvalid)
 		}
 		if err := attemptHeld(u.AttemptID, agentID, owner, status); err != nil {
+			return err
+		}
+		used, err := projectUploadBytes(ctx, t, u.RunID, u.Name)
+		if err != nil {
+			return err
+		}
+		if err := CheckUploadQuota(used, u.Size, quota); err != nil {
 			return err
 		}
 		old, err := scanUpload(t.queryRow(ctx, `SELECT `+uploadCols+` `+uploadFrom+` WHERE u.run_id = ? AND u.name = ?`, u.RunID, u.Name))

@@ -29,7 +29,7 @@ func TestUploadsBelongToARunAndTheJobThatMadeThem(t *testing.T) {
 
 		put := func(ag *lathe.Agent, as *lathe.Assignment, name, sum string) (*lathe.Upload, *lathe.Upload, error) {
 			u := &lathe.Upload{RunID: r.ID, Name: name, AttemptID: as.AttemptID, Size: 10, SHA256: sum}
-			prev, err := s.PutUpload(ctx, ag.ID, u)
+			prev, err := s.PutUpload(ctx, ag.ID, u, 1<<30)
 			return u, prev, err
 		}
 		u, prev, err := put(a, first, "dist", "aa")

@@ -105,13 +105,25 @@ func (s *Store) UpdateUser(ctx context.Context, u *lathe.User) error {
 		if err != nil {
 			return fmt.Errorf("update user %q: %w", u.Name, err)
 		}
-		return mustAffect(res, "user", u.Name)
+		if err := mustAffect(res, "user", u.Name); err != nil {
+			return err
+		}
+		if !u.Disabled {
+			return nil
+		}
+		// A disabled user's tokens and sessions are revoked, not just
+		// refused: enabling the user again must not bring them back.
+		if _, err := t.exec(ctx, `DELETE FROM api_tokens WHERE user_id = ?`, u.ID); err != nil {
+			return fmt.Errorf("revoke tokens of disabled user %q: %w", u.Name, err)
+		}
+		return nil
 	})
 }
 
 // SetPassword stores a new password hash for the user and ends its other
-// login sessions (all but keepToken, the one asking; 0 keeps none).
-func (s *Store) SetPassword(ctx context.Context, userID int64, passwordHash string, keepToken int64) error {
+// login sessions (all but keepToken, the one asking; 0 keeps none); with
+// revokeTokens, its other API tokens too.
+func (s *Store) SetPassword(ctx context.Context, userID int64, passwordHash string, keepToken int64, revokeTokens bool) error {
 	return s.tx(ctx, func(t *txn) error {
 		res, err := t.exec(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, passwordHash, micros(t.now), userID)
 		if err != nil {
@@ -120,7 +132,8 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, passwordHash stri
 		if err := mustAffect(res, "user", userID); err != nil {
 			return err
 		}
-		_, err = t.exec(ctx, `DELETE FROM api_tokens WHERE user_id = ? AND kind = 'session' AND id <> ?`, userID, keepToken)
+		_, err = t.exec(ctx, `DELETE FROM api_tokens WHERE user_id = ? AND (kind = 'session' OR ?) AND id <> ?`,
+			userID, revokeTokens, keepToken)
 		return err
 	})
 }

@@ -15,7 +15,10 @@ import (
 
 // Downstream starts, at the same commit, every other pipeline whose `on:
 // pipeline: after` names the pipeline of run, which succeeded (Kraken's
-// parent trigger). The new runs name run as their parent.
+// parent trigger). The new runs name run as their parent, and inherit its
+// trust: code from a fork stays untrusted whichever pipeline runs it, so
+// approving the fork's commit lets its downstream run but never gives it
+// secrets.
 func (s *Service) Downstream(ctx context.Context, run *lathe.Run) ([]*lathe.Run, error) {
 	if run.Status != lathe.StatusSuccess {
 		return nil, nil
@@ -36,7 +39,8 @@ func (s *Service) Downstream(ctx context.Context, run *lathe.Run) ([]*lathe.Run,
 		if pl.Name == run.Pipeline || !pl.Triggers.Matches(pipeline.Event{Kind: pipeline.EventPipeline, Upstream: run.Pipeline}) {
 			continue
 		}
-		r, err := s.start(ctx, p, pl, ref, launch{event: pipeline.EventPipeline, upstream: run.Pipeline, parent: &parent})
+		r, err := s.start(ctx, p, pl, ref, launch{event: pipeline.EventPipeline, upstream: run.Pipeline, parent: &parent,
+			untrusted: run.Untrusted})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("pipeline %s after %s: %w", pl.Name, run.Pipeline, err))
 			continue

@@ -76,7 +76,11 @@ func (s *Service) changed(ctx context.Context, p *lathe.Project, pl string, ref 
 	if err != nil || base == "" || base == ref.Commit {
 		return nil
 	}
-	files, err := s.Mirrors.For(p.URL).ChangedFiles(ctx, base, ref.Commit)
+	m, _, err := s.mirror(ctx, p)
+	if err != nil {
+		return nil
+	}
+	files, err := m.ChangedFiles(ctx, base, ref.Commit)
 	if err != nil {
 		return nil
 	}
@@ -90,8 +94,11 @@ func (s *Service) changedSinceMergeBase(ctx context.Context, p *lathe.Project, r
 	if ref.Branch == "" {
 		return nil
 	}
-	m := s.Mirrors.For(p.URL)
-	target, err := m.Resolve(ctx, ref.Branch)
+	m, hold, err := s.mirror(ctx, p)
+	if err != nil {
+		return nil
+	}
+	target, err := m.ResolveHeld(ctx, ref.Branch, hold)
 	if err != nil {
 		return nil
 	}

@@ -12,6 +12,8 @@ import (
 // its ref and branch), linked to parent, with event "rerun". The pipeline
 // is read afresh from that commit and planned for the parent's event, so
 // the new run has the parent's jobs, with the parent's parameter values.
+// It keeps the parent's trust: a re-run of a fork's run is untrusted, and
+// waits at the trust gate unless a writer approved that commit.
 func (s *Service) Rerun(ctx context.Context, p *lathe.Project, parent *lathe.Run) (*lathe.Run, error) {
 	if parent.ProjectID != p.ID {
 		return nil, fmt.Errorf("run %d is not of project %s: %w", parent.ID, p.Name, lathe.ErrInvalid)
@@ -30,5 +32,6 @@ func (s *Service) Rerun(ctx context.Context, p *lathe.Project, parent *lathe.Run
 	for _, pv := range parent.Params {
 		params[pv.Name] = pv.Value
 	}
-	return s.start(ctx, p, pl, ref, launch{event: parent.Event, params: params, parent: &parentID, recordAs: "rerun"})
+	return s.start(ctx, p, pl, ref, launch{event: parent.Event, params: params, parent: &parentID, recordAs: "rerun",
+		untrusted: parent.Untrusted})
 }

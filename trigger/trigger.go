@@ -13,6 +13,7 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/git"
 	"github.com/lathe-ci/lathe/pipeline"
+	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
 )
 
@@ -20,6 +21,10 @@ import (
 type Service struct {
 	Store   *store.Store
 	Mirrors *git.Mirrors
+	// Policy says which repositories projects may read; Keys open their
+	// URLs' credentials.
+	Policy git.Policy
+	Keys   *secret.Keyring
 
 	cache pipelineCache
 }
@@ -53,19 +58,34 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 	if ref == "" {
 		ref = p.DefaultBranch
 	}
-	m := s.Mirrors.For(p.URL)
-	r, err := m.Resolve(ctx, ref)
+	m, hold, err := s.mirror(ctx, p)
+	if err != nil {
+		return git.Ref{}, nil, err
+	}
+	r, err := m.ResolveHeld(ctx, ref, hold)
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("%w: %v", lathe.ErrInvalid, err)
 	}
 	if ps, ok := s.cache.get(p.URL, r.Commit); ok {
 		return r, ps, nil
 	}
-	files, err := m.ReadFiles(ctx, r.Commit, []string{".lathe.yml", ".lathe.yaml", ".lathe"}, pipeline.IsFile)
+	// A file's size is checked in git before it is read: a 400 MB
+	// .lathe.yml becomes a config error, never the server's memory.
+	var tooLarge pipeline.ErrorList
+	files, err := m.ReadFiles(ctx, r.Commit, []string{".lathe.yml", ".lathe.yaml", ".lathe"}, func(path string, size int64) bool {
+		if !pipeline.IsFile(path) {
+			return false
+		}
+		if size > pipeline.MaxFileSize {
+			tooLarge = append(tooLarge, pipeline.TooLarge(path, size))
+			return false
+		}
+		return true
+	})
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("read pipeline files at %s: %w", r.Commit, err)
 	}
-	if len(files) == 0 {
+	if len(files) == 0 && len(tooLarge) == 0 {
 		return git.Ref{}, nil, fmt.Errorf("commit %.12s has no .lathe.yml or .lathe/*.yml: %w", r.Commit, lathe.ErrInvalid)
 	}
 	var in []pipeline.File
@@ -77,6 +97,9 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 	el, broken := err.(pipeline.ErrorList)
 	if err != nil && !broken {
 		return git.Ref{}, nil, err
+	}
+	if len(tooLarge) > 0 {
+		el, broken = append(tooLarge, el...), true
 	}
 	if r.Branch != "" {
 		// What the branch's files say now is what its users need to see,

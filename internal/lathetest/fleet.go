@@ -17,6 +17,7 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/agent"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/executor"
 )
 
 // RegistrationToken creates a registration token through the API and returns its secret.
@@ -56,9 +57,15 @@ func (l *Lathe) StartAgent(tb testing.TB, regToken, name, workDir string, labels
 	if err != nil {
 		tb.Fatalf("register agent %s: %v", name, err)
 	}
+	ex, err := executor.New(Executor(tb, executor.Options{Hide: []string{workDir}, Grace: 2 * time.Second}))
+	if err != nil {
+		tb.Fatalf("agent %s: %v", name, err)
+	}
 	c := client.New(l.URL, cred)
-	agent.SendHostInfo(c, agent.Host())
-	a := &agent.Agent{Client: c, Name: name, WorkDir: workDir, Log: log, Heartbeat: 300 * time.Millisecond, Grace: 2 * time.Second, PollWait: 5}
+	h := agent.Host()
+	h.Isolation = ex.Isolation()
+	agent.SendHostInfo(c, h)
+	a := &agent.Agent{Client: c, Name: name, WorkDir: workDir, Log: log, Heartbeat: 300 * time.Millisecond, Grace: 2 * time.Second, PollWait: 5, Executor: ex}
 	runCtx, stopRun := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/server"
 )
 
@@ -65,7 +67,10 @@ type Lathe struct {
 	*server.Server
 	Client  *client.Client
 	DataDir string
-	stop    func()
+	// AdminToken is the admin's token as the operator has it (see the
+	// function AdminToken); Server.AdminToken is "" after a restart.
+	AdminToken string
+	stop       func()
 }
 
 // Options tune Start. The zero value is SQLite in a temp dir with 2 agents.
@@ -75,6 +80,17 @@ type Options struct {
 	Agents      int // 0 means 2; -1 means none
 	Grace       time.Duration
 	Heartbeat   time.Duration
+	// TrustedProxies may set X-Forwarded-For (server.Config.TrustedProxies).
+	TrustedProxies []netip.Prefix
+	// TLSCert and TLSKey serve HTTPS; CAFile is what the test's client trusts.
+	TLSCert, TLSKey, CAFile string
+	// Executor chooses the embedded agents' executor (zero: the sandbox).
+	Executor    executor.Options
+	UploadQuota int64 // bytes of uploads per project (0: the server's default)
+	// RepoNetworks are private networks non-admins' project URLs may reach.
+	RepoNetworks []netip.Prefix
+	// Log also receives the server's log (it always goes to the test log).
+	Log io.Writer
 }
 
 // Start starts a server on 127.0.0.1 and stops it when the test ends (or
@@ -96,11 +112,17 @@ func Start(tb testing.TB, o Options) *Lathe {
 	if o.Heartbeat == 0 {
 		o.Heartbeat = 500 * time.Millisecond
 	}
+	o.Executor = Executor(tb, o.Executor)
+	var logTo io.Writer = testWriter{tb}
+	if o.Log != nil {
+		logTo = io.MultiWriter(logTo, o.Log)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, server.Config{
 		Addr: "127.0.0.1:0", DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, Agents: o.Agents,
-		Grace: o.Grace, Heartbeat: o.Heartbeat,
-		Log: slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota, RepoNetworks: o.RepoNetworks,
+		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey, TrustedProxies: o.TrustedProxies,
+		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		cancel()
@@ -108,7 +130,13 @@ func Start(tb testing.TB, o Options) *Lathe {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	l := &Lathe{Server: srv, Client: client.New(srv.URL, srv.AdminToken), DataDir: o.DataDir}
+	token := AdminToken(tb, srv, o.DataDir)
+	l := &Lathe{Server: srv, Client: client.New(srv.URL, token), DataDir: o.DataDir, AdminToken: token}
+	if o.CAFile != "" {
+		if err := l.Client.UseCA(o.CAFile); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	stopped := false
 	l.stop = func() {
 		if stopped {
@@ -127,6 +155,51 @@ func Start(tb testing.TB, o Options) *Lathe {
 	}
 	tb.Cleanup(l.stop)
 	return l
+}
+
+// Executor returns opts, or on a machine without bubblewrap outside CI
+// the shell executor, with a notice: the tests of the sandbox itself call
+// NeedSandbox and skip there. In CI bubblewrap must be installed.
+func Executor(tb testing.TB, opts executor.Options) executor.Options {
+	tb.Helper()
+	if opts.Kind != "" && opts.Kind != executor.KindSandbox {
+		return opts
+	}
+	if _, err := executor.FindBwrap(); err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("CI: %v", err)
+		}
+		tb.Logf("no bubblewrap here: agents run the shell executor (%v)", err)
+		opts.Kind = executor.KindShell
+	}
+	return opts
+}
+
+// NeedSandbox skips a test of the sandbox itself where bubblewrap is
+// missing (outside CI; in CI it fails).
+func NeedSandbox(tb testing.TB) {
+	tb.Helper()
+	if _, err := executor.FindBwrap(); err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("CI: %v", err)
+		}
+		tb.Skipf("no bubblewrap here: %v", err)
+	}
+}
+
+// AdminToken is the token the server issued at its first start, or, on a
+// restart (when the server no longer knows it), the one the first start
+// left in the data directory for the operator, as an operator reads it.
+func AdminToken(tb testing.TB, srv *server.Server, dataDir string) string {
+	tb.Helper()
+	if srv.AdminToken != "" {
+		return srv.AdminToken
+	}
+	b, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
+	if err != nil {
+		tb.Fatalf("read the admin token: %v", err)
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // Stop stops the server and its agents and waits for them.

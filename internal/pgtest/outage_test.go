@@ -1,32 +1,36 @@
 package pgtest
 
 import (
-	"os/exec"
+	"context"
+	stdsql "database/sql"
 	"testing"
+	"time"
 )
 
 // A paused cluster refuses connections; resumed, it serves the same data at
 // the same URL.
 func TestPauseAndResumeKeepData(t *testing.T) {
 	c := Start(t)
-	psql := findPsql(c)
-	if psql == "" {
-		t.Fatal("psql is needed to check the cluster and is not installed")
-	}
 	url := c.NewDatabase(t)
-	query(t, psql, url, "CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
+	query(t, url, "CREATE TABLE kept (v int)")
+	query(t, url, "INSERT INTO kept VALUES (42)")
 	if err := c.Pause(); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(psql, url, "-X", "-tAc", "SELECT 1")
-	cmd.Env = childEnv()
-	if out, err := cmd.CombinedOutput(); err == nil {
-		t.Fatalf("a paused cluster answered: %s", out)
+	db, err := stdsql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err == nil {
+		t.Fatal("a paused cluster answered")
 	}
 	if err := c.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	if got := query(t, psql, url, "SELECT v FROM kept"); got != "42" {
+	if got := query(t, url, "SELECT v FROM kept"); got != "42" {
 		t.Errorf("after resume: %q, want 42", got)
 	}
 }

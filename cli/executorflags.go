@@ -1,0 +1,27 @@
+package cli
+
+import (
+	"flag"
+	"strings"
+
+	"github.com/lathe-ci/lathe/executor"
+)
+
+// executorFlags adds the flags that choose where an agent's steps run:
+// --executor, --job-user, --job-network and --pass-env.
+func executorFlags(fs *flag.FlagSet, env *Env, opts *executor.Options, pass *[]string) {
+	fs.StringVar(&opts.Kind, "executor", envOr(env, "LATHE_EXECUTOR", executor.KindSandbox),
+		"where steps run: sandbox (bubblewrap: only the workspace is writable, the agent's and server's files are hidden) or shell (no isolation at all) (env LATHE_EXECUTOR)")
+	fs.StringVar(&opts.JobUser, "job-user", envOr(env, "LATHE_JOB_USER", "nobody"),
+		"user steps run as when Lathe runs as root: a name or UID[:GID], never root (env LATHE_JOB_USER)")
+	fs.StringVar(&opts.Network, "job-network", envOr(env, "LATHE_JOB_NETWORK", "shared"),
+		"network of sandboxed steps: shared (the host's) or none (env LATHE_JOB_NETWORK)")
+	list := (*stringList)(pass)
+	if v := env.Getenv("LATHE_PASS_ENV"); v != "" {
+		*list = strings.Split(v, ",")
+	}
+	fs.Var(list, "pass-env", "name of a variable of this process's environment that steps get too; repeatable (env LATHE_PASS_ENV, comma-separated). Nothing else of it reaches a step")
+}
+
+// shellWarning is printed wherever the shell executor is chosen.
+const shellWarning = "WARNING: --executor shell: steps run with no isolation, as this process's user, and can read and change everything it can (its credentials, the data directory, other jobs)"

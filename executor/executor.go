@@ -1,0 +1,67 @@
+// Package executor runs a job's steps as real processes. An Executor starts
+// a Job for one attempt (its workspace, home and environment); the job's
+// steps run in order inside it, and Close ends whatever they left running.
+//
+// Two executors exist: Sandbox (the default on agents: every job in its own
+// bubblewrap sandbox, as an unprivileged user, seeing only its workspace)
+// and ShellExecutor (steps run as the agent's user with the agent's view of
+// the machine; chosen explicitly by an operator, and reported as isolation
+// "none"). The package depends only on the standard library.
+package executor
+
+import (
+	"context"
+	"os"
+)
+
+// Executor starts jobs.
+type Executor interface {
+	// Start prepares a job whose steps run in spec.Workspace with spec.Env.
+	Start(ctx context.Context, spec Spec) (Job, error)
+	// Isolation names what keeps a job from the rest of the machine:
+	// "sandbox", or "none" for the shell executor.
+	Isolation() string
+}
+
+// Job runs one attempt's steps, one at a time.
+type Job interface {
+	// Run runs one step and returns its exit code. When ctx ends first,
+	// the step is stopped (SIGTERM, a grace period, SIGKILL) and Run
+	// returns ctx's error with exit code -1.
+	Run(ctx context.Context, st Step) (int, error)
+	// Own gives the job's steps what the agent itself wrote at path
+	// (a step action's files), as they own the rest of the workspace.
+	Own(path string) error
+	// Close ends every process the job's steps started.
+	Close()
+}
+
+// Spec describes the job an executor starts.
+type Spec struct {
+	// Workspace is the job's checkout: the only host path a step may write.
+	Workspace string
+	// Home is a private, empty directory that is the steps' HOME.
+	Home string
+	// Control is a directory only the executor uses (not the steps).
+	Control string
+	// Env is the steps' whole environment (see JobEnv).
+	Env []string
+	// Log, when set, is the job's log file (opened for appending): a step
+	// whose Output is this very file writes into it directly.
+	Log *os.File
+}
+
+// Step is one command to run.
+type Step struct {
+	Script string
+	// Output receives stdout and stderr, interleaved as written. It is a
+	// file (opened for appending) rather than a writer so the step's
+	// processes write to it directly.
+	Output *os.File
+}
+
+// Isolation values.
+const (
+	IsolationSandbox = "sandbox"
+	IsolationNone    = "none"
+)

@@ -1,0 +1,95 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+	"github.com/lathe-ci/lathe/store"
+)
+
+// The audit log records who changed a project's URL or visibility, team
+// membership, hook tokens, agents (registered, authorized, disabled,
+// deleted), holds and re-runs, with what changed.
+func TestAuditLogRecordsEveryChangeOfAccess(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{})
+	repo := lathetest.Repo(t, map[string]string{".lathe.yml": "name: ci\njobs:\n  build:\n    steps: ['exit 1']\n"})
+	l.Project(t, "shop", repo)
+	run := l.Wait(t, l.Trigger(t, "shop", "", "").ID, 60*time.Second)
+
+	var ht lathe.HookToken
+	l.Do(t, "POST", "/api/v1/projects/shop/hook-tokens", map[string]any{"name": "forge"}, &ht)
+	l.Do(t, "DELETE", fmt.Sprintf("/api/v1/projects/shop/hook-tokens/%d", ht.ID), nil, nil)
+	l.Do(t, "POST", "/api/v1/users", map[string]any{"name": "zed", "password": "zed-password"}, nil)
+	l.Do(t, "POST", "/api/v1/teams", map[string]any{"name": "crew"}, nil)
+	l.Do(t, "POST", "/api/v1/teams/crew/members", map[string]any{"user": "zed"}, nil)
+	l.Do(t, "DELETE", "/api/v1/teams/crew/members/zed", nil, nil)
+	l.Do(t, "DELETE", "/api/v1/teams/crew", nil, nil)
+	code, a, _ := register(t, l, l.RegistrationToken(t), "audited-agent", "nomatch")
+	if code != http.StatusCreated {
+		t.Fatalf("register: %d", code)
+	}
+	agentPath := fmt.Sprintf("/api/v1/agents/%d", a.ID)
+	l.Do(t, "PATCH", agentPath, map[string]any{"authorized": false}, nil)
+	l.Do(t, "PATCH", agentPath, map[string]any{"authorized": true}, nil)
+	l.Do(t, "PATCH", agentPath, map[string]any{"disabled": true}, nil)
+	l.Do(t, "DELETE", agentPath, nil, nil)
+	var h lathe.Hold
+	l.Do(t, "POST", "/api/v1/projects/shop/holds", map[string]any{"pipeline": "ci", "job": "build", "duration": "1h"}, &h)
+	l.Do(t, "DELETE", fmt.Sprintf("/api/v1/projects/shop/holds/%d", h.ID), nil, nil)
+	l.Do(t, "POST", fmt.Sprintf("/api/v1/runs/%d/rerun", run.ID), nil, nil)
+	l.Do(t, "POST", fmt.Sprintf("/api/v1/runs/%d/rerun-failed", run.ID), nil, nil)
+	l.Wait(t, run.ID, 60*time.Second)
+	l.Do(t, "POST", fmt.Sprintf("/api/v1/jobs/%d/rerun", run.Jobs[0].ID), nil, nil)
+	other := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  build:\n    steps: [true]\n"})
+	l.Do(t, "PATCH", "/api/v1/projects/shop", map[string]any{"url": other, "visibility": "public"}, nil)
+
+	var page lathe.Page[*store.AuditEvent]
+	l.Do(t, "GET", "/api/v1/events?limit=200", nil, &page)
+	got := map[string]*store.AuditEvent{}
+	for _, e := range page.Items {
+		if got[e.Action] == nil {
+			got[e.Action] = e
+		}
+	}
+	want := map[string]string{ // action → a detail it must carry
+		"project.updated":     "visibility=public",
+		"hook_token.created":  "name=forge",
+		"hook_token.revoked":  fmt.Sprintf("hook_token_id=%d", ht.ID),
+		"team.created":        "team=crew",
+		"team.member_added":   "user=zed",
+		"team.member_removed": "user=zed",
+		"team.deleted":        "team=crew",
+		"agent.registered":    "agent=audited-agent",
+		"agent.unauthorized":  fmt.Sprintf("agent_id=%d", a.ID),
+		"agent.authorized":    fmt.Sprintf("agent_id=%d", a.ID),
+		"agent.disabled":      fmt.Sprintf("agent_id=%d", a.ID),
+		"agent.deleted":       "agent=audited-agent",
+		"hold.created":        fmt.Sprintf("hold_id=%d", h.ID),
+		"hold.deleted":        fmt.Sprintf("hold_id=%d", h.ID),
+		"run.rerun":           fmt.Sprintf("parent_run_id=%d", run.ID),
+		"run.rerun_failed":    fmt.Sprintf("run_id=%d", run.ID),
+		"job.rerun":           fmt.Sprintf("job_id=%d", run.Jobs[0].ID),
+	}
+	for action, detail := range want {
+		e := got[action]
+		if e == nil {
+			t.Errorf("no %s event in the audit log", action)
+			continue
+		}
+		k, v, _ := strings.Cut(detail, "=")
+		if fmt.Sprint(e.Details[k]) != v {
+			t.Errorf("%s: details %v, want %s", action, e.Details, detail)
+		}
+		if action != "agent.registered" && e.Actor != "admin" {
+			t.Errorf("%s: actor %q, want admin", action, e.Actor)
+		}
+	}
+	if e := got["project.updated"]; e != nil && (e.Details["url"] != other || e.Details["old_url"] != repo) {
+		t.Errorf("project.updated: details %v, want the old and new URL", e.Details)
+	}
+}

@@ -1,0 +1,134 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+	"github.com/lathe-ci/lathe/server"
+)
+
+// forkRepo has a pipeline for pull requests and one that runs after it;
+// both name a secret and print whether they got it.
+func forkRepo(t *testing.T) string {
+	return lathetest.Repo(t, map[string]string{
+		".lathe/pr.yml": `
+on:
+  pull_request: {branches: [main]}
+jobs:
+  test:
+    secrets: [API_KEY]
+    steps: ['echo "key=[${API_KEY:-none}]"']
+`,
+		".lathe/after.yml": `
+on:
+  pipeline: {after: [pr]}
+jobs:
+  ship:
+    secrets: [API_KEY]
+    steps: ['echo "key=[${API_KEY:-none}]"']
+`,
+	})
+}
+
+// forkHook sets up project name with repo (see forkRepo) and its secret,
+// and returns a function that posts a fork's pull request to its webhook.
+func forkHook(t *testing.T, l *lathetest.Lathe, name, repo string) func() *lathe.Run {
+	l.Project(t, name, repo)
+	l.Do(t, http.MethodPost, "/api/v1/projects/"+name+"/secrets", map[string]string{"name": "API_KEY", "value": "very-secret-value"}, nil)
+	var tok lathe.HookToken
+	l.Do(t, http.MethodPost, "/api/v1/projects/"+name+"/hook-tokens", map[string]string{"name": "forge"}, &tok)
+	pr := map[string]any{"ref": "main", "event": "pull_request", "base": "main", "fork": true}
+	return func() *lathe.Run {
+		t.Helper()
+		var out struct{ Items []*lathe.Run }
+		if err := client.New(l.URL, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/"+tok.Token, pr, &out); err != nil || len(out.Items) != 1 {
+			t.Fatalf("fork pull request: %v, %d runs", err, len(out.Items))
+		}
+		return out.Items[0]
+	}
+}
+
+// wantAtGate checks, right after the call that decided it, that the run's
+// job is back at its gate: waiting, not queued or run.
+func wantAtGate(t *testing.T, l *lathetest.Lathe, jobID int64, what string) {
+	t.Helper()
+	if j := l.Job(t, jobID); j.Status != lathe.StatusWaiting {
+		t.Errorf("%s: job %s is %s with %d attempts; want %s", what, j.Name, j.Status, len(j.Attempts), lathe.StatusWaiting)
+	}
+}
+
+// cancelRun cancels a run and waits until it is over.
+func cancelRun(t *testing.T, l *lathetest.Lathe, runID int64) {
+	t.Helper()
+	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/cancel", runID), nil, nil)
+	if r := l.Wait(t, runID, 30*time.Second); r.Status != lathe.StatusCanceled {
+		t.Fatalf("canceled run %d = %s", runID, r.Status)
+	}
+}
+
+// A fork's run keeps its trust whatever route its code takes next: a
+// re-run of its failed jobs, of one job or of the whole run waits at the
+// trust gate again, a job's own approval cannot open that gate, and once a
+// writer approves the commit the code runs — still without secrets, and so
+// do the pipelines it triggers.
+func TestTrustFollowsTheCodeIntoReRunsAndDownstreamRuns(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		l := startLifecycle(t, o, server.Config{Agents: 2, ChainInterval: 100 * time.Millisecond})
+		hook := forkHook(t, l, "oss", forkRepo(t))
+		ctx := context.Background()
+
+		run := hook()
+		test := lathetest.JobByName(t, l.Run(t, run.ID), "test")
+		wantAtGate(t, l, test.ID, "fork's new run")
+		err := l.Client.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/approve", test.ID), nil, nil)
+		wantStatus(t, err, http.StatusConflict, "approving a job behind the trust gate as if it were its own gate")
+		wantAtGate(t, l, test.ID, "after a job approval was refused")
+
+		cancelRun(t, l, run.ID)
+		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", run.ID), nil, nil)
+		wantAtGate(t, l, test.ID, "rerun-failed of the canceled fork run")
+		cancelRun(t, l, run.ID)
+		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", test.ID), nil, nil)
+		wantAtGate(t, l, test.ID, "rerun of the fork run's job")
+		cancelRun(t, l, run.ID)
+
+		var child lathe.Run
+		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun", run.ID), nil, &child)
+		if !child.Untrusted {
+			t.Errorf("re-run of a fork's run is trusted; want untrusted like its parent")
+		}
+		wantAtGate(t, l, lathetest.JobByName(t, l.Run(t, child.ID), "test").ID, "whole re-run of the fork run")
+
+		// A writer approves the commit: the re-run goes on, without secrets.
+		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/approve", child.ID), nil, nil)
+		done := l.Wait(t, child.ID, 60*time.Second)
+		if log := l.Log(t, lathetest.JobByName(t, done, "test").ID); done.Status != lathe.StatusSuccess || !strings.Contains(log, "key=[none]") {
+			t.Fatalf("approved re-run = %s, log %q; want success without the secret", done.Status, log)
+		}
+
+		after := l.Wait(t, waitForRun(t, l, "oss", "after").ID, 60*time.Second)
+		log := l.Log(t, lathetest.JobByName(t, after, "ship").ID)
+		if !after.Untrusted || after.Status != lathe.StatusSuccess || !strings.Contains(log, "key=[none]") {
+			t.Errorf("downstream of the fork's run: untrusted %v, %s, log %q; want untrusted, success, no secret",
+				after.Untrusted, after.Status, log)
+		}
+
+		// The first run, canceled at the gate, re-runs under the commit's
+		// approval given since: it runs, and stays untrusted.
+		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", run.ID), nil, nil)
+		if j := l.Job(t, test.ID); j.Status == lathe.StatusWaiting {
+			t.Fatalf("re-run of the fork run after its commit was approved still waits at the trust gate")
+		}
+		done = l.Wait(t, run.ID, 60*time.Second)
+		if log := l.Log(t, test.ID); !done.Untrusted || done.Status != lathe.StatusSuccess || !strings.Contains(log, "key=[none]") {
+			t.Errorf("re-run of the approved commit: untrusted %v, %s, log %q; want untrusted, success, no secret", done.Untrusted, done.Status, log)
+		}
+	})
+}
