@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -114,7 +113,7 @@ func cmdAgents(ctx context.Context, args []string, env *Env) int {
 			}
 			change["name"] = *name
 		}
-		if setFlag(fs, "labels") {
+		if flagSet(fs, "labels") {
 			change["labels"] = splitList(*labels)
 		}
 		if authorized.v != nil {
@@ -169,12 +168,6 @@ func cmdAgents(ctx context.Context, args []string, env *Env) int {
 	}
 	fmt.Fprintln(env.Stderr, agentsUsage)
 	return 2
-}
-
-func setFlag(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 func splitList(s string) []string {
@@ -310,7 +303,7 @@ func cmdGroups(ctx context.Context, args []string, env *Env) int {
 		if *name != "" {
 			in["name"] = *name
 		}
-		if setFlag(fs, "description") {
+		if flagSet(fs, "description") {
 			in["description"] = *desc
 		}
 		if err := c.Do(ctx, http.MethodPatch, path(pos[0]), in, &g); err != nil {
