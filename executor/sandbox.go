@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,12 +192,24 @@ func (s *Sandbox) own(path string) error {
 }
 
 // chownTree makes uid:gid own dir and everything in it, without following
-// symbolic links.
+// symbolic links. It walks inside an os.Root: a step still running in the
+// background may swap a directory for a link to /etc while the walk goes
+// on, and no path may then lead the agent (often root) out of dir.
 func chownTree(dir string, uid, gid int) error {
-	return filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
+	if fi, err := os.Lstat(dir); err != nil {
+		return err
+	} else if !fi.IsDir() {
+		return os.Lchown(dir, uid, gid) // a FIFO of the agent's: opening it would block
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return fs.WalkDir(root.FS(), ".", func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		return os.Lchown(p, uid, gid)
+		return root.Lchown(p, uid, gid)
 	})
 }

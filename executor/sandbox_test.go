@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -200,5 +201,30 @@ func TestSandboxCloseEndsBackgroundProcesses(t *testing.T) {
 	job.Close()
 	if n := len(lathetest.Processes("sleep", "301.17")); n != 0 {
 		t.Errorf("%d background sleeps survived Close", n)
+	}
+}
+
+// Giving the job user what the agent wrote never leaves the workspace,
+// whatever links a step put there: a link to a file or a directory outside
+// is changed itself (or refused), never what it points to.
+func TestOwnStaysInTheWorkspace(t *testing.T) {
+	job, ws, hidden, log := sandboxJob(t, 0, true)
+	if os.Geteuid() != 0 {
+		t.Skip("ownership changes only when the agent runs as root")
+	}
+	if code, out := run(t, job, log, `ln -s `+hidden+` dirlink; ln -s `+hidden+`/key filelink; mkdir -p sub; ln -s `+hidden+` sub/deeper`); code != 0 {
+		t.Fatalf("step: %d %s", code, out)
+	}
+	if err := job.Own(ws); err != nil {
+		t.Logf("Own: %v", err)
+	}
+	for _, p := range []string{hidden, filepath.Join(hidden, "key")} {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Uid != 0 {
+			t.Errorf("%s is owned by %d after Own; want root still", p, st.Uid)
+		}
 	}
 }
