@@ -66,9 +66,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.Executor == nil {
 		return errors.New("agent: no executor")
 	}
-	if err := removeStaleJobDirs(a.WorkDir, a.Log); err != nil {
-		return err
-	}
 	held, err := newHeldWorkspaces(a.WorkDir, &a.mirrors, a.Log)
 	if err != nil {
 		return err

@@ -6,14 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-
-	"github.com/lathe-ci/lathe/executor"
 )
 
 // jobDirs are an attempt's private directories beside its workspace, under
 // <work dir>/jobs/<attempt>: the steps' HOME, and the executor's control
 // directory. Both go when the attempt ends; those an agent's earlier life
-// left behind go when it starts again.
+// left behind go when it starts again (removeLeftovers).
 type jobDirs struct {
 	root, home, control string
 }
@@ -42,21 +40,4 @@ func (jd jobDirs) remove(log *slog.Logger) {
 	if err := os.RemoveAll(jd.root); err != nil {
 		log.Warn("remove job directory", "dir", jd.root, "err", err)
 	}
-}
-
-// removeStaleJobDirs removes every attempt's job directories: called at
-// start, before any job runs. Processes that steps of those jobs left
-// running when the agent was killed are killed first (a sandbox dies with
-// its agent on its own; the shell executor's steps are killed here).
-func removeStaleJobDirs(workDir string, log *slog.Logger) error {
-	dirs, _ := filepath.Glob(filepath.Join(workDir, "jobs", "*", "control"))
-	for _, d := range dirs {
-		if n := executor.KillRecorded(d); n > 0 {
-			log.Warn("killed what an earlier run of this agent left running", "dir", filepath.Dir(d), "process_groups", n)
-		}
-	}
-	if err := os.RemoveAll(filepath.Join(workDir, "jobs")); err != nil {
-		return fmt.Errorf("remove old job directories: %w", err)
-	}
-	return os.MkdirAll(filepath.Join(workDir, "jobs"), 0o700)
 }

@@ -6,11 +6,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lathe-ci/lathe/executor"
 )
 
 // removeLeftovers deletes, at start, what attempts of an earlier life of
-// the agent left behind: their workspaces under ws/ and their log spools
-// under logs/. An agent that dies (kill -9, a crash, a power cut) never
+// the agent left behind: first the processes their steps left running (a
+// sandbox dies with its agent on its own; the shell executor's process
+// groups are killed here, from the records in their job directories), then
+// their job directories under jobs/, their workspaces under ws/ and their
+// log spools under logs/. An agent that dies (kill -9, a crash, a power cut) never
 // reaches the end of runJob, where both are normally removed, and a restart
 // loop would otherwise fill the disk. Nothing there belongs to a live
 // attempt: the agent runs one attempt at a time and starts none before this
@@ -23,6 +28,15 @@ func (a *Agent) removeLeftovers(held *heldWorkspaces) error {
 		return err
 	}
 	var errs []error
+	controls, _ := filepath.Glob(filepath.Join(a.WorkDir, "jobs", "*", "control"))
+	for _, d := range controls {
+		if n := executor.KillRecorded(d); n > 0 {
+			a.Log.Warn("killed what an earlier run of this agent left running", "agent", a.Name, "dir", filepath.Dir(d), "process_groups", n)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(a.WorkDir, "jobs")); err != nil {
+		errs = append(errs, err)
+	}
 	wsRoot := filepath.Join(a.WorkDir, "ws")
 	for _, name := range dirNames(wsRoot, &errs) {
 		ws := filepath.Join(wsRoot, name)
