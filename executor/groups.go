@@ -62,21 +62,3 @@ func KillRecorded(controlDir string) int {
 	}
 	return n
 }
-
-// startTime is when process pid started, in clock ticks since boot.
-func startTime(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected %q", pid, b)
-	}
-	// Fields after the command: state is field 3, starttime field 22.
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	return strconv.ParseUint(f[19], 10, 64)
-}

@@ -108,6 +108,7 @@ func (s *Sandbox) Start(ctx context.Context, spec Spec) (Job, error) {
 func (s *Sandbox) args(spec Spec) []string {
 	a := []string{
 		"--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc",
+		"--info-fd", "6", // the sandbox's init PID, for kill (see startSandboxJob)
 		"--ro-bind", "/", "/",
 		"--dev", "/dev",
 		"--proc", "/proc",

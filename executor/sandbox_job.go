@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -61,7 +62,8 @@ type sandboxJob struct {
 	s        *Sandbox
 	spec     Spec
 	cmd      *exec.Cmd
-	stderr   *bytes.Buffer // bwrap's and the runner's own messages
+	init     int           // the sandbox's init (PID 1 inside), as bwrap's --info-fd names it
+	stderr   *lockedBuffer // bwrap's and the runner's own messages
 	commands *os.File      // fd 3 of the runner
 	steps    int           // steps run so far
 	status   *bufio.Reader // fd 4 of the runner
@@ -88,6 +90,15 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 		stepsW.Close()
 		return nil, err
 	}
+	infoR, infoW, err := os.Pipe()
+	if err != nil {
+		stepsR.Close()
+		stepsW.Close()
+		statusR.Close()
+		statusW.Close()
+		return nil, err
+	}
+	defer infoR.Close()
 	// fd 5 is the job's log, for steps that write straight into it.
 	log := spec.Log
 	if log == nil {
@@ -96,18 +107,19 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 		}
 		defer log.Close()
 	}
-	j := &sandboxJob{s: s, spec: spec, stderr: &bytes.Buffer{}, commands: stepsW,
+	j := &sandboxJob{s: s, spec: spec, stderr: &lockedBuffer{}, commands: stepsW,
 		status: bufio.NewReader(statusR), exited: make(chan struct{})}
 	j.cmd = exec.Command(s.Bwrap, s.args(spec)...)
 	j.cmd.Env = spec.Env
 	j.cmd.Stdout = io.Discard
-	j.cmd.Stderr = &lockedBuffer{b: j.stderr}
-	j.cmd.ExtraFiles = []*os.File{stepsR, statusW, log}
+	j.cmd.Stderr = j.stderr
+	j.cmd.ExtraFiles = []*os.File{stepsR, statusW, log, infoW}
 	// bwrap dies with the thread that started it and takes the sandbox along.
 	j.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	err = j.cmd.Start()
 	stepsR.Close()
 	statusW.Close()
+	infoW.Close()
 	if err != nil {
 		stepsW.Close()
 		statusR.Close()
@@ -118,16 +130,30 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 		statusR.Close() // wakes a reader if the runner's end did not
 		close(j.exited)
 	}()
-	ready := make(chan error, 1)
+	type started struct {
+		init int
+		err  error
+	}
+	ready := make(chan started, 1)
 	go func() {
+		// bwrap names the sandbox's init once it has made the namespaces;
+		// the runner then says it is ready.
+		var info struct {
+			Init int `json:"child-pid"`
+		}
+		if err := json.NewDecoder(infoR).Decode(&info); err != nil || info.Init <= 0 {
+			ready <- started{err: fmt.Errorf("bwrap gave no sandbox PID: %v", err)}
+			return
+		}
 		line, err := j.status.ReadString('\n')
 		if err == nil && line != "ready\n" {
 			err = fmt.Errorf("unexpected %q", line)
 		}
-		ready <- err
+		ready <- started{info.Init, err}
 	}()
 	select {
-	case err = <-ready:
+	case st := <-ready:
+		j.init, err = st.init, st.err
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -139,32 +165,18 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 }
 
 // failure describes why the sandbox stopped answering: bwrap's own words
-// when it said any.
+// when it said any (it says them as it exits).
 func (j *sandboxJob) failure(err error) string {
-	<-j.exitedOrAfter(2 * time.Second)
-	if msg := strings.TrimSpace(j.stderrText()); msg != "" {
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	select {
+	case <-j.exited:
+	case <-t.C:
+	}
+	if msg := strings.TrimSpace(j.stderr.String()); msg != "" {
 		return msg
 	}
 	return err.Error()
-}
-
-func (j *sandboxJob) exitedOrAfter(d time.Duration) <-chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		select {
-		case <-j.exited:
-		case <-time.After(d):
-		}
-	}()
-	return done
-}
-
-func (j *sandboxJob) stderrText() string {
-	lb := j.cmd.Stderr.(*lockedBuffer)
-	lb.mu.Lock()
-	defer lb.mu.Unlock()
-	return lb.b.String()
 }
 
 // Run runs one step inside the sandbox.
@@ -295,43 +307,12 @@ func (j *sandboxJob) grace() time.Duration {
 	return 10 * time.Second
 }
 
-// runnerPID finds the step runner: bwrap's child is the sandbox's init
-// (PID 1 inside), whose only child is the runner.
+// runnerPID finds the step runner: the only child of the sandbox's init.
 func (j *sandboxJob) runnerPID() int {
-	init := childOf(j.cmd.Process.Pid)
-	if init <= 0 {
+	if j.init <= 0 {
 		return 0
 	}
-	return childOf(init)
-}
-
-// childOf returns a child process of pid, or 0.
-func childOf(pid int) int {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	want := strconv.Itoa(pid)
-	for _, e := range ents {
-		c, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// The command may contain spaces and parentheses; fields start after the last ')'.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 1 && f[1] == want {
-			return c
-		}
-	}
-	return 0
+	return childOf(j.init)
 }
 
 // kill ends the sandbox and everything in it, and returns once nothing of
@@ -340,7 +321,7 @@ func childOf(pid int) int {
 // would take the init along too (die-with-parent), but only after bwrap
 // has exited.
 func (j *sandboxJob) kill() {
-	init := childOf(j.cmd.Process.Pid)
+	init := j.init
 	syscall.Kill(-j.cmd.Process.Pid, syscall.SIGKILL)
 	if init > 0 {
 		syscall.Kill(init, syscall.SIGKILL)
@@ -358,16 +339,6 @@ func (j *sandboxJob) kill() {
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
-}
-
-// running tells whether process pid exists and is not a zombie.
-func running(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z'
 }
 
 // Own gives the job user what the agent wrote at path.
@@ -399,7 +370,13 @@ func (j *sandboxJob) Close() {
 // lockedBuffer is a bytes.Buffer safe for exec's copying goroutine and readers.
 type lockedBuffer struct {
 	mu sync.Mutex
-	b  *bytes.Buffer
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {

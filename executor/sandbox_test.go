@@ -118,8 +118,8 @@ func TestSandboxKeepsAStepInItsPlace(t *testing.T) {
 		t.Errorf("the hidden directory is not empty in the sandbox")
 	}
 	// The step runner's own descriptors (its commands, its answers, the
-	// log) are not the step's.
-	for _, fd := range []string{"3", "4", "5"} {
+	// log) and bwrap's info descriptor are not the step's.
+	for _, fd := range []string{"3", "4", "5", "6"} {
 		if code, out := run(t, job, log, `if (: >&`+fd+`) 2>/dev/null; then echo has fd `+fd+`; fi`); code != 0 || out != "" {
 			t.Errorf("fd %s: %d %q; want the step not to have it", fd, code, out)
 		}
