@@ -260,14 +260,12 @@ func (s *Server) setup(ctx context.Context) error {
 	if len(labels) == 0 {
 		labels = []string{runtime.GOOS, runtime.GOARCH, "embedded"}
 	}
+	hostInfo := agent.Host()
 	if s.cfg.Agents > 0 {
 		if s.executor, err = s.newExecutor(); err != nil {
 			s.ln.Close()
 			return err
 		}
-	}
-	hostInfo := agent.Host()
-	if s.executor != nil {
 		hostInfo.Isolation = s.executor.Isolation()
 	}
 	for i := 1; i <= s.cfg.Agents; i++ {
