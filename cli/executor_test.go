@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,4 +63,38 @@ func TestAgentsShowTheirIsolation(t *testing.T) {
 	if !strings.Contains(shell.Output.String(), "WARNING: --executor shell: steps run with no isolation") {
 		t.Errorf("the shell agent did not warn:\n%s", shell.Output.String())
 	}
+}
+
+// A job's environment holds none of the agent's own variables but those
+// the operator passes through with --pass-env.
+func TestAgentPassesOnlyTheNamedEnvironment(t *testing.T) {
+	bin := lathetest.Binary(t)
+	t.Setenv("LATHE_TEST_PASSED", "passed-through-value")
+	t.Setenv("LATHE_TEST_KEPT", "agent-only-value")
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	l.Project(t, "envs", lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  env:\n    runs-on: [proc]\n    steps: [env]\n"}))
+	p := lathetest.StartProcess(t, bin, agentArgs(l, t.TempDir(), "--token", l.RegistrationToken(t), "--pass-env", "LATHE_TEST_PASSED")...)
+	r := l.Wait(t, l.Trigger(t, "envs", "", "").ID, time.Minute)
+	if r.Status != lathe.StatusSuccess {
+		t.Fatalf("run %s; agent:\n%s", r.Status, p.Output.String())
+	}
+	log := l.Log(t, r.Jobs[0].ID)
+	if !strings.Contains(log, "LATHE_TEST_PASSED=passed-through-value") {
+		t.Errorf("the passed variable is missing from the job's environment:\n%s", log)
+	}
+	if strings.Contains(log, "agent-only-value") {
+		t.Errorf("the job got a variable of the agent's own environment:\n%s", log)
+	}
+}
+
+// `lathe up --executor shell` says at start that its jobs run unisolated.
+func TestUpWarnsOfTheShellExecutor(t *testing.T) {
+	bin := lathetest.Binary(t)
+	p := lathetest.StartProcess(t, bin, "up", "--executor", "shell", "--addr", "127.0.0.1:0", "--data", t.TempDir())
+	waitFor(t, "lathe up to start", 30*time.Second, func() bool { return strings.Contains(p.Output.String(), "Try: lathe") })
+	if !strings.Contains(p.Output.String(), "WARNING: --executor shell: steps run with no isolation") {
+		t.Errorf("lathe up --executor shell did not warn:\n%s", p.Output.String())
+	}
+	p.Signal(t, syscall.SIGINT)
+	p.Wait(t, 30*time.Second)
 }

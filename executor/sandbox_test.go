@@ -3,10 +3,13 @@ package executor_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +23,11 @@ import (
 // the job must not see. With direct, steps writing to log write into it
 // straight (the job's Spec.Log); otherwise through their FIFOs.
 func sandboxJob(t *testing.T, grace time.Duration, direct bool) (job executor.Job, ws, hidden string, log *os.File) {
+	return sandboxJobWith(t, executor.Options{Grace: grace}, direct)
+}
+
+// sandboxJobWith is sandboxJob with opts (Hide is set to the hidden directory).
+func sandboxJobWith(t *testing.T, opts executor.Options, direct bool) (job executor.Job, ws, hidden string, log *os.File) {
 	t.Helper()
 	if _, err := executor.FindBwrap(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -39,7 +47,8 @@ func sandboxJob(t *testing.T, grace time.Duration, direct bool) (job executor.Jo
 	if err := os.WriteFile(filepath.Join(hidden, "key"), []byte("hidden-bytes"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ex, err := executor.New(executor.Options{Hide: []string{hidden}, Grace: grace})
+	opts.Hide = []string{hidden}
+	ex, err := executor.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,6 +234,25 @@ func TestOwnStaysInTheWorkspace(t *testing.T) {
 		}
 		if st.Uid != 0 {
 			t.Errorf("%s is owned by %d after Own; want root still", p, st.Uid)
+		}
+	}
+}
+
+// The job's network is the host's by default; with network "none" a step
+// cannot reach even a server on the host's loopback.
+func TestSandboxJobNetwork(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	for _, network := range []string{"shared", "none"} {
+		hits.Store(0)
+		job, _, _, log := sandboxJobWith(t, executor.Options{Network: network}, true)
+		run(t, job, log, "git ls-remote "+srv.URL+"/repo || true")
+		if got, want := hits.Load() > 0, network == "shared"; got != want {
+			t.Errorf("network %s: the step reached the host's server: %v; want %v", network, got, want)
 		}
 	}
 }
