@@ -4,8 +4,6 @@
 // every adapter (store, api, agent, engine) depends on it.
 package lathe
 
-import "fmt"
-
 // Status is the lifecycle state of a run, stage, job, attempt or step.
 //
 //	pending → (waiting_for_approval) → queued → running → success | failed | canceled | skipped | lost | timed_out
@@ -47,33 +45,4 @@ func (s Status) Valid() bool {
 		}
 	}
 	return false
-}
-
-// transitions is the one definition of which status may follow which.
-// Terminal statuses have no successors: a finished thing is immutable, and a
-// retry is a new attempt, never a reopened one.
-var transitions = map[Status][]Status{
-	StatusPending: {StatusWaiting, StatusQueued, StatusRunning, StatusSuccess, StatusFailed, StatusCanceled, StatusSkipped},
-	StatusWaiting: {StatusQueued, StatusCanceled, StatusSkipped, StatusFailed},
-	StatusQueued:  {StatusRunning, StatusCanceled, StatusSkipped, StatusFailed, StatusPending},
-	StatusRunning: {StatusSuccess, StatusFailed, StatusCanceled, StatusLost, StatusTimedOut, StatusQueued},
-}
-
-// CanTransition reports whether a thing in status from may move to status to.
-// A transition to the same status is not a change and is not allowed.
-func CanTransition(from, to Status) bool {
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
-
-// CheckTransition returns an error naming both statuses when from → to is not allowed.
-func CheckTransition(what string, from, to Status) error {
-	if !CanTransition(from, to) {
-		return fmt.Errorf("%s: cannot go from %s to %s: %w", what, from, to, ErrConflict)
-	}
-	return nil
 }

@@ -4,7 +4,12 @@
 // local runner and tests all apply exactly the same rules.
 package engine
 
-import lathe "github.com/lathe-ci/lathe"
+import (
+	"fmt"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+)
 
 // Node is one job of a run as the engine sees it.
 type Node struct {
@@ -55,43 +60,60 @@ func failure(s lathe.Status) bool {
 // to its own dependents. canceled means the run is being canceled: every
 // pending, waiting or queued job becomes canceled instead.
 func Advance(nodes []Node, canceled bool) map[int64]lathe.Status {
-	status := make(map[string]lathe.Status, len(nodes))
-	for _, n := range nodes {
-		status[n.Name] = n.Outcome()
-	}
 	changes := map[int64]lathe.Status{}
-	set := func(n Node, s lathe.Status) {
-		changes[n.ID] = s
-		status[n.Name] = s
-	}
 	if canceled {
 		for _, n := range nodes {
 			if n.Status == lathe.StatusPending || n.Status == lathe.StatusQueued || n.Status == lathe.StatusWaiting {
-				set(n, lathe.StatusCanceled)
+				changes[n.ID] = lathe.StatusCanceled
 			}
 		}
 		return changes
 	}
-	// Skips cascade down the DAG; iterate to a fixed point (bounded by the
-	// number of jobs, since each pass settles at least one more job or stops).
-	for pass := 0; pass <= len(nodes); pass++ {
-		changed := false
-		for _, n := range nodes {
-			if status[n.Name] != lathe.StatusPending {
-				continue
-			}
-			switch depsState(n.Deps, status) {
+	// Each job is decided once, after the jobs it needs (a depth-first walk
+	// in dependency order): linear in jobs and needs, so a run of a
+	// thousand jobs costs a thousand steps, not a million.
+	index := make(map[string]int, len(nodes))
+	for i, n := range nodes {
+		index[n.Name] = i
+	}
+	const (
+		unseen = iota
+		visiting
+		decided
+	)
+	state := make([]uint8, len(nodes))
+	outcome := make([]lathe.Status, len(nodes))
+	var decide func(i int) lathe.Status
+	decide = func(i int) lathe.Status {
+		switch state[i] {
+		case decided:
+			return outcome[i]
+		case visiting: // a cycle (the linter refuses them): wait forever
+			return lathe.StatusPending
+		}
+		state[i] = visiting
+		n := nodes[i]
+		s := n.Outcome()
+		if n.Status == lathe.StatusPending {
+			switch depsState(n.Deps, func(name string) lathe.Status {
+				if j, ok := index[name]; ok {
+					return decide(j)
+				}
+				return lathe.StatusPending
+			}) {
 			case depsReady:
-				set(n, n.Released())
-				changed = true
+				s = n.Released()
+				changes[n.ID] = s
 			case depsBroken:
-				set(n, lathe.StatusSkipped)
-				changed = true
+				s = lathe.StatusSkipped
+				changes[n.ID] = s
 			}
 		}
-		if !changed {
-			break
-		}
+		state[i], outcome[i] = decided, s
+		return s
+	}
+	for i := range nodes {
+		decide(i)
 	}
 	return changes
 }
@@ -104,10 +126,10 @@ const (
 	depsBroken
 )
 
-func depsState(deps []string, status map[string]lathe.Status) depsResult {
+func depsState(deps []string, status func(string) lathe.Status) depsResult {
 	ready := true
 	for _, d := range deps {
-		s := status[d]
+		s := status(d)
 		switch {
 		case s == lathe.StatusSuccess:
 		case s.Terminal():
@@ -172,4 +194,64 @@ func Rollup(statuses []lathe.Status) lathe.Status {
 		return lathe.StatusWaiting
 	}
 	return lathe.StatusPending
+}
+
+// PlanRerun decides which jobs of a finished run a re-run of ids starts
+// again: requeue holds ids themselves; pending holds, transitively, every
+// skipped or canceled job that waits for one of them (it ended because of
+// them, so it runs after them).
+func PlanRerun(nodes []Node, ids []int64) (requeue, pending map[int64]bool) {
+	requeue, pending = map[int64]bool{}, map[int64]bool{}
+	for _, id := range ids {
+		requeue[id] = true
+	}
+	reset := map[string]bool{}
+	for _, n := range nodes {
+		if requeue[n.ID] {
+			reset[n.Name] = true
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, n := range nodes {
+			if requeue[n.ID] || pending[n.ID] || (n.Status != lathe.StatusSkipped && n.Status != lathe.StatusCanceled) {
+				continue
+			}
+			for _, d := range n.Deps {
+				if reset[d] {
+					pending[n.ID], reset[n.Name], changed = true, true, true
+					break
+				}
+			}
+		}
+	}
+	return requeue, pending
+}
+
+// Rerunnable says whether a job that is in status may be re-run: only a
+// finished one that ran (a skipped job's dependencies decide about it).
+func Rerunnable(id int64, status lathe.Status) error {
+	switch status {
+	case lathe.StatusSuccess, lathe.StatusFailed, lathe.StatusCanceled, lathe.StatusLost, lathe.StatusTimedOut:
+		return nil
+	}
+	return fmt.Errorf("job %d is %s; only a finished job (success, failed, canceled, lost, timed_out) can be re-run: %w",
+		id, status, lathe.ErrConflict)
+}
+
+// RerunsWhenFailed reports whether a job that ended in status is one a
+// re-run of a run's failed jobs starts again.
+func RerunsWhenFailed(status lathe.Status) bool {
+	switch status {
+	case lathe.StatusFailed, lathe.StatusCanceled, lathe.StatusLost, lathe.StatusTimedOut:
+		return true
+	}
+	return false
+}
+
+// QueueExpired reports whether a queued job that no online agent can take
+// (stuck) has waited past the queue timeout (0: none): it then fails.
+// queuedAt and now are unix microseconds.
+func QueueExpired(stuck bool, queuedAt int64, timeout time.Duration, now int64) bool {
+	return stuck && timeout > 0 && queuedAt < now-timeout.Microseconds()
 }

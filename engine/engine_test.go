@@ -97,7 +97,7 @@ func TestAdvanceOnlyMakesAllowedTransitions(t *testing.T) {
 			nodes := []Node{{ID: 1, Name: "a", Status: a}, {ID: 2, Name: "b", Status: b, Deps: []string{"a"}}}
 			for _, cancel := range []bool{false, true} {
 				for id, to := range Advance(nodes, cancel) {
-					if from := nodes[id-1].Status; !lathe.CanTransition(from, to) {
+					if from := nodes[id-1].Status; !CanTransition(Job, from, to) {
 						t.Errorf("a=%s b=%s cancel=%v: job %d %s → %s is not allowed", a, b, cancel, id, from, to)
 					}
 				}

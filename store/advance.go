@@ -73,32 +73,26 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 		if !ok {
 			continue
 		}
-		if err := lathe.CheckTransition(fmt.Sprintf("job %d", j.node.ID), j.node.Status, to); err != nil {
-			return err
-		}
-		if to == lathe.StatusQueued {
+		switch {
+		case to == lathe.StatusQueued:
 			if !queued {
 				t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
 			}
 			queued = true
-			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ? WHERE id = ?`, to, now, j.node.ID)
-		} else if to == lathe.StatusWaiting {
-			_, err = t.exec(ctx, `UPDATE jobs SET status = ? WHERE id = ?`, to, j.node.ID)
-		} else {
+			err = t.setStatus(ctx, engine.Job, j.node.ID, j.node.Status, to, `, queued_at = ?`, now)
+		case to.Terminal():
 			j.finished = sql.NullInt64{Int64: now, Valid: true}
-			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?`, to, now, j.node.ID)
+			err = t.setStatus(ctx, engine.Job, j.node.ID, j.node.Status, to, `, finished_at = ?`, now)
+		default:
+			err = t.setStatus(ctx, engine.Job, j.node.ID, j.node.Status, to, ``)
 		}
 		if err != nil {
-			return fmt.Errorf("update job %d: %w", j.node.ID, err)
+			return err
 		}
 		j.node.Status = to
 	}
 
 	// Roll up into stages.
-	type stageRow struct {
-		status            lathe.Status
-		started, finished sql.NullInt64
-	}
 	stages := map[int64]stageRow{}
 	srows, err := t.query(ctx, `SELECT id, status, started_at, finished_at FROM stages WHERE run_id = ?`, runID)
 	if err != nil {
@@ -134,32 +128,49 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 		if !next.status.Terminal() {
 			next.finished = sql.NullInt64{}
 		}
-		if next == stages[stageID] {
-			continue
-		}
-		if _, err := t.exec(ctx, `UPDATE stages SET status = ?, started_at = ?, finished_at = ?, updated_at = ? WHERE id = ?`,
-			next.status, next.started, next.finished, now, stageID); err != nil {
-			return fmt.Errorf("roll up stage %d: %w", stageID, err)
+		if err := t.rollup(ctx, engine.Stage, stageID, stages[stageID], next, `, updated_at = ?`, now); err != nil {
+			return err
 		}
 	}
-	// Stages with no jobs are done as soon as the run is.
 	rs := engine.Rollup(all)
-	if rs != runStatus || runStarted != runFirst {
-		var finished any
-		if rs.Terminal() {
-			finished = now
-			if _, err := t.exec(ctx, `UPDATE stages SET status = ?, finished_at = ?, updated_at = ?
-				WHERE run_id = ? AND id NOT IN (SELECT DISTINCT stage_id FROM jobs WHERE run_id = ?)`,
-				lathe.StatusSkipped, now, now, runID, runID); err != nil {
-				return err
+	run := stageRow{status: runStatus, started: runStarted}
+	next := stageRow{status: rs, started: runFirst}
+	if rs.Terminal() {
+		next.finished = sql.NullInt64{Int64: now, Valid: true}
+		// Stages with no jobs are done as soon as the run is.
+		for id, st := range stages {
+			if _, ok := byStage[id]; !ok && !st.status.Terminal() {
+				if err := t.setStatus(ctx, engine.Stage, id, st.status, lathe.StatusSkipped, `, finished_at = ?, updated_at = ?`, now, now); err != nil {
+					return err
+				}
 			}
 		}
-		if _, err := t.exec(ctx, `UPDATE runs SET status = ?, started_at = ?, finished_at = ? WHERE id = ?`,
-			rs, runFirst, finished, runID); err != nil {
-			return fmt.Errorf("roll up run %d: %w", runID, err)
-		}
+	}
+	if rs != runStatus || runStarted != runFirst {
+		return t.rollup(ctx, engine.Run, runID, run, next, ``)
 	}
 	return nil
+}
+
+// stageRow is a stage's or run's status and timings.
+type stageRow struct {
+	status            lathe.Status
+	started, finished sql.NullInt64
+}
+
+// rollup writes a stage's or run's new status and timings (with the extra
+// assignments set): through setStatus when the status changes, as a plain
+// update of the timings when only they do.
+func (t *txn) rollup(ctx context.Context, e engine.Entity, id int64, had, next stageRow, set string, args ...any) error {
+	if next == had {
+		return nil
+	}
+	args = append([]any{next.started, next.finished}, args...)
+	if next.status != had.status {
+		return t.setStatus(ctx, e, id, had.status, next.status, `, started_at = ?, finished_at = ?`+set, args...)
+	}
+	_, err := t.exec(ctx, `UPDATE `+statusTables[e]+` SET started_at = ?, finished_at = ?`+set+` WHERE id = ?`, append(args, id)...)
+	return err
 }
 
 // lockRun takes the run's row lock. Every writer of a run takes it before

@@ -2,34 +2,23 @@ package store
 
 import (
 	"context"
-	"fmt"
+	"database/sql"
 
-	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
 )
 
 // ApproveJob opens the approval gate of a job waiting at it: the job is
-// queued, and who approved it and when is kept on it. It is a conflict
-// unless the job is waiting_for_approval at a gate of its own: a job that
-// waits behind its run's trust gate goes on only once the run's commit is
-// approved (ApproveRun), which a job's approval must not stand in for.
+// queued, and who approved it and when is kept on it. The engine decides
+// whether the job waits at a gate of its own (engine.Approve).
 func (s *Store) ApproveJob(ctx context.Context, id int64, by string) error {
-	return s.decideGate(ctx, id, func(t *txn, runID int64) error {
-		var approval string
-		var trustGate int
-		if err := t.queryRow(ctx, `SELECT approval, trust_gate FROM jobs WHERE id = ?`, id).Scan(&approval, &trustGate); err != nil {
-			return notFound(err, "job", id)
-		}
-		if trustGate != 0 {
-			return fmt.Errorf("job %d waits for its run's commit to be approved (POST /api/v1/runs/%d/approve) before its own gate: %w",
-				id, runID, lathe.ErrConflict)
-		}
-		if approval == "" {
-			return fmt.Errorf("job %d has no approval gate: %w", id, lathe.ErrConflict)
+	return s.decideGate(ctx, id, func(t *txn, j engine.GateJob) error {
+		to, err := engine.Approve(j)
+		if err != nil {
+			return err
 		}
 		now := micros(t.now)
-		if _, err := t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ?, approved_by = ?, approved_at = ? WHERE id = ?`,
-			lathe.StatusQueued, now, by, now, id); err != nil {
-			return fmt.Errorf("approve job %d: %w", id, err)
+		if err := t.setStatus(ctx, engine.Job, id, j.Status, to, `, queued_at = ?, approved_by = ?, approved_at = ?`, now, by, now); err != nil {
+			return err
 		}
 		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
 		return nil
@@ -39,26 +28,52 @@ func (s *Store) ApproveJob(ctx context.Context, id int64, by string) error {
 // RejectJob closes the approval gate of a job waiting at it for good: the
 // job is canceled and the jobs that need it are skipped.
 func (s *Store) RejectJob(ctx context.Context, id int64) error {
-	return s.decideGate(ctx, id, func(t *txn, runID int64) error {
-		_, err := t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?`, lathe.StatusCanceled, micros(t.now), id)
-		return err
-	})
-}
-
-// decideGate locks the job's run, checks the job waits for approval, applies
-// decide and advances the run.
-func (s *Store) decideGate(ctx context.Context, id int64, decide func(t *txn, runID int64) error) error {
-	return s.tx(ctx, func(t *txn) error {
-		runID, status, err := t.lockJob(ctx, id)
+	return s.decideGate(ctx, id, func(t *txn, j engine.GateJob) error {
+		to, err := engine.Reject(j)
 		if err != nil {
 			return err
 		}
-		if status != lathe.StatusWaiting {
-			return fmt.Errorf("job %d is %s, not waiting for approval: %w", id, status, lathe.ErrConflict)
+		return t.setStatus(ctx, engine.Job, id, j.Status, to, `, finished_at = ?`, micros(t.now))
+	})
+}
+
+// decideGate locks the job's run, reads the job's gates, applies decide and
+// advances the run.
+func (s *Store) decideGate(ctx context.Context, id int64, decide func(t *txn, j engine.GateJob) error) error {
+	return s.tx(ctx, func(t *txn) error {
+		runID, _, err := t.lockJob(ctx, id)
+		if err != nil {
+			return err
 		}
-		if err := decide(t, runID); err != nil {
+		j, err := t.gateJob(ctx, `id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if len(j) == 0 {
+			return notFound(sql.ErrNoRows, "job", id)
+		}
+		if err := decide(t, j[0]); err != nil {
 			return err
 		}
 		return t.advanceRun(ctx, runID)
 	})
+}
+
+// gateJob reads jobs (matching cond) as the engine's gate decisions see them.
+func (t *txn) gateJob(ctx context.Context, cond string, args ...any) ([]engine.GateJob, error) {
+	rows, err := t.query(ctx, `SELECT id, run_id, status, approval, approved_at IS NOT NULL, trust_gate <> 0 FROM jobs
+		WHERE `+cond+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []engine.GateJob
+	for rows.Next() {
+		var j engine.GateJob
+		if err := rows.Scan(&j.ID, &j.RunID, &j.Status, &j.Approval, &j.Approved, &j.TrustGate); err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
 }

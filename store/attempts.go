@@ -8,6 +8,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
 )
 
 // DefaultLeaseTTL is how long an attempt stays claimed without a report
@@ -344,13 +345,8 @@ func (c *claimable) note(jobID, runID int64, had, wait string) {
 // start turns a queued job, whose run is locked, into a running attempt on the agent.
 func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (*lathe.Assignment, error) {
 	now := micros(t.now)
-	res, err := t.exec(ctx, `UPDATE jobs SET status = ?, attempt = attempt + 1, started_at = COALESCE(started_at, ?), wait_reason = ''
-		WHERE id = ? AND status = ?`,
-		lathe.StatusRunning, now, jobID, lathe.StatusQueued)
-	if err != nil {
-		return nil, fmt.Errorf("start job %d: %w", jobID, err)
-	}
-	if err := mustAffect(res, "queued job", jobID); err != nil {
+	if err := t.setStatus(ctx, engine.Job, jobID, lathe.StatusQueued, lathe.StatusRunning,
+		`, attempt = attempt + 1, started_at = COALESCE(started_at, ?), wait_reason = ''`, now); err != nil {
 		return nil, err
 	}
 	as, err := t.assignment(ctx, jobID)

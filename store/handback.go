@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -24,87 +23,32 @@ const (
 	ReasonRestarted    = "lost: the server running its agent restarted; the job runs again"
 )
 
-// markLost ends the running attempt c as lost with reason, if it is still
-// running and cond (over the attempts row, with args) holds. logWhole says
-// the agent delivered the whole log (a hand-back); otherwise the log is
-// marked incomplete. It reports whether the attempt was running.
-func (t *txn) markLost(ctx context.Context, attemptID int64, reason string, logWhole bool, cond string, args ...any) (bool, error) {
-	now := micros(t.now)
+// loseAttempt ends the running attempt c as lost with reason (if it is
+// still running and meets where) and lets the engine decide its job: queued
+// again, or ended lost. logWhole says the agent delivered the whole log (a
+// hand-back); otherwise the log is marked incomplete. counted says the loss
+// uses up one of the job's infrastructure retries (limit, the server's
+// default unless the pipeline's retry covers losses). It reports whether the
+// attempt was running and whether its job was queued again.
+func (t *txn) loseAttempt(ctx context.Context, c candidate, reason string, logWhole, counted bool, limit int,
+	where string, whereArgs ...any) (lost, retried bool, err error) {
 	complete := `log_complete`
 	if !logWhole {
 		complete = `0`
 	}
-	res, err := t.exec(ctx, `UPDATE attempts SET status = ?, finished_at = ?, end_reason = ?, log_complete = `+complete+`
-		WHERE id = ? AND status = ? `+cond,
-		append([]any{lathe.StatusLost, now, reason, attemptID, lathe.StatusRunning}, args...)...)
-	if err != nil {
-		return false, fmt.Errorf("lose attempt %d: %w", attemptID, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return false, err // finished, renewed, or another sweeper was first
-	}
-	t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.logs.fire(attemptID) })
-	_, err = t.exec(ctx, `UPDATE steps SET status = ?, finished_at = ? WHERE attempt_id = ? AND finished_at IS NULL`,
-		lathe.StatusLost, now, attemptID)
-	return true, err
-}
-
-// afterLoss decides the job of a lost attempt: queued again (the next claim
-// makes a new attempt) or ended lost, and advances the run. A counted loss
-// queues the job only while it has infrastructure retries left (limit, the
-// server's default unless the pipeline's `retry` covers lost attempts) and
-// uses one up; an uncounted loss always queues it. A job whose cancel was
-// asked for is never queued again.
-func (t *txn) afterLoss(ctx context.Context, c candidate, counted bool, limit int) (retried bool, err error) {
-	var used, cancel int
-	err = t.queryRow(ctx, `SELECT j.infra_retries, a.cancel_requested FROM jobs j JOIN attempts a ON a.job_id = j.id WHERE a.id = ?`,
-		c.attemptID).Scan(&used, &cancel)
-	if err != nil {
-		return false, fmt.Errorf("job %d: %w", c.jobID, err)
-	}
-	if counted {
-		if limit, _, err = t.infraRetries(ctx, c.jobID, limit); err != nil {
-			return false, err
-		}
-	}
-	to := lathe.StatusLost
-	if cancel == 0 && (!counted || used < limit) {
-		to = lathe.StatusQueued
-	}
-	if err := lathe.CheckTransition(fmt.Sprintf("job %d", c.jobID), lathe.StatusRunning, to); err != nil {
-		return false, err
-	}
-	now := micros(t.now)
-	if to == lathe.StatusQueued {
-		count := 0
-		if counted {
-			count = 1
-		}
-		_, err = t.exec(ctx, `UPDATE jobs SET status = ?, infra_retries = infra_retries + ?, queued_at = ?, wait_reason = ''
-			WHERE id = ? AND status = ?`, to, count, now, c.jobID, lathe.StatusRunning)
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
-	} else {
-		var group string
-		err = t.queryRow(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ? AND status = ? RETURNING concurrency_group`,
-			to, now, c.jobID, lathe.StatusRunning).Scan(&group)
-		if err == sql.ErrNoRows {
-			err = nil // not running: nothing to end
-		}
-		t.released(group)
-	}
-	if err != nil {
-		return false, fmt.Errorf("job %d after a lost attempt: %w", c.jobID, err)
-	}
-	return to == lathe.StatusQueued, t.advanceRun(ctx, c.runID)
+	o, lost, err := t.endAttempt(ctx, c, attemptEnd{
+		result: lathe.StatusLost, byAgent: logWhole, countedLoss: counted, infraDefault: limit,
+		lostReason: reason, set: `, log_complete = ` + complete,
+		where: where, whereArgs: whereArgs,
+	})
+	return lost, o.Job == lathe.StatusQueued, err
 }
 
 // handBack ends a running attempt its agent returned unfinished (the agent
-// is stopping) and queues its job again without using up a retry.
+// is stopping) and queues its job again without using up a retry (unless a
+// cancel was asked for: then it ends canceled).
 func (t *txn) handBack(ctx context.Context, c candidate) error {
-	if ok, err := t.markLost(ctx, c.attemptID, ReasonHandedBack, true, ``); err != nil || !ok {
-		return err
-	}
-	_, err := t.afterLoss(ctx, c, false, 0)
+	_, _, err := t.loseAttempt(ctx, c, ReasonHandedBack, true, false, 0, ``)
 	return err
 }
 
@@ -138,12 +82,10 @@ func (s *Store) LoseAttemptsOfAgent(ctx context.Context, name string) (int, erro
 			if err := t.lockRun(ctx, c.runID); err != nil {
 				return err
 			}
-			ok, err := t.markLost(ctx, c.attemptID, ReasonRestarted, false, ``)
-			if err != nil || !ok {
-				return err
+			ok, _, err := t.loseAttempt(ctx, c, ReasonRestarted, false, false, 0, ``)
+			if ok {
+				lost++
 			}
-			lost++
-			_, err = t.afterLoss(ctx, c, false, 0)
 			return err
 		})
 		if err != nil {

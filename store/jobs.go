@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
 )
 
 const jobCols = `j.id, j.run_id, j.stage_id, s.name, j.name, j.status, j.needs, j.deps, j.runs_on, j.timeout_sec, j.env, j.steps,
@@ -100,14 +101,15 @@ func (s *Store) CancelJob(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case status.Terminal():
-			return fmt.Errorf("job %d is already %s: %w", id, status, lathe.ErrConflict)
-		case status == lathe.StatusRunning:
+		action, err := engine.Cancel(id, status)
+		if err != nil {
+			return err
+		}
+		if action == engine.CancelThroughAgent {
 			_, err := t.exec(ctx, `UPDATE attempts SET cancel_requested = 1 WHERE job_id = ? AND status = ?`, id, lathe.StatusRunning)
 			return err
 		}
-		if _, err := t.exec(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ?`, lathe.StatusCanceled, micros(t.now), id); err != nil {
+		if err := t.setStatus(ctx, engine.Job, id, status, lathe.StatusCanceled, `, finished_at = ?`, micros(t.now)); err != nil {
 			return err
 		}
 		return t.advanceRun(ctx, runID)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
 )
 
 // The lease sweep: what the server does about attempts whose agents went
@@ -125,12 +126,9 @@ func (s *Store) expireLease(ctx context.Context, c candidate, retries int) (lost
 		if err := t.lockRun(ctx, c.runID); err != nil {
 			return err
 		}
-		now := micros(t.now)
 		var err error
-		if lost, err = t.markLost(ctx, c.attemptID, ReasonLeaseExpired, false, `AND lease_expires_at < ?`, now); err != nil || !lost {
-			return err
-		}
-		retried, err = t.afterLoss(ctx, c, true, retries)
+		lost, retried, err = t.loseAttempt(ctx, c, ReasonLeaseExpired, false, true, retries,
+			` AND lease_expires_at < ?`, micros(t.now))
 		return err
 	})
 	return lost, retried, err
@@ -144,20 +142,18 @@ func (s *Store) timeOut(ctx context.Context, c candidate, grace int64) (bool, er
 		if err := t.lockRun(ctx, c.runID); err != nil {
 			return err
 		}
-		now := micros(t.now)
-		var n int
-		err := t.queryRow(ctx, `SELECT count(*) FROM attempts a JOIN jobs j ON j.id = a.job_id
-			WHERE a.id = ? AND a.status = ? AND j.timeout_sec > 0 AND a.started_at + j.timeout_sec * 1000000 + ? < ?`,
-			c.attemptID, lathe.StatusRunning, grace, now).Scan(&n)
-		if err != nil || n == 0 {
-			return err
+		var status lathe.Status
+		var started, timeout int64
+		err := t.queryRow(ctx, `SELECT a.status, a.started_at, j.timeout_sec FROM attempts a JOIN jobs j ON j.id = a.job_id
+			WHERE a.id = ?`, c.attemptID).Scan(&status, &started, &timeout)
+		if err != nil {
+			return notFound(err, "attempt", c.attemptID)
 		}
-		if _, err := t.exec(ctx, `UPDATE attempts SET log_complete = 0 WHERE id = ?`, c.attemptID); err != nil {
-			return err
+		if status != lathe.StatusRunning || !engine.TimedOut(started, timeout, grace, micros(t.now)) {
+			return nil
 		}
-		done = true
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.logs.fire(c.attemptID) })
-		return t.finishAttempt(ctx, c.attemptID, c.jobID, c.runID, lathe.StatusRunning, lathe.StatusTimedOut)
+		_, done, err = t.endAttempt(ctx, c, attemptEnd{result: lathe.StatusTimedOut, set: `, log_complete = 0`})
+		return err
 	})
 	return done, err
 }
@@ -180,7 +176,7 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 		stuck bool
 	}
 	var changes []queued
-	deadline := micros(s.now().Add(-p.QueueTimeout))
+	now := micros(s.now())
 	gate := newSemaphoreGate(s)
 	for after := int64(0); len(changes) < p.Limit; {
 		rows, err := s.query(ctx, `SELECT id, run_id, runs_on, wait_reason, COALESCE(queued_at, created_at), concurrency_group FROM jobs
@@ -216,7 +212,7 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 					return 0, 0, fmt.Errorf("sweep queue: %w", err)
 				}
 			}
-			if q.reason != q.had || q.stuck && p.QueueTimeout > 0 && q.queuedAt < deadline {
+			if q.reason != q.had || engine.QueueExpired(q.stuck, q.queuedAt, p.QueueTimeout, now) {
 				changes = append(changes, q)
 			}
 		}
@@ -225,7 +221,7 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 		}
 	}
 	for _, q := range changes {
-		fail := q.stuck && p.QueueTimeout > 0 && q.queuedAt < deadline
+		fail := engine.QueueExpired(q.stuck, q.queuedAt, p.QueueTimeout, now)
 		err := s.tx(ctx, func(t *txn) error {
 			if err := t.lockRun(ctx, q.runID); err != nil {
 				return err
@@ -241,13 +237,13 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 				}
 				return err
 			}
-			res, err := t.exec(ctx, `UPDATE jobs SET status = ?, wait_reason = ?, finished_at = ? WHERE id = ? AND status = ?`,
-				lathe.StatusFailed, q.reason, micros(t.now), q.id, lathe.StatusQueued)
+			err := t.setStatus(ctx, engine.Job, q.id, lathe.StatusQueued, lathe.StatusFailed, `, wait_reason = ?, finished_at = ?`,
+				q.reason, micros(t.now))
+			if stale(err) {
+				return nil // claimed or canceled meanwhile
+			}
 			if err != nil {
 				return err
-			}
-			if n, err := res.RowsAffected(); err != nil || n == 0 {
-				return err // claimed or canceled meanwhile
 			}
 			failed++
 			return t.advanceRun(ctx, q.runID)

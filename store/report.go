@@ -89,19 +89,17 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		if !final.Terminal() {
 			return fmt.Errorf("finish attempt %d: %q is not a final status: %w", attemptID, final, lathe.ErrInvalid)
 		}
-		if cancel != 0 && final != lathe.StatusSuccess {
-			final = lathe.StatusCanceled
-		}
 		if rep.Finish.SHA256 != "" {
 			if err := t.checkLog(ctx, attemptID, rep.Finish.SHA256); err != nil {
 				return err
 			}
 		}
+		c := candidate{attemptID: attemptID, jobID: jobID, runID: runID}
 		if final == lathe.StatusLost {
 			// The agent is stopping and hands the attempt back: the job runs
 			// again, without using up a retry.
 			reply.Finished, finished = true, true
-			return t.handBack(ctx, candidate{attemptID: attemptID, jobID: jobID, runID: runID})
+			return t.handBack(ctx, c)
 		}
 		if rep.Finish.Reason != "" {
 			if err := t.infraFailure(ctx, attemptID, &reply.LogSize, rep.Finish.Reason); err != nil {
@@ -109,10 +107,11 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 			}
 			grew = true
 		}
-		if err := t.finishAttempt(ctx, attemptID, jobID, runID, status, final); err != nil {
+		o, _, err := t.endAttempt(ctx, c, attemptEnd{result: final, byAgent: true})
+		if err != nil {
 			return err
 		}
-		if (final == lathe.StatusFailed || final == lathe.StatusTimedOut) && rep.Finish.Workspace != "" {
+		if final = o.Attempt; (final == lathe.StatusFailed || final == lathe.StatusTimedOut) && rep.Finish.Workspace != "" {
 			if reply.HoldUntil, err = t.catchHold(ctx, attemptID, jobID, rep.Finish.Workspace); err != nil {
 				return err
 			}
@@ -124,41 +123,6 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		s.signals.logs.fire(attemptID)
 	}
 	return reply, err
-}
-
-// finishAttempt records an attempt's result on it and its job, and advances the run.
-func (t *txn) finishAttempt(ctx context.Context, attemptID, jobID, runID int64, from, to lathe.Status) error {
-	if err := lathe.CheckTransition(fmt.Sprintf("attempt %d", attemptID), from, to); err != nil {
-		return err
-	}
-	now := micros(t.now)
-	if _, err := t.exec(ctx, `UPDATE attempts SET status = ?, finished_at = ? WHERE id = ?`, to, now, attemptID); err != nil {
-		return fmt.Errorf("finish attempt %d: %w", attemptID, err)
-	}
-	if _, err := t.exec(ctx, `UPDATE steps SET status = ?, finished_at = ? WHERE attempt_id = ? AND finished_at IS NULL`,
-		lathe.StatusCanceled, now, attemptID); err != nil {
-		return err
-	}
-	retry, err := t.retryFailure(ctx, attemptID, jobID, to)
-	if err != nil {
-		return err
-	}
-	var group string
-	if retry {
-		// The attempt stays as it ended; the job queues again and the next
-		// claim makes the next attempt.
-		err = t.queryRow(ctx, `UPDATE jobs SET status = ?, retries = retries + 1, queued_at = ?, wait_reason = ''
-			WHERE id = ? RETURNING concurrency_group`, lathe.StatusQueued, now, jobID).Scan(&group)
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
-	} else {
-		err = t.queryRow(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ? RETURNING concurrency_group`,
-			to, now, jobID).Scan(&group)
-	}
-	if err != nil {
-		return fmt.Errorf("finish job %d: %w", jobID, err)
-	}
-	t.released(group)
-	return t.advanceRun(ctx, runID)
 }
 
 func (t *txn) upsertStep(ctx context.Context, attemptID int64, st lathe.StepReport) error {

@@ -21,24 +21,6 @@ import (
 // a re-run resets forgets its earlier approval. Rejecting a gate and then
 // re-running the job cannot skip it.
 
-// rerunnable reports whether a job that ended in status may be re-run.
-func rerunnable(status lathe.Status) bool {
-	switch status {
-	case lathe.StatusSuccess, lathe.StatusFailed, lathe.StatusCanceled, lathe.StatusLost, lathe.StatusTimedOut:
-		return true
-	}
-	return false
-}
-
-// failedStatus reports whether a job that ended in status is re-run by RerunFailed.
-func failedStatus(status lathe.Status) bool {
-	switch status {
-	case lathe.StatusFailed, lathe.StatusCanceled, lathe.StatusLost, lathe.StatusTimedOut:
-		return true
-	}
-	return false
-}
-
 // RerunJob queues a finished job again as a new attempt, with its skipped or
 // canceled dependents pending behind it. It is a conflict while the job is
 // unfinished (or was skipped: its dependencies decide that).
@@ -48,9 +30,8 @@ func (s *Store) RerunJob(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if !rerunnable(status) {
-			return fmt.Errorf("job %d is %s; only a finished job (success, failed, canceled, lost, timed_out) can be re-run: %w",
-				id, status, lathe.ErrConflict)
+		if err := engine.Rerunnable(id, status); err != nil {
+			return err
 		}
 		return t.rerunJobs(ctx, runID, []int64{id})
 	})
@@ -81,7 +62,7 @@ func (s *Store) RerunFailed(ctx context.Context, runID int64) error {
 				rows.Close()
 				return err
 			}
-			if failedStatus(st) {
+			if engine.RerunsWhenFailed(st) {
 				ids = append(ids, id)
 			}
 		}
@@ -109,6 +90,9 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 	if cancel != 0 && !runStatus.Terminal() {
 		return fmt.Errorf("run %d is being canceled: %w", runID, lathe.ErrConflict)
 	}
+	// Only this transaction may take jobs, stages and the run out of a
+	// final status (engine.CheckRerun).
+	t.rerun = true
 	if err := t.openApprovedTrustGate(ctx, runID); err != nil {
 		return err
 	}
@@ -145,33 +129,11 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 		return err
 	}
 
-	// The jobs to queue again, and (to a fixed point) every skipped or
-	// canceled job that waits for one of them or for a job made pending.
-	requeue := map[int64]bool{}
-	for _, id := range ids {
-		requeue[id] = true
+	nodes := make([]engine.Node, len(jobs))
+	for i, j := range jobs {
+		nodes[i] = engine.Node{ID: j.id, Name: j.name, Status: j.status, Deps: j.deps}
 	}
-	reset := map[string]bool{}
-	for _, j := range jobs {
-		if requeue[j.id] {
-			reset[j.name] = true
-		}
-	}
-	pending := map[int64]bool{}
-	for changed := true; changed; {
-		changed = false
-		for _, j := range jobs {
-			if requeue[j.id] || pending[j.id] || (j.status != lathe.StatusSkipped && j.status != lathe.StatusCanceled) {
-				continue
-			}
-			for _, d := range j.deps {
-				if reset[d] {
-					pending[j.id], reset[j.name], changed = true, true, true
-					break
-				}
-			}
-		}
-	}
+	requeue, pending := engine.PlanRerun(nodes, ids)
 
 	now := micros(t.now)
 	if _, err := t.exec(ctx, `UPDATE runs SET cancel_requested = 0 WHERE id = ?`, runID); err != nil {
@@ -189,11 +151,11 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 			if to == lathe.StatusQueued {
 				queuedAt = now
 			}
-			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ?, finished_at = NULL, wait_reason = '', infra_retries = 0,
-				approved_by = NULL, approved_at = NULL WHERE id = ?`, to, queuedAt, j.id)
+			err = t.setStatus(ctx, engine.Job, j.id, j.status, to, `, queued_at = ?, finished_at = NULL, wait_reason = '', infra_retries = 0,
+				approved_by = NULL, approved_at = NULL`, queuedAt)
 		case pending[j.id]:
-			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = NULL, finished_at = NULL, wait_reason = '',
-				approved_by = NULL, approved_at = NULL WHERE id = ?`, lathe.StatusPending, j.id)
+			err = t.setStatus(ctx, engine.Job, j.id, j.status, lathe.StatusPending, `, queued_at = NULL, finished_at = NULL, wait_reason = '',
+				approved_by = NULL, approved_at = NULL`)
 		default:
 			continue
 		}

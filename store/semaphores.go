@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
 )
 
 // Semaphores. A job with a concurrency group holds that group's semaphore
@@ -46,15 +47,6 @@ func semaphoreUse(ctx context.Context, q querier, projectID int64, group string)
 		return 0, 0, fmt.Errorf("semaphore %s: %w", group, err)
 	}
 	return held, limit, nil
-}
-
-// semaphoreWait is the wait reason of a job waiting for the group, as
-// "waiting for semaphore deploy (1/1 held)", or "" when a slot is free.
-func semaphoreWait(group string, held, limit int) string {
-	if limit <= 0 || held < limit {
-		return ""
-	}
-	return fmt.Sprintf("waiting for semaphore %s (%d/%d held)", group, held, limit)
 }
 
 // semaphoreGate answers, for the queued jobs one claim or sweep looks at,
@@ -107,7 +99,7 @@ func (g *semaphoreGate) wait(ctx context.Context, runID int64, group string) (st
 		if err != nil {
 			return "", err
 		}
-		reason = semaphoreWait(group, held, limit)
+		reason = engine.SemaphoreWait(group, held, limit)
 		g.reasons[k] = reason
 	}
 	return reason, nil
@@ -143,7 +135,7 @@ func (t *txn) acquire(ctx context.Context, jobID, runID int64, group string) (st
 	if err != nil {
 		return "", err
 	}
-	return semaphoreWait(group, held, limit), nil
+	return engine.SemaphoreWait(group, held, limit), nil
 }
 
 // released wakes claimers once the transaction commits when a job of group

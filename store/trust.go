@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
 )
 
 // gateUntrusted puts every job of a new untrusted run behind the trust gate,
@@ -52,9 +53,8 @@ func (t *txn) openApprovedTrustGate(ctx context.Context, runID int64) error {
 
 // ApproveRun approves the commit of an untrusted run for its project, as by
 // (who must have write; the API checks): the run's jobs leave the trust gate
-// (to queued, or to the job's own approval gate), and later untrusted runs
-// of the same commit start ungated. It is a conflict for a trusted run or
-// one that is not waiting at the trust gate.
+// (to queued, or to the job's own approval gate, as engine.TrustApproved
+// decides), and later untrusted runs of the same commit start ungated.
 func (s *Store) ApproveRun(ctx context.Context, runID int64, by string) error {
 	return s.tx(ctx, func(t *txn) error {
 		var projectID int64
@@ -64,12 +64,13 @@ func (s *Store) ApproveRun(ctx context.Context, runID int64, by string) error {
 			Scan(&projectID, &commit, &untrusted); err != nil {
 			return notFound(err, "run", runID)
 		}
-		var gated int
-		if err := t.queryRow(ctx, `SELECT count(*) FROM jobs WHERE run_id = ? AND trust_gate <> 0`, runID).Scan(&gated); err != nil {
+		jobs, err := t.gateJob(ctx, `run_id = ?`, runID)
+		if err != nil {
 			return err
 		}
-		if untrusted == 0 || gated == 0 {
-			return fmt.Errorf("run %d does not wait for its commit to be approved: %w", runID, lathe.ErrConflict)
+		changes, err := engine.TrustApproved(runID, untrusted != 0, jobs)
+		if err != nil {
+			return err
 		}
 		if _, err := t.exec(ctx, `INSERT INTO commit_approvals (project_id, commit_sha, approved_by, approved_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT DO NOTHING`, projectID, commit, by, micros(t.now)); err != nil {
@@ -78,11 +79,13 @@ func (s *Store) ApproveRun(ctx context.Context, runID int64, by string) error {
 		if _, err := t.exec(ctx, `UPDATE jobs SET trust_gate = 0 WHERE run_id = ?`, runID); err != nil {
 			return err
 		}
-		// Jobs the trust gate held go on; those with a gate of their own
-		// keep waiting at it.
-		if _, err := t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ? WHERE run_id = ? AND status = ?
-			AND (approval = '' OR approved_at IS NOT NULL)`, lathe.StatusQueued, micros(t.now), runID, lathe.StatusWaiting); err != nil {
-			return err
+		now := micros(t.now)
+		for _, j := range jobs {
+			if to, ok := changes[j.ID]; ok {
+				if err := t.setStatus(ctx, engine.Job, j.ID, j.Status, to, `, queued_at = ?`, now); err != nil {
+					return err
+				}
+			}
 		}
 		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
 		return t.advanceRun(ctx, runID)
