@@ -68,13 +68,13 @@ var transitions = map[Entity]map[lathe.Status][]lathe.Status{
 
 // rerunTransitions are the only ways out of a final status: a re-run of
 // finished jobs in their own run puts them (and their skipped or canceled
-// dependents) back to the queue, their gate or pending, and takes their
+// dependents) back to pending, from where Advance releases them, and takes their
 // stages and run back to unfinished. Only CheckRerun allows them, and only
 // the re-run path calls it; every other writer goes through Check, for which
 // final is final. (Attempts never leave a final status: a re-run is a new
 // attempt.)
 var rerunTransitions = map[Entity]map[lathe.Status][]lathe.Status{
-	Job:   fromTerminal([]lathe.Status{lathe.StatusPending, lathe.StatusWaiting, lathe.StatusQueued}),
+	Job:   fromTerminal([]lathe.Status{lathe.StatusPending}),
 	Stage: fromTerminal(unfinished),
 	Run:   fromTerminal(unfinished),
 }

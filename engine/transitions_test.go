@@ -22,8 +22,8 @@ func TestTerminalStatusesAreFinal(t *testing.T) {
 			}
 		}
 	}
-	if CheckRerun(Job, 1, lathe.StatusFailed, lathe.StatusQueued) != nil || CheckRerun(Run, 1, lathe.StatusFailed, lathe.StatusRunning) != nil {
-		t.Error("a re-run cannot queue a failed job again or take its run back to running")
+	if CheckRerun(Job, 1, lathe.StatusFailed, lathe.StatusPending) != nil || CheckRerun(Job, 1, lathe.StatusFailed, lathe.StatusQueued) == nil || CheckRerun(Run, 1, lathe.StatusFailed, lathe.StatusRunning) != nil {
+		t.Error("a re-run must put a failed job back to pending (never straight to the queue) and take its run back to running")
 	}
 	if CanTransition(Gate, GatePassed, GateWaiting) || CanTransition(Gate, GateRejected, GatePassed) {
 		t.Error("a gate's decision is not final")

@@ -9,8 +9,9 @@ import (
 )
 
 // Re-runs. A finished job is re-run as a new attempt of the same job: the job
-// goes back to queued (its earlier attempts, with their logs, stay as they
-// are) and the next claim makes attempt N+1, exactly as when the sweeper
+// goes back to pending and from there, once what it needs has succeeded, to
+// the queue (its earlier attempts, with their logs, stay as they are); the
+// next claim makes attempt N+1, exactly as when the sweeper
 // retries a lost attempt. Its dependents that were skipped or canceled
 // because of it go back to pending, so they run after it; the run goes back
 // to running. A whole run is re-run as a new run (see trigger.Service.Rerun).
@@ -77,10 +78,12 @@ func (s *Store) RerunFailed(ctx context.Context, runID int64) error {
 	})
 }
 
-// rerunJobs queues the given finished jobs of a locked run again, makes
-// their skipped or canceled dependents (transitively) pending, clears the
-// run's cancel request, and lets advanceRun roll the stages and the run back
-// to running.
+// rerunJobs starts the given finished jobs of a locked run again: they and
+// their skipped or canceled dependents (transitively, engine.PlanRerun) go
+// back to pending with their gates' decisions forgotten, the run's cancel
+// request is cleared, and advanceRun releases them as it releases any
+// pending job — to the queue or to a gate, and only once what they need has
+// succeeded — and rolls the stages and the run back to running.
 func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 	var runStatus lathe.Status
 	var cancel int
@@ -96,73 +99,49 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 	if err := t.openApprovedTrustGate(ctx, runID); err != nil {
 		return err
 	}
-
-	type jobRow struct {
-		id     int64
-		name   string
-		status lathe.Status
-		deps   []string
-		// gated: the job has an approval gate or is behind its run's
-		// trust gate (its earlier decision is cleared below).
-		gated bool
-	}
-	rows, err := t.query(ctx, `SELECT id, name, status, deps, approval <> '' OR trust_gate <> 0 FROM jobs WHERE run_id = ? ORDER BY id`, runID)
+	nodes, err := t.runNodes(ctx, runID)
 	if err != nil {
-		return fmt.Errorf("jobs of run %d: %w", runID, err)
-	}
-	var jobs []*jobRow
-	for rows.Next() {
-		j := &jobRow{}
-		var deps string
-		if err := rows.Scan(&j.id, &j.name, &j.status, &deps, &j.gated); err != nil {
-			rows.Close()
-			return err
-		}
-		if err := fromJSON(deps, &j.deps); err != nil {
-			rows.Close()
-			return fmt.Errorf("job %d deps: %w", j.id, err)
-		}
-		jobs = append(jobs, j)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
-
-	nodes := make([]engine.Node, len(jobs))
-	for i, j := range jobs {
-		nodes[i] = engine.Node{ID: j.id, Name: j.name, Status: j.status, Deps: j.deps}
-	}
 	requeue, pending := engine.PlanRerun(nodes, ids)
-
-	now := micros(t.now)
 	if _, err := t.exec(ctx, `UPDATE runs SET cancel_requested = 0 WHERE id = ?`, runID); err != nil {
 		return err
 	}
-	for _, j := range jobs {
-		var err error
-		switch {
-		case requeue[j.id]:
-			// Like a retried lost attempt: back to queued (the next claim
-			// makes the next attempt), or to its gate for a new decision.
-			// infra_retries starts afresh.
-			to := engine.Node{Gated: j.gated}.Released()
-			var queuedAt any
-			if to == lathe.StatusQueued {
-				queuedAt = now
-			}
-			err = t.setStatus(ctx, engine.Job, j.id, j.status, to, `, queued_at = ?, finished_at = NULL, wait_reason = '', infra_retries = 0,
-				approved_by = NULL, approved_at = NULL`, queuedAt)
-		case pending[j.id]:
-			err = t.setStatus(ctx, engine.Job, j.id, j.status, lathe.StatusPending, `, queued_at = NULL, finished_at = NULL, wait_reason = '',
-				approved_by = NULL, approved_at = NULL`)
-		default:
+	for _, n := range nodes {
+		if !requeue[n.ID] && !pending[n.ID] {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("re-run job %d: %w", j.id, err)
+		// A re-run job starts its infrastructure retries afresh.
+		infra := ``
+		if requeue[n.ID] {
+			infra = `, infra_retries = 0`
+		}
+		if err := t.setStatus(ctx, engine.Job, n.ID, n.Status, lathe.StatusPending, `, queued_at = NULL, finished_at = NULL,
+			wait_reason = '', approved_by = NULL, approved_at = NULL`+infra); err != nil {
+			return err
 		}
 	}
-	t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
 	return t.advanceRun(ctx, runID)
+}
+
+// runNodes reads the jobs of a run as the engine's Advance sees them.
+func (t *txn) runNodes(ctx context.Context, runID int64) ([]engine.Node, error) {
+	rows, err := t.query(ctx, `SELECT id, name, status, deps FROM jobs WHERE run_id = ? ORDER BY id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("jobs of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var nodes []engine.Node
+	for rows.Next() {
+		var n engine.Node
+		var deps string
+		if err := rows.Scan(&n.ID, &n.Name, &n.Status, &deps); err != nil {
+			return nil, err
+		}
+		if err := fromJSON(deps, &n.Deps); err != nil {
+			return nil, fmt.Errorf("job %d deps: %w", n.ID, err)
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, rows.Err()
 }

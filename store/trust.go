@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -47,8 +48,38 @@ func (t *txn) openApprovedTrustGate(ctx context.Context, runID int64) error {
 	if ok, err := t.commitApproved(ctx, projectID, commit); err != nil || !ok {
 		return err
 	}
-	_, err := t.exec(ctx, `UPDATE jobs SET trust_gate = 0 WHERE run_id = ?`, runID)
-	return err
+	jobs, err := t.gateJob(ctx, `run_id = ?`, runID)
+	if err != nil {
+		return err
+	}
+	changes, err := engine.TrustApproved(runID, true, jobs)
+	if errors.Is(err, lathe.ErrConflict) {
+		return nil // no job behind the gate
+	}
+	if err != nil {
+		return err
+	}
+	return t.liftTrustGate(ctx, runID, jobs, changes)
+}
+
+// liftTrustGate takes every job of the run out of the trust gate and applies
+// the engine's decision of what that releases (engine.TrustApproved).
+func (t *txn) liftTrustGate(ctx context.Context, runID int64, jobs []engine.GateJob, changes map[int64]lathe.Status) error {
+	if _, err := t.exec(ctx, `UPDATE jobs SET trust_gate = 0 WHERE run_id = ?`, runID); err != nil {
+		return err
+	}
+	now := micros(t.now)
+	for _, j := range jobs {
+		if to, ok := changes[j.ID]; ok {
+			if err := t.setStatus(ctx, engine.Job, j.ID, j.Status, to, `, queued_at = ?`, now); err != nil {
+				return err
+			}
+		}
+	}
+	if len(changes) > 0 {
+		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
+	}
+	return nil
 }
 
 // ApproveRun approves the commit of an untrusted run for its project, as by
@@ -76,18 +107,9 @@ func (s *Store) ApproveRun(ctx context.Context, runID int64, by string) error {
 			ON CONFLICT DO NOTHING`, projectID, commit, by, micros(t.now)); err != nil {
 			return fmt.Errorf("approve commit %.12s: %w", commit, err)
 		}
-		if _, err := t.exec(ctx, `UPDATE jobs SET trust_gate = 0 WHERE run_id = ?`, runID); err != nil {
+		if err := t.liftTrustGate(ctx, runID, jobs, changes); err != nil {
 			return err
 		}
-		now := micros(t.now)
-		for _, j := range jobs {
-			if to, ok := changes[j.ID]; ok {
-				if err := t.setStatus(ctx, engine.Job, j.ID, j.Status, to, `, queued_at = ?`, now); err != nil {
-					return err
-				}
-			}
-		}
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
 		return t.advanceRun(ctx, runID)
 	})
 }
