@@ -14,19 +14,17 @@ import (
 // answers 200 with an Assignment as soon as one is queued, or 204 at end
 // with none. A request carrying the claim ID of an earlier one gets that
 // request's attempt again while it runs.
-func (s *Server) claimUntil(w http.ResponseWriter, r *http.Request, end time.Time) {
+func (s *Server) claimUntil(w http.ResponseWriter, r *http.Request, end time.Time) error {
 	agent := principal(r.Context()).Agent
 	// The claim ID makes a retried request answer with the attempt the lost
 	// answer carried (see lathe.ClaimIDHeader).
 	claimID := r.Header.Get(lathe.ClaimIDHeader)
 	if len(claimID) > 128 {
-		writeProblem(w, r, problemf(http.StatusBadRequest, "%s: at most 128 characters", lathe.ClaimIDHeader))
-		return
+		return problemf(http.StatusBadRequest, "%s: at most 128 characters", lathe.ClaimIDHeader)
 	}
 	ctx := r.Context()
 	if err := s.store.TouchAgent(ctx, agent.ID); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	deadline := time.NewTimer(time.Until(end))
 	defer deadline.Stop()
@@ -34,64 +32,56 @@ func (s *Server) claimUntil(w http.ResponseWriter, r *http.Request, end time.Tim
 		wake := s.store.WorkSignal()
 		as, err := s.store.ClaimWithID(ctx, agent.ID, agent.Labels, claimID)
 		if err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 		if as != nil {
 			if as, err = s.withSecrets(ctx, agent.ID, as); err != nil {
-				writeProblem(w, r, err)
-				return
+				return err
 			}
 			if as == nil {
 				// The job failed for want of its secrets; the agent asks again.
 				w.WriteHeader(http.StatusNoContent)
-				return
+				return nil
 			}
 			// Only the agent that runs the job sees the URL's credentials.
 			if as.RepoURL, err = trigger.CloneURL(s.keys, as.RepoURL, as.RepoCredentials); err != nil {
-				writeProblem(w, r, err)
-				return
+				return err
 			}
 			s.log.Debug("job claimed", "agent", agent.Name, "job_id", as.JobID, "attempt_id", as.AttemptID)
 			writeJSON(w, http.StatusOK, as)
-			return
+			return nil
 		}
 		select {
 		case <-wake:
 		case <-deadline.C:
 			w.WriteHeader(http.StatusNoContent)
-			return
+			return nil
 		case <-ctx.Done():
-			return
+			return nil
 		}
 	}
 }
 
 // report takes an agent's report on one of its attempts.
-func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
 	agent := principal(r.Context()).Agent
 	id, err := pathID(r, "attempt")
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	var rep lathe.Report
 	if err := decode(w, r, &rep); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if rep.LogOffset < 0 {
-		writeProblem(w, r, problemf(http.StatusBadRequest, "log_offset: must not be negative"))
-		return
+		return problemf(http.StatusBadRequest, "log_offset: must not be negative")
 	}
 	if rep.Finish != nil && len(rep.Finish.Workspace) > 4096 {
-		writeProblem(w, r, problemf(http.StatusBadRequest, "finish.workspace: at most 4096 characters"))
-		return
+		return problemf(http.StatusBadRequest, "finish.workspace: at most 4096 characters")
 	}
 	if rep.Finish != nil && rep.Finish.Reason != "" {
 		if err := lathe.CheckInfraReason(rep.Finish.Reason); err != nil {
-			writeProblem(w, r, problemf(http.StatusBadRequest, "finish.reason: %v", err))
-			return
+			return problemf(http.StatusBadRequest, "finish.reason: %v", err)
 		}
 	}
 	reply, err := s.store.Report(r.Context(), agent.ID, id, &rep)
@@ -99,11 +89,11 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		// The attempt is over: tell the agent to stop, with the reply it can act on.
 		w.Header().Set("Lathe-Fenced", strconv.FormatInt(id, 10))
 		writeJSON(w, http.StatusGone, reply)
-		return
+		return nil
 	}
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, reply)
+	return nil
 }

@@ -14,7 +14,7 @@ import (
 // job is queued and the caller recorded as its approver. The guard has
 // checked write on the project; the gate's `from` (users or teams) narrows
 // who may answer it further, admins excepted.
-func (s *Server) approveJob(w http.ResponseWriter, r *http.Request) {
+func (s *Server) approveJob(w http.ResponseWriter, r *http.Request) error {
 	by := principal(r.Context()).User
 	approve := func(ctx context.Context, id int64) error {
 		if err := s.mayAnswerGate(ctx, id); err != nil {
@@ -22,19 +22,19 @@ func (s *Server) approveJob(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.store.ApproveJob(ctx, id, by)
 	}
-	actByID(w, r, "job", s.audited(r, "approval.given", "job", approve), s.store.Job)
+	return actByID(w, r, "job", s.audited(r, "approval.given", "job", approve), s.store.Job)
 }
 
 // rejectJob closes a job's approval gate: the job is canceled and the jobs
 // that need it are skipped. Who may reject is who may approve.
-func (s *Server) rejectJob(w http.ResponseWriter, r *http.Request) {
+func (s *Server) rejectJob(w http.ResponseWriter, r *http.Request) error {
 	reject := func(ctx context.Context, id int64) error {
 		if err := s.mayAnswerGate(ctx, id); err != nil {
 			return err
 		}
 		return s.store.RejectJob(ctx, id)
 	}
-	actByID(w, r, "job", s.audited(r, "approval.rejected", "job", reject), s.store.Job)
+	return actByID(w, r, "job", s.audited(r, "approval.rejected", "job", reject), s.store.Job)
 }
 
 // mayAnswerGate checks the caller is one the job's approval names: a user
@@ -65,8 +65,8 @@ func (s *Server) mayAnswerGate(ctx context.Context, jobID int64) error {
 // approveRun approves the commit of an untrusted run (a fork's pull
 // request) for its project: its jobs leave the trust gate, and later runs of
 // that exact commit start at once. The guard has checked write.
-func (s *Server) approveRun(w http.ResponseWriter, r *http.Request) {
+func (s *Server) approveRun(w http.ResponseWriter, r *http.Request) error {
 	by := principal(r.Context()).User
 	approve := func(ctx context.Context, id int64) error { return s.store.ApproveRun(ctx, id, by) }
-	actByID(w, r, "run", s.audited(r, "approval.given", "run", approve), s.store.Run)
+	return actByID(w, r, "run", s.audited(r, "approval.given", "run", approve), s.store.Run)
 }

@@ -44,18 +44,17 @@ func (s *Server) audited(r *http.Request, action, param string, act func(context
 
 // listEvents serves the audit log: everything to admins, a project's own
 // events to its owners (/projects/{project}/events). ?type= filters by action.
-func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	before, limit, err := pageParams(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	f := store.AuditFilter{Action: r.URL.Query().Get("type"), Before: before, Limit: limit}
 	if p := principal(r.Context()).Project; p != nil {
 		f.ProjectID = p.ID
 	}
 	page, err := s.store.AuditEvents(r.Context(), f)
-	respond(w, r, http.StatusOK, page, err)
+	return respond(w, http.StatusOK, page, err)
 }
 
 // auditAgentChange records an admin's change to an agent, one event per

@@ -13,38 +13,35 @@ import (
 type loader[T any] func(ctx context.Context, id int64) (T, error)
 
 // serveByID answers 200 with the resource whose ID is the path parameter param.
-func serveByID[T any](w http.ResponseWriter, r *http.Request, param string, load loader[T]) {
+func serveByID[T any](w http.ResponseWriter, r *http.Request, param string, load loader[T]) error {
 	id, err := pathID(r, param)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	v, err := load(r.Context(), id)
-	respond(w, r, http.StatusOK, v, err)
+	return respond(w, http.StatusOK, v, err)
 }
 
 // actByID applies act to the resource whose ID is the path parameter param,
 // then answers 202 with the resource as it is now (the action may still be
 // under way, as a cancel that has yet to reach an agent).
-func actByID[T any](w http.ResponseWriter, r *http.Request, param string, act func(context.Context, int64) error, load loader[T]) {
+func actByID[T any](w http.ResponseWriter, r *http.Request, param string, act func(context.Context, int64) error, load loader[T]) error {
 	id, err := pathID(r, param)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := act(r.Context(), id); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	v, err := load(r.Context(), id)
-	respond(w, r, http.StatusAccepted, v, err)
+	return respond(w, http.StatusAccepted, v, err)
 }
 
-// respond answers with v, or with err as a problem when err is set.
-func respond(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+// respond answers with v, or returns err when it is set.
+func respond(w http.ResponseWriter, status int, v any, err error) error {
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, status, v)
+	return nil
 }

@@ -15,19 +15,18 @@ import (
 // project (`lathe encrypt`) and keep it in the pipeline file; only the
 // server, holding the private key sealed with its keyring, opens it.
 
-func (s *Server) getProjectKey(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getProjectKey(w http.ResponseWriter, r *http.Request) error {
 	if s.keys == nil {
-		writeProblem(w, r, problemf(http.StatusServiceUnavailable, "project keys are not available: this server has no secret key"))
-		return
+		return problemf(http.StatusServiceUnavailable, "project keys are not available: this server has no secret key")
 	}
 	p := projectOf(r)
 	pem, err := s.projectPublicKey(r.Context(), p.ID)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/x-pem-file")
 	w.Write([]byte(pem))
+	return nil
 }
 
 // projectPublicKey returns the project's public key in PEM, making the key

@@ -66,6 +66,8 @@ func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
 	}
 	for _, r := range s.routes() {
 		r.Handler = onlyDeclaredQuery(r.Pattern, queries[r.Pattern], r.Handler)
+		// The guard runs first on every route; the handler's error, or the
+		// guard's refusal, is answered as problem+json by handler.ServeHTTP.
 		s.mux.Handle(r.Pattern, s.guard(r))
 	}
 	return s
@@ -125,7 +127,20 @@ func slogFrom(r *http.Request) *slog.Logger {
 type Route struct {
 	Pattern string
 	Needs   need
-	Handler func(http.ResponseWriter, *http.Request)
+	Handler handler
+}
+
+// handler is the shape of every route's handler: it writes its answer, or
+// returns the error to answer with. It writes nothing once it has returned
+// an error, and returns nil once it has written anything.
+type handler func(http.ResponseWriter, *http.Request) error
+
+// ServeHTTP is the one adapter from handlers to net/http: a returned error
+// becomes an RFC 9457 problem+json answer (see writeProblem).
+func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h(w, r); err != nil {
+		writeProblem(w, r, err)
+	}
 }
 
 func (s *Server) routes() []Route {
@@ -265,20 +280,20 @@ func (s *Server) Routes() []string {
 	return out
 }
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.Ready(r.Context()); err != nil {
 		w.Header().Set("Retry-After", retryAfterUnavailable)
-		writeProblem(w, r, problemf(http.StatusServiceUnavailable, "%v", err))
-		return
+		return problemf(http.StatusServiceUnavailable, "%v", err)
 	}
 	if err := s.roomToRun(); err != nil {
 		w.Header().Set("Retry-After", retryAfterDiskFull)
-		writeProblem(w, r, problemf(http.StatusServiceUnavailable, "%v", err))
-		return
+		return problemf(http.StatusServiceUnavailable, "%v", err)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
 }
