@@ -293,8 +293,7 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
 // getAgent shows an agent to admins, and to others when it ran a job of a
 // project they may read.
 func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.store.VisibleAgent(r.Context(), r.PathValue("agent"), principal(r.Context()).viewer())
-	return respond(w, http.StatusOK, a, err)
+	return s.visibleAgents(r).serve(w, r)
 }
 
 func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) error {
@@ -302,7 +301,7 @@ func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
+	a, err := s.agents().of(r)
 	if err != nil {
 		return err
 	}
@@ -366,16 +365,13 @@ func (s *Server) updateAgents(w http.ResponseWriter, r *http.Request) error {
 // deleteAgent deletes an agent and its credential; an agent running a job
 // is refused with 409 (disable it, let the job end, then delete).
 func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteAgent(r.Context(), a.ID); err != nil {
-		return err
-	}
-	s.audit(r, principal(r.Context()).User, "agent.deleted", nil, map[string]any{"agent_id": a.ID, "agent": a.Name})
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.agents().with(r, func(a *lathe.Agent) error {
+		if err := s.store.DeleteAgent(r.Context(), a.ID); err != nil {
+			return err
+		}
+		s.audit(r, principal(r.Context()).User, "agent.deleted", nil, map[string]any{"agent_id": a.ID, "agent": a.Name})
+		return noContent(w, nil)
+	})
 }
 
 func (s *Server) listAgentAttempts(w http.ResponseWriter, r *http.Request) error {
@@ -383,7 +379,7 @@ func (s *Server) listAgentAttempts(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
+	a, err := s.agents().of(r)
 	if err != nil {
 		return err
 	}

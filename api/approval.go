@@ -22,7 +22,7 @@ func (s *Server) approveJob(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.store.ApproveJob(ctx, id, by)
 	}
-	return actByID(w, r, "job", s.audited(r, "approval.given", "job", approve), s.store.Job)
+	return s.jobs().act(w, r, s.audited(r, "approval.given", "job", approve))
 }
 
 // rejectJob closes a job's approval gate: the job is canceled and the jobs
@@ -34,7 +34,7 @@ func (s *Server) rejectJob(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.store.RejectJob(ctx, id)
 	}
-	return actByID(w, r, "job", s.audited(r, "approval.rejected", "job", reject), s.store.Job)
+	return s.jobs().act(w, r, s.audited(r, "approval.rejected", "job", reject))
 }
 
 // mayAnswerGate checks the caller is one the job's approval names: a user
@@ -68,5 +68,5 @@ func (s *Server) mayAnswerGate(ctx context.Context, jobID int64) error {
 func (s *Server) approveRun(w http.ResponseWriter, r *http.Request) error {
 	by := principal(r.Context()).User
 	approve := func(ctx context.Context, id int64) error { return s.store.ApproveRun(ctx, id, by) }
-	return actByID(w, r, "run", s.audited(r, "approval.given", "run", approve), s.store.Run)
+	return s.runs().act(w, r, s.audited(r, "approval.given", "run", approve))
 }

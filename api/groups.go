@@ -63,8 +63,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
-	g, err := s.store.Group(r.Context(), r.PathValue("group"))
-	return respond(w, http.StatusOK, g, err)
+	return s.groups().serve(w, r)
 }
 
 func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) error {
@@ -72,7 +71,7 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	g, err := s.store.Group(r.Context(), r.PathValue("group"))
+	g, err := s.groups().of(r)
 	if err != nil {
 		return err
 	}
@@ -87,15 +86,9 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
-	g, err := s.store.Group(r.Context(), r.PathValue("group"))
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteGroup(r.Context(), g.ID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.groups().with(r, func(g *lathe.AgentGroup) error {
+		return noContent(w, s.store.DeleteGroup(r.Context(), g.ID))
+	})
 }
 
 func (s *Server) listGroupAgents(w http.ResponseWriter, r *http.Request) error {
@@ -103,7 +96,7 @@ func (s *Server) listGroupAgents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	g, err := s.store.Group(r.Context(), r.PathValue("group"))
+	g, err := s.groups().of(r)
 	if err != nil {
 		return err
 	}
@@ -120,7 +113,7 @@ func (s *Server) addGroupAgents(w http.ResponseWriter, r *http.Request) error {
 	if len(in.Agents) == 0 || len(in.Agents) > 200 {
 		return problemf(http.StatusBadRequest, "agents: name 1 to 200 agents (by name or ID)")
 	}
-	g, err := s.store.Group(r.Context(), r.PathValue("group"))
+	g, err := s.groups().of(r)
 	if err != nil {
 		return err
 	}
@@ -143,17 +136,9 @@ func (s *Server) addGroupAgents(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) removeGroupAgent(w http.ResponseWriter, r *http.Request) error {
-	g, err := s.store.Group(r.Context(), r.PathValue("group"))
-	if err != nil {
-		return err
-	}
-	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
-	if err != nil {
-		return err
-	}
-	if err := s.store.SetGroupMembers(r.Context(), g.ID, []int64{a.ID}, false); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.groups().with(r, func(g *lathe.AgentGroup) error {
+		return s.agents().with(r, func(a *lathe.Agent) error {
+			return noContent(w, s.store.SetGroupMembers(r.Context(), g.ID, []int64{a.ID}, false))
+		})
+	})
 }

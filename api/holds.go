@@ -78,13 +78,7 @@ func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getHold(w http.ResponseWriter, r *http.Request) error {
-	p := projectOf(r)
-	id, err := pathID(r, "hold")
-	if err != nil {
-		return err
-	}
-	h, err := s.store.Hold(r.Context(), p.ID, id)
-	return respond(w, http.StatusOK, h, err)
+	return s.holds(r).serve(w, r)
 }
 
 // deleteHold ends a hold: it catches no more failures. Workspaces it kept

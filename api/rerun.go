@@ -7,12 +7,12 @@ import (
 
 // rerunJob queues a finished job again as a new attempt.
 func (s *Server) rerunJob(w http.ResponseWriter, r *http.Request) error {
-	return actByID(w, r, "job", s.audited(r, "job.rerun", "job", s.store.RerunJob), s.store.Job)
+	return s.jobs().act(w, r, s.audited(r, "job.rerun", "job", s.store.RerunJob))
 }
 
 // rerunFailed queues every failed job of a finished run again.
 func (s *Server) rerunFailed(w http.ResponseWriter, r *http.Request) error {
-	return actByID(w, r, "run", s.audited(r, "run.rerun_failed", "run", s.store.RerunFailed), s.store.Run)
+	return s.runs().act(w, r, s.audited(r, "run.rerun_failed", "run", s.store.RerunFailed))
 }
 
 // rerunRun starts a new run of the same pipeline at the same commit, linked to its parent.

@@ -94,28 +94,28 @@ func (s *Server) writeRuns(w http.ResponseWriter, r *http.Request, f store.RunFi
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
-	return serveByID(w, r, "run", s.store.Run)
+	return s.runs().serve(w, r)
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
-	return actByID(w, r, "run", s.audited(r, "run.canceled", "run", s.store.CancelRun), s.store.Run)
+	return s.runs().act(w, r, s.audited(r, "run.canceled", "run", s.store.CancelRun))
 }
 
 func (s *Server) listStages(w http.ResponseWriter, r *http.Request) error {
-	return serveByID(w, r, "run", func(ctx context.Context, id int64) (any, error) {
+	return byID("run", func(ctx context.Context, id int64) (any, error) {
 		stages, err := s.store.Stages(ctx, id)
 		return map[string]any{"items": stages}, err
-	})
+	}).serve(w, r)
 }
 
 func (s *Server) getStage(w http.ResponseWriter, r *http.Request) error {
-	return serveByID(w, r, "stage", s.store.Stage)
+	return s.stages().serve(w, r)
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
-	return serveByID(w, r, "job", s.store.Job)
+	return s.jobs().serve(w, r)
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {
-	return actByID(w, r, "job", s.audited(r, "job.canceled", "job", s.store.CancelJob), s.store.Job)
+	return s.jobs().act(w, r, s.audited(r, "job.canceled", "job", s.store.CancelJob))
 }

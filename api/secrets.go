@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"path"
 	"regexp"
@@ -81,8 +82,9 @@ func (s *Server) getSecret(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sec, err := s.store.Secret(r.Context(), pid, r.PathValue("name"))
-	return respond(w, http.StatusOK, sec, err)
+	return byName("name", func(ctx context.Context, name string) (*lathe.Secret, error) {
+		return s.store.Secret(ctx, pid, name)
+	}).serve(w, r)
 }
 
 func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) error {

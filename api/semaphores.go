@@ -20,7 +20,5 @@ func (s *Server) listSemaphores(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getSemaphore(w http.ResponseWriter, r *http.Request) error {
-	p := projectOf(r)
-	sem, err := s.store.Semaphore(r.Context(), p.ID, r.PathValue("name"))
-	return respond(w, http.StatusOK, sem, err)
+	return s.semaphores(r).serve(w, r)
 }

@@ -46,8 +46,7 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) error {
 // getTeam shows a team with its members: to admins any team, to others
 // the teams they are in or that hold a role on a project they may read.
 func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
-	tm, err := s.store.VisibleTeam(r.Context(), r.PathValue("team"), principal(r.Context()).viewer())
-	return respond(w, http.StatusOK, tm, err)
+	return s.visibleTeams(r).serve(w, r)
 }
 
 func (s *Server) deleteTeam(w http.ResponseWriter, r *http.Request) error {

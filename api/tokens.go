@@ -89,11 +89,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 // listUserTokens is an admin listing another user's tokens and sessions,
 // to find one to revoke.
 func (s *Server) listUserTokens(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.store.User(r.Context(), r.PathValue("user"))
-	if err != nil {
-		return err
-	}
-	return s.serveTokens(w, r, u.Name)
+	return s.users().with(r, func(u *lathe.User) error { return s.serveTokens(w, r, u.Name) })
 }
 
 func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request, owner string) error {

@@ -79,8 +79,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.store.User(r.Context(), r.PathValue("user"))
-	return respond(w, http.StatusOK, u, err)
+	return s.users().serve(w, r)
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
@@ -105,7 +104,7 @@ func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, in userUpdate) error {
-	u, err := s.store.User(r.Context(), r.PathValue("user"))
+	u, err := s.users().of(r)
 	if err != nil {
 		return err
 	}
