@@ -9,6 +9,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/dispatch"
 	"github.com/lathe-ci/lathe/store"
 )
 
@@ -99,6 +100,17 @@ func (p *Principal) viewer() *store.Viewer {
 		return nil
 	}
 	return &store.Viewer{UserID: p.UserID}
+}
+
+// actor is the principal as the dispatch service takes it.
+func (p *Principal) actor() dispatch.Actor {
+	return dispatch.Actor{UserID: p.UserID, User: p.User, Admin: p.Admin, Agent: p.Agent, Project: p.Project, Role: p.Role}
+}
+
+// as binds a dispatch action on a run or job to the request's actor.
+func as(r *http.Request, act func(context.Context, dispatch.Actor, int64) error) func(context.Context, int64) error {
+	a := principal(r.Context()).actor()
+	return func(ctx context.Context, id int64) error { return act(ctx, a, id) }
 }
 
 type principalKey struct{}

@@ -5,7 +5,6 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/auth"
-	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/trigger"
 )
 
@@ -85,27 +84,7 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptional(w, r, &in); err != nil {
 		return err
 	}
-	switch in.Event {
-	case "":
-		in.Event = pipeline.EventWebhook
-	case pipeline.EventPush, pipeline.EventWebhook, pipeline.EventPullRequest:
-	default:
-		return problemf(http.StatusBadRequest, "event: %q is not push, pull_request or webhook", in.Event)
-	}
-	if in.Fork && in.Event != pipeline.EventPullRequest {
-		return problemf(http.StatusBadRequest, "fork: only a pull_request comes from a fork")
-	}
-	if err := s.roomToRun(); err != nil {
-		return err
-	}
-	runs, err := s.trigger.Event(r.Context(), p, trigger.EventRequest{Ref: in.Ref, Kind: in.Event, Base: in.Base,
+	runs, err := s.dispatch.Event(r.Context(), p, trigger.EventRequest{Ref: in.Ref, Kind: in.Event, Base: in.Base,
 		Params: in.Params, Untrusted: in.Fork})
-	if err != nil && len(runs) == 0 {
-		return err
-	}
-	if runs == nil {
-		runs = []*lathe.Run{}
-	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"items": runs})
-	return nil
+	return respond(w, http.StatusAccepted, map[string]any{"items": runs}, err)
 }

@@ -57,21 +57,3 @@ func (s *Server) projectPublicKey(ctx context.Context, projectID int64) (string,
 	// Another server replica may have stored its key first: read what won.
 	return s.store.ProjectPublicKey(ctx, projectID)
 }
-
-// decryptForProject opens a value sealed with the project's public key
-// (secret.EncryptForProject; text "lathe:v1:…"). It is how secrets carried
-// encrypted in a pipeline file reach a job.
-func (s *Server) decryptForProject(ctx context.Context, projectID int64, ciphertext string) ([]byte, error) {
-	if s.keys == nil {
-		return nil, errors.New("this server has no secret key")
-	}
-	der, err := s.store.ProjectPrivateKey(ctx, s.keys, projectID)
-	if err != nil {
-		return nil, err
-	}
-	priv, err := secret.ParsePrivateKey(der)
-	if err != nil {
-		return nil, err
-	}
-	return secret.DecryptForProject(priv, ciphertext)
-}

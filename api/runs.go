@@ -22,22 +22,9 @@ func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptional(w, r, &in); err != nil {
 		return err
 	}
-	if err := s.roomToRun(); err != nil {
-		return err
-	}
-	p := projectOf(r)
-	run, err := s.trigger.Trigger(r.Context(), p, trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Event: "manual", Params: in.Params})
-	if err != nil {
-		return err
-	}
-	s.audit(r, principal(r.Context()).User, "run.triggered", p, map[string]any{"run_id": run.ID, "pipeline": run.Pipeline, "ref": run.Ref})
-	run, err = s.store.Run(r.Context(), run.ID)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/api/v1/runs/"+itoa(run.ID))
-	writeJSON(w, http.StatusCreated, run)
-	return nil
+	run, err := s.dispatch.Trigger(r.Context(), principal(r.Context()).actor(),
+		trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Params: in.Params})
+	return created(w, run, err)
 }
 
 // runFilter reads the list filters shared by /runs and /projects/{project}/runs.
@@ -98,7 +85,7 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
-	return s.runs().act(w, r, s.audited(r, "run.canceled", "run", s.store.CancelRun))
+	return s.runs().act(w, r, as(r, s.dispatch.CancelRun))
 }
 
 func (s *Server) listStages(w http.ResponseWriter, r *http.Request) error {
@@ -117,5 +104,5 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {
-	return s.jobs().act(w, r, s.audited(r, "job.canceled", "job", s.store.CancelJob))
+	return s.jobs().act(w, r, as(r, s.dispatch.CancelJob))
 }
