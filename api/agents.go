@@ -65,49 +65,43 @@ type registration struct {
 
 // register creates an agent for the holder of a registration token and
 // gives it its own credential; only the credential's hash is stored.
-func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	token = strings.TrimSpace(token)
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="lathe"`)
-		writeProblem(w, r, problemf(http.StatusUnauthorized, "missing registration token: send Authorization: Bearer <registration token>"))
-		return
+		return problemf(http.StatusUnauthorized, "missing registration token: send Authorization: Bearer <registration token>")
 	}
 	if err := s.store.CheckRegistrationToken(r.Context(), auth.Hash(token)); err != nil {
 		if errors.Is(err, lathe.ErrUnauthorized) {
 			err = problemf(http.StatusUnauthorized, "unknown or revoked registration token")
 		}
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	var in registerInput
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := checkAgentName(in.Name); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := checkLabels(in.Labels); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	a := &lathe.Agent{Name: in.Name, Labels: in.Labels, Host: in.Host}
 	cred, hash := auth.NewToken(auth.PrefixAgent)
 	err := s.store.RegisterAgent(r.Context(), auth.Hash(token), a, hash, s.agentsNeedAuthorization.Load())
 	if errors.Is(err, lathe.ErrUnauthorized) {
-		writeProblem(w, r, problemf(http.StatusUnauthorized, "unknown or revoked registration token"))
-		return
+		return problemf(http.StatusUnauthorized, "unknown or revoked registration token")
 	}
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.log.Info("agent registered", "agent", a.Name, "agent_id", a.ID, "authorized", a.Authorized)
 	s.audit(r, "agent:"+a.Name, "agent.registered", nil, map[string]any{"agent_id": a.ID, "agent": a.Name, "authorized": a.Authorized})
 	w.Header().Set("Location", "/api/v1/agents/"+itoa(a.ID))
 	writeJSON(w, http.StatusCreated, registration{Agent: a, Token: cred})
+	return nil
 }
 
 // claimWhenAllowed is the claim route. It records the host info the agent
@@ -119,23 +113,21 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 // on to claim, and one disabled (or unauthorized) meanwhile stops waiting
 // for work. The store checks the agent again inside the claim, so a
 // disable that commits first always keeps the agent from a job.
-func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) {
+func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r.Context())
 	a := p.Agent
 	if v := r.Header.Get(lathe.AgentHostHeader); v != "" {
 		var h lathe.HostInfo
 		if json.Unmarshal([]byte(v), &h) == nil && h != a.Host {
 			if err := s.store.SetAgentHost(r.Context(), a.ID, h); err != nil {
-				writeProblem(w, r, err)
-				return
+				return err
 			}
 			a.Host = h
 		}
 	}
 	wait, err := queryInt(r, "wait", 25, 0, 60)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	end := time.Now().Add(time.Duration(wait) * time.Second)
@@ -145,20 +137,18 @@ func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) {
 	for {
 		if idle(a) == "" {
 			p.Agent = a
-			if s.claimWhileAllowed(w, r, end) {
-				return
+			if done, err := s.claimWhileAllowed(w, r, end); err != nil || done {
+				return err
 			}
 		} else if !touched {
 			touched = true
 			if err := s.store.TouchAgent(ctx, a.ID); err != nil {
-				writeProblem(w, r, err)
-				return
+				return err
 			}
 		}
 		wake := s.store.WorkSignal()
 		if a, err = s.reloadAgent(ctx, r); err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 		if idle(a) == "" {
 			continue
@@ -168,17 +158,17 @@ func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) {
 		case <-deadline.C:
 			w.Header().Set(AgentStateHeader, idle(a))
 			w.WriteHeader(http.StatusNoContent)
-			return
+			return nil
 		case <-ctx.Done():
-			return
+			return nil
 		}
 	}
 }
 
 // claimWhileAllowed runs claimUntil for the rest of the wait, ending it early if
 // the agent is disabled or unauthorized meanwhile. It reports whether an
-// answer was written (or the client is gone).
-func (s *Server) claimWhileAllowed(w http.ResponseWriter, r *http.Request, end time.Time) bool {
+// answer was written (or the client is gone), or the error to answer with.
+func (s *Server) claimWhileAllowed(w http.ResponseWriter, r *http.Request, end time.Time) (bool, error) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	stopped := make(chan bool, 1) // true when the agent stopped being allowed
@@ -201,10 +191,15 @@ func (s *Server) claimWhileAllowed(w http.ResponseWriter, r *http.Request, end t
 	rec := &writeTracker{ResponseWriter: w}
 	// The deadline passes as it is: rounded to whole seconds, a 1 s poll
 	// would end at once and an agent would spin.
-	s.claimUntil(rec, r.WithContext(ctx), end)
+	err := s.claimUntil(rec, r.WithContext(ctx), end)
 	cancel()
 	becameIdle := <-stopped
-	return rec.wrote || !becameIdle || r.Context().Err() != nil
+	if err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) {
+		return true, err
+	}
+	// A claim cut short (the agent stopped being allowed, or the client
+	// went away) is no answer of its own.
+	return rec.wrote || !becameIdle || r.Context().Err() != nil, nil
 }
 
 // writeTracker notes whether a handler answered.
@@ -276,11 +271,10 @@ func queryBool(r *http.Request, name string) (*bool, error) {
 
 // listAgents lists every agent to admins; others see the agents that ran
 // jobs of projects they may read.
-func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
 	before, limit, err := pageParams(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	f := store.AgentFilter{Group: r.URL.Query().Get("group"), Label: r.URL.Query().Get("label"), Before: before, Limit: limit,
 		Viewer: principal(r.Context()).viewer()}
@@ -289,81 +283,69 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
 		v    **bool
 	}{{"authorized", &f.Authorized}, {"disabled", &f.Disabled}, {"online", &f.Online}} {
 		if *b.v, err = queryBool(r, b.name); err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 	}
 	page, err := s.store.Agents(r.Context(), f)
-	respond(w, r, http.StatusOK, page, err)
+	return respond(w, http.StatusOK, page, err)
 }
 
 // getAgent shows an agent to admins, and to others when it ran a job of a
 // project they may read.
-func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) {
-	a, err := s.store.VisibleAgent(r.Context(), r.PathValue("agent"), principal(r.Context()).viewer())
-	respond(w, r, http.StatusOK, a, err)
+func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) error {
+	return s.visibleAgents(r).serve(w, r)
 }
 
-func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) error {
 	var in agentChange
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
-	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
+	a, err := s.agents().of(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	c, err := in.check()
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.UpdateAgents(r.Context(), map[int64]store.AgentChange{a.ID: c}); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.auditAgentChange(r, a.ID, c)
 	if a, err = s.store.Agent(r.Context(), itoa(a.ID)); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, a)
+	return nil
 }
 
 // updateAgents changes several agents at once (Kraken's PATCH /agents): the
 // body is a list of {id, …changes}; all apply or none do.
-func (s *Server) updateAgents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateAgents(w http.ResponseWriter, r *http.Request) error {
 	var in []agentsChange
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if len(in) == 0 || len(in) > 200 {
-		writeProblem(w, r, problemf(http.StatusBadRequest, "send a list of 1 to 200 {id, …changes}"))
-		return
+		return problemf(http.StatusBadRequest, "send a list of 1 to 200 {id, …changes}")
 	}
 	changes := map[int64]store.AgentChange{}
 	for i, item := range in {
 		if item.ID <= 0 {
-			writeProblem(w, r, problemf(http.StatusBadRequest, "[%d].id: required: the ID of an agent", i))
-			return
+			return problemf(http.StatusBadRequest, "[%d].id: required: the ID of an agent", i)
 		}
 		if _, dup := changes[item.ID]; dup {
-			writeProblem(w, r, problemf(http.StatusBadRequest, "[%d].id: agent %d is listed twice", i, item.ID))
-			return
+			return problemf(http.StatusBadRequest, "[%d].id: agent %d is listed twice", i, item.ID)
 		}
 		c, err := item.check()
 		if err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 		changes[item.ID] = c
 	}
 	if err := s.store.UpdateAgents(r.Context(), changes); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	for id, c := range changes {
 		s.auditAgentChange(r, id, c)
@@ -372,43 +354,37 @@ func (s *Server) updateAgents(w http.ResponseWriter, r *http.Request) {
 	for _, item := range in {
 		a, err := s.store.Agent(r.Context(), itoa(item.ID))
 		if err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 		out = append(out, a)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+	return nil
 }
 
 // deleteAgent deletes an agent and its credential; an agent running a job
 // is refused with 409 (disable it, let the job end, then delete).
-func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) {
-	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	if err := s.store.DeleteAgent(r.Context(), a.ID); err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	s.audit(r, principal(r.Context()).User, "agent.deleted", nil, map[string]any{"agent_id": a.ID, "agent": a.Name})
-	w.WriteHeader(http.StatusNoContent)
+func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) error {
+	return s.agents().with(r, func(a *lathe.Agent) error {
+		if err := s.store.DeleteAgent(r.Context(), a.ID); err != nil {
+			return err
+		}
+		s.audit(r, principal(r.Context()).User, "agent.deleted", nil, map[string]any{"agent_id": a.ID, "agent": a.Name})
+		return noContent(w, nil)
+	})
 }
 
-func (s *Server) listAgentAttempts(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listAgentAttempts(w http.ResponseWriter, r *http.Request) error {
 	before, limit, err := pageParams(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
-	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
+	a, err := s.agents().of(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	page, err := s.store.AgentAttempts(r.Context(), a.ID, before, limit)
-	respond(w, r, http.StatusOK, page, err)
+	return respond(w, http.StatusOK, page, err)
 }
 
 // registrationTokenInput names a new registration token.
@@ -416,46 +392,41 @@ type registrationTokenInput struct {
 	Name string `json:"name"`
 }
 
-func (s *Server) createRegistrationToken(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createRegistrationToken(w http.ResponseWriter, r *http.Request) error {
 	var in registrationTokenInput
 	if err := decodeOptional(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if len(in.Name) > 200 {
-		writeProblem(w, r, problemf(http.StatusBadRequest, "name: at most 200 characters"))
-		return
+		return problemf(http.StatusBadRequest, "name: at most 200 characters")
 	}
 	token, hash := auth.NewToken(RegistrationTokenPrefix)
 	rt := &lathe.RegistrationToken{Name: in.Name}
 	if err := s.store.CreateRegistrationToken(r.Context(), rt, hash); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	rt.Token = token
 	writeJSON(w, http.StatusCreated, rt)
+	return nil
 }
 
-func (s *Server) listRegistrationTokens(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listRegistrationTokens(w http.ResponseWriter, r *http.Request) error {
 	before, limit, err := pageParams(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	page, err := s.store.RegistrationTokens(r.Context(), before, limit)
-	respond(w, r, http.StatusOK, page, err)
+	return respond(w, http.StatusOK, page, err)
 }
 
-func (s *Server) revokeRegistrationToken(w http.ResponseWriter, r *http.Request) {
+func (s *Server) revokeRegistrationToken(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "token")
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.RevokeRegistrationToken(r.Context(), id); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	rt, err := s.store.RegistrationToken(r.Context(), id)
-	respond(w, r, http.StatusOK, rt, err)
+	return respond(w, http.StatusOK, rt, err)
 }

@@ -9,6 +9,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/dispatch"
 	"github.com/lathe-ci/lathe/store"
 )
 
@@ -101,6 +102,17 @@ func (p *Principal) viewer() *store.Viewer {
 	return &store.Viewer{UserID: p.UserID}
 }
 
+// actor is the principal as the dispatch service takes it.
+func (p *Principal) actor() dispatch.Actor {
+	return dispatch.Actor{UserID: p.UserID, User: p.User, Admin: p.Admin, Agent: p.Agent, Project: p.Project, Role: p.Role}
+}
+
+// as binds a dispatch action on a run or job to the request's actor.
+func as(r *http.Request, act func(context.Context, dispatch.Actor, int64) error) func(context.Context, int64) error {
+	a := principal(r.Context()).actor()
+	return func(ctx context.Context, id int64) error { return act(ctx, a, id) }
+}
+
 type principalKey struct{}
 
 func principal(ctx context.Context) *Principal {
@@ -126,110 +138,105 @@ func credential(r *http.Request, cookie bool) (token string, fromCookie bool) {
 	return "", false
 }
 
-func unauthorized(w http.ResponseWriter, r *http.Request, format string, args ...any) {
+// unauthorized is a 401 asking for a bearer token.
+func unauthorized(w http.ResponseWriter, format string, args ...any) error {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="lathe"`)
-	writeProblem(w, r, problemf(http.StatusUnauthorized, format, args...))
+	return problemf(http.StatusUnauthorized, format, args...)
 }
 
-func forbidden(w http.ResponseWriter, r *http.Request, format string, args ...any) {
-	writeProblem(w, r, problemf(http.StatusForbidden, format, args...))
+func forbidden(format string, args ...any) error {
+	return problemf(http.StatusForbidden, format, args...)
+}
+
+// needLogin is the 401 of a caller who sent no credential.
+func needLogin(w http.ResponseWriter) error {
+	return unauthorized(w, "missing bearer token: send Authorization: Bearer <token>, or log in for a session cookie")
 }
 
 // guard checks the caller against the route's need before the handler
 // sees the request: a route refuses callers it does not admit before it
 // reads a body or a parameter other than the one naming the project.
-func (s *Server) guard(rt Route) http.Handler {
+func (s *Server) guard(rt Route) handler {
 	param, _ := projectParam(rt.Pattern)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		if rt.Needs == public {
-			rt.Handler(w, r)
-			return
+			return rt.Handler(w, r)
 		}
 		if rt.Needs == agentAuth {
-			s.guardAgent(rt, w, r)
-			return
+			return s.guardAgent(rt, w, r)
 		}
 		p := &Principal{}
 		if token, fromCookie := credential(r, true); token != "" {
 			if fromCookie {
 				if err := checkCSRF(r); err != nil {
-					writeProblem(w, r, err)
-					return
+					return err
 				}
 			}
-			if !s.authenticateUser(w, r, token, p) {
-				return
+			if err := s.authenticateUser(w, r, token, p); err != nil {
+				return err
 			}
-			if !s.allowScope(w, r, rt.Needs, p) {
-				return
+			if err := allowScope(r, rt.Needs, p); err != nil {
+				return err
 			}
 		}
 		switch rt.Needs {
 		case authenticated, adminOnly:
 			if p.User == "" {
-				unauthorized(w, r, "missing bearer token: send Authorization: Bearer <token>, or log in for a session cookie")
-				return
+				return needLogin(w)
 			}
 			if rt.Needs == adminOnly && !p.Admin {
-				forbidden(w, r, "needs admin: %s is not an admin (or the token lacks the admin scope)", p.User)
-				return
+				return forbidden("needs admin: %s is not an admin (or the token lacks the admin scope)", p.User)
 			}
 		case projectRead, projectWrite, projectOwner:
-			if !s.allowProject(w, r, rt.Needs, param, p) {
-				return
+			if err := s.allowProject(w, r, rt.Needs, param, p); err != nil {
+				return err
 			}
 		}
-		rt.Handler(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
-	})
+		return rt.Handler(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
 }
 
 // guardAgent admits agent credentials only.
-func (s *Server) guardAgent(rt Route, w http.ResponseWriter, r *http.Request) {
+func (s *Server) guardAgent(rt Route, w http.ResponseWriter, r *http.Request) error {
 	token, _ := credential(r, false)
 	if token == "" {
-		unauthorized(w, r, "missing agent credential: send Authorization: Bearer <agent token>")
-		return
+		return unauthorized(w, "missing agent credential: send Authorization: Bearer <agent token>")
 	}
 	a, err := s.store.AgentByToken(r.Context(), auth.Hash(token))
 	if err != nil {
 		if !errors.Is(err, lathe.ErrNotFound) {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 		if _, _, uerr := s.store.Authenticate(r.Context(), auth.Hash(token)); uerr == nil {
-			forbidden(w, r, "needs an agent credential: user tokens cannot call the agent protocol")
-			return
+			return forbidden("needs an agent credential: user tokens cannot call the agent protocol")
 		}
-		unauthorized(w, r, "unknown agent credential")
-		return
+		return unauthorized(w, "unknown agent credential")
 	}
 	p := &Principal{Agent: a}
-	rt.Handler(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	return rt.Handler(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 }
 
-// authenticateUser fills p from a user's token or session, or answers 401
-// (403 for an agent's credential, which is valid but of the wrong kind).
-func (s *Server) authenticateUser(w http.ResponseWriter, r *http.Request, token string, p *Principal) bool {
+// authenticateUser fills p from a user's token or session, or refuses with
+// 401 (403 for an agent's credential, which is valid but of the wrong kind).
+func (s *Server) authenticateUser(w http.ResponseWriter, r *http.Request, token string, p *Principal) error {
 	k, u, err := s.store.Authenticate(r.Context(), auth.Hash(token))
 	if err != nil {
 		if !errors.Is(err, lathe.ErrUnauthorized) {
-			writeProblem(w, r, err)
-			return false
+			return err
 		}
 		if strings.HasPrefix(token, auth.PrefixAgent) {
 			if _, aerr := s.store.AgentByToken(r.Context(), auth.Hash(token)); aerr == nil {
-				forbidden(w, r, "agent credentials can call only the agent protocol (/api/v1/agent/…)")
-				return false
+				return forbidden("agent credentials can call only the agent protocol (/api/v1/agent/…)")
 			}
 		}
-		if s.failedToken(w, r) {
-			unauthorized(w, r, "%v", trimSentinel(err, lathe.ErrUnauthorized))
+		if err := s.failedToken(w, r); err != nil {
+			return err
 		}
-		return false
+		return unauthorized(w, "%v", trimSentinel(err, lathe.ErrUnauthorized))
 	}
 	p.User, p.UserID, p.Token = u.Name, u.ID, k
 	p.Admin = u.Admin && k.MaxScope() == lathe.ScopeAdmin
-	return true
+	return nil
 }
 
 // trimSentinel drops the ": unauthorized" a sentinel adds to a message.
@@ -239,7 +246,7 @@ func trimSentinel(err, sentinel error) string {
 
 // allowScope checks the credential's scopes: read for GET and HEAD, write
 // for other methods, admin for admin routes.
-func (s *Server) allowScope(w http.ResponseWriter, r *http.Request, n need, p *Principal) bool {
+func allowScope(r *http.Request, n need, p *Principal) error {
 	want := lathe.ScopeWrite
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		want = lathe.ScopeRead
@@ -248,10 +255,9 @@ func (s *Server) allowScope(w http.ResponseWriter, r *http.Request, n need, p *P
 		want = lathe.ScopeAdmin
 	}
 	if p.Token.MaxScope().Rank() < want.Rank() {
-		forbidden(w, r, "needs a token with the %s scope; this one has %v", want, p.Token.Scopes)
-		return false
+		return forbidden("needs a token with the %s scope; this one has %v", want, p.Token.Scopes)
 	}
-	return true
+	return nil
 }
 
 // projectOf is the project of a project route ({project}, or the owner of
@@ -261,37 +267,31 @@ func (s *Server) allowScope(w http.ResponseWriter, r *http.Request, n need, p *P
 func projectOf(r *http.Request) *lathe.Project { return principal(r.Context()).Project }
 
 // allowProject resolves the route's project and checks the caller's role on it.
-func (s *Server) allowProject(w http.ResponseWriter, r *http.Request, n need, param string, p *Principal) bool {
+func (s *Server) allowProject(w http.ResponseWriter, r *http.Request, n need, param string, p *Principal) error {
 	proj, err := s.resolveProject(r, param)
 	if err != nil {
 		if p.User == "" && (errors.Is(err, lathe.ErrNotFound)) {
 			// Anonymous callers learn nothing about what exists.
-			unauthorized(w, r, "missing bearer token: send Authorization: Bearer <token>, or log in for a session cookie")
-			return false
+			return needLogin(w)
 		}
-		writeProblem(w, r, err)
-		return false
+		return err
 	}
 	role, err := s.roleOn(r.Context(), p, proj)
 	if err != nil {
-		writeProblem(w, r, err)
-		return false
+		return err
 	}
 	p.Project, p.Role = proj, role
 	if role.Rank() >= n.role().Rank() {
-		return true
+		return nil
 	}
 	switch {
 	case p.User == "" && proj.Visibility != lathe.VisibilityPublic:
 		// As for a project that does not exist: nothing tells them apart.
-		unauthorized(w, r, "missing bearer token: send Authorization: Bearer <token>, or log in for a session cookie")
-		return false
+		return needLogin(w)
 	case p.User == "":
-		unauthorized(w, r, "needs %s on project %s: log in or send a token", n.role(), proj.Name)
-		return false
+		return unauthorized(w, "needs %s on project %s: log in or send a token", n.role(), proj.Name)
 	}
-	forbidden(w, r, "needs %s on project %s; %s has %s", n.role(), proj.Name, p.User, roleName(role))
-	return false
+	return forbidden("needs %s on project %s; %s has %s", n.role(), proj.Name, p.User, roleName(role))
 }
 
 // roleOn is the caller's role on proj: owner for admins, read at least on

@@ -36,140 +36,109 @@ type groupMembers struct {
 	Agents []string `json:"agents"`
 }
 
-func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	var in groupInput
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	g := &lathe.AgentGroup{}
 	if err := in.apply(g); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.CreateGroup(r.Context(), g); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/agent-groups/"+g.Name)
 	writeJSON(w, http.StatusCreated, g)
+	return nil
 }
 
-func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	before, limit, err := pageParams(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	page, err := s.store.Groups(r.Context(), before, limit)
-	respond(w, r, http.StatusOK, page, err)
+	return respond(w, http.StatusOK, page, err)
 }
 
-func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
-	g, err := s.store.Group(r.Context(), r.PathValue("group"))
-	respond(w, r, http.StatusOK, g, err)
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
+	return s.groups().serve(w, r)
 }
 
-func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) error {
 	var in groupInput
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
-	g, err := s.store.Group(r.Context(), r.PathValue("group"))
+	g, err := s.groups().of(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := in.apply(g); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.UpdateGroup(r.Context(), g); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, g)
+	return nil
 }
 
-func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) {
-	g, err := s.store.Group(r.Context(), r.PathValue("group"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	if err := s.store.DeleteGroup(r.Context(), g.ID); err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
+	return s.groups().with(r, func(g *lathe.AgentGroup) error {
+		return noContent(w, s.store.DeleteGroup(r.Context(), g.ID))
+	})
 }
 
-func (s *Server) listGroupAgents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listGroupAgents(w http.ResponseWriter, r *http.Request) error {
 	before, limit, err := pageParams(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
-	g, err := s.store.Group(r.Context(), r.PathValue("group"))
+	g, err := s.groups().of(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	page, err := s.store.Agents(r.Context(), store.AgentFilter{Group: g.Name, Before: before, Limit: limit})
-	respond(w, r, http.StatusOK, page, err)
+	return respond(w, http.StatusOK, page, err)
 }
 
 // addGroupAgents adds agents to a group; agents already in it stay.
-func (s *Server) addGroupAgents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) addGroupAgents(w http.ResponseWriter, r *http.Request) error {
 	var in groupMembers
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if len(in.Agents) == 0 || len(in.Agents) > 200 {
-		writeProblem(w, r, problemf(http.StatusBadRequest, "agents: name 1 to 200 agents (by name or ID)"))
-		return
+		return problemf(http.StatusBadRequest, "agents: name 1 to 200 agents (by name or ID)")
 	}
-	g, err := s.store.Group(r.Context(), r.PathValue("group"))
+	g, err := s.groups().of(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	var ids []int64
 	for _, key := range in.Agents {
 		a, err := s.store.Agent(r.Context(), key)
 		if err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 		ids = append(ids, a.ID)
 	}
 	if err := s.store.SetGroupMembers(r.Context(), g.ID, ids, true); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if g, err = s.store.Group(r.Context(), itoa(g.ID)); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, g)
+	return nil
 }
 
-func (s *Server) removeGroupAgent(w http.ResponseWriter, r *http.Request) {
-	g, err := s.store.Group(r.Context(), r.PathValue("group"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	a, err := s.store.Agent(r.Context(), r.PathValue("agent"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	if err := s.store.SetGroupMembers(r.Context(), g.ID, []int64{a.ID}, false); err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func (s *Server) removeGroupAgent(w http.ResponseWriter, r *http.Request) error {
+	return s.groups().with(r, func(g *lathe.AgentGroup) error {
+		return s.agents().with(r, func(a *lathe.Agent) error {
+			return noContent(w, s.store.SetGroupMembers(r.Context(), g.ID, []int64{a.ID}, false))
+		})
+	})
 }

@@ -51,64 +51,48 @@ func (in holdInput) check() (*lathe.Hold, error) {
 	return &lathe.Hold{Pipeline: in.Pipeline, Job: in.Job, Count: count, DurationSec: int64(d / time.Second), Reason: in.Reason}, nil
 }
 
-func (s *Server) createHold(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createHold(w http.ResponseWriter, r *http.Request) error {
 	p := projectOf(r)
 	var in holdInput
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	h, err := in.check()
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	h.Project, h.CreatedBy = p.Name, principal(r.Context()).User
 	if err := s.store.CreateHold(r.Context(), p.ID, h); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.audit(r, h.CreatedBy, "hold.created", p, map[string]any{"hold_id": h.ID})
 	w.Header().Set("Location", "/api/v1/projects/"+p.Name+"/holds/"+itoa(h.ID))
 	writeJSON(w, http.StatusCreated, h)
+	return nil
 }
 
-func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) error {
 	p := projectOf(r)
 	hs, err := s.store.Holds(r.Context(), p.ID)
-	respond(w, r, http.StatusOK, holdList{Items: hs}, err)
+	return respond(w, http.StatusOK, holdList{Items: hs}, err)
 }
 
-func (s *Server) getHold(w http.ResponseWriter, r *http.Request) {
-	p, id, ok := s.projectAndHold(w, r)
-	if !ok {
-		return
-	}
-	h, err := s.store.Hold(r.Context(), p.ID, id)
-	respond(w, r, http.StatusOK, h, err)
+func (s *Server) getHold(w http.ResponseWriter, r *http.Request) error {
+	return s.holds(r).serve(w, r)
 }
 
 // deleteHold ends a hold: it catches no more failures. Workspaces it kept
 // stay on their agents until they expire.
-func (s *Server) deleteHold(w http.ResponseWriter, r *http.Request) {
-	p, id, ok := s.projectAndHold(w, r)
-	if !ok {
-		return
-	}
-	if err := s.store.DeleteHold(r.Context(), p.ID, id); err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	s.audit(r, principal(r.Context()).User, "hold.deleted", p, map[string]any{"hold_id": id})
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) projectAndHold(w http.ResponseWriter, r *http.Request) (*lathe.Project, int64, bool) {
+func (s *Server) deleteHold(w http.ResponseWriter, r *http.Request) error {
 	p := projectOf(r)
 	id, err := pathID(r, "hold")
 	if err != nil {
-		writeProblem(w, r, err)
-		return nil, 0, false
+		return err
 	}
-	return p, id, true
+	if err := s.store.DeleteHold(r.Context(), p.ID, id); err != nil {
+		return err
+	}
+	s.audit(r, principal(r.Context()).User, "hold.deleted", p, map[string]any{"hold_id": id})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/auth"
-	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/trigger"
 )
 
@@ -18,47 +17,44 @@ type hookTokenInput struct {
 
 // createHookToken makes a webhook token for a project; its secret is in
 // this answer only.
-func (s *Server) createHookToken(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createHookToken(w http.ResponseWriter, r *http.Request) error {
 	var in hookTokenInput
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if in.Name == "" || len(in.Name) > 100 {
-		writeProblem(w, r, problemf(http.StatusBadRequest, "name: say what the token is for, in 1 to 100 characters"))
-		return
+		return problemf(http.StatusBadRequest, "name: say what the token is for, in 1 to 100 characters")
 	}
 	p := projectOf(r)
 	token, hash := auth.NewToken(HookTokenPrefix)
 	ht := &lathe.HookToken{ProjectID: p.ID, Name: in.Name}
 	if err := s.store.CreateHookToken(r.Context(), ht, hash); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	ht.Token = token
 	s.audit(r, principal(r.Context()).User, "hook_token.created", p, map[string]any{"hook_token_id": ht.ID, "name": ht.Name})
 	writeJSON(w, http.StatusCreated, ht)
+	return nil
 }
 
-func (s *Server) listHookTokens(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listHookTokens(w http.ResponseWriter, r *http.Request) error {
 	p := projectOf(r)
 	tokens, err := s.store.HookTokens(r.Context(), p.ID)
-	respond(w, r, http.StatusOK, map[string]any{"items": tokens}, err)
+	return respond(w, http.StatusOK, map[string]any{"items": tokens}, err)
 }
 
-func (s *Server) revokeHookToken(w http.ResponseWriter, r *http.Request) {
+func (s *Server) revokeHookToken(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "token")
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	p := projectOf(r)
 	if err := s.store.RevokeHookToken(r.Context(), p.ID, id); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.audit(r, principal(r.Context()).User, "hook_token.revoked", p, map[string]any{"hook_token_id": id})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // hookInput is what a webhook says: the ref pushed (or to build), and
@@ -79,41 +75,16 @@ type hookInput struct {
 // `on:` takes the event at the ref, and answers with the runs. A pull
 // request from a fork starts untrusted runs: no secrets, and nothing runs
 // until a user with write approves the commit (POST /runs/{run}/approve).
-func (s *Server) hook(w http.ResponseWriter, r *http.Request) {
+func (s *Server) hook(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.store.HookProject(r.Context(), auth.Hash(r.PathValue("token")))
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	var in hookInput
 	if err := decodeOptional(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
-	switch in.Event {
-	case "":
-		in.Event = pipeline.EventWebhook
-	case pipeline.EventPush, pipeline.EventWebhook, pipeline.EventPullRequest:
-	default:
-		writeProblem(w, r, problemf(http.StatusBadRequest, "event: %q is not push, pull_request or webhook", in.Event))
-		return
-	}
-	if in.Fork && in.Event != pipeline.EventPullRequest {
-		writeProblem(w, r, problemf(http.StatusBadRequest, "fork: only a pull_request comes from a fork"))
-		return
-	}
-	if err := s.roomToRun(); err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	runs, err := s.trigger.Event(r.Context(), p, trigger.EventRequest{Ref: in.Ref, Kind: in.Event, Base: in.Base,
+	runs, err := s.dispatch.Event(r.Context(), p, trigger.EventRequest{Ref: in.Ref, Kind: in.Event, Base: in.Base,
 		Params: in.Params, Untrusted: in.Fork})
-	if err != nil && len(runs) == 0 {
-		writeProblem(w, r, err)
-		return
-	}
-	if runs == nil {
-		runs = []*lathe.Run{}
-	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"items": runs})
+	return respond(w, http.StatusAccepted, map[string]any{"items": runs}, err)
 }

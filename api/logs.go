@@ -44,28 +44,24 @@ func (s *Server) logAttempt(r *http.Request) (*lathe.Job, *lathe.Attempt, error)
 
 // getLog serves the log as plain bytes: whole, or the byte range
 // [offset, offset+limit). The headers say how much exists and whether it is final.
-func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getLog(w http.ResponseWriter, r *http.Request) error {
 	job, a, err := s.logAttempt(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	off, err := queryInt(r, "offset", 0, 0, 1<<62)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	limit, err := queryInt(r, "limit", 64<<20, 1, 64<<20)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	data := []byte{}
 	size, complete, number := int64(0), job.Status.Terminal(), 0
 	if a != nil {
 		if data, a, err = s.store.ReadLog(r.Context(), a.ID, off, limit); err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 		size, complete, number = a.LogSize, a.Status.Terminal(), a.Number
 	}
@@ -74,25 +70,23 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Lathe-Log-Complete", strconv.FormatBool(complete))
 	w.Header().Set("Lathe-Attempt", strconv.Itoa(number))
 	w.Write(data)
+	return nil
 }
 
 // streamLog follows a log live over Server-Sent Events until the attempt
 // finishes and every byte is sent. Resume with Last-Event-ID (or ?offset=).
-func (s *Server) streamLog(w http.ResponseWriter, r *http.Request) {
+func (s *Server) streamLog(w http.ResponseWriter, r *http.Request) error {
 	job, a, err := s.logAttempt(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	off, err := queryInt(r, "offset", 0, 0, 1<<62)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
 		if off, err = strconv.ParseInt(id, 10, 64); err != nil || off < 0 {
-			writeProblem(w, r, problemf(http.StatusBadRequest, "Last-Event-ID: %q is not a byte offset", id))
-			return
+			return problemf(http.StatusBadRequest, "Last-Event-ID: %q is not a byte offset", id)
 		}
 	}
 	sse := startSSE(w)
@@ -101,28 +95,28 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request) {
 	for a == nil {
 		wake := s.store.RunSignal(job.RunID)
 		if job, a, err = s.logAttempt(r); err != nil {
-			return
+			return nil
 		}
 		if a != nil {
 			break
 		}
 		if job.Status.Terminal() {
 			sse.event("end", "0", map[string]any{"status": job.Status, "size": 0})
-			return
+			return nil
 		}
 		select {
 		case <-wake:
 		case <-time.After(15 * time.Second):
 			sse.comment("keep-alive")
 		case <-ctx.Done():
-			return
+			return nil
 		}
 	}
 	for {
 		wake := s.store.AttemptSignal(a.ID)
 		data, cur, err := s.store.ReadLog(ctx, a.ID, off, 1<<20)
 		if err != nil {
-			return // the client sees the stream end and may resume
+			return nil // the client sees the stream end and may resume
 		}
 		// Cut at a UTF-8 boundary so a rune split across chunks is sent whole next time.
 		if cut := utf8Boundary(data); cut < len(data) && cur.LogSize > off+int64(len(data)) || cut < len(data) && !cur.Status.Terminal() {
@@ -137,14 +131,14 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request) {
 		}
 		if cur.Status.Terminal() && off >= cur.LogSize {
 			sse.event("end", strconv.FormatInt(cur.LogSize, 10), map[string]any{"status": cur.Status, "size": cur.LogSize})
-			return
+			return nil
 		}
 		select {
 		case <-wake:
 		case <-time.After(15 * time.Second):
 			sse.comment("keep-alive")
 		case <-ctx.Done():
-			return
+			return nil
 		}
 	}
 }
@@ -198,15 +192,13 @@ func (s *sseWriter) comment(text string) {
 // runEvents streams the run (with its stages and jobs) whenever it changes,
 // ending after the run finishes. Each event is a full snapshot, so a client
 // that reconnects needs no resume point.
-func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "run")
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if _, err := s.store.Run(r.Context(), id); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	sse := startSSE(w)
 	ctx := r.Context()
@@ -216,21 +208,21 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) {
 		wake := s.store.RunSignal(id)
 		run, err := s.store.Run(ctx, id)
 		if err != nil {
-			return
+			return nil
 		}
 		if b, _ := json.Marshal(run); !bytes.Equal(b, sent) {
 			sse.raw("run", strconv.Itoa(seq), b)
 			seq, sent = seq+1, b
 		}
 		if run.Status.Terminal() {
-			return
+			return nil
 		}
 		select {
 		case <-wake:
 		case <-time.After(15 * time.Second):
 			sse.comment("keep-alive")
 		case <-ctx.Done():
-			return
+			return nil
 		}
 	}
 }

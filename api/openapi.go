@@ -14,7 +14,8 @@ var openapiDoc []byte
 // OpenAPI returns the OpenAPI document.
 func OpenAPI() []byte { return openapiDoc }
 
-func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(openapiDoc)
+	return nil
 }

@@ -43,36 +43,34 @@ func orEmpty(s []string) []string {
 }
 
 // pipelines reads the project's pipelines at ?ref= (default branch when absent).
-func (s *Server) pipelines(w http.ResponseWriter, r *http.Request) ([]pipelineView, bool) {
+func (s *Server) pipelines(r *http.Request) ([]pipelineView, error) {
 	p := projectOf(r)
 	ref, ps, err := s.trigger.Pipelines(r.Context(), p, r.URL.Query().Get("ref"))
 	if err != nil {
-		writeProblem(w, r, err)
-		return nil, false
+		return nil, err
 	}
 	out := []pipelineView{}
 	for _, pl := range ps {
 		out = append(out, viewPipeline(pl, ref.Commit, ref.Ref))
 	}
-	return out, true
+	return out, nil
 }
 
-func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
-	if ps, ok := s.pipelines(w, r); ok {
-		writeJSON(w, http.StatusOK, map[string]any{"items": ps})
-	}
+func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
+	ps, err := s.pipelines(r)
+	return respond(w, http.StatusOK, map[string]any{"items": ps}, err)
 }
 
-func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) {
-	ps, ok := s.pipelines(w, r)
-	if !ok {
-		return
+func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {
+	ps, err := s.pipelines(r)
+	if err != nil {
+		return err
 	}
 	for _, p := range ps {
 		if p.Name == r.PathValue("pipeline") {
 			writeJSON(w, http.StatusOK, p)
-			return
+			return nil
 		}
 	}
-	writeProblem(w, r, problemf(http.StatusNotFound, "no pipeline %q at this ref", r.PathValue("pipeline")))
+	return problemf(http.StatusNotFound, "no pipeline %q at this ref", r.PathValue("pipeline"))
 }

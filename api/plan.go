@@ -41,17 +41,15 @@ func planQuery(r *http.Request) (string, map[string]string, error) {
 }
 
 // planPipeline serves the expanded plan of one pipeline at ?ref=.
-func (s *Server) planPipeline(w http.ResponseWriter, r *http.Request) {
+func (s *Server) planPipeline(w http.ResponseWriter, r *http.Request) error {
 	event, params, err := planQuery(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	p := projectOf(r)
 	ref, ps, err := s.trigger.Pipelines(r.Context(), p, r.URL.Query().Get("ref"))
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	for _, pl := range ps {
 		if pl.Name != r.PathValue("pipeline") {
@@ -61,13 +59,12 @@ func (s *Server) planPipeline(w http.ResponseWriter, r *http.Request) {
 			Kind: event, Branch: ref.Branch, Ref: ref.Ref, Commit: ref.Commit, Tag: ref.Tag(),
 		}})
 		if err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, viewPlan(pl, plan, ref.Commit, ref.Ref, event))
-		return
+		return nil
 	}
-	writeProblem(w, r, problemf(http.StatusNotFound, "no pipeline %q at this ref", r.PathValue("pipeline")))
+	return problemf(http.StatusNotFound, "no pipeline %q at this ref", r.PathValue("pipeline"))
 }
 
 func viewPlan(pl *pipeline.Pipeline, plan *pipeline.Plan, commit, ref, event string) planView {
@@ -87,8 +84,9 @@ func viewPlan(pl *pipeline.Pipeline, plan *pipeline.Plan, commit, ref, event str
 
 // pipelineSchema serves the JSON Schema of the pipeline format, for editors
 // (Kraken's workflow-schema). It is public: it holds nothing of any project.
-func (s *Server) pipelineSchema(w http.ResponseWriter, r *http.Request) {
+func (s *Server) pipelineSchema(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/schema+json")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Write(pipeline.Schema())
+	return nil
 }

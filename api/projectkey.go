@@ -15,19 +15,18 @@ import (
 // project (`lathe encrypt`) and keep it in the pipeline file; only the
 // server, holding the private key sealed with its keyring, opens it.
 
-func (s *Server) getProjectKey(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getProjectKey(w http.ResponseWriter, r *http.Request) error {
 	if s.keys == nil {
-		writeProblem(w, r, problemf(http.StatusServiceUnavailable, "project keys are not available: this server has no secret key"))
-		return
+		return problemf(http.StatusServiceUnavailable, "project keys are not available: this server has no secret key")
 	}
 	p := projectOf(r)
 	pem, err := s.projectPublicKey(r.Context(), p.ID)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/x-pem-file")
 	w.Write([]byte(pem))
+	return nil
 }
 
 // projectPublicKey returns the project's public key in PEM, making the key
@@ -57,22 +56,4 @@ func (s *Server) projectPublicKey(ctx context.Context, projectID int64) (string,
 	}
 	// Another server replica may have stored its key first: read what won.
 	return s.store.ProjectPublicKey(ctx, projectID)
-}
-
-// decryptForProject opens a value sealed with the project's public key
-// (secret.EncryptForProject; text "lathe:v1:…"). It is how secrets carried
-// encrypted in a pipeline file reach a job.
-func (s *Server) decryptForProject(ctx context.Context, projectID int64, ciphertext string) ([]byte, error) {
-	if s.keys == nil {
-		return nil, errors.New("this server has no secret key")
-	}
-	der, err := s.store.ProjectPrivateKey(ctx, s.keys, projectID)
-	if err != nil {
-		return nil, err
-	}
-	priv, err := secret.ParsePrivateKey(der)
-	if err != nil {
-		return nil, err
-	}
-	return secret.DecryptForProject(priv, ciphertext)
 }

@@ -60,11 +60,10 @@ func (in projectInput) apply(p *lathe.Project) (string, error) {
 	return url, err
 }
 
-func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	var in projectInput
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	p := &lathe.Project{DefaultBranch: "main"}
 	url, err := in.apply(p)
@@ -72,36 +71,34 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
 		err = s.setURL(r, p, url)
 	}
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.CreateProject(r.Context(), p); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/projects/"+p.Name)
 	writeJSON(w, http.StatusCreated, p)
+	return nil
 }
 
-func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	before, limit, err := pageParams(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	page, err := s.store.ProjectsFor(r.Context(), principal(r.Context()).viewer(), before, limit)
-	respond(w, r, http.StatusOK, page, err)
+	return respond(w, http.StatusOK, page, err)
 }
 
-func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, projectOf(r))
+	return nil
 }
 
-func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 	var in projectInput
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	p := projectOf(r)
 	old := *p
@@ -110,26 +107,25 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) {
 		err = s.setURL(r, p, url)
 	}
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.UpdateProject(r.Context(), p); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.audit(r, principal(r.Context()).User, "project.updated", p, projectChanges(&old, p))
 	writeJSON(w, http.StatusOK, p)
+	return nil
 }
 
-func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	p := projectOf(r)
 	if err := s.store.DeleteProject(r.Context(), p.ID); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	// The project is gone whatever happens here; a leftover is pruned at the next start.
 	if err := s.pruneUploads(r.Context()); err != nil {
 		s.log.Warn("remove the uploads of a deleted project", "project", p.Name, "err", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

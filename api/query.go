@@ -76,8 +76,8 @@ func routeQueries(doc []byte) (map[string][]string, error) {
 
 // onlyDeclaredQuery refuses a request naming a query parameter the route
 // does not declare. The guard runs it after authorization, like any handler.
-func onlyDeclaredQuery(pattern string, allowed []string, h func(http.ResponseWriter, *http.Request)) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, r *http.Request) {
+func onlyDeclaredQuery(pattern string, allowed []string, h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		var unknown []string
 		for name := range r.URL.Query() {
 			if !slices.Contains(allowed, name) {
@@ -90,10 +90,9 @@ func onlyDeclaredQuery(pattern string, allowed []string, h func(http.ResponseWri
 			if len(allowed) > 0 {
 				accepts = "only " + strings.Join(allowed, ", ")
 			}
-			writeProblem(w, r, problemf(http.StatusBadRequest, "unknown query parameter %s: %s takes %s",
-				strings.Join(unknown, ", "), pattern, accepts))
-			return
+			return problemf(http.StatusBadRequest, "unknown query parameter %s: %s takes %s",
+				strings.Join(unknown, ", "), pattern, accepts)
 		}
-		h(w, r)
+		return h(w, r)
 	}
 }

@@ -62,29 +62,28 @@ func (l *limiter) take(key string) {
 	l.refill(key).tokens--
 }
 
-// tooMany answers 429 with Retry-After when l has no token for the client.
-func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, l *limiter, what string) bool {
+// tooMany refuses with 429 and Retry-After when l has no token for the client.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, l *limiter, what string) error {
 	ip := s.clientIP(r)
 	d := l.wait(ip)
 	if d == 0 {
-		return false
+		return nil
 	}
 	secs := int(math.Ceil(d.Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeProblem(w, r, problemf(http.StatusTooManyRequests, "too many %s from %s; retry in %d s", what, ip, secs))
-	return true
+	return problemf(http.StatusTooManyRequests, "too many %s from %s; retry in %d s", what, ip, secs)
 }
 
-// failedToken counts an invalid token against the client, or answers 429
-// when the client has presented too many. It is called only once a token
+// failedToken counts an invalid token against the client, or refuses with
+// 429 when the client has presented too many. It is called only once a token
 // has proven invalid: a valid credential is never refused, even from an
 // address that also sent bad ones (a shared NAT, a proxy).
-func (s *Server) failedToken(w http.ResponseWriter, r *http.Request) bool {
-	if s.tooMany(w, r, s.badTokens, "invalid credentials") {
-		return false
+func (s *Server) failedToken(w http.ResponseWriter, r *http.Request) error {
+	if err := s.tooMany(w, r, s.badTokens, "invalid credentials"); err != nil {
+		return err
 	}
 	s.badTokens.take(s.clientIP(r))
-	return true
+	return nil
 }
 
 // Rate limits: a client gets loginBurst logins at once, then one per

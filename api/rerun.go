@@ -2,51 +2,36 @@ package api
 
 import (
 	"net/http"
-	"strconv"
+
+	lathe "github.com/lathe-ci/lathe"
 )
 
 // rerunJob queues a finished job again as a new attempt.
-func (s *Server) rerunJob(w http.ResponseWriter, r *http.Request) {
-	actByID(w, r, "job", s.audited(r, "job.rerun", "job", s.store.RerunJob), s.store.Job)
+func (s *Server) rerunJob(w http.ResponseWriter, r *http.Request) error {
+	return s.jobs().act(w, r, as(r, s.dispatch.RerunJob))
 }
 
 // rerunFailed queues every failed job of a finished run again.
-func (s *Server) rerunFailed(w http.ResponseWriter, r *http.Request) {
-	actByID(w, r, "run", s.audited(r, "run.rerun_failed", "run", s.store.RerunFailed), s.store.Run)
+func (s *Server) rerunFailed(w http.ResponseWriter, r *http.Request) error {
+	return s.runs().act(w, r, as(r, s.dispatch.RerunFailed))
 }
 
 // rerunRun starts a new run of the same pipeline at the same commit, linked to its parent.
-func (s *Server) rerunRun(w http.ResponseWriter, r *http.Request) {
+func (s *Server) rerunRun(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "run")
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
-	parent, err := s.store.Run(r.Context(), id)
+	run, err := s.dispatch.Rerun(r.Context(), principal(r.Context()).actor(), id)
+	return created(w, run, err)
+}
+
+// created answers 201 with a run just started, or returns err when it is set.
+func created(w http.ResponseWriter, run *lathe.Run, err error) error {
 	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	p, err := s.store.Project(r.Context(), strconv.FormatInt(parent.ProjectID, 10))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	if err := s.roomToRun(); err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	run, err := s.trigger.Rerun(r.Context(), p, parent)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	s.audit(r, principal(r.Context()).User, "run.rerun", p, map[string]any{"run_id": run.ID, "parent_run_id": parent.ID})
-	run, err = s.store.Run(r.Context(), run.ID)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/runs/"+itoa(run.ID))
 	writeJSON(w, http.StatusCreated, run)
+	return nil
 }

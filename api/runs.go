@@ -17,30 +17,14 @@ type triggerInput struct {
 	Params map[string]string `json:"params"`
 }
 
-func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) {
+func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) error {
 	var in triggerInput
 	if err := decodeOptional(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
-	if err := s.roomToRun(); err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	p := projectOf(r)
-	run, err := s.trigger.Trigger(r.Context(), p, trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Event: "manual", Params: in.Params})
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	s.audit(r, principal(r.Context()).User, "run.triggered", p, map[string]any{"run_id": run.ID, "pipeline": run.Pipeline, "ref": run.Ref})
-	run, err = s.store.Run(r.Context(), run.ID)
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/runs/"+itoa(run.ID))
-	writeJSON(w, http.StatusCreated, run)
+	run, err := s.dispatch.Trigger(r.Context(), principal(r.Context()).actor(),
+		trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Params: in.Params})
+	return created(w, run, err)
 }
 
 // runFilter reads the list filters shared by /runs and /projects/{project}/runs.
@@ -77,49 +61,48 @@ func (s *Server) runFilter(r *http.Request, projectKey string) (store.RunFilter,
 // listRuns serves runs across projects, or of ?project= (looked up here:
 // the route is not a project route, the viewer filter keeps it to what the
 // caller may read).
-func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.runFilter(r, r.URL.Query().Get("project"))
-	s.writeRuns(w, r, f, err)
+	return s.writeRuns(w, r, f, err)
 }
 
-func (s *Server) listProjectRuns(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listProjectRuns(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.runFilter(r, "")
 	f.ProjectID = projectOf(r).ID
-	s.writeRuns(w, r, f, err)
+	return s.writeRuns(w, r, f, err)
 }
 
-func (s *Server) writeRuns(w http.ResponseWriter, r *http.Request, f store.RunFilter, err error) {
+func (s *Server) writeRuns(w http.ResponseWriter, r *http.Request, f store.RunFilter, err error) error {
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	page, err := s.store.Runs(r.Context(), f)
-	respond(w, r, http.StatusOK, page, err)
+	return respond(w, http.StatusOK, page, err)
 }
 
-func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
-	serveByID(w, r, "run", s.store.Run)
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
+	return s.runs().serve(w, r)
 }
 
-func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
-	actByID(w, r, "run", s.audited(r, "run.canceled", "run", s.store.CancelRun), s.store.Run)
+func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
+	return s.runs().act(w, r, as(r, s.dispatch.CancelRun))
 }
 
-func (s *Server) listStages(w http.ResponseWriter, r *http.Request) {
-	serveByID(w, r, "run", func(ctx context.Context, id int64) (any, error) {
+func (s *Server) listStages(w http.ResponseWriter, r *http.Request) error {
+	return byID("run", func(ctx context.Context, id int64) (any, error) {
 		stages, err := s.store.Stages(ctx, id)
 		return map[string]any{"items": stages}, err
-	})
+	}).serve(w, r)
 }
 
-func (s *Server) getStage(w http.ResponseWriter, r *http.Request) {
-	serveByID(w, r, "stage", s.store.Stage)
+func (s *Server) getStage(w http.ResponseWriter, r *http.Request) error {
+	return s.stages().serve(w, r)
 }
 
-func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
-	serveByID(w, r, "job", s.store.Job)
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
+	return s.jobs().serve(w, r)
 }
 
-func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
-	actByID(w, r, "job", s.audited(r, "job.canceled", "job", s.store.CancelJob), s.store.Job)
+func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {
+	return s.jobs().act(w, r, as(r, s.dispatch.CancelJob))
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"path"
 	"regexp"
@@ -67,62 +68,55 @@ func (s *Server) secretScope(r *http.Request) (int64, error) {
 	return projectOf(r).ID, nil
 }
 
-func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) error {
 	pid, err := s.secretScope(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	items, err := s.store.Secrets(r.Context(), pid)
-	respond(w, r, http.StatusOK, secretList{Items: items}, err)
+	return respond(w, http.StatusOK, secretList{Items: items}, err)
 }
 
-func (s *Server) getSecret(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getSecret(w http.ResponseWriter, r *http.Request) error {
 	pid, err := s.secretScope(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
-	sec, err := s.store.Secret(r.Context(), pid, r.PathValue("name"))
-	respond(w, r, http.StatusOK, sec, err)
+	return byName("name", func(ctx context.Context, name string) (*lathe.Secret, error) {
+		return s.store.Secret(ctx, pid, name)
+	}).serve(w, r)
 }
 
-func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) error {
 	var in secretInput
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
-	s.storeSecret(w, r, in.Name, in.Value, false)
+	return s.storeSecret(w, r, in.Name, in.Value, false)
 }
 
-func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) error {
 	var in secretInput
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if in.Name != "" && in.Name != r.PathValue("name") {
-		writeProblem(w, r, problemf(http.StatusBadRequest, "name: %q differs from the name in the path; omit it", in.Name))
-		return
+		return problemf(http.StatusBadRequest, "name: %q differs from the name in the path; omit it", in.Name)
 	}
-	s.storeSecret(w, r, r.PathValue("name"), in.Value, true)
+	return s.storeSecret(w, r, r.PathValue("name"), in.Value, true)
 }
 
 // storeSecret validates and stores a value; replace allows overwriting.
-func (s *Server) storeSecret(w http.ResponseWriter, r *http.Request, name, value string, replace bool) {
+func (s *Server) storeSecret(w http.ResponseWriter, r *http.Request, name, value string, replace bool) error {
 	if err := validSecretName(name); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := validSecretValue(value); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	pid, err := s.secretScope(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	by := principal(r.Context()).User
 	var sec *lathe.Secret
@@ -133,8 +127,7 @@ func (s *Server) storeSecret(w http.ResponseWriter, r *http.Request, name, value
 		sec, err = s.store.CreateSecret(r.Context(), s.keys, pid, name, value, by)
 	}
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.log.Info("secret stored", "project", sec.Project, "secret", name, "by", by, "created", created)
 	s.audit(r, by, "secret.changed", principal(r.Context()).Project, map[string]any{"secret": name, "created": created})
@@ -144,51 +137,49 @@ func (s *Server) storeSecret(w http.ResponseWriter, r *http.Request, name, value
 		w.Header().Set("Location", strings.TrimSuffix(r.URL.Path, "/"+name)+"/"+name)
 	}
 	writeJSON(w, status, sec)
+	return nil
 }
 
-func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 	pid, err := s.secretScope(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.DeleteSecret(r.Context(), pid, r.PathValue("name")); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.log.Info("secret deleted", "project", r.PathValue("project"), "secret", r.PathValue("name"), "by", principal(r.Context()).User)
 	s.audit(r, principal(r.Context()).User, "secret.deleted", principal(r.Context()).Project, map[string]any{"secret": r.PathValue("name")})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // patchSecret changes who may have a secret (lathe.SecretRules): its
 // branch and event limits, and for a global secret the projects it is
 // granted to. The value is left as it is.
-func (s *Server) patchSecret(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchSecret(w http.ResponseWriter, r *http.Request) error {
 	var in lathe.SecretRules
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	pid, err := s.secretScope(r)
 	if err == nil {
 		err = validSecretRules(in, pid == 0)
 	}
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	by := principal(r.Context()).User
 	name := r.PathValue("name")
 	sec, err := s.store.SetSecretRules(r.Context(), pid, name, in, by)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.log.Info("secret rules changed", "project", sec.Project, "secret", name, "by", by)
 	s.audit(r, by, "secret.rules_changed", principal(r.Context()).Project,
 		map[string]any{"secret": name, "branches": sec.Branches, "events": sec.Events, "projects": sec.Projects})
 	writeJSON(w, http.StatusOK, sec)
+	return nil
 }
 
 // maxSecretRules bounds each list of a secret's rules.

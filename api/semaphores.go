@@ -13,14 +13,12 @@ type semaphoreList struct {
 
 // listSemaphores lists the semaphores a project's jobs have named, with
 // who holds each and who waits for it.
-func (s *Server) listSemaphores(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listSemaphores(w http.ResponseWriter, r *http.Request) error {
 	p := projectOf(r)
 	sems, err := s.store.Semaphores(r.Context(), p.ID)
-	respond(w, r, http.StatusOK, semaphoreList{Items: sems}, err)
+	return respond(w, http.StatusOK, semaphoreList{Items: sems}, err)
 }
 
-func (s *Server) getSemaphore(w http.ResponseWriter, r *http.Request) {
-	p := projectOf(r)
-	sem, err := s.store.Semaphore(r.Context(), p.ID, r.PathValue("name"))
-	respond(w, r, http.StatusOK, sem, err)
+func (s *Server) getSemaphore(w http.ResponseWriter, r *http.Request) error {
+	return s.semaphores(r).serve(w, r)
 }

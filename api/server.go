@@ -1,6 +1,8 @@
 // Package api is Lathe's HTTP interface: the REST API under /api/v1 for
 // people and tools, and the agent protocol agents dial into. Handlers are
-// thin: authorize, decode, call the store or the trigger service, encode.
+// thin: the route's guard authorizes, then the handler decodes, calls the
+// store, or the dispatch service for the agent protocol and the actions on
+// runs and jobs (which makes those actions' finer decisions), and encodes.
 // Every route is declared once in routes(), with the caller it admits; the
 // OpenAPI document must describe each of them (a test checks).
 package api
@@ -15,6 +17,7 @@ import (
 	"sync/atomic"
 
 	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/dispatch"
 	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
@@ -24,8 +27,10 @@ import (
 type Server struct {
 	store   *store.Store
 	trigger *trigger.Service
-	log     *slog.Logger
-	mux     *http.ServeMux
+	// dispatch carries out the agent protocol and the actions on runs and jobs.
+	dispatch *dispatch.Service
+	log      *slog.Logger
+	mux      *http.ServeMux
 	// agentsNeedAuthorization registers new agents unauthorized (see RequireAgentAuthorization).
 	agentsNeedAuthorization atomic.Bool
 	// keys seal and open secrets (see SetKeyring); nil: secrets are off.
@@ -34,9 +39,6 @@ type Server struct {
 	// uploads keeps the archives of upload actions (see SetUploads); its
 	// zero value refuses them.
 	uploads uploadFiles
-	// dataDir is the server's data directory, whose disk triggers and
-	// /readyz check (see SetDataDir); empty: unchecked.
-	dataDir string
 	// logins and badTokens rate-limit password guessing and token guessing
 	// per client IP (see ratelimit.go).
 	logins, badTokens *limiter
@@ -47,14 +49,17 @@ type Server struct {
 }
 
 // SetKeyring gives the server the keys that seal secrets. Call it before serving.
-func (s *Server) SetKeyring(k *secret.Keyring) { s.keys = k }
+func (s *Server) SetKeyring(k *secret.Keyring) {
+	s.keys = k
+	s.dispatch.SetKeyring(k)
+}
 
 // New returns a server over the store.
 func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{store: st, trigger: tr, log: log, mux: http.NewServeMux(),
+	s := &Server{store: st, trigger: tr, dispatch: dispatch.New(st, tr, log), log: log, mux: http.NewServeMux(),
 		logins: newLimiter(loginBurst, loginEvery), badTokens: newLimiter(badTokenBurst, badTokenEvery),
 		hasher: auth.NewHasher(min(runtime.NumCPU(), maxHashSlots), hashWait)}
 	if err := checkRoutes(s.routes()); err != nil {
@@ -66,6 +71,8 @@ func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
 	}
 	for _, r := range s.routes() {
 		r.Handler = onlyDeclaredQuery(r.Pattern, queries[r.Pattern], r.Handler)
+		// The guard runs first on every route; the handler's error, or the
+		// guard's refusal, is answered as problem+json by handler.ServeHTTP.
 		s.mux.Handle(r.Pattern, s.guard(r))
 	}
 	return s
@@ -125,7 +132,20 @@ func slogFrom(r *http.Request) *slog.Logger {
 type Route struct {
 	Pattern string
 	Needs   need
-	Handler func(http.ResponseWriter, *http.Request)
+	Handler handler
+}
+
+// handler is the shape of every route's handler: it writes its answer, or
+// returns the error to answer with. It writes nothing once it has returned
+// an error, and returns nil once it has written anything.
+type handler func(http.ResponseWriter, *http.Request) error
+
+// ServeHTTP is the one adapter from handlers to net/http: a returned error
+// becomes an RFC 9457 problem+json answer (see writeProblem).
+func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h(w, r); err != nil {
+		writeProblem(w, r, err)
+	}
 }
 
 func (s *Server) routes() []Route {
@@ -265,20 +285,20 @@ func (s *Server) Routes() []string {
 	return out
 }
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.Ready(r.Context()); err != nil {
 		w.Header().Set("Retry-After", retryAfterUnavailable)
-		writeProblem(w, r, problemf(http.StatusServiceUnavailable, "%v", err))
-		return
+		return problemf(http.StatusServiceUnavailable, "%v", err)
 	}
-	if err := s.roomToRun(); err != nil {
+	if err := s.dispatch.RoomToRun(); err != nil {
 		w.Header().Set("Retry-After", retryAfterDiskFull)
-		writeProblem(w, r, problemf(http.StatusServiceUnavailable, "%v", err))
-		return
+		return problemf(http.StatusServiceUnavailable, "%v", err)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
 }

@@ -32,20 +32,18 @@ type session struct {
 // should not pay.
 var dummyHash = sync.OnceValue(func() string { return auth.HashPassword("not a password anyone has") })
 
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if s.tooMany(w, r, s.logins, "login attempts") {
-		return
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	if err := s.tooMany(w, r, s.logins, "login attempts"); err != nil {
+		return err
 	}
 	s.logins.take(s.clientIP(r))
 	var in loginInput
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	u, hash, err := s.store.UserWithPassword(r.Context(), in.Username)
 	if err != nil && !errors.Is(err, lathe.ErrNotFound) {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	// Every kind of account costs the same hashing work: an unknown name,
 	// a service account or a user without a password is checked against a
@@ -56,25 +54,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	ok, err := s.hasher.Check(r.Context(), hash, in.Password)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if !canLogIn || !ok {
 		s.log.Info("login failed", "user", in.Username, "client", s.clientIP(r))
-		writeProblem(w, r, problemf(http.StatusUnauthorized, "wrong username or password"))
-		return
+		return problemf(http.StatusUnauthorized, "wrong username or password")
 	}
 	if u.Disabled {
-		writeProblem(w, r, problemf(http.StatusForbidden, "user %s is disabled", u.Name))
-		return
+		return problemf(http.StatusForbidden, "user %s is disabled", u.Name)
 	}
 	expires := time.Now().Add(sessionTTL).UTC().Truncate(time.Second)
 	token, hashed := auth.NewToken(auth.PrefixSession)
 	k := &lathe.APIToken{Name: "login from " + s.clientIP(r), User: u.Name, Kind: store.KindSession, ExpiresAt: &expires,
 		Scopes: []lathe.Scope{lathe.ScopeRead, lathe.ScopeWrite, lathe.ScopeAdmin}}
 	if err := s.store.CreateToken(r.Context(), k, hashed); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	k.Token = token
 	s.audit(r, u.Name, "login", nil, map[string]any{"client": s.clientIP(r)})
@@ -83,22 +77,23 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	writeJSON(w, http.StatusCreated, session{Session: k, User: u})
+	return nil
 }
 
-func (s *Server) currentSession(w http.ResponseWriter, r *http.Request) {
+func (s *Server) currentSession(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r.Context())
 	u, err := s.store.User(r.Context(), p.User)
-	respond(w, r, http.StatusOK, session{Session: p.Token, User: u}, err)
+	return respond(w, http.StatusOK, session{Session: p.Token, User: u}, err)
 }
 
 // logout revokes the credential the request came with (a session or a token).
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r.Context())
 	if err := s.store.DeleteToken(r.Context(), p.User, p.Token.ID); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

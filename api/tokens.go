@@ -23,57 +23,50 @@ type tokenList struct {
 	Items []*lathe.APIToken `json:"items"`
 }
 
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
-	s.issueToken(w, r, principal(r.Context()).User)
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
+	return s.issueToken(w, r, principal(r.Context()).User)
 }
 
 // createUserToken is an admin creating a token for another user, as for a
 // service account, which cannot log in.
-func (s *Server) createUserToken(w http.ResponseWriter, r *http.Request) {
-	s.issueToken(w, r, r.PathValue("user"))
+func (s *Server) createUserToken(w http.ResponseWriter, r *http.Request) error {
+	return s.issueToken(w, r, r.PathValue("user"))
 }
 
-func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, owner string) {
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, owner string) error {
 	var in tokenCreate
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || len(in.Name) > 100 {
-		writeProblem(w, r, problemf(http.StatusBadRequest, "name: required, at most 100 characters (what the token is for)"))
-		return
+		return problemf(http.StatusBadRequest, "name: required, at most 100 characters (what the token is for)")
 	}
 	if len(in.Scopes) == 0 {
 		in.Scopes = []lathe.Scope{lathe.ScopeRead, lathe.ScopeWrite}
 	}
 	for _, sc := range in.Scopes {
 		if sc.Rank() == 0 {
-			writeProblem(w, r, problemf(http.StatusBadRequest, "scopes: %q is not a scope (read, write or admin)", sc))
-			return
+			return problemf(http.StatusBadRequest, "scopes: %q is not a scope (read, write or admin)", sc)
 		}
 	}
 	slices.Sort(in.Scopes)
 	in.Scopes = slices.Compact(in.Scopes)
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(time.Now()) {
-		writeProblem(w, r, problemf(http.StatusBadRequest, "expires_at: %s is in the past", in.ExpiresAt.Format(time.RFC3339)))
-		return
+		return problemf(http.StatusBadRequest, "expires_at: %s is in the past", in.ExpiresAt.Format(time.RFC3339))
 	}
 	u, err := s.store.User(r.Context(), owner)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	// A token never exceeds its owner, nor the credential that creates it.
 	k := &lathe.APIToken{Name: in.Name, User: u.Name, Kind: store.KindToken, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt}
 	p := principal(r.Context())
 	if k.MaxScope() == lathe.ScopeAdmin && !u.Admin {
-		writeProblem(w, r, problemf(http.StatusForbidden, "scopes: admin: %s is not an admin", u.Name))
-		return
+		return problemf(http.StatusForbidden, "scopes: admin: %s is not an admin", u.Name)
 	}
 	if k.MaxScope().Rank() > p.Token.MaxScope().Rank() {
-		writeProblem(w, r, problemf(http.StatusForbidden, "scopes: %s exceeds the scopes of the credential asking (%v)", k.MaxScope(), p.Token.Scopes))
-		return
+		return problemf(http.StatusForbidden, "scopes: %s exceeds the scopes of the credential asking (%v)", k.MaxScope(), p.Token.Scopes)
 	}
 	prefix := auth.PrefixToken
 	if u.Service {
@@ -81,54 +74,48 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, owner string
 	}
 	token, hash := auth.NewToken(prefix)
 	if err := s.store.CreateToken(r.Context(), k, hash); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	k.Token = token
 	s.audit(r, p.User, "token.created", nil, map[string]any{"owner": u.Name, "token": k.Name, "token_id": k.ID, "scopes": k.Scopes})
 	writeJSON(w, http.StatusCreated, k)
+	return nil
 }
 
-func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
-	s.serveTokens(w, r, principal(r.Context()).User)
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
+	return s.serveTokens(w, r, principal(r.Context()).User)
 }
 
 // listUserTokens is an admin listing another user's tokens and sessions,
 // to find one to revoke.
-func (s *Server) listUserTokens(w http.ResponseWriter, r *http.Request) {
-	u, err := s.store.User(r.Context(), r.PathValue("user"))
-	if err != nil {
-		writeProblem(w, r, err)
-		return
-	}
-	s.serveTokens(w, r, u.Name)
+func (s *Server) listUserTokens(w http.ResponseWriter, r *http.Request) error {
+	return s.users().with(r, func(u *lathe.User) error { return s.serveTokens(w, r, u.Name) })
 }
 
-func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request, owner string) {
+func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request, owner string) error {
 	items, err := s.store.Tokens(r.Context(), owner)
-	respond(w, r, http.StatusOK, tokenList{Items: items}, err)
+	return respond(w, http.StatusOK, tokenList{Items: items}, err)
 }
 
-func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
-	s.revokeToken(w, r, principal(r.Context()).User)
+func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) error {
+	return s.revokeToken(w, r, principal(r.Context()).User)
 }
 
 // deleteUserToken is an admin revoking another user's token or session.
-func (s *Server) deleteUserToken(w http.ResponseWriter, r *http.Request) {
-	s.revokeToken(w, r, r.PathValue("user"))
+func (s *Server) deleteUserToken(w http.ResponseWriter, r *http.Request) error {
+	return s.revokeToken(w, r, r.PathValue("user"))
 }
 
-func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, owner string) {
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, owner string) error {
 	id, err := pathID(r, "token")
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	p := principal(r.Context())
 	if err := s.store.DeleteToken(r.Context(), owner, id); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.audit(r, p.User, "token.revoked", nil, map[string]any{"owner": owner, "token_id": id})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -79,27 +79,23 @@ func (f uploadFiles) path(runID int64, name, sum string) (string, error) {
 // attempt's run. A name belongs to the job that first uploaded it in the
 // run: its later uploads (another step, a later attempt) replace it, and
 // another job's is refused with 409.
-func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) error {
 	id, name, err := s.uploadParams(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	sum := r.Header.Get(lathe.UploadSHA256Header)
 	if !hexSHA256.MatchString(sum) {
-		writeProblem(w, r, problemf(http.StatusBadRequest, "%s: send the archive's SHA-256 as 64 lower-case hex digits", lathe.UploadSHA256Header))
-		return
+		return problemf(http.StatusBadRequest, "%s: send the archive's SHA-256 as 64 lower-case hex digits", lathe.UploadSHA256Header)
 	}
 	if r.ContentLength > s.uploads.max {
-		writeProblem(w, r, tooBig(name, s.uploads.max))
-		return
+		return tooBig(name, s.uploads.max)
 	}
 	agent := principal(r.Context()).Agent
 	// Refuse before reading the body: the agent sent Expect: 100-continue.
 	sc, err := s.store.AttemptScope(r.Context(), agent.ID, id)
 	if err != nil {
-		writeAttemptProblem(w, r, id, err)
-		return
+		return attemptProblem(w, id, err)
 	}
 	if r.ContentLength > 0 {
 		used, err := s.store.ProjectUploadBytes(r.Context(), sc.RunID, name)
@@ -107,30 +103,25 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) {
 			err = store.CheckUploadQuota(used, r.ContentLength, s.uploads.quota)
 		}
 		if err != nil {
-			writeProblem(w, r, uploadProblem(name, err))
-			return
+			return uploadProblem(name, err)
 		}
 	}
 	tmp, size, err := s.uploads.receive(w, r, name, sum)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	final, err := s.uploads.path(sc.RunID, name, sum)
 	if err != nil {
 		os.Remove(tmp)
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
 		os.Remove(tmp)
-		writeProblem(w, r, fmt.Errorf("upload %q: %w", name, err))
-		return
+		return fmt.Errorf("upload %q: %w", name, err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		os.Remove(tmp)
-		writeProblem(w, r, fmt.Errorf("upload %q: %w", name, err))
-		return
+		return fmt.Errorf("upload %q: %w", name, err)
 	}
 	u := &lathe.Upload{RunID: sc.RunID, Name: name, AttemptID: id, Size: size, SHA256: sum}
 	prev, err := s.store.PutUpload(r.Context(), agent.ID, u, s.uploads.quota)
@@ -139,8 +130,7 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) {
 		if cur, cerr := s.store.Upload(r.Context(), sc.RunID, name); cerr != nil || cur.SHA256 != sum {
 			os.Remove(final)
 		}
-		writeAttemptProblem(w, r, id, uploadProblem(name, err))
-		return
+		return attemptProblem(w, id, uploadProblem(name, err))
 	}
 	status := http.StatusCreated
 	if prev != nil {
@@ -153,6 +143,7 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Debug("upload stored", "run_id", sc.RunID, "attempt_id", id, "name", name, "size", size)
 	writeJSON(w, status, u)
+	return nil
 }
 
 // receive writes the body to a temporary file in the upload directory,
@@ -211,36 +202,30 @@ func tooBig(name string, max int64) error {
 }
 
 // getUpload sends the archive of the upload {name} of the attempt's run.
-func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) error {
 	id, name, err := s.uploadParams(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	sc, err := s.store.AttemptScope(r.Context(), principal(r.Context()).Agent.ID, id)
 	if err != nil {
-		writeAttemptProblem(w, r, id, err)
-		return
+		return attemptProblem(w, id, err)
 	}
 	u, err := s.store.Upload(r.Context(), sc.RunID, name)
 	if errors.Is(err, lathe.ErrNotFound) {
-		writeProblem(w, r, problemf(http.StatusNotFound, "no job of run %d has uploaded %q: the job that uploads it must be one this job needs, "+
-			"and its upload step must have run", sc.RunID, name))
-		return
+		return problemf(http.StatusNotFound, "no job of run %d has uploaded %q: the job that uploads it must be one this job needs, "+
+			"and its upload step must have run", sc.RunID, name)
 	}
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	file, err := s.uploads.path(u.RunID, u.Name, u.SHA256)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		writeProblem(w, r, fmt.Errorf("upload %q of run %d: its archive is missing: %w", name, u.RunID, err))
-		return
+		return fmt.Errorf("upload %q of run %d: its archive is missing: %w", name, u.RunID, err)
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", "application/gzip")
@@ -250,6 +235,7 @@ func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.CopyN(w, f, u.Size); err != nil && r.Context().Err() == nil {
 		s.log.Warn("send upload", "run_id", u.RunID, "name", name, "err", err)
 	}
+	return nil
 }
 
 // uploadParams reads an upload route's attempt and name, and refuses the
@@ -275,13 +261,13 @@ func (s *Server) uploadParams(r *http.Request) (int64, string, error) {
 	return id, name, nil
 }
 
-// writeAttemptProblem is writeProblem for an agent's request about one of
-// its attempts: a fenced attempt is named in Lathe-Fenced, as for reports.
-func writeAttemptProblem(w http.ResponseWriter, r *http.Request, attemptID int64, err error) {
+// attemptProblem is the error of an agent's request about one of its
+// attempts: a fenced attempt is named in Lathe-Fenced, as for reports.
+func attemptProblem(w http.ResponseWriter, attemptID int64, err error) error {
 	if errors.Is(err, lathe.ErrFenced) {
 		w.Header().Set("Lathe-Fenced", strconv.FormatInt(attemptID, 10))
 	}
-	writeProblem(w, r, err)
+	return err
 }
 
 // uploadList is the answer to listRunUploads.
@@ -290,16 +276,15 @@ type uploadList struct {
 }
 
 // listRunUploads lists a run's uploads by name.
-func (s *Server) listRunUploads(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listRunUploads(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "run")
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	list, err := s.store.Uploads(r.Context(), id)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, uploadList{Items: list})
+	return nil
 }

@@ -38,88 +38,78 @@ func checkPassword(pw string) error {
 	return nil
 }
 
-func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	var in userCreate
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if !projectName.MatchString(in.Name) || allDigits.MatchString(in.Name) {
-		writeProblem(w, r, problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit, and not all digits", in.Name))
-		return
+		return problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit, and not all digits", in.Name)
 	}
 	hash := ""
 	switch {
 	case in.Service && in.Password != "":
-		writeProblem(w, r, problemf(http.StatusBadRequest, "password: service accounts have none; create a token for them instead"))
-		return
+		return problemf(http.StatusBadRequest, "password: service accounts have none; create a token for them instead")
 	case !in.Service:
 		if err := checkPassword(in.Password); err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 		var err error
 		if hash, err = s.hasher.Hash(r.Context(), in.Password); err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 	}
 	u := &lathe.User{Name: in.Name, Admin: in.Admin, Service: in.Service}
 	if err := s.store.CreateUser(r.Context(), u, hash); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.audit(r, principal(r.Context()).User, "user.created", nil, map[string]any{"user": u.Name, "admin": u.Admin, "service": u.Service})
 	w.Header().Set("Location", "/api/v1/users/"+u.Name)
 	writeJSON(w, http.StatusCreated, u)
+	return nil
 }
 
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	before, limit, err := pageParams(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	page, err := s.store.Users(r.Context(), before, limit)
-	respond(w, r, http.StatusOK, page, err)
+	return respond(w, http.StatusOK, page, err)
 }
 
-func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
-	u, err := s.store.User(r.Context(), r.PathValue("user"))
-	respond(w, r, http.StatusOK, u, err)
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
+	return s.users().serve(w, r)
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	u, err := s.store.User(r.Context(), principal(r.Context()).User)
-	respond(w, r, http.StatusOK, u, err)
+	return respond(w, http.StatusOK, u, err)
 }
 
-func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	var in userUpdate
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
-	s.changeUser(w, r, in)
+	return s.changeUser(w, r, in)
 }
 
 // disableUser disables a user: its sessions and tokens are revoked at
 // once (enabling the user again brings none back). Users are not deleted,
 // so what they did stays attributed.
-func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) {
+func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) error {
 	yes := true
-	s.changeUser(w, r, userUpdate{Disabled: &yes})
+	return s.changeUser(w, r, userUpdate{Disabled: &yes})
 }
 
-func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, in userUpdate) {
-	u, err := s.store.User(r.Context(), r.PathValue("user"))
+func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, in userUpdate) error {
+	u, err := s.users().of(r)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if u.Name == principal(r.Context()).User && ((in.Admin != nil && !*in.Admin) || (in.Disabled != nil && *in.Disabled)) {
-		writeProblem(w, r, problemf(http.StatusConflict, "you cannot disable yourself or drop your own admin flag; ask another admin"))
-		return
+		return problemf(http.StatusConflict, "you cannot disable yourself or drop your own admin flag; ask another admin")
 	}
 	if in.Admin != nil {
 		u.Admin = *in.Admin
@@ -128,50 +118,44 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, in userUpdat
 		u.Disabled = *in.Disabled
 	}
 	if err := s.store.UpdateUser(r.Context(), u); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.audit(r, principal(r.Context()).User, "user.updated", nil, map[string]any{"user": u.Name, "admin": u.Admin, "disabled": u.Disabled})
 	writeJSON(w, http.StatusOK, u)
+	return nil
 }
 
 // changePassword sets the caller's password; other login sessions end,
 // and with revoke_tokens the caller's other API tokens too.
-func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	var in passwordChange
 	if err := decode(w, r, &in); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	p := principal(r.Context())
 	u, hash, err := s.store.UserWithPassword(r.Context(), p.User)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if u.Service {
-		writeProblem(w, r, problemf(http.StatusConflict, "service accounts have no password"))
-		return
+		return problemf(http.StatusConflict, "service accounts have no password")
 	}
 	if err := s.checkCurrentPassword(r, p, hash, in.CurrentPassword); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := checkPassword(in.NewPassword); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	newHash, err := s.hasher.Hash(r.Context(), in.NewPassword)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.SetPassword(r.Context(), u.ID, newHash, p.Token.ID, in.RevokeTokens); err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
 	s.audit(r, p.User, "password.changed", nil, map[string]any{"revoke_tokens": in.RevokeTokens})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // checkCurrentPassword checks the caller may set a new password: it knows

@@ -1,4 +1,4 @@
-package api
+package dispatch
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func (e *jobSecretError) Error() string { return e.msg }
 // withSecrets fills in the values of the secrets the assignment's job
 // names. When the job cannot have them, its attempt fails at once with the
 // reason in its log, and withSecrets returns nil: no job for this claim.
-func (s *Server) withSecrets(ctx context.Context, agentID int64, as *lathe.Assignment) (*lathe.Assignment, error) {
+func (s *Service) withSecrets(ctx context.Context, agentID int64, as *lathe.Assignment) (*lathe.Assignment, error) {
 	if len(as.SecretRefs) == 0 {
 		return as, nil
 	}
@@ -65,7 +65,7 @@ func (s *Server) withSecrets(ctx context.Context, agentID int64, as *lathe.Assig
 
 // resolveSecrets opens the job's secrets in the order it names them. It
 // returns what it resolved so far with any error.
-func (s *Server) resolveSecrets(ctx context.Context, as *lathe.Assignment) ([]lathe.EnvVar, error) {
+func (s *Service) resolveSecrets(ctx context.Context, as *lathe.Assignment) ([]lathe.EnvVar, error) {
 	if s.keys == nil {
 		return nil, failf("lathe: this job needs secrets, but the server has no secret key configured")
 	}
@@ -133,7 +133,7 @@ func storedSecretDenial(project, name string, sec store.StoredSecret, found bool
 // openEncrypted opens a value carried encrypted in the pipeline file. A
 // value that does not open fails the job: as a claim error the agent would
 // ask for the same job again and again.
-func (s *Server) openEncrypted(ctx context.Context, p *lathe.Project, name, ciphertext string) ([]byte, error) {
+func (s *Service) openEncrypted(ctx context.Context, p *lathe.Project, name, ciphertext string) ([]byte, error) {
 	b, err := s.decryptForProject(ctx, p.ID, ciphertext)
 	switch {
 	case errors.Is(err, secret.ErrProjectCiphertext):
@@ -146,4 +146,22 @@ func (s *Server) openEncrypted(ctx context.Context, p *lathe.Project, name, ciph
 			"so it was not encrypted for this project (encrypt it with `lathe encrypt --project %s`)", name, p.Name, p.Name)
 	}
 	return b, err
+}
+
+// decryptForProject opens a value sealed with the project's public key
+// (secret.EncryptForProject; text "lathe:v1:…"). It is how secrets carried
+// encrypted in a pipeline file reach a job.
+func (s *Service) decryptForProject(ctx context.Context, projectID int64, ciphertext string) ([]byte, error) {
+	if s.keys == nil {
+		return nil, errors.New("this server has no secret key")
+	}
+	der, err := s.store.ProjectPrivateKey(ctx, s.keys, projectID)
+	if err != nil {
+		return nil, err
+	}
+	priv, err := secret.ParsePrivateKey(der)
+	if err != nil {
+		return nil, err
+	}
+	return secret.DecryptForProject(priv, ciphertext)
 }

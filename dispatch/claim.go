@@ -1,0 +1,66 @@
+package dispatch
+
+import (
+	"context"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/trigger"
+)
+
+// maxClaimID bounds the claim ID an agent sends (lathe.ClaimIDHeader).
+const maxClaimID = 128
+
+// Claim waits until end for a job the acting agent can run, and returns
+// its assignment with the secrets the job may have (see withSecrets) and
+// the repository URL with its credentials, which only the agent running
+// the job sees. It returns nil, nil at end with no job, or when the job it
+// claimed failed at once for want of its secrets (the agent asks again).
+// A claim ID repeated from an earlier claim gets that claim's attempt
+// again while it runs, so a retried request whose answer was lost does
+// not start a second attempt. When ctx ends first, Claim returns its error.
+func (s *Service) Claim(ctx context.Context, a Actor, claimID string, end time.Time) (*lathe.Assignment, error) {
+	if err := a.requireAgent(); err != nil {
+		return nil, err
+	}
+	if len(claimID) > maxClaimID {
+		return nil, invalidf("%s: at most %d characters", lathe.ClaimIDHeader, maxClaimID)
+	}
+	agent := a.Agent
+	if err := s.store.TouchAgent(ctx, agent.ID); err != nil {
+		return nil, err
+	}
+	deadline := time.NewTimer(time.Until(end))
+	defer deadline.Stop()
+	for {
+		wake := s.store.WorkSignal()
+		as, err := s.store.ClaimWithID(ctx, agent.ID, agent.Labels, claimID)
+		if err != nil {
+			return nil, err
+		}
+		if as != nil {
+			return s.deliver(ctx, agent, as)
+		}
+		select {
+		case <-wake:
+		case <-deadline.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// deliver completes a claimed assignment with what only the agent that
+// runs it may see: its secrets and the repository's credentials.
+func (s *Service) deliver(ctx context.Context, agent *lathe.Agent, as *lathe.Assignment) (*lathe.Assignment, error) {
+	as, err := s.withSecrets(ctx, agent.ID, as)
+	if as == nil || err != nil {
+		return nil, err
+	}
+	if as.RepoURL, err = trigger.CloneURL(s.keys, as.RepoURL, as.RepoCredentials); err != nil {
+		return nil, err
+	}
+	s.log.Debug("job claimed", "agent", agent.Name, "job_id", as.JobID, "attempt_id", as.AttemptID)
+	return as, nil
+}

@@ -1,0 +1,122 @@
+package dispatch
+
+import (
+	"context"
+	"strconv"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/pipeline"
+	"github.com/lathe-ci/lathe/trigger"
+)
+
+// Trigger starts a run of one of the actor's project's pipelines by hand
+// (the `manual` event), once the server has room to run it. It needs
+// write on the project.
+func (s *Service) Trigger(ctx context.Context, a Actor, req trigger.Request) (*lathe.Run, error) {
+	if err := a.requireRole(lathe.RoleWrite); err != nil {
+		return nil, err
+	}
+	if err := s.RoomToRun(); err != nil {
+		return nil, err
+	}
+	req.Event = pipeline.EventManual
+	run, err := s.trigger.Trigger(ctx, a.Project, req)
+	if err != nil {
+		return nil, err
+	}
+	s.Audit(ctx, a.User, "run.triggered", a.Project, map[string]any{"run_id": run.ID, "pipeline": run.Pipeline, "ref": run.Ref})
+	return s.store.Run(ctx, run.ID)
+}
+
+// Event starts every pipeline of p whose `on:` takes a webhook's event at
+// its ref, and returns the runs (none is not an error). The webhook's
+// token is its credential, checked by the caller. A pull request from a
+// fork starts untrusted runs: no secrets, and nothing runs until a user
+// with write approves the commit (ApproveRun). An error with some runs
+// started is not the caller's: the runs it did start are its answer.
+func (s *Service) Event(ctx context.Context, p *lathe.Project, req trigger.EventRequest) ([]*lathe.Run, error) {
+	switch req.Kind {
+	case "":
+		req.Kind = pipeline.EventWebhook
+	case pipeline.EventPush, pipeline.EventWebhook, pipeline.EventPullRequest:
+	default:
+		return nil, invalidf("event: %q is not push, pull_request or webhook", req.Kind)
+	}
+	if req.Untrusted && req.Kind != pipeline.EventPullRequest {
+		return nil, invalidf("fork: only a pull_request comes from a fork")
+	}
+	if err := s.RoomToRun(); err != nil {
+		return nil, err
+	}
+	runs, err := s.trigger.Event(ctx, p, req)
+	if err != nil && len(runs) == 0 {
+		return nil, err
+	}
+	if runs == nil {
+		runs = []*lathe.Run{}
+	}
+	return runs, nil
+}
+
+// CancelRun cancels a run: its queued jobs at once, its running ones once
+// their agents hear of it. It needs write on the project.
+func (s *Service) CancelRun(ctx context.Context, a Actor, runID int64) error {
+	return s.act(ctx, a, "run.canceled", "run", runID, s.store.CancelRun)
+}
+
+// CancelJob cancels one job; the jobs that need it are skipped. It needs
+// write on the project.
+func (s *Service) CancelJob(ctx context.Context, a Actor, jobID int64) error {
+	return s.act(ctx, a, "job.canceled", "job", jobID, s.store.CancelJob)
+}
+
+// RerunJob queues a finished job again as a new attempt. It needs write
+// on the project.
+func (s *Service) RerunJob(ctx context.Context, a Actor, jobID int64) error {
+	return s.act(ctx, a, "job.rerun", "job", jobID, s.store.RerunJob)
+}
+
+// RerunFailed queues every failed job of a finished run again. It needs
+// write on the project.
+func (s *Service) RerunFailed(ctx context.Context, a Actor, runID int64) error {
+	return s.act(ctx, a, "run.rerun_failed", "run", runID, s.store.RerunFailed)
+}
+
+// act applies a store action to the run or job id on the actor's behalf,
+// once the actor's role allows it, and records it in the audit log.
+func (s *Service) act(ctx context.Context, a Actor, action, kind string, id int64, do func(context.Context, int64) error) error {
+	if err := a.requireRole(lathe.RoleWrite); err != nil {
+		return err
+	}
+	if err := do(ctx, id); err != nil {
+		return err
+	}
+	s.Audit(ctx, a.User, action, a.Project, map[string]any{kind + "_id": id})
+	return nil
+}
+
+// Rerun starts a new run of the same pipeline at the same commit as the
+// run parentID, linked to it, once the server has room to run it. It
+// needs write on the project.
+func (s *Service) Rerun(ctx context.Context, a Actor, parentID int64) (*lathe.Run, error) {
+	if err := a.requireRole(lathe.RoleWrite); err != nil {
+		return nil, err
+	}
+	parent, err := s.store.Run(ctx, parentID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.store.Project(ctx, strconv.FormatInt(parent.ProjectID, 10))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.RoomToRun(); err != nil {
+		return nil, err
+	}
+	run, err := s.trigger.Rerun(ctx, p, parent)
+	if err != nil {
+		return nil, err
+	}
+	s.Audit(ctx, a.User, "run.rerun", p, map[string]any{"run_id": run.ID, "parent_run_id": parent.ID})
+	return s.store.Run(ctx, run.ID)
+}
