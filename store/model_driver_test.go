@@ -140,13 +140,19 @@ func (d *modelDriver) sweep(ctx context.Context, after time.Duration) error {
 	return err
 }
 
-func (d *modelDriver) cancelRun(ctx context.Context, id int64) error   { return d.s.CancelRun(ctx, id) }
-func (d *modelDriver) cancelJob(ctx context.Context, id int64) error   { return d.s.CancelJob(ctx, id) }
-func (d *modelDriver) approveJob(ctx context.Context, id int64) error  { return d.s.ApproveJob(ctx, id, "carol") }
-func (d *modelDriver) rejectJob(ctx context.Context, id int64) error   { return d.s.RejectJob(ctx, id) }
-func (d *modelDriver) approveRun(ctx context.Context, id int64) error  { return d.s.ApproveRun(ctx, id, "carol") }
-func (d *modelDriver) rerunJob(ctx context.Context, id int64) error    { return d.s.RerunJob(ctx, id) }
-func (d *modelDriver) rerunFailed(ctx context.Context, id int64) error { return d.s.RerunFailed(ctx, id) }
+func (d *modelDriver) cancelRun(ctx context.Context, id int64) error { return d.s.CancelRun(ctx, id) }
+func (d *modelDriver) cancelJob(ctx context.Context, id int64) error { return d.s.CancelJob(ctx, id) }
+func (d *modelDriver) approveJob(ctx context.Context, id int64) error {
+	return d.s.ApproveJob(ctx, id, "carol")
+}
+func (d *modelDriver) rejectJob(ctx context.Context, id int64) error { return d.s.RejectJob(ctx, id) }
+func (d *modelDriver) approveRun(ctx context.Context, id int64) error {
+	return d.s.ApproveRun(ctx, id, "carol")
+}
+func (d *modelDriver) rerunJob(ctx context.Context, id int64) error { return d.s.RerunJob(ctx, id) }
+func (d *modelDriver) rerunFailed(ctx context.Context, id int64) error {
+	return d.s.RerunFailed(ctx, id)
+}
 
 // rerunRun re-runs a whole run as the API does: a new run of its pipeline
 // at its commit (see trigger.Service.Rerun).
