@@ -26,9 +26,15 @@ const strictNoRewind = false
 // so the default run stays green while the failing case stays reproducible
 // by its seed. Remove an entry once the fix lands.
 var modelKnownBroken = map[string]string{
-	// cancel-job j1 (pending, needs j0 which is queued); rerun-job j1: j1 is
-	// queued at once and can be claimed before j0 has run.
-	"needs-before-start": "issue 13: RerunJob queues a job that was canceled before its needs ended",
+	// j1 needs j0. cancel-job j1 (pending); rerun-job j1: j1 is queued at
+	// once, and claimed before j0 ran. Or: cancel run; rerun-failed: j0 and
+	// j1 are both queued again.
+	"needs-before-start": "issue 13: a re-run (RerunJob, RerunFailed) queues a job whose needs have not succeeded",
+	// Untrusted run 0 (j0, j1, no needs); rerun-run 0 (run 1, also gated);
+	// cancel-job j1 of run 1; approve-run 0 (approves the commit);
+	// rerun-job j1 of run 1: the re-run lifts run 1's trust gate from all
+	// its jobs but releases only j1, so j0 waits for ever with no gate left.
+	"waiting-has-gate": "issue 13: a re-run that lifts its run's trust gate leaves the run's other gated jobs waiting with no gate",
 }
 
 // violation is an invariant that failed at a step.
@@ -98,8 +104,8 @@ func (h *modelHistory) check(prev, next *modelSnapshot, res stepResult) []violat
 	}
 	h.checkClaim(res, next, fail)
 	h.checkAttempts(prev, next, fail)
-	for _, r := range next.runs {
-		h.checkRun(prev, next, r, rerun && res.run == r.ID, fail)
+	for i, r := range next.runs {
+		h.checkRun(prev, next, r, i, rerun && res.run == r.ID, fail)
 	}
 	checkSemaphores(next, fail)
 	return out
@@ -115,10 +121,10 @@ func (h *modelHistory) checkClaim(res stepResult, next *modelSnapshot, fail func
 	if res.claimer.disabled {
 		fail("disabled-agent-claims", "disabled agent %s got job %d", res.claimer.name, as.JobID)
 	}
-	for _, r := range next.runs {
+	for i, r := range next.runs {
 		if r.ID == as.RunID && r.Untrusted && (delivered(as) || !as.Untrusted) {
 			fail("untrusted-secret", "job %d of untrusted run %d was claimed with secrets %v (untrusted %v)",
-				as.JobID, r.ID, as.SecretRefs, as.Untrusted)
+				as.JobID, i, as.SecretRefs, as.Untrusted)
 		}
 	}
 }
@@ -165,7 +171,8 @@ func (h *modelHistory) checkAttempts(prev, next *modelSnapshot, fail func(string
 func active(s lathe.Status) bool { return s == lathe.StatusQueued || s == lathe.StatusRunning }
 
 // checkRun checks one run's jobs, gates, roll-ups and the engine's view.
-func (h *modelHistory) checkRun(prev, next *modelSnapshot, r *lathe.Run, rerun bool, fail func(string, string, ...any)) {
+// Messages name runs by index (0 is the case's first run), as the events do.
+func (h *modelHistory) checkRun(prev, next *modelSnapshot, r *lathe.Run, idx int, rerun bool, fail func(string, string, ...any)) {
 	mayRewind := rerun && !strictNoRewind
 	var before *lathe.Run
 	for _, p := range prev.runs {
@@ -174,7 +181,7 @@ func (h *modelHistory) checkRun(prev, next *modelSnapshot, r *lathe.Run, rerun b
 		}
 	}
 	if before != nil && before.Status.Terminal() && r.Status != before.Status && !mayRewind {
-		fail("run-final", "run %d was %s and is now %s", r.ID, before.Status, r.Status)
+		fail("run-final", "run %d was %s and is now %s", idx, before.Status, r.Status)
 	}
 	outcome := map[string]lathe.Status{}
 	for _, j := range r.Jobs {
@@ -194,6 +201,11 @@ func (h *modelHistory) checkRun(prev, next *modelSnapshot, r *lathe.Run, rerun b
 		if j.Status == lathe.StatusPending || j.Status == lathe.StatusWaiting {
 			h.approved[j.ID] = false
 		}
+		if j.Status == lathe.StatusWaiting && (j.Approval == nil || j.Approval.ApprovedAt != nil) && !next.trustGated[j.ID] {
+			// No decision can move it on: it would wait for ever.
+			fail("waiting-has-gate", "job %d (%s) of run %d waits for approval, but has no closed gate (approval %v, trust gate %v)",
+				j.ID, j.Name, idx, j.Approval != nil, next.trustGated[j.ID])
+		}
 		newAttempt := len(next.byJob[j.ID]) > len(prev.byJob[j.ID])
 		entered := active(j.Status) && !active(was) || newAttempt && was != lathe.StatusQueued && was != lathe.StatusRunning
 		if !entered && !newAttempt {
@@ -205,7 +217,7 @@ func (h *modelHistory) checkRun(prev, next *modelSnapshot, r *lathe.Run, rerun b
 		}
 		if !h.trustOpen[r.ID] {
 			fail("trust-gate", "job %d (%s) of untrusted run %d went from %q to %s (new attempt %v) before its commit was approved",
-				j.ID, j.Name, r.ID, was, j.Status, newAttempt)
+				j.ID, j.Name, idx, was, j.Status, newAttempt)
 		}
 		if entered || !seen {
 			for _, dep := range j.Deps {
@@ -216,13 +228,13 @@ func (h *modelHistory) checkRun(prev, next *modelSnapshot, r *lathe.Run, rerun b
 			}
 		}
 	}
-	checkRollup(next, r, fail)
-	h.checkEngine(next, r, fail)
+	checkRollup(next, r, idx, fail)
+	h.checkEngine(next, r, idx, fail)
 }
 
 // checkRollup: the run's and stages' statuses are the engine's roll-up of
 // their jobs, so a run whose jobs all ended has ended.
-func checkRollup(next *modelSnapshot, r *lathe.Run, fail func(string, string, ...any)) {
+func checkRollup(next *modelSnapshot, r *lathe.Run, idx int, fail func(string, string, ...any)) {
 	all := make([]lathe.Status, 0, len(r.Jobs))
 	byStage := map[int64][]lathe.Status{}
 	for _, j := range r.Jobs {
@@ -230,12 +242,12 @@ func checkRollup(next *modelSnapshot, r *lathe.Run, fail func(string, string, ..
 		byStage[j.StageID] = append(byStage[j.StageID], outcomeOf(j))
 	}
 	if want := engine.Rollup(all); r.Status != want {
-		fail("run-rollup", "run %d is %s; its jobs %s roll up to %s", r.ID, r.Status, jobList(r), want)
+		fail("run-rollup", "run %d is %s; its jobs %s roll up to %s", idx, r.Status, jobList(r), want)
 	}
 	for _, st := range r.Stages {
 		if ss, ok := byStage[st.ID]; ok {
 			if want := engine.Rollup(ss); st.Status != want {
-				fail("stage-rollup", "stage %s of run %d is %s; its jobs roll up to %s", st.Name, r.ID, st.Status, want)
+				fail("stage-rollup", "stage %s of run %d is %s; its jobs roll up to %s", st.Name, idx, st.Status, want)
 			}
 		}
 	}
@@ -244,7 +256,7 @@ func checkRollup(next *modelSnapshot, r *lathe.Run, fail func(string, string, ..
 // checkEngine: the engine decides the same on the same snapshot every time
 // (and in any order of the jobs), and the store left nothing it decides
 // undone.
-func (h *modelHistory) checkEngine(next *modelSnapshot, r *lathe.Run, fail func(string, string, ...any)) {
+func (h *modelHistory) checkEngine(next *modelSnapshot, r *lathe.Run, idx int, fail func(string, string, ...any)) {
 	nodes := make([]engine.Node, len(r.Jobs))
 	statuses := make([]lathe.Status, len(r.Jobs))
 	for i, j := range r.Jobs {
@@ -258,14 +270,14 @@ func (h *modelHistory) checkEngine(next *modelSnapshot, r *lathe.Run, fail func(
 		h.shuffle.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 		if again, other := engine.Advance(nodes, canceled), engine.Advance(shuffled, canceled); !reflect.DeepEqual(first, again) ||
 			!reflect.DeepEqual(first, other) {
-			fail("engine-deterministic", "Advance(canceled=%v) on run %d gave %v, then %v, then (shuffled) %v", canceled, r.ID, first, again, other)
+			fail("engine-deterministic", "Advance(canceled=%v) on run %d gave %v, then %v, then (shuffled) %v", canceled, idx, first, again, other)
 		}
 		if canceled == next.cancel[r.ID] && len(first) > 0 {
-			fail("engine-applied", "run %d (%s): the engine still decides %v on the stored state %s", r.ID, r.Status, first, jobList(r))
+			fail("engine-applied", "run %d (%s): the engine still decides %v on the stored state %s", idx, r.Status, first, jobList(r))
 		}
 	}
 	if a, b := engine.Rollup(statuses), engine.Rollup(statuses); a != b {
-		fail("engine-deterministic", "Rollup on run %d gave %s, then %s", r.ID, a, b)
+		fail("engine-deterministic", "Rollup on run %d gave %s, then %s", idx, a, b)
 	}
 }
 
