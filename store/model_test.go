@@ -86,6 +86,7 @@ func playMany(t *testing.T, base, step uint64, n int, budget time.Duration, curr
 	deadline := time.Now().Add(budget)
 	known := map[string]int{} // sequences that broke each known-broken invariant
 	played, steps := 0, 0
+	var outcomes modelOutcomes
 	for i := 0; i < n && time.Now().Before(deadline); i++ {
 		c := genCase(base+uint64(i)*step, *modelEvents)
 		out, err := current().play(ctx, c)
@@ -93,6 +94,11 @@ func playMany(t *testing.T, base, step uint64, n int, budget time.Duration, curr
 			t.Fatalf("seed %d: %v", c.Seed, err)
 		}
 		played, steps = played+1, steps+len(out.trace)
+		for k := range outcomes {
+			for r := range outcomes[k] {
+				outcomes[k][r] += out.outcomes[k][r]
+			}
+		}
 		if v := out.known; v != nil {
 			if known[v.invariant]++; known[v.invariant] == 1 {
 				t.Logf("known-broken invariant %s (%s) at seed %d: %v", v.invariant, modelKnownBroken[v.invariant], c.Seed, v)
@@ -105,7 +111,8 @@ func playMany(t *testing.T, base, step uint64, n int, budget time.Duration, curr
 		small := shrink(ctx, fresh, c, inv)
 		t.Fatalf("%s", report(ctx, fresh, small))
 	}
-	t.Logf("played %d sequences, %d steps; known-broken invariants broken by sequences: %v", played, steps, known)
+	t.Logf("played %d sequences, %d steps in %v; known-broken invariants broken by sequences: %v\n%v",
+		played, steps, time.Since(deadline.Add(-budget)).Round(time.Millisecond), known, &outcomes)
 }
 
 // report replays a (shrunk) case and says how to replay it.
@@ -177,6 +184,31 @@ type played struct {
 	violation *violation
 	// known is the first violation of an invariant in modelKnownBroken.
 	known *violation
+	// outcomes counts the events of each kind done, refused and skipped.
+	outcomes modelOutcomes
+}
+
+// modelOutcomes counts, per kind of event, those the store did, those it
+// refused and those that had nothing to act on.
+type modelOutcomes [numEventKinds][3]int
+
+func (o *modelOutcomes) add(res stepResult) {
+	switch {
+	case res.skipped:
+		o[res.kind][2]++
+	case res.err != nil:
+		o[res.kind][1]++
+	default:
+		o[res.kind][0]++
+	}
+}
+
+func (o *modelOutcomes) String() string {
+	var b strings.Builder
+	for k, n := range o {
+		fmt.Fprintf(&b, " %s %d/%d/%d", eventKind(k), n[0], n[1], n[2])
+	}
+	return "events done/refused/skipped:" + b.String()
 }
 
 // play plays c on the env's store: a new project, the pipeline's first
@@ -200,6 +232,7 @@ func (e *modelEnv) play(ctx context.Context, c modelCase) (played, error) {
 			res = x.step(ctx, c.Events[i])
 		}
 		out.trace = append(out.trace, res.desc)
+		out.outcomes.add(res)
 		if res.skipped {
 			continue // nothing reached the store
 		}
