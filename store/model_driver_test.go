@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -19,30 +18,12 @@ import (
 // changes.
 type modelDriver struct {
 	s       *store.Store
-	clock   *modelClock
+	clock   *clock
 	project *lathe.Project
 	// tag is a label every job of this case needs and every agent of it
 	// has, so cases sharing a store never take each other's jobs.
 	tag string
 	pl  *pipeline.Pipeline
-}
-
-// modelClock is a store's clock; only the test moves it.
-type modelClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *modelClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *modelClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // modelLeaseTTL is long next to job timeouts, so time passing beyond a
@@ -53,7 +34,7 @@ const modelLeaseTTL = 30 * time.Minute
 var modelSweep = store.SweepPolicy{InfraRetries: 1, TimeoutGrace: 10 * time.Second, Limit: 1000}
 
 // newModelDriver makes a project for one case, whose pipeline file is yaml.
-func newModelDriver(ctx context.Context, s *store.Store, clock *modelClock, tag, yaml string) (*modelDriver, error) {
+func newModelDriver(ctx context.Context, s *store.Store, clk *clock, tag, yaml string) (*modelDriver, error) {
 	ps, err := pipeline.Parse([]pipeline.File{{Path: ".lathe.yml", Data: []byte(yaml)}})
 	if err != nil {
 		return nil, fmt.Errorf("parse generated pipeline: %w\n%s", err, yaml)
@@ -62,7 +43,7 @@ func newModelDriver(ctx context.Context, s *store.Store, clock *modelClock, tag,
 	if err := s.CreateProject(ctx, p); err != nil {
 		return nil, err
 	}
-	return &modelDriver{s: s, clock: clock, project: p, tag: tag, pl: ps[0]}, nil
+	return &modelDriver{s: s, clock: clk, project: p, tag: tag, pl: ps[0]}, nil
 }
 
 // modelCommit is the commit every run of a case builds, so approving it for
@@ -135,7 +116,7 @@ func (d *modelDriver) setDisabled(ctx context.Context, agentID int64, disabled b
 
 // sweep lets time pass and runs the lease sweeper once.
 func (d *modelDriver) sweep(ctx context.Context, after time.Duration) error {
-	d.clock.Advance(after)
+	d.clock.advance(after)
 	_, err := d.s.Sweep(ctx, modelSweep)
 	return err
 }

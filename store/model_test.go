@@ -138,17 +138,15 @@ func report(ctx context.Context, fresh func() *modelEnv, c modelCase) string {
 // modelEnv is a store the cases play on, with its clock.
 type modelEnv struct {
 	s     *store.Store
-	clock *modelClock
+	clock *clock
 	cases int
 	// strict stops at invariants known to be broken too (when replaying a seed).
 	strict bool
 }
 
 func newModelEnv(s *store.Store, strict bool) *modelEnv {
-	clock := &modelClock{now: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
-	store.SetClock(s, clock.Now)
 	s.LeaseTTL = modelLeaseTTL
-	return &modelEnv{s: s, clock: clock, strict: strict}
+	return &modelEnv{s: s, clock: withClock(s), strict: strict}
 }
 
 // sqliteTemplate migrates one SQLite database whose file each store copies:
