@@ -25,17 +25,7 @@ const strictNoRewind = false
 // with the issue that fixes them: their violations are logged, not failed,
 // so the default run stays green while the failing case stays reproducible
 // by its seed. Remove an entry once the fix lands.
-var modelKnownBroken = map[string]string{
-	// j1 needs j0. cancel-job j1 (pending); rerun-job j1: j1 is queued at
-	// once, and claimed before j0 ran. Or: cancel run; rerun-failed: j0 and
-	// j1 are both queued again.
-	"needs-before-start": "issue 13: a re-run (RerunJob, RerunFailed) queues a job whose needs have not succeeded",
-	// Untrusted run 0 (j0, j1, no needs); rerun-run 0 (run 1, also gated);
-	// cancel-job j1 of run 1; approve-run 0 (approves the commit);
-	// rerun-job j1 of run 1: the re-run lifts run 1's trust gate from all
-	// its jobs but releases only j1, so j0 waits for ever with no gate left.
-	"waiting-has-gate": "issue 13: a re-run that lifts its run's trust gate leaves the run's other gated jobs waiting with no gate",
-}
+var modelKnownBroken = map[string]string{}
 
 // violation is an invariant that failed at a step.
 type violation struct {

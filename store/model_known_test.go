@@ -2,8 +2,9 @@ package store_test
 
 import "testing"
 
-// modelKnownCases are the minimal cases that broke the invariants in
-// modelKnownBroken, found by the model-based test and shrunk by it.
+// modelKnownCases are the minimal cases that broke an invariant, found by
+// the model-based test and shrunk by it: of the invariants still known to be
+// broken (modelKnownBroken), and of fixed ones, kept as regressions.
 var modelKnownCases = map[string]modelCase{
 	// j1 needs j0. Cancel j1 while it is pending, then re-run it: it is
 	// queued at once, though j0 has not run.
@@ -30,20 +31,26 @@ var modelKnownCases = map[string]modelCase{
 }
 
 // TestModelKnownBroken plays the case of each invariant listed as known to
-// be broken and checks it still breaks: once a fix lands, it says which
-// entry of modelKnownBroken to remove.
+// be broken and checks it still breaks (once a fix lands, it says which
+// entry of modelKnownBroken to remove), and plays every other case, the
+// cases of bugs the model test found and that were fixed, as regressions
+// that must hold.
 func TestModelKnownBroken(t *testing.T) {
 	tmpl := sqliteTemplate(t)
 	for inv, issue := range modelKnownBroken {
-		c, ok := modelKnownCases[inv]
-		if !ok {
+		if _, ok := modelKnownCases[inv]; !ok {
 			t.Errorf("known-broken invariant %s (%s) has no case in modelKnownCases", inv, issue)
-			continue
 		}
+	}
+	for inv, c := range modelKnownCases {
+		issue, broken := modelKnownBroken[inv]
 		out, err := newSQLiteEnv(t, tmpl, true).play(t.Context(), c)
 		switch {
 		case err != nil:
 			t.Errorf("%s: %v", inv, err)
+		case !broken && out.violation != nil:
+			t.Errorf("fixed invariant %s breaks again: %s: %s", inv, out.violation.invariant, out.violation.detail)
+		case !broken:
 		case out.violation == nil:
 			t.Errorf("invariant %s holds now: remove it from modelKnownBroken (%s)", inv, issue)
 		case out.violation.invariant != inv:
