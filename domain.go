@@ -38,6 +38,9 @@ func (t *Timing) Finish() {
 	}
 }
 
+// EventRerun is the event of a run that re-runs another (its ParentID).
+const EventRerun = "rerun"
+
 // Run is one execution of a pipeline at one commit, numbered per pipeline.
 type Run struct {
 	ID        int64  `json:"id"`
@@ -50,7 +53,7 @@ type Run struct {
 	Commit    string `json:"commit"`
 	Event     string `json:"event"`
 	Status    Status `json:"status"`
-	// ParentID is the run this one re-runs (event "rerun"), if any.
+	// ParentID is the run this one re-runs (event EventRerun), if any.
 	ParentID *int64 `json:"parent_id"`
 	// Untrusted runs (a fork's pull request) get no secrets, and their jobs
 	// wait until a user with write approves the commit.
@@ -110,6 +113,9 @@ type Job struct {
 	Environment string `json:"environment,omitempty"`
 	// Attempt is the number of the current (latest) attempt, 0 before the first claim.
 	Attempt int `json:"attempt"`
+	// CarriedFrom is set on a job a re-run carried over with its result:
+	// the job that ran (in an earlier run), whose attempts this one shows.
+	CarriedFrom *int64 `json:"carried_from,omitempty"`
 	// WaitReason says why a queued job is not running, when the server
 	// knows (no online agent has its labels); empty once it is claimed.
 	WaitReason string `json:"wait_reason,omitempty"`

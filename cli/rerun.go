@@ -8,13 +8,14 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-// cmdRerun re-runs a whole run as a new run linked to it, only its failed
-// jobs (--failed), or one job as a new attempt (--job).
+// cmdRerun re-runs a run as a new run linked to it: all of it, only its
+// failed jobs (--failed), or one job (--job); with --failed and --job the
+// jobs that need those re-run too, and the others keep their results.
 func cmdRerun(ctx context.Context, args []string, env *Env) int {
 	fs := newFlags(env, "rerun", "RUN [--failed] | --job JOB")
 	mk := clientFlags(fs, env)
-	job := fs.Int64("job", 0, "re-run this finished job as a new attempt")
-	failed := fs.Bool("failed", false, "re-run only the failed jobs of the run, as new attempts in the same run")
+	job := fs.Int64("job", 0, "re-run this finished job (and the jobs that need it) as a new run")
+	failed := fs.Bool("failed", false, "re-run only the failed jobs of the run (and the jobs that need them) as a new run")
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -22,15 +23,13 @@ func cmdRerun(ctx context.Context, args []string, env *Env) int {
 	c := mk()
 	switch {
 	case *job > 0 && len(pos) == 0 && !*failed:
-		var j lathe.Job
-		if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", *job), nil, &j); err != nil {
+		var run lathe.Run
+		if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", *job), nil, &run); err != nil {
 			return fail(env, err)
 		}
-		if j.Status == lathe.StatusWaiting {
-			fmt.Fprintf(env.Stdout, "job %d (%s) waits for approval again: a gate's decision does not carry over to a re-run\n", j.ID, j.Name)
-			return 0
-		}
-		fmt.Fprintf(env.Stdout, "job %d (%s) queued again\n", j.ID, j.Name)
+		fmt.Fprintf(env.Stdout, "run %d: %s #%d of %s, re-running job %d and the jobs that need it\n",
+			run.ID, run.Pipeline, run.Number, run.Project, *job)
+		printWaiting(env, &run)
 		return 0
 	case *job == 0 && len(pos) == 1:
 		id, err := runArg(pos)
@@ -43,7 +42,9 @@ func cmdRerun(ctx context.Context, args []string, env *Env) int {
 			if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", id), nil, &run); err != nil {
 				return fail(env, err)
 			}
-			fmt.Fprintf(env.Stdout, "run %d: failed jobs queued again (%s)\n", run.ID, run.Status)
+			fmt.Fprintf(env.Stdout, "run %d: %s #%d of %s, re-running the failed jobs of run %d\n",
+				run.ID, run.Pipeline, run.Number, run.Project, id)
+			printWaiting(env, &run)
 			return 0
 		}
 		if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun", id), nil, &run); err != nil {
@@ -55,4 +56,14 @@ func cmdRerun(ctx context.Context, args []string, env *Env) int {
 	}
 	fs.Usage()
 	return 2
+}
+
+// printWaiting names the jobs of a re-run's new run that wait at a gate
+// again: a gate's decision does not carry over to a re-run.
+func printWaiting(env *Env, run *lathe.Run) {
+	for _, j := range run.Jobs {
+		if j.Status == lathe.StatusWaiting {
+			fmt.Fprintf(env.Stdout, "job %d (%s) waits for approval again: a gate's decision does not carry over to a re-run\n", j.ID, j.Name)
+		}
+	}
 }

@@ -219,11 +219,12 @@ func TestUserActionsNeedWrite(t *testing.T) {
 		run := f.run(t, false, nil)
 		reader := f.user("rita", lathe.RoleRead)
 		ctx := t.Context()
+		errOf := func(_ *lathe.Run, err error) error { return err }
 		for name, err := range map[string]error{
 			"cancel run":   f.d.CancelRun(ctx, reader, run.ID),
 			"cancel job":   f.d.CancelJob(ctx, reader, run.Jobs[0].ID),
-			"rerun job":    f.d.RerunJob(ctx, reader, run.Jobs[0].ID),
-			"rerun failed": f.d.RerunFailed(ctx, reader, run.ID),
+			"rerun job":    errOf(f.d.RerunJob(ctx, reader, run.Jobs[0].ID)),
+			"rerun failed": errOf(f.d.RerunFailed(ctx, reader, run.ID)),
 			"approve run":  f.d.ApproveRun(ctx, reader, run.ID),
 		} {
 			if !errors.Is(err, lathe.ErrForbidden) {

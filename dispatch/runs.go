@@ -70,16 +70,41 @@ func (s *Service) CancelJob(ctx context.Context, a Actor, jobID int64) error {
 	return s.act(ctx, a, "job.canceled", "job", jobID, s.store.CancelJob)
 }
 
-// RerunJob queues a finished job again as a new attempt. It needs write
-// on the project.
-func (s *Service) RerunJob(ctx context.Context, a Actor, jobID int64) error {
-	return s.act(ctx, a, "job.rerun", "job", jobID, s.store.RerunJob)
+// RerunJob re-runs a finished job of a finished run, with the jobs that
+// need it, as a new run that carries the other jobs' results over (see
+// store.RerunJob). It needs write on the project.
+func (s *Service) RerunJob(ctx context.Context, a Actor, jobID int64) (*lathe.Run, error) {
+	return s.rerunAs(ctx, a, "job.rerun", map[string]any{"job_id": jobID}, func() (*lathe.Run, error) {
+		return s.store.RerunJob(ctx, jobID)
+	})
 }
 
-// RerunFailed queues every failed job of a finished run again. It needs
-// write on the project.
-func (s *Service) RerunFailed(ctx context.Context, a Actor, runID int64) error {
-	return s.act(ctx, a, "run.rerun_failed", "run", runID, s.store.RerunFailed)
+// RerunFailed re-runs the failed jobs of a finished run, with the jobs that
+// need them, as a new run (see store.RerunFailed). It needs write on the
+// project.
+func (s *Service) RerunFailed(ctx context.Context, a Actor, runID int64) (*lathe.Run, error) {
+	return s.rerunAs(ctx, a, "run.rerun_failed", map[string]any{"parent_run_id": runID}, func() (*lathe.Run, error) {
+		return s.store.RerunFailed(ctx, runID)
+	})
+}
+
+// rerunAs makes a re-run's new run on the actor's behalf once the actor's
+// role allows it and the server has room to run it, and records it in the
+// audit log with details and the new run's ID.
+func (s *Service) rerunAs(ctx context.Context, a Actor, action string, details map[string]any, rerun func() (*lathe.Run, error)) (*lathe.Run, error) {
+	if err := a.requireRole(lathe.RoleWrite); err != nil {
+		return nil, err
+	}
+	if err := s.RoomToRun(); err != nil {
+		return nil, err
+	}
+	run, err := rerun()
+	if err != nil {
+		return nil, err
+	}
+	details["run_id"] = run.ID
+	s.Audit(ctx, a.User, action, a.Project, details)
+	return run, nil
 }
 
 // act applies a store action to the run or job id on the actor's behalf,

@@ -196,36 +196,37 @@ func Rollup(statuses []lathe.Status) lathe.Status {
 	return lathe.StatusPending
 }
 
-// PlanRerun decides which jobs of a finished run a re-run of ids starts
-// again: requeue holds ids themselves; pending holds, transitively, every
-// skipped or canceled job that waits for one of them (it ended because of
-// them, so it runs after them).
-func PlanRerun(nodes []Node, ids []int64) (requeue, pending map[int64]bool) {
-	requeue, pending = map[int64]bool{}, map[int64]bool{}
+// RerunPlan decides which jobs a re-run of ids runs again: ids themselves
+// and, transitively, every job that needs one of them (it used what they
+// made, so its result no longer stands). Every other job keeps its result.
+func RerunPlan(nodes []Node, ids []int64) map[int64]bool {
+	again := map[int64]bool{}
+	names := map[string]bool{}
 	for _, id := range ids {
-		requeue[id] = true
+		again[id] = true
 	}
-	reset := map[string]bool{}
 	for _, n := range nodes {
-		if requeue[n.ID] {
-			reset[n.Name] = true
+		if again[n.ID] {
+			names[n.Name] = true
 		}
 	}
+	// Dependents come after what they need in no particular order, so
+	// iterate to a fixed point (each pass adds a job or ends).
 	for changed := true; changed; {
 		changed = false
 		for _, n := range nodes {
-			if requeue[n.ID] || pending[n.ID] || (n.Status != lathe.StatusSkipped && n.Status != lathe.StatusCanceled) {
+			if again[n.ID] {
 				continue
 			}
 			for _, d := range n.Deps {
-				if reset[d] {
-					pending[n.ID], reset[n.Name], changed = true, true, true
+				if names[d] {
+					again[n.ID], names[n.Name], changed = true, true, true
 					break
 				}
 			}
 		}
 	}
-	return requeue, pending
+	return again
 }
 
 // Rerunnable says whether a job that is in status may be re-run: only a

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync/atomic"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -66,27 +65,6 @@ var transitions = map[Entity]map[lathe.Status][]lathe.Status{
 	},
 }
 
-// rerunTransitions are the only ways out of a final status: a re-run of
-// finished jobs in their own run puts them (and their skipped or canceled
-// dependents) back to pending, from where Advance releases them, and takes their
-// stages and run back to unfinished. Only CheckRerun allows them, and only
-// the re-run path calls it; every other writer goes through Check, for which
-// final is final. (Attempts never leave a final status: a re-run is a new
-// attempt.)
-var rerunTransitions = map[Entity]map[lathe.Status][]lathe.Status{
-	Job:   fromTerminal([]lathe.Status{lathe.StatusPending}),
-	Stage: fromTerminal(unfinished),
-	Run:   fromTerminal(unfinished),
-}
-
-func fromTerminal(to []lathe.Status) map[lathe.Status][]lathe.Status {
-	m := map[lathe.Status][]lathe.Status{}
-	for _, from := range terminal {
-		m[from] = to
-	}
-	return m
-}
-
 func rollupTable() map[lathe.Status][]lathe.Status {
 	m := map[lathe.Status][]lathe.Status{}
 	for _, from := range unfinished {
@@ -127,15 +105,6 @@ func CanTransition(e Entity, from, to lathe.Status) bool {
 // the current state does not allow).
 func Check(e Entity, id int64, from, to lathe.Status) error {
 	if CanTransition(e, from, to) {
-		return nil
-	}
-	return refuse(e, id, from, to)
-}
-
-// CheckRerun is Check for the writes of a re-run, which may also take a
-// job, stage or run out of a final status (see rerunTransitions).
-func CheckRerun(e Entity, id int64, from, to lathe.Status) error {
-	if CanTransition(e, from, to) || slices.Contains(rerunTransitions[e][from], to) {
 		return nil
 	}
 	return refuse(e, id, from, to)

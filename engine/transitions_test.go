@@ -7,8 +7,8 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-// Final is final: no writer but a re-run takes anything out of a terminal
-// status, and attempts never leave one.
+// Final is final: nothing leaves a terminal status (a retry is a new
+// attempt, a re-run a new run).
 func TestTerminalStatusesAreFinal(t *testing.T) {
 	for _, e := range []Entity{Attempt, Job, Stage, Run} {
 		for _, from := range terminal {
@@ -16,14 +16,8 @@ func TestTerminalStatusesAreFinal(t *testing.T) {
 				if CanTransition(e, from, to) {
 					t.Errorf("%s may go from final %s to %s", e, from, to)
 				}
-				if e == Attempt && CheckRerun(e, 1, from, to) == nil {
-					t.Errorf("a re-run may take an attempt from %s to %s", from, to)
-				}
 			}
 		}
-	}
-	if CheckRerun(Job, 1, lathe.StatusFailed, lathe.StatusPending) != nil || CheckRerun(Job, 1, lathe.StatusFailed, lathe.StatusQueued) == nil || CheckRerun(Run, 1, lathe.StatusFailed, lathe.StatusRunning) != nil {
-		t.Error("a re-run must put a failed job back to pending (never straight to the queue) and take its run back to running")
 	}
 	if CanTransition(Gate, GatePassed, GateWaiting) || CanTransition(Gate, GateRejected, GatePassed) {
 		t.Error("a gate's decision is not final")
@@ -152,5 +146,24 @@ func TestAdvanceLongChain(t *testing.T) {
 	changes := Advance(nodes, false)
 	if len(changes) != n-1 || changes[n] != lathe.StatusSkipped {
 		t.Errorf("Advance skipped %d of %d jobs behind a failure", len(changes), n-1)
+	}
+}
+
+// A re-run runs the chosen jobs again and everything that needs them,
+// transitively; the rest keep their results.
+func TestRerunPlan(t *testing.T) {
+	nodes := []Node{
+		{ID: 1, Name: "build", Status: lathe.StatusSuccess},
+		{ID: 2, Name: "test", Status: lathe.StatusFailed, Deps: []string{"build"}},
+		{ID: 3, Name: "deploy", Status: lathe.StatusSkipped, Deps: []string{"test"}},
+		{ID: 4, Name: "notify", Status: lathe.StatusSkipped, Deps: []string{"deploy"}},
+		{ID: 5, Name: "lint", Status: lathe.StatusSuccess},
+	}
+	got := RerunPlan(nodes, []int64{2})
+	if len(got) != 3 || !got[2] || !got[3] || !got[4] {
+		t.Errorf("RerunPlan(test) = %v; want test, deploy, notify", got)
+	}
+	if got := RerunPlan(nodes, []int64{1}); len(got) != 4 || got[5] {
+		t.Errorf("RerunPlan(build) = %v; want all but lint", got)
 	}
 }

@@ -72,7 +72,7 @@ func TestAuditLogRecordsEveryChangeOfAccess(t *testing.T) {
 		"hold.created":        fmt.Sprintf("hold_id=%d", h.ID),
 		"hold.deleted":        fmt.Sprintf("hold_id=%d", h.ID),
 		"run.rerun":           fmt.Sprintf("parent_run_id=%d", run.ID),
-		"run.rerun_failed":    fmt.Sprintf("run_id=%d", run.ID),
+		"run.rerun_failed":    fmt.Sprintf("parent_run_id=%d", run.ID),
 		"job.rerun":           fmt.Sprintf("job_id=%d", run.Jobs[0].ID),
 	}
 	for action, detail := range want {

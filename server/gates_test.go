@@ -24,9 +24,9 @@ jobs:
 `
 
 // An approval gate cannot be skipped by re-running what it stopped: after a
-// reject, `rerun --failed` and `rerun --job` put the job back at its gate,
-// and an approval covers one pass through the gate — a re-run of the
-// approved job waits for a new decision.
+// reject, `rerun --failed` and `rerun --job` make new runs whose job waits at
+// its gate, and an approval covers one pass through the gate — a re-run of
+// the approved job waits for a new decision.
 func TestRerunPutsAGatedJobBackAtItsGate(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
 		l := lathetest.Start(t, o)
@@ -43,32 +43,54 @@ func TestRerunPutsAGatedJobBackAtItsGate(t *testing.T) {
 		if code, out := adminCLI(l, "rerun", fmt.Sprint(run.ID), "--failed"); code != 0 {
 			t.Fatalf("lathe rerun --failed: exit %d\n%s", code, out)
 		}
+		run2 := latestRun(t, l, "gated", run.ID)
+		deploy = lathetest.JobByName(t, run2, "deploy")
 		wantAtGate(t, l, deploy.ID, "rerun --failed after a reject")
-		if n := lathetest.JobByName(t, l.Run(t, run.ID), "notify"); n.Status != lathe.StatusPending {
+		if n := lathetest.JobByName(t, l.Run(t, run2.ID), "notify"); n.Status != lathe.StatusPending {
 			t.Errorf("notify behind the gate after rerun-failed = %s; want pending", n.Status)
 		}
 
 		post("/api/v1/jobs/%d/reject", deploy.ID)
-		l.Wait(t, run.ID, 30*time.Second)
+		l.Wait(t, run2.ID, 30*time.Second)
 		if code, out := adminCLI(l, "rerun", "--job", fmt.Sprint(deploy.ID)); code != 0 || !strings.Contains(out, "waits for approval again") {
 			t.Errorf("lathe rerun --job of a rejected gate: exit %d\n%s", code, out)
 		}
+		run3 := latestRun(t, l, "gated", run2.ID)
+		deploy = lathetest.JobByName(t, run3, "deploy")
 		wantAtGate(t, l, deploy.ID, "rerun --job after a reject")
 
 		post("/api/v1/jobs/%d/approve", deploy.ID)
-		if r := l.Wait(t, run.ID, 60*time.Second); r.Status != lathe.StatusSuccess {
+		if r := l.Wait(t, run3.ID, 60*time.Second); r.Status != lathe.StatusSuccess {
 			t.Fatalf("run after approval = %s", r.Status)
 		}
-		post("/api/v1/jobs/%d/rerun", deploy.ID)
+		var run4 lathe.Run
+		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", deploy.ID), nil, &run4)
+		approved := deploy.ID
+		deploy = lathetest.JobByName(t, &run4, "deploy")
 		wantAtGate(t, l, deploy.ID, "rerun of the approved job")
-		if j := l.Job(t, deploy.ID); j.Approval.ApprovedBy != "" || j.Approval.ApprovedAt != nil || len(j.Attempts) != 1 {
-			t.Errorf("re-run deploy: approval %+v with %d attempts; want the old decision gone and no new attempt", j.Approval, len(j.Attempts))
+		if j := l.Job(t, deploy.ID); j.Approval.ApprovedBy != "" || j.Approval.ApprovedAt != nil || len(j.Attempts) != 0 {
+			t.Errorf("re-run deploy: approval %+v with %d attempts; want no decision and no attempt yet", j.Approval, len(j.Attempts))
+		}
+		if j := l.Job(t, approved); j.Approval.ApprovedBy == "" || j.Status != lathe.StatusSuccess {
+			t.Errorf("the approved deploy of the earlier run = %s, approved by %q; want it as it ended", j.Status, j.Approval.ApprovedBy)
 		}
 		post("/api/v1/jobs/%d/approve", deploy.ID)
-		if r := l.Wait(t, run.ID, 60*time.Second); r.Status != lathe.StatusSuccess || len(l.Job(t, deploy.ID).Attempts) != 2 {
-			t.Errorf("run after the second approval = %s; want success with deploy's second attempt", r.Status)
+		r := l.Wait(t, run4.ID, 60*time.Second)
+		if j := l.Job(t, deploy.ID); r.Status != lathe.StatusSuccess || len(j.Attempts) != 1 || j.Attempts[0].Number != 2 {
+			t.Errorf("run after the second approval = %s, deploy with %d attempts; want success with deploy's second attempt", r.Status, len(j.Attempts))
 		}
 	})
+}
+
+// latestRun returns the project's newest run, which must be newer than after.
+func latestRun(t *testing.T, l *lathetest.Lathe, project string, after int64) *lathe.Run {
+	t.Helper()
+	var page lathe.Page[*lathe.Run]
+	l.Do(t, http.MethodGet, "/api/v1/runs?project="+project+"&limit=1", nil, &page)
+	if len(page.Items) == 0 || page.Items[0].ID <= after {
+		t.Fatalf("no run of %s newer than run %d", project, after)
+	}
+	return l.Run(t, page.Items[0].ID)
 }
 
 // A gate's `from` decides who may answer it, rejecting as approving: a
@@ -125,8 +147,8 @@ func TestGateFromDecidesWhoApprovesAndWhoRejects(t *testing.T) {
 }
 
 // An approval given to a job that never ran does not outlive a re-run of
-// what it needs: when the job comes back behind the re-run job, it waits at
-// its gate again.
+// what it needs: in the new run, the job behind the re-run job waits at its
+// gate again.
 func TestApprovalOfACanceledJobDoesNotCarryOverToItsReRun(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{})
 	l.Project(t, "behind", lathetest.Repo(t, map[string]string{".lathe.yml": `
@@ -147,11 +169,12 @@ jobs:
 	})
 	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/approve", deploy.ID), nil, nil)
 	cancelRun(t, l, run.ID) // deploy, approved, never found an agent
-	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", lathetest.JobByName(t, l.Run(t, run.ID), "build").ID), nil, nil)
+	var again lathe.Run
+	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", lathetest.JobByName(t, l.Run(t, run.ID), "build").ID), nil, &again)
 	waitFor(t, 60*time.Second, "build to run again", func() bool {
-		return lathetest.JobByName(t, l.Run(t, run.ID), "build").Status == lathe.StatusSuccess
+		return lathetest.JobByName(t, l.Run(t, again.ID), "build").Status == lathe.StatusSuccess
 	})
-	if j := l.Job(t, deploy.ID); j.Status != lathe.StatusWaiting || j.Approval.ApprovedBy != "" {
+	if j := l.Job(t, lathetest.JobByName(t, l.Run(t, again.ID), "deploy").ID); j.Status != lathe.StatusWaiting || j.Approval.ApprovedBy != "" {
 		t.Errorf("deploy behind the re-run build = %s, approved by %q; want waiting for a new decision", j.Status, j.Approval.ApprovedBy)
 	}
 }

@@ -45,10 +45,11 @@ func wantStatus(t *testing.T, err error, status int, what string) {
 	}
 }
 
-// Re-running the failed jobs of a finished run queues them as new attempts
-// in the same run, with their skipped dependents pending behind them; the
-// first attempt's log stays readable. One job re-runs as a new attempt, and
-// a whole run re-runs as a new run linked to its parent at the same commit.
+// Re-running the failed jobs of a finished run makes a new run: the failed
+// job and the job that needs it run again (the retry's attempt number goes
+// on from the first try), the job that succeeded is carried over with its
+// result and its log, and the first run stays failed. One job re-runs as a
+// new run too, and a whole run re-runs as a new run of the same commit.
 func TestRerunFailedJobsOneJobAndAWholeRun(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
 		// The marker file outside the workspace that remembers across
@@ -67,48 +68,66 @@ func TestRerunFailedJobsOneJobAndAWholeRun(t *testing.T) {
 
 		var again lathe.Run
 		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", run.ID), nil, &again)
-		if again.ID != run.ID || again.Status.Terminal() {
-			t.Errorf("rerun-failed answered run %d %s; want run %d not finished", again.ID, again.Status, run.ID)
+		if again.ID == run.ID || again.ParentID == nil || *again.ParentID != run.ID || again.Event != lathe.EventRerun ||
+			again.Commit != run.Commit || again.Status.Terminal() {
+			t.Errorf("rerun-failed answered %+v; want a new unfinished run of the same commit, parent %d, event rerun", again, run.ID)
 		}
-		run = l.Wait(t, run.ID, 60*time.Second)
-		if run.Status != lathe.StatusSuccess {
-			t.Fatalf("run after rerun-failed = %s; want success", run.Status)
+		second := l.Wait(t, again.ID, 60*time.Second)
+		if second.Status != lathe.StatusSuccess {
+			t.Fatalf("run after rerun-failed = %s; want success", second.Status)
 		}
-		attempts := map[string]int{"flaky": 2, "after": 1, "alone": 1}
-		for name, n := range attempts {
-			j := l.Job(t, lathetest.JobByName(t, run, name).ID)
-			if j.Status != lathe.StatusSuccess || len(j.Attempts) != n {
-				t.Errorf("job %s = %s with %d attempts; want success with %d", name, j.Status, len(j.Attempts), n)
+		if first := l.Run(t, run.ID); first.Status != lathe.StatusFailed ||
+			lathetest.JobByName(t, first, "flaky").Status != lathe.StatusFailed || lathetest.JobByName(t, first, "after").Status != lathe.StatusSkipped {
+			t.Errorf("the first run changed after its re-run: %s", first.Status)
+		}
+		for name, want := range map[string]struct {
+			attempt int  // the number of the job's latest attempt
+			carried bool // carried over from the first run
+		}{"flaky": {2, false}, "after": {1, false}, "alone": {1, true}} {
+			j := l.Job(t, lathetest.JobByName(t, second, name).ID)
+			first := lathetest.JobByName(t, run, name)
+			switch {
+			case j.Status != lathe.StatusSuccess || len(j.Attempts) != 1 || j.Attempts[0].Number != want.attempt:
+				t.Errorf("job %s = %s with %d attempts; want success with one attempt numbered %d", name, j.Status, len(j.Attempts), want.attempt)
+			case want.carried && (j.CarriedFrom == nil || *j.CarriedFrom != first.ID || j.Attempts[0].JobID != first.ID):
+				t.Errorf("job %s carried_from = %v, attempt of job %d; want carried from job %d", name, j.CarriedFrom, j.Attempts[0].JobID, first.ID)
+			case !want.carried && j.CarriedFrom != nil:
+				t.Errorf("job %s ran again but says it was carried from %d", name, *j.CarriedFrom)
 			}
 		}
-		flaky := lathetest.JobByName(t, run, "flaky")
-		if first := attemptLog(t, l, flaky.ID, 1); !strings.Contains(first, "try 1") || !strings.Contains(first, "broken") {
-			t.Errorf("attempt 1 log: %q", first)
+		flaky := lathetest.JobByName(t, second, "flaky")
+		if first := attemptLog(t, l, lathetest.JobByName(t, run, "flaky").ID, 1); !strings.Contains(first, "try 1") || !strings.Contains(first, "broken") {
+			t.Errorf("first run's log: %q", first)
 		}
 		if latest := l.Log(t, flaky.ID); !strings.Contains(latest, "try 2") || !strings.Contains(latest, "recovered") {
-			t.Errorf("latest log: %q", latest)
+			t.Errorf("re-run's log: %q", latest)
 		}
-		wantStatus(t, l.Client.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", run.ID), nil, nil),
+		if carried := l.Log(t, lathetest.JobByName(t, second, "alone").ID); !strings.Contains(carried, "alone ran") {
+			t.Errorf("carried job's log: %q", carried)
+		}
+		wantStatus(t, l.Client.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", second.ID), nil, nil),
 			http.StatusConflict, "rerun-failed of a successful run")
 
-		alone := lathetest.JobByName(t, run, "alone")
-		var j lathe.Job
-		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", alone.ID), nil, &j)
-		// An idle agent may claim (or even finish) it before the answer is
-		// read; what must not be is the old attempt, finished, as the answer.
-		if j.Status.Terminal() && len(j.Attempts) < 2 {
-			t.Errorf("re-run job answered %s with %d attempts; want it queued again", j.Status, len(j.Attempts))
+		alone := lathetest.JobByName(t, second, "alone")
+		var third lathe.Run
+		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", alone.ID), nil, &third)
+		if third.ID == second.ID || third.ParentID == nil || *third.ParentID != second.ID {
+			t.Errorf("job re-run answered run %d (parent %v); want a new run of run %d", third.ID, third.ParentID, second.ID)
 		}
-		run = l.Wait(t, run.ID, 60*time.Second)
-		if j := l.Job(t, alone.ID); j.Status != lathe.StatusSuccess || len(j.Attempts) != 2 || run.Status != lathe.StatusSuccess {
-			t.Errorf("after re-running alone: job %s with %d attempts, run %s", j.Status, len(j.Attempts), run.Status)
+		ended := l.Wait(t, third.ID, 60*time.Second)
+		a3 := l.Job(t, lathetest.JobByName(t, ended, "alone").ID)
+		f3 := l.Job(t, lathetest.JobByName(t, ended, "flaky").ID)
+		if ended.Status != lathe.StatusSuccess || a3.CarriedFrom != nil || len(a3.Attempts) != 1 || a3.Attempts[0].Number != 2 ||
+			f3.CarriedFrom == nil || *f3.CarriedFrom != flaky.ID {
+			t.Errorf("after re-running alone: run %s, alone carried %v with %d attempts, flaky carried from %v (want %d)",
+				ended.Status, a3.CarriedFrom, len(a3.Attempts), f3.CarriedFrom, flaky.ID)
 		}
 
 		var child lathe.Run
-		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun", run.ID), nil, &child)
-		if child.ID == run.ID || child.ParentID == nil || *child.ParentID != run.ID || child.Event != "rerun" ||
-			child.Commit != run.Commit || child.Ref != run.Ref || child.Number != run.Number+1 {
-			t.Errorf("rerun = %+v; want a new run of the same commit and ref, parent %d, event rerun, number %d", child, run.ID, run.Number+1)
+		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun", third.ID), nil, &child)
+		if child.ID == third.ID || child.ParentID == nil || *child.ParentID != third.ID || child.Event != lathe.EventRerun ||
+			child.Commit != third.Commit || child.Ref != third.Ref || child.Number != third.Number+1 {
+			t.Errorf("rerun = %+v; want a new run of the same commit and ref, parent %d, event rerun, number %d", child, third.ID, third.Number+1)
 		}
 		if done := l.Wait(t, child.ID, 60*time.Second); done.Status != lathe.StatusSuccess || len(done.Jobs) != 3 {
 			t.Errorf("re-run run = %s with %d jobs; want success with 3", done.Status, len(done.Jobs))
@@ -138,10 +157,9 @@ func TestRerunRefusedWhileRunningAndCLI(t *testing.T) {
 	l.Wait(t, run.ID, 60*time.Second)
 
 	lathecli := func(args ...string) (int, string) { return adminCLI(l, args...) }
-	if code, out := lathecli("rerun", "--job", fmt.Sprint(job.ID)); code != 0 || !strings.Contains(out, "queued again") {
+	if code, out := lathecli("rerun", "--job", fmt.Sprint(job.ID)); code != 0 || !strings.Contains(out, fmt.Sprintf("re-running job %d", job.ID)) {
 		t.Errorf("lathe rerun --job: exit %d\n%s", code, out)
 	}
-	l.Wait(t, run.ID, 60*time.Second)
 	code, out := lathecli("rerun", fmt.Sprint(run.ID))
 	if code != 0 || !strings.Contains(out, fmt.Sprintf("re-running run %d", run.ID)) {
 		t.Errorf("lathe rerun RUN: exit %d\n%s", code, out)
@@ -154,7 +172,48 @@ func TestRerunRefusedWhileRunningAndCLI(t *testing.T) {
 	for _, r := range page.Items {
 		l.Wait(t, r.ID, 60*time.Second)
 	}
-	if len(page.Items) != 2 {
-		t.Errorf("runs of slow = %d; want 2 (the original and its re-run)", len(page.Items))
+	if len(page.Items) != 3 {
+		t.Errorf("runs of slow = %d; want 3 (the original, its job's re-run and its re-run)", len(page.Items))
+	}
+}
+
+// A job that runs again in a re-run downloads what a job carried over from
+// the first run uploaded there, and the re-run lists that upload.
+func TestRerunDownloadsWhatACarriedJobUploaded(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "marker")
+	pipeline := fmt.Sprintf(`
+jobs:
+  build:
+    steps:
+      - mkdir -p dist && echo app > dist/app.txt
+      - upload: {name: dist, paths: ["dist/**"]}
+  test:
+    needs: [build]
+    steps:
+      - download: {name: dist}
+      - test "$(cat dist/app.txt)" = app
+      - if [ -f %[1]q ]; then echo passed; else touch %[1]q; exit 1; fi
+`, marker)
+	o := lathetest.Options{Executor: executor.Options{Kind: executor.KindShell}} // the marker lives outside the workspace
+	l := lathetest.Start(t, o)
+	l.Project(t, "handoff", lathetest.Repo(t, map[string]string{".lathe.yml": pipeline}))
+	run := l.Wait(t, l.Trigger(t, "handoff", "", "").ID, 60*time.Second)
+	if run.Status != lathe.StatusFailed {
+		t.Fatalf("first run = %s; want failed", run.Status)
+	}
+	var again lathe.Run
+	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", run.ID), nil, &again)
+	done := l.Wait(t, again.ID, 60*time.Second)
+	test := lathetest.JobByName(t, done, "test")
+	if log := l.Log(t, test.ID); done.Status != lathe.StatusSuccess || !strings.Contains(log, "passed") {
+		t.Fatalf("re-run = %s; test log:\n%s", done.Status, log)
+	}
+	if b := lathetest.JobByName(t, done, "build"); b.CarriedFrom == nil {
+		t.Errorf("build ran again; want it carried over")
+	}
+	var list lathe.Page[*lathe.Upload]
+	l.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/uploads", again.ID), nil, &list)
+	if len(list.Items) != 1 || list.Items[0].Name != "dist" || list.Items[0].RunID != run.ID {
+		t.Errorf("re-run's uploads = %+v; want the carried build's dist from run %d", list.Items, run.ID)
 	}
 }

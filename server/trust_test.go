@@ -91,13 +91,22 @@ func TestTrustFollowsTheCodeIntoReRunsAndDownstreamRuns(t *testing.T) {
 		wantStatus(t, err, http.StatusConflict, "approving a job behind the trust gate as if it were its own gate")
 		wantAtGate(t, l, test.ID, "after a job approval was refused")
 
+		// Every kind of re-run makes a new run, untrusted like its parent,
+		// whose jobs wait at the trust gate again.
+		rerunAtGate := func(path string, parent *lathe.Run, what string) *lathe.Run {
+			t.Helper()
+			var again lathe.Run
+			l.Do(t, http.MethodPost, path, nil, &again)
+			if !again.Untrusted || again.ParentID == nil || *again.ParentID != parent.ID {
+				t.Errorf("%s: run %d untrusted %v, parent %v; want an untrusted re-run of run %d", what, again.ID, again.Untrusted, again.ParentID, parent.ID)
+			}
+			wantAtGate(t, l, lathetest.JobByName(t, l.Run(t, again.ID), "test").ID, what)
+			cancelRun(t, l, again.ID)
+			return &again
+		}
 		cancelRun(t, l, run.ID)
-		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", run.ID), nil, nil)
-		wantAtGate(t, l, test.ID, "rerun-failed of the canceled fork run")
-		cancelRun(t, l, run.ID)
-		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", test.ID), nil, nil)
-		wantAtGate(t, l, test.ID, "rerun of the fork run's job")
-		cancelRun(t, l, run.ID)
+		failedAgain := rerunAtGate(fmt.Sprintf("/api/v1/runs/%d/rerun-failed", run.ID), run, "rerun-failed of the canceled fork run")
+		rerunAtGate(fmt.Sprintf("/api/v1/jobs/%d/rerun", test.ID), run, "rerun of the fork run's job")
 
 		var child lathe.Run
 		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun", run.ID), nil, &child)
@@ -120,14 +129,15 @@ func TestTrustFollowsTheCodeIntoReRunsAndDownstreamRuns(t *testing.T) {
 				after.Untrusted, after.Status, log)
 		}
 
-		// The first run, canceled at the gate, re-runs under the commit's
-		// approval given since: it runs, and stays untrusted.
-		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", run.ID), nil, nil)
-		if j := l.Job(t, test.ID); j.Status == lathe.StatusWaiting {
+		// A run canceled at the gate re-runs under the commit's approval
+		// given since: its re-run runs, and stays untrusted.
+		var again lathe.Run
+		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", failedAgain.ID), nil, &again)
+		if j := lathetest.JobByName(t, l.Run(t, again.ID), "test"); j.Status == lathe.StatusWaiting {
 			t.Fatalf("re-run of the fork run after its commit was approved still waits at the trust gate")
 		}
-		done = l.Wait(t, run.ID, 60*time.Second)
-		if log := l.Log(t, test.ID); !done.Untrusted || done.Status != lathe.StatusSuccess || !strings.Contains(log, "key=[none]") {
+		done = l.Wait(t, again.ID, 60*time.Second)
+		if log := l.Log(t, lathetest.JobByName(t, done, "test").ID); !done.Untrusted || done.Status != lathe.StatusSuccess || !strings.Contains(log, "key=[none]") {
 			t.Errorf("re-run of the approved commit: untrusted %v, %s, log %q; want untrusted, success, no secret", done.Untrusted, done.Status, log)
 		}
 	})

@@ -11,7 +11,7 @@ import (
 
 const jobCols = `j.id, j.run_id, j.stage_id, s.name, j.name, j.status, j.needs, j.deps, j.runs_on, j.timeout_sec, j.env, j.steps,
 	j.attempt, j.wait_reason, j.created_at, j.started_at, j.finished_at, j.concurrency_group, j.concurrency_limit, j.secrets,
-	j.allow_failure, j.retry_count, j.retry_on, j.approval, j.approved_by, j.approved_at, j.environment`
+	j.allow_failure, j.retry_count, j.retry_on, j.approval, j.approved_by, j.approved_at, j.environment, j.carried_from`
 
 func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
 	var j lathe.Job
@@ -23,14 +23,17 @@ func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
 	var allowFailure, retryCount int
 	var retryOn, approval string
 	var approvedBy sql.NullString
-	var approvedAt sql.NullInt64
+	var approvedAt, carried sql.NullInt64
 	err := row.Scan(&j.ID, &j.RunID, &j.StageID, &j.Stage, &j.Name, &j.Status, &needs, &deps, &runsOn, &j.TimeoutSec, &env, &steps,
 		&j.Attempt, &j.WaitReason, &created, &started, &finished, &group, &limit, &secrets,
-		&allowFailure, &retryCount, &retryOn, &approval, &approvedBy, &approvedAt, &j.Environment)
+		&allowFailure, &retryCount, &retryOn, &approval, &approvedBy, &approvedAt, &j.Environment, &carried)
 	if err != nil {
 		return nil, err
 	}
 	j.AllowFailure = allowFailure != 0
+	if carried.Valid {
+		j.CarriedFrom = &carried.Int64
+	}
 	if retryCount > 0 {
 		j.Retry = &lathe.Retry{Count: retryCount}
 		if err := fromJSON(retryOn, &j.Retry.On); err != nil {
@@ -87,7 +90,12 @@ func (s *Store) Job(ctx context.Context, id int64) (*lathe.Job, error) {
 		return nil, fmt.Errorf("job %d: %w", id, lathe.ErrNotFound)
 	}
 	j := js[0]
-	if j.Attempts, err = s.attempts(ctx, `a.job_id = ?`, id); err != nil {
+	// A job carried over by a re-run shows the attempts of the job that ran.
+	ran := j.ID
+	if j.CarriedFrom != nil {
+		ran = *j.CarriedFrom
+	}
+	if j.Attempts, err = s.attempts(ctx, `a.job_id = ?`, ran); err != nil {
 		return nil, err
 	}
 	return j, nil

@@ -16,10 +16,9 @@ import (
 // name; a violation names it, and modelKnownBroken may list it.
 
 // strictNoRewind makes a re-run that rewinds a terminal job or run (back to
-// pending, waiting or queued) a violation too. Today's re-runs rewind on
-// purpose; issue 13 makes them create new attempts or runs instead, and then
-// this becomes true.
-const strictNoRewind = false
+// pending, waiting or queued) a violation too: re-runs make new runs, so
+// nothing ever leaves a final status.
+const strictNoRewind = true
 
 // modelKnownBroken lists the invariants today's store is known to break,
 // with the issue that fixes them: their violations are logged, not failed,
@@ -83,9 +82,6 @@ func (h *modelHistory) check(prev, next *modelSnapshot, res stepResult) []violat
 	}
 	if ok && res.kind == evApproveRun {
 		h.commitApproved, h.trustOpen[res.run] = true, true
-	}
-	if rerun && h.commitApproved {
-		h.trustOpen[res.run] = true // a re-run opens the gate of an approved commit
 	}
 	for _, r := range next.runs {
 		if _, seen := h.trustOpen[r.ID]; !seen {

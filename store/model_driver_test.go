@@ -72,7 +72,7 @@ func (d *modelDriver) startRun(ctx context.Context, untrusted bool, parent *lath
 	nr.Run.Untrusted = untrusted
 	if parent != nil {
 		// As trigger.Service.Rerun: the parent's commit, event and trust.
-		nr.Run.ParentID, nr.Run.Event, nr.Run.Untrusted = &parent.ID, "rerun", parent.Untrusted
+		nr.Run.ParentID, nr.Run.Event, nr.Run.Untrusted = &parent.ID, lathe.EventRerun, parent.Untrusted
 	}
 	if err := d.s.CreateRun(ctx, nr); err != nil {
 		return nil, err
@@ -130,9 +130,15 @@ func (d *modelDriver) rejectJob(ctx context.Context, id int64) error { return d.
 func (d *modelDriver) approveRun(ctx context.Context, id int64) error {
 	return d.s.ApproveRun(ctx, id, "carol")
 }
-func (d *modelDriver) rerunJob(ctx context.Context, id int64) error { return d.s.RerunJob(ctx, id) }
+
+// rerunJob and rerunFailed make a new run that re-runs jobs of a finished one.
+func (d *modelDriver) rerunJob(ctx context.Context, id int64) error {
+	_, err := d.s.RerunJob(ctx, id)
+	return err
+}
 func (d *modelDriver) rerunFailed(ctx context.Context, id int64) error {
-	return d.s.RerunFailed(ctx, id)
+	_, err := d.s.RerunFailed(ctx, id)
+	return err
 }
 
 // rerunRun re-runs a whole run as the API does: a new run of its pipeline

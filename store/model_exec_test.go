@@ -230,6 +230,9 @@ func (x *modelExec) step(ctx context.Context, ev modelEvent) stepResult {
 		res.desc, res.err = fmt.Sprintf("cancel run %d (%s)", x.runIndex(r.ID), r.Status), d.cancelRun(ctx, r.ID)
 	case evCancelJob, evApprove, evReject, evRerunJob:
 		list := map[eventKind][]*lathe.Job{evCancelJob: unfinished, evApprove: waiting, evReject: waiting, evRerunJob: rerunnable}[ev.Kind]
+		if ev.Kind == evRerunJob && len(snap.runs) >= maxModelRuns {
+			return skip(res, "rerun-job: enough runs")
+		}
 		j, ok := job(list)
 		if !ok {
 			return skip(res, ev.Kind.String()+": no job")
@@ -239,8 +242,8 @@ func (x *modelExec) step(ctx context.Context, ev modelEvent) stepResult {
 			evReject: d.rejectJob, evRerunJob: d.rerunJob}[ev.Kind](ctx, j.ID)
 	case evApproveRun, evRerunFailed, evRerunRun:
 		list := map[eventKind][]*lathe.Run{evApproveRun: gatedRuns, evRerunFailed: failedRuns, evRerunRun: endedRuns}[ev.Kind]
-		if ev.Kind == evRerunRun && len(snap.runs) >= maxModelRuns {
-			return skip(res, "rerun-run: enough runs")
+		if ev.Kind != evApproveRun && len(snap.runs) >= maxModelRuns {
+			return skip(res, ev.Kind.String()+": enough runs")
 		}
 		r, ok := run(list)
 		if !ok {

@@ -8,120 +8,138 @@ import (
 	"github.com/lathe-ci/lathe/engine"
 )
 
-// Re-runs. A finished job is re-run as a new attempt of the same job: the job
-// goes back to pending and from there, once what it needs has succeeded, to
-// the queue (its earlier attempts, with their logs, stay as they are); the
-// next claim makes attempt N+1, exactly as when the sweeper
-// retries a lost attempt. Its dependents that were skipped or canceled
-// because of it go back to pending, so they run after it; the run goes back
-// to running. A whole run is re-run as a new run (see trigger.Service.Rerun).
-//
-// A gate's decision covers the pass through the gate it answered, never a
-// re-run: a re-run job with an approval gate, or one still behind its run's
-// trust gate, goes back to waiting_for_approval (not queued), and every job
-// a re-run resets forgets its earlier approval. Rejecting a gate and then
-// re-running the job cannot skip it.
+// Re-runs. A final status is final: re-running jobs of a finished run makes
+// a new run (parent_id naming the run, event rerun) at the same commit, with
+// the same stages, jobs and parameters. The jobs re-run, and every job that
+// needs one of them (transitively: it used what they made), start afresh as
+// pending, with their gates closed again; every other job is carried over
+// with its result and names the job that ran (carried_from), whose attempts,
+// logs and uploads it shows. The numbering of a re-run job's attempts goes
+// on from the job it re-runs (LATHE_ATTEMPT says which try this is). A
+// whole run is re-run from its pipeline file (see trigger.Service.Rerun).
 
-// RerunJob queues a finished job again as a new attempt, with its skipped or
-// canceled dependents pending behind it. It is a conflict while the job is
-// unfinished (or was skipped: its dependencies decide that).
-func (s *Store) RerunJob(ctx context.Context, id int64) error {
-	return s.tx(ctx, func(t *txn) error {
-		runID, status, err := t.lockJob(ctx, id)
-		if err != nil {
-			return err
+// RerunJob re-runs a finished job of a finished run, and the jobs that need
+// it, as a new run. It is a conflict while the run is unfinished, or for a
+// job that never ran (skipped: its dependencies decided that).
+func (s *Store) RerunJob(ctx context.Context, id int64) (*lathe.Run, error) {
+	var runID int64
+	if err := s.queryRow(ctx, `SELECT run_id FROM jobs WHERE id = ?`, id).Scan(&runID); err != nil {
+		return nil, notFound(err, "job", id)
+	}
+	return s.rerunAsNewRun(ctx, runID, func(nodes []engine.Node) ([]int64, error) {
+		for _, n := range nodes {
+			if n.ID == id {
+				return []int64{id}, engine.Rerunnable(id, n.Status)
+			}
 		}
-		if err := engine.Rerunnable(id, status); err != nil {
-			return err
-		}
-		return t.rerunJobs(ctx, runID, []int64{id})
+		return nil, fmt.Errorf("job %d: %w", id, lathe.ErrNotFound)
 	})
 }
 
-// RerunFailed queues every failed, canceled, lost or timed-out job of a
-// finished run again as a new attempt, with their skipped or canceled
-// dependents pending behind them. It is a conflict while the run is
-// unfinished or when none of its jobs failed.
-func (s *Store) RerunFailed(ctx context.Context, runID int64) error {
-	return s.tx(ctx, func(t *txn) error {
-		var status lathe.Status
-		if err := t.queryRow(ctx, `SELECT status FROM runs WHERE id = ?`+t.d.lockRun, runID).Scan(&status); err != nil {
-			return notFound(err, "run", runID)
-		}
-		if !status.Terminal() {
-			return fmt.Errorf("run %d is still %s: %w", runID, status, lathe.ErrConflict)
-		}
-		rows, err := t.query(ctx, `SELECT id, status FROM jobs WHERE run_id = ? ORDER BY id`, runID)
-		if err != nil {
-			return fmt.Errorf("jobs of run %d: %w", runID, err)
-		}
+// RerunFailed re-runs every failed, canceled, lost or timed-out job of a
+// finished run, and the jobs that need them, as a new run. It is a conflict
+// while the run is unfinished or when none of its jobs failed.
+func (s *Store) RerunFailed(ctx context.Context, runID int64) (*lathe.Run, error) {
+	return s.rerunAsNewRun(ctx, runID, func(nodes []engine.Node) ([]int64, error) {
 		var ids []int64
-		for rows.Next() {
-			var id int64
-			var st lathe.Status
-			if err := rows.Scan(&id, &st); err != nil {
-				rows.Close()
-				return err
+		for _, n := range nodes {
+			if engine.RerunsWhenFailed(n.Status) {
+				ids = append(ids, n.ID)
 			}
-			if engine.RerunsWhenFailed(st) {
-				ids = append(ids, id)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		if len(ids) == 0 {
-			return fmt.Errorf("run %d has no failed, canceled, lost or timed-out job to re-run: %w", runID, lathe.ErrConflict)
+			return nil, fmt.Errorf("run %d has no failed, canceled, lost or timed-out job to re-run: %w", runID, lathe.ErrConflict)
 		}
-		return t.rerunJobs(ctx, runID, ids)
+		return ids, nil
 	})
 }
 
-// rerunJobs starts the given finished jobs of a locked run again: they and
-// their skipped or canceled dependents (transitively, engine.PlanRerun) go
-// back to pending with their gates' decisions forgotten, the run's cancel
-// request is cleared, and advanceRun releases them as it releases any
-// pending job — to the queue or to a gate, and only once what they need has
-// succeeded — and rolls the stages and the run back to running.
-func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
-	var runStatus lathe.Status
-	var cancel int
-	if err := t.queryRow(ctx, `SELECT status, cancel_requested FROM runs WHERE id = ?`, runID).Scan(&runStatus, &cancel); err != nil {
-		return notFound(err, "run", runID)
-	}
-	if cancel != 0 && !runStatus.Terminal() {
-		return fmt.Errorf("run %d is being canceled: %w", runID, lathe.ErrConflict)
-	}
-	// Only this transaction may take jobs, stages and the run out of a
-	// final status (engine.CheckRerun).
-	t.rerun = true
-	if err := t.openApprovedTrustGate(ctx, runID); err != nil {
-		return err
-	}
-	nodes, err := t.runNodes(ctx, runID)
-	if err != nil {
-		return err
-	}
-	requeue, pending := engine.PlanRerun(nodes, ids)
-	if _, err := t.exec(ctx, `UPDATE runs SET cancel_requested = 0 WHERE id = ?`, runID); err != nil {
-		return err
-	}
-	for _, n := range nodes {
-		if !requeue[n.ID] && !pending[n.ID] {
-			continue
+// rerunAsNewRun makes the new run that re-runs the jobs pick chooses of the
+// finished run parentID, in one transaction.
+func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, pick func([]engine.Node) ([]int64, error)) (*lathe.Run, error) {
+	r := &lathe.Run{}
+	err := s.tx(ctx, func(t *txn) error {
+		var params string
+		var untrusted int
+		if err := t.queryRow(ctx, `SELECT project_id, pipeline, ref, branch, commit_sha, status, untrusted, params
+			FROM runs WHERE id = ?`+t.d.lockRun, parentID).
+			Scan(&r.ProjectID, &r.Pipeline, &r.Ref, &r.Branch, &r.Commit, &r.Status, &untrusted, &params); err != nil {
+			return notFound(err, "run", parentID)
 		}
-		// A re-run job starts its infrastructure retries afresh.
-		infra := ``
-		if requeue[n.ID] {
-			infra = `, infra_retries = 0`
+		if !r.Status.Terminal() {
+			return fmt.Errorf("run %d is still %s: its jobs are re-run once it has ended (or cancel it first): %w",
+				parentID, r.Status, lathe.ErrConflict)
 		}
-		if err := t.setStatus(ctx, engine.Job, n.ID, n.Status, lathe.StatusPending, `, queued_at = NULL, finished_at = NULL,
-			wait_reason = '', approved_by = NULL, approved_at = NULL`+infra); err != nil {
+		nodes, err := t.runNodes(ctx, parentID)
+		if err != nil {
 			return err
 		}
+		ids, err := pick(nodes)
+		if err != nil {
+			return err
+		}
+		again := engine.RerunPlan(nodes, ids)
+
+		if r.Number, err = t.nextNumber(ctx, r.ProjectID, r.Pipeline); err != nil {
+			return err
+		}
+		r.Untrusted, r.ParentID, r.Event, r.Status = untrusted != 0, &parentID, lathe.EventRerun, lathe.StatusPending
+		now := micros(t.now)
+		if err := t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at,
+				parent_id, downstream_done, untrusted, params)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,
+			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, now, parentID,
+			untrusted, params).Scan(&r.ID); err != nil {
+			return fmt.Errorf("insert run: %w", err)
+		}
+		if _, err := t.exec(ctx, `INSERT INTO stages (run_id, name, position, status, created_at, updated_at)
+			SELECT ?, name, position, ?, ?, ? FROM stages WHERE run_id = ? ORDER BY position`,
+			r.ID, lathe.StatusPending, now, now, parentID); err != nil {
+			return fmt.Errorf("copy stages of run %d: %w", parentID, err)
+		}
+		for _, n := range nodes {
+			if err := t.copyJob(ctx, n.ID, r.ID, again[n.ID], now); err != nil {
+				return err
+			}
+		}
+		if r.Untrusted {
+			if err := t.gateUntrusted(ctx, r); err != nil {
+				return err
+			}
+		}
+		return t.advanceRun(ctx, r.ID)
+	})
+	if err != nil {
+		return nil, err
 	}
-	return t.advanceRun(ctx, runID)
+	return s.Run(ctx, r.ID)
+}
+
+// copyJob copies the parent run's job id into the new run runID (into the
+// stage of the same name): afresh (pending, its gate closed, its retries
+// unused) when it runs again, else carried over with its result.
+func (t *txn) copyJob(ctx context.Context, id, runID int64, again bool, now int64) error {
+	status, carried, finished, approvedBy, approvedAt := `'pending'`, `NULL`, `NULL`, `NULL`, `NULL`
+	if !again {
+		status, carried, finished, approvedBy, approvedAt = `j.status`, `COALESCE(j.carried_from, j.id)`, `?`, `j.approved_by`, `j.approved_at`
+	}
+	args := []any{runID, runID, now}
+	if !again {
+		args = append(args, now)
+	}
+	args = append(args, id)
+	_, err := t.exec(ctx, `INSERT INTO jobs (run_id, stage_id, name, status, deps, needs, runs_on, timeout_sec, env, steps,
+			attempt, created_at, finished_at, concurrency_group, concurrency_limit, secrets, allow_failure, retry_count, retry_on,
+			approval, approved_by, approved_at, environment, carried_from)
+		SELECT ?, (SELECT ns.id FROM stages ns WHERE ns.run_id = ? AND ns.name = s.name), j.name, `+status+`, j.deps, j.needs,
+			j.runs_on, j.timeout_sec, j.env, j.steps, j.attempt, ?, `+finished+`, j.concurrency_group,
+			j.concurrency_limit, j.secrets, j.allow_failure, j.retry_count, j.retry_on, j.approval, `+approvedBy+`, `+approvedAt+`,
+			j.environment, `+carried+`
+		FROM jobs j JOIN stages s ON s.id = j.stage_id WHERE j.id = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("copy job %d into run %d: %w", id, runID, err)
+	}
+	return nil
 }
 
 // runNodes reads the jobs of a run as the engine's Advance sees them.

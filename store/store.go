@@ -176,9 +176,6 @@ type txn struct {
 	leaseTTL time.Duration
 	// afterCommit runs once the transaction is durable (to wake waiters).
 	afterCommit []func(*Store)
-	// rerun marks the transaction of a re-run: the one writer that may take
-	// a job, stage or run out of a final status (see setStatus).
-	rerun bool
 }
 
 func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

@@ -37,11 +37,7 @@ func stale(err error) bool { return errors.Is(err, errStale) }
 // whereArgs) checked in the same update, such as a lease still expired.
 func (t *txn) setStatusIf(ctx context.Context, e engine.Entity, id int64, from, to lathe.Status,
 	where string, whereArgs []any, set string, args ...any) error {
-	check := engine.Check
-	if t.rerun {
-		check = engine.CheckRerun
-	}
-	if err := check(e, id, from, to); err != nil {
+	if err := engine.Check(e, id, from, to); err != nil {
 		return err
 	}
 	table, ok := statusTables[e]

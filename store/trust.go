@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -28,38 +27,6 @@ func (t *txn) commitApproved(ctx context.Context, projectID int64, commit string
 		return false, fmt.Errorf("commit approvals: %w", err)
 	}
 	return n > 0, nil
-}
-
-// openApprovedTrustGate lifts the trust gate of a run being re-run when its
-// commit was approved since the gate shut (through another run of the same
-// commit): a re-run is judged by the approvals of its commit now, as a new
-// run would be, and the run itself stays untrusted.
-func (t *txn) openApprovedTrustGate(ctx context.Context, runID int64) error {
-	var projectID int64
-	var commit string
-	var untrusted int
-	if err := t.queryRow(ctx, `SELECT project_id, commit_sha, untrusted FROM runs WHERE id = ?`, runID).
-		Scan(&projectID, &commit, &untrusted); err != nil {
-		return notFound(err, "run", runID)
-	}
-	if untrusted == 0 {
-		return nil
-	}
-	if ok, err := t.commitApproved(ctx, projectID, commit); err != nil || !ok {
-		return err
-	}
-	jobs, err := t.gateJob(ctx, `run_id = ?`, runID)
-	if err != nil {
-		return err
-	}
-	changes, err := engine.TrustApproved(runID, true, jobs)
-	if errors.Is(err, lathe.ErrConflict) {
-		return nil // no job behind the gate
-	}
-	if err != nil {
-		return err
-	}
-	return t.liftTrustGate(ctx, runID, jobs, changes)
 }
 
 // liftTrustGate takes every job of the run out of the trust gate and applies

@@ -180,9 +180,15 @@ func (s *Store) PutUpload(ctx context.Context, agentID int64, u *lathe.Upload, q
 	return prev, nil
 }
 
-// Upload returns the upload of a name in a run.
+// Upload returns the upload of a name in a run: one of its own jobs made,
+// or else one that a job a re-run carried over made in its own run.
 func (s *Store) Upload(ctx context.Context, runID int64, name string) (*lathe.Upload, error) {
 	u, err := scanUpload(s.queryRow(ctx, `SELECT `+uploadCols+` `+uploadFrom+` WHERE u.run_id = ? AND u.name = ?`, runID, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		u, err = scanUpload(s.queryRow(ctx, `SELECT `+uploadCols+` `+uploadFrom+`
+			WHERE u.name = ? AND u.job_id IN (SELECT c.carried_from FROM jobs c WHERE c.run_id = ? AND c.carried_from IS NOT NULL)
+			ORDER BY u.created_at DESC LIMIT 1`, name, runID))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %d has no upload named %q: %w", runID, name, lathe.ErrNotFound)
 	}
@@ -192,13 +198,16 @@ func (s *Store) Upload(ctx context.Context, runID int64, name string) (*lathe.Up
 	return u, nil
 }
 
-// Uploads lists a run's uploads by name.
+// Uploads lists a run's uploads by name: its own jobs' and those of the jobs
+// a re-run carried over (an own upload of the same name wins).
 func (s *Store) Uploads(ctx context.Context, runID int64) ([]*lathe.Upload, error) {
 	var id int64
 	if err := s.queryRow(ctx, `SELECT id FROM runs WHERE id = ?`, runID).Scan(&id); err != nil {
 		return nil, notFound(err, "run", runID)
 	}
-	rows, err := s.query(ctx, `SELECT `+uploadCols+` `+uploadFrom+` WHERE u.run_id = ? ORDER BY u.name`, runID)
+	rows, err := s.query(ctx, `SELECT `+uploadCols+` `+uploadFrom+` WHERE u.run_id = ?
+		OR u.job_id IN (SELECT c.carried_from FROM jobs c WHERE c.run_id = ? AND c.carried_from IS NOT NULL)
+		ORDER BY u.name, u.run_id = ? DESC`, runID, runID, runID)
 	if err != nil {
 		return nil, fmt.Errorf("uploads of run %d: %w", runID, err)
 	}
@@ -208,6 +217,9 @@ func (s *Store) Uploads(ctx context.Context, runID int64) ([]*lathe.Upload, erro
 		u, err := scanUpload(rows)
 		if err != nil {
 			return nil, fmt.Errorf("uploads of run %d: %w", runID, err)
+		}
+		if n := len(out); n > 0 && out[n-1].Name == u.Name {
+			continue
 		}
 		out = append(out, u)
 	}

@@ -32,6 +32,6 @@ func (s *Service) Rerun(ctx context.Context, p *lathe.Project, parent *lathe.Run
 	for _, pv := range parent.Params {
 		params[pv.Name] = pv.Value
 	}
-	return s.start(ctx, p, pl, ref, launch{event: parent.Event, params: params, parent: &parentID, recordAs: "rerun",
+	return s.start(ctx, p, pl, ref, launch{event: parent.Event, params: params, parent: &parentID, recordAs: lathe.EventRerun,
 		untrusted: parent.Untrusted})
 }
