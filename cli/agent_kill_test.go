@@ -28,9 +28,10 @@ func TestAKilledAgentsStepDoesNotRunOn(t *testing.T) {
 			p := lathetest.StartProcess(t, bin, agentArgs(l, dir, "--token", l.RegistrationToken(t), "--executor", executor)...)
 			run := l.Trigger(t, "kill", "", "")
 			jobStarted(t, l, run.ID)
-			if n := len(lathetest.Processes("sleep", marker)); n != 1 {
-				t.Fatalf("%d `sleep %s` processes run; want the step's one", n, marker)
-			}
+			// The log says "started" just before the shell starts sleep.
+			waitFor(t, "the step's one `sleep "+marker+"` process", 10*time.Second, func() bool {
+				return len(lathetest.Processes("sleep", marker)) == 1
+			})
 			p.Signal(t, syscall.SIGKILL)
 			p.Wait(t, 10*time.Second)
 			if executor == "shell" {
