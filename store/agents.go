@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
 )
 
 const agentCols = `g.id, g.name, g.labels, g.authorized, g.disabled, g.host, g.created_at, g.last_seen`
@@ -222,7 +223,7 @@ func (s *Store) Agents(ctx context.Context, f AgentFilter) (lathe.Page[*lathe.Ag
 			return lathe.Page[*lathe.Agent]{}, err
 		}
 		for _, a := range batch {
-			if f.Label == "" || hasAll(a.EffectiveLabels(), []string{f.Label}) {
+			if f.Label == "" || engine.Eligible(a.EffectiveLabels(), []string{f.Label}) {
 				items = append(items, a)
 			}
 		}

@@ -293,7 +293,7 @@ func (t *txn) nextClaimable(ctx context.Context, labels []string) (claimable, er
 				return c, fmt.Errorf("claim: %w", err)
 			}
 			after = id
-			if fromJSON(runsOn, &want) != nil || !hasAll(labels, want) {
+			if fromJSON(runsOn, &want) != nil || !engine.Eligible(labels, want) {
 				continue
 			}
 			if g != "" {
@@ -396,22 +396,6 @@ func (t *txn) assignment(ctx context.Context, jobID int64) (*lathe.Assignment, e
 		return nil, err
 	}
 	return &as, nil
-}
-
-func hasAll(have, want []string) bool {
-	for _, w := range want {
-		found := false
-		for _, h := range have {
-			if h == w {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
 }
 
 // sameClaim reports whether err is the attempts_claim index refusing a second

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -205,7 +204,7 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 			return 0, 0, fmt.Errorf("sweep queue: %w", err)
 		}
 		for _, q := range page {
-			q.reason = waitReason(q.runsOn, fleet)
+			q.reason = engine.WaitReason(q.runsOn, fleet)
 			q.stuck = q.reason != ""
 			if !q.stuck {
 				if q.reason, err = gate.wait(ctx, q.runID, q.group); err != nil {
@@ -304,37 +303,6 @@ func (s *Store) onlineLabels(ctx context.Context, window time.Duration) ([][]str
 		out = append(out, ls)
 	}
 	return out, grows.Err()
-}
-
-// waitReason says why no agent of fleet can take a job needing runsOn, or ""
-// when one can.
-func waitReason(runsOn []string, fleet [][]string) string {
-	for _, have := range fleet {
-		if hasAll(have, runsOn) {
-			return ""
-		}
-	}
-	if len(fleet) == 0 {
-		return "no online agent"
-	}
-	var missing []string
-	for _, l := range runsOn {
-		found := false
-		for _, have := range fleet {
-			if hasAll(have, []string{l}) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			missing = append(missing, l)
-		}
-	}
-	if len(missing) > 0 {
-		sort.Strings(missing)
-		return "no online agent with labels: " + strings.Join(missing, ", ")
-	}
-	return "no online agent with all of the labels: " + strings.Join(runsOn, ", ")
 }
 
 // checkLog compares the hex SHA-256 the agent computed over its whole log
