@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
 )
 
 // Report applies an agent's report on one of its attempts: log bytes placed
@@ -86,8 +87,9 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 			return nil // not finished, or log bytes still missing: the agent resends from reply.LogSize
 		}
 		final := rep.Finish.Status
-		if !final.Terminal() {
-			return fmt.Errorf("finish attempt %d: %q is not a final status: %w", attemptID, final, lathe.ErrInvalid)
+		if !engine.CanTransition(engine.Attempt, lathe.StatusRunning, final) {
+			return fmt.Errorf("finish attempt %d: %q is not a final status of an attempt (success, failed, canceled, lost, timed_out): %w",
+				attemptID, final, lathe.ErrInvalid)
 		}
 		if rep.Finish.SHA256 != "" {
 			if err := t.checkLog(ctx, attemptID, rep.Finish.SHA256); err != nil {
