@@ -69,7 +69,7 @@ func Credential(ctx context.Context, workDir string, reg Registration, log *slog
 			log.Warn("cannot register yet; retrying", "agent", reg.Name, "in", wait, "err", err)
 		},
 	}, func() error { return c.Do(ctx, http.MethodPost, "/api/v1/agent/register", in, &out) })
-	if ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil {
 		return "", ctx.Err()
 	}
 	if err != nil {
