@@ -105,6 +105,9 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 		if o.op.Responses.Value("400") == nil {
 			t.Errorf("%s: documents no 400 response, but every route refuses a query parameter it does not declare", o.key())
 		}
+		if o.op.Responses.Value("503") == nil {
+			t.Errorf("%s: documents no 503 response, but every route answers so while the database is unreachable", o.key())
+		}
 	}
 }
 

@@ -64,7 +64,7 @@ func TestAPIErrors(t *testing.T) {
 	}
 	// The content type is problem+json.
 	req, _ := http.NewRequest("GET", l.URL+"/api/v1/agents", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := lathetest.HTTPClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

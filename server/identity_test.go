@@ -50,7 +50,7 @@ func TestLoginSessionsAndDisabledUsers(t *testing.T) {
 	// The cookie authenticates like a bearer token.
 	req, _ := http.NewRequest("GET", l.URL+"/api/v1/users/me", nil)
 	req.AddCookie(cookie)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+	if resp, err := lathetest.HTTPClient(t).Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET /users/me with the cookie: %v %v", resp.StatusCode, err)
 	}
 	var cur struct {
@@ -236,7 +236,7 @@ func TestLoginIsRateLimited(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
 	var last *http.Response
 	for i := 0; i < 15; i++ {
-		resp, err := http.Post(l.URL+"/api/v1/sessions", "application/json", strings.NewReader(`{"username":"x","password":"y"}`))
+		resp, err := lathetest.HTTPClient(t).Post(l.URL+"/api/v1/sessions", "application/json", strings.NewReader(`{"username":"x","password":"y"}`))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -273,7 +273,7 @@ func rbacCall(t *testing.T, base, method, path, token string) int {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := lathetest.HTTPClient(t).Do(req)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return 200
 	}

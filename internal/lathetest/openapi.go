@@ -111,7 +111,7 @@ func (c *openAPICheck) RoundTrip(req *http.Request) (*http.Response, error) {
 			c.tb.Errorf("OpenAPI: %s answered %d, but the document has no such operation: %v", what, resp.StatusCode, findErr)
 		}
 		return resp, nil
-	case reqErr != nil && resp.StatusCode < 400:
+	case reqErr != nil && resp.StatusCode < 400 && !contentTypeOnly(reqErr):
 		c.tb.Errorf("OpenAPI: %s answered %d to a request the document rejects: %v", what, resp.StatusCode, reqErr)
 	}
 
@@ -141,6 +141,16 @@ func (c *openAPICheck) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.tb.Errorf("OpenAPI: %s answered %d, which the document does not allow: %s", what, resp.StatusCode, describe(err))
 	}
 	return resp, nil
+}
+
+// contentTypeOnly reports whether a request's only fault is its
+// Content-Type. The server reads a body as its operation's type whatever
+// the header says, and refuses another type (415) only on a session
+// cookie's request, where it is a CSRF defence (api/csrf.go); the document
+// names the type clients should send.
+func contentTypeOnly(err error) bool {
+	var re *openapi3filter.RequestError
+	return errors.As(err, &re) && strings.HasPrefix(re.Reason, "header Content-Type has unexpected value")
 }
 
 func isJSON(mediaType string) bool {
@@ -182,4 +192,10 @@ func describe(err error) string {
 		return re.Reason + ": " + re.Err.Error()
 	}
 	return err.Error()
+}
+
+// HTTPClient is a plain HTTP client, for a test that builds its requests
+// by hand, whose exchanges are held to the OpenAPI document (CheckOpenAPI).
+func HTTPClient(tb testing.TB) *http.Client {
+	return &http.Client{Transport: CheckOpenAPI(tb, nil)}
 }
