@@ -15,6 +15,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/internal/retry"
 )
 
 // Built-in action steps (checkout, upload, download) are done by the agent
@@ -89,7 +90,7 @@ func (a *Agent) upload(ctx context.Context, as *lathe.Assignment, ws string, act
 		return fmt.Errorf("upload %s: %w", act.Name, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	err = retry(ctx, out, "upload "+act.Name, func() error {
+	err = retryTransfer(ctx, out, "upload "+act.Name, func() error {
 		// A section reader is not a Closer: the client leaves the file open for the next try.
 		_, err := a.Client.PutUpload(ctx, as.AttemptID, act.Name, io.NewSectionReader(tmp, 0, size), size, sum)
 		return err
@@ -110,7 +111,7 @@ func (a *Agent) download(ctx context.Context, as *lathe.Assignment, ws string, a
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	err = retry(ctx, out, "download "+act.Name, func() error {
+	err = retryTransfer(ctx, out, "download "+act.Name, func() error {
 		if err := tmp.Truncate(0); err != nil {
 			return err
 		}
@@ -160,24 +161,18 @@ type errDamaged struct{ msg string }
 
 func (e errDamaged) Error() string { return e.msg }
 
-// retry calls fn until it succeeds, fails for a reason another try would
-// not change, or has been tried actionTries times, waiting 1s, 2s, … in
-// between; each retry is noted in the log.
-func retry(ctx context.Context, out io.Writer, what string, fn func() error) error {
-	wait := time.Second
-	for try := 1; ; try++ {
-		err := fn()
-		if err == nil || try == actionTries || ctx.Err() != nil || !transient(err) {
-			return err
-		}
-		fmt.Fprintf(out, "%s: %v; trying again in %s\n", what, err, wait)
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		wait *= 2
-	}
+// retryTransfer calls fn until it succeeds, fails for a reason another try
+// would not change, or has been tried actionTries times, waiting about a
+// second, then more, in between; each retry is noted in the log.
+func retryTransfer(ctx context.Context, out io.Writer, what string, fn func() error) error {
+	return retry.Do(ctx, retry.Policy{
+		Backoff:   retry.Backoff{Base: time.Second, Cap: 8 * time.Second},
+		Tries:     actionTries,
+		Retryable: transient,
+		OnRetry: func(err error, wait time.Duration) {
+			fmt.Fprintf(out, "%s: %v; trying again in %s\n", what, err, wait.Round(time.Millisecond))
+		},
+	}, fn)
 }
 
 // transient reports whether err may pass on its own: the server could not

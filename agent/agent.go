@@ -18,6 +18,7 @@ import (
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/git"
+	"github.com/lathe-ci/lathe/internal/retry"
 )
 
 // Agent runs jobs for one server.
@@ -86,7 +87,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		stopJanitor()
 		<-janitorDone
 	}()
-	backoff := 100 * time.Millisecond
+	backoff := retry.Backoff{Base: 100 * time.Millisecond, Cap: 10 * time.Second}
 	// One claim ID per claim, kept across retries of it: if the server
 	// assigned a job but its answer was lost, the retry gets that job back.
 	claimID := newClaimID()
@@ -101,16 +102,14 @@ func (a *Agent) Run(ctx context.Context) error {
 			if client.StatusOf(err) == 401 {
 				return fmt.Errorf("the server does not know this agent's credential (deleted? register again with a new work directory): %w", err)
 			}
-			a.Log.Warn("claim failed; retrying", "agent", a.Name, "in", backoff, "err", err)
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-			case <-a.Drain:
-			}
-			backoff = min(backoff*2, 10*time.Second)
+			wait := backoff.Next()
+			a.Log.Warn("claim failed; retrying", "agent", a.Name, "in", wait, "err", err)
+			waitCtx, stopWait := a.claimContext(ctx) // a drain ends the wait too
+			retry.Sleep(waitCtx, wait)
+			stopWait()
 			continue
 		}
-		backoff = 100 * time.Millisecond
+		backoff.Reset()
 		claimID = newClaimID()
 		if as != nil {
 			a.runJob(ctx, as)

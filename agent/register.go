@@ -15,6 +15,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/internal/retry"
 )
 
 // CredentialFile is where, in its work directory, an agent keeps the
@@ -58,22 +59,21 @@ func Credential(ctx context.Context, workDir string, reg Registration, log *slog
 		Agent lathe.Agent `json:"agent"`
 		Token string      `json:"token"`
 	}
-	backoff := 200 * time.Millisecond
-	for {
-		err := c.Do(ctx, http.MethodPost, "/api/v1/agent/register", in, &out)
-		if err == nil {
-			break
-		}
-		if st := client.StatusOf(err); st != 0 && st < 500 {
-			return "", fmt.Errorf("register agent %q: %w", reg.Name, err)
-		}
-		log.Warn("cannot register yet; retrying", "agent", reg.Name, "in", backoff, "err", err)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
-		backoff = min(backoff*2, 10*time.Second)
+	err := retry.Do(ctx, retry.Policy{
+		Backoff: retry.Backoff{Base: 200 * time.Millisecond, Cap: 10 * time.Second},
+		Retryable: func(err error) bool {
+			st := client.StatusOf(err)
+			return st == 0 || st >= 500
+		},
+		OnRetry: func(err error, wait time.Duration) {
+			log.Warn("cannot register yet; retrying", "agent", reg.Name, "in", wait, "err", err)
+		},
+	}, func() error { return c.Do(ctx, http.MethodPost, "/api/v1/agent/register", in, &out) })
+	if err != nil && ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	if err != nil {
+		return "", fmt.Errorf("register agent %q: %w", reg.Name, err)
 	}
 	if err := os.MkdirAll(workDir, 0o700); err != nil {
 		return "", err

@@ -14,6 +14,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/internal/retry"
 )
 
 // maxReportLog bounds the log bytes in one report.
@@ -162,7 +163,7 @@ func (s *shipper) Run(ctx context.Context) {
 	defer beat.Stop()
 	poll := time.NewTicker(reportGap)
 	defer poll.Stop()
-	backoff := 50 * time.Millisecond
+	backoff := retry.Backoff{Base: 50 * time.Millisecond, Cap: 5 * time.Second}
 	var last time.Time
 	for {
 		if wait := reportGap - time.Since(last); wait > 0 && !s.finishing() {
@@ -180,19 +181,17 @@ func (s *shipper) Run(ctx context.Context) {
 		more, err := s.send(ctx)
 		switch {
 		case err == nil:
-			backoff = 50 * time.Millisecond
+			backoff.Reset()
 		case errors.Is(err, lathe.ErrFenced):
 		default:
 			if ctx.Err() != nil {
 				return
 			}
-			s.log.Warn("report failed; retrying", "attempt_id", s.attemptID, "in", backoff, "err", err)
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
+			wait := backoff.Next()
+			s.log.Warn("report failed; retrying", "attempt_id", s.attemptID, "in", wait, "err", err)
+			if retry.Sleep(ctx, wait) != nil {
 				return
 			}
-			backoff = min(backoff*2, 5*time.Second)
 			continue
 		}
 		if s.isDone() {

@@ -49,7 +49,7 @@ func TestAgentsCommands(t *testing.T) {
 	}
 	lathe("agents", "tokens", "revoke", "1")
 	// A revoked token registers no more agents; those it registered keep working.
-	err := client.New(l.URL, secret).Do(context.Background(), http.MethodPost, "/api/v1/agent/register",
+	err := l.ClientAs(t, secret).Do(context.Background(), http.MethodPost, "/api/v1/agent/register",
 		map[string]any{"name": "w3", "labels": []string{"linux"}}, nil)
 	if client.StatusOf(err) != http.StatusUnauthorized {
 		t.Errorf("registering with a revoked token: %v; want 401", err)

@@ -14,6 +14,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/internal/retry"
 )
 
 // followRun prints the logs of every job of a run live, each line prefixed
@@ -26,6 +27,7 @@ func followRun(ctx context.Context, c *client.Client, runID int64, w io.Writer) 
 	var last *lathe.Run
 	path := fmt.Sprintf("/api/v1/runs/%d/events", runID)
 	lastID := ""
+	backoff := retry.Backoff{Base: 200 * time.Millisecond, Cap: 4 * time.Second}
 	for tries := 0; ; tries++ {
 		err := c.Stream(ctx, path, lastID, func(ev client.Event) error {
 			var run lathe.Run
@@ -54,7 +56,9 @@ func followRun(ctx context.Context, c *client.Client, runID int64, w io.Writer) 
 		if tries >= 20 || client.StatusOf(err) >= 400 && client.StatusOf(err) < 500 {
 			return "", fmt.Errorf("follow run %d: %w", runID, err)
 		}
-		time.Sleep(time.Duration(tries+1) * 200 * time.Millisecond)
+		if retry.Sleep(ctx, backoff.Next()) != nil {
+			return "", ctx.Err()
+		}
 	}
 	streams.Wait()
 	var run lathe.Run
@@ -71,6 +75,7 @@ func followJobLog(ctx context.Context, c *client.Client, j *lathe.Job, out *lock
 	pw := &prefixWriter{prefix: "[" + j.Name + "] ", out: out}
 	defer pw.Flush()
 	lastID := ""
+	backoff := retry.Backoff{Base: 100 * time.Millisecond, Cap: 2 * time.Second}
 	for tries := 0; tries < 20 && ctx.Err() == nil; tries++ {
 		ended := false
 		err := c.Stream(ctx, fmt.Sprintf("/api/v1/jobs/%d/log/stream", j.ID), lastID, func(ev client.Event) error {
@@ -94,7 +99,7 @@ func followJobLog(ctx context.Context, c *client.Client, j *lathe.Job, out *lock
 		if ended || err != nil && client.StatusOf(err) >= 400 {
 			return
 		}
-		time.Sleep(time.Duration(tries+1) * 100 * time.Millisecond)
+		retry.Sleep(ctx, backoff.Next())
 	}
 }
 

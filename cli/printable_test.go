@@ -8,7 +8,6 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/cli"
-	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -19,7 +18,7 @@ import (
 func TestAgentsListEscapesControlCharacters(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
 	host := lathe.HostInfo{Hostname: "box\x1b[2J\x1b]0;pwned\x07", OS: "linux\r", Arch: "amd64", Version: "1\u202egnp.exe"}
-	err := client.New(l.URL, l.RegistrationToken(t)).Do(context.Background(), "POST", "/api/v1/agent/register",
+	err := l.ClientAs(t, l.RegistrationToken(t)).Do(context.Background(), "POST", "/api/v1/agent/register",
 		map[string]any{"name": "evil", "labels": []string{"x\x1b[31mred"}, "host": host}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/cli"
-	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -33,10 +32,10 @@ func TestUserTokenCommands(t *testing.T) {
 	var s struct {
 		Session lathe.APIToken `json:"session"`
 	}
-	if err := client.New(l.URL, "").Do(ctx, "POST", "/api/v1/sessions", map[string]string{"username": "dee", "password": "dee-password"}, &s); err != nil {
+	if err := l.ClientAs(t, "").Do(ctx, "POST", "/api/v1/sessions", map[string]string{"username": "dee", "password": "dee-password"}, &s); err != nil {
 		t.Fatal(err)
 	}
-	dee := client.New(l.URL, s.Session.Token)
+	dee := l.ClientAs(t, s.Session.Token)
 	newToken := func(name string) *lathe.APIToken {
 		var k lathe.APIToken
 		if err := dee.Do(ctx, "POST", "/api/v1/tokens", map[string]any{"name": name}, &k); err != nil {
@@ -45,7 +44,7 @@ func TestUserTokenCommands(t *testing.T) {
 		return &k
 	}
 	works := func(k *lathe.APIToken) bool {
-		return client.New(l.URL, k.Token).Do(ctx, "GET", "/api/v1/users/me", nil, nil) == nil
+		return l.ClientAs(t, k.Token).Do(ctx, "GET", "/api/v1/users/me", nil, nil) == nil
 	}
 
 	ci := newToken("ci-deploy")

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/lathe-ci/lathe/secret"
+	"github.com/lathe-ci/lathe"
 )
 
 //go:generate go test -run TestSchemaFile -update-schema .
@@ -73,7 +73,7 @@ func generateSchema() []byte {
 		{"type": "object", "propertyNames": secretName, "additionalProperties": js{"oneOf": []js{
 			enum("A secret stored on the server.", []string{storedSecret}),
 			object("A value sealed with the project's public key.", encryptedSecretKeys, map[string]js{
-				"encrypted": js{"type": "string", "pattern": `^\s*` + regexp.QuoteMeta(secret.EncryptedPrefix) + `[A-Za-z0-9+/=\s]+$`, "description": "What lathe encrypt printed."}}, "encrypted"),
+				"encrypted": js{"type": "string", "pattern": `^\s*` + regexp.QuoteMeta(lathe.EncryptedPrefix) + `[A-Za-z0-9+/=\s]+$`, "description": "What lathe encrypt printed."}}, "encrypted"),
 		}}},
 	}}
 	action := func(desc string, keys []string, props map[string]js, required ...string) js {

@@ -2,11 +2,11 @@ package pipeline
 
 import (
 	"encoding/base64"
-	"encoding/binary"
+	"errors"
 	"slices"
 	"strings"
 
-	"github.com/lathe-ci/lathe/secret"
+	"github.com/lathe-ci/lathe"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -98,31 +98,22 @@ func (w *walker) encryptedSecret(n *yaml.Node, path string) (string, bool) {
 			w.errorf(e.value, field, "must be the text lathe encrypt printed, not %s", describe(e.value))
 			continue
 		}
-		body, found := strings.CutPrefix(strings.TrimSpace(e.value.Value), secret.EncryptedPrefix)
-		body = strings.Join(strings.Fields(body), "")
-		raw, err := base64.StdEncoding.DecodeString(body)
+		raw, err := lathe.DecodeEncrypted(e.value.Value)
 		switch {
-		case !found:
-			w.errorf(e.value, field, "must start with %q; paste the value lathe encrypt printed", secret.EncryptedPrefix)
+		case errors.Is(err, lathe.ErrEncryptedPrefix):
+			w.errorf(e.value, field, "must start with %q; paste the value lathe encrypt printed", lathe.EncryptedPrefix)
+		case errors.Is(err, lathe.ErrEncryptedBase64):
+			w.errorf(e.value, field, "is not valid base64 after %q; paste the value lathe encrypt printed", lathe.EncryptedPrefix)
 		case err != nil:
-			w.errorf(e.value, field, "is not valid base64 after %q; paste the value lathe encrypt printed", secret.EncryptedPrefix)
-		case !sealedShape(raw):
 			w.errorf(e.value, field, "is too short to be a value lathe encrypt printed; was it cut off?")
 		default:
-			text, ok = secret.EncryptedPrefix+body, true
+			text, ok = lathe.EncryptedPrefix+base64.StdEncoding.EncodeToString(raw), true
 		}
 	}
 	if !saw {
 		w.errorf(n, join(path, "encrypted"), "missing; paste the value lathe encrypt printed")
 	}
 	return text, ok
-}
-
-// sealedShape reports whether raw can be the body of a project ciphertext
-// (secret.EncryptForProject): a 2-byte length, the wrapped key, a 12-byte
-// nonce and at least a 16-byte GCM tag.
-func sealedShape(raw []byte) bool {
-	return len(raw) >= 2 && len(raw) >= 2+int(binary.BigEndian.Uint16(raw))+12+16
 }
 
 // secretNames lists the names of refs.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/secret"
 )
 
@@ -22,8 +23,8 @@ func TestSecretsMapForm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := strings.TrimPrefix(sealed, secret.EncryptedPrefix)
-	folded := secret.EncryptedPrefix + body[:100] + "\n      " + body[100:300] + "\n      " + body[300:]
+	body := strings.TrimPrefix(sealed, lathe.EncryptedPrefix)
+	folded := lathe.EncryptedPrefix + body[:100] + "\n      " + body[100:300] + "\n      " + body[300:]
 	p := mustParse(t, ".lathe.yml", fmt.Sprintf(`
 templates:
   deploy:

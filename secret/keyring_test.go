@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lathe-ci/lathe"
 )
 
 func TestKeyringSealOpen(t *testing.T) {
@@ -101,7 +103,7 @@ func TestProjectKeyHybrid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(text, EncryptedPrefix) {
+		if !strings.HasPrefix(text, lathe.EncryptedPrefix) {
 			t.Errorf("ciphertext %q lacks the prefix", text[:20])
 		}
 		// Folded as YAML might fold it.

@@ -12,14 +12,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/lathe-ci/lathe"
 )
 
 // ProjectKeyBits is the size of a project's RSA key.
 const ProjectKeyBits = 3072
-
-// EncryptedPrefix starts the text form of a value sealed for a project.
-const EncryptedPrefix = "lathe:v1:"
 
 // oaepLabel and projectAD bind the two layers of a project ciphertext to
 // their purpose, so neither can be passed off as something else.
@@ -84,11 +82,8 @@ func ParsePublicKeyPEM(b []byte) (*rsa.PublicKey, error) {
 // can live in a pipeline file and only the server can open it. The scheme
 // is hybrid, for values of any length: a random AES-256 key is wrapped with
 // RSA-OAEP (SHA-256) and the value is sealed with AES-256-GCM under it. The
-// text form is
-//
-//	lathe:v1:BASE64( len(wrapped) as 2 bytes big-endian || wrapped key || 12-byte nonce || GCM ciphertext and tag )
-//
-// in standard base64 with padding.
+// text form is the one lathe.DecodeEncrypted describes, in standard base64
+// with padding.
 func EncryptForProject(pub *rsa.PublicKey, value []byte) (string, error) {
 	key := NewKey()
 	wrapped, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, pub, key, oaepLabel)
@@ -103,26 +98,17 @@ func EncryptForProject(pub *rsa.PublicKey, value []byte) (string, error) {
 	rand.Read(nonce)
 	out = append(out, nonce...)
 	out = aead.Seal(out, nonce, value, projectAD)
-	return EncryptedPrefix + base64.StdEncoding.EncodeToString(out), nil
+	return lathe.EncryptedPrefix + base64.StdEncoding.EncodeToString(out), nil
 }
 
 // DecryptForProject opens a value sealed by EncryptForProject.
 func DecryptForProject(priv *rsa.PrivateKey, text string) ([]byte, error) {
-	body, ok := strings.CutPrefix(strings.TrimSpace(text), EncryptedPrefix)
-	if !ok {
-		return nil, fmt.Errorf("%w: it must start with %q", ErrProjectCiphertext, EncryptedPrefix)
-	}
-	// YAML folding may leave spaces or newlines inside a long value.
-	body = strings.Join(strings.Fields(body), "")
-	raw, err := base64.StdEncoding.DecodeString(body)
-	if err != nil || len(raw) < 2 {
-		return nil, fmt.Errorf("%w: bad base64", ErrProjectCiphertext)
+	raw, err := lathe.DecodeEncrypted(text)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrProjectCiphertext, err)
 	}
 	n := int(binary.BigEndian.Uint16(raw))
 	raw = raw[2:]
-	if len(raw) < n+12+16 {
-		return nil, fmt.Errorf("%w: too short", ErrProjectCiphertext)
-	}
 	key, err := rsa.DecryptOAEP(sha256.New(), nil, priv, raw[:n], oaepLabel)
 	if err != nil {
 		return nil, ErrProjectCiphertext

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	lathe "github.com/lathe-ci/lathe"
-	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -29,7 +28,7 @@ func TestAdminRightsNeedAnAdminScopedToken(t *testing.T) {
 	}
 	listed := func(tok string) bool {
 		var page lathe.Page[*lathe.Project]
-		if err := client.New(l.URL, tok).Do(ctx, http.MethodGet, "/api/v1/projects", nil, &page); err != nil {
+		if err := l.ClientAs(t, tok).Do(ctx, http.MethodGet, "/api/v1/projects", nil, &page); err != nil {
 			t.Fatalf("list projects: %v", err)
 		}
 		return slices.ContainsFunc(page.Items, func(p *lathe.Project) bool { return p.Name == "vault" })

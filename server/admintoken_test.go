@@ -35,11 +35,11 @@ func TestRevokedAdminTokenStaysRevokedAfterRestart(t *testing.T) {
 
 		l = lathetest.Start(t, o)
 		ctx := context.Background()
-		err := client.New(l.URL, first).Do(ctx, http.MethodGet, "/api/v1/users/me", nil, nil)
+		err := l.ClientAs(t, first).Do(ctx, http.MethodGet, "/api/v1/users/me", nil, nil)
 		if client.StatusOf(err) != http.StatusUnauthorized {
 			t.Errorf("the revoked admin token after a restart: %v, want 401", err)
 		}
-		if err := client.New(l.URL, spare.Token).Do(ctx, http.MethodGet, "/api/v1/users/me", nil, nil); err != nil {
+		if err := l.ClientAs(t, spare.Token).Do(ctx, http.MethodGet, "/api/v1/users/me", nil, nil); err != nil {
 			t.Errorf("the spare admin token after a restart: %v", err)
 		}
 		if b, _ := os.ReadFile(filepath.Join(o.DataDir, "admin.token")); strings.TrimSpace(string(b)) != first {

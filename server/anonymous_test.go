@@ -27,7 +27,7 @@ func TestAnonymousCannotTellPrivateFromMissing(t *testing.T) {
 	l.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/stages", run.ID), nil, &stages)
 	const missingID = 999999
 	anon := func(path string) (int, string) {
-		resp, err := http.Get(l.URL + path)
+		resp, err := lathetest.HTTPClient(t).Get(l.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -46,7 +46,7 @@ func TestAPIErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := client.New(l.URL, tt.token)
+			c := l.ClientAs(t, tt.token)
 			var h http.Header
 			if tt.token == "" && tt.status == 404 {
 				h = http.Header{"Authorization": {"bearer " + l.AdminToken}}
@@ -64,7 +64,7 @@ func TestAPIErrors(t *testing.T) {
 	}
 	// The content type is problem+json.
 	req, _ := http.NewRequest("GET", l.URL+"/api/v1/agents", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := lathetest.HTTPClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestAPIErrors(t *testing.T) {
 		t.Errorf("content type %q", ct)
 	}
 	for _, probe := range []string{"/healthz", "/readyz"} {
-		if err := client.New(l.URL, "").Do(ctx, "GET", probe, nil, nil); err != nil {
+		if err := l.ClientAs(t, "").Do(ctx, "GET", probe, nil, nil); err != nil {
 			t.Errorf("%s: %v", probe, err)
 		}
 	}

@@ -47,7 +47,9 @@ func serverProcess(t *testing.T, bin, addr, dir, dbURL string, extra ...string) 
 		if tok, err := os.ReadFile(filepath.Join(dir, "admin.token")); err == nil && len(strings.TrimSpace(string(tok))) > 0 {
 			if resp, err := http.Get(url + "/api/v1/projects"); err == nil {
 				resp.Body.Close()
-				return p, &lathetest.Lathe{Client: client.New(url, strings.TrimSpace(string(tok))), DataDir: dir}
+				c := client.New(url, strings.TrimSpace(string(tok)))
+				c.HTTP.Transport = lathetest.CheckOpenAPI(t, c.HTTP.Transport)
+				return p, &lathetest.Lathe{Client: c, DataDir: dir}
 			}
 		}
 		if time.Now().After(deadline) {

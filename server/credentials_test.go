@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	lathe "github.com/lathe-ci/lathe"
-	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -65,7 +64,7 @@ func TestAdminsRevokeTokensAndDisablingRevokesThem(t *testing.T) {
 		bob := func() (session, token string) {
 			session = login(t, l, "bob", "bob-password")
 			var k lathe.APIToken
-			if err := client.New(l.URL, session).Do(context.Background(), "POST", "/api/v1/tokens", map[string]any{"name": "ci"}, &k); err != nil {
+			if err := l.ClientAs(t, session).Do(context.Background(), "POST", "/api/v1/tokens", map[string]any{"name": "ci"}, &k); err != nil {
 				t.Fatal(err)
 			}
 			return session, k.Token
@@ -107,12 +106,12 @@ func TestAdminsRevokeTokensAndDisablingRevokesThem(t *testing.T) {
 
 		sess, tok = bob()
 		change := map[string]any{"current_password": "bob-password", "new_password": "bob-password-2"}
-		if err := client.New(l.URL, sess).Do(context.Background(), "PUT", "/api/v1/users/me/password", change, nil); err != nil {
+		if err := l.ClientAs(t, sess).Do(context.Background(), "PUT", "/api/v1/users/me/password", change, nil); err != nil {
 			t.Fatal(err)
 		}
 		works("API token after a password change without revoke_tokens", tok, 200)
 		change = map[string]any{"current_password": "bob-password-2", "new_password": "bob-password", "revoke_tokens": true}
-		if err := client.New(l.URL, sess).Do(context.Background(), "PUT", "/api/v1/users/me/password", change, nil); err != nil {
+		if err := l.ClientAs(t, sess).Do(context.Background(), "PUT", "/api/v1/users/me/password", change, nil); err != nil {
 			t.Fatal(err)
 		}
 		works("API token after a password change with revoke_tokens", tok, 401)

@@ -30,7 +30,7 @@ func TestCookieWritesNeedSameOriginAndJSON(t *testing.T) {
 		} else {
 			req.Header.Set("Authorization", "Bearer "+session)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := lathetest.HTTPClient(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -111,7 +111,7 @@ func TestFullServerDiskAnswers503(t *testing.T) {
 
 func readyz(t *testing.T, l *lathetest.Lathe) (int, string) {
 	t.Helper()
-	resp, err := http.Get(l.URL + "/readyz")
+	resp, err := lathetest.HTTPClient(t).Get(l.URL + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func register(t *testing.T, l *lathetest.Lathe, regToken, name string, labels ..
 		Token string       `json:"token"`
 	}
 	host := lathe.HostInfo{Hostname: "box-" + name, OS: "linux", Arch: "amd64", CPUs: 4, MemoryBytes: 8 << 30, Version: lathe.Version}
-	err := client.New(l.URL, regToken).Do(context.Background(), http.MethodPost, "/api/v1/agent/register",
+	err := l.ClientAs(t, regToken).Do(context.Background(), http.MethodPost, "/api/v1/agent/register",
 		map[string]any{"name": name, "labels": labels, "host": host}, &out)
 	if err != nil {
 		return client.StatusOf(err), nil, ""
@@ -38,7 +38,7 @@ func register(t *testing.T, l *lathetest.Lathe, regToken, name string, labels ..
 // Lathe-Agent-State header.
 func claimOnce(t *testing.T, l *lathetest.Lathe, cred string) (int, string) {
 	t.Helper()
-	resp, err := client.New(l.URL, cred).Request(context.Background(), http.MethodPost, "/api/v1/agent/claim?wait=0", nil, nil)
+	resp, err := l.ClientAs(t, cred).Request(context.Background(), http.MethodPost, "/api/v1/agent/claim?wait=0", nil, nil)
 	if err != nil {
 		return client.StatusOf(err), ""
 	}
@@ -373,7 +373,7 @@ func TestShortClaimWaitsItsWholeWait(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
 	_, _, cred := register(t, l, l.RegistrationToken(t), "patient")
 	start := time.Now()
-	resp, err := client.New(l.URL, cred).Request(context.Background(), http.MethodPost, "/api/v1/agent/claim?wait=1", nil, nil)
+	resp, err := l.ClientAs(t, cred).Request(context.Background(), http.MethodPost, "/api/v1/agent/claim?wait=1", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func TestGateFromDecidesWhoApprovesAndWhoRejects(t *testing.T) {
 	}
 	l.Do(t, http.MethodPost, "/api/v1/teams", map[string]string{"name": "release-managers"}, nil)
 	l.Do(t, http.MethodPost, "/api/v1/teams/release-managers/members", map[string]string{"user": "ann"}, nil)
-	as := func(user string) *client.Client { return client.New(l.URL, login(t, l, user, user+"-password-1")) }
+	as := func(user string) *client.Client { return l.ClientAs(t, login(t, l, user, user+"-password-1")) }
 	ann, bob, carol := as("ann"), as("bob"), as("carol")
 
 	run := l.Run(t, l.Trigger(t, "gates", "", "").ID)

@@ -12,7 +12,6 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/cli"
-	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -35,7 +34,7 @@ jobs:
 func hookRuns(t *testing.T, l *lathetest.Lathe, token string, body map[string]string) []string {
 	t.Helper()
 	var out struct{ Items []*lathe.Run }
-	if err := client.New(l.URL, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/"+token, body, &out); err != nil {
+	if err := l.ClientAs(t, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/"+token, body, &out); err != nil {
 		t.Fatalf("webhook: %v", err)
 	}
 	var got []string
@@ -98,9 +97,9 @@ func TestWebhookPushRunsWhatChanged(t *testing.T) {
 		if code := cli.Run(context.Background(), []string{"hooks", "revoke", "mono", fmt.Sprint(tok.ID), "--server", l.URL, "--token", l.AdminToken}, env); code != 0 {
 			t.Fatalf("lathe hooks revoke: %d\n%s", code, out.String())
 		}
-		err := client.New(l.URL, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/"+tok.Token, push, nil)
+		err := l.ClientAs(t, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/"+tok.Token, push, nil)
 		wantStatus(t, err, http.StatusUnauthorized, "webhook with a revoked token")
-		err = client.New(l.URL, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/lathe_hook_nonsense", push, nil)
+		err = l.ClientAs(t, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/lathe_hook_nonsense", push, nil)
 		wantStatus(t, err, http.StatusUnauthorized, "webhook with an unknown token")
 	})
 }
@@ -127,7 +126,7 @@ func TestForkPullRequestWaitsForApprovalAndGetsNoSecrets(t *testing.T) {
 	if done.Status != lathe.StatusSuccess || !strings.Contains(log, "key=[none]") {
 		t.Errorf("approved untrusted run = %s, log %q; want success without the secret", done.Status, log)
 	}
-	err := client.New(l.URL, l.AdminToken).Do(context.Background(), http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/approve", run.ID), nil, nil)
+	err := l.ClientAs(t, l.AdminToken).Do(context.Background(), http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/approve", run.ID), nil, nil)
 	wantStatus(t, err, http.StatusConflict, "approving a run that no longer waits")
 
 	// The same commit again: already approved, it runs at once.
@@ -178,7 +177,7 @@ func TestPushOfABrokenPipelineLeavesAFailedRun(t *testing.T) {
 	var tok lathe.HookToken
 	l.Do(t, http.MethodPost, "/api/v1/projects/broke/hook-tokens", map[string]string{"name": "forge"}, &tok)
 	var out struct{ Items []*lathe.Run }
-	if err := client.New(l.URL, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/"+tok.Token,
+	if err := l.ClientAs(t, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/"+tok.Token,
 		map[string]string{"ref": "main", "event": "push"}, &out); err != nil || len(out.Items) != 1 {
 		t.Fatalf("push of a broken pipeline: %v, %d runs; want one failed run", err, len(out.Items))
 	}

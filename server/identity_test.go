@@ -15,7 +15,7 @@ import (
 
 func statusOf(t *testing.T, l *lathetest.Lathe, token, method, path string, body any) int {
 	t.Helper()
-	err := client.New(l.URL, token).Do(context.Background(), method, path, body, nil)
+	err := l.ClientAs(t, token).Do(context.Background(), method, path, body, nil)
 	if err == nil {
 		return 200
 	}
@@ -29,7 +29,7 @@ func TestLoginSessionsAndDisabledUsers(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
 	l.Do(t, "POST", "/api/v1/users", map[string]any{"name": "ann", "password": "s3cret-pass"}, nil)
 
-	resp, err := client.New(l.URL, "").Request(context.Background(), "POST", "/api/v1/sessions",
+	resp, err := l.ClientAs(t, "").Request(context.Background(), "POST", "/api/v1/sessions",
 		map[string]string{"username": "ann", "password": "s3cret-pass"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -50,13 +50,13 @@ func TestLoginSessionsAndDisabledUsers(t *testing.T) {
 	// The cookie authenticates like a bearer token.
 	req, _ := http.NewRequest("GET", l.URL+"/api/v1/users/me", nil)
 	req.AddCookie(cookie)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+	if resp, err := lathetest.HTTPClient(t).Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET /users/me with the cookie: %v %v", resp.StatusCode, err)
 	}
 	var cur struct {
 		User lathe.User `json:"user"`
 	}
-	if err := client.New(l.URL, cookie.Value).Do(context.Background(), "GET", "/api/v1/sessions/current", nil, &cur); err != nil || cur.User.Name != "ann" {
+	if err := l.ClientAs(t, cookie.Value).Do(context.Background(), "GET", "/api/v1/sessions/current", nil, &cur); err != nil || cur.User.Name != "ann" {
 		t.Fatalf("current session: %+v %v", cur, err)
 	}
 
@@ -93,7 +93,7 @@ func TestLoginSessionsAndDisabledUsers(t *testing.T) {
 	login(t, l, "ann", "n3w-password")
 
 	// Logging out revokes the session at once.
-	l2 := client.New(l.URL, tok)
+	l2 := l.ClientAs(t, tok)
 	if err := l2.Do(context.Background(), "DELETE", "/api/v1/sessions/current", nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestAPITokenScopesExpiryAndRevocation(t *testing.T) {
 	l.Do(t, "POST", "/api/v1/users", map[string]any{"name": "bob", "password": "bob-password"}, nil)
 	l.Do(t, "PUT", "/api/v1/projects/shop/members/users/bob", map[string]any{"role": "write"}, nil)
 	sess := login(t, l, "bob", "bob-password")
-	bob := client.New(l.URL, sess)
+	bob := l.ClientAs(t, sess)
 	ctx := context.Background()
 
 	var ro lathe.APIToken
@@ -216,14 +216,14 @@ func TestPublicAndPrivateProjects(t *testing.T) {
 		t.Errorf("anonymous triggering on a public project: %d, want 401", got)
 	}
 	var projects lathe.Page[*lathe.Project]
-	if err := client.New(l.URL, "").Do(context.Background(), "GET", "/api/v1/projects", nil, &projects); err != nil {
+	if err := l.ClientAs(t, "").Do(context.Background(), "GET", "/api/v1/projects", nil, &projects); err != nil {
 		t.Fatal(err)
 	}
 	if len(projects.Items) != 1 || projects.Items[0].Name != "open" {
 		t.Errorf("anonymous project list: %v, want only open", projects.Items)
 	}
 	var runs lathe.Page[*lathe.Run]
-	if err := client.New(l.URL, "").Do(context.Background(), "GET", "/api/v1/runs", nil, &runs); err != nil {
+	if err := l.ClientAs(t, "").Do(context.Background(), "GET", "/api/v1/runs", nil, &runs); err != nil {
 		t.Fatal(err)
 	}
 	if len(runs.Items) != 1 || runs.Items[0].Project != "open" {
@@ -236,7 +236,7 @@ func TestLoginIsRateLimited(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
 	var last *http.Response
 	for i := 0; i < 15; i++ {
-		resp, err := http.Post(l.URL+"/api/v1/sessions", "application/json", strings.NewReader(`{"username":"x","password":"y"}`))
+		resp, err := lathetest.HTTPClient(t).Post(l.URL+"/api/v1/sessions", "application/json", strings.NewReader(`{"username":"x","password":"y"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +275,7 @@ func TestAuditLog(t *testing.T) {
 			t.Errorf("audit %s by %q, want by %q (log: %v)", action, seen[action], actor, seen)
 		}
 	}
-	if err := client.New(l.URL, tok).Do(context.Background(), "GET", "/api/v1/projects/shop/events?type=run.triggered", nil, &page); err != nil {
+	if err := l.ClientAs(t, tok).Do(context.Background(), "GET", "/api/v1/projects/shop/events?type=run.triggered", nil, &page); err != nil {
 		t.Fatal(err)
 	}
 	if len(page.Items) != 1 || page.Items[0].Action != "run.triggered" {

@@ -54,7 +54,9 @@ func startLifecycle(t *testing.T, o lathetest.Options, cfg server.Config) *lathe
 			t.Errorf("server did not stop within 30s")
 		}
 	})
-	return &lathetest.Lathe{Server: srv, Client: client.New(srv.URL, srv.AdminToken), DataDir: cfg.DataDir, AdminToken: srv.AdminToken}
+	c := client.New(srv.URL, srv.AdminToken)
+	c.HTTP.Transport = lathetest.CheckOpenAPI(t, c.HTTP.Transport)
+	return &lathetest.Lathe{Server: srv, Client: c, DataDir: cfg.DataDir, AdminToken: srv.AdminToken}
 }
 
 // agentProcess starts `lathe agent` with labels; the test's cleanup kills it.
@@ -283,7 +285,7 @@ jobs:
 		if err := l.Store.PutAgent(context.Background(), &lathe.Agent{Name: "manual", Labels: []string{"proto"}}, hash); err != nil {
 			t.Fatal(err)
 		}
-		c := client.New(l.URL, token)
+		c := l.ClientAs(t, token)
 		l.Trigger(t, "proto", "", "")
 		ctx := context.Background()
 		first, err := c.Claim(ctx, 5, "lost-answer")

@@ -73,7 +73,7 @@ func post(t *testing.T, l *lathetest.Lathe, path, body string) *http.Response {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, l.URL+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+l.AdminToken)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := lathetest.HTTPClient(t).Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", path, err)
 	}

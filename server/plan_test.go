@@ -88,7 +88,7 @@ func TestPlanMatrixAndParamsOnTheServer(t *testing.T) {
 		t.Errorf("lathe run --param --follow: exit %d\n%s", code, out.String())
 	}
 
-	resp, err := http.Get(l.URL + "/api/v1/pipeline-schema")
+	resp, err := lathetest.HTTPClient(t).Get(l.URL + "/api/v1/pipeline-schema")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/cli"
-	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
@@ -140,9 +139,9 @@ jobs:
 		return job.Status == lathe.StatusWaiting
 	})
 	path := fmt.Sprintf("/api/v1/jobs/%d/approve", job.ID)
-	err := client.New(l.URL, login(t, l, "bob", "bob-password-1")).Do(context.Background(), http.MethodPost, path, nil, nil)
+	err := l.ClientAs(t, login(t, l, "bob", "bob-password-1")).Do(context.Background(), http.MethodPost, path, nil, nil)
 	wantStatus(t, err, http.StatusForbidden, "approval by a writer outside release-managers")
-	if err := client.New(l.URL, login(t, l, "ann", "ann-password-1")).Do(context.Background(), http.MethodPost, path, nil, nil); err != nil {
+	if err := l.ClientAs(t, login(t, l, "ann", "ann-password-1")).Do(context.Background(), http.MethodPost, path, nil, nil); err != nil {
 		t.Fatalf("approval by a member of release-managers: %v", err)
 	}
 	l.Wait(t, run.ID, 60*time.Second)

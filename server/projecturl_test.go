@@ -69,7 +69,7 @@ func ownerClient(t *testing.T, l *lathetest.Lathe, project string) *client.Clien
 	var tok lathe.APIToken
 	l.Do(t, http.MethodPost, "/api/v1/users/olive/tokens", map[string]any{"name": "cli"}, &tok)
 	l.Do(t, http.MethodPut, "/api/v1/projects/"+project+"/members/users/olive", map[string]any{"role": "owner"}, nil)
-	return client.New(l.URL, tok.Token)
+	return l.ClientAs(t, tok.Token)
 }
 
 // Credentials in a project URL clone the repository, but are sealed like

@@ -35,7 +35,7 @@ func TestUnknownQueryParameters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, err := client.New(l.URL, tt.token).Request(ctx, http.MethodGet, tt.path, nil, nil)
+			resp, err := l.ClientAs(t, tt.token).Request(ctx, http.MethodGet, tt.path, nil, nil)
 			if err == nil {
 				resp.Body.Close()
 				t.Fatalf("GET %s succeeded, want %d", tt.path, tt.status)

@@ -14,7 +14,6 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/api"
-	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -240,7 +239,7 @@ func login(t *testing.T, l *lathetest.Lathe, user, password string) string {
 	var s struct {
 		Session lathe.APIToken `json:"session"`
 	}
-	if err := client.New(l.URL, "").Do(context.Background(), "POST", "/api/v1/sessions",
+	if err := l.ClientAs(t, "").Do(context.Background(), "POST", "/api/v1/sessions",
 		map[string]string{"username": user, "password": password}, &s); err != nil {
 		t.Fatalf("login %s: %v", user, err)
 	}
@@ -274,7 +273,7 @@ func rbacCall(t *testing.T, base, method, path, token string) int {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := lathetest.HTTPClient(t).Do(req)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return 200
 	}

@@ -39,7 +39,7 @@ func call(t *testing.T, l *lathetest.Lathe, method, path string, body any) (int,
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := lathetest.HTTPClient(t).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -335,7 +335,7 @@ func TestProjectKeyEncryptedSecret(t *testing.T) {
 		t.Fatalf("lathe encrypt: exit %d: %s", code, errOut.String())
 	}
 	snippet := out.String()
-	if !strings.Contains(snippet, "DEPLOY_KEY:") || !strings.Contains(snippet, secret.EncryptedPrefix) || strings.Contains(snippet, value) {
+	if !strings.Contains(snippet, "DEPLOY_KEY:") || !strings.Contains(snippet, lathe.EncryptedPrefix) || strings.Contains(snippet, value) {
 		t.Fatalf("lathe encrypt printed:\n%s", snippet)
 	}
 
@@ -357,7 +357,7 @@ func TestProjectKeyEncryptedSecret(t *testing.T) {
 	run := l.Trigger(t, "shop", "main", "")
 	done := l.Wait(t, run.ID, 60*time.Second)
 	deploy := lathetest.JobByName(t, done, "deploy")
-	if deploy.Status != lathe.StatusSuccess || len(deploy.Secrets) != 1 || !strings.HasPrefix(deploy.Secrets[0].Encrypted, secret.EncryptedPrefix) {
+	if deploy.Status != lathe.StatusSuccess || len(deploy.Secrets) != 1 || !strings.HasPrefix(deploy.Secrets[0].Encrypted, lathe.EncryptedPrefix) {
 		t.Errorf("deploy: %s, secrets %+v; want success with one encrypted secret\n%s", deploy.Status, deploy.Secrets, pipeline)
 	}
 	log := l.Log(t, deploy.ID)

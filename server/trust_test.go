@@ -9,7 +9,6 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
-	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 	"github.com/lathe-ci/lathe/server"
 )
@@ -48,7 +47,7 @@ func forkHook(t *testing.T, l *lathetest.Lathe, name, repo string) func() *lathe
 	return func() *lathe.Run {
 		t.Helper()
 		var out struct{ Items []*lathe.Run }
-		if err := client.New(l.URL, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/"+tok.Token, pr, &out); err != nil || len(out.Items) != 1 {
+		if err := l.ClientAs(t, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/"+tok.Token, pr, &out); err != nil || len(out.Items) != 1 {
 			t.Fatalf("fork pull request: %v, %d runs", err, len(out.Items))
 		}
 		return out.Items[0]

@@ -137,7 +137,7 @@ func TestUploadRoutesAreFencedToTheRunningAttempt(t *testing.T) {
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set(lathe.UploadSHA256Header, sha)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := lathetest.HTTPClient(t).Do(req)
 		if err != nil {
 			t.Fatalf("%s upload: %v", method, err)
 		}

@@ -37,7 +37,7 @@ func TestAgentsAndTeamsAreVisibleAsFarAsProjectsGo(t *testing.T) {
 		l.Do(t, "PUT", "/api/v1/projects/mine/members/users/ann", map[string]any{"role": "read"}, nil)
 		l.Do(t, "PUT", "/api/v1/projects/mine/members/teams/crew", map[string]any{"role": "write"}, nil)
 		l.Do(t, "PUT", "/api/v1/projects/theirs/members/teams/hidden", map[string]any{"role": "write"}, nil)
-		ann := client.New(l.URL, login(t, l, "ann", "ann-password"))
+		ann := l.ClientAs(t, login(t, l, "ann", "ann-password"))
 
 		agents := func(c *client.Client) []string {
 			var page lathe.Page[*lathe.Agent]

@@ -19,6 +19,9 @@ func (s *Store) CreateBrokenRun(ctx context.Context, r *lathe.Run) error {
 			return err
 		}
 		r.Status, r.CreatedAt, r.FinishedAt = lathe.StatusFailed, t.now, &t.now
+		if r.Params == nil {
+			r.Params = []lathe.EnvVar{} // as read back: a list, never null
+		}
 		err = t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at,
 				finished_at, downstream_done, untrusted, errors)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,

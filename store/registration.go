@@ -115,9 +115,10 @@ func (s *Store) RegisterAgent(ctx context.Context, regHash string, a *lathe.Agen
 		if a.Groups == nil {
 			a.Groups = []string{}
 		}
+		a.Labels = orNone(a.Labels) // as stored and read back: a list, never null
 		err = t.queryRow(ctx, `INSERT INTO agents (name, token_hash, labels, host, authorized, registration_token_id, created_at, last_seen)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			a.Name, credHash, jsonText(orNone(a.Labels)), jsonText(a.Host), boolInt(a.Authorized), regID, micros(t.now), micros(t.now)).Scan(&a.ID)
+			a.Name, credHash, jsonText(a.Labels), jsonText(a.Host), boolInt(a.Authorized), regID, micros(t.now), micros(t.now)).Scan(&a.ID)
 		if uniqueViolation(err) {
 			return fmt.Errorf("an agent named %q already exists: %w", a.Name, lathe.ErrConflict)
 		}

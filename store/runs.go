@@ -38,6 +38,9 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 			}
 		}
 		r.Status, r.CreatedAt = lathe.StatusPending, t.now
+		if r.Params == nil {
+			r.Params = []lathe.EnvVar{} // as stored and read back: a list, never null
+		}
 		err = t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at, parent_id,
 				downstream_done, untrusted, params)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,

@@ -137,6 +137,9 @@ func Start(tb testing.TB, o Options) *Lathe {
 			tb.Fatal(err)
 		}
 	}
+	// Every answer a test gets through the client is held to the OpenAPI
+	// document.
+	l.Client.HTTP.Transport = CheckOpenAPI(tb, l.Client.HTTP.Transport)
 	stopped := false
 	l.stop = func() {
 		if stopped {
@@ -219,6 +222,20 @@ func (l *Lathe) Do(tb testing.TB, method, path string, body, out any) {
 	if err := l.Client.Do(context.Background(), method, path, body, out); err != nil {
 		tb.Fatalf("%s %s: %v", method, path, err)
 	}
+}
+
+// ClientAs is a client of the server with token (a user's, an agent's, a
+// registration token, or "" for none) whose answers are held to the OpenAPI
+// document like those of l.Client.
+func (l *Lathe) ClientAs(tb testing.TB, token string) *client.Client {
+	c := client.New(l.URL, token)
+	if check, ok := l.Client.HTTP.Transport.(*openAPICheck); ok {
+		if t, ok := check.next.(*http.Transport); ok && t.TLSClientConfig != nil {
+			c.SetTLS(t.TLSClientConfig)
+		}
+	}
+	c.HTTP.Transport = CheckOpenAPI(tb, c.HTTP.Transport)
+	return c
 }
 
 // Project creates a project for the repository.
