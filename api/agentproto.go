@@ -31,7 +31,7 @@ func (s *Server) claimUntil(w http.ResponseWriter, r *http.Request, end time.Tim
 	deadline := time.NewTimer(time.Until(end))
 	defer deadline.Stop()
 	for {
-		wake := s.store.WorkSignal()
+		wake := s.store.ClaimSignal(ctx, agent.Labels)
 		as, err := s.store.ClaimWithID(ctx, agent.ID, agent.Labels, claimID)
 		if err != nil {
 			writeProblem(w, r, err)

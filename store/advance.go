@@ -59,14 +59,13 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 	}
 
 	// Whoever changed the run, its watchers look again once this commits.
-	t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.runs.fire(runID) })
+	t.afterCommit = append(t.afterCommit, func(s *Store) { s.runChanged(runID) })
 
 	nodes := make([]engine.Node, len(jobs))
 	for i, j := range jobs {
 		nodes[i] = j.node
 	}
 	now := micros(t.now)
-	queued := false
 	changes := engine.Advance(nodes, cancel != 0)
 	for _, j := range jobs {
 		to, ok := changes[j.node.ID]
@@ -77,11 +76,9 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 			return err
 		}
 		if to == lathe.StatusQueued {
-			if !queued {
-				t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
-			}
-			queued = true
-			_, err = t.exec(ctx, `UPDATE jobs SET status = ?, queued_at = ? WHERE id = ?`, to, now, j.node.ID)
+			var runsOn string
+			err = t.queryRow(ctx, `UPDATE jobs SET status = ?, queued_at = ? WHERE id = ? RETURNING runs_on`, to, now, j.node.ID).Scan(&runsOn)
+			t.queued(runsOn)
 		} else if to == lathe.StatusWaiting {
 			_, err = t.exec(ctx, `UPDATE jobs SET status = ? WHERE id = ?`, to, j.node.ID)
 		} else {

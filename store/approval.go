@@ -31,8 +31,7 @@ func (s *Store) ApproveJob(ctx context.Context, id int64, by string) error {
 			lathe.StatusQueued, now, by, now, id); err != nil {
 			return fmt.Errorf("approve job %d: %w", id, err)
 		}
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
-		return nil
+		return t.queuedWhere(ctx, `id = ?`, id)
 	})
 }
 

@@ -43,7 +43,7 @@ func (t *txn) markLost(ctx context.Context, attemptID int64, reason string, logW
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, err // finished, renewed, or another sweeper was first
 	}
-	t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.logs.fire(attemptID) })
+	t.afterCommit = append(t.afterCommit, func(s *Store) { s.attemptChanged(attemptID) })
 	_, err = t.exec(ctx, `UPDATE steps SET status = ?, finished_at = ? WHERE attempt_id = ? AND finished_at IS NULL`,
 		lathe.StatusLost, now, attemptID)
 	return true, err
@@ -82,7 +82,9 @@ func (t *txn) afterLoss(ctx context.Context, c candidate, counted bool, limit in
 		}
 		_, err = t.exec(ctx, `UPDATE jobs SET status = ?, infra_retries = infra_retries + ?, queued_at = ?, wait_reason = ''
 			WHERE id = ? AND status = ?`, to, count, now, c.jobID, lathe.StatusRunning)
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
+		if err == nil {
+			err = t.queuedWhere(ctx, `id = ?`, c.jobID)
+		}
 	} else {
 		var group string
 		err = t.queryRow(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ? AND status = ? RETURNING concurrency_group`,

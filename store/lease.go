@@ -156,7 +156,7 @@ func (s *Store) timeOut(ctx context.Context, c candidate, grace int64) (bool, er
 			return err
 		}
 		done = true
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.logs.fire(c.attemptID) })
+		t.afterCommit = append(t.afterCommit, func(s *Store) { s.attemptChanged(c.attemptID) })
 		return t.finishAttempt(ctx, c.attemptID, c.jobID, c.runID, lathe.StatusRunning, lathe.StatusTimedOut)
 	})
 	return done, err
@@ -236,7 +236,7 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 				if err == nil && q.reason != "" {
 					if n, _ := res.RowsAffected(); n > 0 {
 						waiting++
-						t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.runs.fire(q.runID) })
+						t.afterCommit = append(t.afterCommit, func(s *Store) { s.runChanged(q.runID) })
 					}
 				}
 				return err

@@ -121,7 +121,7 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		return nil
 	})
 	if grew || finished {
-		s.signals.logs.fire(attemptID)
+		s.attemptChanged(attemptID)
 	}
 	return reply, err
 }
@@ -149,7 +149,9 @@ func (t *txn) finishAttempt(ctx context.Context, attemptID, jobID, runID int64, 
 		// claim makes the next attempt.
 		err = t.queryRow(ctx, `UPDATE jobs SET status = ?, retries = retries + 1, queued_at = ?, wait_reason = ''
 			WHERE id = ? RETURNING concurrency_group`, lathe.StatusQueued, now, jobID).Scan(&group)
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
+		if err == nil {
+			err = t.queuedWhere(ctx, `id = ?`, jobID)
+		}
 	} else {
 		err = t.queryRow(ctx, `UPDATE jobs SET status = ?, finished_at = ? WHERE id = ? RETURNING concurrency_group`,
 			to, now, jobID).Scan(&group)

@@ -201,6 +201,8 @@ func (t *txn) rerunJobs(ctx context.Context, runID int64, ids []int64) error {
 			return fmt.Errorf("re-run job %d: %w", j.id, err)
 		}
 	}
-	t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
+	if err := t.queuedWhere(ctx, `run_id = ?`, runID); err != nil {
+		return err
+	}
 	return t.advanceRun(ctx, runID)
 }

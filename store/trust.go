@@ -84,7 +84,9 @@ func (s *Store) ApproveRun(ctx context.Context, runID int64, by string) error {
 			AND (approval = '' OR approved_at IS NOT NULL)`, lathe.StatusQueued, micros(t.now), runID, lathe.StatusWaiting); err != nil {
 			return err
 		}
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
+		if err := t.queuedWhere(ctx, `run_id = ?`, runID); err != nil {
+			return err
+		}
 		return t.advanceRun(ctx, runID)
 	})
 }
