@@ -146,7 +146,7 @@ func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) error 
 				return err
 			}
 		}
-		wake := s.store.WorkSignal()
+		wake := s.store.ClaimSignal(ctx, a.Labels)
 		if a, err = s.reloadAgent(ctx, r); err != nil {
 			return err
 		}
@@ -172,9 +172,10 @@ func (s *Server) claimWhileAllowed(w http.ResponseWriter, r *http.Request, end t
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	stopped := make(chan bool, 1) // true when the agent stopped being allowed
+	labels := principal(r.Context()).Agent.Labels
 	go func() {
 		for {
-			wake := s.store.WorkSignal()
+			wake := s.store.ClaimSignal(ctx, labels)
 			select {
 			case <-wake:
 			case <-ctx.Done():

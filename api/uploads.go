@@ -1,28 +1,27 @@
 package api
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/blob"
 	"github.com/lathe-ci/lathe/store"
 )
 
 // Uploads: the upload action of a job stores a gzipped tar archive of its
 // files, and the download action of a later job of the same run fetches it.
 // Only the agent holding a running attempt may do either, and only within
-// that attempt's run. The archives are files in the server's data
-// directory, <dir>/<run id>/<name>.<sha256>.tar.gz: named by their content,
-// so a replaced upload never overwrites the file a download is reading.
+// that attempt's run. The archives are objects of a blob.Store (a
+// directory of the server's data directory today), under keys made of the
+// run's ID, a digest of the name and the content's SHA-256 (see uploadKey):
+// named by their content, so a replaced upload never overwrites the object
+// a download is reading.
 
 // DefaultMaxUpload bounds one upload archive unless SetUploads says otherwise.
 const DefaultMaxUpload = 1 << 30
@@ -37,7 +36,8 @@ var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // uploadFiles is where the archives are kept.
 type uploadFiles struct {
-	dir   string
+	dir   string // the blobs' directory; "" when the server keeps no uploads
+	blobs blob.Store
 	max   int64
 	quota int64
 }
@@ -58,21 +58,7 @@ func (s *Server) SetUploads(dir string, limits UploadLimits) {
 	if limits.ProjectQuota <= 0 {
 		limits.ProjectQuota = DefaultUploadQuota
 	}
-	s.uploads = uploadFiles{dir: dir, max: limits.MaxBytes, quota: limits.ProjectQuota}
-}
-
-// path is where the archive of an upload is kept. Names are checked when
-// they arrive (lathe.CheckUploadName); the path is checked again here so
-// that no later change of that rule can place a file outside the run's
-// directory.
-func (f uploadFiles) path(runID int64, name, sum string) (string, error) {
-	runDir := filepath.Join(f.dir, strconv.FormatInt(runID, 10))
-	file := name + "." + sum + ".tar.gz"
-	p := filepath.Join(runDir, file)
-	if !filepath.IsLocal(file) || filepath.Dir(p) != runDir {
-		return "", problemf(http.StatusBadRequest, "upload %q: the name would leave the run's directory", name)
-	}
-	return p, nil
+	s.uploads = uploadFiles{dir: dir, blobs: blob.NewDir(dir), max: limits.MaxBytes, quota: limits.ProjectQuota}
 }
 
 // putUpload stores the request's body as the upload {name} of the
@@ -106,37 +92,25 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) error {
 			return uploadProblem(name, err)
 		}
 	}
-	tmp, size, err := s.uploads.receive(w, r, name, sum)
+	key := uploadKey(sc.RunID, name, sum)
+	size, err := s.uploads.receive(w, r, key, name, sum)
 	if err != nil {
 		return err
-	}
-	final, err := s.uploads.path(sc.RunID, name, sum)
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("upload %q: %w", name, err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("upload %q: %w", name, err)
 	}
 	u := &lathe.Upload{RunID: sc.RunID, Name: name, AttemptID: id, Size: size, SHA256: sum}
 	prev, err := s.store.PutUpload(r.Context(), agent.ID, u, s.uploads.quota)
 	if err != nil {
 		// Keep the file only if the upload on record is this very content.
 		if cur, cerr := s.store.Upload(r.Context(), sc.RunID, name); cerr != nil || cur.SHA256 != sum {
-			os.Remove(final)
+			s.uploads.blobs.Delete(r.Context(), key)
 		}
 		return attemptProblem(w, id, uploadProblem(name, err))
 	}
 	status := http.StatusCreated
 	if prev != nil {
 		status = http.StatusOK
-		if old, err := s.uploads.path(prev.RunID, prev.Name, prev.SHA256); err == nil && prev.SHA256 != sum {
-			if err := os.Remove(old); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if prev.SHA256 != sum {
+			if err := s.uploads.blobs.Delete(r.Context(), uploadKey(prev.RunID, prev.Name, prev.SHA256)); err != nil {
 				s.log.Warn("remove replaced upload", "run_id", prev.RunID, "name", prev.Name, "err", err)
 			}
 		}
@@ -144,49 +118,6 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) error {
 	s.log.Debug("upload stored", "run_id", sc.RunID, "attempt_id", id, "name", name, "size", size)
 	writeJSON(w, status, u)
 	return nil
-}
-
-// receive writes the body to a temporary file in the upload directory,
-// refusing more than the limit and a body whose SHA-256 is not sum, and
-// returns the file's path and size.
-func (f uploadFiles) receive(w http.ResponseWriter, r *http.Request, name, sum string) (string, int64, error) {
-	tmpDir := filepath.Join(f.dir, "tmp")
-	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
-		return "", 0, fmt.Errorf("upload %q: %w", name, err)
-	}
-	file, err := os.CreateTemp(tmpDir, "upload-*.tar.gz")
-	if err != nil {
-		return "", 0, fmt.Errorf("upload %q: %w", name, err)
-	}
-	fail := func(err error) (string, int64, error) {
-		file.Close()
-		os.Remove(file.Name())
-		return "", 0, err
-	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(file, h), http.MaxBytesReader(w, r.Body, f.max))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return fail(tooBig(name, f.max))
-	case err != nil && r.Context().Err() != nil:
-		return fail(r.Context().Err())
-	case err != nil:
-		return fail(problemf(http.StatusBadRequest, "upload %q: reading the body: %v", name, err))
-	}
-	// Durable before it is on record: a crash must not leave a row whose file is torn.
-	if err := file.Sync(); err != nil {
-		return fail(fmt.Errorf("upload %q: %w", name, err))
-	}
-	if err := file.Close(); err != nil {
-		return fail(fmt.Errorf("upload %q: %w", name, err))
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
-		os.Remove(file.Name())
-		return "", 0, problemf(http.StatusBadRequest, "upload %q: the body's SHA-256 is %s, but %s says %s: it was damaged on the way",
-			name, got, lathe.UploadSHA256Header, sum)
-	}
-	return file.Name(), n, nil
 }
 
 // uploadProblem makes an upload over its project's quota a 413 that says so.
@@ -219,11 +150,7 @@ func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	file, err := s.uploads.path(u.RunID, u.Name, u.SHA256)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(file)
+	f, err := s.uploads.blobs.Get(r.Context(), uploadKey(u.RunID, u.Name, u.SHA256), 0, u.Size)
 	if err != nil {
 		return fmt.Errorf("upload %q of run %d: its archive is missing: %w", name, u.RunID, err)
 	}

@@ -33,7 +33,7 @@ func (s *Service) Claim(ctx context.Context, a Actor, claimID string, end time.T
 	deadline := time.NewTimer(time.Until(end))
 	defer deadline.Stop()
 	for {
-		wake := s.store.WorkSignal()
+		wake := s.store.ClaimSignal(ctx, agent.Labels)
 		as, err := s.store.ClaimWithID(ctx, agent.ID, agent.Labels, claimID)
 		if err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lathe-ci/lathe/clock"
 	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
 )
@@ -29,12 +30,16 @@ type automation struct {
 	store         *store.Store
 	chainEvery    time.Duration
 	scheduleEvery time.Duration
+	clock         clock.Clock
 	log           *slog.Logger
 }
 
 func newAutomation(tr *trigger.Service, st *store.Store, cfg Config) *automation {
 	a := &automation{trigger: tr, store: st, chainEvery: cfg.ChainInterval, scheduleEvery: cfg.ScheduleInterval,
-		log: cfg.Log}
+		clock: cfg.Clock, log: cfg.Log}
+	if a.clock == nil {
+		a.clock = clock.System
+	}
 	if a.chainEvery <= 0 {
 		a.chainEvery = DefaultChainInterval
 	}
@@ -100,7 +105,7 @@ func (a *automation) chain(ctx context.Context) {
 
 // schedules fires the cron schedules that are due.
 func (a *automation) schedules(ctx context.Context) {
-	n, err := a.trigger.FireSchedules(ctx, time.Now())
+	n, err := a.trigger.FireSchedules(ctx, a.clock.Now())
 	if err != nil && ctx.Err() == nil {
 		a.log.Warn("schedules", "started", n, "err", err)
 	}

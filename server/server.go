@@ -23,6 +23,7 @@ import (
 	"github.com/lathe-ci/lathe/api"
 	"github.com/lathe-ci/lathe/auth"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/clock"
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/git"
 	"github.com/lathe-ci/lathe/secret"
@@ -103,6 +104,10 @@ type Config struct {
 
 	// TLSCert and TLSKey, PEM files, make the server answer HTTPS only.
 	TLSCert, TLSKey string
+
+	// Clock is the time of the server's scheduling decisions (leases,
+	// timeouts, schedules, credential caching); nil: clock.System.
+	Clock clock.Clock
 
 	Log *slog.Logger
 }
@@ -204,6 +209,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // it issues the admin token, then it opens the secret keys and sets up.
 func open(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	st.LeaseTTL = cfg.LeaseTTL
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System
+	}
+	st.SetClock(cfg.Clock)
 	if cfg.DatabaseURL == "" {
 		if err := narrowDataFiles(cfg.DataDir); err != nil {
 			return nil, err

@@ -75,7 +75,12 @@ func TestUploadedFilesReachALaterJob(t *testing.T) {
 		if u.Name != "dist" || u.Job != "build" || u.JobID != build.ID || u.Attempt != 1 || u.Size <= 0 || len(u.SHA256) != 64 {
 			t.Errorf("upload = %+v", u)
 		}
-		b, err := os.ReadFile(filepath.Join(l.DataDir, "uploads", fmt.Sprint(run.ID), "dist."+u.SHA256+".tar.gz"))
+		// The run's one archive, under a key named by the run and the content.
+		stored, _ := filepath.Glob(filepath.Join(l.DataDir, "uploads", fmt.Sprint(run.ID), "*-"+u.SHA256+".tar.gz"))
+		if len(stored) != 1 {
+			t.Fatalf("stored archives of run %d: %q, want one", run.ID, stored)
+		}
+		b, err := os.ReadFile(stored[0])
 		if sum := sha256.Sum256(b); err != nil || hex.EncodeToString(sum[:]) != u.SHA256 || int64(len(b)) != u.Size {
 			t.Errorf("stored archive: %d bytes, %v; want %d bytes hashing to %s", len(b), err, u.Size, u.SHA256)
 		}

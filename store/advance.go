@@ -59,14 +59,13 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 	}
 
 	// Whoever changed the run, its watchers look again once this commits.
-	t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.runs.fire(runID) })
+	t.afterCommit = append(t.afterCommit, func(s *Store) { s.runChanged(runID) })
 
 	nodes := make([]engine.Node, len(jobs))
 	for i, j := range jobs {
 		nodes[i] = j.node
 	}
 	now := micros(t.now)
-	queued := false
 	changes := engine.Advance(nodes, cancel != 0)
 	for _, j := range jobs {
 		to, ok := changes[j.node.ID]
@@ -75,10 +74,6 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 		}
 		switch {
 		case to == lathe.StatusQueued:
-			if !queued {
-				t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
-			}
-			queued = true
 			err = t.setStatus(ctx, engine.Job, j.node.ID, j.node.Status, to, `, queued_at = ?`, now)
 		case to.Terminal():
 			j.finished = sql.NullInt64{Int64: now, Valid: true}

@@ -93,6 +93,7 @@ func (s *Store) fillGroups(ctx context.Context, agents []*lathe.Agent) error {
 // authorized; an admin's disabling of an existing one survives restarts.
 func (s *Store) PutAgent(ctx context.Context, a *lathe.Agent, tokenHash string) error {
 	return s.tx(ctx, func(t *txn) error {
+		t.afterCommit = append(t.afterCommit, (*Store).forgetAgents)
 		a.CreatedAt = t.now
 		var authorized, disabled int
 		err := t.queryRow(ctx, `INSERT INTO agents (name, token_hash, labels, host, created_at) VALUES (?, ?, ?, ?, ?)
@@ -107,12 +108,8 @@ func (s *Store) PutAgent(ctx context.Context, a *lathe.Agent, tokenHash string) 
 	})
 }
 
-// AgentByToken returns the agent whose credential hashes to tokenHash. It is
-// the agent as the claim handler sees it: Labels are its effective labels,
-// its own followed by "group:NAME" for each of its groups, so a job with
-// runs-on [group:NAME] routes to the group's members with no change to the
-// claim query.
-func (s *Store) AgentByToken(ctx context.Context, tokenHash string) (*lathe.Agent, error) {
+// agentByToken is AgentByToken read from the database.
+func (s *Store) agentByToken(ctx context.Context, tokenHash string) (*lathe.Agent, error) {
 	as, err := s.agentsWhere(ctx, `g.token_hash = ?`, ``, tokenHash)
 	if err != nil {
 		return nil, err
@@ -161,6 +158,7 @@ func (s *Store) TouchAgent(ctx context.Context, id int64) error {
 // SetAgentHost records the host info an agent reported.
 func (s *Store) SetAgentHost(ctx context.Context, id int64, h lathe.HostInfo) error {
 	return s.tx(ctx, func(t *txn) error {
+		t.afterCommit = append(t.afterCommit, (*Store).forgetAgents)
 		_, err := t.exec(ctx, `UPDATE agents SET host = ?, last_seen = ? WHERE id = ?`, jsonText(h), micros(t.now), id)
 		return err
 	})
@@ -284,13 +282,10 @@ func (s *Store) UpdateAgents(ctx context.Context, changes map[int64]AgentChange)
 				return err
 			}
 		}
-		t.afterCommit = append(t.afterCommit, wakeClaimers)
+		t.afterCommit = append(t.afterCommit, agentsChanged)
 		return nil
 	})
 }
-
-// wakeClaimers wakes waiting claims: what an agent may take has changed.
-func wakeClaimers(s *Store) { s.signals.work.fire() }
 
 // DeleteAgent deletes an agent and its credential. An agent running an
 // attempt is refused (ErrConflict): disable it first and let the job end, or
@@ -299,6 +294,7 @@ func wakeClaimers(s *Store) { s.signals.work.fire() }
 // still names it; one that never ran anything is removed.
 func (s *Store) DeleteAgent(ctx context.Context, id int64) error {
 	return s.tx(ctx, func(t *txn) error {
+		t.afterCommit = append(t.afterCommit, (*Store).forgetAgents)
 		var name string
 		if err := t.queryRow(ctx, `SELECT name FROM agents WHERE id = ? AND deleted_at IS NULL`, id).Scan(&name); err != nil {
 			return notFound(err, "agent", id)

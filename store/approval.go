@@ -17,11 +17,7 @@ func (s *Store) ApproveJob(ctx context.Context, id int64, by string) error {
 			return err
 		}
 		now := micros(t.now)
-		if err := t.setStatus(ctx, engine.Job, id, j.Status, to, `, queued_at = ?, approved_by = ?, approved_at = ?`, now, by, now); err != nil {
-			return err
-		}
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
-		return nil
+		return t.setStatus(ctx, engine.Job, id, j.Status, to, `, queued_at = ?, approved_by = ?, approved_at = ?`, now, by, now)
 	})
 }
 

@@ -30,7 +30,7 @@ func (s *Store) CreateBrokenRun(ctx context.Context, r *lathe.Run) error {
 		if err != nil {
 			return fmt.Errorf("insert broken run of %s: %w", r.Pipeline, err)
 		}
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.runs.fire(r.ID) })
+		t.afterCommit = append(t.afterCommit, func(s *Store) { s.runChanged(r.ID) })
 		return nil
 	})
 }

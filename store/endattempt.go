@@ -70,7 +70,7 @@ func (t *txn) endAttempt(ctx context.Context, c candidate, e attemptEnd) (o engi
 	if err != nil {
 		return o, false, err
 	}
-	t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.logs.fire(c.attemptID) })
+	t.afterCommit = append(t.afterCommit, func(s *Store) { s.attemptChanged(c.attemptID) })
 	// Steps it did not finish end with it: lost with a lost attempt,
 	// canceled otherwise.
 	stepStatus := lathe.StatusCanceled
@@ -86,7 +86,6 @@ func (t *txn) endAttempt(ctx context.Context, c candidate, e attemptEnd) (o engi
 		// claim makes the next attempt.
 		err = t.setStatus(ctx, engine.Job, c.jobID, jobStatus, o.Job, `, queued_at = ?, wait_reason = '',
 			retries = retries + ?, infra_retries = infra_retries + ?`, now, boolInt(o.UseRetry), boolInt(o.UseInfraRetry))
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
 	} else {
 		err = t.setStatus(ctx, engine.Job, c.jobID, jobStatus, o.Job, `, finished_at = ?`, now)
 	}

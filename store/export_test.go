@@ -2,12 +2,7 @@ package store
 
 import (
 	"context"
-	"time"
 )
-
-// SetClock makes the store read the time from now (tests of leases and
-// timeouts move it instead of sleeping).
-func SetClock(s *Store, now func() time.Time) { s.now = now }
 
 // ExpireListed runs the sweep's expiry of one attempt as the sweep does once
 // its listing (read outside any transaction) named the attempt as expired:
@@ -22,4 +17,19 @@ func ExpireListed(ctx context.Context, s *Store, attemptID int64, retries int) (
 	}
 	lost, _, err := s.expireLease(ctx, c, retries)
 	return lost, err
+}
+
+// SetPrepare turns the prepared-statement caches on or off (benchmarks
+// compare the two on each engine).
+func SetPrepare(s *Store, on bool) {
+	s.wStmts.close()
+	s.rStmts.close()
+	s.wStmts, s.rStmts = nil, nil
+	if on {
+		s.wStmts = newStmtCache(s.w, s.d)
+		s.rStmts = s.wStmts
+		if s.r != s.w {
+			s.rStmts = newStmtCache(s.r, s.d)
+		}
+	}
 }

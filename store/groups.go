@@ -104,7 +104,7 @@ func (s *Store) UpdateGroup(ctx context.Context, g *lathe.AgentGroup) error {
 		if err := mustAffect(res, "agent group", g.ID); err != nil {
 			return err
 		}
-		t.afterCommit = append(t.afterCommit, wakeClaimers)
+		t.afterCommit = append(t.afterCommit, agentsChanged)
 		return nil
 	})
 }
@@ -146,7 +146,7 @@ func (s *Store) SetGroupMembers(ctx context.Context, groupID int64, agentIDs []i
 		if _, err := t.exec(ctx, `UPDATE agent_groups SET updated_at = ? WHERE id = ?`, micros(t.now), groupID); err != nil {
 			return err
 		}
-		t.afterCommit = append(t.afterCommit, wakeClaimers)
+		t.afterCommit = append(t.afterCommit, agentsChanged)
 		return nil
 	})
 }

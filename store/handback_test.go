@@ -35,7 +35,7 @@ func TestHandedBackAttemptRunsAgainWithoutUsingARetry(t *testing.T) {
 		// The hand-backs used none of the one infrastructure retry a lost
 		// attempt gets: the lease of attempt 4 expires and the job runs again.
 		mustClaim(t, s, a)
-		c.advance(store.DefaultLeaseTTL + time.Second)
+		c.Advance(store.DefaultLeaseTTL + time.Second)
 		if res := mustSweep(t, s, store.SweepPolicy{InfraRetries: 1}); res.Lost != 1 || res.Retried != 1 {
 			t.Fatalf("sweep after the hand-backs: %+v; want 1 lost and retried", res)
 		}

@@ -231,7 +231,7 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 				if err == nil && q.reason != "" {
 					if n, _ := res.RowsAffected(); n > 0 {
 						waiting++
-						t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.runs.fire(q.runID) })
+						t.afterCommit = append(t.afterCommit, func(s *Store) { s.runChanged(q.runID) })
 					}
 				}
 				return err

@@ -8,31 +8,16 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/clock"
 	"github.com/lathe-ci/lathe/store"
 )
 
-// clock is a settable time for the store under test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func withClock(s *store.Store) *clock {
-	c := &clock{t: time.Now().UTC()}
-	store.SetClock(s, c.now)
+// withClock makes the store read a manual clock, starting now, that the
+// test moves instead of sleeping.
+func withClock(s *store.Store) *clock.Manual {
+	c := clock.NewManual(time.Now().UTC())
+	s.SetClock(c)
 	return c
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 var policy = store.SweepPolicy{InfraRetries: 2, TimeoutGrace: 30 * time.Second, QueueTimeout: time.Hour, OnlineWindow: time.Minute}
@@ -66,11 +51,11 @@ func TestExpiredLeaseIsLostAndRetriedAsANewAttempt(t *testing.T) {
 		a2 := mustAgent(t, s, "a2")
 		mustReport(t, s, a1, as.AttemptID, &lathe.Report{Log: []byte("half a log\n")})
 
-		c.advance(store.DefaultLeaseTTL - time.Second)
+		c.Advance(store.DefaultLeaseTTL - time.Second)
 		if res := mustSweep(t, s, policy); res.Lost != 0 {
 			t.Fatalf("sweep before the lease expired: %+v", res)
 		}
-		c.advance(2 * time.Second)
+		c.Advance(2 * time.Second)
 		if res := mustSweep(t, s, policy); res.Lost != 1 || res.Retried != 1 {
 			t.Fatalf("sweep after the lease expired: %+v; want 1 lost, 1 retried", res)
 		}
@@ -117,7 +102,7 @@ func TestLostAttemptsAreRetriedABoundedNumberOfTimes(t *testing.T) {
 			if as.Attempt != n {
 				t.Fatalf("claim %d got attempt %d", n, as.Attempt)
 			}
-			c.advance(store.DefaultLeaseTTL + time.Second)
+			c.Advance(store.DefaultLeaseTTL + time.Second)
 			mustSweep(t, s, store.SweepPolicy{InfraRetries: 1})
 		}
 		got := mustGetRun(t, s, r.ID)
@@ -128,7 +113,7 @@ func TestLostAttemptsAreRetriedABoundedNumberOfTimes(t *testing.T) {
 
 		r2 := mustRun(t, s, p.ID, "ci", []string{"build"}, job("compile", "build"))
 		finish(t, s, a, mustClaim(t, s, a), lathe.StatusFailed)
-		c.advance(store.DefaultLeaseTTL + time.Second)
+		c.Advance(store.DefaultLeaseTTL + time.Second)
 		mustSweep(t, s, policy)
 		if got := mustGetRun(t, s, r2.ID); got.Status != lathe.StatusFailed || got.Jobs[0].Attempt != 1 {
 			t.Errorf("a failed step was retried: run %s, attempt %d", got.Status, got.Jobs[0].Attempt)
@@ -147,7 +132,7 @@ func TestServerTimesOutAnAttemptPastItsTimeout(t *testing.T) {
 			if res := mustSweep(t, s, policy); res.TimedOut != 0 || res.Lost != 0 {
 				t.Fatalf("sweep %v after start: %+v", elapsed, res)
 			}
-			c.advance(50 * time.Second)
+			c.Advance(50 * time.Second)
 		}
 		mustReport(t, s, a, as.AttemptID, &lathe.Report{})
 		if res := mustSweep(t, s, policy); res.TimedOut != 1 {
@@ -276,14 +261,14 @@ func TestQueuedJobNoAgentCanTakeSaysWhyAndFailsInTime(t *testing.T) {
 		}
 		finish(t, s, linux, mustClaim(t, s, linux), lathe.StatusSuccess)
 
-		c.advance(30 * time.Minute)
+		c.Advance(30 * time.Minute)
 		if err := s.TouchAgent(ctx, linux.ID); err != nil {
 			t.Fatal(err)
 		}
 		if res := mustSweep(t, s, policy); res.Failed != 0 {
 			t.Fatalf("sweep before the queue timeout: %+v", res)
 		}
-		c.advance(31 * time.Minute)
+		c.Advance(31 * time.Minute)
 		if res := mustSweep(t, s, policy); res.Failed != 1 {
 			t.Fatalf("sweep after the queue timeout: %+v; want 1 failed", res)
 		}
@@ -335,7 +320,7 @@ func TestConcurrentSweepersChangeEachAttemptOnce(t *testing.T) {
 		for range jobs {
 			mustClaim(t, s, a)
 		}
-		c.advance(store.DefaultLeaseTTL + time.Second)
+		c.Advance(store.DefaultLeaseTTL + time.Second)
 		var wg sync.WaitGroup
 		results := make([]store.SweepResult, 6)
 		errs := make([]error, 6)

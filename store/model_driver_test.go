@@ -6,6 +6,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/clock"
 	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
@@ -18,7 +19,7 @@ import (
 // changes.
 type modelDriver struct {
 	s       *store.Store
-	clock   *clock
+	clock   *clock.Manual
 	project *lathe.Project
 	// tag is a label every job of this case needs and every agent of it
 	// has, so cases sharing a store never take each other's jobs.
@@ -34,7 +35,7 @@ const modelLeaseTTL = 30 * time.Minute
 var modelSweep = store.SweepPolicy{InfraRetries: 1, TimeoutGrace: 10 * time.Second, Limit: 1000}
 
 // newModelDriver makes a project for one case, whose pipeline file is yaml.
-func newModelDriver(ctx context.Context, s *store.Store, clk *clock, tag, yaml string) (*modelDriver, error) {
+func newModelDriver(ctx context.Context, s *store.Store, clk *clock.Manual, tag, yaml string) (*modelDriver, error) {
 	ps, err := pipeline.Parse([]pipeline.File{{Path: ".lathe.yml", Data: []byte(yaml)}})
 	if err != nil {
 		return nil, fmt.Errorf("parse generated pipeline: %w\n%s", err, yaml)
@@ -116,7 +117,7 @@ func (d *modelDriver) setDisabled(ctx context.Context, agentID int64, disabled b
 
 // sweep lets time pass and runs the lease sweeper once.
 func (d *modelDriver) sweep(ctx context.Context, after time.Duration) error {
-	d.clock.advance(after)
+	d.clock.Advance(after)
 	_, err := d.s.Sweep(ctx, modelSweep)
 	return err
 }

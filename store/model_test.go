@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lathe-ci/lathe/clock"
 	"github.com/lathe-ci/lathe/internal/pgtest"
 	"github.com/lathe-ci/lathe/store"
 )
@@ -138,7 +139,7 @@ func report(ctx context.Context, fresh func() *modelEnv, c modelCase) string {
 // modelEnv is a store the cases play on, with its clock.
 type modelEnv struct {
 	s     *store.Store
-	clock *clock
+	clock *clock.Manual
 	cases int
 	// strict stops at invariants known to be broken too (when replaying a seed).
 	strict bool

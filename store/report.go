@@ -122,7 +122,7 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		return nil
 	})
 	if grew || finished {
-		s.signals.logs.fire(attemptID)
+		s.attemptChanged(attemptID)
 	}
 	return reply, err
 }

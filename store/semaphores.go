@@ -143,7 +143,7 @@ func (t *txn) acquire(ctx context.Context, jobID, runID int64, group string) (st
 // was queued.
 func (t *txn) released(group string) {
 	if group != "" {
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
+		t.afterCommit = append(t.afterCommit, wakeClaimers)
 	}
 }
 
@@ -196,7 +196,7 @@ func (s *Store) noteSemaphoreWaits(ctx context.Context, waits []semaphoreWaiter)
 				return fmt.Errorf("wait reason of job %d: %w", w.jobID, err)
 			}
 			if n, _ := res.RowsAffected(); n > 0 {
-				t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.runs.fire(w.runID) })
+				t.afterCommit = append(t.afterCommit, func(s *Store) { s.runChanged(w.runID) })
 			}
 			return nil
 		})

@@ -171,7 +171,7 @@ func TestSemaphoreIsReleasedHoweverTheAttemptEnds(t *testing.T) {
 		}{
 			{"finish", func(as *lathe.Assignment) { finish(t, s, a, as, lathe.StatusFailed) }},
 			{"lost", func(as *lathe.Assignment) {
-				clk.advance(store.DefaultLeaseTTL + time.Second)
+				clk.Advance(store.DefaultLeaseTTL + time.Second)
 				if res := mustSweep(t, s, noInfraRetry); res.Lost != 1 {
 					t.Fatalf("sweep = %+v; want one lost attempt", res)
 				}
@@ -187,7 +187,7 @@ func TestSemaphoreIsReleasedHoweverTheAttemptEnds(t *testing.T) {
 				finish(t, s, a, as, lathe.StatusCanceled)
 			}},
 			{"timeout", func(as *lathe.Assignment) {
-				clk.advance(600*time.Second + policy.TimeoutGrace + time.Second)
+				clk.Advance(600*time.Second + policy.TimeoutGrace + time.Second)
 				// Keep the lease fresh so the sweep times the attempt out rather than losing it.
 				mustReport(t, s, a, as.AttemptID, &lathe.Report{})
 				if res := mustSweep(t, s, policy); res.TimedOut != 1 {
@@ -241,7 +241,7 @@ func TestSemaphoreWaitReason(t *testing.T) {
 		// The sweep agrees, and does not fail the job however long it waits.
 		p2 := policy
 		p2.QueueTimeout = time.Minute
-		clk.advance(2 * time.Minute)
+		clk.Advance(2 * time.Minute)
 		mustReport(t, s, a, as.AttemptID, &lathe.Report{})      // a1's lease is alive
 		if err := s.TouchAgent(t.Context(), b.ID); err != nil { // b1 is online
 			t.Fatal(err)

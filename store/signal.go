@@ -1,76 +1,108 @@
 package store
 
-import "sync"
+import (
+	"context"
+	"strconv"
 
-// signal wakes every goroutine waiting on it. Waiters take the channel from
-// wait before checking the database, then block on it; fire closes it, so a
-// change committed between the check and the block is never missed.
-type signal struct {
-	mu sync.Mutex
-	ch chan struct{}
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/notify"
+)
+
+// The store's change notifications go through a notify.Notifier, published
+// once the transaction that made the change has committed. Open gives a
+// notify.Local (one process); with several PostgreSQL replicas a notifier
+// over LISTEN/NOTIFY carries the same messages between servers.
+
+// SetNotifier makes the store publish its changes through n and its
+// signals wait on n. Call it before serving.
+func (s *Store) SetNotifier(n notify.Notifier) { s.notifier = n }
+
+// Notifier is the notifier the store publishes through.
+func (s *Store) Notifier() notify.Notifier { return s.notifier }
+
+// WorkSignal returns a channel closed when any job is next queued, or what
+// agents may claim changes.
+func (s *Store) WorkSignal() <-chan struct{} {
+	return s.notifier.Wait(context.Background(), notify.Filter{Topic: notify.Work, All: true})
 }
 
-func (s *signal) wait() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch == nil {
-		s.ch = make(chan struct{})
+// ClaimSignal returns a channel closed when a job an agent with labels may
+// run is queued, or what agents may claim changes (a job needing labels the
+// agent lacks does not close it). The wait ends with ctx.
+func (s *Store) ClaimSignal(ctx context.Context, labels []string) <-chan struct{} {
+	if labels == nil {
+		labels = []string{}
 	}
-	return s.ch
+	return s.notifier.Wait(ctx, notify.Filter{Topic: notify.Work, Labels: labels})
 }
-
-func (s *signal) fire() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch != nil {
-		close(s.ch)
-		s.ch = nil
-	}
-}
-
-// keyedSignal is a signal per key (an attempt, a run), created on first wait
-// and dropped when fired, so idle keys cost nothing.
-type keyedSignal struct {
-	mu sync.Mutex
-	m  map[int64]chan struct{}
-}
-
-func (k *keyedSignal) wait(key int64) <-chan struct{} {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.m == nil {
-		k.m = map[int64]chan struct{}{}
-	}
-	ch, ok := k.m[key]
-	if !ok {
-		ch = make(chan struct{})
-		k.m[key] = ch
-	}
-	return ch
-}
-
-func (k *keyedSignal) fire(key int64) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if ch, ok := k.m[key]; ok {
-		close(ch)
-		delete(k.m, key)
-	}
-}
-
-// signals are the store's change notifications. They are in-process: with
-// several PostgreSQL replicas, LISTEN/NOTIFY will fire them across servers.
-type signals struct {
-	work signal      // jobs were queued
-	logs keyedSignal // an attempt's log or status changed, by attempt ID
-	runs keyedSignal // a run's jobs changed status, by run ID
-}
-
-// WorkSignal returns a channel closed when jobs are next queued.
-func (s *Store) WorkSignal() <-chan struct{} { return s.signals.work.wait() }
 
 // AttemptSignal returns a channel closed when the attempt's log grows or it finishes.
-func (s *Store) AttemptSignal(attemptID int64) <-chan struct{} { return s.signals.logs.wait(attemptID) }
+func (s *Store) AttemptSignal(attemptID int64) <-chan struct{} {
+	return s.notifier.Wait(context.Background(), notify.Filter{Topic: notify.Attempt, Key: idKey(attemptID)})
+}
 
 // RunSignal returns a channel closed when any job of the run changes status.
-func (s *Store) RunSignal(runID int64) <-chan struct{} { return s.signals.runs.wait(runID) }
+func (s *Store) RunSignal(runID int64) <-chan struct{} {
+	return s.notifier.Wait(context.Background(), notify.Filter{Topic: notify.Run, Key: idKey(runID)})
+}
+
+func idKey(id int64) string { return strconv.FormatInt(id, 10) }
+
+// attemptChanged wakes the followers of an attempt's log and status.
+func (s *Store) attemptChanged(attemptID int64) {
+	s.notifier.Publish(notify.Message{Topic: notify.Attempt, Key: idKey(attemptID)})
+}
+
+// runChanged wakes the followers of a run's jobs.
+func (s *Store) runChanged(runID int64) {
+	s.notifier.Publish(notify.Message{Topic: notify.Run, Key: idKey(runID)})
+}
+
+// wakeClaimers wakes every waiting claim: what an agent may take has
+// changed (an agent, a group, a semaphore's free slots).
+func wakeClaimers(s *Store) { s.notifier.Publish(notify.Message{Topic: notify.Work}) }
+
+// queued wakes, once the transaction commits, the claims of agents that
+// may run a job with runsOn (the jobs.runs_on column as stored): every
+// status write that queues a job calls it (or queuedWhere) with that job's.
+func (t *txn) queued(runsOn string) {
+	if t.queuedOn == nil {
+		t.queuedOn = map[string]bool{}
+		t.afterCommit = append(t.afterCommit, t.publishQueued)
+	}
+	t.queuedOn[runsOn] = true
+}
+
+// queuedWhere is queued for every queued job matching cond (a condition
+// on the jobs table), for writes that queue jobs in bulk.
+func (t *txn) queuedWhere(ctx context.Context, cond string, args ...any) error {
+	rows, err := t.query(ctx, `SELECT DISTINCT runs_on FROM jobs WHERE status = ? AND (`+cond+`)`,
+		append([]any{lathe.StatusQueued}, args...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var runsOn string
+		if err := rows.Scan(&runsOn); err != nil {
+			return err
+		}
+		t.queued(runsOn)
+	}
+	return rows.Err()
+}
+
+func (t *txn) publishQueued(s *Store) {
+	keys := map[string]bool{}
+	for runsOn := range t.queuedOn {
+		var labels []string
+		if fromJSON(runsOn, &labels) != nil {
+			wakeClaimers(s) // unreadable: let every claimer look
+			return
+		}
+		keys[notify.LabelsKey(labels)] = true
+	}
+	for k := range keys {
+		s.notifier.Publish(notify.Message{Topic: notify.Work, Key: k})
+	}
+}

@@ -4,7 +4,8 @@
 // queries (written with ? placeholders, rebound for PostgreSQL); where the
 // dialects differ, the difference sits in the dialect struct, side by side.
 //
-// The store depends on the domain package and the pure engine package only.
+// The store depends on the domain package, the pure engine package, and the
+// notify and clock seams only.
 package store
 
 import (
@@ -22,6 +23,7 @@ import (
 	_ "modernc.org/sqlite"             // registers the pure-Go "sqlite" driver
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/notify"
 )
 
 // Store is the database behind one Lathe server.
@@ -37,7 +39,12 @@ type Store struct {
 	// its agent (DefaultLeaseTTL when zero). Set it before serving.
 	LeaseTTL time.Duration
 
-	signals signals
+	notifier notify.Notifier
+	// agents caches agent credentials (see AgentByToken).
+	agents agentCache
+	// wStmts and rStmts are the statements prepared on w and r (nil: none
+	// are, see stmtCache).
+	wStmts, rStmts *stmtCache
 }
 
 type dialect struct {
@@ -75,6 +82,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	s.now = func() time.Time { return time.Now().UTC() }
+	s.notifier = notify.NewLocal()
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -115,7 +123,9 @@ func openSQLite(path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	return &Store{w: w, r: r, d: sqliteDialect}, nil
+	s := &Store{w: w, r: r, d: sqliteDialect}
+	s.wStmts, s.rStmts = newStmtCache(w, s.d), newStmtCache(r, s.d)
+	return s, nil
 }
 
 func openPostgres(dsn string) (*Store, error) {
@@ -134,7 +144,7 @@ func openPostgres(dsn string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	err := s.w.Close()
+	err := errors.Join(s.wStmts.close(), s.rStmts.close(), s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
@@ -152,7 +162,8 @@ func (s *Store) tx(ctx context.Context, fn func(*txn) error) error {
 	}
 	// Times are stored in microseconds; reading the clock at that precision
 	// makes what a write hands back equal to what a later read returns.
-	x := &txn{Tx: t, d: s.d, now: s.now().Truncate(time.Microsecond), leaseTTL: s.leaseTTL()}
+	x := &txn{Tx: t, d: s.d, now: s.now().Truncate(time.Microsecond), leaseTTL: s.leaseTTL(), stmts: s.wStmts}
+	defer x.prepareLater(ctx)
 	if err := fn(x); err != nil {
 		t.Rollback()
 		return err
@@ -176,26 +187,47 @@ type txn struct {
 	leaseTTL time.Duration
 	// afterCommit runs once the transaction is durable (to wake waiters).
 	afterCommit []func(*Store)
+	// queuedOn are the runs_on of the jobs the transaction queued (see queued).
+	queuedOn map[string]bool
+	// stmts are the writer's prepared statements; unprepared the queries
+	// the transaction found without one (see stmt).
+	stmts      *stmtCache
+	unprepared []string
 }
 
 func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return t.ExecContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t *txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return t.QueryContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t *txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return t.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 
 // queryRow and query read outside a transaction, from the read pool.
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := s.rStmts.prepare(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return s.r.QueryRowContext(ctx, s.d.rebind(q), args...)
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := s.rStmts.prepare(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return s.r.QueryContext(ctx, s.d.rebind(q), args...)
 }
 

@@ -39,7 +39,7 @@ func TestSweepRechecksTheLeaseItListed(t *testing.T) {
 			forEachEngine(t, func(t *testing.T, s *store.Store) {
 				c := withClock(s)
 				a, as := runningAttempt(t, s)
-				c.advance(store.DefaultLeaseTTL + time.Second) // the listing sees it expired
+				c.Advance(store.DefaultLeaseTTL + time.Second) // the listing sees it expired
 				tc.meanwhile(t, s, a, as)
 				lost, err := store.ExpireListed(t.Context(), s, as.AttemptID, policy.InfraRetries)
 				if err != nil || lost {
@@ -89,7 +89,7 @@ func TestReportMeetingTheSweepOnPostgreSQL(t *testing.T) {
 			db := rawPostgres(t, dsn)
 			c := withClock(s)
 			a, as := runningAttempt(t, s)
-			c.advance(store.DefaultLeaseTTL + time.Second)
+			c.Advance(store.DefaultLeaseTTL + time.Second)
 			id := as.AttemptID
 			if tc.lock == "runs" {
 				id = as.RunID

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -46,7 +47,22 @@ func (t *txn) setStatusIf(ctx context.Context, e engine.Entity, id int64, from, 
 	}
 	all := make([]any, 0, len(args)+len(whereArgs)+3)
 	all = append(append(append(append(all, to), args...), id, from), whereArgs...)
-	res, err := t.exec(ctx, `UPDATE `+table+` SET status = ?`+set+` WHERE id = ? AND status = ?`+where, all...)
+	q := `UPDATE ` + table + ` SET status = ?` + set + ` WHERE id = ? AND status = ?` + where
+	if e == engine.Job && to == lathe.StatusQueued {
+		// Every job that enters the queue wakes, once this commits, the
+		// waiting claims of the agents that may run it (and only those).
+		var runsOn string
+		err := t.queryRow(ctx, q+` RETURNING runs_on`, all...).Scan(&runsOn)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%s %d to %s: %w", e, id, to, errStale)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %d to %s: %w", e, id, to, err)
+		}
+		t.queued(runsOn)
+		return nil
+	}
+	res, err := t.exec(ctx, q, all...)
 	if err != nil {
 		return fmt.Errorf("%s %d to %s: %w", e, id, to, err)
 	}

@@ -43,9 +43,6 @@ func (t *txn) liftTrustGate(ctx context.Context, runID int64, jobs []engine.Gate
 			}
 		}
 	}
-	if len(changes) > 0 {
-		t.afterCommit = append(t.afterCommit, func(s *Store) { s.signals.work.fire() })
-	}
 	return nil
 }
 

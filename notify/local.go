@@ -1,0 +1,145 @@
+package notify
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Local is the Notifier of one process. Waiters with the same filter share
+// one channel; a waiter whose context ends is forgotten, so idle filters
+// cost nothing.
+type Local struct {
+	mu sync.Mutex
+	// exact holds the waits for one key (Attempt, Run), by message.
+	exact map[Message]*waiters
+	// scanned holds the waits that a message is matched against one by one
+	// (Work's labels, All), by topic and then by filter.
+	scanned map[Topic]map[string]*waiters
+	woken   atomic.Int64
+}
+
+// waiters are the waits sharing one filter and channel.
+type waiters struct {
+	f     Filter
+	ch    chan struct{}
+	n     int
+	stops []func() bool
+}
+
+// NewLocal returns an in-process Notifier.
+func NewLocal() *Local {
+	return &Local{exact: map[Message]*waiters{}, scanned: map[Topic]map[string]*waiters{}}
+}
+
+// Woken counts the waits Publish has woken so far (tests count wake-ups
+// with it instead of timing them).
+func (l *Local) Woken() int64 { return l.woken.Load() }
+
+// Wait implements Notifier.
+func (l *Local) Wait(ctx context.Context, f Filter) <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var m map[string]*waiters
+	var id string
+	var w *waiters
+	if f.All || f.Labels != nil {
+		if m = l.scanned[f.Topic]; m == nil {
+			m = map[string]*waiters{}
+			l.scanned[f.Topic] = m
+		}
+		id = "*"
+		if !f.All {
+			f.Labels = splitKey(LabelsKey(f.Labels))
+			id = "=" + LabelsKey(f.Labels)
+		}
+		w = m[id]
+		if w == nil {
+			w = &waiters{f: f, ch: make(chan struct{})}
+			m[id] = w
+		}
+	} else {
+		key := Message{f.Topic, f.Key}
+		w = l.exact[key]
+		if w == nil {
+			w = &waiters{f: f, ch: make(chan struct{})}
+			l.exact[key] = w
+		}
+	}
+	w.n++
+	if ctx.Done() != nil {
+		w.stops = append(w.stops, context.AfterFunc(ctx, func() { l.drop(w, m, id) }))
+	}
+	return w.ch
+}
+
+// drop forgets one wait of w whose context ended, and w with its last wait.
+func (l *Local) drop(w *waiters, m map[string]*waiters, id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w.n--
+	if w.n > 0 {
+		return
+	}
+	if m != nil {
+		if m[id] == w {
+			delete(m, id)
+		}
+	} else if key := (Message{w.f.Topic, w.f.Key}); l.exact[key] == w {
+		delete(l.exact, key)
+	}
+}
+
+// Publish implements Notifier.
+func (l *Local) Publish(msg Message) {
+	var fired []*waiters
+	l.mu.Lock()
+	if w, ok := l.exact[msg]; ok {
+		delete(l.exact, msg)
+		fired = append(fired, w)
+	}
+	for id, w := range l.scanned[msg.Topic] {
+		if w.f.matches(msg) {
+			delete(l.scanned[msg.Topic], id)
+			fired = append(fired, w)
+		}
+	}
+	for _, w := range fired {
+		close(w.ch)
+		l.woken.Add(int64(w.n))
+	}
+	l.mu.Unlock()
+	// The fired waits' contexts need not tell us when they end.
+	for _, w := range fired {
+		for _, stop := range w.stops {
+			stop()
+		}
+	}
+}
+
+func splitKey(key string) []string {
+	out := []string{}
+	for key != "" {
+		var label string
+		label, key, _ = strings.Cut(key, labelSep)
+		out = append(out, label)
+	}
+	return out
+}
+
+// pending counts the waits not yet woken nor dropped.
+func (l *Local) pending() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, w := range l.exact {
+		n += w.n
+	}
+	for _, m := range l.scanned {
+		for _, w := range m {
+			n += w.n
+		}
+	}
+	return n
+}

@@ -1,0 +1,86 @@
+package notify
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func fired(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func TestLocalMatchesByKeyAndLabels(t *testing.T) {
+	n := NewLocal()
+	ctx := t.Context()
+	run7 := n.Wait(ctx, Filter{Topic: Run, Key: "7"})
+	run8 := n.Wait(ctx, Filter{Topic: Run, Key: "8"})
+	linux := n.Wait(ctx, Filter{Topic: Work, Labels: []string{"linux", "amd64"}})
+	linux2 := n.Wait(ctx, Filter{Topic: Work, Labels: []string{"amd64", "linux"}})
+	mac := n.Wait(ctx, Filter{Topic: Work, Labels: []string{"macos"}})
+	all := n.Wait(ctx, Filter{Topic: Work, All: true})
+
+	n.Publish(Message{Topic: Run, Key: "7"})
+	if !fired(run7) || fired(run8) || fired(linux) {
+		t.Fatalf("run 7 published: run7 %v run8 %v linux %v", fired(run7), fired(run8), fired(linux))
+	}
+	n.Publish(Message{Topic: Work, Key: LabelsKey([]string{"linux", "amd64", "linux"})})
+	if !fired(linux) || !fired(linux2) || fired(mac) || !fired(all) {
+		t.Fatalf("linux job: linux %v linux2 %v mac %v all %v", fired(linux), fired(linux2), fired(mac), fired(all))
+	}
+	if got := n.Woken(); got != 4 {
+		t.Errorf("woken %d, want 4 (run 7, two linux claims, the all wait)", got)
+	}
+	n.Publish(Message{Topic: Work})
+	if !fired(mac) {
+		t.Error("a job with no labels did not wake the macos claim")
+	}
+	// A wait taken after a publish is not woken by it.
+	late := n.Wait(ctx, Filter{Topic: Run, Key: "7"})
+	if fired(late) {
+		t.Error("a wait taken after the publish was woken by it")
+	}
+}
+
+func TestLocalForgetsWaitsWhoseContextEnded(t *testing.T) {
+	n := NewLocal()
+	ctx, cancel := context.WithCancel(t.Context())
+	n.Wait(ctx, Filter{Topic: Work, Labels: []string{"linux"}})
+	n.Wait(ctx, Filter{Topic: Run, Key: "1"})
+	keep := n.Wait(t.Context(), Filter{Topic: Work, Labels: []string{"linux"}})
+	cancel()
+	// The drop runs in its own goroutine once ctx ends.
+	for deadline := time.Now().Add(5 * time.Second); n.pending() > 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d waits kept after their context ended, want 1", n.pending())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	n.Publish(Message{Topic: Work, Key: "linux"})
+	if !fired(keep) || n.Woken() != 1 {
+		t.Errorf("the live wait: fired %v, woken %d; want fired, 1", fired(keep), n.Woken())
+	}
+}
+
+func TestCovers(t *testing.T) {
+	for _, c := range []struct {
+		have []string
+		key  string
+		want bool
+	}{
+		{nil, "", true},
+		{[]string{"a"}, "", true},
+		{[]string{"a", "b"}, LabelsKey([]string{"b", "a"}), true},
+		{[]string{"a"}, LabelsKey([]string{"b", "a"}), false},
+		{[]string{"group:x"}, "group:x", true},
+	} {
+		if got := Covers(c.have, c.key); got != c.want {
+			t.Errorf("Covers(%q, %q) = %v, want %v", c.have, c.key, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// AgentCredentialTTL is how long AgentByToken trusts what it read about an
+// agent's credential. Every agent request authenticates, and reading the
+// agent and its groups is two queries; within the TTL it is none.
+//
+// The cache is emptied at once when this server changes any agent or group
+// (disable, unauthorize, delete, a new credential, labels, membership), so
+// on one server a change takes effect on the next request. A change made
+// through another server replica takes effect here within the TTL. What is
+// cached never widens what an agent may do past that window: a claim
+// re-reads the agent inside its transaction (agentMayClaim), and reports
+// are fenced by the attempt's agent.
+const AgentCredentialTTL = 2 * time.Second
+
+// agentCache maps credential hashes to the agent they authenticated.
+type agentCache struct {
+	mu sync.Mutex
+	// gen counts the times the cache was emptied: a read of the database
+	// that began before one is not stored after it.
+	gen uint64
+	m   map[string]cachedAgent
+}
+
+type cachedAgent struct {
+	a       lathe.Agent
+	expires time.Time
+}
+
+// agentCacheMax bounds the entries; past it, expired ones are dropped, and
+// if none were, everything.
+const agentCacheMax = 10_000
+
+// AgentByToken returns the agent whose credential hashes to tokenHash. It is
+// the agent as the claim handler sees it: Labels are its effective labels,
+// its own followed by "group:NAME" for each of its groups, so a job with
+// runs-on [group:NAME] routes to the group's members with no change to the
+// claim query. What it returns may be up to AgentCredentialTTL old (see there);
+// an unknown credential is never cached.
+func (s *Store) AgentByToken(ctx context.Context, tokenHash string) (*lathe.Agent, error) {
+	now := s.now()
+	c := &s.agents
+	c.mu.Lock()
+	e, ok := c.m[tokenHash]
+	gen := c.gen
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return cloneAgent(&e.a), nil
+	}
+	a, err := s.agentByToken(ctx, tokenHash)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		if c.m == nil {
+			c.m = map[string]cachedAgent{}
+		}
+		if len(c.m) >= agentCacheMax {
+			c.m = dropExpired(c.m, now)
+		}
+		c.m[tokenHash] = cachedAgent{a: *cloneAgent(a), expires: now.Add(AgentCredentialTTL)}
+	}
+	c.mu.Unlock()
+	return a, nil
+}
+
+// forgetAgents empties the credential cache: an agent or group changed.
+func (s *Store) forgetAgents() {
+	c := &s.agents
+	c.mu.Lock()
+	c.gen++
+	c.m = nil
+	c.mu.Unlock()
+}
+
+// agentsChanged runs after a change to agents or groups commits: it
+// empties the credential cache, then wakes the waiting claims, which read
+// the agent again.
+func agentsChanged(s *Store) {
+	s.forgetAgents()
+	wakeClaimers(s)
+}
+
+func dropExpired(m map[string]cachedAgent, now time.Time) map[string]cachedAgent {
+	for k, e := range m {
+		if !now.Before(e.expires) {
+			delete(m, k)
+		}
+	}
+	if len(m) >= agentCacheMax {
+		return map[string]cachedAgent{}
+	}
+	return m
+}
+
+// cloneAgent copies a so that callers may change what they get.
+func cloneAgent(a *lathe.Agent) *lathe.Agent {
+	c := *a
+	c.Labels = slices.Clone(a.Labels)
+	c.Groups = slices.Clone(a.Groups)
+	if a.LastSeen != nil {
+		t := *a.LastSeen
+		c.LastSeen = &t
+	}
+	return &c
+}
