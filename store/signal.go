@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 
-	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/notify"
 )
 
@@ -64,32 +63,14 @@ func wakeClaimers(s *Store) { s.notifier.Publish(notify.Message{Topic: notify.Wo
 
 // queued wakes, once the transaction commits, the claims of agents that
 // may run a job with runsOn (the jobs.runs_on column as stored): every
-// status write that queues a job calls it (or queuedWhere) with that job's.
+// status write that queues a job (setStatus, for a job going to queued)
+// calls it with that job's.
 func (t *txn) queued(runsOn string) {
 	if t.queuedOn == nil {
 		t.queuedOn = map[string]bool{}
 		t.afterCommit = append(t.afterCommit, t.publishQueued)
 	}
 	t.queuedOn[runsOn] = true
-}
-
-// queuedWhere is queued for every queued job matching cond (a condition
-// on the jobs table), for writes that queue jobs in bulk.
-func (t *txn) queuedWhere(ctx context.Context, cond string, args ...any) error {
-	rows, err := t.query(ctx, `SELECT DISTINCT runs_on FROM jobs WHERE status = ? AND (`+cond+`)`,
-		append([]any{lathe.StatusQueued}, args...)...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var runsOn string
-		if err := rows.Scan(&runsOn); err != nil {
-			return err
-		}
-		t.queued(runsOn)
-	}
-	return rows.Err()
 }
 
 func (t *txn) publishQueued(s *Store) {
