@@ -128,8 +128,9 @@ func splitKey(key string) []string {
 	return out
 }
 
-// pending counts the waits not yet woken nor dropped.
-func (l *Local) pending() int {
+// Pending counts the waits not yet woken nor dropped (a wait whose context
+// ended is dropped soon after, not at once).
+func (l *Local) Pending() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0

@@ -55,9 +55,9 @@ func TestLocalForgetsWaitsWhoseContextEnded(t *testing.T) {
 	keep := n.Wait(t.Context(), Filter{Topic: Work, Labels: []string{"linux"}})
 	cancel()
 	// The drop runs in its own goroutine once ctx ends.
-	for deadline := time.Now().Add(5 * time.Second); n.pending() > 1; {
+	for deadline := time.Now().Add(5 * time.Second); n.Pending() > 1; {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d waits kept after their context ended, want 1", n.pending())
+			t.Fatalf("%d waits kept after their context ended, want 1", n.Pending())
 		}
 		time.Sleep(time.Millisecond)
 	}

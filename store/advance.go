@@ -15,7 +15,13 @@ import (
 // rolls the statuses and timings up into the stages and the run. The run row
 // is locked first, so two jobs of one run finishing at once on PostgreSQL
 // cannot both miss the dependent they jointly release. Once the transaction
-// commits, the run's watchers are woken, and claimers too if a job was queued.
+// commits, the run's watchers are woken, and claimers too if a job was queued
+// (see setStatus).
+//
+// It reads the run's jobs only when one of them may move (a pending job, or
+// an unstarted one of a run being canceled); the roll-up reads the jobs'
+// statuses counted per stage. So a job finishing in a run of a thousand
+// costs a few aggregate queries, not a thousand rows.
 func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 	var cancel int
 	var runStatus lathe.Status
@@ -25,69 +31,82 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 	if err != nil {
 		return notFound(err, "run", runID)
 	}
-	type jobRow struct {
-		node              engine.Node
-		stageID           int64
-		started, finished sql.NullInt64
+	// Whoever changed the run, its watchers look again once this commits.
+	t.afterCommit = append(t.afterCommit, func(s *Store) { s.runChanged(runID) })
+
+	movable := `status = ?`
+	args := []any{runID, lathe.StatusPending}
+	if cancel != 0 {
+		movable = `status IN (?, ?, ?)`
+		args = append(args, lathe.StatusQueued, lathe.StatusWaiting)
 	}
-	rows, err := t.query(ctx, `SELECT id, name, status, deps, stage_id, started_at, finished_at, allow_failure,
+	var n int
+	if err := t.queryRow(ctx, `SELECT count(*) FROM jobs WHERE run_id = ? AND `+movable, args...).Scan(&n); err != nil {
+		return fmt.Errorf("jobs of run %d: %w", runID, err)
+	}
+	if n > 0 {
+		if err := t.advanceJobs(ctx, runID, cancel != 0); err != nil {
+			return err
+		}
+	}
+	return t.rollupRun(ctx, runID, runStatus, runStarted)
+}
+
+// advanceJobs reads every job of the run, asks the engine what follows, and
+// applies it.
+func (t *txn) advanceJobs(ctx context.Context, runID int64, canceled bool) error {
+	rows, err := t.query(ctx, `SELECT id, name, status, deps, allow_failure,
 			(approval <> '' AND approved_at IS NULL) OR trust_gate <> 0
 		FROM jobs WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return fmt.Errorf("load jobs of run %d: %w", runID, err)
 	}
-	var jobs []*jobRow
+	var nodes []engine.Node
 	for rows.Next() {
-		j := &jobRow{}
+		var n engine.Node
 		var deps string
 		var allowFailure int
-		if err := rows.Scan(&j.node.ID, &j.node.Name, &j.node.Status, &deps, &j.stageID, &j.started, &j.finished,
-			&allowFailure, &j.node.Gated); err != nil {
+		if err := rows.Scan(&n.ID, &n.Name, &n.Status, &deps, &allowFailure, &n.Gated); err != nil {
 			rows.Close()
 			return err
 		}
-		if err := fromJSON(deps, &j.node.Deps); err != nil {
+		if err := fromJSON(deps, &n.Deps); err != nil {
 			rows.Close()
-			return fmt.Errorf("job %d deps: %w", j.node.ID, err)
+			return fmt.Errorf("job %d deps: %w", n.ID, err)
 		}
-		j.node.AllowFailure = allowFailure != 0
-		jobs = append(jobs, j)
+		n.AllowFailure = allowFailure != 0
+		nodes = append(nodes, n)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-
-	// Whoever changed the run, its watchers look again once this commits.
-	t.afterCommit = append(t.afterCommit, func(s *Store) { s.runChanged(runID) })
-
-	nodes := make([]engine.Node, len(jobs))
-	for i, j := range jobs {
-		nodes[i] = j.node
-	}
 	now := micros(t.now)
-	changes := engine.Advance(nodes, cancel != 0)
-	for _, j := range jobs {
-		to, ok := changes[j.node.ID]
+	changes := engine.Advance(nodes, canceled)
+	for _, n := range nodes {
+		to, ok := changes[n.ID]
 		if !ok {
 			continue
 		}
 		switch {
 		case to == lathe.StatusQueued:
-			err = t.setStatus(ctx, engine.Job, j.node.ID, j.node.Status, to, `, queued_at = ?`, now)
+			err = t.setStatus(ctx, engine.Job, n.ID, n.Status, to, `, queued_at = ?`, now)
 		case to.Terminal():
-			j.finished = sql.NullInt64{Int64: now, Valid: true}
-			err = t.setStatus(ctx, engine.Job, j.node.ID, j.node.Status, to, `, finished_at = ?`, now)
+			err = t.setStatus(ctx, engine.Job, n.ID, n.Status, to, `, finished_at = ?`, now)
 		default:
-			err = t.setStatus(ctx, engine.Job, j.node.ID, j.node.Status, to, ``)
+			err = t.setStatus(ctx, engine.Job, n.ID, n.Status, to, ``)
 		}
 		if err != nil {
 			return err
 		}
-		j.node.Status = to
 	}
+	return nil
+}
 
-	// Roll up into stages.
+// rollupRun rolls the run's jobs up into its stages and the run itself: the
+// statuses through engine.Rollup (a failure a job is allowed counts as a
+// success), the timings as the earliest start and the latest finish.
+func (t *txn) rollupRun(ctx context.Context, runID int64, runStatus lathe.Status, runStarted sql.NullInt64) error {
 	stages := map[int64]stageRow{}
 	srows, err := t.query(ctx, `SELECT id, status, started_at, finished_at FROM stages WHERE run_id = ?`, runID)
 	if err != nil {
@@ -103,38 +122,61 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 		stages[id] = sr
 	}
 	srows.Close()
-	byStage := map[int64][]*jobRow{}
-	for _, j := range jobs {
-		byStage[j.stageID] = append(byStage[j.stageID], j)
+	if err := srows.Err(); err != nil {
+		return err
 	}
+	// The jobs' statuses, counted per stage: the roll-up needs no more.
+	rows, err := t.query(ctx, `SELECT stage_id, status, allow_failure, count(*), MIN(started_at), MAX(finished_at)
+		FROM jobs WHERE run_id = ? GROUP BY stage_id, status, allow_failure`, runID)
+	if err != nil {
+		return fmt.Errorf("roll up run %d: %w", runID, err)
+	}
+	statuses := map[int64][]lathe.Status{}
+	next := map[int64]stageRow{}
+	for rows.Next() {
+		var stageID int64
+		var status lathe.Status
+		var allowFailure, count int
+		var started, finished sql.NullInt64
+		if err := rows.Scan(&stageID, &status, &allowFailure, &count, &started, &finished); err != nil {
+			rows.Close()
+			return err
+		}
+		outcome := engine.Node{Status: status, AllowFailure: allowFailure != 0}.Outcome()
+		for range count {
+			statuses[stageID] = append(statuses[stageID], outcome)
+		}
+		sr := next[stageID]
+		sr.started, sr.finished = minNull(sr.started, started), maxNull(sr.finished, finished)
+		next[stageID] = sr
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	now := micros(t.now)
 	var all []lathe.Status
 	var runFirst sql.NullInt64
-	for stageID, js := range byStage {
-		statuses := make([]lathe.Status, len(js))
-		var next stageRow
-		for i, j := range js {
-			statuses[i] = j.node.Outcome()
-			next.started = minNull(next.started, j.started)
-			next.finished = maxNull(next.finished, j.finished)
+	for stageID, st := range statuses {
+		sr := next[stageID]
+		all = append(all, st...)
+		runFirst = minNull(runFirst, sr.started)
+		sr.status = engine.Rollup(st)
+		if !sr.status.Terminal() {
+			sr.finished = sql.NullInt64{}
 		}
-		all = append(all, statuses...)
-		runFirst = minNull(runFirst, next.started)
-		next.status = engine.Rollup(statuses)
-		if !next.status.Terminal() {
-			next.finished = sql.NullInt64{}
-		}
-		if err := t.rollup(ctx, engine.Stage, stageID, stages[stageID], next, `, updated_at = ?`, now); err != nil {
+		if err := t.rollup(ctx, engine.Stage, stageID, stages[stageID], sr, `, updated_at = ?`, now); err != nil {
 			return err
 		}
 	}
 	rs := engine.Rollup(all)
 	run := stageRow{status: runStatus, started: runStarted}
-	next := stageRow{status: rs, started: runFirst}
+	nextRun := stageRow{status: rs, started: runFirst}
 	if rs.Terminal() {
-		next.finished = sql.NullInt64{Int64: now, Valid: true}
+		nextRun.finished = sql.NullInt64{Int64: now, Valid: true}
 		// Stages with no jobs are done as soon as the run is.
 		for id, st := range stages {
-			if _, ok := byStage[id]; !ok && !st.status.Terminal() {
+			if _, ok := statuses[id]; !ok && !st.status.Terminal() {
 				if err := t.setStatus(ctx, engine.Stage, id, st.status, lathe.StatusSkipped, `, finished_at = ?, updated_at = ?`, now, now); err != nil {
 					return err
 				}
@@ -142,7 +184,7 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 		}
 	}
 	if rs != runStatus || runStarted != runFirst {
-		return t.rollup(ctx, engine.Run, runID, run, next, ``)
+		return t.rollup(ctx, engine.Run, runID, run, nextRun, ``)
 	}
 	return nil
 }

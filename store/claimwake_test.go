@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/notify"
@@ -26,6 +27,11 @@ func TestQueuedJobWakesOnlyClaimersWithItsLabels(t *testing.T) {
 		// was woken by step, and how many waits the notifier woke.
 		wait := func(step func()) (linuxWoken, macWoken bool, woken int64) {
 			t.Helper()
+			// The waits of the step before end with its context, soon
+			// after: a wait joining one still pending would be counted too.
+			for deadline := time.Now().Add(10 * time.Second); n.Pending() > 0 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
 			wctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			l := s.ClaimSignal(wctx, []string{"linux"})
