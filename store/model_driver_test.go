@@ -3,22 +3,26 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/clock"
+	"github.com/lathe-ci/lathe/dispatch"
 	"github.com/lathe-ci/lathe/pipeline"
+	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
 )
 
 // modelDriver is the one place the model-based test touches the scheduling
 // API: everything a user, an agent or the sweeper does goes through one of
-// its methods, and everything the checks read comes from snapshot. When the
-// API changes (a dispatch service in front of the store), only this file
-// changes.
+// its methods, and everything the checks read comes from snapshot. Claims
+// go through the dispatch service, which delivers the job's secrets as the
+// server does; the rest calls the store.
 type modelDriver struct {
 	s       *store.Store
+	disp    *dispatch.Service
 	clock   *clock.Manual
 	project *lathe.Project
 	// tag is a label every job of this case needs and every agent of it
@@ -44,7 +48,18 @@ func newModelDriver(ctx context.Context, s *store.Store, clk *clock.Manual, tag,
 	if err := s.CreateProject(ctx, p); err != nil {
 		return nil, err
 	}
-	return &modelDriver{s: s, clock: clk, project: p, tag: tag, pl: ps[0]}, nil
+	// The secret the generated jobs name, which an untrusted run must
+	// never receive.
+	keys, err := secret.NewKeyring(secret.NewKey())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.CreateSecret(ctx, keys, p.ID, "API_KEY", "model-secret-"+tag, "admin"); err != nil {
+		return nil, err
+	}
+	disp := dispatch.New(s, nil, slog.New(slog.DiscardHandler))
+	disp.SetKeyring(keys)
+	return &modelDriver{s: s, disp: disp, clock: clk, project: p, tag: tag, pl: ps[0]}, nil
 }
 
 // modelCommit is the commit every run of a case builds, so approving it for
@@ -88,14 +103,14 @@ func (d *modelDriver) register(ctx context.Context, name string, labels []string
 	return a, err
 }
 
+// claim asks for a job as agent a through the dispatch service, as the
+// server's claim route does, without waiting for one.
 func (d *modelDriver) claim(ctx context.Context, a *lathe.Agent) (*lathe.Assignment, error) {
-	return d.s.Claim(ctx, a.ID, a.Labels)
+	return d.disp.Claim(ctx, dispatch.Actor{Agent: a}, "", time.Now())
 }
 
-// delivered reports whether the server would send the assignment's secrets
-// to the agent: it mirrors api.Server.withSecrets, which withholds every
-// secret from an untrusted run's job.
-func delivered(as *lathe.Assignment) bool { return len(as.SecretRefs) > 0 && !as.Untrusted }
+// delivered reports whether the claim carried secret values to the agent.
+func delivered(as *lathe.Assignment) bool { return len(as.Secrets) > 0 }
 
 func (d *modelDriver) heartbeat(ctx context.Context, agentID, attemptID int64) error {
 	_, err := d.s.Report(ctx, agentID, attemptID, &lathe.Report{})
