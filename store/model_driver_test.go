@@ -137,6 +137,24 @@ func (d *modelDriver) sweep(ctx context.Context, after time.Duration) error {
 	return err
 }
 
+// queueTimeout lets two hours pass, so no agent was heard from lately, and
+// runs the sweeper with a queue timeout of one hour: queued jobs fail.
+func (d *modelDriver) queueTimeout(ctx context.Context) error {
+	d.clock.Advance(2 * time.Hour)
+	p := modelSweep
+	p.QueueTimeout = time.Hour
+	_, err := d.s.Sweep(ctx, p)
+	return err
+}
+
+// restart stands for the server that runs agent a restarting: the attempts
+// a still runs are lost without using up a retry (the server does this for
+// its embedded agents at start).
+func (d *modelDriver) restart(ctx context.Context, a *lathe.Agent) error {
+	_, err := d.s.LoseAttemptsOfAgent(ctx, a.Name)
+	return err
+}
+
 func (d *modelDriver) cancelRun(ctx context.Context, id int64) error { return d.s.CancelRun(ctx, id) }
 func (d *modelDriver) cancelJob(ctx context.Context, id int64) error { return d.s.CancelJob(ctx, id) }
 func (d *modelDriver) approveJob(ctx context.Context, id int64) error {

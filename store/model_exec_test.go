@@ -212,6 +212,14 @@ func (x *modelExec) step(ctx context.Context, ev modelEvent) stepResult {
 		res.desc, res.err = "6 minutes pass (past every job's timeout); sweep", d.sweep(ctx, 6*time.Minute)
 	case evSweep:
 		res.desc, res.err = "10 seconds pass; sweep", d.sweep(ctx, 10*time.Second)
+	case evQueueTimeout:
+		res.desc, res.err = "2 hours pass with no agent heard from; sweep with a 1 h queue timeout", d.queueTimeout(ctx)
+	case evRestart:
+		a, ok := choose(ev, allAgents, allAgents)
+		if !ok {
+			return skip(res, "restart: no agent")
+		}
+		res.desc, res.err = fmt.Sprintf("the server running agent %s restarts", a.name), d.restart(ctx, a.agent)
 	case evDisable:
 		a, ok := choose(ev, allAgents, allAgents)
 		if !ok {

@@ -136,30 +136,32 @@ func genPipeline(r *rand.Rand) modelPipeline {
 type eventKind int
 
 const (
-	evRegister    eventKind = iota // a new agent registers
-	evClaim                        // an agent claims a job
-	evHeartbeat                    // an agent reports on its attempt (renewing the lease)
-	evFinish                       // an agent finishes its attempt with a result
-	evHandBack                     // an agent stops and hands its attempt back
-	evLoseLease                    // agents go quiet past the lease; the sweeper runs
-	evTimeout                      // time passes beyond job timeouts; the sweeper runs
-	evSweep                        // a little time passes; the sweeper runs
-	evDisable                      // an admin disables (or enables again) an agent
-	evCancelRun                    // a user cancels a run
-	evCancelJob                    // a user cancels a job
-	evApprove                      // a user approves a job's gate
-	evReject                       // a user rejects a job's gate
-	evApproveRun                   // a writer approves an untrusted run's commit
-	evRerunJob                     // a user re-runs a job
-	evRerunFailed                  // a user re-runs a run's failed jobs
-	evRerunRun                     // a user re-runs a whole run (a new run)
-	evTrigger                      // another run of the pipeline starts
+	evRegister     eventKind = iota // a new agent registers
+	evClaim                         // an agent claims a job
+	evHeartbeat                     // an agent reports on its attempt (renewing the lease)
+	evFinish                        // an agent finishes its attempt with a result
+	evHandBack                      // an agent stops and hands its attempt back
+	evLoseLease                     // agents go quiet past the lease; the sweeper runs
+	evTimeout                       // time passes beyond job timeouts; the sweeper runs
+	evSweep                         // a little time passes; the sweeper runs
+	evDisable                       // an admin disables (or enables again) an agent
+	evCancelRun                     // a user cancels a run
+	evCancelJob                     // a user cancels a job
+	evApprove                       // a user approves a job's gate
+	evReject                        // a user rejects a job's gate
+	evApproveRun                    // a writer approves an untrusted run's commit
+	evRerunJob                      // a user re-runs a job
+	evRerunFailed                   // a user re-runs a run's failed jobs
+	evRerunRun                      // a user re-runs a whole run (a new run)
+	evTrigger                       // another run of the pipeline starts
+	evRestart                       // the server running an agent restarts: its attempts are lost, uncounted
+	evQueueTimeout                  // hours pass with no agent heard from; the sweeper fails what waited too long
 	numEventKinds
 )
 
 var eventNames = [numEventKinds]string{"register", "claim", "heartbeat", "finish", "hand-back", "lose-lease", "timeout",
 	"sweep", "disable", "cancel-run", "cancel-job", "approve", "reject", "approve-run", "rerun-job", "rerun-failed",
-	"rerun-run", "trigger"}
+	"rerun-run", "trigger", "restart", "queue-timeout"}
 
 func (k eventKind) String() string { return eventNames[k] }
 
@@ -167,7 +169,7 @@ func (k eventKind) String() string { return eventNames[k] }
 var eventWeights = [numEventKinds]int{
 	evRegister: 3, evClaim: 14, evHeartbeat: 5, evFinish: 14, evHandBack: 2, evLoseLease: 2, evTimeout: 2, evSweep: 2,
 	evDisable: 2, evCancelRun: 2, evCancelJob: 3, evApprove: 5, evReject: 2, evApproveRun: 3, evRerunJob: 4,
-	evRerunFailed: 2, evRerunRun: 1, evTrigger: 2,
+	evRerunFailed: 2, evRerunRun: 1, evTrigger: 2, evRestart: 1, evQueueTimeout: 1,
 }
 
 // modelEvent is one step. Its target (agent, attempt, job or run) is chosen
