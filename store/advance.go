@@ -55,30 +55,8 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 // advanceJobs reads every job of the run, asks the engine what follows, and
 // applies it.
 func (t *txn) advanceJobs(ctx context.Context, runID int64, canceled bool) error {
-	rows, err := t.query(ctx, `SELECT id, name, status, deps, allow_failure,
-			(approval <> '' AND approved_at IS NULL) OR trust_gate <> 0
-		FROM jobs WHERE run_id = ? ORDER BY id`, runID)
+	nodes, err := t.runNodes(ctx, runID)
 	if err != nil {
-		return fmt.Errorf("load jobs of run %d: %w", runID, err)
-	}
-	var nodes []engine.Node
-	for rows.Next() {
-		var n engine.Node
-		var deps string
-		var allowFailure int
-		if err := rows.Scan(&n.ID, &n.Name, &n.Status, &deps, &allowFailure, &n.Gated); err != nil {
-			rows.Close()
-			return err
-		}
-		if err := fromJSON(deps, &n.Deps); err != nil {
-			rows.Close()
-			return fmt.Errorf("job %d deps: %w", n.ID, err)
-		}
-		n.AllowFailure = allowFailure != 0
-		nodes = append(nodes, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	now := micros(t.now)

@@ -142,9 +142,11 @@ func (t *txn) copyJob(ctx context.Context, id, runID int64, again bool, now int6
 	return nil
 }
 
-// runNodes reads the jobs of a run as the engine's Advance sees them.
+// runNodes reads the jobs of a run as the engine sees them.
 func (t *txn) runNodes(ctx context.Context, runID int64) ([]engine.Node, error) {
-	rows, err := t.query(ctx, `SELECT id, name, status, deps FROM jobs WHERE run_id = ? ORDER BY id`, runID)
+	rows, err := t.query(ctx, `SELECT id, name, status, deps, allow_failure,
+			(approval <> '' AND approved_at IS NULL) OR trust_gate <> 0
+		FROM jobs WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("jobs of run %d: %w", runID, err)
 	}
@@ -153,12 +155,14 @@ func (t *txn) runNodes(ctx context.Context, runID int64) ([]engine.Node, error) 
 	for rows.Next() {
 		var n engine.Node
 		var deps string
-		if err := rows.Scan(&n.ID, &n.Name, &n.Status, &deps); err != nil {
+		var allowFailure int
+		if err := rows.Scan(&n.ID, &n.Name, &n.Status, &deps, &allowFailure, &n.Gated); err != nil {
 			return nil, err
 		}
 		if err := fromJSON(deps, &n.Deps); err != nil {
 			return nil, fmt.Errorf("job %d deps: %w", n.ID, err)
 		}
+		n.AllowFailure = allowFailure != 0
 		nodes = append(nodes, n)
 	}
 	return nodes, rows.Err()
