@@ -29,23 +29,6 @@ func (t *txn) commitApproved(ctx context.Context, projectID int64, commit string
 	return n > 0, nil
 }
 
-// liftTrustGate takes every job of the run out of the trust gate and applies
-// the engine's decision of what that releases (engine.TrustApproved).
-func (t *txn) liftTrustGate(ctx context.Context, runID int64, jobs []engine.GateJob, changes map[int64]lathe.Status) error {
-	if _, err := t.exec(ctx, `UPDATE jobs SET trust_gate = 0 WHERE run_id = ?`, runID); err != nil {
-		return err
-	}
-	now := micros(t.now)
-	for _, j := range jobs {
-		if to, ok := changes[j.ID]; ok {
-			if err := t.setStatus(ctx, engine.Job, j.ID, j.Status, to, `, queued_at = ?`, now); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // ApproveRun approves the commit of an untrusted run for its project, as by
 // (who must have write; the API checks): the run's jobs leave the trust gate
 // (to queued, or to the job's own approval gate, as engine.TrustApproved
@@ -71,8 +54,16 @@ func (s *Store) ApproveRun(ctx context.Context, runID int64, by string) error {
 			ON CONFLICT DO NOTHING`, projectID, commit, by, micros(t.now)); err != nil {
 			return fmt.Errorf("approve commit %.12s: %w", commit, err)
 		}
-		if err := t.liftTrustGate(ctx, runID, jobs, changes); err != nil {
+		if _, err := t.exec(ctx, `UPDATE jobs SET trust_gate = 0 WHERE run_id = ?`, runID); err != nil {
 			return err
+		}
+		now := micros(t.now)
+		for _, j := range jobs {
+			if to, ok := changes[j.ID]; ok {
+				if err := t.setStatus(ctx, engine.Job, j.ID, j.Status, to, `, queued_at = ?`, now); err != nil {
+					return err
+				}
+			}
 		}
 		return t.advanceRun(ctx, runID)
 	})

@@ -186,8 +186,7 @@ func (s *Store) Upload(ctx context.Context, runID int64, name string) (*lathe.Up
 	u, err := scanUpload(s.queryRow(ctx, `SELECT `+uploadCols+` `+uploadFrom+` WHERE u.run_id = ? AND u.name = ?`, runID, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		u, err = scanUpload(s.queryRow(ctx, `SELECT `+uploadCols+` `+uploadFrom+`
-			WHERE u.name = ? AND u.job_id IN (SELECT c.carried_from FROM jobs c WHERE c.run_id = ? AND c.carried_from IS NOT NULL)
-			ORDER BY u.created_at DESC LIMIT 1`, name, runID))
+			WHERE u.name = ? AND u.job_id IN `+carriedJobs+` ORDER BY u.created_at DESC LIMIT 1`, name, runID))
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %d has no upload named %q: %w", runID, name, lathe.ErrNotFound)
@@ -205,8 +204,7 @@ func (s *Store) Uploads(ctx context.Context, runID int64) ([]*lathe.Upload, erro
 	if err := s.queryRow(ctx, `SELECT id FROM runs WHERE id = ?`, runID).Scan(&id); err != nil {
 		return nil, notFound(err, "run", runID)
 	}
-	rows, err := s.query(ctx, `SELECT `+uploadCols+` `+uploadFrom+` WHERE u.run_id = ?
-		OR u.job_id IN (SELECT c.carried_from FROM jobs c WHERE c.run_id = ? AND c.carried_from IS NOT NULL)
+	rows, err := s.query(ctx, `SELECT `+uploadCols+` `+uploadFrom+` WHERE u.run_id = ? OR u.job_id IN `+carriedJobs+`
 		ORDER BY u.name, u.run_id = ? DESC`, runID, runID, runID)
 	if err != nil {
 		return nil, fmt.Errorf("uploads of run %d: %w", runID, err)
@@ -225,6 +223,10 @@ func (s *Store) Uploads(ctx context.Context, runID int64) ([]*lathe.Upload, erro
 	}
 	return out, rows.Err()
 }
+
+// carriedJobs selects the jobs that ran in earlier runs for the jobs a
+// re-run (the run ?) carried over: their uploads are the re-run's too.
+const carriedJobs = `(SELECT c.carried_from FROM jobs c WHERE c.run_id = ? AND c.carried_from IS NOT NULL)`
 
 const (
 	uploadCols = `u.run_id, u.name, u.job_id, j.name, u.attempt_id, a.number, u.size, u.sha256, u.created_at`
