@@ -2,7 +2,16 @@ package store
 
 import (
 	"context"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
 )
+
+// SetJobStatus writes a job's status through setStatus, the one status
+// write every writer of the store uses.
+func SetJobStatus(ctx context.Context, s *Store, id int64, from, to lathe.Status) error {
+	return s.tx(ctx, func(t *txn) error { return t.setStatus(ctx, engine.Job, id, from, to, ``) })
+}
 
 // ExpireListed runs the sweep's expiry of one attempt as the sweep does once
 // its listing (read outside any transaction) named the attempt as expired:
