@@ -58,6 +58,9 @@ type Run struct {
 	// Untrusted runs (a fork's pull request) get no secrets, and their jobs
 	// wait until a user with write approves the commit.
 	Untrusted bool `json:"untrusted"`
+	// PullRequest is the number, on the project's forge, of the pull (merge)
+	// request the run builds; 0 for runs of a branch, tag or commit.
+	PullRequest int64 `json:"pull_request,omitempty"`
 	// Errors are the problems of a pipeline file that was too broken to
 	// run: such a run is failed from the start and has no jobs.
 	Errors []ConfigProblem `json:"errors,omitempty"`

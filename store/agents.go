@@ -349,6 +349,9 @@ func (s *Store) AgentAttempts(ctx context.Context, agentID, before int64, limit 
 	return page(items, limit, func(a *lathe.Attempt) int64 { return a.ID }), rows.Err()
 }
 
+// nullInt stores 0 as NULL: an optional number left out.
+func nullInt(n int64) sql.NullInt64 { return sql.NullInt64{Int64: n, Valid: n != 0} }
+
 func boolInt(b bool) int {
 	if b {
 		return 1

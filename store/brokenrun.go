@@ -23,10 +23,10 @@ func (s *Store) CreateBrokenRun(ctx context.Context, r *lathe.Run) error {
 			r.Params = []lathe.EnvVar{} // as read back: a list, never null
 		}
 		err = t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at,
-				finished_at, downstream_done, untrusted, errors)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
+				finished_at, downstream_done, untrusted, errors, pull_request)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id`,
 			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, micros(t.now), micros(t.now),
-			boolInt(r.Untrusted), jsonText(r.Errors)).Scan(&r.ID)
+			boolInt(r.Untrusted), jsonText(r.Errors), nullInt(r.PullRequest)).Scan(&r.ID)
 		if err != nil {
 			return fmt.Errorf("insert broken run of %s: %w", r.Pipeline, err)
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -61,9 +62,10 @@ func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, pick func([]e
 	err := s.tx(ctx, func(t *txn) error {
 		var params string
 		var untrusted int
-		if err := t.queryRow(ctx, `SELECT project_id, pipeline, ref, branch, commit_sha, status, untrusted, params
+		var pull sql.NullInt64
+		if err := t.queryRow(ctx, `SELECT project_id, pipeline, ref, branch, commit_sha, status, untrusted, params, pull_request
 			FROM runs WHERE id = ?`+t.d.lockRun, parentID).
-			Scan(&r.ProjectID, &r.Pipeline, &r.Ref, &r.Branch, &r.Commit, &r.Status, &untrusted, &params); err != nil {
+			Scan(&r.ProjectID, &r.Pipeline, &r.Ref, &r.Branch, &r.Commit, &r.Status, &untrusted, &params, &pull); err != nil {
 			return notFound(err, "run", parentID)
 		}
 		if !r.Status.Terminal() {
@@ -83,13 +85,13 @@ func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, pick func([]e
 		if r.Number, err = t.nextNumber(ctx, r.ProjectID, r.Pipeline); err != nil {
 			return err
 		}
-		r.Untrusted, r.ParentID, r.Event, r.Status = untrusted != 0, &parentID, lathe.EventRerun, lathe.StatusPending
+		r.Untrusted, r.ParentID, r.Event, r.Status, r.PullRequest = untrusted != 0, &parentID, lathe.EventRerun, lathe.StatusPending, pull.Int64
 		now := micros(t.now)
 		if err := t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at,
-				parent_id, downstream_done, untrusted, params)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,
+				parent_id, downstream_done, untrusted, params, pull_request)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id`,
 			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, now, parentID,
-			untrusted, params).Scan(&r.ID); err != nil {
+			untrusted, params, pull).Scan(&r.ID); err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
 		if _, err := t.exec(ctx, `INSERT INTO stages (run_id, name, position, status, created_at, updated_at)

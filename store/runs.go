@@ -42,10 +42,10 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 			r.Params = []lathe.EnvVar{} // as stored and read back: a list, never null
 		}
 		err = t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at, parent_id,
-				downstream_done, untrusted, params)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,
+				downstream_done, untrusted, params, pull_request)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id`,
 			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, micros(t.now), r.ParentID,
-			boolInt(r.Untrusted), jsonText(r.Params)).Scan(&r.ID)
+			boolInt(r.Untrusted), jsonText(r.Params), nullInt(r.PullRequest)).Scan(&r.ID)
 		if err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
@@ -139,23 +139,23 @@ type RunFilter struct {
 }
 
 const runCols = `r.id, r.project_id, p.name, r.pipeline, r.number, r.ref, r.branch, r.commit_sha, r.event, r.status,
-	r.created_at, r.started_at, r.finished_at, r.parent_id, r.untrusted, r.errors, r.params`
+	r.created_at, r.started_at, r.finished_at, r.parent_id, r.untrusted, r.errors, r.params, r.pull_request`
 
 func scanRun(row interface{ Scan(...any) error }) (*lathe.Run, error) {
 	var r lathe.Run
 	var created int64
-	var started, finished, parent sql.NullInt64
+	var started, finished, parent, pull sql.NullInt64
 	var untrusted int
 	var problems, params string
 	err := row.Scan(&r.ID, &r.ProjectID, &r.Project, &r.Pipeline, &r.Number, &r.Ref, &r.Branch, &r.Commit, &r.Event, &r.Status,
-		&created, &started, &finished, &parent, &untrusted, &problems, &params)
+		&created, &started, &finished, &parent, &untrusted, &problems, &params, &pull)
 	if err != nil {
 		return nil, err
 	}
 	if parent.Valid {
 		r.ParentID = &parent.Int64
 	}
-	r.Untrusted = untrusted != 0
+	r.Untrusted, r.PullRequest = untrusted != 0, pull.Int64
 	if err := fromJSON(params, &r.Params); err != nil {
 		return nil, fmt.Errorf("run %d params: %w", r.ID, err)
 	}

@@ -21,6 +21,9 @@ type EventRequest struct {
 	// Untrusted marks code nobody trusted yet (a fork's pull request): its
 	// runs get no secrets and wait until a user with write approves the commit.
 	Untrusted bool
+	// PullRequest is the pull request's number on the forge, for a
+	// pull_request event; 0 otherwise.
+	PullRequest int64
 }
 
 // Event starts, at the request's ref, every pipeline of the commit whose
@@ -52,7 +55,8 @@ func (s *Service) Event(ctx context.Context, p *lathe.Project, req EventRequest)
 		if !pl.Triggers.Matches(ev) {
 			continue
 		}
-		run, err := s.start(ctx, p, pl, r, launch{event: kind, params: req.Params, untrusted: req.Untrusted})
+		run, err := s.start(ctx, p, pl, r, launch{event: kind, params: req.Params, untrusted: req.Untrusted,
+			pullRequest: req.PullRequest})
 		if errors.Is(err, errNoJobs) {
 			continue
 		}
@@ -129,7 +133,8 @@ func (s *Service) brokenRuns(ctx context.Context, p *lathe.Project, req EventReq
 	var runs []*lathe.Run
 	for _, f := range files {
 		r := &lathe.Run{ProjectID: p.ID, Project: p.Name, Pipeline: pipeline.NameFromFile(f), Ref: broken.Ref.Ref,
-			Branch: broken.Ref.Branch, Commit: broken.Commit, Event: req.Kind, Untrusted: req.Untrusted, Errors: byFile[f]}
+			Branch: broken.Ref.Branch, Commit: broken.Commit, Event: req.Kind, Untrusted: req.Untrusted, Errors: byFile[f],
+			PullRequest: req.PullRequest}
 		if req.Kind == pipeline.EventPullRequest && req.Base != "" {
 			r.Branch = req.Base
 		}

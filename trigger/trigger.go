@@ -155,7 +155,9 @@ type launch struct {
 	upstream string // the pipeline whose success started this one
 	// untrusted runs get no secrets and wait for their commit's approval.
 	untrusted bool
-	parent    *int64
+	// pullRequest is the number of the pull request the run builds, if any.
+	pullRequest int64
+	parent      *int64
 	// recordAs is the run's event when it differs from what conditions see
 	// (a re-run is planned as its parent's event).
 	recordAs string
@@ -187,7 +189,7 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	}
 	nr.Run.ProjectID, nr.Run.Project = p.ID, p.Name
 	nr.Run.Ref, nr.Run.Branch, nr.Run.Commit, nr.Run.Event, nr.Run.ParentID = ref.Ref, ref.Branch, ref.Commit, event, l.parent
-	nr.Run.Untrusted = l.untrusted
+	nr.Run.Untrusted, nr.Run.PullRequest = l.untrusted, l.pullRequest
 	if err := s.Store.CreateRun(ctx, nr); err != nil {
 		return nil, err
 	}
