@@ -32,3 +32,14 @@ func ParseKind(s string) (Kind, error) {
 	}
 	return "", fmt.Errorf("forge kind %q: want github, gitlab or gitea (gitea also serves Forgejo and Gogs): %w", s, lathe.ErrInvalid)
 }
+
+// Repo is one repository on a connected forge, as the API clients need it:
+// the forge's kind, its API base URL, the connection's token (opened, never
+// stored like this), and the repository's owner and name.
+type Repo struct {
+	Kind   Kind
+	APIURL string
+	Token  string
+	Owner  string
+	Name   string
+}
