@@ -164,7 +164,10 @@ func (s *shipper) Run(ctx context.Context) {
 	poll := time.NewTicker(reportGap)
 	defer poll.Stop()
 	backoff := retry.Backoff{Base: 50 * time.Millisecond, Cap: 5 * time.Second}
-	var last time.Time
+	// The claim told the server the attempt started: the first report can
+	// wait a gap like any other, so a short job's lines, step states and
+	// result travel together in one report instead of three.
+	last := time.Now()
 	for {
 		if wait := reportGap - time.Since(last); wait > 0 && !s.finishing() {
 			t := time.NewTimer(wait)

@@ -295,7 +295,11 @@ func startFleet(ctx context.Context, b *bench, in *instance, bin, engine, dir st
 	fl := &agentFleet{}
 	for i := 1; i <= n; i++ {
 		name := fmt.Sprintf("tp-%s-%d", engine, i)
-		p, err := startAgent(bin, in.srv.URL, rt.Token, name, filepath.Join(dir, "agents", name), []string{tpLabel})
+		var extra []string
+		if b.cfg.profileDir != "" {
+			extra = []string{"--cpu-profile", filepath.Join(b.cfg.profileDir, "agent-"+name+".pprof")}
+		}
+		p, err := startAgent(bin, in.srv.URL, rt.Token, name, filepath.Join(dir, "agents", name), []string{tpLabel}, extra...)
 		if err != nil {
 			fl.stop()
 			return nil, err

@@ -37,6 +37,7 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	grace := fs.Duration("grace", 0, "time a canceled step has between SIGTERM and SIGKILL (default 10s)")
 	pollWait := fs.Int("poll-wait", 25, "seconds one claim request waits for work (1–60)")
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the agent (its children not included) to this file until it exits")
 	ca := caFileFlag(fs, env)
 	var exOpts executor.Options
 	var passEnv []string
@@ -52,6 +53,13 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 		return fail(env, fmt.Errorf("--log-level: %w", err))
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return fail(env, fmt.Errorf("--cpu-profile: %w", err))
+		}
+		defer stop()
+	}
 	dir, err := filepath.Abs(*workDir)
 	if err != nil {
 		return fail(env, err)
