@@ -122,12 +122,6 @@ func (s *Store) Claim(ctx context.Context, agentID int64, labels []string) (*lat
 // created by a claim with that ID, it gets that attempt's assignment again
 // (its lease renewed) instead of another job. An empty claimID claims anew.
 func (s *Store) ClaimWithID(ctx context.Context, agentID int64, labels []string, claimID string) (*lathe.Assignment, error) {
-	if claimID != "" {
-		as, err := s.reclaim(ctx, agentID, claimID)
-		if err != nil || as != nil {
-			return as, err
-		}
-	}
 	// Each try holds one run's lock at most, so claimers never wait for each
 	// other in a cycle; a try that finds its job taken gives way to a fresh one.
 	for range maxClaimTries {
@@ -149,6 +143,13 @@ const claimPage = 200
 func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, claimID string) (as *lathe.Assignment, taken bool, err error) {
 	var waits []semaphoreWaiter
 	err = s.tx(ctx, func(t *txn) error {
+		if claimID != "" {
+			// A retried claim whose first answer was lost gets its attempt again.
+			var err error
+			if as, err = t.reclaim(ctx, agentID, claimID); err != nil || as != nil {
+				return err
+			}
+		}
 		next, err := t.nextClaimable(ctx, labels)
 		waits = next.waits
 		jobID, runID := next.jobID, next.runID
@@ -224,29 +225,36 @@ func (t *txn) agentMayClaim(ctx context.Context, agentID int64) (bool, error) {
 
 // reclaim returns the assignment of the running attempt the agent claimed
 // with claimID, renewing its lease, or nil when there is none.
-func (s *Store) reclaim(ctx context.Context, agentID int64, claimID string) (*lathe.Assignment, error) {
-	var as *lathe.Assignment
-	err := s.tx(ctx, func(t *txn) error {
-		var attemptID, jobID int64
-		err := t.queryRow(ctx, `SELECT id, job_id FROM attempts WHERE agent_id = ? AND claim_id = ? AND status = ?`,
-			agentID, claimID, lathe.StatusRunning).Scan(&attemptID, &jobID)
-		if err == sql.ErrNoRows {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("claim %q: %w", claimID, err)
-		}
-		if _, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ?`,
-			micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning); err != nil {
-			return err
-		}
-		if as, err = t.assignment(ctx, jobID); err != nil {
-			return err
-		}
-		as.AttemptID = attemptID
-		return nil
+func (s *Store) reclaim(ctx context.Context, agentID int64, claimID string) (as *lathe.Assignment, err error) {
+	err = s.tx(ctx, func(t *txn) error {
+		as, err = t.reclaim(ctx, agentID, claimID)
+		return err
 	})
 	return as, err
+}
+
+// reclaim is the attempt the agent's claim claimID created, while it runs,
+// with its lease renewed; nil when there is none.
+func (t *txn) reclaim(ctx context.Context, agentID int64, claimID string) (*lathe.Assignment, error) {
+	var attemptID, jobID int64
+	err := t.queryRow(ctx, `SELECT id, job_id FROM attempts WHERE agent_id = ? AND claim_id = ? AND status = ?`,
+		agentID, claimID, lathe.StatusRunning).Scan(&attemptID, &jobID)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim %q: %w", claimID, err)
+	}
+	if _, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ?`,
+		micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning); err != nil {
+		return nil, err
+	}
+	as, err := t.assignment(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	as.AttemptID = attemptID
+	return as, nil
 }
 
 // claimable is what nextClaimable found: the job to claim (jobID 0 when

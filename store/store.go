@@ -42,6 +42,8 @@ type Store struct {
 	notifier notify.Notifier
 	// agents caches agent credentials (see AgentByToken).
 	agents agentCache
+	// touched is when this server last recorded each agent as seen (see TouchAgent).
+	touched touches
 	// wStmts and rStmts are the statements prepared on w and r (nil: none
 	// are, see stmtCache).
 	wStmts, rStmts *stmtCache
