@@ -23,8 +23,13 @@ const maxReportLog = 4 << 20
 // reportGap is the least time between two reports (a finish goes at once),
 // and how often the spool is checked for new output. Batching this way turns
 // a flood of output or of short steps into a few requests, leaving the CPU to
-// the job, while logs still look live.
-const reportGap = 50 * time.Millisecond
+// the job, while logs still look live. While output keeps coming, the gap
+// doubles after each report up to maxReportGap; output after a quiet spell
+// goes at once, and a full report's worth without waiting.
+const (
+	reportGap    = 50 * time.Millisecond
+	maxReportGap = 250 * time.Millisecond
+)
 
 // shipper is an attempt's outbox. The attempt's log is a spool file on the
 // agent's disk: steps write their output straight into it (no pipe, so a
@@ -168,8 +173,9 @@ func (s *shipper) Run(ctx context.Context) {
 	// wait a gap like any other, so a short job's lines, step states and
 	// result travel together in one report instead of three.
 	last := time.Now()
+	gap, more := reportGap, false
 	for {
-		if wait := reportGap - time.Since(last); wait > 0 && !s.finishing() {
+		if wait := gap - time.Since(last); wait > 0 && !more && !s.finishing() {
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
@@ -180,8 +186,14 @@ func (s *shipper) Run(ctx context.Context) {
 			}
 			t.Stop()
 		}
+		if time.Since(last) > 2*gap {
+			gap = reportGap // a quiet spell: the next output goes quickly again
+		} else {
+			gap = min(2*gap, maxReportGap)
+		}
 		last = time.Now()
-		more, err := s.send(ctx)
+		var err error
+		more, err = s.send(ctx)
 		switch {
 		case err == nil:
 			backoff.Reset()
