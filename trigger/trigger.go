@@ -161,6 +161,8 @@ type launch struct {
 	// recordAs is the run's event when it differs from what conditions see
 	// (a re-run is planned as its parent's event).
 	recordAs string
+	// fromAPI marks a run of a pipeline posted through the API.
+	fromAPI bool
 }
 
 // start plans pl for the launch at ref and stores the run.
@@ -189,9 +191,18 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	}
 	nr.Run.ProjectID, nr.Run.Project = p.ID, p.Name
 	nr.Run.Ref, nr.Run.Branch, nr.Run.Commit, nr.Run.Event, nr.Run.ParentID = ref.Ref, ref.Branch, ref.Commit, event, l.parent
-	nr.Run.Untrusted, nr.Run.PullRequest = l.untrusted, l.pullRequest
+	nr.Run.Untrusted, nr.Run.PullRequest, nr.Run.PipelineFromAPI = l.untrusted, l.pullRequest, l.fromAPI
+	if err := s.addBranchEnv(ctx, p, ref, l, nr.Jobs); err != nil {
+		return nil, err
+	}
 	if err := s.Store.CreateRun(ctx, nr); err != nil {
 		return nil, err
+	}
+	if l.movesBranch() && ref.Branch != "" {
+		// The ref was resolved just now: it is the branch's head.
+		if err := s.Store.BranchMoved(ctx, p.ID, ref.Branch, ref.Commit); err != nil {
+			return nr.Run, fmt.Errorf("run %d started; tracking its branch failed: %w", nr.Run.ID, err)
+		}
 	}
 	return nr.Run, nil
 }
