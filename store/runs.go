@@ -132,12 +132,13 @@ type RunFilter struct {
 	Ref       string // full ref (refs/heads/main) or its short name (main)
 	Commit    string
 	Status    lathe.Status
-	// PullRequest, when above 0, keeps the runs of that pull request.
-	PullRequest int64
-	Before      int64
+	Before    int64
 	Limit     int
 	// Viewer limits the list to runs of projects it may read (nil: all).
 	Viewer *Viewer
+
+	// PullRequest, when above 0, keeps the runs of that pull request.
+	PullRequest int64
 }
 
 const runCols = `r.id, r.project_id, p.name, r.pipeline, r.number, r.ref, r.branch, r.commit_sha, r.event, r.status,
