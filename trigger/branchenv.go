@@ -36,25 +36,7 @@ func (s *Service) addBranchEnv(ctx context.Context, p *lathe.Project, ref git.Re
 		return err
 	}
 	for _, j := range jobs {
-		j.Env = withEnv(j.Env, env)
+		j.Env = pipeline.MergeEnv(j.Env, env)
 	}
 	return nil
-}
-
-// withEnv is base with each of over set: replaced where base has the name,
-// appended otherwise. base is not changed (planned jobs may share it).
-func withEnv(base, over []lathe.EnvVar) []lathe.EnvVar {
-	out := append([]lathe.EnvVar(nil), base...)
-	for _, o := range over {
-		found := false
-		for i := range out {
-			if out[i].Name == o.Name {
-				out[i].Value, found = o.Value, true
-			}
-		}
-		if !found {
-			out = append(out, o)
-		}
-	}
-	return out
 }

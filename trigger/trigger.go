@@ -48,6 +48,9 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
+	if e.Commit == "" {
+		return "the posted pipeline is invalid:\n" + e.Errs.Error()
+	}
 	return fmt.Sprintf("pipeline configuration at %.12s is invalid:\n%s", e.Commit, e.Errs.Error())
 }
 
@@ -174,7 +177,7 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	case pipeline.EventPullRequest:
 		ev.Changed = s.changedSinceMergeBase(ctx, p, ref)
 	}
-	if l.recordAs == "" && !pl.Triggers.Matches(ev) {
+	if l.recordAs == "" && !l.fromAPI && !pl.Triggers.Matches(ev) {
 		return nil, fmt.Errorf("pipeline %s does not run on %s events; add %s to its on: %w", pl.Name, l.event, l.event, lathe.ErrInvalid)
 	}
 	nr, err := PlanFor(pl, pipeline.PlanInput{Params: l.params, Event: ev})
@@ -182,6 +185,11 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 		return nil, err
 	}
 	nr.MaxRuns = pl.MaxRuns
+	if l.fromAPI {
+		if err := refuseSecrets(pl.Name, nr.Jobs); err != nil {
+			return nil, err
+		}
+	}
 	if len(nr.Jobs) == 0 {
 		return nil, fmt.Errorf("no job of pipeline %s runs for this %s event (their conditions are false): %w", pl.Name, l.event, errNoJobs)
 	}
