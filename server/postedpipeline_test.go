@@ -13,6 +13,7 @@ import (
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 	"github.com/lathe-ci/lathe/pipeline"
+	"github.com/lathe-ci/lathe/store"
 )
 
 const postedPipeline = `
@@ -98,6 +99,11 @@ func TestPipelinesFromTheAPI(t *testing.T) {
 		l.Do(t, http.MethodPatch, "/api/v1/projects/apip", map[string]any{"allow_api_pipelines": true}, &proj)
 		if !proj.AllowAPIPipelines {
 			t.Fatalf("project = %+v", proj)
+		}
+		var events lathe.Page[*store.AuditEvent]
+		l.Do(t, http.MethodGet, "/api/v1/projects/apip/events?type=project.updated", nil, &events)
+		if len(events.Items) != 1 || events.Items[0].Details["allow_api_pipelines"] != true {
+			t.Errorf("audit of allowing posted pipelines = %+v", events.Items)
 		}
 		// Never with secrets: a job naming one refuses the run, naming it.
 		_, err = runPosted(postedPipeline + "  steal:\n    secrets: [DB_PASSWORD]\n    steps: [echo $DB_PASSWORD]\n")
