@@ -18,7 +18,8 @@ type Branch struct {
 	Settings   BranchSettings `json:"settings"`
 	// LastRuns is the newest run of each pipeline on the branch, and
 	// RunCounts how many of its runs are in each status (pull requests'
-	// runs aside); both only when one branch is fetched.
+	// runs aside); both only when one branch is fetched, and absent while
+	// it has no runs.
 	LastRuns  []*Run         `json:"last_runs,omitempty"`
 	RunCounts map[Status]int `json:"run_counts,omitempty"`
 }
