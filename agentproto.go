@@ -44,6 +44,9 @@ type Assignment struct {
 	SecretRefs []JobSecret `json:"-"`
 	// Untrusted is set for a job of an untrusted run: it gets no secrets.
 	Untrusted bool `json:"-"`
+	// FromAPI is set for a job of a run whose pipeline was posted through
+	// the API: it gets no secrets either.
+	FromAPI bool `json:"-"`
 }
 
 // Report carries an attempt's progress from its agent. Every field is

@@ -18,6 +18,9 @@ type Project struct {
 	// URLByAdmin says an admin set URL: only an admin's URL may name a
 	// local path or a private address.
 	URLByAdmin bool `json:"-"`
+	// AllowAPIPipelines lets writers run pipeline YAML posted through the
+	// API (never with secrets); only an owner sets it. Off by default.
+	AllowAPIPipelines bool `json:"allow_api_pipelines"`
 }
 
 // Timing is the lifecycle clock shared by runs, stages, jobs, attempts and steps.
@@ -61,6 +64,9 @@ type Run struct {
 	// PullRequest is the number, on the project's forge, of the pull (merge)
 	// request the run builds; 0 for runs of a branch, tag or commit.
 	PullRequest int64 `json:"pull_request,omitempty"`
+	// PipelineFromAPI is set on a run whose pipeline was posted through the
+	// API rather than read from the repository: its jobs get no secrets.
+	PipelineFromAPI bool `json:"pipeline_from_api,omitempty"`
 	// Errors are the problems of a pipeline file that was too broken to
 	// run: such a run is failed from the start and has no jobs.
 	Errors []ConfigProblem `json:"errors,omitempty"`

@@ -64,6 +64,9 @@ func projectChanges(old, p *lathe.Project) map[string]any {
 	if old.DefaultBranch != p.DefaultBranch {
 		d["old_default_branch"], d["default_branch"] = old.DefaultBranch, p.DefaultBranch
 	}
+	if old.AllowAPIPipelines != p.AllowAPIPipelines {
+		d["allow_api_pipelines"] = p.AllowAPIPipelines
+	}
 	return d
 }
 

@@ -21,6 +21,8 @@ type projectInput struct {
 	DefaultBranch *string `json:"default_branch"`
 	// Visibility is "private" (the default) or "public".
 	Visibility *string `json:"visibility"`
+	// AllowAPIPipelines lets writers run posted pipeline YAML (default off).
+	AllowAPIPipelines *bool `json:"allow_api_pipelines"`
 }
 
 // apply checks the input and copies it into p, all but the URL: it returns
@@ -38,6 +40,9 @@ func (in projectInput) apply(p *lathe.Project) (string, error) {
 	}
 	if in.Visibility != nil {
 		p.Visibility = *in.Visibility
+	}
+	if in.AllowAPIPipelines != nil {
+		p.AllowAPIPipelines = *in.AllowAPIPipelines
 	}
 	if p.Visibility == "" {
 		p.Visibility = lathe.VisibilityPrivate

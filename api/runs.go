@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/store"
@@ -15,6 +16,9 @@ type triggerInput struct {
 	Pipeline string `json:"pipeline"`
 	// Params are values for the pipeline's parameters, by name.
 	Params map[string]string `json:"params"`
+	// PipelineYAML, when set, is the pipeline to run instead of the
+	// commit's (see trigger.Service.TriggerPosted); Pipeline names it.
+	PipelineYAML string `json:"pipeline_yaml"`
 }
 
 func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) error {
@@ -22,8 +26,15 @@ func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptional(w, r, &in); err != nil {
 		return err
 	}
-	run, err := s.dispatch.Trigger(r.Context(), principal(r.Context()).actor(),
-		trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Params: in.Params})
+	req := trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Params: in.Params}
+	if in.PipelineYAML != "" {
+		if in.Pipeline == "" {
+			return problemf(http.StatusBadRequest, "pipeline: required with pipeline_yaml: the name of the posted pipeline")
+		}
+		run, err := s.dispatch.TriggerPosted(r.Context(), principal(r.Context()).actor(), req, in.PipelineYAML)
+		return created(w, run, err)
+	}
+	run, err := s.dispatch.Trigger(r.Context(), principal(r.Context()).actor(), req)
 	return created(w, run, err)
 }
 
@@ -36,6 +47,13 @@ func (s *Server) runFilter(r *http.Request, projectKey string) (store.RunFilter,
 	q := r.URL.Query()
 	f := store.RunFilter{Pipeline: q.Get("pipeline"), Branch: q.Get("branch"), Ref: q.Get("ref"), Commit: q.Get("commit"),
 		Status: lathe.Status(q.Get("status")), Before: before, Limit: limit, Viewer: principal(r.Context()).viewer()}
+	if pr := q.Get("pull_request"); pr != "" {
+		n, err := strconv.ParseInt(pr, 10, 64)
+		if err != nil || n < 1 {
+			return f, problemf(http.StatusBadRequest, "pull_request: %q is not a pull request number (1 or more)", pr)
+		}
+		f.PullRequest = n
+	}
 	if f.Status != "" && !f.Status.Valid() {
 		return f, problemf(http.StatusBadRequest, "status: %q is not a status (one of %v)", f.Status, lathe.Statuses)
 	}

@@ -168,6 +168,7 @@ func (s *Server) routes() []Route {
 		// The token in the path is the webhook's credential (checked first thing).
 		{"POST /api/v1/hooks/{token}", public, s.hook},
 		{"GET /api/v1/projects/{project}/pipelines/{pipeline}/plan", projectRead, s.planPipeline},
+		{"POST /api/v1/projects/{project}/pipelines/{pipeline}/plan", projectWrite, s.planPosted},
 		{"GET /api/v1/pipeline-schema", public, s.pipelineSchema},
 		{"GET /api/v1/projects/{project}/members", projectRead, s.listMembers},
 		{"PUT /api/v1/projects/{project}/members/users/{user}", projectOwner, s.grantMember},
@@ -183,6 +184,14 @@ func (s *Server) routes() []Route {
 		{"POST /api/v1/projects/{project}/holds", projectWrite, s.createHold},
 		{"GET /api/v1/projects/{project}/holds/{hold}", projectRead, s.getHold},
 		{"DELETE /api/v1/projects/{project}/holds/{hold}", projectWrite, s.deleteHold},
+		// Branch settings reach every job of the branch's runs: owners only.
+		{"GET /api/v1/projects/{project}/branches", projectRead, s.listBranches},
+		{"GET /api/v1/projects/{project}/branches/{branch...}", projectRead, s.getBranch},
+		{"PATCH /api/v1/projects/{project}/branches/{branch...}", projectOwner, s.updateBranch},
+		{"DELETE /api/v1/projects/{project}/branches/{branch...}", projectOwner, s.deleteBranch},
+		{"GET /api/v1/projects/{project}/schedules", projectRead, s.listSchedules},
+		{"POST /api/v1/projects/{project}/schedules/{schedule}/pause", projectWrite, s.pauseSchedule},
+		{"POST /api/v1/projects/{project}/schedules/{schedule}/resume", projectWrite, s.resumeSchedule},
 
 		{"GET /api/v1/runs", anyone, s.listRuns},
 		{"GET /api/v1/runs/{run}", projectRead, s.getRun},

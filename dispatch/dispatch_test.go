@@ -136,6 +136,31 @@ func TestUntrustedClaimCarriesNoSecret(t *testing.T) {
 	})
 }
 
+// A job of a run whose pipeline was posted through the API never gets a
+// secret, even if one reached its row (the trigger refuses such files): it
+// fails at its claim, saying why, and no value leaves the server.
+func TestPostedPipelineClaimGetsNoSecret(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, f *fixture) {
+		r := &lathe.Run{ProjectID: f.project.ID, Pipeline: "try", Branch: "main", Ref: "refs/heads/main",
+			Commit: "0123456789abcdef0123456789abcdef01234567", Event: "manual", PipelineFromAPI: true}
+		j := &lathe.Job{Name: "steal", Stage: "test", TimeoutSec: 600,
+			Secrets: []lathe.JobSecret{{Name: "API_KEY"}}, Steps: []lathe.StepDef{{Name: "run", Run: "echo $API_KEY"}}}
+		if err := f.st.CreateRun(t.Context(), store.NewRun{Run: r, Stages: []string{"test"}, Jobs: []*lathe.Job{j}}); err != nil {
+			t.Fatal(err)
+		}
+		if as := f.claim(t); as != nil {
+			t.Fatalf("claim of a posted pipeline's job naming a secret got it: %+v", as.Secrets)
+		}
+		if st := jobStatus(t, f, j.ID); st != lathe.StatusFailed {
+			t.Errorf("job = %s, want failed", st)
+		}
+		run, err := f.st.Run(t.Context(), r.ID)
+		if err != nil || !run.PipelineFromAPI {
+			t.Errorf("run = %+v, %v; want it marked pipeline_from_api", run, err)
+		}
+	})
+}
+
 func TestClaimNeedsAnAgent(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, f *fixture) {
 		f.run(t, false, nil)

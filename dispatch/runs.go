@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -25,6 +26,31 @@ func (s *Service) Trigger(ctx context.Context, a Actor, req trigger.Request) (*l
 		return nil, err
 	}
 	s.Audit(ctx, a.User, "run.triggered", a.Project, map[string]any{"run_id": run.ID, "pipeline": run.Pipeline, "ref": run.Ref})
+	return s.store.Run(ctx, run.ID)
+}
+
+// TriggerPosted starts a run of pipeline YAML posted through the API at
+// the request's ref (see trigger.Service.TriggerPosted). It needs write on
+// the project, and the project must allow such runs (its owner's
+// allow_api_pipelines): a writer could otherwise run any code at any
+// commit without a review of the repository's pipeline.
+func (s *Service) TriggerPosted(ctx context.Context, a Actor, req trigger.Request, yaml string) (*lathe.Run, error) {
+	if err := a.requireRole(lathe.RoleWrite); err != nil {
+		return nil, err
+	}
+	if !a.Project.AllowAPIPipelines {
+		return nil, fmt.Errorf("project %s does not run pipelines posted through the API; an owner allows it with "+
+			"allow_api_pipelines: true (such runs get no secrets): %w", a.Project.Name, lathe.ErrForbidden)
+	}
+	if err := s.RoomToRun(); err != nil {
+		return nil, err
+	}
+	run, err := s.trigger.TriggerPosted(ctx, a.Project, req, yaml)
+	if err != nil {
+		return nil, err
+	}
+	s.Audit(ctx, a.User, "run.triggered", a.Project, map[string]any{"run_id": run.ID, "pipeline": run.Pipeline, "ref": run.Ref,
+		"pipeline_from_api": true})
 	return s.store.Run(ctx, run.ID)
 }
 

@@ -36,7 +36,18 @@ func (s *Service) withSecrets(ctx context.Context, agentID int64, as *lathe.Assi
 		as.SecretRefs = nil
 		return as, nil
 	}
-	vals, err := s.resolveSecrets(ctx, as)
+	var vals []lathe.EnvVar
+	var err error
+	if as.FromAPI {
+		// The pipeline was posted through the API, not read from the
+		// repository: whoever posted it must not be able to name the
+		// project's secrets into a job (the trigger already refuses such
+		// a file; this holds if one ever gets through).
+		err = failf("lathe: this run's pipeline was posted through the API, and such a run gets no secrets; " +
+			"commit the pipeline to the repository to use them")
+	} else {
+		vals, err = s.resolveSecrets(ctx, as)
+	}
 	var jerr *jobSecretError
 	if !errors.As(err, &jerr) {
 		if err != nil {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -66,6 +67,17 @@ type Schedule struct {
 
 // Next returns the first time after t the schedule fires.
 func (s *Schedule) Next(t time.Time) time.Time { return s.sched.Next(t) }
+
+// ParseCron reads a cron line as `schedule: cron:` takes it (five fields
+// or a descriptor such as @daily, with an optional CRON_TZ= prefix), for
+// the server, which keeps schedules by their line.
+func ParseCron(line string) (*Schedule, error) {
+	sched, err := cronParser.Parse(line)
+	if err != nil {
+		return nil, fmt.Errorf("cron %q: %w", line, err)
+	}
+	return &Schedule{Cron: line, sched: sched}, nil
+}
 
 // defaultTriggers are the triggers of a file without `on:`.
 func defaultTriggers() *Triggers {

@@ -15,6 +15,7 @@ import (
 const (
 	DefaultChainInterval    = time.Second
 	DefaultScheduleInterval = 30 * time.Second
+	DefaultHeadPollInterval = 5 * time.Minute
 )
 
 // chainBatch bounds the finished runs one chain tick looks at.
@@ -30,13 +31,17 @@ type automation struct {
 	store         *store.Store
 	chainEvery    time.Duration
 	scheduleEvery time.Duration
-	clock         clock.Clock
-	log           *slog.Logger
+	// pollEvery is how often the schedule loop asks remotes for their
+	// heads; lastPoll when it last did (the zero time: not yet).
+	pollEvery time.Duration
+	lastPoll  time.Time
+	clock     clock.Clock
+	log       *slog.Logger
 }
 
 func newAutomation(tr *trigger.Service, st *store.Store, cfg Config) *automation {
 	a := &automation{trigger: tr, store: st, chainEvery: cfg.ChainInterval, scheduleEvery: cfg.ScheduleInterval,
-		clock: cfg.Clock, log: cfg.Log}
+		pollEvery: cfg.HeadPollInterval, clock: cfg.Clock, log: cfg.Log}
 	if a.clock == nil {
 		a.clock = clock.System
 	}
@@ -45,6 +50,9 @@ func newAutomation(tr *trigger.Service, st *store.Store, cfg Config) *automation
 	}
 	if a.scheduleEvery <= 0 {
 		a.scheduleEvery = DefaultScheduleInterval
+	}
+	if a.pollEvery <= 0 {
+		a.pollEvery = DefaultHeadPollInterval
 	}
 	return a
 }
@@ -103,9 +111,24 @@ func (a *automation) chain(ctx context.Context) {
 	}
 }
 
-// schedules fires the cron schedules that are due.
+// schedules fires the cron schedules that are due, having read again the
+// schedules of the default branches whose head moved. Heads move when runs
+// and hooks say so; every pollEvery (and at the first tick) it asks the
+// remotes too, for those whose hooks do not reach the server, and at every
+// tick the remotes of projects whose default branch is not tracked yet.
 func (a *automation) schedules(ctx context.Context) {
-	n, err := a.trigger.FireSchedules(ctx, a.clock.Now())
+	now := a.clock.Now()
+	poll := a.trigger.PollNewHeads
+	if a.lastPoll.IsZero() || now.Sub(a.lastPoll) >= a.pollEvery {
+		a.lastPoll, poll = now, a.trigger.PollHeads
+	}
+	if err := poll(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("schedules: poll branch heads", "err", err)
+	}
+	if err := a.trigger.ReadSchedules(ctx, now); err != nil && ctx.Err() == nil {
+		a.log.Warn("schedules: read pipelines", "err", err)
+	}
+	n, err := a.trigger.FireSchedules(ctx, now)
 	if err != nil && ctx.Err() == nil {
 		a.log.Warn("schedules", "started", n, "err", err)
 	}

@@ -88,6 +88,15 @@ var routeNeeds = map[string]string{
 	"POST /api/v1/jobs/{job}/approve":                "write",
 	"POST /api/v1/jobs/{job}/reject":                 "write",
 
+	"GET /api/v1/projects/{project}/branches":                     "read",
+	"GET /api/v1/projects/{project}/branches/{branch}":            "read",
+	"GET /api/v1/projects/{project}/schedules":                    "read",
+	"POST /api/v1/projects/{project}/pipelines/{pipeline}/plan":   "write",
+	"POST /api/v1/projects/{project}/schedules/{schedule}/pause":  "write",
+	"POST /api/v1/projects/{project}/schedules/{schedule}/resume": "write",
+	"PATCH /api/v1/projects/{project}/branches/{branch}":          "owner",
+	"DELETE /api/v1/projects/{project}/branches/{branch}":         "owner",
+
 	"PATCH /api/v1/projects/{project}":                       "owner",
 	"DELETE /api/v1/projects/{project}":                      "owner",
 	"GET /api/v1/projects/{project}/secrets":                 "owner",
@@ -251,7 +260,8 @@ func login(t *testing.T, l *lathetest.Lathe, user, password string) string {
 func (w *rbacWorld) path(p string) string {
 	vals := map[string]string{"project": "shop", "pipeline": "ci", "run": fmt.Sprint(w.run), "stage": fmt.Sprint(w.stage),
 		"job": fmt.Sprint(w.job), "attempt": "999999", "hold": "999999", "name": "RBAC_SECRET", "group": "nogroup",
-		"agent": "999999", "token": "999999", "user": "victim", "team": "ghost-team"}
+		"agent": "999999", "token": "999999", "user": "victim", "team": "ghost-team",
+		"branch": "ghost%2Fbranch", "schedule": "999999"}
 	return regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllStringFunc(p, func(m string) string {
 		v, ok := vals[m[1:len(m)-1]]
 		if !ok {

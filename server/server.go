@@ -81,6 +81,10 @@ type Config struct {
 	// often cron schedules are checked (zero: DefaultScheduleInterval).
 	ChainInterval    time.Duration
 	ScheduleInterval time.Duration
+	// HeadPollInterval is how often the schedule loop asks each project's
+	// remote for its branch heads, in case no run or hook reported a move
+	// (zero: DefaultHeadPollInterval).
+	HeadPollInterval time.Duration
 	// SecretKeyFile holds the keys that seal secrets (empty:
 	// <DataDir>/secret.key, made on first start). SecretKey, a base64 key
 	// (LATHE_SECRET_KEY), replaces it when set. OldSecretKeyFiles hold keys

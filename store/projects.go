@@ -9,16 +9,18 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-const projectCols = `id, name, url, default_branch, visibility, created_at, updated_at, url_credentials, url_by_admin`
+const projectCols = `id, name, url, default_branch, visibility, created_at, updated_at, url_credentials, url_by_admin, allow_api_pipelines`
 
 func scanProject(row interface{ Scan(...any) error }) (*lathe.Project, error) {
 	var p lathe.Project
 	var created, updated int64
-	var byAdmin int
-	if err := row.Scan(&p.ID, &p.Name, &p.URL, &p.DefaultBranch, &p.Visibility, &created, &updated, &p.URLCredentials, &byAdmin); err != nil {
+	var byAdmin, apiPipelines int
+	if err := row.Scan(&p.ID, &p.Name, &p.URL, &p.DefaultBranch, &p.Visibility, &created, &updated, &p.URLCredentials, &byAdmin,
+		&apiPipelines); err != nil {
 		return nil, err
 	}
 	p.CreatedAt, p.UpdatedAt, p.URLByAdmin = fromMicros(created), fromMicros(updated), byAdmin != 0
+	p.AllowAPIPipelines = apiPipelines != 0
 	return &p, nil
 }
 
@@ -36,9 +38,11 @@ func (s *Store) CreateProject(ctx context.Context, p *lathe.Project) error {
 		if p.Visibility == "" {
 			p.Visibility = lathe.VisibilityPrivate
 		}
-		err := t.queryRow(ctx, `INSERT INTO projects (name, url, default_branch, visibility, created_at, updated_at, url_credentials, url_by_admin)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			p.Name, p.URL, p.DefaultBranch, p.Visibility, micros(t.now), micros(t.now), p.URLCredentials, boolInt(p.URLByAdmin)).Scan(&p.ID)
+		err := t.queryRow(ctx, `INSERT INTO projects (name, url, default_branch, visibility, created_at, updated_at, url_credentials, url_by_admin,
+				allow_api_pipelines)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			p.Name, p.URL, p.DefaultBranch, p.Visibility, micros(t.now), micros(t.now), p.URLCredentials, boolInt(p.URLByAdmin),
+			boolInt(p.AllowAPIPipelines)).Scan(&p.ID)
 		if uniqueViolation(err) {
 			return fmt.Errorf("project %q already exists: %w", p.Name, lathe.ErrConflict)
 		}
@@ -95,7 +99,8 @@ func (s *Store) ProjectsFor(ctx context.Context, v *Viewer, before int64, limit 
 	return page(items, limit, func(p *lathe.Project) int64 { return p.ID }), rows.Err()
 }
 
-// UpdateProject saves the project's URL, default branch, visibility (and name).
+// UpdateProject saves the project's URL, default branch, visibility,
+// settings (and name).
 func (s *Store) UpdateProject(ctx context.Context, p *lathe.Project) error {
 	return s.tx(ctx, func(t *txn) error {
 		var n int
@@ -110,8 +115,9 @@ func (s *Store) UpdateProject(ctx context.Context, p *lathe.Project) error {
 			p.Visibility = lathe.VisibilityPrivate
 		}
 		res, err := t.exec(ctx, `UPDATE projects SET name = ?, url = ?, default_branch = ?, visibility = ?, updated_at = ?,
-			url_credentials = ?, url_by_admin = ? WHERE id = ?`,
-			p.Name, p.URL, p.DefaultBranch, p.Visibility, micros(t.now), p.URLCredentials, boolInt(p.URLByAdmin), p.ID)
+			url_credentials = ?, url_by_admin = ?, allow_api_pipelines = ? WHERE id = ?`,
+			p.Name, p.URL, p.DefaultBranch, p.Visibility, micros(t.now), p.URLCredentials, boolInt(p.URLByAdmin),
+			boolInt(p.AllowAPIPipelines), p.ID)
 		if uniqueViolation(err) {
 			return fmt.Errorf("project %q already exists: %w", p.Name, lathe.ErrConflict)
 		}

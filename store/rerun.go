@@ -61,11 +61,12 @@ func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, pick func([]e
 	r := &lathe.Run{}
 	err := s.tx(ctx, func(t *txn) error {
 		var params string
-		var untrusted int
+		var untrusted, fromAPI int
 		var pull sql.NullInt64
-		if err := t.queryRow(ctx, `SELECT project_id, pipeline, ref, branch, commit_sha, status, untrusted, params, pull_request
+		if err := t.queryRow(ctx, `SELECT project_id, pipeline, ref, branch, commit_sha, status, untrusted, params, pull_request,
+				pipeline_from_api
 			FROM runs WHERE id = ?`+t.d.lockRun, parentID).
-			Scan(&r.ProjectID, &r.Pipeline, &r.Ref, &r.Branch, &r.Commit, &r.Status, &untrusted, &params, &pull); err != nil {
+			Scan(&r.ProjectID, &r.Pipeline, &r.Ref, &r.Branch, &r.Commit, &r.Status, &untrusted, &params, &pull, &fromAPI); err != nil {
 			return notFound(err, "run", parentID)
 		}
 		if !r.Status.Terminal() {
@@ -88,10 +89,10 @@ func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, pick func([]e
 		r.Untrusted, r.ParentID, r.Event, r.Status, r.PullRequest = untrusted != 0, &parentID, lathe.EventRerun, lathe.StatusPending, pull.Int64
 		now := micros(t.now)
 		if err := t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at,
-				parent_id, downstream_done, untrusted, params, pull_request)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id`,
+				parent_id, downstream_done, untrusted, params, pull_request, pipeline_from_api)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id`,
 			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, now, parentID,
-			untrusted, params, pull).Scan(&r.ID); err != nil {
+			untrusted, params, pull, fromAPI).Scan(&r.ID); err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
 		if _, err := t.exec(ctx, `INSERT INTO stages (run_id, name, position, status, created_at, updated_at)

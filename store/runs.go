@@ -42,10 +42,10 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 			r.Params = []lathe.EnvVar{} // as stored and read back: a list, never null
 		}
 		err = t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at, parent_id,
-				downstream_done, untrusted, params, pull_request)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id`,
+				downstream_done, untrusted, params, pull_request, pipeline_from_api)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id`,
 			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, micros(t.now), r.ParentID,
-			boolInt(r.Untrusted), jsonText(r.Params), nullInt(r.PullRequest)).Scan(&r.ID)
+			boolInt(r.Untrusted), jsonText(r.Params), nullInt(r.PullRequest), boolInt(r.PipelineFromAPI)).Scan(&r.ID)
 		if err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
@@ -136,26 +136,30 @@ type RunFilter struct {
 	Limit     int
 	// Viewer limits the list to runs of projects it may read (nil: all).
 	Viewer *Viewer
+
+	// PullRequest, when above 0, keeps the runs of that pull request.
+	PullRequest int64
 }
 
 const runCols = `r.id, r.project_id, p.name, r.pipeline, r.number, r.ref, r.branch, r.commit_sha, r.event, r.status,
-	r.created_at, r.started_at, r.finished_at, r.parent_id, r.untrusted, r.errors, r.params, r.pull_request`
+	r.created_at, r.started_at, r.finished_at, r.parent_id, r.untrusted, r.errors, r.params, r.pull_request,
+	r.pipeline_from_api`
 
 func scanRun(row interface{ Scan(...any) error }) (*lathe.Run, error) {
 	var r lathe.Run
 	var created int64
 	var started, finished, parent, pull sql.NullInt64
-	var untrusted int
+	var untrusted, fromAPI int
 	var problems, params string
 	err := row.Scan(&r.ID, &r.ProjectID, &r.Project, &r.Pipeline, &r.Number, &r.Ref, &r.Branch, &r.Commit, &r.Event, &r.Status,
-		&created, &started, &finished, &parent, &untrusted, &problems, &params, &pull)
+		&created, &started, &finished, &parent, &untrusted, &problems, &params, &pull, &fromAPI)
 	if err != nil {
 		return nil, err
 	}
 	if parent.Valid {
 		r.ParentID = &parent.Int64
 	}
-	r.Untrusted, r.PullRequest = untrusted != 0, pull.Int64
+	r.Untrusted, r.PullRequest, r.PipelineFromAPI = untrusted != 0, pull.Int64, fromAPI != 0
 	if err := fromJSON(params, &r.Params); err != nil {
 		return nil, fmt.Errorf("run %d params: %w", r.ID, err)
 	}
@@ -195,6 +199,9 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) (lathe.Page[*lathe.Run], 
 	}
 	if f.Status != "" {
 		add("r.status = ?", string(f.Status))
+	}
+	if f.PullRequest > 0 {
+		add("r.pull_request = ?", f.PullRequest)
 	}
 	if f.Before > 0 {
 		add("r.id < ?", f.Before)

@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
-	"time"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -46,45 +43,4 @@ func (s *Store) ClaimChain(ctx context.Context, runID int64) (bool, error) {
 		return err
 	})
 	return claimed, err
-}
-
-// Schedule is one cron schedule of a pipeline, as tracked by the server.
-type Schedule struct {
-	ProjectID int64
-	Pipeline  string
-	Cron      string
-	Branch    string
-}
-
-// ClaimFiring returns whether a schedule is due at now and, if it is, moves
-// its next firing to next under a conditional update, so that one caller
-// fires it. A schedule seen for the first time is not due: it starts at
-// next, so adding a schedule never fires for the past.
-func (s *Store) ClaimFiring(ctx context.Context, sc Schedule, now, next time.Time) (bool, error) {
-	var due bool
-	err := s.tx(ctx, func(t *txn) error {
-		var at int64
-		err := t.queryRow(ctx, `SELECT next_at FROM schedules WHERE project_id = ? AND pipeline = ? AND cron = ? AND branch = ?`,
-			sc.ProjectID, sc.Pipeline, sc.Cron, sc.Branch).Scan(&at)
-		if errors.Is(err, sql.ErrNoRows) {
-			_, err = t.exec(ctx, `INSERT INTO schedules (project_id, pipeline, cron, branch, next_at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT DO NOTHING`, sc.ProjectID, sc.Pipeline, sc.Cron, sc.Branch, micros(next))
-			return err
-		}
-		if err != nil {
-			return fmt.Errorf("schedule %s of %s: %w", sc.Cron, sc.Pipeline, err)
-		}
-		if at > micros(now) {
-			return nil
-		}
-		res, err := t.exec(ctx, `UPDATE schedules SET next_at = ? WHERE project_id = ? AND pipeline = ? AND cron = ? AND branch = ? AND next_at = ?`,
-			micros(next), sc.ProjectID, sc.Pipeline, sc.Cron, sc.Branch, at)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		due = n == 1
-		return err
-	})
-	return due, err
 }

@@ -13,10 +13,17 @@ import (
 // is read afresh from that commit and planned for the parent's event, so
 // the new run has the parent's jobs, with the parent's parameter values.
 // It keeps the parent's trust: a re-run of a fork's run is untrusted, and
-// waits at the trust gate unless a writer approved that commit.
+// waits at the trust gate unless a writer approved that commit. A run of a
+// pipeline posted through the API cannot be re-run whole.
 func (s *Service) Rerun(ctx context.Context, p *lathe.Project, parent *lathe.Run) (*lathe.Run, error) {
 	if parent.ProjectID != p.ID {
 		return nil, fmt.Errorf("run %d is not of project %s: %w", parent.ID, p.Name, lathe.ErrInvalid)
+	}
+	if parent.PipelineFromAPI {
+		// Its pipeline is not in the repository to read afresh; its
+		// failed jobs re-run from the run itself (rerun-failed, rerun job).
+		return nil, fmt.Errorf("run %d ran a pipeline posted through the API, which the commit does not hold: post it again, "+
+			"or re-run its failed jobs: %w", parent.ID, lathe.ErrInvalid)
 	}
 	ref, ps, err := s.Pipelines(ctx, p, parent.Commit)
 	if err != nil {

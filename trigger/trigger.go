@@ -48,6 +48,9 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
+	if e.Commit == "" {
+		return "the posted pipeline is invalid:\n" + e.Errs.Error()
+	}
 	return fmt.Sprintf("pipeline configuration at %.12s is invalid:\n%s", e.Commit, e.Errs.Error())
 }
 
@@ -161,6 +164,8 @@ type launch struct {
 	// recordAs is the run's event when it differs from what conditions see
 	// (a re-run is planned as its parent's event).
 	recordAs string
+	// fromAPI marks a run of a pipeline posted through the API.
+	fromAPI bool
 }
 
 // start plans pl for the launch at ref and stores the run.
@@ -172,7 +177,7 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	case pipeline.EventPullRequest:
 		ev.Changed = s.changedSinceMergeBase(ctx, p, ref)
 	}
-	if l.recordAs == "" && !pl.Triggers.Matches(ev) {
+	if l.recordAs == "" && !l.fromAPI && !pl.Triggers.Matches(ev) {
 		return nil, fmt.Errorf("pipeline %s does not run on %s events; add %s to its on: %w", pl.Name, l.event, l.event, lathe.ErrInvalid)
 	}
 	nr, err := PlanFor(pl, pipeline.PlanInput{Params: l.params, Event: ev})
@@ -180,6 +185,11 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 		return nil, err
 	}
 	nr.MaxRuns = pl.MaxRuns
+	if l.fromAPI {
+		if err := refuseSecrets(pl.Name, nr.Jobs); err != nil {
+			return nil, err
+		}
+	}
 	if len(nr.Jobs) == 0 {
 		return nil, fmt.Errorf("no job of pipeline %s runs for this %s event (their conditions are false): %w", pl.Name, l.event, errNoJobs)
 	}
@@ -189,9 +199,18 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	}
 	nr.Run.ProjectID, nr.Run.Project = p.ID, p.Name
 	nr.Run.Ref, nr.Run.Branch, nr.Run.Commit, nr.Run.Event, nr.Run.ParentID = ref.Ref, ref.Branch, ref.Commit, event, l.parent
-	nr.Run.Untrusted, nr.Run.PullRequest = l.untrusted, l.pullRequest
+	nr.Run.Untrusted, nr.Run.PullRequest, nr.Run.PipelineFromAPI = l.untrusted, l.pullRequest, l.fromAPI
+	if err := s.addBranchEnv(ctx, p, ref, l, nr.Jobs); err != nil {
+		return nil, err
+	}
 	if err := s.Store.CreateRun(ctx, nr); err != nil {
 		return nil, err
+	}
+	if l.movesBranch() && ref.Branch != "" {
+		// The ref was resolved just now: it is the branch's head.
+		if err := s.Store.BranchMoved(ctx, p.ID, ref.Branch, ref.Commit); err != nil {
+			return nr.Run, fmt.Errorf("run %d started; tracking its branch failed: %w", nr.Run.ID, err)
+		}
 	}
 	return nr.Run, nil
 }
