@@ -15,6 +15,8 @@ type triggerInput struct {
 	Pipeline string `json:"pipeline"`
 	// Params are values for the pipeline's parameters, by name.
 	Params map[string]string `json:"params"`
+	// PullRequest, instead of Ref, builds a pull request's head.
+	PullRequest int64 `json:"pull_request"`
 }
 
 func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) error {
@@ -23,7 +25,7 @@ func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	run, err := s.dispatch.Trigger(r.Context(), principal(r.Context()).actor(),
-		trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Params: in.Params})
+		trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Params: in.Params, PullRequest: in.PullRequest})
 	return created(w, run, err)
 }
 
