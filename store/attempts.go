@@ -251,6 +251,12 @@ func (s *Store) reclaim(ctx context.Context, agentID int64, claimID string) (*la
 	return as, err
 }
 
+// claimQueue reads a page of the queue, in its order, after a job.
+const claimQueue = `SELECT id, run_id, runs_on, concurrency_group, wait_reason,
+		CASE WHEN concurrency_group <> '' THEN (SELECT r.project_id FROM runs r WHERE r.id = jobs.run_id) ELSE 0 END,
+		queue_position
+	FROM jobs WHERE status = 'queued' AND (queue_position, id) > (?, ?) ORDER BY queue_position, id LIMIT ?`
+
 // claimable is what nextClaimable found: the job to claim (jobID 0 when
 // none) with its run and concurrency group, and the queued jobs it passed
 // over because their group was full whose wait reason should say so.
@@ -277,11 +283,7 @@ func (t *txn) nextClaimable(ctx context.Context, labels []string) (claimable, er
 	// query whose condition is its own.
 	for afterPos, after := int64(math.MinInt64), int64(0); ; {
 		// The project is read only for jobs in a group (it scopes the group).
-		rows, err := t.query(ctx, `SELECT id, run_id, runs_on, concurrency_group, wait_reason,
-				CASE WHEN concurrency_group <> '' THEN (SELECT r.project_id FROM runs r WHERE r.id = jobs.run_id) ELSE 0 END,
-				queue_position
-			FROM jobs WHERE status = 'queued' AND (queue_position, id) > (?, ?) ORDER BY queue_position, id LIMIT ?`,
-			afterPos, after, claimPage)
+		rows, err := t.query(ctx, claimQueue, afterPos, after, claimPage)
 		if err != nil {
 			return c, fmt.Errorf("claim: %w", err)
 		}
