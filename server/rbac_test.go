@@ -88,6 +88,12 @@ var routeNeeds = map[string]string{
 	"POST /api/v1/jobs/{job}/approve":                "write",
 	"POST /api/v1/jobs/{job}/reject":                 "write",
 
+	// Queue control and run-number sequences.
+	"POST /api/v1/projects/{project}/dequeue":                      "write",
+	"POST /api/v1/runs/{run}/promote":                              "write",
+	"GET /api/v1/projects/{project}/pipelines/{pipeline}/sequence": "read",
+	"PUT /api/v1/projects/{project}/pipelines/{pipeline}/sequence": "owner",
+
 	"PATCH /api/v1/projects/{project}":                       "owner",
 	"DELETE /api/v1/projects/{project}":                      "owner",
 	"GET /api/v1/projects/{project}/secrets":                 "owner",
