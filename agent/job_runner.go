@@ -52,7 +52,10 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 		fmt.Fprintf(out, "cannot prepare the job: %v\n", err)
 	} else {
 		defer jd.remove(log)
-		status = a.runSteps(jobCtx, as, ws, jd, out, mirror.Checkout)
+		checkout := func(ctx context.Context, commit, dir string) error {
+			return mirror.CheckoutRef(ctx, as.Ref, commit, dir)
+		}
+		status = a.runSteps(jobCtx, as, ws, jd, out, checkout)
 	}
 	a.noteFullDisk(status, ws, out)
 	if err := out.endMasking(); err != nil {

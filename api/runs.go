@@ -19,6 +19,8 @@ type triggerInput struct {
 	// PipelineYAML, when set, is the pipeline to run instead of the
 	// commit's (see trigger.Service.TriggerPosted); Pipeline names it.
 	PipelineYAML string `json:"pipeline_yaml"`
+	// PullRequest, instead of Ref, builds a pull request's head.
+	PullRequest int64 `json:"pull_request"`
 }
 
 func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) error {
@@ -26,10 +28,13 @@ func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptional(w, r, &in); err != nil {
 		return err
 	}
-	req := trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Params: in.Params}
+	req := trigger.Request{Ref: in.Ref, Pipeline: in.Pipeline, Params: in.Params, PullRequest: in.PullRequest}
 	if in.PipelineYAML != "" {
 		if in.Pipeline == "" {
 			return problemf(http.StatusBadRequest, "pipeline: required with pipeline_yaml: the name of the posted pipeline")
+		}
+		if in.PullRequest != 0 {
+			return problemf(http.StatusBadRequest, "pull_request: a posted pipeline runs at a ref, not a pull request")
 		}
 		run, err := s.dispatch.TriggerPosted(r.Context(), principal(r.Context()).actor(), req, in.PipelineYAML)
 		return created(w, run, err)

@@ -55,6 +55,10 @@ var commands = map[string]command{
 	// Zuul's semaphores and autohold.
 	"semaphores": {"show a project's semaphores: their limits, holders and waiters", cmdSemaphores},
 	"hold":       {"keep the workspaces of a job's next failures for inspection: create, list, get, delete", cmdHold},
+	// Zuul's queue control (enqueue is `run --pr`) and Kraken's sequences.
+	"promote":  {"move a run to the front of its pipeline's queue", cmdPromote},
+	"dequeue":  {"cancel the queued and running runs of a ref (--ref) or a pull request (--pr)", cmdDequeue},
+	"sequence": {"show or set (--next) the number a pipeline's next run takes (--branch: a branch's)", cmdSequence},
 }
 
 // ownSignals names the commands that handle SIGINT and SIGTERM themselves

@@ -18,6 +18,7 @@ func cmdRun(ctx context.Context, args []string, env *Env) int {
 	ref := fs.String("ref", "", "branch, tag or commit to build (default: the project's default branch)")
 	pipeline := fs.String("pipeline", "", "pipeline name (needed when the commit defines several)")
 	follow := fs.Bool("follow", false, "stream the logs until the run ends; exit 0 only if it succeeds")
+	pr := fs.Int64("pr", 0, "build pull request `N`'s head (refs/pull/N/head) with event pull_request, instead of --ref")
 	var params keyValues
 	fs.Var(&params, "param", "`K=V`: a parameter of the run (repeatable)")
 	pos, code, ok := parse(fs, args)
@@ -31,6 +32,9 @@ func cmdRun(ctx context.Context, args []string, env *Env) int {
 	c := mk()
 	var run lathe.Run
 	in := map[string]any{"ref": *ref, "pipeline": *pipeline}
+	if *pr != 0 {
+		in["pull_request"] = *pr
+	}
 	if len(params.vars) > 0 {
 		given := map[string]string{}
 		for _, p := range params.vars {

@@ -11,21 +11,32 @@ import (
 )
 
 // Trigger starts a run of one of the actor's project's pipelines by hand
-// (the `manual` event), once the server has room to run it. It needs
-// write on the project.
+// (the `manual` event), once the server has room to run it; with a pull
+// request number, a run of that pull request's head (the `pull_request`
+// event, Zuul's enqueue). It needs write on the project.
 func (s *Service) Trigger(ctx context.Context, a Actor, req trigger.Request) (*lathe.Run, error) {
 	if err := a.requireRole(lathe.RoleWrite); err != nil {
 		return nil, err
 	}
+	req.Event = pipeline.EventManual
+	if req.PullRequest != 0 {
+		var err error
+		if req, err = pullRequestRun(a.Project, req); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.RoomToRun(); err != nil {
 		return nil, err
 	}
-	req.Event = pipeline.EventManual
 	run, err := s.trigger.Trigger(ctx, a.Project, req)
 	if err != nil {
 		return nil, err
 	}
-	s.Audit(ctx, a.User, "run.triggered", a.Project, map[string]any{"run_id": run.ID, "pipeline": run.Pipeline, "ref": run.Ref})
+	details := map[string]any{"run_id": run.ID, "pipeline": run.Pipeline, "ref": run.Ref}
+	if run.PullRequest != 0 {
+		details["pull_request"] = run.PullRequest
+	}
+	s.Audit(ctx, a.User, "run.triggered", a.Project, details)
 	return s.store.Run(ctx, run.ID)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Checkout puts commit into dir as a detached worktree of the mirror: a
@@ -12,6 +13,14 @@ import (
 // when the mirror already holds the commit. dir's base name must be unique
 // among the mirror's live worktrees (an attempt ID is).
 func (m *Mirror) Checkout(ctx context.Context, commit, dir string) error {
+	return m.CheckoutRef(ctx, "", commit, dir)
+}
+
+// CheckoutRef is Checkout of a commit that ref (a full ref) pointed at: when
+// the branches and tags fetched do not bring the commit, the ref is
+// fetched alone, as a pull request's head (refs/pull/N/head) must be,
+// since the mirror does not keep such refs.
+func (m *Mirror) CheckoutRef(ctx context.Context, ref, commit, dir string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.ensure(ctx); err != nil {
@@ -27,6 +36,12 @@ func (m *Mirror) Checkout(ctx context.Context, commit, dir string) error {
 		}
 		if err := m.fetch(ctx, nil); err != nil {
 			return err
+		}
+		if !m.has(ctx, commit) && strings.HasPrefix(ref, "refs/") && !strings.HasPrefix(ref, "refs/heads/") &&
+			!strings.HasPrefix(ref, "refs/tags/") {
+			if _, err := run(ctx, m.Dir, "fetch", "--quiet", "--no-tags", "--end-of-options", m.URL, ref); err != nil {
+				return fmt.Errorf("fetch %s from %s: %w", ref, Redact(m.URL), err)
+			}
 		}
 		if err := add(); err != nil {
 			return fmt.Errorf("checkout %s: %w", commit, err)

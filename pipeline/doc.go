@@ -19,7 +19,7 @@
 // # The format
 //
 // Top-level keys: name, on (triggers), parameters, env, stages, when,
-// templates and jobs. A job has stage, runs-on, timeout, env, needs, steps,
+// max-runs, auto_cancel, numbering, templates and jobs. A job has stage, runs-on, timeout, env, needs, steps,
 // concurrency, extends, matrix, when, if, retry, allow_failure, secrets,
 // environment, approval, artifacts and reports. [Schema] is the JSON Schema
 // of all of it, generated from the parser's own key tables.

@@ -36,3 +36,6 @@ func defaultName(file string) string {
 	}
 	return base
 }
+
+// ValidName reports whether name is a valid pipeline, stage or job name.
+func ValidName(name string) bool { return validName.MatchString(name) }

@@ -7,7 +7,7 @@ import (
 )
 
 // topKeys are the keys a pipeline file may have at its top level.
-var topKeys = []string{"name", "on", "parameters", "env", "stages", "when", "max-runs", "templates", "jobs"}
+var topKeys = []string{"name", "on", "parameters", "env", "stages", "when", "max-runs", "auto_cancel", "numbering", "templates", "jobs"}
 
 // Parse parses and validates all pipeline files of one commit, returning the
 // pipelines in the order of files. On any problem it returns no pipelines and
@@ -126,6 +126,10 @@ func parseFile(file string, data []byte) (*Pipeline, position, ErrorList, ErrorL
 			onNode = e.value
 		case "max-runs":
 			p.MaxRuns = w.maxRuns(e.value, "max-runs")
+		case "auto_cancel":
+			p.AutoCancel = w.boolean(e.value, "auto_cancel")
+		case "numbering":
+			p.NumberPerBranch = w.numbering(e.value, "numbering")
 		default:
 			w.unknownKey(e.key, "", topKeys)
 		}

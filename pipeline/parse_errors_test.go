@@ -42,7 +42,7 @@ func TestParseFileErrorsKeys(t *testing.T) {
 	}, {
 		name: "unknown top-level key without a suggestion",
 		src:  "jobs: {a: {steps: [x]}}\nwhatever: 1\n",
-		want: []wantErr{{line: 2, col: 1, field: "whatever", msg: `unknown key "whatever"; expected one of: name, on, parameters, env, stages, when, max-runs, templates, jobs`}},
+		want: []wantErr{{line: 2, col: 1, field: "whatever", msg: `unknown key "whatever"; expected one of: name, on, parameters, env, stages, when, max-runs, auto_cancel, numbering, templates, jobs`}},
 	}, {
 		name: "unknown job key",
 		src:  "jobs:\n  build:\n    step: [x]\n",

@@ -51,6 +51,13 @@ type Pipeline struct {
 	// MaxRuns is how many runs of the pipeline may be unfinished at once;
 	// 0 means no limit.
 	MaxRuns int
+	// AutoCancel cancels the pipeline's older unfinished runs of a branch
+	// (pushes) or of a pull request when a run of a newer commit of it is
+	// created (`auto_cancel: true`).
+	AutoCancel bool
+	// NumberPerBranch numbers the runs of each branch from the branch's own
+	// sequence (`numbering: per-branch`).
+	NumberPerBranch bool
 }
 
 // Job is one job of a pipeline, with its dependencies worked out.

@@ -139,15 +139,17 @@ func generateSchema() []byte {
 		EventPipeline:    object("Runs after other pipelines succeed on the commit.", upstreamKeys, map[string]js{"after": stringOrList("Pipeline names.")}, "after"),
 	})
 	top := object("A Lathe pipeline file (.lathe.yml or .lathe/*.yml).", topKeys, map[string]js{
-		"name":       name,
-		"on":         js{"oneOf": []js{on, {"type": "array", "items": enum("", triggerKeys)}}},
-		"parameters": js{"type": "object", "propertyNames": js{"pattern": validIdent.String()}, "additionalProperties": param, "description": "Parameters of manual runs."},
-		"env":        env,
-		"stages":     js{"type": "array", "minItems": 1, "items": name, "description": "Stages in order."},
-		"when":       when,
-		"max-runs":   js{"type": "integer", "minimum": 1, "maximum": MaxMaxRuns, "description": "How many runs of the pipeline may be unfinished at once; another trigger is refused."},
-		"templates":  js{"type": "object", "additionalProperties": template, "description": "Job fields to inherit with extends."},
-		"jobs":       js{"type": "object", "minProperties": 1, "additionalProperties": job, "description": "The jobs, by name."},
+		"name":        name,
+		"on":          js{"oneOf": []js{on, {"type": "array", "items": enum("", triggerKeys)}}},
+		"parameters":  js{"type": "object", "propertyNames": js{"pattern": validIdent.String()}, "additionalProperties": param, "description": "Parameters of manual runs."},
+		"env":         env,
+		"stages":      js{"type": "array", "minItems": 1, "items": name, "description": "Stages in order."},
+		"when":        when,
+		"max-runs":    js{"type": "integer", "minimum": 1, "maximum": MaxMaxRuns, "description": "How many runs of the pipeline may be unfinished at once; another trigger is refused."},
+		"auto_cancel": boolean("Cancel the pipeline's older queued or running runs of a branch (pushes) or of a pull request when a run of a newer commit of it starts."),
+		"numbering":   enum("How runs are numbered (LATHE_RUN_NUMBER): per-pipeline, one sequence (the default); per-branch, one sequence per branch (runs on no branch, such as tags and pull requests, take the pipeline's).", numberings),
+		"templates":   js{"type": "object", "additionalProperties": template, "description": "Job fields to inherit with extends."},
+		"jobs":        js{"type": "object", "minProperties": 1, "additionalProperties": job, "description": "The jobs, by name."},
 	}, "jobs")
 	top["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 	top["title"] = "Lathe pipeline"

@@ -96,6 +96,11 @@ var routeNeeds = map[string]string{
 	"POST /api/v1/projects/{project}/schedules/{schedule}/resume": "write",
 	"PATCH /api/v1/projects/{project}/branches/{branch}":          "owner",
 	"DELETE /api/v1/projects/{project}/branches/{branch}":         "owner",
+	// Queue control and run-number sequences.
+	"POST /api/v1/projects/{project}/dequeue":                      "write",
+	"POST /api/v1/runs/{run}/promote":                              "write",
+	"GET /api/v1/projects/{project}/pipelines/{pipeline}/sequence": "read",
+	"PUT /api/v1/projects/{project}/pipelines/{pipeline}/sequence": "owner",
 
 	"PATCH /api/v1/projects/{project}":                       "owner",
 	"DELETE /api/v1/projects/{project}":                      "owner",

@@ -252,7 +252,7 @@ func (s *Server) setup(ctx context.Context) error {
 		return err
 	}
 	tr := &trigger.Service{Store: s.Store, Mirrors: &git.Mirrors{Dir: filepath.Join(s.cfg.DataDir, "git")},
-		Policy: git.Policy{DataDir: s.cfg.DataDir, Allow: s.cfg.RepoNetworks}, Keys: s.keys}
+		Policy: git.Policy{DataDir: s.cfg.DataDir, Allow: s.cfg.RepoNetworks}, Keys: s.keys, Log: s.cfg.Log}
 	s.auto = newAutomation(tr, s.Store, s.cfg)
 	s.API = api.New(s.Store, tr, s.cfg.Log)
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -108,11 +109,12 @@ func (s *Store) Attempt(ctx context.Context, id int64) (*lathe.Attempt, error) {
 	return as[0], nil
 }
 
-// Claim gives the oldest queued job whose labels the agent has to the agent,
-// as a new running attempt. It returns nil when there is no such job. Two
-// agents never get the same job: the claim locks the job's run (as every
-// writer of a run does, before its jobs and attempts) and starts the job only
-// if it is still queued under that lock.
+// Claim gives the first queued job in the queue's order (see queue.go)
+// whose labels the agent has to the agent, as a new running attempt. It
+// returns nil when there is no such job. Two agents never get the same job:
+// the claim locks the job's run (as every writer of a run does, before its
+// jobs and attempts) and starts the job only if it is still queued under
+// that lock.
 func (s *Store) Claim(ctx context.Context, agentID int64, labels []string) (*lathe.Assignment, error) {
 	return s.ClaimWithID(ctx, agentID, labels, "")
 }
@@ -256,6 +258,11 @@ func (t *txn) reclaim(ctx context.Context, agentID int64, claimID string) (*lath
 	as.AttemptID = attemptID
 	return as, nil
 }
+// claimQueue reads a page of the queue, in its order, after a job.
+const claimQueue = `SELECT id, run_id, runs_on, concurrency_group, wait_reason,
+		CASE WHEN concurrency_group <> '' THEN (SELECT r.project_id FROM runs r WHERE r.id = jobs.run_id) ELSE 0 END,
+		queue_position
+	FROM jobs WHERE status = 'queued' AND (queue_position, id) > (?, ?) ORDER BY queue_position, id LIMIT ?`
 
 // claimable is what nextClaimable found: the job to claim (jobID 0 when
 // none) with its run and concurrency group, and the queued jobs it passed
@@ -269,7 +276,7 @@ type claimable struct {
 // maxWaitNotes bounds the passed-over jobs one claim gives a wait reason.
 const maxWaitNotes = 20
 
-// nextClaimable returns the oldest queued job whose runs_on the labels
+// nextClaimable returns the first queued job in the queue's order whose runs_on the labels
 // satisfy and whose concurrency group (if any) has a free slot, and its run.
 // It reads the whole queue, a page at a time, so jobs no agent can run never
 // hide one that this agent can. The group check here reads without locks;
@@ -277,11 +284,13 @@ const maxWaitNotes = 20
 func (t *txn) nextClaimable(ctx context.Context, labels []string) (claimable, error) {
 	var c claimable
 	gate := newSemaphoreGate(t)
-	for after := int64(0); ; {
+	// The queue is read in its order, by queue position then ID, a page
+	// at a time after the last job read (afterPos, after). The status is
+	// written out, not bound: the partial index jobs_queue serves only a
+	// query whose condition is its own.
+	for afterPos, after := int64(math.MinInt64), int64(0); ; {
 		// The project is read only for jobs in a group (it scopes the group).
-		rows, err := t.query(ctx, `SELECT id, run_id, runs_on, concurrency_group, wait_reason,
-				CASE WHEN concurrency_group <> '' THEN (SELECT r.project_id FROM runs r WHERE r.id = jobs.run_id) ELSE 0 END
-			FROM jobs WHERE status = ? AND id > ? ORDER BY id LIMIT ?`, lathe.StatusQueued, after, claimPage)
+		rows, err := t.query(ctx, claimQueue, afterPos, after, claimPage)
 		if err != nil {
 			return c, fmt.Errorf("claim: %w", err)
 		}
@@ -296,7 +305,7 @@ func (t *txn) nextClaimable(ctx context.Context, labels []string) (claimable, er
 			var id, run, project int64
 			var runsOn, g, had string
 			var want []string
-			if err := rows.Scan(&id, &run, &runsOn, &g, &had, &project); err != nil {
+			if err := rows.Scan(&id, &run, &runsOn, &g, &had, &project, &afterPos); err != nil {
 				rows.Close()
 				return c, fmt.Errorf("claim: %w", err)
 			}
@@ -385,7 +394,7 @@ func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (
 func (t *txn) assignment(ctx context.Context, jobID int64) (*lathe.Assignment, error) {
 	var as lathe.Assignment
 	var env, steps, secrets string
-	err := t.queryRow(ctx, `SELECT j.id, j.attempt, j.run_id, p.name, p.url, p.url_credentials, r.pipeline, r.number, s.name, j.name,
+	err := t.queryRow(ctx, `SELECT j.id, j.attempt, j.run_id, p.name, p.url, p.url_credentials, r.pipeline, COALESCE(r.branch_number, r.number), s.name, j.name,
 			r.commit_sha, r.ref, r.branch, r.event, j.env, j.steps, j.timeout_sec, j.secrets, r.untrusted,
 			r.pipeline_from_api
 		FROM jobs j JOIN runs r ON r.id = j.run_id JOIN projects p ON p.id = r.project_id JOIN stages s ON s.id = j.stage_id

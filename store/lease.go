@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -177,9 +178,12 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 	var changes []queued
 	now := micros(s.now())
 	gate := newSemaphoreGate(s)
-	for after := int64(0); len(changes) < p.Limit; {
-		rows, err := s.query(ctx, `SELECT id, run_id, runs_on, wait_reason, COALESCE(queued_at, created_at), concurrency_group FROM jobs
-			WHERE status = ? AND id > ? ORDER BY id LIMIT ?`, lathe.StatusQueued, after, claimPage)
+	// The queue is read in its order, as the claim reads it (and from the
+	// same index, jobs_queue).
+	for afterPos, after := int64(math.MinInt64), int64(0); len(changes) < p.Limit; {
+		rows, err := s.query(ctx, `SELECT id, run_id, runs_on, wait_reason, COALESCE(queued_at, created_at), concurrency_group,
+				queue_position FROM jobs
+			WHERE status = 'queued' AND (queue_position, id) > (?, ?) ORDER BY queue_position, id LIMIT ?`, afterPos, after, claimPage)
 		if err != nil {
 			return 0, 0, fmt.Errorf("sweep queue: %w", err)
 		}
@@ -189,7 +193,7 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 			n++
 			var q queued
 			var runsOn string
-			if err := rows.Scan(&q.id, &q.runID, &runsOn, &q.had, &q.queuedAt, &q.group); err != nil {
+			if err := rows.Scan(&q.id, &q.runID, &runsOn, &q.had, &q.queuedAt, &q.group, &afterPos); err != nil {
 				rows.Close()
 				return 0, 0, fmt.Errorf("sweep queue: %w", err)
 			}

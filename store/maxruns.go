@@ -12,8 +12,8 @@ import (
 // unfinished runs, naming them (Escape's "Pipeline is still running"). It is
 // ErrInvalid, a 400, as the seed APIs answer.
 func (t *txn) checkMaxRuns(ctx context.Context, projectID int64, pipeline string, max int) error {
-	rows, err := t.query(ctx, `SELECT number FROM runs WHERE project_id = ? AND pipeline = ? AND status IN (?, ?, ?, ?)
-		ORDER BY number`, projectID, pipeline, lathe.StatusPending, lathe.StatusWaiting, lathe.StatusQueued, lathe.StatusRunning)
+	rows, err := t.query(ctx, `SELECT COALESCE(branch_number, number) FROM runs WHERE project_id = ? AND pipeline = ? AND status IN (?, ?, ?, ?)
+		ORDER BY id`, projectID, pipeline, lathe.StatusPending, lathe.StatusWaiting, lathe.StatusQueued, lathe.StatusRunning)
 	if err != nil {
 		return fmt.Errorf("unfinished runs of %s: %w", pipeline, err)
 	}

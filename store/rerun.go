@@ -62,11 +62,13 @@ func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, pick func([]e
 	err := s.tx(ctx, func(t *txn) error {
 		var params string
 		var untrusted, fromAPI int
-		var pull sql.NullInt64
+		// perBranch: the parent was numbered in its branch's sequence, and
+		// so is its re-run.
+		var pull, perBranch sql.NullInt64
 		if err := t.queryRow(ctx, `SELECT project_id, pipeline, ref, branch, commit_sha, status, untrusted, params, pull_request,
-				pipeline_from_api
+				branch_number, pipeline_from_api
 			FROM runs WHERE id = ?`+t.d.lockRun, parentID).
-			Scan(&r.ProjectID, &r.Pipeline, &r.Ref, &r.Branch, &r.Commit, &r.Status, &untrusted, &params, &pull, &fromAPI); err != nil {
+			Scan(&r.ProjectID, &r.Pipeline, &r.Ref, &r.Branch, &r.Commit, &r.Status, &untrusted, &params, &pull, &perBranch, &fromAPI); err != nil {
 			return notFound(err, "run", parentID)
 		}
 		if !r.Status.Terminal() {
@@ -83,16 +85,17 @@ func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, pick func([]e
 		}
 		again := engine.RerunPlan(nodes, ids)
 
-		if r.Number, err = t.nextNumber(ctx, r.ProjectID, r.Pipeline); err != nil {
+		seq, branchNumber, err := t.numberRun(ctx, r, perBranch.Valid)
+		if err != nil {
 			return err
 		}
 		r.Untrusted, r.ParentID, r.Event, r.Status, r.PullRequest = untrusted != 0, &parentID, lathe.EventRerun, lathe.StatusPending, pull.Int64
 		now := micros(t.now)
 		if err := t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at,
-				parent_id, downstream_done, untrusted, params, pull_request, pipeline_from_api)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id`,
-			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, now, parentID,
-			untrusted, params, pull, fromAPI).Scan(&r.ID); err != nil {
+				parent_id, downstream_done, untrusted, params, pull_request, branch_number, pipeline_from_api)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) RETURNING id`,
+			r.ProjectID, r.Pipeline, seq, r.Ref, r.Branch, r.Commit, r.Event, r.Status, now, parentID,
+			untrusted, params, pull, branchNumber, fromAPI).Scan(&r.ID); err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
 		if _, err := t.exec(ctx, `INSERT INTO stages (run_id, name, position, status, created_at, updated_at)
@@ -104,6 +107,9 @@ func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, pick func([]e
 			if err := t.copyJob(ctx, n.ID, r.ID, again[n.ID], now); err != nil {
 				return err
 			}
+		}
+		if err := t.enqueueRun(ctx, r.ID); err != nil {
+			return err
 		}
 		if r.Untrusted {
 			if err := t.gateUntrusted(ctx, r); err != nil {

@@ -18,6 +18,9 @@ type NewRun struct {
 	// MaxRuns, when above 0, is how many unfinished runs the pipeline may
 	// have: CreateRun refuses one more (the pipeline's `max-runs`).
 	MaxRuns int
+	// NumberPerBranch numbers a run of a branch from that branch's
+	// sequence (the pipeline's `numbering: per-branch`); see numberRun.
+	NumberPerBranch bool
 }
 
 // CreateRun numbers and stores a run with its stages and jobs, and queues the
@@ -27,7 +30,8 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 	stageIDs := map[string]int64{}
 	return s.tx(ctx, func(t *txn) error {
 		var err error
-		if r.Number, err = t.nextNumber(ctx, r.ProjectID, r.Pipeline); err != nil {
+		seq, branchNumber, err := t.numberRun(ctx, r, nr.NumberPerBranch)
+		if err != nil {
 			return err
 		}
 		// The counter's row lock, taken just above, serialises the runs of
@@ -42,12 +46,15 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 			r.Params = []lathe.EnvVar{} // as stored and read back: a list, never null
 		}
 		err = t.queryRow(ctx, `INSERT INTO runs (project_id, pipeline, number, ref, branch, commit_sha, event, status, created_at, parent_id,
-				downstream_done, untrusted, params, pull_request, pipeline_from_api)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id`,
-			r.ProjectID, r.Pipeline, r.Number, r.Ref, r.Branch, r.Commit, r.Event, r.Status, micros(t.now), r.ParentID,
-			boolInt(r.Untrusted), jsonText(r.Params), nullInt(r.PullRequest), boolInt(r.PipelineFromAPI)).Scan(&r.ID)
+				downstream_done, untrusted, params, pull_request, branch_number, pipeline_from_api)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) RETURNING id`,
+			r.ProjectID, r.Pipeline, seq, r.Ref, r.Branch, r.Commit, r.Event, r.Status, micros(t.now), r.ParentID,
+			boolInt(r.Untrusted), jsonText(r.Params), nullInt(r.PullRequest), branchNumber, boolInt(r.PipelineFromAPI)).Scan(&r.ID)
 		if err != nil {
 			return fmt.Errorf("insert run: %w", err)
+		}
+		if err := t.enqueueRun(ctx, r.ID); err != nil {
+			return err
 		}
 		for i, name := range nr.Stages {
 			var id int64
@@ -80,11 +87,11 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 				approval = jsonObject(j.Approval)
 			}
 			err := t.queryRow(ctx, `INSERT INTO jobs (run_id, stage_id, name, status, deps, needs, runs_on, timeout_sec, env, steps, created_at,
-					concurrency_group, concurrency_limit, secrets, allow_failure, retry_count, retry_on, approval, environment)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+					concurrency_group, concurrency_limit, secrets, allow_failure, retry_count, retry_on, approval, environment, queue_position)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 				r.ID, sid, j.Name, j.Status, jsonText(j.Deps), jsonText(j.Needs), jsonText(j.RunsOn),
 				j.TimeoutSec, jsonText(j.Env), jsonText(j.Steps), micros(t.now), group, limit, jsonText(j.Secrets),
-				boolInt(j.AllowFailure), retryCount, retryOn, approval, j.Environment).Scan(&j.ID)
+				boolInt(j.AllowFailure), retryCount, retryOn, approval, j.Environment, r.ID).Scan(&j.ID)
 			if err != nil {
 				return fmt.Errorf("insert job %q: %w", j.Name, err)
 			}
@@ -141,7 +148,7 @@ type RunFilter struct {
 	PullRequest int64
 }
 
-const runCols = `r.id, r.project_id, p.name, r.pipeline, r.number, r.ref, r.branch, r.commit_sha, r.event, r.status,
+const runCols = `r.id, r.project_id, p.name, r.pipeline, COALESCE(r.branch_number, r.number), r.ref, r.branch, r.commit_sha, r.event, r.status,
 	r.created_at, r.started_at, r.finished_at, r.parent_id, r.untrusted, r.errors, r.params, r.pull_request,
 	r.pipeline_from_api`
 

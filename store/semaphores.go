@@ -264,7 +264,7 @@ func (s *Store) semaphores(ctx context.Context, projectID int64, name string) ([
 	if name != "" {
 		groupCond, groupArgs = `j.concurrency_group = ?`, []any{name}
 	}
-	hrows, err := s.query(ctx, `SELECT j.concurrency_group, j.concurrency_limit, j.id, j.name, a.id, r.id, r.pipeline, r.number, g.name, a.started_at
+	hrows, err := s.query(ctx, `SELECT j.concurrency_group, j.concurrency_limit, j.id, j.name, a.id, r.id, r.pipeline, COALESCE(r.branch_number, r.number), g.name, a.started_at
 		FROM attempts a JOIN jobs j ON j.id = a.job_id JOIN runs r ON r.id = j.run_id JOIN agents g ON g.id = a.agent_id
 		WHERE a.status = ? AND r.project_id = ? AND `+groupCond+` ORDER BY a.id`,
 		append([]any{lathe.StatusRunning, projectID}, groupArgs...)...)
@@ -291,7 +291,7 @@ func (s *Store) semaphores(ctx context.Context, projectID int64, name string) ([
 		return nil, fmt.Errorf("semaphore holders: %w", err)
 	}
 
-	wrows, err := s.query(ctx, `SELECT j.concurrency_group, j.concurrency_limit, j.id, j.name, r.id, r.pipeline, r.number, j.queued_at
+	wrows, err := s.query(ctx, `SELECT j.concurrency_group, j.concurrency_limit, j.id, j.name, r.id, r.pipeline, COALESCE(r.branch_number, r.number), j.queued_at
 		FROM jobs j JOIN runs r ON r.id = j.run_id
 		WHERE j.status = ? AND r.project_id = ? AND `+groupCond+` ORDER BY j.id`,
 		append([]any{lathe.StatusQueued, projectID}, groupArgs...)...)

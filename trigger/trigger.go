@@ -7,6 +7,7 @@ package trigger
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 
@@ -25,6 +26,9 @@ type Service struct {
 	// URLs' credentials.
 	Policy git.Policy
 	Keys   *secret.Keyring
+	// Log hears of what fails after a run is stored (auto_cancel's
+	// cancels); nil: slog.Default().
+	Log *slog.Logger
 
 	cache pipelineCache
 }
@@ -37,6 +41,9 @@ type Request struct {
 	// Params are the values given for the pipeline's parameters, by name;
 	// defaults fill the rest.
 	Params map[string]string
+	// PullRequest is the number of the pull request whose head Ref is,
+	// for a pull_request event; 0 otherwise.
+	PullRequest int64
 }
 
 // ConfigError is returned when the pipeline files at a commit are broken.
@@ -143,7 +150,7 @@ func (s *Service) Trigger(ctx context.Context, p *lathe.Project, req Request) (*
 	if event == "" {
 		event = pipeline.EventManual
 	}
-	return s.start(ctx, p, pl, ref, launch{event: event, params: req.Params})
+	return s.start(ctx, p, pl, ref, launch{event: event, params: req.Params, pullRequest: req.PullRequest})
 }
 
 // errNoJobs is a plan whose conditions leave out every job: a user asking
@@ -184,7 +191,7 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	if err != nil {
 		return nil, err
 	}
-	nr.MaxRuns = pl.MaxRuns
+	nr.MaxRuns, nr.NumberPerBranch = pl.MaxRuns, pl.NumberPerBranch
 	if l.fromAPI {
 		if err := refuseSecrets(pl.Name, nr.Jobs); err != nil {
 			return nil, err
@@ -206,6 +213,9 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	if err := s.Store.CreateRun(ctx, nr); err != nil {
 		return nil, err
 	}
+	if pl.AutoCancel {
+		s.supersede(ctx, nr.Run)
+	}
 	if l.movesBranch() && ref.Branch != "" {
 		// The ref was resolved just now: it is the branch's head.
 		if err := s.Store.BranchMoved(ctx, p.ID, ref.Branch, ref.Commit); err != nil {
@@ -213,6 +223,23 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 		}
 	}
 	return nr.Run, nil
+}
+
+// supersede cancels the older runs that run, a new run of a pipeline that
+// says `auto_cancel: true`, replaces. The new run stands whatever happens
+// to the old ones, so a failure is logged, not returned.
+func (s *Service) supersede(ctx context.Context, run *lathe.Run) {
+	canceled, err := s.Store.CancelSuperseded(ctx, run)
+	log := s.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	if err != nil {
+		log.Error("auto_cancel", "run_id", run.ID, "pipeline", run.Pipeline, "err", err)
+	}
+	if len(canceled) > 0 {
+		log.Info("auto_cancel: superseded runs canceled", "run_id", run.ID, "pipeline", run.Pipeline, "canceled", canceled)
+	}
 }
 
 // PlanFor turns a parsed pipeline into the stages and jobs of a new run for
