@@ -1,0 +1,16 @@
+-- +goose Up
+-- Deliveries of forge hooks already taken, by the forge's delivery ID, so
+-- a replay starts nothing; rows older than a day are pruned.
+CREATE TABLE hook_deliveries (
+    project_id  BIGINT  NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    delivery    TEXT    NOT NULL,
+    received_at BIGINT  NOT NULL,
+    PRIMARY KEY (project_id, delivery)
+);
+CREATE INDEX hook_deliveries_received ON hook_deliveries (received_at);
+-- The pull request's runs that a closed pull request cancels.
+CREATE INDEX runs_pull_request ON runs (project_id, pull_request) WHERE pull_request IS NOT NULL;
+
+-- +goose Down
+DROP INDEX runs_pull_request;
+DROP TABLE hook_deliveries;
