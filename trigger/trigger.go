@@ -66,6 +66,26 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("%w: %v", lathe.ErrInvalid, err)
 	}
+	return s.pipelinesOf(ctx, p, m, r)
+}
+
+// PipelinesAt is Pipelines for a commit a forge's hook named at a full
+// ref: the mirror fetches that commit alone, and the remote is not asked
+// where the ref points now.
+func (s *Service) PipelinesAt(ctx context.Context, p *lathe.Project, ref, commit string) (git.Ref, []*pipeline.Pipeline, error) {
+	m, hold, err := s.mirror(ctx, p)
+	if err != nil {
+		return git.Ref{}, nil, err
+	}
+	r, err := m.FetchCommit(ctx, ref, commit, hold)
+	if err != nil {
+		return git.Ref{}, nil, fmt.Errorf("%w: %v", lathe.ErrInvalid, err)
+	}
+	return s.pipelinesOf(ctx, p, m, r)
+}
+
+// pipelinesOf reads and parses the pipelines at r, a commit m holds.
+func (s *Service) pipelinesOf(ctx context.Context, p *lathe.Project, m *git.Mirror, r git.Ref) (git.Ref, []*pipeline.Pipeline, error) {
 	if ps, ok := s.cache.get(p.URL, r.Commit); ok {
 		return r, ps, nil
 	}
