@@ -36,6 +36,8 @@ var routeNeeds = map[string]string{
 	"POST /api/v1/sessions":       "public",
 	"POST /api/v1/agent/register": "self",
 	"POST /api/v1/hooks/{token}":  "self",
+	// A forge's hook checks its own signature.
+	"POST /api/v1/hooks/{forge_kind}/{project}": "self",
 
 	"GET /api/v1/projects": "anyone",
 	"GET /api/v1/runs":     "anyone",
@@ -104,6 +106,8 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/projects/{project}/hook-tokens":             "owner",
 	"POST /api/v1/projects/{project}/hook-tokens":            "owner",
 	"DELETE /api/v1/projects/{project}/hook-tokens/{token}":  "owner",
+	"POST /api/v1/projects/{project}/hook-secret":            "owner",
+	"PUT /api/v1/projects/{project}/hook-secret":             "owner",
 
 	"POST /api/v1/projects":                              "admin",
 	"GET /api/v1/users":                                  "admin",
@@ -133,6 +137,11 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/secrets/{name}":                         "admin",
 	"PUT /api/v1/secrets/{name}":                         "admin",
 	"DELETE /api/v1/secrets/{name}":                      "admin",
+	"GET /api/v1/forges":                                 "admin",
+	"POST /api/v1/forges":                                "admin",
+	"GET /api/v1/forges/{forge}":                         "admin",
+	"PATCH /api/v1/forges/{forge}":                       "admin",
+	"DELETE /api/v1/forges/{forge}":                      "admin",
 	"PATCH /api/v1/secrets/{name}":                       "admin",
 	"GET /api/v1/registration-tokens":                    "admin",
 	"POST /api/v1/registration-tokens":                   "admin",
@@ -251,7 +260,8 @@ func login(t *testing.T, l *lathetest.Lathe, user, password string) string {
 func (w *rbacWorld) path(p string) string {
 	vals := map[string]string{"project": "shop", "pipeline": "ci", "run": fmt.Sprint(w.run), "stage": fmt.Sprint(w.stage),
 		"job": fmt.Sprint(w.job), "attempt": "999999", "hold": "999999", "name": "RBAC_SECRET", "group": "nogroup",
-		"agent": "999999", "token": "999999", "user": "victim", "team": "ghost-team"}
+		"agent": "999999", "token": "999999", "user": "victim", "team": "ghost-team",
+		"forge_kind": "github", "forge": "noforge"}
 	return regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllStringFunc(p, func(m string) string {
 		v, ok := vals[m[1:len(m)-1]]
 		if !ok {

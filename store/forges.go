@@ -31,6 +31,9 @@ func forgeTokenAD(id int64) []byte { return fmt.Appendf(nil, "forge:%d/token", i
 // must be unique.
 func (s *Store) CreateForge(ctx context.Context, k Sealer, f *lathe.Forge, token string) error {
 	return s.tx(ctx, func(t *txn) error {
+		if err := t.forgeNameFree(ctx, f.Name, 0); err != nil {
+			return err
+		}
 		f.CreatedAt, f.UpdatedAt = t.now, t.now
 		err := t.queryRow(ctx, `INSERT INTO forges (name, kind, url, api_url, key_id, token, created_at, updated_at)
 			VALUES (?, ?, ?, ?, '', '', ?, ?) RETURNING id`, f.Name, f.Kind, f.URL, f.APIURL, micros(t.now), micros(t.now)).Scan(&f.ID)
@@ -42,6 +45,19 @@ func (s *Store) CreateForge(ctx context.Context, k Sealer, f *lathe.Forge, token
 		}
 		return t.sealForgeToken(ctx, k, f.ID, token)
 	})
+}
+
+// forgeNameFree refuses a name another connection than id has. (On
+// PostgreSQL a concurrent writer is caught by uniqueViolation.)
+func (t *txn) forgeNameFree(ctx context.Context, name string, id int64) error {
+	var n int
+	if err := t.queryRow(ctx, `SELECT count(*) FROM forges WHERE name = ? AND id <> ?`, name, id).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("forge %q already exists: %w", name, lathe.ErrConflict)
+	}
+	return nil
 }
 
 func (t *txn) sealForgeToken(ctx context.Context, k Sealer, id int64, token string) error {
@@ -85,6 +101,9 @@ func (s *Store) Forge(ctx context.Context, key string) (*lathe.Forge, error) {
 // token is not nil. The projects whose URL is the forge's follow its URL.
 func (s *Store) UpdateForge(ctx context.Context, k Sealer, f *lathe.Forge, token *string) error {
 	return s.tx(ctx, func(t *txn) error {
+		if err := t.forgeNameFree(ctx, f.Name, f.ID); err != nil {
+			return err
+		}
 		f.UpdatedAt = t.now
 		res, err := t.exec(ctx, `UPDATE forges SET name = ?, kind = ?, url = ?, api_url = ?, updated_at = ? WHERE id = ?`,
 			f.Name, f.Kind, f.URL, f.APIURL, micros(t.now), f.ID)

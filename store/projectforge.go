@@ -72,7 +72,9 @@ func (t *txn) setProjectForge(ctx context.Context, p *lathe.Project) error {
 }
 
 // hookSecretAD binds a sealed hook secret to its project.
-func hookSecretAD(projectID int64) []byte { return fmt.Appendf(nil, "project:%d/hook-secret", projectID) }
+func hookSecretAD(projectID int64) []byte {
+	return fmt.Appendf(nil, "project:%d/hook-secret", projectID)
+}
 
 // SetHookSecret seals and stores the secret that signs a project's forge hooks.
 func (s *Store) SetHookSecret(ctx context.Context, k Sealer, projectID int64, secret string) error {
