@@ -26,7 +26,10 @@ func (m *Mirror) FetchCommit(ctx context.Context, ref, commit string, hold Hold)
 	}
 	if !m.has(ctx, commit) {
 		_, err := run(ctx, m.Dir, hold.args("fetch", "--quiet", "--no-tags", "--end-of-options", m.URL, commit)...)
-		if err != nil || !m.has(ctx, commit) {
+		if err == nil {
+			// git fetched the object it was asked for, or it failed.
+			m.remember(commit)
+		} else {
 			// A remote that serves only advertised refs: fetch the ref,
 			// keeping branches and tags under their names.
 			spec := ref

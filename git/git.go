@@ -134,11 +134,16 @@ func (m *Mirror) has(ctx context.Context, commit string) bool {
 	if _, err := run(ctx, m.Dir, "cat-file", "-e", commit+"^{commit}"); err != nil {
 		return false
 	}
+	m.remember(commit)
+	return true
+}
+
+// remember records that the mirror holds the commit. Callers hold m.mu.
+func (m *Mirror) remember(commit string) {
 	if m.present == nil || len(m.present) >= maxPresent {
 		m.present = map[string]bool{}
 	}
 	m.present[commit] = true
-	return true
 }
 
 // Ref is a resolved ref.

@@ -25,18 +25,18 @@ var forgePipelines = map[string]string{
 
 // The commit each stored push payload names, replaced by the test repo's.
 var payloadSHA = map[string]string{
-	"github/push.json":                    "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
-	"github/push_skip_ci.json":            "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
-	"github/pull_request_opened.json":     "34c5c7793cb3b279e22454cb6750c80560547b3a",
-	"github/pull_request_closed.json":     "34c5c7793cb3b279e22454cb6750c80560547b3a",
-	"github/pull_request_fork.json":       "5b9e1f0a7c3d2e4f6a8b0c1d2e3f4a5b6c7d8e9f",
-	"gitlab/push.json":                    "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
-	"gitea/push.json":                     "bffeb74224043ba2feb48d137756c8a9331c449a",
-	"gogs/push.json":                      "f22f45d79a2ff050f0250a7df41f4944e6591853",
-	"gitea/pull_request_fork.json":        "1f2e3d4c5b6a79880716253443526170a9b8c7d6",
-	"gitlab/merge_request_fork.json":      "e3c9a1b2d4f5061728394a5b6c7d8e9f0a1b2c3d",
-	"github/push_deleted.json":            "",
-	"gitlab/merge_request_opened.json":    "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+	"github/push.json":                     "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+	"github/push_skip_ci.json":             "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+	"github/pull_request_opened.json":      "34c5c7793cb3b279e22454cb6750c80560547b3a",
+	"github/pull_request_closed.json":      "34c5c7793cb3b279e22454cb6750c80560547b3a",
+	"github/pull_request_fork.json":        "5b9e1f0a7c3d2e4f6a8b0c1d2e3f4a5b6c7d8e9f",
+	"gitlab/push.json":                     "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+	"gitea/push.json":                      "bffeb74224043ba2feb48d137756c8a9331c449a",
+	"gogs/push.json":                       "f22f45d79a2ff050f0250a7df41f4944e6591853",
+	"gitea/pull_request_fork.json":         "1f2e3d4c5b6a79880716253443526170a9b8c7d6",
+	"gitlab/merge_request_fork.json":       "e3c9a1b2d4f5061728394a5b6c7d8e9f0a1b2c3d",
+	"github/push_deleted.json":             "",
+	"gitlab/merge_request_opened.json":     "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
 	"gitea/pull_request_synchronized.json": "9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c",
 }
 

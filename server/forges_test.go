@@ -189,7 +189,9 @@ func TestForgeTrustOfPullRequestsAndPushes(t *testing.T) {
 		return l.Run(t, out.Runs[0].ID).Untrusted
 	}
 	byStranger := func(s string) string { return strings.ReplaceAll(s, `"login": "octocat"`, `"login": "stranger"`) }
-	toFeature := func(s string) string { return strings.Replace(s, `"ref": "refs/heads/main"`, `"ref": "refs/heads/feature"`, 1) }
+	toFeature := func(s string) string {
+		return strings.Replace(s, `"ref": "refs/heads/main"`, `"ref": "refs/heads/feature"`, 1)
+	}
 
 	if untrusted("github/pull_request_opened.json", "pull_request", nil) {
 		t.Error("a pull request by a writer on the forge is untrusted")
