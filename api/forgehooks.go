@@ -15,7 +15,8 @@ const maxHookBody = 25 << 20
 // forgeHook is a forge's hook, POST /api/v1/hooks/{forge_kind}/{project}:
 // its signature, made with the project's hook secret, is its credential,
 // checked over the raw body before anything in it is read. A refused hook
-// is answered 401 and recorded in the audit log; the answer does not tell
+// is answered 401 and recorded in the audit log, and counts against its
+// client like a bad token (429 past the limit); the answer does not tell
 // a missing project from a bad signature. See dispatch.ForgeHook for what
 // an event starts.
 func (s *Server) forgeHook(w http.ResponseWriter, r *http.Request) error {
@@ -35,6 +36,9 @@ func (s *Server) forgeHook(w http.ResponseWriter, r *http.Request) error {
 		sender.SignatureHeader())
 	p, err := s.store.Project(r.Context(), r.PathValue("project"))
 	if errors.Is(err, lathe.ErrNotFound) {
+		if err := s.failedToken(w, r); err != nil {
+			return err
+		}
 		return refused
 	}
 	if err != nil {
@@ -47,6 +51,11 @@ func (s *Server) forgeHook(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if err := forge.Verify(sender, secret, r.Header, body); err != nil {
+		// Refusals count against the client like bad tokens, which also
+		// bounds the audit entries an anonymous caller can cause.
+		if err := s.failedToken(w, r); err != nil {
+			return err
+		}
 		s.audit(r, "hook:"+string(sender), "hook.refused", p, map[string]any{"reason": err.Error(),
 			"delivery": sender.Delivery(r.Header), "client_ip": s.clientIP(r)})
 		return refused
