@@ -25,8 +25,9 @@ import (
 // delivery recorded, the commit fetched alone into the server's mirror,
 // the pipeline file read and the run stored with its first job queued
 // (the answer says so; the server has no agents, so nothing claims it).
-// The floor, measured right after in the same run, is the one thing that
-// work cannot do without: `git fetch` of that one commit into a mirror.
+// The floor, measured beside each hook in the same run (before it or after
+// it, in turn), is the one thing that work cannot do without: `git fetch`
+// of that one commit into a mirror of its own.
 
 // hookSecret signs the benchmark's hooks.
 const hookSecret = "benchmark-hook-secret-0123456789"
@@ -80,19 +81,40 @@ func benchHooks(ctx context.Context, b *bench, hooks int) (*hooksResult, error) 
 		if err != nil {
 			return nil, err
 		}
-		sent, answered, run, err := sendPushHook(ctx, in, project, commit, fmt.Sprintf("bench-%d-%d", os.Getpid(), i))
-		if err != nil {
-			return nil, fmt.Errorf("hook %d: %w", i+1, err)
+		// Which goes first alternates, so neither always finds the
+		// machine as the other left it.
+		var (
+			sent, answered time.Time
+			run            *lathe.Run
+			fetch          time.Duration
+		)
+		hook := func() (err error) {
+			sent, answered, run, err = sendPushHook(ctx, in, project, commit, fmt.Sprintf("bench-%d-%d", os.Getpid(), i))
+			if err != nil {
+				return fmt.Errorf("hook %d: %w", i+1, err)
+			}
+			return nil
 		}
-		var fetch time.Duration
-		err = asFloor(ctx, func(ctx context.Context) error {
-			t0 := time.Now()
-			_, err := gitOut(ctx, mirror, "fetch", "--quiet", "--no-tags", "--end-of-options", repo, commit)
-			fetch = time.Since(t0)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("floor %d: %w", i+1, err)
+		floor := func() error {
+			return asFloor(ctx, func(ctx context.Context) error {
+				t0 := time.Now()
+				_, err := gitOut(ctx, mirror, "fetch", "--quiet", "--no-tags", "--end-of-options", repo, "+"+commit+":refs/heads/main")
+				fetch = time.Since(t0)
+				if err != nil {
+					return fmt.Errorf("floor %d: %w", i+1, err)
+				}
+				return nil
+			})
+		}
+		first, second := hook, floor
+		if i%2 == 1 {
+			first, second = floor, hook
+		}
+		if err := first(); err != nil {
+			return nil, err
+		}
+		if err := second(); err != nil {
+			return nil, err
 		}
 		if i < hookWarmup {
 			continue

@@ -39,6 +39,9 @@ func TestFetchCommitTakesTheHooksCommit(t *testing.T) {
 	if err != nil || r != (Ref{Commit: head, Branch: "main", Ref: "refs/heads/main"}) {
 		t.Fatalf("FetchCommit(main) = %+v, %v", r, err)
 	}
+	if got := gitIn(t, m.Dir, "rev-parse", "refs/heads/main"); got != head {
+		t.Errorf("the mirror's main is at %s; want the hook's %s", got, head)
+	}
 	r, err = m.FetchCommit(ctx, "refs/tags/v1", tagObject, nil)
 	if err != nil || r.Commit != head || r.Tag() != "v1" {
 		t.Fatalf("FetchCommit(v1) = %+v, %v; want the tagged commit %s", r, err, head)
@@ -46,7 +49,8 @@ func TestFetchCommitTakesTheHooksCommit(t *testing.T) {
 	if _, err := m.FetchCommit(ctx, "refs/heads/main", strings.Repeat("ab", 20), nil); err == nil {
 		t.Error("a commit the remote does not have was fetched")
 	}
-	for _, bad := range [][2]string{{"main", head}, {"refs/heads/main", "HEAD"}, {"refs/heads/main", "--upload-pack=x"}} {
+	for _, bad := range [][2]string{{"main", head}, {"refs/heads/main", "HEAD"}, {"refs/heads/main", "--upload-pack=x"},
+		{"refs/heads/a:refs/heads/b", head}, {"refs/heads/../x", head}, {"refs/heads/a b", head}} {
 		if _, err := m.FetchCommit(ctx, bad[0], bad[1], nil); err == nil {
 			t.Errorf("FetchCommit(%q, %q) took it", bad[0], bad[1])
 		}

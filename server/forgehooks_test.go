@@ -282,3 +282,35 @@ func TestForgeClosedPullRequestCancelsItsRuns(t *testing.T) {
 		t.Errorf("the closed PR's run is %s; want canceled", r.Status)
 	}
 }
+
+// A push whose pipeline files are those of an earlier commit (read and
+// parsed once, then taken from the cache) still clears the branch's
+// config errors left by a broken commit in between.
+func TestForgePushOfKnownFilesClearsConfigErrors(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	repo := lathetest.Repo(t, forgePipelines)
+	const secret = "0123456789abcdef0123"
+	hookProject(t, l, "cfg", repo, secret)
+	push := func(i int) {
+		t.Helper()
+		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+		forgeHook{sender: forge.SenderGitHub, event: "push", delivery: fmt.Sprint("cfg-", i),
+			body: payload(t, "github/push.json", commit)}.send(t, l, "cfg", secret)
+	}
+	problems := func() int {
+		var list struct{ Items []*lathe.ConfigErrors }
+		l.Do(t, http.MethodGet, "/api/v1/projects/cfg/config-errors", nil, &list)
+		return len(list.Items)
+	}
+	push(1)
+	lathetest.Commit(t, repo, map[string]string{".lathe/ci.yml": "jobs:\n  a:\n    neds: [b]\n"})
+	push(2)
+	if problems() != 1 {
+		t.Fatalf("the broken push left %d config errors; want 1", problems())
+	}
+	lathetest.Commit(t, repo, forgePipelines)
+	push(3)
+	if n := problems(); n != 0 {
+		t.Errorf("the push restoring the first files left %d config errors; want none", n)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -91,17 +92,34 @@ func (s *Service) pipelinesOf(ctx context.Context, p *lathe.Project, m *git.Mirr
 	}
 	// A file's size is checked in git before it is read: a 400 MB
 	// .lathe.yml becomes a config error, never the server's memory.
+	list, err := m.ListFiles(ctx, r.Commit, []string{".lathe.yml", ".lathe.yaml", ".lathe"})
+	if err != nil {
+		return git.Ref{}, nil, fmt.Errorf("read pipeline files at %s: %w", r.Commit, err)
+	}
 	var tooLarge pipeline.ErrorList
-	files, err := m.ReadFiles(ctx, r.Commit, []string{".lathe.yml", ".lathe.yaml", ".lathe"}, func(path string, size int64) bool {
-		if !pipeline.IsFile(path) {
-			return false
+	var want []git.File
+	for _, f := range list {
+		switch {
+		case !pipeline.IsFile(f.Path):
+		case f.Size > pipeline.MaxFileSize:
+			tooLarge = append(tooLarge, pipeline.TooLarge(f.Path, f.Size))
+		default:
+			want = append(want, f)
 		}
-		if size > pipeline.MaxFileSize {
-			tooLarge = append(tooLarge, pipeline.TooLarge(path, size))
-			return false
+	}
+	// Most commits leave the pipeline files as they were: the same files
+	// parse the same, so they are not read again.
+	same := filesKey(want)
+	if ps, ok := s.cache.get(p.URL, same); ok && len(tooLarge) == 0 {
+		if r.Branch != "" {
+			if err := s.Store.SetConfigErrors(ctx, p.ID, r.Branch, r.Commit, nil); err != nil {
+				return git.Ref{}, nil, err
+			}
 		}
-		return true
-	})
+		s.cache.put(p.URL, r.Commit, ps)
+		return r, ps, nil
+	}
+	files, err := m.ReadBlobs(ctx, want)
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("read pipeline files at %s: %w", r.Commit, err)
 	}
@@ -132,7 +150,21 @@ func (s *Service) pipelinesOf(ctx context.Context, p *lathe.Project, m *git.Mirr
 		return git.Ref{}, nil, &ConfigError{Commit: r.Commit, Ref: r, Errs: el}
 	}
 	s.cache.put(p.URL, r.Commit, ps)
+	if len(want) > 0 {
+		s.cache.put(p.URL, same, ps)
+	}
 	return r, ps, nil
+}
+
+// filesKey names a set of pipeline files by their paths and contents' IDs,
+// for the cache beside commit IDs.
+func filesKey(files []git.File) string {
+	var b strings.Builder
+	b.WriteString("files")
+	for _, f := range files {
+		b.WriteString("\x00" + f.Path + "\x00" + f.Blob)
+	}
+	return b.String()
 }
 
 // problems converts the parser's errors for storage.
@@ -286,8 +318,10 @@ func copyConcurrency(c *pipeline.Concurrency) *lathe.Concurrency {
 	return &v
 }
 
-// pipelineCache keeps the parsed pipelines of recent commits: a commit's
-// files never change, so the same commit is never read or parsed twice.
+// pipelineCache keeps the parsed pipelines of recent commits, and of
+// recent sets of pipeline files (see filesKey): a commit's files never
+// change, so the same commit is never read or parsed twice, nor the same
+// files.
 type pipelineCache struct {
 	mu sync.Mutex
 	m  map[string][]*pipeline.Pipeline
