@@ -90,9 +90,17 @@ func (s *Service) pipelinesOf(ctx context.Context, p *lathe.Project, m *git.Mirr
 	if ps, ok := s.cache.get(p.URL, r.Commit); ok {
 		return r, ps, nil
 	}
+	// Most commits leave the pipeline files as they were: the same files
+	// parse the same, so they are not read again. A commit just fetched
+	// shows them without git (TopEntries); else git lists them.
+	top, topKnown := m.TopEntries(r.Commit, pipelinePaths)
+	topKey := entriesKey(top)
+	if ps, ok := s.cache.get(p.URL, topKey); ok && topKnown {
+		return s.samePipelines(ctx, p, r, ps)
+	}
 	// A file's size is checked in git before it is read: a 400 MB
 	// .lathe.yml becomes a config error, never the server's memory.
-	list, err := m.ListFiles(ctx, r.Commit, []string{".lathe.yml", ".lathe.yaml", ".lathe"})
+	list, err := m.ListFiles(ctx, r.Commit, pipelinePaths)
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("read pipeline files at %s: %w", r.Commit, err)
 	}
@@ -107,17 +115,12 @@ func (s *Service) pipelinesOf(ctx context.Context, p *lathe.Project, m *git.Mirr
 			want = append(want, f)
 		}
 	}
-	// Most commits leave the pipeline files as they were: the same files
-	// parse the same, so they are not read again.
 	same := filesKey(want)
 	if ps, ok := s.cache.get(p.URL, same); ok && len(tooLarge) == 0 {
-		if r.Branch != "" {
-			if err := s.Store.SetConfigErrors(ctx, p.ID, r.Branch, r.Commit, nil); err != nil {
-				return git.Ref{}, nil, err
-			}
+		if topKnown {
+			s.cache.put(p.URL, topKey, ps)
 		}
-		s.cache.put(p.URL, r.Commit, ps)
-		return r, ps, nil
+		return s.samePipelines(ctx, p, r, ps)
 	}
 	files, err := m.ReadBlobs(ctx, want)
 	if err != nil {
@@ -152,8 +155,38 @@ func (s *Service) pipelinesOf(ctx context.Context, p *lathe.Project, m *git.Mirr
 	s.cache.put(p.URL, r.Commit, ps)
 	if len(want) > 0 {
 		s.cache.put(p.URL, same, ps)
+		if topKnown {
+			s.cache.put(p.URL, topKey, ps)
+		}
 	}
 	return r, ps, nil
+}
+
+// pipelinePaths are where a commit's pipeline files are.
+var pipelinePaths = []string{".lathe.yml", ".lathe.yaml", ".lathe"}
+
+// samePipelines answers for commit r with ps, parsed from the same files
+// at another commit: the files parsed cleanly, so the branch has no
+// config errors.
+func (s *Service) samePipelines(ctx context.Context, p *lathe.Project, r git.Ref, ps []*pipeline.Pipeline) (git.Ref, []*pipeline.Pipeline, error) {
+	if r.Branch != "" {
+		if err := s.Store.SetConfigErrors(ctx, p.ID, r.Branch, r.Commit, nil); err != nil {
+			return git.Ref{}, nil, err
+		}
+	}
+	s.cache.put(p.URL, r.Commit, ps)
+	return r, ps, nil
+}
+
+// entriesKey names the top entries of a tree that hold pipeline files
+// (see git.Mirror.TopEntries), for the cache beside commit IDs.
+func entriesKey(top map[string]string) string {
+	var b strings.Builder
+	b.WriteString("top")
+	for _, name := range pipelinePaths {
+		b.WriteString("\x00" + top[name])
+	}
+	return b.String()
 }
 
 // filesKey names a set of pipeline files by their paths and contents' IDs,
