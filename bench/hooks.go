@@ -23,11 +23,15 @@ import (
 // with the project's hook secret. Lathe's time is from just before the
 // hook is sent to its answer: by then the signature is checked, the
 // delivery recorded, the commit fetched alone into the server's mirror,
-// the pipeline file read and the run stored with its first job queued
-// (the answer says so; the server has no agents, so nothing claims it).
-// The floor, measured beside each hook in the same run (before it or after
-// it, in turn), is the one thing that work cannot do without: `git fetch`
-// of that one commit into a mirror of its own.
+// the pipelines known and the run stored with its first job queued (read
+// back after the clock stops: the server has no agents, so nothing claims
+// it). The floor, measured beside each hook in the same run (before it or
+// after it, in turn), is the one thing that work cannot do without: `git
+// fetch` of that one commit into a mirror of its own, into its branch
+// there, as Lathe's mirror does. What Lathe adds is no git process (the
+// new commit's pipeline files are the ones already parsed, which it sees
+// in the loose objects the fetch wrote) and three small database
+// transactions (the delivery, the branch's config errors, the run).
 
 // hookSecret signs the benchmark's hooks.
 const hookSecret = "benchmark-hook-secret-0123456789"
