@@ -21,6 +21,23 @@ type Project struct {
 	// AllowAPIPipelines lets writers run pipeline YAML posted through the
 	// API (never with secrets); only an owner sets it. Off by default.
 	AllowAPIPipelines bool `json:"allow_api_pipelines"`
+	// Forge names the project's forge connection ("" for none) and Repo
+	// its repository there (owner/name); ForgeID is the connection's ID.
+	Forge   string `json:"forge,omitempty"`
+	Repo    string `json:"repo,omitempty"`
+	ForgeID int64  `json:"-"`
+	// URLFromForge says URL is the forge's (URL/owner/name.git) and
+	// follows the connection's URL.
+	URLFromForge bool `json:"-"`
+	// ProtectedBranches are the patterns of branches whose pushes are
+	// trusted; with none, every push is.
+	ProtectedBranches []string `json:"protected_branches"`
+	// PRTrust says who may open a trusted pull request from the repository
+	// itself (PRTrustWriteOnForge, PRTrustWriteInLathe, PRTrustEveryone).
+	PRTrust string `json:"pr_trust"`
+	// HookSecretSet says the project has a secret signing its forge hooks
+	// (the secret itself is never shown again).
+	HookSecretSet bool `json:"hook_secret_set"`
 }
 
 // Timing is the lifecycle clock shared by runs, stages, jobs, attempts and steps.

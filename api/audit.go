@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -66,6 +67,13 @@ func projectChanges(old, p *lathe.Project) map[string]any {
 	}
 	if old.AllowAPIPipelines != p.AllowAPIPipelines {
 		d["allow_api_pipelines"] = p.AllowAPIPipelines
+	}
+	if old.Forge != p.Forge || old.Repo != p.Repo {
+		d["old_forge"], d["forge"], d["old_repo"], d["repo"] = old.Forge, p.Forge, old.Repo, p.Repo
+	}
+	if old.PRTrust != p.PRTrust || !slices.Equal(old.ProtectedBranches, p.ProtectedBranches) {
+		d["old_pr_trust"], d["pr_trust"] = old.PRTrust, p.PRTrust
+		d["old_protected_branches"], d["protected_branches"] = old.ProtectedBranches, p.ProtectedBranches
 	}
 	return d
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/dispatch"
 	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/store"
 )
@@ -342,6 +343,12 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"TeamCreate", teamCreate{}, true},
 		{"TeamMemberAdd", teamMemberAdd{}, true},
 		{"RoleGrant", roleInput{}, true},
+		{"Forge", lathe.Forge{}, false},
+		{"ForgeCreate", forgeInput{}, true},
+		{"ForgeUpdate", forgeInput{}, true},
+		{"HookSecret", hookSecretAnswer{}, false},
+		{"HookSecretInput", hookSecretInput{}, true},
+		{"ForgeHookOutcome", dispatch.HookOutcome{}, false},
 	} {
 		ref := doc.Components.Schemas[c.schema]
 		if ref == nil {

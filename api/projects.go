@@ -23,6 +23,11 @@ type projectInput struct {
 	Visibility *string `json:"visibility"`
 	// AllowAPIPipelines lets writers run posted pipeline YAML (default off).
 	AllowAPIPipelines *bool `json:"allow_api_pipelines"`
+	// The project's forge settings (see projectforge.go).
+	Forge             *string   `json:"forge"`
+	Repo              *string   `json:"repo"`
+	ProtectedBranches *[]string `json:"protected_branches"`
+	PRTrust           *string   `json:"pr_trust"`
 }
 
 // apply checks the input and copies it into p, all but the URL: it returns
@@ -71,11 +76,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := &lathe.Project{DefaultBranch: "main"}
-	url, err := in.apply(p)
-	if err == nil {
-		err = s.setURL(r, p, url)
-	}
-	if err != nil {
+	if err := s.applyProject(r, in, p); err != nil {
 		return err
 	}
 	if err := s.store.CreateProject(r.Context(), p); err != nil {
@@ -107,11 +108,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := projectOf(r)
 	old := *p
-	url, err := in.apply(p)
-	if err == nil {
-		err = s.setURL(r, p, url)
-	}
-	if err != nil {
+	if err := s.applyProject(r, in, p); err != nil {
 		return err
 	}
 	if err := s.store.UpdateProject(r.Context(), p); err != nil {

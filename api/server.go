@@ -48,6 +48,10 @@ type Server struct {
 	trustedProxies []netip.Prefix
 }
 
+// SetForgeClient sets the HTTP client of the calls hooks make to forges
+// (see dispatch.Service.ForgeClient). Call it before serving.
+func (s *Server) SetForgeClient(c *http.Client) { s.dispatch.ForgeClient = c }
+
 // SetKeyring gives the server the keys that seal secrets. Call it before serving.
 func (s *Server) SetKeyring(k *secret.Keyring) {
 	s.keys = k
@@ -167,6 +171,11 @@ func (s *Server) routes() []Route {
 		{"DELETE /api/v1/projects/{project}/hook-tokens/{token}", projectOwner, s.revokeHookToken},
 		// The token in the path is the webhook's credential (checked first thing).
 		{"POST /api/v1/hooks/{token}", public, s.hook},
+		// A forge's hook: its signature, made with the project's hook
+		// secret, is its credential (checked first thing, over the raw body).
+		{"POST /api/v1/hooks/{forge_kind}/{project}", public, s.forgeHook},
+		{"POST /api/v1/projects/{project}/hook-secret", projectOwner, s.generateHookSecret},
+		{"PUT /api/v1/projects/{project}/hook-secret", projectOwner, s.putHookSecret},
 		{"GET /api/v1/projects/{project}/pipelines/{pipeline}/plan", projectRead, s.planPipeline},
 		{"POST /api/v1/projects/{project}/pipelines/{pipeline}/plan", projectWrite, s.planPosted},
 		{"GET /api/v1/pipeline-schema", public, s.pipelineSchema},
@@ -274,6 +283,12 @@ func (s *Server) routes() []Route {
 		{"POST /api/v1/teams/{team}/members", adminOnly, s.addTeamMember},
 		{"DELETE /api/v1/teams/{team}/members/{user}", adminOnly, s.removeTeamMember},
 		{"GET /api/v1/events", adminOnly, s.listEvents},
+
+		{"GET /api/v1/forges", adminOnly, s.listForges},
+		{"POST /api/v1/forges", adminOnly, s.createForge},
+		{"GET /api/v1/forges/{forge}", adminOnly, s.getForge},
+		{"PATCH /api/v1/forges/{forge}", adminOnly, s.updateForge},
+		{"DELETE /api/v1/forges/{forge}", adminOnly, s.deleteForge},
 
 		{"GET /api/v1/registration-tokens", adminOnly, s.listRegistrationTokens},
 		{"POST /api/v1/registration-tokens", adminOnly, s.createRegistrationToken},

@@ -15,7 +15,9 @@
 // SQLite and PostgreSQL, beside 8 plain workers doing the same checkout and
 // spawn; (fleet) a `lathe server`'s memory with 1,000 simulated agents
 // long-polling it; (lost) SIGKILL of an agent mid-job → attempt lost → job
-// claimed again, against the lease TTL and sweep interval.
+// claimed again, against the lease TTL and sweep interval; (hooks) a signed
+// forge push hook received → first job queued, -runs hooks, beside `git
+// fetch` of the hook's one commit.
 //
 // Servers for (a)–(c) and throughput run in this process (server.New/Run,
 // as `lathe up`), so a CPU profile shows the server's (and for (a)–(c) the
@@ -84,7 +86,7 @@ type config struct {
 }
 
 // sections are the names -only accepts, in the order they run.
-var sections = []string{"a", "b", "c", "d", "throughput", "fleet", "lost"}
+var sections = []string{"a", "b", "c", "d", "throughput", "fleet", "lost", "hooks"}
 
 // bench is what the sections share: the temp dir, the repository, the log.
 type bench struct {
@@ -141,6 +143,7 @@ type results struct {
 	ThroughputNote  string              `json:"throughput_postgres_note,omitempty"`
 	Fleet           *fleetResult        `json:"fleet,omitempty"`
 	Lost            *lostResult         `json:"lost,omitempty"`
+	Hooks           *hooksResult        `json:"hooks,omitempty"`
 	Errors          []string            `json:"errors,omitempty"`
 }
 
@@ -164,7 +167,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.stepReps, "step-reps", 5, "repetitions of (b)")
 	fs.IntVar(&cfg.logReps, "log-reps", 3, "repetitions of (c)")
 	fs.BoolVar(&cfg.quick, "quick", false, "smoke run: 20 runs for (a), one repetition of (b) and (c), small throughput, fleet and lost")
-	only := fs.String("only", "all", "sections to run, comma-separated: a (latency), b (steps), c (logs), d (memory), throughput, fleet, lost; or all")
+	only := fs.String("only", "all", "sections to run, comma-separated: a (latency), b (steps), c (logs), d (memory), throughput, fleet, lost, hooks; or all")
 	fs.StringVar(&cfg.postgres, "postgres", "auto", "PostgreSQL for (a): auto (a throwaway cluster if binaries exist), on (require one), off, or a postgres://127.0.0.1… URL")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and agents included) to this file")
@@ -348,6 +351,12 @@ func measure(ctx context.Context, cfg config, stderr io.Writer) (*results, error
 	if cfg.only["lost"] {
 		section("lost", "lost", func(ctx context.Context) (err error) {
 			res.Lost, err = benchLost(ctx, b)
+			return err
+		})
+	}
+	if cfg.only["hooks"] {
+		section("hooks", "hooks", func(ctx context.Context) (err error) {
+			res.Hooks, err = benchHooks(ctx, b, cfg.runs)
 			return err
 		})
 	}

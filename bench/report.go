@@ -45,6 +45,9 @@ func printReport(w io.Writer, r *results) {
 	if r.Lost != nil {
 		printLost(w, r.Lost)
 	}
+	if r.Hooks != nil {
+		printHooks(w, r.Hooks)
+	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintln(w, "\nFAILED:")
 		for _, e := range r.Errors {

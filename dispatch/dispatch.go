@@ -16,7 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"syscall"
+	"time"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/internal/diskspace"
@@ -36,14 +38,20 @@ type Service struct {
 	// dataDir is the server's data directory, whose disk RoomToRun checks
 	// (see SetDataDir); empty: unchecked.
 	dataDir string
+	// ForgeClient makes the calls to forges that hooks need (whether a
+	// pull request's author may write). Set it before serving.
+	ForgeClient *http.Client
 }
+
+// forgeTimeout bounds a call to a forge by the default ForgeClient.
+const forgeTimeout = 10 * time.Second
 
 // New returns a service over the store and the trigger service.
 func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{store: st, trigger: tr, log: log}
+	return &Service{store: st, trigger: tr, log: log, ForgeClient: &http.Client{Timeout: forgeTimeout}}
 }
 
 // SetKeyring gives the service the keys that open secrets. Call it before serving.

@@ -134,11 +134,16 @@ func (m *Mirror) has(ctx context.Context, commit string) bool {
 	if _, err := run(ctx, m.Dir, "cat-file", "-e", commit+"^{commit}"); err != nil {
 		return false
 	}
+	m.remember(commit)
+	return true
+}
+
+// remember records that the mirror holds the commit. Callers hold m.mu.
+func (m *Mirror) remember(commit string) {
 	if m.present == nil || len(m.present) >= maxPresent {
 		m.present = map[string]bool{}
 	}
 	m.present[commit] = true
-	return true
 }
 
 // Ref is a resolved ref.
@@ -261,17 +266,23 @@ func pickRef(lsRemote, name string) (Ref, bool) {
 	return Ref{}, false
 }
 
-// ReadFiles returns the contents of the files at commit that keep accepts,
-// among the paths under the given tree prefixes. keep sees each file's
-// path and size before anything is read, so a caller can refuse a huge
-// blob without it ever entering memory.
-func (m *Mirror) ReadFiles(ctx context.Context, commit string, paths []string, keep func(path string, size int64) bool) (map[string][]byte, error) {
+// File is a file of a commit's tree: its path, the ID of its contents
+// (equal IDs, equal contents) and its size in bytes.
+type File struct {
+	Path string
+	Blob string
+	Size int64
+}
+
+// ListFiles lists the files at commit under the given tree prefixes,
+// without reading them.
+func (m *Mirror) ListFiles(ctx context.Context, commit string, paths []string) ([]File, error) {
 	args := append([]string{"ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--"}, paths...)
 	out, err := run(ctx, m.Dir, args...)
 	if err != nil {
 		return nil, err
 	}
-	var want []string
+	var files []File
 	for _, entry := range strings.Split(string(out), "\x00") {
 		// "<mode> blob <sha> <size, padded>\t<path>"
 		meta, path, ok := strings.Cut(entry, "\t")
@@ -283,17 +294,38 @@ func (m *Mirror) ReadFiles(ctx context.Context, commit string, paths []string, k
 		if err != nil {
 			return nil, fmt.Errorf("git ls-tree: size %q of %s", fields[3], path)
 		}
-		if keep(path, size) {
-			want = append(want, path)
+		files = append(files, File{Path: path, Blob: fields[2], Size: size})
+	}
+	return files, nil
+}
+
+// ReadFiles returns the contents of the files at commit that keep accepts,
+// among the paths under the given tree prefixes. keep sees each file's
+// path and size before anything is read, so a caller can refuse a huge
+// blob without it ever entering memory.
+func (m *Mirror) ReadFiles(ctx context.Context, commit string, paths []string, keep func(path string, size int64) bool) (map[string][]byte, error) {
+	all, err := m.ListFiles(ctx, commit, paths)
+	if err != nil {
+		return nil, err
+	}
+	var want []File
+	for _, f := range all {
+		if keep(f.Path, f.Size) {
+			want = append(want, f)
 		}
 	}
+	return m.ReadBlobs(ctx, want)
+}
+
+// ReadBlobs returns the contents of files ListFiles listed, by path.
+func (m *Mirror) ReadBlobs(ctx context.Context, want []File) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	if len(want) == 0 {
 		return files, nil
 	}
 	var in bytes.Buffer
-	for _, p := range want {
-		fmt.Fprintf(&in, "%s:%s\n", commit, p)
+	for _, f := range want {
+		fmt.Fprintf(&in, "%s\n", f.Blob)
 	}
 	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch")
 	cmd.Dir = m.Dir
@@ -302,7 +334,8 @@ func (m *Mirror) ReadFiles(ctx context.Context, commit string, paths []string, k
 	if err != nil {
 		return nil, fmt.Errorf("git cat-file: %w", err)
 	}
-	for _, p := range want {
+	for _, f := range want {
+		p := f.Path
 		// Each object is "<sha> blob <size>\n<content>\n".
 		header, rest, ok := bytes.Cut(blobs, []byte("\n"))
 		var size int

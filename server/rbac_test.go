@@ -36,6 +36,8 @@ var routeNeeds = map[string]string{
 	"POST /api/v1/sessions":       "public",
 	"POST /api/v1/agent/register": "self",
 	"POST /api/v1/hooks/{token}":  "self",
+	// A forge's hook checks its own signature.
+	"POST /api/v1/hooks/{forge_kind}/{project}": "self",
 
 	"GET /api/v1/projects": "anyone",
 	"GET /api/v1/runs":     "anyone",
@@ -118,6 +120,8 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/projects/{project}/hook-tokens":             "owner",
 	"POST /api/v1/projects/{project}/hook-tokens":            "owner",
 	"DELETE /api/v1/projects/{project}/hook-tokens/{token}":  "owner",
+	"POST /api/v1/projects/{project}/hook-secret":            "owner",
+	"PUT /api/v1/projects/{project}/hook-secret":             "owner",
 
 	"POST /api/v1/projects":                              "admin",
 	"GET /api/v1/users":                                  "admin",
@@ -147,6 +151,11 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/secrets/{name}":                         "admin",
 	"PUT /api/v1/secrets/{name}":                         "admin",
 	"DELETE /api/v1/secrets/{name}":                      "admin",
+	"GET /api/v1/forges":                                 "admin",
+	"POST /api/v1/forges":                                "admin",
+	"GET /api/v1/forges/{forge}":                         "admin",
+	"PATCH /api/v1/forges/{forge}":                       "admin",
+	"DELETE /api/v1/forges/{forge}":                      "admin",
 	"PATCH /api/v1/secrets/{name}":                       "admin",
 	"GET /api/v1/registration-tokens":                    "admin",
 	"POST /api/v1/registration-tokens":                   "admin",
@@ -266,7 +275,7 @@ func (w *rbacWorld) path(p string) string {
 	vals := map[string]string{"project": "shop", "pipeline": "ci", "run": fmt.Sprint(w.run), "stage": fmt.Sprint(w.stage),
 		"job": fmt.Sprint(w.job), "attempt": "999999", "hold": "999999", "name": "RBAC_SECRET", "group": "nogroup",
 		"agent": "999999", "token": "999999", "user": "victim", "team": "ghost-team",
-		"branch": "ghost%2Fbranch", "schedule": "999999"}
+		"branch": "ghost%2Fbranch", "schedule": "999999", "forge_kind": "github", "forge": "noforge"}
 	return regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllStringFunc(p, func(m string) string {
 		v, ok := vals[m[1:len(m)-1]]
 		if !ok {

@@ -9,18 +9,22 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-const projectCols = `id, name, url, default_branch, visibility, created_at, updated_at, url_credentials, url_by_admin, allow_api_pipelines`
+const projectCols = `id, name, url, default_branch, visibility, created_at, updated_at, url_credentials, url_by_admin, allow_api_pipelines` + projectForgeCols
 
 func scanProject(row interface{ Scan(...any) error }) (*lathe.Project, error) {
 	var p lathe.Project
 	var created, updated int64
 	var byAdmin, apiPipelines int
-	if err := row.Scan(&p.ID, &p.Name, &p.URL, &p.DefaultBranch, &p.Visibility, &created, &updated, &p.URLCredentials, &byAdmin,
-		&apiPipelines); err != nil {
+	var fs projectForgeScan
+	if err := row.Scan(append([]any{&p.ID, &p.Name, &p.URL, &p.DefaultBranch, &p.Visibility, &created, &updated, &p.URLCredentials, &byAdmin,
+		&apiPipelines}, fs.dest()...)...); err != nil {
 		return nil, err
 	}
 	p.CreatedAt, p.UpdatedAt, p.URLByAdmin = fromMicros(created), fromMicros(updated), byAdmin != 0
 	p.AllowAPIPipelines = apiPipelines != 0
+	if err := fs.into(&p); err != nil {
+		return nil, err
+	}
 	return &p, nil
 }
 
@@ -46,7 +50,10 @@ func (s *Store) CreateProject(ctx context.Context, p *lathe.Project) error {
 		if uniqueViolation(err) {
 			return fmt.Errorf("project %q already exists: %w", p.Name, lathe.ErrConflict)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return t.setProjectForge(ctx, p)
 	})
 }
 
@@ -124,7 +131,10 @@ func (s *Store) UpdateProject(ctx context.Context, p *lathe.Project) error {
 		if err != nil {
 			return fmt.Errorf("update project %d: %w", p.ID, err)
 		}
-		return mustAffect(res, "project", p.ID)
+		if err := mustAffect(res, "project", p.ID); err != nil {
+			return err
+		}
+		return t.setProjectForge(ctx, p)
 	})
 }
 

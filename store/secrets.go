@@ -181,8 +181,8 @@ func openRow(k Sealer, keyID, text string, ad []byte) ([]byte, error) {
 
 // sealedRow is one stored ciphertext: where it lives and how to open it.
 type sealedRow struct {
-	table string // "secrets", "project_keys" or "secret_key_check"
-	key   int64  // the row's id (secrets), project_id (project_keys) or 1
+	table string // "secrets", "project_keys", "forges", "hook_secrets" or "secret_key_check"
+	key   int64  // the row's id (secrets, forges, projects for hook_secrets), project_id (project_keys) or 1
 	keyID string
 	text  string
 	ad    []byte
@@ -231,6 +231,9 @@ func (t *txn) sealedRows(ctx context.Context, onePerKey bool) ([]sealedRow, erro
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if out, err = t.sealedForgeRows(ctx, out, onePerKey); err != nil {
 		return nil, err
 	}
 	var r sealedRow
@@ -309,6 +312,10 @@ func (s *Store) ReencryptSecrets(ctx context.Context, k Sealer) (int, error) {
 				q = `UPDATE secrets SET key_id = ?, ciphertext = ? WHERE id = ?`
 			case "project_keys":
 				q = `UPDATE project_keys SET key_id = ?, private_key = ? WHERE project_id = ?`
+			case "forges":
+				q = `UPDATE forges SET key_id = ?, token = ? WHERE id = ?`
+			case "hook_secrets":
+				q = `UPDATE projects SET hook_secret_key_id = ?, hook_secret = ? WHERE id = ?`
 			default:
 				q = `UPDATE secret_key_check SET key_id = ?, ciphertext = ? WHERE id = ?`
 			}

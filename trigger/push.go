@@ -24,6 +24,9 @@ type EventRequest struct {
 	// PullRequest is the pull request's number on the forge, for a
 	// pull_request event; 0 otherwise.
 	PullRequest int64
+	// Commit is the commit a forge's hook named at Ref (then a full ref):
+	// it is built as it is, without asking the remote where Ref points.
+	Commit string
 }
 
 // Event starts, at the request's ref, every pipeline of the commit whose
@@ -33,7 +36,16 @@ type EventRequest struct {
 // pipeline files being broken is (a ConfigError), and the branch's config
 // errors record it.
 func (s *Service) Event(ctx context.Context, p *lathe.Project, req EventRequest) ([]*lathe.Run, error) {
-	r, ps, err := s.Pipelines(ctx, p, req.Ref)
+	var (
+		r   git.Ref
+		ps  []*pipeline.Pipeline
+		err error
+	)
+	if req.Commit != "" {
+		r, ps, err = s.PipelinesAt(ctx, p, req.Ref, req.Commit)
+	} else {
+		r, ps, err = s.Pipelines(ctx, p, req.Ref)
+	}
 	var broken *ConfigError
 	if errors.As(err, &broken) {
 		return s.brokenRuns(ctx, p, req, broken)

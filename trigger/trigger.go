@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -76,22 +77,62 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("%w: %v", lathe.ErrInvalid, err)
 	}
+	return s.pipelinesOf(ctx, p, m, r)
+}
+
+// PipelinesAt is Pipelines for a commit a forge's hook named at a full
+// ref: the mirror fetches that commit alone, and the remote is not asked
+// where the ref points now.
+func (s *Service) PipelinesAt(ctx context.Context, p *lathe.Project, ref, commit string) (git.Ref, []*pipeline.Pipeline, error) {
+	m, hold, err := s.mirror(ctx, p)
+	if err != nil {
+		return git.Ref{}, nil, err
+	}
+	r, err := m.FetchCommit(ctx, ref, commit, hold)
+	if err != nil {
+		return git.Ref{}, nil, fmt.Errorf("%w: %v", lathe.ErrInvalid, err)
+	}
+	return s.pipelinesOf(ctx, p, m, r)
+}
+
+// pipelinesOf reads and parses the pipelines at r, a commit m holds.
+func (s *Service) pipelinesOf(ctx context.Context, p *lathe.Project, m *git.Mirror, r git.Ref) (git.Ref, []*pipeline.Pipeline, error) {
 	if ps, ok := s.cache.get(p.URL, r.Commit); ok {
 		return r, ps, nil
 	}
+	// Most commits leave the pipeline files as they were: the same files
+	// parse the same, so they are not read again. A commit just fetched
+	// shows them without git (TopEntries); else git lists them.
+	top, topKnown := m.TopEntries(r.Commit, pipelinePaths)
+	topKey := entriesKey(top)
+	if ps, ok := s.cache.get(p.URL, topKey); ok && topKnown {
+		return s.samePipelines(ctx, p, r, ps)
+	}
 	// A file's size is checked in git before it is read: a 400 MB
 	// .lathe.yml becomes a config error, never the server's memory.
+	list, err := m.ListFiles(ctx, r.Commit, pipelinePaths)
+	if err != nil {
+		return git.Ref{}, nil, fmt.Errorf("read pipeline files at %s: %w", r.Commit, err)
+	}
 	var tooLarge pipeline.ErrorList
-	files, err := m.ReadFiles(ctx, r.Commit, []string{".lathe.yml", ".lathe.yaml", ".lathe"}, func(path string, size int64) bool {
-		if !pipeline.IsFile(path) {
-			return false
+	var want []git.File
+	for _, f := range list {
+		switch {
+		case !pipeline.IsFile(f.Path):
+		case f.Size > pipeline.MaxFileSize:
+			tooLarge = append(tooLarge, pipeline.TooLarge(f.Path, f.Size))
+		default:
+			want = append(want, f)
 		}
-		if size > pipeline.MaxFileSize {
-			tooLarge = append(tooLarge, pipeline.TooLarge(path, size))
-			return false
+	}
+	same := filesKey(want)
+	if ps, ok := s.cache.get(p.URL, same); ok && len(tooLarge) == 0 {
+		if topKnown {
+			s.cache.put(p.URL, topKey, ps)
 		}
-		return true
-	})
+		return s.samePipelines(ctx, p, r, ps)
+	}
+	files, err := m.ReadBlobs(ctx, want)
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("read pipeline files at %s: %w", r.Commit, err)
 	}
@@ -122,7 +163,51 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 		return git.Ref{}, nil, &ConfigError{Commit: r.Commit, Ref: r, Errs: el}
 	}
 	s.cache.put(p.URL, r.Commit, ps)
+	if len(want) > 0 {
+		s.cache.put(p.URL, same, ps)
+		if topKnown {
+			s.cache.put(p.URL, topKey, ps)
+		}
+	}
 	return r, ps, nil
+}
+
+// pipelinePaths are where a commit's pipeline files are.
+var pipelinePaths = []string{".lathe.yml", ".lathe.yaml", ".lathe"}
+
+// samePipelines answers for commit r with ps, parsed from the same files
+// at another commit: the files parsed cleanly, so the branch has no
+// config errors.
+func (s *Service) samePipelines(ctx context.Context, p *lathe.Project, r git.Ref, ps []*pipeline.Pipeline) (git.Ref, []*pipeline.Pipeline, error) {
+	if r.Branch != "" {
+		if err := s.Store.SetConfigErrors(ctx, p.ID, r.Branch, r.Commit, nil); err != nil {
+			return git.Ref{}, nil, err
+		}
+	}
+	s.cache.put(p.URL, r.Commit, ps)
+	return r, ps, nil
+}
+
+// entriesKey names the top entries of a tree that hold pipeline files
+// (see git.Mirror.TopEntries), for the cache beside commit IDs.
+func entriesKey(top map[string]string) string {
+	var b strings.Builder
+	b.WriteString("top")
+	for _, name := range pipelinePaths {
+		b.WriteString("\x00" + top[name])
+	}
+	return b.String()
+}
+
+// filesKey names a set of pipeline files by their paths and contents' IDs,
+// for the cache beside commit IDs.
+func filesKey(files []git.File) string {
+	var b strings.Builder
+	b.WriteString("files")
+	for _, f := range files {
+		b.WriteString("\x00" + f.Path + "\x00" + f.Blob)
+	}
+	return b.String()
 }
 
 // problems converts the parser's errors for storage.
@@ -312,8 +397,10 @@ func copyConcurrency(c *pipeline.Concurrency) *lathe.Concurrency {
 	return &v
 }
 
-// pipelineCache keeps the parsed pipelines of recent commits: a commit's
-// files never change, so the same commit is never read or parsed twice.
+// pipelineCache keeps the parsed pipelines of recent commits, and of
+// recent sets of pipeline files (see filesKey): a commit's files never
+// change, so the same commit is never read or parsed twice, nor the same
+// files.
 type pipelineCache struct {
 	mu sync.Mutex
 	m  map[string][]*pipeline.Pipeline
