@@ -233,6 +233,9 @@ func (t *txn) sealedRows(ctx context.Context, onePerKey bool) ([]sealedRow, erro
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if out, err = t.sealedWebhookRows(ctx, out, onePerKey); err != nil {
+		return nil, err
+	}
 	var r sealedRow
 	err = t.queryRow(ctx, `SELECT key_id, ciphertext FROM secret_key_check WHERE id = 1`).Scan(&r.keyID, &r.text)
 	switch {
@@ -309,6 +312,8 @@ func (s *Store) ReencryptSecrets(ctx context.Context, k Sealer) (int, error) {
 				q = `UPDATE secrets SET key_id = ?, ciphertext = ? WHERE id = ?`
 			case "project_keys":
 				q = `UPDATE project_keys SET key_id = ?, private_key = ? WHERE project_id = ?`
+			case "webhooks":
+				q = `UPDATE webhooks SET key_id = ?, secret = ? WHERE id = ?`
 			default:
 				q = `UPDATE secret_key_check SET key_id = ?, ciphertext = ? WHERE id = ?`
 			}
