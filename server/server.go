@@ -146,13 +146,13 @@ type Server struct {
 	agents []*agent.Agent
 	sweep  *sweeper
 	auto   *automation
-	// deliver sends commit statuses and webhook messages.
-	deliver *delivery.Loop
 	keys   *secret.Keyring
 	// cert is the server's own TLS certificate (nil over plain HTTP).
 	cert *x509.Certificate
 	// executor runs the embedded agents' steps (nil without agents).
 	executor executor.Executor
+	// deliver sends commit statuses and webhook messages.
+	deliver *delivery.Loop
 }
 
 // newExecutor builds the embedded agents' executor; every job is kept
