@@ -67,10 +67,20 @@ type Delivery struct {
 	HTTPCode int    `json:"http_code,omitempty"`
 	Attempts int    `json:"attempts"`
 	Error    string `json:"error,omitempty"`
+	// Tries are the tries made, oldest first.
+	Tries []DeliveryTry `json:"tries"`
 	// RedeliveryOf is the delivery this one sends again.
 	RedeliveryOf int64      `json:"redelivery_of,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
 	NextAt       *time.Time `json:"next_at,omitempty"`
 	DeliveredAt  *time.Time `json:"delivered_at,omitempty"`
+}
+
+// DeliveryTry is one try of a delivery: when, the HTTP status answered
+// (0: no answer came) and what went wrong.
+type DeliveryTry struct {
+	At       time.Time `json:"at"`
+	HTTPCode int       `json:"http_code,omitempty"`
+	Error    string    `json:"error,omitempty"`
 }

@@ -124,6 +124,13 @@ func (l *Loop) sendAll(ctx context.Context, claimed []*store.Outgoing) {
 			defer wg.Done()
 			for o := range work {
 				try := l.send(ctx, o)
+				if ctx.Err() != nil {
+					// Stopping: the try was cut short, not answered.
+					if err := l.Store.ReleaseDelivery(context.WithoutCancel(ctx), o.ID); err != nil {
+						l.Log.Warn("deliveries: release", "delivery_id", o.ID, "err", err)
+					}
+					continue
+				}
 				if err := l.Store.RecordTry(context.WithoutCancel(ctx), o.ID, try); err != nil {
 					l.Log.Warn("deliveries: record a try", "delivery_id", o.ID, "err", err)
 				}

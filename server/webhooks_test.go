@@ -192,6 +192,10 @@ func TestWebhookSignedAndRetriedAfter500(t *testing.T) {
 		if d.Attempts != 2 || d.HTTPCode != 204 || d.Target != runs.URL+"/in" || !strings.HasPrefix(d.MessageID, "msg_") {
 			t.Errorf("delivered: %+v", d)
 		}
+		if len(d.Tries) != 2 || d.Tries[0].HTTPCode != 500 || d.Tries[0].Error != "HTTP 500" || d.Tries[1].HTTPCode != 204 ||
+			d.Tries[1].At.Sub(d.Tries[0].At) != 10*time.Second {
+			t.Errorf("tries %+v; want a 500, then a 204 10 s later on the server's clock", d.Tries)
+		}
 	}
 
 	// Redelivery: the same message, as a new delivery.
@@ -234,10 +238,15 @@ func TestWebhookSignedAndRetriedAfter500(t *testing.T) {
 // reached: each delivery fails at once with the reason, and the run is
 // unaffected.
 func TestOutboundRefusedWithoutAllowList(t *testing.T) {
+	lathetest.Engines(t, testOutboundRefused)
+}
+
+func testOutboundRefused(t *testing.T, o lathetest.Options) {
 	rc := newReceiver(t, 0)
 	f := newFakeForge(t, 201)
 	repos := &testRepos{}
-	l := lathetest.Start(t, lathetest.Options{ForgeRepos: repos, DeliveryPoll: 100 * time.Millisecond})
+	o.ForgeRepos, o.DeliveryPoll = repos, 100*time.Millisecond
+	l := lathetest.Start(t, o)
 	dir := lathetest.Repo(t, map[string]string{".lathe/ci.yml": oneJobPipeline})
 	forgeProject(t, l, repos, "local", dir, &forge.Repo{Kind: forge.GitHub, APIURL: f.URL, Owner: "o", Name: "r"})
 	var hook lathe.Webhook
@@ -262,7 +271,7 @@ func TestOutboundRefusedWithoutAllowList(t *testing.T) {
 		return true
 	})
 	for _, d := range append(runStatuses(t, l, run.ID), webhookDeliveries(t, l, "local", hook.ID)...) {
-		if d.Error != why || d.Attempts != 1 || d.HTTPCode != 0 || d.NextAt != nil {
+		if d.Error != why || d.Attempts != 1 || d.HTTPCode != 0 || d.NextAt != nil || len(d.Tries) != 1 || d.Tries[0].Error != why {
 			t.Errorf("%+v; want failed once with %q", d, why)
 		}
 	}

@@ -45,7 +45,39 @@ func (s *Store) deliveries(ctx context.Context, q string, args ...any) ([]*lathe
 		}
 		out = append(out, d)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, s.addTries(ctx, out)
+}
+
+// addTries reads the tries of the deliveries.
+func (s *Store) addTries(ctx context.Context, ds []*lathe.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	byID := map[int64]*lathe.Delivery{}
+	args := make([]any, len(ds))
+	for i, d := range ds {
+		d.Tries, byID[d.ID], args[i] = []lathe.DeliveryTry{}, d, d.ID
+	}
+	rows, err := s.query(ctx, `SELECT delivery_id, tried_at, http_code, error FROM delivery_tries
+		WHERE delivery_id IN (`+placeholders(len(ds))+`) ORDER BY id`, args...)
+	if err != nil {
+		return fmt.Errorf("delivery tries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, at int64
+		var code sql.NullInt64
+		var try lathe.DeliveryTry
+		if err := rows.Scan(&id, &at, &code, &try.Error); err != nil {
+			return err
+		}
+		try.At, try.HTTPCode = fromMicros(at), int(code.Int64)
+		byID[id].Tries = append(byID[id].Tries, try)
+	}
+	return rows.Err()
 }
 
 // RunStatuses lists the commit statuses of a run, in the order they were queued.
@@ -265,6 +297,20 @@ func (s *Store) RecordTry(ctx context.Context, id int64, try Try) error {
 		if err != nil {
 			return fmt.Errorf("record delivery %d: %w", id, err)
 		}
-		return mustAffect(res, "delivery", id)
+		if err := mustAffect(res, "delivery", id); err != nil || try.Skipped {
+			return err
+		}
+		_, err = t.exec(ctx, `INSERT INTO delivery_tries (delivery_id, tried_at, http_code, error) VALUES (?, ?, ?, ?)`,
+			id, now, code, try.Err)
+		return err
+	})
+}
+
+// ReleaseDelivery gives a claimed delivery back untried (its server is
+// stopping), for the next loop to take at once.
+func (s *Store) ReleaseDelivery(ctx context.Context, id int64) error {
+	return s.tx(ctx, func(t *txn) error {
+		_, err := t.exec(ctx, `UPDATE deliveries SET claimed_until = NULL WHERE id = ?`, id)
+		return err
 	})
 }

@@ -52,7 +52,19 @@ CREATE INDEX deliveries_due ON deliveries (next_at) WHERE status = 'queued';
 CREATE INDEX deliveries_run ON deliveries (run_id, context, id);
 CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);
 
+-- Each try of a delivery: when, the HTTP status answered (NULL: none
+-- came) and what went wrong.
+CREATE TABLE delivery_tries (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    tried_at    INTEGER NOT NULL,
+    http_code   INTEGER,
+    error       TEXT    NOT NULL
+);
+CREATE INDEX delivery_tries_delivery ON delivery_tries (delivery_id, id);
+
 -- +goose Down
+DROP TABLE delivery_tries;
 DROP TABLE deliveries;
 DROP TABLE webhooks;
 ALTER TABLE projects DROP COLUMN outbound;
