@@ -293,15 +293,19 @@ func (t *txn) setOutbound(ctx context.Context, projectID int64) error {
 // off: on once the project names a repository on a connected forge. Runs
 // that change status afterwards queue a status per change.
 func (s *Store) SetCommitStatuses(ctx context.Context, projectID int64, on bool) error {
-	return s.tx(ctx, func(t *txn) error {
-		q, bits := `UPDATE projects SET outbound = outbound | ? WHERE id = ?`, outStatuses
-		if !on {
-			q, bits = `UPDATE projects SET outbound = outbound & ? WHERE id = ?`, ^outStatuses
-		}
-		res, err := t.exec(ctx, q, bits, projectID)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "project", projectID)
-	})
+	return s.tx(ctx, func(t *txn) error { return t.setCommitStatuses(ctx, projectID, on) })
+}
+
+// setCommitStatuses is SetCommitStatuses inside a transaction (that of a
+// change of the project's forge repository).
+func (t *txn) setCommitStatuses(ctx context.Context, projectID int64, on bool) error {
+	q, bits := `UPDATE projects SET outbound = outbound | ? WHERE id = ?`, outStatuses
+	if !on {
+		q, bits = `UPDATE projects SET outbound = outbound & ? WHERE id = ?`, ^outStatuses
+	}
+	res, err := t.exec(ctx, q, bits, projectID)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res, "project", projectID)
 }

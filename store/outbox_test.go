@@ -58,6 +58,14 @@ func TestOutboxStatusesInOrder(t *testing.T) {
 		if _, ok, err := s.NextDelivery(ctx); ok || err != nil {
 			t.Errorf("next delivery: %v, %v; want none queued", ok, err)
 		}
+		// Turned off, the next run queues nothing.
+		if err := s.SetCommitStatuses(ctx, p.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		r = mustRun(t, s, p.ID, "ci", []string{"build"}, job("build", "build"))
+		if ds, err := s.RunStatuses(ctx, r.ID); err != nil || len(ds) != 0 {
+			t.Errorf("statuses off: %+v, %v", ds, err)
+		}
 	})
 }
 
