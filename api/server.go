@@ -204,6 +204,13 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/projects/{project}/schedules", projectRead, s.listSchedules},
 		{"POST /api/v1/projects/{project}/schedules/{schedule}/pause", projectWrite, s.pauseSchedule},
 		{"POST /api/v1/projects/{project}/schedules/{schedule}/resume", projectWrite, s.resumeSchedule},
+		{"GET /api/v1/projects/{project}/webhooks", projectOwner, s.listWebhooks},
+		{"POST /api/v1/projects/{project}/webhooks", projectOwner, s.createWebhook},
+		{"GET /api/v1/projects/{project}/webhooks/{webhook}", projectOwner, s.getWebhook},
+		{"PATCH /api/v1/projects/{project}/webhooks/{webhook}", projectOwner, s.updateWebhook},
+		{"DELETE /api/v1/projects/{project}/webhooks/{webhook}", projectOwner, s.deleteWebhook},
+		{"GET /api/v1/projects/{project}/webhooks/{webhook}/deliveries", projectOwner, s.listWebhookDeliveries},
+		{"POST /api/v1/projects/{project}/webhooks/{webhook}/deliveries/{delivery}/redeliver", projectOwner, s.redeliverWebhook},
 
 		{"GET /api/v1/runs", anyone, s.listRuns},
 		{"GET /api/v1/runs/{run}", projectRead, s.getRun},
@@ -215,6 +222,7 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/runs/{run}/events", projectRead, s.runEvents},
 		{"GET /api/v1/runs/{run}/stages", projectRead, s.listStages},
 		{"GET /api/v1/runs/{run}/uploads", projectRead, s.listRunUploads},
+		{"GET /api/v1/runs/{run}/statuses", projectRead, s.listRunStatuses},
 		{"GET /api/v1/stages/{stage}", projectRead, s.getStage},
 
 		{"GET /api/v1/jobs/{job}", projectRead, s.getJob},

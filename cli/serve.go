@@ -12,6 +12,7 @@ import (
 
 	"github.com/lathe-ci/lathe/api"
 	"github.com/lathe-ci/lathe/executor"
+	"github.com/lathe-ci/lathe/outbound"
 	"github.com/lathe-ci/lathe/server"
 )
 
@@ -50,6 +51,10 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		"bytes the upload archives of one project may take, all its runs together (env LATHE_UPLOAD_QUOTA)")
 	repoNets := fs.String("allow-repo-network", env.Getenv("LATHE_ALLOW_REPO_NETWORKS"),
 		"comma-separated private networks (CIDRs) whose repositories non-admins may use in project URLs (env LATHE_ALLOW_REPO_NETWORKS)")
+	outboundAllow := fs.String("outbound-allow", env.Getenv("LATHE_OUTBOUND_ALLOW"),
+		"comma-separated networks (CIDRs), addresses and host names that commit statuses and webhooks may reach although they are not public: loopback, private, link-local… (env LATHE_OUTBOUND_ALLOW)")
+	fs.StringVar(&cfg.PublicURL, "public-url", env.Getenv("LATHE_PUBLIC_URL"),
+		"the server's address as its users reach it, for the links commit statuses carry (default: the listen URL) (env LATHE_PUBLIC_URL)")
 	if withDB {
 		databaseURLFlag(fs, env, &cfg.DatabaseURL)
 	}
@@ -87,6 +92,11 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		}
 		cfg.RepoNetworks = append(cfg.RepoNetworks, prefix)
 	}
+	allowed, err := outbound.ParseAllow(*outboundAllow)
+	if err != nil {
+		return fail(env, err)
+	}
+	cfg.OutboundAllow = allowed
 	if *labels != "" {
 		cfg.AgentLabels = strings.Split(*labels, ",")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/engine"
@@ -61,6 +62,14 @@ func (s *Service) forgeHook(ctx context.Context, sender forge.Sender, p *lathe.P
 	case ev.Deleted:
 		out.Ignored = fmt.Sprintf("%s was deleted", ev.Ref)
 		return nil
+	case ev.Kind == forge.Push && strings.HasPrefix(ev.Ref, "refs/heads/"):
+		// The branch's head moved whether or not a run starts (the schedule
+		// loop reads its pipelines again when it does).
+		if err := s.store.BranchMoved(ctx, p.ID, strings.TrimPrefix(ev.Ref, "refs/heads/"), ev.SHA); err != nil {
+			return err
+		}
+	}
+	switch {
 	case ev.Kind == forge.PullRequest && ev.Action == forge.Closed:
 		return s.closePullRequest(ctx, sender, p, ev, out)
 	case ev.Kind == forge.PullRequest && ev.Action == forge.ActionOther:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/forge"
@@ -16,22 +17,35 @@ import (
 // (Kraken's sequences).
 
 // forgeKind is the kind of forge a project's repository is on, which says
-// how its pull requests' head refs are named. Until projects name their
-// forge, every project is taken to be on GitHub, whose refs/pull/N/head
-// Gitea, Forgejo and Gogs share.
-func forgeKind(*lathe.Project) forge.Kind { return forge.GitHub }
+// how its pull requests' head refs are named. A project with no forge is
+// taken to be on GitHub, whose refs/pull/N/head Gitea, Forgejo and Gogs
+// share.
+func (s *Service) forgeKind(ctx context.Context, p *lathe.Project) (forge.Kind, error) {
+	if p.ForgeID == 0 {
+		return forge.GitHub, nil
+	}
+	f, err := s.store.Forge(ctx, strconv.FormatInt(p.ForgeID, 10))
+	if err != nil {
+		return "", err
+	}
+	return forge.Kind(f.Kind), nil
+}
 
 // pullRequestRun turns a request to build pull request n into a request
 // for its head ref, with the pull_request event.
-func pullRequestRun(p *lathe.Project, req trigger.Request) (trigger.Request, error) {
+func (s *Service) pullRequestRun(ctx context.Context, p *lathe.Project, req trigger.Request) (trigger.Request, error) {
 	if req.PullRequest < 0 {
 		return req, invalidf("pull_request: %d is not a pull request number (1 or more)", req.PullRequest)
 	}
+	kind, err := s.forgeKind(ctx, p)
+	if err != nil {
+		return req, err
+	}
 	if req.Ref != "" {
 		return req, invalidf("ref and pull_request: give one; a pull request's run builds its head ref (%s)",
-			forge.PullRef(forgeKind(p), req.PullRequest))
+			forge.PullRef(kind, req.PullRequest))
 	}
-	req.Ref, req.Event = forge.PullRef(forgeKind(p), req.PullRequest), pipeline.EventPullRequest
+	req.Ref, req.Event = forge.PullRef(kind, req.PullRequest), pipeline.EventPullRequest
 	return req, nil
 }
 

@@ -21,7 +21,7 @@ func (s *Service) Trigger(ctx context.Context, a Actor, req trigger.Request) (*l
 	req.Event = pipeline.EventManual
 	if req.PullRequest != 0 {
 		var err error
-		if req, err = pullRequestRun(a.Project, req); err != nil {
+		if req, err = s.pullRequestRun(ctx, a.Project, req); err != nil {
 			return nil, err
 		}
 	}

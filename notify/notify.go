@@ -34,6 +34,9 @@ const (
 	Attempt Topic = "attempt"
 	// Run: a job of the run changed status; the key is the run's ID.
 	Run Topic = "run"
+	// Outbox: commit statuses or webhook messages were queued to send
+	// (no key).
+	Outbox Topic = "outbox"
 )
 
 // Message is one change: its topic and key.

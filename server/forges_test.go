@@ -164,7 +164,7 @@ func fakeGitHub(t *testing.T, writers ...string) (*httptest.Server, func() []str
 // the project chooses, when a Lathe user of that name has write; pushes to
 // protected branches are trusted, pushes elsewhere only from writers.
 func TestForgeTrustOfPullRequestsAndPushes(t *testing.T) {
-	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	l := lathetest.Start(t, lathetest.Options{Agents: -1, OutboundAllow: allowLoopback(t)})
 	gh, tokens := fakeGitHub(t, "octocat")
 	l.Do(t, http.MethodPost, "/api/v1/forges", map[string]string{"name": "gh", "kind": "github", "url": "https://github.com",
 		"api_url": gh.URL, "token": "forge-token-1234"}, nil)

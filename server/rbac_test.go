@@ -73,6 +73,7 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/runs/{run}/events":                            "read",
 	"GET /api/v1/runs/{run}/stages":                            "read",
 	"GET /api/v1/runs/{run}/uploads":                           "read",
+	"GET /api/v1/runs/{run}/statuses":                          "read",
 	"GET /api/v1/stages/{stage}":                               "read",
 	"GET /api/v1/jobs/{job}":                                   "read",
 	"GET /api/v1/jobs/{job}/log":                               "read",
@@ -122,6 +123,14 @@ var routeNeeds = map[string]string{
 	"DELETE /api/v1/projects/{project}/hook-tokens/{token}":  "owner",
 	"POST /api/v1/projects/{project}/hook-secret":            "owner",
 	"PUT /api/v1/projects/{project}/hook-secret":             "owner",
+
+	"GET /api/v1/projects/{project}/webhooks":                                            "owner",
+	"POST /api/v1/projects/{project}/webhooks":                                           "owner",
+	"GET /api/v1/projects/{project}/webhooks/{webhook}":                                  "owner",
+	"PATCH /api/v1/projects/{project}/webhooks/{webhook}":                                "owner",
+	"DELETE /api/v1/projects/{project}/webhooks/{webhook}":                               "owner",
+	"GET /api/v1/projects/{project}/webhooks/{webhook}/deliveries":                       "owner",
+	"POST /api/v1/projects/{project}/webhooks/{webhook}/deliveries/{delivery}/redeliver": "owner",
 
 	"POST /api/v1/projects":                              "admin",
 	"GET /api/v1/users":                                  "admin",
@@ -274,7 +283,7 @@ func login(t *testing.T, l *lathetest.Lathe, user, password string) string {
 func (w *rbacWorld) path(p string) string {
 	vals := map[string]string{"project": "shop", "pipeline": "ci", "run": fmt.Sprint(w.run), "stage": fmt.Sprint(w.stage),
 		"job": fmt.Sprint(w.job), "attempt": "999999", "hold": "999999", "name": "RBAC_SECRET", "group": "nogroup",
-		"agent": "999999", "token": "999999", "user": "victim", "team": "ghost-team",
+		"agent": "999999", "token": "999999", "user": "victim", "team": "ghost-team", "webhook": "999999", "delivery": "999999",
 		"branch": "ghost%2Fbranch", "schedule": "999999", "forge_kind": "github", "forge": "noforge"}
 	return regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllStringFunc(p, func(m string) string {
 		v, ok := vals[m[1:len(m)-1]]

@@ -24,8 +24,10 @@ import (
 	"github.com/lathe-ci/lathe/auth"
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/clock"
+	"github.com/lathe-ci/lathe/delivery"
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/git"
+	"github.com/lathe-ci/lathe/outbound"
 	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
@@ -109,6 +111,19 @@ type Config struct {
 	// TLSCert and TLSKey, PEM files, make the server answer HTTPS only.
 	TLSCert, TLSKey string
 
+	// OutboundAllow lets commit statuses and webhooks reach destinations
+	// that are not public (loopback, private, link-local…): refused otherwise.
+	OutboundAllow outbound.Allow
+	// PublicURL is the server's address as people reach it; the statuses'
+	// links to runs start with it (empty: the listen URL).
+	PublicURL string
+	// ForgeRepos says which forge repository a project's commit statuses
+	// go to (nil: none has one).
+	ForgeRepos delivery.Repos
+	// DeliveryPoll is how often the delivery loop looks for due statuses
+	// and webhook messages without being woken (zero: delivery.DefaultPoll).
+	DeliveryPoll time.Duration
+
 	// Clock is the time of the server's scheduling decisions (leases,
 	// timeouts, schedules, credential caching); nil: clock.System.
 	Clock clock.Clock
@@ -140,6 +155,12 @@ type Server struct {
 	cert *x509.Certificate
 	// executor runs the embedded agents' steps (nil without agents).
 	executor executor.Executor
+	// deliver sends commit statuses and webhook messages.
+	deliver *delivery.Loop
+	// trigger starts runs; it also answers which forge repository a project has.
+	trigger *trigger.Service
+	// outbound is the one client for calls out of the server.
+	outbound *outbound.Client
 }
 
 // newExecutor builds the embedded agents' executor; every job is kept
@@ -254,7 +275,12 @@ func (s *Server) setup(ctx context.Context) error {
 	tr := &trigger.Service{Store: s.Store, Mirrors: &git.Mirrors{Dir: filepath.Join(s.cfg.DataDir, "git")},
 		Policy: git.Policy{DataDir: s.cfg.DataDir, Allow: s.cfg.RepoNetworks}, Keys: s.keys, Log: s.cfg.Log}
 	s.auto = newAutomation(tr, s.Store, s.cfg)
+	// Every call out (commit statuses, webhooks, forge questions) goes
+	// through one client and its address policy.
+	s.trigger, s.outbound = tr, outbound.New(outbound.Options{Allow: s.cfg.OutboundAllow, UserAgent: "Lathe"})
+	s.deliver = s.newDelivery()
 	s.API = api.New(s.Store, tr, s.cfg.Log)
+	s.API.SetForgeClient(s.outbound.HTTP())
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
 	s.API.SetKeyring(s.keys)
 	s.API.SetTrustedProxies(s.cfg.TrustedProxies)
@@ -348,6 +374,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 	stopSweeper := s.sweep.Start(context.WithoutCancel(ctx))
 	stopAutomation := s.auto.Start(context.WithoutCancel(ctx))
+	stopDelivery := s.startDelivery(context.WithoutCancel(ctx))
 	agentCtx, stopAgents := context.WithCancel(context.WithoutCancel(ctx))
 	drain := make(chan struct{})
 	var agents sync.WaitGroup
@@ -371,6 +398,7 @@ func (s *Server) Run(ctx context.Context) error {
 	stopAgents()
 	agents.Wait()
 	stopAutomation()
+	stopDelivery()
 	stopSweeper()
 	endRequests()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -26,11 +26,14 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 	var cancel int
 	var runStatus lathe.Status
 	var runStarted sql.NullInt64
-	err := t.queryRow(ctx, `SELECT cancel_requested, status, started_at FROM runs WHERE id = ?`+t.d.lockRun, runID).
-		Scan(&cancel, &runStatus, &runStarted)
+	var outbound int
+	err := t.queryRow(ctx, `SELECT cancel_requested, status, started_at,
+		(SELECT outbound FROM projects WHERE id = runs.project_id) FROM runs WHERE id = ?`+t.d.lockRun, runID).
+		Scan(&cancel, &runStatus, &runStarted, &outbound)
 	if err != nil {
 		return notFound(err, "run", runID)
 	}
+	t.noteOutbound(runID, outbound)
 	// Whoever changed the run, its watchers look again once this commits.
 	t.afterCommit = append(t.afterCommit, func(s *Store) { s.runChanged(runID) })
 

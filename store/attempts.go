@@ -258,6 +258,7 @@ func (t *txn) reclaim(ctx context.Context, agentID int64, claimID string) (*lath
 	as.AttemptID = attemptID
 	return as, nil
 }
+
 // claimQueue reads a page of the queue, in its order, after a job.
 const claimQueue = `SELECT id, run_id, runs_on, concurrency_group, wait_reason,
 		CASE WHEN concurrency_group <> '' THEN (SELECT r.project_id FROM runs r WHERE r.id = jobs.run_id) ELSE 0 END,

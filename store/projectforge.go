@@ -68,7 +68,8 @@ func (t *txn) setProjectForge(ctx context.Context, p *lathe.Project) error {
 	if err != nil {
 		return fmt.Errorf("project %d forge settings: %w", p.ID, err)
 	}
-	return nil
+	// Runs report their statuses to the forge once it knows the repository.
+	return t.setCommitStatuses(ctx, p.ID, p.ForgeID != 0 && p.Repo != "")
 }
 
 // hookSecretAD binds a sealed hook secret to its project.

@@ -236,6 +236,9 @@ func (t *txn) sealedRows(ctx context.Context, onePerKey bool) ([]sealedRow, erro
 	if out, err = t.sealedForgeRows(ctx, out, onePerKey); err != nil {
 		return nil, err
 	}
+	if out, err = t.sealedWebhookRows(ctx, out, onePerKey); err != nil {
+		return nil, err
+	}
 	var r sealedRow
 	err = t.queryRow(ctx, `SELECT key_id, ciphertext FROM secret_key_check WHERE id = 1`).Scan(&r.keyID, &r.text)
 	switch {
@@ -316,6 +319,8 @@ func (s *Store) ReencryptSecrets(ctx context.Context, k Sealer) (int, error) {
 				q = `UPDATE forges SET key_id = ?, token = ? WHERE id = ?`
 			case "hook_secrets":
 				q = `UPDATE projects SET hook_secret_key_id = ?, hook_secret = ? WHERE id = ?`
+			case "webhooks":
+				q = `UPDATE webhooks SET key_id = ?, secret = ? WHERE id = ?`
 			default:
 				q = `UPDATE secret_key_check SET key_id = ?, ciphertext = ? WHERE id = ?`
 			}

@@ -87,3 +87,12 @@ func (t *txn) publishQueued(s *Store) {
 		s.notifier.Publish(notify.Message{Topic: notify.Work, Key: k})
 	}
 }
+
+// OutboxSignal returns a channel closed when deliveries are next queued
+// (see outbox.go). The wait ends with ctx.
+func (s *Store) OutboxSignal(ctx context.Context) <-chan struct{} {
+	return s.notifier.Wait(ctx, notify.Filter{Topic: notify.Outbox, All: true})
+}
+
+// outboxChanged wakes the delivery loops.
+func (s *Store) outboxChanged() { s.notifier.Publish(notify.Message{Topic: notify.Outbox}) }

@@ -170,6 +170,10 @@ func (s *Store) tx(ctx context.Context, fn func(*txn) error) error {
 		t.Rollback()
 		return err
 	}
+	if err := x.flushOutbox(ctx); err != nil {
+		t.Rollback()
+		return err
+	}
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -195,6 +199,10 @@ type txn struct {
 	// the transaction found without one (see stmt).
 	stmts      *stmtCache
 	unprepared []string
+	// transitions are the run and job status changes made, and outbound
+	// what the projects of the runs advanced send (see outbox.go).
+	transitions []transition
+	outbound    map[int64]int
 }
 
 func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

@@ -60,6 +60,7 @@ func (t *txn) setStatusIf(ctx context.Context, e engine.Entity, id int64, from, 
 			return fmt.Errorf("%s %d to %s: %w", e, id, to, err)
 		}
 		t.queued(runsOn)
+		t.noteTransition(e, id, from, to)
 		return nil
 	}
 	res, err := t.exec(ctx, q, all...)
@@ -73,5 +74,6 @@ func (t *txn) setStatusIf(ctx context.Context, e engine.Entity, id int64, from, 
 	if n == 0 {
 		return fmt.Errorf("%s %d to %s: %w", e, id, to, errStale)
 	}
+	t.noteTransition(e, id, from, to)
 	return nil
 }

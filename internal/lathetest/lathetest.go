@@ -19,7 +19,10 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/clock"
+	"github.com/lathe-ci/lathe/delivery"
 	"github.com/lathe-ci/lathe/executor"
+	"github.com/lathe-ci/lathe/outbound"
 	"github.com/lathe-ci/lathe/server"
 )
 
@@ -91,6 +94,14 @@ type Options struct {
 	RepoNetworks []netip.Prefix
 	// Log also receives the server's log (it always goes to the test log).
 	Log io.Writer
+	// OutboundAllow, PublicURL, ForgeRepos and DeliveryPoll set the
+	// server's commit statuses and webhooks (see server.Config).
+	OutboundAllow outbound.Allow
+	PublicURL     string
+	ForgeRepos    delivery.Repos
+	DeliveryPoll  time.Duration
+	// Clock is the server's clock (nil: the system's).
+	Clock clock.Clock
 }
 
 // Start starts a server on 127.0.0.1 and stops it when the test ends (or
@@ -122,6 +133,7 @@ func Start(tb testing.TB, o Options) *Lathe {
 		Addr: "127.0.0.1:0", DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, Agents: o.Agents,
 		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota, RepoNetworks: o.RepoNetworks,
 		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey, TrustedProxies: o.TrustedProxies,
+		OutboundAllow: o.OutboundAllow, PublicURL: o.PublicURL, ForgeRepos: o.ForgeRepos, DeliveryPoll: o.DeliveryPoll, Clock: o.Clock,
 		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

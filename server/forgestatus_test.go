@@ -1,0 +1,61 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+// A project that names a repository on a forge connected through the API
+// gets its runs' statuses on that forge, sent with the connection's token
+// (no test stand-in for the forge settings); clearing the forge stops them.
+func TestStatusesGoToTheProjectsConnectedForge(t *testing.T) {
+	f := newFakeForge(t, 201)
+	l := lathetest.Start(t, lathetest.Options{OutboundAllow: allowLoopback(t), DeliveryPoll: 100 * time.Millisecond})
+	l.Do(t, http.MethodPost, "/api/v1/forges", map[string]string{"name": "gh", "kind": "github", "url": "https://github.com",
+		"api_url": f.URL, "token": "connection-token-1"}, nil)
+	dir := lathetest.Repo(t, map[string]string{".lathe/ci.yml": oneJobPipeline})
+	commit := strings.TrimSpace(lathetest.Git(t, dir, "rev-parse", "HEAD"))
+	l.Do(t, http.MethodPost, "/api/v1/projects", map[string]any{"name": "widget", "url": dir, "forge": "gh", "repo": "acme/widget"}, nil)
+
+	run := l.Trigger(t, "widget", "", "ci")
+	if done := l.Wait(t, run.ID, 60*time.Second); done.Status != lathe.StatusSuccess {
+		t.Fatalf("run %s", done.Status)
+	}
+	waitFor(t, 30*time.Second, "the success status at the forge", func() bool {
+		for _, r := range f.requests() {
+			if r.Body["state"] == "success" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, r := range f.requests() {
+		if r.Method != http.MethodPost || r.Path != "/repos/acme/widget/statuses/"+commit {
+			t.Errorf("status sent as %s %s; want POST /repos/acme/widget/statuses/%s", r.Method, r.Path, commit)
+		}
+		if r.Auth != "Bearer connection-token-1" {
+			t.Errorf("status sent with Authorization %q; want the connection's token", r.Auth)
+		}
+		if r.Body["context"] != "lathe/ci" {
+			t.Errorf("status context %v; want lathe/ci", r.Body["context"])
+		}
+	}
+
+	sent := len(f.requests())
+	l.Do(t, http.MethodPatch, "/api/v1/projects/widget", map[string]any{"forge": "", "repo": ""}, nil)
+	again := l.Trigger(t, "widget", "", "ci")
+	if done := l.Wait(t, again.ID, 60*time.Second); done.Status != lathe.StatusSuccess {
+		t.Fatalf("second run %s", done.Status)
+	}
+	if got := runStatuses(t, l, again.ID); len(got) != 0 {
+		t.Errorf("a project without a forge queued %d statuses", len(got))
+	}
+	if n := len(f.requests()); n != sent {
+		t.Errorf("the forge got %d more requests after the project left it", n-sent)
+	}
+}
