@@ -41,6 +41,10 @@ type Agent struct {
 	Drain <-chan struct{}
 	// Executor runs the jobs' steps (see executor.Sandbox).
 	Executor executor.Executor
+	// Containers runs the jobs that name an image; nil when the agent has
+	// no container engine (such jobs then fail here: they need the label
+	// executor:container, which only an agent with one carries).
+	Containers *executor.Containers
 	// PassEnv names variables of the agent's own environment that jobs
 	// get too; nothing else of it reaches a job.
 	PassEnv []string
@@ -75,6 +79,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.removeLeftovers(held); err != nil {
 		a.Log.Warn("cleaning up after an earlier run", "agent", a.Name, "err", err)
 	}
+	a.removeLeftoverContainers(ctx)
 	// The janitor deletes held workspaces as they expire, including those
 	// an earlier run of the agent kept; it stops with Run.
 	janitorCtx, stopJanitor := context.WithCancel(ctx)

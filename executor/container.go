@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"time"
@@ -13,9 +14,10 @@ import (
 // Labels the container executor puts on every container and network it
 // makes, so an agent finds what an earlier life of it left behind.
 const (
-	LabelAgent   = "lathe.agent"
-	LabelAttempt = "lathe.attempt"
-	LabelRole    = "lathe.role" // "job" or "service"
+	LabelAgent    = "lathe.agent"
+	LabelAgentDir = "lathe.agent-dir" // the agent's work directory
+	LabelAttempt  = "lathe.attempt"
+	LabelRole     = "lathe.role" // "job" or "service"
 )
 
 // IsolationContainer is the isolation of jobs run by Containers.
@@ -30,8 +32,9 @@ const IsolationContainer = "container"
 // agent starts again: RemoveLeftovers).
 type Containers struct {
 	Engine *Engine
-	// Agent names the agent in the labels.
-	Agent string
+	// Agent names the agent in the labels; Dir, its work directory, tells
+	// it from an agent of the same name (of another server) on the engine.
+	Agent, Dir string
 	// User is who steps run as; nil for the agent's own user.
 	User *User
 	// NoNetwork gives jobs a network of their own with no way out (their
@@ -58,7 +61,34 @@ func (c *Containers) Start(ctx context.Context, spec Spec) (Job, error) {
 // agent: an agent runs one attempt at a time and calls this before it
 // claims one, so all of them belong to attempts it no longer owns.
 func (c *Containers) RemoveLeftovers(ctx context.Context) (int, error) {
-	return c.Engine.RemoveLabelled(ctx, LabelAgent+"="+c.Agent)
+	return c.Engine.RemoveLabelled(ctx, c.agentLabels()...)
+}
+
+// agentLabels are the labels of everything this agent makes, as filters.
+func (c *Containers) agentLabels() []string {
+	return []string{LabelAgent + "=" + c.Agent, LabelAgentDir + "=" + c.Dir}
+}
+
+// NewContainers returns the container executor of the agent named agent,
+// working in dir, on e: its steps run as opts.JobUser when the agent runs
+// as root, on a network with no way out when opts.Network is "none".
+func NewContainers(e *Engine, opts Options, agent, dir string) (*Containers, error) {
+	c := &Containers{Engine: e, Agent: agent, Dir: dir, Grace: opts.Grace}
+	switch opts.Network {
+	case "", "shared":
+	case "none":
+		c.NoNetwork = true
+	default:
+		return nil, fmt.Errorf("job network %q: choose shared or none", opts.Network)
+	}
+	if os.Geteuid() == 0 {
+		u, err := LookupUser(opts.JobUser)
+		if err != nil {
+			return nil, err
+		}
+		c.User = u
+	}
+	return c, nil
 }
 
 // user is the "UID:GID" steps run as.

@@ -48,7 +48,8 @@ func startContainerJob(ctx context.Context, c *Containers, spec Spec) (_ *contai
 	rand.Read(b)
 	j := &containerJob{c: c, spec: spec,
 		network: "lathe-" + strconv.FormatInt(spec.Attempt, 10) + "-" + hex.EncodeToString(b),
-		labels:  map[string]string{LabelAgent: c.Agent, LabelAttempt: strconv.FormatInt(spec.Attempt, 10)}}
+		labels: map[string]string{LabelAgent: c.Agent, LabelAgentDir: c.Dir,
+			LabelAttempt: strconv.FormatInt(spec.Attempt, 10)}}
 	defer func() {
 		if err != nil {
 			j.remove()
@@ -296,7 +297,7 @@ func (j *containerJob) Close() {
 func (j *containerJob) remove() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	j.c.Engine.RemoveLabelled(ctx, LabelAgent+"="+j.c.Agent, LabelAttempt+"="+j.labels[LabelAttempt])
+	j.c.Engine.RemoveLabelled(ctx, append(j.c.agentLabels(), LabelAttempt+"="+j.labels[LabelAttempt])...)
 }
 
 // fifoOutput makes a step's output FIFO and copies what comes through it

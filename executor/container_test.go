@@ -1,7 +1,6 @@
 package executor_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -16,6 +15,7 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/internal/enginetest"
+	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
 var attemptSeq atomic.Int64
@@ -43,7 +43,7 @@ func newContainerEnv(t *testing.T) *containerEnv {
 	if os.Geteuid() == 0 {
 		user = &executor.User{Uid: 65534, Gid: 65534}
 	}
-	ce.c = &executor.Containers{Engine: e, Agent: "test-" + filepath.Base(root) + "-" + t.Name(), User: user, Grace: 2 * time.Second}
+	ce.c = &executor.Containers{Engine: e, Agent: "test-" + filepath.Base(root) + "-" + t.Name(), Dir: root, User: user, Grace: 2 * time.Second}
 	ce.c.Agent = strings.NewReplacer("/", "-", " ", "-").Replace(ce.c.Agent)
 	log, err := os.OpenFile(filepath.Join(root, "log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -77,7 +77,7 @@ func (ce *containerEnv) start(t *testing.T, jc *lathe.JobContainer) executor.Job
 func (ce *containerEnv) containersOf(t *testing.T) (containers, networks int) {
 	t.Helper()
 	f := client.Filters{}
-	f.Add("label", executor.LabelAgent+"="+ce.c.Agent)
+	f.Add("label", executor.LabelAgent+"="+ce.c.Agent, executor.LabelAgentDir+"="+ce.c.Dir)
 	cs, err := ce.c.Engine.Client().ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +140,7 @@ func TestContainerResourcesReachTheEngine(t *testing.T) {
 	jc.Resources = &lathe.Resources{CPUs: 0.5, MemoryBytes: 64 << 20}
 	job := ce.start(t, jc)
 	f := client.Filters{}
-	f.Add("label", executor.LabelAgent+"="+ce.c.Agent)
+	f.Add("label", executor.LabelAgent+"="+ce.c.Agent, executor.LabelAgentDir+"="+ce.c.Dir)
 	cs, err := ce.c.Engine.Client().ContainerList(context.Background(), client.ContainerListOptions{Filters: f})
 	if err != nil || len(cs.Items) != 1 {
 		t.Fatalf("list: %v %d", err, len(cs.Items))
@@ -182,19 +182,11 @@ func TestContainerServicesReachableByName(t *testing.T) {
 	}
 }
 
-// hostProcesses counts the processes on the host (the test's machine) whose
-// command line is args.
+// hostProcesses counts the live processes on the host (the test's machine)
+// whose command line is args.
 func hostProcesses(t *testing.T, args ...string) int {
 	t.Helper()
-	want := []byte(strings.Join(args, "\x00") + "\x00")
-	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	n := 0
-	for _, d := range dirs {
-		if b, err := os.ReadFile(d); err == nil && bytes.Equal(b, want) {
-			n++
-		}
-	}
-	return n
+	return len(lathetest.Processes(args...))
 }
 
 // TestContainerStopKillsTheWholeStep cancels (and times out) a step that
@@ -310,15 +302,15 @@ func TestContainerRemoveLeftovers(t *testing.T) {
 	if _, err := ce.c.Start(context.Background(), ce.spec(jc)); err != nil {
 		t.Fatal(err)
 	}
-	// Another agent's job on the same engine stays.
-	other := &executor.Containers{Engine: ce.c.Engine, Agent: ce.c.Agent + "-other", User: ce.c.User}
+	// So does the job of an agent of the same name in another work directory.
+	other := &executor.Containers{Engine: ce.c.Engine, Agent: ce.c.Agent, Dir: ce.dir + "-other", User: ce.c.User}
 	t.Cleanup(func() { other.RemoveLeftovers(context.Background()) })
 	otherJob, err := other.Start(context.Background(), ce.spec(never()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer otherJob.Close()
-	restarted := &executor.Containers{Engine: ce.c.Engine, Agent: ce.c.Agent}
+	restarted := &executor.Containers{Engine: ce.c.Engine, Agent: ce.c.Agent, Dir: ce.dir}
 	n, err := restarted.RemoveLeftovers(context.Background())
 	if err != nil || n != 2 {
 		t.Fatalf("RemoveLeftovers = %d, %v; want the job and its service", n, err)
