@@ -37,7 +37,7 @@ func (t *txn) jobContainer(ctx context.Context, id int64) (*lathe.JobContainer, 
 	return c, nil
 }
 
-// decodeContainer reads a jobs.container value: '' for none.
+// decodeContainer reads a jobs.container value; an empty one is none.
 func decodeContainer(text string) (*lathe.JobContainer, error) {
 	if text == "" {
 		return nil, nil
