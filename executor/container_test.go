@@ -28,7 +28,7 @@ type containerEnv struct {
 	log                *os.File
 }
 
-func newContainerEnv(t *testing.T) *containerEnv {
+func newContainerEnv(t testing.TB) *containerEnv {
 	t.Helper()
 	e := enginetest.Engine(t)
 	root := t.TempDir()
