@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/moby/moby/client"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/agent"
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/internal/enginetest"
 	"github.com/lathe-ci/lathe/internal/lathetest"
@@ -201,5 +204,47 @@ jobs:
 			t.Fatalf("the restarted agent left %d containers and networks", labelled(t, e, dataDir))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// An agent that gains a container engine says so with its next claim, and
+// that claim can already get an image job: the assignment carries the
+// job's container.
+func TestClaimWithANewEngineGetsImageJobs(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	dir := t.TempDir()
+	reg := agent.Registration{Server: l.URL, Token: l.RegistrationToken(t), Name: "gains-engine", Host: agent.Host()}
+	cred, err := agent.Credential(context.Background(), dir, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Do(t, http.MethodPatch, "/api/v1/agents/gains-engine", map[string]any{"authorized": true}, nil)
+	l.Project(t, "boxed", lathetest.Repo(t, map[string]string{".lathe.yml": `
+jobs:
+  in-image:
+    image: ` + enginetest.Image + `
+    services: [{name: db, image: ` + enginetest.ServiceImage + `, ready: "true"}]
+    steps: [cat /etc/os-release]
+`}))
+	l.Trigger(t, "boxed", "main", "")
+	c := l.ClientAs(t, cred)
+	if as, err := c.Claim(context.Background(), 0, ""); err != nil || as != nil {
+		t.Fatalf("claim without an engine: %+v, %v", as, err)
+	}
+	h := agent.Host()
+	h.Isolation, h.Container = executor.IsolationSandbox, "docker 99.0"
+	agent.SendHostInfo(c, h)
+	as, err := c.Claim(context.Background(), 5, "")
+	if err != nil || as == nil {
+		t.Fatalf("claim with an engine: %+v, %v", as, err)
+	}
+	if as.Container == nil || as.Container.Image != enginetest.Image || len(as.Container.Services) != 1 ||
+		as.Container.Services[0].Ready != "true" {
+		t.Errorf("assignment container = %+v", as.Container)
+	}
+	var got lathe.Agent
+	l.Do(t, http.MethodGet, "/api/v1/agents/gains-engine", nil, &got)
+	if got.Host.Container != "docker 99.0" {
+		t.Errorf("agent host = %+v", got.Host)
 	}
 }
