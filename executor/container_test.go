@@ -322,3 +322,23 @@ func TestContainerRemoveLeftovers(t *testing.T) {
 		t.Errorf("the other agent's job: %d %q", code, out)
 	}
 }
+
+// With the job network "none", the job's network is internal (the engine
+// routes nothing out of it), and its services are still reachable by name.
+func TestContainerNoNetworkKeepsServices(t *testing.T) {
+	ce := newContainerEnv(t)
+	ce.c.NoNetwork = true
+	jc := never()
+	jc.Services = []lathe.Service{{Name: "web", Image: enginetest.ServiceImage,
+		Command: []string{"sh", "-c", "echo inside > /tmp/index.html; exec httpd -f -p 7000 -h /tmp"}}}
+	job := ce.start(t, jc)
+	if code, out := run(t, job, ce.log, "wget -q -O - http://web:7000/"); code != 0 || !strings.Contains(out, "inside") {
+		t.Fatalf("exit %d, want the service reached:\n%s", code, out)
+	}
+	f := client.Filters{}
+	f.Add("label", executor.LabelAgentDir+"="+ce.c.Dir)
+	ns, err := ce.c.Engine.Client().NetworkList(context.Background(), client.NetworkListOptions{Filters: f})
+	if err != nil || len(ns.Items) != 1 || !ns.Items[0].Internal {
+		t.Fatalf("networks %+v, %v; want one internal network", ns.Items, err)
+	}
+}
