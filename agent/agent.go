@@ -1,7 +1,8 @@
 // Package agent is Lathe's worker: it long-polls the server for jobs its
 // labels allow, checks out the commit into a fresh workspace, runs the steps
-// through its executor (a bubblewrap sandbox by default) and ships logs and
-// step states back as it goes. Agents only ever dial out to the server.
+// through its executor (a bubblewrap sandbox by default; a container of the
+// job's image, with its services, for a job that names one) and ships logs
+// and step states back as it goes. Agents only ever dial out to the server.
 package agent
 
 import (
