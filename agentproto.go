@@ -35,6 +35,8 @@ type Assignment struct {
 	Env             []EnvVar  `json:"env"`
 	Steps           []StepDef `json:"steps"`
 	TimeoutSec      int64     `json:"timeout_sec"`
+	// Container, when set, runs the job in a container.
+	Container *JobContainer `json:"container,omitempty"`
 	// Secrets are the values of the secrets the job names, resolved by the
 	// server at claim time; the agent puts them in the steps' environment
 	// and masks them in the log. They are never stored with the job.

@@ -124,6 +124,8 @@ type Job struct {
 	Concurrency *Concurrency `json:"concurrency,omitempty"`
 	Env         []EnvVar     `json:"env"`
 	Steps       []StepDef    `json:"steps"`
+	// Container, when set, runs the job in a container (see JobContainer).
+	Container *JobContainer `json:"container,omitempty"`
 	// Secrets are the secrets the job gets in its environment (by name;
 	// values reach only the agent running it).
 	Secrets []JobSecret `json:"secrets,omitempty"`
@@ -234,12 +236,16 @@ const AgentOnlineWindow = 60 * time.Second
 const GroupLabelPrefix = "group:"
 
 // EffectiveLabels are the labels jobs route by: the agent's own, then
-// "group:NAME" for each of its groups.
+// "group:NAME" for each of its groups, then ContainerExecutorLabel when
+// the agent announced a working container engine.
 func (a *Agent) EffectiveLabels() []string {
 	out := make([]string, 0, len(a.Labels)+len(a.Groups))
 	out = append(out, a.Labels...)
 	for _, g := range a.Groups {
 		out = append(out, GroupLabelPrefix+g)
+	}
+	if a.Host.Container != "" {
+		out = append(out, ContainerExecutorLabel)
 	}
 	return out
 }
@@ -259,6 +265,9 @@ type HostInfo struct {
 	// Isolation says what keeps the agent's jobs from its machine:
 	// "sandbox" (bubblewrap), or "none" for the shell executor.
 	Isolation string `json:"isolation"`
+	// Container names the container engine the agent runs image jobs
+	// with ("docker 27.5.1"); empty when it has none that works.
+	Container string `json:"container,omitempty"`
 }
 
 // AgentGroup is a named pool of agents.

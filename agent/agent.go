@@ -1,7 +1,8 @@
 // Package agent is Lathe's worker: it long-polls the server for jobs its
 // labels allow, checks out the commit into a fresh workspace, runs the steps
-// through its executor (a bubblewrap sandbox by default) and ships logs and
-// step states back as it goes. Agents only ever dial out to the server.
+// through its executor (a bubblewrap sandbox by default; a container of the
+// job's image, with its services, for a job that names one) and ships logs
+// and step states back as it goes. Agents only ever dial out to the server.
 package agent
 
 import (
@@ -41,6 +42,10 @@ type Agent struct {
 	Drain <-chan struct{}
 	// Executor runs the jobs' steps (see executor.Sandbox).
 	Executor executor.Executor
+	// Containers runs the jobs that name an image; nil when the agent has
+	// no container engine (such jobs then fail here: they need the label
+	// executor:container, which only an agent with one carries).
+	Containers *executor.Containers
 	// PassEnv names variables of the agent's own environment that jobs
 	// get too; nothing else of it reaches a job.
 	PassEnv []string
@@ -75,6 +80,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.removeLeftovers(held); err != nil {
 		a.Log.Warn("cleaning up after an earlier run", "agent", a.Name, "err", err)
 	}
+	a.removeLeftoverContainers(ctx)
 	// The janitor deletes held workspaces as they expire, including those
 	// an earlier run of the agent kept; it stops with Run.
 	janitorCtx, stopJanitor := context.WithCancel(ctx)

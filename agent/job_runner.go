@@ -120,10 +120,16 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 	t1 := time.Now()
 	report(0, "checkout", lathe.StatusSuccess, start, &t0, &t1, new(int))
 
-	env := executor.JobEnv(executor.BaseEnv(jd.home, a.PassEnv), as, ws)
-	job, err := a.Executor.Start(ctx, executor.Spec{Workspace: ws, Home: jd.home, Control: jd.control, Env: env, Log: out.Spool()})
+	ex, base := a.executorFor(as, jd.home)
+	if ex == nil {
+		fmt.Fprintf(out, "cannot run the job: it names image %s, and this agent has no container engine\n", as.Container.Image)
+		return lathe.StatusFailed
+	}
+	env := executor.JobEnv(base, as, ws)
+	job, err := ex.Start(ctx, executor.Spec{Workspace: ws, Home: jd.home, Control: jd.control, Env: env, Log: out.Spool(),
+		Container: as.Container, Attempt: as.AttemptID})
 	if err != nil {
-		fmt.Fprintf(out, "cannot start the job's %s executor: %v\n", a.Executor.Isolation(), err)
+		fmt.Fprintf(out, "cannot start the job's %s executor: %v\n", ex.Isolation(), err)
 		return stopStatus(ctx, lathe.StatusFailed)
 	}
 	defer job.Close()

@@ -122,6 +122,14 @@ func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) error 
 			if err := s.store.SetAgentHost(r.Context(), a.ID, h); err != nil {
 				return err
 			}
+			if h.Container != a.Host.Container {
+				// The labels it routes by change (executor:container).
+				reloaded, err := s.reloadAgent(r.Context(), r)
+				if err != nil {
+					return err
+				}
+				a = reloaded
+			}
 			a.Host = h
 		}
 	}

@@ -240,6 +240,7 @@ func (s *Server) routes() []Route {
 		{"DELETE /api/v1/agents/{agent}", adminOnly, s.deleteAgent},
 		{"GET /api/v1/agents/{agent}/attempts", adminOnly, s.listAgentAttempts},
 
+		{"GET /api/v1/systems", authenticated, s.listSystems},
 		{"GET /api/v1/agent-groups", authenticated, s.listGroups},
 		{"POST /api/v1/agent-groups", adminOnly, s.createGroup},
 		{"GET /api/v1/agent-groups/{group}", authenticated, s.getGroup},

@@ -95,6 +95,11 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 
 	h := agent.Host()
 	h.Isolation = ex.Isolation()
+	containers := connectContainers(ctx, exOpts, *name, dir, log)
+	if containers != nil {
+		defer containers.Engine.Close()
+		h.Container = containers.Engine.Name
+	}
 	regCtx, stopReg := context.WithCancel(ctx)
 	go func() {
 		select {
@@ -129,7 +134,7 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	a := &agent.Agent{
 		Client: c, Name: *name, WorkDir: dir, Log: log,
 		Heartbeat: *heartbeat, Grace: *grace, PollWait: min(max(*pollWait, 1), 60),
-		Drain: drain, Executor: ex, PassEnv: passEnv,
+		Drain: drain, Executor: ex, Containers: containers, PassEnv: passEnv,
 	}
 	log.Info("agent running", "agent", *name, "server", *server, "labels", ls, "work_dir", dir, "isolation", ex.Isolation())
 	start := time.Now()

@@ -8,7 +8,7 @@ import (
 )
 
 // executorFlags adds the flags that choose where an agent's steps run:
-// --executor, --job-user, --job-network and --pass-env.
+// --executor, --job-user, --job-network, --container-host and --pass-env.
 func executorFlags(fs *flag.FlagSet, env *Env, opts *executor.Options, pass *[]string) {
 	fs.StringVar(&opts.Kind, "executor", envOr(env, "LATHE_EXECUTOR", executor.KindSandbox),
 		"where steps run: sandbox (bubblewrap: only the workspace is writable, the agent's and server's files are hidden) or shell (no isolation at all) (env LATHE_EXECUTOR)")
@@ -16,6 +16,12 @@ func executorFlags(fs *flag.FlagSet, env *Env, opts *executor.Options, pass *[]s
 		"user steps run as when Lathe runs as root: a name or UID[:GID], never root (env LATHE_JOB_USER)")
 	fs.StringVar(&opts.Network, "job-network", envOr(env, "LATHE_JOB_NETWORK", "shared"),
 		"network of sandboxed steps: shared (the host's) or none (env LATHE_JOB_NETWORK)")
+	opts.ContainerHost = envOr(env, "LATHE_CONTAINER_HOST", executor.DefaultEngineHost())
+	if opts.ContainerHost == "none" {
+		opts.ContainerHost = ""
+	}
+	fs.Var(containerHost{&opts.ContainerHost}, "container-host",
+		"container engine (Docker, or Podman's Docker-compatible service) that runs jobs with an image: unix:///PATH, or none (env LATHE_CONTAINER_HOST; default DOCKER_HOST, else unix:///var/run/docker.sock; an agent whose engine does not answer runs no image jobs)")
 	list := (*stringList)(pass)
 	if v := env.Getenv("LATHE_PASS_ENV"); v != "" {
 		*list = strings.Split(v, ",")
@@ -25,3 +31,21 @@ func executorFlags(fs *flag.FlagSet, env *Env, opts *executor.Options, pass *[]s
 
 // shellWarning is printed wherever the shell executor is chosen.
 const shellWarning = "WARNING: --executor shell: steps run with no isolation, as this process's user, and can read and change everything it can (its credentials, the data directory, other jobs)"
+
+// containerHost is the --container-host flag: "none" means no engine.
+type containerHost struct{ host *string }
+
+func (c containerHost) String() string {
+	if c.host == nil || *c.host == "" {
+		return "none"
+	}
+	return *c.host
+}
+
+func (c containerHost) Set(v string) error {
+	if v == "none" {
+		v = ""
+	}
+	*c.host = v
+	return nil
+}

@@ -2,16 +2,21 @@
 // a Job for one attempt (its workspace, home and environment); the job's
 // steps run in order inside it, and Close ends whatever they left running.
 //
-// Two executors exist: Sandbox (the default on agents: every job in its own
-// bubblewrap sandbox, as an unprivileged user, seeing only its workspace)
-// and ShellExecutor (steps run as the agent's user with the agent's view of
-// the machine; chosen explicitly by an operator, and reported as isolation
-// "none"). The package depends only on the standard library.
+// Three executors exist: Sandbox (the default on agents: every job in its
+// own bubblewrap sandbox, as an unprivileged user, seeing only its
+// workspace), ShellExecutor (steps run as the agent's user with the agent's
+// view of the machine; chosen explicitly by an operator, and reported as
+// isolation "none"), and Containers (jobs that name an image run in a
+// container of it, through a container engine's API: see Engine). The
+// package depends on the domain, the standard library and the engine's
+// API client.
 package executor
 
 import (
 	"context"
 	"os"
+
+	lathe "github.com/lathe-ci/lathe"
 )
 
 // Executor starts jobs.
@@ -19,7 +24,7 @@ type Executor interface {
 	// Start prepares a job whose steps run in spec.Workspace with spec.Env.
 	Start(ctx context.Context, spec Spec) (Job, error)
 	// Isolation names what keeps a job from the rest of the machine:
-	// "sandbox", or "none" for the shell executor.
+	// "sandbox", "container", or "none" for the shell executor.
 	Isolation() string
 }
 
@@ -49,6 +54,11 @@ type Spec struct {
 	// Log, when set, is the job's log file (opened for appending): a step
 	// whose Output is this very file writes into it directly.
 	Log *os.File
+	// Container is the job's image and services (the Containers executor
+	// needs it; the others ignore it).
+	Container *lathe.JobContainer
+	// Attempt is the attempt's ID, which labels what the job makes.
+	Attempt int64
 }
 
 // Step is one command to run.

@@ -28,6 +28,9 @@ type Options struct {
 	// directory, the server's data directory and key files).
 	Hide  []string
 	Grace time.Duration
+	// ContainerHost is the container engine jobs with an image run on
+	// (unix:///PATH); empty for none.
+	ContainerHost string
 }
 
 // New returns the executor opts ask for, or why it cannot run here.

@@ -122,6 +122,11 @@ func (r *run) attempt(ctx context.Context, j *pipeline.Job, attempt int, secrets
 	// environment, like the commands they type.
 	sh := &executor.Shell{Grace: r.opts.Grace, Dir: r.dir, Env: env}
 	defer sh.Close()
+	if c := j.Container; c != nil {
+		// Containers need an agent's engine and a checkout of their own;
+		// here the steps run as the user typed them, which says so.
+		fmt.Fprintf(log.W, "%c%s\n", headerMark, r.con.paint(dim, "── image "+c.Image+": lathe exec runs the steps on this machine, not in the image; services are not started"))
+	}
 	steps := j.Steps
 	for k, step := range steps {
 		where := fmt.Sprintf("step %d/%d", k+1, len(steps))

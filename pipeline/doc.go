@@ -21,7 +21,10 @@
 // Top-level keys: name, on (triggers), parameters, env, stages, when,
 // max-runs, auto_cancel, numbering, templates and jobs. A job has stage, runs-on, timeout, env, needs, steps,
 // concurrency, extends, matrix, when, if, retry, allow_failure, secrets,
-// environment, approval, artifacts and reports. [Schema] is the JSON Schema
+// environment, approval, artifacts, reports, and the container keys image,
+// services, pull and resources (a job with an image runs in a container of
+// it, its services beside it; such a job also needs the label
+// executor:container, added to its runs-on). [Schema] is the JSON Schema
 // of all of it, generated from the parser's own key tables.
 //
 // Parsing resolves `extends` (a job inherits the fields of jobs or

@@ -8,7 +8,8 @@ import (
 
 // jobKeys are the keys a job may have.
 var jobKeys = []string{"stage", "runs-on", "timeout", "env", "needs", "steps", "concurrency",
-	"extends", "matrix", "when", "if", "retry", "allow_failure", "secrets", "environment", "approval", "artifacts", "reports"}
+	"extends", "matrix", "when", "if", "retry", "allow_failure", "secrets", "environment", "approval", "artifacts", "reports",
+	"image", "services", "pull", "resources"}
 
 // jobSrc is a parsed job together with the YAML nodes later checks point at.
 type jobSrc struct {
@@ -79,6 +80,7 @@ func (w *walker) job(r *rawJob, st stages) *jobSrc {
 	// Inherited steps and stage were checked where they are written.
 	var stageInherited, stepsInherited bool
 	var ifCond *Condition
+	var ck containerKeys
 	for _, e := range r.merged {
 		w.muted = e.inherited
 		field := join(path, e.key.Value)
@@ -119,11 +121,20 @@ func (w *walker) job(r *rawJob, st stages) *jobSrc {
 			s.job.Artifacts = w.artifacts(e.value, field)
 		case "reports":
 			s.job.Reports = w.reports(e.value, field)
+		case "image":
+			ck.image, ck.c.Image = e.key, w.image(e.value, field)
+		case "services":
+			ck.services, ck.c.Services = e.key, w.services(e.value, field)
+		case "pull":
+			ck.pull, ck.c.Pull = e.key, w.pull(e.value, field)
+		case "resources":
+			ck.resources, ck.c.Resources = e.key, w.resources(e.value, field)
 		default:
 			w.unknownKey(e.key, path, jobKeys)
 		}
 	}
 	w.muted = false
+	ck.check(w, s, r.template)
 	w.jobConditions(s, ifCond)
 	if r.template {
 		if stageNode != nil {

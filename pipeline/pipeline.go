@@ -114,6 +114,9 @@ type Job struct {
 	MatrixValues []MatrixValue
 	// Concurrency is the semaphore the job holds while it runs, or nil.
 	Concurrency *Concurrency
+	// Container runs the job in a container of an image, with services
+	// beside it; nil for a job run on the agent's machine.
+	Container *lathe.JobContainer
 	// Line is the line of the job's key in the file.
 	Line int
 }

@@ -117,6 +117,23 @@ func generateSchema() []byte {
 		"approval":      js{"description": "A gate: the job waits until someone confirms.", "oneOf": []js{boolean(""), object("Approval.", approvalKeys, map[string]js{"from": stringOrList("Users or teams who may confirm."), "message": str("Shown to them.")})}},
 		"artifacts":     js{"description": "Files to keep after the job.", "oneOf": []js{globs, object("Artifacts.", artifactKeys, map[string]js{"paths": globs, "expire_in": str("How long to keep them: 12h, 7d, 2w."), "when": enum("When to keep them.", artifactWhens)}, "paths")}},
 		"reports":       object("Test reports the job writes.", reportKeys, map[string]js{"junit": globs}),
+		"image":         js{"type": "string", "pattern": validImage.String(), "description": "Run the job in a container of this image (NAME[:TAG]); its steps run inside it, the workspace at the same path. The job then needs an agent with a container executor."},
+		"services": js{"type": "array", "description": "Containers started beside the job's, reachable by name, removed with the job.", "items": js{"oneOf": []js{
+			js{"type": "string", "pattern": validImage.String(), "description": "An image; the service is reached by its last path component (postgres:16 as postgres)."},
+			object("A service.", serviceKeys, map[string]js{
+				"name":    js{"type": "string", "pattern": validServiceName.String(), "description": "Host name the job reaches it by."},
+				"image":   js{"type": "string", "pattern": validImage.String(), "description": "The service's image."},
+				"env":     env,
+				"command": js{"description": "Arguments replacing the image's command.", "oneOf": []js{{"type": "string"}, {"type": "array", "minItems": 1, "items": js{"type": "string"}}}},
+				"ready":   str("A command run inside the service until it exits 0; without it, the job waits until the ports the image exposes accept connections."),
+				"timeout": js{"description": "How long to wait for the service to be ready (default 60s): a duration like 2m or whole seconds.", "type": []string{"string", "integer"}},
+			}, "image"),
+		}}},
+		"pull": enum("When the agent pulls the image: if-not-present (the default), always or never.", pullPolicies),
+		"resources": object("Limits of the job's container.", resourceKeys, map[string]js{
+			"cpus":   js{"type": []string{"number", "string"}, "description": "CPUs the container may use, like 2 or 0.5."},
+			"memory": js{"type": []string{"string", "integer"}, "description": "Memory limit: bytes, or a number with k, m or g, like 4g."},
+		}),
 	}
 	job := object("A job: steps an agent runs.", jobKeys, jobProps)
 	template := object("Job fields other jobs inherit with extends.", jobKeys, jobProps)

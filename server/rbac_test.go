@@ -53,6 +53,7 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/teams/{team}":                "authenticated",
 	"GET /api/v1/agents":                      "authenticated",
 	"GET /api/v1/agents/{agent}":              "authenticated",
+	"GET /api/v1/systems":                     "authenticated",
 	"GET /api/v1/agent-groups":                "authenticated",
 	"GET /api/v1/agent-groups/{group}":        "authenticated",
 	"GET /api/v1/agent-groups/{group}/agents": "authenticated",

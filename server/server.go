@@ -161,6 +161,9 @@ type Server struct {
 	trigger *trigger.Service
 	// outbound is the one client for calls out of the server.
 	outbound *outbound.Client
+	// engine runs the embedded agents' jobs that name an image (nil when
+	// none is configured or it does not answer).
+	engine *executor.Engine
 }
 
 // newExecutor builds the embedded agents' executor; every job is kept
@@ -306,6 +309,10 @@ func (s *Server) setup(ctx context.Context) error {
 			return err
 		}
 		hostInfo.Isolation = s.executor.Isolation()
+		s.engine = s.connectEngine(ctx)
+		if s.engine != nil {
+			hostInfo.Container = s.engine.Name
+		}
 	}
 	for i := 1; i <= s.cfg.Agents; i++ {
 		name := fmt.Sprintf("embedded-%s-%d", hostInfo.Hostname, i)
@@ -322,15 +329,22 @@ func (s *Server) setup(ctx context.Context) error {
 			s.ln.Close()
 			return err
 		}
+		workDir := filepath.Join(s.cfg.DataDir, "agents", fmt.Sprint(i))
+		containers, err := s.containersFor(name, workDir)
+		if err != nil {
+			s.ln.Close()
+			return err
+		}
 		s.agents = append(s.agents, &agent.Agent{
-			Client:    s.agentClient(token),
-			Name:      name,
-			WorkDir:   filepath.Join(s.cfg.DataDir, "agents", fmt.Sprint(i)),
-			Log:       s.cfg.Log,
-			Heartbeat: s.cfg.Heartbeat,
-			Grace:     s.cfg.Grace,
-			Executor:  s.executor,
-			PassEnv:   s.cfg.PassEnv,
+			Containers: containers,
+			Client:     s.agentClient(token),
+			Name:       name,
+			WorkDir:    workDir,
+			Log:        s.cfg.Log,
+			Heartbeat:  s.cfg.Heartbeat,
+			Grace:      s.cfg.Grace,
+			Executor:   s.executor,
+			PassEnv:    s.cfg.PassEnv,
 		})
 	}
 	return nil
@@ -410,6 +424,9 @@ func (s *Server) Run(ctx context.Context) error {
 		if serr := <-serveErr; !errors.Is(serr, http.ErrServerClosed) {
 			err = serr
 		}
+	}
+	if s.engine != nil {
+		s.engine.Close()
 	}
 	return errors.Join(err, s.Store.Close())
 }

@@ -415,6 +415,9 @@ func (t *txn) assignment(ctx context.Context, jobID int64) (*lathe.Assignment, e
 	if err := fromJSON(secrets, &as.SecretRefs); err != nil {
 		return nil, err
 	}
+	if as.Container, err = t.jobContainer(ctx, jobID); err != nil {
+		return nil, err
+	}
 	return &as, nil
 }
 

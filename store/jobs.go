@@ -11,7 +11,7 @@ import (
 
 const jobCols = `j.id, j.run_id, j.stage_id, s.name, j.name, j.status, j.needs, j.deps, j.runs_on, j.timeout_sec, j.env, j.steps,
 	j.attempt, j.wait_reason, j.created_at, j.started_at, j.finished_at, j.concurrency_group, j.concurrency_limit, j.secrets,
-	j.allow_failure, j.retry_count, j.retry_on, j.approval, j.approved_by, j.approved_at, j.environment, j.carried_from`
+	j.allow_failure, j.retry_count, j.retry_on, j.approval, j.approved_by, j.approved_at, j.environment, j.carried_from, j.container`
 
 func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
 	var j lathe.Job
@@ -24,9 +24,10 @@ func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
 	var retryOn, approval string
 	var approvedBy sql.NullString
 	var approvedAt, carried sql.NullInt64
+	var container string
 	err := row.Scan(&j.ID, &j.RunID, &j.StageID, &j.Stage, &j.Name, &j.Status, &needs, &deps, &runsOn, &j.TimeoutSec, &env, &steps,
 		&j.Attempt, &j.WaitReason, &created, &started, &finished, &group, &limit, &secrets,
-		&allowFailure, &retryCount, &retryOn, &approval, &approvedBy, &approvedAt, &j.Environment, &carried)
+		&allowFailure, &retryCount, &retryOn, &approval, &approvedBy, &approvedAt, &j.Environment, &carried, &container)
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +50,9 @@ func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
 	}
 	if group != "" {
 		j.Concurrency = &lathe.Concurrency{Group: group, Limit: limit}
+	}
+	if j.Container, err = decodeContainer(container); err != nil {
+		return nil, fmt.Errorf("job %d: %w", j.ID, err)
 	}
 	for _, f := range []struct {
 		text string

@@ -363,6 +363,7 @@ func newRun(pl *pipeline.Pipeline, stages []string, jobs []*pipeline.Job) store.
 			Retry:        jobRetry(j.Retry),
 			Approval:     jobApproval(j.Approval),
 			Environment:  environmentName(j.Environment),
+			Container:    j.Container,
 		})
 	}
 	return nr
