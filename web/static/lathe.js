@@ -1,0 +1,352 @@
+// Lathe's one script: the live parts of the pages. Run pages follow the
+// run's event stream (GET /api/v1/runs/{run}/events) and update statuses in
+// place; job pages follow the log stream (GET /api/v1/jobs/{job}/log/stream,
+// resumed by the browser with Last-Event-ID after a dropped connection),
+// render ANSI colours, put lines in their step's section and render a long
+// log a frame at a time so the tab never freezes. Every page works without
+// it, only without live updates (and without the log, which links to raw).
+"use strict";
+
+(function () {
+  const SYMBOLS = {pending: "○", waiting_for_approval: "⏸", queued: "◷", running: "▶", success: "✓",
+    failed: "✗", canceled: "⊘", skipped: "↷", lost: "?", timed_out: "⌛"};
+  const TERMINAL = new Set(["success", "failed", "canceled", "skipped", "lost", "timed_out"]);
+  const word = (s) => s.replace(/_/g, " ");
+
+  function setStatus(el, status) {
+    if (!el) return;
+    const badge = el.classList.contains("status") ? el : el.querySelector(".status");
+    if (!badge) return;
+    badge.className = "status st-" + status;
+    badge.dataset.status = status;
+    badge.querySelector(".sym").textContent = SYMBOLS[status] || "·";
+    badge.querySelector(".word").textContent = word(status);
+  }
+
+  function fmtDuration(ms) {
+    if (ms == null) return "";
+    if (ms < 1000) return ms + "ms";
+    const s = ms / 1000;
+    if (s < 60) return s.toFixed(1) + "s";
+    const m = Math.floor(s / 60);
+    if (m < 60) return m + "m" + String(Math.floor(s % 60)).padStart(2, "0") + "s";
+    return Math.floor(m / 60) + "h" + String(m % 60).padStart(2, "0") + "m";
+  }
+
+  // ---- run page ----
+  function followRun(root) {
+    const url = root.dataset.live;
+    if (!url) return;
+    // The page's buttons depend on the run's and gates' statuses: when
+    // those change the page is fetched again, otherwise updated in place.
+    const shape = (run) => run.status + "|" + (run.jobs || []).filter((j) => j.status === "waiting_for_approval").map((j) => j.id).join(",");
+    const waitingRows = Array.from(root.querySelectorAll('tr[data-job][data-status="waiting_for_approval"]')).map((el) => el.dataset.job);
+    const initial = root.dataset.status + "|" + waitingRows.join(",");
+    const es = new EventSource(url);
+    es.addEventListener("run", (ev) => {
+      const run = JSON.parse(ev.data);
+      if (shape(run) !== initial) { es.close(); location.reload(); return; }
+      setStatus(root.querySelector("[data-run-status]"), run.status);
+      root.querySelector("[data-run-duration]").textContent = fmtDuration(run.duration_ms);
+      for (const j of run.jobs || []) {
+        for (const el of root.querySelectorAll('[data-job="' + j.id + '"]')) {
+          if (el.tagName.toLowerCase() === "a") { // the graph's node
+            el.setAttribute("class", "node st-" + j.status);
+            el.dataset.status = j.status;
+            el.querySelector("[data-sym]").textContent = SYMBOLS[j.status] || "·";
+            el.querySelector("[data-word]").textContent = word(j.status);
+            el.querySelector("[data-dur]").textContent = fmtDuration(j.duration_ms);
+            el.querySelector("title").textContent = j.name + ": " + word(j.status);
+          } else {
+            el.dataset.status = j.status;
+            setStatus(el.querySelector("[data-job-status]"), j.status);
+            el.querySelector("[data-dur]").textContent = fmtDuration(j.duration_ms);
+          }
+        }
+      }
+      if (TERMINAL.has(run.status)) es.close();
+    });
+  }
+
+  // ---- ANSI colours ----
+  // State carries across lines; each run of text gets a span whose classes
+  // say its colours (classes, not inline styles: the CSP allows none).
+  function Ansi() { this.fg = -1; this.bg = -1; this.b = false; this.d = false; this.i = false; this.u = false; }
+  Ansi.prototype.apply = function (params) {
+    const p = params === "" ? [0] : params.split(";").map((x) => parseInt(x || "0", 10));
+    for (let k = 0; k < p.length; k++) {
+      const c = p[k];
+      if (c === 0) { this.fg = -1; this.bg = -1; this.b = this.d = this.i = this.u = false; }
+      else if (c === 1) this.b = true;
+      else if (c === 2) this.d = true;
+      else if (c === 3) this.i = true;
+      else if (c === 4) this.u = true;
+      else if (c === 22) this.b = this.d = false;
+      else if (c === 23) this.i = false;
+      else if (c === 24) this.u = false;
+      else if (c >= 30 && c <= 37) this.fg = c - 30;
+      else if (c === 39) this.fg = -1;
+      else if (c >= 40 && c <= 47) this.bg = c - 40;
+      else if (c === 49) this.bg = -1;
+      else if (c >= 90 && c <= 97) this.fg = c - 90 + 8;
+      else if (c >= 100 && c <= 107) this.bg = c - 100;
+      else if (c === 38 || c === 48) {
+        let n = -1;
+        if (p[k + 1] === 5) { n = p[k + 2]; k += 2; } else if (p[k + 1] === 2) { k += 4; }
+        if (n >= 0 && n < 16) { if (c === 38) this.fg = n; else this.bg = n % 8; }
+      }
+    }
+  };
+  Ansi.prototype.cls = function () {
+    let s = "";
+    if (this.fg >= 0) s += " f" + this.fg;
+    if (this.bg >= 0) s += " b" + this.bg;
+    if (this.b) s += " a-b";
+    if (this.d) s += " a-d";
+    if (this.i) s += " a-i";
+    if (this.u) s += " a-u";
+    return s.trim();
+  };
+  const ESC = /\x1b\[([0-9;?]*)([A-Za-z])|\x1b[()][0-9A-Za-z]|\x1b[=>]|\r/g;
+  // renderLine fills el with line's text, coloured.
+  function renderLine(el, line, ansi) {
+    if (line.indexOf("\x1b") < 0 && line.indexOf("\r") < 0) {
+      const c = ansi.cls();
+      if (c) { const sp = document.createElement("span"); sp.className = c; sp.textContent = line; el.appendChild(sp); }
+      else el.textContent = line;
+      return line;
+    }
+    let plain = "", last = 0, m;
+    ESC.lastIndex = 0;
+    const put = (text) => {
+      if (!text) return;
+      plain += text;
+      const c = ansi.cls();
+      if (c) { const sp = document.createElement("span"); sp.className = c; sp.textContent = text; el.appendChild(sp); }
+      else el.appendChild(document.createTextNode(text));
+    };
+    while ((m = ESC.exec(line)) !== null) {
+      put(line.slice(last, m.index));
+      last = ESC.lastIndex;
+      if (m[2] === "m") ansi.apply(m[1]);
+    }
+    put(line.slice(last));
+    return plain;
+  }
+
+  // ---- job page: the log ----
+  function followLog(root) {
+    const state = document.getElementById("log-state");
+    const sections = Array.from(root.querySelectorAll("details.step"));
+    const enc = new TextEncoder();
+    const ascii = /^[\x00-\x7f]*$/;
+    const lines = [];      // every line: {off, plain, el}; el once rendered
+    let rendered = 0;      // lines[0:rendered] are in the page
+    let partial = "", partialOff = 0, nextOff = 0;
+    const ansi = new Ansi();
+    const want = /^#L(\d+)$/.exec(location.hash);
+    let wantLine = want ? parseInt(want[1], 10) : 0;
+    let refreshing = false, lastRefresh = 0, ended = false;
+    let decoder = null;
+
+    for (const s of sections) s.dataset.empty = "";
+    const startOf = (s) => (s.dataset.start === undefined ? Infinity : parseInt(s.dataset.start, 10));
+    // The section a log byte belongs to: the last one started at or before it.
+    function sectionFor(off) {
+      let best = sections[0];
+      for (const s of sections) if (startOf(s) <= off && startOf(s) >= startOf(best)) best = s;
+      return best;
+    }
+
+    function addText(text, off) {
+      // off is the byte offset of text's first byte.
+      if (partial === "") partialOff = off;
+      let data = partial + text;
+      let pos = 0, lineOff = partialOff;
+      for (;;) {
+        const nl = data.indexOf("\n", pos);
+        if (nl < 0) break;
+        const line = data.slice(pos, nl);
+        lines.push({off: lineOff, text: line, plain: null, el: null});
+        lineOff += (ascii.test(line) ? line.length : enc.encode(line).length) + 1;
+        pos = nl + 1;
+      }
+      partial = data.slice(pos);
+      partialOff = lineOff;
+      schedule();
+    }
+
+    let scheduled = false;
+    function schedule() {
+      if (!scheduled) { scheduled = true; requestAnimationFrame(renderSome); }
+    }
+    // renderSome adds lines for at most ~12 ms per frame, so scrolling and
+    // typing stay smooth while a 200,000-line log fills in.
+    function renderSome() {
+      scheduled = false;
+      const until = performance.now() + 12;
+      let frag = null, target = null;
+      const flush = () => { if (frag) { target.querySelector(".lines").appendChild(frag); delete target.dataset.empty; } frag = null; };
+      while (rendered < lines.length) {
+        renderOne(rendered);
+        const l = lines[rendered];
+        const sec = sectionFor(l.off);
+        if (sec !== target) { flush(); target = sec; }
+        if (!frag) frag = document.createDocumentFragment();
+        frag.appendChild(l.el);
+        rendered++;
+        if ((rendered & 255) === 0 && performance.now() > until) break;
+      }
+      flush();
+      if (rendered > 0 && !window.__latheFirstLine) window.__latheFirstLine = Date.now();
+      if (wantLine && rendered >= wantLine) {
+        const el = document.getElementById("L" + wantLine);
+        if (el) { el.closest("details").open = true; el.scrollIntoView({block: "center"}); }
+        wantLine = 0;
+      }
+      if (rendered < lines.length) schedule();
+      else if (ended) done();
+    }
+    function renderOne(i) {
+      const l = lines[i];
+      if (l.el) return;
+      const n = i + 1;
+      const row = document.createElement("div");
+      row.className = "line";
+      row.id = "L" + n;
+      row.dataset.off = l.off;
+      const a = document.createElement("a");
+      a.className = "ln";
+      a.href = "#L" + n;
+      a.textContent = n;
+      const tx = document.createElement("span");
+      tx.className = "tx";
+      renderLine(tx, l.text, ansi);
+      row.appendChild(a);
+      row.appendChild(tx);
+      l.el = row;
+    }
+
+    function done() {
+      root.dataset.complete = "true";
+      root.dataset.lines = String(lines.length);
+      state.textContent = lines.length + " lines.";
+      window.__latheLogDone = Date.now();
+    }
+
+    // refresh reads the job again for the steps' boundaries (steps start
+    // while the log is followed), then moves lines that landed in an
+    // earlier section than theirs.
+    function refresh() {
+      if (refreshing || !root.dataset.job) return;
+      refreshing = true; lastRefresh = performance.now();
+      fetch(root.dataset.job, {headers: {Accept: "application/json"}, credentials: "same-origin"})
+        .then((r) => (r.ok ? r.json() : null))
+        .then((job) => {
+          refreshing = false;
+          if (!job || !job.attempts || !job.attempts.length) return;
+          const want = root.dataset.attempt ? parseInt(root.dataset.attempt, 10) : 0;
+          const att = job.attempts.find((a) => a.number === want) || job.attempts[job.attempts.length - 1];
+          for (const st of att.steps || []) {
+            const sec = sections.find((s) => s.dataset.index === String(st.index));
+            if (!sec) continue;
+            sec.dataset.start = st.log_start;
+            const meta = sec.querySelector("[data-step-meta]");
+            let txt = (SYMBOLS[st.status] || "") + " " + word(st.status);
+            if (st.exit_code != null) txt += " · exit code " + st.exit_code;
+            if (st.duration_ms != null) txt += " · " + fmtDuration(st.duration_ms);
+            meta.textContent = txt;
+          }
+          rebucket();
+        }, () => { refreshing = false; });
+    }
+    function rebucket() {
+      for (let i = 0; i + 1 < sections.length; i++) {
+        const box = sections[i].querySelector(".lines");
+        while (box.lastElementChild) {
+          const el = box.lastElementChild;
+          const right = sectionFor(parseInt(el.dataset.off, 10));
+          if (right === sections[i]) break;
+          const dst = right.querySelector(".lines");
+          dst.insertBefore(el, dst.firstChild);
+          delete right.dataset.empty;
+        }
+        if (!box.firstElementChild) sections[i].dataset.empty = "";
+      }
+    }
+
+    const es = new EventSource(root.dataset.stream);
+    es.addEventListener("log", (ev) => {
+      const c = JSON.parse(ev.data);
+      if (c.offset < nextOff) return; // already have it (a resumed stream)
+      let text = c.text || "";
+      let size;
+      if (c.base64) {
+        const bin = atob(c.base64);
+        const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        decoder = decoder || new TextDecoder("utf-8");
+        text = decoder.decode(bytes, {stream: true});
+        size = bytes.length;
+      } else {
+        size = ascii.test(text) ? text.length : enc.encode(text).length;
+      }
+      addText(text, c.offset);
+      nextOff = c.offset + size;
+      const last = sections[sections.length - 1];
+      if (startOf(last) === Infinity && performance.now() - lastRefresh > 500) refresh();
+    });
+    es.addEventListener("end", () => {
+      es.close();
+      if (partial !== "") { lines.push({off: partialOff, text: partial, plain: null, el: null}); partial = ""; }
+      ended = true;
+      refresh();
+      if (rendered >= lines.length) done(); else schedule();
+    });
+    es.onerror = () => {
+      if (!ended) state.textContent = "Connection lost; reconnecting…";
+    };
+    es.onopen = () => { if (!ended && state.textContent.startsWith("Connection")) state.textContent = "Following the log live…"; };
+
+    // Search: find the next (or previous) line holding the text.
+    const form = document.getElementById("log-search");
+    const q = document.getElementById("log-q");
+    const hits = document.getElementById("log-hits");
+    let cur = -1, marked = null;
+    function find(dir) {
+      const needle = q.value.toLowerCase();
+      if (!needle) { hits.textContent = ""; return; }
+      const plainOf = (i) => {
+        const l = lines[i];
+        if (l.plain === null) l.plain = l.text.replace(ESC, "").toLowerCase();
+        return l.plain;
+      };
+      let total = 0, found = -1;
+      for (let k = 1; k <= lines.length; k++) {
+        const i = ((cur + dir * k) % lines.length + lines.length) % lines.length;
+        if (plainOf(i).includes(needle)) { found = i; break; }
+      }
+      for (let i = 0; i < lines.length; i++) if (plainOf(i).includes(needle)) total++;
+      if (found < 0) { hits.textContent = "No match."; return; }
+      while (rendered <= found) renderSome();
+      cur = found;
+      if (marked) marked.classList.remove("hit");
+      marked = lines[found].el;
+      marked.classList.add("hit");
+      marked.closest("details").open = true;
+      marked.scrollIntoView({block: "center"});
+      let nth = 0;
+      for (let i = 0; i <= found; i++) if (plainOf(i).includes(needle)) nth++;
+      hits.textContent = "Match " + nth + " of " + total + " (line " + (found + 1) + ")";
+    }
+    form.addEventListener("submit", (e) => { e.preventDefault(); find(1); });
+    document.getElementById("log-prev").addEventListener("click", () => find(-1));
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const run = document.getElementById("run");
+    if (run) followRun(run);
+    const log = document.getElementById("log");
+    if (log) followLog(log);
+  });
+})();
