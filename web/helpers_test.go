@@ -153,3 +153,21 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 	t.Logf("screenshot: %s", path)
 }
+
+// waitJS evaluates expr until it yields want, across the page's own
+// reloads and navigations (which end a single poll), at most 600 times.
+func waitJS[T comparable](t *testing.T, ctx context.Context, expr string, want T) {
+	t.Helper()
+	var got T
+	var err error
+	for range 600 {
+		if got, err = chromedp.Run(ctx, chromedp.Evaluate[T](expr)); err == nil && got == want {
+			return
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: got %v (%v), want %v", expr, got, err, want)
+}

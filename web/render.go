@@ -145,9 +145,9 @@ type statusInfo struct {
 }
 
 var statusSymbols = map[lathe.Status]string{
-	lathe.StatusPending: "○", lathe.StatusWaiting: "⏸", lathe.StatusQueued: "◷", lathe.StatusRunning: "▶",
+	lathe.StatusPending: "○", lathe.StatusWaiting: "‖", lathe.StatusQueued: "◷", lathe.StatusRunning: "▶",
 	lathe.StatusSuccess: "✓", lathe.StatusFailed: "✗", lathe.StatusCanceled: "⊘", lathe.StatusSkipped: "↷",
-	lathe.StatusLost: "?", lathe.StatusTimedOut: "⌛",
+	lathe.StatusLost: "?", lathe.StatusTimedOut: "⊠",
 }
 
 // status takes a lathe.Status, or a string ("" for no status).

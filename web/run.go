@@ -110,6 +110,9 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, param, collection 
 		return err
 	}
 	back := fmt.Sprintf("/%s/%d", collection, id)
+	if b := r.PostFormValue("back"); b != "" {
+		back = safeNext(b) // a job's gate decided on the run page goes back there
+	}
 	if hdr.Get("Location") != "" && (action == "rerun" || action == "rerun-failed") {
 		back = fmt.Sprintf("/runs/%d", out.ID) // the new run
 	}

@@ -8,8 +8,8 @@
 "use strict";
 
 (function () {
-  const SYMBOLS = {pending: "○", waiting_for_approval: "⏸", queued: "◷", running: "▶", success: "✓",
-    failed: "✗", canceled: "⊘", skipped: "↷", lost: "?", timed_out: "⌛"};
+  const SYMBOLS = {pending: "○", waiting_for_approval: "‖", queued: "◷", running: "▶", success: "✓",
+    failed: "✗", canceled: "⊘", skipped: "↷", lost: "?", timed_out: "⊠"};
   const TERMINAL = new Set(["success", "failed", "canceled", "skipped", "lost", "timed_out"]);
   const word = (s) => s.replace(/_/g, " ");
 

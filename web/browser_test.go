@@ -1,0 +1,137 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+// The browser tests drive a real headless Chromium against a real server
+// with real agents: what a user does, through the pages' own forms and
+// script. Each starts and stops its own browser.
+
+const paramPipeline = `name: ci
+parameters:
+  target: {type: choice, choices: [staging, production], default: staging}
+  note: {type: string, default: hello}
+jobs:
+  work:
+    steps:
+      - name: talk
+        run: 'echo "note=$PARAM_NOTE target=$PARAM_TARGET"; printf "\033[31mred\033[0m\n"; sleep 120; echo late'
+`
+
+// signInBrowser signs in through the sign-in page.
+func signInBrowser(t *testing.T, ctx context.Context, base, user, password string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.SendKeys("#username", user),
+		chromedp.SendKeys("#password", password),
+		chromedp.Click(`form[action="/login"] button[type=submit]`),
+		chromedp.WaitVisible(".who .user"),
+	)
+	if err != nil {
+		t.Fatalf("sign in as %s: %v", user, err)
+	}
+}
+
+func TestBrowserTriggerWithParameterAndFollowLog(t *testing.T) {
+	ctx := browser(t, 3*time.Minute)
+	l := lathetest.Start(t, lathetest.Options{})
+	l.Project(t, "app", lathetest.Repo(t, map[string]string{".lathe.yml": paramPipeline}))
+	pw := member(t, l, "dev", "app", "write")
+
+	signInBrowser(t, ctx, l.URL, "dev", pw)
+	screenshot(t, ctx, "home")
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(l.URL+"/p/app"),
+		chromedp.WaitVisible("#param-0-note"),
+		chromedp.Clear("#param-0-note"),
+		chromedp.SendKeys("#param-0-note", "from-the-form"),
+		chromedp.SetValue("#param-0-target", "production"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "project")
+	if err := chromedp.Do(ctx, chromedp.Click(`form.run-form button[type=submit]`), chromedp.WaitVisible("#run")); err != nil {
+		t.Fatalf("run the pipeline from the form: %v", err)
+	}
+	runID, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`Number(document.getElementById("run").dataset.run)`))
+	if err != nil || runID == 0 {
+		t.Fatalf("no run on the run page (%v)", err)
+	}
+	screenshot(t, ctx, "run")
+	run := l.Run(t, runID)
+	if got := fmt.Sprint(run.Params); got != "[{target production} {note from-the-form}]" {
+		t.Errorf("the run's parameters are %s", got)
+	}
+	job := lathetest.JobByName(t, run, "work")
+
+	// The job page follows the log live: the first lines show while the
+	// step still runs (it sleeps), colours and all.
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/jobs/%d", l.URL, job.ID))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("log").textContent.includes("note=from-the-form target=production")`)); err != nil {
+		t.Fatalf("the log line never showed: %v", err)
+	}
+	if st := l.Job(t, job.ID).Status; st != lathe.StatusRunning {
+		t.Fatalf("the job is %s: the line was not shown live", st)
+	}
+	red, err := chromedp.Run(ctx, chromedp.Poll[string](`(document.querySelector("#log .line .f1") || {}).textContent`))
+	if err != nil || red != "red" {
+		t.Errorf("ANSI red: %q %v", red, err)
+	}
+	inStep, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!document.querySelector('#log details.step[data-index="0"] #L1')`))
+	if err != nil || !inStep {
+		t.Errorf("line 1 is not in the step's section (%v)", err)
+	}
+	screenshot(t, ctx, "job-live")
+	// Cancel from the job page.
+	if err := chromedp.Do(ctx, chromedp.Click(fmt.Sprintf(`form[action="/jobs/%d/cancel"] button`, job.ID))); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, l, job.ID, lathe.StatusCanceled)
+}
+
+func TestBrowserApproveGateFromRunPage(t *testing.T) {
+	ctx := browser(t, 3*time.Minute)
+	l := lathetest.Start(t, lathetest.Options{})
+	l.Project(t, "app", lathetest.Repo(t, map[string]string{".lathe.yml": gatePipeline}))
+	pw := member(t, l, "lead", "app", "write")
+	run := l.Trigger(t, "app", "", "")
+	deploy := lathetest.JobByName(t, l.Run(t, run.ID), "deploy")
+
+	signInBrowser(t, ctx, l.URL, "lead", pw)
+	approve := fmt.Sprintf(`form[action="/jobs/%d/approve"] button`, deploy.ID)
+	// The page reloads itself when the gate opens for a decision.
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/runs/%d", l.URL, run.ID)), chromedp.WaitVisible(approve)); err != nil {
+		t.Fatalf("no approve button: %v", err)
+	}
+	screenshot(t, ctx, "gate")
+	if err := chromedp.Do(ctx, chromedp.Click(approve)); err != nil {
+		t.Fatal(err)
+	}
+	// Back on the run page, which follows the run to its end.
+	waitJS(t, ctx, `((document.querySelector("[data-run-status] .status") || {dataset: {}}).dataset.status === "success") && location.pathname`,
+		fmt.Sprintf("/runs/%d", run.ID))
+	if got := l.Run(t, run.ID); got.Status != lathe.StatusSuccess {
+		t.Fatalf("run %s", got.Status)
+	}
+	if j := l.Job(t, deploy.ID); j.Approval == nil || j.Approval.ApprovedBy != "lead" {
+		t.Fatalf("the gate was not approved by lead: %+v", j.Approval)
+	}
+	screenshot(t, ctx, "run-done")
+	nodes, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("svg.graph .node")).map(n => n.dataset.status)`))
+	if err != nil || !slices.Equal(nodes, []string{"success", "success"}) {
+		t.Errorf("graph nodes %v (%v)", nodes, err)
+	}
+}
