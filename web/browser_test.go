@@ -28,7 +28,7 @@ jobs:
 `
 
 // signInBrowser signs in through the sign-in page.
-func signInBrowser(t *testing.T, ctx context.Context, base, user, password string) {
+func signInBrowser(t testing.TB, ctx context.Context, base, user, password string) {
 	t.Helper()
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/login"),

@@ -30,6 +30,7 @@ type graphNode struct {
 	Truncated  bool
 	StatusSym  string
 	StatusWord string
+	Dur        string
 }
 
 type graphEdge struct {
@@ -73,7 +74,7 @@ func layoutGraph(run *lathe.Run) graph {
 			label, n.Truncated = string(runes[:maxLabel-1])+"…", true
 		}
 		st := status(j.Status)
-		n.Label, n.StatusSym, n.StatusWord = label, st.Symbol, st.Label
+		n.Label, n.StatusSym, n.StatusWord, n.Dur = label, st.Symbol, st.Label, duration(j.DurationMS)
 		n.TextX, n.TextY, n.DurY = n.X+8, n.Y+17, n.Y+33
 		rows[c]++
 		g.Nodes = append(g.Nodes, n)

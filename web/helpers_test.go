@@ -21,7 +21,7 @@ import (
 
 // member creates a user with a password and gives it role on project
 // ("" for no role); it returns the password.
-func member(t *testing.T, l *lathetest.Lathe, name, project, role string) string {
+func member(t testing.TB, l *lathetest.Lathe, name, project, role string) string {
 	t.Helper()
 	pw := "pw-" + name + "-secret"
 	l.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"name": name, "password": pw}, nil)
@@ -98,7 +98,7 @@ func (b *browserless) signIn(user, password string) {
 
 // chromium finds the browser; without one the test is skipped, except
 // in CI (CI=true), where it fails: .ci/run installs Debian's chromium.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -114,7 +114,7 @@ func chromium(t *testing.T) string {
 
 // browser starts a headless Chromium for the test (stopped when it ends)
 // and returns a tab's context, bounded by timeout.
-func browser(t *testing.T, timeout time.Duration) context.Context {
+func browser(t testing.TB, timeout time.Duration) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)),
 		chromedp.NoSandbox, chromedp.WindowSize(1280, 900), chromedp.Flag("disable-dev-shm-usage", true))

@@ -215,3 +215,62 @@ func TestPublicProjectSignedOut(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminAndSettingsPages(t *testing.T) {
+	t.Parallel()
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	l.Project(t, "app", lathetest.Repo(t, map[string]string{".lathe.yml": gatePipeline}))
+	l.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"name": "root", "password": "root-password", "admin": true}, nil)
+	member(t, l, "owner", "app", "owner")
+	writerPW := member(t, l, "writer", "app", "write")
+	admin := newBrowserless(t, l.URL)
+	admin.signIn("root", "root-password")
+
+	// Registration tokens: the secret shows once, on the answer.
+	code, _, body := admin.post("/admin/tokens", url.Values{"csrf": {admin.csrf("/admin/tokens")}, "name": {"farm"}, "action": {"create"}})
+	if code != http.StatusOK || !strings.Contains(body, "lathe_reg_") {
+		t.Fatalf("create token: %d\n%s", code, body)
+	}
+	if _, _, body = admin.get("/admin/tokens"); !strings.Contains(body, "farm") || strings.Contains(body, `id="new-token"`) {
+		t.Fatalf("token list:\n%s", body)
+	}
+	if _, _, body = admin.get("/audit?type=login"); !strings.Contains(body, ">login</a>") || !strings.Contains(body, "root") {
+		t.Fatalf("audit filtered by login:\n%s", body)
+	}
+
+	// Project settings, as the admin (owner of every project).
+	settings := "/p/app/settings"
+	tok := admin.csrf(settings)
+	for _, post := range []struct {
+		path string
+		form url.Values
+	}{
+		{settings + "/grant", url.Values{"kind": {"user"}, "member": {"writer"}, "role": {"read"}}},
+		{settings + "/visibility", url.Values{"visibility": {"public"}}},
+	} {
+		post.form.Set("csrf", tok)
+		if code, _, body := admin.post(post.path, post.form); code != http.StatusSeeOther {
+			t.Fatalf("POST %s: %d\n%s", post.path, code, body)
+		}
+	}
+	code, _, body = admin.post(settings+"/hook-create", url.Values{"csrf": {tok}, "name": {"ci-hook"}})
+	if code != http.StatusOK || !strings.Contains(body, "/api/v1/hooks/") {
+		t.Fatalf("hook token: %d\n%s", code, body)
+	}
+	var p struct {
+		Visibility string `json:"visibility"`
+	}
+	l.Do(t, http.MethodGet, "/api/v1/projects/app", nil, &p)
+	if p.Visibility != "public" {
+		t.Fatalf("visibility %s", p.Visibility)
+	}
+	// The writer, now a reader, may not see the settings.
+	writer := newBrowserless(t, l.URL)
+	writer.signIn("writer", writerPW)
+	if code, _, body := writer.get(settings); code != http.StatusForbidden {
+		t.Fatalf("a reader's settings page: %d\n%s", code, body)
+	}
+	if code, _, _ := writer.get("/admin/tokens"); code != http.StatusForbidden {
+		t.Fatalf("a non-admin's tokens page: %d", code)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -21,7 +22,17 @@ type runData struct {
 
 type stageJobs struct {
 	Stage *lathe.Stage
-	Jobs  []*lathe.Job
+	Jobs  []jobRow
+}
+
+// jobRow is a job as its row shows it, worked out once here rather than
+// by template calls per job (a run may have hundreds).
+type jobRow struct {
+	*lathe.Job
+	St       statusInfo
+	Dur      string
+	NeedList string
+	Gate     bool // waiting for a decision the caller may make
 }
 
 func pathInt(r *http.Request, name string) (int64, error) {
@@ -53,9 +64,10 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) error {
 
 func newRunData(run *lathe.Run, p *projectView) runData {
 	d := runData{Run: run, Project: p, Graph: layoutGraph(run), CanWrite: p.CanWrite()}
-	byStage := map[int64][]*lathe.Job{}
+	byStage := map[int64][]jobRow{}
 	for _, j := range run.Jobs {
-		byStage[j.StageID] = append(byStage[j.StageID], j)
+		byStage[j.StageID] = append(byStage[j.StageID], jobRow{Job: j, St: status(j.Status), Dur: duration(j.DurationMS),
+			NeedList: strings.Join(j.Needs, ", "), Gate: d.CanWrite && j.Status == lathe.StatusWaiting && j.Approval != nil})
 	}
 	stages := slices.Clone(run.Stages)
 	slices.SortStableFunc(stages, func(a, b *lathe.Stage) int { return a.Position - b.Position })

@@ -63,6 +63,11 @@ func (h *Handler) routes() []route {
 		{"POST /jobs/{job}/{action}", h.jobAction},
 		{"GET /agents", h.agents},
 		{"POST /agents/{agent}", h.agentAction},
+		{"GET /admin/tokens", h.tokens},
+		{"POST /admin/tokens", h.tokenAction},
+		{"GET /audit", h.audit},
+		{"GET /p/{project}/settings", h.settings},
+		{"POST /p/{project}/settings/{action}", h.settingsAction},
 		{"GET /static/{version}/{file}", h.static},
 	}
 }
