@@ -204,6 +204,13 @@ func TestPublicProjectSignedOut(t *testing.T) {
 	if !strings.Contains(home, `href="/p/open"`) || strings.Contains(home, "closed") {
 		t.Fatalf("signed-out home:\n%s", home)
 	}
+	l.Trigger(t, "open", "", "")
+	if _, _, body := b.get("/p/open?event=push"); !strings.Contains(body, "No runs.") {
+		t.Errorf("filtered by event push, the manual run shows:\n%s", body)
+	}
+	if _, _, body := b.get("/p/open?event=manual"); strings.Contains(body, "No runs.") || !strings.Contains(body, "ci #1") {
+		t.Errorf("filtered by event manual:\n%s", body)
+	}
 	code, _, body := b.get("/p/open")
 	if code != http.StatusOK || !strings.Contains(body, "<h1>open</h1>") || strings.Contains(body, "Run pipeline") {
 		t.Fatalf("public project signed out: %d\n%s", code, body)

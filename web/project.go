@@ -40,12 +40,15 @@ type pipelineInfo struct {
 	Params []pipelineParam `json:"params"`
 }
 
+// runEvents are the events a run can start by, for the filter.
+var runEvents = []string{"push", "pull_request", "tag", "manual", "schedule", "pipeline", "rerun"}
+
 type branchRun struct {
 	Branch string
 	Run    *lathe.Run
 }
 
-type runFilter struct{ Pipeline, Branch, Status string }
+type runFilter struct{ Pipeline, Branch, Status, Event string }
 
 type projectData struct {
 	Project      *projectView
@@ -53,6 +56,7 @@ type projectData struct {
 	Next         string // the URL of the next page of runs, "" on the last
 	Filter       runFilter
 	Statuses     []lathe.Status
+	Events       []string
 	Branches     []branchRun
 	Pipelines    []pipelineInfo
 	PipelinesErr string
@@ -80,10 +84,10 @@ func (h *Handler) projectPage(w http.ResponseWriter, r *http.Request, formErr *E
 		return err
 	}
 	q := r.URL.Query()
-	d := projectData{Project: p, Statuses: lathe.Statuses, FormError: formErr,
-		Filter: runFilter{Pipeline: q.Get("pipeline"), Branch: q.Get("branch"), Status: q.Get("status")}}
+	d := projectData{Project: p, Statuses: lathe.Statuses, Events: runEvents, FormError: formErr,
+		Filter: runFilter{Pipeline: q.Get("pipeline"), Branch: q.Get("branch"), Status: q.Get("status"), Event: q.Get("event")}}
 	aq := url.Values{"limit": {"50"}}
-	for k, v := range map[string]string{"pipeline": d.Filter.Pipeline, "branch": d.Filter.Branch, "status": d.Filter.Status, "before": q.Get("before")} {
+	for k, v := range map[string]string{"pipeline": d.Filter.Pipeline, "branch": d.Filter.Branch, "status": d.Filter.Status, "event": d.Filter.Event, "before": q.Get("before")} {
 		if v != "" {
 			aq.Set(k, v)
 		}
