@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/internal/lathetest"
@@ -133,5 +135,26 @@ func TestBrowserApproveGateFromRunPage(t *testing.T) {
 	nodes, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("svg.graph .node")).map(n => n.dataset.status)`))
 	if err != nil || !slices.Equal(nodes, []string{"success", "success"}) {
 		t.Errorf("graph nodes %v (%v)", nodes, err)
+	}
+	checkPage(t, ctx, "run page")
+
+	// At 375 px wide, in the dark theme.
+	dark := []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: dark}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(375, 800)); err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []string{"/", "/p/app", fmt.Sprintf("/runs/%d", run.ID), fmt.Sprintf("/jobs/%d", deploy.ID)} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(l.URL+page), chromedp.WaitVisible("#main")); err != nil {
+			t.Fatal(err)
+		}
+		checkPage(t, ctx, page+" at 375 px")
+		bg, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.body).backgroundColor`))
+		if err != nil || bg != "rgb(13, 17, 23)" {
+			t.Errorf("%s: dark background %q (%v)", page, bg, err)
+		}
+		screenshot(t, ctx, "375-dark"+strings.ReplaceAll(page, "/", "_"))
 	}
 }

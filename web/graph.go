@@ -16,7 +16,7 @@ const (
 	nodeW, nodeH = 200, 40
 	colGap       = 56
 	rowGap       = 12
-	pad          = 8
+	pad          = 18 // room for edges within a stage, left of the boxes
 	maxLabel     = 24
 )
 
@@ -91,11 +91,17 @@ func layoutGraph(run *lathe.Run) graph {
 			if !ok {
 				continue
 			}
-			x1, y1 := from.X+nodeW, from.Y+nodeH/2
-			x2, y2 := to.X, to.Y+nodeH/2
-			mid := (x1 + x2) / 2
-			g.Edges = append(g.Edges, graphEdge{From: from.Job.ID, To: to.Job.ID,
-				Path: fmt.Sprintf("M%d %d C%d %d %d %d %d %d", x1, y1, mid, y1, mid, y2, x2, y2)})
+			e := graphEdge{From: from.Job.ID, To: to.Job.ID}
+			if from.X == to.X { // in one stage: down the left side
+				x, y1, y2 := from.X+4, from.Y+nodeH/2, to.Y+nodeH/2
+				e.Path = fmt.Sprintf("M%d %d C%d %d %d %d %d %d", x, y1, x-14, y1, x-14, y2, x, y2)
+			} else {
+				x1, y1 := from.X+nodeW, from.Y+nodeH/2
+				x2, y2 := to.X, to.Y+nodeH/2
+				mid := (x1 + x2) / 2
+				e.Path = fmt.Sprintf("M%d %d C%d %d %d %d %d %d", x1, y1, mid, y1, mid, y2, x2, y2)
+			}
+			g.Edges = append(g.Edges, e)
 		}
 	}
 	maxRows := 0

@@ -171,3 +171,30 @@ func waitJS[T comparable](t *testing.T, ctx context.Context, expr string, want T
 	}
 	t.Fatalf("%s: got %v (%v), want %v", expr, got, err, want)
 }
+
+// checkPage checks what every page must have, in the browser as it is
+// now: a title, one main landmark, a labelled control for every input,
+// and no sideways scrolling of the page at the window's width (wide
+// tables and the graph scroll inside their own boxes).
+func checkPage(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const p = [];
+		if (!document.title.trim()) p.push("no title");
+		if (document.querySelectorAll("main").length !== 1) p.push("not one main landmark");
+		if (!document.querySelector("header nav[aria-label]")) p.push("no labelled navigation");
+		for (const c of document.querySelectorAll("input:not([type=hidden]), select, textarea"))
+			if (!c.labels.length && !c.getAttribute("aria-label")) p.push("unlabelled " + c.outerHTML);
+		for (const b of document.querySelectorAll("button"))
+			if (!b.textContent.trim() && !b.getAttribute("aria-label")) p.push("button without a name");
+		if (document.documentElement.scrollWidth > window.innerWidth + 1)
+			p.push("page scrolls sideways: " + document.documentElement.scrollWidth + " > " + window.innerWidth);
+		return p;
+	})()`))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", name, p)
+	}
+}

@@ -204,9 +204,7 @@
           if (i > rendered && sectionFor(l.off) !== sec) break;
           html += '<div class="line" id="L' + (i + 1) + '" data-n="' + (i + 1) + '" data-off="' + l.off + '">' + lineHTML(l.text, ansi) + "</div>";
         }
-        const t0 = performance.now();
         openBlock.insertAdjacentHTML("beforeend", html);
-        window.__latheInsert = (window.__latheInsert || 0) + performance.now() - t0;
         openCount += i - rendered;
         rendered = i;
       }
