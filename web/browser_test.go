@@ -96,6 +96,9 @@ func TestBrowserTriggerWithParameterAndFollowLog(t *testing.T) {
 	if err != nil || !inStep {
 		t.Errorf("line 1 is not in the step's section (%v)", err)
 	}
+	// The step's own section holds its lines.
+	waitJS(t, ctx, `(document.querySelector('#log details.step[data-index="1"] .step-name') || {}).textContent + ":" +
+		!!document.querySelector('#log details.step[data-index="1"] [data-n="3"]')`, "talk:true")
 	screenshot(t, ctx, "job-live")
 	// Cancel from the job page.
 	if err := chromedp.Do(ctx, chromedp.Click(fmt.Sprintf(`form[action="/jobs/%d/cancel"] button`, job.ID))); err != nil {

@@ -71,7 +71,7 @@ func (h *Handler) job(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	d.Steps = jobSteps(&job, d.Attempt)
+	d.Steps = jobSteps(d.Attempt)
 	q := ""
 	if d.Attempt != nil {
 		q = fmt.Sprintf("?attempt=%d", d.Attempt.Number)
@@ -81,35 +81,22 @@ func (h *Handler) job(w http.ResponseWriter, r *http.Request) error {
 	return h.render(w, r, http.StatusOK, "job", fmt.Sprintf("%s · %s #%d", job.Name, run.Pipeline, run.Number), user, d)
 }
 
-// jobSteps lists the job's steps, with what the attempt knows of each.
-func jobSteps(job *lathe.Job, a *lathe.Attempt) []stepView {
-	var out []stepView
-	for i, def := range job.Steps {
-		name := def.Name
-		if name == "" {
-			name = def.Run
-		}
-		out = append(out, stepView{Index: i, Name: name})
-	}
+// jobSteps lists the steps the attempt has started, with their exit codes
+// and log ranges (the script adds the ones that start while it follows).
+func jobSteps(a *lathe.Attempt) []stepView {
 	if a == nil {
-		return out
+		return nil
 	}
+	var out []stepView
 	for _, s := range a.Steps {
-		for len(out) <= s.Index {
-			out = append(out, stepView{Index: len(out)})
-		}
-		v := &out[s.Index]
-		v.Step = s
-		if s.Name != "" {
-			v.Name = s.Name
-		}
-		v.Start = strconv.FormatInt(s.LogStart, 10)
+		v := stepView{Index: s.Index, Name: s.Name, Step: s, Start: strconv.FormatInt(s.LogStart, 10)}
 		if s.LogEnd != nil {
 			v.End = strconv.FormatInt(*s.LogEnd, 10)
 		}
 		if s.ExitCode != nil {
 			v.ExitCode = strconv.Itoa(*s.ExitCode)
 		}
+		out = append(out, v)
 	}
 	return out
 }

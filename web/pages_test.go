@@ -146,6 +146,9 @@ func TestCSRFAndReadOnly(t *testing.T) {
 	reader.signIn("reader", readerPW)
 
 	runPage := fmt.Sprintf("/runs/%d", run.ID)
+	if _, _, home := writer.get("/"); !strings.Contains(home, "waiting for approval of deploy") {
+		t.Errorf("the home page does not say why the run waits:\n%s", home)
+	}
 	_, _, body := writer.get(runPage)
 	for _, want := range []string{"Cancel run", "Approve deploy", "Reject deploy", "Ship it?"} {
 		if !strings.Contains(body, want) {

@@ -244,8 +244,8 @@
           const want = root.dataset.attempt ? parseInt(root.dataset.attempt, 10) : 0;
           const att = job.attempts.find((a) => a.number === want) || job.attempts[job.attempts.length - 1];
           for (const st of att.steps || []) {
-            const sec = sections.find((s) => s.dataset.index === String(st.index));
-            if (!sec) continue;
+            let sec = sections.find((s) => s.dataset.index === String(st.index));
+            if (!sec) sec = addSection(st);
             sec.dataset.start = st.log_start;
             const meta = sec.querySelector("[data-step-meta]");
             let txt = (SYMBOLS[st.status] || "") + " " + word(st.status);
@@ -256,6 +256,29 @@
           rebucket();
         }, () => { refreshing = false; });
     }
+    // addSection adds the section of a step that started after the page was made.
+    function addSection(st) {
+      const sec = document.createElement("details");
+      sec.className = "step";
+      sec.open = true;
+      sec.dataset.index = st.index;
+      sec.dataset.empty = "";
+      const sum = document.createElement("summary");
+      const name = document.createElement("span");
+      name.className = "step-name";
+      name.textContent = st.name;
+      const meta = document.createElement("span");
+      meta.className = "step-meta";
+      meta.dataset.stepMeta = "";
+      sum.append(name, " ", meta);
+      const lines = document.createElement("div");
+      lines.className = "lines";
+      sec.append(sum, lines);
+      root.appendChild(sec);
+      sections.push(sec);
+      return sec;
+    }
+
     function rebucket() {
       starts = sections.map(startOf);
       openBlock = null; // new lines start a fresh block
@@ -296,11 +319,14 @@
       }
       addText(text, c.offset);
       nextOff = c.offset + size;
-      const last = sections[sections.length - 1];
-      if (startOf(last) === Infinity && performance.now() - lastRefresh > 500) refresh();
+      // Steps start while the log is followed: read the job again now and
+      // then to learn where each begins.
+      if (performance.now() - lastRefresh > 500) refresh();
     });
-    es.addEventListener("end", () => {
+    es.addEventListener("end", (ev) => {
       es.close();
+      const end = JSON.parse(ev.data);
+      if (end.status) setStatus(document.querySelector("[data-job-status]"), end.status);
       if (partial !== "") { lines.push({off: partialOff, text: partial, plain: null}); partial = ""; }
       ended = true;
       refresh();
