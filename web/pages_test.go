@@ -284,3 +284,29 @@ func TestAdminAndSettingsPages(t *testing.T) {
 		t.Fatalf("a non-admin's tokens page: %d", code)
 	}
 }
+
+func TestAgentsPage(t *testing.T) {
+	t.Parallel()
+	l := lathetest.Start(t, lathetest.Options{Agents: 1})
+	l.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"name": "root", "password": "root-password", "admin": true}, nil)
+	admin := newBrowserless(t, l.URL)
+	admin.signIn("root", "root-password")
+	var agents lathe.Page[*lathe.Agent]
+	l.Do(t, http.MethodGet, "/api/v1/agents", nil, &agents)
+	name := agents.Items[0].Name
+	_, _, body := admin.get("/agents")
+	if !strings.Contains(body, name) || !strings.Contains(body, "Disable (drain)") || !strings.Contains(body, "isolation:") {
+		t.Fatalf("agents page:\n%s", body)
+	}
+	if code, _, body := admin.post("/agents/"+name, url.Values{"csrf": {admin.csrf("/agents")}, "action": {"disable"}}); code != http.StatusSeeOther {
+		t.Fatalf("disable: %d\n%s", code, body)
+	}
+	var a lathe.Agent
+	l.Do(t, http.MethodGet, "/api/v1/agents/"+name, nil, &a)
+	if !a.Disabled {
+		t.Fatal("the agent is not disabled")
+	}
+	if _, _, body := admin.get("/agents"); !strings.Contains(body, "<strong>disabled</strong>") || !strings.Contains(body, `value="enable"`) {
+		t.Fatalf("agents page after disabling:\n%s", body)
+	}
+}
