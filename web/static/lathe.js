@@ -39,9 +39,9 @@
     if (!url) return;
     // The page's buttons depend on the run's and gates' statuses: when
     // those change the page is fetched again, otherwise updated in place.
-    const shape = (run) => run.status + "|" + (run.jobs || []).filter((j) => j.status === "waiting_for_approval").map((j) => j.id).join(",");
+    const shape = (run) => TERMINAL.has(run.status) + "|" + (run.jobs || []).filter((j) => j.status === "waiting_for_approval").map((j) => j.id).join(",");
     const waitingRows = Array.from(root.querySelectorAll('tr[data-job][data-status="waiting_for_approval"]')).map((el) => el.dataset.job);
-    const initial = root.dataset.status + "|" + waitingRows.join(",");
+    const initial = TERMINAL.has(root.dataset.status) + "|" + waitingRows.join(",");
     const es = new EventSource(url);
     es.addEventListener("run", (ev) => {
       const run = JSON.parse(ev.data);
