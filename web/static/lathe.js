@@ -233,13 +233,20 @@
     // refresh reads the job again for the steps' boundaries (steps start
     // while the log is followed), then moves lines that landed in an
     // earlier section than theirs.
+    let refreshTimer = null, again = false;
+    function wantRefresh() {
+      if (refreshTimer) return;
+      refreshTimer = setTimeout(() => { refreshTimer = null; refresh(); }, Math.max(0, 500 - (performance.now() - lastRefresh)));
+    }
     function refresh() {
-      if (refreshing || !root.dataset.job) return;
+      if (!root.dataset.job) return;
+      if (refreshing) { again = true; return; }
       refreshing = true; lastRefresh = performance.now();
       fetch(root.dataset.job, {headers: {Accept: "application/json"}, credentials: "same-origin"})
         .then((r) => (r.ok ? r.json() : null))
         .then((job) => {
           refreshing = false;
+          if (again) { again = false; wantRefresh(); }
           if (!job || !job.attempts || !job.attempts.length) return;
           const want = root.dataset.attempt ? parseInt(root.dataset.attempt, 10) : 0;
           const att = job.attempts.find((a) => a.number === want) || job.attempts[job.attempts.length - 1];
@@ -254,7 +261,7 @@
             meta.textContent = txt;
           }
           rebucket();
-        }, () => { refreshing = false; });
+        }, () => { refreshing = false; if (again) { again = false; wantRefresh(); } });
     }
     // addSection adds the section of a step that started after the page was made.
     function addSection(st) {
@@ -319,9 +326,10 @@
       }
       addText(text, c.offset);
       nextOff = c.offset + size;
-      // Steps start while the log is followed: read the job again now and
-      // then to learn where each begins.
-      if (performance.now() - lastRefresh > 500) refresh();
+      // Steps start while the log is followed: read the job again (at most
+      // twice a second, and always once after the latest chunk) to learn
+      // where each begins.
+      wantRefresh();
     });
     es.addEventListener("end", (ev) => {
       es.close();
