@@ -2,7 +2,10 @@ package web
 
 import (
 	"fmt"
+	"html"
+	"html/template"
 	"slices"
+	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -111,4 +114,35 @@ func layoutGraph(run *lathe.Run) graph {
 	g.Width = pad*2 + len(stages)*(nodeW+colGap) - colGap
 	g.Height = top + maxRows*(nodeH+rowGap) + pad
 	return g
+}
+
+// svg writes the graph as SVG. It is written here rather than by the
+// template because a run of hundreds of jobs would spend most of its page's
+// time in the template's per-attribute escaping; every text and attribute
+// that comes from a job or stage goes through html.EscapeString, the rest
+// are numbers and fixed words (statuses).
+func (g graph) SVG() template.HTML {
+	var b strings.Builder
+	b.Grow(400 * (len(g.Nodes) + 1))
+	fmt.Fprintf(&b, `<svg class="graph" width="%d" height="%d" viewBox="0 0 %d %d" role="group" aria-label="Jobs by stage, with arrows from each job to the jobs that need it">`,
+		g.Width, g.Height, g.Width, g.Height)
+	for _, c := range g.Columns {
+		fmt.Fprintf(&b, `<text class="col" x="%d" y="14">%s</text>`, c.X, html.EscapeString(c.Name))
+	}
+	for _, e := range g.Edges {
+		fmt.Fprintf(&b, `<path class="edge" d="%s" data-from="%d" data-to="%d"/>`, e.Path, e.From, e.To)
+	}
+	for _, n := range g.Nodes {
+		st := html.EscapeString(string(n.Job.Status))
+		fmt.Fprintf(&b, `<a href="/jobs/%d" class="node st-%s" data-job="%d" data-status="%s"><title>%s: %s</title>`+
+			`<rect x="%d" y="%d" width="%d" height="%d" rx="6"/>`+
+			`<text x="%d" y="%d"><tspan class="sym" data-sym>%s</tspan> %s</text>`+
+			`<text class="dur" x="%d" y="%d"><tspan data-word>%s</tspan> <tspan data-dur>%s</tspan></text></a>`,
+			n.Job.ID, st, n.Job.ID, st, html.EscapeString(n.Job.Name), html.EscapeString(n.StatusWord),
+			n.X, n.Y, nodeW, nodeH,
+			n.TextX, n.TextY, n.StatusSym, html.EscapeString(n.Label),
+			n.TextX, n.DurY, html.EscapeString(n.StatusWord), n.Dur)
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
 }
