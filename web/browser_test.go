@@ -100,6 +100,15 @@ func TestBrowserTriggerWithParameterAndFollowLog(t *testing.T) {
 	waitJS(t, ctx, `(document.querySelector('#log details.step[data-index="1"] .step-name') || {}).textContent + ":" +
 		!!document.querySelector('#log details.step[data-index="1"] [data-n="3"]')`, "talk:true")
 	screenshot(t, ctx, "job-live")
+	// Search finds a line; a line's address opens on it.
+	if err := chromedp.Do(ctx, chromedp.SendKeys("#log-q", "target=prod"), chromedp.Click(`#log-search button[type=submit]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `document.getElementById("log-hits").textContent`, "Match 1 of 1 (line 3)")
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/jobs/%d#L4", l.URL, job.ID))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `(document.querySelector("#log .line.hit") || {dataset: {}}).dataset.n`, "4")
 	// Cancel from the job page.
 	if err := chromedp.Do(ctx, chromedp.Click(fmt.Sprintf(`form[action="/jobs/%d/cancel"] button`, job.ID))); err != nil {
 		t.Fatal(err)

@@ -345,6 +345,15 @@
     };
     es.onopen = () => { if (!ended && state.textContent.startsWith("Connection")) state.textContent = "Following the log live…"; };
 
+    // #L123 in the address shows that line (at load, or when it changes).
+    window.addEventListener("hashchange", () => {
+      const m = /^#L(\d+)$/.exec(location.hash);
+      if (!m) return;
+      for (const h of root.querySelectorAll(".line.hit")) h.classList.remove("hit");
+      wantLine = parseInt(m[1], 10);
+      schedule();
+    });
+
     // A click on a line's number links it: the address becomes #L123.
     root.addEventListener("click", (e) => {
       const line = e.target.closest && e.target.closest(".line");
