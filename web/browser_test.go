@@ -170,3 +170,35 @@ func TestBrowserApproveGateFromRunPage(t *testing.T) {
 		screenshot(t, ctx, "375-dark"+strings.ReplaceAll(page, "/", "_"))
 	}
 }
+
+// TestBrowserLogResumesAfterDrop cuts the browser's connections while a
+// job prints: the page's EventSource reconnects with Last-Event-ID and the
+// log goes on where it stopped, with no line twice and none missing.
+func TestBrowserLogResumesAfterDrop(t *testing.T) {
+	ctx := browser(t, 3*time.Minute)
+	l := lathetest.Start(t, lathetest.Options{})
+	l.Project(t, "app", lathetest.Repo(t, map[string]string{".lathe.yml": "name: ci\njobs:\n  a:\n    steps: ['echo alpha-$((1+1)); sleep 2; echo beta-$((2+2)); sleep 120']\n"}))
+	pw := member(t, l, "dev", "app", "write")
+	proxy := newCutProxy(t, l.URL)
+	signInBrowser(t, ctx, proxy.URL, "dev", pw)
+	run := l.Trigger(t, "app", "", "")
+	job := lathetest.JobByName(t, l.Run(t, run.ID), "a")
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/jobs/%d", proxy.URL, job.ID))); err != nil {
+		t.Fatal(err)
+	}
+	count := func(word string) string {
+		return `Array.from(document.querySelectorAll("#log .line")).filter(l => l.textContent.endsWith("` + word + `")).length`
+	}
+	waitJS(t, ctx, count("alpha-2"), 1)
+	proxy.cut() // the stream drops before beta is printed
+	for range 600 {
+		if strings.Contains(l.Log(t, job.ID), "beta-4") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitJS(t, ctx, count("beta-4"), 1)
+	waitJS(t, ctx, count("alpha-2"), 1)
+	waitJS(t, ctx, `window.__latheDrops > 0`, true) // it did lose the stream
+	l.Do(t, "POST", fmt.Sprintf("/api/v1/runs/%d/cancel", run.ID), nil, nil)
+}

@@ -341,6 +341,7 @@
       if (rendered >= lines.length) done(); else schedule();
     });
     es.onerror = () => {
+      window.__latheDrops = (window.__latheDrops || 0) + 1; // what the tests read
       if (!ended) state.textContent = "Connection lost; reconnecting…";
     };
     es.onopen = () => { if (!ended && state.textContent.startsWith("Connection")) state.textContent = "Following the log live…"; };
