@@ -54,6 +54,7 @@ func TestBrowserTriggerWithParameterAndFollowLog(t *testing.T) {
 	screenshot(t, ctx, "home")
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(l.URL+"/p/app"),
+		chromedp.Click(`a[href="/p/app/run"]`),
 		chromedp.WaitVisible("#param-0-note"),
 		chromedp.Clear("#param-0-note"),
 		chromedp.SendKeys("#param-0-note", "from-the-form"),
@@ -158,7 +159,7 @@ func TestBrowserApproveGateFromRunPage(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(375, 800)); err != nil {
 		t.Fatal(err)
 	}
-	for _, page := range []string{"/", "/p/app", fmt.Sprintf("/runs/%d", run.ID), fmt.Sprintf("/jobs/%d", deploy.ID)} {
+	for _, page := range []string{"/", "/p/app", "/p/app/run", fmt.Sprintf("/runs/%d", run.ID), fmt.Sprintf("/jobs/%d", deploy.ID)} {
 		if err := chromedp.Do(ctx, chromedp.Navigate(l.URL+page), chromedp.WaitVisible("#main")); err != nil {
 			t.Fatal(err)
 		}

@@ -188,6 +188,13 @@ func TestCSRFAndReadOnly(t *testing.T) {
 	if st := l.Job(t, deploy.ID).Status; st != lathe.StatusWaiting {
 		t.Fatalf("a refused post changed the job: %s", st)
 	}
+	// The run form: a reader may not; a wrong parameter comes back with the API's reason.
+	if code, _, _ := reader.get("/p/app/run"); code != http.StatusForbidden {
+		t.Errorf("a reader's run form: %d", code)
+	}
+	if code, _, body := writer.post("/p/app/runs", url.Values{"csrf": {writerToken}, "pipeline": {"ci"}, "param.nope": {"1"}}); code/100 != 4 || !strings.Contains(body, "nope") || !strings.Contains(body, `role="alert"`) {
+		t.Errorf("a run with an unknown parameter: %d\n%s", code, body)
+	}
 	// The writer's real form works.
 	if code, hdr, body := writer.post(approve, url.Values{"csrf": {writerToken}}); code != http.StatusSeeOther || hdr.Get("Location") != fmt.Sprintf("/jobs/%d", deploy.ID) {
 		t.Fatalf("writer approves: %d %s\n%s", code, hdr.Get("Location"), body)
@@ -215,7 +222,7 @@ func TestPublicProjectSignedOut(t *testing.T) {
 		t.Errorf("filtered by event manual:\n%s", body)
 	}
 	code, _, body := b.get("/p/open")
-	if code != http.StatusOK || !strings.Contains(body, "<h1>open</h1>") || strings.Contains(body, "Run pipeline") {
+	if code != http.StatusOK || !strings.Contains(body, "<h1>open</h1>") || strings.Contains(body, "Run pipeline") || strings.Contains(body, "/p/open/run") {
 		t.Fatalf("public project signed out: %d\n%s", code, body)
 	}
 	// A private project is, signed out, as one that does not exist: sign in.

@@ -58,9 +58,13 @@ type projectData struct {
 	Statuses     []lathe.Status
 	Events       []string
 	Branches     []branchRun
+	ConfigErrors []lathe.ConfigErrors
+}
+
+type triggerData struct {
+	Project      *projectView
 	Pipelines    []pipelineInfo
 	PipelinesErr string
-	ConfigErrors []lathe.ConfigErrors
 	FormError    *Error
 }
 
@@ -71,20 +75,18 @@ func (h *Handler) loadProject(r *http.Request, name string) (*projectView, error
 	return &p, err
 }
 
+// project renders the project: its runs (filtered, a page at a time),
+// branches and config errors. The run form is a page of its own
+// (runForm): it reads the pipelines from git, which the runs list should
+// not wait for.
 func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
-	return h.projectPage(w, r, nil)
-}
-
-// projectPage renders the project: its runs (filtered, a page at a time),
-// branches, pipelines with their run form, and config errors.
-func (h *Handler) projectPage(w http.ResponseWriter, r *http.Request, formErr *Error) error {
 	user := h.viewer(r)
 	p, err := h.loadProject(r, r.PathValue("project"))
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	d := projectData{Project: p, Statuses: lathe.Statuses, Events: runEvents, FormError: formErr,
+	d := projectData{Project: p, Statuses: lathe.Statuses, Events: runEvents,
 		Filter: runFilter{Pipeline: q.Get("pipeline"), Branch: q.Get("branch"), Status: q.Get("status"), Event: q.Get("event")}}
 	aq := url.Values{"limit": {"50"}}
 	for k, v := range map[string]string{"pipeline": d.Filter.Pipeline, "branch": d.Filter.Branch, "status": d.Filter.Status, "event": d.Filter.Event, "before": q.Get("before")} {
@@ -103,21 +105,41 @@ func (h *Handler) projectPage(w http.ResponseWriter, r *http.Request, formErr *E
 		d.Next = "/p/" + url.PathEscape(p.Name) + "?" + nq.Encode()
 	}
 	d.Branches = lastPerBranch(runs.Items)
-	var pls struct{ Items []pipelineInfo }
-	if _, err := h.call(r, http.MethodGet, apiPath("projects", p.Name, "pipelines"), nil, &pls); err != nil {
-		d.PipelinesErr = errText(err)
-	}
-	d.Pipelines = pls.Items
 	var ces struct{ Items []lathe.ConfigErrors }
 	if _, err := h.call(r, http.MethodGet, apiPath("projects", p.Name, "config-errors"), nil, &ces); err != nil {
 		return err
 	}
 	d.ConfigErrors = ces.Items
+	return h.render(w, r, http.StatusOK, "project", p.Name, user, d)
+}
+
+func (h *Handler) runForm(w http.ResponseWriter, r *http.Request) error {
+	return h.runFormPage(w, r, nil)
+}
+
+// runFormPage offers a form per pipeline at the default branch, with its
+// parameters (types, choices, defaults); formErr is the API's refusal of
+// the last one sent.
+func (h *Handler) runFormPage(w http.ResponseWriter, r *http.Request, formErr *Error) error {
+	user := h.viewer(r)
+	p, err := h.loadProject(r, r.PathValue("project"))
+	if err != nil {
+		return err
+	}
+	if !p.CanWrite() {
+		return &Error{Status: http.StatusForbidden, Detail: fmt.Sprintf("Running a pipeline of %s needs the write role; you have %s.", p.Name, roleWord(p.Role))}
+	}
+	d := triggerData{Project: p, FormError: formErr}
+	var pls struct{ Items []pipelineInfo }
+	if _, err := h.call(r, http.MethodGet, apiPath("projects", p.Name, "pipelines"), nil, &pls); err != nil {
+		d.PipelinesErr = errText(err)
+	}
+	d.Pipelines = pls.Items
 	status := http.StatusOK
 	if formErr != nil {
 		status = formErr.Status
 	}
-	return h.render(w, r, status, "project", p.Name, user, d)
+	return h.render(w, r, status, "trigger", "Run a pipeline of "+p.Name, user, d)
 }
 
 // lastPerBranch is each branch's newest run among runs (newest first).
@@ -161,7 +183,7 @@ func (h *Handler) triggerRun(w http.ResponseWriter, r *http.Request) error {
 	var run lathe.Run
 	_, err := h.call(r, http.MethodPost, apiPath("projects", r.PathValue("project"), "runs"), in, &run)
 	if e, ok := err.(*Error); ok && e.Status != http.StatusUnauthorized && e.Status != http.StatusForbidden && e.Status != http.StatusNotFound {
-		return h.projectPage(w, r, e)
+		return h.runFormPage(w, r, e)
 	}
 	if err != nil {
 		return err

@@ -56,6 +56,7 @@ func (h *Handler) routes() []route {
 		{"GET /setup", h.setupPage},
 		{"POST /setup", h.setup},
 		{"GET /p/{project}", h.project},
+		{"GET /p/{project}/run", h.runForm},
 		{"POST /p/{project}/runs", h.triggerRun},
 		{"GET /runs/{run}", h.run},
 		{"POST /runs/{run}/{action}", h.runAction},
