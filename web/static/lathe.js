@@ -134,7 +134,7 @@
     const sections = Array.from(root.querySelectorAll("details.step"));
     const enc = new TextEncoder();
     const ascii = /^[\x00-\x7f]*$/;
-    const BLOCK = 200;
+    const BLOCK = 200, BIG = 2000; // lines a block holds; a log past BIG skips off-screen blocks
     const lines = [];      // every line: {off, text, plain (lower case, for search)}
     let rendered = 0;      // lines[0:rendered] are in the page
     let partial = "", partialOff = 0, nextOff = 0;
@@ -186,6 +186,7 @@
       scheduled = false;
       const began = performance.now(), until = began + 12;
       starts = sections.map(startOf);
+      if (lines.length > BIG) root.classList.add("big");
       while (rendered < lines.length && performance.now() < until) {
         const sec = sectionFor(lines[rendered].off);
         const box = sec.querySelector(".lines");
@@ -206,6 +207,9 @@
         }
         openBlock.insertAdjacentHTML("beforeend", html);
         openCount += i - rendered;
+        // Until it is first laid out, a block off screen counts as its lines'
+        // height (a line is about 18 px), not as a fixed guess.
+        openBlock.style.containIntrinsicSize = "auto " + openCount * 18 + "px";
         rendered = i;
       }
       // What the benchmarks read: when the first line showed, and the
