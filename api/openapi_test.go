@@ -283,6 +283,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"RunPage", lathe.Page[*lathe.Run]{}, false},
 		{"Pipeline", pipelineView{}, false},
 		{"PipelineJob", jobView{}, false},
+		{"PipelineParam", paramView{}, false},
+		{"ProjectWithRole", projectView{}, false},
 		{"Problem", Problem{}, false},
 		{"LogChunk", lathe.LogChunk{}, false},
 		{"Assignment", lathe.Assignment{}, false},

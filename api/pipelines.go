@@ -14,6 +14,18 @@ type pipelineView struct {
 	Ref    string    `json:"ref"`
 	Stages []string  `json:"stages"`
 	Jobs   []jobView `json:"jobs"`
+	// Params are the parameters a manual run takes, in file order.
+	Params []paramView `json:"params"`
+}
+
+// paramView is one parameter of a pipeline, as a run form offers it.
+type paramView struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Description string   `json:"description,omitempty"`
+	Default     *string  `json:"default"`
+	Choices     []string `json:"choices,omitempty"`
+	Required    bool     `json:"required"`
 }
 
 type jobView struct {
@@ -27,7 +39,14 @@ type jobView struct {
 }
 
 func viewPipeline(p *pipeline.Pipeline, commit, ref string) pipelineView {
-	v := pipelineView{Name: p.Name, File: p.File, Commit: commit, Ref: ref, Stages: p.Stages, Jobs: []jobView{}}
+	v := pipelineView{Name: p.Name, File: p.File, Commit: commit, Ref: ref, Stages: p.Stages, Jobs: []jobView{}, Params: []paramView{}}
+	for _, prm := range p.Params {
+		pv := paramView{Name: prm.Name, Type: prm.Type, Description: prm.Description, Choices: prm.Choices, Required: prm.Required}
+		if prm.HasDefault {
+			pv.Default = &prm.Default
+		}
+		v.Params = append(v.Params, pv)
+	}
 	for _, j := range p.Jobs {
 		v.Jobs = append(v.Jobs, jobView{Name: j.Name, Stage: j.Stage, Needs: orEmpty(j.Needs), Deps: orEmpty(j.Deps),
 			RunsOn: orEmpty(j.RunsOn), TimeoutSec: int64(j.Timeout.Seconds()), Steps: len(j.Steps)})

@@ -96,8 +96,15 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	return respond(w, http.StatusOK, page, err)
 }
 
+// projectView is one project with the caller's role on it, so a client (the
+// web UI) offers only the actions the API would allow.
+type projectView struct {
+	lathe.Project
+	Role lathe.Role `json:"role"`
+}
+
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, projectOf(r))
+	writeJSON(w, http.StatusOK, projectView{Project: *projectOf(r), Role: principal(r.Context()).Role})
 	return nil
 }
 

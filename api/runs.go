@@ -51,7 +51,7 @@ func (s *Server) runFilter(r *http.Request, projectKey string) (store.RunFilter,
 	}
 	q := r.URL.Query()
 	f := store.RunFilter{Pipeline: q.Get("pipeline"), Branch: q.Get("branch"), Ref: q.Get("ref"), Commit: q.Get("commit"),
-		Status: lathe.Status(q.Get("status")), Before: before, Limit: limit, Viewer: principal(r.Context()).viewer()}
+		Status: lathe.Status(q.Get("status")), Event: q.Get("event"), Before: before, Limit: limit, Viewer: principal(r.Context()).viewer()}
 	if pr := q.Get("pull_request"); pr != "" {
 		n, err := strconv.ParseInt(pr, 10, 64)
 		if err != nil || n < 1 {

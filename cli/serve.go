@@ -133,6 +133,7 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 	}
 	if srv.AdminToken != "" {
 		fmt.Fprintf(env.Stdout, "Admin API token: %s\n(also in %s/admin.token)\n", srv.AdminToken, cfg.DataDir)
+		fmt.Fprintf(env.Stdout, "Web UI: open %s/setup and paste the token to set the admin's password\n", srv.URL)
 	} else {
 		fmt.Fprintf(env.Stdout, "Admin API token: the one printed at the first start (also in %s/admin.token unless removed)\n", cfg.DataDir)
 	}

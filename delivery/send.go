@@ -119,8 +119,9 @@ func (l *Loop) retry(o *store.Outgoing, try store.Try) store.Try {
 	return try
 }
 
-// RunPath is where a run is, under the server's public URL.
-const RunPath = "/api/v1/runs/"
+// RunPath is where a run's page is, under the server's public URL (the
+// web UI's run page; its JSON is at /api/v1/runs/{id}).
+const RunPath = "/runs/"
 
 func (l *Loop) runURL(runID int64) string {
 	return strings.TrimRight(l.PublicURL, "/") + RunPath + strconv.FormatInt(runID, 10)

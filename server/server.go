@@ -31,6 +31,7 @@ import (
 	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
+	"github.com/lathe-ci/lathe/web"
 )
 
 // Config says how to run a server.
@@ -294,7 +295,8 @@ func (s *Server) setup(ctx context.Context) error {
 		return err
 	}
 	s.http = &http.Server{
-		Handler:           s.API,
+		// The web UI answers its pages and hands /api/… to the API.
+		Handler:           web.New(s.API, s.cfg.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
 	}

@@ -143,7 +143,7 @@ func TestCommitStatusesReachEachForge(t *testing.T) {
 				}
 				return n == 3
 			})
-			target := l.URL + "/api/v1/runs/" + fmt.Sprint(run.ID)
+			target := l.URL + "/runs/" + fmt.Sprint(run.ID)
 			var path, auth string
 			var want []map[string]any
 			switch kind {

@@ -142,6 +142,7 @@ type RunFilter struct {
 	Ref       string // full ref (refs/heads/main) or its short name (main)
 	Commit    string
 	Status    lathe.Status
+	Event     string // push, pull_request, manual, schedule, rerun…
 	Before    int64
 	Limit     int
 	// Viewer limits the list to runs of projects it may read (nil: all).
@@ -212,6 +213,9 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) (lathe.Page[*lathe.Run], 
 	}
 	if f.PullRequest > 0 {
 		add("r.pull_request = ?", f.PullRequest)
+	}
+	if f.Event != "" {
+		add("r.event = ?", f.Event)
 	}
 	if f.Before > 0 {
 		add("r.id < ?", f.Before)

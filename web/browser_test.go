@@ -1,0 +1,205 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+// The browser tests drive a real headless Chromium against a real server
+// with real agents: what a user does, through the pages' own forms and
+// script. Each starts and stops its own browser.
+
+const paramPipeline = `name: ci
+parameters:
+  target: {type: choice, choices: [staging, production], default: staging}
+  note: {type: string, default: hello}
+jobs:
+  work:
+    steps:
+      - name: talk
+        run: 'echo "note=$PARAM_NOTE target=$PARAM_TARGET"; printf "\033[31mred\033[0m\n"; sleep 120; echo late'
+`
+
+// signInBrowser signs in through the sign-in page.
+func signInBrowser(t testing.TB, ctx context.Context, base, user, password string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.SendKeys("#username", user),
+		chromedp.SendKeys("#password", password),
+		chromedp.Click(`form[action="/login"] button[type=submit]`),
+		chromedp.WaitVisible(".who .user"),
+	)
+	if err != nil {
+		t.Fatalf("sign in as %s: %v", user, err)
+	}
+}
+
+func TestBrowserTriggerWithParameterAndFollowLog(t *testing.T) {
+	ctx := browser(t, 3*time.Minute)
+	l := lathetest.Start(t, lathetest.Options{})
+	l.Project(t, "app", lathetest.Repo(t, map[string]string{".lathe.yml": paramPipeline}))
+	pw := member(t, l, "dev", "app", "write")
+
+	signInBrowser(t, ctx, l.URL, "dev", pw)
+	screenshot(t, ctx, "home")
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(l.URL+"/p/app"),
+		chromedp.Click(`a[href="/p/app/run"]`),
+		chromedp.WaitVisible("#param-0-note"),
+		chromedp.Clear("#param-0-note"),
+		chromedp.SendKeys("#param-0-note", "from-the-form"),
+		chromedp.SetValue("#param-0-target", "production"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "project")
+	if err := chromedp.Do(ctx, chromedp.Click(`form.run-form button[type=submit]`), chromedp.WaitVisible("#run")); err != nil {
+		t.Fatalf("run the pipeline from the form: %v", err)
+	}
+	runID, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`Number(document.getElementById("run").dataset.run)`))
+	if err != nil || runID == 0 {
+		t.Fatalf("no run on the run page (%v)", err)
+	}
+	screenshot(t, ctx, "run")
+	run := l.Run(t, runID)
+	if got := fmt.Sprint(run.Params); got != "[{target production} {note from-the-form}]" {
+		t.Errorf("the run's parameters are %s", got)
+	}
+	job := lathetest.JobByName(t, run, "work")
+
+	// The job page follows the log live: the first lines show while the
+	// step still runs (it sleeps), colours and all.
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/jobs/%d", l.URL, job.ID))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("log").textContent.includes("note=from-the-form target=production")`)); err != nil {
+		t.Fatalf("the log line never showed: %v", err)
+	}
+	if st := l.Job(t, job.ID).Status; st != lathe.StatusRunning {
+		t.Fatalf("the job is %s: the line was not shown live", st)
+	}
+	red, err := chromedp.Run(ctx, chromedp.Poll[string](`(document.querySelector("#log .line .f1") || {}).textContent`))
+	if err != nil || red != "red" {
+		t.Errorf("ANSI red: %q %v", red, err)
+	}
+	inStep, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!document.querySelector('#log details.step[data-index="0"] #L1')`))
+	if err != nil || !inStep {
+		t.Errorf("line 1 is not in the step's section (%v)", err)
+	}
+	// The step's own section holds its lines.
+	waitJS(t, ctx, `(document.querySelector('#log details.step[data-index="1"] .step-name') || {}).textContent + ":" +
+		!!document.querySelector('#log details.step[data-index="1"] [data-n="3"]')`, "talk:true")
+	screenshot(t, ctx, "job-live")
+	// Search finds a line; a line's address opens on it.
+	if err := chromedp.Do(ctx, chromedp.SendKeys("#log-q", "target=prod"), chromedp.Click(`#log-search button[type=submit]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `document.getElementById("log-hits").textContent`, "Match 1 of 1 (line 3)")
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/jobs/%d#L4", l.URL, job.ID))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `(document.querySelector("#log .line.hit") || {dataset: {}}).dataset.n`, "4")
+	// Cancel from the job page.
+	if err := chromedp.Do(ctx, chromedp.Click(fmt.Sprintf(`form[action="/jobs/%d/cancel"] button`, job.ID))); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, l, job.ID, lathe.StatusCanceled)
+}
+
+func TestBrowserApproveGateFromRunPage(t *testing.T) {
+	ctx := browser(t, 3*time.Minute)
+	l := lathetest.Start(t, lathetest.Options{})
+	l.Project(t, "app", lathetest.Repo(t, map[string]string{".lathe.yml": gatePipeline}))
+	pw := member(t, l, "lead", "app", "write")
+	run := l.Trigger(t, "app", "", "")
+	deploy := lathetest.JobByName(t, l.Run(t, run.ID), "deploy")
+
+	signInBrowser(t, ctx, l.URL, "lead", pw)
+	approve := fmt.Sprintf(`form[action="/jobs/%d/approve"] button`, deploy.ID)
+	// The page reloads itself when the gate opens for a decision.
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/runs/%d", l.URL, run.ID)), chromedp.WaitVisible(approve)); err != nil {
+		t.Fatalf("no approve button: %v", err)
+	}
+	screenshot(t, ctx, "gate")
+	if err := chromedp.Do(ctx, chromedp.Click(approve)); err != nil {
+		t.Fatal(err)
+	}
+	// Back on the run page, which follows the run to its end.
+	waitJS(t, ctx, `((document.querySelector("[data-run-status] .status") || {dataset: {}}).dataset.status === "success") && location.pathname`,
+		fmt.Sprintf("/runs/%d", run.ID))
+	if got := l.Run(t, run.ID); got.Status != lathe.StatusSuccess {
+		t.Fatalf("run %s", got.Status)
+	}
+	if j := l.Job(t, deploy.ID); j.Approval == nil || j.Approval.ApprovedBy != "lead" {
+		t.Fatalf("the gate was not approved by lead: %+v", j.Approval)
+	}
+	screenshot(t, ctx, "run-done")
+	nodes, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("svg.graph .node")).map(n => n.dataset.status)`))
+	if err != nil || !slices.Equal(nodes, []string{"success", "success"}) {
+		t.Errorf("graph nodes %v (%v)", nodes, err)
+	}
+	checkPage(t, ctx, "run page")
+
+	// At 375 px wide, in the dark theme.
+	dark := []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: dark}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(375, 800)); err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []string{"/", "/p/app", "/p/app/run", fmt.Sprintf("/runs/%d", run.ID), fmt.Sprintf("/jobs/%d", deploy.ID)} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(l.URL+page), chromedp.WaitVisible("#main")); err != nil {
+			t.Fatal(err)
+		}
+		checkPage(t, ctx, page+" at 375 px")
+		bg, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.body).backgroundColor`))
+		if err != nil || bg != "rgb(13, 17, 23)" {
+			t.Errorf("%s: dark background %q (%v)", page, bg, err)
+		}
+		screenshot(t, ctx, "375-dark"+strings.ReplaceAll(page, "/", "_"))
+	}
+}
+
+// TestBrowserLogResumesAfterDrop cuts the browser's connections while a
+// job prints: the page's EventSource reconnects with Last-Event-ID and the
+// log goes on where it stopped, with no line twice and none missing.
+func TestBrowserLogResumesAfterDrop(t *testing.T) {
+	ctx := browser(t, 3*time.Minute)
+	l := lathetest.Start(t, lathetest.Options{})
+	l.Project(t, "app", lathetest.Repo(t, map[string]string{".lathe.yml": "name: ci\njobs:\n  a:\n    steps: ['echo alpha-$((1+1)); sleep 2; echo beta-$((2+2)); sleep 120']\n"}))
+	pw := member(t, l, "dev", "app", "write")
+	proxy := newCutProxy(t, l.URL)
+	signInBrowser(t, ctx, proxy.URL, "dev", pw)
+	run := l.Trigger(t, "app", "", "")
+	job := lathetest.JobByName(t, l.Run(t, run.ID), "a")
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/jobs/%d", proxy.URL, job.ID))); err != nil {
+		t.Fatal(err)
+	}
+	count := func(word string) string {
+		return `Array.from(document.querySelectorAll("#log .line")).filter(l => l.textContent.endsWith("` + word + `")).length`
+	}
+	waitJS(t, ctx, count("alpha-2"), 1)
+	proxy.cut() // the stream drops before beta is printed
+	for range 600 {
+		if strings.Contains(l.Log(t, job.ID), "beta-4") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitJS(t, ctx, count("beta-4"), 1)
+	waitJS(t, ctx, count("alpha-2"), 1)
+	waitJS(t, ctx, `window.__latheDrops > 0`, true) // it did lose the stream
+	l.Do(t, "POST", fmt.Sprintf("/api/v1/runs/%d/cancel", run.ID), nil, nil)
+}

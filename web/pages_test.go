@@ -1,0 +1,319 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/api"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+func TestSessionCookieIsTheAPIs(t *testing.T) {
+	if api.SessionCookie != "lathe_session" {
+		t.Fatalf("the API's session cookie is %q; web reads lathe_session", api.SessionCookie)
+	}
+}
+
+// gatePipeline has a job that waits for approval, so a run stays open.
+const gatePipeline = `name: ci
+jobs:
+  build:
+    steps: [echo built]
+  deploy:
+    needs: [build]
+    approval: {message: "Ship it?"}
+    steps: [echo deployed]
+`
+
+func waitStatus(t *testing.T, l *lathetest.Lathe, jobID int64, want lathe.Status) {
+	t.Helper()
+	for range 600 {
+		if j := l.Job(t, jobID); j.Status == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("job %d never reached %s (it is %s)", jobID, want, l.Job(t, jobID).Status)
+}
+
+func TestPagesHeadersAndStatic(t *testing.T) {
+	t.Parallel()
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	b := newBrowserless(t, l.URL)
+	code, hdr, body := b.get("/")
+	if code != http.StatusOK || !strings.Contains(body, "<title>Projects · Lathe</title>") {
+		t.Fatalf("GET /: %d\n%s", code, body)
+	}
+	csp := hdr.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("CSP %q allows inline code", csp)
+	}
+	// No inline script or style in the page: the CSP would block it.
+	if regexp.MustCompile(`<script>|<script [^>]*>[^<]|<style|style="`).MatchString(body) {
+		t.Errorf("the page has inline script or style:\n%s", body)
+	}
+	static := regexp.MustCompile(`href="(/static/[^"]+/lathe\.css)"`).FindStringSubmatch(body)
+	if static == nil {
+		t.Fatalf("no stylesheet link in\n%s", body)
+	}
+	code, hdr, _ = b.get(static[1])
+	if code != http.StatusOK || !strings.Contains(hdr.Get("Cache-Control"), "immutable") || !strings.HasPrefix(hdr.Get("Content-Type"), "text/css") {
+		t.Errorf("GET %s: %d, Cache-Control %q, Content-Type %q", static[1], code, hdr.Get("Cache-Control"), hdr.Get("Content-Type"))
+	}
+	if code, hdr, _ = b.get("/static/old/lathe.js"); code != http.StatusOK || hdr.Get("Cache-Control") != "no-cache" {
+		t.Errorf("an old version's URL: %d, Cache-Control %q", code, hdr.Get("Cache-Control"))
+	}
+	if code, _, body = b.get("/no/such/page"); code != http.StatusNotFound || !strings.Contains(body, "There is no page at /no/such/page") {
+		t.Errorf("unknown page: %d\n%s", code, body)
+	}
+	// The API keeps its own answers.
+	if code, hdr, _ = b.get("/api/v1/nothing"); code != http.StatusNotFound || hdr.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("unknown API path: %d %s", code, hdr.Get("Content-Type"))
+	}
+	// Signed out, a private page asks to sign in.
+	if code, hdr, _ = b.get("/agents"); code != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "/login?next=") {
+		t.Errorf("agents signed out: %d %s", code, hdr.Get("Location"))
+	}
+}
+
+func TestSetupSignInAndOut(t *testing.T) {
+	t.Parallel()
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	b := newBrowserless(t, l.URL)
+	token := b.csrf("/setup")
+	form := url.Values{"csrf": {token}, "token": {"lathe_wrong"}, "password": {"a-new-password"}, "confirm": {"a-new-password"}}
+	if code, _, body := b.post("/setup", form); code != http.StatusUnauthorized || !strings.Contains(body, "role=\"alert\"") {
+		t.Fatalf("setup with a wrong token: %d\n%s", code, body)
+	}
+	form.Set("token", l.AdminToken)
+	if code, hdr, body := b.post("/setup", form); code != http.StatusSeeOther || hdr.Get("Location") != "/" {
+		t.Fatalf("setup: %d %s\n%s", code, hdr.Get("Location"), body)
+	}
+	if _, _, body := b.get("/"); !strings.Contains(body, "admin (admin)") || !strings.Contains(body, ">Agents</a>") {
+		t.Fatalf("after setup the admin is not signed in:\n%s", body)
+	}
+	var cookie *http.Cookie
+	u, _ := url.Parse(l.URL)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == api.SessionCookie {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatal("no session cookie")
+	}
+	// Sign out: the session is gone at the API too.
+	old := cookie.Value
+	if code, hdr, _ := b.post("/logout", url.Values{"csrf": {b.csrf("/")}}); code != http.StatusSeeOther || hdr.Get("Location") != "/" {
+		t.Fatalf("sign out: %d", code)
+	}
+	if err := l.ClientAs(t, old).Do(t.Context(), http.MethodGet, "/api/v1/users/me", nil, nil); err == nil {
+		t.Fatal("the session still works after signing out")
+	}
+	// And back in with the password the setup page set.
+	c2 := newBrowserless(t, l.URL)
+	c2.signIn("admin", "a-new-password")
+	if code, _, body := c2.post("/login", url.Values{"csrf": {c2.csrf("/login")}, "username": {"admin"}, "password": {"wrong-password"}}); code != http.StatusUnauthorized || !strings.Contains(body, "wrong username or password") {
+		t.Fatalf("wrong password: %d\n%s", code, body)
+	}
+}
+
+func TestCSRFAndReadOnly(t *testing.T) {
+	t.Parallel()
+	l := lathetest.Start(t, lathetest.Options{})
+	repo := lathetest.Repo(t, map[string]string{".lathe.yml": gatePipeline})
+	l.Project(t, "app", repo)
+	run := l.Trigger(t, "app", "", "")
+	deploy := lathetest.JobByName(t, l.Run(t, run.ID), "deploy")
+	waitStatus(t, l, deploy.ID, lathe.StatusWaiting)
+
+	writerPW := member(t, l, "writer", "app", "write")
+	readerPW := member(t, l, "reader", "app", "read")
+	writer := newBrowserless(t, l.URL)
+	writer.signIn("writer", writerPW)
+	reader := newBrowserless(t, l.URL)
+	reader.signIn("reader", readerPW)
+
+	runPage := fmt.Sprintf("/runs/%d", run.ID)
+	if _, _, home := writer.get("/"); !strings.Contains(home, "waiting for approval of deploy") {
+		t.Errorf("the home page does not say why the run waits:\n%s", home)
+	}
+	_, _, body := writer.get(runPage)
+	for _, want := range []string{"Cancel run", "Approve deploy", "Reject deploy", "Ship it?"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the writer's run page lacks %q", want)
+		}
+	}
+	_, _, body = reader.get(runPage)
+	if !strings.Contains(body, "deploy") {
+		t.Fatalf("the reader's run page:\n%s", body)
+	}
+	for _, unwanted := range []string{"Cancel run", "Approve", "Reject", "Re-run"} {
+		if strings.Contains(body, unwanted) {
+			t.Errorf("the reader's run page offers %q", unwanted)
+		}
+	}
+	// The reader posts anyway, with a valid token: the API refuses (403).
+	approve := fmt.Sprintf("/jobs/%d/approve", deploy.ID)
+	code, _, body := reader.post(approve, url.Values{"csrf": {reader.csrf(runPage)}})
+	if code != http.StatusForbidden || !strings.Contains(body, "needs write on project app") {
+		t.Fatalf("reader approves: %d\n%s", code, body)
+	}
+	// CSRF: no token, another session's token, a foreign Origin.
+	writerToken := writer.csrf(runPage)
+	for name, c := range map[string]struct {
+		form    url.Values
+		headers []string
+	}{
+		"no token":              {url.Values{}, nil},
+		"another user's token":  {url.Values{"csrf": {reader.csrf(runPage)}}, nil},
+		"foreign origin":        {url.Values{"csrf": {writerToken}}, []string{"Origin", "https://evil.example"}},
+		"signed-out form token": {url.Values{"csrf": {newBrowserless(t, l.URL).csrf("/login")}}, nil},
+	} {
+		if code, _, body := writer.post(approve, c.form, c.headers...); code != http.StatusForbidden {
+			t.Errorf("%s: %d\n%s", name, code, body)
+		}
+	}
+	if st := l.Job(t, deploy.ID).Status; st != lathe.StatusWaiting {
+		t.Fatalf("a refused post changed the job: %s", st)
+	}
+	// The run form: a reader may not; a wrong parameter comes back with the API's reason.
+	if code, _, _ := reader.get("/p/app/run"); code != http.StatusForbidden {
+		t.Errorf("a reader's run form: %d", code)
+	}
+	if code, _, body := writer.post("/p/app/runs", url.Values{"csrf": {writerToken}, "pipeline": {"ci"}, "param.nope": {"1"}}); code/100 != 4 || !strings.Contains(body, "nope") || !strings.Contains(body, `role="alert"`) {
+		t.Errorf("a run with an unknown parameter: %d\n%s", code, body)
+	}
+	// The writer's real form works.
+	if code, hdr, body := writer.post(approve, url.Values{"csrf": {writerToken}}); code != http.StatusSeeOther || hdr.Get("Location") != fmt.Sprintf("/jobs/%d", deploy.ID) {
+		t.Fatalf("writer approves: %d %s\n%s", code, hdr.Get("Location"), body)
+	}
+	l.Wait(t, run.ID, time.Minute)
+}
+
+func TestPublicProjectSignedOut(t *testing.T) {
+	t.Parallel()
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	repo := lathetest.Repo(t, map[string]string{".lathe.yml": gatePipeline})
+	l.Project(t, "open", repo)
+	l.Project(t, "closed", repo)
+	l.Do(t, http.MethodPatch, "/api/v1/projects/open", map[string]string{"visibility": "public"}, nil)
+	b := newBrowserless(t, l.URL)
+	_, _, home := b.get("/")
+	if !strings.Contains(home, `href="/p/open"`) || strings.Contains(home, "closed") {
+		t.Fatalf("signed-out home:\n%s", home)
+	}
+	l.Trigger(t, "open", "", "")
+	if _, _, body := b.get("/p/open?event=push"); !strings.Contains(body, "No runs.") {
+		t.Errorf("filtered by event push, the manual run shows:\n%s", body)
+	}
+	if _, _, body := b.get("/p/open?event=manual"); strings.Contains(body, "No runs.") || !strings.Contains(body, "ci #1") {
+		t.Errorf("filtered by event manual:\n%s", body)
+	}
+	code, _, body := b.get("/p/open")
+	if code != http.StatusOK || !strings.Contains(body, "<h1>open</h1>") || strings.Contains(body, "Run pipeline") || strings.Contains(body, "/p/open/run") {
+		t.Fatalf("public project signed out: %d\n%s", code, body)
+	}
+	// A private project is, signed out, as one that does not exist: sign in.
+	for _, p := range []string{"/p/closed", "/p/nothing"} {
+		if code, hdr, _ := b.get(p); code != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "/login") {
+			t.Errorf("GET %s signed out: %d %s", p, code, hdr.Get("Location"))
+		}
+	}
+}
+
+func TestAdminAndSettingsPages(t *testing.T) {
+	t.Parallel()
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	l.Project(t, "app", lathetest.Repo(t, map[string]string{".lathe.yml": gatePipeline}))
+	l.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"name": "root", "password": "root-password", "admin": true}, nil)
+	member(t, l, "owner", "app", "owner")
+	writerPW := member(t, l, "writer", "app", "write")
+	admin := newBrowserless(t, l.URL)
+	admin.signIn("root", "root-password")
+
+	// Registration tokens: the secret shows once, on the answer.
+	code, _, body := admin.post("/admin/tokens", url.Values{"csrf": {admin.csrf("/admin/tokens")}, "name": {"farm"}, "action": {"create"}})
+	if code != http.StatusOK || !strings.Contains(body, "lathe_reg_") {
+		t.Fatalf("create token: %d\n%s", code, body)
+	}
+	if _, _, body = admin.get("/admin/tokens"); !strings.Contains(body, "farm") || strings.Contains(body, `id="new-token"`) {
+		t.Fatalf("token list:\n%s", body)
+	}
+	if _, _, body = admin.get("/audit?type=login"); !strings.Contains(body, ">login</a>") || !strings.Contains(body, "root") {
+		t.Fatalf("audit filtered by login:\n%s", body)
+	}
+
+	// Project settings, as the admin (owner of every project).
+	settings := "/p/app/settings"
+	tok := admin.csrf(settings)
+	for _, post := range []struct {
+		path string
+		form url.Values
+	}{
+		{settings + "/grant", url.Values{"kind": {"user"}, "member": {"writer"}, "role": {"read"}}},
+		{settings + "/visibility", url.Values{"visibility": {"public"}}},
+	} {
+		post.form.Set("csrf", tok)
+		if code, _, body := admin.post(post.path, post.form); code != http.StatusSeeOther {
+			t.Fatalf("POST %s: %d\n%s", post.path, code, body)
+		}
+	}
+	code, _, body = admin.post(settings+"/hook-create", url.Values{"csrf": {tok}, "name": {"ci-hook"}})
+	if code != http.StatusOK || !strings.Contains(body, "/api/v1/hooks/") {
+		t.Fatalf("hook token: %d\n%s", code, body)
+	}
+	var p struct {
+		Visibility string `json:"visibility"`
+	}
+	l.Do(t, http.MethodGet, "/api/v1/projects/app", nil, &p)
+	if p.Visibility != "public" {
+		t.Fatalf("visibility %s", p.Visibility)
+	}
+	// The writer, now a reader, may not see the settings.
+	writer := newBrowserless(t, l.URL)
+	writer.signIn("writer", writerPW)
+	if code, _, body := writer.get(settings); code != http.StatusForbidden {
+		t.Fatalf("a reader's settings page: %d\n%s", code, body)
+	}
+	if code, _, _ := writer.get("/admin/tokens"); code != http.StatusForbidden {
+		t.Fatalf("a non-admin's tokens page: %d", code)
+	}
+}
+
+func TestAgentsPage(t *testing.T) {
+	t.Parallel()
+	l := lathetest.Start(t, lathetest.Options{Agents: 1})
+	l.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"name": "root", "password": "root-password", "admin": true}, nil)
+	admin := newBrowserless(t, l.URL)
+	admin.signIn("root", "root-password")
+	var agents lathe.Page[*lathe.Agent]
+	l.Do(t, http.MethodGet, "/api/v1/agents", nil, &agents)
+	name := agents.Items[0].Name
+	_, _, body := admin.get("/agents")
+	if !strings.Contains(body, name) || !strings.Contains(body, "Disable (drain)") || !strings.Contains(body, "isolation:") {
+		t.Fatalf("agents page:\n%s", body)
+	}
+	if code, _, body := admin.post("/agents/"+name, url.Values{"csrf": {admin.csrf("/agents")}, "action": {"disable"}}); code != http.StatusSeeOther {
+		t.Fatalf("disable: %d\n%s", code, body)
+	}
+	var a lathe.Agent
+	l.Do(t, http.MethodGet, "/api/v1/agents/"+name, nil, &a)
+	if !a.Disabled {
+		t.Fatal("the agent is not disabled")
+	}
+	if _, _, body := admin.get("/agents"); !strings.Contains(body, "<strong>disabled</strong>") || !strings.Contains(body, `value="enable"`) {
+		t.Fatalf("agents page after disabling:\n%s", body)
+	}
+}
