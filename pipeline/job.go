@@ -8,7 +8,7 @@ import (
 
 // jobKeys are the keys a job may have.
 var jobKeys = []string{"stage", "runs-on", "timeout", "env", "needs", "steps", "concurrency",
-	"extends", "matrix", "when", "if", "retry", "allow_failure", "secrets", "environment", "approval", "artifacts", "reports"}
+	"extends", "matrix", "when", "if", "retry", "allow_failure", "secrets", "environment", "approval", "artifacts", "reports", "cache"}
 
 // jobSrc is a parsed job together with the YAML nodes later checks point at.
 type jobSrc struct {
@@ -119,6 +119,8 @@ func (w *walker) job(r *rawJob, st stages) *jobSrc {
 			s.job.Artifacts = w.artifacts(e.value, field)
 		case "reports":
 			s.job.Reports = w.reports(e.value, field)
+		case "cache":
+			s.job.Caches = w.caches(e.value, field)
 		default:
 			w.unknownKey(e.key, path, jobKeys)
 		}
@@ -144,6 +146,7 @@ func (w *walker) job(r *rawJob, st stages) *jobSrc {
 		s.job.Steps = w.steps(stepsNode, join(path, "steps"))
 		w.muted = false
 	}
+	w.checkMatrixUploads(s)
 	return s
 }
 

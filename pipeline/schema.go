@@ -117,6 +117,14 @@ func generateSchema() []byte {
 		"approval":      js{"description": "A gate: the job waits until someone confirms.", "oneOf": []js{boolean(""), object("Approval.", approvalKeys, map[string]js{"from": stringOrList("Users or teams who may confirm."), "message": str("Shown to them.")})}},
 		"artifacts":     js{"description": "Files to keep after the job.", "oneOf": []js{globs, object("Artifacts.", artifactKeys, map[string]js{"paths": globs, "expire_in": str("How long to keep them: 12h, 7d, 2w."), "when": enum("When to keep them.", artifactWhens)}, "paths")}},
 		"reports":       object("Test reports the job writes.", reportKeys, map[string]js{"junit": globs}),
+		"cache": func() js {
+			entry := object("A cache: saved after a successful job when its key is new, restored before the steps of later jobs of the project.", cacheKeys, map[string]js{
+				"key":          str("The cache's key; {{ hashFiles('go.sum', …) }} is replaced by the hash of the files the globs match in the checkout."),
+				"restore_keys": stringOrList("Key prefixes to fall back to, in order, when no cache has the exact key: the newest cache whose key starts with one is restored."),
+				"paths":        stringOrList("Directories or files to cache, relative to the workspace, or to the job's home when they start with ~/."),
+			}, "key", "paths")
+			return js{"description": "Caches of the job (one, or a list of at most 10).", "oneOf": []js{entry, {"type": "array", "items": entry, "maxItems": MaxCaches}}}
+		}(),
 	}
 	job := object("A job: steps an agent runs.", jobKeys, jobProps)
 	template := object("Job fields other jobs inherit with extends.", jobKeys, jobProps)
