@@ -218,11 +218,7 @@ func (s *Server) artifactReadable(a *lathe.Artifact) error {
 // included, which a browser would run).
 func artifactType(p string) string {
 	switch strings.ToLower(path.Ext(p)) {
-	case ".txt", ".log", ".md", ".csv":
-		return "text/plain; charset=utf-8"
-	case ".json":
-		return "application/json"
-	case ".xml":
+	case ".txt", ".log", ".md", ".csv", ".json", ".xml":
 		return "text/plain; charset=utf-8"
 	case ".png":
 		return "image/png"

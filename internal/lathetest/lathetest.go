@@ -19,6 +19,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/clock"
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/server"
 )
@@ -87,6 +88,9 @@ type Options struct {
 	// Executor chooses the embedded agents' executor (zero: the sandbox).
 	Executor    executor.Options
 	UploadQuota int64 // bytes of uploads per project (0: the server's default)
+	CacheQuota  int64 // bytes of caches per project (0: the server's default)
+	// Clock is the server's clock (nil: the system's); retention reads it.
+	Clock clock.Clock
 	// RepoNetworks are private networks non-admins' project URLs may reach.
 	RepoNetworks []netip.Prefix
 	// Log also receives the server's log (it always goes to the test log).
@@ -122,6 +126,7 @@ func Start(tb testing.TB, o Options) *Lathe {
 		Addr: "127.0.0.1:0", DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, Agents: o.Agents,
 		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota, RepoNetworks: o.RepoNetworks,
 		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey, TrustedProxies: o.TrustedProxies,
+		CacheQuota: o.CacheQuota, Clock: o.Clock,
 		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
