@@ -21,7 +21,8 @@ const dayMicros = int64(24 * time.Hour / time.Microsecond)
 // its path in its job, sent by agentID's running attempt, and returns the
 // artifact it replaced (the same path of the same job, from this attempt
 // or an earlier one), if any. expireIn > 0 sets when it expires; otherwise
-// its branch's retention policy for its kind of run does, if any. It
+// its branch's retention policy for its kind of run does, if any (and a
+// policy changed later applies to it; never to one with expireIn). It
 // refuses an artifact that would take the project's uploads and artifacts
 // over quota bytes (ErrUploadQuota).
 func (s *Store) PutArtifact(ctx context.Context, agentID int64, a *lathe.Artifact, expireIn time.Duration, quota int64) (*lathe.Artifact, error) {
@@ -80,11 +81,15 @@ func (s *Store) PutArtifact(ctx context.Context, agentID int64, a *lathe.Artifac
 			at := t.now.Add(time.Duration(days.Int64) * 24 * time.Hour)
 			a.ExpiresAt = &at
 		}
-		err = t.queryRow(ctx, `INSERT INTO artifacts (run_id, job_id, attempt_id, path, size, sha256, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		var own any // the job's expire_in, which the branch's policy does not override
+		if expireIn > 0 {
+			own = int64(expireIn / time.Second)
+		}
+		err = t.queryRow(ctx, `INSERT INTO artifacts (run_id, job_id, attempt_id, path, size, sha256, created_at, expires_at, expire_in)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (job_id, path) DO UPDATE SET attempt_id = excluded.attempt_id, size = excluded.size, sha256 = excluded.sha256,
-				created_at = excluded.created_at, expires_at = excluded.expires_at, expired_at = NULL
-			RETURNING id`, a.RunID, a.JobID, a.AttemptID, a.Path, a.Size, a.SHA256, micros(t.now), nullMicros(a.ExpiresAt)).Scan(&a.ID)
+				created_at = excluded.created_at, expires_at = excluded.expires_at, expire_in = excluded.expire_in, expired_at = NULL
+			RETURNING id`, a.RunID, a.JobID, a.AttemptID, a.Path, a.Size, a.SHA256, micros(t.now), nullMicros(a.ExpiresAt), own).Scan(&a.ID)
 		if err != nil {
 			return fmt.Errorf("record artifact %q of job %d: %w", a.Path, a.JobID, err)
 		}

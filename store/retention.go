@@ -31,8 +31,9 @@ func retentionDays(ci, manual string) string {
 }
 
 // ExpireDue does one retention sweep as of the store's clock, at most
-// batch items of each kind: artifacts past their expires_at or older than
-// their branch's policy now says are marked expired; finished attempts'
+// batch items of each kind: artifacts past their expires_at, or without
+// an expire_in of their own and older than their branch's policy now
+// says, are marked expired; finished attempts'
 // logs older than their branch's policy are removed; caches unused for
 // cacheIdle (zero: never) are deleted.
 func (s *Store) ExpireDue(ctx context.Context, cacheIdle time.Duration, batch int) (Expired, error) {
@@ -42,7 +43,7 @@ func (s *Store) ExpireDue(ctx context.Context, cacheIdle time.Duration, batch in
 		now := micros(t.now)
 		list, err := t.query(ctx, `SELECT `+artifactCols+` `+artifactFrom+`
 			LEFT JOIN branches b ON b.project_id = r.project_id AND b.name = r.branch
-			WHERE x.expired_at IS NULL AND (x.expires_at <= ? OR x.created_at + `+retentionDays("retain_ci_artifacts", "retain_manual_artifacts")+` * ? <= ?)
+			WHERE x.expired_at IS NULL AND (x.expires_at <= ? OR x.expire_in IS NULL AND x.created_at + `+retentionDays("retain_ci_artifacts", "retain_manual_artifacts")+` * ? <= ?)
 			ORDER BY x.id LIMIT ?`, now, dayMicros, now, batch)
 		if err != nil {
 			return fmt.Errorf("expired artifacts: %w", err)

@@ -14,6 +14,7 @@ CREATE TABLE artifacts (
     sha256     TEXT    NOT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT,
+    expire_in  BIGINT,
     expired_at BIGINT
 );
 CREATE UNIQUE INDEX artifacts_path ON artifacts (job_id, path);

@@ -14,6 +14,7 @@ CREATE TABLE artifacts (
     sha256     TEXT    NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER,
+    expire_in  INTEGER,
     expired_at INTEGER
 );
 CREATE UNIQUE INDEX artifacts_path ON artifacts (job_id, path);
