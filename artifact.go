@@ -31,10 +31,18 @@ type Artifact struct {
 	// keeps it. Expired is set once the content is gone: the record stays.
 	ExpiresAt *time.Time `json:"expires_at"`
 	Expired   bool       `json:"expired"`
+	// BlobKey is where the server keeps the content; never sent.
+	BlobKey string `json:"-"`
 }
 
-// ArtifactSHA256Header carries an artifact's hex SHA-256 from the agent.
-const ArtifactSHA256Header = "Lathe-Artifact-SHA256"
+// Artifact upload headers. The agent hashes a file as it sends it, so the
+// SHA-256 comes as a trailer (declared in the Trailer header; a header
+// works too), and the size, which a chunked body has no Content-Length
+// for, as ArtifactSizeHeader.
+const (
+	ArtifactSHA256Header = "Lathe-Artifact-SHA256"
+	ArtifactSizeHeader   = "Lathe-Artifact-Size"
+)
 
 // MaxArtifactPathLen bounds an artifact's path.
 const MaxArtifactPathLen = 1024

@@ -72,13 +72,9 @@ func (a *Agent) sendArtifact(ctx context.Context, as *lathe.Assignment, root *os
 		return 0, errors.New("changed into something other than a regular file")
 	}
 	size := fi.Size()
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size)); err != nil {
-		return 0, err
-	}
-	sum := hex.EncodeToString(h.Sum(nil))
 	err = retryTransfer(ctx, out, "artifact "+p, func() error {
-		_, err := a.Client.PutArtifact(ctx, as.AttemptID, p, io.NewSectionReader(f, 0, size), size, sum, expireIn)
+		// Hashed as it is sent; the file is read once per try.
+		_, err := a.Client.PutArtifact(ctx, as.AttemptID, p, io.NewSectionReader(f, 0, size), size, expireIn)
 		return err
 	})
 	return size, err

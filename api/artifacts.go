@@ -2,6 +2,7 @@ package api
 
 import (
 	"archive/zip"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,13 +68,20 @@ func (s *Server) SetResults(artifacts, caches blob.Store, limits ResultLimits) {
 	s.results = resultFiles{artifacts: artifacts, caches: caches, cacheQuota: limits.CacheQuota, cacheIdle: limits.CacheIdle}
 }
 
-// artifactKey is the blob key of an artifact's content.
-func artifactKey(a *lathe.Artifact) string {
-	p := sha256.Sum256([]byte(a.Path))
-	return fmt.Sprintf("%d/%d/%s-%s", a.RunID, a.AttemptID, hex.EncodeToString(p[:16]), a.SHA256)
+// newArtifactKey makes the blob key of an artifact's content: the run's
+// and attempt's IDs, a digest of the path, and a random part, so a
+// replaced artifact never overwrites the object a download is reading.
+func newArtifactKey(runID, attemptID int64, p string) string {
+	d := sha256.Sum256([]byte(p))
+	var nonce [12]byte
+	rand.Read(nonce[:])
+	return fmt.Sprintf("%d/%d/%s-%s", runID, attemptID, hex.EncodeToString(d[:12]), hex.EncodeToString(nonce[:]))
 }
 
 // putArtifact stores the body as the artifact ?path= of the attempt's job.
+// The body may be chunked with its SHA-256 in a trailer (the agent hashes
+// as it sends) and its size in Lathe-Artifact-Size, or sized with the
+// SHA-256 in a header; either way both are checked while it is written.
 func (s *Server) putArtifact(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "attempt")
 	if err != nil {
@@ -87,17 +96,21 @@ func (s *Server) putArtifact(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sum := r.Header.Get(lathe.ArtifactSHA256Header)
-	if !hexSHA256.MatchString(sum) {
-		return problemf(http.StatusBadRequest, "%s: send the file's SHA-256 as 64 lower-case hex digits", lathe.ArtifactSHA256Header)
+	_, inTrailer := r.Trailer[http.CanonicalHeaderKey(lathe.ArtifactSHA256Header)]
+	if sum != "" && !hexSHA256.MatchString(sum) || sum == "" && !inTrailer {
+		return problemf(http.StatusBadRequest, "%s: send the file's SHA-256 as 64 lower-case hex digits, as a header or a trailer", lathe.ArtifactSHA256Header)
+	}
+	size := r.ContentLength
+	if size < 0 {
+		if size, err = strconv.ParseInt(r.Header.Get(lathe.ArtifactSizeHeader), 10, 64); err != nil || size < 0 {
+			return problemf(http.StatusBadRequest, "artifact %q: send its size as Content-Length or %s", p, lathe.ArtifactSizeHeader)
+		}
 	}
 	if s.results.artifacts == nil || s.uploads.max == 0 {
 		return problemf(http.StatusServiceUnavailable, "this server keeps no artifacts")
 	}
-	if r.ContentLength < 0 {
-		return problemf(http.StatusLengthRequired, "artifact %q: send its size as Content-Length", p)
-	}
-	if r.ContentLength > s.uploads.max {
-		return problemf(http.StatusRequestEntityTooLarge, "artifact %q: %d bytes, larger than the %d bytes this server accepts", p, r.ContentLength, s.uploads.max)
+	if size > s.uploads.max {
+		return problemf(http.StatusRequestEntityTooLarge, "artifact %q: %d bytes, larger than the %d bytes this server accepts", p, size, s.uploads.max)
 	}
 	agent := principal(r.Context()).Agent
 	// Refuse before reading the body: the agent sent Expect: 100-continue.
@@ -105,33 +118,39 @@ func (s *Server) putArtifact(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return attemptProblem(w, id, err)
 	}
-	a := &lathe.Artifact{RunID: sc.RunID, JobID: sc.JobID, AttemptID: id, Path: p, Size: r.ContentLength, SHA256: sum}
-	key := artifactKey(a)
-	body := &bodyReader{r: r.Body}
-	if _, err := s.results.artifacts.Put(r.Context(), key, body, blob.Want{Size: a.Size, SHA256: sum}); err != nil {
+	a := &lathe.Artifact{RunID: sc.RunID, JobID: sc.JobID, AttemptID: id, Path: p, Size: size, BlobKey: newArtifactKey(sc.RunID, id, p)}
+	body := &bodyReader{r: io.LimitReader(r.Body, size+1)}
+	info, err := s.results.artifacts.Put(r.Context(), a.BlobKey, body, blob.Want{Size: size, SHA256: sum})
+	if err == nil && sum == "" {
+		// The trailer is read with the end of the body.
+		if sum = r.Trailer.Get(lathe.ArtifactSHA256Header); sum != info.SHA256 {
+			s.results.artifacts.Delete(r.Context(), a.BlobKey)
+			err = fmt.Errorf("SHA-256 %s, the trailer says %q: %w", info.SHA256, sum, blob.ErrMismatch)
+		}
+	}
+	if err != nil {
 		switch {
 		case r.Context().Err() != nil:
 			return r.Context().Err()
 		case body.err != nil:
 			return problemf(http.StatusBadRequest, "artifact %q: reading the body: %v", p, body.err)
 		case errors.Is(err, blob.ErrMismatch):
-			return problemf(http.StatusBadRequest, "artifact %q: the body is not what Content-Length and %s say (%v): it was damaged on the way",
-				p, lathe.ArtifactSHA256Header, err)
+			return problemf(http.StatusBadRequest, "artifact %q: the body is not the %d bytes with the SHA-256 it was sent with (%v): it was damaged on the way",
+				p, size, err)
 		}
 		return fmt.Errorf("artifact %q: %w", p, err)
 	}
+	a.SHA256 = info.SHA256
 	prev, err := s.store.PutArtifact(r.Context(), agent.ID, a, time.Duration(expire)*time.Second, s.uploads.quota)
 	if err != nil {
-		s.results.artifacts.Delete(r.Context(), key)
+		s.results.artifacts.Delete(r.Context(), a.BlobKey)
 		return attemptProblem(w, id, uploadProblem(p, err))
 	}
 	status := http.StatusCreated
 	if prev != nil {
 		status = http.StatusOK
-		if old := artifactKey(prev); old != key {
-			if err := s.results.artifacts.Delete(r.Context(), old); err != nil {
-				s.log.Warn("remove replaced artifact", "artifact_id", prev.ID, "err", err)
-			}
+		if err := s.results.artifacts.Delete(r.Context(), prev.BlobKey); err != nil {
+			s.log.Warn("remove replaced artifact", "artifact_id", prev.ID, "err", err)
 		}
 	}
 	writeJSON(w, status, a)
@@ -188,7 +207,7 @@ func (s *Server) artifactContent(w http.ResponseWriter, r *http.Request) error {
 	if err := s.artifactReadable(a); err != nil {
 		return err
 	}
-	content := &blobSeeker{ctx: r, store: s.results.artifacts, key: artifactKey(a), size: a.Size}
+	content := &blobSeeker{ctx: r, store: s.results.artifacts, key: a.BlobKey, size: a.Size}
 	defer content.Close()
 	h := w.Header()
 	h.Set("Content-Type", artifactType(a.Path))
@@ -270,7 +289,7 @@ func (s *Server) runArtifactsZip(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) zipArtifact(r *http.Request, zw *zip.Writer, a *lathe.Artifact) error {
-	f, err := s.results.artifacts.Get(r.Context(), artifactKey(a), 0, a.Size)
+	f, err := s.results.artifacts.Get(r.Context(), a.BlobKey, 0, a.Size)
 	if err != nil {
 		return err
 	}

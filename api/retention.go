@@ -25,7 +25,7 @@ func (s *Server) SweepRetention(ctx context.Context) (store.Expired, error) {
 			if s.results.artifacts == nil {
 				break
 			}
-			if err := s.results.artifacts.Delete(ctx, artifactKey(a)); err != nil {
+			if err := s.results.artifacts.Delete(ctx, a.BlobKey); err != nil {
 				s.log.Warn("remove expired artifact", "artifact_id", a.ID, "err", err)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
+
+var blobName = regexp.MustCompile(`^[0-9a-f]{24}-[0-9a-f]{24}$`)
 
 // A malicious agent (or a bug) sending artifact paths that could leave the
 // workspace, or land anywhere but under server-made keys, is refused with
@@ -32,14 +35,16 @@ func TestArtifactPathsThatCouldEscapeAreRefused(t *testing.T) {
 	body := []byte("payload")
 	sum := sha256.Sum256(body)
 	good := hex.EncodeToString(sum[:])
-	put := func(rawQuery string) (int, string) {
+	var putSum func(rawQuery, sum string) (int, string)
+	put := func(rawQuery string) (int, string) { t.Helper(); return putSum(rawQuery, good) }
+	putSum = func(rawQuery, sum string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/api/v1/agent/attempts/%d/artifacts?%s", l.URL, attemptID, rawQuery), bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
 		req.Header.Set("Authorization", "Bearer "+holder.Token)
-		req.Header.Set(lathe.ArtifactSHA256Header, good)
+		req.Header.Set(lathe.ArtifactSHA256Header, sum)
 		resp, err := lathetest.HTTPClient(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -80,10 +85,13 @@ func TestArtifactPathsThatCouldEscapeAreRefused(t *testing.T) {
 			t.Errorf("path %s = %d %s; want 400 saying %q", c.query, code, b, c.want)
 		}
 	}
+	if code, b := putSum("path=bad.bin", strings.Repeat("0", 64)); code != http.StatusBadRequest || !strings.Contains(b, "damaged") {
+		t.Errorf("a body that does not hash to its SHA-256 = %d %s; want 400", code, b)
+	}
 	if code, b := put("path=dist%2Fok.bin"); code != http.StatusCreated {
 		t.Fatalf("a good path = %d %s", code, b)
 	}
-	// Only server-made keys exist: <run>/<attempt>/<digest>-<sha256>.
+	// Only server-made keys exist: <run>/<attempt>/<path digest>-<random>.
 	var stored []string
 	filepath.WalkDir(filepath.Join(l.DataDir, "artifacts"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -97,8 +105,7 @@ func TestArtifactPathsThatCouldEscapeAreRefused(t *testing.T) {
 	}
 	for _, s := range stored {
 		parts := strings.Split(s, string(filepath.Separator))
-		if len(parts) != 3 || parts[0] != fmt.Sprint(run.ID) || parts[1] != fmt.Sprint(attemptID) || !strings.HasSuffix(parts[2], "-"+good) ||
-			strings.Contains(s, "dist") || strings.Contains(s, "ok.bin") {
+		if len(parts) != 3 || parts[0] != fmt.Sprint(run.ID) || parts[1] != fmt.Sprint(attemptID) || !blobName.MatchString(parts[2]) {
 			t.Errorf("blob %q is not named by IDs and digests", s)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 // dayMicros is the unit of retention policies, in microseconds as times are stored.
 const dayMicros = int64(24 * time.Hour / time.Microsecond)
 
-// PutArtifact records a (AttemptID, Path, Size, SHA256) as the artifact of
+// PutArtifact records a (AttemptID, Path, Size, SHA256, BlobKey) as the artifact of
 // its path in its job, sent by agentID's running attempt, and returns the
 // artifact it replaced (the same path of the same job, from this attempt
 // or an earlier one), if any. expireIn > 0 sets when it expires; otherwise
@@ -85,11 +85,12 @@ func (s *Store) PutArtifact(ctx context.Context, agentID int64, a *lathe.Artifac
 		if expireIn > 0 {
 			own = int64(expireIn / time.Second)
 		}
-		err = t.queryRow(ctx, `INSERT INTO artifacts (run_id, job_id, attempt_id, path, size, sha256, created_at, expires_at, expire_in)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		err = t.queryRow(ctx, `INSERT INTO artifacts (run_id, job_id, attempt_id, path, size, sha256, blob_key, created_at, expires_at, expire_in)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (job_id, path) DO UPDATE SET attempt_id = excluded.attempt_id, size = excluded.size, sha256 = excluded.sha256,
-				created_at = excluded.created_at, expires_at = excluded.expires_at, expire_in = excluded.expire_in, expired_at = NULL
-			RETURNING id`, a.RunID, a.JobID, a.AttemptID, a.Path, a.Size, a.SHA256, micros(t.now), nullMicros(a.ExpiresAt), own).Scan(&a.ID)
+				blob_key = excluded.blob_key, created_at = excluded.created_at, expires_at = excluded.expires_at,
+				expire_in = excluded.expire_in, expired_at = NULL
+			RETURNING id`, a.RunID, a.JobID, a.AttemptID, a.Path, a.Size, a.SHA256, a.BlobKey, micros(t.now), nullMicros(a.ExpiresAt), own).Scan(&a.ID)
 		if err != nil {
 			return fmt.Errorf("record artifact %q of job %d: %w", a.Path, a.JobID, err)
 		}
@@ -173,7 +174,7 @@ func (s *Store) artifactList(ctx context.Context, q string, args ...any) ([]*lat
 
 const (
 	artifactCols = `x.id, x.run_id, r.project_id, r.pipeline, COALESCE(r.branch, ''), x.job_id, j.name, x.attempt_id, a.number,
-	x.path, x.size, x.sha256, x.created_at, x.expires_at, x.expired_at`
+	x.path, x.size, x.sha256, x.blob_key, x.created_at, x.expires_at, x.expired_at`
 	artifactFrom = `FROM artifacts x JOIN jobs j ON j.id = x.job_id JOIN attempts a ON a.id = x.attempt_id JOIN runs r ON r.id = x.run_id`
 )
 
@@ -182,7 +183,7 @@ func scanArtifact(row interface{ Scan(...any) error }) (*lathe.Artifact, error) 
 	var created int64
 	var expires, expired sql.NullInt64
 	if err := row.Scan(&a.ID, &a.RunID, &a.ProjectID, &a.Pipeline, &a.Branch, &a.JobID, &a.Job, &a.AttemptID, &a.Attempt,
-		&a.Path, &a.Size, &a.SHA256, &created, &expires, &expired); err != nil {
+		&a.Path, &a.Size, &a.SHA256, &a.BlobKey, &created, &expires, &expired); err != nil {
 		return nil, err
 	}
 	a.CreatedAt, a.ExpiresAt, a.Expired = fromMicros(created), fromNullMicros(expires), expired.Valid

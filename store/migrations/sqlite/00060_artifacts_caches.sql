@@ -1,9 +1,11 @@
 -- +goose Up
 -- Artifacts: files a job kept (its `artifacts:`), one row per file and
 -- job; a later attempt of the job replaces the row of the same path. The
--- content is a blob whose key is made of the run's and the row's IDs and
--- the content's SHA-256 (never the path). expired_at is set when the
--- retention sweep removed the content; the row stays.
+-- content is the blob blob_key, which the server makes of the run's and
+-- attempt's IDs, a digest of the path and a random part (never the path).
+-- expire_in is the job's own expire_in in seconds (NULL: the branch's
+-- retention policy applies); expired_at is set when the retention sweep
+-- removed the content; the row stays.
 CREATE TABLE artifacts (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -12,6 +14,7 @@ CREATE TABLE artifacts (
     path       TEXT    NOT NULL,
     size       INTEGER NOT NULL,
     sha256     TEXT    NOT NULL,
+    blob_key   TEXT    NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER,
     expire_in  INTEGER,
