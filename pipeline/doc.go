@@ -21,8 +21,15 @@
 // Top-level keys: name, on (triggers), parameters, env, stages, when,
 // templates and jobs. A job has stage, runs-on, timeout, env, needs, steps,
 // concurrency, extends, matrix, when, if, retry, allow_failure, secrets,
-// environment, approval, artifacts and reports. [Schema] is the JSON Schema
-// of all of it, generated from the parser's own key tables.
+// environment, approval, artifacts, reports and cache. [Schema] is the JSON
+// Schema of all of it, generated from the parser's own key tables.
+//
+// A plan turns `cache:` and `artifacts:` into the agent's own steps (see
+// lathe.StepAction): a cache_restore before the job's steps, then an
+// artifacts step (which runs after a failure too when `when:` says so),
+// then a cache_save. A cache key's `{{ hashFiles('go.sum') }}` is left for
+// the agent to evaluate over the checkout; an upload's or download's
+// `{{ matrix.AXIS }}` is replaced in the plan by the expansion's value.
 //
 // Parsing resolves `extends` (a job inherits the fields of jobs or
 // templates it names; its own fields win and env merges), so

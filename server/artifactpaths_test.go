@@ -88,6 +88,35 @@ func TestArtifactPathsThatCouldEscapeAreRefused(t *testing.T) {
 	if code, b := putSum("path=bad.bin", strings.Repeat("0", 64)); code != http.StatusBadRequest || !strings.Contains(b, "damaged") {
 		t.Errorf("a body that does not hash to its SHA-256 = %d %s; want 400", code, b)
 	}
+	// Chunked, as the agent sends: the size in a header, the SHA-256 in a trailer.
+	chunked := func(size, trailer string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/api/v1/agent/attempts/%d/artifacts?path=chunked.bin", l.URL, attemptID),
+			io.NopCloser(bytes.NewReader(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = -1
+		req.Trailer = http.Header{lathe.ArtifactSHA256Header: {trailer}}
+		req.Header.Set("Authorization", "Bearer "+holder.Token)
+		req.Header.Set(lathe.ArtifactSizeHeader, size)
+		resp, err := lathetest.HTTPClient(t).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, b := chunked(fmt.Sprint(len(body)), strings.Repeat("1", 64)); code != http.StatusBadRequest || !strings.Contains(b, "damaged") {
+		t.Errorf("a chunked body whose trailer is not its SHA-256 = %d %s; want 400", code, b)
+	}
+	if code, b := chunked("3", good); code != http.StatusBadRequest || !strings.Contains(b, "damaged") {
+		t.Errorf("a chunked body longer than its declared size = %d %s; want 400", code, b)
+	}
+	if code, b := chunked("", good); code != http.StatusBadRequest || !strings.Contains(b, lathe.ArtifactSizeHeader) {
+		t.Errorf("a chunked body without its size = %d %s; want 400", code, b)
+	}
 	if code, b := put("path=dist%2Fok.bin"); code != http.StatusCreated {
 		t.Fatalf("a good path = %d %s", code, b)
 	}
