@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +79,13 @@ func TestCachesThroughTheAgent(t *testing.T) {
 		if !strings.HasPrefix(c.Key, "deps-") || len(c.Key) != len("deps-")+64 || c.Untrusted || c.Size <= 0 {
 			t.Errorf("cache = %+v", c)
 		}
+	}
+	// Caches go with their project.
+	if left, _ := filepath.Glob(filepath.Join(l.DataDir, "caches", "*", "*", "*")); len(left) != 2 {
+		t.Fatalf("cache archives = %q; want 2", left)
+	}
+	l.Do(t, http.MethodDelete, "/api/v1/projects/cached", nil, nil)
+	if left, _ := filepath.Glob(filepath.Join(l.DataDir, "caches", "*", "*", "*")); len(left) != 0 {
+		t.Errorf("cache archives left after the project was deleted: %q", left)
 	}
 }

@@ -277,6 +277,10 @@ func (s *Server) setup(ctx context.Context) error {
 		s.ln.Close()
 		return err
 	}
+	if err := s.API.CleanResults(ctx); err != nil {
+		s.ln.Close()
+		return err
+	}
 	s.http = &http.Server{
 		Handler:           s.API,
 		ReadHeaderTimeout: 10 * time.Second,
