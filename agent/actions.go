@@ -68,10 +68,17 @@ func (a *Agent) runAction(ctx context.Context, jr *jobRun, act *lathe.StepAction
 		return a.download(ctx, as, ws, act, out)
 	case lathe.ActionArtifacts:
 		return a.artifacts(ctx, as, ws, act, out)
-	case lathe.ActionCacheRestore:
-		return a.cacheRestore(ctx, jr, act, out)
-	case lathe.ActionCacheSave:
-		return a.cacheSave(ctx, jr, act, out)
+	case lathe.ActionCacheRestore, lathe.ActionCacheSave:
+		// A cache only saves time: failing to restore or save one is a
+		// warning in the log, never the job's failure.
+		do := a.cacheRestore
+		if act.Kind == lathe.ActionCacheSave {
+			do = a.cacheSave
+		}
+		if err := do(ctx, jr, act, out); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(out, "warning: %v; the job goes on without it\n", err)
+		}
+		return ctx.Err()
 	}
 	return fmt.Errorf("%s: this agent (Lathe %s) does not know this action", act.Kind, lathe.Version)
 }

@@ -64,6 +64,9 @@ func pack(w io.Writer, ws string, globs []string, note func(string)) (archiveSta
 	return st, gz.Close()
 }
 
+// errNoMatch is globs that match nothing at all.
+var errNoMatch = errors.New("no files match")
+
 // matchGlobs returns what the globs match in root, by path, with its type
 // (fs.ModeDir or 0 for a regular file): matched files, and matched
 // directories with all they hold. note receives a line for each thing it
@@ -150,7 +153,7 @@ func matchGlobs(root *os.Root, globs []string, note func(string)) (map[string]fs
 		}
 	}
 	if len(kinds) == 0 {
-		return nil, fmt.Errorf("no files match %s", strings.Join(globs, ", "))
+		return nil, fmt.Errorf("%w %s", errNoMatch, strings.Join(globs, ", "))
 	}
 	return kinds, nil
 }

@@ -30,6 +30,11 @@ func (a *Agent) artifacts(ctx context.Context, as *lathe.Assignment, ws string, 
 	defer root.Close()
 	note := func(line string) { fmt.Fprintf(out, "artifacts: %s\n", line) }
 	kinds, err := matchGlobs(root, act.Paths, note)
+	if errors.Is(err, errNoMatch) {
+		// As GitLab: a warning, not a failure of a job that did its work.
+		note("warning: " + err.Error() + "; nothing kept")
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("artifacts: %w", err)
 	}
@@ -90,10 +95,10 @@ func hashFiles(ws string, globs []string) (string, error) {
 	}
 	defer root.Close()
 	kinds, err := matchGlobs(root, globs, func(string) {})
+	if errors.Is(err, errNoMatch) {
+		return "", nil
+	}
 	if err != nil {
-		if strings.HasPrefix(err.Error(), "no files match") {
-			return "", nil
-		}
 		return "", err
 	}
 	var files []string

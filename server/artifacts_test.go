@@ -47,6 +47,9 @@ jobs:
     artifacts:
       paths: [crash.txt]
       when: on_failure
+  nothing:
+    steps: ["true"]
+    artifacts: [missing/**]
   unlucky:
     steps:
       - echo kept > kept.txt
@@ -68,6 +71,10 @@ func TestArtifactsThroughTheAgent(t *testing.T) {
 		if run.Status != lathe.StatusFailed || linux.Status != lathe.StatusSuccess ||
 			lathetest.JobByName(t, run, "package").Status != lathe.StatusSuccess {
 			t.Fatalf("run = %s; want failed (broken, unlucky) with build and package green; build log:\n%s", run.Status, l.Log(t, linux.ID))
+		}
+		if nothing := lathetest.JobByName(t, run, "nothing"); nothing.Status != lathe.StatusSuccess ||
+			!strings.Contains(l.Log(t, nothing.ID), "artifacts: warning: no files match missing/**; nothing kept") {
+			t.Errorf("a job whose artifacts match nothing = %s:\n%s", nothing.Status, l.Log(t, nothing.ID))
 		}
 		log := l.Log(t, linux.ID)
 		for _, want := range []string{"artifacts: dist/passwd: symbolic link, not uploaded", "artifacts: dist/up: symbolic link, not uploaded",
