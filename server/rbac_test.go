@@ -14,6 +14,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/api"
+	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -71,6 +72,12 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/runs/{run}/events":                            "read",
 	"GET /api/v1/runs/{run}/stages":                            "read",
 	"GET /api/v1/runs/{run}/uploads":                           "read",
+	"GET /api/v1/runs/{run}/artifacts":                         "read",
+	"GET /api/v1/runs/{run}/artifacts.zip":                     "read",
+	"GET /api/v1/artifacts/{artifact}":                         "read",
+	"GET /api/v1/artifacts/{artifact}/content":                 "read",
+	"GET /api/v1/projects/{project}/artifacts":                 "read",
+	"GET /api/v1/projects/{project}/caches":                    "read",
 	"GET /api/v1/stages/{stage}":                               "read",
 	"GET /api/v1/jobs/{job}":                                   "read",
 	"GET /api/v1/jobs/{job}/log":                               "read",
@@ -151,6 +158,9 @@ var routeNeeds = map[string]string{
 	"POST /api/v1/agent/attempts/{attempt}/report":        "agent",
 	"PUT /api/v1/agent/attempts/{attempt}/uploads/{name}": "agent",
 	"GET /api/v1/agent/attempts/{attempt}/uploads/{name}": "agent",
+	"PUT /api/v1/agent/attempts/{attempt}/artifacts":      "agent",
+	"GET /api/v1/agent/attempts/{attempt}/cache":          "agent",
+	"PUT /api/v1/agent/attempts/{attempt}/cache":          "agent",
 }
 
 var personas = []string{"anonymous", "agent", "read", "write", "owner", "admin"}
@@ -201,6 +211,7 @@ type rbacWorld struct {
 	l               *lathetest.Lathe
 	tokens          map[string]string
 	run, stage, job int64
+	artifact        int64
 }
 
 func newRBACWorld(t *testing.T) *rbacWorld {
@@ -239,6 +250,17 @@ func newRBACWorld(t *testing.T) *rbacWorld {
 		t.Fatalf("run %d has no stages or jobs", run.ID)
 	}
 	w.run, w.stage, w.job = run.ID, run.Stages[0].ID, run.Jobs[0].ID
+	// The agent takes the job and keeps one artifact, for the artifact routes.
+	agent := client.New(l.URL, cred)
+	as, err := agent.Claim(t.Context(), 5, "")
+	if err != nil || as == nil {
+		t.Fatalf("claim the run's job: %+v, %v", as, err)
+	}
+	a, err := agent.PutArtifact(t.Context(), as.AttemptID, "out.txt", strings.NewReader("rbac"), 4, 0)
+	if err != nil {
+		t.Fatalf("artifact: %v", err)
+	}
+	w.artifact = a.ID
 	return w
 }
 
@@ -261,7 +283,7 @@ func (w *rbacWorld) path(p string) string {
 	vals := map[string]string{"project": "shop", "pipeline": "ci", "run": fmt.Sprint(w.run), "stage": fmt.Sprint(w.stage),
 		"job": fmt.Sprint(w.job), "attempt": "999999", "hold": "999999", "name": "RBAC_SECRET", "group": "nogroup",
 		"agent": "999999", "token": "999999", "user": "victim", "team": "ghost-team",
-		"branch": "ghost%2Fbranch", "schedule": "999999"}
+		"branch": "ghost%2Fbranch", "schedule": "999999", "artifact": fmt.Sprint(w.artifact)}
 	return regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllStringFunc(p, func(m string) string {
 		v, ok := vals[m[1:len(m)-1]]
 		if !ok {
