@@ -33,6 +33,18 @@ type BranchSettings struct {
 	// branch's runs are kept; nil for the server's default.
 	KeepRuns *int `json:"keep_runs"`
 	KeepDays *int `json:"keep_days"`
+	// Retention is how long the branch's runs keep their logs and
+	// artifacts (Kraken's retention policy); the runs themselves stay.
+	Retention Retention `json:"retention"`
+}
+
+// Retention is a branch's policy in days for logs and artifacts, CI runs
+// (every event but manual) apart from manual ones; nil keeps them.
+type Retention struct {
+	CILogs          *int `json:"ci_logs"`
+	CIArtifacts     *int `json:"ci_artifacts"`
+	ManualLogs      *int `json:"manual_logs"`
+	ManualArtifacts *int `json:"manual_artifacts"`
 }
 
 // Schedule is one cron trigger of a pipeline (its `on: schedule:`), as

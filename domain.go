@@ -180,6 +180,8 @@ type Attempt struct {
 	// stored bytes, or the attempt ended without its agent (lost, or timed
 	// out by the server).
 	LogComplete bool `json:"log_complete"`
+	// LogExpiredAt is set once the retention sweep removed the log.
+	LogExpiredAt *time.Time `json:"log_expired_at,omitempty"`
 	// HeldUntil and HeldPath are set when a hold kept the attempt's
 	// workspace: it stays at HeldPath on the agent until HeldUntil.
 	HeldUntil *time.Time `json:"held_until,omitempty"`

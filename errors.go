@@ -14,4 +14,7 @@ var (
 	// ErrFenced is returned to a writer whose attempt is no longer current
 	// (finished, canceled or lost): its writes are refused.
 	ErrFenced = errors.New("attempt is no longer current")
+	// ErrExpired is content (a log, an artifact) that retention removed:
+	// its record stays, its bytes are gone.
+	ErrExpired = errors.New("expired")
 )

@@ -13,6 +13,19 @@ const (
 	ActionCheckout = "checkout"
 	ActionUpload   = "upload"
 	ActionDownload = "download"
+	// ActionArtifacts uploads the job's `artifacts:` once its steps ended.
+	ActionArtifacts = "artifacts"
+	// ActionCacheRestore restores a `cache:` before the job's steps, and
+	// ActionCacheSave saves it after them when the job succeeded.
+	ActionCacheRestore = "cache_restore"
+	ActionCacheSave    = "cache_save"
+)
+
+// The moments an action after the job's steps runs (StepAction.When).
+const (
+	WhenOnSuccess = "on_success"
+	WhenOnFailure = "on_failure"
+	WhenAlways    = "always"
 )
 
 // StepAction is the built-in action a step does instead of running a command.
@@ -27,6 +40,27 @@ type StepAction struct {
 	// Paths are the globs an upload stores, relative to the workspace
 	// (`**` matches any number of directories).
 	Paths []string `json:"paths,omitempty"`
+	// When is WhenOnSuccess (empty means it too), WhenOnFailure or
+	// WhenAlways: whether the step runs after an earlier step failed.
+	When string `json:"when,omitempty"`
+	// ExpireInSec is how long artifacts are kept (0: the branch's policy).
+	ExpireInSec int64 `json:"expire_in_sec,omitempty"`
+	// Key is a cache's key template ("go-{{ hashFiles('go.sum') }}"),
+	// evaluated by the agent over the checkout; RestoreKeys are the
+	// prefixes a restore falls back to, in order.
+	Key         string   `json:"key,omitempty"`
+	RestoreKeys []string `json:"restore_keys,omitempty"`
+}
+
+// RunsAfterFailure reports whether the step runs when an earlier step of
+// the job failed; RunsAfterSuccess whether it runs when none did.
+func (a *StepAction) RunsAfterFailure() bool {
+	return a != nil && (a.When == WhenOnFailure || a.When == WhenAlways)
+}
+
+// RunsAfterSuccess reports whether a step runs when no earlier step failed.
+func (a *StepAction) RunsAfterSuccess() bool {
+	return a == nil || a.When != WhenOnFailure
 }
 
 // Upload is a named set of files one job of a run stored for later jobs of

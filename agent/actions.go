@@ -15,6 +15,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/internal/retry"
 )
 
@@ -29,9 +30,9 @@ const actionTries = 3
 // actionStep does a built-in action step as the shell runs a command: it
 // returns the step's exit code, or an error when the job's context ended
 // under it.
-func (a *Agent) actionStep(ctx context.Context, as *lathe.Assignment, ws string, act *lathe.StepAction, out io.Writer) (int, error) {
+func (a *Agent) actionStep(ctx context.Context, jr *jobRun, act *lathe.StepAction, out io.Writer) (int, error) {
 	fmt.Fprintf(out, "» %s\n", describeAction(act))
-	err := a.runAction(ctx, as, ws, act, out)
+	err := a.runAction(ctx, jr, act, out)
 	switch {
 	case err == nil:
 		return 0, nil
@@ -42,7 +43,17 @@ func (a *Agent) actionStep(ctx context.Context, as *lathe.Assignment, ws string,
 	return 1, nil
 }
 
-func (a *Agent) runAction(ctx context.Context, as *lathe.Assignment, ws string, act *lathe.StepAction, out io.Writer) error {
+// jobRun is what the action steps of one attempt share.
+type jobRun struct {
+	as *lathe.Assignment
+	// ws is the workspace, home the steps' HOME.
+	ws, home string
+	job      executor.Job
+	caches   cacheState
+}
+
+func (a *Agent) runAction(ctx context.Context, jr *jobRun, act *lathe.StepAction, out io.Writer) error {
+	as, ws := jr.as, jr.ws
 	switch act.Kind {
 	case lathe.ActionCheckout:
 		// Step 0 of every job checked the commit out already.
@@ -55,6 +66,19 @@ func (a *Agent) runAction(ctx context.Context, as *lathe.Assignment, ws string, 
 		return a.upload(ctx, as, ws, act, out)
 	case lathe.ActionDownload:
 		return a.download(ctx, as, ws, act, out)
+	case lathe.ActionArtifacts:
+		return a.artifacts(ctx, as, ws, act, out)
+	case lathe.ActionCacheRestore, lathe.ActionCacheSave:
+		// A cache only saves time: failing to restore or save one is a
+		// warning in the log, never the job's failure.
+		do := a.cacheRestore
+		if act.Kind == lathe.ActionCacheSave {
+			do = a.cacheSave
+		}
+		if err := do(ctx, jr, act, out); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(out, "warning: %v; the job goes on without it\n", err)
+		}
+		return ctx.Err()
 	}
 	return fmt.Errorf("%s: this agent (Lathe %s) does not know this action", act.Kind, lathe.Version)
 }
@@ -65,6 +89,12 @@ func describeAction(act *lathe.StepAction) string {
 		return fmt.Sprintf("upload %s (%s)", act.Name, strings.Join(act.Paths, ", "))
 	case lathe.ActionDownload:
 		return "download " + act.Name
+	case lathe.ActionArtifacts:
+		return "artifacts (" + strings.Join(act.Paths, ", ") + ")"
+	case lathe.ActionCacheRestore:
+		return "restore cache " + act.Key
+	case lathe.ActionCacheSave:
+		return "save cache " + act.Key
 	}
 	return act.Kind
 }

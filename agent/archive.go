@@ -46,6 +46,33 @@ func pack(w io.Writer, ws string, globs []string, note func(string)) (archiveSta
 		return st, fmt.Errorf("open workspace: %w", err)
 	}
 	defer root.Close()
+	kinds, err := matchGlobs(root, globs, note)
+	if err != nil {
+		return st, err
+	}
+	gz, err := gzip.NewWriterLevel(w, gzip.BestSpeed) // build outputs: speed over ratio
+	if err != nil {
+		return st, err
+	}
+	tw := tar.NewWriter(gz)
+	if st, err = writeEntries(tw, root, "", kinds); err != nil {
+		return st, err
+	}
+	if err := tw.Close(); err != nil {
+		return st, err
+	}
+	return st, gz.Close()
+}
+
+// errNoMatch is globs that match nothing at all.
+var errNoMatch = errors.New("no files match")
+
+// matchGlobs returns what the globs match in root, by path, with its type
+// (fs.ModeDir or 0 for a regular file): matched files, and matched
+// directories with all they hold. note receives a line for each thing it
+// leaves out (symbolic links, special files, git metadata) and each glob
+// that matched nothing; matching nothing at all is an error.
+func matchGlobs(root *os.Root, globs []string, note func(string)) (map[string]fs.FileMode, error) {
 	fsys := root.FS()
 	kinds := map[string]fs.FileMode{} // path → type (0 for a regular file)
 	walked := map[string]bool{}       // directories packed whole
@@ -62,7 +89,7 @@ func pack(w io.Writer, ws string, globs []string, note func(string)) (archiveSta
 	}
 	for _, g := range globs {
 		if err := checkGlob(g); err != nil {
-			return st, err
+			return nil, err
 		}
 		// The glob would follow a link in its literal directory part (see
 		// doublestar.WithNoFollow); its matches would all be left out.
@@ -77,7 +104,7 @@ func pack(w io.Writer, ws string, globs []string, note func(string)) (archiveSta
 		}
 		matches, err := doublestar.Glob(fsys, g, doublestar.WithNoFollow(), doublestar.WithFailOnIOErrors())
 		if err != nil {
-			return st, fmt.Errorf("%s: %w", g, err)
+			return nil, fmt.Errorf("%s: %w", g, err)
 		}
 		found := false
 		slices.Sort(matches) // a directory before what it holds
@@ -96,7 +123,7 @@ func pack(w io.Writer, ws string, globs []string, note func(string)) (archiveSta
 			found = true
 			fi, err := root.Lstat(m)
 			if err != nil {
-				return st, fmt.Errorf("%s: %w", m, err)
+				return nil, fmt.Errorf("%s: %w", m, err)
 			}
 			if !fi.IsDir() {
 				add(m, fs.FileInfoToDirEntry(fi))
@@ -118,7 +145,7 @@ func pack(w io.Writer, ws string, globs []string, note func(string)) (archiveSta
 				return nil
 			})
 			if err != nil {
-				return st, fmt.Errorf("%s: %w", m, err)
+				return nil, fmt.Errorf("%s: %w", m, err)
 			}
 		}
 		if !found {
@@ -126,13 +153,15 @@ func pack(w io.Writer, ws string, globs []string, note func(string)) (archiveSta
 		}
 	}
 	if len(kinds) == 0 {
-		return st, fmt.Errorf("no files match %s", strings.Join(globs, ", "))
+		return nil, fmt.Errorf("%w %s", errNoMatch, strings.Join(globs, ", "))
 	}
-	gz, err := gzip.NewWriterLevel(w, gzip.BestSpeed) // build outputs: speed over ratio
-	if err != nil {
-		return st, err
-	}
-	tw := tar.NewWriter(gz)
+	return kinds, nil
+}
+
+// writeEntries adds the files and directories of kinds (see matchGlobs)
+// in root to tw, each named prefix+path.
+func writeEntries(tw *tar.Writer, root *os.Root, prefix string, kinds map[string]fs.FileMode) (archiveStats, error) {
+	var st archiveStats
 	// Sorted, a directory comes before what it holds.
 	for _, p := range slices.Sorted(func(yield func(string) bool) {
 		for p := range kinds {
@@ -146,27 +175,24 @@ func pack(w io.Writer, ws string, globs []string, note func(string)) (archiveSta
 			if err != nil {
 				return st, fmt.Errorf("%s: %w", p, err)
 			}
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: p + "/", Mode: int64(fi.Mode().Perm()), ModTime: fi.ModTime()}); err != nil {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: prefix + p + "/", Mode: int64(fi.Mode().Perm()), ModTime: fi.ModTime()}); err != nil {
 				return st, err
 			}
 			st.Dirs++
 			continue
 		}
-		n, err := packFile(tw, root, p)
+		n, err := packFile(tw, root, p, prefix+p)
 		if err != nil {
 			return st, fmt.Errorf("%s: %w", p, err)
 		}
 		st.Files++
 		st.Bytes += n
 	}
-	if err := tw.Close(); err != nil {
-		return st, err
-	}
-	return st, gz.Close()
+	return st, nil
 }
 
-// packFile adds one regular file, as it is when opened.
-func packFile(tw *tar.Writer, root *os.Root, p string) (int64, error) {
+// packFile adds one regular file, as it is when opened, named name.
+func packFile(tw *tar.Writer, root *os.Root, p, name string) (int64, error) {
 	f, err := root.Open(p)
 	if err != nil {
 		return 0, err
@@ -179,7 +205,7 @@ func packFile(tw *tar.Writer, root *os.Root, p string) (int64, error) {
 	if !fi.Mode().IsRegular() {
 		return 0, errors.New("changed into something other than a regular file while packing")
 	}
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: int64(fi.Mode().Perm()), Size: fi.Size(), ModTime: fi.ModTime()}
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(fi.Mode().Perm()), Size: fi.Size(), ModTime: fi.ModTime()}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return 0, err
 	}
@@ -258,12 +284,18 @@ var defaultUnpackLimits = unpackLimits{Bytes: 32 << 30, Entries: 1 << 20}
 // metadata; anything else fails the whole download with the entry named.
 // An existing file is replaced; an existing directory is kept.
 func unpack(r io.Reader, ws string, lim unpackLimits) (archiveStats, error) {
-	var st archiveStats
 	root, err := os.OpenRoot(ws)
 	if err != nil {
-		return st, fmt.Errorf("open workspace: %w", err)
+		return archiveStats{}, fmt.Errorf("open workspace: %w", err)
 	}
 	defer root.Close()
+	return unpackTo(r, func(name string) (*os.Root, string, error) { return root, name, nil }, lim)
+}
+
+// unpackTo is unpack with each entry's checked name mapped by pick to the
+// root it goes into and its path there ("" to leave it out).
+func unpackTo(r io.Reader, pick func(name string) (*os.Root, string, error), lim unpackLimits) (archiveStats, error) {
+	var st archiveStats
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return st, fmt.Errorf("not a gzipped tar archive: %w", err)
@@ -286,6 +318,13 @@ func unpack(r io.Reader, ws string, lim unpackLimits) (archiveStats, error) {
 		name, err := entryName(hdr.Name)
 		if err != nil {
 			return st, err
+		}
+		root, name, err := pick(name)
+		if err != nil {
+			return st, fmt.Errorf("archive entry %q: %w", hdr.Name, err)
+		}
+		if name == "" {
+			continue
 		}
 		switch hdr.Typeflag {
 		case tar.TypeDir:

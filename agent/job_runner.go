@@ -133,14 +133,25 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 		return stopStatus(ctx, lathe.StatusFailed)
 	}
 	defer job.Close()
+	jr := &jobRun{as: as, ws: ws, home: jd.home, job: job, caches: cacheState{keys: map[string]string{}, hits: map[string]bool{}}}
+	// failed is the status of the first step that failed; the steps after
+	// it are skipped, except actions that run after a failure (artifacts
+	// `when: on_failure|always`), whose own result leaves it as it is.
+	failed := lathe.StatusSuccess
 	for i, step := range as.Steps {
 		idx := i + 1
+		if failed != lathe.StatusSuccess && !step.Action.RunsAfterFailure() || failed == lathe.StatusSuccess && !step.Action.RunsAfterSuccess() ||
+			failed != lathe.StatusSuccess && ctx.Err() != nil {
+			now := time.Now()
+			report(idx, step.Name, lathe.StatusSkipped, out.Offset(), nil, &now, nil)
+			continue
+		}
 		start, t0 := out.Offset(), time.Now()
 		report(idx, step.Name, lathe.StatusRunning, start, &t0, nil, nil)
 		var code int
 		var err error
 		if step.Action != nil {
-			code, err = a.actionStep(ctx, as, ws, step.Action, out)
+			code, err = a.actionStep(ctx, jr, step.Action, out)
 			if err == nil && code == 0 && step.Action.Kind == lathe.ActionDownload {
 				if oerr := job.Own(ws); oerr != nil {
 					fmt.Fprintf(out, "download: give the job the files: %v\n", oerr)
@@ -167,15 +178,11 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 			exit = &code
 		}
 		report(idx, step.Name, st, start, &t0, &t1, exit)
-		if st != lathe.StatusSuccess {
-			// Mark the steps that will not run.
-			for j := i + 1; j < len(as.Steps); j++ {
-				report(j+1, as.Steps[j].Name, lathe.StatusSkipped, out.Offset(), nil, &t1, nil)
-			}
-			return st
+		if st != lathe.StatusSuccess && failed == lathe.StatusSuccess {
+			failed = st
 		}
 	}
-	return lathe.StatusSuccess
+	return failed
 }
 
 // commandStep runs a step's command with the shell, its output in the job's log.

@@ -32,6 +32,14 @@ type branchInput struct {
 	Env      *[]lathe.EnvVar `json:"env"`
 	KeepRuns json.RawMessage `json:"keep_runs"`
 	KeepDays json.RawMessage `json:"keep_days"`
+	// Retention changes the fields it holds; null sets one back to
+	// keeping forever.
+	Retention *struct {
+		CILogs          json.RawMessage `json:"ci_logs"`
+		CIArtifacts     json.RawMessage `json:"ci_artifacts"`
+		ManualLogs      json.RawMessage `json:"manual_logs"`
+		ManualArtifacts json.RawMessage `json:"manual_artifacts"`
+	} `json:"retention"`
 }
 
 // apply checks the input and applies it to set.
@@ -60,12 +68,20 @@ func (in branchInput) apply(set *lathe.BranchSettings) error {
 	if set.Env == nil {
 		set.Env = []lathe.EnvVar{}
 	}
-	for _, f := range []struct {
+	type field struct {
 		name string
 		raw  json.RawMessage
 		max  int
 		to   **int
-	}{{"keep_runs", in.KeepRuns, maxKeepRuns, &set.KeepRuns}, {"keep_days", in.KeepDays, maxKeepDays, &set.KeepDays}} {
+	}
+	fields := []field{{"keep_runs", in.KeepRuns, maxKeepRuns, &set.KeepRuns}, {"keep_days", in.KeepDays, maxKeepDays, &set.KeepDays}}
+	if rt, to := in.Retention, &set.Retention; rt != nil {
+		fields = append(fields, field{"retention.ci_logs", rt.CILogs, maxKeepDays, &to.CILogs},
+			field{"retention.ci_artifacts", rt.CIArtifacts, maxKeepDays, &to.CIArtifacts},
+			field{"retention.manual_logs", rt.ManualLogs, maxKeepDays, &to.ManualLogs},
+			field{"retention.manual_artifacts", rt.ManualArtifacts, maxKeepDays, &to.ManualArtifacts})
+	}
+	for _, f := range fields {
 		if len(f.raw) == 0 {
 			continue
 		}
@@ -121,7 +137,7 @@ func (s *Server) updateBranch(w http.ResponseWriter, r *http.Request) error {
 		names = append(names, v.Name)
 	}
 	s.audit(r, principal(r.Context()).User, "branch.updated", p, map[string]any{"branch": name, "env": names,
-		"keep_runs": b.Settings.KeepRuns, "keep_days": b.Settings.KeepDays})
+		"keep_runs": b.Settings.KeepRuns, "keep_days": b.Settings.KeepDays, "retention": b.Settings.Retention})
 	b, err = s.store.Branch(r.Context(), p.ID, name)
 	return respond(w, http.StatusOK, b, err)
 }

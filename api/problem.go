@@ -49,7 +49,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 		p = problemf(http.StatusBadRequest, "%v", err)
 	case errors.Is(err, lathe.ErrForbidden):
 		p = problemf(http.StatusForbidden, "%v", err)
-	case errors.Is(err, lathe.ErrFenced):
+	case errors.Is(err, lathe.ErrFenced), errors.Is(err, lathe.ErrExpired):
 		p = problemf(http.StatusGone, "%v", err)
 	case errors.Is(err, lathe.ErrUnauthorized):
 		p = problemf(http.StatusUnauthorized, "%v", err)

@@ -39,6 +39,9 @@ type Server struct {
 	// uploads keeps the archives of upload actions (see SetUploads); its
 	// zero value refuses them.
 	uploads uploadFiles
+	// results keeps artifacts and caches (see SetResults); its zero value
+	// refuses them.
+	results resultFiles
 	// logins and badTokens rate-limit password guessing and token guessing
 	// per client IP (see ratelimit.go).
 	logins, badTokens *limiter
@@ -223,6 +226,12 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/runs/{run}/stages", projectRead, s.listStages},
 		{"GET /api/v1/runs/{run}/uploads", projectRead, s.listRunUploads},
 		{"GET /api/v1/runs/{run}/statuses", projectRead, s.listRunStatuses},
+		{"GET /api/v1/runs/{run}/artifacts", projectRead, s.listRunArtifacts},
+		{"GET /api/v1/runs/{run}/artifacts.zip", projectRead, s.runArtifactsZip},
+		{"GET /api/v1/artifacts/{artifact}", projectRead, s.getArtifact},
+		{"GET /api/v1/artifacts/{artifact}/content", projectRead, s.artifactContent},
+		{"GET /api/v1/projects/{project}/artifacts", projectRead, s.listProjectArtifacts},
+		{"GET /api/v1/projects/{project}/caches", projectRead, s.listCaches},
 		{"GET /api/v1/stages/{stage}", projectRead, s.getStage},
 
 		{"GET /api/v1/jobs/{job}", projectRead, s.getJob},
@@ -310,6 +319,9 @@ func (s *Server) routes() []Route {
 		{"POST /api/v1/agent/attempts/{attempt}/report", agentAuth, s.report},
 		{"PUT /api/v1/agent/attempts/{attempt}/uploads/{name}", agentAuth, s.putUpload},
 		{"GET /api/v1/agent/attempts/{attempt}/uploads/{name}", agentAuth, s.getUpload},
+		{"PUT /api/v1/agent/attempts/{attempt}/artifacts", agentAuth, s.putArtifact},
+		{"GET /api/v1/agent/attempts/{attempt}/cache", agentAuth, s.restoreCache},
+		{"PUT /api/v1/agent/attempts/{attempt}/cache", agentAuth, s.saveCache},
 	}
 }
 

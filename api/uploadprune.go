@@ -5,44 +5,82 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/lathe-ci/lathe/blob"
 )
 
-// Upload archives live as long as their run, and runs as long as their
-// project: what a deleted project's runs uploaded is removed too, as are
-// the temporary files of uploads a stop cut short (CleanUploads).
+// Upload archives and artifacts live as long as their run, caches as long
+// as their project, and runs as long as their project: what a deleted
+// project left is removed too, as are the temporary files of transfers a
+// stop cut short (CleanUploads, CleanResults).
 
 // pruneUploads removes the archives of runs that no longer exist. A
 // deleted run's ID is never given to another run, so an archive found
 // without its run can go.
 func (s *Server) pruneUploads(ctx context.Context) error {
-	keys, err := s.uploads.blobs.List(ctx, "")
-	if err != nil {
-		return fmt.Errorf("prune uploads: %w", err)
+	return pruneOrphans(ctx, s.uploads.blobs, s.store.RunsExist, "uploads")
+}
+
+// pruneResults removes the artifacts of runs and the caches of projects
+// that no longer exist (their keys start with the run's or project's ID).
+func (s *Server) pruneResults(ctx context.Context) error {
+	if s.results.artifacts == nil {
+		return nil
 	}
-	byRun := map[int64][]string{}
+	if err := pruneOrphans(ctx, s.results.artifacts, s.store.RunsExist, "artifacts"); err != nil {
+		return err
+	}
+	return pruneOrphans(ctx, s.results.caches, s.store.ProjectsExist, "caches")
+}
+
+// CleanResults removes, at start, the temporary files of artifacts and
+// caches that were being received when the server stopped, and those of
+// runs and projects that no longer exist. Call it before serving.
+func (s *Server) CleanResults(ctx context.Context) error {
+	for _, b := range []blob.Store{s.results.artifacts, s.results.caches} {
+		if u, ok := b.(unfinished); ok {
+			if err := u.RemoveUnfinished(); err != nil {
+				return err
+			}
+		}
+	}
+	return s.pruneResults(ctx)
+}
+
+// pruneOrphans deletes the blobs whose key's first segment is the ID of
+// something exist says is gone.
+func pruneOrphans(ctx context.Context, blobs blob.Store, exist func(context.Context, []int64) (map[int64]bool, error), what string) error {
+	if blobs == nil {
+		return nil
+	}
+	keys, err := blobs.List(ctx, "")
+	if err != nil {
+		return fmt.Errorf("prune %s: %w", what, err)
+	}
+	byOwner := map[int64][]string{}
 	var ids []int64
 	for _, k := range keys {
-		run, _, _ := strings.Cut(k, "/")
-		id, err := strconv.ParseInt(run, 10, 64)
+		owner, _, _ := strings.Cut(k, "/")
+		id, err := strconv.ParseInt(owner, 10, 64)
 		if err != nil {
 			continue
 		}
-		if byRun[id] == nil {
+		if byOwner[id] == nil {
 			ids = append(ids, id)
 		}
-		byRun[id] = append(byRun[id], k)
+		byOwner[id] = append(byOwner[id], k)
 	}
-	exist, err := s.store.RunsExist(ctx, ids)
+	found, err := exist(ctx, ids)
 	if err != nil {
-		return fmt.Errorf("prune uploads: %w", err)
+		return fmt.Errorf("prune %s: %w", what, err)
 	}
 	for _, id := range ids {
-		if exist[id] {
+		if found[id] {
 			continue
 		}
-		for _, k := range byRun[id] {
-			if err := s.uploads.blobs.Delete(ctx, k); err != nil {
-				return fmt.Errorf("prune uploads of run %d: %w", id, err)
+		for _, k := range byOwner[id] {
+			if err := blobs.Delete(ctx, k); err != nil {
+				return fmt.Errorf("prune %s of %d: %w", what, id, err)
 			}
 		}
 	}

@@ -51,6 +51,7 @@ var commands = map[string]command{
 	"exec":      {"run a pipeline from this directory on this machine, with no server", cmdExec},
 	"lint":      {"check pipeline files (.lathe.yml, .lathe/*.yml or FILE...) and report errors and warnings", cmdLint},
 	"plan":      {"show the jobs a run of a pipeline would get, after matrix, conditions and extends, without running it", cmdPlan},
+	"artifacts": {"list a run's artifacts, or download them (get RUN [PATH] [-o DIR])", cmdArtifacts},
 
 	// Zuul's semaphores and autohold.
 	"semaphores": {"show a project's semaphores: their limits, holders and waiters", cmdSemaphores},

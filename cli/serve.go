@@ -48,7 +48,11 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", envDuration(env, "LATHE_DRAIN_TIMEOUT", 10*time.Minute),
 		"on SIGTERM, how long the embedded agents' running jobs may finish before they are handed back to run again (env LATHE_DRAIN_TIMEOUT); a second SIGTERM hands them back at once")
 	fs.Int64Var(&cfg.UploadQuota, "upload-quota", envInt64(env, "LATHE_UPLOAD_QUOTA", api.DefaultUploadQuota),
-		"bytes the upload archives of one project may take, all its runs together (env LATHE_UPLOAD_QUOTA)")
+		"bytes the upload archives and artifacts of one project may take, all its runs together (env LATHE_UPLOAD_QUOTA)")
+	fs.Int64Var(&cfg.CacheQuota, "cache-quota", envInt64(env, "LATHE_CACHE_QUOTA", api.DefaultCacheQuota),
+		"bytes the caches of one project may take; the least recently used go first (env LATHE_CACHE_QUOTA)")
+	fs.DurationVar(&cfg.CacheIdle, "cache-idle", envDuration(env, "LATHE_CACHE_IDLE", api.DefaultCacheIdle),
+		"a cache no job restored for this long is deleted (env LATHE_CACHE_IDLE)")
 	repoNets := fs.String("allow-repo-network", env.Getenv("LATHE_ALLOW_REPO_NETWORKS"),
 		"comma-separated private networks (CIDRs) whose repositories non-admins may use in project URLs (env LATHE_ALLOW_REPO_NETWORKS)")
 	outboundAllow := fs.String("outbound-allow", env.Getenv("LATHE_OUTBOUND_ALLOW"),

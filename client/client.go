@@ -110,6 +110,15 @@ func (c *Client) Send(ctx context.Context, method, path string, body io.Reader, 
 	for k, v := range header {
 		req.Header[k] = v
 	}
+	return c.SendRequest(req)
+}
+
+// SendRequest sends a request the caller made (a streamed body with
+// trailers, say) with the client's credential, as Send does.
+func (c *Client) SendRequest(req *http.Request) (*http.Response, error) {
+	if c.Err != nil {
+		return nil, c.Err
+	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}

@@ -176,6 +176,10 @@ func actionNote(a *lathe.StepAction) string {
 		return "upload " + a.Name + ": the files stay in the working directory, which later jobs share"
 	case lathe.ActionDownload:
 		return "download " + a.Name + ": the working directory already holds what earlier jobs left"
+	case lathe.ActionArtifacts:
+		return "artifacts: the files stay in the working directory; a server keeps them"
+	case lathe.ActionCacheRestore, lathe.ActionCacheSave:
+		return "cache " + a.Key + ": this machine's own directories are used as they are"
 	}
 	return a.Kind + ": not done on this machine"
 }

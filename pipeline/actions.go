@@ -60,7 +60,7 @@ func (w *walker) action(kind string, n *yaml.Node, path string) *Action {
 					continue
 				}
 				// The server's rule, so a file that lints is one it stores.
-				if err := lathe.CheckUploadName(e.value.Value); err != nil {
+				if err := checkUploadNameTemplate(e.value.Value); err != nil {
 					w.errorf(e.value, field, "must be a name for the files (%s): %v", nameRule, err)
 					continue
 				}

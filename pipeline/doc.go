@@ -21,11 +21,18 @@
 // Top-level keys: name, on (triggers), parameters, env, stages, when,
 // max-runs, auto_cancel, numbering, templates and jobs. A job has stage, runs-on, timeout, env, needs, steps,
 // concurrency, extends, matrix, when, if, retry, allow_failure, secrets,
-// environment, approval, artifacts, reports, and the container keys image,
-// services, pull and resources (a job with an image runs in a container of
-// it, its services beside it; such a job also needs the label
+// environment, approval, artifacts, reports, cache, and the container keys
+// image, services, pull and resources (a job with an image runs in a
+// container of it, its services beside it; such a job also needs the label
 // executor:container, added to its runs-on). [Schema] is the JSON Schema
 // of all of it, generated from the parser's own key tables.
+//
+// A plan turns `cache:` and `artifacts:` into the agent's own steps (see
+// lathe.StepAction): a cache_restore before the job's steps, then an
+// artifacts step (which runs after a failure too when `when:` says so),
+// then a cache_save. A cache key's `{{ hashFiles('go.sum') }}` is left for
+// the agent to evaluate over the checkout; an upload's or download's
+// `{{ matrix.AXIS }}` is replaced in the plan by the expansion's value.
 //
 // Parsing resolves `extends` (a job inherits the fields of jobs or
 // templates it names; its own fields win and env merges), so

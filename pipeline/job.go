@@ -8,7 +8,7 @@ import (
 
 // jobKeys are the keys a job may have.
 var jobKeys = []string{"stage", "runs-on", "timeout", "env", "needs", "steps", "concurrency",
-	"extends", "matrix", "when", "if", "retry", "allow_failure", "secrets", "environment", "approval", "artifacts", "reports",
+	"extends", "matrix", "when", "if", "retry", "allow_failure", "secrets", "environment", "approval", "artifacts", "reports", "cache",
 	"image", "services", "pull", "resources"}
 
 // jobSrc is a parsed job together with the YAML nodes later checks point at.
@@ -129,6 +129,8 @@ func (w *walker) job(r *rawJob, st stages) *jobSrc {
 			ck.pull, ck.c.Pull = e.key, w.pull(e.value, field)
 		case "resources":
 			ck.resources, ck.c.Resources = e.key, w.resources(e.value, field)
+		case "cache":
+			s.job.Caches = w.caches(e.value, field)
 		default:
 			w.unknownKey(e.key, path, jobKeys)
 		}
@@ -155,6 +157,7 @@ func (w *walker) job(r *rawJob, st stages) *jobSrc {
 		s.job.Steps = w.steps(stepsNode, join(path, "steps"))
 		w.muted = false
 	}
+	w.checkMatrixUploads(s)
 	return s
 }
 

@@ -106,6 +106,8 @@ type Job struct {
 	// Artifacts and Reports declare the files the job keeps; nil for none.
 	Artifacts *Artifacts
 	Reports   *Reports
+	// Caches are the job's `cache:` entries; nil for none.
+	Caches []Cache
 	// Base is the job's name in the file. It differs from Name only in a
 	// plan, where a matrix job's expansions are named after their values.
 	Base string

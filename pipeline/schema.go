@@ -134,6 +134,14 @@ func generateSchema() []byte {
 			"cpus":   js{"type": []string{"number", "string"}, "description": "CPUs the container may use, like 2 or 0.5."},
 			"memory": js{"type": []string{"string", "integer"}, "description": "Memory limit: bytes, or a number with k, m or g, like 4g."},
 		}),
+		"cache": func() js {
+			entry := object("A cache: saved after a successful job when its key is new, restored before the steps of later jobs of the project.", cacheKeys, map[string]js{
+				"key":          str("The cache's key; {{ hashFiles('go.sum', …) }} is replaced by the hash of the files the globs match in the checkout."),
+				"restore_keys": stringOrList("Key prefixes to fall back to, in order, when no cache has the exact key: the newest cache whose key starts with one is restored."),
+				"paths":        stringOrList("Directories or files to cache, relative to the workspace, or to the job's home when they start with ~/."),
+			}, "key", "paths")
+			return js{"description": "Caches of the job (one, or a list of at most 10).", "oneOf": []js{entry, {"type": "array", "items": entry, "maxItems": MaxCaches}}}
+		}(),
 	}
 	job := object("A job: steps an agent runs.", jobKeys, jobProps)
 	template := object("Job fields other jobs inherit with extends.", jobKeys, jobProps)

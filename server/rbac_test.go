@@ -14,6 +14,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/api"
+	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -75,6 +76,12 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/runs/{run}/stages":                            "read",
 	"GET /api/v1/runs/{run}/uploads":                           "read",
 	"GET /api/v1/runs/{run}/statuses":                          "read",
+	"GET /api/v1/runs/{run}/artifacts":                         "read",
+	"GET /api/v1/runs/{run}/artifacts.zip":                     "read",
+	"GET /api/v1/artifacts/{artifact}":                         "read",
+	"GET /api/v1/artifacts/{artifact}/content":                 "read",
+	"GET /api/v1/projects/{project}/artifacts":                 "read",
+	"GET /api/v1/projects/{project}/caches":                    "read",
 	"GET /api/v1/stages/{stage}":                               "read",
 	"GET /api/v1/jobs/{job}":                                   "read",
 	"GET /api/v1/jobs/{job}/log":                               "read",
@@ -175,6 +182,9 @@ var routeNeeds = map[string]string{
 	"POST /api/v1/agent/attempts/{attempt}/report":        "agent",
 	"PUT /api/v1/agent/attempts/{attempt}/uploads/{name}": "agent",
 	"GET /api/v1/agent/attempts/{attempt}/uploads/{name}": "agent",
+	"PUT /api/v1/agent/attempts/{attempt}/artifacts":      "agent",
+	"GET /api/v1/agent/attempts/{attempt}/cache":          "agent",
+	"PUT /api/v1/agent/attempts/{attempt}/cache":          "agent",
 }
 
 var personas = []string{"anonymous", "agent", "read", "write", "owner", "admin"}
@@ -225,6 +235,7 @@ type rbacWorld struct {
 	l               *lathetest.Lathe
 	tokens          map[string]string
 	run, stage, job int64
+	artifact        int64
 }
 
 func newRBACWorld(t *testing.T) *rbacWorld {
@@ -263,6 +274,17 @@ func newRBACWorld(t *testing.T) *rbacWorld {
 		t.Fatalf("run %d has no stages or jobs", run.ID)
 	}
 	w.run, w.stage, w.job = run.ID, run.Stages[0].ID, run.Jobs[0].ID
+	// The agent takes the job and keeps one artifact, for the artifact routes.
+	agent := client.New(l.URL, cred)
+	as, err := agent.Claim(t.Context(), 5, "")
+	if err != nil || as == nil {
+		t.Fatalf("claim the run's job: %+v, %v", as, err)
+	}
+	a, err := agent.PutArtifact(t.Context(), as.AttemptID, "out.txt", strings.NewReader("rbac"), 4, 0)
+	if err != nil {
+		t.Fatalf("artifact: %v", err)
+	}
+	w.artifact = a.ID
 	return w
 }
 
@@ -285,7 +307,7 @@ func (w *rbacWorld) path(p string) string {
 	vals := map[string]string{"project": "shop", "pipeline": "ci", "run": fmt.Sprint(w.run), "stage": fmt.Sprint(w.stage),
 		"job": fmt.Sprint(w.job), "attempt": "999999", "hold": "999999", "name": "RBAC_SECRET", "group": "nogroup",
 		"agent": "999999", "token": "999999", "user": "victim", "team": "ghost-team", "webhook": "999999", "delivery": "999999",
-		"branch": "ghost%2Fbranch", "schedule": "999999", "forge_kind": "github", "forge": "noforge"}
+		"branch": "ghost%2Fbranch", "schedule": "999999", "forge_kind": "github", "forge": "noforge", "artifact": fmt.Sprint(w.artifact)}
 	return regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllStringFunc(p, func(m string) string {
 		v, ok := vals[m[1:len(m)-1]]
 		if !ok {

@@ -22,6 +22,7 @@ import (
 	"github.com/lathe-ci/lathe/agent"
 	"github.com/lathe-ci/lathe/api"
 	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/blob"
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/clock"
 	"github.com/lathe-ci/lathe/delivery"
@@ -108,6 +109,16 @@ type Config struct {
 	// UploadQuota bounds the uploads of one project, all its runs together
 	// (zero: api.DefaultUploadQuota).
 	UploadQuota int64
+	// CacheQuota bounds the caches of one project, kept in
+	// <DataDir>/caches, beyond which the least recently used go (zero:
+	// api.DefaultCacheQuota); CacheIdle is how long a cache no job restores
+	// is kept (zero: api.DefaultCacheIdle). Artifacts are kept in
+	// <DataDir>/artifacts.
+	CacheQuota int64
+	CacheIdle  time.Duration
+	// RetentionInterval is how often expired artifacts, logs and caches
+	// are removed (zero: DefaultRetentionInterval).
+	RetentionInterval time.Duration
 
 	// TLSCert and TLSKey, PEM files, make the server answer HTTPS only.
 	TLSCert, TLSKey string
@@ -290,7 +301,13 @@ func (s *Server) setup(ctx context.Context) error {
 	s.API.SetTrustedProxies(s.cfg.TrustedProxies)
 	s.API.SetUploads(filepath.Join(s.cfg.DataDir, "uploads"), api.UploadLimits{MaxBytes: s.cfg.MaxUploadBytes, ProjectQuota: s.cfg.UploadQuota})
 	s.API.SetDataDir(s.cfg.DataDir)
+	s.API.SetResults(blob.NewDir(filepath.Join(s.cfg.DataDir, "artifacts")), blob.NewDir(filepath.Join(s.cfg.DataDir, "caches")),
+		api.ResultLimits{CacheQuota: s.cfg.CacheQuota, CacheIdle: s.cfg.CacheIdle})
 	if err := s.API.CleanUploads(ctx); err != nil {
+		s.ln.Close()
+		return err
+	}
+	if err := s.API.CleanResults(ctx); err != nil {
 		s.ln.Close()
 		return err
 	}
@@ -363,6 +380,8 @@ const dataGitignore = `# Written by Lathe: its data files, never to be committed
 /git/
 /agents/
 /uploads/
+/artifacts/
+/caches/
 `
 
 func ignoreDataFiles(dir string) error {
@@ -391,6 +410,11 @@ func (s *Server) Run(ctx context.Context) error {
 	stopSweeper := s.sweep.Start(context.WithoutCancel(ctx))
 	stopAutomation := s.auto.Start(context.WithoutCancel(ctx))
 	stopDelivery := s.startDelivery(context.WithoutCancel(ctx))
+	retain := &retention{api: s.API, interval: s.cfg.RetentionInterval, log: s.cfg.Log}
+	if retain.interval <= 0 {
+		retain.interval = DefaultRetentionInterval
+	}
+	stopRetention := retain.Start(context.WithoutCancel(ctx))
 	agentCtx, stopAgents := context.WithCancel(context.WithoutCancel(ctx))
 	drain := make(chan struct{})
 	var agents sync.WaitGroup
@@ -413,6 +437,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.drainAgents(drain, &agents)
 	stopAgents()
 	agents.Wait()
+	stopRetention()
 	stopAutomation()
 	stopDelivery()
 	stopSweeper()

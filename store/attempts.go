@@ -25,20 +25,21 @@ func (s *Store) leaseTTL() time.Duration {
 
 // attemptCols ends with the attempt's hold, if a hold kept its workspace.
 const attemptCols = `a.id, a.job_id, a.number, a.agent_id, g.name, a.status, a.log_size, a.log_complete, a.created_at, a.started_at, a.finished_at, a.end_reason,
-	(SELECT x.expires_at FROM held_attempts x WHERE x.attempt_id = a.id), (SELECT x.path FROM held_attempts x WHERE x.attempt_id = a.id)`
+	(SELECT x.expires_at FROM held_attempts x WHERE x.attempt_id = a.id), (SELECT x.path FROM held_attempts x WHERE x.attempt_id = a.id), a.log_expired_at`
 
 func scanAttempt(row interface{ Scan(...any) error }) (*lathe.Attempt, error) {
 	var a lathe.Attempt
 	var created int64
 	var complete int
-	var started, finished, heldUntil sql.NullInt64
+	var started, finished, heldUntil, logExpired sql.NullInt64
 	var heldPath sql.NullString
 	if err := row.Scan(&a.ID, &a.JobID, &a.Number, &a.AgentID, &a.Agent, &a.Status, &a.LogSize, &complete, &created, &started, &finished,
-		&a.EndReason, &heldUntil, &heldPath); err != nil {
+		&a.EndReason, &heldUntil, &heldPath, &logExpired); err != nil {
 		return nil, err
 	}
 	a.LogComplete = complete != 0
 	a.HeldUntil, a.HeldPath = fromNullMicros(heldUntil), heldPath.String
+	a.LogExpiredAt = fromNullMicros(logExpired)
 	a.CreatedAt, a.StartedAt, a.FinishedAt = fromMicros(created), fromNullMicros(started), fromNullMicros(finished)
 	a.Finish()
 	return &a, nil

@@ -33,14 +33,17 @@ func (s *Store) BranchMoved(ctx context.Context, projectID int64, branch, commit
 	})
 }
 
-const branchCols = `b.id, b.project_id, p.name, b.name, b.head_commit, b.created_at, b.last_seen_at, b.env, b.keep_runs, b.keep_days`
+const branchCols = `b.id, b.project_id, p.name, b.name, b.head_commit, b.created_at, b.last_seen_at, b.env, b.keep_runs, b.keep_days,
+	b.retain_ci_logs, b.retain_ci_artifacts, b.retain_manual_logs, b.retain_manual_artifacts`
 
 func scanBranch(row interface{ Scan(...any) error }) (*lathe.Branch, error) {
 	var b lathe.Branch
 	var created, seen int64
 	var env string
 	var keepRuns, keepDays sql.NullInt64
-	if err := row.Scan(&b.ID, &b.ProjectID, &b.Project, &b.Name, &b.HeadCommit, &created, &seen, &env, &keepRuns, &keepDays); err != nil {
+	var ret [4]sql.NullInt64
+	if err := row.Scan(&b.ID, &b.ProjectID, &b.Project, &b.Name, &b.HeadCommit, &created, &seen, &env, &keepRuns, &keepDays,
+		&ret[0], &ret[1], &ret[2], &ret[3]); err != nil {
 		return nil, err
 	}
 	b.CreatedAt, b.LastSeenAt = fromMicros(created), fromMicros(seen)
@@ -48,6 +51,8 @@ func scanBranch(row interface{ Scan(...any) error }) (*lathe.Branch, error) {
 		return nil, fmt.Errorf("branch %s env: %w", b.Name, err)
 	}
 	b.Settings.KeepRuns, b.Settings.KeepDays = optionalInt(keepRuns), optionalInt(keepDays)
+	rt := &b.Settings.Retention
+	rt.CILogs, rt.CIArtifacts, rt.ManualLogs, rt.ManualArtifacts = optionalInt(ret[0]), optionalInt(ret[1]), optionalInt(ret[2]), optionalInt(ret[3])
 	return &b, nil
 }
 
@@ -142,8 +147,12 @@ func (s *Store) Branch(ctx context.Context, projectID int64, name string) (*lath
 // caller).
 func (s *Store) SetBranchSettings(ctx context.Context, projectID int64, name string, set lathe.BranchSettings) error {
 	return s.tx(ctx, func(t *txn) error {
-		res, err := t.exec(ctx, `UPDATE branches SET env = ?, keep_runs = ?, keep_days = ? WHERE project_id = ? AND name = ?`,
-			jsonText(set.Env), nullableInt(set.KeepRuns), nullableInt(set.KeepDays), projectID, name)
+		rt := set.Retention
+		res, err := t.exec(ctx, `UPDATE branches SET env = ?, keep_runs = ?, keep_days = ?,
+			retain_ci_logs = ?, retain_ci_artifacts = ?, retain_manual_logs = ?, retain_manual_artifacts = ?
+			WHERE project_id = ? AND name = ?`,
+			jsonText(set.Env), nullableInt(set.KeepRuns), nullableInt(set.KeepDays),
+			nullableInt(rt.CILogs), nullableInt(rt.CIArtifacts), nullableInt(rt.ManualLogs), nullableInt(rt.ManualArtifacts), projectID, name)
 		if err != nil {
 			return fmt.Errorf("settings of branch %s: %w", name, err)
 		}

@@ -37,6 +37,10 @@ func (s *Store) ReadLog(ctx context.Context, attemptID, off, limit int64) ([]byt
 	if err != nil {
 		return nil, nil, err
 	}
+	if a.LogExpiredAt != nil {
+		return nil, nil, fmt.Errorf("the log of attempt %d was removed on %s under its branch's retention policy: %w",
+			attemptID, a.LogExpiredAt.Format("2006-01-02 15:04 UTC"), lathe.ErrExpired)
+	}
 	if off < 0 || limit <= 0 {
 		return nil, nil, fmt.Errorf("log range from %d, %d bytes: %w", off, limit, lathe.ErrInvalid)
 	}

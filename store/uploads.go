@@ -88,6 +88,17 @@ func CheckUploadQuota(used, size, quota int64) error {
 // RunsExist returns which of ids name a run (the rest were deleted with
 // their project), for removing what those runs left on disk.
 func (s *Store) RunsExist(ctx context.Context, ids []int64) (map[int64]bool, error) {
+	return s.idsExist(ctx, "runs", ids)
+}
+
+// ProjectsExist returns which of ids name a project, for removing what
+// deleted projects left on disk (their caches).
+func (s *Store) ProjectsExist(ctx context.Context, ids []int64) (map[int64]bool, error) {
+	return s.idsExist(ctx, "projects", ids)
+}
+
+// idsExist returns which of ids are rows of table (a constant).
+func (s *Store) idsExist(ctx context.Context, table string, ids []int64) (map[int64]bool, error) {
 	out := map[int64]bool{}
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), 500)]
@@ -96,9 +107,9 @@ func (s *Store) RunsExist(ctx context.Context, ids []int64) (map[int64]bool, err
 		for i, id := range chunk {
 			args[i] = id
 		}
-		rows, err := s.query(ctx, `SELECT id FROM runs WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		rows, err := s.query(ctx, `SELECT id FROM `+table+` WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
 		if err != nil {
-			return nil, fmt.Errorf("runs: %w", err)
+			return nil, fmt.Errorf("%s: %w", table, err)
 		}
 		for rows.Next() {
 			var id int64

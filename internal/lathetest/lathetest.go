@@ -90,6 +90,10 @@ type Options struct {
 	// Executor chooses the embedded agents' executor (zero: the sandbox).
 	Executor    executor.Options
 	UploadQuota int64 // bytes of uploads per project (0: the server's default)
+	CacheQuota  int64 // bytes of caches per project (0: the server's default)
+	// Clock is the server's clock (nil: the system's): retention, webhook
+	// retries and every time the server records read it.
+	Clock clock.Clock
 	// RepoNetworks are private networks non-admins' project URLs may reach.
 	RepoNetworks []netip.Prefix
 	// Log also receives the server's log (it always goes to the test log).
@@ -100,8 +104,6 @@ type Options struct {
 	PublicURL     string
 	ForgeRepos    delivery.Repos
 	DeliveryPoll  time.Duration
-	// Clock is the server's clock (nil: the system's).
-	Clock clock.Clock
 }
 
 // Start starts a server on 127.0.0.1 and stops it when the test ends (or
@@ -134,7 +136,8 @@ func Start(tb testing.TB, o Options) *Lathe {
 		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota, RepoNetworks: o.RepoNetworks,
 		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey, TrustedProxies: o.TrustedProxies,
 		OutboundAllow: o.OutboundAllow, PublicURL: o.PublicURL, ForgeRepos: o.ForgeRepos, DeliveryPoll: o.DeliveryPoll, Clock: o.Clock,
-		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		CacheQuota: o.CacheQuota,
+		Log:        slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		cancel()
