@@ -116,7 +116,7 @@ func generateSchema() []byte {
 		"environment":   js{"description": "The environment this job deploys to.", "oneOf": []js{str("Environment name."), object("Environment.", environmentKeys, map[string]js{"name": str("Environment name."), "url": js{"type": "string", "format": "uri"}}, "name")}},
 		"approval":      js{"description": "A gate: the job waits until someone confirms.", "oneOf": []js{boolean(""), object("Approval.", approvalKeys, map[string]js{"from": stringOrList("Users or teams who may confirm."), "message": str("Shown to them.")})}},
 		"artifacts":     js{"description": "Files to keep after the job.", "oneOf": []js{globs, object("Artifacts.", artifactKeys, map[string]js{"paths": globs, "expire_in": str("How long to keep them: 12h, 7d, 2w."), "when": enum("When to keep them.", artifactWhens)}, "paths")}},
-		"reports":       object("Test reports the job writes.", reportKeys, map[string]js{"junit": globs}),
+		"reports":       object("Result files the job writes, sent to the server after the steps (also when they fail).", reportKeys, map[string]js{"junit": globs, "issues": globs}),
 	}
 	job := object("A job: steps an agent runs.", jobKeys, jobProps)
 	template := object("Job fields other jobs inherit with extends.", jobKeys, jobProps)
@@ -143,7 +143,7 @@ func generateSchema() []byte {
 		"on":         js{"oneOf": []js{on, {"type": "array", "items": enum("", triggerKeys)}}},
 		"parameters": js{"type": "object", "propertyNames": js{"pattern": validIdent.String()}, "additionalProperties": param, "description": "Parameters of manual runs."},
 		"env":        env,
-		"stages":     js{"type": "array", "minItems": 1, "items": name, "description": "Stages in order."},
+		"stages":     js{"type": "array", "minItems": 1, "items": js{"oneOf": []js{name, object("A stage an outside tool drives through PATCH /api/v1/stages/{stage}; it has no jobs.", externalStageKeys, map[string]js{"name": name, "external": boolean("An outside tool sets the stage's status; later stages wait for its success.")}, "name")}}, "description": "Stages in order."},
 		"when":       when,
 		"max-runs":   js{"type": "integer", "minimum": 1, "maximum": MaxMaxRuns, "description": "How many runs of the pipeline may be unfinished at once; another trigger is refused."},
 		"templates":  js{"type": "object", "additionalProperties": template, "description": "Job fields to inherit with extends."},
