@@ -85,6 +85,8 @@ type Stage struct {
 	Name     string `json:"name"`
 	Position int    `json:"position"`
 	Status   Status `json:"status"`
+	// External is a stage an outside tool drives (PATCH /api/v1/stages/{stage}).
+	External bool `json:"external"`
 	Timing
 	UpdatedAt time.Time `json:"updated_at"`
 }

@@ -22,6 +22,9 @@ func ExternalUpdate(id int64, external bool, from, to lathe.Status) error {
 	default:
 		return fmt.Errorf("status %q: an external stage can be set to running, success or failed: %w", to, lathe.ErrInvalid)
 	}
+	if from == to {
+		return fmt.Errorf("stage %d is already %s: %w", id, from, lathe.ErrConflict)
+	}
 	if from.Terminal() {
 		return fmt.Errorf("stage %d is already %s; a finished stage never changes: %w", id, from, lathe.ErrConflict)
 	}

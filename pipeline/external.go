@@ -3,22 +3,20 @@ package pipeline
 import (
 	"strings"
 
+	lathe "github.com/lathe-ci/lathe"
+
 	"go.yaml.in/yaml/v3"
 )
 
 var externalStageKeys = []string{"name", "external"}
 
-// externalDepPrefix starts the dependency that stands for an external
-// stage. Job names cannot contain ':', so it never names a job.
-const externalDepPrefix = "stage:"
-
 // ExternalDep is the name under which a job's Deps list an external stage:
 // the job waits until an outside tool sets the stage to success.
-func ExternalDep(stage string) string { return externalDepPrefix + stage }
+func ExternalDep(stage string) string { return lathe.ExternalStageDep(stage) }
 
 // ExternalStageOf reports whether dep stands for an external stage, and which.
 func ExternalStageOf(dep string) (string, bool) {
-	return strings.CutPrefix(dep, externalDepPrefix)
+	return strings.CutPrefix(dep, lathe.ExternalStagePrefix)
 }
 
 // externalStage reads a stage written as a map, {name: scan, external:

@@ -95,8 +95,8 @@ func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, pick func([]e
 			untrusted, params, pull, fromAPI).Scan(&r.ID); err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
-		if _, err := t.exec(ctx, `INSERT INTO stages (run_id, name, position, status, created_at, updated_at)
-			SELECT ?, name, position, ?, ?, ? FROM stages WHERE run_id = ? ORDER BY position`,
+		if _, err := t.exec(ctx, `INSERT INTO stages (run_id, name, position, status, created_at, updated_at, external)
+			SELECT ?, name, position, ?, ?, ?, external FROM stages WHERE run_id = ? ORDER BY position`,
 			r.ID, lathe.StatusPending, now, now, parentID); err != nil {
 			return fmt.Errorf("copy stages of run %d: %w", parentID, err)
 		}
@@ -168,5 +168,8 @@ func (t *txn) runNodes(ctx context.Context, runID int64) ([]engine.Node, error) 
 		n.AllowFailure = allowFailure != 0
 		nodes = append(nodes, n)
 	}
-	return nodes, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return t.externalNodes(ctx, runID, nodes)
 }

@@ -225,6 +225,7 @@ func PlanFor(pl *pipeline.Pipeline, in pipeline.PlanInput) (store.NewRun, error)
 		return store.NewRun{}, err
 	}
 	nr := newRun(pl, plan.Stages, plan.Jobs)
+	nr.ExternalStages = plan.ExternalStages
 	for _, pv := range plan.Params {
 		nr.Run.Params = append(nr.Run.Params, lathe.EnvVar{Name: pv.Name, Value: pv.Value.Text()})
 	}
