@@ -17,6 +17,22 @@ const (
 // TestCaseStates are the states a comment puts a test case in.
 var TestCaseStates = []string{"open", "investigating", "known", "fixed"}
 
+// MaxReportBytes bounds one report file an agent sends; the server reads
+// no more and records a larger one as a warning on its job.
+const MaxReportBytes = 32 << 20
+
+// MaxReportFiles bounds how many report files one job sends.
+const MaxReportFiles = 200
+
+// ReportGlobs are a job's `reports:`: globs of files in its workspace
+// that the agent sends to the server after the steps, passed or not.
+type ReportGlobs struct {
+	// JUnit are JUnit XML test reports.
+	JUnit []string `json:"junit,omitempty"`
+	// Issues are findings files (SARIF, or compiler lines).
+	Issues []string `json:"issues,omitempty"`
+}
+
 // TestResultInput is one test case's result as a job reports it.
 type TestResultInput struct {
 	Suite, Name, Status string

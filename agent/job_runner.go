@@ -53,6 +53,9 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 	} else {
 		defer jd.remove(log)
 		status = a.runSteps(jobCtx, as, ws, jd, out, mirror.Checkout)
+		if ctx.Err() == nil {
+			a.sendReports(ctx, as, ws, out)
+		}
 	}
 	a.noteFullDisk(status, ws, out)
 	if err := out.endMasking(); err != nil {

@@ -289,6 +289,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"RunStats", lathe.RunStats{}, false},
 		{"StageUpdate", stageInput{}, true},
 		{"ReportFileReply", reportReply{}, false},
+		{"ReportGlobs", lathe.ReportGlobs{}, false},
 		{"Job", lathe.Job{}, false},
 		{"EnvVar", lathe.EnvVar{}, false},
 		{"StepDef", lathe.StepDef{}, false},

@@ -10,9 +10,6 @@ import (
 	"github.com/lathe-ci/lathe/results"
 )
 
-// MaxReportBytes bounds one report file an agent sends.
-const MaxReportBytes = 32 << 20
-
 // reportReply answers an agent's report file: how many entries it gave,
 // or the warning recorded on the job when it could not be read.
 type reportReply struct {
@@ -44,11 +41,11 @@ func (s *Server) putReport(w http.ResponseWriter, r *http.Request) error {
 		return attemptProblem(w, id, err)
 	}
 	reply := reportReply{Kind: kind, File: file}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxReportBytes))
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, lathe.MaxReportBytes))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		reply.Warning = fmt.Sprintf("%s: larger than %d bytes; not read", file, MaxReportBytes)
+		reply.Warning = fmt.Sprintf("%s: larger than %d bytes; not read", file, lathe.MaxReportBytes)
 	case err != nil:
 		return problemf(http.StatusBadRequest, "reading the report: %v", err)
 	}

@@ -3,6 +3,8 @@ package results
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -34,7 +36,8 @@ type Issue struct {
 // Fingerprint identifies an issue across runs: its file, symbol and
 // message, not its line (which moves when code above it changes).
 func (i Issue) Fingerprint() string {
-	return i.File + "\x00" + i.Symbol + "\x00" + i.Message
+	h := sha256.Sum256([]byte(i.File + "\x00" + i.Symbol + "\x00" + i.Message))
+	return hex.EncodeToString(h[:16])
 }
 
 // ParseIssues reads a findings file: SARIF 2.1 when it is a JSON object,

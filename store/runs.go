@@ -92,6 +92,9 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 			if err != nil {
 				return fmt.Errorf("insert job %q: %w", j.Name, err)
 			}
+			if err := t.putReportGlobs(ctx, j); err != nil {
+				return err
+			}
 		}
 		if err := t.putSemaphores(ctx, r.ProjectID, nr.Jobs); err != nil {
 			return err

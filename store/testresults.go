@@ -438,3 +438,12 @@ func (s *Store) TestCaseHistory(ctx context.Context, id int64, branch string, be
 	p := page(items, limit, func(e lathe.TestHistoryEntry) int64 { return e.RunID })
 	return &lathe.TestHistory{TestCase: tc, Items: p.Items, Next: p.Next}, nil
 }
+
+// putReportGlobs stores the report files a new job's agent will send.
+func (t *txn) putReportGlobs(ctx context.Context, j *lathe.Job) error {
+	if j.Reports == nil {
+		return nil
+	}
+	_, err := t.exec(ctx, `UPDATE jobs SET reports = ? WHERE id = ?`, jsonObject(j.Reports), j.ID)
+	return err
+}

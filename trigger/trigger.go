@@ -252,9 +252,18 @@ func newRun(pl *pipeline.Pipeline, stages []string, jobs []*pipeline.Job) store.
 			Retry:        jobRetry(j.Retry),
 			Approval:     jobApproval(j.Approval),
 			Environment:  environmentName(j.Environment),
+			Reports:      reportGlobs(j.Reports),
 		})
 	}
 	return nr
+}
+
+// reportGlobs are a job's `reports:` as its agent gets them (nil for none).
+func reportGlobs(r *pipeline.Reports) *lathe.ReportGlobs {
+	if r == nil || len(r.JUnit)+len(r.Issues) == 0 {
+		return nil
+	}
+	return &lathe.ReportGlobs{JUnit: append([]string(nil), r.JUnit...), Issues: append([]string(nil), r.Issues...)}
 }
 
 func jobRetry(r pipeline.Retry) *lathe.Retry {

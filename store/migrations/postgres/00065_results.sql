@@ -4,7 +4,11 @@
 
 -- A stage declared `external: true`: an outside tool sets its status
 -- through the API; it has no jobs.
-ALTER TABLE stages ADD COLUMN external BIGINT  NOT NULL DEFAULT 0;
+ALTER TABLE stages ADD COLUMN external BIGINT NOT NULL DEFAULT 0;
+
+-- The report files a job sends after its steps: a JSON ReportGlobs, or ''
+-- for none.
+ALTER TABLE jobs ADD COLUMN reports TEXT NOT NULL DEFAULT '';
 
 -- A test case is one test of one job of a pipeline, across its runs.
 CREATE TABLE test_cases (
@@ -107,4 +111,5 @@ DROP TABLE test_case_comments;
 DROP TABLE test_case_branches;
 DROP TABLE test_results;
 DROP TABLE test_cases;
+ALTER TABLE jobs DROP COLUMN reports;
 ALTER TABLE stages DROP COLUMN external;
