@@ -11,6 +11,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/cli"
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
@@ -257,6 +258,29 @@ func TestTestResultsAcrossRuns(t *testing.T) {
 		l.Do(t, http.MethodGet, "/api/v1/projects/calc/stats?branch=other", nil, &st)
 		if st.Total != 0 || st.AvgDurationMS != nil || len(st.Durations) != 0 {
 			t.Errorf("stats of a branch without runs = %+v", st)
+		}
+		// The CLI shows the same.
+		cliOut := func(args ...string) string {
+			var out, errOut strings.Builder
+			env := &cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
+			if code := cli.Run(context.Background(), append(args, "--server", l.URL, "--token", l.AdminToken), env); code != 0 {
+				t.Fatalf("lathe %v: exit %d: %s", args, code, errOut.String())
+			}
+			return out.String()
+		}
+		if out := cliOut("tests", fmt.Sprint(runs[2].ID), "--change", "new"); !strings.Contains(out, "new failures 1, fixed 2") ||
+			!strings.Contains(out, "TestBroken") || strings.Contains(out, "TestSteady") {
+			t.Errorf("lathe tests:\n%s", out)
+		}
+		if out := cliOut("issues", fmt.Sprint(runs[1].ID)); !strings.Contains(out, "2 issues, 1 new") ||
+			!strings.Contains(out, "+ calc.go:20:5: warning: unused variable 'x' [-Wunused-variable] (test)") {
+			t.Errorf("lathe issues:\n%s", out)
+		}
+		if out := cliOut("builds", "--project", "calc", "--job", "lint"); strings.Count(out, "lint") != 5 {
+			t.Errorf("lathe builds:\n%s", out)
+		}
+		if out := cliOut("stats", "calc", "--job", "test"); !strings.Contains(out, "runs: 5 in all") || !strings.Contains(out, "job test: 5 builds") {
+			t.Errorf("lathe stats:\n%s", out)
 		}
 		var bt lathe.BuildTimes
 		l.Do(t, http.MethodGet, "/api/v1/projects/calc/build-times?job=test", nil, &bt)
