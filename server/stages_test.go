@@ -109,6 +109,19 @@ func TestExternalStageGatesLaterStages(t *testing.T) {
 			t.Errorf("after scan failed: run %s, deploy %s", done2.Status, lathetest.JobByName(t, done2, "deploy").Status)
 		}
 
+		// A re-run meets the external stage afresh: it must be set again.
+		var rerun lathe.Run
+		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun", run2.ID), nil, &rerun)
+		again := waitRun(t, l, rerun.ID, "built", builtOK)
+		if s := stageByName(t, again, "scan"); !s.External || s.Status != lathe.StatusPending ||
+			lathetest.JobByName(t, again, "deploy").Status != lathe.StatusPending {
+			t.Fatalf("re-run: scan %+v, deploy %s", s, lathetest.JobByName(t, again, "deploy").Status)
+		}
+		l.Do(t, http.MethodPatch, fmt.Sprintf("/api/v1/stages/%d", stageByName(t, again, "scan").ID), map[string]string{"status": "success"}, &st)
+		if done := l.Wait(t, again.ID, 60*time.Second); done.Status != lathe.StatusSuccess {
+			t.Errorf("re-run after scan success: %s", done.Status)
+		}
+
 		// A canceled run cancels its external stage.
 		run3 := waitRun(t, l, l.Trigger(t, "ext", "", "").ID, "built", builtOK)
 		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/cancel", run3.ID), nil, nil)

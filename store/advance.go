@@ -65,6 +65,9 @@ func (t *txn) advanceJobs(ctx context.Context, runID int64, canceled bool) error
 	if err != nil {
 		return err
 	}
+	if nodes, err = t.externalNodes(ctx, runID, nodes); err != nil {
+		return err
+	}
 	now := micros(t.now)
 	changes := engine.Advance(nodes, canceled)
 	for _, n := range nodes {

@@ -168,8 +168,5 @@ func (t *txn) runNodes(ctx context.Context, runID int64) ([]engine.Node, error) 
 		n.AllowFailure = allowFailure != 0
 		nodes = append(nodes, n)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return t.externalNodes(ctx, runID, nodes)
+	return nodes, rows.Err()
 }
