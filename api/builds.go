@@ -72,9 +72,7 @@ func (s *Server) buildTimes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if f.Project != "" {
-		return problemf(http.StatusBadRequest, "project: the path names the project")
-	}
+	// The path names the project (the document declares no ?project= here).
 	f.Project, f.Viewer = projectOf(r).Name, nil
 	limit, err := queryInt(r, "limit", 1000, 1, maxBuildTimes)
 	if err != nil {

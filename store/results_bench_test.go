@@ -10,6 +10,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/internal/pgtest"
 	"github.com/lathe-ci/lathe/results"
 	"github.com/lathe-ci/lathe/store"
 )
@@ -35,29 +36,33 @@ func junitXML(n, run int) []byte {
 	return []byte(b.String())
 }
 
-// benchStore opens a SQLite store in a temp dir and also the same file
-// through database/sql, for the floors.
-func benchStore(b *testing.B) (*store.Store, *sql.DB, int64) {
-	b.Helper()
-	path := filepath.Join(b.TempDir(), "lathe.db")
-	s, err := store.Open(b.Context(), path)
-	if err != nil {
-		b.Fatal(err)
+// benchEngines runs fn on a fresh SQLite store and a fresh PostgreSQL
+// database, each with a project and the same database opened through
+// database/sql for the floors.
+func benchEngines(b *testing.B, fn func(b *testing.B, s *store.Store, db *sql.DB, projectID int64)) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			dsn, driver := filepath.Join(b.TempDir(), "lathe.db"), "sqlite"
+			if engine == "postgres" {
+				dsn, driver = pgtest.Shared(b).NewDatabase(b), "pgx"
+			}
+			s, err := store.Open(b.Context(), dsn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			db, err := sql.Open(driver, dsn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { db.Close() })
+			p := &lathe.Project{Name: "bench", URL: "https://example.com/bench.git", DefaultBranch: "main"}
+			if err := s.CreateProject(b.Context(), p); err != nil {
+				b.Fatal(err)
+			}
+			fn(b, s, db, p.ID)
+		})
 	}
-	b.Cleanup(func() { s.Close() })
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if _, err := db.Exec(`PRAGMA busy_timeout = 10000`); err != nil {
-		b.Fatal(err)
-	}
-	p := &lathe.Project{Name: "bench", URL: "https://example.com/bench.git", DefaultBranch: "main"}
-	if err := s.CreateProject(b.Context(), p); err != nil {
-		b.Fatal(err)
-	}
-	return s, db, p.ID
 }
 
 // ingestRun creates a run with one job and stores its JUnit report as the
@@ -94,7 +99,11 @@ func floorInsert(b *testing.B, db *sql.DB, n int) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := tx.Prepare(`INSERT INTO floor VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	q := `INSERT INTO floor VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	if !isSQLite(db) {
+		q = `INSERT INTO floor VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+	}
+	st, err := tx.Prepare(q)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -112,8 +121,9 @@ func floorInsert(b *testing.B, db *sql.DB, n int) time.Duration {
 // BenchmarkIngestJUnit10k stores a JUnit report of 10,000 cases (parse,
 // test cases, results with change and instability, branch histories),
 // beside the floor of inserting 10,000 plain rows. Target: ≤ 1 s.
-func BenchmarkIngestJUnit10k(b *testing.B) {
-	s, db, pid := benchStore(b)
+func BenchmarkIngestJUnit10k(b *testing.B) { benchEngines(b, benchIngest) }
+
+func benchIngest(b *testing.B, s *store.Store, db *sql.DB, pid int64) {
 	ctx := b.Context()
 	var ingest, floor time.Duration
 	run := 0
@@ -134,8 +144,9 @@ func BenchmarkIngestJUnit10k(b *testing.B) {
 // (with the run's totals and warnings) and a filtered page, for a run of
 // 10,000 cases with 50 runs of history, beside the floor of reading the
 // same page of ids with one indexed query. Target: ≤ 50 ms.
-func BenchmarkRunTests10kCases50Runs(b *testing.B) {
-	s, db, pid := benchStore(b)
+func BenchmarkRunTests10kCases50Runs(b *testing.B) { benchEngines(b, benchRunTests) }
+
+func benchRunTests(b *testing.B, s *store.Store, db *sql.DB, pid int64) {
 	ctx := b.Context()
 	var last int64
 	for run := 1; run <= 50; run++ {
@@ -159,7 +170,7 @@ func BenchmarkRunTests10kCases50Runs(b *testing.B) {
 		}
 		filtered += time.Since(start)
 		start = time.Now()
-		rows, err := db.Query(`SELECT id, status FROM test_results WHERE run_id = ? ORDER BY id DESC LIMIT 51`, last)
+		rows, err := db.Query(floorPage(db), last)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -173,3 +184,13 @@ func BenchmarkRunTests10kCases50Runs(b *testing.B) {
 	b.ReportMetric(float64(floor.Microseconds())/float64(n)/1000, "floor-ms")
 	b.ReportMetric(float64(page)/float64(floor), "x-floor")
 }
+
+// floorPage is one indexed read of a page of a run's result ids.
+func floorPage(db *sql.DB) string {
+	if isSQLite(db) {
+		return `SELECT id, status FROM test_results WHERE run_id = ? ORDER BY id DESC LIMIT 51`
+	}
+	return `SELECT id, status FROM test_results WHERE run_id = $1 ORDER BY id DESC LIMIT 51`
+}
+
+func isSQLite(db *sql.DB) bool { return strings.Contains(fmt.Sprintf("%T", db.Driver()), "sqlite") }
