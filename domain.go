@@ -102,6 +102,8 @@ type Stage struct {
 	Name     string `json:"name"`
 	Position int    `json:"position"`
 	Status   Status `json:"status"`
+	// External is a stage an outside tool drives (PATCH /api/v1/stages/{stage}).
+	External bool `json:"external"`
 	Timing
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -139,6 +141,9 @@ type Job struct {
 	Approval *Approval `json:"approval,omitempty"`
 	// Environment is the environment a deploy job deploys to, or "".
 	Environment string `json:"environment,omitempty"`
+	// Reports are the files its agent sends after the steps; set when the
+	// run is created and handed to the agent in its Assignment.
+	Reports *ReportGlobs `json:"-"`
 	// Attempt is the number of the current (latest) attempt, 0 before the first claim.
 	Attempt int `json:"attempt"`
 	// CarriedFrom is set on a job a re-run carried over with its result:

@@ -56,6 +56,9 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 			return mirror.CheckoutRef(ctx, as.Ref, commit, dir)
 		}
 		status = a.runSteps(jobCtx, as, ws, jd, out, checkout)
+		if ctx.Err() == nil {
+			a.sendReports(ctx, as, ws, out)
+		}
 	}
 	a.noteFullDisk(status, ws, out)
 	if err := out.endMasking(); err != nil {

@@ -60,7 +60,7 @@ func (n need) role() lathe.Role {
 
 // projectParams are the path parameters guard resolves to an owning
 // project, in the order it looks for them.
-var projectParams = []string{"project", "run", "stage", "job", "attempt", "artifact"}
+var projectParams = []string{"project", "run", "stage", "job", "attempt", "artifact", "test_case"}
 
 // projectParam returns the path parameter a project-level route's pattern
 // resolves its project from.

@@ -205,6 +205,10 @@ func (s *Server) routes() []Route {
 		{"PATCH /api/v1/projects/{project}/branches/{branch...}", projectOwner, s.updateBranch},
 		{"DELETE /api/v1/projects/{project}/branches/{branch...}", projectOwner, s.deleteBranch},
 		{"GET /api/v1/projects/{project}/schedules", projectRead, s.listSchedules},
+		{"GET /api/v1/projects/{project}/stats", projectRead, s.projectStats},
+		{"GET /api/v1/projects/{project}/build-times", projectRead, s.buildTimes},
+		// A public project's badge is readable without login (projectRead).
+		{"GET /api/v1/projects/{project}/badge.svg", projectRead, s.badge},
 		{"POST /api/v1/projects/{project}/schedules/{schedule}/pause", projectWrite, s.pauseSchedule},
 		{"POST /api/v1/projects/{project}/schedules/{schedule}/resume", projectWrite, s.resumeSchedule},
 		{"GET /api/v1/projects/{project}/webhooks", projectOwner, s.listWebhooks},
@@ -233,6 +237,14 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/projects/{project}/artifacts", projectRead, s.listProjectArtifacts},
 		{"GET /api/v1/projects/{project}/caches", projectRead, s.listCaches},
 		{"GET /api/v1/stages/{stage}", projectRead, s.getStage},
+		{"PATCH /api/v1/stages/{stage}", projectWrite, s.updateStage},
+		{"DELETE /api/v1/stages/{stage}", projectOwner, s.deleteStage},
+		{"GET /api/v1/runs/{run}/tests", projectRead, s.listRunTests},
+		{"GET /api/v1/runs/{run}/issues", projectRead, s.listRunIssues},
+		{"GET /api/v1/test-cases/{test_case}/history", projectRead, s.testCaseHistory},
+		{"GET /api/v1/test-cases/{test_case}/comments", projectRead, s.listTestComments},
+		{"POST /api/v1/test-cases/{test_case}/comments", projectWrite, s.addTestComment},
+		{"GET /api/v1/builds", anyone, s.listBuilds},
 
 		{"GET /api/v1/jobs/{job}", projectRead, s.getJob},
 		{"POST /api/v1/jobs/{job}/cancel", projectWrite, s.cancelJob},
@@ -322,6 +334,7 @@ func (s *Server) routes() []Route {
 		{"PUT /api/v1/agent/attempts/{attempt}/artifacts", agentAuth, s.putArtifact},
 		{"GET /api/v1/agent/attempts/{attempt}/cache", agentAuth, s.restoreCache},
 		{"PUT /api/v1/agent/attempts/{attempt}/cache", agentAuth, s.saveCache},
+		{"PUT /api/v1/agent/attempts/{attempt}/reports/{kind}", agentAuth, s.putReport},
 	}
 }
 

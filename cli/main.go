@@ -60,6 +60,13 @@ var commands = map[string]command{
 	"promote":  {"move a run to the front of its pipeline's queue", cmdPromote},
 	"dequeue":  {"cancel the queued and running runs of a ref (--ref) or a pull request (--pr)", cmdDequeue},
 	"sequence": {"show or set (--next) the number a pipeline's next run takes (--branch: a branch's)", cmdSequence},
+
+	// Results: Kraken's test results and run issues, Zuul's builds search and build times.
+	"tests":  {"show a run's test results: totals, new failures, fixes, instability (filters as flags)", cmdTests},
+	"issues": {"show a run's issues (SARIF or compiler findings), new ones marked +", cmdIssues},
+	"builds": {"search finished jobs across runs by project, pipeline, job, branch, result, agent, duration, time", cmdBuilds},
+	"stats":  {"show a project's run counts and durations (--job: that job's build times and percentiles)", cmdStats},
+	"stage":  {"set an external stage's status (set STAGE STATUS) or delete a finished run's stage", cmdStage},
 }
 
 // ownSignals names the commands that handle SIGINT and SIGTERM themselves

@@ -86,3 +86,31 @@ func (c *Client) GetUpload(ctx context.Context, attemptID int64, name string) (b
 func uploadPath(attemptID int64, name string) string {
 	return fmt.Sprintf("/api/v1/agent/attempts/%d/uploads/%s", attemptID, url.PathEscape(name))
 }
+
+// ReportFileReply is what the server made of a report file.
+type ReportFileReply struct {
+	Kind    string `json:"kind"`
+	File    string `json:"file"`
+	Entries int    `json:"entries"`
+	// Warning is the problem recorded on the job when the file could not
+	// be read; "" when it was.
+	Warning string `json:"warning"`
+}
+
+// PutReport sends one report file (kind junit or issues) of the attempt's
+// job, found at file in the workspace.
+func (c *Client) PutReport(ctx context.Context, attemptID int64, kind, file string, body io.Reader, size int64) (*ReportFileReply, error) {
+	h := http.Header{}
+	h.Set("Content-Type", "application/octet-stream")
+	path := fmt.Sprintf("/api/v1/agent/attempts/%d/reports/%s?file=%s", attemptID, url.PathEscape(kind), url.QueryEscape(file))
+	resp, err := c.Send(ctx, http.MethodPut, path, body, size, h)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var rep ReportFileReply
+	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+		return nil, fmt.Errorf("report %s: decode answer: %w", file, err)
+	}
+	return &rep, nil
+}

@@ -24,6 +24,11 @@ type Node struct {
 	// Gated means the job waits for an approval once its dependencies are
 	// met: it goes to waiting_for_approval instead of queued.
 	Gated bool
+	// External marks the node of an external stage (see ExternalUpdate):
+	// an outside tool moves it, so Advance never releases it; it only
+	// skips it when what it follows did not succeed, and cancels it with
+	// its run.
+	External bool
 }
 
 // Outcome is the status a job counts as for its dependents and for the
@@ -63,7 +68,8 @@ func Advance(nodes []Node, canceled bool) map[int64]lathe.Status {
 	changes := map[int64]lathe.Status{}
 	if canceled {
 		for _, n := range nodes {
-			if n.Status == lathe.StatusPending || n.Status == lathe.StatusQueued || n.Status == lathe.StatusWaiting {
+			if n.Status == lathe.StatusPending || n.Status == lathe.StatusQueued || n.Status == lathe.StatusWaiting ||
+				n.External && n.Status == lathe.StatusRunning {
 				changes[n.ID] = lathe.StatusCanceled
 			}
 		}
@@ -102,8 +108,10 @@ func Advance(nodes []Node, canceled bool) map[int64]lathe.Status {
 				return lathe.StatusPending
 			}) {
 			case depsReady:
-				s = n.Released()
-				changes[n.ID] = s
+				if !n.External {
+					s = n.Released()
+					changes[n.ID] = s
+				}
 			case depsBroken:
 				s = lathe.StatusSkipped
 				changes[n.ID] = s

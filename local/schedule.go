@@ -44,7 +44,7 @@ func (r *run) schedule(ctx context.Context) {
 	r.nodes = make([]engine.Node, len(r.jobs))
 	r.results = make([]JobResult, len(r.jobs))
 	for i, j := range r.jobs {
-		r.nodes[i] = engine.Node{ID: int64(i), Name: j.Name, Status: lathe.StatusPending, Deps: j.Deps, AllowFailure: j.AllowFailure}
+		r.nodes[i] = engine.Node{ID: int64(i), Name: j.Name, Status: lathe.StatusPending, Deps: localDeps(j.Deps), AllowFailure: j.AllowFailure}
 		r.results[i] = JobResult{Name: j.Name, Stage: j.Stage, Status: lathe.StatusPending}
 	}
 	parallel := max(r.opts.Parallel, 1)
@@ -166,3 +166,15 @@ func (r *run) status() lathe.Status {
 }
 
 func (r *run) prefix(i int) string { return r.con.prefix(r.jobs[i].Name, i) }
+
+// localDeps leaves out the external stages a job waits for: no outside
+// tool drives them here, so `lathe exec` takes them as passed.
+func localDeps(deps []string) []string {
+	out := make([]string, 0, len(deps))
+	for _, d := range deps {
+		if !strings.HasPrefix(d, lathe.ExternalStagePrefix) {
+			out = append(out, d)
+		}
+	}
+	return out
+}

@@ -22,7 +22,6 @@ const MaxArtifactExpiry = 365 * 24 * time.Hour
 var (
 	artifactKeys  = []string{"paths", "expire_in", "when"}
 	artifactWhens = []string{ArtifactsOnSuccess, ArtifactsOnFailure, ArtifactsAlways}
-	reportKeys    = []string{"junit"}
 )
 
 // Artifacts declares the files a job keeps after it ends.
@@ -34,12 +33,6 @@ type Artifacts struct {
 	// When is ArtifactsOnSuccess (the default), ArtifactsOnFailure or
 	// ArtifactsAlways.
 	When string
-}
-
-// Reports declares the test reports a job produces.
-type Reports struct {
-	// JUnit are globs of JUnit XML files.
-	JUnit []string
 }
 
 // artifacts reads `artifacts:`: a list of globs, or {paths, expire_in, when}.
@@ -75,24 +68,6 @@ func (w *walker) artifacts(n *yaml.Node, path string) *Artifacts {
 		w.errorf(n, join(path, "paths"), "missing; list the files to keep, as in `paths: [dist/**]`")
 	}
 	return a
-}
-
-// reports reads `reports:`.
-func (w *walker) reports(n *yaml.Node, path string) *Reports {
-	if n.Kind != yaml.MappingNode {
-		w.errorf(n, path, "must be a map such as {junit: [\"reports/*.xml\"]}, not %s", describe(n))
-		return nil
-	}
-	r := &Reports{}
-	for _, e := range w.entries(n, path) {
-		switch e.key.Value {
-		case "junit":
-			r.JUnit = w.relGlobs(e.value, join(path, "junit"))
-		default:
-			w.unknownKey(e.key, path, reportKeys)
-		}
-	}
-	return r
 }
 
 // relGlobs reads globs of files in the workspace: valid patterns that stay

@@ -22,6 +22,9 @@ type PlanInput struct {
 type Plan struct {
 	Pipeline string
 	Stages   []string
+	// ExternalStages are the stages an outside tool drives (see
+	// Pipeline.ExternalStages).
+	ExternalStages []string
 	// Params are every parameter's value for the run, in declared order.
 	Params []ParamValue
 	// Jobs are the jobs to run, each after all its Deps. A job's Name is
@@ -55,7 +58,7 @@ func (p *Pipeline) Plan(in PlanInput) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{Pipeline: p.Name, Stages: p.Stages, Params: params, Jobs: make([]*Job, 0, len(p.Jobs))}
+	plan := &Plan{Pipeline: p.Name, Stages: p.Stages, ExternalStages: p.ExternalStages, Params: params, Jobs: make([]*Job, 0, len(p.Jobs))}
 	ev := in.Event
 	byParam := make(map[string]expr.Value, len(params))
 	for _, v := range params {
@@ -139,6 +142,10 @@ func (p *Pipeline) Plan(in PlanInput) (*Plan, error) {
 func expandDeps(j *Job, planned map[string][]string) (deps []string, missing string) {
 	deps = []string{}
 	for _, d := range j.Deps {
+		if _, ok := ExternalStageOf(d); ok {
+			deps = append(deps, d)
+			continue
+		}
 		names, ok := planned[d]
 		if !ok && j.Needs != nil {
 			return nil, d

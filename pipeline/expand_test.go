@@ -301,7 +301,7 @@ func TestActionsAndJobFields(t *testing.T) {
 		t.Errorf("step names = %+v", j.Steps)
 	}
 	if fmt.Sprint(j.Retry, j.AllowFailure, *j.Artifacts, *j.Reports, *j.Environment, *j.Approval, j.Secrets) !=
-		"{3 [infrastructure timeout]} true {[out/*.tar] 336h0m0s always} {[reports/*.xml]} {production https://example.com/app} {[alice @org/ops] Ship it?} [{DEPLOY_KEY } {TOKEN }]" {
+		"{3 [infrastructure timeout]} true {[out/*.tar] 336h0m0s always} {[reports/*.xml] []} {production https://example.com/app} {[alice @org/ops] Ship it?} [{DEPLOY_KEY } {TOKEN }]" {
 		t.Errorf("fields = %v %v %v %v %v %v %v", j.Retry, j.AllowFailure, *j.Artifacts, *j.Reports, *j.Environment, *j.Approval, j.Secrets)
 	}
 	short := mustParse(t, ".lathe.yml", "jobs: {a: {steps: [x], retry: 2, artifacts: [dist], environment: staging, approval: true}}")

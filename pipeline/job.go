@@ -187,6 +187,9 @@ func (w *walker) jobStage(key, n *yaml.Node, path string, st stages) (string, in
 		}
 		return n.Value, -1
 	}
+	if st.external[n.Value] {
+		w.errorf(n, path, "stage %q is external: an outside tool sets its status (PATCH /api/v1/stages/{stage}), so it has no jobs; put this job in another stage", n.Value)
+	}
 	return n.Value, i
 }
 

@@ -113,6 +113,7 @@ func parseFile(file string, data []byte) (*Pipeline, position, ErrorList, ErrorL
 			st = w.stages(e.value, "stages")
 			if st.ok {
 				p.Stages = st.names
+				p.ExternalStages = st.externalNames()
 			}
 		case "jobs":
 			jobsNode = e.value

@@ -36,6 +36,10 @@ type Pipeline struct {
 	// Stages lists the stages in declared order; it is [DefaultStage] when
 	// the file declares none.
 	Stages []string
+	// ExternalStages are the stages declared `external: true`, in order: an
+	// outside tool sets their status through the API, and the jobs of later
+	// stages wait for them (see ExternalDep).
+	ExternalStages []string
 	// Env is the pipeline-level environment, in file order.
 	Env []lathe.EnvVar
 	// Jobs lists the jobs in file order, each with the fields it inherits

@@ -116,7 +116,7 @@ func generateSchema() []byte {
 		"environment":   js{"description": "The environment this job deploys to.", "oneOf": []js{str("Environment name."), object("Environment.", environmentKeys, map[string]js{"name": str("Environment name."), "url": js{"type": "string", "format": "uri"}}, "name")}},
 		"approval":      js{"description": "A gate: the job waits until someone confirms.", "oneOf": []js{boolean(""), object("Approval.", approvalKeys, map[string]js{"from": stringOrList("Users or teams who may confirm."), "message": str("Shown to them.")})}},
 		"artifacts":     js{"description": "Files to keep after the job.", "oneOf": []js{globs, object("Artifacts.", artifactKeys, map[string]js{"paths": globs, "expire_in": str("How long to keep them: 12h, 7d, 2w."), "when": enum("When to keep them.", artifactWhens)}, "paths")}},
-		"reports":       object("Test reports the job writes.", reportKeys, map[string]js{"junit": globs}),
+		"reports":       object("Result files the job writes, sent to the server after the steps (also when they fail).", reportKeys, map[string]js{"junit": globs, "issues": globs}),
 		"image":         js{"type": "string", "pattern": validImage.String(), "description": "Run the job in a container of this image (NAME[:TAG]); its steps run inside it, the workspace at the same path. The job then needs an agent with a container executor."},
 		"services": js{"type": "array", "description": "Containers started beside the job's, reachable by name, removed with the job.", "items": js{"oneOf": []js{
 			js{"type": "string", "pattern": validImage.String(), "description": "An image; the service is reached by its last path component (postgres:16 as postgres)."},
@@ -168,7 +168,7 @@ func generateSchema() []byte {
 		"on":          js{"oneOf": []js{on, {"type": "array", "items": enum("", triggerKeys)}}},
 		"parameters":  js{"type": "object", "propertyNames": js{"pattern": validIdent.String()}, "additionalProperties": param, "description": "Parameters of manual runs."},
 		"env":         env,
-		"stages":      js{"type": "array", "minItems": 1, "items": name, "description": "Stages in order."},
+		"stages":      js{"type": "array", "minItems": 1, "items": js{"oneOf": []js{name, object("A stage an outside tool drives through PATCH /api/v1/stages/{stage}; it has no jobs.", externalStageKeys, map[string]js{"name": name, "external": boolean("An outside tool sets the stage's status; later stages wait for its success.")}, "name")}}, "description": "Stages in order."},
 		"when":        when,
 		"max-runs":    js{"type": "integer", "minimum": 1, "maximum": MaxMaxRuns, "description": "How many runs of the pipeline may be unfinished at once; another trigger is refused."},
 		"auto_cancel": boolean("Cancel the pipeline's older queued or running runs of a branch (pushes) or of a pull request when a run of a newer commit of it starts."),

@@ -15,6 +15,9 @@ type stages struct {
 	ok    bool
 	names []string
 	index map[string]int
+	// external are the stages declared `external: true`: an outside tool
+	// drives their status, and they have no jobs.
+	external map[string]bool
 }
 
 // undeclaredStages is the single default stage of a file without `stages:`.
@@ -39,6 +42,13 @@ func (w *walker) stages(n *yaml.Node, path string) stages {
 		// As for every list of names, the field is the list and the line
 		// and column say which entry.
 		field := path
+		if item.Kind == yaml.MappingNode {
+			item = w.externalStage(item, path, &st)
+			if item == nil {
+				st.ok = false
+				continue
+			}
+		}
 		switch {
 		case !isScalar(item):
 			w.errorf(item, field, "must be a stage name, not %s", describe(item))

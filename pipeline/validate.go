@@ -70,6 +70,9 @@ func setDeps(p *Pipeline, srcs []*jobSrc, st stages) {
 		}
 		for stage := 0; stage < s.stage && stage < len(byStage); stage++ {
 			s.job.Deps = append(s.job.Deps, byStage[stage]...)
+			if name := st.names[stage]; st.external[name] {
+				s.job.Deps = append(s.job.Deps, ExternalDep(name))
+			}
 		}
 	}
 }

@@ -42,6 +42,7 @@ var routeNeeds = map[string]string{
 
 	"GET /api/v1/projects": "anyone",
 	"GET /api/v1/runs":     "anyone",
+	"GET /api/v1/builds":   "anyone",
 
 	"GET /api/v1/sessions/current":            "authenticated",
 	"DELETE /api/v1/sessions/current":         "authenticated",
@@ -72,6 +73,16 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/projects/{project}/key.pub":                   "read",
 	"GET /api/v1/projects/{project}/members":                   "read",
 	"GET /api/v1/runs/{run}":                                   "read",
+	"GET /api/v1/runs/{run}/tests":                             "read",
+	"GET /api/v1/runs/{run}/issues":                            "read",
+	"GET /api/v1/test-cases/{test_case}/history":               "read",
+	"GET /api/v1/test-cases/{test_case}/comments":              "read",
+	"GET /api/v1/projects/{project}/stats":                     "read",
+	"GET /api/v1/projects/{project}/build-times":               "read",
+	"GET /api/v1/projects/{project}/badge.svg":                 "read",
+	"POST /api/v1/test-cases/{test_case}/comments":             "write",
+	"PATCH /api/v1/stages/{stage}":                             "write",
+	"DELETE /api/v1/stages/{stage}":                            "owner",
 	"GET /api/v1/runs/{run}/events":                            "read",
 	"GET /api/v1/runs/{run}/stages":                            "read",
 	"GET /api/v1/runs/{run}/uploads":                           "read",
@@ -185,6 +196,7 @@ var routeNeeds = map[string]string{
 	"PUT /api/v1/agent/attempts/{attempt}/artifacts":      "agent",
 	"GET /api/v1/agent/attempts/{attempt}/cache":          "agent",
 	"PUT /api/v1/agent/attempts/{attempt}/cache":          "agent",
+	"PUT /api/v1/agent/attempts/{attempt}/reports/{kind}": "agent",
 }
 
 var personas = []string{"anonymous", "agent", "read", "write", "owner", "admin"}
@@ -236,6 +248,8 @@ type rbacWorld struct {
 	tokens          map[string]string
 	run, stage, job int64
 	artifact        int64
+	// testCase is a test case of the job (its agent sent a JUnit report).
+	testCase int64
 }
 
 func newRBACWorld(t *testing.T) *rbacWorld {
@@ -274,10 +288,11 @@ func newRBACWorld(t *testing.T) *rbacWorld {
 		t.Fatalf("run %d has no stages or jobs", run.ID)
 	}
 	w.run, w.stage, w.job = run.ID, run.Stages[0].ID, run.Jobs[0].ID
-	// The agent takes the job and keeps one artifact, for the artifact routes.
+	// The agent takes the job, keeps one artifact and sends a report (so a
+	// test case exists), for the artifact and test-case routes.
 	agent := client.New(l.URL, cred)
 	as, err := agent.Claim(t.Context(), 5, "")
-	if err != nil || as == nil {
+	if err != nil || as == nil || as.JobID != w.job {
 		t.Fatalf("claim the run's job: %+v, %v", as, err)
 	}
 	a, err := agent.PutArtifact(t.Context(), as.AttemptID, "out.txt", strings.NewReader("rbac"), 4, 0)
@@ -285,6 +300,16 @@ func newRBACWorld(t *testing.T) *rbacWorld {
 		t.Fatalf("artifact: %v", err)
 	}
 	w.artifact = a.ID
+	xml := `<testsuite name="s"><testcase classname="s" name="TestRBAC"/></testsuite>`
+	if _, err := agent.PutReport(t.Context(), as.AttemptID, "junit", "junit.xml", strings.NewReader(xml), int64(len(xml))); err != nil {
+		t.Fatalf("send report: %v", err)
+	}
+	var tests lathe.RunTests
+	l.Do(t, "GET", fmt.Sprintf("/api/v1/runs/%d/tests", run.ID), nil, &tests)
+	if len(tests.Items) != 1 {
+		t.Fatalf("tests of the run: %+v", tests)
+	}
+	w.testCase = tests.Items[0].ID
 	return w
 }
 
@@ -307,7 +332,8 @@ func (w *rbacWorld) path(p string) string {
 	vals := map[string]string{"project": "shop", "pipeline": "ci", "run": fmt.Sprint(w.run), "stage": fmt.Sprint(w.stage),
 		"job": fmt.Sprint(w.job), "attempt": "999999", "hold": "999999", "name": "RBAC_SECRET", "group": "nogroup",
 		"agent": "999999", "token": "999999", "user": "victim", "team": "ghost-team", "webhook": "999999", "delivery": "999999",
-		"branch": "ghost%2Fbranch", "schedule": "999999", "forge_kind": "github", "forge": "noforge", "artifact": fmt.Sprint(w.artifact)}
+		"branch": "ghost%2Fbranch", "schedule": "999999", "forge_kind": "github", "forge": "noforge", "artifact": fmt.Sprint(w.artifact),
+		"test_case": fmt.Sprint(w.testCase), "kind": "junit"}
 	return regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllStringFunc(p, func(m string) string {
 		v, ok := vals[m[1:len(m)-1]]
 		if !ok {
@@ -359,7 +385,7 @@ func TestRBACMatrix(t *testing.T) {
 		}
 	}
 	// Destructive routes go last: deleting the project, then logging out.
-	last := map[string]int{"DELETE /api/v1/projects/{project}": 1, "DELETE /api/v1/sessions/current": 2}
+	last := map[string]int{"DELETE /api/v1/stages/{stage}": 1, "DELETE /api/v1/projects/{project}": 2, "DELETE /api/v1/sessions/current": 3}
 	sort.Slice(routes, func(i, j int) bool {
 		if last[routes[i]] != last[routes[j]] {
 			return last[routes[i]] < last[routes[j]]

@@ -47,6 +47,12 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 	if err := t.queryRow(ctx, `SELECT count(*) FROM jobs WHERE run_id = ? AND `+movable, args...).Scan(&n); err != nil {
 		return fmt.Errorf("jobs of run %d: %w", runID, err)
 	}
+	if n == 0 {
+		// An external stage the engine may skip or cancel.
+		if n, err = t.unfinishedExternal(ctx, runID); err != nil {
+			return fmt.Errorf("external stages of run %d: %w", runID, err)
+		}
+	}
 	if n > 0 {
 		if err := t.advanceJobs(ctx, runID, cancel != 0); err != nil {
 			return err
@@ -62,6 +68,9 @@ func (t *txn) advanceJobs(ctx context.Context, runID int64, canceled bool) error
 	if err != nil {
 		return err
 	}
+	if nodes, err = t.externalNodes(ctx, runID, nodes); err != nil {
+		return err
+	}
 	now := micros(t.now)
 	changes := engine.Advance(nodes, canceled)
 	for _, n := range nodes {
@@ -70,6 +79,8 @@ func (t *txn) advanceJobs(ctx context.Context, runID int64, canceled bool) error
 			continue
 		}
 		switch {
+		case n.External:
+			err = t.setExternalStatus(ctx, n, to)
 		case to == lathe.StatusQueued:
 			err = t.setStatus(ctx, engine.Job, n.ID, n.Status, to, `, queued_at = ?`, now)
 		case to.Terminal():
@@ -150,6 +161,11 @@ func (t *txn) rollupRun(ctx context.Context, runID int64, runStatus lathe.Status
 			return err
 		}
 	}
+	external, externalFirst, err := t.externalRollup(ctx, runID)
+	if err != nil {
+		return err
+	}
+	all, runFirst = append(all, external...), minNull(runFirst, externalFirst)
 	rs := engine.Rollup(all)
 	run := stageRow{status: runStatus, started: runStarted}
 	nextRun := stageRow{status: rs, started: runFirst}

@@ -98,8 +98,8 @@ func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, pick func([]e
 			untrusted, params, pull, branchNumber, fromAPI).Scan(&r.ID); err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
-		if _, err := t.exec(ctx, `INSERT INTO stages (run_id, name, position, status, created_at, updated_at)
-			SELECT ?, name, position, ?, ?, ? FROM stages WHERE run_id = ? ORDER BY position`,
+		if _, err := t.exec(ctx, `INSERT INTO stages (run_id, name, position, status, created_at, updated_at, external)
+			SELECT ?, name, position, ?, ?, ?, external FROM stages WHERE run_id = ? ORDER BY position`,
 			r.ID, lathe.StatusPending, now, now, parentID); err != nil {
 			return fmt.Errorf("copy stages of run %d: %w", parentID, err)
 		}
@@ -139,11 +139,11 @@ func (t *txn) copyJob(ctx context.Context, id, runID int64, again bool, now int6
 	args = append(args, id)
 	_, err := t.exec(ctx, `INSERT INTO jobs (run_id, stage_id, name, status, deps, needs, runs_on, timeout_sec, env, steps,
 			attempt, created_at, finished_at, concurrency_group, concurrency_limit, secrets, allow_failure, retry_count, retry_on,
-			approval, approved_by, approved_at, environment, carried_from, container, image)
+			approval, approved_by, approved_at, environment, carried_from, container, image, reports)
 		SELECT ?, (SELECT ns.id FROM stages ns WHERE ns.run_id = ? AND ns.name = s.name), j.name, `+status+`, j.deps, j.needs,
 			j.runs_on, j.timeout_sec, j.env, j.steps, j.attempt, ?, `+finished+`, j.concurrency_group,
 			j.concurrency_limit, j.secrets, j.allow_failure, j.retry_count, j.retry_on, j.approval, `+approvedBy+`, `+approvedAt+`,
-			j.environment, `+carried+`, j.container, j.image
+			j.environment, `+carried+`, j.container, j.image, j.reports
 		FROM jobs j JOIN stages s ON s.id = j.stage_id WHERE j.id = ?`, args...)
 	if err != nil {
 		return fmt.Errorf("copy job %d into run %d: %w", id, runID, err)

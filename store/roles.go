@@ -51,11 +51,12 @@ func (s *Store) ProjectRole(ctx context.Context, userID, projectID int64) (lathe
 // Owning projects of resources addressed by ID, so access is checked
 // before a handler touches the resource.
 var ownerQueries = map[string]string{
-	"run":      `SELECT project_id FROM runs WHERE id = ?`,
-	"stage":    `SELECT r.project_id FROM stages s JOIN runs r ON r.id = s.run_id WHERE s.id = ?`,
-	"job":      `SELECT r.project_id FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.id = ?`,
-	"attempt":  `SELECT r.project_id FROM attempts a JOIN jobs j ON j.id = a.job_id JOIN runs r ON r.id = j.run_id WHERE a.id = ?`,
-	"artifact": `SELECT r.project_id FROM artifacts x JOIN runs r ON r.id = x.run_id WHERE x.id = ?`,
+	"run":       `SELECT project_id FROM runs WHERE id = ?`,
+	"stage":     `SELECT r.project_id FROM stages s JOIN runs r ON r.id = s.run_id WHERE s.id = ?`,
+	"job":       `SELECT r.project_id FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.id = ?`,
+	"attempt":   `SELECT r.project_id FROM attempts a JOIN jobs j ON j.id = a.job_id JOIN runs r ON r.id = j.run_id WHERE a.id = ?`,
+	"artifact":  `SELECT r.project_id FROM artifacts x JOIN runs r ON r.id = x.run_id WHERE x.id = ?`,
+	"test_case": `SELECT project_id FROM test_cases WHERE id = ?`,
 }
 
 // OwningProject returns the project a run, stage, job or attempt (kind) belongs to.

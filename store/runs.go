@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -14,7 +15,9 @@ import (
 type NewRun struct {
 	Run    *lathe.Run
 	Stages []string
-	Jobs   []*lathe.Job
+	// ExternalStages are the stages an outside tool drives (see engine.ExternalUpdate).
+	ExternalStages []string
+	Jobs           []*lathe.Job
 	// MaxRuns, when above 0, is how many unfinished runs the pipeline may
 	// have: CreateRun refuses one more (the pipeline's `max-runs`).
 	MaxRuns int
@@ -58,8 +61,9 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 		}
 		for i, name := range nr.Stages {
 			var id int64
-			err := t.queryRow(ctx, `INSERT INTO stages (run_id, name, position, status, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, r.ID, name, i, lathe.StatusPending, micros(t.now), micros(t.now)).Scan(&id)
+			err := t.queryRow(ctx, `INSERT INTO stages (run_id, name, position, status, created_at, updated_at, external)
+				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, r.ID, name, i, lathe.StatusPending, micros(t.now), micros(t.now),
+				boolInt(slices.Contains(nr.ExternalStages, name))).Scan(&id)
 			if err != nil {
 				return fmt.Errorf("insert stage %q: %w", name, err)
 			}
@@ -96,6 +100,9 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 				return fmt.Errorf("insert job %q: %w", j.Name, err)
 			}
 			if err := t.putJobContainer(ctx, j); err != nil {
+				return err
+			}
+			if err := t.putReportGlobs(ctx, j); err != nil {
 				return err
 			}
 		}
@@ -255,15 +262,17 @@ func (s *Store) Run(ctx context.Context, id int64) (*lathe.Run, error) {
 	return r, nil
 }
 
-const stageCols = `id, run_id, name, position, status, created_at, updated_at, started_at, finished_at`
+const stageCols = `id, run_id, name, position, status, created_at, updated_at, started_at, finished_at, external`
 
 func scanStage(row interface{ Scan(...any) error }) (*lathe.Stage, error) {
 	var st lathe.Stage
 	var created, updated int64
 	var started, finished sql.NullInt64
-	if err := row.Scan(&st.ID, &st.RunID, &st.Name, &st.Position, &st.Status, &created, &updated, &started, &finished); err != nil {
+	var external int
+	if err := row.Scan(&st.ID, &st.RunID, &st.Name, &st.Position, &st.Status, &created, &updated, &started, &finished, &external); err != nil {
 		return nil, err
 	}
+	st.External = external != 0
 	st.CreatedAt, st.UpdatedAt = fromMicros(created), fromMicros(updated)
 	st.StartedAt, st.FinishedAt = fromNullMicros(started), fromNullMicros(finished)
 	st.Finish()

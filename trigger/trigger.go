@@ -337,6 +337,7 @@ func PlanFor(pl *pipeline.Pipeline, in pipeline.PlanInput) (store.NewRun, error)
 		return store.NewRun{}, err
 	}
 	nr := newRun(pl, plan.Stages, plan.Jobs)
+	nr.ExternalStages = plan.ExternalStages
 	for _, pv := range plan.Params {
 		nr.Run.Params = append(nr.Run.Params, lathe.EnvVar{Name: pv.Name, Value: pv.Value.Text()})
 	}
@@ -364,9 +365,18 @@ func newRun(pl *pipeline.Pipeline, stages []string, jobs []*pipeline.Job) store.
 			Approval:     jobApproval(j.Approval),
 			Environment:  environmentName(j.Environment),
 			Container:    j.Container,
+			Reports:      reportGlobs(j.Reports),
 		})
 	}
 	return nr
+}
+
+// reportGlobs are a job's `reports:` as its agent gets them (nil for none).
+func reportGlobs(r *pipeline.Reports) *lathe.ReportGlobs {
+	if r == nil || len(r.JUnit)+len(r.Issues) == 0 {
+		return nil
+	}
+	return &lathe.ReportGlobs{JUnit: append([]string(nil), r.JUnit...), Issues: append([]string(nil), r.Issues...)}
 }
 
 func jobRetry(r pipeline.Retry) *lathe.Retry {
