@@ -268,7 +268,19 @@ func (j *containerJob) stop(ended <-chan struct{}) {
 	}
 	t.Stop()
 	j.exec(ctx, j.id, j.c.user(), "/bin/sh", "-c", "kill -KILL -1")
+	// SIGKILL is sent, not yet done: wait (bounded) until no process of the
+	// steps' user is left to signal, so nothing of the step runs once stop
+	// returns. `kill -0 -1` fails when there is none (it spares itself).
+	for range stopChecks {
+		if code, err := j.exec(ctx, j.id, j.c.user(), "/bin/sh", "-c", "kill -0 -1 2>/dev/null"); err != nil || code != 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
+
+// stopChecks bounds stop's wait for the killed processes to be gone.
+const stopChecks = 100
 
 // Own gives the steps' user what the agent wrote at path.
 func (j *containerJob) Own(path string) error { return j.c.own(path) }
