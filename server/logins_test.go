@@ -100,23 +100,25 @@ func TestLoginTakesAsLongForEveryKindOfAccount(t *testing.T) {
 	l.Do(t, "DELETE", "/api/v1/users/gone", nil, nil)
 	l.Do(t, "POST", "/api/v1/users", map[string]any{"name": "robot", "service": true}, nil)
 
-	n := 0
-	fastest := func(user string) time.Duration {
-		best := time.Hour
-		for range 5 {
-			n++
+	// The kinds take turns, round after round, so a burst of load on the
+	// machine slows them alike; each kind's fastest try is kept.
+	users := []string{"ann", "nobody", "gone", "robot", "admin"}
+	best := map[string]time.Duration{}
+	for round := range 7 {
+		for i, user := range users {
 			start := time.Now()
-			code, _ := loginFrom(t, l.URL, fmt.Sprintf("192.0.2.%d", n), user, "wrong-password")
-			best = min(best, time.Since(start))
+			code, _ := loginFrom(t, l.URL, fmt.Sprintf("192.0.2.%d", round*len(users)+i+1), user, "wrong-password")
+			if d := time.Since(start); best[user] == 0 || d < best[user] {
+				best[user] = d
+			}
 			if code != 401 {
 				t.Errorf("login %s with a wrong password: %d, want 401", user, code)
 			}
 		}
-		return best
 	}
-	wrong := fastest("ann")
-	for _, user := range []string{"nobody", "gone", "robot", "admin"} {
-		if got := fastest(user); got < wrong/2 {
+	wrong := best["ann"]
+	for _, user := range users[1:] {
+		if got := best[user]; got < wrong/2 {
 			t.Errorf("login as %s: %v, but a wrong password takes %v: the timing tells the account apart", user, got, wrong)
 		}
 	}
