@@ -189,3 +189,31 @@ jobs:
 		}
 	}
 }
+
+// A run runs the tool content it was planned with: a version deleted and
+// published again with other files after the run was planned fails the
+// step, saying why, rather than running what was not checked.
+func TestToolRepublishedAfterPlanningFailsTheStep(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	dir := greetDir(t)
+	if code, out := latheCLI(l, "tool", "push", dir); code != 0 {
+		t.Fatalf("tool push: %d %s", code, out)
+	}
+	l.Project(t, "pinned", lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps:\n      - uses: greet@1.0\n        with: {who: x}\n"}))
+	run := l.Trigger(t, "pinned", "main", "") // queued: no agent yet
+	if code, out := latheCLI(l, "tool", "delete", "greet@1.0"); code != 0 {
+		t.Fatalf("tool delete: %d %s", code, out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bin", "run.sh"), []byte("#!/bin/sh\necho other content\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := latheCLI(l, "tool", "push", dir); code != 0 {
+		t.Fatalf("tool push again: %d %s", code, out)
+	}
+	l.StartAgent(t, l.RegistrationToken(t), "late", "")
+	done := l.Wait(t, run.ID, 90*time.Second)
+	log := l.Log(t, lathetest.JobByName(t, done, "a").ID)
+	if done.Status != lathe.StatusFailed || !strings.Contains(log, "is not the one this run was planned with") || strings.Contains(log, "other content") {
+		t.Fatalf("run = %s; log:\n%s", done.Status, log)
+	}
+}
