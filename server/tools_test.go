@@ -188,6 +188,11 @@ jobs:
 			t.Errorf("run with bad tool steps: %v\nwant %q", err, want)
 		}
 	}
+	// The plan preview (`lathe plan`) says the same without starting a run.
+	err = l.Client.Do(ctx, http.MethodGet, "/api/v1/projects/bad/pipelines/main/plan", nil, nil)
+	if client.StatusOf(err) != http.StatusBadRequest || !strings.Contains(err.Error(), `with.who: missing; greet@1.0 requires it`) {
+		t.Errorf("plan with bad tool steps: %v", err)
+	}
 }
 
 // A run runs the tool content it was planned with: a version deleted and

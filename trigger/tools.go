@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/tool"
 )
 
@@ -75,4 +76,14 @@ func (s *Service) resolveTools(ctx context.Context, jobs []*lathe.Job) error {
 		return problems
 	}
 	return nil
+}
+
+// CheckTools checks the tool steps of planned jobs as starting a run would
+// (see resolveTools), without changing them: for plan previews.
+func (s *Service) CheckTools(ctx context.Context, jobs []*pipeline.Job) error {
+	rows := make([]*lathe.Job, len(jobs))
+	for i, j := range jobs {
+		rows[i] = &lathe.Job{Name: j.Name, Steps: j.Steps}
+	}
+	return s.resolveTools(ctx, rows)
 }
