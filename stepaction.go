@@ -19,6 +19,8 @@ const (
 	// ActionCacheSave saves it after them when the job succeeded.
 	ActionCacheRestore = "cache_restore"
 	ActionCacheSave    = "cache_save"
+	// ActionTool runs a published tool (a step's `uses: NAME@VERSION`).
+	ActionTool = "tool"
 )
 
 // The moments an action after the job's steps runs (StepAction.When).
@@ -50,6 +52,15 @@ type StepAction struct {
 	// prefixes a restore falls back to, in order.
 	Key         string   `json:"key,omitempty"`
 	RestoreKeys []string `json:"restore_keys,omitempty"`
+	// Tool is a tool step's "NAME@VERSION"; With its parameters as
+	// written, and, once the run is planned, every parameter's value
+	// (defaults filled in). ToolSHA256 and Entrypoint are the published
+	// archive's digest and entry point, set when the run is planned so the
+	// agent runs exactly what was checked.
+	Tool       string            `json:"tool,omitempty"`
+	With       map[string]string `json:"with,omitempty"`
+	ToolSHA256 string            `json:"tool_sha256,omitempty"`
+	Entrypoint string            `json:"entrypoint,omitempty"`
 }
 
 // RunsAfterFailure reports whether the step runs when an earlier step of

@@ -48,8 +48,10 @@ type jobRun struct {
 	as *lathe.Assignment
 	// ws is the workspace, home the steps' HOME.
 	ws, home string
-	job      executor.Job
-	caches   cacheState
+	// control is the job's control directory, where tools are unpacked.
+	control string
+	job     executor.Job
+	caches  cacheState
 }
 
 func (a *Agent) runAction(ctx context.Context, jr *jobRun, act *lathe.StepAction, out io.Writer) error {

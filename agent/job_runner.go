@@ -136,7 +136,7 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 		return stopStatus(ctx, lathe.StatusFailed)
 	}
 	defer job.Close()
-	jr := &jobRun{as: as, ws: ws, home: jd.home, job: job, caches: cacheState{keys: map[string]string{}, hits: map[string]bool{}}}
+	jr := &jobRun{as: as, ws: ws, home: jd.home, control: jd.control, job: job, caches: cacheState{keys: map[string]string{}, hits: map[string]bool{}}}
 	// failed is the status of the first step that failed; the steps after
 	// it are skipped, except actions that run after a failure (artifacts
 	// `when: on_failure|always`), whose own result leaves it as it is.
@@ -153,7 +153,9 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 		report(idx, step.Name, lathe.StatusRunning, start, &t0, nil, nil)
 		var code int
 		var err error
-		if step.Action != nil {
+		if step.Action != nil && step.Action.Kind == lathe.ActionTool {
+			code, err = a.toolStep(ctx, jr, step.Action, out)
+		} else if step.Action != nil {
 			code, err = a.actionStep(ctx, jr, step.Action, out)
 			if err == nil && code == 0 && step.Action.Kind == lathe.ActionDownload {
 				if oerr := job.Own(ws); oerr != nil {
@@ -172,7 +174,7 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 			fmt.Fprintf(out, "step %s: %v\n", st, context.Cause(ctx))
 		case code != 0:
 			st = lathe.StatusFailed
-			if step.Action == nil { // an action has said why it failed
+			if step.Action == nil || step.Action.Kind == lathe.ActionTool { // an action has said why it failed
 				fmt.Fprintf(out, "exit status %d\n", code)
 			}
 		}

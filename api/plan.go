@@ -58,6 +58,9 @@ func (s *Server) planPipeline(w http.ResponseWriter, r *http.Request) error {
 		plan, err := pl.Plan(pipeline.PlanInput{Params: params, Event: pipeline.Event{
 			Kind: event, Branch: ref.Branch, Ref: ref.Ref, Commit: ref.Commit, Tag: ref.Tag(),
 		}})
+		if err == nil {
+			err = s.trigger.CheckTools(r.Context(), plan.Jobs)
+		}
 		if err != nil {
 			return err
 		}

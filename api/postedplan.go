@@ -45,6 +45,9 @@ func (s *Server) planPosted(w http.ResponseWriter, r *http.Request) error {
 	plan, err := pl.Plan(pipeline.PlanInput{Params: in.Params, Event: pipeline.Event{
 		Kind: in.Event, Branch: ref.Branch, Ref: ref.Ref, Commit: ref.Commit, Tag: ref.Tag(),
 	}})
+	if err == nil {
+		err = s.trigger.CheckTools(r.Context(), plan.Jobs)
+	}
 	if err != nil {
 		return err
 	}

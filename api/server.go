@@ -42,6 +42,8 @@ type Server struct {
 	// results keeps artifacts and caches (see SetResults); its zero value
 	// refuses them.
 	results resultFiles
+	// tools keeps tool archives (see SetTools); its zero value refuses them.
+	tools toolFiles
 	// logins and badTokens rate-limit password guessing and token guessing
 	// per client IP (see ratelimit.go).
 	logins, badTokens *limiter
@@ -254,6 +256,12 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/jobs/{job}/log", projectRead, s.getLog},
 		{"GET /api/v1/jobs/{job}/log/stream", projectRead, s.streamLog},
 
+		// Tools run in every project's jobs that use them: admins publish.
+		{"GET /api/v1/tools", authenticated, s.listTools},
+		{"POST /api/v1/tools", adminOnly, s.publishTool},
+		{"GET /api/v1/tools/{name}", authenticated, s.listToolVersions},
+		{"GET /api/v1/tools/{name}/{version}", authenticated, s.getTool},
+		{"DELETE /api/v1/tools/{name}/{version}", adminOnly, s.deleteTool},
 		{"GET /api/v1/agents", authenticated, s.listAgents},
 		{"PATCH /api/v1/agents", adminOnly, s.updateAgents},
 		{"GET /api/v1/agents/{agent}", authenticated, s.getAgent},
@@ -331,6 +339,7 @@ func (s *Server) routes() []Route {
 		{"POST /api/v1/agent/attempts/{attempt}/report", agentAuth, s.report},
 		{"PUT /api/v1/agent/attempts/{attempt}/uploads/{name}", agentAuth, s.putUpload},
 		{"GET /api/v1/agent/attempts/{attempt}/uploads/{name}", agentAuth, s.getUpload},
+		{"GET /api/v1/agent/attempts/{attempt}/tools/{name}/{version}", agentAuth, s.getToolArchive},
 		{"PUT /api/v1/agent/attempts/{attempt}/artifacts", agentAuth, s.putArtifact},
 		{"GET /api/v1/agent/attempts/{attempt}/cache", agentAuth, s.restoreCache},
 		{"PUT /api/v1/agent/attempts/{attempt}/cache", agentAuth, s.saveCache},

@@ -52,6 +52,8 @@ var commands = map[string]command{
 	"lint":      {"check pipeline files (.lathe.yml, .lathe/*.yml or FILE...) and report errors and warnings", cmdLint},
 	"plan":      {"show the jobs a run of a pipeline would get, after matrix, conditions and extends, without running it", cmdPlan},
 	"artifacts": {"list a run's artifacts, or download them (get RUN [PATH] [-o DIR])", cmdArtifacts},
+	// Kraken's tools: reusable, versioned steps (`uses: NAME@VERSION`).
+	"tool": {"publish (push DIR), list or delete reusable tools that steps run with uses: NAME@VERSION", cmdTool},
 
 	// Zuul's semaphores and autohold.
 	"semaphores": {"show a project's semaphores: their limits, holders and waiters", cmdSemaphores},

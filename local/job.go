@@ -180,6 +180,8 @@ func actionNote(a *lathe.StepAction) string {
 		return "artifacts: the files stay in the working directory; a server keeps them"
 	case lathe.ActionCacheRestore, lathe.ActionCacheSave:
 		return "cache " + a.Key + ": this machine's own directories are used as they are"
+	case lathe.ActionTool:
+		return "tool " + a.Tool + ": tools are published on a server and run by its agents; skipped here"
 	}
 	return a.Kind + ": not done on this machine"
 }

@@ -294,7 +294,7 @@ func TestActionsAndJobFields(t *testing.T) {
 	if len(j.Steps) != 4 || j.Steps[1].Action != nil || j.Steps[0].Action == nil || j.Steps[2].Action == nil || j.Steps[3].Action == nil {
 		t.Fatalf("steps %+v", j.Steps)
 	}
-	if fmt.Sprint(*j.Steps[0].Action, *j.Steps[2].Action, *j.Steps[3].Action) != "{checkout 1  []  0  []} {upload 0 dist [dist/**]  0  []} {download 0 dist []  0  []}" {
+	if fmt.Sprint(*j.Steps[0].Action, *j.Steps[2].Action, *j.Steps[3].Action) != "{checkout 1  []  0  []  map[]  } {upload 0 dist [dist/**]  0  []  map[]  } {download 0 dist []  0  []  map[]  }" {
 		t.Errorf("actions = %+v %+v %+v", *j.Steps[0].Action, *j.Steps[2].Action, *j.Steps[3].Action)
 	}
 	if fmt.Sprint(j.Steps[0].Name, "|", j.Steps[2].Name, "|", j.Steps[3].Name) != "checkout|upload dist|get" {

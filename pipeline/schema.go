@@ -89,6 +89,10 @@ func generateSchema() []byte {
 		ActionCheckout: action("Check out the run's commit.", checkoutKeys, map[string]js{"depth": js{"type": "integer", "minimum": 0, "description": "Commits of history; 0 for all."}}),
 		ActionUpload:   action("Store files for later jobs of the run.", uploadKeys, map[string]js{"name": str("Name of the set of files."), "paths": globs}, "name", "paths"),
 		ActionDownload: action("Fetch files an earlier job uploaded.", downloadKeys, map[string]js{"name": str("Name of the set of files.")}, "name"),
+		"uses":         js{"type": "string", "pattern": `^[a-z0-9][a-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9._+-]*$`, "description": "Run a published tool, NAME@VERSION (see `lathe tool list`)."},
+		"with": js{"type": "object", "description": "A tool step's parameters; each reaches the tool as INPUT_<NAME> (upper case, '-' as '_'). Checked against the tool's manifest when a run is planned.",
+			"propertyNames":        js{"pattern": validToolParam.String()},
+			"additionalProperties": js{"type": []string{"string", "number", "boolean"}}},
 	}
 	step := js{"oneOf": []js{str("A shell command."), object("A step: a command or a built-in action.", stepKeys, stepProps)}}
 	name := js{"type": "string", "pattern": validName.String()}

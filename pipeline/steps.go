@@ -9,7 +9,7 @@ import (
 
 // stepKeys are the keys a step written as a map may have: a name and
 // either a command or one built-in action.
-var stepKeys = []string{"name", "run", ActionCheckout, ActionUpload, ActionDownload}
+var stepKeys = []string{"name", "run", ActionCheckout, ActionUpload, ActionDownload, "uses", "with"}
 
 // maxStepName is how many characters of its command name a step that has
 // no `name:`.
@@ -55,6 +55,8 @@ func (w *walker) stepMap(n *yaml.Node, path string) lathe.StepDef {
 	var step lathe.StepDef
 	var action *Action
 	var sawRun bool
+	var with *yaml.Node
+	var withField string
 	entries := w.entries(n, path)
 	for _, e := range entries {
 		field := join(path, e.key.Value)
@@ -65,6 +67,14 @@ func (w *walker) stepMap(n *yaml.Node, path string) lathe.StepDef {
 				continue
 			}
 			action = w.action(e.key.Value, e.value, field)
+		case "uses":
+			if sawRun || action != nil {
+				w.errorf(e.key, field, "a step does one thing: a `run` command, one action (checkout, upload, download) or one tool (`uses`); split it into two steps")
+				continue
+			}
+			action = w.uses(e.value, field)
+		case "with":
+			with, withField = e.value, field
 		case "name":
 			switch {
 			case isNull(e.value):
@@ -96,13 +106,20 @@ func (w *walker) stepMap(n *yaml.Node, path string) lathe.StepDef {
 			w.unknownKey(e.key, path, stepKeys)
 		}
 	}
+	if with != nil {
+		if action == nil || action.Kind != ActionTool {
+			w.errorf(with, withField, "only a tool step (`uses: NAME@VERSION`) takes `with:` parameters")
+		} else {
+			action.With = w.toolParams(with, withField)
+		}
+	}
 	if !sawRun && action == nil {
 		w.errorf(n, join(path, "run"), "missing; a step needs a command to run (or an action: checkout, upload, download)")
 	}
 	if strings.TrimSpace(step.Name) == "" {
 		step.Name = stepName(step.Run)
 		if action != nil {
-			step.Name = strings.TrimSpace(action.Kind + " " + action.Name)
+			step.Name = strings.TrimSpace(action.Kind + " " + action.Name + action.Tool)
 		}
 	}
 	step.Action = action

@@ -54,6 +54,11 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/teams":                       "authenticated",
 	"GET /api/v1/teams/{team}":                "authenticated",
 	"GET /api/v1/agents":                      "authenticated",
+	"GET /api/v1/tools":                       "authenticated",
+	"GET /api/v1/tools/{name}":                "authenticated",
+	"GET /api/v1/tools/{name}/{version}":      "authenticated",
+	"POST /api/v1/tools":                      "admin",
+	"DELETE /api/v1/tools/{name}/{version}":   "admin",
 	"GET /api/v1/agents/{agent}":              "authenticated",
 	"GET /api/v1/systems":                     "authenticated",
 	"GET /api/v1/agent-groups":                "authenticated",
@@ -189,14 +194,15 @@ var routeNeeds = map[string]string{
 	"POST /api/v1/registration-tokens":                   "admin",
 	"POST /api/v1/registration-tokens/{token}/revoke":    "admin",
 
-	"POST /api/v1/agent/claim":                            "agent",
-	"POST /api/v1/agent/attempts/{attempt}/report":        "agent",
-	"PUT /api/v1/agent/attempts/{attempt}/uploads/{name}": "agent",
-	"GET /api/v1/agent/attempts/{attempt}/uploads/{name}": "agent",
-	"PUT /api/v1/agent/attempts/{attempt}/artifacts":      "agent",
-	"GET /api/v1/agent/attempts/{attempt}/cache":          "agent",
-	"PUT /api/v1/agent/attempts/{attempt}/cache":          "agent",
-	"PUT /api/v1/agent/attempts/{attempt}/reports/{kind}": "agent",
+	"POST /api/v1/agent/claim":                                    "agent",
+	"POST /api/v1/agent/attempts/{attempt}/report":                "agent",
+	"PUT /api/v1/agent/attempts/{attempt}/uploads/{name}":         "agent",
+	"GET /api/v1/agent/attempts/{attempt}/uploads/{name}":         "agent",
+	"PUT /api/v1/agent/attempts/{attempt}/artifacts":              "agent",
+	"GET /api/v1/agent/attempts/{attempt}/tools/{name}/{version}": "agent",
+	"GET /api/v1/agent/attempts/{attempt}/cache":                  "agent",
+	"PUT /api/v1/agent/attempts/{attempt}/cache":                  "agent",
+	"PUT /api/v1/agent/attempts/{attempt}/reports/{kind}":         "agent",
 }
 
 var personas = []string{"anonymous", "agent", "read", "write", "owner", "admin"}
@@ -333,7 +339,7 @@ func (w *rbacWorld) path(p string) string {
 		"job": fmt.Sprint(w.job), "attempt": "999999", "hold": "999999", "name": "RBAC_SECRET", "group": "nogroup",
 		"agent": "999999", "token": "999999", "user": "victim", "team": "ghost-team", "webhook": "999999", "delivery": "999999",
 		"branch": "ghost%2Fbranch", "schedule": "999999", "forge_kind": "github", "forge": "noforge", "artifact": fmt.Sprint(w.artifact),
-		"test_case": fmt.Sprint(w.testCase), "kind": "junit"}
+		"test_case": fmt.Sprint(w.testCase), "kind": "junit", "version": "1.0"}
 	return regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllStringFunc(p, func(m string) string {
 		v, ok := vals[m[1:len(m)-1]]
 		if !ok {

@@ -303,6 +303,7 @@ func (s *Server) setup(ctx context.Context) error {
 	s.API.SetDataDir(s.cfg.DataDir)
 	s.API.SetResults(blob.NewDir(filepath.Join(s.cfg.DataDir, "artifacts")), blob.NewDir(filepath.Join(s.cfg.DataDir, "caches")),
 		api.ResultLimits{CacheQuota: s.cfg.CacheQuota, CacheIdle: s.cfg.CacheIdle})
+	s.API.SetTools(blob.NewDir(filepath.Join(s.cfg.DataDir, "tools")), 0)
 	if err := s.API.CleanUploads(ctx); err != nil {
 		s.ln.Close()
 		return err

@@ -295,6 +295,9 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	if err := s.addBranchEnv(ctx, p, ref, l, nr.Jobs); err != nil {
 		return nil, err
 	}
+	if err := s.resolveTools(ctx, nr.Jobs); err != nil {
+		return nil, err
+	}
 	if err := s.Store.CreateRun(ctx, nr); err != nil {
 		return nil, err
 	}
