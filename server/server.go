@@ -28,6 +28,7 @@ import (
 	"github.com/lathe-ci/lathe/delivery"
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/git"
+	"github.com/lathe-ci/lathe/notify"
 	"github.com/lathe-ci/lathe/outbound"
 	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
@@ -176,6 +177,10 @@ type Server struct {
 	// engine runs the embedded agents' jobs that name an image (nil when
 	// none is configured or it does not answer).
 	engine *executor.Engine
+	// notifier carries wake-ups between replicas (nil on SQLite).
+	notifier *notify.Postgres
+	// lead runs the periodic duties on one replica.
+	lead *leader
 }
 
 // newExecutor builds the embedded agents' executor; every job is kept
@@ -275,8 +280,13 @@ func open(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg), keys: keys, AdminToken: adminToken, stop: make(chan struct{})}
+	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg), keys: keys, AdminToken: adminToken, stop: make(chan struct{}),
+		lead: &leader{dsn: cfg.DatabaseURL, retry: DefaultLeaderRetry, log: cfg.Log}}
+	if err := s.startNotifier(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.setup(ctx); err != nil {
+		s.stopNotifier()
 		return nil, err
 	}
 	return s, nil
@@ -407,14 +417,8 @@ func (s *Server) Run(ctx context.Context) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.http.Serve(s.ln) }()
 
-	stopSweeper := s.sweep.Start(context.WithoutCancel(ctx))
-	stopAutomation := s.auto.Start(context.WithoutCancel(ctx))
+	stopDuties := s.lead.Start(context.WithoutCancel(ctx), s.startDuties)
 	stopDelivery := s.startDelivery(context.WithoutCancel(ctx))
-	retain := &retention{api: s.API, interval: s.cfg.RetentionInterval, log: s.cfg.Log}
-	if retain.interval <= 0 {
-		retain.interval = DefaultRetentionInterval
-	}
-	stopRetention := retain.Start(context.WithoutCancel(ctx))
 	agentCtx, stopAgents := context.WithCancel(context.WithoutCancel(ctx))
 	drain := make(chan struct{})
 	var agents sync.WaitGroup
@@ -437,10 +441,8 @@ func (s *Server) Run(ctx context.Context) error {
 	s.drainAgents(drain, &agents)
 	stopAgents()
 	agents.Wait()
-	stopRetention()
-	stopAutomation()
+	stopDuties()
 	stopDelivery()
-	stopSweeper()
 	endRequests()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -455,6 +457,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.engine != nil {
 		s.engine.Close()
 	}
+	s.stopNotifier()
 	return errors.Join(err, s.Store.Close())
 }
 
