@@ -117,6 +117,9 @@ type Config struct {
 	// <DataDir>/artifacts.
 	CacheQuota int64
 	CacheIdle  time.Duration
+	// MetricsAddr is where /metrics is served, apart from the API and
+	// without authentication, for Prometheus to scrape ("": not served).
+	MetricsAddr string
 	// RetentionInterval is how often expired artifacts, logs and caches
 	// are removed (zero: DefaultRetentionInterval).
 	RetentionInterval time.Duration
@@ -181,6 +184,11 @@ type Server struct {
 	notifier *notify.Postgres
 	// lead runs the periodic duties on one replica.
 	lead *leader
+	// metrics are what /metrics shows.
+	metrics   *metrics
+	metricsLn net.Listener
+	// MetricsURL is where /metrics is served ("" without Config.MetricsAddr).
+	MetricsURL string
 }
 
 // newExecutor builds the embedded agents' executor; every job is kept
@@ -321,9 +329,14 @@ func (s *Server) setup(ctx context.Context) error {
 		s.ln.Close()
 		return err
 	}
+	s.metrics = newMetrics(s)
+	if err := s.listenMetrics(); err != nil {
+		s.ln.Close()
+		return err
+	}
 	s.http = &http.Server{
 		// The web UI answers its pages and hands /api/… to the API.
-		Handler:           web.New(s.API, s.cfg.Log),
+		Handler:           s.metrics.wrap(web.New(s.API, s.cfg.Log), s.API.RoutePattern),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
 	}
@@ -419,6 +432,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 	stopDuties := s.lead.Start(context.WithoutCancel(ctx), s.startDuties)
 	stopDelivery := s.startDelivery(context.WithoutCancel(ctx))
+	stopMetrics := s.serveMetrics()
 	agentCtx, stopAgents := context.WithCancel(context.WithoutCancel(ctx))
 	drain := make(chan struct{})
 	var agents sync.WaitGroup
@@ -457,6 +471,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.engine != nil {
 		s.engine.Close()
 	}
+	stopMetrics()
 	s.stopNotifier()
 	return errors.Join(err, s.Store.Close())
 }
