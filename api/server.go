@@ -100,6 +100,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
+// RoutePattern is the route pattern r matches ("" for none), for metrics.
+func (s *Server) RoutePattern(r *http.Request) string {
+	_, p := s.mux.Handler(r)
+	return p
+}
+
 // unroutedWriter turns the mux's plain-text 404 and 405 into problem+json.
 type unroutedWriter struct {
 	http.ResponseWriter

@@ -71,7 +71,34 @@ func perAgent(m map[string]int) string {
 	for i, n := range names {
 		parts[i] = fmt.Sprintf("%s %d", n, m[n])
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, ", ") + spread(m)
+}
+
+// spread is how far the agents' shares stray from the mean: the issue's
+// fairness bound is ±20%.
+func spread(m map[string]int) string {
+	if len(m) < 2 {
+		return ""
+	}
+	total, lo, hi := 0, -1, 0
+	for _, n := range m {
+		total += n
+		if lo < 0 || n < lo {
+			lo = n
+		}
+		hi = max(hi, n)
+	}
+	mean := float64(total) / float64(len(m))
+	if mean == 0 {
+		return ""
+	}
+	worst := max(mean-float64(lo), float64(hi)-mean) / mean * 100
+	verdict := "within ±20%"
+	if worst > 20 {
+		verdict = "OUTSIDE ±20%"
+	}
+	return fmt.Sprintf(" (mean %.1f, min %d −%.0f%%, max %d +%.0f%%: %s)", mean, lo,
+		(mean-float64(lo))/mean*100, hi, (float64(hi)-mean)/mean*100, verdict)
 }
 
 func printProfile(w io.Writer, p *profileSummary) {

@@ -59,6 +59,8 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 		"comma-separated networks (CIDRs), addresses and host names that commit statuses and webhooks may reach although they are not public: loopback, private, link-local… (env LATHE_OUTBOUND_ALLOW)")
 	fs.StringVar(&cfg.PublicURL, "public-url", env.Getenv("LATHE_PUBLIC_URL"),
 		"the server's address as its users reach it, for the links commit statuses carry (default: the listen URL) (env LATHE_PUBLIC_URL)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env.Getenv("LATHE_METRICS_ADDR"),
+		"host:port to serve Prometheus /metrics on, apart from the API and without authentication; keep it on a private network (env LATHE_METRICS_ADDR)")
 	if withDB {
 		databaseURLFlag(fs, env, &cfg.DatabaseURL)
 	}

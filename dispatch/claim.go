@@ -34,12 +34,15 @@ func (s *Service) Claim(ctx context.Context, a Actor, claimID string, end time.T
 	defer deadline.Stop()
 	for {
 		wake := s.store.ClaimSignal(ctx, agent.Labels)
-		as, err := s.store.ClaimWithID(ctx, agent.ID, agent.Labels, claimID)
+		as, contended, err := s.store.ClaimOrContend(ctx, agent.ID, agent.Labels, claimID)
 		if err != nil {
 			return nil, err
 		}
 		if as != nil {
 			return s.deliver(ctx, agent, as)
+		}
+		if contended && time.Now().Before(end) && ctx.Err() == nil {
+			continue // other claimers won every try; jobs may remain
 		}
 		select {
 		case <-wake:

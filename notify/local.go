@@ -144,3 +144,30 @@ func (l *Local) Pending() int {
 	}
 	return n
 }
+
+// WakeAll wakes every wait, whatever its filter (a message may have been
+// missed: each waiter looks again).
+func (l *Local) WakeAll() {
+	var fired []*waiters
+	l.mu.Lock()
+	for key, w := range l.exact {
+		delete(l.exact, key)
+		fired = append(fired, w)
+	}
+	for _, m := range l.scanned {
+		for id, w := range m {
+			delete(m, id)
+			fired = append(fired, w)
+		}
+	}
+	for _, w := range fired {
+		close(w.ch)
+		l.woken.Add(int64(w.n))
+	}
+	l.mu.Unlock()
+	for _, w := range fired {
+		for _, stop := range w.stops {
+			stop()
+		}
+	}
+}

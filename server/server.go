@@ -28,6 +28,7 @@ import (
 	"github.com/lathe-ci/lathe/delivery"
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/git"
+	"github.com/lathe-ci/lathe/notify"
 	"github.com/lathe-ci/lathe/outbound"
 	"github.com/lathe-ci/lathe/secret"
 	"github.com/lathe-ci/lathe/store"
@@ -116,6 +117,9 @@ type Config struct {
 	// <DataDir>/artifacts.
 	CacheQuota int64
 	CacheIdle  time.Duration
+	// MetricsAddr is where /metrics is served, apart from the API and
+	// without authentication, for Prometheus to scrape ("": not served).
+	MetricsAddr string
 	// RetentionInterval is how often expired artifacts, logs and caches
 	// are removed (zero: DefaultRetentionInterval).
 	RetentionInterval time.Duration
@@ -176,6 +180,15 @@ type Server struct {
 	// engine runs the embedded agents' jobs that name an image (nil when
 	// none is configured or it does not answer).
 	engine *executor.Engine
+	// notifier carries wake-ups between replicas (nil on SQLite).
+	notifier *notify.Postgres
+	// lead runs the periodic duties on one replica.
+	lead *leader
+	// metrics are what /metrics shows.
+	metrics   *metrics
+	metricsLn net.Listener
+	// MetricsURL is where /metrics is served ("" without Config.MetricsAddr).
+	MetricsURL string
 }
 
 // newExecutor builds the embedded agents' executor; every job is kept
@@ -275,8 +288,13 @@ func open(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg), keys: keys, AdminToken: adminToken, stop: make(chan struct{})}
+	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg), keys: keys, AdminToken: adminToken, stop: make(chan struct{}),
+		lead: &leader{dsn: cfg.DatabaseURL, retry: DefaultLeaderRetry, log: cfg.Log}}
+	if err := s.startNotifier(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.setup(ctx); err != nil {
+		s.stopNotifier()
 		return nil, err
 	}
 	return s, nil
@@ -312,9 +330,14 @@ func (s *Server) setup(ctx context.Context) error {
 		s.ln.Close()
 		return err
 	}
+	s.metrics = newMetrics(s)
+	if err := s.listenMetrics(); err != nil {
+		s.ln.Close()
+		return err
+	}
 	s.http = &http.Server{
 		// The web UI answers its pages and hands /api/… to the API.
-		Handler:           web.New(s.API, s.cfg.Log),
+		Handler:           s.metrics.wrap(web.New(s.API, s.cfg.Log), s.API.RoutePattern),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
 	}
@@ -408,14 +431,9 @@ func (s *Server) Run(ctx context.Context) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.http.Serve(s.ln) }()
 
-	stopSweeper := s.sweep.Start(context.WithoutCancel(ctx))
-	stopAutomation := s.auto.Start(context.WithoutCancel(ctx))
+	stopDuties := s.lead.Start(context.WithoutCancel(ctx), s.startDuties)
 	stopDelivery := s.startDelivery(context.WithoutCancel(ctx))
-	retain := &retention{api: s.API, interval: s.cfg.RetentionInterval, log: s.cfg.Log}
-	if retain.interval <= 0 {
-		retain.interval = DefaultRetentionInterval
-	}
-	stopRetention := retain.Start(context.WithoutCancel(ctx))
+	stopMetrics := s.serveMetrics()
 	agentCtx, stopAgents := context.WithCancel(context.WithoutCancel(ctx))
 	drain := make(chan struct{})
 	var agents sync.WaitGroup
@@ -438,10 +456,8 @@ func (s *Server) Run(ctx context.Context) error {
 	s.drainAgents(drain, &agents)
 	stopAgents()
 	agents.Wait()
-	stopRetention()
-	stopAutomation()
+	stopDuties()
 	stopDelivery()
-	stopSweeper()
 	endRequests()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -456,6 +472,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.engine != nil {
 		s.engine.Close()
 	}
+	stopMetrics()
+	s.stopNotifier()
 	return errors.Join(err, s.Store.Close())
 }
 

@@ -125,15 +125,25 @@ func (s *Store) Claim(ctx context.Context, agentID int64, labels []string) (*lat
 // created by a claim with that ID, it gets that attempt's assignment again
 // (its lease renewed) instead of another job. An empty claimID claims anew.
 func (s *Store) ClaimWithID(ctx context.Context, agentID int64, labels []string, claimID string) (*lathe.Assignment, error) {
+	as, _, err := s.ClaimOrContend(ctx, agentID, labels, claimID)
+	return as, err
+}
+
+// ClaimOrContend is ClaimWithID that also says when it found no job only
+// because every try lost to another claimer (contended): jobs may remain,
+// and no wake-up may come for them, so the caller asks again at once
+// rather than waiting (otherwise, on PostgreSQL, the claimers that lose
+// several races in a row sleep while the others take the whole queue).
+func (s *Store) ClaimOrContend(ctx context.Context, agentID int64, labels []string, claimID string) (as *lathe.Assignment, contended bool, err error) {
 	// Each try holds one run's lock at most, so claimers never wait for each
 	// other in a cycle; a try that finds its job taken gives way to a fresh one.
 	for range maxClaimTries {
 		as, taken, err := s.claimOnce(ctx, agentID, labels, claimID)
 		if err != nil || !taken {
-			return as, err
+			return as, false, err
 		}
 	}
-	return nil, nil
+	return nil, true, nil
 }
 
 // maxClaimTries bounds the tries of one Claim; every lost try means another

@@ -1,0 +1,81 @@
+package notify
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/lathe-ci/lathe/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// startPostgres starts a notifier on dsn, closed when the test ends.
+func startPostgres(t *testing.T, dsn string, fallback time.Duration) *Postgres {
+	t.Helper()
+	p := NewPostgres(dsn, nil)
+	p.Fallback = fallback
+	if err := p.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// waitFired waits (bounded) for ch to close.
+func waitFired(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s: not woken in 30 s", what)
+	}
+}
+
+func TestPostgresCarriesMessagesBetweenReplicas(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	a := startPostgres(t, dsn, -1)
+	b := startPostgres(t, dsn, -1)
+	ctx := t.Context()
+
+	linux := b.Wait(ctx, Filter{Topic: Work, Labels: []string{"linux", "amd64"}})
+	mac := b.Wait(ctx, Filter{Topic: Work, Labels: []string{"macos"}})
+	run := b.Wait(ctx, Filter{Topic: Run, Key: "7"})
+	own := a.Wait(ctx, Filter{Topic: Run, Key: "7"})
+	a.Publish(Message{Topic: Work, Key: LabelsKey([]string{"amd64", "linux"})})
+	a.Publish(Message{Topic: Run, Key: "7"})
+	waitFired(t, linux, "b's linux claim")
+	waitFired(t, run, "b's run follower")
+	if !fired(own) {
+		t.Error("a's own waiter was not woken at once by its publish")
+	}
+	// Messages arrive in order: the run message came after the linux one,
+	// so had the macos claim been woken it would be by now.
+	if fired(mac) {
+		t.Error("a linux job woke b's macos claim")
+	}
+	if got := a.Received(); got != 0 {
+		t.Errorf("a received %d of its own messages back, want 0", got)
+	}
+	// A Work key too long for a payload still wakes every claimer.
+	long := make([]string, 2000)
+	for i := range long {
+		long[i] = "label-with-a-long-name-" + string(rune('a'+i%26)) + time.Duration(i).String()
+	}
+	mac = b.Wait(ctx, Filter{Topic: Work, Labels: []string{"macos"}})
+	a.Publish(Message{Topic: Work, Key: LabelsKey(long)})
+	waitFired(t, mac, "b's macos claim after a too-long key")
+}
+
+func TestPostgresFallbackWakesWhenNotificationsAreLost(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	a := startPostgres(t, dsn, -1)
+	b := startPostgres(t, dsn, 200*time.Millisecond)
+	b.DropIncoming.Store(true)
+	claim := b.Wait(t.Context(), Filter{Topic: Work, Labels: []string{"linux"}})
+	a.Publish(Message{Topic: Work, Key: "linux"})
+	waitFired(t, claim, "b's claim with every notification dropped")
+	if b.Received() != 0 || b.Fallbacks() == 0 {
+		t.Errorf("received %d, fallbacks %d: want the fallback, not the notification, to wake it", b.Received(), b.Fallbacks())
+	}
+}

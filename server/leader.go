@@ -1,0 +1,121 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// leaderLock is the PostgreSQL advisory lock key the leader holds
+// (an arbitrary constant: "lathe" in ASCII).
+const leaderLock int64 = 0x6c61746865
+
+// DefaultLeaderRetry is how often a replica that does not lead tries to
+// take the lead, and how often the leader checks it still holds it.
+const DefaultLeaderRetry = time.Second
+
+// leader runs the periodic duties (lease sweeper, downstream pipelines,
+// schedules, retention) on one replica only. On PostgreSQL that replica
+// holds an advisory lock on a connection of its own: when it dies its
+// session ends, the lock is released, and another replica, trying every
+// retry, takes it. On SQLite the one server leads.
+type leader struct {
+	dsn   string // "" for SQLite
+	retry time.Duration
+	log   *slog.Logger
+	held  atomic.Bool
+}
+
+// Start runs duties while this replica leads, until the returned stop is
+// called; duties' own stop is called when the lead is lost.
+func (l *leader) Start(ctx context.Context, duties func(context.Context) (stop func())) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		l.run(ctx, duties)
+	}()
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+func (l *leader) run(ctx context.Context, duties func(context.Context) (stop func())) {
+	if l.dsn == "" {
+		l.held.Store(true)
+		stop := duties(ctx)
+		<-ctx.Done()
+		stop()
+		l.held.Store(false)
+		return
+	}
+	retry := l.retry
+	if retry <= 0 {
+		retry = DefaultLeaderRetry
+	}
+	t := time.NewTicker(retry)
+	defer t.Stop()
+	for {
+		if c := l.acquire(ctx); c != nil {
+			l.lead(ctx, c, t, duties)
+			c.Close(context.Background())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// acquire returns a connection holding the lock, or nil.
+func (l *leader) acquire(ctx context.Context) *pgx.Conn {
+	c, err := pgx.Connect(ctx, l.dsn)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.log.Warn("leader: connect", "err", err)
+		}
+		return nil
+	}
+	var got bool
+	if err := c.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", leaderLock).Scan(&got); err != nil || !got {
+		c.Close(context.Background())
+		return nil
+	}
+	return c
+}
+
+// lead runs duties while c answers, checking it every tick of t.
+func (l *leader) lead(ctx context.Context, c *pgx.Conn, t *time.Ticker, duties func(context.Context) (stop func())) {
+	l.held.Store(true)
+	l.log.Info("leading: this replica runs the periodic duties")
+	dctx, cancel := context.WithCancel(ctx)
+	stop := duties(dctx)
+	defer func() {
+		cancel()
+		stop()
+		l.held.Store(false)
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, done := context.WithTimeout(ctx, l.retry+time.Second)
+		err := c.Ping(pctx)
+		done()
+		if err != nil {
+			if ctx.Err() == nil {
+				l.log.Warn("leader: lost the lead", "err", err)
+			}
+			return
+		}
+	}
+}

@@ -1,0 +1,60 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+// /metrics, on its own address, shows the queue, agents, HTTP routes, the
+// attempts that ended, the pool and the lead, on both databases.
+func TestMetrics(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		o.MetricsAddr = "127.0.0.1:0"
+		o.Agents = 1
+		l := lathetest.Start(t, o)
+		scrape := func() string {
+			resp, err := http.Get(l.Server.MetricsURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 200 {
+				t.Fatalf("GET /metrics: %s", resp.Status)
+			}
+			return string(b)
+		}
+		scrape() // the first scrape finds where the finished attempts start
+		l.Project(t, "p", lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps:\n      - echo hi\n"}))
+		run := l.Trigger(t, "p", "", "")
+		if r := l.Wait(t, run.ID, 60*time.Second); r.Status != "success" {
+			t.Fatalf("run %s", r.Status)
+		}
+		var body string
+		for range 200 {
+			body = scrape()
+			if strings.Contains(body, `lathe_attempts_ended_total{reason="",status="success"} 1`) {
+				break
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		for _, want := range []string{
+			`lathe_attempts_ended_total{reason="",status="success"} 1`,
+			`lathe_attempt_duration_seconds_count{status="success"} 1`,
+			"lathe_agents_online 1",
+			"lathe_leader 1",
+			`lathe_http_request_duration_seconds_count{code="201",route="POST /api/v1/projects"} 1`,
+			"go_sql_open_connections",
+			"lathe_http_requests_in_flight",
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("/metrics lacks %q:\n%s", want, body)
+			}
+		}
+	})
+}

@@ -1,0 +1,208 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+	"github.com/lathe-ci/lathe/internal/pgtest"
+)
+
+// startReplica starts another server on first's PostgreSQL database, with
+// first's secret key and admin token, as an operator adds a replica.
+func startReplica(tb testing.TB, first *lathetest.Lathe, dsn string, agents int) *lathetest.Lathe {
+	tb.Helper()
+	dir := tb.TempDir()
+	for _, name := range []string{"secret.key", "admin.token"} {
+		b, err := os.ReadFile(filepath.Join(first.DataDir, name))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return lathetest.Start(tb, lathetest.Options{DataDir: dir, DatabaseURL: dsn, Agents: agents})
+}
+
+const replicaLogPipeline = `
+jobs:
+  talk:
+    steps:
+      - for i in 1 2 3 4 5 6; do echo "line $i"; sleep 0.1; done
+`
+
+// A job queued through replica B reaches the agent long-polling replica A,
+// and a follower of its log on B sees every byte the agent wrote through A:
+// the replicas hear each other through PostgreSQL.
+func TestReplicasWakeEachOther(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	a := lathetest.Start(t, lathetest.Options{DatabaseURL: dsn, Agents: 1})
+	b := startReplica(t, a, dsn, -1)
+	b.Project(t, "talk", lathetest.Repo(t, map[string]string{".lathe.yml": replicaLogPipeline}))
+	run := b.Trigger(t, "talk", "", "")
+	jobID := run.Jobs[0].ID
+
+	var got strings.Builder
+	ended := false
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := b.Client.Stream(ctx, fmt.Sprintf("/api/v1/jobs/%d/log/stream", jobID), "", func(ev client.Event) error {
+		switch ev.Name {
+		case "log":
+			var le logEvent
+			if err := json.Unmarshal(ev.Data, &le); err != nil {
+				return err
+			}
+			got.WriteString(le.Text)
+		case "end":
+			ended = true
+		}
+		return nil
+	})
+	if err != nil || !ended {
+		t.Fatalf("log stream on B: err %v, end event %v", err, ended)
+	}
+	if full := a.Log(t, jobID); got.String() != full || !strings.Contains(full, "line 6") {
+		t.Errorf("followed on B %q, stored %q", got.String(), full)
+	}
+	if r := b.Wait(t, run.ID, 30*time.Second); r.Status != "success" {
+		t.Errorf("run %s, want success", r.Status)
+	}
+	if a.Server.Notifier().Received() == 0 || b.Server.Notifier().Received() == 0 {
+		t.Errorf("A heard %d messages from B, B %d from A: want both > 0",
+			a.Server.Notifier().Received(), b.Server.Notifier().Received())
+	}
+}
+
+// One replica leads; when it stops, the other takes the lead.
+func TestReplicasElectOneLeader(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	a := lathetest.Start(t, lathetest.Options{DatabaseURL: dsn, Agents: -1})
+	b := startReplica(t, a, dsn, -1)
+	leaders := func() (n int, first *lathetest.Lathe, other *lathetest.Lathe) {
+		for _, l := range []*lathetest.Lathe{a, b} {
+			if l.Server.Leader() {
+				n++
+				first = l
+			} else {
+				other = l
+			}
+		}
+		return n, first, other
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	n, lead, follower := leaders()
+	for n != 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		n, lead, follower = leaders()
+	}
+	if n != 1 {
+		t.Fatalf("%d leaders, want 1", n)
+	}
+	stopped := time.Now()
+	lead.Stop()
+	for !follower.Server.Leader() && time.Now().Before(deadline.Add(30*time.Second)) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !follower.Server.Leader() {
+		t.Fatal("the other replica did not take the lead after the leader stopped")
+	}
+	t.Logf("took the lead %s after the leader stopped", time.Since(stopped).Round(time.Millisecond))
+}
+
+// On SQLite the one server leads.
+func TestSQLiteServerLeads(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	deadline := time.Now().Add(30 * time.Second)
+	for !l.Server.Leader() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !l.Server.Leader() {
+		t.Fatal("the SQLite server does not lead")
+	}
+}
+
+// BenchmarkReplicaLatency measures, on two replicas of one PostgreSQL
+// database, how long a job queued through one replica waits for the idle
+// agent long-polling the other (run started − created), and how far behind
+// a log follower on either replica is of the step writing it, beside the
+// same numbers within one replica (the floor).
+func BenchmarkReplicaLatency(b *testing.B) {
+	dsn := pgtest.Shared(b).NewDatabase(b)
+	a := lathetest.Start(b, lathetest.Options{DatabaseURL: dsn, Agents: 1})
+	r := startReplica(b, a, dsn, -1)
+	pipeline := `
+jobs:
+  tick:
+    steps:
+      - for i in $(seq 20); do echo "T=$(date +%s%N)"; sleep 0.05; done
+`
+	a.Project(b, "tick", lathetest.Repo(b, map[string]string{".lathe.yml": pipeline}))
+	var wakeSame, wakeCross, logSame, logCross []time.Duration
+	runs := max(b.N, 10)
+	for i := range runs {
+		via := a
+		if i%2 == 1 {
+			via = r
+		}
+		run := via.Trigger(b, "tick", "", "")
+		jobID := run.Jobs[0].ID
+		follow := func(l *lathetest.Lathe, into *[]time.Duration, done chan<- struct{}) {
+			defer close(done)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			l.Client.Stream(ctx, fmt.Sprintf("/api/v1/jobs/%d/log/stream", jobID), "", func(ev client.Event) error {
+				if ev.Name != "log" {
+					return nil
+				}
+				now := time.Now()
+				var le logEvent
+				json.Unmarshal(ev.Data, &le)
+				for _, line := range strings.Split(le.Text, "\n") {
+					if ns, err := strconv.ParseInt(strings.TrimPrefix(line, "T="), 10, 64); err == nil {
+						*into = append(*into, now.Sub(time.Unix(0, ns)))
+					}
+				}
+				return nil
+			})
+		}
+		same, cross := make(chan struct{}), make(chan struct{})
+		go follow(a, &logSame, same)
+		go follow(r, &logCross, cross)
+		<-same
+		<-cross
+		done := via.Wait(b, run.ID, 60*time.Second)
+		if done.StartedAt != nil {
+			d := done.StartedAt.Sub(done.CreatedAt)
+			if via == a {
+				wakeSame = append(wakeSame, d)
+			} else {
+				wakeCross = append(wakeCross, d)
+			}
+		}
+	}
+	report := func(name, unit string, ds []time.Duration) {
+		if len(ds) == 0 {
+			return
+		}
+		slices.Sort(ds)
+		p := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))] }
+		b.Logf("%-34s n=%4d p50 %8s p99 %8s max %8s", name, len(ds), p(0.5).Round(100*time.Microsecond),
+			p(0.99).Round(100*time.Microsecond), ds[len(ds)-1].Round(100*time.Microsecond))
+		b.ReportMetric(float64(p(0.99).Microseconds())/1000, unit+"-p99-ms")
+	}
+	report("job wake, same replica (floor)", "wake-same", wakeSame)
+	report("job wake, other replica", "wake-cross", wakeCross)
+	report("log lag, same replica (floor)", "log-same", logSame)
+	report("log lag, other replica", "log-cross", logCross)
+}

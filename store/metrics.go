@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// QueueGauge is what waits in the queue for one set of labels.
+type QueueGauge struct {
+	// RunsOn is the jobs' required labels, as stored (a JSON list).
+	RunsOn string
+	Jobs   int64
+	// OldestWait is how long the longest-queued of them has waited.
+	OldestWait time.Duration
+}
+
+// QueueGauges counts the queued jobs by the labels they need, with their
+// oldest wait (for /metrics).
+func (s *Store) QueueGauges(ctx context.Context) ([]QueueGauge, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(
+		`SELECT runs_on, COUNT(*), MIN(COALESCE(queued_at, created_at)) FROM jobs WHERE status = 'queued' GROUP BY runs_on`))
+	if err != nil {
+		return nil, fmt.Errorf("queue gauges: %w", err)
+	}
+	defer rows.Close()
+	now := s.now()
+	var out []QueueGauge
+	for rows.Next() {
+		var g QueueGauge
+		var oldest int64
+		if err := rows.Scan(&g.RunsOn, &g.Jobs, &oldest); err != nil {
+			return nil, fmt.Errorf("queue gauges: %w", err)
+		}
+		g.OldestWait = max(0, now.Sub(fromMicros(oldest)))
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// AgentsOnline counts the agents heard from within lathe.AgentOnlineWindow.
+func (s *Store) AgentsOnline(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM agents WHERE last_seen >= ?`),
+		micros(s.now().Add(-lathe.AgentOnlineWindow))).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("agents online: %w", err)
+	}
+	return n, nil
+}
+
+// FinishedAttempt is one attempt that ended, for the duration histograms.
+type FinishedAttempt struct {
+	ID        int64
+	Status    string
+	EndReason string
+	// Ran is from start to end (zero when it never started).
+	Ran time.Duration
+}
+
+// FinishedAttemptsAfter lists up to limit attempts with an ID above after
+// that have ended, in ID order (for /metrics, which reads on from the last).
+func (s *Store) FinishedAttemptsAfter(ctx context.Context, after int64, limit int) ([]FinishedAttempt, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(
+		`SELECT id, status, end_reason, COALESCE(started_at, 0), finished_at FROM attempts
+		 WHERE id > ? AND finished_at IS NOT NULL ORDER BY id LIMIT ?`), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("finished attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []FinishedAttempt
+	for rows.Next() {
+		var a FinishedAttempt
+		var started, finished int64
+		if err := rows.Scan(&a.ID, &a.Status, &a.EndReason, &started, &finished); err != nil {
+			return nil, fmt.Errorf("finished attempts: %w", err)
+		}
+		if started > 0 {
+			a.Ran = max(0, fromMicros(finished).Sub(fromMicros(started)))
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Pool is the writers' connection pool (for its statistics on /metrics;
+// on PostgreSQL readers share it).
+func (s *Store) Pool() *sql.DB { return s.w }
