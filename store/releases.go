@@ -310,27 +310,60 @@ func (s *Store) Deployment(ctx context.Context, id int64) (*lathe.Deployment, er
 // CurrentDeployment is the environment's latest successful deployment, nil
 // when it has none: the version that runs there.
 func (s *Store) CurrentDeployment(ctx context.Context, envID int64) (*lathe.Deployment, error) {
-	ds, err := s.deployments(ctx, `WHERE d.environment_id = ? AND `+deployStatus+` = 'success' ORDER BY d.id DESC LIMIT 1`, envID)
-	if err != nil || len(ds) == 0 {
+	id, err := s.currentDeploymentID(ctx, envID)
+	if err != nil || id == 0 {
 		return nil, err
 	}
-	return ds[0], nil
+	return s.Deployment(ctx, id)
+}
+
+// currentDeploymentID walks the environment's deployments newest first on
+// its index to the latest successful one; 0 for none.
+func (s *Store) currentDeploymentID(ctx context.Context, envID int64) (int64, error) {
+	var id int64
+	err := s.queryRow(ctx, `SELECT d.id FROM deployments d WHERE d.environment_id = ?
+		AND ((d.run_id IS NULL AND d.status = 'success') OR EXISTS (SELECT 1 FROM runs r WHERE r.id = d.run_id AND r.status = 'success'))
+		ORDER BY d.id DESC LIMIT 1`, envID).Scan(&id)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("current deployment of environment %d: %w", envID, err)
+	}
+	return id, nil
 }
 
 // Matrix answers what runs where: each environment of the project in
-// promotion order with its current deployment.
+// promotion order with its current deployment. It finds each current
+// deployment on the environment's index, then reads them all at once.
 func (s *Store) Matrix(ctx context.Context, projectID int64) ([]*lathe.MatrixRow, error) {
 	es, err := s.Environments(ctx, projectID)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*lathe.MatrixRow, 0, len(es))
+	ids := make([]any, 0, len(es))
+	rowOf := map[int64]*lathe.MatrixRow{}
 	for _, e := range es {
-		cur, err := s.CurrentDeployment(ctx, e.ID)
+		row := &lathe.MatrixRow{Environment: e.Name, Position: e.Position}
+		out = append(out, row)
+		id, err := s.currentDeploymentID(ctx, e.ID)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, &lathe.MatrixRow{Environment: e.Name, Position: e.Position, Current: cur})
+		if id != 0 {
+			ids, rowOf[id] = append(ids, id), row
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	ds, err := s.deployments(ctx, `WHERE d.id IN (`+placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		rowOf[d.ID].Current = d
 	}
 	return out, nil
 }
