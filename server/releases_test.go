@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +186,59 @@ func TestDeploymentRunsTheDeployPipeline(t *testing.T) {
 		l.Do(t, "GET", base+"/deployments", nil, &m)
 		if len(m.Items) != 1 || m.Items[0].Current == nil || m.Items[0].Current.ID != d.ID {
 			t.Errorf("what runs where = %+v", m.Items)
+		}
+	})
+}
+
+// A deployment to a protected environment waits at the gate the server
+// puts before its deploy run: only the environment's approvers may open
+// it, not the user who asked for it when the environment demands a second
+// person, and no second deployment starts meanwhile.
+func TestProtectedEnvironmentWaitsForASecondPerson(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		l := lathetest.Start(t, o)
+		repo := lathetest.Repo(t, releaseRepo)
+		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+		l.Project(t, "app", repo)
+		const base = "/api/v1/projects/app"
+		for _, u := range []string{"alice", "bob", "carol"} {
+			l.Do(t, "POST", "/api/v1/users", map[string]any{"name": u, "password": "pw-" + u + "-12345"}, nil)
+			l.Do(t, "PUT", base+"/members/users/"+u, map[string]any{"role": "write"}, nil)
+		}
+		as := func(u string) *client.Client { return l.ClientAs(t, login(t, l, u, "pw-"+u+"-12345")) }
+		alice, bob, carol := as("alice"), as("bob"), as("carol")
+		l.Do(t, "POST", base+"/environments", map[string]any{"name": "production", "position": 1, "deploy_pipeline": "deploy",
+			"protected": true, "approvers": []string{"user:alice", "user:bob"}, "second_person": true}, nil)
+		l.Do(t, "POST", base+"/releases/1.0.0-rc1", map[string]any{"commit": commit}, nil)
+
+		var d lathe.Deployment
+		if err := alice.Do(t.Context(), "POST", base+"/environments/production/deployments", map[string]any{"release_candidate_version": "1.0.0-rc1"}, &d); err != nil {
+			t.Fatal(err)
+		}
+		ship := lathetest.JobByName(t, l.Run(t, d.RunID), "ship")
+		if ship.Status != lathe.StatusWaiting || ship.Approval == nil || ship.Approval.NotBy != "alice" {
+			t.Fatalf("protected deploy job = %s %+v", ship.Status, ship.Approval)
+		}
+		l.Do(t, "GET", base+"/environments/production/deployments", nil, &struct{}{})
+		wantProblem(t, l, "POST", base+"/environments/production/deployments", map[string]any{"release_candidate_version": "1.0.0-rc1"}, 409, "")
+		approve := fmt.Sprintf("/api/v1/jobs/%d/approve", ship.ID)
+		for who, c := range map[string]*client.Client{"alice (who deployed)": alice, "carol (no approver)": carol} {
+			var e *client.Error
+			if err := c.Do(t.Context(), "POST", approve, nil, nil); !errors.As(err, &e) || e.Status != 403 {
+				t.Errorf("%s approves: %v; want 403", who, err)
+			}
+		}
+		if err := bob.Do(t.Context(), "POST", approve, nil, nil); err != nil {
+			t.Fatalf("bob approves: %v", err)
+		}
+		run := l.Wait(t, d.RunID, 60*time.Second)
+		if ship = lathetest.JobByName(t, run, "ship"); run.Status != lathe.StatusSuccess || ship.Approval.ApprovedBy != "bob" || ship.Approval.ApprovedAt == nil {
+			t.Fatalf("after bob's approval: %s %+v", run.Status, ship.Approval)
+		}
+		var hist struct{ Items []lathe.Deployment }
+		l.Do(t, "GET", base+"/environments/production/deployments", nil, &hist)
+		if len(hist.Items) != 1 || hist.Items[0].Status != "success" {
+			t.Errorf("production history = %+v", hist.Items)
 		}
 	})
 }
