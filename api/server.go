@@ -207,6 +207,8 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/projects/{project}/environments/{env}/deployments", projectRead, s.listDeployments},
 		{"POST /api/v1/projects/{project}/environments/{env}/deployments", projectWrite, s.createDeployment},
 		{"PATCH /api/v1/projects/{project}/environments/{env}/deployments", projectWrite, s.reportDeployment},
+		{"POST /api/v1/projects/{project}/environments/{env}/promote", projectWrite, s.promoteDeployment},
+		{"POST /api/v1/projects/{project}/environments/{env}/rollback", projectWrite, s.rollbackDeployment},
 		{"GET /api/v1/projects/{project}/deployments", projectRead, s.deploymentMatrix},
 		{"GET /api/v1/projects/{project}/releases", projectRead, s.listReleases},
 		{"GET /api/v1/projects/{project}/releases/{version}", projectRead, s.getRelease},

@@ -132,6 +132,8 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/projects/{project}/environments/{env}/deployments":   "read",
 	"POST /api/v1/projects/{project}/environments/{env}/deployments":  "write",
 	"PATCH /api/v1/projects/{project}/environments/{env}/deployments": "write",
+	"POST /api/v1/projects/{project}/environments/{env}/promote":      "write",
+	"POST /api/v1/projects/{project}/environments/{env}/rollback":     "write",
 	"GET /api/v1/projects/{project}/deployments":                      "read",
 	"GET /api/v1/projects/{project}/releases":                         "read",
 	"GET /api/v1/projects/{project}/releases/{version}":               "read",

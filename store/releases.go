@@ -405,3 +405,9 @@ func (s *Store) ReportDeploymentStatus(ctx context.Context, id int64, status str
 func taken(err error) bool {
 	return err != nil && (uniqueViolation(err) || strings.Contains(err.Error(), "UNIQUE constraint failed"))
 }
+
+// SuccessfulDeployments lists an environment's successful deployments,
+// newest first, at most limit.
+func (s *Store) SuccessfulDeployments(ctx context.Context, envID int64, limit int) ([]*lathe.Deployment, error) {
+	return s.deployments(ctx, `WHERE d.environment_id = ? AND `+deployStatus+` = 'success' ORDER BY d.id DESC LIMIT ?`, envID, limit)
+}
