@@ -115,5 +115,26 @@ func TestReleaseScenarioFromStagingToProduction(t *testing.T) {
 		if d = wait(d); d.Status != "success" || d.Version != "1.0.0-rc1" {
 			t.Fatalf("rollback of staging = %+v", d)
 		}
+
+		// The CLI drives the same routes.
+		if code, out := adminCLI(l, "environments", "app"); code != 0 || !strings.Contains(out, "production") || !strings.Contains(out, "1.0.0-rc1") {
+			t.Errorf("lathe environments: exit %d\n%s", code, out)
+		}
+		if code, out := adminCLI(l, "release", "list", "app"); code != 0 || !strings.Contains(out, "1.0.0-rc2") {
+			t.Errorf("lathe release list: exit %d\n%s", code, out)
+		}
+		if code, out := adminCLI(l, "release", "create", "app", "1.0.0", "--commit", rc1); code == 0 || !strings.Contains(out, "Invalid release candidate version") {
+			t.Errorf("lathe release create without -rcN: exit %d\n%s", code, out)
+		}
+		if code, out := adminCLI(l, "rollback", "app", "production"); code == 0 || !strings.Contains(out, "no earlier successful deployment") {
+			t.Errorf("lathe rollback production: exit %d\n%s", code, out)
+		}
+		code, out := adminCLI(l, "deploy", "app", "staging", "1.0.0-rc2", "--json")
+		if code != 0 || !strings.Contains(out, `"version": "1.0.0-rc2"`) {
+			t.Fatalf("lathe deploy: exit %d\n%s", code, out)
+		}
+		var last struct{ Items []lathe.Deployment }
+		l.Do(t, "GET", base+"/environments/staging/deployments", nil, &last)
+		wait(last.Items[0])
 	})
 }
