@@ -42,6 +42,9 @@ type Approval struct {
 	// From names the users or teams who may approve.
 	From    []string `json:"from"`
 	Message string   `json:"message"`
+	// NotBy may not answer the gate, admins included: the user who asked
+	// for a deployment to an environment that demands a second person.
+	NotBy string `json:"not_by,omitempty"`
 	// ApprovedBy and ApprovedAt are set once the gate opened.
 	ApprovedBy string     `json:"approved_by,omitempty"`
 	ApprovedAt *time.Time `json:"approved_at,omitempty"`

@@ -69,6 +69,12 @@ var commands = map[string]command{
 	"builds": {"search finished jobs across runs by project, pipeline, job, branch, result, agent, duration, time", cmdBuilds},
 	"stats":  {"show a project's run counts and durations (--job: that job's build times and percentiles)", cmdStats},
 	"stage":  {"set an external stage's status (set STAGE STATUS) or delete a finished run's stage", cmdStage},
+
+	// Releases and deployments (Aviator's release API, the CD half).
+	"release":      {"manage release candidates: create, list, get, final; promote what runs in an environment to the next", cmdRelease},
+	"deploy":       {"deploy a release candidate to an environment (PROJECT ENV VERSION-rcN)", cmdDeploy},
+	"rollback":     {"deploy an environment's previous successful candidate again (PROJECT ENV)", cmdRollback},
+	"environments": {"show what runs where: each environment of a project with its current version", cmdEnvironments},
 }
 
 // ownSignals names the commands that handle SIGINT and SIGTERM themselves

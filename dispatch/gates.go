@@ -48,11 +48,18 @@ func (s *Service) mayAnswerGate(ctx context.Context, a Actor, jobID int64) error
 	if err != nil {
 		return err
 	}
+	if j.Approval != nil && j.Approval.NotBy != "" && a.User == j.Approval.NotBy {
+		return fmt.Errorf("job %s deploys what %s asked for, and its environment demands a second person to approve: %w",
+			j.Name, a.User, lathe.ErrForbidden)
+	}
 	if j.Approval == nil || len(j.Approval.From) == 0 || a.Admin {
 		return nil
 	}
 	for _, who := range j.Approval.From {
 		if a.User != "" && who == a.User {
+			return nil
+		}
+		if role, ok := strings.CutPrefix(who, "role:"); ok && a.requireRole(lathe.Role(role)) == nil {
 			return nil
 		}
 		tm, err := s.store.Team(ctx, strings.TrimPrefix(who, "@"))

@@ -32,6 +32,9 @@ func TestExamplesRun(t *testing.T) {
 		{dir: "parameterized", opts: local.Options{Params: map[string]string{"target": "production", "dry-run": "false"}},
 			jobs:   []string{"plan", "apply", "announce"},
 			output: []string{"maintenance of production in batches of 100 (dry run: false)"}},
+		{dir: "releases", opts: local.Options{Pipeline: "deploy", Params: map[string]string{"version": "1.0.0-rc1", "environment": "staging"}},
+			jobs:   []string{"deploy", "smoke"},
+			output: []string{"staging answers with 1.0.0-rc1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.dir, func(t *testing.T) {

@@ -128,6 +128,22 @@ var routeNeeds = map[string]string{
 	"POST /api/v1/runs/{run}/promote":                              "write",
 	"GET /api/v1/projects/{project}/pipelines/{pipeline}/sequence": "read",
 	"PUT /api/v1/projects/{project}/pipelines/{pipeline}/sequence": "owner",
+	// Releases, environments and deployments (issue 18).
+	"GET /api/v1/projects/{project}/environments":                     "read",
+	"POST /api/v1/projects/{project}/environments":                    "owner",
+	"GET /api/v1/projects/{project}/environments/{env}":               "read",
+	"PUT /api/v1/projects/{project}/environments/{env}":               "owner",
+	"DELETE /api/v1/projects/{project}/environments/{env}":            "owner",
+	"GET /api/v1/projects/{project}/environments/{env}/deployments":   "read",
+	"POST /api/v1/projects/{project}/environments/{env}/deployments":  "write",
+	"PATCH /api/v1/projects/{project}/environments/{env}/deployments": "write",
+	"POST /api/v1/projects/{project}/environments/{env}/promote":      "write",
+	"POST /api/v1/projects/{project}/environments/{env}/rollback":     "write",
+	"GET /api/v1/projects/{project}/deployments":                      "read",
+	"GET /api/v1/projects/{project}/releases":                         "read",
+	"GET /api/v1/projects/{project}/releases/{version}":               "read",
+	"POST /api/v1/projects/{project}/releases/{version}":              "write",
+	"POST /api/v1/projects/{project}/releases/{version}/final":        "write",
 
 	"PATCH /api/v1/projects/{project}":                       "owner",
 	"DELETE /api/v1/projects/{project}":                      "owner",
@@ -339,7 +355,8 @@ func (w *rbacWorld) path(p string) string {
 		"job": fmt.Sprint(w.job), "attempt": "999999", "hold": "999999", "name": "RBAC_SECRET", "group": "nogroup",
 		"agent": "999999", "token": "999999", "user": "victim", "team": "ghost-team", "webhook": "999999", "delivery": "999999",
 		"branch": "ghost%2Fbranch", "schedule": "999999", "forge_kind": "github", "forge": "noforge", "artifact": fmt.Sprint(w.artifact),
-		"test_case": fmt.Sprint(w.testCase), "kind": "junit", "version": "1.0"}
+		"test_case": fmt.Sprint(w.testCase), "kind": "junit",
+		"env": "ghost-env", "version": "0.0.0-rc1"}
 	return regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllStringFunc(p, func(m string) string {
 		v, ok := vals[m[1:len(m)-1]]
 		if !ok {

@@ -42,6 +42,10 @@ type Request struct {
 	// Params are the values given for the pipeline's parameters, by name;
 	// defaults fill the rest.
 	Params map[string]string
+	// Gate, when set, is the approval gate every job of the run that waits
+	// for no other job gets (a protected environment's deployment); a
+	// job's own gate stays.
+	Gate *lathe.Approval
 	// PullRequest is the number of the pull request whose head Ref is,
 	// for a pull_request event; 0 otherwise.
 	PullRequest int64
@@ -235,7 +239,7 @@ func (s *Service) Trigger(ctx context.Context, p *lathe.Project, req Request) (*
 	if event == "" {
 		event = pipeline.EventManual
 	}
-	return s.start(ctx, p, pl, ref, launch{event: event, params: req.Params, pullRequest: req.PullRequest})
+	return s.start(ctx, p, pl, ref, launch{event: event, params: req.Params, pullRequest: req.PullRequest, gate: req.Gate})
 }
 
 // errNoJobs is a plan whose conditions leave out every job: a user asking
@@ -258,6 +262,8 @@ type launch struct {
 	recordAs string
 	// fromAPI marks a run of a pipeline posted through the API.
 	fromAPI bool
+	// gate is Request.Gate.
+	gate *lathe.Approval
 }
 
 // start plans pl for the launch at ref and stores the run.
@@ -298,6 +304,7 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	if err := s.resolveTools(ctx, nr.Jobs); err != nil {
 		return nil, err
 	}
+	gateRoots(nr.Jobs, l.gate)
 	if err := s.Store.CreateRun(ctx, nr); err != nil {
 		return nil, err
 	}

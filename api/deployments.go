@@ -1,0 +1,161 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/trigger"
+)
+
+// deploymentInput starts a deployment, or reports one (with Status).
+type deploymentInput struct {
+	Version string `json:"release_candidate_version"`
+	Status  string `json:"status"`
+}
+
+// deploymentList is the answer to listing an environment's deployments.
+type deploymentList struct {
+	Items []*lathe.Deployment `json:"items"`
+}
+
+// matrixList answers what runs where.
+type matrixList struct {
+	Items []*lathe.MatrixRow `json:"items"`
+}
+
+// deploymentTarget checks a deployment request: the environment, then the
+// version's form, then the candidate, each with the seed's message.
+func (s *Server) deploymentTarget(w http.ResponseWriter, r *http.Request, in *deploymentInput) (*lathe.Environment, *lathe.Candidate, error) {
+	if err := decode(w, r, in); err != nil {
+		return nil, nil, err
+	}
+	version, n, err := parseCandidate(in.Version)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := s.releaseEnvironment(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := s.store.Candidate(r.Context(), projectOf(r).ID, version, n)
+	if errors.Is(err, lathe.ErrNotFound) {
+		return nil, nil, problemf(http.StatusNotFound, "%s", msgNoRelease)
+	}
+	return e, c, err
+}
+
+// createDeployment deploys a candidate: it records the deployment and
+// starts the environment's deploy pipeline at the candidate's commit with
+// the parameters version and environment.
+func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error {
+	p := projectOf(r)
+	var in deploymentInput
+	e, c, err := s.deploymentTarget(w, r, &in)
+	if err != nil {
+		return err
+	}
+	d, err := s.deploy(r, e, c)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/projects/"+p.Name+"/environments/"+e.Name+"/deployments/"+strconv.FormatInt(d.ID, 10))
+	writeJSON(w, http.StatusCreated, d)
+	return nil
+}
+
+// deploy starts a deployment of c to e.
+func (s *Server) deploy(r *http.Request, e *lathe.Environment, c *lathe.Candidate) (*lathe.Deployment, error) {
+	p, user := projectOf(r), principal(r.Context()).User
+	if e.DeployPipeline == "" {
+		return nil, problemf(http.StatusBadRequest, "environment %s has no deploy_pipeline; set one, or report deployments with PATCH", e.Name)
+	}
+	if c.Status != "ready" {
+		return nil, problemf(http.StatusConflict, "release candidate %s is %s; only a ready candidate can be deployed", c.Version, c.Status)
+	}
+	id, err := s.store.CreateDeployment(r.Context(), e.ID, c.ID, "pending", user)
+	if err != nil {
+		return nil, err
+	}
+	run, err := s.dispatch.Trigger(r.Context(), principal(r.Context()).actor(), trigger.Request{Pipeline: e.DeployPipeline, Ref: c.Commit,
+		Params: map[string]string{"version": c.Version, "environment": e.Name}, Gate: deployGate(e, c, user)})
+	if err != nil {
+		if rerr := s.store.ReportDeploymentStatus(r.Context(), id, "failure"); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, err
+	}
+	if err := s.store.SetDeploymentRun(r.Context(), id, run.ID); err != nil {
+		return nil, err
+	}
+	s.audit(r, user, "deployment.created", p, map[string]any{"environment": e.Name, "version": c.Version, "run_id": run.ID})
+	return s.store.Deployment(r.Context(), id)
+}
+
+// reportDeployment takes the status an outside CD reports, creating the
+// deployment when there is none; it starts no pipeline.
+func (s *Server) reportDeployment(w http.ResponseWriter, r *http.Request) error {
+	p := projectOf(r)
+	var in deploymentInput
+	e, c, err := s.deploymentTarget(w, r, &in)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(lathe.DeploymentStatuses, in.Status) {
+		return problemf(http.StatusBadRequest, "status: %q must be one of pending, in_progress, success, failure, canceling, canceled, unknown", in.Status)
+	}
+	id, err := s.store.ReportDeployment(r.Context(), e.ID, c.ID, in.Status, principal(r.Context()).User)
+	if err != nil {
+		return err
+	}
+	s.audit(r, principal(r.Context()).User, "deployment.reported", p, map[string]any{"environment": e.Name, "version": c.Version, "status": in.Status})
+	d, err := s.store.Deployment(r.Context(), id)
+	return respond(w, http.StatusOK, d, err)
+}
+
+// listDeployments is an environment's deployment history, newest first.
+func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.releaseEnvironment(r)
+	if err != nil {
+		return err
+	}
+	ds, err := s.store.Deployments(r.Context(), e.ID, 200)
+	return respond(w, http.StatusOK, deploymentList{Items: ds}, err)
+}
+
+// deploymentMatrix answers what runs where: each environment with its
+// current deployment.
+func (s *Server) deploymentMatrix(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.store.Matrix(r.Context(), projectOf(r).ID)
+	return respond(w, http.StatusOK, matrixList{Items: m}, err)
+}
+
+// deployGate is the approval gate of a deployment to a protected
+// environment, nil for an unprotected one: the environment's approvers may
+// open it (users by name, teams as @NAME, roles as role:ROLE), and with
+// second_person not the user who asked for the deployment. The rules come
+// from the server's environment, never from the pipeline file.
+func deployGate(e *lathe.Environment, c *lathe.Candidate, user string) *lathe.Approval {
+	if !e.Protected {
+		return nil
+	}
+	g := &lathe.Approval{Message: "Deploy " + c.Version + " to " + e.Name + "?", From: []string{}}
+	for _, a := range e.Approvers {
+		kind, name, _ := strings.Cut(a, ":")
+		switch kind {
+		case "user":
+			g.From = append(g.From, name)
+		case "team":
+			g.From = append(g.From, "@"+name)
+		default:
+			g.From = append(g.From, a)
+		}
+	}
+	if e.SecondPerson {
+		g.NotBy = user
+	}
+	return g
+}

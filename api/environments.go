@@ -1,0 +1,129 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// environmentName is the form of an environment's name.
+var environmentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+
+// environmentInput creates or updates an environment.
+type environmentInput struct {
+	Name           string   `json:"name"`
+	Position       int      `json:"position"`
+	DeployPipeline string   `json:"deploy_pipeline"`
+	Protected      bool     `json:"protected"`
+	Approvers      []string `json:"approvers"`
+	SecondPerson   bool     `json:"second_person"`
+}
+
+// environmentList is the answer to listing a project's environments.
+type environmentList struct {
+	Items []*lathe.Environment `json:"items"`
+}
+
+// check validates the input and returns the environment it describes.
+func (in environmentInput) check() (*lathe.Environment, error) {
+	if !environmentName.MatchString(in.Name) {
+		return nil, problemf(http.StatusBadRequest, "name: %q must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit", in.Name)
+	}
+	if in.Position < 0 || in.Position > 1000 {
+		return nil, problemf(http.StatusBadRequest, "position: %d must be from 0 to 1000", in.Position)
+	}
+	if len(in.DeployPipeline) > 200 {
+		return nil, problemf(http.StatusBadRequest, "deploy_pipeline: at most 200 characters")
+	}
+	if len(in.Approvers) > 100 {
+		return nil, problemf(http.StatusBadRequest, "approvers: at most 100")
+	}
+	for _, a := range in.Approvers {
+		kind, name, ok := strings.Cut(a, ":")
+		if !ok || name == "" || len(name) > 200 || (kind != "user" && kind != "team" && kind != "role") {
+			return nil, problemf(http.StatusBadRequest, "approvers: %q must be user:NAME, team:NAME or role:ROLE", a)
+		}
+		if kind == "role" && name != string(lathe.RoleRead) && name != string(lathe.RoleWrite) && name != string(lathe.RoleOwner) {
+			return nil, problemf(http.StatusBadRequest, "approvers: %q names no role; roles are read, write and owner", a)
+		}
+	}
+	if in.Approvers == nil {
+		in.Approvers = []string{}
+	}
+	return &lathe.Environment{Name: in.Name, Position: in.Position, DeployPipeline: in.DeployPipeline, Protected: in.Protected,
+		Approvers: in.Approvers, SecondPerson: in.SecondPerson}, nil
+}
+
+func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request) error {
+	p := projectOf(r)
+	var in environmentInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	e, err := in.check()
+	if err != nil {
+		return err
+	}
+	e.Project = p.Name
+	if err := s.store.CreateEnvironment(r.Context(), p.ID, e); err != nil {
+		return err
+	}
+	s.audit(r, principal(r.Context()).User, "environment.created", p, map[string]any{"environment": e.Name})
+	w.Header().Set("Location", "/api/v1/projects/"+p.Name+"/environments/"+e.Name)
+	writeJSON(w, http.StatusCreated, e)
+	return nil
+}
+
+func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request) error {
+	es, err := s.store.Environments(r.Context(), projectOf(r).ID)
+	return respond(w, http.StatusOK, environmentList{Items: es}, err)
+}
+
+func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.store.Environment(r.Context(), projectOf(r).ID, r.PathValue("env"))
+	return respond(w, http.StatusOK, e, err)
+}
+
+// updateEnvironment replaces an environment's settings; its name stays.
+func (s *Server) updateEnvironment(w http.ResponseWriter, r *http.Request) error {
+	p := projectOf(r)
+	var in environmentInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	in.Name = r.PathValue("env") // the path names it; a name in the body is ignored
+	e, err := in.check()
+	if err != nil {
+		return err
+	}
+	e.Project = p.Name
+	if err := s.store.UpdateEnvironment(r.Context(), p.ID, e); err != nil {
+		return err
+	}
+	s.audit(r, principal(r.Context()).User, "environment.updated", p, map[string]any{"environment": e.Name})
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (s *Server) deleteEnvironment(w http.ResponseWriter, r *http.Request) error {
+	p := projectOf(r)
+	if err := s.store.DeleteEnvironment(r.Context(), p.ID, r.PathValue("env")); err != nil {
+		return err
+	}
+	s.audit(r, principal(r.Context()).User, "environment.deleted", p, map[string]any{"environment": r.PathValue("env")})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// releaseEnvironment is the environment a deployment route names, 404 with
+// the seed's message when there is none.
+func (s *Server) releaseEnvironment(r *http.Request) (*lathe.Environment, error) {
+	e, err := s.store.Environment(r.Context(), projectOf(r).ID, r.PathValue("env"))
+	if errors.Is(err, lathe.ErrNotFound) {
+		return nil, problemf(http.StatusNotFound, "%s", msgNoEnv)
+	}
+	return e, err
+}

@@ -1,0 +1,244 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+// releaseRepo has a build pipeline and a deploy pipeline that takes the
+// version and environment a deployment passes.
+var releaseRepo = map[string]string{
+	".lathe/build.yml": `name: build
+on: {manual: {}}
+jobs:
+  compile:
+    steps: [echo built]
+`,
+	".lathe/deploy.yml": `name: deploy
+on: {manual: {}}
+parameters:
+  version: {type: string}
+  environment: {type: string}
+jobs:
+  ship:
+    steps: ['echo "deploying $PARAM_VERSION to $PARAM_ENVIRONMENT"']
+`,
+}
+
+// wantProblem calls the API and checks the status and the exact detail.
+func wantProblem(t *testing.T, l *lathetest.Lathe, method, path string, body any, status int, detail string) {
+	t.Helper()
+	err := l.Client.Do(context.Background(), method, path, body, nil)
+	var e *client.Error
+	if !errors.As(err, &e) || e.Status != status || (detail != "" && e.Detail != detail) {
+		t.Errorf("%s %s %v = %v; want %d %q", method, path, body, err, status, detail)
+	}
+}
+
+// Every validation message and status code of Aviator's release API (seed
+// 003), and the environments' own checks.
+func TestReleaseAndDeploymentValidation(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		o.Agents = -1
+		l := lathetest.Start(t, o)
+		repo := lathetest.Repo(t, releaseRepo)
+		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+		l.Project(t, "app", repo)
+		const base = "/api/v1/projects/app"
+
+		// Releases.
+		for _, v := range []string{"1.0.0", "1.0.0-rc", "1.0.0-rcX", "1.0.0-rc1.5", "1.0.0-rc0", "-rc1"} {
+			wantProblem(t, l, "POST", base+"/releases/"+v, map[string]any{"commit": commit}, 400, "Invalid release candidate version")
+		}
+		for _, c := range []string{"", "deadbeef", strings.Repeat("a", 40), "HEAD"} {
+			wantProblem(t, l, "POST", base+"/releases/1.0.0-rc1", map[string]any{"commit": c}, 400, "Invalid commit hash")
+		}
+		wantProblem(t, l, "POST", "/api/v1/projects/nope/releases/1.0.0-rc1", map[string]any{"commit": commit}, 404, "")
+		var rl lathe.Release
+		l.Do(t, "POST", base+"/releases/1.0.0-rc1", map[string]any{"commit": commit, "repo": "org/app"}, &rl)
+		if rl.Version != "1.0.0" || len(rl.Candidates) != 1 || rl.Candidates[0].Version != "1.0.0-rc1" || rl.Candidates[0].Status != "ready" || rl.Candidates[0].Commit != commit {
+			t.Fatalf("created release = %+v %+v", rl, rl.Candidates)
+		}
+		wantProblem(t, l, "POST", base+"/releases/1.0.0-rc1", map[string]any{"commit": commit}, 409, "")
+		l.Do(t, "POST", base+"/releases/1.0.0-rc2", map[string]any{"commit": commit}, nil)
+		l.Do(t, "GET", base+"/releases/1.0.0", nil, &rl)
+		if len(rl.Candidates) != 2 || rl.Candidates[1].Number != 2 || rl.Final {
+			t.Errorf("release with two candidates = %+v", rl)
+		}
+		l.Do(t, "POST", base+"/releases/1.0.0/final", nil, &rl)
+		if !rl.Final {
+			t.Errorf("release marked final = %+v", rl)
+		}
+		wantProblem(t, l, "GET", base+"/releases/9.9.9", nil, 404, "")
+		var rls struct{ Items []lathe.Release }
+		l.Do(t, "GET", base+"/releases", nil, &rls)
+		if len(rls.Items) != 1 {
+			t.Errorf("releases = %+v", rls.Items)
+		}
+
+		// Environments.
+		l.Do(t, "POST", base+"/environments", map[string]any{"name": "staging", "position": 1, "deploy_pipeline": "deploy"}, nil)
+		l.Do(t, "POST", base+"/environments", map[string]any{"name": "production", "position": 2, "protected": true,
+			"approvers": []string{"user:admin", "role:owner"}, "second_person": true}, nil)
+		wantProblem(t, l, "POST", base+"/environments", map[string]any{"name": "staging"}, 409, "")
+		wantProblem(t, l, "POST", base+"/environments", map[string]any{"name": "bad name"}, 400, "")
+		wantProblem(t, l, "POST", base+"/environments", map[string]any{"name": "qa", "approvers": []string{"boss"}}, 400, "")
+		wantProblem(t, l, "POST", base+"/environments", map[string]any{"name": "qa", "approvers": []string{"role:god"}}, 400, "")
+		var env lathe.Environment
+		l.Do(t, "PUT", base+"/environments/production", map[string]any{"position": 3, "protected": true, "approvers": []string{"team:ops"}}, &env)
+		if env.Position != 3 || !env.Protected || env.SecondPerson || len(env.Approvers) != 1 {
+			t.Errorf("updated environment = %+v", env)
+		}
+		l.Do(t, "POST", base+"/environments", map[string]any{"name": "qa", "position": 2}, nil)
+		var envs struct{ Items []lathe.Environment }
+		l.Do(t, "GET", base+"/environments", nil, &envs)
+		if len(envs.Items) != 3 || envs.Items[0].Name != "staging" || envs.Items[1].Name != "qa" || envs.Items[2].Name != "production" {
+			t.Errorf("environments in promotion order = %+v", envs.Items)
+		}
+		l.Do(t, "DELETE", base+"/environments/qa", nil, nil)
+		wantProblem(t, l, "GET", base+"/environments/qa", nil, 404, "")
+		wantProblem(t, l, "PUT", base+"/environments/qa", map[string]any{}, 404, "")
+
+		// Deployments: POST and PATCH share the seed's messages.
+		for _, method := range []string{"POST", "PATCH"} {
+			body := func(v string) map[string]any {
+				return map[string]any{"release_candidate_version": v, "status": "success"}
+			}
+			wantProblem(t, l, method, base+"/environments/staging/deployments", body("1.0.0"), 400, "Invalid release candidate version")
+			wantProblem(t, l, method, base+"/environments/nowhere/deployments", body("1.0.0-rc1"), 404, "Release environment not found")
+			wantProblem(t, l, method, base+"/environments/staging/deployments", body("2.0.0-rc1"), 404, "Release not found")
+			wantProblem(t, l, method, base+"/environments/staging/deployments", body("1.0.0-rc9"), 404, "Release not found")
+		}
+		wantProblem(t, l, "PATCH", base+"/environments/production/deployments", map[string]any{"release_candidate_version": "1.0.0-rc1", "status": "done"}, 400, "")
+		wantProblem(t, l, "POST", base+"/environments/production/deployments", map[string]any{"release_candidate_version": "1.0.0-rc1"}, 400, "")
+
+		// An outside CD reports: 200 when it creates the deployment, 200 when it updates it; no run starts.
+		var d1, d2 lathe.Deployment
+		l.Do(t, "PATCH", base+"/environments/production/deployments", map[string]any{"release_candidate_version": "1.0.0-rc1", "status": "in_progress"}, &d1)
+		l.Do(t, "PATCH", base+"/environments/production/deployments", map[string]any{"release_candidate_version": "1.0.0-rc1", "status": "success"}, &d2)
+		if d1.ID == 0 || d2.ID != d1.ID || d2.Status != "success" || d2.RunID != 0 || d2.Version != "1.0.0-rc1" {
+			t.Errorf("reported deployments = %+v then %+v", d1, d2)
+		}
+		var runs struct{ Items []lathe.Run }
+		l.Do(t, "GET", base+"/runs", nil, &runs)
+		if len(runs.Items) != 0 {
+			t.Errorf("a reported deployment started runs: %+v", runs.Items)
+		}
+		var m struct{ Items []lathe.MatrixRow }
+		l.Do(t, "GET", base+"/deployments", nil, &m)
+		if len(m.Items) != 2 || m.Items[0].Current != nil || m.Items[1].Current == nil || m.Items[1].Current.Version != "1.0.0-rc1" {
+			t.Errorf("what runs where = %+v", m.Items)
+		}
+	})
+}
+
+// A deployment runs the environment's deploy pipeline at the candidate's
+// commit with its version, and its status is the run's; a candidate built
+// with trigger_build is ready once its build run succeeds.
+func TestDeploymentRunsTheDeployPipeline(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		l := lathetest.Start(t, o)
+		repo := lathetest.Repo(t, releaseRepo)
+		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+		l.Project(t, "app", repo)
+		const base = "/api/v1/projects/app"
+		var rl lathe.Release
+		l.Do(t, "POST", base+"/releases/1.0.0-rc1", map[string]any{"commit": commit, "trigger_build": true}, &rl)
+		c := rl.Candidates[0]
+		if c.RunID == 0 || c.Status == "ready" {
+			t.Fatalf("built candidate = %+v", c)
+		}
+		if r := l.Wait(t, c.RunID, 60*time.Second); r.Status != lathe.StatusSuccess || r.Pipeline != "build" || r.Commit != commit {
+			t.Fatalf("build run = %s %s %s", r.Status, r.Pipeline, r.Commit)
+		}
+		l.Do(t, "GET", base+"/releases/1.0.0-rc1", nil, &rl)
+		if rl.Candidates[0].Status != "ready" {
+			t.Fatalf("candidate after its build = %+v", rl.Candidates[0])
+		}
+
+		l.Do(t, "POST", base+"/environments", map[string]any{"name": "staging", "position": 1, "deploy_pipeline": "deploy"}, nil)
+		var d lathe.Deployment
+		l.Do(t, "POST", base+"/environments/staging/deployments", map[string]any{"release_candidate_version": "1.0.0-rc1"}, &d)
+		if d.RunID == 0 || d.Version != "1.0.0-rc1" || d.Commit != commit {
+			t.Fatalf("deployment = %+v", d)
+		}
+		run := l.Wait(t, d.RunID, 60*time.Second)
+		if run.Status != lathe.StatusSuccess || run.Pipeline != "deploy" {
+			t.Fatalf("deploy run = %s %s", run.Status, run.Pipeline)
+		}
+		if log := l.Log(t, lathetest.JobByName(t, run, "ship").ID); !strings.Contains(log, "deploying 1.0.0-rc1 to staging") {
+			t.Errorf("deploy log:\n%s", log)
+		}
+		var hist struct{ Items []lathe.Deployment }
+		l.Do(t, "GET", base+"/environments/staging/deployments", nil, &hist)
+		if len(hist.Items) != 1 || hist.Items[0].Status != "success" {
+			t.Errorf("staging history = %+v", hist.Items)
+		}
+		var m struct{ Items []lathe.MatrixRow }
+		l.Do(t, "GET", base+"/deployments", nil, &m)
+		if len(m.Items) != 1 || m.Items[0].Current == nil || m.Items[0].Current.ID != d.ID {
+			t.Errorf("what runs where = %+v", m.Items)
+		}
+	})
+}
+
+// A deployment to a protected environment waits at the gate the server
+// puts before its deploy run: only the environment's approvers may open
+// it, not the user who asked for it when the environment demands a second
+// person, and no second deployment starts meanwhile.
+func TestProtectedEnvironmentWaitsForASecondPerson(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		l := lathetest.Start(t, o)
+		repo := lathetest.Repo(t, releaseRepo)
+		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+		l.Project(t, "app", repo)
+		const base = "/api/v1/projects/app"
+		for _, u := range []string{"alice", "bob", "carol"} {
+			l.Do(t, "POST", "/api/v1/users", map[string]any{"name": u, "password": "pw-" + u + "-12345"}, nil)
+			l.Do(t, "PUT", base+"/members/users/"+u, map[string]any{"role": "write"}, nil)
+		}
+		as := func(u string) *client.Client { return l.ClientAs(t, login(t, l, u, "pw-"+u+"-12345")) }
+		alice, bob, carol := as("alice"), as("bob"), as("carol")
+		l.Do(t, "POST", base+"/environments", map[string]any{"name": "production", "position": 1, "deploy_pipeline": "deploy",
+			"protected": true, "approvers": []string{"user:alice", "user:bob"}, "second_person": true}, nil)
+		l.Do(t, "POST", base+"/releases/1.0.0-rc1", map[string]any{"commit": commit}, nil)
+
+		var d lathe.Deployment
+		if err := alice.Do(t.Context(), "POST", base+"/environments/production/deployments", map[string]any{"release_candidate_version": "1.0.0-rc1"}, &d); err != nil {
+			t.Fatal(err)
+		}
+		ship := lathetest.JobByName(t, l.Run(t, d.RunID), "ship")
+		if ship.Status != lathe.StatusWaiting || ship.Approval == nil || ship.Approval.NotBy != "alice" {
+			t.Fatalf("protected deploy job = %s %+v", ship.Status, ship.Approval)
+		}
+		l.Do(t, "GET", base+"/environments/production/deployments", nil, &struct{}{})
+		wantProblem(t, l, "POST", base+"/environments/production/deployments", map[string]any{"release_candidate_version": "1.0.0-rc1"}, 409, "")
+		approve := fmt.Sprintf("/api/v1/jobs/%d/approve", ship.ID)
+		for who, c := range map[string]*client.Client{"alice (who deployed)": alice, "carol (no approver)": carol} {
+			var e *client.Error
+			if err := c.Do(t.Context(), "POST", approve, nil, nil); !errors.As(err, &e) || e.Status != 403 {
+				t.Errorf("%s approves: %v; want 403", who, err)
+			}
+		}
+		if err := bob.Do(t.Context(), "POST", approve, nil, nil); err != nil {
+			t.Fatalf("bob approves: %v", err)
+		}
+		run := l.Wait(t, d.RunID, 60*time.Second)
+		if ship = lathetest.JobByName(t, run, "ship"); run.Status != lathe.StatusSuccess || ship.Approval.ApprovedBy != "bob" || ship.Approval.ApprovedAt == nil {
+			t.Fatalf("after bob's approval: %s %+v", run.Status, ship.Approval)
+		}
+		var hist struct{ Items []lathe.Deployment }
+		l.Do(t, "GET", base+"/environments/production/deployments", nil, &hist)
+		if len(hist.Items) != 1 || hist.Items[0].Status != "success" {
+			t.Errorf("production history = %+v", hist.Items)
+		}
+	})
+}
