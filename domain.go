@@ -283,8 +283,10 @@ type AgentGroup struct {
 	Name        string    `json:"name"`
 	Description string    `json:"description"`
 	AgentsCount int       `json:"agents_count"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	// Provider starts the group's agents on demand (nil: none does).
+	Provider  *AgentProvider `json:"provider"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
 }
 
 // RegistrationToken lets new agents register. Only its hash is stored; the
