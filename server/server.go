@@ -136,6 +136,16 @@ type Config struct {
 	// and webhook messages without being woken (zero: delivery.DefaultPoll).
 	DeliveryPoll time.Duration
 
+	// ProvisionInterval is how often the agent providers' loop looks at
+	// the groups that have a provider without being woken by a queued job
+	// (zero: provision.DefaultInterval). ProviderBinary is the lathe
+	// executable the process provider starts agents with (empty: this
+	// server's own, os.Executable); ProviderAgentArgs are more flags for
+	// those agents (e.g. their executor's).
+	ProvisionInterval time.Duration
+	ProviderBinary    string
+	ProviderAgentArgs []string
+
 	// Clock is the time of the server's scheduling decisions (leases,
 	// timeouts, schedules, credential caching); nil: clock.System.
 	Clock clock.Clock
@@ -415,6 +425,7 @@ func (s *Server) Run(ctx context.Context) error {
 		retain.interval = DefaultRetentionInterval
 	}
 	stopRetention := retain.Start(context.WithoutCancel(ctx))
+	stopProviders := s.startProviders(context.WithoutCancel(ctx))
 	agentCtx, stopAgents := context.WithCancel(context.WithoutCancel(ctx))
 	drain := make(chan struct{})
 	var agents sync.WaitGroup
@@ -434,6 +445,7 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-serveErr:
 	}
+	stopProviders()
 	s.drainAgents(drain, &agents)
 	stopAgents()
 	agents.Wait()
