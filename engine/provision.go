@@ -16,6 +16,8 @@ type ProvisionInput struct {
 	// Instances are the group's instances, with their states.
 	Instances []*lathe.AgentInstance
 	Now       time.Time
+	// Backoff: an instance failed less than this long ago starts none.
+	Backoff time.Duration
 }
 
 // ProvisionDecision says what to do: start Start new instances, stop the
@@ -37,7 +39,8 @@ func ProviderLabels(group string, p lathe.AgentProvider) []string {
 // agents may take are first matched to the instances that are ready or
 // starting; an instance is started for each one left, while the group
 // has fewer than Max instances (failed ones do not count). Below Min,
-// instances are started to reach it. A ready instance idle for
+// instances are started to reach it. Nothing starts within Backoff of an
+// instance failing. A ready instance idle for
 // IdleTimeout is stopped when the group keeps Min without it and no
 // waiting job is left for it; a one-shot instance whose agent has run its
 // job is stopped at once. The same input always gives the same decision,
@@ -52,10 +55,12 @@ func Provision(in ProvisionInput) ProvisionDecision {
 		}
 	}
 	live, available := 0, 0
+	backoff := false
 	var idle []*lathe.AgentInstance
 	for _, inst := range in.Instances {
 		switch inst.State {
 		case lathe.InstanceFailed:
+			backoff = backoff || in.Now.Sub(inst.UpdatedAt) < in.Backoff
 			continue
 		case lathe.InstanceStopping:
 			live++
@@ -75,6 +80,9 @@ func Provision(in ProvisionInput) ProvisionDecision {
 	}
 	need := max(d.Waiting-available, p.Min-(live-len(d.Stop)), 0)
 	d.Start = min(need, max(p.Max-live, 0))
+	if backoff {
+		d.Start = 0
+	}
 	// Idle ready instances beyond those waiting jobs will take, and above Min, stop.
 	spare := available - d.Waiting
 	kept := live - len(d.Stop)

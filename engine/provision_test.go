@@ -67,3 +67,17 @@ func TestProvisionStartsForWaitingJobsStopsIdleAndNeverPassesMax(t *testing.T) {
 		})
 	}
 }
+
+func TestProvisionBacksOffAfterAFailure(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	p := lathe.AgentProvider{Kind: "process", Max: 3}
+	failed := []*lathe.AgentInstance{{ID: 1, State: "failed", UpdatedAt: now.Add(-10 * time.Second)}}
+	in := ProvisionInput{Group: "g", Provider: p, Queued: [][]string{{"group:g"}}, Instances: failed, Now: now, Backoff: 30 * time.Second}
+	if d := Provision(in); d.Start != 0 {
+		t.Fatalf("starts %d within the backoff", d.Start)
+	}
+	in.Now = now.Add(25 * time.Second)
+	if d := Provision(in); d.Start != 1 {
+		t.Fatalf("starts %d after the backoff, want 1", d.Start)
+	}
+}

@@ -17,6 +17,12 @@ import (
 // DefaultInterval is how often the loop looks at the groups without being woken.
 const DefaultInterval = 2 * time.Second
 
+// Backoff is how long after an instance fails its group starts no other.
+const Backoff = 30 * time.Second
+
+// KeepFailed is how long a failed instance is shown before it is forgotten.
+const KeepFailed = time.Hour
+
 // Actor is the audit log's actor of the loop's events.
 const Actor = "provider"
 
@@ -42,11 +48,11 @@ type Loop struct {
 // Run passes over the groups every Interval, and when a job is queued,
 // until ctx ends.
 func (l *Loop) Run(ctx context.Context) {
-	if l.Interval <= 0 {
-		l.Interval = DefaultInterval
-	}
 	if l.Clock == nil {
 		l.Clock = clock.System
+	}
+	if l.Interval <= 0 {
+		l.Interval = DefaultInterval
 	}
 	for {
 		wake := l.Store.WorkSignal()
@@ -105,7 +111,7 @@ func (l *Loop) group(ctx context.Context, g *lathe.AgentGroup) error {
 	if err != nil {
 		return err
 	}
-	d := engine.Provision(engine.ProvisionInput{Group: g.Name, Provider: *g.Provider, Queued: queued, Instances: insts, Now: l.Clock.Now()})
+	d := engine.Provision(engine.ProvisionInput{Group: g.Name, Provider: *g.Provider, Queued: queued, Instances: insts, Now: l.Clock.Now(), Backoff: Backoff})
 	byID := map[int64]*lathe.AgentInstance{}
 	for _, in := range insts {
 		byID[in.ID] = in
@@ -136,7 +142,7 @@ func (l *Loop) group(ctx context.Context, g *lathe.AgentGroup) error {
 		}
 		token, _ := l.RegistrationToken(ctx)
 		handle, err := prov.Start(ctx, Spec{Group: g.Name, Name: name, Server: l.Server, RegistrationToken: token,
-			Labels: engine.ProviderLabels(g.Name, *g.Provider), OneShot: g.Provider.OneShot})
+			Labels: g.Provider.Labels, OneShot: g.Provider.OneShot})
 		if err != nil {
 			l.Store.SetInstance(ctx, in.ID, lathe.InstanceFailed, "", err.Error())
 			l.audit(ctx, "agent_instance.start_failed", g, name, "", err.Error())
@@ -204,8 +210,22 @@ func (l *Loop) reconcile(ctx context.Context, g *lathe.AgentGroup) ([]*lathe.Age
 		alive[x.Name] = true
 	}
 	gone := false
+	now := l.Clock.Now()
 	for _, in := range insts {
-		if in.State == lathe.InstanceFailed || alive[in.Name] {
+		switch {
+		case in.State == lathe.InstanceFailed && now.Sub(in.UpdatedAt) > KeepFailed:
+			// Shown for a while, then forgotten.
+		case in.State == lathe.InstanceFailed || alive[in.Name]:
+			continue
+		case in.State == lathe.InstanceStarting:
+			// Gone before its agent registered: a failure to show (and
+			// to back off from), not a stop.
+			msg := "the agent exited before it registered (see its log)"
+			if err := l.Store.SetInstance(ctx, in.ID, lathe.InstanceFailed, in.Handle, msg); err != nil {
+				return nil, err
+			}
+			l.audit(ctx, "agent_instance.failed", g, in.Name, in.Handle, msg)
+			gone = true
 			continue
 		}
 		if err := l.Store.RemoveInstance(ctx, in.ID); err != nil {
@@ -213,6 +233,10 @@ func (l *Loop) reconcile(ctx context.Context, g *lathe.AgentGroup) ([]*lathe.Age
 		}
 		l.audit(ctx, "agent_instance.gone", g, in.Name, in.Handle, "")
 		gone = true
+	}
+	// The provider's agents are the group's members (and so carry group:NAME).
+	if err := l.Store.JoinInstanceAgents(ctx, g.ID); err != nil {
+		return nil, err
 	}
 	if gone {
 		if insts, err = l.Store.Instances(ctx, g.ID); err != nil {

@@ -178,3 +178,20 @@ func (s *Store) ProviderGroups(ctx context.Context) ([]*lathe.AgentGroup, error)
 	}
 	return out, rows.Err()
 }
+
+// JoinInstanceAgents makes the registered agents of a group's instances
+// members of the group, so they carry its label group:NAME.
+func (s *Store) JoinInstanceAgents(ctx context.Context, groupID int64) error {
+	return s.tx(ctx, func(t *txn) error {
+		res, err := t.exec(ctx, `INSERT INTO agent_group_members (group_id, agent_id)
+			SELECT i.group_id, g.id FROM agent_instances i JOIN agents g ON g.name = i.name AND g.deleted_at IS NULL
+			WHERE i.group_id = ? AND NOT EXISTS (SELECT 1 FROM agent_group_members m WHERE m.group_id = i.group_id AND m.agent_id = g.id)`, groupID)
+		if err != nil {
+			return fmt.Errorf("agent group %d: members from its instances: %w", groupID, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			t.afterCommit = append(t.afterCommit, agentsChanged)
+		}
+		return nil
+	})
+}

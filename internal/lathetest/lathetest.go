@@ -104,6 +104,10 @@ type Options struct {
 	PublicURL     string
 	ForgeRepos    delivery.Repos
 	DeliveryPoll  time.Duration
+	// ProviderBinary and ProvisionInterval set the agent providers (see
+	// server.Config): a test passes Binary's lathe.
+	ProviderBinary    string
+	ProvisionInterval time.Duration
 }
 
 // Start starts a server on 127.0.0.1 and stops it when the test ends (or
@@ -136,8 +140,8 @@ func Start(tb testing.TB, o Options) *Lathe {
 		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota, RepoNetworks: o.RepoNetworks,
 		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey, TrustedProxies: o.TrustedProxies,
 		OutboundAllow: o.OutboundAllow, PublicURL: o.PublicURL, ForgeRepos: o.ForgeRepos, DeliveryPoll: o.DeliveryPoll, Clock: o.Clock,
-		CacheQuota: o.CacheQuota,
-		Log:        slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		CacheQuota: o.CacheQuota, ProviderBinary: o.ProviderBinary, ProvisionInterval: o.ProvisionInterval,
+		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		cancel()
