@@ -12,7 +12,7 @@ ALTER TABLE agent_groups ADD COLUMN provider TEXT NOT NULL DEFAULT '';
 -- name and its attempts. handle is the provider's own ID for it (a PID, a
 -- cloud instance ID).
 CREATE TABLE agent_instances (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     group_id   INTEGER NOT NULL REFERENCES agent_groups(id) ON DELETE CASCADE,
     name       TEXT    NOT NULL UNIQUE,
     state      TEXT    NOT NULL,
