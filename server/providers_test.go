@@ -97,8 +97,15 @@ func providerPipeline(jobs int) string {
 // waits for the group's labels; they run it, and stop once idle.
 func TestProcessProviderStartsAgentsForWaitingJobsAndStopsThemWhenIdle(t *testing.T) {
 	bin := lathetest.Binary(t)
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		processProvider(t, bin, o)
+	})
+}
+
+func processProvider(t *testing.T, bin string, o lathetest.Options) {
 	killAgents(t, bin)
-	l := lathetest.Start(t, lathetest.Options{Agents: -1, ProviderBinary: bin, ProvisionInterval: 100 * time.Millisecond})
+	o.Agents, o.ProviderBinary, o.ProvisionInterval = -1, bin, 100*time.Millisecond
+	l := lathetest.Start(t, o)
 	var g lathe.AgentGroup
 	l.Do(t, http.MethodPost, "/api/v1/agent-groups", map[string]any{"name": "pool",
 		"provider": map[string]any{"kind": "process", "labels": []string{"ondemand"}, "max": 2, "idle_timeout_sec": 1}}, &g)
