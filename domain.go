@@ -279,12 +279,14 @@ type HostInfo struct {
 
 // AgentGroup is a named pool of agents.
 type AgentGroup struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	AgentsCount int       `json:"agents_count"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	AgentsCount int    `json:"agents_count"`
+	// Provider starts the group's agents on demand (nil: none does).
+	Provider  *AgentProvider `json:"provider"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
 }
 
 // RegistrationToken lets new agents register. Only its hash is stored; the

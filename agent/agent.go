@@ -49,6 +49,9 @@ type Agent struct {
 	// PassEnv names variables of the agent's own environment that jobs
 	// get too; nothing else of it reaches a job.
 	PassEnv []string
+	// OneShot makes Run return once the agent has run one job, so every
+	// job gets a fresh agent (an agent provider's one_shot).
+	OneShot bool
 
 	mirrors git.Mirrors
 	held    *heldWorkspaces // set by Run
@@ -119,6 +122,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		claimID = newClaimID()
 		if as != nil {
 			a.runJob(ctx, as)
+			if a.OneShot {
+				a.Log.Info("one-shot agent ran its job; exiting", "agent", a.Name)
+				break
+			}
 		}
 	}
 	return nil

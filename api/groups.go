@@ -1,7 +1,10 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
+	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/store"
@@ -11,6 +14,8 @@ import (
 type groupInput struct {
 	Name        *string `json:"name"`
 	Description *string `json:"description"`
+	// Provider sets the group's provider; null removes it.
+	Provider json.RawMessage `json:"provider"`
 }
 
 // apply checks the input onto g. A group's name becomes the label
@@ -24,6 +29,22 @@ func (in groupInput) apply(g *lathe.AgentGroup) error {
 	}
 	if err := checkAgentName(g.Name); err != nil {
 		return err
+	}
+	if len(in.Provider) > 0 {
+		if string(in.Provider) == "null" {
+			g.Provider = nil
+		} else {
+			p := &lathe.AgentProvider{}
+			dec := json.NewDecoder(bytes.NewReader(in.Provider))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(p); err != nil {
+				return problemf(http.StatusBadRequest, "provider: %v", err)
+			}
+			if err := p.Check(); err != nil {
+				return problemf(http.StatusBadRequest, "%s", strings.TrimSuffix(err.Error(), ": "+lathe.ErrInvalid.Error()))
+			}
+			g.Provider = p
+		}
 	}
 	if len(g.Description) > 1000 {
 		return problemf(http.StatusBadRequest, "description: at most 1000 characters")
@@ -141,4 +162,20 @@ func (s *Server) removeGroupAgent(w http.ResponseWriter, r *http.Request) error 
 			return noContent(w, s.store.SetGroupMembers(r.Context(), g.ID, []int64{a.ID}, false))
 		})
 	})
+}
+
+// instanceList is the answer of listGroupInstances.
+type instanceList struct {
+	Items []*lathe.AgentInstance `json:"items"`
+}
+
+// listGroupInstances lists the agents the group's provider started, with
+// their states (see lathe.AgentInstance).
+func (s *Server) listGroupInstances(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.groups().of(r)
+	if err != nil {
+		return err
+	}
+	items, err := s.store.Instances(r.Context(), g.ID)
+	return respond(w, http.StatusOK, instanceList{Items: items}, err)
 }

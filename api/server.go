@@ -297,6 +297,7 @@ func (s *Server) routes() []Route {
 		{"PATCH /api/v1/agent-groups/{group}", adminOnly, s.updateGroup},
 		{"DELETE /api/v1/agent-groups/{group}", adminOnly, s.deleteGroup},
 		{"GET /api/v1/agent-groups/{group}/agents", authenticated, s.listGroupAgents},
+		{"GET /api/v1/agent-groups/{group}/instances", authenticated, s.listGroupInstances},
 		{"POST /api/v1/agent-groups/{group}/agents", adminOnly, s.addGroupAgents},
 		{"DELETE /api/v1/agent-groups/{group}/agents/{agent}", adminOnly, s.removeGroupAgent},
 

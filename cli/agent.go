@@ -37,6 +37,7 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	grace := fs.Duration("grace", 0, "time a canceled step has between SIGTERM and SIGKILL (default 10s)")
 	pollWait := fs.Int("poll-wait", 25, "seconds one claim request waits for work (1–60)")
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	oneShot := fs.Bool("one-shot", false, "run one job, then exit (an agent provider's one_shot: every job gets a fresh agent)")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the agent (its children not included) to this file until it exits")
 	ca := caFileFlag(fs, env)
 	var exOpts executor.Options
@@ -134,7 +135,7 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	a := &agent.Agent{
 		Client: c, Name: *name, WorkDir: dir, Log: log,
 		Heartbeat: *heartbeat, Grace: *grace, PollWait: min(max(*pollWait, 1), 60),
-		Drain: drain, Executor: ex, Containers: containers, PassEnv: passEnv,
+		Drain: drain, Executor: ex, Containers: containers, PassEnv: passEnv, OneShot: *oneShot,
 	}
 	log.Info("agent running", "agent", *name, "server", *server, "labels", ls, "work_dir", dir, "isolation", ex.Isolation())
 	start := time.Now()

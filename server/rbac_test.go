@@ -65,6 +65,8 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/agent-groups/{group}":        "authenticated",
 	"GET /api/v1/agent-groups/{group}/agents": "authenticated",
 
+	"GET /api/v1/agent-groups/{group}/instances": "authenticated",
+
 	"GET /api/v1/projects/{project}":                           "read",
 	"GET /api/v1/projects/{project}/pipelines":                 "read",
 	"GET /api/v1/projects/{project}/pipelines/{pipeline}":      "read",

@@ -38,7 +38,10 @@ func (s *Server) startDuties(ctx context.Context) (stop func()) {
 		retain.interval = DefaultRetentionInterval
 	}
 	stopRetention := retain.Start(ctx)
+	// Agents on demand: one replica decides, so max holds across them.
+	stopProviders := s.startProviders(ctx)
 	return func() {
+		stopProviders()
 		stopRetention()
 		stopAutomation()
 		stopSweeper()

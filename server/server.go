@@ -140,6 +140,16 @@ type Config struct {
 	// and webhook messages without being woken (zero: delivery.DefaultPoll).
 	DeliveryPoll time.Duration
 
+	// ProvisionInterval is how often the agent providers' loop looks at
+	// the groups that have a provider without being woken by a queued job
+	// (zero: provision.DefaultInterval). ProviderBinary is the lathe
+	// executable the process provider starts agents with (empty: this
+	// server's own, os.Executable); ProviderAgentArgs are more flags for
+	// those agents (e.g. their executor's).
+	ProvisionInterval time.Duration
+	ProviderBinary    string
+	ProviderAgentArgs []string
+
 	// Clock is the time of the server's scheduling decisions (leases,
 	// timeouts, schedules, credential caching); nil: clock.System.
 	Clock clock.Clock

@@ -8,14 +8,21 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-const groupCols = `gr.id, gr.name, gr.description, gr.created_at, gr.updated_at,
+const groupCols = `gr.id, gr.name, gr.description, gr.provider, gr.created_at, gr.updated_at,
 	(SELECT count(*) FROM agent_group_members m WHERE m.group_id = gr.id)`
 
 func scanGroup(row interface{ Scan(...any) error }) (*lathe.AgentGroup, error) {
 	var g lathe.AgentGroup
 	var created, updated int64
-	if err := row.Scan(&g.ID, &g.Name, &g.Description, &created, &updated, &g.AgentsCount); err != nil {
+	var provider string
+	if err := row.Scan(&g.ID, &g.Name, &g.Description, &provider, &created, &updated, &g.AgentsCount); err != nil {
 		return nil, err
+	}
+	if provider != "" {
+		g.Provider = &lathe.AgentProvider{}
+		if err := fromJSON(provider, g.Provider); err != nil {
+			return nil, fmt.Errorf("agent group %d: provider: %w", g.ID, err)
+		}
 	}
 	g.CreatedAt, g.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &g, nil
@@ -32,8 +39,8 @@ func (s *Store) CreateGroup(ctx context.Context, g *lathe.AgentGroup) error {
 			return fmt.Errorf("agent group %q already exists: %w", g.Name, lathe.ErrConflict)
 		}
 		g.CreatedAt, g.UpdatedAt = t.now, t.now
-		err := t.queryRow(ctx, `INSERT INTO agent_groups (name, description, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id`,
-			g.Name, g.Description, micros(t.now), micros(t.now)).Scan(&g.ID)
+		err := t.queryRow(ctx, `INSERT INTO agent_groups (name, description, provider, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			g.Name, g.Description, providerText(g.Provider), micros(t.now), micros(t.now)).Scan(&g.ID)
 		if uniqueViolation(err) {
 			return fmt.Errorf("agent group %q already exists: %w", g.Name, lathe.ErrConflict)
 		}
@@ -93,8 +100,8 @@ func (s *Store) UpdateGroup(ctx context.Context, g *lathe.AgentGroup) error {
 			return fmt.Errorf("agent group %q already exists: %w", g.Name, lathe.ErrConflict)
 		}
 		g.UpdatedAt = t.now
-		res, err := t.exec(ctx, `UPDATE agent_groups SET name = ?, description = ?, updated_at = ? WHERE id = ?`,
-			g.Name, g.Description, micros(t.now), g.ID)
+		res, err := t.exec(ctx, `UPDATE agent_groups SET name = ?, description = ?, provider = ?, updated_at = ? WHERE id = ?`,
+			g.Name, g.Description, providerText(g.Provider), micros(t.now), g.ID)
 		if uniqueViolation(err) {
 			return fmt.Errorf("agent group %q already exists: %w", g.Name, lathe.ErrConflict)
 		}
@@ -112,6 +119,13 @@ func (s *Store) UpdateGroup(ctx context.Context, g *lathe.AgentGroup) error {
 // DeleteGroup deletes an agent group; its agents stay, without its label.
 func (s *Store) DeleteGroup(ctx context.Context, id int64) error {
 	return s.tx(ctx, func(t *txn) error {
+		var n int
+		if err := t.queryRow(ctx, `SELECT count(*) FROM agent_instances WHERE group_id = ?`, id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("agent group %d has %d agent instances: remove its provider and let them stop first: %w", id, n, lathe.ErrConflict)
+		}
 		if _, err := t.exec(ctx, `DELETE FROM agent_group_members WHERE group_id = ?`, id); err != nil {
 			return err
 		}
@@ -149,4 +163,12 @@ func (s *Store) SetGroupMembers(ctx context.Context, groupID int64, agentIDs []i
 		t.afterCommit = append(t.afterCommit, agentsChanged)
 		return nil
 	})
+}
+
+// providerText is a group's provider column: its JSON, or "" for none.
+func providerText(p *lathe.AgentProvider) string {
+	if p == nil {
+		return ""
+	}
+	return jsonObject(p)
 }

@@ -106,6 +106,10 @@ type Options struct {
 	DeliveryPoll  time.Duration
 	// MetricsAddr serves /metrics (server.Config.MetricsAddr).
 	MetricsAddr string
+	// ProviderBinary and ProvisionInterval set the agent providers (see
+	// server.Config): a test passes Binary's lathe.
+	ProviderBinary    string
+	ProvisionInterval time.Duration
 }
 
 // Start starts a server on 127.0.0.1 and stops it when the test ends (or
@@ -138,7 +142,7 @@ func Start(tb testing.TB, o Options) *Lathe {
 		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota, RepoNetworks: o.RepoNetworks,
 		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey, TrustedProxies: o.TrustedProxies,
 		OutboundAllow: o.OutboundAllow, PublicURL: o.PublicURL, ForgeRepos: o.ForgeRepos, DeliveryPoll: o.DeliveryPoll, Clock: o.Clock,
-		CacheQuota: o.CacheQuota, MetricsAddr: o.MetricsAddr,
+		CacheQuota: o.CacheQuota, MetricsAddr: o.MetricsAddr, ProviderBinary: o.ProviderBinary, ProvisionInterval: o.ProvisionInterval,
 		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
