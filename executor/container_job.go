@@ -312,10 +312,8 @@ func (j *containerJob) remove() {
 	j.c.Engine.RemoveLabelled(ctx, append(j.c.agentLabels(), LabelAttempt+"="+j.labels[LabelAttempt])...)
 }
 
-// fifoOutput makes a step's output FIFO and copies what comes through it
-// to out until every writer has closed it. The copier holds its own copy
-// of out: processes a step leaves in the background keep writing to the
-// log until the job ends.
+// fifoOutput makes a step's output FIFO, owned by the steps' user, and
+// copies what comes through it to out (see copyFIFO).
 func (j *containerJob) fifoOutput(fifo string, out *os.File) (<-chan struct{}, error) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		return nil, fmt.Errorf("step output: %w", err)
@@ -324,32 +322,7 @@ func (j *containerJob) fifoOutput(fifo string, out *os.File) (<-chan struct{}, e
 	if err := j.c.own(fifo); err != nil {
 		return nil, fmt.Errorf("step output: %w", err)
 	}
-	fd, err := syscall.Dup(int(out.Fd()))
-	if err != nil {
-		return nil, fmt.Errorf("step output: %w", err)
-	}
-	dst := os.NewFile(uintptr(fd), out.Name())
-	done := make(chan struct{})
-	j.copiers.Add(1)
-	go func() {
-		defer j.copiers.Done()
-		defer close(done)
-		defer dst.Close()
-		r, err := os.OpenFile(fifo, os.O_RDONLY, 0)
-		if err != nil {
-			return
-		}
-		defer r.Close()
-		io.Copy(dst, r)
-	}()
-	return done, nil
-}
-
-// unblockFIFO ends a copier still waiting for a writer that never came.
-func unblockFIFO(fifo string) {
-	if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-		f.Close()
-	}
+	return copyFIFO(&j.copiers, fifo, out)
 }
 
 // networkAliases puts a container on the job's network under names.

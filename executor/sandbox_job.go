@@ -191,7 +191,7 @@ func (j *sandboxJob) Run(ctx context.Context, st Step) (int, error) {
 			return -1, err
 		}
 		out = "fifo"
-		defer j.unblock(fifo) // a copier the step never reached ends
+		defer unblockFIFO(fifo) // a copier the step never reached ends
 	}
 	if _, err := io.WriteString(j.commands, runnerCommand(n, out, st.Script)); err != nil {
 		return -1, fmt.Errorf("sandbox: %s", j.failure(err))
@@ -247,40 +247,7 @@ func (j *sandboxJob) fifoOutput(fifo string, out *os.File) (<-chan struct{}, err
 	if err := j.s.own(fifo); err != nil {
 		return nil, fmt.Errorf("step output: %w", err)
 	}
-	return j.copyOutput(fifo, out)
-}
-
-// copyOutput copies what the step writes into its FIFO to out until every
-// writer has closed it. It holds its own copy of out: processes a step
-// leaves in the background keep writing to the log until the job ends.
-func (j *sandboxJob) copyOutput(fifo string, out *os.File) (<-chan struct{}, error) {
-	fd, err := syscall.Dup(int(out.Fd()))
-	if err != nil {
-		return nil, fmt.Errorf("step output: %w", err)
-	}
-	dst := os.NewFile(uintptr(fd), out.Name())
-	done := make(chan struct{})
-	j.copiers.Add(1)
-	go func() {
-		defer j.copiers.Done()
-		defer close(done)
-		defer dst.Close()
-		// Opening a FIFO for reading waits for its writer: the step.
-		r, err := os.OpenFile(fifo, os.O_RDONLY, 0)
-		if err != nil {
-			return
-		}
-		defer r.Close()
-		io.Copy(dst, r)
-	}()
-	return done, nil
-}
-
-// unblock ends a copier still waiting for a step that never opened its FIFO.
-func (j *sandboxJob) unblock(fifo string) {
-	if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-		f.Close()
-	}
+	return copyFIFO(&j.copiers, fifo, out)
 }
 
 // stop passes SIGTERM to the running step's process group (through the
@@ -351,7 +318,7 @@ func (j *sandboxJob) Close() {
 		j.commands.Close()
 		j.kill()
 		for _, f := range j.fifos {
-			j.unblock(f)
+			unblockFIFO(f)
 		}
 		done := make(chan struct{})
 		go func() { j.copiers.Wait(); close(done) }()
