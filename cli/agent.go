@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/lathe-ci/lathe/agent"
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/executor"
@@ -25,8 +28,13 @@ import (
 // running job (its process group gets SIGTERM, then SIGKILL after the grace
 // period), hands it back to the server (it runs again as a new attempt that
 // does not use up its retries) and the agent exits once the server has heard.
-func cmdAgent(ctx context.Context, args []string, env *Env) int {
-	fs := newFlags(env, "agent", "")
+func agentCmd(env *Env) *cobra.Command {
+	return leaf("agent", "run an agent for a server: registers with --token, then runs jobs (SIGTERM drains)", func(fs *pflag.FlagSet) body {
+		return agentBody(fs, env)
+	})
+}
+
+func agentBody(fs *pflag.FlagSet, env *Env) body {
 	host, _ := os.Hostname()
 	server := fs.String("server", envOr(env, "LATHE_SERVER", "http://127.0.0.1:8080"), "server URL (env LATHE_SERVER)")
 	token := secretString(fs, env, "token", "LATHE_REGISTRATION_TOKEN", "registration token, needed on first start only (env LATHE_REGISTRATION_TOKEN)")
@@ -43,105 +51,104 @@ func cmdAgent(ctx context.Context, args []string, env *Env) int {
 	var exOpts executor.Options
 	var passEnv []string
 	executorFlags(fs, env, &exOpts, &passEnv)
-	if _, code, ok := parse(fs, args); !ok {
-		return code
-	} else if fs.NArg() > 0 {
-		fs.Usage()
-		return 2
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fail(env, fmt.Errorf("--log-level: %w", err))
-	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
-	if *cpuProfile != "" {
-		stop, err := startCPUProfile(*cpuProfile)
+	return func(ctx context.Context, pos []string) int {
+		if len(pos) > 0 {
+			return badUsage
+		}
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+			return fail(env, fmt.Errorf("--log-level: %w", err))
+		}
+		log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+		if *cpuProfile != "" {
+			stop, err := startCPUProfile(*cpuProfile)
+			if err != nil {
+				return fail(env, fmt.Errorf("--cpu-profile: %w", err))
+			}
+			defer stop()
+		}
+		dir, err := filepath.Abs(*workDir)
 		if err != nil {
-			return fail(env, fmt.Errorf("--cpu-profile: %w", err))
+			return fail(env, err)
 		}
-		defer stop()
-	}
-	dir, err := filepath.Abs(*workDir)
-	if err != nil {
-		return fail(env, err)
-	}
-	// The work directory holds the agent's credential, log spools and
-	// every job's workspace: no step sees it (its own workspace aside).
-	exOpts.Hide, exOpts.Grace = []string{dir}, *grace
-	ex, err := executor.New(exOpts)
-	if err != nil {
-		return fail(env, err)
-	}
-	if ex.Isolation() == executor.IsolationNone {
-		log.Warn(shellWarning)
-	}
-	var ls []string
-	for _, l := range strings.Split(*labels, ",") {
-		if l = strings.TrimSpace(l); l != "" {
-			ls = append(ls, l)
+		// The work directory holds the agent's credential, log spools and
+		// every job's workspace: no step sees it (its own workspace aside).
+		exOpts.Hide, exOpts.Grace = []string{dir}, *grace
+		ex, err := executor.New(exOpts)
+		if err != nil {
+			return fail(env, err)
 		}
-	}
+		if ex.Isolation() == executor.IsolationNone {
+			log.Warn(shellWarning)
+		}
+		var ls []string
+		for _, l := range strings.Split(*labels, ",") {
+			if l = strings.TrimSpace(l); l != "" {
+				ls = append(ls, l)
+			}
+		}
 
-	ctx, cancelJobs := context.WithCancel(ctx)
-	defer cancelJobs()
-	drain := make(chan struct{})
-	stopSignals := onSignals(ctx, func(s os.Signal) {
-		log.Info("draining: finishing the running job, taking no more; signal again to stop it and hand it back", "signal", s)
-		close(drain)
-	}, func(s os.Signal) {
-		log.Info("stopping the running job and handing it back", "signal", s)
-		cancelJobs()
-	})
-	defer stopSignals()
+		ctx, cancelJobs := context.WithCancel(ctx)
+		defer cancelJobs()
+		drain := make(chan struct{})
+		stopSignals := onSignals(ctx, func(s os.Signal) {
+			log.Info("draining: finishing the running job, taking no more; signal again to stop it and hand it back", "signal", s)
+			close(drain)
+		}, func(s os.Signal) {
+			log.Info("stopping the running job and handing it back", "signal", s)
+			cancelJobs()
+		})
+		defer stopSignals()
 
-	h := agent.Host()
-	h.Isolation = ex.Isolation()
-	containers := connectContainers(ctx, exOpts, *name, dir, log)
-	if containers != nil {
-		defer containers.Engine.Close()
-		h.Container = containers.Engine.Name
-	}
-	regCtx, stopReg := context.WithCancel(ctx)
-	go func() {
-		select {
-		case <-drain: // a signal during registration stops it
-			stopReg()
-		case <-regCtx.Done():
+		h := agent.Host()
+		h.Isolation = ex.Isolation()
+		containers := connectContainers(ctx, exOpts, *name, dir, log)
+		if containers != nil {
+			defer containers.Engine.Close()
+			h.Container = containers.Engine.Name
 		}
-	}()
-	reg := agent.Registration{Server: *server, Token: *token, Name: *name, Labels: ls, Host: h}
-	if *ca != "" {
-		if reg.TLS, err = client.CAConfig(*ca); err != nil {
-			return fail(env, fmt.Errorf("--ca-file: %w", err))
+		regCtx, stopReg := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-drain: // a signal during registration stops it
+				stopReg()
+			case <-regCtx.Done():
+			}
+		}()
+		reg := agent.Registration{Server: *server, Token: *token, Name: *name, Labels: ls, Host: h}
+		if *ca != "" {
+			if reg.TLS, err = client.CAConfig(*ca); err != nil {
+				return fail(env, fmt.Errorf("--ca-file: %w", err))
+			}
 		}
-	}
-	cred, err := agent.Credential(regCtx, dir, reg, log)
-	// Read before stopReg, which cancels regCtx: only a signal that came
-	// during registration makes a failure to register a clean exit.
-	signaled := regCtx.Err() != nil
-	stopReg()
-	if err != nil {
-		if signaled && errors.Is(err, context.Canceled) {
-			log.Info("stopped by a signal before registering")
-			return 0
+		cred, err := agent.Credential(regCtx, dir, reg, log)
+		// Read before stopReg, which cancels regCtx: only a signal that came
+		// during registration makes a failure to register a clean exit.
+		signaled := regCtx.Err() != nil
+		stopReg()
+		if err != nil {
+			if signaled && errors.Is(err, context.Canceled) {
+				log.Info("stopped by a signal before registering")
+				return 0
+			}
+			return fail(env, err)
 		}
-		return fail(env, err)
+		c := client.New(*server, cred)
+		if reg.TLS != nil {
+			c.SetTLS(reg.TLS)
+		}
+		agent.SendHostInfo(c, h)
+		a := &agent.Agent{
+			Client: c, Name: *name, WorkDir: dir, Log: log,
+			Heartbeat: *heartbeat, Grace: *grace, PollWait: min(max(*pollWait, 1), 60),
+			Drain: drain, Executor: ex, Containers: containers, PassEnv: passEnv, OneShot: *oneShot,
+		}
+		log.Info("agent running", "agent", *name, "server", *server, "labels", ls, "work_dir", dir, "isolation", ex.Isolation())
+		start := time.Now()
+		if err := a.Run(ctx); err != nil {
+			return fail(env, err)
+		}
+		log.Info("agent stopped", "agent", *name, "uptime", time.Since(start).Round(time.Second))
+		return 0
 	}
-	c := client.New(*server, cred)
-	if reg.TLS != nil {
-		c.SetTLS(reg.TLS)
-	}
-	agent.SendHostInfo(c, h)
-	a := &agent.Agent{
-		Client: c, Name: *name, WorkDir: dir, Log: log,
-		Heartbeat: *heartbeat, Grace: *grace, PollWait: min(max(*pollWait, 1), 60),
-		Drain: drain, Executor: ex, Containers: containers, PassEnv: passEnv, OneShot: *oneShot,
-	}
-	log.Info("agent running", "agent", *name, "server", *server, "labels", ls, "work_dir", dir, "isolation", ex.Isolation())
-	start := time.Now()
-	if err := a.Run(ctx); err != nil {
-		return fail(env, err)
-	}
-	log.Info("agent stopped", "agent", *name, "uptime", time.Since(start).Round(time.Second))
-	return 0
 }

@@ -6,38 +6,42 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	lathe "github.com/lathe-ci/lathe"
 )
 
-// cmdApprove opens the approval gate of a job waiting at it.
-func cmdApprove(ctx context.Context, args []string, env *Env) int {
-	return decideGate(ctx, args, env, "approve", "approved: queued")
-}
-
-// cmdReject closes the approval gate of a job for good.
-func cmdReject(ctx context.Context, args []string, env *Env) int {
-	return decideGate(ctx, args, env, "reject", "rejected: canceled")
-}
-
-func decideGate(ctx context.Context, args []string, env *Env, verb, done string) int {
-	fs := newFlags(env, verb, "JOB")
-	mk := clientFlags(fs, env)
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return 2
-	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil || id <= 0 {
-		return fail(env, fmt.Errorf("%q is not a job ID", pos[0]))
-	}
-	var j lathe.Job
-	if err := mk().Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/%s", id, verb), nil, &j); err != nil {
-		return fail(env, err)
-	}
-	fmt.Fprintf(env.Stdout, "job %d (%s) %s\n", j.ID, field(j.Name), done)
-	return 0
+// gateCmd is `lathe approve` or `lathe reject`: the decision (verb) on a
+// job waiting at its approval gate, named by ID or by run and job name.
+func gateCmd(env *Env, verb, short, done string) *cobra.Command {
+	return leaf(verb+" JOB | RUN JOB_NAME", short, func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		return func(ctx context.Context, pos []string) int {
+			c := mk()
+			var id int64
+			switch len(pos) {
+			case 1:
+				n, err := strconv.ParseInt(pos[0], 10, 64)
+				if err != nil || n <= 0 {
+					return fail(env, fmt.Errorf("%q is not a job ID", pos[0]))
+				}
+				id = n
+			case 2:
+				got, ok, code := jobTarget(ctx, env, c, 0, pos)
+				if !ok {
+					return code
+				}
+				id = got
+			default:
+				return badUsage
+			}
+			var j lathe.Job
+			if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/%s", id, verb), nil, &j); err != nil {
+				return fail(env, err)
+			}
+			fmt.Fprintf(env.Stdout, "job %d (%s) %s\n", j.ID, field(j.Name), done)
+			return 0
+		}
+	})
 }

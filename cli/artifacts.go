@@ -13,87 +13,99 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
 )
 
-const artifactsUsage = `Usage:
-  lathe artifacts list RUN [--job J]
-  lathe artifacts get RUN [PATH] [--job J] [-o DIR]
-list shows the files a run's jobs kept (their artifacts:). get downloads them
-into DIR (default: the current directory) at their paths in the workspace:
-all of them, or PATH (a file, or a directory and what it holds).`
+func artifactsCmd(env *Env) *cobra.Command {
+	list := leaf("list RUN", "list the files a run's jobs kept (their artifacts:)", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		job := fs.String("job", "", "only this job's artifacts (its full name)")
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			run, code, ok := artifactRun(env, pos, 1)
+			if !ok {
+				return code
+			}
+			list, err := mk().RunArtifacts(ctx, run, *job)
+			if err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, map[string]any{"items": list})
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tJOB\tPATH\tSIZE\tEXPIRES")
+			for _, a := range list {
+				expires := "never"
+				switch {
+				case a.Expired:
+					expires = "expired"
+				case a.ExpiresAt != nil:
+					expires = a.ExpiresAt.Format("2006-01-02 15:04")
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", a.ID, field(a.Job), field(a.Path), a.Size, expires)
+			}
+			tw.Flush()
+			return 0
+		}
+	})
+	get := leaf("get RUN [PATH]", "download a run's artifacts into DIR at their workspace paths: all, or PATH (a file or a directory)", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		job := fs.String("job", "", "only this job's artifacts (its full name)")
+		dir := fs.StringP("output", "o", ".", "the directory to write the files into")
+		return func(ctx context.Context, pos []string) int {
+			run, code, ok := artifactRun(env, pos, 2)
+			if !ok {
+				return code
+			}
+			c := mk()
+			list, err := c.RunArtifacts(ctx, run, *job)
+			if err != nil {
+				return fail(env, err)
+			}
+			want := ""
+			if len(pos) == 2 {
+				want = strings.TrimSuffix(pos[1], "/")
+			}
+			pick, err := pickArtifacts(list, want)
+			if err != nil {
+				return fail(env, err)
+			}
+			if err := os.MkdirAll(*dir, 0o755); err != nil {
+				return fail(env, err)
+			}
+			root, err := os.OpenRoot(*dir)
+			if err != nil {
+				return fail(env, err)
+			}
+			defer root.Close()
+			for _, a := range pick {
+				if err := fetchArtifact(ctx, c, root, a); err != nil {
+					return fail(env, fmt.Errorf("artifact %d (%s): %w", a.ID, a.Path, err))
+				}
+				fmt.Fprintf(env.Stdout, "%s (%d bytes, from %s)\n", path.Join(*dir, a.Path), a.Size, a.Job)
+			}
+			return 0
+		}
+	})
+	return group("artifacts", "list a run's artifacts, or download them (get RUN [PATH] [-o DIR])", "", list, get)
+}
 
-func cmdArtifacts(ctx context.Context, args []string, env *Env) int {
-	if len(args) == 0 {
-		fmt.Fprintln(env.Stderr, artifactsUsage)
-		return 2
-	}
-	sub, args := args[0], args[1:]
-	fs := newFlags(env, "artifacts "+sub, "RUN [PATH]")
-	mk := clientFlags(fs, env)
-	job := fs.String("job", "", "only this job's artifacts (its full name)")
-	dir := fs.String("o", ".", "get: the directory to write the files into")
-	asJSON := fs.Bool("json", false, "list: print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) == 0 || sub == "list" && len(pos) != 1 || sub == "get" && len(pos) > 2 || sub != "list" && sub != "get" {
-		fmt.Fprintln(env.Stderr, artifactsUsage)
-		return 2
+// artifactRun reads the run ID of an artifacts command taking 1 to max
+// positional arguments.
+func artifactRun(env *Env, pos []string, max int) (int64, int, bool) {
+	if len(pos) == 0 || len(pos) > max {
+		return 0, badUsage, false
 	}
 	run, err := strconv.ParseInt(pos[0], 10, 64)
 	if err != nil || run <= 0 {
-		return fail(env, fmt.Errorf("%q is not a run ID", pos[0]))
+		return 0, fail(env, fmt.Errorf("%q is not a run ID", pos[0])), false
 	}
-	c := mk()
-	list, err := c.RunArtifacts(ctx, run, *job)
-	if err != nil {
-		return fail(env, err)
-	}
-	if sub == "list" {
-		if *asJSON {
-			return printJSON(env, list)
-		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tJOB\tPATH\tSIZE\tEXPIRES")
-		for _, a := range list {
-			expires := "never"
-			switch {
-			case a.Expired:
-				expires = "expired"
-			case a.ExpiresAt != nil:
-				expires = a.ExpiresAt.Format("2006-01-02 15:04")
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", a.ID, field(a.Job), field(a.Path), a.Size, expires)
-		}
-		tw.Flush()
-		return 0
-	}
-	want := ""
-	if len(pos) == 2 {
-		want = strings.TrimSuffix(pos[1], "/")
-	}
-	pick, err := pickArtifacts(list, want)
-	if err != nil {
-		return fail(env, err)
-	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		return fail(env, err)
-	}
-	root, err := os.OpenRoot(*dir)
-	if err != nil {
-		return fail(env, err)
-	}
-	defer root.Close()
-	for _, a := range pick {
-		if err := fetchArtifact(ctx, c, root, a); err != nil {
-			return fail(env, fmt.Errorf("artifact %d (%s): %w", a.ID, a.Path, err))
-		}
-		fmt.Fprintf(env.Stdout, "%s (%d bytes, from %s)\n", path.Join(*dir, a.Path), a.Size, a.Job)
-	}
-	return 0
+	return run, 0, true
 }
 
 // pickArtifacts keeps the artifacts at want (or in it, a directory; all

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/local"
 	"github.com/lathe-ci/lathe/pipeline"
@@ -20,8 +23,13 @@ const exitInterrupted = 130
 // cmdExec runs a pipeline from a directory on this machine, with no server,
 // through the engine and shell executor the server and agents use. The exit
 // code is the run's: 0 only when it succeeded, 130 when interrupted.
-func cmdExec(ctx context.Context, args []string, env *Env) int {
-	fs := newFlags(env, "exec", "[PIPELINE]")
+func execCmd(env *Env) *cobra.Command {
+	return leaf("exec [PIPELINE]", "run a pipeline from this directory on this machine, with no server", func(fs *pflag.FlagSet) body {
+		return execBody(fs, env)
+	})
+}
+
+func execBody(fs *pflag.FlagSet, env *Env) body {
 	job := fs.String("job", "", "run only this job and the jobs it needs")
 	var params, vars keyValues
 	fs.Var(&params, "param", "`K=V`: a parameter of the run (repeatable)")
@@ -33,54 +41,51 @@ func cmdExec(ctx context.Context, args []string, env *Env) int {
 	// them at once could have them trip over each other's files.
 	parallel := fs.Int("parallel", 1, "how many jobs may run at once (they share the directory)")
 	grace := fs.Duration("grace", 10*time.Second, "after Ctrl-C, how long a step has between SIGTERM and SIGKILL")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) > 1 {
-		fs.Usage()
-		return 2
-	}
-	opts := local.Options{
-		Dir:      *dir,
-		Job:      *job,
-		Event:    *event,
-		Env:      vars.vars,
-		Approve:  *approve,
-		Parallel: *parallel,
-		Grace:    *grace,
-		Out:      env.Stdout,
-		Color:    colorOn(env),
-	}
-	if len(pos) == 1 {
-		opts.Pipeline = pos[0]
-	}
-	if len(params.vars) > 0 {
-		opts.Params = map[string]string{}
-		for _, p := range params.vars {
-			opts.Params[p.Name] = p.Value
+	return func(ctx context.Context, pos []string) int {
+		if len(pos) > 1 {
+			return badUsage
 		}
-	}
-	res, err := local.Run(ctx, opts)
-	var invalid pipeline.ErrorList
-	var badParams pipeline.ParamErrors
-	switch {
-	case errors.As(err, &invalid):
-		fmt.Fprintf(env.Stderr, "lathe: the pipeline files are invalid:\n%v\n", invalid)
-		return 1
-	case errors.As(err, &badParams):
-		for _, e := range badParams {
-			fmt.Fprintf(env.Stderr, "lathe: %v\n", e)
+		opts := local.Options{
+			Dir:      *dir,
+			Job:      *job,
+			Event:    *event,
+			Env:      vars.vars,
+			Approve:  *approve,
+			Parallel: *parallel,
+			Grace:    *grace,
+			Out:      env.Stdout,
+			Color:    colorOn(env),
 		}
-		return 1
-	case err != nil:
-		return fail(env, err)
-	case ctx.Err() != nil:
-		return exitInterrupted
-	case res.Status != lathe.StatusSuccess:
-		return 1
+		if len(pos) == 1 {
+			opts.Pipeline = pos[0]
+		}
+		if len(params.vars) > 0 {
+			opts.Params = map[string]string{}
+			for _, p := range params.vars {
+				opts.Params[p.Name] = p.Value
+			}
+		}
+		res, err := local.Run(ctx, opts)
+		var invalid pipeline.ErrorList
+		var badParams pipeline.ParamErrors
+		switch {
+		case errors.As(err, &invalid):
+			fmt.Fprintf(env.Stderr, "lathe: the pipeline files are invalid:\n%v\n", invalid)
+			return 1
+		case errors.As(err, &badParams):
+			for _, e := range badParams {
+				fmt.Fprintf(env.Stderr, "lathe: %v\n", e)
+			}
+			return 1
+		case err != nil:
+			return fail(env, err)
+		case ctx.Err() != nil:
+			return exitInterrupted
+		case res.Status != lathe.StatusSuccess:
+			return 1
+		}
+		return 0
 	}
-	return 0
 }
 
 // keyValues is a repeatable K=V flag, kept in the order given.
@@ -102,6 +107,8 @@ func (kv *keyValues) Set(s string) error {
 	kv.vars = append(kv.vars, lathe.EnvVar{Name: k, Value: v})
 	return nil
 }
+
+func (kv *keyValues) Type() string { return "K=V" }
 
 // colorOn reports whether output may be colored: stdout is a terminal and
 // NO_COLOR (https://no-color.org) is unset or empty.

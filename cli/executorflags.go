@@ -1,15 +1,16 @@
 package cli
 
 import (
-	"flag"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/lathe-ci/lathe/executor"
 )
 
 // executorFlags adds the flags that choose where an agent's steps run:
 // --executor, --job-user, --job-network, --container-host and --pass-env.
-func executorFlags(fs *flag.FlagSet, env *Env, opts *executor.Options, pass *[]string) {
+func executorFlags(fs *pflag.FlagSet, env *Env, opts *executor.Options, pass *[]string) {
 	fs.StringVar(&opts.Kind, "executor", envOr(env, "LATHE_EXECUTOR", executor.KindSandbox),
 		"where steps run: sandbox (bubblewrap: only the workspace is writable, the agent's and server's files are hidden) or shell (no isolation at all) (env LATHE_EXECUTOR)")
 	fs.StringVar(&opts.JobUser, "job-user", envOr(env, "LATHE_JOB_USER", "nobody"),
@@ -41,6 +42,8 @@ func (c containerHost) String() string {
 	}
 	return *c.host
 }
+
+func (c containerHost) Type() string { return "host" }
 
 func (c containerHost) Set(v string) error {
 	if v == "none" {

@@ -1,74 +1,87 @@
 package cli
 
 import (
+	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/lathe-ci/lathe/client"
 )
 
-// newFlags returns a flag set that prints errors and usage to env.Stderr.
-func newFlags(env *Env, name, argsUsage string) *flag.FlagSet {
-	fs := flag.NewFlagSet("lathe "+name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "Usage: lathe %s [flags] %s\n\nFlags:\n", name, argsUsage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
+// defaultServer is the server a client command talks to when nothing names one.
+const defaultServer = "http://127.0.0.1:8080"
 
-// parse parses flags that may come before, between or after positional
-// arguments, and returns the positional ones. It returns ok=false after
-// printing the problem (or the usage for -h).
-func parse(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, 0, false
-			}
-			return nil, 2, false
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, 0, true
-		}
-		pos, args = append(pos, args[0]), args[1:]
-	}
-}
-
-// clientFlags adds --server and --token and returns a function that builds
-// the client once flags are parsed. Defaults come from LATHE_SERVER and
-// LATHE_TOKEN, then from `lathe login`'s credentials file, then from a
-// `lathe up` data directory in the working directory.
-func clientFlags(fs *flag.FlagSet, env *Env) func() *client.Client {
-	server := fs.String("server", envOr(env, "LATHE_SERVER", "http://127.0.0.1:8080"), "server URL (env LATHE_SERVER)")
-	token := secretString(fs, env, "token", "LATHE_TOKEN", "API token (env LATHE_TOKEN; default: ./.lathe/admin.token)")
+// clientFlags adds --server, --token and --ca-file and returns a function
+// that builds the client once flags are parsed.
+//
+// The server is --server, else LATHE_SERVER, else the one `lathe login`
+// last logged in to, else http://127.0.0.1:8080. The credential is
+// --token, else LATHE_TOKEN, else the session `lathe login` keeps for that
+// server (and only that one), else ./.lathe/admin.token when the server is
+// on this machine. With none, every request fails with "not logged in".
+func clientFlags(fs *pflag.FlagSet, env *Env) func() *client.Client {
+	server := fs.String("server", env.Getenv("LATHE_SERVER"), "server URL (env LATHE_SERVER; default: the server of the last lathe login, else "+defaultServer+")")
+	token := secretString(fs, env, "token", "LATHE_TOKEN", "API token (env LATHE_TOKEN; default: the login kept for the server, else ./.lathe/admin.token for a local server)")
 	ca := caFileFlag(fs, env)
 	return func() *client.Client {
-		t, srv := *token, *server
-		if c, ok := loadCredentials(env); ok && t == "" {
-			t = c.Token
-			if env.Getenv("LATHE_SERVER") == "" && !flagSet(fs, "server") {
-				srv = c.Server
-			}
+		srv, t := *server, *token
+		creds := loadCredentials(env)
+		if srv == "" {
+			srv = creds.Current
+		}
+		if srv == "" {
+			srv = defaultServer
 		}
 		if t == "" {
+			t = creds.tokenFor(srv)
+		}
+		if t == "" && isLocal(srv) {
 			if b, err := os.ReadFile(filepath.Join(".lathe", "admin.token")); err == nil {
 				t = strings.TrimSpace(string(b))
 			}
 		}
-		return newClient(srv, t, *ca)
+		c := newClient(srv, t, *ca)
+		if t == "" && c.Err == nil {
+			c.Err = notLoggedIn(srv)
+		}
+		return c
 	}
+}
+
+// notLoggedIn is the error of a command that needs a credential and has none.
+func notLoggedIn(srv string) error { return noCredential{srv} }
+
+// noCredential is the error of a client that has no credential for its server.
+type noCredential struct{ server string }
+
+func (e noCredential) Error() string {
+	return "not logged in to " + e.server + ": run lathe login (or give --token, or set LATHE_TOKEN)"
+}
+
+// isLocal reports whether a server URL names this machine (a loopback address).
+func isLocal(srv string) bool {
+	u, err := url.Parse(srv)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // caFileFlag adds --ca-file: the certificate authorities that sign an https
 // server's certificate, when the system's do not.
-func caFileFlag(fs *flag.FlagSet, env *Env) *string {
+func caFileFlag(fs *pflag.FlagSet, env *Env) *string {
 	return fs.String("ca-file", env.Getenv("LATHE_CA_FILE"), "PEM file of the certificate authorities to trust for an https server instead of the system's (env LATHE_CA_FILE)")
 }
 
@@ -84,12 +97,6 @@ func newClient(srv, token, caFile string) *client.Client {
 	return c
 }
 
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
-}
-
 func envOr(env *Env, key, def string) string {
 	if v := env.Getenv(key); v != "" {
 		return v
@@ -99,7 +106,17 @@ func envOr(env *Env, key, def string) string {
 
 // fail prints an error for a command and returns exit code 1. The error
 // may quote what the server relayed, so only its line breaks stay raw.
+// A command stopped by Ctrl-C prints nothing and exits 130.
 func fail(env *Env, err error) int {
+	if errors.Is(err, context.Canceled) {
+		return exitInterrupted
+	}
 	fmt.Fprintf(env.Stderr, "lathe: %s\n", printable(err.Error(), "\n"))
 	return 1
+}
+
+// boolFlag marks a flag of a custom type as taking no value (--flag means
+// --flag=true), as Go's flag package did for IsBoolFlag values.
+func boolFlag(fs *pflag.FlagSet, name string) {
+	fs.Lookup(name).NoOptDefVal = "true"
 }

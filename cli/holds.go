@@ -8,88 +8,96 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	lathe "github.com/lathe-ci/lathe"
 )
 
-const holdUsage = `Usage:
-  lathe hold create PROJECT --pipeline P --job J [--count N] [--duration 2h] [--reason R]
-  lathe hold list PROJECT
-  lathe hold get PROJECT HOLD
-  lathe hold delete PROJECT HOLD
-A hold keeps the workspaces of a job's next N failed attempts on their agents
+const holdLong = `A hold keeps the workspaces of a job's next N failed attempts on their agents
 for the duration, and shows where they are.`
 
-func cmdHold(ctx context.Context, args []string, env *Env) int {
-	if len(args) == 0 {
-		fmt.Fprintln(env.Stderr, holdUsage)
-		return 2
-	}
-	sub, args := args[0], args[1:]
-	fs := newFlags(env, "hold "+sub, "PROJECT [HOLD]")
-	mk := clientFlags(fs, env)
-	pipeline := fs.String("pipeline", "", "create: the pipeline of the job")
-	job := fs.String("job", "", "create: the job whose failures to hold")
-	count := fs.Int("count", 1, "create: how many failed attempts to hold")
-	duration := fs.String("duration", "2h", "create: how long to keep each workspace")
-	reason := fs.String("reason", "", "create: why (shown with the hold)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) == 0 {
-		fmt.Fprintln(env.Stderr, holdUsage)
-		return 2
-	}
-	c := mk()
-	base := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/holds"
-	var holds []*lathe.Hold
-	switch {
-	case sub == "create" && len(pos) == 1:
-		if *pipeline == "" || *job == "" {
-			return fail(env, fmt.Errorf("hold create: --pipeline and --job are required"))
+func holdCmd(env *Env) *cobra.Command {
+	base := func(project string) string { return "/api/v1/projects/" + url.PathEscape(project) + "/holds" }
+	create := leaf("create PROJECT --pipeline P --job J", "hold the workspaces of a job's next failures", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		pipeline := fs.String("pipeline", "", "the pipeline of the job (required)")
+		job := fs.String("job", "", "the job whose failures to hold (required)")
+		count := fs.Int("count", 1, "how many failed attempts to hold")
+		duration := fs.String("duration", "2h", "how long to keep each workspace")
+		reason := fs.String("reason", "", "why (shown with the hold)")
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			if *pipeline == "" || *job == "" {
+				return fail(env, fmt.Errorf("hold create: --pipeline and --job are required"))
+			}
+			in := map[string]any{"pipeline": *pipeline, "job": *job, "count": *count, "duration": *duration, "reason": *reason}
+			var h lathe.Hold
+			if err := out.wrap(mk().Do)(ctx, http.MethodPost, base(pos[0]), in, &h); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, h)
+			}
+			printHolds(env, []*lathe.Hold{&h})
+			return 0
 		}
-		in := map[string]any{"pipeline": *pipeline, "job": *job, "count": *count, "duration": *duration, "reason": *reason}
-		var h lathe.Hold
-		if err := c.Do(ctx, http.MethodPost, base, in, &h); err != nil {
-			return fail(env, err)
+	})
+	list := leaf("list PROJECT", "list a project's holds and the workspaces they keep", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			var list struct {
+				Items []*lathe.Hold `json:"items"`
+			}
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(pos[0]), nil, &list); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, list)
+			}
+			printHolds(env, list.Items)
+			return 0
 		}
-		if *asJSON {
-			return printJSON(env, h)
+	})
+	get := leaf("get PROJECT HOLD", "show a hold and the workspaces it keeps", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 2 {
+				return badUsage
+			}
+			var h lathe.Hold
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(pos[0])+"/"+url.PathEscape(pos[1]), nil, &h); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, h)
+			}
+			printHolds(env, []*lathe.Hold{&h})
+			return 0
 		}
-		holds = []*lathe.Hold{&h}
-	case sub == "list" && len(pos) == 1:
-		var list struct {
-			Items []*lathe.Hold `json:"items"`
+	})
+	del := leaf("delete PROJECT HOLD", "delete a hold (the workspaces it kept stay until they expire)", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 2 {
+				return badUsage
+			}
+			if err := mk().Do(ctx, http.MethodDelete, base(pos[0])+"/"+url.PathEscape(pos[1]), nil, nil); err != nil {
+				return fail(env, err)
+			}
+			fmt.Fprintf(env.Stdout, "deleted hold %s; workspaces it kept stay until they expire\n", pos[1])
+			return 0
 		}
-		if err := c.Do(ctx, http.MethodGet, base, nil, &list); err != nil {
-			return fail(env, err)
-		}
-		if *asJSON {
-			return printJSON(env, list)
-		}
-		holds = list.Items
-	case sub == "get" && len(pos) == 2:
-		var h lathe.Hold
-		if err := c.Do(ctx, http.MethodGet, base+"/"+url.PathEscape(pos[1]), nil, &h); err != nil {
-			return fail(env, err)
-		}
-		if *asJSON {
-			return printJSON(env, h)
-		}
-		holds = []*lathe.Hold{&h}
-	case sub == "delete" && len(pos) == 2:
-		if err := c.Do(ctx, http.MethodDelete, base+"/"+url.PathEscape(pos[1]), nil, nil); err != nil {
-			return fail(env, err)
-		}
-		fmt.Fprintf(env.Stdout, "deleted hold %s; workspaces it kept stay until they expire\n", pos[1])
-		return 0
-	default:
-		fmt.Fprintln(env.Stderr, holdUsage)
-		return 2
-	}
-	printHolds(env, holds)
-	return 0
+	})
+	return group("hold", "keep the workspaces of a job's next failures for inspection: create, list, get, delete", holdLong, create, list, get, del)
 }
 
 // printHolds prints one line per hold, then one per workspace it kept.

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/lathe-ci/lathe/local"
 	"github.com/lathe-ci/lathe/pipeline"
@@ -15,18 +17,17 @@ import (
 // server would read them. It prints one line per problem,
 // FILE:LINE:COL: error|warning: MESSAGE (FIELD), and exits 1 when there is
 // an error, 0 when there are only warnings or nothing.
-func cmdLint(_ context.Context, args []string, env *Env) int {
-	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(env.Stderr, "Usage: lathe lint [--dir DIR] [FILE...]\n\nChecks pipeline files; with no FILE, .lathe.yml and .lathe/*.yml of DIR.")
-		fs.PrintDefaults()
-	}
-	dir := fs.String("dir", ".", "the directory whose pipeline files to check when no FILE is named")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	files, err := lintFiles(*dir, fs.Args())
+func lintCmd(env *Env) *cobra.Command {
+	cmd := leaf("lint [FILE...]", "check pipeline files (.lathe.yml, .lathe/*.yml or FILE...) and report errors and warnings", func(fs *pflag.FlagSet) body {
+		dir := fs.String("dir", ".", "the directory whose pipeline files to check when no FILE is named")
+		return func(_ context.Context, pos []string) int { return lint(env, *dir, pos) }
+	})
+	cmd.Long = "Checks pipeline files; with no FILE, .lathe.yml and .lathe/*.yml of DIR."
+	return cmd
+}
+
+func lint(env *Env, dir string, names []string) int {
+	files, err := lintFiles(dir, names)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "lathe lint: %v\n", err)
 		return 1

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/local"
@@ -31,60 +33,57 @@ type planOut struct {
 // the jobs after extends, matrix and conditions (Zuul's freeze-jobs). With
 // --project it asks the server about a ref; otherwise it plans the pipeline
 // files of --dir, as `lathe exec` would run them.
-func cmdPlan(ctx context.Context, args []string, env *Env) int {
-	fs := newFlags(env, "plan", "[PIPELINE]")
+func planCmd(env *Env) *cobra.Command {
+	return leaf("plan [PIPELINE]", "show the jobs a run of a pipeline would get, after matrix, conditions and extends, without running it", func(fs *pflag.FlagSet) body {
+		return planBody(fs, env)
+	})
+}
+
+func planBody(fs *pflag.FlagSet, env *Env) body {
 	mk := clientFlags(fs, env)
 	project := fs.String("project", "", "plan the project's pipeline on the server at --ref instead of the local files")
 	ref := fs.String("ref", "", "with --project: branch, tag or commit (default: the project's default branch)")
 	dir := fs.String("dir", ".", "directory holding .lathe.yml or .lathe/*.yml")
 	event := fs.String("event", pipeline.EventManual, "the `kind` of event to plan for: push, pull_request, tag, schedule, manual, webhook or pipeline")
-	asJSON := fs.Bool("json", false, "print the plan as JSON")
+	o := outputFlags(fs, false)
 	var params keyValues
 	fs.Var(&params, "param", "`K=V`: a parameter of the run (repeatable)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) > 1 || *project != "" && len(pos) != 1 {
-		fmt.Fprintln(env.Stderr, "lathe plan: name one pipeline (with --project, the pipeline is required)")
-		fs.Usage()
-		return 2
-	}
-	name := ""
-	if len(pos) == 1 {
-		name = pos[0]
-	}
-	var out planOut
-	if *project != "" {
-		q := url.Values{"ref": {*ref}, "event": {*event}}
-		for _, p := range params.vars {
-			q.Add("param", p.Name+"="+p.Value)
+	return func(ctx context.Context, pos []string) int {
+		if len(pos) > 1 || *project != "" && len(pos) != 1 {
+			fmt.Fprintln(env.Stderr, "lathe plan: name one pipeline (with --project, the pipeline is required)")
+			return badUsage
 		}
-		path := fmt.Sprintf("/api/v1/projects/%s/pipelines/%s/plan?%s", url.PathEscape(*project), url.PathEscape(name), q.Encode())
-		if err := mk().Do(ctx, "GET", path, nil, &out); err != nil {
-			return fail(env, err)
+		name := ""
+		if len(pos) == 1 {
+			name = pos[0]
 		}
-	} else {
-		p, err := localPlan(*dir, name, *event, params)
-		if err != nil {
-			var invalid pipeline.ErrorList
-			if errors.As(err, &invalid) {
-				return fail(env, fmt.Errorf("the pipeline files are invalid:\n%v", invalid))
+		var out planOut
+		if *project != "" {
+			q := url.Values{"ref": {*ref}, "event": {*event}}
+			for _, p := range params.vars {
+				q.Add("param", p.Name+"="+p.Value)
 			}
-			return fail(env, err)
+			path := fmt.Sprintf("/api/v1/projects/%s/pipelines/%s/plan?%s", url.PathEscape(*project), url.PathEscape(name), q.Encode())
+			if err := mk().Do(ctx, "GET", path, nil, &out); err != nil {
+				return fail(env, err)
+			}
+		} else {
+			p, err := localPlan(*dir, name, *event, params)
+			if err != nil {
+				var invalid pipeline.ErrorList
+				if errors.As(err, &invalid) {
+					return fail(env, fmt.Errorf("the pipeline files are invalid:\n%v", invalid))
+				}
+				return fail(env, err)
+			}
+			out = *p
 		}
-		out = *p
-	}
-	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			return fail(env, err)
+		if o.structured() {
+			return o.print(env, out)
 		}
+		printPlan(env, &out)
 		return 0
 	}
-	printPlan(env, &out)
-	return 0
 }
 
 func localPlan(dir, name, event string, params keyValues) (*planOut, error) {

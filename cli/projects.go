@@ -2,135 +2,171 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	lathe "github.com/lathe-ci/lathe"
 )
 
-func cmdProject(ctx context.Context, args []string, env *Env) int {
-	if len(args) == 0 {
-		fmt.Fprintln(env.Stderr, "Usage: lathe project create NAME GIT_URL | list | get NAME | update NAME [--url U] [--default-branch B] | delete NAME")
-		return 2
+func projectCmd(env *Env) *cobra.Command {
+	// one is a command answering with one project.
+	one := func(use, short string, call func(ctx context.Context, c doFunc, pos []string, p *lathe.Project) (int, error)) *cobra.Command {
+		return leaf(use, short, func(fs *pflag.FlagSet) body {
+			mk := clientFlags(fs, env)
+			out := outputFlags(fs, false)
+			return func(ctx context.Context, pos []string) int {
+				var p lathe.Project
+				if code, err := call(ctx, out.wrap(mk().Do), pos, &p); code != 0 || err != nil {
+					if err != nil {
+						return fail(env, err)
+					}
+					return code
+				}
+				if out.structured() {
+					return out.print(env, p)
+				}
+				fmt.Fprintf(env.Stdout, "project %s (id %d): %s, default branch %s\n", p.Name, p.ID, p.URL, p.DefaultBranch)
+				return 0
+			}
+		})
 	}
-	sub, args := args[0], args[1:]
-	fs := newFlags(env, "project "+sub, "")
-	mk := clientFlags(fs, env)
-	branch := fs.String("default-branch", "", "default branch (create: main)")
-	newURL := fs.String("url", "", "git URL (update)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	c := mk()
-	var p lathe.Project
-	switch {
-	case sub == "create" && len(pos) == 2:
-		in := map[string]string{"name": pos[0], "url": pos[1]}
-		if *branch != "" {
-			in["default_branch"] = *branch
+	create := leaf("create NAME GIT_URL", "add a project from a git repository", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		branch := fs.String("default-branch", "", "default branch (default main)")
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 2 {
+				return badUsage
+			}
+			in := map[string]string{"name": pos[0], "url": pos[1]}
+			if *branch != "" {
+				in["default_branch"] = *branch
+			}
+			var p lathe.Project
+			if err := out.wrap(mk().Do)(ctx, http.MethodPost, "/api/v1/projects", in, &p); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, p)
+			}
+			fmt.Fprintf(env.Stdout, "project %s (id %d): %s, default branch %s\n", p.Name, p.ID, p.URL, p.DefaultBranch)
+			return 0
 		}
-		if err := c.Do(ctx, http.MethodPost, "/api/v1/projects", in, &p); err != nil {
-			return fail(env, err)
+	})
+	update := leaf("update NAME", "change a project's git URL or default branch", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		branch := fs.String("default-branch", "", "new default branch")
+		newURL := fs.String("url", "", "new git URL")
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			in := map[string]string{}
+			if *branch != "" {
+				in["default_branch"] = *branch
+			}
+			if *newURL != "" {
+				in["url"] = *newURL
+			}
+			var p lathe.Project
+			if err := out.wrap(mk().Do)(ctx, http.MethodPatch, "/api/v1/projects/"+url.PathEscape(pos[0]), in, &p); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, p)
+			}
+			fmt.Fprintf(env.Stdout, "project %s (id %d): %s, default branch %s\n", p.Name, p.ID, p.URL, p.DefaultBranch)
+			return 0
 		}
-	case sub == "update" && len(pos) == 1:
-		in := map[string]string{}
-		if *branch != "" {
-			in["default_branch"] = *branch
+	})
+	get := one("get NAME", "show a project", func(ctx context.Context, do doFunc, pos []string, p *lathe.Project) (int, error) {
+		if len(pos) != 1 {
+			return badUsage, nil
 		}
-		if *newURL != "" {
-			in["url"] = *newURL
+		return 0, do(ctx, http.MethodGet, "/api/v1/projects/"+url.PathEscape(pos[0]), nil, p)
+	})
+	del := leaf("delete NAME", "delete a project with its runs", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			if err := mk().Do(ctx, http.MethodDelete, "/api/v1/projects/"+url.PathEscape(pos[0]), nil, nil); err != nil {
+				return fail(env, err)
+			}
+			fmt.Fprintf(env.Stdout, "deleted project %s\n", pos[0])
+			return 0
 		}
-		if err := c.Do(ctx, http.MethodPatch, "/api/v1/projects/"+url.PathEscape(pos[0]), in, &p); err != nil {
-			return fail(env, err)
+	})
+	list := leaf("list", "list projects", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 0 {
+				return badUsage
+			}
+			var page lathe.Page[*lathe.Project]
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/projects?limit=200", nil, &page); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, page)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tDEFAULT BRANCH\tURL")
+			for _, p := range page.Items {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, p.DefaultBranch, p.URL)
+			}
+			tw.Flush()
+			return 0
 		}
-	case sub == "get" && len(pos) == 1:
-		if err := c.Do(ctx, http.MethodGet, "/api/v1/projects/"+url.PathEscape(pos[0]), nil, &p); err != nil {
-			return fail(env, err)
-		}
-	case sub == "delete" && len(pos) == 1:
-		if err := c.Do(ctx, http.MethodDelete, "/api/v1/projects/"+url.PathEscape(pos[0]), nil, nil); err != nil {
-			return fail(env, err)
-		}
-		fmt.Fprintf(env.Stdout, "deleted project %s\n", pos[0])
-		return 0
-	case sub == "list" && len(pos) == 0:
-		var page lathe.Page[*lathe.Project]
-		if err := c.Do(ctx, http.MethodGet, "/api/v1/projects?limit=200", nil, &page); err != nil {
-			return fail(env, err)
-		}
-		if *asJSON {
-			return printJSON(env, page)
-		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tDEFAULT BRANCH\tURL")
-		for _, p := range page.Items {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, p.DefaultBranch, p.URL)
-		}
-		tw.Flush()
-		return 0
-	default:
-		fs.Usage()
-		return 2
-	}
-	if *asJSON {
-		return printJSON(env, p)
-	}
-	fmt.Fprintf(env.Stdout, "project %s (id %d): %s, default branch %s\n", p.Name, p.ID, p.URL, p.DefaultBranch)
-	return 0
+	})
+	return group("project", "manage projects: create, list, get, update, delete; members and their roles", "",
+		create, list, get, update, del, membersCmd(env))
 }
 
-func printJSON(env *Env, v any) int {
-	enc := json.NewEncoder(env.Stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return fail(env, err)
-	}
-	return 0
-}
-
-func cmdPipelines(ctx context.Context, args []string, env *Env) int {
-	fs := newFlags(env, "pipelines", "PROJECT")
-	mk := clientFlags(fs, env)
-	ref := fs.String("ref", "", "branch, tag or commit (default: the project's default branch)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return 2
-	}
-	var out struct {
-		Items []struct {
-			Name   string   `json:"name"`
-			File   string   `json:"file"`
-			Commit string   `json:"commit"`
-			Stages []string `json:"stages"`
-			Jobs   []struct {
-				Name  string   `json:"name"`
-				Stage string   `json:"stage"`
-				Deps  []string `json:"deps"`
-			} `json:"jobs"`
-		} `json:"items"`
-	}
-	path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/pipelines?ref=" + url.QueryEscape(*ref)
-	if err := mk().Do(ctx, http.MethodGet, path, nil, &out); err != nil {
-		return fail(env, err)
-	}
-	if *asJSON {
-		return printJSON(env, out)
-	}
-	for _, p := range out.Items {
-		fmt.Fprintf(env.Stdout, "pipeline %s (%s at %.12s)\n", field(p.Name), field(p.File), p.Commit)
-		for _, j := range p.Jobs {
-			fmt.Fprintf(env.Stdout, "  %-12s %-20s needs %s\n", field(j.Stage), field(j.Name), fields(j.Deps))
+func pipelinesCmd(env *Env) *cobra.Command {
+	return leaf("pipelines PROJECT", "show the pipelines of a project at a ref", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		ref := fs.String("ref", "", "branch, tag or commit (default: the project's default branch)")
+		o := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			var out struct {
+				Items []struct {
+					Name   string   `json:"name"`
+					File   string   `json:"file"`
+					Commit string   `json:"commit"`
+					Stages []string `json:"stages"`
+					Jobs   []struct {
+						Name  string   `json:"name"`
+						Stage string   `json:"stage"`
+						Deps  []string `json:"deps"`
+					} `json:"jobs"`
+				} `json:"items"`
+			}
+			path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/pipelines?ref=" + url.QueryEscape(*ref)
+			if err := o.wrap(mk().Do)(ctx, http.MethodGet, path, nil, &out); err != nil {
+				return fail(env, err)
+			}
+			if o.structured() {
+				return o.print(env, out)
+			}
+			for _, p := range out.Items {
+				fmt.Fprintf(env.Stdout, "pipeline %s (%s at %.12s)\n", field(p.Name), field(p.File), p.Commit)
+				for _, j := range p.Jobs {
+					fmt.Fprintf(env.Stdout, "  %-12s %-20s needs %s\n", field(j.Stage), field(j.Name), fields(j.Deps))
+				}
+			}
+			return 0
 		}
-	}
-	return 0
+	})
 }

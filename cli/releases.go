@@ -7,79 +7,95 @@ import (
 	"net/url"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	lathe "github.com/lathe-ci/lathe"
 )
 
-const releaseUsage = `Usage:
-  lathe release create PROJECT VERSION-rcN --commit SHA [--build [--build-pipeline build]]
-  lathe release list PROJECT
-  lathe release get PROJECT VERSION
-  lathe release final PROJECT VERSION
-  lathe release promote PROJECT ENV     deploy what runs in ENV to the next environment
-A release is a version; each of its candidates (VERSION-rc1, -rc2, ...) is one commit.
+const releaseLong = `A release is a version; each of its candidates (VERSION-rc1, -rc2, ...) is one commit.
 (lathe promote moves a run in its queue; deployment promotion is lathe release promote.)`
 
-func cmdRelease(ctx context.Context, args []string, env *Env) int {
-	if len(args) == 0 {
-		fmt.Fprintln(env.Stderr, releaseUsage)
-		return 2
+func releaseCmd(env *Env) *cobra.Command {
+	base := func(project string) string { return "/api/v1/projects/" + url.PathEscape(project) }
+	// one is a command answering with one release.
+	one := func(use, short string, flags func(fs *pflag.FlagSet) func(pos []string) (string, string, any)) *cobra.Command {
+		return leaf(use, short, func(fs *pflag.FlagSet) body {
+			mk := clientFlags(fs, env)
+			req := flags(fs)
+			out := outputFlags(fs, false)
+			return func(ctx context.Context, pos []string) int {
+				if len(pos) != 2 {
+					return badUsage
+				}
+				method, path, in := req(pos)
+				var rl lathe.Release
+				if err := out.wrap(mk().Do)(ctx, method, path, in, &rl); err != nil {
+					return fail(env, err)
+				}
+				if out.structured() {
+					return out.print(env, rl)
+				}
+				printReleases(env, []*lathe.Release{&rl})
+				return 0
+			}
+		})
 	}
-	sub, args := args[0], args[1:]
-	fs := newFlags(env, "release "+sub, "PROJECT [VERSION|ENV]")
-	mk := clientFlags(fs, env)
-	commit := fs.String("commit", "", "create: the full commit ID of the candidate")
-	build := fs.Bool("build", false, "create: run the build pipeline; the candidate is ready when it succeeds")
-	buildPipeline := fs.String("build-pipeline", "build", "create: the build pipeline --build runs")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) == 0 {
-		fmt.Fprintln(env.Stderr, releaseUsage)
-		return 2
-	}
-	c := mk()
-	base := "/api/v1/projects/" + url.PathEscape(pos[0])
-	var rls []*lathe.Release
-	switch {
-	case sub == "create" && len(pos) == 2:
-		var rl lathe.Release
-		in := map[string]any{"commit": *commit, "trigger_build": *build, "build_pipeline": *buildPipeline}
-		if err := c.Do(ctx, http.MethodPost, base+"/releases/"+url.PathEscape(pos[1]), in, &rl); err != nil {
-			return fail(env, err)
+	create := one("create PROJECT VERSION-rcN --commit SHA", "make a release candidate of a commit (--build: run the build pipeline for it)", func(fs *pflag.FlagSet) func([]string) (string, string, any) {
+		commit := fs.String("commit", "", "the full commit ID of the candidate")
+		build := fs.Bool("build", false, "run the build pipeline; the candidate is ready when it succeeds")
+		buildPipeline := fs.String("build-pipeline", "build", "the build pipeline --build runs")
+		return func(pos []string) (string, string, any) {
+			in := map[string]any{"commit": *commit, "trigger_build": *build, "build_pipeline": *buildPipeline}
+			return http.MethodPost, base(pos[0]) + "/releases/" + url.PathEscape(pos[1]), in
 		}
-		rls = []*lathe.Release{&rl}
-	case sub == "list" && len(pos) == 1:
-		var list struct {
-			Items []*lathe.Release `json:"items"`
+	})
+	get := one("get PROJECT VERSION", "show a release and its candidates", func(fs *pflag.FlagSet) func([]string) (string, string, any) {
+		return func(pos []string) (string, string, any) {
+			return http.MethodGet, base(pos[0]) + "/releases/" + url.PathEscape(pos[1]), nil
 		}
-		if err := c.Do(ctx, http.MethodGet, base+"/releases", nil, &list); err != nil {
-			return fail(env, err)
+	})
+	final := one("final PROJECT VERSION", "mark a release final: it takes no more candidates", func(fs *pflag.FlagSet) func([]string) (string, string, any) {
+		return func(pos []string) (string, string, any) {
+			return http.MethodPost, base(pos[0]) + "/releases/" + url.PathEscape(pos[1]) + "/final", nil
 		}
-		if *asJSON {
-			return printJSON(env, list)
+	})
+	list := leaf("list PROJECT", "list a project's releases and their candidates", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			var list struct {
+				Items []*lathe.Release `json:"items"`
+			}
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(pos[0])+"/releases", nil, &list); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, list)
+			}
+			printReleases(env, list.Items)
+			return 0
 		}
-		rls = list.Items
-	case (sub == "get" || sub == "final") && len(pos) == 2:
-		var rl lathe.Release
-		method, path := http.MethodGet, base+"/releases/"+url.PathEscape(pos[1])
-		if sub == "final" {
-			method, path = http.MethodPost, path+"/final"
+	})
+	promote := leaf("promote PROJECT ENV", "deploy what runs in ENV to the next environment", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 2 {
+				return badUsage
+			}
+			return deployCall(ctx, env, out, mk().Do, base(pos[0])+"/environments/"+url.PathEscape(pos[1])+"/promote", nil)
 		}
-		if err := c.Do(ctx, method, path, nil, &rl); err != nil {
-			return fail(env, err)
-		}
-		rls = []*lathe.Release{&rl}
-	case sub == "promote" && len(pos) == 2:
-		return deployCall(ctx, env, c.Do, base+"/environments/"+url.PathEscape(pos[1])+"/promote", nil, *asJSON)
-	default:
-		fmt.Fprintln(env.Stderr, releaseUsage)
-		return 2
-	}
-	if *asJSON && len(rls) == 1 {
-		return printJSON(env, rls[0])
-	}
+	})
+	return group("release", "manage release candidates: create, list, get, final; promote what runs in an environment to the next", releaseLong,
+		create, list, get, final, promote)
+}
+
+// printReleases prints one line per candidate.
+func printReleases(env *Env, rls []*lathe.Release) {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CANDIDATE\tSTATUS\tCOMMIT\tFINAL\tBY")
 	for _, rl := range rls {
@@ -88,91 +104,84 @@ func cmdRelease(ctx context.Context, args []string, env *Env) int {
 		}
 	}
 	tw.Flush()
-	return 0
 }
 
 // doFunc is client.Client.Do.
 type doFunc func(ctx context.Context, method, path string, body, out any) error
 
 // deployCall starts a deployment and prints it.
-func deployCall(ctx context.Context, env *Env, do doFunc, path string, body any, asJSON bool) int {
+func deployCall(ctx context.Context, env *Env, out *output, do doFunc, path string, body any) int {
 	var d lathe.Deployment
-	if err := do(ctx, http.MethodPost, path, body, &d); err != nil {
+	if err := out.wrap(do)(ctx, http.MethodPost, path, body, &d); err != nil {
 		return fail(env, err)
 	}
-	if asJSON {
-		return printJSON(env, d)
+	if out.structured() {
+		return out.print(env, d)
 	}
 	fmt.Fprintf(env.Stdout, "deployment %d: %s to %s, %s (run %d)\n", d.ID, field(d.Version), field(d.Environment), d.Status, d.RunID)
 	return 0
 }
 
-// cmdDeploy deploys a release candidate to an environment.
-func cmdDeploy(ctx context.Context, args []string, env *Env) int {
-	fs := newFlags(env, "deploy", "PROJECT ENV VERSION-rcN")
-	mk := clientFlags(fs, env)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) != 3 {
-		fmt.Fprintln(env.Stderr, "Usage: lathe deploy PROJECT ENV VERSION-rcN")
-		return 2
-	}
-	path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/environments/" + url.PathEscape(pos[1]) + "/deployments"
-	return deployCall(ctx, env, mk().Do, path, map[string]string{"release_candidate_version": pos[2]}, *asJSON)
-}
-
-// cmdRollback deploys an environment's previous successful candidate again.
-func cmdRollback(ctx context.Context, args []string, env *Env) int {
-	fs := newFlags(env, "rollback", "PROJECT ENV")
-	mk := clientFlags(fs, env)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) != 2 {
-		fmt.Fprintln(env.Stderr, "Usage: lathe rollback PROJECT ENV")
-		return 2
-	}
-	path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/environments/" + url.PathEscape(pos[1]) + "/rollback"
-	return deployCall(ctx, env, mk().Do, path, nil, *asJSON)
-}
-
-// cmdEnvironments shows what runs where: each environment of a project
-// with its current deployment.
-func cmdEnvironments(ctx context.Context, args []string, env *Env) int {
-	fs := newFlags(env, "environments", "PROJECT")
-	mk := clientFlags(fs, env)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(env.Stderr, "Usage: lathe environments PROJECT")
-		return 2
-	}
-	var m struct {
-		Items []*lathe.MatrixRow `json:"items"`
-	}
-	if err := mk().Do(ctx, http.MethodGet, "/api/v1/projects/"+url.PathEscape(pos[0])+"/deployments", nil, &m); err != nil {
-		return fail(env, err)
-	}
-	if *asJSON {
-		return printJSON(env, m)
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENVIRONMENT\tVERSION\tCOMMIT\tDEPLOYED")
-	for _, row := range m.Items {
-		if row.Current == nil {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\n", field(row.Environment))
-			continue
+// deployCmd deploys a release candidate to an environment.
+func deployCmd(env *Env) *cobra.Command {
+	return leaf("deploy PROJECT ENV VERSION-rcN", "deploy a release candidate to an environment", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 3 {
+				return badUsage
+			}
+			path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/environments/" + url.PathEscape(pos[1]) + "/deployments"
+			return deployCall(ctx, env, out, mk().Do, path, map[string]string{"release_candidate_version": pos[2]})
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.12s\t%s\n", field(row.Environment), field(row.Current.Version), row.Current.Commit, row.Current.CreatedAt.Local().Format("2006-01-02 15:04:05"))
-	}
-	tw.Flush()
-	return 0
+	})
+}
+
+// rollbackCmd deploys an environment's previous successful candidate again.
+func rollbackCmd(env *Env) *cobra.Command {
+	return leaf("rollback PROJECT ENV", "deploy an environment's previous successful candidate again", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 2 {
+				return badUsage
+			}
+			path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/environments/" + url.PathEscape(pos[1]) + "/rollback"
+			return deployCall(ctx, env, out, mk().Do, path, nil)
+		}
+	})
+}
+
+// environmentsCmd shows what runs where: each environment of a project
+// with its current deployment.
+func environmentsCmd(env *Env) *cobra.Command {
+	return leaf("environments PROJECT", "show what runs where: each environment of a project with its current version", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			var m struct {
+				Items []*lathe.MatrixRow `json:"items"`
+			}
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/projects/"+url.PathEscape(pos[0])+"/deployments", nil, &m); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, m)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ENVIRONMENT\tVERSION\tCOMMIT\tDEPLOYED")
+			for _, row := range m.Items {
+				if row.Current == nil {
+					fmt.Fprintf(tw, "%s\t-\t-\t-\n", field(row.Environment))
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%.12s\t%s\n", field(row.Environment), field(row.Current.Version), row.Current.Commit, row.Current.CreatedAt.Local().Format("2006-01-02 15:04:05"))
+			}
+			tw.Flush()
+			return 0
+		}
+	})
 }

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	lathe "github.com/lathe-ci/lathe"
 )
 
@@ -20,231 +23,221 @@ func queryFlags(q url.Values, flags map[string]*string) {
 	}
 }
 
-// cmdTests prints a run's test results: lathe tests RUN [--status failed,error] …
-func cmdTests(ctx context.Context, args []string, env *Env) int {
-	fs := newFlags(env, "tests", "RUN")
-	mk := clientFlags(fs, env)
-	flags := map[string]*string{
-		"status":          fs.String("status", "", "only these statuses (comma-separated: passed, failed, error, skipped)"),
-		"change":          fs.String("change", "", "only these changes (comma-separated: new, fixed, same)"),
-		"min_instability": fs.String("min-instability", "", "only tests at least this unstable (0-9)"),
-		"max_instability": fs.String("max-instability", "", "only tests at most this unstable (0-9)"),
-		"text":            fs.String("text", "", "only tests whose suite, name or message contains this"),
-		"job":             fs.String("job", "", "only the tests of this job"),
-		"before":          fs.String("before", "", "the page after this cursor"),
-	}
-	limit := fs.Int("limit", 50, "how many results")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	id, err := runArg(pos)
-	if err != nil {
-		fs.Usage()
-		return 2
-	}
-	q := url.Values{"limit": {strconv.Itoa(*limit)}}
-	queryFlags(q, flags)
-	var rt lathe.RunTests
-	if err := mk().Do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/tests?%s", id, q.Encode()), nil, &rt); err != nil {
-		return fail(env, err)
-	}
-	if *asJSON {
-		return printJSON(env, rt)
-	}
-	t := rt.Totals
-	fmt.Fprintf(env.Stdout, "passed %d, failed %d, error %d, skipped %d; new failures %d, fixed %d\n",
-		t.Passed, t.Failed, t.Error, t.Skipped, t.NewFailures, t.Fixed)
-	for _, w := range rt.Warnings {
-		fmt.Fprintf(env.Stdout, "warning: job %s: %s\n", w.Job, w.Message)
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CASE\tJOB\tSUITE\tNAME\tSTATUS\tCHANGE\tINSTABILITY\tMS")
-	for _, r := range rt.Items {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.ID, r.Job, field(r.Suite), r.Name, r.Status, r.Change, r.Instability, r.DurationMS)
-	}
-	tw.Flush()
-	if rt.Next != nil {
-		fmt.Fprintf(env.Stdout, "more: --before %d\n", *rt.Next)
-	}
-	return 0
+// testsCmd prints a run's test results: lathe tests RUN [--status failed,error] …
+func testsCmd(env *Env) *cobra.Command {
+	return leaf("tests RUN", "show a run's test results: totals, new failures, fixes, instability (filters as flags)", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		flags := map[string]*string{
+			"status":          fs.String("status", "", "only these statuses (comma-separated: passed, failed, error, skipped)"),
+			"change":          fs.String("change", "", "only these changes (comma-separated: new, fixed, same)"),
+			"min_instability": fs.String("min-instability", "", "only tests at least this unstable (0-9)"),
+			"max_instability": fs.String("max-instability", "", "only tests at most this unstable (0-9)"),
+			"text":            fs.String("text", "", "only tests whose suite, name or message contains this"),
+			"job":             fs.String("job", "", "only the tests of this job"),
+			"before":          fs.String("before", "", "the page after this cursor"),
+		}
+		limit := fs.Int("limit", 50, "how many results")
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			id, err := runArg(pos)
+			if err != nil {
+				return badUsage
+			}
+			q := url.Values{"limit": {strconv.Itoa(*limit)}}
+			queryFlags(q, flags)
+			var rt lathe.RunTests
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/tests?%s", id, q.Encode()), nil, &rt); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, rt)
+			}
+			t := rt.Totals
+			fmt.Fprintf(env.Stdout, "passed %d, failed %d, error %d, skipped %d; new failures %d, fixed %d\n",
+				t.Passed, t.Failed, t.Error, t.Skipped, t.NewFailures, t.Fixed)
+			for _, w := range rt.Warnings {
+				fmt.Fprintf(env.Stdout, "warning: job %s: %s\n", w.Job, w.Message)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CASE\tJOB\tSUITE\tNAME\tSTATUS\tCHANGE\tINSTABILITY\tMS")
+			for _, r := range rt.Items {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.ID, r.Job, field(r.Suite), r.Name, r.Status, r.Change, r.Instability, r.DurationMS)
+			}
+			tw.Flush()
+			if rt.Next != nil {
+				fmt.Fprintf(env.Stdout, "more: --before %d\n", *rt.Next)
+			}
+			return 0
+		}
+	})
 }
 
-// cmdIssues prints a run's issues: lathe issues RUN [--new] [--severity error] …
-func cmdIssues(ctx context.Context, args []string, env *Env) int {
-	fs := newFlags(env, "issues", "RUN")
-	mk := clientFlags(fs, env)
-	flags := map[string]*string{
-		"severity": fs.String("severity", "", "only these severities (comma-separated: error, warning, note)"),
-		"file":     fs.String("file", "", "only issues whose file contains this"),
-		"message":  fs.String("message", "", "only issues whose message contains this"),
-		"symbol":   fs.String("symbol", "", "only issues whose symbol contains this"),
-		"job":      fs.String("job", "", "only the issues of this job"),
-		"new":      fs.String("new", "", "true: only new issues; false: only old ones"),
-		"before":   fs.String("before", "", "the page after this cursor"),
-	}
-	limit := fs.Int("limit", 50, "how many issues")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	id, err := runArg(pos)
-	if err != nil {
-		fs.Usage()
-		return 2
-	}
-	q := url.Values{"limit": {strconv.Itoa(*limit)}}
-	queryFlags(q, flags)
-	var ri struct {
-		Items []*lathe.RunIssue `json:"items"`
-		Next  *int64            `json:"next"`
-		Total int               `json:"total"`
-		New   int               `json:"new"`
-	}
-	if err := mk().Do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/issues?%s", id, q.Encode()), nil, &ri); err != nil {
-		return fail(env, err)
-	}
-	if *asJSON {
-		return printJSON(env, ri)
-	}
-	fmt.Fprintf(env.Stdout, "%d issues, %d new\n", ri.Total, ri.New)
-	for _, is := range ri.Items {
-		mark := " "
-		if is.New {
-			mark = "+"
+// issuesCmd prints a run's issues: lathe issues RUN [--new] [--severity error] …
+func issuesCmd(env *Env) *cobra.Command {
+	return leaf("issues RUN", "show a run's issues (SARIF or compiler findings), new ones marked +", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		flags := map[string]*string{
+			"severity": fs.String("severity", "", "only these severities (comma-separated: error, warning, note)"),
+			"file":     fs.String("file", "", "only issues whose file contains this"),
+			"message":  fs.String("message", "", "only issues whose message contains this"),
+			"symbol":   fs.String("symbol", "", "only issues whose symbol contains this"),
+			"job":      fs.String("job", "", "only the issues of this job"),
+			"new":      fs.String("new", "", "true: only new issues; false: only old ones"),
+			"before":   fs.String("before", "", "the page after this cursor"),
 		}
-		fmt.Fprintf(env.Stdout, "%s %s:%d:%d: %s: %s", mark, is.File, is.Line, is.Column, is.Severity, is.Message)
-		if is.Symbol != "" {
-			fmt.Fprintf(env.Stdout, " [%s]", is.Symbol)
+		limit := fs.Int("limit", 50, "how many issues")
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			id, err := runArg(pos)
+			if err != nil {
+				return badUsage
+			}
+			q := url.Values{"limit": {strconv.Itoa(*limit)}}
+			queryFlags(q, flags)
+			var ri struct {
+				Items []*lathe.RunIssue `json:"items"`
+				Next  *int64            `json:"next"`
+				Total int               `json:"total"`
+				New   int               `json:"new"`
+			}
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/issues?%s", id, q.Encode()), nil, &ri); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, ri)
+			}
+			fmt.Fprintf(env.Stdout, "%d issues, %d new\n", ri.Total, ri.New)
+			for _, is := range ri.Items {
+				mark := " "
+				if is.New {
+					mark = "+"
+				}
+				fmt.Fprintf(env.Stdout, "%s %s:%d:%d: %s: %s", mark, is.File, is.Line, is.Column, is.Severity, is.Message)
+				if is.Symbol != "" {
+					fmt.Fprintf(env.Stdout, " [%s]", is.Symbol)
+				}
+				fmt.Fprintf(env.Stdout, " (%s)\n", is.Job)
+			}
+			return 0
 		}
-		fmt.Fprintf(env.Stdout, " (%s)\n", is.Job)
-	}
-	return 0
+	})
 }
 
-// cmdBuilds searches finished jobs across runs (Zuul's builds).
-func cmdBuilds(ctx context.Context, args []string, env *Env) int {
-	fs := newFlags(env, "builds", "")
-	mk := clientFlags(fs, env)
-	flags := map[string]*string{}
-	for _, f := range []string{"project", "pipeline", "job", "branch", "result", "agent", "since", "until", "before"} {
-		flags[f] = fs.String(f, "", "only builds with this "+f)
-	}
-	flags["min_duration"] = fs.String("min-duration", "", "only builds that ran at least this many seconds")
-	flags["max_duration"] = fs.String("max-duration", "", "only builds that ran at most this many seconds")
-	limit := fs.Int("limit", 20, "how many builds")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if _, code, ok := parse(fs, args); !ok {
-		return code
-	}
-	q := url.Values{"limit": {strconv.Itoa(*limit)}}
-	queryFlags(q, flags)
-	var page lathe.Page[*lathe.Build]
-	if err := mk().Do(ctx, http.MethodGet, "/api/v1/builds?"+q.Encode(), nil, &page); err != nil {
-		return fail(env, err)
-	}
-	if *asJSON {
-		return printJSON(env, page)
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOB ID\tPROJECT\tPIPELINE\tRUN\tJOB\tBRANCH\tRESULT\tAGENT\tDURATION")
-	for _, b := range page.Items {
-		d := "-"
-		if b.DurationMS != nil {
-			d = strconv.FormatInt(*b.DurationMS, 10) + "ms"
+// buildsCmd searches finished jobs across runs (Zuul's builds).
+func buildsCmd(env *Env) *cobra.Command {
+	return leaf("builds", "search finished jobs across runs by project, pipeline, job, branch, result, agent, duration, time", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		flags := map[string]*string{}
+		for _, f := range []string{"project", "pipeline", "job", "branch", "result", "agent", "since", "until", "before"} {
+			flags[f] = fs.String(f, "", "only builds with this "+f)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Project, b.Pipeline, b.RunNumber, b.Job, field(b.Branch), b.Result, field(b.Agent), d)
-	}
-	tw.Flush()
-	return 0
+		flags["min_duration"] = fs.String("min-duration", "", "only builds that ran at least this many seconds")
+		flags["max_duration"] = fs.String("max-duration", "", "only builds that ran at most this many seconds")
+		limit := fs.Int("limit", 20, "how many builds")
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 0 {
+				return badUsage
+			}
+			q := url.Values{"limit": {strconv.Itoa(*limit)}}
+			queryFlags(q, flags)
+			var page lathe.Page[*lathe.Build]
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/builds?"+q.Encode(), nil, &page); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, page)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "JOB ID\tPROJECT\tPIPELINE\tRUN\tJOB\tBRANCH\tRESULT\tAGENT\tDURATION")
+			for _, b := range page.Items {
+				d := "-"
+				if b.DurationMS != nil {
+					d = strconv.FormatInt(*b.DurationMS, 10) + "ms"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Project, b.Pipeline, b.RunNumber, b.Job, field(b.Branch), b.Result, field(b.Agent), d)
+			}
+			tw.Flush()
+			return 0
+		}
+	})
 }
 
-// cmdStats prints a project's run statistics (and a job's build times with --job).
-func cmdStats(ctx context.Context, args []string, env *Env) int {
-	fs := newFlags(env, "stats", "PROJECT")
-	mk := clientFlags(fs, env)
-	pipeline := fs.String("pipeline", "", "only runs of this pipeline")
-	branch := fs.String("branch", "", "only runs of this branch")
-	job := fs.String("job", "", "also print the build times of this job")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return 2
-	}
-	q := url.Values{}
-	queryFlags(q, map[string]*string{"pipeline": pipeline, "branch": branch})
-	base := "/api/v1/projects/" + url.PathEscape(pos[0])
-	var st lathe.RunStats
-	c := mk()
-	if err := c.Do(ctx, http.MethodGet, base+"/stats?"+q.Encode(), nil, &st); err != nil {
-		return fail(env, err)
-	}
-	var bt *lathe.BuildTimes
-	if *job != "" {
-		q.Set("job", *job)
-		bt = &lathe.BuildTimes{}
-		if err := c.Do(ctx, http.MethodGet, base+"/build-times?"+q.Encode(), nil, bt); err != nil {
-			return fail(env, err)
+// statsCmd prints a project's run statistics (and a job's build times with --job).
+func statsCmd(env *Env) *cobra.Command {
+	return leaf("stats PROJECT", "show a project's run counts and durations (--job: that job's build times and percentiles)", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		pipeline := fs.String("pipeline", "", "only runs of this pipeline")
+		branch := fs.String("branch", "", "only runs of this branch")
+		job := fs.String("job", "", "also print the build times of this job")
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			q := url.Values{}
+			queryFlags(q, map[string]*string{"pipeline": pipeline, "branch": branch})
+			base := "/api/v1/projects/" + url.PathEscape(pos[0])
+			var st lathe.RunStats
+			c := mk()
+			if err := c.Do(ctx, http.MethodGet, base+"/stats?"+q.Encode(), nil, &st); err != nil {
+				return fail(env, err)
+			}
+			var bt *lathe.BuildTimes
+			if *job != "" {
+				q.Set("job", *job)
+				bt = &lathe.BuildTimes{}
+				if err := c.Do(ctx, http.MethodGet, base+"/build-times?"+q.Encode(), nil, bt); err != nil {
+					return fail(env, err)
+				}
+			}
+			if out.structured() {
+				return out.print(env, map[string]any{"stats": st, "build_times": bt})
+			}
+			ms := func(v *int64) string {
+				if v == nil {
+					return "-"
+				}
+				return strconv.FormatInt(*v, 10) + "ms"
+			}
+			fmt.Fprintf(env.Stdout, "runs: %d in all, %d in the last week, %d in the last month\n", st.Total, st.LastWeek, st.LastMonth)
+			fmt.Fprintf(env.Stdout, "mean duration: %s (last week %s, last month %s)\n", ms(st.AvgDurationMS), ms(st.AvgDurationLastWeekMS), ms(st.AvgDurationLastMonthMS))
+			if bt != nil {
+				fmt.Fprintf(env.Stdout, "job %s: %d builds, p50 %s, p90 %s, p95 %s, p99 %s, max %s\n", *job, bt.Count, ms(bt.P50MS), ms(bt.P90MS), ms(bt.P95MS), ms(bt.P99MS), ms(bt.MaxMS))
+			}
+			return 0
 		}
-	}
-	if *asJSON {
-		return printJSON(env, map[string]any{"stats": st, "build_times": bt})
-	}
-	ms := func(v *int64) string {
-		if v == nil {
-			return "-"
-		}
-		return strconv.FormatInt(*v, 10) + "ms"
-	}
-	fmt.Fprintf(env.Stdout, "runs: %d in all, %d in the last week, %d in the last month\n", st.Total, st.LastWeek, st.LastMonth)
-	fmt.Fprintf(env.Stdout, "mean duration: %s (last week %s, last month %s)\n", ms(st.AvgDurationMS), ms(st.AvgDurationLastWeekMS), ms(st.AvgDurationLastMonthMS))
-	if bt != nil {
-		fmt.Fprintf(env.Stdout, "job %s: %d builds, p50 %s, p90 %s, p95 %s, p99 %s, max %s\n", *job, bt.Count, ms(bt.P50MS), ms(bt.P90MS), ms(bt.P95MS), ms(bt.P99MS), ms(bt.MaxMS))
-	}
-	return 0
+	})
 }
 
-const stageUsage = `Usage:
-  lathe stage set STAGE running|success|failed   (a stage declared external: true)
-  lathe stage delete STAGE                        (of a finished run, with its jobs' logs)`
-
-// cmdStage drives an external stage or deletes a finished run's stage.
-func cmdStage(ctx context.Context, args []string, env *Env) int {
-	if len(args) == 0 {
-		fmt.Fprintln(env.Stderr, stageUsage)
-		return 2
+// stageCmd drives an external stage or deletes a finished run's stage.
+func stageCmd(env *Env) *cobra.Command {
+	one := func(use, short string, nargs int, req func(pos []string) (string, any)) *cobra.Command {
+		return leaf(use, short, func(fs *pflag.FlagSet) body {
+			mk := clientFlags(fs, env)
+			out := outputFlags(fs, false)
+			return func(ctx context.Context, pos []string) int {
+				if len(pos) != nargs {
+					return badUsage
+				}
+				method, in := req(pos)
+				var st lathe.Stage
+				if err := out.wrap(mk().Do)(ctx, method, "/api/v1/stages/"+url.PathEscape(pos[0]), in, &st); err != nil {
+					return fail(env, err)
+				}
+				if out.structured() {
+					return out.print(env, st)
+				}
+				fmt.Fprintf(env.Stdout, "stage %d (%s) of run %d: %s\n", st.ID, st.Name, st.RunID, st.Status)
+				return 0
+			}
+		})
 	}
-	sub, args := args[0], args[1:]
-	fs := newFlags(env, "stage "+sub, "STAGE [STATUS]")
-	mk := clientFlags(fs, env)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	var st lathe.Stage
-	switch {
-	case sub == "set" && len(pos) == 2:
-		if err := mk().Do(ctx, http.MethodPatch, "/api/v1/stages/"+url.PathEscape(pos[0]), map[string]string{"status": pos[1]}, &st); err != nil {
-			return fail(env, err)
-		}
-	case sub == "delete" && len(pos) == 1:
-		if err := mk().Do(ctx, http.MethodDelete, "/api/v1/stages/"+url.PathEscape(pos[0]), nil, &st); err != nil {
-			return fail(env, err)
-		}
-	default:
-		fmt.Fprintln(env.Stderr, stageUsage)
-		return 2
-	}
-	if *asJSON {
-		return printJSON(env, st)
-	}
-	fmt.Fprintf(env.Stdout, "stage %d (%s) of run %d: %s\n", st.ID, st.Name, st.RunID, st.Status)
-	return 0
+	set := one("set STAGE running|success|failed", "set the status of a stage declared external: true", 2, func(pos []string) (string, any) {
+		return http.MethodPatch, map[string]string{"status": pos[1]}
+	})
+	del := one("delete STAGE", "delete a finished run's stage, with its jobs' logs", 1, func(pos []string) (string, any) {
+		return http.MethodDelete, nil
+	})
+	return group("stage", "set an external stage's status (set STAGE STATUS) or delete a finished run's stage", "", set, del)
 }

@@ -1,6 +1,6 @@
 package cli
 
-import "flag"
+import "github.com/spf13/pflag"
 
 // secretValue is a flag holding a credential (a token, a database URL with
 // its password) whose default may come from the environment. The flag
@@ -18,6 +18,8 @@ func (v *secretValue) String() string {
 	return "(from " + v.from + ")"
 }
 
+func (v *secretValue) Type() string { return "string" }
+
 func (v *secretValue) Set(s string) error {
 	*v.p, v.from = s, ""
 	return nil
@@ -25,7 +27,7 @@ func (v *secretValue) Set(s string) error {
 
 // secretVar defines the credential flag name on fs, stored in p, with the
 // environment variable key as its default.
-func secretVar(fs *flag.FlagSet, env *Env, p *string, name, key, usage string) {
+func secretVar(fs *pflag.FlagSet, env *Env, p *string, name, key, usage string) {
 	v := &secretValue{p: p}
 	if s := env.Getenv(key); s != "" {
 		*p, v.from = s, key
@@ -36,13 +38,13 @@ func secretVar(fs *flag.FlagSet, env *Env, p *string, name, key, usage string) {
 }
 
 // secretString is secretVar into a new string.
-func secretString(fs *flag.FlagSet, env *Env, name, key, usage string) *string {
+func secretString(fs *pflag.FlagSet, env *Env, name, key, usage string) *string {
 	p := new(string)
 	secretVar(fs, env, p, name, key, usage)
 	return p
 }
 
 // databaseURLFlag adds --database-url, which may hold a password.
-func databaseURLFlag(fs *flag.FlagSet, env *Env, p *string) {
+func databaseURLFlag(fs *pflag.FlagSet, env *Env, p *string) {
 	secretVar(fs, env, p, "database-url", "LATHE_DATABASE_URL", "postgres://… URL; empty: SQLite in the data directory (env LATHE_DATABASE_URL)")
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,96 +10,109 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/server"
 )
 
-const secretsUsage = `Usage:
-  lathe secrets set [--project P] [--value-file F] NAME   (the value comes from stdin unless --value-file)
-  lathe secrets list [--project P]
-  lathe secrets get [--project P] NAME
-  lathe secrets delete [--project P] NAME
-  lathe secrets reencrypt [--data D] [--database-url URL] [--secret-key-file F] [--old-secret-key-file F]...
-  lathe secrets grant|revoke|protect ...   (who may have a secret; lathe secrets protect -h)
-Without --project, a secret is global: the jobs of the projects it is granted to
+const secretsLong = `Without --project, a secret is global: the jobs of the projects it is granted to
 (lathe secrets grant) get it, unless the project has its own of that name. Values are never printed, and never
 taken from the command line (where other users could see them).
 reencrypt works on the database directly: after a key rotation (the new key
 first in the key file, or the old one given with --old-secret-key-file) it
 seals every stored value under the new key, so the old key can be dropped.`
 
-func cmdSecrets(ctx context.Context, args []string, env *Env) int {
-	if len(args) == 0 {
-		fmt.Fprintln(env.Stderr, secretsUsage)
-		return 2
+func secretsCmd(env *Env) *cobra.Command {
+	// secretFlags adds the flags every secret command has.
+	secretFlags := func(fs *pflag.FlagSet) (mk func() *client.Client, base func() string, project *string) {
+		mk = clientFlags(fs, env)
+		project = fs.String("project", "", "the project (name or ID); empty: global secrets")
+		return mk, func() string {
+			if *project != "" {
+				return "/api/v1/projects/" + url.PathEscape(*project) + "/secrets"
+			}
+			return "/api/v1/secrets"
+		}, project
 	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "reencrypt":
-		return cmdReencrypt(ctx, args, env)
-	case "grant", "revoke", "protect":
-		return cmdSecretRules(ctx, sub, args, env)
-	}
-	fs := newFlags(env, "secrets "+sub, "NAME")
-	mk := clientFlags(fs, env)
-	project := fs.String("project", "", "the project (name or ID); empty: global secrets")
-	valueFile := fs.String("value-file", "", "set: read the value from this file instead of stdin")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	base := "/api/v1/secrets"
-	if *project != "" {
-		base = "/api/v1/projects/" + url.PathEscape(*project) + "/secrets"
-	}
-	c := mk()
-	switch {
-	case sub == "set" && len(pos) == 1:
-		value, err := readValue(env, *valueFile)
-		if err != nil {
-			return fail(env, err)
+	set := leaf("set NAME", "set a secret (the value comes from stdin unless --value-file)", func(fs *pflag.FlagSet) body {
+		mk, base, _ := secretFlags(fs)
+		valueFile := fs.String("value-file", "", "read the value from this file instead of stdin")
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			value, err := readValue(env, *valueFile)
+			if err != nil {
+				return fail(env, err)
+			}
+			var sec lathe.Secret
+			if err := out.wrap(mk().Do)(ctx, http.MethodPut, base()+"/"+url.PathEscape(pos[0]), map[string]string{"value": value}, &sec); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, sec)
+			}
+			fmt.Fprintf(env.Stdout, "secret %s set%s\n", sec.Name, scopeNote(sec.Project))
+			return 0
 		}
-		var sec lathe.Secret
-		if err := c.Do(ctx, http.MethodPut, base+"/"+url.PathEscape(pos[0]), map[string]string{"value": value}, &sec); err != nil {
-			return fail(env, err)
+	})
+	list := leaf("list", "list secrets (names and who gets them, never values)", func(fs *pflag.FlagSet) body {
+		mk, base, _ := secretFlags(fs)
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 0 {
+				return badUsage
+			}
+			var list struct {
+				Items []*lathe.Secret `json:"items"`
+			}
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(), nil, &list); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, list)
+			}
+			printSecrets(env, list.Items)
+			return 0
 		}
-		if *asJSON {
-			return printJSON(env, sec)
+	})
+	get := leaf("get NAME", "show a secret (never its value)", func(fs *pflag.FlagSet) body {
+		mk, base, _ := secretFlags(fs)
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			var sec lathe.Secret
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base()+"/"+url.PathEscape(pos[0]), nil, &sec); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, sec)
+			}
+			printSecrets(env, []*lathe.Secret{&sec})
+			return 0
 		}
-		fmt.Fprintf(env.Stdout, "secret %s set%s\n", sec.Name, scopeNote(sec.Project))
-		return 0
-	case sub == "list" && len(pos) == 0:
-		var list struct {
-			Items []*lathe.Secret `json:"items"`
+	})
+	del := leaf("delete NAME", "delete a secret", func(fs *pflag.FlagSet) body {
+		mk, base, project := secretFlags(fs)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			if err := mk().Do(ctx, http.MethodDelete, base()+"/"+url.PathEscape(pos[0]), nil, nil); err != nil {
+				return fail(env, err)
+			}
+			fmt.Fprintf(env.Stdout, "deleted secret %s%s\n", pos[0], scopeNote(*project))
+			return 0
 		}
-		if err := c.Do(ctx, http.MethodGet, base, nil, &list); err != nil {
-			return fail(env, err)
-		}
-		if *asJSON {
-			return printJSON(env, list.Items)
-		}
-		printSecrets(env, list.Items)
-		return 0
-	case sub == "get" && len(pos) == 1:
-		var sec lathe.Secret
-		if err := c.Do(ctx, http.MethodGet, base+"/"+url.PathEscape(pos[0]), nil, &sec); err != nil {
-			return fail(env, err)
-		}
-		if *asJSON {
-			return printJSON(env, sec)
-		}
-		printSecrets(env, []*lathe.Secret{&sec})
-		return 0
-	case sub == "delete" && len(pos) == 1:
-		if err := c.Do(ctx, http.MethodDelete, base+"/"+url.PathEscape(pos[0]), nil, nil); err != nil {
-			return fail(env, err)
-		}
-		fmt.Fprintf(env.Stdout, "deleted secret %s%s\n", pos[0], scopeNote(*project))
-		return 0
-	}
-	fmt.Fprintln(env.Stderr, secretsUsage)
-	return 2
+	})
+	return group("secrets", "manage secrets (set, list, get, delete; grant, revoke, protect; reencrypt after a key rotation)", secretsLong,
+		set, list, get, del, secretRuleCmd(env, "grant"), secretRuleCmd(env, "revoke"), secretRuleCmd(env, "protect"), reencryptCmd(env))
 }
 
 func scopeNote(project string) string {
@@ -151,11 +163,12 @@ type stringList []string
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+func (l *stringList) Type() string       { return "strings" }
 
 // secretKeyFlags adds the flags that say where the server's secret keys
 // are. The key itself is never a flag (command lines are visible to other
 // users): it is the key file, or LATHE_SECRET_KEY.
-func secretKeyFlags(fs *flag.FlagSet, env *Env, cfg *server.Config) {
+func secretKeyFlags(fs *pflag.FlagSet, env *Env, cfg *server.Config) {
 	secretVar(fs, env, &cfg.SecretKeyFile, "secret-key-file", "LATHE_SECRET_KEY_FILE",
 		"file holding the key that encrypts secrets, one base64 key a line: the current key first, then old keys (env LATHE_SECRET_KEY_FILE; default DATA/secret.key, made on first start; env LATHE_SECRET_KEY gives the key itself instead)")
 	old := (*stringList)(&cfg.OldSecretKeyFiles)
@@ -166,22 +179,22 @@ func secretKeyFlags(fs *flag.FlagSet, env *Env, cfg *server.Config) {
 	cfg.SecretKey = env.Getenv("LATHE_SECRET_KEY")
 }
 
-func cmdReencrypt(ctx context.Context, args []string, env *Env) int {
-	fs := newFlags(env, "secrets reencrypt", "")
-	cfg := server.Config{}
-	fs.StringVar(&cfg.DataDir, "data", envOr(env, "LATHE_DATA", ".lathe"), "data directory (env LATHE_DATA)")
-	databaseURLFlag(fs, env, &cfg.DatabaseURL)
-	secretKeyFlags(fs, env, &cfg)
-	if pos, code, ok := parse(fs, args); !ok {
-		return code
-	} else if len(pos) > 0 {
-		fs.Usage()
-		return 2
-	}
-	n, err := server.Reencrypt(ctx, cfg)
-	if err != nil {
-		return fail(env, err)
-	}
-	fmt.Fprintf(env.Stdout, "re-encrypted %d stored values under the current key; old keys are no longer needed\n", n)
-	return 0
+func reencryptCmd(env *Env) *cobra.Command {
+	return leaf("reencrypt", "seal every stored value under the current key after a key rotation (works on the database directly)", func(fs *pflag.FlagSet) body {
+		cfg := &server.Config{}
+		fs.StringVar(&cfg.DataDir, "data", envOr(env, "LATHE_DATA", ".lathe"), "data directory (env LATHE_DATA)")
+		databaseURLFlag(fs, env, &cfg.DatabaseURL)
+		secretKeyFlags(fs, env, cfg)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) > 0 {
+				return badUsage
+			}
+			n, err := server.Reencrypt(ctx, *cfg)
+			if err != nil {
+				return fail(env, err)
+			}
+			fmt.Fprintf(env.Stdout, "re-encrypted %d stored values under the current key; old keys are no longer needed\n", n)
+			return 0
+		}
+	})
 }

@@ -8,52 +8,51 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	lathe "github.com/lathe-ci/lathe"
 )
 
-const semaphoresUsage = `Usage:
-  lathe semaphores PROJECT [NAME] [--json]
-Lists the project's semaphores (concurrency groups) with their limit, the
+func semaphoresCmd(env *Env) *cobra.Command {
+	cmd := leaf("semaphores PROJECT [NAME]", "show a project's semaphores: their limits, holders and waiters", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) < 1 || len(pos) > 2 {
+				return badUsage
+			}
+			do := out.wrap(mk().Do)
+			path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/semaphores"
+			var sems []*lathe.Semaphore
+			if len(pos) == 2 {
+				var sem lathe.Semaphore
+				if err := do(ctx, http.MethodGet, path+"/"+url.PathEscape(pos[1]), nil, &sem); err != nil {
+					return fail(env, err)
+				}
+				if out.structured() {
+					return out.print(env, sem)
+				}
+				sems = []*lathe.Semaphore{&sem}
+			} else {
+				var list struct {
+					Items []*lathe.Semaphore `json:"items"`
+				}
+				if err := do(ctx, http.MethodGet, path, nil, &list); err != nil {
+					return fail(env, err)
+				}
+				if out.structured() {
+					return out.print(env, list)
+				}
+				sems = list.Items
+			}
+			printSemaphores(env, sems)
+			return 0
+		}
+	})
+	cmd.Long = `Lists the project's semaphores (concurrency groups) with their limit, the
 running attempts holding each and the queued jobs waiting for it.`
-
-func cmdSemaphores(ctx context.Context, args []string, env *Env) int {
-	fs := newFlags(env, "semaphores", "PROJECT [NAME]")
-	mk := clientFlags(fs, env)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) < 1 || len(pos) > 2 {
-		fmt.Fprintln(env.Stderr, semaphoresUsage)
-		return 2
-	}
-	c := mk()
-	path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/semaphores"
-	var sems []*lathe.Semaphore
-	if len(pos) == 2 {
-		var sem lathe.Semaphore
-		if err := c.Do(ctx, http.MethodGet, path+"/"+url.PathEscape(pos[1]), nil, &sem); err != nil {
-			return fail(env, err)
-		}
-		if *asJSON {
-			return printJSON(env, sem)
-		}
-		sems = []*lathe.Semaphore{&sem}
-	} else {
-		var list struct {
-			Items []*lathe.Semaphore `json:"items"`
-		}
-		if err := c.Do(ctx, http.MethodGet, path, nil, &list); err != nil {
-			return fail(env, err)
-		}
-		if *asJSON {
-			return printJSON(env, list)
-		}
-		sems = list.Items
-	}
-	printSemaphores(env, sems)
-	return 0
+	return cmd
 }
 
 // printSemaphores prints one line per semaphore, then one per holder and

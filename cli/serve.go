@@ -3,12 +3,17 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/lathe-ci/lathe/api"
 	"github.com/lathe-ci/lathe/executor"
@@ -16,18 +21,22 @@ import (
 	"github.com/lathe-ci/lathe/server"
 )
 
-func cmdUp(ctx context.Context, args []string, env *Env) int {
-	return serve(ctx, args, env, "up", 2, false)
+func upCmd(env *Env) *cobra.Command {
+	return leaf("up", "run a server on SQLite with embedded agents (the quickstart)", func(fs *pflag.FlagSet) body {
+		return serve(fs, env, 2, false)
+	})
 }
 
-func cmdServer(ctx context.Context, args []string, env *Env) int {
-	return serve(ctx, args, env, "server", 0, true)
+func serverCmd(env *Env) *cobra.Command {
+	return leaf("server", "run a server (SQLite or PostgreSQL)", func(fs *pflag.FlagSet) body {
+		return serve(fs, env, 0, true)
+	})
 }
 
-// serve runs a server until ctx ends or a SIGTERM or SIGINT arrives; see
-// server.Config.DrainTimeout for what stopping does to running jobs.
-func serve(ctx context.Context, args []string, env *Env, name string, defAgents int, withDB bool) int {
-	fs := newFlags(env, name, "")
+// serve declares a server's flags and returns the body that runs it until
+// ctx ends or a SIGTERM or SIGINT arrives; see server.Config.DrainTimeout
+// for what stopping does to running jobs.
+func serve(fs *pflag.FlagSet, env *Env, defAgents int, withDB bool) body {
 	cfg := server.Config{}
 	fs.StringVar(&cfg.Addr, "addr", envOr(env, "LATHE_ADDR", "127.0.0.1:8080"), "listen address (env LATHE_ADDR)")
 	fs.StringVar(&cfg.DataDir, "data", envOr(env, "LATHE_DATA", ".lathe"), "data directory: SQLite database, git mirrors, admin token, agent workspaces (env LATHE_DATA)")
@@ -66,92 +75,109 @@ func serve(ctx context.Context, args []string, env *Env, name string, defAgents 
 	}
 	secretKeyFlags(fs, env, &cfg)
 	proxies := (*prefixList)(&cfg.TrustedProxies)
-	if err := proxies.Set(env.Getenv("LATHE_TRUSTED_PROXY")); err != nil {
-		return fail(env, fmt.Errorf("LATHE_TRUSTED_PROXY: %w", err))
-	}
+	proxyErr := proxies.Set(env.Getenv("LATHE_TRUSTED_PROXY"))
 	fs.Var(proxies, "trusted-proxy", "`CIDR` or address of a reverse proxy whose X-Forwarded-For names the client for rate limits; repeatable (env LATHE_TRUSTED_PROXY, comma-separated)")
 	executorFlags(fs, env, &cfg.Executor, &cfg.PassEnv)
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env.Getenv("LATHE_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env LATHE_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("LATHE_TLS_KEY"), "PEM private key of --tls-cert (env LATHE_TLS_KEY)")
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
-	if _, code, ok := parse(fs, args); !ok {
-		return code
-	} else if fs.NArg() > 0 {
-		fs.Usage()
-		return 2
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fail(env, fmt.Errorf("--log-level: %w", err))
-	}
-	if cfg.InfraRetries == 0 {
-		cfg.InfraRetries = -1 // the flag's 0 means none; Config's zero means the default
-	}
-	cfg.Agents = *agents
-	for _, n := range strings.Split(*repoNets, ",") {
-		if n = strings.TrimSpace(n); n == "" {
-			continue
+	return func(ctx context.Context, pos []string) int {
+		if len(pos) > 0 {
+			return badUsage
 		}
-		prefix, err := netip.ParsePrefix(n)
+		if proxyErr != nil {
+			return fail(env, fmt.Errorf("LATHE_TRUSTED_PROXY: %w", proxyErr))
+		}
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+			return fail(env, fmt.Errorf("--log-level: %w", err))
+		}
+		if cfg.InfraRetries == 0 {
+			cfg.InfraRetries = -1 // the flag's 0 means none; Config's zero means the default
+		}
+		cfg.Agents = *agents
+		for _, n := range strings.Split(*repoNets, ",") {
+			if n = strings.TrimSpace(n); n == "" {
+				continue
+			}
+			prefix, err := netip.ParsePrefix(n)
+			if err != nil {
+				return fail(env, fmt.Errorf("--allow-repo-network: %q is not a CIDR such as 10.1.0.0/16", n))
+			}
+			cfg.RepoNetworks = append(cfg.RepoNetworks, prefix)
+		}
+		allowed, err := outbound.ParseAllow(*outboundAllow)
 		if err != nil {
-			return fail(env, fmt.Errorf("--allow-repo-network: %q is not a CIDR such as 10.1.0.0/16", n))
+			return fail(env, err)
 		}
-		cfg.RepoNetworks = append(cfg.RepoNetworks, prefix)
-	}
-	allowed, err := outbound.ParseAllow(*outboundAllow)
-	if err != nil {
-		return fail(env, err)
-	}
-	cfg.OutboundAllow = allowed
-	if *labels != "" {
-		cfg.AgentLabels = strings.Split(*labels, ",")
-	}
-	cfg.Log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
-	// The first SIGTERM or SIGINT drains (ends runCtx); the second stops at once.
-	runCtx, drain := context.WithCancel(ctx)
-	defer drain()
-	hard := make(chan struct{})
-	stopSignals := onSignals(ctx, func(s os.Signal) {
-		cfg.Log.Info("stopping: draining the embedded agents; signal again to stop at once", "signal", s)
-		drain()
-	}, func(os.Signal) { close(hard) })
-	defer stopSignals()
-	srv, err := server.New(runCtx, cfg)
-	if err != nil {
-		return fail(env, err)
-	}
-	served := make(chan struct{})
-	defer close(served)
-	go func() {
-		select {
-		case <-hard:
-			srv.Stop()
-		case <-served:
+		cfg.OutboundAllow = allowed
+		if *labels != "" {
+			cfg.AgentLabels = strings.Split(*labels, ",")
 		}
-	}()
-	db := "SQLite in " + cfg.DataDir
-	if cfg.DatabaseURL != "" {
-		db = "PostgreSQL"
+		cfg.Log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+		// The first SIGTERM or SIGINT drains (ends runCtx); the second stops at once.
+		runCtx, drain := context.WithCancel(ctx)
+		defer drain()
+		hard := make(chan struct{})
+		stopSignals := onSignals(ctx, func(s os.Signal) {
+			cfg.Log.Info("stopping: draining the embedded agents; signal again to stop at once", "signal", s)
+			drain()
+		}, func(os.Signal) { close(hard) })
+		defer stopSignals()
+		srv, err := server.New(runCtx, cfg)
+		if err != nil {
+			return fail(env, err)
+		}
+		served := make(chan struct{})
+		defer close(served)
+		go func() {
+			select {
+			case <-hard:
+				srv.Stop()
+			case <-served:
+			}
+		}()
+		db := "SQLite in " + cfg.DataDir
+		if cfg.DatabaseURL != "" {
+			db = "PostgreSQL"
+		}
+		fmt.Fprintf(env.Stdout, "Lathe is running at %s (%s, %d embedded agents)\n", srv.URL, db, cfg.Agents)
+		if cfg.Agents > 0 && srv.Isolation() == executor.IsolationNone {
+			fmt.Fprintln(env.Stdout, shellWarning)
+		}
+		if srv.AdminToken != "" {
+			fmt.Fprintf(env.Stdout, "Admin API token: %s\n(also in %s/admin.token)\n", srv.AdminToken, cfg.DataDir)
+			fmt.Fprintf(env.Stdout, "Web UI: open %s/setup and paste the token to set the admin's password\n", srv.URL)
+		} else {
+			fmt.Fprintf(env.Stdout, "Admin API token: the one printed at the first start (also in %s/admin.token unless removed)\n", cfg.DataDir)
+		}
+		printTry(env.Stdout, srv.URL, cfg.DataDir)
+		start := time.Now()
+		if err := srv.Run(runCtx); err != nil {
+			return fail(env, err)
+		}
+		cfg.Log.Info("stopped", "uptime", time.Since(start).Round(time.Second))
+		return 0
 	}
-	fmt.Fprintf(env.Stdout, "Lathe is running at %s (%s, %d embedded agents)\n", srv.URL, db, cfg.Agents)
-	if cfg.Agents > 0 && srv.Isolation() == executor.IsolationNone {
-		fmt.Fprintln(env.Stdout, shellWarning)
-	}
-	if srv.AdminToken != "" {
-		fmt.Fprintf(env.Stdout, "Admin API token: %s\n(also in %s/admin.token)\n", srv.AdminToken, cfg.DataDir)
-		fmt.Fprintf(env.Stdout, "Web UI: open %s/setup and paste the token to set the admin's password\n", srv.URL)
-	} else {
-		fmt.Fprintf(env.Stdout, "Admin API token: the one printed at the first start (also in %s/admin.token unless removed)\n", cfg.DataDir)
-	}
-	fmt.Fprintf(env.Stdout, "Try: lathe project create NAME GIT_URL && lathe run NAME --follow\n")
-	start := time.Now()
-	if err := srv.Run(runCtx); err != nil {
-		return fail(env, err)
-	}
-	cfg.Log.Info("stopped", "uptime", time.Since(start).Round(time.Second))
-	return 0
 }
 
+// printTry prints commands to try that work as printed from the directory
+// the server started in: after an export of LATHE_SERVER when the server
+// is not at the default address, and of LATHE_TOKEN when its admin token
+// is not where client commands look (./.lathe/admin.token).
+func printTry(w io.Writer, url, dataDir string) {
+	var setup []string
+	if strings.TrimRight(url, "/") != defaultServer {
+		setup = append(setup, "LATHE_SERVER="+url)
+	}
+	if filepath.Clean(dataDir) != ".lathe" || !isLocal(url) {
+		setup = append(setup, "LATHE_TOKEN=$(cat "+shellQuote(filepath.Join(dataDir, "admin.token"))+")")
+	}
+	if len(setup) > 0 {
+		fmt.Fprintf(w, "First: export %s\n", strings.Join(setup, " "))
+	}
+	fmt.Fprintf(w, "Try: lathe project create NAME GIT_URL && lathe run NAME --follow\n")
+}
 func envBool(env *Env, key string) bool {
 	b, _ := strconv.ParseBool(env.Getenv(key))
 	return b

@@ -9,15 +9,14 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/tool"
 )
 
-const toolUsage = `Usage:
-  lathe tool push DIR [--json]          publish the tool in DIR (admins)
-  lathe tool list [NAME] [--json]       list published tools (NAME: its versions)
-  lathe tool delete NAME@VERSION        delete a published version (admins)
-A tool is a directory with a lathe-tool.yml manifest:
+const toolLong = `A tool is a directory with a lathe-tool.yml manifest:
   name: greet
   version: "1.0"
   description: Says hello
@@ -29,57 +28,61 @@ A step runs it as ` + "`uses: greet@1.0`" + ` with ` + "`with: {who: world}`" + 
 gets each parameter as INPUT_<NAME> (INPUT_WHO) and its own directory as
 LATHE_TOOL_DIR, and runs in the job's workspace.`
 
-func cmdTool(ctx context.Context, args []string, env *Env) int {
-	if len(args) == 0 {
-		fmt.Fprintln(env.Stderr, toolUsage)
-		return 2
-	}
-	sub, args := args[0], args[1:]
-	fs := newFlags(env, "tool "+sub, "ARG")
-	mk := clientFlags(fs, env)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	switch {
-	case sub == "push" && len(pos) == 1:
-		t, err := pushTool(ctx, mk(), pos[0])
-		if err != nil {
-			return fail(env, err)
+func toolCmd(env *Env) *cobra.Command {
+	push := leaf("push DIR", "publish the tool in DIR (admins)", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			t, err := pushTool(ctx, mk(), pos[0])
+			if err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, t)
+			}
+			fmt.Fprintf(env.Stdout, "published %s@%s (%d bytes, sha256 %s)\n", t.Name, t.Version, t.Size, t.SHA256)
+			return 0
 		}
-		if *asJSON {
-			return printJSON(env, t)
+	})
+	list := leaf("list [NAME]", "list published tools (NAME: its versions)", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) > 1 {
+				return badUsage
+			}
+			list, err := mk().Tools(ctx, pos0(pos))
+			if err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, map[string]any{"items": list})
+			}
+			printTools(env, list)
+			return 0
 		}
-		fmt.Fprintf(env.Stdout, "published %s@%s (%d bytes, sha256 %s)\n", t.Name, t.Version, t.Size, t.SHA256)
-		return 0
-	case sub == "list" && len(pos) <= 1:
-		name := ""
-		if len(pos) == 1 {
-			name = pos[0]
+	})
+	del := leaf("delete NAME@VERSION", "delete a published version (admins)", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			name, version, err := lathe.ParseToolRef(pos[0])
+			if err != nil {
+				return fail(env, err)
+			}
+			if err := mk().DeleteTool(ctx, name, version); err != nil {
+				return fail(env, err)
+			}
+			fmt.Fprintf(env.Stdout, "deleted %s\n", pos[0])
+			return 0
 		}
-		list, err := mk().Tools(ctx, name)
-		if err != nil {
-			return fail(env, err)
-		}
-		if *asJSON {
-			return printJSON(env, map[string]any{"items": list})
-		}
-		printTools(env, list)
-		return 0
-	case sub == "delete" && len(pos) == 1:
-		name, version, err := lathe.ParseToolRef(pos[0])
-		if err != nil {
-			return fail(env, err)
-		}
-		if err := mk().DeleteTool(ctx, name, version); err != nil {
-			return fail(env, err)
-		}
-		fmt.Fprintf(env.Stdout, "deleted %s\n", pos[0])
-		return 0
-	}
-	fmt.Fprintln(env.Stderr, toolUsage)
-	return 2
+	})
+	return group("tool", "publish (push DIR), list or delete reusable tools that steps run with uses: NAME@VERSION", toolLong, push, list, del)
 }
 
 // toolClient is what pushTool needs of the client.

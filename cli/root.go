@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// body runs a command once its flags are parsed, with its positional
+// arguments, and returns the exit code (badUsage: print the usage, exit 2).
+type body func(ctx context.Context, pos []string) int
+
+// badUsage is the code a body returns for arguments that do not fit the
+// command: the command's usage is printed to stderr and the exit code is 2.
+const badUsage = -2
+
+// exitCode carries a command's exit code through cobra as an error.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+// leaf makes a command: define declares its flags on fs (so help and
+// completion know them) and returns the body that runs it.
+func leaf(use, short string, define func(fs *pflag.FlagSet) body) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short}
+	run := define(cmd.Flags())
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		code := run(c.Context(), args)
+		if code == badUsage {
+			c.SetOut(c.ErrOrStderr())
+			c.Usage()
+			code = 2
+		}
+		if code != 0 {
+			return exitCode(code)
+		}
+		return nil
+	}
+	return cmd
+}
+
+// group makes a command whose verbs are its subcommands: given none it
+// prints its help to stderr (exit 2); given an unknown one it names the
+// close ones ("did you mean").
+func group(use, short, long string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Long: long, SuggestionsMinimumDistance: 2}
+	cmd.AddCommand(subs...)
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			c.SetOut(c.ErrOrStderr())
+			c.Help()
+			return exitCode(2)
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+		}
+		return errors.New(msg + "\n\nRun '" + c.CommandPath() + " --help' for its commands.")
+	}
+	return cmd
+}
+
+// ownsSignals marks a command that handles SIGINT and SIGTERM itself, so
+// Main does not turn the first signal into a canceled context for it.
+func ownsSignals(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations["signals"] = "own"
+	return cmd
+}
+
+// newRoot builds the command tree. It does no I/O: flags only read their
+// environment defaults through env.Getenv.
+func newRoot(env *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "lathe",
+		Short: "Lathe — CI/CD server",
+		Long: "Lathe — CI/CD server, agent and client in one binary.\n\n" +
+			"Client commands find the server in --server, LATHE_SERVER or the last `lathe login`\n" +
+			"(default http://127.0.0.1:8080), and a credential in --token, LATHE_TOKEN, the\n" +
+			"login kept for that server, or ./.lathe/admin.token for a server on this machine.",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	showVersion := root.Flags().Bool("version", false, "print the version of lathe (and of the server, when reachable)")
+	root.RunE = func(c *cobra.Command, args []string) error {
+		if *showVersion {
+			return exitErr(printVersion(c.Context(), env, nil))
+		}
+		return c.Help()
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return flagError{err} })
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.AddCommand(commandTree(env)...)
+	return root
+}
+
+// flagError is a flag that does not parse: the command's usage follows it.
+type flagError struct{ error }
+
+func (e flagError) Unwrap() error { return e.error }
+
+func exitErr(code int) error {
+	if code != 0 {
+		return exitCode(code)
+	}
+	return nil
+}
+
+// execute runs one command line (without the program name) on root.
+func execute(ctx context.Context, root *cobra.Command, args []string, env *Env) int {
+	root.SetArgs(normalizeArgs(root, args))
+	cmd, err := root.ExecuteContextC(ctx)
+	var code exitCode
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &code):
+		return int(code)
+	}
+	fmt.Fprintf(env.Stderr, "lathe: %s\n", err)
+	if errors.As(err, new(flagError)) && cmd != nil {
+		fmt.Fprintf(env.Stderr, "\n%s", cmd.UsageString())
+		return 2
+	}
+	if cmd != nil && !strings.Contains(err.Error(), "--help") {
+		fmt.Fprintf(env.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return 2
+}
+
+// normalizeArgs turns the single-dash long flags Go's flag package took
+// (-follow, -server=URL) into pflag's double-dash form, for the command
+// the line names; single letters (-f, -o) and values stay as they are.
+func normalizeArgs(root *cobra.Command, args []string) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd == nil {
+		return args
+	}
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
+			name, _, _ := strings.Cut(a[1:], "=")
+			if len(name) > 1 && (cmd.Flags().Lookup(name) != nil || cmd.InheritedFlags().Lookup(name) != nil) {
+				a = "-" + a
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
