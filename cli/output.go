@@ -22,6 +22,8 @@ type output struct {
 	jq     string
 	format formatValue
 	quiet  bool
+	// key is the field --quiet prints when it is not the id (a project's name).
+	key string
 	raw    json.RawMessage // the last answer wrap kept
 }
 
@@ -61,7 +63,7 @@ func (o *output) print(env *Env, v any) int {
 	case o.jq != "":
 		return printJQ(env, o.jq, doc)
 	case o.quiet:
-		printIDs(env.Stdout, doc)
+		printIDs(env.Stdout, doc, o.key)
 		return 0
 	case o.format == "yaml":
 		var buf bytes.Buffer
@@ -110,7 +112,7 @@ func printJQ(env *Env, expr string, doc any) int {
 
 // printIDs prints the id (else the name) of each item of a list answer,
 // or of the one object answered.
-func printIDs(w io.Writer, doc any) {
+func printIDs(w io.Writer, doc any, key string) {
 	items := []any{doc}
 	switch d := doc.(type) {
 	case []any:
@@ -126,8 +128,8 @@ func printIDs(w io.Writer, doc any) {
 			fmt.Fprintln(w, it)
 			continue
 		}
-		for _, key := range []string{"id", "name", "version", "user", "team"} {
-			if v, ok := m[key]; ok && v != nil && v != "" {
+		for _, k := range []string{key, "id", "name", "version", "user", "team"} {
+			if v, ok := m[k]; ok && k != "" && v != nil && v != "" {
 				if f, isNum := v.(float64); isNum {
 					fmt.Fprintf(w, "%.0f\n", f)
 				} else {

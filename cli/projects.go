@@ -39,6 +39,7 @@ func projectCmd(env *Env) *cobra.Command {
 		mk := clientFlags(fs, env)
 		branch := fs.String("default-branch", "", "default branch (default main)")
 		out := outputFlags(fs, true)
+		out.key = "name"
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 2 {
 				return badUsage
@@ -107,6 +108,7 @@ func projectCmd(env *Env) *cobra.Command {
 	list := leaf("list", "list projects", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
+		out.key = "name"
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 0 {
 				return badUsage
