@@ -24,7 +24,7 @@ type output struct {
 	quiet  bool
 	// key is the field --quiet prints when it is not the id (a project's name).
 	key string
-	raw    json.RawMessage // the last answer wrap kept
+	raw json.RawMessage // the last answer wrap kept
 }
 
 // outputFlags adds --json, --jq and -o/--output to fs; withQuiet adds
