@@ -1,0 +1,52 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/lathe-ci/lathe/cli"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+// `lathe version` and `lathe --version` print the binary's version, commit
+// and Go version and the server's (unknown when it does not say); the
+// completion scripts and "did you mean" come from the command tree.
+func TestVersionCompletionAndSuggestions(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	run := func(getenv map[string]string, args ...string) (int, string) {
+		var out bytes.Buffer
+		env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Getenv: func(k string) string { return getenv[k] }}
+		return cli.Run(context.Background(), args, env), out.String()
+	}
+	for _, args := range [][]string{{"version", "--server", l.URL}, {"--version"}} {
+		code, out := run(map[string]string{"LATHE_SERVER": l.URL}, args...)
+		if code != 0 || !strings.Contains(out, "lathe ") || !strings.Contains(out, "commit: ") || !strings.Contains(out, "go: go1.") {
+			t.Errorf("lathe %v: exit %d\n%s", args, code, out)
+		}
+		if !strings.Contains(out, "server: ") || strings.Contains(out, "not reachable") || !strings.Contains(out, l.URL) {
+			t.Errorf("lathe %v does not give the server's version:\n%s", args, out)
+		}
+	}
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		if code, out := run(nil, "completion", shell); code != 0 || !strings.Contains(out, "lathe") {
+			t.Errorf("completion %s: exit %d\n%.200s", shell, code, out)
+		}
+	}
+	if _, out := run(nil, "__complete", "run", "shop", "--fol"); !strings.Contains(out, "--follow") {
+		t.Errorf("completion does not know run's --follow:\n%s", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"stauts", "1"}, "Did you mean this?\n\tstatus"},
+		{[]string{"agents", "grups"}, "Did you mean this?\n\tgroups"},
+		{[]string{"user", "paswd"}, "Did you mean this?\n\tpasswd"},
+	} {
+		if code, out := run(nil, tc.args...); code != 2 || !strings.Contains(out, tc.want) {
+			t.Errorf("lathe %v: exit %d, want 2 and %q:\n%s", tc.args, code, tc.want, out)
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/cli"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+// syncBuffer is a buffer one goroutine writes while another reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// `logs -f` and `status` say why a job waits (here: at an approval gate,
+// and who may open it) and show job IDs; `approve RUN JOB_NAME` opens the
+// gate by the job's name, and the follower goes on to the end.
+func TestWaitsAreExplainedAndGatesTakeJobNames(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: 1})
+	l.Project(t, "shop", lathetest.Repo(t, map[string]string{".lathe.yml": `
+jobs:
+  build:
+    steps: [true]
+  deploy:
+    needs: [build]
+    approval: {from: [admin], message: "Ship it?"}
+    steps: [echo shipped]
+`}))
+	run := l.Trigger(t, "shop", "", "")
+	id := fmt.Sprint(run.ID)
+	var follow syncBuffer
+	done := make(chan int, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	go func() {
+		defer wg.Done()
+		env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &follow, Stderr: &follow, Getenv: func(string) string { return "" }}
+		done <- cli.Run(ctx, []string{"logs", "-f", id, "--server", l.URL, "--token", l.AdminToken}, env)
+	}()
+	var deploy *lathe.Job
+	for i := 0; i < 600 && (deploy == nil || deploy.Status != lathe.StatusWaiting); i++ {
+		time.Sleep(100 * time.Millisecond)
+		for _, j := range l.Run(t, run.ID).Jobs {
+			if j.Name == "deploy" {
+				deploy = j
+			}
+		}
+	}
+	if deploy == nil || deploy.Status != lathe.StatusWaiting {
+		t.Fatalf("the deploy job never reached its gate: %+v", deploy)
+	}
+	status := runCLI(t, l, []string{"status", id})
+	for _, want := range []string{"approval from admin: Ship it?", "lathe approve " + id + " deploy", fmt.Sprintf(" deploy  %d ", deploy.ID)} {
+		if !strings.Contains(status, want) {
+			t.Errorf("status does not show %q:\n%s", want, status)
+		}
+	}
+	for i := 0; i < 600 && !strings.Contains(follow.String(), "[deploy] waiting: approval from admin"); i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(follow.String(), "[deploy] waiting: approval from admin: Ship it?") {
+		t.Fatalf("logs -f did not say why deploy waits:\n%s", follow.String())
+	}
+	if out := runCLI(t, l, []string{"approve", id, "deploy"}); !strings.Contains(out, fmt.Sprintf("job %d (deploy) approved", deploy.ID)) {
+		t.Errorf("approve RUN deploy printed %q", out)
+	}
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(follow.String(), "[deploy] shipped") {
+			t.Errorf("logs -f: exit %d\n%s", code, follow.String())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("logs -f did not end after the gate opened:\n%s", follow.String())
+	}
+}
