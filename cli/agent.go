@@ -29,7 +29,7 @@ import (
 // period), hands it back to the server (it runs again as a new attempt that
 // does not use up its retries) and the agent exits once the server has heard.
 func agentCmd(env *Env) *cobra.Command {
-	return leaf("agent", "run an agent for a server: registers with --token, then runs jobs (SIGTERM drains)", func(fs *pflag.FlagSet) body {
+	return env.leaf("agent", "run an agent for a server: registers with --token, then runs jobs (SIGTERM drains)", func(fs *pflag.FlagSet) body {
 		return agentBody(fs, env)
 	})
 }

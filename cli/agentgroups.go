@@ -16,7 +16,7 @@ import (
 
 // regTokensCmd is `lathe agents tokens`: the tokens agents register with.
 func regTokensCmd(env *Env) *cobra.Command {
-	create := leaf("create [NAME]", "make a registration token (shown once)", func(fs *pflag.FlagSet) body {
+	create := env.leaf("create [NAME]", "make a registration token (shown once)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
@@ -40,7 +40,7 @@ func regTokensCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	list := leaf("list", "list registration tokens", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list", "list registration tokens", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
@@ -63,7 +63,7 @@ func regTokensCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	revoke := leaf("revoke ID", "stop a registration token (agents registered with it keep working)", func(fs *pflag.FlagSet) body {
+	revoke := env.leaf("revoke ID", "stop a registration token (agents registered with it keep working)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {
@@ -85,7 +85,7 @@ func agentGroupsCmd(env *Env) *cobra.Command {
 	path := func(key string) string { return "/api/v1/agent-groups/" + url.PathEscape(key) }
 	// one is a command answering with a group.
 	one := func(use, short string, nargs int, flags func(fs *pflag.FlagSet) func(pos []string) (string, string, any)) *cobra.Command {
-		return leaf(use, short, func(fs *pflag.FlagSet) body {
+		return env.leaf(use, short, func(fs *pflag.FlagSet) body {
 			mk := clientFlags(fs, env)
 			req := flags(fs)
 			out := outputFlags(fs, false)
@@ -134,7 +134,7 @@ func agentGroupsCmd(env *Env) *cobra.Command {
 			return http.MethodPost, path(pos[0]) + "/agents", map[string][]string{"agents": pos[1:]}
 		}
 	})
-	del := leaf("delete GROUP", "delete an agent group", func(fs *pflag.FlagSet) body {
+	del := env.leaf("delete GROUP", "delete an agent group", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {
@@ -147,7 +147,7 @@ func agentGroupsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	remove := leaf("remove GROUP AGENT", "remove an agent from a group", func(fs *pflag.FlagSet) body {
+	remove := env.leaf("remove GROUP AGENT", "remove an agent from a group", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 2 {
@@ -160,7 +160,7 @@ func agentGroupsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	agents := leaf("agents GROUP", "list the agents of a group", func(fs *pflag.FlagSet) body {
+	agents := env.leaf("agents GROUP", "list the agents of a group", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
@@ -178,7 +178,7 @@ func agentGroupsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	list := leaf("list", "list agent groups", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list", "list agent groups", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {

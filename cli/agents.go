@@ -43,7 +43,7 @@ func optBoolVar(fs *pflag.FlagSet, o *optBool, name, usage string) {
 }
 
 func agentsCmd(env *Env) *cobra.Command {
-	list := leaf("list", "list agents", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list", "list agents", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		var authorized, online, disabled optBool
 		optBoolVar(fs, &authorized, "authorized", "only (un)authorized agents")
@@ -74,7 +74,7 @@ func agentsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	get := leaf("get AGENT", "show an agent (AGENT: a name or an ID)", func(fs *pflag.FlagSet) body {
+	get := env.leaf("get AGENT", "show an agent (AGENT: a name or an ID)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
@@ -92,7 +92,7 @@ func agentsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	update := leaf("update AGENT...", "rename, relabel, authorize, disable or enable agents (all or none)", func(fs *pflag.FlagSet) body {
+	update := env.leaf("update AGENT...", "rename, relabel, authorize, disable or enable agents (all or none)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		var authorized, disabled optBool
 		optBoolVar(fs, &authorized, "authorized", "authorize or not")
@@ -145,7 +145,7 @@ func agentsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	del := leaf("delete AGENT", "delete an agent", func(fs *pflag.FlagSet) body {
+	del := env.leaf("delete AGENT", "delete an agent", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {
@@ -158,7 +158,7 @@ func agentsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	attempts := leaf("attempts AGENT", "the attempts an agent ran, latest first", func(fs *pflag.FlagSet) body {
+	attempts := env.leaf("attempts AGENT", "the attempts an agent ran, latest first", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {

@@ -15,7 +15,7 @@ import (
 // gateCmd is `lathe approve` or `lathe reject`: the decision (verb) on a
 // job waiting at its approval gate, named by ID or by run and job name.
 func gateCmd(env *Env, verb, short, done string) *cobra.Command {
-	return leaf(verb+" JOB | RUN JOB_NAME", short, func(fs *pflag.FlagSet) body {
+	return env.leaf(verb+" JOB | RUN JOB_NAME", short, func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			c := mk()

@@ -21,7 +21,7 @@ import (
 )
 
 func artifactsCmd(env *Env) *cobra.Command {
-	list := leaf("list RUN", "list the files a run's jobs kept (their artifacts:)", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list RUN", "list the files a run's jobs kept (their artifacts:)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		job := fs.String("job", "", "only this job's artifacts (its full name)")
 		out := outputFlags(fs, true)
@@ -53,7 +53,7 @@ func artifactsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	get := leaf("get RUN [PATH]", "download a run's artifacts into DIR at their workspace paths: all, or PATH (a file or a directory)", func(fs *pflag.FlagSet) body {
+	get := env.leaf("get RUN [PATH]", "download a run's artifacts into DIR at their workspace paths: all, or PATH (a file or a directory)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		job := fs.String("job", "", "only this job's artifacts (its full name)")
 		dir := fs.StringP("output", "o", ".", "the directory to write the files into")

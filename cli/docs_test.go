@@ -259,8 +259,9 @@ func splitShell(line string) [][]string {
 // that each flag among them is one of its flags. Values are not parsed:
 // synopses name them (--job JOB).
 func checkCommand(words []string) error {
-	root := newRoot(&Env{Getenv: func(string) string { return "" }, Stdout: new(bytes.Buffer), Stderr: new(bytes.Buffer)})
-	words = normalizeArgs(root, words)
+	env := &Env{Getenv: func(string) string { return "" }, Stdout: new(bytes.Buffer), Stderr: new(bytes.Buffer)}
+	root := newRoot(env)
+	words = normalizeArgs(env, root, words)
 	cmd, rest, err := root.Find(words)
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ var validSecretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // cmdEncrypt seals a value with a project's public key, for a pipeline
 // file: only the server, holding the project's private key, can open it.
 func encryptCmd(env *Env) *cobra.Command {
-	return leaf("encrypt --project P", "encrypt a value with a project's public key for its pipeline file", func(fs *pflag.FlagSet) body {
+	return env.leaf("encrypt --project P", "encrypt a value with a project's public key for its pipeline file", func(fs *pflag.FlagSet) body {
 		return encryptBody(fs, env)
 	})
 }

@@ -24,7 +24,7 @@ const exitInterrupted = 130
 // through the engine and shell executor the server and agents use. The exit
 // code is the run's: 0 only when it succeeded, 130 when interrupted.
 func execCmd(env *Env) *cobra.Command {
-	return leaf("exec [PIPELINE]", "run a pipeline from this directory on this machine, with no server", func(fs *pflag.FlagSet) body {
+	return env.leaf("exec [PIPELINE]", "run a pipeline from this directory on this machine, with no server", func(fs *pflag.FlagSet) body {
 		return execBody(fs, env)
 	})
 }

@@ -19,7 +19,7 @@ for the duration, and shows where they are.`
 
 func holdCmd(env *Env) *cobra.Command {
 	base := func(project string) string { return "/api/v1/projects/" + url.PathEscape(project) + "/holds" }
-	create := leaf("create PROJECT --pipeline P --job J", "hold the workspaces of a job's next failures", func(fs *pflag.FlagSet) body {
+	create := env.leaf("create PROJECT --pipeline P --job J", "hold the workspaces of a job's next failures", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		pipeline := fs.String("pipeline", "", "the pipeline of the job (required)")
 		job := fs.String("job", "", "the job whose failures to hold (required)")
@@ -46,7 +46,7 @@ func holdCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	list := leaf("list PROJECT", "list a project's holds and the workspaces they keep", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list PROJECT", "list a project's holds and the workspaces they keep", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
@@ -66,7 +66,7 @@ func holdCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	get := leaf("get PROJECT HOLD", "show a hold and the workspaces it keeps", func(fs *pflag.FlagSet) body {
+	get := env.leaf("get PROJECT HOLD", "show a hold and the workspaces it keeps", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
@@ -84,7 +84,7 @@ func holdCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	del := leaf("delete PROJECT HOLD", "delete a hold (the workspaces it kept stay until they expire)", func(fs *pflag.FlagSet) body {
+	del := env.leaf("delete PROJECT HOLD", "delete a hold (the workspaces it kept stay until they expire)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 2 {

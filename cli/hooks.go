@@ -22,7 +22,7 @@ secret instead: lathe hooks secret PROJECT.`
 // hooksCmd manages a project's webhook tokens and hook secret.
 func hooksCmd(env *Env) *cobra.Command {
 	path := func(project string) string { return "/api/v1/projects/" + url.PathEscape(project) + "/hook-tokens" }
-	create := leaf("create PROJECT NAME", "make a webhook token (shown once)", func(fs *pflag.FlagSet) body {
+	create := env.leaf("create PROJECT NAME", "make a webhook token (shown once)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
@@ -42,7 +42,7 @@ func hooksCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	list := leaf("list PROJECT", "the project's webhook tokens", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list PROJECT", "the project's webhook tokens", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
@@ -67,7 +67,7 @@ func hooksCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	revoke := leaf("revoke PROJECT ID", "stop a webhook token at once", func(fs *pflag.FlagSet) body {
+	revoke := env.leaf("revoke PROJECT ID", "stop a webhook token at once", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 2 {
@@ -80,7 +80,7 @@ func hooksCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	secret := leaf("secret PROJECT", "set the secret that signs the project's forge hooks: a new random one (printed once), or --stdin", func(fs *pflag.FlagSet) body {
+	secret := env.leaf("secret PROJECT", "set the secret that signs the project's forge hooks: a new random one (printed once), or --stdin", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		fromStdin := fs.Bool("stdin", false, "read the secret to set (the one typed into the forge's hook settings) from standard input")
 		return func(ctx context.Context, pos []string) int {
@@ -127,7 +127,7 @@ func membersCmd(env *Env) *cobra.Command {
 		}
 		return "", false
 	}
-	list := leaf("list PROJECT", "the users and teams with a role on the project", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list PROJECT", "the users and teams with a role on the project", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
@@ -152,7 +152,7 @@ func membersCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	grant := leaf("grant PROJECT ROLE (--user U | --team T)", "give a user or team a role on the project: read, write or owner", func(fs *pflag.FlagSet) body {
+	grant := env.leaf("grant PROJECT ROLE (--user U | --team T)", "give a user or team a role on the project: read, write or owner", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		user, team := who(fs)
 		out := outputFlags(fs, false)
@@ -172,7 +172,7 @@ func membersCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	revoke := leaf("revoke PROJECT (--user U | --team T)", "take a user's or team's role on the project", func(fs *pflag.FlagSet) body {
+	revoke := env.leaf("revoke PROJECT (--user U | --team T)", "take a user's or team's role on the project", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		user, team := who(fs)
 		return func(ctx context.Context, pos []string) int {

@@ -18,7 +18,7 @@ import (
 // FILE:LINE:COL: error|warning: MESSAGE (FIELD), and exits 1 when there is
 // an error, 0 when there are only warnings or nothing.
 func lintCmd(env *Env) *cobra.Command {
-	cmd := leaf("lint [FILE...]", "check pipeline files (.lathe.yml, .lathe/*.yml or FILE...) and report errors and warnings", func(fs *pflag.FlagSet) body {
+	cmd := env.leaf("lint [FILE...]", "check pipeline files (.lathe.yml, .lathe/*.yml or FILE...) and report errors and warnings", func(fs *pflag.FlagSet) body {
 		dir := fs.String("dir", ".", "the directory whose pipeline files to check when no FILE is named")
 		return func(_ context.Context, pos []string) int { return lint(env, *dir, pos) }
 	})

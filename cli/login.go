@@ -103,7 +103,7 @@ func (c credentials) save(env *Env) error {
 }
 
 func loginCmd(env *Env) *cobra.Command {
-	return leaf("login USERNAME", "log in with a username and password; later commands use the session for that server", func(fs *pflag.FlagSet) body {
+	return env.leaf("login USERNAME", "log in with a username and password; later commands use the session for that server", func(fs *pflag.FlagSet) body {
 		server := fs.String("server", envOr(env, "LATHE_SERVER", defaultServer), "server URL (env LATHE_SERVER)")
 		fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (without a prompt)")
 		ca := caFileFlag(fs, env)
@@ -141,7 +141,7 @@ func loginCmd(env *Env) *cobra.Command {
 }
 
 func logoutCmd(env *Env) *cobra.Command {
-	return leaf("logout", "end the session `lathe login` kept for a server and forget it", func(fs *pflag.FlagSet) body {
+	return env.leaf("logout", "end the session `lathe login` kept for a server and forget it", func(fs *pflag.FlagSet) body {
 		server := fs.String("server", env.Getenv("LATHE_SERVER"), "server URL (env LATHE_SERVER; default: the server of the last lathe login)")
 		ca := caFileFlag(fs, env)
 		return func(ctx context.Context, pos []string) int {

@@ -22,7 +22,8 @@ type Env struct {
 	// Getenv reads configuration fallbacks (LATHE_*).
 	Getenv func(string) string
 
-	lines *bufio.Reader // Stdin, buffered once for line reads
+	lines *bufio.Reader             // Stdin, buffered once for line reads
+	lazy  map[*cobra.Command]func() // the flag declarations not made yet
 }
 
 // commandTree is every top-level command.

@@ -34,7 +34,7 @@ type planOut struct {
 // --project it asks the server about a ref; otherwise it plans the pipeline
 // files of --dir, as `lathe exec` would run them.
 func planCmd(env *Env) *cobra.Command {
-	return leaf("plan [PIPELINE]", "show the jobs a run of a pipeline would get, after matrix, conditions and extends, without running it", func(fs *pflag.FlagSet) body {
+	return env.leaf("plan [PIPELINE]", "show the jobs a run of a pipeline would get, after matrix, conditions and extends, without running it", func(fs *pflag.FlagSet) body {
 		return planBody(fs, env)
 	})
 }

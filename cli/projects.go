@@ -16,7 +16,7 @@ import (
 func projectCmd(env *Env) *cobra.Command {
 	// one is a command answering with one project.
 	one := func(use, short string, call func(ctx context.Context, c doFunc, pos []string, p *lathe.Project) (int, error)) *cobra.Command {
-		return leaf(use, short, func(fs *pflag.FlagSet) body {
+		return env.leaf(use, short, func(fs *pflag.FlagSet) body {
 			mk := clientFlags(fs, env)
 			out := outputFlags(fs, false)
 			return func(ctx context.Context, pos []string) int {
@@ -35,7 +35,7 @@ func projectCmd(env *Env) *cobra.Command {
 			}
 		})
 	}
-	create := leaf("create NAME GIT_URL", "add a project from a git repository", func(fs *pflag.FlagSet) body {
+	create := env.leaf("create NAME GIT_URL", "add a project from a git repository", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		branch := fs.String("default-branch", "", "default branch (default main)")
 		out := outputFlags(fs, true)
@@ -59,7 +59,7 @@ func projectCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	update := leaf("update NAME", "change a project's git URL or default branch", func(fs *pflag.FlagSet) body {
+	update := env.leaf("update NAME", "change a project's git URL or default branch", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		branch := fs.String("default-branch", "", "new default branch")
 		newURL := fs.String("url", "", "new git URL")
@@ -92,7 +92,7 @@ func projectCmd(env *Env) *cobra.Command {
 		}
 		return 0, do(ctx, http.MethodGet, "/api/v1/projects/"+url.PathEscape(pos[0]), nil, p)
 	})
-	del := leaf("delete NAME", "delete a project with its runs", func(fs *pflag.FlagSet) body {
+	del := env.leaf("delete NAME", "delete a project with its runs", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {
@@ -105,7 +105,7 @@ func projectCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	list := leaf("list", "list projects", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list", "list projects", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
 		out.key = "name"
@@ -134,7 +134,7 @@ func projectCmd(env *Env) *cobra.Command {
 }
 
 func pipelinesCmd(env *Env) *cobra.Command {
-	return leaf("pipelines PROJECT", "show the pipelines of a project at a ref", func(fs *pflag.FlagSet) body {
+	return env.leaf("pipelines PROJECT", "show the pipelines of a project at a ref", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		ref := fs.String("ref", "", "branch, tag or commit (default: the project's default branch)")
 		o := outputFlags(fs, false)

@@ -13,7 +13,7 @@ import (
 )
 
 func promoteCmd(env *Env) *cobra.Command {
-	return leaf("promote RUN", "move a run to the front of its pipeline's queue", func(fs *pflag.FlagSet) body {
+	return env.leaf("promote RUN", "move a run to the front of its pipeline's queue", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			id, err := runArg(pos)
@@ -31,7 +31,7 @@ func promoteCmd(env *Env) *cobra.Command {
 }
 
 func dequeueCmd(env *Env) *cobra.Command {
-	return leaf("dequeue PROJECT (--ref REF | --pr N)", "cancel the queued and running runs of a ref (--ref) or a pull request (--pr)", func(fs *pflag.FlagSet) body {
+	return env.leaf("dequeue PROJECT (--ref REF | --pr N)", "cancel the queued and running runs of a ref (--ref) or a pull request (--pr)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		ref := fs.String("ref", "", "cancel the unfinished runs of this branch, tag or ref")
 		pr := fs.Int64("pr", 0, "cancel the unfinished runs of pull request `N`")
@@ -62,7 +62,7 @@ func dequeueCmd(env *Env) *cobra.Command {
 }
 
 func sequenceCmd(env *Env) *cobra.Command {
-	return leaf("sequence PROJECT PIPELINE", "show or set (--next) the number a pipeline's next run takes (--branch: a branch's)", func(fs *pflag.FlagSet) body {
+	return env.leaf("sequence PROJECT PIPELINE", "show or set (--next) the number a pipeline's next run takes (--branch: a branch's)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		branch := fs.String("branch", "", "the branch's sequence (pipelines with numbering: per-branch)")
 		next := fs.Int64("next", 0, "set the number the next run takes (`N`; only forward; owners and admins)")

@@ -20,7 +20,7 @@ func releaseCmd(env *Env) *cobra.Command {
 	base := func(project string) string { return "/api/v1/projects/" + url.PathEscape(project) }
 	// one is a command answering with one release.
 	one := func(use, short string, flags func(fs *pflag.FlagSet) func(pos []string) (string, string, any)) *cobra.Command {
-		return leaf(use, short, func(fs *pflag.FlagSet) body {
+		return env.leaf(use, short, func(fs *pflag.FlagSet) body {
 			mk := clientFlags(fs, env)
 			req := flags(fs)
 			out := outputFlags(fs, false)
@@ -60,7 +60,7 @@ func releaseCmd(env *Env) *cobra.Command {
 			return http.MethodPost, base(pos[0]) + "/releases/" + url.PathEscape(pos[1]) + "/final", nil
 		}
 	})
-	list := leaf("list PROJECT", "list a project's releases and their candidates", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list PROJECT", "list a project's releases and their candidates", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
@@ -80,7 +80,7 @@ func releaseCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	promote := leaf("promote PROJECT ENV", "deploy what runs in ENV to the next environment", func(fs *pflag.FlagSet) body {
+	promote := env.leaf("promote PROJECT ENV", "deploy what runs in ENV to the next environment", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
@@ -124,7 +124,7 @@ func deployCall(ctx context.Context, env *Env, out *output, do doFunc, path stri
 
 // deployCmd deploys a release candidate to an environment.
 func deployCmd(env *Env) *cobra.Command {
-	return leaf("deploy PROJECT ENV VERSION-rcN", "deploy a release candidate to an environment", func(fs *pflag.FlagSet) body {
+	return env.leaf("deploy PROJECT ENV VERSION-rcN", "deploy a release candidate to an environment", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
@@ -139,7 +139,7 @@ func deployCmd(env *Env) *cobra.Command {
 
 // rollbackCmd deploys an environment's previous successful candidate again.
 func rollbackCmd(env *Env) *cobra.Command {
-	return leaf("rollback PROJECT ENV", "deploy an environment's previous successful candidate again", func(fs *pflag.FlagSet) body {
+	return env.leaf("rollback PROJECT ENV", "deploy an environment's previous successful candidate again", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
@@ -155,7 +155,7 @@ func rollbackCmd(env *Env) *cobra.Command {
 // environmentsCmd shows what runs where: each environment of a project
 // with its current deployment.
 func environmentsCmd(env *Env) *cobra.Command {
-	return leaf("environments PROJECT", "show what runs where: each environment of a project with its current version", func(fs *pflag.FlagSet) body {
+	return env.leaf("environments PROJECT", "show what runs where: each environment of a project with its current version", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {

@@ -16,7 +16,7 @@ import (
 // --failed and a job the jobs that need those re-run too, and the others
 // keep their results.
 func rerunCmd(env *Env) *cobra.Command {
-	return leaf("rerun RUN [JOB_NAME] [--failed] | --job JOB", "re-run a run as a new run (--failed: only its failed jobs; a job: that job and those that need it)", func(fs *pflag.FlagSet) body {
+	return env.leaf("rerun RUN [JOB_NAME] [--failed] | --job JOB", "re-run a run as a new run (--failed: only its failed jobs; a job: that job and those that need it)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		job := fs.Int64("job", 0, "re-run the finished job with this ID (and the jobs that need it) as a new run")
 		failed := fs.Bool("failed", false, "re-run only the failed jobs of the run (and the jobs that need them) as a new run")

@@ -25,7 +25,7 @@ func queryFlags(q url.Values, flags map[string]*string) {
 
 // testsCmd prints a run's test results: lathe tests RUN [--status failed,error] …
 func testsCmd(env *Env) *cobra.Command {
-	return leaf("tests RUN", "show a run's test results: totals, new failures, fixes, instability (filters as flags)", func(fs *pflag.FlagSet) body {
+	return env.leaf("tests RUN", "show a run's test results: totals, new failures, fixes, instability (filters as flags)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		flags := map[string]*string{
 			"status":          fs.String("status", "", "only these statuses (comma-separated: passed, failed, error, skipped)"),
@@ -74,7 +74,7 @@ func testsCmd(env *Env) *cobra.Command {
 
 // issuesCmd prints a run's issues: lathe issues RUN [--new] [--severity error] …
 func issuesCmd(env *Env) *cobra.Command {
-	return leaf("issues RUN", "show a run's issues (SARIF or compiler findings), new ones marked +", func(fs *pflag.FlagSet) body {
+	return env.leaf("issues RUN", "show a run's issues (SARIF or compiler findings), new ones marked +", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		flags := map[string]*string{
 			"severity": fs.String("severity", "", "only these severities (comma-separated: error, warning, note)"),
@@ -125,7 +125,7 @@ func issuesCmd(env *Env) *cobra.Command {
 
 // buildsCmd searches finished jobs across runs (Zuul's builds).
 func buildsCmd(env *Env) *cobra.Command {
-	return leaf("builds", "search finished jobs across runs by project, pipeline, job, branch, result, agent, duration, time", func(fs *pflag.FlagSet) body {
+	return env.leaf("builds", "search finished jobs across runs by project, pipeline, job, branch, result, agent, duration, time", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		flags := map[string]*string{}
 		for _, f := range []string{"project", "pipeline", "job", "branch", "result", "agent", "since", "until", "before"} {
@@ -165,7 +165,7 @@ func buildsCmd(env *Env) *cobra.Command {
 
 // statsCmd prints a project's run statistics (and a job's build times with --job).
 func statsCmd(env *Env) *cobra.Command {
-	return leaf("stats PROJECT", "show a project's run counts and durations (--job: that job's build times and percentiles)", func(fs *pflag.FlagSet) body {
+	return env.leaf("stats PROJECT", "show a project's run counts and durations (--job: that job's build times and percentiles)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		pipeline := fs.String("pipeline", "", "only runs of this pipeline")
 		branch := fs.String("branch", "", "only runs of this branch")
@@ -213,7 +213,7 @@ func statsCmd(env *Env) *cobra.Command {
 // stageCmd drives an external stage or deletes a finished run's stage.
 func stageCmd(env *Env) *cobra.Command {
 	one := func(use, short string, nargs int, req func(pos []string) (string, any)) *cobra.Command {
-		return leaf(use, short, func(fs *pflag.FlagSet) body {
+		return env.leaf(use, short, func(fs *pflag.FlagSet) body {
 			mk := clientFlags(fs, env)
 			out := outputFlags(fs, false)
 			return func(ctx context.Context, pos []string) int {

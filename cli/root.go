@@ -24,11 +24,18 @@ type exitCode int
 func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
 
 // leaf makes a command: define declares its flags on fs (so help and
-// completion know them) and returns the body that runs it.
-func leaf(use, short string, define func(fs *pflag.FlagSet) body) *cobra.Command {
+// completion know them) and returns the body that runs it. define runs
+// only for the command a line names (see materialize): declaring the
+// flags of every command would cost more than all else `lathe --help` does.
+func (env *Env) leaf(use, short string, define func(fs *pflag.FlagSet) body) *cobra.Command {
 	cmd := &cobra.Command{Use: use, Short: short}
-	run := define(cmd.Flags())
+	var run body
+	if env.lazy == nil {
+		env.lazy = map[*cobra.Command]func(){}
+	}
+	env.lazy[cmd] = func() { run = define(cmd.Flags()) }
 	cmd.RunE = func(c *cobra.Command, args []string) error {
+		env.materialize(c)
 		code := run(c.Context(), args)
 		if code == badUsage {
 			c.SetOut(c.ErrOrStderr())
@@ -41,6 +48,14 @@ func leaf(use, short string, define func(fs *pflag.FlagSet) body) *cobra.Command
 		return nil
 	}
 	return cmd
+}
+
+// materialize declares the flags of cmd, once.
+func (env *Env) materialize(cmd *cobra.Command) {
+	if f, ok := env.lazy[cmd]; ok {
+		delete(env.lazy, cmd)
+		f()
+	}
 }
 
 // group makes a command whose verbs are its subcommands: given none it
@@ -116,7 +131,13 @@ func exitErr(code int) error {
 
 // execute runs one command line (without the program name) on root.
 func execute(ctx context.Context, root *cobra.Command, args []string, env *Env) int {
-	root.SetArgs(normalizeArgs(root, args))
+	if len(args) > 0 {
+		// `lathe help CMD` and `lathe __complete CMD …` need CMD's flags.
+		if c, _, err := root.Find(args[1:]); err == nil {
+			env.materialize(c)
+		}
+	}
+	root.SetArgs(normalizeArgs(env, root, args))
 	cmd, err := root.ExecuteContextC(ctx)
 	var code exitCode
 	switch {
@@ -139,11 +160,12 @@ func execute(ctx context.Context, root *cobra.Command, args []string, env *Env) 
 // normalizeArgs turns the single-dash long flags Go's flag package took
 // (-follow, -server=URL) into pflag's double-dash form, for the command
 // the line names; single letters (-f, -o) and values stay as they are.
-func normalizeArgs(root *cobra.Command, args []string) []string {
+func normalizeArgs(env *Env, root *cobra.Command, args []string) []string {
 	cmd, _, err := root.Find(args)
 	if err != nil || cmd == nil {
 		return args
 	}
+	env.materialize(cmd)
 	out := make([]string, 0, len(args))
 	for i, a := range args {
 		if a == "--" {

@@ -18,7 +18,7 @@ import (
 )
 
 func runCmd(env *Env) *cobra.Command {
-	return leaf("run PROJECT", "trigger a run of a project's pipeline (--follow to watch it)", func(fs *pflag.FlagSet) body {
+	return env.leaf("run PROJECT", "trigger a run of a project's pipeline (--follow to watch it)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		ref := fs.String("ref", "", "branch, tag or commit to build (default: the project's default branch)")
 		pipeline := fs.String("pipeline", "", "pipeline name (needed when the commit defines several)")
@@ -63,7 +63,7 @@ func runCmd(env *Env) *cobra.Command {
 }
 
 func logsCmd(env *Env) *cobra.Command {
-	return leaf("logs RUN", "print a run's logs (-f to follow live)", func(fs *pflag.FlagSet) body {
+	return env.leaf("logs RUN", "print a run's logs (-f to follow live)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		follow := fs.BoolP("follow", "f", false, "stream the logs live until the run ends, saying why jobs wait (Ctrl-C detaches)")
 		return func(ctx context.Context, pos []string) int {
@@ -91,7 +91,7 @@ func runArg(pos []string) (int64, error) {
 }
 
 func runsCmd(env *Env) *cobra.Command {
-	return leaf("runs", "list runs", func(fs *pflag.FlagSet) body {
+	return env.leaf("runs", "list runs", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		filters := map[string]*string{}
 		for _, f := range []string{"project", "pipeline", "branch", "status", "before"} {
@@ -125,7 +125,7 @@ func runsCmd(env *Env) *cobra.Command {
 }
 
 func statusCmd(env *Env) *cobra.Command {
-	return leaf("status RUN", "show a run with its stages and jobs (job IDs, and why waiting jobs wait)", func(fs *pflag.FlagSet) body {
+	return env.leaf("status RUN", "show a run with its stages and jobs (job IDs, and why waiting jobs wait)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
@@ -147,7 +147,7 @@ func statusCmd(env *Env) *cobra.Command {
 }
 
 func cancelCmd(env *Env) *cobra.Command {
-	return leaf("cancel RUN [JOB_NAME] | --job JOB", "cancel a run, or one of its jobs (by name, or by ID with --job)", func(fs *pflag.FlagSet) body {
+	return env.leaf("cancel RUN [JOB_NAME] | --job JOB", "cancel a run, or one of its jobs (by name, or by ID with --job)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		job := fs.Int64("job", 0, "cancel the job with this ID instead of a whole run")
 		return func(ctx context.Context, pos []string) int {

@@ -31,7 +31,7 @@ func secretRuleCmd(env *Env, sub string) *cobra.Command {
 		"revoke":  "take the global secret NAME from these projects (admins)",
 		"protect": "limit a secret to runs on some branches (--branches) and events (--events)",
 	}[sub]
-	cmd := leaf(use, short, func(fs *pflag.FlagSet) body {
+	cmd := env.leaf(use, short, func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		var project, branches, events *string
 		if sub == "protect" {

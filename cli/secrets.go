@@ -37,7 +37,7 @@ func secretsCmd(env *Env) *cobra.Command {
 			return "/api/v1/secrets"
 		}, project
 	}
-	set := leaf("set NAME", "set a secret (the value comes from stdin unless --value-file)", func(fs *pflag.FlagSet) body {
+	set := env.leaf("set NAME", "set a secret (the value comes from stdin unless --value-file)", func(fs *pflag.FlagSet) body {
 		mk, base, _ := secretFlags(fs)
 		valueFile := fs.String("value-file", "", "read the value from this file instead of stdin")
 		out := outputFlags(fs, false)
@@ -60,7 +60,7 @@ func secretsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	list := leaf("list", "list secrets (names and who gets them, never values)", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list", "list secrets (names and who gets them, never values)", func(fs *pflag.FlagSet) body {
 		mk, base, _ := secretFlags(fs)
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
@@ -80,7 +80,7 @@ func secretsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	get := leaf("get NAME", "show a secret (never its value)", func(fs *pflag.FlagSet) body {
+	get := env.leaf("get NAME", "show a secret (never its value)", func(fs *pflag.FlagSet) body {
 		mk, base, _ := secretFlags(fs)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
@@ -98,7 +98,7 @@ func secretsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	del := leaf("delete NAME", "delete a secret", func(fs *pflag.FlagSet) body {
+	del := env.leaf("delete NAME", "delete a secret", func(fs *pflag.FlagSet) body {
 		mk, base, project := secretFlags(fs)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {
@@ -180,7 +180,7 @@ func secretKeyFlags(fs *pflag.FlagSet, env *Env, cfg *server.Config) {
 }
 
 func reencryptCmd(env *Env) *cobra.Command {
-	return leaf("reencrypt", "seal every stored value under the current key after a key rotation (works on the database directly)", func(fs *pflag.FlagSet) body {
+	return env.leaf("reencrypt", "seal every stored value under the current key after a key rotation (works on the database directly)", func(fs *pflag.FlagSet) body {
 		cfg := &server.Config{}
 		fs.StringVar(&cfg.DataDir, "data", envOr(env, "LATHE_DATA", ".lathe"), "data directory (env LATHE_DATA)")
 		databaseURLFlag(fs, env, &cfg.DatabaseURL)

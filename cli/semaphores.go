@@ -15,7 +15,7 @@ import (
 )
 
 func semaphoresCmd(env *Env) *cobra.Command {
-	cmd := leaf("semaphores PROJECT [NAME]", "show a project's semaphores: their limits, holders and waiters", func(fs *pflag.FlagSet) body {
+	cmd := env.leaf("semaphores PROJECT [NAME]", "show a project's semaphores: their limits, holders and waiters", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {

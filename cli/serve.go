@@ -22,13 +22,13 @@ import (
 )
 
 func upCmd(env *Env) *cobra.Command {
-	return leaf("up", "run a server on SQLite with embedded agents (the quickstart)", func(fs *pflag.FlagSet) body {
+	return env.leaf("up", "run a server on SQLite with embedded agents (the quickstart)", func(fs *pflag.FlagSet) body {
 		return serve(fs, env, 2, false)
 	})
 }
 
 func serverCmd(env *Env) *cobra.Command {
-	return leaf("server", "run a server (SQLite or PostgreSQL)", func(fs *pflag.FlagSet) body {
+	return env.leaf("server", "run a server (SQLite or PostgreSQL)", func(fs *pflag.FlagSet) body {
 		return serve(fs, env, 0, true)
 	})
 }

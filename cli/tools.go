@@ -29,7 +29,7 @@ gets each parameter as INPUT_<NAME> (INPUT_WHO) and its own directory as
 LATHE_TOOL_DIR, and runs in the job's workspace.`
 
 func toolCmd(env *Env) *cobra.Command {
-	push := leaf("push DIR", "publish the tool in DIR (admins)", func(fs *pflag.FlagSet) body {
+	push := env.leaf("push DIR", "publish the tool in DIR (admins)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
@@ -47,7 +47,7 @@ func toolCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	list := leaf("list [NAME]", "list published tools (NAME: its versions)", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list [NAME]", "list published tools (NAME: its versions)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
@@ -65,7 +65,7 @@ func toolCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	del := leaf("delete NAME@VERSION", "delete a published version (admins)", func(fs *pflag.FlagSet) body {
+	del := env.leaf("delete NAME@VERSION", "delete a published version (admins)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {

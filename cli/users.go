@@ -23,7 +23,7 @@ func userCmd(env *Env) *cobra.Command {
 		fmt.Fprintf(env.Stdout, "user %s (admin %v, service %v, disabled %v)\n", u.Name, u.Admin, u.Service, u.Disabled)
 		return 0
 	}
-	create := leaf("create NAME", "create a user (the password is read without echo) or a service account (--service)", func(fs *pflag.FlagSet) body {
+	create := env.leaf("create NAME", "create a user (the password is read without echo) or a service account (--service)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		admin := fs.Bool("admin", false, "an admin")
 		service := fs.Bool("service", false, "a service account: no password, tokens only")
@@ -47,7 +47,7 @@ func userCmd(env *Env) *cobra.Command {
 			return show(out, &u)
 		}
 	})
-	get := leaf("get NAME", "show a user", func(fs *pflag.FlagSet) body {
+	get := env.leaf("get NAME", "show a user", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
@@ -61,7 +61,7 @@ func userCmd(env *Env) *cobra.Command {
 			return show(out, &u)
 		}
 	})
-	update := leaf("update NAME", "make a user an admin or not, disable or enable them", func(fs *pflag.FlagSet) body {
+	update := env.leaf("update NAME", "make a user an admin or not, disable or enable them", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		admin := fs.Bool("admin", false, "an admin (--admin=false: not)")
 		disabled := fs.Bool("disabled", false, "disabled (--disabled=false: enabled)")
@@ -84,7 +84,7 @@ func userCmd(env *Env) *cobra.Command {
 			return show(out, &u)
 		}
 	})
-	passwd := leaf("passwd", "change your password (read without echo)", func(fs *pflag.FlagSet) body {
+	passwd := env.leaf("passwd", "change your password (read without echo)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		revokeTokens := fs.Bool("revoke-tokens", false, "also revoke your API tokens")
 		return func(ctx context.Context, pos []string) int {
@@ -111,7 +111,7 @@ func userCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	list := leaf("list", "list users", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list", "list users", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
@@ -134,7 +134,7 @@ func userCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	tokens := leaf("tokens NAME", "list a user's API tokens and sessions (admins)", func(fs *pflag.FlagSet) body {
+	tokens := env.leaf("tokens NAME", "list a user's API tokens and sessions (admins)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
@@ -144,7 +144,7 @@ func userCmd(env *Env) *cobra.Command {
 			return listTokens(ctx, env, out, out.wrap(mk().Do), "/api/v1/users/"+url.PathEscape(pos[0])+"/tokens")
 		}
 	})
-	createToken := leaf("create-token USER NAME", "make an API token for a user, as for a service account (admins; shown once)", func(fs *pflag.FlagSet) body {
+	createToken := env.leaf("create-token USER NAME", "make an API token for a user, as for a service account (admins; shown once)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		scopes, expires := tokenFlags(fs)
 		out := outputFlags(fs, false)
@@ -155,7 +155,7 @@ func userCmd(env *Env) *cobra.Command {
 			return createToken(ctx, env, out, out.wrap(mk().Do), "/api/v1/users/"+url.PathEscape(pos[0])+"/tokens", pos[1], *scopes, *expires)
 		}
 	})
-	revokeToken := leaf("revoke-token NAME ID", "revoke a user's API token or session (admins)", func(fs *pflag.FlagSet) body {
+	revokeToken := env.leaf("revoke-token NAME ID", "revoke a user's API token or session (admins)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 2 {
@@ -174,7 +174,7 @@ func userCmd(env *Env) *cobra.Command {
 
 // tokenCmd is `lathe token`: the caller's own API tokens.
 func tokenCmd(env *Env) *cobra.Command {
-	create := leaf("create NAME", "make an API token for yourself (shown once)", func(fs *pflag.FlagSet) body {
+	create := env.leaf("create NAME", "make an API token for yourself (shown once)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		scopes, expires := tokenFlags(fs)
 		out := outputFlags(fs, false)
@@ -185,7 +185,7 @@ func tokenCmd(env *Env) *cobra.Command {
 			return createToken(ctx, env, out, out.wrap(mk().Do), "/api/v1/tokens", pos[0], *scopes, *expires)
 		}
 	})
-	list := leaf("list", "list your API tokens and sessions", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list", "list your API tokens and sessions", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
@@ -195,7 +195,7 @@ func tokenCmd(env *Env) *cobra.Command {
 			return listTokens(ctx, env, out, out.wrap(mk().Do), "/api/v1/tokens")
 		}
 	})
-	revoke := leaf("revoke ID", "revoke one of your API tokens or sessions", func(fs *pflag.FlagSet) body {
+	revoke := env.leaf("revoke ID", "revoke one of your API tokens or sessions", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {
@@ -276,7 +276,7 @@ func teamCmd(env *Env) *cobra.Command {
 	}
 	// oneTeam is a command answering with a team.
 	oneTeam := func(use, short string, nargs int, method string, in func(pos []string) (string, any)) *cobra.Command {
-		return leaf(use, short, func(fs *pflag.FlagSet) body {
+		return env.leaf(use, short, func(fs *pflag.FlagSet) body {
 			mk := clientFlags(fs, env)
 			out := outputFlags(fs, false)
 			return func(ctx context.Context, pos []string) int {
@@ -299,7 +299,7 @@ func teamCmd(env *Env) *cobra.Command {
 	add := oneTeam("add TEAM USER", "add a user to a team (admins)", 2, http.MethodPost, func(pos []string) (string, any) {
 		return path(pos[0]) + "/members", map[string]string{"user": pos[1]}
 	})
-	list := leaf("list", "list the teams you may see (admins: all)", func(fs *pflag.FlagSet) body {
+	list := env.leaf("list", "list the teams you may see (admins: all)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
@@ -322,7 +322,7 @@ func teamCmd(env *Env) *cobra.Command {
 		}
 	})
 	deleted := func(use, short string, nargs int, p func(pos []string) string, done func(pos []string) string) *cobra.Command {
-		return leaf(use, short, func(fs *pflag.FlagSet) body {
+		return env.leaf(use, short, func(fs *pflag.FlagSet) body {
 			mk := clientFlags(fs, env)
 			return func(ctx context.Context, pos []string) int {
 				if len(pos) != nargs {

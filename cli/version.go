@@ -42,7 +42,7 @@ func buildInfo() (version, commit, goVersion string) {
 }
 
 func versionCmd(env *Env) *cobra.Command {
-	return leaf("version", "print the version of lathe, and of the server when one is reachable", func(fs *pflag.FlagSet) body {
+	return env.leaf("version", "print the version of lathe, and of the server when one is reachable", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 0 {
