@@ -18,7 +18,7 @@ import (
 func regTokensCmd(env *Env) *cobra.Command {
 	create := env.leaf("create [NAME]", "make a registration token (shown once)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
-		out := outputFlags(fs, false)
+		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) > 1 {
 				return badUsage
