@@ -134,7 +134,15 @@ func userCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	tokens := env.leaf("tokens NAME", "list a user's API tokens and sessions (admins)", func(fs *pflag.FlagSet) body {
+	tokens, createToken, revokeToken := userTokenCmds(env)
+	return group("user", "manage users and service accounts: create, list, get, update, passwd, tokens", "",
+		create, list, get, update, passwd, tokens, createToken, revokeToken)
+}
+
+// userTokenCmds are `lathe user tokens|create-token|revoke-token`: an
+// admin's view of a user's API tokens and sessions.
+func userTokenCmds(env *Env) (list, create, revoke *cobra.Command) {
+	list = env.leaf("tokens NAME", "list a user's API tokens and sessions (admins)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
@@ -144,7 +152,7 @@ func userCmd(env *Env) *cobra.Command {
 			return listTokens(ctx, env, out, out.wrap(mk().Do), "/api/v1/users/"+url.PathEscape(pos[0])+"/tokens")
 		}
 	})
-	createToken := env.leaf("create-token USER NAME", "make an API token for a user, as for a service account (admins; shown once)", func(fs *pflag.FlagSet) body {
+	create = env.leaf("create-token USER NAME", "make an API token for a user, as for a service account (admins; shown once)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		scopes, expires := tokenFlags(fs)
 		out := outputFlags(fs, false)
@@ -155,7 +163,7 @@ func userCmd(env *Env) *cobra.Command {
 			return createToken(ctx, env, out, out.wrap(mk().Do), "/api/v1/users/"+url.PathEscape(pos[0])+"/tokens", pos[1], *scopes, *expires)
 		}
 	})
-	revokeToken := env.leaf("revoke-token NAME ID", "revoke a user's API token or session (admins)", func(fs *pflag.FlagSet) body {
+	revoke = env.leaf("revoke-token NAME ID", "revoke a user's API token or session (admins)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 2 {
@@ -168,8 +176,7 @@ func userCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	return group("user", "manage users and service accounts: create, list, get, update, passwd, tokens", "",
-		create, list, get, update, passwd, tokens, createToken, revokeToken)
+	return list, create, revoke
 }
 
 // tokenCmd is `lathe token`: the caller's own API tokens.
