@@ -231,6 +231,9 @@ var funcs = template.FuncMap{
 	"join":     strings.Join,
 	"version":  func() string { return lathe.Version },
 	"add":      func(a, b int) int { return a + b },
+	"testStatus": testStatus,
+	"bytes":      byteSize,
+	"ms":         func(ms int64) string { return formatDuration(time.Duration(ms) * time.Millisecond) },
 	"deref": func(s *string) string {
 		if s == nil {
 			return ""
