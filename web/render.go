@@ -39,7 +39,7 @@ func parsePages(log *slog.Logger) *pages {
 		}
 		// A template that does not parse is a mistake in this package,
 		// caught by every test that starts a server.
-		p.byName[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS,
+		p.byName[name] = template.Must(template.New(name).Funcs(funcs).Funcs(resultFuncs).ParseFS(templateFS,
 			"templates/base.html", "templates/parts.html", n))
 	}
 	return p
@@ -231,9 +231,6 @@ var funcs = template.FuncMap{
 	"join":     strings.Join,
 	"version":  func() string { return lathe.Version },
 	"add":      func(a, b int) int { return a + b },
-	"testStatus": testStatus,
-	"bytes":      byteSize,
-	"ms":         func(ms int64) string { return formatDuration(time.Duration(ms) * time.Millisecond) },
 	"deref": func(s *string) string {
 		if s == nil {
 			return ""

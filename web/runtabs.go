@@ -2,11 +2,13 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -233,6 +235,14 @@ func (h *Handler) runArtifacts(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return h.render(w, r, http.StatusOK, "runartifacts", t.title("Artifacts"), h.viewer(r), d)
+}
+
+// resultFuncs are the templates' functions for results: a test's status,
+// a size in bytes, a duration in milliseconds.
+var resultFuncs = template.FuncMap{
+	"testStatus": testStatus,
+	"bytes":      byteSize,
+	"ms":         func(ms int64) string { return formatDuration(time.Duration(ms) * time.Millisecond) },
 }
 
 // byteSize formats a size in bytes as 12 B, 3.4 KiB, 5.6 MiB or 7.8 GiB.
