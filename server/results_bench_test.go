@@ -26,7 +26,8 @@ func stepSeconds(tb testing.TB, l *lathetest.Lathe, jobID int64, name string) fl
 // over HTTP, hashed again and written durably by the server), beside
 // copying the same file in the same job, the floor measured in the same
 // run: cp (which may copy inside the kernel) and cat (through user space,
-// as the agent and server must). Each starts with no dirty pages left by
+// as the agent and server must), and cp followed by an fsync of the copy
+// (durable, as a stored artifact is before the server answers). Each starts with no dirty pages left by
 // the one before (a sync step between them, not timed), so the kernel's
 // writeback throttling does not land on whichever runs last.
 func BenchmarkArtifactUpload200MB(b *testing.B) {
@@ -43,9 +44,12 @@ jobs:
       - name: cat
         run: cat big.bin > copy2.bin
       - sync
+      - name: durable copy
+        run: cp big.bin copy3.bin && sync copy3.bin
+      - sync
     artifacts: [big.bin]
 `}))
-	var up, cp, cat float64
+	var up, cp, cat, durable float64
 	for i := 0; i < b.N; i++ {
 		run := l.Wait(b, l.Trigger(b, "big", "main", "").ID, 5*time.Minute)
 		job := lathetest.JobByName(b, run, "big")
@@ -55,12 +59,15 @@ jobs:
 		up += stepSeconds(b, l, job.ID, "artifacts")
 		cp += stepSeconds(b, l, job.ID, "copy")
 		cat += stepSeconds(b, l, job.ID, "cat")
+		durable += stepSeconds(b, l, job.ID, "durable copy")
 	}
 	b.ReportMetric(up/float64(b.N), "upload-s")
 	b.ReportMetric(cp/float64(b.N), "copy-s")
 	b.ReportMetric(cat/float64(b.N), "cat-s")
 	b.ReportMetric(up/cp, "upload/copy")
 	b.ReportMetric(up/cat, "upload/cat")
+	b.ReportMetric(durable/float64(b.N), "durable-copy-s")
+	b.ReportMetric(up/durable, "upload/durable-copy")
 }
 
 // A small Go module built twice: the first run with a cold build cache
