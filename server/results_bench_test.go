@@ -25,11 +25,12 @@ func stepSeconds(tb testing.TB, l *lathetest.Lathe, jobID int64, name string) fl
 // One 200 MB artifact sent through the agent (hashed as it is streamed
 // over HTTP, hashed again and written durably by the server), beside
 // copying the same file in the same job, the floor measured in the same
-// run: cp (which may copy inside the kernel) and cat (through user space,
-// as the agent and server must), and cp followed by an fsync of the copy
-// (durable, as a stored artifact is before the server answers). Each starts with no dirty pages left by
-// the one before (a sync step between them, not timed), so the kernel's
-// writeback throttling does not land on whichever runs last.
+// run: cp (which may copy inside the kernel), cat (through user space, as
+// the agent and server must), and cp followed by an fsync of the copy
+// (durable, as a stored artifact is before the server answers). Each
+// starts with no dirty pages left by the one before (a sync step between
+// them, not timed), so the kernel's writeback throttling does not land on
+// whichever runs last. Target: upload/copy ≤ 2.
 func BenchmarkArtifactUpload200MB(b *testing.B) {
 	l := lathetest.Start(b, lathetest.Options{Agents: 1})
 	l.Project(b, "big", lathetest.Repo(b, map[string]string{".lathe.yml": `
