@@ -174,7 +174,7 @@ func TestDirPutLargeUnaligned(t *testing.T) {
 			f.Close()
 			os.Remove(f.Name())
 		}
-		for _, size := range []int{0, 1, directAlign, blockSize, blockSize + 1, len(body)} {
+		for _, size := range []int{0, 1, directAlign, firstBlockSize, firstBlockSize + 1, blockSize, blockSize + 1, len(body)} {
 			key := fmt.Sprintf("big/%d", size)
 			info, err := d.Put(t.Context(), key, iotest.HalfReader(bytes.NewReader(body[:size])), Want{Size: int64(size), SHA256: sum(body[:size])})
 			if err != nil || info.Size != int64(size) {

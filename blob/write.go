@@ -25,6 +25,10 @@ const (
 	// blockSize is one read and one write of the pipeline: big enough
 	// that a system call moves a lot, small enough that three are cheap.
 	blockSize = 4 << 20
+	// firstBlockSize is the first block's: most objects (logs, archives
+	// of a few files) fit in it, and a server taking many of them at once
+	// should not hold megabytes for each.
+	firstBlockSize = 256 << 10
 	// blocks in flight: one being read, one being written, one spare.
 	blocks = 3
 	// directAlign is what direct I/O wants buffers and lengths aligned to
@@ -32,17 +36,21 @@ const (
 	directAlign = 4096
 )
 
-// blockPool keeps blocks between puts: each is blockSize bytes at a
-// directAlign-aligned address.
-var blockPool = sync.Pool{New: func() any {
-	b := make([]byte, blockSize+directAlign)
+// Pools keep blocks between puts: each block is directAlign-aligned.
+var (
+	firstPool = sync.Pool{New: func() any { return alignedBlock(firstBlockSize) }}
+	blockPool = sync.Pool{New: func() any { return alignedBlock(blockSize) }}
+)
+
+func alignedBlock(size int) *[]byte {
+	b := make([]byte, size+directAlign)
 	off := int(uintptr(unsafe.Pointer(&b[0])) & (directAlign - 1))
 	if off != 0 {
 		off = directAlign - off
 	}
-	b = b[off : off+blockSize : off+blockSize]
+	b = b[off : off+size : off+size]
 	return &b
-}}
+}
 
 // tempFile is a file being written, with direct I/O or not.
 type tempFile struct {
@@ -80,7 +88,8 @@ func copyHashed(ctx context.Context, f *tempFile, r io.Reader) (int64, string, e
 		buf *[]byte
 		n   int
 	}
-	// Blocks are taken as needed: a small object uses one.
+	// Blocks are taken as needed: a small object uses the small first
+	// one only, a large one goes on with big ones.
 	free := make(chan *[]byte, blocks)
 	taken := 0
 	next := func() *[]byte {
@@ -89,15 +98,22 @@ func copyHashed(ctx context.Context, f *tempFile, r io.Reader) (int64, string, e
 			return b
 		default:
 		}
-		if taken < blocks {
-			taken++
+		switch taken++; {
+		case taken == 1:
+			return firstPool.Get().(*[]byte)
+		case taken <= blocks:
 			return blockPool.Get().(*[]byte)
 		}
 		return <-free
 	}
 	defer func() {
-		for range taken {
-			blockPool.Put(<-free)
+		for range min(taken, blocks) {
+			b := <-free
+			if cap(*b) == firstBlockSize {
+				firstPool.Put(b)
+			} else {
+				blockPool.Put(b)
+			}
 		}
 	}()
 	full := make(chan block, blocks)
