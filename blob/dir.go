@@ -2,8 +2,6 @@ package blob
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -48,7 +46,7 @@ func (d *Dir) Put(ctx context.Context, key string, r io.Reader, want Want) (Info
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return Info{}, fmt.Errorf("blob %s: %w", key, err)
 	}
-	f, err := os.CreateTemp(tmp, "put-*")
+	f, err := openTemp(tmp)
 	if err != nil {
 		return Info{}, fmt.Errorf("blob %s: %w", key, err)
 	}
@@ -57,14 +55,11 @@ func (d *Dir) Put(ctx context.Context, key string, r io.Reader, want Want) (Info
 		os.Remove(f.Name())
 		return Info{}, err
 	}
-	h := sha256.New()
-	// Large objects (artifacts, caches) go in big writes: a tenth of the
-	// system calls of io.Copy's 32 KiB.
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), contextReader{ctx, r}, make([]byte, 1<<20))
+	n, digest, err := copyHashed(ctx, f, contextReader{ctx, r})
 	if err != nil {
 		return fail(fmt.Errorf("blob %s: %w", key, err))
 	}
-	info := Info{Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}
+	info := Info{Size: n, SHA256: digest}
 	if want.Size >= 0 && n != want.Size {
 		return fail(fmt.Errorf("blob %s: %d bytes, want %d: %w", key, n, want.Size, ErrMismatch))
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -146,5 +147,56 @@ func TestDirListDeleteAndKeys(t *testing.T) {
 	}
 	if empty, err := NewDir(filepath.Join(t.TempDir(), "absent")).List(ctx, ""); err != nil || len(empty) != 0 {
 		t.Errorf("list of an absent directory: %q, %v", empty, err)
+	}
+}
+
+// Objects larger than a block, of sizes that are not a multiple of the
+// direct I/O alignment, are stored byte for byte, on a disk file system
+// (direct I/O) and on tmpfs where there is one (no direct I/O): the tail
+// is written through the page cache, the rest directly.
+func TestDirPutLargeUnaligned(t *testing.T) {
+	roots := []string{t.TempDir()}
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		shm, err := os.MkdirTemp("/dev/shm", "blobtest-")
+		if err == nil {
+			t.Cleanup(func() { os.RemoveAll(shm) })
+			roots = append(roots, shm)
+		}
+	}
+	body := make([]byte, 2*blockSize+directAlign+123)
+	for i := range body {
+		body[i] = byte(i*7 + i>>12)
+	}
+	for _, root := range roots {
+		d := NewDir(filepath.Join(root, "blobs"))
+		if f, err := openTemp(root); err == nil {
+			t.Logf("%s: direct I/O %v", root, f.direct)
+			f.Close()
+			os.Remove(f.Name())
+		}
+		for _, size := range []int{0, 1, directAlign, firstBlockSize, firstBlockSize + 1, blockSize, blockSize + 1, len(body)} {
+			key := fmt.Sprintf("big/%d", size)
+			info, err := d.Put(t.Context(), key, iotest.HalfReader(bytes.NewReader(body[:size])), Want{Size: int64(size), SHA256: sum(body[:size])})
+			if err != nil || info.Size != int64(size) {
+				t.Fatalf("%s: put %d bytes: %+v %v", root, size, info, err)
+			}
+			got, err := os.ReadFile(filepath.Join(d.Root, filepath.FromSlash(key)))
+			if err != nil || !bytes.Equal(got, body[:size]) {
+				t.Fatalf("%s: %d bytes stored as %d bytes (%v)", root, size, len(got), err)
+			}
+		}
+	}
+}
+
+// A body that fails after several blocks leaves nothing behind.
+func TestDirPutFailsMidway(t *testing.T) {
+	d := NewDir(filepath.Join(t.TempDir(), "blobs"))
+	boom := errors.New("connection reset")
+	r := io.MultiReader(bytes.NewReader(make([]byte, 2*blockSize+5)), iotest.ErrReader(boom))
+	if _, err := d.Put(t.Context(), "x/y", r, Want{Size: -1}); !errors.Is(err, boom) {
+		t.Fatalf("put: %v, want %v", err, boom)
+	}
+	if f := files(t, d.Root); len(f) != 0 {
+		t.Fatalf("left behind: %v", f)
 	}
 }

@@ -39,7 +39,7 @@ func parsePages(log *slog.Logger) *pages {
 		}
 		// A template that does not parse is a mistake in this package,
 		// caught by every test that starts a server.
-		p.byName[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS,
+		p.byName[name] = template.Must(template.New(name).Funcs(funcs).Funcs(resultFuncs).ParseFS(templateFS,
 			"templates/base.html", "templates/parts.html", n))
 	}
 	return p

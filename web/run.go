@@ -18,6 +18,8 @@ type runData struct {
 	Stages []stageJobs
 	// Which run actions the caller may take now.
 	CanCancel, CanRerun, CanRerunFailed, CanApproveRun, CanWrite bool
+	// Tab is the run's tab shown: "" for this overview (see runTab).
+	Tab string
 }
 
 type stageJobs struct {

@@ -69,6 +69,12 @@ func (h *Handler) routes() []route {
 		{"GET /audit", h.audit},
 		{"GET /p/{project}/settings", h.settings},
 		{"POST /p/{project}/settings/{action}", h.settingsAction},
+		{"GET /runs/{run}/tests", h.runTests},
+		{"GET /runs/{run}/issues", h.runIssues},
+		{"GET /runs/{run}/artifacts", h.runArtifacts},
+		{"GET /test-cases/{test_case}", h.testCase},
+		{"POST /test-cases/{test_case}/comments", h.addTestComment},
+		{"GET /p/{project}/stats", h.stats},
 		{"GET /static/{version}/{file}", h.static},
 	}
 }
