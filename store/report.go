@@ -64,8 +64,11 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		// conditional update takes the attempt's row lock, so a sweeper that
 		// marks it lost meanwhile either commits first (and this report is
 		// fenced) or waits for this one, and sees the renewed lease.
-		res, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ?`,
-			micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning)
+		// The same statement records the log's new size (the chunk follows
+		// in this transaction), so a report costs one write of the attempt.
+		chunk, size := newLogBytes(reply.LogSize, rep.LogOffset, rep.Log)
+		res, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ?, log_size = ? WHERE id = ? AND status = ?`,
+			micros(t.now.Add(t.leaseTTL)), size, attemptID, lathe.StatusRunning)
 		if err != nil {
 			return err
 		}
@@ -75,9 +78,10 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 			reply.Cancel, reply.Finished = true, true
 			return fmt.Errorf("attempt %d is no longer running: %w", attemptID, lathe.ErrFenced)
 		}
-		if grew, err = t.appendLog(ctx, attemptID, &reply.LogSize, rep.LogOffset, rep.Log); err != nil {
+		if grew, err = t.insertChunk(ctx, attemptID, reply.LogSize, chunk); err != nil {
 			return err
 		}
+		reply.LogSize = size
 		for _, st := range rep.Steps {
 			if err := t.upsertStep(ctx, attemptID, st); err != nil {
 				return err
