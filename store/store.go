@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -141,7 +143,9 @@ func openPostgres(dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	return &Store{w: db, r: db, d: postgresDialect}, nil
+	d := postgresDialect
+	d.rebind = cachedRebind(rebindDollar)
+	return &Store{w: db, r: db, d: d}, nil
 }
 
 // Close closes the database.
@@ -257,6 +261,30 @@ func rebindDollar(q string) string {
 	}
 	return b.String()
 }
+
+// cachedRebind remembers what rebind made of each query, so a statement
+// run again is not rewritten again (the store runs a few hundred distinct
+// ones; queries with a varying number of placeholders stop being
+// remembered once maxRebound are).
+func cachedRebind(rebind func(string) string) func(string) string {
+	var m sync.Map
+	var n atomic.Int64
+	return func(q string) string {
+		if r, ok := m.Load(q); ok {
+			return r.(string)
+		}
+		r := rebind(q)
+		if n.Load() < maxRebound {
+			if _, had := m.LoadOrStore(q, r); !had {
+				n.Add(1)
+			}
+		}
+		return r
+	}
+}
+
+// maxRebound bounds cachedRebind's memory.
+const maxRebound = 2048
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
