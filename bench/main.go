@@ -83,10 +83,13 @@ type config struct {
 	fleetAgents, fleetPoll      int
 	lostReps                    int
 	lostTTL, lostSweep          time.Duration
+
+	scaleJobs, scaleAgents, scaleFleet int
+	scaleReplicas                      []int
 }
 
 // sections are the names -only accepts, in the order they run.
-var sections = []string{"a", "b", "c", "d", "throughput", "fleet", "lost", "hooks"}
+var sections = []string{"a", "b", "c", "d", "throughput", "fleet", "lost", "hooks", "scale"}
 
 // bench is what the sections share: the temp dir, the repository, the log.
 type bench struct {
@@ -144,6 +147,7 @@ type results struct {
 	Fleet           *fleetResult        `json:"fleet,omitempty"`
 	Lost            *lostResult         `json:"lost,omitempty"`
 	Hooks           *hooksResult        `json:"hooks,omitempty"`
+	Scale           *scaleResult        `json:"scale,omitempty"`
 	Errors          []string            `json:"errors,omitempty"`
 }
 
@@ -180,7 +184,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.lostReps, "lost-reps", 5, "lost: agents killed, one after another")
 	fs.DurationVar(&cfg.lostTTL, "lost-ttl", 3*time.Second, "lost: the server's lease TTL")
 	fs.DurationVar(&cfg.lostSweep, "lost-sweep", 500*time.Millisecond, "lost: the server's sweep interval")
+	fs.IntVar(&cfg.scaleJobs, "scale-jobs", 2000, "scale: one-step jobs per replica count (a multiple of -tp-run-jobs)")
+	fs.IntVar(&cfg.scaleAgents, "scale-agents", 16, "scale: `lathe agent` processes spread over the replicas (and floor workers)")
+	fs.IntVar(&cfg.scaleFleet, "scale-fleet", 10000, "scale: simulated agents long-polling the most replicas (0: none)")
+	replicas := fs.String("scale-replicas", "1,2,3", "scale: the replica counts to drain with, comma-separated")
 	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	var err error
+	if cfg.scaleReplicas, err = parseReplicas(*replicas); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
@@ -357,6 +369,12 @@ func measure(ctx context.Context, cfg config, stderr io.Writer) (*results, error
 	if cfg.only["hooks"] {
 		section("hooks", "hooks", func(ctx context.Context) (err error) {
 			res.Hooks, err = benchHooks(ctx, b, cfg.runs)
+			return err
+		})
+	}
+	if cfg.only["scale"] {
+		section("scale", "scale", func(ctx context.Context) (err error) {
+			res.Scale, err = benchScale(ctx, b)
 			return err
 		})
 	}
