@@ -66,9 +66,14 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		// fenced) or waits for this one, and sees the renewed lease.
 		// The same statement records the log's new size (the chunk follows
 		// in this transaction), so a report costs one write of the attempt.
+		// It never lowers the size: a concurrent report of the same attempt
+		// (a retry whose first try is still being served) may have stored
+		// more since the size was read; one that stored the same bytes
+		// makes this chunk's insert fail on its key, and this report with it.
 		chunk, size := newLogBytes(reply.LogSize, rep.LogOffset, rep.Log)
-		res, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ?, log_size = ? WHERE id = ? AND status = ?`,
-			micros(t.now.Add(t.leaseTTL)), size, attemptID, lathe.StatusRunning)
+		res, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ?, log_size = CASE WHEN log_size < ? THEN ? ELSE log_size END
+			WHERE id = ? AND status = ?`,
+			micros(t.now.Add(t.leaseTTL)), size, size, attemptID, lathe.StatusRunning)
 		if err != nil {
 			return err
 		}
