@@ -17,7 +17,13 @@
 // long-polling it; (lost) SIGKILL of an agent mid-job → attempt lost → job
 // claimed again, against the lease TTL and sweep interval; (hooks) a signed
 // forge push hook received → first job queued, -runs hooks, beside `git
-// fetch` of the hook's one commit.
+// fetch` of the hook's one commit; (scale) 1, 2 and 3 `lathe server`
+// replicas on one PostgreSQL draining -scale-jobs one-step jobs with
+// -scale-agents agents (jobs/s, CPU per job of the replicas and of
+// PostgreSQL), then -scale-fleet simulated agents long-polling the replicas
+// (memory per replica, CPU per idle poll). (scale) runs only when named:
+//
+//	go run ./bench -only scale -postgres on
 //
 // Servers for (a)–(c) and throughput run in this process (server.New/Run,
 // as `lathe up`), so a CPU profile shows the server's (and for (a)–(c) the
@@ -171,7 +177,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.stepReps, "step-reps", 5, "repetitions of (b)")
 	fs.IntVar(&cfg.logReps, "log-reps", 3, "repetitions of (c)")
 	fs.BoolVar(&cfg.quick, "quick", false, "smoke run: 20 runs for (a), one repetition of (b) and (c), small throughput, fleet and lost")
-	only := fs.String("only", "all", "sections to run, comma-separated: a (latency), b (steps), c (logs), d (memory), throughput, fleet, lost, hooks; or all")
+	only := fs.String("only", "all", "sections to run, comma-separated: a (latency), b (steps), c (logs), d (memory), throughput, fleet, lost, hooks, scale; or all (all but scale)")
 	fs.StringVar(&cfg.postgres, "postgres", "auto", "PostgreSQL for (a): auto (a throwaway cluster if binaries exist), on (require one), off, or a postgres://127.0.0.1… URL")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and agents included) to this file")
@@ -224,7 +230,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		switch {
 		case s == "all":
 			for _, name := range sections {
-				cfg.only[name] = true
+				// scale needs PostgreSQL and minutes of its own: named only.
+				cfg.only[name] = name != "scale"
 			}
 		case slices.Contains(sections, s):
 			cfg.only[s] = true
