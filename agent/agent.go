@@ -55,6 +55,8 @@ type Agent struct {
 
 	mirrors git.Mirrors
 	held    *heldWorkspaces // set by Run
+	// remover deletes finished attempts' directories (set by Run).
+	remover *remover
 }
 
 // Run claims and runs jobs, one at a time, until ctx ends.
@@ -84,6 +86,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.Log.Warn("cleaning up after an earlier run", "agent", a.Name, "err", err)
 	}
 	a.removeLeftoverContainers(ctx)
+	a.remover = newRemover(a.Log)
+	go a.remover.run()
+	defer a.remover.stop()
 	// The janitor deletes held workspaces as they expire, including those
 	// an earlier run of the agent kept; it stops with Run.
 	janitorCtx, stopJanitor := context.WithCancel(ctx)

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,8 +35,9 @@ func (a *Agent) newJobDirs(attemptID int64) (jobDirs, error) {
 	return jd, nil
 }
 
-func (jd jobDirs) remove(log *slog.Logger) {
+func (jd jobDirs) remove() error {
 	if err := os.RemoveAll(jd.root); err != nil {
-		log.Warn("remove job directory", "dir", jd.root, "err", err)
+		return fmt.Errorf("remove job directory %s: %w", jd.root, err)
 	}
+	return nil
 }

@@ -51,7 +51,7 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 	if jd, err := a.newJobDirs(as.AttemptID); err != nil {
 		fmt.Fprintf(out, "cannot prepare the job: %v\n", err)
 	} else {
-		defer jd.remove(log)
+		defer a.remover.remove(jd.remove)
 		checkout := func(ctx context.Context, commit, dir string) error {
 			return mirror.CheckoutRef(ctx, as.Ref, commit, dir)
 		}
@@ -89,9 +89,12 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 		}
 		log.Warn("cannot keep held workspace; deleting it", "dir", ws, "err", err)
 	}
-	if err := mirror.RemoveWorktree(ws); err != nil {
-		log.Warn("remove workspace", "dir", ws, "err", err)
-	}
+	a.remover.remove(func() error {
+		if err := mirror.RemoveWorktree(ws); err != nil {
+			return fmt.Errorf("remove workspace %s: %w", ws, err)
+		}
+		return nil
+	})
 	log.Debug("job finished", "status", status)
 }
 

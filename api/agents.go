@@ -97,7 +97,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("agent registered", "agent", a.Name, "agent_id", a.ID, "authorized", a.Authorized)
+	slogFrom(r).Info("agent registered", "agent", a.Name, "agent_id", a.ID, "authorized", a.Authorized)
 	s.audit(r, "agent:"+a.Name, "agent.registered", nil, map[string]any{"agent_id": a.ID, "agent": a.Name, "authorized": a.Authorized})
 	w.Header().Set("Location", "/api/v1/agents/"+itoa(a.ID))
 	writeJSON(w, http.StatusCreated, registration{Agent: a, Token: cred})

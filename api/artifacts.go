@@ -150,7 +150,7 @@ func (s *Server) putArtifact(w http.ResponseWriter, r *http.Request) error {
 	if prev != nil {
 		status = http.StatusOK
 		if err := s.results.artifacts.Delete(r.Context(), prev.BlobKey); err != nil {
-			s.log.Warn("remove replaced artifact", "artifact_id", prev.ID, "err", err)
+			slogFrom(r).Warn("remove replaced artifact", "artifact_id", prev.ID, "err", err)
 		}
 	}
 	writeJSON(w, status, a)
@@ -278,12 +278,12 @@ func (s *Server) runArtifactsZip(w http.ResponseWriter, r *http.Request) error {
 		}
 		if err := s.zipArtifact(r, zw, a); err != nil {
 			// The status line is sent: all that is left is to cut the archive short.
-			s.log.Warn("zip of run artifacts", "run_id", id, "artifact_id", a.ID, "err", err)
+			slogFrom(r).Warn("zip of run artifacts", "run_id", id, "artifact_id", a.ID, "err", err)
 			return nil
 		}
 	}
 	if err := zw.Close(); err != nil && r.Context().Err() == nil {
-		s.log.Warn("zip of run artifacts", "run_id", id, "err", err)
+		slogFrom(r).Warn("zip of run artifacts", "run_id", id, "err", err)
 	}
 	return nil
 }

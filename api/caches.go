@@ -86,7 +86,7 @@ func (s *Server) restoreCache(w http.ResponseWriter, r *http.Request) error {
 	h.Set(lathe.CacheSHA256Header, c.SHA256)
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.CopyN(w, f, c.Size); err != nil && r.Context().Err() == nil {
-		s.log.Warn("send cache", "cache_id", c.ID, "err", err)
+		slogFrom(r).Warn("send cache", "cache_id", c.ID, "err", err)
 	}
 	return nil
 }
@@ -146,11 +146,11 @@ func (s *Server) saveCache(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, o := range evicted {
 		if err := s.results.caches.Delete(r.Context(), cacheBlobKey(o)); err != nil {
-			s.log.Warn("remove evicted cache", "cache_id", o.ID, "err", err)
+			slogFrom(r).Warn("remove evicted cache", "cache_id", o.ID, "err", err)
 		}
 	}
 	if len(evicted) > 0 {
-		s.log.Info("caches evicted", "project_id", c.ProjectID, "count", len(evicted))
+		slogFrom(r).Info("caches evicted", "project_id", c.ProjectID, "count", len(evicted))
 	}
 	writeJSON(w, http.StatusCreated, c)
 	return nil

@@ -133,10 +133,10 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The project is gone whatever happens here; a leftover is pruned at the next start.
 	if err := s.pruneUploads(r.Context()); err != nil {
-		s.log.Warn("remove the uploads of a deleted project", "project", p.Name, "err", err)
+		slogFrom(r).Warn("remove the uploads of a deleted project", "project", p.Name, "err", err)
 	}
 	if err := s.pruneResults(r.Context()); err != nil {
-		s.log.Warn("remove the artifacts and caches of a deleted project", "project", p.Name, "err", err)
+		slogFrom(r).Warn("remove the artifacts and caches of a deleted project", "project", p.Name, "err", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

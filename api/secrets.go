@@ -129,7 +129,7 @@ func (s *Server) storeSecret(w http.ResponseWriter, r *http.Request, name, value
 	if err != nil {
 		return err
 	}
-	s.log.Info("secret stored", "project", sec.Project, "secret", name, "by", by, "created", created)
+	slogFrom(r).Info("secret stored", "project", sec.Project, "secret", name, "by", by, "created", created)
 	s.audit(r, by, "secret.changed", principal(r.Context()).Project, map[string]any{"secret": name, "created": created})
 	status := http.StatusOK
 	if created {
@@ -148,7 +148,7 @@ func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteSecret(r.Context(), pid, r.PathValue("name")); err != nil {
 		return err
 	}
-	s.log.Info("secret deleted", "project", r.PathValue("project"), "secret", r.PathValue("name"), "by", principal(r.Context()).User)
+	slogFrom(r).Info("secret deleted", "project", r.PathValue("project"), "secret", r.PathValue("name"), "by", principal(r.Context()).User)
 	s.audit(r, principal(r.Context()).User, "secret.deleted", principal(r.Context()).Project, map[string]any{"secret": r.PathValue("name")})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -175,7 +175,7 @@ func (s *Server) patchSecret(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("secret rules changed", "project", sec.Project, "secret", name, "by", by)
+	slogFrom(r).Info("secret rules changed", "project", sec.Project, "secret", name, "by", by)
 	s.audit(r, by, "secret.rules_changed", principal(r.Context()).Project,
 		map[string]any{"secret": name, "branches": sec.Branches, "events": sec.Events, "projects": sec.Projects})
 	writeJSON(w, http.StatusOK, sec)

@@ -8,7 +8,6 @@
 package api
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -30,7 +29,9 @@ type Server struct {
 	// dispatch carries out the agent protocol and the actions on runs and jobs.
 	dispatch *dispatch.Service
 	log      *slog.Logger
-	mux      *http.ServeMux
+	// requestIDs makes the IDs of requests that came without one.
+	requestIDs *requestIDs
+	mux        *http.ServeMux
 	// agentsNeedAuthorization registers new agents unauthorized (see RequireAgentAuthorization).
 	agentsNeedAuthorization atomic.Bool
 	// keys seal and open secrets (see SetKeyring); nil: secrets are off.
@@ -68,7 +69,7 @@ func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{store: st, trigger: tr, dispatch: dispatch.New(st, tr, log), log: log, mux: http.NewServeMux(),
+	s := &Server{store: st, trigger: tr, dispatch: dispatch.New(st, tr, log), log: log, mux: http.NewServeMux(), requestIDs: newRequestIDs(),
 		logins: newLimiter(loginBurst, loginEvery), badTokens: newLimiter(badTokenBurst, badTokenEvery),
 		hasher: auth.NewHasher(min(runtime.NumCPU(), maxHashSlots), hashWait)}
 	if err := checkRoutes(s.routes()); err != nil {
@@ -88,7 +89,9 @@ func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, s.log))
+	id := s.requestIDs.of(r)
+	w.Header().Set(RequestIDHeader, id)
+	r = r.WithContext(withRequestLog(r.Context(), s.log, id))
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// No route: the mux answers 404, or 405 with an Allow header when
@@ -135,9 +138,11 @@ func (u *unroutedWriter) Write(b []byte) (int, error) {
 
 type loggerKey struct{}
 
+// slogFrom is the logger for lines about r: they carry its request ID and
+// the run, job, attempt or stage its path names.
 func slogFrom(r *http.Request) *slog.Logger {
-	if l, ok := r.Context().Value(loggerKey{}).(*slog.Logger); ok {
-		return l
+	if l, ok := r.Context().Value(loggerKey{}).(requestLog); ok {
+		return l.log.With(requestAttrs(r, l.id)...)
 	}
 	return slog.Default()
 }

@@ -57,7 +57,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !canLogIn || !ok {
-		s.log.Info("login failed", "user", in.Username, "client", s.clientIP(r))
+		slogFrom(r).Info("login failed", "user", in.Username, "client", s.clientIP(r))
 		return problemf(http.StatusUnauthorized, "wrong username or password")
 	}
 	if u.Disabled {

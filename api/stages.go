@@ -51,7 +51,7 @@ func (s *Server) deleteStage(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 		if err := s.uploads.blobs.Delete(r.Context(), uploadKey(u.RunID, u.Name, u.SHA256)); err != nil {
-			s.log.Warn("remove upload of deleted stage", "stage_id", id, "run_id", u.RunID, "name", u.Name, "err", err)
+			slogFrom(r).Warn("remove upload of deleted stage", "stage_id", id, "run_id", u.RunID, "name", u.Name, "err", err)
 		}
 	}
 	writeJSON(w, http.StatusOK, st)

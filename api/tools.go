@@ -139,7 +139,7 @@ func (s *Server) deleteTool(w http.ResponseWriter, r *http.Request) error {
 	}
 	if s.tools.blobs != nil {
 		if err := s.tools.blobs.Delete(r.Context(), t.BlobKey); err != nil {
-			s.log.Warn("remove deleted tool's archive", "tool", t.Name+"@"+t.Version, "err", err)
+			slogFrom(r).Warn("remove deleted tool's archive", "tool", t.Name+"@"+t.Version, "err", err)
 		}
 	}
 	s.audit(r, principal(r.Context()).User, "tool.deleted", nil, map[string]any{"tool": t.Name + "@" + t.Version, "sha256": t.SHA256})
@@ -174,7 +174,7 @@ func (s *Server) getToolArchive(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set(lathe.ToolSHA256Header, t.SHA256)
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.CopyN(w, f, t.Size); err != nil && r.Context().Err() == nil {
-		s.log.Warn("send tool", "tool", t.Name+"@"+t.Version, "err", err)
+		slogFrom(r).Warn("send tool", "tool", t.Name+"@"+t.Version, "err", err)
 	}
 	return nil
 }

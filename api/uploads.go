@@ -111,11 +111,11 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusOK
 		if prev.SHA256 != sum {
 			if err := s.uploads.blobs.Delete(r.Context(), uploadKey(prev.RunID, prev.Name, prev.SHA256)); err != nil {
-				s.log.Warn("remove replaced upload", "run_id", prev.RunID, "name", prev.Name, "err", err)
+				slogFrom(r).Warn("remove replaced upload", "run_id", prev.RunID, "name", prev.Name, "err", err)
 			}
 		}
 	}
-	s.log.Debug("upload stored", "run_id", sc.RunID, "attempt_id", id, "name", name, "size", size)
+	slogFrom(r).Debug("upload stored", "run_id", sc.RunID, "attempt_id", id, "name", name, "size", size)
 	writeJSON(w, status, u)
 	return nil
 }
@@ -160,7 +160,7 @@ func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set(lathe.UploadSHA256Header, u.SHA256)
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.CopyN(w, f, u.Size); err != nil && r.Context().Err() == nil {
-		s.log.Warn("send upload", "run_id", u.RunID, "name", name, "err", err)
+		slogFrom(r).Warn("send upload", "run_id", u.RunID, "name", name, "err", err)
 	}
 	return nil
 }

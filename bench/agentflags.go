@@ -2,6 +2,9 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,6 +23,9 @@ func quickDefaults(cfg *config, set map[string]bool) {
 		"lost-reps":    func() { cfg.lostReps = 1 },
 		"lost-ttl":     func() { cfg.lostTTL = time.Second },
 		"lost-sweep":   func() { cfg.lostSweep = 200 * time.Millisecond },
+		"scale-jobs":   func() { cfg.scaleJobs = 32 },
+		"scale-agents": func() { cfg.scaleAgents = 4 },
+		"scale-fleet":  func() { cfg.scaleFleet = 30 },
 	}
 	for name, apply := range quick {
 		if !set[name] {
@@ -48,6 +54,25 @@ func checkAgentFlags(cfg config) error {
 		return errors.New("-lost-ttl must be 300ms–5m")
 	case cfg.lostSweep < 10*time.Millisecond || cfg.lostSweep > cfg.lostTTL:
 		return errors.New("-lost-sweep must be at least 10ms and at most -lost-ttl")
+	case cfg.scaleJobs < cfg.tpRunJobs || cfg.scaleJobs > 100_000 || cfg.scaleJobs%cfg.tpRunJobs != 0:
+		return errors.New("-scale-jobs must be a multiple of -tp-run-jobs, at most 100000")
+	case cfg.scaleAgents < 1 || cfg.scaleAgents > 64:
+		return errors.New("-scale-agents must be 1–64")
+	case cfg.scaleFleet < 0 || cfg.scaleFleet > 20_000:
+		return errors.New("-scale-fleet must be 0–20000")
 	}
 	return nil
+}
+
+// parseReplicas reads -scale-replicas: replica counts from 1 to 8.
+func parseReplicas(v string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 8 {
+			return nil, fmt.Errorf("-scale-replicas: %q is not a replica count from 1 to 8", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

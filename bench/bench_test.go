@@ -78,6 +78,35 @@ func TestBenchmarkAgentsQuick(t *testing.T) {
 	}
 }
 
+// The scale section in -quick mode: 1, 2 and 3 replicas on one PostgreSQL
+// draining a few dozen jobs with four agents, then 30 simulated agents
+// long-polling the three. It needs PostgreSQL, which CI requires.
+func TestBenchmarkScaleQuick(t *testing.T) {
+	if v := os.Getenv("LATHE_REQUIRE_POSTGRES"); v == "" || v == "0" {
+		t.Skip("the scale section runs on PostgreSQL; set LATHE_REQUIRE_POSTGRES=1 (CI does)")
+	}
+	res, _ := runQuick(t, "scale", "(scale)", "(scale fleet)")
+	s := res.Scale
+	if s == nil || len(s.Runs) != 3 || s.Floor.JobsPerSec <= 0 {
+		t.Fatalf("scale result: %+v", s)
+	}
+	for i, r := range s.Runs {
+		ran := 0
+		for _, n := range r.PerAgent {
+			ran += n
+		}
+		if r.Replicas != i+1 || ran != s.Jobs || len(r.PerReplica) != r.Replicas || r.JobsPerSec <= 0 || r.ServerMS <= 0 || r.PostgresMS <= 0 {
+			t.Errorf("%d replicas: %+v", i+1, r)
+		}
+	}
+	if f := s.Fleet; f == nil || f.Agents != 30 || len(f.RSSMB) != 3 || f.Polls < 30 || f.Errors != 0 || f.Claimed != 0 {
+		t.Errorf("fleet: %+v", f)
+	}
+	if len(res.Errors) > 0 {
+		t.Errorf("errors: %v", res.Errors)
+	}
+}
+
 // runQuick runs the sections named in only in -quick mode (with PostgreSQL
 // when LATHE_REQUIRE_POSTGRES asks for it), checks it exits 0 and prints
 // every section header given, and returns its JSON results and whether

@@ -17,7 +17,13 @@
 // long-polling it; (lost) SIGKILL of an agent mid-job → attempt lost → job
 // claimed again, against the lease TTL and sweep interval; (hooks) a signed
 // forge push hook received → first job queued, -runs hooks, beside `git
-// fetch` of the hook's one commit.
+// fetch` of the hook's one commit; (scale) 1, 2 and 3 `lathe server`
+// replicas on one PostgreSQL draining -scale-jobs one-step jobs with
+// -scale-agents agents (jobs/s, CPU per job of the replicas and of
+// PostgreSQL), then -scale-fleet simulated agents long-polling the replicas
+// (memory per replica, CPU per idle poll). (scale) runs only when named:
+//
+//	go run ./bench -only scale -postgres on
 //
 // Servers for (a)–(c) and throughput run in this process (server.New/Run,
 // as `lathe up`), so a CPU profile shows the server's (and for (a)–(c) the
@@ -83,10 +89,13 @@ type config struct {
 	fleetAgents, fleetPoll      int
 	lostReps                    int
 	lostTTL, lostSweep          time.Duration
+
+	scaleJobs, scaleAgents, scaleFleet int
+	scaleReplicas                      []int
 }
 
 // sections are the names -only accepts, in the order they run.
-var sections = []string{"a", "b", "c", "d", "throughput", "fleet", "lost", "hooks"}
+var sections = []string{"a", "b", "c", "d", "throughput", "fleet", "lost", "hooks", "scale"}
 
 // bench is what the sections share: the temp dir, the repository, the log.
 type bench struct {
@@ -144,6 +153,7 @@ type results struct {
 	Fleet           *fleetResult        `json:"fleet,omitempty"`
 	Lost            *lostResult         `json:"lost,omitempty"`
 	Hooks           *hooksResult        `json:"hooks,omitempty"`
+	Scale           *scaleResult        `json:"scale,omitempty"`
 	Errors          []string            `json:"errors,omitempty"`
 }
 
@@ -167,7 +177,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.stepReps, "step-reps", 5, "repetitions of (b)")
 	fs.IntVar(&cfg.logReps, "log-reps", 3, "repetitions of (c)")
 	fs.BoolVar(&cfg.quick, "quick", false, "smoke run: 20 runs for (a), one repetition of (b) and (c), small throughput, fleet and lost")
-	only := fs.String("only", "all", "sections to run, comma-separated: a (latency), b (steps), c (logs), d (memory), throughput, fleet, lost, hooks; or all")
+	only := fs.String("only", "all", "sections to run, comma-separated: a (latency), b (steps), c (logs), d (memory), throughput, fleet, lost, hooks, scale; or all (all but scale)")
 	fs.StringVar(&cfg.postgres, "postgres", "auto", "PostgreSQL for (a): auto (a throwaway cluster if binaries exist), on (require one), off, or a postgres://127.0.0.1… URL")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and agents included) to this file")
@@ -180,7 +190,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.lostReps, "lost-reps", 5, "lost: agents killed, one after another")
 	fs.DurationVar(&cfg.lostTTL, "lost-ttl", 3*time.Second, "lost: the server's lease TTL")
 	fs.DurationVar(&cfg.lostSweep, "lost-sweep", 500*time.Millisecond, "lost: the server's sweep interval")
+	fs.IntVar(&cfg.scaleJobs, "scale-jobs", 2000, "scale: one-step jobs per replica count (a multiple of -tp-run-jobs)")
+	fs.IntVar(&cfg.scaleAgents, "scale-agents", 16, "scale: `lathe agent` processes spread over the replicas (and floor workers)")
+	fs.IntVar(&cfg.scaleFleet, "scale-fleet", 10000, "scale: simulated agents long-polling the most replicas (0: none)")
+	replicas := fs.String("scale-replicas", "1,2,3", "scale: the replica counts to drain with, comma-separated")
 	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	var err error
+	if cfg.scaleReplicas, err = parseReplicas(*replicas); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
@@ -212,7 +230,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		switch {
 		case s == "all":
 			for _, name := range sections {
-				cfg.only[name] = true
+				// scale needs PostgreSQL and minutes of its own: named only.
+				cfg.only[name] = name != "scale"
 			}
 		case slices.Contains(sections, s):
 			cfg.only[s] = true
@@ -357,6 +376,12 @@ func measure(ctx context.Context, cfg config, stderr io.Writer) (*results, error
 	if cfg.only["hooks"] {
 		section("hooks", "hooks", func(ctx context.Context) (err error) {
 			res.Hooks, err = benchHooks(ctx, b, cfg.runs)
+			return err
+		})
+	}
+	if cfg.only["scale"] {
+		section("scale", "scale", func(ctx context.Context) (err error) {
+			res.Scale, err = benchScale(ctx, b)
 			return err
 		})
 	}

@@ -48,6 +48,9 @@ func printReport(w io.Writer, r *results) {
 	if r.Hooks != nil {
 		printHooks(w, r.Hooks)
 	}
+	if r.Scale != nil {
+		printScale(w, r.Scale)
+	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintln(w, "\nFAILED:")
 		for _, e := range r.Errors {

@@ -54,6 +54,9 @@ type Loop struct {
 	Poll    time.Duration
 	Workers int
 	Log     *slog.Logger
+	// Observe, when set, is told each try's kind, outcome and duration
+	// (for /metrics).
+	Observe func(kind string, try store.Try, d time.Duration)
 }
 
 // Run sends deliveries until ctx ends. It wakes when deliveries are queued
@@ -123,6 +126,7 @@ func (l *Loop) sendAll(ctx context.Context, claimed []*store.Outgoing) {
 		go func() {
 			defer wg.Done()
 			for o := range work {
+				start := time.Now()
 				try := l.send(ctx, o)
 				if ctx.Err() != nil {
 					// Stopping: the try was cut short, not answered.
@@ -130,6 +134,9 @@ func (l *Loop) sendAll(ctx context.Context, claimed []*store.Outgoing) {
 						l.Log.Warn("deliveries: release", "delivery_id", o.ID, "err", err)
 					}
 					continue
+				}
+				if l.Observe != nil {
+					l.Observe(string(o.Kind), try, time.Since(start))
 				}
 				if err := l.Store.RecordTry(context.WithoutCancel(ctx), o.ID, try); err != nil {
 					l.Log.Warn("deliveries: record a try", "delivery_id", o.ID, "err", err)

@@ -147,14 +147,22 @@ func (l *Local) Pending() int {
 
 // WakeAll wakes every wait, whatever its filter (a message may have been
 // missed: each waiter looks again).
-func (l *Local) WakeAll() {
+func (l *Local) WakeAll() { l.wakeTopics(func(Topic) bool { return true }) }
+
+// wakeTopics wakes every wait on a topic that wake accepts.
+func (l *Local) wakeTopics(wake func(Topic) bool) {
 	var fired []*waiters
 	l.mu.Lock()
 	for key, w := range l.exact {
-		delete(l.exact, key)
-		fired = append(fired, w)
+		if wake(key.Topic) {
+			delete(l.exact, key)
+			fired = append(fired, w)
+		}
 	}
-	for _, m := range l.scanned {
+	for topic, m := range l.scanned {
+		if !wake(topic) {
+			continue
+		}
 		for id, w := range m {
 			delete(m, id)
 			fired = append(fired, w)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,12 @@ type Postgres struct {
 	// Fallback is how often every local waiter is woken whatever was heard
 	// (DefaultFallback when zero; negative: never). Set it before Start.
 	Fallback time.Duration
+	// QueuedWork, when set, returns the Work keys (LabelsKey) of the jobs
+	// queued now. The fallback then wakes, of the claimers, only those that
+	// may take one of them — none on an idle fleet, where waking every
+	// long-poll every Fallback would cost each agent a claim query — and
+	// every other waiter as before. Set it before Start.
+	QueuedWork func(context.Context) ([]string, error)
 	// DropIncoming, when set, makes the notifier ignore the other
 	// replicas' messages (tests prove the fallback with it).
 	DropIncoming atomic.Bool
@@ -243,7 +250,10 @@ func (p *Postgres) send(ctx context.Context) {
 	}
 }
 
-// fallback wakes every local waiter every Fallback.
+// fallback wakes the local waiters every Fallback, give or take a fifth
+// (so the replicas' fallbacks spread out instead of meeting): every one of
+// them, or with QueuedWork set, the claimers that may take a queued job and
+// every other waiter.
 func (p *Postgres) fallback(ctx context.Context) {
 	every := p.Fallback
 	if every == 0 {
@@ -252,15 +262,38 @@ func (p *Postgres) fallback(ctx context.Context) {
 	if every < 0 {
 		return
 	}
-	t := time.NewTicker(every)
+	t := time.NewTimer(jitter(every))
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
 			p.fallen.Add(1)
-			p.WakeAll()
+			p.wakeFallback(ctx)
+			t.Reset(jitter(every))
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// jitter is d give or take a fifth, at random.
+func jitter(d time.Duration) time.Duration {
+	return d*4/5 + mrand.N(d*2/5+1)
+}
+
+func (p *Postgres) wakeFallback(ctx context.Context) {
+	if p.QueuedWork == nil {
+		p.WakeAll()
+		return
+	}
+	keys, err := p.QueuedWork(ctx)
+	if err != nil {
+		p.log.Warn("notifier fallback: read the queued jobs' labels; waking every claimer", "err", err)
+		p.WakeAll()
+		return
+	}
+	p.wakeTopics(func(t Topic) bool { return t != Work })
+	for _, k := range keys {
+		p.Local.Publish(Message{Topic: Work, Key: k})
 	}
 }

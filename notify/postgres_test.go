@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"os"
 	"testing"
 	"time"
@@ -77,5 +78,46 @@ func TestPostgresFallbackWakesWhenNotificationsAreLost(t *testing.T) {
 	waitFired(t, claim, "b's claim with every notification dropped")
 	if b.Received() != 0 || b.Fallbacks() == 0 {
 		t.Errorf("received %d, fallbacks %d: want the fallback, not the notification, to wake it", b.Received(), b.Fallbacks())
+	}
+}
+
+func TestPostgresFallbackWakesOnlyClaimersOfQueuedWork(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	p := NewPostgres(dsn, nil)
+	p.Fallback = 100 * time.Millisecond
+	queued := make(chan []string, 1)
+	queued <- nil // the first fallbacks find nothing queued
+	p.QueuedWork = func(context.Context) ([]string, error) {
+		select {
+		case keys := <-queued:
+			queued <- keys
+			return keys, nil
+		default:
+			return nil, nil
+		}
+	}
+	if err := p.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	ctx := t.Context()
+
+	linux := p.Wait(ctx, Filter{Topic: Work, Labels: []string{"linux"}})
+	mac := p.Wait(ctx, Filter{Topic: Work, Labels: []string{"macos"}})
+	follower := p.Wait(ctx, Filter{Topic: Attempt, Key: "3"})
+	// A log follower is woken by the fallback whatever is queued.
+	waitFired(t, follower, "the log follower")
+	// Two more fallbacks with nothing queued leave the claimers waiting.
+	for n := p.Fallbacks(); p.Fallbacks() < n+2; {
+		waitFired(t, p.Wait(ctx, Filter{Topic: Attempt, Key: "3"}), "the next fallback")
+	}
+	if fired(linux) || fired(mac) {
+		t.Fatal("a fallback with no queued job woke a claimer")
+	}
+	<-queued
+	queued <- []string{"linux"}
+	waitFired(t, linux, "the linux claimer once a linux job is queued")
+	if fired(mac) {
+		t.Error("a queued linux job woke the macos claimer")
 	}
 }

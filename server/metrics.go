@@ -43,6 +43,7 @@ func newMetrics(s *Server) *metrics {
 		Name: "lathe_http_request_bytes_total",
 		Help: "Request body bytes received, by route pattern (the log route's are the log bytes in).",
 	}, []string{"route"})
+	m.reg.MustRegister(s.obs.collectible...)
 	m.reg.MustRegister(m.httpDur, m.inflight, m.bytesIn,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newStoreCollector(s))

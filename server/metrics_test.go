@@ -46,6 +46,10 @@ func TestMetrics(t *testing.T) {
 		for _, want := range []string{
 			`lathe_attempts_ended_total{reason="",status="success"} 1`,
 			`lathe_attempt_duration_seconds_count{status="success"} 1`,
+			`lathe_step_duration_seconds_count{status="success"} 2`, // the checkout and echo hi
+			`lathe_db_query_duration_seconds_count{kind="transaction"}`,
+			`lathe_db_query_duration_seconds_count{kind="read"}`,
+			`lathe_db_query_duration_seconds_count{kind="write"}`,
 			"lathe_agents_online 1",
 			"lathe_leader 1",
 			`lathe_http_request_duration_seconds_count{code="201",route="POST /api/v1/projects"} 1`,

@@ -23,6 +23,7 @@ type storeCollector struct {
 	after   int64 // the last attempt ID observed
 	primed  bool
 	ran     *prometheus.HistogramVec
+	steps   *prometheus.HistogramVec
 	endings *prometheus.CounterVec
 }
 
@@ -41,6 +42,11 @@ func newStoreCollector(s *Server) *storeCollector {
 			Help:    "Attempts that ended, by status, from start to end (observed by the leader).",
 			Buckets: prometheus.ExponentialBuckets(0.1, 2.5, 12),
 		}, []string{"status"}),
+		steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lathe_step_duration_seconds",
+			Help:    "Steps of the attempts that ended, by status, from start to end (observed by the leader).",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 14),
+		}, []string{"status"}),
 		endings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lathe_attempts_ended_total",
 			Help: "Attempts that ended, by status and end reason (counted by the leader).",
@@ -55,6 +61,7 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	c.pool.Describe(ch)
 	c.ran.Describe(ch)
+	c.steps.Describe(ch)
 	c.endings.Describe(ch)
 }
 
@@ -84,6 +91,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	c.pool.Collect(ch)
 	c.ran.Collect(ch)
+	c.steps.Collect(ch)
 	c.endings.Collect(ch)
 }
 
@@ -97,13 +105,28 @@ func (c *storeCollector) observeEnded(ctx context.Context) {
 		if err != nil || len(as) == 0 {
 			break
 		}
+		ids := make([]int64, 0, len(as))
 		for _, a := range as {
 			if c.primed {
 				c.ran.WithLabelValues(a.Status).Observe(a.Ran.Seconds())
 				c.endings.WithLabelValues(a.Status, a.EndReason).Inc()
+				ids = append(ids, a.ID)
 			}
 			c.after = a.ID
 		}
+		c.observeSteps(ctx, ids)
 	}
 	c.primed = true
+}
+
+// observeSteps adds the steps of the attempts ids, which ended, to the
+// step histogram.
+func (c *storeCollector) observeSteps(ctx context.Context, ids []int64) {
+	steps, err := c.s.Store.FinishedStepsOf(ctx, ids)
+	if err != nil {
+		return
+	}
+	for _, st := range steps {
+		c.steps.WithLabelValues(st.Status).Observe(st.Ran.Seconds())
+	}
 }

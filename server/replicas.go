@@ -14,6 +14,7 @@ func (s *Server) startNotifier(ctx context.Context) error {
 		return nil
 	}
 	n := notify.NewPostgres(s.cfg.DatabaseURL, s.cfg.Log)
+	n.QueuedWork = s.Store.QueuedWorkKeys
 	if err := n.Start(ctx); err != nil {
 		return err
 	}

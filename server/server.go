@@ -194,8 +194,10 @@ type Server struct {
 	notifier *notify.Postgres
 	// lead runs the periodic duties on one replica.
 	lead *leader
-	// metrics are what /metrics shows.
+	// metrics are what /metrics shows; obs the part of it fed as the
+	// server works.
 	metrics   *metrics
+	obs       *observations
 	metricsLn net.Listener
 	// MetricsURL is where /metrics is served ("" without Config.MetricsAddr).
 	MetricsURL string
@@ -321,7 +323,10 @@ func (s *Server) setup(ctx context.Context) error {
 	// Every call out (commit statuses, webhooks, forge questions) goes
 	// through one client and its address policy.
 	s.trigger, s.outbound = tr, outbound.New(outbound.Options{Allow: s.cfg.OutboundAllow, UserAgent: "Lathe"})
+	s.obs = newObservations()
+	s.Store.SetObserver(s.obs.observeQuery)
 	s.deliver = s.newDelivery()
+	s.deliver.Observe = s.obs.observeDelivery
 	s.API = api.New(s.Store, tr, s.cfg.Log)
 	s.API.SetForgeClient(s.outbound.HTTP())
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
@@ -329,9 +334,10 @@ func (s *Server) setup(ctx context.Context) error {
 	s.API.SetTrustedProxies(s.cfg.TrustedProxies)
 	s.API.SetUploads(filepath.Join(s.cfg.DataDir, "uploads"), api.UploadLimits{MaxBytes: s.cfg.MaxUploadBytes, ProjectQuota: s.cfg.UploadQuota})
 	s.API.SetDataDir(s.cfg.DataDir)
-	s.API.SetResults(blob.NewDir(filepath.Join(s.cfg.DataDir, "artifacts")), blob.NewDir(filepath.Join(s.cfg.DataDir, "caches")),
+	s.API.SetResults(s.obs.blobStore("artifacts", blob.NewDir(filepath.Join(s.cfg.DataDir, "artifacts"))),
+		s.obs.blobStore("caches", blob.NewDir(filepath.Join(s.cfg.DataDir, "caches"))),
 		api.ResultLimits{CacheQuota: s.cfg.CacheQuota, CacheIdle: s.cfg.CacheIdle})
-	s.API.SetTools(blob.NewDir(filepath.Join(s.cfg.DataDir, "tools")), 0)
+	s.API.SetTools(s.obs.blobStore("tools", blob.NewDir(filepath.Join(s.cfg.DataDir, "tools"))), 0)
 	if err := s.API.CleanUploads(ctx); err != nil {
 		s.ln.Close()
 		return err

@@ -23,6 +23,15 @@ import (
 // statuses counted per stage. So a job finishing in a run of a thousand
 // costs a few aggregate queries, not a thousand rows.
 func (t *txn) advanceRun(ctx context.Context, runID int64) error {
+	return t.advanceRunAfter(ctx, runID, 0)
+}
+
+// advanceRunAfter is advanceRun after the one change of job jobID's status
+// (0: after any change). When that change cannot move the roll-up — a job
+// started, or ended while its stage has more to run — it leaves the stages
+// and the run as they are (see rollupUnchanged), saving the roll-up's
+// aggregate on nearly every claim and finish of a large run.
+func (t *txn) advanceRunAfter(ctx context.Context, runID, jobID int64) error {
 	var cancel int
 	var runStatus lathe.Status
 	var runStarted sql.NullInt64
@@ -55,6 +64,11 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 	}
 	if n > 0 {
 		if err := t.advanceJobs(ctx, runID, cancel != 0); err != nil {
+			return err
+		}
+	} else if jobID != 0 && cancel == 0 && runStatus == lathe.StatusRunning && runStarted.Valid {
+		same, err := t.rollupUnchanged(ctx, runID, jobID, runStarted.Int64)
+		if err != nil || same {
 			return err
 		}
 	}

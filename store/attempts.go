@@ -395,7 +395,7 @@ func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (
 		}
 		return nil, fmt.Errorf("insert attempt: %w", err)
 	}
-	if err := t.advanceRun(ctx, as.RunID); err != nil {
+	if err := t.advanceRunAfter(ctx, as.RunID, jobID); err != nil {
 		return nil, err
 	}
 	return as, nil

@@ -93,5 +93,5 @@ func (t *txn) endAttempt(ctx context.Context, c candidate, e attemptEnd) (o engi
 		return o, false, err
 	}
 	t.released(group)
-	return o, true, t.advanceRun(ctx, c.runID)
+	return o, true, t.advanceRunAfter(ctx, c.runID, c.jobID)
 }

@@ -14,19 +14,41 @@ import (
 // leave a gap is not stored, and the caller tells the agent the size it has so
 // it resends from there. It reports whether the log grew.
 func (t *txn) appendLog(ctx context.Context, attemptID int64, size *int64, off int64, data []byte) (bool, error) {
-	end := off + int64(len(data))
-	if len(data) == 0 || end <= *size || off > *size {
+	chunk, end := newLogBytes(*size, off, data)
+	if len(chunk) == 0 {
 		return false, nil
 	}
-	data = data[*size-off:]
-	if _, err := t.exec(ctx, `INSERT INTO log_chunks (attempt_id, off, size, data) VALUES (?, ?, ?, ?)`,
-		attemptID, *size, len(data), data); err != nil {
-		return false, fmt.Errorf("append log of attempt %d: %w", attemptID, err)
+	if _, err := t.insertChunk(ctx, attemptID, *size, chunk); err != nil {
+		return false, err
 	}
 	if _, err := t.exec(ctx, `UPDATE attempts SET log_size = ? WHERE id = ?`, end, attemptID); err != nil {
 		return false, err
 	}
 	*size = end
+	return true, nil
+}
+
+// newLogBytes is what of data, placed at offset off, an attempt's log of
+// size bytes lacks (as appendLog decides), and the log's size once it is
+// stored.
+func newLogBytes(size, off int64, data []byte) ([]byte, int64) {
+	end := off + int64(len(data))
+	if len(data) == 0 || end <= size || off > size {
+		return nil, size
+	}
+	return data[size-off:], end
+}
+
+// insertChunk stores data at offset off of an attempt's log, whose size
+// the caller updates. It reports whether there was anything to store.
+func (t *txn) insertChunk(ctx context.Context, attemptID, off int64, data []byte) (bool, error) {
+	if len(data) == 0 {
+		return false, nil
+	}
+	if _, err := t.exec(ctx, `INSERT INTO log_chunks (attempt_id, off, size, data) VALUES (?, ?, ?, ?)`,
+		attemptID, off, len(data), data); err != nil {
+		return false, fmt.Errorf("append log of attempt %d: %w", attemptID, err)
+	}
 	return true, nil
 }
 

@@ -86,6 +86,44 @@ func (s *Store) FinishedAttemptsAfter(ctx context.Context, after int64, limit in
 	return out, rows.Err()
 }
 
+// FinishedStep is one step that ended, for the duration histograms.
+type FinishedStep struct {
+	Status string
+	// Ran is from start to end (zero when it never started).
+	Ran time.Duration
+}
+
+// FinishedStepsOf lists the ended steps of the attempts ids (for /metrics,
+// beside FinishedAttemptsAfter).
+func (s *Store) FinishedStepsOf(ctx context.Context, ids []int64) ([]FinishedStep, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT status, COALESCE(started_at, 0), finished_at FROM steps
+		WHERE attempt_id IN (`+placeholders(len(ids))+`) AND finished_at IS NOT NULL`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("finished steps: %w", err)
+	}
+	defer rows.Close()
+	var out []FinishedStep
+	for rows.Next() {
+		var st FinishedStep
+		var started, finished int64
+		if err := rows.Scan(&st.Status, &started, &finished); err != nil {
+			return nil, fmt.Errorf("finished steps: %w", err)
+		}
+		if started > 0 {
+			st.Ran = max(0, fromMicros(finished).Sub(fromMicros(started)))
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
 // Pool is the writers' connection pool (for its statistics on /metrics;
 // on PostgreSQL readers share it).
 func (s *Store) Pool() *sql.DB { return s.w }

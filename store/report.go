@@ -64,8 +64,16 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		// conditional update takes the attempt's row lock, so a sweeper that
 		// marks it lost meanwhile either commits first (and this report is
 		// fenced) or waits for this one, and sees the renewed lease.
-		res, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ?`,
-			micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning)
+		// The same statement records the log's new size (the chunk follows
+		// in this transaction), so a report costs one write of the attempt.
+		// It never lowers the size: a concurrent report of the same attempt
+		// (a retry whose first try is still being served) may have stored
+		// more since the size was read; one that stored the same bytes
+		// makes this chunk's insert fail on its key, and this report with it.
+		chunk, size := newLogBytes(reply.LogSize, rep.LogOffset, rep.Log)
+		res, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ?, log_size = CASE WHEN log_size < ? THEN ? ELSE log_size END
+			WHERE id = ? AND status = ?`,
+			micros(t.now.Add(t.leaseTTL)), size, size, attemptID, lathe.StatusRunning)
 		if err != nil {
 			return err
 		}
@@ -75,9 +83,10 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 			reply.Cancel, reply.Finished = true, true
 			return fmt.Errorf("attempt %d is no longer running: %w", attemptID, lathe.ErrFenced)
 		}
-		if grew, err = t.appendLog(ctx, attemptID, &reply.LogSize, rep.LogOffset, rep.Log); err != nil {
+		if grew, err = t.insertChunk(ctx, attemptID, reply.LogSize, chunk); err != nil {
 			return err
 		}
+		reply.LogSize = size
 		for _, st := range rep.Steps {
 			if err := t.upsertStep(ctx, attemptID, st); err != nil {
 				return err

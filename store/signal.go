@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
+	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/notify"
 )
 
@@ -96,3 +98,33 @@ func (s *Store) OutboxSignal(ctx context.Context) <-chan struct{} {
 
 // outboxChanged wakes the delivery loops.
 func (s *Store) outboxChanged() { s.notifier.Publish(notify.Message{Topic: notify.Outbox}) }
+
+// QueuedWorkKeys returns the Work keys (notify.LabelsKey) of the labels the
+// queued jobs need, each once: what a notifier's fallback wakes the
+// claimers for (see notify.Postgres.QueuedWork). An unreadable runs_on
+// gives "", which wakes every claimer.
+func (s *Store) QueuedWorkKeys(ctx context.Context) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT DISTINCT runs_on FROM jobs WHERE status = ?`, lathe.StatusQueued)
+	if err != nil {
+		return nil, fmt.Errorf("queued jobs' labels: %w", err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	var keys []string
+	for rows.Next() {
+		var runsOn string
+		if err := rows.Scan(&runsOn); err != nil {
+			return nil, fmt.Errorf("queued jobs' labels: %w", err)
+		}
+		var labels []string
+		key := ""
+		if fromJSON(runsOn, &labels) == nil {
+			key = notify.LabelsKey(labels)
+		}
+		if !seen[key] {
+			seen[key] = true
+			keys = append(keys, key)
+		}
+	}
+	return keys, rows.Err()
+}

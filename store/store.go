@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -47,7 +49,25 @@ type Store struct {
 	// wStmts and rStmts are the statements prepared on w and r (nil: none
 	// are, see stmtCache).
 	wStmts, rStmts *stmtCache
+	// observe, when set, is told how long each query and write transaction
+	// took (see SetObserver).
+	observe func(kind string, d time.Duration)
 }
+
+// Query kinds given to the observer (see SetObserver).
+const (
+	// ObserveRead is a query outside a transaction, on the read pool.
+	ObserveRead = "read"
+	// ObserveWrite is a statement inside a write transaction.
+	ObserveWrite = "write"
+	// ObserveTx is a whole write transaction, begin to commit.
+	ObserveTx = "transaction"
+)
+
+// SetObserver makes the store tell observe how long each query (kind
+// ObserveRead or ObserveWrite) and each write transaction (ObserveTx)
+// took, for /metrics. Set it before serving.
+func (s *Store) SetObserver(observe func(kind string, d time.Duration)) { s.observe = observe }
 
 type dialect struct {
 	name string // "sqlite" or "postgres"
@@ -141,7 +161,9 @@ func openPostgres(dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	return &Store{w: db, r: db, d: postgresDialect}, nil
+	d := postgresDialect
+	d.rebind = cachedRebind(rebindDollar)
+	return &Store{w: db, r: db, d: d}, nil
 }
 
 // Close closes the database.
@@ -158,13 +180,16 @@ func (s *Store) Engine() string { return s.d.name }
 
 // tx runs fn in one write transaction, committing if fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*txn) error) error {
+	if s.observe != nil {
+		defer s.since(ObserveTx, time.Now())
+	}
 	t, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	// Times are stored in microseconds; reading the clock at that precision
 	// makes what a write hands back equal to what a later read returns.
-	x := &txn{Tx: t, d: s.d, now: s.now().Truncate(time.Microsecond), leaseTTL: s.leaseTTL(), stmts: s.wStmts}
+	x := &txn{Tx: t, d: s.d, now: s.now().Truncate(time.Microsecond), leaseTTL: s.leaseTTL(), stmts: s.wStmts, observe: s.observe}
 	defer x.prepareLater(ctx)
 	if err := fn(x); err != nil {
 		t.Rollback()
@@ -203,9 +228,14 @@ type txn struct {
 	// what the projects of the runs advanced send (see outbox.go).
 	transitions []transition
 	outbound    map[int64]int
+	// observe is the store's (see SetObserver).
+	observe func(kind string, d time.Duration)
 }
 
 func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if t.observe != nil {
+		defer t.since(time.Now())
+	}
 	if st := t.stmt(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -213,21 +243,35 @@ func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 }
 
 func (t *txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if t.observe != nil {
+		defer t.since(time.Now())
+	}
 	if st := t.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	return t.QueryContext(ctx, t.d.rebind(q), args...)
 }
 
+// queryRow runs the query at once (the time observed); Scan reads its row.
 func (t *txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if t.observe != nil {
+		defer t.since(time.Now())
+	}
 	if st := t.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return t.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 
+func (t *txn) since(start time.Time) { t.observe(ObserveWrite, time.Since(start)) }
+
+func (s *Store) since(kind string, start time.Time) { s.observe(kind, time.Since(start)) }
+
 // queryRow and query read outside a transaction, from the read pool.
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if s.observe != nil {
+		defer s.since(ObserveRead, time.Now())
+	}
 	if st := s.rStmts.prepare(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -235,6 +279,9 @@ func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s.observe != nil {
+		defer s.since(ObserveRead, time.Now())
+	}
 	if st := s.rStmts.prepare(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -257,6 +304,30 @@ func rebindDollar(q string) string {
 	}
 	return b.String()
 }
+
+// cachedRebind remembers what rebind made of each query, so a statement
+// run again is not rewritten again (the store runs a few hundred distinct
+// ones; queries with a varying number of placeholders stop being
+// remembered once maxRebound are).
+func cachedRebind(rebind func(string) string) func(string) string {
+	var m sync.Map
+	var n atomic.Int64
+	return func(q string) string {
+		if r, ok := m.Load(q); ok {
+			return r.(string)
+		}
+		r := rebind(q)
+		if n.Load() < maxRebound {
+			if _, had := m.LoadOrStore(q, r); !had {
+				n.Add(1)
+			}
+		}
+		return r
+	}
+}
+
+// maxRebound bounds cachedRebind's memory.
+const maxRebound = 2048
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }

@@ -1,0 +1,82 @@
+package server
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lathe-ci/lathe/blob"
+	"github.com/lathe-ci/lathe/store"
+)
+
+// observations are the metrics the server's parts feed as they work —
+// database queries and transactions, blob store operations, outbound
+// deliveries — made before those parts (setup wires them in) and
+// registered with the rest by newMetrics.
+type observations struct {
+	query       *prometheus.HistogramVec
+	blob        *prometheus.HistogramVec
+	deliveries  *prometheus.CounterVec
+	deliverDur  *prometheus.HistogramVec
+	collectible []prometheus.Collector
+}
+
+// fastBuckets suit operations of about a millisecond: 50 µs to 2.5 s.
+var fastBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
+
+func newObservations() *observations {
+	o := &observations{
+		query: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lathe_db_query_duration_seconds",
+			Help:    "Database queries by kind (read: outside a transaction; write: a statement in a write transaction; transaction: a whole write transaction, begin to commit).",
+			Buckets: fastBuckets,
+		}, []string{"kind"}),
+		blob: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lathe_blob_operation_duration_seconds",
+			Help:    "Blob store operations by store (artifacts, caches, tools), operation (put, get, delete, list) and outcome (ok, error); a get is timed to its answer.",
+			Buckets: fastBuckets,
+		}, []string{"store", "op", "outcome"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lathe_outbound_deliveries_total",
+			Help: "Tries of outbound deliveries (commit statuses, webhook messages) by kind and outcome (delivered, retry, failed: given up, skipped: nowhere to send).",
+		}, []string{"kind", "outcome"}),
+		deliverDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lathe_outbound_delivery_duration_seconds",
+			Help:    "How long one try of an outbound delivery took, by kind.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"kind"}),
+	}
+	o.collectible = []prometheus.Collector{o.query, o.blob, o.deliveries, o.deliverDur}
+	return o
+}
+
+// observeQuery is the store's observer (store.Store.SetObserver).
+func (o *observations) observeQuery(kind string, d time.Duration) {
+	o.query.WithLabelValues(kind).Observe(d.Seconds())
+}
+
+// blobStore times the operations of a blob store named name.
+func (o *observations) blobStore(name string, b blob.Store) blob.Store {
+	return blob.Observed{Store: b, Observe: func(op string, d time.Duration, err error) {
+		outcome := "ok"
+		if err != nil {
+			outcome = "error"
+		}
+		o.blob.WithLabelValues(name, op, outcome).Observe(d.Seconds())
+	}}
+}
+
+// observeDelivery counts one try of a delivery (delivery.Loop.Observe).
+func (o *observations) observeDelivery(kind string, try store.Try, d time.Duration) {
+	outcome := "failed"
+	switch {
+	case try.Delivered:
+		outcome = "delivered"
+	case try.Skipped:
+		outcome = "skipped"
+	case !try.Retry.IsZero():
+		outcome = "retry"
+	}
+	o.deliveries.WithLabelValues(kind, outcome).Inc()
+	o.deliverDur.WithLabelValues(kind).Observe(d.Seconds())
+}
