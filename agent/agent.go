@@ -98,6 +98,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	if s := a.Client.Servers(); s != nil {
 		s.OnMove(func(m client.Move) {
+			if m.Failed.IsZero() {
+				a.Log.Info("back to a server preferred earlier", "agent", a.Name, "from", m.From, "to", m.To)
+				return
+			}
 			a.Log.Warn("moved to another server", "agent", a.Name, "from", m.From, "to", m.To, "after", m.After)
 		})
 	}
