@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -64,16 +66,18 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		// conditional update takes the attempt's row lock, so a sweeper that
 		// marks it lost meanwhile either commits first (and this report is
 		// fenced) or waits for this one, and sees the renewed lease.
-		res, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ?`,
-			micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+		// The log's size is read again under that lock: on PostgreSQL
+		// another replica may have stored this very report since the
+		// first read (the agent resent it when that replica stopped
+		// answering), and the bytes go after what it stored.
+		err := t.queryRow(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ? RETURNING log_size`,
+			micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning).Scan(&reply.LogSize)
+		if errors.Is(err, sql.ErrNoRows) {
 			reply.Cancel, reply.Finished = true, true
 			return fmt.Errorf("attempt %d is no longer running: %w", attemptID, lathe.ErrFenced)
+		}
+		if err != nil {
+			return err
 		}
 		if grew, err = t.appendLog(ctx, attemptID, &reply.LogSize, rep.LogOffset, rep.Log); err != nil {
 			return err
