@@ -29,6 +29,10 @@ import (
 var (
 	krRuns   = flag.Int("killreplica.runs", 30, "TestKillReplica: runs in each phase (without and with the kill)")
 	krAgents = flag.Int("killreplica.agents", 4, "TestKillReplica: `lathe agent` processes, spread over the 3 replicas")
+	// krHang first stops the replica (SIGSTOP) for this long, as a host
+	// that stops answering without closing anything, then kills it.
+	krHang  = flag.Duration("killreplica.hang", 0, "TestKillReplica: SIGSTOP the replica this long before the SIGKILL")
+	krLease = flag.Duration("killreplica.lease", 10*time.Second, "TestKillReplica: the replicas' lease TTL")
 )
 
 // killReplicas is how many `lathe server` replicas the scenario runs.
@@ -89,7 +93,7 @@ func startReplicaProcs(t *testing.T, bin, dsn string, n int) []*replicaProc {
 			first = dir
 		}
 		addr, metrics := freeAddr(t), freeAddr(t)
-		p, l := serverProcess(t, bin, addr, dir, dsn, "--metrics-addr", metrics)
+		p, l := serverProcess(t, bin, addr, dir, dsn, "--metrics-addr", metrics, "--lease-ttl", krLease.String())
 		out = append(out, &replicaProc{proc: p, l: l, url: "http://" + addr, metrics: metrics})
 	}
 	return out
@@ -132,15 +136,27 @@ func triggerPhase(t *testing.T, reps []*replicaProc, n int) *phase {
 
 // finished counts the phase's runs that ended.
 func (p *phase) finished(t *testing.T, db *sql.DB) int {
-	n := 0
+	ids := make([]int64, 0, len(p.runs))
 	for id := range p.runs {
+		ids = append(ids, id)
+	}
+	rows, err := db.Query(`SELECT status FROM runs WHERE id = ANY($1)`, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
 		var st lathe.Status
-		if err := db.QueryRow(`SELECT status FROM runs WHERE id = $1`, id).Scan(&st); err != nil {
+		if err := rows.Scan(&st); err != nil {
 			t.Fatal(err)
 		}
 		if st.Terminal() {
 			n++
 		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return n
 }
@@ -237,6 +253,12 @@ func TestKillReplica(t *testing.T) {
 	killed := triggerPhase(t, reps, *krRuns)
 	killed.wait(t, db, *krRuns/2, timeout)
 	acked := runningLogs(t, db)
+	if *krHang > 0 {
+		before := killed.finished(t, db)
+		reps[victim].proc.Signal(t, syscall.SIGSTOP)
+		time.Sleep(*krHang)
+		t.Logf("replica %d hung for %s; %d more of %d runs ended meanwhile", victim, *krHang, killed.finished(t, db)-before, *krRuns)
+	}
 	reps[victim].proc.Signal(t, syscall.SIGKILL)
 	killedAt := time.Now()
 	reps[victim].proc.Wait(t, 10*time.Second)
