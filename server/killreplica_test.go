@@ -253,6 +253,7 @@ func TestKillReplica(t *testing.T) {
 	killed := triggerPhase(t, reps, *krRuns)
 	killed.wait(t, db, *krRuns/2, timeout)
 	acked := runningLogs(t, db)
+	failedAt := time.Now() // the replica stops answering
 	if *krHang > 0 {
 		before := killed.finished(t, db)
 		reps[victim].proc.Signal(t, syscall.SIGSTOP)
@@ -273,13 +274,13 @@ func TestKillReplica(t *testing.T) {
 		if a.home != victim {
 			continue
 		}
-		var after time.Duration
+		var at time.Time
 		waitFor(t, 30*time.Second, a.name+" moved to another replica", func() bool {
 			var ok bool
-			after, ok = movedAfter(a.proc.Output.String(), reps[victim].url)
+			at, ok = movedAt(a.proc.Output.String(), reps[victim].url)
 			return ok
 		})
-		moves = append(moves, after)
+		moves = append(moves, at.Sub(failedAt).Round(time.Millisecond))
 	}
 	slices.Sort(moves)
 
@@ -298,27 +299,27 @@ func TestKillReplica(t *testing.T) {
 	}
 	t.Logf("%d runs × 2 phases, %d agents on %d replicas: without the kill %s, with it %s",
 		*krRuns, len(agents), len(reps), baseTook.Round(time.Millisecond), killTook.Round(time.Millisecond))
-	t.Logf("the killed replica's %d agents moved after (first failure → answer from another replica): %v",
+	t.Logf("the killed replica's %d agents were answered by another replica this long after it stopped answering: %v",
 		len(moves), moves)
 	t.Logf("jobs run again because of the kill: %d; last run ended %s after the kill",
 		rerunKill, time.Since(killedAt).Round(time.Millisecond))
 }
 
 // moveLine is the agent's log line when it moves to another server.
-var moveLine = regexp.MustCompile(`msg="moved to another server" .*from=(\S+) .*after=(\S+)`)
+var moveLine = regexp.MustCompile(`^time=(\S+) .*msg="moved to another server" .*from=(\S+) `)
 
-// movedAfter finds the agent's first move away from url in its output.
-func movedAfter(out, url string) (time.Duration, bool) {
+// movedAt finds when the agent first moved away from url, in its output.
+func movedAt(out, url string) (time.Time, bool) {
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		m := moveLine.FindStringSubmatch(sc.Text())
-		if m == nil || m[1] != url {
+		if m == nil || m[2] != url {
 			continue
 		}
-		d, err := time.ParseDuration(m[2])
-		return d, err == nil
+		at, err := time.Parse(time.RFC3339Nano, m[1])
+		return at, err == nil
 	}
-	return 0, false
+	return time.Time{}, false
 }
 
 func mapsEqual(a, b map[int]string) bool {
