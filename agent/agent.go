@@ -101,13 +101,28 @@ func (a *Agent) Run(ctx context.Context) error {
 		stopJanitor()
 		<-janitorDone
 	}()
+	if s := a.Client.Servers(); s != nil {
+		s.OnMove(func(m client.Move) {
+			if m.Failed.IsZero() {
+				a.Log.Info("back to a server preferred earlier", "agent", a.Name, "from", m.From, "to", m.To)
+				return
+			}
+			a.Log.Warn("moved to another server", "agent", a.Name, "from", m.From, "to", m.To, "after", m.After)
+		})
+	}
 	backoff := retry.Backoff{Base: 100 * time.Millisecond, Cap: 10 * time.Second}
 	// One claim ID per claim, kept across retries of it: if the server
 	// assigned a job but its answer was lost, the retry gets that job back.
 	claimID := newClaimID()
 	for ctx.Err() == nil && !a.draining() {
 		claimCtx, stopClaim := a.claimContext(ctx)
+		// A server that neither answers nor drops the connection (its
+		// host gone, packets dropped) is given up on after the long-poll
+		// plus claimSlack, and the claim tried again, on another replica
+		// when there is one.
+		claimCtx, stopWait := context.WithTimeout(claimCtx, time.Duration(a.PollWait)*time.Second+claimSlack)
 		as, err := a.Client.Claim(claimCtx, a.PollWait, claimID)
+		stopWait()
 		stopClaim()
 		if err != nil {
 			if ctx.Err() != nil || a.draining() {
@@ -135,6 +150,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// claimSlack is how much longer than its long-poll a claim may take to be
+// answered before the agent gives up on that server.
+const claimSlack = 15 * time.Second
 
 func (a *Agent) draining() bool {
 	select {

@@ -24,6 +24,8 @@ const CredentialFile = "agent.token"
 
 // Registration is what an agent needs to register with a server.
 type Registration struct {
+	// Server is the server's URL, or several replicas' separated by
+	// commas (see client.NewServers).
 	Server string
 	// Token is the registration token an admin created.
 	Token  string
@@ -50,7 +52,10 @@ func Credential(ctx context.Context, workDir string, reg Registration, log *slog
 	if reg.Token == "" {
 		return "", fmt.Errorf("no credential in %s: register with --token REGISTRATION_TOKEN (an admin creates one with `lathe agents tokens create`)", path)
 	}
-	c := client.New(reg.Server, reg.Token)
+	c, err := client.NewServers(ctx, []string{reg.Server}, reg.Token, nil)
+	if err != nil {
+		return "", err
+	}
 	if reg.TLS != nil {
 		c.SetTLS(reg.TLS)
 	}
@@ -59,7 +64,7 @@ func Credential(ctx context.Context, workDir string, reg Registration, log *slog
 		Agent lathe.Agent `json:"agent"`
 		Token string      `json:"token"`
 	}
-	err := retry.Do(ctx, retry.Policy{
+	err = retry.Do(ctx, retry.Policy{
 		Backoff: retry.Backoff{Base: 200 * time.Millisecond, Cap: 10 * time.Second},
 		Retryable: func(err error) bool {
 			st := client.StatusOf(err)

@@ -31,6 +31,10 @@ const (
 	maxReportGap = 250 * time.Millisecond
 )
 
+// reportAnswerTimeout bounds waiting for the answer to a report, plus a second
+// per 64 KiB of log it carries; well under the server's lease.
+const reportAnswerTimeout = 20 * time.Second
+
 // shipper is an attempt's outbox. The attempt's log is a spool file on the
 // agent's disk: steps write their output straight into it (no pipe, so a
 // chatty step pays what writing to a file costs), and so does the agent for
@@ -274,7 +278,13 @@ func (s *shipper) send(ctx context.Context) (bool, error) {
 		}
 	}
 
-	reply, err := s.c.Report(ctx, s.attemptID, rep)
+	// A server that stops answering mid-report is given up on in bounded
+	// time, and the report sent again (to another replica when there is
+	// one): it is idempotent, so whether the first one was applied or not,
+	// no log byte is lost or stored twice.
+	rctx, cancel := context.WithTimeout(ctx, reportAnswerTimeout+time.Duration(len(rep.Log)>>16)*time.Second)
+	reply, err := s.c.Report(rctx, s.attemptID, rep)
+	cancel()
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -36,7 +36,7 @@ func agentCmd(env *Env) *cobra.Command {
 
 func agentBody(fs *pflag.FlagSet, env *Env) body {
 	host, _ := os.Hostname()
-	server := fs.String("server", envOr(env, "LATHE_SERVER", "http://127.0.0.1:8080"), "server URL (env LATHE_SERVER)")
+	server := fs.String("server", envOr(env, "LATHE_SERVER", "http://127.0.0.1:8080"), "server URL, or several replicas' separated by commas, tried in that order (a host name with several addresses counts as one replica per address); the agent moves to the next when one fails (env LATHE_SERVER)")
 	token := secretString(fs, env, "token", "LATHE_REGISTRATION_TOKEN", "registration token, needed on first start only (env LATHE_REGISTRATION_TOKEN)")
 	name := fs.String("name", envOr(env, "LATHE_AGENT_NAME", host), "agent name, unique on the server (env LATHE_AGENT_NAME)")
 	labels := fs.String("labels", envOr(env, "LATHE_AGENT_LABELS", runtime.GOOS+","+runtime.GOARCH), "comma-separated labels jobs route by (env LATHE_AGENT_LABELS)")
@@ -133,7 +133,10 @@ func agentBody(fs *pflag.FlagSet, env *Env) body {
 			}
 			return fail(env, err)
 		}
-		c := client.New(*server, cred)
+		c, err := client.NewServers(ctx, []string{*server}, cred, nil)
+		if err != nil {
+			return fail(env, fmt.Errorf("--server: %w", err))
+		}
 		if reg.TLS != nil {
 			c.SetTLS(reg.TLS)
 		}
@@ -143,7 +146,7 @@ func agentBody(fs *pflag.FlagSet, env *Env) body {
 			Heartbeat: *heartbeat, Grace: *grace, PollWait: min(max(*pollWait, 1), 60),
 			Drain: drain, Executor: ex, Containers: containers, PassEnv: passEnv, OneShot: *oneShot,
 		}
-		log.Info("agent running", "agent", *name, "server", *server, "labels", ls, "work_dir", dir, "isolation", ex.Isolation())
+		log.Info("agent running", "agent", *name, "servers", c.Servers().URLs(), "labels", ls, "work_dir", dir, "isolation", ex.Isolation())
 		start := time.Now()
 		if err := a.Run(ctx); err != nil {
 			return fail(env, err)

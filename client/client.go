@@ -23,7 +23,14 @@ type Client struct {
 	// Err, when set, is what every request returns: the client could not
 	// be set up as asked (an unreadable --ca-file, say).
 	Err error
+	// servers, set by NewServers, are the replicas requests go to instead
+	// of BaseURL (then only the first one's URL, for messages).
+	servers *Servers
 }
+
+// Servers are the replicas the client moves between, or nil for a client
+// of one server (see NewServers).
+func (c *Client) Servers() *Servers { return c.servers }
 
 // New returns a client for the server at baseURL (http://host:port).
 func New(baseURL, token string) *Client {
@@ -122,7 +129,19 @@ func (c *Client) SendRequest(req *http.Request) (*http.Response, error) {
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	var ep *endpoint
+	if c.servers != nil {
+		ep = c.servers.pick(time.Now())
+		req = ep.route(req, c.BaseURL)
+	}
 	resp, err := c.HTTP.Do(req)
+	if ep != nil {
+		if serverFailure(req.Context(), resp, err) {
+			c.servers.failed(ep, time.Now())
+		} else if err == nil {
+			c.servers.answered(ep, time.Now())
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

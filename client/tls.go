@@ -10,6 +10,10 @@ import (
 
 // SetTLS makes the client verify the server's certificate with cfg.
 func (c *Client) SetTLS(cfg *tls.Config) {
+	if c.servers != nil {
+		c.servers.setTLS(func(t *http.Transport) { t.TLSClientConfig = cfg })
+		return
+	}
 	if t, ok := c.HTTP.Transport.(*http.Transport); ok {
 		t.TLSClientConfig = cfg
 	}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -65,28 +67,40 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		// marks it lost meanwhile either commits first (and this report is
 		// fenced) or waits for this one, and sees the renewed lease.
 		// The same statement records the log's new size (the chunk follows
-		// in this transaction), so a report costs one write of the attempt.
-		// It never lowers the size: a concurrent report of the same attempt
-		// (a retry whose first try is still being served) may have stored
-		// more since the size was read; one that stored the same bytes
-		// makes this chunk's insert fail on its key, and this report with it.
+		// in this transaction) when the size is still the one read above, so
+		// a report usually costs one write of the attempt. When it is not —
+		// on PostgreSQL another replica may have stored this very report
+		// since (the agent resent it when that replica stopped answering) —
+		// or the attempt no longer runs, the size is read again under the
+		// row lock and the bytes go after what is stored.
 		chunk, size := newLogBytes(reply.LogSize, rep.LogOffset, rep.Log)
-		res, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ?, log_size = CASE WHEN log_size < ? THEN ? ELSE log_size END
-			WHERE id = ? AND status = ?`,
-			micros(t.now.Add(t.leaseTTL)), size, size, attemptID, lathe.StatusRunning)
+		res, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ?, log_size = ? WHERE id = ? AND status = ? AND log_size = ?`,
+			micros(t.now.Add(t.leaseTTL)), size, attemptID, lathe.StatusRunning, reply.LogSize)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			reply.Cancel, reply.Finished = true, true
-			return fmt.Errorf("attempt %d is no longer running: %w", attemptID, lathe.ErrFenced)
-		}
-		if grew, err = t.insertChunk(ctx, attemptID, reply.LogSize, chunk); err != nil {
+		n, err := res.RowsAffected()
+		if err != nil {
 			return err
 		}
-		reply.LogSize = size
+		if n == 1 {
+			grew, err = t.insertChunk(ctx, attemptID, reply.LogSize, chunk)
+			reply.LogSize = size
+		} else {
+			err = t.queryRow(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ? RETURNING log_size`,
+				micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning).Scan(&reply.LogSize)
+			if errors.Is(err, sql.ErrNoRows) {
+				reply.Cancel, reply.Finished = true, true
+				return fmt.Errorf("attempt %d is no longer running: %w", attemptID, lathe.ErrFenced)
+			}
+			if err != nil {
+				return err
+			}
+			grew, err = t.appendLog(ctx, attemptID, &reply.LogSize, rep.LogOffset, rep.Log)
+		}
+		if err != nil {
+			return err
+		}
 		for _, st := range rep.Steps {
 			if err := t.upsertStep(ctx, attemptID, st); err != nil {
 				return err

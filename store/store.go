@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -150,7 +151,37 @@ func openSQLite(path string) (*Store, error) {
 	return s, nil
 }
 
+// IdleTxTimeout is how long PostgreSQL lets one of a replica's sessions sit
+// in an open transaction waiting for the replica, unless the database URL
+// sets idle_in_transaction_session_timeout itself. Lathe's transactions
+// never wait on anything but the database, so a session idle that long
+// belongs to a replica that hangs (its host frozen, cut off from the
+// database) while holding row locks: a run's lock, which every claimer of
+// that run's jobs on every other replica would wait for until the hang
+// ended. PostgreSQL ends the session instead and the locks go.
+const IdleTxTimeout = 20 * time.Second
+
+// withIdleTxTimeout returns dsn with IdleTxTimeout as its sessions'
+// idle_in_transaction_session_timeout, unless it sets one.
+func withIdleTxTimeout(dsn string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("database URL: %w", err)
+	}
+	q := u.Query()
+	if q.Has("idle_in_transaction_session_timeout") {
+		return dsn, nil
+	}
+	q.Set("idle_in_transaction_session_timeout", strconv.FormatInt(IdleTxTimeout.Milliseconds(), 10))
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
 func openPostgres(dsn string) (*Store, error) {
+	dsn, err := withIdleTxTimeout(dsn)
+	if err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)

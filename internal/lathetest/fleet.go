@@ -47,12 +47,19 @@ func (r *RemoteAgent) Stop() { r.stop() }
 // runs it until the test ends (or Stop). workDir "" means a temp dir.
 func (l *Lathe) StartAgent(tb testing.TB, regToken, name, workDir string, labels ...string) *RemoteAgent {
 	tb.Helper()
+	return StartAgentAt(tb, l.URL, regToken, name, workDir, labels...)
+}
+
+// StartAgentAt is StartAgent for the server at servers: a URL, or several
+// replicas' separated by commas (as `lathe agent --server`).
+func StartAgentAt(tb testing.TB, servers, regToken, name, workDir string, labels ...string) *RemoteAgent {
+	tb.Helper()
 	if workDir == "" {
 		workDir = tb.TempDir()
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	cred, err := agent.Credential(ctx, workDir, agent.Registration{Server: l.URL, Token: regToken, Name: name, Labels: labels, Host: agent.Host()}, log)
+	cred, err := agent.Credential(ctx, workDir, agent.Registration{Server: servers, Token: regToken, Name: name, Labels: labels, Host: agent.Host()}, log)
 	cancel()
 	if err != nil {
 		tb.Fatalf("register agent %s: %v", name, err)
@@ -61,7 +68,10 @@ func (l *Lathe) StartAgent(tb testing.TB, regToken, name, workDir string, labels
 	if err != nil {
 		tb.Fatalf("agent %s: %v", name, err)
 	}
-	c := client.New(l.URL, cred)
+	c, err := client.NewServers(context.Background(), []string{servers}, cred, nil)
+	if err != nil {
+		tb.Fatalf("agent %s: %v", name, err)
+	}
 	h := agent.Host()
 	h.Isolation = ex.Isolation()
 	agent.SendHostInfo(c, h)
