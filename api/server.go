@@ -51,6 +51,8 @@ type Server struct {
 	hasher *auth.Hasher
 	// trustedProxies may set X-Forwarded-For (see SetTrustedProxies).
 	trustedProxies []netip.Prefix
+	// features are what GET /api/v1/info says the server can do (see SetFeatures).
+	features Features
 }
 
 // SetForgeClient sets the HTTP client of the calls hooks make to forges
@@ -168,6 +170,7 @@ func (s *Server) routes() []Route {
 		{"GET /healthz", public, s.healthz},
 		{"GET /readyz", public, s.readyz},
 		{"GET /api/v1/openapi.json", public, serveOpenAPI},
+		{"GET /api/v1/info", public, s.getInfo},
 
 		{"GET /api/v1/projects", anyone, s.listProjects},
 		{"POST /api/v1/projects", adminOnly, s.createProject},

@@ -33,6 +33,7 @@ var routeNeeds = map[string]string{
 	"GET /healthz":                "public",
 	"GET /readyz":                 "public",
 	"GET /api/v1/openapi.json":    "public",
+	"GET /api/v1/info":            "public",
 	"GET /api/v1/pipeline-schema": "public",
 	"POST /api/v1/sessions":       "public",
 	"POST /api/v1/agent/register": "self",
