@@ -42,14 +42,23 @@ func cmdRun(ctx context.Context, args []string, env *Env) int {
 		}
 		in["params"] = given
 	}
-	if err := c.Do(ctx, http.MethodPost, "/api/v1/projects/"+url.PathEscape(pos[0])+"/runs", in, &run); err != nil {
+	path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/runs"
+	if *pipeline == "" {
+		// Every pipeline the request selects starts (see runAll).
+		return runAll(ctx, c, path, in, *follow, env)
+	}
+	if err := c.Do(ctx, http.MethodPost, path, in, &run); err != nil {
 		return fail(env, err)
 	}
-	fmt.Fprintf(env.Stdout, "run %d: %s #%d of %s at %.12s (%s)\n", run.ID, field(run.Pipeline), run.Number, run.Project, run.Commit, field(run.Ref))
+	printStarted(env, &run)
 	if !*follow {
 		return 0
 	}
 	return exitFor(followRun(ctx, c, run.ID, env.Stdout))
+}
+
+func printStarted(env *Env, run *lathe.Run) {
+	fmt.Fprintf(env.Stdout, "run %d: %s #%d of %s at %.12s (%s)\n", run.ID, field(run.Pipeline), run.Number, run.Project, run.Commit, field(run.Ref))
 }
 
 func cmdLogs(ctx context.Context, args []string, env *Env) int {

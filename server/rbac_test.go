@@ -307,7 +307,7 @@ func newRBACWorld(t *testing.T) *rbacWorld {
 	}
 	w.tokens["agent"] = cred
 	var run lathe.Run
-	l.Do(t, "POST", "/api/v1/projects/shop/runs", nil, &run)
+	l.Do(t, "POST", "/api/v1/projects/shop/runs", map[string]string{"pipeline": "main"}, &run)
 	l.Do(t, "GET", fmt.Sprintf("/api/v1/runs/%d", run.ID), nil, &run)
 	if len(run.Stages) == 0 || len(run.Jobs) == 0 {
 		t.Fatalf("run %d has no stages or jobs", run.ID)
