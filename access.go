@@ -7,6 +7,8 @@ import "time"
 type User struct {
 	ID    int64  `json:"id"`
 	Name  string `json:"name"`
+	// Email is the user's address, set by an admin; "" for none.
+	Email string `json:"email"`
 	Admin bool   `json:"admin"`
 	// Service accounts have no password; they act through API tokens only.
 	Service  bool `json:"service"`

@@ -333,6 +333,7 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/users/{user}", adminOnly, s.getUser},
 		{"PATCH /api/v1/users/{user}", adminOnly, s.updateUser},
 		{"DELETE /api/v1/users/{user}", adminOnly, s.disableUser},
+		{"PUT /api/v1/users/{user}/password", adminOnly, s.resetPassword},
 		{"POST /api/v1/users/{user}/tokens", adminOnly, s.createUserToken},
 		{"GET /api/v1/users/{user}/tokens", adminOnly, s.listUserTokens},
 		{"DELETE /api/v1/users/{user}/tokens/{token}", adminOnly, s.deleteUserToken},

@@ -181,6 +181,7 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/users/{user}":                           "admin",
 	"PATCH /api/v1/users/{user}":                         "admin",
 	"DELETE /api/v1/users/{user}":                        "admin",
+	"PUT /api/v1/users/{user}/password":                  "admin",
 	"POST /api/v1/users/{user}/tokens":                   "admin",
 	"GET /api/v1/users/{user}/tokens":                    "admin",
 	"DELETE /api/v1/users/{user}/tokens/{token}":         "admin",
