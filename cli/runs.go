@@ -65,6 +65,7 @@ func cmdLogs(ctx context.Context, args []string, env *Env) int {
 	fs := newFlags(env, "logs", "RUN")
 	mk := clientFlags(fs, env)
 	follow := fs.Bool("f", false, "follow: stream the logs live until the run ends")
+	timestamps := fs.Bool("timestamps", false, "start each line with the time it reached the server (not with -f)")
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -78,7 +79,11 @@ func cmdLogs(ctx context.Context, args []string, env *Env) int {
 	if *follow {
 		return exitFor(followRun(ctx, c, id, env.Stdout))
 	}
-	if err := printLogs(ctx, c, id, env.Stdout); err != nil {
+	query := ""
+	if *timestamps {
+		query = "?timestamps=true"
+	}
+	if err := printLogs(ctx, c, id, env.Stdout, query); err != nil {
 		return fail(env, err)
 	}
 	return 0

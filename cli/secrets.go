@@ -46,6 +46,7 @@ func cmdSecrets(ctx context.Context, args []string, env *Env) int {
 	project := fs.String("project", "", "the project (name or ID); empty: global secrets")
 	valueFile := fs.String("value-file", "", "set: read the value from this file instead of stdin")
 	asJSON := fs.Bool("json", false, "print JSON")
+	kind := fs.String("kind", "", "set: env (the value in the variable) or file (a private file, its path in the variable); empty: env for a new secret, unchanged otherwise")
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -62,7 +63,11 @@ func cmdSecrets(ctx context.Context, args []string, env *Env) int {
 			return fail(env, err)
 		}
 		var sec lathe.Secret
-		if err := c.Do(ctx, http.MethodPut, base+"/"+url.PathEscape(pos[0]), map[string]string{"value": value}, &sec); err != nil {
+		body := map[string]string{"value": value}
+		if *kind != "" {
+			body["kind"] = *kind
+		}
+		if err := c.Do(ctx, http.MethodPut, base+"/"+url.PathEscape(pos[0]), body, &sec); err != nil {
 			return fail(env, err)
 		}
 		if *asJSON {

@@ -1,15 +1,18 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/cli"
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
@@ -105,6 +108,13 @@ func TestLogByStepAndWithTimestamps(t *testing.T) {
 		stampedStep, _ := getLogQuery(t, l.Client, job.ID, "step=2&timestamps=true")
 		if !strings.HasSuffix(stampedStep, " four") || strings.Count(stampedStep, "\n") != strings.Count(raw[steps[2].LogStart:*steps[2].LogEnd], "\n") {
 			t.Errorf("step 2 with timestamps: %q", stampedStep)
+		}
+
+		var cliOut bytes.Buffer
+		code := cli.Run(context.Background(), []string{"logs", fmt.Sprint(run.ID), "--timestamps", "--server", l.URL, "--token", l.AdminToken},
+			&cli.Env{Stdout: &cliOut, Stderr: &cliOut, Getenv: func(string) string { return "" }})
+		if code != 0 || !regexp.MustCompile(`(?m)^\[talk\] \d{4}-\d\d-\d\dT[0-9:.]{15}Z three$`).MatchString(cliOut.String()) {
+			t.Errorf("lathe logs --timestamps: exit %d\n%s", code, cliOut.String())
 		}
 
 		err := l.Client.Do(context.Background(), http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/log?step=9", job.ID), nil, nil)
