@@ -5,8 +5,10 @@ import "time"
 // User is a person or a service account. Admins may do everything; others
 // get what their project roles (direct or through teams) allow.
 type User struct {
-	ID    int64  `json:"id"`
-	Name  string `json:"name"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// Email is the user's address, set by an admin; "" for none.
+	Email string `json:"email"`
 	Admin bool   `json:"admin"`
 	// Service accounts have no password; they act through API tokens only.
 	Service  bool `json:"service"`

@@ -41,6 +41,10 @@ type Assignment struct {
 	// server at claim time; the agent puts them in the steps' environment
 	// and masks them in the log. They are never stored with the job.
 	Secrets []EnvVar `json:"secrets,omitempty"`
+	// SecretFiles names the secrets of Secrets whose kind is SecretFile:
+	// the agent writes each value to a private file of the job and puts
+	// the file's path, not the value, in the variable.
+	SecretFiles []string `json:"secret_files,omitempty"`
 	// SecretRefs are the secrets the job names, as stored with it; the
 	// server resolves them into Secrets and never sends them.
 	SecretRefs []JobSecret `json:"-"`

@@ -6,6 +6,8 @@ import "time"
 // never its value.
 type Secret struct {
 	Name string `json:"name"`
+	// Kind is how a job gets the secret: SecretEnv or SecretFile.
+	Kind string `json:"kind"`
 	// Project is the project the secret belongs to; empty for a global secret.
 	Project string `json:"project,omitempty"`
 	// KeyID names the server key that sealed the value (it changes when
@@ -27,6 +29,17 @@ type Secret struct {
 	// own secret): none.
 	Projects []string `json:"projects,omitempty"`
 }
+
+// Secret kinds: how a job gets a secret (Kraken's secret kinds).
+const (
+	// SecretEnv puts the value in an environment variable of the secret's
+	// name.
+	SecretEnv = "env"
+	// SecretFile writes the value to a private file of the job (mode
+	// 0600, outside its workspace, removed with the job) and puts the
+	// file's path in the variable: for keys, certificates, kubeconfigs.
+	SecretFile = "file"
+)
 
 // SecretRules is a change to who may have a secret: each field that is
 // set replaces the secret's list, an absent one leaves it as it is.

@@ -131,7 +131,12 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 		fmt.Fprintf(out, "cannot run the job: it names image %s, and this agent has no container engine\n", as.Container.Image)
 		return lathe.StatusFailed
 	}
-	env := executor.JobEnv(base, as, ws)
+	envAs, secretDir, err := secretFiles(as, jd.control)
+	if err != nil {
+		fmt.Fprintf(out, "cannot prepare the job's secrets: %v\n", err)
+		return lathe.StatusFailed
+	}
+	env := executor.JobEnv(base, envAs, ws)
 	job, err := ex.Start(ctx, executor.Spec{Workspace: ws, Home: jd.home, Control: jd.control, Env: env, Log: out.Spool(),
 		Container: as.Container, Attempt: as.AttemptID})
 	if err != nil {
@@ -139,6 +144,13 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 		return stopStatus(ctx, lathe.StatusFailed)
 	}
 	defer job.Close()
+	if secretDir != "" {
+		// The steps' user reads the files, and no one else.
+		if err := job.Own(secretDir); err != nil {
+			fmt.Fprintf(out, "cannot give the job its secret files: %v\n", err)
+			return lathe.StatusFailed
+		}
+	}
 	jr := &jobRun{as: as, ws: ws, home: jd.home, control: jd.control, job: job, caches: cacheState{keys: map[string]string{}, hits: map[string]bool{}}}
 	// failed is the status of the first step that failed; the steps after
 	// it are skipped, except actions that run after a failure (artifacts

@@ -43,7 +43,12 @@ func (s *Server) logAttempt(r *http.Request) (*lathe.Job, *lathe.Attempt, error)
 }
 
 // getLog serves the log as plain bytes: whole, or the byte range
-// [offset, offset+limit). The headers say how much exists and whether it is final.
+// [offset, offset+limit). The headers say how much exists and whether it is
+// final. With ?step=N it serves that step's part of the log (offset and
+// the size headers count from the step's first byte); with
+// ?timestamps=true each line starts with the time it reached the server
+// (see lathe.StampLines), while offset, limit and the headers keep
+// counting the log's own bytes.
 func (s *Server) getLog(w http.ResponseWriter, r *http.Request) error {
 	job, a, err := s.logAttempt(r)
 	if err != nil {
@@ -57,13 +62,35 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	step, err := queryInt(r, "step", -1, 0, 1<<20)
+	if err != nil {
+		return err
+	}
+	stamp, err := queryBool(r, "timestamps")
+	if err != nil {
+		return err
+	}
 	data := []byte{}
 	size, complete, number := int64(0), job.Status.Terminal(), 0
 	if a != nil {
-		if data, a, err = s.store.ReadLog(r.Context(), a.ID, off, limit); err != nil {
+		var win logWindow
+		if win, err = stepWindow(job, a, step); err != nil {
 			return err
 		}
-		size, complete, number = a.LogSize, a.Status.Terminal(), a.Number
+		if data, a, err = s.readWindow(r, a, win, off, limit); err != nil {
+			return err
+		}
+		size, complete, number = win.size(a), win.final(a), a.Number
+		if stamp != nil && *stamp && len(data) > 0 {
+			from := win.start + off
+			arrivals, err := s.store.LogArrivals(r.Context(), a.ID, from, from+int64(len(data)))
+			if err != nil {
+				return err
+			}
+			data = lathe.StampLines(data, from, arrivals)
+		}
+	} else if step > 0 {
+		return problemf(http.StatusNotFound, "job %d has not started: it has no step %d yet", job.ID, step)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Lathe-Log-Size", strconv.FormatInt(size, 10))

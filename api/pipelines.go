@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/lathe-ci/lathe/pipeline"
+	"github.com/lathe-ci/lathe/store"
 )
 
 // pipelineView is a pipeline as read at a commit.
@@ -16,6 +17,11 @@ type pipelineView struct {
 	Jobs   []jobView `json:"jobs"`
 	// Params are the parameters a manual run takes, in file order.
 	Params []paramView `json:"params"`
+	// Triggers are the events that start runs (the file's `on:`).
+	Triggers triggersView `json:"triggers"`
+	// Branches are the newest run of the pipeline on each branch, the
+	// most recently run first.
+	Branches []store.BranchRun `json:"branches"`
 }
 
 // paramView is one parameter of a pipeline, as a run form offers it.
@@ -36,10 +42,16 @@ type jobView struct {
 	RunsOn     []string `json:"runs_on"`
 	TimeoutSec int64    `json:"timeout_sec"`
 	Steps      int      `json:"steps"`
+	// Extends are the jobs and templates the job inherits from, as written.
+	Extends []string `json:"extends"`
+	// Matrix is the job's matrix and the combinations it expands to; nil
+	// for a job without one.
+	Matrix *matrixView `json:"matrix"`
 }
 
-func viewPipeline(p *pipeline.Pipeline, commit, ref string) pipelineView {
-	v := pipelineView{Name: p.Name, File: p.File, Commit: commit, Ref: ref, Stages: p.Stages, Jobs: []jobView{}, Params: []paramView{}}
+func viewPipeline(p *pipeline.Pipeline, commit, ref string, branches []store.BranchRun) pipelineView {
+	v := pipelineView{Name: p.Name, File: p.File, Commit: commit, Ref: ref, Stages: p.Stages, Jobs: []jobView{}, Params: []paramView{},
+		Triggers: viewTriggers(p.Triggers), Branches: orEmpty(branches)}
 	for _, prm := range p.Params {
 		pv := paramView{Name: prm.Name, Type: prm.Type, Description: prm.Description, Choices: prm.Choices, Required: prm.Required}
 		if prm.HasDefault {
@@ -49,14 +61,15 @@ func viewPipeline(p *pipeline.Pipeline, commit, ref string) pipelineView {
 	}
 	for _, j := range p.Jobs {
 		v.Jobs = append(v.Jobs, jobView{Name: j.Name, Stage: j.Stage, Needs: orEmpty(j.Needs), Deps: orEmpty(j.Deps),
-			RunsOn: orEmpty(j.RunsOn), TimeoutSec: int64(j.Timeout.Seconds()), Steps: len(j.Steps)})
+			RunsOn: orEmpty(j.RunsOn), TimeoutSec: int64(j.Timeout.Seconds()), Steps: len(j.Steps),
+			Extends: orEmpty(j.Extends), Matrix: viewMatrix(j.Matrix)})
 	}
 	return v
 }
 
-func orEmpty(s []string) []string {
+func orEmpty[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }
@@ -68,9 +81,13 @@ func (s *Server) pipelines(r *http.Request) ([]pipelineView, error) {
 	if err != nil {
 		return nil, err
 	}
+	runs, err := s.store.LatestRunsByBranch(r.Context(), p.ID)
+	if err != nil {
+		return nil, err
+	}
 	out := []pipelineView{}
 	for _, pl := range ps {
-		out = append(out, viewPipeline(pl, ref.Commit, ref.Ref))
+		out = append(out, viewPipeline(pl, ref.Commit, ref.Ref, runs[pl.Name]))
 	}
 	return out, nil
 }

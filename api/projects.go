@@ -92,8 +92,39 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.store.ProjectsFor(r.Context(), principal(r.Context()).viewer(), before, limit)
-	return respond(w, http.StatusOK, page, err)
+	p := principal(r.Context())
+	page, err := s.store.ProjectsFor(r.Context(), p.viewer(), before, limit)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, len(page.Items))
+	for i, proj := range page.Items {
+		ids[i] = proj.ID
+	}
+	roles, err := s.store.ProjectRoles(r.Context(), p.UserID, ids)
+	if err != nil {
+		return err
+	}
+	out := lathe.Page[projectView]{Items: make([]projectView, len(page.Items)), Next: page.Next}
+	for i, proj := range page.Items {
+		out.Items[i] = projectView{Project: *proj, Role: roleOf(p, proj, roles[proj.ID])}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// roleOf is the caller's role on a project given the role it holds there
+// (see roleOn, which asks the store for it).
+func roleOf(p *Principal, proj *lathe.Project, held lathe.Role) lathe.Role {
+	switch {
+	case p.Admin:
+		return lathe.RoleOwner
+	case proj.Visibility == lathe.VisibilityPublic && held.Rank() < lathe.RoleRead.Rank():
+		return lathe.RoleRead
+	case p.User == "":
+		return lathe.RoleNone
+	}
+	return held
 }
 
 // projectView is one project with the caller's role on it, so a client (the
@@ -103,8 +134,24 @@ type projectView struct {
 	Role lathe.Role `json:"role"`
 }
 
+// projectDetail is one project as fetched alone: with its newest tracked
+// branches (Kraken's project with its branches); the rest are at GET
+// …/branches.
+type projectDetail struct {
+	projectView
+	Branches []*lathe.Branch `json:"branches"`
+}
+
+// projectBranches is how many branches a project's view carries.
+const projectBranches = 100
+
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, projectView{Project: *projectOf(r), Role: principal(r.Context()).Role})
+	p := projectOf(r)
+	bs, err := s.store.Branches(r.Context(), p.ID, 0, projectBranches)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, projectDetail{projectView: projectView{Project: *p, Role: principal(r.Context()).Role}, Branches: orEmpty(bs.Items)})
 	return nil
 }
 

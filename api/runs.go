@@ -39,8 +39,30 @@ func (s *Server) triggerRun(w http.ResponseWriter, r *http.Request) error {
 		run, err := s.dispatch.TriggerPosted(r.Context(), principal(r.Context()).actor(), req, in.PipelineYAML)
 		return created(w, run, err)
 	}
+	if in.Pipeline == "" {
+		return s.triggerAll(w, r, req)
+	}
 	run, err := s.dispatch.Trigger(r.Context(), principal(r.Context()).actor(), req)
 	return created(w, run, err)
+}
+
+// triggeredRuns is the answer to a trigger that names no pipeline: the
+// runs of every pipeline the event selects, and why the others it selected
+// did not start (their conditions left out every job, …).
+type triggeredRuns struct {
+	Items  []*lathe.Run `json:"items"`
+	Errors []string     `json:"errors"`
+}
+
+// triggerAll starts every pipeline the request's event selects at its ref
+// (Kraken's "create a flow" of a branch).
+func (s *Server) triggerAll(w http.ResponseWriter, r *http.Request, req trigger.Request) error {
+	runs, why, err := s.dispatch.TriggerAll(r.Context(), principal(r.Context()).actor(), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, triggeredRuns{Items: runs, Errors: why})
+	return nil
 }
 
 // runFilter reads the list filters shared by /runs and /projects/{project}/runs.

@@ -28,6 +28,9 @@ const maxSecretValue = 64 << 10
 type secretInput struct {
 	Name  string `json:"name,omitempty"`
 	Value string `json:"value"`
+	// Kind is env or file (see lathe.SecretFile); absent: env for a new
+	// secret, the stored kind on a replace.
+	Kind string `json:"kind,omitempty"`
 }
 
 // secretList is the answer to a list: every secret of the scope, by name.
@@ -92,7 +95,7 @@ func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	return s.storeSecret(w, r, in.Name, in.Value, false)
+	return s.storeSecret(w, r, in.Name, in, false)
 }
 
 func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) error {
@@ -103,34 +106,31 @@ func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) error {
 	if in.Name != "" && in.Name != r.PathValue("name") {
 		return problemf(http.StatusBadRequest, "name: %q differs from the name in the path; omit it", in.Name)
 	}
-	return s.storeSecret(w, r, r.PathValue("name"), in.Value, true)
+	return s.storeSecret(w, r, r.PathValue("name"), in, true)
 }
 
-// storeSecret validates and stores a value; replace allows overwriting.
-func (s *Server) storeSecret(w http.ResponseWriter, r *http.Request, name, value string, replace bool) error {
+// storeSecret validates and stores a value of a kind; replace allows overwriting.
+func (s *Server) storeSecret(w http.ResponseWriter, r *http.Request, name string, in secretInput, replace bool) error {
 	if err := validSecretName(name); err != nil {
 		return err
 	}
-	if err := validSecretValue(value); err != nil {
+	if err := validSecretValue(in.Value); err != nil {
 		return err
+	}
+	if in.Kind != "" && in.Kind != lathe.SecretEnv && in.Kind != lathe.SecretFile {
+		return problemf(http.StatusBadRequest, "kind: %q must be env (the value in the variable) or file (the value in a private file, its path in the variable)", in.Kind)
 	}
 	pid, err := s.secretScope(r)
 	if err != nil {
 		return err
 	}
 	by := principal(r.Context()).User
-	var sec *lathe.Secret
-	created := true
-	if replace {
-		sec, created, err = s.store.SetSecret(r.Context(), s.keys, pid, name, value, by)
-	} else {
-		sec, err = s.store.CreateSecret(r.Context(), s.keys, pid, name, value, by)
-	}
+	sec, created, err := s.store.PutSecret(r.Context(), s.keys, pid, name, in.Value, in.Kind, by, replace)
 	if err != nil {
 		return err
 	}
-	slogFrom(r).Info("secret stored", "project", sec.Project, "secret", name, "by", by, "created", created)
-	s.audit(r, by, "secret.changed", principal(r.Context()).Project, map[string]any{"secret": name, "created": created})
+	slogFrom(r).Info("secret stored", "project", sec.Project, "secret", name, "kind", sec.Kind, "by", by, "created", created)
+	s.audit(r, by, "secret.changed", principal(r.Context()).Project, map[string]any{"secret": name, "kind": sec.Kind, "created": created})
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated

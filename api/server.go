@@ -52,6 +52,8 @@ type Server struct {
 	hasher *auth.Hasher
 	// trustedProxies may set X-Forwarded-For (see SetTrustedProxies).
 	trustedProxies []netip.Prefix
+	// features are what GET /api/v1/info says the server can do (see SetFeatures).
+	features Features
 }
 
 // SetForgeClient sets the HTTP client of the calls hooks make to forges
@@ -173,6 +175,7 @@ func (s *Server) routes() []Route {
 		{"GET /healthz", public, s.healthz},
 		{"GET /readyz", public, s.readyz},
 		{"GET /api/v1/openapi.json", public, serveOpenAPI},
+		{"GET /api/v1/info", public, s.getInfo},
 
 		{"GET /api/v1/projects", anyone, s.listProjects},
 		{"POST /api/v1/projects", adminOnly, s.createProject},
@@ -335,6 +338,7 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/users/{user}", adminOnly, s.getUser},
 		{"PATCH /api/v1/users/{user}", adminOnly, s.updateUser},
 		{"DELETE /api/v1/users/{user}", adminOnly, s.disableUser},
+		{"PUT /api/v1/users/{user}/password", adminOnly, s.resetPassword},
 		{"POST /api/v1/users/{user}/tokens", adminOnly, s.createUserToken},
 		{"GET /api/v1/users/{user}/tokens", adminOnly, s.listUserTokens},
 		{"DELETE /api/v1/users/{user}/tokens/{token}", adminOnly, s.deleteUserToken},

@@ -13,11 +13,18 @@ type userCreate struct {
 	Admin    bool   `json:"admin"`
 	// Service accounts have no password and act through tokens an admin creates.
 	Service bool `json:"service"`
+	// Email is the user's address (optional).
+	Email string `json:"email"`
 }
 
 type userUpdate struct {
 	Admin    *bool `json:"admin"`
 	Disabled *bool `json:"disabled"`
+	// Name renames the user; its sessions, tokens and roles stay (they
+	// belong to its ID).
+	Name *string `json:"name"`
+	// Email sets the user's address ("" clears it).
+	Email *string `json:"email"`
 }
 
 type passwordChange struct {
@@ -46,6 +53,9 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if !projectName.MatchString(in.Name) || allDigits.MatchString(in.Name) {
 		return problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit, and not all digits", in.Name)
 	}
+	if err := checkEmail(in.Email); err != nil {
+		return err
+	}
 	hash := ""
 	switch {
 	case in.Service && in.Password != "":
@@ -59,7 +69,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	u := &lathe.User{Name: in.Name, Admin: in.Admin, Service: in.Service}
+	u := &lathe.User{Name: in.Name, Email: in.Email, Admin: in.Admin, Service: in.Service}
 	if err := s.store.CreateUser(r.Context(), u, hash); err != nil {
 		return err
 	}
@@ -117,10 +127,15 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, in userUpdat
 	if in.Disabled != nil {
 		u.Disabled = *in.Disabled
 	}
+	details := map[string]any{"user": u.Name}
+	if err := in.applyIdentity(u, details); err != nil {
+		return err
+	}
 	if err := s.store.UpdateUser(r.Context(), u); err != nil {
 		return err
 	}
-	s.audit(r, principal(r.Context()).User, "user.updated", nil, map[string]any{"user": u.Name, "admin": u.Admin, "disabled": u.Disabled})
+	details["admin"], details["disabled"] = u.Admin, u.Disabled
+	s.audit(r, principal(r.Context()).User, "user.updated", nil, details)
 	writeJSON(w, http.StatusOK, u)
 	return nil
 }

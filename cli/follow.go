@@ -225,8 +225,9 @@ func followJobLog(ctx context.Context, c *client.Client, j *lathe.Job, out *lock
 	}
 }
 
-// printLogs prints the whole log of every job of a run that has one.
-func printLogs(ctx context.Context, c *client.Client, runID int64, w io.Writer) error {
+// printLogs prints the whole log of every job of a run that has one;
+// query, when set, goes with each log request (timestamps=true).
+func printLogs(ctx context.Context, c *client.Client, runID int64, w io.Writer, query string) error {
 	var run lathe.Run
 	if err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d", runID), nil, &run); err != nil {
 		return err
@@ -236,7 +237,7 @@ func printLogs(ctx context.Context, c *client.Client, runID int64, w io.Writer) 
 		if j.Attempt == 0 {
 			continue
 		}
-		resp, err := c.Request(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/log", j.ID), nil, nil)
+		resp, err := c.Request(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/log%s", j.ID, query), nil, nil)
 		if err != nil {
 			return err
 		}

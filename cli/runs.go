@@ -44,7 +44,12 @@ func runCmd(env *Env) *cobra.Command {
 				}
 				in["params"] = given
 			}
-			if err := out.wrap(c.Do)(ctx, http.MethodPost, "/api/v1/projects/"+url.PathEscape(pos[0])+"/runs", in, &run); err != nil {
+			path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/runs"
+			if *pipeline == "" {
+				// Every pipeline the request selects starts (see runAll).
+				return runAll(ctx, c, path, in, *follow, env)
+			}
+			if err := out.wrap(c.Do)(ctx, http.MethodPost, path, in, &run); err != nil {
 				return fail(env, err)
 			}
 			if out.structured() {
@@ -52,7 +57,7 @@ func runCmd(env *Env) *cobra.Command {
 					return code
 				}
 			} else {
-				fmt.Fprintf(env.Stdout, "run %d: %s #%d of %s at %.12s (%s)\n", run.ID, field(run.Pipeline), run.Number, run.Project, run.Commit, field(run.Ref))
+				printStarted(env, &run)
 			}
 			if !*follow {
 				return 0
@@ -66,6 +71,7 @@ func logsCmd(env *Env) *cobra.Command {
 	return env.leaf("logs RUN", "print a run's logs (-f to follow live)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		follow := fs.BoolP("follow", "f", false, "stream the logs live until the run ends, saying why jobs wait (Ctrl-C detaches)")
+		timestamps := fs.Bool("timestamps", false, "start each line with the time it reached the server (not with -f)")
 		return func(ctx context.Context, pos []string) int {
 			id, err := runArg(pos)
 			if err != nil {
@@ -75,12 +81,21 @@ func logsCmd(env *Env) *cobra.Command {
 			if *follow {
 				return followInteractive(ctx, c, id, env)
 			}
-			if err := printLogs(ctx, c, id, env.Stdout); err != nil {
+			query := ""
+			if *timestamps {
+				query = "?timestamps=true"
+			}
+			if err := printLogs(ctx, c, id, env.Stdout, query); err != nil {
 				return fail(env, err)
 			}
 			return 0
 		}
 	})
+}
+
+// printStarted prints one line for a run a trigger started.
+func printStarted(env *Env, run *lathe.Run) {
+	fmt.Fprintf(env.Stdout, "run %d: %s #%d of %s at %.12s (%s)\n", run.ID, field(run.Pipeline), run.Number, run.Project, run.Commit, field(run.Ref))
 }
 
 func runArg(pos []string) (int64, error) {

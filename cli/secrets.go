@@ -40,6 +40,7 @@ func secretsCmd(env *Env) *cobra.Command {
 	set := env.leaf("set NAME", "set a secret (the value comes from stdin unless --value-file)", func(fs *pflag.FlagSet) body {
 		mk, base, _ := secretFlags(fs)
 		valueFile := fs.String("value-file", "", "read the value from this file instead of stdin")
+		kind := fs.String("kind", "", "env (the value in the variable) or file (a private file, its path in the variable); empty: env for a new secret, unchanged otherwise")
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {
@@ -50,7 +51,11 @@ func secretsCmd(env *Env) *cobra.Command {
 				return fail(env, err)
 			}
 			var sec lathe.Secret
-			if err := out.wrap(mk().Do)(ctx, http.MethodPut, base()+"/"+url.PathEscape(pos[0]), map[string]string{"value": value}, &sec); err != nil {
+			in := map[string]string{"value": value}
+			if *kind != "" {
+				in["kind"] = *kind
+			}
+			if err := out.wrap(mk().Do)(ctx, http.MethodPut, base()+"/"+url.PathEscape(pos[0]), in, &sec); err != nil {
 				return fail(env, err)
 			}
 			if out.structured() {

@@ -46,7 +46,7 @@ func (s *Service) withSecrets(ctx context.Context, agentID int64, as *lathe.Assi
 		err = failf("lathe: this run's pipeline was posted through the API, and such a run gets no secrets; " +
 			"commit the pipeline to the repository to use them")
 	} else {
-		vals, err = s.resolveSecrets(ctx, as)
+		vals, as.SecretFiles, err = s.resolveSecrets(ctx, as)
 	}
 	var jerr *jobSecretError
 	if !errors.As(err, &jerr) {
@@ -74,15 +74,16 @@ func (s *Service) withSecrets(ctx context.Context, agentID int64, as *lathe.Assi
 	return nil, nil
 }
 
-// resolveSecrets opens the job's secrets in the order it names them. It
-// returns what it resolved so far with any error.
-func (s *Service) resolveSecrets(ctx context.Context, as *lathe.Assignment) ([]lathe.EnvVar, error) {
+// resolveSecrets opens the job's secrets in the order it names them, and
+// names those of kind file. It returns what it resolved so far with any
+// error.
+func (s *Service) resolveSecrets(ctx context.Context, as *lathe.Assignment) ([]lathe.EnvVar, []string, error) {
 	if s.keys == nil {
-		return nil, failf("lathe: this job needs secrets, but the server has no secret key configured")
+		return nil, nil, failf("lathe: this job needs secrets, but the server has no secret key configured")
 	}
 	p, err := s.store.Project(ctx, as.Project)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var names []string
 	for _, ref := range as.SecretRefs {
@@ -92,31 +93,35 @@ func (s *Service) resolveSecrets(ctx context.Context, as *lathe.Assignment) ([]l
 	}
 	stored, err := s.store.SecretValues(ctx, s.keys, p.ID, names)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	run := engine.SecretRun{Ref: as.Ref, Branch: as.Branch, Event: as.Event}
 	var out []lathe.EnvVar
+	var files []string
 	for _, ref := range as.SecretRefs {
 		var v string
 		if ref.Encrypted != "" {
 			b, err := s.openEncrypted(ctx, p, ref.Name, ref.Encrypted)
 			if err != nil {
-				return out, err
+				return out, nil, err
 			}
 			v = string(b)
 		} else {
 			sec, ok := stored[ref.Name]
 			if err := storedSecretDenial(p.Name, ref.Name, sec, ok, run); err != nil {
-				return out, err
+				return out, nil, err
 			}
 			v = sec.Value
+			if sec.Kind == lathe.SecretFile {
+				files = append(files, ref.Name)
+			}
 		}
 		if utf8.RuneCountInString(v) < secret.MinLength {
-			return out, failf("lathe: secret %s: too short to mask in logs (at least %d characters)", ref.Name, secret.MinLength)
+			return out, nil, failf("lathe: secret %s: too short to mask in logs (at least %d characters)", ref.Name, secret.MinLength)
 		}
 		out = append(out, lathe.EnvVar{Name: ref.Name, Value: v})
 	}
-	return out, nil
+	return out, files, nil
 }
 
 func failf(format string, args ...any) error { return &jobSecretError{fmt.Sprintf(format, args...)} }

@@ -200,7 +200,7 @@ func TestPublicAndPrivateProjects(t *testing.T) {
 	l.Do(t, "POST", "/api/v1/projects", map[string]any{"name": "open", "url": repo, "visibility": "public"}, nil)
 	l.Do(t, "POST", "/api/v1/projects", map[string]any{"name": "closed", "url": repo}, nil)
 	var run lathe.Run
-	l.Do(t, "POST", "/api/v1/projects/open/runs", nil, &run)
+	l.Do(t, "POST", "/api/v1/projects/open/runs", map[string]string{"pipeline": "main"}, &run)
 	l.Do(t, "POST", "/api/v1/projects/closed/runs", nil, nil)
 
 	if got := statusOf(t, l, "", "GET", "/api/v1/projects/open", nil); got != 200 {

@@ -97,8 +97,12 @@ func TestCLIRunFollow(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "[boom] going down\n") {
 		t.Errorf("logs -f of a failed run: exit %d\n%s", code, out)
 	}
-	if code, out := lathecli("run", "cli"); code != 1 || !strings.Contains(out, "several pipelines") {
+	// Without --pipeline every pipeline that runs on manual requests starts.
+	if code, out := lathecli("run", "cli"); code != 0 || strings.Count(out, "run ") != 2 || !strings.Contains(out, "good #2") || !strings.Contains(out, "bad #2") {
 		t.Errorf("run without --pipeline when there are two: exit %d\n%s", code, out)
+	}
+	if code, out := lathecli("run", "cli", "--follow"); code != 1 || !strings.Contains(out, "2 runs started; follow one") {
+		t.Errorf("run --follow without --pipeline when there are two: exit %d\n%s", code, out)
 	}
 }
 

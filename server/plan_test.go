@@ -62,7 +62,7 @@ func TestPlanMatrixAndParamsOnTheServer(t *testing.T) {
 	}
 
 	var run lathe.Run
-	l.Do(t, http.MethodPost, "/api/v1/projects/mx/runs", map[string]any{"params": map[string]string{"greeting": "hi"}}, &run)
+	l.Do(t, http.MethodPost, "/api/v1/projects/mx/runs", map[string]any{"pipeline": "main", "params": map[string]string{"greeting": "hi"}}, &run)
 	done := l.Wait(t, run.ID, 60*time.Second)
 	if done.Status != lathe.StatusSuccess || len(done.Jobs) != 5 {
 		t.Fatalf("run = %s with %d jobs; want success with 5", done.Status, len(done.Jobs))

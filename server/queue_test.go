@@ -127,9 +127,9 @@ func TestAutoCancelSupersedesOlderRuns(t *testing.T) {
 
 		lathetest.Git(t, repo, "update-ref", "refs/pull/4/head", "dev")
 		var oldPR, newPR lathe.Run
-		l.Do(t, http.MethodPost, "/api/v1/projects/ac/runs", map[string]any{"pull_request": 4}, &oldPR)
+		l.Do(t, http.MethodPost, "/api/v1/projects/ac/runs", map[string]any{"pipeline": "main", "pull_request": 4}, &oldPR)
 		lathetest.Git(t, repo, "update-ref", "refs/pull/4/head", "main")
-		l.Do(t, http.MethodPost, "/api/v1/projects/ac/runs", map[string]any{"pull_request": 4}, &newPR)
+		l.Do(t, http.MethodPost, "/api/v1/projects/ac/runs", map[string]any{"pipeline": "main", "pull_request": 4}, &newPR)
 		if got := l.Run(t, oldPR.ID).Status; got != lathe.StatusCanceled {
 			t.Errorf("older run of pull request 4 is %s; want canceled", got)
 		}
@@ -170,7 +170,7 @@ func TestDequeueCancelsARefsRuns(t *testing.T) {
 		second := l.Trigger(t, "dq", "refs/heads/main", "")
 		dev := l.Trigger(t, "dq", "dev", "")
 		var pr lathe.Run
-		l.Do(t, http.MethodPost, "/api/v1/projects/dq/runs", map[string]any{"pull_request": 9}, &pr)
+		l.Do(t, http.MethodPost, "/api/v1/projects/dq/runs", map[string]any{"pipeline": "main", "pull_request": 9}, &pr)
 
 		var out struct{ Items []*lathe.Run }
 		l.Do(t, http.MethodPost, "/api/v1/projects/dq/dequeue", map[string]any{"ref": "main"}, &out)
@@ -237,7 +237,7 @@ func TestEnqueuePullRequestByNumber(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{})
 	l.Project(t, "prs", repo)
 	var run lathe.Run
-	l.Do(t, http.MethodPost, "/api/v1/projects/prs/runs", map[string]any{"pull_request": 7}, &run)
+	l.Do(t, http.MethodPost, "/api/v1/projects/prs/runs", map[string]any{"pipeline": "main", "pull_request": 7}, &run)
 	if run.PullRequest != 7 || run.Ref != "refs/pull/7/head" || run.Commit != head || run.Event != "pull_request" {
 		t.Errorf("run of pull request 7: pull_request %d, ref %s, commit %.12s, event %s; want 7, refs/pull/7/head, %.12s, pull_request",
 			run.PullRequest, run.Ref, run.Commit, run.Event, head)

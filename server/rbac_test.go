@@ -33,6 +33,7 @@ var routeNeeds = map[string]string{
 	"GET /healthz":                "public",
 	"GET /readyz":                 "public",
 	"GET /api/v1/openapi.json":    "public",
+	"GET /api/v1/info":            "public",
 	"GET /api/v1/pipeline-schema": "public",
 	"POST /api/v1/sessions":       "public",
 	"POST /api/v1/agent/register": "self",
@@ -180,6 +181,7 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/users/{user}":                           "admin",
 	"PATCH /api/v1/users/{user}":                         "admin",
 	"DELETE /api/v1/users/{user}":                        "admin",
+	"PUT /api/v1/users/{user}/password":                  "admin",
 	"POST /api/v1/users/{user}/tokens":                   "admin",
 	"GET /api/v1/users/{user}/tokens":                    "admin",
 	"DELETE /api/v1/users/{user}/tokens/{token}":         "admin",
@@ -306,7 +308,7 @@ func newRBACWorld(t *testing.T) *rbacWorld {
 	}
 	w.tokens["agent"] = cred
 	var run lathe.Run
-	l.Do(t, "POST", "/api/v1/projects/shop/runs", nil, &run)
+	l.Do(t, "POST", "/api/v1/projects/shop/runs", map[string]string{"pipeline": "main"}, &run)
 	l.Do(t, "GET", fmt.Sprintf("/api/v1/runs/%d", run.ID), nil, &run)
 	if len(run.Stages) == 0 || len(run.Jobs) == 0 {
 		t.Fatalf("run %d has no stages or jobs", run.ID)

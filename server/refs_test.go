@@ -41,7 +41,7 @@ func TestRefsOutsideBranchesAndTags(t *testing.T) {
 	ctx := context.Background()
 
 	var run lathe.Run
-	l.Do(t, http.MethodPost, "/api/v1/projects/fork/runs", map[string]string{"ref": "refs/pull/2/head"}, &run)
+	l.Do(t, http.MethodPost, "/api/v1/projects/fork/runs", map[string]string{"ref": "refs/pull/2/head", "pipeline": "main"}, &run)
 	if run.Commit != pr {
 		t.Errorf("run of refs/pull/2/head is at %s, want %s", run.Commit, pr)
 	}

@@ -406,7 +406,21 @@ func (s *Server) setup(ctx context.Context) error {
 			PassEnv:    s.cfg.PassEnv,
 		})
 	}
+	s.API.SetFeatures(s.features())
 	return nil
+}
+
+// features are what GET /api/v1/info says this server's embedded agents
+// can do.
+func (s *Server) features() api.Features {
+	f := api.Features{EmbeddedAgents: len(s.agents)}
+	if s.executor != nil {
+		f.Executor = s.executor.Isolation()
+	}
+	if s.engine != nil {
+		f.ContainerEngine = s.engine.Name
+	}
+	return f
 }
 
 // dataGitignore names the files Lathe keeps in its data directory. The

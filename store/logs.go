@@ -45,8 +45,10 @@ func (t *txn) insertChunk(ctx context.Context, attemptID, off int64, data []byte
 	if len(data) == 0 {
 		return false, nil
 	}
-	if _, err := t.exec(ctx, `INSERT INTO log_chunks (attempt_id, off, size, data) VALUES (?, ?, ?, ?)`,
-		attemptID, off, len(data), data); err != nil {
+	// arrived_at is the line-time index (see LogArrivals): one integer
+	// more in the row the chunk is written in anyway.
+	if _, err := t.exec(ctx, `INSERT INTO log_chunks (attempt_id, off, size, data, arrived_at) VALUES (?, ?, ?, ?, ?)`,
+		attemptID, off, len(data), data, micros(t.now)); err != nil {
 		return false, fmt.Errorf("append log of attempt %d: %w", attemptID, err)
 	}
 	return true, nil
@@ -88,4 +90,31 @@ func (s *Store) ReadLog(ctx context.Context, attemptID, off, limit int64) ([]byt
 		buf.Write(data[lo:hi])
 	}
 	return buf.Bytes(), a, rows.Err()
+}
+
+// LogArrivals returns when each stored chunk of an attempt's log that
+// overlaps the byte range [off, end) reached the server, in offset order:
+// the index that gives each line of a log its time (see
+// lathe.StampLines). Chunks stored before the server kept times have a
+// zero At.
+func (s *Store) LogArrivals(ctx context.Context, attemptID, off, end int64) ([]lathe.LogArrival, error) {
+	rows, err := s.query(ctx, `SELECT off, arrived_at FROM log_chunks WHERE attempt_id = ? AND off < ? AND off + size > ? ORDER BY off`,
+		attemptID, end, off)
+	if err != nil {
+		return nil, fmt.Errorf("read log times of attempt %d: %w", attemptID, err)
+	}
+	defer rows.Close()
+	var out []lathe.LogArrival
+	for rows.Next() {
+		var a lathe.LogArrival
+		var at int64
+		if err := rows.Scan(&a.Offset, &at); err != nil {
+			return nil, err
+		}
+		if at != 0 {
+			a.At = fromMicros(at)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }

@@ -101,6 +101,8 @@ func (t *txn) setGrants(ctx context.Context, secretID int64, projects []string) 
 // whether the job's run may have it.
 type StoredSecret struct {
 	Value string
+	// Kind is how the job gets it (lathe.SecretEnv or lathe.SecretFile).
+	Kind string
 	// Global is set for a global secret (the project has none of that name),
 	// and Granted when it is granted to the project.
 	Global, Granted  bool
@@ -120,7 +122,7 @@ func (s *Store) SecretValues(ctx context.Context, k Sealer, projectID int64, nam
 	for _, n := range names {
 		args = append(args, n)
 	}
-	rows, err := s.query(ctx, `SELECT s.project_id, s.name, s.key_id, s.ciphertext, s.branches, s.events,
+	rows, err := s.query(ctx, `SELECT s.project_id, s.name, s.key_id, s.ciphertext, s.branches, s.events, s.kind,
 		EXISTS (SELECT 1 FROM secret_grants g WHERE g.secret_id = s.id AND g.project_id = ?)
 		FROM secrets s WHERE (s.project_id = ? OR s.project_id IS NULL) AND s.name IN (`+placeholders(len(names))+`)
 		ORDER BY s.project_id IS NULL DESC`, args...)
@@ -132,7 +134,7 @@ func (s *Store) SecretValues(ctx context.Context, k Sealer, projectID int64, nam
 		var pid sql.NullInt64
 		var name, keyID, text, branches, events string
 		var sec StoredSecret
-		if err := rows.Scan(&pid, &name, &keyID, &text, &branches, &events, &sec.Granted); err != nil {
+		if err := rows.Scan(&pid, &name, &keyID, &text, &branches, &events, &sec.Kind, &sec.Granted); err != nil {
 			return nil, fmt.Errorf("read secrets: %w", err)
 		}
 		// Global rows come first, so a project's own secret overrides them.

@@ -51,7 +51,7 @@ func scope(projectID int64) (string, []any) {
 	return "s.project_id = ?", []any{projectID}
 }
 
-const secretCols = `s.name, COALESCE(p.name, ''), s.key_id, s.created_at, s.created_by, s.updated_at, s.updated_by, s.branches, s.events`
+const secretCols = `s.name, COALESCE(p.name, ''), s.key_id, s.created_at, s.created_by, s.updated_at, s.updated_by, s.branches, s.events, s.kind`
 
 const secretFrom = ` FROM secrets s LEFT JOIN projects p ON p.id = s.project_id`
 
@@ -59,7 +59,7 @@ func scanSecret(row interface{ Scan(...any) error }) (*lathe.Secret, error) {
 	var sec lathe.Secret
 	var created, updated int64
 	var branches, events string
-	if err := row.Scan(&sec.Name, &sec.Project, &sec.KeyID, &created, &sec.CreatedBy, &updated, &sec.UpdatedBy, &branches, &events); err != nil {
+	if err := row.Scan(&sec.Name, &sec.Project, &sec.KeyID, &created, &sec.CreatedBy, &updated, &sec.UpdatedBy, &branches, &events, &sec.Kind); err != nil {
 		return nil, err
 	}
 	sec.CreatedAt, sec.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -112,17 +112,25 @@ func (s *Store) Secret(ctx context.Context, projectID int64, name string) (*lath
 
 // CreateSecret seals and stores a new secret; it is a conflict if the name is taken in that scope.
 func (s *Store) CreateSecret(ctx context.Context, k Sealer, projectID int64, name, value, by string) (*lathe.Secret, error) {
-	sec, _, err := s.putSecret(ctx, k, projectID, name, value, by, false)
+	sec, _, err := s.putSecret(ctx, k, projectID, name, value, "", by, false)
 	return sec, err
+}
+
+// PutSecret seals and stores a secret of a kind (lathe.SecretEnv or
+// lathe.SecretFile; "" keeps a stored secret's kind and makes a new one
+// SecretEnv); with replace it replaces the value of one with that name,
+// otherwise that is a conflict. created says whether it is new.
+func (s *Store) PutSecret(ctx context.Context, k Sealer, projectID int64, name, value, kind, by string, replace bool) (*lathe.Secret, bool, error) {
+	return s.putSecret(ctx, k, projectID, name, value, kind, by, replace)
 }
 
 // SetSecret seals and stores a secret, replacing the value of one with that
 // name; created says whether it is new.
 func (s *Store) SetSecret(ctx context.Context, k Sealer, projectID int64, name, value, by string) (sec *lathe.Secret, created bool, err error) {
-	return s.putSecret(ctx, k, projectID, name, value, by, true)
+	return s.putSecret(ctx, k, projectID, name, value, "", by, true)
 }
 
-func (s *Store) putSecret(ctx context.Context, k Sealer, projectID int64, name, value, by string, replace bool) (*lathe.Secret, bool, error) {
+func (s *Store) putSecret(ctx context.Context, k Sealer, projectID int64, name, value, kind, by string, replace bool) (*lathe.Secret, bool, error) {
 	keyID, ct := k.Seal([]byte(value), secretAD(projectID, name))
 	var pid any
 	if projectID != 0 {
@@ -136,8 +144,11 @@ func (s *Store) putSecret(ctx context.Context, k Sealer, projectID int64, name, 
 		switch {
 		case err == sql.ErrNoRows:
 			created = true
-			_, err = t.exec(ctx, `INSERT INTO secrets (project_id, name, key_id, ciphertext, created_at, created_by, updated_at, updated_by)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, pid, name, keyID, encodeCT(ct), micros(t.now), by, micros(t.now), by)
+			if kind == "" {
+				kind = lathe.SecretEnv
+			}
+			_, err = t.exec(ctx, `INSERT INTO secrets (project_id, name, key_id, ciphertext, created_at, created_by, updated_at, updated_by, kind)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, pid, name, keyID, encodeCT(ct), micros(t.now), by, micros(t.now), by, kind)
 			if uniqueViolation(err) {
 				return fmt.Errorf("secret %s already exists: %w", name, lathe.ErrConflict)
 			}
@@ -147,8 +158,9 @@ func (s *Store) putSecret(ctx context.Context, k Sealer, projectID int64, name, 
 		case !replace:
 			return fmt.Errorf("secret %s already exists; PUT replaces its value: %w", name, lathe.ErrConflict)
 		}
-		_, err = t.exec(ctx, `UPDATE secrets SET key_id = ?, ciphertext = ?, updated_at = ?, updated_by = ? WHERE id = ?`,
-			keyID, encodeCT(ct), micros(t.now), by, id)
+		_, err = t.exec(ctx, `UPDATE secrets SET key_id = ?, ciphertext = ?, updated_at = ?, updated_by = ?,
+			kind = CASE WHEN ? = '' THEN kind ELSE ? END WHERE id = ?`,
+			keyID, encodeCT(ct), micros(t.now), by, kind, kind, id)
 		return err
 	})
 	if err != nil {

@@ -60,7 +60,8 @@ func TestSecretsStoreAndResolve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]store.StoredSecret{"DB_PASSWORD": {Value: "project-value-2"}, "REGISTRY_TOKEN": {Value: "global-token", Global: true}}
+		want := map[string]store.StoredSecret{"DB_PASSWORD": {Value: "project-value-2", Kind: lathe.SecretEnv},
+			"REGISTRY_TOKEN": {Value: "global-token", Kind: lathe.SecretEnv, Global: true}}
 		if fmt.Sprint(vals) != fmt.Sprint(want) {
 			t.Errorf("values for web: %v, want %v", vals, want)
 		}
@@ -79,7 +80,7 @@ func TestSecretsStoreAndResolve(t *testing.T) {
 			t.Errorf("grant to a missing project: %v, want ErrInvalid", err)
 		}
 		vals, _ = s.SecretValues(ctx, k, p.ID, []string{"REGISTRY_TOKEN"})
-		if got := fmt.Sprint(vals["REGISTRY_TOKEN"]); got != "{global-token true true [main] [push]}" {
+		if got := fmt.Sprint(vals["REGISTRY_TOKEN"]); got != "{global-token env true true [main] [push]}" {
 			t.Errorf("granted value for web: %s", got)
 		}
 		if vals, _ := s.SecretValues(ctx, k, other.ID, []string{"REGISTRY_TOKEN"}); vals["REGISTRY_TOKEN"].Granted {

@@ -47,7 +47,7 @@ func scanTokenUser(row *sql.Row) (*lathe.APIToken, *lathe.User, error) {
 	var expires, used sql.NullInt64
 	var admin, service, disabled int
 	if err := row.Scan(&k.ID, &k.Name, &k.User, &k.Kind, &scopes, &created, &expires, &used,
-		&u.ID, &u.Name, &hash, &admin, &service, &disabled, &uCreated, &uUpdated); err != nil {
+		&u.ID, &u.Name, &hash, &admin, &service, &disabled, &uCreated, &uUpdated, &u.Email); err != nil {
 		return nil, nil, err
 	}
 	for _, sc := range strings.Fields(scopes) {

@@ -7,7 +7,7 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-const userCols = `u.id, u.name, u.password_hash, u.admin, u.service, u.disabled, u.created_at, u.updated_at`
+const userCols = `u.id, u.name, u.password_hash, u.admin, u.service, u.disabled, u.created_at, u.updated_at, u.email`
 
 // scanUser reads userCols; the password hash stays in the store except for Login.
 func scanUser(row interface{ Scan(...any) error }) (*lathe.User, string, error) {
@@ -15,7 +15,7 @@ func scanUser(row interface{ Scan(...any) error }) (*lathe.User, string, error) 
 	var hash string
 	var admin, service, disabled int
 	var created, updated int64
-	if err := row.Scan(&u.ID, &u.Name, &hash, &admin, &service, &disabled, &created, &updated); err != nil {
+	if err := row.Scan(&u.ID, &u.Name, &hash, &admin, &service, &disabled, &created, &updated, &u.Email); err != nil {
 		return nil, "", err
 	}
 	u.Admin, u.Service, u.Disabled, u.HasPassword = admin != 0, service != 0, disabled != 0, hash != ""
@@ -41,9 +41,9 @@ func (s *Store) CreateUser(ctx context.Context, u *lathe.User, passwordHash stri
 			return fmt.Errorf("user %q already exists: %w", u.Name, lathe.ErrConflict)
 		}
 		u.CreatedAt, u.UpdatedAt, u.HasPassword = t.now, t.now, passwordHash != ""
-		err := t.queryRow(ctx, `INSERT INTO users (name, password_hash, admin, service, disabled, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			u.Name, passwordHash, bit(u.Admin), bit(u.Service), bit(u.Disabled), micros(t.now), micros(t.now)).Scan(&u.ID)
+		err := t.queryRow(ctx, `INSERT INTO users (name, email, password_hash, admin, service, disabled, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			u.Name, u.Email, passwordHash, bit(u.Admin), bit(u.Service), bit(u.Disabled), micros(t.now), micros(t.now)).Scan(&u.ID)
 		if uniqueViolation(err) {
 			return fmt.Errorf("user %q already exists: %w", u.Name, lathe.ErrConflict)
 		}
@@ -95,13 +95,25 @@ func (s *Store) Users(ctx context.Context, before int64, limit int) (lathe.Page[
 	return page(items, limit, func(u *lathe.User) int64 { return u.ID }), rows.Err()
 }
 
-// UpdateUser saves a user's admin and disabled flags. Disabling a user ends
-// its sessions and tokens at once: authentication checks the flag.
+// UpdateUser saves a user's name, email, and admin and disabled flags.
+// Names are unique. Disabling a user ends its sessions and tokens at once:
+// authentication checks the flag. A new name keeps the user's sessions,
+// tokens and roles, which belong to its ID.
 func (s *Store) UpdateUser(ctx context.Context, u *lathe.User) error {
 	return s.tx(ctx, func(t *txn) error {
 		u.UpdatedAt = t.now
-		res, err := t.exec(ctx, `UPDATE users SET admin = ?, disabled = ?, updated_at = ? WHERE id = ?`,
-			bit(u.Admin), bit(u.Disabled), micros(t.now), u.ID)
+		var n int
+		if err := t.queryRow(ctx, `SELECT count(*) FROM users WHERE name = ? AND id <> ?`, u.Name, u.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("user %q already exists: %w", u.Name, lathe.ErrConflict)
+		}
+		res, err := t.exec(ctx, `UPDATE users SET name = ?, email = ?, admin = ?, disabled = ?, updated_at = ? WHERE id = ?`,
+			u.Name, u.Email, bit(u.Admin), bit(u.Disabled), micros(t.now), u.ID)
+		if uniqueViolation(err) {
+			return fmt.Errorf("user %q already exists: %w", u.Name, lathe.ErrConflict)
+		}
 		if err != nil {
 			return fmt.Errorf("update user %q: %w", u.Name, err)
 		}

@@ -1,0 +1,31 @@
+package lathe
+
+import (
+	"testing"
+	"time"
+)
+
+func TestStampLines(t *testing.T) {
+	t1 := time.Date(2026, 12, 3, 10, 0, 0, 1000, time.UTC)
+	t2 := t1.Add(1500 * time.Millisecond)
+	arrivals := []LogArrival{{Offset: 0, At: t1}, {Offset: 6, At: t2}, {Offset: 12}}
+	log := "one\ntwo\nthree\nfour" // chunks: "one\ntw" "o\nthre" "e\nfour"
+	for _, tc := range []struct {
+		name string
+		base int
+		data string
+		want string
+	}{
+		{"whole", 0, log, "2026-12-03T10:00:00.000001Z one\n" +
+			"2026-12-03T10:00:00.000001Z two\n" +
+			"2026-12-03T10:00:01.500001Z three\n" +
+			"-                           four"},
+		{"from inside a line", 5, log[5:10], "2026-12-03T10:00:00.000001Z wo\n2026-12-03T10:00:01.500001Z th"},
+		{"empty", 3, "", ""},
+		{"ends with newline", 0, "one\n", "2026-12-03T10:00:00.000001Z one\n"},
+	} {
+		if got := string(StampLines([]byte(tc.data), int64(tc.base), arrivals)); got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
+}
