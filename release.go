@@ -74,7 +74,9 @@ type Deployment struct {
 	WaitReason string `json:"wait_reason,omitempty"`
 	// Gate is the approval gate the deployment met (its job's, or the first
 	// gated job of its deploy run), nil when it met none.
-	Gate      *Approval `json:"gate,omitempty"`
+	Gate *Approval `json:"gate,omitempty"`
+	// GateJobID is the job whose gate Gate is (approve or reject it there).
+	GateJobID int64     `json:"gate_job_id,omitempty"`
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

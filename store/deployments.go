@@ -48,7 +48,7 @@ const deployStatus = `CASE WHEN d.job_id IS NOT NULL THEN (CASE
 const deploymentColumns = `SELECT d.id, e.name, COALESCE(rl.version, ''), COALESCE(c.number, 0), d.commit_id, ` + deployStatus + `,
 		COALESCE(d.run_id, 0), COALESCE(d.job_id, 0), COALESCE(dj.wait_reason, ''), d.created_by, d.created_at, d.updated_at,
 		COALESCE(gj.approval, ''), COALESCE(gj.approved_by, ''), gj.approved_at, COALESCE(gj.rejected_by, ''), gj.rejected_at,
-		COALESCE(gj.gate_comment, '')
+		COALESCE(gj.gate_comment, ''), COALESCE(gj.id, 0)
 	FROM deployments d JOIN environments e ON e.id = d.environment_id
 	LEFT JOIN release_candidates c ON c.id = d.candidate_id LEFT JOIN releases rl ON rl.id = c.release_id
 	LEFT JOIN runs r ON r.id = d.run_id LEFT JOIN jobs dj ON dj.id = d.job_id
@@ -268,13 +268,15 @@ func (s *Store) deployments(ctx context.Context, tail string, args ...any) ([]*l
 		var approval, approvedBy, rejectedBy, comment string
 		var approvedAt, rejectedAt sql.NullInt64
 		if err := rows.Scan(&d.ID, &d.Environment, &d.Version, &n, &d.Commit, &d.Status, &d.RunID, &d.JobID, &d.WaitReason,
-			&d.CreatedBy, &created, &updated, &approval, &approvedBy, &approvedAt, &rejectedBy, &rejectedAt, &comment); err != nil {
+			&d.CreatedBy, &created, &updated, &approval, &approvedBy, &approvedAt, &rejectedBy, &rejectedAt, &comment, &d.GateJobID); err != nil {
 			return nil, fmt.Errorf("list deployments: %w", err)
 		}
 		if d.Version != "" {
 			d.Version += "-rc" + strconv.Itoa(n)
 		}
-		if approval != "" {
+		if approval == "" {
+			d.GateJobID = 0
+		} else {
 			d.Gate = &lathe.Approval{}
 			if err := fromJSON(approval, d.Gate); err != nil {
 				return nil, fmt.Errorf("deployment %d gate: %w", d.ID, err)

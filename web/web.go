@@ -69,6 +69,10 @@ func (h *Handler) routes() []route {
 		{"GET /audit", h.audit},
 		{"GET /p/{project}/settings", h.settings},
 		{"POST /p/{project}/settings/{action}", h.settingsAction},
+		{"GET /p/{project}/environments", h.environments},
+		{"GET /p/{project}/environments/{env}", h.environment},
+		{"POST /p/{project}/environments/{env}/{action}", h.environmentAction},
+		{"GET /p/{project}/releases/{version}", h.release},
 		{"GET /static/{version}/{file}", h.static},
 	}
 }
