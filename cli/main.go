@@ -75,6 +75,7 @@ var commands = map[string]command{
 	"deploy":       {"deploy a release candidate to an environment (PROJECT ENV VERSION-rcN)", cmdDeploy},
 	"rollback":     {"deploy an environment's previous successful candidate again (PROJECT ENV)", cmdRollback},
 	"environments": {"show what runs where: each environment of a project with its current version", cmdEnvironments},
+	"envvars":      {"manage an environment's variables and secrets (list, set, delete): only its deploy jobs get them", cmdEnvVars},
 }
 
 // ownSignals names the commands that handle SIGINT and SIGTERM themselves

@@ -11,7 +11,7 @@ import (
 )
 
 const releaseUsage = `Usage:
-  lathe release create PROJECT VERSION-rcN --commit SHA [--build [--build-pipeline build]]
+  lathe release create PROJECT VERSION-rcN --commit SHA [--build [--build-pipeline P]]
   lathe release list PROJECT
   lathe release get PROJECT VERSION
   lathe release final PROJECT VERSION
@@ -29,7 +29,7 @@ func cmdRelease(ctx context.Context, args []string, env *Env) int {
 	mk := clientFlags(fs, env)
 	commit := fs.String("commit", "", "create: the full commit ID of the candidate")
 	build := fs.Bool("build", false, "create: run the build pipeline; the candidate is ready when it succeeds")
-	buildPipeline := fs.String("build-pipeline", "build", "create: the build pipeline --build runs")
+	buildPipeline := fs.String("build-pipeline", "", "create: the build pipeline --build runs (default: the project's release settings', \"build\" unless set)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, code, ok := parse(fs, args)
 	if !ok {

@@ -97,6 +97,10 @@ func TestPipelineDeployJobsRecordDeployments(t *testing.T) {
 		if len(vars.Items) != 2 || vars.Items[0].Name != "DB_PASS" || !vars.Items[0].Secret || vars.Items[0].Value != "" {
 			t.Errorf("variables = %+v; want the secret without its value", vars.Items)
 		}
+		if code, out := adminCLI(l, "envvars", "list", "app", "staging"); code != 0 || !strings.Contains(out, "(secret)") ||
+			!strings.Contains(out, "hello-staging") || strings.Contains(out, "staging-secret-value") {
+			t.Errorf("lathe envvars list: exit %d\n%s", code, out)
+		}
 		wantProblem(t, l, "PUT", base+"/environments/staging/variables/lower", map[string]any{"value": "x"}, 400, "")
 		wantProblem(t, l, "PUT", base+"/environments/staging/variables/SHORT", map[string]any{"value": "x", "secret": true}, 422, "")
 		wantProblem(t, l, "PUT", base+"/environments/nowhere/variables/X", map[string]any{"value": "x"}, 404, "Release environment not found")
@@ -249,6 +253,18 @@ func TestProtectedEnvironmentGatesDeployJobs(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("audit log has no rejection with its comment: %+v", events.Items)
+		}
+
+		// lathe reject --comment drives the same route.
+		if err := alice.Do(t.Context(), "POST", base+"/runs", map[string]any{"pipeline": "prod"}, &run); err != nil {
+			t.Fatal(err)
+		}
+		job = lathetest.JobByName(t, l.Run(t, run.ID), "release")
+		if code, out := adminCLI(l, "reject", fmt.Sprint(job.ID), "--comment", "from the CLI"); code != 0 || !strings.Contains(out, "rejected") {
+			t.Fatalf("lathe reject --comment: exit %d\n%s", code, out)
+		}
+		if j := l.Job(t, job.ID); j.Approval.Comment != "from the CLI" || j.Approval.RejectedBy != "admin" {
+			t.Errorf("rejected from the CLI: %+v", j.Approval)
 		}
 	})
 }
