@@ -125,6 +125,17 @@ func TestPipelineDeployJobsRecordDeployments(t *testing.T) {
 		wantProblem(t, l, "GET", fmt.Sprintf("%s/environments/preview/deployments/%d", base, one.ID), nil, 404, "")
 		wantProblem(t, l, "POST", base+"/environments/staging/promote", nil, 409, "")
 
+		// Re-running the deploy job deploys again; the build it needs is carried over.
+		var again lathe.Run
+		l.Do(t, "POST", fmt.Sprintf("/api/v1/jobs/%d/rerun", deploy.ID), nil, &again)
+		if r := l.Wait(t, again.ID, 60*time.Second); r.Status != lathe.StatusSuccess {
+			t.Fatalf("re-run = %s", r.Status)
+		}
+		l.Do(t, "GET", base+"/environments/staging/deployments", nil, &hist)
+		if len(hist.Items) != 2 || hist.Items[0].RunID != again.ID || hist.Items[0].Status != "success" || hist.Items[0].JobID == deploy.ID {
+			t.Fatalf("staging history after the re-run = %+v", hist.Items)
+		}
+
 		// A candidate's build, from the project's build pipeline setting.
 		var rs lathe.ReleaseSettings
 		l.Do(t, "GET", base+"/release-settings", nil, &rs)
