@@ -15,7 +15,7 @@ import (
 // else the project's (withSecrets resolves those). An untrusted run's job,
 // or one of a pipeline posted through the API, gets none of them.
 func (s *Service) withEnvironment(ctx context.Context, as *lathe.Assignment) (*lathe.Assignment, error) {
-	if as.Untrusted || as.FromAPI {
+	if as.Untrusted || as.FromAPI || as.Environment == "" {
 		return as, nil
 	}
 	envID, err := s.store.EnvironmentOfJob(ctx, as.JobID)
