@@ -53,6 +53,9 @@ type Assignment struct {
 	// FromAPI is set for a job of a run whose pipeline was posted through
 	// the API: it gets no secrets either.
 	FromAPI bool `json:"-"`
+	// Environment is the environment the job deploys to ("" for none):
+	// the server adds that environment's variables and secrets.
+	Environment string `json:"-"`
 	// Reports are the files the agent sends after the steps (see
 	// ReportGlobs); nil when the job names none.
 	Reports *ReportGlobs `json:"reports,omitempty"`

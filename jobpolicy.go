@@ -48,4 +48,10 @@ type Approval struct {
 	// ApprovedBy and ApprovedAt are set once the gate opened.
 	ApprovedBy string     `json:"approved_by,omitempty"`
 	ApprovedAt *time.Time `json:"approved_at,omitempty"`
+	// RejectedBy and RejectedAt are set once the gate was rejected.
+	RejectedBy string     `json:"rejected_by,omitempty"`
+	RejectedAt *time.Time `json:"rejected_at,omitempty"`
+	// Comment is what the user who decided said (required on no side;
+	// shown with the job, its deployment and in the audit log).
+	Comment string `json:"comment,omitempty"`
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/trigger"
@@ -81,7 +80,8 @@ func (s *Server) deploy(r *http.Request, e *lathe.Environment, c *lathe.Candidat
 		return nil, err
 	}
 	run, err := s.dispatch.Trigger(r.Context(), principal(r.Context()).actor(), trigger.Request{Pipeline: e.DeployPipeline, Ref: c.Commit,
-		Params: map[string]string{"version": c.Version, "environment": e.Name}, Gate: deployGate(e, c, user)})
+		Params: map[string]string{"version": c.Version, "environment": e.Name}, Gate: e.Gate("Deploy "+c.Version+" to "+e.Name+"?", user),
+		Candidate: c.ID, Deploys: e.Name})
 	if err != nil {
 		if rerr := s.store.ReportDeploymentStatus(r.Context(), id, "failure"); rerr != nil {
 			err = errors.Join(err, rerr)
@@ -131,31 +131,4 @@ func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) deploymentMatrix(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.store.Matrix(r.Context(), projectOf(r).ID)
 	return respond(w, http.StatusOK, matrixList{Items: m}, err)
-}
-
-// deployGate is the approval gate of a deployment to a protected
-// environment, nil for an unprotected one: the environment's approvers may
-// open it (users by name, teams as @NAME, roles as role:ROLE), and with
-// second_person not the user who asked for the deployment. The rules come
-// from the server's environment, never from the pipeline file.
-func deployGate(e *lathe.Environment, c *lathe.Candidate, user string) *lathe.Approval {
-	if !e.Protected {
-		return nil
-	}
-	g := &lathe.Approval{Message: "Deploy " + c.Version + " to " + e.Name + "?", From: []string{}}
-	for _, a := range e.Approvers {
-		kind, name, _ := strings.Cut(a, ":")
-		switch kind {
-		case "user":
-			g.From = append(g.From, name)
-		case "team":
-			g.From = append(g.From, "@"+name)
-		default:
-			g.From = append(g.From, a)
-		}
-	}
-	if e.SecondPerson {
-		g.NotBy = user
-	}
-	return g
 }

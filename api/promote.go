@@ -33,6 +33,10 @@ func (s *Server) promoteDeployment(w http.ResponseWriter, r *http.Request) error
 	if cur == nil {
 		return problemf(http.StatusConflict, "environment %s has no successful deployment to promote", from.Name)
 	}
+	if cur.Version == "" {
+		return problemf(http.StatusConflict, "environment %s runs commit %.12s, deployed by a pipeline job without a release candidate; "+
+			"promotion deploys candidates: create one (POST .../releases/VERSION-rcN) and deploy it", from.Name, cur.Commit)
+	}
 	es, err := s.store.Environments(r.Context(), projectOf(r).ID)
 	if err != nil {
 		return err
@@ -54,7 +58,8 @@ func (s *Server) promoteDeployment(w http.ResponseWriter, r *http.Request) error
 }
 
 // rollbackDeployment deploys again the candidate of the environment's
-// latest successful deployment before the current one's candidate.
+// latest successful deployment before the current one's candidate (a
+// deployment of a bare commit by a pipeline job is passed over).
 func (s *Server) rollbackDeployment(w http.ResponseWriter, r *http.Request) error {
 	e, err := s.releaseEnvironment(r)
 	if err != nil {
@@ -65,7 +70,8 @@ func (s *Server) rollbackDeployment(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	for _, d := range ok {
-		if d.Version != ok[0].Version {
+		// A commit deployed by a pipeline job has no candidate to deploy again.
+		if d.Version != ok[0].Version && d.Version != "" {
 			c, err := s.candidateOf(r, d)
 			if err != nil {
 				return err

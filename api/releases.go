@@ -44,7 +44,8 @@ type releaseInput struct {
 	TriggerBuild bool `json:"trigger_build"`
 	// TriggerBuildWorkflow is Aviator's name for TriggerBuild.
 	TriggerBuildWorkflow bool `json:"trigger_build_workflow"`
-	// BuildPipeline names the build pipeline; default "build".
+	// BuildPipeline names the build pipeline; default: the project's
+	// release settings' (see ReleaseSettings), "build" unless set.
 	BuildPipeline string `json:"build_pipeline"`
 	// Repo is accepted for Aviator's clients and ignored: the project has one repository.
 	Repo string `json:"repo"`
@@ -78,7 +79,11 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request) error {
 	if in.TriggerBuild || in.TriggerBuildWorkflow {
 		pl := in.BuildPipeline
 		if pl == "" {
-			pl = "build"
+			rs, err := s.store.ReleaseSettings(r.Context(), p.ID)
+			if err != nil {
+				return err
+			}
+			pl = rs.BuildPipeline
 		}
 		run, err := s.dispatch.Trigger(r.Context(), principal(r.Context()).actor(), trigger.Request{Pipeline: pl, Ref: in.Commit})
 		if err != nil {

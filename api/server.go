@@ -230,6 +230,13 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/projects/{project}/releases/{version}", projectRead, s.getRelease},
 		{"POST /api/v1/projects/{project}/releases/{version}", projectWrite, s.createRelease},
 		{"POST /api/v1/projects/{project}/releases/{version}/final", projectWrite, s.finalRelease},
+		{"GET /api/v1/projects/{project}/releases/{version}/deployments", projectRead, s.releaseDeployments},
+		{"GET /api/v1/projects/{project}/release-settings", projectRead, s.getReleaseSettings},
+		{"PUT /api/v1/projects/{project}/release-settings", projectOwner, s.putReleaseSettings},
+		{"GET /api/v1/projects/{project}/environments/{env}/deployments/{deployment}", projectRead, s.getDeployment},
+		{"GET /api/v1/projects/{project}/environments/{env}/variables", projectOwner, s.listEnvironmentVariables},
+		{"PUT /api/v1/projects/{project}/environments/{env}/variables/{name}", projectOwner, s.putEnvironmentVariable},
+		{"DELETE /api/v1/projects/{project}/environments/{env}/variables/{name}", projectOwner, s.deleteEnvironmentVariable},
 		// Branch settings reach every job of the branch's runs: owners only.
 		{"GET /api/v1/projects/{project}/branches", projectRead, s.listBranches},
 		{"GET /api/v1/projects/{project}/branches/{branch...}", projectRead, s.getBranch},

@@ -17,6 +17,10 @@ import (
 func gateCmd(env *Env, verb, short, done string) *cobra.Command {
 	return env.leaf(verb+" JOB | RUN JOB_NAME", short, func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
+		var comment *string
+		if verb == "reject" {
+			comment = fs.String("comment", "", "why: kept with the job and its deployment, and in the audit log")
+		}
 		return func(ctx context.Context, pos []string) int {
 			c := mk()
 			var id int64
@@ -36,8 +40,12 @@ func gateCmd(env *Env, verb, short, done string) *cobra.Command {
 			default:
 				return badUsage
 			}
+			var in any
+			if comment != nil && *comment != "" {
+				in = map[string]string{"comment": *comment}
+			}
 			var j lathe.Job
-			if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/%s", id, verb), nil, &j); err != nil {
+			if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/%s", id, verb), in, &j); err != nil {
 				return fail(env, err)
 			}
 			fmt.Fprintf(env.Stdout, "job %d (%s) %s\n", j.ID, field(j.Name), done)

@@ -70,6 +70,7 @@ func commandTree(env *Env) []*cobra.Command {
 		deployCmd(env),
 		rollbackCmd(env),
 		environmentsCmd(env),
+		envVarsCmd(env),
 		versionCmd(env),
 	}
 }

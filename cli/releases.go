@@ -44,7 +44,7 @@ func releaseCmd(env *Env) *cobra.Command {
 	create := one("create PROJECT VERSION-rcN --commit SHA", "make a release candidate of a commit (--build: run the build pipeline for it)", func(fs *pflag.FlagSet) func([]string) (string, string, any) {
 		commit := fs.String("commit", "", "the full commit ID of the candidate")
 		build := fs.Bool("build", false, "run the build pipeline; the candidate is ready when it succeeds")
-		buildPipeline := fs.String("build-pipeline", "build", "the build pipeline --build runs")
+		buildPipeline := fs.String("build-pipeline", "", "the build pipeline --build runs (default: the project's release settings', \"build\" unless set)")
 		return func(pos []string) (string, string, any) {
 			in := map[string]any{"commit": *commit, "trigger_build": *build, "build_pipeline": *buildPipeline}
 			return http.MethodPost, base(pos[0]) + "/releases/" + url.PathEscape(pos[1]), in

@@ -57,8 +57,11 @@ func (s *Service) Claim(ctx context.Context, a Actor, claimID string, end time.T
 // deliver completes a claimed assignment with what only the agent that
 // runs it may see: its secrets and the repository's credentials.
 func (s *Service) deliver(ctx context.Context, agent *lathe.Agent, as *lathe.Assignment) (*lathe.Assignment, error) {
-	as, err := s.withSecrets(ctx, agent.ID, as)
-	if as == nil || err != nil {
+	as, err := s.withEnvironment(ctx, as)
+	if err != nil {
+		return nil, err
+	}
+	if as, err = s.withSecrets(ctx, agent.ID, as); as == nil || err != nil {
 		return nil, err
 	}
 	if as.RepoURL, err = trigger.CloneURL(s.keys, as.RepoURL, as.RepoCredentials); err != nil {

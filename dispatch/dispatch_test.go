@@ -190,7 +190,7 @@ func TestOnlyTheGatesFromMayApprove(t *testing.T) {
 			if err := f.d.ApproveJob(ctx, f.user(who, lathe.RoleWrite), job.ID); !errors.Is(err, lathe.ErrForbidden) {
 				t.Errorf("approve by %s, not in the gate's from: err = %v, want forbidden", who, err)
 			}
-			if err := f.d.RejectJob(ctx, f.user(who, lathe.RoleWrite), job.ID); !errors.Is(err, lathe.ErrForbidden) {
+			if err := f.d.RejectJob(ctx, f.user(who, lathe.RoleWrite), job.ID, ""); !errors.Is(err, lathe.ErrForbidden) {
 				t.Errorf("reject by %s, not in the gate's from: err = %v, want forbidden", who, err)
 			}
 		}
@@ -227,7 +227,7 @@ func TestAdminAnswersEveryGate(t *testing.T) {
 func TestRejectCancelsTheJob(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, f *fixture) {
 		job := f.run(t, false, &lathe.Approval{From: []string{"alice"}}).Jobs[0]
-		if err := f.d.RejectJob(t.Context(), f.user("alice", lathe.RoleWrite), job.ID); err != nil {
+		if err := f.d.RejectJob(t.Context(), f.user("alice", lathe.RoleWrite), job.ID, ""); err != nil {
 			t.Fatalf("reject by alice: %v", err)
 		}
 		if st := jobStatus(t, f, job.ID); st != lathe.StatusCanceled {

@@ -25,15 +25,20 @@ func (s *Service) ApproveJob(ctx context.Context, a Actor, jobID int64) error {
 }
 
 // RejectJob closes a job's approval gate: the job is canceled and the
-// jobs that need it are skipped. Who may reject is who may approve.
-func (s *Service) RejectJob(ctx context.Context, a Actor, jobID int64) error {
+// jobs that need it are skipped. Who may reject is who may approve; the
+// comment (why) is kept on the job and in the audit log.
+func (s *Service) RejectJob(ctx context.Context, a Actor, jobID int64, comment string) error {
 	if err := s.mayAnswerGate(ctx, a, jobID); err != nil {
 		return err
 	}
-	if err := s.store.RejectJob(ctx, jobID); err != nil {
+	if err := s.store.RejectJob(ctx, jobID, a.User, comment); err != nil {
 		return err
 	}
-	s.Audit(ctx, a.User, "approval.rejected", a.Project, map[string]any{"job_id": jobID})
+	details := map[string]any{"job_id": jobID}
+	if comment != "" {
+		details["comment"] = comment
+	}
+	s.Audit(ctx, a.User, "approval.rejected", a.Project, details)
 	return nil
 }
 

@@ -19,6 +19,7 @@ func (s *Service) Trigger(ctx context.Context, a Actor, req trigger.Request) (*l
 		return nil, err
 	}
 	req.Event = pipeline.EventManual
+	req.By = a.User
 	if req.PullRequest != 0 {
 		var err error
 		if req, err = s.pullRequestRun(ctx, a.Project, req); err != nil {

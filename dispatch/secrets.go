@@ -53,7 +53,7 @@ func (s *Service) withSecrets(ctx context.Context, agentID int64, as *lathe.Assi
 		if err != nil {
 			return nil, err
 		}
-		as.Secrets = vals
+		as.Secrets = append(as.Secrets, vals...)
 		return as, nil
 	}
 	// The message names secrets, never values; mask anyway, in case a

@@ -148,6 +148,15 @@ var routeNeeds = map[string]string{
 	"POST /api/v1/projects/{project}/releases/{version}":              "write",
 	"POST /api/v1/projects/{project}/releases/{version}/final":        "write",
 
+	// Deployment jobs, environment variables, release settings (issue 18).
+	"GET /api/v1/projects/{project}/releases/{version}/deployments":              "read",
+	"GET /api/v1/projects/{project}/release-settings":                            "read",
+	"PUT /api/v1/projects/{project}/release-settings":                            "owner",
+	"GET /api/v1/projects/{project}/environments/{env}/deployments/{deployment}": "read",
+	"GET /api/v1/projects/{project}/environments/{env}/variables":                "owner",
+	"PUT /api/v1/projects/{project}/environments/{env}/variables/{name}":         "owner",
+	"DELETE /api/v1/projects/{project}/environments/{env}/variables/{name}":      "owner",
+
 	"PATCH /api/v1/projects/{project}":                       "owner",
 	"DELETE /api/v1/projects/{project}":                      "owner",
 	"GET /api/v1/projects/{project}/secrets":                 "owner",
@@ -360,7 +369,7 @@ func (w *rbacWorld) path(p string) string {
 		"agent": "999999", "token": "999999", "user": "victim", "team": "ghost-team", "webhook": "999999", "delivery": "999999",
 		"branch": "ghost%2Fbranch", "schedule": "999999", "forge_kind": "github", "forge": "noforge", "artifact": fmt.Sprint(w.artifact),
 		"test_case": fmt.Sprint(w.testCase), "kind": "junit",
-		"env": "ghost-env", "version": "0.0.0-rc1"}
+		"env": "ghost-env", "version": "0.0.0-rc1", "deployment": "999999"}
 	return regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllStringFunc(p, func(m string) string {
 		v, ok := vals[m[1:len(m)-1]]
 		if !ok {

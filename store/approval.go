@@ -22,14 +22,17 @@ func (s *Store) ApproveJob(ctx context.Context, id int64, by string) error {
 }
 
 // RejectJob closes the approval gate of a job waiting at it for good: the
-// job is canceled and the jobs that need it are skipped.
-func (s *Store) RejectJob(ctx context.Context, id int64) error {
+// job is canceled and the jobs that need it are skipped. Who rejected it,
+// when, and their comment are kept on it.
+func (s *Store) RejectJob(ctx context.Context, id int64, by, comment string) error {
 	return s.decideGate(ctx, id, func(t *txn, j engine.GateJob) error {
 		to, err := engine.Reject(j)
 		if err != nil {
 			return err
 		}
-		return t.setStatus(ctx, engine.Job, id, j.Status, to, `, finished_at = ?`, micros(t.now))
+		now := micros(t.now)
+		return t.setStatus(ctx, engine.Job, id, j.Status, to, `, finished_at = ?, rejected_by = ?, rejected_at = ?, gate_comment = ?`,
+			now, by, now, comment)
 	})
 }
 

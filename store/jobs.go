@@ -11,7 +11,8 @@ import (
 
 const jobCols = `j.id, j.run_id, j.stage_id, s.name, j.name, j.status, j.needs, j.deps, j.runs_on, j.timeout_sec, j.env, j.steps,
 	j.attempt, j.wait_reason, j.created_at, j.started_at, j.finished_at, j.concurrency_group, j.concurrency_limit, j.secrets,
-	j.allow_failure, j.retry_count, j.retry_on, j.approval, j.approved_by, j.approved_at, j.environment, j.carried_from, j.container`
+	j.allow_failure, j.retry_count, j.retry_on, j.approval, j.approved_by, j.approved_at, j.environment, j.carried_from, j.container,
+	j.rejected_by, j.rejected_at, j.gate_comment`
 
 func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
 	var j lathe.Job
@@ -25,9 +26,12 @@ func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
 	var approvedBy sql.NullString
 	var approvedAt, carried sql.NullInt64
 	var container string
+	var rejectedBy, comment string
+	var rejectedAt sql.NullInt64
 	err := row.Scan(&j.ID, &j.RunID, &j.StageID, &j.Stage, &j.Name, &j.Status, &needs, &deps, &runsOn, &j.TimeoutSec, &env, &steps,
 		&j.Attempt, &j.WaitReason, &created, &started, &finished, &group, &limit, &secrets,
-		&allowFailure, &retryCount, &retryOn, &approval, &approvedBy, &approvedAt, &j.Environment, &carried, &container)
+		&allowFailure, &retryCount, &retryOn, &approval, &approvedBy, &approvedAt, &j.Environment, &carried, &container,
+		&rejectedBy, &rejectedAt, &comment)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +51,7 @@ func scanJob(row interface{ Scan(...any) error }) (*lathe.Job, error) {
 			return nil, fmt.Errorf("job %d approval: %w", j.ID, err)
 		}
 		j.Approval.ApprovedBy, j.Approval.ApprovedAt = approvedBy.String, fromNullMicros(approvedAt)
+		j.Approval.RejectedBy, j.Approval.RejectedAt, j.Approval.Comment = rejectedBy, fromNullMicros(rejectedAt), comment
 	}
 	if group != "" {
 		j.Concurrency = &lathe.Concurrency{Group: group, Limit: limit}

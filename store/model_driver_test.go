@@ -160,7 +160,9 @@ func (d *modelDriver) cancelJob(ctx context.Context, id int64) error { return d.
 func (d *modelDriver) approveJob(ctx context.Context, id int64) error {
 	return d.s.ApproveJob(ctx, id, "carol")
 }
-func (d *modelDriver) rejectJob(ctx context.Context, id int64) error { return d.s.RejectJob(ctx, id) }
+func (d *modelDriver) rejectJob(ctx context.Context, id int64) error {
+	return d.s.RejectJob(ctx, id, "carol", "")
+}
 func (d *modelDriver) approveRun(ctx context.Context, id int64) error {
 	return d.s.ApproveRun(ctx, id, "carol")
 }

@@ -11,19 +11,10 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-// Environments, releases, candidates and deployments (issue 18). A
-// deployment or candidate with a run takes its status from the run when it
-// is read, so the run's state machine is the only one: nothing here writes
-// a run's or a job's status.
-
-// deployStatus maps a deploy run's status onto a deployment status.
-const deployStatus = `CASE WHEN d.run_id IS NULL THEN d.status
-	WHEN r.status IN ('pending', 'queued') THEN 'pending'
-	WHEN r.status = 'waiting_for_approval' THEN 'waiting_for_approval'
-	WHEN r.status = 'running' THEN 'in_progress'
-	WHEN r.status = 'success' THEN 'success'
-	WHEN r.status IN ('canceled', 'skipped') THEN 'canceled'
-	ELSE 'failure' END`
+// Environments, releases and candidates (issue 18); deployments are in
+// deployments.go. A candidate with a build run takes its status from the
+// run when it is read, so the run's state machine is the only one: nothing
+// here writes a run's or a job's status.
 
 // candidateStatus maps a build run's status onto a candidate status.
 const candidateStatus = `CASE WHEN c.run_id IS NULL OR cr.status = 'success' THEN 'ready'
@@ -151,7 +142,7 @@ func (s *Store) CreateCandidate(ctx context.Context, projectID int64, version st
 		if err != nil {
 			return fmt.Errorf("create release candidate %s-rc%d: %w", version, n, err)
 		}
-		return nil
+		return t.linkJobDeployments(ctx, runID, id)
 	})
 	return id, err
 }
@@ -235,179 +226,7 @@ func (s *Store) Candidate(ctx context.Context, projectID int64, version string, 
 	return nil, fmt.Errorf("release candidate %s-rc%d: %w", version, n, lathe.ErrNotFound)
 }
 
-// CreateDeployment records a deployment of candidate to environment with
-// the given status (or the deploy run's, once runID is set). It refuses a
-// second deployment while one started by the server is unfinished: one
-// deployment at a time per environment.
-func (s *Store) CreateDeployment(ctx context.Context, envID, candidateID int64, status, by string) (int64, error) {
-	var id int64
-	err := s.tx(ctx, func(t *txn) error {
-		var busy int
-		err := t.queryRow(ctx, `SELECT COUNT(*) FROM deployments d JOIN runs r ON r.id = d.run_id
-			WHERE d.environment_id = ? AND r.status IN ('pending', 'queued', 'running', 'waiting_for_approval')`, envID).Scan(&busy)
-		if err != nil {
-			return fmt.Errorf("create deployment: %w", err)
-		}
-		if busy > 0 {
-			return fmt.Errorf("a deployment to this environment is still running; one deployment at a time: %w", lathe.ErrConflict)
-		}
-		return t.queryRow(ctx, `INSERT INTO deployments (environment_id, candidate_id, status, created_by, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, envID, candidateID, status, by, micros(t.now), micros(t.now)).Scan(&id)
-	})
-	return id, err
-}
-
-// SetDeploymentRun records a deployment's deploy run.
-func (s *Store) SetDeploymentRun(ctx context.Context, id, runID int64) error {
-	return s.tx(ctx, func(t *txn) error {
-		_, err := t.exec(ctx, `UPDATE deployments SET run_id = ?, updated_at = ? WHERE id = ?`, runID, micros(t.now), id)
-		return err
-	})
-}
-
-// ReportDeployment sets the status an outside CD reports for the latest
-// deployment of candidate to environment, creating it when there is none.
-func (s *Store) ReportDeployment(ctx context.Context, envID, candidateID int64, status, by string) (int64, error) {
-	var id int64
-	err := s.tx(ctx, func(t *txn) error {
-		err := t.queryRow(ctx, `SELECT id FROM deployments WHERE environment_id = ? AND candidate_id = ? AND run_id IS NULL ORDER BY id DESC LIMIT 1`,
-			envID, candidateID).Scan(&id)
-		if err == sql.ErrNoRows {
-			return t.queryRow(ctx, `INSERT INTO deployments (environment_id, candidate_id, status, created_by, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, envID, candidateID, status, by, micros(t.now), micros(t.now)).Scan(&id)
-		}
-		if err != nil {
-			return fmt.Errorf("report deployment: %w", err)
-		}
-		_, err = t.exec(ctx, `UPDATE deployments SET status = ?, updated_at = ? WHERE id = ?`, status, micros(t.now), id)
-		return err
-	})
-	return id, err
-}
-
-const deploymentColumns = `SELECT d.id, e.name, rl.version, c.number, c.commit_id, ` + deployStatus + `, COALESCE(d.run_id, 0), d.created_by, d.created_at, d.updated_at
-	FROM deployments d JOIN environments e ON e.id = d.environment_id
-	JOIN release_candidates c ON c.id = d.candidate_id JOIN releases rl ON rl.id = c.release_id
-	LEFT JOIN runs r ON r.id = d.run_id `
-
-// Deployments lists an environment's deployments, newest first, at most limit.
-func (s *Store) Deployments(ctx context.Context, envID int64, limit int) ([]*lathe.Deployment, error) {
-	return s.deployments(ctx, `WHERE d.environment_id = ? ORDER BY d.id DESC LIMIT ?`, envID, limit)
-}
-
-// Deployment returns one deployment.
-func (s *Store) Deployment(ctx context.Context, id int64) (*lathe.Deployment, error) {
-	ds, err := s.deployments(ctx, `WHERE d.id = ?`, id)
-	if err != nil {
-		return nil, err
-	}
-	if len(ds) == 0 {
-		return nil, fmt.Errorf("deployment %d: %w", id, lathe.ErrNotFound)
-	}
-	return ds[0], nil
-}
-
-// CurrentDeployment is the environment's latest successful deployment, nil
-// when it has none: the version that runs there.
-func (s *Store) CurrentDeployment(ctx context.Context, envID int64) (*lathe.Deployment, error) {
-	id, err := s.currentDeploymentID(ctx, envID)
-	if err != nil || id == 0 {
-		return nil, err
-	}
-	return s.Deployment(ctx, id)
-}
-
-// currentDeploymentID walks the environment's deployments newest first on
-// its index to the latest successful one; 0 for none.
-func (s *Store) currentDeploymentID(ctx context.Context, envID int64) (int64, error) {
-	var id int64
-	err := s.queryRow(ctx, `SELECT d.id FROM deployments d WHERE d.environment_id = ?
-		AND ((d.run_id IS NULL AND d.status = 'success') OR EXISTS (SELECT 1 FROM runs r WHERE r.id = d.run_id AND r.status = 'success'))
-		ORDER BY d.id DESC LIMIT 1`, envID).Scan(&id)
-	if err == sql.ErrNoRows {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("current deployment of environment %d: %w", envID, err)
-	}
-	return id, nil
-}
-
-// Matrix answers what runs where: each environment of the project in
-// promotion order with its current deployment. It finds each current
-// deployment on the environment's index, then reads them all at once.
-func (s *Store) Matrix(ctx context.Context, projectID int64) ([]*lathe.MatrixRow, error) {
-	es, err := s.Environments(ctx, projectID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*lathe.MatrixRow, 0, len(es))
-	ids := make([]any, 0, len(es))
-	rowOf := map[int64]*lathe.MatrixRow{}
-	for _, e := range es {
-		row := &lathe.MatrixRow{Environment: e.Name, Position: e.Position}
-		out = append(out, row)
-		id, err := s.currentDeploymentID(ctx, e.ID)
-		if err != nil {
-			return nil, err
-		}
-		if id != 0 {
-			ids, rowOf[id] = append(ids, id), row
-		}
-	}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	ds, err := s.deployments(ctx, `WHERE d.id IN (`+placeholders(len(ids))+`)`, ids...)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range ds {
-		rowOf[d.ID].Current = d
-	}
-	return out, nil
-}
-
-func (s *Store) deployments(ctx context.Context, tail string, args ...any) ([]*lathe.Deployment, error) {
-	rows, err := s.query(ctx, deploymentColumns+tail, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list deployments: %w", err)
-	}
-	defer rows.Close()
-	out := []*lathe.Deployment{}
-	for rows.Next() {
-		d := &lathe.Deployment{}
-		var n int
-		var created, updated int64
-		if err := rows.Scan(&d.ID, &d.Environment, &d.Version, &n, &d.Commit, &d.Status, &d.RunID, &d.CreatedBy, &created, &updated); err != nil {
-			return nil, fmt.Errorf("list deployments: %w", err)
-		}
-		d.Version += "-rc" + strconv.Itoa(n)
-		d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
-// ReportDeploymentStatus sets a deployment's own status (one without a run,
-// or one whose run could not start).
-func (s *Store) ReportDeploymentStatus(ctx context.Context, id int64, status string) error {
-	return s.tx(ctx, func(t *txn) error {
-		res, err := t.exec(ctx, `UPDATE deployments SET status = ?, updated_at = ? WHERE id = ?`, status, micros(t.now), id)
-		if err != nil {
-			return fmt.Errorf("deployment %d: %w", id, err)
-		}
-		return mustAffect(res, "deployment", id)
-	})
-}
-
 // taken reports whether err is a unique key taken, on either engine.
 func taken(err error) bool {
 	return err != nil && (uniqueViolation(err) || strings.Contains(err.Error(), "UNIQUE constraint failed"))
-}
-
-// SuccessfulDeployments lists an environment's successful deployments,
-// newest first, at most limit.
-func (s *Store) SuccessfulDeployments(ctx context.Context, envID int64, limit int) ([]*lathe.Deployment, error) {
-	return s.deployments(ctx, `WHERE d.environment_id = ? AND `+deployStatus+` = 'success' ORDER BY d.id DESC LIMIT ?`, envID, limit)
 }

@@ -137,16 +137,26 @@ func (t *txn) copyJob(ctx context.Context, id, runID int64, again bool, now int6
 		args = append(args, now)
 	}
 	args = append(args, id)
-	_, err := t.exec(ctx, `INSERT INTO jobs (run_id, stage_id, name, status, deps, needs, runs_on, timeout_sec, env, steps,
+	var newID int64
+	err := t.queryRow(ctx, `INSERT INTO jobs (run_id, stage_id, name, status, deps, needs, runs_on, timeout_sec, env, steps,
 			attempt, created_at, finished_at, concurrency_group, concurrency_limit, secrets, allow_failure, retry_count, retry_on,
 			approval, approved_by, approved_at, environment, carried_from, container, image, reports)
 		SELECT ?, (SELECT ns.id FROM stages ns WHERE ns.run_id = ? AND ns.name = s.name), j.name, `+status+`, j.deps, j.needs,
 			j.runs_on, j.timeout_sec, j.env, j.steps, j.attempt, ?, `+finished+`, j.concurrency_group,
 			j.concurrency_limit, j.secrets, j.allow_failure, j.retry_count, j.retry_on, j.approval, `+approvedBy+`, `+approvedAt+`,
 			j.environment, `+carried+`, j.container, j.image, j.reports
-		FROM jobs j JOIN stages s ON s.id = j.stage_id WHERE j.id = ?`, args...)
+		FROM jobs j JOIN stages s ON s.id = j.stage_id WHERE j.id = ? RETURNING id`, args...).Scan(&newID)
 	if err != nil {
 		return fmt.Errorf("copy job %d into run %d: %w", id, runID, err)
+	}
+	if again {
+		// A deploy job that runs again deploys again: a new deployment,
+		// of what the one it re-runs deployed.
+		if _, err := t.exec(ctx, `INSERT INTO deployments (environment_id, candidate_id, status, run_id, created_by, created_at, updated_at, commit_id, job_id)
+			SELECT environment_id, candidate_id, 'pending', ?, created_by, ?, ?, commit_id, ? FROM deployments WHERE job_id = ?`,
+			runID, now, now, newID, id); err != nil {
+			return fmt.Errorf("deployment of re-run job %d: %w", id, err)
+		}
 	}
 	return nil
 }

@@ -24,6 +24,8 @@ type NewRun struct {
 	// NumberPerBranch numbers a run of a branch from that branch's
 	// sequence (the pipeline's `numbering: per-branch`); see numberRun.
 	NumberPerBranch bool
+	// Deployments are the deployments the run's deploy jobs record.
+	Deployments []JobDeployment
 }
 
 // CreateRun numbers and stores a run with its stages and jobs, and queues the
@@ -107,6 +109,9 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 			}
 		}
 		if err := t.putSemaphores(ctx, r.ProjectID, nr.Jobs); err != nil {
+			return err
+		}
+		if err := t.putJobDeployments(ctx, r, nr.Deployments); err != nil {
 			return err
 		}
 		if r.Untrusted {

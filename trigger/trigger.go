@@ -46,6 +46,13 @@ type Request struct {
 	// for no other job gets (a protected environment's deployment); a
 	// job's own gate stays.
 	Gate *lathe.Approval
+	// By is the user asking for the run ("" for none); Candidate the
+	// release candidate it is for (its build or a deployment of it, 0 for
+	// none); Deploys the environment whose deployment it is the deploy run
+	// of. See deployJobs.
+	By        string
+	Candidate int64
+	Deploys   string
 	// PullRequest is the number of the pull request whose head Ref is,
 	// for a pull_request event; 0 otherwise.
 	PullRequest int64
@@ -239,7 +246,8 @@ func (s *Service) Trigger(ctx context.Context, p *lathe.Project, req Request) (*
 	if event == "" {
 		event = pipeline.EventManual
 	}
-	return s.start(ctx, p, pl, ref, launch{event: event, params: req.Params, pullRequest: req.PullRequest, gate: req.Gate})
+	return s.start(ctx, p, pl, ref, launch{event: event, params: req.Params, pullRequest: req.PullRequest, gate: req.Gate,
+		by: req.By, candidate: req.Candidate, deploys: req.Deploys})
 }
 
 // errNoJobs is a plan whose conditions leave out every job: a user asking
@@ -264,6 +272,10 @@ type launch struct {
 	fromAPI bool
 	// gate is Request.Gate.
 	gate *lathe.Approval
+	// by, candidate and deploys are Request's By, Candidate and Deploys.
+	by        string
+	candidate int64
+	deploys   string
 }
 
 // start plans pl for the launch at ref and stores the run.
@@ -302,6 +314,9 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 		return nil, err
 	}
 	if err := s.resolveTools(ctx, nr.Jobs); err != nil {
+		return nil, err
+	}
+	if err := s.deployJobs(ctx, p, l, &nr); err != nil {
 		return nil, err
 	}
 	gateRoots(nr.Jobs, l.gate)

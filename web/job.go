@@ -54,7 +54,7 @@ func (h *Handler) job(w http.ResponseWriter, r *http.Request) error {
 	if d.CanWrite {
 		d.CanCancel = !job.Status.Terminal()
 		d.CanRerun = job.Status.Terminal()
-		d.CanDecide = job.Status == lathe.StatusWaiting && job.Approval != nil
+		d.CanDecide = job.Status == lathe.StatusWaiting && h.mayDecide(r, user, p, job.Approval)
 	}
 	if n := len(job.Attempts); n > 0 {
 		d.Attempt = job.Attempts[n-1]

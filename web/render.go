@@ -224,6 +224,7 @@ func isoTime(t any) string {
 var funcs = template.FuncMap{
 	"static":   staticPath,
 	"status":   status,
+	"dstatus":  deployStatus,
 	"duration": duration,
 	"short":    shortCommit,
 	"time":     timestamp,

@@ -61,7 +61,14 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render(w, r, http.StatusOK, "run", fmt.Sprintf("%s #%d · %s", run.Pipeline, run.Number, run.Project), user, newRunData(&run, p))
+	d := newRunData(&run, p)
+	for _, st := range d.Stages {
+		for i := range st.Jobs {
+			// Gates only for those who may answer them (a second person, the approvers).
+			st.Jobs[i].Gate = st.Jobs[i].Gate && h.mayDecide(r, user, p, st.Jobs[i].Job.Approval)
+		}
+	}
+	return h.render(w, r, http.StatusOK, "run", fmt.Sprintf("%s #%d · %s", run.Pipeline, run.Number, run.Project), user, d)
 }
 
 func newRunData(run *lathe.Run, p *projectView) runData {
@@ -119,7 +126,11 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, param, collection 
 		ID    int64 `json:"id"`
 		RunID int64 `json:"run_id"`
 	}
-	hdr, err := h.call(r, http.MethodPost, fmt.Sprintf("/api/v1/%s/%d/%s", collection, id, action), nil, &out)
+	var body any
+	if action == "reject" {
+		body = map[string]string{"comment": r.PostFormValue("comment")} // why, kept with the job
+	}
+	hdr, err := h.call(r, http.MethodPost, fmt.Sprintf("/api/v1/%s/%d/%s", collection, id, action), body, &out)
 	if err != nil {
 		return err
 	}

@@ -75,6 +75,10 @@ func (h *Handler) routes() []route {
 		{"GET /test-cases/{test_case}", h.testCase},
 		{"POST /test-cases/{test_case}/comments", h.addTestComment},
 		{"GET /p/{project}/stats", h.stats},
+		{"GET /p/{project}/environments", h.environments},
+		{"GET /p/{project}/environments/{env}", h.environment},
+		{"POST /p/{project}/environments/{env}/{action}", h.environmentAction},
+		{"GET /p/{project}/releases/{version}", h.release},
 		{"GET /static/{version}/{file}", h.static},
 	}
 }
