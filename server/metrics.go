@@ -45,7 +45,7 @@ func newMetrics(s *Server) *metrics {
 	}, []string{"route"})
 	m.reg.MustRegister(m.httpDur, m.inflight, m.bytesIn,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newStoreCollector(s))
+		newStoreCollector(s), s.blobLatency)
 	return m
 }
 

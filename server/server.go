@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/agent"
 	"github.com/lathe-ci/lathe/api"
@@ -117,6 +119,12 @@ type Config struct {
 	// <DataDir>/artifacts.
 	CacheQuota int64
 	CacheIdle  time.Duration
+	// BlobStore is where uploads, artifacts, caches and tools are kept:
+	// "" for directories in DataDir, or s3://BUCKET/PREFIX for an
+	// S3-compatible bucket that every replica shares, reached as S3 says
+	// (its Bucket and Prefix come from BlobStore).
+	BlobStore string
+	S3        blob.S3Options
 	// MetricsAddr is where /metrics is served, apart from the API and
 	// without authentication, for Prometheus to scrape ("": not served).
 	MetricsAddr string
@@ -199,6 +207,8 @@ type Server struct {
 	metricsLn net.Listener
 	// MetricsURL is where /metrics is served ("" without Config.MetricsAddr).
 	MetricsURL string
+	// blobLatency times the blob stores' calls (in metrics).
+	blobLatency *prometheus.HistogramVec
 }
 
 // newExecutor builds the embedded agents' executor; every job is kept
@@ -327,11 +337,18 @@ func (s *Server) setup(ctx context.Context) error {
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
 	s.API.SetKeyring(s.keys)
 	s.API.SetTrustedProxies(s.cfg.TrustedProxies)
+	s.blobLatency = newBlobLatency()
+	blobs, err := openBlobs(ctx, s.cfg, s.blobLatency)
+	if err != nil {
+		s.ln.Close()
+		return err
+	}
 	s.API.SetUploads(filepath.Join(s.cfg.DataDir, "uploads"), api.UploadLimits{MaxBytes: s.cfg.MaxUploadBytes, ProjectQuota: s.cfg.UploadQuota})
+	s.API.SetUploadBlobs(blobs.uploads)
 	s.API.SetDataDir(s.cfg.DataDir)
-	s.API.SetResults(blob.NewDir(filepath.Join(s.cfg.DataDir, "artifacts")), blob.NewDir(filepath.Join(s.cfg.DataDir, "caches")),
+	s.API.SetResults(blobs.artifacts, blobs.caches,
 		api.ResultLimits{CacheQuota: s.cfg.CacheQuota, CacheIdle: s.cfg.CacheIdle})
-	s.API.SetTools(blob.NewDir(filepath.Join(s.cfg.DataDir, "tools")), 0)
+	s.API.SetTools(blobs.tools, 0)
 	if err := s.API.CleanUploads(ctx); err != nil {
 		s.ln.Close()
 		return err
