@@ -95,7 +95,7 @@ func TestBlobsInS3AcrossReplicas(t *testing.T) {
 	if got, code, _ := getContent(t, b, list.Items[0].ID, ""); code != http.StatusOK || got != want {
 		t.Errorf("artifact from replica B: %d, %d bytes, want %d", code, len(got), len(want))
 	}
-	if got, code, _ := getContent(t, b, list.Items[0].ID, "bytes=9-19"); code != http.StatusPartialContent || got != "10\n11\n12\n13" {
+	if got, code, _ := getContent(t, b, list.Items[0].ID, "bytes=18-28"); code != http.StatusPartialContent || got != "10\n11\n12\n13" {
 		t.Errorf("artifact range from replica B: %d %q", code, got)
 	}
 
