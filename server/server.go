@@ -157,6 +157,9 @@ type Config struct {
 	ProvisionInterval time.Duration
 	ProviderBinary    string
 	ProviderAgentArgs []string
+	// ProviderContainerBinds are more bind mounts (HOST:CONTAINER[:ro])
+	// of every agent container the container provider starts.
+	ProviderContainerBinds []string
 
 	// Clock is the time of the server's scheduling decisions (leases,
 	// timeouts, schedules, credential caching); nil: clock.System.

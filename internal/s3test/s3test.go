@@ -55,7 +55,7 @@ func Start(t testing.TB, buckets ...string) *Server {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		cmd := exec.Command(bin, "--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region,
+		cmd := exec.Command(bin, "--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region, "--quiet",
 			"--port", "127.0.0.1:"+strconv.Itoa(port), "posix", s.Dir)
 		cmd.Stdout, cmd.Stderr = &out, &out
 		cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY=", "ROOT_SECRET_KEY=")
