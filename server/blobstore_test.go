@@ -112,3 +112,34 @@ func TestBlobsInS3AcrossReplicas(t *testing.T) {
 		}
 	}
 }
+
+// Blobs a stopped server was writing (uploads, artifacts, caches, tools)
+// are removed when it starts again; whole ones stay.
+func TestHalfWrittenBlobsRemovedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	var leftovers []string
+	for _, kind := range []string{"uploads", "artifacts", "caches", "tools"} {
+		p := filepath.Join(dir, kind, "tmp", "put-123")
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		leftovers = append(leftovers, p)
+	}
+	whole := filepath.Join(dir, "tools", "0123abcd", "kept.tar.gz")
+	os.MkdirAll(filepath.Dir(whole), 0o700)
+	if err := os.WriteFile(whole, []byte("whole"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lathetest.Start(t, lathetest.Options{DataDir: dir, Agents: -1})
+	for _, p := range leftovers {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still there: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(whole); err != nil {
+		t.Errorf("a whole tool blob was removed: %v", err)
+	}
+}

@@ -360,6 +360,10 @@ func (s *Server) setup(ctx context.Context) error {
 		s.ln.Close()
 		return err
 	}
+	if err := blobs.tools.(*timedBlobs).RemoveUnfinished(); err != nil {
+		s.ln.Close()
+		return fmt.Errorf("tools: %w", err)
+	}
 	s.metrics = newMetrics(s)
 	if err := s.listenMetrics(); err != nil {
 		s.ln.Close()
