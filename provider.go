@@ -117,9 +117,10 @@ type AgentInstance struct {
 	Ran int `json:"ran"`
 	// IdleSince is when its agent last became idle (ready only).
 	IdleSince *time.Time `json:"idle_since"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+
 	// StartedBy is the provider that started it (nil for instances
 	// recorded before it was kept: the group's provider).
 	StartedBy *AgentProvider `json:"-"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
 }
