@@ -16,9 +16,9 @@ import (
 
 // stores are the implementations every conformance test runs against:
 // each makes an empty store for a test.
-var stores = map[string]func(t *testing.T) Store{
-	"dir": func(t *testing.T) Store { return NewDir(filepath.Join(t.TempDir(), "blobs")) },
-	"s3": func(t *testing.T) Store {
+var stores = map[string]func(t testing.TB) Store{
+	"dir": func(t testing.TB) Store { return NewDir(filepath.Join(t.TempDir(), "blobs")) },
+	"s3": func(t testing.TB) Store {
 		srv := s3test.Start(t, "lathe")
 		s, err := NewS3(t.Context(), S3Options{Bucket: "lathe", Prefix: "replica-set/one", Endpoint: srv.Endpoint,
 			Region: srv.Region, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
