@@ -2,6 +2,7 @@ package lathe
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -11,6 +12,10 @@ const (
 	ProviderProcess = "process"
 	// ProviderCommand runs an operator's executable (see docs/providers.md).
 	ProviderCommand = "command"
+	// ProviderContainer starts each agent in a container through the
+	// server's container engine (--container-host), from Image, with the
+	// server's own lathe binary mounted in it.
+	ProviderContainer = "container"
 )
 
 // AgentProvider starts a group's agents when jobs wait for its labels and
@@ -20,6 +25,8 @@ type AgentProvider struct {
 	Kind string `json:"kind"`
 	// Command is the executable of a command provider (an absolute path).
 	Command string `json:"command,omitempty"`
+	// Image is the image of a container provider's agents.
+	Image string `json:"image,omitempty"`
 	// Labels are the labels of the agents it starts, besides group:NAME.
 	Labels []string `json:"labels"`
 	// Min agents are kept running even when idle; at most Max run at once.
@@ -47,8 +54,18 @@ func (p *AgentProvider) Check() error {
 		if len(p.Command) == 0 || p.Command[0] != '/' {
 			return fmt.Errorf("provider.command: %q: an absolute path to an executable is required: %w", p.Command, ErrInvalid)
 		}
+	case ProviderContainer:
+		if p.Command != "" {
+			return fmt.Errorf("provider.command: only a command provider has one: %w", ErrInvalid)
+		}
+		if p.Image == "" || len(p.Image) > 255 || strings.ContainsAny(p.Image, " \t\n") {
+			return fmt.Errorf("provider.image: %q: a container provider needs an image reference such as debian:12: %w", p.Image, ErrInvalid)
+		}
 	default:
-		return fmt.Errorf("provider.kind: %q: want process or command: %w", p.Kind, ErrInvalid)
+		return fmt.Errorf("provider.kind: %q: want process, command or container: %w", p.Kind, ErrInvalid)
+	}
+	if p.Kind != ProviderContainer && p.Image != "" {
+		return fmt.Errorf("provider.image: only a container provider has one: %w", ErrInvalid)
 	}
 	if p.Max < 1 || p.Max > 1000 {
 		return fmt.Errorf("provider.max: %d: want 1 to 1000: %w", p.Max, ErrInvalid)
@@ -102,4 +119,8 @@ type AgentInstance struct {
 	IdleSince *time.Time `json:"idle_since"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
+
+	// StartedBy is the provider that started it (nil for instances
+	// recorded before it was kept: the group's provider).
+	StartedBy *AgentProvider `json:"-"`
 }

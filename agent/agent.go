@@ -52,6 +52,9 @@ type Agent struct {
 	// OneShot makes Run return once the agent has run one job, so every
 	// job gets a fresh agent (an agent provider's one_shot).
 	OneShot bool
+	// ToolCacheBytes bounds the tool archives kept in <work dir>/tools
+	// between jobs, pruned at start (zero: DefaultToolCacheBytes).
+	ToolCacheBytes int64
 
 	mirrors git.Mirrors
 	held    *heldWorkspaces // set by Run
@@ -89,6 +92,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.remover = newRemover(a.Log)
 	go a.remover.run()
 	defer a.remover.stop()
+	if a.ToolCacheBytes <= 0 {
+		a.ToolCacheBytes = DefaultToolCacheBytes
+	}
+	if n, err := pruneToolCache(filepath.Join(a.WorkDir, "tools"), a.ToolCacheBytes); err != nil {
+		a.Log.Warn("pruning the tool cache", "agent", a.Name, "err", err)
+	} else if n > 0 {
+		a.Log.Info("pruned the tool cache", "agent", a.Name, "files", n)
+	}
 	// The janitor deletes held workspaces as they expire, including those
 	// an earlier run of the agent kept; it stops with Run.
 	janitorCtx, stopJanitor := context.WithCancel(ctx)

@@ -111,6 +111,7 @@ func (a *Agent) cachedTool(ctx context.Context, attemptID int64, name, version, 
 	dir := filepath.Join(a.WorkDir, "tools")
 	path := filepath.Join(dir, hex.EncodeToString(d[:12])+"-"+sum+".tar.gz")
 	if _, err := os.Stat(path); err == nil {
+		touchTool(path)
 		fmt.Fprintf(out, "tool %s@%s: in the agent's cache\n", name, version)
 		return path, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {

@@ -78,6 +78,7 @@ func serve(fs *pflag.FlagSet, env *Env, defAgents int, withDB bool) body {
 	proxyErr := proxies.Set(env.Getenv("LATHE_TRUSTED_PROXY"))
 	fs.Var(proxies, "trusted-proxy", "`CIDR` or address of a reverse proxy whose X-Forwarded-For names the client for rate limits; repeatable (env LATHE_TRUSTED_PROXY, comma-separated)")
 	executorFlags(fs, env, &cfg.Executor, &cfg.PassEnv)
+	blobFlagsDone := blobStoreFlags(fs, env, &cfg)
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env.Getenv("LATHE_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env LATHE_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("LATHE_TLS_KEY"), "PEM private key of --tls-cert (env LATHE_TLS_KEY)")
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
@@ -91,6 +92,9 @@ func serve(fs *pflag.FlagSet, env *Env, defAgents int, withDB bool) body {
 		var level slog.Level
 		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 			return fail(env, fmt.Errorf("--log-level: %w", err))
+		}
+		if err := blobFlagsDone(); err != nil {
+			return fail(env, err)
 		}
 		if cfg.InfraRetries == 0 {
 			cfg.InfraRetries = -1 // the flag's 0 means none; Config's zero means the default

@@ -124,7 +124,7 @@ func (p *Pipeline) Plan(in PlanInput) (*Plan, error) {
 			cp := *j
 			cp.Name, cp.Base, cp.Deps, cp.MatrixValues = name, j.Name, deps, combo
 			cp.Env = MergeEnv(MergeEnv(base, matrixEnv(combo)), j.Env)
-			cp.Steps = matrixSteps(planSteps(j), combo)
+			cp.Steps = expandWith(matrixSteps(planSteps(j), combo), lookup(cp.Env, combo))
 			plan.Jobs = append(plan.Jobs, &cp)
 			names = append(names, name)
 		}

@@ -48,6 +48,8 @@ func (w *walker) toolParams(n *yaml.Node, path string) map[string]string {
 			w.errorf(e.key, field, "a tool parameter's name is a letter then letters, digits, '_' or '-'")
 		case !isScalar(e.value) || isNull(e.value):
 			w.errorf(e.value, field, "must be a string, number or boolean, not %s", describe(e.value))
+		case !checkWithValue(e.value.Value):
+			w.errorf(e.value, field, "only {{ params.NAME }}, {{ matrix.AXIS }} and {{ env.NAME }} may appear between {{ and }}")
 		default:
 			out[e.key.Value] = e.value.Value
 		}

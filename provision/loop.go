@@ -26,6 +26,13 @@ const KeepFailed = time.Hour
 // Actor is the audit log's actor of the loop's events.
 const Actor = "provider"
 
+// The reasons the audit log gives for stops the loop decides on its own
+// (besides engine.Provision's idle and one-shot decisions).
+const (
+	ReasonProviderGone = "its group's provider was removed or replaced"
+	ReasonUnknown      = "listed by the provider but not an instance of any group"
+)
+
 // Loop applies engine.Provision to every agent group that has a provider.
 // It runs on one server. A pass is idempotent: instances are recorded
 // before they are started and forgotten only once their provider no
@@ -35,6 +42,9 @@ type Loop struct {
 	Store *store.Store
 	// Process is the process provider (nil: groups of kind process start nothing).
 	Process *Process
+	// Container is the container provider (nil: groups of kind container
+	// start nothing).
+	Container *Container
 	// Server is the URL agents reach the server at.
 	Server string
 	// RegistrationToken returns the token that registers the agents the
@@ -94,18 +104,36 @@ func (l *Loop) provider(p *lathe.AgentProvider) Provider {
 		}
 	case lathe.ProviderCommand:
 		return &Command{Path: p.Command}
+	case lathe.ProviderContainer:
+		if l.Container != nil {
+			return imageProvider{l.Container, p.Image}
+		}
 	}
 	return nil
 }
 
+// sameProvider reports whether a and b start agents the same way: an
+// instance started otherwise than by its group's provider is stopped.
+func sameProvider(a, b *lathe.AgentProvider) bool {
+	return a != nil && b != nil && a.Kind == b.Kind && a.Command == b.Command && a.Image == b.Image
+}
+
 func (l *Loop) group(ctx context.Context, g *lathe.AgentGroup) error {
+	all, err := l.reconcile(ctx, g)
+	if err != nil || g.Provider == nil {
+		return err
+	}
 	prov := l.provider(g.Provider)
 	if prov == nil {
 		return nil
 	}
-	insts, err := l.reconcile(ctx, g)
-	if err != nil {
-		return err
+	// The decision counts the instances of the group's provider; those of
+	// one it had before are being stopped (see reconcile).
+	var insts []*lathe.AgentInstance
+	for _, in := range all {
+		if in.StartedBy == nil || sameProvider(in.StartedBy, g.Provider) {
+			insts = append(insts, in)
+		}
 	}
 	queued, err := l.Store.QueuedLabels(ctx)
 	if err != nil {
@@ -133,7 +161,7 @@ func (l *Loop) group(ctx context.Context, g *lathe.AgentGroup) error {
 			return err
 		}
 		name := g.Name + "-" + suffix()
-		in, err := l.Store.AddInstance(ctx, g.ID, name, g.Provider.Max)
+		in, err := l.Store.AddInstanceOf(ctx, g.ID, name, g.Provider.Max, g.Provider)
 		if errors.Is(err, lathe.ErrConflict) {
 			break // at max: another pass counted first
 		}
@@ -157,9 +185,21 @@ func (l *Loop) group(ctx context.Context, g *lathe.AgentGroup) error {
 }
 
 func (l *Loop) audit(ctx context.Context, action string, g *lathe.AgentGroup, name, handle, errText string) {
-	details := map[string]any{"group": g.Name, "instance": name, "handle": handle, "provider": g.Provider.Kind}
+	l.auditWhy(ctx, action, g, name, handle, errText, "")
+}
+
+// auditWhy is audit with the reason for an action the loop took on its own.
+func (l *Loop) auditWhy(ctx context.Context, action string, g *lathe.AgentGroup, name, handle, errText, reason string) {
+	kind := "" // the group's provider was removed
+	if g.Provider != nil {
+		kind = g.Provider.Kind
+	}
+	details := map[string]any{"group": g.Name, "instance": name, "handle": handle, "provider": kind}
 	if errText != "" {
 		details["error"] = errText
+	}
+	if reason != "" {
+		details["reason"] = reason
 	}
 	if err := l.Store.Audit(ctx, Actor, action, 0, details); err != nil {
 		l.Log.Warn("audit", "action", action, "err", err)
@@ -189,50 +229,71 @@ func (l *Loop) Forget(ctx context.Context) error {
 	return nil
 }
 
-// reconcile forgets the instances of g its provider no longer lists
-// (one-shot agents that ran their job, stopped ones, crashed ones) and
-// returns those left.
+// reconcile forgets the instances of g their providers no longer list
+// (one-shot agents that ran their job, stopped ones, crashed ones), stops
+// those a provider the group no longer has started, stops what a provider
+// lists under the group that no instance of any group is (see below), and
+// returns the instances left. Each instance is listed and stopped through
+// the provider that started it.
 func (l *Loop) reconcile(ctx context.Context, g *lathe.AgentGroup) ([]*lathe.AgentInstance, error) {
-	prov := l.provider(g.Provider)
-	if prov == nil {
-		return nil, nil
-	}
 	insts, err := l.Store.Instances(ctx, g.ID)
 	if err != nil {
 		return nil, err
 	}
-	listed, err := prov.List(ctx, g.Name)
-	if err != nil {
-		return nil, err
+	type started struct {
+		p     *lathe.AgentProvider
+		insts []*lathe.AgentInstance
 	}
-	alive := map[string]bool{}
-	for _, x := range listed {
-		alive[x.Name] = true
+	var byProvider []*started
+	find := func(p *lathe.AgentProvider) *started {
+		for _, b := range byProvider {
+			if sameProvider(b.p, p) {
+				return b
+			}
+		}
+		b := &started{p: p}
+		byProvider = append(byProvider, b)
+		return b
 	}
+	if g.Provider != nil {
+		find(g.Provider)
+	}
+	var errs []error
 	gone := false
-	now := l.Clock.Now()
 	for _, in := range insts {
-		switch {
-		case in.State == lathe.InstanceFailed && now.Sub(in.UpdatedAt) > KeepFailed:
-			// Shown for a while, then forgotten.
-		case in.State == lathe.InstanceFailed || alive[in.Name]:
-			continue
-		case in.State == lathe.InstanceStarting:
-			// Gone before its agent registered: a failure to show (and
-			// to back off from), not a stop.
-			msg := "the agent exited before it registered (see its log)"
-			if err := l.Store.SetInstance(ctx, in.ID, lathe.InstanceFailed, in.Handle, msg); err != nil {
+		p := in.StartedBy
+		if p == nil {
+			p = g.Provider
+		}
+		if p == nil {
+			// From before instances kept their provider, and the group
+			// has none now: nothing can list or stop it.
+			if err := l.Store.RemoveInstance(ctx, in.ID); err != nil {
 				return nil, err
 			}
-			l.audit(ctx, "agent_instance.failed", g, in.Name, in.Handle, msg)
+			l.auditWhy(ctx, "agent_instance.gone", g, in.Name, in.Handle, "", ReasonProviderGone)
 			gone = true
 			continue
 		}
-		if err := l.Store.RemoveInstance(ctx, in.ID); err != nil {
+		b := find(p)
+		b.insts = append(b.insts, in)
+	}
+	for _, b := range byProvider {
+		prov := l.provider(b.p)
+		if prov == nil {
+			continue
+		}
+		stale := !sameProvider(b.p, g.Provider)
+		listed, err := prov.List(ctx, g.Name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		changed, err := l.reconcileWith(ctx, g, prov, b.insts, listed, stale)
+		if err != nil {
 			return nil, err
 		}
-		l.audit(ctx, "agent_instance.gone", g, in.Name, in.Handle, "")
-		gone = true
+		gone = gone || changed
 	}
 	// The provider's agents are the group's members (and so carry group:NAME).
 	if err := l.Store.JoinInstanceAgents(ctx, g.ID); err != nil {
@@ -243,5 +304,75 @@ func (l *Loop) reconcile(ctx context.Context, g *lathe.AgentGroup) ([]*lathe.Age
 			return nil, err
 		}
 	}
-	return insts, nil
+	return insts, errors.Join(errs...)
+}
+
+// reconcileWith applies what prov lists under g to the instances it
+// started; stale ones (their group no longer has that provider) are
+// stopped. It reports whether it forgot any.
+//
+// An agent prov lists that no instance of any group is named after (its
+// row was removed while it ran: its group or provider was removed, or a
+// server forgot it) is stopped, not adopted: a row is written before
+// every start, so such an agent was never counted against a max, and
+// adopting it could serve a group that no longer wants it.
+func (l *Loop) reconcileWith(ctx context.Context, g *lathe.AgentGroup, prov Provider, insts []*lathe.AgentInstance, listed []Listed, stale bool) (bool, error) {
+	alive := map[string]bool{}
+	for _, x := range listed {
+		alive[x.Name] = true
+	}
+	known := map[string]bool{}
+	gone := false
+	now := l.Clock.Now()
+	for _, in := range insts {
+		known[in.Name] = true
+		switch {
+		case in.State == lathe.InstanceFailed && now.Sub(in.UpdatedAt) > KeepFailed:
+			// Shown for a while, then forgotten.
+		case alive[in.Name] && stale && in.State != lathe.InstanceStopping:
+			if err := l.Store.SetInstance(ctx, in.ID, lathe.InstanceStopping, in.Handle, ""); err != nil {
+				return gone, err
+			}
+			if err := prov.Stop(ctx, g.Name, in.Name, in.Handle); err != nil {
+				l.Store.SetInstance(ctx, in.ID, lathe.InstanceFailed, in.Handle, err.Error())
+				l.audit(ctx, "agent_instance.stop_failed", g, in.Name, in.Handle, err.Error())
+				continue
+			}
+			l.auditWhy(ctx, "agent_instance.stop", g, in.Name, in.Handle, "", ReasonProviderGone)
+			continue
+		case in.State == lathe.InstanceFailed || alive[in.Name]:
+			continue
+		case in.State == lathe.InstanceStarting:
+			// Gone before its agent registered: a failure to show (and
+			// to back off from), not a stop.
+			msg := "the agent exited before it registered (see its log)"
+			if err := l.Store.SetInstance(ctx, in.ID, lathe.InstanceFailed, in.Handle, msg); err != nil {
+				return gone, err
+			}
+			l.audit(ctx, "agent_instance.failed", g, in.Name, in.Handle, msg)
+			gone = true
+			continue
+		}
+		if err := l.Store.RemoveInstance(ctx, in.ID); err != nil {
+			return gone, err
+		}
+		l.audit(ctx, "agent_instance.gone", g, in.Name, in.Handle, "")
+		gone = true
+	}
+	for _, x := range listed {
+		if known[x.Name] {
+			continue
+		}
+		if named, err := l.Store.InstanceNamed(ctx, x.Name); err != nil || named {
+			// Another group's (a name prefix may match): its own group's
+			// pass deals with it.
+			continue
+		}
+		if err := prov.Stop(ctx, g.Name, x.Name, x.Handle); err != nil {
+			l.audit(ctx, "agent_instance.stop_failed", g, x.Name, x.Handle, err.Error())
+			continue
+		}
+		l.auditWhy(ctx, "agent_instance.stop", g, x.Name, x.Handle, "", ReasonUnknown)
+	}
+	return gone, nil
 }

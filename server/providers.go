@@ -17,9 +17,11 @@ import (
 // startProviders starts the agent providers' loop (see package
 // provision): a registration token of its own for the agents it starts,
 // the process provider running this server's own binary with work
-// directories under <DataDir>/provider. The returned func stops the loop,
-// stops the process provider's agents (SIGTERM, SIGKILL after the grace)
-// and revokes the token.
+// directories under <DataDir>/provider, the container provider running it
+// in containers of the engine --container-host names. The returned func
+// stops the loop, stops the process provider's agents (SIGTERM, SIGKILL
+// after the grace), removes the container provider's containers, and
+// revokes the token.
 func (s *Server) startProviders(ctx context.Context) func() {
 	bin := s.cfg.ProviderBinary
 	if bin == "" {
@@ -42,7 +44,7 @@ func (s *Server) startProviders(ctx context.Context) func() {
 		}
 		t, hash := auth.NewToken(api.RegistrationTokenPrefix)
 		r := &lathe.RegistrationToken{Name: "agent providers (" + time.Now().UTC().Format(time.RFC3339) + ")"}
-		if err := s.Store.CreateRegistrationToken(ctx, r, hash); err != nil {
+		if err := s.Store.CreateProviderRegistrationToken(ctx, r, hash); err != nil {
 			return "", fmt.Errorf("agent providers' registration token: %w", err)
 		}
 		token, rt = t, r
@@ -52,7 +54,11 @@ func (s *Server) startProviders(ctx context.Context) func() {
 	if bin != "" {
 		proc = &provision.Process{Binary: bin, Dir: filepath.Join(s.cfg.DataDir, "provider"), Args: s.cfg.ProviderAgentArgs}
 	}
-	loop := &provision.Loop{Store: s.Store, Process: proc, Server: s.URL, RegistrationToken: regToken,
+	var ctr *provision.Container
+	if bin != "" && s.cfg.Executor.ContainerHost != "" {
+		ctr = &provision.Container{Host: s.cfg.Executor.ContainerHost, Binary: bin, Binds: s.cfg.ProviderContainerBinds}
+	}
+	loop := &provision.Loop{Store: s.Store, Process: proc, Container: ctr, Server: s.URL, RegistrationToken: regToken,
 		Interval: s.cfg.ProvisionInterval, Clock: s.cfg.Clock, Log: s.cfg.Log}
 	loopCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -69,6 +75,12 @@ func (s *Server) startProviders(ctx context.Context) func() {
 		}
 		if proc != nil {
 			proc.Kill(grace + 5*time.Second)
+		}
+		if ctr != nil {
+			if err := ctr.RemoveAll(context.WithoutCancel(ctx)); err != nil {
+				s.cfg.Log.Warn("agent providers: removing the agent containers", "err", err)
+			}
+			defer ctr.Close()
 		}
 		if err := loop.Forget(context.WithoutCancel(ctx)); err != nil {
 			s.cfg.Log.Warn("agent providers: forgetting stopped agents", "err", err)

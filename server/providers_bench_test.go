@@ -2,11 +2,14 @@ package server_test
 
 import (
 	"net/http"
+	"path/filepath"
 	"sort"
 	"testing"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/executor"
+	"github.com/lathe-ci/lathe/internal/enginetest"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 	"github.com/lathe-ci/lathe/store"
 )
@@ -19,10 +22,22 @@ import (
 func BenchmarkProviderQueuedToClaimed(b *testing.B) {
 	bin := lathetest.Binary(b)
 	l := lathetest.Start(b, lathetest.Options{Agents: -1, ProviderBinary: bin, ProvisionInterval: time.Second})
+	queuedToClaimed(b, l, map[string]any{"kind": "process"})
+}
+
+// queuedToClaimed is BenchmarkProviderQueuedToClaimed for providers of
+// kind (and their other fields): a cold one-shot group and a warm one.
+func queuedToClaimed(b *testing.B, l *lathetest.Lathe, kind map[string]any) {
+	provider := func(fields map[string]any) map[string]any {
+		for k, v := range kind {
+			fields[k] = v
+		}
+		return fields
+	}
 	l.Do(b, http.MethodPost, "/api/v1/agent-groups", map[string]any{"name": "cold",
-		"provider": map[string]any{"kind": "process", "labels": []string{"cold"}, "max": 1, "idle_timeout_sec": 60, "one_shot": true}}, nil)
+		"provider": provider(map[string]any{"labels": []string{"cold"}, "max": 1, "idle_timeout_sec": 60, "one_shot": true})}, nil)
 	l.Do(b, http.MethodPost, "/api/v1/agent-groups", map[string]any{"name": "warm",
-		"provider": map[string]any{"kind": "process", "labels": []string{"warm"}, "min": 1, "max": 1, "idle_timeout_sec": 600}}, nil)
+		"provider": provider(map[string]any{"labels": []string{"warm"}, "min": 1, "max": 1, "idle_timeout_sec": 600})}, nil)
 	l.Project(b, "cold", lathetest.Repo(b, map[string]string{".lathe.yml": "jobs:\n  j:\n    runs-on: [cold]\n    steps: [echo cold]\n"}))
 	l.Project(b, "warm", lathetest.Repo(b, map[string]string{".lathe.yml": "jobs:\n  j:\n    runs-on: [warm]\n    steps: [echo warm]\n"}))
 	claimed := func(project string) (queued, claim time.Time) {
@@ -67,4 +82,17 @@ func BenchmarkProviderQueuedToClaimed(b *testing.B) {
 	b.ReportMetric(p50(total)/max(p50(floor), 0.001), "cold/warm")
 	// Stop the warm agent before the server goes: the group's min keeps it otherwise.
 	l.Stop()
+}
+
+// BenchmarkContainerProviderQueuedToClaimed is the same with the
+// container provider: every cold job waits for a fresh agent container.
+func BenchmarkContainerProviderQueuedToClaimed(b *testing.B) {
+	e := enginetest.Engine(b)
+	bin := lathetest.Binary(b)
+	image := enginetest.AgentImage(b, e, bin)
+	// The test's temporary directories (the repositories among them) share a parent.
+	repos := filepath.Dir(b.TempDir())
+	l := lathetest.Start(b, lathetest.Options{Agents: -1, ProviderBinary: bin, ProvisionInterval: time.Second,
+		Executor: executor.Options{ContainerHost: e.Host}, ProviderContainerBinds: []string{repos + ":" + repos + ":ro"}})
+	queuedToClaimed(b, l, map[string]any{"kind": "container", "image": image})
 }

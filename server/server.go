@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/agent"
 	"github.com/lathe-ci/lathe/api"
@@ -117,6 +118,12 @@ type Config struct {
 	// <DataDir>/artifacts.
 	CacheQuota int64
 	CacheIdle  time.Duration
+	// BlobStore is where uploads, artifacts, caches and tools are kept:
+	// "" for directories in DataDir, or s3://BUCKET/PREFIX for an
+	// S3-compatible bucket that every replica shares, reached as S3 says
+	// (its Bucket and Prefix come from BlobStore).
+	BlobStore string
+	S3        blob.S3Options
 	// MetricsAddr is where /metrics is served, apart from the API and
 	// without authentication, for Prometheus to scrape ("": not served).
 	MetricsAddr string
@@ -149,6 +156,9 @@ type Config struct {
 	ProvisionInterval time.Duration
 	ProviderBinary    string
 	ProviderAgentArgs []string
+	// ProviderContainerBinds are more bind mounts (HOST:CONTAINER[:ro])
+	// of every agent container the container provider starts.
+	ProviderContainerBinds []string
 
 	// Clock is the time of the server's scheduling decisions (leases,
 	// timeouts, schedules, credential caching); nil: clock.System.
@@ -332,12 +342,17 @@ func (s *Server) setup(ctx context.Context) error {
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
 	s.API.SetKeyring(s.keys)
 	s.API.SetTrustedProxies(s.cfg.TrustedProxies)
+	blobs, err := openBlobs(ctx, s.cfg, s.obs.blobStore)
+	if err != nil {
+		s.ln.Close()
+		return err
+	}
 	s.API.SetUploads(filepath.Join(s.cfg.DataDir, "uploads"), api.UploadLimits{MaxBytes: s.cfg.MaxUploadBytes, ProjectQuota: s.cfg.UploadQuota})
+	s.API.SetUploadBlobs(blobs.uploads)
 	s.API.SetDataDir(s.cfg.DataDir)
-	s.API.SetResults(s.obs.blobStore("artifacts", blob.NewDir(filepath.Join(s.cfg.DataDir, "artifacts"))),
-		s.obs.blobStore("caches", blob.NewDir(filepath.Join(s.cfg.DataDir, "caches"))),
+	s.API.SetResults(blobs.artifacts, blobs.caches,
 		api.ResultLimits{CacheQuota: s.cfg.CacheQuota, CacheIdle: s.cfg.CacheIdle})
-	s.API.SetTools(s.obs.blobStore("tools", blob.NewDir(filepath.Join(s.cfg.DataDir, "tools"))), 0)
+	s.API.SetTools(blobs.tools, 0)
 	if err := s.API.CleanUploads(ctx); err != nil {
 		s.ln.Close()
 		return err
@@ -345,6 +360,10 @@ func (s *Server) setup(ctx context.Context) error {
 	if err := s.API.CleanResults(ctx); err != nil {
 		s.ln.Close()
 		return err
+	}
+	if err := blobs.removeUnfinishedTools(); err != nil {
+		s.ln.Close()
+		return fmt.Errorf("tools: %w", err)
 	}
 	s.metrics = newMetrics(s)
 	if err := s.listenMetrics(); err != nil {

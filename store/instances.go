@@ -11,7 +11,7 @@ import (
 // An instance's stored state is starting, stopping or failed; ready and
 // busy are read from the agent of its name: busy while that agent runs an
 // attempt, ready once it has registered and runs none.
-const instanceQuery = `SELECT i.id, gr.name, i.name, i.state, i.handle, i.error, i.created_at, i.updated_at, g.created_at,
+const instanceQuery = `SELECT i.id, gr.name, i.name, i.state, i.handle, i.error, i.provider, i.created_at, i.updated_at, g.created_at,
 	(SELECT max(a.job_id) FROM attempts a WHERE a.agent_id = g.id AND a.status = 'running'),
 	(SELECT count(*) FROM attempts a WHERE a.agent_id = g.id),
 	(SELECT max(a.finished_at) FROM attempts a WHERE a.agent_id = g.id)
@@ -22,9 +22,16 @@ func scanInstance(row interface{ Scan(...any) error }) (*lathe.AgentInstance, er
 	var in lathe.AgentInstance
 	var created, updated int64
 	var registered, job, finished sql.NullInt64
-	if err := row.Scan(&in.ID, &in.Group, &in.Name, &in.State, &in.Handle, &in.Error, &created, &updated,
+	var provider string
+	if err := row.Scan(&in.ID, &in.Group, &in.Name, &in.State, &in.Handle, &in.Error, &provider, &created, &updated,
 		&registered, &job, &in.Ran, &finished); err != nil {
 		return nil, err
+	}
+	if provider != "" {
+		in.StartedBy = &lathe.AgentProvider{}
+		if err := fromJSON(provider, in.StartedBy); err != nil {
+			return nil, fmt.Errorf("agent instance %d: provider: %w", in.ID, err)
+		}
 	}
 	in.CreatedAt, in.UpdatedAt = fromMicros(created), fromMicros(updated)
 	if in.State == lathe.InstanceStarting && registered.Valid {
@@ -65,6 +72,13 @@ func (s *Store) Instances(ctx context.Context, groupID int64) ([]*lathe.AgentIns
 // instances that are not failed (ErrConflict): what is recorded counts,
 // so no restart of the server can start more than max.
 func (s *Store) AddInstance(ctx context.Context, groupID int64, name string, max int) (*lathe.AgentInstance, error) {
+	return s.AddInstanceOf(ctx, groupID, name, max, nil)
+}
+
+// AddInstanceOf is AddInstance recording p, the provider asked to start
+// the instance, which is the one to stop it even once the group's
+// provider is removed or replaced.
+func (s *Store) AddInstanceOf(ctx context.Context, groupID int64, name string, max int, p *lathe.AgentProvider) (*lathe.AgentInstance, error) {
 	var id int64
 	err := s.tx(ctx, func(t *txn) error {
 		// Serialize the instances of one group: the count and the insert
@@ -80,8 +94,8 @@ func (s *Store) AddInstance(ctx context.Context, groupID int64, name string, max
 		if n >= max {
 			return fmt.Errorf("agent group %d has %d instances, its max: %w", groupID, n, lathe.ErrConflict)
 		}
-		return t.queryRow(ctx, `INSERT INTO agent_instances (group_id, name, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			groupID, name, lathe.InstanceStarting, micros(t.now), micros(t.now)).Scan(&id)
+		return t.queryRow(ctx, `INSERT INTO agent_instances (group_id, name, state, provider, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			groupID, name, lathe.InstanceStarting, providerText(p), micros(t.now), micros(t.now)).Scan(&id)
 	})
 	if err != nil {
 		return nil, err
@@ -161,9 +175,11 @@ func (s *Store) QueuedLabels(ctx context.Context) ([][]string, error) {
 	return out, rows.Err()
 }
 
-// ProviderGroups lists the agent groups that have a provider.
+// ProviderGroups lists the agent groups that have a provider, or
+// instances (which their provider, removed, must still stop).
 func (s *Store) ProviderGroups(ctx context.Context) ([]*lathe.AgentGroup, error) {
-	rows, err := s.query(ctx, `SELECT `+groupCols+` FROM agent_groups gr WHERE gr.provider <> '' ORDER BY gr.id`)
+	rows, err := s.query(ctx, `SELECT `+groupCols+` FROM agent_groups gr
+		WHERE gr.provider <> '' OR EXISTS (SELECT 1 FROM agent_instances i WHERE i.group_id = gr.id) ORDER BY gr.id`)
 	if err != nil {
 		return nil, fmt.Errorf("agent groups with a provider: %w", err)
 	}
@@ -194,4 +210,13 @@ func (s *Store) JoinInstanceAgents(ctx context.Context, groupID int64) error {
 		}
 		return nil
 	})
+}
+
+// InstanceNamed reports whether an instance of any group has this name.
+func (s *Store) InstanceNamed(ctx context.Context, name string) (bool, error) {
+	var n int
+	if err := s.queryRow(ctx, `SELECT count(*) FROM agent_instances WHERE name = ?`, name).Scan(&n); err != nil {
+		return false, fmt.Errorf("agent instance %q: %w", name, err)
+	}
+	return n > 0, nil
 }

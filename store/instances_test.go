@@ -54,3 +54,54 @@ func TestInstancesNeverPassMaxAndReadTheirAgentsState(t *testing.T) {
 		}
 	})
 }
+
+// An agent that registers with the providers' token under the name of an
+// instance being started is authorized, even where agents need an admin's
+// authorization, and a member of the instance's group at once; under
+// another name, or with an admin's token, it is an agent like any other.
+// The instance remembers the provider that started it.
+func TestProviderAgentsAuthorizedAndGroupedAtRegistration(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		p := &lathe.AgentProvider{Kind: "container", Image: "debian:12", Max: 3}
+		g := &lathe.AgentGroup{Name: "boxes", Provider: p}
+		if err := s.CreateGroup(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		in, err := s.AddInstanceOf(ctx, g.ID, "boxes-1", 3, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.StartedBy == nil || in.StartedBy.Image != "debian:12" {
+			t.Errorf("instance's provider = %+v", in.StartedBy)
+		}
+		if _, err := s.AddInstanceOf(ctx, g.ID, "boxes-2", 3, p); err != nil {
+			t.Fatal(err)
+		}
+		prov := &lathe.RegistrationToken{Name: "providers"}
+		if err := s.CreateProviderRegistrationToken(ctx, prov, "hash-provider"); err != nil {
+			t.Fatal(err)
+		}
+		admin := &lathe.RegistrationToken{Name: "admin's"}
+		if err := s.CreateRegistrationToken(ctx, admin, "hash-admin"); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			token, name string
+			authorized  bool
+		}{{"hash-provider", "boxes-1", true}, {"hash-provider", "stranger", false}, {"hash-admin", "boxes-2", false}} {
+			a := &lathe.Agent{Name: c.name}
+			if err := s.RegisterAgent(ctx, c.token, a, "cred-"+c.name, true); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Agent(ctx, c.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inGroup := len(got.Groups) == 1 && got.Groups[0] == "boxes"
+			if got.Authorized != c.authorized || inGroup != c.authorized {
+				t.Errorf("%s with %s: authorized %v, groups %q; want authorized and in the group: %v", c.name, c.token, got.Authorized, got.Groups, c.authorized)
+			}
+		}
+	})
+}

@@ -23,10 +23,22 @@ func scanRegToken(row interface{ Scan(...any) error }) (*lathe.RegistrationToken
 
 // CreateRegistrationToken stores a registration token by the hash of its secret.
 func (s *Store) CreateRegistrationToken(ctx context.Context, rt *lathe.RegistrationToken, tokenHash string) error {
+	return s.createRegistrationToken(ctx, rt, tokenHash, false)
+}
+
+// CreateProviderRegistrationToken stores the registration token of the
+// agents the agent providers' loop starts: an agent registering with it
+// under the name of an instance being started is authorized and a member
+// of the instance's group at once (see RegisterAgent).
+func (s *Store) CreateProviderRegistrationToken(ctx context.Context, rt *lathe.RegistrationToken, tokenHash string) error {
+	return s.createRegistrationToken(ctx, rt, tokenHash, true)
+}
+
+func (s *Store) createRegistrationToken(ctx context.Context, rt *lathe.RegistrationToken, tokenHash string, provider bool) error {
 	return s.tx(ctx, func(t *txn) error {
 		rt.CreatedAt = t.now
-		err := t.queryRow(ctx, `INSERT INTO registration_tokens (name, token_hash, created_at) VALUES (?, ?, ?) RETURNING id`,
-			rt.Name, tokenHash, micros(t.now)).Scan(&rt.ID)
+		err := t.queryRow(ctx, `INSERT INTO registration_tokens (name, token_hash, provider, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			rt.Name, tokenHash, boolInt(provider), micros(t.now)).Scan(&rt.ID)
 		if err != nil {
 			return fmt.Errorf("create registration token %q: %w", rt.Name, err)
 		}
@@ -86,13 +98,17 @@ func (s *Store) RevokeRegistrationToken(ctx context.Context, id int64) error {
 // RegisterAgent creates agent a with the credential hashing to credHash, if
 // regHash is the hash of a registration token that is not revoked
 // (ErrUnauthorized otherwise). The agent is authorized unless
-// requireAuthorization is set. A taken name is ErrConflict: an agent that
+// requireAuthorization is set; an agent that a provider started
+// (registering with the providers' token under the name of an instance
+// being started) is authorized anyway, and joins the instance's group in
+// the same transaction, so its first claim already carries group:NAME.
+// A taken name is ErrConflict: an agent that
 // lost its credential is deleted by an admin before it registers again.
 func (s *Store) RegisterAgent(ctx context.Context, regHash string, a *lathe.Agent, credHash string, requireAuthorization bool) error {
 	return s.tx(ctx, func(t *txn) error {
-		var regID int64
+		var regID, fromProvider int64
 		var revoked sql.NullInt64
-		err := t.queryRow(ctx, `SELECT id, revoked_at FROM registration_tokens WHERE token_hash = ?`, regHash).Scan(&regID, &revoked)
+		err := t.queryRow(ctx, `SELECT id, revoked_at, provider FROM registration_tokens WHERE token_hash = ?`, regHash).Scan(&regID, &revoked, &fromProvider)
 		if err == sql.ErrNoRows {
 			return fmt.Errorf("unknown registration token: %w", lathe.ErrUnauthorized)
 		}
@@ -109,7 +125,16 @@ func (s *Store) RegisterAgent(ctx context.Context, regHash string, a *lathe.Agen
 		if n > 0 {
 			return fmt.Errorf("an agent named %q already exists; delete it first or choose another name: %w", a.Name, lathe.ErrConflict)
 		}
-		a.CreatedAt, a.Authorized, a.Disabled = t.now, !requireAuthorization, false
+		var groupID int64
+		var groupName string
+		if fromProvider == 1 {
+			err := t.queryRow(ctx, `SELECT gr.id, gr.name FROM agent_instances i JOIN agent_groups gr ON gr.id = i.group_id
+				WHERE i.name = ? AND i.state = ?`, a.Name, lathe.InstanceStarting).Scan(&groupID, &groupName)
+			if err != nil && err != sql.ErrNoRows {
+				return fmt.Errorf("register agent %q: its instance: %w", a.Name, err)
+			}
+		}
+		a.CreatedAt, a.Authorized, a.Disabled = t.now, !requireAuthorization || groupID != 0, false
 		a.LastSeen = &a.CreatedAt
 		a.Online = true
 		if a.Groups == nil {
@@ -124,6 +149,13 @@ func (s *Store) RegisterAgent(ctx context.Context, regHash string, a *lathe.Agen
 		}
 		if err != nil {
 			return fmt.Errorf("register agent %q: %w", a.Name, err)
+		}
+		if groupID != 0 {
+			if _, err := t.exec(ctx, `INSERT INTO agent_group_members (group_id, agent_id) VALUES (?, ?)`, groupID, a.ID); err != nil {
+				return fmt.Errorf("register agent %q: join group %s: %w", a.Name, groupName, err)
+			}
+			a.Groups = []string{groupName}
+			t.afterCommit = append(t.afterCommit, agentsChanged)
 		}
 		_, err = t.exec(ctx, `UPDATE registration_tokens SET last_used = ? WHERE id = ?`, micros(t.now), regID)
 		return err

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/blob"
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/clock"
 	"github.com/lathe-ci/lathe/delivery"
@@ -110,6 +111,12 @@ type Options struct {
 	// server.Config): a test passes Binary's lathe.
 	ProviderBinary    string
 	ProvisionInterval time.Duration
+	// ProviderContainerBinds are more bind mounts of the container
+	// provider's agents (see server.Config).
+	ProviderContainerBinds []string
+	// BlobStore and S3 say where the server keeps its blobs (see server.Config).
+	BlobStore string
+	S3        blob.S3Options
 }
 
 // Start starts a server on 127.0.0.1 and stops it when the test ends (or
@@ -143,6 +150,7 @@ func Start(tb testing.TB, o Options) *Lathe {
 		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey, TrustedProxies: o.TrustedProxies,
 		OutboundAllow: o.OutboundAllow, PublicURL: o.PublicURL, ForgeRepos: o.ForgeRepos, DeliveryPoll: o.DeliveryPoll, Clock: o.Clock,
 		CacheQuota: o.CacheQuota, MetricsAddr: o.MetricsAddr, ProviderBinary: o.ProviderBinary, ProvisionInterval: o.ProvisionInterval,
+		BlobStore: o.BlobStore, S3: o.S3, ProviderContainerBinds: o.ProviderContainerBinds,
 		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

@@ -1,0 +1,85 @@
+package blob
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lathe-ci/lathe/internal/s3test"
+)
+
+func TestParseS3URL(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"s3://lathe":                {"lathe", ""},
+		"s3://lathe/":               {"lathe", ""},
+		"s3://lathe/ci/prod":        {"lathe", "ci/prod"},
+		"s3://lathe/ci/prod/":       {"lathe", "ci/prod"},
+		"s3://my.bucket-1/a_b/c.d/": {"my.bucket-1", "a_b/c.d"},
+	} {
+		b, p, err := ParseS3URL(in)
+		if err != nil || b != want[0] || p != want[1] {
+			t.Errorf("%s: %q %q %v, want %q", in, b, p, err, want)
+		}
+	}
+	for _, in := range []string{"", "lathe", "/data", "s3://", "s3:///x", "http://lathe/x", "s3://lathe/../x", "s3://lathe/a b", "s3://k:s@lathe", "s3://lathe?region=x"} {
+		if _, _, err := ParseS3URL(in); err == nil || !strings.Contains(err.Error(), "s3://") && !strings.Contains(err.Error(), "prefix") {
+			t.Errorf("%q: %v, want an error saying the form", in, err)
+		}
+	}
+}
+
+// Two stores on one bucket, as two replicas of a server open it, see each
+// other's objects; the server's sub-stores and the prefix keep apart what
+// is apart; a bucket that is not there, or wrong keys, are named at start.
+func TestS3SharedBucket(t *testing.T) {
+	srv := s3test.Start(t, "lathe")
+	ctx := t.Context()
+	opts := S3Options{Bucket: "lathe", Prefix: "ci", Endpoint: srv.Endpoint, Region: srv.Region, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey}
+	a, err := NewS3(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second replica finds its credentials in the environment.
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	envOpts := opts
+	envOpts.AccessKey, envOpts.SecretKey = "", ""
+	b, err := NewS3(ctx, envOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Sub("artifacts").Put(ctx, "5/x", strings.NewReader("from a"), Want{Size: 6}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Sub("caches").Put(ctx, "5/y", strings.NewReader("cache"), Want{Size: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, b.Sub("artifacts"), "5/x", 0, -1); got != "from a" {
+		t.Errorf("replica b reads %q", got)
+	}
+	if keys, err := b.Sub("artifacts").List(ctx, ""); err != nil || !slices.Equal(keys, []string{"5/x"}) {
+		t.Errorf("replica b lists the artifacts: %q, %v", keys, err)
+	}
+	if got := srv.Objects(t, "lathe"); !slices.Equal(got, []string{"ci/artifacts/5/x", "ci/caches/5/y"}) {
+		t.Errorf("objects in the bucket: %q", got)
+	}
+	if err := a.RemoveUnfinished(); err != nil {
+		t.Errorf("remove unfinished: %v", err)
+	}
+
+	missing := opts
+	missing.Bucket = "absent"
+	if _, err := NewS3(ctx, missing); err == nil || !strings.Contains(err.Error(), `"absent"`) {
+		t.Errorf("absent bucket: %v", err)
+	}
+	wrong := opts
+	wrong.SecretKey = "not-the-secret"
+	if _, err := NewS3(ctx, wrong); err == nil {
+		t.Error("a wrong secret key was accepted")
+	}
+	half := opts
+	half.SecretKey = ""
+	if _, err := NewS3(ctx, half); err == nil || !strings.Contains(err.Error(), "secret key") {
+		t.Errorf("access key alone: %v", err)
+	}
+}

@@ -1,0 +1,63 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/lathe-ci/lathe/blob"
+)
+
+// blobStores are where the server keeps its large objects.
+type blobStores struct {
+	uploads, artifacts, caches, tools blob.Store
+}
+
+// openBlobs opens the blob stores Config.BlobStore names: directories
+// under the data directory (the default), or the prefixes uploads/,
+// artifacts/, caches/ and tools/ of an S3 bucket that every replica of
+// the server shares. Each store is wrapped by timed (its calls are timed
+// for /metrics).
+func openBlobs(ctx context.Context, cfg Config, timed func(name string, b blob.Store) blob.Store) (blobStores, error) {
+	if cfg.BlobStore == "" {
+		return blobStores{
+			uploads:   timed("uploads", blob.NewDir(filepath.Join(cfg.DataDir, "uploads"))),
+			artifacts: timed("artifacts", blob.NewDir(filepath.Join(cfg.DataDir, "artifacts"))),
+			caches:    timed("caches", blob.NewDir(filepath.Join(cfg.DataDir, "caches"))),
+			tools:     timed("tools", blob.NewDir(filepath.Join(cfg.DataDir, "tools"))),
+		}, nil
+	}
+	bucket, prefix, err := blob.ParseS3URL(cfg.BlobStore)
+	if err != nil {
+		return blobStores{}, err
+	}
+	o := cfg.S3
+	o.Bucket, o.Prefix = bucket, prefix
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	s3, err := blob.NewS3(ctx, o)
+	if err != nil {
+		return blobStores{}, fmt.Errorf("--blob-store: %w", err)
+	}
+	return blobStores{
+		uploads:   timed("uploads", s3.Sub("uploads")),
+		artifacts: timed("artifacts", s3.Sub("artifacts")),
+		caches:    timed("caches", s3.Sub("caches")),
+		tools:     timed("tools", s3.Sub("tools")),
+	}, nil
+}
+
+// removeUnfinishedTools removes what interrupted writes of tools left,
+// when their store keeps any (a directory's temporary files, an S3
+// bucket's old multipart uploads).
+func (b blobStores) removeUnfinishedTools() error {
+	inner := b.tools
+	if o, ok := inner.(blob.Observed); ok {
+		inner = o.Store
+	}
+	if u, ok := inner.(interface{ RemoveUnfinished() error }); ok {
+		return u.RemoveUnfinished()
+	}
+	return nil
+}
