@@ -10,6 +10,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/local"
 	"github.com/lathe-ci/lathe/pipeline"
 )
@@ -26,12 +27,14 @@ func cmdExec(ctx context.Context, args []string, env *Env) int {
 	var params, vars keyValues
 	fs.Var(&params, "param", "`K=V`: a parameter of the run (repeatable)")
 	fs.Var(&vars, "env", "`K=V`: set in every job's environment, over the pipeline's and job's own (repeatable)")
-	event := fs.String("event", pipeline.EventManual, "the `kind` of event that when: conditions see: push, pull_request, tag, schedule, manual, webhook or pipeline (LATHE_EVENT is exec either way)")
+	event := fs.String("event", "", "the `kind` of event that when: conditions see: push, pull_request, tag, schedule, manual, webhook or pipeline (default: from the repository, as a server sees a push: push on a branch, tag at a detached tag, else manual; LATHE_EVENT is exec either way)")
 	approve := fs.Bool("approve", false, "answer approval gates and run the jobs behind them (default: skip them and their dependents)")
-	dir := fs.String("dir", ".", "directory holding .lathe.yml or .lathe/*.yml; the steps run in it, not in a fresh checkout")
-	// One job at a time by default: jobs share the directory, so running
-	// them at once could have them trip over each other's files.
-	parallel := fs.Int("parallel", 1, "how many jobs may run at once (they share the directory)")
+	dir := fs.String("dir", ".", "directory holding .lathe.yml or .lathe/*.yml; each job gets its own copy of it as it is now (uncommitted changes included, ignored files left out)")
+	shared := fs.Bool("shared-workspace", false, "run every job in --dir itself, as you (shell executor), instead of in a copy of its own; jobs then see each other's files")
+	var exOpts executor.Options
+	fs.StringVar(&exOpts.Kind, "executor", "", "where steps run: sandbox (bubblewrap, as on an agent: only the job's workspace is writable) or shell (as you, no isolation) (default: sandbox; shell with --shared-workspace)")
+	fs.StringVar(&exOpts.JobUser, "job-user", "nobody", "with the sandbox, run as root: the user steps run as, a name or UID[:GID]")
+	parallel := fs.Int("parallel", 1, "how many jobs may run at once")
 	grace := fs.Duration("grace", 10*time.Second, "after Ctrl-C, how long a step has between SIGTERM and SIGKILL")
 	pos, code, ok := parse(fs, args)
 	if !ok {
@@ -42,15 +45,17 @@ func cmdExec(ctx context.Context, args []string, env *Env) int {
 		return 2
 	}
 	opts := local.Options{
-		Dir:      *dir,
-		Job:      *job,
-		Event:    *event,
-		Env:      vars.vars,
-		Approve:  *approve,
-		Parallel: *parallel,
-		Grace:    *grace,
-		Out:      env.Stdout,
-		Color:    colorOn(env),
+		Dir:             *dir,
+		Job:             *job,
+		Event:           *event,
+		Env:             vars.vars,
+		Approve:         *approve,
+		Parallel:        *parallel,
+		SharedWorkspace: *shared,
+		Executor:        exOpts,
+		Grace:           *grace,
+		Out:             env.Stdout,
+		Color:           colorOn(env),
 	}
 	if len(pos) == 1 {
 		opts.Pipeline = pos[0]

@@ -8,6 +8,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/engine"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/pipeline"
 )
 
@@ -18,8 +19,16 @@ type run struct {
 	dir  string
 	pl   *pipeline.Pipeline
 	jobs []*pipeline.Job
-	head head
+	repo repo
 	con  *console
+	// ex runs the steps; src is what each job's workspace starts as (nil
+	// in a shared workspace), tmp holds the jobs' directories.
+	ex  executor.Executor
+	src *source
+	tmp string
+	// store keeps uploads and artifacts; uploads says whose they are.
+	store   *store
+	uploads uploads
 
 	// nodes[i] and results[i] are jobs[i] as the engine and the summary see
 	// it; a node's ID is its index.

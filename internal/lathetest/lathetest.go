@@ -110,6 +110,9 @@ type Options struct {
 	// server.Config): a test passes Binary's lathe.
 	ProviderBinary    string
 	ProvisionInterval time.Duration
+	// PassEnv names variables of the test's environment the embedded
+	// agents' jobs get too (server.Config.PassEnv).
+	PassEnv []string
 }
 
 // Start starts a server on 127.0.0.1 and stops it when the test ends (or
@@ -142,7 +145,7 @@ func Start(tb testing.TB, o Options) *Lathe {
 		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota, RepoNetworks: o.RepoNetworks,
 		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey, TrustedProxies: o.TrustedProxies,
 		OutboundAllow: o.OutboundAllow, PublicURL: o.PublicURL, ForgeRepos: o.ForgeRepos, DeliveryPoll: o.DeliveryPoll, Clock: o.Clock,
-		CacheQuota: o.CacheQuota, MetricsAddr: o.MetricsAddr, ProviderBinary: o.ProviderBinary, ProvisionInterval: o.ProvisionInterval,
+		CacheQuota: o.CacheQuota, MetricsAddr: o.MetricsAddr, ProviderBinary: o.ProviderBinary, ProvisionInterval: o.ProvisionInterval, PassEnv: o.PassEnv,
 		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
