@@ -30,4 +30,3 @@ func Unpack(r io.Reader, ws string) (string, error) {
 	}
 	return st.String(), nil
 }
-
