@@ -145,11 +145,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	for _, s := range left {
 		r.con.width = max(r.con.width, len(s.Job))
 	}
-	if r.src != nil {
-		r.con.printf("%s", r.con.paint(dim, r.src.describe(rp)+", "+isolation(ex)))
-	} else {
-		r.con.printf("%s", r.con.paint(dim, "every job runs in "+dir+" (--shared-workspace), "+isolation(ex)))
-	}
 	for k, s := range left {
 		r.con.printf("%s%s", r.con.prefix(s.Job, len(jobs)+k), r.con.paint(yellow, "left out: "+s.Reason))
 	}
@@ -160,6 +155,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		res.Jobs = append(res.Jobs, JobResult{Name: s.Job, Status: lathe.StatusSkipped, Reason: s.Reason})
 	}
 	r.con.summary(res)
+	where := "every job ran in " + dir + " (--shared-workspace)"
+	if r.src != nil {
+		where = r.src.describe(rp)
+	}
+	r.con.printf("%s", r.con.paint(dim, where+"; "+isolation(ex)))
 	if d := r.store.made(); d != "" {
 		r.con.printf("uploads and artifacts: %s", r.rel(d))
 	}
@@ -188,9 +188,9 @@ func newExecutor(opts Options) (executor.Executor, error) {
 // isolation says how steps run, for the run's first line.
 func isolation(ex executor.Executor) string {
 	if ex.Isolation() == executor.IsolationNone {
-		return "steps run as you (--executor shell)"
+		return "steps ran as you (--executor shell)"
 	}
-	return "steps run in a " + ex.Isolation() + " as on an agent"
+	return "steps ran in a " + ex.Isolation() + ", as on an agent"
 }
 
 // rel is path p as the user gave the directory: relative to the working

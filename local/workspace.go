@@ -123,14 +123,14 @@ func (s *source) workingTree(ctx context.Context, rp repo) (string, error) {
 func (s *source) describe(rp repo) string {
 	switch {
 	case s.commit != "" && s.snapshot:
-		return fmt.Sprintf("each job checks out %.12s: your uncommitted changes on top of %s", s.commit, headName(rp))
+		return fmt.Sprintf("each job checked out %.12s: your uncommitted changes on top of %s", s.commit, headName(rp))
 	case s.commit != "":
-		return fmt.Sprintf("each job checks out %s", headName(rp))
+		return fmt.Sprintf("each job checked out %s", headName(rp))
 	}
 	if len(s.files) == 1 {
-		return "each job gets its own copy of the directory's 1 file"
+		return "each job got its own copy of the directory's 1 file"
 	}
-	return fmt.Sprintf("each job gets its own copy of the directory's %d files", len(s.files))
+	return fmt.Sprintf("each job got its own copy of the directory's %d files", len(s.files))
 }
 
 // headName is HEAD as people say it: "main at 1a2b3c4d5e6f".
