@@ -17,7 +17,8 @@ type repo struct {
 	// top is the repository's top level and gitDir its git directory
 	// (of this worktree), both absolute.
 	top, gitDir string
-	// tree is HEAD's tree, to tell a clean working tree from a changed one.
+	// tree is HEAD's tree, to tell a clean working tree from a changed
+	// one; readHeadFiles leaves it empty (see headTree).
 	tree string
 	// commit is HEAD's commit; ref the ref HEAD points at (empty when
 	// detached), branch its branch name.
@@ -27,10 +28,19 @@ type repo struct {
 	tag string
 }
 
-// readRepo asks git where the repository's top level and git directory
-// are and what HEAD is, in one process (two when HEAD is detached, to find
-// its tag; two on an unborn branch, to find its name).
+// readRepo finds where the repository's top level and git directory are
+// and what HEAD is: from the repository's files when it can
+// (readHeadFiles), else from git in one process (two when HEAD is
+// detached, to find its tag; two on an unborn branch, to find its name).
 func readRepo(ctx context.Context, dir string) repo {
+	if r, ok := readHeadFiles(dir); ok {
+		return r
+	}
+	return readRepoGit(ctx, dir)
+}
+
+// readRepoGit is readRepo asking git.
+func readRepoGit(ctx context.Context, dir string) repo {
 	out, err := git(ctx, dir, nil, "rev-parse", "--show-toplevel", "--absolute-git-dir", "HEAD", "HEAD^{tree}", "--symbolic-full-name", "HEAD")
 	lines := strings.Split(string(bytes.TrimSpace(out)), "\n")
 	if len(lines) < 2 || !filepath.IsAbs(lines[0]) || !filepath.IsAbs(lines[1]) {
@@ -118,3 +128,15 @@ type gitError struct {
 
 func (e *gitError) Error() string { return "git " + e.args[0] + ": " + e.msg }
 func (e *gitError) Unwrap() error { return e.err }
+
+// headTree is HEAD's tree, asking git when readRepo did not.
+func (r repo) headTree(ctx context.Context) string {
+	if r.tree != "" || r.commit == "" {
+		return r.tree
+	}
+	out, err := git(ctx, r.top, nil, "rev-parse", "--verify", "-q", r.commit+"^{tree}")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}

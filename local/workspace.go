@@ -67,7 +67,7 @@ func newSource(ctx context.Context, dir string, rp repo) (*source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshot the working tree: %w", err)
 	}
-	if tree == rp.tree && rp.commit != "" {
+	if rp.commit != "" && tree == rp.headTree(ctx) {
 		s.commit = rp.commit
 		return s, nil
 	}
