@@ -7,12 +7,13 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sync"
 
 	"github.com/lathe-ci/lathe/secret"
 )
 
 // validSecretName is the rule pipeline files hold secret names to.
-var validSecretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var validSecretName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // cmdEncrypt seals a value with a project's public key, for a pipeline
 // file: only the server, holding the project's private key, can open it.
@@ -29,7 +30,7 @@ func cmdEncrypt(ctx context.Context, args []string, env *Env) int {
 		fs.Usage()
 		return 2
 	}
-	if !validSecretName.MatchString(*name) {
+	if !validSecretName().MatchString(*name) {
 		return fail(env, fmt.Errorf("--name %q is not a valid secret name: start with a letter or '_', then use letters, digits or '_'", *name))
 	}
 	value, err := readValue(env, *valueFile)
