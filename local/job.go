@@ -126,7 +126,7 @@ func (r *run) attempt(ctx context.Context, j *pipeline.Job, i, attempt int, secr
 		Env:      pipeline.MergeEnv(j.Env, r.opts.Env),
 		Secrets:  secrets,
 	}, jd.ws)
-	job, err := r.ex.Start(ctx, executor.Spec{Workspace: jd.ws, Home: jd.home, Control: jd.control, Env: env, Log: log.W})
+	job, err := r.start(ctx, executor.Spec{Workspace: jd.ws, Home: jd.home, Control: jd.control, Env: env, Log: log.W})
 	if err != nil {
 		err = fmt.Errorf("cannot start the job's %s executor: %w", r.ex.Isolation(), err)
 		fmt.Fprintf(log.W, "%v\n", err)

@@ -22,22 +22,37 @@ type jobDirs struct {
 // into its workspace. They live in the run's temporary directory, not in
 // the user's, so no tool run in the directory trips over them; remove
 // deletes them. In a shared workspace the workspace is the directory
-// itself.
+// itself. The shell executor needs neither a home (steps keep the user's)
+// nor a control directory, and gets none: making directories is most of
+// what a one-step run spends before its step.
 func (r *run) jobDirs(ctx context.Context, i, attempt int) (jobDirs, error) {
-	root := filepath.Join(r.tmp, strconv.Itoa(i)+"-"+strconv.Itoa(attempt))
-	jd := jobDirs{ws: filepath.Join(root, "ws"), home: filepath.Join(root, "home"), control: filepath.Join(root, "control")}
+	jd := jobDirs{ws: r.dir, remove: func() {}}
+	sandboxed := r.ex.Isolation() != executor.IsolationNone
+	if r.opts.SharedWorkspace && !sandboxed {
+		return jd, nil
+	}
+	tmp, err := r.tempDir()
+	if err != nil {
+		return jd, fmt.Errorf("cannot prepare the job: %w", err)
+	}
+	root := filepath.Join(tmp, strconv.Itoa(i)+"-"+strconv.Itoa(attempt))
 	jd.remove = func() { os.RemoveAll(root) }
-	for _, d := range []string{jd.home, jd.control} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
+	if !r.opts.SharedWorkspace {
+		jd.ws = filepath.Join(root, "ws")
+	}
+	if sandboxed {
+		jd.home, jd.control = filepath.Join(root, "home"), filepath.Join(root, "control")
+		for _, d := range []string{jd.home, jd.control} {
+			if err := os.MkdirAll(d, 0o700); err != nil {
+				return jd, fmt.Errorf("cannot prepare the job: %w", err)
+			}
+		}
+		// The control directory holds the step scripts the steps' user reads.
+		if err := os.Chmod(jd.control, 0o755); err != nil {
 			return jd, fmt.Errorf("cannot prepare the job: %w", err)
 		}
 	}
-	// The control directory holds the step scripts the steps' user reads.
-	if err := os.Chmod(jd.control, 0o755); err != nil {
-		return jd, fmt.Errorf("cannot prepare the job: %w", err)
-	}
 	if r.opts.SharedWorkspace {
-		jd.ws = r.dir
 		return jd, nil
 	}
 	if err := r.src.checkout(ctx, jd.ws); err != nil {
@@ -45,6 +60,37 @@ func (r *run) jobDirs(ctx context.Context, i, attempt int) (jobDirs, error) {
 		return jd, fmt.Errorf("cannot prepare the job's workspace: %w", err)
 	}
 	return jd, nil
+}
+
+// tempDir returns the run's temporary directory, making it on first use.
+// The job user of a sandbox started as root reaches its workspace through
+// it, so it may be traversed (but not listed) by anyone.
+func (r *run) tempDir() (string, error) {
+	r.tmpMu.Lock()
+	defer r.tmpMu.Unlock()
+	if r.tmp != "" {
+		return r.tmp, nil
+	}
+	d, err := os.MkdirTemp("", "lathe-exec-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(d, 0o711); err != nil {
+		os.Remove(d)
+		return "", err
+	}
+	r.tmp = d
+	return d, nil
+}
+
+// start starts an attempt's executor job. The shell executor's job is
+// made here without its record of process groups, which only an agent
+// that restarts reads: steps still run, and are stopped, the same way.
+func (r *run) start(ctx context.Context, spec executor.Spec) (executor.Job, error) {
+	if r.ex.Isolation() == executor.IsolationNone {
+		return &executor.Shell{Grace: r.opts.Grace, Dir: spec.Workspace, Env: spec.Env}, nil
+	}
+	return r.ex.Start(ctx, spec)
 }
 
 // baseEnv is where a job's environment starts. lathe exec runs on the

@@ -130,15 +130,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		defer r.src.prune(ctx)
 	}
-	if r.tmp, err = os.MkdirTemp("", "lathe-exec-"); err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(r.tmp)
-	// The job user of a sandbox started as root reaches its workspace
-	// through here.
-	if err := os.Chmod(r.tmp, 0o711); err != nil {
-		return nil, err
-	}
+	defer func() {
+		if r.tmp != "" {
+			os.RemoveAll(r.tmp)
+		}
+	}()
 	for _, j := range jobs {
 		r.con.width = max(r.con.width, len(j.Name))
 	}
