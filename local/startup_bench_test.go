@@ -16,7 +16,9 @@ import (
 // each figure beside its floor measured in the same iterations:
 //
 //   - start-ms: process start → the first step's output, for a one-step
-//     pipeline, beside sh-start-ms, the same for `sh -e -c 'echo mark'`;
+//     pipeline, beside sh-start-ms, the same for `sh -e -c 'echo mark'`,
+//     and go-start-ms, the same for a Go program that only prints (what
+//     any Go binary spends starting, before lathe's own packages);
 //   - 20-ms: the whole `lathe exec` of one job of 20 `true` steps, beside
 //     sh20-ms, the same 20 commands each run in its own `sh -e -c`
 //     one after another; 20/sh20 is their ratio.
@@ -26,6 +28,7 @@ import (
 // the sandbox where bubblewrap is installed).
 func BenchmarkExecProcess(b *testing.B) {
 	bin := lathetest.Binary(b)
+	hello := helloBinary(b)
 	one := b.TempDir()
 	write(b, one, ".lathe.yml", "jobs:\n  a:\n    steps: [echo mark]\n")
 	twenty := b.TempDir()
@@ -38,10 +41,11 @@ func BenchmarkExecProcess(b *testing.B) {
 			if mode.args == nil {
 				lathetest.NeedSandbox(b)
 			}
-			var start, floor, all, sh20 []time.Duration
+			var start, floor, goFloor, all, sh20 []time.Duration
 			for b.Loop() {
 				start = append(start, untilMark(b, exec.Command(bin, append([]string{"exec", "--dir", one}, mode.args...)...)))
 				floor = append(floor, untilMark(b, exec.Command("/bin/sh", "-e", "-c", "echo mark")))
+				goFloor = append(goFloor, untilMark(b, exec.Command(hello)))
 
 				t0 := time.Now()
 				cmd := exec.Command(bin, append([]string{"exec", "--dir", twenty}, mode.args...)...)
@@ -64,6 +68,7 @@ func BenchmarkExecProcess(b *testing.B) {
 			s, f, a, t := median(start), median(floor), median(all), median(sh20)
 			b.ReportMetric(ms(s), "start-ms")
 			b.ReportMetric(ms(f), "sh-start-ms")
+			b.ReportMetric(ms(median(goFloor)), "go-start-ms")
 			b.ReportMetric(ms(a), "20-ms")
 			b.ReportMetric(ms(t), "sh20-ms")
 			b.ReportMetric(float64(a)/float64(t), "20/sh20")
@@ -103,4 +108,19 @@ func write(b *testing.B, dir, name, content string) {
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// helloBinary builds a Go program that prints "mark" and exits.
+func helloBinary(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	write(b, dir, "main.go", "package main\n\nimport \"os\"\n\nfunc main() { os.Stdout.WriteString(\"mark\\n\") }\n")
+	write(b, dir, "go.mod", "module hello\n")
+	out := filepath.Join(dir, "hello")
+	cmd := exec.Command("go", "build", "-o", out, ".")
+	cmd.Dir = dir
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build hello: %v\n%s", err, msg)
+	}
+	return out
 }

@@ -56,7 +56,11 @@ func newSource(ctx context.Context, dir string, rp repo) (*source, error) {
 			return nil, fmt.Errorf("list the files to copy into the jobs' workspaces: %w", err)
 		}
 		for _, p := range strings.Split(string(out), "\x00") {
-			if p != "" && !strings.HasPrefix(p, execDir+"/") {
+			if p == "" || strings.HasPrefix(p, execDir+"/") {
+				continue
+			}
+			// Deleted but still in the index: not in the working tree.
+			if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p))); err == nil {
 				s.files = append(s.files, p)
 			}
 		}

@@ -149,3 +149,31 @@ jobs:
 		})
 	}
 }
+
+// A directory below a repository's top level (lathe exec --dir
+// examples/phases) is copied file by file: what git lists there, tracked or
+// new, without ignored files.
+func TestJobsCopyASubdirectoryOfARepository(t *testing.T) {
+	repo := lathetest.Repo(t, map[string]string{
+		".gitignore":          "*.log\n",
+		"app/.lathe.yml":      "jobs:\n  look:\n    steps: ['cat tracked.txt new.txt; test ! -e debug.log && test ! -e ../outside.txt && echo clean']\n",
+		"app/tracked.txt":     "tracked\n",
+		"outside.txt":         "not part of app\n",
+		"app/deleted.txt":     "deleted before the run\n",
+		"app/sub/nested.yaml": "nested: true\n",
+	})
+	app := filepath.Join(repo, "app")
+	for p, s := range map[string]string{"new.txt": "new\n", "debug.log": "ignored\n"} {
+		if err := os.WriteFile(filepath.Join(app, p), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(filepath.Join(app, "deleted.txt")); err != nil {
+		t.Fatal(err)
+	}
+	res, out := runIn(t, app, local.Options{})
+	if res.Status != lathe.StatusSuccess || !strings.Contains(out, "tracked\n") || !strings.Contains(out, "] new\n") ||
+		!strings.Contains(out, "] clean\n") || !strings.Contains(out, "its own copy of the directory's 4 files") {
+		t.Errorf("run = %s\n%s", res.Status, out)
+	}
+}
