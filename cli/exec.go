@@ -19,8 +19,9 @@ import (
 const exitInterrupted = 130
 
 // cmdExec runs a pipeline from a directory on this machine, with no server,
-// through the engine and shell executor the server and agents use. The exit
-// code is the run's: 0 only when it succeeded, 130 when interrupted.
+// through the engine and executor the server and agents use (package
+// local). The exit code is the run's: 0 only when it succeeded, 130 when
+// interrupted.
 func cmdExec(ctx context.Context, args []string, env *Env) int {
 	fs := newFlags(env, "exec", "[PIPELINE]")
 	job := fs.String("job", "", "run only this job and the jobs it needs")
