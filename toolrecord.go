@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
 // ToolNamePattern is a tool's name; ToolVersionPattern one of its versions.
 var (
-	ToolNamePattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
-	ToolVersionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,62}$`)
+	ToolNamePattern    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`) })
+	ToolVersionPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,62}$`) })
 )
 
 // ParseToolRef splits a step's `uses:` "NAME@VERSION", checking both parts.
@@ -20,9 +21,9 @@ func ParseToolRef(ref string) (name, version string, err error) {
 	switch {
 	case !ok:
 		return "", "", fmt.Errorf("%q: write the tool as NAME@VERSION", ref)
-	case !ToolNamePattern.MatchString(name):
+	case !ToolNamePattern().MatchString(name):
 		return "", "", fmt.Errorf("%q: tool name %q: must be lower-case letters, digits, '.', '_' or '-', starting with a letter or digit", ref, name)
-	case !ToolVersionPattern.MatchString(version):
+	case !ToolVersionPattern().MatchString(version):
 		return "", "", fmt.Errorf("%q: version %q: must be letters, digits, '.', '_', '+' or '-', starting with a letter or digit", ref, version)
 	}
 	return name, version, nil

@@ -14,6 +14,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
@@ -34,15 +35,15 @@ type cacheState struct {
 	hits map[string]bool
 }
 
-var hashFilesCall = regexp.MustCompile(`\{\{\s*hashFiles\(([^)]*)\)\s*\}\}`)
+var hashFilesCall = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{\s*hashFiles\(([^)]*)\)\s*\}\}`) })
 
 // cacheKey evaluates a key template over the workspace: each
 // `{{ hashFiles('glob', …) }}` becomes the hash of the files the globs
 // match.
 func cacheKey(tmpl, ws string) (string, error) {
 	var ferr error
-	key := hashFilesCall.ReplaceAllStringFunc(tmpl, func(call string) string {
-		args := hashFilesCall.FindStringSubmatch(call)[1]
+	key := hashFilesCall().ReplaceAllStringFunc(tmpl, func(call string) string {
+		args := hashFilesCall().FindStringSubmatch(call)[1]
 		var globs []string
 		for _, a := range strings.Split(args, ",") {
 			a = strings.Trim(strings.TrimSpace(a), `'"`)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -21,7 +22,7 @@ const RegistrationTokenPrefix = "lathe_reg_"
 // AgentStateHeader tells an agent that gets no work why: "unauthorized" or "disabled".
 const AgentStateHeader = "Lathe-Agent-State"
 
-var agentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+var agentName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`) })
 
 // RequireAgentAuthorization makes newly registered agents wait for an admin
 // to authorize them before they get work (Kraken's "authorized").
@@ -30,9 +31,9 @@ func (s *Server) RequireAgentAuthorization(on bool) { s.agentsNeedAuthorization.
 
 func checkAgentName(name string) error {
 	switch {
-	case !agentName.MatchString(name):
+	case !agentName().MatchString(name):
 		return problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
-	case allDigits.MatchString(name):
+	case allDigits().MatchString(name):
 		return problemf(http.StatusBadRequest, "name: %q must not be all digits (a number in a URL means an agent ID)", name)
 	}
 	return nil

@@ -97,7 +97,7 @@ func (s *Server) putArtifact(w http.ResponseWriter, r *http.Request) error {
 	}
 	sum := r.Header.Get(lathe.ArtifactSHA256Header)
 	_, inTrailer := r.Trailer[http.CanonicalHeaderKey(lathe.ArtifactSHA256Header)]
-	if sum != "" && !hexSHA256.MatchString(sum) || sum == "" && !inTrailer {
+	if sum != "" && !hexSHA256().MatchString(sum) || sum == "" && !inTrailer {
 		return problemf(http.StatusBadRequest, "%s: send the file's SHA-256 as 64 lower-case hex digits, as a header or a trailer", lathe.ArtifactSHA256Header)
 	}
 	size := r.ContentLength

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -15,7 +16,7 @@ import (
 // /branches/release/1.x works as written; release%2F1.x (as the OpenAPI
 // document's one-segment parameter has it) means the same.
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // Limits of a branch's settings.
 const (
@@ -52,7 +53,7 @@ func (in branchInput) apply(set *lathe.BranchSettings) error {
 		seen := map[string]bool{}
 		for i, v := range env {
 			switch {
-			case !envName.MatchString(v.Name) || len(v.Name) > 128:
+			case !envName().MatchString(v.Name) || len(v.Name) > 128:
 				return problemf(http.StatusBadRequest, "env[%d].name: %q is not a variable name: start with a letter or '_', then letters, digits or '_'", i, v.Name)
 			case strings.HasPrefix(strings.ToUpper(v.Name), "LATHE_"):
 				return problemf(http.StatusBadRequest, "env[%d].name: %q: LATHE_ variables are set by the server", i, v.Name)

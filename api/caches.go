@@ -104,7 +104,7 @@ func (s *Server) saveCache(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sum := r.Header.Get(lathe.CacheSHA256Header)
-	if !hexSHA256.MatchString(sum) {
+	if !hexSHA256().MatchString(sum) {
 		return problemf(http.StatusBadRequest, "%s: send the archive's SHA-256 as 64 lower-case hex digits", lathe.CacheSHA256Header)
 	}
 	if s.results.caches == nil {

@@ -5,12 +5,13 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
 )
 
 // environmentName is the form of an environment's name.
-var environmentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+var environmentName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`) })
 
 // environmentInput creates or updates an environment.
 type environmentInput struct {
@@ -29,7 +30,7 @@ type environmentList struct {
 
 // check validates the input and returns the environment it describes.
 func (in environmentInput) check() (*lathe.Environment, error) {
-	if !environmentName.MatchString(in.Name) {
+	if !environmentName().MatchString(in.Name) {
 		return nil, problemf(http.StatusBadRequest, "name: %q must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit", in.Name)
 	}
 	if in.Position < 0 || in.Position > 1000 {

@@ -44,7 +44,7 @@ func (in forgeInput) apply(f *lathe.Forge) (*string, error) {
 	case in.APIURL != nil || f.APIURL == "" || f.Kind != oldKind || f.URL != oldURL:
 		f.APIURL = defaultAPIURL(forge.Kind(f.Kind), f.URL)
 	}
-	if !projectName.MatchString(f.Name) || allDigits.MatchString(f.Name) {
+	if !projectName().MatchString(f.Name) || allDigits().MatchString(f.Name) {
 		return nil, problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit, not all digits", f.Name)
 	}
 	if _, err := forge.ParseKind(f.Kind); err != nil {

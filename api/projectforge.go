@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/git"
@@ -16,7 +17,9 @@ import (
 // pushes are trusted, and who may open a trusted pull request.
 
 // repoPath is owner/name, or GitLab's group/subgroup/name.
-var repoPath = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$`)
+var repoPath = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$`)
+})
 
 // maxProtected bounds a project's protected branch patterns.
 const maxProtected = 100
@@ -75,7 +78,7 @@ func (s *Server) applyForge(r *http.Request, in projectInput, p *lathe.Project) 
 		p.Repo = strings.TrimSuffix(strings.Trim(strings.TrimSpace(*in.Repo), "/"), ".git")
 	}
 	switch {
-	case p.Repo != "" && (!repoPath.MatchString(p.Repo) || strings.Contains(p.Repo, "..")):
+	case p.Repo != "" && (!repoPath().MatchString(p.Repo) || strings.Contains(p.Repo, "..")):
 		return "", problemf(http.StatusBadRequest, "repo: %q must be the repository's path on the forge, owner/name", p.Repo)
 	case p.ForgeID != 0 && p.Repo == "":
 		return "", problemf(http.StatusBadRequest, "repo: a project on a forge names its repository there, owner/name")

@@ -4,14 +4,15 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/git"
 )
 
 var (
-	projectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
-	allDigits   = regexp.MustCompile(`^[0-9]+$`)
+	projectName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`) })
+	allDigits   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+$`) })
 )
 
 // projectInput is the body of create and update; absent fields keep their value on update.
@@ -54,9 +55,9 @@ func (in projectInput) apply(p *lathe.Project) (string, error) {
 	}
 	var err error
 	switch {
-	case !projectName.MatchString(p.Name):
+	case !projectName().MatchString(p.Name):
 		err = problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit", p.Name)
-	case allDigits.MatchString(p.Name):
+	case allDigits().MatchString(p.Name):
 		err = problemf(http.StatusBadRequest, "name: %q must not be all digits (a number in a URL means a project ID)", p.Name)
 	case url == "":
 		err = problemf(http.StatusBadRequest, "url: required: a git URL or path that `git clone` accepts")

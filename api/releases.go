@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/trigger"
@@ -21,11 +22,13 @@ const (
 )
 
 // candidateVersion is VERSION-rcN with an integer N.
-var candidateVersion = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._+-]{0,99})-rc([0-9]{1,6})$`)
+var candidateVersion = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._+-]{0,99})-rc([0-9]{1,6})$`)
+})
 
 // parseCandidate splits VERSION-rcN, refusing anything else with the seed's message.
 func parseCandidate(v string) (string, int, error) {
-	m := candidateVersion.FindStringSubmatch(v)
+	m := candidateVersion().FindStringSubmatch(v)
 	if m == nil {
 		return "", 0, problemf(http.StatusBadRequest, "%s", msgBadVersion)
 	}
@@ -111,7 +114,7 @@ func (s *Server) listReleases(w http.ResponseWriter, r *http.Request) error {
 
 // releaseVersion is the release a path names: VERSION, or VERSION-rcN.
 func releaseVersion(v string) string {
-	if m := candidateVersion.FindStringSubmatch(v); m != nil {
+	if m := candidateVersion().FindStringSubmatch(v); m != nil {
 		return m[1]
 	}
 	return v

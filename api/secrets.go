@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -19,7 +20,7 @@ import (
 // the project in the path, or none. No handler ever answers with a value,
 // and no error message repeats one.
 
-var secretName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+var secretName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`) })
 
 // maxSecretValue bounds a value (a private key or a kubeconfig fits).
 const maxSecretValue = 64 << 10
@@ -40,7 +41,7 @@ type secretList struct {
 
 func validSecretName(name string) error {
 	switch {
-	case !secretName.MatchString(name) || len(name) > 128:
+	case !secretName().MatchString(name) || len(name) > 128:
 		return problemf(http.StatusBadRequest, "name: %q must be 1–128 upper-case letters, digits and '_', not starting with a digit ([A-Z_][A-Z0-9_]*)", name)
 	case strings.HasPrefix(name, "LATHE_"):
 		return problemf(http.StatusBadRequest, "name: %q: names starting with LATHE_ are Lathe's own job variables", name)

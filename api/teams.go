@@ -30,7 +30,7 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	if !projectName.MatchString(in.Name) {
+	if !projectName().MatchString(in.Name) {
 		return problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit", in.Name)
 	}
 	tm := &lathe.Team{Name: in.Name}

@@ -58,7 +58,7 @@ func (s *Server) publishTool(w http.ResponseWriter, r *http.Request) error {
 		return problemf(http.StatusServiceUnavailable, "this server keeps no tools")
 	}
 	want := r.Header.Get(lathe.ToolSHA256Header)
-	if want != "" && !hexSHA256.MatchString(want) {
+	if want != "" && !hexSHA256().MatchString(want) {
 		return problemf(http.StatusBadRequest, "%s: send the archive's SHA-256 as 64 lower-case hex digits", lathe.ToolSHA256Header)
 	}
 	if r.ContentLength > s.tools.max {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/blob"
@@ -64,7 +65,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 
 // legacyUpload is how archives were named before they were blobs:
 // <run id>/<name>.<sha256>.tar.gz.
-var legacyUpload = regexp.MustCompile(`^(.+)\.([0-9a-f]{64})\.tar\.gz$`)
+var legacyUpload = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+)\.([0-9a-f]{64})\.tar\.gz$`) })
 
 // adoptLegacyUploads renames the archives a server before blob keys left
 // in dir to their keys, so a run that spans the upgrade still downloads
@@ -87,7 +88,7 @@ func adoptLegacyUploads(dir string) error {
 			return fmt.Errorf("uploads: %w", err)
 		}
 		for _, f := range files {
-			m := legacyUpload.FindStringSubmatch(f.Name())
+			m := legacyUpload().FindStringSubmatch(f.Name())
 			if m == nil || f.IsDir() || lathe.CheckUploadName(m[1]) != nil {
 				continue
 			}

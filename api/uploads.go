@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/blob"
@@ -32,7 +33,7 @@ const DefaultMaxUpload = 1 << 30
 // bound one busy project fills the server's disk.
 const DefaultUploadQuota = 10 << 30
 
-var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var hexSHA256 = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
 
 // uploadFiles is where the archives are kept.
 type uploadFiles struct {
@@ -71,7 +72,7 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sum := r.Header.Get(lathe.UploadSHA256Header)
-	if !hexSHA256.MatchString(sum) {
+	if !hexSHA256().MatchString(sum) {
 		return problemf(http.StatusBadRequest, "%s: send the archive's SHA-256 as 64 lower-case hex digits", lathe.UploadSHA256Header)
 	}
 	if r.ContentLength > s.uploads.max {

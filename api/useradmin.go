@@ -34,7 +34,7 @@ func (in userUpdate) applyIdentity(u *lathe.User, details map[string]any) error 
 }
 
 func validUserName(name string) bool {
-	return projectName.MatchString(name) && !allDigits.MatchString(name)
+	return projectName().MatchString(name) && !allDigits().MatchString(name)
 }
 
 // checkEmail accepts "" (no address) or one bare address, such as

@@ -50,7 +50,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	if !projectName.MatchString(in.Name) || allDigits.MatchString(in.Name) {
+	if !projectName().MatchString(in.Name) || allDigits().MatchString(in.Name) {
 		return problemf(http.StatusBadRequest, "name: %q must be 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit, and not all digits", in.Name)
 	}
 	if err := checkEmail(in.Email); err != nil {

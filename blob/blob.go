@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sync"
 )
 
 // Store keeps objects by key.
@@ -56,11 +57,13 @@ var ErrMismatch = errors.New("blob content does not match")
 // ErrKey is a key that is not one a server makes.
 var ErrKey = errors.New("invalid blob key")
 
-var keyPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$`)
+var keyPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$`)
+})
 
 // CheckKey refuses a key that is not of the form the package describes.
 func CheckKey(key string) error {
-	if len(key) > 1024 || !keyPattern.MatchString(key) {
+	if len(key) > 1024 || !keyPattern().MatchString(key) {
 		return fmt.Errorf("%w: %q", ErrKey, key)
 	}
 	return nil

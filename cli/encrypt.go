@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -15,7 +16,7 @@ import (
 )
 
 // validSecretName is the rule pipeline files hold secret names to.
-var validSecretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var validSecretName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // cmdEncrypt seals a value with a project's public key, for a pipeline
 // file: only the server, holding the project's private key, can open it.
@@ -35,7 +36,7 @@ func encryptBody(fs *pflag.FlagSet, env *Env) body {
 		if len(pos) > 0 || *project == "" {
 			return badUsage
 		}
-		if !validSecretName.MatchString(*name) {
+		if !validSecretName().MatchString(*name) {
 			return fail(env, fmt.Errorf("--name %q is not a valid secret name: start with a letter or '_', then use letters, digits or '_'", *name))
 		}
 		value, err := readValue(env, *valueFile)

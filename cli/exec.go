@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/local"
 	"github.com/lathe-ci/lathe/pipeline"
 )
@@ -21,8 +22,9 @@ import (
 const exitInterrupted = 130
 
 // cmdExec runs a pipeline from a directory on this machine, with no server,
-// through the engine and shell executor the server and agents use. The exit
-// code is the run's: 0 only when it succeeded, 130 when interrupted.
+// through the engine and executor the server and agents use (package
+// local). The exit code is the run's: 0 only when it succeeded, 130 when
+// interrupted.
 func execCmd(env *Env) *cobra.Command {
 	return env.leaf("exec [PIPELINE]", "run a pipeline from this directory on this machine, with no server", func(fs *pflag.FlagSet) body {
 		return execBody(fs, env)
@@ -34,27 +36,31 @@ func execBody(fs *pflag.FlagSet, env *Env) body {
 	var params, vars keyValues
 	fs.Var(&params, "param", "`K=V`: a parameter of the run (repeatable)")
 	fs.Var(&vars, "env", "`K=V`: set in every job's environment, over the pipeline's and job's own (repeatable)")
-	event := fs.String("event", pipeline.EventManual, "the `kind` of event that when: conditions see: push, pull_request, tag, schedule, manual, webhook or pipeline (LATHE_EVENT is exec either way)")
+	event := fs.String("event", "", "the `kind` of event that when: conditions see: push, pull_request, tag, schedule, manual, webhook or pipeline (default: from the repository, as a server sees a push: push on a branch, tag at a detached tag, else manual; LATHE_EVENT is exec either way)")
 	approve := fs.Bool("approve", false, "answer approval gates and run the jobs behind them (default: skip them and their dependents)")
-	dir := fs.String("dir", ".", "directory holding .lathe.yml or .lathe/*.yml; the steps run in it, not in a fresh checkout")
-	// One job at a time by default: jobs share the directory, so running
-	// them at once could have them trip over each other's files.
-	parallel := fs.Int("parallel", 1, "how many jobs may run at once (they share the directory)")
+	dir := fs.String("dir", ".", "directory holding .lathe.yml or .lathe/*.yml; each job gets its own copy of it as it is now (uncommitted changes included, ignored files left out)")
+	shared := fs.Bool("shared-workspace", false, "run every job in --dir itself, as you (shell executor), instead of in a copy of its own; jobs then see each other's files")
+	var exOpts executor.Options
+	fs.StringVar(&exOpts.Kind, "executor", "", "where steps run: sandbox (bubblewrap, as on an agent: only the job's workspace is writable) or shell (as you, no isolation) (default: sandbox; shell with --shared-workspace)")
+	fs.StringVar(&exOpts.JobUser, "job-user", "nobody", "with the sandbox, run as root: the user steps run as, a name or UID[:GID]")
+	parallel := fs.Int("parallel", 1, "how many jobs may run at once")
 	grace := fs.Duration("grace", 10*time.Second, "after Ctrl-C, how long a step has between SIGTERM and SIGKILL")
 	return func(ctx context.Context, pos []string) int {
 		if len(pos) > 1 {
 			return badUsage
 		}
 		opts := local.Options{
-			Dir:      *dir,
-			Job:      *job,
-			Event:    *event,
-			Env:      vars.vars,
-			Approve:  *approve,
-			Parallel: *parallel,
-			Grace:    *grace,
-			Out:      env.Stdout,
-			Color:    colorOn(env),
+			Dir:             *dir,
+			Job:             *job,
+			Event:           *event,
+			Env:             vars.vars,
+			Approve:         *approve,
+			Parallel:        *parallel,
+			Grace:           *grace,
+			SharedWorkspace: *shared,
+			Executor:        exOpts,
+			Out:             env.Stdout,
+			Color:           colorOn(env),
 		}
 		if len(pos) == 1 {
 			opts.Pipeline = pos[0]

@@ -107,9 +107,12 @@ func TestExecRunsTheDAGAndSkipsDependentsOfAFailure(t *testing.T) {
 		`\[lint\] +job=lint event=exec branch=main ref=refs/heads/main pipeline=main ci=true`,
 		`\[lint\] +greeting=from-job extra=given`,
 		`\[lint\] +commit=`+commit,
-		`\[lint\] +workspace=`+regexp.QuoteMeta(repo),
-		`\[lint\] +pwd=`+regexp.QuoteMeta(real),
 	)
+	// The job ran in a checkout of its own, not in the repository.
+	ws := regexp.MustCompile(`(?m)^\[lint\] +workspace=(\S+)$`).FindStringSubmatch(log)
+	if ws == nil || ws[1] == repo || ws[1] == real || !strings.Contains(log, "pwd="+ws[1]+"\n") {
+		t.Errorf("lint's workspace = %q; want a checkout of its own, its working directory\n%s", ws, log)
+	}
 	if strings.Contains(log, "packaging") {
 		t.Error("the dependent of the failed job ran")
 	}
@@ -234,7 +237,8 @@ func TestExecParallelJobsNeverInterleaveMidLine(t *testing.T) {
       - i=0; while [ $i -lt 2000 ]; do echo "` + me + `-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"; i=$((i+1)); done; printf '` + me + `-tail'`
 	}
 	writeFile(t, dir, ".lathe.yml", "jobs:"+job("left", "right")+job("right", "left")+"\n")
-	code, out, stderr := execIn(t, dir, "--parallel", "2")
+	// The jobs see each other's files only in a shared workspace.
+	code, out, stderr := execIn(t, dir, "--parallel", "2", "--shared-workspace")
 	if code != 0 {
 		t.Fatalf("exit code = %d\n%s%s", code, out, stderr)
 	}
@@ -280,7 +284,8 @@ jobs:
 	var stdout, stderr bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- cli.Main([]string{"lathe", "exec", "--dir", dir, "--grace", "2s"}, nil, &stdout, &stderr)
+		// Shared and unsandboxed, the step's pid file is where the test reads it.
+		done <- cli.Main([]string{"lathe", "exec", "--dir", dir, "--grace", "2s", "--shared-workspace"}, nil, &stdout, &stderr)
 	}()
 	var pid int
 	deadline := time.Now().Add(30 * time.Second)
@@ -426,7 +431,9 @@ jobs:
     needs: [optional]
     steps: [echo after ran]
 `)
-	code, out, stderr := execIn(t, dir)
+	// The attempts count in the shared directory; on their own, each
+	// would start from a fresh workspace (as on an agent).
+	code, out, stderr := execIn(t, dir, "--shared-workspace")
 	if code != 0 {
 		t.Errorf("exit code = %d, want 0\n%s%s", code, out, stderr)
 	}

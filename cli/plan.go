@@ -44,7 +44,7 @@ func planBody(fs *pflag.FlagSet, env *Env) body {
 	project := fs.String("project", "", "plan the project's pipeline on the server at --ref instead of the local files")
 	ref := fs.String("ref", "", "with --project: branch, tag or commit (default: the project's default branch)")
 	dir := fs.String("dir", ".", "directory holding .lathe.yml or .lathe/*.yml")
-	event := fs.String("event", pipeline.EventManual, "the `kind` of event to plan for: push, pull_request, tag, schedule, manual, webhook or pipeline")
+	event := fs.String("event", "", "the `kind` of event to plan for: push, pull_request, tag, schedule, manual, webhook or pipeline (default: from --dir's repository, as lathe exec: push on a branch, tag at a detached tag, else manual; with --project, manual)")
 	o := outputFlags(fs, false)
 	var params keyValues
 	fs.Var(&params, "param", "`K=V`: a parameter of the run (repeatable)")
@@ -59,6 +59,9 @@ func planBody(fs *pflag.FlagSet, env *Env) body {
 		}
 		var out planOut
 		if *project != "" {
+			if *event == "" {
+				*event = pipeline.EventManual
+			}
 			q := url.Values{"ref": {*ref}, "event": {*event}}
 			for _, p := range params.vars {
 				q.Add("param", p.Name+"="+p.Value)
@@ -68,7 +71,7 @@ func planBody(fs *pflag.FlagSet, env *Env) body {
 				return fail(env, err)
 			}
 		} else {
-			p, err := localPlan(*dir, name, *event, params)
+			p, err := localPlan(ctx, *dir, name, *event, params)
 			if err != nil {
 				var invalid pipeline.ErrorList
 				if errors.As(err, &invalid) {
@@ -86,7 +89,7 @@ func planBody(fs *pflag.FlagSet, env *Env) body {
 	}
 }
 
-func localPlan(dir, name, event string, params keyValues) (*planOut, error) {
+func localPlan(ctx context.Context, dir, name, event string, params keyValues) (*planOut, error) {
 	pl, err := local.Load(dir, name)
 	if err != nil {
 		return nil, err
@@ -95,11 +98,13 @@ func localPlan(dir, name, event string, params keyValues) (*planOut, error) {
 	for _, p := range params.vars {
 		given[p.Name] = p.Value
 	}
-	plan, err := pl.Plan(pipeline.PlanInput{Params: given, Event: pipeline.Event{Kind: event}})
+	// The event exec would run for: the same jobs.
+	ev := local.RepoEvent(ctx, dir, event)
+	plan, err := pl.Plan(pipeline.PlanInput{Params: given, Event: ev})
 	if err != nil {
 		return nil, err
 	}
-	out := &planOut{Pipeline: pl.Name, Event: event, Stages: plan.Stages, Skipped: plan.Skipped}
+	out := &planOut{Pipeline: pl.Name, Commit: ev.Commit, Ref: ev.Ref, Event: ev.Kind, Stages: plan.Stages, Skipped: plan.Skipped}
 	for _, pv := range plan.Params {
 		out.Params = append(out.Params, lathe.EnvVar{Name: pv.Name, Value: pv.Value.Text()})
 	}

@@ -95,10 +95,10 @@ func subcommand(args []string) string {
 	return ""
 }
 
-var hexSHA = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+var hexSHA = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`) })
 
 // IsCommitID reports whether s is a full hexadecimal object name.
-func IsCommitID(s string) bool { return hexSHA.MatchString(s) }
+func IsCommitID(s string) bool { return hexSHA().MatchString(s) }
 
 func (m *Mirror) ensure(ctx context.Context) error {
 	if m.init {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Remote is a repository URL as git reads it: a local path (or file://),
@@ -34,19 +35,19 @@ func (h Hold) args(args ...string) []string {
 }
 
 var (
-	scpLike   = regexp.MustCompile(`^(?:[^@/]+@)?(\[[^\]]+\]|[^:/]+):`)
-	hasScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
-	helper    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*::`)
+	scpLike   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[^@/]+@)?(\[[^\]]+\]|[^:/]+):`) })
+	hasScheme = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`) })
+	helper    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*::`) })
 )
 
 // ParseRemote tells what kind of repository raw names, as git would.
 func ParseRemote(raw string) (Remote, error) {
 	switch {
-	case helper.MatchString(raw):
+	case helper().MatchString(raw):
 		// git's transport helpers (ext::, fd::…) run commands.
 		scheme, _, _ := strings.Cut(raw, "::")
 		return Remote{Scheme: scheme}, nil
-	case hasScheme.MatchString(raw):
+	case hasScheme().MatchString(raw):
 		u, err := url.Parse(raw)
 		if err != nil {
 			return Remote{}, fmt.Errorf("url: %s: %v", Redact(raw), redactErr(err))
@@ -55,8 +56,8 @@ func ParseRemote(raw string) (Remote, error) {
 			return Remote{Local: true, Path: u.Path, Scheme: "file"}, nil
 		}
 		return Remote{Scheme: strings.ToLower(u.Scheme), Host: u.Hostname(), Port: u.Port()}, nil
-	case scpLike.MatchString(raw) && !strings.Contains(strings.SplitN(raw, ":", 2)[0], "/"):
-		host := scpLike.FindStringSubmatch(raw)[1]
+	case scpLike().MatchString(raw) && !strings.Contains(strings.SplitN(raw, ":", 2)[0], "/"):
+		host := scpLike().FindStringSubmatch(raw)[1]
 		return Remote{Scheme: "ssh", Host: strings.Trim(host, "[]")}, nil
 	default:
 		return Remote{Local: true, Path: raw}, nil
@@ -193,11 +194,11 @@ func (p Policy) allowed(a netip.Addr) bool {
 var sharedSpace = netip.MustParsePrefix("100.64.0.0/10")
 
 // userinfo finds the credentials of URLs with a scheme (user:token@).
-var userinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'"]+@`)
+var userinfo = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'"]+@`) })
 
 // Redact hides the credentials of every URL in text: https://***@host/….
 func Redact(text string) string {
-	return userinfo.ReplaceAllString(text, "${1}***@")
+	return userinfo().ReplaceAllString(text, "${1}***@")
 }
 
 // SplitCredentials separates the credentials (user:token) of an http(s)
@@ -205,7 +206,7 @@ func Redact(text string) string {
 // credentials; or raw and "" when it has none.
 func SplitCredentials(raw string) (shown, credentials string) {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil || (u.Scheme != "https" && u.Scheme != "http") || !hasScheme.MatchString(raw) {
+	if err != nil || u.User == nil || (u.Scheme != "https" && u.Scheme != "http") || !hasScheme().MatchString(raw) {
 		return raw, ""
 	}
 	credentials = u.User.String()

@@ -44,7 +44,7 @@ func (r *run) runJob(ctx context.Context, i int) (lathe.Status, string) {
 	var st lathe.Status
 	var reason string
 	for attempt := 1; ; attempt++ {
-		st, reason = r.attempt(ctx, j, attempt, secrets, log)
+		st, reason = r.attempt(ctx, j, i, attempt, secrets, log)
 		if st == lathe.StatusSuccess || !retries(j.Retry, st, attempt) || ctx.Err() != nil {
 			break
 		}
@@ -95,103 +95,139 @@ func retries(rt pipeline.Retry, st lathe.Status, attempt int) bool {
 	return false
 }
 
-// attempt runs the job's steps once, in order in the run's directory,
-// stopping at the first failure, as an agent does (agent/job_runner.go):
-// the same shell executor, job environment and step statuses. Processes
-// the steps left in the background end with the attempt, as on an agent.
-func (r *run) attempt(ctx context.Context, j *pipeline.Job, attempt int, secrets []lathe.EnvVar, log *jobLog) (lathe.Status, string) {
+// attempt runs the job's steps once, as an agent does (agent/job_runner.go):
+// in a workspace of its own (unless the run shares its directory), through
+// the same executor, job environment and step statuses, stopping at the
+// first failure except for the actions that run after one (artifacts
+// `when: on_failure|always`). Processes the steps left in the background
+// end with the attempt, as on an agent.
+func (r *run) attempt(ctx context.Context, j *pipeline.Job, i, attempt int, secrets []lathe.EnvVar, log *jobLog) (lathe.Status, string) {
 	if j.Timeout > 0 {
 		var stop context.CancelFunc
 		ctx, stop = context.WithTimeoutCause(ctx, j.Timeout, errTimedOut)
 		defer stop()
 	}
-	env := executor.JobEnv(os.Environ(), &lathe.Assignment{
+	jd, err := r.jobDirs(ctx, i, attempt)
+	if err != nil {
+		fmt.Fprintf(log.W, "%v\n", err)
+		return stopStatus(ctx, lathe.StatusFailed), err.Error()
+	}
+	defer jd.remove()
+	env := executor.JobEnv(r.baseEnv(jd.home), &lathe.Assignment{
 		Attempt:  attempt,
 		Project:  filepath.Base(r.dir),
 		Pipeline: r.pl.Name,
 		Stage:    j.Stage,
 		Job:      j.Name,
-		Commit:   r.head.commit,
-		Ref:      r.head.ref,
-		Branch:   r.head.branch,
+		Commit:   r.repo.commit,
+		Ref:      r.repo.ref,
+		Branch:   r.repo.branch,
 		Event:    Event,
 		Env:      pipeline.MergeEnv(j.Env, r.opts.Env),
 		Secrets:  secrets,
-	}, r.dir)
-	// lathe exec runs on the user's own machine, in the user's own
-	// environment, like the commands they type.
-	sh := &executor.Shell{Grace: r.opts.Grace, Dir: r.dir, Env: env}
-	defer sh.Close()
+	}, jd.ws)
+	job, err := r.start(ctx, executor.Spec{Workspace: jd.ws, Home: jd.home, Control: jd.control, Env: env, Log: log.W})
+	if err != nil {
+		err = fmt.Errorf("cannot start the job's %s executor: %w", r.ex.Isolation(), err)
+		fmt.Fprintf(log.W, "%v\n", err)
+		return stopStatus(ctx, lathe.StatusFailed), err.Error()
+	}
+	defer job.Close()
 	if c := j.Container; c != nil {
-		// Containers need an agent's engine and a checkout of their own;
-		// here the steps run as the user typed them, which says so.
+		// Containers need an agent's engine; here the steps run on this
+		// machine, which says so.
 		fmt.Fprintf(log.W, "%c%s\n", headerMark, r.con.paint(dim, "── image "+c.Image+": lathe exec runs the steps on this machine, not in the image; services are not started"))
 	}
+	status, reason := lathe.StatusSuccess, ""
 	steps := j.Steps
 	for k, step := range steps {
 		where := fmt.Sprintf("step %d/%d", k+1, len(steps))
 		a := step.Action
-		// A step is named when its name says more than its command (or
-		// than its action's kind).
-		named := step.Name != "" && (a == nil && !strings.HasPrefix(firstLine(step.Run), step.Name) || a != nil && step.Name != a.Kind)
+		if status != lathe.StatusSuccess && !a.RunsAfterFailure() || status == lathe.StatusSuccess && !a.RunsAfterSuccess() ||
+			status != lathe.StatusSuccess && ctx.Err() != nil {
+			continue
+		}
+		// A command step is named when its name says more than its
+		// command; an action's header says what it does.
+		named := step.Name != "" && a == nil && !strings.HasPrefix(firstLine(step.Run), step.Name)
 		if named {
 			where += ": " + step.Name
 		}
 		if ctx.Err() != nil {
-			return stopStatus(ctx), fmt.Sprintf("%s before %s", stopReason(ctx, j), where)
+			return stopStatus(ctx, lathe.StatusCanceled), fmt.Sprintf("%s before %s", stopReason(ctx, j), where)
 		}
-		// Headers go through the job's pipe so they stay in order with the
-		// output of the step before; the mark makes them start a line.
-		if a != nil {
-			fmt.Fprintf(log.W, "%c%s\n", headerMark, r.con.paint(dim, "── "+where+": "+actionNote(a)))
-			continue
+		st, why := r.step(ctx, job, jd.ws, j, step, where, named, log)
+		if st != lathe.StatusSuccess && status == lathe.StatusSuccess {
+			status, reason = st, why
 		}
-		if named {
-			fmt.Fprintf(log.W, "%c%s\n", headerMark, r.con.paint(dim, "── "+where))
+	}
+	return status, reason
+}
+
+// step runs one step of a job and returns its status and, unless it
+// succeeded, why not. Headers go through the job's pipe so they stay in
+// order with the output of the step before; the mark makes them start a
+// line.
+func (r *run) step(ctx context.Context, job executor.Job, ws string, j *pipeline.Job, step lathe.StepDef, where string, named bool, log *jobLog) (lathe.Status, string) {
+	if a := step.Action; a != nil {
+		fmt.Fprintf(log.W, "%c%s\n", headerMark, r.con.paint(dim, "── "+where+": "+describeAction(a)))
+		err := r.action(ws, j.Name, a, log.W)
+		if err == nil && a.Kind == lathe.ActionDownload {
+			err = job.Own(ws)
 		}
-		fmt.Fprintf(log.W, "%c%s\n", headerMark, r.con.paint(bold, "$ "+firstLine(step.Run)))
-		code, err := sh.Run(ctx, executor.Step{Script: step.Run, Output: log.W})
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return stopStatus(ctx), fmt.Sprintf("%s in %s", stopReason(ctx, j), where)
-		case err != nil:
+		if err != nil {
 			fmt.Fprintf(log.W, "%v\n", err)
 			return lathe.StatusFailed, fmt.Sprintf("%v in %s", err, where)
-		case code != 0:
-			fmt.Fprintf(log.W, "exit status %d\n", code)
-			return lathe.StatusFailed, fmt.Sprintf("exit status %d in %s", code, where)
 		}
+		return lathe.StatusSuccess, ""
+	}
+	if named {
+		fmt.Fprintf(log.W, "%c%s\n", headerMark, r.con.paint(dim, "── "+where))
+	}
+	fmt.Fprintf(log.W, "%c%s\n", headerMark, r.con.paint(bold, "$ "+firstLine(step.Run)))
+	code, err := job.Run(ctx, executor.Step{Script: step.Run, Output: log.W})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return stopStatus(ctx, lathe.StatusCanceled), fmt.Sprintf("%s in %s", stopReason(ctx, j), where)
+	case err != nil:
+		fmt.Fprintf(log.W, "%v\n", err)
+		return lathe.StatusFailed, fmt.Sprintf("%v in %s", err, where)
+	case code != 0:
+		fmt.Fprintf(log.W, "exit status %d\n", code)
+		return lathe.StatusFailed, fmt.Sprintf("exit status %d in %s", code, where)
 	}
 	return lathe.StatusSuccess, ""
 }
 
-// actionNote says what a built-in action amounts to here: nothing, since
-// every job runs in the one working directory, which is already checked out
-// and where uploaded files stay for later jobs.
-func actionNote(a *lathe.StepAction) string {
+// describeAction is an action step's header.
+func describeAction(a *lathe.StepAction) string {
 	switch a.Kind {
-	case lathe.ActionCheckout:
-		return "checkout: the working directory is used as it is"
 	case lathe.ActionUpload:
-		return "upload " + a.Name + ": the files stay in the working directory, which later jobs share"
+		return fmt.Sprintf("upload %s (%s)", a.Name, strings.Join(a.Paths, ", "))
 	case lathe.ActionDownload:
-		return "download " + a.Name + ": the working directory already holds what earlier jobs left"
+		return "download " + a.Name
 	case lathe.ActionArtifacts:
-		return "artifacts: the files stay in the working directory; a server keeps them"
-	case lathe.ActionCacheRestore, lathe.ActionCacheSave:
-		return "cache " + a.Key + ": this machine's own directories are used as they are"
+		return "artifacts (" + strings.Join(a.Paths, ", ") + ")"
+	case lathe.ActionCacheRestore:
+		return "restore cache " + a.Key
+	case lathe.ActionCacheSave:
+		return "save cache " + a.Key
 	case lathe.ActionTool:
-		return "tool " + a.Tool + ": tools are published on a server and run by its agents; skipped here"
+		return "tool " + a.Tool
 	}
-	return a.Kind + ": not done on this machine"
+	return a.Kind
 }
 
-// stopStatus names why ctx ended: the job timed out, or the run was canceled.
-func stopStatus(ctx context.Context) lathe.Status {
-	if context.Cause(ctx) == errTimedOut {
+// stopStatus names why ctx ended: the job timed out, or the run was
+// canceled; def when it has not ended.
+func stopStatus(ctx context.Context, def lathe.Status) lathe.Status {
+	switch {
+	case context.Cause(ctx) == errTimedOut:
 		return lathe.StatusTimedOut
+	case ctx.Err() != nil:
+		return lathe.StatusCanceled
 	}
-	return lathe.StatusCanceled
+	return def
 }
 
 func stopReason(ctx context.Context, j *pipeline.Job) string {

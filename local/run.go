@@ -2,13 +2,16 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/pipeline"
 )
 
@@ -29,9 +32,10 @@ type Options struct {
 	// pipeline's defaults fill the rest.
 	Params map[string]string
 	// Event is the kind of event `when` conditions see (push, tag, …);
-	// "" is pipeline.EventManual, since a person started the run. Changed
-	// paths are unknown, so path conditions hold. LATHE_EVENT is "exec"
-	// whatever the conditions saw.
+	// "" takes it from the repository as RepoEvent does: a push to the
+	// branch checked out, so that exec runs the jobs a server would run
+	// for the same push. Changed paths are unknown, so path conditions
+	// hold. LATHE_EVENT is "exec" whatever the conditions saw.
 	Event string
 	// Env is added to every job's environment, overriding the pipeline's
 	// and the job's own.
@@ -41,6 +45,14 @@ type Options struct {
 	Approve bool
 	// Parallel is how many jobs may run at once; less than 1 means 1.
 	Parallel int
+	// SharedWorkspace runs every job's steps in Dir itself, one after
+	// another's files, instead of in a workspace of its own (see source).
+	SharedWorkspace bool
+	// Executor chooses how steps run, as on an agent (executor.New):
+	// Kind "" is the bubblewrap sandbox agents use by default, or the
+	// shell executor (the user's own processes) with SharedWorkspace.
+	// Its Grace is replaced by Grace.
+	Executor executor.Options
 	// Grace is how long a canceled step has between SIGTERM and SIGKILL;
 	// 0 is the executor's default.
 	Grace time.Duration
@@ -90,15 +102,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := readHead(ctx, dir)
-	kind := opts.Event
-	if kind == "" {
-		kind = pipeline.EventManual
-	}
-	plan, err := pl.Plan(pipeline.PlanInput{
-		Event:  pipeline.Event{Kind: kind, Branch: h.branch, Ref: h.ref, Commit: h.commit},
-		Params: opts.Params,
-	})
+	rp := readRepo(ctx, dir)
+	plan, err := pl.Plan(pipeline.PlanInput{Event: rp.event(opts.Event), Params: opts.Params})
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +114,27 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		left = nil
 	}
+	ex, err := newExecutor(opts)
+	if err != nil {
+		return nil, err
+	}
 	out := opts.Out
 	if out == nil {
 		out = io.Discard
 	}
-	r := &run{opts: opts, dir: dir, pl: pl, jobs: jobs, head: h, con: &console{w: out, color: opts.Color}}
+	r := &run{opts: opts, dir: dir, pl: pl, jobs: jobs, repo: rp, ex: ex, con: &console{w: out, color: opts.Color},
+		store: &store{base: filepath.Join(dir, filepath.FromSlash(execDir))}}
+	if !opts.SharedWorkspace {
+		if r.src, err = newSource(ctx, dir, rp); err != nil {
+			return nil, err
+		}
+		defer r.src.prune(ctx)
+	}
+	defer func() {
+		if r.tmp != "" {
+			os.RemoveAll(r.tmp)
+		}
+	}()
 	for _, j := range jobs {
 		r.con.width = max(r.con.width, len(j.Name))
 	}
@@ -130,7 +151,53 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		res.Jobs = append(res.Jobs, JobResult{Name: s.Job, Status: lathe.StatusSkipped, Reason: s.Reason})
 	}
 	r.con.summary(res)
+	where := "every job ran in " + dir + " (--shared-workspace)"
+	if r.src != nil {
+		where = r.src.describe(rp)
+	}
+	r.con.printf("%s", r.con.paint(dim, where+"; "+isolation(ex)))
+	if d := r.store.made(); d != "" {
+		r.con.printf("uploads and artifacts: %s", r.rel(d))
+	}
 	return res, nil
+}
+
+// newExecutor is the executor opts ask for. The sandbox as root hands
+// the workspace to the job user, which it must not do to the user's own
+// directory.
+func newExecutor(opts Options) (executor.Executor, error) {
+	eo := opts.Executor
+	eo.Grace = opts.Grace
+	if eo.Kind == "" {
+		eo.Kind = executor.KindSandbox
+		if opts.SharedWorkspace {
+			eo.Kind = executor.KindShell
+		}
+	}
+	if eo.Kind == executor.KindSandbox && opts.SharedWorkspace && os.Geteuid() == 0 {
+		return nil, errors.New("the sandbox, run as root, would give the shared directory to the job user; " +
+			"leave out --shared-workspace, or choose --executor shell")
+	}
+	return executor.New(eo)
+}
+
+// isolation says how steps run, for the run's first line.
+func isolation(ex executor.Executor) string {
+	if ex.Isolation() == executor.IsolationNone {
+		return "steps ran as you (--executor shell)"
+	}
+	return "steps ran in a " + ex.Isolation() + ", as on an agent"
+}
+
+// rel is path p as the user gave the directory: relative to the working
+// directory when it lies below it.
+func (r *run) rel(p string) string {
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return p
 }
 
 // narrow keeps the planned jobs called name (by expanded name, or by file

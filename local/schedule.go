@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/engine"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/pipeline"
 )
 
@@ -18,8 +20,18 @@ type run struct {
 	dir  string
 	pl   *pipeline.Pipeline
 	jobs []*pipeline.Job
-	head head
+	repo repo
 	con  *console
+	// ex runs the steps; src is what each job's workspace starts as (nil
+	// in a shared workspace), tmp holds the jobs' directories (made by
+	// tempDir when first needed).
+	ex    executor.Executor
+	src   *source
+	tmpMu sync.Mutex
+	tmp   string
+	// store keeps uploads and artifacts; uploads says whose they are.
+	store   *store
+	uploads uploads
 
 	// nodes[i] and results[i] are jobs[i] as the engine and the summary see
 	// it; a node's ID is its index.

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/lathe-ci/lathe"
 	"go.yaml.in/yaml/v3"
@@ -35,8 +36,10 @@ type Cache struct {
 // keyCall matches one {{ … }} of a key template; hashFilesArgs what a
 // hashFiles call may hold: quoted globs separated by commas.
 var (
-	keyCall       = regexp.MustCompile(`\{\{([^}]*)\}\}`)
-	hashFilesArgs = regexp.MustCompile(`^\s*hashFiles\(\s*('[^',]+'|"[^",]+")(\s*,\s*('[^',]+'|"[^",]+"))*\s*\)\s*$`)
+	keyCall       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{([^}]*)\}\}`) })
+	hashFilesArgs = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\s*hashFiles\(\s*('[^',]+'|"[^",]+")(\s*,\s*('[^',]+'|"[^",]+"))*\s*\)\s*$`)
+	})
 )
 
 // caches reads `cache:`: a list of {key, restore_keys, paths} (or one).
@@ -116,9 +119,9 @@ func (w *walker) caches(n *yaml.Node, path string) []Cache {
 // checkKeyTemplate says what is wrong with a key template, or "".
 func checkKeyTemplate(key string) string {
 	bad := ""
-	literal := keyCall.ReplaceAllStringFunc(key, func(call string) string {
-		inner := keyCall.FindStringSubmatch(call)[1]
-		if !hashFilesArgs.MatchString(inner) {
+	literal := keyCall().ReplaceAllStringFunc(key, func(call string) string {
+		inner := keyCall().FindStringSubmatch(call)[1]
+		if !hashFilesArgs().MatchString(inner) {
 			bad = call
 		}
 		return "h"

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/lathe-ci/lathe"
 	"go.yaml.in/yaml/v3"
@@ -17,10 +18,12 @@ var (
 	resourceKeys = []string{"cpus", "memory"}
 	// validImage is an image reference: NAME[:TAG][@DIGEST], lower-case
 	// path components, no spaces.
-	validImage = regexp.MustCompile(`^[a-z0-9]+([._-]+[a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@[a-z0-9]+:[a-f0-9]{32,})?$`)
+	validImage = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-z0-9]+([._-]+[a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@[a-z0-9]+:[a-f0-9]{32,})?$`)
+	})
 	// validServiceName is a host name the job container reaches a service by.
-	validServiceName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	memoryAmount     = regexp.MustCompile(`^([0-9]+)([bkmg]?)$`)
+	validServiceName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`) })
+	memoryAmount     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]+)([bkmg]?)$`) })
 )
 
 // containerKeys collects a job's container keys as they are read; check
@@ -36,7 +39,7 @@ func (w *walker) image(n *yaml.Node, path string) string {
 		w.errorf(n, path, "must be an image name like golang:1.23, not %s", describe(n))
 		return ""
 	}
-	if !validImage.MatchString(n.Value) {
+	if !validImage().MatchString(n.Value) {
 		w.errorf(n, path, "%q is not an image name: write NAME[:TAG] or NAME@DIGEST in lower case, like golang:1.23 or ghcr.io/org/tool:2", n.Value)
 		return ""
 	}
@@ -100,7 +103,7 @@ func (w *walker) service(n *yaml.Node, path string) (lathe.Service, bool) {
 		switch e.key.Value {
 		case "name":
 			nameNode = e.value
-			if !isScalar(e.value) || !validServiceName.MatchString(e.value.Value) {
+			if !isScalar(e.value) || !validServiceName().MatchString(e.value.Value) {
 				w.errorf(e.value, field, "must be a host name: lower-case letters, digits and '-', like db or redis-cache")
 				ok = false
 			}
@@ -192,7 +195,7 @@ func (w *walker) resources(n *yaml.Node, path string) *lathe.Resources {
 // memory reads an amount of memory: bytes, or a number with k, m or g.
 func (w *walker) memory(n *yaml.Node, path string) int64 {
 	const help = "must be an amount of memory like 512m or 4g (k, m, g: KiB, MiB, GiB), at least 6m"
-	m := memoryAmount.FindStringSubmatch(strings.ToLower(n.Value))
+	m := memoryAmount().FindStringSubmatch(strings.ToLower(n.Value))
 	if !isScalar(n) || m == nil {
 		w.errorf(n, path, "%s, not %s", help, describe(n))
 		return 0

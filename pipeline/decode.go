@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -26,7 +27,7 @@ func TooLarge(file string, size int64) *Error {
 
 // yamlLine pulls the line number out of the YAML library's error text, which
 // is the only place it reports one ("yaml: line 3: ...").
-var yamlLine = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`) })
 
 // decode parses data as exactly one YAML document and returns its root value.
 // A nil root means there is nothing to walk; the errors say why.
@@ -80,7 +81,7 @@ var parserProblems = map[string]bool{
 func syntaxError(file string, err error) *Error {
 	msg := err.Error()
 	line := 1
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		msg = m[2]
 		if n, convErr := strconv.Atoi(m[1]); convErr == nil && n > 0 {
 			line = n

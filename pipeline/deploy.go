@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -12,7 +13,7 @@ var (
 	environmentKeys = []string{"name", "url"}
 	approvalKeys    = []string{"from", "message"}
 	// validPrincipal is the rule for user and team names in approvals.
-	validPrincipal = regexp.MustCompile(`^@?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?$`)
+	validPrincipal = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^@?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?$`) })
 )
 
 // Environment marks a job as a deployment to a named environment.
@@ -67,7 +68,7 @@ func (w *walker) environment(n *yaml.Node, path string) *Environment {
 
 // envName reads an environment name.
 func (w *walker) envName(n *yaml.Node, path string) string {
-	if !isScalar(n) || !validName.MatchString(n.Value) {
+	if !isScalar(n) || !validName().MatchString(n.Value) {
 		w.errorf(n, path, "must be an environment name (%s)", nameRule)
 		return ""
 	}
@@ -93,7 +94,7 @@ func (w *walker) approval(n *yaml.Node, path string) *Approval {
 		case "from":
 			names, nodes := w.globs(e.value, field, "a user or team name")
 			for i, name := range names {
-				if !validPrincipal.MatchString(name) {
+				if !validPrincipal().MatchString(name) {
 					w.errorf(nodes[i], field, "%q is not a user or team name: use letters, digits, '.', '_' or '-', as in alice, ops or @org/ops", name)
 					continue
 				}

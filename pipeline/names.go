@@ -4,14 +4,15 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 var (
 	// validName is the rule for pipeline, stage and job names: safe in URLs,
 	// file names and log lines.
-	validName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+	validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`) })
 	// validEnvName is the portable shell rule for environment variables.
-	validEnvName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	validEnvName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 )
 
 // nameRule is said in every message about an invalid name.
@@ -38,4 +39,4 @@ func defaultName(file string) string {
 }
 
 // ValidName reports whether name is a valid pipeline, stage or job name.
-func ValidName(name string) bool { return validName.MatchString(name) }
+func ValidName(name string) bool { return validName().MatchString(name) }

@@ -64,10 +64,10 @@ func generateSchema() []byte {
 		"paths-ignore": stringOrList("Globs of paths whose changes alone do not run the job."),
 		"if":           cond,
 	})
-	env := js{"type": "object", "description": "Environment variables, NAME: value.", "propertyNames": js{"pattern": validEnvName.String()},
+	env := js{"type": "object", "description": "Environment variables, NAME: value.", "propertyNames": js{"pattern": validEnvName().String()},
 		"additionalProperties": js{"type": []string{"string", "number", "boolean", "null"}}}
 	globs := stringOrList("Globs relative to the workspace.")
-	secretName := js{"type": "string", "pattern": validEnvName.String()}
+	secretName := js{"type": "string", "pattern": validEnvName().String()}
 	secrets := js{"description": "Secrets to receive as env variables: names of secrets stored on the server, or a map of NAME: stored or NAME: {encrypted: ...} as lathe encrypt prints it.", "oneOf": []js{
 		{"type": "array", "items": secretName},
 		{"type": "object", "propertyNames": secretName, "additionalProperties": js{"oneOf": []js{
@@ -91,11 +91,11 @@ func generateSchema() []byte {
 		ActionDownload: action("Fetch files an earlier job uploaded.", downloadKeys, map[string]js{"name": str("Name of the set of files.")}, "name"),
 		"uses":         js{"type": "string", "pattern": `^[a-z0-9][a-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9._+-]*$`, "description": "Run a published tool, NAME@VERSION (see `lathe tool list`)."},
 		"with": js{"type": "object", "description": "A tool step's parameters; each reaches the tool as INPUT_<NAME> (upper case, '-' as '_'). Checked against the tool's manifest when a run is planned.",
-			"propertyNames":        js{"pattern": validToolParam.String()},
+			"propertyNames":        js{"pattern": validToolParam().String()},
 			"additionalProperties": js{"type": []string{"string", "number", "boolean"}}},
 	}
 	step := js{"oneOf": []js{str("A shell command."), object("A step: a command or a built-in action.", stepKeys, stepProps)}}
-	name := js{"type": "string", "pattern": validName.String()}
+	name := js{"type": "string", "pattern": validName().String()}
 	jobProps := map[string]js{
 		"stage":       str("The stage the job runs in."),
 		"runs-on":     stringOrList("Agent labels the job needs."),
@@ -110,7 +110,7 @@ func generateSchema() []byte {
 				"include": js{"type": "array", "items": js{"type": "object"}, "description": "Extra combinations."},
 				"exclude": js{"type": "array", "items": js{"type": "object"}, "description": "Partial combinations to leave out."},
 			},
-			"propertyNames":        js{"pattern": validIdent.String()},
+			"propertyNames":        js{"pattern": validIdent().String()},
 			"additionalProperties": js{"type": "array", "minItems": 1, "items": js{"type": []string{"string", "number", "boolean"}}}},
 		"when":          when,
 		"if":            cond,
@@ -121,12 +121,12 @@ func generateSchema() []byte {
 		"approval":      js{"description": "A gate: the job waits until someone confirms.", "oneOf": []js{boolean(""), object("Approval.", approvalKeys, map[string]js{"from": stringOrList("Users or teams who may confirm."), "message": str("Shown to them.")})}},
 		"artifacts":     js{"description": "Files to keep after the job.", "oneOf": []js{globs, object("Artifacts.", artifactKeys, map[string]js{"paths": globs, "expire_in": str("How long to keep them: 12h, 7d, 2w."), "when": enum("When to keep them.", artifactWhens)}, "paths")}},
 		"reports":       object("Result files the job writes, sent to the server after the steps (also when they fail).", reportKeys, map[string]js{"junit": globs, "issues": globs}),
-		"image":         js{"type": "string", "pattern": validImage.String(), "description": "Run the job in a container of this image (NAME[:TAG]); its steps run inside it, the workspace at the same path. The job then needs an agent with a container executor."},
+		"image":         js{"type": "string", "pattern": validImage().String(), "description": "Run the job in a container of this image (NAME[:TAG]); its steps run inside it, the workspace at the same path. The job then needs an agent with a container executor."},
 		"services": js{"type": "array", "description": "Containers started beside the job's, reachable by name, removed with the job.", "items": js{"oneOf": []js{
-			js{"type": "string", "pattern": validImage.String(), "description": "An image; the service is reached by its last path component (postgres:16 as postgres)."},
+			js{"type": "string", "pattern": validImage().String(), "description": "An image; the service is reached by its last path component (postgres:16 as postgres)."},
 			object("A service.", serviceKeys, map[string]js{
-				"name":    js{"type": "string", "pattern": validServiceName.String(), "description": "Host name the job reaches it by."},
-				"image":   js{"type": "string", "pattern": validImage.String(), "description": "The service's image."},
+				"name":    js{"type": "string", "pattern": validServiceName().String(), "description": "Host name the job reaches it by."},
+				"image":   js{"type": "string", "pattern": validImage().String(), "description": "The service's image."},
 				"env":     env,
 				"command": js{"description": "Arguments replacing the image's command.", "oneOf": []js{{"type": "string"}, {"type": "array", "minItems": 1, "items": js{"type": "string"}}}},
 				"ready":   str("A command run inside the service until it exits 0; without it, the job waits until the ports the image exposes accept connections."),
@@ -170,7 +170,7 @@ func generateSchema() []byte {
 	top := object("A Lathe pipeline file (.lathe.yml or .lathe/*.yml).", topKeys, map[string]js{
 		"name":        name,
 		"on":          js{"oneOf": []js{on, {"type": "array", "items": enum("", triggerKeys)}}},
-		"parameters":  js{"type": "object", "propertyNames": js{"pattern": validIdent.String()}, "additionalProperties": param, "description": "Parameters of manual runs."},
+		"parameters":  js{"type": "object", "propertyNames": js{"pattern": validIdent().String()}, "additionalProperties": param, "description": "Parameters of manual runs."},
 		"env":         env,
 		"stages":      js{"type": "array", "minItems": 1, "items": js{"oneOf": []js{name, object("A stage an outside tool drives through PATCH /api/v1/stages/{stage}; it has no jobs.", externalStageKeys, map[string]js{"name": name, "external": boolean("An outside tool sets the stage's status; later stages wait for its success.")}, "name")}}, "description": "Stages in order."},
 		"when":        when,

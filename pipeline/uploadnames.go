@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/lathe-ci/lathe"
 )
@@ -14,12 +15,12 @@ import (
 // of a matrix job upload under names of their own ("bin-{{ matrix.os }}"
 // becomes bin-linux, bin-darwin) instead of fighting over one.
 
-var matrixRef = regexp.MustCompile(`\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}`)
+var matrixRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}`) })
 
 // checkUploadNameTemplate checks a name with its matrix references taken
 // as one letter each.
 func checkUploadNameTemplate(name string) error {
-	bare := matrixRef.ReplaceAllString(name, "m")
+	bare := matrixRef().ReplaceAllString(name, "m")
 	if strings.Contains(bare, "{{") || strings.Contains(bare, "}}") {
 		return fmt.Errorf("upload name %q: only {{ matrix.AXIS }} may appear between {{ and }}", name)
 	}
@@ -43,12 +44,12 @@ func (w *walker) checkMatrixUploads(s *jobSrc) {
 			continue
 		}
 		field := join(index(join(s.path, "steps"), i), a.Kind)
-		for _, ref := range matrixRef.FindAllStringSubmatch(a.Name, -1) {
+		for _, ref := range matrixRef().FindAllStringSubmatch(a.Name, -1) {
 			if m == nil || !slices.Contains(matrixKeys(m), ref[1]) {
 				w.errorf(s.key, join(field, "name"), "%q names matrix.%s, which this job's matrix does not have", a.Name, ref[1])
 			}
 		}
-		if a.Kind == ActionUpload && m != nil && len(m.Combinations()) > 1 && !matrixRef.MatchString(a.Name) {
+		if a.Kind == ActionUpload && m != nil && len(m.Combinations()) > 1 && !matrixRef().MatchString(a.Name) {
 			w.errorf(s.key, join(field, "name"), "every expansion of this matrix job would upload %q, and all but the first would be refused; "+
 				"put the matrix values in the name, as in %q", a.Name, a.Name+"-{{ matrix."+matrixKeys(m)[0]+" }}")
 		}
@@ -81,15 +82,15 @@ func matrixKeys(m *Matrix) []string {
 func matrixSteps(steps []lathe.StepDef, combo []MatrixValue) []lathe.StepDef {
 	var out []lathe.StepDef
 	for i, st := range steps {
-		if st.Action == nil || !matrixRef.MatchString(st.Action.Name) {
+		if st.Action == nil || !matrixRef().MatchString(st.Action.Name) {
 			continue
 		}
 		if out == nil {
 			out = slices.Clone(steps)
 		}
 		act := *st.Action
-		act.Name = matrixRef.ReplaceAllStringFunc(act.Name, func(ref string) string {
-			axis := matrixRef.FindStringSubmatch(ref)[1]
+		act.Name = matrixRef().ReplaceAllStringFunc(act.Name, func(ref string) string {
+			axis := matrixRef().FindStringSubmatch(ref)[1]
 			for _, v := range combo {
 				if v.Name == axis {
 					return nameSafe(v.Value)

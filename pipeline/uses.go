@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"regexp"
+	"sync"
 
 	"github.com/lathe-ci/lathe"
 	"go.yaml.in/yaml/v3"
@@ -11,7 +12,7 @@ import (
 const ActionTool = lathe.ActionTool
 
 // validToolParam is a `with:` key: a tool parameter's name.
-var validToolParam = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,62}$`)
+var validToolParam = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,62}$`) })
 
 // uses reads a tool step's `uses: NAME@VERSION`. Whether the tool is
 // published, and whether `with:` suits it, is checked when a run is planned
@@ -44,7 +45,7 @@ func (w *walker) toolParams(n *yaml.Node, path string) map[string]string {
 	for _, e := range w.entries(n, path) {
 		field := join(path, e.key.Value)
 		switch {
-		case !validToolParam.MatchString(e.key.Value):
+		case !validToolParam().MatchString(e.key.Value):
 			w.errorf(e.key, field, "a tool parameter's name is a letter then letters, digits, '_' or '-'")
 		case !isScalar(e.value) || isNull(e.value):
 			w.errorf(e.value, field, "must be a string, number or boolean, not %s", describe(e.value))

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // MaxIssues is how many findings one file may hold.
@@ -112,11 +113,13 @@ func jsonProblem(data []byte, err error) string {
 }
 
 // compilerLine is `file:line[:col]: [severity:] message`.
-var compilerLine = regexp.MustCompile(`^([^:\s][^:]*):(\d+)(?::(\d+))?:\s*(?:(error|warning|note|info):\s*)?(.+)$`)
+var compilerLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([^:\s][^:]*):(\d+)(?::(\d+))?:\s*(?:(error|warning|note|info):\s*)?(.+)$`)
+})
 
 // trailingSymbol is a check's name at the end of a message: gcc's
 // [-Wunused-variable], golangci-lint's (errcheck).
-var trailingSymbol = regexp.MustCompile(`\s*(?:\[([^\]\s]+)\]|\(([A-Za-z0-9_./-]+)\))$`)
+var trailingSymbol = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\s*(?:\[([^\]\s]+)\]|\(([A-Za-z0-9_./-]+)\))$`) })
 
 // ParseCompiler reads lines in the compiler format: `file:line:col:
 // message` or `file:line: message`, with an optional severity (error:,
@@ -129,7 +132,7 @@ func ParseCompiler(data []byte) ([]Issue, error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	for sc.Scan() {
-		m := compilerLine.FindStringSubmatch(strings.TrimRight(sc.Text(), "\r"))
+		m := compilerLine().FindStringSubmatch(strings.TrimRight(sc.Text(), "\r"))
 		if m == nil {
 			continue
 		}
@@ -145,7 +148,7 @@ func ParseCompiler(data []byte) ([]Issue, error) {
 		case "note", "info":
 			is.Severity = SeverityNote
 		}
-		if s := trailingSymbol.FindStringSubmatch(is.Message); s != nil {
+		if s := trailingSymbol().FindStringSubmatch(is.Message); s != nil {
 			is.Symbol = s[1] + s[2]
 			is.Message = strings.TrimSuffix(is.Message, s[0])
 		}

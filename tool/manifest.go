@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
 	"go.yaml.in/yaml/v3"
@@ -30,7 +31,7 @@ const (
 var (
 	namePattern    = lathe.ToolNamePattern
 	versionPattern = lathe.ToolVersionPattern
-	paramPattern   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,62}$`)
+	paramPattern   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,62}$`) })
 )
 
 // Manifest describes a tool: what it is called, its parameters, and the
@@ -74,9 +75,9 @@ func ParseManifest(b []byte) (*Manifest, error) {
 // Check says what is wrong with a manifest, naming the field.
 func (m *Manifest) Check() error {
 	switch {
-	case !namePattern.MatchString(m.Name):
+	case !namePattern().MatchString(m.Name):
 		return fmt.Errorf("%s: name %q: must be 1 to 63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit", ManifestFile, m.Name)
-	case !versionPattern.MatchString(m.Version):
+	case !versionPattern().MatchString(m.Version):
 		return fmt.Errorf("%s: version %q: must be 1 to 63 letters, digits, '.', '_', '+' or '-', starting with a letter or digit", ManifestFile, m.Version)
 	case m.Entrypoint == "":
 		return fmt.Errorf("%s: entrypoint: missing; name the executable file to run, as in `entrypoint: run.sh`", ManifestFile)
@@ -85,7 +86,7 @@ func (m *Manifest) Check() error {
 		return fmt.Errorf("%s: entrypoint: %w", ManifestFile, err)
 	}
 	for name, p := range m.Params {
-		if !paramPattern.MatchString(name) {
+		if !paramPattern().MatchString(name) {
 			return fmt.Errorf("%s: params.%s: a parameter name is a letter then letters, digits, '_' or '-'", ManifestFile, name)
 		}
 		if p.Type == "" {

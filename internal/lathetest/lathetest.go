@@ -117,6 +117,9 @@ type Options struct {
 	// BlobStore and S3 say where the server keeps its blobs (see server.Config).
 	BlobStore string
 	S3        blob.S3Options
+	// PassEnv names variables of the test's environment the embedded
+	// agents' jobs get too (server.Config.PassEnv).
+	PassEnv []string
 }
 
 // Start starts a server on 127.0.0.1 and stops it when the test ends (or
@@ -150,7 +153,7 @@ func Start(tb testing.TB, o Options) *Lathe {
 		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey, TrustedProxies: o.TrustedProxies,
 		OutboundAllow: o.OutboundAllow, PublicURL: o.PublicURL, ForgeRepos: o.ForgeRepos, DeliveryPoll: o.DeliveryPoll, Clock: o.Clock,
 		CacheQuota: o.CacheQuota, MetricsAddr: o.MetricsAddr, ProviderBinary: o.ProviderBinary, ProvisionInterval: o.ProvisionInterval,
-		BlobStore: o.BlobStore, S3: o.S3, ProviderContainerBinds: o.ProviderContainerBinds,
+		BlobStore: o.BlobStore, S3: o.S3, ProviderContainerBinds: o.ProviderContainerBinds, PassEnv: o.PassEnv,
 		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

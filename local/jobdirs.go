@@ -1,0 +1,112 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/lathe-ci/lathe/executor"
+)
+
+// jobDirs are one attempt's directories: its workspace, the steps' HOME
+// and the executor's control directory, as on an agent (agent/job_dirs.go).
+type jobDirs struct {
+	ws, home, control string
+	remove            func()
+}
+
+// jobDirs makes attempt's directories for job i, checking the source out
+// into its workspace. They live in the run's temporary directory, not in
+// the user's, so no tool run in the directory trips over them; remove
+// deletes them. In a shared workspace the workspace is the directory
+// itself. The shell executor needs neither a home (steps keep the user's)
+// nor a control directory, and gets none: making directories is most of
+// what a one-step run spends before its step.
+func (r *run) jobDirs(ctx context.Context, i, attempt int) (jobDirs, error) {
+	jd := jobDirs{ws: r.dir, remove: func() {}}
+	sandboxed := r.ex.Isolation() != executor.IsolationNone
+	if r.opts.SharedWorkspace && !sandboxed {
+		return jd, nil
+	}
+	tmp, err := r.tempDir()
+	if err != nil {
+		return jd, fmt.Errorf("cannot prepare the job: %w", err)
+	}
+	root := filepath.Join(tmp, strconv.Itoa(i)+"-"+strconv.Itoa(attempt))
+	jd.remove = func() { os.RemoveAll(root) }
+	if !r.opts.SharedWorkspace {
+		jd.ws = filepath.Join(root, "ws")
+	}
+	if sandboxed {
+		jd.home, jd.control = filepath.Join(root, "home"), filepath.Join(root, "control")
+		for _, d := range []string{jd.home, jd.control} {
+			if err := os.MkdirAll(d, 0o700); err != nil {
+				return jd, fmt.Errorf("cannot prepare the job: %w", err)
+			}
+		}
+		// The control directory holds the step scripts the steps' user reads.
+		if err := os.Chmod(jd.control, 0o755); err != nil {
+			return jd, fmt.Errorf("cannot prepare the job: %w", err)
+		}
+	}
+	if r.opts.SharedWorkspace {
+		return jd, nil
+	}
+	if err := r.src.checkout(ctx, jd.ws); err != nil {
+		jd.remove()
+		return jd, fmt.Errorf("cannot prepare the job's workspace: %w", err)
+	}
+	return jd, nil
+}
+
+// tempDir returns the run's temporary directory, making it on first use.
+// The job user of a sandbox started as root reaches its workspace through
+// it, so it may be traversed (but not listed) by anyone.
+func (r *run) tempDir() (string, error) {
+	r.tmpMu.Lock()
+	defer r.tmpMu.Unlock()
+	if r.tmp != "" {
+		return r.tmp, nil
+	}
+	d, err := os.MkdirTemp("", "lathe-exec-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(d, 0o711); err != nil {
+		os.Remove(d)
+		return "", err
+	}
+	r.tmp = d
+	return d, nil
+}
+
+// start starts an attempt's executor job. The shell executor's job is
+// made here without its record of process groups, which only an agent
+// that restarts reads: steps still run, and are stopped, the same way.
+func (r *run) start(ctx context.Context, spec executor.Spec) (executor.Job, error) {
+	if r.ex.Isolation() == executor.IsolationNone {
+		return &executor.Shell{Grace: r.opts.Grace, Dir: spec.Workspace, Env: spec.Env}, nil
+	}
+	return r.ex.Start(ctx, spec)
+}
+
+// baseEnv is where a job's environment starts. lathe exec runs on the
+// user's own machine, so it is the user's own environment, as for the
+// commands they type; in the sandbox, where only the workspace and home
+// are writable, HOME is the job's own and TMPDIR the sandbox's /tmp.
+func (r *run) baseEnv(home string) []string {
+	env := os.Environ()
+	if r.ex.Isolation() == executor.IsolationNone {
+		return env
+	}
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "TMPDIR=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "HOME="+home)
+}
