@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/agent"
 	"github.com/lathe-ci/lathe/api"
