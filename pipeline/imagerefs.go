@@ -192,3 +192,30 @@ func (w *walker) noteServiceEnv(n *yaml.Node, path string) {
 // imageSchemaPattern is the schema's pattern for an image: an image name,
 // or a text holding {{ … }}, which only Parse can check.
 func imageSchemaPattern() string { return validImage().String() + `|\{\{` }
+
+// markRefs marks in used the parameters that the references of re in s
+// name (re's first group is the kind, its second the name).
+func markRefs(used map[string]bool, re *regexp.Regexp, s string) {
+	for _, m := range re.FindAllStringSubmatch(s, -1) {
+		if m[1] == "params" {
+			used[m[2]] = true
+		}
+	}
+}
+
+// markContainerRefs marks in used the parameters c's fields name.
+func markContainerRefs(used map[string]bool, c *lathe.JobContainer) {
+	if c == nil {
+		return
+	}
+	markRefs(used, containerRef(), c.Image)
+	for _, svc := range c.Services {
+		markRefs(used, containerRef(), svc.Image)
+		for _, e := range svc.Env {
+			markRefs(used, containerRef(), e.Value)
+		}
+		for _, a := range svc.Command {
+			markRefs(used, containerRef(), a)
+		}
+	}
+}

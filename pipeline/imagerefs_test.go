@@ -122,3 +122,23 @@ func TestParseContainerRefErrors(t *testing.T) {
 		want: []wantErr{{line: 4, col: 12, field: "jobs.a.image", msg: `in the expansion a (go=1.23 beta), "golang:{{ matrix.go }}" becomes "golang:1.23 beta", which is not an image name`}},
 	}})
 }
+
+// A parameter read only by an image or a `with:` value is used.
+func TestLintParamsUsedByRefs(t *testing.T) {
+	files := []File{{Path: ".lathe.yml", Data: []byte(`parameters:
+  registry: {default: docker.io}
+  pg: {default: "16"}
+  who: {}
+  unused: {}
+jobs:
+  a:
+    image: "{{ params.registry }}/golang:1"
+    services: [{name: db, image: "postgres:{{ params.pg }}"}]
+    steps: [{uses: greet@1, with: {who: "{{ params.who }}"}}]
+`)}}
+	errs, warns := Lint(files)
+	if len(errs) != 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	checkErrors(t, warns, ".lathe.yml", []wantErr{{line: 5, col: 3, field: "parameters.unused", msg: `parameter "unused" is never used`}})
+}
