@@ -39,6 +39,14 @@ func (w *walker) image(n *yaml.Node, path string) string {
 		w.errorf(n, path, "must be an image name like golang:1.23, not %s", describe(n))
 		return ""
 	}
+	if strings.Contains(n.Value, "{{") {
+		if problem := checkImageTemplate(n.Value); problem != "" {
+			w.errorf(n, path, "%s", problem)
+			return ""
+		}
+		w.noteContainerText(n, path, n.Value, true)
+		return n.Value
+	}
 	if !validImage().MatchString(n.Value) {
 		w.errorf(n, path, "%q is not an image name: write NAME[:TAG] or NAME@DIGEST in lower case, like golang:1.23 or ghcr.io/org/tool:2", n.Value)
 		return ""
@@ -90,6 +98,10 @@ func (w *walker) service(n *yaml.Node, path string) (lathe.Service, bool) {
 	if n.Kind == yaml.ScalarNode {
 		svc.Image = w.image(n, path)
 		svc.Name = serviceName(svc.Image)
+		if strings.Contains(svc.Name, "{{") {
+			w.errorf(n, path, "a service whose image name holds {{ … }} needs a name:, like {name: db, image: %q}", svc.Image)
+			return svc, false
+		}
 		return svc, svc.Image != ""
 	}
 	if n.Kind != yaml.MappingNode {
@@ -112,8 +124,10 @@ func (w *walker) service(n *yaml.Node, path string) (lathe.Service, bool) {
 			svc.Image = w.image(e.value, field)
 		case "env":
 			svc.Env = w.env(e.value, field)
+			w.noteServiceEnv(e.value, field)
 		case "command":
 			svc.Command = w.command(e.value, field)
+			w.noteContainerText(e.value, field, strings.Join(svc.Command, " "), false)
 		case "ready":
 			svc.Ready = w.text(e.value, field)
 		case "timeout":
@@ -129,6 +143,10 @@ func (w *walker) service(n *yaml.Node, path string) (lathe.Service, bool) {
 	}
 	if nameNode == nil {
 		svc.Name = serviceName(svc.Image)
+		if strings.Contains(svc.Name, "{{") {
+			w.errorf(n, join(path, "name"), "missing; a service whose image name holds {{ … }} needs a name:, like {name: db, image: %q}", svc.Image)
+			return svc, false
+		}
 	}
 	return svc, ok
 }

@@ -32,7 +32,9 @@
 // artifacts step (which runs after a failure too when `when:` says so),
 // then a cache_save. A cache key's `{{ hashFiles('go.sum') }}` is left for
 // the agent to evaluate over the checkout; an upload's or download's
-// `{{ matrix.AXIS }}` is replaced in the plan by the expansion's value.
+// `{{ matrix.AXIS }}` is replaced in the plan by the expansion's value,
+// and so are the `{{ matrix.AXIS }}` and `{{ params.NAME }}` of a job's
+// image and its services' images, env values and command arguments.
 //
 // Parsing resolves `extends` (a job inherits the fields of jobs or
 // templates it names; its own fields win and env merges), so

@@ -81,6 +81,7 @@ func (w *walker) job(r *rawJob, st stages) *jobSrc {
 	var stageInherited, stepsInherited bool
 	var ifCond *Condition
 	var ck containerKeys
+	w.containerTexts = nil
 	for _, e := range r.merged {
 		w.muted = e.inherited
 		field := join(path, e.key.Value)
@@ -137,6 +138,7 @@ func (w *walker) job(r *rawJob, st stages) *jobSrc {
 	}
 	w.muted = false
 	ck.check(w, s, r.template)
+	w.checkContainerRefs(s.job, r.template)
 	w.jobConditions(s, ifCond)
 	if r.template {
 		if stageNode != nil {

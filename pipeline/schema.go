@@ -121,12 +121,12 @@ func generateSchema() []byte {
 		"approval":      js{"description": "A gate: the job waits until someone confirms.", "oneOf": []js{boolean(""), object("Approval.", approvalKeys, map[string]js{"from": stringOrList("Users or teams who may confirm."), "message": str("Shown to them.")})}},
 		"artifacts":     js{"description": "Files to keep after the job.", "oneOf": []js{globs, object("Artifacts.", artifactKeys, map[string]js{"paths": globs, "expire_in": str("How long to keep them: 12h, 7d, 2w."), "when": enum("When to keep them.", artifactWhens)}, "paths")}},
 		"reports":       object("Result files the job writes, sent to the server after the steps (also when they fail).", reportKeys, map[string]js{"junit": globs, "issues": globs}),
-		"image":         js{"type": "string", "pattern": validImage().String(), "description": "Run the job in a container of this image (NAME[:TAG]); its steps run inside it, the workspace at the same path. The job then needs an agent with a container executor."},
+		"image":         js{"type": "string", "pattern": imageSchemaPattern(), "description": "Run the job in a container of this image (NAME[:TAG], which may hold {{ matrix.AXIS }} and {{ params.NAME }}); its steps run inside it, the workspace at the same path. The job then needs an agent with a container executor."},
 		"services": js{"type": "array", "description": "Containers started beside the job's, reachable by name, removed with the job.", "items": js{"oneOf": []js{
 			js{"type": "string", "pattern": validImage().String(), "description": "An image; the service is reached by its last path component (postgres:16 as postgres)."},
 			object("A service.", serviceKeys, map[string]js{
 				"name":    js{"type": "string", "pattern": validServiceName().String(), "description": "Host name the job reaches it by."},
-				"image":   js{"type": "string", "pattern": validImage().String(), "description": "The service's image."},
+				"image":   js{"type": "string", "pattern": imageSchemaPattern(), "description": "The service's image; it may hold {{ matrix.AXIS }} and {{ params.NAME }}, as may env values and command arguments."},
 				"env":     env,
 				"command": js{"description": "Arguments replacing the image's command.", "oneOf": []js{{"type": "string"}, {"type": "array", "minItems": 1, "items": js{"type": "string"}}}},
 				"ready":   str("A command run inside the service until it exits 0; without it, the job waits until the ports the image exposes accept connections."),

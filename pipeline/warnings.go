@@ -22,8 +22,9 @@ func (w *walker) lint(p *Pipeline, srcs []*jobSrc) {
 	}
 }
 
-// unusedParams warns about a parameter that no condition reads and no
-// command or env value mentions (as PARAM_NAME).
+// unusedParams warns about a parameter that no condition reads, no
+// command or env value mentions (as PARAM_NAME) and no {{ params.NAME }}
+// of a `with:` value or a container field names.
 func (w *walker) unusedParams(p *Pipeline) {
 	used := make(map[string]bool)
 	markCond := func(wh *When) {
@@ -48,7 +49,13 @@ func (w *walker) unusedParams(p *Pipeline) {
 		}
 		for _, s := range j.Steps {
 			text.WriteString(s.Run + "\n")
+			if s.Action != nil {
+				for _, v := range s.Action.With {
+					markRefs(used, withRef, v)
+				}
+			}
 		}
+		markContainerRefs(used, j.Container)
 	}
 	all := text.String()
 	for _, prm := range p.Params {

@@ -31,6 +31,9 @@ type walker struct {
 	// muted silences errors while a job re-reads fields it inherits
 	// through `extends`: they were reported where they are written.
 	muted bool
+	// containerTexts are the current job's container fields holding
+	// {{ … }} references (see checkContainerRefs).
+	containerTexts []containerText
 }
 
 // newWalker starts a walk over one file.
