@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -54,12 +53,11 @@ func regTokensCmd(env *Env) *cobra.Command {
 			if out.structured() {
 				return out.print(env, page)
 			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tCREATED\tLAST USED\tREVOKED")
-			for _, t := range page.Items {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, field(t.Name), t.CreatedAt.Local().Format(time.DateTime), fmtTime(t.LastUsed), fmtTime(t.RevokedAt))
+			rows := make([]tokenRow, len(page.Items))
+			for i, t := range page.Items {
+				rows[i] = tokenRow{t.ID, t.Name, t.CreatedAt, t.LastUsed, t.RevokedAt}
 			}
-			tw.Flush()
+			printTokens(env.Stdout, rows)
 			return 0
 		}
 	})

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -58,12 +57,11 @@ func hooksCmd(env *Env) *cobra.Command {
 			if out.structured() {
 				return out.print(env, list)
 			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tCREATED\tLAST USED\tREVOKED")
-			for _, ht := range list.Items {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", ht.ID, field(ht.Name), ht.CreatedAt.Local().Format(time.DateTime), fmtTime(ht.LastUsed), fmtTime(ht.RevokedAt))
+			rows := make([]tokenRow, len(list.Items))
+			for i, ht := range list.Items {
+				rows[i] = tokenRow{ht.ID, ht.Name, ht.CreatedAt, ht.LastUsed, ht.RevokedAt}
 			}
-			tw.Flush()
+			printTokens(env.Stdout, rows)
 			return 0
 		}
 	})
