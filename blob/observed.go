@@ -46,3 +46,13 @@ func (o Observed) List(ctx context.Context, prefix string) ([]string, error) {
 	o.Observe("list", time.Since(start), err)
 	return keys, err
 }
+
+// RemoveUnfinished removes what the inner store's interrupted writes left,
+// when it keeps any (a directory's temporary files, an S3 bucket's old
+// multipart uploads).
+func (o Observed) RemoveUnfinished() error {
+	if u, ok := o.Store.(interface{ RemoveUnfinished() error }); ok {
+		return u.RemoveUnfinished()
+	}
+	return nil
+}

@@ -49,14 +49,9 @@ func openBlobs(ctx context.Context, cfg Config, timed func(name string, b blob.S
 }
 
 // removeUnfinishedTools removes what interrupted writes of tools left,
-// when their store keeps any (a directory's temporary files, an S3
-// bucket's old multipart uploads).
+// when their store keeps any.
 func (b blobStores) removeUnfinishedTools() error {
-	inner := b.tools
-	if o, ok := inner.(blob.Observed); ok {
-		inner = o.Store
-	}
-	if u, ok := inner.(interface{ RemoveUnfinished() error }); ok {
+	if u, ok := b.tools.(interface{ RemoveUnfinished() error }); ok {
 		return u.RemoveUnfinished()
 	}
 	return nil
