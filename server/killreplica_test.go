@@ -126,10 +126,17 @@ type phase struct {
 func triggerPhase(t *testing.T, reps []*replicaProc, n int) *phase {
 	p := &phase{runs: map[int64]int{}}
 	for seed := 1; seed <= n; seed++ {
-		var r lathe.Run
+		// Without a pipeline every pipeline the request selects starts:
+		// the project has one.
+		var started struct {
+			Items []lathe.Run `json:"items"`
+		}
 		reps[seed%len(reps)].l.Do(t, http.MethodPost, "/api/v1/projects/killreplica/runs",
-			map[string]any{"pipeline": "", "params": map[string]string{"seed": strconv.Itoa(seed)}}, &r)
-		p.runs[r.ID] = seed
+			map[string]any{"params": map[string]string{"seed": strconv.Itoa(seed)}}, &started)
+		if len(started.Items) != 1 {
+			t.Fatalf("run %d: %d runs started; want 1", seed, len(started.Items))
+		}
+		p.runs[started.Items[0].ID] = seed
 	}
 	return p
 }
