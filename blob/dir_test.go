@@ -49,104 +49,54 @@ func files(t *testing.T, root string) []string {
 	return out
 }
 
-func TestDirPutGetRange(t *testing.T) {
+// What the directory leaves on disk (the behaviour every store shares is
+// in store_test.go's conformance tests): a put leaves the object alone,
+// no temporary file; refused puts leave nothing and the old object as it
+// was; a delete removes the directories it empties; an absent root lists
+// as empty.
+func TestDirLeavesOnlyItsObjects(t *testing.T) {
 	ctx := t.Context()
 	d := NewDir(filepath.Join(t.TempDir(), "blobs"))
-	body := []byte("0123456789")
-	info, err := d.Put(ctx, "7/a.tar.gz", bytes.NewReader(body), Want{Size: 10, SHA256: sum(body)})
-	if err != nil || info != (Info{Size: 10, SHA256: sum(body)}) {
-		t.Fatalf("put: %+v, %v", info, err)
+	if empty, err := d.List(ctx, ""); err != nil || len(empty) != 0 {
+		t.Errorf("list of an absent directory: %q, %v", empty, err)
 	}
-	for _, c := range []struct {
-		off, n int64
-		want   string
-	}{{0, -1, "0123456789"}, {3, 4, "3456"}, {8, -1, "89"}, {8, 100, "89"}, {10, -1, ""}, {20, 5, ""}} {
-		if got := get(t, d, "7/a.tar.gz", c.off, c.n); got != c.want {
-			t.Errorf("range %d+%d: %q, want %q", c.off, c.n, got, c.want)
-		}
-	}
-	if got := files(t, d.Root); !slices.Equal(got, []string{"7/a.tar.gz"}) {
-		t.Errorf("files after put: %q, want the object alone (no temporary file left)", got)
-	}
-	if _, err := d.Get(ctx, "7/missing", 0, -1); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("get missing: %v, want ErrNotExist", err)
-	}
-}
-
-// A put whose content is not what it was told, or whose reader fails, is
-// refused and leaves nothing: not the new object, not a temporary file, and
-// the object it would have replaced is untouched.
-func TestDirPutRefusedLeavesNothing(t *testing.T) {
-	ctx := t.Context()
-	d := NewDir(t.TempDir())
 	old := []byte("old content")
 	if _, err := d.Put(ctx, "1/x", bytes.NewReader(old), Want{Size: -1}); err != nil {
 		t.Fatal(err)
+	}
+	if got := files(t, d.Root); !slices.Equal(got, []string{"1/x"}) {
+		t.Errorf("files after put: %q, want the object alone (no temporary file left)", got)
 	}
 	body := []byte("new content")
 	for name, c := range map[string]struct {
 		r    func() io.Reader
 		want Want
-		is   error
 	}{
-		"size":   {func() io.Reader { return bytes.NewReader(body) }, Want{Size: 5, SHA256: sum(body)}, ErrMismatch},
-		"sha":    {func() io.Reader { return bytes.NewReader(body) }, Want{Size: -1, SHA256: sum([]byte("other"))}, ErrMismatch},
-		"reader": {func() io.Reader { return iotest.TimeoutReader(bytes.NewReader(body)) }, Want{Size: -1}, iotest.ErrTimeout},
+		"size":   {func() io.Reader { return bytes.NewReader(body) }, Want{Size: 5, SHA256: sum(body)}},
+		"sha":    {func() io.Reader { return bytes.NewReader(body) }, Want{Size: -1, SHA256: sum([]byte("other"))}},
+		"reader": {func() io.Reader { return iotest.TimeoutReader(bytes.NewReader(body)) }, Want{Size: -1}},
 	} {
 		for _, key := range []string{"1/x", "2/new"} {
-			if _, err := d.Put(ctx, key, c.r(), c.want); !errors.Is(err, c.is) {
-				t.Errorf("%s mismatch on %s: %v, want %v", name, key, err, c.is)
+			if _, err := d.Put(ctx, key, c.r(), c.want); err == nil {
+				t.Errorf("%s mismatch on %s: stored", name, key)
 			}
 		}
 	}
 	if got := files(t, d.Root); !slices.Equal(got, []string{"1/x"}) {
 		t.Errorf("files after refused puts: %q, want the old object alone", got)
 	}
-	if got := get(t, d, "1/x", 0, -1); got != string(old) {
-		t.Errorf("old object now %q", got)
-	}
-}
-
-func TestDirListDeleteAndKeys(t *testing.T) {
-	ctx := t.Context()
-	d := NewDir(t.TempDir())
-	for _, k := range []string{"12/a", "12/b", "123/a", "2/a"} {
+	for _, k := range []string{"12/a", "12/b"} {
 		if _, err := d.Put(ctx, k, strings.NewReader(k), Want{Size: -1}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	list := func(prefix string) []string {
-		t.Helper()
-		keys, err := d.List(ctx, prefix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return keys
-	}
-	if got := list(""); !slices.Equal(got, []string{"12/a", "12/b", "123/a", "2/a"}) {
-		t.Errorf("list all: %q", got)
-	}
-	if got := list("12/"); !slices.Equal(got, []string{"12/a", "12/b"}) {
-		t.Errorf("list 12/: %q", got)
-	}
-	for _, k := range []string{"12/a", "12/b", "12/b"} {
+	for _, k := range []string{"12/a", "12/b"} {
 		if err := d.Delete(ctx, k); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(d.Root, "12")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("emptied directory 12 still there: %v", err)
-	}
-	if got := list(""); !slices.Equal(got, []string{"123/a", "2/a"}) {
-		t.Errorf("list after delete: %q", got)
-	}
-	for _, k := range []string{"", "/a", "a/", "../a", "a/../b", "a//b", ".a", "a/./b", "tmp/x", `a\b`, "a b"} {
-		if _, err := d.Put(ctx, k, strings.NewReader("x"), Want{Size: -1}); !errors.Is(err, ErrKey) {
-			t.Errorf("put %q: %v, want ErrKey", k, err)
-		}
-	}
-	if empty, err := NewDir(filepath.Join(t.TempDir(), "absent")).List(ctx, ""); err != nil || len(empty) != 0 {
-		t.Errorf("list of an absent directory: %q, %v", empty, err)
 	}
 }
 
