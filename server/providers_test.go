@@ -18,10 +18,13 @@ import (
 	"github.com/lathe-ci/lathe/store"
 )
 
-// agentPIDs returns the live `BIN agent …` processes on this machine.
+// agentPIDs returns the live `BIN agent …` processes on this machine. A
+// child an agent is starting shows the agent's command line until it
+// execs (Go forks with vfork), so a process whose parent is one of them is
+// not counted as another agent.
 func agentPIDs(bin string) []int {
 	ents, _ := os.ReadDir("/proc")
-	var pids []int
+	parents := map[int]int{}
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -31,7 +34,17 @@ func agentPIDs(bin string) []int {
 		if err != nil || !bytes.HasPrefix(b, []byte(bin+"\x00agent\x00")) {
 			continue
 		}
-		if st, _ := os.ReadFile("/proc/" + e.Name() + "/stat"); !strings.Contains(string(st), ") Z ") {
+		st, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
+		// stat is "PID (COMM) STATE PPID …"; COMM may hold spaces.
+		f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
+		if len(f) < 2 || f[0] == "Z" {
+			continue
+		}
+		parents[pid], _ = strconv.Atoi(f[1])
+	}
+	var pids []int
+	for pid, ppid := range parents {
+		if _, child := parents[ppid]; !child {
 			pids = append(pids, pid)
 		}
 	}
