@@ -109,6 +109,11 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 		if o.op.Responses.Value("503") == nil {
 			t.Errorf("%s: documents no 503 response, but every route answers so while the database is unreachable", o.key())
 		}
+		for code, r := range o.op.Responses.Map() {
+			if h := r.Value.Headers[RequestIDHeader]; h == nil || h.Value == nil || !h.Value.Required {
+				t.Errorf("%s: response %s does not declare the %s header every answer carries", o.key(), code, RequestIDHeader)
+			}
+		}
 	}
 }
 
