@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/store"
 )
@@ -74,10 +75,16 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
-// pipelines reads the project's pipelines at ?ref= (default branch when absent).
+// pipelines reads the route's project's pipelines at ?ref= (default
+// branch when absent).
 func (s *Server) pipelines(r *http.Request) ([]pipelineView, error) {
-	p := projectOf(r)
-	ref, ps, err := s.trigger.Pipelines(r.Context(), p, r.URL.Query().Get("ref"))
+	return s.projectPipelines(r, projectOf(r), r.URL.Query().Get("ref"))
+}
+
+// projectPipelines reads p's pipelines at ref (its default branch when
+// empty), each with its newest run on every branch.
+func (s *Server) projectPipelines(r *http.Request, p *lathe.Project, ref string) ([]pipelineView, error) {
+	at, ps, err := s.trigger.Pipelines(r.Context(), p, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +94,7 @@ func (s *Server) pipelines(r *http.Request) ([]pipelineView, error) {
 	}
 	out := []pipelineView{}
 	for _, pl := range ps {
-		out = append(out, viewPipeline(pl, ref.Commit, ref.Ref, runs[pl.Name]))
+		out = append(out, viewPipeline(pl, at.Commit, at.Ref, runs[pl.Name]))
 	}
 	return out, nil
 }

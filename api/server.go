@@ -178,6 +178,7 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/info", public, s.getInfo},
 
 		{"GET /api/v1/projects", anyone, s.listProjects},
+		{"GET /api/v1/pipelines", anyone, s.listAllPipelines},
 		{"POST /api/v1/projects", adminOnly, s.createProject},
 		{"GET /api/v1/projects/{project}", projectRead, s.getProject},
 		{"PATCH /api/v1/projects/{project}", projectOwner, s.updateProject},

@@ -64,6 +64,7 @@ jobs:
 		{args: []string{"project", "get", "shop"}, route: "/api/v1/projects/shop"},
 		{args: []string{"project", "members", "list", "shop"}, route: "/api/v1/projects/shop/members"},
 		{args: []string{"pipelines", "shop"}, route: "/api/v1/projects/shop/pipelines"},
+		{args: []string{"pipelines"}, route: "/api/v1/pipelines?limit=20"},
 		{args: []string{"runs"}, route: "/api/v1/runs"},
 		{args: []string{"status", r}, route: "/api/v1/runs/" + r},
 		{args: []string{"hooks", "list", "shop"}, route: "/api/v1/projects/shop/hook-tokens"},

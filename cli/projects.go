@@ -134,28 +134,42 @@ func projectCmd(env *Env) *cobra.Command {
 }
 
 func pipelinesCmd(env *Env) *cobra.Command {
-	return env.leaf("pipelines PROJECT", "show the pipelines of a project at a ref", func(fs *pflag.FlagSet) body {
+	return env.leaf("pipelines [PROJECT]", "show the pipelines of a project at a ref, or of every project you may read", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		ref := fs.String("ref", "", "branch, tag or commit (default: the project's default branch)")
+		limit := fs.Int("limit", 20, "without PROJECT: projects per page (1–50)")
+		before := fs.Int64("before", 0, "without PROJECT: the page after this cursor (a page's next)")
 		o := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
+			if len(pos) > 1 || len(pos) == 0 && *ref != "" {
 				return badUsage
 			}
 			var out struct {
 				Items []struct {
-					Name   string   `json:"name"`
-					File   string   `json:"file"`
-					Commit string   `json:"commit"`
-					Stages []string `json:"stages"`
-					Jobs   []struct {
+					Project string   `json:"project"`
+					Name    string   `json:"name"`
+					File    string   `json:"file"`
+					Commit  string   `json:"commit"`
+					Stages  []string `json:"stages"`
+					Jobs    []struct {
 						Name  string   `json:"name"`
 						Stage string   `json:"stage"`
 						Deps  []string `json:"deps"`
 					} `json:"jobs"`
 				} `json:"items"`
+				Problems []struct {
+					Project string `json:"project"`
+					Detail  string `json:"detail"`
+				} `json:"problems"`
+				Next *int64 `json:"next"`
 			}
-			path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/pipelines?ref=" + url.QueryEscape(*ref)
+			path := fmt.Sprintf("/api/v1/pipelines?limit=%d", *limit)
+			if *before > 0 {
+				path += fmt.Sprintf("&before=%d", *before)
+			}
+			if len(pos) == 1 {
+				path = "/api/v1/projects/" + url.PathEscape(pos[0]) + "/pipelines?ref=" + url.QueryEscape(*ref)
+			}
 			if err := o.wrap(mk().Do)(ctx, http.MethodGet, path, nil, &out); err != nil {
 				return fail(env, err)
 			}
@@ -163,10 +177,20 @@ func pipelinesCmd(env *Env) *cobra.Command {
 				return o.print(env, out)
 			}
 			for _, p := range out.Items {
-				fmt.Fprintf(env.Stdout, "pipeline %s (%s at %.12s)\n", field(p.Name), field(p.File), p.Commit)
+				name := field(p.Name)
+				if p.Project != "" {
+					name = field(p.Project) + "/" + name
+				}
+				fmt.Fprintf(env.Stdout, "pipeline %s (%s at %.12s)\n", name, field(p.File), p.Commit)
 				for _, j := range p.Jobs {
 					fmt.Fprintf(env.Stdout, "  %-12s %-20s needs %s\n", field(j.Stage), field(j.Name), fields(j.Deps))
 				}
+			}
+			for _, p := range out.Problems {
+				fmt.Fprintf(env.Stdout, "project %s: no pipelines listed: %s\n", field(p.Project), field(p.Detail))
+			}
+			if out.Next != nil {
+				fmt.Fprintf(env.Stdout, "more projects: lathe pipelines --before %d\n", *out.Next)
 			}
 			return 0
 		}

@@ -41,9 +41,10 @@ var routeNeeds = map[string]string{
 	// A forge's hook checks its own signature.
 	"POST /api/v1/hooks/{forge_kind}/{project}": "self",
 
-	"GET /api/v1/projects": "anyone",
-	"GET /api/v1/runs":     "anyone",
-	"GET /api/v1/builds":   "anyone",
+	"GET /api/v1/projects":  "anyone",
+	"GET /api/v1/runs":      "anyone",
+	"GET /api/v1/pipelines": "anyone",
+	"GET /api/v1/builds":    "anyone",
 
 	"GET /api/v1/sessions/current":            "authenticated",
 	"DELETE /api/v1/sessions/current":         "authenticated",

@@ -1,0 +1,74 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/trigger"
+)
+
+// projectPipelineView is one pipeline in the list across projects: the
+// pipeline as its project's default branch defines it, with its project.
+type projectPipelineView struct {
+	Project string `json:"project"`
+	pipelineView
+}
+
+// pipelineProblem says why a project's pipelines are missing from the list
+// across projects: its default branch does not resolve, or its pipeline
+// files are invalid there.
+type pipelineProblem struct {
+	Project string `json:"project"`
+	Detail  string `json:"detail"`
+}
+
+// pipelineDirectory is a page of the list across projects.
+type pipelineDirectory struct {
+	Items    []projectPipelineView `json:"items"`
+	Problems []pipelineProblem     `json:"problems"`
+	// Next is the cursor of the following page of projects (pass it as
+	// before), or null on the last page.
+	Next *int64 `json:"next"`
+}
+
+// maxDirectoryProjects bounds the projects one page of the list across
+// projects reads: each costs a look at its repository.
+const maxDirectoryProjects = 50
+
+// listAllPipelines lists the pipelines of every project the caller may
+// read, as each project's default branch defines them (Escape's builds
+// visible to the user). It pages by project, newest first: limit counts
+// projects, and a project's pipelines are never split across pages.
+func (s *Server) listAllPipelines(w http.ResponseWriter, r *http.Request) error {
+	limit, err := queryInt(r, "limit", 20, 1, maxDirectoryProjects)
+	if err != nil {
+		return err
+	}
+	before, err := queryInt(r, "before", 0, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	p := principal(r.Context())
+	page, err := s.store.ProjectsFor(r.Context(), p.viewer(), before, int(limit))
+	if err != nil {
+		return err
+	}
+	out := pipelineDirectory{Items: []projectPipelineView{}, Problems: []pipelineProblem{}, Next: page.Next}
+	for _, proj := range page.Items {
+		views, err := s.projectPipelines(r, proj, "")
+		var cfg *trigger.ConfigError
+		switch {
+		case errors.As(err, &cfg), errors.Is(err, lathe.ErrInvalid):
+			out.Problems = append(out.Problems, pipelineProblem{Project: proj.Name, Detail: err.Error()})
+			continue
+		case err != nil:
+			return err
+		}
+		for _, v := range views {
+			out.Items = append(out.Items, projectPipelineView{Project: proj.Name, pipelineView: v})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
