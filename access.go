@@ -46,6 +46,21 @@ func (r Role) Rank() int {
 // Valid reports whether r names a project role.
 func (r Role) Valid() bool { return r.Rank() > 0 }
 
+// RoleInfo describes a project role: what it lets its holder do.
+type RoleInfo struct {
+	Name Role `json:"name"`
+	// Rank orders the roles: each grants everything a lower rank does.
+	Rank        int    `json:"rank"`
+	Description string `json:"description"`
+}
+
+// Roles are the project roles, weakest first.
+var Roles = []RoleInfo{
+	{RoleRead, 1, "see the project, its pipelines, runs, logs, artifacts, test results, releases and deployments"},
+	{RoleWrite, 2, "also start, cancel, re-run and approve runs and jobs, and upload, promote and deploy"},
+	{RoleOwner, 3, "also change the project's settings, secrets, members, environments, hooks and schedules, and delete it"},
+}
+
 // Scope limits what an API token may do on its owner's behalf. Scopes nest:
 // write includes read, admin includes write.
 type Scope string
@@ -110,6 +125,14 @@ type Member struct {
 	User string `json:"user,omitempty"`
 	Team string `json:"team,omitempty"`
 	Role Role   `json:"role"`
+}
+
+// ProjectGrant is a role held on a project, seen from the user or team
+// holding it: Team is set when the role comes through that team.
+type ProjectGrant struct {
+	Project string `json:"project"`
+	Team    string `json:"team,omitempty"`
+	Role    Role   `json:"role"`
 }
 
 // Project visibilities.

@@ -179,6 +179,7 @@ func (s *Server) routes() []Route {
 
 		{"GET /api/v1/projects", anyone, s.listProjects},
 		{"GET /api/v1/pipelines", anyone, s.listAllPipelines},
+		{"GET /api/v1/roles", anyone, s.listRoles},
 		{"POST /api/v1/projects", adminOnly, s.createProject},
 		{"GET /api/v1/projects/{project}", projectRead, s.getProject},
 		{"PATCH /api/v1/projects/{project}", projectOwner, s.updateProject},
@@ -349,6 +350,7 @@ func (s *Server) routes() []Route {
 		{"PUT /api/v1/users/{user}/password", adminOnly, s.resetPassword},
 		{"POST /api/v1/users/{user}/tokens", adminOnly, s.createUserToken},
 		{"GET /api/v1/users/{user}/tokens", adminOnly, s.listUserTokens},
+		{"GET /api/v1/users/{user}/projects", adminOnly, s.listUserGrants},
 		{"DELETE /api/v1/users/{user}/tokens/{token}", adminOnly, s.deleteUserToken},
 		{"GET /api/v1/tokens", authenticated, s.listTokens},
 		{"POST /api/v1/tokens", authenticated, s.createToken},
@@ -356,6 +358,7 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/teams", authenticated, s.listTeams},
 		{"POST /api/v1/teams", adminOnly, s.createTeam},
 		{"GET /api/v1/teams/{team}", authenticated, s.getTeam},
+		{"GET /api/v1/teams/{team}/projects", adminOnly, s.listTeamGrants},
 		{"DELETE /api/v1/teams/{team}", adminOnly, s.deleteTeam},
 		{"POST /api/v1/teams/{team}/members", adminOnly, s.addTeamMember},
 		{"DELETE /api/v1/teams/{team}/members/{user}", adminOnly, s.removeTeamMember},

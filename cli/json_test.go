@@ -65,6 +65,8 @@ jobs:
 		{args: []string{"project", "members", "list", "shop"}, route: "/api/v1/projects/shop/members"},
 		{args: []string{"pipelines", "shop"}, route: "/api/v1/projects/shop/pipelines"},
 		{args: []string{"pipelines"}, route: "/api/v1/pipelines?limit=20"},
+		{args: []string{"roles"}, route: "/api/v1/roles"},
+		{args: []string{"team", "projects", "ops"}, route: "/api/v1/teams/ops/projects"},
 		{args: []string{"runs"}, route: "/api/v1/runs"},
 		{args: []string{"status", r}, route: "/api/v1/runs/" + r},
 		{args: []string{"hooks", "list", "shop"}, route: "/api/v1/projects/shop/hook-tokens"},

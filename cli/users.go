@@ -135,8 +135,9 @@ func userCmd(env *Env) *cobra.Command {
 		}
 	})
 	tokens, createToken, revokeToken := userTokenCmds(env)
-	return group("user", "manage users and service accounts: create, list, get, update, passwd, tokens", "",
-		create, list, get, update, passwd, tokens, createToken, revokeToken)
+	return group("user", "manage users and service accounts: create, list, get, update, passwd, tokens, projects", "",
+		create, list, get, update, passwd, tokens, createToken, revokeToken,
+		grantsCmd(env, "users", "list the projects a user holds roles on, directly and through teams (admins)"))
 }
 
 // userTokenCmds are `lathe user tokens|create-token|revoke-token`: an
@@ -348,5 +349,6 @@ func teamCmd(env *Env) *cobra.Command {
 	remove := deleted("remove TEAM USER", "remove a user from a team (admins)", 2,
 		func(pos []string) string { return path(pos[0]) + "/members/" + url.PathEscape(pos[1]) },
 		func(pos []string) string { return "removed " + pos[1] + " from team " + pos[0] })
-	return group("team", "manage teams and their members: create, list, get, delete, add, remove", "", create, list, get, del, add, remove)
+	return group("team", "manage teams and their members: create, list, get, delete, add, remove, projects", "", create, list, get, del, add, remove,
+		grantsCmd(env, "teams", "list the projects a team holds roles on (admins)"))
 }
