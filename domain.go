@@ -156,6 +156,15 @@ type Job struct {
 	Attempts []*Attempt `json:"attempts,omitempty"`
 }
 
+// JobEntry is a job in a list across runs, with its run's project,
+// pipeline and number.
+type JobEntry struct {
+	*Job
+	Project   string `json:"project"`
+	Pipeline  string `json:"pipeline"`
+	RunNumber int64  `json:"run_number"`
+}
+
 // EnvVar is one environment variable; order is kept as written.
 type EnvVar struct {
 	Name  string `json:"name"`

@@ -322,6 +322,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"RoleList", roleList{}, false},
 		{"ProjectGrant", lathe.ProjectGrant{}, false},
 		{"ProjectGrantList", grantList{}, false},
+		{"JobEntry", lathe.JobEntry{}, false},
+		{"JobPage", lathe.Page[*lathe.JobEntry]{}, false},
 		{"PipelineParam", paramView{}, false},
 		{"ProjectWithRole", projectView{}, false},
 		{"Problem", Problem{}, false},
@@ -439,7 +441,11 @@ func jsonFields(t reflect.Type) (names, always []string) {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
 		if f.Anonymous && tag == "" {
-			n, a := jsonFields(f.Type)
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			n, a := jsonFields(ft)
 			names, always = append(names, n...), append(always, a...)
 			continue
 		}

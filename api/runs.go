@@ -84,23 +84,29 @@ func (s *Server) runFilter(r *http.Request, projectKey string) (store.RunFilter,
 	if f.Status != "" && !f.Status.Valid() {
 		return f, problemf(http.StatusBadRequest, "status: %q is not a status (one of %v)", f.Status, lathe.Statuses)
 	}
-	if projectKey != "" {
-		p, err := s.store.Project(r.Context(), projectKey)
-		if err != nil {
-			return f, err
-		}
-		// A project the caller may not read is, to this filter, one that
-		// does not exist: the answer must not tell them apart.
-		role, err := s.roleOn(r.Context(), principal(r.Context()), p)
-		if err != nil {
-			return f, err
-		}
-		if role.Rank() < lathe.RoleRead.Rank() {
-			return f, fmt.Errorf("project %s: %w", projectKey, lathe.ErrNotFound)
-		}
-		f.ProjectID = p.ID
+	f.ProjectID, err = s.readableProjectID(r, projectKey)
+	return f, err
+}
+
+// readableProjectID is the ID of the project a list's ?project= names (0
+// for none). A project the caller may not read is, to the filter, one that
+// does not exist: the answer must not tell them apart.
+func (s *Server) readableProjectID(r *http.Request, key string) (int64, error) {
+	if key == "" {
+		return 0, nil
 	}
-	return f, nil
+	p, err := s.store.Project(r.Context(), key)
+	if err != nil {
+		return 0, err
+	}
+	role, err := s.roleOn(r.Context(), principal(r.Context()), p)
+	if err != nil {
+		return 0, err
+	}
+	if role.Rank() < lathe.RoleRead.Rank() {
+		return 0, fmt.Errorf("project %s: %w", key, lathe.ErrNotFound)
+	}
+	return p.ID, nil
 }
 
 // listRuns serves runs across projects, or of ?project= (looked up here:

@@ -286,6 +286,7 @@ func (s *Server) routes() []Route {
 		{"POST /api/v1/test-cases/{test_case}/comments", projectWrite, s.addTestComment},
 		{"GET /api/v1/builds", anyone, s.listBuilds},
 
+		{"GET /api/v1/jobs", anyone, s.listJobs},
 		{"GET /api/v1/jobs/{job}", projectRead, s.getJob},
 		{"POST /api/v1/jobs/{job}/cancel", projectWrite, s.cancelJob},
 		{"POST /api/v1/jobs/{job}/rerun", projectWrite, s.rerunJob},

@@ -37,6 +37,7 @@ func commandTree(env *Env) []*cobra.Command {
 		rolesCmd(env),
 		ownsSignals(runCmd(env)),
 		runsCmd(env),
+		jobsCmd(env),
 		statusCmd(env),
 		ownsSignals(logsCmd(env)),
 		cancelCmd(env),

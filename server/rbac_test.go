@@ -45,6 +45,7 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/runs":      "anyone",
 	"GET /api/v1/pipelines": "anyone",
 	"GET /api/v1/roles":     "anyone",
+	"GET /api/v1/jobs":      "anyone",
 	"GET /api/v1/builds":    "anyone",
 
 	"GET /api/v1/sessions/current":            "authenticated",
