@@ -20,6 +20,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/dispatch"
+	"github.com/lathe-ci/lathe/forge"
 	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/store"
 )
@@ -324,6 +325,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"ProjectGrantList", grantList{}, false},
 		{"JobEntry", lathe.JobEntry{}, false},
 		{"JobPage", lathe.Page[*lathe.JobEntry]{}, false},
+		{"RemoteRepo", forge.RemoteRepo{}, false},
+		{"RemoteRepoPage", forgeRepoPage{}, false},
 		{"PipelineParam", paramView{}, false},
 		{"ProjectWithRole", projectView{}, false},
 		{"Problem", Problem{}, false},

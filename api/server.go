@@ -368,6 +368,7 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/forges", adminOnly, s.listForges},
 		{"POST /api/v1/forges", adminOnly, s.createForge},
 		{"GET /api/v1/forges/{forge}", adminOnly, s.getForge},
+		{"GET /api/v1/forges/{forge}/repositories", adminOnly, s.listForgeRepos},
 		{"PATCH /api/v1/forges/{forge}", adminOnly, s.updateForge},
 		{"DELETE /api/v1/forges/{forge}", adminOnly, s.deleteForge},
 

@@ -45,6 +45,7 @@ func commandTree(env *Env) []*cobra.Command {
 		gateCmd(env, "approve", "approve a job waiting at its approval gate, so it runs", "approved: queued"),
 		gateCmd(env, "reject", "reject a job waiting at its approval gate: it is canceled and its dependents skipped", "rejected: canceled"),
 		hooksCmd(env),
+		forgeCmd(env),
 		loginCmd(env),
 		logoutCmd(env),
 		userCmd(env),

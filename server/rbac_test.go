@@ -221,6 +221,7 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/forges":                                 "admin",
 	"POST /api/v1/forges":                                "admin",
 	"GET /api/v1/forges/{forge}":                         "admin",
+	"GET /api/v1/forges/{forge}/repositories":            "admin",
 	"PATCH /api/v1/forges/{forge}":                       "admin",
 	"DELETE /api/v1/forges/{forge}":                      "admin",
 	"PATCH /api/v1/secrets/{name}":                       "admin",
