@@ -34,6 +34,7 @@ func commandTree(env *Env) []*cobra.Command {
 		ownsSignals(agentCmd(env)),
 		projectCmd(env),
 		pipelinesCmd(env),
+		storedPipelineCmd(env),
 		rolesCmd(env),
 		ownsSignals(runCmd(env)),
 		runsCmd(env),

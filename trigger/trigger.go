@@ -88,7 +88,8 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("%w: %v", lathe.ErrInvalid, err)
 	}
-	return s.pipelinesOf(ctx, p, m, r)
+	r, ps, err := s.pipelinesOf(ctx, p, m, r)
+	return s.withStored(ctx, p, r, ps, err)
 }
 
 // PipelinesAt is Pipelines for a commit a forge's hook named at a full
@@ -103,7 +104,8 @@ func (s *Service) PipelinesAt(ctx context.Context, p *lathe.Project, ref, commit
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("%w: %v", lathe.ErrInvalid, err)
 	}
-	return s.pipelinesOf(ctx, p, m, r)
+	r, ps, err := s.pipelinesOf(ctx, p, m, r)
+	return s.withStored(ctx, p, r, ps, err)
 }
 
 // pipelinesOf reads and parses the pipelines at r, a commit m holds.
@@ -148,7 +150,7 @@ func (s *Service) pipelinesOf(ctx context.Context, p *lathe.Project, m *git.Mirr
 		return git.Ref{}, nil, fmt.Errorf("read pipeline files at %s: %w", r.Commit, err)
 	}
 	if len(files) == 0 && len(tooLarge) == 0 {
-		return git.Ref{}, nil, fmt.Errorf("commit %.12s has no .lathe.yml or .lathe/*.yml: %w", r.Commit, lathe.ErrInvalid)
+		return r, nil, errNoFiles{r.Commit}
 	}
 	var in []pipeline.File
 	for name, data := range files {
