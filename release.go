@@ -58,6 +58,7 @@ var DeploymentStatuses = []string{"pending", "in_progress", "success", "failure"
 // environment.
 type Deployment struct {
 	ID          int64  `json:"id"`
+	Project     string `json:"project"`
 	Environment string `json:"environment"`
 	// Version is the candidate's, VERSION-rcN; "" for a deployment of a
 	// commit by a pipeline job in a run not started for a candidate.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
 )
 
@@ -16,7 +17,7 @@ type deploymentInput struct {
 	Status  string `json:"status"`
 }
 
-// deploymentList is the answer to listing an environment's deployments.
+// deploymentList is the answer to listing a release's deployments.
 type deploymentList struct {
 	Items []*lathe.Deployment `json:"items"`
 }
@@ -122,8 +123,27 @@ func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ds, err := s.store.Deployments(r.Context(), e.ID, 200)
-	return respond(w, http.StatusOK, deploymentList{Items: ds}, err)
+	before, limit, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.store.DeploymentPage(r.Context(), store.DeploymentFilter{EnvironmentID: e.ID, Before: before, Limit: limit})
+	return respond(w, http.StatusOK, page, err)
+}
+
+// listAllDeployments serves deployments across the projects the caller
+// may read (or of ?project=), newest first.
+func (s *Server) listAllDeployments(w http.ResponseWriter, r *http.Request) error {
+	before, limit, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	f := store.DeploymentFilter{Before: before, Limit: limit, Viewer: principal(r.Context()).viewer()}
+	if f.ProjectID, err = s.readableProjectID(r, r.URL.Query().Get("project")); err != nil {
+		return err
+	}
+	page, err := s.store.DeploymentPage(r.Context(), f)
+	return respond(w, http.StatusOK, page, err)
 }
 
 // deploymentMatrix answers what runs where: each environment with its

@@ -83,6 +83,17 @@ func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request) error 
 	return respond(w, http.StatusOK, environmentList{Items: es}, err)
 }
 
+// listAllEnvironments serves the environments of the projects the caller
+// may read (or of ?project=), by project and position.
+func (s *Server) listAllEnvironments(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.readableProjectID(r, r.URL.Query().Get("project"))
+	if err != nil {
+		return err
+	}
+	es, err := s.store.EnvironmentsFor(r.Context(), principal(r.Context()).viewer(), id)
+	return respond(w, http.StatusOK, environmentList{Items: es}, err)
+}
+
 func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request) error {
 	e, err := s.store.Environment(r.Context(), projectOf(r).ID, r.PathValue("env"))
 	return respond(w, http.StatusOK, e, err)

@@ -291,6 +291,8 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/builds", anyone, s.listBuilds},
 
 		{"GET /api/v1/jobs", anyone, s.listJobs},
+		{"GET /api/v1/deployments", anyone, s.listAllDeployments},
+		{"GET /api/v1/environments", anyone, s.listAllEnvironments},
 		{"GET /api/v1/jobs/{job}", projectRead, s.getJob},
 		{"POST /api/v1/jobs/{job}/cancel", projectWrite, s.cancelJob},
 		{"POST /api/v1/jobs/{job}/rerun", projectWrite, s.rerunJob},

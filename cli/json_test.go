@@ -66,6 +66,7 @@ jobs:
 		{args: []string{"pipelines", "shop"}, route: "/api/v1/projects/shop/pipelines"},
 		{args: []string{"pipelines"}, route: "/api/v1/pipelines?limit=20"},
 		{args: []string{"roles"}, route: "/api/v1/roles"},
+		{args: []string{"deployments"}, route: "/api/v1/deployments?limit=20"},
 		{args: []string{"jobs", "--status", "success"}, route: "/api/v1/jobs?limit=20&status=success"},
 		{args: []string{"team", "projects", "ops"}, route: "/api/v1/teams/ops/projects"},
 		{args: []string{"runs"}, route: "/api/v1/runs"},

@@ -74,6 +74,7 @@ func commandTree(env *Env) []*cobra.Command {
 		deployCmd(env),
 		rollbackCmd(env),
 		environmentsCmd(env),
+		deploymentsCmd(env),
 		envVarsCmd(env),
 		versionCmd(env),
 	}

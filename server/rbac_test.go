@@ -41,12 +41,14 @@ var routeNeeds = map[string]string{
 	// A forge's hook checks its own signature.
 	"POST /api/v1/hooks/{forge_kind}/{project}": "self",
 
-	"GET /api/v1/projects":  "anyone",
-	"GET /api/v1/runs":      "anyone",
-	"GET /api/v1/pipelines": "anyone",
-	"GET /api/v1/roles":     "anyone",
-	"GET /api/v1/jobs":      "anyone",
-	"GET /api/v1/builds":    "anyone",
+	"GET /api/v1/projects":     "anyone",
+	"GET /api/v1/runs":         "anyone",
+	"GET /api/v1/pipelines":    "anyone",
+	"GET /api/v1/roles":        "anyone",
+	"GET /api/v1/jobs":         "anyone",
+	"GET /api/v1/deployments":  "anyone",
+	"GET /api/v1/environments": "anyone",
+	"GET /api/v1/builds":       "anyone",
 
 	"GET /api/v1/sessions/current":            "authenticated",
 	"DELETE /api/v1/sessions/current":         "authenticated",

@@ -48,8 +48,8 @@ const deployStatus = `CASE WHEN d.job_id IS NOT NULL THEN (CASE
 const deploymentColumns = `SELECT d.id, e.name, COALESCE(rl.version, ''), COALESCE(c.number, 0), d.commit_id, ` + deployStatus + `,
 		COALESCE(d.run_id, 0), COALESCE(d.job_id, 0), COALESCE(dj.wait_reason, ''), d.created_by, d.created_at, d.updated_at,
 		COALESCE(gj.approval, ''), COALESCE(gj.approved_by, ''), gj.approved_at, COALESCE(gj.rejected_by, ''), gj.rejected_at,
-		COALESCE(gj.gate_comment, ''), COALESCE(gj.id, 0)
-	FROM deployments d JOIN environments e ON e.id = d.environment_id
+		COALESCE(gj.gate_comment, ''), COALESCE(gj.id, 0), dp.name
+	FROM deployments d JOIN environments e ON e.id = d.environment_id JOIN projects dp ON dp.id = e.project_id
 	LEFT JOIN release_candidates c ON c.id = d.candidate_id LEFT JOIN releases rl ON rl.id = c.release_id
 	LEFT JOIN runs r ON r.id = d.run_id LEFT JOIN jobs dj ON dj.id = d.job_id
 	LEFT JOIN jobs gj ON gj.id = COALESCE(d.job_id, (SELECT MIN(x.id) FROM jobs x WHERE x.run_id = d.run_id AND x.approval <> '')) `
@@ -268,7 +268,7 @@ func (s *Store) deployments(ctx context.Context, tail string, args ...any) ([]*l
 		var approval, approvedBy, rejectedBy, comment string
 		var approvedAt, rejectedAt sql.NullInt64
 		if err := rows.Scan(&d.ID, &d.Environment, &d.Version, &n, &d.Commit, &d.Status, &d.RunID, &d.JobID, &d.WaitReason,
-			&d.CreatedBy, &created, &updated, &approval, &approvedBy, &approvedAt, &rejectedBy, &rejectedAt, &comment, &d.GateJobID); err != nil {
+			&d.CreatedBy, &created, &updated, &approval, &approvedBy, &approvedAt, &rejectedBy, &rejectedAt, &comment, &d.GateJobID, &d.Project); err != nil {
 			return nil, fmt.Errorf("list deployments: %w", err)
 		}
 		if d.Version != "" {

@@ -1,0 +1,98 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+// Deployments and environments list across the projects the caller may
+// read, newest first and paged; an environment's history pages too.
+func TestDeploymentsAndEnvironmentsAcrossProjects(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		o.Agents = -1
+		l := lathetest.Start(t, o)
+		repo := lathetest.Repo(t, releaseRepo)
+		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+		l.Project(t, "app", repo)
+		l.Do(t, "POST", "/api/v1/projects", map[string]any{"name": "pub", "url": repo, "visibility": "public"}, nil)
+		report := func(project, env, version string) {
+			base := "/api/v1/projects/" + project
+			l.Do(t, "PATCH", base+"/environments/"+env+"/deployments", map[string]any{"release_candidate_version": version, "status": "success"}, nil)
+		}
+		for _, p := range []string{"app", "pub"} {
+			l.Do(t, "POST", "/api/v1/projects/"+p+"/releases/1.0.0-rc1", map[string]any{"commit": commit}, nil)
+			l.Do(t, "POST", "/api/v1/projects/"+p+"/environments", map[string]any{"name": "staging", "position": 1}, nil)
+		}
+		l.Do(t, "POST", "/api/v1/projects/app/environments", map[string]any{"name": "production", "position": 2}, nil)
+		report("app", "staging", "1.0.0-rc1")
+		report("pub", "staging", "1.0.0-rc1")
+		report("app", "production", "1.0.0-rc1")
+
+		where := func(ds []*lathe.Deployment) string {
+			var out []string
+			for _, d := range ds {
+				out = append(out, d.Project+"/"+d.Environment)
+			}
+			return strings.Join(out, " ")
+		}
+		var all lathe.Page[*lathe.Deployment]
+		l.Do(t, http.MethodGet, "/api/v1/deployments", nil, &all)
+		if got := where(all.Items); got != "app/production pub/staging app/staging" || all.Next != nil {
+			t.Errorf("all deployments: %q next %v", got, all.Next)
+		}
+		var p1, p2 lathe.Page[*lathe.Deployment]
+		l.Do(t, http.MethodGet, "/api/v1/deployments?limit=2", nil, &p1)
+		if p1.Next == nil {
+			t.Fatalf("first page of 2 has no next: %+v", p1)
+		}
+		l.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/deployments?limit=2&before=%d", *p1.Next), nil, &p2)
+		if where(p1.Items)+" | "+where(p2.Items) != "app/production pub/staging | app/staging" || p2.Next != nil {
+			t.Errorf("pages: %q | %q", where(p1.Items), where(p2.Items))
+		}
+		var appOnly lathe.Page[*lathe.Deployment]
+		l.Do(t, http.MethodGet, "/api/v1/deployments?project=app", nil, &appOnly)
+		if got := where(appOnly.Items); got != "app/production app/staging" {
+			t.Errorf("app's deployments: %q", got)
+		}
+		// An environment's history pages as well.
+		l.Do(t, "POST", "/api/v1/projects/app/releases/1.0.0-rc2", map[string]any{"commit": commit}, nil)
+		report("app", "staging", "1.0.0-rc2")
+		var h1, h2 lathe.Page[*lathe.Deployment]
+		l.Do(t, http.MethodGet, "/api/v1/projects/app/environments/staging/deployments?limit=1", nil, &h1)
+		if len(h1.Items) != 1 || h1.Next == nil {
+			t.Fatalf("staging's first page: %+v", h1)
+		}
+		l.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/projects/app/environments/staging/deployments?limit=1&before=%d", *h1.Next), nil, &h2)
+		if len(h2.Items) != 1 || h2.Items[0].ID >= h1.Items[0].ID {
+			t.Errorf("staging's second page: %+v after %+v", h2.Items, h1.Items)
+		}
+
+		var envs struct {
+			Items []lathe.Environment `json:"items"`
+		}
+		l.Do(t, http.MethodGet, "/api/v1/environments", nil, &envs)
+		var names []string
+		for _, e := range envs.Items {
+			names = append(names, e.Project+"/"+e.Name)
+		}
+		if strings.Join(names, " ") != "app/staging app/production pub/staging" {
+			t.Errorf("environments: %v", names)
+		}
+
+		// Anonymous callers see the public project's only.
+		anon := l.ClientAs(t, "")
+		var pub lathe.Page[*lathe.Deployment]
+		if err := anon.Do(t.Context(), http.MethodGet, "/api/v1/deployments", nil, &pub); err != nil || where(pub.Items) != "pub/staging" {
+			t.Errorf("anonymous deployments: %q %v", where(pub.Items), err)
+		}
+		envs.Items = nil
+		if err := anon.Do(t.Context(), http.MethodGet, "/api/v1/environments", nil, &envs); err != nil || len(envs.Items) != 1 || envs.Items[0].Project != "pub" {
+			t.Errorf("anonymous environments: %+v %v", envs.Items, err)
+		}
+	})
+}
