@@ -72,6 +72,27 @@ type TestTotals struct {
 	Fixed       int `json:"fixed"`
 }
 
+// Add counts n test results of a status ("passed", "failed", "error",
+// "skipped") and a change (ChangeNew, ChangeFixed or none).
+func (tt *TestTotals) Add(status, change string, n int) {
+	switch status {
+	case "passed":
+		tt.Passed += n
+	case "failed":
+		tt.Failed += n
+	case "error":
+		tt.Error += n
+	case "skipped":
+		tt.Skipped += n
+	}
+	switch change {
+	case ChangeNew:
+		tt.NewFailures += n
+	case ChangeFixed:
+		tt.Fixed += n
+	}
+}
+
 // ReportWarning is a problem met reading a report file a job sent.
 type ReportWarning struct {
 	JobID   int64  `json:"job_id"`
@@ -223,4 +244,11 @@ type BuildTime struct {
 	Result     Status    `json:"result"`
 	FinishedAt time.Time `json:"finished_at"`
 	DurationMS int64     `json:"duration_ms"`
+}
+
+// RunResults is a run with the totals of its test results: one entry of
+// the results history up to a run (Kraken's flow history).
+type RunResults struct {
+	*Run
+	Tests TestTotals `json:"tests"`
 }

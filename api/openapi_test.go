@@ -331,6 +331,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"StoredPipelineList", storedPipelineList{}, false},
 		{"StoredPipelinePut", storedPipelineInput{}, true},
 		{"DeploymentPage", lathe.Page[*lathe.Deployment]{}, false},
+		{"RunResults", lathe.RunResults{}, false},
+		{"RunHistory", runHistoryList{}, false},
 		{"Deployment", lathe.Deployment{}, false},
 		{"Environment", lathe.Environment{}, false},
 		{"PipelineParam", paramView{}, false},

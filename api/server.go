@@ -284,6 +284,7 @@ func (s *Server) routes() []Route {
 		{"PATCH /api/v1/stages/{stage}", projectWrite, s.updateStage},
 		{"DELETE /api/v1/stages/{stage}", projectOwner, s.deleteStage},
 		{"GET /api/v1/runs/{run}/tests", projectRead, s.listRunTests},
+		{"GET /api/v1/runs/{run}/history", projectRead, s.runHistory},
 		{"GET /api/v1/runs/{run}/issues", projectRead, s.listRunIssues},
 		{"GET /api/v1/test-cases/{test_case}/history", projectRead, s.testCaseHistory},
 		{"GET /api/v1/test-cases/{test_case}/comments", projectRead, s.listTestComments},

@@ -134,3 +134,24 @@ func (s *Server) addTestComment(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusCreated, c)
 	return nil
 }
+
+// runHistory serves the results history up to a run (Kraken's flow
+// history): the run and the runs of its pipeline on its branch before it,
+// newest first, each with its test totals.
+func (s *Server) runHistory(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "run")
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit", 20, 1, 100)
+	if err != nil {
+		return err
+	}
+	h, err := s.store.RunHistory(r.Context(), id, int(limit))
+	return respond(w, http.StatusOK, runHistoryList{Items: h}, err)
+}
+
+// runHistoryList is the results history up to a run.
+type runHistoryList struct {
+	Items []*lathe.RunResults `json:"items"`
+}

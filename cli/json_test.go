@@ -71,6 +71,7 @@ jobs:
 		{args: []string{"team", "projects", "ops"}, route: "/api/v1/teams/ops/projects"},
 		{args: []string{"runs"}, route: "/api/v1/runs"},
 		{args: []string{"status", r}, route: "/api/v1/runs/" + r},
+		{args: []string{"history", r}, route: "/api/v1/runs/" + r + "/history?limit=20"},
 		{args: []string{"hooks", "list", "shop"}, route: "/api/v1/projects/shop/hook-tokens"},
 		{args: []string{"user", "list"}, route: "/api/v1/users"},
 		{args: []string{"user", "get", "admin"}, route: "/api/v1/users/admin"},

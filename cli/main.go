@@ -40,6 +40,7 @@ func commandTree(env *Env) []*cobra.Command {
 		runsCmd(env),
 		jobsCmd(env),
 		statusCmd(env),
+		historyCmd(env),
 		ownsSignals(logsCmd(env)),
 		cancelCmd(env),
 		rerunCmd(env),

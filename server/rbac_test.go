@@ -91,6 +91,7 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/projects/{project}/members":                        "read",
 	"GET /api/v1/runs/{run}":                                        "read",
 	"GET /api/v1/runs/{run}/tests":                                  "read",
+	"GET /api/v1/runs/{run}/history":                                "read",
 	"GET /api/v1/runs/{run}/issues":                                 "read",
 	"GET /api/v1/test-cases/{test_case}/history":                    "read",
 	"GET /api/v1/test-cases/{test_case}/comments":                   "read",

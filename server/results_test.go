@@ -72,6 +72,23 @@ func TestTestResultsAcrossRuns(t *testing.T) {
 				t.Fatalf("run %d: %s, lint %s; want failed (tests fail) with lint passing", i+1, r.Status, lathetest.JobByName(t, r, "lint").Status)
 			}
 		}
+		// The results history up to a run: it and the runs before it on
+		// its branch, newest first, with their totals.
+		var hist struct {
+			Items []lathe.RunResults `json:"items"`
+		}
+		l.Do(t, "GET", fmt.Sprintf("/api/v1/runs/%d/history?limit=3", runs[4].ID), nil, &hist)
+		var got []string
+		for _, h := range hist.Items {
+			got = append(got, fmt.Sprintf("#%d %s %d/%d/%d", h.Number, h.Status, h.Tests.Passed, h.Tests.Failed, h.Tests.Skipped))
+		}
+		if want := "#5 failed 3/1/1 #4 failed 2/2/1 #3 failed 3/1/1"; strings.Join(got, " ") != want {
+			t.Errorf("history up to run 5: %q, want %q", strings.Join(got, " "), want)
+		}
+		l.Do(t, "GET", fmt.Sprintf("/api/v1/runs/%d/history", runs[1].ID), nil, &hist)
+		if len(hist.Items) != 2 || hist.Items[0].ID != runs[1].ID || hist.Items[1].ID != runs[0].ID || hist.Items[1].Tests.Failed != 1 {
+			t.Errorf("history up to run 2: %+v", hist.Items)
+		}
 		testJob := lathetest.JobByName(t, runs[4], "test")
 		if log := l.Log(t, testJob.ID); !strings.Contains(log, "reports: reports/junit.xml (junit): 5 entries") ||
 			!strings.Contains(log, "reports/broken.xml: line 3: malformed XML") {

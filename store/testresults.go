@@ -339,22 +339,7 @@ func (s *Store) testTotals(ctx context.Context, runID int64, tt *lathe.TestTotal
 		if err := rows.Scan(&status, &change, &n); err != nil {
 			return err
 		}
-		switch status {
-		case "passed":
-			tt.Passed += n
-		case "failed":
-			tt.Failed += n
-		case "error":
-			tt.Error += n
-		case "skipped":
-			tt.Skipped += n
-		}
-		switch change {
-		case lathe.ChangeNew:
-			tt.NewFailures += n
-		case lathe.ChangeFixed:
-			tt.Fixed += n
-		}
+		tt.Add(status, change, n)
 	}
 	return rows.Err()
 }
