@@ -131,7 +131,12 @@ var lineStamp = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z 
 // even when it is split across events or a resume; Last-Event-ID resumes
 // mid-step. What the streams carry is what the plain reads give.
 func TestLogStreamByStepAndWithTimestamps(t *testing.T) {
-	l := lathetest.Start(t, lathetest.Options{Agents: 1})
+	lathetest.Engines(t, testLogStreamByStepAndWithTimestamps)
+}
+
+func testLogStreamByStepAndWithTimestamps(t *testing.T, o lathetest.Options) {
+	o.Agents = 1
+	l := lathetest.Start(t, o)
 	l.Project(t, "talk", lathetest.Repo(t, map[string]string{".lathe.yml": gatedStepsPipeline}))
 	run := l.Trigger(t, "talk", "", "")
 	jobID := run.Jobs[0].ID
