@@ -72,14 +72,19 @@ func logsCmd(env *Env) *cobra.Command {
 		mk := clientFlags(fs, env)
 		follow := fs.BoolP("follow", "f", false, "stream the logs live until the run ends, saying why jobs wait (Ctrl-C detaches)")
 		timestamps := fs.Bool("timestamps", false, "start each line with the time it reached the server (UTC, microseconds)")
-		step := fs.Int("step", -1, "only step N of each job's log (0 is the checkout, the pipeline's steps follow); with -f, waits for the step to start")
+		step := fs.String("step", "", "only step `N` of each job's log (0 is the checkout, the pipeline's steps follow); with -f, waits for the step to start")
 		return func(ctx context.Context, pos []string) int {
 			id, err := runArg(pos)
-			if err != nil || *step < -1 {
+			if err != nil {
 				return badUsage
 			}
+			q := logQuery{step: -1, timestamps: *timestamps}
+			if *step != "" {
+				if q.step, err = strconv.Atoi(*step); err != nil || q.step < 0 {
+					return fail(env, fmt.Errorf("--step %q: want a step's index, 0 or more", *step))
+				}
+			}
 			c := mk()
-			q := logQuery{step: *step, timestamps: *timestamps}
 			if *follow {
 				return followInteractive(ctx, c, id, env, q)
 			}
