@@ -44,6 +44,8 @@ func StampContinuing(data []byte, base int64, arrivals []LogArrival, midLine boo
 	var out bytes.Buffer
 	out.Grow(len(data) + (bytes.Count(data, []byte{'\n'})+1)*(len(LogTimeLayout)+1))
 	next := 0 // arrivals[next] is the first chunk not known to start at or before the line
+	// The lines of one chunk share its time: it is formatted once.
+	stamp, stamped := make([]byte, 0, len(LogTimeLayout)+1), -1
 	for pos := 0; pos < len(data); midLine = false {
 		off := base + int64(pos)
 		for next < len(arrivals) && arrivals[next].Offset <= off {
@@ -52,8 +54,11 @@ func StampContinuing(data []byte, base int64, arrivals []LogArrival, midLine boo
 		switch {
 		case midLine:
 		case next > 0 && !arrivals[next-1].At.IsZero():
-			out.WriteString(arrivals[next-1].At.UTC().Format(LogTimeLayout))
-			out.WriteByte(' ')
+			if stamped != next-1 {
+				stamp = append(arrivals[next-1].At.UTC().AppendFormat(stamp[:0], LogTimeLayout), ' ')
+				stamped = next - 1
+			}
+			out.Write(stamp)
 		default:
 			out.Write(unknownTime)
 			out.WriteByte(' ')

@@ -1,6 +1,7 @@
 package lathe
 
 import (
+	"bytes"
 	"testing"
 	"time"
 )
@@ -53,4 +54,27 @@ func TestStampContinuing(t *testing.T) {
 	if got := string(StampContinuing([]byte("wo\nthr"), 5, arrivals, true)); got != "wo\n2026-12-03T10:00:01.500001Z thr" {
 		t.Errorf("mid-line piece: %q", got)
 	}
+}
+
+// BenchmarkStampContinuing stamps 256 KiB of 64-byte lines, as one event of
+// a stream read with timestamps; the floor is copying the same bytes.
+func BenchmarkStampContinuing(b *testing.B) {
+	line := []byte("ok  github.com/lathe-ci/lathe/api 1.234s (cached) -----------\n")
+	data := bytes.Repeat(line, 256<<10/len(line))
+	var arrivals []LogArrival
+	for off := 0; off < len(data); off += 4096 {
+		arrivals = append(arrivals, LogArrival{Offset: int64(off), At: time.Unix(int64(off), 0)})
+	}
+	b.Run("floor-copy", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for i := 0; i < b.N; i++ {
+			_ = append([]byte(nil), data...)
+		}
+	})
+	b.Run("stamp", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for i := 0; i < b.N; i++ {
+			StampContinuing(data, 1<<20, arrivals, true)
+		}
+	})
 }
