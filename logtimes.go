@@ -30,23 +30,39 @@ var unknownTime = []byte("-                          ")
 // time of its first byte. arrivals are in offset order and cover data
 // (see LogArrival).
 func StampLines(data []byte, base int64, arrivals []LogArrival) []byte {
+	return StampContinuing(data, base, arrivals, false)
+}
+
+// StampContinuing is StampLines for a piece of a log that follows another
+// already stamped, as the events of a live stream do: when midLine is
+// true, data starts inside a line whose time went out with the bytes
+// before it, so its first line gets none; the lines after do.
+func StampContinuing(data []byte, base int64, arrivals []LogArrival, midLine bool) []byte {
 	if len(data) == 0 {
 		return data
 	}
 	var out bytes.Buffer
 	out.Grow(len(data) + (bytes.Count(data, []byte{'\n'})+1)*(len(LogTimeLayout)+1))
 	next := 0 // arrivals[next] is the first chunk not known to start at or before the line
-	for pos := 0; pos < len(data); {
+	// The lines of one chunk share its time: it is formatted once.
+	stamp, stamped := make([]byte, 0, len(LogTimeLayout)+1), -1
+	for pos := 0; pos < len(data); midLine = false {
 		off := base + int64(pos)
 		for next < len(arrivals) && arrivals[next].Offset <= off {
 			next++
 		}
-		if next > 0 && !arrivals[next-1].At.IsZero() {
-			out.WriteString(arrivals[next-1].At.UTC().Format(LogTimeLayout))
-		} else {
+		switch {
+		case midLine:
+		case next > 0 && !arrivals[next-1].At.IsZero():
+			if stamped != next-1 {
+				stamp = append(arrivals[next-1].At.UTC().AppendFormat(stamp[:0], LogTimeLayout), ' ')
+				stamped = next - 1
+			}
+			out.Write(stamp)
+		default:
 			out.Write(unknownTime)
+			out.WriteByte(' ')
 		}
-		out.WriteByte(' ')
 		end := bytes.IndexByte(data[pos:], '\n')
 		if end < 0 {
 			out.Write(data[pos:])

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -98,90 +97,6 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Lathe-Attempt", strconv.Itoa(number))
 	w.Write(data)
 	return nil
-}
-
-// streamLog follows a log live over Server-Sent Events until the attempt
-// finishes and every byte is sent. Resume with Last-Event-ID (or ?offset=).
-func (s *Server) streamLog(w http.ResponseWriter, r *http.Request) error {
-	job, a, err := s.logAttempt(r)
-	if err != nil {
-		return err
-	}
-	off, err := queryInt(r, "offset", 0, 0, 1<<62)
-	if err != nil {
-		return err
-	}
-	if id := r.Header.Get("Last-Event-ID"); id != "" {
-		if off, err = strconv.ParseInt(id, 10, 64); err != nil || off < 0 {
-			return problemf(http.StatusBadRequest, "Last-Event-ID: %q is not a byte offset", id)
-		}
-	}
-	sse := startSSE(w)
-	ctx := r.Context()
-	// Not claimed yet: wait for the first attempt, or for the job to end without one.
-	for a == nil {
-		wake := s.store.RunSignal(job.RunID)
-		if job, a, err = s.logAttempt(r); err != nil {
-			return nil
-		}
-		if a != nil {
-			break
-		}
-		if job.Status.Terminal() {
-			sse.event("end", "0", map[string]any{"status": job.Status, "size": 0})
-			return nil
-		}
-		select {
-		case <-wake:
-		case <-time.After(15 * time.Second):
-			sse.comment("keep-alive")
-		case <-ctx.Done():
-			return nil
-		}
-	}
-	for {
-		wake := s.store.AttemptSignal(a.ID)
-		data, cur, err := s.store.ReadLog(ctx, a.ID, off, 1<<20)
-		if err != nil {
-			return nil // the client sees the stream end and may resume
-		}
-		// Cut at a UTF-8 boundary so a rune split across chunks is sent whole next time.
-		if cut := utf8Boundary(data); cut < len(data) && cur.LogSize > off+int64(len(data)) || cut < len(data) && !cur.Status.Terminal() {
-			data = data[:cut]
-		}
-		if len(data) > 0 {
-			off += int64(len(data))
-			// The event's id is the offset just after the chunk, so a client
-			// reconnecting with Last-Event-ID resumes exactly where it stopped.
-			sse.event("log", strconv.FormatInt(off, 10), lathe.NewLogChunk(off-int64(len(data)), data))
-			continue
-		}
-		if cur.Status.Terminal() && off >= cur.LogSize {
-			sse.event("end", strconv.FormatInt(cur.LogSize, 10), map[string]any{"status": cur.Status, "size": cur.LogSize})
-			return nil
-		}
-		select {
-		case <-wake:
-		case <-time.After(15 * time.Second):
-			sse.comment("keep-alive")
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-
-// utf8Boundary returns the length of the longest prefix of b that does not
-// end inside a multi-byte UTF-8 sequence.
-func utf8Boundary(b []byte) int {
-	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
-		if utf8.RuneStart(b[i]) {
-			if utf8.FullRune(b[i:]) {
-				return len(b)
-			}
-			return i
-		}
-	}
-	return len(b)
 }
 
 // sseWriter writes Server-Sent Events.

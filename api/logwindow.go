@@ -21,18 +21,30 @@ func stepWindow(job *lathe.Job, a *lathe.Attempt, n int64) (logWindow, error) {
 	if n < 0 {
 		return logWindow{end: -1}, nil
 	}
-	for _, st := range a.Steps {
-		if int64(st.Index) != n {
-			continue
-		}
-		w := logWindow{start: st.LogStart, end: -1}
-		if st.LogEnd != nil {
-			w.end = *st.LogEnd
-		}
-		return w, nil
+	if st := stepOf(a, n); st != nil {
+		return windowOf(st), nil
 	}
 	return logWindow{}, problemf(http.StatusNotFound, "attempt %d of job %d has no step %d yet (it has %d; step 0 is the checkout)",
 		a.Number, job.ID, n, len(a.Steps))
+}
+
+// stepOf is the attempt's step n, or nil when it has not started.
+func stepOf(a *lathe.Attempt, n int64) *lathe.Step {
+	for _, st := range a.Steps {
+		if int64(st.Index) == n {
+			return st
+		}
+	}
+	return nil
+}
+
+// windowOf is a step's window: open until the step's end is known.
+func windowOf(st *lathe.Step) logWindow {
+	w := logWindow{start: st.LogStart, end: -1}
+	if st.LogEnd != nil {
+		w.end = *st.LogEnd
+	}
+	return w
 }
 
 // size is how many bytes the window holds so far.

@@ -24,8 +24,9 @@ import (
 
 // followRun prints the logs of every job of a run live, each line prefixed
 // with its job's name, and why each job waits whenever that changes, until
-// the run ends; then a summary. It returns the run's final status.
-func followRun(ctx context.Context, c *client.Client, runID int64, env *Env) (lathe.Status, error) {
+// the run ends; then a summary. It returns the run's final status. q
+// says which part of each log to follow and how.
+func followRun(ctx context.Context, c *client.Client, runID int64, env *Env, q logQuery) (lathe.Status, error) {
 	w := env.Stdout
 	out := &lockedWriter{w: w}
 	var streams sync.WaitGroup
@@ -55,7 +56,7 @@ func followRun(ctx context.Context, c *client.Client, runID int64, env *Env) (la
 					streams.Add(1)
 					go func() {
 						defer streams.Done()
-						followJobLog(ctx, c, j, out)
+						followJobLog(ctx, c, j, out, q)
 					}()
 				}
 			}
@@ -139,7 +140,7 @@ func shellQuote(s string) string {
 // code. Ctrl-C detaches (the run goes on) and says how to follow again; a
 // second Ctrl-C within 2 s cancels the run, after asking when stdin is a
 // terminal.
-func followInteractive(ctx context.Context, c *client.Client, runID int64, env *Env) int {
+func followInteractive(ctx context.Context, c *client.Client, runID int64, env *Env, q logQuery) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -151,7 +152,7 @@ func followInteractive(ctx context.Context, c *client.Client, runID int64, env *
 	}
 	done := make(chan result, 1)
 	go func() {
-		st, err := followRun(fctx, c, runID, env)
+		st, err := followRun(fctx, c, runID, env, q)
 		done <- result{st, err}
 	}()
 	select {
@@ -161,7 +162,7 @@ func followInteractive(ctx context.Context, c *client.Client, runID int64, env *
 	}
 	stop()
 	<-done
-	again := fmt.Sprintf("lathe logs -f %d", runID)
+	again := fmt.Sprintf("lathe logs -f %d%s", runID, q.flags())
 	if c.BaseURL != defaultServer {
 		again += " --server " + c.BaseURL
 	}
@@ -191,16 +192,18 @@ func followInteractive(ctx context.Context, c *client.Client, runID int64, env *
 	return exitInterrupted
 }
 
-// followJobLog streams one job's log to out with a "[job] " prefix on each
-// line, resuming by Last-Event-ID if the connection drops.
-func followJobLog(ctx context.Context, c *client.Client, j *lathe.Job, out *lockedWriter) {
+// followJobLog streams one job's log (or the part q asks for) to out with
+// a "[job] " prefix on each line, resuming by Last-Event-ID if the
+// connection drops. A job whose attempt ended without the step prints
+// nothing.
+func followJobLog(ctx context.Context, c *client.Client, j *lathe.Job, out *lockedWriter, q logQuery) {
 	pw := &prefixWriter{prefix: "[" + j.Name + "] ", out: out}
 	defer pw.Flush()
 	lastID := ""
 	backoff := retry.Backoff{Base: 100 * time.Millisecond, Cap: 2 * time.Second}
 	for tries := 0; tries < 20 && ctx.Err() == nil; tries++ {
 		ended := false
-		err := c.Stream(ctx, fmt.Sprintf("/api/v1/jobs/%d/log/stream", j.ID), lastID, func(ev client.Event) error {
+		err := c.Stream(ctx, fmt.Sprintf("/api/v1/jobs/%d/log/stream%s", j.ID, q), lastID, func(ev client.Event) error {
 			lastID = ev.ID
 			switch ev.Name {
 			case "log":
@@ -225,22 +228,29 @@ func followJobLog(ctx context.Context, c *client.Client, j *lathe.Job, out *lock
 	}
 }
 
-// printLogs prints the whole log of every job of a run that has one;
-// query, when set, goes with each log request (timestamps=true).
-func printLogs(ctx context.Context, c *client.Client, runID int64, w io.Writer, query string) error {
+// printLogs prints the whole log (or the part q asks for) of every job of
+// a run that has one. With a step, jobs that never reached it are left
+// out; it is an error when no started job has it.
+func printLogs(ctx context.Context, c *client.Client, runID int64, w io.Writer, q logQuery) error {
 	var run lathe.Run
 	if err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d", runID), nil, &run); err != nil {
 		return err
 	}
 	out := &lockedWriter{w: w}
+	asked, printed := 0, 0
 	for _, j := range run.Jobs {
 		if j.Attempt == 0 {
 			continue
 		}
-		resp, err := c.Request(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/log%s", j.ID, query), nil, nil)
+		asked++
+		resp, err := c.Request(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/log%s", j.ID, q), nil, nil)
+		if q.step >= 0 && client.StatusOf(err) == http.StatusNotFound {
+			continue
+		}
 		if err != nil {
 			return err
 		}
+		printed++
 		pw := &prefixWriter{prefix: "[" + j.Name + "] ", out: out}
 		_, err = io.Copy(pw, resp.Body)
 		resp.Body.Close()
@@ -248,6 +258,9 @@ func printLogs(ctx context.Context, c *client.Client, runID int64, w io.Writer, 
 		if err != nil {
 			return err
 		}
+	}
+	if asked > 0 && printed == 0 {
+		return fmt.Errorf("no job of run %d has a step %d (step 0 is the checkout)", runID, q.step)
 	}
 	return nil
 }

@@ -33,5 +33,5 @@ func runAll(ctx context.Context, c *client.Client, path string, in map[string]an
 		fmt.Fprintf(env.Stderr, "%d runs started; follow one with `lathe logs -f RUN`, or name a pipeline with --pipeline\n", len(out.Items))
 		return 1
 	}
-	return followInteractive(ctx, c, out.Items[0].ID, env)
+	return followInteractive(ctx, c, out.Items[0].ID, env, logQuery{step: -1})
 }

@@ -62,7 +62,7 @@ func runCmd(env *Env) *cobra.Command {
 			if !*follow {
 				return 0
 			}
-			return followInteractive(ctx, c, run.ID, env)
+			return followInteractive(ctx, c, run.ID, env, logQuery{step: -1})
 		}
 	})
 }
@@ -71,21 +71,24 @@ func logsCmd(env *Env) *cobra.Command {
 	return env.leaf("logs RUN", "print a run's logs (-f to follow live)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		follow := fs.BoolP("follow", "f", false, "stream the logs live until the run ends, saying why jobs wait (Ctrl-C detaches)")
-		timestamps := fs.Bool("timestamps", false, "start each line with the time it reached the server (not with -f)")
+		timestamps := fs.Bool("timestamps", false, "start each line with the time it reached the server (UTC, microseconds)")
+		step := fs.String("step", "", "only step `N` of each job's log (0 is the checkout, the pipeline's steps follow); with -f, waits for the step to start")
 		return func(ctx context.Context, pos []string) int {
 			id, err := runArg(pos)
 			if err != nil {
 				return badUsage
 			}
+			q := logQuery{step: -1, timestamps: *timestamps}
+			if *step != "" {
+				if q.step, err = strconv.Atoi(*step); err != nil || q.step < 0 {
+					return fail(env, fmt.Errorf("--step %q: want a step's index, 0 or more", *step))
+				}
+			}
 			c := mk()
 			if *follow {
-				return followInteractive(ctx, c, id, env)
+				return followInteractive(ctx, c, id, env, q)
 			}
-			query := ""
-			if *timestamps {
-				query = "?timestamps=true"
-			}
-			if err := printLogs(ctx, c, id, env.Stdout, query); err != nil {
+			if err := printLogs(ctx, c, id, env.Stdout, q); err != nil {
 				return fail(env, err)
 			}
 			return 0

@@ -185,16 +185,30 @@ type Event struct {
 // the stream ends, fn returns an error, or ctx is done. lastID, when set, is
 // sent as Last-Event-ID.
 func (c *Client) Stream(ctx context.Context, path, lastID string, fn func(Event) error) error {
-	h := http.Header{"Accept": {"text/event-stream"}}
-	if lastID != "" {
-		h.Set("Last-Event-ID", lastID)
-	}
-	resp, err := c.Request(ctx, http.MethodGet, path, nil, h)
+	resp, err := c.OpenStream(ctx, path, lastID)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
+	return ReadEvents(ctx, resp.Body, fn)
+}
+
+// OpenStream opens a Server-Sent Events stream as Stream does and returns
+// once the server has answered, for a caller that must know the server
+// follows before it goes on; it reads the events with ReadEvents and
+// closes the body.
+func (c *Client) OpenStream(ctx context.Context, path, lastID string) (*http.Response, error) {
+	h := http.Header{"Accept": {"text/event-stream"}}
+	if lastID != "" {
+		h.Set("Last-Event-ID", lastID)
+	}
+	return c.Request(ctx, http.MethodGet, path, nil, h)
+}
+
+// ReadEvents calls fn for each Server-Sent Event in body until it ends, fn
+// returns an error, or ctx (the request's) is done.
+func ReadEvents(ctx context.Context, body io.Reader, fn func(Event) error) error {
+	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	var ev Event
 	for sc.Scan() {

@@ -144,7 +144,8 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		reply.Finished, finished = true, true
 		return nil
 	})
-	if grew || finished {
+	// A step's state changes the window of a log followed by step.
+	if grew || finished || err == nil && len(rep.Steps) > 0 {
 		s.attemptChanged(attemptID)
 	}
 	return reply, err

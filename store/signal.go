@@ -37,7 +37,8 @@ func (s *Store) ClaimSignal(ctx context.Context, labels []string) <-chan struct{
 	return s.notifier.Wait(ctx, notify.Filter{Topic: notify.Work, Labels: labels})
 }
 
-// AttemptSignal returns a channel closed when the attempt's log grows or it finishes.
+// AttemptSignal returns a channel closed when the attempt's log grows, one
+// of its steps is reported, or it finishes.
 func (s *Store) AttemptSignal(attemptID int64) <-chan struct{} {
 	return s.notifier.Wait(context.Background(), notify.Filter{Topic: notify.Attempt, Key: idKey(attemptID)})
 }

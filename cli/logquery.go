@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"net/url"
+	"strconv"
+)
+
+// logQuery is how `lathe logs` reads each job's log: whole or one step's
+// part, with or without the time each line reached the server.
+type logQuery struct {
+	step       int // -1: the whole log
+	timestamps bool
+}
+
+// String is the query string of a log read or stream ("" for the whole
+// log as it is).
+func (q logQuery) String() string {
+	v := url.Values{}
+	if q.step >= 0 {
+		v.Set("step", strconv.Itoa(q.step))
+	}
+	if q.timestamps {
+		v.Set("timestamps", "true")
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
+}
+
+// flags are the `lathe logs` flags that ask for q.
+func (q logQuery) flags() string {
+	s := ""
+	if q.step >= 0 {
+		s += " --step " + strconv.Itoa(q.step)
+	}
+	if q.timestamps {
+		s += " --timestamps"
+	}
+	return s
+}
