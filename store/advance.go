@@ -52,25 +52,33 @@ func (t *txn) advanceRunAfter(ctx context.Context, runID, jobID int64) error {
 		movable = `status IN (?, ?, ?)`
 		args = append(args, lathe.StatusQueued, lathe.StatusWaiting)
 	}
-	var n int
-	if err := t.queryRow(ctx, `SELECT count(*) FROM jobs WHERE run_id = ? AND `+movable, args...).Scan(&n); err != nil {
+	// One statement reads what decides the path: the jobs that may move,
+	// the external stages not finished (which the engine may skip or
+	// cancel), and, when the roll-up may be skipped, the changed job and
+	// its stage. It runs under the run's lock, so it sees every writer of
+	// the run that committed before.
+	counts := `(SELECT count(*) FROM jobs WHERE run_id = ? AND ` + movable + `),
+		(SELECT count(*) FROM stages WHERE run_id = ? AND external = 1 AND status IN (?, ?))`
+	args = append(args, runID, lathe.StatusPending, lathe.StatusRunning)
+	var n, external int
+	var changed changedJob
+	shortcut := jobID != 0 && cancel == 0 && runStatus == lathe.StatusRunning && runStarted.Valid
+	if shortcut {
+		err = t.queryRow(ctx, `SELECT `+counts+`, `+changedJobCols+` FROM jobs j JOIN stages s ON s.id = j.stage_id
+			WHERE j.id = ? AND j.run_id = ?`, append(append(args, changedJobArgs...), jobID, runID)...).
+			Scan(append([]any{&n, &external}, changed.dest()...)...)
+	} else {
+		err = t.queryRow(ctx, `SELECT `+counts, args...).Scan(&n, &external)
+	}
+	if err != nil {
 		return fmt.Errorf("jobs of run %d: %w", runID, err)
 	}
-	if n == 0 {
-		// An external stage the engine may skip or cancel.
-		if n, err = t.unfinishedExternal(ctx, runID); err != nil {
-			return fmt.Errorf("external stages of run %d: %w", runID, err)
-		}
-	}
-	if n > 0 {
+	if n > 0 || external > 0 {
 		if err := t.advanceJobs(ctx, runID, cancel != 0); err != nil {
 			return err
 		}
-	} else if jobID != 0 && cancel == 0 && runStatus == lathe.StatusRunning && runStarted.Valid {
-		same, err := t.rollupUnchanged(ctx, runID, jobID, runStarted.Int64)
-		if err != nil || same {
-			return err
-		}
+	} else if shortcut && rollupUnchanged(changed, runStarted.Int64) {
+		return nil
 	}
 	return t.rollupRun(ctx, runID, runStatus, runStarted)
 }
@@ -220,6 +228,12 @@ func (t *txn) rollup(ctx context.Context, e engine.Entity, id int64, had, next s
 	_, err := t.exec(ctx, `UPDATE `+statusTables[e]+` SET started_at = ?, finished_at = ?`+set+` WHERE id = ?`, append(args, id)...)
 	return err
 }
+
+// serialized reports whether the database runs one write transaction at
+// a time (SQLite): nothing another writer does can commit between two
+// statements of this one, so what it read earlier still holds and taking
+// a run's lock to read it again is not needed.
+func (t *txn) serialized() bool { return t.d.lockRun == "" }
 
 // lockRun takes the run's row lock. Every writer of a run takes it before
 // touching the run's jobs or attempts, so writers of one run queue up in one

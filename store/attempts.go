@@ -172,16 +172,18 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, c
 		if ok, err := t.agentMayClaim(ctx, agentID); err != nil || !ok {
 			return err
 		}
-		if err := t.lockRun(ctx, runID); err != nil {
-			return err
-		}
-		var status lathe.Status
-		if err := t.queryRow(ctx, `SELECT status FROM jobs WHERE id = ?`, jobID).Scan(&status); err != nil {
-			return fmt.Errorf("claim job %d: %w", jobID, err)
-		}
-		if status != lathe.StatusQueued {
-			taken = true // by another claimer, or canceled, while we waited for the run
-			return nil
+		if !t.serialized() {
+			if err := t.lockRun(ctx, runID); err != nil {
+				return err
+			}
+			var status lathe.Status
+			if err := t.queryRow(ctx, `SELECT status FROM jobs WHERE id = ?`, jobID).Scan(&status); err != nil {
+				return fmt.Errorf("claim job %d: %w", jobID, err)
+			}
+			if status != lathe.StatusQueued {
+				taken = true // by another claimer, or canceled, while we waited for the run
+				return nil
+			}
 		}
 		if next.group != "" {
 			full, err := t.acquire(ctx, jobID, runID, next.group)

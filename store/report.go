@@ -37,7 +37,7 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		if err := load(); err != nil {
 			return err
 		}
-		if rep.Finish != nil {
+		if rep.Finish != nil && !t.serialized() {
 			// A finish changes the job and advances the run: it locks the run
 			// before writing the attempt, in the order of every writer of a run,
 			// and reads the attempt again under that lock (a cancel or another

@@ -1,15 +1,35 @@
 package store
 
 import (
-	"context"
 	"database/sql"
-	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
 )
 
+// changedJob is a job whose status just changed, with its stage, as the
+// roll-up shortcut reads them (see rollupUnchanged).
+type changedJob struct {
+	status                      lathe.Status
+	started                     sql.NullInt64
+	stage                       lathe.Status
+	stageStarted, stageFinished sql.NullInt64
+	// stageUnfinished counts the stage's jobs pending, queued, waiting or running.
+	stageUnfinished int
+}
+
+// changedJobCols read a changedJob from jobs j joined with its stage s.
+const changedJobCols = `j.status, j.started_at, s.status, s.started_at, s.finished_at,
+	(SELECT count(*) FROM jobs x WHERE x.run_id = j.run_id AND x.stage_id = j.stage_id AND x.status IN (?, ?, ?, ?))`
+
+// changedJobArgs are changedJobCols' arguments.
+var changedJobArgs = []any{lathe.StatusPending, lathe.StatusQueued, lathe.StatusWaiting, lathe.StatusRunning}
+
+func (c *changedJob) dest() []any {
+	return []any{&c.status, &c.started, &c.stage, &c.stageStarted, &c.stageFinished, &c.stageUnfinished}
+}
+
 // rollupUnchanged reports whether the roll-up of a running run (started at
-// runStarted) would change nothing after job jobID's status changed and no
+// runStarted) would change nothing after job j's status changed and no
 // other job moved. It holds when the job's stage is running, started no
 // later than the job and than the run, and stays running: the job now runs
 // (so the stage has an active job), or it ended and another job of the
@@ -17,31 +37,16 @@ import (
 // The run's roll-up then stays running too, with the same start. Any other
 // case — the last job of a stage ending, a job queued again — takes the
 // full roll-up.
-func (t *txn) rollupUnchanged(ctx context.Context, runID, jobID, runStarted int64) (bool, error) {
-	var stageID int64
-	var job, stage lathe.Status
-	var jobStarted, stageStarted, stageFinished sql.NullInt64
-	err := t.queryRow(ctx, `SELECT j.stage_id, j.status, j.started_at, s.status, s.started_at, s.finished_at
-		FROM jobs j JOIN stages s ON s.id = j.stage_id WHERE j.id = ? AND j.run_id = ?`, jobID, runID).
-		Scan(&stageID, &job, &jobStarted, &stage, &stageStarted, &stageFinished)
-	if err != nil {
-		return false, fmt.Errorf("roll up job %d of run %d: %w", jobID, runID, err)
-	}
-	if stage != lathe.StatusRunning || !stageStarted.Valid || stageFinished.Valid || runStarted > stageStarted.Int64 ||
-		(jobStarted.Valid && jobStarted.Int64 < stageStarted.Int64) {
-		return false, nil
+func rollupUnchanged(j changedJob, runStarted int64) bool {
+	if j.stage != lathe.StatusRunning || !j.stageStarted.Valid || j.stageFinished.Valid || runStarted > j.stageStarted.Int64 ||
+		(j.started.Valid && j.started.Int64 < j.stageStarted.Int64) {
+		return false
 	}
 	switch {
-	case job == lathe.StatusRunning:
-		return true, nil
-	case job.Terminal():
-		var more int
-		err := t.queryRow(ctx, `SELECT count(*) FROM jobs WHERE run_id = ? AND stage_id = ? AND status IN (?, ?, ?, ?)`,
-			runID, stageID, lathe.StatusPending, lathe.StatusQueued, lathe.StatusWaiting, lathe.StatusRunning).Scan(&more)
-		if err != nil {
-			return false, fmt.Errorf("unfinished jobs of stage %d: %w", stageID, err)
-		}
-		return more > 0, nil
+	case j.status == lathe.StatusRunning:
+		return true
+	case j.status.Terminal():
+		return j.stageUnfinished > 0
 	}
-	return false, nil
+	return false
 }

@@ -92,14 +92,6 @@ func (t *txn) setExternalStatus(ctx context.Context, n engine.Node, to lathe.Sta
 	return t.setStatus(ctx, engine.Stage, -n.ID, n.Status, to, `, updated_at = ?`, now)
 }
 
-// unfinishedExternal counts the run's external stages not yet ended.
-func (t *txn) unfinishedExternal(ctx context.Context, runID int64) (int, error) {
-	var n int
-	err := t.queryRow(ctx, `SELECT count(*) FROM stages WHERE run_id = ? AND external = 1 AND status IN (?, ?)`,
-		runID, lathe.StatusPending, lathe.StatusRunning).Scan(&n)
-	return n, err
-}
-
 // externalRollup is what the run's external stages add to its roll-up:
 // their statuses and their earliest start.
 func (t *txn) externalRollup(ctx context.Context, runID int64) ([]lathe.Status, sql.NullInt64, error) {
