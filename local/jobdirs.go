@@ -55,6 +55,14 @@ func (r *run) jobDirs(ctx context.Context, i, attempt int) (jobDirs, error) {
 	if r.opts.SharedWorkspace {
 		return jd, nil
 	}
+	// The workspace goes first, with git's record of it when it is a
+	// worktree.
+	jd.remove = func() {
+		if !r.src.release(jd.ws) {
+			r.src.unreleased.Store(true)
+		}
+		os.RemoveAll(root)
+	}
 	if err := r.src.checkout(ctx, jd.ws); err != nil {
 		jd.remove()
 		return jd, fmt.Errorf("cannot prepare the job's workspace: %w", err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // source is what each job's workspace starts as: the run's directory as
@@ -34,6 +35,8 @@ type source struct {
 	snapshot bool
 	// files are the paths to copy otherwise, slash-separated, relative to dir.
 	files []string
+	// unreleased says a job's worktree record is left for prune.
+	unreleased atomic.Bool
 }
 
 // snapshotMessage is the snapshot commit's message.
@@ -163,9 +166,30 @@ func (s *source) checkout(ctx context.Context, ws string) error {
 	return copyFiles(s.dir, ws, s.files)
 }
 
-// prune drops git's records of the run's worktrees, once they are gone.
+// release deletes the workspace ws that checkout filled, and for a
+// worktree git's record of it (what `git worktree remove` deletes, and
+// Mirror.RemoveWorktree on an agent), named in its .git file: deleting it
+// here spares the run a `git worktree prune` process at its end. It
+// reports false when a worktree's record was not found, which prune then
+// drops.
+func (s *source) release(ws string) bool {
+	if s.commit == "" {
+		os.RemoveAll(ws)
+		return true
+	}
+	b, err := os.ReadFile(filepath.Join(ws, ".git"))
+	os.RemoveAll(ws)
+	record, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir: ")
+	if err != nil || !ok || !filepath.IsAbs(record) || filepath.Base(filepath.Dir(record)) != "worktrees" {
+		return false
+	}
+	return os.RemoveAll(record) == nil
+}
+
+// prune drops git's records of worktrees that are gone, when release could
+// not drop one of the run's.
 func (s *source) prune(ctx context.Context) {
-	if s.commit != "" {
+	if s.commit != "" && s.unreleased.Load() {
 		git(context.WithoutCancel(ctx), s.top, nil, "worktree", "prune")
 	}
 }

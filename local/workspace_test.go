@@ -87,6 +87,9 @@ jobs:
 	if got := lathetest.Git(t, repo, "worktree", "list"); strings.Count(got, "\n") != 1 {
 		t.Errorf("worktrees left behind:\n%s", got)
 	}
+	if ents, _ := os.ReadDir(filepath.Join(repo, ".git", "worktrees")); len(ents) != 0 {
+		t.Errorf("git's records of %d worktrees left behind", len(ents))
+	}
 }
 
 // With a clean working tree each job checks out HEAD itself.
