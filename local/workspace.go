@@ -70,11 +70,16 @@ func newSource(ctx context.Context, dir string, rp repo) (*source, error) {
 		return s, nil
 	}
 	s.top = rp.top
+	// HEAD's tree, when git must be asked for it, is looked up while the
+	// working tree's is written: the two git processes overlap.
+	headTree := make(chan string, 1)
+	go func() { headTree <- rp.headTree(ctx) }()
 	tree, err := s.workingTree(ctx, rp)
+	head := <-headTree
 	if err != nil {
 		return nil, fmt.Errorf("snapshot the working tree: %w", err)
 	}
-	if rp.commit != "" && tree == rp.headTree(ctx) {
+	if rp.commit != "" && tree == head {
 		s.commit = rp.commit
 		return s, nil
 	}
