@@ -16,13 +16,17 @@ import (
 type jobDirs struct {
 	ws, home, control string
 	remove            func()
+	// fill checks the source out into the empty workspace; nil when the
+	// workspace is the run's directory.
+	fill func(ctx context.Context) error
 }
 
-// jobDirs makes attempt's directories for job i, checking the source out
-// into its workspace. They live in the run's temporary directory, not in
-// the user's, so no tool run in the directory trips over them; remove
-// deletes them. In a shared workspace the workspace is the directory
-// itself. The shell executor needs neither a home (steps keep the user's)
+// jobDirs makes attempt's directories for job i, with an empty workspace
+// that fill checks the source out into (the executor does it while the
+// sandbox starts: see executor.Spec.Fill). They live in the run's
+// temporary directory, not in the user's, so no tool run in the directory
+// trips over them; remove deletes them. In a shared workspace the
+// workspace is the directory itself. The shell executor needs neither a home (steps keep the user's)
 // nor a control directory, and gets none: making directories is most of
 // what a one-step run spends before its step.
 func (r *run) jobDirs(ctx context.Context, i, attempt int) (jobDirs, error) {
@@ -55,6 +59,10 @@ func (r *run) jobDirs(ctx context.Context, i, attempt int) (jobDirs, error) {
 	if r.opts.SharedWorkspace {
 		return jd, nil
 	}
+	if err := os.MkdirAll(jd.ws, 0o755); err != nil {
+		jd.remove()
+		return jd, fmt.Errorf("cannot prepare the job: %w", err)
+	}
 	// The workspace goes first, with git's record of it when it is a
 	// worktree.
 	jd.remove = func() {
@@ -63,10 +71,7 @@ func (r *run) jobDirs(ctx context.Context, i, attempt int) (jobDirs, error) {
 		}
 		os.RemoveAll(root)
 	}
-	if err := r.src.checkout(ctx, jd.ws); err != nil {
-		jd.remove()
-		return jd, fmt.Errorf("cannot prepare the job's workspace: %w", err)
-	}
+	jd.fill = func(ctx context.Context) error { return r.src.checkout(ctx, jd.ws) }
 	return jd, nil
 }
 
@@ -96,6 +101,11 @@ func (r *run) tempDir() (string, error) {
 // that restarts reads: steps still run, and are stopped, the same way.
 func (r *run) start(ctx context.Context, spec executor.Spec) (executor.Job, error) {
 	if r.ex.Isolation() == executor.IsolationNone {
+		if spec.Fill != nil {
+			if err := spec.Fill(); err != nil {
+				return nil, err
+			}
+		}
 		return &executor.Shell{Grace: r.opts.Grace, Dir: spec.Workspace, Env: spec.Env}, nil
 	}
 	return r.ex.Start(ctx, spec)
