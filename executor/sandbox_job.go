@@ -319,11 +319,13 @@ func (j *sandboxJob) kill() {
 	case <-deadline:
 		return
 	}
-	for init > 0 && running(init) {
+	// The init is most often gone within a few hundred microseconds of
+	// bwrap: look again soon, then less often.
+	for wait := 100 * time.Microsecond; init > 0 && running(init); wait = min(2*wait, 2*time.Millisecond) {
 		select {
 		case <-deadline:
 			return
-		case <-time.After(2 * time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
 }
