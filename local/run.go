@@ -130,11 +130,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		defer r.src.prune(ctx)
 	}
-	defer func() {
-		if r.tmp != "" {
-			os.RemoveAll(r.tmp)
-		}
-	}()
 	for _, j := range jobs {
 		r.con.width = max(r.con.width, len(j.Name))
 	}
