@@ -31,6 +31,9 @@ type source struct {
 	// top and commit are set for a worktree: the repository's top level
 	// and the snapshot commit.
 	top, commit string
+	// common is the repository's common git directory when checkout may
+	// write the worktrees' records itself (see addWorktree).
+	common string
 	// snapshot says the commit is not HEAD but a snapshot of changes.
 	snapshot bool
 	// files are the paths to copy otherwise, slash-separated, relative to dir.
@@ -70,6 +73,9 @@ func newSource(ctx context.Context, dir string, rp repo) (*source, error) {
 		return s, nil
 	}
 	s.top = rp.top
+	if common := commonDir(rp.gitDir); plainWorktrees(common) {
+		s.common = common
+	}
 	// HEAD's tree, when git must be asked for it, is looked up while the
 	// working tree's is written: the two git processes overlap.
 	headTree := make(chan string, 1)
@@ -161,8 +167,13 @@ func headName(rp repo) string {
 // checkout fills the empty (or missing) directory ws with the source.
 func (s *source) checkout(ctx context.Context, ws string) error {
 	if s.commit != "" {
-		// No hooks: a checkout for a job runs nothing of the user's.
-		_, err := git(ctx, s.top, nil, "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--force", "--quiet", ws, s.commit)
+		var err error
+		if s.common != "" {
+			err = addWorktree(ctx, s.common, ws, s.commit)
+		} else {
+			// No hooks: a checkout for a job runs nothing of the user's.
+			_, err = git(ctx, s.top, nil, "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--force", "--quiet", ws, s.commit)
+		}
 		if err != nil {
 			return fmt.Errorf("check out %.12s into %s: %w", s.commit, ws, err)
 		}
