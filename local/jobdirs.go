@@ -70,12 +70,18 @@ func (r *run) jobDirs(ctx context.Context, i, attempt int) (jobDirs, error) {
 	// The workspace goes first, with git's record of it when it is a
 	// worktree.
 	jd.remove = func() {
-		if !r.src.release(jd.ws) {
-			r.src.unreleased.Store(true)
+		if src, err := r.src.get(); err == nil && !src.release(jd.ws) {
+			src.unreleased.Store(true)
 		}
 		os.RemoveAll(root)
 	}
-	jd.fill = func(ctx context.Context) error { return r.src.checkout(ctx, jd.ws) }
+	jd.fill = func(ctx context.Context) error {
+		src, err := r.src.get()
+		if err != nil {
+			return err
+		}
+		return src.checkout(ctx, jd.ws)
+	}
 	return jd, nil
 }
 

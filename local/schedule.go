@@ -24,7 +24,7 @@ type run struct {
 	// ex runs the steps; src is what each job's workspace starts as (nil
 	// in a shared workspace).
 	ex  executor.Executor
-	src *source
+	src *pendingSource
 	// store keeps uploads and artifacts; uploads says whose they are.
 	store   *store
 	uploads uploads

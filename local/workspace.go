@@ -42,6 +42,32 @@ type source struct {
 	unreleased atomic.Bool
 }
 
+// pendingSource is the run's source while newSource takes it: the first
+// jobs' sandboxes start meanwhile (a snapshot is two or three git
+// processes, about as long as a sandbox takes to start), and their
+// checkouts wait for it.
+type pendingSource struct {
+	done chan struct{}
+	src  *source
+	err  error
+}
+
+// startSource starts taking the run's source (newSource).
+func startSource(ctx context.Context, dir string, rp repo) *pendingSource {
+	p := &pendingSource{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.src, p.err = newSource(ctx, dir, rp)
+	}()
+	return p
+}
+
+// get waits for the source and returns it, or why there is none.
+func (p *pendingSource) get() (*source, error) {
+	<-p.done
+	return p.src, p.err
+}
+
 // snapshotMessage is the snapshot commit's message.
 const snapshotMessage = "lathe exec: the working tree's changes on top of HEAD"
 
