@@ -54,6 +54,9 @@ func (c *Containers) Start(ctx context.Context, spec Spec) (Job, error) {
 	if spec.Container == nil || spec.Container.Image == "" {
 		return nil, errors.New("container executor: the job names no image")
 	}
+	if err := fill(spec); err != nil {
+		return nil, err
+	}
 	return startContainerJob(ctx, c, spec)
 }
 

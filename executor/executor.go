@@ -14,6 +14,7 @@ package executor
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -59,6 +60,23 @@ type Spec struct {
 	Container *lathe.JobContainer
 	// Attempt is the attempt's ID, which labels what the job makes.
 	Attempt int64
+	// Fill, when set, fills the empty Workspace (a checkout) during Start.
+	// The sandbox runs it while bwrap builds the job's namespaces, which
+	// takes about as long as a git checkout; the others run it first.
+	// Start returns only once Fill has returned, with the steps owning
+	// what it wrote, and fails when it fails (wrapping its error).
+	Fill func() error
+}
+
+// fill runs spec.Fill, when set, for executors that cannot overlap it.
+func fill(spec Spec) error {
+	if spec.Fill == nil {
+		return nil
+	}
+	if err := spec.Fill(); err != nil {
+		return fmt.Errorf("fill the workspace: %w", err)
+	}
+	return nil
 }
 
 // Step is one command to run.

@@ -130,6 +130,14 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 		statusR.Close() // wakes a reader if the runner's end did not
 		close(j.exited)
 	}()
+	// The workspace is bound into the sandbox as a directory, so what Fill
+	// writes into it from now on is there for the steps.
+	filled := make(chan error, 1)
+	if spec.Fill != nil {
+		go func() { filled <- spec.Fill() }()
+	} else {
+		filled <- nil
+	}
 	type started struct {
 		init int
 		err  error
@@ -156,6 +164,18 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 		j.init, err = st.init, st.err
 	case <-ctx.Done():
 		err = ctx.Err()
+	}
+	// Fill ends before Start does, whatever happened, since the caller
+	// deletes the workspace when Start fails.
+	if ferr := <-filled; ferr != nil {
+		j.Close()
+		return nil, fmt.Errorf("fill the workspace: %w", ferr)
+	}
+	if err == nil && spec.Fill != nil {
+		if err = s.own(spec.Workspace); err != nil {
+			j.Close()
+			return nil, fmt.Errorf("sandbox: give the job user %s: %w", spec.Workspace, err)
+		}
 	}
 	if err != nil {
 		j.Close()
@@ -299,11 +319,13 @@ func (j *sandboxJob) kill() {
 	case <-deadline:
 		return
 	}
-	for init > 0 && running(init) {
+	// The init is most often gone within a few hundred microseconds of
+	// bwrap: look again soon, then less often.
+	for wait := 100 * time.Microsecond; init > 0 && running(init); wait = min(2*wait, 2*time.Millisecond) {
 		select {
 		case <-deadline:
 			return
-		case <-time.After(2 * time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
 }

@@ -20,6 +20,9 @@ type ShellExecutor struct {
 
 // Start returns a Shell for the job.
 func (e ShellExecutor) Start(_ context.Context, spec Spec) (Job, error) {
+	if err := fill(spec); err != nil {
+		return nil, err
+	}
 	return &Shell{Grace: e.Grace, Dir: spec.Workspace, Env: spec.Env, Record: filepath.Join(spec.Control, groupsFile)}, nil
 }
 

@@ -30,14 +30,7 @@ func readHeadFiles(dir string) (r repo, ok bool) {
 		// which only makes git say the same.
 		return repo{}, top == ""
 	}
-	common := gitDir
-	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
-		c := strings.TrimSpace(string(b))
-		if !filepath.IsAbs(c) {
-			c = filepath.Join(gitDir, c)
-		}
-		common = filepath.Clean(c)
-	}
+	common := commonDir(gitDir)
 	head, err := os.ReadFile(filepath.Join(gitDir, "HEAD"))
 	if err != nil {
 		return repo{}, false
@@ -55,6 +48,21 @@ func readHeadFiles(dir string) (r repo, ok bool) {
 	}
 	r.commit = id // "" on an unborn branch
 	return r, true
+}
+
+// commonDir is the git directory a worktree's gitDir shares with the
+// repository's other worktrees: the one its commondir file names, or gitDir
+// itself (the main worktree's).
+func commonDir(gitDir string) string {
+	b, err := os.ReadFile(filepath.Join(gitDir, "commondir"))
+	if err != nil {
+		return gitDir
+	}
+	c := strings.TrimSpace(string(b))
+	if !filepath.IsAbs(c) {
+		c = filepath.Join(gitDir, c)
+	}
+	return filepath.Clean(c)
 }
 
 // findGitDir walks up from dir to the directory holding .git. top is ""

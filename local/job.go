@@ -126,9 +126,17 @@ func (r *run) attempt(ctx context.Context, j *pipeline.Job, i, attempt int, secr
 		Env:      pipeline.MergeEnv(j.Env, r.opts.Env),
 		Secrets:  secrets,
 	}, jd.ws)
-	job, err := r.start(ctx, executor.Spec{Workspace: jd.ws, Home: jd.home, Control: jd.control, Env: env, Log: log.W})
+	spec := executor.Spec{Workspace: jd.ws, Home: jd.home, Control: jd.control, Env: env, Log: log.W}
+	var fillErr error // set before Start returns
+	if jd.fill != nil {
+		spec.Fill = func() error { fillErr = jd.fill(ctx); return fillErr }
+	}
+	job, err := r.start(ctx, spec)
 	if err != nil {
 		err = fmt.Errorf("cannot start the job's %s executor: %w", r.ex.Isolation(), err)
+		if fillErr != nil {
+			err = fmt.Errorf("cannot prepare the job's workspace: %w", fillErr)
+		}
 		fmt.Fprintf(log.W, "%v\n", err)
 		return stopStatus(ctx, lathe.StatusFailed), err.Error()
 	}

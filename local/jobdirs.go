@@ -16,62 +16,83 @@ import (
 type jobDirs struct {
 	ws, home, control string
 	remove            func()
+	// fill checks the source out into the empty workspace; nil when the
+	// workspace is the run's directory.
+	fill func(ctx context.Context) error
 }
 
-// jobDirs makes attempt's directories for job i, checking the source out
-// into its workspace. They live in the run's temporary directory, not in
-// the user's, so no tool run in the directory trips over them; remove
-// deletes them. In a shared workspace the workspace is the directory
-// itself. The shell executor needs neither a home (steps keep the user's)
-// nor a control directory, and gets none: making directories is most of
-// what a one-step run spends before its step.
+// jobDirs makes attempt's directories for job i, with an empty workspace
+// that fill checks the source out into (the executor does it while the
+// sandbox starts: see executor.Spec.Fill). They live in the run's
+// temporary directory, not in the user's, so no tool run in the directory
+// trips over them; remove deletes them. In a shared workspace the
+// workspace is the directory itself. The shell executor needs neither a
+// home (steps keep the user's) nor a control directory, and gets none:
+// making directories is most of what a one-step run spends before its
+// step.
 func (r *run) jobDirs(ctx context.Context, i, attempt int) (jobDirs, error) {
 	jd := jobDirs{ws: r.dir, remove: func() {}}
 	sandboxed := r.ex.Isolation() != executor.IsolationNone
 	if r.opts.SharedWorkspace && !sandboxed {
 		return jd, nil
 	}
-	tmp, err := r.tempDir()
+	root, err := attemptDir(i, attempt)
 	if err != nil {
 		return jd, fmt.Errorf("cannot prepare the job: %w", err)
 	}
-	root := filepath.Join(tmp, strconv.Itoa(i)+"-"+strconv.Itoa(attempt))
 	jd.remove = func() { os.RemoveAll(root) }
 	if !r.opts.SharedWorkspace {
 		jd.ws = filepath.Join(root, "ws")
 	}
 	if sandboxed {
 		jd.home, jd.control = filepath.Join(root, "home"), filepath.Join(root, "control")
-		for _, d := range []string{jd.home, jd.control} {
-			if err := os.MkdirAll(d, 0o700); err != nil {
-				return jd, fmt.Errorf("cannot prepare the job: %w", err)
-			}
+		err := os.Mkdir(jd.home, 0o700)
+		if err == nil {
+			err = os.Mkdir(jd.control, 0o755)
 		}
-		// The control directory holds the step scripts the steps' user reads.
-		if err := os.Chmod(jd.control, 0o755); err != nil {
+		if err == nil {
+			// The control directory holds the step scripts the steps'
+			// user reads, whatever the umask.
+			err = os.Chmod(jd.control, 0o755)
+		}
+		if err != nil {
+			jd.remove()
 			return jd, fmt.Errorf("cannot prepare the job: %w", err)
 		}
 	}
 	if r.opts.SharedWorkspace {
 		return jd, nil
 	}
-	if err := r.src.checkout(ctx, jd.ws); err != nil {
+	if err := os.Mkdir(jd.ws, 0o755); err != nil {
 		jd.remove()
-		return jd, fmt.Errorf("cannot prepare the job's workspace: %w", err)
+		return jd, fmt.Errorf("cannot prepare the job: %w", err)
+	}
+	// The workspace goes first, with git's record of it when it is a
+	// worktree.
+	jd.remove = func() {
+		if src, err := r.src.get(); err == nil && !src.release(jd.ws) {
+			src.unreleased.Store(true)
+		}
+		os.RemoveAll(root)
+	}
+	jd.fill = func(ctx context.Context) error {
+		src, err := r.src.get()
+		if err != nil {
+			return err
+		}
+		return src.checkout(ctx, jd.ws)
 	}
 	return jd, nil
 }
 
-// tempDir returns the run's temporary directory, making it on first use.
-// The job user of a sandbox started as root reaches its workspace through
-// it, so it may be traversed (but not listed) by anyone.
-func (r *run) tempDir() (string, error) {
-	r.tmpMu.Lock()
-	defer r.tmpMu.Unlock()
-	if r.tmp != "" {
-		return r.tmp, nil
-	}
-	d, err := os.MkdirTemp("", "lathe-exec-")
+// attemptDir makes the temporary directory of job i's attempt, which holds
+// its workspace, home and control directory: one directory per attempt
+// rather than one per run holding one per attempt, as every directory made
+// counts (about 1 ms each on a busy ext4 without a journal). The job user
+// of a sandbox started as root reaches its workspace through it, so it may
+// be traversed (but not listed) by anyone.
+func attemptDir(i, attempt int) (string, error) {
+	d, err := os.MkdirTemp("", "lathe-exec-"+strconv.Itoa(i)+"-"+strconv.Itoa(attempt)+"-")
 	if err != nil {
 		return "", err
 	}
@@ -79,7 +100,6 @@ func (r *run) tempDir() (string, error) {
 		os.Remove(d)
 		return "", err
 	}
-	r.tmp = d
 	return d, nil
 }
 
@@ -88,6 +108,11 @@ func (r *run) tempDir() (string, error) {
 // that restarts reads: steps still run, and are stopped, the same way.
 func (r *run) start(ctx context.Context, spec executor.Spec) (executor.Job, error) {
 	if r.ex.Isolation() == executor.IsolationNone {
+		if spec.Fill != nil {
+			if err := spec.Fill(); err != nil {
+				return nil, err
+			}
+		}
 		return &executor.Shell{Grace: r.opts.Grace, Dir: spec.Workspace, Env: spec.Env}, nil
 	}
 	return r.ex.Start(ctx, spec)

@@ -88,9 +88,10 @@ type JobResult struct {
 }
 
 // Run runs a pipeline from opts.Dir to its end and returns how it went. An
-// error means nothing ran: no pipeline file, an invalid one (the error is
+// error means no step ran: no pipeline file, an invalid one (the error is
 // then a pipeline.ErrorList with every problem), bad parameters (a
-// pipeline.ParamErrors), or an unknown pipeline or job. When ctx ends the
+// pipeline.ParamErrors), an unknown pipeline or job, or no snapshot of the
+// directory to check out (the jobs, started meanwhile, say so too). When ctx ends the
 // run is canceled: running steps are stopped and jobs not yet started are
 // canceled; Run still returns the Result.
 func Run(ctx context.Context, opts Options) (*Result, error) {
@@ -125,16 +126,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	r := &run{opts: opts, dir: dir, pl: pl, jobs: jobs, repo: rp, ex: ex, con: &console{w: out, color: opts.Color},
 		store: &store{base: filepath.Join(dir, filepath.FromSlash(execDir))}}
 	if !opts.SharedWorkspace {
-		if r.src, err = newSource(ctx, dir, rp); err != nil {
-			return nil, err
-		}
-		defer r.src.prune(ctx)
+		// The jobs start while the source is taken; their checkouts wait
+		// for it (see startSource).
+		r.src = startSource(ctx, dir, rp)
+		defer func() {
+			if s, err := r.src.get(); err == nil {
+				s.prune(ctx)
+			}
+		}()
 	}
-	defer func() {
-		if r.tmp != "" {
-			os.RemoveAll(r.tmp)
-		}
-	}()
 	for _, j := range jobs {
 		r.con.width = max(r.con.width, len(j.Name))
 	}
@@ -146,14 +146,22 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	start := time.Now()
 	r.schedule(ctx)
+	var src *source
+	if r.src != nil {
+		// Without a source no job ran a step: each failed to check it out.
+		// Unless the run was canceled meanwhile, that is Run's error.
+		if src, err = r.src.get(); err != nil && ctx.Err() == nil {
+			return nil, err
+		}
+	}
 	res := &Result{Pipeline: pl.Name, Status: r.status(), Duration: time.Since(start), Jobs: r.results}
 	for _, s := range left {
 		res.Jobs = append(res.Jobs, JobResult{Name: s.Job, Status: lathe.StatusSkipped, Reason: s.Reason})
 	}
 	r.con.summary(res)
 	where := "every job ran in " + dir + " (--shared-workspace)"
-	if r.src != nil {
-		where = r.src.describe(rp)
+	if src != nil {
+		where = src.describe(rp)
 	}
 	r.con.printf("%s", r.con.paint(dim, where+"; "+isolation(ex)))
 	if d := r.store.made(); d != "" {

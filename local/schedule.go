@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -23,12 +22,9 @@ type run struct {
 	repo repo
 	con  *console
 	// ex runs the steps; src is what each job's workspace starts as (nil
-	// in a shared workspace), tmp holds the jobs' directories (made by
-	// tempDir when first needed).
-	ex    executor.Executor
-	src   *source
-	tmpMu sync.Mutex
-	tmp   string
+	// in a shared workspace).
+	ex  executor.Executor
+	src *pendingSource
 	// store keeps uploads and artifacts; uploads says whose they are.
 	store   *store
 	uploads uploads

@@ -24,22 +24,31 @@ import (
 //     one after another; 20/sh20 is their ratio.
 //
 // Sub-benchmarks: shared (--shared-workspace: the directory itself, steps
-// as the user) and own (the default: a copy of the directory per job, in
-// the sandbox where bubblewrap is installed).
+// as the user), own (the default: a copy of the directory per job, in
+// the sandbox where bubblewrap is installed) and git (the default in a git
+// repository, as users mostly run it: a worktree of the commit per job, in
+// the sandbox).
 func BenchmarkExecProcess(b *testing.B) {
 	bin := lathetest.Binary(b)
 	hello := helloBinary(b)
 	one := b.TempDir()
 	write(b, one, ".lathe.yml", "jobs:\n  a:\n    steps: [echo mark]\n")
 	twenty := b.TempDir()
-	write(b, twenty, ".lathe.yml", "jobs:\n  a:\n    steps:\n"+strings.Repeat("      - true\n", 20))
+	twentyYAML := "jobs:\n  a:\n    steps:\n" + strings.Repeat("      - true\n", 20)
+	write(b, twenty, ".lathe.yml", twentyYAML)
 	for _, mode := range []struct {
-		name string
-		args []string
-	}{{"shared", []string{"--shared-workspace"}}, {"own", nil}} {
+		name     string
+		args     []string
+		one, all string
+	}{{"shared", []string{"--shared-workspace"}, one, twenty}, {"own", nil, one, twenty}, {"git", nil, "", ""}} {
 		b.Run(mode.name, func(b *testing.B) {
 			if mode.args == nil {
 				lathetest.NeedSandbox(b)
+			}
+			one, twenty := mode.one, mode.all
+			if one == "" {
+				one = lathetest.Repo(b, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps: [echo mark]\n"})
+				twenty = lathetest.Repo(b, map[string]string{".lathe.yml": twentyYAML})
 			}
 			var start, floor, goFloor, all, sh20 []time.Duration
 			for b.Loop() {

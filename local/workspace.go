@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // source is what each job's workspace starts as: the run's directory as
@@ -30,10 +31,41 @@ type source struct {
 	// top and commit are set for a worktree: the repository's top level
 	// and the snapshot commit.
 	top, commit string
+	// common is the repository's common git directory when checkout may
+	// write the worktrees' records itself (see addWorktree).
+	common string
 	// snapshot says the commit is not HEAD but a snapshot of changes.
 	snapshot bool
 	// files are the paths to copy otherwise, slash-separated, relative to dir.
 	files []string
+	// unreleased says a job's worktree record is left for prune.
+	unreleased atomic.Bool
+}
+
+// pendingSource is the run's source while newSource takes it: the first
+// jobs' sandboxes start meanwhile (a snapshot is two or three git
+// processes, about as long as a sandbox takes to start), and their
+// checkouts wait for it.
+type pendingSource struct {
+	done chan struct{}
+	src  *source
+	err  error
+}
+
+// startSource starts taking the run's source (newSource).
+func startSource(ctx context.Context, dir string, rp repo) *pendingSource {
+	p := &pendingSource{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.src, p.err = newSource(ctx, dir, rp)
+	}()
+	return p
+}
+
+// get waits for the source and returns it, or why there is none.
+func (p *pendingSource) get() (*source, error) {
+	<-p.done
+	return p.src, p.err
 }
 
 // snapshotMessage is the snapshot commit's message.
@@ -67,11 +99,19 @@ func newSource(ctx context.Context, dir string, rp repo) (*source, error) {
 		return s, nil
 	}
 	s.top = rp.top
+	if common := commonDir(rp.gitDir); plainWorktrees(common) {
+		s.common = common
+	}
+	// HEAD's tree, when git must be asked for it, is looked up while the
+	// working tree's is written: the two git processes overlap.
+	headTree := make(chan string, 1)
+	go func() { headTree <- rp.headTree(ctx) }()
 	tree, err := s.workingTree(ctx, rp)
+	head := <-headTree
 	if err != nil {
 		return nil, fmt.Errorf("snapshot the working tree: %w", err)
 	}
-	if rp.commit != "" && tree == rp.headTree(ctx) {
+	if rp.commit != "" && tree == head {
 		s.commit = rp.commit
 		return s, nil
 	}
@@ -153,8 +193,13 @@ func headName(rp repo) string {
 // checkout fills the empty (or missing) directory ws with the source.
 func (s *source) checkout(ctx context.Context, ws string) error {
 	if s.commit != "" {
-		// No hooks: a checkout for a job runs nothing of the user's.
-		_, err := git(ctx, s.top, nil, "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--force", "--quiet", ws, s.commit)
+		var err error
+		if s.common != "" {
+			err = addWorktree(ctx, s.common, ws, s.commit)
+		} else {
+			// No hooks: a checkout for a job runs nothing of the user's.
+			_, err = git(ctx, s.top, nil, "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--force", "--quiet", ws, s.commit)
+		}
 		if err != nil {
 			return fmt.Errorf("check out %.12s into %s: %w", s.commit, ws, err)
 		}
@@ -163,9 +208,30 @@ func (s *source) checkout(ctx context.Context, ws string) error {
 	return copyFiles(s.dir, ws, s.files)
 }
 
-// prune drops git's records of the run's worktrees, once they are gone.
+// release deletes the workspace ws that checkout filled, and for a
+// worktree git's record of it (what `git worktree remove` deletes, and
+// Mirror.RemoveWorktree on an agent), named in its .git file: deleting it
+// here spares the run a `git worktree prune` process at its end. It
+// reports false when a worktree's record was not found, which prune then
+// drops.
+func (s *source) release(ws string) bool {
+	if s.commit == "" {
+		os.RemoveAll(ws)
+		return true
+	}
+	b, err := os.ReadFile(filepath.Join(ws, ".git"))
+	os.RemoveAll(ws)
+	record, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir: ")
+	if err != nil || !ok || !filepath.IsAbs(record) || filepath.Base(filepath.Dir(record)) != "worktrees" {
+		return false
+	}
+	return os.RemoveAll(record) == nil
+}
+
+// prune drops git's records of worktrees that are gone, when release could
+// not drop one of the run's.
 func (s *source) prune(ctx context.Context) {
-	if s.commit != "" {
+	if s.commit != "" && s.unreleased.Load() {
 		git(context.WithoutCancel(ctx), s.top, nil, "worktree", "prune")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 	"github.com/lathe-ci/lathe/local"
 	"github.com/lathe-ci/lathe/pipeline"
@@ -86,6 +87,9 @@ jobs:
 	}
 	if got := lathetest.Git(t, repo, "worktree", "list"); strings.Count(got, "\n") != 1 {
 		t.Errorf("worktrees left behind:\n%s", got)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(repo, ".git", "worktrees")); len(ents) != 0 {
+		t.Errorf("git's records of %d worktrees left behind", len(ents))
 	}
 }
 
@@ -175,5 +179,22 @@ func TestJobsCopyASubdirectoryOfARepository(t *testing.T) {
 	if res.Status != lathe.StatusSuccess || !strings.Contains(out, "tracked\n") || !strings.Contains(out, "] new\n") ||
 		!strings.Contains(out, "] clean\n") || !strings.Contains(out, "its own copy of the directory's 4 files") {
 		t.Errorf("run = %s\n%s", res.Status, out)
+	}
+}
+
+// When the directory cannot be snapshot, no step runs: the jobs, started
+// meanwhile, fail to check it out, and Run returns why.
+func TestNoSnapshotNoStep(t *testing.T) {
+	repo := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps: [echo step ran]\n"})
+	if err := os.WriteFile(filepath.Join(repo, ".git", "index"), []byte("not an index"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res, err := local.Run(context.Background(), local.Options{Dir: repo, Out: &out, Executor: lathetest.Executor(t, executor.Options{})})
+	if err == nil || !strings.Contains(err.Error(), "snapshot the working tree") {
+		t.Fatalf("Run = %+v, %v; want the snapshot's error\n%s", res, err, out.String())
+	}
+	if strings.Contains(out.String(), "step ran") || !strings.Contains(out.String(), "cannot prepare the job's workspace") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

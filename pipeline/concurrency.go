@@ -79,7 +79,7 @@ func (w *walker) concurrencyMap(n *yaml.Node, path string) *Concurrency {
 
 // groupName checks a semaphore's name: it appears in API paths and messages.
 func (w *walker) groupName(n *yaml.Node, path string) bool {
-	if !validName().MatchString(n.Value) {
+	if !validName(n.Value) {
 		w.errorf(n, path, "%q is not a valid group name: %s", n.Value, nameRule)
 		return false
 	}

@@ -68,7 +68,7 @@ func (w *walker) environment(n *yaml.Node, path string) *Environment {
 
 // envName reads an environment name.
 func (w *walker) envName(n *yaml.Node, path string) string {
-	if !isScalar(n) || !validName().MatchString(n.Value) {
+	if !isScalar(n) || !validName(n.Value) {
 		w.errorf(n, path, "must be an environment name (%s)", nameRule)
 		return ""
 	}

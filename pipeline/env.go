@@ -18,7 +18,7 @@ func (w *walker) env(n *yaml.Node, path string) []lathe.EnvVar {
 	var vars []lathe.EnvVar
 	for _, e := range w.entries(n, path) {
 		name, field := e.key.Value, join(path, e.key.Value)
-		if !validEnvName().MatchString(name) {
+		if !validEnvName(name) {
 			w.errorf(e.key, field, "%q is not a valid variable name: start with a letter or '_', then use letters, digits or '_'", name)
 		}
 		var value string

@@ -70,7 +70,7 @@ func (w *walker) job(r *rawJob, st stages) *jobSrc {
 	if r.template {
 		kind = "template"
 	}
-	if !validName().MatchString(key.Value) {
+	if !validName(key.Value) {
 		w.errorf(key, path, "%q is not a valid %s name: %s", key.Value, kind, nameRule)
 	}
 	if !r.ok {

@@ -232,7 +232,7 @@ func (w *walker) matrix(n *yaml.Node, path string) *Matrix {
 // axisName checks an axis (or include key) name and that its env name
 // does not clash with another's.
 func (w *walker) axisName(k *yaml.Node, field string, envNames map[string]string) bool {
-	if !validIdent().MatchString(k.Value) {
+	if !validIdent(k.Value) {
 		w.errorf(k, field, "%q is not a valid matrix axis name: %s", k.Value, identRule)
 		return false
 	}

@@ -3,11 +3,9 @@ package pipeline
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/pipeline/expr"
@@ -25,9 +23,6 @@ const (
 var (
 	paramTypes = []string{ParamString, ParamNumber, ParamBoolean, ParamChoice}
 	paramKeys  = []string{"type", "default", "choices", "description", "required"}
-	// validIdent is the rule for parameter and matrix axis names: they are
-	// written in expressions (params.NAME) and become env variables.
-	validIdent = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,63}$`) })
 )
 
 // identRule is said in every message about an invalid parameter or axis name.
@@ -198,7 +193,7 @@ func (w *walker) params(n *yaml.Node, path string) []*Param {
 	for _, e := range w.entries(n, path) {
 		field := join(path, e.key.Value)
 		p := w.param(e.key, e.value, field)
-		if !validIdent().MatchString(p.Name) {
+		if !validIdent(p.Name) {
 			w.errorf(e.key, field, "%q is not a valid parameter name: %s", p.Name, identRule)
 		} else if other, clash := envNames[p.EnvName()]; clash {
 			w.errorf(e.key, field, "parameters %q and %q would both be the variable %s; rename one", other, p.Name, p.EnvName())

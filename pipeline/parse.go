@@ -139,7 +139,7 @@ func parseFile(file string, data []byte) (*Pipeline, position, ErrorList, ErrorL
 	if nameNode != nil {
 		namePos = position{max(nameNode.Line, 1), max(nameNode.Column, 1)}
 		p.Name = w.name(nameNode, "name")
-	} else if !validName().MatchString(p.Name) {
+	} else if !validName(p.Name) {
 		w.errorf(root, "name", "the name %q taken from the file name is not valid (%s); add a `name:` key", p.Name, nameRule)
 	}
 
@@ -183,7 +183,7 @@ func (w *walker) name(n *yaml.Node, path string) string {
 		w.errorf(n, path, "must be a name (%s), not %s", nameRule, describe(n))
 		return ""
 	}
-	if !validName().MatchString(n.Value) {
+	if !validName(n.Value) {
 		w.errorf(n, path, "%q is not a valid name: %s", n.Value, nameRule)
 	}
 	return n.Value

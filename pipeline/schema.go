@@ -64,10 +64,10 @@ func generateSchema() []byte {
 		"paths-ignore": stringOrList("Globs of paths whose changes alone do not run the job."),
 		"if":           cond,
 	})
-	env := js{"type": "object", "description": "Environment variables, NAME: value.", "propertyNames": js{"pattern": validEnvName().String()},
+	env := js{"type": "object", "description": "Environment variables, NAME: value.", "propertyNames": js{"pattern": envNamePattern},
 		"additionalProperties": js{"type": []string{"string", "number", "boolean", "null"}}}
 	globs := stringOrList("Globs relative to the workspace.")
-	secretName := js{"type": "string", "pattern": validEnvName().String()}
+	secretName := js{"type": "string", "pattern": envNamePattern}
 	secrets := js{"description": "Secrets to receive as env variables: names of secrets stored on the server, or a map of NAME: stored or NAME: {encrypted: ...} as lathe encrypt prints it.", "oneOf": []js{
 		{"type": "array", "items": secretName},
 		{"type": "object", "propertyNames": secretName, "additionalProperties": js{"oneOf": []js{
@@ -95,7 +95,7 @@ func generateSchema() []byte {
 			"additionalProperties": js{"type": []string{"string", "number", "boolean"}}},
 	}
 	step := js{"oneOf": []js{str("A shell command."), object("A step: a command or a built-in action.", stepKeys, stepProps)}}
-	name := js{"type": "string", "pattern": validName().String()}
+	name := js{"type": "string", "pattern": namePattern}
 	jobProps := map[string]js{
 		"stage":       str("The stage the job runs in."),
 		"runs-on":     stringOrList("Agent labels the job needs."),
@@ -110,7 +110,7 @@ func generateSchema() []byte {
 				"include": js{"type": "array", "items": js{"type": "object"}, "description": "Extra combinations."},
 				"exclude": js{"type": "array", "items": js{"type": "object"}, "description": "Partial combinations to leave out."},
 			},
-			"propertyNames":        js{"pattern": validIdent().String()},
+			"propertyNames":        js{"pattern": identPattern},
 			"additionalProperties": js{"type": "array", "minItems": 1, "items": js{"type": []string{"string", "number", "boolean"}}}},
 		"when":          when,
 		"if":            cond,
@@ -170,7 +170,7 @@ func generateSchema() []byte {
 	top := object("A Lathe pipeline file (.lathe.yml or .lathe/*.yml).", topKeys, map[string]js{
 		"name":        name,
 		"on":          js{"oneOf": []js{on, {"type": "array", "items": enum("", triggerKeys)}}},
-		"parameters":  js{"type": "object", "propertyNames": js{"pattern": validIdent().String()}, "additionalProperties": param, "description": "Parameters of manual runs."},
+		"parameters":  js{"type": "object", "propertyNames": js{"pattern": identPattern}, "additionalProperties": param, "description": "Parameters of manual runs."},
 		"env":         env,
 		"stages":      js{"type": "array", "minItems": 1, "items": js{"oneOf": []js{name, object("A stage an outside tool drives through PATCH /api/v1/stages/{stage}; it has no jobs.", externalStageKeys, map[string]js{"name": name, "external": boolean("An outside tool sets the stage's status; later stages wait for its success.")}, "name")}}, "description": "Stages in order."},
 		"when":        when,

@@ -46,7 +46,7 @@ func (w *walker) secrets(n *yaml.Node, path string) []SecretRef {
 	var out []SecretRef
 	add := func(name string, at *yaml.Node, field, encrypted string) {
 		switch {
-		case !validEnvName().MatchString(name):
+		case !validEnvName(name):
 			w.errorf(at, field, "%q is not a valid secret name: start with a letter or '_', then use letters, digits or '_'", name)
 		case slices.ContainsFunc(out, func(s SecretRef) bool { return s.Name == name }):
 			w.errorf(at, field, "duplicate secret %q", name)

@@ -53,7 +53,7 @@ func (w *walker) stages(n *yaml.Node, path string) stages {
 		case !isScalar(item):
 			w.errorf(item, field, "must be a stage name, not %s", describe(item))
 			st.ok = false
-		case !validName().MatchString(item.Value):
+		case !validName(item.Value):
 			w.errorf(item, field, "%q is not a valid stage name: %s", item.Value, nameRule)
 			st.ok = false
 		default:

@@ -237,7 +237,7 @@ func (w *walker) trigger(t *Triggers, kind string, n *yaml.Node, path, self stri
 		names, nodes := w.names(after, join(path, "after"), "a pipeline name")
 		for i, name := range names {
 			switch {
-			case !validName().MatchString(name):
+			case !validName(name):
 				w.errorf(nodes[i], join(path, "after"), "%q is not a valid pipeline name: %s", name, nameRule)
 			case name == self:
 				w.errorf(nodes[i], join(path, "after"), "a pipeline cannot start after itself")
