@@ -29,7 +29,15 @@ func TestMetrics(t *testing.T) {
 			}
 			return string(b)
 		}
-		scrape() // the first scrape finds where the finished attempts start
+		// The leader counts ended attempts, from its first scrape as leader
+		// on: on PostgreSQL the server takes the lead a moment after it
+		// starts, so wait for it before the scrape that finds where to start.
+		for i := 0; !strings.Contains(scrape(), "lathe_leader 1"); i++ {
+			if i == 400 {
+				t.Fatal("the only server never took the lead")
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
 		l.Project(t, "p", lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps:\n      - echo hi\n"}))
 		run := l.Trigger(t, "p", "", "")
 		if r := l.Wait(t, run.ID, 60*time.Second); r.Status != "success" {
