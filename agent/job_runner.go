@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -145,6 +146,10 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 	}
 	defer job.Close()
 	if secretDir != "" {
+		// The files go as soon as the steps are over, before the finish is
+		// reported: the job's directories are removed only later, in the
+		// background.
+		defer os.RemoveAll(secretDir)
 		// The steps' user reads the files, and no one else.
 		if err := job.Own(secretDir); err != nil {
 			fmt.Fprintf(out, "cannot give the job its secret files: %v\n", err)
