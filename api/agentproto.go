@@ -7,6 +7,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/dispatch"
 )
 
 // claimUntil long-polls until end for a job the calling agent can run: it
@@ -14,7 +15,10 @@ import (
 // with none (see dispatch.Service.Claim). A request carrying the claim ID
 // of an earlier one gets that request's attempt again while it runs.
 func (s *Server) claimUntil(w http.ResponseWriter, r *http.Request, end time.Time) error {
-	as, err := s.dispatch.Claim(r.Context(), principal(r.Context()).actor(), r.Header.Get(lathe.ClaimIDHeader), end)
+	as, err := s.dispatch.Claim(r.Context(), principal(r.Context()).actor(), dispatch.ClaimRequest{
+		ID:  r.Header.Get(lathe.ClaimIDHeader),
+		New: r.Header.Get(lathe.ClaimNewHeader) == "1",
+	}, end)
 	switch {
 	case err != nil:
 		return err

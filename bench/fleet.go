@@ -21,7 +21,7 @@ import (
 // simulated agents, each registered with a registration token and holding
 // its own credential, long-poll one `lathe server` (a child process, SQLite,
 // so /proc shows the server's memory alone) exactly as `lathe agent` does —
-// client.Claim with the host-info header and a fresh claim ID per request,
+// client.ClaimNew with the host-info header and a fresh claim ID per request,
 // -fleet-poll seconds per poll, again at once after each empty answer. No
 // job is queued, so every poll waits out its time.
 //
@@ -74,7 +74,11 @@ func benchFleet(ctx context.Context, b *bench) (*fleetResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startServerChild(ctx, bin, filepath.Join(b.tmp, "fleet"))
+	var extra []string
+	if cfg.profileDir != "" {
+		extra = []string{"--cpu-profile", filepath.Join(cfg.profileDir, "fleet-server.pprof")}
+	}
+	srv, err := startServerChild(ctx, bin, filepath.Join(b.tmp, "fleet"), extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +187,7 @@ func (p *pollers) start(ctx context.Context, url string, creds []string, pollSec
 			agent.SendHostInfo(c, host)
 			for ctx.Err() == nil {
 				p.inFlight.Add(1)
-				as, err := c.Claim(ctx, pollSec, claimID())
+				as, err := c.ClaimNew(ctx, pollSec, claimID())
 				p.inFlight.Add(-1)
 				switch {
 				case ctx.Err() != nil:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -45,7 +46,11 @@ type scaleFleet struct {
 func scaleFleetRun(ctx context.Context, b *bench, bin, dir, dbURL string, n int) (*scaleFleet, error) {
 	cfg := b.cfg
 	res := &scaleFleet{Agents: cfg.scaleFleet, Replicas: n, PollSec: cfg.fleetPoll}
-	rs, err := startReplicas(ctx, bin, dir, dbURL, n)
+	profile := ""
+	if cfg.profileDir != "" {
+		profile = filepath.Join(cfg.profileDir, fmt.Sprintf("scale-fleet-%dr", n))
+	}
+	rs, err := startReplicas(ctx, bin, dir, dbURL, n, profile)
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,8 @@ type Store struct {
 	agents agentCache
 	// touched is when this server last recorded each agent as seen (see TouchAgent).
 	touched touches
+	// idle remembers the label sets a claim found nothing for (see NothingClaimable).
+	idle claimIdle
 	// wStmts and rStmts are the statements prepared on w and r (nil: none
 	// are, see stmtCache).
 	wStmts, rStmts *stmtCache
