@@ -42,3 +42,6 @@ func SetPrepare(s *Store, on bool) {
 		}
 	}
 }
+
+// ClaimIdleTTL is how long a claim that found nothing vouches for the next.
+const ClaimIdleTTL = claimIdleTTL
