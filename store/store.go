@@ -201,7 +201,7 @@ func openPostgres(dsn string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	err := errors.Join(s.wStmts.close(), s.rStmts.close(), s.w.Close())
+	err := errors.Join(s.flushTouches(), s.wStmts.close(), s.rStmts.close(), s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
