@@ -18,9 +18,11 @@ import (
 // signals wait on n. Call it before serving.
 func (s *Store) SetNotifier(n notify.Notifier) {
 	s.notifier = n
+	// The caches' waits were on the notifier before.
 	s.idle.mu.Lock()
-	s.idle.reset() // its waits were on the notifier before
+	s.idle.reset()
 	s.idle.mu.Unlock()
+	s.agents.deafen()
 }
 
 // Notifier is the notifier the store publishes through.
