@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -14,10 +15,14 @@ import (
 // answers 200 with an Assignment as soon as one is queued, or 204 at end
 // with none (see dispatch.Service.Claim). A request carrying the claim ID
 // of an earlier one gets that request's attempt again while it runs.
-func (s *Server) claimUntil(w http.ResponseWriter, r *http.Request, end time.Time) error {
+// allowed, when set, is asked each time the claim wakes whether the agent
+// may still claim; when not, claimUntil answers nothing and returns
+// dispatch.ErrStopped.
+func (s *Server) claimUntil(w http.ResponseWriter, r *http.Request, end time.Time, allowed func(context.Context) bool) error {
 	as, err := s.dispatch.Claim(r.Context(), principal(r.Context()).actor(), dispatch.ClaimRequest{
-		ID:  r.Header.Get(lathe.ClaimIDHeader),
-		New: r.Header.Get(lathe.ClaimNewHeader) == "1",
+		ID:      r.Header.Get(lathe.ClaimIDHeader),
+		New:     r.Header.Get(lathe.ClaimNewHeader) == "1",
+		Allowed: allowed,
 	}, end)
 	switch {
 	case err != nil:

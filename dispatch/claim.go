@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -17,7 +18,14 @@ type ClaimRequest struct {
 	ID string
 	// New says the agent never sent ID before (lathe.ClaimNewHeader).
 	New bool
+	// Allowed, when set, is asked each time the claim wakes whether the
+	// agent may still claim; when not, Claim returns ErrStopped. (The claim
+	// itself re-checks the agent in its transaction; Allowed ends the wait.)
+	Allowed func(context.Context) bool
 }
+
+// ErrStopped is Claim's error when ClaimRequest.Allowed said no.
+var ErrStopped = errors.New("claim stopped: the agent may no longer claim")
 
 // Claim waits until end for a job the acting agent can run, and returns
 // its assignment with the secrets the job may have (see withSecrets) and
@@ -48,7 +56,10 @@ func (s *Service) Claim(ctx context.Context, a Actor, c ClaimRequest, end time.T
 	defer deadline.Stop()
 	// noAttempt: no attempt can carry claimID, so only the queue is left to read.
 	noAttempt := claimID == "" || c.New
-	for {
+	for woken := false; ; woken = true {
+		if woken && c.Allowed != nil && !c.Allowed(ctx) {
+			return nil, ErrStopped
+		}
 		wake := s.store.ClaimSignal(ctx, agent.Labels)
 		if noAttempt && s.store.NothingClaimable(agent.Labels) {
 			select {

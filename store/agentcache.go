@@ -26,6 +26,10 @@ import (
 // attempt's agent.
 const AgentCredentialTTL = time.Minute
 
+// unheardCredentialTTL is the TTL under a notifier that cannot tell the
+// cache of other replicas' changes (see agentsCounter).
+const unheardCredentialTTL = 2 * time.Second
+
 // agentCache maps credential hashes to the agent they authenticated.
 type agentCache struct {
 	mu sync.Mutex
@@ -33,37 +37,36 @@ type agentCache struct {
 	// that began before one is not stored after it.
 	gen uint64
 	m   map[string]cachedAgent
-	// heard is the cache's wait for a change of agents (notify.Agents),
-	// taken before anything cached was read: once it is closed, nothing
-	// cached is trusted. stopHeard ends the wait.
-	heard     <-chan struct{}
-	stopHeard context.CancelFunc
+	// heard is the notifier's count of changes of agents (notify.Agents)
+	// when the cache was last emptied: once it differs, nothing cached is
+	// trusted. listening says heard was taken.
+	heard     uint64
+	listening bool
 }
 
-// listen empties the cache if a change of agents was heard since it last
-// listened (or it never did), and listens again. Call it with c.mu held.
+// agentsCounter is a notifier that counts the changes of agents it
+// carried (notify.Local and notify.Postgres do).
+type agentsCounter interface{ AgentsChanges() uint64 }
+
+// listen empties the cache if the notifier carried a change of agents
+// since it last listened. Call it with c.mu held.
 func (c *agentCache) listen(n notify.Notifier) {
-	if c.heard != nil && !closed(c.heard) {
+	ac, ok := n.(agentsCounter)
+	if !ok {
 		return
 	}
-	c.gen++
-	c.m = nil
-	if c.stopHeard != nil {
-		c.stopHeard()
+	if heard := ac.AgentsChanges(); !c.listening || heard != c.heard {
+		c.gen++
+		c.m, c.heard, c.listening = nil, heard, true
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	c.heard, c.stopHeard = n.Wait(ctx, notify.Filter{Topic: notify.Agents, All: true}), stop
 }
 
-// deafen drops the cache's wait and everything cached (the notifier changes).
+// deafen forgets everything cached and what was heard (the notifier changes).
 func (c *agentCache) deafen() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.stopHeard != nil {
-		c.stopHeard()
-	}
-	c.heard, c.stopHeard, c.m = nil, nil, nil
 	c.gen++
+	c.m, c.heard, c.listening = nil, 0, false
 }
 
 type cachedAgent struct {
@@ -104,7 +107,11 @@ func (s *Store) AgentByToken(ctx context.Context, tokenHash string) (*lathe.Agen
 		if len(c.m) >= agentCacheMax {
 			c.m = dropExpired(c.m, now)
 		}
-		c.m[tokenHash] = cachedAgent{a: *cloneAgent(a), expires: now.Add(AgentCredentialTTL)}
+		ttl := AgentCredentialTTL
+		if _, ok := s.notifier.(agentsCounter); !ok {
+			ttl = unheardCredentialTTL
+		}
+		c.m[tokenHash] = cachedAgent{a: *cloneAgent(a), expires: now.Add(ttl)}
 	}
 	c.mu.Unlock()
 	return a, nil

@@ -137,13 +137,13 @@ func (s *Store) ClaimWithID(ctx context.Context, agentID int64, labels []string,
 func (s *Store) ClaimOrContend(ctx context.Context, agentID int64, labels []string, claimID string) (as *lathe.Assignment, contended bool, err error) {
 	// Each try holds one run's lock at most, so claimers never wait for each
 	// other in a cycle; a try that finds its job taken gives way to a fresh one.
-	// The idle-claim cache's wait is taken before the queue is read, so a
+	// The idle-claim cache's mark is taken before the queue is read, so a
 	// job queued after the read began keeps the cache from trusting it.
-	w, asOf := s.idle.watch(s.notifier, labels), s.now()
+	w := s.idleWatch(labels)
 	for range maxClaimTries {
 		as, taken, none, err := s.claimOnce(ctx, agentID, labels, claimID)
 		if err == nil && none {
-			s.idle.settle(w, asOf)
+			s.idle.settle(w)
 		}
 		if err != nil || !taken {
 			return as, false, err

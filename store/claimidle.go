@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -10,17 +9,15 @@ import (
 
 // An idle fleet asks for work hundreds of times a second and nearly every
 // claim finds nothing. The idle-claim cache remembers, per set of labels,
-// that a claim found nothing to run and that no Work message that would
-// wake such a claim (notify.Covers) has come since it began, so the next
-// claim with those labels can wait for the message instead of reading the
-// queue again (Store.NothingClaimable).
+// that a claim found nothing to run, with a mark of the Work messages
+// published before it read the queue (notify.Local.WorkMark): while no
+// message since would wake a claimer with those labels (WorkSince), the
+// next claims with them can wait for one instead of reading the queue
+// again (Store.NothingClaimable).
 //
-// The cache waits on the notifier with a wait of its own, taken before the
-// claim that found nothing read the queue: a job committed after that read
-// began publishes a message (on this replica at once, from another through
-// the notifier) that closes the wait, and a closed wait is never trusted.
 // What a claim may take changes only with such a message: a job queued
-// (txn.queued), a semaphore slot freed or an agent or group changed
+// (txn.queued, on this replica at once and from another through the
+// notifier), a semaphore slot freed or an agent or group changed
 // (wakeClaimers, key ""). A message lost between replicas is covered by
 // the notifier's fallback, which publishes the queued jobs' keys, and by
 // claimIdleTTL, past which an entry is not trusted whatever was heard.
@@ -31,116 +28,90 @@ import (
 // is none known) waits for a claim that arrives meanwhile.
 const claimIdleTTL = 5 * time.Second
 
-// claimIdleMax bounds the label sets remembered; past it, the stale ones
-// are dropped, and if none were, everything.
+// claimIdleMax bounds the label sets remembered; past it, everything is
+// forgotten.
 const claimIdleMax = 1024
+
+// workMarker is a notifier that can tell whether Work messages were
+// published since a mark (notify.Local and notify.Postgres can).
+type workMarker interface {
+	WorkMark() uint64
+	WorkSince(mark uint64, labels []string) bool
+}
 
 // claimIdle is the idle-claim cache.
 type claimIdle struct {
 	mu sync.Mutex
-	m  map[string]*idleEntry
+	m  map[string]idleEntry
 }
 
-// idleEntry is one set of labels: the cache's wait for Work messages a
-// claim with them wakes for, and since when a claim found nothing.
+// idleEntry is when a claim with one set of labels found nothing, and the
+// mark of the Work messages taken before it read the queue.
 type idleEntry struct {
-	wake  <-chan struct{}
-	stop  context.CancelFunc
-	empty bool
-	asOf  time.Time
+	asOf time.Time
+	mark uint64
 }
 
-// idleWatch is what claimIdle.watch gives a claim to settle with.
+// idleWatch is what a claim takes before it reads the queue, to settle
+// the cache with if it finds nothing.
 type idleWatch struct {
-	key   string
-	entry *idleEntry
+	key  string
+	asOf time.Time
+	mark uint64
+	ok   bool
 }
 
-func closed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
+// watch returns the mark a claim with labels takes before it reads the queue.
+func (s *Store) idleWatch(labels []string) idleWatch {
+	wm, ok := s.notifier.(workMarker)
+	if !ok {
+		return idleWatch{}
 	}
+	return idleWatch{key: notify.LabelsKey(labels), asOf: s.now(), mark: wm.WorkMark(), ok: true}
 }
 
-// watch returns the wait a claim with labels takes before it reads the
-// queue: the entry's own while no message has closed it, else a new one.
-func (c *claimIdle) watch(n notify.Notifier, labels []string) idleWatch {
-	key := notify.LabelsKey(labels)
+// settle records that the claim that took w found nothing.
+func (c *claimIdle) settle(w idleWatch) {
+	if !w.ok {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.m[key]
-	if e != nil && !closed(e.wake) {
-		return idleWatch{key, e}
+	if e, ok := c.m[w.key]; ok && e.asOf.After(w.asOf) {
+		return // a later claim's word stands
 	}
-	if e != nil {
-		e.stop()
-	} else if len(c.m) >= claimIdleMax {
-		c.dropStale()
+	if c.m == nil || len(c.m) >= claimIdleMax {
+		c.m = map[string]idleEntry{}
 	}
-	if c.m == nil {
-		c.m = map[string]*idleEntry{}
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	if labels == nil {
-		labels = []string{}
-	}
-	e = &idleEntry{wake: n.Wait(ctx, notify.Filter{Topic: notify.Work, Labels: labels}), stop: stop}
-	c.m[key] = e
-	return idleWatch{key, e}
+	c.m[w.key] = idleEntry{asOf: w.asOf, mark: w.mark}
 }
 
-// settle records that the claim that took w found nothing at now, unless a
-// message came since it took w.
-func (c *claimIdle) settle(w idleWatch, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m[w.key] == w.entry && !closed(w.entry.wake) {
-		w.entry.empty, w.entry.asOf = true, now
-	}
-}
-
-// empty reports whether a claim with labels found nothing within
-// claimIdleTTL of now and no message a claim with them wakes for came
-// since.
-func (c *claimIdle) empty(labels []string, now time.Time) bool {
-	key := notify.LabelsKey(labels)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.m[key]
-	return e != nil && e.empty && now.Sub(e.asOf) < claimIdleTTL && now.Sub(e.asOf) >= 0 && !closed(e.wake)
-}
-
-// dropStale forgets the entries a message has closed, and everything if
-// none was. Call it with c.mu held.
-func (c *claimIdle) dropStale() {
-	for k, e := range c.m {
-		if closed(e.wake) {
-			e.stop()
-			delete(c.m, k)
-		}
-	}
-	if len(c.m) >= claimIdleMax {
-		c.reset()
-	}
-}
-
-// reset forgets every entry. Call it with c.mu held.
+// reset forgets every entry.
 func (c *claimIdle) reset() {
-	for _, e := range c.m {
-		e.stop()
-	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.m = nil
 }
 
 // NothingClaimable reports whether a claim by an agent with labels would
 // find nothing to run, known without reading the queue: a claim with the
-// same labels found nothing moments ago and nothing it could run was
-// queued since (see claimIdle). False means "read the queue", not that a
-// job waits. A claim that skips the queue on its word must first take its
-// wait (ClaimSignal), so a job queued after the answer still wakes it.
+// same labels found nothing within claimIdleTTL, and no Work message that
+// would wake a claimer with them was published since it began (see
+// claimIdle). False means "read the queue", not that a job waits. A claim
+// that skips the queue on its word must have taken its wait (ClaimSignal)
+// first, so a job queued after the answer still wakes it.
 func (s *Store) NothingClaimable(labels []string) bool {
-	return s.idle.empty(labels, s.now())
+	wm, ok := s.notifier.(workMarker)
+	if !ok {
+		return false
+	}
+	now := s.now()
+	c := &s.idle
+	c.mu.Lock()
+	e, ok := c.m[notify.LabelsKey(labels)]
+	c.mu.Unlock()
+	if !ok || now.Sub(e.asOf) >= claimIdleTTL || now.Before(e.asOf) {
+		return false
+	}
+	return !wm.WorkSince(e.mark, labels)
 }

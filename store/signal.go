@@ -18,10 +18,8 @@ import (
 // signals wait on n. Call it before serving.
 func (s *Store) SetNotifier(n notify.Notifier) {
 	s.notifier = n
-	// The caches' waits were on the notifier before.
-	s.idle.mu.Lock()
+	// The caches' marks and waits were of the notifier before.
 	s.idle.reset()
-	s.idle.mu.Unlock()
 	s.agents.deafen()
 }
 
