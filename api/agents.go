@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"regexp"
@@ -119,8 +118,7 @@ func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) error 
 	p := principal(r.Context())
 	a := p.Agent
 	if v := r.Header.Get(lathe.AgentHostHeader); v != "" {
-		var h lathe.HostInfo
-		if json.Unmarshal([]byte(v), &h) == nil && h != a.Host {
+		if h, ok := s.hosts.decode(a.ID, v); ok && h != a.Host {
 			if err := s.store.SetAgentHost(r.Context(), a.ID, h); err != nil {
 				return err
 			}

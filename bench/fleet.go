@@ -58,6 +58,8 @@ type fleetResult struct {
 	FirstError  string  `json:"first_error,omitempty"`
 	RegisterSec float64 `json:"register_seconds"`
 	NoFile      string  `json:"rlimit_nofile"`
+	// Floor is the same agents long-polling a plain net/http server.
+	Floor *pollFloor `json:"floor,omitempty"`
 }
 
 // registerWorkers is how many registrations run at once.
@@ -119,6 +121,10 @@ func benchFleet(ctx context.Context, b *bench) (*fleetResult, error) {
 	}
 	if res.Errors > 0 || res.Claimed > 0 {
 		return res, fmt.Errorf("%d polls failed, %d claimed a job (first error: %s)", res.Errors, res.Claimed, res.FirstError)
+	}
+	fmt.Fprintf(b.out, "  (fleet) the floor: %d agents long-polling a plain net/http server …\n", res.Agents)
+	if res.Floor, err = measurePollFloor(ctx, res.Agents, res.PollSec); err != nil {
+		return res, fmt.Errorf("floor: %w", err)
 	}
 	return res, nil
 }

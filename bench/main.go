@@ -62,6 +62,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == floorServeArg {
+		os.Exit(serveLongPollFloor())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -41,6 +41,8 @@ type scaleFleet struct {
 	Claimed      int64   `json:"claimed"`
 	Errors       int64   `json:"errors"`
 	FirstError   string  `json:"first_error,omitempty"`
+	// Floor is the same agents long-polling one plain net/http server.
+	Floor *pollFloor `json:"floor,omitempty"`
 }
 
 func scaleFleetRun(ctx context.Context, b *bench, bin, dir, dbURL string, n int) (*scaleFleet, error) {
@@ -97,6 +99,10 @@ func scaleFleetRun(ctx context.Context, b *bench, bin, dir, dbURL string, n int)
 	}
 	if res.Errors > 0 || res.Claimed > 0 {
 		return res, fmt.Errorf("%d polls failed, %d claimed a job (first error: %s)", res.Errors, res.Claimed, res.FirstError)
+	}
+	fmt.Fprintf(b.out, "  (scale) the floor: %d agents long-polling a plain net/http server …\n", res.Agents)
+	if res.Floor, err = measurePollFloor(ctx, res.Agents, res.PollSec); err != nil {
+		return res, fmt.Errorf("floor: %w", err)
 	}
 	return res, nil
 }
@@ -179,4 +185,5 @@ func printScaleFleet(w io.Writer, f *scaleFleet) {
 	fmt.Fprintf(w, "  PostgreSQL CPU per poll %s; floor: the simulated agents' own CPU per poll (client side, HTTP only) %s, server %s of it\n",
 		fmtMS(f.PostgresPerPoll), fmtMS(f.FloorPerPoll), fmtRatio(f.CPUPerPoll, f.FloorPerPoll))
 	fmt.Fprintf(w, "  %d failed, %d claimed a job\n", f.Errors, f.Claimed)
+	printPollFloor(w, f.Floor, f.CPUPerPoll, most)
 }
