@@ -34,10 +34,15 @@ const workHistory = 256
 
 // waiters are the waits sharing one filter and channel.
 type waiters struct {
-	f     Filter
-	ch    chan struct{}
-	n     int
-	stops []func() bool
+	f  Filter
+	ch chan struct{}
+	n  int
+	// stops are the waits' context.AfterFunc stops, by wait; a wait whose
+	// context ended is deleted from it (a filter waited on without pause,
+	// as an idle fleet's claims do, would otherwise keep every wait's
+	// context for as long as no message matches).
+	stops map[uint64]func() bool
+	next  uint64
 }
 
 // NewLocal returns an in-process Notifier.
@@ -81,15 +86,21 @@ func (l *Local) Wait(ctx context.Context, f Filter) <-chan struct{} {
 	}
 	w.n++
 	if ctx.Done() != nil {
-		w.stops = append(w.stops, context.AfterFunc(ctx, func() { l.drop(w, m, id) }))
+		if w.stops == nil {
+			w.stops = map[uint64]func() bool{}
+		}
+		wait := w.next
+		w.next++
+		w.stops[wait] = context.AfterFunc(ctx, func() { l.drop(w, m, id, wait) })
 	}
 	return w.ch
 }
 
 // drop forgets one wait of w whose context ended, and w with its last wait.
-func (l *Local) drop(w *waiters, m map[string]*waiters, id string) {
+func (l *Local) drop(w *waiters, m map[string]*waiters, id string, wait uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	delete(w.stops, wait)
 	w.n--
 	if w.n > 0 {
 		return
@@ -164,17 +175,28 @@ func (l *Local) Publish(msg Message) {
 			fired = append(fired, w)
 		}
 	}
-	for _, w := range fired {
-		close(w.ch)
-		l.woken.Add(int64(w.n))
-	}
+	stops := fire(fired, &l.woken)
 	l.mu.Unlock()
 	// The fired waits' contexts need not tell us when they end.
-	for _, w := range fired {
-		for _, stop := range w.stops {
-			stop()
-		}
+	for _, stop := range stops {
+		stop()
 	}
+}
+
+// fire closes the channels of fired, counts their waits in woken, and
+// returns their stops, taken from them (a drop of a fired wait then finds
+// none). Call it with l.mu held.
+func fire(fired []*waiters, woken *atomic.Int64) []func() bool {
+	var stops []func() bool
+	for _, w := range fired {
+		close(w.ch)
+		woken.Add(int64(w.n))
+		for _, stop := range w.stops {
+			stops = append(stops, stop)
+		}
+		w.stops = nil
+	}
+	return stops
 }
 
 func splitKey(key string) []string {
@@ -233,14 +255,9 @@ func (l *Local) wakeTopics(wake func(Topic) bool) {
 			fired = append(fired, w)
 		}
 	}
-	for _, w := range fired {
-		close(w.ch)
-		l.woken.Add(int64(w.n))
-	}
+	stops := fire(fired, &l.woken)
 	l.mu.Unlock()
-	for _, w := range fired {
-		for _, stop := range w.stops {
-			stop()
-		}
+	for _, stop := range stops {
+		stop()
 	}
 }

@@ -132,3 +132,32 @@ func TestLocalWorkSinceAndAgentsChanges(t *testing.T) {
 		t.Fatalf("AgentsChanges grew by %d, want 2 (a message and a wake of all)", got)
 	}
 }
+
+// A filter waited on without pause, each wait's context ending before the
+// next (an idle fleet's claims), keeps nothing of the waits that ended.
+func TestLocalForgetsEndedWaitsOfALiveFilter(t *testing.T) {
+	n := NewLocal()
+	linux := Filter{Topic: Work, Labels: []string{"linux"}}
+	keep, stop := context.WithCancel(t.Context())
+	defer stop()
+	n.Wait(keep, linux) // holds the filter's waiters
+	for range 100 {
+		ctx, cancel := context.WithCancel(t.Context())
+		n.Wait(ctx, linux)
+		cancel()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n.mu.Lock()
+		w := n.scanned[Work]["="+LabelsKey(linux.Labels)]
+		waits, stops := w.n, len(w.stops)
+		n.mu.Unlock()
+		if waits == 1 && stops == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 100 ended waits: %d waits, %d stops kept; want 1 and 1", waits, stops)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
