@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -107,7 +108,7 @@ func benchFleet(ctx context.Context, b *bench) (*fleetResult, error) {
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	p := &pollers{}
 	p.start(pollCtx, srv.url, creds, cfg.fleetPoll)
-	err = sampleFleet(ctx, srv, p, res)
+	err = sampleFleet(ctx, srv, p, res, cfg.profileDir != "")
 	stopPolling()
 	if !p.wait(30 * time.Second) {
 		err = errors.Join(err, errors.New("simulated agents did not stop within 30s"))
@@ -242,7 +243,7 @@ const fleetSample = 250 * time.Millisecond
 
 // sampleFleet waits until every agent has a poll in flight, then samples
 // the server's memory, threads and descriptors over the window.
-func sampleFleet(ctx context.Context, srv *serverChild, p *pollers, res *fleetResult) error {
+func sampleFleet(ctx context.Context, srv *serverChild, p *pollers, res *fleetResult, profiling bool) error {
 	n := int64(res.Agents)
 	deadline := time.Now().Add(time.Minute)
 	for p.inFlight.Load() < n {
@@ -254,6 +255,12 @@ func sampleFleet(ctx context.Context, srv *serverChild, p *pollers, res *fleetRe
 	time.Sleep(time.Second) // the last requests reach their handlers
 	// A poll and a fifth, and a second: every connection turns over once.
 	window := time.Duration(res.PollSec)*1200*time.Millisecond + time.Second
+	// Under -profile-dir the server's profile of the window alone is
+	// fleet-server.pprof.1 (see `lathe server --cpu-profile`).
+	if profiling {
+		srv.cmd.Process.Signal(syscall.SIGUSR1)
+		defer srv.cmd.Process.Signal(syscall.SIGUSR1)
+	}
 	cpu0, err := readProcCPU(srv.pid())
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -121,6 +122,14 @@ func sampleScaleFleet(ctx context.Context, b *bench, rs *replicaSet, p *pollers,
 	// Let the first round of polls (which started at once) end and spread.
 	time.Sleep(time.Duration(res.PollSec)*time.Second + 2*time.Second)
 	window := time.Duration(res.PollSec)*1200*time.Millisecond + time.Second
+	// Under -profile-dir each replica's profile of the window alone is
+	// scale-fleet-Nr-I.pprof.1 (see `lathe server --cpu-profile`).
+	if b.cfg.profileDir != "" {
+		for _, s := range rs.servers {
+			s.cmd.Process.Signal(syscall.SIGUSR1)
+			defer s.cmd.Process.Signal(syscall.SIGUSR1)
+		}
+	}
 	srv0, err := rs.cpu()
 	if err != nil {
 		return err
