@@ -27,9 +27,10 @@ import (
 // job is queued, so every poll waits out its time.
 //
 // The simulated agents are goroutines in this process, one HTTP connection
-// each, on 127.0.0.1. The window in which memory is sampled starts once
-// every agent has a poll in flight and lasts a poll and then some, so every
-// connection has turned over at least once.
+// each, on 127.0.0.1. The window in which memory and CPU are sampled starts
+// once every agent has a poll in flight and the first round of polls has
+// ended, and lasts a poll and then some, so every connection has turned
+// over at least once.
 
 // fleetResult is (fleet).
 type fleetResult struct {
@@ -252,7 +253,11 @@ func sampleFleet(ctx context.Context, srv *serverChild, p *pollers, res *fleetRe
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(time.Second) // the last requests reach their handlers
+	// Let the first round of polls (which started at once, each agent's
+	// first: a credential read, a claim of the queue, last_seen written)
+	// end, so the window measures idle polls alone, each counted once as
+	// it ends and paid for as the next begins.
+	time.Sleep(time.Duration(res.PollSec)*time.Second + 2*time.Second)
 	// A poll and a fifth, and a second: every connection turns over once.
 	window := time.Duration(res.PollSec)*1200*time.Millisecond + time.Second
 	// Under -profile-dir the server's profile of the window alone is
