@@ -178,6 +178,8 @@ type pollers struct {
 	wg       sync.WaitGroup
 	inFlight atomic.Int64
 	polls    atomic.Int64 // ended empty (204)
+	// answered counts the agents whose first poll has been answered.
+	answered atomic.Int64
 	claimed  atomic.Int64
 	errors   atomic.Int64
 	firstErr atomic.Value
@@ -193,10 +195,13 @@ func (p *pollers) start(ctx context.Context, url string, creds []string, pollSec
 			defer p.wg.Done()
 			c := client.New(url, cred)
 			agent.SendHostInfo(c, host)
-			for ctx.Err() == nil {
+			for first := true; ctx.Err() == nil; first = false {
 				p.inFlight.Add(1)
 				as, err := c.ClaimNew(ctx, pollSec, claimID())
 				p.inFlight.Add(-1)
+				if first {
+					p.answered.Add(1)
+				}
 				switch {
 				case ctx.Err() != nil:
 				case err != nil:
@@ -215,6 +220,24 @@ func (p *pollers) start(ctx context.Context, url string, creds []string, pollSec
 			c.HTTP.CloseIdleConnections()
 		}()
 	}
+}
+
+// firstRoundDone waits until every one of n agents' first poll has been
+// answered, and a second more. The first polls start at once and cost the
+// server most (a credential read, a claim of the queue, last_seen
+// written); a window that starts after the last of them ended holds as
+// many polls beginning (the third round) as ending (the second), so CPU
+// over polls ended is the CPU of an idle poll.
+func (p *pollers) firstRoundDone(ctx context.Context, n int64, alive func() bool) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for p.answered.Load() < n {
+		if time.Now().After(deadline) || ctx.Err() != nil || !alive() {
+			return fmt.Errorf("%d of %d agents' first polls answered after 5 minutes (errors %d: %v)", p.answered.Load(), n, p.errors.Load(), p.firstErr.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	return nil
 }
 
 // wait waits at most timeout for every simulated agent to stop.
@@ -253,11 +276,9 @@ func sampleFleet(ctx context.Context, srv *serverChild, p *pollers, res *fleetRe
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// Let the first round of polls (which started at once, each agent's
-	// first: a credential read, a claim of the queue, last_seen written)
-	// end, so the window measures idle polls alone, each counted once as
-	// it ends and paid for as the next begins.
-	time.Sleep(time.Duration(res.PollSec)*time.Second + 2*time.Second)
+	if err := p.firstRoundDone(ctx, n, srv.running); err != nil {
+		return err
+	}
 	// A poll and a fifth, and a second: every connection turns over once.
 	window := time.Duration(res.PollSec)*1200*time.Millisecond + time.Second
 	// Under -profile-dir the server's profile of the window alone is

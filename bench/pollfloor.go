@@ -113,7 +113,9 @@ func measurePollFloor(ctx context.Context, n, pollSec int) (*pollFloor, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(time.Duration(pollSec)*time.Second + 2*time.Second)
+	if err := p.firstRoundDone(ctx, int64(n), c.running); err != nil {
+		return nil, fmt.Errorf("floor: %w", err)
+	}
 	window := time.Duration(pollSec)*1200*time.Millisecond + time.Second
 	cpu0, err := readProcCPU(c.pid())
 	if err != nil {

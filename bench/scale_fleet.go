@@ -119,8 +119,9 @@ func sampleScaleFleet(ctx context.Context, b *bench, rs *replicaSet, p *pollers,
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// Let the first round of polls (which started at once) end and spread.
-	time.Sleep(time.Duration(res.PollSec)*time.Second + 2*time.Second)
+	if err := p.firstRoundDone(ctx, n, func() bool { return true }); err != nil {
+		return err
+	}
 	window := time.Duration(res.PollSec)*1200*time.Millisecond + time.Second
 	// Under -profile-dir each replica's profile of the window alone is
 	// scale-fleet-Nr-I.pprof.1 (see `lathe server --cpu-profile`).
