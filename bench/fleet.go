@@ -62,6 +62,8 @@ type fleetResult struct {
 	NoFile      string  `json:"rlimit_nofile"`
 	// Floor is the same agents long-polling a plain net/http server.
 	Floor *pollFloor `json:"floor,omitempty"`
+	// Go is the server's Go runtime at the end of the window.
+	Go *goMemory `json:"go_memory,omitempty"`
 }
 
 // registerWorkers is how many registrations run at once.
@@ -78,9 +80,13 @@ func benchFleet(ctx context.Context, b *bench) (*fleetResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	var extra []string
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	extra := []string{"--metrics-addr", metricsAddr}
 	if cfg.profileDir != "" {
-		extra = []string{"--cpu-profile", filepath.Join(cfg.profileDir, "fleet-server.pprof")}
+		extra = append(extra, "--cpu-profile", filepath.Join(cfg.profileDir, "fleet-server.pprof"))
 	}
 	srv, err := startServerChild(ctx, bin, filepath.Join(b.tmp, "fleet"), extra...)
 	if err != nil {
@@ -110,6 +116,9 @@ func benchFleet(ctx context.Context, b *bench) (*fleetResult, error) {
 	p := &pollers{}
 	p.start(pollCtx, srv.url, creds, cfg.fleetPoll)
 	err = sampleFleet(ctx, srv, p, res, cfg.profileDir != "")
+	if err == nil {
+		res.Go, err = readGoMemory(ctx, metricsAddr)
+	}
 	stopPolling()
 	if !p.wait(30 * time.Second) {
 		err = errors.Join(err, errors.New("simulated agents did not stop within 30s"))

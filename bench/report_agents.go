@@ -137,6 +137,10 @@ func printFleet(w io.Writer, f *fleetResult) {
 		f.PerAgentKB, f.Threads, f.FDs, f.Agents, f.RegisterSec)
 	fmt.Fprintf(w, "  %d polls ended empty in the window; server CPU %s in it (%s per poll); %d failed, %d claimed a job\n",
 		f.Polls, fmtMS(f.ServerCPU), fmtMS(f.CPUPerPoll), f.Errors, f.Claimed)
+	if g := f.Go; g != nil {
+		fmt.Fprintf(w, "  Go runtime at the window's end: %.0f goroutines, stacks %.0f MB, heap in use %.0f MB (%.0f MB from the OS)\n",
+			g.Goroutines, g.StackMB, g.HeapMB, g.HeapSysMB)
+	}
 	printPollFloor(w, f.Floor, f.CPUPerPoll, f.RSSMB)
 	fmt.Fprintf(w, "  %s\n", f.NoFile)
 }
