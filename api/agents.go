@@ -139,8 +139,12 @@ func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) error 
 	}
 	ctx := r.Context()
 	end := time.Now().Add(time.Duration(wait) * time.Second)
-	deadline := time.NewTimer(time.Until(end))
-	defer deadline.Stop()
+	var deadline *time.Timer // made once the agent waits here, idle
+	defer func() {
+		if deadline != nil {
+			deadline.Stop()
+		}
+	}()
 	touched := false
 	for {
 		if idle(a) == "" {
@@ -160,6 +164,9 @@ func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) error 
 		}
 		if idle(a) == "" {
 			continue
+		}
+		if deadline == nil {
+			deadline = time.NewTimer(time.Until(end))
 		}
 		select {
 		case <-wake:
