@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -13,7 +14,8 @@ import (
 // is called (`go tool pprof` reads the file). With rotate, each SIGUSR1
 // ends the file being written and starts the next, path.1, path.2 …, so a
 // window of a long run can be profiled on its own (the benchmark signals
-// at the window's start and end).
+// at the window's start and end), and writes a heap profile of that
+// moment to path.heap.1, path.heap.2 ….
 func startCPUProfile(path string, rotate bool) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {
@@ -44,6 +46,7 @@ func startCPUProfile(path string, rotate bool) (stop func(), err error) {
 				return
 			}
 			mu.Lock()
+			writeHeapProfile(fmt.Sprintf("%s.heap.%d", path, n))
 			end()
 			if f, err = os.Create(fmt.Sprintf("%s.%d", path, n)); err == nil {
 				if err = pprof.StartCPUProfile(f); err != nil {
@@ -65,4 +68,16 @@ func startCPUProfile(path string, rotate bool) (stop func(), err error) {
 		defer mu.Unlock()
 		end()
 	}, nil
+}
+
+// writeHeapProfile writes the heap's profile to path, saying on stderr
+// when it cannot.
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = errors.Join(pprof.WriteHeapProfile(f), f.Close())
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "heap profile %s: %v\n", path, err)
+	}
 }
