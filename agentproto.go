@@ -116,6 +116,13 @@ type FinishReport struct {
 // strands a job.
 const ClaimIDHeader = "Lathe-Claim-ID"
 
+// ClaimNewHeader, set to "1" beside ClaimIDHeader, says the agent has not
+// sent that claim ID before (its retries leave it out). No attempt can then
+// carry the ID, so the server need not look for one, and a claim by an
+// agent of an idle fleet is answered without reading the database while
+// nothing it could run is queued.
+const ClaimNewHeader = "Lathe-Claim-New"
+
 // ReportReply tells the agent what the server holds and whether to stop.
 type ReportReply struct {
 	// LogSize is the number of log bytes durably stored.

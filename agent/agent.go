@@ -124,7 +124,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	backoff := retry.Backoff{Base: 100 * time.Millisecond, Cap: 10 * time.Second}
 	// One claim ID per claim, kept across retries of it: if the server
 	// assigned a job but its answer was lost, the retry gets that job back.
-	claimID := newClaimID()
+	claimID, resend := newClaimID(), false
 	for ctx.Err() == nil && !a.draining() {
 		claimCtx, stopClaim := a.claimContext(ctx)
 		// A server that neither answers nor drops the connection (its
@@ -132,10 +132,15 @@ func (a *Agent) Run(ctx context.Context) error {
 		// plus claimSlack, and the claim tried again, on another replica
 		// when there is one.
 		claimCtx, stopWait := context.WithTimeout(claimCtx, time.Duration(a.PollWait)*time.Second+claimSlack)
-		as, err := a.Client.Claim(claimCtx, a.PollWait, claimID)
+		claim := a.Client.ClaimNew
+		if resend {
+			claim = a.Client.Claim // the ID was sent: the retry may find its attempt
+		}
+		as, err := claim(claimCtx, a.PollWait, claimID)
 		stopWait()
 		stopClaim()
 		if err != nil {
+			resend = true
 			if ctx.Err() != nil || a.draining() {
 				break
 			}
@@ -150,7 +155,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			continue
 		}
 		backoff.Reset()
-		claimID = newClaimID()
+		claimID, resend = newClaimID(), false
 		if as != nil {
 			a.runJob(ctx, as)
 			if a.OneShot {

@@ -1,20 +1,29 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/dispatch"
 )
 
 // claimUntil long-polls until end for a job the calling agent can run: it
 // answers 200 with an Assignment as soon as one is queued, or 204 at end
 // with none (see dispatch.Service.Claim). A request carrying the claim ID
 // of an earlier one gets that request's attempt again while it runs.
-func (s *Server) claimUntil(w http.ResponseWriter, r *http.Request, end time.Time) error {
-	as, err := s.dispatch.Claim(r.Context(), principal(r.Context()).actor(), r.Header.Get(lathe.ClaimIDHeader), end)
+// allowed, when set, is asked each time the claim wakes whether the agent
+// may still claim; when not, claimUntil answers nothing and returns
+// dispatch.ErrStopped.
+func (s *Server) claimUntil(w http.ResponseWriter, r *http.Request, end time.Time, allowed func(context.Context) bool) error {
+	as, err := s.dispatch.Claim(r.Context(), principal(r.Context()).actor(), dispatch.ClaimRequest{
+		ID:      r.Header.Get(lathe.ClaimIDHeader),
+		New:     r.Header.Get(lathe.ClaimNewHeader) == "1",
+		Allowed: allowed,
+	}, end)
 	switch {
 	case err != nil:
 		return err

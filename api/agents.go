@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/dispatch"
 	"github.com/lathe-ci/lathe/store"
 )
 
@@ -118,8 +118,7 @@ func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) error 
 	p := principal(r.Context())
 	a := p.Agent
 	if v := r.Header.Get(lathe.AgentHostHeader); v != "" {
-		var h lathe.HostInfo
-		if json.Unmarshal([]byte(v), &h) == nil && h != a.Host {
+		if h, ok := s.hosts.decode(a.ID, v); ok && h != a.Host {
 			if err := s.store.SetAgentHost(r.Context(), a.ID, h); err != nil {
 				return err
 			}
@@ -140,8 +139,12 @@ func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) error 
 	}
 	ctx := r.Context()
 	end := time.Now().Add(time.Duration(wait) * time.Second)
-	deadline := time.NewTimer(time.Until(end))
-	defer deadline.Stop()
+	var deadline *time.Timer // made once the agent waits here, idle
+	defer func() {
+		if deadline != nil {
+			deadline.Stop()
+		}
+	}()
 	touched := false
 	for {
 		if idle(a) == "" {
@@ -162,6 +165,9 @@ func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) error 
 		if idle(a) == "" {
 			continue
 		}
+		if deadline == nil {
+			deadline = time.NewTimer(time.Until(end))
+		}
 		select {
 		case <-wake:
 		case <-deadline.C:
@@ -175,52 +181,25 @@ func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) error 
 }
 
 // claimWhileAllowed runs claimUntil for the rest of the wait, ending it early if
-// the agent is disabled or unauthorized meanwhile. It reports whether an
-// answer was written (or the client is gone), or the error to answer with.
+// the agent is disabled or unauthorized meanwhile (the claim reads the agent
+// again each time it wakes). It reports whether an answer was written (or
+// the client is gone), or the error to answer with.
 func (s *Server) claimWhileAllowed(w http.ResponseWriter, r *http.Request, end time.Time) (bool, error) {
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	stopped := make(chan bool, 1) // true when the agent stopped being allowed
-	labels := principal(r.Context()).Agent.Labels
-	go func() {
-		for {
-			wake := s.store.ClaimSignal(ctx, labels)
-			select {
-			case <-wake:
-			case <-ctx.Done():
-				stopped <- false
-				return
-			}
-			if a, err := s.reloadAgent(ctx, r); err == nil && idle(a) != "" {
-				cancel()
-				stopped <- true
-				return
-			}
-		}
-	}()
-	rec := &writeTracker{ResponseWriter: w}
+	allowed := func(ctx context.Context) bool {
+		a, err := s.reloadAgent(ctx, r)
+		return err != nil || idle(a) == ""
+	}
 	// The deadline passes as it is: rounded to whole seconds, a 1 s poll
 	// would end at once and an agent would spin.
-	err := s.claimUntil(rec, r.WithContext(ctx), end)
-	cancel()
-	becameIdle := <-stopped
-	if err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) {
-		return true, err
+	err := s.claimUntil(w, r, end, allowed)
+	switch {
+	case errors.Is(err, dispatch.ErrStopped):
+		return false, nil // no answer of its own: the agent stopped being allowed
+	case err != nil && r.Context().Err() != nil:
+		return true, nil // the client is gone
 	}
-	// A claim cut short (the agent stopped being allowed, or the client
-	// went away) is no answer of its own.
-	return rec.wrote || !becameIdle || r.Context().Err() != nil, nil
+	return true, err
 }
-
-// writeTracker notes whether a handler answered.
-type writeTracker struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (t *writeTracker) WriteHeader(code int) { t.wrote = true; t.ResponseWriter.WriteHeader(code) }
-
-func (t *writeTracker) Write(b []byte) (int, error) { t.wrote = true; return t.ResponseWriter.Write(b) }
 
 // idle says why an agent gets no work, or "" when it may.
 func idle(a *lathe.Agent) string {

@@ -31,7 +31,9 @@ type Server struct {
 	log      *slog.Logger
 	// requestIDs makes the IDs of requests that came without one.
 	requestIDs *requestIDs
-	mux        *http.ServeMux
+	// hosts decodes the agents' host-info headers (see claimWhenAllowed).
+	hosts hostHeaders
+	mux   *http.ServeMux
 	// agentsNeedAuthorization registers new agents unauthorized (see RequireAgentAuthorization).
 	agentsNeedAuthorization atomic.Bool
 	// keys seal and open secrets (see SetKeyring); nil: secrets are off.

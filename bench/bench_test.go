@@ -16,6 +16,15 @@ import (
 // the stored log is complete) hold. Targets are not checked: a loaded CI
 // machine says nothing about them. PostgreSQL is left out unless
 // LATHE_REQUIRE_POSTGRES asks for it.
+// TestMain lets the test binary serve the long-poll floor, as the bench
+// binary does, when the fleet section starts it as a child.
+func TestMain(m *testing.M) {
+	if len(os.Args) == 2 && os.Args[1] == floorServeArg {
+		os.Exit(serveLongPollFloor())
+	}
+	os.Exit(m.Run())
+}
+
 func TestBenchmarkQuick(t *testing.T) {
 	res, pg := runQuick(t, "a,b,c,d", "(a) trigger", "(b) per-step", "(c) log throughput", "(d) idle server")
 	engines := []*latencyResult{res.LatencySQLite}
@@ -67,7 +76,7 @@ func TestBenchmarkAgentsQuick(t *testing.T) {
 			t.Errorf("%s throughput: %+v", r.Engine, r)
 		}
 	}
-	if f := res.Fleet; f == nil || f.Agents != 50 || f.RSSMB <= 0 || f.Polls < 50 || f.Errors != 0 || f.FDs < 50 {
+	if f := res.Fleet; f == nil || f.Agents != 50 || f.RSSMB <= 0 || f.Polls < 50 || f.Errors != 0 || f.FDs < 50 || f.Floor == nil || f.Floor.Polls < 50 || f.Go == nil || f.Go.Goroutines < 50 {
 		t.Errorf("fleet result: %+v", f)
 	}
 	if l := res.Lost; l == nil || l.Reps != 1 || l.Lost.N != 1 || l.Lost.P50 <= 0 || l.Claimed.P50 < l.Lost.P50 {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -21,14 +22,15 @@ import (
 // simulated agents, each registered with a registration token and holding
 // its own credential, long-poll one `lathe server` (a child process, SQLite,
 // so /proc shows the server's memory alone) exactly as `lathe agent` does —
-// client.Claim with the host-info header and a fresh claim ID per request,
+// client.ClaimNew with the host-info header and a fresh claim ID per request,
 // -fleet-poll seconds per poll, again at once after each empty answer. No
 // job is queued, so every poll waits out its time.
 //
 // The simulated agents are goroutines in this process, one HTTP connection
-// each, on 127.0.0.1. The window in which memory is sampled starts once
-// every agent has a poll in flight and lasts a poll and then some, so every
-// connection has turned over at least once.
+// each, on 127.0.0.1. The window in which memory and CPU are sampled starts
+// once every agent has a poll in flight and the first round of polls has
+// ended, and lasts a poll and then some, so every connection has turned
+// over at least once.
 
 // fleetResult is (fleet).
 type fleetResult struct {
@@ -58,6 +60,10 @@ type fleetResult struct {
 	FirstError  string  `json:"first_error,omitempty"`
 	RegisterSec float64 `json:"register_seconds"`
 	NoFile      string  `json:"rlimit_nofile"`
+	// Floor is the same agents long-polling a plain net/http server.
+	Floor *pollFloor `json:"floor,omitempty"`
+	// Go is the server's Go runtime at the end of the window.
+	Go *goMemory `json:"go_memory,omitempty"`
 }
 
 // registerWorkers is how many registrations run at once.
@@ -74,7 +80,15 @@ func benchFleet(ctx context.Context, b *bench) (*fleetResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startServerChild(ctx, bin, filepath.Join(b.tmp, "fleet"))
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	extra := []string{"--metrics-addr", metricsAddr}
+	if cfg.profileDir != "" {
+		extra = append(extra, "--cpu-profile", filepath.Join(cfg.profileDir, "fleet-server.pprof"))
+	}
+	srv, err := startServerChild(ctx, bin, filepath.Join(b.tmp, "fleet"), extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +115,10 @@ func benchFleet(ctx context.Context, b *bench) (*fleetResult, error) {
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	p := &pollers{}
 	p.start(pollCtx, srv.url, creds, cfg.fleetPoll)
-	err = sampleFleet(ctx, srv, p, res)
+	err = sampleFleet(ctx, srv, p, res, cfg.profileDir != "")
+	if err == nil {
+		res.Go, err = readGoMemory(ctx, metricsAddr)
+	}
 	stopPolling()
 	if !p.wait(30 * time.Second) {
 		err = errors.Join(err, errors.New("simulated agents did not stop within 30s"))
@@ -115,6 +132,10 @@ func benchFleet(ctx context.Context, b *bench) (*fleetResult, error) {
 	}
 	if res.Errors > 0 || res.Claimed > 0 {
 		return res, fmt.Errorf("%d polls failed, %d claimed a job (first error: %s)", res.Errors, res.Claimed, res.FirstError)
+	}
+	fmt.Fprintf(b.out, "  (fleet) the floor: %d agents long-polling a plain net/http server …\n", res.Agents)
+	if res.Floor, err = measurePollFloor(ctx, res.Agents, res.PollSec); err != nil {
+		return res, fmt.Errorf("floor: %w", err)
 	}
 	return res, nil
 }
@@ -166,6 +187,8 @@ type pollers struct {
 	wg       sync.WaitGroup
 	inFlight atomic.Int64
 	polls    atomic.Int64 // ended empty (204)
+	// answered counts the agents whose first poll has been answered.
+	answered atomic.Int64
 	claimed  atomic.Int64
 	errors   atomic.Int64
 	firstErr atomic.Value
@@ -181,10 +204,13 @@ func (p *pollers) start(ctx context.Context, url string, creds []string, pollSec
 			defer p.wg.Done()
 			c := client.New(url, cred)
 			agent.SendHostInfo(c, host)
-			for ctx.Err() == nil {
+			for first := true; ctx.Err() == nil; first = false {
 				p.inFlight.Add(1)
-				as, err := c.Claim(ctx, pollSec, claimID())
+				as, err := c.ClaimNew(ctx, pollSec, claimID())
 				p.inFlight.Add(-1)
+				if first {
+					p.answered.Add(1)
+				}
 				switch {
 				case ctx.Err() != nil:
 				case err != nil:
@@ -203,6 +229,24 @@ func (p *pollers) start(ctx context.Context, url string, creds []string, pollSec
 			c.HTTP.CloseIdleConnections()
 		}()
 	}
+}
+
+// firstRoundDone waits until every one of n agents' first poll has been
+// answered, and a second more. The first polls start at once and cost the
+// server most (a credential read, a claim of the queue, last_seen
+// written); a window that starts after the last of them ended holds as
+// many polls beginning (the third round) as ending (the second), so CPU
+// over polls ended is the CPU of an idle poll.
+func (p *pollers) firstRoundDone(ctx context.Context, n int64, alive func() bool) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for p.answered.Load() < n {
+		if time.Now().After(deadline) || ctx.Err() != nil || !alive() {
+			return fmt.Errorf("%d of %d agents' first polls answered after 5 minutes (errors %d: %v)", p.answered.Load(), n, p.errors.Load(), p.firstErr.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	return nil
 }
 
 // wait waits at most timeout for every simulated agent to stop.
@@ -232,7 +276,7 @@ const fleetSample = 250 * time.Millisecond
 
 // sampleFleet waits until every agent has a poll in flight, then samples
 // the server's memory, threads and descriptors over the window.
-func sampleFleet(ctx context.Context, srv *serverChild, p *pollers, res *fleetResult) error {
+func sampleFleet(ctx context.Context, srv *serverChild, p *pollers, res *fleetResult, profiling bool) error {
 	n := int64(res.Agents)
 	deadline := time.Now().Add(time.Minute)
 	for p.inFlight.Load() < n {
@@ -241,9 +285,17 @@ func sampleFleet(ctx context.Context, srv *serverChild, p *pollers, res *fleetRe
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(time.Second) // the last requests reach their handlers
+	if err := p.firstRoundDone(ctx, n, srv.running); err != nil {
+		return err
+	}
 	// A poll and a fifth, and a second: every connection turns over once.
 	window := time.Duration(res.PollSec)*1200*time.Millisecond + time.Second
+	// Under -profile-dir the server's profile of the window alone is
+	// fleet-server.pprof.1 (see `lathe server --cpu-profile`).
+	if profiling {
+		srv.cmd.Process.Signal(syscall.SIGUSR1)
+		defer srv.cmd.Process.Signal(syscall.SIGUSR1)
+	}
 	cpu0, err := readProcCPU(srv.pid())
 	if err != nil {
 		return err

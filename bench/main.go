@@ -62,6 +62,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == floorServeArg {
+		os.Exit(serveLongPollFloor())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -84,6 +87,7 @@ type config struct {
 	jsonPath   string
 	cpuProfile string
 	profileDir string
+	latheBin   string
 
 	tpJobs, tpRunJobs, tpAgents int
 	fleetAgents, fleetPoll      int
@@ -181,7 +185,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.postgres, "postgres", "auto", "PostgreSQL for (a): auto (a throwaway cluster if binaries exist), on (require one), off, or a postgres://127.0.0.1… URL")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and agents included) to this file")
-	fs.StringVar(&cfg.profileDir, "profile-dir", "", "keep the throughput section's server CPU profiles (throughput-ENGINE.pprof) and its agents' (agent-NAME.pprof) in this directory")
+	fs.StringVar(&cfg.latheBin, "lathe-bin", "", "run this `lathe` binary as the server and agent children instead of building ./cmd/lathe (to measure another build beside this one; --cpu-profile under -profile-dir needs a build that has it)")
+	fs.StringVar(&cfg.profileDir, "profile-dir", "", "keep the throughput section's server CPU profiles (throughput-ENGINE.pprof) and its agents' (agent-NAME.pprof), the fleet section's server's (fleet-server.pprof, its measured window alone in fleet-server.pprof.1) and the scale fleet's replicas' (scale-fleet-Nr-I.pprof, the window in scale-fleet-Nr-I.pprof.1) in this directory")
 	fs.IntVar(&cfg.tpJobs, "tp-jobs", 2000, "throughput: one-step jobs per database engine")
 	fs.IntVar(&cfg.tpRunJobs, "tp-run-jobs", 100, "throughput: jobs per run (-tp-jobs must be a multiple; a pipeline may have at most pipeline.MaxPlanJobs)")
 	fs.IntVar(&cfg.tpAgents, "tp-agents", 8, "throughput: `lathe agent` processes (and floor workers)")
@@ -301,7 +306,7 @@ func measure(ctx context.Context, cfg config, stderr io.Writer) (*results, error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	b := &bench{cfg: cfg, tmp: tmp, out: stderr,
+	b := &bench{cfg: cfg, tmp: tmp, out: stderr, bin: cfg.latheBin,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	res := &results{Meta: meta{Start: time.Now(), Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
 		CPUs: runtime.NumCPU(), LoadBefore: loadavg(), Quick: cfg.quick}}

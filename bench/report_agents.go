@@ -137,7 +137,21 @@ func printFleet(w io.Writer, f *fleetResult) {
 		f.PerAgentKB, f.Threads, f.FDs, f.Agents, f.RegisterSec)
 	fmt.Fprintf(w, "  %d polls ended empty in the window; server CPU %s in it (%s per poll); %d failed, %d claimed a job\n",
 		f.Polls, fmtMS(f.ServerCPU), fmtMS(f.CPUPerPoll), f.Errors, f.Claimed)
+	if g := f.Go; g != nil {
+		fmt.Fprintf(w, "  Go runtime at the window's end: %.0f goroutines, stacks %.0f MB, heap in use %.0f MB (%.0f MB from the OS)\n",
+			g.Goroutines, g.StackMB, g.HeapMB, g.HeapSysMB)
+	}
+	printPollFloor(w, f.Floor, f.CPUPerPoll, f.RSSMB)
 	fmt.Fprintf(w, "  %s\n", f.NoFile)
+}
+
+// printPollFloor sets the floor beside Lathe's CPU per idle poll and VmRSS.
+func printPollFloor(w io.Writer, f *pollFloor, cpuPerPoll, rssMB float64) {
+	if f == nil {
+		return
+	}
+	fmt.Fprintf(w, "  floor: the same %d agents long-polling a plain net/http server (204 after the wait): %s CPU per poll (%d polls in %.0f s, %d failed), VmRSS %.0f MB; Lathe %s of it per poll, %s of its memory\n",
+		f.Agents, fmtMS(f.CPUPerPoll), f.Polls, f.Window, f.Errors, f.RSSMB, fmtRatio(cpuPerPoll, f.CPUPerPoll), fmtRatio(rssMB, f.RSSMB))
 }
 
 func printLost(w io.Writer, l *lostResult) {

@@ -133,7 +133,9 @@ type replicaSet struct {
 	servers []*serverChild
 }
 
-func startReplicas(ctx context.Context, bin, dir, dbURL string, n int) (*replicaSet, error) {
+// With profile set, each replica writes its CPU profile to
+// profile-N.pprof (N from 1) until it stops.
+func startReplicas(ctx context.Context, bin, dir, dbURL string, n int, profile string) (*replicaSet, error) {
 	rs := &replicaSet{}
 	first := filepath.Join(dir, "replica-1")
 	for i := 1; i <= n; i++ {
@@ -153,6 +155,9 @@ func startReplicas(ctx context.Context, bin, dir, dbURL string, n int) (*replica
 				return nil, err
 			}
 			args = append(args, "--secret-key-file", filepath.Join(first, "secret.key"))
+		}
+		if profile != "" {
+			args = append(args, "--cpu-profile", fmt.Sprintf("%s-%d.pprof", profile, i))
 		}
 		s, err := startServerChild(ctx, bin, data, args...)
 		if err != nil {
@@ -192,7 +197,7 @@ func (rs *replicaSet) cpu() ([]time.Duration, error) {
 // the jobs once.
 func scaleDrain(ctx context.Context, b *bench, bin, dir, dbURL, repo string, n int) (*scaleRun, error) {
 	cfg := b.cfg
-	rs, err := startReplicas(ctx, bin, dir, dbURL, n)
+	rs, err := startReplicas(ctx, bin, dir, dbURL, n, "")
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -40,12 +42,18 @@ type scaleFleet struct {
 	Claimed      int64   `json:"claimed"`
 	Errors       int64   `json:"errors"`
 	FirstError   string  `json:"first_error,omitempty"`
+	// Floor is the same agents long-polling one plain net/http server.
+	Floor *pollFloor `json:"floor,omitempty"`
 }
 
 func scaleFleetRun(ctx context.Context, b *bench, bin, dir, dbURL string, n int) (*scaleFleet, error) {
 	cfg := b.cfg
 	res := &scaleFleet{Agents: cfg.scaleFleet, Replicas: n, PollSec: cfg.fleetPoll}
-	rs, err := startReplicas(ctx, bin, dir, dbURL, n)
+	profile := ""
+	if cfg.profileDir != "" {
+		profile = filepath.Join(cfg.profileDir, fmt.Sprintf("scale-fleet-%dr", n))
+	}
+	rs, err := startReplicas(ctx, bin, dir, dbURL, n, profile)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +101,10 @@ func scaleFleetRun(ctx context.Context, b *bench, bin, dir, dbURL string, n int)
 	if res.Errors > 0 || res.Claimed > 0 {
 		return res, fmt.Errorf("%d polls failed, %d claimed a job (first error: %s)", res.Errors, res.Claimed, res.FirstError)
 	}
+	fmt.Fprintf(b.out, "  (scale) the floor: %d agents long-polling a plain net/http server …\n", res.Agents)
+	if res.Floor, err = measurePollFloor(ctx, res.Agents, res.PollSec); err != nil {
+		return res, fmt.Errorf("floor: %w", err)
+	}
 	return res, nil
 }
 
@@ -107,9 +119,18 @@ func sampleScaleFleet(ctx context.Context, b *bench, rs *replicaSet, p *pollers,
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// Let the first round of polls (which started at once) end and spread.
-	time.Sleep(time.Duration(res.PollSec)*time.Second + 2*time.Second)
+	if err := p.firstRoundDone(ctx, n, func() bool { return true }); err != nil {
+		return err
+	}
 	window := time.Duration(res.PollSec)*1200*time.Millisecond + time.Second
+	// Under -profile-dir each replica's profile of the window alone is
+	// scale-fleet-Nr-I.pprof.1 (see `lathe server --cpu-profile`).
+	if b.cfg.profileDir != "" {
+		for _, s := range rs.servers {
+			s.cmd.Process.Signal(syscall.SIGUSR1)
+			defer s.cmd.Process.Signal(syscall.SIGUSR1)
+		}
+	}
 	srv0, err := rs.cpu()
 	if err != nil {
 		return err
@@ -174,4 +195,5 @@ func printScaleFleet(w io.Writer, f *scaleFleet) {
 	fmt.Fprintf(w, "  PostgreSQL CPU per poll %s; floor: the simulated agents' own CPU per poll (client side, HTTP only) %s, server %s of it\n",
 		fmtMS(f.PostgresPerPoll), fmtMS(f.FloorPerPoll), fmtRatio(f.CPUPerPoll, f.FloorPerPoll))
 	fmt.Fprintf(w, "  %d failed, %d claimed a job\n", f.Errors, f.Claimed)
+	printPollFloor(w, f.Floor, f.CPUPerPoll, most)
 }

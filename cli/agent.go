@@ -61,7 +61,7 @@ func agentBody(fs *pflag.FlagSet, env *Env) body {
 		}
 		log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
 		if *cpuProfile != "" {
-			stop, err := startCPUProfile(*cpuProfile)
+			stop, err := startCPUProfile(*cpuProfile, false)
 			if err != nil {
 				return fail(env, fmt.Errorf("--cpu-profile: %w", err))
 			}

@@ -82,9 +82,17 @@ func serve(fs *pflag.FlagSet, env *Env, defAgents int, withDB bool) body {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env.Getenv("LATHE_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env LATHE_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("LATHE_TLS_KEY"), "PEM private key of --tls-cert (env LATHE_TLS_KEY)")
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the server (its git and agent children not included) to this file until it exits; each SIGUSR1 ends the file and goes on in FILE.1, FILE.2 …")
 	return func(ctx context.Context, pos []string) int {
 		if len(pos) > 0 {
 			return badUsage
+		}
+		if *cpuProfile != "" {
+			stop, err := startCPUProfile(*cpuProfile, true)
+			if err != nil {
+				return fail(env, fmt.Errorf("--cpu-profile: %w", err))
+			}
+			defer stop()
 		}
 		if proxyErr != nil {
 			return fail(env, fmt.Errorf("LATHE_TRUSTED_PROXY: %w", proxyErr))

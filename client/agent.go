@@ -15,9 +15,23 @@ import (
 // came. claimID (see lathe.ClaimIDHeader) should be new for each claim and
 // the same when retrying one whose answer was lost; "" claims without it.
 func (c *Client) Claim(ctx context.Context, waitSec int, claimID string) (*lathe.Assignment, error) {
+	return c.claim(ctx, waitSec, claimID, false)
+}
+
+// ClaimNew is Claim with a claim ID never sent before, which it says
+// (lathe.ClaimNewHeader): the server need not look for an attempt made
+// with it. A retry of the claim goes through Claim.
+func (c *Client) ClaimNew(ctx context.Context, waitSec int, claimID string) (*lathe.Assignment, error) {
+	return c.claim(ctx, waitSec, claimID, true)
+}
+
+func (c *Client) claim(ctx context.Context, waitSec int, claimID string, first bool) (*lathe.Assignment, error) {
 	var h http.Header
 	if claimID != "" {
 		h = http.Header{lathe.ClaimIDHeader: {claimID}}
+		if first {
+			h[lathe.ClaimNewHeader] = []string{"1"}
+		}
 	}
 	resp, err := c.Request(ctx, http.MethodPost, fmt.Sprintf("/api/v1/agent/claim?wait=%d", waitSec), nil, h)
 	if err != nil {

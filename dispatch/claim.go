@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -11,6 +12,21 @@ import (
 // maxClaimID bounds the claim ID an agent sends (lathe.ClaimIDHeader).
 const maxClaimID = 128
 
+// ClaimRequest is what an agent's claim request says besides who it is.
+type ClaimRequest struct {
+	// ID is the claim's ID (lathe.ClaimIDHeader), "" for none.
+	ID string
+	// New says the agent never sent ID before (lathe.ClaimNewHeader).
+	New bool
+	// Allowed, when set, is asked each time the claim wakes whether the
+	// agent may still claim; when not, Claim returns ErrStopped. (The claim
+	// itself re-checks the agent in its transaction; Allowed ends the wait.)
+	Allowed func(context.Context) bool
+}
+
+// ErrStopped is Claim's error when ClaimRequest.Allowed said no.
+var ErrStopped = errors.New("claim stopped: the agent may no longer claim")
+
 // Claim waits until end for a job the acting agent can run, and returns
 // its assignment with the secrets the job may have (see withSecrets) and
 // the repository URL with its credentials, which only the agent running
@@ -19,10 +35,16 @@ const maxClaimID = 128
 // A claim ID repeated from an earlier claim gets that claim's attempt
 // again while it runs, so a retried request whose answer was lost does
 // not start a second attempt. When ctx ends first, Claim returns its error.
-func (s *Service) Claim(ctx context.Context, a Actor, claimID string, end time.Time) (*lathe.Assignment, error) {
+//
+// While the store knows that nothing the agent could run is queued
+// (store.NothingClaimable), a claim whose ID cannot name an attempt (none,
+// or one never sent before: c.New) waits for a job without reading the
+// queue; an idle fleet's claims then cost no query.
+func (s *Service) Claim(ctx context.Context, a Actor, c ClaimRequest, end time.Time) (*lathe.Assignment, error) {
 	if err := a.requireAgent(); err != nil {
 		return nil, err
 	}
+	claimID := c.ID
 	if len(claimID) > maxClaimID {
 		return nil, invalidf("%s: at most %d characters", lathe.ClaimIDHeader, maxClaimID)
 	}
@@ -32,9 +54,25 @@ func (s *Service) Claim(ctx context.Context, a Actor, claimID string, end time.T
 	}
 	deadline := time.NewTimer(time.Until(end))
 	defer deadline.Stop()
-	for {
+	// noAttempt: no attempt can carry claimID, so only the queue is left to read.
+	noAttempt := claimID == "" || c.New
+	for woken := false; ; woken = true {
+		if woken && c.Allowed != nil && !c.Allowed(ctx) {
+			return nil, ErrStopped
+		}
 		wake := s.store.ClaimSignal(ctx, agent.Labels)
+		if noAttempt && s.store.NothingClaimable(agent.Labels) {
+			select {
+			case <-wake:
+				continue
+			case <-deadline.C:
+				return nil, nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 		as, contended, err := s.store.ClaimOrContend(ctx, agent.ID, agent.Labels, claimID)
+		noAttempt = true // the claim looked for claimID's attempt
 		if err != nil {
 			return nil, err
 		}

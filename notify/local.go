@@ -18,14 +18,31 @@ type Local struct {
 	// (Work's labels, All), by topic and then by filter.
 	scanned map[Topic]map[string]*waiters
 	woken   atomic.Int64
+	// work counts the Work messages published (a wake of every waiter
+	// counts as one with the key "", which wakes every claimer); recent
+	// holds the keys of the last of them, recent[i%workHistory] the i-th
+	// (see WorkSince).
+	work   uint64
+	recent [workHistory]string
+	// agents counts the Agents messages published and wakes of every
+	// Agents waiter (see Changes).
+	agents uint64
 }
+
+// workHistory is how many Work messages WorkSince remembers.
+const workHistory = 256
 
 // waiters are the waits sharing one filter and channel.
 type waiters struct {
-	f     Filter
-	ch    chan struct{}
-	n     int
-	stops []func() bool
+	f  Filter
+	ch chan struct{}
+	n  int
+	// stops are the waits' context.AfterFunc stops, by wait; a wait whose
+	// context ended is deleted from it (a filter waited on without pause,
+	// as an idle fleet's claims do, would otherwise keep every wait's
+	// context for as long as no message matches).
+	stops map[uint64]func() bool
+	next  uint64
 }
 
 // NewLocal returns an in-process Notifier.
@@ -69,15 +86,21 @@ func (l *Local) Wait(ctx context.Context, f Filter) <-chan struct{} {
 	}
 	w.n++
 	if ctx.Done() != nil {
-		w.stops = append(w.stops, context.AfterFunc(ctx, func() { l.drop(w, m, id) }))
+		if w.stops == nil {
+			w.stops = map[uint64]func() bool{}
+		}
+		wait := w.next
+		w.next++
+		w.stops[wait] = context.AfterFunc(ctx, func() { l.drop(w, m, id, wait) })
 	}
 	return w.ch
 }
 
 // drop forgets one wait of w whose context ended, and w with its last wait.
-func (l *Local) drop(w *waiters, m map[string]*waiters, id string) {
+func (l *Local) drop(w *waiters, m map[string]*waiters, id string, wait uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	delete(w.stops, wait)
 	w.n--
 	if w.n > 0 {
 		return
@@ -91,10 +114,57 @@ func (l *Local) drop(w *waiters, m map[string]*waiters, id string) {
 	}
 }
 
+// WorkMark returns a mark of the Work messages published so far, to ask
+// WorkSince about later.
+func (l *Local) WorkMark() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.work
+}
+
+// WorkSince reports whether a Work message that would wake a claimer with
+// labels (or a wake of every waiter) may have been published since mark:
+// true when one was, or when too many were to tell.
+func (l *Local) WorkSince(mark uint64, labels []string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.work-mark > workHistory || mark > l.work {
+		return true
+	}
+	for i := mark; i < l.work; i++ {
+		if Covers(labels, l.recent[i%workHistory]) {
+			return true
+		}
+	}
+	return false
+}
+
+// AgentsChanges counts the Agents messages published so far, and the wakes
+// of every waiter that included Agents' (WakeAll): a cache of agents'
+// credentials trusts what it holds while the count stays the same, with
+// no wait of its own.
+func (l *Local) AgentsChanges() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.agents
+}
+
+// noteWork records a Work message's key. Call it with l.mu held.
+func (l *Local) noteWork(key string) {
+	l.recent[l.work%workHistory] = key
+	l.work++
+}
+
 // Publish implements Notifier.
 func (l *Local) Publish(msg Message) {
 	var fired []*waiters
 	l.mu.Lock()
+	switch msg.Topic {
+	case Work:
+		l.noteWork(msg.Key)
+	case Agents:
+		l.agents++
+	}
 	if w, ok := l.exact[msg]; ok {
 		delete(l.exact, msg)
 		fired = append(fired, w)
@@ -105,17 +175,28 @@ func (l *Local) Publish(msg Message) {
 			fired = append(fired, w)
 		}
 	}
-	for _, w := range fired {
-		close(w.ch)
-		l.woken.Add(int64(w.n))
-	}
+	stops := fire(fired, &l.woken)
 	l.mu.Unlock()
 	// The fired waits' contexts need not tell us when they end.
-	for _, w := range fired {
-		for _, stop := range w.stops {
-			stop()
-		}
+	for _, stop := range stops {
+		stop()
 	}
+}
+
+// fire closes the channels of fired, counts their waits in woken, and
+// returns their stops, taken from them (a drop of a fired wait then finds
+// none). Call it with l.mu held.
+func fire(fired []*waiters, woken *atomic.Int64) []func() bool {
+	var stops []func() bool
+	for _, w := range fired {
+		close(w.ch)
+		woken.Add(int64(w.n))
+		for _, stop := range w.stops {
+			stops = append(stops, stop)
+		}
+		w.stops = nil
+	}
+	return stops
 }
 
 func splitKey(key string) []string {
@@ -153,6 +234,12 @@ func (l *Local) WakeAll() { l.wakeTopics(func(Topic) bool { return true }) }
 func (l *Local) wakeTopics(wake func(Topic) bool) {
 	var fired []*waiters
 	l.mu.Lock()
+	if wake(Work) {
+		l.noteWork("")
+	}
+	if wake(Agents) {
+		l.agents++
+	}
 	for key, w := range l.exact {
 		if wake(key.Topic) {
 			delete(l.exact, key)
@@ -168,14 +255,9 @@ func (l *Local) wakeTopics(wake func(Topic) bool) {
 			fired = append(fired, w)
 		}
 	}
-	for _, w := range fired {
-		close(w.ch)
-		l.woken.Add(int64(w.n))
-	}
+	stops := fire(fired, &l.woken)
 	l.mu.Unlock()
-	for _, w := range fired {
-		for _, stop := range w.stops {
-			stop()
-		}
+	for _, stop := range stops {
+		stop()
 	}
 }

@@ -84,3 +84,80 @@ func TestCovers(t *testing.T) {
 		}
 	}
 }
+
+// WorkSince tells whether a Work message a claimer with some labels would
+// wake for came since a mark; a wake of every waiter counts, and so does
+// more history than it keeps. AgentsChanges counts Agents messages.
+func TestLocalWorkSinceAndAgentsChanges(t *testing.T) {
+	n := NewLocal()
+	linux := []string{"linux", "amd64"}
+	mark := n.WorkMark()
+	if n.WorkSince(mark, linux) {
+		t.Fatal("work since a mark with nothing published")
+	}
+	n.Publish(Message{Topic: Work, Key: "macos"})
+	n.Publish(Message{Topic: Run, Key: "7"})
+	if n.WorkSince(mark, linux) {
+		t.Fatal("a macos job and a run counted as linux work")
+	}
+	n.Publish(Message{Topic: Work, Key: LabelsKey([]string{"linux", "gpu"})})
+	if n.WorkSince(mark, linux) {
+		t.Fatal("a job needing gpu counted as work for linux, amd64")
+	}
+	n.Publish(Message{Topic: Work, Key: "linux"})
+	if !n.WorkSince(mark, linux) {
+		t.Fatal("a linux job not counted")
+	}
+	mark = n.WorkMark()
+	n.WakeAll()
+	if !n.WorkSince(mark, linux) {
+		t.Fatal("a wake of every waiter not counted")
+	}
+	mark = n.WorkMark()
+	for range workHistory + 1 {
+		n.Publish(Message{Topic: Work, Key: "macos"})
+	}
+	if !n.WorkSince(mark, linux) {
+		t.Fatal("more messages than the history holds, yet WorkSince answered no")
+	}
+
+	before := n.AgentsChanges()
+	n.Publish(Message{Topic: Work})
+	if n.AgentsChanges() != before {
+		t.Fatal("a Work message counted as a change of agents")
+	}
+	n.Publish(Message{Topic: Agents})
+	n.WakeAll()
+	if got := n.AgentsChanges() - before; got != 2 {
+		t.Fatalf("AgentsChanges grew by %d, want 2 (a message and a wake of all)", got)
+	}
+}
+
+// A filter waited on without pause, each wait's context ending before the
+// next (an idle fleet's claims), keeps nothing of the waits that ended.
+func TestLocalForgetsEndedWaitsOfALiveFilter(t *testing.T) {
+	n := NewLocal()
+	linux := Filter{Topic: Work, Labels: []string{"linux"}}
+	keep, stop := context.WithCancel(t.Context())
+	defer stop()
+	n.Wait(keep, linux) // holds the filter's waiters
+	for range 100 {
+		ctx, cancel := context.WithCancel(t.Context())
+		n.Wait(ctx, linux)
+		cancel()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n.mu.Lock()
+		w := n.scanned[Work]["="+LabelsKey(linux.Labels)]
+		waits, stops := w.n, len(w.stops)
+		n.mu.Unlock()
+		if waits == 1 && stops == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 100 ended waits: %d waits, %d stops kept; want 1 and 1", waits, stops)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -37,6 +37,10 @@ const (
 	// Outbox: commit statuses or webhook messages were queued to send
 	// (no key).
 	Outbox Topic = "outbox"
+	// Agents: an agent or group changed (no key): what a replica cached
+	// about agents' credentials is stale. A notifier's fallback does not
+	// wake it (the cache's own TTL bounds a lost message).
+	Agents Topic = "agents"
 )
 
 // Message is one change: its topic and key.

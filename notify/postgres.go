@@ -48,7 +48,9 @@ type Postgres struct {
 	// queued now. The fallback then wakes, of the claimers, only those that
 	// may take one of them — none on an idle fleet, where waking every
 	// long-poll every Fallback would cost each agent a claim query — and
-	// every other waiter as before. Set it before Start.
+	// every other waiter but Agents' (a credential cache, whose TTL bounds
+	// a lost message; waking it would empty it every Fallback). Set it
+	// before Start.
 	QueuedWork func(context.Context) ([]string, error)
 	// DropIncoming, when set, makes the notifier ignore the other
 	// replicas' messages (tests prove the fallback with it).
@@ -292,7 +294,7 @@ func (p *Postgres) wakeFallback(ctx context.Context) {
 		p.WakeAll()
 		return
 	}
-	p.wakeTopics(func(t Topic) bool { return t != Work })
+	p.wakeTopics(func(t Topic) bool { return t != Work && t != Agents })
 	for _, k := range keys {
 		p.Local.Publish(Message{Topic: Work, Key: k})
 	}

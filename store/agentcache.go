@@ -7,20 +7,28 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/notify"
 )
 
 // AgentCredentialTTL is how long AgentByToken trusts what it read about an
 // agent's credential. Every agent request authenticates, and reading the
-// agent and its groups is two queries; within the TTL it is none.
+// agent and its groups is two queries; within the TTL it is none. It is
+// longer than the longest claim long-poll, so an idle agent's poll reads
+// nothing.
 //
 // The cache is emptied at once when this server changes any agent or group
-// (disable, unauthorize, delete, a new credential, labels, membership), so
-// on one server a change takes effect on the next request. A change made
-// through another server replica takes effect here within the TTL. What is
-// cached never widens what an agent may do past that window: a claim
-// re-reads the agent inside its transaction (agentMayClaim), and reports
-// are fenced by the attempt's agent.
-const AgentCredentialTTL = 2 * time.Second
+// (disable, unauthorize, delete, a new credential, labels, membership,
+// host), and it tells the other replicas (notify.Agents), whose caches
+// empty when they hear it. A change made through another replica whose
+// message is lost takes effect here within the TTL. What is cached never
+// widens what an agent may do past that window: a claim re-reads the agent
+// inside its transaction (agentMayClaim), and reports are fenced by the
+// attempt's agent.
+const AgentCredentialTTL = time.Minute
+
+// unheardCredentialTTL is the TTL under a notifier that cannot tell the
+// cache of other replicas' changes (see agentsCounter).
+const unheardCredentialTTL = 2 * time.Second
 
 // agentCache maps credential hashes to the agent they authenticated.
 type agentCache struct {
@@ -29,6 +37,36 @@ type agentCache struct {
 	// that began before one is not stored after it.
 	gen uint64
 	m   map[string]cachedAgent
+	// heard is the notifier's count of changes of agents (notify.Agents)
+	// when the cache was last emptied: once it differs, nothing cached is
+	// trusted. listening says heard was taken.
+	heard     uint64
+	listening bool
+}
+
+// agentsCounter is a notifier that counts the changes of agents it
+// carried (notify.Local and notify.Postgres do).
+type agentsCounter interface{ AgentsChanges() uint64 }
+
+// listen empties the cache if the notifier carried a change of agents
+// since it last listened. Call it with c.mu held.
+func (c *agentCache) listen(n notify.Notifier) {
+	ac, ok := n.(agentsCounter)
+	if !ok {
+		return
+	}
+	if heard := ac.AgentsChanges(); !c.listening || heard != c.heard {
+		c.gen++
+		c.m, c.heard, c.listening = nil, heard, true
+	}
+}
+
+// deafen forgets everything cached and what was heard (the notifier changes).
+func (c *agentCache) deafen() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.m, c.heard, c.listening = nil, 0, false
 }
 
 type cachedAgent struct {
@@ -36,9 +74,9 @@ type cachedAgent struct {
 	expires time.Time
 }
 
-// agentCacheMax bounds the entries; past it, expired ones are dropped, and
-// if none were, everything.
-const agentCacheMax = 10_000
+// agentCacheMax bounds the entries (a fleet of agents); past it, expired
+// ones are dropped, and if none were, everything.
+const agentCacheMax = 100_000
 
 // AgentByToken returns the agent whose credential hashes to tokenHash. It is
 // the agent as the claim handler sees it: Labels are its effective labels,
@@ -50,6 +88,7 @@ func (s *Store) AgentByToken(ctx context.Context, tokenHash string) (*lathe.Agen
 	now := s.now()
 	c := &s.agents
 	c.mu.Lock()
+	c.listen(s.notifier)
 	e, ok := c.m[tokenHash]
 	gen := c.gen
 	c.mu.Unlock()
@@ -68,19 +107,25 @@ func (s *Store) AgentByToken(ctx context.Context, tokenHash string) (*lathe.Agen
 		if len(c.m) >= agentCacheMax {
 			c.m = dropExpired(c.m, now)
 		}
-		c.m[tokenHash] = cachedAgent{a: *cloneAgent(a), expires: now.Add(AgentCredentialTTL)}
+		ttl := AgentCredentialTTL
+		if _, ok := s.notifier.(agentsCounter); !ok {
+			ttl = unheardCredentialTTL
+		}
+		c.m[tokenHash] = cachedAgent{a: *cloneAgent(a), expires: now.Add(ttl)}
 	}
 	c.mu.Unlock()
 	return a, nil
 }
 
-// forgetAgents empties the credential cache: an agent or group changed.
+// forgetAgents empties the credential cache and tells the other replicas
+// to empty theirs: an agent or group changed.
 func (s *Store) forgetAgents() {
 	c := &s.agents
 	c.mu.Lock()
 	c.gen++
 	c.m = nil
 	c.mu.Unlock()
+	s.notifier.Publish(notify.Message{Topic: notify.Agents})
 }
 
 // agentsChanged runs after a change to agents or groups commits: it

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/notify"
 	"github.com/lathe-ci/lathe/store"
 )
 
@@ -95,6 +96,33 @@ func TestAgentCredentialCache(t *testing.T) {
 			}
 			if _, err := read("rotated"); !errors.Is(err, lathe.ErrNotFound) {
 				t.Fatalf("credential of a deleted agent: %v, want not found", err)
+			}
+		})
+	}
+}
+
+// Replicas whose notifiers hear each other empty their credential caches
+// when another changes an agent: the change shows at once, long before
+// the TTL.
+func TestAgentCredentialCacheHearsOtherReplicas(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			ctx := t.Context()
+			dsn := freshDatabase(t, engine)
+			s, other := open(t, dsn), open(t, dsn)
+			n := notify.NewLocal() // stands for a notifier between the two
+			s.SetNotifier(n)
+			other.SetNotifier(n)
+			a := mustAgent(t, s, "a1", "linux")
+			if got, err := s.AgentByToken(ctx, "hash-of-a1"); err != nil || got.Disabled {
+				t.Fatalf("first read: %+v, %v", got, err)
+			}
+			yes := true
+			if err := other.UpdateAgents(ctx, map[int64]store.AgentChange{a.ID: {Disabled: &yes}}); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.AgentByToken(ctx, "hash-of-a1"); err != nil || !got.Disabled {
+				t.Fatalf("after another replica's disable: %+v, %v; want disabled at once", got, err)
 			}
 		})
 	}

@@ -147,20 +147,6 @@ func (s *Store) VisibleAgent(ctx context.Context, key string, v *Viewer) (*lathe
 	return as[0], nil
 }
 
-// TouchAgent records that the agent was just heard from.
-// An agent seen again within touchEvery of the last record is not written
-// again: its every claim request would be a write, for a last_seen that only
-// needs to be fresher than lathe.AgentOnlineWindow.
-func (s *Store) TouchAgent(ctx context.Context, id int64) error {
-	if !s.touched.due(id, s.now()) {
-		return nil
-	}
-	return s.tx(ctx, func(t *txn) error {
-		_, err := t.exec(ctx, `UPDATE agents SET last_seen = ? WHERE id = ?`, micros(t.now), id)
-		return err
-	})
-}
-
 // SetAgentHost records the host info an agent reported.
 func (s *Store) SetAgentHost(ctx context.Context, id int64, h lathe.HostInfo) error {
 	return s.tx(ctx, func(t *txn) error {

@@ -137,8 +137,14 @@ func (s *Store) ClaimWithID(ctx context.Context, agentID int64, labels []string,
 func (s *Store) ClaimOrContend(ctx context.Context, agentID int64, labels []string, claimID string) (as *lathe.Assignment, contended bool, err error) {
 	// Each try holds one run's lock at most, so claimers never wait for each
 	// other in a cycle; a try that finds its job taken gives way to a fresh one.
+	// The idle-claim cache's mark is taken before the queue is read, so a
+	// job queued after the read began keeps the cache from trusting it.
+	w := s.idleWatch(labels)
 	for range maxClaimTries {
-		as, taken, err := s.claimOnce(ctx, agentID, labels, claimID)
+		as, taken, none, err := s.claimOnce(ctx, agentID, labels, claimID)
+		if err == nil && none {
+			s.idle.settle(w)
+		}
 		if err != nil || !taken {
 			return as, false, err
 		}
@@ -153,7 +159,10 @@ const maxClaimTries = 10
 // claimPage is how many queued jobs one query of the queue reads.
 const claimPage = 200
 
-func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, claimID string) (as *lathe.Assignment, taken bool, err error) {
+// claimOnce is one try of ClaimOrContend. none says the queue held no job
+// an agent with labels could take (none passed over but for a full
+// concurrency group, whose release wakes the claimers).
+func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, claimID string) (as *lathe.Assignment, taken, none bool, err error) {
 	var waits []semaphoreWaiter
 	err = s.tx(ctx, func(t *txn) error {
 		if claimID != "" {
@@ -167,6 +176,7 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, c
 		waits = next.waits
 		jobID, runID := next.jobID, next.runID
 		if err != nil || jobID == 0 {
+			none = err == nil
 			return err
 		}
 		if ok, err := t.agentMayClaim(ctx, agentID); err != nil || !ok {
@@ -206,15 +216,15 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, c
 	})
 	if err == errRetryClaim {
 		if as, err = s.reclaim(ctx, agentID, claimID); as != nil || err != nil {
-			return as, false, err
+			return as, false, false, err
 		}
-		return nil, true, nil
+		return nil, true, false, nil
 	}
 	if err == nil && as == nil && !taken && len(waits) > 0 {
 		// Nothing to run: say on the jobs passed over why they wait.
 		err = s.noteSemaphoreWaits(ctx, waits)
 	}
-	return as, taken, err
+	return as, taken, none && err == nil, err
 }
 
 var errRetryClaim = fmt.Errorf("claim: retry")

@@ -42,3 +42,9 @@ func SetPrepare(s *Store, on bool) {
 		}
 	}
 }
+
+// ClaimIdleTTL is how long a claim that found nothing vouches for the next.
+const ClaimIdleTTL = claimIdleTTL
+
+// TouchEvery is how often an agent's last_seen is written at most.
+const TouchEvery = touchEvery

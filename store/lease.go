@@ -162,10 +162,10 @@ func (s *Store) timeOut(ctx context.Context, c candidate, grace int64) (bool, er
 // reason naming the labels nobody has (and clears it from jobs that can now
 // be taken), and fails such jobs once they have waited QueueTimeout.
 func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed int, err error) {
-	fleet, err := s.onlineLabels(ctx, p.OnlineWindow)
-	if err != nil {
-		return 0, 0, err
-	}
+	// The online agents' labels are read once a job is queued: an idle
+	// fleet's every sweep would read them all for nothing.
+	var fleet [][]string
+	fleetRead := false
 	type queued struct {
 		id, runID, queuedAt int64
 		runsOn              []string
@@ -206,6 +206,12 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return 0, 0, fmt.Errorf("sweep queue: %w", err)
+		}
+		if len(page) > 0 && !fleetRead {
+			if fleet, err = s.onlineLabels(ctx, p.OnlineWindow); err != nil {
+				return 0, 0, err
+			}
+			fleetRead = true
 		}
 		for _, q := range page {
 			q.reason = engine.WaitReason(q.runsOn, fleet)

@@ -16,7 +16,12 @@ import (
 
 // SetNotifier makes the store publish its changes through n and its
 // signals wait on n. Call it before serving.
-func (s *Store) SetNotifier(n notify.Notifier) { s.notifier = n }
+func (s *Store) SetNotifier(n notify.Notifier) {
+	s.notifier = n
+	// The caches' marks and waits were of the notifier before.
+	s.idle.reset()
+	s.agents.deafen()
+}
 
 // Notifier is the notifier the store publishes through.
 func (s *Store) Notifier() notify.Notifier { return s.notifier }

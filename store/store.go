@@ -47,6 +47,8 @@ type Store struct {
 	agents agentCache
 	// touched is when this server last recorded each agent as seen (see TouchAgent).
 	touched touches
+	// idle remembers the label sets a claim found nothing for (see NothingClaimable).
+	idle claimIdle
 	// wStmts and rStmts are the statements prepared on w and r (nil: none
 	// are, see stmtCache).
 	wStmts, rStmts *stmtCache
@@ -199,7 +201,7 @@ func openPostgres(dsn string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	err := errors.Join(s.wStmts.close(), s.rStmts.close(), s.w.Close())
+	err := errors.Join(s.flushTouches(), s.wStmts.close(), s.rStmts.close(), s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
