@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/lathe-ci/lathe/internal/childwait"
 )
 
 // runnerScript is the step runner, the sandbox's one long-lived process,
@@ -126,7 +128,7 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 		return nil, fmt.Errorf("sandbox: start bwrap: %w", err)
 	}
 	go func() {
-		j.cmd.Wait()
+		childwait.Wait(j.cmd)
 		statusR.Close() // wakes a reader if the runner's end did not
 		close(j.exited)
 	}()

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/lathe-ci/lathe/internal/childwait"
 )
 
 // Mirror is a bare local copy of a remote repository.
@@ -72,7 +74,7 @@ func run(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "LC_ALL=C")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
+	if err := childwait.Run(cmd); err != nil {
 		// git may echo a URL's credentials; an error is logged and shown.
 		msg := Redact(strings.TrimSpace(errb.String()))
 		if msg == "" {
