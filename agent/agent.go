@@ -60,6 +60,9 @@ type Agent struct {
 	held    *heldWorkspaces // set by Run
 	// remover deletes finished attempts' directories (set by Run).
 	remover *remover
+	// jobDirsEmpty says the job directories the last attempt used are
+	// there and empty, for the next one (see jobDirs).
+	jobDirsEmpty bool
 }
 
 // Run claims and runs jobs, one at a time, until ctx ends.

@@ -51,7 +51,7 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 	if jd, err := a.newJobDirs(as.AttemptID); err != nil {
 		fmt.Fprintf(out, "cannot prepare the job: %v\n", err)
 	} else {
-		defer a.remover.remove(jd.remove)
+		defer a.releaseJobDirs(jd, as.AttemptID)
 		checkout := func(ctx context.Context, commit, dir string) error {
 			return mirror.CheckoutRef(ctx, as.Ref, commit, dir)
 		}

@@ -67,9 +67,18 @@ func (ms *Mirrors) For(url string) *Mirror {
 	return m
 }
 
+// gitPath is where git is, looked up in PATH once rather than for every
+// process (a stat per PATH entry each time).
+var gitPath = sync.OnceValue(func() string {
+	if p, err := exec.LookPath("git"); err == nil {
+		return p
+	}
+	return "git" // exec then says why it cannot run it
+})
+
 // run runs git with args in dir and returns its standard output. Errors carry git's stderr.
 func run(ctx context.Context, dir string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd := exec.CommandContext(ctx, gitPath(), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "LC_ALL=C")
 	var out, errb bytes.Buffer
