@@ -23,8 +23,9 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 		jobCtx, stop = context.WithTimeoutCause(jobCtx, time.Duration(as.TimeoutSec)*time.Second, errTimedOut)
 		defer stop()
 	}
-	out, err := newShipper(a.Client, as.AttemptID, filepath.Join(a.WorkDir, "logs", strconv.FormatInt(as.AttemptID, 10)+".log"),
-		a.Heartbeat, log, cancel)
+	logs := filepath.Join(a.WorkDir, "logs")
+	out, err := newShipper(a.Client, as.AttemptID, filepath.Join(logs, strconv.FormatInt(as.AttemptID, 10)+".log"),
+		filepath.Join(logs, spareSpool), a.Heartbeat, log, cancel)
 	if err != nil {
 		log.Error("cannot run job", "err", err)
 		return
@@ -143,7 +144,13 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 		fmt.Fprintf(out, "cannot start the job's %s executor: %v\n", ex.Isolation(), err)
 		return stopStatus(ctx, lathe.StatusFailed)
 	}
-	defer job.Close()
+	defer func() {
+		job.Close()
+		// A sandbox says when nothing of it runs any more, and so holds the spool.
+		if e, ok := job.(interface{ Ended() bool }); ok && e.Ended() {
+			out.spoolReturned()
+		}
+	}()
 	if secretDir != "" {
 		// The steps' user reads the files, and no one else.
 		if err := job.Own(secretDir); err != nil {

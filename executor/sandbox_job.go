@@ -310,6 +310,19 @@ func (j *sandboxJob) kill() {
 	}
 }
 
+// Ended reports whether nothing of the job runs any more: bwrap has exited
+// and the sandbox's init is gone, and with it the sandbox's PID namespace,
+// so no process holds what the job was given (its log file). It is true
+// after a Close that saw both go.
+func (j *sandboxJob) Ended() bool {
+	select {
+	case <-j.exited:
+	default:
+		return false
+	}
+	return j.init > 0 && !running(j.init)
+}
+
 // Own gives the job user what the agent wrote at path.
 func (j *sandboxJob) Own(path string) error { return j.s.own(path) }
 
