@@ -27,7 +27,9 @@ func (m *Mirror) CheckoutRef(ctx context.Context, ref, commit, dir string) error
 		return err
 	}
 	add := func() error {
-		_, err := run(ctx, m.Dir, "worktree", "add", "--detach", "--force", "--quiet", dir, commit)
+		// No reflog for the worktree's HEAD: the record of its one move
+		// would be two more files to write and delete per job.
+		_, err := run(ctx, m.Dir, "-c", "core.logAllRefUpdates=false", "worktree", "add", "--detach", "--force", "--quiet", dir, commit)
 		return err
 	}
 	if err := add(); err != nil {
