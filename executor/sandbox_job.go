@@ -113,7 +113,7 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 		status: bufio.NewReader(statusR), exited: make(chan struct{})}
 	j.cmd = exec.Command(s.Bwrap, s.args(spec)...)
 	j.cmd.Env = spec.Env
-	j.cmd.Stdout = io.Discard
+	j.cmd.Stdout = nil // /dev/null: no pipe and copying goroutine for output no one reads
 	j.cmd.Stderr = j.stderr
 	j.cmd.ExtraFiles = []*os.File{stepsR, statusW, log, infoW}
 	// bwrap dies with the thread that started it and takes the sandbox along.
