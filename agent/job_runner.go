@@ -49,12 +49,15 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 	}
 	mirror := a.mirrors.For(as.RepoURL)
 	status := lathe.StatusFailed
+	checkedOut := false
 	if jd, err := a.newJobDirs(as.AttemptID); err != nil {
 		fmt.Fprintf(out, "cannot prepare the job: %v\n", err)
 	} else {
 		defer a.releaseJobDirs(jd, as.AttemptID)
 		checkout := func(ctx context.Context, commit, dir string) error {
-			return mirror.CheckoutRef(ctx, as.Ref, commit, dir)
+			err := a.checkoutWorkspace(ctx, mirror, as.RepoURL, as.Ref, commit, dir, log)
+			checkedOut = err == nil
+			return err
 		}
 		status = a.runSteps(jobCtx, as, ws, jd, out, checkout)
 		if ctx.Err() == nil {
@@ -89,6 +92,10 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 			return
 		}
 		log.Warn("cannot keep held workspace; deleting it", "dir", ws, "err", err)
+	}
+	if checkedOut && ctx.Err() == nil && a.keepIdle(ctx, mirror, as.RepoURL, ws, log) {
+		log.Debug("job finished; workspace kept for the repository's next job", "status", status)
+		return
 	}
 	a.remover.remove(func() error {
 		if err := mirror.RemoveWorktree(ws); err != nil {
