@@ -2,12 +2,14 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
+	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/git"
 )
 
@@ -20,47 +22,52 @@ import (
 // file, and the deletion of every file at the end. A workspace a hold
 // keeps, or of an attempt that did not end (the agent stopping), is never
 // kept; anything that fails along the way falls back to a fresh checkout.
+//
+// What a job could leave that cleaning and checking out do not reset
+// (extended attributes of a tracked file, say) must never reach a job it
+// should not: a workspace serves only jobs of the same project and
+// repository, and a job with secrets neither takes an idle workspace nor
+// leaves one.
 // An agent's earlier life's idle workspaces go when it starts again
 // (removeLeftovers).
 
 // maxIdleWorkspaces bounds the idle workspaces kept (one per repository).
 const maxIdleWorkspaces = 4
 
-// idleWorkspaces are the kept workspaces by repository URL. Only the
-// agent's job loop uses them.
+// idleWorkspaces are the kept workspaces by idleKey. Only the agent's job
+// loop uses them.
 type idleWorkspaces struct {
-	byURL map[string]string
-	order []string // URLs, oldest first
+	byKey map[string]string
+	order []string // keys, oldest first
 }
 
-// take returns url's idle workspace and forgets it, or "".
-func (w *idleWorkspaces) take(url string) string {
-	dir, ok := w.byURL[url]
+// take returns key's idle workspace and forgets it, or "".
+func (w *idleWorkspaces) take(key string) string {
+	dir, ok := w.byKey[key]
 	if !ok {
 		return ""
 	}
-	delete(w.byURL, url)
-	w.order = deleteString(w.order, url)
+	delete(w.byKey, key)
+	w.order = deleteString(w.order, key)
 	return dir
 }
 
-// put keeps dir as url's idle workspace and returns the URLs and
-// workspaces no longer kept, to delete.
-func (w *idleWorkspaces) put(url, dir string) (evicted map[string]string) {
-	if w.byURL == nil {
-		w.byURL = map[string]string{}
+// put keeps dir as key's idle workspace and returns the workspaces no
+// longer kept, to delete.
+func (w *idleWorkspaces) put(key, dir string) (evicted []string) {
+	if w.byKey == nil {
+		w.byKey = map[string]string{}
 	}
-	evicted = map[string]string{}
-	if old, ok := w.byURL[url]; ok && old != dir {
-		evicted[url] = old
+	if old, ok := w.byKey[key]; ok && old != dir {
+		evicted = append(evicted, old)
 	}
-	w.byURL[url] = dir
-	w.order = append(deleteString(w.order, url), url)
+	w.byKey[key] = dir
+	w.order = append(deleteString(w.order, key), key)
 	for len(w.order) > maxIdleWorkspaces {
-		u := w.order[0]
+		k := w.order[0]
 		w.order = w.order[1:]
-		evicted[u] = w.byURL[u]
-		delete(w.byURL, u)
+		evicted = append(evicted, w.byKey[k])
+		delete(w.byKey, k)
 	}
 	return evicted
 }
@@ -75,10 +82,22 @@ func deleteString(s []string, v string) []string {
 	return out
 }
 
+// idleKey is what an idle workspace is kept by: the job's project and
+// repository.
+func idleKey(as *lathe.Assignment) string { return as.Project + "\x00" + as.RepoURL }
+
+// reusable reports whether the job may take or leave an idle workspace.
+func reusable(as *lathe.Assignment) bool { return len(as.Secrets) == 0 && len(as.SecretFiles) == 0 }
+
 // checkoutWorkspace checks commit out in ws: in the repository's idle
-// workspace, moved there, when there is one, else as a fresh worktree.
-func (a *Agent) checkoutWorkspace(ctx context.Context, mirror *git.Mirror, url, ref, commit, ws string, log *slog.Logger) error {
-	if idle := a.idle.take(url); idle != "" {
+// workspace, moved there, when there is one the job may take, else as a
+// fresh worktree.
+func (a *Agent) checkoutWorkspace(ctx context.Context, mirror *git.Mirror, as *lathe.Assignment, commit, ws string, log *slog.Logger) error {
+	ref := as.Ref
+	if !reusable(as) {
+		return mirror.CheckoutRef(ctx, ref, commit, ws)
+	}
+	if idle := a.idle.take(idleKey(as)); idle != "" {
 		err := mirror.MoveWorktree(idle, ws)
 		if err == nil {
 			err = mirror.CheckoutAgain(ctx, ref, commit, ws)
@@ -97,10 +116,14 @@ func (a *Agent) checkoutWorkspace(ctx context.Context, mirror *git.Mirror, url, 
 }
 
 // keepIdle cleans the finished attempt's workspace ws and keeps it as the
-// repository's idle workspace. It reports whether it did; when not, ws is
-// to be deleted as usual.
-func (a *Agent) keepIdle(ctx context.Context, mirror *git.Mirror, url, ws string, log *slog.Logger) bool {
-	idle, err := filepath.Abs(filepath.Join(a.WorkDir, "idle", "idle-"+strings.TrimSuffix(filepath.Base(mirror.Dir), ".git")))
+// idle workspace of the job's project and repository. It reports whether
+// it did; when not, ws is to be deleted as usual.
+func (a *Agent) keepIdle(ctx context.Context, mirror *git.Mirror, as *lathe.Assignment, ws string, log *slog.Logger) bool {
+	if !reusable(as) {
+		return false
+	}
+	sum := sha256.Sum256([]byte(idleKey(as)))
+	idle, err := filepath.Abs(filepath.Join(a.WorkDir, "idle", "idle-"+hex.EncodeToString(sum[:8])))
 	if err != nil {
 		return false
 	}
@@ -118,9 +141,8 @@ func (a *Agent) keepIdle(ctx context.Context, mirror *git.Mirror, url, ws string
 		mirror.RemoveWorktree(idle) // whatever of it got there
 		return false
 	}
-	for u, dir := range a.idle.put(url, idle) {
-		m := a.mirrors.For(u)
-		a.remover.remove(func() error { return m.RemoveWorktree(dir) })
+	for _, dir := range a.idle.put(idleKey(as), idle) {
+		a.remover.remove(func() error { return a.removeWorkspace(dir) })
 	}
 	return true
 }

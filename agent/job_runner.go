@@ -55,7 +55,7 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 	} else {
 		defer a.releaseJobDirs(jd, as.AttemptID)
 		checkout := func(ctx context.Context, commit, dir string) error {
-			err := a.checkoutWorkspace(ctx, mirror, as.RepoURL, as.Ref, commit, dir, log)
+			err := a.checkoutWorkspace(ctx, mirror, as, commit, dir, log)
 			checkedOut = err == nil
 			return err
 		}
@@ -93,7 +93,7 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 		}
 		log.Warn("cannot keep held workspace; deleting it", "dir", ws, "err", err)
 	}
-	if checkedOut && ctx.Err() == nil && a.keepIdle(ctx, mirror, as.RepoURL, ws, log) {
+	if checkedOut && ctx.Err() == nil && a.keepIdle(ctx, mirror, as, ws, log) {
 		log.Debug("job finished; workspace kept for the repository's next job", "status", status)
 		return
 	}
