@@ -96,7 +96,8 @@ func (m *Mirror) MoveWorktree(from, to string) error {
 }
 
 // rewrite makes path a regular file holding s: in place when it is one
-// already, linked nowhere else (no new inode to allocate), else anew. A
+// already, linked nowhere else (overwritten, then cut to length, so ext4
+// neither frees nor allocates a block or an inode for it), else anew. A
 // link or a directory at path is replaced, never followed.
 func rewrite(path, s string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
@@ -104,9 +105,9 @@ func rewrite(path, s string) error {
 		fi, serr := f.Stat()
 		st, ok := fi.Sys().(*syscall.Stat_t)
 		if serr == nil && fi.Mode().IsRegular() && ok && st.Nlink == 1 {
-			err = f.Truncate(0)
-			if err == nil {
-				_, err = f.WriteString(s)
+			_, err = f.WriteAt([]byte(s), 0)
+			if err == nil && fi.Size() > int64(len(s)) {
+				err = f.Truncate(int64(len(s)))
 			}
 			if cerr := f.Close(); err == nil {
 				err = cerr

@@ -128,3 +128,35 @@ func TestAWorktreeIsCleanedMovedAndCheckedOutAgain(t *testing.T) {
 		t.Errorf("the mirror still lists a worktree:\n%s", out)
 	}
 }
+
+// rewrite leaves exactly the new content, whether longer or shorter than
+// the old, and replaces a link instead of writing where it points.
+func TestRewrite(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "gitdir")
+	for _, s := range []string{"a long first line\n", "short\n", "longer than short again\n"} {
+		if err := rewrite(p, s); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(p); err != nil || string(b) != s {
+			t.Fatalf("after rewrite(%q): %q, %v", s, b, err)
+		}
+	}
+	target := filepath.Join(dir, "target")
+	if err := os.WriteFile(target, []byte("keep\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := rewrite(link, "new\n"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "keep\n" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+	if fi, err := os.Lstat(link); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("the link was not replaced by a file: %v, %v", fi, err)
+	}
+}
