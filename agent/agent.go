@@ -60,6 +60,11 @@ type Agent struct {
 	held    *heldWorkspaces // set by Run
 	// remover deletes finished attempts' directories (set by Run).
 	remover *remover
+	// jobDirsEmpty says the job directories the last attempt used are
+	// there and empty, for the next one (see jobDirs).
+	jobDirsEmpty bool
+	// idle are cleaned workspaces kept for their repository's next job.
+	idle idleWorkspaces
 }
 
 // Run claims and runs jobs, one at a time, until ctx ends.
@@ -71,7 +76,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.PollWait = 25
 	}
 	a.mirrors.Dir = filepath.Join(a.WorkDir, "git")
-	for _, dir := range []string{"ws", "logs"} {
+	for _, dir := range []string{"ws", "logs", "idle"} {
 		// 0700: one agent's workspaces are nobody else's business.
 		if err := os.MkdirAll(filepath.Join(a.WorkDir, dir), 0o700); err != nil {
 			return err

@@ -24,8 +24,9 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 		jobCtx, stop = context.WithTimeoutCause(jobCtx, time.Duration(as.TimeoutSec)*time.Second, errTimedOut)
 		defer stop()
 	}
-	out, err := newShipper(a.Client, as.AttemptID, filepath.Join(a.WorkDir, "logs", strconv.FormatInt(as.AttemptID, 10)+".log"),
-		a.Heartbeat, log, cancel)
+	logs := filepath.Join(a.WorkDir, "logs")
+	out, err := newShipper(a.Client, as.AttemptID, filepath.Join(logs, strconv.FormatInt(as.AttemptID, 10)+".log"),
+		filepath.Join(logs, spareSpool), a.Heartbeat, log, cancel)
 	if err != nil {
 		log.Error("cannot run job", "err", err)
 		return
@@ -49,12 +50,15 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 	}
 	mirror := a.mirrors.For(as.RepoURL)
 	status := lathe.StatusFailed
+	checkedOut := false
 	if jd, err := a.newJobDirs(as.AttemptID); err != nil {
 		fmt.Fprintf(out, "cannot prepare the job: %v\n", err)
 	} else {
-		defer a.remover.remove(jd.remove)
+		defer a.releaseJobDirs(jd, as.AttemptID)
 		checkout := func(ctx context.Context, commit, dir string) error {
-			return mirror.CheckoutRef(ctx, as.Ref, commit, dir)
+			err := a.checkoutWorkspace(ctx, mirror, as, commit, dir, log)
+			checkedOut = err == nil
+			return err
 		}
 		status = a.runSteps(jobCtx, as, ws, jd, out, checkout)
 		if ctx.Err() == nil {
@@ -89,6 +93,10 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 			return
 		}
 		log.Warn("cannot keep held workspace; deleting it", "dir", ws, "err", err)
+	}
+	if checkedOut && ctx.Err() == nil && a.keepIdle(ctx, mirror, as, ws, log) {
+		log.Debug("job finished; workspace kept for the repository's next job", "status", status)
+		return
 	}
 	a.remover.remove(func() error {
 		if err := mirror.RemoveWorktree(ws); err != nil {
@@ -144,7 +152,13 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 		fmt.Fprintf(out, "cannot start the job's %s executor: %v\n", ex.Isolation(), err)
 		return stopStatus(ctx, lathe.StatusFailed)
 	}
-	defer job.Close()
+	defer func() {
+		job.Close()
+		// A sandbox says when nothing of it runs any more, and so holds the spool.
+		if e, ok := job.(interface{ Ended() bool }); ok && e.Ended() {
+			out.spoolReturned()
+		}
+	}()
 	if secretDir != "" {
 		// The files go as soon as the steps are over, before the finish is
 		// reported: the job's directories are removed only later, in the

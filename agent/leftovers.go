@@ -49,6 +49,12 @@ func (a *Agent) removeLeftovers(held *heldWorkspaces) error {
 		}
 		a.Log.Info("removed the workspace of an attempt that ended while the agent was down", "agent", a.Name, "dir", ws)
 	}
+	idle := filepath.Join(a.WorkDir, "idle")
+	for _, name := range dirNames(idle, &errs) {
+		if err := a.removeWorkspace(filepath.Join(idle, name)); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	logs := filepath.Join(a.WorkDir, "logs")
 	for _, name := range dirNames(logs, &errs) {
 		if err := os.Remove(filepath.Join(logs, name)); err != nil && !errors.Is(err, os.ErrNotExist) {

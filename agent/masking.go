@@ -67,8 +67,9 @@ func (m *masking) write(p []byte) (int, error) {
 func (s *shipper) StepOutput() (out *os.File, end func(), err error) {
 	m := s.mask
 	if m == nil {
-		return s.spool, func() {}, nil
+		return s.Spool(), func() {}, nil
 	}
+	s.handedOut.Store(true) // the copier writes into the spool for as long as the pipe is held
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, nil, fmt.Errorf("step output pipe: %w", err)

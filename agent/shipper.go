@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -26,9 +27,12 @@ const maxReportLog = 4 << 20
 // the job, while logs still look live. While output keeps coming, the gap
 // doubles after each report up to maxReportGap; output after a quiet spell
 // goes at once, and a full report's worth without waiting.
+// The first report of an attempt waits the longest gap: a job that ends
+// within it (most short jobs, on a loaded machine too) reports once.
 const (
-	reportGap    = 50 * time.Millisecond
-	maxReportGap = 250 * time.Millisecond
+	reportGap      = 50 * time.Millisecond
+	maxReportGap   = 250 * time.Millisecond
+	firstReportGap = maxReportGap
 )
 
 // reportAnswerTimeout bounds waiting for the answer to a report, plus a second
@@ -49,6 +53,12 @@ type shipper struct {
 	log       *slog.Logger
 	onCancel  func() // called once when the server asks to stop the attempt
 	spool     *os.File
+	// spare is where Close leaves the spool, emptied, for the next attempt
+	// (empty: Close deletes it).
+	spare string
+	// handedOut is set once a process other than the agent got the spool,
+	// and cleared once every such process is known to have ended.
+	handedOut atomic.Bool
 	// mask, set for a job with secrets, masks them on the way into the spool.
 	mask *masking
 
@@ -67,14 +77,15 @@ type shipper struct {
 	canceled   sync.Once
 }
 
-// newShipper creates the attempt's spool file at path.
-func newShipper(c *client.Client, attemptID int64, path string, heartbeat time.Duration, log *slog.Logger, onCancel func()) (*shipper, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+// newShipper creates the attempt's spool file at path, from the empty file
+// spare when there is one (see Close).
+func newShipper(c *client.Client, attemptID int64, path, spare string, heartbeat time.Duration, log *slog.Logger, onCancel func()) (*shipper, error) {
+	f, err := openSpool(path, spare)
 	if err != nil {
 		return nil, fmt.Errorf("log spool: %w", err)
 	}
 	return &shipper{
-		c: c, attemptID: attemptID, heartbeat: heartbeat, log: log, onCancel: onCancel, spool: f,
+		c: c, attemptID: attemptID, heartbeat: heartbeat, log: log, onCancel: onCancel, spool: f, spare: spare,
 		steps: map[int]lathe.StepReport{}, kick: make(chan struct{}, 1), finishKick: make(chan struct{}, 1),
 		finished: make(chan struct{}),
 	}, nil
@@ -82,7 +93,11 @@ func newShipper(c *client.Client, attemptID int64, path string, heartbeat time.D
 
 // Spool is the file a step's output goes to (opened for appending, so the
 // agent's lines and every process's writes land whole, one after another).
-func (s *shipper) Spool() *os.File { return s.spool }
+// Whoever gets it may hold it after the attempt (see spoolReturned).
+func (s *shipper) Spool() *os.File {
+	s.handedOut.Store(true)
+	return s.spool
+}
 
 // Write appends the agent's own log lines to the spool.
 func (s *shipper) Write(p []byte) (int, error) {
@@ -144,12 +159,6 @@ func (s *shipper) setReason(reason string) {
 	s.mu.Unlock()
 }
 
-// Close removes the spool; call it once Run has returned.
-func (s *shipper) Close() error {
-	s.spool.Close()
-	return os.Remove(s.spool.Name())
-}
-
 func (s *shipper) finishing() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -174,10 +183,10 @@ func (s *shipper) Run(ctx context.Context) {
 	defer poll.Stop()
 	backoff := retry.Backoff{Base: 50 * time.Millisecond, Cap: 5 * time.Second}
 	// The claim told the server the attempt started: the first report can
-	// wait a gap like any other, so a short job's lines, step states and
-	// result travel together in one report instead of three.
+	// wait firstReportGap, so a short job's lines, step states and result
+	// travel together in one report (its finish) instead of two or three.
 	last := time.Now()
-	gap, more := reportGap, false
+	gap, more := firstReportGap, false
 	for {
 		if wait := gap - time.Since(last); wait > 0 && !more && !s.finishing() {
 			t := time.NewTimer(wait)

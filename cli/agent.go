@@ -47,6 +47,7 @@ func agentBody(fs *pflag.FlagSet, env *Env) body {
 	logLevel := fs.String("log-level", envOr(env, "LATHE_LOG_LEVEL", "info"), "debug, info, warn or error")
 	oneShot := fs.Bool("one-shot", false, "run one job, then exit (an agent provider's one_shot: every job gets a fresh agent)")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the agent (its children not included) to this file until it exits")
+	procs := fs.Int("procs", 1, "how many threads run the agent's own Go code at once (0: one per CPU; the GOMAXPROCS variable wins when set). The agent runs one job at a time and its steps are processes of their own, which this does not limit; one thread spares the Go scheduler handing work between threads (a sixth of an idle-waiting agent's CPU)")
 	ca := caFileFlag(fs, env)
 	var exOpts executor.Options
 	var passEnv []string
@@ -60,6 +61,12 @@ func agentBody(fs *pflag.FlagSet, env *Env) body {
 			return fail(env, fmt.Errorf("--log-level: %w", err))
 		}
 		log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+		if *procs < 0 {
+			return fail(env, fmt.Errorf("--procs: %d is negative", *procs))
+		}
+		if *procs > 0 && os.Getenv("GOMAXPROCS") == "" {
+			runtime.GOMAXPROCS(*procs)
+		}
 		if *cpuProfile != "" {
 			stop, err := startCPUProfile(*cpuProfile, false)
 			if err != nil {

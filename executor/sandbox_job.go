@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/lathe-ci/lathe/internal/childwait"
 )
 
 // runnerScript is the step runner, the sandbox's one long-lived process,
@@ -111,7 +113,7 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 		status: bufio.NewReader(statusR), exited: make(chan struct{})}
 	j.cmd = exec.Command(s.Bwrap, s.args(spec)...)
 	j.cmd.Env = spec.Env
-	j.cmd.Stdout = io.Discard
+	j.cmd.Stdout = nil // /dev/null: no pipe and copying goroutine for output no one reads
 	j.cmd.Stderr = j.stderr
 	j.cmd.ExtraFiles = []*os.File{stepsR, statusW, log, infoW}
 	// bwrap dies with the thread that started it and takes the sandbox along.
@@ -126,7 +128,7 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 		return nil, fmt.Errorf("sandbox: start bwrap: %w", err)
 	}
 	go func() {
-		j.cmd.Wait()
+		childwait.Wait(j.cmd)
 		statusR.Close() // wakes a reader if the runner's end did not
 		close(j.exited)
 	}()
@@ -328,6 +330,19 @@ func (j *sandboxJob) kill() {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// Ended reports whether nothing of the job runs any more: bwrap has exited
+// and the sandbox's init is gone, and with it the sandbox's PID namespace,
+// so no process holds what the job was given (its log file). It is true
+// after a Close that saw both go.
+func (j *sandboxJob) Ended() bool {
+	select {
+	case <-j.exited:
+	default:
+		return false
+	}
+	return j.init > 0 && !running(j.init)
 }
 
 // Own gives the job user what the agent wrote at path.

@@ -207,9 +207,16 @@ func TestSandboxCloseEndsBackgroundProcesses(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	ended := job.(interface{ Ended() bool })
+	if ended.Ended() {
+		t.Error("Ended before Close, with a background process running")
+	}
 	job.Close()
 	if n := len(lathetest.Processes("sleep", "301.17")); n != 0 {
 		t.Errorf("%d background sleeps survived Close", n)
+	}
+	if !ended.Ended() {
+		t.Error("not Ended after Close")
 	}
 }
 

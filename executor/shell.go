@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/lathe-ci/lathe/internal/childwait"
 )
 
 // ShellExecutor runs steps as the agent's own user, with the agent's view
@@ -74,7 +76,7 @@ func (s *Shell) Run(ctx context.Context, st Step) (int, error) {
 	s.mu.Unlock()
 
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- childwait.Wait(cmd) }()
 	select {
 	case err := <-done:
 		return exitCode(err)

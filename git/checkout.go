@@ -27,24 +27,36 @@ func (m *Mirror) CheckoutRef(ctx context.Context, ref, commit, dir string) error
 		return err
 	}
 	add := func() error {
-		_, err := run(ctx, m.Dir, "worktree", "add", "--detach", "--force", "--quiet", dir, commit)
+		// No reflog for the worktree's HEAD: the record of its one move
+		// would be two more files to write and delete per job.
+		_, err := run(ctx, m.Dir, "-c", "core.logAllRefUpdates=false", "worktree", "add", "--detach", "--force", "--quiet", dir, commit)
 		return err
 	}
 	if err := add(); err != nil {
 		if m.has(ctx, commit) {
 			return fmt.Errorf("checkout %s: %w", commit, err)
 		}
-		if err := m.fetch(ctx, nil); err != nil {
+		if err := m.fetchFor(ctx, ref, commit); err != nil {
 			return err
-		}
-		if !m.has(ctx, commit) && strings.HasPrefix(ref, "refs/") && !strings.HasPrefix(ref, "refs/heads/") &&
-			!strings.HasPrefix(ref, "refs/tags/") {
-			if _, err := run(ctx, m.Dir, "fetch", "--quiet", "--no-tags", "--end-of-options", m.URL, ref); err != nil {
-				return fmt.Errorf("fetch %s from %s: %w", ref, Redact(m.URL), err)
-			}
 		}
 		if err := add(); err != nil {
 			return fmt.Errorf("checkout %s: %w", commit, err)
+		}
+	}
+	return nil
+}
+
+// fetchFor brings commit, which ref pointed at, into the mirror: every
+// branch and tag, then ref alone when they did not bring it (a pull
+// request's head). Callers hold m.mu.
+func (m *Mirror) fetchFor(ctx context.Context, ref, commit string) error {
+	if err := m.fetch(ctx, nil); err != nil {
+		return err
+	}
+	if !m.has(ctx, commit) && strings.HasPrefix(ref, "refs/") && !strings.HasPrefix(ref, "refs/heads/") &&
+		!strings.HasPrefix(ref, "refs/tags/") {
+		if _, err := run(ctx, m.Dir, "fetch", "--quiet", "--no-tags", "--end-of-options", m.URL, ref); err != nil {
+			return fmt.Errorf("fetch %s from %s: %w", ref, Redact(m.URL), err)
 		}
 	}
 	return nil

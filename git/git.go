@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/lathe-ci/lathe/internal/childwait"
 )
 
 // Mirror is a bare local copy of a remote repository.
@@ -65,14 +67,23 @@ func (ms *Mirrors) For(url string) *Mirror {
 	return m
 }
 
+// gitPath is where git is, looked up in PATH once rather than for every
+// process (a stat per PATH entry each time).
+var gitPath = sync.OnceValue(func() string {
+	if p, err := exec.LookPath("git"); err == nil {
+		return p
+	}
+	return "git" // exec then says why it cannot run it
+})
+
 // run runs git with args in dir and returns its standard output. Errors carry git's stderr.
 func run(ctx context.Context, dir string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd := exec.CommandContext(ctx, gitPath(), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "LC_ALL=C")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
+	if err := childwait.Run(cmd); err != nil {
 		// git may echo a URL's credentials; an error is logged and shown.
 		msg := Redact(strings.TrimSpace(errb.String()))
 		if msg == "" {

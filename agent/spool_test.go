@@ -1,0 +1,68 @@
+package agent
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func testShipper(t *testing.T, dir string, attempt int64) *shipper {
+	t.Helper()
+	s, err := newShipper(nil, attempt, filepath.Join(dir, "a.log"), filepath.Join(dir, spareSpool), 0,
+		slog.New(slog.NewTextHandler(io.Discard, nil)), func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(s.finished) // as if Run had returned
+	return s
+}
+
+func TestASpoolNoOneElseHeldIsKeptEmptyAsTheSpare(t *testing.T) {
+	dir := t.TempDir()
+	s := testShipper(t, dir, 1)
+	s.Write([]byte("the first attempt's line\n"))
+	s.Spool()         // given to the job's processes …
+	s.spoolReturned() // … which have all ended
+	ino := inode(t, s.spool.Name())
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	spare := filepath.Join(dir, spareSpool)
+	if fi, err := os.Stat(spare); err != nil || fi.Size() != 0 {
+		t.Fatalf("spare %v, %v; want an empty file", fi, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a.log")); !os.IsNotExist(err) {
+		t.Fatalf("the attempt's spool is still there: %v", err)
+	}
+	next := testShipper(t, dir, 2)
+	if inode(t, next.spool.Name()) != ino {
+		t.Fatal("the next spool is not the spare")
+	}
+	if next.Offset() != 0 {
+		t.Fatalf("the next spool starts at %d bytes", next.Offset())
+	}
+}
+
+func TestASpoolAProcessMayStillHoldIsDeleted(t *testing.T) {
+	for name, hold := range map[string]func(*shipper){
+		"handed out":  func(s *shipper) { s.Spool() },
+		"masked":      func(s *shipper) { s.maskSecrets([]string{"s3cr3t-value"}); s.Spool(); s.spoolReturned() },
+		"run running": func(s *shipper) { s.finished = make(chan struct{}) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := testShipper(t, dir, 1)
+			hold(s)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []string{"a.log", spareSpool} {
+				if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+					t.Fatalf("%s is there: %v", f, err)
+				}
+			}
+		})
+	}
+}
