@@ -48,8 +48,9 @@ type Assignment struct {
 	// SecretRefs are the secrets the job names, as stored with it; the
 	// server resolves them into Secrets and never sends them.
 	SecretRefs []JobSecret `json:"-"`
-	// Untrusted is set for a job of an untrusted run: it gets no secrets.
-	Untrusted bool `json:"-"`
+	// Untrusted is set for a job of an untrusted run: it gets no secrets,
+	// and its agent keeps nothing of its workspace for another job.
+	Untrusted bool `json:"untrusted,omitempty"`
 	// FromAPI is set for a job of a run whose pipeline was posted through
 	// the API: it gets no secrets either.
 	FromAPI bool `json:"-"`

@@ -26,8 +26,8 @@ import (
 // What a job could leave that cleaning and checking out do not reset
 // (extended attributes of a tracked file, say) must never reach a job it
 // should not: a workspace serves only jobs of the same project and
-// repository, and a job with secrets neither takes an idle workspace nor
-// leaves one.
+// repository, and a job with secrets or of an untrusted run neither takes
+// an idle workspace nor leaves one.
 // An agent's earlier life's idle workspaces go when it starts again
 // (removeLeftovers).
 
@@ -87,7 +87,12 @@ func deleteString(s []string, v string) []string {
 func idleKey(as *lathe.Assignment) string { return as.Project + "\x00" + as.RepoURL }
 
 // reusable reports whether the job may take or leave an idle workspace.
-func reusable(as *lathe.Assignment) bool { return len(as.Secrets) == 0 && len(as.SecretFiles) == 0 }
+// A job of an untrusted run (a fork's pull request) does neither: what it
+// could leave behind must never reach a trusted job, whose output may be
+// released.
+func reusable(as *lathe.Assignment) bool {
+	return !as.Untrusted && len(as.Secrets) == 0 && len(as.SecretFiles) == 0
+}
 
 // checkoutWorkspace checks commit out in ws: in the repository's idle
 // workspace, moved there, when there is one the job may take, else as a

@@ -56,8 +56,9 @@ func gitRepo(t *testing.T) (dir, commit string) {
 }
 
 // The next job of the same project and repository gets the last one's
-// workspace, cleaned; another project's job, or a job with secrets, gets a
-// fresh one, and a job with secrets leaves none.
+// workspace, cleaned; another project's job, a job with secrets or one of
+// an untrusted run (a fork's pull request) gets a fresh one, and a job
+// with secrets or of an untrusted run leaves none.
 func TestAWorkspaceServesOnlyTheNextJobOfItsProjectAndRepository(t *testing.T) {
 	a := quietAgent(t)
 	a.mirrors.Dir = filepath.Join(a.WorkDir, "git")
@@ -104,6 +105,16 @@ func TestAWorkspaceServesOnlyTheNextJobOfItsProjectAndRepository(t *testing.T) {
 	}
 	if a.keepIdle(ctx, mirror, secret, ws, a.Log) {
 		t.Fatal("the workspace of a job with secrets was kept")
+	}
+	mirror.RemoveWorktree(ws)
+
+	untrusted := &lathe.Assignment{Project: "p", RepoURL: repo, Untrusted: true}
+	ws = run(5, untrusted)
+	if inode(t, ws) == ino {
+		t.Fatal("a job of an untrusted run got an idle workspace")
+	}
+	if a.keepIdle(ctx, mirror, untrusted, ws, a.Log) {
+		t.Fatal("the workspace of a job of an untrusted run was kept")
 	}
 	mirror.RemoveWorktree(ws)
 
