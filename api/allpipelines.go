@@ -37,8 +37,8 @@ type pipelineDirectory struct {
 const maxDirectoryProjects = 50
 
 // listAllPipelines lists the pipelines of every project the caller may
-// read, as each project's default branch defines them (Escape's builds
-// visible to the user). It pages by project, newest first: limit counts
+// read, as each project's default branch defines them at its last known
+// head (Escape's builds visible to the user). It pages by project, newest first: limit counts
 // projects, and a project's pipelines are never split across pages.
 func (s *Server) listAllPipelines(w http.ResponseWriter, r *http.Request) error {
 	limit, err := queryInt(r, "limit", 20, 1, maxDirectoryProjects)
@@ -56,7 +56,7 @@ func (s *Server) listAllPipelines(w http.ResponseWriter, r *http.Request) error 
 	}
 	out := pipelineDirectory{Items: []projectPipelineView{}, Problems: []pipelineProblem{}, Next: page.Next}
 	for _, proj := range page.Items {
-		views, err := s.projectPipelines(r, proj, "")
+		views, err := s.defaultBranchPipelines(r, proj)
 		var cfg *trigger.ConfigError
 		switch {
 		case errors.As(err, &cfg), errors.Is(err, lathe.ErrInvalid):
@@ -71,4 +71,23 @@ func (s *Server) listAllPipelines(w http.ResponseWriter, r *http.Request) error 
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// defaultBranchPipelines reads p's pipelines at its default branch's last
+// known head (the newest commit Lathe saw there), which the mirror holds:
+// a page of projects then costs no call to their remotes. A branch Lathe
+// has not seen yet is asked of the remote.
+func (s *Server) defaultBranchPipelines(r *http.Request, p *lathe.Project) ([]pipelineView, error) {
+	head, err := s.store.BranchHead(r.Context(), p.ID, p.DefaultBranch)
+	if err != nil || head == "" {
+		if err != nil {
+			return nil, err
+		}
+		return s.projectPipelines(r, p, "")
+	}
+	views, err := s.projectPipelines(r, p, head)
+	for i := range views {
+		views[i].Ref = "refs/heads/" + p.DefaultBranch
+	}
+	return views, err
 }

@@ -96,6 +96,26 @@ func TestPipelinesAcrossProjects(t *testing.T) {
 		t.Errorf("pages: %v, want %v", seen, want)
 	}
 
+	// Once Lathe has seen the default branch's head (a run of it), the
+	// list reads the pipelines there, without asking the remote: a commit
+	// pushed since shows once Lathe sees it.
+	last := l.Trigger(t, "open", "", "")
+	lathetest.Commit(t, one, map[string]string{".lathe.yml": "jobs:\n  test:\n    steps: [echo test]\n  extra:\n    steps: [echo extra]\n"})
+	var after pipelineDirectoryDoc
+	l.Do(t, http.MethodGet, "/api/v1/pipelines", nil, &after)
+	found := 0
+	for _, it := range after.Items {
+		if it.Project == "open" {
+			found++
+			if it.Commit != last.Commit || len(it.Jobs) != 1 {
+				t.Errorf("open/%s at %s with %d jobs, want the last seen head %s with 1", it.Name, it.Commit, len(it.Jobs), last.Commit)
+			}
+		}
+	}
+	if found != 1 {
+		t.Errorf("open's pipelines listed %d times, want once", found)
+	}
+
 	// A user with no role sees the public project only; so does anyone.
 	l.Do(t, "POST", "/api/v1/users", map[string]any{"name": "stranger", "password": "pw-stranger-123"}, nil)
 	for who, token := range map[string]string{"stranger": login(t, l, "stranger", "pw-stranger-123"), "anonymous": ""} {
