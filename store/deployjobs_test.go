@@ -34,7 +34,8 @@ func TestJobDeploymentFollowsItsJobAndHoldsTheLock(t *testing.T) {
 		}
 		status := func() *lathe.Deployment {
 			t.Helper()
-			ds, err := s.Deployments(ctx, env.ID, 10)
+			page, err := s.DeploymentPage(ctx, store.DeploymentFilter{EnvironmentID: env.ID, Limit: 10})
+			ds := page.Items
 			if err != nil || len(ds) == 0 {
 				t.Fatalf("deployments: %v %v", ds, err)
 			}
@@ -58,7 +59,8 @@ func TestJobDeploymentFollowsItsJobAndHoldsTheLock(t *testing.T) {
 			t.Errorf("an outside outcome while the job deploys: %v", err)
 		}
 		finish(t, s, a, as, lathe.StatusSuccess)
-		ds, err := s.Deployments(ctx, env.ID, 10)
+		page, err := s.DeploymentPage(ctx, store.DeploymentFilter{EnvironmentID: env.ID, Limit: 10})
+		ds := page.Items
 		if err != nil || len(ds) != 2 || ds[1].Status != "success" || ds[0].Status != "failure" {
 			t.Fatalf("history = %+v, %v", ds, err)
 		}

@@ -168,10 +168,6 @@ func (t *txn) linkJobDeployments(ctx context.Context, runID, candidateID int64) 
 	return nil
 }
 
-// Deployments lists an environment's deployments, newest first, at most limit.
-func (s *Store) Deployments(ctx context.Context, envID int64, limit int) ([]*lathe.Deployment, error) {
-	return s.deployments(ctx, `WHERE d.environment_id = ? ORDER BY d.id DESC LIMIT ?`, envID, limit)
-}
 
 // CandidateDeployments lists the deployments of a release's candidates,
 // newest first, at most limit.
