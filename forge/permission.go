@@ -61,29 +61,41 @@ const maxAnswer = 1 << 20
 // getJSON GETs path of the forge's API with the connection's token and
 // decodes the answer; found is false for a 404.
 func getJSON(ctx context.Context, c *http.Client, r *Repo, path string, v any) (found bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(r.APIURL, "/")+path, nil)
-	if err != nil {
-		return false, err
-	}
-	Authorize(req, r.Kind, r.Token)
-	resp, err := c.Do(req)
-	if err != nil {
-		return false, fmt.Errorf("ask %s: %w", r.Kind, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	switch {
-	case err != nil:
-		return false, fmt.Errorf("read %s's answer: %w", r.Kind, err)
-	case resp.StatusCode == http.StatusNotFound:
-		return false, nil
-	case resp.StatusCode != http.StatusOK:
-		return false, fmt.Errorf("%s answered GET %s with %s", r.Kind, req.URL.Path, resp.Status)
+	body, _, found, err := ask(ctx, c, r.Kind, r.APIURL, r.Token, path, maxAnswer)
+	if !found || err != nil {
+		return found, err
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return false, fmt.Errorf("%s's answer to GET %s: %v", r.Kind, req.URL.Path, err)
+		return false, fmt.Errorf("%s's answer to GET %s: %v", r.Kind, path, err)
 	}
 	return true, nil
+}
+
+// ask GETs path of the API of a forge of kind k at base with a
+// connection's token, and returns at most limit bytes of the answer and
+// its headers; found is false for a 404, and any status but 200 and 404
+// is an error naming it.
+func ask(ctx context.Context, c *http.Client, k Kind, base, token, path string, limit int64) (body []byte, header http.Header, found bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+path, nil)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	Authorize(req, k, token)
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("ask %s: %w", k, err)
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(io.LimitReader(resp.Body, limit))
+	switch {
+	case err != nil:
+		return nil, nil, false, fmt.Errorf("read %s's answer: %w", k, err)
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, resp.Header, false, nil
+	case resp.StatusCode != http.StatusOK:
+		return nil, nil, false, fmt.Errorf("%s answered GET %s with %s", k, req.URL.Path, resp.Status)
+	}
+	return body, resp.Header, true, nil
 }
 
 // Authorize puts a connection's token on a request to its forge's API, as

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,7 +31,6 @@ func Repositories(ctx context.Context, c *http.Client, k Kind, apiURL, token str
 	if page < 1 {
 		return nil, 0, fmt.Errorf("page %d: pages count from 1", page)
 	}
-	base := strings.TrimRight(apiURL, "/")
 	var path string
 	switch k {
 	case GitHub:
@@ -44,36 +42,26 @@ func Repositories(ctx context.Context, c *http.Client, k Kind, apiURL, token str
 	default:
 		return nil, 0, fmt.Errorf("forge kind %q has no repository list", k)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	Authorize(req, k, token)
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, 0, fmt.Errorf("ask %s: %w", k, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 8*maxAnswer))
+	body, header, found, err := ask(ctx, c, k, apiURL, token, path, 8*maxAnswer)
 	switch {
 	case err != nil:
-		return nil, 0, fmt.Errorf("read %s's answer: %w", k, err)
-	case resp.StatusCode != http.StatusOK:
-		return nil, 0, fmt.Errorf("%s answered GET %s with %s", k, req.URL.Path, resp.Status)
+		return nil, 0, err
+	case !found:
+		return nil, 0, fmt.Errorf("%s answered GET %s with 404 Not Found", k, strings.SplitN(path, "?", 2)[0])
 	}
 	if k == GitLab {
 		repos, err = gitlabRepos(body)
-		if n, _ := strconv.Atoi(resp.Header.Get("X-Next-Page")); n > page {
+		if n, _ := strconv.Atoi(header.Get("X-Next-Page")); n > page {
 			next = n
 		}
 	} else {
 		repos, err = githubRepos(body)
-		if hasNextLink(resp.Header.Get("Link")) {
+		if hasNextLink(header.Get("Link")) {
 			next = page + 1
 		}
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s's answer to GET %s: %v", k, req.URL.Path, err)
+		return nil, 0, fmt.Errorf("%s's answer to GET %s: %v", k, strings.SplitN(path, "?", 2)[0], err)
 	}
 	return repos, next, nil
 }
