@@ -168,7 +168,6 @@ func (t *txn) linkJobDeployments(ctx context.Context, runID, candidateID int64) 
 	return nil
 }
 
-
 // CandidateDeployments lists the deployments of a release's candidates,
 // newest first, at most limit.
 func (s *Store) CandidateDeployments(ctx context.Context, releaseID int64, limit int) ([]*lathe.Deployment, error) {
