@@ -71,7 +71,7 @@ func (s *Service) Claim(ctx context.Context, a Actor, c ClaimRequest, end time.T
 				return nil, ctx.Err()
 			}
 		}
-		as, contended, err := s.store.ClaimOrContend(ctx, agent.ID, agent.Labels, claimID)
+		as, contended, err := s.store.ClaimOrContend(ctx, agent.ID, agent.Labels, claimID, noAttempt)
 		noAttempt = true // the claim looked for claimID's attempt
 		if err != nil {
 			return nil, err

@@ -32,17 +32,12 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 // and the run as they are (see rollupUnchanged), saving the roll-up's
 // aggregate on nearly every claim and finish of a large run.
 func (t *txn) advanceRunAfter(ctx context.Context, runID, jobID int64) error {
-	var cancel int
-	var runStatus lathe.Status
-	var runStarted sql.NullInt64
-	var outbound int
-	err := t.queryRow(ctx, `SELECT cancel_requested, status, started_at,
-		(SELECT outbound FROM projects WHERE id = runs.project_id) FROM runs WHERE id = ?`+t.d.lockRun, runID).
-		Scan(&cancel, &runStatus, &runStarted, &outbound)
+	head, err := t.runHeadLocked(ctx, runID)
 	if err != nil {
-		return notFound(err, "run", runID)
+		return err
 	}
-	t.noteOutbound(runID, outbound)
+	cancel, runStatus, runStarted := head.cancel, head.status, head.started
+	t.noteOutbound(runID, head.outbound)
 	// Whoever changed the run, its watchers look again once this commits.
 	t.afterCommit = append(t.afterCommit, func(s *Store) { s.runChanged(runID) })
 
@@ -221,6 +216,9 @@ func (t *txn) rollup(ctx context.Context, e engine.Entity, id int64, had, next s
 	if next == had {
 		return nil
 	}
+	if e == engine.Run {
+		t.forgetRunHead(id)
+	}
 	args = append([]any{next.started, next.finished}, args...)
 	if next.status != had.status {
 		return t.setStatus(ctx, e, id, had.status, next.status, `, started_at = ?, finished_at = ?`+set, args...)
@@ -238,13 +236,81 @@ func (t *txn) serialized() bool { return t.d.lockRun == "" }
 // lockRun takes the run's row lock. Every writer of a run takes it before
 // touching the run's jobs or attempts, so writers of one run queue up in one
 // order and never deadlock (SQLite writers are serialised anyway).
+//
+// It reads what advanceRun needs of the run in the same statement and
+// keeps it for the run's next advance in this transaction (see
+// runHeadLocked): a claim or a finish then locks and reads the run in one
+// round trip instead of two.
 func (t *txn) lockRun(ctx context.Context, runID int64) error {
-	var id int64
-	if err := t.queryRow(ctx, `SELECT id FROM runs WHERE id = ?`+t.d.lockRun, runID).Scan(&id); err != nil {
-		return notFound(err, "run", runID)
+	h, err := t.readRunHead(ctx, runID)
+	if err != nil {
+		return err
 	}
+	t.keepRunHead(runID, h)
 	return nil
 }
+
+// lockRunOfAttempt is lockRun of the run the attempt belongs to, found in
+// the same statement; it returns the run's ID.
+func (t *txn) lockRunOfAttempt(ctx context.Context, attemptID int64) (int64, error) {
+	var runID int64
+	var h runHead
+	err := t.queryRow(ctx, `SELECT id, `+runHeadCols+` FROM runs
+		WHERE id = (SELECT j.run_id FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE a.id = ?)`+t.d.lockRun, attemptID).
+		Scan(append([]any{&runID}, h.dest()...)...)
+	if err != nil {
+		return 0, notFound(err, "attempt", attemptID)
+	}
+	t.keepRunHead(runID, h)
+	return runID, nil
+}
+
+func (t *txn) keepRunHead(runID int64, h runHead) {
+	if t.heads == nil {
+		t.heads = map[int64]runHead{}
+	}
+	t.heads[runID] = h
+}
+
+// runHead is what advanceRun decides by of the run itself.
+type runHead struct {
+	cancel   int
+	status   lathe.Status
+	started  sql.NullInt64
+	outbound int
+}
+
+// runHeadCols reads a runHead from runs (see dest).
+const runHeadCols = `cancel_requested, status, started_at, (SELECT outbound FROM projects WHERE id = runs.project_id)`
+
+func (h *runHead) dest() []any { return []any{&h.cancel, &h.status, &h.started, &h.outbound} }
+
+// readRunHead locks the run's row and reads its head. Under the lock (on
+// PostgreSQL, FOR UPDATE reads the row's latest committed version) it is
+// what every writer of the run that committed before left.
+func (t *txn) readRunHead(ctx context.Context, runID int64) (runHead, error) {
+	var h runHead
+	err := t.queryRow(ctx, `SELECT `+runHeadCols+` FROM runs WHERE id = ?`+t.d.lockRun, runID).Scan(h.dest()...)
+	if err != nil {
+		return h, notFound(err, "run", runID)
+	}
+	return h, nil
+}
+
+// runHeadLocked is the run's head under its lock: the one lockRun read, if
+// nothing in this transaction wrote the run since (see forgetRunHead), or
+// read now. It is used once: an advance may change the run.
+func (t *txn) runHeadLocked(ctx context.Context, runID int64) (runHead, error) {
+	if h, ok := t.heads[runID]; ok {
+		delete(t.heads, runID)
+		return h, nil
+	}
+	return t.readRunHead(ctx, runID)
+}
+
+// forgetRunHead drops the head lockRun kept once the transaction writes
+// the run's status, timings or cancel request.
+func (t *txn) forgetRunHead(runID int64) { delete(t.heads, runID) }
 
 func minNull(a, b sql.NullInt64) sql.NullInt64 {
 	if !a.Valid || b.Valid && b.Int64 < a.Int64 {

@@ -125,7 +125,7 @@ func (s *Store) Claim(ctx context.Context, agentID int64, labels []string) (*lat
 // created by a claim with that ID, it gets that attempt's assignment again
 // (its lease renewed) instead of another job. An empty claimID claims anew.
 func (s *Store) ClaimWithID(ctx context.Context, agentID int64, labels []string, claimID string) (*lathe.Assignment, error) {
-	as, _, err := s.ClaimOrContend(ctx, agentID, labels, claimID)
+	as, _, err := s.ClaimOrContend(ctx, agentID, labels, claimID, false)
 	return as, err
 }
 
@@ -134,14 +134,19 @@ func (s *Store) ClaimWithID(ctx context.Context, agentID int64, labels []string,
 // and no wake-up may come for them, so the caller asks again at once
 // rather than waiting (otherwise, on PostgreSQL, the claimers that lose
 // several races in a row sleep while the others take the whole queue).
-func (s *Store) ClaimOrContend(ctx context.Context, agentID int64, labels []string, claimID string) (as *lathe.Assignment, contended bool, err error) {
+// fresh says no attempt can carry claimID yet (the agent never sent it
+// before, or the caller looked already): the claim does not look for one.
+// A concurrent request with the same ID that won a job is still found (the
+// attempts_claim index refuses a second attempt for the ID).
+func (s *Store) ClaimOrContend(ctx context.Context, agentID int64, labels []string, claimID string, fresh bool) (as *lathe.Assignment, contended bool, err error) {
 	// Each try holds one run's lock at most, so claimers never wait for each
 	// other in a cycle; a try that finds its job taken gives way to a fresh one.
 	// The idle-claim cache's mark is taken before the queue is read, so a
 	// job queued after the read began keeps the cache from trusting it.
 	w := s.idleWatch(labels)
 	for range maxClaimTries {
-		as, taken, none, err := s.claimOnce(ctx, agentID, labels, claimID)
+		as, taken, none, err := s.claimOnce(ctx, agentID, labels, claimID, fresh)
+		fresh = true // this try looked
 		if err == nil && none {
 			s.idle.settle(w)
 		}
@@ -162,10 +167,10 @@ const claimPage = 200
 // claimOnce is one try of ClaimOrContend. none says the queue held no job
 // an agent with labels could take (none passed over but for a full
 // concurrency group, whose release wakes the claimers).
-func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, claimID string) (as *lathe.Assignment, taken, none bool, err error) {
+func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, claimID string, fresh bool) (as *lathe.Assignment, taken, none bool, err error) {
 	var waits []semaphoreWaiter
 	err = s.tx(ctx, func(t *txn) error {
-		if claimID != "" {
+		if claimID != "" && !fresh {
 			// A retried claim whose first answer was lost gets its attempt again.
 			var err error
 			if as, err = t.reclaim(ctx, agentID, claimID); err != nil || as != nil {
@@ -183,16 +188,11 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, c
 			return err
 		}
 		if !t.serialized() {
+			// Under the run's lock the job is started only if still queued
+			// (start's update checks it): another claimer, or a cancel, may
+			// have changed it while this one waited for the lock.
 			if err := t.lockRun(ctx, runID); err != nil {
 				return err
-			}
-			var status lathe.Status
-			if err := t.queryRow(ctx, `SELECT status FROM jobs WHERE id = ?`, jobID).Scan(&status); err != nil {
-				return fmt.Errorf("claim job %d: %w", jobID, err)
-			}
-			if status != lathe.StatusQueued {
-				taken = true // by another claimer, or canceled, while we waited for the run
-				return nil
 			}
 		}
 		if next.group != "" {
@@ -212,8 +212,15 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, c
 			as, taken = nil, true
 			return errRetryClaim
 		}
+		if err == errTakenMeanwhile {
+			// Undo what the try wrote (a semaphore slot).
+			as, taken = nil, true
+		}
 		return err
 	})
+	if err == errTakenMeanwhile {
+		return nil, true, false, nil
+	}
 	if err == errRetryClaim {
 		if as, err = s.reclaim(ctx, agentID, claimID); as != nil || err != nil {
 			return as, false, false, err
@@ -227,7 +234,10 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, c
 	return as, taken, none && err == nil, err
 }
 
-var errRetryClaim = fmt.Errorf("claim: retry")
+var (
+	errRetryClaim     = fmt.Errorf("claim: retry")
+	errTakenMeanwhile = fmt.Errorf("claim: job taken meanwhile")
+)
 
 // agentMayClaim re-reads, under a shared lock, whether the agent is
 // authorized, enabled and not deleted. The API checked before it called
@@ -386,8 +396,13 @@ func (c *claimable) note(jobID, runID int64, had, wait string) {
 // start turns a queued job, whose run is locked, into a running attempt on the agent.
 func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (*lathe.Assignment, error) {
 	now := micros(t.now)
-	if err := t.setStatus(ctx, engine.Job, jobID, lathe.StatusQueued, lathe.StatusRunning,
-		`, attempt = attempt + 1, started_at = COALESCE(started_at, ?), wait_reason = ''`, now); err != nil {
+	err := t.setStatus(ctx, engine.Job, jobID, lathe.StatusQueued, lathe.StatusRunning,
+		`, attempt = attempt + 1, started_at = COALESCE(started_at, ?), wait_reason = ''`, now)
+	if stale(err) {
+		// Taken by another claimer, or canceled, since the queue was read.
+		return nil, errTakenMeanwhile
+	}
+	if err != nil {
 		return nil, err
 	}
 	as, err := t.assignment(ctx, jobID)
@@ -417,14 +432,14 @@ func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (
 // (all but the attempt's ID).
 func (t *txn) assignment(ctx context.Context, jobID int64) (*lathe.Assignment, error) {
 	var as lathe.Assignment
-	var env, steps, secrets, reports string
+	var env, steps, secrets, reports, container string
 	err := t.queryRow(ctx, `SELECT j.id, j.attempt, j.run_id, p.name, p.url, p.url_credentials, r.pipeline, COALESCE(r.branch_number, r.number), s.name, j.name,
 			r.commit_sha, r.ref, r.branch, r.event, j.env, j.steps, j.timeout_sec, j.secrets, r.untrusted,
-			r.pipeline_from_api, j.reports, j.environment
+			r.pipeline_from_api, j.reports, j.environment, j.container
 		FROM jobs j JOIN runs r ON r.id = j.run_id JOIN projects p ON p.id = r.project_id JOIN stages s ON s.id = j.stage_id
 		WHERE j.id = ?`, jobID).Scan(&as.JobID, &as.Attempt, &as.RunID, &as.Project, &as.RepoURL, &as.RepoCredentials, &as.Pipeline, &as.RunNumber,
 		&as.Stage, &as.Job, &as.Commit, &as.Ref, &as.Branch, &as.Event, &env, &steps, &as.TimeoutSec, &secrets, &as.Untrusted,
-		&as.FromAPI, &reports, &as.Environment)
+		&as.FromAPI, &reports, &as.Environment, &container)
 	if err != nil {
 		return nil, fmt.Errorf("load job %d: %w", jobID, err)
 	}
@@ -443,8 +458,8 @@ func (t *txn) assignment(ctx context.Context, jobID int64) (*lathe.Assignment, e
 	if err := fromJSON(secrets, &as.SecretRefs); err != nil {
 		return nil, err
 	}
-	if as.Container, err = t.jobContainer(ctx, jobID); err != nil {
-		return nil, err
+	if as.Container, err = decodeContainer(container); err != nil {
+		return nil, fmt.Errorf("job %d: %w", jobID, err)
 	}
 	return &as, nil
 }

@@ -24,19 +24,6 @@ func (t *txn) putJobContainer(ctx context.Context, j *lathe.Job) error {
 	return nil
 }
 
-// jobContainer reads the container job id runs in; nil for none.
-func (t *txn) jobContainer(ctx context.Context, id int64) (*lathe.JobContainer, error) {
-	var text string
-	if err := t.queryRow(ctx, `SELECT container FROM jobs WHERE id = ?`, id).Scan(&text); err != nil {
-		return nil, fmt.Errorf("load job %d's container: %w", id, err)
-	}
-	c, err := decodeContainer(text)
-	if err != nil {
-		return nil, fmt.Errorf("job %d: %w", id, err)
-	}
-	return c, nil
-}
-
 // decodeContainer reads a jobs.container value; an empty one is none.
 func decodeContainer(text string) (*lathe.JobContainer, error) {
 	if text == "" {

@@ -27,6 +27,25 @@ type attemptEnd struct {
 	args      []any
 	where     string
 	whereArgs []any
+	// facts, when not nil, were read with the attempt under its run's lock
+	// in this transaction (see endFactsCols); endAttempt reads them if nil.
+	facts *endFacts
+}
+
+// endFacts is what endAttempt decides by besides the attempt's result: the
+// cancel requests, the job's status and retry policy and use, its group.
+type endFacts struct {
+	cancel, runCancel, retryCount, used, infraUsed int
+	retryOn, group                                 string
+	jobStatus                                      lathe.Status
+}
+
+// endFactsCols reads endFacts from attempts a, jobs j and runs r.
+const endFactsCols = `a.cancel_requested, r.cancel_requested, j.status, j.retry_count, j.retry_on, j.retries,
+	j.infra_retries, j.concurrency_group`
+
+func (f *endFacts) dest() []any {
+	return []any{&f.cancel, &f.runCancel, &f.jobStatus, &f.retryCount, &f.retryOn, &f.used, &f.infraUsed, &f.group}
 }
 
 // endAttempt ends the running attempt c, whose run is locked, as the engine
@@ -36,27 +55,28 @@ type attemptEnd struct {
 // met e.where): if not, nothing changed.
 // It returns the engine's decision.
 func (t *txn) endAttempt(ctx context.Context, c candidate, e attemptEnd) (o engine.AttemptOutcome, ended bool, err error) {
-	var cancel, runCancel, retryCount, used, infraUsed int
-	var retryOn, group string
-	var jobStatus lathe.Status
-	err = t.queryRow(ctx, `SELECT a.cancel_requested, r.cancel_requested, j.status, j.retry_count, j.retry_on, j.retries,
-			j.infra_retries, j.concurrency_group
-		FROM attempts a JOIN jobs j ON j.id = a.job_id JOIN runs r ON r.id = j.run_id WHERE a.id = ?`, c.attemptID).
-		Scan(&cancel, &runCancel, &jobStatus, &retryCount, &retryOn, &used, &infraUsed, &group)
-	if err != nil {
-		return o, false, notFound(err, "attempt", c.attemptID)
+	f := e.facts
+	if f == nil {
+		f = &endFacts{}
+		err = t.queryRow(ctx, `SELECT `+endFactsCols+`
+			FROM attempts a JOIN jobs j ON j.id = a.job_id JOIN runs r ON r.id = j.run_id WHERE a.id = ?`, c.attemptID).
+			Scan(f.dest()...)
+		if err != nil {
+			return o, false, notFound(err, "attempt", c.attemptID)
+		}
 	}
+	jobStatus, group := f.jobStatus, f.group
 	var retry *lathe.Retry
-	if retryCount > 0 {
-		retry = &lathe.Retry{Count: retryCount}
-		if err := fromJSON(retryOn, &retry.On); err != nil {
+	if f.retryCount > 0 {
+		retry = &lathe.Retry{Count: f.retryCount}
+		if err := fromJSON(f.retryOn, &retry.On); err != nil {
 			return o, false, fmt.Errorf("retry policy of job %d: %w", c.jobID, err)
 		}
 	}
 	o = engine.EndAttempt(engine.AttemptEnd{
-		Result: e.result, ByAgent: e.byAgent, CancelRequested: cancel != 0 || runCancel != 0,
+		Result: e.result, ByAgent: e.byAgent, CancelRequested: f.cancel != 0 || f.runCancel != 0,
 		CountedLoss: e.countedLoss, InfraDefault: e.infraDefault,
-		Retry: retry, Retries: used, InfraRetries: infraUsed,
+		Retry: retry, Retries: f.used, InfraRetries: f.infraUsed,
 	})
 	now := micros(t.now)
 	set, args := `, finished_at = ?`+e.set, append([]any{now}, e.args...)

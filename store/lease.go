@@ -315,31 +315,32 @@ func (s *Store) onlineLabels(ctx context.Context, window time.Duration) ([][]str
 	return out, grows.Err()
 }
 
-// checkLog compares the hex SHA-256 the agent computed over its whole log
-// with the stored chunks, in order, and marks the log incomplete when they
-// disagree.
-func (t *txn) checkLog(ctx context.Context, attemptID int64, want string) error {
+// storedLogSum is the SHA-256 of an attempt's stored log, read in order.
+func (t *txn) storedLogSum(ctx context.Context, attemptID int64) ([]byte, error) {
 	rows, err := t.query(ctx, `SELECT data FROM log_chunks WHERE attempt_id = ? ORDER BY off`, attemptID)
 	if err != nil {
-		return fmt.Errorf("hash log of attempt %d: %w", attemptID, err)
+		return nil, fmt.Errorf("hash log of attempt %d: %w", attemptID, err)
 	}
+	defer rows.Close()
 	h := sha256.New()
 	for rows.Next() {
 		var data []byte
 		if err := rows.Scan(&data); err != nil {
-			rows.Close()
-			return err
+			return nil, fmt.Errorf("hash log of attempt %d: %w", attemptID, err)
 		}
 		h.Write(data)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if strings.EqualFold(hex.EncodeToString(h.Sum(nil)), want) {
+	return h.Sum(nil), rows.Err()
+}
+
+// checkLog compares the hex SHA-256 the agent computed over its whole log
+// with sum, the stored log's, and marks the log incomplete when they
+// disagree.
+func (t *txn) checkLog(ctx context.Context, attemptID int64, sum []byte, want string) error {
+	if strings.EqualFold(hex.EncodeToString(sum), want) {
 		return nil
 	}
-	_, err = t.exec(ctx, `UPDATE attempts SET log_complete = 0 WHERE id = ?`, attemptID)
+	_, err := t.exec(ctx, `UPDATE attempts SET log_complete = 0 WHERE id = ?`, attemptID)
 	return err
 }
 

@@ -210,27 +210,41 @@ func TestConcurrentClaimsWithOneIDCreateOneAttempt(t *testing.T) {
 	})
 }
 
-// The agent's checksum of its log is compared with the stored bytes; a
-// disagreement keeps the result but marks the log incomplete.
+// The agent's checksum of its log is compared with the stored bytes, whether
+// the log came in the finishing report alone or in several; a disagreement
+// keeps the result but marks the log incomplete.
 func TestFinishChecksumMarksTheLogIncompleteWhenItDisagrees(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		p := mustProject(t, s, "web")
 		a := mustAgent(t, s, "a1")
-		mustRun(t, s, p.ID, "ci", []string{"build"}, job("good", "build"), job("bad", "build"))
+		mustRun(t, s, p.ID, "ci", []string{"build"}, job("good", "build"), job("bad", "build"),
+			job("good-whole", "build"), job("bad-split", "build"))
 		log := []byte("line one\nline two\n")
 		sum := sha256.Sum256(log)
-		good, bad := mustClaim(t, s, a), mustClaim(t, s, a)
-		mustReport(t, s, a, good.AttemptID, &lathe.Report{Log: log[:9]})
-		mustReport(t, s, a, good.AttemptID, &lathe.Report{LogOffset: 9, Log: log[9:],
-			Finish: &lathe.FinishReport{Status: lathe.StatusSuccess, LogSize: int64(len(log)), SHA256: hex.EncodeToString(sum[:])}})
 		other := sha256.Sum256([]byte("something else"))
-		mustReport(t, s, a, bad.AttemptID, &lathe.Report{Log: log,
-			Finish: &lathe.FinishReport{Status: lathe.StatusSuccess, LogSize: int64(len(log)), SHA256: hex.EncodeToString(other[:])}})
-		if g := mustJob(t, s, good.JobID).Attempts[0]; !g.LogComplete || g.Status != lathe.StatusSuccess {
-			t.Errorf("attempt with a matching checksum: %+v; want log_complete", g)
+		finish := func(sum [32]byte) *lathe.FinishReport {
+			return &lathe.FinishReport{Status: lathe.StatusSuccess, LogSize: int64(len(log)), SHA256: hex.EncodeToString(sum[:])}
 		}
-		if b := mustJob(t, s, bad.JobID).Attempts[0]; b.LogComplete || b.Status != lathe.StatusSuccess {
-			t.Errorf("attempt with a disagreeing checksum: %+v; want success with log_complete false", b)
+		good, bad := mustClaim(t, s, a), mustClaim(t, s, a)
+		goodWhole, badSplit := mustClaim(t, s, a), mustClaim(t, s, a)
+		for _, split := range []struct {
+			id  int64
+			sum [32]byte
+		}{{good.AttemptID, sum}, {badSplit.AttemptID, other}} {
+			mustReport(t, s, a, split.id, &lathe.Report{Log: log[:9]})
+			mustReport(t, s, a, split.id, &lathe.Report{LogOffset: 9, Log: log[9:], Finish: finish(split.sum)})
+		}
+		mustReport(t, s, a, bad.AttemptID, &lathe.Report{Log: log, Finish: finish(other)})
+		mustReport(t, s, a, goodWhole.AttemptID, &lathe.Report{Log: log, Finish: finish(sum)})
+		for _, c := range []struct {
+			name     string
+			jobID    int64
+			complete bool
+		}{{"split, matching", good.JobID, true}, {"whole, disagreeing", bad.JobID, false},
+			{"whole, matching", goodWhole.JobID, true}, {"split, disagreeing", badSplit.JobID, false}} {
+			if at := mustJob(t, s, c.jobID).Attempts[0]; at.LogComplete != c.complete || at.Status != lathe.StatusSuccess {
+				t.Errorf("attempt with its log %s: %+v; want success with log_complete %v", c.name, at, c.complete)
+			}
 		}
 	})
 }

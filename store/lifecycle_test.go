@@ -268,45 +268,52 @@ func TestCancelJobOfARunningJobAsksItsAgent(t *testing.T) {
 }
 
 // Step reports are upserts: later states replace earlier ones until the step
-// finishes; then it is fixed. Steps the agent never finished are canceled
-// with the attempt.
+// finishes; then it is fixed, whether the states come in one report each or
+// all in one. Steps the agent never finished are canceled with the attempt.
 func TestStepReportsAreUpsertedUntilFinished(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		p := mustProject(t, s, "web")
 		a := mustAgent(t, s, "a1")
-		mustRun(t, s, p.ID, "ci", []string{"build"}, job("compile", "build"))
-		as := mustClaim(t, s, a)
+		mustRun(t, s, p.ID, "ci", []string{"build"}, job("compile", "build"), job("link", "build"))
 		zero, one := 0, 1
 		end := int64(3)
 		t0 := time.UnixMicro(1_700_000_000_000_000).UTC()
 		t1 := t0.Add(time.Second)
-		for _, rep := range []lathe.StepReport{
+		states := []lathe.StepReport{
 			{Index: 0, Name: "checkout", Status: lathe.StatusRunning, StartedAt: &t0},
 			{Index: 0, Name: "checkout", Status: lathe.StatusSuccess, ExitCode: &zero, LogEnd: &end, StartedAt: &t0, FinishedAt: &t1},
 			{Index: 0, Name: "checkout", Status: lathe.StatusFailed, ExitCode: &one, StartedAt: &t0, FinishedAt: &t1}, // too late: finished
 			{Index: 1, Name: "build", Status: lathe.StatusRunning, LogStart: 3, StartedAt: &t1},
-		} {
-			mustReport(t, s, a, as.AttemptID, &lathe.Report{Steps: []lathe.StepReport{rep}})
 		}
-		_, err := s.Report(ctx, a.ID, as.AttemptID, &lathe.Report{Steps: []lathe.StepReport{{Index: 2, Status: "bogus"}}})
-		wantErr(t, "step with an unknown status", err, lathe.ErrInvalid)
+		for _, oneReport := range []bool{false, true} {
+			as := mustClaim(t, s, a)
+			if oneReport {
+				mustReport(t, s, a, as.AttemptID, &lathe.Report{Steps: states})
+			} else {
+				for _, rep := range states {
+					mustReport(t, s, a, as.AttemptID, &lathe.Report{Steps: []lathe.StepReport{rep}})
+				}
+			}
+			_, err := s.Report(ctx, a.ID, as.AttemptID, &lathe.Report{Steps: []lathe.StepReport{{Index: 2, Status: "bogus"}}})
+			wantErr(t, "step with an unknown status", err, lathe.ErrInvalid)
 
-		finish(t, s, a, as, lathe.StatusFailed)
-		att, err := s.Attempt(ctx, as.AttemptID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(att.Steps) != 2 {
-			t.Fatalf("steps = %+v, want 2", att.Steps)
-		}
-		s0, s1 := att.Steps[0], att.Steps[1]
-		if s0.Name != "checkout" || s0.Status != lathe.StatusSuccess || s0.ExitCode == nil || *s0.ExitCode != 0 ||
-			s0.LogEnd == nil || *s0.LogEnd != 3 || s0.DurationMS == nil || *s0.DurationMS != 1000 {
-			t.Errorf("finished step = %+v", s0)
-		}
-		if s1.Name != "build" || s1.Status != lathe.StatusCanceled || s1.LogStart != 3 || s1.FinishedAt == nil {
-			t.Errorf("step left running by the agent = %+v; want canceled with the attempt", s1)
+			finish(t, s, a, as, lathe.StatusFailed)
+			att, err := s.Attempt(ctx, as.AttemptID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(att.Steps) != 2 {
+				t.Fatalf("one report: %v: steps = %+v, want 2", oneReport, att.Steps)
+			}
+			s0, s1 := att.Steps[0], att.Steps[1]
+			if s0.Name != "checkout" || s0.Status != lathe.StatusSuccess || s0.ExitCode == nil || *s0.ExitCode != 0 ||
+				s0.LogEnd == nil || *s0.LogEnd != 3 || s0.DurationMS == nil || *s0.DurationMS != 1000 {
+				t.Errorf("one report: %v: finished step = %+v", oneReport, s0)
+			}
+			if s1.Name != "build" || s1.Status != lathe.StatusCanceled || s1.LogStart != 3 || s1.FinishedAt == nil {
+				t.Errorf("one report: %v: step left running by the agent = %+v; want canceled with the attempt", oneReport, s1)
+			}
 		}
 	})
 }

@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/engine"
@@ -24,30 +26,33 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 	err := s.tx(ctx, func(t *txn) error {
 		var jobID, owner int64
 		var status lathe.Status
-		var cancel int
+		// A finish reads with the attempt what ending it decides by.
+		var facts endFacts
 		load := func() error {
-			err := t.queryRow(ctx, `SELECT a.job_id, a.agent_id, a.status, a.cancel_requested, a.log_size, j.run_id
-				FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE a.id = ?`, attemptID).
-				Scan(&jobID, &owner, &status, &cancel, &reply.LogSize, &runID)
-			if err != nil {
+			q := `SELECT a.job_id, a.agent_id, a.status, a.log_size, j.run_id, a.cancel_requested
+				FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE a.id = ?`
+			dest := []any{&jobID, &owner, &status, &reply.LogSize, &runID, &facts.cancel}
+			if rep.Finish != nil {
+				q = `SELECT a.job_id, a.agent_id, a.status, a.log_size, j.run_id, ` + endFactsCols + `
+				FROM attempts a JOIN jobs j ON j.id = a.job_id JOIN runs r ON r.id = j.run_id WHERE a.id = ?`
+				dest = append(dest[:5], facts.dest()...)
+			}
+			if err := t.queryRow(ctx, q, attemptID).Scan(dest...); err != nil {
 				return notFound(err, "attempt", attemptID)
 			}
 			return nil
 		}
-		if err := load(); err != nil {
-			return err
-		}
 		if rep.Finish != nil && !t.serialized() {
 			// A finish changes the job and advances the run: it locks the run
 			// before writing the attempt, in the order of every writer of a run,
-			// and reads the attempt again under that lock (a cancel or another
+			// and reads the attempt under that lock (a cancel or another
 			// finish may have committed meanwhile).
-			if err := t.lockRun(ctx, runID); err != nil {
+			if _, err := t.lockRunOfAttempt(ctx, attemptID); err != nil {
 				return err
 			}
-			if err := load(); err != nil {
-				return err
-			}
+		}
+		if err := load(); err != nil {
+			return err
 		}
 		if owner != agentID {
 			return fmt.Errorf("attempt %d belongs to another agent: %w", attemptID, lathe.ErrForbidden)
@@ -61,7 +66,7 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 			}
 			return fmt.Errorf("attempt %d is %s: %w", attemptID, status, lathe.ErrFenced)
 		}
-		reply.Cancel = cancel != 0
+		reply.Cancel = facts.cancel != 0
 		// Renew the lease first, and only while the attempt runs: the
 		// conditional update takes the attempt's row lock, so a sweeper that
 		// marks it lost meanwhile either commits first (and this report is
@@ -73,6 +78,8 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		// since (the agent resent it when that replica stopped answering) —
 		// or the attempt no longer runs, the size is read again under the
 		// row lock and the bytes go after what is stored.
+		// whole says this report carries the attempt's whole log so far.
+		whole := reply.LogSize == 0 && rep.LogOffset == 0
 		chunk, size := newLogBytes(reply.LogSize, rep.LogOffset, rep.Log)
 		res, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ?, log_size = ? WHERE id = ? AND status = ? AND log_size = ?`,
 			micros(t.now.Add(t.leaseTTL)), size, attemptID, lathe.StatusRunning, reply.LogSize)
@@ -87,6 +94,7 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 			grew, err = t.insertChunk(ctx, attemptID, reply.LogSize, chunk)
 			reply.LogSize = size
 		} else {
+			whole = false
 			err = t.queryRow(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ? RETURNING log_size`,
 				micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning).Scan(&reply.LogSize)
 			if errors.Is(err, sql.ErrNoRows) {
@@ -101,10 +109,8 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 		if err != nil {
 			return err
 		}
-		for _, st := range rep.Steps {
-			if err := t.upsertStep(ctx, attemptID, st); err != nil {
-				return err
-			}
+		if err := t.upsertSteps(ctx, attemptID, rep.Steps); err != nil {
+			return err
 		}
 		if rep.Finish == nil || reply.LogSize < rep.Finish.LogSize {
 			return nil // not finished, or log bytes still missing: the agent resends from reply.LogSize
@@ -115,7 +121,14 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 				attemptID, final, lathe.ErrInvalid)
 		}
 		if rep.Finish.SHA256 != "" {
-			if err := t.checkLog(ctx, attemptID, rep.Finish.SHA256); err != nil {
+			var sum []byte
+			if whole {
+				s := sha256.Sum256(rep.Log) // the log as stored: nothing was before it
+				sum = s[:]
+			} else if sum, err = t.storedLogSum(ctx, attemptID); err != nil {
+				return err
+			}
+			if err := t.checkLog(ctx, attemptID, sum, rep.Finish.SHA256); err != nil {
 				return err
 			}
 		}
@@ -132,7 +145,7 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 			}
 			grew = true
 		}
-		o, _, err := t.endAttempt(ctx, c, attemptEnd{result: final, byAgent: true})
+		o, _, err := t.endAttempt(ctx, c, attemptEnd{result: final, byAgent: true, facts: &facts})
 		if err != nil {
 			return err
 		}
@@ -151,21 +164,52 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 	return reply, err
 }
 
-func (t *txn) upsertStep(ctx context.Context, attemptID int64, st lathe.StepReport) error {
-	if !st.Status.Valid() {
-		return fmt.Errorf("step %d: unknown status %q: %w", st.Index, st.Status, lathe.ErrInvalid)
+// stepsPerUpsert bounds the steps one statement writes; a report's steps
+// usually fit in one, and the statements stay few (one per count).
+const stepsPerUpsert = 8
+
+// upsertSteps stores the step states of a report, each inserted or, while
+// its step has not finished, updated, a few per statement. A step reported
+// twice in one report counts as the two in order: the first kept if it
+// finished the step.
+func (t *txn) upsertSteps(ctx context.Context, attemptID int64, steps []lathe.StepReport) error {
+	rows := make([]lathe.StepReport, 0, len(steps))
+	at := map[int]int{}
+	for _, st := range steps {
+		if !st.Status.Valid() {
+			return fmt.Errorf("step %d: unknown status %q: %w", st.Index, st.Status, lathe.ErrInvalid)
+		}
+		if i, ok := at[st.Index]; ok {
+			if rows[i].FinishedAt == nil {
+				rows[i] = st
+			}
+			continue
+		}
+		at[st.Index] = len(rows)
+		rows = append(rows, st)
 	}
-	_, err := t.exec(ctx, `INSERT INTO steps (attempt_id, idx, name, status, exit_code, log_start, log_end, created_at, started_at, finished_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (attempt_id, idx) DO UPDATE SET status = excluded.status, exit_code = excluded.exit_code,
-			log_end = excluded.log_end, started_at = excluded.started_at, finished_at = excluded.finished_at
-		WHERE steps.finished_at IS NULL`,
-		attemptID, st.Index, st.Name, st.Status, st.ExitCode, st.LogStart, st.LogEnd, micros(t.now),
-		nullMicros(st.StartedAt), nullMicros(st.FinishedAt))
-	if err != nil {
-		return fmt.Errorf("step %d of attempt %d: %w", st.Index, attemptID, err)
+	for len(rows) > 0 {
+		n := min(len(rows), stepsPerUpsert)
+		args := make([]any, 0, n*10)
+		for _, st := range rows[:n] {
+			args = append(args, attemptID, st.Index, st.Name, st.Status, st.ExitCode, st.LogStart, st.LogEnd, micros(t.now),
+				nullMicros(st.StartedAt), nullMicros(st.FinishedAt))
+		}
+		if _, err := t.exec(ctx, upsertStepsSQL(n), args...); err != nil {
+			return fmt.Errorf("steps of attempt %d: %w", attemptID, err)
+		}
+		rows = rows[n:]
 	}
 	return nil
+}
+
+// upsertStepsSQL is the statement that upserts n steps.
+func upsertStepsSQL(n int) string {
+	return `INSERT INTO steps (attempt_id, idx, name, status, exit_code, log_start, log_end, created_at, started_at, finished_at)
+		VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?), `, n), ", ") + `
+		ON CONFLICT (attempt_id, idx) DO UPDATE SET status = excluded.status, exit_code = excluded.exit_code,
+			log_end = excluded.log_end, started_at = excluded.started_at, finished_at = excluded.finished_at
+		WHERE steps.finished_at IS NULL`
 }
 
 // infraFailure records why an attempt failed when the infrastructure, not

@@ -334,6 +334,7 @@ func (s *Store) CancelRun(ctx context.Context, id int64) error {
 		if _, err := t.exec(ctx, `UPDATE runs SET cancel_requested = 1 WHERE id = ?`, id); err != nil {
 			return err
 		}
+		t.forgetRunHead(id)
 		if _, err := t.exec(ctx, `UPDATE attempts SET cancel_requested = 1 WHERE status = ? AND job_id IN (SELECT id FROM jobs WHERE run_id = ?)`,
 			lathe.StatusRunning, id); err != nil {
 			return err

@@ -261,6 +261,8 @@ type txn struct {
 	// what the projects of the runs advanced send (see outbox.go).
 	transitions []transition
 	outbound    map[int64]int
+	// heads are the runs lockRun locked, as it read them (see runHeadLocked).
+	heads map[int64]runHead
 	// observe is the store's (see SetObserver).
 	observe func(kind string, d time.Duration)
 }

@@ -41,6 +41,9 @@ func (t *txn) setStatusIf(ctx context.Context, e engine.Entity, id int64, from, 
 	if err := engine.Check(e, id, from, to); err != nil {
 		return err
 	}
+	if e == engine.Run {
+		t.forgetRunHead(id)
+	}
 	table, ok := statusTables[e]
 	if !ok {
 		return fmt.Errorf("%s %d: no status column", e, id)
