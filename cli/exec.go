@@ -71,7 +71,12 @@ func execBody(fs *pflag.FlagSet, env *Env) body {
 				opts.Params[p.Name] = p.Value
 			}
 		}
+		ctx, outputClosed, stop := stopOnClosedOutput(ctx)
+		defer stop()
 		res, err := local.Run(ctx, opts)
+		if outputClosed() {
+			return exitClosedOutput // quietly, as `yes | head` does
+		}
 		var invalid pipeline.ErrorList
 		var badParams pipeline.ParamErrors
 		switch {

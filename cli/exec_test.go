@@ -1,9 +1,12 @@
 package cli_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
@@ -536,4 +539,67 @@ func writeFile(t *testing.T, dir, name, content string) {
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A reader that goes away (`lathe exec | head`) stops the run as Ctrl-C
+// would, and lathe cleans up before it exits 141: no job directory, no git
+// worktree of the repository is left behind.
+func TestExecStoppedByAClosedPipeCleansUp(t *testing.T) {
+	bin := lathetest.Binary(t)
+	dir, tmp := t.TempDir(), t.TempDir()
+	writeFile(t, dir, ".lathe.yml", `
+jobs:
+  chatty:
+    steps:
+      - i=0; while [ $i -lt 100000 ]; do echo line $i; i=$((i+1)); done
+`)
+	gitIn(t, dir, "init", "-q")
+	gitIn(t, dir, "add", "-A")
+	gitIn(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "one")
+	cmd := exec.Command(bin, "exec", "--executor", "shell", "--grace", "2s")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		t.Fatalf("first line: %v", err)
+	}
+	out.Close() // the reader goes, as head does after its lines
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err = <-waited:
+	case <-time.After(60 * time.Second):
+		t.Fatal("lathe exec went on after its reader left")
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 141 {
+		t.Errorf("exit: %v, want code 141\n%s", err, stderr.String())
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in TMPDIR: %v", left)
+	}
+	if wt := gitIn(t, dir, "worktree", "list"); strings.Count(wt, "\n") != 1 {
+		t.Errorf("worktrees left:\n%s", wt)
+	}
+}
+
+// gitIn runs git in dir and returns its output, failing the test on error.
+func gitIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return string(out)
 }
