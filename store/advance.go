@@ -41,26 +41,24 @@ func (t *txn) advanceRunAfter(ctx context.Context, runID, jobID int64) error {
 	// Whoever changed the run, its watchers look again once this commits.
 	t.afterCommit = append(t.afterCommit, func(s *Store) { s.runChanged(runID) })
 
-	movable := `status = ?`
-	args := []any{runID, lathe.StatusPending}
+	movable := movableJobs
 	if cancel != 0 {
-		movable = `status IN (?, ?, ?)`
-		args = append(args, lathe.StatusQueued, lathe.StatusWaiting)
+		movable = movableJobsCanceled
 	}
 	// One statement reads what decides the path: the jobs that may move,
 	// the external stages not finished (which the engine may skip or
 	// cancel), and, when the roll-up may be skipped, the changed job and
 	// its stage. It runs under the run's lock, so it sees every writer of
 	// the run that committed before.
-	counts := `(SELECT count(*) FROM jobs WHERE run_id = ? AND ` + movable + `),
-		(SELECT count(*) FROM stages WHERE run_id = ? AND external = 1 AND status IN (?, ?))`
-	args = append(args, runID, lathe.StatusPending, lathe.StatusRunning)
+	counts := `(SELECT count(*) FROM jobs WHERE run_id = ? AND status IN ` + movable + `),
+		(SELECT count(*) FROM stages WHERE run_id = ? AND external = 1 AND status IN ` + unfinishedStages + `)`
+	args := []any{runID, runID}
 	var n, external int
 	var changed changedJob
 	shortcut := jobID != 0 && cancel == 0 && runStatus == lathe.StatusRunning && runStarted.Valid
 	if shortcut {
 		err = t.queryRow(ctx, `SELECT `+counts+`, `+changedJobCols+` FROM jobs j JOIN stages s ON s.id = j.stage_id
-			WHERE j.id = ? AND j.run_id = ?`, append(append(args, changedJobArgs...), jobID, runID)...).
+			WHERE j.id = ? AND j.run_id = ?`, append(args, jobID, runID)...).
 			Scan(append([]any{&n, &external}, changed.dest()...)...)
 	} else {
 		err = t.queryRow(ctx, `SELECT `+counts, args...).Scan(&n, &external)
@@ -77,6 +75,16 @@ func (t *txn) advanceRunAfter(ctx context.Context, runID, jobID int64) error {
 	}
 	return t.rollupRun(ctx, runID, runStatus, runStarted)
 }
+
+// The statuses advanceRunAfter counts by, written out: modernc.org/sqlite
+// prepares a statement again at every run when a status is bound as a
+// parameter here (measured: 122 µs a run bound, 46 µs written out, on a
+// run of 100 jobs), and they never vary.
+var (
+	movableJobs         = sqlStatuses(lathe.StatusPending)
+	movableJobsCanceled = sqlStatuses(lathe.StatusPending, lathe.StatusQueued, lathe.StatusWaiting)
+	unfinishedStages    = sqlStatuses(lathe.StatusPending, lathe.StatusRunning)
+)
 
 // advanceJobs reads every job of the run, asks the engine what follows, and
 // applies it.

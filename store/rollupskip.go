@@ -18,11 +18,9 @@ type changedJob struct {
 }
 
 // changedJobCols read a changedJob from jobs j joined with its stage s.
-const changedJobCols = `j.status, j.started_at, s.status, s.started_at, s.finished_at,
-	(SELECT count(*) FROM jobs x WHERE x.run_id = j.run_id AND x.stage_id = j.stage_id AND x.status IN (?, ?, ?, ?))`
-
-// changedJobArgs are changedJobCols' arguments.
-var changedJobArgs = []any{lathe.StatusPending, lathe.StatusQueued, lathe.StatusWaiting, lathe.StatusRunning}
+var changedJobCols = `j.status, j.started_at, s.status, s.started_at, s.finished_at,
+	(SELECT count(*) FROM jobs x WHERE x.run_id = j.run_id AND x.stage_id = j.stage_id AND x.status IN ` +
+	sqlStatuses(lathe.StatusPending, lathe.StatusQueued, lathe.StatusWaiting, lathe.StatusRunning) + `)`
 
 func (c *changedJob) dest() []any {
 	return []any{&c.status, &c.started, &c.stage, &c.stageStarted, &c.stageFinished, &c.stageUnfinished}
