@@ -32,48 +32,110 @@ func (t *txn) advanceRun(ctx context.Context, runID int64) error {
 // and the run as they are (see rollupUnchanged), saving the roll-up's
 // aggregate on nearly every claim and finish of a large run.
 func (t *txn) advanceRunAfter(ctx context.Context, runID, jobID int64) error {
-	head, err := t.runHeadLocked(ctx, runID)
+	// What decides the path: the run's head, the jobs that may move, the
+	// external stages not finished (which the engine may skip or cancel),
+	// and, when the roll-up may be skipped, the changed job and its stage.
+	// It is read under the run's lock, so it sees every writer of the run
+	// that committed before.
+	var p runPath
+	var err error
+	if h, ok := t.heads[runID]; ok || !t.serialized() {
+		if !ok {
+			h, err = t.readRunHead(ctx, runID)
+		}
+		delete(t.heads, runID)
+		p.head = h
+		if err == nil {
+			err = t.readRunCounts(ctx, runID, jobID, &p)
+		}
+	} else {
+		// SQLite runs one writer at a time: the head and the counts are
+		// read in one statement, with no lock to take first.
+		err = t.readRunPath(ctx, runID, jobID, &p)
+	}
 	if err != nil {
 		return err
 	}
+	head := p.head
 	cancel, runStatus, runStarted := head.cancel, head.status, head.started
 	t.noteOutbound(runID, head.outbound)
 	// Whoever changed the run, its watchers look again once this commits.
 	t.afterCommit = append(t.afterCommit, func(s *Store) { s.runChanged(runID) })
 
-	movable := movableJobs
-	if cancel != 0 {
-		movable = movableJobsCanceled
+	if p.movable() > 0 || p.external > 0 {
+		if err := t.advanceJobs(ctx, runID, cancel != 0); err != nil {
+			return err
+		}
+	} else if p.shortcut(jobID) && rollupUnchanged(p.changed, runStarted.Int64) {
+		return nil
 	}
-	// One statement reads what decides the path: the jobs that may move,
-	// the external stages not finished (which the engine may skip or
-	// cancel), and, when the roll-up may be skipped, the changed job and
-	// its stage. It runs under the run's lock, so it sees every writer of
-	// the run that committed before.
-	counts := `(SELECT count(*) FROM jobs WHERE run_id = ? AND status IN ` + movable + `),
-		(SELECT count(*) FROM stages WHERE run_id = ? AND external = 1 AND status IN ` + unfinishedStages + `)`
-	args := []any{runID, runID}
-	var n, external int
-	var changed changedJob
-	shortcut := jobID != 0 && cancel == 0 && runStatus == lathe.StatusRunning && runStarted.Valid
-	if shortcut {
-		err = t.queryRow(ctx, `SELECT `+counts+`, `+changedJobCols+` FROM jobs j JOIN stages s ON s.id = j.stage_id
-			WHERE j.id = ? AND j.run_id = ?`, append(args, jobID, runID)...).
-			Scan(append([]any{&n, &external}, changed.dest()...)...)
+	return t.rollupRun(ctx, runID, runStatus, runStarted)
+}
+
+// runPath is what advanceRunAfter decides its path by.
+type runPath struct {
+	head runHead
+	// pending counts the run's pending jobs, stopping its pending, queued
+	// and waiting ones (those a cancel ends); external its external stages
+	// not finished.
+	pending, stopping, external int
+	// changed is the changed job and its stage, read when shortcut may hold.
+	changed changedJob
+}
+
+// movable counts the jobs the engine may move: pending ones, and queued
+// or waiting ones too while the run is being canceled.
+func (p *runPath) movable() int {
+	if p.head.cancel != 0 {
+		return p.stopping
+	}
+	return p.pending
+}
+
+// shortcut says whether the roll-up may be skipped after job jobID's
+// change (see rollupUnchanged): one job changed in a running, uncanceled run.
+func (p *runPath) shortcut(jobID int64) bool {
+	return jobID != 0 && p.head.cancel == 0 && p.head.status == lathe.StatusRunning && p.head.started.Valid
+}
+
+// runCountCols reads runPath's counts of the run ? (twice) and its jobs.
+var runCountCols = `(SELECT count(*) FROM jobs WHERE run_id = ? AND status IN ` + movableJobs + `),
+	(SELECT count(*) FROM jobs WHERE run_id = ? AND status IN ` + movableJobsCanceled + `),
+	(SELECT count(*) FROM stages WHERE run_id = ? AND external = 1 AND status IN ` + unfinishedStages + `)`
+
+func (p *runPath) countDest() []any { return []any{&p.pending, &p.stopping, &p.external} }
+
+// readRunCounts reads p's counts, and the changed job when the head allows
+// the shortcut.
+func (t *txn) readRunCounts(ctx context.Context, runID, jobID int64, p *runPath) error {
+	var err error
+	if p.shortcut(jobID) {
+		err = t.queryRow(ctx, `SELECT `+runCountCols+`, `+changedJobCols+` FROM jobs j JOIN stages s ON s.id = j.stage_id
+			WHERE j.id = ? AND j.run_id = ?`, runID, runID, runID, jobID, runID).
+			Scan(append(p.countDest(), p.changed.dest()...)...)
 	} else {
-		err = t.queryRow(ctx, `SELECT `+counts, args...).Scan(&n, &external)
+		err = t.queryRow(ctx, `SELECT `+runCountCols, runID, runID, runID).Scan(p.countDest()...)
 	}
 	if err != nil {
 		return fmt.Errorf("jobs of run %d: %w", runID, err)
 	}
-	if n > 0 || external > 0 {
-		if err := t.advanceJobs(ctx, runID, cancel != 0); err != nil {
-			return err
-		}
-	} else if shortcut && rollupUnchanged(changed, runStarted.Int64) {
-		return nil
+	return nil
+}
+
+// readRunPath reads all of p in one statement, the changed job whenever
+// there is one. It takes no lock: only for a database with one writer.
+func (t *txn) readRunPath(ctx context.Context, runID, jobID int64, p *runPath) error {
+	var err error
+	if jobID != 0 {
+		err = t.queryRow(ctx, `SELECT `+runHeadCols+`, `+runCountCols+`, `+changedJobCols+`
+			FROM runs JOIN jobs j ON j.id = ? AND j.run_id = runs.id JOIN stages s ON s.id = j.stage_id
+			WHERE runs.id = ?`, runID, runID, runID, jobID, runID).
+			Scan(append(append(p.head.dest(), p.countDest()...), p.changed.dest()...)...)
+	} else {
+		err = t.queryRow(ctx, `SELECT `+runHeadCols+`, `+runCountCols+` FROM runs WHERE runs.id = ?`, runID, runID, runID, runID).
+			Scan(append(p.head.dest(), p.countDest()...)...)
 	}
-	return t.rollupRun(ctx, runID, runStatus, runStarted)
+	return notFoundOrNil(err, "run", runID)
 }
 
 // The statuses advanceRunAfter counts by, written out: modernc.org/sqlite
@@ -247,7 +309,7 @@ func (t *txn) serialized() bool { return t.d.lockRun == "" }
 //
 // It reads what advanceRun needs of the run in the same statement and
 // keeps it for the run's next advance in this transaction (see
-// runHeadLocked): a claim or a finish then locks and reads the run in one
+// advanceRunAfter): a claim or a finish then locks and reads the run in one
 // round trip instead of two.
 func (t *txn) lockRun(ctx context.Context, runID int64) error {
 	h, err := t.readRunHead(ctx, runID)
@@ -289,7 +351,7 @@ type runHead struct {
 }
 
 // runHeadCols reads a runHead from runs (see dest).
-const runHeadCols = `cancel_requested, status, started_at, (SELECT outbound FROM projects WHERE id = runs.project_id)`
+const runHeadCols = `runs.cancel_requested, runs.status, runs.started_at, (SELECT outbound FROM projects WHERE id = runs.project_id)`
 
 func (h *runHead) dest() []any { return []any{&h.cancel, &h.status, &h.started, &h.outbound} }
 
@@ -303,17 +365,6 @@ func (t *txn) readRunHead(ctx context.Context, runID int64) (runHead, error) {
 		return h, notFound(err, "run", runID)
 	}
 	return h, nil
-}
-
-// runHeadLocked is the run's head under its lock: the one lockRun read, if
-// nothing in this transaction wrote the run since (see forgetRunHead), or
-// read now. It is used once: an advance may change the run.
-func (t *txn) runHeadLocked(ctx context.Context, runID int64) (runHead, error) {
-	if h, ok := t.heads[runID]; ok {
-		delete(t.heads, runID)
-		return h, nil
-	}
-	return t.readRunHead(ctx, runID)
 }
 
 // forgetRunHead drops the head lockRun kept once the transaction writes
