@@ -1,6 +1,9 @@
 package git
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -67,4 +70,23 @@ func sshEnv(args []string) []string {
 // shellQuote quotes s for sh, which runs GIT_SSH_COMMAND.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// WriteSSHFiles writes a private key and known_hosts lines into a new
+// private temporary directory (mode 0700, files 0600) and returns it with
+// the SSH that uses them (accept-new: see SSH.Strict). The caller
+// removes the directory.
+func WriteSSHFiles(key []byte, knownHosts string) (string, SSH, error) {
+	dir, err := os.MkdirTemp("", "lathe-ssh-")
+	if err != nil {
+		return "", SSH{}, fmt.Errorf("SSH key file: %w", err)
+	}
+	ssh := SSH{KeyFile: filepath.Join(dir, "id"), KnownHosts: filepath.Join(dir, "known_hosts")}
+	for path, b := range map[string][]byte{ssh.KeyFile: key, ssh.KnownHosts: []byte(knownHosts)} {
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			os.RemoveAll(dir)
+			return "", SSH{}, fmt.Errorf("SSH key file: %w", err)
+		}
+	}
+	return dir, ssh, nil
 }

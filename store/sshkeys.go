@@ -117,22 +117,24 @@ func (s *Store) ProjectKnownHosts(ctx context.Context, projectID int64) (string,
 	return kh, nil
 }
 
-// PinKnownHosts stores the host keys first seen for a project's
-// repository host, unless some are pinned already: trust on first use
-// never replaces a pinned key. ForgetKnownHosts clears them.
-func (s *Store) PinKnownHosts(ctx context.Context, projectID int64, knownHosts string) error {
+// SetProjectKnownHosts stores the known_hosts lines of a project's
+// repository hosts. The server adds a host's key the first time it meets
+// the host and never changes one it holds (see trigger.SSHHold), so this
+// only ever grows the list; ForgetKnownHosts clears it.
+func (s *Store) SetProjectKnownHosts(ctx context.Context, projectID int64, knownHosts string) error {
 	return s.tx(ctx, func(t *txn) error {
 		_, err := t.exec(ctx, `INSERT INTO project_known_hosts (project_id, known_hosts, updated_at)
-			VALUES (?, ?, ?) ON CONFLICT (project_id) DO NOTHING`, projectID, knownHosts, micros(t.now))
+			VALUES (?, ?, ?) ON CONFLICT (project_id) DO UPDATE SET known_hosts = excluded.known_hosts, updated_at = excluded.updated_at`,
+			projectID, knownHosts, micros(t.now))
 		if err != nil {
-			return fmt.Errorf("pin known hosts of project %d: %w", projectID, err)
+			return fmt.Errorf("store known hosts of project %d: %w", projectID, err)
 		}
 		return nil
 	})
 }
 
 // ForgetKnownHosts removes the host keys pinned for a project (its URL
-// changed host, or its host's key changed): the next contact pins anew.
+// host's key changed for a good reason): the next contact trusts anew.
 func (s *Store) ForgetKnownHosts(ctx context.Context, projectID int64) error {
 	return s.tx(ctx, func(t *txn) error {
 		if _, err := t.exec(ctx, `DELETE FROM project_known_hosts WHERE project_id = ?`, projectID); err != nil {
