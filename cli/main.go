@@ -56,6 +56,7 @@ func commandTree(env *Env) []*cobra.Command {
 		agentsCmd(env),
 		secretsCmd(env),
 		encryptCmd(env),
+		sshKeyCmd(env),
 		execCmd(env),
 		lintCmd(env),
 		planCmd(env),
