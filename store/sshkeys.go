@@ -13,7 +13,9 @@ import (
 // secret. They are apart from the project keys that seal secrets.
 
 // projectSSHKeyAD is the identity of a project's SSH key row.
-func projectSSHKeyAD(projectID int64) []byte { return fmt.Appendf(nil, "project:%d/ssh-key", projectID) }
+func projectSSHKeyAD(projectID int64) []byte {
+	return fmt.Appendf(nil, "project:%d/ssh-key", projectID)
+}
 
 // serverSSHKeyAD is the identity of the server's SSH key row.
 var serverSSHKeyAD = []byte("server/ssh-key")
