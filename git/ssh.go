@@ -44,7 +44,7 @@ func (s SSH) Command() string {
 	}
 	return "ssh -i " + shellQuote(s.KeyFile) + " -o IdentitiesOnly=yes -o BatchMode=yes -o IdentityAgent=none" +
 		" -o UserKnownHostsFile=" + shellQuote(s.KnownHosts) + " -o GlobalKnownHostsFile=/dev/null" +
-		" -o StrictHostKeyChecking=" + check + " -o UpdateHostKeys=no"
+		" -o StrictHostKeyChecking=" + check + " -o UpdateHostKeys=no -o HashKnownHosts=no"
 }
 
 // WithSSH returns the hold with git's contact over SSH made as s says.
