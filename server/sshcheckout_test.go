@@ -187,6 +187,18 @@ func TestSSHRepositoryIsReadWithTheProjectKey(t *testing.T) {
 		t.Errorf("host keys trusted after the first contact: exit %d, %q; want sshd's key", code, known)
 	}
 
+	// Another project naming the same URL with its own key, which the
+	// host does not let in, cannot read what the first project's key
+	// fetched, even at a commit the server already holds.
+	l.Project(t, "copycat", url)
+	if code, _ := adminCLI(l, "project", "ssh-key", "copycat"); code != 0 {
+		t.Fatalf("lathe project ssh-key copycat: exit %d", code)
+	}
+	err := l.Client.Do(context.Background(), http.MethodPost, "/api/v1/projects/copycat/runs", map[string]string{"ref": run.Commit, "pipeline": "ci"}, nil)
+	if client.StatusOf(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "Permission denied (publickey)") {
+		t.Errorf("another project's run at a commit the first one fetched: %v; want 400, its key refused", err)
+	}
+
 	// The key leaves authorized_keys between the trigger and the checkout
 	// (the server's key stays: the project's own key is the one used).
 	lathetest.Commit(t, work, map[string]string{"hello.txt": "second\n"})
@@ -215,7 +227,7 @@ func TestSSHRepositoryIsReadWithTheProjectKey(t *testing.T) {
 	if _, now := adminCLI(l, "project", "ssh-key", "priv"); now != rotated {
 		t.Errorf("key after the rotation = %q, want the rotated %q", now, rotated)
 	}
-	err := l.Client.Do(context.Background(), http.MethodPost, "/api/v1/projects/priv/runs", map[string]string{"pipeline": "ci"}, nil)
+	err = l.Client.Do(context.Background(), http.MethodPost, "/api/v1/projects/priv/runs", map[string]string{"pipeline": "ci"}, nil)
 	if client.StatusOf(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "Permission denied (publickey)") {
 		t.Errorf("run after the rotation with only the old key authorized: %v; want 400, the key refused", err)
 	}

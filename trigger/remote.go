@@ -60,8 +60,8 @@ func CloneURL(k *secret.Keyring, shown, sealed string) (string, error) {
 
 // mirror is p's mirror, once the policy allows p's URL now, and the hold
 // that keeps git's contact with the remote to what was checked (with p's
-// SSH key for an SSH URL). The caller calls done once git is through with
-// the remote.
+// SSH key for an SSH URL, and then a mirror of that key's alone). The
+// caller calls done once git is through with the remote.
 func (s *Service) mirror(ctx context.Context, p *lathe.Project) (_ *git.Mirror, _ git.Hold, done func(), _ error) {
 	hold, err := s.Policy.Check(ctx, p.URL, p.URLByAdmin)
 	if err != nil {
@@ -71,8 +71,9 @@ func (s *Service) mirror(ctx context.Context, p *lathe.Project) (_ *git.Mirror, 
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("project %s: %w", p.Name, err)
 	}
-	if hold, done, err = s.sshHold(ctx, p, hold); err != nil {
+	hold, identity, done, err := s.sshHold(ctx, p, hold)
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	return s.Mirrors.For(u), hold, done, nil
+	return s.Mirrors.ForIdentity(u, identity), hold, done, nil
 }

@@ -2,6 +2,8 @@ package trigger
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -95,22 +97,24 @@ func CheckoutKey(ctx context.Context, st *store.Store, k *secret.Keyring, projec
 // when p's URL is an SSH URL: the key and the project's known hosts, in a
 // private temporary directory. done removes the directory, first storing
 // the host keys met for the first time.
-func (s *Service) sshHold(ctx context.Context, p *lathe.Project, hold git.Hold) (_ git.Hold, done func(), err error) {
+// identity names the key (a digest of it) for git.Mirrors.ForIdentity.
+func (s *Service) sshHold(ctx context.Context, p *lathe.Project, hold git.Hold) (_ git.Hold, identity string, done func(), err error) {
 	if !git.IsSSH(p.URL) {
-		return hold, func() {}, nil
+		return hold, "", func() {}, nil
 	}
 	key, err := CheckoutKey(ctx, s.Store, s.Keys, p.ID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("project %s: the SSH key for %s: %w", p.Name, git.Redact(p.URL), err)
+		return nil, "", nil, fmt.Errorf("project %s: the SSH key for %s: %w", p.Name, git.Redact(p.URL), err)
 	}
 	known, err := s.Store.ProjectKnownHosts(ctx, p.ID)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	dir, ssh, err := git.WriteSSHFiles(key, known)
 	if err != nil {
-		return nil, nil, fmt.Errorf("project %s: %w", p.Name, err)
+		return nil, "", nil, fmt.Errorf("project %s: %w", p.Name, err)
 	}
+	sum := sha256.Sum256(key)
 	done = func() {
 		defer os.RemoveAll(dir)
 		b, err := os.ReadFile(ssh.KnownHosts)
@@ -121,7 +125,7 @@ func (s *Service) sshHold(ctx context.Context, p *lathe.Project, hold git.Hold) 
 			}
 		}
 	}
-	return hold.WithSSH(ssh), done, nil
+	return hold.WithSSH(ssh), "ssh-key:" + hex.EncodeToString(sum[:16]), done, nil
 }
 
 // log is the service's logger.
