@@ -1,8 +1,10 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
+	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/trigger"
 )
 
@@ -26,11 +28,22 @@ func writeText(w http.ResponseWriter, text string) {
 
 // getProjectSSHKey serves the project's SSH public key, an authorized_keys
 // line, making the key pair on first use.
+// Only an owner's request makes it: a project without a key of its own is
+// read with the server's, and a reader must not switch it to a new key
+// that the repository host does not know yet.
 func (s *Server) getProjectSSHKey(w http.ResponseWriter, r *http.Request) error {
 	if s.keys == nil {
 		return s.noSSHKeys()
 	}
-	pub, err := trigger.ProjectSSHKey(r.Context(), s.store, s.keys, projectOf(r), false)
+	p := projectOf(r)
+	pub, err := s.store.ProjectSSHPublicKey(r.Context(), p.ID)
+	if errors.Is(err, lathe.ErrNotFound) {
+		if principal(r.Context()).Role.Rank() < lathe.RoleOwner.Rank() {
+			return problemf(http.StatusNotFound, "project %s has no SSH key of its own: it reads its repository with the server's key "+
+				"(GET /api/v1/ssh-key.pub, `lathe ssh-key`); an owner of the project makes it one by asking for this key", p.Name)
+		}
+		pub, err = trigger.ProjectSSHKey(r.Context(), s.store, s.keys, p, false)
+	}
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -159,9 +160,29 @@ func TestSSHRepositoryIsReadWithTheProjectKey(t *testing.T) {
 	url := fmt.Sprintf("ssh://root@127.0.0.1:%d%s", d.port, bare)
 	l.Project(t, "priv", url)
 
+	// A reader cannot make the project a key (which would replace the
+	// server's as the one used); once an owner made it, readers see it.
+	l.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"name": "rita", "password": "rita-password"}, nil)
+	l.Do(t, http.MethodPut, "/api/v1/projects/priv/members/users/rita", map[string]string{"role": "read"}, nil)
+	rita := l.ClientAs(t, login(t, l, "rita", "rita-password"))
+	readKey := func() (string, error) {
+		resp, err := rita.Request(context.Background(), http.MethodGet, "/api/v1/projects/priv/ssh-key.pub", nil, nil)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	if _, err := readKey(); client.StatusOf(err) != http.StatusNotFound || !strings.Contains(err.Error(), "server's key") {
+		t.Errorf("a reader asking for a project key not made yet: %v; want 404 pointing at the server's key", err)
+	}
 	code, projectKey := adminCLI(l, "project", "ssh-key", "priv")
 	if code != 0 || !strings.HasPrefix(projectKey, "ssh-ed25519 ") {
 		t.Fatalf("lathe project ssh-key: exit %d, %q; want an ssh-ed25519 authorized_keys line", code, projectKey)
+	}
+	if key, err := readKey(); err != nil || key != projectKey {
+		t.Errorf("a reader asking for the project's key: %q, %v; want %q", key, err, projectKey)
 	}
 	code, serverKey := adminCLI(l, "ssh-key")
 	if code != 0 || !strings.HasPrefix(serverKey, "ssh-ed25519 ") || serverKey == projectKey {
