@@ -66,6 +66,15 @@ func TestS3SharedBucket(t *testing.T) {
 	if err := a.RemoveUnfinished(); err != nil {
 		t.Errorf("remove unfinished: %v", err)
 	}
+	// With no region given, the store is asked where the bucket is.
+	t.Setenv("AWS_REGION", "")
+	anyRegion := opts
+	anyRegion.Region = ""
+	if c, err := NewS3(ctx, anyRegion); err != nil {
+		t.Errorf("no region: %v", err)
+	} else if got := get(t, c.Sub("artifacts"), "5/x", 0, -1); got != "from a" {
+		t.Errorf("with the store's region, reads %q", got)
+	}
 
 	missing := opts
 	missing.Bucket = "absent"

@@ -260,7 +260,7 @@ func splitShell(line string) [][]string {
 // synopses name them (--job JOB).
 func checkCommand(words []string) error {
 	env := &Env{Getenv: func(string) string { return "" }, Stdout: new(bytes.Buffer), Stderr: new(bytes.Buffer)}
-	root := newRoot(env)
+	root := newRoot(env, nil)
 	words = normalizeArgs(env, root, words)
 	cmd, rest, err := root.Find(words)
 	if err != nil {

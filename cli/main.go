@@ -26,66 +26,97 @@ type Env struct {
 	lazy  map[*cobra.Command]func() // the flag declarations not made yet
 }
 
+// topLevel is every top-level command, by the name a command line gives
+// it, with how to build it: Main builds only the one a line names (see
+// newRoot), the whole tree when the line names none of them (help,
+// completion, a typo that needs "did you mean").
+var topLevel = []struct {
+	name string
+	make func(env *Env) *cobra.Command
+}{
+	{"up", func(env *Env) *cobra.Command { return ownsSignals(upCmd(env)) }},
+	{"server", func(env *Env) *cobra.Command { return ownsSignals(serverCmd(env)) }},
+	{"agent", func(env *Env) *cobra.Command { return ownsSignals(agentCmd(env)) }},
+	{"project", func(env *Env) *cobra.Command { return projectCmd(env) }},
+	{"pipelines", func(env *Env) *cobra.Command { return pipelinesCmd(env) }},
+	{"stored-pipeline", func(env *Env) *cobra.Command { return storedPipelineCmd(env) }},
+	{"roles", func(env *Env) *cobra.Command { return rolesCmd(env) }},
+	{"run", func(env *Env) *cobra.Command { return ownsSignals(runCmd(env)) }},
+	{"runs", func(env *Env) *cobra.Command { return runsCmd(env) }},
+	{"jobs", func(env *Env) *cobra.Command { return jobsCmd(env) }},
+	{"status", func(env *Env) *cobra.Command { return statusCmd(env) }},
+	{"history", func(env *Env) *cobra.Command { return historyCmd(env) }},
+	{"logs", func(env *Env) *cobra.Command { return ownsSignals(logsCmd(env)) }},
+	{"cancel", func(env *Env) *cobra.Command { return cancelCmd(env) }},
+	{"rerun", func(env *Env) *cobra.Command { return rerunCmd(env) }},
+	{"approve", func(env *Env) *cobra.Command {
+		return gateCmd(env, "approve", "approve a job waiting at its approval gate, so it runs", "approved: queued")
+	}},
+	{"reject", func(env *Env) *cobra.Command {
+		return gateCmd(env, "reject", "reject a job waiting at its approval gate: it is canceled and its dependents skipped", "rejected: canceled")
+	}},
+	{"hooks", func(env *Env) *cobra.Command { return hooksCmd(env) }},
+	{"forge", func(env *Env) *cobra.Command { return forgeCmd(env) }},
+	{"login", func(env *Env) *cobra.Command { return loginCmd(env) }},
+	{"logout", func(env *Env) *cobra.Command { return logoutCmd(env) }},
+	{"user", func(env *Env) *cobra.Command { return userCmd(env) }},
+	{"token", func(env *Env) *cobra.Command { return tokenCmd(env) }},
+	{"team", func(env *Env) *cobra.Command { return teamCmd(env) }},
+	{"agents", func(env *Env) *cobra.Command { return agentsCmd(env) }},
+	{"secrets", func(env *Env) *cobra.Command { return secretsCmd(env) }},
+	{"encrypt", func(env *Env) *cobra.Command { return encryptCmd(env) }},
+	{"ssh-key", func(env *Env) *cobra.Command { return sshKeyCmd(env) }},
+	{"exec", func(env *Env) *cobra.Command { return execCmd(env) }},
+	{"lint", func(env *Env) *cobra.Command { return lintCmd(env) }},
+	{"plan", func(env *Env) *cobra.Command { return planCmd(env) }},
+	{"artifacts", func(env *Env) *cobra.Command { return artifactsCmd(env) }},
+	{"tool", func(env *Env) *cobra.Command { return toolCmd(env) }},
+	{"semaphores", func(env *Env) *cobra.Command { return semaphoresCmd(env) }},
+	{"hold", func(env *Env) *cobra.Command { return holdCmd(env) }},
+	{"promote", func(env *Env) *cobra.Command { return promoteCmd(env) }},
+	{"dequeue", func(env *Env) *cobra.Command { return dequeueCmd(env) }},
+	{"sequence", func(env *Env) *cobra.Command { return sequenceCmd(env) }},
+	{"tests", func(env *Env) *cobra.Command { return testsCmd(env) }},
+	{"issues", func(env *Env) *cobra.Command { return issuesCmd(env) }},
+	{"builds", func(env *Env) *cobra.Command { return buildsCmd(env) }},
+	{"stats", func(env *Env) *cobra.Command { return statsCmd(env) }},
+	{"stage", func(env *Env) *cobra.Command { return stageCmd(env) }},
+	{"release", func(env *Env) *cobra.Command { return releaseCmd(env) }},
+	{"deploy", func(env *Env) *cobra.Command { return deployCmd(env) }},
+	{"rollback", func(env *Env) *cobra.Command { return rollbackCmd(env) }},
+	{"environments", func(env *Env) *cobra.Command { return environmentsCmd(env) }},
+	{"deployments", func(env *Env) *cobra.Command { return deploymentsCmd(env) }},
+	{"envvars", func(env *Env) *cobra.Command { return envVarsCmd(env) }},
+	{"version", func(env *Env) *cobra.Command { return versionCmd(env) }},
+}
+
 // commandTree is every top-level command.
 func commandTree(env *Env) []*cobra.Command {
-	return []*cobra.Command{
-		ownsSignals(upCmd(env)),
-		ownsSignals(serverCmd(env)),
-		ownsSignals(agentCmd(env)),
-		projectCmd(env),
-		pipelinesCmd(env),
-		storedPipelineCmd(env),
-		rolesCmd(env),
-		ownsSignals(runCmd(env)),
-		runsCmd(env),
-		jobsCmd(env),
-		statusCmd(env),
-		historyCmd(env),
-		ownsSignals(logsCmd(env)),
-		cancelCmd(env),
-		rerunCmd(env),
-		gateCmd(env, "approve", "approve a job waiting at its approval gate, so it runs", "approved: queued"),
-		gateCmd(env, "reject", "reject a job waiting at its approval gate: it is canceled and its dependents skipped", "rejected: canceled"),
-		hooksCmd(env),
-		forgeCmd(env),
-		loginCmd(env),
-		logoutCmd(env),
-		userCmd(env),
-		tokenCmd(env),
-		teamCmd(env),
-		agentsCmd(env),
-		secretsCmd(env),
-		encryptCmd(env),
-		sshKeyCmd(env),
-		execCmd(env),
-		lintCmd(env),
-		planCmd(env),
-		artifactsCmd(env),
-		toolCmd(env),
-		semaphoresCmd(env),
-		holdCmd(env),
-		promoteCmd(env),
-		dequeueCmd(env),
-		sequenceCmd(env),
-		testsCmd(env),
-		issuesCmd(env),
-		buildsCmd(env),
-		statsCmd(env),
-		stageCmd(env),
-		releaseCmd(env),
-		deployCmd(env),
-		rollbackCmd(env),
-		environmentsCmd(env),
-		deploymentsCmd(env),
-		envVarsCmd(env),
-		versionCmd(env),
+	cmds := make([]*cobra.Command, len(topLevel))
+	for i, c := range topLevel {
+		cmds[i] = c.make(env)
 	}
+	return cmds
+}
+
+// commandFor is the top-level command args[0] names, alone; nil when it
+// names none (a flag, help, a typo).
+func commandFor(env *Env, args []string) *cobra.Command {
+	if len(args) == 0 {
+		return nil
+	}
+	for _, c := range topLevel {
+		if c.name == args[0] {
+			return c.make(env)
+		}
+	}
+	return nil
 }
 
 // Main runs the lathe command and returns its exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}
-	root := newRoot(env)
+	root := newRoot(env, args[1:])
 	ctx := context.Background()
 	if cmd, _, err := root.Find(args[1:]); err != nil || cmd.Annotations["signals"] != "own" {
 		var stop context.CancelFunc
@@ -97,7 +128,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // Run runs one command line (without the program name).
 func Run(ctx context.Context, args []string, env *Env) int {
-	return execute(ctx, newRoot(env), args, env)
+	return execute(ctx, newRoot(env, args), args, env)
 }
 
 // stdinLines is env.Stdin buffered for reading lines, the same reader for

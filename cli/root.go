@@ -89,9 +89,12 @@ func ownsSignals(cmd *cobra.Command) *cobra.Command {
 	return cmd
 }
 
-// newRoot builds the command tree. It does no I/O: flags only read their
-// environment defaults through env.Getenv.
-func newRoot(env *Env) *cobra.Command {
+// newRoot builds the command tree for the command line args (without the
+// program name): the root with only the top-level command args names, or
+// with every command when it names none. Building the whole tree costs
+// more than all else `lathe exec` does before its first step. It does no
+// I/O: flags only read their environment defaults through env.Getenv.
+func newRoot(env *Env, args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "lathe",
 		Short: "Lathe — CI/CD server",
@@ -113,7 +116,11 @@ func newRoot(env *Env) *cobra.Command {
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	root.AddCommand(commandTree(env)...)
+	if cmd := commandFor(env, args); cmd != nil {
+		root.AddCommand(cmd)
+	} else {
+		root.AddCommand(commandTree(env)...)
+	}
 	return root
 }
 

@@ -28,10 +28,19 @@ func BenchmarkHelpFloor(b *testing.B) {
 	}
 }
 
-// BenchmarkNewRoot is building the command tree alone.
+// BenchmarkNewRoot is building the whole command tree alone.
 func BenchmarkNewRoot(b *testing.B) {
 	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
 	for b.Loop() {
-		newRoot(env)
+		newRoot(env, nil)
+	}
+}
+
+// BenchmarkNewRootExec is building the tree for `lathe exec …`: the root
+// and the one command the line names.
+func BenchmarkNewRootExec(b *testing.B) {
+	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
+	for b.Loop() {
+		newRoot(env, []string{"exec", "--dir", "."})
 	}
 }

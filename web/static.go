@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"path"
+	"sync"
 )
 
 //go:embed static
@@ -13,8 +14,10 @@ var staticFS embed.FS
 
 // staticVersion is a hash of every static file: it is in their URLs
 // (/static/VERSION/lathe.js), so a browser may keep them for a year and
-// still never runs an old script against new pages.
-var staticVersion = func() string {
+// still never runs an old script against new pages. It is computed on
+// first use, not at package initialisation: every lathe process (exec,
+// lint, the client commands) links this package, few serve a page.
+var staticVersion = sync.OnceValue(func() string {
 	h := sha256.New()
 	entries, err := staticFS.ReadDir("static")
 	if err != nil {
@@ -26,9 +29,9 @@ var staticVersion = func() string {
 		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
-}()
+})
 
-func staticPath(name string) string { return "/static/" + staticVersion + "/" + name }
+func staticPath(name string) string { return "/static/" + staticVersion() + "/" + name }
 
 var staticTypes = map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
 	".svg": "image/svg+xml"}
@@ -41,13 +44,14 @@ func (h *Handler) static(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || path.Base(name) != name {
 		return &Error{Status: http.StatusNotFound, Detail: "There is no file " + name + "."}
 	}
-	if r.PathValue("version") == staticVersion {
+	version := staticVersion()
+	if r.PathValue("version") == version {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
-	w.Header().Set("ETag", `"`+staticVersion+`"`)
-	if r.Header.Get("If-None-Match") == `"`+staticVersion+`"` {
+	w.Header().Set("ETag", `"`+version+`"`)
+	if r.Header.Get("If-None-Match") == `"`+version+`"` {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
