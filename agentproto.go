@@ -20,21 +20,32 @@ type Assignment struct {
 	JobID     int64  `json:"job_id"`
 	RunID     int64  `json:"run_id"`
 	Project   string `json:"project"`
+	// ProjectID is the project's ID, for the server.
+	ProjectID int64  `json:"-"`
 	RepoURL   string `json:"repo_url"`
 	// RepoCredentials are the project URL's sealed credentials; the server
 	// opens them into RepoURL for the agent that claims the job.
-	RepoCredentials string    `json:"-"`
-	Pipeline        string    `json:"pipeline"`
-	RunNumber       int64     `json:"run_number"`
-	Stage           string    `json:"stage"`
-	Job             string    `json:"job"`
-	Commit          string    `json:"commit"`
-	Ref             string    `json:"ref"`
-	Branch          string    `json:"branch"`
-	Event           string    `json:"event"`
-	Env             []EnvVar  `json:"env"`
-	Steps           []StepDef `json:"steps"`
-	TimeoutSec      int64     `json:"timeout_sec"`
+	RepoCredentials string `json:"-"`
+	// SSHKey is the private key (OpenSSH PEM) the checkout uses when
+	// RepoURL is an SSH URL: the project's own, else the server's. The
+	// agent keeps it in a private file outside the workspace for the
+	// checkout alone; no step sees it. Untrusted jobs get none.
+	SSHKey string `json:"ssh_key,omitempty"`
+	// SSHKnownHosts are the host keys the server met at the repository's
+	// host (known_hosts lines, trusted on first use): the checkout accepts
+	// no other.
+	SSHKnownHosts string    `json:"ssh_known_hosts,omitempty"`
+	Pipeline      string    `json:"pipeline"`
+	RunNumber     int64     `json:"run_number"`
+	Stage         string    `json:"stage"`
+	Job           string    `json:"job"`
+	Commit        string    `json:"commit"`
+	Ref           string    `json:"ref"`
+	Branch        string    `json:"branch"`
+	Event         string    `json:"event"`
+	Env           []EnvVar  `json:"env"`
+	Steps         []StepDef `json:"steps"`
+	TimeoutSec    int64     `json:"timeout_sec"`
 	// Container, when set, runs the job in a container.
 	Container *JobContainer `json:"container,omitempty"`
 	// Secrets are the values of the secrets the job names, resolved by the

@@ -98,14 +98,19 @@ func reusable(as *lathe.Assignment) bool {
 // workspace, moved there, when there is one the job may take, else as a
 // fresh worktree.
 func (a *Agent) checkoutWorkspace(ctx context.Context, mirror *git.Mirror, as *lathe.Assignment, commit, ws string, log *slog.Logger) error {
+	hold, done, err := checkoutHold(as)
+	if err != nil {
+		return err
+	}
+	defer done()
 	ref := as.Ref
 	if !reusable(as) {
-		return mirror.CheckoutRef(ctx, ref, commit, ws)
+		return mirror.CheckoutRefHeld(ctx, ref, commit, ws, hold)
 	}
 	if idle := a.idle.take(idleKey(as)); idle != "" {
 		err := mirror.MoveWorktree(idle, ws)
 		if err == nil {
-			err = mirror.CheckoutAgain(ctx, ref, commit, ws)
+			err = mirror.CheckoutAgainHeld(ctx, ref, commit, ws, hold)
 		}
 		if err == nil {
 			return nil
@@ -117,7 +122,7 @@ func (a *Agent) checkoutWorkspace(ctx context.Context, mirror *git.Mirror, as *l
 			}
 		}
 	}
-	return mirror.CheckoutRef(ctx, ref, commit, ws)
+	return mirror.CheckoutRefHeld(ctx, ref, commit, ws, hold)
 }
 
 // keepIdle cleans the finished attempt's workspace ws and keeps it as the

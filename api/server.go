@@ -338,6 +338,14 @@ func (s *Server) routes() []Route {
 		{"DELETE /api/v1/projects/{project}/secrets/{name}", projectOwner, s.deleteSecret},
 		{"PATCH /api/v1/projects/{project}/secrets/{name}", projectOwner, s.patchSecret},
 		{"GET /api/v1/projects/{project}/key.pub", projectRead, s.getProjectKey},
+		// SSH keys for private repositories: public keys to whoever may
+		// read the project (or any user: the server's); a rotation and
+		// the trusted host keys' reset to its owner.
+		{"GET /api/v1/projects/{project}/ssh-key.pub", projectRead, s.getProjectSSHKey},
+		{"POST /api/v1/projects/{project}/ssh-key/rotate", projectOwner, s.rotateProjectSSHKey},
+		{"GET /api/v1/projects/{project}/ssh-known-hosts", projectRead, s.getKnownHosts},
+		{"DELETE /api/v1/projects/{project}/ssh-known-hosts", projectOwner, s.deleteKnownHosts},
+		{"GET /api/v1/ssh-key.pub", authenticated, s.getServerSSHKey},
 		{"GET /api/v1/secrets", adminOnly, s.listSecrets},
 		{"POST /api/v1/secrets", adminOnly, s.createSecret},
 		{"GET /api/v1/secrets/{name}", adminOnly, s.getSecret},

@@ -65,6 +65,7 @@ var topLevel = []struct {
 	{"agents", func(env *Env) *cobra.Command { return agentsCmd(env) }},
 	{"secrets", func(env *Env) *cobra.Command { return secretsCmd(env) }},
 	{"encrypt", func(env *Env) *cobra.Command { return encryptCmd(env) }},
+	{"ssh-key", func(env *Env) *cobra.Command { return sshKeyCmd(env) }},
 	{"exec", func(env *Env) *cobra.Command { return execCmd(env) }},
 	{"lint", func(env *Env) *cobra.Command { return lintCmd(env) }},
 	{"plan", func(env *Env) *cobra.Command { return planCmd(env) }},

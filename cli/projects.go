@@ -129,8 +129,8 @@ func projectCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	return group("project", "manage projects: create, list, get, update, delete; members and their roles", "",
-		create, list, get, update, del, membersCmd(env))
+	return group("project", "manage projects: create, list, get, update, delete; members and their roles; SSH keys", "",
+		create, list, get, update, del, membersCmd(env), projectSSHKeyCmd(env))
 }
 
 func pipelinesCmd(env *Env) *cobra.Command {

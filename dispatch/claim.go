@@ -93,7 +93,8 @@ func (s *Service) Claim(ctx context.Context, a Actor, c ClaimRequest, end time.T
 }
 
 // deliver completes a claimed assignment with what only the agent that
-// runs it may see: its secrets and the repository's credentials.
+// runs it may see: its secrets and the repository's credentials or SSH
+// key.
 func (s *Service) deliver(ctx context.Context, agent *lathe.Agent, as *lathe.Assignment) (*lathe.Assignment, error) {
 	as, err := s.withEnvironment(ctx, as)
 	if err != nil {
@@ -103,6 +104,9 @@ func (s *Service) deliver(ctx context.Context, agent *lathe.Agent, as *lathe.Ass
 		return nil, err
 	}
 	if as.RepoURL, err = trigger.CloneURL(s.keys, as.RepoURL, as.RepoCredentials); err != nil {
+		return nil, err
+	}
+	if as, err = s.withSSHKey(ctx, as); err != nil {
 		return nil, err
 	}
 	s.log.Debug("job claimed", "agent", agent.Name, "job_id", as.JobID, "attempt_id", as.AttemptID)

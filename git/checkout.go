@@ -21,6 +21,12 @@ func (m *Mirror) Checkout(ctx context.Context, commit, dir string) error {
 // fetched alone, as a pull request's head (refs/pull/N/head) must be,
 // since the mirror does not keep such refs.
 func (m *Mirror) CheckoutRef(ctx context.Context, ref, commit, dir string) error {
+	return m.CheckoutRefHeld(ctx, ref, commit, dir, nil)
+}
+
+// CheckoutRefHeld is CheckoutRef contacting the remote, when it must, as
+// hold says (a private key for SSH: Hold.WithSSH).
+func (m *Mirror) CheckoutRefHeld(ctx context.Context, ref, commit, dir string, hold Hold) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.ensure(ctx); err != nil {
@@ -36,7 +42,7 @@ func (m *Mirror) CheckoutRef(ctx context.Context, ref, commit, dir string) error
 		if m.has(ctx, commit) {
 			return fmt.Errorf("checkout %s: %w", commit, err)
 		}
-		if err := m.fetchFor(ctx, ref, commit); err != nil {
+		if err := m.fetchFor(ctx, ref, commit, hold); err != nil {
 			return err
 		}
 		if err := add(); err != nil {
@@ -49,13 +55,13 @@ func (m *Mirror) CheckoutRef(ctx context.Context, ref, commit, dir string) error
 // fetchFor brings commit, which ref pointed at, into the mirror: every
 // branch and tag, then ref alone when they did not bring it (a pull
 // request's head). Callers hold m.mu.
-func (m *Mirror) fetchFor(ctx context.Context, ref, commit string) error {
-	if err := m.fetch(ctx, nil); err != nil {
+func (m *Mirror) fetchFor(ctx context.Context, ref, commit string, hold Hold) error {
+	if err := m.fetch(ctx, hold); err != nil {
 		return err
 	}
 	if !m.has(ctx, commit) && strings.HasPrefix(ref, "refs/") && !strings.HasPrefix(ref, "refs/heads/") &&
 		!strings.HasPrefix(ref, "refs/tags/") {
-		if _, err := run(ctx, m.Dir, "fetch", "--quiet", "--no-tags", "--end-of-options", m.URL, ref); err != nil {
+		if _, err := run(ctx, m.Dir, hold.args("fetch", "--quiet", "--no-tags", "--end-of-options", m.URL, ref)...); err != nil {
 			return fmt.Errorf("fetch %s from %s: %w", ref, Redact(m.URL), err)
 		}
 	}

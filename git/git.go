@@ -46,15 +46,25 @@ type Mirrors struct {
 }
 
 // For returns the mirror of url, creating its handle on first use.
-func (ms *Mirrors) For(url string) *Mirror {
+func (ms *Mirrors) For(url string) *Mirror { return ms.ForIdentity(url, "") }
+
+// ForIdentity returns the mirror of url as read with one identity (an SSH
+// key's fingerprint; "" for none): what one key fetched is never served
+// to a project that reads the same URL with another key, which might not
+// be allowed to read it.
+func (ms *Mirrors) ForIdentity(url, identity string) *Mirror {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	if ms.m == nil {
 		ms.m = map[string]*Mirror{}
 	}
-	m, ok := ms.m[url]
+	key := url
+	if identity != "" {
+		key = url + "\x00" + identity
+	}
+	m, ok := ms.m[key]
 	if !ok {
-		sum := sha256.Sum256([]byte(url))
+		sum := sha256.Sum256([]byte(key))
 		// Absolute: git runs with its working directory set to the mirror
 		// or its parent, where a relative path would point elsewhere.
 		dir, err := filepath.Abs(ms.Dir)
@@ -62,7 +72,7 @@ func (ms *Mirrors) For(url string) *Mirror {
 			dir = ms.Dir
 		}
 		m = &Mirror{Dir: filepath.Join(dir, hex.EncodeToString(sum[:8])+".git"), URL: url}
-		ms.m[url] = m
+		ms.m[key] = m
 	}
 	return m
 }
@@ -81,6 +91,7 @@ func run(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, gitPath(), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "LC_ALL=C")
+	cmd.Env = append(cmd.Env, sshEnv(args)...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := childwait.Run(cmd); err != nil {

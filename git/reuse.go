@@ -49,6 +49,11 @@ func (m *Mirror) CleanWorktree(ctx context.Context, dir string) error {
 // CleanWorktree cleaned: every tracked file as the commit has it, nothing
 // else. As with CheckoutRef, a commit the mirror lacks is fetched.
 func (m *Mirror) CheckoutAgain(ctx context.Context, ref, commit, dir string) error {
+	return m.CheckoutAgainHeld(ctx, ref, commit, dir, nil)
+}
+
+// CheckoutAgainHeld is CheckoutAgain contacting the remote as hold says.
+func (m *Mirror) CheckoutAgainHeld(ctx context.Context, ref, commit, dir string, hold Hold) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	co := func() error {
@@ -58,7 +63,7 @@ func (m *Mirror) CheckoutAgain(ctx context.Context, ref, commit, dir string) err
 		if m.has(ctx, commit) {
 			return fmt.Errorf("checkout %s: %w", commit, err)
 		}
-		if err := m.fetchFor(ctx, ref, commit); err != nil {
+		if err := m.fetchFor(ctx, ref, commit, hold); err != nil {
 			return err
 		}
 		if err := co(); err != nil {

@@ -435,11 +435,11 @@ func (t *txn) assignment(ctx context.Context, jobID int64) (*lathe.Assignment, e
 	var env, steps, secrets, reports, container string
 	err := t.queryRow(ctx, `SELECT j.id, j.attempt, j.run_id, p.name, p.url, p.url_credentials, r.pipeline, COALESCE(r.branch_number, r.number), s.name, j.name,
 			r.commit_sha, r.ref, r.branch, r.event, j.env, j.steps, j.timeout_sec, j.secrets, r.untrusted,
-			r.pipeline_from_api, j.reports, j.environment, j.container
+			r.pipeline_from_api, j.reports, j.environment, j.container, p.id
 		FROM jobs j JOIN runs r ON r.id = j.run_id JOIN projects p ON p.id = r.project_id JOIN stages s ON s.id = j.stage_id
 		WHERE j.id = ?`, jobID).Scan(&as.JobID, &as.Attempt, &as.RunID, &as.Project, &as.RepoURL, &as.RepoCredentials, &as.Pipeline, &as.RunNumber,
 		&as.Stage, &as.Job, &as.Commit, &as.Ref, &as.Branch, &as.Event, &env, &steps, &as.TimeoutSec, &secrets, &as.Untrusted,
-		&as.FromAPI, &reports, &as.Environment, &container)
+		&as.FromAPI, &reports, &as.Environment, &container, &as.ProjectID)
 	if err != nil {
 		return nil, fmt.Errorf("load job %d: %w", jobID, err)
 	}

@@ -193,7 +193,7 @@ func openRow(k Sealer, keyID, text string, ad []byte) ([]byte, error) {
 
 // sealedRow is one stored ciphertext: where it lives and how to open it.
 type sealedRow struct {
-	table string // "secrets", "project_keys", "forges", "hook_secrets", "webhooks", "environment_variables" or "secret_key_check"
+	table string // "secrets", "project_keys", "forges", "hook_secrets", "webhooks", "environment_variables", "project_ssh_keys", "server_ssh_key" or "secret_key_check"
 	key   int64  // the row's id (secrets, forges, projects for hook_secrets), project_id (project_keys) or 1
 	keyID string
 	text  string
@@ -252,6 +252,9 @@ func (t *txn) sealedRows(ctx context.Context, onePerKey bool) ([]sealedRow, erro
 		return nil, err
 	}
 	if out, err = t.sealedEnvironmentRows(ctx, out, onePerKey); err != nil {
+		return nil, err
+	}
+	if out, err = t.sealedSSHKeyRows(ctx, out, onePerKey); err != nil {
 		return nil, err
 	}
 	var r sealedRow
@@ -338,6 +341,10 @@ func (s *Store) ReencryptSecrets(ctx context.Context, k Sealer) (int, error) {
 				q = `UPDATE webhooks SET key_id = ?, secret = ? WHERE id = ?`
 			case "environment_variables":
 				q = `UPDATE environment_variables SET key_id = ?, value = ? WHERE id = ?`
+			case "project_ssh_keys":
+				q = `UPDATE project_ssh_keys SET key_id = ?, private_key = ? WHERE project_id = ?`
+			case "server_ssh_key":
+				q = `UPDATE server_ssh_key SET key_id = ?, private_key = ? WHERE id = ?`
 			default:
 				q = `UPDATE secret_key_check SET key_id = ?, ciphertext = ? WHERE id = ?`
 			}

@@ -13,10 +13,11 @@ func (s *Service) HasCommit(ctx context.Context, p *lathe.Project, commit string
 	if !git.IsCommitID(commit) {
 		return false, nil
 	}
-	m, hold, err := s.mirror(ctx, p)
+	m, hold, done, err := s.mirror(ctx, p)
 	if err != nil {
 		return false, err
 	}
+	defer done()
 	if _, err := m.ResolveHeld(ctx, commit, hold); err != nil {
 		return false, nil
 	}

@@ -74,10 +74,11 @@ func (s *Service) resolve(ctx context.Context, p *lathe.Project, ref string) (gi
 	if ref == "" {
 		ref = p.DefaultBranch
 	}
-	m, hold, err := s.mirror(ctx, p)
+	m, hold, done, err := s.mirror(ctx, p)
 	if err != nil {
 		return git.Ref{}, err
 	}
+	defer done()
 	r, err := m.ResolveHeld(ctx, ref, hold)
 	if err != nil {
 		return git.Ref{}, fmt.Errorf("%w: %v", lathe.ErrInvalid, err)

@@ -92,10 +92,11 @@ func (s *Service) changed(ctx context.Context, p *lathe.Project, pl string, ref 
 	if err != nil || base == "" || base == ref.Commit {
 		return nil
 	}
-	m, _, err := s.mirror(ctx, p)
+	m, _, done, err := s.mirror(ctx, p)
 	if err != nil {
 		return nil
 	}
+	defer done()
 	files, err := m.ChangedFiles(ctx, base, ref.Commit)
 	if err != nil {
 		return nil
@@ -110,10 +111,11 @@ func (s *Service) changedSinceMergeBase(ctx context.Context, p *lathe.Project, r
 	if ref.Branch == "" {
 		return nil
 	}
-	m, hold, err := s.mirror(ctx, p)
+	m, hold, done, err := s.mirror(ctx, p)
 	if err != nil {
 		return nil
 	}
+	defer done()
 	target, err := m.ResolveHeld(ctx, ref.Branch, hold)
 	if err != nil {
 		return nil

@@ -59,15 +59,21 @@ func CloneURL(k *secret.Keyring, shown, sealed string) (string, error) {
 }
 
 // mirror is p's mirror, once the policy allows p's URL now, and the hold
-// that keeps git's contact with the remote to what was checked.
-func (s *Service) mirror(ctx context.Context, p *lathe.Project) (*git.Mirror, git.Hold, error) {
+// that keeps git's contact with the remote to what was checked (with p's
+// SSH key for an SSH URL, and then a mirror of that key's alone). The
+// caller calls done once git is through with the remote.
+func (s *Service) mirror(ctx context.Context, p *lathe.Project) (_ *git.Mirror, _ git.Hold, done func(), _ error) {
 	hold, err := s.Policy.Check(ctx, p.URL, p.URLByAdmin)
 	if err != nil {
-		return nil, nil, fmt.Errorf("project %s: %w: %v", p.Name, lathe.ErrInvalid, err)
+		return nil, nil, nil, fmt.Errorf("project %s: %w: %v", p.Name, lathe.ErrInvalid, err)
 	}
 	u, err := CloneURL(s.Keys, p.URL, p.URLCredentials)
 	if err != nil {
-		return nil, nil, fmt.Errorf("project %s: %w", p.Name, err)
+		return nil, nil, nil, fmt.Errorf("project %s: %w", p.Name, err)
 	}
-	return s.Mirrors.For(u), hold, nil
+	hold, identity, done, err := s.sshHold(ctx, p, hold)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return s.Mirrors.ForIdentity(u, identity), hold, done, nil
 }

@@ -66,10 +66,11 @@ func (s *Service) poll(ctx context.Context, ps []*lathe.Project) error {
 }
 
 func (s *Service) pollProject(ctx context.Context, p *lathe.Project) error {
-	m, hold, err := s.mirror(ctx, p)
+	m, hold, done, err := s.mirror(ctx, p)
 	if err != nil {
 		return err
 	}
+	defer done()
 	heads, err := m.Heads(ctx, hold)
 	if err != nil {
 		return err

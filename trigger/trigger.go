@@ -80,10 +80,11 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 	if ref == "" {
 		ref = p.DefaultBranch
 	}
-	m, hold, err := s.mirror(ctx, p)
+	m, hold, done, err := s.mirror(ctx, p)
 	if err != nil {
 		return git.Ref{}, nil, err
 	}
+	defer done()
 	r, err := m.ResolveHeld(ctx, ref, hold)
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("%w: %v", lathe.ErrInvalid, err)
@@ -96,10 +97,11 @@ func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (
 // ref: the mirror fetches that commit alone, and the remote is not asked
 // where the ref points now.
 func (s *Service) PipelinesAt(ctx context.Context, p *lathe.Project, ref, commit string) (git.Ref, []*pipeline.Pipeline, error) {
-	m, hold, err := s.mirror(ctx, p)
+	m, hold, done, err := s.mirror(ctx, p)
 	if err != nil {
 		return git.Ref{}, nil, err
 	}
+	defer done()
 	r, err := m.FetchCommit(ctx, ref, commit, hold)
 	if err != nil {
 		return git.Ref{}, nil, fmt.Errorf("%w: %v", lathe.ErrInvalid, err)
