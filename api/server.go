@@ -8,6 +8,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -128,10 +129,11 @@ func (s *Server) Instrument(wrap func(pattern string, h http.Handler) http.Handl
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := s.requestIDs.of(r)
-	w.Header().Set(RequestIDHeader, id)
-	r = r.WithContext(withRequestLog(r.Context(), s.log, id))
-	s.mux.ServeHTTP(w, r)
+	st := &requestState{log: s.log}
+	st.id[0] = s.requestIDs.of(r)
+	// As Header().Set would, with no slice of its own (the key is canonical).
+	w.Header()[RequestIDHeader] = st.id[:]
+	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 }
 
 // unrouted answers a request no route takes: the mux's 404, or 405 with an
@@ -167,17 +169,6 @@ func (u *unroutedWriter) Write(b []byte) (int, error) {
 		u.WriteHeader(http.StatusNotFound)
 	}
 	return len(b), nil
-}
-
-type loggerKey struct{}
-
-// slogFrom is the logger for lines about r: they carry its request ID and
-// the run, job, attempt or stage its path names.
-func slogFrom(r *http.Request) *slog.Logger {
-	if l, ok := r.Context().Value(loggerKey{}).(requestLog); ok {
-		return l.log.With(requestAttrs(r, l.id)...)
-	}
-	return slog.Default()
 }
 
 // Route is one endpoint: its method-and-path pattern, what it needs of its
