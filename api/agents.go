@@ -247,7 +247,7 @@ func (c agentChange) check() (store.AgentChange, error) {
 }
 
 func queryBool(r *http.Request, name string) (*bool, error) {
-	v := r.URL.Query().Get(name)
+	v := queryValue(r, name)
 	if v == "" {
 		return nil, nil
 	}
