@@ -18,6 +18,9 @@ type requestState struct {
 	// it points at caller.
 	principal *Principal
 	caller    Principal
+	// agentToken is the hash of the agent credential the guard admitted
+	// (see reloadAgent): each wake of a claim reads the agent again by it.
+	agentToken string
 }
 
 type stateKey struct{}
@@ -35,12 +38,46 @@ func withRequestLog(ctx context.Context, log *slog.Logger, id string) context.Co
 }
 
 // slogFrom is the logger for lines about r: they carry its request ID and
-// the run, job, attempt or stage its path names.
+// the run, job, attempt or stage its path names. Those are found only for
+// a line that is written: a Debug line with Debug off costs nothing more.
 func slogFrom(r *http.Request) *slog.Logger {
 	if st := stateOf(r); st != nil {
-		return st.log.With(requestAttrs(r, st.id[0])...)
+		return slog.New(requestHandler{Handler: st.log.Handler(), r: r, id: st.id[0]})
 	}
 	return slog.Default()
+}
+
+// requestHandler puts a request's attributes (requestAttrs) first on each
+// record it handles, as Logger.With would, once the record is known to be
+// logged.
+type requestHandler struct {
+	slog.Handler
+	r  *http.Request
+	id string
+}
+
+func (h requestHandler) Handle(ctx context.Context, rec slog.Record) error {
+	out := slog.NewRecord(rec.Time, rec.Level, rec.Message, rec.PC)
+	out.Add(requestAttrs(h.r, h.id)...)
+	rec.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(a)
+		return true
+	})
+	return h.Handler.Handle(ctx, out)
+}
+
+// WithAttrs and WithGroup give the request's attributes to the handler
+// first, so that they stay outside any group, as with Logger.With.
+func (h requestHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return h.eager().WithAttrs(as)
+}
+
+func (h requestHandler) WithGroup(name string) slog.Handler {
+	return h.eager().WithGroup(name)
+}
+
+func (h requestHandler) eager() slog.Handler {
+	return slog.New(h.Handler).With(requestAttrs(h.r, h.id)...).Handler()
 }
 
 // newPrincipal is the empty caller the guard fills in for r: the one its
