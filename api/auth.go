@@ -201,18 +201,22 @@ func (s *Server) guardAgent(rt Route, w http.ResponseWriter, r *http.Request) er
 	if token == "" {
 		return unauthorized(w, "missing agent credential: send Authorization: Bearer <agent token>")
 	}
-	a, err := s.store.AgentByToken(r.Context(), auth.Hash(token))
+	hash := auth.Hash(token)
+	a, err := s.store.AgentByToken(r.Context(), hash)
 	if err != nil {
 		if !errors.Is(err, lathe.ErrNotFound) {
 			return err
 		}
-		if _, _, uerr := s.store.Authenticate(r.Context(), auth.Hash(token)); uerr == nil {
+		if _, _, uerr := s.store.Authenticate(r.Context(), hash); uerr == nil {
 			return forbidden("needs an agent credential: user tokens cannot call the agent protocol")
 		}
 		return unauthorized(w, "unknown agent credential")
 	}
 	p := newPrincipal(r)
 	p.Agent = a
+	if st := stateOf(r); st != nil {
+		st.agentToken = hash // for reloadAgent
+	}
 	return rt.Handler(w, withPrincipal(r, p))
 }
 
