@@ -214,6 +214,9 @@ func idle(a *lathe.Agent) string {
 
 // reloadAgent reads the calling agent again by its credential.
 func (s *Server) reloadAgent(ctx context.Context, r *http.Request) (*lathe.Agent, error) {
+	if st := stateOf(r); st != nil && st.agentToken != "" {
+		return s.store.AgentByToken(ctx, st.agentToken)
+	}
 	_, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	return s.store.AgentByToken(ctx, auth.Hash(strings.TrimSpace(token)))
 }
@@ -247,7 +250,7 @@ func (c agentChange) check() (store.AgentChange, error) {
 }
 
 func queryBool(r *http.Request, name string) (*bool, error) {
-	v := r.URL.Query().Get(name)
+	v := queryValue(r, name)
 	if v == "" {
 		return nil, nil
 	}

@@ -113,14 +113,13 @@ func as(r *http.Request, act func(context.Context, dispatch.Actor, int64) error)
 	return func(ctx context.Context, id int64) error { return act(ctx, a, id) }
 }
 
-type principalKey struct{}
-
+// principal is the caller the guard admitted (an empty Principal on a
+// public route).
 func principal(ctx context.Context) *Principal {
-	p, _ := ctx.Value(principalKey{}).(*Principal)
-	if p == nil {
-		return &Principal{}
+	if st, _ := ctx.Value(stateKey{}).(*requestState); st != nil && st.principal != nil {
+		return st.principal
 	}
-	return p
+	return &Principal{}
 }
 
 // credential returns the bearer token, or the session cookie for user
@@ -165,7 +164,7 @@ func (s *Server) guard(rt Route) handler {
 		if rt.Needs == agentAuth {
 			return s.guardAgent(rt, w, r)
 		}
-		p := &Principal{}
+		p := newPrincipal(r)
 		if token, fromCookie := credential(r, true); token != "" {
 			if fromCookie {
 				if err := checkCSRF(r); err != nil {
@@ -192,7 +191,7 @@ func (s *Server) guard(rt Route) handler {
 				return err
 			}
 		}
-		return rt.Handler(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		return rt.Handler(w, withPrincipal(r, p))
 	}
 }
 
@@ -202,18 +201,23 @@ func (s *Server) guardAgent(rt Route, w http.ResponseWriter, r *http.Request) er
 	if token == "" {
 		return unauthorized(w, "missing agent credential: send Authorization: Bearer <agent token>")
 	}
-	a, err := s.store.AgentByToken(r.Context(), auth.Hash(token))
+	hash := auth.Hash(token)
+	a, err := s.store.AgentByToken(r.Context(), hash)
 	if err != nil {
 		if !errors.Is(err, lathe.ErrNotFound) {
 			return err
 		}
-		if _, _, uerr := s.store.Authenticate(r.Context(), auth.Hash(token)); uerr == nil {
+		if _, _, uerr := s.store.Authenticate(r.Context(), hash); uerr == nil {
 			return forbidden("needs an agent credential: user tokens cannot call the agent protocol")
 		}
 		return unauthorized(w, "unknown agent credential")
 	}
-	p := &Principal{Agent: a}
-	return rt.Handler(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	p := newPrincipal(r)
+	p.Agent = a
+	if st := stateOf(r); st != nil {
+		st.agentToken = hash // for reloadAgent
+	}
+	return rt.Handler(w, withPrincipal(r, p))
 }
 
 // authenticateUser fills p from a user's token or session, or refuses with

@@ -39,7 +39,7 @@ func buildFilter(r *http.Request) (store.BuildFilter, error) {
 
 // queryTime reads an optional RFC 3339 time.
 func queryTime(r *http.Request, name string) (time.Time, error) {
-	v := r.URL.Query().Get(name)
+	v := queryValue(r, name)
 	if v == "" {
 		return time.Time{}, nil
 	}

@@ -154,7 +154,7 @@ func pathID(r *http.Request, name string) (int64, error) {
 
 // queryInt parses an optional integer query parameter within [lo, hi].
 func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, error) {
-	v := r.URL.Query().Get(name)
+	v := queryValue(r, name)
 	if v == "" {
 		return def, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -79,11 +80,12 @@ func routeQueries(doc []byte) (map[string][]string, error) {
 func onlyDeclaredQuery(pattern string, allowed []string, h handler) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var unknown []string
-		for name := range r.URL.Query() {
-			if !slices.Contains(allowed, name) {
+		queryPairs(r.URL.RawQuery, func(name, _ string) bool {
+			if !slices.Contains(allowed, name) && !slices.Contains(unknown, name) {
 				unknown = append(unknown, name)
 			}
-		}
+			return true
+		})
 		if len(unknown) > 0 {
 			slices.Sort(unknown)
 			accepts := "no query parameters"
@@ -95,4 +97,42 @@ func onlyDeclaredQuery(pattern string, allowed []string, h handler) handler {
 		}
 		return h(w, r)
 	}
+}
+
+// queryPairs calls fn with each name and value of the raw query that
+// url.ParseQuery keeps, unescaped, in order, until fn returns false. Unlike
+// URL.Query it builds no map: a request's query is read where it is needed,
+// with nothing allocated unless a name or value is escaped.
+func queryPairs(raw string, fn func(name, value string) bool) {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue // ParseQuery skips these too
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(name)
+		if err != nil {
+			continue
+		}
+		if value, err = url.QueryUnescape(value); err != nil {
+			continue
+		}
+		if !fn(name, value) {
+			return
+		}
+	}
+}
+
+// queryValue is r.URL.Query().Get(name), without building the map.
+func queryValue(r *http.Request, name string) string {
+	var v string
+	queryPairs(r.URL.RawQuery, func(n, value string) bool {
+		if n == name {
+			v = value
+			return false
+		}
+		return true
+	})
+	return v
 }

@@ -1,10 +1,8 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,7 +36,8 @@ func (g *requestIDs) of(r *http.Request) string {
 	if id := r.Header.Get(RequestIDHeader); validRequestID(id) {
 		return id
 	}
-	return g.prefix + strconv.FormatUint(g.n.Add(1), 36)
+	var b [maxRequestID]byte
+	return string(strconv.AppendUint(append(b[:0], g.prefix...), g.n.Add(1), 36))
 }
 
 // validRequestID accepts 1–64 letters, digits, '.', '_', ':' and '-'.
@@ -53,19 +52,6 @@ func validRequestID(id string) bool {
 		}
 	}
 	return true
-}
-
-// requestLog is what a request's context carries for its log lines: the
-// server's logger and the request's ID; slogFrom adds both, and the IDs
-// of the run, job, attempt or stage the route's path names.
-type requestLog struct {
-	log *slog.Logger
-	id  string
-}
-
-// withRequestLog gives ctx the request's logger and ID (see slogFrom).
-func withRequestLog(ctx context.Context, log *slog.Logger, id string) context.Context {
-	return context.WithValue(ctx, loggerKey{}, requestLog{log: log, id: id})
 }
 
 // pathIDs names the log attribute of a path value by the segment before it

@@ -18,7 +18,8 @@ func TestRequestIDsInAnswersAndLogs(t *testing.T) {
 	ids := newRequestIDs()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/runs/{id}/jobs/{job}", func(w http.ResponseWriter, r *http.Request) {
-		slogFrom(r).Info("looked")
+		slogFrom(r).Info("looked", "k", "v")
+		slogFrom(r).WithGroup("g").Info("grouped", "k", "v")
 	})
 	mux.HandleFunc("GET /api/v1/agent/attempts/{id}/report", func(w http.ResponseWriter, r *http.Request) {
 		slogFrom(r).Info("reported")
@@ -48,7 +49,8 @@ func TestRequestIDsInAnswersAndLogs(t *testing.T) {
 	}
 	out := logs.String()
 	for _, want := range []string{
-		"msg=looked request_id=" + made + " run_id=7 job_id=9",
+		"msg=looked request_id=" + made + " run_id=7 job_id=9 k=v",
+		"msg=grouped request_id=" + made + " run_id=7 job_id=9 g.k=v",
 		"msg=reported request_id=lb-4f2a:1 attempt_id=12",
 	} {
 		if !strings.Contains(out, want) {

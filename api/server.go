@@ -8,6 +8,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -34,6 +35,10 @@ type Server struct {
 	// hosts decodes the agents' host-info headers (see claimWhenAllowed).
 	hosts hostHeaders
 	mux   *http.ServeMux
+	// bare routes as mux does, with no catch-all (see unrouted).
+	bare *http.ServeMux
+	// queries are the query parameters each route pattern declares.
+	queries map[string][]string
 	// agentsNeedAuthorization registers new agents unauthorized (see RequireAgentAuthorization).
 	agentsNeedAuthorization atomic.Bool
 	// keys seal and open secrets (see SetKeyring); nil: secrets are off.
@@ -73,7 +78,7 @@ func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{store: st, trigger: tr, dispatch: dispatch.New(st, tr, log), log: log, mux: http.NewServeMux(), requestIDs: newRequestIDs(),
+	s := &Server{store: st, trigger: tr, dispatch: dispatch.New(st, tr, log), log: log, requestIDs: newRequestIDs(),
 		logins: newLimiter(loginBurst, loginEvery), badTokens: newLimiter(badTokenBurst, badTokenEvery),
 		hasher: auth.NewHasher(min(runtime.NumCPU(), maxHashSlots), hashWait)}
 	if err := checkRoutes(s.routes()); err != nil {
@@ -83,34 +88,60 @@ func New(st *store.Store, tr *trigger.Service, log *slog.Logger) *Server {
 	if err != nil {
 		panic(err) // a mistake in the embedded document, not in any input
 	}
+	s.queries = queries
+	s.mux = s.newMux(nil)
+	// bare has the routes and nothing else: unrouted asks it whether a
+	// path that no route takes exists for other methods (405) or not (404).
+	s.bare = http.NewServeMux()
 	for _, r := range s.routes() {
-		r.Handler = onlyDeclaredQuery(r.Pattern, queries[r.Pattern], r.Handler)
-		// The guard runs first on every route; the handler's error, or the
-		// guard's refusal, is answered as problem+json by handler.ServeHTTP.
-		s.mux.Handle(r.Pattern, s.guard(r))
+		s.bare.Handle(r.Pattern, http.NotFoundHandler())
 	}
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := s.requestIDs.of(r)
-	w.Header().Set(RequestIDHeader, id)
-	r = r.WithContext(withRequestLog(r.Context(), s.log, id))
-	h, pattern := s.mux.Handler(r)
-	if pattern == "" {
-		// No route: the mux answers 404, or 405 with an Allow header when
-		// the path exists for other methods. Keep its status and headers,
-		// but answer in problem+json like every other error.
-		h.ServeHTTP(&unroutedWriter{ResponseWriter: w, r: r}, r)
-		return
+// newMux routes each request to its route's handler, wrapped by wrap when
+// set, and every request no route takes to unrouted. The route is looked up
+// once per request, by the mux; what needs it (the guard, the query check,
+// the metrics) has it from the handler it wraps.
+func (s *Server) newMux(wrap func(pattern string, h http.Handler) http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, r := range s.routes() {
+		r.Handler = onlyDeclaredQuery(r.Pattern, s.queries[r.Pattern], r.Handler)
+		// The guard runs first on every route; the handler's error, or the
+		// guard's refusal, is answered as problem+json by handler.ServeHTTP.
+		var h http.Handler = s.guard(r)
+		if wrap != nil {
+			h = wrap(r.Pattern, h)
+		}
+		mux.Handle(r.Pattern, h)
 	}
-	s.mux.ServeHTTP(w, r)
+	// The catch-all matches only what no route does (a route's pattern is
+	// always more specific).
+	mux.HandleFunc("/", s.unrouted)
+	return mux
 }
 
-// RoutePattern is the route pattern r matches ("" for none), for metrics.
-func (s *Server) RoutePattern(r *http.Request) string {
-	_, p := s.mux.Handler(r)
-	return p
+// Instrument wraps the handler of every route in wrap(pattern, handler):
+// the metrics learn a request's route there, with no lookup of their own.
+// Call it before serving.
+func (s *Server) Instrument(wrap func(pattern string, h http.Handler) http.Handler) {
+	s.mux = s.newMux(wrap)
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st := &requestState{log: s.log}
+	st.id[0] = s.requestIDs.of(r)
+	// As Header().Set would, with no slice of its own (the key is canonical).
+	w.Header()[RequestIDHeader] = st.id[:]
+	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+}
+
+// unrouted answers a request no route takes: the mux's 404, or 405 with an
+// Allow header when the path exists for other methods, with their status
+// and headers, but in problem+json like every other error.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+	h, _ := s.bare.Handler(r)
+	h.ServeHTTP(&unroutedWriter{ResponseWriter: w, r: r}, r)
 }
 
 // unroutedWriter turns the mux's plain-text 404 and 405 into problem+json.
@@ -138,17 +169,6 @@ func (u *unroutedWriter) Write(b []byte) (int, error) {
 		u.WriteHeader(http.StatusNotFound)
 	}
 	return len(b), nil
-}
-
-type loggerKey struct{}
-
-// slogFrom is the logger for lines about r: they carry its request ID and
-// the run, job, attempt or stage its path names.
-func slogFrom(r *http.Request) *slog.Logger {
-	if l, ok := r.Context().Value(loggerKey{}).(requestLog); ok {
-		return l.log.With(requestAttrs(r, l.id)...)
-	}
-	return slog.Default()
 }
 
 // Route is one endpoint: its method-and-path pattern, what it needs of its

@@ -21,7 +21,7 @@ var (
 // queryList reads a comma-separated query parameter whose values must be
 // among allowed.
 func queryList(r *http.Request, name string, allowed []string) ([]string, error) {
-	v := r.URL.Query().Get(name)
+	v := queryValue(r, name)
 	if v == "" {
 		return nil, nil
 	}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +26,8 @@ type metrics struct {
 	httpDur  *prometheus.HistogramVec
 	inflight *prometheus.GaugeVec
 	bytesIn  *prometheus.CounterVec
+	// other measures the requests no route takes (web pages, 404s).
+	other *routeMetrics
 }
 
 // newMetrics registers the replica's metrics; s must have its store, API
@@ -47,51 +51,102 @@ func newMetrics(s *Server) *metrics {
 	m.reg.MustRegister(m.httpDur, m.inflight, m.bytesIn,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newStoreCollector(s))
+	m.other = m.newRoute("other")
 	return m
 }
 
-// wrap measures every request h serves. route names a request's pattern
-// ("" when none matched).
-func (m *metrics) wrap(h http.Handler, route func(*http.Request) string) http.Handler {
+// wrap measures every request h serves: as route "other" until a route's
+// handler (see route) takes the request to its own metrics.
+func (m *metrics) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pattern := route(r)
-		if pattern == "" {
-			pattern = "other"
-		}
 		start := time.Now()
-		g := m.inflight.WithLabelValues(pattern)
-		g.Inc()
-		rec := &statusWriter{ResponseWriter: w}
+		rec := &statusWriter{ResponseWriter: w, route: m.other}
+		rec.route.inflight().Inc()
 		defer func() {
-			g.Dec()
+			rm := rec.route
+			rm.inflight().Dec()
 			if r.ContentLength > 0 {
-				m.bytesIn.WithLabelValues(pattern).Add(float64(r.ContentLength))
+				rm.bytesIn().Add(float64(r.ContentLength))
 			}
-			m.httpDur.WithLabelValues(pattern, codeText(rec.code)).Observe(time.Since(start).Seconds())
+			rm.observe(rec.code, time.Since(start))
 		}()
 		h.ServeHTTP(rec, r)
 	})
 }
 
-// codes are the status codes' texts, made once.
-var codes sync.Map
+// route wraps the handler of the route pattern (see api.Server.Instrument):
+// a request it serves is measured under the pattern, through handles
+// looked up once for the route rather than once per request.
+func (m *metrics) route(pattern string, h http.Handler) http.Handler {
+	rm := m.newRoute(pattern)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rec, ok := w.(*statusWriter); ok && rec.route != rm {
+			rec.route.inflight().Dec()
+			rec.route = rm
+			rm.inflight().Inc()
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
-func codeText(code int) string {
+// routeMetrics are one route's series. Each is made at its first use, as
+// WithLabelValues would make it: a route never called shows none.
+type routeMetrics struct {
+	inflight func() prometheus.Gauge
+	bytesIn  func() prometheus.Counter
+	dur      prometheus.ObserverVec // curried with the route
+	mu       sync.Mutex
+	// codes are the duration observers of the codes seen so far, a few
+	// per route, read without the lock (copied on write under mu).
+	codes atomic.Pointer[[]codeObserver]
+}
+
+type codeObserver struct {
+	code int
+	o    prometheus.Observer
+}
+
+func (m *metrics) newRoute(pattern string) *routeMetrics {
+	return &routeMetrics{
+		inflight: sync.OnceValue(func() prometheus.Gauge { return m.inflight.WithLabelValues(pattern) }),
+		bytesIn:  sync.OnceValue(func() prometheus.Counter { return m.bytesIn.WithLabelValues(pattern) }),
+		dur:      m.httpDur.MustCurryWith(prometheus.Labels{"route": pattern}),
+	}
+}
+
+// observe records a request's duration under its status code.
+func (rm *routeMetrics) observe(code int, d time.Duration) {
 	if code == 0 {
 		code = http.StatusOK
 	}
-	if s, ok := codes.Load(code); ok {
-		return s.(string)
+	if cs := rm.codes.Load(); cs != nil {
+		for _, c := range *cs {
+			if c.code == code {
+				c.o.Observe(d.Seconds())
+				return
+			}
+		}
 	}
-	s := strconv.Itoa(code)
-	codes.Store(code, s)
-	return s
+	rm.mu.Lock()
+	var cs []codeObserver
+	if p := rm.codes.Load(); p != nil {
+		cs = *p
+	}
+	o := rm.dur.WithLabelValues(strconv.Itoa(code))
+	if !slices.ContainsFunc(cs, func(c codeObserver) bool { return c.code == code }) {
+		cs = append(slices.Clip(cs), codeObserver{code, o})
+		rm.codes.Store(&cs)
+	}
+	rm.mu.Unlock()
+	o.Observe(d.Seconds())
 }
 
 // statusWriter records the status code written.
 type statusWriter struct {
 	http.ResponseWriter
 	code int
+	// route is whose metrics the request counts in (see metrics.route).
+	route *routeMetrics
 }
 
 func (w *statusWriter) WriteHeader(code int) {

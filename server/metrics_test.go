@@ -43,6 +43,15 @@ func TestMetrics(t *testing.T) {
 		if r := l.Wait(t, run.ID, 60*time.Second); r.Status != "success" {
 			t.Fatalf("run %s", r.Status)
 		}
+		// A request no route takes counts as route "other".
+		resp, err := http.Get(l.URL + "/api/v1/no-such-route")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("GET /api/v1/no-such-route: %s", resp.Status)
+		}
 		var body string
 		for range 200 {
 			body = scrape()
@@ -61,6 +70,9 @@ func TestMetrics(t *testing.T) {
 			"lathe_agents_online 1",
 			"lathe_leader 1",
 			`lathe_http_request_duration_seconds_count{code="201",route="POST /api/v1/projects"} 1`,
+			`lathe_http_request_duration_seconds_count{code="404",route="other"} 1`,
+			`lathe_http_request_bytes_total{route="POST /api/v1/projects"}`,
+			`lathe_http_requests_in_flight{route="POST /api/v1/agent/claim"}`,
 			"go_sql_open_connections",
 			"lathe_http_requests_in_flight",
 		} {

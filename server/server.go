@@ -365,13 +365,14 @@ func (s *Server) setup(ctx context.Context) error {
 		return fmt.Errorf("tools: %w", err)
 	}
 	s.metrics = newMetrics(s)
+	s.API.Instrument(s.metrics.route)
 	if err := s.listenMetrics(); err != nil {
 		s.ln.Close()
 		return err
 	}
 	s.http = &http.Server{
 		// The web UI answers its pages and hands /api/… to the API.
-		Handler:           s.metrics.wrap(web.New(s.API, s.cfg.Log), s.API.RoutePattern),
+		Handler:           s.metrics.wrap(web.New(s.API, s.cfg.Log)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
 	}
