@@ -145,7 +145,7 @@ func (s *Store) ClaimOrContend(ctx context.Context, agentID int64, labels []stri
 	// job queued after the read began keeps the cache from trusting it.
 	w := s.idleWatch(labels)
 	for range maxClaimTries {
-		as, taken, none, err := s.claimOnce(ctx, agentID, labels, claimID, fresh)
+		as, taken, none, err := s.claimTry(ctx, agentID, labels, claimID, fresh)
 		fresh = true // this try looked
 		if err == nil && none {
 			s.idle.settle(w)
@@ -155,6 +155,22 @@ func (s *Store) ClaimOrContend(ctx context.Context, agentID int64, labels []stri
 		}
 	}
 	return nil, true, nil
+}
+
+// claimTry is claimOnce, one at a time per server on PostgreSQL. Claimers
+// that arrive together all read the same first job of the queue, and all
+// but one find it taken once they hold its run's lock: each such try costs
+// as many round trips as a claim that wins (measured: 2.6 tries per job
+// with 8 agents on one server). Taking turns in the process, each claim
+// reads the queue after the previous one committed. Replicas still race
+// each other, which the run's lock settles as before. SQLite's one writer
+// already takes claims one at a time.
+func (s *Store) claimTry(ctx context.Context, agentID int64, labels []string, claimID string, fresh bool) (as *lathe.Assignment, taken, none bool, err error) {
+	if s.d.lockRun != "" {
+		s.claiming.Lock()
+		defer s.claiming.Unlock()
+	}
+	return s.claimOnce(ctx, agentID, labels, claimID, fresh)
 }
 
 // maxClaimTries bounds the tries of one Claim; every lost try means another
