@@ -165,10 +165,17 @@ func (s *Store) ClaimOrContend(ctx context.Context, agentID int64, labels []stri
 // reads the queue after the previous one committed. Replicas still race
 // each other, which the run's lock settles as before. SQLite's one writer
 // already takes claims one at a time.
+//
+// Claimers woken together by one queued job wait here in turn; once one
+// of them found nothing left (the idle-claim cache says so), the rest
+// answer nothing without a transaction, as if they had arrived after it.
 func (s *Store) claimTry(ctx context.Context, agentID int64, labels []string, claimID string, fresh bool) (as *lathe.Assignment, taken, none bool, err error) {
 	if s.d.lockRun != "" {
 		s.claiming.Lock()
 		defer s.claiming.Unlock()
+		if (fresh || claimID == "") && s.NothingClaimable(labels) {
+			return nil, false, false, nil
+		}
 	}
 	return s.claimOnce(ctx, agentID, labels, claimID, fresh)
 }
