@@ -157,7 +157,8 @@ func (s *Store) ClaimOrContend(ctx context.Context, agentID int64, labels []stri
 	return nil, true, nil
 }
 
-// claimTry is claimOnce, one at a time per server on PostgreSQL. Claimers
+// claimTry is claimOnce, one at a time per server and set of labels on
+// PostgreSQL. Claimers
 // that arrive together all read the same first job of the queue, and all
 // but one find it taken once they hold its run's lock: each such try costs
 // as many round trips as a claim that wins (measured: 2.6 tries per job
@@ -171,8 +172,9 @@ func (s *Store) ClaimOrContend(ctx context.Context, agentID int64, labels []stri
 // answer nothing without a transaction, as if they had arrived after it.
 func (s *Store) claimTry(ctx context.Context, agentID int64, labels []string, claimID string, fresh bool) (as *lathe.Assignment, taken, none bool, err error) {
 	if s.d.lockRun != "" {
-		s.claiming.Lock()
-		defer s.claiming.Unlock()
+		turn := s.claiming.of(labels)
+		turn.Lock()
+		defer turn.Unlock()
 		if (fresh || claimID == "") && s.NothingClaimable(labels) {
 			return nil, false, false, nil
 		}

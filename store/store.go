@@ -49,9 +49,9 @@ type Store struct {
 	touched touches
 	// idle remembers the label sets a claim found nothing for (see NothingClaimable).
 	idle claimIdle
-	// claiming lets one claim of this server read the queue at a time on
-	// PostgreSQL (see ClaimOrContend).
-	claiming sync.Mutex
+	// claiming lets one claim of this server per set of labels read the
+	// queue at a time on PostgreSQL (see claimTry).
+	claiming claimTurns
 	// wStmts and rStmts are the statements prepared on w and r (nil: none
 	// are, see stmtCache).
 	wStmts, rStmts *stmtCache
