@@ -119,27 +119,5 @@ func (t *txn) sealedForgeRows(ctx context.Context, out []sealedRow, onePerKey bo
 		forgesQ += ` AND id IN (SELECT MIN(id) FROM forges GROUP BY key_id)`
 		hooksQ += ` AND id IN (SELECT MIN(id) FROM projects WHERE hook_secret <> '' GROUP BY hook_secret_key_id)`
 	}
-	for _, q := range []struct {
-		table, sql string
-		ad         func(int64) []byte
-	}{{"forges", forgesQ, forgeTokenAD}, {"hook_secrets", hooksQ, hookSecretAD}} {
-		rows, err := t.query(ctx, q.sql)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", q.table, err)
-		}
-		for rows.Next() {
-			r := sealedRow{table: q.table}
-			if err := rows.Scan(&r.key, &r.keyID, &r.text); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			r.ad = q.ad(r.key)
-			out = append(out, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return t.readSealed(ctx, out, sealedQuery{"forges", forgesQ, forgeTokenAD}, sealedQuery{"hook_secrets", hooksQ, hookSecretAD})
 }

@@ -200,6 +200,37 @@ type sealedRow struct {
 	ad    []byte
 }
 
+// sealedQuery reads the sealed rows of one table: its SQL selects the row's
+// key, key ID and ciphertext, and ad gives a row's associated data by key.
+type sealedQuery struct {
+	table, sql string
+	ad         func(int64) []byte
+}
+
+// readSealed appends the rows the queries read to out.
+func (t *txn) readSealed(ctx context.Context, out []sealedRow, qs ...sealedQuery) ([]sealedRow, error) {
+	for _, q := range qs {
+		rows, err := t.query(ctx, q.sql)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", q.table, err)
+		}
+		for rows.Next() {
+			r := sealedRow{table: q.table}
+			if err := rows.Scan(&r.key, &r.keyID, &r.text); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			r.ad = q.ad(r.key)
+			out = append(out, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // sealedRows reads every stored ciphertext, or with onePerKey one for each key ID.
 func (t *txn) sealedRows(ctx context.Context, onePerKey bool) ([]sealedRow, error) {
 	var out []sealedRow

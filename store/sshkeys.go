@@ -153,27 +153,5 @@ func (t *txn) sealedSSHKeyRows(ctx context.Context, out []sealedRow, onePerKey b
 	if onePerKey {
 		projQ += ` WHERE project_id IN (SELECT MIN(project_id) FROM project_ssh_keys GROUP BY key_id)`
 	}
-	for _, q := range []struct {
-		table, sql string
-		ad         func(int64) []byte
-	}{{"project_ssh_keys", projQ, projectSSHKeyAD}, {"server_ssh_key", serverQ, func(int64) []byte { return serverSSHKeyAD }}} {
-		rows, err := t.query(ctx, q.sql)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", q.table, err)
-		}
-		for rows.Next() {
-			r := sealedRow{table: q.table}
-			if err := rows.Scan(&r.key, &r.keyID, &r.text); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			r.ad = q.ad(r.key)
-			out = append(out, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return t.readSealed(ctx, out, sealedQuery{"project_ssh_keys", projQ, projectSSHKeyAD}, sealedQuery{"server_ssh_key", serverQ, func(int64) []byte { return serverSSHKeyAD }})
 }
