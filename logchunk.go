@@ -27,11 +27,6 @@ type LogChunk struct {
 	Base64 string `json:"base64,omitempty"`
 }
 
-// NewLogChunk encodes the log bytes data found at offset.
-func NewLogChunk(offset int64, data []byte) LogChunk {
-	return NewStampedLogChunk(offset, int64(len(data)), data)
-}
-
 // NewStampedLogChunk encodes the size log bytes found at offset as
 // stamped, those bytes with each line's time at its head.
 func NewStampedLogChunk(offset, size int64, stamped []byte) LogChunk {

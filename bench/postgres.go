@@ -141,11 +141,6 @@ func (c *pgCluster) setup(ctx context.Context, binDir string, cred *syscall.Cred
 	}
 }
 
-// URL is the cluster's default database.
-func (c *pgCluster) URL() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
-}
-
 // stop shuts the server down (fast shutdown, then kill) and removes its files.
 func (c *pgCluster) stop() error {
 	var err error

@@ -170,6 +170,3 @@ func (m *Manifest) paramNames() []string {
 	sort.Strings(names)
 	return names
 }
-
-// ParseRef splits "NAME@VERSION", checking both parts (lathe.ParseToolRef).
-func ParseRef(ref string) (name, version string, err error) { return lathe.ParseToolRef(ref) }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -124,9 +123,4 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
-}
-
-// signInPath is the sign-in page that comes back to r's page.
-func signInPath(r *http.Request) string {
-	return "/login?next=" + url.QueryEscape(r.URL.RequestURI())
 }

@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -139,9 +138,4 @@ func (s *Server) Objects(t testing.TB, bucket string) []string {
 		out = append(out, o.Key)
 	}
 	return out
-}
-
-// Path is where the posix backend keeps key of bucket on disk.
-func (s *Server) Path(bucket, key string) string {
-	return filepath.Join(s.Dir, bucket, filepath.FromSlash(key))
 }
