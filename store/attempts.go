@@ -238,7 +238,8 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, c
 			return errRetryClaim
 		}
 		if err == errTakenMeanwhile {
-			// Undo what the try wrote (a semaphore slot).
+			// The try wrote nothing; rolling back lets go of the locks it
+			// took (the group's semaphore row), and the next try reads on.
 			as, taken = nil, true
 		}
 		return err

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -152,4 +153,50 @@ func TestExactlyOneOfManyConcurrentClaimersWins(t *testing.T) {
 		}
 		t.Logf("%s: %d rounds of %d concurrent claimers in %s", s.Engine(), rounds, claimers, time.Since(start).Round(time.Millisecond))
 	})
+}
+
+// Claims of one server take turns, so claimers racing for one job meet
+// under its run's lock only across replicas: there, of many claimers on
+// two replicas, exactly one gets the job each round (the losers find it
+// taken once they hold the run's lock, after locking the job's group), and
+// the group counts only the winner.
+func TestExactlyOneOfManyClaimersOnTwoReplicasWins(t *testing.T) {
+	const claimers, rounds = 16, 30
+	dsn := freshDatabase(t, "postgres")
+	replicas := []*store.Store{open(t, dsn), open(t, dsn)}
+	s := replicas[0]
+	p := mustProject(t, s, "web")
+	agents := agentsNamed(t, s, "agent", claimers)
+	for round := range rounds {
+		mustRun(t, s, p.ID, "release", []string{"deploy"}, deployJob("deploy", "prod", claimers))
+		got := make([]*lathe.Assignment, claimers)
+		errs := make([]error, claimers)
+		gate := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, a := range agents {
+			wg.Go(func() {
+				<-gate
+				got[i], errs[i] = replicas[i%2].Claim(t.Context(), a.ID, a.Labels)
+			})
+		}
+		close(gate)
+		wg.Wait()
+		var won []*lathe.Assignment
+		for i, as := range got {
+			if errs[i] != nil {
+				t.Fatalf("round %d: claim by %s: %v", round, agents[i].Name, errs[i])
+			}
+			if as != nil {
+				won = append(won, as)
+			}
+		}
+		if len(won) != 1 {
+			t.Fatalf("round %d: %d claimers got the one job, want 1", round, len(won))
+		}
+		sem := mustSemaphore(t, s, p.ID, "prod")
+		if len(sem.Holders) != 1 || sem.Holders[0].AttemptID != won[0].AttemptID {
+			t.Fatalf("round %d: semaphore holders %+v; want only the winner's attempt %d", round, sem.Holders, won[0].AttemptID)
+		}
+		finish(t, s, agents[slices.IndexFunc(agents, func(a *lathe.Agent) bool { return a.ID == agentOf(t, s, won[0]) })], won[0], lathe.StatusSuccess)
+	}
 }
