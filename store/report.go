@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/engine"
@@ -203,14 +204,20 @@ func (t *txn) upsertSteps(ctx context.Context, attemptID int64, steps []lathe.St
 	return nil
 }
 
-// upsertStepsSQL is the statement that upserts n steps.
-func upsertStepsSQL(n int) string {
-	return `INSERT INTO steps (attempt_id, idx, name, status, exit_code, log_start, log_end, created_at, started_at, finished_at)
+// upsertStepsSQL is the statement that upserts n steps (1 ≤ n ≤
+// stepsPerUpsert), written once for each n rather than at every report.
+func upsertStepsSQL(n int) string { return upsertStepsSQLs()[n] }
+
+var upsertStepsSQLs = sync.OnceValue(func() (qs [stepsPerUpsert + 1]string) {
+	for n := 1; n <= stepsPerUpsert; n++ {
+		qs[n] = `INSERT INTO steps (attempt_id, idx, name, status, exit_code, log_start, log_end, created_at, started_at, finished_at)
 		VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?), `, n), ", ") + `
 		ON CONFLICT (attempt_id, idx) DO UPDATE SET status = excluded.status, exit_code = excluded.exit_code,
 			log_end = excluded.log_end, started_at = excluded.started_at, finished_at = excluded.finished_at
 		WHERE steps.finished_at IS NULL`
-}
+	}
+	return qs
+})
 
 // infraFailure records why an attempt failed when the infrastructure, not
 // the job, is to blame: as its end reason, and as the last line of its log
