@@ -15,7 +15,7 @@ import (
 func TestMetrics(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
 		o.MetricsAddr = "127.0.0.1:0"
-		o.Agents = 1
+		o.Agents = 2
 		l := lathetest.Start(t, o)
 		scrape := func() string {
 			resp, err := http.Get(l.Server.MetricsURL)
@@ -29,16 +29,17 @@ func TestMetrics(t *testing.T) {
 			}
 			return string(b)
 		}
-		// The leader counts ended attempts, from its first scrape as leader
-		// on: on PostgreSQL the server takes the lead a moment after it
-		// starts, so wait for it before the scrape that finds where to start.
-		for i := 0; !strings.Contains(scrape(), "lathe_leader 1"); i++ {
+		// On PostgreSQL the server takes the lead a moment after it starts.
+		for i := 0; !strings.Contains(scrape(), "\nlathe_leader 1\n"); i++ {
 			if i == 400 {
 				t.Fatal("the only server never took the lead")
 			}
 			time.Sleep(25 * time.Millisecond)
 		}
-		l.Project(t, "p", lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps:\n      - echo hi\n"}))
+		// Two agents take both jobs at once and the one claimed first (with
+		// the lower attempt ID, most times) ends last: every ending counts,
+		// in whatever order they come.
+		l.Project(t, "p", lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps:\n      - sleep 1\n  b:\n    steps:\n      - echo hi\n"}))
 		run := l.Trigger(t, "p", "", "")
 		if r := l.Wait(t, run.ID, 60*time.Second); r.Status != "success" {
 			t.Fatalf("run %s", r.Status)
@@ -55,20 +56,20 @@ func TestMetrics(t *testing.T) {
 		var body string
 		for range 200 {
 			body = scrape()
-			if strings.Contains(body, `lathe_attempts_ended_total{reason="",status="success"} 1`) {
+			if strings.Contains(body, `lathe_attempts_ended_total{reason="",status="success"} 2`) {
 				break
 			}
 			time.Sleep(25 * time.Millisecond)
 		}
 		for _, want := range []string{
-			`lathe_attempts_ended_total{reason="",status="success"} 1`,
-			`lathe_attempt_duration_seconds_count{status="success"} 1`,
-			`lathe_step_duration_seconds_count{status="success"} 2`, // the checkout and echo hi
+			`lathe_attempts_ended_total{reason="",status="success"} 2`,
+			`lathe_attempt_duration_seconds_count{status="success"} 2`,
+			`lathe_step_duration_seconds_count{status="success"} 4`, // the checkouts, sleep 1 and echo hi
 			`lathe_db_query_duration_seconds_count{kind="transaction"}`,
 			`lathe_db_query_duration_seconds_count{kind="read"}`,
 			`lathe_db_query_duration_seconds_count{kind="write"}`,
-			"lathe_agents_online 1",
-			"lathe_leader 1",
+			"lathe_agents_online 2",
+			"\nlathe_leader 1\n",
 			`lathe_http_request_duration_seconds_count{code="201",route="POST /api/v1/projects"} 1`,
 			`lathe_http_request_duration_seconds_count{code="404",route="other"} 1`,
 			`lathe_http_request_bytes_total{route="POST /api/v1/projects"}`,

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,21 +9,14 @@ import (
 )
 
 // storeCollector reads, at each scrape, what the database knows: the queue
-// by labels, agents online, the attempts that ended since the last scrape
-// (on the leader only, so a fleet's replicas do not count each twice), the
-// connection pool, the notifier and the lead.
+// by labels, agents online, the steps of the attempts this replica ended
+// since the last scrape, the connection pool, the notifier and the lead.
 type storeCollector struct {
 	s *Server
 
 	queued, oldest, online, leader, received, fallbacks *prometheus.Desc
 	pool                                                prometheus.Collector
-
-	mu      sync.Mutex
-	after   int64 // the last attempt ID observed
-	primed  bool
-	ran     *prometheus.HistogramVec
-	steps   *prometheus.HistogramVec
-	endings *prometheus.CounterVec
+	steps                                               *prometheus.HistogramVec
 }
 
 func newStoreCollector(s *Server) *storeCollector {
@@ -37,20 +29,11 @@ func newStoreCollector(s *Server) *storeCollector {
 		received:  prometheus.NewDesc("lathe_notifications_received_total", "Wake-ups heard from the other replicas (PostgreSQL only).", nil, nil),
 		fallbacks: prometheus.NewDesc("lathe_notification_fallbacks_total", "Fallback wake-ups of every waiter, in case a notification was missed (PostgreSQL only).", nil, nil),
 		pool:      collectors.NewDBStatsCollector(s.Store.Pool(), s.Store.Engine()),
-		ran: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "lathe_attempt_duration_seconds",
-			Help:    "Attempts that ended, by status, from start to end (observed by the leader).",
-			Buckets: prometheus.ExponentialBuckets(0.1, 2.5, 12),
-		}, []string{"status"}),
 		steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "lathe_step_duration_seconds",
-			Help:    "Steps of the attempts that ended, by status, from start to end (observed by the leader).",
+			Help:    "Steps of the attempts this replica ended, by status, from start to end.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 14),
 		}, []string{"status"}),
-		endings: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lathe_attempts_ended_total",
-			Help: "Attempts that ended, by status and end reason (counted by the leader).",
-		}, []string{"status", "reason"}),
 	}
 }
 
@@ -60,9 +43,7 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	c.pool.Describe(ch)
-	c.ran.Describe(ch)
 	c.steps.Describe(ch)
-	c.endings.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -82,7 +63,6 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	lead := 0.0
 	if c.s.Leader() {
 		lead = 1
-		c.observeEnded(ctx)
 	}
 	ch <- prometheus.MustNewConstMetric(c.leader, prometheus.GaugeValue, lead)
 	if n := c.s.notifier; n != nil {
@@ -90,43 +70,23 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.fallbacks, prometheus.CounterValue, float64(n.Fallbacks()))
 	}
 	c.pool.Collect(ch)
-	c.ran.Collect(ch)
+	c.observeSteps(ctx)
 	c.steps.Collect(ch)
-	c.endings.Collect(ch)
 }
 
-// observeEnded adds the attempts that ended since the last scrape to the
-// histogram (the first scrape only finds where to start).
-func (c *storeCollector) observeEnded(ctx context.Context) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for range 20 {
-		as, err := c.s.Store.FinishedAttemptsAfter(ctx, c.after, 1000)
-		if err != nil || len(as) == 0 {
-			break
+// observeSteps adds the steps of the attempts ended since the last scrape
+// to the step histogram.
+func (c *storeCollector) observeSteps(ctx context.Context) {
+	ids := c.s.obs.takeEnded()
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		steps, err := c.s.Store.FinishedStepsOf(ctx, ids[:n])
+		if err != nil {
+			return
 		}
-		ids := make([]int64, 0, len(as))
-		for _, a := range as {
-			if c.primed {
-				c.ran.WithLabelValues(a.Status).Observe(a.Ran.Seconds())
-				c.endings.WithLabelValues(a.Status, a.EndReason).Inc()
-				ids = append(ids, a.ID)
-			}
-			c.after = a.ID
+		for _, st := range steps {
+			c.steps.WithLabelValues(st.Status).Observe(st.Ran.Seconds())
 		}
-		c.observeSteps(ctx, ids)
-	}
-	c.primed = true
-}
-
-// observeSteps adds the steps of the attempts ids, which ended, to the
-// step histogram.
-func (c *storeCollector) observeSteps(ctx context.Context, ids []int64) {
-	steps, err := c.s.Store.FinishedStepsOf(ctx, ids)
-	if err != nil {
-		return
-	}
-	for _, st := range steps {
-		c.steps.WithLabelValues(st.Status).Observe(st.Ran.Seconds())
+		ids = ids[n:]
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,8 +19,19 @@ type observations struct {
 	blob        *prometheus.HistogramVec
 	deliveries  *prometheus.CounterVec
 	deliverDur  *prometheus.HistogramVec
+	ran         *prometheus.HistogramVec
+	endings     *prometheus.CounterVec
 	collectible []prometheus.Collector
+
+	// ended are the attempts ended since the last scrape, whose steps it
+	// reads for the step histogram (at most maxPendingSteps: a replica nobody scrapes forgets the
+	// oldest steps, never the endings).
+	mu    sync.Mutex
+	ended []int64
 }
+
+// maxPendingSteps bounds the attempts whose steps wait for a scrape.
+const maxPendingSteps = 10000
 
 // fastBuckets suit operations of about a millisecond: 50 µs to 2.5 s.
 var fastBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
@@ -46,13 +58,45 @@ func newObservations() *observations {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"kind"}),
 	}
-	o.collectible = []prometheus.Collector{o.query, o.blob, o.deliveries, o.deliverDur}
+	o.ran = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "lathe_attempt_duration_seconds",
+		Help:    "Attempts this replica ended, by status, from start to end.",
+		Buckets: prometheus.ExponentialBuckets(0.1, 2.5, 12),
+	}, []string{"status"})
+	o.endings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lathe_attempts_ended_total",
+		Help: "Attempts this replica ended, by status and end reason (sum over the replicas for the fleet's).",
+	}, []string{"status", "reason"})
+	o.collectible = []prometheus.Collector{o.query, o.blob, o.deliveries, o.deliverDur, o.ran, o.endings}
 	return o
 }
 
 // observeQuery is the store's observer (store.Store.SetObserver).
 func (o *observations) observeQuery(kind string, d time.Duration) {
 	o.query.WithLabelValues(kind).Observe(d.Seconds())
+}
+
+// attemptEnded counts an attempt the store ended (store.Store.SetEndObserver)
+// and keeps it for the next scrape to read its steps.
+func (o *observations) attemptEnded(a store.FinishedAttempt) {
+	status := string(a.Status)
+	o.endings.WithLabelValues(status, a.EndReason).Inc()
+	o.ran.WithLabelValues(status).Observe(a.Ran.Seconds())
+	o.mu.Lock()
+	if len(o.ended) == maxPendingSteps {
+		o.ended = o.ended[1:]
+	}
+	o.ended = append(o.ended, a.ID)
+	o.mu.Unlock()
+}
+
+// takeEnded returns the attempts ended since it was last called.
+func (o *observations) takeEnded() []int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	ids := o.ended
+	o.ended = nil
+	return ids
 }
 
 // blobStore times the operations of a blob store named name.

@@ -18,8 +18,10 @@ type attemptEnd struct {
 	// number of retries after one.
 	countedLoss  bool
 	infraDefault int
-	// lostReason is the end reason recorded when the attempt ends lost.
-	lostReason string
+	// lostReason is the end reason recorded when the attempt ends lost;
+	// reason is the one recorded otherwise (an infrastructure failure the
+	// agent reported), already written.
+	lostReason, reason string
 	// set and args assign more columns of the attempt's row with its status
 	// (", end_reason = ?"); where and whereArgs are more conditions the row
 	// must meet ("AND lease_expires_at < ?").
@@ -37,15 +39,16 @@ type attemptEnd struct {
 type endFacts struct {
 	cancel, runCancel, retryCount, used, infraUsed int
 	retryOn, group                                 string
+	started                                        int64 // the attempt's start (0: none)
 	jobStatus                                      lathe.Status
 }
 
 // endFactsCols reads endFacts from attempts a, jobs j and runs r.
 const endFactsCols = `a.cancel_requested, r.cancel_requested, j.status, j.retry_count, j.retry_on, j.retries,
-	j.infra_retries, j.concurrency_group`
+	j.infra_retries, j.concurrency_group, COALESCE(a.started_at, 0)`
 
 func (f *endFacts) dest() []any {
-	return []any{&f.cancel, &f.runCancel, &f.jobStatus, &f.retryCount, &f.retryOn, &f.used, &f.infraUsed, &f.group}
+	return []any{&f.cancel, &f.runCancel, &f.jobStatus, &f.retryCount, &f.retryOn, &f.used, &f.infraUsed, &f.group, &f.started}
 }
 
 // endAttempt ends the running attempt c, whose run is locked, as the engine
@@ -90,7 +93,19 @@ func (t *txn) endAttempt(ctx context.Context, c candidate, e attemptEnd) (o engi
 	if err != nil {
 		return o, false, err
 	}
-	t.afterCommit = append(t.afterCommit, func(s *Store) { s.attemptChanged(c.attemptID) })
+	end := FinishedAttempt{ID: c.attemptID, Status: o.Attempt, EndReason: e.reason}
+	if o.Attempt == lathe.StatusLost {
+		end.EndReason = e.lostReason
+	}
+	if f.started > 0 {
+		end.Ran = max(0, t.now.Sub(fromMicros(f.started)))
+	}
+	t.afterCommit = append(t.afterCommit, func(s *Store) {
+		s.attemptChanged(c.attemptID)
+		if s.ended != nil {
+			s.ended(end)
+		}
+	})
 	// Steps it did not finish end with it: lost with a lost attempt,
 	// canceled otherwise.
 	stepStatus := lathe.StatusCanceled

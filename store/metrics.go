@@ -52,39 +52,21 @@ func (s *Store) AgentsOnline(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// FinishedAttempt is one attempt that ended, for the duration histograms.
+// FinishedAttempt is one attempt that ended, for the duration histograms
+// and the endings counter (see SetEndObserver).
 type FinishedAttempt struct {
 	ID        int64
-	Status    string
+	Status    lathe.Status
 	EndReason string
 	// Ran is from start to end (zero when it never started).
 	Ran time.Duration
 }
 
-// FinishedAttemptsAfter lists up to limit attempts with an ID above after
-// that have ended, in ID order (for /metrics, which reads on from the last).
-func (s *Store) FinishedAttemptsAfter(ctx context.Context, after int64, limit int) ([]FinishedAttempt, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.rebind(
-		`SELECT id, status, end_reason, COALESCE(started_at, 0), finished_at FROM attempts
-		 WHERE id > ? AND finished_at IS NOT NULL ORDER BY id LIMIT ?`), after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("finished attempts: %w", err)
-	}
-	defer rows.Close()
-	var out []FinishedAttempt
-	for rows.Next() {
-		var a FinishedAttempt
-		var started, finished int64
-		if err := rows.Scan(&a.ID, &a.Status, &a.EndReason, &started, &finished); err != nil {
-			return nil, fmt.Errorf("finished attempts: %w", err)
-		}
-		if started > 0 {
-			a.Ran = max(0, fromMicros(finished).Sub(fromMicros(started)))
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
-}
+// SetEndObserver makes the store tell ended, once the change is durable,
+// of every attempt this store ends (a finish, a hand-back, a loss, a
+// timeout): each once, on the replica that ended it, in whatever order
+// attempts end. Set it before serving.
+func (s *Store) SetEndObserver(ended func(FinishedAttempt)) { s.ended = ended }
 
 // FinishedStep is one step that ended, for the duration histograms.
 type FinishedStep struct {
@@ -94,7 +76,7 @@ type FinishedStep struct {
 }
 
 // FinishedStepsOf lists the ended steps of the attempts ids (for /metrics,
-// beside FinishedAttemptsAfter).
+// beside SetEndObserver).
 func (s *Store) FinishedStepsOf(ctx context.Context, ids []int64) ([]FinishedStep, error) {
 	if len(ids) == 0 {
 		return nil, nil

@@ -146,7 +146,7 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 			}
 			grew = true
 		}
-		o, _, err := t.endAttempt(ctx, c, attemptEnd{result: final, byAgent: true, facts: &facts})
+		o, _, err := t.endAttempt(ctx, c, attemptEnd{result: final, byAgent: true, reason: rep.Finish.Reason, facts: &facts})
 		if err != nil {
 			return err
 		}

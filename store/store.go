@@ -58,6 +58,8 @@ type Store struct {
 	// observe, when set, is told how long each query and write transaction
 	// took (see SetObserver).
 	observe func(kind string, d time.Duration)
+	// ended, when set, is told of every attempt ended (see SetEndObserver).
+	ended func(FinishedAttempt)
 }
 
 // Query kinds given to the observer (see SetObserver).
