@@ -160,6 +160,10 @@ func (t *txn) advanceJobs(ctx context.Context, runID int64, canceled bool) error
 	}
 	now := micros(t.now)
 	changes := engine.Advance(nodes, canceled)
+	// The jobs that enter the queue do so a few dozen per statement (a run
+	// queues most of its jobs at once), by the status they leave.
+	var froms []lathe.Status
+	var queue map[lathe.Status][]int64
 	for _, n := range nodes {
 		to, ok := changes[n.ID]
 		if !ok {
@@ -169,13 +173,24 @@ func (t *txn) advanceJobs(ctx context.Context, runID int64, canceled bool) error
 		case n.External:
 			err = t.setExternalStatus(ctx, n, to)
 		case to == lathe.StatusQueued:
-			err = t.setStatus(ctx, engine.Job, n.ID, n.Status, to, `, queued_at = ?`, now)
+			if queue == nil {
+				queue = map[lathe.Status][]int64{}
+			}
+			if queue[n.Status] == nil {
+				froms = append(froms, n.Status)
+			}
+			queue[n.Status] = append(queue[n.Status], n.ID)
 		case to.Terminal():
 			err = t.setStatus(ctx, engine.Job, n.ID, n.Status, to, `, finished_at = ?`, now)
 		default:
 			err = t.setStatus(ctx, engine.Job, n.ID, n.Status, to, ``)
 		}
 		if err != nil {
+			return err
+		}
+	}
+	for _, from := range froms {
+		if err := t.setStatuses(ctx, engine.Job, queue[from], from, lathe.StatusQueued, ``, nil, `, queued_at = ?`, now); err != nil {
 			return err
 		}
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -38,45 +37,97 @@ func stale(err error) bool { return errors.Is(err, errStale) }
 // whereArgs) checked in the same update, such as a lease still expired.
 func (t *txn) setStatusIf(ctx context.Context, e engine.Entity, id int64, from, to lathe.Status,
 	where string, whereArgs []any, set string, args ...any) error {
-	if err := engine.Check(e, id, from, to); err != nil {
-		return err
-	}
-	if e == engine.Run {
-		t.forgetRunHead(id)
+	return t.setStatuses(ctx, e, []int64{id}, from, to, where, whereArgs, set, args...)
+}
+
+// statusesPerUpdate bounds the rows one setStatuses statement writes.
+const statusesPerUpdate = 64
+
+// setStatuses is setStatusIf for the rows ids, all in from, a few dozen
+// per statement (a run of a thousand jobs queues them in 16). Every row
+// must still be in from, or none changes (the transaction fails).
+func (t *txn) setStatuses(ctx context.Context, e engine.Entity, ids []int64, from, to lathe.Status,
+	where string, whereArgs []any, set string, args ...any) error {
+	for _, id := range ids {
+		if err := engine.Check(e, id, from, to); err != nil {
+			return err
+		}
+		if e == engine.Run {
+			t.forgetRunHead(id)
+		}
 	}
 	table, ok := statusTables[e]
 	if !ok {
-		return fmt.Errorf("%s %d: no status column", e, id)
+		return fmt.Errorf("%s %v: no status column", e, ids)
 	}
-	all := make([]any, 0, len(args)+len(whereArgs)+3)
-	all = append(append(append(append(all, to), args...), id, from), whereArgs...)
-	q := `UPDATE ` + table + ` SET status = ?` + set + ` WHERE id = ? AND status = ?` + where
+	for len(ids) > 0 {
+		n := min(len(ids), statusesPerUpdate)
+		if err := t.updateStatuses(ctx, e, table, ids[:n], from, to, where, whereArgs, set, args); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// updateStatuses writes one setStatuses statement.
+func (t *txn) updateStatuses(ctx context.Context, e engine.Entity, table string, ids []int64, from, to lathe.Status,
+	where string, whereArgs []any, set string, args []any) error {
+	all := make([]any, 0, len(args)+len(ids)+len(whereArgs)+2)
+	all = append(append(all, to), args...)
+	for _, id := range ids {
+		all = append(all, id)
+	}
+	all = append(append(all, from), whereArgs...)
+	which := `id = ?`
+	if len(ids) > 1 {
+		which = `id IN (` + placeholders(len(ids)) + `)`
+	}
+	q := `UPDATE ` + table + ` SET status = ?` + set + ` WHERE ` + which + ` AND status = ?` + where
+	what := func() string {
+		if len(ids) == 1 {
+			return fmt.Sprintf("%s %d to %s", e, ids[0], to)
+		}
+		return fmt.Sprintf("%ss %v to %s", e, ids, to)
+	}
 	if e == engine.Job && to == lathe.StatusQueued {
 		// Every job that enters the queue wakes, once this commits, the
 		// waiting claims of the agents that may run it (and only those).
-		var runsOn string
-		err := t.queryRow(ctx, q+` RETURNING runs_on`, all...).Scan(&runsOn)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%s %d to %s: %w", e, id, to, errStale)
-		}
+		rows, err := t.query(ctx, q+` RETURNING runs_on`, all...)
 		if err != nil {
-			return fmt.Errorf("%s %d to %s: %w", e, id, to, err)
+			return fmt.Errorf("%s: %w", what(), err)
 		}
-		t.queued(runsOn)
+		n := 0
+		for rows.Next() {
+			var runsOn string
+			if err := rows.Scan(&runsOn); err != nil {
+				rows.Close()
+				return fmt.Errorf("%s: %w", what(), err)
+			}
+			t.queued(runsOn)
+			n++
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("%s: %w", what(), err)
+		}
+		if n < len(ids) {
+			return fmt.Errorf("%s: %w", what(), errStale)
+		}
+	} else {
+		res, err := t.exec(ctx, q, all...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what(), err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n < int64(len(ids)) {
+			return fmt.Errorf("%s: %w", what(), errStale)
+		}
+	}
+	for _, id := range ids {
 		t.noteTransition(e, id, from, to)
-		return nil
 	}
-	res, err := t.exec(ctx, q, all...)
-	if err != nil {
-		return fmt.Errorf("%s %d to %s: %w", e, id, to, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return fmt.Errorf("%s %d to %s: %w", e, id, to, errStale)
-	}
-	t.noteTransition(e, id, from, to)
 	return nil
 }
