@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -71,36 +74,10 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 			}
 			stageIDs[name] = id
 		}
+		if err := t.insertJobs(ctx, r.ID, stageIDs, nr.Jobs); err != nil {
+			return err
+		}
 		for _, j := range nr.Jobs {
-			sid, ok := stageIDs[j.Stage]
-			if !ok {
-				return fmt.Errorf("job %q is in undeclared stage %q: %w", j.Name, j.Stage, lathe.ErrInvalid)
-			}
-			j.RunID, j.StageID, j.Status, j.CreatedAt = r.ID, sid, lathe.StatusPending, t.now
-			var group string
-			var limit int
-			if c := j.Concurrency; c != nil {
-				if c.Group == "" || c.Limit < 1 {
-					return fmt.Errorf("job %q: concurrency needs a group and a limit of at least 1: %w", j.Name, lathe.ErrInvalid)
-				}
-				group, limit = c.Group, c.Limit
-			}
-			retryCount, retryOn, approval := 0, "[]", ""
-			if j.Retry != nil {
-				retryCount, retryOn = j.Retry.Count, jsonText(j.Retry.On)
-			}
-			if j.Approval != nil {
-				approval = jsonObject(j.Approval)
-			}
-			err := t.queryRow(ctx, `INSERT INTO jobs (run_id, stage_id, name, status, deps, needs, runs_on, timeout_sec, env, steps, created_at,
-					concurrency_group, concurrency_limit, secrets, allow_failure, retry_count, retry_on, approval, environment, queue_position)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-				r.ID, sid, j.Name, j.Status, jsonText(j.Deps), jsonText(j.Needs), jsonText(j.RunsOn),
-				j.TimeoutSec, jsonText(j.Env), jsonText(j.Steps), micros(t.now), group, limit, jsonText(j.Secrets),
-				boolInt(j.AllowFailure), retryCount, retryOn, approval, j.Environment, r.ID).Scan(&j.ID)
-			if err != nil {
-				return fmt.Errorf("insert job %q: %w", j.Name, err)
-			}
 			if err := t.putJobContainer(ctx, j); err != nil {
 				return err
 			}
@@ -123,6 +100,91 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 		return err
 	})
 }
+
+// jobsPerInsert bounds the jobs one statement of insertJobs writes.
+const jobsPerInsert = 32
+
+// insertJobs stores the jobs of the new run runID, pending, a few dozen per
+// statement, and sets their IDs.
+func (t *txn) insertJobs(ctx context.Context, runID int64, stageIDs map[string]int64, jobs []*lathe.Job) error {
+	byName := make(map[string]*lathe.Job, len(jobs))
+	for len(jobs) > 0 {
+		n := min(len(jobs), jobsPerInsert)
+		args := make([]any, 0, n*jobInsertCols)
+		for _, j := range jobs[:n] {
+			sid, ok := stageIDs[j.Stage]
+			if !ok {
+				return fmt.Errorf("job %q is in undeclared stage %q: %w", j.Name, j.Stage, lathe.ErrInvalid)
+			}
+			if byName[j.Name] != nil {
+				return fmt.Errorf("two jobs named %q in one run: %w", j.Name, lathe.ErrInvalid)
+			}
+			byName[j.Name] = j
+			j.RunID, j.StageID, j.Status, j.CreatedAt = runID, sid, lathe.StatusPending, t.now
+			var group string
+			var limit int
+			if c := j.Concurrency; c != nil {
+				if c.Group == "" || c.Limit < 1 {
+					return fmt.Errorf("job %q: concurrency needs a group and a limit of at least 1: %w", j.Name, lathe.ErrInvalid)
+				}
+				group, limit = c.Group, c.Limit
+			}
+			retryCount, retryOn, approval := 0, "[]", ""
+			if j.Retry != nil {
+				retryCount, retryOn = j.Retry.Count, jsonText(j.Retry.On)
+			}
+			if j.Approval != nil {
+				approval = jsonObject(j.Approval)
+			}
+			args = append(args, runID, sid, j.Name, j.Status, jsonText(j.Deps), jsonText(j.Needs), jsonText(j.RunsOn),
+				j.TimeoutSec, jsonText(j.Env), jsonText(j.Steps), micros(t.now), group, limit, jsonText(j.Secrets),
+				boolInt(j.AllowFailure), retryCount, retryOn, approval, j.Environment, runID)
+		}
+		// The IDs come back by name: RETURNING promises no order.
+		rows, err := t.query(ctx, insertJobsSQL(n), args...)
+		if err != nil {
+			return fmt.Errorf("insert jobs of run %d: %w", runID, err)
+		}
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return fmt.Errorf("insert jobs of run %d: %w", runID, err)
+			}
+			if j := byName[name]; j != nil {
+				j.ID = id
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("insert jobs of run %d: %w", runID, err)
+		}
+		for _, j := range jobs[:n] {
+			if j.ID == 0 {
+				return fmt.Errorf("insert jobs of run %d: job %q has no ID", runID, j.Name)
+			}
+		}
+		jobs = jobs[n:]
+	}
+	return nil
+}
+
+// jobInsertCols is the number of columns insertJobsSQL writes per job.
+const jobInsertCols = 20
+
+// insertJobsSQL is the statement that inserts n jobs (1 ≤ n ≤
+// jobsPerInsert), written once for each n.
+func insertJobsSQL(n int) string { return insertJobsSQLs()[n] }
+
+var insertJobsSQLs = sync.OnceValue(func() (qs [jobsPerInsert + 1]string) {
+	row := `(` + placeholders(jobInsertCols) + `), `
+	for n := 1; n <= jobsPerInsert; n++ {
+		qs[n] = `INSERT INTO jobs (run_id, stage_id, name, status, deps, needs, runs_on, timeout_sec, env, steps, created_at,
+			concurrency_group, concurrency_limit, secrets, allow_failure, retry_count, retry_on, approval, environment, queue_position)
+			VALUES ` + strings.TrimSuffix(strings.Repeat(row, n), ", ") + ` RETURNING id, name`
+	}
+	return qs
+})
 
 func jsonText(v any) string {
 	b, err := json.Marshal(v)
