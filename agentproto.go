@@ -125,7 +125,8 @@ type FinishReport struct {
 // a new random ID per request and reuses it when it retries that request; a
 // claim with an ID the server has seen from the same agent answers with the
 // attempt it created then, while that attempt runs, so a lost response never
-// strands a job.
+// strands a job. A finishing report may carry it too: the server then claims
+// the agent's next job with it at once (see ReportReply.Next).
 const ClaimIDHeader = "Lathe-Claim-ID"
 
 // ClaimNewHeader, set to "1" beside ClaimIDHeader, says the agent has not
@@ -148,6 +149,11 @@ type ReportReply struct {
 	// hold (autohold) caught the failure. It is repeated in every later
 	// reply about the attempt, so a lost answer to the finish costs nothing.
 	HoldUntil *time.Time `json:"hold_until,omitempty"`
+	// Next is the agent's next job, claimed with the ClaimIDHeader the
+	// finishing report carried, when one was queued: the agent runs it
+	// without a claim request of its own. None (a lost answer included)
+	// leaves the agent to claim as usual, with that claim ID.
+	Next *Assignment `json:"next,omitempty"`
 }
 
 // InfraReasonPrefix starts every FinishReport.Reason.

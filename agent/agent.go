@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
+	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/git"
@@ -130,46 +131,69 @@ func (a *Agent) Run(ctx context.Context) error {
 	// One claim ID per claim, kept across retries of it: if the server
 	// assigned a job but its answer was lost, the retry gets that job back.
 	claimID, resend := newClaimID(), false
-	for ctx.Err() == nil && !a.draining() {
-		claimCtx, stopClaim := a.claimContext(ctx)
-		// A server that neither answers nor drops the connection (its
-		// host gone, packets dropped) is given up on after the long-poll
-		// plus claimSlack, and the claim tried again, on another replica
-		// when there is one.
-		claimCtx, stopWait := context.WithTimeout(claimCtx, time.Duration(a.PollWait)*time.Second+claimSlack)
-		claim := a.Client.ClaimNew
-		if resend {
-			claim = a.Client.Claim // the ID was sent: the retry may find its attempt
+	// next is a job the last finish claimed: it runs without a claim
+	// request, even when a drain began meanwhile (it is this agent's now).
+	var next *lathe.Assignment
+	for next != nil || ctx.Err() == nil && !a.draining() {
+		as := next
+		if as == nil {
+			var err error
+			if as, err = a.claim(ctx, claimID, resend); err != nil {
+				resend = true
+				if ctx.Err() != nil || a.draining() {
+					break
+				}
+				if client.StatusOf(err) == 401 {
+					return fmt.Errorf("the server does not know this agent's credential (deleted? register again with a new work directory): %w", err)
+				}
+				wait := backoff.Next()
+				a.Log.Warn("claim failed; retrying", "agent", a.Name, "in", wait, "err", err)
+				waitCtx, stopWait := a.claimContext(ctx) // a drain ends the wait too
+				retry.Sleep(waitCtx, wait)
+				stopWait()
+				continue
+			}
+			backoff.Reset()
 		}
-		as, err := claim(claimCtx, a.PollWait, claimID)
-		stopWait()
-		stopClaim()
-		if err != nil {
-			resend = true
-			if ctx.Err() != nil || a.draining() {
-				break
-			}
-			if client.StatusOf(err) == 401 {
-				return fmt.Errorf("the server does not know this agent's credential (deleted? register again with a new work directory): %w", err)
-			}
-			wait := backoff.Next()
-			a.Log.Warn("claim failed; retrying", "agent", a.Name, "in", wait, "err", err)
-			waitCtx, stopWait := a.claimContext(ctx) // a drain ends the wait too
-			retry.Sleep(waitCtx, wait)
-			stopWait()
+		claimID, resend = newClaimID(), false
+		if as == nil {
 			continue
 		}
-		backoff.Reset()
-		claimID, resend = newClaimID(), false
-		if as != nil {
-			a.runJob(ctx, as)
-			if a.OneShot {
-				a.Log.Info("one-shot agent ran its job; exiting", "agent", a.Name)
-				break
-			}
+		var sent bool
+		if next, sent = a.runJob(ctx, as, a.nextClaim(claimID)); sent && next == nil {
+			resend = true // the finish's claim may have been made and its answer lost
+		}
+		if a.OneShot {
+			a.Log.Info("one-shot agent ran its job; exiting", "agent", a.Name)
+			break
 		}
 	}
 	return nil
+}
+
+// nextClaim is the claim a job's finish carries: claimID, never sent
+// before; none for a one-shot agent, which runs one job.
+func (a *Agent) nextClaim(claimID string) nextClaim {
+	if a.OneShot {
+		return nextClaim{}
+	}
+	return nextClaim{id: claimID, first: true}
+}
+
+// claim long-polls once for a job with claimID (resend: sent before).
+func (a *Agent) claim(ctx context.Context, claimID string, resend bool) (*lathe.Assignment, error) {
+	claimCtx, stopClaim := a.claimContext(ctx)
+	defer stopClaim()
+	// A server that neither answers nor drops the connection (its host
+	// gone, packets dropped) is given up on after the long-poll plus
+	// claimSlack, and the claim tried again, on another replica when there
+	// is one.
+	claimCtx, stopWait := context.WithTimeout(claimCtx, time.Duration(a.PollWait)*time.Second+claimSlack)
+	defer stopWait()
+	if resend {
+		return a.Client.Claim(claimCtx, a.PollWait, claimID) // the ID was sent: the retry may find its attempt
+	}
+	return a.Client.ClaimNew(claimCtx, a.PollWait, claimID)
 }
 
 // claimSlack is how much longer than its long-poll a claim may take to be

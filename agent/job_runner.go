@@ -14,8 +14,10 @@ import (
 )
 
 // runJob runs one attempt to the end and makes sure the server hears how it
-// ended. Step 0 is the checkout; the pipeline's steps follow.
-func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
+// ended. Step 0 is the checkout; the pipeline's steps follow. With a claim
+// (its ID set), the finish also claims the agent's next job: runJob returns
+// it, or nil, and whether the claim ID went out.
+func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment, c nextClaim) (next *lathe.Assignment, claimSent bool) {
 	log := a.Log.With("agent", a.Name, "job_id", as.JobID, "attempt_id", as.AttemptID, "job", as.Job)
 	jobCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -29,9 +31,10 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 		filepath.Join(logs, spareSpool), a.Heartbeat, log, cancel)
 	if err != nil {
 		log.Error("cannot run job", "err", err)
-		return
+		return nil, false
 	}
 	defer out.Close()
+	defer func() { next, claimSent = out.nextClaimed() }()
 	if len(as.Secrets) > 0 {
 		values := make([]string, len(as.Secrets))
 		for i, v := range as.Secrets {
@@ -76,6 +79,9 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 	if status == lathe.StatusFailed || status == lathe.StatusTimedOut {
 		holdable = ws // only a failure can be held
 	}
+	if c.id != "" && ctx.Err() == nil && !a.draining() {
+		out.claimNext(c.id, c.first)
+	}
 	out.Finish(status, holdable)
 	select {
 	case <-out.finished:
@@ -90,13 +96,13 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 		err := a.held.Keep(as.AttemptID, ws, as.RepoURL, *until)
 		if err == nil {
 			log.Info("workspace held", "dir", ws, "until", until.Format(time.RFC3339))
-			return
+			return nil, false
 		}
 		log.Warn("cannot keep held workspace; deleting it", "dir", ws, "err", err)
 	}
 	if checkedOut && ctx.Err() == nil && a.keepIdle(ctx, mirror, as, ws, log) {
 		log.Debug("job finished; workspace kept for the repository's next job", "status", status)
-		return
+		return nil, false
 	}
 	a.remover.remove(func() error {
 		if err := mirror.RemoveWorktree(ws); err != nil {
@@ -105,6 +111,14 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment) {
 		return nil
 	})
 	log.Debug("job finished", "status", status)
+	return nil, false
+}
+
+// nextClaim is the claim a finish may carry: its ID ("" for none) and
+// whether it was never sent before.
+type nextClaim struct {
+	id    string
+	first bool
 }
 
 var errTimedOut = fmt.Errorf("job timed out")

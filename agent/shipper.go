@@ -70,6 +70,12 @@ type shipper struct {
 	done   bool   // the server stored the finish (or fenced the attempt)
 	// holdUntil is set when the server asks to keep the workspace (autohold).
 	holdUntil *time.Time
+	// claimID, when set, goes with the finish to claim the agent's next
+	// job (see claimNext); claimSent says it went out at least once, and
+	// next is the job the server claimed with it.
+	claimID   string
+	claimSent bool
+	next      *lathe.Assignment
 
 	kick       chan struct{}
 	finishKick chan struct{} // wakes a paced wait when the finish arrives
@@ -292,13 +298,17 @@ func (s *shipper) send(ctx context.Context) (bool, error) {
 	// one): it is idempotent, so whether the first one was applied or not,
 	// no log byte is lost or stored twice.
 	rctx, cancel := context.WithTimeout(ctx, reportAnswerTimeout+time.Duration(len(rep.Log)>>16)*time.Second)
-	reply, err := s.c.Report(rctx, s.attemptID, rep)
+	claimID, first := s.claimWith(rep)
+	reply, err := s.c.ReportClaiming(rctx, s.attemptID, rep, claimID, first)
 	cancel()
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if reply.HoldUntil != nil {
 		s.holdUntil = reply.HoldUntil
+	}
+	if reply.Next != nil {
+		s.next = reply.Next
 	}
 	if errors.Is(err, lathe.ErrFenced) {
 		s.done = true
@@ -325,6 +335,35 @@ func (s *shipper) send(ctx context.Context) (bool, error) {
 		s.requestCancel()
 	}
 	return s.acked < size || s.finish != nil && rep.Finish == nil, nil
+}
+
+// claimNext makes the finish claim the agent's next job with claimID
+// (first: the ID was never sent); call it before Finish.
+func (s *shipper) claimNext(claimID string, first bool) {
+	s.mu.Lock()
+	s.claimID, s.claimSent = claimID, !first
+	s.mu.Unlock()
+}
+
+// claimWith is the claim ID the report rep carries ("" for none) and
+// whether it goes out for the first time; it notes that it went.
+func (s *shipper) claimWith(rep *lathe.Report) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rep.Finish == nil || s.claimID == "" {
+		return "", false
+	}
+	first := !s.claimSent
+	s.claimSent = true
+	return s.claimID, first
+}
+
+// nextClaimed is the job the finish claimed (nil: none) and whether the
+// claim ID went out, so a claim that follows must reuse it.
+func (s *shipper) nextClaimed() (*lathe.Assignment, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.next, s.claimSent
 }
 
 func (s *shipper) requestCancel() {

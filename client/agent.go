@@ -26,14 +26,7 @@ func (c *Client) ClaimNew(ctx context.Context, waitSec int, claimID string) (*la
 }
 
 func (c *Client) claim(ctx context.Context, waitSec int, claimID string, first bool) (*lathe.Assignment, error) {
-	var h http.Header
-	if claimID != "" {
-		h = http.Header{lathe.ClaimIDHeader: {claimID}}
-		if first {
-			h[lathe.ClaimNewHeader] = []string{"1"}
-		}
-	}
-	resp, err := c.Request(ctx, http.MethodPost, fmt.Sprintf("/api/v1/agent/claim?wait=%d", waitSec), nil, h)
+	resp, err := c.Request(ctx, http.MethodPost, fmt.Sprintf("/api/v1/agent/claim?wait=%d", waitSec), nil, claimHeader(claimID, first))
 	if err != nil {
 		return nil, err
 	}
@@ -48,11 +41,31 @@ func (c *Client) claim(ctx context.Context, waitSec int, claimID string, first b
 	return &as, nil
 }
 
+// claimHeader carries claimID (none when empty), marked new when first.
+func claimHeader(claimID string, first bool) http.Header {
+	if claimID == "" {
+		return nil
+	}
+	h := http.Header{lathe.ClaimIDHeader: {claimID}}
+	if first {
+		h[lathe.ClaimNewHeader] = []string{"1"}
+	}
+	return h
+}
+
 // Report sends a report on an attempt. A fenced attempt (the server no
 // longer accepts it) gives lathe.ErrFenced.
 func (c *Client) Report(ctx context.Context, attemptID int64, rep *lathe.Report) (lathe.ReportReply, error) {
+	return c.ReportClaiming(ctx, attemptID, rep, "", false)
+}
+
+// ReportClaiming is Report that, on a finishing report, also claims the
+// agent's next job with claimID (see lathe.ReportReply.Next); first says
+// the ID was never sent before, as ClaimNew does.
+func (c *Client) ReportClaiming(ctx context.Context, attemptID int64, rep *lathe.Report, claimID string, first bool) (lathe.ReportReply, error) {
 	var reply lathe.ReportReply
-	err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/agent/attempts/%d/report", attemptID), rep, &reply)
+	err := c.DoWithHeader(ctx, http.MethodPost, fmt.Sprintf("/api/v1/agent/attempts/%d/report", attemptID),
+		claimHeader(claimID, first), rep, &reply)
 	if StatusOf(err) == http.StatusGone {
 		fenced := lathe.ReportReply{Cancel: true, Finished: true}
 		// The answer still says whether a hold keeps the workspace (a

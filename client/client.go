@@ -159,7 +159,12 @@ func (c *Client) SendRequest(req *http.Request) (*http.Response, error) {
 // Do sends a JSON request and decodes a JSON answer into out (unless out is
 // nil or the answer has no body).
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
-	resp, err := c.Request(ctx, method, path, body, nil)
+	return c.DoWithHeader(ctx, method, path, nil, body, out)
+}
+
+// DoWithHeader is Do with more request headers.
+func (c *Client) DoWithHeader(ctx context.Context, method, path string, header http.Header, body, out any) error {
+	resp, err := c.Request(ctx, method, path, body, header)
 	if err != nil {
 		return err
 	}
