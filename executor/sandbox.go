@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Sandbox runs each job in its own bubblewrap (bwrap) sandbox, started once
@@ -193,24 +195,57 @@ func (s *Sandbox) own(path string) error {
 }
 
 // chownTree makes uid:gid own dir and everything in it, without following
-// symbolic links. It walks inside an os.Root: a step still running in the
-// background may swap a directory for a link to /etc while the walk goes
-// on, and no path may then lead the agent (often root) out of dir.
+// symbolic links. It works through directory descriptors, each opened from
+// its parent with O_NOFOLLOW, and changes each entry relative to its
+// directory: a step still running in the background may swap a directory
+// for a link to /etc while the walk goes on, and no path may then lead the
+// agent (often root) out of dir. One system call per file, a few per
+// directory (resolving each path from dir again cost one per component).
 func chownTree(dir string, uid, gid int) error {
 	if fi, err := os.Lstat(dir); err != nil {
 		return err
 	} else if !fi.IsDir() {
 		return os.Lchown(dir, uid, gid) // a FIFO of the agent's: opening it would block
 	}
-	root, err := os.OpenRoot(dir)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: dir, Err: err}
 	}
-	defer root.Close()
-	return fs.WalkDir(root.FS(), ".", func(p string, _ fs.DirEntry, err error) error {
+	if err := unix.Fchown(fd, uid, gid); err != nil {
+		unix.Close(fd)
+		return &os.PathError{Op: "chown", Path: dir, Err: err}
+	}
+	return chownEntries(fd, dir, uid, gid)
+}
+
+// chownEntries makes uid:gid own what the directory open as fd (at path,
+// for errors) holds, recursively; it closes fd.
+func chownEntries(fd int, path string, uid, gid int) error {
+	d := os.NewFile(uintptr(fd), path)
+	defer d.Close()
+	for {
+		entries, err := d.ReadDir(256)
+		for _, e := range entries {
+			name := e.Name()
+			if err := unix.Fchownat(fd, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+				return &os.PathError{Op: "chown", Path: filepath.Join(path, name), Err: err}
+			}
+			if !e.IsDir() {
+				continue
+			}
+			sub, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return &os.PathError{Op: "open", Path: filepath.Join(path, name), Err: err}
+			}
+			if err := chownEntries(sub, filepath.Join(path, name), uid, gid); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		return root.Lchown(p, uid, gid)
-	})
+	}
 }
