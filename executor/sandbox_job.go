@@ -113,8 +113,8 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 		status: bufio.NewReader(statusR), exited: make(chan struct{})}
 	j.cmd = exec.Command(s.Bwrap, s.args(spec)...)
 	j.cmd.Env = spec.Env
-	j.cmd.Stdout = nil // /dev/null: no pipe and copying goroutine for output no one reads
 	j.cmd.Stderr = j.stderr
+	childwait.NullStreams(j.cmd) // stdin and stdout: no pipe and copying goroutine for output no one reads
 	j.cmd.ExtraFiles = []*os.File{stepsR, statusW, log, infoW}
 	// bwrap dies with the thread that started it and takes the sandbox along.
 	j.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

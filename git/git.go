@@ -88,12 +88,22 @@ var gitPath = sync.OnceValue(func() string {
 
 // run runs git with args in dir and returns its standard output. Errors carry git's stderr.
 func run(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	return runTo(ctx, dir, true, args...)
+}
+
+// runTo is run keeping git's output only when keepOut says so (no pipe
+// and copying goroutine for output nobody reads).
+func runTo(ctx context.Context, dir string, keepOut bool, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, gitPath(), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "LC_ALL=C")
 	cmd.Env = append(cmd.Env, sshEnv(args)...)
 	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	if keepOut {
+		cmd.Stdout = &out
+	}
+	cmd.Stderr = &errb
+	childwait.NullStreams(cmd)
 	if err := childwait.Run(cmd); err != nil {
 		// git may echo a URL's credentials; an error is logged and shown.
 		msg := Redact(strings.TrimSpace(errb.String()))

@@ -31,7 +31,7 @@ func (m *Mirror) adminDir(dir string) string {
 
 // inWorktree runs git on the worktree at dir.
 func (m *Mirror) inWorktree(ctx context.Context, dir string, args ...string) error {
-	_, err := run(ctx, dir, append([]string{"--git-dir=" + m.adminDir(dir), "--work-tree=" + dir}, args...)...)
+	_, err := runTo(ctx, dir, false, append([]string{"--git-dir=" + m.adminDir(dir), "--work-tree=" + dir}, args...)...)
 	return err
 }
 

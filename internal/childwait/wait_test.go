@@ -47,3 +47,26 @@ func TestWaitReportsAKill(t *testing.T) {
 		t.Fatalf("Wait = %v, want killed", err)
 	}
 }
+
+// NullStreams gives each stream left nil the one /dev/null: the child
+// reads nothing and writes into it, command after command; a stream the
+// caller set stays its own.
+func TestNullStreamsConnectsUnsetStreamsToDevNull(t *testing.T) {
+	for range 2 {
+		cmd := exec.Command("/bin/sh", "-c", `cat; echo out; echo err >&2; readlink /proc/self/fd/0 /proc/self/fd/1`)
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		NullStreams(cmd)
+		if err := Run(cmd); err != nil {
+			t.Fatalf("run: %v (%s)", err, errb.String())
+		}
+		if errb.String() != "err\n" {
+			t.Errorf("stderr = %q; want the caller's buffer to get err", errb.String())
+		}
+	}
+	cmd := exec.Command("/bin/sh", "-c", `test "$(readlink /proc/self/fd/0)" = /dev/null`)
+	NullStreams(cmd)
+	if err := Run(cmd); err != nil {
+		t.Errorf("stdin is not /dev/null: %v", err)
+	}
+}
