@@ -88,7 +88,8 @@ jobs:
 }
 
 // A real agent with jobs queued runs them back to back, each claimed by the
-// finish before it: one claim request answers a job for the whole run.
+// finish before it: one claim request answers a job for the whole run, and
+// /metrics counts every claim.
 func TestAgentTakesQueuedJobsWithItsFinishes(t *testing.T) {
 	o := lathetest.Options{MetricsAddr: "127.0.0.1:0", Agents: 1}
 	l := lathetest.Start(t, o)
@@ -108,6 +109,9 @@ jobs:
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), "\nlathe_attempts_started_total 3\n") {
+		t.Errorf("/metrics does not count 3 attempts started (claims, whichever way they came):\n%s", b)
+	}
 	const claimed = `lathe_http_request_duration_seconds_count{code="200",route="POST /api/v1/agent/claim"} `
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, claimed); ok {

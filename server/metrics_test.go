@@ -63,6 +63,7 @@ func TestMetrics(t *testing.T) {
 		}
 		for _, want := range []string{
 			`lathe_attempts_ended_total{reason="",status="success"} 2`,
+			"\nlathe_attempts_started_total 2\n",
 			`lathe_attempt_duration_seconds_count{status="success"} 2`,
 			`lathe_step_duration_seconds_count{status="success"} 4`, // the checkouts, sleep 1 and echo hi
 			`lathe_db_query_duration_seconds_count{kind="transaction"}`,

@@ -20,6 +20,7 @@ type observations struct {
 	deliveries  *prometheus.CounterVec
 	deliverDur  *prometheus.HistogramVec
 	ran         *prometheus.HistogramVec
+	started     prometheus.Counter
 	endings     *prometheus.CounterVec
 	collectible []prometheus.Collector
 
@@ -67,7 +68,11 @@ func newObservations() *observations {
 		Name: "lathe_attempts_ended_total",
 		Help: "Attempts this replica ended, by status and end reason (sum over the replicas for the fleet's).",
 	}, []string{"status", "reason"})
-	o.collectible = []prometheus.Collector{o.query, o.blob, o.deliveries, o.deliverDur, o.ran, o.endings}
+	o.started = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "lathe_attempts_started_total",
+		Help: "Attempts this replica started: the jobs its agents claimed, by a claim request or with a finish (sum over the replicas for the fleet's claims per second).",
+	})
+	o.collectible = []prometheus.Collector{o.query, o.blob, o.deliveries, o.deliverDur, o.ran, o.started, o.endings}
 	return o
 }
 
@@ -75,6 +80,9 @@ func newObservations() *observations {
 func (o *observations) observeQuery(kind string, d time.Duration) {
 	o.query.WithLabelValues(kind).Observe(d.Seconds())
 }
+
+// attemptStarted counts an attempt the store started (a claim).
+func (o *observations) attemptStarted() { o.started.Inc() }
 
 // attemptEnded counts an attempt the store ended (store.Store.SetEndObserver)
 // and keeps it for the next scrape to read its steps.

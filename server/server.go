@@ -334,7 +334,7 @@ func (s *Server) setup(ctx context.Context) error {
 	s.trigger, s.outbound = tr, outbound.New(outbound.Options{Allow: s.cfg.OutboundAllow, UserAgent: "Lathe"})
 	s.obs = newObservations()
 	s.Store.SetObserver(s.obs.observeQuery)
-	s.Store.SetEndObserver(s.obs.attemptEnded)
+	s.Store.SetAttemptObserver(store.AttemptObserver{Started: s.obs.attemptStarted, Ended: s.obs.attemptEnded})
 	s.deliver = s.newDelivery()
 	s.deliver.Observe = s.obs.observeDelivery
 	s.API = api.New(s.Store, tr, s.cfg.Log)

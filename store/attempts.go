@@ -451,6 +451,11 @@ func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (
 	if err := t.advanceRunAfter(ctx, as.RunID, jobID); err != nil {
 		return nil, err
 	}
+	t.afterCommit = append(t.afterCommit, func(s *Store) {
+		if s.attemptObs.Started != nil {
+			s.attemptObs.Started()
+		}
+	})
 	return as, nil
 }
 

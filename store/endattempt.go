@@ -102,8 +102,8 @@ func (t *txn) endAttempt(ctx context.Context, c candidate, e attemptEnd) (o engi
 	}
 	t.afterCommit = append(t.afterCommit, func(s *Store) {
 		s.attemptChanged(c.attemptID)
-		if s.ended != nil {
-			s.ended(end)
+		if s.attemptObs.Ended != nil {
+			s.attemptObs.Ended(end)
 		}
 	})
 	// Steps it did not finish end with it: lost with a lost attempt,

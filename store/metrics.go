@@ -53,7 +53,7 @@ func (s *Store) AgentsOnline(ctx context.Context) (int64, error) {
 }
 
 // FinishedAttempt is one attempt that ended, for the duration histograms
-// and the endings counter (see SetEndObserver).
+// and the endings counter (see AttemptObserver).
 type FinishedAttempt struct {
 	ID        int64
 	Status    lathe.Status
@@ -62,11 +62,18 @@ type FinishedAttempt struct {
 	Ran time.Duration
 }
 
-// SetEndObserver makes the store tell ended, once the change is durable,
-// of every attempt this store ends (a finish, a hand-back, a loss, a
-// timeout): each once, on the replica that ended it, in whatever order
-// attempts end. Set it before serving.
-func (s *Store) SetEndObserver(ended func(FinishedAttempt)) { s.ended = ended }
+// AttemptObserver is told, once each change is durable, of the attempts a
+// store starts (a claim) and ends (a finish, a hand-back, a loss, a
+// timeout): each once, on the replica that made the change, in whatever
+// order attempts end. Either may be nil.
+type AttemptObserver struct {
+	Started func()
+	Ended   func(FinishedAttempt)
+}
+
+// SetAttemptObserver sets the store's AttemptObserver. Set it before
+// serving.
+func (s *Store) SetAttemptObserver(o AttemptObserver) { s.attemptObs = o }
 
 // FinishedStep is one step that ended, for the duration histograms.
 type FinishedStep struct {
@@ -76,7 +83,7 @@ type FinishedStep struct {
 }
 
 // FinishedStepsOf lists the ended steps of the attempts ids (for /metrics,
-// beside SetEndObserver).
+// beside AttemptObserver).
 func (s *Store) FinishedStepsOf(ctx context.Context, ids []int64) ([]FinishedStep, error) {
 	if len(ids) == 0 {
 		return nil, nil

@@ -58,8 +58,9 @@ type Store struct {
 	// observe, when set, is told how long each query and write transaction
 	// took (see SetObserver).
 	observe func(kind string, d time.Duration)
-	// ended, when set, is told of every attempt ended (see SetEndObserver).
-	ended func(FinishedAttempt)
+	// attemptObs is told of every attempt started and ended (see
+	// SetAttemptObserver).
+	attemptObs AttemptObserver
 }
 
 // Query kinds given to the observer (see SetObserver).
