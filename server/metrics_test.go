@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -36,6 +37,16 @@ func TestMetrics(t *testing.T) {
 			}
 			time.Sleep(25 * time.Millisecond)
 		}
+		// Both agents in one group, none in another.
+		var agents lathe.Page[*lathe.Agent]
+		l.Do(t, http.MethodGet, "/api/v1/agents", nil, &agents)
+		var names []string
+		for _, a := range agents.Items {
+			names = append(names, a.Name)
+		}
+		l.Do(t, http.MethodPost, "/api/v1/agent-groups", map[string]any{"name": "builders"}, nil)
+		l.Do(t, http.MethodPost, "/api/v1/agent-groups", map[string]any{"name": "idle-pool"}, nil)
+		l.Do(t, http.MethodPost, "/api/v1/agent-groups/builders/agents", map[string]any{"agents": names}, nil)
 		// Two agents take both jobs at once and the one claimed first (with
 		// the lower attempt ID, most times) ends last: every ending counts,
 		// in whatever order they come.
@@ -70,6 +81,8 @@ func TestMetrics(t *testing.T) {
 			`lathe_db_query_duration_seconds_count{kind="read"}`,
 			`lathe_db_query_duration_seconds_count{kind="write"}`,
 			"lathe_agents_online 2",
+			`lathe_agents_online_by_group{group="builders"} 2`,
+			`lathe_agents_online_by_group{group="idle-pool"} 0`,
 			"\nlathe_leader 1\n",
 			`lathe_http_request_duration_seconds_count{code="201",route="POST /api/v1/projects"} 1`,
 			`lathe_http_request_duration_seconds_count{code="404",route="other"} 1`,

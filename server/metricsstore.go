@@ -14,9 +14,9 @@ import (
 type storeCollector struct {
 	s *Server
 
-	queued, oldest, online, leader, received, fallbacks *prometheus.Desc
-	pool                                                prometheus.Collector
-	steps                                               *prometheus.HistogramVec
+	queued, oldest, online, byGroup, leader, received, fallbacks *prometheus.Desc
+	pool                                                         prometheus.Collector
+	steps                                                        *prometheus.HistogramVec
 }
 
 func newStoreCollector(s *Server) *storeCollector {
@@ -25,6 +25,7 @@ func newStoreCollector(s *Server) *storeCollector {
 		queued:    prometheus.NewDesc("lathe_queue_jobs", "Jobs queued, by the labels they need (the same on every replica).", []string{"runs_on"}, nil),
 		oldest:    prometheus.NewDesc("lathe_queue_oldest_wait_seconds", "How long the longest-queued job needing these labels has waited.", []string{"runs_on"}, nil),
 		online:    prometheus.NewDesc("lathe_agents_online", "Agents heard from within the online window (the same on every replica).", nil, nil),
+		byGroup:   prometheus.NewDesc("lathe_agents_online_by_group", "Agents of each group heard from within the online window (an agent in two groups counts in both; the same on every replica).", []string{"group"}, nil),
 		leader:    prometheus.NewDesc("lathe_leader", "1 when this replica runs the periodic duties (sweeper, schedules, retention).", nil, nil),
 		received:  prometheus.NewDesc("lathe_notifications_received_total", "Wake-ups heard from the other replicas (PostgreSQL only).", nil, nil),
 		fallbacks: prometheus.NewDesc("lathe_notification_fallbacks_total", "Fallback wake-ups of every waiter, in case a notification was missed (PostgreSQL only).", nil, nil),
@@ -39,7 +40,7 @@ func newStoreCollector(s *Server) *storeCollector {
 
 // Describe implements prometheus.Collector.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.queued, c.oldest, c.online, c.leader, c.received, c.fallbacks} {
+	for _, d := range []*prometheus.Desc{c.queued, c.oldest, c.online, c.byGroup, c.leader, c.received, c.fallbacks} {
 		ch <- d
 	}
 	c.pool.Describe(ch)
@@ -59,6 +60,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if n, err := st.AgentsOnline(ctx); err == nil {
 		ch <- prometheus.MustNewConstMetric(c.online, prometheus.GaugeValue, float64(n))
+	}
+	if gs, err := st.AgentsOnlineByGroup(ctx); err == nil {
+		for _, g := range gs {
+			ch <- prometheus.MustNewConstMetric(c.byGroup, prometheus.GaugeValue, float64(g.Agents), g.Group)
+		}
 	}
 	lead := 0.0
 	if c.s.Leader() {

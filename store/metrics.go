@@ -52,6 +52,35 @@ func (s *Store) AgentsOnline(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// GroupCount is a number of agents of one group.
+type GroupCount struct {
+	Group  string
+	Agents int64
+}
+
+// AgentsOnlineByGroup counts, for every agent group, its members heard from
+// within lathe.AgentOnlineWindow (zero included; an agent in two groups
+// counts in both).
+func (s *Store) AgentsOnlineByGroup(ctx context.Context) ([]GroupCount, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT gr.name, COUNT(g.id) FROM agent_groups gr
+		LEFT JOIN agent_group_members m ON m.group_id = gr.id
+		LEFT JOIN agents g ON g.id = m.agent_id AND g.last_seen >= ?
+		GROUP BY gr.name ORDER BY gr.name`), micros(s.now().Add(-lathe.AgentOnlineWindow)))
+	if err != nil {
+		return nil, fmt.Errorf("agents online by group: %w", err)
+	}
+	defer rows.Close()
+	var out []GroupCount
+	for rows.Next() {
+		var c GroupCount
+		if err := rows.Scan(&c.Group, &c.Agents); err != nil {
+			return nil, fmt.Errorf("agents online by group: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // FinishedAttempt is one attempt that ended, for the duration histograms
 // and the endings counter (see AttemptObserver).
 type FinishedAttempt struct {
