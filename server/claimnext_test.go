@@ -3,16 +3,12 @@ package server_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
-	"github.com/lathe-ci/lathe/auth"
 	"github.com/lathe-ci/lathe/internal/lathetest"
-	"github.com/lathe-ci/lathe/server"
 )
 
 // A finish that carries a claim ID claims the agent's next job and answers
@@ -21,19 +17,12 @@ import (
 // claims nothing; nothing queued, nothing claimed.
 func TestFinishClaimsTheNextJob(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
-		l := startLifecycle(t, o, server.Config{})
-		l.Project(t, "proto", lathetest.Repo(t, map[string]string{".lathe.yml": `
+		l, c, run := startManualAgent(t, o, `
 jobs:
   a: {runs-on: [proto], steps: [echo a]}
   b: {runs-on: [proto], steps: [echo b]}
   c: {runs-on: [proto], steps: [echo c]}
-`}))
-		token, hash := auth.NewToken(auth.PrefixAgent)
-		if err := l.Store.PutAgent(context.Background(), &lathe.Agent{Name: "manual", Labels: []string{"proto"}}, hash); err != nil {
-			t.Fatal(err)
-		}
-		c := l.ClientAs(t, token)
-		run := l.Trigger(t, "proto", "", "")
+`)
 		ctx := context.Background()
 		finish := func(as *lathe.Assignment, claimID string, first bool) (lathe.ReportReply, error) {
 			return c.ReportClaiming(ctx, as.AttemptID, &lathe.Report{Log: []byte("ok\n"),
@@ -103,17 +92,12 @@ jobs:
 	if r := l.Wait(t, run.ID, 60*time.Second); r.Status != lathe.StatusSuccess {
 		t.Fatalf("run %s", r.Status)
 	}
-	resp, err := http.Get(l.Server.MetricsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if !strings.Contains(string(b), "\nlathe_attempts_started_total 3\n") {
+	b := scrapeMetrics(t, l)
+	if !strings.Contains(b, "\nlathe_attempts_started_total 3\n") {
 		t.Errorf("/metrics does not count 3 attempts started (claims, whichever way they came):\n%s", b)
 	}
 	const claimed = `lathe_http_request_duration_seconds_count{code="200",route="POST /api/v1/agent/claim"} `
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(b, "\n") {
 		if rest, ok := strings.CutPrefix(line, claimed); ok {
 			if rest != "1" {
 				t.Errorf("claim requests answered with a job: %s; want 1 (the other two came with finishes)", rest)

@@ -270,23 +270,30 @@ jobs:
 	}
 }
 
+// startManualAgent starts a server with project "proto" of pipeline and
+// an agent the test drives with the client it returns (labels: proto),
+// and triggers a run.
+func startManualAgent(t *testing.T, o lathetest.Options, pipeline string) (*lathetest.Lathe, *client.Client, *lathe.Run) {
+	t.Helper()
+	l := startLifecycle(t, o, server.Config{})
+	l.Project(t, "proto", lathetest.Repo(t, map[string]string{".lathe.yml": pipeline}))
+	token, hash := auth.NewToken(auth.PrefixAgent)
+	if err := l.Store.PutAgent(context.Background(), &lathe.Agent{Name: "manual", Labels: []string{"proto"}}, hash); err != nil {
+		t.Fatal(err)
+	}
+	return l, l.ClientAs(t, token), l.Trigger(t, "proto", "", "")
+}
+
 // The agent protocol over HTTP: a claim repeated with its claim ID gets the
 // same attempt (a lost answer strands no job), and a finish whose checksum
 // disagrees with the stored log marks the log incomplete.
 func TestClaimIDAndLogChecksumOverHTTP(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
-		l := startLifecycle(t, o, server.Config{})
-		l.Project(t, "proto", lathetest.Repo(t, map[string]string{".lathe.yml": `
+		l, c, _ := startManualAgent(t, o, `
 jobs:
   a: {runs-on: [proto], steps: [echo a]}
   b: {runs-on: [proto], steps: [echo b]}
-`}))
-		token, hash := auth.NewToken(auth.PrefixAgent)
-		if err := l.Store.PutAgent(context.Background(), &lathe.Agent{Name: "manual", Labels: []string{"proto"}}, hash); err != nil {
-			t.Fatal(err)
-		}
-		c := l.ClientAs(t, token)
-		l.Trigger(t, "proto", "", "")
+`)
 		ctx := context.Background()
 		first, err := c.Claim(ctx, 5, "lost-answer")
 		if err != nil || first == nil {

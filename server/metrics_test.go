@@ -18,18 +18,7 @@ func TestMetrics(t *testing.T) {
 		o.MetricsAddr = "127.0.0.1:0"
 		o.Agents = 2
 		l := lathetest.Start(t, o)
-		scrape := func() string {
-			resp, err := http.Get(l.Server.MetricsURL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != 200 {
-				t.Fatalf("GET /metrics: %s", resp.Status)
-			}
-			return string(b)
-		}
+		scrape := func() string { return scrapeMetrics(t, l) }
 		// On PostgreSQL the server takes the lead a moment after it starts.
 		for i := 0; !strings.Contains(scrape(), "\nlathe_leader 1\n"); i++ {
 			if i == 400 {
@@ -96,4 +85,19 @@ func TestMetrics(t *testing.T) {
 			}
 		}
 	})
+}
+
+// scrapeMetrics reads the server's /metrics.
+func scrapeMetrics(t *testing.T, l *lathetest.Lathe) string {
+	t.Helper()
+	resp, err := http.Get(l.Server.MetricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics: %s", resp.Status)
+	}
+	return string(b)
 }
