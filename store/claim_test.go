@@ -116,28 +116,9 @@ func TestExactlyOneOfManyConcurrentClaimersWins(t *testing.T) {
 				t.Fatalf("%d rounds took %s, over the %s budget", round, elapsed.Round(time.Millisecond), budget)
 			}
 			r := mustRun(t, s, p.ID, "ci", []string{"build"}, job("compile", "build"))
-			got := make([]*lathe.Assignment, claimers)
-			errs := make([]error, claimers)
-			gate := make(chan struct{})
-			var wg sync.WaitGroup
-			for i, a := range agents {
-				wg.Go(func() {
-					<-gate
-					got[i], errs[i] = s.Claim(ctx, a.ID, a.Labels)
-				})
-			}
-			close(gate)
-			wg.Wait()
-
-			var winners []int
-			for i := range agents {
-				if errs[i] != nil {
-					t.Fatalf("round %d: claim by %s: %v", round, agents[i].Name, errs[i])
-				}
-				if got[i] != nil {
-					winners = append(winners, i)
-				}
-			}
+			got, winners := claimAtOnce(t, round, agents, func(_ int, a *lathe.Agent) (*lathe.Assignment, error) {
+				return s.Claim(ctx, a.ID, a.Labels)
+			})
 			if len(winners) != 1 {
 				t.Fatalf("round %d: %d claimers won the one job (%v)", round, len(winners), winners)
 			}
@@ -169,26 +150,12 @@ func TestExactlyOneOfManyClaimersOnTwoReplicasWins(t *testing.T) {
 	agents := agentsNamed(t, s, "agent", claimers)
 	for round := range rounds {
 		mustRun(t, s, p.ID, "release", []string{"deploy"}, deployJob("deploy", "prod", claimers))
-		got := make([]*lathe.Assignment, claimers)
-		errs := make([]error, claimers)
-		gate := make(chan struct{})
-		var wg sync.WaitGroup
-		for i, a := range agents {
-			wg.Go(func() {
-				<-gate
-				got[i], errs[i] = replicas[i%2].Claim(t.Context(), a.ID, a.Labels)
-			})
-		}
-		close(gate)
-		wg.Wait()
+		got, winners := claimAtOnce(t, round, agents, func(i int, a *lathe.Agent) (*lathe.Assignment, error) {
+			return replicas[i%2].Claim(t.Context(), a.ID, a.Labels)
+		})
 		var won []*lathe.Assignment
-		for i, as := range got {
-			if errs[i] != nil {
-				t.Fatalf("round %d: claim by %s: %v", round, agents[i].Name, errs[i])
-			}
-			if as != nil {
-				won = append(won, as)
-			}
+		for _, i := range winners {
+			won = append(won, got[i])
 		}
 		if len(won) != 1 {
 			t.Fatalf("round %d: %d claimers got the one job, want 1", round, len(won))
@@ -199,4 +166,33 @@ func TestExactlyOneOfManyClaimersOnTwoReplicasWins(t *testing.T) {
 		}
 		finish(t, s, agents[slices.IndexFunc(agents, func(a *lathe.Agent) bool { return a.ID == agentOf(t, s, won[0]) })], won[0], lathe.StatusSuccess)
 	}
+}
+
+// claimAtOnce lets every agent claim at the same moment (claim is how agent
+// i claims) and returns what each got and which got a job; an error fails
+// the test.
+func claimAtOnce(t *testing.T, round int, agents []*lathe.Agent,
+	claim func(int, *lathe.Agent) (*lathe.Assignment, error)) (got []*lathe.Assignment, winners []int) {
+	t.Helper()
+	got = make([]*lathe.Assignment, len(agents))
+	errs := make([]error, len(agents))
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, a := range agents {
+		wg.Go(func() {
+			<-gate
+			got[i], errs[i] = claim(i, a)
+		})
+	}
+	close(gate)
+	wg.Wait()
+	for i := range agents {
+		if errs[i] != nil {
+			t.Fatalf("round %d: claim by %s: %v", round, agents[i].Name, errs[i])
+		}
+		if got[i] != nil {
+			winners = append(winners, i)
+		}
+	}
+	return got, winners
 }
