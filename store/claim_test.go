@@ -116,7 +116,7 @@ func TestExactlyOneOfManyConcurrentClaimersWins(t *testing.T) {
 				t.Fatalf("%d rounds took %s, over the %s budget", round, elapsed.Round(time.Millisecond), budget)
 			}
 			r := mustRun(t, s, p.ID, "ci", []string{"build"}, job("compile", "build"))
-			got, winners := claimAtOnce(t, round, agents, func(_ int, a *lathe.Agent) (*lathe.Assignment, error) {
+			got, winners := claimAtOnce(t, agents, func(_ int, a *lathe.Agent) (*lathe.Assignment, error) {
 				return s.Claim(ctx, a.ID, a.Labels)
 			})
 			if len(winners) != 1 {
@@ -150,7 +150,7 @@ func TestExactlyOneOfManyClaimersOnTwoReplicasWins(t *testing.T) {
 	agents := agentsNamed(t, s, "agent", claimers)
 	for round := range rounds {
 		mustRun(t, s, p.ID, "release", []string{"deploy"}, deployJob("deploy", "prod", claimers))
-		got, winners := claimAtOnce(t, round, agents, func(i int, a *lathe.Agent) (*lathe.Assignment, error) {
+		got, winners := claimAtOnce(t, agents, func(i int, a *lathe.Agent) (*lathe.Assignment, error) {
 			return replicas[i%2].Claim(t.Context(), a.ID, a.Labels)
 		})
 		var won []*lathe.Assignment
@@ -171,7 +171,7 @@ func TestExactlyOneOfManyClaimersOnTwoReplicasWins(t *testing.T) {
 // claimAtOnce lets every agent claim at the same moment (claim is how agent
 // i claims) and returns what each got and which got a job; an error fails
 // the test.
-func claimAtOnce(t *testing.T, round int, agents []*lathe.Agent,
+func claimAtOnce(t *testing.T, agents []*lathe.Agent,
 	claim func(int, *lathe.Agent) (*lathe.Assignment, error)) (got []*lathe.Assignment, winners []int) {
 	t.Helper()
 	got = make([]*lathe.Assignment, len(agents))
@@ -188,7 +188,7 @@ func claimAtOnce(t *testing.T, round int, agents []*lathe.Agent,
 	wg.Wait()
 	for i := range agents {
 		if errs[i] != nil {
-			t.Fatalf("round %d: claim by %s: %v", round, agents[i].Name, errs[i])
+			t.Fatalf("claim by %s: %v", agents[i].Name, errs[i])
 		}
 		if got[i] != nil {
 			winners = append(winners, i)

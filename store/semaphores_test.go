@@ -3,7 +3,6 @@ package store_test
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,23 +20,9 @@ func deployJob(name, group string, limit int) *lathe.Job {
 // claimAll has every agent claim at the same instant and returns what each got.
 func claimAll(t *testing.T, s *store.Store, agents []*lathe.Agent) []*lathe.Assignment {
 	t.Helper()
-	got := make([]*lathe.Assignment, len(agents))
-	errs := make([]error, len(agents))
-	gate := make(chan struct{})
-	var wg sync.WaitGroup
-	for i, a := range agents {
-		wg.Go(func() {
-			<-gate
-			got[i], errs[i] = s.Claim(t.Context(), a.ID, a.Labels)
-		})
-	}
-	close(gate)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("claim by %s: %v", agents[i].Name, err)
-		}
-	}
+	got, _ := claimAtOnce(t, agents, func(_ int, a *lathe.Agent) (*lathe.Assignment, error) {
+		return s.Claim(t.Context(), a.ID, a.Labels)
+	})
 	return got
 }
 
