@@ -2,6 +2,7 @@ package blob
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,12 +13,16 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 )
 
 // S3 is a Store in a bucket of an S3-compatible object store (AWS S3,
@@ -27,10 +32,12 @@ import (
 // last bytes go out; content that is not what it was told makes the
 // upload fail before the store completes it, so the key keeps what it had.
 type S3 struct {
-	client *minio.Client
+	client *s3.Client
 	bucket string
 	// prefix ends with "/" unless empty.
 	prefix string
+	// partSize is partSize but in tests.
+	partSize int64
 }
 
 // S3Options say where a bucket is and who may use it.
@@ -44,12 +51,13 @@ type S3Options struct {
 	Region string
 	// AccessKey and SecretKey (and SessionToken) sign requests; empty:
 	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN
-	// (or MINIO_ACCESS_KEY, MINIO_SECRET_KEY) from the environment.
+	// (or MINIO_ACCESS_KEY, MINIO_SECRET_KEY) from the environment, and
+	// unsigned requests when neither has any.
 	AccessKey, SecretKey, SessionToken string
 }
 
-// partSize is the size of the parts of an upload of unknown or large size:
-// the memory one upload holds.
+// partSize is the size of the parts of an upload larger than one part:
+// the most memory one upload holds (a smaller upload holds its size).
 const partSize = 16 << 20
 
 // ParseS3URL splits s3://BUCKET/PREFIX.
@@ -68,41 +76,111 @@ func ParseS3URL(s string) (bucket, prefix string, err error) {
 }
 
 // NewS3 returns the Store in the bucket o names, checking that the bucket
-// answers and exists.
+// answers and exists. With no region given (nor AWS_REGION), the bucket's
+// own is taken from the store's answer.
 func NewS3(ctx context.Context, o S3Options) (*S3, error) {
 	if o.Bucket == "" {
 		return nil, errors.New("blob store: no bucket")
 	}
-	host, secure := "s3.amazonaws.com", true
+	host := "s3.amazonaws.com"
 	if o.Endpoint != "" {
 		u, err := url.Parse(o.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return nil, fmt.Errorf("blob store endpoint %q: want http://HOST[:PORT] or https://HOST[:PORT]", o.Endpoint)
 		}
-		host, secure = u.Host, u.Scheme == "https"
+		host = u.Host
 	}
-	var creds *credentials.Credentials
-	if o.AccessKey != "" || o.SecretKey != "" {
-		if o.AccessKey == "" || o.SecretKey == "" {
-			return nil, errors.New("blob store: an access key needs its secret key, and a secret key its access key")
-		}
-		creds = credentials.NewStaticV4(o.AccessKey, o.SecretKey, o.SessionToken)
-	} else {
-		creds = credentials.NewChainCredentials([]credentials.Provider{&credentials.EnvAWS{}, &credentials.EnvMinio{}})
-	}
-	c, err := minio.New(host, &minio.Options{Creds: creds, Secure: secure, Region: o.Region})
+	creds, err := s3Credentials(o)
 	if err != nil {
-		return nil, fmt.Errorf("blob store %s: %w", host, err)
+		return nil, err
 	}
-	ok, err := c.BucketExists(ctx, o.Bucket)
+	region := cmp.Or(o.Region, os.Getenv("AWS_REGION"), "us-east-1")
+	c := newS3Client(o.Endpoint, region, creds)
+	_, err = c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &o.Bucket})
+	if theirs := bucketRegion(err); err != nil && theirs != "" && theirs != region && o.Region == "" {
+		c = newS3Client(o.Endpoint, theirs, creds)
+		_, err = c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &o.Bucket})
+	}
+	if httpStatus(err) == http.StatusNotFound {
+		return nil, fmt.Errorf("blob store: bucket %q at %s does not exist (create it first)", o.Bucket, host)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("blob store: bucket %q at %s: %w", o.Bucket, host, err)
 	}
-	if !ok {
-		return nil, fmt.Errorf("blob store: bucket %q at %s does not exist (create it first)", o.Bucket, host)
-	}
-	s := &S3{client: c, bucket: o.Bucket}
+	s := &S3{client: c, bucket: o.Bucket, partSize: partSize}
 	return s.Sub(o.Prefix), nil
+}
+
+// newS3Client is a client of the store at endpoint ("": AWS S3). Other
+// stores are addressed by path (http://HOST/BUCKET/KEY), which they all
+// serve. Checksums beyond the signature's SHA-256 go only where the API
+// requires them, which every S3-compatible store accepts.
+func newS3Client(endpoint, region string, creds aws.CredentialsProvider) *s3.Client {
+	o := s3.Options{
+		Region:                     region,
+		Credentials:                creds,
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	}
+	if endpoint != "" {
+		o.BaseEndpoint, o.UsePathStyle = aws.String(strings.TrimSuffix(endpoint, "/")), true
+	}
+	return s3.New(o)
+}
+
+// s3Credentials are o's keys, else the environment's, else none (unsigned
+// requests, for a public bucket).
+func s3Credentials(o S3Options) (aws.CredentialsProvider, error) {
+	key, secret, token := o.AccessKey, o.SecretKey, o.SessionToken
+	if key == "" && secret == "" {
+		for _, names := range [][3]string{{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}, {"MINIO_ACCESS_KEY", "MINIO_SECRET_KEY"}} {
+			key, secret = os.Getenv(names[0]), os.Getenv(names[1])
+			if key == "" && secret == "" {
+				continue
+			}
+			if key == "" || secret == "" {
+				return nil, fmt.Errorf("blob store: %s and %s must be set together", names[0], names[1])
+			}
+			if names[2] != "" {
+				token = os.Getenv(names[2])
+			}
+			break
+		}
+		if key == "" {
+			return aws.AnonymousCredentials{}, nil
+		}
+	} else if key == "" || secret == "" {
+		return nil, errors.New("blob store: an access key needs its secret key, and a secret key its access key")
+	}
+	c := aws.Credentials{AccessKeyID: key, SecretAccessKey: secret, SessionToken: token, Source: "lathe"}
+	return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return c, nil }), nil
+}
+
+// errorCode is the store's code for err ("NoSuchKey"…), or "".
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// httpStatus is the HTTP status of the store's answer that err is, or 0.
+func httpStatus(err error) int {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// bucketRegion is the region a refusal says the bucket is in, or "".
+func bucketRegion(err error) string {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.Response.Header.Get("X-Amz-Bucket-Region")
+	}
+	return ""
 }
 
 // Sub returns the Store of the keys under prefix (a key's segments) in
@@ -110,10 +188,11 @@ func NewS3(ctx context.Context, o S3Options) (*S3, error) {
 // apart this way.
 func (s *S3) Sub(prefix string) *S3 {
 	prefix = strings.Trim(prefix, "/")
-	if prefix == "" {
-		return &S3{client: s.client, bucket: s.bucket, prefix: s.prefix}
+	sub := *s
+	if prefix != "" {
+		sub.prefix += prefix + "/"
 	}
-	return &S3{client: s.client, bucket: s.bucket, prefix: s.prefix + prefix + "/"}
+	return &sub
 }
 
 // object is the bucket's name of key (checked like Dir checks it, so keys
@@ -135,31 +214,76 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, want Want) (Info,
 		return Info{}, err
 	}
 	v := &verifier{r: contextReader{ctx, r}, want: want, h: sha256.New()}
-	size := int64(-1)
-	switch {
-	case want.Size == 0:
-		// Nothing would be read: look for a byte too many now.
-		if err := v.finish(); err != nil {
-			return Info{}, fmt.Errorf("blob %s: %w", key, err)
-		}
-		size = 0
-	case want.Size > 0:
-		size = want.Size
-	}
-	_, err = s.client.PutObject(ctx, s.bucket, name, v, size, minio.PutObjectOptions{PartSize: partSize, ContentType: "application/octet-stream"})
-	if v.err != nil {
-		return Info{}, fmt.Errorf("blob %s: %w", key, v.err)
-	}
-	if err != nil {
+	if err := s.put(ctx, name, v); err != nil {
 		return Info{}, fmt.Errorf("blob %s: %w", key, err)
 	}
-	if !v.done {
-		// The client stopped reading without an error: never store what
-		// was not checked.
-		s.client.RemoveObject(context.WithoutCancel(ctx), s.bucket, name, minio.RemoveObjectOptions{})
-		return Info{}, fmt.Errorf("blob %s: the upload ended before the content was checked", key)
-	}
 	return Info{Size: v.n, SHA256: hex.EncodeToString(v.h.Sum(nil))}, nil
+}
+
+// put stores what v reads at name: in one request when it fits in one
+// part, else as a multipart upload completed only once v has checked the
+// whole content (and aborted otherwise).
+func (s *S3) put(ctx context.Context, name string, v *verifier) error {
+	part, more, err := readPart(nil, v, s.partSize)
+	if err != nil {
+		return err
+	}
+	if !more {
+		_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &name,
+			Body: bytes.NewReader(part), ContentLength: aws.Int64(int64(len(part))), ContentType: aws.String("application/octet-stream")})
+		return err
+	}
+	up, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &name, ContentType: aws.String("application/octet-stream")})
+	if err != nil {
+		return err
+	}
+	var parts []types.CompletedPart
+	for err == nil && len(part) > 0 {
+		n := aws.Int32(int32(len(parts) + 1))
+		var out *s3.UploadPartOutput
+		out, err = s.client.UploadPart(ctx, &s3.UploadPartInput{Bucket: &s.bucket, Key: &name, UploadId: up.UploadId, PartNumber: n,
+			Body: bytes.NewReader(part), ContentLength: aws.Int64(int64(len(part)))})
+		if err == nil {
+			parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: n})
+			part = part[:0]
+			if more {
+				part, more, err = readPart(part, v, s.partSize)
+			}
+		}
+	}
+	if err == nil {
+		_, err = s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &s.bucket, Key: &name, UploadId: up.UploadId,
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+	}
+	if err != nil {
+		s.client.AbortMultipartUpload(context.WithoutCancel(ctx), &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &name, UploadId: up.UploadId})
+	}
+	return err
+}
+
+// readPart reads into buf (emptied) up to size bytes of what v reads,
+// growing buf no larger than that; more says the content may go on.
+func readPart(buf []byte, v *verifier, size int64) (part []byte, more bool, err error) {
+	buf = buf[:0]
+	if v.want.Size >= 0 && cap(buf) == 0 {
+		buf = make([]byte, 0, min(v.want.Size, size)+1) // +1: the read that finds the end
+	}
+	for int64(len(buf)) < size {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, int(min(max(int64(cap(buf)), 32<<10), size-int64(len(buf)))))
+		}
+		n, err := v.Read(buf[len(buf):min(int64(cap(buf)), size)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case v.err != nil:
+			return nil, false, v.err
+		case err == io.EOF:
+			return buf, false, nil
+		case err != nil:
+			return nil, false, err
+		}
+	}
+	return buf, !v.done, nil
 }
 
 // verifier hashes what is read through it and, at the end of the content
@@ -251,36 +375,32 @@ func (s *S3) Get(ctx context.Context, key string, off, length int64) (io.ReadClo
 		return nil, fmt.Errorf("blob %s: negative offset %d", key, off)
 	}
 	if length == 0 {
-		if _, err := s.client.StatObject(ctx, s.bucket, name, minio.StatObjectOptions{}); err != nil {
+		if _, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &name}); err != nil {
 			return nil, s.fail(key, err)
 		}
 		return io.NopCloser(bytes.NewReader(nil)), nil
 	}
-	var opts minio.GetObjectOptions
+	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &name}
 	switch {
 	case length > 0:
-		err = opts.SetRange(off, off+length-1)
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", off, off+length-1))
 	case off > 0:
-		err = opts.SetRange(off, 0)
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-", off))
 	}
+	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("blob %s: %w", key, err)
-	}
-	body, _, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.bucket, name, opts)
-	if err != nil {
-		if minio.ToErrorResponse(err).Code == "InvalidRange" {
+		if errorCode(err) == "InvalidRange" {
 			// The object is there, shorter than off.
 			return io.NopCloser(bytes.NewReader(nil)), nil
 		}
 		return nil, s.fail(key, err)
 	}
-	return body, nil
+	return out.Body, nil
 }
 
 // fail wraps a store's error, a missing object as fs.ErrNotExist.
 func (s *S3) fail(key string, err error) error {
-	resp := minio.ToErrorResponse(err)
-	if resp.Code == "NoSuchKey" || resp.StatusCode == http.StatusNotFound && resp.Code != "NoSuchBucket" {
+	if code := errorCode(err); code == "NoSuchKey" || httpStatus(err) == http.StatusNotFound && code != "NoSuchBucket" {
 		return fmt.Errorf("blob %s: %w", key, fs.ErrNotExist)
 	}
 	return fmt.Errorf("blob %s: %w", key, err)
@@ -292,7 +412,7 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.client.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{}); err != nil && minio.ToErrorResponse(err).Code != "NoSuchKey" {
+	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &name}); err != nil && errorCode(err) != "NoSuchKey" {
 		return fmt.Errorf("blob %s: %w", key, err)
 	}
 	return nil
@@ -301,13 +421,17 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 // List implements Store.
 func (s *S3) List(ctx context.Context, prefix string) ([]string, error) {
 	var keys []string
-	for o := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}) {
-		if o.Err != nil {
-			return nil, fmt.Errorf("blob list %q: %w", prefix, o.Err)
+	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(s.prefix + prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("blob list %q: %w", prefix, err)
 		}
-		key := strings.TrimPrefix(o.Key, s.prefix)
-		if CheckKey(key) == nil {
-			keys = append(keys, key)
+		for _, o := range page.Contents {
+			key := strings.TrimPrefix(aws.ToString(o.Key), s.prefix)
+			if CheckKey(key) == nil {
+				keys = append(keys, key)
+			}
 		}
 	}
 	slices.Sort(keys)
@@ -325,18 +449,24 @@ const UnfinishedAge = 24 * time.Hour
 func (s *S3) RemoveUnfinished() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	core := minio.Core{Client: s.client}
+	in := &s3.ListMultipartUploadsInput{Bucket: &s.bucket, Prefix: &s.prefix}
 	var errs []error
-	for u := range s.client.ListIncompleteUploads(ctx, s.bucket, s.prefix, true) {
-		if u.Err != nil {
-			return fmt.Errorf("unfinished blob uploads: %w", u.Err)
+	for {
+		page, err := s.client.ListMultipartUploads(ctx, in)
+		if err != nil {
+			return fmt.Errorf("unfinished blob uploads: %w", err)
 		}
-		if time.Since(u.Initiated) < UnfinishedAge {
-			continue
+		for _, u := range page.Uploads {
+			if u.Initiated != nil && time.Since(*u.Initiated) < UnfinishedAge {
+				continue
+			}
+			if _, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: u.Key, UploadId: u.UploadId}); err != nil {
+				errs = append(errs, fmt.Errorf("abort the unfinished upload of %s: %w", aws.ToString(u.Key), err))
+			}
 		}
-		if err := core.AbortMultipartUpload(ctx, s.bucket, u.Key, u.UploadID); err != nil {
-			errs = append(errs, fmt.Errorf("abort the unfinished upload of %s: %w", u.Key, err))
+		if !aws.ToBool(page.IsTruncated) {
+			return errors.Join(errs...)
 		}
+		in.KeyMarker, in.UploadIdMarker = page.NextKeyMarker, page.NextUploadIdMarker
 	}
-	return errors.Join(errs...)
 }

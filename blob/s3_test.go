@@ -1,9 +1,14 @@
 package blob
 
 import (
+	"bytes"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/lathe-ci/lathe/internal/s3test"
 )
@@ -90,5 +95,54 @@ func TestS3SharedBucket(t *testing.T) {
 	half.SecretKey = ""
 	if _, err := NewS3(ctx, half); err == nil || !strings.Contains(err.Error(), "secret key") {
 		t.Errorf("access key alone: %v", err)
+	}
+}
+
+// An upload larger than a part goes in parts: the object is whole once
+// the last part is in, and an upload whose content proves wrong in its
+// last part is aborted, leaving the key's old object and no parts behind.
+func TestS3PutInParts(t *testing.T) {
+	srv := s3test.Start(t, "lathe")
+	ctx := t.Context()
+	s, err := NewS3(ctx, S3Options{Bucket: "lathe", Endpoint: srv.Endpoint, Region: srv.Region, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.partSize = 5 << 20 // the least S3 accepts for a part but the last
+	body := make([]byte, 2*s.partSize+12345)
+	for i := range body {
+		body[i] = byte(i * 7 / 5)
+	}
+	for _, want := range []Want{{Size: -1}, {Size: int64(len(body)), SHA256: sum(body)}, {Size: 2 * s.partSize}} {
+		n := int64(len(body))
+		if want.Size >= 0 {
+			n = want.Size // the last: exactly two parts, and a size that says so
+		}
+		info, err := s.Put(ctx, "1/big", bytes.NewReader(body[:n]), want)
+		if err != nil || info != (Info{Size: n, SHA256: sum(body[:n])}) {
+			t.Fatalf("put %+v: %+v, %v", want, info, err)
+		}
+		if got := get(t, s, "1/big", 0, -1); got != string(body[:n]) {
+			t.Fatalf("put %+v: read back %d bytes, want %d", want, len(got), n)
+		}
+	}
+	if got := get(t, s, "1/big", s.partSize-2, 4); got != string(body[s.partSize-2:s.partSize+2]) {
+		t.Errorf("a range across parts: %q", got)
+	}
+	for name, want := range map[string]Want{
+		"sha":   {Size: -1, SHA256: sum([]byte("other"))},
+		"long":  {Size: 2*s.partSize + 1},
+		"short": {Size: int64(len(body)) + 1},
+	} {
+		if _, err := s.Put(ctx, "1/big", bytes.NewReader(body), want); !errors.Is(err, ErrMismatch) {
+			t.Errorf("%s: %v, want a mismatch", name, err)
+		}
+	}
+	if got := get(t, s, "1/big", 0, -1); got != string(body[:2*s.partSize]) {
+		t.Errorf("after refused uploads the object has %d bytes, want the last stored %d", len(got), 2*s.partSize)
+	}
+	ups, err := srv.Client(t).ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("lathe")})
+	if err != nil || len(ups.Uploads) != 0 {
+		t.Errorf("unfinished uploads left: %v, %v", ups, err)
 	}
 }

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // Server is one running gateway.
@@ -80,7 +80,7 @@ func Start(t testing.TB, buckets ...string) *Server {
 	}
 	c := s.Client(t)
 	for _, b := range buckets {
-		if err := c.MakeBucket(ctx, b, minio.MakeBucketOptions{Region: s.Region}); err != nil {
+		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
 			t.Fatalf("make bucket %s: %v", b, err)
 		}
 	}
@@ -88,13 +88,11 @@ func Start(t testing.TB, buckets ...string) *Server {
 }
 
 // Client is a client of the server, for a test to look at the bucket.
-func (s *Server) Client(t testing.TB) *minio.Client {
+func (s *Server) Client(t testing.TB) *s3.Client {
 	t.Helper()
-	c, err := minio.New(s.Endpoint[len("http://"):], &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Region: s.Region})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	creds := aws.Credentials{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey}
+	return s3.New(s3.Options{Region: s.Region, BaseEndpoint: aws.String(s.Endpoint), UsePathStyle: true,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return creds, nil })})
 }
 
 // waitReady waits, a bounded number of times, until the gateway accepts
@@ -131,11 +129,15 @@ func freePort() (int, error) {
 func (s *Server) Objects(t testing.TB, bucket string) []string {
 	t.Helper()
 	var out []string
-	for o := range s.Client(t).ListObjects(context.Background(), bucket, minio.ListObjectsOptions{Recursive: true}) {
-		if o.Err != nil {
-			t.Fatal(o.Err)
+	pages := s3.NewListObjectsV2Paginator(s.Client(t), &s3.ListObjectsV2Input{Bucket: &bucket})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
 		}
-		out = append(out, o.Key)
+		for _, o := range page.Contents {
+			out = append(out, aws.ToString(o.Key))
+		}
 	}
 	return out
 }
