@@ -22,7 +22,8 @@ const DefaultLeaderRetry = time.Second
 // schedules, retention) on one replica only. On PostgreSQL that replica
 // holds an advisory lock on a connection of its own: when it dies its
 // session ends, the lock is released, and another replica, trying every
-// retry, takes it. On SQLite the one server leads.
+// retry on a connection it keeps for that, takes it. On SQLite the one
+// server leads.
 type leader struct {
 	dsn   string // "" for SQLite
 	retry time.Duration
@@ -61,10 +62,29 @@ func (l *leader) run(ctx context.Context, duties func(context.Context) (stop fun
 	}
 	t := time.NewTicker(retry)
 	defer t.Stop()
-	for {
-		if c := l.acquire(ctx); c != nil {
-			l.lead(ctx, c, t, duties)
+	// c is kept between tries: a new session every second on each replica
+	// that does not lead would cost PostgreSQL a backend process and both
+	// sides an authentication each time. It is dropped after leading (the
+	// lock goes with it) and whenever it fails.
+	var c *pgx.Conn
+	defer func() {
+		if c != nil {
 			c.Close(context.Background())
+		}
+	}()
+	for {
+		if c == nil {
+			c = l.connect(ctx)
+		}
+		if c != nil {
+			got, err := tryLead(ctx, c)
+			if got {
+				l.lead(ctx, c, t, duties)
+			}
+			if got || err != nil {
+				c.Close(context.Background())
+				c = nil
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -74,21 +94,36 @@ func (l *leader) run(ctx context.Context, duties func(context.Context) (stop fun
 	}
 }
 
-// acquire returns a connection holding the lock, or nil.
-func (l *leader) acquire(ctx context.Context) *pgx.Conn {
-	c, err := pgx.Connect(ctx, l.dsn)
+// LeaderSessionName is the application_name of each replica's session that
+// holds or tries the leader's lock (pg_stat_activity shows it), unless the
+// database URL names the replica's sessions itself.
+const LeaderSessionName = "lathe leader"
+
+// connect opens the connection the lock is tried on, or returns nil.
+func (l *leader) connect(ctx context.Context) *pgx.Conn {
+	cfg, err := pgx.ParseConfig(l.dsn)
+	if err == nil {
+		if _, named := cfg.RuntimeParams["application_name"]; !named {
+			cfg.RuntimeParams["application_name"] = LeaderSessionName
+		}
+	}
+	var c *pgx.Conn
+	if err == nil {
+		c, err = pgx.ConnectConfig(ctx, cfg)
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			l.log.Warn("leader: connect", "err", err)
 		}
 		return nil
 	}
-	var got bool
-	if err := c.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", leaderLock).Scan(&got); err != nil || !got {
-		c.Close(context.Background())
-		return nil
-	}
 	return c
+}
+
+// tryLead takes the lock on c if no other session holds it.
+func tryLead(ctx context.Context, c *pgx.Conn) (got bool, err error) {
+	err = c.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", leaderLock).Scan(&got)
+	return got && err == nil, err
 }
 
 // lead runs duties while c answers, checking it every tick of t.

@@ -13,10 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 	"github.com/lathe-ci/lathe/internal/pgtest"
+	"github.com/lathe-ci/lathe/server"
 )
 
 // startReplica starts another server on first's PostgreSQL database, with
@@ -110,6 +113,29 @@ func TestReplicasElectOneLeader(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d leaders, want 1", n)
+	}
+	// The leader holds its lock, the other tries it every second, each on
+	// one session kept for that: over three tries, the same two sessions.
+	db, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	sessions := func() []int32 {
+		rows, err := db.Query(t.Context(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 ORDER BY pid`, server.LeaderSessionName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pids
+	}
+	before := sessions()
+	time.Sleep(3*server.DefaultLeaderRetry + 500*time.Millisecond)
+	if after := sessions(); len(before) != 2 || !slices.Equal(before, after) {
+		t.Errorf("leader sessions %v, then %v: want the same two", before, after)
 	}
 	stopped := time.Now()
 	lead.Stop()
