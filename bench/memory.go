@@ -40,15 +40,9 @@ const (
 var urlLine = regexp.MustCompile(`Lathe is running at (http://127\.0\.0\.1:[0-9]+)`)
 
 func benchMemory(ctx context.Context, b *bench) (*memoryResult, error) {
-	root, err := moduleRoot(ctx)
+	bin, err := b.latheBinary(ctx)
 	if err != nil {
 		return nil, err
-	}
-	bin := filepath.Join(b.tmp, "lathe")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/lathe")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/lathe: %v\n%s", err, out)
 	}
 	data := filepath.Join(b.tmp, "memory-data")
 	args := []string{"up", "--addr", "127.0.0.1:0", "--data", data, "--agents", "2"}

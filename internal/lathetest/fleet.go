@@ -99,11 +99,13 @@ func StartAgentAt(tb testing.TB, servers, regToken, name, workDir string, labels
 	return r
 }
 
-// Binary builds the lathe command into a temp dir of the test and returns its path.
+// Binary builds the lathe command into a temp dir of the test and returns
+// its path. It is built as the README builds it: static (CGO_ENABLED=0).
 func Binary(tb testing.TB) string {
 	tb.Helper()
 	out := filepath.Join(tb.TempDir(), "lathe")
 	cmd := exec.Command("go", "build", "-o", out, "github.com/lathe-ci/lathe/cmd/lathe")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("go build lathe: %v\n%s", err, b)
 	}
