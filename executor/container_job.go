@@ -13,9 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
-	"github.com/moby/moby/client"
+	"github.com/lathe-ci/lathe/internal/dockerapi"
 )
 
 // keepAlive is the job container's main process: it only waits, so steps
@@ -74,8 +72,8 @@ func startContainerJob(ctx context.Context, c *Containers, spec Spec) (_ *contai
 		}
 	}
 	api := c.Engine.api
-	if _, err := api.NetworkCreate(ctx, j.network, client.NetworkCreateOptions{
-		Driver: "bridge", Internal: c.NoNetwork, Labels: j.labels}); err != nil {
+	if _, err := api.NetworkCreate(ctx, dockerapi.CreateNetwork{
+		Name: j.network, Driver: "bridge", Internal: c.NoNetwork, Labels: j.labels}); err != nil {
 		return nil, fmt.Errorf("container: create the job's network: %w", err)
 	}
 	services := make([]string, len(jc.Services))
@@ -100,10 +98,10 @@ func startContainerJob(ctx context.Context, c *Containers, spec Spec) (_ *contai
 func (j *containerJob) startJobContainer(ctx context.Context) (string, error) {
 	spec, jc := j.spec, j.spec.Container
 	labels := j.roleLabels("job")
-	hc := &container.HostConfig{
+	hc := &dockerapi.HostConfig{
 		Binds: []string{spec.Workspace + ":" + spec.Workspace, spec.Home + ":" + spec.Home,
 			spec.Control + ":" + spec.Control + ":ro"},
-		NetworkMode: container.NetworkMode(j.network),
+		NetworkMode: j.network,
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},
 	}
@@ -111,9 +109,8 @@ func (j *containerJob) startJobContainer(ctx context.Context) (string, error) {
 		hc.NanoCPUs = int64(r.CPUs * 1e9)
 		hc.Memory = r.MemoryBytes
 	}
-	created, err := j.c.Engine.api.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: j.network + "-job",
-		Config: &container.Config{
+	id, err := j.c.Engine.api.ContainerCreate(ctx, j.network+"-job", dockerapi.CreateContainer{
+		Config: dockerapi.Config{
 			Image:      jc.Image,
 			User:       j.c.user(),
 			WorkingDir: spec.Workspace,
@@ -126,10 +123,10 @@ func (j *containerJob) startJobContainer(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("container: create the job container from %s: %w", jc.Image, err)
 	}
-	if _, err := j.c.Engine.api.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-		return created.ID, fmt.Errorf("container: start the job container from %s: %w", jc.Image, err)
+	if err := j.c.Engine.api.ContainerStart(ctx, id); err != nil {
+		return id, fmt.Errorf("container: start the job container from %s: %w", jc.Image, err)
 	}
-	return created.ID, nil
+	return id, nil
 }
 
 // roleLabels are the job's labels with the container's role.
@@ -151,7 +148,7 @@ func (j *containerJob) Run(ctx context.Context, st Step) (int, error) {
 	}
 	defer unblockFIFO(fifo) // a copier the step never reached ends
 	api := j.c.Engine.api
-	ex, err := api.ExecCreate(ctx, j.id, client.ExecCreateOptions{
+	ex, err := api.ExecCreate(ctx, j.id, dockerapi.ExecConfig{
 		User: j.c.user(), Env: j.spec.Env, WorkingDir: j.spec.Workspace,
 		AttachStdout: true, AttachStderr: true,
 		Cmd: []string{"/bin/sh", "-c", stepWrapper, "lathe-step", st.Script, fifo},
@@ -159,14 +156,14 @@ func (j *containerJob) Run(ctx context.Context, st Step) (int, error) {
 	if err != nil {
 		return -1, j.failure(ctx, "start the step", err)
 	}
-	att, err := api.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{})
+	att, err := api.ExecStart(ctx, ex)
 	if err != nil {
 		return -1, j.failure(ctx, "start the step", err)
 	}
 	ended := make(chan struct{})
 	go func() {
 		defer close(ended)
-		io.Copy(io.Discard, att.Reader)
+		io.Copy(io.Discard, att)
 	}()
 	select {
 	case <-ended:
@@ -176,7 +173,7 @@ func (j *containerJob) Run(ctx context.Context, st Step) (int, error) {
 		att.Close()
 		return -1, ctx.Err()
 	}
-	code, err := j.exitCode(ctx, ex.ID)
+	code, err := j.exitCode(ctx, ex)
 	if err != nil {
 		return -1, err
 	}
@@ -195,10 +192,10 @@ func (j *containerJob) failure(ctx context.Context, what string, err error) erro
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if in, ierr := j.c.Engine.api.ContainerInspect(context.WithoutCancel(ctx), j.id, client.ContainerInspectOptions{}); ierr == nil &&
-		in.Container.State != nil && !in.Container.State.Running {
+	if in, ierr := j.c.Engine.api.ContainerInspect(context.WithoutCancel(ctx), j.id); ierr == nil &&
+		in.State != nil && !in.State.Running {
 		return fmt.Errorf("container: %s: the job container has stopped (exit code %d, %s): %w", what,
-			in.Container.State.ExitCode, in.Container.State.Error, err)
+			in.State.ExitCode, in.State.Error, err)
 	}
 	return fmt.Errorf("container: %s: %w", what, err)
 }
@@ -209,7 +206,7 @@ func (j *containerJob) failure(ctx context.Context, what string, err error) erro
 func (j *containerJob) exitCode(ctx context.Context, execID string) (int, error) {
 	ictx := context.WithoutCancel(ctx)
 	for i := 0; ; i++ {
-		in, err := j.c.Engine.api.ExecInspect(ictx, execID, client.ExecInspectOptions{})
+		in, err := j.c.Engine.api.ExecInspect(ictx, execID)
 		if err != nil {
 			return -1, j.failure(ctx, "read the step's exit code", err)
 		}
@@ -227,18 +224,18 @@ func (j *containerJob) exitCode(ctx context.Context, execID string) (int, error)
 // returns its exit code; its output is discarded.
 func (j *containerJob) exec(ctx context.Context, id, user string, cmd ...string) (int, error) {
 	api := j.c.Engine.api
-	ex, err := api.ExecCreate(ctx, id, client.ExecCreateOptions{User: user, AttachStdout: true, AttachStderr: true, Cmd: cmd})
+	ex, err := api.ExecCreate(ctx, id, dockerapi.ExecConfig{User: user, AttachStdout: true, AttachStderr: true, Cmd: cmd})
 	if err != nil {
 		return -1, err
 	}
-	att, err := api.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{})
+	att, err := api.ExecStart(ctx, ex)
 	if err != nil {
 		return -1, err
 	}
 	ended := make(chan struct{})
 	go func() {
 		defer close(ended)
-		io.Copy(io.Discard, att.Reader)
+		io.Copy(io.Discard, att)
 	}()
 	select {
 	case <-ended:
@@ -249,7 +246,7 @@ func (j *containerJob) exec(ctx context.Context, id, user string, cmd ...string)
 	if ctx.Err() != nil {
 		return -1, ctx.Err()
 	}
-	return j.exitCode(ctx, ex.ID)
+	return j.exitCode(ctx, ex)
 }
 
 // stop ends the running step and everything the job's steps started inside
@@ -326,8 +323,8 @@ func (j *containerJob) fifoOutput(fifo string, out *os.File) (<-chan struct{}, e
 }
 
 // networkAliases puts a container on the job's network under names.
-func (j *containerJob) networkAliases(names ...string) *network.NetworkingConfig {
-	return &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+func (j *containerJob) networkAliases(names ...string) *dockerapi.NetworkingConfig {
+	return &dockerapi.NetworkingConfig{EndpointsConfig: map[string]*dockerapi.EndpointSettings{
 		j.network: {Aliases: names},
 	}}
 }

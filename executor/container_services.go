@@ -10,9 +10,8 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/internal/dockerapi"
 	"github.com/moby/moby/api/pkg/stdcopy"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 )
 
 // startService creates and starts one of the job's services on the job's
@@ -22,24 +21,23 @@ func (j *containerJob) startService(ctx context.Context, svc lathe.Service) (str
 	for i, v := range svc.Env {
 		env[i] = v.Name + "=" + v.Value
 	}
-	cfg := &container.Config{Image: svc.Image, Env: env, Hostname: svc.Name, Labels: j.roleLabels("service")}
+	cfg := dockerapi.Config{Image: svc.Image, Env: env, Hostname: svc.Name, Labels: j.roleLabels("service")}
 	if len(svc.Command) > 0 {
 		cfg.Cmd = svc.Command
 	}
 	api := j.c.Engine.api
-	created, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name:             j.network + "-" + svc.Name,
+	id, err := api.ContainerCreate(ctx, j.network+"-"+svc.Name, dockerapi.CreateContainer{
 		Config:           cfg,
-		HostConfig:       &container.HostConfig{NetworkMode: container.NetworkMode(j.network)},
+		HostConfig:       &dockerapi.HostConfig{NetworkMode: j.network},
 		NetworkingConfig: j.networkAliases(svc.Name),
 	})
 	if err != nil {
 		return "", fmt.Errorf("create a container from %s: %w", svc.Image, err)
 	}
-	if _, err := api.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-		return created.ID, fmt.Errorf("start a container from %s: %w", svc.Image, err)
+	if err := api.ContainerStart(ctx, id); err != nil {
+		return id, fmt.Errorf("start a container from %s: %w", svc.Image, err)
 	}
-	return created.ID, nil
+	return id, nil
 }
 
 // serviceRetry is the pause between two readiness checks of a service.
@@ -68,11 +66,11 @@ func (j *containerJob) waitReady(ctx context.Context, svc lathe.Service, id stri
 		}
 	}
 	for {
-		in, err := api.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		in, err := api.ContainerInspect(ctx, id)
 		if err != nil {
 			return fmt.Errorf("inspect its container: %w", err)
 		}
-		if st := in.Container.State; st == nil || !st.Running {
+		if st := in.State; st == nil || !st.Running {
 			code := -1
 			if st != nil {
 				code = st.ExitCode
@@ -89,7 +87,7 @@ func (j *containerJob) waitReady(ctx context.Context, svc lathe.Service, id stri
 				why = fmt.Sprintf("ready command %q exited with %d", svc.Ready, code)
 			}
 		} else {
-			why = j.portsClosed(in.Container, ports)
+			why = j.portsClosed(in, ports)
 		}
 		if why == "" {
 			return nil
@@ -112,14 +110,14 @@ func (j *containerJob) waitReady(ctx context.Context, svc lathe.Service, id stri
 
 // portsClosed says which of ports of the service's address on the job's
 // network refuses a connection; "" when none does.
-func (j *containerJob) portsClosed(in container.InspectResponse, ports []string) string {
+func (j *containerJob) portsClosed(in dockerapi.Inspect, ports []string) string {
 	if len(ports) == 0 {
 		return ""
 	}
 	var addr netip.Addr
 	if in.NetworkSettings != nil {
 		if ep := in.NetworkSettings.Networks[j.network]; ep != nil {
-			addr = ep.IPAddress
+			addr, _ = netip.ParseAddr(ep.IPAddress)
 		}
 	}
 	if !addr.IsValid() {
@@ -137,8 +135,7 @@ func (j *containerJob) portsClosed(in container.InspectResponse, ports []string)
 
 // lastLines returns the last lines a container wrote, to end an error message.
 func (j *containerJob) lastLines(ctx context.Context, id string) string {
-	r, err := j.c.Engine.api.ContainerLogs(context.WithoutCancel(ctx), id,
-		client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: "10"})
+	r, err := j.c.Engine.api.ContainerLogs(context.WithoutCancel(ctx), id, "10")
 	if err != nil {
 		return ""
 	}

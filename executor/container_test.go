@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
+	"github.com/lathe-ci/lathe/internal/dockerapi"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/executor"
@@ -76,17 +76,16 @@ func (ce *containerEnv) start(t *testing.T, jc *lathe.JobContainer) executor.Job
 // containersOf lists the containers and networks labelled with the agent.
 func (ce *containerEnv) containersOf(t *testing.T) (containers, networks int) {
 	t.Helper()
-	f := client.Filters{}
-	f.Add("label", executor.LabelAgent+"="+ce.c.Agent, executor.LabelAgentDir+"="+ce.c.Dir)
-	cs, err := ce.c.Engine.Client().ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: f})
+	f := dockerapi.Filters{"label": {executor.LabelAgent + "=" + ce.c.Agent, executor.LabelAgentDir + "=" + ce.c.Dir}}
+	cs, err := ce.c.Engine.Client().ContainerList(context.Background(), true, f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns, err := ce.c.Engine.Client().NetworkList(context.Background(), client.NetworkListOptions{Filters: f})
+	ns, err := ce.c.Engine.Client().NetworkList(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(cs.Items), len(ns.Items)
+	return len(cs), len(ns)
 }
 
 func never() *lathe.JobContainer {
@@ -139,18 +138,17 @@ func TestContainerResourcesReachTheEngine(t *testing.T) {
 	jc := never()
 	jc.Resources = &lathe.Resources{CPUs: 0.5, MemoryBytes: 64 << 20}
 	job := ce.start(t, jc)
-	f := client.Filters{}
-	f.Add("label", executor.LabelAgent+"="+ce.c.Agent, executor.LabelAgentDir+"="+ce.c.Dir)
-	cs, err := ce.c.Engine.Client().ContainerList(context.Background(), client.ContainerListOptions{Filters: f})
-	if err != nil || len(cs.Items) != 1 {
-		t.Fatalf("list: %v %d", err, len(cs.Items))
+	f := dockerapi.Filters{"label": {executor.LabelAgent + "=" + ce.c.Agent, executor.LabelAgentDir + "=" + ce.c.Dir}}
+	cs, err := ce.c.Engine.Client().ContainerList(context.Background(), false, f)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("list: %v %d", err, len(cs))
 	}
-	in, err := ce.c.Engine.Client().ContainerInspect(context.Background(), cs.Items[0].ID, client.ContainerInspectOptions{})
+	in, err := ce.c.Engine.Client().ContainerInspect(context.Background(), cs[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hc := in.Container.HostConfig; hc.NanoCPUs != 500_000_000 || hc.Memory != 64<<20 {
-		t.Errorf("limits: cpus %d memory %d", hc.NanoCPUs, hc.Memory)
+	if hc := in.HostConfig; hc == nil || hc.NanoCPUs != 500_000_000 || hc.Memory != 64<<20 {
+		t.Errorf("limits: %+v, want 500000000 nano-CPUs and %d bytes", hc, 64<<20)
 	}
 	if code, out := run(t, job, ce.log, "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes"); code != 0 || strings.TrimSpace(out) != "67108864" {
 		t.Errorf("memory limit inside: %d %q", code, out)
@@ -335,10 +333,9 @@ func TestContainerNoNetworkKeepsServices(t *testing.T) {
 	if code, out := run(t, job, ce.log, "wget -q -O - http://web:7000/"); code != 0 || !strings.Contains(out, "inside") {
 		t.Fatalf("exit %d, want the service reached:\n%s", code, out)
 	}
-	f := client.Filters{}
-	f.Add("label", executor.LabelAgentDir+"="+ce.c.Dir)
-	ns, err := ce.c.Engine.Client().NetworkList(context.Background(), client.NetworkListOptions{Filters: f})
-	if err != nil || len(ns.Items) != 1 || !ns.Items[0].Internal {
-		t.Fatalf("networks %+v, %v; want one internal network", ns.Items, err)
+	f := dockerapi.Filters{"label": {executor.LabelAgentDir + "=" + ce.c.Dir}}
+	ns, err := ce.c.Engine.Client().NetworkList(context.Background(), f)
+	if err != nil || len(ns) != 1 || !ns[0].Internal {
+		t.Fatalf("networks %+v, %v; want one internal network", ns, err)
 	}
 }

@@ -9,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/client"
+	"github.com/lathe-ci/lathe/internal/dockerapi"
 )
 
 // Engine is a container engine reached through the Docker Engine API over
@@ -23,7 +22,7 @@ type Engine struct {
 	// Name says which engine answered and its version ("docker 27.5.1").
 	Name string
 
-	api *client.Client
+	api *dockerapi.Client
 }
 
 // DefaultEngineHost is where an agent looks for a container engine when no
@@ -48,15 +47,10 @@ func ConnectEngine(ctx context.Context, host string) (*Engine, error) {
 	if !strings.HasPrefix(host, "unix://") {
 		return nil, fmt.Errorf("container engine %q: only a Unix socket (unix:///PATH) is supported: the job's workspace is bind-mounted, so the engine must run on this machine", host)
 	}
-	api, err := client.New(client.WithHost(host), client.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, fmt.Errorf("container engine %s: %w", host, err)
-	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	v, err := api.ServerVersion(pctx, client.ServerVersionOptions{})
+	api, v, err := dockerapi.Connect(pctx, strings.TrimPrefix(host, "unix://"))
 	if err != nil {
-		api.Close()
 		return nil, fmt.Errorf("container engine %s does not answer: %w", host, err)
 	}
 	name := "docker"
@@ -76,7 +70,7 @@ func (e *Engine) Close() error { return e.api.Close() }
 
 // Client is the engine's API client, for callers that need more than this
 // package does.
-func (e *Engine) Client() *client.Client { return e.api }
+func (e *Engine) Client() *dockerapi.Client { return e.api }
 
 // EnsureImage makes image present on the engine as pull asks
 // (lathe.PullIfNotPresent when empty). A missing image, or one that cannot
@@ -91,7 +85,7 @@ func (e *Engine) EnsureImage(ctx context.Context, image, pull string, log io.Wri
 		if err == nil {
 			return nil
 		}
-		if !cerrdefs.IsNotFound(err) {
+		if !dockerapi.IsNotFound(err) {
 			return fmt.Errorf("image %s: %w", image, err)
 		}
 		if pull == "never" {
@@ -102,18 +96,8 @@ func (e *Engine) EnsureImage(ctx context.Context, image, pull string, log io.Wri
 		return fmt.Errorf("pull %q: choose if-not-present, always or never", pull)
 	}
 	fmt.Fprintf(log, "pulling image %s\n", image)
-	r, err := e.api.ImagePull(ctx, image, client.ImagePullOptions{})
-	if err != nil {
+	if err := e.api.ImagePull(ctx, image); err != nil {
 		return fmt.Errorf("pull image %s: %w", image, err)
-	}
-	defer r.Close()
-	for m, err := range r.JSONMessages(ctx) {
-		if err != nil {
-			return fmt.Errorf("pull image %s: %w", image, err)
-		}
-		if m.Error != nil {
-			return fmt.Errorf("pull image %s: %s", image, m.Error.Message)
-		}
 	}
 	return nil
 }
@@ -121,27 +105,26 @@ func (e *Engine) EnsureImage(ctx context.Context, image, pull string, log io.Wri
 // RemoveLabelled force-removes every container, then every network, that
 // carries all of labels (KEY=VALUE), and says how many containers it removed.
 func (e *Engine) RemoveLabelled(ctx context.Context, labels ...string) (int, error) {
-	f := client.Filters{}
-	f.Add("label", labels...)
-	cs, err := e.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	f := dockerapi.Filters{"label": labels}
+	cs, err := e.api.ContainerList(ctx, true, f)
 	if err != nil {
 		return 0, fmt.Errorf("list containers: %w", err)
 	}
 	var errs []error
 	n := 0
-	for _, c := range cs.Items {
+	for _, c := range cs {
 		if err := e.removeContainer(ctx, c.ID); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		n++
 	}
-	ns, err := e.api.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	ns, err := e.api.NetworkList(ctx, f)
 	if err != nil {
 		return n, errors.Join(append(errs, fmt.Errorf("list networks: %w", err))...)
 	}
-	for _, nw := range ns.Items {
-		if _, err := e.api.NetworkRemove(ctx, nw.ID, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+	for _, nw := range ns {
+		if err := e.api.NetworkRemove(ctx, nw.ID); err != nil && !dockerapi.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("remove network %s: %w", nw.Name, err))
 		}
 	}
@@ -150,8 +133,8 @@ func (e *Engine) RemoveLabelled(ctx context.Context, labels ...string) (int, err
 
 // removeContainer kills and removes a container; one already gone is no error.
 func (e *Engine) removeContainer(ctx context.Context, id string) error {
-	_, err := e.api.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !cerrdefs.IsNotFound(err) {
+	err := e.api.ContainerRemove(ctx, id, true, true)
+	if err != nil && !dockerapi.IsNotFound(err) {
 		return fmt.Errorf("remove container %.12s: %w", id, err)
 	}
 	return nil

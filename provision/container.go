@@ -7,11 +7,8 @@ import (
 	"strings"
 	"sync"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-
 	"github.com/lathe-ci/lathe/executor"
+	"github.com/lathe-ci/lathe/internal/dockerapi"
 )
 
 // The labels of the containers the container provider starts: they are
@@ -56,7 +53,7 @@ type Container struct {
 }
 
 // api connects to the engine once, when first needed.
-func (c *Container) api(ctx context.Context) (*client.Client, error) {
+func (c *Container) api(ctx context.Context) (*dockerapi.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.engine == nil {
@@ -77,7 +74,7 @@ func (c *Container) Start(ctx context.Context, s Spec, image string) (string, er
 		return "", err
 	}
 	if _, err := api.ImageInspect(ctx, image); err != nil {
-		if !cerrdefs.IsNotFound(err) {
+		if !dockerapi.IsNotFound(err) {
 			return "", fmt.Errorf("image %s: %w", image, err)
 		}
 		if err := c.engine.EnsureImage(ctx, image, "if-not-present", nil); err != nil {
@@ -89,15 +86,14 @@ func (c *Container) Start(ctx context.Context, s Spec, image string) (string, er
 	if s.OneShot {
 		cmd = append(cmd, "--one-shot")
 	}
-	created, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: "lathe-agent-" + s.Name,
-		Config: &container.Config{
+	id, err := api.ContainerCreate(ctx, "lathe-agent-"+s.Name, dockerapi.CreateContainer{
+		Config: dockerapi.Config{
 			Image:      image,
 			Entrypoint: append(cmd, c.Args...),
 			Env:        []string{"LATHE_REGISTRATION_TOKEN=" + s.RegistrationToken},
 			Labels:     map[string]string{LabelProvider: "1", LabelGroup: s.Group, LabelName: s.Name},
 		},
-		HostConfig: &container.HostConfig{
+		HostConfig: &dockerapi.HostConfig{
 			Binds:       append([]string{c.Binary + ":" + ContainerBinary + ":ro"}, c.Binds...),
 			NetworkMode: "host",
 			Init:        new(true),
@@ -106,11 +102,11 @@ func (c *Container) Start(ctx context.Context, s Spec, image string) (string, er
 	if err != nil {
 		return "", fmt.Errorf("create the agent container from %s: %w", image, err)
 	}
-	if _, err := api.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-		api.ContainerRemove(context.WithoutCancel(ctx), created.ID, client.ContainerRemoveOptions{Force: true})
+	if err := api.ContainerStart(ctx, id); err != nil {
+		api.ContainerRemove(context.WithoutCancel(ctx), id, true, false)
 		return "", fmt.Errorf("start the agent container from %s: %w", image, err)
 	}
-	return created.ID, nil
+	return id, nil
 }
 
 // Stop asks the agent to stop (SIGTERM: it drains, then exits); its
@@ -124,8 +120,8 @@ func (c *Container) Stop(ctx context.Context, group, name, handle string) error 
 	if err != nil || id == "" {
 		return err
 	}
-	if _, err := api.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "TERM"}); err != nil &&
-		!cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+	if err := api.ContainerKill(ctx, id, "TERM"); err != nil &&
+		!dockerapi.IsNotFound(err) && !dockerapi.IsConflict(err) {
 		return fmt.Errorf("stop agent container %.12s: %w", id, err)
 	}
 	return nil
@@ -133,14 +129,13 @@ func (c *Container) Stop(ctx context.Context, group, name, handle string) error 
 
 // find returns the ID of agent name's container ("" when there is none);
 // the handle counts only if the container carries the agent's labels.
-func (c *Container) find(ctx context.Context, api *client.Client, name, handle string) (string, error) {
-	f := client.Filters{}
-	f.Add("label", LabelProvider+"=1", LabelName+"="+name)
-	cs, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+func (c *Container) find(ctx context.Context, api *dockerapi.Client, name, handle string) (string, error) {
+	f := dockerapi.Filters{"label": {LabelProvider + "=1", LabelName + "=" + name}}
+	cs, err := api.ContainerList(ctx, true, f)
 	if err != nil {
 		return "", fmt.Errorf("list agent containers: %w", err)
 	}
-	for _, x := range cs.Items {
+	for _, x := range cs {
 		if handle == "" || x.ID == handle {
 			return x.ID, nil
 		}
@@ -155,23 +150,22 @@ func (c *Container) List(ctx context.Context, group string) ([]Listed, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := client.Filters{}
-	f.Add("label", LabelProvider+"=1")
+	f := dockerapi.Filters{"label": {LabelProvider + "=1"}}
 	if group != "" {
-		f.Add("label", LabelGroup+"="+group)
+		f["label"] = append(f["label"], LabelGroup+"="+group)
 	}
-	cs, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	cs, err := api.ContainerList(ctx, true, f)
 	if err != nil {
 		return nil, fmt.Errorf("list agent containers: %w", err)
 	}
 	var out []Listed
 	var errs []error
-	for _, x := range cs.Items {
-		if x.State == container.StateRunning || x.State == container.StateCreated || x.State == container.StateRestarting {
+	for _, x := range cs {
+		if x.State == dockerapi.StateRunning || x.State == dockerapi.StateCreated || x.State == dockerapi.StateRestarting {
 			out = append(out, Listed{Name: x.Labels[LabelName], Handle: x.ID})
 			continue
 		}
-		if _, err := api.ContainerRemove(ctx, x.ID, client.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		if err := api.ContainerRemove(ctx, x.ID, true, false); err != nil && !dockerapi.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("remove exited agent container %.12s: %w", x.ID, err))
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
+	"github.com/lathe-ci/lathe/internal/dockerapi"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/agent"
@@ -48,17 +48,16 @@ jobs:
 func labelled(t *testing.T, e *executor.Engine, dataDir string) int {
 	t.Helper()
 	dir, _ := filepath.Abs(filepath.Join(dataDir, "agents", "1"))
-	f := client.Filters{}
-	f.Add("label", executor.LabelAgentDir+"="+dir)
-	cs, err := e.Client().ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: f})
+	f := dockerapi.Filters{"label": {executor.LabelAgentDir + "=" + dir}}
+	cs, err := e.Client().ContainerList(context.Background(), true, f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns, err := e.Client().NetworkList(context.Background(), client.NetworkListOptions{Filters: f})
+	ns, err := e.Client().NetworkList(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(cs.Items) + len(ns.Items)
+	return len(cs) + len(ns)
 }
 
 // A pipeline's image job runs in its container with its service, through a

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
+	"github.com/lathe-ci/lathe/internal/dockerapi"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/executor"
@@ -21,13 +21,12 @@ import (
 // agentContainers counts the container provider's containers on the engine.
 func agentContainers(t *testing.T, e *executor.Engine) int {
 	t.Helper()
-	f := client.Filters{}
-	f.Add("label", provision.LabelProvider+"=1")
-	cs, err := e.Client().ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: f})
+	f := dockerapi.Filters{"label": {provision.LabelProvider + "=1"}}
+	cs, err := e.Client().ContainerList(context.Background(), true, f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(cs.Items)
+	return len(cs)
 }
 
 const containerProviderPipeline = `

@@ -9,15 +9,12 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/moby/moby/client"
 
 	"github.com/lathe-ci/lathe/executor"
 )
@@ -78,14 +75,7 @@ func makeImages(ctx context.Context, e *executor.Engine) error {
 		if err != nil {
 			return err
 		}
-		r, err := e.Client().ImageImport(ctx, client.ImageImportSource{Source: bytes.NewReader(root), SourceName: "-"},
-			img.ref, client.ImageImportOptions{Changes: img.changes})
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, r)
-		r.Close()
-		if err != nil {
+		if err := e.Client().ImageImport(ctx, img.ref, img.changes, bytes.NewReader(root)); err != nil {
 			return err
 		}
 	}

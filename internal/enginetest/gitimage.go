@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/moby/client"
-
 	"github.com/lathe-ci/lathe/executor"
 )
 
@@ -134,14 +132,7 @@ func makeAgentImage(e *executor.Engine, bins []string) error {
 	if err := tw.Close(); err != nil {
 		return err
 	}
-	r, err := e.Client().ImageImport(ctx, client.ImageImportSource{Source: &buf, SourceName: "-"},
-		GitImage, client.ImageImportOptions{Changes: []string{"ENV PATH=/usr/bin:/bin"}})
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	_, err = io.Copy(io.Discard, r)
-	return err
+	return e.Client().ImageImport(ctx, GitImage, []string{"ENV PATH=/usr/bin:/bin"}, &buf)
 }
 
 // sharedLibs are the files ldd says bin loads (none for a static binary).
