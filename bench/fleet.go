@@ -131,7 +131,7 @@ func benchFleet(ctx context.Context, b *bench) (*fleetResult, error) {
 		return nil, err
 	}
 	if res.Errors > 0 || res.Claimed > 0 {
-		return res, fmt.Errorf("%d polls failed, %d claimed a job (first error: %s)", res.Errors, res.Claimed, res.FirstError)
+		return res, fmt.Errorf("%d polls failed, %d claimed a job (first error: %s)\nthe server logged:\n%s", res.Errors, res.Claimed, res.FirstError, errorLines(srv.out.String(), 5))
 	}
 	fmt.Fprintf(b.out, "  (fleet) the floor: %d agents long-polling a plain net/http server …\n", res.Agents)
 	if res.Floor, err = measurePollFloor(ctx, res.Agents, res.PollSec); err != nil {

@@ -204,6 +204,17 @@ func (l *lockedBuffer) String() string {
 }
 
 // tailString returns the last n lines of s.
+// errorLines is the last n lines of a server's log at level ERROR.
+func errorLines(s string, n int) string {
+	var errs []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "level=ERROR") {
+			errs = append(errs, l)
+		}
+	}
+	return tailString(strings.Join(errs, "\n"), n)
+}
+
 func tailString(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {

@@ -99,7 +99,13 @@ func scaleFleetRun(ctx context.Context, b *bench, bin, dir, dbURL string, n int)
 		return nil, err
 	}
 	if res.Errors > 0 || res.Claimed > 0 {
-		return res, fmt.Errorf("%d polls failed, %d claimed a job (first error: %s)", res.Errors, res.Claimed, res.FirstError)
+		var logged strings.Builder
+		for i, s := range rs.servers {
+			if l := errorLines(s.out.String(), 5); l != "" {
+				fmt.Fprintf(&logged, "\nreplica %d logged:\n%s", i+1, l)
+			}
+		}
+		return res, fmt.Errorf("%d polls failed, %d claimed a job (first error: %s)%s", res.Errors, res.Claimed, res.FirstError, logged.String())
 	}
 	fmt.Fprintf(b.out, "  (scale) the floor: %d agents long-polling a plain net/http server …\n", res.Agents)
 	if res.Floor, err = measurePollFloor(ctx, res.Agents, res.PollSec); err != nil {
