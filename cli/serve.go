@@ -72,6 +72,8 @@ func serve(fs *pflag.FlagSet, env *Env, defAgents int, withDB bool) body {
 		"host:port to serve Prometheus /metrics on, apart from the API and without authentication; keep it on a private network (env LATHE_METRICS_ADDR)")
 	if withDB {
 		databaseURLFlag(fs, env, &cfg.DatabaseURL)
+		fs.IntVar(&cfg.PostgresConns, "db-conns", envInt(env, "LATHE_DB_CONNS", server.DefaultPostgresConns),
+			"connections this server opens to PostgreSQL at most, besides 3 of its own for notifications and leader election; every replica's must fit in max_connections (env LATHE_DB_CONNS)")
 	}
 	secretKeyFlags(fs, env, &cfg)
 	proxies := (*prefixList)(&cfg.TrustedProxies)

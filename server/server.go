@@ -45,6 +45,10 @@ type Config struct {
 	DataDir string
 	// DatabaseURL selects PostgreSQL (postgres://…); empty means SQLite in DataDir.
 	DatabaseURL string
+	// PostgresConns bounds the connections the replica's pool opens to
+	// PostgreSQL (0: store.DefaultPostgresConns); it opens
+	// ExtraPostgresConns more of its own.
+	PostgresConns int
 	// Agents is the number of embedded agents to run.
 	Agents      int
 	AgentLabels []string
@@ -311,6 +315,7 @@ func open(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 	}
 	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg), keys: keys, AdminToken: adminToken, stop: make(chan struct{}),
 		lead: &leader{dsn: cfg.DatabaseURL, retry: DefaultLeaderRetry, log: cfg.Log}}
+	s.sizePool(ctx)
 	if err := s.startNotifier(ctx); err != nil {
 		return nil, err
 	}

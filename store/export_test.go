@@ -48,3 +48,11 @@ const ClaimIdleTTL = claimIdleTTL
 
 // TouchEvery is how often an agent's last_seen is written at most.
 const TouchEvery = touchEvery
+
+// BackendAfterSleep holds one of the store's connections to PostgreSQL
+// for seconds and returns that connection's backend PID.
+func BackendAfterSleep(ctx context.Context, s *Store, seconds float64) (int, error) {
+	var pid int
+	err := s.r.QueryRowContext(ctx, `SELECT pg_backend_pid() FROM pg_sleep($1)`, seconds).Scan(&pid)
+	return pid, err
+}
