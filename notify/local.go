@@ -24,13 +24,19 @@ type Local struct {
 	// (see WorkSince).
 	work   uint64
 	recent [workHistory]string
-	// agents counts the Agents messages published and wakes of every
-	// Agents waiter (see Changes).
-	agents uint64
+	// agents counts the Agents messages published (a wake of every waiter
+	// counts as one with the key "", every agent); agentKeys holds the keys
+	// of the last of them, agentKeys[i%agentsHistory] the i-th (see
+	// AgentsSince).
+	agents    uint64
+	agentKeys [agentsHistory]string
 }
 
 // workHistory is how many Work messages WorkSince remembers.
 const workHistory = 256
+
+// agentsHistory is how many Agents messages AgentsSince remembers.
+const agentsHistory = 256
 
 // waiters are the waits sharing one filter and channel.
 type waiters struct {
@@ -139,14 +145,31 @@ func (l *Local) WorkSince(mark uint64, labels []string) bool {
 	return false
 }
 
-// AgentsChanges counts the Agents messages published so far, and the wakes
-// of every waiter that included Agents' (WakeAll): a cache of agents'
-// credentials trusts what it holds while the count stays the same, with
-// no wait of its own.
-func (l *Local) AgentsChanges() uint64 {
+// AgentsSince returns a mark of the Agents messages published so far, and
+// what those since mark (an earlier mark, 0 at first) changed: the keys
+// they named (agents' IDs), or all when one named no agent, was a wake of
+// every waiter (WakeAll), or when too many were published to tell. A cache
+// of agents' credentials asks it before each read, with no wait of its own.
+func (l *Local) AgentsSince(mark uint64) (now uint64, keys []string, all bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.agents
+	if l.agents-mark > agentsHistory || mark > l.agents {
+		return l.agents, nil, true
+	}
+	for i := mark; i < l.agents; i++ {
+		k := l.agentKeys[i%agentsHistory]
+		if k == "" {
+			return l.agents, nil, true
+		}
+		keys = append(keys, k)
+	}
+	return l.agents, keys, false
+}
+
+// noteAgents records an Agents message's key. Call it with l.mu held.
+func (l *Local) noteAgents(key string) {
+	l.agentKeys[l.agents%agentsHistory] = key
+	l.agents++
 }
 
 // noteWork records a Work message's key. Call it with l.mu held.
@@ -163,7 +186,7 @@ func (l *Local) Publish(msg Message) {
 	case Work:
 		l.noteWork(msg.Key)
 	case Agents:
-		l.agents++
+		l.noteAgents(msg.Key)
 	}
 	if w, ok := l.exact[msg]; ok {
 		delete(l.exact, msg)
@@ -238,7 +261,7 @@ func (l *Local) wakeTopics(wake func(Topic) bool) {
 		l.noteWork("")
 	}
 	if wake(Agents) {
-		l.agents++
+		l.noteAgents("")
 	}
 	for key, w := range l.exact {
 		if wake(key.Topic) {

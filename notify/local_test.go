@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 )
@@ -87,8 +88,9 @@ func TestCovers(t *testing.T) {
 
 // WorkSince tells whether a Work message a claimer with some labels would
 // wake for came since a mark; a wake of every waiter counts, and so does
-// more history than it keeps. AgentsChanges counts Agents messages.
-func TestLocalWorkSinceAndAgentsChanges(t *testing.T) {
+// more history than it keeps. AgentsSince names the agents changed since a
+// mark, or says all may have.
+func TestLocalWorkSinceAndAgentsSince(t *testing.T) {
 	n := NewLocal()
 	linux := []string{"linux", "amd64"}
 	mark := n.WorkMark()
@@ -121,15 +123,35 @@ func TestLocalWorkSinceAndAgentsChanges(t *testing.T) {
 		t.Fatal("more messages than the history holds, yet WorkSince answered no")
 	}
 
-	before := n.AgentsChanges()
+	before, _, _ := n.AgentsSince(0) // the wake of all above counted
+	if _, keys, all := n.AgentsSince(before); keys != nil || all {
+		t.Fatalf("agents changed with no Agents message: %v %v", keys, all)
+	}
 	n.Publish(Message{Topic: Work})
-	if n.AgentsChanges() != before {
-		t.Fatal("a Work message counted as a change of agents")
+	n.Publish(Message{Topic: Agents, Key: "7"})
+	n.Publish(Message{Topic: Agents, Key: "9"})
+	mark, keys, all := n.AgentsSince(before)
+	if all || !slices.Equal(keys, []string{"7", "9"}) || mark != before+2 {
+		t.Fatalf("since %d: %d %v %v, want agents 7 and 9 (the Work message not counted)", before, mark, keys, all)
+	}
+	if _, keys, all := n.AgentsSince(mark); keys != nil || all {
+		t.Fatalf("nothing since the last mark, yet %v %v", keys, all)
 	}
 	n.Publish(Message{Topic: Agents})
+	if _, _, all := n.AgentsSince(mark); !all {
+		t.Fatal("an Agents message naming no agent did not concern all")
+	}
+	mark, _, _ = n.AgentsSince(0)
 	n.WakeAll()
-	if got := n.AgentsChanges() - before; got != 2 {
-		t.Fatalf("AgentsChanges grew by %d, want 2 (a message and a wake of all)", got)
+	if _, _, all := n.AgentsSince(mark); !all {
+		t.Fatal("a wake of every waiter did not concern all agents")
+	}
+	mark, _, _ = n.AgentsSince(0)
+	for range agentsHistory + 1 {
+		n.Publish(Message{Topic: Agents, Key: "7"})
+	}
+	if _, _, all := n.AgentsSince(mark); !all {
+		t.Fatal("more Agents messages than the history holds, yet not all")
 	}
 }
 

@@ -37,9 +37,10 @@ const (
 	// Outbox: commit statuses or webhook messages were queued to send
 	// (no key).
 	Outbox Topic = "outbox"
-	// Agents: an agent or group changed (no key): what a replica cached
-	// about agents' credentials is stale. A notifier's fallback does not
-	// wake it (the cache's own TTL bounds a lost message).
+	// Agents: an agent or group changed: what a replica cached about
+	// agents' credentials is stale. The key is the changed agent's ID, ""
+	// for a change that may concern any agent (a group's). A notifier's
+	// fallback does not wake it (the cache's own TTL bounds a lost message).
 	Agents Topic = "agents"
 )
 

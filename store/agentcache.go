@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,11 +17,12 @@ import (
 // longer than the longest claim long-poll, so an idle agent's poll reads
 // nothing.
 //
-// The cache is emptied at once when this server changes any agent or group
-// (disable, unauthorize, delete, a new credential, labels, membership,
-// host), and it tells the other replicas (notify.Agents), whose caches
-// empty when they hear it. A change made through another replica whose
-// message is lost takes effect here within the TTL. What is cached never
+// A change of an agent (disable, unauthorize, delete, a new credential,
+// labels, host) drops that agent's entries at once, and a change of a
+// group (membership) empties the cache; the server tells the other
+// replicas (notify.Agents, keyed by the agent's ID or "" for all), whose
+// caches do the same when they hear it. A change made through another
+// replica whose message is lost takes effect here within the TTL. What is cached never
 // widens what an agent may do past that window: a claim re-reads the agent
 // inside its transaction (agentMayClaim), and reports are fenced by the
 // attempt's agent.
@@ -37,27 +39,63 @@ type agentCache struct {
 	// that began before one is not stored after it.
 	gen uint64
 	m   map[string]cachedAgent
-	// heard is the notifier's count of changes of agents (notify.Agents)
-	// when the cache was last emptied: once it differs, nothing cached is
-	// trusted. listening says heard was taken.
+	// heard is the notifier's mark of the changes of agents
+	// (notify.Agents) the cache has taken in; listening says it was taken.
 	heard     uint64
 	listening bool
 }
 
-// agentsCounter is a notifier that counts the changes of agents it
-// carried (notify.Local and notify.Postgres do).
-type agentsCounter interface{ AgentsChanges() uint64 }
+// agentsCounter is a notifier that tells the changes of agents it carried
+// (notify.Local and notify.Postgres do).
+type agentsCounter interface {
+	AgentsSince(mark uint64) (now uint64, keys []string, all bool)
+}
 
-// listen empties the cache if the notifier carried a change of agents
-// since it last listened. Call it with c.mu held.
+// listen takes in the changes of agents the notifier carried since it last
+// listened: the changed agents' entries are dropped, or every entry when
+// a change may concern any agent. Call it with c.mu held.
 func (c *agentCache) listen(n notify.Notifier) {
 	ac, ok := n.(agentsCounter)
 	if !ok {
 		return
 	}
-	if heard := ac.AgentsChanges(); !c.listening || heard != c.heard {
+	heard, keys, all := ac.AgentsSince(c.heard)
+	switch {
+	case !c.listening || all:
 		c.gen++
-		c.m, c.heard, c.listening = nil, heard, true
+		c.m = nil
+	case len(keys) > 0:
+		if ids, ok := agentIDs(keys); ok {
+			c.drop(ids)
+		} else { // not agents' IDs: trust nothing
+			c.gen++
+			c.m = nil
+		}
+	}
+	c.heard, c.listening = heard, true
+}
+
+// agentIDs parses the keys of Agents messages; ok is false if one is not
+// an agent's ID.
+func agentIDs(keys []string) (ids []int64, ok bool) {
+	for _, k := range keys {
+		id, err := strconv.ParseInt(k, 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		ids = append(ids, id)
+	}
+	return ids, true
+}
+
+// drop forgets the entries of the agents ids. A read of the database that
+// began before is not stored after. Call it with c.mu held.
+func (c *agentCache) drop(ids []int64) {
+	c.gen++
+	for k, e := range c.m {
+		if slices.Contains(ids, e.a.ID) {
+			delete(c.m, k)
+		}
 	}
 }
 
@@ -118,7 +156,7 @@ func (s *Store) AgentByToken(ctx context.Context, tokenHash string) (*lathe.Agen
 }
 
 // forgetAgents empties the credential cache and tells the other replicas
-// to empty theirs: an agent or group changed.
+// to empty theirs: a group changed, or agents whatever their number.
 func (s *Store) forgetAgents() {
 	c := &s.agents
 	c.mu.Lock()
@@ -128,12 +166,32 @@ func (s *Store) forgetAgents() {
 	s.notifier.Publish(notify.Message{Topic: notify.Agents})
 }
 
+// forgetAgent drops what the credential cache holds of the agents ids
+// and tells the other replicas to drop theirs: those agents changed.
+func (s *Store) forgetAgent(ids ...int64) {
+	c := &s.agents
+	c.mu.Lock()
+	c.drop(ids)
+	c.mu.Unlock()
+	for _, id := range ids {
+		s.notifier.Publish(notify.Message{Topic: notify.Agents, Key: strconv.FormatInt(id, 10)})
+	}
+}
+
 // agentsChanged runs after a change to agents or groups commits: it
 // empties the credential cache, then wakes the waiting claims, which read
 // the agent again.
 func agentsChanged(s *Store) {
 	s.forgetAgents()
 	wakeClaimers(s)
+}
+
+// agentChanged is agentsChanged after a change of the agents ids alone.
+func agentChanged(ids ...int64) func(*Store) {
+	return func(s *Store) {
+		s.forgetAgent(ids...)
+		wakeClaimers(s)
+	}
 }
 
 func dropExpired(m map[string]cachedAgent, now time.Time) map[string]cachedAgent {

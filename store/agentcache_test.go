@@ -127,3 +127,55 @@ func TestAgentCredentialCacheHearsOtherReplicas(t *testing.T) {
 		})
 	}
 }
+
+// A change of one agent heard from another replica drops that agent's
+// entry alone: the others stay cached (a fleet's caches survive one agent's
+// new host or disable), while a change of a group drops every entry.
+func TestAgentCredentialCacheDropsTheChangedAgent(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			ctx := t.Context()
+			dsn := freshDatabase(t, engine)
+			s, other, unheard := open(t, dsn), open(t, dsn), open(t, dsn)
+			n := notify.NewLocal() // s and other hear each other; unheard is not heard
+			s.SetNotifier(n)
+			other.SetNotifier(n)
+			a1, a2 := mustAgent(t, s, "a1", "linux"), mustAgent(t, s, "a2", "linux")
+			disabled := func(hash string) bool {
+				t.Helper()
+				got, err := s.AgentByToken(ctx, hash)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got.Disabled
+			}
+			if disabled("hash-of-a1") || disabled("hash-of-a2") {
+				t.Fatal("new agents disabled")
+			}
+			yes := true
+			// a2 disabled where s cannot hear it: s's entry for a2 is stale.
+			if err := unheard.UpdateAgents(ctx, map[int64]store.AgentChange{a2.ID: {Disabled: &yes}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := other.SetAgentHost(ctx, a1.ID, lathe.HostInfo{OS: "linux", Arch: "arm64"}); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.AgentByToken(ctx, "hash-of-a1"); err != nil || got.Host.Arch != "arm64" {
+				t.Fatalf("a1 after another replica set its host: %+v, %v; want the new host at once", got, err)
+			}
+			if disabled("hash-of-a2") {
+				t.Fatal("a change of a1 dropped a2's cached entry too")
+			}
+			g := &lathe.AgentGroup{Name: "gpu"}
+			if err := other.CreateGroup(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+			if err := other.SetGroupMembers(ctx, g.ID, []int64{a1.ID}, true); err != nil {
+				t.Fatal(err)
+			}
+			if !disabled("hash-of-a2") {
+				t.Fatal("a change of a group left a2's entry cached")
+			}
+		})
+	}
+}

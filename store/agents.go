@@ -93,7 +93,6 @@ func (s *Store) fillGroups(ctx context.Context, agents []*lathe.Agent) error {
 // authorized; an admin's disabling of an existing one survives restarts.
 func (s *Store) PutAgent(ctx context.Context, a *lathe.Agent, tokenHash string) error {
 	return s.tx(ctx, func(t *txn) error {
-		t.afterCommit = append(t.afterCommit, (*Store).forgetAgents)
 		a.CreatedAt = t.now
 		var authorized, disabled int
 		err := t.queryRow(ctx, `INSERT INTO agents (name, token_hash, labels, host, created_at) VALUES (?, ?, ?, ?, ?)
@@ -104,6 +103,7 @@ func (s *Store) PutAgent(ctx context.Context, a *lathe.Agent, tokenHash string) 
 			return fmt.Errorf("put agent %q: %w", a.Name, err)
 		}
 		a.Authorized, a.Disabled = authorized != 0, disabled != 0
+		t.afterCommit = append(t.afterCommit, func(s *Store) { s.forgetAgent(a.ID) })
 		return nil
 	})
 }
@@ -150,7 +150,7 @@ func (s *Store) VisibleAgent(ctx context.Context, key string, v *Viewer) (*lathe
 // SetAgentHost records the host info an agent reported.
 func (s *Store) SetAgentHost(ctx context.Context, id int64, h lathe.HostInfo) error {
 	return s.tx(ctx, func(t *txn) error {
-		t.afterCommit = append(t.afterCommit, (*Store).forgetAgents)
+		t.afterCommit = append(t.afterCommit, func(s *Store) { s.forgetAgent(id) })
 		_, err := t.exec(ctx, `UPDATE agents SET host = ?, last_seen = ? WHERE id = ?`, jsonText(h), micros(t.now), id)
 		return err
 	})
@@ -274,7 +274,11 @@ func (s *Store) UpdateAgents(ctx context.Context, changes map[int64]AgentChange)
 				return err
 			}
 		}
-		t.afterCommit = append(t.afterCommit, agentsChanged)
+		ids := make([]int64, 0, len(changes))
+		for id := range changes {
+			ids = append(ids, id)
+		}
+		t.afterCommit = append(t.afterCommit, agentChanged(ids...))
 		return nil
 	})
 }
@@ -286,7 +290,7 @@ func (s *Store) UpdateAgents(ctx context.Context, changes map[int64]AgentChange)
 // still names it; one that never ran anything is removed.
 func (s *Store) DeleteAgent(ctx context.Context, id int64) error {
 	return s.tx(ctx, func(t *txn) error {
-		t.afterCommit = append(t.afterCommit, (*Store).forgetAgents)
+		t.afterCommit = append(t.afterCommit, func(s *Store) { s.forgetAgent(id) })
 		var name string
 		if err := t.queryRow(ctx, `SELECT name FROM agents WHERE id = ? AND deleted_at IS NULL`, id).Scan(&name); err != nil {
 			return notFound(err, "agent", id)

@@ -155,7 +155,7 @@ func (s *Store) RegisterAgent(ctx context.Context, regHash string, a *lathe.Agen
 				return fmt.Errorf("register agent %q: join group %s: %w", a.Name, groupName, err)
 			}
 			a.Groups = []string{groupName}
-			t.afterCommit = append(t.afterCommit, agentsChanged)
+			t.afterCommit = append(t.afterCommit, agentChanged(a.ID))
 		}
 		_, err = t.exec(ctx, `UPDATE registration_tokens SET last_used = ? WHERE id = ?`, micros(t.now), regID)
 		return err
