@@ -120,11 +120,16 @@ func (c *Container) Stop(ctx context.Context, group, name, handle string) error 
 	if err != nil || id == "" {
 		return err
 	}
-	if err := api.ContainerKill(ctx, id, "TERM"); err != nil &&
-		!dockerapi.IsNotFound(err) && !dockerapi.IsConflict(err) {
-		return fmt.Errorf("stop agent container %.12s: %w", id, err)
+	err = api.ContainerKill(ctx, id, "TERM")
+	if err == nil || dockerapi.IsNotFound(err) || dockerapi.IsConflict(err) {
+		return nil
 	}
-	return nil
+	// Podman refuses to signal a container that is not running with 500,
+	// where Docker says 409: an agent that has exited is stopped either way.
+	if in, ierr := api.ContainerInspect(ctx, id); ierr == nil && in.State != nil && !in.State.Running {
+		return nil
+	}
+	return fmt.Errorf("stop agent container %.12s: %w", id, err)
 }
 
 // find returns the ID of agent name's container ("" when there is none);
