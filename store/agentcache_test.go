@@ -49,7 +49,7 @@ func TestAgentCredentialCache(t *testing.T) {
 			// Another replica's disable: within the TTL this store may
 			// still admit the agent; after it, it must not.
 			set(other, store.AgentChange{Disabled: &yes})
-			if !must("within the TTL").Disabled {
+			if must("within the TTL").Disabled {
 				t.Log("(the other replica's disable showed at once: the cache was cold)")
 			}
 			c.Advance(store.AgentCredentialTTL)
