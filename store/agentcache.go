@@ -167,8 +167,13 @@ func (s *Store) forgetAgents() {
 }
 
 // forgetAgent drops what the credential cache holds of the agents ids
-// and tells the other replicas to drop theirs: those agents changed.
+// and tells the other replicas to drop theirs: those agents changed. Past
+// a few agents it empties the caches instead (one message, one pass).
 func (s *Store) forgetAgent(ids ...int64) {
+	if len(ids) > forgetOneByOne {
+		s.forgetAgents()
+		return
+	}
 	c := &s.agents
 	c.mu.Lock()
 	c.drop(ids)
@@ -177,6 +182,9 @@ func (s *Store) forgetAgent(ids ...int64) {
 		s.notifier.Publish(notify.Message{Topic: notify.Agents, Key: strconv.FormatInt(id, 10)})
 	}
 }
+
+// forgetOneByOne is how many agents' changes forgetAgent tells one by one.
+const forgetOneByOne = 16
 
 // agentsChanged runs after a change to agents or groups commits: it
 // empties the credential cache, then wakes the waiting claims, which read
