@@ -32,3 +32,22 @@ func TestOlderVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestValidRef(t *testing.T) {
+	for ref, want := range map[string]bool{
+		"busybox":                         true,
+		"registry.local:5000/team/app:v2": true,
+		"team/app@sha256:0123abcd":        true,
+		"sha256:0123abcd":                 true,
+		"":                                false,
+		"../containers/x":                 false,
+		"team/../x":                       false,
+		"/abs":                            false,
+		"a/b?c":                           false,
+		"a b":                             false,
+	} {
+		if got := validRef(ref); got != want {
+			t.Errorf("validRef(%q) = %v, want %v", ref, got, want)
+		}
+	}
+}

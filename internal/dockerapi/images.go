@@ -2,6 +2,7 @@ package dockerapi
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -21,8 +22,31 @@ type Image struct {
 // ID); IsNotFound tells an image it lacks.
 func (c *Client) ImageInspect(ctx context.Context, image string) (Image, error) {
 	var img Image
+	if !validRef(image) {
+		return img, fmt.Errorf("image %q: not an image reference", image)
+	}
 	err := c.call(ctx, http.MethodGet, "/images/"+image+"/json", nil, nil, &img)
 	return img, err
+}
+
+// validRef reports whether ref may be an image reference or ID: the
+// characters references use, and no "." or ".." path segment (it goes
+// into the request's path, slashes and all, as the Engine API wants).
+func validRef(ref string) bool {
+	if ref == "" {
+		return false
+	}
+	for _, r := range ref {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/:@", r)) {
+			return false
+		}
+	}
+	for _, seg := range strings.Split(ref, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // ImagePull pulls image from its registry, ":latest" when the reference
