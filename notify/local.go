@@ -18,25 +18,11 @@ type Local struct {
 	// (Work's labels, All), by topic and then by filter.
 	scanned map[Topic]map[string]*waiters
 	woken   atomic.Int64
-	// work counts the Work messages published (a wake of every waiter
-	// counts as one with the key "", which wakes every claimer); recent
-	// holds the keys of the last of them, recent[i%workHistory] the i-th
-	// (see WorkSince).
-	work   uint64
-	recent [workHistory]string
-	// agents counts the Agents messages published (a wake of every waiter
-	// counts as one with the key "", every agent); agentKeys holds the keys
-	// of the last of them, agentKeys[i%agentsHistory] the i-th (see
-	// AgentsSince).
-	agents    uint64
-	agentKeys [agentsHistory]string
+	// work and agents are the Work and Agents messages published (see
+	// WorkSince and AgentsSince); a wake of every waiter counts in each as
+	// one with the key "", which wakes every claimer and concerns every agent.
+	work, agents history
 }
-
-// workHistory is how many Work messages WorkSince remembers.
-const workHistory = 256
-
-// agentsHistory is how many Agents messages AgentsSince remembers.
-const agentsHistory = 256
 
 // waiters are the waits sharing one filter and channel.
 type waiters struct {
@@ -125,7 +111,7 @@ func (l *Local) drop(w *waiters, m map[string]*waiters, id string, wait uint64) 
 func (l *Local) WorkMark() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.work
+	return l.work.n
 }
 
 // WorkSince reports whether a Work message that would wake a claimer with
@@ -134,15 +120,12 @@ func (l *Local) WorkMark() uint64 {
 func (l *Local) WorkSince(mark uint64, labels []string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.work-mark > workHistory || mark > l.work {
-		return true
-	}
-	for i := mark; i < l.work; i++ {
-		if Covers(labels, l.recent[i%workHistory]) {
-			return true
-		}
-	}
-	return false
+	covered := false
+	told := l.work.since(mark, func(key string) bool {
+		covered = Covers(labels, key)
+		return !covered
+	})
+	return covered || !told
 }
 
 // AgentsSince returns a mark of the Agents messages published so far, and
@@ -153,29 +136,15 @@ func (l *Local) WorkSince(mark uint64, labels []string) bool {
 func (l *Local) AgentsSince(mark uint64) (now uint64, keys []string, all bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.agents-mark > agentsHistory || mark > l.agents {
-		return l.agents, nil, true
+	told := l.agents.since(mark, func(key string) bool {
+		all = key == ""
+		keys = append(keys, key)
+		return !all
+	})
+	if all || !told {
+		return l.agents.n, nil, true
 	}
-	for i := mark; i < l.agents; i++ {
-		k := l.agentKeys[i%agentsHistory]
-		if k == "" {
-			return l.agents, nil, true
-		}
-		keys = append(keys, k)
-	}
-	return l.agents, keys, false
-}
-
-// noteAgents records an Agents message's key. Call it with l.mu held.
-func (l *Local) noteAgents(key string) {
-	l.agentKeys[l.agents%agentsHistory] = key
-	l.agents++
-}
-
-// noteWork records a Work message's key. Call it with l.mu held.
-func (l *Local) noteWork(key string) {
-	l.recent[l.work%workHistory] = key
-	l.work++
+	return l.agents.n, keys, false
 }
 
 // Publish implements Notifier.
@@ -184,9 +153,9 @@ func (l *Local) Publish(msg Message) {
 	l.mu.Lock()
 	switch msg.Topic {
 	case Work:
-		l.noteWork(msg.Key)
+		l.work.note(msg.Key)
 	case Agents:
-		l.noteAgents(msg.Key)
+		l.agents.note(msg.Key)
 	}
 	if w, ok := l.exact[msg]; ok {
 		delete(l.exact, msg)
@@ -258,10 +227,10 @@ func (l *Local) wakeTopics(wake func(Topic) bool) {
 	var fired []*waiters
 	l.mu.Lock()
 	if wake(Work) {
-		l.noteWork("")
+		l.work.note("")
 	}
 	if wake(Agents) {
-		l.noteAgents("")
+		l.agents.note("")
 	}
 	for key, w := range l.exact {
 		if wake(key.Topic) {

@@ -116,7 +116,7 @@ func TestLocalWorkSinceAndAgentsSince(t *testing.T) {
 		t.Fatal("a wake of every waiter not counted")
 	}
 	mark = n.WorkMark()
-	for range workHistory + 1 {
+	for range historyLen + 1 {
 		n.Publish(Message{Topic: Work, Key: "macos"})
 	}
 	if !n.WorkSince(mark, linux) {
@@ -147,7 +147,7 @@ func TestLocalWorkSinceAndAgentsSince(t *testing.T) {
 		t.Fatal("a wake of every waiter did not concern all agents")
 	}
 	mark, _, _ = n.AgentsSince(0)
-	for range agentsHistory + 1 {
+	for range historyLen + 1 {
 		n.Publish(Message{Topic: Agents, Key: "7"})
 	}
 	if _, _, all := n.AgentsSince(mark); !all {
