@@ -160,11 +160,7 @@ func (j *containerJob) Run(ctx context.Context, st Step) (int, error) {
 	if err != nil {
 		return -1, j.failure(ctx, "start the step", err)
 	}
-	ended := make(chan struct{})
-	go func() {
-		defer close(ended)
-		io.Copy(io.Discard, att)
-	}()
+	ended := drain(att)
 	select {
 	case <-ended:
 		att.Close()
@@ -232,11 +228,7 @@ func (j *containerJob) exec(ctx context.Context, id, user string, cmd ...string)
 	if err != nil {
 		return -1, err
 	}
-	ended := make(chan struct{})
-	go func() {
-		defer close(ended)
-		io.Copy(io.Discard, att)
-	}()
+	ended := drain(att)
 	select {
 	case <-ended:
 	case <-ctx.Done():
@@ -247,6 +239,17 @@ func (j *containerJob) exec(ctx context.Context, id, user string, cmd ...string)
 		return -1, ctx.Err()
 	}
 	return j.exitCode(ctx, ex)
+}
+
+// drain reads an exec's stream to its end, which comes when the exec's
+// process ends (or the stream is closed), and then closes the channel.
+func drain(stream io.Reader) <-chan struct{} {
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		io.Copy(io.Discard, stream)
+	}()
+	return ended
 }
 
 // stop ends the running step and everything the job's steps started inside
