@@ -65,6 +65,9 @@ func main() {
 	if len(os.Args) == 2 && os.Args[1] == floorServeArg {
 		os.Exit(serveLongPollFloor())
 	}
+	if len(os.Args) > 1 && os.Args[1] == queueFloorArg {
+		os.Exit(serveQueueFloor(os.Args[2:]))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -85,18 +85,9 @@ func measurePollFloor(ctx context.Context, n, pollSec int) (*pollFloor, error) {
 		return nil, err
 	}
 	defer c.stop(stopTimeout)
-	var url string
-	for deadline := time.Now().Add(readyTimeout); url == ""; {
-		if line, _, ok := strings.Cut(c.out.String(), "\n"); ok {
-			if u, ok := strings.CutPrefix(line, "floor listening at "); ok {
-				url = u
-				break
-			}
-		}
-		if !c.running() || time.Now().After(deadline) {
-			return nil, fmt.Errorf("long-poll floor did not start: %s", c.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	url, err := floorURL(c)
+	if err != nil {
+		return nil, err
 	}
 	creds := make([]string, n)
 	for i := range creds {
@@ -145,4 +136,19 @@ func measurePollFloor(ctx context.Context, n, pollSec int) (*pollFloor, error) {
 	p.wait(30 * time.Second)
 	res.Errors = p.errors.Load()
 	return res, nil
+}
+
+// floorURL waits for a floor server child to print the URL it listens at.
+func floorURL(c *child) (string, error) {
+	for deadline := time.Now().Add(readyTimeout); ; {
+		if line, _, ok := strings.Cut(c.out.String(), "\n"); ok {
+			if u, ok := strings.CutPrefix(line, "floor listening at "); ok {
+				return u, nil
+			}
+		}
+		if !c.running() || time.Now().After(deadline) {
+			return "", fmt.Errorf("%s did not start: %s", c.name, c.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

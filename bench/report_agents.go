@@ -47,9 +47,21 @@ func printThroughput(w io.Writer, rs []*throughputResult, cpus int, pgNote strin
 		ft := r.Floor.cpuPerJob()
 		fmt.Fprintf(w, "    floor CPU per job: git and sh %s + workers %s = %s → at most %.0f jobs/s on %d CPUs\n",
 			fmtMS(r.Floor.ChildrenMS), fmtMS(r.Floor.SelfMS), fmtMS(ft), ceiling(ft, cpus), cpus)
+		if f := r.ServerFloor; f != nil {
+			fmt.Fprintf(w, "    server floor: %s CPU per job at %.1f jobs/s → Lathe's server %s is %s of it; target ≤ %s\n",
+				fmtMS(f.ServerMS), f.JobsPerSec, fmtMS(c.Server), fmtRatio(c.Server, f.ServerMS), fmtMS(targetServerMSPerJob))
+		}
 		printProfile(w, r.Profile)
 	}
+	if rs[0].ServerFloor != nil {
+		fmt.Fprintln(w, "  server floor: a plain net/http queue server on the same database engine and settings, as a child process: per job the")
+		fmt.Fprintln(w, "  agent's token looked up, one claim and one finish (result + log) transaction, each fenced; enqueues of 100 jobs per transaction;")
+		fmt.Fprintln(w, "  the floor's workers long-poll it and do the floor's job between claim and finish, so it sees jobs at Lathe's pace")
+	}
 }
+
+// targetServerMSPerJob is issue 13's server CPU per one-step job.
+const targetServerMSPerJob = 1.5
 
 func (f tpFloor) cpuPerJob() float64 { return f.ChildrenMS + f.SelfMS }
 

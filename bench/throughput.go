@@ -59,11 +59,13 @@ type throughputResult struct {
 	// TriggerMS is how long sending every trigger took (agents drain meanwhile).
 	TriggerMS float64 `json:"trigger_ms"`
 	// JobTime is each job's started_at (claim) → finished_at.
-	JobTime  summary         `json:"job_claim_to_finish"`
-	PerAgent map[string]int  `json:"jobs_per_agent"`
-	CPU      tpCPU           `json:"cpu_per_job"`
-	Floor    tpFloor         `json:"floor"`
-	Profile  *profileSummary `json:"server_profile,omitempty"`
+	JobTime  summary        `json:"job_claim_to_finish"`
+	PerAgent map[string]int `json:"jobs_per_agent"`
+	CPU      tpCPU          `json:"cpu_per_job"`
+	Floor    tpFloor        `json:"floor"`
+	// ServerFloor is the least a server does per job (see queuefloor.go).
+	ServerFloor *serverFloor    `json:"server_floor,omitempty"`
+	Profile     *profileSummary `json:"server_profile,omitempty"`
 }
 
 // tpCPU is CPU per job, in milliseconds, of each process kind in the drain window.
@@ -158,6 +160,16 @@ func benchThroughput(ctx context.Context, b *bench, engine string) (*throughputR
 		return nil, fmt.Errorf("floor: %w", err)
 	}
 	res.Floor.fill()
+	floorDB := ""
+	if engine == "postgres" {
+		if floorDB, err = b.postgresDB(ctx, "bench_server_floor"); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(b.out, "  (throughput) %s: the server floor …\n", engine)
+	if res.ServerFloor, err = measureServerFloor(ctx, engine, dir, floorDB, cfg.tpJobs, cfg.tpRunJobs, floor); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 

@@ -45,7 +45,7 @@ type tpFloor struct {
 type floorRunner struct {
 	root, commit string
 	mirrors      []string
-	next         int // jobs numbered so far, so workspaces never repeat
+	next         atomic.Int64 // jobs numbered so far, so workspaces never repeat
 }
 
 // newFloorRunner makes each worker's mirror and warms it with one job, as
@@ -67,25 +67,19 @@ func newFloorRunner(ctx context.Context, repo, commit string, workers int) (*flo
 
 // run drains jobs with every worker at once and adds the time and CPU to res.
 func (f *floorRunner) run(ctx context.Context, jobs int, res *tpFloor) (rate float64, err error) {
-	first := f.next
-	f.next += jobs
-	var next atomic.Int64
-	next.Store(int64(first))
+	var left atomic.Int64
+	left.Store(int64(jobs))
 	errs := make([]error, len(f.mirrors))
 	err = asFloor(ctx, func(ctx context.Context) error {
 		self0, kids0 := cpuTime(), childrenCPU()
 		t0 := time.Now()
 		var wg sync.WaitGroup
-		for w, mirror := range f.mirrors {
+		for w := range f.mirrors {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for {
-					n := int(next.Add(1))
-					if n > first+jobs || ctx.Err() != nil {
-						return
-					}
-					if err := floorJob(ctx, mirror, filepath.Join(f.root, strconv.Itoa(w)), n, f.commit); err != nil {
+				for left.Add(-1) >= 0 && ctx.Err() == nil {
+					if _, err := f.job(ctx, w); err != nil {
 						errs[w] = err
 						return
 					}
@@ -114,6 +108,15 @@ func (r *tpFloor) fill() {
 	r.JobsPerSec = float64(r.Jobs) / r.Seconds
 	r.ChildrenMS = ms(r.children) / float64(r.Jobs)
 	r.SelfMS = ms(r.self) / float64(r.Jobs)
+}
+
+// job runs one job as worker w and returns its output.
+func (f *floorRunner) job(ctx context.Context, w int) ([]byte, error) {
+	dir := filepath.Join(f.root, strconv.Itoa(w))
+	if err := floorJob(ctx, f.mirrors[w], dir, int(f.next.Add(1)), f.commit); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(filepath.Join(dir, "job.log"))
 }
 
 // floorJob is one job's own work in dir, as the agent does it.

@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the driver Lathe's store uses for PostgreSQL
+	_ "modernc.org/sqlite"             // and for SQLite
+)
+
+// The server floor: the least a CI server does per job on this machine —
+// a plain net/http server (this binary run as a child with queueFloorArg)
+// over the same database engine and settings as Lathe, whose agents
+// long-poll a claim and post a finish with the job's log. Per job it does
+// what no server that keeps its promises can skip: the agent's bearer
+// token checked, one durable claim (the oldest queued job, fenced to one
+// claimer) and one durable finish (the job's result and its log bytes in
+// one transaction, fenced to the claimer), with enqueues a hundred jobs per
+// transaction and long-polls woken in process. No pipelines, stages, runs,
+// steps, leases, retries, roll-ups, secrets, notifier or metrics. Its CPU
+// per job is set beside the Lathe server's, measured in the same run.
+
+// queueFloorArg makes this binary serve the floor (see serveQueueFloor).
+const queueFloorArg = "serve-queue-floor"
+
+// queueFloorTokens is how many agent tokens the floor server accepts:
+// "floor-agent-0" … (the workers use the first ones).
+const queueFloorTokens = 64
+
+// queueFloorSchema creates the floor's tables: the engine's name → statements.
+var queueFloorSchema = map[string][]string{
+	"sqlite": {
+		`CREATE TABLE jobs (id INTEGER PRIMARY KEY, run INTEGER NOT NULL, name TEXT NOT NULL, script TEXT NOT NULL,
+			status INTEGER NOT NULL DEFAULT 0, agent TEXT, exit_code INTEGER,
+			queued_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER)`,
+		`CREATE INDEX jobs_queue ON jobs (status, id)`,
+		`CREATE TABLE logs (job_id INTEGER NOT NULL, off INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (job_id, off))`,
+	},
+	"postgres": {
+		`CREATE TABLE jobs (id BIGSERIAL PRIMARY KEY, run BIGINT NOT NULL, name TEXT NOT NULL, script TEXT NOT NULL,
+			status INTEGER NOT NULL DEFAULT 0, agent TEXT, exit_code INTEGER,
+			queued_at BIGINT NOT NULL, started_at BIGINT, finished_at BIGINT)`,
+		`CREATE INDEX jobs_queue ON jobs (status, id)`,
+		`CREATE TABLE logs (job_id BIGINT NOT NULL, off BIGINT NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (job_id, off))`,
+	},
+}
+
+// queueFloorClaim takes the oldest queued job for the agent $1 at $2; on
+// PostgreSQL concurrent claimers skip each other's row, as Lathe's do.
+var queueFloorClaim = map[string]string{
+	"sqlite": `UPDATE jobs SET status = 1, agent = ?, started_at = ?
+		WHERE id = (SELECT id FROM jobs WHERE status = 0 ORDER BY id LIMIT 1) RETURNING id, name, script`,
+	"postgres": `UPDATE jobs SET status = 1, agent = $1, started_at = $2
+		WHERE id = (SELECT id FROM jobs WHERE status = 0 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, name, script`,
+}
+
+// queueFloorJob is what a claim answers.
+type queueFloorJob struct {
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Script string `json:"script"`
+}
+
+// queueFloorFinish is what a worker posts when its job ended.
+type queueFloorFinish struct {
+	ExitCode int    `json:"exit_code"`
+	Log      []byte `json:"log"`
+}
+
+// queueFloorEnqueue is a trigger: the jobs of one run.
+type queueFloorEnqueue struct {
+	Run  int64           `json:"run"`
+	Jobs []queueFloorJob `json:"jobs"`
+}
+
+type queueFloorServer struct {
+	db     *sql.DB
+	engine string
+	rebind func(string) string
+	tokens map[[32]byte]string // sha256 of a token → its agent
+
+	mu   sync.Mutex
+	wake chan struct{} // closed (and replaced) when jobs are queued
+}
+
+// serveQueueFloor serves the floor over the database given as "sqlite PATH"
+// or "postgres URL" on 127.0.0.1, prints its URL, and returns at SIGTERM.
+func serveQueueFloor(args []string) int {
+	if err := runQueueFloor(args); err != nil {
+		fmt.Fprintln(os.Stderr, "queue floor:", err)
+		return 1
+	}
+	return 0
+}
+
+func runQueueFloor(args []string) error {
+	if len(args) != 2 || queueFloorSchema[args[0]] == nil {
+		return fmt.Errorf("usage: %s sqlite PATH | postgres URL", queueFloorArg)
+	}
+	s := &queueFloorServer{engine: args[0], rebind: func(q string) string { return q }, tokens: map[[32]byte]string{}, wake: make(chan struct{})}
+	var err error
+	if s.engine == "sqlite" {
+		s.db, err = openFloorSQLite(args[1])
+	} else {
+		s.db, err = sql.Open("pgx", args[1])
+		s.db.SetMaxOpenConns(16)
+		s.db.SetMaxIdleConns(16)
+		s.rebind = dollarPlaceholders
+	}
+	if err != nil {
+		return err
+	}
+	defer s.db.Close()
+	for _, q := range queueFloorSchema[s.engine] {
+		if _, err := s.db.Exec(q); err != nil {
+			return fmt.Errorf("schema: %w", err)
+		}
+	}
+	for i := range queueFloorTokens {
+		s.tokens[sha256.Sum256([]byte(queueFloorToken(i)))] = "floor-agent-" + strconv.Itoa(i)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /enqueue", s.enqueue)
+	mux.HandleFunc("POST /claim", s.agent(s.claim))
+	mux.HandleFunc("POST /finish/{id}", s.agent(s.finish))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("floor listening at http://%s\n", ln.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// openFloorSQLite opens path as Lathe opens its SQLite database: WAL,
+// synchronous=NORMAL, one writer connection with immediate transactions.
+func openFloorSQLite(path string) (*sql.DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, db.Ping()
+}
+
+func queueFloorToken(i int) string { return "floor-token-" + strconv.Itoa(i) }
+
+// dollarPlaceholders numbers the ? placeholders of q as $1, $2, ….
+func dollarPlaceholders(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// agent checks the bearer token (by its hash, as Lathe looks tokens up)
+// before h runs, with the agent it names.
+func (s *queueFloorServer) agent(h func(w http.ResponseWriter, r *http.Request, agent string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		agent, known := s.tokens[sha256.Sum256([]byte(tok))]
+		if !ok || !known {
+			http.Error(w, "unknown agent", http.StatusUnauthorized)
+			return
+		}
+		h(w, r, agent)
+	}
+}
+
+func (s *queueFloorServer) enqueue(w http.ResponseWriter, r *http.Request) {
+	var e queueFloorEnqueue
+	if err := json.NewDecoder(r.Body).Decode(&e); err != nil || len(e.Jobs) == 0 {
+		http.Error(w, "bad enqueue", http.StatusBadRequest)
+		return
+	}
+	err := s.inTx(r.Context(), func(tx *sql.Tx) error {
+		now := time.Now().UnixMicro()
+		for rest := e.Jobs; len(rest) > 0; {
+			n := min(len(rest), 100)
+			args := make([]any, 0, 4*n)
+			for _, j := range rest[:n] {
+				args = append(args, e.Run, j.Name, j.Script, now)
+			}
+			q := `INSERT INTO jobs (run, name, script, queued_at) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ")
+			if _, err := tx.ExecContext(r.Context(), s.rebind(q), args...); err != nil {
+				return err
+			}
+			rest = rest[n:]
+		}
+		return nil
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	s.mu.Lock()
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusCreated)
+}
+
+// claim answers the oldest queued job, or waits up to ?wait= seconds for one
+// to be queued (204 if none was).
+func (s *queueFloorServer) claim(w http.ResponseWriter, r *http.Request, agent string) {
+	wait, _ := strconv.Atoi(r.URL.Query().Get("wait"))
+	deadline := time.NewTimer(time.Duration(wait) * time.Second)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		woken := s.wake
+		s.mu.Unlock()
+		var j queueFloorJob
+		err := s.db.QueryRowContext(r.Context(), queueFloorClaim[s.engine], agent, time.Now().UnixMicro()).Scan(&j.ID, &j.Name, &j.Script)
+		switch {
+		case err == nil:
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(j)
+			return
+		case !errors.Is(err, sql.ErrNoRows):
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		select {
+		case <-woken:
+		case <-deadline.C:
+			w.WriteHeader(http.StatusNoContent)
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// finish stores the job's result and its log in one transaction, only
+// from the agent that claimed it and only once.
+func (s *queueFloorServer) finish(w http.ResponseWriter, r *http.Request, agent string) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var f queueFloorFinish
+	if err == nil {
+		err = json.NewDecoder(r.Body).Decode(&f)
+	}
+	if err != nil {
+		http.Error(w, "bad finish", http.StatusBadRequest)
+		return
+	}
+	fenced := false
+	err = s.inTx(r.Context(), func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(r.Context(), s.rebind(`UPDATE jobs SET status = 2, exit_code = ?, finished_at = ? WHERE id = ? AND agent = ? AND status = 1`),
+			f.ExitCode, time.Now().UnixMicro(), id, agent)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			fenced = true
+			return errors.Join(err, errors.New("not this agent's running job"))
+		}
+		_, err = tx.ExecContext(r.Context(), s.rebind(`INSERT INTO logs (job_id, off, bytes) VALUES (?, 0, ?)`), id, f.Log)
+		return err
+	})
+	switch {
+	case fenced:
+		http.Error(w, err.Error(), http.StatusConflict)
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("{}\n"))
+	}
+}
+
+func (s *queueFloorServer) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
