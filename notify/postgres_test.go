@@ -3,8 +3,11 @@ package notify
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/lathe-ci/lathe/internal/pgtest"
 )
@@ -23,6 +26,16 @@ func startPostgres(t *testing.T, dsn string, fallback time.Duration) *Postgres {
 	return p
 }
 
+// waitPeers waits (bounded) until p hears n other replicas.
+func waitPeers(t *testing.T, p *Postgres, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); p.Peers() != n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("hears %d other replicas after 30 s, want %d", p.Peers(), n)
+		}
+	}
+}
+
 // waitFired waits (bounded) for ch to close.
 func waitFired(t *testing.T, ch <-chan struct{}, what string) {
 	t.Helper()
@@ -38,6 +51,8 @@ func TestPostgresCarriesMessagesBetweenReplicas(t *testing.T) {
 	a := startPostgres(t, dsn, -1)
 	b := startPostgres(t, dsn, -1)
 	ctx := t.Context()
+	waitPeers(t, a, 1)
+	waitPeers(t, b, 1)
 
 	linux := b.Wait(ctx, Filter{Topic: Work, Labels: []string{"linux", "amd64"}})
 	mac := b.Wait(ctx, Filter{Topic: Work, Labels: []string{"macos"}})
@@ -119,5 +134,71 @@ func TestPostgresFallbackWakesOnlyClaimersOfQueuedWork(t *testing.T) {
 	waitFired(t, linux, "the linux claimer once a linux job is queued")
 	if fired(mac) {
 		t.Error("a queued linux job woke the macos claimer")
+	}
+}
+
+// A replica alone on its database sends no message (only its hello and
+// heartbeats); once another says hello it sends them, and when that one
+// is gone for three heartbeats it stops again.
+func TestPostgresSendsOnlyWhileAnotherReplicaListens(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	ctx := t.Context()
+	// A bare listener, which never says hello: what goes on the channel.
+	l, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	if _, err := l.Exec(ctx, "LISTEN "+Channel); err != nil {
+		t.Fatal(err)
+	}
+	// heardMessage reads the channel until a message payload arrives or
+	// wait passes, skipping hellos and heartbeats.
+	heardMessage := func(wait time.Duration) string {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		for {
+			n, err := l.WaitForNotification(wctx)
+			if err != nil {
+				return ""
+			}
+			if _, rest, _ := strings.Cut(n.Payload, " "); rest != helloPayload && rest != alivePayload {
+				return rest
+			}
+		}
+	}
+
+	a := NewPostgres(dsn, nil)
+	a.Fallback, a.Heartbeat = -1, 100*time.Millisecond
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.Publish(Message{Topic: Run, Key: "1"})
+	if got := heardMessage(500 * time.Millisecond); got != "" {
+		t.Fatalf("a replica alone sent %q", got)
+	}
+	if a.Peers() != 0 {
+		t.Fatalf("a alone hears %d replicas", a.Peers())
+	}
+
+	b := NewPostgres(dsn, nil)
+	b.Fallback, b.Heartbeat = -1, 100*time.Millisecond
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitPeers(t, a, 1)
+	waitPeers(t, b, 1)
+	a.Publish(Message{Topic: Run, Key: "2"})
+	if got := heardMessage(10 * time.Second); got != "run 2" {
+		t.Fatalf("with another replica there, a sent %q, want %q", got, "run 2")
+	}
+
+	b.Close()
+	waitPeers(t, a, 0)
+	a.Publish(Message{Topic: Run, Key: "3"})
+	if got := heardMessage(500 * time.Millisecond); got != "" {
+		t.Fatalf("once the other replica was gone, a sent %q", got)
 	}
 }

@@ -14,9 +14,9 @@ import (
 type storeCollector struct {
 	s *Server
 
-	queued, oldest, online, byGroup, leader, received, fallbacks *prometheus.Desc
-	pool                                                         prometheus.Collector
-	steps                                                        *prometheus.HistogramVec
+	queued, oldest, online, byGroup, leader, received, fallbacks, peers *prometheus.Desc
+	pool                                                                prometheus.Collector
+	steps                                                               *prometheus.HistogramVec
 }
 
 func newStoreCollector(s *Server) *storeCollector {
@@ -28,6 +28,7 @@ func newStoreCollector(s *Server) *storeCollector {
 		byGroup:   prometheus.NewDesc("lathe_agents_online_by_group", "Agents of each group heard from within the online window (an agent in two groups counts in both; the same on every replica).", []string{"group"}, nil),
 		leader:    prometheus.NewDesc("lathe_leader", "1 when this replica runs the periodic duties (sweeper, schedules, retention).", nil, nil),
 		received:  prometheus.NewDesc("lathe_notifications_received_total", "Wake-ups heard from the other replicas (PostgreSQL only).", nil, nil),
+		peers:     prometheus.NewDesc("lathe_replica_peers", "Other replicas this one hears (PostgreSQL only); with none it sends no notifications.", nil, nil),
 		fallbacks: prometheus.NewDesc("lathe_notification_fallbacks_total", "Fallback wake-ups of every waiter, in case a notification was missed (PostgreSQL only).", nil, nil),
 		pool:      collectors.NewDBStatsCollector(s.Store.Pool(), s.Store.Engine()),
 		steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -40,7 +41,7 @@ func newStoreCollector(s *Server) *storeCollector {
 
 // Describe implements prometheus.Collector.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.queued, c.oldest, c.online, c.byGroup, c.leader, c.received, c.fallbacks} {
+	for _, d := range []*prometheus.Desc{c.queued, c.oldest, c.online, c.byGroup, c.leader, c.received, c.fallbacks, c.peers} {
 		ch <- d
 	}
 	c.pool.Describe(ch)
@@ -74,6 +75,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if n := c.s.notifier; n != nil {
 		ch <- prometheus.MustNewConstMetric(c.received, prometheus.CounterValue, float64(n.Received()))
 		ch <- prometheus.MustNewConstMetric(c.fallbacks, prometheus.CounterValue, float64(n.Fallbacks()))
+		ch <- prometheus.MustNewConstMetric(c.peers, prometheus.GaugeValue, float64(n.Peers()))
 	}
 	c.pool.Collect(ch)
 	c.observeSteps(ctx)

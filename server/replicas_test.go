@@ -87,6 +87,9 @@ func TestReplicasWakeEachOther(t *testing.T) {
 		t.Errorf("A heard %d messages from B, B %d from A: want both > 0",
 			a.Server.Notifier().Received(), b.Server.Notifier().Received())
 	}
+	if n := a.Server.Notifier().Peers(); n != 1 {
+		t.Errorf("A hears %d other replicas, want 1", n)
+	}
 }
 
 // One replica leads; when it stops, the other takes the lead.
@@ -132,7 +135,13 @@ func TestReplicasElectOneLeader(t *testing.T) {
 		}
 		return pids
 	}
+	// The follower opens its session at its first try, which on a loaded
+	// machine may come after the leader was found.
 	before := sessions()
+	for len(before) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		before = sessions()
+	}
 	time.Sleep(3*server.DefaultLeaderRetry + 500*time.Millisecond)
 	if after := sessions(); len(before) != 2 || !slices.Equal(before, after) {
 		t.Errorf("leader sessions %v, then %v: want the same two", before, after)
