@@ -42,30 +42,34 @@ const queueFloorArg = "serve-queue-floor"
 const queueFloorTokens = 64
 
 // queueFloorSchema creates the floor's tables: the engine's name → statements.
+// Its tables have names of their own and are made anew, as a database
+// given with -postgres is shared with the Lathe servers.
 var queueFloorSchema = map[string][]string{
 	"sqlite": {
-		`CREATE TABLE jobs (id INTEGER PRIMARY KEY, run INTEGER NOT NULL, name TEXT NOT NULL, script TEXT NOT NULL,
+		`DROP TABLE IF EXISTS floor_logs`, `DROP TABLE IF EXISTS floor_jobs`,
+		`CREATE TABLE floor_jobs (id INTEGER PRIMARY KEY, run INTEGER NOT NULL, name TEXT NOT NULL, script TEXT NOT NULL,
 			status INTEGER NOT NULL DEFAULT 0, agent TEXT, exit_code INTEGER,
 			queued_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER)`,
-		`CREATE INDEX jobs_queue ON jobs (status, id)`,
-		`CREATE TABLE logs (job_id INTEGER NOT NULL, off INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (job_id, off))`,
+		`CREATE INDEX floor_jobs_queue ON floor_jobs (status, id)`,
+		`CREATE TABLE floor_logs (job_id INTEGER NOT NULL, off INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (job_id, off))`,
 	},
 	"postgres": {
-		`CREATE TABLE jobs (id BIGSERIAL PRIMARY KEY, run BIGINT NOT NULL, name TEXT NOT NULL, script TEXT NOT NULL,
+		`DROP TABLE IF EXISTS floor_logs`, `DROP TABLE IF EXISTS floor_jobs`,
+		`CREATE TABLE floor_jobs (id BIGSERIAL PRIMARY KEY, run BIGINT NOT NULL, name TEXT NOT NULL, script TEXT NOT NULL,
 			status INTEGER NOT NULL DEFAULT 0, agent TEXT, exit_code INTEGER,
 			queued_at BIGINT NOT NULL, started_at BIGINT, finished_at BIGINT)`,
-		`CREATE INDEX jobs_queue ON jobs (status, id)`,
-		`CREATE TABLE logs (job_id BIGINT NOT NULL, off BIGINT NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (job_id, off))`,
+		`CREATE INDEX floor_jobs_queue ON floor_jobs (status, id)`,
+		`CREATE TABLE floor_logs (job_id BIGINT NOT NULL, off BIGINT NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (job_id, off))`,
 	},
 }
 
 // queueFloorClaim takes the oldest queued job for the agent $1 at $2; on
 // PostgreSQL concurrent claimers skip each other's row, as Lathe's do.
 var queueFloorClaim = map[string]string{
-	"sqlite": `UPDATE jobs SET status = 1, agent = ?, started_at = ?
-		WHERE id = (SELECT id FROM jobs WHERE status = 0 ORDER BY id LIMIT 1) RETURNING id, name, script`,
-	"postgres": `UPDATE jobs SET status = 1, agent = $1, started_at = $2
-		WHERE id = (SELECT id FROM jobs WHERE status = 0 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, name, script`,
+	"sqlite": `UPDATE floor_jobs SET status = 1, agent = ?, started_at = ?
+		WHERE id = (SELECT id FROM floor_jobs WHERE status = 0 ORDER BY id LIMIT 1) RETURNING id, name, script`,
+	"postgres": `UPDATE floor_jobs SET status = 1, agent = $1, started_at = $2
+		WHERE id = (SELECT id FROM floor_jobs WHERE status = 0 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, name, script`,
 }
 
 // queueFloorJob is what a claim answers.
@@ -216,7 +220,7 @@ func (s *queueFloorServer) enqueue(w http.ResponseWriter, r *http.Request) {
 			for _, j := range rest[:n] {
 				args = append(args, e.Run, j.Name, j.Script, now)
 			}
-			q := `INSERT INTO jobs (run, name, script, queued_at) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ")
+			q := `INSERT INTO floor_jobs (run, name, script, queued_at) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ")
 			if _, err := tx.ExecContext(r.Context(), s.rebind(q), args...); err != nil {
 				return err
 			}
@@ -281,7 +285,7 @@ func (s *queueFloorServer) finish(w http.ResponseWriter, r *http.Request, agent 
 	}
 	fenced := false
 	err = s.inTx(r.Context(), func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(r.Context(), s.rebind(`UPDATE jobs SET status = 2, exit_code = ?, finished_at = ? WHERE id = ? AND agent = ? AND status = 1`),
+		res, err := tx.ExecContext(r.Context(), s.rebind(`UPDATE floor_jobs SET status = 2, exit_code = ?, finished_at = ? WHERE id = ? AND agent = ? AND status = 1`),
 			f.ExitCode, time.Now().UnixMicro(), id, agent)
 		if err != nil {
 			return err
@@ -290,7 +294,7 @@ func (s *queueFloorServer) finish(w http.ResponseWriter, r *http.Request, agent 
 			fenced = true
 			return errors.Join(err, errors.New("not this agent's running job"))
 		}
-		_, err = tx.ExecContext(r.Context(), s.rebind(`INSERT INTO logs (job_id, off, bytes) VALUES (?, 0, ?)`), id, f.Log)
+		_, err = tx.ExecContext(r.Context(), s.rebind(`INSERT INTO floor_logs (job_id, off, bytes) VALUES (?, 0, ?)`), id, f.Log)
 		return err
 	})
 	switch {
