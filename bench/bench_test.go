@@ -16,11 +16,15 @@ import (
 // the stored log is complete) hold. Targets are not checked: a loaded CI
 // machine says nothing about them. PostgreSQL is left out unless
 // LATHE_REQUIRE_POSTGRES asks for it.
-// TestMain lets the test binary serve the long-poll floor, as the bench
-// binary does, when the fleet section starts it as a child.
+// TestMain lets the test binary serve the long-poll and server floors, as
+// the bench binary does, when the fleet and throughput sections start it
+// as a child.
 func TestMain(m *testing.M) {
 	if len(os.Args) == 2 && os.Args[1] == floorServeArg {
 		os.Exit(serveLongPollFloor())
+	}
+	if len(os.Args) > 1 && os.Args[1] == queueFloorArg {
+		os.Exit(serveQueueFloor(os.Args[2:]))
 	}
 	os.Exit(m.Run())
 }
@@ -72,7 +76,7 @@ func TestBenchmarkAgentsQuick(t *testing.T) {
 			ran += n
 		}
 		if r.Jobs != 32 || ran != r.Jobs || len(r.PerAgent) != 8 || r.JobsPerSec <= 0 || r.Floor.JobsPerSec <= 0 || r.Floor.Jobs != r.Jobs ||
-			r.CPU.Steps <= 0 || r.Profile == nil {
+			r.CPU.Steps <= 0 || r.Profile == nil || r.ServerFloor == nil || r.ServerFloor.Jobs != r.Jobs || r.ServerFloor.ServerMS <= 0 {
 			t.Errorf("%s throughput: %+v", r.Engine, r)
 		}
 	}

@@ -2,15 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
 )
 
@@ -27,11 +22,6 @@ const floorServeArg = "serve-long-poll-floor"
 // serveLongPollFloor serves the floor on 127.0.0.1, prints its URL, and
 // returns at SIGTERM or SIGINT.
 func serveLongPollFloor() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/agent/claim", func(w http.ResponseWriter, r *http.Request) {
 		wait, err := strconv.Atoi(r.URL.Query().Get("wait"))
@@ -47,15 +37,7 @@ func serveLongPollFloor() int {
 		case <-r.Context().Done():
 		}
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Printf("floor listening at http://%s\n", ln.Addr())
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := serveFloor(mux); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -76,19 +58,11 @@ type pollFloor struct {
 // window of a poll and a fifth, and a second, after every agent's first
 // poll has ended, as the fleet sections measure Lathe.
 func measurePollFloor(ctx context.Context, n, pollSec int) (*pollFloor, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	c, err := startChild("long-poll floor", self, floorServeArg)
+	c, url, err := startFloor("long-poll floor", floorServeArg)
 	if err != nil {
 		return nil, err
 	}
 	defer c.stop(stopTimeout)
-	url, err := floorURL(c)
-	if err != nil {
-		return nil, err
-	}
 	creds := make([]string, n)
 	for i := range creds {
 		creds[i] = fmt.Sprintf("floor-%d", i)
@@ -136,19 +110,4 @@ func measurePollFloor(ctx context.Context, n, pollSec int) (*pollFloor, error) {
 	p.wait(30 * time.Second)
 	res.Errors = p.errors.Load()
 	return res, nil
-}
-
-// floorURL waits for a floor server child to print the URL it listens at.
-func floorURL(c *child) (string, error) {
-	for deadline := time.Now().Add(readyTimeout); ; {
-		if line, _, ok := strings.Cut(c.out.String(), "\n"); ok {
-			if u, ok := strings.CutPrefix(line, "floor listening at "); ok {
-				return u, nil
-			}
-		}
-		if !c.running() || time.Now().After(deadline) {
-			return "", fmt.Errorf("%s did not start: %s", c.name, c.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

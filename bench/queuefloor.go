@@ -7,15 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the driver Lathe's store uses for PostgreSQL
@@ -137,26 +134,11 @@ func runQueueFloor(args []string) error {
 	for i := range queueFloorTokens {
 		s.tokens[sha256.Sum256([]byte(queueFloorToken(i)))] = "floor-agent-" + strconv.Itoa(i)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /enqueue", s.enqueue)
 	mux.HandleFunc("POST /claim", s.agent(s.claim))
 	mux.HandleFunc("POST /finish/{id}", s.agent(s.finish))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Printf("floor listening at http://%s\n", ln.Addr())
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveFloor(mux)
 }
 
 // openFloorSQLite opens path as Lathe opens its SQLite database: WAL,

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -32,23 +31,15 @@ type serverFloor struct {
 // after a warm-up of two jobs per worker.
 func measureServerFloor(ctx context.Context, engine, dir, dbURL string, jobs, runJobs int, runner *floorRunner) (*serverFloor, error) {
 	workers := len(runner.mirrors)
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
 	db := dbURL
 	if engine == "sqlite" {
 		db = filepath.Join(dir, "queue-floor.db")
 	}
-	c, err := startChild("server floor", self, queueFloorArg, engine, db)
+	c, url, err := startFloor("server floor", queueFloorArg, engine, db)
 	if err != nil {
 		return nil, err
 	}
 	defer c.stop(stopTimeout)
-	url, err := floorURL(c)
-	if err != nil {
-		return nil, err
-	}
 	fl := &floorWorkers{url: url, runner: runner, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * workers}}}
 	defer fl.client.CloseIdleConnections()
 	if _, err := fl.drain(ctx, 1, 2*workers, workers); err != nil {
