@@ -38,35 +38,39 @@ const queueFloorArg = "serve-queue-floor"
 // "floor-agent-0" … (the workers use the first ones).
 const queueFloorTokens = 64
 
-// queueFloorSchema creates the floor's tables: the engine's name → statements.
-// Its tables have names of their own and are made anew, as a database
-// given with -postgres is shared with the Lathe servers.
-var queueFloorSchema = map[string][]string{
-	"sqlite": {
-		`DROP TABLE IF EXISTS floor_logs`, `DROP TABLE IF EXISTS floor_jobs`,
-		`CREATE TABLE floor_jobs (id INTEGER PRIMARY KEY, run INTEGER NOT NULL, name TEXT NOT NULL, script TEXT NOT NULL,
-			status INTEGER NOT NULL DEFAULT 0, agent TEXT, exit_code INTEGER,
-			queued_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER)`,
-		`CREATE INDEX floor_jobs_queue ON floor_jobs (status, id)`,
-		`CREATE TABLE floor_logs (job_id INTEGER NOT NULL, off INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (job_id, off))`,
-	},
-	"postgres": {
-		`DROP TABLE IF EXISTS floor_logs`, `DROP TABLE IF EXISTS floor_jobs`,
-		`CREATE TABLE floor_jobs (id BIGSERIAL PRIMARY KEY, run BIGINT NOT NULL, name TEXT NOT NULL, script TEXT NOT NULL,
-			status INTEGER NOT NULL DEFAULT 0, agent TEXT, exit_code INTEGER,
-			queued_at BIGINT NOT NULL, started_at BIGINT, finished_at BIGINT)`,
-		`CREATE INDEX floor_jobs_queue ON floor_jobs (status, id)`,
-		`CREATE TABLE floor_logs (job_id BIGINT NOT NULL, off BIGINT NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (job_id, off))`,
-	},
+// floorDialect is what differs between the engines in the floor's SQL.
+type floorDialect struct {
+	id, bigint, bytes string // column types
+	skipLocked        string // how concurrent claimers skip each other's row
+	rebind            func(string) string
 }
 
-// queueFloorClaim takes the oldest queued job for the agent $1 at $2; on
-// PostgreSQL concurrent claimers skip each other's row, as Lathe's do.
-var queueFloorClaim = map[string]string{
-	"sqlite": `UPDATE floor_jobs SET status = 1, agent = ?, started_at = ?
-		WHERE id = (SELECT id FROM floor_jobs WHERE status = 0 ORDER BY id LIMIT 1) RETURNING id, name, script`,
-	"postgres": `UPDATE floor_jobs SET status = 1, agent = $1, started_at = $2
-		WHERE id = (SELECT id FROM floor_jobs WHERE status = 0 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, name, script`,
+var floorDialects = map[string]floorDialect{
+	"sqlite": {id: "INTEGER PRIMARY KEY", bigint: "INTEGER", bytes: "BLOB", rebind: func(q string) string { return q }},
+	"postgres": {id: "BIGSERIAL PRIMARY KEY", bigint: "BIGINT", bytes: "BYTEA", skipLocked: " FOR UPDATE SKIP LOCKED",
+		rebind: dollarPlaceholders},
+}
+
+// schema creates the floor's tables. They have names of their own and are
+// made anew, as a database given with -postgres is shared with the Lathe
+// servers.
+func (d floorDialect) schema() []string {
+	types := strings.NewReplacer("{id}", d.id, "{bigint}", d.bigint, "{bytes}", d.bytes)
+	return []string{
+		`DROP TABLE IF EXISTS floor_logs`, `DROP TABLE IF EXISTS floor_jobs`,
+		types.Replace(`CREATE TABLE floor_jobs (id {id}, run {bigint} NOT NULL, name TEXT NOT NULL, script TEXT NOT NULL,
+			status INTEGER NOT NULL DEFAULT 0, agent TEXT, exit_code INTEGER,
+			queued_at {bigint} NOT NULL, started_at {bigint}, finished_at {bigint})`),
+		`CREATE INDEX floor_jobs_queue ON floor_jobs (status, id)`,
+		types.Replace(`CREATE TABLE floor_logs (job_id {bigint} NOT NULL, off {bigint} NOT NULL, bytes {bytes} NOT NULL, PRIMARY KEY (job_id, off))`),
+	}
+}
+
+// claim takes the oldest queued job for an agent at a time; on PostgreSQL
+// concurrent claimers skip each other's row, as Lathe's do.
+func (d floorDialect) claim() string {
+	return d.rebind(`UPDATE floor_jobs SET status = 1, agent = ?, started_at = ?
+		WHERE id = (SELECT id FROM floor_jobs WHERE status = 0 ORDER BY id LIMIT 1` + d.skipLocked + `) RETURNING id, name, script`)
 }
 
 // queueFloorJob is what a claim answers.
@@ -90,8 +94,8 @@ type queueFloorEnqueue struct {
 
 type queueFloorServer struct {
 	db     *sql.DB
-	engine string
-	rebind func(string) string
+	d      floorDialect
+	claimQ string
 	tokens map[[32]byte]string // sha256 of a token → its agent
 
 	mu   sync.Mutex
@@ -109,24 +113,24 @@ func serveQueueFloor(args []string) int {
 }
 
 func runQueueFloor(args []string) error {
-	if len(args) != 2 || queueFloorSchema[args[0]] == nil {
+	d, ok := floorDialects[args[0]]
+	if len(args) != 2 || !ok {
 		return fmt.Errorf("usage: %s sqlite PATH | postgres URL", queueFloorArg)
 	}
-	s := &queueFloorServer{engine: args[0], rebind: func(q string) string { return q }, tokens: map[[32]byte]string{}, wake: make(chan struct{})}
+	s := &queueFloorServer{d: d, claimQ: d.claim(), tokens: map[[32]byte]string{}, wake: make(chan struct{})}
 	var err error
-	if s.engine == "sqlite" {
+	if args[0] == "sqlite" {
 		s.db, err = openFloorSQLite(args[1])
 	} else {
 		s.db, err = sql.Open("pgx", args[1])
 		s.db.SetMaxOpenConns(16)
 		s.db.SetMaxIdleConns(16)
-		s.rebind = dollarPlaceholders
 	}
 	if err != nil {
 		return err
 	}
 	defer s.db.Close()
-	for _, q := range queueFloorSchema[s.engine] {
+	for _, q := range d.schema() {
 		if _, err := s.db.Exec(q); err != nil {
 			return fmt.Errorf("schema: %w", err)
 		}
@@ -203,7 +207,7 @@ func (s *queueFloorServer) enqueue(w http.ResponseWriter, r *http.Request) {
 				args = append(args, e.Run, j.Name, j.Script, now)
 			}
 			q := `INSERT INTO floor_jobs (run, name, script, queued_at) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ")
-			if _, err := tx.ExecContext(r.Context(), s.rebind(q), args...); err != nil {
+			if _, err := tx.ExecContext(r.Context(), s.d.rebind(q), args...); err != nil {
 				return err
 			}
 			rest = rest[n:]
@@ -232,7 +236,7 @@ func (s *queueFloorServer) claim(w http.ResponseWriter, r *http.Request, agent s
 		woken := s.wake
 		s.mu.Unlock()
 		var j queueFloorJob
-		err := s.db.QueryRowContext(r.Context(), queueFloorClaim[s.engine], agent, time.Now().UnixMicro()).Scan(&j.ID, &j.Name, &j.Script)
+		err := s.db.QueryRowContext(r.Context(), s.claimQ, agent, time.Now().UnixMicro()).Scan(&j.ID, &j.Name, &j.Script)
 		switch {
 		case err == nil:
 			w.Header().Set("Content-Type", "application/json")
@@ -267,7 +271,7 @@ func (s *queueFloorServer) finish(w http.ResponseWriter, r *http.Request, agent 
 	}
 	fenced := false
 	err = s.inTx(r.Context(), func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(r.Context(), s.rebind(`UPDATE floor_jobs SET status = 2, exit_code = ?, finished_at = ? WHERE id = ? AND agent = ? AND status = 1`),
+		res, err := tx.ExecContext(r.Context(), s.d.rebind(`UPDATE floor_jobs SET status = 2, exit_code = ?, finished_at = ? WHERE id = ? AND agent = ? AND status = 1`),
 			f.ExitCode, time.Now().UnixMicro(), id, agent)
 		if err != nil {
 			return err
@@ -276,7 +280,7 @@ func (s *queueFloorServer) finish(w http.ResponseWriter, r *http.Request, agent 
 			fenced = true
 			return errors.Join(err, errors.New("not this agent's running job"))
 		}
-		_, err = tx.ExecContext(r.Context(), s.rebind(`INSERT INTO floor_logs (job_id, off, bytes) VALUES (?, 0, ?)`), id, f.Log)
+		_, err = tx.ExecContext(r.Context(), s.d.rebind(`INSERT INTO floor_logs (job_id, off, bytes) VALUES (?, 0, ?)`), id, f.Log)
 		return err
 	})
 	switch {

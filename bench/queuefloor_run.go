@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -83,7 +84,7 @@ func (f *floorWorkers) drain(ctx context.Context, runs, runJobs, workers int) (t
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = f.work(ctx, w, func() bool { return done.Add(1) >= total }, func() bool { return done.Load() >= total })
+			errs[w] = f.work(ctx, w, &done, total)
 			if errs[w] != nil || done.Load() >= total {
 				cancel() // the others stop waiting in their polls
 			}
@@ -114,12 +115,10 @@ func (f *floorWorkers) drain(ctx context.Context, runs, runJobs, workers int) (t
 	return elapsed, nil
 }
 
-// work claims, runs and finishes jobs as worker w until all are done:
-// finished counts one and says whether it was the last; over says whether
-// all are done.
-func (f *floorWorkers) work(ctx context.Context, w int, finished, over func() bool) error {
+// work claims, runs and finishes jobs as worker w until done counts total.
+func (f *floorWorkers) work(ctx context.Context, w int, done *atomic.Int64, total int64) error {
 	token := queueFloorToken(w)
-	for !over() {
+	for done.Load() < total {
 		var j queueFloorJob
 		code, err := f.post(ctx, "/claim?wait=5", token, nil, &j)
 		if ctx.Err() != nil {
@@ -131,14 +130,17 @@ func (f *floorWorkers) work(ctx context.Context, w int, finished, over func() bo
 		if code == http.StatusNoContent {
 			continue
 		}
-		out, err := f.runner.job(ctx, w)
+		if err := f.runner.job(ctx, w); err != nil {
+			return err
+		}
+		out, err := os.ReadFile(f.runner.output(w))
 		if err != nil {
 			return err
 		}
 		if _, err := f.post(ctx, "/finish/"+strconv.FormatInt(j.ID, 10), token, queueFloorFinish{Log: out}, nil); err != nil {
 			return err
 		}
-		if finished() {
+		if done.Add(1) >= total {
 			return nil
 		}
 	}

@@ -53,11 +53,11 @@ type floorRunner struct {
 func newFloorRunner(ctx context.Context, repo, commit string, workers int) (*floorRunner, error) {
 	f := &floorRunner{root: filepath.Join(filepath.Dir(repo), "floor"), commit: commit}
 	for w := range workers {
-		m := filepath.Join(f.root, strconv.Itoa(w), "mirror.git")
+		m := filepath.Join(f.dir(w), "mirror.git")
 		if err := makeMirror(ctx, repo, m); err != nil {
 			return nil, err
 		}
-		if err := floorJob(ctx, m, filepath.Join(f.root, strconv.Itoa(w)), 0, commit); err != nil {
+		if err := floorJob(ctx, m, f.dir(w), 0, commit); err != nil {
 			return nil, err
 		}
 		f.mirrors = append(f.mirrors, m)
@@ -79,7 +79,7 @@ func (f *floorRunner) run(ctx context.Context, jobs int, res *tpFloor) (rate flo
 			go func() {
 				defer wg.Done()
 				for left.Add(-1) >= 0 && ctx.Err() == nil {
-					if _, err := f.job(ctx, w); err != nil {
+					if err := f.job(ctx, w); err != nil {
 						errs[w] = err
 						return
 					}
@@ -110,14 +110,18 @@ func (r *tpFloor) fill() {
 	r.SelfMS = ms(r.self) / float64(r.Jobs)
 }
 
-// job runs one job as worker w and returns its output.
-func (f *floorRunner) job(ctx context.Context, w int) ([]byte, error) {
-	dir := filepath.Join(f.root, strconv.Itoa(w))
-	if err := floorJob(ctx, f.mirrors[w], dir, int(f.next.Add(1)), f.commit); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(filepath.Join(dir, "job.log"))
+// job runs one job as worker w; its output is in f.output(w).
+func (f *floorRunner) job(ctx context.Context, w int) error {
+	return floorJob(ctx, f.mirrors[w], f.dir(w), int(f.next.Add(1)), f.commit)
 }
+
+func (f *floorRunner) dir(w int) string { return filepath.Join(f.root, strconv.Itoa(w)) }
+
+// output is the file worker w's last job wrote its output to.
+func (f *floorRunner) output(w int) string { return floorOutput(f.dir(w)) }
+
+// floorOutput is the file a floor job in dir writes its output to.
+func floorOutput(dir string) string { return filepath.Join(dir, "job.log") }
 
 // floorJob is one job's own work in dir, as the agent does it.
 func floorJob(ctx context.Context, mirror, dir string, n int, commit string) error {
@@ -125,7 +129,7 @@ func floorJob(ctx context.Context, mirror, dir string, n int, commit string) err
 	if _, err := gitOut(ctx, mirror, "worktree", "add", "--detach", "--force", "--quiet", ws, commit); err != nil {
 		return err
 	}
-	out, err := os.OpenFile(filepath.Join(dir, "job.log"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o644)
+	out, err := os.OpenFile(floorOutput(dir), os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
