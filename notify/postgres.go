@@ -122,7 +122,7 @@ func (p *Postgres) Start(ctx context.Context) error {
 	}
 	// Say hello before serving, so the others send to this replica from
 	// its first request on.
-	if err := notifyAll(ctx, listen, []string{p.origin + " " + helloPayload}); err != nil {
+	if err := notifyAll(ctx, listen, []string{p.own(helloPayload)}); err != nil {
 		listen.Close(ctx)
 		return fmt.Errorf("notifier: hello: %w", err)
 	}
@@ -181,10 +181,13 @@ func (p *Postgres) hear(origin string) {
 	}
 }
 
+// own is payload as this replica sends it: after its origin.
+func (p *Postgres) own(payload string) string { return p.origin + " " + payload }
+
 // say has send send payload (hello or alive) now, unless one is waiting.
 func (p *Postgres) say(payload string) {
 	select {
-	case p.announce <- p.origin + " " + payload:
+	case p.announce <- p.own(payload):
 	default:
 	}
 }
@@ -284,9 +287,9 @@ func (p *Postgres) deliver(payload string) {
 }
 
 func (p *Postgres) payload(m Message) string {
-	s := p.origin + " " + string(m.Topic) + " " + m.Key
+	s := p.own(string(m.Topic) + " " + m.Key)
 	if len(s) > maxPayload {
-		s = p.origin + " " + string(m.Topic) + " "
+		s = p.own(string(m.Topic) + " ")
 	}
 	return s
 }
@@ -315,7 +318,7 @@ func (p *Postgres) send(ctx context.Context) {
 		case s := <-p.announce:
 			batch = append(batch[:0], s)
 		case <-beat.C:
-			batch = append(batch[:0], p.origin+" "+alivePayload)
+			batch = append(batch[:0], p.own(alivePayload))
 			beat.Reset(jitter(p.Heartbeat))
 		case <-ctx.Done():
 			return
@@ -367,7 +370,7 @@ more:
 		}
 	}
 	if p.overflow.Swap(false) {
-		batch = append(batch, p.origin+" *")
+		batch = append(batch, p.own("*"))
 	}
 	return batch
 }
