@@ -36,6 +36,9 @@ type Registration struct {
 	TLS *tls.Config
 }
 
+// registerTimeout bounds one registration request.
+const registerTimeout = 30 * time.Second
+
 // Credential returns the agent credential stored in workDir. When there is
 // none it registers with the server (retrying, with backoff, while the server
 // is unreachable) and stores the credential it gets, so a restarted agent
@@ -73,7 +76,14 @@ func Credential(ctx context.Context, workDir string, reg Registration, log *slog
 		OnRetry: func(err error, wait time.Duration) {
 			log.Warn("cannot register yet; retrying", "agent", reg.Name, "in", wait, "err", err)
 		},
-	}, func() error { return c.Do(ctx, http.MethodPost, "/api/v1/agent/register", in, &out) })
+	}, func() error {
+		// A registration sent is seen through even when the agent is being
+		// stopped: the server may have registered the agent already, and
+		// its answer holds the only copy of the credential.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), registerTimeout)
+		defer cancel()
+		return c.Do(rctx, http.MethodPost, "/api/v1/agent/register", in, &out)
+	})
 	if err != nil && ctx.Err() != nil {
 		return "", ctx.Err()
 	}
