@@ -88,7 +88,7 @@ func (s *Store) CreateDeployment(ctx context.Context, envID, candidateID int64, 
 	return id, err
 }
 
-func (t *txn) insertDeployment(ctx context.Context, envID, candidateID int64, status, by string) *sql.Row {
+func (t *txn) insertDeployment(ctx context.Context, envID, candidateID int64, status, by string) row {
 	return t.queryRow(ctx, `INSERT INTO deployments (environment_id, candidate_id, status, created_by, created_at, updated_at, commit_id)
 		VALUES (?, ?, ?, ?, ?, ?, (SELECT commit_id FROM release_candidates WHERE id = ?)) RETURNING id`,
 		envID, candidateID, status, by, micros(t.now), micros(t.now), candidateID)

@@ -112,7 +112,7 @@ func (t *txn) endAttempt(ctx context.Context, c candidate, e attemptEnd) (o engi
 	if o.Attempt == lathe.StatusLost {
 		stepStatus = lathe.StatusLost
 	}
-	if _, err := t.exec(ctx, `UPDATE steps SET status = ?, finished_at = ? WHERE attempt_id = ? AND finished_at IS NULL`,
+	if err := t.write(ctx, `UPDATE steps SET status = ?, finished_at = ? WHERE attempt_id = ? AND finished_at IS NULL`,
 		stepStatus, now, c.attemptID); err != nil {
 		return o, false, err
 	}

@@ -21,7 +21,7 @@ func (t *txn) appendLog(ctx context.Context, attemptID int64, size *int64, off i
 	if _, err := t.insertChunk(ctx, attemptID, *size, chunk); err != nil {
 		return false, err
 	}
-	if _, err := t.exec(ctx, `UPDATE attempts SET log_size = ? WHERE id = ?`, end, attemptID); err != nil {
+	if err := t.write(ctx, `UPDATE attempts SET log_size = ? WHERE id = ?`, end, attemptID); err != nil {
 		return false, err
 	}
 	*size = end
@@ -47,7 +47,7 @@ func (t *txn) insertChunk(ctx context.Context, attemptID, off int64, data []byte
 	}
 	// arrived_at is the line-time index (see LogArrivals): one integer
 	// more in the row the chunk is written in anyway.
-	if _, err := t.exec(ctx, `INSERT INTO log_chunks (attempt_id, off, size, data, arrived_at) VALUES (?, ?, ?, ?, ?)`,
+	if err := t.write(ctx, `INSERT INTO log_chunks (attempt_id, off, size, data, arrived_at) VALUES (?, ?, ?, ?, ?)`,
 		attemptID, off, len(data), data, micros(t.now)); err != nil {
 		return false, fmt.Errorf("append log of attempt %d: %w", attemptID, err)
 	}

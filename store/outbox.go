@@ -178,7 +178,7 @@ func (o *outboxWriter) run(ctx context.Context, id int64) (*lathe.Run, error) {
 // status queues a commit status of the run.
 func (o *outboxWriter) status(ctx context.Context, r *lathe.Run, state string) error {
 	now := micros(o.t.now)
-	_, err := o.t.exec(ctx, `INSERT INTO deliveries (project_id, kind, run_id, context, state, status, next_at, created_at, updated_at)
+	err := o.t.write(ctx, `INSERT INTO deliveries (project_id, kind, run_id, context, state, status, next_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ProjectID, lathe.DeliveryStatus, r.ID, StatusContext(r.Pipeline), state,
 		lathe.DeliveryQueued, now, now, now)
 	if err != nil {
@@ -210,7 +210,7 @@ func (o *outboxWriter) event(ctx context.Context, r *lathe.Run, kind, typ string
 				return err
 			}
 		}
-		_, err := o.t.exec(ctx, `INSERT INTO deliveries (project_id, kind, run_id, webhook_id, context, message_id, payload, status,
+		err := o.t.write(ctx, `INSERT INTO deliveries (project_id, kind, run_id, webhook_id, context, message_id, payload, status,
 				next_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ProjectID, lathe.DeliveryWebhook, r.ID, h.id, typ, newMessageID(), string(body), lathe.DeliveryQueued, now, now, now)
 		if err != nil {

@@ -196,7 +196,7 @@ func (t *txn) upsertSteps(ctx context.Context, attemptID int64, steps []lathe.St
 			args = append(args, attemptID, st.Index, st.Name, st.Status, st.ExitCode, st.LogStart, st.LogEnd, micros(t.now),
 				nullMicros(st.StartedAt), nullMicros(st.FinishedAt))
 		}
-		if _, err := t.exec(ctx, upsertStepsSQL(n), args...); err != nil {
+		if err := t.write(ctx, upsertStepsSQL(n), args...); err != nil {
 			return fmt.Errorf("steps of attempt %d: %w", attemptID, err)
 		}
 		rows = rows[n:]
@@ -230,6 +230,5 @@ func (t *txn) infraFailure(ctx context.Context, attemptID int64, size *int64, re
 	if _, err := t.appendLog(ctx, attemptID, size, *size, []byte("\nlathe: "+reason+"\n")); err != nil {
 		return err
 	}
-	_, err := t.exec(ctx, `UPDATE attempts SET end_reason = ? WHERE id = ?`, reason, attemptID)
-	return err
+	return t.write(ctx, `UPDATE attempts SET end_reason = ? WHERE id = ?`, reason, attemptID)
 }

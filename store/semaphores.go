@@ -33,7 +33,7 @@ import (
 
 // querier is what reads both from a transaction and from the read pool.
 type querier interface {
-	queryRow(ctx context.Context, q string, args ...any) *sql.Row
+	queryRow(ctx context.Context, q string, args ...any) row
 }
 
 // semaphoreUse counts the holders of the project's group and returns the

@@ -106,7 +106,7 @@ func (t *txn) stmt(ctx context.Context, q string) *sql.Stmt {
 		t.unprepared = append(t.unprepared, q)
 		return nil
 	}
-	return t.StmtContext(ctx, st)
+	return t.tx.StmtContext(ctx, st)
 }
 
 // prepareLater prepares the statements the transaction ran unprepared.

@@ -222,23 +222,40 @@ func (s *Store) tx(ctx context.Context, fn func(*txn) error) error {
 	if s.observe != nil {
 		defer s.since(ObserveTx, time.Now())
 	}
+	if s.d.name == "postgres" {
+		return pgTxOn(ctx, s.w, func(p *pgTx) error {
+			x := s.newTxn(p)
+			return s.run(ctx, x, fn, p.commit, p.rollback)
+		})
+	}
 	t, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	// Times are stored in microseconds; reading the clock at that precision
-	// makes what a write hands back equal to what a later read returns.
-	x := &txn{Tx: t, d: s.d, now: s.now().Truncate(time.Microsecond), leaseTTL: s.leaseTTL(), stmts: s.wStmts, observe: s.observe}
+	x := s.newTxn(nil)
+	x.tx = t
 	defer x.prepareLater(ctx)
+	return s.run(ctx, x, fn, func(context.Context) error { return t.Commit() }, func(context.Context) { t.Rollback() })
+}
+
+// newTxn starts a txn's bookkeeping. Times are stored in microseconds;
+// reading the clock at that precision makes what a write hands back equal
+// to what a later read returns.
+func (s *Store) newTxn(pg *pgTx) *txn {
+	return &txn{pg: pg, d: s.d, now: s.now().Truncate(time.Microsecond), leaseTTL: s.leaseTTL(), stmts: s.wStmts, observe: s.observe}
+}
+
+// run runs fn in x and its outbox, then commits, or rolls back on an error.
+func (s *Store) run(ctx context.Context, x *txn, fn func(*txn) error, commit func(context.Context) error, rollback func(context.Context)) error {
 	if err := fn(x); err != nil {
-		t.Rollback()
+		rollback(ctx)
 		return err
 	}
 	if err := x.flushOutbox(ctx); err != nil {
-		t.Rollback()
+		rollback(ctx)
 		return err
 	}
-	if err := t.Commit(); err != nil {
+	if err := commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	for _, f := range x.afterCommit {
@@ -250,7 +267,9 @@ func (s *Store) tx(ctx context.Context, fn func(*txn) error) error {
 // txn is a write transaction with the dialect's placeholders and one clock
 // reading, so every row a transaction touches gets the same time.
 type txn struct {
-	*sql.Tx
+	// tx is the transaction on SQLite, pg on PostgreSQL.
+	tx  *sql.Tx
+	pg  *pgTx
 	d   dialect
 	now time.Time
 	// leaseTTL is how far a claim or a report pushes an attempt's lease.
@@ -277,31 +296,54 @@ func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	if t.observe != nil {
 		defer t.since(time.Now())
 	}
+	if t.pg != nil {
+		return t.pg.exec(ctx, t.d.rebind(q), args)
+	}
 	if st := t.stmt(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	return t.ExecContext(ctx, t.d.rebind(q), args...)
+	return t.tx.ExecContext(ctx, q, args...)
 }
 
-func (t *txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+func (t *txn) query(ctx context.Context, q string, args ...any) (rows, error) {
 	if t.observe != nil {
 		defer t.since(time.Now())
+	}
+	if t.pg != nil {
+		return t.pg.query(ctx, t.d.rebind(q), args)
 	}
 	if st := t.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return t.QueryContext(ctx, t.d.rebind(q), args...)
+	return t.tx.QueryContext(ctx, q, args...)
 }
 
 // queryRow runs the query at once (the time observed); Scan reads its row.
-func (t *txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+func (t *txn) queryRow(ctx context.Context, q string, args ...any) row {
 	if t.observe != nil {
 		defer t.since(time.Now())
+	}
+	if t.pg != nil {
+		return t.pg.queryRow(ctx, t.d.rebind(q), args)
 	}
 	if st := t.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return t.QueryRowContext(ctx, t.d.rebind(q), args...)
+	return t.tx.QueryRowContext(ctx, q, args...)
+}
+
+// write runs a statement whose result the transaction does not read: it
+// changes what it changes, and nothing the transaction decides depends on
+// how many rows that was. On PostgreSQL it waits to be sent with the
+// transaction's next statement or its COMMIT, sharing their round trip;
+// an error it meets fails the transaction there.
+func (t *txn) write(ctx context.Context, q string, args ...any) error {
+	if t.pg != nil {
+		t.pg.write(t.d.rebind(q), args)
+		return nil
+	}
+	_, err := t.exec(ctx, q, args...)
+	return err
 }
 
 func (t *txn) since(start time.Time) { t.observe(ObserveWrite, time.Since(start)) }
@@ -309,7 +351,7 @@ func (t *txn) since(start time.Time) { t.observe(ObserveWrite, time.Since(start)
 func (s *Store) since(kind string, start time.Time) { s.observe(kind, time.Since(start)) }
 
 // queryRow and query read outside a transaction, from the read pool.
-func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) row {
 	if s.observe != nil {
 		defer s.since(ObserveRead, time.Now())
 	}
@@ -319,7 +361,7 @@ func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return s.r.QueryRowContext(ctx, s.d.rebind(q), args...)
 }
 
-func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+func (s *Store) query(ctx context.Context, q string, args ...any) (rows, error) {
 	if s.observe != nil {
 		defer s.since(ObserveRead, time.Now())
 	}

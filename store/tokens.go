@@ -39,14 +39,14 @@ func scanToken(row interface{ Scan(...any) error }) (*lathe.APIToken, error) {
 }
 
 // scanTokenUser reads tokenCols followed by userCols from one row.
-func scanTokenUser(row *sql.Row) (*lathe.APIToken, *lathe.User, error) {
+func scanTokenUser(r row) (*lathe.APIToken, *lathe.User, error) {
 	var k lathe.APIToken
 	var u lathe.User
 	var scopes, hash string
 	var created, uCreated, uUpdated int64
 	var expires, used sql.NullInt64
 	var admin, service, disabled int
-	if err := row.Scan(&k.ID, &k.Name, &k.User, &k.Kind, &scopes, &created, &expires, &used,
+	if err := r.Scan(&k.ID, &k.Name, &k.User, &k.Kind, &scopes, &created, &expires, &used,
 		&u.ID, &u.Name, &hash, &admin, &service, &disabled, &uCreated, &uUpdated, &u.Email); err != nil {
 		return nil, nil, err
 	}

@@ -61,7 +61,7 @@ func (s *Store) ProjectUploadBytes(ctx context.Context, runID int64, name string
 
 // rowQuerier is a store or a transaction.
 type rowQuerier interface {
-	queryRow(ctx context.Context, q string, args ...any) *sql.Row
+	queryRow(ctx context.Context, q string, args ...any) row
 }
 
 func projectUploadBytes(ctx context.Context, q rowQuerier, runID int64, name string) (int64, error) {

@@ -1,0 +1,101 @@
+package store
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lathe-ci/lathe/internal/pgtest"
+)
+
+// A write whose result the transaction does not read (txn.write) may be
+// sent late on PostgreSQL, with the next statement or with COMMIT: these
+// check that it still belongs to its transaction on both engines.
+func TestWriteBelongsToItsTransaction(t *testing.T) {
+	engines := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "lathe.db") },
+		"postgres": func(t *testing.T) string { return pgtest.Shared(t).NewDatabase(t) },
+	}
+	for name, dsn := range engines {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			s, err := Open(ctx, dsn(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			const insert = `INSERT INTO audit_events (at, actor, action, details) VALUES (?, ?, ?, ?)`
+			count := func(actor string) int {
+				t.Helper()
+				var n int
+				if err := s.queryRow(ctx, `SELECT count(*) FROM audit_events WHERE actor = ?`, actor).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+
+			// The transaction's next statement sees the write.
+			var seen int
+			err = s.tx(ctx, func(x *txn) error {
+				if err := x.write(ctx, insert, 1, "seen", "test", "{}"); err != nil {
+					return err
+				}
+				return x.queryRow(ctx, `SELECT count(*) FROM audit_events WHERE actor = ?`, "seen").Scan(&seen)
+			})
+			if err != nil || seen != 1 {
+				t.Fatalf("a write then a read in one transaction: read %d rows (want 1), err %v", seen, err)
+			}
+
+			// A write last in its transaction is committed with it.
+			if err := s.tx(ctx, func(x *txn) error { return x.write(ctx, insert, 2, "last", "test", "{}") }); err != nil {
+				t.Fatal(err)
+			}
+			if n := count("last"); n != 1 {
+				t.Fatalf("a transaction's last write: %d rows stored, want 1", n)
+			}
+
+			// A write that fails fails its transaction, whichever statement
+			// it was sent with, and nothing of the transaction is kept.
+			for _, then := range []struct {
+				name string
+				fn   func(x *txn) error
+			}{
+				{"then commit", func(*txn) error { return nil }},
+				{"then a read", func(x *txn) error {
+					var n int
+					return x.queryRow(ctx, `SELECT count(*) FROM audit_events`).Scan(&n)
+				}},
+				{"then a write", func(x *txn) error { return x.write(ctx, insert, 3, "failed", "test", "{}") }},
+			} {
+				err := s.tx(ctx, func(x *txn) error {
+					if _, err := x.exec(ctx, insert, 3, "failed", "test", "{}"); err != nil {
+						return err
+					}
+					if err := x.write(ctx, insert, 3, nil, "test", "{}"); err != nil { // actor is NOT NULL
+						return err
+					}
+					return then.fn(x)
+				})
+				if err == nil || !strings.Contains(strings.ToLower(err.Error()), "null") {
+					t.Errorf("%s: a write breaking NOT NULL: err %v, want the constraint's error", then.name, err)
+				}
+				if n := count("failed"); n != 0 {
+					t.Errorf("%s: the failed transaction kept %d rows", then.name, n)
+				}
+			}
+
+			// The connection that carried the failed transaction serves the
+			// next one.
+			if err := s.tx(ctx, func(x *txn) error { return x.write(ctx, insert, 4, "after", "test", "{}") }); err != nil {
+				t.Fatalf("a transaction after a failed one: %v", err)
+			}
+			if n := count("after"); n != 1 {
+				t.Fatalf("after a failed transaction: %d rows stored, want 1", n)
+			}
+			// A transaction that ran nothing commits nothing, without error.
+			if err := s.tx(ctx, func(*txn) error { return nil }); err != nil {
+				t.Fatalf("an empty transaction: %v", err)
+			}
+		})
+	}
+}
