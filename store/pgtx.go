@@ -46,9 +46,10 @@ type pendingWrite struct {
 	args []any
 }
 
-// pgTxOn runs fn with a pgTx on a connection of db (a pgx stdlib pool). A
-// connection that the transaction leaves open or broken is closed, so the
-// pool never hands it out again.
+// pgTxOn runs fn with a pgTx on a connection of db (a pgx stdlib pool).
+// The pool never hands out again a connection the transaction left broken
+// or inside a transaction: pgx's stdlib driver refuses to reset such a
+// session (Conn.ResetSession), and database/sql then drops it.
 func pgTxOn(ctx context.Context, db *sql.DB, fn func(*pgTx) error) error {
 	c, err := db.Conn(ctx)
 	if err != nil {
@@ -60,12 +61,7 @@ func pgTxOn(ctx context.Context, db *sql.DB, fn func(*pgTx) error) error {
 		if !ok {
 			return fmt.Errorf("begin: the PostgreSQL pool's connection is a %T, not pgx's", dc)
 		}
-		p := &pgTx{conn: sc.Conn()}
-		err := fn(p)
-		if p.conn.PgConn().TxStatus() != 'I' && !p.conn.IsClosed() {
-			p.conn.Close(context.WithoutCancel(ctx))
-		}
-		return err
+		return fn(&pgTx{conn: sc.Conn()})
 	})
 }
 

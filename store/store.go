@@ -223,39 +223,35 @@ func (s *Store) tx(ctx context.Context, fn func(*txn) error) error {
 		defer s.since(ObserveTx, time.Now())
 	}
 	if s.d.name == "postgres" {
-		return pgTxOn(ctx, s.w, func(p *pgTx) error {
-			x := s.newTxn(p)
-			return s.run(ctx, x, fn, p.commit, p.rollback)
-		})
+		return pgTxOn(ctx, s.w, func(p *pgTx) error { return s.run(ctx, s.newTxn(nil, p), fn) })
 	}
 	t, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	x := s.newTxn(nil)
-	x.tx = t
+	x := s.newTxn(t, nil)
 	defer x.prepareLater(ctx)
-	return s.run(ctx, x, fn, func(context.Context) error { return t.Commit() }, func(context.Context) { t.Rollback() })
+	return s.run(ctx, x, fn)
 }
 
-// newTxn starts a txn's bookkeeping. Times are stored in microseconds;
-// reading the clock at that precision makes what a write hands back equal
-// to what a later read returns.
-func (s *Store) newTxn(pg *pgTx) *txn {
-	return &txn{pg: pg, d: s.d, now: s.now().Truncate(time.Microsecond), leaseTTL: s.leaseTTL(), stmts: s.wStmts, observe: s.observe}
+// newTxn starts a txn's bookkeeping on tx or pg. Times are stored in
+// microseconds; reading the clock at that precision makes what a write
+// hands back equal to what a later read returns.
+func (s *Store) newTxn(tx *sql.Tx, pg *pgTx) *txn {
+	return &txn{tx: tx, pg: pg, d: s.d, now: s.now().Truncate(time.Microsecond), leaseTTL: s.leaseTTL(), stmts: s.wStmts, observe: s.observe}
 }
 
 // run runs fn in x and its outbox, then commits, or rolls back on an error.
-func (s *Store) run(ctx context.Context, x *txn, fn func(*txn) error, commit func(context.Context) error, rollback func(context.Context)) error {
+func (s *Store) run(ctx context.Context, x *txn, fn func(*txn) error) error {
 	if err := fn(x); err != nil {
-		rollback(ctx)
+		x.rollback(ctx)
 		return err
 	}
 	if err := x.flushOutbox(ctx); err != nil {
-		rollback(ctx)
+		x.rollback(ctx)
 		return err
 	}
-	if err := commit(ctx); err != nil {
+	if err := x.commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	for _, f := range x.afterCommit {
@@ -330,6 +326,21 @@ func (t *txn) queryRow(ctx context.Context, q string, args ...any) row {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, q, args...)
+}
+
+func (t *txn) commit(ctx context.Context) error {
+	if t.pg != nil {
+		return t.pg.commit(ctx)
+	}
+	return t.tx.Commit()
+}
+
+func (t *txn) rollback(ctx context.Context) {
+	if t.pg != nil {
+		t.pg.rollback(ctx)
+		return
+	}
+	t.tx.Rollback()
 }
 
 // write runs a statement whose result the transaction does not read: it

@@ -59,12 +59,7 @@ func (s *Store) ProjectUploadBytes(ctx context.Context, runID int64, name string
 	return projectUploadBytes(ctx, s, runID, name)
 }
 
-// rowQuerier is a store or a transaction.
-type rowQuerier interface {
-	queryRow(ctx context.Context, q string, args ...any) row
-}
-
-func projectUploadBytes(ctx context.Context, q rowQuerier, runID int64, name string) (int64, error) {
+func projectUploadBytes(ctx context.Context, q querier, runID int64, name string) (int64, error) {
 	var used int64
 	err := q.queryRow(ctx, `SELECT COALESCE(SUM(u.size), 0) FROM uploads u JOIN runs r ON r.id = u.run_id
 		WHERE r.project_id = (SELECT project_id FROM runs WHERE id = ?) AND NOT (u.run_id = ? AND u.name = ?)`,

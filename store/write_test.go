@@ -24,6 +24,9 @@ func TestWriteBelongsToItsTransaction(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Close() })
+			// One connection: the transaction after a failed one gets the
+			// connection that carried it (on PostgreSQL).
+			s.SetPostgresConns(1)
 			const insert = `INSERT INTO audit_events (at, actor, action, details) VALUES (?, ?, ?, ?)`
 			count := func(actor string) int {
 				t.Helper()
@@ -84,8 +87,8 @@ func TestWriteBelongsToItsTransaction(t *testing.T) {
 				}
 			}
 
-			// The connection that carried the failed transaction serves the
-			// next one.
+			// The next transaction, on the connection that carried the
+			// failed one, stores what it writes.
 			if err := s.tx(ctx, func(x *txn) error { return x.write(ctx, insert, 4, "after", "test", "{}") }); err != nil {
 				t.Fatalf("a transaction after a failed one: %v", err)
 			}
