@@ -119,6 +119,7 @@ type bench struct {
 
 	bin    string     // the built lathe binary, once a section needed it
 	pg     *pgCluster // the throwaway PostgreSQL cluster, once a section needed it
+	given  []string   // the databases made on the server given with -postgres, dropped at the end
 	pgNote string     // which PostgreSQL the sections used, or why none
 }
 
@@ -185,10 +186,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.logReps, "log-reps", 3, "repetitions of (c)")
 	fs.BoolVar(&cfg.quick, "quick", false, "smoke run: 20 runs for (a), one repetition of (b) and (c), small throughput, fleet and lost")
 	only := fs.String("only", "all", "sections to run, comma-separated: a (latency), b (steps), c (logs), d (memory), throughput, fleet, lost, hooks, scale; or all (all but scale)")
-	fs.StringVar(&cfg.postgres, "postgres", "auto", "PostgreSQL for (a): auto (a throwaway cluster if binaries exist), on (require one), off, or a postgres://127.0.0.1… URL")
+	fs.StringVar(&cfg.postgres, "postgres", "auto", "PostgreSQL for the sections that measure on it: auto (a throwaway cluster if binaries exist), on (require one), off, or a postgres://127.0.0.1… URL (its user makes a fresh database per section there, dropped at the end)")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and agents included) to this file")
-	fs.StringVar(&cfg.latheBin, "lathe-bin", "", "run this `lathe` binary as the server and agent children instead of building ./cmd/lathe (to measure another build beside this one; --cpu-profile under -profile-dir needs a build that has it)")
+	fs.StringVar(&cfg.latheBin, "lathe-bin", "", "run this `lathe` binary as the child processes (agents; the server in fleet, memory, lost and scale) instead of building ./cmd/lathe, to measure another build beside this one. Sections a, b, c, hooks and throughput run their server inside the benchmark's own process, built from this tree: for those, run the benchmark from the other tree (a git worktree). --cpu-profile under -profile-dir needs a build that has it")
 	fs.StringVar(&cfg.profileDir, "profile-dir", "", "keep the throughput section's server CPU profiles (throughput-ENGINE.pprof) and its agents' (agent-NAME.pprof), the fleet section's server's (fleet-server.pprof, its measured window alone in fleet-server.pprof.1) and the scale fleet's replicas' (scale-fleet-Nr-I.pprof, the window in scale-fleet-Nr-I.pprof.1) in this directory")
 	fs.IntVar(&cfg.tpJobs, "tp-jobs", 2000, "throughput: one-step jobs per database engine")
 	fs.IntVar(&cfg.tpRunJobs, "tp-run-jobs", 100, "throughput: jobs per run (-tp-jobs must be a multiple; a pipeline may have at most pipeline.MaxPlanJobs)")

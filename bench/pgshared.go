@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // One throwaway PostgreSQL cluster serves every section that measures on
@@ -20,8 +22,8 @@ import (
 
 // postgresDB returns the URL of a fresh database called name for a section,
 // starting the cluster on first use. It returns "" (and no error) when
-// PostgreSQL is not to be measured; b.pgNote then says why. A server given
-// with -postgres is used as it is, shared by the sections.
+// PostgreSQL is not to be measured; b.pgNote then says why. On a server
+// given with -postgres the database is made there (see givenDB).
 func (b *bench) postgresDB(ctx context.Context, name string) (string, error) {
 	switch b.cfg.postgres {
 	case "off":
@@ -29,8 +31,8 @@ func (b *bench) postgresDB(ctx context.Context, name string) (string, error) {
 		return "", nil
 	case "auto", "on":
 	default:
-		b.pgNote = "PostgreSQL: the server given with -postgres"
-		return b.cfg.postgres, nil
+		b.pgNote = "PostgreSQL: the server given with -postgres, a database of its own per section"
+		return b.givenDB(ctx, name)
 	}
 	if b.pg == nil {
 		bin := pgBinDir()
@@ -51,17 +53,56 @@ func (b *bench) postgresDB(ctx context.Context, name string) (string, error) {
 	return b.pg.createDB(ctx, name)
 }
 
-// stopPostgres stops the cluster if a section started one.
-func (b *bench) stopPostgres() error {
-	if b.pg == nil {
-		return nil
-	}
-	err := b.pg.stop()
-	b.pg = nil
+// givenDB makes a fresh database for a section on the server given with
+// -postgres, named after the section and the time, and returns its URL
+// (the given URL's with that database). A database used before would hold
+// another run's rows: its sealed secrets, for one, which a server started
+// with a new key refuses.
+func (b *bench) givenDB(ctx context.Context, section string) (string, error) {
+	u, err := url.Parse(b.cfg.postgres)
 	if err != nil {
-		return fmt.Errorf("stop postgres: %w", err)
+		return "", fmt.Errorf("-postgres: %w", err)
 	}
-	return nil
+	name := fmt.Sprintf("%s_%d", section, time.Now().UnixNano())
+	if err := onGiven(ctx, b.cfg.postgres, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", fmt.Errorf("-postgres: create database %s (the user needs CREATEDB): %w", name, err)
+	}
+	b.given = append(b.given, name)
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// onGiven runs one statement on the server given with -postgres.
+func onGiven(ctx context.Context, dbURL, stmt string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, stmt)
+	return err
+}
+
+// stopPostgres stops the cluster if a section started one, and drops the
+// databases made on a given server.
+func (b *bench) stopPostgres() error {
+	var errs []error
+	for _, name := range b.given {
+		if err := onGiven(context.Background(), b.cfg.postgres, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			errs = append(errs, fmt.Errorf("drop database %s: %w", name, err))
+		}
+	}
+	b.given = nil
+	if b.pg == nil {
+		return errors.Join(errs...)
+	}
+	if err := b.pg.stop(); err != nil {
+		errs = append(errs, fmt.Errorf("stop postgres: %w", err))
+	}
+	b.pg = nil
+	return errors.Join(errs...)
 }
 
 // createDB creates a database with createdb (over TCP, as the cluster's
