@@ -209,16 +209,8 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, c
 			none = err == nil
 			return err
 		}
-		if ok, err := t.agentMayClaim(ctx, agentID); err != nil || !ok {
+		if ok, err := t.agentMayClaimRun(ctx, agentID, runID); err != nil || !ok {
 			return err
-		}
-		if !t.serialized() {
-			// Under the run's lock the job is started only if still queued
-			// (start's update checks it): another claimer, or a cancel, may
-			// have changed it while this one waited for the lock.
-			if err := t.lockRun(ctx, runID); err != nil {
-				return err
-			}
 		}
 		if next.group != "" {
 			full, err := t.acquire(ctx, jobID, runID, next.group)
@@ -281,6 +273,36 @@ func (t *txn) agentMayClaim(ctx context.Context, agentID int64) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("claim: agent %d: %w", agentID, err)
 	}
+	return authorized != 0 && disabled == 0 && !deleted.Valid, nil
+}
+
+// agentMayClaimRun is agentMayClaim that also takes the run's lock (see
+// lockRun) where writers of a run take one, in the same statement, the
+// agent's row locked first as agentMayClaim alone would. Under the run's
+// lock the job is started only if still queued (start's update checks it):
+// another claimer, or a cancel, may have changed it while this one waited
+// for the lock.
+func (t *txn) agentMayClaimRun(ctx context.Context, agentID, runID int64) (bool, error) {
+	if t.serialized() {
+		return t.agentMayClaim(ctx, agentID)
+	}
+	var authorized, disabled int
+	var deleted sql.NullInt64
+	var h runHead
+	err := t.queryRow(ctx, `SELECT a.authorized, a.disabled, a.deleted_at, `+runHeadCols+`
+		FROM agents a, runs WHERE a.id = ? AND runs.id = ? FOR SHARE OF a FOR UPDATE OF runs`, agentID, runID).
+		Scan(append([]any{&authorized, &disabled, &deleted}, h.dest()...)...)
+	if err == sql.ErrNoRows {
+		// The agent or the run is gone: the two alone say which.
+		if ok, err := t.agentMayClaim(ctx, agentID); err != nil || !ok {
+			return false, err
+		}
+		return true, t.lockRun(ctx, runID)
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim: agent %d, run %d: %w", agentID, runID, err)
+	}
+	t.keepRunHead(runID, h)
 	return authorized != 0 && disabled == 0 && !deleted.Valid, nil
 }
 
@@ -422,16 +444,18 @@ func (c *claimable) note(jobID, runID int64, had, wait string) {
 // start turns a queued job, whose run is locked, into a running attempt on the agent.
 func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (*lathe.Assignment, error) {
 	now := micros(t.now)
-	err := t.setStatus(ctx, engine.Job, jobID, lathe.StatusQueued, lathe.StatusRunning,
+	// The update goes with the assignment's read (which sees it) on
+	// PostgreSQL: one round trip for both.
+	err := t.setStatusLater(ctx, engine.Job, jobID, lathe.StatusQueued, lathe.StatusRunning,
 		`, attempt = attempt + 1, started_at = COALESCE(started_at, ?), wait_reason = ''`, now)
+	var as *lathe.Assignment
+	if err == nil {
+		as, err = t.assignment(ctx, jobID)
+	}
 	if stale(err) {
 		// Taken by another claimer, or canceled, since the queue was read.
 		return nil, errTakenMeanwhile
 	}
-	if err != nil {
-		return nil, err
-	}
-	as, err := t.assignment(ctx, jobID)
 	if err != nil {
 		return nil, err
 	}

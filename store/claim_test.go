@@ -196,3 +196,32 @@ func claimAtOnce(t *testing.T, agents []*lathe.Agent,
 	}
 	return got, winners
 }
+
+// Without a group, the losers on the other replica find the job taken by
+// start's update under the run's lock: exactly one claimer wins each round,
+// the job has one attempt, and no loser sees an error.
+func TestExactlyOneOfManyClaimersOnTwoReplicasWinsAJobWithoutAGroup(t *testing.T) {
+	const claimers, rounds = 16, 30
+	dsn := freshDatabase(t, "postgres")
+	replicas := []*store.Store{open(t, dsn), open(t, dsn)}
+	s := replicas[0]
+	p := mustProject(t, s, "web")
+	agents := agentsNamed(t, s, "agent", claimers)
+	for round := range rounds {
+		r := mustRun(t, s, p.ID, "ci", []string{"build"}, job("compile", "build"))
+		got, winners := claimAtOnce(t, agents, func(i int, a *lathe.Agent) (*lathe.Assignment, error) {
+			return replicas[i%2].Claim(t.Context(), a.ID, a.Labels)
+		})
+		if len(winners) != 1 {
+			t.Fatalf("round %d: %d claimers got the one job, want 1", round, len(winners))
+		}
+		w := got[winners[0]]
+		j, err := s.Job(t.Context(), w.JobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.RunID != r.ID || j.Status != lathe.StatusRunning || j.Attempt != 1 || len(j.Attempts) != 1 || j.Attempts[0].ID != w.AttemptID {
+			t.Fatalf("round %d: winner holds %+v; job %+v with attempts %+v", round, w, j, j.Attempts)
+		}
+	}
+}

@@ -40,10 +40,14 @@ type pgTx struct {
 	pending []pendingWrite
 }
 
-// pendingWrite is a statement waiting to be sent (see pgTx.write).
+// pendingWrite is a statement waiting to be sent (see pgTx.write). A
+// write with want > 0 must change that many rows at least (see
+// txn.writeAffecting); what names it in the error when it does not.
 type pendingWrite struct {
 	q    string
 	args []any
+	want int64
+	what string
 }
 
 // pgTxOn runs fn with a pgTx on a connection of db (a pgx stdlib pool).
@@ -92,12 +96,28 @@ func (p *pgTx) send(ctx context.Context, q string, args []any) (pgx.BatchResults
 	pending := p.pending
 	p.pending = nil
 	for _, w := range pending {
-		if _, err := br.Exec(); err != nil {
+		tag, err := br.Exec()
+		if err == nil && tag.RowsAffected() < w.want {
+			err = fmt.Errorf("%s: %w", w.what, errStale)
+		} else if err != nil {
+			err = fmt.Errorf("%s: %w", statementName(w.q), err)
+		}
+		if err != nil {
 			br.Close()
-			return nil, fmt.Errorf("%s: %w", statementName(w.q), err)
+			return nil, err
 		}
 	}
 	return br, nil
+}
+
+// checked reports whether a write waiting must change rows it counts.
+func (p *pgTx) checked() bool {
+	for _, w := range p.pending {
+		if w.want > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // statementName names a statement in an error by its first words
@@ -109,7 +129,7 @@ func statementName(q string) string {
 
 // write queues a statement whose result the transaction does not read.
 func (p *pgTx) write(q string, args []any) {
-	p.pending = append(p.pending, pendingWrite{q, args})
+	p.pending = append(p.pending, pendingWrite{q: q, args: args})
 }
 
 func (p *pgTx) exec(ctx context.Context, q string, args []any) (sql.Result, error) {
@@ -163,6 +183,13 @@ func (p *pgTx) queryRow(ctx context.Context, q string, args []any) row {
 func (p *pgTx) commit(ctx context.Context) error {
 	if !p.begun && len(p.pending) == 0 {
 		return nil
+	}
+	if p.checked() {
+		// A write whose rows are counted is answered before COMMIT goes:
+		// sent in COMMIT's batch, it would commit whatever it found.
+		if _, err := p.execTag(ctx, "SELECT 1", nil); err != nil {
+			return err
+		}
 	}
 	tag, err := p.execTag(ctx, "COMMIT", nil)
 	if err != nil {

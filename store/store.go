@@ -357,6 +357,33 @@ func (t *txn) write(ctx context.Context, q string, args ...any) error {
 	return err
 }
 
+// writeAffecting is write for a statement that must change want rows at
+// least: fewer is errStale, named by what, from the statement that sends it
+// on PostgreSQL (or at once on SQLite).
+func (t *txn) writeAffecting(ctx context.Context, want int64, what string, q string, args ...any) error {
+	if t.pg != nil {
+		t.pg.pending = append(t.pg.pending, pendingWrite{q: t.d.rebind(q), args: args, want: want, what: what})
+		return nil
+	}
+	res, err := t.exec(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return affected(res, want, what)
+}
+
+// affected checks that a write changed want rows at least (see writeAffecting).
+func affected(res sql.Result, want int64, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n < want {
+		return fmt.Errorf("%s: %w", what, errStale)
+	}
+	return nil
+}
+
 func (t *txn) since(start time.Time) { t.observe(ObserveWrite, time.Since(start)) }
 
 func (s *Store) since(kind string, start time.Time) { s.observe(kind, time.Since(start)) }

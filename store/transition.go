@@ -40,6 +40,18 @@ func (t *txn) setStatusIf(ctx context.Context, e engine.Entity, id int64, from, 
 	return t.setStatuses(ctx, e, []int64{id}, from, to, where, whereArgs, set, args...)
 }
 
+// setStatusLater is setStatus whose update, on PostgreSQL, waits to be sent
+// with the transaction's next statement (see write), sharing its round
+// trip: a row no longer in from then fails that statement with errStale
+// (stale says so), and the transaction must not go on. A job that enters
+// the queue is never written later (its wake-up reads the update's rows).
+func (t *txn) setStatusLater(ctx context.Context, e engine.Entity, id int64, from, to lathe.Status, set string, args ...any) error {
+	if to == lathe.StatusQueued {
+		return t.setStatus(ctx, e, id, from, to, set, args...)
+	}
+	return t.setStatusesHow(ctx, true, e, []int64{id}, from, to, ``, nil, set, args...)
+}
+
 // statusesPerUpdate bounds the rows one setStatuses statement writes.
 const statusesPerUpdate = 64
 
@@ -47,6 +59,13 @@ const statusesPerUpdate = 64
 // per statement (a run of a thousand jobs queues them in 16). Every row
 // must still be in from, or none changes (the transaction fails).
 func (t *txn) setStatuses(ctx context.Context, e engine.Entity, ids []int64, from, to lathe.Status,
+	where string, whereArgs []any, set string, args ...any) error {
+	return t.setStatusesHow(ctx, false, e, ids, from, to, where, whereArgs, set, args...)
+}
+
+// setStatusesHow is setStatuses, its updates sent later when later says so
+// (see setStatusLater).
+func (t *txn) setStatusesHow(ctx context.Context, later bool, e engine.Entity, ids []int64, from, to lathe.Status,
 	where string, whereArgs []any, set string, args ...any) error {
 	for _, id := range ids {
 		if err := engine.Check(e, id, from, to); err != nil {
@@ -62,7 +81,7 @@ func (t *txn) setStatuses(ctx context.Context, e engine.Entity, ids []int64, fro
 	}
 	for len(ids) > 0 {
 		n := min(len(ids), statusesPerUpdate)
-		if err := t.updateStatuses(ctx, e, table, ids[:n], from, to, where, whereArgs, set, args); err != nil {
+		if err := t.updateStatuses(ctx, later, e, table, ids[:n], from, to, where, whereArgs, set, args); err != nil {
 			return err
 		}
 		ids = ids[n:]
@@ -71,7 +90,7 @@ func (t *txn) setStatuses(ctx context.Context, e engine.Entity, ids []int64, fro
 }
 
 // updateStatuses writes one setStatuses statement.
-func (t *txn) updateStatuses(ctx context.Context, e engine.Entity, table string, ids []int64, from, to lathe.Status,
+func (t *txn) updateStatuses(ctx context.Context, later bool, e engine.Entity, table string, ids []int64, from, to lathe.Status,
 	where string, whereArgs []any, set string, args []any) error {
 	all := make([]any, 0, len(args)+len(ids)+len(whereArgs)+2)
 	all = append(append(all, to), args...)
@@ -113,17 +132,17 @@ func (t *txn) updateStatuses(ctx context.Context, e engine.Entity, table string,
 		if n < len(ids) {
 			return fmt.Errorf("%s: %w", what(), errStale)
 		}
+	} else if later {
+		if err := t.writeAffecting(ctx, int64(len(ids)), what(), q, all...); err != nil {
+			return err
+		}
 	} else {
 		res, err := t.exec(ctx, q, all...)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what(), err)
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
+		if err := affected(res, int64(len(ids)), what()); err != nil {
 			return err
-		}
-		if n < int64(len(ids)) {
-			return fmt.Errorf("%s: %w", what(), errStale)
 		}
 	}
 	for _, id := range ids {
