@@ -336,18 +336,20 @@ func (t *txn) lockRun(ctx context.Context, runID int64) error {
 }
 
 // lockRunOfAttempt is lockRun of the run the attempt belongs to, found in
-// the same statement; it returns the run's ID.
-func (t *txn) lockRunOfAttempt(ctx context.Context, attemptID int64) (int64, error) {
-	var runID int64
-	var h runHead
-	err := t.queryRow(ctx, `SELECT id, `+runHeadCols+` FROM runs
-		WHERE id = (SELECT j.run_id FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE a.id = ?)`+t.d.lockRun, attemptID).
-		Scan(append([]any{&runID}, h.dest()...)...)
-	if err != nil {
-		return 0, notFound(err, "attempt", attemptID)
-	}
-	t.keepRunHead(runID, h)
-	return runID, nil
+// the same statement, sent with the transaction's next statement (see
+// readLater): that statement runs once the lock is held, and fails when
+// there is no such attempt.
+func (t *txn) lockRunOfAttempt(ctx context.Context, attemptID int64) error {
+	return t.readLater(ctx, func(r row) error {
+		var runID int64
+		var h runHead
+		if err := r.Scan(append([]any{&runID}, h.dest()...)...); err != nil {
+			return notFound(err, "attempt", attemptID)
+		}
+		t.keepRunHead(runID, h)
+		return nil
+	}, `SELECT id, `+runHeadCols+` FROM runs
+		WHERE id = (SELECT j.run_id FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE a.id = ?)`+t.d.lockRun, attemptID)
 }
 
 func (t *txn) keepRunHead(runID int64, h runHead) {

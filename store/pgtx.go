@@ -37,17 +37,18 @@ type row interface {
 type pgTx struct {
 	conn    *pgx.Conn
 	begun   bool
-	pending []pendingWrite
+	pending []pendingStmt
 }
 
-// pendingWrite is a statement waiting to be sent (see pgTx.write). A
-// write with want > 0 must change that many rows at least (see
-// txn.writeAffecting); what names it in the error when it does not.
-type pendingWrite struct {
+// pendingStmt is a statement waiting to be sent: a write (see pgTx.write;
+// what names one that must change rows, see txn.writeAffecting, in the
+// error when it does not), or a read whose row read takes when its answer
+// comes (see txn.readLater).
+type pendingStmt struct {
 	q    string
 	args []any
-	want int64
 	what string
+	read func(row) error
 }
 
 // pgTxOn runs fn with a pgTx on a connection of db (a pgx stdlib pool).
@@ -96,28 +97,23 @@ func (p *pgTx) send(ctx context.Context, q string, args []any) (pgx.BatchResults
 	pending := p.pending
 	p.pending = nil
 	for _, w := range pending {
-		tag, err := br.Exec()
-		if err == nil && tag.RowsAffected() < w.want {
-			err = fmt.Errorf("%s: %w", w.what, errStale)
-		} else if err != nil {
-			err = fmt.Errorf("%s: %w", statementName(w.q), err)
+		if w.read != nil {
+			r, err := br.Query()
+			if err = w.read(pgRow{&pgRows{Rows: r}, err}); err != nil {
+				br.Close()
+				return nil, err
+			}
+			continue
 		}
-		if err != nil {
+		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return nil, err
+			if expectedRows(err) {
+				return nil, fmt.Errorf("%s: %w", w.what, errStale)
+			}
+			return nil, fmt.Errorf("%s: %w", statementName(w.q), err)
 		}
 	}
 	return br, nil
-}
-
-// checked reports whether a write waiting must change rows it counts.
-func (p *pgTx) checked() bool {
-	for _, w := range p.pending {
-		if w.want > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // statementName names a statement in an error by its first words
@@ -129,7 +125,7 @@ func statementName(q string) string {
 
 // write queues a statement whose result the transaction does not read.
 func (p *pgTx) write(q string, args []any) {
-	p.pending = append(p.pending, pendingWrite{q: q, args: args})
+	p.pending = append(p.pending, pendingStmt{q: q, args: args})
 }
 
 func (p *pgTx) exec(ctx context.Context, q string, args []any) (sql.Result, error) {
@@ -184,15 +180,11 @@ func (p *pgTx) commit(ctx context.Context) error {
 	if !p.begun && len(p.pending) == 0 {
 		return nil
 	}
-	if p.checked() {
-		// A write whose rows are counted is answered before COMMIT goes:
-		// sent in COMMIT's batch, it would commit whatever it found.
-		if _, err := p.execTag(ctx, "SELECT 1", nil); err != nil {
-			return err
-		}
-	}
 	tag, err := p.execTag(ctx, "COMMIT", nil)
 	if err != nil {
+		// A write sent with COMMIT failed, and the server skipped COMMIT:
+		// the transaction is still open (aborted).
+		p.rollback(ctx)
 		return err
 	}
 	if tag.String() != "COMMIT" {

@@ -21,148 +21,181 @@ import (
 // back: its agent is stopping, and the job runs again as a new attempt
 // without using up a retry (unless a cancel was asked for: then it ends canceled).
 func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe.Report) (lathe.ReportReply, error) {
-	var reply lathe.ReportReply
-	var runID int64
-	var grew, finished bool
-	err := s.tx(ctx, func(t *txn) error {
-		var jobID, owner int64
-		var status lathe.Status
-		// A finish reads with the attempt what ending it decides by.
-		var facts endFacts
-		load := func() error {
-			q := `SELECT a.job_id, a.agent_id, a.status, a.log_size, j.run_id, a.cancel_requested
-				FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE a.id = ?`
-			dest := []any{&jobID, &owner, &status, &reply.LogSize, &runID, &facts.cancel}
-			if rep.Finish != nil {
-				q = `SELECT a.job_id, a.agent_id, a.status, a.log_size, j.run_id, ` + endFactsCols + `
-				FROM attempts a JOIN jobs j ON j.id = a.job_id JOIN runs r ON r.id = j.run_id WHERE a.id = ?`
-				dest = append(dest[:5], facts.dest()...)
-			}
-			if err := t.queryRow(ctx, q, attemptID).Scan(dest...); err != nil {
-				return notFound(err, "attempt", attemptID)
-			}
-			return nil
-		}
-		if rep.Finish != nil && !t.serialized() {
-			// A finish changes the job and advances the run: it locks the run
-			// before writing the attempt, in the order of every writer of a run,
-			// and reads the attempt under that lock (a cancel or another
-			// finish may have committed meanwhile).
-			if _, err := t.lockRunOfAttempt(ctx, attemptID); err != nil {
-				return err
-			}
-		}
-		if err := load(); err != nil {
-			return err
-		}
-		if owner != agentID {
-			return fmt.Errorf("attempt %d belongs to another agent: %w", attemptID, lathe.ErrForbidden)
-		}
-		if status.Terminal() {
-			reply.Cancel, reply.Finished = true, true
-			// A resent finish whose first answer was lost learns the hold again.
-			var err error
-			if reply.HoldUntil, err = heldUntil(ctx, t, attemptID); err != nil {
-				return err
-			}
-			return fmt.Errorf("attempt %d is %s: %w", attemptID, status, lathe.ErrFenced)
-		}
-		reply.Cancel = facts.cancel != 0
-		// Renew the lease first, and only while the attempt runs: the
-		// conditional update takes the attempt's row lock, so a sweeper that
-		// marks it lost meanwhile either commits first (and this report is
-		// fenced) or waits for this one, and sees the renewed lease.
-		// The same statement records the log's new size (the chunk follows
-		// in this transaction) when the size is still the one read above, so
-		// a report usually costs one write of the attempt. When it is not —
-		// on PostgreSQL another replica may have stored this very report
-		// since (the agent resent it when that replica stopped answering) —
-		// or the attempt no longer runs, the size is read again under the
-		// row lock and the bytes go after what is stored.
-		// whole says this report carries the attempt's whole log so far.
-		whole := reply.LogSize == 0 && rep.LogOffset == 0
-		chunk, size := newLogBytes(reply.LogSize, rep.LogOffset, rep.Log)
-		res, err := t.exec(ctx, `UPDATE attempts SET lease_expires_at = ?, log_size = ? WHERE id = ? AND status = ? AND log_size = ?`,
-			micros(t.now.Add(t.leaseTTL)), size, attemptID, lathe.StatusRunning, reply.LogSize)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 1 {
-			grew, err = t.insertChunk(ctx, attemptID, reply.LogSize, chunk)
-			reply.LogSize = size
-		} else {
-			whole = false
-			err = t.queryRow(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ? RETURNING log_size`,
-				micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning).Scan(&reply.LogSize)
-			if errors.Is(err, sql.ErrNoRows) {
-				reply.Cancel, reply.Finished = true, true
-				return fmt.Errorf("attempt %d is no longer running: %w", attemptID, lathe.ErrFenced)
-			}
-			if err != nil {
-				return err
-			}
-			grew, err = t.appendLog(ctx, attemptID, &reply.LogSize, rep.LogOffset, rep.Log)
-		}
-		if err != nil {
-			return err
-		}
-		if err := t.upsertSteps(ctx, attemptID, rep.Steps); err != nil {
-			return err
-		}
-		if rep.Finish == nil || reply.LogSize < rep.Finish.LogSize {
-			return nil // not finished, or log bytes still missing: the agent resends from reply.LogSize
-		}
-		final := rep.Finish.Status
-		if !engine.CanTransition(engine.Attempt, lathe.StatusRunning, final) {
-			return fmt.Errorf("finish attempt %d: %q is not a final status of an attempt (success, failed, canceled, lost, timed_out): %w",
-				attemptID, final, lathe.ErrInvalid)
-		}
-		if rep.Finish.SHA256 != "" {
-			var sum []byte
-			if whole {
-				s := sha256.Sum256(rep.Log) // the log as stored: nothing was before it
-				sum = s[:]
-			} else if sum, err = t.storedLogSum(ctx, attemptID); err != nil {
-				return err
-			}
-			if err := t.checkLog(ctx, attemptID, sum, rep.Finish.SHA256); err != nil {
-				return err
-			}
-		}
-		c := candidate{attemptID: attemptID, jobID: jobID, runID: runID}
-		if final == lathe.StatusLost {
-			// The agent is stopping and hands the attempt back: the job runs
-			// again, without using up a retry.
-			reply.Finished, finished = true, true
-			return t.handBack(ctx, c)
-		}
-		if rep.Finish.Reason != "" {
-			if err := t.infraFailure(ctx, attemptID, &reply.LogSize, rep.Finish.Reason); err != nil {
-				return err
-			}
-			grew = true
-		}
-		o, _, err := t.endAttempt(ctx, c, attemptEnd{result: final, byAgent: true, reason: rep.Finish.Reason, facts: &facts})
-		if err != nil {
-			return err
-		}
-		if final = o.Attempt; (final == lathe.StatusFailed || final == lathe.StatusTimedOut) && rep.Finish.Workspace != "" {
-			if reply.HoldUntil, err = t.catchHold(ctx, attemptID, jobID, rep.Finish.Workspace); err != nil {
-				return err
-			}
-		}
-		reply.Finished, finished = true, true
-		return nil
-	})
+	// On PostgreSQL a report presumes that the attempt runs and its log is
+	// as read (see report), which saves a round trip; on SQLite there is
+	// none to save.
+	presume := s.d.name == "postgres"
+	var r reported
+	err := s.tx(ctx, func(t *txn) error { return t.report(ctx, agentID, attemptID, rep, presume, &r) })
+	if presume && stale(err) {
+		err = s.tx(ctx, func(t *txn) error { return t.report(ctx, agentID, attemptID, rep, false, &r) })
+	}
 	// A step's state changes the window of a log followed by step.
-	if grew || finished || err == nil && len(rep.Steps) > 0 {
+	if r.grew || r.finished || err == nil && len(rep.Steps) > 0 {
 		s.attemptChanged(attemptID)
 	}
-	return reply, err
+	return r.reply, err
+}
+
+// reported is what one try of a report found and did: the reply, the
+// attempt's run, whether the log grew and whether the attempt finished.
+type reported struct {
+	reply          lathe.ReportReply
+	runID          int64
+	grew, finished bool
+}
+
+// report is Report's transaction. presume says the attempt's lease and log
+// size are updated presuming it still runs with the log size just read
+// (see writeAffecting): when it does not, the transaction fails with
+// errStale.
+func (t *txn) report(ctx context.Context, agentID, attemptID int64, rep *lathe.Report, presume bool, r *reported) error {
+	*r = reported{}
+	var jobID, owner int64
+	var status lathe.Status
+	// A finish reads with the attempt what ending it decides by.
+	var facts endFacts
+	load := func() error {
+		q := `SELECT a.job_id, a.agent_id, a.status, a.log_size, j.run_id, a.cancel_requested
+		FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE a.id = ?`
+		dest := []any{&jobID, &owner, &status, &r.reply.LogSize, &r.runID, &facts.cancel}
+		if rep.Finish != nil {
+			q = `SELECT a.job_id, a.agent_id, a.status, a.log_size, j.run_id, ` + endFactsCols + `
+		FROM attempts a JOIN jobs j ON j.id = a.job_id JOIN runs r ON r.id = j.run_id WHERE a.id = ?`
+			dest = append(dest[:5], facts.dest()...)
+		}
+		if err := t.queryRow(ctx, q, attemptID).Scan(dest...); err != nil {
+			return notFound(err, "attempt", attemptID)
+		}
+		return nil
+	}
+	if rep.Finish != nil && !t.serialized() {
+		// A finish changes the job and advances the run: it locks the run
+		// before writing the attempt, in the order of every writer of a run,
+		// and reads the attempt under that lock (a cancel or another
+		// finish may have committed meanwhile).
+		if err := t.lockRunOfAttempt(ctx, attemptID); err != nil {
+			return err
+		}
+	}
+	if err := load(); err != nil {
+		return err
+	}
+	if owner != agentID {
+		return fmt.Errorf("attempt %d belongs to another agent: %w", attemptID, lathe.ErrForbidden)
+	}
+	if status.Terminal() {
+		r.reply.Cancel, r.reply.Finished = true, true
+		// A resent finish whose first answer was lost learns the hold again.
+		var err error
+		if r.reply.HoldUntil, err = heldUntil(ctx, t, attemptID); err != nil {
+			return err
+		}
+		return fmt.Errorf("attempt %d is %s: %w", attemptID, status, lathe.ErrFenced)
+	}
+	r.reply.Cancel = facts.cancel != 0
+	// Renew the lease first, and only while the attempt runs: the
+	// conditional update takes the attempt's row lock, so a sweeper that
+	// marks it lost meanwhile either commits first (and this report is
+	// fenced) or waits for this one, and sees the renewed lease.
+	// The same statement records the log's new size (the chunk follows
+	// in this transaction) when the size is still the one read above, so
+	// a report usually costs one write of the attempt. When it is not —
+	// on PostgreSQL another replica may have stored this very report
+	// since (the agent resent it when that replica stopped answering) —
+	// or the attempt no longer runs, the size is read again under the
+	// row lock and the bytes go after what is stored.
+	// whole says this report carries the attempt's whole log so far.
+	whole := r.reply.LogSize == 0 && rep.LogOffset == 0
+	chunk, size := newLogBytes(r.reply.LogSize, rep.LogOffset, rep.Log)
+	const grow = `UPDATE attempts SET lease_expires_at = ?, log_size = ? WHERE id = ? AND status = ? AND log_size = ?`
+	growArgs := []any{micros(t.now.Add(t.leaseTTL)), size, attemptID, lathe.StatusRunning, r.reply.LogSize}
+	n := int64(1)
+	if presume {
+		// The usual case is presumed, and the update goes with what
+		// follows, sharing its round trip; the database checks it
+		// changed the row, and when it did not, the transaction fails
+		// with errStale and Report tries again without presuming.
+		err := t.writeAffecting(ctx, 1, fmt.Sprintf("report on attempt %d", attemptID), grow, growArgs...)
+		if err != nil {
+			return err
+		}
+	} else {
+		res, err := t.exec(ctx, grow, growArgs...)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+	}
+	var err error
+	if n == 1 {
+		r.grew, err = t.insertChunk(ctx, attemptID, r.reply.LogSize, chunk)
+		r.reply.LogSize = size
+	} else {
+		whole = false
+		err = t.queryRow(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ? RETURNING log_size`,
+			micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning).Scan(&r.reply.LogSize)
+		if errors.Is(err, sql.ErrNoRows) {
+			r.reply.Cancel, r.reply.Finished = true, true
+			return fmt.Errorf("attempt %d is no longer running: %w", attemptID, lathe.ErrFenced)
+		}
+		if err != nil {
+			return err
+		}
+		r.grew, err = t.appendLog(ctx, attemptID, &r.reply.LogSize, rep.LogOffset, rep.Log)
+	}
+	if err != nil {
+		return err
+	}
+	if err := t.upsertSteps(ctx, attemptID, rep.Steps); err != nil {
+		return err
+	}
+	if rep.Finish == nil || r.reply.LogSize < rep.Finish.LogSize {
+		return nil // not finished, or log bytes still missing: the agent resends from r.reply.LogSize
+	}
+	final := rep.Finish.Status
+	if !engine.CanTransition(engine.Attempt, lathe.StatusRunning, final) {
+		return fmt.Errorf("finish attempt %d: %q is not a final status of an attempt (success, failed, canceled, lost, timed_out): %w",
+			attemptID, final, lathe.ErrInvalid)
+	}
+	if rep.Finish.SHA256 != "" {
+		var sum []byte
+		if whole {
+			s := sha256.Sum256(rep.Log) // the log as stored: nothing was before it
+			sum = s[:]
+		} else if sum, err = t.storedLogSum(ctx, attemptID); err != nil {
+			return err
+		}
+		if err := t.checkLog(ctx, attemptID, sum, rep.Finish.SHA256); err != nil {
+			return err
+		}
+	}
+	c := candidate{attemptID: attemptID, jobID: jobID, runID: r.runID}
+	if final == lathe.StatusLost {
+		// The agent is stopping and hands the attempt back: the job runs
+		// again, without using up a retry.
+		r.reply.Finished, r.finished = true, true
+		return t.handBack(ctx, c)
+	}
+	if rep.Finish.Reason != "" {
+		if err := t.infraFailure(ctx, attemptID, &r.reply.LogSize, rep.Finish.Reason); err != nil {
+			return err
+		}
+		r.grew = true
+	}
+	o, _, err := t.endAttempt(ctx, c, attemptEnd{result: final, byAgent: true, reason: rep.Finish.Reason, facts: &facts})
+	if err != nil {
+		return err
+	}
+	if final = o.Attempt; (final == lathe.StatusFailed || final == lathe.StatusTimedOut) && rep.Finish.Workspace != "" {
+		if r.reply.HoldUntil, err = t.catchHold(ctx, attemptID, jobID, rep.Finish.Workspace); err != nil {
+			return err
+		}
+	}
+	r.reply.Finished, r.finished = true, true
+	return nil
 }
 
 // stepsPerUpsert bounds the steps one statement writes; a report's steps

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -357,12 +358,16 @@ func (t *txn) write(ctx context.Context, q string, args ...any) error {
 	return err
 }
 
-// writeAffecting is write for a statement that must change want rows at
-// least: fewer is errStale, named by what, from the statement that sends it
-// on PostgreSQL (or at once on SQLite).
+// writeAffecting is write for an UPDATE, INSERT or DELETE (without
+// RETURNING) that must change want rows at least: fewer is errStale,
+// named by what. On SQLite it runs at once. On PostgreSQL the database
+// counts the rows (lathe_expect_rows fails the statement, and so the
+// transaction, with SQLSTATE LA001), so the write waits like any other,
+// even to go with COMMIT, and the statement it goes with fails.
 func (t *txn) writeAffecting(ctx context.Context, want int64, what string, q string, args ...any) error {
 	if t.pg != nil {
-		t.pg.pending = append(t.pg.pending, pendingWrite{q: t.d.rebind(q), args: args, want: want, what: what})
+		q = `WITH w AS (` + q + ` RETURNING 1) SELECT lathe_expect_rows(count(*), ?, ?) FROM w`
+		t.pg.pending = append(t.pg.pending, pendingStmt{q: t.d.rebind(q), args: append(slices.Clip(args), want, what), what: what})
 		return nil
 	}
 	res, err := t.exec(ctx, q, args...)
@@ -382,6 +387,20 @@ func affected(res sql.Result, want int64, what string) error {
 		return fmt.Errorf("%s: %w", what, errStale)
 	}
 	return nil
+}
+
+// readLater is queryRow for a read whose row the transaction needs only
+// by its next statement: on PostgreSQL it waits to be sent with that
+// statement, sharing its round trip (the next statement still runs after
+// it, and sees what it locked), and read takes its row when the answers
+// come; an error read returns fails that statement. On SQLite it runs at
+// once.
+func (t *txn) readLater(ctx context.Context, read func(row) error, q string, args ...any) error {
+	if t.pg != nil {
+		t.pg.pending = append(t.pg.pending, pendingStmt{q: t.d.rebind(q), args: args, read: read})
+		return nil
+	}
+	return read(t.queryRow(ctx, q, args...))
 }
 
 func (t *txn) since(start time.Time) { t.observe(ObserveWrite, time.Since(start)) }
@@ -459,6 +478,13 @@ func notFound(err error, what string, key any) error {
 		return fmt.Errorf("%s %v: %w", what, key, lathe.ErrNotFound)
 	}
 	return fmt.Errorf("%s %v: %w", what, key, err)
+}
+
+// expectedRows reports whether err is lathe_expect_rows failing a write
+// (see writeAffecting).
+func expectedRows(err error) bool {
+	var e interface{ SQLState() string }
+	return errors.As(err, &e) && e.SQLState() == "LA001"
 }
 
 // uniqueViolation reports whether err is PostgreSQL's unique_violation: a
