@@ -32,6 +32,10 @@ type attemptEnd struct {
 	// facts, when not nil, were read with the attempt under its run's lock
 	// in this transaction (see endFactsCols); endAttempt reads them if nil.
 	facts *endFacts
+	// locked says the transaction read the attempt running under its row
+	// lock (a report's lease update): its end cannot find it changed, and
+	// the update waits to go with the next statement (see setStatusLater).
+	locked bool
 }
 
 // endFacts is what endAttempt decides by besides the attempt's result: the
@@ -86,7 +90,8 @@ func (t *txn) endAttempt(ctx context.Context, c candidate, e attemptEnd) (o engi
 	if o.Attempt == lathe.StatusLost {
 		set, args = set+`, end_reason = ?`, append(args, e.lostReason)
 	}
-	err = t.setStatusIf(ctx, engine.Attempt, c.attemptID, lathe.StatusRunning, o.Attempt, e.where, e.whereArgs, set, args...)
+	err = t.setStatusesHow(ctx, e.locked, engine.Attempt, []int64{c.attemptID}, lathe.StatusRunning, o.Attempt,
+		e.where, e.whereArgs, set, args...)
 	if stale(err) {
 		return o, false, nil // finished, renewed, or another sweeper was first
 	}
@@ -122,7 +127,9 @@ func (t *txn) endAttempt(ctx context.Context, c candidate, e attemptEnd) (o engi
 		err = t.setStatus(ctx, engine.Job, c.jobID, jobStatus, o.Job, `, queued_at = ?, wait_reason = '',
 			retries = retries + ?, infra_retries = infra_retries + ?`, now, boolInt(o.UseRetry), boolInt(o.UseInfraRetry))
 	} else {
-		err = t.setStatus(ctx, engine.Job, c.jobID, jobStatus, o.Job, `, finished_at = ?`, now)
+		// The job was read under its run's lock: a change meanwhile is
+		// an error whichever statement reports it.
+		err = t.setStatusLater(ctx, engine.Job, c.jobID, jobStatus, o.Job, `, finished_at = ?`, now)
 	}
 	if err != nil {
 		return o, false, err

@@ -185,7 +185,7 @@ func (t *txn) report(ctx context.Context, agentID, attemptID int64, rep *lathe.R
 		}
 		r.grew = true
 	}
-	o, _, err := t.endAttempt(ctx, c, attemptEnd{result: final, byAgent: true, reason: rep.Finish.Reason, facts: &facts})
+	o, _, err := t.endAttempt(ctx, c, attemptEnd{result: final, byAgent: true, reason: rep.Finish.Reason, facts: &facts, locked: true})
 	if err != nil {
 		return err
 	}
