@@ -444,10 +444,22 @@ func (c *claimable) note(jobID, runID int64, had, wait string) {
 // start turns a queued job, whose run is locked, into a running attempt on the agent.
 func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (*lathe.Assignment, error) {
 	now := micros(t.now)
-	// The update goes with the assignment's read (which sees it) on
-	// PostgreSQL: one round trip for both.
+	var cid any
+	if claimID != "" {
+		cid = claimID
+	}
+	// On PostgreSQL the job's update and the attempt's insert go with the
+	// assignment's read, in this order: one round trip for the three. The
+	// attempt is numbered after the job's updated count.
 	err := t.setStatusLater(ctx, engine.Job, jobID, lathe.StatusQueued, lathe.StatusRunning,
 		`, attempt = attempt + 1, started_at = COALESCE(started_at, ?), wait_reason = ''`, now)
+	var attemptID int64
+	if err == nil {
+		err = t.readLater(ctx, func(r row) error { return r.Scan(&attemptID) },
+			`INSERT INTO attempts (job_id, number, agent_id, status, lease_expires_at, created_at, started_at, claim_id)
+			SELECT id, attempt, ?, ?, ?, ?, ?, ? FROM jobs WHERE id = ? RETURNING id`,
+			agentID, lathe.StatusRunning, micros(t.now.Add(t.leaseTTL)), now, now, cid, jobID)
+	}
 	var as *lathe.Assignment
 	if err == nil {
 		as, err = t.assignment(ctx, jobID)
@@ -456,22 +468,13 @@ func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (
 		// Taken by another claimer, or canceled, since the queue was read.
 		return nil, errTakenMeanwhile
 	}
-	if err != nil {
+	if sameClaim(err) {
 		return nil, err
 	}
-	var cid any
-	if claimID != "" {
-		cid = claimID
-	}
-	err = t.queryRow(ctx, `INSERT INTO attempts (job_id, number, agent_id, status, lease_expires_at, created_at, started_at, claim_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		jobID, as.Attempt, agentID, lathe.StatusRunning, micros(t.now.Add(t.leaseTTL)), now, now, cid).Scan(&as.AttemptID)
 	if err != nil {
-		if sameClaim(err) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("insert attempt: %w", err)
+		return nil, fmt.Errorf("start job %d: %w", jobID, err)
 	}
+	as.AttemptID = attemptID
 	if err := t.advanceRunAfter(ctx, as.RunID, jobID); err != nil {
 		return nil, err
 	}
