@@ -39,7 +39,12 @@ func (t *txn) advanceRunAfter(ctx context.Context, runID, jobID int64) error {
 	// that committed before.
 	var p runPath
 	var err error
-	if h, ok := t.heads[runID]; ok || !t.serialized() {
+	if f := t.prefetched; f != nil && f.read && f.runID == runID && f.jobID == jobID {
+		// Read ahead with the change itself (see prefetchRunPath).
+		t.prefetched = nil
+		delete(t.heads, runID)
+		p = f.path
+	} else if h, ok := t.heads[runID]; ok || !t.serialized() {
 		if !ok {
 			h, err = t.readRunHead(ctx, runID)
 		}
@@ -108,18 +113,52 @@ func (p *runPath) countDest() []any { return []any{&p.pending, &p.stopping, &p.e
 // readRunCounts reads p's counts, and the changed job when the head allows
 // the shortcut.
 func (t *txn) readRunCounts(ctx context.Context, runID, jobID int64, p *runPath) error {
-	var err error
-	if p.shortcut(jobID) {
-		err = t.queryRow(ctx, `SELECT `+runCountCols+`, `+changedJobCols+` FROM jobs j JOIN stages s ON s.id = j.stage_id
-			WHERE j.id = ? AND j.run_id = ?`, runID, runID, runID, jobID, runID).
-			Scan(append(p.countDest(), p.changed.dest()...)...)
-	} else {
-		err = t.queryRow(ctx, `SELECT `+runCountCols, runID, runID, runID).Scan(p.countDest()...)
-	}
-	if err != nil {
+	q, args, dest := p.countsRead(runID, jobID)
+	if err := t.queryRow(ctx, q, args...).Scan(dest...); err != nil {
 		return fmt.Errorf("jobs of run %d: %w", runID, err)
 	}
 	return nil
+}
+
+// countsRead is the statement readRunCounts reads p's counts with, its
+// arguments, and where it scans them.
+func (p *runPath) countsRead(runID, jobID int64) (q string, args, dest []any) {
+	if p.shortcut(jobID) {
+		return `SELECT ` + runCountCols + `, ` + changedJobCols + ` FROM jobs j JOIN stages s ON s.id = j.stage_id
+			WHERE j.id = ? AND j.run_id = ?`, []any{runID, runID, runID, jobID, runID},
+			append(p.countDest(), p.changed.dest()...)
+	}
+	return `SELECT ` + runCountCols, []any{runID, runID, runID}, p.countDest()
+}
+
+// prefetchedPath is a run's path read ahead after job jobID's change;
+// read says its answer came.
+type prefetchedPath struct {
+	runID, jobID int64
+	path         runPath
+	read         bool
+}
+
+// prefetchRunPath queues the read of the run's path after job jobID's
+// change to go with the transaction's next statement (see readLater), so
+// that the advanceRunAfter(runID, jobID) that follows it needs no round
+// trip of its own. It reads ahead only the run whose head its lock kept
+// (see lockRun); elsewhere it does nothing and advanceRunAfter reads.
+func (t *txn) prefetchRunPath(ctx context.Context, runID, jobID int64) error {
+	h, ok := t.heads[runID]
+	if !ok || t.serialized() {
+		return nil
+	}
+	f := &prefetchedPath{runID: runID, jobID: jobID, path: runPath{head: h}}
+	t.prefetched = f
+	q, args, dest := f.path.countsRead(runID, jobID)
+	return t.readLater(ctx, func(r row) error {
+		if err := r.Scan(dest...); err != nil {
+			return fmt.Errorf("jobs of run %d: %w", runID, err)
+		}
+		f.read = true
+		return nil
+	}, q, args...)
 }
 
 // readRunPath reads all of p in one statement, the changed job whenever
@@ -386,7 +425,12 @@ func (t *txn) readRunHead(ctx context.Context, runID int64) (runHead, error) {
 
 // forgetRunHead drops the head lockRun kept once the transaction writes
 // the run's status, timings or cancel request.
-func (t *txn) forgetRunHead(runID int64) { delete(t.heads, runID) }
+func (t *txn) forgetRunHead(runID int64) {
+	delete(t.heads, runID)
+	if t.prefetched != nil && t.prefetched.runID == runID {
+		t.prefetched = nil
+	}
+}
 
 func minNull(a, b sql.NullInt64) sql.NullInt64 {
 	if !a.Valid || b.Valid && b.Int64 < a.Int64 {

@@ -222,7 +222,7 @@ func (s *Store) claimOnce(ctx context.Context, agentID int64, labels []string, c
 				return nil
 			}
 		}
-		as, err = t.start(ctx, jobID, agentID, claimID)
+		as, err = t.start(ctx, jobID, runID, agentID, claimID)
 		if sameClaim(err) {
 			// The same claim ID won a job in a concurrent request: give way,
 			// and the next try hands out that attempt.
@@ -442,15 +442,16 @@ func (c *claimable) note(jobID, runID int64, had, wait string) {
 }
 
 // start turns a queued job, whose run is locked, into a running attempt on the agent.
-func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (*lathe.Assignment, error) {
+func (t *txn) start(ctx context.Context, jobID, runID, agentID int64, claimID string) (*lathe.Assignment, error) {
 	now := micros(t.now)
 	var cid any
 	if claimID != "" {
 		cid = claimID
 	}
-	// On PostgreSQL the job's update and the attempt's insert go with the
-	// assignment's read, in this order: one round trip for the three. The
-	// attempt is numbered after the job's updated count.
+	// On PostgreSQL the job's update, the attempt's insert and the read of
+	// what the run's advance decides by go with the assignment's read, in
+	// this order: one round trip for the four. The attempt is numbered
+	// after the job's updated count.
 	err := t.setStatusLater(ctx, engine.Job, jobID, lathe.StatusQueued, lathe.StatusRunning,
 		`, attempt = attempt + 1, started_at = COALESCE(started_at, ?), wait_reason = ''`, now)
 	var attemptID int64
@@ -459,6 +460,9 @@ func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (
 			`INSERT INTO attempts (job_id, number, agent_id, status, lease_expires_at, created_at, started_at, claim_id)
 			SELECT id, attempt, ?, ?, ?, ?, ?, ? FROM jobs WHERE id = ? RETURNING id`,
 			agentID, lathe.StatusRunning, micros(t.now.Add(t.leaseTTL)), now, now, cid, jobID)
+	}
+	if err == nil {
+		err = t.prefetchRunPath(ctx, runID, jobID)
 	}
 	var as *lathe.Assignment
 	if err == nil {
@@ -475,7 +479,7 @@ func (t *txn) start(ctx context.Context, jobID, agentID int64, claimID string) (
 		return nil, fmt.Errorf("start job %d: %w", jobID, err)
 	}
 	as.AttemptID = attemptID
-	if err := t.advanceRunAfter(ctx, as.RunID, jobID); err != nil {
+	if err := t.advanceRunAfter(ctx, runID, jobID); err != nil {
 		return nil, err
 	}
 	t.afterCommit = append(t.afterCommit, func(s *Store) {

@@ -285,6 +285,8 @@ type txn struct {
 	outbound    map[int64]int
 	// heads are the runs lockRun locked, as it read them (see runHeadLocked).
 	heads map[int64]runHead
+	// prefetched is a run's path read ahead (see prefetchRunPath).
+	prefetched *prefetchedPath
 	// observe is the store's (see SetObserver).
 	observe func(kind string, d time.Duration)
 }
