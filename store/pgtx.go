@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -179,6 +180,14 @@ func (p *pgTx) queryRow(ctx context.Context, q string, args []any) row {
 func (p *pgTx) commit(ctx context.Context) error {
 	if !p.begun && len(p.pending) == 0 {
 		return nil
+	}
+	if slices.ContainsFunc(p.pending, func(w pendingStmt) bool { return w.read != nil }) {
+		// A read's error must fail the transaction, and reading no row is
+		// no error to the server: the read is answered before COMMIT goes.
+		if _, err := p.execTag(ctx, "SELECT 1", nil); err != nil {
+			p.rollback(ctx)
+			return err
+		}
 	}
 	tag, err := p.execTag(ctx, "COMMIT", nil)
 	if err != nil {

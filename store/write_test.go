@@ -1,10 +1,12 @@
 package store
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/internal/pgtest"
 )
 
@@ -122,6 +124,30 @@ func TestWriteAffectingFewerRowsFailsItsTransaction(t *testing.T) {
 		})
 		if err != nil || count("kept") != 1 {
 			t.Fatalf("an update of the row it must change: err %v, %d rows kept (want 1)", err, count("kept"))
+		}
+	})
+}
+
+// A read sent late (txn.readLater) whose row is missing fails its
+// transaction even when COMMIT is the next statement, and nothing of the
+// transaction is kept.
+func TestReadLaterFailingFailsItsTransaction(t *testing.T) {
+	onWriteEngines(t, func(t *testing.T, s *Store, count func(actor string) int) {
+		ctx := t.Context()
+		err := s.tx(ctx, func(x *txn) error {
+			if err := x.write(ctx, insert, 7, "unread", "test", "{}"); err != nil {
+				return err
+			}
+			return x.readLater(ctx, func(r row) error {
+				var actor string
+				return notFound(r.Scan(&actor), "actor", "nobody")
+			}, `SELECT actor FROM audit_events WHERE actor = ?`, "nobody")
+		})
+		if !errors.Is(err, lathe.ErrNotFound) {
+			t.Errorf("a late read of no row, then COMMIT: err %v, want not found", err)
+		}
+		if n := count("unread"); n != 0 {
+			t.Errorf("the failed transaction kept %d rows", n)
 		}
 	})
 }
