@@ -25,14 +25,15 @@ func printThroughput(w io.Writer, rs []*throughputResult, cpus int, pgNote strin
 	row(w, cols, "", "Lathe", "floor", "Lathe/floor", "by CPU/job", "target", "")
 	for _, r := range rs {
 		row(w, cols, engineNames[r.Engine], fmt.Sprintf("%.1f jobs/s", r.JobsPerSec), fmt.Sprintf("%.1f jobs/s", r.Floor.JobsPerSec),
-			fmtRatio(r.JobsPerSec, r.Floor.JobsPerSec), fmtRatio(r.Floor.cpuPerJob(), r.CPU.total()),
+			fmtRatio(r.JobsPerSec, r.Floor.JobsPerSec), fmtRatio(r.cpuPerJob()),
 			"≥ 1000 jobs/s", verdictAtLeast(r.JobsPerSec, targetJobsPerSec))
 	}
 	fmt.Fprintf(w, "  floor: %d plain Go workers, %d jobs, each `git worktree add` of the commit from the worker's own bare mirror + /bin/sh -e -c '%s'\n",
 		r0.Floor.Workers, r0.Floor.Jobs, tpStep)
 	fmt.Fprintln(w, "  in its own process group, output to a per-job file, job environment, then the worktree removed — the agent's own work per job;")
-	fmt.Fprintln(w, "  half just before Lathe's drain, half just after. by CPU/job = the floor's CPU per job ÷ Lathe's (all processes): the ratio")
-	fmt.Fprintln(w, "  the two rates would have on a machine with nothing else running, since both are CPU-bound")
+	fmt.Fprintln(w, "  half just before Lathe's drain, half just after. by CPU/job = the floor's CPU per job ÷ Lathe's, each the whole machine's")
+	fmt.Fprintln(w, "  busy CPU over its window (/proc/stat: every process, the kernel's threads too): the ratio the two rates would have")
+	fmt.Fprintln(w, "  on a machine with nothing else running, since both are CPU-bound")
 	if pgNote != "" {
 		fmt.Fprintf(w, "  %s\n", pgNote)
 	}
@@ -42,11 +43,20 @@ func printThroughput(w io.Writer, rs []*throughputResult, cpus int, pgNote strin
 		fmt.Fprintf(w, "\n  %s: %d jobs in %.1f s (floor %.1f s: %.1f jobs/s before, %.1f after); job claim → finish p50 %s, p99 %s; %d triggers took %s; warm-up %d jobs\n",
 			name, r.Jobs, r.Seconds, r.Floor.Seconds, r.Floor.Before, r.Floor.After, fmtMS(r.JobTime.P50), fmtMS(r.JobTime.P99), r.Runs, fmtMS(r.TriggerMS), r.Warmup)
 		fmt.Fprintf(w, "    jobs per agent: %s\n", perAgent(r.PerAgent))
-		fmt.Fprintf(w, "    CPU per job: server %s + server's git %s + agents %s + agents' children (git worktree add, sh) %s = %s → at most %.0f jobs/s on %d CPUs\n",
+		fmt.Fprintf(w, "    CPU per job: server %s + server's git %s + agents %s + agents' waited-for children (git, bwrap) %s = %s → at most %.0f jobs/s on %d CPUs\n",
 			fmtMS(c.Server), fmtMS(c.ServerGit), fmtMS(c.Agents), fmtMS(c.Steps), fmtMS(c.total()), ceiling(c.total(), cpus), cpus)
+		if c.Machine > 0 {
+			fmt.Fprintf(w, "      the whole machine over the drain: %s per job → at most %.0f jobs/s; %s of it in no process above (processes no agent waits\n",
+				fmtMS(c.Machine), ceiling(c.Machine, cpus), fmtMS(c.Machine-c.total()))
+			fmt.Fprintln(w, "      for: the sandbox's init, step runner and step shells, reaped as its PID namespace ends; and the kernel's threads)")
+		}
 		ft := r.Floor.cpuPerJob()
-		fmt.Fprintf(w, "    floor CPU per job: git and sh %s + workers %s = %s → at most %.0f jobs/s on %d CPUs\n",
+		fmt.Fprintf(w, "    floor CPU per job: git and sh %s + workers %s = %s → at most %.0f jobs/s on %d CPUs",
 			fmtMS(r.Floor.ChildrenMS), fmtMS(r.Floor.SelfMS), fmtMS(ft), ceiling(ft, cpus), cpus)
+		if r.Floor.MachineMS > 0 {
+			fmt.Fprintf(w, "; the whole machine: %s per job", fmtMS(r.Floor.MachineMS))
+		}
+		fmt.Fprintln(w)
 		if f := r.ServerFloor; f != nil {
 			fmt.Fprintf(w, "    server floor: %s CPU per job at %.1f jobs/s → Lathe's server %s is %s of it; target ≤ %s\n",
 				fmtMS(f.ServerMS), f.JobsPerSec, fmtMS(c.Server), fmtRatio(c.Server, f.ServerMS), fmtMS(targetServerMSPerJob))
@@ -64,6 +74,15 @@ func printThroughput(w io.Writer, rs []*throughputResult, cpus int, pgNote strin
 const targetServerMSPerJob = 1.5
 
 func (f tpFloor) cpuPerJob() float64 { return f.ChildrenMS + f.SelfMS }
+
+// cpuPerJob is the floor's and Lathe's CPU per job: the whole machine's
+// where both windows could read it, else the processes' own.
+func (r *throughputResult) cpuPerJob() (floor, lathe float64) {
+	if r.Floor.MachineMS > 0 && r.CPU.Machine > 0 {
+		return r.Floor.MachineMS, r.CPU.Machine
+	}
+	return r.Floor.cpuPerJob(), r.CPU.total()
+}
 
 // ceiling is the jobs per second CPUs can do at cpuMS per job.
 func ceiling(cpuMS float64, cpus int) float64 {

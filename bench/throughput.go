@@ -76,8 +76,13 @@ type tpCPU struct {
 	// ServerGit is the server's children: git resolving each trigger.
 	ServerGit float64 `json:"server_git_ms"`
 	Agents    float64 `json:"agents_ms"`
-	// Steps is the agents' children: git worktree add and the step's sh.
+	// Steps is the agents' children that they waited for: git, and
+	// bwrap itself.
 	Steps float64 `json:"agent_children_ms"`
+	// Machine is the whole machine's busy CPU (see machineCPU): the above
+	// and what they miss, chiefly the sandbox's processes (its init, the
+	// step runner and the step's shell), which no agent waits for.
+	Machine float64 `json:"machine_ms,omitempty"`
 }
 
 func (c tpCPU) total() float64 { return c.Server + c.ServerGit + c.Agents + c.Steps }
@@ -191,7 +196,7 @@ func drain(ctx context.Context, b *bench, in *instance, fl *agentFleet, res *thr
 	if err != nil {
 		return err
 	}
-	self0, kids0 := cpuTime(), childrenCPU()
+	self0, kids0, machine0 := cpuTime(), childrenCPU(), machineCPU()
 	prof := startWindowProfile()
 
 	t0 := time.Now()
@@ -216,7 +221,7 @@ func drain(ctx context.Context, b *bench, in *instance, fl *agentFleet, res *thr
 			b.progress("(throughput) %s: %d/%d runs finished", res.Engine, done, total)
 		}
 	})
-	self1, kids1 := cpuTime(), childrenCPU()
+	self1, kids1, machine1 := cpuTime(), childrenCPU(), machineCPU()
 	agents1, cpuErr := fl.cpu()
 	b.progressDone()
 	res.Profile = prof.stop(ctx, b, "throughput-"+res.Engine)
@@ -249,6 +254,9 @@ func drain(ctx context.Context, b *bench, in *instance, fl *agentFleet, res *thr
 	per := func(d time.Duration) float64 { return ms(d) / float64(res.Jobs) }
 	agents := agents1.sub(agents0)
 	res.CPU = tpCPU{Server: per(self1 - self0), ServerGit: per(kids1 - kids0), Agents: per(agents.self), Steps: per(agents.children)}
+	if machine0 > 0 && machine1 > 0 {
+		res.CPU.Machine = per(machine1 - machine0)
+	}
 	return nil
 }
 

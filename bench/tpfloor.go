@@ -37,8 +37,10 @@ type tpFloor struct {
 	ChildrenMS float64 `json:"children_cpu_per_job_ms"`
 	// SelfMS is this process's CPU per job (starting and waiting for them).
 	SelfMS float64 `json:"self_cpu_per_job_ms"`
+	// MachineMS is the whole machine's busy CPU per job (see machineCPU).
+	MachineMS float64 `json:"machine_cpu_per_job_ms,omitempty"`
 
-	elapsed, children, self time.Duration
+	elapsed, children, self, machine time.Duration
 }
 
 // floorRunner holds the workers' mirrors between the two halves.
@@ -71,7 +73,7 @@ func (f *floorRunner) run(ctx context.Context, jobs int, res *tpFloor) (rate flo
 	left.Store(int64(jobs))
 	errs := make([]error, len(f.mirrors))
 	err = asFloor(ctx, func(ctx context.Context) error {
-		self0, kids0 := cpuTime(), childrenCPU()
+		self0, kids0, machine0 := cpuTime(), childrenCPU(), machineCPU()
 		t0 := time.Now()
 		var wg sync.WaitGroup
 		for w := range f.mirrors {
@@ -91,6 +93,9 @@ func (f *floorRunner) run(ctx context.Context, jobs int, res *tpFloor) (rate flo
 		res.elapsed += d
 		res.children += childrenCPU() - kids0
 		res.self += cpuTime() - self0
+		if machine0 > 0 {
+			res.machine += machineCPU() - machine0
+		}
 		rate = float64(jobs) / d.Seconds()
 		return ctx.Err()
 	})
@@ -108,6 +113,7 @@ func (r *tpFloor) fill() {
 	r.JobsPerSec = float64(r.Jobs) / r.Seconds
 	r.ChildrenMS = ms(r.children) / float64(r.Jobs)
 	r.SelfMS = ms(r.self) / float64(r.Jobs)
+	r.MachineMS = ms(r.machine) / float64(r.Jobs)
 }
 
 // job runs one job as worker w; its output is in f.output(w).
