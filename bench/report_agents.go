@@ -34,6 +34,10 @@ func printThroughput(w io.Writer, rs []*throughputResult, cpus int, pgNote strin
 	fmt.Fprintln(w, "  half just before Lathe's drain, half just after. by CPU/job = the floor's CPU per job ÷ Lathe's, each the whole machine's")
 	fmt.Fprintln(w, "  busy CPU over its window (/proc/stat: every process, the kernel's threads too): the ratio the two rates would have")
 	fmt.Fprintln(w, "  on a machine with nothing else running, since both are CPU-bound")
+	if r0.Isolated != nil {
+		fmt.Fprintln(w, "  isolated floor: the same workers with each step isolated as the agents isolate it, by hand: bwrap with the agents' sandbox's")
+		fmt.Fprintln(w, "  namespaces and mounts, setpriv down to nobody when root (the worktree given to it first), the step's shell started by a shell")
+	}
 	if pgNote != "" {
 		fmt.Fprintf(w, "  %s\n", pgNote)
 	}
@@ -57,6 +61,14 @@ func printThroughput(w io.Writer, rs []*throughputResult, cpus int, pgNote strin
 			fmt.Fprintf(w, "; the whole machine: %s per job", fmtMS(r.Floor.MachineMS))
 		}
 		fmt.Fprintln(w)
+		if f := r.Isolated; f != nil {
+			fl, la := f.MachineMS, c.Machine
+			if fl <= 0 || la <= 0 {
+				fl, la = f.cpuPerJob(), c.total()
+			}
+			fmt.Fprintf(w, "    isolated floor: %.1f jobs/s (%.1f before, %.1f after), %s CPU per job → Lathe is %s of its rate, %s by CPU per job\n",
+				f.JobsPerSec, f.Before, f.After, fmtMS(fl), fmtRatio(r.JobsPerSec, f.JobsPerSec), fmtRatio(fl, la))
+		}
 		if f := r.ServerFloor; f != nil {
 			fmt.Fprintf(w, "    server floor: %s CPU per job at %.1f jobs/s → Lathe's server %s is %s of it; target ≤ %s\n",
 				fmtMS(f.ServerMS), f.JobsPerSec, fmtMS(c.Server), fmtRatio(c.Server, f.ServerMS), fmtMS(targetServerMSPerJob))

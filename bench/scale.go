@@ -90,7 +90,7 @@ func benchScale(ctx context.Context, b *bench) (*scaleResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("floor: %w", err)
 	}
-	if res.Floor.Before, err = floor.run(ctx, cfg.scaleJobs/2, &res.Floor); err != nil {
+	if res.Floor.Before, err = floor.run(ctx, cfg.scaleJobs/2, &res.Floor, false); err != nil {
 		return nil, fmt.Errorf("floor: %w", err)
 	}
 	for i, n := range cfg.scaleReplicas {
@@ -109,7 +109,7 @@ func benchScale(ctx context.Context, b *bench) (*scaleResult, error) {
 		res.Runs = append(res.Runs, r)
 		fmt.Fprintf(b.out, "  (scale) %d replicas: %.1f jobs/s, server %.2f ms/job, PostgreSQL %.2f ms/job\n", n, r.JobsPerSec, r.ServerMS, r.PostgresMS)
 	}
-	if res.Floor.After, err = floor.run(ctx, cfg.scaleJobs-cfg.scaleJobs/2, &res.Floor); err != nil {
+	if res.Floor.After, err = floor.run(ctx, cfg.scaleJobs-cfg.scaleJobs/2, &res.Floor, false); err != nil {
 		return res, fmt.Errorf("floor: %w", err)
 	}
 	res.Floor.fill()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -63,6 +64,9 @@ type throughputResult struct {
 	PerAgent map[string]int `json:"jobs_per_agent"`
 	CPU      tpCPU          `json:"cpu_per_job"`
 	Floor    tpFloor        `json:"floor"`
+	// Isolated is the floor with the step isolated as the agents isolate
+	// it (see isolatedStep); nil where bwrap is missing.
+	Isolated *tpFloor `json:"isolated_floor,omitempty"`
 	// ServerFloor is the least a server does per job (see queuefloor.go).
 	ServerFloor *serverFloor    `json:"server_floor,omitempty"`
 	Profile     *profileSummary `json:"server_profile,omitempty"`
@@ -134,9 +138,12 @@ func benchThroughput(ctx context.Context, b *bench, engine string) (*throughputR
 	if err != nil {
 		return nil, fmt.Errorf("floor: %w", err)
 	}
-	// The first half of the floor, with the agents idle in their long-polls.
-	if res.Floor.Before, err = floor.run(ctx, cfg.tpJobs/2, &res.Floor); err != nil {
-		return nil, fmt.Errorf("floor: %w", err)
+	if _, err := exec.LookPath("bwrap"); err == nil {
+		res.Isolated = &tpFloor{Jobs: cfg.tpJobs, Workers: cfg.tpAgents}
+	}
+	// The first half of each floor, with the agents idle in their long-polls.
+	if err := floorHalves(ctx, floor, cfg.tpJobs/2, res, true); err != nil {
+		return nil, err
 	}
 	before, err := fl.attemptCounts(ctx, in)
 	if err != nil {
@@ -161,10 +168,9 @@ func benchThroughput(ctx context.Context, b *bench, engine string) (*throughputR
 	b.stop(in)
 	serverUp = false
 	fmt.Fprintf(b.out, "  (throughput) %s: %d jobs in %.1f s (%.1f jobs/s); floor's second half …\n", engine, res.Jobs, res.Seconds, res.JobsPerSec)
-	if res.Floor.After, err = floor.run(ctx, cfg.tpJobs-cfg.tpJobs/2, &res.Floor); err != nil {
-		return nil, fmt.Errorf("floor: %w", err)
+	if err := floorHalves(ctx, floor, cfg.tpJobs-cfg.tpJobs/2, res, false); err != nil {
+		return nil, err
 	}
-	res.Floor.fill()
 	floorDB := ""
 	if engine == "postgres" {
 		if floorDB, err = b.postgresDB(ctx, "bench_server_floor"); err != nil {
@@ -187,6 +193,31 @@ func tpPipelineFile(n int) string {
 		fmt.Fprintf(&s, "  j%04d:\n    needs: []\n    runs-on: [%s]\n    steps:\n      - %s\n", i, tpLabel, tpStep)
 	}
 	return s.String()
+}
+
+// floorHalves runs one half of the floor and of the isolated floor (the
+// first when before, else the second, which ends them).
+func floorHalves(ctx context.Context, floor *floorRunner, jobs int, res *throughputResult, before bool) error {
+	half := func(r *tpFloor, isolated bool) error {
+		rate, err := floor.run(ctx, jobs, r, isolated)
+		if err != nil {
+			return fmt.Errorf("floor (isolated %v): %w", isolated, err)
+		}
+		if before {
+			r.Before = rate
+		} else {
+			r.After = rate
+			r.fill()
+		}
+		return nil
+	}
+	if err := half(&res.Floor, false); err != nil {
+		return err
+	}
+	if res.Isolated == nil {
+		return nil
+	}
+	return half(res.Isolated, true)
 }
 
 // drain triggers every run at once, waits for all of them, and fills the

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,7 +60,7 @@ func newFloorRunner(ctx context.Context, repo, commit string, workers int) (*flo
 		if err := makeMirror(ctx, repo, m); err != nil {
 			return nil, err
 		}
-		if err := floorJob(ctx, m, f.dir(w), 0, commit); err != nil {
+		if err := floorJob(ctx, m, f.dir(w), 0, commit, false); err != nil {
 			return nil, err
 		}
 		f.mirrors = append(f.mirrors, m)
@@ -67,8 +68,9 @@ func newFloorRunner(ctx context.Context, repo, commit string, workers int) (*flo
 	return f, nil
 }
 
-// run drains jobs with every worker at once and adds the time and CPU to res.
-func (f *floorRunner) run(ctx context.Context, jobs int, res *tpFloor) (rate float64, err error) {
+// run drains jobs with every worker at once and adds the time and CPU to
+// res; isolated runs each step as isolatedStep does.
+func (f *floorRunner) run(ctx context.Context, jobs int, res *tpFloor, isolated bool) (rate float64, err error) {
 	var left atomic.Int64
 	left.Store(int64(jobs))
 	errs := make([]error, len(f.mirrors))
@@ -81,7 +83,7 @@ func (f *floorRunner) run(ctx context.Context, jobs int, res *tpFloor) (rate flo
 			go func() {
 				defer wg.Done()
 				for left.Add(-1) >= 0 && ctx.Err() == nil {
-					if err := f.job(ctx, w); err != nil {
+					if err := floorJob(ctx, f.mirrors[w], f.dir(w), int(f.next.Add(1)), f.commit, isolated); err != nil {
 						errs[w] = err
 						return
 					}
@@ -118,7 +120,7 @@ func (r *tpFloor) fill() {
 
 // job runs one job as worker w; its output is in f.output(w).
 func (f *floorRunner) job(ctx context.Context, w int) error {
-	return floorJob(ctx, f.mirrors[w], f.dir(w), int(f.next.Add(1)), f.commit)
+	return floorJob(ctx, f.mirrors[w], f.dir(w), int(f.next.Add(1)), f.commit, false)
 }
 
 func (f *floorRunner) dir(w int) string { return filepath.Join(f.root, strconv.Itoa(w)) }
@@ -129,8 +131,9 @@ func (f *floorRunner) output(w int) string { return floorOutput(f.dir(w)) }
 // floorOutput is the file a floor job in dir writes its output to.
 func floorOutput(dir string) string { return filepath.Join(dir, "job.log") }
 
-// floorJob is one job's own work in dir, as the agent does it.
-func floorJob(ctx context.Context, mirror, dir string, n int, commit string) error {
+// floorJob is one job's own work in dir, as the agent does it; isolated
+// runs the step as isolatedStep does.
+func floorJob(ctx context.Context, mirror, dir string, n int, commit string, isolated bool) error {
 	ws := filepath.Join(dir, "ws", strconv.Itoa(n))
 	if _, err := gitOut(ctx, mirror, "worktree", "add", "--detach", "--force", "--quiet", ws, commit); err != nil {
 		return err
@@ -140,6 +143,12 @@ func floorJob(ctx context.Context, mirror, dir string, n int, commit string) err
 		return err
 	}
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-e", "-c", tpStep)
+	if isolated {
+		if cmd, err = isolatedStep(ctx, ws); err != nil {
+			out.Close()
+			return err
+		}
+	}
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = ws, jobEnv(ws, commit), out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	err = cmd.Run()
@@ -148,4 +157,45 @@ func floorJob(ctx context.Context, mirror, dir string, n int, commit string) err
 		return fmt.Errorf("sh -e -c %q: %w", tpStep, err)
 	}
 	return removeWorktree(mirror, ws)
+}
+
+// floorJobUser is the user an isolated floor step runs as when the
+// benchmark runs as root: the agents' default job user, nobody.
+const floorJobUser = 65534
+
+// isolatedStep is the floor's step run with the isolation the agents give
+// it, built by hand: bwrap with the namespaces and mounts of the agents'
+// sandbox (read-only root; private /tmp, /var/tmp, /dev/shm, /dev and
+// /proc; its own PID and IPC namespaces and session; the workspace
+// writable), down to the job user with setpriv as root (the workspace
+// given to it first), the step's shell started by a shell as the sandbox's
+// step runner starts it. No step runner protocol, no log spool, no agent.
+func isolatedStep(ctx context.Context, ws string) (*exec.Cmd, error) {
+	args := []string{"--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc",
+		"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+		"--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/var/tmp", "--perms", "1777", "--tmpfs", "/dev/shm",
+		"--bind", ws, ws, "--chdir", ws, "--"}
+	if os.Geteuid() == 0 {
+		if err := chownAll(ws, floorJobUser); err != nil {
+			return nil, err
+		}
+		uid := strconv.Itoa(floorJobUser)
+		args = append(args, "setpriv", "--reuid", uid, "--regid", uid, "--clear-groups",
+			"--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--")
+	} else {
+		args = append([]string{"--unshare-user"}, args...)
+	}
+	args = append(args, "/bin/sh", "-c", `/bin/sh -e -c "$1"`, "sh", tpStep)
+	return exec.CommandContext(ctx, "bwrap", args...), nil
+}
+
+// chownAll gives dir and everything in it to uid (as its group too),
+// links themselves and not what they point at.
+func chownAll(dir string, uid int) error {
+	return filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, uid, uid)
+	})
 }
