@@ -186,8 +186,15 @@ func (s *Store) claimTry(ctx context.Context, agentID int64, labels []string, cl
 // claimer won a job, so the bound is only reached under heavy contention.
 const maxClaimTries = 10
 
-// claimPage is how many queued jobs one query of the queue reads.
-const claimPage = 200
+// claimPage is how many queued jobs one query of the queue reads, but
+// for a claim's first query, which reads claimFirstPage: the first job
+// in the queue is most often one the claimer can take, and PostgreSQL
+// sends a query's whole page even when the claim stops at its first row
+// (a page of 200 was most of a claim's rows and their decoding).
+const (
+	claimPage      = 200
+	claimFirstPage = 8
+)
 
 // claimOnce is one try of ClaimOrContend. none says the queue held no job
 // an agent with labels could take (none passed over but for a full
@@ -370,9 +377,9 @@ func (t *txn) nextClaimable(ctx context.Context, labels []string) (claimable, er
 	// at a time after the last job read (afterPos, after). The status is
 	// written out, not bound: the partial index jobs_queue serves only a
 	// query whose condition is its own.
-	for afterPos, after := int64(math.MinInt64), int64(0); ; {
+	for afterPos, after, page := int64(math.MinInt64), int64(0), claimFirstPage; ; page = claimPage {
 		// The project is read only for jobs in a group (it scopes the group).
-		rows, err := t.query(ctx, claimQueue, afterPos, after, claimPage)
+		rows, err := t.query(ctx, claimQueue, afterPos, after, page)
 		if err != nil {
 			return c, fmt.Errorf("claim: %w", err)
 		}
@@ -427,7 +434,7 @@ func (t *txn) nextClaimable(ctx context.Context, labels []string) (claimable, er
 			c.note(ask.jobID, ask.runID, ask.reason, wait)
 			continue // read on after the job just passed over
 		}
-		if n < claimPage {
+		if n < page {
 			return c, nil
 		}
 	}
