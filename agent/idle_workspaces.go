@@ -14,7 +14,8 @@ import (
 )
 
 // A finished job's workspace is not deleted but cleaned (git clean -ffdx:
-// everything the job made goes) and kept under <work dir>/idle, one per
+// everything the job made goes; skipped when it made nothing, see
+// workspace_shape.go) and kept under <work dir>/idle, one per
 // repository, for the next job of that repository: it is moved to that
 // job's workspace path and the job's commit checked out in it, which puts
 // every tracked file back as the commit has it. That is two git processes
@@ -125,10 +126,11 @@ func (a *Agent) checkoutWorkspace(ctx context.Context, mirror *git.Mirror, as *l
 	return mirror.CheckoutRefHeld(ctx, ref, commit, ws, hold)
 }
 
-// keepIdle cleans the finished attempt's workspace ws and keeps it as the
-// idle workspace of the job's project and repository. It reports whether
-// it did; when not, ws is to be deleted as usual.
-func (a *Agent) keepIdle(ctx context.Context, mirror *git.Mirror, as *lathe.Assignment, ws string, log *slog.Logger) bool {
+// keepIdle cleans the finished attempt's workspace ws, unless it still has
+// the shape it had when checked out (see workspace_shape.go), and keeps it
+// as the idle workspace of the job's project and repository. It reports
+// whether it did; when not, ws is to be deleted as usual.
+func (a *Agent) keepIdle(ctx context.Context, mirror *git.Mirror, as *lathe.Assignment, ws string, checkedOut treeShape, log *slog.Logger) bool {
 	if !reusable(as) {
 		return false
 	}
@@ -137,7 +139,9 @@ func (a *Agent) keepIdle(ctx context.Context, mirror *git.Mirror, as *lathe.Assi
 	if err != nil {
 		return false
 	}
-	if err := mirror.CleanWorktree(ctx, ws); err != nil {
+	if untouched(checkedOut, ws) {
+		log.Debug("nothing to clean in the workspace", "dir", ws)
+	} else if err := mirror.CleanWorktree(ctx, ws); err != nil {
 		log.Warn("cannot clean the workspace to keep it; deleting it", "dir", ws, "err", err)
 		return false
 	}

@@ -82,7 +82,7 @@ func TestAWorkspaceServesOnlyTheNextJobOfItsProjectAndRepository(t *testing.T) {
 		return ws
 	}
 	plain := &lathe.Assignment{Project: "p", RepoURL: repo}
-	if !a.keepIdle(ctx, mirror, plain, run(1, plain), a.Log) {
+	if !a.keepIdle(ctx, mirror, plain, run(1, plain), nil, a.Log) {
 		t.Fatal("a plain job's workspace was not kept")
 	}
 	idle, _ := os.ReadDir(filepath.Join(a.WorkDir, "idle"))
@@ -103,7 +103,7 @@ func TestAWorkspaceServesOnlyTheNextJobOfItsProjectAndRepository(t *testing.T) {
 	if inode(t, ws) == ino {
 		t.Fatal("a job with secrets got an idle workspace")
 	}
-	if a.keepIdle(ctx, mirror, secret, ws, a.Log) {
+	if a.keepIdle(ctx, mirror, secret, ws, nil, a.Log) {
 		t.Fatal("the workspace of a job with secrets was kept")
 	}
 	mirror.RemoveWorktree(ws)
@@ -113,7 +113,7 @@ func TestAWorkspaceServesOnlyTheNextJobOfItsProjectAndRepository(t *testing.T) {
 	if inode(t, ws) == ino {
 		t.Fatal("a job of an untrusted run got an idle workspace")
 	}
-	if a.keepIdle(ctx, mirror, untrusted, ws, a.Log) {
+	if a.keepIdle(ctx, mirror, untrusted, ws, nil, a.Log) {
 		t.Fatal("the workspace of a job of an untrusted run was kept")
 	}
 	mirror.RemoveWorktree(ws)

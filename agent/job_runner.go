@@ -54,6 +54,7 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment, c nextClaim) (
 	mirror := a.mirrors.For(as.RepoURL)
 	status := lathe.StatusFailed
 	checkedOut := false
+	var shape treeShape // the workspace as checked out, for keepIdle
 	if jd, err := a.newJobDirs(as.AttemptID); err != nil {
 		fmt.Fprintf(out, "cannot prepare the job: %v\n", err)
 	} else {
@@ -61,6 +62,9 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment, c nextClaim) (
 		checkout := func(ctx context.Context, commit, dir string) error {
 			err := a.checkoutWorkspace(ctx, mirror, as, commit, dir, log)
 			checkedOut = err == nil
+			if checkedOut && reusable(as) {
+				shape = readShape(dir)
+			}
 			return err
 		}
 		status = a.runSteps(jobCtx, as, ws, jd, out, checkout)
@@ -100,7 +104,7 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment, c nextClaim) (
 		}
 		log.Warn("cannot keep held workspace; deleting it", "dir", ws, "err", err)
 	}
-	if checkedOut && ctx.Err() == nil && a.keepIdle(ctx, mirror, as, ws, log) {
+	if checkedOut && ctx.Err() == nil && a.keepIdle(ctx, mirror, as, ws, shape, log) {
 		log.Debug("job finished; workspace kept for the repository's next job", "status", status)
 		return nil, false
 	}
