@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +69,7 @@ type floorWorkers struct {
 	runner *floorRunner
 	client *http.Client
 	run    int64
+	doing  []atomic.Value // each worker's workerAt, in a drain
 }
 
 // drain enqueues runs runs of runJobs jobs and returns once workers workers
@@ -78,6 +80,7 @@ func (f *floorWorkers) drain(ctx context.Context, runs, runJobs, workers int) (t
 	ctx, cancel := context.WithTimeout(ctx, drainTimeout(int(total)))
 	defer cancel()
 	errs := make([]error, workers)
+	f.doing = make([]atomic.Value, workers)
 	var wg sync.WaitGroup
 	t0 := time.Now()
 	for w := range workers {
@@ -85,6 +88,7 @@ func (f *floorWorkers) drain(ctx context.Context, runs, runJobs, workers int) (t
 		go func() {
 			defer wg.Done()
 			errs[w] = f.work(ctx, w, &done, total)
+			f.note(w, "stopped")
 			if errs[w] != nil || done.Load() >= total {
 				cancel() // the others stop waiting in their polls
 			}
@@ -110,7 +114,7 @@ func (f *floorWorkers) drain(ctx context.Context, runs, runJobs, workers int) (t
 		}
 	}
 	if n := done.Load(); n < total {
-		return 0, fmt.Errorf("%d of %d jobs finished", n, total)
+		return 0, fmt.Errorf("%d of %d jobs finished in %s; the workers were at: %s", n, total, elapsed.Round(time.Millisecond), f.where(t0))
 	}
 	return elapsed, nil
 }
@@ -120,6 +124,7 @@ func (f *floorWorkers) work(ctx context.Context, w int, done *atomic.Int64, tota
 	token := queueFloorToken(w)
 	for done.Load() < total {
 		var j queueFloorJob
+		f.note(w, "claiming")
 		code, err := f.post(ctx, "/claim?wait=5", token, nil, &j)
 		if ctx.Err() != nil {
 			return nil
@@ -130,6 +135,7 @@ func (f *floorWorkers) work(ctx context.Context, w int, done *atomic.Int64, tota
 		if code == http.StatusNoContent {
 			continue
 		}
+		f.note(w, fmt.Sprintf("running job %d", j.ID))
 		if err := f.runner.job(ctx, w); err != nil {
 			return err
 		}
@@ -137,6 +143,7 @@ func (f *floorWorkers) work(ctx context.Context, w int, done *atomic.Int64, tota
 		if err != nil {
 			return err
 		}
+		f.note(w, fmt.Sprintf("finishing job %d", j.ID))
 		if _, err := f.post(ctx, "/finish/"+strconv.FormatInt(j.ID, 10), token, queueFloorFinish{Log: out}, nil); err != nil {
 			return err
 		}
@@ -145,6 +152,26 @@ func (f *floorWorkers) work(ctx context.Context, w int, done *atomic.Int64, tota
 		}
 	}
 	return nil
+}
+
+// workerAt is what a worker last started doing, and when.
+type workerAt struct {
+	what  string
+	since time.Time
+}
+
+// note records what worker w starts doing, for where.
+func (f *floorWorkers) note(w int, what string) { f.doing[w].Store(workerAt{what, time.Now()}) }
+
+// where says what each worker last started doing and when, after t0: what
+// a drain that did not finish was waiting for.
+func (f *floorWorkers) where(t0 time.Time) string {
+	parts := make([]string, len(f.doing))
+	for w := range f.doing {
+		at, _ := f.doing[w].Load().(workerAt)
+		parts[w] = fmt.Sprintf("%d %s from %s", w, at.what, at.since.Sub(t0).Round(time.Millisecond))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // post sends body as JSON and decodes a 200's answer into out.
