@@ -18,7 +18,11 @@ import (
 //   - start-ms: process start → the first step's output, for a one-step
 //     pipeline, beside sh-start-ms, the same for `sh -e -c 'echo mark'`,
 //     and go-start-ms, the same for a Go program that only prints (what
-//     any Go binary spends starting, before lathe's own packages);
+//     any Go binary spends starting, before lathe's own packages), and
+//     bin-start-ms, start to exit of `lathe exec` given a directory that
+//     does not exist (what this binary spends starting: the Go runtime
+//     and the init of every package the one binary links, the server's
+//     included, then its flags read and an error printed);
 //   - 20-ms: the whole `lathe exec` of one job of 20 `true` steps, beside
 //     sh20-ms, the same 20 commands each run in its own `sh -e -c`
 //     one after another; 20/sh20 is their ratio.
@@ -33,6 +37,7 @@ func BenchmarkExecProcess(b *testing.B) {
 	hello := helloBinary(b)
 	one := b.TempDir()
 	write(b, one, ".lathe.yml", "jobs:\n  a:\n    steps: [echo mark]\n")
+	missing := filepath.Join(b.TempDir(), "missing")
 	twenty := b.TempDir()
 	twentyYAML := "jobs:\n  a:\n    steps:\n" + strings.Repeat("      - true\n", 20)
 	write(b, twenty, ".lathe.yml", twentyYAML)
@@ -50,13 +55,18 @@ func BenchmarkExecProcess(b *testing.B) {
 				one = lathetest.Repo(b, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps: [echo mark]\n"})
 				twenty = lathetest.Repo(b, map[string]string{".lathe.yml": twentyYAML})
 			}
-			var start, floor, goFloor, all, sh20 []time.Duration
+			var start, floor, goFloor, binFloor, all, sh20 []time.Duration
 			for b.Loop() {
 				start = append(start, untilMark(b, exec.Command(bin, append([]string{"exec", "--dir", one}, mode.args...)...)))
 				floor = append(floor, untilMark(b, exec.Command("/bin/sh", "-e", "-c", "echo mark")))
 				goFloor = append(goFloor, untilMark(b, exec.Command(hello)))
-
 				t0 := time.Now()
+				if out, err := exec.Command(bin, "exec", "--dir", missing).CombinedOutput(); err == nil {
+					b.Fatalf("lathe exec --dir %s succeeded:\n%s", missing, out)
+				}
+				binFloor = append(binFloor, time.Since(t0))
+
+				t0 = time.Now()
 				cmd := exec.Command(bin, append([]string{"exec", "--dir", twenty}, mode.args...)...)
 				if out, err := cmd.CombinedOutput(); err != nil {
 					b.Fatalf("lathe exec: %v\n%s", err, out)
@@ -78,6 +88,7 @@ func BenchmarkExecProcess(b *testing.B) {
 			b.ReportMetric(ms(s), "start-ms")
 			b.ReportMetric(ms(f), "sh-start-ms")
 			b.ReportMetric(ms(median(goFloor)), "go-start-ms")
+			b.ReportMetric(ms(median(binFloor)), "bin-start-ms")
 			b.ReportMetric(ms(a), "20-ms")
 			b.ReportMetric(ms(t), "sh20-ms")
 			b.ReportMetric(float64(a)/float64(t), "20/sh20")
