@@ -32,6 +32,20 @@ func TestIdleWorkspacesKeepOnePerKeyAndTheNewest(t *testing.T) {
 	}
 }
 
+// workspaceAgent is an agent with the directories its workspaces and
+// mirrors live in, for the tests of checkoutWorkspace and keepIdle.
+func workspaceAgent(t *testing.T) *Agent {
+	t.Helper()
+	a := quietAgent(t)
+	a.mirrors.Dir = filepath.Join(a.WorkDir, "git")
+	for _, d := range []string{"ws", "idle"} {
+		if err := os.MkdirAll(filepath.Join(a.WorkDir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a
+}
+
 func gitRepo(t *testing.T) (dir, commit string) {
 	t.Helper()
 	dir = t.TempDir()
@@ -60,13 +74,7 @@ func gitRepo(t *testing.T) (dir, commit string) {
 // an untrusted run (a fork's pull request) gets a fresh one, and a job
 // with secrets or of an untrusted run leaves none.
 func TestAWorkspaceServesOnlyTheNextJobOfItsProjectAndRepository(t *testing.T) {
-	a := quietAgent(t)
-	a.mirrors.Dir = filepath.Join(a.WorkDir, "git")
-	for _, d := range []string{"ws", "idle"} {
-		if err := os.MkdirAll(filepath.Join(a.WorkDir, d), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a := workspaceAgent(t)
 	repo, commit := gitRepo(t)
 	ctx := context.Background()
 	mirror := a.mirrors.For(repo)

@@ -86,13 +86,7 @@ func TestAWorkspaceIsUntouchedOnlyWhileNoEntryChanged(t *testing.T) {
 // job made files, ignored ones too) gives the next job the commit's
 // tracked files and nothing else, a rewritten tracked file put back.
 func TestAKeptWorkspaceHoldsOnlyTheCommitsFiles(t *testing.T) {
-	a := quietAgent(t)
-	a.mirrors.Dir = filepath.Join(a.WorkDir, "git")
-	for _, d := range []string{"ws", "idle"} {
-		if err := os.MkdirAll(filepath.Join(a.WorkDir, d), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a := workspaceAgent(t)
 	repo, commit := gitRepo(t)
 	ctx := context.Background()
 	mirror := a.mirrors.For(repo)

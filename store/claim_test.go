@@ -142,13 +142,10 @@ func TestExactlyOneOfManyConcurrentClaimersWins(t *testing.T) {
 // taken once they hold the run's lock, after locking the job's group), and
 // the group counts only the winner.
 func TestExactlyOneOfManyClaimersOnTwoReplicasWins(t *testing.T) {
-	const claimers, rounds = 16, 30
-	dsn := freshDatabase(t, "postgres")
-	replicas := []*store.Store{open(t, dsn), open(t, dsn)}
+	const claimers = 16
+	replicas, p, agents := claimersOnTwoReplicas(t, claimers)
 	s := replicas[0]
-	p := mustProject(t, s, "web")
-	agents := agentsNamed(t, s, "agent", claimers)
-	for round := range rounds {
+	for round := range claimRounds {
 		mustRun(t, s, p.ID, "release", []string{"deploy"}, deployJob("deploy", "prod", claimers))
 		got, winners := claimAtOnce(t, agents, func(i int, a *lathe.Agent) (*lathe.Assignment, error) {
 			return replicas[i%2].Claim(t.Context(), a.ID, a.Labels)
@@ -166,6 +163,18 @@ func TestExactlyOneOfManyClaimersOnTwoReplicasWins(t *testing.T) {
 		}
 		finish(t, s, agents[slices.IndexFunc(agents, func(a *lathe.Agent) bool { return a.ID == agentOf(t, s, won[0]) })], won[0], lathe.StatusSuccess)
 	}
+}
+
+// claimRounds is how many times the replica tests let their claimers race.
+const claimRounds = 30
+
+// claimersOnTwoReplicas opens two stores (replicas) on one fresh
+// PostgreSQL database, with a project and n agents to claim.
+func claimersOnTwoReplicas(t *testing.T, n int) ([]*store.Store, *lathe.Project, []*lathe.Agent) {
+	t.Helper()
+	dsn := freshDatabase(t, "postgres")
+	replicas := []*store.Store{open(t, dsn), open(t, dsn)}
+	return replicas, mustProject(t, replicas[0], "web"), agentsNamed(t, replicas[0], "agent", n)
 }
 
 // claimAtOnce lets every agent claim at the same moment (claim is how agent
@@ -201,13 +210,9 @@ func claimAtOnce(t *testing.T, agents []*lathe.Agent,
 // start's update under the run's lock: exactly one claimer wins each round,
 // the job has one attempt, and no loser sees an error.
 func TestExactlyOneOfManyClaimersOnTwoReplicasWinsAJobWithoutAGroup(t *testing.T) {
-	const claimers, rounds = 16, 30
-	dsn := freshDatabase(t, "postgres")
-	replicas := []*store.Store{open(t, dsn), open(t, dsn)}
+	replicas, p, agents := claimersOnTwoReplicas(t, 16)
 	s := replicas[0]
-	p := mustProject(t, s, "web")
-	agents := agentsNamed(t, s, "agent", claimers)
-	for round := range rounds {
+	for round := range claimRounds {
 		r := mustRun(t, s, p.ID, "ci", []string{"build"}, job("compile", "build"))
 		got, winners := claimAtOnce(t, agents, func(i int, a *lathe.Agent) (*lathe.Assignment, error) {
 			return replicas[i%2].Claim(t.Context(), a.ID, a.Labels)

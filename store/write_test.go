@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -38,17 +39,7 @@ func TestWriteBelongsToItsTransaction(t *testing.T) {
 
 		// A write that fails fails its transaction, whichever statement
 		// it was sent with, and nothing of the transaction is kept.
-		for _, then := range []struct {
-			name string
-			fn   func(x *txn) error
-		}{
-			{"then commit", func(*txn) error { return nil }},
-			{"then a read", func(x *txn) error {
-				var n int
-				return x.queryRow(ctx, `SELECT count(*) FROM audit_events`).Scan(&n)
-			}},
-			{"then a write", func(x *txn) error { return x.write(ctx, insert, 3, "failed", "test", "{}") }},
-		} {
+		for _, then := range nextStatements(ctx, 3, "failed") {
 			err := s.tx(ctx, func(x *txn) error {
 				if _, err := x.exec(ctx, insert, 3, "failed", "test", "{}"); err != nil {
 					return err
@@ -88,17 +79,7 @@ func TestWriteBelongsToItsTransaction(t *testing.T) {
 func TestWriteAffectingFewerRowsFailsItsTransaction(t *testing.T) {
 	onWriteEngines(t, func(t *testing.T, s *Store, count func(actor string) int) {
 		ctx := t.Context()
-		for _, then := range []struct {
-			name string
-			fn   func(x *txn) error
-		}{
-			{"then commit", func(*txn) error { return nil }},
-			{"then a read", func(x *txn) error {
-				var n int
-				return x.queryRow(ctx, `SELECT count(*) FROM audit_events`).Scan(&n)
-			}},
-			{"then a write", func(x *txn) error { return x.write(ctx, insert, 5, "stale", "test", "{}") }},
-		} {
+		for _, then := range nextStatements(ctx, 5, "stale") {
 			err := s.tx(ctx, func(x *txn) error {
 				if err := x.write(ctx, insert, 5, "stale", "test", "{}"); err != nil {
 					return err
@@ -153,6 +134,25 @@ func TestReadLaterFailingFailsItsTransaction(t *testing.T) {
 }
 
 const insert = `INSERT INTO audit_events (at, actor, action, details) VALUES (?, ?, ?, ?)`
+
+// nextStatement is what a transaction sends after the write under test,
+// which a late write or check rides with: COMMIT alone, a read, or
+// another write (an audit event by actor at at).
+type nextStatement struct {
+	name string
+	fn   func(x *txn) error
+}
+
+func nextStatements(ctx context.Context, at int, actor string) []nextStatement {
+	return []nextStatement{
+		{"then commit", func(*txn) error { return nil }},
+		{"then a read", func(x *txn) error {
+			var n int
+			return x.queryRow(ctx, `SELECT count(*) FROM audit_events`).Scan(&n)
+		}},
+		{"then a write", func(x *txn) error { return x.write(ctx, insert, at, actor, "test", "{}") }},
+	}
+}
 
 // onWriteEngines runs fn on a fresh store of each engine, limited to one
 // PostgreSQL connection (the transaction after a failed one gets the
