@@ -136,7 +136,7 @@ func (f *floorWorkers) work(ctx context.Context, w int, done *atomic.Int64, tota
 			continue
 		}
 		f.note(w, fmt.Sprintf("running job %d", j.ID))
-		if err := f.runner.job(ctx, w); err != nil {
+		if err := f.runner.job(ctx, w, false); err != nil {
 			return err
 		}
 		out, err := os.ReadFile(f.runner.output(w))

@@ -62,12 +62,12 @@ func printThroughput(w io.Writer, rs []*throughputResult, cpus int, pgNote strin
 		}
 		fmt.Fprintln(w)
 		if f := r.Isolated; f != nil {
-			fl, la := f.MachineMS, c.Machine
-			if fl <= 0 || la <= 0 {
-				fl, la = f.cpuPerJob(), c.total()
+			fmt.Fprintf(w, "    isolated floor: %.1f jobs/s (%.1f before, %.1f after) → Lathe is %s of its rate",
+				f.JobsPerSec, f.Before, f.After, fmtRatio(r.JobsPerSec, f.JobsPerSec))
+			if f.MachineMS > 0 && c.Machine > 0 {
+				fmt.Fprintf(w, "; the whole machine: %s per job → %s by CPU per job", fmtMS(f.MachineMS), fmtRatio(f.MachineMS, c.Machine))
 			}
-			fmt.Fprintf(w, "    isolated floor: %.1f jobs/s (%.1f before, %.1f after), %s CPU per job → Lathe is %s of its rate, %s by CPU per job\n",
-				f.JobsPerSec, f.Before, f.After, fmtMS(fl), fmtRatio(r.JobsPerSec, f.JobsPerSec), fmtRatio(fl, la))
+			fmt.Fprintln(w)
 		}
 		if f := r.ServerFloor; f != nil {
 			fmt.Fprintf(w, "    server floor: %s CPU per job at %.1f jobs/s → Lathe's server %s is %s of it; target ≤ %s\n",

@@ -112,8 +112,9 @@ func cpuTime() time.Duration {
 }
 
 // machineCPU is the CPU the whole machine has been busy so far, from the
-// first line of /proc/stat: user, nice, system, irq, softirq and steal
-// time of every CPU (idle and iowait left out). Unlike cpuTime and
+// first line of /proc/stat: user, nice, system, irq and softirq time of
+// every CPU (idle and iowait left out, and steal: a hypervisor running
+// another machine on the CPU is not this machine's work). Unlike cpuTime and
 // readProcCPU it counts every process, including those no process of the
 // benchmark waits for (a sandbox's processes, which die with its PID
 // namespace and are reaped by no Lathe process), and the kernel's own
@@ -129,7 +130,7 @@ func machineCPU() time.Duration {
 		return 0
 	}
 	var busy int64
-	for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system (idle iowait) irq softirq steal
+	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system (idle iowait) irq softirq
 		n, err := strconv.ParseInt(f[i], 10, 64)
 		if err != nil {
 			return 0

@@ -83,7 +83,7 @@ func (f *floorRunner) run(ctx context.Context, jobs int, res *tpFloor, isolated 
 			go func() {
 				defer wg.Done()
 				for left.Add(-1) >= 0 && ctx.Err() == nil {
-					if err := floorJob(ctx, f.mirrors[w], f.dir(w), int(f.next.Add(1)), f.commit, isolated); err != nil {
+					if err := f.job(ctx, w, isolated); err != nil {
 						errs[w] = err
 						return
 					}
@@ -118,9 +118,10 @@ func (r *tpFloor) fill() {
 	r.MachineMS = ms(r.machine) / float64(r.Jobs)
 }
 
-// job runs one job as worker w; its output is in f.output(w).
-func (f *floorRunner) job(ctx context.Context, w int) error {
-	return floorJob(ctx, f.mirrors[w], f.dir(w), int(f.next.Add(1)), f.commit, false)
+// job runs one job as worker w, isolated or not (see floorJob); its
+// output is in f.output(w).
+func (f *floorRunner) job(ctx context.Context, w int, isolated bool) error {
+	return floorJob(ctx, f.mirrors[w], f.dir(w), int(f.next.Add(1)), f.commit, isolated)
 }
 
 func (f *floorRunner) dir(w int) string { return filepath.Join(f.root, strconv.Itoa(w)) }
