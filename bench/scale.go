@@ -55,9 +55,13 @@ type scaleRun struct {
 	PostgresMS float64 `json:"postgres_cpu_per_job_ms"`
 	AgentsMS   float64 `json:"agents_cpu_per_job_ms"`
 	StepsMS    float64 `json:"agent_children_cpu_per_job_ms"`
-	// PostgresShare is PostgreSQL's CPU over all the CPU above;
-	// MachineShare is the drain's CPU over what the machine's CPUs offer
-	// in the window (near 1: the machine is saturated).
+	// MachineMS is the whole machine's busy CPU (see machineCPU), 0
+	// where it cannot be read.
+	MachineMS float64 `json:"machine_cpu_per_job_ms,omitempty"`
+	// PostgresShare is PostgreSQL's CPU over the whole machine's (over
+	// all the CPU above where that cannot be read); MachineShare is that
+	// CPU over what the machine's CPUs offer in the window (near 1: the
+	// machine is saturated).
 	PostgresShare float64        `json:"postgres_share"`
 	MachineShare  float64        `json:"machine_share"`
 	PerReplica    []float64      `json:"server_cpu_per_replica_ms"`
@@ -250,7 +254,7 @@ func scaleWindow(ctx context.Context, b *bench, in *instance, rs *replicaSet, fl
 	if err != nil {
 		return err
 	}
-	pg0 := b.pg.cpu()
+	pg0, machine0 := b.pg.cpu(), machineCPU()
 	agents0, err := fl.cpu()
 	if err != nil {
 		return err
@@ -275,7 +279,7 @@ func scaleWindow(ctx context.Context, b *bench, in *instance, rs *replicaSet, fl
 	if err != nil {
 		return err
 	}
-	wall := time.Since(t0)
+	wall, machine1 := time.Since(t0), machineCPU()
 	srv1, err := rs.cpu()
 	if err != nil {
 		return err
@@ -305,10 +309,17 @@ func scaleWindow(ctx context.Context, b *bench, in *instance, rs *replicaSet, fl
 	}
 	agents := agents1.sub(agents0)
 	r.ServerMS, r.PostgresMS, r.AgentsMS, r.StepsMS = per(srv), per(pg1-pg0), per(agents.self), per(agents.children)
-	if total := r.totalMS(); total > 0 {
+	total := r.totalMS()
+	if machine0 > 0 && machine1 > 0 {
+		// The whole machine sees what the processes above miss: the
+		// sandbox's processes, which no agent waits for.
+		r.MachineMS = per(machine1 - machine0)
+		total = r.MachineMS
+	}
+	if total > 0 {
 		r.PostgresShare = r.PostgresMS / total
 	}
-	r.MachineShare = r.totalMS() * float64(cfg.scaleJobs) / ms(wall) / float64(runtime.NumCPU())
+	r.MachineShare = total * float64(cfg.scaleJobs) / ms(wall) / float64(runtime.NumCPU())
 	return nil
 }
 
@@ -416,11 +427,12 @@ func printScale(w io.Writer, s *scaleResult) {
 	}
 	fmt.Fprintf(w, "  floor: %d plain Go workers doing each job's own work without Lathe (as in (throughput)): %.1f jobs/s, workers' CPU %s/job, git and sh %s/job;\n",
 		s.Floor.Workers, s.Floor.JobsPerSec, fmtMS(s.Floor.SelfMS), fmtMS(s.Floor.ChildrenMS))
-	fmt.Fprintf(w, "  the ×s beside CPU per job are against the workers' CPU per job. PG share = PostgreSQL's CPU / (replicas + PostgreSQL + agents + their children);\n")
-	fmt.Fprintf(w, "  machine busy = all that CPU / (window × CPUs). Targets: 3 replicas ≥ 2× one until PostgreSQL saturates; server CPU ≤ 1 ms per job.\n")
+	fmt.Fprintf(w, "  the ×s beside CPU per job are against the workers' CPU per job. PG share = PostgreSQL's CPU / the whole machine's (/proc/stat: every\n")
+	fmt.Fprintf(w, "  process, the sandbox's too); machine busy = the whole machine's CPU / (window × CPUs). Targets: 3 replicas ≥ 2× one until PostgreSQL\n")
+	fmt.Fprintf(w, "  saturates; server CPU ≤ 1 ms per job.\n")
 	for _, r := range s.Runs {
-		fmt.Fprintf(w, "  %d replicas: %.1f s; CPU per job: replicas %s (each: %s) + PostgreSQL %s + agents %s + their children %s; %s\n",
-			r.Replicas, r.Seconds, fmtMS(r.ServerMS), msList(r.PerReplica), fmtMS(r.PostgresMS), fmtMS(r.AgentsMS), fmtMS(r.StepsMS), spread(r.PerAgent))
+		fmt.Fprintf(w, "  %d replicas: %.1f s; CPU per job: replicas %s (each: %s) + PostgreSQL %s + agents %s + their waited-for children %s; the whole machine %s; %s\n",
+			r.Replicas, r.Seconds, fmtMS(r.ServerMS), msList(r.PerReplica), fmtMS(r.PostgresMS), fmtMS(r.AgentsMS), fmtMS(r.StepsMS), fmtMS(r.MachineMS), spread(r.PerAgent))
 	}
 	if s.Note != "" {
 		fmt.Fprintf(w, "  %s\n", s.Note)
