@@ -66,11 +66,15 @@ func (d floorDialect) schema() []string {
 	}
 }
 
-// claim takes the oldest queued job for an agent at a time; on PostgreSQL
-// concurrent claimers skip each other's row, as Lathe's do.
+// claim takes the oldest queued job of runs lo…hi for an agent at a time;
+// on PostgreSQL concurrent claimers skip each other's row, as Lathe's do.
+// The runs are the drain's: a claim of an earlier drain that the server
+// still serves after its worker gave up on it (the drain ended) must not
+// take, and lose, a job of the next.
 func (d floorDialect) claim() string {
 	return d.rebind(`UPDATE floor_jobs SET status = 1, agent = ?, started_at = ?
-		WHERE id = (SELECT id FROM floor_jobs WHERE status = 0 ORDER BY id LIMIT 1` + d.skipLocked + `) RETURNING id, name, script`)
+		WHERE id = (SELECT id FROM floor_jobs WHERE status = 0 AND run BETWEEN ? AND ? ORDER BY id LIMIT 1` + d.skipLocked + `)
+		RETURNING id, name, script`)
 }
 
 // queueFloorJob is what a claim answers.
@@ -225,10 +229,17 @@ func (s *queueFloorServer) enqueue(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusCreated)
 }
 
-// claim answers the oldest queued job, or waits up to ?wait= seconds for one
-// to be queued (204 if none was).
+// claim answers the oldest queued job of runs ?lo= to ?hi=, or waits up to
+// ?wait= seconds for one to be queued (204 if none was).
 func (s *queueFloorServer) claim(w http.ResponseWriter, r *http.Request, agent string) {
-	wait, _ := strconv.Atoi(r.URL.Query().Get("wait"))
+	q := r.URL.Query()
+	wait, _ := strconv.Atoi(q.Get("wait"))
+	lo, err1 := strconv.ParseInt(q.Get("lo"), 10, 64)
+	hi, err2 := strconv.ParseInt(q.Get("hi"), 10, 64)
+	if err1 != nil || err2 != nil {
+		http.Error(w, "claim: lo and hi (the runs to claim from) are required", http.StatusBadRequest)
+		return
+	}
 	deadline := time.NewTimer(time.Duration(wait) * time.Second)
 	defer deadline.Stop()
 	for {
@@ -236,7 +247,7 @@ func (s *queueFloorServer) claim(w http.ResponseWriter, r *http.Request, agent s
 		woken := s.wake
 		s.mu.Unlock()
 		var j queueFloorJob
-		err := s.db.QueryRowContext(r.Context(), s.claimQ, agent, time.Now().UnixMicro()).Scan(&j.ID, &j.Name, &j.Script)
+		err := s.db.QueryRowContext(r.Context(), s.claimQ, agent, time.Now().UnixMicro(), lo, hi).Scan(&j.ID, &j.Name, &j.Script)
 		switch {
 		case err == nil:
 			w.Header().Set("Content-Type", "application/json")

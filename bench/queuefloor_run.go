@@ -81,14 +81,15 @@ func (f *floorWorkers) drain(ctx context.Context, runs, runJobs, workers int) (t
 	defer cancel()
 	errs := make([]error, workers)
 	f.doing = make([]atomic.Value, workers)
+	// The workers claim from this drain's runs only (see floorDialect.claim).
+	claimPath := fmt.Sprintf("/claim?wait=5&lo=%d&hi=%d", f.run+1, f.run+int64(runs))
 	var wg sync.WaitGroup
 	t0 := time.Now()
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = f.work(ctx, w, &done, total)
-			f.note(w, "stopped")
+			errs[w] = f.work(ctx, w, claimPath, &done, total)
 			if errs[w] != nil || done.Load() >= total {
 				cancel() // the others stop waiting in their polls
 			}
@@ -120,12 +121,12 @@ func (f *floorWorkers) drain(ctx context.Context, runs, runJobs, workers int) (t
 }
 
 // work claims, runs and finishes jobs as worker w until done counts total.
-func (f *floorWorkers) work(ctx context.Context, w int, done *atomic.Int64, total int64) error {
+func (f *floorWorkers) work(ctx context.Context, w int, claimPath string, done *atomic.Int64, total int64) error {
 	token := queueFloorToken(w)
 	for done.Load() < total {
 		var j queueFloorJob
 		f.note(w, "claiming")
-		code, err := f.post(ctx, "/claim?wait=5", token, nil, &j)
+		code, err := f.post(ctx, claimPath, token, nil, &j)
 		if ctx.Err() != nil {
 			return nil
 		}
