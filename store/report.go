@@ -94,58 +94,7 @@ func (t *txn) report(ctx context.Context, agentID, attemptID int64, rep *lathe.R
 		return fmt.Errorf("attempt %d is %s: %w", attemptID, status, lathe.ErrFenced)
 	}
 	r.reply.Cancel = facts.cancel != 0
-	// Renew the lease first, and only while the attempt runs: the
-	// conditional update takes the attempt's row lock, so a sweeper that
-	// marks it lost meanwhile either commits first (and this report is
-	// fenced) or waits for this one, and sees the renewed lease.
-	// The same statement records the log's new size (the chunk follows
-	// in this transaction) when the size is still the one read above, so
-	// a report usually costs one write of the attempt. When it is not —
-	// on PostgreSQL another replica may have stored this very report
-	// since (the agent resent it when that replica stopped answering) —
-	// or the attempt no longer runs, the size is read again under the
-	// row lock and the bytes go after what is stored.
-	// whole says this report carries the attempt's whole log so far.
-	whole := r.reply.LogSize == 0 && rep.LogOffset == 0
-	chunk, size := newLogBytes(r.reply.LogSize, rep.LogOffset, rep.Log)
-	const grow = `UPDATE attempts SET lease_expires_at = ?, log_size = ? WHERE id = ? AND status = ? AND log_size = ?`
-	growArgs := []any{micros(t.now.Add(t.leaseTTL)), size, attemptID, lathe.StatusRunning, r.reply.LogSize}
-	n := int64(1)
-	if presume {
-		// The usual case is presumed, and the update goes with what
-		// follows, sharing its round trip; the database checks it
-		// changed the row, and when it did not, the transaction fails
-		// with errStale and Report tries again without presuming.
-		err := t.writeAffecting(ctx, 1, fmt.Sprintf("report on attempt %d", attemptID), grow, growArgs...)
-		if err != nil {
-			return err
-		}
-	} else {
-		res, err := t.exec(ctx, grow, growArgs...)
-		if err != nil {
-			return err
-		}
-		if n, err = res.RowsAffected(); err != nil {
-			return err
-		}
-	}
-	var err error
-	if n == 1 {
-		r.grew, err = t.insertChunk(ctx, attemptID, r.reply.LogSize, chunk)
-		r.reply.LogSize = size
-	} else {
-		whole = false
-		err = t.queryRow(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ? RETURNING log_size`,
-			micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning).Scan(&r.reply.LogSize)
-		if errors.Is(err, sql.ErrNoRows) {
-			r.reply.Cancel, r.reply.Finished = true, true
-			return fmt.Errorf("attempt %d is no longer running: %w", attemptID, lathe.ErrFenced)
-		}
-		if err != nil {
-			return err
-		}
-		r.grew, err = t.appendLog(ctx, attemptID, &r.reply.LogSize, rep.LogOffset, rep.Log)
-	}
+	whole, err := t.renewAndStoreLog(ctx, attemptID, rep, presume, r)
 	if err != nil {
 		return err
 	}
@@ -196,6 +145,63 @@ func (t *txn) report(ctx context.Context, agentID, attemptID int64, rep *lathe.R
 	}
 	r.reply.Finished, r.finished = true, true
 	return nil
+}
+
+// renewAndStoreLog renews the attempt's lease and stores the report's new
+// log bytes, setting r's reply log size and whether the log grew; whole
+// says the report carried the attempt's whole log so far. presume is
+// report's.
+func (t *txn) renewAndStoreLog(ctx context.Context, attemptID int64, rep *lathe.Report, presume bool, r *reported) (whole bool, err error) {
+	// Renew the lease first, and only while the attempt runs: the
+	// conditional update takes the attempt's row lock, so a sweeper that
+	// marks it lost meanwhile either commits first (and this report is
+	// fenced) or waits for this one, and sees the renewed lease.
+	// The same statement records the log's new size (the chunk follows
+	// in this transaction) when the size is still the one read above, so
+	// a report usually costs one write of the attempt. When it is not —
+	// on PostgreSQL another replica may have stored this very report
+	// since (the agent resent it when that replica stopped answering) —
+	// or the attempt no longer runs, the size is read again under the
+	// row lock and the bytes go after what is stored.
+	whole = r.reply.LogSize == 0 && rep.LogOffset == 0
+	chunk, size := newLogBytes(r.reply.LogSize, rep.LogOffset, rep.Log)
+	const grow = `UPDATE attempts SET lease_expires_at = ?, log_size = ? WHERE id = ? AND status = ? AND log_size = ?`
+	growArgs := []any{micros(t.now.Add(t.leaseTTL)), size, attemptID, lathe.StatusRunning, r.reply.LogSize}
+	n := int64(1)
+	if presume {
+		// The usual case is presumed, and the update goes with what
+		// follows, sharing its round trip; the database checks it
+		// changed the row, and when it did not, the transaction fails
+		// with errStale and Report tries again without presuming.
+		if err := t.writeAffecting(ctx, 1, fmt.Sprintf("report on attempt %d", attemptID), grow, growArgs...); err != nil {
+			return false, err
+		}
+	} else {
+		res, err := t.exec(ctx, grow, growArgs...)
+		if err != nil {
+			return false, err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return false, err
+		}
+	}
+	if n == 1 {
+		r.grew, err = t.insertChunk(ctx, attemptID, r.reply.LogSize, chunk)
+		r.reply.LogSize = size
+	} else {
+		whole = false
+		err = t.queryRow(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ? RETURNING log_size`,
+			micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning).Scan(&r.reply.LogSize)
+		if errors.Is(err, sql.ErrNoRows) {
+			r.reply.Cancel, r.reply.Finished = true, true
+			return false, fmt.Errorf("attempt %d is no longer running: %w", attemptID, lathe.ErrFenced)
+		}
+		if err != nil {
+			return false, err
+		}
+		r.grew, err = t.appendLog(ctx, attemptID, &r.reply.LogSize, rep.LogOffset, rep.Log)
+	}
+	return whole, err
 }
 
 // stepsPerUpsert bounds the steps one statement writes; a report's steps
