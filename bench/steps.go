@@ -200,13 +200,7 @@ func jobEnv(workspace, commit string) []string {
 // start, and that start alone (bwrap running `true`).
 func bwrapSteps(ctx context.Context, dir string, env []string) (steps, start time.Duration, err error) {
 	byHand := func(script string) (time.Duration, error) {
-		args := []string{"--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc",
-			"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-			"--bind", dir, dir, "--chdir", dir, "/bin/sh", "-c", script}
-		if os.Geteuid() != 0 {
-			args = append([]string{"--unshare-user"}, args...)
-		}
-		cmd := exec.CommandContext(ctx, "bwrap", args...)
+		cmd := exec.CommandContext(ctx, "bwrap", append(bwrapByHand(dir, "/tmp"), "/bin/sh", "-c", script)...)
 		cmd.Env = env
 		t0 := time.Now()
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -223,4 +217,22 @@ func bwrapSteps(ctx context.Context, dir string, env []string) (steps, start tim
 		return err
 	})
 	return steps, start, err
+}
+
+// bwrapByHand is bwrap's arguments, up to the command, for a sandbox of
+// the agents' shape built by hand: its own PID and IPC namespaces and
+// session, a read-only root, private /dev and /proc, an empty file system
+// on each of private, dir writable and the working directory, and a user
+// namespace where the benchmark is not root.
+func bwrapByHand(dir string, private ...string) []string {
+	var args []string
+	if os.Geteuid() != 0 {
+		args = append(args, "--unshare-user")
+	}
+	args = append(args, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc",
+		"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc")
+	for _, d := range private {
+		args = append(args, "--perms", "1777", "--tmpfs", d)
+	}
+	return append(args, "--bind", dir, dir, "--chdir", dir, "--")
 }

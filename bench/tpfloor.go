@@ -172,10 +172,7 @@ const floorJobUser = 65534
 // given to it first), the step's shell started by a shell as the sandbox's
 // step runner starts it. No step runner protocol, no log spool, no agent.
 func isolatedStep(ctx context.Context, ws string) (*exec.Cmd, error) {
-	args := []string{"--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc",
-		"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-		"--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/var/tmp", "--perms", "1777", "--tmpfs", "/dev/shm",
-		"--bind", ws, ws, "--chdir", ws, "--"}
+	args := bwrapByHand(ws, "/tmp", "/var/tmp", "/dev/shm")
 	if os.Geteuid() == 0 {
 		if err := chownAll(ws, floorJobUser); err != nil {
 			return nil, err
@@ -183,8 +180,6 @@ func isolatedStep(ctx context.Context, ws string) (*exec.Cmd, error) {
 		uid := strconv.Itoa(floorJobUser)
 		args = append(args, "setpriv", "--reuid", uid, "--regid", uid, "--clear-groups",
 			"--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--")
-	} else {
-		args = append([]string{"--unshare-user"}, args...)
 	}
 	args = append(args, "/bin/sh", "-c", `/bin/sh -e -c "$1"`, "sh", tpStep)
 	return exec.CommandContext(ctx, "bwrap", args...), nil
