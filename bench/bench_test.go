@@ -79,6 +79,15 @@ func TestBenchmarkAgentsQuick(t *testing.T) {
 			r.CPU.Steps <= 0 || r.Profile == nil || r.ServerFloor == nil || r.ServerFloor.Jobs != r.Jobs || r.ServerFloor.ServerMS <= 0 {
 			t.Errorf("%s throughput: %+v", r.Engine, r)
 		}
+		// The whole machine counts the sandbox's processes, which no
+		// agent waits for; the agents need bwrap, so the isolated floor ran.
+		if r.CPU.Machine < r.CPU.total() || r.Floor.MachineMS <= 0 {
+			t.Errorf("%s throughput: the whole machine's CPU per job %.2f ms (floor %.2f ms), the processes' %.2f ms",
+				r.Engine, r.CPU.Machine, r.Floor.MachineMS, r.CPU.total())
+		}
+		if f := r.Isolated; f == nil || f.Jobs != r.Jobs || f.JobsPerSec <= 0 || f.MachineMS <= 0 {
+			t.Errorf("%s throughput: isolated floor %+v", r.Engine, f)
+		}
 	}
 	if f := res.Fleet; f == nil || f.Agents != 50 || f.RSSMB <= 0 || f.Polls < 50 || f.Errors != 0 || f.FDs < 50 || f.Floor == nil || f.Floor.Polls < 50 || f.Go == nil || f.Go.Goroutines < 50 {
 		t.Errorf("fleet result: %+v", f)
@@ -108,7 +117,8 @@ func TestBenchmarkScaleQuick(t *testing.T) {
 		for _, n := range r.PerAgent {
 			ran += n
 		}
-		if r.Replicas != i+1 || ran != s.Jobs || len(r.PerReplica) != r.Replicas || r.JobsPerSec <= 0 || r.ServerMS <= 0 || r.PostgresMS <= 0 {
+		if r.Replicas != i+1 || ran != s.Jobs || len(r.PerReplica) != r.Replicas || r.JobsPerSec <= 0 || r.ServerMS <= 0 || r.PostgresMS <= 0 ||
+			r.MachineMS <= 0 {
 			t.Errorf("%d replicas: %+v", i+1, r)
 		}
 	}
