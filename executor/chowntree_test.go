@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // chownTree gives everything under a directory, nested directories,
@@ -73,4 +74,65 @@ func TestChownTreeOwnsAllAndFollowsNoLink(t *testing.T) {
 	if err := chownTree(filepath.Join(dir, "top"), 0, 0); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// What the user owns already is not changed again, so its ctime stays
+// (git compares ctimes with its index: a kept workspace chowned whole
+// before each job had git hash every file again); what another user owns
+// in it is given away.
+func TestChownTreeLeavesWhatTheUserOwnsAsItIs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown to another user needs root")
+	}
+	const uid, gid = 65534, 65534
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"kept", "sub/kept", "sub/rewritten"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chownTree(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	ctimes := map[string]syscall.Timespec{}
+	for _, p := range []string{"", "sub", "kept", "sub/kept"} {
+		ctimes[p] = stat(t, filepath.Join(dir, p)).Ctim
+	}
+	// As git checking out as root does: one file written anew.
+	rewritten := filepath.Join(dir, "sub/rewritten")
+	if err := os.Remove(rewritten); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rewritten, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if st := stat(t, rewritten); st.Uid != 0 {
+		t.Fatalf("the rewritten file is owned by %d; want root", st.Uid)
+	}
+	// The directory's ctime changed with the file made in it; take it again.
+	ctimes["sub"] = stat(t, filepath.Join(dir, "sub")).Ctim
+	time.Sleep(20 * time.Millisecond) // past the file system's timestamp granularity
+	if err := chownTree(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if st := stat(t, rewritten); st.Uid != uid || st.Gid != gid {
+		t.Errorf("the rewritten file is owned by %d:%d; want %d:%d", st.Uid, st.Gid, uid, gid)
+	}
+	for p, before := range ctimes {
+		if after := stat(t, filepath.Join(dir, p)).Ctim; after != before {
+			t.Errorf("%q, owned by the user already, was changed again: ctime %v → %v", p, before, after)
+		}
+	}
+}
+
+func stat(t *testing.T, path string) *syscall.Stat_t {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t)
 }
