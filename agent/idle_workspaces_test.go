@@ -34,7 +34,7 @@ func TestIdleWorkspacesKeepOnePerKeyAndTheNewest(t *testing.T) {
 
 // workspaceAgent is an agent with the directories its workspaces and
 // mirrors live in, for the tests of checkoutWorkspace and keepIdle.
-func workspaceAgent(t *testing.T) *Agent {
+func workspaceAgent(t testing.TB) *Agent {
 	t.Helper()
 	a := quietAgent(t)
 	a.mirrors.Dir = filepath.Join(a.WorkDir, "git")

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-func quietAgent(t *testing.T) *Agent {
+func quietAgent(t testing.TB) *Agent {
 	return &Agent{WorkDir: t.TempDir(), Name: "t", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -109,6 +110,7 @@ func TestAKeptWorkspaceHoldsOnlyTheCommitsFiles(t *testing.T) {
 			names = append(names, e.Name()+"="+strings.TrimSpace(string(b)))
 		}
 		shape := readShape(ws)
+		giveToJobUser(t, ws)
 		work(ws)
 		if !a.keepIdle(ctx, mirror, as, ws, shape, a.Log) {
 			t.Fatal("the workspace was not kept")
@@ -130,6 +132,14 @@ func TestAKeptWorkspaceHoldsOnlyTheCommitsFiles(t *testing.T) {
 		}
 	}
 	check(run(write("code.txt", "rewritten\n"))) // nothing made: no clean
+	check(run(write("code.txt", "CODE\n")))      // the same size, within the index's second
+	check(run(func(ws string) {                  // the same size, a later second
+		write("code.txt", "C0DE\n")(ws)
+		later := time.Now().Add(2 * time.Second)
+		if err := os.Chtimes(filepath.Join(ws, "code.txt"), later, later); err != nil {
+			t.Fatal(err)
+		}
+	}))
 	check(run(write(".gitignore-less.o", "built\n")))
 	check(run(func(string) {}))
 	if err := os.WriteFile(filepath.Join(repo, ".git", "info", "exclude"), []byte("*.o\n"), 0o644); err != nil {
@@ -137,4 +147,23 @@ func TestAKeptWorkspaceHoldsOnlyTheCommitsFiles(t *testing.T) {
 	}
 	check(run(write("ignored.o", "built\n")))
 	check(run(func(string) {}))
+}
+
+// giveToJobUser does to the workspace what the sandbox does when the agent
+// is root: everything in it goes to the job user (nobody), after git wrote
+// its index as root.
+func giveToJobUser(t *testing.T, ws string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return
+	}
+	err := filepath.WalkDir(ws, func(p string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, 65534, 65534)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
