@@ -249,6 +249,42 @@ func TestFinishChecksumMarksTheLogIncompleteWhenItDisagrees(t *testing.T) {
 	})
 }
 
+// A long log's earlier part is hashed before the finishing report's
+// transaction; the checksum is compared all the same, whether the finish
+// carries the last bytes or none.
+func TestFinishChecksumOfALongLogMarksItIncompleteWhenItDisagrees(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		p := mustProject(t, s, "web")
+		a := mustAgent(t, s, "a1")
+		mustRun(t, s, p.ID, "ci", []string{"build"}, job("last-bytes", "build"), job("no-bytes", "build"), job("bad", "build"))
+		log := make([]byte, 600<<10)
+		for i := range log {
+			log[i] = byte('a' + i%26)
+		}
+		sum := sha256.Sum256(log)
+		other := sha256.Sum256(log[1:])
+		for _, c := range []struct {
+			name     string
+			sum      [32]byte
+			last     int // the bytes the finishing report carries
+			complete bool
+		}{{"last-bytes", sum, 1000, true}, {"no-bytes", sum, 0, true}, {"bad", other, 1000, false}} {
+			as := mustClaim(t, s, a)
+			var off int
+			for off < len(log)-c.last {
+				n := min(100<<10, len(log)-c.last-off)
+				mustReport(t, s, a, as.AttemptID, &lathe.Report{LogOffset: int64(off), Log: log[off : off+n]})
+				off += n
+			}
+			mustReport(t, s, a, as.AttemptID, &lathe.Report{LogOffset: int64(off), Log: log[off:],
+				Finish: &lathe.FinishReport{Status: lathe.StatusSuccess, LogSize: int64(len(log)), SHA256: hex.EncodeToString(c.sum[:])}})
+			if at := mustJob(t, s, as.JobID).Attempts[0]; at.LogComplete != c.complete || at.Status != lathe.StatusSuccess || at.LogSize != int64(len(log)) {
+				t.Errorf("%s: %+v; want success with %d bytes and log_complete %v", c.name, at, len(log), c.complete)
+			}
+		}
+	})
+}
+
 // A queued job no online agent can take says why, and fails after the queue
 // timeout; one that an online agent can take carries no reason.
 func TestQueuedJobNoAgentCanTakeSaysWhyAndFailsInTime(t *testing.T) {

@@ -25,10 +25,14 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 	// as read (see report), which saves a round trip; on SQLite there is
 	// none to save.
 	presume := s.d.name == "postgres"
+	var prefix *logPrefix
+	if rep.Finish != nil && rep.Finish.SHA256 != "" && rep.LogOffset >= prefixReadFrom {
+		prefix = s.readLogPrefix(ctx, attemptID, rep.LogOffset)
+	}
 	var r reported
-	err := s.tx(ctx, func(t *txn) error { return t.report(ctx, agentID, attemptID, rep, presume, &r) })
+	err := s.tx(ctx, func(t *txn) error { return t.report(ctx, agentID, attemptID, rep, presume, prefix, &r) })
 	if presume && stale(err) {
-		err = s.tx(ctx, func(t *txn) error { return t.report(ctx, agentID, attemptID, rep, false, &r) })
+		err = s.tx(ctx, func(t *txn) error { return t.report(ctx, agentID, attemptID, rep, false, prefix, &r) })
 	}
 	// A step's state changes the window of a log followed by step.
 	if r.grew || r.finished || err == nil && len(rep.Steps) > 0 {
@@ -36,6 +40,11 @@ func (s *Store) Report(ctx context.Context, agentID, attemptID int64, rep *lathe
 	}
 	return r.reply, err
 }
+
+// prefixReadFrom is the log size from which a finishing report's earlier
+// log is hashed before its transaction (readLogPrefix) rather than in it:
+// below it the one more query costs more than reading the chunks again.
+const prefixReadFrom = 256 << 10
 
 // reported is what one try of a report found and did: the reply, the
 // attempt's run, whether the log grew and whether the attempt finished.
@@ -48,8 +57,9 @@ type reported struct {
 // report is Report's transaction. presume says the attempt's lease and log
 // size are updated presuming it still runs with the log size just read
 // (see writeAffecting): when it does not, the transaction fails with
-// errStale.
-func (t *txn) report(ctx context.Context, agentID, attemptID int64, rep *lathe.Report, presume bool, r *reported) error {
+// errStale. prefix, when not nil, is the hash of the log stored before
+// the report, read before the transaction.
+func (t *txn) report(ctx context.Context, agentID, attemptID int64, rep *lathe.Report, presume bool, prefix *logPrefix, r *reported) error {
 	*r = reported{}
 	var jobID, owner int64
 	var status lathe.Status
@@ -94,7 +104,7 @@ func (t *txn) report(ctx context.Context, agentID, attemptID int64, rep *lathe.R
 		return fmt.Errorf("attempt %d is %s: %w", attemptID, status, lathe.ErrFenced)
 	}
 	r.reply.Cancel = facts.cancel != 0
-	whole, err := t.renewAndStoreLog(ctx, attemptID, rep, presume, r)
+	tail, err := t.renewAndStoreLog(ctx, attemptID, rep, presume, r)
 	if err != nil {
 		return err
 	}
@@ -110,11 +120,8 @@ func (t *txn) report(ctx context.Context, agentID, attemptID int64, rep *lathe.R
 			attemptID, final, lathe.ErrInvalid)
 	}
 	if rep.Finish.SHA256 != "" {
-		var sum []byte
-		if whole {
-			s := sha256.Sum256(rep.Log) // the log as stored: nothing was before it
-			sum = s[:]
-		} else if sum, err = t.storedLogSum(ctx, attemptID); err != nil {
+		sum, err := t.storedLogSumAfter(ctx, attemptID, tail, prefix)
+		if err != nil {
 			return err
 		}
 		if err := t.checkLog(ctx, attemptID, sum, rep.Finish.SHA256); err != nil {
@@ -147,11 +154,33 @@ func (t *txn) report(ctx context.Context, agentID, attemptID int64, rep *lathe.R
 	return nil
 }
 
+// storedTail is what renewAndStoreLog stored of a report's log: the bytes
+// it appended after the size the report's load read, at offset from (ok);
+// not ok when it read the size again under the row lock.
+type storedTail struct {
+	ok    bool
+	from  int64
+	bytes []byte
+}
+
+// storedLogSumAfter is the SHA-256 of the attempt's stored log, tail the
+// last bytes stored and prefix, when not nil, the hash of what was stored
+// before the report: the log is read again only when neither tells it.
+func (t *txn) storedLogSumAfter(ctx context.Context, attemptID int64, tail storedTail, prefix *logPrefix) ([]byte, error) {
+	switch {
+	case tail.ok && tail.from == 0:
+		s := sha256.Sum256(tail.bytes) // the log as stored: nothing was before it
+		return s[:], nil
+	case tail.ok && prefix != nil && prefix.size == tail.from:
+		return prefix.sumWith(tail.bytes)
+	}
+	return t.storedLogSum(ctx, attemptID)
+}
+
 // renewAndStoreLog renews the attempt's lease and stores the report's new
-// log bytes, setting r's reply log size and whether the log grew; whole
-// says the report carried the attempt's whole log so far. presume is
-// report's.
-func (t *txn) renewAndStoreLog(ctx context.Context, attemptID int64, rep *lathe.Report, presume bool, r *reported) (whole bool, err error) {
+// log bytes, setting r's reply log size and whether the log grew, and
+// returns what it stored. presume is report's.
+func (t *txn) renewAndStoreLog(ctx context.Context, attemptID int64, rep *lathe.Report, presume bool, r *reported) (tail storedTail, err error) {
 	// Renew the lease first, and only while the attempt runs: the
 	// conditional update takes the attempt's row lock, so a sweeper that
 	// marks it lost meanwhile either commits first (and this report is
@@ -163,7 +192,6 @@ func (t *txn) renewAndStoreLog(ctx context.Context, attemptID int64, rep *lathe.
 	// since (the agent resent it when that replica stopped answering) —
 	// or the attempt no longer runs, the size is read again under the
 	// row lock and the bytes go after what is stored.
-	whole = r.reply.LogSize == 0 && rep.LogOffset == 0
 	chunk, size := newLogBytes(r.reply.LogSize, rep.LogOffset, rep.Log)
 	const grow = `UPDATE attempts SET lease_expires_at = ?, log_size = ? WHERE id = ? AND status = ? AND log_size = ?`
 	growArgs := []any{micros(t.now.Add(t.leaseTTL)), size, attemptID, lathe.StatusRunning, r.reply.LogSize}
@@ -174,34 +202,34 @@ func (t *txn) renewAndStoreLog(ctx context.Context, attemptID int64, rep *lathe.
 		// changed the row, and when it did not, the transaction fails
 		// with errStale and Report tries again without presuming.
 		if err := t.writeAffecting(ctx, 1, fmt.Sprintf("report on attempt %d", attemptID), grow, growArgs...); err != nil {
-			return false, err
+			return storedTail{}, err
 		}
 	} else {
 		res, err := t.exec(ctx, grow, growArgs...)
 		if err != nil {
-			return false, err
+			return storedTail{}, err
 		}
 		if n, err = res.RowsAffected(); err != nil {
-			return false, err
+			return storedTail{}, err
 		}
 	}
 	if n == 1 {
+		tail = storedTail{ok: true, from: r.reply.LogSize, bytes: chunk}
 		r.grew, err = t.insertChunk(ctx, attemptID, r.reply.LogSize, chunk)
 		r.reply.LogSize = size
 	} else {
-		whole = false
 		err = t.queryRow(ctx, `UPDATE attempts SET lease_expires_at = ? WHERE id = ? AND status = ? RETURNING log_size`,
 			micros(t.now.Add(t.leaseTTL)), attemptID, lathe.StatusRunning).Scan(&r.reply.LogSize)
 		if errors.Is(err, sql.ErrNoRows) {
 			r.reply.Cancel, r.reply.Finished = true, true
-			return false, fmt.Errorf("attempt %d is no longer running: %w", attemptID, lathe.ErrFenced)
+			return storedTail{}, fmt.Errorf("attempt %d is no longer running: %w", attemptID, lathe.ErrFenced)
 		}
 		if err != nil {
-			return false, err
+			return storedTail{}, err
 		}
 		r.grew, err = t.appendLog(ctx, attemptID, &r.reply.LogSize, rep.LogOffset, rep.Log)
 	}
-	return whole, err
+	return tail, err
 }
 
 // stepsPerUpsert bounds the steps one statement writes; a report's steps
