@@ -112,14 +112,24 @@ func TestChownTreeLeavesWhatTheUserOwnsAsItIs(t *testing.T) {
 	if st := stat(t, rewritten); st.Uid != 0 {
 		t.Fatalf("the rewritten file is owned by %d; want root", st.Uid)
 	}
+	// And a directory made anew, with a file in it.
+	made := filepath.Join(dir, "sub/new/file")
+	if err := os.MkdirAll(filepath.Dir(made), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(made, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// The directory's ctime changed with the file made in it; take it again.
 	ctimes["sub"] = stat(t, filepath.Join(dir, "sub")).Ctim
 	time.Sleep(20 * time.Millisecond) // past the file system's timestamp granularity
 	if err := chownTree(dir, uid, gid); err != nil {
 		t.Fatal(err)
 	}
-	if st := stat(t, rewritten); st.Uid != uid || st.Gid != gid {
-		t.Errorf("the rewritten file is owned by %d:%d; want %d:%d", st.Uid, st.Gid, uid, gid)
+	for _, p := range []string{rewritten, filepath.Dir(made), made} {
+		if st := stat(t, p); st.Uid != uid || st.Gid != gid {
+			t.Errorf("%s, made by root, is owned by %d:%d; want %d:%d", p, st.Uid, st.Gid, uid, gid)
+		}
 	}
 	for p, before := range ctimes {
 		if after := stat(t, filepath.Join(dir, p)).Ctim; after != before {

@@ -208,7 +208,9 @@ func (s *Sandbox) own(path string) error {
 // its index, so a kept workspace chowned whole before every job had git
 // read and hash every tracked file again at the next checkout (243 ms
 // instead of 9 for a worktree of 4,000 files here). Only what git wrote
-// since, as the agent's user, is given away again.
+// since, as the agent's user, is given away again. What a directory that
+// was not the user's holds is given away without looking first: the
+// agent made that directory since, and all in it.
 func chownTree(dir string, uid, gid int) error {
 	if fi, err := os.Lstat(dir); err != nil {
 		return err
@@ -222,11 +224,12 @@ func chownTree(dir string, uid, gid int) error {
 	if err != nil {
 		return &os.PathError{Op: "open", Path: dir, Err: err}
 	}
-	if err := chownAt(fd, "", uid, gid); err != nil {
+	changed, err := chownAt(fd, "", uid, gid, false)
+	if err != nil {
 		unix.Close(fd)
 		return &os.PathError{Op: "chown", Path: dir, Err: err}
 	}
-	return chownEntries(fd, dir, uid, gid)
+	return chownEntries(fd, dir, uid, gid, changed)
 }
 
 // owned reports whether uid:gid own what fi describes.
@@ -236,33 +239,38 @@ func owned(fi os.FileInfo, uid, gid int) bool {
 }
 
 // chownAt makes uid:gid own the entry name of the directory open as fd
-// (the directory itself when name is ""), unless they do already. It
-// follows no link.
-func chownAt(fd int, name string, uid, gid int) error {
+// (the directory itself when name is ""), unless they do already, which
+// it looks at only when not told the entry is fresh. It follows no link,
+// and reports whether it changed the entry.
+func chownAt(fd int, name string, uid, gid int, fresh bool) (bool, error) {
 	flags := unix.AT_SYMLINK_NOFOLLOW
 	if name == "" {
 		flags |= unix.AT_EMPTY_PATH
 	}
-	var st unix.Stat_t
-	if err := unix.Fstatat(fd, name, &st, flags); err != nil {
-		return err
+	if !fresh {
+		var st unix.Stat_t
+		if err := unix.Fstatat(fd, name, &st, flags); err != nil {
+			return false, err
+		}
+		if int(st.Uid) == uid && int(st.Gid) == gid {
+			return false, nil
+		}
 	}
-	if int(st.Uid) == uid && int(st.Gid) == gid {
-		return nil
-	}
-	return unix.Fchownat(fd, name, uid, gid, flags)
+	return true, unix.Fchownat(fd, name, uid, gid, flags)
 }
 
 // chownEntries makes uid:gid own what the directory open as fd (at path,
-// for errors) holds, recursively; it closes fd.
-func chownEntries(fd int, path string, uid, gid int) error {
+// for errors) holds, recursively; it closes fd. fresh says the directory
+// was not theirs (see chownTree).
+func chownEntries(fd int, path string, uid, gid int, fresh bool) error {
 	d := os.NewFile(uintptr(fd), path)
 	defer d.Close()
 	for {
 		entries, err := d.ReadDir(256)
 		for _, e := range entries {
 			name := e.Name()
-			if err := chownAt(fd, name, uid, gid); err != nil {
+			changed, err := chownAt(fd, name, uid, gid, fresh)
+			if err != nil {
 				return &os.PathError{Op: "chown", Path: filepath.Join(path, name), Err: err}
 			}
 			if !e.IsDir() {
@@ -272,7 +280,7 @@ func chownEntries(fd int, path string, uid, gid int) error {
 			if err != nil {
 				return &os.PathError{Op: "open", Path: filepath.Join(path, name), Err: err}
 			}
-			if err := chownEntries(sub, filepath.Join(path, name), uid, gid); err != nil {
+			if err := chownEntries(sub, filepath.Join(path, name), uid, gid, changed); err != nil {
 				return err
 			}
 		}
