@@ -103,6 +103,11 @@ func TestAKeptWorkspaceHoldsOnlyTheCommitsFiles(t *testing.T) {
 		if err := a.checkoutWorkspace(ctx, mirror, as, commit, ws, a.Log); err != nil {
 			t.Fatal(err)
 		}
+		if fi, err := os.Stat(filepath.Join(ws, "code.txt")); err != nil {
+			t.Fatal(err)
+		} else if fi.Mode().Perm() != 0o644 {
+			t.Fatalf("job %d started with code.txt %v; want mode 0644 as committed", job, fi.Mode())
+		}
 		entries, _ := os.ReadDir(ws)
 		var names []string
 		for _, e := range entries {
@@ -133,7 +138,12 @@ func TestAKeptWorkspaceHoldsOnlyTheCommitsFiles(t *testing.T) {
 	}
 	check(run(write("code.txt", "rewritten\n"))) // nothing made: no clean
 	check(run(write("code.txt", "CODE\n")))      // the same size, within the index's second
-	check(run(func(ws string) {                  // the same size, a later second
+	check(run(func(ws string) {                  // made executable
+		if err := os.Chmod(filepath.Join(ws, "code.txt"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}))
+	check(run(func(ws string) { // the same size, a later second
 		write("code.txt", "C0DE\n")(ws)
 		later := time.Now().Add(2 * time.Second)
 		if err := os.Chtimes(filepath.Join(ws, "code.txt"), later, later); err != nil {
