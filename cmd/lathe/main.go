@@ -5,6 +5,14 @@ import (
 	"os"
 
 	"github.com/lathe-ci/lathe/cli"
+	"github.com/lathe-ci/lathe/internal/initproc"
 )
 
-func main() { os.Exit(cli.Main(os.Args, os.Stdin, os.Stdout, os.Stderr)) }
+func main() {
+	// As a container's first process, lathe runs as its own child and
+	// reaps what is orphaned (see initproc).
+	if code, ok := initproc.Supervise(os.Args); ok {
+		os.Exit(code)
+	}
+	os.Exit(cli.Main(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}
