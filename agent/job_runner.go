@@ -11,6 +11,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/executor"
+	"github.com/lathe-ci/lathe/git"
 )
 
 // runJob runs one attempt to the end and makes sure the server hears how it
@@ -67,7 +68,7 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment, c nextClaim) (
 			}
 			return err
 		}
-		status = a.runSteps(jobCtx, as, ws, jd, out, checkout)
+		status = a.runSteps(jobCtx, as, ws, mirror, jd, out, checkout)
 		if ctx.Err() == nil {
 			a.sendReports(ctx, as, ws, out)
 		}
@@ -128,8 +129,9 @@ type nextClaim struct {
 var errTimedOut = fmt.Errorf("job timed out")
 
 // runSteps checks out the commit and runs the steps in order, stopping at the
-// first failure. It returns the attempt's status.
-func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, jd jobDirs, out *shipper,
+// first failure. It returns the attempt's status. The workspace ws is a
+// worktree of mirror.
+func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, mirror *git.Mirror, jd jobDirs, out *shipper,
 	checkout func(context.Context, string, string) error) lathe.Status {
 	report := func(i int, name string, st lathe.Status, start int64, started, finished *time.Time, exit *int) {
 		r := lathe.StepReport{Index: i, Name: name, Status: st, LogStart: start, StartedAt: started, FinishedAt: finished, ExitCode: exit}
@@ -164,8 +166,16 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 		return lathe.StatusFailed
 	}
 	env := executor.JobEnv(base, envAs, ws)
-	job, err := ex.Start(ctx, executor.Spec{Workspace: ws, Home: jd.home, Control: jd.control, Env: env, Log: out.Spool(),
-		Container: as.Container, Attempt: as.AttemptID})
+	// The steps read the mirror, where the workspace's .git file leads,
+	// so git works in the workspace; git reads a worktree only when its
+	// user owns the worktree's record, as it owns the workspace.
+	gitDir, err := filepath.Abs(mirror.Dir)
+	if err != nil {
+		fmt.Fprintf(out, "cannot find the job's git repository: %v\n", err)
+		return lathe.StatusFailed
+	}
+	job, err := ex.Start(ctx, executor.Spec{Workspace: ws, Home: jd.home, Control: jd.control, ReadOnly: []string{gitDir},
+		Env: env, Log: out.Spool(), Container: as.Container, Attempt: as.AttemptID})
 	if err != nil {
 		fmt.Fprintf(out, "cannot start the job's %s executor: %v\n", ex.Isolation(), err)
 		return stopStatus(ctx, lathe.StatusFailed)
@@ -177,6 +187,10 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, j
 			out.spoolReturned()
 		}
 	}()
+	if err := job.Own(mirror.WorktreeGitDir(ws)); err != nil {
+		fmt.Fprintf(out, "cannot give the job its workspace's git record: %v\n", err)
+		return lathe.StatusFailed
+	}
 	if secretDir != "" {
 		// The files go as soon as the steps are over, before the finish is
 		// reported: the job's directories are removed only later, in the

@@ -98,9 +98,13 @@ func startContainerJob(ctx context.Context, c *Containers, spec Spec) (_ *contai
 func (j *containerJob) startJobContainer(ctx context.Context) (string, error) {
 	spec, jc := j.spec, j.spec.Container
 	labels := j.roleLabels("job")
+	binds := []string{spec.Workspace + ":" + spec.Workspace, spec.Home + ":" + spec.Home,
+		spec.Control + ":" + spec.Control + ":ro"}
+	for _, p := range spec.ReadOnly {
+		binds = append(binds, p+":"+p+":ro")
+	}
 	hc := &dockerapi.HostConfig{
-		Binds: []string{spec.Workspace + ":" + spec.Workspace, spec.Home + ":" + spec.Home,
-			spec.Control + ":" + spec.Control + ":ro"},
+		Binds:       binds,
 		NetworkMode: j.network,
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},

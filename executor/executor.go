@@ -50,6 +50,10 @@ type Spec struct {
 	Home string
 	// Control is a directory only the executor uses (not the steps).
 	Control string
+	// ReadOnly lists host paths the steps may read and not change, even
+	// inside a directory hidden from them: the git repository the
+	// workspace is a worktree of, so git works in the workspace.
+	ReadOnly []string
 	// Env is the steps' whole environment (see JobEnv).
 	Env []string
 	// Log, when set, is the job's log file (opened for appending): a step

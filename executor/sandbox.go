@@ -147,9 +147,13 @@ func (s *Sandbox) args(spec Spec) []string {
 	// file system, where the directories leading to them are made
 	// traversable for the job user (bwrap would make them 0700).
 	made := map[string]bool{}
-	for _, b := range []struct {
+	binds := []struct {
 		mode, path string
-	}{{"--bind", spec.Workspace}, {"--bind", spec.Home}, {"--ro-bind", spec.Control}} {
+	}{{"--bind", spec.Workspace}, {"--bind", spec.Home}, {"--ro-bind", spec.Control}}
+	for _, p := range spec.ReadOnly {
+		binds = append(binds, struct{ mode, path string }{"--ro-bind", p})
+	}
+	for _, b := range binds {
 		for _, dir := range dirsUnder(empty, b.path) {
 			if !made[dir] {
 				made[dir] = true

@@ -22,16 +22,17 @@ import (
 // explicitly: never on what the worktree's .git file, which the job could
 // change, says.
 
-// adminDir is git's record of the worktree at dir: git names it after the
-// worktree's directory (dir's base names are unique among the mirror's
-// worktrees, see Checkout).
-func (m *Mirror) adminDir(dir string) string {
+// WorktreeGitDir is git's record of the worktree at dir, in the mirror:
+// what git keeps of that worktree alone (its HEAD and index), which its
+// .git file names. git names it after the worktree's directory (dir's
+// base names are unique among the mirror's worktrees, see Checkout).
+func (m *Mirror) WorktreeGitDir(dir string) string {
 	return filepath.Join(m.Dir, "worktrees", filepath.Base(dir))
 }
 
 // inWorktree runs git on the worktree at dir.
 func (m *Mirror) inWorktree(ctx context.Context, dir string, args ...string) error {
-	_, err := runTo(ctx, dir, false, append([]string{"--git-dir=" + m.adminDir(dir), "--work-tree=" + dir}, args...)...)
+	_, err := runTo(ctx, dir, false, append([]string{"--git-dir=" + m.WorktreeGitDir(dir), "--work-tree=" + dir}, args...)...)
 	return err
 }
 
@@ -87,7 +88,7 @@ func (m *Mirror) CheckoutAgainHeld(ctx context.Context, ref, commit, dir string,
 func (m *Mirror) MoveWorktree(from, to string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	oldAdmin, newAdmin := m.adminDir(from), m.adminDir(to)
+	oldAdmin, newAdmin := m.WorktreeGitDir(from), m.WorktreeGitDir(to)
 	if _, err := os.Lstat(newAdmin); !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("move worktree: %s is taken (%v)", newAdmin, err)
 	}
