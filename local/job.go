@@ -130,6 +130,12 @@ func (r *run) attempt(ctx context.Context, j *pipeline.Job, i, attempt int, secr
 	var fillErr error // set before Start returns
 	if jd.fill != nil {
 		spec.Fill = func() error { fillErr = jd.fill(ctx); return fillErr }
+		if r.repo.gitDir != "" {
+			// As on an agent, the steps read the repository a worktree
+			// workspace belongs to (under /tmp, which the sandbox hides,
+			// too), so git works in the workspace.
+			spec.ReadOnly = []string{commonDir(r.repo.gitDir)}
+		}
 	}
 	job, err := r.start(ctx, spec)
 	if err != nil {
@@ -141,6 +147,14 @@ func (r *run) attempt(ctx context.Context, j *pipeline.Job, i, attempt int, secr
 		return stopStatus(ctx, lathe.StatusFailed), err.Error()
 	}
 	defer job.Close()
+	if record, ok := worktreeRecord(jd.ws); ok && jd.fill != nil {
+		// git reads a worktree only when its user owns the worktree's
+		// record, as the steps' user owns the workspace.
+		if err := job.Own(record); err != nil {
+			fmt.Fprintf(log.W, "cannot give the job its workspace's git record: %v\n", err)
+			return lathe.StatusFailed, err.Error()
+		}
+	}
 	if c := j.Container; c != nil {
 		// Containers need an agent's engine; here the steps run on this
 		// machine, which says so.

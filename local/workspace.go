@@ -219,13 +219,23 @@ func (s *source) release(ws string) bool {
 		os.RemoveAll(ws)
 		return true
 	}
-	b, err := os.ReadFile(filepath.Join(ws, ".git"))
+	record, ok := worktreeRecord(ws)
 	os.RemoveAll(ws)
-	record, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir: ")
-	if err != nil || !ok || !filepath.IsAbs(record) || filepath.Base(filepath.Dir(record)) != "worktrees" {
+	if !ok {
 		return false
 	}
 	return os.RemoveAll(record) == nil
+}
+
+// worktreeRecord is git's record of the worktree ws, as its .git file
+// names it, when that is a record of a repository's worktrees.
+func worktreeRecord(ws string) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(ws, ".git"))
+	record, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir: ")
+	if err != nil || !ok || !filepath.IsAbs(record) || filepath.Base(filepath.Dir(record)) != "worktrees" {
+		return "", false
+	}
+	return record, true
 }
 
 // prune drops git's records of worktrees that are gone, when release could

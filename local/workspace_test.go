@@ -93,6 +93,32 @@ jobs:
 	}
 }
 
+// Steps run git in their workspace, a worktree of the repository, in the
+// sandbox too (where /tmp, which holds this repository, is the job's own):
+// history, diff and status work, and git's files cannot be changed.
+func TestStepsUseGitInTheirWorkspace(t *testing.T) {
+	repo := lathetest.Repo(t, map[string]string{"code.txt": "code\n", ".lathe.yml": `
+jobs:
+  git:
+    steps:
+      - echo "head=$(git rev-parse HEAD)"
+      - git log --format=subject=%s -1
+      - git diff --exit-code
+      - echo changed >> code.txt; git status --short | sed 's/^/status=/'
+      - if touch "$(git rev-parse --git-dir)/x" || touch "$(git rev-parse --git-common-dir)/objects/x"; then echo "git's files are writable"; exit 1; fi
+`})
+	head := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+	res, out := runIn(t, repo, local.Options{})
+	if res.Status != lathe.StatusSuccess {
+		t.Fatalf("run = %s\n%s", res.Status, out)
+	}
+	for _, want := range []string{"head=" + head, "subject=test commit", "status= M code.txt"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 // With a clean working tree each job checks out HEAD itself.
 func TestJobsCheckOutHEADWhenNothingChanged(t *testing.T) {
 	repo := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps: [test -f .lathe.yml]\n"})
