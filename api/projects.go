@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/git"
@@ -83,9 +85,42 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.CreateProject(r.Context(), p); err != nil {
 		return err
 	}
+	if in.DefaultBranch == nil && !p.URLFromForge {
+		s.adoptDefaultBranch(r, p)
+	}
 	w.Header().Set("Location", "/api/v1/projects/"+p.Name)
 	writeJSON(w, http.StatusCreated, p)
 	return nil
+}
+
+// defaultBranchWait bounds asking a new project's repository for its
+// default branch.
+const defaultBranchWait = 10 * time.Second
+
+// adoptDefaultBranch makes the branch the new project's repository names
+// as its default (its HEAD: master, trunk, …) the project's, when the
+// request named none and the URL is not a forge's (whose repositories are
+// made with main by these forges' own default). A repository that cannot
+// be reached yet (its deploy key not added, say) leaves main, which an
+// update can change.
+func (s *Server) adoptDefaultBranch(r *http.Request, p *lathe.Project) {
+	ctx, cancel := context.WithTimeout(r.Context(), defaultBranchWait)
+	defer cancel()
+	branch, err := s.trigger.DefaultBranch(ctx, p)
+	if err != nil {
+		slogFrom(r).Info("a new project keeps the default branch main: its repository did not say its own",
+			"project", p.Name, "err", git.Redact(err.Error()))
+		return
+	}
+	if branch == p.DefaultBranch || strings.HasPrefix(branch, "-") {
+		return
+	}
+	was := p.DefaultBranch
+	p.DefaultBranch = branch
+	if err := s.store.UpdateProject(r.Context(), p); err != nil {
+		slogFrom(r).Warn("cannot set a new project's default branch", "project", p.Name, "branch", branch, "err", err)
+		p.DefaultBranch = was
+	}
 }
 
 func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {

@@ -37,7 +37,7 @@ func projectCmd(env *Env) *cobra.Command {
 	}
 	create := env.leaf("create NAME GIT_URL", "add a project from a git repository", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
-		branch := fs.String("default-branch", "", "default branch (default main)")
+		branch := fs.String("default-branch", "", "default branch (default: the one the repository's HEAD names, else main)")
 		out := outputFlags(fs, true)
 		out.key = "name"
 		return func(ctx context.Context, pos []string) int {

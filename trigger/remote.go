@@ -77,3 +77,14 @@ func (s *Service) mirror(ctx context.Context, p *lathe.Project) (_ *git.Mirror, 
 	}
 	return s.Mirrors.ForIdentity(u, identity), hold, done, nil
 }
+
+// DefaultBranch is the branch the project's repository names as its
+// default (its HEAD), asked of the repository as a trigger reaches it.
+func (s *Service) DefaultBranch(ctx context.Context, p *lathe.Project) (string, error) {
+	m, hold, done, err := s.mirror(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	defer done()
+	return m.DefaultBranch(ctx, hold)
+}
