@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"github.com/lathe-ci/lathe/internal/rmtree"
 )
 
 // jobDirs are an attempt's private directories beside its workspace, under
@@ -50,7 +52,7 @@ func (a *Agent) newJobDirs(attemptID int64) (jobDirs, error) {
 			return jd, nil
 		}
 	}
-	if err := os.RemoveAll(root); err != nil { // an earlier attempt's, not emptied
+	if err := rmtree.RemoveAll(root); err != nil { // an earlier attempt's, not emptied
 		return jobDirs{}, fmt.Errorf("job directory: %w", err)
 	}
 	for _, d := range []string{jd.home, jd.control} {
@@ -79,7 +81,7 @@ func (a *Agent) releaseJobDirs(jd jobDirs, attemptID int64) {
 		return
 	}
 	a.remover.remove(func() error {
-		if err := os.RemoveAll(old); err != nil {
+		if err := rmtree.RemoveAll(old); err != nil {
 			return fmt.Errorf("remove job directory %s: %w", old, err)
 		}
 		return nil

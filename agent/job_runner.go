@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/git"
+	"github.com/lathe-ci/lathe/internal/rmtree"
 )
 
 // runJob runs one attempt to the end and makes sure the server hears how it
@@ -195,7 +195,7 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, m
 		// The files go as soon as the steps are over, before the finish is
 		// reported: the job's directories are removed only later, in the
 		// background.
-		defer os.RemoveAll(secretDir)
+		defer rmtree.RemoveAll(secretDir)
 		// The steps' user reads the files, and no one else.
 		if err := job.Own(secretDir); err != nil {
 			fmt.Fprintf(out, "cannot give the job its secret files: %v\n", err)

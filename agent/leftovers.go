@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lathe-ci/lathe/executor"
+	"github.com/lathe-ci/lathe/internal/rmtree"
 )
 
 // removeLeftovers deletes, at start, what attempts of an earlier life of
@@ -34,7 +35,7 @@ func (a *Agent) removeLeftovers(held *heldWorkspaces) error {
 			a.Log.Warn("killed what an earlier run of this agent left running", "agent", a.Name, "dir", filepath.Dir(d), "process_groups", n)
 		}
 	}
-	if err := os.RemoveAll(filepath.Join(a.WorkDir, "jobs")); err != nil {
+	if err := rmtree.RemoveAll(filepath.Join(a.WorkDir, "jobs")); err != nil {
 		errs = append(errs, err)
 	}
 	wsRoot := filepath.Join(a.WorkDir, "ws")
@@ -76,10 +77,10 @@ func (a *Agent) removeWorkspace(ws string) error {
 		mirrors, _ := filepath.Abs(a.mirrors.Dir)
 		if rel, err := filepath.Rel(mirrors, filepath.Clean(gitdir)); err == nil && !strings.HasPrefix(rel, "..") &&
 			filepath.Base(filepath.Dir(gitdir)) == "worktrees" {
-			os.RemoveAll(gitdir)
+			rmtree.RemoveAll(gitdir)
 		}
 	}
-	return os.RemoveAll(ws)
+	return rmtree.RemoveAll(ws)
 }
 
 // dirNames lists dir's entries, adding a failure to errs.

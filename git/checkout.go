@@ -3,9 +3,9 @@ package git
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/lathe-ci/lathe/internal/rmtree"
 )
 
 // Checkout puts commit into dir as a detached worktree of the mirror: a
@@ -72,8 +72,8 @@ func (m *Mirror) fetchFor(ctx context.Context, ref, commit string, hold Hold) er
 func (m *Mirror) RemoveWorktree(dir string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	err := os.RemoveAll(dir)
-	if err2 := os.RemoveAll(filepath.Join(m.Dir, "worktrees", filepath.Base(dir))); err == nil {
+	err := rmtree.RemoveAll(dir)
+	if err2 := rmtree.RemoveAll(m.WorktreeGitDir(dir)); err == nil {
 		err = err2
 	}
 	return err

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lathe-ci/lathe/executor"
+	"github.com/lathe-ci/lathe/internal/rmtree"
 )
 
 // jobDirs are one attempt's directories: its workspace, the steps' HOME
@@ -40,7 +41,7 @@ func (r *run) jobDirs(ctx context.Context, i, attempt int) (jobDirs, error) {
 	if err != nil {
 		return jd, fmt.Errorf("cannot prepare the job: %w", err)
 	}
-	jd.remove = func() { os.RemoveAll(root) }
+	jd.remove = func() { rmtree.RemoveAll(root) }
 	if !r.opts.SharedWorkspace {
 		jd.ws = filepath.Join(root, "ws")
 	}
@@ -73,7 +74,7 @@ func (r *run) jobDirs(ctx context.Context, i, attempt int) (jobDirs, error) {
 		if src, err := r.src.get(); err == nil && !src.release(jd.ws) {
 			src.unreleased.Store(true)
 		}
-		os.RemoveAll(root)
+		rmtree.RemoveAll(root)
 	}
 	jd.fill = func(ctx context.Context) error {
 		src, err := r.src.get()

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+
+	"github.com/lathe-ci/lathe/internal/rmtree"
 )
 
 // source is what each job's workspace starts as: the run's directory as
@@ -216,15 +218,15 @@ func (s *source) checkout(ctx context.Context, ws string) error {
 // drops.
 func (s *source) release(ws string) bool {
 	if s.commit == "" {
-		os.RemoveAll(ws)
+		rmtree.RemoveAll(ws)
 		return true
 	}
 	record, ok := worktreeRecord(ws)
-	os.RemoveAll(ws)
+	rmtree.RemoveAll(ws)
 	if !ok {
 		return false
 	}
-	return os.RemoveAll(record) == nil
+	return rmtree.RemoveAll(record) == nil
 }
 
 // worktreeRecord is git's record of the worktree ws, as its .git file
