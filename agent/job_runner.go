@@ -169,12 +169,7 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, m
 	// The steps read the mirror, where the workspace's .git file leads,
 	// so git works in the workspace; git reads a worktree only when its
 	// user owns the worktree's record, as it owns the workspace.
-	gitDir, err := filepath.Abs(mirror.Dir)
-	if err != nil {
-		fmt.Fprintf(out, "cannot find the job's git repository: %v\n", err)
-		return lathe.StatusFailed
-	}
-	job, err := ex.Start(ctx, executor.Spec{Workspace: ws, Home: jd.home, Control: jd.control, ReadOnly: []string{gitDir},
+	job, err := ex.Start(ctx, executor.Spec{Workspace: ws, Home: jd.home, Control: jd.control, ReadOnly: []string{mirror.Dir},
 		Env: env, Log: out.Spool(), Container: as.Container, Attempt: as.AttemptID})
 	if err != nil {
 		fmt.Fprintf(out, "cannot start the job's %s executor: %v\n", ex.Isolation(), err)

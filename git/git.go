@@ -144,6 +144,16 @@ func (m *Mirror) ensure(ctx context.Context) error {
 			return err
 		}
 	}
+	// The worktrees of a mirror compare a file's size, mtime and mode with
+	// their index, not its owner, inode or ctime: a job's steps run as
+	// another user than the agent's (root's job user), who is given the
+	// files after git wrote the index, and git's full stat check would find
+	// every file changed. The agent's checkout would then write every file
+	// again, and a step's git status hash every one. git still reads the
+	// content of a file changed within its index's second.
+	if _, err := run(ctx, m.Dir, "config", "core.checkStat", "minimal"); err != nil {
+		return err
+	}
 	m.init = true
 	return nil
 }

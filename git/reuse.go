@@ -57,15 +57,13 @@ func (m *Mirror) CheckoutAgain(ctx context.Context, ref, commit, dir string) err
 func (m *Mirror) CheckoutAgainHeld(ctx context.Context, ref, commit, dir string, hold Hold) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	// core.checkStat=minimal: the steps of a job run as another user than
-	// the agent's (root's job user), so the files git wrote are given to
-	// that user after it wrote its index, and git's full stat check would
-	// find every file's owner changed, and write every file again. It still
-	// compares each file's size and mtime, and the content of a file
-	// changed within its index's second.
+	// The mirror's core.checkStat (see ensure) keeps this checkout from
+	// writing every file again after the job user was given them.
+	if err := m.ensure(ctx); err != nil {
+		return err
+	}
 	co := func() error {
-		return m.inWorktree(ctx, dir, "-c", "core.logAllRefUpdates=false", "-c", "core.checkStat=minimal",
-			"checkout", "--force", "--detach", "--quiet", commit)
+		return m.inWorktree(ctx, dir, "-c", "core.logAllRefUpdates=false", "checkout", "--force", "--detach", "--quiet", commit)
 	}
 	if err := co(); err != nil {
 		if m.has(ctx, commit) {
