@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -13,24 +12,6 @@ import (
 	"github.com/lathe-ci/lathe/cli"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
-
-// syncBuffer is a buffer one goroutine writes while another reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // `logs -f` and `status` say why a job waits (here: at an approval gate,
 // and who may open it) and show job IDs; `approve RUN JOB_NAME` opens the
@@ -48,7 +29,7 @@ jobs:
 `}))
 	run := l.Trigger(t, "shop", "", "")
 	id := fmt.Sprint(run.ID)
-	var follow syncBuffer
+	var follow lathetest.SyncBuffer
 	done := make(chan int, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

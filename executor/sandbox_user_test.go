@@ -2,62 +2,28 @@ package executor_test
 
 import (
 	"context"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/lathe-ci/lathe/executor"
+	"github.com/lathe-ci/lathe/internal/lathetest"
 )
-
-// childDirEnv names the directory a re-executed test binary works in as a
-// normal user (see TestSandboxAsANormalUser).
-const childDirEnv = "LATHE_TEST_SANDBOX_USER_DIR"
 
 // Run as a normal user, the sandbox keeps a step from what that user can
 // read outside (a hidden directory of its own), through bubblewrap's user
 // namespace, and the step runs as that user. The test re-executes its own
 // binary as nobody; it needs root to do that.
 func TestSandboxAsANormalUser(t *testing.T) {
-	if dir := os.Getenv(childDirEnv); dir != "" {
-		sandboxAsNormalUserChild(t, dir)
-		return
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("runs as root, to start itself as nobody")
-	}
 	if _, err := executor.FindBwrap(); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal(err)
 		}
 		t.Skip(err)
 	}
-	// Not t.TempDir: its parent is private to root.
-	root, err := os.MkdirTemp("", "lathe-sandbox-user-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(root) })
-	os.Chmod(root, 0o755)
-	// A copy of the test binary nobody can run, and a directory it owns.
-	bin := filepath.Join(root, "executor.test")
-	copyFile(t, os.Args[0], bin)
-	dir := filepath.Join(root, "work")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(dir, 65534, 65534); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^TestSandboxAsANormalUser$", "-test.v")
-	cmd.Env = []string{childDirEnv + "=" + dir, "PATH=" + os.Getenv("PATH")}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestSandboxAsANormalUser") {
-		t.Fatalf("as nobody: %v\n%s", err, out)
+	if dir := lathetest.AsNobody(t, "LATHE_TEST_SANDBOX_USER_DIR"); dir != "" {
+		sandboxAsNormalUserChild(t, dir)
 	}
 }
 
@@ -98,24 +64,5 @@ func sandboxAsNormalUserChild(t *testing.T, dir string) {
 	}
 	if _, err := os.Stat(filepath.Join(ws, "made")); err != nil {
 		t.Errorf("the step could not write its workspace: %v", err)
-	}
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -70,7 +69,7 @@ func TestAsPID1LatheReapsOrphansAndExitsAsItsChild(t *testing.T) {
 func TestAsPID1LathePassesSignalsOn(t *testing.T) {
 	dir := pipelineDir(t, "jobs:\n  long:\n    steps: [echo started; sleep 30]\n")
 	cmd := asPID1(t, "exec", "--dir", dir, "--shared-workspace", "--grace", "1s")
-	out := &lockedBuffer{}
+	out := &lathetest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -98,23 +97,4 @@ func TestAsPID1LathePassesSignalsOn(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatalf("lathe exec still runs 15 s after SIGTERM to PID 1:\n%s", out.String())
 	}
-}
-
-// lockedBuffer is written by the command's output copying while the test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -1,55 +1,21 @@
-package rmtree
+package rmtree_test
 
 import (
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
-)
 
-// childDirEnv names the directory the test binary, run again as nobody,
-// works in.
-const childDirEnv = "LATHE_TEST_RMTREE_DIR"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+	"github.com/lathe-ci/lathe/internal/rmtree"
+)
 
 // As a user that is not root, RemoveAll removes a tree holding directories
 // that user made unwritable (0555, as Go's module cache does, and 0000),
 // where os.RemoveAll gives up, and changes nothing a link in it leads to.
 // The test runs its own binary again as nobody; it needs root for that.
 func TestRemoveAllRemovesWhatItsUserMadeUnwritable(t *testing.T) {
-	if dir := os.Getenv(childDirEnv); dir != "" {
-		removeAsNobody(t, dir)
-		return
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("runs as root, to start itself as nobody")
-	}
-	// Not t.TempDir: its parent is private to root.
-	root, err := os.MkdirTemp("", "lathe-rmtree-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(root) })
-	if err := os.Chmod(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(root, "rmtree.test")
-	copyExecutable(t, os.Args[0], bin)
-	work := filepath.Join(root, "work")
-	if err := os.Mkdir(work, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(work, 65534, 65534); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^TestRemoveAllRemovesWhatItsUserMadeUnwritable$", "-test.v")
-	cmd.Env = []string{childDirEnv + "=" + work}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS") {
-		t.Fatalf("as nobody: %v\n%s", err, out)
+	if work := lathetest.AsNobody(t, "LATHE_TEST_RMTREE_DIR"); work != "" {
+		removeAsNobody(t, work)
 	}
 }
 
@@ -82,7 +48,7 @@ func removeAsNobody(t *testing.T, work string) {
 	if err := os.RemoveAll(tree); err == nil {
 		t.Fatal("os.RemoveAll removed the tree: the test shows nothing")
 	}
-	if err := RemoveAll(tree); err != nil {
+	if err := rmtree.RemoveAll(tree); err != nil {
 		t.Fatalf("RemoveAll: %v", err)
 	}
 	if _, err := os.Lstat(tree); !os.IsNotExist(err) {
@@ -90,24 +56,5 @@ func removeAsNobody(t *testing.T, work string) {
 	}
 	if fi, err := os.Stat(outside); err != nil || fi.Mode().Perm() != 0o500 {
 		t.Fatalf("the link's target: %v, %v; want it left 0500", fi.Mode(), err)
-	}
-}
-
-func copyExecutable(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
