@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -317,20 +316,15 @@ func (s *Store) onlineLabels(ctx context.Context, window time.Duration) ([][]str
 
 // storedLogSum is the SHA-256 of an attempt's stored log, read in order.
 func (t *txn) storedLogSum(ctx context.Context, attemptID int64) ([]byte, error) {
-	rows, err := t.query(ctx, `SELECT data FROM log_chunks WHERE attempt_id = ? ORDER BY off`, attemptID)
+	rows, err := t.query(ctx, `SELECT off, data FROM log_chunks WHERE attempt_id = ? ORDER BY off`, attemptID)
 	if err != nil {
 		return nil, fmt.Errorf("hash log of attempt %d: %w", attemptID, err)
 	}
-	defer rows.Close()
-	h := sha256.New()
-	for rows.Next() {
-		var data []byte
-		if err := rows.Scan(&data); err != nil {
-			return nil, fmt.Errorf("hash log of attempt %d: %w", attemptID, err)
-		}
-		h.Write(data)
+	h, _, _, err := hashChunks(rows)
+	if err != nil {
+		return nil, fmt.Errorf("hash log of attempt %d: %w", attemptID, err)
 	}
-	return h.Sum(nil), rows.Err()
+	return h.Sum(nil), nil
 }
 
 // checkLog compares the hex SHA-256 the agent computed over its whole log

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding"
 	"fmt"
+	"hash"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -141,19 +142,8 @@ func (s *Store) readLogPrefix(ctx context.Context, attemptID, size int64) *logPr
 	if err != nil {
 		return nil
 	}
-	defer rows.Close()
-	h := sha256.New()
-	var at int64
-	for rows.Next() {
-		var off int64
-		var data []byte
-		if err := rows.Scan(&off, &data); err != nil || off != at {
-			return nil
-		}
-		h.Write(data)
-		at += int64(len(data))
-	}
-	if rows.Err() != nil || at != size {
+	h, end, contiguous, err := hashChunks(rows)
+	if err != nil || !contiguous || end != size {
 		return nil
 	}
 	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
@@ -161,6 +151,25 @@ func (s *Store) readLogPrefix(ctx context.Context, attemptID, size int64) *logPr
 		return nil
 	}
 	return &logPrefix{size: size, state: state}
+}
+
+// hashChunks hashes the log chunks rows hands back (off, data, in offset
+// order) one after another, and closes rows. It returns how many bytes it
+// hashed, and whether each chunk started where the one before it ended.
+func hashChunks(rows rows) (h hash.Hash, size int64, contiguous bool, err error) {
+	defer rows.Close()
+	h, contiguous = sha256.New(), true
+	for rows.Next() {
+		var off int64
+		var data []byte
+		if err := rows.Scan(&off, &data); err != nil {
+			return nil, 0, false, err
+		}
+		contiguous = contiguous && off == size
+		h.Write(data)
+		size += int64(len(data))
+	}
+	return h, size, contiguous, rows.Err()
 }
 
 // sumWith is the SHA-256 of the prefix followed by more.
