@@ -120,6 +120,9 @@ type Options struct {
 	// PassEnv names variables of the test's environment the embedded
 	// agents' jobs get too (server.Config.PassEnv).
 	PassEnv []string
+	// ScheduleInterval is how often the schedule loop reads the default
+	// branches' pipelines (server.Config.ScheduleInterval; default 30s).
+	ScheduleInterval time.Duration
 }
 
 // Start starts a server on 127.0.0.1 and stops it when the test ends (or
@@ -154,7 +157,8 @@ func Start(tb testing.TB, o Options) *Lathe {
 		OutboundAllow: o.OutboundAllow, PublicURL: o.PublicURL, ForgeRepos: o.ForgeRepos, DeliveryPoll: o.DeliveryPoll, Clock: o.Clock,
 		CacheQuota: o.CacheQuota, MetricsAddr: o.MetricsAddr, ProviderBinary: o.ProviderBinary, ProvisionInterval: o.ProvisionInterval,
 		BlobStore: o.BlobStore, S3: o.S3, ProviderContainerBinds: o.ProviderContainerBinds, PassEnv: o.PassEnv,
-		Log: slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		ScheduleInterval: o.ScheduleInterval,
+		Log:              slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		cancel()
