@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -199,6 +200,43 @@ func agentGroupsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	return group("groups", "manage agent groups: create, list, get, update, delete, add, remove, agents", "",
-		create, list, get, update, del, add, remove, agents)
+	instances := env.leaf("instances GROUP", "list the agents a group's provider started, with their states", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			var list struct {
+				Items []*lathe.AgentInstance `json:"items"`
+			}
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, path(pos[0])+"/instances", nil, &list); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, list)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSTATE\tHANDLE\tJOB\tRAN\tIDLE SINCE\tCREATED\tERROR")
+			for _, in := range list.Items {
+				job := "-"
+				if in.Job != nil {
+					job = fmt.Sprint(*in.Job)
+				}
+				name, handle := in.Name, in.Handle
+				if name == "" {
+					name = "-"
+				}
+				if handle == "" {
+					handle = "-"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", in.ID, field(name), field(in.State), field(handle), job, in.Ran,
+					fmtTime(in.IdleSince), in.CreatedAt.Local().Format(time.DateTime), field(in.Error))
+			}
+			tw.Flush()
+			return 0
+		}
+	})
+	return group("groups", "manage agent groups: create, list, get, update, delete, add, remove, agents, instances", "",
+		create, list, get, update, del, add, remove, agents, instances)
 }

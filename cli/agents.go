@@ -181,8 +181,37 @@ func agentsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	return group("agents", "manage agents, agent groups and registration tokens", "AGENT is a name or an ID.",
-		list, get, update, del, attempts, regTokensCmd(env), agentGroupsCmd(env))
+	systems := env.leaf("systems", "list the systems jobs ran on: each container image, and host (the agent's machine), most lately used first", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 0 {
+				return badUsage
+			}
+			var list struct {
+				Systems []*lathe.System `json:"systems"`
+			}
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/systems", nil, &list); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, list)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "EXECUTOR\tIMAGE\tJOBS\tATTEMPTS\tLAST USED")
+			for _, sy := range list.Systems {
+				image := sy.Image
+				if image == "" {
+					image = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", field(sy.Executor), field(image), sy.Jobs, sy.Attempts, fmtTime(sy.LastUsed))
+			}
+			tw.Flush()
+			return 0
+		}
+	})
+	return group("agents", "manage agents, agent groups and registration tokens; list the systems jobs ran on", "AGENT is a name or an ID.",
+		list, get, update, del, attempts, systems, regTokensCmd(env), agentGroupsCmd(env))
 }
 
 func splitList(s string) []string {

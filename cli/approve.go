@@ -14,15 +14,43 @@ import (
 
 // gateCmd is `lathe approve` or `lathe reject`: the decision (verb) on a
 // job waiting at its approval gate, named by ID or by run and job name.
+// `lathe approve --run RUN` approves the commit of an untrusted run (a
+// fork's pull request) instead: the API has no counterpart to reject one
+// (cancel the run).
 func gateCmd(env *Env, verb, short, done string) *cobra.Command {
-	return env.leaf(verb+" JOB | RUN JOB_NAME", short, func(fs *pflag.FlagSet) body {
+	use := verb + " JOB | RUN JOB_NAME"
+	if verb == "approve" {
+		use += " | --run RUN"
+	}
+	cmd := env.leaf(use, short, func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		var comment *string
+		var run *int64
 		if verb == "reject" {
 			comment = fs.String("comment", "", "why: kept with the job and its deployment, and in the audit log")
+		} else {
+			run = fs.Int64("run", 0, "approve the commit of this untrusted run (a fork's pull request): its jobs leave the trust gate, still without secrets, and later runs of the commit start at once")
 		}
+		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
 			c := mk()
+			if run != nil && fs.Changed("run") {
+				if len(pos) != 0 {
+					return badUsage
+				}
+				if *run <= 0 {
+					return fail(env, fmt.Errorf("%d is not a run ID", *run))
+				}
+				var r lathe.Run
+				if err := out.wrap(c.Do)(ctx, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/approve", *run), nil, &r); err != nil {
+					return fail(env, err)
+				}
+				if out.structured() {
+					return out.print(env, r)
+				}
+				fmt.Fprintf(env.Stdout, "run %d: commit %.12s of %s approved; its jobs go on (untrusted: no secrets)\n", r.ID, r.Commit, field(r.Project))
+				return 0
+			}
 			var id int64
 			switch len(pos) {
 			case 1:
@@ -45,11 +73,21 @@ func gateCmd(env *Env, verb, short, done string) *cobra.Command {
 				in = map[string]string{"comment": *comment}
 			}
 			var j lathe.Job
-			if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/%s", id, verb), in, &j); err != nil {
+			if err := out.wrap(c.Do)(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/%s", id, verb), in, &j); err != nil {
 				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, j)
 			}
 			fmt.Fprintf(env.Stdout, "job %d (%s) %s\n", j.ID, field(j.Name), done)
 			return 0
 		}
 	})
+	if verb == "approve" {
+		cmd.Long = "JOB is a job waiting at its approval gate (or RUN JOB_NAME names it).\n" +
+			"--run RUN approves the commit of an untrusted run instead (a fork's pull request: every job waits\n" +
+			"at the trust gate): its jobs go on, still without secrets, and later untrusted runs of that\n" +
+			"commit start at once; a new commit needs a new approval. To refuse one, cancel the run."
+	}
+	return cmd
 }

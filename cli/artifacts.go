@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -92,7 +95,86 @@ func artifactsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	return group("artifacts", "list a run's artifacts, or download them (get RUN [PATH] [-o DIR])", "", list, get)
+	history := env.leaf("history PROJECT", "list a project's artifacts across runs, newest first: a branch's (--branch), a file's (--path)", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		flags := map[string]*string{
+			"branch":   fs.String("branch", "", "only artifacts of runs of this branch"),
+			"pipeline": fs.String("pipeline", "", "only artifacts of runs of this pipeline"),
+			"path":     fs.String("path", "", "only artifacts of this path (relative to the workspace)"),
+			"before":   fs.String("before", "", "the page after this cursor"),
+		}
+		limit := fs.Int("limit", 50, "how many artifacts")
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			q := url.Values{"limit": {strconv.Itoa(*limit)}}
+			queryFlags(q, flags)
+			var page lathe.Page[*lathe.Artifact]
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/projects/"+url.PathEscape(pos[0])+"/artifacts?"+q.Encode(), nil, &page); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, page)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tRUN\tBRANCH\tPIPELINE\tJOB\tPATH\tSIZE\tCREATED\tEXPIRES")
+			for _, a := range page.Items {
+				branch := a.Branch
+				if branch == "" {
+					branch = "-"
+				}
+				fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.RunID, field(branch), field(a.Pipeline), field(a.Job), field(a.Path), a.Size,
+					a.CreatedAt.Local().Format(time.DateTime), artifactExpiry(a))
+			}
+			tw.Flush()
+			if page.Next != nil {
+				fmt.Fprintf(env.Stdout, "more: --before %d\n", *page.Next)
+			}
+			return 0
+		}
+	})
+	uploads := env.leaf("uploads RUN", "list the files a run's jobs handed on to later jobs (their upload: steps)", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, true)
+		out.key = "name"
+		return func(ctx context.Context, pos []string) int {
+			run, code, ok := artifactRun(env, pos, 1)
+			if !ok {
+				return code
+			}
+			var list struct {
+				Items []*lathe.Upload `json:"items"`
+			}
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/uploads", run), nil, &list); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, list)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tJOB\tATTEMPT\tSIZE\tSHA256\tCREATED")
+			for _, u := range list.Items {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.12s\t%s\n", field(u.Name), field(u.Job), u.Attempt, u.Size, u.SHA256, u.CreatedAt.Local().Format(time.DateTime))
+			}
+			tw.Flush()
+			return 0
+		}
+	})
+	return group("artifacts", "list a run's artifacts, or download them (get RUN [PATH] [-o DIR]); a project's across runs (history); a run's uploads", "",
+		list, get, history, uploads)
+}
+
+// artifactExpiry says when an artifact's content goes: never, expired, or when.
+func artifactExpiry(a *lathe.Artifact) string {
+	switch {
+	case a.Expired:
+		return "expired"
+	case a.ExpiresAt != nil:
+		return a.ExpiresAt.Local().Format("2006-01-02 15:04")
+	}
+	return "never"
 }
 
 // artifactRun reads the run ID of an artifacts command taking 1 to max

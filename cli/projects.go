@@ -134,15 +134,18 @@ func projectCmd(env *Env) *cobra.Command {
 }
 
 func pipelinesCmd(env *Env) *cobra.Command {
-	return env.leaf("pipelines [PROJECT]", "show the pipelines of a project at a ref, or of every project you may read", func(fs *pflag.FlagSet) body {
+	return env.leaf("pipelines [PROJECT [PIPELINE]]", "show the pipelines of a project at a ref (PIPELINE: its triggers, parameters and last run on each branch), or of every project you may read", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		ref := fs.String("ref", "", "branch, tag or commit (default: the project's default branch)")
 		limit := fs.Int("limit", 20, "without PROJECT: projects per page (1–50)")
 		before := fs.Int64("before", 0, "without PROJECT: the page after this cursor (a page's next)")
 		o := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
-			if len(pos) > 1 || len(pos) == 0 && *ref != "" {
+			if len(pos) > 2 || len(pos) == 0 && *ref != "" {
 				return badUsage
+			}
+			if len(pos) == 2 {
+				return showPipeline(ctx, env, mk().Do, o, pos[0], pos[1], *ref)
 			}
 			var out struct {
 				Items []struct {

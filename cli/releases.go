@@ -90,8 +90,73 @@ func releaseCmd(env *Env) *cobra.Command {
 			return deployCall(ctx, env, out, mk().Do, base(pos[0])+"/environments/"+url.PathEscape(pos[1])+"/promote", nil)
 		}
 	})
-	return group("release", "manage release candidates: create, list, get, final; promote what runs in an environment to the next", releaseLong,
-		create, list, get, final, promote)
+	deployments := env.leaf("deployments PROJECT VERSION", "list the deployments of a release's candidates (VERSION or VERSION-rcN), newest first", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 2 {
+				return badUsage
+			}
+			var list struct {
+				Items []*lathe.Deployment `json:"items"`
+			}
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(pos[0])+"/releases/"+url.PathEscape(pos[1])+"/deployments", nil, &list); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, list)
+			}
+			paint := newPainter(env)
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "ID\tENVIRONMENT\tVERSION\tCOMMIT\t%s\tRUN\tBY\tWHEN\n", paint.header("STATUS"))
+			for _, d := range list.Items {
+				run := "-"
+				if d.RunID != 0 {
+					run = fmt.Sprint(d.RunID)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%.12s\t%s\t%s\t%s\t%s\n", d.ID, field(d.Environment), field(d.Version), d.Commit,
+					paint.status(d.Status), run, field(d.CreatedBy), d.CreatedAt.Local().Format("2006-01-02 15:04"))
+			}
+			tw.Flush()
+			return 0
+		}
+	})
+	settings := env.leaf("settings PROJECT [--build-pipeline P]", "show a project's release settings, or (--build-pipeline) set the pipeline a candidate's build runs", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		buildPipeline := fs.String("build-pipeline", "", "set the pipeline create --build runs when it names none (default \""+lathe.DefaultBuildPipeline+"\")")
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			method, in := http.MethodGet, any(nil)
+			if fs.Changed("build-pipeline") {
+				method, in = http.MethodPut, map[string]string{"build_pipeline": *buildPipeline}
+			}
+			var rs lathe.ReleaseSettings
+			if err := out.wrap(mk().Do)(ctx, method, base(pos[0])+"/release-settings", in, &rs); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, rs)
+			}
+			if method == http.MethodPut {
+				fmt.Fprintf(env.Stdout, "release settings of %s: build pipeline %s\n", field(pos[0]), field(rs.BuildPipeline))
+				return 0
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "BUILD PIPELINE\tUPDATED\tBY")
+			updated, by := "- (the default)", "-"
+			if rs.UpdatedAt != nil {
+				updated, by = rs.UpdatedAt.Local().Format("2006-01-02 15:04:05"), field(rs.UpdatedBy)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", field(rs.BuildPipeline), updated, by)
+			tw.Flush()
+			return 0
+		}
+	})
+	return group("release", "manage release candidates: create, list, get, final, their deployments, the release settings; promote what runs in an environment to the next", releaseLong,
+		create, list, get, final, deployments, settings, promote)
 }
 
 // printReleases prints one line per candidate.

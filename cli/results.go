@@ -239,5 +239,35 @@ func stageCmd(env *Env) *cobra.Command {
 	del := one("delete STAGE", "delete a finished run's stage, with its jobs' logs", 1, func(pos []string) (string, any) {
 		return http.MethodDelete, nil
 	})
-	return group("stage", "set an external stage's status (set STAGE STATUS) or delete a finished run's stage", "", set, del)
+	get := one("get STAGE", "show a stage and its status", 1, func(pos []string) (string, any) {
+		return http.MethodGet, nil
+	})
+	list := env.leaf("list RUN", "list a run's stages with their IDs and statuses", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, true)
+		return func(ctx context.Context, pos []string) int {
+			id, err := runArg(pos)
+			if err != nil {
+				return badUsage
+			}
+			var list struct {
+				Items []*lathe.Stage `json:"items"`
+			}
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/stages", id), nil, &list); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, list)
+			}
+			paint := newPainter(env)
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "ID\tSTAGE\t%s\tEXTERNAL\n", paint.header("STATUS"))
+			for _, st := range list.Items {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%t\n", st.ID, field(st.Name), paint.status(string(st.Status)), st.External)
+			}
+			tw.Flush()
+			return 0
+		}
+	})
+	return group("stage", "list a run's stages, show one, set an external stage's status (set STAGE STATUS) or delete a finished run's stage", "", list, get, set, del)
 }

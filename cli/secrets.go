@@ -41,6 +41,7 @@ func secretsCmd(env *Env) *cobra.Command {
 		mk, base, _ := secretFlags(fs)
 		valueFile := fs.String("value-file", "", "read the value from this file instead of stdin")
 		kind := fs.String("kind", "", "env (the value in the variable) or file (a private file, its path in the variable); empty: env for a new secret, unchanged otherwise")
+		onlyNew := fs.Bool("new", false, "only create: refuse, changing nothing, when the secret exists")
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {
@@ -55,7 +56,12 @@ func secretsCmd(env *Env) *cobra.Command {
 			if *kind != "" {
 				in["kind"] = *kind
 			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodPut, base()+"/"+url.PathEscape(pos[0]), in, &sec); err != nil {
+			method, path := http.MethodPut, base()+"/"+url.PathEscape(pos[0])
+			if *onlyNew {
+				method, path = http.MethodPost, base()
+				in["name"] = pos[0]
+			}
+			if err := out.wrap(mk().Do)(ctx, method, path, in, &sec); err != nil {
 				return fail(env, err)
 			}
 			if out.structured() {

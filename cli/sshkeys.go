@@ -29,6 +29,7 @@ func projectSSHKeyCmd(env *Env) *cobra.Command {
 		mk := clientFlags(fs, env)
 		rotate := fs.Bool("rotate", false, "replace the key pair with a new one: the old key stops working at once")
 		hosts := fs.Bool("known-hosts", false, "also print the repository host keys the server trusts (trusted on first contact)")
+		forget := fs.Bool("forget-known-hosts", false, "forget the host keys trusted for the repository (after its host's key changed): the next fetch trusts the key it meets")
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {
@@ -40,6 +41,12 @@ func projectSSHKeyCmd(env *Env) *cobra.Command {
 				method, path = http.MethodPost, base+"/ssh-key/rotate"
 			}
 			c := mk()
+			if *forget {
+				if err := c.Do(ctx, http.MethodDelete, base+"/ssh-known-hosts", nil, nil); err != nil {
+					return fail(env, err)
+				}
+				fmt.Fprintf(env.Stderr, "forgot the host keys trusted for %s\n", field(pos[0]))
+			}
 			pub, err := requestText(ctx, c.Request, method, path)
 			if err != nil {
 				return fail(env, err)

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"text/tabwriter"
 
@@ -82,7 +84,30 @@ func toolCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	return group("tool", "publish (push DIR), list or delete reusable tools that steps run with uses: NAME@VERSION", toolLong, push, list, del)
+	get := env.leaf("get NAME@VERSION", "show a published version: its size, checksum, parameters and who published it", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			name, version, err := lathe.ParseToolRef(pos[0])
+			if err != nil {
+				return fail(env, err)
+			}
+			var t lathe.Tool
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/tools/"+url.PathEscape(name)+"/"+url.PathEscape(version), nil, &t); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, t)
+			}
+			printTools(env, []*lathe.Tool{&t})
+			fmt.Fprintf(env.Stdout, "sha256 %s\n", t.SHA256)
+			return 0
+		}
+	})
+	return group("tool", "publish (push DIR), list, get or delete reusable tools that steps run with uses: NAME@VERSION", toolLong, push, list, get, del)
 }
 
 // toolClient is what pushTool needs of the client.

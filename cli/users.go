@@ -20,7 +20,11 @@ func userCmd(env *Env) *cobra.Command {
 		if out.structured() {
 			return out.print(env, u)
 		}
-		fmt.Fprintf(env.Stdout, "user %s (admin %v, service %v, disabled %v)\n", u.Name, u.Admin, u.Service, u.Disabled)
+		email := ""
+		if u.Email != "" {
+			email = " <" + field(u.Email) + ">"
+		}
+		fmt.Fprintf(env.Stdout, "user %s%s (admin %v, service %v, disabled %v)\n", field(u.Name), email, u.Admin, u.Service, u.Disabled)
 		return 0
 	}
 	create := env.leaf("create NAME", "create a user (the password is read without echo) or a service account (--service)", func(fs *pflag.FlagSet) body {
@@ -61,10 +65,12 @@ func userCmd(env *Env) *cobra.Command {
 			return show(out, &u)
 		}
 	})
-	update := env.leaf("update NAME", "make a user an admin or not, disable or enable them", func(fs *pflag.FlagSet) body {
+	update := env.leaf("update NAME", "make a user an admin or not, disable or enable them, rename them, set their email", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		admin := fs.Bool("admin", false, "an admin (--admin=false: not)")
 		disabled := fs.Bool("disabled", false, "disabled (--disabled=false: enabled)")
+		name := fs.String("name", "", "rename the user (its sessions, tokens and project roles stay)")
+		email := fs.String("email", "", "the user's email address (--email '': none)")
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {
@@ -76,6 +82,12 @@ func userCmd(env *Env) *cobra.Command {
 			}
 			if fs.Changed("disabled") {
 				in["disabled"] = *disabled
+			}
+			if fs.Changed("name") {
+				in["name"] = *name
+			}
+			if fs.Changed("email") {
+				in["email"] = *email
 			}
 			var u lathe.User
 			if err := out.wrap(mk().Do)(ctx, http.MethodPatch, "/api/v1/users/"+url.PathEscape(pos[0]), in, &u); err != nil {
@@ -111,6 +123,47 @@ func userCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
+	del := env.leaf("delete NAME", "disable a user (admins): its sessions and tokens stop working; the user is kept for its history", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			var u lathe.User
+			if err := out.wrap(mk().Do)(ctx, http.MethodDelete, "/api/v1/users/"+url.PathEscape(pos[0]), nil, &u); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, &u)
+			}
+			fmt.Fprintf(env.Stdout, "user %s disabled: its sessions and tokens stop working (lathe user update %s --disabled=false enables it again)\n", field(u.Name), field(u.Name))
+			return 0
+		}
+	})
+	reset := env.leaf("reset-password NAME", "set a user's password (admins; read without echo): their login sessions end", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		revokeTokens := fs.Bool("revoke-tokens", false, "also revoke the user's API tokens")
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			pw, err := readPassword(env, "New password for "+pos[0]+": ", false)
+			if err != nil {
+				return fail(env, fmt.Errorf("read password: %w", err))
+			}
+			in := map[string]any{"password": pw, "revoke_tokens": *revokeTokens}
+			if err := mk().Do(ctx, http.MethodPut, "/api/v1/users/"+url.PathEscape(pos[0])+"/password", in, nil); err != nil {
+				return fail(env, err)
+			}
+			if *revokeTokens {
+				fmt.Fprintf(env.Stdout, "password of %s reset; their login sessions are ended and their API tokens revoked\n", pos[0])
+			} else {
+				fmt.Fprintf(env.Stdout, "password of %s reset; their login sessions are ended (--revoke-tokens also revokes their API tokens)\n", pos[0])
+			}
+			return 0
+		}
+	})
 	list := env.leaf("list", "list users", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
@@ -135,8 +188,8 @@ func userCmd(env *Env) *cobra.Command {
 		}
 	})
 	tokens, createToken, revokeToken := userTokenCmds(env)
-	return group("user", "manage users and service accounts: create, list, get, update, passwd, tokens, projects", "",
-		create, list, get, update, passwd, tokens, createToken, revokeToken,
+	return group("user", "manage users and service accounts: create, list, get, update, delete, passwd, reset-password, tokens, projects", "",
+		create, list, get, update, del, passwd, reset, tokens, createToken, revokeToken,
 		grantsCmd(env, "users", "list the projects a user holds roles on, directly and through teams (admins)"))
 }
 

@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	lathe "github.com/lathe-ci/lathe"
+)
+
+// configErrorsCmd is `lathe config-errors PROJECT`: the problems the
+// server met the last time it read each branch's pipeline files, one line
+// each as lathe lint prints them (FILE:LINE:COL: error|warning: MESSAGE
+// (FIELD)), under a line naming the branch and the commit read.
+func configErrorsCmd(env *Env) *cobra.Command {
+	cmd := env.leaf("config-errors PROJECT", "show the problems the server met reading each branch's pipeline files", func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		branch := fs.String("branch", "", "only this branch's")
+		out := outputFlags(fs, false)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != 1 {
+				return badUsage
+			}
+			path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/config-errors"
+			if *branch != "" {
+				path += "?" + url.Values{"branch": {*branch}}.Encode()
+			}
+			var list struct {
+				Items []*lathe.ConfigErrors `json:"items"`
+			}
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, path, nil, &list); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				return out.print(env, list)
+			}
+			if len(list.Items) == 0 {
+				fmt.Fprintf(env.Stdout, "no pipeline configuration problems in %s\n", field(pos[0]))
+				return 0
+			}
+			for i, ce := range list.Items {
+				if i > 0 {
+					fmt.Fprintln(env.Stdout)
+				}
+				fmt.Fprintf(env.Stdout, "branch %s at %.12s (read %s):\n", field(ce.Branch), field(ce.Commit), ce.UpdatedAt.Local().Format("2006-01-02 15:04:05"))
+				for _, e := range ce.Errors {
+					sev := e.Severity
+					if sev != "warning" {
+						sev = "error"
+					}
+					where := ""
+					if e.Field != "" {
+						where = " (" + field(e.Field) + ")"
+					}
+					fmt.Fprintf(env.Stdout, "%s:%d:%d: %s: %s%s\n", field(e.File), e.Line, e.Column, sev, printable(e.Message, ""), where)
+				}
+			}
+			return 0
+		}
+	})
+	cmd.Long = "Shows the problems Lathe met the last time it read the pipeline files of each\n" +
+		"branch of PROJECT, as lathe lint prints them (FILE:LINE:COL: error|warning: MESSAGE).\n" +
+		"A branch is listed while its newest read commit has problems; reading a clean\n" +
+		"commit of it clears them."
+	return cmd
+}
