@@ -397,6 +397,7 @@ func (s *Server) createRegistrationToken(w http.ResponseWriter, r *http.Request)
 	if err := s.store.CreateRegistrationToken(r.Context(), rt, hash); err != nil {
 		return err
 	}
+	s.audit(r, principal(r.Context()).User, "registration_token.created", nil, map[string]any{"token_id": rt.ID, "token": rt.Name})
 	rt.Token = token
 	writeJSON(w, http.StatusCreated, rt)
 	return nil
@@ -419,6 +420,7 @@ func (s *Server) revokeRegistrationToken(w http.ResponseWriter, r *http.Request)
 	if err := s.store.RevokeRegistrationToken(r.Context(), id); err != nil {
 		return err
 	}
+	s.audit(r, principal(r.Context()).User, "registration_token.revoked", nil, map[string]any{"token_id": id})
 	rt, err := s.store.RegistrationToken(r.Context(), id)
 	return respond(w, http.StatusOK, rt, err)
 }

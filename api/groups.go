@@ -69,6 +69,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.CreateGroup(r.Context(), g); err != nil {
 		return err
 	}
+	s.auditGroup(r, "agent_group.created", g, nil)
 	w.Header().Set("Location", "/api/v1/agent-groups/"+g.Name)
 	writeJSON(w, http.StatusCreated, g)
 	return nil
@@ -102,13 +103,18 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.UpdateGroup(r.Context(), g); err != nil {
 		return err
 	}
+	s.auditGroup(r, "agent_group.updated", g, nil)
 	writeJSON(w, http.StatusOK, g)
 	return nil
 }
 
 func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
 	return s.groups().with(r, func(g *lathe.AgentGroup) error {
-		return noContent(w, s.store.DeleteGroup(r.Context(), g.ID))
+		if err := s.store.DeleteGroup(r.Context(), g.ID); err != nil {
+			return err
+		}
+		s.auditGroup(r, "agent_group.deleted", g, nil)
+		return noContent(w, nil)
 	})
 }
 
@@ -149,6 +155,7 @@ func (s *Server) addGroupAgents(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.SetGroupMembers(r.Context(), g.ID, ids, true); err != nil {
 		return err
 	}
+	s.auditGroup(r, "agent_group.agents_added", g, ids)
 	if g, err = s.store.Group(r.Context(), itoa(g.ID)); err != nil {
 		return err
 	}
@@ -159,7 +166,11 @@ func (s *Server) addGroupAgents(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) removeGroupAgent(w http.ResponseWriter, r *http.Request) error {
 	return s.groups().with(r, func(g *lathe.AgentGroup) error {
 		return s.agents().with(r, func(a *lathe.Agent) error {
-			return noContent(w, s.store.SetGroupMembers(r.Context(), g.ID, []int64{a.ID}, false))
+			if err := s.store.SetGroupMembers(r.Context(), g.ID, []int64{a.ID}, false); err != nil {
+				return err
+			}
+			s.auditGroup(r, "agent_group.agent_removed", g, []int64{a.ID})
+			return noContent(w, nil)
 		})
 	})
 }
@@ -178,4 +189,15 @@ func (s *Server) listGroupInstances(w http.ResponseWriter, r *http.Request) erro
 	}
 	items, err := s.store.Instances(r.Context(), g.ID)
 	return respond(w, http.StatusOK, instanceList{Items: items}, err)
+}
+
+// auditGroup records an admin's change to an agent group: a group's
+// provider starts commands and its members take its jobs, so who changed
+// it is kept. agents are the members added or removed, if any.
+func (s *Server) auditGroup(r *http.Request, action string, g *lathe.AgentGroup, agents []int64) {
+	details := map[string]any{"group_id": g.ID, "group": g.Name}
+	if agents != nil {
+		details["agent_ids"] = agents
+	}
+	s.audit(r, principal(r.Context()).User, action, nil, details)
 }

@@ -88,6 +88,8 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if in.DefaultBranch == nil && !p.URLFromForge {
 		s.adoptDefaultBranch(r, p)
 	}
+	s.audit(r, principal(r.Context()).User, "project.created", p, map[string]any{"project_id": p.ID, "url": git.Redact(p.URL),
+		"default_branch": p.DefaultBranch, "visibility": p.Visibility})
 	w.Header().Set("Location", "/api/v1/projects/"+p.Name)
 	writeJSON(w, http.StatusCreated, p)
 	return nil
@@ -214,6 +216,7 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteProject(r.Context(), p.ID); err != nil {
 		return err
 	}
+	s.audit(r, principal(r.Context()).User, "project.deleted", p, map[string]any{"project_id": p.ID})
 	// The project is gone whatever happens here; a leftover is pruned at the next start.
 	if err := s.pruneUploads(r.Context()); err != nil {
 		slogFrom(r).Warn("remove the uploads of a deleted project", "project", p.Name, "err", err)

@@ -12,9 +12,10 @@ import (
 	"github.com/lathe-ci/lathe/store"
 )
 
-// The audit log records who changed a project's URL or visibility, team
-// membership, hook tokens, agents (registered, authorized, disabled,
-// deleted), holds and re-runs, with what changed.
+// The audit log records who created, changed (URL, visibility) or deleted
+// a project, team membership, hook and registration tokens, agents
+// (registered, authorized, disabled, deleted) and agent groups, holds and
+// re-runs, with what changed.
 func TestAuditLogRecordsEveryChangeOfAccess(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{})
 	repo := lathetest.Repo(t, map[string]string{".lathe.yml": "name: ci\njobs:\n  build:\n    steps: ['exit 1']\n"})
@@ -29,6 +30,12 @@ func TestAuditLogRecordsEveryChangeOfAccess(t *testing.T) {
 	l.Do(t, "POST", "/api/v1/teams/crew/members", map[string]any{"user": "zed"}, nil)
 	l.Do(t, "DELETE", "/api/v1/teams/crew/members/zed", nil, nil)
 	l.Do(t, "DELETE", "/api/v1/teams/crew", nil, nil)
+	_, member, _ := register(t, l, l.RegistrationToken(t), "grouped-agent", "nomatch")
+	l.Do(t, "POST", "/api/v1/agent-groups", map[string]any{"name": "farm"}, nil)
+	l.Do(t, "PATCH", "/api/v1/agent-groups/farm", map[string]any{"description": "the build farm"}, nil)
+	l.Do(t, "POST", "/api/v1/agent-groups/farm/agents", map[string]any{"agents": []string{"grouped-agent"}}, nil)
+	l.Do(t, "DELETE", "/api/v1/agent-groups/farm/agents/grouped-agent", nil, nil)
+	l.Do(t, "DELETE", "/api/v1/agent-groups/farm", nil, nil)
 	code, a, _ := register(t, l, l.RegistrationToken(t), "audited-agent", "nomatch")
 	if code != http.StatusCreated {
 		t.Fatalf("register: %d", code)
@@ -48,6 +55,12 @@ func TestAuditLogRecordsEveryChangeOfAccess(t *testing.T) {
 	other := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  build:\n    steps: [true]\n"})
 	l.Do(t, "PATCH", "/api/v1/projects/shop", map[string]any{"url": other, "visibility": "public"}, nil)
 
+	gone := l.Project(t, "gone", other)
+	l.Do(t, "DELETE", "/api/v1/projects/gone", nil, nil)
+	var rt lathe.RegistrationToken
+	l.Do(t, "POST", "/api/v1/registration-tokens", map[string]any{"name": "spare"}, &rt)
+	l.Do(t, "POST", fmt.Sprintf("/api/v1/registration-tokens/%d/revoke", rt.ID), nil, nil)
+
 	var page lathe.Page[*store.AuditEvent]
 	l.Do(t, "GET", "/api/v1/events?limit=200", nil, &page)
 	got := map[string]*store.AuditEvent{}
@@ -57,23 +70,32 @@ func TestAuditLogRecordsEveryChangeOfAccess(t *testing.T) {
 		}
 	}
 	want := map[string]string{ // action → a detail it must carry
-		"project.updated":     "visibility=public",
-		"hook_token.created":  "name=forge",
-		"hook_token.revoked":  fmt.Sprintf("hook_token_id=%d", ht.ID),
-		"team.created":        "team=crew",
-		"team.member_added":   "user=zed",
-		"team.member_removed": "user=zed",
-		"team.deleted":        "team=crew",
-		"agent.registered":    "agent=audited-agent",
-		"agent.unauthorized":  fmt.Sprintf("agent_id=%d", a.ID),
-		"agent.authorized":    fmt.Sprintf("agent_id=%d", a.ID),
-		"agent.disabled":      fmt.Sprintf("agent_id=%d", a.ID),
-		"agent.deleted":       "agent=audited-agent",
-		"hold.created":        fmt.Sprintf("hold_id=%d", h.ID),
-		"hold.deleted":        fmt.Sprintf("hold_id=%d", h.ID),
-		"run.rerun":           fmt.Sprintf("parent_run_id=%d", run.ID),
-		"run.rerun_failed":    fmt.Sprintf("parent_run_id=%d", run.ID),
-		"job.rerun":           fmt.Sprintf("job_id=%d", run.Jobs[0].ID),
+		"project.updated":            "visibility=public",
+		"hook_token.created":         "name=forge",
+		"hook_token.revoked":         fmt.Sprintf("hook_token_id=%d", ht.ID),
+		"team.created":               "team=crew",
+		"team.member_added":          "user=zed",
+		"team.member_removed":        "user=zed",
+		"team.deleted":               "team=crew",
+		"agent.registered":           "agent=audited-agent",
+		"agent.unauthorized":         fmt.Sprintf("agent_id=%d", a.ID),
+		"agent.authorized":           fmt.Sprintf("agent_id=%d", a.ID),
+		"agent.disabled":             fmt.Sprintf("agent_id=%d", a.ID),
+		"agent.deleted":              "agent=audited-agent",
+		"hold.created":               fmt.Sprintf("hold_id=%d", h.ID),
+		"hold.deleted":               fmt.Sprintf("hold_id=%d", h.ID),
+		"run.rerun":                  fmt.Sprintf("parent_run_id=%d", run.ID),
+		"run.rerun_failed":           fmt.Sprintf("parent_run_id=%d", run.ID),
+		"job.rerun":                  fmt.Sprintf("job_id=%d", run.Jobs[0].ID),
+		"project.created":            fmt.Sprintf("project_id=%d", gone.ID),
+		"project.deleted":            fmt.Sprintf("project_id=%d", gone.ID),
+		"registration_token.created": "token=spare",
+		"registration_token.revoked": fmt.Sprintf("token_id=%d", rt.ID),
+		"agent_group.created":        "group=farm",
+		"agent_group.updated":        "group=farm",
+		"agent_group.agents_added":   fmt.Sprintf("agent_ids=[%d]", member.ID),
+		"agent_group.agent_removed":  fmt.Sprintf("agent_ids=[%d]", member.ID),
+		"agent_group.deleted":        "group=farm",
 	}
 	for action, detail := range want {
 		e := got[action]
