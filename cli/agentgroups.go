@@ -40,28 +40,15 @@ func regTokensCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	list := env.leaf("list", "list registration tokens", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 0 {
-				return badUsage
-			}
-			var page lathe.Page[*lathe.RegistrationToken]
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/registration-tokens?limit=200", nil, &page); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, page)
-			}
+	list := answerCmd(env, "list", "list registration tokens", 0, true,
+		noFlags(func([]string) request { return get("/api/v1/registration-tokens?limit=200") }),
+		func(env *Env, page *lathe.Page[*lathe.RegistrationToken], _ []string) {
 			rows := make([]tokenRow, len(page.Items))
 			for i, t := range page.Items {
 				rows[i] = tokenRow{t.ID, t.Name, t.CreatedAt, t.LastUsed, t.RevokedAt}
 			}
 			printTokens(env.Stdout, rows)
-			return 0
-		}
-	})
+		})
 	revoke := env.leaf("revoke ID", "stop a registration token (agents registered with it keep working)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
@@ -82,57 +69,42 @@ func regTokensCmd(env *Env) *cobra.Command {
 // agentGroupsCmd is `lathe agents groups`.
 func agentGroupsCmd(env *Env) *cobra.Command {
 	path := func(key string) string { return "/api/v1/agent-groups/" + url.PathEscape(key) }
-	// one is a command answering with a group.
-	one := func(use, short string, nargs int, flags func(fs *pflag.FlagSet) func(pos []string) (string, string, any)) *cobra.Command {
-		return env.leaf(use, short, func(fs *pflag.FlagSet) body {
-			mk := clientFlags(fs, env)
-			req := flags(fs)
-			out := outputFlags(fs, false)
-			return func(ctx context.Context, pos []string) int {
-				if len(pos) < nargs || nargs < 2 && len(pos) != nargs {
-					return badUsage
-				}
-				method, p, in := req(pos)
-				var g lathe.AgentGroup
-				if err := out.wrap(mk().Do)(ctx, method, p, in, &g); err != nil {
-					return fail(env, err)
-				}
-				if out.structured() {
-					return out.print(env, g)
-				}
-				fmt.Fprintf(env.Stdout, "agent group %s (id %d): %d agents, jobs route to it with runs-on: [%s%s]\n", g.Name, g.ID, g.AgentsCount, lathe.GroupLabelPrefix, g.Name)
-				return 0
-			}
-		})
+	printGroup := func(env *Env, g *lathe.AgentGroup, _ []string) {
+		fmt.Fprintf(env.Stdout, "agent group %s (id %d): %d agents, jobs route to it with runs-on: [%s%s]\n", g.Name, g.ID, g.AgentsCount, lathe.GroupLabelPrefix, g.Name)
 	}
-	create := one("create NAME", "create an agent group", 1, func(fs *pflag.FlagSet) func([]string) (string, string, any) {
-		desc := fs.String("description", "", "description")
-		return func(pos []string) (string, string, any) {
-			return http.MethodPost, "/api/v1/agent-groups", map[string]string{"name": pos[0], "description": *desc}
-		}
-	})
-	get := one("get GROUP", "show an agent group", 1, func(fs *pflag.FlagSet) func([]string) (string, string, any) {
-		return func(pos []string) (string, string, any) { return http.MethodGet, path(pos[0]), nil }
-	})
-	update := one("update GROUP", "rename an agent group or change its description", 1, func(fs *pflag.FlagSet) func([]string) (string, string, any) {
-		name := fs.String("name", "", "new name")
-		desc := fs.String("description", "", "new description")
-		return func(pos []string) (string, string, any) {
-			in := map[string]string{}
-			if *name != "" {
-				in["name"] = *name
+	create := answerCmd(env, "create NAME", "create an agent group", 1, false,
+		func(fs *pflag.FlagSet) func(pos []string) (request, error) {
+			desc := fs.String("description", "", "description")
+			return func(pos []string) (request, error) {
+				return request{method: http.MethodPost, path: "/api/v1/agent-groups", body: map[string]string{"name": pos[0], "description": *desc}}, nil
 			}
-			if fs.Changed("description") {
-				in["description"] = *desc
+		}, printGroup)
+	show := answerCmd(env, "get GROUP", "show an agent group", 1, false,
+		noFlags(func(pos []string) request { return get(path(pos[0])) }), printGroup)
+	update := answerCmd(env, "update GROUP", "rename an agent group or change its description", 1, false,
+		func(fs *pflag.FlagSet) func(pos []string) (request, error) {
+			name := fs.String("name", "", "new name")
+			desc := fs.String("description", "", "new description")
+			return func(pos []string) (request, error) {
+				in := map[string]string{}
+				if *name != "" {
+					in["name"] = *name
+				}
+				if fs.Changed("description") {
+					in["description"] = *desc
+				}
+				return request{method: http.MethodPatch, path: path(pos[0]), body: in}, nil
 			}
-			return http.MethodPatch, path(pos[0]), in
-		}
-	})
-	add := one("add GROUP AGENT...", "add agents to a group", 2, func(fs *pflag.FlagSet) func([]string) (string, string, any) {
-		return func(pos []string) (string, string, any) {
-			return http.MethodPost, path(pos[0]) + "/agents", map[string][]string{"agents": pos[1:]}
-		}
-	})
+		}, printGroup)
+	add := answerCmd(env, "add GROUP AGENT...", "add agents to a group", -1, false,
+		func(*pflag.FlagSet) func(pos []string) (request, error) {
+			return func(pos []string) (request, error) {
+				if len(pos) < 2 {
+					return request{}, errUsage
+				}
+				return request{method: http.MethodPost, path: path(pos[0]) + "/agents", body: map[string][]string{"agents": pos[1:]}}, nil
+			}
+		}, printGroup)
 	del := env.leaf("delete GROUP", "delete an agent group", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
@@ -159,63 +131,23 @@ func agentGroupsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	agents := env.leaf("agents GROUP", "list the agents of a group", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			var page lathe.Page[*lathe.Agent]
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, path(pos[0])+"/agents?limit=200", nil, &page); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, page)
-			}
-			printAgents(env, page.Items)
-			return 0
-		}
-	})
-	list := env.leaf("list", "list agent groups", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 0 {
-				return badUsage
-			}
-			var page lathe.Page[*lathe.AgentGroup]
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/agent-groups?limit=200", nil, &page); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, page)
-			}
+	agents := answerCmd(env, "agents GROUP", "list the agents of a group", 1, true,
+		noFlags(func(pos []string) request { return get(path(pos[0]) + "/agents?limit=200") }),
+		func(env *Env, page *lathe.Page[*lathe.Agent], _ []string) { printAgents(env, page.Items) })
+	list := answerCmd(env, "list", "list agent groups", 0, true,
+		noFlags(func([]string) request { return get("/api/v1/agent-groups?limit=200") }),
+		func(env *Env, page *lathe.Page[*lathe.AgentGroup], _ []string) {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tNAME\tAGENTS\tLABEL\tDESCRIPTION")
 			for _, g := range page.Items {
 				fmt.Fprintf(tw, "%d\t%s\t%d\t%s%s\t%s\n", g.ID, g.Name, g.AgentsCount, lathe.GroupLabelPrefix, g.Name, g.Description)
 			}
 			tw.Flush()
-			return 0
-		}
-	})
-	instances := env.leaf("instances GROUP", "list the agents a group's provider started, with their states", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			var list struct {
-				Items []*lathe.AgentInstance `json:"items"`
-			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, path(pos[0])+"/instances", nil, &list); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, list)
-			}
+		})
+	type instanceList items[*lathe.AgentInstance]
+	instances := answerCmd(env, "instances GROUP", "list the agents a group's provider started, with their states", 1, true,
+		noFlags(func(pos []string) request { return get(path(pos[0]) + "/instances") }),
+		func(env *Env, list *instanceList, _ []string) {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tNAME\tSTATE\tHANDLE\tJOB\tRAN\tIDLE SINCE\tCREATED\tERROR")
 			for _, in := range list.Items {
@@ -234,9 +166,7 @@ func agentGroupsCmd(env *Env) *cobra.Command {
 					fmtTime(in.IdleSince), in.CreatedAt.Local().Format(time.DateTime), field(in.Error))
 			}
 			tw.Flush()
-			return 0
-		}
-	})
+		})
 	return group("groups", "manage agent groups: create, list, get, update, delete, add, remove, agents, instances", "",
-		create, list, get, update, del, add, remove, agents, instances)
+		create, list, show, update, del, add, remove, agents, instances)
 }

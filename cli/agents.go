@@ -43,55 +43,29 @@ func optBoolVar(fs *pflag.FlagSet, o *optBool, name, usage string) {
 }
 
 func agentsCmd(env *Env) *cobra.Command {
-	list := env.leaf("list", "list agents", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		var authorized, online, disabled optBool
-		optBoolVar(fs, &authorized, "authorized", "only (un)authorized agents")
-		optBoolVar(fs, &disabled, "disabled", "only disabled (or enabled) agents")
-		optBoolVar(fs, &online, "online", "only agents heard from within 60s (or not)")
-		group := fs.String("group", "", "only members of this group")
-		label := fs.String("label", "", "only agents with this label")
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 0 {
-				return badUsage
-			}
-			q := url.Values{"limit": {"200"}}
-			for k, o := range map[string]optBool{"authorized": authorized, "online": online, "disabled": disabled} {
-				if o.v != nil {
-					q.Set(k, fmt.Sprint(*o.v))
+	list := answerCmd(env, "list", "list agents", 0, true,
+		func(fs *pflag.FlagSet) func(pos []string) (request, error) {
+			var authorized, online, disabled optBool
+			optBoolVar(fs, &authorized, "authorized", "only (un)authorized agents")
+			optBoolVar(fs, &disabled, "disabled", "only disabled (or enabled) agents")
+			optBoolVar(fs, &online, "online", "only agents heard from within 60s (or not)")
+			group := fs.String("group", "", "only members of this group")
+			label := fs.String("label", "", "only agents with this label")
+			return func(pos []string) (request, error) {
+				q := url.Values{"limit": {"200"}}
+				for k, o := range map[string]optBool{"authorized": authorized, "online": online, "disabled": disabled} {
+					if o.v != nil {
+						q.Set(k, fmt.Sprint(*o.v))
+					}
 				}
+				queryFlags(q, map[string]*string{"group": group, "label": label})
+				return get("/api/v1/agents?" + q.Encode()), nil
 			}
-			queryFlags(q, map[string]*string{"group": group, "label": label})
-			var page lathe.Page[*lathe.Agent]
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/agents?"+q.Encode(), nil, &page); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, page)
-			}
-			printAgents(env, page.Items)
-			return 0
-		}
-	})
-	get := env.leaf("get AGENT", "show an agent (AGENT: a name or an ID)", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			var a lathe.Agent
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/agents/"+url.PathEscape(pos[0]), nil, &a); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, a)
-			}
-			printAgents(env, []*lathe.Agent{&a})
-			return 0
-		}
-	})
+		},
+		func(env *Env, page *lathe.Page[*lathe.Agent], _ []string) { printAgents(env, page.Items) })
+	show := answerCmd(env, "get AGENT", "show an agent (AGENT: a name or an ID)", 1, false,
+		noFlags(func(pos []string) request { return get("/api/v1/agents/" + url.PathEscape(pos[0])) }),
+		func(env *Env, a *lathe.Agent, _ []string) { printAgents(env, []*lathe.Agent{a}) })
 	update := env.leaf("update AGENT...", "rename, relabel, authorize, disable or enable agents (all or none)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		var authorized, disabled optBool
@@ -158,45 +132,24 @@ func agentsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	attempts := env.leaf("attempts AGENT", "the attempts an agent ran, latest first", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			var page lathe.Page[*lathe.Attempt]
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/agents/"+url.PathEscape(pos[0])+"/attempts?limit=50", nil, &page); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, page)
-			}
+	attempts := answerCmd(env, "attempts AGENT", "the attempts an agent ran, latest first", 1, true,
+		noFlags(func(pos []string) request {
+			return get("/api/v1/agents/" + url.PathEscape(pos[0]) + "/attempts?limit=50")
+		}),
+		func(env *Env, page *lathe.Page[*lathe.Attempt], _ []string) {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ATTEMPT\tJOB\tNUMBER\tSTATUS\tCREATED")
 			for _, at := range page.Items {
 				fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\n", at.ID, at.JobID, at.Number, at.Status, at.CreatedAt.Local().Format(time.DateTime))
 			}
 			tw.Flush()
-			return 0
-		}
-	})
-	systems := env.leaf("systems", "list the systems jobs ran on: each container image, and host (the agent's machine), most lately used first", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 0 {
-				return badUsage
-			}
-			var list struct {
-				Systems []*lathe.System `json:"systems"`
-			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/systems", nil, &list); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, list)
-			}
+		})
+	type systemList struct {
+		Systems []*lathe.System `json:"systems"`
+	}
+	systems := answerCmd(env, "systems", "list the systems jobs ran on: each container image, and host (the agent's machine), most lately used first", 0, false,
+		noFlags(func([]string) request { return get("/api/v1/systems") }),
+		func(env *Env, list *systemList, _ []string) {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "EXECUTOR\tIMAGE\tJOBS\tATTEMPTS\tLAST USED")
 			for _, sy := range list.Systems {
@@ -207,11 +160,9 @@ func agentsCmd(env *Env) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", field(sy.Executor), field(image), sy.Jobs, sy.Attempts, fmtTime(sy.LastUsed))
 			}
 			tw.Flush()
-			return 0
-		}
-	})
+		})
 	return group("agents", "manage agents, agent groups and registration tokens; list the systems jobs ran on", "AGENT is a name or an ID.",
-		list, get, update, del, attempts, systems, regTokensCmd(env), agentGroupsCmd(env))
+		list, show, update, del, attempts, systems, regTokensCmd(env), agentGroupsCmd(env))
 }
 
 func splitList(s string) []string {

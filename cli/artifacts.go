@@ -56,7 +56,7 @@ func artifactsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	get := env.leaf("get RUN [PATH]", "download a run's artifacts into DIR at their workspace paths: all, or PATH (a file or a directory)", func(fs *pflag.FlagSet) body {
+	download := env.leaf("get RUN [PATH]", "download a run's artifacts into DIR at their workspace paths: all, or PATH (a file or a directory)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		job := fs.String("job", "", "only this job's artifacts (its full name)")
 		dir := fs.StringP("output", "o", ".", "the directory to write the files into")
@@ -95,29 +95,22 @@ func artifactsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	history := env.leaf("history PROJECT", "list a project's artifacts across runs, newest first: a branch's (--branch), a file's (--path)", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		flags := map[string]*string{
-			"branch":   fs.String("branch", "", "only artifacts of runs of this branch"),
-			"pipeline": fs.String("pipeline", "", "only artifacts of runs of this pipeline"),
-			"path":     fs.String("path", "", "only artifacts of this path (relative to the workspace)"),
-			"before":   fs.String("before", "", "the page after this cursor"),
-		}
-		limit := fs.Int("limit", 50, "how many artifacts")
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
+	history := answerCmd(env, "history PROJECT", "list a project's artifacts across runs, newest first: a branch's (--branch), a file's (--path)", 1, true,
+		func(fs *pflag.FlagSet) func(pos []string) (request, error) {
+			flags := map[string]*string{
+				"branch":   fs.String("branch", "", "only artifacts of runs of this branch"),
+				"pipeline": fs.String("pipeline", "", "only artifacts of runs of this pipeline"),
+				"path":     fs.String("path", "", "only artifacts of this path (relative to the workspace)"),
+				"before":   fs.String("before", "", "the page after this cursor"),
 			}
-			q := url.Values{"limit": {strconv.Itoa(*limit)}}
-			queryFlags(q, flags)
-			var page lathe.Page[*lathe.Artifact]
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/projects/"+url.PathEscape(pos[0])+"/artifacts?"+q.Encode(), nil, &page); err != nil {
-				return fail(env, err)
+			limit := fs.Int("limit", 50, "how many artifacts")
+			return func(pos []string) (request, error) {
+				q := url.Values{"limit": {strconv.Itoa(*limit)}}
+				queryFlags(q, flags)
+				return get("/api/v1/projects/" + url.PathEscape(pos[0]) + "/artifacts?" + q.Encode()), nil
 			}
-			if out.structured() {
-				return out.print(env, page)
-			}
+		},
+		func(env *Env, page *lathe.Page[*lathe.Artifact], _ []string) {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tRUN\tBRANCH\tPIPELINE\tJOB\tPATH\tSIZE\tCREATED\tEXPIRES")
 			for _, a := range page.Items {
@@ -129,12 +122,8 @@ func artifactsCmd(env *Env) *cobra.Command {
 					a.CreatedAt.Local().Format(time.DateTime), artifactExpiry(a))
 			}
 			tw.Flush()
-			if page.Next != nil {
-				fmt.Fprintf(env.Stdout, "more: --before %d\n", *page.Next)
-			}
-			return 0
-		}
-	})
+			printMore(env, page.Next)
+		})
 	uploads := env.leaf("uploads RUN", "list the files a run's jobs handed on to later jobs (their upload: steps)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)
@@ -144,9 +133,7 @@ func artifactsCmd(env *Env) *cobra.Command {
 			if !ok {
 				return code
 			}
-			var list struct {
-				Items []*lathe.Upload `json:"items"`
-			}
+			var list items[*lathe.Upload]
 			if err := out.wrap(mk().Do)(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/uploads", run), nil, &list); err != nil {
 				return fail(env, err)
 			}
@@ -163,7 +150,7 @@ func artifactsCmd(env *Env) *cobra.Command {
 		}
 	})
 	return group("artifacts", "list a run's artifacts, or download them (get RUN [PATH] [-o DIR]); a project's across runs (history); a run's uploads", "",
-		list, get, history, uploads)
+		list, download, history, uploads)
 }
 
 // artifactExpiry says when an artifact's content goes: never, expired, or when.

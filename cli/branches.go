@@ -30,20 +30,15 @@ func branchCmd(env *Env) *cobra.Command {
 
 	list := env.leaf("list PROJECT", "list a project's tracked branches, newest first", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
-		limit := fs.Int("limit", 20, "how many branches (1–200)")
-		before := fs.Int64("before", 0, "the page after this cursor (a page's next)")
+		pg := pageFlags(fs, "branches", 20)
 		out := outputFlags(fs, true)
 		out.key = "name"
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {
 				return badUsage
 			}
-			q := url.Values{"limit": {strconv.Itoa(*limit)}}
-			if *before > 0 {
-				q.Set("before", strconv.FormatInt(*before, 10))
-			}
 			var page lathe.Page[*lathe.Branch]
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(pos[0])+"?"+q.Encode(), nil, &page); err != nil {
+			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(pos[0])+"?"+pg.query(url.Values{}), nil, &page); err != nil {
 				return fail(env, err)
 			}
 			if out.structured() {
@@ -56,31 +51,14 @@ func branchCmd(env *Env) *cobra.Command {
 					branchEnvNames(b.Settings.Env), branchIntOr(b.Settings.KeepRuns, "default"), branchIntOr(b.Settings.KeepDays, "default"))
 			}
 			tw.Flush()
-			if page.Next != nil {
-				fmt.Fprintf(env.Stdout, "more: add --before %d\n", *page.Next)
-			}
+			printMore(env, page.Next)
 			return 0
 		}
 	})
 
-	get := env.leaf("get PROJECT BRANCH", "show a branch: its head, the last run of each pipeline, its runs by status and its settings", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
-			}
-			var b lathe.Branch
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, one(pos), nil, &b); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, b)
-			}
-			printBranch(env, &b)
-			return 0
-		}
-	})
+	show := answerCmd(env, "get PROJECT BRANCH", "show a branch: its head, the last run of each pipeline, its runs by status and its settings", 2, false,
+		noFlags(func(pos []string) request { return get(one(pos)) }),
+		func(env *Env, b *lathe.Branch, _ []string) { printBranch(env, b) })
 
 	update := env.leaf("update PROJECT BRANCH", "set a branch's env (--env NAME=VALUE, --clear-env) and retention (--keep-runs, --keep-days, --ci-logs, …); owners", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
@@ -177,7 +155,7 @@ func branchCmd(env *Env) *cobra.Command {
 		}
 	})
 	return group("branch", "manage a project's tracked branches (list, get, update, delete): their env and retention", branchLong,
-		list, get, update, del)
+		list, show, update, del)
 }
 
 // printBranch prints one branch: its head, settings, last runs and counts.

@@ -1,15 +1,12 @@
 package cli
 
 import (
-	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -17,22 +14,10 @@ import (
 // cachesCmd lists a project's caches (its jobs' cache:), most recently
 // used first: trusted runs' and untrusted runs' (a scope of their own).
 func cachesCmd(env *Env) *cobra.Command {
-	return env.leaf("caches PROJECT", "list a project's caches (its jobs' cache:), most recently used first", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			var list struct {
-				Items []*lathe.Cache `json:"items"`
-			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/projects/"+url.PathEscape(pos[0])+"/caches", nil, &list); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, list)
-			}
+	type caches items[*lathe.Cache]
+	return answerCmd(env, "caches PROJECT", "list a project's caches (its jobs' cache:), most recently used first", 1, true,
+		noFlags(func(pos []string) request { return get("/api/v1/projects/" + url.PathEscape(pos[0]) + "/caches") }),
+		func(env *Env, list *caches, _ []string) {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tKEY\tSIZE\tSCOPE\tLAST USED\tCREATED")
 			for _, c := range list.Items {
@@ -44,7 +29,5 @@ func cachesCmd(env *Env) *cobra.Command {
 					c.LastUsedAt.Local().Format(time.DateTime), c.CreatedAt.Local().Format(time.DateTime))
 			}
 			tw.Flush()
-			return 0
-		}
-	})
+		})
 }

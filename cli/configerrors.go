@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 
 	"github.com/spf13/cobra"
@@ -17,30 +15,22 @@ import (
 // each as lathe lint prints them (FILE:LINE:COL: error|warning: MESSAGE
 // (FIELD)), under a line naming the branch and the commit read.
 func configErrorsCmd(env *Env) *cobra.Command {
-	cmd := env.leaf("config-errors PROJECT", "show the problems the server met reading each branch's pipeline files", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		branch := fs.String("branch", "", "only this branch's")
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
+	type configErrors items[*lathe.ConfigErrors]
+	cmd := answerCmd(env, "config-errors PROJECT", "show the problems the server met reading each branch's pipeline files", 1, false,
+		func(fs *pflag.FlagSet) func(pos []string) (request, error) {
+			branch := fs.String("branch", "", "only this branch's")
+			return func(pos []string) (request, error) {
+				path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/config-errors"
+				if *branch != "" {
+					path += "?" + url.Values{"branch": {*branch}}.Encode()
+				}
+				return get(path), nil
 			}
-			path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/config-errors"
-			if *branch != "" {
-				path += "?" + url.Values{"branch": {*branch}}.Encode()
-			}
-			var list struct {
-				Items []*lathe.ConfigErrors `json:"items"`
-			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, path, nil, &list); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, list)
-			}
+		},
+		func(env *Env, list *configErrors, pos []string) {
 			if len(list.Items) == 0 {
 				fmt.Fprintf(env.Stdout, "no pipeline configuration problems in %s\n", field(pos[0]))
-				return 0
+				return
 			}
 			for i, ce := range list.Items {
 				if i > 0 {
@@ -59,9 +49,7 @@ func configErrorsCmd(env *Env) *cobra.Command {
 					fmt.Fprintf(env.Stdout, "%s:%d:%d: %s: %s%s\n", field(e.File), e.Line, e.Column, sev, printable(e.Message, ""), where)
 				}
 			}
-			return 0
-		}
-	})
+		})
 	cmd.Long = "Shows the problems Lathe met the last time it read the pipeline files of each\n" +
 		"branch of PROJECT, as lathe lint prints them (FILE:LINE:COL: error|warning: MESSAGE).\n" +
 		"A branch is listed while its newest read commit has problems; reading a clean\n" +

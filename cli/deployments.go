@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"context"
 	"fmt"
-	"net/http"
 	"net/url"
-	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -17,35 +14,27 @@ import (
 // deploymentsCmd is `lathe deployments`: the deployment history across
 // the projects you may read, of one project, or of one environment.
 func deploymentsCmd(env *Env) *cobra.Command {
-	return env.leaf("deployments", "list deployments, newest first: across projects, of --project, or of --project's --environment", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		project := fs.String("project", "", "only this project's")
-		environment := fs.String("environment", "", "only this environment's (with --project)")
-		limit := fs.Int("limit", 20, "how many deployments")
-		before := fs.Int64("before", 0, "the page after this cursor (a page's next)")
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 0 || *environment != "" && *project == "" {
-				return badUsage
+	return answerCmd(env, "deployments", "list deployments, newest first: across projects, of --project, or of --project's --environment", 0, true,
+		func(fs *pflag.FlagSet) func([]string) (request, error) {
+			project := fs.String("project", "", "only this project's")
+			environment := fs.String("environment", "", "only this environment's (with --project)")
+			page := pageFlags(fs, "deployments", 20)
+			return func([]string) (request, error) {
+				if *environment != "" && *project == "" {
+					return request{}, errUsage
+				}
+				q := url.Values{}
+				path := "/api/v1/deployments"
+				switch {
+				case *environment != "":
+					path = "/api/v1/projects/" + url.PathEscape(*project) + "/environments/" + url.PathEscape(*environment) + "/deployments"
+				case *project != "":
+					q.Set("project", *project)
+				}
+				return get(path + "?" + page.query(q)), nil
 			}
-			q := url.Values{"limit": {strconv.Itoa(*limit)}}
-			if *before > 0 {
-				q.Set("before", strconv.FormatInt(*before, 10))
-			}
-			path := "/api/v1/deployments"
-			switch {
-			case *environment != "":
-				path = "/api/v1/projects/" + url.PathEscape(*project) + "/environments/" + url.PathEscape(*environment) + "/deployments"
-			case *project != "":
-				q.Set("project", *project)
-			}
-			var page lathe.Page[*lathe.Deployment]
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, page)
-			}
+		},
+		func(env *Env, page *lathe.Page[*lathe.Deployment], _ []string) {
 			paint := newPainter(env)
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "ID\tPROJECT\tENVIRONMENT\tVERSION\tCOMMIT\t%s\tBY\tWHEN\n", paint.header("STATUS"))
@@ -54,10 +43,6 @@ func deploymentsCmd(env *Env) *cobra.Command {
 					paint.status(d.Status), field(d.CreatedBy), d.CreatedAt.Local().Format("2006-01-02 15:04"))
 			}
 			tw.Flush()
-			if page.Next != nil {
-				fmt.Fprintf(env.Stdout, "more: add --before %d\n", *page.Next)
-			}
-			return 0
-		}
-	})
+			printMore(env, page.Next)
+		})
 }

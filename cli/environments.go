@@ -33,30 +33,20 @@ func environmentCmd(env *Env) *cobra.Command {
 	}
 	one := func(project, name string) string { return base(project) + "/" + url.PathEscape(name) }
 
-	list := env.leaf("list [PROJECT]", "list a project's environments in promotion order, or without PROJECT those of every project you may read", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) > 1 {
-				return badUsage
+	type environments items[*lathe.Environment]
+	list := answerCmd(env, "list [PROJECT]", "list a project's environments in promotion order, or without PROJECT those of every project you may read", -1, false,
+		func(*pflag.FlagSet) func([]string) (request, error) {
+			return func(pos []string) (request, error) {
+				switch len(pos) {
+				case 0:
+					return get("/api/v1/environments"), nil
+				case 1:
+					return get(base(pos[0])), nil
+				}
+				return request{}, errUsage
 			}
-			path := "/api/v1/environments"
-			if len(pos) == 1 {
-				path = base(pos[0])
-			}
-			var list struct {
-				Items []*lathe.Environment `json:"items"`
-			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, path, nil, &list); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, list)
-			}
-			printEnvironments(env, list.Items, len(pos) == 0)
-			return 0
-		}
-	})
+		},
+		func(env *Env, list *environments, pos []string) { printEnvironments(env, list.Items, len(pos) == 0) })
 
 	// settings declares the flags of create and update; apply sets on e
 	// those the command line gives (create: all of them, as given or
@@ -118,48 +108,26 @@ func environmentCmd(env *Env) *cobra.Command {
 			"protected": e.Protected, "approvers": approvers, "second_person": e.SecondPerson}
 	}
 
-	create := env.leaf("create PROJECT NAME", "create an environment of a project", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		s := declare(fs, false)
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
+	create := answerCmd(env, "create PROJECT NAME", "create an environment of a project", 2, false,
+		func(fs *pflag.FlagSet) func([]string) (request, error) {
+			s := declare(fs, false)
+			return func(pos []string) (request, error) {
+				e := &lathe.Environment{Name: pos[1], Approvers: []string{}}
+				apply(fs, s, e)
+				in := input(e)
+				in["name"] = e.Name
+				return request{method: http.MethodPost, path: base(pos[0]), body: in}, nil
 			}
-			e := &lathe.Environment{Name: pos[1], Approvers: []string{}}
-			apply(fs, s, e)
-			in := input(e)
-			in["name"] = e.Name
-			var got lathe.Environment
-			if err := out.wrap(mk().Do)(ctx, http.MethodPost, base(pos[0]), in, &got); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, got)
-			}
+		},
+		func(env *Env, got *lathe.Environment, pos []string) {
 			fmt.Fprintf(env.Stdout, "environment %s of %s created (position %d)\n", field(got.Name), field(pos[0]), got.Position)
-			return 0
-		}
-	})
+		})
 
-	get := env.leaf("get PROJECT NAME", "show an environment and its protection rules", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
-			}
-			var e lathe.Environment
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, one(pos[0], pos[1]), nil, &e); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, e)
-			}
-			printEnvironments(env, []*lathe.Environment{&e}, false)
-			return 0
-		}
-	})
+	show := answerCmd(env, "get PROJECT NAME", "show an environment and its protection rules", 2, false,
+		noFlags(func(pos []string) request { return get(one(pos[0], pos[1])) }),
+		func(env *Env, e *lathe.Environment, _ []string) {
+			printEnvironments(env, []*lathe.Environment{e}, false)
+		})
 
 	update := env.leaf("update PROJECT NAME", "change an environment's settings: only those the flags give (the name stays)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
@@ -211,48 +179,26 @@ func environmentCmd(env *Env) *cobra.Command {
 		}
 	})
 
-	deployment := env.leaf("deployment PROJECT ENV ID", "show one deployment of an environment: its status, gate and why it waits", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 3 {
-				return badUsage
+	deployment := answerCmd(env, "deployment PROJECT ENV ID", "show one deployment of an environment: its status, gate and why it waits", 3, false,
+		func(*pflag.FlagSet) func([]string) (request, error) {
+			return func(pos []string) (request, error) {
+				id, err := strconv.ParseInt(pos[2], 10, 64)
+				if err != nil || id <= 0 {
+					return request{}, fmt.Errorf("%q is not a deployment ID", pos[2])
+				}
+				return get(one(pos[0], pos[1]) + "/deployments/" + strconv.FormatInt(id, 10)), nil
 			}
-			id, err := strconv.ParseInt(pos[2], 10, 64)
-			if err != nil || id <= 0 {
-				return fail(env, fmt.Errorf("%q is not a deployment ID", pos[2]))
-			}
-			var d lathe.Deployment
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, one(pos[0], pos[1])+"/deployments/"+strconv.FormatInt(id, 10), nil, &d); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, d)
-			}
-			printDeployment(env, &d)
-			return 0
-		}
-	})
+		},
+		func(env *Env, d *lathe.Deployment, _ []string) { printDeployment(env, d) })
 
-	report := env.leaf("report PROJECT ENV VERSION-rcN STATUS",
-		"report the status of a deployment an outside CD made ("+strings.Join(lathe.DeploymentStatuses, ", ")+")", func(fs *pflag.FlagSet) body {
-			mk := clientFlags(fs, env)
-			out := outputFlags(fs, true)
-			return func(ctx context.Context, pos []string) int {
-				if len(pos) != 4 {
-					return badUsage
-				}
-				in := map[string]string{"release_candidate_version": pos[2], "status": pos[3]}
-				var d lathe.Deployment
-				if err := out.wrap(mk().Do)(ctx, http.MethodPatch, one(pos[0], pos[1])+"/deployments", in, &d); err != nil {
-					return fail(env, err)
-				}
-				if out.structured() {
-					return out.print(env, d)
-				}
-				fmt.Fprintf(env.Stdout, "deployment %d: %s to %s, %s\n", d.ID, field(d.Version), field(d.Environment), d.Status)
-				return 0
-			}
+	report := answerCmd(env, "report PROJECT ENV VERSION-rcN STATUS",
+		"report the status of a deployment an outside CD made ("+strings.Join(lathe.DeploymentStatuses, ", ")+")", 4, true,
+		noFlags(func(pos []string) request {
+			in := map[string]string{"release_candidate_version": pos[2], "status": pos[3]}
+			return request{method: http.MethodPatch, path: one(pos[0], pos[1]) + "/deployments", body: in}
+		}),
+		func(env *Env, d *lathe.Deployment, _ []string) {
+			fmt.Fprintf(env.Stdout, "deployment %d: %s to %s, %s\n", d.ID, field(d.Version), field(d.Environment), d.Status)
 		})
 	report.Long = "An outside CD reports a deployment's status: the candidate's latest reported\n" +
 		"deployment to the environment takes it, or a new one when there is none; no\n" +
@@ -263,7 +209,7 @@ func environmentCmd(env *Env) *cobra.Command {
 		"command does nothing without --yes."
 
 	return group("environment", "manage a project's environments (list, create, get, update, delete); show or report a deployment", environmentLong,
-		list, create, get, update, del, deployment, report)
+		list, create, show, update, del, deployment, report)
 }
 
 // printEnvironments prints one line per environment; withProject adds

@@ -29,9 +29,7 @@ func envVarsCmd(env *Env) *cobra.Command {
 			if len(pos) != 2 {
 				return badUsage
 			}
-			var list struct {
-				Items []*lathe.EnvironmentVariable `json:"items"`
-			}
+			var list items[*lathe.EnvironmentVariable]
 			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(pos), nil, &list); err != nil {
 				return fail(env, err)
 			}

@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -34,38 +32,28 @@ var auditTargets = []string{"branch", "schedule_id", "environment", "secret", "u
 // eventsCmd is `lathe events`: the audit log, everything (admins) or one
 // project's (its owners).
 func eventsCmd(env *Env) *cobra.Command {
-	cmd := env.leaf("events", "show the audit log, newest first: everything (admins) or --project's (its owners)", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		project := fs.String("project", "", "only this project's events (its owners may read them)")
-		action := fs.String("type", "", "only events of this `ACTION` (login, role.granted, schedule.paused, …)")
-		limit := fs.Int("limit", 50, "how many events (1–200)")
-		before := fs.Int64("before", 0, "the page after this cursor (a page's next)")
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 0 {
-				return badUsage
+	type events struct {
+		Items []*auditEvent `json:"items"`
+		Next  *int64        `json:"next"`
+	}
+	cmd := answerCmd(env, "events", "show the audit log, newest first: everything (admins) or --project's (its owners)", 0, true,
+		func(fs *pflag.FlagSet) func(pos []string) (request, error) {
+			project := fs.String("project", "", "only this project's events (its owners may read them)")
+			action := fs.String("type", "", "only events of this `ACTION` (login, role.granted, schedule.paused, …)")
+			page := pageFlags(fs, "events", 50)
+			return func(pos []string) (request, error) {
+				q := url.Values{}
+				if *action != "" {
+					q.Set("type", *action)
+				}
+				path := "/api/v1/events"
+				if *project != "" {
+					path = "/api/v1/projects/" + url.PathEscape(*project) + "/events"
+				}
+				return get(path + "?" + page.query(q)), nil
 			}
-			q := url.Values{"limit": {strconv.Itoa(*limit)}}
-			if *before > 0 {
-				q.Set("before", strconv.FormatInt(*before, 10))
-			}
-			if *action != "" {
-				q.Set("type", *action)
-			}
-			path := "/api/v1/events"
-			if *project != "" {
-				path = "/api/v1/projects/" + url.PathEscape(*project) + "/events"
-			}
-			var page struct {
-				Items []*auditEvent `json:"items"`
-				Next  *int64        `json:"next"`
-			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, page)
-			}
+		},
+		func(env *Env, page *events, _ []string) {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tTARGET\tDETAIL")
 			for _, ev := range page.Items {
@@ -73,12 +61,8 @@ func eventsCmd(env *Env) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", auditTime(ev.At), field(ev.Actor), field(ev.Action), target, detail)
 			}
 			tw.Flush()
-			if page.Next != nil {
-				fmt.Fprintf(env.Stdout, "more: add --before %d\n", *page.Next)
-			}
-			return 0
-		}
-	})
+			printMore(env, page.Next)
+		})
 	cmd.Long = "Shows the audit log: who did what, when. Without --project it is the whole log\n" +
 		"(admins); with it, that project's events (its owners)."
 	return cmd

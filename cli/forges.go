@@ -111,9 +111,7 @@ func forgeCmd(env *Env) *cobra.Command {
 			if len(pos) != 0 {
 				return badUsage
 			}
-			var list struct {
-				Items []lathe.Forge `json:"items"`
-			}
+			var list items[lathe.Forge]
 			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/forges", nil, &list); err != nil {
 				return fail(env, err)
 			}

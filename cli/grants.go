@@ -23,9 +23,7 @@ func grantsCmd(env *Env, collection, short string) *cobra.Command {
 			if len(pos) != 1 {
 				return badUsage
 			}
-			var list struct {
-				Items []lathe.ProjectGrant `json:"items"`
-			}
+			var list items[lathe.ProjectGrant]
 			path := "/api/v1/" + collection + "/" + url.PathEscape(pos[0]) + "/projects"
 			if err := out.wrap(mk().Do)(ctx, http.MethodGet, path, nil, &list); err != nil {
 				return fail(env, err)
@@ -57,9 +55,7 @@ func rolesCmd(env *Env) *cobra.Command {
 			if len(pos) != 0 {
 				return badUsage
 			}
-			var list struct {
-				Items []lathe.RoleInfo `json:"items"`
-			}
+			var list items[lathe.RoleInfo]
 			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/roles", nil, &list); err != nil {
 				return fail(env, err)
 			}

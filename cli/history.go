@@ -24,9 +24,7 @@ func historyCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return badUsage
 			}
-			var h struct {
-				Items []*lathe.RunResults `json:"items"`
-			}
+			var h items[*lathe.RunResults]
 			if err := out.wrap(mk().Do)(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/history?limit=%d", id, *limit), nil, &h); err != nil {
 				return fail(env, err)
 			}

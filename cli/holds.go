@@ -19,71 +19,28 @@ for the duration, and shows where they are.`
 
 func holdCmd(env *Env) *cobra.Command {
 	base := func(project string) string { return "/api/v1/projects/" + url.PathEscape(project) + "/holds" }
-	create := env.leaf("create PROJECT --pipeline P --job J", "hold the workspaces of a job's next failures", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		pipeline := fs.String("pipeline", "", "the pipeline of the job (required)")
-		job := fs.String("job", "", "the job whose failures to hold (required)")
-		count := fs.Int("count", 1, "how many failed attempts to hold")
-		duration := fs.String("duration", "2h", "how long to keep each workspace")
-		reason := fs.String("reason", "", "why (shown with the hold)")
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
+	showOne := func(env *Env, h *lathe.Hold, _ []string) { printHolds(env, []*lathe.Hold{h}) }
+	create := answerCmd(env, "create PROJECT --pipeline P --job J", "hold the workspaces of a job's next failures", 1, true,
+		func(fs *pflag.FlagSet) func([]string) (request, error) {
+			pipeline := fs.String("pipeline", "", "the pipeline of the job (required)")
+			job := fs.String("job", "", "the job whose failures to hold (required)")
+			count := fs.Int("count", 1, "how many failed attempts to hold")
+			duration := fs.String("duration", "2h", "how long to keep each workspace")
+			reason := fs.String("reason", "", "why (shown with the hold)")
+			return func(pos []string) (request, error) {
+				if *pipeline == "" || *job == "" {
+					return request{}, fmt.Errorf("hold create: --pipeline and --job are required")
+				}
+				in := map[string]any{"pipeline": *pipeline, "job": *job, "count": *count, "duration": *duration, "reason": *reason}
+				return request{method: http.MethodPost, path: base(pos[0]), body: in}, nil
 			}
-			if *pipeline == "" || *job == "" {
-				return fail(env, fmt.Errorf("hold create: --pipeline and --job are required"))
-			}
-			in := map[string]any{"pipeline": *pipeline, "job": *job, "count": *count, "duration": *duration, "reason": *reason}
-			var h lathe.Hold
-			if err := out.wrap(mk().Do)(ctx, http.MethodPost, base(pos[0]), in, &h); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, h)
-			}
-			printHolds(env, []*lathe.Hold{&h})
-			return 0
-		}
-	})
-	list := env.leaf("list PROJECT", "list a project's holds and the workspaces they keep", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			var list struct {
-				Items []*lathe.Hold `json:"items"`
-			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(pos[0]), nil, &list); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, list)
-			}
-			printHolds(env, list.Items)
-			return 0
-		}
-	})
-	get := env.leaf("get PROJECT HOLD", "show a hold and the workspaces it keeps", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
-			}
-			var h lathe.Hold
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(pos[0])+"/"+url.PathEscape(pos[1]), nil, &h); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, h)
-			}
-			printHolds(env, []*lathe.Hold{&h})
-			return 0
-		}
-	})
+		}, showOne)
+	type holds items[*lathe.Hold]
+	list := answerCmd(env, "list PROJECT", "list a project's holds and the workspaces they keep", 1, true,
+		noFlags(func(pos []string) request { return get(base(pos[0])) }),
+		func(env *Env, list *holds, _ []string) { printHolds(env, list.Items) })
+	show := answerCmd(env, "get PROJECT HOLD", "show a hold and the workspaces it keeps", 2, false,
+		noFlags(func(pos []string) request { return get(base(pos[0]) + "/" + url.PathEscape(pos[1])) }), showOne)
 	del := env.leaf("delete PROJECT HOLD", "delete a hold (the workspaces it kept stay until they expire)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
@@ -97,7 +54,7 @@ func holdCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	return group("hold", "keep the workspaces of a job's next failures for inspection: create, list, get, delete", holdLong, create, list, get, del)
+	return group("hold", "keep the workspaces of a job's next failures for inspection: create, list, get, delete", holdLong, create, list, show, del)
 }
 
 // printHolds prints one line per hold, then one per workspace it kept.

@@ -41,30 +41,16 @@ func hooksCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	list := env.leaf("list PROJECT", "the project's webhook tokens", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			var list struct {
-				Items []*lathe.HookToken `json:"items"`
-			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, path(pos[0]), nil, &list); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, list)
-			}
+	type hookTokens items[*lathe.HookToken]
+	list := answerCmd(env, "list PROJECT", "the project's webhook tokens", 1, true,
+		noFlags(func(pos []string) request { return get(path(pos[0])) }),
+		func(env *Env, list *hookTokens, _ []string) {
 			rows := make([]tokenRow, len(list.Items))
 			for i, ht := range list.Items {
 				rows[i] = tokenRow{ht.ID, ht.Name, ht.CreatedAt, ht.LastUsed, ht.RevokedAt}
 			}
 			printTokens(env.Stdout, rows)
-			return 0
-		}
-	})
+		})
 	revoke := env.leaf("revoke PROJECT ID", "stop a webhook token at once", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		return func(ctx context.Context, pos []string) int {
@@ -125,51 +111,31 @@ func membersCmd(env *Env) *cobra.Command {
 		}
 		return "", false
 	}
-	list := env.leaf("list PROJECT", "the users and teams with a role on the project", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			var list struct {
-				Items []lathe.Member `json:"items"`
-			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(pos[0]), nil, &list); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, list)
-			}
+	type members items[lathe.Member]
+	list := answerCmd(env, "list PROJECT", "the users and teams with a role on the project", 1, false,
+		noFlags(func(pos []string) request { return get(base(pos[0])) }),
+		func(env *Env, list *members, _ []string) {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "USER\tTEAM\tROLE")
 			for _, m := range list.Items {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", dash(field(m.User)), dash(field(m.Team)), m.Role)
 			}
 			tw.Flush()
-			return 0
-		}
-	})
-	grant := env.leaf("grant PROJECT ROLE (--user U | --team T)", "give a user or team a role on the project: read, write or owner", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		user, team := who(fs)
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			p, ok := memberPath(pos0(pos), *user, *team)
-			if len(pos) != 2 || !ok {
-				return badUsage
+		})
+	grant := answerCmd(env, "grant PROJECT ROLE (--user U | --team T)", "give a user or team a role on the project: read, write or owner", 2, false,
+		func(fs *pflag.FlagSet) func([]string) (request, error) {
+			user, team := who(fs)
+			return func(pos []string) (request, error) {
+				p, ok := memberPath(pos[0], *user, *team)
+				if !ok {
+					return request{}, errUsage
+				}
+				return request{method: http.MethodPut, path: p, body: map[string]string{"role": pos[1]}}, nil
 			}
-			var m lathe.Member
-			if err := out.wrap(mk().Do)(ctx, http.MethodPut, p, map[string]string{"role": pos[1]}, &m); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, m)
-			}
+		},
+		func(env *Env, m *lathe.Member, pos []string) {
 			fmt.Fprintf(env.Stdout, "%s%s has role %s on %s\n", field(m.User), field(m.Team), m.Role, pos[0])
-			return 0
-		}
-	})
+		})
 	revoke := env.leaf("revoke PROJECT (--user U | --team T)", "take a user's or team's role on the project", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		user, team := who(fs)

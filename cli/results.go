@@ -25,33 +25,21 @@ func queryFlags(q url.Values, flags map[string]*string) {
 
 // testsCmd prints a run's test results: lathe tests RUN [--status failed,error] …
 func testsCmd(env *Env) *cobra.Command {
-	return env.leaf("tests RUN", "show a run's test results: totals, new failures, fixes, instability (filters as flags)", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		flags := map[string]*string{
-			"status":          fs.String("status", "", "only these statuses (comma-separated: passed, failed, error, skipped)"),
-			"change":          fs.String("change", "", "only these changes (comma-separated: new, fixed, same)"),
-			"min_instability": fs.String("min-instability", "", "only tests at least this unstable (0-9)"),
-			"max_instability": fs.String("max-instability", "", "only tests at most this unstable (0-9)"),
-			"text":            fs.String("text", "", "only tests whose suite, name or message contains this"),
-			"job":             fs.String("job", "", "only the tests of this job"),
-			"before":          fs.String("before", "", "the page after this cursor"),
-		}
-		limit := fs.Int("limit", 50, "how many results")
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			id, err := runArg(pos)
-			if err != nil {
-				return badUsage
+	return answerCmd(env, "tests RUN", "show a run's test results: totals, new failures, fixes, instability (filters as flags)", 1, true,
+		func(fs *pflag.FlagSet) func(pos []string) (request, error) {
+			flags := map[string]*string{
+				"status":          fs.String("status", "", "only these statuses (comma-separated: passed, failed, error, skipped)"),
+				"change":          fs.String("change", "", "only these changes (comma-separated: new, fixed, same)"),
+				"min_instability": fs.String("min-instability", "", "only tests at least this unstable (0-9)"),
+				"max_instability": fs.String("max-instability", "", "only tests at most this unstable (0-9)"),
+				"text":            fs.String("text", "", "only tests whose suite, name or message contains this"),
+				"job":             fs.String("job", "", "only the tests of this job"),
+				"before":          fs.String("before", "", "the page after this cursor"),
 			}
-			q := url.Values{"limit": {strconv.Itoa(*limit)}}
-			queryFlags(q, flags)
-			var rt lathe.RunTests
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/tests?%s", id, q.Encode()), nil, &rt); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, rt)
-			}
+			limit := fs.Int("limit", 50, "how many results")
+			return runFiltered("tests", limit, flags)
+		},
+		func(env *Env, rt *lathe.RunTests, _ []string) {
 			t := rt.Totals
 			fmt.Fprintf(env.Stdout, "passed %d, failed %d, error %d, skipped %d; new failures %d, fixed %d\n",
 				t.Passed, t.Failed, t.Error, t.Skipped, t.NewFailures, t.Fixed)
@@ -64,48 +52,55 @@ func testsCmd(env *Env) *cobra.Command {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.ID, r.Job, field(r.Suite), r.Name, r.Status, r.Change, r.Instability, r.DurationMS)
 			}
 			tw.Flush()
-			if rt.Next != nil {
-				fmt.Fprintf(env.Stdout, "more: --before %d\n", *rt.Next)
-			}
-			return 0
+			printMore(env, rt.Next)
+		})
+}
+
+// runGet is the request function of a command taking a run ID: a GET of
+// the path path makes of it (an ID that does not parse is a usage error).
+func runGet(path func(id int64) string) func(pos []string) (request, error) {
+	return func(pos []string) (request, error) {
+		id, err := runArg(pos)
+		if err != nil {
+			return request{}, errUsage
 		}
+		return get(path(id)), nil
+	}
+}
+
+// runFiltered is the request function of a run's filtered list: a GET of
+// /api/v1/runs/RUN/WHAT with --limit and the flags given as its query.
+func runFiltered(what string, limit *int, flags map[string]*string) func(pos []string) (request, error) {
+	return runGet(func(id int64) string {
+		q := url.Values{"limit": {strconv.Itoa(*limit)}}
+		queryFlags(q, flags)
+		return fmt.Sprintf("/api/v1/runs/%d/%s?%s", id, what, q.Encode())
 	})
 }
 
 // issuesCmd prints a run's issues: lathe issues RUN [--new] [--severity error] …
 func issuesCmd(env *Env) *cobra.Command {
-	return env.leaf("issues RUN", "show a run's issues (SARIF or compiler findings), new ones marked +", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		flags := map[string]*string{
-			"severity": fs.String("severity", "", "only these severities (comma-separated: error, warning, note)"),
-			"file":     fs.String("file", "", "only issues whose file contains this"),
-			"message":  fs.String("message", "", "only issues whose message contains this"),
-			"symbol":   fs.String("symbol", "", "only issues whose symbol contains this"),
-			"job":      fs.String("job", "", "only the issues of this job"),
-			"new":      fs.String("new", "", "true: only new issues; false: only old ones"),
-			"before":   fs.String("before", "", "the page after this cursor"),
-		}
-		limit := fs.Int("limit", 50, "how many issues")
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			id, err := runArg(pos)
-			if err != nil {
-				return badUsage
+	type issues struct {
+		Items []*lathe.RunIssue `json:"items"`
+		Next  *int64            `json:"next"`
+		Total int               `json:"total"`
+		New   int               `json:"new"`
+	}
+	return answerCmd(env, "issues RUN", "show a run's issues (SARIF or compiler findings), new ones marked +", 1, true,
+		func(fs *pflag.FlagSet) func(pos []string) (request, error) {
+			flags := map[string]*string{
+				"severity": fs.String("severity", "", "only these severities (comma-separated: error, warning, note)"),
+				"file":     fs.String("file", "", "only issues whose file contains this"),
+				"message":  fs.String("message", "", "only issues whose message contains this"),
+				"symbol":   fs.String("symbol", "", "only issues whose symbol contains this"),
+				"job":      fs.String("job", "", "only the issues of this job"),
+				"new":      fs.String("new", "", "true: only new issues; false: only old ones"),
+				"before":   fs.String("before", "", "the page after this cursor"),
 			}
-			q := url.Values{"limit": {strconv.Itoa(*limit)}}
-			queryFlags(q, flags)
-			var ri struct {
-				Items []*lathe.RunIssue `json:"items"`
-				Next  *int64            `json:"next"`
-				Total int               `json:"total"`
-				New   int               `json:"new"`
-			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/issues?%s", id, q.Encode()), nil, &ri); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, ri)
-			}
+			limit := fs.Int("limit", 50, "how many issues")
+			return runFiltered("issues", limit, flags)
+		},
+		func(env *Env, ri *issues, _ []string) {
 			fmt.Fprintf(env.Stdout, "%d issues, %d new\n", ri.Total, ri.New)
 			for _, is := range ri.Items {
 				mark := " "
@@ -118,36 +113,27 @@ func issuesCmd(env *Env) *cobra.Command {
 				}
 				fmt.Fprintf(env.Stdout, " (%s)\n", is.Job)
 			}
-			return 0
-		}
-	})
+		})
 }
 
 // buildsCmd searches finished jobs across runs (Zuul's builds).
 func buildsCmd(env *Env) *cobra.Command {
-	return env.leaf("builds", "search finished jobs across runs by project, pipeline, job, branch, result, agent, duration, time", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		flags := map[string]*string{}
-		for _, f := range []string{"project", "pipeline", "job", "branch", "result", "agent", "since", "until", "before"} {
-			flags[f] = fs.String(f, "", "only builds with this "+f)
-		}
-		flags["min_duration"] = fs.String("min-duration", "", "only builds that ran at least this many seconds")
-		flags["max_duration"] = fs.String("max-duration", "", "only builds that ran at most this many seconds")
-		limit := fs.Int("limit", 20, "how many builds")
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 0 {
-				return badUsage
+	return answerCmd(env, "builds", "search finished jobs across runs by project, pipeline, job, branch, result, agent, duration, time", 0, true,
+		func(fs *pflag.FlagSet) func(pos []string) (request, error) {
+			flags := map[string]*string{}
+			for _, f := range []string{"project", "pipeline", "job", "branch", "result", "agent", "since", "until", "before"} {
+				flags[f] = fs.String(f, "", "only builds with this "+f)
 			}
-			q := url.Values{"limit": {strconv.Itoa(*limit)}}
-			queryFlags(q, flags)
-			var page lathe.Page[*lathe.Build]
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/builds?"+q.Encode(), nil, &page); err != nil {
-				return fail(env, err)
+			flags["min_duration"] = fs.String("min-duration", "", "only builds that ran at least this many seconds")
+			flags["max_duration"] = fs.String("max-duration", "", "only builds that ran at most this many seconds")
+			limit := fs.Int("limit", 20, "how many builds")
+			return func(pos []string) (request, error) {
+				q := url.Values{"limit": {strconv.Itoa(*limit)}}
+				queryFlags(q, flags)
+				return get("/api/v1/builds?" + q.Encode()), nil
 			}
-			if out.structured() {
-				return out.print(env, page)
-			}
+		},
+		func(env *Env, page *lathe.Page[*lathe.Build], _ []string) {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "JOB ID\tPROJECT\tPIPELINE\tRUN\tJOB\tBRANCH\tRESULT\tAGENT\tDURATION")
 			for _, b := range page.Items {
@@ -158,9 +144,7 @@ func buildsCmd(env *Env) *cobra.Command {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Project, b.Pipeline, b.RunNumber, b.Job, field(b.Branch), b.Result, field(b.Agent), d)
 			}
 			tw.Flush()
-			return 0
-		}
-	})
+		})
 }
 
 // statsCmd prints a project's run statistics (and a job's build times with --job).
@@ -212,53 +196,24 @@ func statsCmd(env *Env) *cobra.Command {
 
 // stageCmd drives an external stage or deletes a finished run's stage.
 func stageCmd(env *Env) *cobra.Command {
-	one := func(use, short string, nargs int, req func(pos []string) (string, any)) *cobra.Command {
-		return env.leaf(use, short, func(fs *pflag.FlagSet) body {
-			mk := clientFlags(fs, env)
-			out := outputFlags(fs, false)
-			return func(ctx context.Context, pos []string) int {
-				if len(pos) != nargs {
-					return badUsage
-				}
-				method, in := req(pos)
-				var st lathe.Stage
-				if err := out.wrap(mk().Do)(ctx, method, "/api/v1/stages/"+url.PathEscape(pos[0]), in, &st); err != nil {
-					return fail(env, err)
-				}
-				if out.structured() {
-					return out.print(env, st)
-				}
-				fmt.Fprintf(env.Stdout, "stage %d (%s) of run %d: %s\n", st.ID, st.Name, st.RunID, st.Status)
-				return 0
-			}
-		})
+	path := func(pos []string) string { return "/api/v1/stages/" + url.PathEscape(pos[0]) }
+	printStage := func(env *Env, st *lathe.Stage, _ []string) {
+		fmt.Fprintf(env.Stdout, "stage %d (%s) of run %d: %s\n", st.ID, st.Name, st.RunID, st.Status)
 	}
-	set := one("set STAGE running|success|failed", "set the status of a stage declared external: true", 2, func(pos []string) (string, any) {
-		return http.MethodPatch, map[string]string{"status": pos[1]}
-	})
-	del := one("delete STAGE", "delete a finished run's stage, with its jobs' logs", 1, func(pos []string) (string, any) {
-		return http.MethodDelete, nil
-	})
-	get := one("get STAGE", "show a stage and its status", 1, func(pos []string) (string, any) {
-		return http.MethodGet, nil
-	})
-	list := env.leaf("list RUN", "list a run's stages with their IDs and statuses", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			id, err := runArg(pos)
-			if err != nil {
-				return badUsage
-			}
-			var list struct {
-				Items []*lathe.Stage `json:"items"`
-			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/stages", id), nil, &list); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, list)
-			}
+	set := answerCmd(env, "set STAGE running|success|failed", "set the status of a stage declared external: true", 2, false,
+		noFlags(func(pos []string) request {
+			return request{method: http.MethodPatch, path: path(pos), body: map[string]string{"status": pos[1]}}
+		}), printStage)
+	del := answerCmd(env, "delete STAGE", "delete a finished run's stage, with its jobs' logs", 1, false,
+		noFlags(func(pos []string) request { return request{method: http.MethodDelete, path: path(pos)} }), printStage)
+	show := answerCmd(env, "get STAGE", "show a stage and its status", 1, false,
+		noFlags(func(pos []string) request { return get(path(pos)) }), printStage)
+	type stages items[*lathe.Stage]
+	list := answerCmd(env, "list RUN", "list a run's stages with their IDs and statuses", 1, true,
+		func(*pflag.FlagSet) func(pos []string) (request, error) {
+			return runGet(func(id int64) string { return fmt.Sprintf("/api/v1/runs/%d/stages", id) })
+		},
+		func(env *Env, list *stages, _ []string) {
 			paint := newPainter(env)
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "ID\tSTAGE\t%s\tEXTERNAL\n", paint.header("STATUS"))
@@ -266,8 +221,6 @@ func stageCmd(env *Env) *cobra.Command {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%t\n", st.ID, field(st.Name), paint.status(string(st.Status)), st.External)
 			}
 			tw.Flush()
-			return 0
-		}
-	})
-	return group("stage", "list a run's stages, show one, set an external stage's status (set STAGE STATUS) or delete a finished run's stage", "", list, get, set, del)
+		})
+	return group("stage", "list a run's stages, show one, set an external stage's status (set STAGE STATUS) or delete a finished run's stage", "", list, show, set, del)
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -22,22 +21,10 @@ firings it missed.`
 // scheduleCmd lists a project's cron schedules and pauses or resumes one.
 func scheduleCmd(env *Env) *cobra.Command {
 	base := func(project string) string { return "/api/v1/projects/" + url.PathEscape(project) + "/schedules" }
-	list := env.leaf("list PROJECT", "list a project's cron schedules: pipeline, branch, next firing (UTC), last firing, paused", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			var list struct {
-				Items []*lathe.Schedule `json:"items"`
-			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(pos[0]), nil, &list); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, list)
-			}
+	type schedules items[*lathe.Schedule]
+	list := answerCmd(env, "list PROJECT", "list a project's cron schedules: pipeline, branch, next firing (UTC), last firing, paused", 1, true,
+		noFlags(func(pos []string) request { return get(base(pos[0])) }),
+		func(env *Env, list *schedules, _ []string) {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tPIPELINE\tBRANCH\tCRON\tNEXT (UTC)\tLAST FIRED\tPAUSED")
 			for _, sc := range list.Items {
@@ -49,37 +36,26 @@ func scheduleCmd(env *Env) *cobra.Command {
 					sc.NextAt.UTC().Format("2006-01-02 15:04:05"), last, sc.Paused)
 			}
 			tw.Flush()
-			return 0
-		}
-	})
+		})
 	// set pauses or resumes a schedule.
 	set := func(verb, short string) *cobra.Command {
-		return env.leaf(verb+" PROJECT ID", short, func(fs *pflag.FlagSet) body {
-			mk := clientFlags(fs, env)
-			out := outputFlags(fs, false)
-			return func(ctx context.Context, pos []string) int {
-				if len(pos) != 2 {
-					return badUsage
+		return answerCmd(env, verb+" PROJECT ID", short, 2, false,
+			func(*pflag.FlagSet) func(pos []string) (request, error) {
+				return func(pos []string) (request, error) {
+					id, err := strconv.ParseInt(pos[1], 10, 64)
+					if err != nil || id <= 0 {
+						return request{}, fmt.Errorf("%q is not a schedule ID (lathe schedule list %s shows them)", pos[1], pos[0])
+					}
+					return request{method: http.MethodPost, path: fmt.Sprintf("%s/%d/%s", base(pos[0]), id, verb)}, nil
 				}
-				id, err := strconv.ParseInt(pos[1], 10, 64)
-				if err != nil || id <= 0 {
-					return fail(env, fmt.Errorf("%q is not a schedule ID (lathe schedule list %s shows them)", pos[1], pos[0]))
-				}
-				var sc lathe.Schedule
-				if err := out.wrap(mk().Do)(ctx, http.MethodPost, fmt.Sprintf("%s/%d/%s", base(pos[0]), id, verb), nil, &sc); err != nil {
-					return fail(env, err)
-				}
-				if out.structured() {
-					return out.print(env, sc)
-				}
+			},
+			func(env *Env, sc *lathe.Schedule, pos []string) {
 				state := "paused"
 				if !sc.Paused {
 					state = "resumed: next firing " + sc.NextAt.UTC().Format("2006-01-02 15:04:05") + " UTC"
 				}
 				fmt.Fprintf(env.Stdout, "schedule %d of %s (%s, %s) %s\n", sc.ID, field(pos[0]), field(sc.Pipeline), field(sc.Cron), state)
-				return 0
-			}
-		})
+			})
 	}
 	return group("schedule", "manage a project's cron schedules: list, pause, resume", scheduleLong,
 		list, set("pause", "pause a schedule: it does not fire until resumed"),

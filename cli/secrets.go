@@ -78,9 +78,7 @@ func secretsCmd(env *Env) *cobra.Command {
 			if len(pos) != 0 {
 				return badUsage
 			}
-			var list struct {
-				Items []*lathe.Secret `json:"items"`
-			}
+			var list items[*lathe.Secret]
 			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(), nil, &list); err != nil {
 				return fail(env, err)
 			}

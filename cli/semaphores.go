@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"text/tabwriter"
 	"time"
@@ -14,42 +12,34 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
+// semaphoresAnswer is either answer of semaphores: the list's items, or
+// the one semaphore NAME asks for.
+type semaphoresAnswer struct {
+	Items []*lathe.Semaphore `json:"items"`
+	lathe.Semaphore
+}
+
 func semaphoresCmd(env *Env) *cobra.Command {
-	cmd := env.leaf("semaphores PROJECT [NAME]", "show a project's semaphores: their limits, holders and waiters", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) < 1 || len(pos) > 2 {
-				return badUsage
+	cmd := answerCmd(env, "semaphores PROJECT [NAME]", "show a project's semaphores: their limits, holders and waiters", -1, false,
+		func(*pflag.FlagSet) func(pos []string) (request, error) {
+			return func(pos []string) (request, error) {
+				if len(pos) < 1 || len(pos) > 2 {
+					return request{}, errUsage
+				}
+				path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/semaphores"
+				if len(pos) == 2 {
+					path += "/" + url.PathEscape(pos[1])
+				}
+				return get(path), nil
 			}
-			do := out.wrap(mk().Do)
-			path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/semaphores"
-			var sems []*lathe.Semaphore
+		},
+		func(env *Env, a *semaphoresAnswer, pos []string) {
+			sems := a.Items
 			if len(pos) == 2 {
-				var sem lathe.Semaphore
-				if err := do(ctx, http.MethodGet, path+"/"+url.PathEscape(pos[1]), nil, &sem); err != nil {
-					return fail(env, err)
-				}
-				if out.structured() {
-					return out.print(env, sem)
-				}
-				sems = []*lathe.Semaphore{&sem}
-			} else {
-				var list struct {
-					Items []*lathe.Semaphore `json:"items"`
-				}
-				if err := do(ctx, http.MethodGet, path, nil, &list); err != nil {
-					return fail(env, err)
-				}
-				if out.structured() {
-					return out.print(env, list)
-				}
-				sems = list.Items
+				sems = []*lathe.Semaphore{&a.Semaphore}
 			}
 			printSemaphores(env, sems)
-			return 0
-		}
-	})
+		})
 	cmd.Long = `Lists the project's semaphores (concurrency groups) with their limit, the
 running attempts holding each and the queued jobs waiting for it.`
 	return cmd

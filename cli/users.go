@@ -298,9 +298,7 @@ func createToken(ctx context.Context, env *Env, out *output, do doFunc, path, na
 }
 
 func listTokens(ctx context.Context, env *Env, out *output, do doFunc, path string) int {
-	var list struct {
-		Items []*lathe.APIToken `json:"items"`
-	}
+	var list items[*lathe.APIToken]
 	if err := do(ctx, http.MethodGet, path, nil, &list); err != nil {
 		return fail(env, err)
 	}
@@ -367,9 +365,7 @@ func teamCmd(env *Env) *cobra.Command {
 			if len(pos) != 0 {
 				return badUsage
 			}
-			var list struct {
-				Items []string `json:"items"`
-			}
+			var list items[string]
 			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/teams", nil, &list); err != nil {
 				return fail(env, err)
 			}

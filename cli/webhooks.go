@@ -45,142 +45,91 @@ func webhookCmd(env *Env) *cobra.Command {
 	secretStdin := func(fs *pflag.FlagSet) *bool {
 		return fs.Bool("secret-stdin", false, "read a signing secret of your choosing (whsec_ and base64 of 24 to 64 bytes) from standard input, without echo")
 	}
-	readSecret := func() (string, error) {
+	// addSecret reads the secret --secret-stdin gives (chosen) into in.
+	addSecret := func(chosen bool, in map[string]any) error {
+		if !chosen {
+			return nil
+		}
 		v, err := readPassword(env, "Webhook secret: ", false)
 		if err != nil {
-			return "", fmt.Errorf("read the secret: %w", err)
+			return fmt.Errorf("read the secret: %w", err)
 		}
 		if v == "" {
-			return "", errors.New("--secret-stdin: no secret on standard input")
+			return errors.New("--secret-stdin: no secret on standard input")
 		}
-		return v, nil
+		in["secret"] = v
+		return nil
 	}
 
-	create := env.leaf("create PROJECT URL --event run|job ...", "add a webhook: the project's events of the kinds named are POSTed to URL, signed (the secret is shown once)", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		evs := events(fs)
-		active := fs.Bool("active", true, "send events (--active=false: create it paused)")
-		chosen := secretStdin(fs)
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
-			}
-			in := map[string]any{"url": pos[1], "events": evs()}
-			if fs.Changed("active") {
-				in["active"] = *active
-			}
-			if *chosen {
-				s, err := readSecret()
-				if err != nil {
-					return fail(env, err)
+	var ownSecret *bool // create's --secret-stdin: whether the user gave the secret
+	create := answerCmd(env, "create PROJECT URL --event run|job ...", "add a webhook: the project's events of the kinds named are POSTed to URL, signed (the secret is shown once)", 2, false,
+		func(fs *pflag.FlagSet) func([]string) (request, error) {
+			evs := events(fs)
+			active := fs.Bool("active", true, "send events (--active=false: create it paused)")
+			ownSecret = secretStdin(fs)
+			return func(pos []string) (request, error) {
+				in := map[string]any{"url": pos[1], "events": evs()}
+				if fs.Changed("active") {
+					in["active"] = *active
 				}
-				in["secret"] = s
+				if err := addSecret(*ownSecret, in); err != nil {
+					return request{}, err
+				}
+				return request{method: http.MethodPost, path: base(pos[0]), body: in}, nil
 			}
-			var hook lathe.Webhook
-			if err := out.wrap(mk().Do)(ctx, http.MethodPost, base(pos[0]), in, &hook); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, hook)
-			}
+		},
+		func(env *Env, hook *lathe.Webhook, _ []string) {
 			state := ""
 			if !hook.Active {
 				state = " (paused)"
 			}
 			fmt.Fprintf(env.Stdout, "webhook %d of %s: %s events POSTed to %s%s\n", hook.ID, field(hook.Project), fields(hook.Events), field(hook.URL), state)
-			if *chosen {
+			if *ownSecret {
 				fmt.Fprintln(env.Stdout, "Its messages are signed with the secret given.")
-				return 0
+				return
 			}
 			fmt.Fprintf(env.Stdout, "Signing secret (it will not be shown again):\n%s\n", field(hook.Secret))
-			return 0
-		}
-	})
+		})
 
-	list := env.leaf("list PROJECT", "list a project's webhooks (never a secret)", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			var list struct {
-				Items []*lathe.Webhook `json:"items"`
-			}
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, base(pos[0]), nil, &list); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, list)
-			}
-			printWebhooks(env, list.Items)
-			return 0
-		}
-	})
+	type webhooks items[*lathe.Webhook]
+	list := answerCmd(env, "list PROJECT", "list a project's webhooks (never a secret)", 1, true,
+		noFlags(func(pos []string) request { return get(base(pos[0])) }),
+		func(env *Env, list *webhooks, _ []string) { printWebhooks(env, list.Items) })
 
-	get := env.leaf("get PROJECT ID", "show a webhook (never its secret)", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
-			}
-			var hook lathe.Webhook
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, one(pos), nil, &hook); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, hook)
-			}
-			printWebhooks(env, []*lathe.Webhook{&hook})
-			return 0
-		}
-	})
+	show := answerCmd(env, "get PROJECT ID", "show a webhook (never its secret)", 2, true,
+		noFlags(func(pos []string) request { return get(one(pos)) }),
+		func(env *Env, hook *lathe.Webhook, _ []string) { printWebhooks(env, []*lathe.Webhook{hook}) })
 
-	update := env.leaf("update PROJECT ID [--url URL] [--event run|job ...] [--active=BOOL] [--secret-stdin]", "change a webhook's URL, events, whether it is active, or its secret", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		to := fs.String("url", "", "the URL to POST to")
-		evs := events(fs)
-		active := fs.Bool("active", true, "send events (--active=false: pause the webhook)")
-		chosen := secretStdin(fs)
-		out := outputFlags(fs, false)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
-			}
-			in := map[string]any{}
-			if fs.Changed("url") {
-				in["url"] = *to
-			}
-			if fs.Changed("event") {
-				in["events"] = evs()
-			}
-			if fs.Changed("active") {
-				in["active"] = *active
-			}
-			if *chosen {
-				s, err := readSecret()
-				if err != nil {
-					return fail(env, err)
+	update := answerCmd(env, "update PROJECT ID [--url URL] [--event run|job ...] [--active=BOOL] [--secret-stdin]", "change a webhook's URL, events, whether it is active, or its secret", 2, false,
+		func(fs *pflag.FlagSet) func([]string) (request, error) {
+			to := fs.String("url", "", "the URL to POST to")
+			evs := events(fs)
+			active := fs.Bool("active", true, "send events (--active=false: pause the webhook)")
+			chosen := secretStdin(fs)
+			return func(pos []string) (request, error) {
+				in := map[string]any{}
+				if fs.Changed("url") {
+					in["url"] = *to
 				}
-				in["secret"] = s
+				if fs.Changed("event") {
+					in["events"] = evs()
+				}
+				if fs.Changed("active") {
+					in["active"] = *active
+				}
+				if err := addSecret(*chosen, in); err != nil {
+					return request{}, err
+				}
+				if len(in) == 0 {
+					fmt.Fprintln(env.Stderr, "lathe: nothing to change: give --url, --event, --active or --secret-stdin")
+					return request{}, errUsage
+				}
+				return request{method: http.MethodPatch, path: one(pos), body: in}, nil
 			}
-			if len(in) == 0 {
-				fmt.Fprintln(env.Stderr, "lathe: nothing to change: give --url, --event, --active or --secret-stdin")
-				return badUsage
-			}
-			var hook lathe.Webhook
-			if err := out.wrap(mk().Do)(ctx, http.MethodPatch, one(pos), in, &hook); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, hook)
-			}
+		},
+		func(env *Env, hook *lathe.Webhook, _ []string) {
 			fmt.Fprintf(env.Stdout, "webhook %d of %s updated\n", hook.ID, field(hook.Project))
-			return 0
-		}
-	})
+		})
 
 	del := env.leaf("delete PROJECT ID", "delete a webhook and its deliveries, queued ones included", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
@@ -196,26 +145,14 @@ func webhookCmd(env *Env) *cobra.Command {
 		}
 	})
 
-	deliveries := env.leaf("deliveries PROJECT ID", "list a webhook's deliveries, newest first, with the HTTP code of every try", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		limit := fs.Int("limit", 20, "how many deliveries (1–200)")
-		before := fs.Int64("before", 0, "the page after this cursor (a page's next)")
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
+	deliveries := answerCmd(env, "deliveries PROJECT ID", "list a webhook's deliveries, newest first, with the HTTP code of every try", 2, true,
+		func(fs *pflag.FlagSet) func([]string) (request, error) {
+			page := pageFlags(fs, "deliveries", 20)
+			return func(pos []string) (request, error) {
+				return get(one(pos) + "/deliveries?" + page.query(url.Values{})), nil
 			}
-			q := url.Values{"limit": {strconv.Itoa(*limit)}}
-			if *before > 0 {
-				q.Set("before", strconv.FormatInt(*before, 10))
-			}
-			var page lathe.Page[*lathe.Delivery]
-			if err := out.wrap(mk().Do)(ctx, http.MethodGet, one(pos)+"/deliveries?"+q.Encode(), nil, &page); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, page)
-			}
+		},
+		func(env *Env, page *lathe.Page[*lathe.Delivery], _ []string) {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tEVENT\tTRIES\tSTATUS\tWHEN\tERROR")
 			for _, d := range page.Items {
@@ -227,34 +164,19 @@ func webhookCmd(env *Env) *cobra.Command {
 					d.CreatedAt.Local().Format("2006-01-02 15:04:05"), dash(field(d.Error)))
 			}
 			tw.Flush()
-			if page.Next != nil {
-				fmt.Fprintf(env.Stdout, "more: add --before %d\n", *page.Next)
-			}
-			return 0
-		}
-	})
+			printMore(env, page.Next)
+		})
 
-	redeliver := env.leaf("redeliver PROJECT ID DELIVERY", "send a delivery's message again (same webhook-id, signed anew), at once", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		out := outputFlags(fs, true)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 3 {
-				return badUsage
-			}
-			var d lathe.Delivery
-			if err := out.wrap(mk().Do)(ctx, http.MethodPost, one(pos)+"/deliveries/"+url.PathEscape(pos[2])+"/redeliver", nil, &d); err != nil {
-				return fail(env, err)
-			}
-			if out.structured() {
-				return out.print(env, d)
-			}
+	redeliver := answerCmd(env, "redeliver PROJECT ID DELIVERY", "send a delivery's message again (same webhook-id, signed anew), at once", 3, true,
+		noFlags(func(pos []string) request {
+			return request{method: http.MethodPost, path: one(pos) + "/deliveries/" + url.PathEscape(pos[2]) + "/redeliver"}
+		}),
+		func(env *Env, d *lathe.Delivery, pos []string) {
 			fmt.Fprintf(env.Stdout, "delivery %d queued: %s of webhook %s sent again (delivery %s)\n", d.ID, field(d.Context), field(pos[1]), field(pos[2]))
-			return 0
-		}
-	})
+		})
 
 	return group("webhook", "manage a project's outgoing webhooks (create, list, get, update, delete) and their deliveries (deliveries, redeliver)", webhookLong,
-		create, list, get, update, del, deliveries, redeliver)
+		create, list, show, update, del, deliveries, redeliver)
 }
 
 // printWebhooks prints one line per webhook.
