@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/git"
 )
 
 func projectCmd(env *Env) *cobra.Command {
@@ -35,7 +37,7 @@ func projectCmd(env *Env) *cobra.Command {
 			}
 		})
 	}
-	create := env.leaf("create NAME GIT_URL", "add a project from a git repository", func(fs *pflag.FlagSet) body {
+	create := env.leaf("create NAME GIT_URL", "add a project from a git repository (a URL, or a path on the server: a relative one is made absolute when the server is on this machine)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		branch := fs.String("default-branch", "", "default branch (default: the one the repository's HEAD names, else main)")
 		out := outputFlags(fs, true)
@@ -44,12 +46,13 @@ func projectCmd(env *Env) *cobra.Command {
 			if len(pos) != 2 {
 				return badUsage
 			}
-			in := map[string]string{"name": pos[0], "url": pos[1]}
+			c := mk()
+			in := map[string]string{"name": pos[0], "url": repoURL(c.BaseURL, pos[1])}
 			if *branch != "" {
 				in["default_branch"] = *branch
 			}
 			var p lathe.Project
-			if err := out.wrap(mk().Do)(ctx, http.MethodPost, "/api/v1/projects", in, &p); err != nil {
+			if err := out.wrap(c.Do)(ctx, http.MethodPost, "/api/v1/projects", in, &p); err != nil {
 				return fail(env, err)
 			}
 			if out.structured() {
@@ -68,15 +71,16 @@ func projectCmd(env *Env) *cobra.Command {
 			if len(pos) != 1 {
 				return badUsage
 			}
+			c := mk()
 			in := map[string]string{}
 			if *branch != "" {
 				in["default_branch"] = *branch
 			}
 			if *newURL != "" {
-				in["url"] = *newURL
+				in["url"] = repoURL(c.BaseURL, *newURL)
 			}
 			var p lathe.Project
-			if err := out.wrap(mk().Do)(ctx, http.MethodPatch, "/api/v1/projects/"+url.PathEscape(pos[0]), in, &p); err != nil {
+			if err := out.wrap(c.Do)(ctx, http.MethodPatch, "/api/v1/projects/"+url.PathEscape(pos[0]), in, &p); err != nil {
 				return fail(env, err)
 			}
 			if out.structured() {
@@ -198,4 +202,20 @@ func pipelinesCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
+}
+
+// repoURL is a project's repository as the server must be told it: a
+// relative path names a directory here, so for a server on this machine
+// (srv) it is made absolute; the server refuses relative paths, which it
+// would read from its own working directory.
+func repoURL(srv, raw string) string {
+	r, err := git.ParseRemote(raw)
+	if err != nil || !r.Local || r.Scheme == "file" || filepath.IsAbs(raw) || !isLocal(srv) {
+		return raw
+	}
+	abs, err := filepath.Abs(raw)
+	if err != nil {
+		return raw
+	}
+	return abs
 }

@@ -119,6 +119,9 @@ func (p Policy) Check(ctx context.Context, raw string, admin bool) (Hold, error)
 }
 
 func (p Policy) checkLocal(path string, admin bool) error {
+	if !filepath.IsAbs(path) {
+		return fmt.Errorf("url: %s is a relative path; name the repository by its absolute path on the server", path)
+	}
 	if p.DataDir != "" {
 		if inside(canonical(p.DataDir), canonical(path)) {
 			return fmt.Errorf("url: %s is inside the server's data directory; a project cannot read the server's own files", path)

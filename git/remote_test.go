@@ -73,6 +73,9 @@ func TestPolicyRefusesPrivateAddressesToNonAdmins(t *testing.T) {
 		{"/var/lib/lathe/git/x.git", true, "data directory"},
 		{"file:///var/lib/lathe/../lathe/git", true, "data directory"},
 		{"/var/lib/lathe-other/r.git", true, ""},
+		{"./repo", true, "relative path"},
+		{"repo", true, "relative path"},
+		{"../../var/lib/lathe/git", true, "relative path"},
 	} {
 		_, err := p.Check(ctx, tt.raw, tt.admin)
 		switch {

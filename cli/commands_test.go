@@ -77,7 +77,7 @@ const cov2JUnit = `<?xml version="1.0"?>
 // A job that runs through a real agent, with a cache, an upload, an
 // artifact and a JUnit report, twice: lathe caches, test-case,
 // artifacts history and uploads, and agents systems show what it left.
-func TestCoverage2CachesTestCasesArtifactsSystems(t *testing.T) {
+func TestCLICachesTestCasesArtifactsSystems(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: 1})
 	l.Project(t, "shop", lathetest.Repo(t, map[string]string{".lathe.yml": cov2Pipeline, "reports/junit.xml": cov2JUnit}))
 	var runs []*lathe.Run
@@ -259,7 +259,7 @@ func TestCoverage2CachesTestCasesArtifactsSystems(t *testing.T) {
 // lathe agents groups instances lists what a group's provider started: here
 // a command provider that cannot start anything, so its instance failed,
 // saying why.
-func TestCoverage2AgentGroupInstances(t *testing.T) {
+func TestCLIAgentGroupInstances(t *testing.T) {
 	script := filepath.Join(t.TempDir(), "provider.sh")
 	if err := os.WriteFile(script, []byte(`#!/bin/sh
 cat >/dev/null
@@ -306,7 +306,7 @@ esac
 // reset-password sets its password (read from stdin here, as from a
 // terminal without echo), ending its sessions and with --revoke-tokens
 // its tokens; lathe user delete disables it.
-func TestCoverage2UserUpdateAndResetPassword(t *testing.T) {
+func TestCLIUserUpdateAndResetPassword(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
 	ctx := context.Background()
 	l.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"name": "erin", "password": "erin-password"}, nil)
@@ -397,7 +397,7 @@ func TestCoverage2UserUpdateAndResetPassword(t *testing.T) {
 
 // lathe approve --run approves the commit of a fork's pull request's run:
 // its job leaves the trust gate; a run that no longer waits is refused.
-func TestCoverage2ApproveUntrustedRun(t *testing.T) {
+func TestCLIApproveUntrustedRun(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})
 	l.Project(t, "oss", lathetest.Repo(t, map[string]string{".lathe/pr.yml": "on:\n  pull_request: {branches: [main]}\njobs:\n  test:\n    steps: [echo hi]\n"}))
 	var tok lathe.HookToken
