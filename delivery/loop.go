@@ -9,10 +9,12 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
+	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/clock"
 	"github.com/lathe-ci/lathe/forge"
 	"github.com/lathe-ci/lathe/outbound"
@@ -138,7 +140,9 @@ func (l *Loop) sendAll(ctx context.Context, claimed []*store.Outgoing) {
 				if l.Observe != nil {
 					l.Observe(string(o.Kind), try, time.Since(start))
 				}
-				if err := l.Store.RecordTry(context.WithoutCancel(ctx), o.ID, try); err != nil {
+				// A delivery gone meanwhile went with its webhook or project:
+				// nothing is left to record the try on.
+				if err := l.Store.RecordTry(context.WithoutCancel(ctx), o.ID, try); err != nil && !errors.Is(err, lathe.ErrNotFound) {
 					l.Log.Warn("deliveries: record a try", "delivery_id", o.ID, "err", err)
 				}
 			}
