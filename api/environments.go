@@ -99,14 +99,18 @@ func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request) error {
 	return respond(w, http.StatusOK, e, err)
 }
 
-// updateEnvironment replaces an environment's settings; its name stays.
+// updateEnvironment replaces an environment's settings; its name stays
+// (a body naming another is refused).
 func (s *Server) updateEnvironment(w http.ResponseWriter, r *http.Request) error {
 	p := projectOf(r)
 	var in environmentInput
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	in.Name = r.PathValue("env") // the path names it; a name in the body is ignored
+	if in.Name != "" && in.Name != r.PathValue("env") {
+		return problemf(http.StatusBadRequest, "name: an environment keeps its name (%s); create %q and delete this one to move its settings", r.PathValue("env"), in.Name)
+	}
+	in.Name = r.PathValue("env")
 	e, err := in.check()
 	if err != nil {
 		return err

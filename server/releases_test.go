@@ -97,6 +97,8 @@ func TestReleaseAndDeploymentValidation(t *testing.T) {
 		if env.Position != 3 || !env.Protected || env.SecondPerson || len(env.Approvers) != 1 {
 			t.Errorf("updated environment = %+v", env)
 		}
+		wantProblem(t, l, "PUT", base+"/environments/production", map[string]any{"name": "prod", "position": 3}, 400,
+			`name: an environment keeps its name (production); create "prod" and delete this one to move its settings`)
 		l.Do(t, "POST", base+"/environments", map[string]any{"name": "qa", "position": 2}, nil)
 		var envs struct{ Items []lathe.Environment }
 		l.Do(t, "GET", base+"/environments", nil, &envs)
