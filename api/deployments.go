@@ -17,11 +17,6 @@ type deploymentInput struct {
 	Status  string `json:"status"`
 }
 
-// deploymentList is the answer to listing a release's deployments.
-type deploymentList struct {
-	Items []*lathe.Deployment `json:"items"`
-}
-
 // matrixList answers what runs where.
 type matrixList struct {
 	Items []*lathe.MatrixRow `json:"items"`

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/store"
 )
 
 // releaseSettingsInput replaces a project's release settings.
@@ -60,6 +61,10 @@ func (s *Server) releaseDeployments(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	ds, err := s.store.CandidateDeployments(r.Context(), rl.ID, 200)
-	return respond(w, http.StatusOK, deploymentList{Items: ds}, err)
+	before, limit, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.store.DeploymentPage(r.Context(), store.DeploymentFilter{ReleaseID: rl.ID, Before: before, Limit: limit})
+	return respond(w, http.StatusOK, page, err)
 }

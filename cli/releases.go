@@ -42,9 +42,14 @@ func releaseCmd(env *Env) *cobra.Command {
 		noFlags(func(pos []string) request {
 			return request{method: http.MethodPost, path: base(pos[0]) + "/environments/" + url.PathEscape(pos[1]) + "/promote"}
 		}), printDeployed)
-	type deployments items[*lathe.Deployment]
+	type deployments lathe.Page[*lathe.Deployment]
 	deploymentsOf := answerCmd(env, "deployments PROJECT VERSION", "list the deployments of a release's candidates (VERSION or VERSION-rcN), newest first", 2, true,
-		noFlags(func(pos []string) request { return get(release(pos) + "/deployments") }),
+		func(fs *pflag.FlagSet) func([]string) (request, error) {
+			page := pageFlags(fs, "deployments", 20)
+			return func(pos []string) (request, error) {
+				return get(release(pos) + "/deployments?" + page.query(url.Values{})), nil
+			}
+		},
 		func(env *Env, list *deployments, _ []string) {
 			paint := newPainter(env)
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
@@ -58,6 +63,7 @@ func releaseCmd(env *Env) *cobra.Command {
 					paint.status(d.Status), run, field(d.CreatedBy), d.CreatedAt.Local().Format("2006-01-02 15:04"))
 			}
 			tw.Flush()
+			printMore(env, list.Next)
 		})
 	var setSettings bool // whether settings sets them (--build-pipeline) rather than shows them
 	settings := answerCmd(env, "settings PROJECT [--build-pipeline P]", "show a project's release settings, or (--build-pipeline) set the pipeline a candidate's build runs", 1, false,

@@ -71,6 +71,16 @@ func TestDeploymentsAndEnvironmentsAcrossProjects(t *testing.T) {
 		if len(h2.Items) != 1 || h2.Items[0].ID >= h1.Items[0].ID {
 			t.Errorf("staging's second page: %+v after %+v", h2.Items, h1.Items)
 		}
+		// So does a release's: its candidates' deployments, newest first.
+		var r1, r2 lathe.Page[*lathe.Deployment]
+		l.Do(t, http.MethodGet, "/api/v1/projects/app/releases/1.0.0/deployments?limit=2", nil, &r1)
+		if r1.Next == nil || len(r1.Items) != 2 || r1.Items[0].Version != "1.0.0-rc2" {
+			t.Fatalf("release 1.0.0's first page: %+v", r1)
+		}
+		l.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/projects/app/releases/1.0.0/deployments?limit=2&before=%d", *r1.Next), nil, &r2)
+		if got := where(r2.Items); got != "app/staging" || r2.Next != nil || r2.Items[0].Version != "1.0.0-rc1" {
+			t.Errorf("release 1.0.0's second page: %q next %v", got, r2.Next)
+		}
 
 		var envs struct {
 			Items []lathe.Environment `json:"items"`

@@ -98,8 +98,8 @@ func TestCandidateBuildLinksItsJobDeployments(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ds, err := s.CandidateDeployments(ctx, rl.ID, 10)
-		if err != nil || len(ds) != 1 || ds[0].Version != "2.0.0-rc1" || ds[0].Environment != "preview" {
+		ds, err := s.DeploymentPage(ctx, store.DeploymentFilter{ReleaseID: rl.ID, Limit: 10})
+		if err != nil || len(ds.Items) != 1 || ds.Items[0].Version != "2.0.0-rc1" || ds.Items[0].Environment != "preview" {
 			t.Errorf("the release's deployments = %+v, %v", ds, err)
 		}
 		if envID, err := s.EnvironmentOfJob(ctx, j.ID); err != nil || envID != env.ID {

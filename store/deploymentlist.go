@@ -11,14 +11,17 @@ import (
 type DeploymentFilter struct {
 	ProjectID     int64
 	EnvironmentID int64
-	Before        int64
-	Limit         int
+	// ReleaseID lists the deployments of the release's candidates.
+	ReleaseID int64
+	Before    int64
+	Limit     int
 	// Viewer limits the list to projects it may read (nil: all).
 	Viewer *Viewer
 }
 
 // DeploymentPage lists deployments newest first, a page at a time: an
-// environment's history, a project's, or every one the viewer may read.
+// environment's history, a release's, a project's, or every one the
+// viewer may read.
 func (s *Store) DeploymentPage(ctx context.Context, f DeploymentFilter) (lathe.Page[*lathe.Deployment], error) {
 	var where []string
 	var args []any
@@ -28,6 +31,9 @@ func (s *Store) DeploymentPage(ctx context.Context, f DeploymentFilter) (lathe.P
 	}
 	if f.EnvironmentID != 0 {
 		add("d.environment_id = ?", f.EnvironmentID)
+	}
+	if f.ReleaseID != 0 {
+		add("c.release_id = ?", f.ReleaseID)
 	}
 	if f.Before > 0 {
 		add("d.id < ?", f.Before)

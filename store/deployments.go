@@ -168,12 +168,6 @@ func (t *txn) linkJobDeployments(ctx context.Context, runID, candidateID int64) 
 	return nil
 }
 
-// CandidateDeployments lists the deployments of a release's candidates,
-// newest first, at most limit.
-func (s *Store) CandidateDeployments(ctx context.Context, releaseID int64, limit int) ([]*lathe.Deployment, error) {
-	return s.deployments(ctx, `WHERE c.release_id = ? ORDER BY d.id DESC LIMIT ?`, releaseID, limit)
-}
-
 // Deployment returns one deployment.
 func (s *Store) Deployment(ctx context.Context, id int64) (*lathe.Deployment, error) {
 	ds, err := s.deployments(ctx, `WHERE d.id = ?`, id)
