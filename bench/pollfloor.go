@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -37,11 +39,22 @@ func serveLongPollFloor() int {
 		case <-r.Context().Done():
 		}
 	})
+	mux.HandleFunc("GET /metrics", serveGoMemory)
 	if err := serveFloor(mux); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// serveGoMemory writes the Go runtime figures readGoMemory reads, under the
+// names the Prometheus Go collector gives them, so the floor's memory
+// splits into stacks and heap as Lathe's does.
+func serveGoMemory(w http.ResponseWriter, _ *http.Request) {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	fmt.Fprintf(w, "go_goroutines %d\ngo_memstats_stack_inuse_bytes %d\ngo_memstats_heap_inuse_bytes %d\ngo_memstats_heap_sys_bytes %d\n",
+		runtime.NumGoroutine(), m.StackInuse, m.HeapInuse, m.HeapSys)
 }
 
 // pollFloor is the floor's result.
@@ -52,6 +65,8 @@ type pollFloor struct {
 	CPUPerPoll float64 `json:"server_cpu_per_poll_ms"`
 	RSSMB      float64 `json:"rss_mb"`
 	Errors     int64   `json:"errors"`
+	// Go is the floor's Go runtime at the end of the window.
+	Go *goMemory `json:"go_memory,omitempty"`
 }
 
 // measurePollFloor runs n simulated agents against the floor server for a
@@ -103,6 +118,9 @@ func measurePollFloor(ctx context.Context, n, pollSec int) (*pollFloor, error) {
 	}
 	res.Window = time.Since(t0).Seconds()
 	res.Polls = p.polls.Load() - polls0
+	if res.Go, err = readGoMemory(ctx, strings.TrimPrefix(url, "http://")); err != nil {
+		return nil, err
+	}
 	if res.Polls > 0 {
 		res.CPUPerPoll = ms(cpu1.self-cpu0.self) / float64(res.Polls)
 	}

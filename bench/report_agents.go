@@ -195,6 +195,10 @@ func printPollFloor(w io.Writer, f *pollFloor, cpuPerPoll, rssMB float64) {
 	}
 	fmt.Fprintf(w, "  floor: the same %d agents long-polling a plain net/http server (204 after the wait): %s CPU per poll (%d polls in %.0f s, %d failed), VmRSS %.0f MB; Lathe %s of it per poll, %s of its memory\n",
 		f.Agents, fmtMS(f.CPUPerPoll), f.Polls, f.Window, f.Errors, f.RSSMB, fmtRatio(cpuPerPoll, f.CPUPerPoll), fmtRatio(rssMB, f.RSSMB))
+	if g := f.Go; g != nil {
+		fmt.Fprintf(w, "  the floor's Go runtime at the window's end: %.0f goroutines, stacks %.0f MB, heap in use %.0f MB (%.0f MB from the OS)\n",
+			g.Goroutines, g.StackMB, g.HeapMB, g.HeapSysMB)
+	}
 }
 
 func printLost(w io.Writer, l *lostResult) {
