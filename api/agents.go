@@ -116,56 +116,50 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 // disable that commits first always keeps the agent from a job.
 func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r.Context())
-	a := p.Agent
-	if v := r.Header.Get(lathe.AgentHostHeader); v != "" {
-		if h, ok := s.hosts.decode(a.ID, v); ok && h != a.Host {
-			if err := s.store.SetAgentHost(r.Context(), a.ID, h); err != nil {
-				return err
-			}
-			if h.Container != a.Host.Container {
-				// The labels it routes by change (executor:container).
-				reloaded, err := s.reloadAgent(r.Context(), r)
-				if err != nil {
-					return err
-				}
-				a = reloaded
-			}
-			a.Host = h
-		}
+	a, err := s.noteHost(r, p.Agent)
+	if err != nil {
+		return err
 	}
 	wait, err := queryInt(r, "wait", 25, 0, 60)
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
 	end := time.Now().Add(time.Duration(wait) * time.Second)
-	var deadline *time.Timer // made once the agent waits here, idle
-	defer func() {
-		if deadline != nil {
-			deadline.Stop()
-		}
-	}()
-	touched := false
 	for {
 		if idle(a) == "" {
 			p.Agent = a
 			if done, err := s.claimWhileAllowed(w, r, end); err != nil || done {
 				return err
 			}
-		} else if !touched {
-			touched = true
-			if err := s.store.TouchAgent(ctx, a.ID); err != nil {
-				return err
-			}
 		}
-		wake := s.store.ClaimSignal(ctx, a.Labels)
-		if a, err = s.reloadAgent(ctx, r); err != nil {
+		if a, err = s.waitWhileIdle(w, r, a, end); a == nil || err != nil {
 			return err
 		}
-		if idle(a) == "" {
-			continue
+	}
+}
+
+// waitWhileIdle waits until end for the calling agent a, disabled or
+// unauthorized, to be allowed to claim, and returns it as it then is. At end
+// it answers 204 with why the agent is idle (AgentStateHeader), and returns
+// nil, as it does when the client has gone.
+func (s *Server) waitWhileIdle(w http.ResponseWriter, r *http.Request, a *lathe.Agent, end time.Time) (*lathe.Agent, error) {
+	ctx := r.Context()
+	var deadline *time.Timer // made once the agent waits here, idle
+	defer func() {
+		if deadline != nil {
+			deadline.Stop()
+		}
+	}()
+	for {
+		wake := s.store.ClaimSignal(ctx, a.Labels)
+		var err error
+		if a, err = s.reloadAgent(ctx, r); err != nil || idle(a) == "" {
+			return a, err
 		}
 		if deadline == nil {
+			if err := s.store.TouchAgent(ctx, a.ID); err != nil {
+				return nil, err
+			}
 			deadline = time.NewTimer(time.Until(end))
 		}
 		select {
@@ -173,32 +167,86 @@ func (s *Server) claimWhenAllowed(w http.ResponseWriter, r *http.Request) error 
 		case <-deadline.C:
 			w.Header().Set(AgentStateHeader, idle(a))
 			w.WriteHeader(http.StatusNoContent)
-			return nil
+			return nil, nil
 		case <-ctx.Done():
-			return nil
+			return nil, nil
 		}
 	}
 }
 
-// claimWhileAllowed runs claimUntil for the rest of the wait, ending it early if
-// the agent is disabled or unauthorized meanwhile (the claim reads the agent
-// again each time it wakes). It reports whether an answer was written (or
-// the client is gone), or the error to answer with.
+// noteHost stores the host an agent's claim describes (lathe.AgentHostHeader)
+// when it changed, and returns the agent as it now is. It is a call of its
+// own so that its locals are not in the frame of claimWhenAllowed, which
+// stays on the stack through an idle agent's whole wait (see
+// dispatch.Service.look).
+func (s *Server) noteHost(r *http.Request, a *lathe.Agent) (*lathe.Agent, error) {
+	v := r.Header.Get(lathe.AgentHostHeader)
+	if v == "" {
+		return a, nil
+	}
+	h, ok := s.hosts.decode(a.ID, v)
+	if !ok || h == a.Host {
+		return a, nil
+	}
+	if err := s.store.SetAgentHost(r.Context(), a.ID, h); err != nil {
+		return nil, err
+	}
+	if h.Container != a.Host.Container {
+		// The labels it routes by change (executor:container).
+		reloaded, err := s.reloadAgent(r.Context(), r)
+		if err != nil {
+			return nil, err
+		}
+		a = reloaded
+	}
+	a.Host = h
+	return a, nil
+}
+
+// claimWhileAllowed long-polls until end for a job the calling agent can
+// run: it answers 200 with an Assignment as soon as one is queued, or 204
+// at end with none (see dispatch.Service.Claim). A request carrying the
+// claim ID of an earlier one gets that request's attempt again while it
+// runs. The wait ends early, with no answer, once the agent is disabled or
+// unauthorized (the claim reads the agent again each time it wakes). It
+// reports whether an answer was written (or the client is gone), or the
+// error to answer with.
 func (s *Server) claimWhileAllowed(w http.ResponseWriter, r *http.Request, end time.Time) (bool, error) {
-	allowed := func(ctx context.Context) bool {
+	ctx := r.Context()
+	// The deadline passes as it is: rounded to whole seconds, a 1 s poll
+	// would end at once and an agent would spin.
+	c := claimRequest(r, end)
+	c.Allowed = func(ctx context.Context) bool {
 		a, err := s.reloadAgent(ctx, r)
 		return err != nil || idle(a) == ""
 	}
-	// The deadline passes as it is: rounded to whole seconds, a 1 s poll
-	// would end at once and an agent would spin.
-	err := s.claimUntil(w, r, end, allowed)
+	as, err := s.dispatch.Claim(ctx, principal(ctx).actor(), &c)
 	switch {
 	case errors.Is(err, dispatch.ErrStopped):
 		return false, nil // no answer of its own: the agent stopped being allowed
-	case err != nil && r.Context().Err() != nil:
+	case err != nil && ctx.Err() != nil:
 		return true, nil // the client is gone
+	case err != nil:
+		return true, err
+	case as == nil:
+		w.WriteHeader(http.StatusNoContent)
+		return true, nil
 	}
-	return true, err
+	writeJSON(w, http.StatusOK, as)
+	return true, nil
+}
+
+// claimRequest reads a claim's ID from r. (A call of its own: its locals
+// stay out of claimWhileAllowed's frame, on the stack through an idle
+// agent's whole wait, see dispatch.Service.look.)
+//
+//go:noinline
+func claimRequest(r *http.Request, end time.Time) dispatch.ClaimRequest {
+	return dispatch.ClaimRequest{
+		ID:  r.Header.Get(lathe.ClaimIDHeader),
+		New: r.Header.Get(lathe.ClaimNewHeader) == "1",
+		End: end,
+	}
 }
 
 // idle says why an agent gets no work, or "" when it may.

@@ -156,14 +156,14 @@ func needLogin(w http.ResponseWriter) error {
 // sees the request: a route refuses callers it does not admit before it
 // reads a body or a parameter other than the one naming the project.
 func (s *Server) guard(rt Route) handler {
+	switch rt.Needs {
+	case public:
+		return rt.Handler
+	case agentAuth:
+		return func(w http.ResponseWriter, r *http.Request) error { return s.guardAgent(rt, w, r) }
+	}
 	param, _ := projectParam(rt.Pattern)
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if rt.Needs == public {
-			return rt.Handler(w, r)
-		}
-		if rt.Needs == agentAuth {
-			return s.guardAgent(rt, w, r)
-		}
 		p := newPrincipal(r)
 		if token, fromCookie := credential(r, true); token != "" {
 			if fromCookie {

@@ -18,7 +18,7 @@ func TestNewClaimsSkipTheIdleQueueRetriesDoNot(t *testing.T) {
 		agent := dispatch.Actor{Agent: f.agent}
 		claim := func(id string, isNew bool, wait time.Duration) *lathe.Assignment {
 			t.Helper()
-			as, err := f.d.Claim(ctx, agent, dispatch.ClaimRequest{ID: id, New: isNew}, time.Now().Add(wait))
+			as, err := f.d.Claim(ctx, agent, &dispatch.ClaimRequest{ID: id, New: isNew, End: time.Now().Add(wait)})
 			if err != nil {
 				t.Fatalf("claim %s: %v", id, err)
 			}
@@ -34,7 +34,7 @@ func TestNewClaimsSkipTheIdleQueueRetriesDoNot(t *testing.T) {
 		// A job queued while a new claim waits on the store's word wakes it.
 		got := make(chan *lathe.Assignment, 1)
 		go func() {
-			as, _ := f.d.Claim(ctx, agent, dispatch.ClaimRequest{ID: "second", New: true}, time.Now().Add(time.Minute))
+			as, _ := f.d.Claim(ctx, agent, &dispatch.ClaimRequest{ID: "second", New: true, End: time.Now().Add(time.Minute)})
 			got <- as
 		}()
 		r := f.run(t, false, nil)

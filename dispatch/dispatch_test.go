@@ -88,7 +88,7 @@ func (f *fixture) user(name string, role lathe.Role) dispatch.Actor {
 // claim asks for a job as the fixture's agent, waiting at most a moment.
 func (f *fixture) claim(t *testing.T) *lathe.Assignment {
 	t.Helper()
-	as, err := f.d.Claim(t.Context(), dispatch.Actor{Agent: f.agent}, dispatch.ClaimRequest{}, time.Now().Add(100*time.Millisecond))
+	as, err := f.d.Claim(t.Context(), dispatch.Actor{Agent: f.agent}, &dispatch.ClaimRequest{End: time.Now().Add(100 * time.Millisecond)})
 	if err != nil {
 		t.Fatalf("claim: %v", err)
 	}
@@ -164,7 +164,7 @@ func TestPostedPipelineClaimGetsNoSecret(t *testing.T) {
 func TestClaimNeedsAnAgent(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, f *fixture) {
 		f.run(t, false, nil)
-		_, err := f.d.Claim(t.Context(), f.user("alice", lathe.RoleOwner), dispatch.ClaimRequest{}, time.Now())
+		_, err := f.d.Claim(t.Context(), f.user("alice", lathe.RoleOwner), &dispatch.ClaimRequest{End: time.Now()})
 		if !errors.Is(err, lathe.ErrForbidden) {
 			t.Errorf("claim by a user: err = %v, want forbidden", err)
 		}

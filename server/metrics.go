@@ -59,19 +59,21 @@ func newMetrics(s *Server) *metrics {
 // handler (see route) takes the request to its own metrics.
 func (m *metrics) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusWriter{ResponseWriter: w, route: m.other}
+		rec := &statusWriter{ResponseWriter: w, route: m.other, start: time.Now(), bytesIn: r.ContentLength}
 		rec.route.inflight().Inc()
-		defer func() {
-			rm := rec.route
-			rm.inflight().Dec()
-			if r.ContentLength > 0 {
-				rm.bytesIn().Add(float64(r.ContentLength))
-			}
-			rm.observe(rec.code, time.Since(start))
-		}()
+		defer rec.done()
 		h.ServeHTTP(rec, r)
 	})
+}
+
+// done counts the request in its route's metrics once it is answered.
+func (w *statusWriter) done() {
+	rm := w.route
+	rm.inflight().Dec()
+	if w.bytesIn > 0 {
+		rm.bytesIn().Add(float64(w.bytesIn))
+	}
+	rm.observe(w.code, time.Since(w.start))
 }
 
 // route wraps the handler of the route pattern (see api.Server.Instrument):
@@ -147,6 +149,9 @@ type statusWriter struct {
 	code int
 	// route is whose metrics the request counts in (see metrics.route).
 	route *routeMetrics
+	// start is when the request came; bytesIn its body's declared length.
+	start   time.Time
+	bytesIn int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {

@@ -106,7 +106,7 @@ func (d *modelDriver) register(ctx context.Context, name string, labels []string
 // claim asks for a job as agent a through the dispatch service, as the
 // server's claim route does, without waiting for one.
 func (d *modelDriver) claim(ctx context.Context, a *lathe.Agent) (*lathe.Assignment, error) {
-	return d.disp.Claim(ctx, dispatch.Actor{Agent: a}, dispatch.ClaimRequest{}, time.Now())
+	return d.disp.Claim(ctx, dispatch.Actor{Agent: a}, &dispatch.ClaimRequest{End: time.Now()})
 }
 
 // delivered reports whether the claim carried secret values to the agent.

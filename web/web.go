@@ -93,6 +93,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.api.ServeHTTP(w, r)
 		return
 	}
+	h.servePage(w, r)
+}
+
+// servePage serves what is not the API: a page, or a page saying there is
+// none. (A call of its own: the API's requests, an idle agent's long wait
+// among them, keep no frame of it on their stacks.)
+func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 	secureHeaders(w.Header())
 	if _, pattern := h.mux.Handler(r); pattern == "" {
 		h.pages.fail(w, r, h.viewer(r), &Error{Status: http.StatusNotFound, Detail: "There is no page at " + r.URL.Path + "."})
