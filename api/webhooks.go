@@ -95,7 +95,9 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.audit(r, hook.CreatedBy, "webhook.created", p, map[string]any{"webhook_id": hook.ID, "url": hook.URL})
-	hook.Secret = secret
+	if in.Secret == nil {
+		hook.Secret = secret // shown this once: the caller has no other way to learn it
+	}
 	w.Header().Set("Location", "/api/v1/projects/"+p.Name+"/webhooks/"+itoa(hook.ID))
 	writeJSON(w, http.StatusCreated, hook)
 	return nil

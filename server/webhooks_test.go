@@ -137,6 +137,9 @@ func TestWebhookSignedAndRetriedAfter500(t *testing.T) {
 	runs.setSecret(hook.Secret)
 	chosen := "whsec_" + base64.StdEncoding.EncodeToString([]byte("a chosen secret of 32 bytes, ok!"))
 	l.Do(t, http.MethodPost, "/api/v1/projects/hooked/webhooks", map[string]any{"url": jobs.URL, "events": []string{"job"}, "secret": chosen}, &jobHook)
+	if jobHook.Secret != "" {
+		t.Errorf("a webhook created with a chosen secret echoed it: %+v", jobHook)
+	}
 	jobs.setSecret(chosen)
 	var got lathe.Webhook
 	l.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/projects/hooked/webhooks/%d", hook.ID), nil, &got)
