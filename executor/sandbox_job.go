@@ -65,6 +65,8 @@ type sandboxJob struct {
 	spec     Spec
 	cmd      *exec.Cmd
 	init     int           // the sandbox's init (PID 1 inside), as bwrap's --info-fd names it
+	initProc *watched      // init, held from when bwrap names it until Close
+	initGone bool          // Close saw init end
 	stderr   *lockedBuffer // bwrap's and the runner's own messages
 	commands *os.File      // fd 3 of the runner
 	steps    int           // steps run so far
@@ -164,6 +166,9 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 	select {
 	case st := <-ready:
 		j.init, err = st.init, st.err
+		if st.init > 0 {
+			j.initProc = watch(st.init)
+		}
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -305,31 +310,24 @@ func (j *sandboxJob) runnerPID() int {
 }
 
 // kill ends the sandbox and everything in it, and returns once nothing of
-// it runs. Killing the sandbox's init ends its PID namespace: the kernel
-// kills every process in it before the init is gone. bwrap's own death
-// would take the init along too (die-with-parent), but only after bwrap
-// has exited.
-func (j *sandboxJob) kill() {
-	init := j.init
+// it runs (or 5 s have passed), reporting whether nothing does. Killing
+// the sandbox's init ends its PID namespace: the kernel kills every process
+// in it before the init is gone. bwrap's own death would take the init
+// along too (die-with-parent), but only after bwrap has exited.
+func (j *sandboxJob) kill() bool {
 	syscall.Kill(-j.cmd.Process.Pid, syscall.SIGKILL)
-	if init > 0 {
-		syscall.Kill(init, syscall.SIGKILL)
+	if j.initProc != nil {
+		j.initProc.kill()
 	}
-	deadline := time.After(5 * time.Second)
+	deadline := time.NewTimer(5 * time.Second)
+	defer deadline.Stop()
+	start := time.Now()
 	select {
 	case <-j.exited:
-	case <-deadline:
-		return
+	case <-deadline.C:
+		return false
 	}
-	// The init is most often gone within a few hundred microseconds of
-	// bwrap: look again soon, then less often.
-	for wait := 100 * time.Microsecond; init > 0 && running(init); wait = min(2*wait, 2*time.Millisecond) {
-		select {
-		case <-deadline:
-			return
-		case <-time.After(wait):
-		}
-	}
+	return j.initProc == nil || j.initProc.waitGone(5*time.Second-time.Since(start))
 }
 
 // Ended reports whether nothing of the job runs any more: bwrap has exited
@@ -342,7 +340,7 @@ func (j *sandboxJob) Ended() bool {
 	default:
 		return false
 	}
-	return j.init > 0 && !running(j.init)
+	return j.initGone
 }
 
 // Own gives the job user what the agent wrote at path.
@@ -353,7 +351,10 @@ func (j *sandboxJob) Own(path string) error { return j.s.own(path) }
 func (j *sandboxJob) Close() {
 	j.closeOnce.Do(func() {
 		j.commands.Close()
-		j.kill()
+		j.initGone = j.kill() && j.initProc != nil
+		if j.initProc != nil {
+			j.initProc.release()
+		}
 		for _, f := range j.fifos {
 			unblockFIFO(f)
 		}
