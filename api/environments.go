@@ -83,15 +83,25 @@ func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request) error 
 	return respond(w, http.StatusOK, environmentList{Items: es}, err)
 }
 
-// listAllEnvironments serves the environments of the projects the caller
-// may read (or of ?project=), by project and position.
+// listAllEnvironments serves a page of the environments of the projects
+// the caller may read (or of ?project=): by project, newest first (limit
+// counts projects, whose environments never split across pages), each
+// project's in promotion order.
 func (s *Server) listAllEnvironments(w http.ResponseWriter, r *http.Request) error {
 	id, err := s.readableProjectID(r, r.URL.Query().Get("project"))
 	if err != nil {
 		return err
 	}
-	es, err := s.store.EnvironmentsFor(r.Context(), principal(r.Context()).viewer(), id)
-	return respond(w, http.StatusOK, environmentList{Items: es}, err)
+	limit, err := queryInt(r, "limit", 20, 1, maxDirectoryProjects)
+	if err != nil {
+		return err
+	}
+	before, err := queryInt(r, "before", 0, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	page, err := s.store.EnvironmentsFor(r.Context(), principal(r.Context()).viewer(), id, before, int(limit))
+	return respond(w, http.StatusOK, page, err)
 }
 
 func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request) error {

@@ -81,11 +81,11 @@ type pager struct {
 	before *int64
 }
 
-// pageFlags adds --limit (how many of what a page, def unless given) and
-// --before to fs.
-func pageFlags(fs *pflag.FlagSet, what string, def int) pager {
+// pageFlags adds --limit (how many of what a page, def unless given, up to
+// most) and --before to fs.
+func pageFlags(fs *pflag.FlagSet, what string, def, most int) pager {
 	return pager{
-		limit:  fs.Int("limit", def, "how many "+what+" (1–200)"),
+		limit:  fs.Int("limit", def, fmt.Sprintf("how many %s (1–%d)", what, most)),
 		before: fs.Int64("before", 0, "the page after this cursor (a page's next)"),
 	}
 }

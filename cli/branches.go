@@ -30,7 +30,7 @@ func branchCmd(env *Env) *cobra.Command {
 
 	list := env.leaf("list PROJECT", "list a project's tracked branches, newest first", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
-		pg := pageFlags(fs, "branches", 20)
+		pg := pageFlags(fs, "branches", 20, 200)
 		out := outputFlags(fs, true)
 		out.key = "name"
 		return func(ctx context.Context, pos []string) int {

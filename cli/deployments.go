@@ -18,7 +18,7 @@ func deploymentsCmd(env *Env) *cobra.Command {
 		func(fs *pflag.FlagSet) func([]string) (request, error) {
 			project := fs.String("project", "", "only this project's")
 			environment := fs.String("environment", "", "only this environment's (with --project)")
-			page := pageFlags(fs, "deployments", 20)
+			page := pageFlags(fs, "deployments", 20, 200)
 			return func([]string) (request, error) {
 				if *environment != "" && *project == "" {
 					return request{}, errUsage

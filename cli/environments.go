@@ -33,20 +33,24 @@ func environmentCmd(env *Env) *cobra.Command {
 	}
 	one := func(project, name string) string { return base(project) + "/" + url.PathEscape(name) }
 
-	type environments items[*lathe.Environment]
-	list := answerCmd(env, "list [PROJECT]", "list a project's environments in promotion order, or without PROJECT those of every project you may read", -1, false,
-		func(*pflag.FlagSet) func([]string) (request, error) {
+	type environments lathe.Page[*lathe.Environment]
+	list := answerCmd(env, "list [PROJECT]", "list a project's environments in promotion order, or without PROJECT those of every project you may read, newest project first", -1, false,
+		func(fs *pflag.FlagSet) func([]string) (request, error) {
+			page := pageFlags(fs, "projects, without PROJECT,", 20, 50)
 			return func(pos []string) (request, error) {
 				switch len(pos) {
 				case 0:
-					return get("/api/v1/environments"), nil
+					return get("/api/v1/environments?" + page.query(url.Values{})), nil
 				case 1:
 					return get(base(pos[0])), nil
 				}
 				return request{}, errUsage
 			}
 		},
-		func(env *Env, list *environments, pos []string) { printEnvironments(env, list.Items, len(pos) == 0) })
+		func(env *Env, list *environments, pos []string) {
+			printEnvironments(env, list.Items, len(pos) == 0)
+			printMore(env, list.Next)
+		})
 
 	// settings declares the flags of create and update; apply sets on e
 	// those the command line gives (create: all of them, as given or

@@ -40,7 +40,7 @@ func eventsCmd(env *Env) *cobra.Command {
 		func(fs *pflag.FlagSet) func(pos []string) (request, error) {
 			project := fs.String("project", "", "only this project's events (its owners may read them)")
 			action := fs.String("type", "", "only events of this `ACTION` (login, role.granted, schedule.paused, …)")
-			page := pageFlags(fs, "events", 50)
+			page := pageFlags(fs, "events", 50, 200)
 			return func(pos []string) (request, error) {
 				q := url.Values{}
 				if *action != "" {

@@ -45,7 +45,7 @@ func releaseCmd(env *Env) *cobra.Command {
 	type deployments lathe.Page[*lathe.Deployment]
 	deploymentsOf := answerCmd(env, "deployments PROJECT VERSION", "list the deployments of a release's candidates (VERSION or VERSION-rcN), newest first", 2, true,
 		func(fs *pflag.FlagSet) func([]string) (request, error) {
-			page := pageFlags(fs, "deployments", 20)
+			page := pageFlags(fs, "deployments", 20, 200)
 			return func(pos []string) (request, error) {
 				return get(release(pos) + "/deployments?" + page.query(url.Values{})), nil
 			}

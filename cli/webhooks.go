@@ -147,7 +147,7 @@ func webhookCmd(env *Env) *cobra.Command {
 
 	deliveries := answerCmd(env, "deliveries PROJECT ID", "list a webhook's deliveries, newest first, with the HTTP code of every try", 2, true,
 		func(fs *pflag.FlagSet) func([]string) (request, error) {
-			page := pageFlags(fs, "deliveries", 20)
+			page := pageFlags(fs, "deliveries", 20, 200)
 			return func(pos []string) (request, error) {
 				return get(one(pos) + "/deliveries?" + page.query(url.Values{})), nil
 			}

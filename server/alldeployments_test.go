@@ -82,16 +82,28 @@ func TestDeploymentsAndEnvironmentsAcrossProjects(t *testing.T) {
 			t.Errorf("release 1.0.0's second page: %q next %v", got, r2.Next)
 		}
 
-		var envs struct {
-			Items []lathe.Environment `json:"items"`
+		// Environments page by project, newest first, each project's whole
+		// and in promotion order.
+		var envs lathe.Page[*lathe.Environment]
+		names := func(es []*lathe.Environment) string {
+			var out []string
+			for _, e := range es {
+				out = append(out, e.Project+"/"+e.Name)
+			}
+			return strings.Join(out, " ")
 		}
 		l.Do(t, http.MethodGet, "/api/v1/environments", nil, &envs)
-		var names []string
-		for _, e := range envs.Items {
-			names = append(names, e.Project+"/"+e.Name)
+		if got := names(envs.Items); got != "pub/staging app/staging app/production" || envs.Next != nil {
+			t.Errorf("environments: %q next %v", got, envs.Next)
 		}
-		if strings.Join(names, " ") != "app/staging app/production pub/staging" {
-			t.Errorf("environments: %v", names)
+		var e1, e2 lathe.Page[*lathe.Environment]
+		l.Do(t, http.MethodGet, "/api/v1/environments?limit=1", nil, &e1)
+		if e1.Next == nil || names(e1.Items) != "pub/staging" {
+			t.Fatalf("environments, first page of one project: %q next %v", names(e1.Items), e1.Next)
+		}
+		l.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/environments?limit=1&before=%d", *e1.Next), nil, &e2)
+		if names(e2.Items) != "app/staging app/production" || e2.Next != nil {
+			t.Errorf("environments, second page: %q next %v", names(e2.Items), e2.Next)
 		}
 
 		// Anonymous callers see the public project's only.

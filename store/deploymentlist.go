@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"strings"
+	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -48,15 +48,54 @@ func (s *Store) DeploymentPage(ctx context.Context, f DeploymentFilter) (lathe.P
 	return page(ds, f.Limit, func(d *lathe.Deployment) int64 { return d.ID }), nil
 }
 
-// EnvironmentsFor lists the environments of the projects the viewer may
-// read (of one project when projectID is set), by project and position.
-func (s *Store) EnvironmentsFor(ctx context.Context, v *Viewer, projectID int64) ([]*lathe.Environment, error) {
-	conds, args := []string{"1 = 1"}, []any{}
+// EnvironmentsFor lists a page of the environments of the projects the
+// viewer may read (of one project when projectID is set). It pages by
+// project, newest first: limit counts projects, a project's environments
+// (in promotion order) never split across pages, and the page's Next is
+// the last project's ID, to pass as before.
+func (s *Store) EnvironmentsFor(ctx context.Context, v *Viewer, projectID, before int64, limit int) (lathe.Page[*lathe.Environment], error) {
+	if limit < 1 {
+		return lathe.Page[*lathe.Environment]{}, fmt.Errorf("list environments: limit %d: %w", limit, lathe.ErrInvalid)
+	}
+	var where []string
+	var args []any
 	if projectID != 0 {
-		conds, args = append(conds, "e.project_id = ?"), append(args, projectID)
+		where, args = append(where, "project_id = ?"), append(args, projectID)
 	}
-	if cond, a := v.readable("e.project_id"); cond != "" {
-		conds, args = append(conds, cond), append(args, a...)
+	if before > 0 {
+		where, args = append(where, "project_id < ?"), append(args, before)
 	}
-	return s.environments(ctx, strings.Join(conds, " AND "), args...)
+	if cond, a := v.readable("project_id"); cond != "" {
+		where, args = append(where, cond), append(args, a...)
+	}
+	rows, err := s.query(ctx, `SELECT DISTINCT project_id FROM environments`+whereClause(where)+` ORDER BY project_id DESC LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return lathe.Page[*lathe.Environment]{}, fmt.Errorf("list environments: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return lathe.Page[*lathe.Environment]{}, fmt.Errorf("list environments: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return lathe.Page[*lathe.Environment]{}, fmt.Errorf("list environments: %w", err)
+	}
+	out := lathe.Page[*lathe.Environment]{Items: []*lathe.Environment{}}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if len(ids) > limit {
+		ids = ids[:limit]
+		out.Next = &ids[limit-1]
+	}
+	in := make([]any, len(ids))
+	for i, id := range ids {
+		in[i] = id
+	}
+	out.Items, err = s.environments(ctx, "e.project_id IN ("+placeholders(len(ids))+")", in...)
+	return out, err
 }

@@ -96,7 +96,7 @@ func (s *Store) Environment(ctx context.Context, projectID int64, name string) (
 
 func (s *Store) environments(ctx context.Context, cond string, args ...any) ([]*lathe.Environment, error) {
 	rows, err := s.query(ctx, `SELECT e.id, p.name, e.name, e.position, e.deploy_pipeline, e.protected, e.approvers, e.second_person, e.created_at, e.updated_at
-		FROM environments e JOIN projects p ON p.id = e.project_id WHERE `+cond+` ORDER BY p.name, e.position, e.name`, args...)
+		FROM environments e JOIN projects p ON p.id = e.project_id WHERE `+cond+` ORDER BY p.id DESC, e.position, e.name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list environments: %w", err)
 	}
