@@ -22,7 +22,13 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := store.AuditFilter{Action: r.URL.Query().Get("type"), Before: before, Limit: limit}
+	f := store.AuditFilter{Action: queryValue(r, "type"), Actor: queryValue(r, "actor"), Before: before, Limit: limit}
+	if f.Since, err = queryTime(r, "since"); err != nil {
+		return err
+	}
+	if f.Until, err = queryTime(r, "until"); err != nil {
+		return err
+	}
 	if p := principal(r.Context()).Project; p != nil {
 		f.ProjectID = p.ID
 	}

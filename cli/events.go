@@ -39,13 +39,16 @@ func eventsCmd(env *Env) *cobra.Command {
 	cmd := answerCmd(env, "events", "show the audit log, newest first: everything (admins) or --project's (its owners)", 0, true,
 		func(fs *pflag.FlagSet) func(pos []string) (request, error) {
 			project := fs.String("project", "", "only this project's events (its owners may read them)")
-			action := fs.String("type", "", "only events of this `ACTION` (login, role.granted, schedule.paused, …)")
+			flags := map[string]*string{
+				"type":  fs.String("type", "", "only events of this `ACTION` (login, role.granted, schedule.paused, …), or of those under it (agent)"),
+				"actor": fs.String("actor", "", "only events of this `USER`"),
+				"since": fs.String("since", "", "only events at or after this `TIME` (RFC 3339)"),
+				"until": fs.String("until", "", "only events before this `TIME` (RFC 3339)"),
+			}
 			page := pageFlags(fs, "events", 50, 200)
 			return func(pos []string) (request, error) {
 				q := url.Values{}
-				if *action != "" {
-					q.Set("type", *action)
-				}
+				queryFlags(q, flags)
 				path := "/api/v1/events"
 				if *project != "" {
 					path = "/api/v1/projects/" + url.PathEscape(*project) + "/events"

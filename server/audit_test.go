@@ -1,13 +1,16 @@
 package server_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 	"github.com/lathe-ci/lathe/store"
 )
@@ -115,3 +118,54 @@ func TestAuditLogRecordsEveryChangeOfAccess(t *testing.T) {
 		t.Errorf("project.updated: details %v, want the old and new URL", e.Details)
 	}
 }
+
+// The audit log filters by action (or the actions under it), by actor and
+// by time, on both databases; a time that is not RFC 3339 is refused with
+// the parameter named.
+func TestAuditLogFilters(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		o.Agents = -1
+		l := lathetest.Start(t, o)
+		l.Do(t, "POST", "/api/v1/users", map[string]any{"name": "ops", "password": "ops-password", "admin": true}, nil)
+		ops := l.ClientAs(t, login(t, l, "ops", "ops-password"))
+		l.Do(t, "POST", "/api/v1/agent-groups", map[string]any{"name": "farm"}, nil)
+		l.Do(t, "PATCH", "/api/v1/agent-groups/farm", map[string]any{"description": "the build farm"}, nil)
+		if err := ops.Do(t.Context(), "POST", "/api/v1/teams", map[string]any{"name": "crew"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		mid := time.Now().UTC()
+		time.Sleep(20 * time.Millisecond) // the events before and after mid differ by more than the clock's rounding
+		if err := ops.Do(t.Context(), "DELETE", "/api/v1/agent-groups/farm", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		actions := func(query string) string {
+			t.Helper()
+			var page lathe.Page[*store.AuditEvent]
+			l.Do(t, "GET", "/api/v1/events?limit=200&"+query, nil, &page)
+			var out []string
+			for _, e := range page.Items {
+				out = append(out, e.Actor+":"+e.Action)
+			}
+			return strings.Join(out, " ")
+		}
+		for query, want := range map[string]string{
+			"type=agent_group":                   "ops:agent_group.deleted admin:agent_group.updated admin:agent_group.created",
+			"type=agent_group.updated":           "admin:agent_group.updated",
+			"type=agent":                         "",
+			"actor=ops":                          "ops:agent_group.deleted ops:team.created ops:login",
+			"actor=ops&type=team":                "ops:team.created",
+			"type=agent_group&since=" + rfc(mid): "ops:agent_group.deleted",
+			"type=agent_group&until=" + rfc(mid): "admin:agent_group.updated admin:agent_group.created",
+		} {
+			if got := actions(query); got != want {
+				t.Errorf("events?%s: %q, want %q", query, got, want)
+			}
+		}
+		var p *client.Error
+		if err := ops.Do(t.Context(), "GET", "/api/v1/events?since=yesterday", nil, nil); !errors.As(err, &p) || p.Status != http.StatusBadRequest || !strings.Contains(p.Detail, "since") {
+			t.Errorf("since=yesterday: %v, want 400 naming since", err)
+		}
+	})
+}
+
+func rfc(t time.Time) string { return url.QueryEscape(t.Format(time.RFC3339Nano)) }

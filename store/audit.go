@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -41,9 +42,16 @@ func (s *Store) Audit(ctx context.Context, actor, action string, projectID int64
 // AuditFilter selects audit events; zero fields select all.
 type AuditFilter struct {
 	ProjectID int64
-	Action    string
-	Before    int64
-	Limit     int
+	// Action is an action (role.granted), which also takes in the actions
+	// under it (agent takes agent.authorized, agent.disabled, …).
+	Action string
+	// Actor is who acted, exactly.
+	Actor string
+	// Since and Until bound when the events were recorded: at or after
+	// Since, before Until (zero: unbounded).
+	Since, Until time.Time
+	Before       int64
+	Limit        int
 }
 
 // AuditEvents lists audit events newest first.
@@ -58,7 +66,17 @@ func (s *Store) AuditEvents(ctx context.Context, f AuditFilter) (lathe.Page[*Aud
 		add("project_id = ?", f.ProjectID)
 	}
 	if f.Action != "" {
-		add("action = ?", f.Action)
+		where = append(where, "(action = ? OR substr(action, 1, ?) = ?)")
+		args = append(args, f.Action, len(f.Action)+1, f.Action+".")
+	}
+	if f.Actor != "" {
+		add("actor = ?", f.Actor)
+	}
+	if !f.Since.IsZero() {
+		add("at >= ?", micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("at < ?", micros(f.Until))
 	}
 	if f.Before > 0 {
 		add("id < ?", f.Before)
