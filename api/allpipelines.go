@@ -36,21 +36,29 @@ type pipelineDirectory struct {
 // projects reads: each costs a look at its repository.
 const maxDirectoryProjects = 50
 
+// projectPageParams reads a page of a list that pages by project (limit
+// counts projects, whose items never split across pages): its cursor
+// (before, a project's ID) and size.
+func projectPageParams(r *http.Request) (before int64, limit int, err error) {
+	l, err := queryInt(r, "limit", 20, 1, maxDirectoryProjects)
+	if err != nil {
+		return 0, 0, err
+	}
+	before, err = queryInt(r, "before", 0, 0, 1<<62)
+	return before, int(l), err
+}
+
 // listAllPipelines lists the pipelines of every project the caller may
 // read, as each project's default branch defines them at its last known
 // head (Escape's builds visible to the user). It pages by project, newest first: limit counts
 // projects, and a project's pipelines are never split across pages.
 func (s *Server) listAllPipelines(w http.ResponseWriter, r *http.Request) error {
-	limit, err := queryInt(r, "limit", 20, 1, maxDirectoryProjects)
-	if err != nil {
-		return err
-	}
-	before, err := queryInt(r, "before", 0, 0, 1<<62)
+	before, limit, err := projectPageParams(r)
 	if err != nil {
 		return err
 	}
 	p := principal(r.Context())
-	page, err := s.store.ProjectsFor(r.Context(), p.viewer(), before, int(limit))
+	page, err := s.store.ProjectsFor(r.Context(), p.viewer(), before, limit)
 	if err != nil {
 		return err
 	}

@@ -92,15 +92,11 @@ func (s *Server) listAllEnvironments(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(r, "limit", 20, 1, maxDirectoryProjects)
+	before, limit, err := projectPageParams(r)
 	if err != nil {
 		return err
 	}
-	before, err := queryInt(r, "before", 0, 0, 1<<62)
-	if err != nil {
-		return err
-	}
-	page, err := s.store.EnvironmentsFor(r.Context(), principal(r.Context()).viewer(), id, before, int(limit))
+	page, err := s.store.EnvironmentsFor(r.Context(), principal(r.Context()).viewer(), id, before, limit)
 	return respond(w, http.StatusOK, page, err)
 }
 
