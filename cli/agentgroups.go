@@ -105,32 +105,12 @@ func agentGroupsCmd(env *Env) *cobra.Command {
 				return request{method: http.MethodPost, path: path(pos[0]) + "/agents", body: map[string][]string{"agents": pos[1:]}}, nil
 			}
 		}, printGroup)
-	del := env.leaf("delete GROUP", "delete an agent group", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			if err := mk().Do(ctx, http.MethodDelete, path(pos[0]), nil, nil); err != nil {
-				return fail(env, err)
-			}
-			fmt.Fprintf(env.Stdout, "deleted agent group %s\n", pos[0])
-			return 0
-		}
-	})
-	remove := env.leaf("remove GROUP AGENT", "remove an agent from a group", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
-			}
-			if err := mk().Do(ctx, http.MethodDelete, path(pos[0])+"/agents/"+url.PathEscape(pos[1]), nil, nil); err != nil {
-				return fail(env, err)
-			}
-			fmt.Fprintf(env.Stdout, "removed agent %s from group %s\n", pos[1], pos[0])
-			return 0
-		}
-	})
+	del := deleteCmd(env, "delete GROUP", "delete an agent group", 1,
+		func(pos []string) string { return path(pos[0]) },
+		func(pos []string) string { return fmt.Sprintf("deleted agent group %s", pos[0]) })
+	remove := deleteCmd(env, "remove GROUP AGENT", "remove an agent from a group", 2,
+		func(pos []string) string { return path(pos[0]) + "/agents/" + url.PathEscape(pos[1]) },
+		func(pos []string) string { return fmt.Sprintf("removed agent %s from group %s", pos[1], pos[0]) })
 	agents := answerCmd(env, "agents GROUP", "list the agents of a group", 1, true,
 		noFlags(func(pos []string) request { return get(path(pos[0]) + "/agents?limit=200") }),
 		func(env *Env, page *lathe.Page[*lathe.Agent], _ []string) { printAgents(env, page.Items) })

@@ -119,19 +119,9 @@ func agentsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	del := env.leaf("delete AGENT", "delete an agent", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			if err := mk().Do(ctx, http.MethodDelete, "/api/v1/agents/"+url.PathEscape(pos[0]), nil, nil); err != nil {
-				return fail(env, err)
-			}
-			fmt.Fprintf(env.Stdout, "deleted agent %s\n", pos[0])
-			return 0
-		}
-	})
+	del := deleteCmd(env, "delete AGENT", "delete an agent", 1,
+		func(pos []string) string { return "/api/v1/agents/" + url.PathEscape(pos[0]) },
+		func(pos []string) string { return fmt.Sprintf("deleted agent %s", pos[0]) })
 	attempts := answerCmd(env, "attempts AGENT", "the attempts an agent ran, latest first", 1, true,
 		noFlags(func(pos []string) request {
 			return get("/api/v1/agents/" + url.PathEscape(pos[0]) + "/attempts?limit=50")

@@ -30,6 +30,24 @@ func get(path string) request { return request{method: http.MethodGet, path: pat
 // command's usage (exit 2) instead of an error.
 var errUsage = errors.New("usage")
 
+// deleteCmd makes a command that deletes what its nargs positional
+// arguments name (path) and prints done's sentence once it is gone.
+func deleteCmd(env *Env, use, short string, nargs int, path, done func(pos []string) string) *cobra.Command {
+	return env.leaf(use, short, func(fs *pflag.FlagSet) body {
+		mk := clientFlags(fs, env)
+		return func(ctx context.Context, pos []string) int {
+			if len(pos) != nargs {
+				return badUsage
+			}
+			if err := mk().Do(ctx, http.MethodDelete, path(pos), nil, nil); err != nil {
+				return fail(env, err)
+			}
+			fmt.Fprintln(env.Stdout, done(pos))
+			return 0
+		}
+	})
+}
+
 // answerCmd makes a command that sends one request and prints the
 // server's answer, a T: as --json, --jq or -o ask (and -q when quiet),
 // else as show prints it for people. define declares the command's own

@@ -2,9 +2,10 @@ package cli
 
 import (
 	"fmt"
-	"github.com/spf13/pflag"
 	"os"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/lathe-ci/lathe/server"
 )

@@ -141,19 +141,11 @@ func branchCmd(env *Env) *cobra.Command {
 		}
 	})
 
-	del := env.leaf("delete PROJECT BRANCH", "forget a branch and its settings (its runs stay); owners", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
-			}
-			if err := mk().Do(ctx, http.MethodDelete, one(pos), nil, nil); err != nil {
-				return fail(env, err)
-			}
-			fmt.Fprintf(env.Stdout, "branch %s of %s forgotten (its runs stay)\n", field(pos[1]), field(pos[0]))
-			return 0
-		}
-	})
+	del := deleteCmd(env, "delete PROJECT BRANCH", "forget a branch and its settings (its runs stay); owners", 2,
+		func(pos []string) string { return one(pos) },
+		func(pos []string) string {
+			return fmt.Sprintf("branch %s of %s forgotten (its runs stay)", field(pos[1]), field(pos[0]))
+		})
 	return group("branch", "manage a project's tracked branches (list, get, update, delete): their env and retention", branchLong,
 		list, show, update, del)
 }

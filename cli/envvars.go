@@ -77,18 +77,8 @@ func envVarsCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	del := env.leaf("delete PROJECT ENV NAME", "delete a variable or secret of an environment", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 3 {
-				return badUsage
-			}
-			if err := mk().Do(ctx, http.MethodDelete, base(pos)+"/"+url.PathEscape(pos[2]), nil, nil); err != nil {
-				return fail(env, err)
-			}
-			fmt.Fprintf(env.Stdout, "%s of %s deleted\n", field(pos[2]), field(pos[1]))
-			return 0
-		}
-	})
+	del := deleteCmd(env, "delete PROJECT ENV NAME", "delete a variable or secret of an environment", 3,
+		func(pos []string) string { return base(pos) + "/" + url.PathEscape(pos[2]) },
+		func(pos []string) string { return fmt.Sprintf("%s of %s deleted", field(pos[2]), field(pos[1])) })
 	return group("envvars", "manage an environment's variables and secrets (list, set, delete): only its deploy jobs get them", envVarsLong, list, set, del)
 }

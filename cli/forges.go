@@ -127,19 +127,9 @@ func forgeCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	del := env.leaf("delete NAME", "remove a forge connection (admins)", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			if err := mk().Do(ctx, http.MethodDelete, path(pos[0]), nil, nil); err != nil {
-				return fail(env, err)
-			}
-			fmt.Fprintf(env.Stdout, "deleted forge %s\n", pos[0])
-			return 0
-		}
-	})
+	del := deleteCmd(env, "delete NAME", "remove a forge connection (admins)", 1,
+		func(pos []string) string { return path(pos[0]) },
+		func(pos []string) string { return fmt.Sprintf("deleted forge %s", pos[0]) })
 	repos := env.leaf("repos NAME", "list the repositories a forge connection's account sees, to make projects from (admins)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		page := fs.Int("page", 1, "the forge's page (100 repositories a page)")

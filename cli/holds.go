@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -41,19 +40,11 @@ func holdCmd(env *Env) *cobra.Command {
 		func(env *Env, list *holds, _ []string) { printHolds(env, list.Items) })
 	show := answerCmd(env, "get PROJECT HOLD", "show a hold and the workspaces it keeps", 2, false,
 		noFlags(func(pos []string) request { return get(base(pos[0]) + "/" + url.PathEscape(pos[1])) }), showOne)
-	del := env.leaf("delete PROJECT HOLD", "delete a hold (the workspaces it kept stay until they expire)", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
-			}
-			if err := mk().Do(ctx, http.MethodDelete, base(pos[0])+"/"+url.PathEscape(pos[1]), nil, nil); err != nil {
-				return fail(env, err)
-			}
-			fmt.Fprintf(env.Stdout, "deleted hold %s; workspaces it kept stay until they expire\n", pos[1])
-			return 0
-		}
-	})
+	del := deleteCmd(env, "delete PROJECT HOLD", "delete a hold (the workspaces it kept stay until they expire)", 2,
+		func(pos []string) string { return base(pos[0]) + "/" + url.PathEscape(pos[1]) },
+		func(pos []string) string {
+			return fmt.Sprintf("deleted hold %s; workspaces it kept stay until they expire", pos[1])
+		})
 	return group("hold", "keep the workspaces of a job's next failures for inspection: create, list, get, delete", holdLong, create, list, show, del)
 }
 

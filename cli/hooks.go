@@ -51,19 +51,9 @@ func hooksCmd(env *Env) *cobra.Command {
 			}
 			printTokens(env.Stdout, rows)
 		})
-	revoke := env.leaf("revoke PROJECT ID", "stop a webhook token at once", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
-			}
-			if err := mk().Do(ctx, http.MethodDelete, path(pos[0])+"/"+url.PathEscape(pos[1]), nil, nil); err != nil {
-				return fail(env, err)
-			}
-			fmt.Fprintf(env.Stdout, "webhook token %s revoked\n", pos[1])
-			return 0
-		}
-	})
+	revoke := deleteCmd(env, "revoke PROJECT ID", "stop a webhook token at once", 2,
+		func(pos []string) string { return path(pos[0]) + "/" + url.PathEscape(pos[1]) },
+		func(pos []string) string { return fmt.Sprintf("webhook token %s revoked", pos[1]) })
 	secret := env.leaf("secret PROJECT", "set the secret that signs the project's forge hooks: a new random one (printed once), or --stdin", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		fromStdin := fs.Bool("stdin", false, "read the secret to set (the one typed into the forge's hook settings) from standard input")

@@ -96,19 +96,9 @@ func projectCmd(env *Env) *cobra.Command {
 		}
 		return 0, do(ctx, http.MethodGet, "/api/v1/projects/"+url.PathEscape(pos[0]), nil, p)
 	})
-	del := env.leaf("delete NAME", "delete a project with its runs", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			if err := mk().Do(ctx, http.MethodDelete, "/api/v1/projects/"+url.PathEscape(pos[0]), nil, nil); err != nil {
-				return fail(env, err)
-			}
-			fmt.Fprintf(env.Stdout, "deleted project %s\n", pos[0])
-			return 0
-		}
-	})
+	del := deleteCmd(env, "delete NAME", "delete a project with its runs", 1,
+		func(pos []string) string { return "/api/v1/projects/" + url.PathEscape(pos[0]) },
+		func(pos []string) string { return fmt.Sprintf("deleted project %s", pos[0]) })
 	list := env.leaf("list", "list projects", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		out := outputFlags(fs, true)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -61,19 +60,9 @@ func storedPipelineCmd(env *Env) *cobra.Command {
 			}
 			tw.Flush()
 		})
-	del := env.leaf("delete PROJECT NAME", "delete a stored pipeline (owners); its runs stay", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
-			}
-			if err := mk().Do(ctx, http.MethodDelete, path(pos[0], pos[1]), nil, nil); err != nil {
-				return fail(env, err)
-			}
-			fmt.Fprintf(env.Stdout, "deleted stored pipeline %s of %s\n", pos[1], pos[0])
-			return 0
-		}
-	})
+	del := deleteCmd(env, "delete PROJECT NAME", "delete a stored pipeline (owners); its runs stay", 2,
+		func(pos []string) string { return path(pos[0], pos[1]) },
+		func(pos []string) string { return fmt.Sprintf("deleted stored pipeline %s of %s", pos[1], pos[0]) })
 	return group("stored-pipeline", "pipelines the server keeps for a project, beside its repository's files: put, get, list, delete", "",
 		put, show, list, del)
 }

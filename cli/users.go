@@ -256,19 +256,9 @@ func tokenCmd(env *Env) *cobra.Command {
 			return listTokens(ctx, env, out, out.wrap(mk().Do), "/api/v1/tokens")
 		}
 	})
-	revoke := env.leaf("revoke ID", "revoke one of your API tokens or sessions", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 1 {
-				return badUsage
-			}
-			if err := mk().Do(ctx, http.MethodDelete, "/api/v1/tokens/"+url.PathEscape(pos[0]), nil, nil); err != nil {
-				return fail(env, err)
-			}
-			fmt.Fprintf(env.Stdout, "revoked token %s\n", pos[0])
-			return 0
-		}
-	})
+	revoke := deleteCmd(env, "revoke ID", "revoke one of your API tokens or sessions", 1,
+		func(pos []string) string { return "/api/v1/tokens/" + url.PathEscape(pos[0]) },
+		func(pos []string) string { return fmt.Sprintf("revoked token %s", pos[0]) })
 	return group("token", "manage your API tokens: create, list, revoke", "", create, list, revoke)
 }
 

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -131,19 +130,11 @@ func webhookCmd(env *Env) *cobra.Command {
 			fmt.Fprintf(env.Stdout, "webhook %d of %s updated\n", hook.ID, field(hook.Project))
 		})
 
-	del := env.leaf("delete PROJECT ID", "delete a webhook and its deliveries, queued ones included", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		return func(ctx context.Context, pos []string) int {
-			if len(pos) != 2 {
-				return badUsage
-			}
-			if err := mk().Do(ctx, http.MethodDelete, one(pos), nil, nil); err != nil {
-				return fail(env, err)
-			}
-			fmt.Fprintf(env.Stdout, "webhook %s of %s deleted\n", field(pos[1]), field(pos[0]))
-			return 0
-		}
-	})
+	del := deleteCmd(env, "delete PROJECT ID", "delete a webhook and its deliveries, queued ones included", 2,
+		func(pos []string) string { return one(pos) },
+		func(pos []string) string {
+			return fmt.Sprintf("webhook %s of %s deleted", field(pos[1]), field(pos[0]))
+		})
 
 	deliveries := answerCmd(env, "deliveries PROJECT ID", "list a webhook's deliveries, newest first, with the HTTP code of every try", 2, true,
 		func(fs *pflag.FlagSet) func([]string) (request, error) {
