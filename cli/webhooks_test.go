@@ -3,8 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -57,7 +55,7 @@ func newWHReceiver(t *testing.T) *whReceiver {
 		defer rc.mu.Unlock()
 		id := r.Header.Get("webhook-id")
 		m := whMessage{Path: r.URL.Path, ID: id, Type: ev.Type, Code: http.StatusNoContent,
-			SignedOK: whVerify(rc.secrets[r.URL.Path], id, r.Header.Get("webhook-timestamp"), body, r.Header.Get("webhook-signature"))}
+			SignedOK: lathetest.VerifyWebhook(rc.secrets[r.URL.Path], id, r.Header.Get("webhook-timestamp"), body, r.Header.Get("webhook-signature"))}
 		rc.tries[id]++
 		if rc.tries[id] == 1 && rc.failing[r.URL.Path] {
 			m.Code = http.StatusInternalServerError
@@ -86,27 +84,6 @@ func (rc *whReceiver) messages(path string) []whMessage {
 		}
 	}
 	return out
-}
-
-// whVerify is the receiving side of the Standard Webhooks scheme, written
-// here apart from Lathe's signing code.
-func whVerify(secret, id, ts string, body []byte, header string) bool {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil || secret == "" || id == "" || ts == "" {
-		return false
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + ts + "."))
-	mac.Write(body)
-	want := mac.Sum(nil)
-	for _, sig := range strings.Fields(header) {
-		v, b64, ok := strings.Cut(sig, ",")
-		got, err := base64.StdEncoding.DecodeString(b64)
-		if ok && v == "v1" && err == nil && hmac.Equal(got, want) {
-			return true
-		}
-	}
-	return false
 }
 
 // whRun runs one CLI command line that may fail: its exit code, stdout and stderr.
