@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -36,20 +35,6 @@ func branchRefused(t *testing.T, l *lathetest.Lathe, code int, says string, args
 	}
 }
 
-// branchSchema checks that a command's --json output is what GET route answers
-// as the OpenAPI document describes it.
-func branchSchema(t *testing.T, l *lathetest.Lathe, route string, args ...string) {
-	t.Helper()
-	out := runCLI(t, l, args, "--json")
-	var doc any
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("lathe %s --json printed no JSON: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	if err := responseSchema(t, route).VisitJSON(doc); err != nil {
-		t.Errorf("lathe %s --json does not match the schema of GET %s: %v\n%s", strings.Join(args, " "), route, err, out)
-	}
-}
-
 // lathe branch lists the branches runs showed the server, shows one (a
 // slash in its name escaped), sets its env and retention (each read back
 // through the API) and forgets it, keeping its runs.
@@ -75,8 +60,8 @@ func TestCLIBranchCommands(t *testing.T) {
 	if got := runCLI(t, l, []string{"branch", "list", "shop", "--limit", "1"}); !regexp.MustCompile(`(?m)^more: add --before \d+$`).MatchString(got) {
 		t.Errorf("branch list --limit 1 names no next page:\n%s", got)
 	}
-	branchSchema(t, l, "/api/v1/projects/shop/branches?limit=20", "branch", "list", "shop")
-	branchSchema(t, l, "/api/v1/projects/shop/branches/main", "branch", "get", "shop", "release/1.x")
+	schemaOf(t, l, "/api/v1/projects/shop/branches?limit=20", "branch", "list", "shop")
+	schemaOf(t, l, "/api/v1/projects/shop/branches/main", "branch", "get", "shop", "release/1.x")
 
 	get := runCLI(t, l, []string{"branch", "get", "shop", "release/1.x"})
 	for _, want := range []string{"release/1.x of shop", "head:", relHead, "env:", "keep runs:", "server default",
@@ -182,7 +167,7 @@ func TestCLIScheduleEventsAndConfigErrors(t *testing.T) {
 	if !strings.Contains(list, "NEXT (UTC)") || !regexp.MustCompile(`(?m)^\d+\s+nightly\s+main\s+0 3 1 1 \*\s`).MatchString(list) {
 		t.Errorf("schedule list:\n%s", list)
 	}
-	branchSchema(t, l, "/api/v1/projects/shop/schedules", "schedule", "list", "shop")
+	schemaOf(t, l, "/api/v1/projects/shop/schedules", "schedule", "list", "shop")
 	if got := runCLI(t, l, []string{"schedule", "list", "shop", "-q"}); len(strings.Fields(got)) != 2 || !strings.Contains(got, id+"\n") {
 		t.Errorf("schedule list -q printed %q", got)
 	}
@@ -222,8 +207,8 @@ func TestCLIScheduleEventsAndConfigErrors(t *testing.T) {
 	if got := runCLI(t, l, []string{"events", "--limit", "1"}); !regexp.MustCompile(`(?m)^more: add --before \d+$`).MatchString(got) {
 		t.Errorf("events --limit 1 names no next page:\n%s", got)
 	}
-	branchSchema(t, l, "/api/v1/events?limit=50", "events")
-	branchSchema(t, l, "/api/v1/projects/shop/events?limit=50", "events", "--project", "shop")
+	schemaOf(t, l, "/api/v1/events?limit=50", "events")
+	schemaOf(t, l, "/api/v1/projects/shop/events?limit=50", "events", "--project", "shop")
 	var tok lathe.APIToken
 	l.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"name": "dee", "password": "dee-password"}, nil)
 	l.Do(t, http.MethodPost, "/api/v1/users/dee/tokens", map[string]any{"name": "cli"}, &tok)
@@ -251,7 +236,7 @@ func TestCLIScheduleEventsAndConfigErrors(t *testing.T) {
 	if got := runCLI(t, l, []string{"config-errors", "cfg", "--branch", "other"}); got != "no pipeline configuration problems in cfg\n" {
 		t.Errorf("config-errors --branch other printed %q", got)
 	}
-	branchSchema(t, l, "/api/v1/projects/cfg/config-errors", "config-errors", "cfg")
+	schemaOf(t, l, "/api/v1/projects/cfg/config-errors", "config-errors", "cfg")
 	branchRefused(t, l, 1, "nosuch", "config-errors", "nosuch")
 	branchRefused(t, l, 2, "Usage:", "config-errors")
 }

@@ -37,18 +37,6 @@ func cov2Refused(t *testing.T, l *lathetest.Lathe, code int, want string, args .
 	}
 }
 
-// cov2Schema checks that a command's --json output is the answer of GET
-// route as the OpenAPI document describes it, and returns it decoded.
-func cov2Schema(t *testing.T, l *lathetest.Lathe, route string, args ...string) any {
-	t.Helper()
-	out := runCLI(t, l, args, "--json")
-	doc := decode(t, out)
-	if err := responseSchema(t, route).VisitJSON(doc); err != nil {
-		t.Errorf("lathe %s --json does not match the schema of GET %s: %v\n%s", strings.Join(args, " "), route, err, out)
-	}
-	return doc
-}
-
 // cov2Row reports whether a table has a line whose cells match cells (regular
 // expressions, in order, separated by the table's spaces).
 func cov2Row(table string, cells ...string) bool {
@@ -104,7 +92,7 @@ func TestCLICachesTestCasesArtifactsSystems(t *testing.T) {
 			!cov2Row(table, fmt.Sprint(c.ID), "deps-v1", fmt.Sprint(c.Size), "trusted", regexp.QuoteMeta(c.LastUsedAt.Local().Format(time.DateTime))) {
 			t.Errorf("lathe caches shop printed\n%s\nwant cache %d deps-v1 of %d bytes, trusted", table, c.ID, c.Size)
 		}
-		doc := cov2Schema(t, l, "/api/v1/projects/shop/caches", "caches", "shop")
+		doc := schemaOf(t, l, "/api/v1/projects/shop/caches", "caches", "shop")
 		if items := doc.(map[string]any)["items"].([]any); len(items) != 1 || items[0].(map[string]any)["key"] != "deps-v1" {
 			t.Errorf("lathe caches --json: %v", doc)
 		}
@@ -144,7 +132,7 @@ func TestCLICachesTestCasesArtifactsSystems(t *testing.T) {
 			t.Errorf("lathe test-case history %s printed\n%s\nwant runs %s then %s, failed, 20 ms, sub broke", tc, hist, second, first)
 		}
 		route := "/api/v1/test-cases/" + tc + "/history"
-		doc := cov2Schema(t, l, route, "test-case", "history", tc)
+		doc := schemaOf(t, l, route, "test-case", "history", tc)
 		if items := doc.(map[string]any)["items"].([]any); len(items) != 2 {
 			t.Errorf("lathe test-case history --json: %d results, want 2", len(items))
 		}
@@ -178,7 +166,7 @@ func TestCLICachesTestCasesArtifactsSystems(t *testing.T) {
 			!cov2Row(table, `\d+`, "open", "admin", `\S+ \S+`, `a second\\nline`) {
 			t.Errorf("lathe test-case comments printed\n%s", table)
 		}
-		doc = cov2Schema(t, l, "/api/v1/test-cases/"+tc+"/comments", "test-case", "comments", tc)
+		doc = schemaOf(t, l, "/api/v1/test-cases/"+tc+"/comments", "test-case", "comments", tc)
 		if items := doc.(map[string]any)["items"].([]any); len(items) != 2 || items[0].(map[string]any)["text"] != "a second\nline" {
 			t.Errorf("lathe test-case comments --json: %v", doc)
 		}
@@ -204,7 +192,7 @@ func TestCLICachesTestCasesArtifactsSystems(t *testing.T) {
 			strings.Index(table, "\n"+fmt.Sprint(page.Items[0].ID)+" ") > strings.Index(table, "\n"+fmt.Sprint(page.Items[1].ID)+" ") {
 			t.Errorf("lathe artifacts history printed\n%s\nwant run %s's out.txt then run %s's", table, second, first)
 		}
-		cov2Schema(t, l, "/api/v1/projects/shop/artifacts", "artifacts", "history", "shop", "--branch", "main")
+		schemaOf(t, l, "/api/v1/projects/shop/artifacts", "artifacts", "history", "shop", "--branch", "main")
 		if got := runCLI(t, l, []string{"artifacts", "history", "shop", "-q", "--limit", "1"}); got != fmt.Sprintf("%d\n", page.Items[0].ID) {
 			t.Errorf("artifacts history -q --limit 1 printed %q, want the newest artifact's ID", got)
 		}
@@ -228,7 +216,7 @@ func TestCLICachesTestCasesArtifactsSystems(t *testing.T) {
 			!cov2Row(table, "dist", "build", "1", fmt.Sprint(u.Size), u.SHA256[:12]) {
 			t.Errorf("lathe artifacts uploads printed\n%s\nwant dist of build, %d bytes", table, u.Size)
 		}
-		cov2Schema(t, l, "/api/v1/runs/"+first+"/uploads", "artifacts", "uploads", first)
+		schemaOf(t, l, "/api/v1/runs/"+first+"/uploads", "artifacts", "uploads", first)
 		if got := runCLI(t, l, []string{"artifacts", "uploads", first, "-q"}); got != "dist\n" {
 			t.Errorf("artifacts uploads -q printed %q, want the upload's name", got)
 		}
@@ -251,7 +239,7 @@ func TestCLICachesTestCasesArtifactsSystems(t *testing.T) {
 			!cov2Row(table, "host", "-", "2", "2", regexp.QuoteMeta(systems.Systems[0].LastUsed.Local().Format(time.DateTime))) {
 			t.Errorf("lathe agents systems printed\n%s", table)
 		}
-		cov2Schema(t, l, "/api/v1/systems", "agents", "systems")
+		schemaOf(t, l, "/api/v1/systems", "agents", "systems")
 		cov2Refused(t, l, 2, "Usage:", "agents", "systems", "extra")
 	})
 }
@@ -288,7 +276,7 @@ esac
 		!cov2Row(table, fmt.Sprint(in.ID), regexp.QuoteMeta(in.Name), "failed", "-", "-", "0", "-", `\S+ \S+`, ".*no capacity left in the test cloud") {
 		t.Errorf("lathe agents groups instances cloud printed\n%s\nwant instance %d %s failed, saying why", table, in.ID, in.Name)
 	}
-	doc := cov2Schema(t, l, "/api/v1/agent-groups/cloud/instances", "agents", "groups", "instances", "cloud")
+	doc := schemaOf(t, l, "/api/v1/agent-groups/cloud/instances", "agents", "groups", "instances", "cloud")
 	if items := doc.(map[string]any)["items"].([]any); len(items) != 1 || items[0].(map[string]any)["state"] != "failed" {
 		t.Errorf("instances --json: %v", doc)
 	}

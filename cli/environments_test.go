@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -37,20 +36,6 @@ func environmentCLI(l *lathetest.Lathe, args ...string) (string, string, int) {
 	env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
 	code := cli.Run(context.Background(), append(args, "--server", l.URL, "--token", l.AdminToken), env)
 	return stdout.String(), stderr.String(), code
-}
-
-// environmentSchemaCheck checks that a command's --json output is what GET route
-// answers, as the OpenAPI document describes it.
-func environmentSchemaCheck(t *testing.T, l *lathetest.Lathe, route string, args ...string) {
-	t.Helper()
-	out := runCLI(t, l, args, "--json")
-	var doc any
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("lathe %s --json printed no JSON: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	if err := responseSchema(t, route).VisitJSON(doc); err != nil {
-		t.Errorf("lathe %s --json does not match the schema of GET %s: %v\n%s", strings.Join(args, " "), route, err, out)
-	}
 }
 
 // lathe environment creates, lists, shows, updates and deletes a
@@ -112,9 +97,9 @@ func TestEnvironmentCommands(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^production\s+2\s+deploy\s+true\s+user:admin,role:owner\s+true$`).MatchString(get) {
 		t.Errorf("environment get:\n%s", get)
 	}
-	environmentSchemaCheck(t, l, "/api/v1/projects/shop/environments", "environment", "list", "shop")
-	environmentSchemaCheck(t, l, "/api/v1/environments", "environment", "list")
-	environmentSchemaCheck(t, l, "/api/v1/projects/shop/environments/production", "environment", "get", "shop", "production")
+	schemaOf(t, l, "/api/v1/projects/shop/environments", "environment", "list", "shop")
+	schemaOf(t, l, "/api/v1/environments", "environment", "list")
+	schemaOf(t, l, "/api/v1/projects/shop/environments/production", "environment", "get", "shop", "production")
 	if _, errOut, code := environmentCLI(l, "environment", "get", "shop", "nowhere"); code != 1 || !strings.Contains(errOut, "server said 404") {
 		t.Errorf("get of no environment: exit %d\n%s", code, errOut)
 	}
@@ -174,7 +159,7 @@ func TestEnvironmentCommands(t *testing.T) {
 			t.Errorf("environment deployment shows no %q:\n%s", line, show)
 		}
 	}
-	environmentSchemaCheck(t, l, "/api/v1/projects/shop/environments/staging/deployments/"+id, "environment", "deployment", "shop", "staging", id)
+	schemaOf(t, l, "/api/v1/projects/shop/environments/staging/deployments/"+id, "environment", "deployment", "shop", "staging", id)
 	if _, errOut, code := environmentCLI(l, "environment", "deployment", "shop", "staging", "x1"); code != 1 || !strings.Contains(errOut, `"x1" is not a deployment ID`) {
 		t.Errorf("deployment x1: exit %d\n%s", code, errOut)
 	}
@@ -204,7 +189,7 @@ func TestEnvironmentCommands(t *testing.T) {
 			t.Errorf("a rejected deployment shows no %q:\n%s", line, rejected)
 		}
 	}
-	environmentSchemaCheck(t, l, fmt.Sprintf("/api/v1/projects/shop/environments/production/deployments/%d", d.ID),
+	schemaOf(t, l, fmt.Sprintf("/api/v1/projects/shop/environments/production/deployments/%d", d.ID),
 		"environment", "deployment", "shop", "production", fmt.Sprint(d.ID))
 
 	// delete asks for --yes: it takes the deployment history with it.
@@ -263,7 +248,7 @@ func TestReleaseDeploymentsAndSettingsCommands(t *testing.T) {
 	if got := runCLI(t, l, []string{"release", "deployments", "shop", "2.0-rc1", "-q"}); got != fmt.Sprintf("%d\n%d\n", second.ID, first.ID) {
 		t.Errorf("release deployments -q printed %q", got)
 	}
-	environmentSchemaCheck(t, l, base+"/releases/2.0/deployments", "release", "deployments", "shop", "2.0")
+	schemaOf(t, l, base+"/releases/2.0/deployments", "release", "deployments", "shop", "2.0")
 	if _, errOut, code := environmentCLI(l, "release", "deployments", "shop", "9.9"); code != 1 || !strings.Contains(errOut, "server said 404") {
 		t.Errorf("deployments of no release: exit %d\n%s", code, errOut)
 	}
@@ -275,7 +260,7 @@ func TestReleaseDeploymentsAndSettingsCommands(t *testing.T) {
 	if got := runCLI(t, l, []string{"release", "settings", "shop"}); !regexp.MustCompile(`(?m)^build\s+- \(the default\)\s+-$`).MatchString(got) {
 		t.Errorf("release settings (default):\n%s", got)
 	}
-	environmentSchemaCheck(t, l, base+"/release-settings", "release", "settings", "shop")
+	schemaOf(t, l, base+"/release-settings", "release", "settings", "shop")
 	if got := runCLI(t, l, []string{"release", "settings", "shop", "--build-pipeline", "compile"}); got != "release settings of shop: build pipeline compile\n" {
 		t.Errorf("release settings --build-pipeline printed %q", got)
 	}

@@ -176,6 +176,28 @@ func responseSchema(t *testing.T, path string) *openapi3.Schema {
 	return resp.Value.Content.Get("application/json").Schema.Value
 }
 
+// schemaOf runs a command with --json and checks that its output is the
+// answer of GET route as the OpenAPI document describes it; it returns
+// the output decoded.
+func schemaOf(t *testing.T, l *lathetest.Lathe, route string, args ...string) any {
+	t.Helper()
+	out := runCLI(t, l, args, "--json")
+	doc := decode(t, out)
+	if err := responseSchema(t, route).VisitJSON(doc); err != nil {
+		t.Errorf("lathe %s --json does not match the schema of GET %s: %v\n%s", strings.Join(args, " "), route, err, out)
+	}
+	return doc
+}
+
+// checkSchema checks that out, a command's --json output, is the answer
+// of GET route as the OpenAPI document describes it.
+func checkSchema(t *testing.T, out, route string) {
+	t.Helper()
+	if err := responseSchema(t, route).VisitJSON(decode(t, out)); err != nil {
+		t.Errorf("--json does not match the schema of GET %s: %v\n%s", route, err, out)
+	}
+}
+
 func decode(t *testing.T, s string) any {
 	t.Helper()
 	var v any

@@ -94,19 +94,6 @@ func whRun(l *lathetest.Lathe, stdin string, args ...string) (int, string, strin
 	return code, stdout.String(), stderr.String()
 }
 
-// whSchema checks that a command's --json output is what the OpenAPI
-// document says GET route answers.
-func whSchema(t *testing.T, out, route string) {
-	t.Helper()
-	var doc any
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("--json printed no JSON: %v\n%s", err, out)
-	}
-	if err := responseSchema(t, route).VisitJSON(doc); err != nil {
-		t.Errorf("--json does not match the schema of GET %s: %v\n%s", route, err, out)
-	}
-}
-
 func whAllowLoopback(t *testing.T) outbound.Allow {
 	t.Helper()
 	a, err := outbound.ParseAllow("127.0.0.1/32")
@@ -177,10 +164,10 @@ func TestCLIWebhookCommands(t *testing.T) {
 	if got := runCLI(t, l, []string{"webhook", "list", "shop", "-q"}); got != fmt.Sprintf("%d\n%d\n", runsID, jobsID) {
 		t.Errorf("webhook list -q printed %q", got)
 	}
-	whSchema(t, runCLI(t, l, []string{"webhook", "list", "shop", "--json"}), "/api/v1/projects/shop/webhooks")
+	checkSchema(t, runCLI(t, l, []string{"webhook", "list", "shop", "--json"}), "/api/v1/projects/shop/webhooks")
 	get := fmt.Sprintf("/api/v1/projects/shop/webhooks/%d", jobsID)
 	out = runCLI(t, l, []string{"webhook", "get", "shop", fmt.Sprint(jobsID), "--json"})
-	whSchema(t, out, get)
+	checkSchema(t, out, get)
 	if strings.Contains(out, "secret") {
 		t.Errorf("webhook get --json shows a secret:\n%s", out)
 	}
@@ -247,7 +234,7 @@ func TestCLIWebhookCommands(t *testing.T) {
 			t.Errorf("webhook deliveries has no delivered %s tried twice (500, then 204):\n%s", typ, out)
 		}
 	}
-	whSchema(t, runCLI(t, l, []string{"webhook", "deliveries", "shop", fmt.Sprint(runsID), "--json"}), deliveriesRoute+"?limit=20")
+	checkSchema(t, runCLI(t, l, []string{"webhook", "deliveries", "shop", fmt.Sprint(runsID), "--json"}), deliveriesRoute+"?limit=20")
 	var success *lathe.Delivery
 	for _, d := range whDeliveries(t, l, "shop", runsID) {
 		if d.Context == "run.success" {
@@ -394,7 +381,7 @@ func TestCLIStatuses(t *testing.T) {
 		t.Errorf("the forge got %v", paths)
 	}
 	mu.Unlock()
-	whSchema(t, runCLI(t, l, []string{"statuses", r, "--json"}), "/api/v1/runs/"+r+"/statuses")
+	checkSchema(t, runCLI(t, l, []string{"statuses", r, "--json"}), "/api/v1/runs/"+r+"/statuses")
 
 	// A run of a project without a forge reports nothing.
 	plain := l.Trigger(t, "plain", "", "ci")
@@ -403,7 +390,7 @@ func TestCLIStatuses(t *testing.T) {
 	if out := runCLI(t, l, []string{"statuses", pr}); strings.TrimSpace(out) != "ID  CONTEXT  STATE  TRIES  STATUS  WHEN  ERROR" {
 		t.Errorf("statuses of a run without a forge:\n%s", out)
 	}
-	whSchema(t, runCLI(t, l, []string{"statuses", pr, "--json"}), "/api/v1/runs/"+pr+"/statuses")
+	checkSchema(t, runCLI(t, l, []string{"statuses", pr, "--json"}), "/api/v1/runs/"+pr+"/statuses")
 
 	if code, _, stderr := whRun(l, "", "statuses"); code != 2 || !strings.Contains(stderr, "Usage:") {
 		t.Errorf("statuses without a run: exit %d\n%s", code, stderr)
