@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
+	"github.com/lathe-ci/lathe/server"
 )
 
 // The admin token is written once, for the operator: a revoked admin
@@ -100,4 +102,27 @@ func TestDataDirectoryModes(t *testing.T) {
 	}
 	lathetest.Start(t, lathetest.Options{DataDir: dir, Agents: -1})
 	check("restart")
+}
+
+// A server whose address is taken stops before it makes anything: no data
+// directory, no database, no admin token that a later start would not
+// show again.
+func TestAServerWhoseAddressIsTakenMakesNothing(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	dir := filepath.Join(t.TempDir(), "state")
+	srv, err := server.New(context.Background(), server.Config{Addr: taken.Addr().String(), DataDir: dir})
+	if err == nil {
+		srv.Stop()
+		t.Fatal("a server started on an address in use")
+	}
+	if !strings.Contains(err.Error(), "listen") {
+		t.Errorf("error %v; want it to say it cannot listen", err)
+	}
+	if _, serr := os.Stat(dir); !os.IsNotExist(serr) {
+		t.Errorf("the data directory was made (%v) by a server that could not listen", serr)
+	}
 }

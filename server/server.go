@@ -261,6 +261,21 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	cfg.DataDir = dataDir
+	l, err := listen(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := openAt(ctx, cfg, l)
+	if err != nil {
+		l.ln.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openAt prepares the data directory and opens the store, then the server
+// on it, listening on l.
+func openAt(ctx context.Context, cfg Config, l *listening) (*Server, error) {
 	if err := prepareDataDir(cfg.DataDir, cfg.DatabaseURL == ""); err != nil {
 		return nil, err
 	}
@@ -275,7 +290,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := open(ctx, cfg, st)
+	s, err := open(ctx, cfg, st, l)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -285,7 +300,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 // open makes a server over an open store: at the database's first start
 // it issues the admin token, then it opens the secret keys and sets up.
-func open(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
+func open(ctx context.Context, cfg Config, st *store.Store, l *listening) (*Server, error) {
 	st.LeaseTTL = cfg.LeaseTTL
 	if cfg.Clock == nil {
 		cfg.Clock = clock.System
@@ -314,7 +329,7 @@ func open(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Store: st, cfg: cfg, sweep: newSweeper(st, cfg), keys: keys, AdminToken: adminToken, stop: make(chan struct{}),
-		lead: &leader{dsn: cfg.DatabaseURL, retry: DefaultLeaderRetry, log: cfg.Log}}
+		lead: &leader{dsn: cfg.DatabaseURL, retry: DefaultLeaderRetry, log: cfg.Log}, ln: l.ln, URL: l.url, cert: l.cert}
 	s.sizePool(ctx)
 	if err := s.startNotifier(ctx); err != nil {
 		return nil, err
@@ -328,9 +343,6 @@ func open(ctx context.Context, cfg Config, st *store.Store) (*Server, error) {
 
 func (s *Server) setup(ctx context.Context) error {
 	var err error
-	if s.URL, err = s.listen(); err != nil {
-		return err
-	}
 	tr := &trigger.Service{Store: s.Store, Mirrors: &git.Mirrors{Dir: filepath.Join(s.cfg.DataDir, "git")},
 		Policy: git.Policy{DataDir: s.cfg.DataDir, Allow: s.cfg.RepoNetworks}, Keys: s.keys, Log: s.cfg.Log}
 	s.auto = newAutomation(tr, s.Store, s.cfg)

@@ -9,25 +9,30 @@ import (
 	"net"
 )
 
-// listen binds the listener: plain HTTP, or HTTPS when the configuration
-// names a certificate and key. It returns the server's base URL.
-func (s *Server) listen() (string, error) {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+// listening is the server's bound listener: plain HTTP, or HTTPS when
+// the configuration names a certificate and key.
+type listening struct {
+	ln   net.Listener
+	url  string            // the server's base URL
+	cert *x509.Certificate // HTTPS's, nil for HTTP
+}
+
+// listen binds the listener. The server binds before it touches its data
+// directory or database, so an address in use stops it with nothing made.
+func listen(cfg Config) (*listening, error) {
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return "", fmt.Errorf("listen: %w", err)
+		return nil, fmt.Errorf("listen: %w", err)
 	}
-	if s.cfg.TLSCert == "" && s.cfg.TLSKey == "" {
-		s.ln = ln
-		return "http://" + ln.Addr().String(), nil
+	if cfg.TLSCert == "" && cfg.TLSKey == "" {
+		return &listening{ln: ln, url: "http://" + ln.Addr().String()}, nil
 	}
-	cfg, err := serverTLS(s.cfg.TLSCert, s.cfg.TLSKey)
+	tcfg, err := serverTLS(cfg.TLSCert, cfg.TLSKey)
 	if err != nil {
 		ln.Close()
-		return "", err
+		return nil, err
 	}
-	s.ln = tls.NewListener(ln, cfg)
-	s.cert = cfg.Certificates[0].Leaf
-	return "https://" + ln.Addr().String(), nil
+	return &listening{ln: tls.NewListener(ln, tcfg), url: "https://" + ln.Addr().String(), cert: tcfg.Certificates[0].Leaf}, nil
 }
 
 func serverTLS(certFile, keyFile string) (*tls.Config, error) {
