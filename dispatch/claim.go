@@ -44,8 +44,8 @@ var ErrStopped = errors.New("claim stopped: the agent may no longer claim")
 // or one never sent before: c.New) waits for a job without reading the
 // queue; an idle fleet's claims then cost no query.
 //
-// c is a pointer, as few of Claim's locals are values, for its frame stays
-// on the stack through an idle agent's whole wait (see look).
+// c comes by pointer and Claim keeps few locals of its own: its frame
+// stays on the stack through an idle agent's whole wait (see look).
 func (s *Service) Claim(ctx context.Context, a Actor, c *ClaimRequest) (*lathe.Assignment, error) {
 	if err := checkClaim(&a, c.ID); err != nil {
 		return nil, err
