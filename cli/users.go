@@ -368,24 +368,9 @@ func teamCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	deleted := func(use, short string, nargs int, p func(pos []string) string, done func(pos []string) string) *cobra.Command {
-		return env.leaf(use, short, func(fs *pflag.FlagSet) body {
-			mk := clientFlags(fs, env)
-			return func(ctx context.Context, pos []string) int {
-				if len(pos) != nargs {
-					return badUsage
-				}
-				if err := mk().Do(ctx, http.MethodDelete, p(pos), nil, nil); err != nil {
-					return fail(env, err)
-				}
-				fmt.Fprintln(env.Stdout, done(pos))
-				return 0
-			}
-		})
-	}
-	del := deleted("delete NAME", "delete a team (admins)", 1, func(pos []string) string { return path(pos[0]) },
+	del := deleteCmd(env, "delete NAME", "delete a team (admins)", 1, func(pos []string) string { return path(pos[0]) },
 		func(pos []string) string { return "deleted team " + pos[0] })
-	remove := deleted("remove TEAM USER", "remove a user from a team (admins)", 2,
+	remove := deleteCmd(env, "remove TEAM USER", "remove a user from a team (admins)", 2,
 		func(pos []string) string { return path(pos[0]) + "/members/" + url.PathEscape(pos[1]) },
 		func(pos []string) string { return "removed " + pos[1] + " from team " + pos[0] })
 	return group("team", "manage teams and their members: create, list, get, delete, add, remove, projects", "", create, list, get, del, add, remove,
