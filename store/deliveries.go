@@ -177,17 +177,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, k Sealer, limit int, lease 
 		if err != nil {
 			return fmt.Errorf("due deliveries: %w", err)
 		}
-		var due []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			due = append(due, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		due, err := scanIDs(rows)
+		if err != nil {
 			return err
 		}
 		until := micros(t.now.Add(lease))

@@ -72,16 +72,8 @@ func (s *Store) EnvironmentsFor(ctx context.Context, v *Viewer, projectID, befor
 	if err != nil {
 		return lathe.Page[*lathe.Environment]{}, fmt.Errorf("list environments: %w", err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return lathe.Page[*lathe.Environment]{}, fmt.Errorf("list environments: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
+	ids, err := scanIDs(rows)
+	if err != nil {
 		return lathe.Page[*lathe.Environment]{}, fmt.Errorf("list environments: %w", err)
 	}
 	out := lathe.Page[*lathe.Environment]{Items: []*lathe.Environment{}}
@@ -92,10 +84,6 @@ func (s *Store) EnvironmentsFor(ctx context.Context, v *Viewer, projectID, befor
 		ids = ids[:limit]
 		out.Next = &ids[limit-1]
 	}
-	in := make([]any, len(ids))
-	for i, id := range ids {
-		in[i] = id
-	}
-	out.Items, err = s.environments(ctx, "e.project_id IN ("+placeholders(len(ids))+")", in...)
+	out.Items, err = s.environments(ctx, "e.project_id IN ("+placeholders(len(ids))+")", idArgs(ids)...)
 	return out, err
 }

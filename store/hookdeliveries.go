@@ -46,14 +46,5 @@ func (s *Store) PullRequestRuns(ctx context.Context, projectID, pullRequest int6
 	if err != nil {
 		return nil, fmt.Errorf("runs of pull request %d: %w", pullRequest, err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return scanIDs(rows)
 }

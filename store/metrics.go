@@ -117,12 +117,8 @@ func (s *Store) FinishedStepsOf(ctx context.Context, ids []int64) ([]FinishedSte
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
 	rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT status, COALESCE(started_at, 0), finished_at FROM steps
-		WHERE attempt_id IN (`+placeholders(len(ids))+`) AND finished_at IS NOT NULL`), args...)
+		WHERE attempt_id IN (`+placeholders(len(ids))+`) AND finished_at IS NOT NULL`), idArgs(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("finished steps: %w", err)
 	}

@@ -521,3 +521,26 @@ func nullMicros(t *time.Time) any {
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
+
+// idArgs makes ids the arguments of an IN list of placeholders(len(ids)).
+func idArgs(ids []int64) []any {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return args
+}
+
+// scanIDs reads the one column of IDs a query answered, and closes rs.
+func scanIDs(rs rows) ([]int64, error) {
+	defer rs.Close()
+	var ids []int64
+	for rs.Next() {
+		var id int64
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rs.Err()
+}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -98,11 +97,7 @@ func (s *Store) idsExist(ctx context.Context, table string, ids []int64) (map[in
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), 500)]
 		ids = ids[len(chunk):]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		rows, err := s.query(ctx, `SELECT id FROM `+table+` WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		rows, err := s.query(ctx, `SELECT id FROM `+table+` WHERE id IN (`+placeholders(len(chunk))+`)`, idArgs(chunk)...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", table, err)
 		}
