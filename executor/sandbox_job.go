@@ -310,7 +310,8 @@ func (j *sandboxJob) runnerPID() int {
 }
 
 // kill ends the sandbox and everything in it, and returns once nothing of
-// it runs (or 5 s have passed), reporting whether nothing does. Killing
+// it runs (or 5 s have passed), reporting whether it saw that: bwrap gone
+// and the sandbox's init too (false when bwrap never named it). Killing
 // the sandbox's init ends its PID namespace: the kernel kills every process
 // in it before the init is gone. bwrap's own death would take the init
 // along too (die-with-parent), but only after bwrap has exited.
@@ -319,15 +320,15 @@ func (j *sandboxJob) kill() bool {
 	if j.initProc != nil {
 		j.initProc.kill()
 	}
-	deadline := time.NewTimer(5 * time.Second)
-	defer deadline.Stop()
-	start := time.Now()
+	deadline := time.Now().Add(5 * time.Second)
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
 	select {
 	case <-j.exited:
-	case <-deadline.C:
+	case <-t.C:
 		return false
 	}
-	return j.initProc == nil || j.initProc.waitGone(5*time.Second-time.Since(start))
+	return j.initProc != nil && j.initProc.waitGone(time.Until(deadline))
 }
 
 // Ended reports whether nothing of the job runs any more: bwrap has exited
@@ -351,7 +352,7 @@ func (j *sandboxJob) Own(path string) error { return j.s.own(path) }
 func (j *sandboxJob) Close() {
 	j.closeOnce.Do(func() {
 		j.commands.Close()
-		j.initGone = j.kill() && j.initProc != nil
+		j.initGone = j.kill()
 		if j.initProc != nil {
 			j.initProc.release()
 		}
