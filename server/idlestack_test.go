@@ -53,7 +53,7 @@ func TestIdleClaimWaitsOnAShallowStack(t *testing.T) {
 	if !online {
 		t.Fatalf("the embedded agent never came online:\n%s", up.Output.String())
 	}
-	time.Sleep(300 * time.Millisecond) // from its first look to its wait
+	time.Sleep(time.Second) // from its first look to its wait, on a busy machine too
 	up.Signal(t, syscall.SIGQUIT)
 	up.Wait(t, time.Minute)
 
@@ -101,7 +101,8 @@ func parkedClaimDepth(dump string) (int, string) {
 	spRe := regexp.MustCompile(`\ssp=0x([0-9a-f]+)\s`)
 	callRe := regexp.MustCompile(`^(.*?)\((?:0x|\{|\)|\.\.\.)`) // a function, then its arguments
 	for _, g := range strings.Split(dump, "\n\n") {
-		if !strings.Contains(g, "dispatch.(*Service).Claim(") || !strings.Contains(g, "net/http.(*conn).serve(") {
+		// Parked: in its select, which Claim called.
+		if !strings.Contains(g, "[select") || !strings.Contains(g, "net/http.(*conn).serve(") {
 			continue
 		}
 		var names []string
@@ -119,7 +120,7 @@ func parkedClaimDepth(dump string) (int, string) {
 				names, sps = append(names, name), append(sps, int(sp))
 			}
 		}
-		if len(sps) < 2 {
+		if len(sps) < 4 || names[1] != "runtime.selectgo" || names[2] != "github.com/lathe-ci/lathe/dispatch.(*Service).Claim" {
 			continue
 		}
 		var b strings.Builder
