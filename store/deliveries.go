@@ -177,7 +177,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, k Sealer, limit int, lease 
 		if err != nil {
 			return fmt.Errorf("due deliveries: %w", err)
 		}
-		due, err := scanIDs(rows)
+		due, err := scanColumn[int64](rows)
 		if err != nil {
 			return err
 		}

@@ -72,7 +72,7 @@ func (s *Store) EnvironmentsFor(ctx context.Context, v *Viewer, projectID, befor
 	if err != nil {
 		return lathe.Page[*lathe.Environment]{}, fmt.Errorf("list environments: %w", err)
 	}
-	ids, err := scanIDs(rows)
+	ids, err := scanColumn[int64](rows)
 	if err != nil {
 		return lathe.Page[*lathe.Environment]{}, fmt.Errorf("list environments: %w", err)
 	}

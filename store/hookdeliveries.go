@@ -46,5 +46,5 @@ func (s *Store) PullRequestRuns(ctx context.Context, projectID, pullRequest int6
 	if err != nil {
 		return nil, fmt.Errorf("runs of pull request %d: %w", pullRequest, err)
 	}
-	return scanIDs(rows)
+	return scanColumn[int64](rows)
 }

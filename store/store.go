@@ -531,16 +531,17 @@ func idArgs(ids []int64) []any {
 	return args
 }
 
-// scanIDs reads the one column of IDs a query answered, and closes rs.
-func scanIDs(rs rows) ([]int64, error) {
+// scanColumn reads the one column a query answered (IDs, names), and
+// closes rs.
+func scanColumn[T any](rs rows) ([]T, error) {
 	defer rs.Close()
-	var ids []int64
+	var out []T
 	for rs.Next() {
-		var id int64
-		if err := rs.Scan(&id); err != nil {
+		var v T
+		if err := rs.Scan(&v); err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		out = append(out, v)
 	}
-	return ids, rs.Err()
+	return out, rs.Err()
 }

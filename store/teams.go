@@ -70,16 +70,11 @@ func (s *Store) Teams(ctx context.Context, v *Viewer) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list teams: %w", err)
 	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
+	names, err := scanColumn[string](rows)
+	if names == nil && err == nil {
+		names = []string{} // a list, in JSON too
 	}
-	return out, rows.Err()
+	return names, err
 }
 
 // DeleteTeam removes a team and the roles it held.
