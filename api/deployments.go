@@ -8,7 +8,6 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/store"
-	"github.com/lathe-ci/lathe/trigger"
 )
 
 // deploymentInput starts a deployment, or reports one (with Status).
@@ -62,33 +61,9 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// deploy starts a deployment of c to e.
+// deploy starts a deployment of c to e (see dispatch.Service.Deploy).
 func (s *Server) deploy(r *http.Request, e *lathe.Environment, c *lathe.Candidate) (*lathe.Deployment, error) {
-	p, user := projectOf(r), principal(r.Context()).User
-	if e.DeployPipeline == "" {
-		return nil, problemf(http.StatusBadRequest, "environment %s has no deploy_pipeline; set one, or report deployments with PATCH", e.Name)
-	}
-	if c.Status != "ready" {
-		return nil, problemf(http.StatusConflict, "release candidate %s is %s; only a ready candidate can be deployed", c.Version, c.Status)
-	}
-	id, err := s.store.CreateDeployment(r.Context(), e.ID, c.ID, "pending", user)
-	if err != nil {
-		return nil, err
-	}
-	run, err := s.dispatch.Trigger(r.Context(), principal(r.Context()).actor(), trigger.Request{Pipeline: e.DeployPipeline, Ref: c.Commit,
-		Params: map[string]string{"version": c.Version, "environment": e.Name}, Gate: e.Gate("Deploy "+c.Version+" to "+e.Name+"?", user),
-		Candidate: c.ID, Deploys: e.Name})
-	if err != nil {
-		if rerr := s.store.ReportDeploymentStatus(r.Context(), id, "failure"); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-		return nil, err
-	}
-	if err := s.store.SetDeploymentRun(r.Context(), id, run.ID); err != nil {
-		return nil, err
-	}
-	s.audit(r, user, "deployment.created", p, map[string]any{"environment": e.Name, "version": c.Version, "run_id": run.ID})
-	return s.store.Deployment(r.Context(), id)
+	return s.dispatch.Deploy(r.Context(), principal(r.Context()).actor(), e, c)
 }
 
 // reportDeployment takes the status an outside CD reports, creating the

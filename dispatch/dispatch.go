@@ -116,15 +116,24 @@ func (a Actor) requireAgent() error {
 	return nil
 }
 
-// inputError is a refusal of the caller's input: it is lathe.ErrInvalid
-// (400), and its message is the whole of what the caller is told.
-type inputError struct{ msg string }
+// refusal is a refusal whose message is the whole of what the caller is
+// told: of the caller's input (lathe.ErrInvalid, 400; see invalidf), or of
+// what the server's state does not allow now (lathe.ErrConflict, 409; see
+// conflictf).
+type refusal struct {
+	msg  string
+	kind error
+}
 
-func (e *inputError) Error() string        { return e.msg }
-func (e *inputError) Is(target error) bool { return target == lathe.ErrInvalid }
+func (e *refusal) Error() string        { return e.msg }
+func (e *refusal) Is(target error) bool { return target == e.kind }
 
 func invalidf(format string, args ...any) error {
-	return &inputError{fmt.Sprintf(format, args...)}
+	return &refusal{fmt.Sprintf(format, args...), lathe.ErrInvalid}
+}
+
+func conflictf(format string, args ...any) error {
+	return &refusal{fmt.Sprintf(format, args...), lathe.ErrConflict}
 }
 
 // RoomToRun returns an error wrapping syscall.ENOSPC (which the store
