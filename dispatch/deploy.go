@@ -21,6 +21,19 @@ func (s *Service) Deploy(ctx context.Context, a Actor, e *lathe.Environment, c *
 	if e.DeployPipeline == "" {
 		return nil, invalidf("environment %s has no deploy_pipeline; set one, or report deployments with PATCH", e.Name)
 	}
+	return s.deploy(ctx, a, e, c, func(req trigger.Request) (*lathe.Run, error) {
+		req.Pipeline, req.Ref = e.DeployPipeline, c.Commit
+		req.Params = map[string]string{"version": c.Version, "environment": e.Name}
+		return s.Trigger(ctx, a, req)
+	})
+}
+
+// deploy records a deployment of c to e by a's user, and has start start
+// its deploy run with the deployment's part of the request: the
+// environment's gate (its approvers; a's user may not answer it when it
+// demands a second person), the candidate and the environment.
+func (s *Service) deploy(ctx context.Context, a Actor, e *lathe.Environment, c *lathe.Candidate,
+	start func(trigger.Request) (*lathe.Run, error)) (*lathe.Deployment, error) {
 	if c.Status != "ready" {
 		return nil, conflictf("release candidate %s is %s; only a ready candidate can be deployed", c.Version, c.Status)
 	}
@@ -28,8 +41,7 @@ func (s *Service) Deploy(ctx context.Context, a Actor, e *lathe.Environment, c *
 	if err != nil {
 		return nil, err
 	}
-	run, err := s.Trigger(ctx, a, trigger.Request{Pipeline: e.DeployPipeline, Ref: c.Commit,
-		Params: map[string]string{"version": c.Version, "environment": e.Name}, Gate: e.Gate("Deploy "+c.Version+" to "+e.Name+"?", a.User),
+	run, err := start(trigger.Request{Gate: e.Gate("Deploy "+c.Version+" to "+e.Name+"?", a.User), By: a.User,
 		Candidate: c.ID, Deploys: e.Name})
 	if err != nil {
 		if rerr := s.store.ReportDeploymentStatus(ctx, id, "failure"); rerr != nil {
@@ -42,4 +54,28 @@ func (s *Service) Deploy(ctx context.Context, a Actor, e *lathe.Environment, c *
 	}
 	s.Audit(ctx, a.User, "deployment.created", a.Project, map[string]any{"environment": e.Name, "version": c.Version, "run_id": run.ID})
 	return s.store.Deployment(ctx, id)
+}
+
+// redeploy re-runs parent, the deploy run of a deployment of the
+// candidate VERSION-rcN to env, as a new deployment of that candidate
+// there by a's user: recorded like any other, behind the environment's
+// gate as it is now, holding its lock. A re-run is never a way around
+// the gate or the second-person rule of the deployment it repeats.
+func (s *Service) redeploy(ctx context.Context, a Actor, p *lathe.Project, parent *lathe.Run, env, version string, n int) (*lathe.Run, error) {
+	e, err := s.store.Environment(ctx, p.ID, env)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.store.Candidate(ctx, p.ID, version, n)
+	if err != nil {
+		return nil, err
+	}
+	a.Project = p
+	d, err := s.deploy(ctx, a, e, c, func(req trigger.Request) (*lathe.Run, error) {
+		return s.trigger.Rerun(ctx, p, parent, req)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &lathe.Run{ID: d.RunID}, nil
 }

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -113,7 +114,7 @@ func (s *Service) CancelJob(ctx context.Context, a Actor, jobID int64) error {
 // store.RerunJob). It needs write on the project.
 func (s *Service) RerunJob(ctx context.Context, a Actor, jobID int64) (*lathe.Run, error) {
 	return s.rerunAs(ctx, a, "job.rerun", map[string]any{"job_id": jobID}, func() (*lathe.Run, error) {
-		return s.store.RerunJob(ctx, jobID)
+		return s.store.RerunJob(ctx, jobID, a.User)
 	})
 }
 
@@ -122,7 +123,7 @@ func (s *Service) RerunJob(ctx context.Context, a Actor, jobID int64) (*lathe.Ru
 // project.
 func (s *Service) RerunFailed(ctx context.Context, a Actor, runID int64) (*lathe.Run, error) {
 	return s.rerunAs(ctx, a, "run.rerun_failed", map[string]any{"parent_run_id": runID}, func() (*lathe.Run, error) {
-		return s.store.RerunFailed(ctx, runID)
+		return s.store.RerunFailed(ctx, runID, a.User)
 	})
 }
 
@@ -160,7 +161,9 @@ func (s *Service) act(ctx context.Context, a Actor, action, kind string, id int6
 
 // Rerun starts a new run of the same pipeline at the same commit as the
 // run parentID, linked to it, once the server has room to run it. It
-// needs write on the project.
+// needs write on the project. Its deploy jobs deploy as the re-running
+// user's (see trigger's deployJobs); the re-run of a deployment's deploy
+// run is a new deployment of the same candidate (see redeploy).
 func (s *Service) Rerun(ctx context.Context, a Actor, parentID int64) (*lathe.Run, error) {
 	if err := a.requireRole(lathe.RoleWrite); err != nil {
 		return nil, err
@@ -176,8 +179,18 @@ func (s *Service) Rerun(ctx context.Context, a Actor, parentID int64) (*lathe.Ru
 	if err := s.RoomToRun(); err != nil {
 		return nil, err
 	}
-	run, err := s.trigger.Rerun(ctx, p, parent)
-	if err != nil {
+	var run *lathe.Run
+	switch env, version, n, err := s.store.DeployRunTarget(ctx, parent.ID); {
+	case err == nil:
+		run, err = s.redeploy(ctx, a, p, parent, env, version, n)
+		if err != nil {
+			return nil, err
+		}
+	case errors.Is(err, lathe.ErrNotFound):
+		if run, err = s.trigger.Rerun(ctx, p, parent, trigger.Request{By: a.User}); err != nil {
+			return nil, err
+		}
+	default:
 		return nil, err
 	}
 	s.Audit(ctx, a.User, "run.rerun", p, map[string]any{"run_id": run.ID, "parent_run_id": parent.ID})

@@ -73,7 +73,7 @@ func TestQueuedJobWakesOnlyClaimersWithItsLabels(t *testing.T) {
 		as = mustClaim(t, s, linux)
 		finish(t, s, linux, as, lathe.StatusSuccess)
 		l, m, woken = wait(func() {
-			if _, err := s.RerunJob(ctx, jobNamed(t, mustGetRun(t, s, r.ID), "build").ID); err != nil {
+			if _, err := s.RerunJob(ctx, jobNamed(t, mustGetRun(t, s, r.ID), "build").ID, "tester"); err != nil {
 				t.Fatal(err)
 			}
 		})

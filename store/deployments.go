@@ -312,3 +312,20 @@ func (s *Store) EnvironmentOfJob(ctx context.Context, jobID int64) (int64, error
 	}
 	return id, nil
 }
+
+// DeployRunTarget names what the deployment whose deploy run is runID
+// deploys: its environment, and its candidate as VERSION and N of
+// VERSION-rcN. It is ErrNotFound when runID is no deployment's deploy run.
+func (s *Store) DeployRunTarget(ctx context.Context, runID int64) (env, version string, n int, err error) {
+	err = s.queryRow(ctx, `SELECT e.name, rl.version, c.number FROM deployments d
+		JOIN environments e ON e.id = d.environment_id
+		JOIN release_candidates c ON c.id = d.candidate_id JOIN releases rl ON rl.id = c.release_id
+		WHERE d.run_id = ? AND d.job_id IS NULL ORDER BY d.id DESC LIMIT 1`, runID).Scan(&env, &version, &n)
+	if err == sql.ErrNoRows {
+		return "", "", 0, fmt.Errorf("run %d is no deployment's deploy run: %w", runID, lathe.ErrNotFound)
+	}
+	if err != nil {
+		return "", "", 0, fmt.Errorf("deployment of run %d: %w", runID, err)
+	}
+	return env, version, n, nil
+}

@@ -169,11 +169,11 @@ func (d *modelDriver) approveRun(ctx context.Context, id int64) error {
 
 // rerunJob and rerunFailed make a new run that re-runs jobs of a finished one.
 func (d *modelDriver) rerunJob(ctx context.Context, id int64) error {
-	_, err := d.s.RerunJob(ctx, id)
+	_, err := d.s.RerunJob(ctx, id, "model")
 	return err
 }
 func (d *modelDriver) rerunFailed(ctx context.Context, id int64) error {
-	_, err := d.s.RerunFailed(ctx, id)
+	_, err := d.s.RerunFailed(ctx, id, "model")
 	return err
 }
 

@@ -20,7 +20,7 @@ func TestClaimsFollowTheQueueAndPromote(t *testing.T) {
 		y := mustRun(t, s, p.ID, "ci", []string{"build"}, job("j", "build"))
 		z := mustRun(t, s, p.ID, "ci", []string{"build"}, job("j", "build"))
 		w := mustRun(t, s, p.ID, "deploy", []string{"build"}, job("j", "build"))
-		x2, err := s.RerunFailed(ctx, x.ID)
+		x2, err := s.RerunFailed(ctx, x.ID, "tester")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +81,7 @@ func TestSequencesPerBranch(t *testing.T) {
 		number("a pull request's run", create("main", "refs/pull/5/head", 5), 5)
 
 		finish(t, s, a, mustClaim(t, s, a), lathe.StatusFailed) // main1's job
-		again, err := s.RerunFailed(ctx, main1.ID)
+		again, err := s.RerunFailed(ctx, main1.ID, "tester")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,16 +18,23 @@ import (
 // logs and uploads it shows. The numbering of a re-run job's attempts goes
 // on from the job it re-runs (LATHE_ATTEMPT says which try this is). A
 // whole run is re-run from its pipeline file (see trigger.Service.Rerun).
+//
+// A re-run is asked for by a user, by: what runs again deploys again as a
+// new deployment of what the re-run job (or run) deployed, by that user;
+// and a gate that demands a second person is one by must not answer, as
+// the gate of a deployment the user asked for (a re-run never reopens a
+// gate for the one it keeps out).
 
 // RerunJob re-runs a finished job of a finished run, and the jobs that need
-// it, as a new run. It is a conflict while the run is unfinished, or for a
-// job that never ran (skipped: its dependencies decided that).
-func (s *Store) RerunJob(ctx context.Context, id int64) (*lathe.Run, error) {
+// it, as a new run, by the user by. It is a conflict while the run is
+// unfinished, or for a job that never ran (skipped: its dependencies
+// decided that).
+func (s *Store) RerunJob(ctx context.Context, id int64, by string) (*lathe.Run, error) {
 	var runID int64
 	if err := s.queryRow(ctx, `SELECT run_id FROM jobs WHERE id = ?`, id).Scan(&runID); err != nil {
 		return nil, notFound(err, "job", id)
 	}
-	return s.rerunAsNewRun(ctx, runID, func(nodes []engine.Node) ([]int64, error) {
+	return s.rerunAsNewRun(ctx, runID, by, func(nodes []engine.Node) ([]int64, error) {
 		for _, n := range nodes {
 			if n.ID == id {
 				return []int64{id}, engine.Rerunnable(id, n.Status)
@@ -38,10 +45,11 @@ func (s *Store) RerunJob(ctx context.Context, id int64) (*lathe.Run, error) {
 }
 
 // RerunFailed re-runs every failed, canceled, lost or timed-out job of a
-// finished run, and the jobs that need them, as a new run. It is a conflict
-// while the run is unfinished or when none of its jobs failed.
-func (s *Store) RerunFailed(ctx context.Context, runID int64) (*lathe.Run, error) {
-	return s.rerunAsNewRun(ctx, runID, func(nodes []engine.Node) ([]int64, error) {
+// finished run, and the jobs that need them, as a new run, by the user by.
+// It is a conflict while the run is unfinished or when none of its jobs
+// failed.
+func (s *Store) RerunFailed(ctx context.Context, runID int64, by string) (*lathe.Run, error) {
+	return s.rerunAsNewRun(ctx, runID, by, func(nodes []engine.Node) ([]int64, error) {
 		var ids []int64
 		for _, n := range nodes {
 			if engine.RerunsWhenFailed(n.Status) {
@@ -56,8 +64,8 @@ func (s *Store) RerunFailed(ctx context.Context, runID int64) (*lathe.Run, error
 }
 
 // rerunAsNewRun makes the new run that re-runs the jobs pick chooses of the
-// finished run parentID, in one transaction.
-func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, pick func([]engine.Node) ([]int64, error)) (*lathe.Run, error) {
+// finished run parentID, by the user by, in one transaction.
+func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, by string, pick func([]engine.Node) ([]int64, error)) (*lathe.Run, error) {
 	r := &lathe.Run{}
 	err := s.tx(ctx, func(t *txn) error {
 		var params string
@@ -104,9 +112,15 @@ func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, pick func([]e
 			return fmt.Errorf("copy stages of run %d: %w", parentID, err)
 		}
 		for _, n := range nodes {
-			if err := t.copyJob(ctx, n.ID, r.ID, again[n.ID], now); err != nil {
+			if err := t.copyJob(ctx, n.ID, r.ID, again[n.ID], now, by); err != nil {
 				return err
 			}
+		}
+		// The re-run of a deployment's deploy run deploys again.
+		if _, err := t.exec(ctx, `INSERT INTO deployments (environment_id, candidate_id, status, run_id, created_by, created_at, updated_at, commit_id)
+			SELECT environment_id, candidate_id, 'pending', ?, ?, ?, ?, commit_id FROM deployments WHERE run_id = ? AND job_id IS NULL`,
+			r.ID, by, now, now, parentID); err != nil {
+			return fmt.Errorf("deployment of the re-run of run %d: %w", parentID, err)
 		}
 		if err := t.enqueueRun(ctx, r.ID); err != nil {
 			return err
@@ -126,8 +140,9 @@ func (s *Store) rerunAsNewRun(ctx context.Context, parentID int64, pick func([]e
 
 // copyJob copies the parent run's job id into the new run runID (into the
 // stage of the same name): afresh (pending, its gate closed, its retries
-// unused) when it runs again, else carried over with its result.
-func (t *txn) copyJob(ctx context.Context, id, runID int64, again bool, now int64) error {
+// unused) when it runs again, by the user by, else carried over with its
+// result.
+func (t *txn) copyJob(ctx context.Context, id, runID int64, again bool, now int64, by string) error {
 	status, carried, finished, approvedBy, approvedAt := `'pending'`, `NULL`, `NULL`, `NULL`, `NULL`
 	if !again {
 		status, carried, finished, approvedBy, approvedAt = `j.status`, `COALESCE(j.carried_from, j.id)`, `?`, `j.approved_by`, `j.approved_at`
@@ -153,10 +168,35 @@ func (t *txn) copyJob(ctx context.Context, id, runID int64, again bool, now int6
 		// A deploy job that runs again deploys again: a new deployment,
 		// of what the one it re-runs deployed.
 		if _, err := t.exec(ctx, `INSERT INTO deployments (environment_id, candidate_id, status, run_id, created_by, created_at, updated_at, commit_id, job_id)
-			SELECT environment_id, candidate_id, 'pending', ?, created_by, ?, ?, commit_id, ? FROM deployments WHERE job_id = ?`,
-			runID, now, now, newID, id); err != nil {
+			SELECT environment_id, candidate_id, 'pending', ?, ?, ?, ?, commit_id, ? FROM deployments WHERE job_id = ?`,
+			runID, by, now, now, newID, id); err != nil {
 			return fmt.Errorf("deployment of re-run job %d: %w", id, err)
 		}
+		return t.secondPersonIs(ctx, newID, by)
+	}
+	return nil
+}
+
+// secondPersonIs makes by the user who may not answer the gate of the
+// job id when its gate demands a second person.
+func (t *txn) secondPersonIs(ctx context.Context, id int64, by string) error {
+	var text string
+	if err := t.queryRow(ctx, `SELECT approval FROM jobs WHERE id = ?`, id).Scan(&text); err != nil {
+		return fmt.Errorf("gate of job %d: %w", id, err)
+	}
+	var g lathe.Approval
+	if text == "" {
+		return nil
+	}
+	if err := fromJSON(text, &g); err != nil {
+		return fmt.Errorf("gate of job %d: %w", id, err)
+	}
+	if g.NotBy == "" || g.NotBy == by {
+		return nil
+	}
+	g.NotBy = by
+	if _, err := t.exec(ctx, `UPDATE jobs SET approval = ? WHERE id = ?`, jsonObject(&g), id); err != nil {
+		return fmt.Errorf("gate of job %d: %w", id, err)
 	}
 	return nil
 }

@@ -15,7 +15,12 @@ import (
 // It keeps the parent's trust: a re-run of a fork's run is untrusted, and
 // waits at the trust gate unless a writer approved that commit. A run of a
 // pipeline posted through the API cannot be re-run whole.
-func (s *Service) Rerun(ctx context.Context, p *lathe.Project, parent *lathe.Run) (*lathe.Run, error) {
+//
+// Of req, only what says who asks and for which deployment counts: By
+// (the user re-running: the new run's deployments are theirs, and a
+// second-person gate keeps them from answering it), and Gate, Candidate
+// and Deploys for the re-run of a deployment's deploy run (see Request).
+func (s *Service) Rerun(ctx context.Context, p *lathe.Project, parent *lathe.Run, req Request) (*lathe.Run, error) {
 	if parent.ProjectID != p.ID {
 		return nil, fmt.Errorf("run %d is not of project %s: %w", parent.ID, p.Name, lathe.ErrInvalid)
 	}
@@ -40,5 +45,5 @@ func (s *Service) Rerun(ctx context.Context, p *lathe.Project, parent *lathe.Run
 		params[pv.Name] = pv.Value
 	}
 	return s.start(ctx, p, pl, ref, launch{event: parent.Event, params: params, parent: &parentID, recordAs: lathe.EventRerun,
-		untrusted: parent.Untrusted})
+		untrusted: parent.Untrusted, gate: req.Gate, by: req.By, candidate: req.Candidate, deploys: req.Deploys})
 }
