@@ -141,3 +141,41 @@ func TestTrustFollowsTheCodeIntoReRunsAndDownstreamRuns(t *testing.T) {
 		}
 	})
 }
+
+// A fork's run deploys nowhere the server tracks, even once a writer
+// approved its commit: its job that names an environment gets none of
+// the environment's variables, records no deployment (which would show
+// the fork's commit as what runs there) and takes no lock (which would
+// hold up the real deployments).
+func TestAForkRunDeploysNowhere(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		l := lathetest.Start(t, o)
+		hook := forkHook(t, l, "oss", lathetest.Repo(t, map[string]string{".lathe/pr.yml": `
+on:
+  pull_request: {branches: [main]}
+jobs:
+  preview:
+    environment: staging
+    steps: ['echo "greeting=[${GREETING:-none}]"']
+`}))
+		const base = "/api/v1/projects/oss"
+		l.Do(t, http.MethodPost, base+"/environments", map[string]any{"name": "staging", "position": 1}, nil)
+		l.Do(t, http.MethodPut, base+"/environments/staging/variables/GREETING", map[string]any{"value": "hello"}, nil)
+
+		run := hook()
+		job := lathetest.JobByName(t, l.Run(t, run.ID), "preview")
+		if job.Concurrency != nil {
+			t.Errorf("fork's deploy job holds %+v; want no environment lock", job.Concurrency)
+		}
+		l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/approve", run.ID), nil, nil)
+		done := l.Wait(t, run.ID, 60*time.Second)
+		if log := l.Log(t, job.ID); done.Status != lathe.StatusSuccess || !strings.Contains(log, "greeting=[none]") {
+			t.Fatalf("approved fork run = %s, log %q; want success without staging's variables", done.Status, log)
+		}
+		var hist struct{ Items []lathe.Deployment }
+		l.Do(t, http.MethodGet, base+"/environments/staging/deployments", nil, &hist)
+		if len(hist.Items) != 0 {
+			t.Errorf("staging's deployments after a fork's run = %+v; want none", hist.Items)
+		}
+	})
+}

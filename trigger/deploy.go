@@ -27,8 +27,15 @@ import (
 //
 // A job naming an environment the server does not define deploys nowhere
 // the server tracks: no lock, no gate, no deployment, no environment
-// variables.
+// variables. Neither does any job of a run that gets no secrets (an
+// untrusted run, a fork's pull request; or one of a pipeline posted
+// through the API): it cannot reach what the environment guards, so it
+// records no deployment, which would show its commit as what runs there,
+// and takes no lock, which would hold up the real deployments.
 func (s *Service) deployJobs(ctx context.Context, p *lathe.Project, l launch, nr *store.NewRun) error {
+	if l.untrusted || l.fromAPI {
+		return nil
+	}
 	deploys := l.deploys != ""
 	for _, j := range nr.Jobs {
 		deploys = deploys || j.Environment != ""
