@@ -109,6 +109,13 @@ func (s *Store) UpdateUser(ctx context.Context, u *lathe.User) error {
 		if n > 0 {
 			return fmt.Errorf("user %q already exists: %w", u.Name, lathe.ErrConflict)
 		}
+		var was string
+		if err := t.queryRow(ctx, `SELECT name FROM users WHERE id = ?`, u.ID).Scan(&was); err != nil {
+			return notFound(err, "user", u.ID)
+		}
+		if err := t.renameInGates(ctx, was, u.Name); err != nil {
+			return err
+		}
 		res, err := t.exec(ctx, `UPDATE users SET name = ?, email = ?, admin = ?, disabled = ?, updated_at = ? WHERE id = ?`,
 			u.Name, u.Email, bit(u.Admin), bit(u.Disabled), micros(t.now), u.ID)
 		if uniqueViolation(err) {
