@@ -74,10 +74,14 @@ func (s *Server) runFilter(r *http.Request, projectKey string) (store.RunFilter,
 	q := r.URL.Query()
 	f := store.RunFilter{Pipeline: q.Get("pipeline"), Branch: q.Get("branch"), Ref: q.Get("ref"), Commit: q.Get("commit"),
 		Status: lathe.Status(q.Get("status")), Event: q.Get("event"), Before: before, Limit: limit, Viewer: principal(r.Context()).viewer()}
-	if pr := q.Get("pull_request"); pr != "" {
+	switch pr := q.Get("pull_request"); pr {
+	case "":
+	case "none":
+		f.PullRequest = -1
+	default:
 		n, err := strconv.ParseInt(pr, 10, 64)
 		if err != nil || n < 1 {
-			return f, problemf(http.StatusBadRequest, "pull_request: %q is not a pull request number (1 or more)", pr)
+			return f, problemf(http.StatusBadRequest, "pull_request: %q is not a pull request number (1 or more) or none", pr)
 		}
 		f.PullRequest = n
 	}

@@ -62,12 +62,6 @@ func (s *Service) forgeHook(ctx context.Context, sender forge.Sender, p *lathe.P
 	case ev.Deleted:
 		out.Ignored = fmt.Sprintf("%s was deleted", ev.Ref)
 		return nil
-	case ev.Kind == forge.Push && strings.HasPrefix(ev.Ref, "refs/heads/"):
-		// The branch's head moved whether or not a run starts (the schedule
-		// loop reads its pipelines again when it does).
-		if err := s.store.BranchMoved(ctx, p.ID, strings.TrimPrefix(ev.Ref, "refs/heads/"), ev.SHA); err != nil {
-			return err
-		}
 	}
 	switch {
 	case ev.Kind == forge.PullRequest && ev.Action == forge.Closed:
@@ -77,7 +71,7 @@ func (s *Service) forgeHook(ctx context.Context, sender forge.Sender, p *lathe.P
 		return nil
 	case ev.SkipCI():
 		out.Ignored = "the head commit says [skip ci]"
-		return nil
+		return s.branchMoved(ctx, p, ev)
 	}
 	req := trigger.EventRequest{Ref: ev.Ref, Commit: ev.SHA, Kind: pipeline.EventPush}
 	if ev.Kind == forge.PullRequest {
@@ -95,6 +89,9 @@ func (s *Service) forgeHook(ctx context.Context, sender forge.Sender, p *lathe.P
 	if err != nil && len(runs) == 0 {
 		return err
 	}
+	if err := s.branchMoved(ctx, p, ev); err != nil {
+		return err
+	}
 	if err != nil {
 		s.log.Warn("a forge hook started some of its runs", "project", p.Name, "ref", ev.Ref, "err", err)
 	}
@@ -102,6 +99,18 @@ func (s *Service) forgeHook(ctx context.Context, sender forge.Sender, p *lathe.P
 		out.Runs = runs
 	}
 	return nil
+}
+
+// branchMoved records the head of the branch a push moved, whether or not
+// a run started (the schedule loop reads its pipelines again when it
+// does). It is called once the hook is taken: a hook refused (a commit
+// the repository does not have) moves no branch.
+func (s *Service) branchMoved(ctx context.Context, p *lathe.Project, ev *forge.Event) error {
+	branch, ok := strings.CutPrefix(ev.Ref, "refs/heads/")
+	if ev.Kind != forge.Push || !ok {
+		return nil
+	}
+	return s.store.BranchMoved(ctx, p.ID, branch, ev.SHA)
 }
 
 // hookTrusted decides whether the hook's code is trusted (see engine.DecideHookTrust).

@@ -222,7 +222,8 @@ type RunFilter struct {
 	// Viewer limits the list to runs of projects it may read (nil: all).
 	Viewer *Viewer
 
-	// PullRequest, when above 0, keeps the runs of that pull request.
+	// PullRequest, when above 0, keeps the runs of that pull request;
+	// below 0, the runs of no pull request.
 	PullRequest int64
 }
 
@@ -285,8 +286,11 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) (lathe.Page[*lathe.Run], 
 	if f.Status != "" {
 		add("r.status = ?", string(f.Status))
 	}
-	if f.PullRequest > 0 {
+	switch {
+	case f.PullRequest > 0:
 		add("r.pull_request = ?", f.PullRequest)
+	case f.PullRequest < 0:
+		where = append(where, "r.pull_request IS NULL")
 	}
 	if f.Event != "" {
 		add("r.event = ?", f.Event)

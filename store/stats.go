@@ -74,9 +74,11 @@ func msOf(v sql.NullFloat64) *int64 {
 }
 
 // LatestFinishedRun is the newest finished run of the project (of pipeline
-// and branch, when set); not found when there is none.
+// and branch, when set) that is of no pull request: a pull request's runs
+// record the branch they target, and say nothing of it. Not found when
+// there is none.
 func (s *Store) LatestFinishedRun(ctx context.Context, projectID int64, pipeline, branch string) (*lathe.Run, error) {
-	where := []string{"r.project_id = ?", "r.finished_at IS NOT NULL"}
+	where := []string{"r.project_id = ?", "r.finished_at IS NOT NULL", "r.pull_request IS NULL"}
 	args := []any{projectID}
 	if pipeline != "" {
 		where, args = append(where, "r.pipeline = ?"), append(args, pipeline)

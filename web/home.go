@@ -40,7 +40,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, p := range projects.Items {
 		var runs lathe.Page[*lathe.Run]
-		q := url.Values{"branch": {p.DefaultBranch}, "limit": {"1"}}
+		q := url.Values{"branch": {p.DefaultBranch}, "pull_request": {"none"}, "limit": {"1"}}
 		if _, err := h.call(r, http.MethodGet, apiPath("projects", p.Name, "runs")+"?"+q.Encode(), nil, &runs); err != nil {
 			return err
 		}

@@ -1,0 +1,90 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/forge"
+	"github.com/lathe-ci/lathe/internal/lathetest"
+)
+
+// A push hook refused for a commit the repository does not have stores
+// nothing: the branch it names keeps its head, and a branch it invents is
+// not made. The same push of a commit that exists moves the branch.
+func TestARefusedPushHookMovesNoBranch(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	repo := lathetest.Repo(t, forgePipelines)
+	commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+	const secret = "0123456789abcdef0123"
+	hookProject(t, l, "web", repo, secret)
+	push := func(delivery, sha string) int {
+		t.Helper()
+		status, _ := forgeHook{sender: forge.SenderGitHub, event: "push", delivery: delivery,
+			body: payload(t, "github/push.json", sha)}.send(t, l, "web", secret)
+		return status
+	}
+	if status := push("good", commit); status != http.StatusAccepted {
+		t.Fatalf("push of the head commit: %d", status)
+	}
+	missing := strings.Repeat("1", 40)
+	if status := push("missing", missing); status != http.StatusBadRequest {
+		t.Fatalf("push of a commit the repository does not have: %d; want 400", status)
+	}
+	var b lathe.Branch
+	l.Do(t, http.MethodGet, "/api/v1/projects/web/branches/main", nil, &b)
+	if b.HeadCommit != commit {
+		t.Errorf("main's head after a refused push = %s; want %s", b.HeadCommit, commit)
+	}
+}
+
+// A pull request's run records the branch it targets, but says nothing
+// of that branch: the badge, and the runs listed with pull_request=none
+// (the home page's last run of a project), are the branch's own.
+func TestAPullRequestRunDoesNotSpeakForItsBranch(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{})
+	repo := lathetest.Repo(t, map[string]string{
+		".lathe/ci.yml": "name: ci\non: [push, pull_request]\njobs:\n  build:\n    steps: ['test \"$LATHE_EVENT\" = push']\n",
+	})
+	commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+	const secret = "0123456789abcdef0123"
+	hookProject(t, l, "web", repo, secret)
+	l.Do(t, http.MethodPatch, "/api/v1/projects/web", map[string]string{"pr_trust": "everyone", "visibility": "public"}, nil)
+	hook := func(event, file, delivery string) *lathe.Run {
+		t.Helper()
+		status, out := forgeHook{sender: forge.SenderGitHub, event: event, delivery: delivery,
+			body: payload(t, file, commit)}.send(t, l, "web", secret)
+		if status != http.StatusAccepted || len(out.Runs) != 1 {
+			t.Fatalf("%s hook: %d, %+v", event, status, out)
+		}
+		return l.Wait(t, out.Runs[0].ID, 60*time.Second)
+	}
+	push := hook("push", "github/push.json", "push")
+	pr := hook("pull_request", "github/pull_request_opened.json", "pr")
+	if push.Status != lathe.StatusSuccess || pr.Status != lathe.StatusFailed || pr.Branch != "main" || pr.PullRequest != 7 {
+		t.Fatalf("push run %s, pull request run %s on %q (PR %d); want success, then failed on main (PR 7)", push.Status, pr.Status, pr.Branch, pr.PullRequest)
+	}
+	for _, q := range []string{"", "?branch=main", "?pipeline=ci&branch=main"} {
+		resp, err := lathetest.HTTPClient(t).Get(l.URL + "/api/v1/projects/web/badge.svg" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), ">passing<") {
+			t.Errorf("badge.svg%s after main passed and a pull request into it failed:\n%s\nwant passing", q, body)
+		}
+	}
+	var page lathe.Page[*lathe.Run]
+	l.Do(t, http.MethodGet, "/api/v1/projects/web/runs?branch=main&pull_request=none", nil, &page)
+	if len(page.Items) != 1 || page.Items[0].ID != push.ID {
+		t.Errorf("main's own runs = %+v; want only the push's run %d", page.Items, push.ID)
+	}
+	l.Do(t, http.MethodGet, "/api/v1/projects/web/runs?branch=main", nil, &page)
+	if len(page.Items) != 2 {
+		t.Errorf("runs on main, pull requests' with them = %d; want 2", len(page.Items))
+	}
+}
