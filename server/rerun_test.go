@@ -217,3 +217,48 @@ jobs:
 		t.Errorf("re-run's uploads = %+v; want the carried build's dist from run %d", list.Items, run.ID)
 	}
 }
+
+// A job carried over into a re-run keeps its test results, its reports
+// and their warnings in the new run, as it keeps its uploads; its results
+// count once more in no test's history.
+func TestRerunKeepsWhatACarriedJobReported(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "marker")
+	pipeline := fmt.Sprintf(`
+jobs:
+  unit:
+    steps:
+      - printf '<testsuite name="s"><testcase name="a"/><testcase name="b"><failure message="no"/></testcase></testsuite>' > r.xml
+      - printf '<testsuite' > broken.xml
+    reports:
+      junit: [r.xml, broken.xml]
+    allow_failure: true
+  flaky:
+    steps:
+      - if [ -f %[1]q ]; then echo passed; else touch %[1]q; exit 1; fi
+`, marker)
+	l := lathetest.Start(t, lathetest.Options{Executor: executor.Options{Kind: executor.KindShell}}) // the marker lives outside the workspace
+	l.Project(t, "carry", lathetest.Repo(t, map[string]string{".lathe.yml": pipeline}))
+	run := l.Wait(t, l.Trigger(t, "carry", "", "").ID, 60*time.Second)
+	var first lathe.RunTests
+	l.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/tests", run.ID), nil, &first)
+	if run.Status != lathe.StatusFailed || first.Totals.Passed != 1 || first.Totals.Failed != 1 || len(first.Warnings) != 1 {
+		t.Fatalf("first run = %s, tests %+v, %d warnings; want failed, 1 passed, 1 failed, 1 warning", run.Status, first.Totals, len(first.Warnings))
+	}
+	var again lathe.Run
+	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", run.ID), nil, &again)
+	done := l.Wait(t, again.ID, 60*time.Second)
+	if unit := lathetest.JobByName(t, done, "unit"); done.Status != lathe.StatusSuccess || unit.CarriedFrom == nil {
+		t.Fatalf("re-run = %s, unit carried from %v; want success with unit carried", done.Status, unit.CarriedFrom)
+	}
+	var carried lathe.RunTests
+	l.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/tests", again.ID), nil, &carried)
+	if carried.Totals != first.Totals || len(carried.Items) != 2 || len(carried.Warnings) != 1 {
+		t.Errorf("re-run's tests = %+v, %d results, %d warnings; want the carried job's: %+v, 2, 1",
+			carried.Totals, len(carried.Items), len(carried.Warnings), first.Totals)
+	}
+	var hist lathe.TestHistory
+	l.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/test-cases/%d/history", carried.Items[0].ID), nil, &hist)
+	if len(hist.Items) != 1 {
+		t.Errorf("the carried test's history has %d results; want the one run it ran in", len(hist.Items))
+	}
+}

@@ -174,6 +174,26 @@ func (t *txn) copyJob(ctx context.Context, id, runID int64, again bool, now int6
 		}
 		return t.secondPersonIs(ctx, newID, by)
 	}
+	return t.carryResults(ctx, id, newID, runID)
+}
+
+// carryResults gives job to, carried over into run runID from job from,
+// the results from's reports gave: its test results, its reports and the
+// issues they found, as they were (a carried job's results count in the
+// new run's totals, and once more in no test's history).
+func (t *txn) carryResults(ctx context.Context, from, to, runID int64) error {
+	for _, q := range []string{
+		`INSERT INTO test_results (run_id, job_id, test_case_id, status, duration_ms, message, change, instability)
+			SELECT ?, ?, test_case_id, status, duration_ms, message, change, instability FROM test_results WHERE job_id = ? ORDER BY id`,
+		`INSERT INTO job_reports (run_id, job_id, kind, file, entries, warnings, created_at)
+			SELECT ?, ?, kind, file, entries, warnings, created_at FROM job_reports WHERE job_id = ? ORDER BY id`,
+		`INSERT INTO run_issues (run_id, job_id, file, line, col, severity, message, symbol, fingerprint, is_new)
+			SELECT ?, ?, file, line, col, severity, message, symbol, fingerprint, is_new FROM run_issues WHERE job_id = ? ORDER BY id`,
+	} {
+		if _, err := t.exec(ctx, q, runID, to, from); err != nil {
+			return fmt.Errorf("carry the results of job %d into run %d: %w", from, runID, err)
+		}
+	}
 	return nil
 }
 

@@ -384,13 +384,15 @@ func (s *Store) TestCase(ctx context.Context, id int64) (*lathe.TestCase, error)
 }
 
 // TestCaseHistory lists a test case's results across runs, newest run
-// first; branch, when set, keeps that branch's.
+// first; branch, when set, keeps that branch's. A result carried into a
+// re-run with its job is the same result: it is listed once, in the run
+// where the test ran.
 func (s *Store) TestCaseHistory(ctx context.Context, id int64, branch string, before int64, limit int) (*lathe.TestHistory, error) {
 	tc, err := s.TestCase(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	where := []string{"t.test_case_id = ?"}
+	where := []string{"t.test_case_id = ?", "j.carried_from IS NULL"}
 	args := []any{id}
 	if branch != "" {
 		where, args = append(where, "r.branch = ?"), append(args, branch)
@@ -400,7 +402,8 @@ func (s *Store) TestCaseHistory(ctx context.Context, id int64, branch string, be
 	}
 	rows, err := s.query(ctx, `SELECT t.id, t.run_id, r.number, r.branch, r.commit_sha, t.job_id, t.status, t.duration_ms, t.message,
 			t.change, t.instability, r.created_at
-		FROM test_results t JOIN runs r ON r.id = t.run_id`+whereClause(where)+` ORDER BY t.run_id DESC, t.id DESC LIMIT ?`,
+		FROM test_results t JOIN runs r ON r.id = t.run_id JOIN jobs j ON j.id = t.job_id`+whereClause(where)+`
+		ORDER BY t.run_id DESC, t.id DESC LIMIT ?`,
 		append(args, limit+1)...)
 	if err != nil {
 		return nil, fmt.Errorf("history of test case %d: %w", id, err)
