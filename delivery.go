@@ -55,7 +55,8 @@ type Delivery struct {
 	// Context is a status's context (lathe/<pipeline>), or an event's type
 	// (run.success, job.running…).
 	Context string `json:"context"`
-	// State is a status's state: pending, running, success, failure, error.
+	// State is a status's state: pending, waiting, running, success,
+	// failure, error.
 	State string `json:"state,omitempty"`
 	// MessageID is a webhook message's webhook-id, the same on redelivery.
 	MessageID string `json:"message_id,omitempty"`

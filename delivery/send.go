@@ -133,6 +133,8 @@ func describe(o *store.Outgoing) string {
 	switch forge.State(o.State) {
 	case forge.StatePending:
 		what = "is queued"
+	case forge.StateWaiting:
+		what = "waits for an approval in Lathe"
 	case forge.StateRunning:
 		what = "is running"
 	case forge.StateSuccess:

@@ -8,14 +8,17 @@ import (
 	"strings"
 )
 
-// State is a commit status as Lathe reports it, whatever the forge. GitHub
-// and Gitea have no "running": they get pending, with a description saying
-// the run is running. GitLab gets its own words (failed; canceled for error).
+// State is a commit status as Lathe reports it, whatever the forge. No
+// forge has "waiting" (for an approval in Lathe): they get pending, with a
+// description saying what the run waits for. GitHub and Gitea have no
+// "running" either: they get pending, with a description saying the run is
+// running. GitLab gets its own words (failed; canceled for error).
 type State string
 
 // The states of a commit status.
 const (
 	StatePending State = "pending"
+	StateWaiting State = "waiting"
 	StateRunning State = "running"
 	StateSuccess State = "success"
 	StateFailure State = "failure"
@@ -81,7 +84,7 @@ func StatusRequest(r *Repo, st Status) (Request, error) {
 	case GitHub, Gitea:
 		path = "/repos/" + url.PathEscape(r.Owner) + "/" + url.PathEscape(r.Name) + "/statuses/" + st.SHA
 		state, desc := st.State, st.Description
-		if state == StateRunning {
+		if state == StateRunning || state == StateWaiting {
 			state = StatePending
 		}
 		body = struct {
@@ -123,6 +126,8 @@ func gitlabState(s State) string {
 		return "failed"
 	case StateError:
 		return "canceled"
+	case StateWaiting:
+		return string(StatePending)
 	}
 	return string(s)
 }

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -58,4 +59,33 @@ func TestStatusesGoToTheProjectsConnectedForge(t *testing.T) {
 	if n := len(f.requests()); n != sent {
 		t.Errorf("the forge got %d more requests after the project left it", n-sent)
 	}
+}
+
+// A run waiting for an approval tells the forge so: its pending status
+// says what it waits for (the forge has no word of its own for it), and
+// the next one follows once it is approved.
+func TestTheForgeHearsARunWaitsForApproval(t *testing.T) {
+	f := newFakeForge(t, 201)
+	l := lathetest.Start(t, lathetest.Options{OutboundAllow: allowLoopback(t), DeliveryPoll: 100 * time.Millisecond})
+	l.Do(t, http.MethodPost, "/api/v1/forges", map[string]string{"name": "gh", "kind": "github", "url": "https://github.com",
+		"api_url": f.URL, "token": "connection-token-1"}, nil)
+	dir := lathetest.Repo(t, map[string]string{".lathe/ci.yml": "name: ci\njobs:\n  ship:\n    approval: {message: ship it}\n    steps: [echo shipped]\n"})
+	l.Do(t, http.MethodPost, "/api/v1/projects", map[string]any{"name": "widget", "url": dir, "forge": "gh", "repo": "acme/widget"}, nil)
+	said := func(state, words string) func() bool {
+		return func() bool {
+			for _, r := range f.requests() {
+				if r.Body["state"] == state && strings.Contains(fmt.Sprint(r.Body["description"]), words) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	run := l.Trigger(t, "widget", "", "ci")
+	waitFor(t, 30*time.Second, "a status saying the run waits for an approval", said("pending", "waits for an approval in Lathe"))
+	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/approve", lathetest.JobByName(t, l.Run(t, run.ID), "ship").ID), nil, nil)
+	if done := l.Wait(t, run.ID, 60*time.Second); done.Status != lathe.StatusSuccess {
+		t.Fatalf("approved run: %s", done.Status)
+	}
+	waitFor(t, 30*time.Second, "the success status", said("success", "succeeded"))
 }

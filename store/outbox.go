@@ -59,14 +59,16 @@ func (t *txn) noteOutbound(runID int64, outbound int) {
 	t.outbound[runID] = outbound
 }
 
-// StatusState is the commit-status state a run's status reports: every
-// unstarted status is pending; a canceled run is an error (it did not
-// fail, it was stopped); lost and timed-out runs failed; a run whose every
-// job was skipped succeeded.
+// StatusState is the commit-status state a run's status reports: an
+// unstarted run is pending, or waiting when it waits for an approval; a
+// canceled run is an error (it did not fail, it was stopped); lost and
+// timed-out runs failed; a run whose every job was skipped succeeded.
 func StatusState(s lathe.Status) string {
 	switch s {
-	case lathe.StatusPending, lathe.StatusWaiting, lathe.StatusQueued:
+	case lathe.StatusPending, lathe.StatusQueued:
 		return "pending"
+	case lathe.StatusWaiting:
+		return "waiting"
 	case lathe.StatusRunning:
 		return "running"
 	case lathe.StatusSuccess, lathe.StatusSkipped:
