@@ -100,8 +100,14 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) error {
 	var u lathe.User
 	steps := []func() error{
 		func() error {
-			_, err := h.callAs(r, token, http.MethodGet, "/api/v1/users/me", nil, &u)
-			return err
+			if _, err := h.callAs(r, token, http.MethodGet, "/api/v1/users/me", nil, &u); err != nil {
+				return err
+			}
+			if u.HasPassword {
+				return &Error{Status: http.StatusConflict, Title: "The password is set already",
+					Detail: u.Name + " has a password already: sign in with it, or have an admin set a new one (lathe user reset-password " + u.Name + ")."}
+			}
+			return nil
 		},
 		func() error {
 			_, err := h.callAs(r, token, http.MethodPut, "/api/v1/users/me/password", map[string]string{"new_password": password}, nil)

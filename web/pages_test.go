@@ -71,6 +71,13 @@ func TestPagesHeadersAndStatic(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(hdr.Get("Cache-Control"), "immutable") || !strings.HasPrefix(hdr.Get("Content-Type"), "text/css") {
 		t.Errorf("GET %s: %d, Cache-Control %q, Content-Type %q", static[1], code, hdr.Get("Cache-Control"), hdr.Get("Content-Type"))
 	}
+	// A page names its icon, so browsers do not ask for /favicon.ico.
+	icon := regexp.MustCompile(`<link rel="icon" type="image/svg\+xml" href="(/static/[^"]+/favicon\.svg)">`).FindStringSubmatch(body)
+	if icon == nil {
+		t.Errorf("no icon link in\n%s", body)
+	} else if code, hdr, _ = b.get(icon[1]); code != http.StatusOK || hdr.Get("Content-Type") != "image/svg+xml" {
+		t.Errorf("GET %s: %d, Content-Type %q", icon[1], code, hdr.Get("Content-Type"))
+	}
 	if code, hdr, _ = b.get("/static/old/lathe.js"); code != http.StatusOK || hdr.Get("Cache-Control") != "no-cache" {
 		t.Errorf("an old version's URL: %d, Cache-Control %q", code, hdr.Get("Cache-Control"))
 	}
@@ -124,6 +131,11 @@ func TestSetupSignInAndOut(t *testing.T) {
 	// And back in with the password the setup page set.
 	c2 := newBrowserless(t, l.URL)
 	c2.signIn("admin", "a-new-password")
+	// The setup page sets the first password only, and says so.
+	again := url.Values{"csrf": {c2.csrf("/setup")}, "token": {l.AdminToken}, "password": {"another-password"}, "confirm": {"another-password"}}
+	if code, _, body := c2.post("/setup", again); code != http.StatusConflict || !strings.Contains(body, "admin has a password already: sign in with it") {
+		t.Fatalf("setup once the admin has a password: %d\n%s", code, body)
+	}
 	if code, _, body := c2.post("/login", url.Values{"csrf": {c2.csrf("/login")}, "username": {"admin"}, "password": {"wrong-password"}}); code != http.StatusUnauthorized || !strings.Contains(body, "wrong username or password") {
 		t.Fatalf("wrong password: %d\n%s", code, body)
 	}
