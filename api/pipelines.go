@@ -62,7 +62,7 @@ func viewPipeline(p *pipeline.Pipeline, commit, ref string, branches []store.Bra
 	}
 	for _, j := range p.Jobs {
 		v.Jobs = append(v.Jobs, jobView{Name: j.Name, Stage: j.Stage, Needs: orEmpty(j.Needs), Deps: orEmpty(j.Deps),
-			RunsOn: orEmpty(j.RunsOn), TimeoutSec: int64(j.Timeout.Seconds()), Steps: len(j.Steps),
+			RunsOn: orEmpty(j.RunsOn), TimeoutSec: j.TimeoutSec(), Steps: len(j.Steps),
 			Extends: orEmpty(j.Extends), Matrix: viewMatrix(j.Matrix)})
 	}
 	return v

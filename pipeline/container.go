@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lathe-ci/lathe"
 	"go.yaml.in/yaml/v3"
@@ -131,7 +132,7 @@ func (w *walker) service(n *yaml.Node, path string) (lathe.Service, bool) {
 		case "ready":
 			svc.Ready = w.text(e.value, field)
 		case "timeout":
-			svc.ReadyTimeoutSec = int64(w.timeout(e.value, field).Seconds())
+			svc.ReadyTimeoutSec = int64(w.timeout(e.value, field) / time.Second)
 		default:
 			w.unknownKey(e.key, path, serviceKeys)
 			ok = false

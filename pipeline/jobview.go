@@ -1,6 +1,10 @@
 package pipeline
 
-import "github.com/lathe-ci/lathe"
+import (
+	"time"
+
+	"github.com/lathe-ci/lathe"
+)
 
 // JobView is a job of a plan as the API serves it and the CLI prints it:
 // what would be queued, in plain JSON.
@@ -25,7 +29,7 @@ type JobView struct {
 // View returns the job as a JobView, with empty lists rather than nil.
 func (j *Job) View() JobView {
 	v := JobView{Name: j.Name, Base: j.Base, Stage: j.Stage, Deps: nonNil(j.Deps), RunsOn: nonNil(j.RunsOn),
-		TimeoutSec: int64(j.Timeout.Seconds()), Env: nonNil(j.Env), Steps: nonNil(j.Steps), Matrix: nonNil(j.MatrixValues),
+		TimeoutSec: j.TimeoutSec(), Env: nonNil(j.Env), Steps: nonNil(j.Steps), Matrix: nonNil(j.MatrixValues),
 		Secrets: secretNames(j.Secrets), AllowFailure: j.AllowFailure, RetryCount: j.Retry.Count, Concurrency: j.Concurrency}
 	if v.Base == "" {
 		v.Base = j.Name
@@ -45,3 +49,7 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+// TimeoutSec is the job's timeout in whole seconds, as the server stores
+// it: rounded up, so no timeout is shortened, or lost as 0.
+func (j *Job) TimeoutSec() int64 { return int64(roundTimeout(j.Timeout) / time.Second) }

@@ -1,6 +1,9 @@
 package pipeline
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestLintWarnings(t *testing.T) {
 	files := []File{{Path: ".lathe.yml", Data: []byte(`on: {push: {}, pipeline: {after: [nightly]}}
@@ -35,5 +38,30 @@ jobs:
 	// Warnings never stop parsing.
 	if _, err := Parse(files); err != nil {
 		t.Errorf("Parse: %v", err)
+	}
+}
+
+// A timeout with a fraction of a second is rounded up, for a job or a
+// service, and lint says so.
+func TestLintWarnsOfRoundedTimeouts(t *testing.T) {
+	files := []File{{Path: ".lathe.yml", Data: []byte(`jobs:
+  a: {timeout: 500ms, steps: [x]}
+  b:
+    timeout: 1m
+    image: alpine
+    services: [{image: redis, timeout: 1500ms}]
+    steps: [x]
+`)}}
+	errs, warns := Lint(files)
+	if len(errs) != 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	checkErrors(t, warns, ".lathe.yml", []wantErr{
+		{line: 2, col: 16, field: "jobs.a.timeout", msg: "500ms is rounded up to 1s: timeouts are whole seconds"},
+		{line: 6, col: 40, field: "jobs.b.services[0].timeout", msg: "1500ms is rounded up to 2s"},
+	})
+	p := mustParse(t, ".lathe.yml", string(files[0].Data))
+	if a, svc := p.Jobs[0].Timeout, p.Jobs[1].Container.Services[0].ReadyTimeoutSec; a != time.Second || svc != 2 {
+		t.Errorf("timeouts = %v and %ds; want 1s and 2s", a, svc)
 	}
 }

@@ -251,13 +251,21 @@ func TestParseFileTimeout(t *testing.T) {
 		{`"300"`, 5 * time.Minute},
 		{"72h", 72 * time.Hour},
 		{"259200", 72 * time.Hour},
-		{"1ms", time.Millisecond},
+		// A fraction of a second is rounded up: the server keeps whole
+		// seconds, and exec must time a job out when an agent would.
+		{"1ms", time.Second},
+		{"500ms", time.Second},
+		{"1500ms", 2 * time.Second},
+		{"1.5s", 2 * time.Second},
+		{"59.001s", time.Minute},
+		{"71h59m59.5s", 72 * time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
 			p := mustParse(t, ".lathe.yml", "jobs: {a: {timeout: "+tt.src+", steps: [x]}}")
-			if got := p.Jobs[0].Timeout; got != tt.want {
-				t.Errorf("timeout %s = %v, want %v", tt.src, got, tt.want)
+			j := p.Jobs[0]
+			if j.Timeout != tt.want || j.TimeoutSec() != int64(tt.want/time.Second) || j.View().TimeoutSec != j.TimeoutSec() {
+				t.Errorf("timeout %s = %v, %ds, viewed as %ds; want %v", tt.src, j.Timeout, j.TimeoutSec(), j.View().TimeoutSec, tt.want)
 			}
 		})
 	}

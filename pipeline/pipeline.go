@@ -80,6 +80,8 @@ type Job struct {
 	// RunsOn lists the agent labels the job requires.
 	RunsOn []string
 	// Timeout bounds one attempt of the job; DefaultTimeout when unset.
+	// It is whole seconds, as the server stores it (TimeoutSec): parsing
+	// rounds a fraction of a second up, so 500ms is 1s.
 	Timeout time.Duration
 	// Env is the job's own environment, in file order. The caller applies
 	// the pipeline's Env first and lets these override it.

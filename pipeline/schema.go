@@ -99,7 +99,7 @@ func generateSchema() []byte {
 	jobProps := map[string]js{
 		"stage":       str("The stage the job runs in."),
 		"runs-on":     stringOrList("Agent labels the job needs."),
-		"timeout":     js{"description": "Duration like 10m or whole seconds.", "type": []string{"string", "integer"}},
+		"timeout":     js{"description": "Duration like 10m or whole seconds; a fraction of a second is rounded up (500ms is 1s).", "type": []string{"string", "integer"}},
 		"env":         env,
 		"needs":       stringOrList("Jobs this one waits for; [] for none."),
 		"steps":       js{"type": "array", "minItems": 1, "items": step, "description": "The steps to run, in order."},
@@ -130,7 +130,7 @@ func generateSchema() []byte {
 				"env":     env,
 				"command": js{"description": "Arguments replacing the image's command.", "oneOf": []js{{"type": "string"}, {"type": "array", "minItems": 1, "items": js{"type": "string"}}}},
 				"ready":   str("A command run inside the service until it exits 0; without it, the job waits until the ports the image exposes accept connections."),
-				"timeout": js{"description": "How long to wait for the service to be ready (default 60s): a duration like 2m or whole seconds.", "type": []string{"string", "integer"}},
+				"timeout": js{"description": "How long to wait for the service to be ready (default 60s): a duration like 2m or whole seconds; a fraction of a second is rounded up.", "type": []string{"string", "integer"}},
 			}, "image"),
 		}}},
 		"pull": enum("When the agent pulls the image: if-not-present (the default), always or never.", pullPolicies),

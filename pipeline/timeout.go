@@ -13,6 +13,11 @@ const timeoutHelp = "must be a duration like 10m or 1h30m, or a number of second
 
 // timeout reads `timeout:`: a Go duration string or whole seconds, greater
 // than zero and at most MaxTimeout. On error it returns DefaultTimeout.
+//
+// A timeout with a fraction of a second is rounded up to whole seconds,
+// with a warning: the server keeps timeouts in whole seconds, and `lathe
+// exec` must time a job out when an agent would, never sooner and never
+// with no timeout at all (500ms truncated would be none).
 func (w *walker) timeout(n *yaml.Node, path string) time.Duration {
 	if !isScalar(n) {
 		w.errorf(n, path, "%s, not %s", timeoutHelp, describe(n))
@@ -30,6 +35,18 @@ func (w *walker) timeout(n *yaml.Node, path string) time.Duration {
 	if d > MaxTimeout {
 		w.errorf(n, path, "must be at most %s", "72h")
 		return DefaultTimeout
+	}
+	if whole := roundTimeout(d); whole != d {
+		w.warnf(n, path, "%s is rounded up to %s: timeouts are whole seconds", n.Value, whole)
+		d = whole
+	}
+	return d
+}
+
+// roundTimeout rounds d up to whole seconds.
+func roundTimeout(d time.Duration) time.Duration {
+	if r := d % time.Second; r != 0 {
+		return d - r + time.Second
 	}
 	return d
 }

@@ -383,7 +383,7 @@ func newRun(pl *pipeline.Pipeline, stages []string, jobs []*pipeline.Job) store.
 			Needs:      j.Needs,
 			Deps:       j.Deps,
 			RunsOn:     j.RunsOn,
-			TimeoutSec: int64(j.Timeout.Seconds()),
+			TimeoutSec: j.TimeoutSec(),
 			Env:        j.Env,
 			Steps:      j.Steps,
 			// A copy: the parsed pipeline is cached and shared.
