@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -192,6 +193,60 @@ parameter "target": "prod" is not one of staging, production
 parameter "verison": is not declared by pipeline main (did you mean "version"?)`
 	if err.Error() != want {
 		t.Errorf("err =\n%v\nwant\n%s", err, want)
+	}
+}
+
+// A number parameter's value is the number as given, in plain decimal and
+// exact to the last digit, in the job's env and in conditions alike; so is
+// its default.
+func TestNumberParamsKeepTheirDigits(t *testing.T) {
+	p := mustParse(t, ".lathe.yml", `parameters:
+  f: {type: number}
+  big: {type: number, default: 12345678901234567890}
+  sci: {type: number, default: 1e6}
+jobs:
+  million: {if: 'params.f == "1000000"', steps: [echo $PARAM_F $PARAM_BIG $PARAM_SCI]}
+  numeric: {if: 'params.f == 1000000 && params.big == 12345678901234567890', steps: [x]}
+`)
+	for _, tt := range []struct {
+		given, want string
+		million     bool // whether params.f == "1000000" holds
+	}{
+		{"1000000", "1000000", true},
+		{"123456789", "123456789", false},
+		{"9007199254740993", "9007199254740993", false},
+		{" 1000000\n", "1000000", true},
+		{"1e6", "1000000", true},
+		{"-2.50", "-2.50", false},
+	} {
+		t.Run(tt.given, func(t *testing.T) {
+			plan, err := p.Plan(PlanInput{Event: Event{Kind: EventManual}, Params: map[string]string{"f": tt.given}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, pv := range plan.Params {
+				got = append(got, pv.Name+"="+pv.Value.Text())
+			}
+			if want := "f=" + tt.want + " big=12345678901234567890 sci=1000000"; strings.Join(got, " ") != want {
+				t.Errorf("params = %s, want %s", strings.Join(got, " "), want)
+			}
+			ran := map[string]bool{}
+			for _, j := range plan.Jobs {
+				ran[j.Name] = true
+			}
+			if ran["million"] != tt.million || ran["numeric"] != tt.million {
+				t.Errorf("jobs planned: %v; want million and numeric: %v", ran, tt.million)
+			}
+			if j := plan.Jobs; tt.million && !slices.ContainsFunc(j[0].Env, func(v lathe.EnvVar) bool { return v.Name == "PARAM_F" && v.Value == "1000000" }) {
+				t.Errorf("env of %s = %v; want PARAM_F=1000000", j[0].Name, j[0].Env)
+			}
+		})
+	}
+	for _, bad := range []string{"0x10", "1e5000", "Inf", "1,000"} {
+		if _, err := p.ParamValues(map[string]string{"f": bad}); err == nil || !strings.Contains(err.Error(), "is not a number") {
+			t.Errorf("f=%s: err = %v, want not a number", bad, err)
+		}
 	}
 }
 

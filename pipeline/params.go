@@ -2,9 +2,7 @@ package pipeline
 
 import (
 	"fmt"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/lathe-ci/lathe"
@@ -32,7 +30,9 @@ const identRule = "start with a letter or '_', then use up to 63 letters, digits
 // parameters). Manual runs set them; every other run uses the defaults.
 type Param struct {
 	Name string
-	// Type is ParamString, ParamNumber, ParamBoolean or ParamChoice.
+	// Type is ParamString, ParamNumber, ParamBoolean or ParamChoice. A
+	// number's value is its decimal text as given, exact to the last digit
+	// (expr.ParseNumber), so PARAM_N is what the caller typed.
 	Type        string
 	Description string
 	// Default is the value's text when none is given; HasDefault says
@@ -155,11 +155,13 @@ func zeroParam(p *Param) string {
 func typedParam(p *Param, text string) (expr.Value, string) {
 	switch p.Type {
 	case ParamNumber:
-		n, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
-		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+		// The number as given, digit for digit: 1000000 stays 1000000 for
+		// the job's env and for conditions comparing it with "1000000".
+		n, ok := expr.ParseNumber(strings.TrimSpace(text))
+		if !ok {
 			return expr.Value{}, fmt.Sprintf("%q is not a number", text)
 		}
-		return expr.Number(n), ""
+		return n, ""
 	case ParamBoolean:
 		switch strings.ToLower(strings.TrimSpace(text)) {
 		case "true", "yes", "1":

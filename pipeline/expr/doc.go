@@ -31,8 +31,10 @@
 //   - `a == b`, `a != b`: values of the same type compare by value (numbers
 //     numerically); values of different types compare by their text, so
 //     env.N == 3 holds when env.N is "3", and params.debug == "true" holds
-//     for a boolean parameter set to true. Numbers print in shortest form
-//     (3, not 3.0).
+//     for a boolean parameter set to true. Numbers compare exactly, however
+//     many digits they have (1.50 == 1.5), and their text is plain decimal
+//     as written, never an exponent: a number parameter given as 1000000
+//     equals "1000000" (see [ParseNumber]).
 //   - `a =~ "glob"`, `a !~ "glob"`: the text of a matches (does not match)
 //     the glob on the right. Globs follow path matching: `*` matches within
 //     one path segment, `**` across segments, `?` one character, `[a-z]` a

@@ -147,8 +147,92 @@ func TestVarsAndConstant(t *testing.T) {
 	}
 }
 
+// A number is its plain decimal text, every digit kept: never an
+// exponent, never rounded through a float.
+func TestParseNumber(t *testing.T) {
+	for _, tt := range []struct{ src, want string }{
+		{"0", "0"},
+		{"42", "42"},
+		{"-3", "-3"},
+		{"1000000", "1000000"},
+		{"123456789", "123456789"},
+		{"9007199254740993", "9007199254740993"},
+		{"12345678901234567890", "12345678901234567890"},
+		{"1.50", "1.50"},
+		{"-0.25", "-0.25"},
+		{"+5", "5"},
+		{"007", "7"},
+		{".5", "0.5"},
+		{"-.5", "-0.5"},
+		{"5.", "5"},
+		{"1e6", "1000000"},
+		{"1E+2", "100"},
+		{"1.5e-3", "0.0015"},
+		{"12.5e1", "125"},
+		{"1.25e1", "12.5"},
+		{"123e-1", "12.3"},
+		{"0.5e0", "0.5"},
+		{"1e20", "100000000000000000000"},
+	} {
+		v, ok := ParseNumber(tt.src)
+		if !ok || v.Kind() != KindNumber || v.Text() != tt.want {
+			t.Errorf("ParseNumber(%q) = %q (%s), %v; want %q", tt.src, v.Text(), v.Kind(), ok, tt.want)
+		}
+	}
+	for _, src := range []string{"", "-", "+", ".", "-.", "e5", "1e", "1e+", "1e1.5", "1e1001", "1e-1001", "0x10", "1_000", "1.2.3",
+		"Inf", "NaN", " 1", "1 ", "1/2", "--1", "1-"} {
+		if v, ok := ParseNumber(src); ok {
+			t.Errorf("ParseNumber(%q) = %q; want not a number", src, v.Text())
+		}
+	}
+}
+
+// Numbers compare by value, exactly: digits a float64 would lose count.
+// Across types they compare by text, which is the number as written.
+func TestNumbersCompareExactly(t *testing.T) {
+	num := func(s string) Value {
+		v, ok := ParseNumber(s)
+		if !ok {
+			t.Fatalf("ParseNumber(%q) failed", s)
+		}
+		return v
+	}
+	vars := map[string]Value{"params.f": num("1000000"), "params.big": num("9007199254740993"), "params.x": num("1.50"),
+		"params.zero": num("-0.00")}
+	sc := &Scope{Lookup: func(n string) (Value, bool) { v, ok := vars[n]; return v, ok }}
+	for _, tt := range []struct {
+		src  string
+		want bool
+	}{
+		{`params.f == "1000000"`, true},
+		{`params.f == 1000000`, true},
+		{`params.f == 1000000.0`, true},
+		{`params.f == 1000001`, false},
+		{`params.big == 9007199254740993`, true},
+		{`params.big == 9007199254740992`, false},
+		{`params.big == "9007199254740993"`, true},
+		{`params.x == 1.5`, true},
+		{`params.x == "1.50"`, true},
+		{`params.x != 1.51`, true},
+		{`params.zero == 0`, true},
+		{`params.zero`, false},
+		{`params.f`, true},
+		{`0.0`, false},
+		{`0.01`, true},
+	} {
+		e, err := Parse(tt.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.True(sc); got != tt.want {
+			t.Errorf("%s = %v, want %v", tt.src, got, tt.want)
+		}
+	}
+}
+
 func TestValueText(t *testing.T) {
-	for v, want := range map[Value]string{Number(3): "3", Number(1.5): "1.5", Bool(false): "false", String("x"): "x", {}: ""} {
+	for v, want := range map[Value]string{Number(3): "3", Number(1.5): "1.5", Number(1e6): "1000000", Number(-0.001): "-0.001",
+		Bool(false): "false", String("x"): "x", {}: ""} {
 		if v.Text() != want {
 			t.Errorf("%+v.Text() = %q, want %q", v, v.Text(), want)
 		}

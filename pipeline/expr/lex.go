@@ -2,7 +2,6 @@ package expr
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -23,8 +22,8 @@ const (
 // token is one lexeme with its byte offset in the source.
 type token struct {
 	kind tokenKind
-	text string  // the operator, the name, or a string's decoded value
-	num  float64 // a number's value
+	text string // the operator, the name, a string's decoded value or a number as written
+	num  Value  // a number's value
 	off  int
 }
 
@@ -129,8 +128,8 @@ func (l *lexer) number() (token, error) {
 		l.pos++
 	}
 	text := l.src[start:l.pos]
-	n, err := strconv.ParseFloat(text, 64)
-	if err != nil || text == "-" || strings.HasSuffix(text, ".") {
+	n, ok := ParseNumber(text)
+	if !ok || strings.HasSuffix(text, ".") {
 		return token{}, errorf(start, "%q is not a number", text)
 	}
 	if l.pos < len(l.src) && isIdentStart(l.src[l.pos]) {

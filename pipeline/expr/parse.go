@@ -181,7 +181,7 @@ func (p *parser) primary(depth int) (node, error) {
 	case tokString:
 		return &literal{v: String(t.text)}, p.advance()
 	case tokNumber:
-		return &literal{v: Number(t.num)}, p.advance()
+		return &literal{v: t.num}, p.advance()
 	case tokLParen:
 		if err := p.advance(); err != nil {
 			return nil, err

@@ -27,16 +27,20 @@ func (k Kind) String() string {
 // Value is a string, a number or a boolean. The zero Value is "".
 type Value struct {
 	kind Kind
-	str  string
-	num  float64
-	b    bool
+	// str is a string, or a number's plain decimal text (see ParseNumber).
+	str string
+	b   bool
 }
 
 // String returns a string value.
 func String(s string) Value { return Value{kind: KindString, str: s} }
 
-// Number returns a number value.
-func Number(n float64) Value { return Value{kind: KindNumber, num: n} }
+// Number returns a number value: n, which must be finite, in the fewest
+// digits that read back as n (3, 1.5, 1000000). ParseNumber keeps a
+// number's digits exactly.
+func Number(n float64) Value {
+	return Value{kind: KindNumber, str: strconv.FormatFloat(n, 'f', -1, 64)}
+}
 
 // Bool returns a boolean value.
 func Bool(b bool) Value { return Value{kind: KindBool, b: b} }
@@ -44,12 +48,11 @@ func Bool(b bool) Value { return Value{kind: KindBool, b: b} }
 // Kind says which type the value has.
 func (v Value) Kind() Kind { return v.kind }
 
-// Text is the value as text: strings as they are, numbers in shortest form
-// (3, 1.5), booleans as true or false. It is what env variables hold.
+// Text is the value as text: strings as they are, numbers in plain
+// decimal (3, 1.5, 1000000, never 1e+06), booleans as true or false. It
+// is what env variables hold.
 func (v Value) Text() string {
 	switch v.kind {
-	case KindNumber:
-		return strconv.FormatFloat(v.num, 'g', -1, 64)
 	case KindBool:
 		return strconv.FormatBool(v.b)
 	default:
@@ -61,7 +64,7 @@ func (v Value) Text() string {
 func (v Value) Truthy() bool {
 	switch v.kind {
 	case KindNumber:
-		return v.num != 0
+		return numberKey(v.str) != "0"
 	case KindBool:
 		return v.b
 	default:
@@ -69,14 +72,15 @@ func (v Value) Truthy() bool {
 	}
 }
 
-// Equal compares by value within a type and by text across types.
+// Equal compares by value within a type (numbers numerically and exactly:
+// 1.50 is 1.5) and by text across types.
 func (v Value) Equal(o Value) bool {
 	if v.kind != o.kind {
 		return v.Text() == o.Text()
 	}
 	switch v.kind {
 	case KindNumber:
-		return v.num == o.num
+		return numberKey(v.str) == numberKey(o.str)
 	case KindBool:
 		return v.b == o.b
 	default:
