@@ -136,25 +136,22 @@ func newSource(ctx context.Context, dir string, rp repo) (*source, error) {
 // workingTree writes the working tree's tree object through a copy of the
 // index, leaving the user's index as it was, and returns its ID.
 func (s *source) workingTree(ctx context.Context, rp repo) (string, error) {
-	idx, err := os.CreateTemp("", "lathe-exec-index-*")
+	// The copy is named in a directory of its own, not made by CreateTemp:
+	// without an index to copy (a fresh `git init` where nothing was ever
+	// added) it must not exist, as git reads an empty file as a broken
+	// index.
+	tmp, err := os.MkdirTemp("", "lathe-exec-index-*")
 	if err != nil {
 		return "", err
 	}
-	defer os.Remove(idx.Name())
+	defer os.RemoveAll(tmp)
+	index := filepath.Join(tmp, "index")
 	// Starting from the index keeps its stat data, so git add hashes only
 	// the files that changed.
-	if src, err := os.Open(filepath.Join(rp.gitDir, "index")); err == nil {
-		_, err = io.Copy(idx, src)
-		src.Close()
-		if err != nil {
-			idx.Close()
-			return "", err
-		}
-	}
-	if err := idx.Close(); err != nil {
+	if err := copyIndex(filepath.Join(rp.gitDir, "index"), index); err != nil {
 		return "", err
 	}
-	env := []string{"GIT_INDEX_FILE=" + idx.Name()}
+	env := []string{"GIT_INDEX_FILE=" + index}
 	if _, err := git(ctx, s.top, env, "add", "-A", "--", ".", ":(exclude)"+execDir); err != nil {
 		return "", err
 	}
@@ -163,6 +160,28 @@ func (s *source) workingTree(ctx context.Context, rp repo) (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// copyIndex copies the index from to to, or does nothing when there is
+// no index yet.
+func copyIndex(from, to string) error {
+	src, err := os.Open(from)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
 }
 
 // describe says, for the run's first line, what the jobs start from.

@@ -224,3 +224,52 @@ func TestNoSnapshotNoStep(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
+
+// In a fresh repository, with no commit and perhaps nothing ever added
+// (so no index either), each job checks out a snapshot of the working
+// tree, and the user's repository is left as it was: still no commit, and
+// no index when there was none.
+func TestJobsCheckOutAFreshRepository(t *testing.T) {
+	tests := []struct {
+		name string
+		add  []string // what is staged before the run
+	}{
+		{"nothing added", nil},
+		{"some files added", []string{".lathe.yml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo := t.TempDir()
+			lathetest.Git(t, repo, "init", "-q", "-b", "main")
+			files := map[string]string{
+				".lathe.yml": "name: u\njobs:\n  a: {steps: ['cat .lathe.yml new.txt >/dev/null && echo both files here']}\n",
+				"new.txt":    "new\n",
+			}
+			for p, s := range files {
+				if err := os.WriteFile(filepath.Join(repo, p), []byte(s), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(tt.add) > 0 {
+				lathetest.Git(t, repo, append([]string{"add", "--"}, tt.add...)...)
+			}
+			_, indexErr := os.Stat(filepath.Join(repo, ".git", "index"))
+			status := lathetest.Git(t, repo, "status", "--porcelain")
+
+			res, out := runIn(t, repo, local.Options{})
+			if res.Status != lathe.StatusSuccess || !strings.Contains(out, "] both files here\n") ||
+				!strings.Contains(out, "your uncommitted changes on top of an unborn branch") {
+				t.Errorf("run = %s\n%s", res.Status, out)
+			}
+			if got := lathetest.Git(t, repo, "status", "--porcelain"); got != status {
+				t.Errorf("git status after the run:\n%s\nbefore:\n%s", got, status)
+			}
+			if _, err := os.Stat(filepath.Join(repo, ".git", "index")); (err == nil) != (indexErr == nil) {
+				t.Errorf("the index exists: %v after the run, %v before", err == nil, indexErr == nil)
+			}
+			if got := lathetest.Git(t, repo, "rev-list", "--all"); got != "" {
+				t.Errorf("commits reachable after the run: %q", got)
+			}
+		})
+	}
+}
