@@ -10,11 +10,11 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/pipeline/expr"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -108,7 +108,7 @@ func (m *Manifest) Check() error {
 func checkType(typ, v string) error {
 	switch typ {
 	case TypeNumber:
-		if _, err := strconv.ParseFloat(v, 64); err != nil {
+		if _, ok := expr.ParseNumber(v); !ok {
 			return fmt.Errorf("%q is not a number", v)
 		}
 	case TypeBoolean:
