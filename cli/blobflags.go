@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/lathe-ci/lathe/blob"
 	"github.com/lathe-ci/lathe/server"
 )
 
@@ -28,6 +29,13 @@ func blobStoreFlags(fs *pflag.FlagSet, env *Env, cfg *server.Config) func() erro
 	cfg.S3.SecretKey = envOr(env, "LATHE_S3_SECRET_KEY", env.Getenv("AWS_SECRET_ACCESS_KEY"))
 	cfg.S3.SessionToken = env.Getenv("AWS_SESSION_TOKEN")
 	return func() error {
+		// Checked before the server touches its data directory: a start
+		// refused for its flags leaves nothing behind.
+		if cfg.BlobStore != "" {
+			if _, _, err := blob.ParseS3URL(cfg.BlobStore); err != nil {
+				return fmt.Errorf("--blob-store: %w (leave it empty to keep blobs in the data directory)", err)
+			}
+		}
 		if *secretFile == "" {
 			return nil
 		}
