@@ -51,7 +51,7 @@ func agentBody(fs *pflag.FlagSet, env *Env) body {
 	ca := caFileFlag(fs, env)
 	var exOpts executor.Options
 	var passEnv []string
-	executorFlags(fs, env, &exOpts, &passEnv)
+	hideHome := executorFlags(fs, env, &exOpts, &passEnv)
 	return func(ctx context.Context, pos []string) int {
 		if len(pos) > 0 {
 			return badUsage
@@ -80,7 +80,8 @@ func agentBody(fs *pflag.FlagSet, env *Env) body {
 		}
 		// The work directory holds the agent's credential, log spools and
 		// every job's workspace: no step sees it (its own workspace aside).
-		exOpts.Hide, exOpts.Grace = []string{dir}, *grace
+		hideHome()
+		exOpts.Hide, exOpts.Grace = append(exOpts.Hide, dir), *grace
 		ex, err := executor.New(exOpts)
 		if err != nil {
 			return fail(env, err)

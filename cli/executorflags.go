@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -9,8 +11,10 @@ import (
 )
 
 // executorFlags adds the flags that choose where an agent's steps run:
-// --executor, --job-user, --job-network, --container-host and --pass-env.
-func executorFlags(fs *pflag.FlagSet, env *Env, opts *executor.Options, pass *[]string) {
+// --executor, --job-user, --job-network, --container-host, --pass-env,
+// --hide and --show-home. Call the function it returns once the flags are
+// parsed: it adds the home directory to what steps do not see.
+func executorFlags(fs *pflag.FlagSet, env *Env, opts *executor.Options, pass *[]string) func() {
 	fs.StringVar(&opts.Kind, "executor", envOr(env, "LATHE_EXECUTOR", executor.KindSandbox),
 		"where steps run: sandbox (bubblewrap: only the workspace is writable, the agent's and server's files are hidden) or shell (no isolation at all) (env LATHE_EXECUTOR)")
 	fs.StringVar(&opts.JobUser, "job-user", envOr(env, "LATHE_JOB_USER", "nobody"),
@@ -28,6 +32,31 @@ func executorFlags(fs *pflag.FlagSet, env *Env, opts *executor.Options, pass *[]
 		*list = strings.Split(v, ",")
 	}
 	fs.Var(list, "pass-env", "name of a variable of this process's environment that steps get too; repeatable (env LATHE_PASS_ENV, comma-separated). Nothing else of it reaches a step")
+	hide := (*stringList)(&opts.Hide)
+	if v := env.Getenv("LATHE_HIDE"); v != "" {
+		*hide = strings.Split(v, ",")
+	}
+	fs.Var(hide, "hide", "`PATH` that sandboxed steps do not see (an empty directory or file in its place), such as the data directory of a server on the same machine; repeatable (env LATHE_HIDE, comma-separated)")
+	showHome := fs.Bool("show-home", env.Getenv("LATHE_SHOW_HOME") == "true",
+		"let sandboxed steps read the home directory of the user Lathe runs as (hidden by default: its keys, tokens and Lathe's own logins), for a toolchain kept there (env LATHE_SHOW_HOME=true)")
+	return func() {
+		if home := homeDir(env); home != "" && !*showHome {
+			opts.Hide = append(opts.Hide, home)
+		}
+	}
+}
+
+// homeDir is the home directory of the user this process runs as ("" for
+// none, or for one that is the root of the file system).
+func homeDir(env *Env) string {
+	home := env.Getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	if home == "" || filepath.Clean(home) == "/" {
+		return ""
+	}
+	return home
 }
 
 // shellWarning is printed wherever the shell executor is chosen.

@@ -79,7 +79,7 @@ func serve(fs *pflag.FlagSet, env *Env, defAgents int, withDB bool) body {
 	proxies := (*prefixList)(&cfg.TrustedProxies)
 	proxyErr := proxies.Set(env.Getenv("LATHE_TRUSTED_PROXY"))
 	fs.Var(proxies, "trusted-proxy", "`CIDR` or address of a reverse proxy whose X-Forwarded-For names the client for rate limits; repeatable (env LATHE_TRUSTED_PROXY, comma-separated)")
-	executorFlags(fs, env, &cfg.Executor, &cfg.PassEnv)
+	hideHome := executorFlags(fs, env, &cfg.Executor, &cfg.PassEnv)
 	blobFlagsDone := blobStoreFlags(fs, env, &cfg)
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env.Getenv("LATHE_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env LATHE_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env.Getenv("LATHE_TLS_KEY"), "PEM private key of --tls-cert (env LATHE_TLS_KEY)")
@@ -103,6 +103,7 @@ func serve(fs *pflag.FlagSet, env *Env, defAgents int, withDB bool) body {
 		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 			return fail(env, fmt.Errorf("--log-level: %w", err))
 		}
+		hideHome()
 		if err := blobFlagsDone(); err != nil {
 			return fail(env, err)
 		}
