@@ -12,6 +12,11 @@ import (
 
 // streamLog follows a log live over Server-Sent Events until the attempt
 // finishes and every byte is sent. Resume with Last-Event-ID (or ?offset=).
+// It follows one attempt (?attempt=N, else the latest, or the first once
+// the job is claimed) and ends with it even when the job will retry: its
+// ids and offsets count that attempt's bytes, and the web UI's job page
+// shows one attempt. Clients follow a job's retries as further streams
+// (`lathe logs -f` does, learning of each attempt from the run's events).
 // ?step=N follows that step's part of the log: offsets and event ids count
 // from the step's first byte, as the plain read's do; the stream waits for
 // a step that has not started while the attempt runs, and ends once the

@@ -24,14 +24,18 @@ import (
 
 // followRun prints the logs of every job of a run live, each line prefixed
 // with its job's name, and why each job waits whenever that changes, until
-// the run ends; then a summary. It returns the run's final status. q
-// says which part of each log to follow and how.
+// the run ends; then a summary. A job's log is followed across its
+// attempts (see followJob). It returns the run's final status. q says
+// which part of each log to follow and how.
 func followRun(ctx context.Context, c *client.Client, runID int64, env *Env, q logQuery) (lathe.Status, error) {
 	w := env.Stdout
 	out := &lockedWriter{w: w}
+	// The jobs' followers learn of new attempts from the run's events;
+	// when those stop for good without the run ending, so do they.
+	fctx, stop := context.WithCancel(ctx)
 	var streams sync.WaitGroup
-	defer streams.Wait()
-	started := map[int64]bool{}
+	defer func() { stop(); streams.Wait() }()
+	feeds := map[int64]*jobFeed{}
 	waits := map[int64]string{}
 	var last *lathe.Run
 	path := fmt.Sprintf("/api/v1/runs/%d/events", runID)
@@ -51,12 +55,15 @@ func followRun(ctx context.Context, c *client.Client, runID int64, env *Env, q l
 						fmt.Fprintf(out, "[%s] waiting: %s\n", field(j.Name), why)
 					}
 				}
-				if j.Attempt > 0 && !started[j.ID] {
-					started[j.ID] = true
+				if f := feeds[j.ID]; f != nil {
+					f.set(j)
+				} else if j.Attempt > 0 && j.Attempt >= q.attempt {
+					f := newJobFeed(j)
+					feeds[j.ID] = f
 					streams.Add(1)
 					go func() {
 						defer streams.Done()
-						followJobLog(ctx, c, j, out, q)
+						followJob(fctx, c, j, f, out, q)
 					}()
 				}
 			}
@@ -74,6 +81,10 @@ func followRun(ctx context.Context, c *client.Client, runID int64, env *Env, q l
 		if retry.Sleep(ctx, backoff.Next()) != nil {
 			return "", ctx.Err()
 		}
+	}
+	// The run is final, and so is every job in its last event.
+	for _, f := range feeds {
+		f.close()
 	}
 	streams.Wait()
 	var run lathe.Run
@@ -190,79 +201,6 @@ func followInteractive(ctx context.Context, c *client.Client, runID int64, env *
 	}
 	fmt.Fprintf(env.Stderr, "cancel of run %d requested\n", runID)
 	return exitInterrupted
-}
-
-// followJobLog streams one job's log (or the part q asks for) to out with
-// a "[job] " prefix on each line, resuming by Last-Event-ID if the
-// connection drops. A job whose attempt ended without the step prints
-// nothing.
-func followJobLog(ctx context.Context, c *client.Client, j *lathe.Job, out *lockedWriter, q logQuery) {
-	pw := &prefixWriter{prefix: "[" + j.Name + "] ", out: out}
-	defer pw.Flush()
-	lastID := ""
-	backoff := retry.Backoff{Base: 100 * time.Millisecond, Cap: 2 * time.Second}
-	for tries := 0; tries < 20 && ctx.Err() == nil; tries++ {
-		ended := false
-		err := c.Stream(ctx, fmt.Sprintf("/api/v1/jobs/%d/log/stream%s", j.ID, q), lastID, func(ev client.Event) error {
-			lastID = ev.ID
-			switch ev.Name {
-			case "log":
-				var chunk lathe.LogChunk
-				if err := json.Unmarshal(ev.Data, &chunk); err != nil {
-					return err
-				}
-				b, err := chunk.Bytes()
-				if err != nil {
-					return err
-				}
-				pw.Write(b)
-			case "end":
-				ended = true
-			}
-			return nil
-		})
-		if ended || err != nil && client.StatusOf(err) >= 400 {
-			return
-		}
-		retry.Sleep(ctx, backoff.Next())
-	}
-}
-
-// printLogs prints the whole log (or the part q asks for) of every job of
-// a run that has one. With a step, jobs that never reached it are left
-// out; it is an error when no started job has it.
-func printLogs(ctx context.Context, c *client.Client, runID int64, w io.Writer, q logQuery) error {
-	var run lathe.Run
-	if err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d", runID), nil, &run); err != nil {
-		return err
-	}
-	out := &lockedWriter{w: w}
-	asked, printed := 0, 0
-	for _, j := range run.Jobs {
-		if j.Attempt == 0 {
-			continue
-		}
-		asked++
-		resp, err := c.Request(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/log%s", j.ID, q), nil, nil)
-		if q.step >= 0 && client.StatusOf(err) == http.StatusNotFound {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		printed++
-		pw := &prefixWriter{prefix: "[" + j.Name + "] ", out: out}
-		_, err = io.Copy(pw, resp.Body)
-		resp.Body.Close()
-		pw.Flush()
-		if err != nil {
-			return err
-		}
-	}
-	if asked > 0 && printed == 0 {
-		return fmt.Errorf("no job of run %d has a step %d (step 0 is the checkout)", runID, q.step)
-	}
-	return nil
 }
 
 // printSummary prints a run's stages and jobs with their IDs, statuses

@@ -6,9 +6,11 @@ import (
 )
 
 // logQuery is how `lathe logs` reads each job's log: whole or one step's
-// part, with or without the time each line reached the server.
+// part, of one attempt or of each, with or without the time each line
+// reached the server.
 type logQuery struct {
 	step       int // -1: the whole log
+	attempt    int // 0: the latest (following: every attempt in turn)
 	timestamps bool
 }
 
@@ -18,6 +20,9 @@ func (q logQuery) String() string {
 	v := url.Values{}
 	if q.step >= 0 {
 		v.Set("step", strconv.Itoa(q.step))
+	}
+	if q.attempt > 0 {
+		v.Set("attempt", strconv.Itoa(q.attempt))
 	}
 	if q.timestamps {
 		v.Set("timestamps", "true")
@@ -33,6 +38,9 @@ func (q logQuery) flags() string {
 	s := ""
 	if q.step >= 0 {
 		s += " --step " + strconv.Itoa(q.step)
+	}
+	if q.attempt > 0 {
+		s += " --attempt " + strconv.Itoa(q.attempt)
 	}
 	if q.timestamps {
 		s += " --timestamps"

@@ -67,35 +67,6 @@ func runCmd(env *Env) *cobra.Command {
 	})
 }
 
-func logsCmd(env *Env) *cobra.Command {
-	return env.leaf("logs RUN", "print a run's logs (-f to follow live)", func(fs *pflag.FlagSet) body {
-		mk := clientFlags(fs, env)
-		follow := fs.BoolP("follow", "f", false, "stream the logs live until the run ends, saying why jobs wait (Ctrl-C detaches)")
-		timestamps := fs.Bool("timestamps", false, "start each line with the time it reached the server (UTC, microseconds)")
-		step := fs.String("step", "", "only step `N` of each job's log (0 is the checkout, the pipeline's steps follow); with -f, waits for the step to start")
-		return func(ctx context.Context, pos []string) int {
-			id, err := runArg(pos)
-			if err != nil {
-				return badUsage
-			}
-			q := logQuery{step: -1, timestamps: *timestamps}
-			if *step != "" {
-				if q.step, err = strconv.Atoi(*step); err != nil || q.step < 0 {
-					return fail(env, fmt.Errorf("--step %q: want a step's index, 0 or more", *step))
-				}
-			}
-			c := mk()
-			if *follow {
-				return followInteractive(ctx, c, id, env, q)
-			}
-			if err := printLogs(ctx, c, id, env.Stdout, q); err != nil {
-				return fail(env, err)
-			}
-			return 0
-		}
-	})
-}
-
 // printStarted prints one line for a run a trigger started.
 func printStarted(env *Env, run *lathe.Run) {
 	fmt.Fprintf(env.Stdout, "run %d: %s #%d of %s at %.12s (%s)\n", run.ID, field(run.Pipeline), run.Number, run.Project, run.Commit, field(run.Ref))
