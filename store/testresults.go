@@ -43,10 +43,15 @@ func (s *Store) AddReport(ctx context.Context, jobID int64, kind, file string, e
 	})
 }
 
+// addReport records a report file of a job; the same file sent again (by
+// a later attempt of the job) replaces what the earlier one said.
 func (t *txn) addReport(ctx context.Context, runID, jobID int64, kind, file string, entries int, warning string) error {
 	warnings := []string{}
 	if warning != "" {
 		warnings = append(warnings, warning)
+	}
+	if _, err := t.exec(ctx, `DELETE FROM job_reports WHERE job_id = ? AND kind = ? AND file = ?`, jobID, kind, file); err != nil {
+		return err
 	}
 	_, err := t.exec(ctx, `INSERT INTO job_reports (run_id, job_id, kind, file, entries, warnings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		runID, jobID, kind, file, entries, jsonText(warnings), micros(t.now))
