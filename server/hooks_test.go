@@ -12,6 +12,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/cli"
+	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -187,5 +188,46 @@ func TestPushOfABrokenPipelineLeavesAFailedRun(t *testing.T) {
 	}
 	if e := r.Errors[0]; e.File != ".lathe/ci.yml" || e.Line != 4 || !strings.Contains(e.Message, "needs") {
 		t.Errorf("problem = %+v; want .lathe/ci.yml line 4 suggesting needs", e)
+	}
+}
+
+// One broken pipeline file stops only its own pipeline: a push gives it a
+// failed run with its problems and starts the sound files' pipelines as
+// usual, and those can be run by name, while a request that does not name
+// one is still refused with the broken file's problems.
+func TestABrokenFileStopsOnlyItsOwnPipeline(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{})
+	repo := lathetest.Repo(t, map[string]string{
+		".lathe/ci.yml":   "name: ci\non: [push, manual]\njobs:\n  a:\n    steps: [echo sound]\n",
+		".lathe/junk.yml": "jobs: {a: [\n",
+	})
+	l.Project(t, "half", repo)
+	var tok lathe.HookToken
+	l.Do(t, http.MethodPost, "/api/v1/projects/half/hook-tokens", map[string]string{"name": "forge"}, &tok)
+	var out struct{ Items []*lathe.Run }
+	if err := l.ClientAs(t, "").Do(context.Background(), http.MethodPost, "/api/v1/hooks/"+tok.Token,
+		map[string]string{"ref": "main", "event": "push"}, &out); err != nil || len(out.Items) != 2 {
+		t.Fatalf("push with one broken file: %v, %d runs; want the broken file's and ci's", err, len(out.Items))
+	}
+	byPipeline := map[string]*lathe.Run{}
+	for _, r := range out.Items {
+		byPipeline[r.Pipeline] = r
+	}
+	if junk := byPipeline["junk"]; junk == nil || junk.Status != lathe.StatusFailed || len(junk.Errors) == 0 || junk.Errors[0].File != ".lathe/junk.yml" {
+		t.Errorf("the broken file's run = %+v; want failed with its problems", junk)
+	}
+	if ci := byPipeline["ci"]; ci == nil {
+		t.Fatalf("no run of ci: %+v", out.Items)
+	} else if r := l.Wait(t, ci.ID, 60*time.Second); r.Status != lathe.StatusSuccess {
+		t.Errorf("ci's run = %s; want success", r.Status)
+	}
+	var byName lathe.Run
+	l.Do(t, http.MethodPost, "/api/v1/projects/half/runs", map[string]string{"pipeline": "ci"}, &byName)
+	if r := l.Wait(t, byName.ID, 60*time.Second); r.Status != lathe.StatusSuccess {
+		t.Errorf("ci run by name = %s; want success", r.Status)
+	}
+	err := l.Client.Do(context.Background(), http.MethodPost, "/api/v1/projects/half/runs", map[string]string{"pipeline": "junk"}, nil)
+	if ce, ok := err.(*client.Error); !ok || ce.Status != http.StatusUnprocessableEntity || len(ce.Errors) == 0 || ce.Errors[0].File != ".lathe/junk.yml" {
+		t.Errorf("run of the broken pipeline: %v; want 422 naming .lathe/junk.yml", err)
 	}
 }

@@ -20,8 +20,13 @@ import (
 // no run started, the error says why.
 func (s *Service) TriggerAll(ctx context.Context, p *lathe.Project, req Request) ([]*lathe.Run, []error, error) {
 	ref, ps, err := s.Pipelines(ctx, p, req.Ref)
-	if err != nil {
+	if err != nil && !runsDespite(err, ps, "") {
 		return nil, nil, err
+	}
+	// The broken files' pipelines cannot start; the sound ones' do.
+	var skipped []error
+	if err != nil {
+		skipped = append(skipped, err)
 	}
 	event := req.Event
 	if event == "" {
@@ -52,7 +57,6 @@ func (s *Service) TriggerAll(ctx context.Context, p *lathe.Project, req Request)
 		}
 	}
 	var runs []*lathe.Run
-	var skipped []error
 	for _, pl := range chosen {
 		params := map[string]string{}
 		for k, v := range req.Params {

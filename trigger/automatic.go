@@ -27,7 +27,7 @@ func (s *Service) Downstream(ctx context.Context, run *lathe.Run) ([]*lathe.Run,
 		return nil, err
 	}
 	ref, ps, err := s.Pipelines(ctx, p, run.Commit)
-	if err != nil {
+	if err != nil && !runsDespite(err, ps, "") {
 		return nil, err
 	}
 	ref.Ref, ref.Branch = run.Ref, run.Branch

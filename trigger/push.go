@@ -32,9 +32,10 @@ type EventRequest struct {
 // Event starts, at the request's ref, every pipeline of the commit whose
 // `on:` takes the event, as a forge's push or pull request or a token
 // webhook does. A push of a tag ref is a tag event. Pipelines whose jobs are
-// all left out by their conditions start nothing; that is not an error. The
-// pipeline files being broken is (a ConfigError), and the branch's config
-// errors record it.
+// all left out by their conditions start nothing; that is not an error. A
+// broken pipeline file gets a failed run carrying its problems (see
+// brokenRuns), which the branch's config errors record too; the other
+// files' pipelines start as usual when they parse without it.
 func (s *Service) Event(ctx context.Context, p *lathe.Project, req EventRequest) ([]*lathe.Run, error) {
 	var (
 		r   git.Ref
@@ -46,9 +47,14 @@ func (s *Service) Event(ctx context.Context, p *lathe.Project, req EventRequest)
 	} else {
 		r, ps, err = s.Pipelines(ctx, p, req.Ref)
 	}
+	var runs []*lathe.Run
 	var broken *ConfigError
 	if errors.As(err, &broken) {
-		return s.brokenRuns(ctx, p, req, broken)
+		// The broken files get a failed run each; the sound files'
+		// pipelines start as usual.
+		if runs, err = s.brokenRuns(ctx, p, req, broken); err != nil || len(ps) == 0 {
+			return runs, err
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -60,7 +66,6 @@ func (s *Service) Event(ctx context.Context, p *lathe.Project, req EventRequest)
 	if kind == pipeline.EventPullRequest && req.Base != "" {
 		r.Branch = req.Base
 	}
-	var runs []*lathe.Run
 	var errs []error
 	for _, pl := range ps {
 		ev := pipeline.Event{Kind: kind, Branch: r.Branch, Tag: r.Tag(), Ref: r.Ref, Commit: r.Commit}

@@ -31,7 +31,7 @@ func (s *Service) Rerun(ctx context.Context, p *lathe.Project, parent *lathe.Run
 			"or re-run its failed jobs: %w", parent.ID, lathe.ErrInvalid)
 	}
 	ref, ps, err := s.Pipelines(ctx, p, parent.Commit)
-	if err != nil {
+	if err != nil && !runsDespite(err, ps, parent.Pipeline) {
 		return nil, err
 	}
 	pl, err := pipeline.Choose(ps, parent.Pipeline)

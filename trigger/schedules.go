@@ -192,7 +192,7 @@ func (s *Service) fireOne(ctx context.Context, sc *lathe.Schedule) (*lathe.Run, 
 		return s.Trigger(ctx, p, Request{Ref: sc.Branch, Pipeline: sc.Pipeline, Event: pipeline.EventSchedule})
 	}
 	_, ps, err := s.Pipelines(ctx, p, head)
-	if err != nil {
+	if err != nil && !runsDespite(err, ps, sc.Pipeline) {
 		return nil, err
 	}
 	pl, err := pipeline.Choose(ps, sc.Pipeline)

@@ -49,7 +49,14 @@ func ParseStored(name, yaml string) (*pipeline.Pipeline, error) {
 // repository file names too.
 func (s *Service) withStored(ctx context.Context, p *lathe.Project, r git.Ref, ps []*pipeline.Pipeline, err error) (git.Ref, []*pipeline.Pipeline, error) {
 	var none errNoFiles
-	if err != nil && !errors.As(err, &none) {
+	var broken *ConfigError
+	switch {
+	case err == nil:
+	case errors.As(err, &none):
+		err = nil // stored pipelines need no files; none at all is told below
+	case errors.As(err, &broken):
+		// ps are the pipelines of the sound files; err stays.
+	default:
 		return git.Ref{}, nil, err
 	}
 	stored, serr := s.Store.StoredPipelines(ctx, p.ID)
@@ -57,10 +64,10 @@ func (s *Service) withStored(ctx context.Context, p *lathe.Project, r git.Ref, p
 		return git.Ref{}, nil, serr
 	}
 	if len(stored) == 0 {
-		if err != nil {
-			return git.Ref{}, nil, err
+		if none.commit != "" {
+			return git.Ref{}, nil, none
 		}
-		return r, ps, nil
+		return r, ps, err
 	}
 	out := slices.Clone(ps) // ps may be the cache's: never append to it
 	for _, sp := range stored {
@@ -73,5 +80,5 @@ func (s *Service) withStored(ctx context.Context, p *lathe.Project, r git.Ref, p
 		}
 		out = append(out, pl)
 	}
-	return r, out, nil
+	return r, out, err
 }

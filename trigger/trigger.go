@@ -6,8 +6,10 @@ package trigger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -76,6 +78,9 @@ func (e *ConfigError) Error() string {
 func (e *ConfigError) Unwrap() error { return lathe.ErrInvalid }
 
 // Pipelines resolves ref and returns the pipelines defined at that commit.
+// When some of its pipeline files are broken, the error is a ConfigError
+// naming their problems, and ref and the pipelines of the sound files come
+// with it (see soundPipelines and runsDespite).
 func (s *Service) Pipelines(ctx context.Context, p *lathe.Project, ref string) (git.Ref, []*pipeline.Pipeline, error) {
 	if ref == "" {
 		ref = p.DefaultBranch
@@ -175,7 +180,7 @@ func (s *Service) pipelinesOf(ctx context.Context, p *lathe.Project, m *git.Mirr
 		}
 	}
 	if broken {
-		return git.Ref{}, nil, &ConfigError{Commit: r.Commit, Ref: r, Errs: el}
+		return r, soundPipelines(in, el), &ConfigError{Commit: r.Commit, Ref: r, Errs: el}
 	}
 	s.cache.put(p.URL, r.Commit, ps)
 	if len(want) > 0 {
@@ -185,6 +190,48 @@ func (s *Service) pipelinesOf(ctx context.Context, p *lathe.Project, m *git.Mirr
 		}
 	}
 	return r, ps, nil
+}
+
+// soundPipelines parses again the files of in that no error of el names:
+// the pipelines of a commit's sound files, which still run while another
+// file is broken (one teammate's broken pipeline file does not stop every
+// other pipeline of the branch). None when an error names no file (it
+// may concern them all), or when the sound files do not parse alone (one
+// of them needs a broken one, as an after: naming its pipeline does).
+func soundPipelines(in []pipeline.File, el pipeline.ErrorList) []*pipeline.Pipeline {
+	bad := map[string]bool{}
+	for _, e := range el {
+		if e.File == "" {
+			return nil
+		}
+		bad[e.File] = true
+	}
+	var sound []pipeline.File
+	for _, f := range in {
+		if !bad[f.Path] {
+			sound = append(sound, f)
+		}
+	}
+	if len(sound) == 0 {
+		return nil
+	}
+	ps, err := pipeline.Parse(sound)
+	if err != nil {
+		return nil
+	}
+	return ps
+}
+
+// runsDespite reports whether err, from Pipelines, only says that other
+// pipeline files of the commit are broken: the pipeline named name (any,
+// when name is "") is among ps, the pipelines of its sound files, and may
+// run.
+func runsDespite(err error, ps []*pipeline.Pipeline, name string) bool {
+	var broken *ConfigError
+	if !errors.As(err, &broken) || len(ps) == 0 {
+		return false
+	}
+	return name == "" || slices.ContainsFunc(ps, func(pl *pipeline.Pipeline) bool { return pl.Name == name })
 }
 
 // pipelinePaths are where a commit's pipeline files are.
@@ -239,7 +286,7 @@ func problems(el pipeline.ErrorList) []lathe.ConfigProblem {
 // pipeline must run on the request's event (its `on:`).
 func (s *Service) Trigger(ctx context.Context, p *lathe.Project, req Request) (*lathe.Run, error) {
 	ref, ps, err := s.Pipelines(ctx, p, req.Ref)
-	if err != nil {
+	if err != nil && (req.Pipeline == "" || !runsDespite(err, ps, req.Pipeline)) {
 		return nil, err
 	}
 	pl, err := pipeline.Choose(ps, req.Pipeline)
