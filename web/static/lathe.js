@@ -343,7 +343,23 @@
       ended = true;
       refresh();
       if (rendered >= lines.length) done(); else schedule();
+      nextAttempt();
     });
+    // nextAttempt: the stream follows one attempt; when it ends and the job
+    // goes on (it is queued again to retry), the page shows the job's own
+    // status and, unless a particular attempt was asked for, loads again
+    // to follow the next attempt.
+    function nextAttempt() {
+      if (!root.dataset.job || new URLSearchParams(location.search).has("attempt")) return;
+      fetch(root.dataset.job, {headers: {Accept: "application/json"}, credentials: "same-origin"})
+        .then((r) => (r.ok ? r.json() : null))
+        .then((job) => {
+          if (!job || TERMINAL.has(job.status)) return;
+          setStatus(document.querySelector("[data-job-status]"), job.status);
+          state.textContent = "This attempt ended and the job runs again; following its next attempt…";
+          setTimeout(() => location.reload(), 1000);
+        }, () => {});
+    }
     es.onerror = () => {
       window.__latheDrops = (window.__latheDrops || 0) + 1; // what the tests read
       if (!ended) state.textContent = "Connection lost; reconnecting…";
