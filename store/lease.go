@@ -163,8 +163,8 @@ func (s *Store) timeOut(ctx context.Context, c candidate, grace int64) (bool, er
 func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed int, err error) {
 	// The online agents' labels are read once a job is queued: an idle
 	// fleet's every sweep would read them all for nothing.
-	var fleet [][]string
-	fleetRead := false
+	var fleet, disabled [][]string
+	fleetRead, disabledRead := false, false
 	type queued struct {
 		id, runID, queuedAt int64
 		runsOn              []string
@@ -207,7 +207,7 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 			return 0, 0, fmt.Errorf("sweep queue: %w", err)
 		}
 		if len(page) > 0 && !fleetRead {
-			if fleet, err = s.onlineLabels(ctx, p.OnlineWindow); err != nil {
+			if fleet, err = s.onlineLabels(ctx, p.OnlineWindow, false); err != nil {
 				return 0, 0, err
 			}
 			fleetRead = true
@@ -215,6 +215,19 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 		for _, q := range page {
 			q.reason = engine.WaitReason(q.runsOn, fleet)
 			q.stuck = q.reason != ""
+			if q.stuck {
+				// An agent that could take it but is disabled is worth
+				// naming: enabling it is the fix.
+				if !disabledRead {
+					if disabled, err = s.onlineLabels(ctx, p.OnlineWindow, true); err != nil {
+						return 0, 0, err
+					}
+					disabledRead = true
+				}
+				if engine.WaitReason(q.runsOn, disabled) == "" {
+					q.reason += " (an online agent that has them is disabled)"
+				}
+			}
 			if !q.stuck {
 				if q.reason, err = gate.wait(ctx, q.runID, q.group); err != nil {
 					return 0, 0, fmt.Errorf("sweep queue: %w", err)
@@ -264,13 +277,14 @@ func (s *Store) sweepQueue(ctx context.Context, p SweepPolicy) (waiting, failed 
 }
 
 // onlineLabels returns the effective label sets of the agents that may take
-// work and were heard from within window.
-func (s *Store) onlineLabels(ctx context.Context, window time.Duration) ([][]string, error) {
+// work (or, with disabled, of those that would but are disabled) and were
+// heard from within window.
+func (s *Store) onlineLabels(ctx context.Context, window time.Duration, disabled bool) ([][]string, error) {
 	if window <= 0 {
 		window = lathe.AgentOnlineWindow
 	}
 	rows, err := s.query(ctx, `SELECT g.id, g.labels FROM agents g
-		WHERE g.deleted_at IS NULL AND g.authorized = 1 AND g.disabled = 0 AND g.last_seen > ?`, micros(s.now().Add(-window)))
+		WHERE g.deleted_at IS NULL AND g.authorized = 1 AND g.disabled = ? AND g.last_seen > ?`, bit(disabled), micros(s.now().Add(-window)))
 	if err != nil {
 		return nil, fmt.Errorf("online agents: %w", err)
 	}

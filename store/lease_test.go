@@ -400,3 +400,28 @@ func TestConcurrentSweepersChangeEachAttemptOnce(t *testing.T) {
 		}
 	})
 }
+
+// A queued job that only a disabled online agent could take says so:
+// enabling that agent is the fix, which "no online agent" would hide.
+func TestAJobOnlyADisabledAgentCouldTakeSaysSo(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		p := mustProject(t, s, "web")
+		gpuAgent := mustAgent(t, s, "gpu-box", "linux", "gpu")
+		if err := s.TouchAgent(ctx, gpuAgent.ID); err != nil {
+			t.Fatal(err)
+		}
+		yes := true
+		if err := s.UpdateAgents(ctx, map[int64]store.AgentChange{gpuAgent.ID: {Disabled: &yes}}); err != nil {
+			t.Fatal(err)
+		}
+		train := job("train", "build")
+		train.RunsOn = []string{"gpu"}
+		r := mustRun(t, s, p.ID, "ci", []string{"build"}, train)
+		mustSweep(t, s, policy)
+		want := "no online agent (an online agent that has them is disabled)"
+		if w := jobNamed(t, mustGetRun(t, s, r.ID), "train").WaitReason; w != want {
+			t.Errorf("wait reason = %q; want %q", w, want)
+		}
+	})
+}
