@@ -26,7 +26,7 @@ jobs:
   work:
     steps:
       - name: talk
-        run: 'echo "note=$PARAM_NOTE target=$PARAM_TARGET"; printf "\033[31mred\033[0m\n"; sleep 120; echo late'
+        run: 'echo "note=$PARAM_NOTE target=$PARAM_TARGET"; printf "\033[31mred\033[0m\n"; printf "progress 10%%\rprogress 100%%\n\033[38;5;196mhot\033[0m\n"; sleep 120; echo late'
 `
 
 // signInBrowser signs in through the sign-in page.
@@ -92,6 +92,15 @@ func TestBrowserTriggerWithParameterAndFollowLog(t *testing.T) {
 	red, err := chromedp.Run(ctx, chromedp.Poll[string](`(document.querySelector("#log .line .f1") || {}).textContent`))
 	if err != nil || red != "red" {
 		t.Errorf("ANSI red: %q %v", red, err)
+	}
+	// 256 colours show as the nearest of the 16 (196 is bright red); a
+	// carriage return starts its line over, as a terminal shows it.
+	if hot, err := chromedp.Run(ctx, chromedp.Poll[string](`(document.querySelector("#log .line .f9") || {}).textContent`)); err != nil || hot != "hot" {
+		t.Errorf("ANSI 256-colour red: %q %v", hot, err)
+	}
+	progress, err := chromedp.Run(ctx, chromedp.Poll[string](`(Array.from(document.querySelectorAll("#log .line")).find((l) => !l.textContent.includes("$ ") && l.textContent.includes("progress")) || {}).textContent`))
+	if err != nil || !strings.HasSuffix(progress, "progress 100%") || strings.Contains(progress, "10%") {
+		t.Errorf("a line redrawn after a carriage return shows %q (%v); want only progress 100%%", progress, err)
 	}
 	inStep, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!document.querySelector('#log details.step[data-index="0"] #L1')`))
 	if err != nil || !inStep {

@@ -91,12 +91,35 @@
       else if (c >= 90 && c <= 97) this.fg = c - 90 + 8;
       else if (c >= 100 && c <= 107) this.bg = c - 100;
       else if (c === 38 || c === 48) {
+        // 256 colours (5;N) and true colour (2;R;G;B) show as the nearest
+        // of the 16 the classes have.
         let n = -1;
-        if (p[k + 1] === 5) { n = p[k + 2]; k += 2; } else if (p[k + 1] === 2) { k += 4; }
-        if (n >= 0 && n < 16) { if (c === 38) this.fg = n; else this.bg = n % 8; }
+        if (p[k + 1] === 5) { n = color256(p[k + 2]); k += 2; }
+        else if (p[k + 1] === 2) { n = nearest16(p[k + 2], p[k + 3], p[k + 4]); k += 4; }
+        if (n >= 0) { if (c === 38) this.fg = n; else this.bg = n % 8; }
       }
     }
   };
+  // The 16 colours as xterm draws them, to match others against.
+  const PALETTE = [[0, 0, 0], [205, 0, 0], [0, 205, 0], [205, 205, 0], [0, 0, 238], [205, 0, 205], [0, 205, 205], [229, 229, 229],
+    [127, 127, 127], [255, 0, 0], [0, 255, 0], [255, 255, 0], [92, 92, 255], [255, 0, 255], [0, 255, 255], [255, 255, 255]];
+  function nearest16(r, g, b) {
+    if (![r, g, b].every((v) => v >= 0 && v <= 255)) return -1;
+    let best = 0, dist = Infinity;
+    PALETTE.forEach(([pr, pg, pb], i) => {
+      const d = (r - pr) ** 2 + (g - pg) ** 2 + (b - pb) ** 2;
+      if (d < dist) { dist = d; best = i; }
+    });
+    return best;
+  }
+  // color256 is colour n of the 256 as one of the 16.
+  function color256(n) {
+    if (!(n >= 0 && n <= 255)) return -1;
+    if (n < 16) return n;
+    if (n >= 232) { const v = 8 + (n - 232) * 10; return nearest16(v, v, v); }
+    const cube = [0, 95, 135, 175, 215, 255], i = n - 16;
+    return nearest16(cube[Math.floor(i / 36)], cube[Math.floor(i / 6) % 6], cube[i % 6]);
+  }
   Ansi.prototype.cls = function () {
     let s = "";
     if (this.fg >= 0) s += " f" + this.fg;
@@ -118,6 +141,18 @@
       return c ? '<span class="' + c + '">' + escapeHTML(text) + "</span>" : escapeHTML(text);
     };
     if (line.indexOf("\x1b") < 0 && line.indexOf("\r") < 0) return span(line);
+    // A carriage return starts the line over (a progress bar redrawn):
+    // what follows the last one shows, in the colours set before it.
+    let end = line.length;
+    while (end > 0 && line[end - 1] === "\r") end--;
+    const cr = line.lastIndexOf("\r", end - 1);
+    if (cr >= 0) {
+      let m;
+      const before = line.slice(0, cr);
+      ESC.lastIndex = 0;
+      while ((m = ESC.exec(before)) !== null) if (m[2] === "m") ansi.apply(m[1]);
+      line = line.slice(cr + 1);
+    }
     let out = "", last = 0, m;
     ESC.lastIndex = 0;
     while ((m = ESC.exec(line)) !== null) {
