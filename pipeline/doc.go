@@ -34,7 +34,9 @@
 // the agent to evaluate over the checkout; an upload's or download's
 // `{{ matrix.AXIS }}` is replaced in the plan by the expansion's value,
 // and so are the `{{ matrix.AXIS }}` and `{{ params.NAME }}` of a job's
-// image and its services' images, env values and command arguments.
+// image and its services' images, env values and command arguments, and
+// the `{{ params.NAME }}`, `{{ matrix.AXIS }}` and `{{ env.NAME }}` of its
+// approval message.
 //
 // Parsing resolves `extends` (a job inherits the fields of jobs or
 // templates it names; its own fields win and env merges), so

@@ -126,6 +126,7 @@ func (p *Pipeline) Plan(in PlanInput) (*Plan, error) {
 			cp.Env = MergeEnv(MergeEnv(base, matrixEnv(combo)), j.Env)
 			cp.Steps = expandWith(matrixSteps(planSteps(j), combo), lookup(cp.Env, combo))
 			cp.Container = expandContainer(j.Container, lookup(cp.Env, combo))
+			cp.Approval = expandApproval(j.Approval, lookup(cp.Env, combo))
 			plan.Jobs = append(plan.Jobs, &cp)
 			names = append(names, name)
 		}

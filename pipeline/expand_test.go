@@ -381,3 +381,31 @@ func TestExtendsDiamond(t *testing.T) {
 		t.Errorf("env = %s", got)
 	}
 }
+
+// A gate's message names the expansion it asks about: its matrix values,
+// the run's parameters and the job's environment.
+func TestPlanApprovalMessageReferences(t *testing.T) {
+	p := mustParse(t, ".lathe.yml", `parameters:
+  version: {default: "1.2"}
+jobs:
+  deploy:
+    matrix: {env: [staging, production]}
+    env: {REGION: eu}
+    approval: {message: "Deploy {{ params.version }} to {{ matrix.env }} in {{ env.REGION }}?"}
+    steps: [./deploy]
+`)
+	plan, err := p.Plan(PlanInput{Event: Event{Kind: EventManual}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, j := range plan.Jobs {
+		got = append(got, j.Approval.Message)
+	}
+	if want := "[Deploy 1.2 to staging in eu? Deploy 1.2 to production in eu?]"; fmt.Sprint(got) != want {
+		t.Errorf("messages = %v; want %s", got, want)
+	}
+	if p.Jobs[0].Approval.Message != "Deploy {{ params.version }} to {{ matrix.env }} in {{ env.REGION }}?" {
+		t.Errorf("Plan changed the pipeline's gate: %q", p.Jobs[0].Approval.Message)
+	}
+}

@@ -39,13 +39,7 @@ func expandWith(steps []lathe.StepDef, lookup func(string) (expr.Value, bool)) [
 		cp := *a
 		cp.With = make(map[string]string, len(a.With))
 		for k, v := range a.With {
-			cp.With[k] = withRef.ReplaceAllStringFunc(v, func(ref string) string {
-				m := withRef.FindStringSubmatch(ref)
-				if val, ok := lookup(m[1] + "." + m[2]); ok {
-					return val.Text()
-				}
-				return ""
-			})
+			cp.With[k] = replaceRefs(v, lookup)
 		}
 		out[i].Action = &cp
 	}
@@ -53,4 +47,28 @@ func expandWith(steps []lathe.StepDef, lookup func(string) (expr.Value, bool)) [
 		return steps
 	}
 	return out
+}
+
+// replaceRefs replaces v's references, looking names up as the plan's
+// conditions do; a name the job does not have becomes "".
+func replaceRefs(v string, lookup func(string) (expr.Value, bool)) string {
+	return withRef.ReplaceAllStringFunc(v, func(ref string) string {
+		m := withRef.FindStringSubmatch(ref)
+		if val, ok := lookup(m[1] + "." + m[2]); ok {
+			return val.Text()
+		}
+		return ""
+	})
+}
+
+// expandApproval replaces the references in a gate's message, as in a
+// tool step's with: values: "Deploy to {{ matrix.env }}?" asks about the
+// expansion's own environment.
+func expandApproval(a *Approval, lookup func(string) (expr.Value, bool)) *Approval {
+	if a == nil || !withRef.MatchString(a.Message) {
+		return a
+	}
+	cp := *a
+	cp.Message = replaceRefs(a.Message, lookup)
+	return &cp
 }
