@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -272,20 +273,13 @@ func printDeployment(env *Env, d *lathe.Deployment) {
 	at("updated", d.UpdatedAt.Local().Format("2006-01-02 15:04:05"))
 	at("waits", field(d.WaitReason))
 	if g := d.Gate; g != nil {
-		gate := "not answered"
+		gate := gateAnswer(g)
 		switch {
-		case g.RejectedBy != "":
-			gate = "rejected by " + field(g.RejectedBy)
-			if g.RejectedAt != nil {
-				gate += " at " + g.RejectedAt.Local().Format("2006-01-02 15:04:05")
-			}
-		case g.ApprovedBy != "":
-			gate = "approved by " + field(g.ApprovedBy)
-			if g.ApprovedAt != nil {
-				gate += " at " + g.ApprovedAt.Local().Format("2006-01-02 15:04:05")
-			}
+		case gate != "":
 		case d.Status == "waiting_for_approval":
 			gate = "waiting for approval"
+		default:
+			gate = "not answered"
 		}
 		at("gate", gate)
 		at("gate job", id(d.GateJobID))
@@ -297,4 +291,22 @@ func printDeployment(env *Env, d *lathe.Deployment) {
 		at("comment", field(g.Comment))
 	}
 	tw.Flush()
+}
+
+// gateAnswer says who answered a gate and when; "" while it is unanswered.
+func gateAnswer(g *lathe.Approval) string {
+	var answer string
+	var when *time.Time
+	switch {
+	case g.RejectedBy != "":
+		answer, when = "rejected by "+field(g.RejectedBy), g.RejectedAt
+	case g.ApprovedBy != "":
+		answer, when = "approved by "+field(g.ApprovedBy), g.ApprovedAt
+	default:
+		return ""
+	}
+	if when != nil {
+		answer += " at " + when.Local().Format("2006-01-02 15:04:05")
+	}
+	return answer
 }

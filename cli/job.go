@@ -66,6 +66,22 @@ func printJob(env *Env, run *lathe.Run, j *lathe.Job) {
 		fmt.Fprintf(env.Stdout, "; carried over from job %d", *j.CarriedFrom)
 	}
 	fmt.Fprintln(env.Stdout)
+	if g := j.Approval; g != nil {
+		fmt.Fprintf(env.Stdout, "gate: %s", field(g.Message))
+		if len(g.From) > 0 {
+			fmt.Fprintf(env.Stdout, "; approvers: %s", fields(g.From))
+		}
+		if g.NotBy != "" {
+			fmt.Fprintf(env.Stdout, "; not by %s", field(g.NotBy))
+		}
+		if answer := gateAnswer(g); answer != "" {
+			fmt.Fprintf(env.Stdout, "; %s", answer)
+		}
+		if g.Comment != "" {
+			fmt.Fprintf(env.Stdout, "; comment: %s", printable(g.Comment, ""))
+		}
+		fmt.Fprintln(env.Stdout)
+	}
 	if len(j.Attempts) == 0 {
 		fmt.Fprintln(env.Stdout, "no attempt yet")
 		return

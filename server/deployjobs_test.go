@@ -277,5 +277,10 @@ func TestProtectedEnvironmentGatesDeployJobs(t *testing.T) {
 		if j := l.Job(t, job.ID); j.Approval.Comment != "from the CLI" || j.Approval.RejectedBy != "admin" {
 			t.Errorf("rejected from the CLI: %+v", j.Approval)
 		}
+		// lathe job shows the gate and its answer, comment and all.
+		if code, out := adminCLI(l, "job", fmt.Sprint(job.ID)); code != 0 || !strings.Contains(out, "gate: ") ||
+			!strings.Contains(out, "not by alice") || !strings.Contains(out, "rejected by admin at ") || !strings.Contains(out, "comment: from the CLI") {
+			t.Errorf("lathe job of the rejected job: exit %d\n%s", code, out)
+		}
 	})
 }
