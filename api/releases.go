@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -101,7 +102,8 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.audit(r, user, "release.created", p, map[string]any{"version": r.PathValue("version"), "commit": in.Commit})
+	// The candidate as stored: 1.0.0-rc01 is 1.0.0-rc1.
+	s.audit(r, user, "release.created", p, map[string]any{"version": fmt.Sprintf("%s-rc%d", version, n), "commit": in.Commit})
 	w.Header().Set("Location", "/api/v1/projects/"+p.Name+"/releases/"+version)
 	writeJSON(w, http.StatusCreated, rl)
 	return nil

@@ -42,8 +42,13 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, owner string
 	if in.Name == "" || len(in.Name) > 100 {
 		return problemf(http.StatusBadRequest, "name: required, at most 100 characters (what the token is for)")
 	}
-	if len(in.Scopes) == 0 {
+	switch {
+	case in.Scopes == nil:
 		in.Scopes = []lathe.Scope{lathe.ScopeRead, lathe.ScopeWrite}
+	case len(in.Scopes) == 0:
+		// An empty list reads as "no rights"; a token of read and write
+		// instead would grant what the caller left out.
+		return problemf(http.StatusBadRequest, "scopes: [] names no scope; name read, write or admin (leave scopes out for read and write)")
 	}
 	for _, sc := range in.Scopes {
 		if sc.Rank() == 0 {

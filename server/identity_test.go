@@ -133,6 +133,10 @@ func TestAPITokenScopesExpiryAndRevocation(t *testing.T) {
 	if got := statusOf(t, l, ro.Token, "POST", "/api/v1/tokens", map[string]any{"name": "escalate", "scopes": []string{"write"}}); got != 403 {
 		t.Errorf("read token minting a token: %d, want 403", got)
 	}
+	// An empty list of scopes names no rights; it is refused, not read as the default.
+	if got := statusOf(t, l, sess, "POST", "/api/v1/tokens", map[string]any{"name": "none", "scopes": []string{}}); got != 400 {
+		t.Errorf("a token with scopes []: %d, want 400", got)
+	}
 
 	// The list shows the token without its secret, with its last use.
 	var list struct {
