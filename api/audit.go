@@ -84,6 +84,29 @@ func projectChanges(old, p *lathe.Project) map[string]any {
 	return d
 }
 
+// environmentChanges is the audit log's record of an environment's update:
+// each setting that changed, before (old_…) and after; turning protection
+// off, or dropping an approver, is what an auditor looks for.
+func environmentChanges(old, e *lathe.Environment) map[string]any {
+	d := map[string]any{"environment": e.Name}
+	if old.Position != e.Position {
+		d["old_position"], d["position"] = old.Position, e.Position
+	}
+	if old.DeployPipeline != e.DeployPipeline {
+		d["old_deploy_pipeline"], d["deploy_pipeline"] = old.DeployPipeline, e.DeployPipeline
+	}
+	if old.Protected != e.Protected {
+		d["old_protected"], d["protected"] = old.Protected, e.Protected
+	}
+	if !slices.Equal(old.Approvers, e.Approvers) {
+		d["old_approvers"], d["approvers"] = old.Approvers, e.Approvers
+	}
+	if old.SecondPerson != e.SecondPerson {
+		d["old_second_person"], d["second_person"] = old.SecondPerson, e.SecondPerson
+	}
+	return d
+}
+
 // redactURL replaces the user information of a URL (https://token@host)
 // with ***.
 func redactURL(raw string) string {

@@ -122,10 +122,14 @@ func (s *Server) updateEnvironment(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	e.Project = p.Name
+	old, err := s.store.Environment(r.Context(), p.ID, e.Name)
+	if err != nil {
+		return err
+	}
 	if err := s.store.UpdateEnvironment(r.Context(), p.ID, e); err != nil {
 		return err
 	}
-	s.audit(r, principal(r.Context()).User, "environment.updated", p, map[string]any{"environment": e.Name})
+	s.audit(r, principal(r.Context()).User, "environment.updated", p, environmentChanges(old, e))
 	writeJSON(w, http.StatusOK, e)
 	return nil
 }

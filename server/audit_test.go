@@ -57,6 +57,9 @@ func TestAuditLogRecordsEveryChangeOfAccess(t *testing.T) {
 	l.Do(t, "POST", fmt.Sprintf("/api/v1/jobs/%d/rerun", run.Jobs[0].ID), nil, nil)
 	other := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  build:\n    steps: [true]\n"})
 	l.Do(t, "PATCH", "/api/v1/projects/shop", map[string]any{"url": other, "visibility": "public"}, nil)
+	l.Do(t, "POST", "/api/v1/projects/shop/environments", map[string]any{"name": "production", "position": 1,
+		"protected": true, "approvers": []string{"user:zed"}}, nil)
+	l.Do(t, "PUT", "/api/v1/projects/shop/environments/production", map[string]any{"position": 1, "protected": false}, nil)
 
 	gone := l.Project(t, "gone", other)
 	l.Do(t, "DELETE", "/api/v1/projects/gone", nil, nil)
@@ -116,6 +119,10 @@ func TestAuditLogRecordsEveryChangeOfAccess(t *testing.T) {
 	}
 	if e := got["project.updated"]; e != nil && (e.Details["url"] != other || e.Details["old_url"] != repo) {
 		t.Errorf("project.updated: details %v, want the old and new URL", e.Details)
+	}
+	if e := got["environment.updated"]; e == nil || e.Details["environment"] != "production" || e.Details["old_protected"] != true ||
+		e.Details["protected"] != false || fmt.Sprint(e.Details["old_approvers"]) != "[user:zed]" {
+		t.Errorf("environment.updated: %+v; want protection and approvers, before and after", e)
 	}
 }
 
