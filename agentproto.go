@@ -46,6 +46,11 @@ type Assignment struct {
 	Env           []EnvVar  `json:"env"`
 	Steps         []StepDef `json:"steps"`
 	TimeoutSec    int64     `json:"timeout_sec"`
+	// LeaseTTLSec is the server's lease TTL: it runs the job elsewhere once
+	// it has not heard from the agent for that long, so the agent stops the
+	// steps when it has gone unheard for nearly that long (0: the agent's
+	// own setting).
+	LeaseTTLSec int64 `json:"lease_ttl_sec,omitempty"`
 	// Container, when set, runs the job in a container.
 	Container *JobContainer `json:"container,omitempty"`
 	// Secrets are the values of the secrets the job names, resolved by the

@@ -33,6 +33,14 @@ type Agent struct {
 	Heartbeat time.Duration
 	// Grace is how long a canceled step has between SIGTERM and SIGKILL.
 	Grace time.Duration
+	// LeaseTTL is how long the server holds a running attempt for the
+	// agent without hearing from it before it runs the job elsewhere: an
+	// agent the server has not heard from for nearly that long stops the
+	// attempt's steps (see lease.go). The server says its own with each
+	// job (Assignment.LeaseTTLSec), which wins when it is shorter; zero:
+	// DefaultLeaseTTL until the server says. Negative: never stop, for an
+	// agent that cannot be cut off from its server (one embedded in it).
+	LeaseTTL time.Duration
 	// PollWait is how long one claim request waits for work, in seconds.
 	PollWait int
 	// Drain, when closed, stops the agent taking work: the job it is
@@ -75,6 +83,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.PollWait <= 0 {
 		a.PollWait = 25
+	}
+	if a.LeaseTTL == 0 {
+		a.LeaseTTL = DefaultLeaseTTL
 	}
 	a.mirrors.Dir = filepath.Join(a.WorkDir, "git")
 	for _, dir := range []string{"ws", "logs", "idle"} {
@@ -230,4 +241,12 @@ func newClaimID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// grace is how long the executor gives a canceled step before SIGKILL.
+func (a *Agent) grace() time.Duration {
+	if a.Grace > 0 {
+		return a.Grace
+	}
+	return defaultGrace
 }

@@ -20,21 +20,33 @@ import (
 // it, or nil, and whether the claim ID went out.
 func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment, c nextClaim) (next *lathe.Assignment, claimSent bool) {
 	log := a.Log.With("agent", a.Name, "job_id", as.JobID, "attempt_id", as.AttemptID, "job", as.Job)
-	jobCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The claim's answer has just come: the server took the lease before.
+	claimed := time.Now()
+	jobCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	if as.TimeoutSec > 0 {
 		var stop context.CancelFunc
 		jobCtx, stop = context.WithTimeoutCause(jobCtx, time.Duration(as.TimeoutSec)*time.Second, errTimedOut)
 		defer stop()
 	}
 	logs := filepath.Join(a.WorkDir, "logs")
+	ttl := a.LeaseTTL
+	if told := time.Duration(as.LeaseTTLSec) * time.Second; told > 0 && ttl > 0 {
+		ttl = min(ttl, told)
+	}
+	lease := newLeaseWatch(ttl, a.grace(), claimed, func() {
+		log.Warn("the server has not heard from this agent for nearly the lease TTL; stopping the job, which it runs again elsewhere",
+			"lease_ttl", ttl)
+		cancel(errLeaseLost)
+	})
 	out, err := newShipper(a.Client, as.AttemptID, filepath.Join(logs, strconv.FormatInt(as.AttemptID, 10)+".log"),
-		filepath.Join(logs, spareSpool), a.Heartbeat, log, cancel)
+		filepath.Join(logs, spareSpool), lease.heartbeat(a.Heartbeat), log, func() { cancel(nil) })
 	if err != nil {
 		log.Error("cannot run job", "err", err)
 		return nil, false
 	}
 	defer out.Close()
+	out.lease = lease
 	defer func() { next, claimSent = out.nextClaimed() }()
 	if len(as.Secrets) > 0 {
 		values := make([]string, len(as.Secrets))
@@ -68,17 +80,19 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment, c nextClaim) (
 			}
 			return err
 		}
-		status = a.runSteps(jobCtx, as, ws, mirror, jd, out, checkout)
-		if ctx.Err() == nil {
+		lease.watching(ctx, func() { status = a.runSteps(jobCtx, as, ws, mirror, jd, out, checkout) })
+		if ctx.Err() == nil && context.Cause(jobCtx) != errLeaseLost {
 			a.sendReports(ctx, as, ws, out)
 		}
 	}
 	a.noteFullDisk(status, ws, out)
-	if err := out.endMasking(); err != nil {
+	if err := out.EndOutput(); err != nil {
 		log.Warn("log spool", "err", err)
 	}
-	if ctx.Err() != nil && status != lathe.StatusSuccess {
-		status = lathe.StatusLost // the agent is shutting down: hand the attempt back
+	if (ctx.Err() != nil || context.Cause(jobCtx) == errLeaseLost) && status != lathe.StatusSuccess {
+		// The agent is shutting down, or the server is about to run the
+		// job elsewhere: hand the attempt back.
+		status = lathe.StatusLost
 	}
 	var holdable string
 	if status == lathe.StatusFailed || status == lathe.StatusTimedOut {
@@ -166,22 +180,21 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, m
 		return lathe.StatusFailed
 	}
 	env := executor.JobEnv(base, envAs, ws)
+	output, err := out.StartOutput()
+	if err != nil {
+		fmt.Fprintf(out, "cannot run the job: %v\n", err)
+		return lathe.StatusFailed
+	}
 	// The steps read the mirror, where the workspace's .git file leads,
 	// so git works in the workspace; git reads a worktree only when its
 	// user owns the worktree's record, as it owns the workspace.
 	job, err := ex.Start(ctx, executor.Spec{Workspace: ws, Home: jd.home, Control: jd.control, ReadOnly: []string{mirror.Dir},
-		Env: env, Log: out.Spool(), Container: as.Container, Attempt: as.AttemptID})
+		Env: env, Log: output, Container: as.Container, Attempt: as.AttemptID})
 	if err != nil {
 		fmt.Fprintf(out, "cannot start the job's %s executor: %v\n", ex.Isolation(), err)
 		return stopStatus(ctx, lathe.StatusFailed)
 	}
-	defer func() {
-		job.Close()
-		// A sandbox says when nothing of it runs any more, and so holds the spool.
-		if e, ok := job.(interface{ Ended() bool }); ok && e.Ended() {
-			out.spoolReturned()
-		}
-	}()
+	defer job.Close()
 	if err := job.Own(mirror.WorktreeGitDir(ws)); err != nil {
 		fmt.Fprintf(out, "cannot give the job its workspace's git record: %v\n", err)
 		return lathe.StatusFailed
@@ -204,6 +217,11 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, m
 	failed := lathe.StatusSuccess
 	for i, step := range as.Steps {
 		idx := i + 1
+		if failed == lathe.StatusSuccess && ctx.Err() != nil {
+			// Stopped between steps: no step starts any more.
+			failed = stopStatus(ctx, lathe.StatusCanceled)
+			fmt.Fprintf(out, "job %s: %v\n", failed, context.Cause(ctx))
+		}
 		if failed != lathe.StatusSuccess && !step.Action.RunsAfterFailure() || failed == lathe.StatusSuccess && !step.Action.RunsAfterSuccess() ||
 			failed != lathe.StatusSuccess && ctx.Err() != nil {
 			now := time.Now()

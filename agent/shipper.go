@@ -10,12 +10,12 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/retry"
+	"github.com/lathe-ci/lathe/secret"
 )
 
 // maxReportLog bounds the log bytes in one report.
@@ -36,16 +36,17 @@ const (
 )
 
 // reportAnswerTimeout bounds waiting for the answer to a report, plus a second
-// per 64 KiB of log it carries; well under the server's lease.
+// per 64 KiB of log it carries; a third of the lease at most (see
+// leaseWatch.answerTimeout).
 const reportAnswerTimeout = 20 * time.Second
 
 // shipper is an attempt's outbox. The attempt's log is a spool file on the
-// agent's disk: steps write their output straight into it (no pipe, so a
-// chatty step pays what writing to a file costs), and so does the agent for
-// its own lines. One loop tails the spool and sends whatever is new, with the
-// latest step states, in a single report; the server answers with how many
-// bytes it holds, and the next report resends from there. Nothing leaves the
-// spool until the server has acknowledged it.
+// agent's disk: the agent copies the steps' output into it from their pipe
+// (see step_output.go), and writes its own lines there. One loop tails the
+// spool and sends whatever is new, with the latest step states, in a single
+// report; the server answers with how many bytes it holds, and the next
+// report resends from there. Nothing leaves the spool until the server has
+// acknowledged it.
 type shipper struct {
 	c         *client.Client
 	attemptID int64
@@ -56,11 +57,17 @@ type shipper struct {
 	// spare is where Close leaves the spool, emptied, for the next attempt
 	// (empty: Close deletes it).
 	spare string
-	// handedOut is set once a process other than the agent got the spool,
-	// and cleared once every such process is known to have ended.
-	handedOut atomic.Bool
-	// mask, set for a job with secrets, masks them on the way into the spool.
-	mask *masking
+	// lease, when set, hears of every report the server answered.
+	lease *leaseWatch
+	// output is the steps' pipe, once StartOutput made it.
+	output *stepOutput
+
+	// wmu serializes the writes into the spool: the agent's lines and
+	// the steps' output copied from their pipe.
+	wmu sync.Mutex
+	// mask, set for a job with secrets, masks them on the way into the
+	// spool (guarded by wmu).
+	mask *secret.Masker
 
 	mu     sync.Mutex
 	acked  int64 // bytes the server holds
@@ -97,18 +104,24 @@ func newShipper(c *client.Client, attemptID int64, path, spare string, heartbeat
 	}, nil
 }
 
-// Spool is the file a step's output goes to (opened for appending, so the
-// agent's lines and every process's writes land whole, one after another).
-// Whoever gets it may hold it after the attempt (see spoolReturned).
-func (s *shipper) Spool() *os.File {
-	s.handedOut.Store(true)
-	return s.spool
-}
-
 // Write appends the agent's own log lines to the spool.
 func (s *shipper) Write(p []byte) (int, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.mask == nil {
+		return s.writeLocked(p)
+	}
+	if _, err := s.writeLocked(p); err != nil {
+		return 0, err
+	}
+	return len(p), s.mask.Flush()
+}
+
+// writeLocked appends p to the spool, through the masker when there is
+// one; call it with wmu held.
+func (s *shipper) writeLocked(p []byte) (int, error) {
 	if s.mask != nil {
-		return s.mask.write(p)
+		return s.mask.Write(p)
 	}
 	n, err := s.spool.Write(p)
 	s.wake()
@@ -187,7 +200,7 @@ func (s *shipper) Run(ctx context.Context) {
 	defer beat.Stop()
 	poll := time.NewTicker(reportGap)
 	defer poll.Stop()
-	backoff := retry.Backoff{Base: 50 * time.Millisecond, Cap: 5 * time.Second}
+	backoff := retry.Backoff{Base: 50 * time.Millisecond, Cap: s.lease.retryCap()}
 	// The claim told the server the attempt started: the first report can
 	// wait firstReportGap, so a short job's lines, step states and result
 	// travel together in one report (its finish) instead of two or three.
@@ -297,10 +310,14 @@ func (s *shipper) send(ctx context.Context) (bool, error) {
 	// time, and the report sent again (to another replica when there is
 	// one): it is idempotent, so whether the first one was applied or not,
 	// no log byte is lost or stored twice.
-	rctx, cancel := context.WithTimeout(ctx, reportAnswerTimeout+time.Duration(len(rep.Log)>>16)*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, s.lease.answerTimeout()+time.Duration(len(rep.Log)>>16)*time.Second)
 	claimID, first := s.claimWith(rep)
+	sent := time.Now()
 	reply, err := s.c.ReportClaiming(rctx, s.attemptID, rep, claimID, first)
 	cancel()
+	if renewsLease(err) {
+		s.lease.Heard(sent)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -10,11 +10,11 @@ import (
 // on a busy disk (it searches for an inode not freed recently), more than
 // the rest of a short job's spool work; so the agent keeps one empty spare
 // file, logs/spare, which becomes the next attempt's spool by a rename and
-// is left again, emptied, when the attempt ends. Only a spool no one else
-// can still hold is kept: one no process of the job got, or whose job's
-// processes are all known to have ended (a sandbox, whose whole PID
-// namespace is gone). Any other spool is deleted as before, so a process
-// a job left behind can never write into a later attempt's log.
+// is left again, emptied, when the attempt ends. No process of the job
+// ever gets the spool (they write into a pipe the agent copies from: see
+// step_output.go), so once the copying and the shipper have ended nothing
+// can write into it, and a process a job left behind can never write into
+// a later attempt's log.
 
 // spareSpool is the spare's name in the logs directory.
 const spareSpool = "spare"
@@ -28,19 +28,12 @@ func openSpool(path, spare string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
 }
 
-// spoolReturned records that every process that got the spool has ended.
-func (s *shipper) spoolReturned() {
-	if s.mask == nil {
-		s.handedOut.Store(false)
-	}
-}
-
-// Close ends the spool: emptied and kept as the spare when nothing but the
-// agent can hold it any more, deleted otherwise. Call it once Run has
-// returned.
+// Close ends the spool: emptied and kept as the spare when nothing writes
+// into it or reads it any more, deleted otherwise. Call it once Run and
+// EndOutput have returned.
 func (s *shipper) Close() error {
 	name := s.spool.Name()
-	if s.spare != "" && !s.handedOut.Load() && s.mask == nil && s.runEnded() {
+	if s.spare != "" && s.outputEnded() && s.runEnded() {
 		err := s.spool.Truncate(0)
 		if cerr := s.spool.Close(); err == nil {
 			err = cerr

@@ -160,6 +160,7 @@ func (s *Service) deliver(ctx context.Context, agent *lathe.Agent, as *lathe.Ass
 	if as, err = s.withSSHKey(ctx, as); err != nil {
 		return nil, err
 	}
+	as.LeaseTTLSec = int64(s.store.LeaseTTLOrDefault() / time.Second)
 	s.log.Debug("job claimed", "agent", agent.Name, "job_id", as.JobID, "attempt_id", as.AttemptID)
 	return as, nil
 }

@@ -56,8 +56,11 @@ type Spec struct {
 	ReadOnly []string
 	// Env is the steps' whole environment (see JobEnv).
 	Env []string
-	// Log, when set, is the job's log file (opened for appending): a step
-	// whose Output is this very file writes into it directly.
+	// Log, when set, is where the job's output goes: a pipe whose reader
+	// keeps the log (the agent's), or a file opened for appending. A step
+	// whose Output is this very file writes into it directly; a pipe is
+	// made one the steps may open again by name, as /dev/stdout (see
+	// output.go).
 	Log *os.File
 	// Container is the job's image and services (the Containers executor
 	// needs it; the others ignore it).
@@ -87,8 +90,8 @@ func fill(spec Spec) error {
 type Step struct {
 	Script string
 	// Output receives stdout and stderr, interleaved as written. It is a
-	// file (opened for appending) rather than a writer so the step's
-	// processes write to it directly.
+	// pipe or a file (opened for appending) rather than a writer so the
+	// step's processes write to it directly.
 	Output *os.File
 }
 

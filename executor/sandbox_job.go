@@ -25,8 +25,9 @@ import (
 // writes "N LINES OUT" on fd 3, then the step's script in LINES lines; the
 // runner runs the script with /bin/sh -e -c and answers "N CODE" on fd 4.
 // OUT "log" sends the step's output straight into the job's log (fd 5);
-// "fifo" into the FIFO $1/N.out, which the agent reads (a job whose
-// secrets are masked). Steps get none of the runner's descriptors.
+// "pipe" too, through an open file of the step's own on the log's pipe
+// (see output.go); "fifo" into the FIFO $1/N.out, which the executor
+// copies to the step's Output. Steps get none of the runner's descriptors.
 // SIGTERM to the runner is passed on to every other process in the
 // sandbox (kill -1 spares the runner and the sandbox's init): a canceled
 // step ends the job. The runner ends when fd 3 closes.
@@ -44,6 +45,8 @@ while read -r n lines out <&3; do
 	done
 	if [ "$out" = log ]; then
 		/bin/sh -e -c "$script" </dev/null >&5 2>&5 3<&- 4>&- 5>&- &
+	elif [ "$out" = pipe ]; then
+		/bin/sh -e -c "$script" </dev/null >>/proc/self/fd/5 2>&1 3<&- 4>&- 5>&- &
 	else
 		/bin/sh -e -c "$script" </dev/null >"$ctl/$n.out" 2>&1 3<&- 4>&- 5>&- &
 	fi
@@ -73,6 +76,7 @@ type sandboxJob struct {
 	status   *bufio.Reader // fd 4 of the runner
 	exited   chan struct{} // closed once bwrap has exited
 	fifos    []string      // the steps' output FIFOs
+	logPipe  bool          // the job's log is a pipe (see output.go)
 	copiers  sync.WaitGroup
 
 	closeOnce sync.Once
@@ -82,6 +86,19 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 	for _, dir := range []string{spec.Workspace, spec.Home} {
 		if err := s.own(dir); err != nil {
 			return nil, fmt.Errorf("sandbox: give the job user %s: %w", dir, err)
+		}
+	}
+	// fd 5 is the job's log, for steps that write straight into it.
+	log, logPipe := spec.Log, false
+	if log == nil {
+		var err error
+		if log, err = os.Open(os.DevNull); err != nil {
+			return nil, err
+		}
+		defer log.Close()
+	} else if logPipe = isPipe(log); logPipe && s.User != nil {
+		if err := ownPipe(log, s.User.Uid, s.User.Gid); err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
 		}
 	}
 	stepsR, stepsW, err := os.Pipe()
@@ -103,16 +120,8 @@ func startSandboxJob(ctx context.Context, s *Sandbox, spec Spec) (*sandboxJob, e
 		return nil, err
 	}
 	defer infoR.Close()
-	// fd 5 is the job's log, for steps that write straight into it.
-	log := spec.Log
-	if log == nil {
-		if log, err = os.Open(os.DevNull); err != nil {
-			return nil, err
-		}
-		defer log.Close()
-	}
 	j := &sandboxJob{s: s, spec: spec, stderr: &lockedBuffer{}, commands: stepsW,
-		status: bufio.NewReader(statusR), exited: make(chan struct{})}
+		status: bufio.NewReader(statusR), exited: make(chan struct{}), logPipe: logPipe}
 	j.cmd = exec.Command(s.Bwrap, s.args(spec)...)
 	j.cmd.Env = spec.Env
 	j.cmd.Stderr = j.stderr
@@ -211,6 +220,9 @@ func (j *sandboxJob) Run(ctx context.Context, st Step) (int, error) {
 	j.steps++
 	n := strconv.Itoa(j.steps)
 	out, drained := "log", (<-chan struct{})(closedChan)
+	if j.logPipe {
+		out = "pipe"
+	}
 	if st.Output != j.spec.Log {
 		fifo := filepath.Join(j.spec.Control, n+".out")
 		var err error

@@ -51,12 +51,17 @@ type Shell struct {
 // Run runs the step and returns its exit code. When ctx ends first, the
 // step's process group is stopped and Run returns ctx's error with exit code -1.
 func (s *Shell) Run(ctx context.Context, st Step) (int, error) {
+	out, closeOut, err := stepOutput(st.Output)
+	if err != nil {
+		return -1, err
+	}
+	defer closeOut() // the step's processes hold their own copies
 	cmd := exec.Command("/bin/sh", "-e", "-c", st.Script)
 	cmd.Dir, cmd.Env = s.Dir, s.Env
-	// The log file itself is the step's stdout and stderr: no pipe to drain,
-	// and output from processes the step leaves in the background still
-	// lands in the log until the job ends.
-	cmd.Stdout, cmd.Stderr = st.Output, st.Output
+	// The log (its pipe, or the file) is the step's stdout and stderr: no
+	// copying here, and output from processes the step leaves in the
+	// background still lands in the log until the job ends.
+	cmd.Stdout, cmd.Stderr = out, out
 	// A step dies with the agent's thread that started it; its group is
 	// also killed by Close, and by an agent that restarts (see Groups).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

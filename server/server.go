@@ -441,6 +441,9 @@ func (s *Server) setup(ctx context.Context) error {
 			Grace:      s.cfg.Grace,
 			Executor:   s.executor,
 			PassEnv:    s.cfg.PassEnv,
+			// It cannot be cut off from its server, and dies with it: no
+			// lease to watch (see agent.Agent.LeaseTTL).
+			LeaseTTL: -1,
 		})
 	}
 	s.API.SetFeatures(s.features())

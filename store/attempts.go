@@ -16,7 +16,9 @@ import (
 // from its agent, unless the Store's LeaseTTL says otherwise.
 const DefaultLeaseTTL = 60 * time.Second
 
-func (s *Store) leaseTTL() time.Duration {
+// LeaseTTLOrDefault is how long an attempt stays claimed without a report
+// from its agent: LeaseTTL, or DefaultLeaseTTL when it is not set.
+func (s *Store) LeaseTTLOrDefault() time.Duration {
 	if s.LeaseTTL > 0 {
 		return s.LeaseTTL
 	}

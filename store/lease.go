@@ -358,7 +358,7 @@ func (t *txn) checkLog(ctx context.Context, attemptID int64, sum []byte, want st
 // unreachable): agents kept trying to report meanwhile, and a lease must not
 // expire for the server's own outage.
 func (s *Store) RenewLeases(ctx context.Context) (int64, error) {
-	until := micros(s.now().Add(s.leaseTTL()))
+	until := micros(s.now().Add(s.LeaseTTLOrDefault()))
 	res, err := s.w.ExecContext(ctx, s.d.rebind(`UPDATE attempts SET lease_expires_at = ? WHERE status = ? AND lease_expires_at < ?`),
 		until, lathe.StatusRunning, until)
 	if err != nil {

@@ -239,7 +239,7 @@ func (s *Store) tx(ctx context.Context, fn func(*txn) error) error {
 // microseconds; reading the clock at that precision makes what a write
 // hands back equal to what a later read returns.
 func (s *Store) newTxn(tx *sql.Tx, pg *pgTx) *txn {
-	return &txn{tx: tx, pg: pg, d: s.d, now: s.now().Truncate(time.Microsecond), leaseTTL: s.leaseTTL(), stmts: s.wStmts, observe: s.observe}
+	return &txn{tx: tx, pg: pg, d: s.d, now: s.now().Truncate(time.Microsecond), leaseTTL: s.LeaseTTLOrDefault(), stmts: s.wStmts, observe: s.observe}
 }
 
 // run runs fn in x and its outbox, then commits, or rolls back on an error.
