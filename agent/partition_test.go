@@ -40,7 +40,7 @@ jobs:
 // runs to success in its second attempt.
 func TestAgentCutOffFromTheServerStopsTheStepsBeforeTheLeaseEnds(t *testing.T) {
 	const ttl, sweep = 4 * time.Second, 200 * time.Millisecond
-	l := startServer(t, server.Config{LeaseTTL: ttl, SweepInterval: sweep, InfraRetries: 1})
+	l := lathetest.StartConfig(t, server.Config{Log: testLog(t), LeaseTTL: ttl, SweepInterval: sweep, InfraRetries: 1})
 	l.Project(t, "partition", lathetest.Repo(t, map[string]string{".lathe.yml": partitionPipeline}))
 	proxy := newBlackhole(t, strings.TrimPrefix(l.URL, "http://"))
 	workDir := t.TempDir()
@@ -93,7 +93,7 @@ func TestAgentCutOffFromTheServerStopsTheStepsBeforeTheLeaseEnds(t *testing.T) {
 func TestAgentKeepsItsJobThroughADatabaseOutageLongerThanTheLease(t *testing.T) {
 	const ttl = 4 * time.Second
 	cluster := pgtest.Start(t)
-	l := startServer(t, server.Config{DatabaseURL: cluster.NewDatabase(t), LeaseTTL: ttl, SweepInterval: 100 * time.Millisecond, InfraRetries: -1})
+	l := lathetest.StartConfig(t, server.Config{Log: testLog(t), DatabaseURL: cluster.NewDatabase(t), LeaseTTL: ttl, SweepInterval: 100 * time.Millisecond, InfraRetries: -1})
 	l.Project(t, "outage", lathetest.Repo(t, map[string]string{".lathe.yml": `
 jobs:
   slow:
@@ -117,35 +117,6 @@ jobs:
 	if done.Status != lathe.StatusSuccess || len(j.Attempts) != 1 {
 		t.Fatalf("after the outage: run %s, job %s with %d attempts; want success in attempt 1\n%s", done.Status, j.Status, len(j.Attempts), l.Log(t, jobID))
 	}
-}
-
-// startServer starts a server with cfg's lease settings and no embedded
-// agents, and stops it when the test ends.
-func startServer(t *testing.T, cfg server.Config) *lathetest.Lathe {
-	t.Helper()
-	cfg.Addr, cfg.DataDir = "127.0.0.1:0", t.TempDir()
-	cfg.Executor = lathetest.Executor(t, cfg.Executor)
-	cfg.Log = testLog(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatalf("start server: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server stopped with error: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("server did not stop within 30s")
-		}
-	})
-	return &lathetest.Lathe{Server: srv, Client: client.New(srv.URL, srv.AdminToken), DataDir: cfg.DataDir, AdminToken: srv.AdminToken}
 }
 
 // runAgent registers an agent with label partition at serverURL and runs

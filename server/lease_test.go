@@ -29,34 +29,12 @@ import (
 // embedded agents unless cfg asks) and stops it when the test ends.
 func startLifecycle(t *testing.T, o lathetest.Options, cfg server.Config) *lathetest.Lathe {
 	t.Helper()
-	cfg.Addr, cfg.DataDir, cfg.DatabaseURL = "127.0.0.1:0", t.TempDir(), o.DatabaseURL
-	cfg.Executor = lathetest.Executor(t, cfg.Executor)
+	cfg.DatabaseURL = o.DatabaseURL
 	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatalf("start server: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server stopped with error: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("server did not stop within 30s")
-		}
-	})
-	c := client.New(srv.URL, srv.AdminToken)
-	c.HTTP.Transport = lathetest.CheckOpenAPI(t, c.HTTP.Transport)
-	return &lathetest.Lathe{Server: srv, Client: c, DataDir: cfg.DataDir, AdminToken: srv.AdminToken}
+	return lathetest.StartConfig(t, cfg)
 }
 
 // agentProcess starts `lathe agent` with labels; the test's cleanup kills it.

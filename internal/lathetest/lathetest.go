@@ -149,8 +149,7 @@ func Start(tb testing.TB, o Options) *Lathe {
 	if o.Log != nil {
 		logTo = io.MultiWriter(logTo, o.Log)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, server.Config{
+	l := run(tb, server.Config{
 		Addr: "127.0.0.1:0", DataDir: o.DataDir, DatabaseURL: o.DatabaseURL, Agents: o.Agents,
 		Grace: o.Grace, Heartbeat: o.Heartbeat, UploadQuota: o.UploadQuota, RepoNetworks: o.RepoNetworks,
 		Executor: o.Executor, TLSCert: o.TLSCert, TLSKey: o.TLSKey, TrustedProxies: o.TrustedProxies,
@@ -159,22 +158,50 @@ func Start(tb testing.TB, o Options) *Lathe {
 		BlobStore: o.BlobStore, S3: o.S3, ProviderContainerBinds: o.ProviderContainerBinds, PassEnv: o.PassEnv,
 		ScheduleInterval: o.ScheduleInterval,
 		Log:              slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}, o.CAFile)
+	return l
+}
+
+// StartConfig starts a server with cfg as it is, for the settings Options
+// does not carry (leases, sweeps, retries), on 127.0.0.1 in a temporary
+// data directory unless cfg names them, with the test's executor (see
+// Executor), logging warnings to the test; it stops it when the test ends.
+func StartConfig(tb testing.TB, cfg server.Config) *Lathe {
+	tb.Helper()
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = tb.TempDir()
+	}
+	cfg.Executor = Executor(tb, cfg.Executor)
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return run(tb, cfg, "")
+}
+
+// run starts the server cfg describes, and stops it when the test ends
+// (or when Stop is called). The Lathe's client trusts caFile's
+// certificates when it is set, and holds every answer a test gets through
+// it to the OpenAPI document.
+func run(tb testing.TB, cfg server.Config, caFile string) *Lathe {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		cancel()
 		tb.Fatalf("start server: %v", err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	token := AdminToken(tb, srv, o.DataDir)
-	l := &Lathe{Server: srv, Client: client.New(srv.URL, token), DataDir: o.DataDir, AdminToken: token}
-	if o.CAFile != "" {
-		if err := l.Client.UseCA(o.CAFile); err != nil {
+	token := AdminToken(tb, srv, cfg.DataDir)
+	l := &Lathe{Server: srv, Client: client.New(srv.URL, token), DataDir: cfg.DataDir, AdminToken: token}
+	if caFile != "" {
+		if err := l.Client.UseCA(caFile); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	// Every answer a test gets through the client is held to the OpenAPI
-	// document.
 	l.Client.HTTP.Transport = CheckOpenAPI(tb, l.Client.HTTP.Transport)
 	stopped := false
 	l.stop = func() {
