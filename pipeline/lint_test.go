@@ -65,3 +65,29 @@ func TestLintWarnsOfRoundedTimeouts(t *testing.T) {
 		t.Errorf("timeouts = %v and %ds; want 1s and 2s", a, svc)
 	}
 }
+
+// Two jobs uploading the same name, and a download of a name no job
+// uploads, fail at run time: lint says so first. Matrix names are
+// patterns; a job's own expansions share no name.
+func TestLintWarnsOfUploadNames(t *testing.T) {
+	files := []File{{Path: ".lathe.yml", Data: []byte(`jobs:
+  build:
+    matrix: {os: [linux, mac]}
+    steps: [make, {upload: {name: "bin-{{ matrix.os }}", paths: [bin]}}]
+  docs:
+    steps: [make docs, {upload: {name: report, paths: [r]}}]
+  lint:
+    steps: [make lint, {upload: {name: report, paths: [r]}}]
+  test:
+    needs: [build, docs]
+    steps: [{download: {name: bin-linux}}, {download: {name: dist}}, {download: {name: report}}]
+`)}}
+	errs, warns := Lint(files)
+	if len(errs) != 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	checkErrors(t, warns, ".lathe.yml", []wantErr{
+		{line: 7, col: 3, field: "jobs.lint.steps[1].upload.name", msg: `docs uploads "report" too; when both run, the second upload is refused`},
+		{line: 9, col: 3, field: "jobs.test.steps[1].download.name", msg: `no job of this pipeline uploads "dist", so this download fails`},
+	})
+}

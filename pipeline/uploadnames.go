@@ -123,3 +123,63 @@ func nameSafe(v string) string {
 	}
 	return s
 }
+
+// uploadNames warns, for a whole pipeline, about an upload name two jobs
+// share (when both run, the second is refused: a run takes each name
+// once) and a download of a name no job of the pipeline uploads (it would
+// fail). Names with {{ matrix.… }} are matched as patterns; two jobs that
+// never run in the same run (their conditions part them) may share a
+// name, which is why these are warnings.
+func (w *walker) uploadNames(srcs []*jobSrc) {
+	type upload struct {
+		job     string
+		pattern *regexp.Regexp
+	}
+	var uploads []upload
+	firstBy := map[string]string{}
+	for _, s := range srcs {
+		for i, st := range s.job.Steps {
+			a := st.Action
+			if a == nil || a.Kind != ActionUpload {
+				continue
+			}
+			uploads = append(uploads, upload{s.job.Name, uploadPattern(a.Name)})
+			if matrixRef().MatchString(a.Name) {
+				continue
+			}
+			if other, ok := firstBy[a.Name]; ok && other != s.job.Name {
+				w.warnf(s.key, join(join(index(join(s.path, "steps"), i), ActionUpload), "name"),
+					"%s uploads %q too; when both run, the second upload is refused (a run takes each name once): name them apart", other, a.Name)
+				continue
+			}
+			firstBy[a.Name] = s.job.Name
+		}
+	}
+	for _, s := range srcs {
+		for i, st := range s.job.Steps {
+			a := st.Action
+			if a == nil || a.Kind != ActionDownload || matrixRef().MatchString(a.Name) {
+				continue
+			}
+			if !slices.ContainsFunc(uploads, func(u upload) bool { return u.pattern.MatchString(a.Name) }) {
+				w.warnf(s.key, join(join(index(join(s.path, "steps"), i), ActionDownload), "name"),
+					"no job of this pipeline uploads %q, so this download fails", a.Name)
+			}
+		}
+	}
+}
+
+// uploadPattern matches the names an upload name stands for: itself, or
+// with its {{ matrix.… }} any value a name may hold there.
+func uploadPattern(name string) *regexp.Regexp {
+	var b strings.Builder
+	b.WriteString("^")
+	last := 0
+	for _, m := range matrixRef().FindAllStringIndex(name, -1) {
+		b.WriteString(regexp.QuoteMeta(name[last:m[0]]))
+		b.WriteString(".+")
+		last = m[1]
+	}
+	b.WriteString(regexp.QuoteMeta(name[last:]) + "$")
+	return regexp.MustCompile(b.String())
+}

@@ -5,9 +5,11 @@ import (
 )
 
 // lint adds the warnings that need a whole, valid pipeline: parameters
-// nothing uses, jobs that can never run, and needs on conditional jobs.
+// nothing uses, jobs that can never run, needs on conditional jobs, and
+// upload names two jobs share or downloads no job uploads.
 func (w *walker) lint(p *Pipeline, srcs []*jobSrc) {
 	w.unusedParams(p)
+	w.uploadNames(srcs)
 	byName := make(map[string]*jobSrc, len(srcs))
 	for _, s := range srcs {
 		byName[s.job.Name] = s
