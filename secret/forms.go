@@ -52,13 +52,29 @@ const MaxEncodedLength = 4 << 10
 //     escaped and reopened (bash's ${v@Q}) or closed, double-quoted and
 //     reopened (Python's shlex.quote).
 //
+// No form ends in a line ending: the log keeps the line end after a
+// masked value (a file's contents, as `cat` prints them), so what follows
+// starts a new line as it did unmasked; a value's line endings are no
+// secret. A value of at most MaxEncodedLength bytes that ends in one has
+// every form of the value without it too (as `$(cat file)` leaves it).
+//
 // Duplicates are left out. Not covered: base64, base32 or hex wrapped or
 // grouped over several lines or words (base64(1) past 76 characters, xxd's
 // default layout, od), and any other encoding or transformation.
 func Forms(value string) []string {
 	var out []string
 	seen := map[string]bool{}
+	out = valueForms(value, out, seen)
+	if trimmed := strings.TrimRight(value, "\r\n"); trimmed != value && len(value) <= MaxEncodedLength {
+		out = valueForms(trimmed, out, seen)
+	}
+	return out
+}
+
+// valueForms appends to out the forms of value not seen yet (see Forms).
+func valueForms(value string, out []string, seen map[string]bool) []string {
 	add := func(s string, min int) {
+		s = strings.TrimRight(s, "\r\n")
 		if len(s) >= min && len(s) > 0 && !seen[s] {
 			seen[s] = true
 			out = append(out, s)

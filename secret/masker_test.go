@@ -313,3 +313,30 @@ func TestMaskerEncodedFormsStopAtMaxEncodedLength(t *testing.T) {
 		t.Errorf("a %d-byte value: %.20q…, want v=***!", len(long), got)
 	}
 }
+
+// A value ending in a line ending (a kind-file secret, as `cat` prints it)
+// is masked without it: the log keeps its lines, and what follows the
+// value starts a new line as it did unmasked. The value's forms with and
+// without the line ending (`base64 < file`, `$(cat file)`) stay masked.
+func TestMaskerKeepsTheLineEndAfterAValue(t *testing.T) {
+	ms := NewMasks([]string{"file-s3cret-v4lue\n", "crlf-s3cret-v4lue\r\n"})
+	for _, tc := range []struct{ name, in, want string }{
+		{"cat", "file-s3cret-v4lue\n$ next step\n", "***\n$ next step\n"},
+		{"cat crlf", "crlf-s3cret-v4lue\r\n$ next step\n", "***\r\n$ next step\n"},
+		{"command substitution", "v=file-s3cret-v4lue.", "v=***."},
+		{"base64 of the file", base64.StdEncoding.EncodeToString([]byte("file-s3cret-v4lue\n")) + "\n", "***\n"},
+		{"base64 of $(cat)", base64.StdEncoding.EncodeToString([]byte("file-s3cret-v4lue")) + "\n", "***U=\n"},
+		{"json of the file", `{"v":"file-s3cret-v4lue\n"}`, `{"v":"***"}`},
+	} {
+		if got := ms.String(tc.in); got != tc.want {
+			t.Errorf("%s: mask(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
+		}
+	}
+	for _, v := range []string{"file-s3cret-v4lue\n", "x\r\n" + strings.Repeat("long-line\n", MaxEncodedLength)} {
+		for _, f := range Forms(v) {
+			if strings.HasSuffix(f, "\n") || strings.HasSuffix(f, "\r") {
+				t.Errorf("a form of %.12q (%d bytes) ends in a line ending", f, len(f))
+			}
+		}
+	}
+}
