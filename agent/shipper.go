@@ -68,6 +68,9 @@ type shipper struct {
 	// mask, set for a job with secrets, masks them on the way into the
 	// spool (guarded by wmu).
 	mask *secret.Masker
+	// midLine says the steps' output copied last into the spool did not
+	// end its line (guarded by wmu): the agent's next line starts a new one.
+	midLine bool
 
 	mu     sync.Mutex
 	acked  int64 // bytes the server holds
@@ -104,10 +107,16 @@ func newShipper(c *client.Client, attemptID int64, path, spare string, heartbeat
 	}, nil
 }
 
-// Write appends the agent's own log lines to the spool.
+// Write appends the agent's own log lines to the spool, each on a line of
+// its own (see endLineLocked).
 func (s *shipper) Write(p []byte) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if len(p) > 0 {
+		if err := s.endLineLocked(); err != nil {
+			return 0, err
+		}
+	}
 	if s.mask == nil {
 		return s.writeLocked(p)
 	}
@@ -115,6 +124,18 @@ func (s *shipper) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), s.mask.Flush()
+}
+
+// endLineLocked ends the line the steps' output left open (`printf done`),
+// so the agent's next line (a step's header) does not stick to it; call it
+// with wmu held.
+func (s *shipper) endLineLocked() error {
+	if !s.midLine {
+		return nil
+	}
+	s.midLine = false
+	_, err := s.writeLocked([]byte{'\n'})
+	return err
 }
 
 // writeLocked appends p to the spool, through the masker when there is

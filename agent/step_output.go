@@ -119,6 +119,7 @@ func (s *shipper) copyOutput(o *stepOutput) {
 func (s *shipper) readOutput(o *stepOutput, limit int) (int, error) {
 	n, err := unix.Read(o.r, o.buf[:min(limit, len(o.buf))])
 	if n > 0 {
+		s.midLine = o.buf[n-1] != '\n'
 		// A full disk: the step's output is lost, as a write of the
 		// step's own into the spool would have failed.
 		if _, werr := s.writeLocked(o.buf[:n]); werr != nil && o.err == nil {
@@ -130,8 +131,9 @@ func (s *shipper) readOutput(o *stepOutput, limit int) (int, error) {
 
 // DrainOutput copies into the spool everything the step's processes have
 // written into the pipe so far; call it when a step has ended, before
-// reading Offset. A masked log passes on what the masker held back too:
-// no secret spans steps.
+// reading Offset. A step's output that did not end its last line gets a
+// newline. A masked log passes on what the masker held back too: no
+// secret spans steps.
 func (s *shipper) DrainOutput() {
 	o := s.output
 	if o == nil {
@@ -149,6 +151,7 @@ func (s *shipper) DrainOutput() {
 		}
 		left -= n
 	}
+	s.endLineLocked() // the step's log ends its last line
 	if s.mask != nil {
 		s.mask.Flush()
 	}
