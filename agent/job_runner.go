@@ -24,6 +24,10 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment, c nextClaim) (
 	claimed := time.Now()
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// held ends when the job stops being the agent's to run (shutdown, a
+	// cancel, a lost lease), not when it times out: what runs after a
+	// timeout runs in it (see afterTimeout).
+	held := jobCtx
 	if as.TimeoutSec > 0 {
 		var stop context.CancelFunc
 		jobCtx, stop = context.WithTimeoutCause(jobCtx, time.Duration(as.TimeoutSec)*time.Second, errTimedOut)
@@ -80,7 +84,7 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment, c nextClaim) (
 			}
 			return err
 		}
-		lease.watching(ctx, func() { status = a.runSteps(jobCtx, as, ws, mirror, jd, out, checkout) })
+		lease.watching(ctx, func() { status = a.runSteps(jobCtx, held, as, ws, mirror, jd, out, checkout) })
 		if ctx.Err() == nil && context.Cause(jobCtx) != errLeaseLost {
 			a.sendReports(ctx, as, ws, out)
 		}
@@ -144,8 +148,10 @@ var errTimedOut = fmt.Errorf("job timed out")
 
 // runSteps checks out the commit and runs the steps in order, stopping at the
 // first failure. It returns the attempt's status. The workspace ws is a
-// worktree of mirror.
-func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, mirror *git.Mirror, jd jobDirs, out *shipper,
+// worktree of mirror. held is ctx without its timeout: once the job has
+// timed out, the steps that run after a failure (artifacts `when:
+// on_failure|always`) still run in it, for at most afterTimeoutLimit.
+func (a *Agent) runSteps(ctx, held context.Context, as *lathe.Assignment, ws string, mirror *git.Mirror, jd jobDirs, out *shipper,
 	checkout func(context.Context, string, string) error) lathe.Status {
 	report := func(i int, name string, st lathe.Status, start int64, started, finished *time.Time, exit *int) {
 		r := lathe.StepReport{Index: i, Name: name, Status: st, LogStart: start, StartedAt: started, FinishedAt: finished, ExitCode: exit}
@@ -215,6 +221,9 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, m
 	// it are skipped, except actions that run after a failure (artifacts
 	// `when: on_failure|always`), whose own result leaves it as it is.
 	failed := lathe.StatusSuccess
+	stepCtx := ctx
+	var after *afterTimeout
+	defer func() { after.end() }()
 	for i, step := range as.Steps {
 		idx := i + 1
 		if failed == lathe.StatusSuccess && ctx.Err() != nil {
@@ -222,12 +231,23 @@ func (a *Agent) runSteps(ctx context.Context, as *lathe.Assignment, ws string, m
 			failed = stopStatus(ctx, lathe.StatusCanceled)
 			fmt.Fprintf(out, "job %s: %v\n", failed, context.Cause(ctx))
 		}
-		if failed != lathe.StatusSuccess && !step.Action.RunsAfterFailure() || failed == lathe.StatusSuccess && !step.Action.RunsAfterSuccess() ||
-			failed != lathe.StatusSuccess && ctx.Err() != nil {
+		if failed != lathe.StatusSuccess && !step.Action.RunsAfterFailure() || failed == lathe.StatusSuccess && !step.Action.RunsAfterSuccess() {
 			now := time.Now()
 			report(idx, step.Name, lathe.StatusSkipped, out.Offset(), nil, &now, nil)
 			continue
 		}
+		if failed != lathe.StatusSuccess && stepCtx.Err() != nil {
+			if after == nil && timedOut(context.Cause(ctx)) {
+				after = startAfterTimeout(held, out)
+				stepCtx = after.ctx
+			}
+			if stepCtx.Err() != nil {
+				now := time.Now()
+				report(idx, step.Name, lathe.StatusSkipped, out.Offset(), nil, &now, nil)
+				continue
+			}
+		}
+		ctx := stepCtx
 		start, t0 := out.Offset(), time.Now()
 		report(idx, step.Name, lathe.StatusRunning, start, &t0, nil, nil)
 		var code int
@@ -283,7 +303,7 @@ func commandStep(ctx context.Context, job executor.Job, run string, out *shipper
 // stopStatus names why ctx ended: timed out, canceled, or (if it did not) def.
 func stopStatus(ctx context.Context, def lathe.Status) lathe.Status {
 	switch {
-	case context.Cause(ctx) == errTimedOut:
+	case timedOut(context.Cause(ctx)):
 		return lathe.StatusTimedOut
 	case ctx.Err() != nil:
 		return lathe.StatusCanceled
