@@ -102,6 +102,24 @@ func (c *Containers) user() string {
 	return strconv.Itoa(os.Getuid()) + ":" + strconv.Itoa(os.Getgid())
 }
 
+// initUser is the "UID:GID" the job container's init runs as: a user
+// without privileges that is not the steps' (see keepAlive).
+func (c *Containers) initUser() string {
+	uid := 65534 // nobody
+	if c.stepUID() == uid {
+		uid--
+	}
+	return strconv.Itoa(uid) + ":" + strconv.Itoa(uid)
+}
+
+// stepUID is the user ID steps run as.
+func (c *Containers) stepUID() int {
+	if c.User != nil {
+		return c.User.Uid
+	}
+	return os.Getuid()
+}
+
 // own gives the steps' user what the agent wrote at path (as root only).
 func (c *Containers) own(path string) error {
 	if c.User == nil || os.Geteuid() != 0 {

@@ -17,8 +17,11 @@ import (
 )
 
 // keepAlive is the job container's main process: it only waits, so steps
-// can be exec'd beside it, and ends on SIGTERM. Its sleeps may be killed
-// with a step's processes (kill -1); it starts another.
+// can be exec'd beside it, and ends on SIGTERM. It runs as a user other
+// than the steps' (initUser), so the steps' user signals every process of
+// the steps with kill -1 and none of it, and finds none of it among its
+// own (see stop). It reaps the steps' orphans (the shell's wait reaps
+// every child).
 const keepAlive = `trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done`
 
 // stepWrapper runs one step: $1 is the script, run with /bin/sh -e like
@@ -115,9 +118,10 @@ func (j *containerJob) startJobContainer(ctx context.Context) (string, error) {
 	}
 	id, err := j.c.Engine.api.ContainerCreate(ctx, j.network+"-job", dockerapi.CreateContainer{
 		Config: dockerapi.Config{
-			Image:      jc.Image,
-			User:       j.c.user(),
-			WorkingDir: spec.Workspace,
+			Image: jc.Image,
+			// The steps' execs name their user and directory themselves.
+			User:       j.c.initUser(),
+			WorkingDir: "/",
 			Entrypoint: []string{"/bin/sh", "-c", keepAlive},
 			Cmd:        []string{"lathe-job"},
 			Labels:     labels,
@@ -258,33 +262,47 @@ func drain(stream io.Reader) <-chan struct{} {
 
 // stop ends the running step and everything the job's steps started inside
 // the container: SIGTERM to every process of the steps' user there (kill -1
-// spares the container's init and the kill itself), a grace period until
-// the step ends, then SIGKILL. Killing only the exec's client would leave
-// the step running.
+// spares the kill itself; the container's init runs as another user),
+// a grace period until the step ends, then SIGKILL, and a wait (bounded)
+// until none of them is left, so nothing of the step runs once stop
+// returns. Killing only the exec's client would leave the step running.
+// Two execs in all; stop returns within the grace and stopSlack.
 func (j *containerJob) stop(ended <-chan struct{}) {
-	ctx, cancel := context.WithTimeout(context.Background(), j.c.grace()+30*time.Second)
+	grace := j.c.grace()
+	ctx, cancel := context.WithTimeout(context.Background(), grace+stopSlack)
 	defer cancel()
 	j.exec(ctx, j.id, j.c.user(), "/bin/sh", "-c", "kill -TERM -1")
-	t := time.NewTimer(j.c.grace())
+	t := time.NewTimer(grace)
 	select {
 	case <-ended:
 	case <-t.C:
+	case <-ctx.Done():
 	}
 	t.Stop()
-	j.exec(ctx, j.id, j.c.user(), "/bin/sh", "-c", "kill -KILL -1")
-	// SIGKILL is sent, not yet done: wait (bounded) until no process of the
-	// steps' user is left to signal, so nothing of the step runs once stop
-	// returns. `kill -0 -1` fails when there is none (it spares itself).
-	for range stopChecks {
-		if code, err := j.exec(ctx, j.id, j.c.user(), "/bin/sh", "-c", "kill -0 -1 2>/dev/null"); err != nil || code != 0 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	j.exec(ctx, j.id, j.c.user(), "/bin/sh", "-c", killAll)
 }
 
-// stopChecks bounds stop's wait for the killed processes to be gone.
-const stopChecks = 100
+// killAll, run as the steps' user, sends SIGKILL to every process of the
+// steps and waits (about 5 s at most) until none is left but itself: a
+// process of the user has its /proc directory owned by the user (-O). Not
+// `kill -0 -1`, which succeeds while the namespace holds any process but
+// init and the caller, whoever it belongs to (the init's sleep). SIGKILL
+// goes again at each look, to a process forked after the last.
+const killAll = `n=0
+while :; do
+	kill -KILL -1 2>/dev/null
+	left=
+	for p in /proc/[0-9]*; do
+		[ "$p" != /proc/$$ ] && [ -O "$p" ] && left=1 && break
+	done
+	[ -z "$left" ] && exit 0
+	n=$((n+1))
+	[ $n -ge 100 ] && exit 1
+	sleep 0.05 2>/dev/null || { sleep 1; n=$((n+19)); }
+done`
+
+// stopSlack bounds, past the grace, the execs that stop a step.
+const stopSlack = 10 * time.Second
 
 // Own gives the steps' user what the agent wrote at path.
 func (j *containerJob) Own(path string) error { return j.c.own(path) }
