@@ -41,7 +41,8 @@ const registerTimeout = 30 * time.Second
 
 // Credential returns the agent credential stored in workDir. When there is
 // none it registers with the server (retrying, with backoff, while the server
-// is unreachable) and stores the credential it gets, so a restarted agent
+// is unreachable) and stores the credential it gets, with the name and
+// labels the server registered (see Registered), so a restarted agent
 // reuses it and does not register again.
 func Credential(ctx context.Context, workDir string, reg Registration, log *slog.Logger) (string, error) {
 	path := filepath.Join(workDir, CredentialFile)
@@ -91,6 +92,11 @@ func Credential(ctx context.Context, workDir string, reg Registration, log *slog
 		return "", fmt.Errorf("register agent %q: %w", reg.Name, err)
 	}
 	if err := os.MkdirAll(workDir, 0o700); err != nil {
+		return "", err
+	}
+	// The identity goes first: a credential stored without it would be
+	// taken for one of an agent registered before identities were kept.
+	if err := storeIdentity(workDir, Identity{ID: out.Agent.ID, Name: out.Agent.Name, Labels: out.Agent.Labels}); err != nil {
 		return "", err
 	}
 	tmp := path + ".tmp"

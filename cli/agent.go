@@ -141,6 +141,13 @@ func agentBody(fs *pflag.FlagSet, env *Env) body {
 			}
 			return fail(env, err)
 		}
+		name, ls, err := agentIdentity(fs, env, dir, reg, log)
+		if err != nil {
+			return fail(env, err)
+		}
+		if containers != nil {
+			containers.Agent = name // the name its earlier lives labelled containers with
+		}
 		c, err := client.NewServers(ctx, []string{*server}, cred, nil)
 		if err != nil {
 			return fail(env, fmt.Errorf("--server: %w", err))
@@ -150,16 +157,40 @@ func agentBody(fs *pflag.FlagSet, env *Env) body {
 		}
 		agent.SendHostInfo(c, h)
 		a := &agent.Agent{
-			Client: c, Name: *name, WorkDir: dir, Log: log,
+			Client: c, Name: name, WorkDir: dir, Log: log,
 			Heartbeat: *heartbeat, Grace: *grace, PollWait: min(max(*pollWait, 1), 60),
 			Drain: drain, Executor: ex, Containers: containers, PassEnv: passEnv, OneShot: *oneShot,
 		}
-		log.Info("agent running", "agent", *name, "servers", c.Servers().URLs(), "labels", ls, "work_dir", dir, "isolation", ex.Isolation())
+		log.Info("agent running", "agent", name, "servers", c.Servers().URLs(), "labels", ls, "work_dir", dir, "isolation", ex.Isolation())
 		start := time.Now()
 		if err := a.Run(ctx); err != nil {
 			return fail(env, err)
 		}
-		log.Info("agent stopped", "agent", *name, "uptime", time.Since(start).Round(time.Second))
+		log.Info("agent stopped", "agent", name, "uptime", time.Since(start).Round(time.Second))
 		return 0
 	}
+}
+
+// agentIdentity is the name and labels the agent runs under: those the
+// server registered it with (see agent.Registered), whatever --name and
+// --labels say, which are warned about when they were set and differ. An
+// agent registered before its identity was kept runs under reg's.
+func agentIdentity(fs *pflag.FlagSet, env *Env, dir string, reg agent.Registration, log *slog.Logger) (string, []string, error) {
+	asked := reg
+	if !fs.Changed("name") && env.Getenv("LATHE_AGENT_NAME") == "" {
+		asked.Name = ""
+	}
+	if !fs.Changed("labels") && env.Getenv("LATHE_AGENT_LABELS") == "" {
+		asked.Labels = nil
+	}
+	id, ok, err := agent.Registered(dir, asked, log)
+	if err != nil {
+		return "", nil, err
+	}
+	if !ok {
+		log.Warn("this agent registered before Lathe kept its registered name and labels: it runs as --name says, and jobs route by the labels the server has",
+			"agent", reg.Name, "labels", reg.Labels, "check", "lathe agents get "+reg.Name)
+		return reg.Name, reg.Labels, nil
+	}
+	return id.Name, id.Labels, nil
 }
