@@ -179,7 +179,7 @@ func (s *shipper) Finish(status lathe.Status, workspace string) {
 	if _, err := io.Copy(h, io.NewSectionReader(s.spool, 0, size)); err == nil {
 		sum = hex.EncodeToString(h.Sum(nil))
 	} else {
-		s.log.Warn("cannot hash log spool; finishing without a checksum", "attempt_id", s.attemptID, "err", err)
+		s.log.Warn("cannot hash log spool; finishing without a checksum", "err", err)
 	}
 	s.mu.Lock()
 	s.finish = &lathe.FinishReport{Status: status, LogSize: size, SHA256: sum, Workspace: workspace, Reason: s.reason}
@@ -256,7 +256,7 @@ func (s *shipper) Run(ctx context.Context) {
 				return
 			}
 			wait := backoff.Next()
-			s.log.Warn("report failed; retrying", "attempt_id", s.attemptID, "in", wait, "err", err)
+			s.log.Warn("report failed; retrying", "in", wait, "err", err)
 			if retry.Sleep(ctx, wait) != nil {
 				return
 			}
