@@ -11,8 +11,15 @@ import (
 
 // stageInput is the body of PATCH /api/v1/stages/{stage}.
 type stageInput struct {
-	// Status is running, success or failed.
+	// Status is running, success or failed, or the stage-tracking API's
+	// words for them (see stageWords).
 	Status lathe.Status `json:"status"`
+}
+
+// stageWords are the stage-tracking API's (seed 004) statuses an outside
+// tool may set, as Lathe's: its tools send IN_PROGRESS, not running.
+var stageWords = map[lathe.Status]lathe.Status{
+	"IN_PROGRESS": lathe.StatusRunning, "SUCCESS": lathe.StatusSuccess, "FAILED": lathe.StatusFailed,
 }
 
 // updateStage serves PATCH /api/v1/stages/{stage}: the engine decides
@@ -29,6 +36,9 @@ func (s *Server) updateStage(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.Status == "" {
 		return problemf(http.StatusBadRequest, "status: required: running, success or failed")
+	}
+	if st, ok := stageWords[in.Status]; ok {
+		in.Status = st
 	}
 	st, err := s.store.SetExternalStage(r.Context(), id, in.Status)
 	return respond(w, http.StatusOK, st, err)

@@ -72,7 +72,8 @@ func TestExternalStageGatesLaterStages(t *testing.T) {
 		}
 		var st lathe.Stage
 		path := fmt.Sprintf("/api/v1/stages/%d", scan.ID)
-		l.Do(t, http.MethodPatch, path, map[string]string{"status": "running"}, &st)
+		// The stage-tracking API's own words (seed 004) work as Lathe's.
+		l.Do(t, http.MethodPatch, path, map[string]string{"status": "IN_PROGRESS"}, &st)
 		if st.Status != lathe.StatusRunning || st.StartedAt == nil || st.FinishedAt != nil {
 			t.Errorf("scan after running = %+v", st)
 		}
@@ -102,7 +103,7 @@ func TestExternalStageGatesLaterStages(t *testing.T) {
 
 		// A failure skips what waits for it and fails the run.
 		run2 := waitRun(t, l, l.Trigger(t, "ext", "", "").ID, "built", builtOK)
-		l.Do(t, http.MethodPatch, fmt.Sprintf("/api/v1/stages/%d", stageByName(t, run2, "scan").ID), map[string]string{"status": "failed"}, &st)
+		l.Do(t, http.MethodPatch, fmt.Sprintf("/api/v1/stages/%d", stageByName(t, run2, "scan").ID), map[string]string{"status": "FAILED"}, &st)
 		done2 := l.Wait(t, run2.ID, 60*time.Second)
 		if done2.Status != lathe.StatusFailed || lathetest.JobByName(t, done2, "deploy").Status != lathe.StatusSkipped ||
 			stageByName(t, done2, "deploy").Status != lathe.StatusSkipped {
