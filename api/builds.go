@@ -15,7 +15,7 @@ import (
 func buildFilter(r *http.Request) (store.BuildFilter, error) {
 	q := r.URL.Query()
 	f := store.BuildFilter{Project: q.Get("project"), Pipeline: q.Get("pipeline"), Job: q.Get("job"), Branch: q.Get("branch"),
-		Agent: q.Get("agent"), Result: lathe.Status(q.Get("result")), Viewer: principal(r.Context()).viewer()}
+		Ref: q.Get("ref"), Agent: q.Get("agent"), Result: lathe.Status(q.Get("result")), Viewer: principal(r.Context()).viewer()}
 	if f.Result != "" && !f.Result.Terminal() {
 		return f, problemf(http.StatusBadRequest, "result: %q is not a final status (success, failed, canceled, skipped, lost, timed_out)", f.Result)
 	}

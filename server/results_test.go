@@ -244,6 +244,15 @@ func TestTestResultsAcrossRuns(t *testing.T) {
 		if p := builds("?job=test&result=success"); len(p.Items) != 0 {
 			t.Errorf("successful test builds = %d, want 0", len(p.Items))
 		}
+		// Zuul's ref filter: a full ref or its short name.
+		for _, ref := range []string{"main", "refs/heads/main"} {
+			if p := builds("?job=lint&ref=" + url.QueryEscape(ref)); len(p.Items) != 5 {
+				t.Errorf("lint builds of ref %s = %d, want 5", ref, len(p.Items))
+			}
+		}
+		if p := builds("?ref=refs/heads/nope"); len(p.Items) != 0 {
+			t.Errorf("builds of a ref nothing ran = %d", len(p.Items))
+		}
 		agent := builds("?job=lint&limit=1").Items[0].Agent
 		if p := builds("?agent=" + url.QueryEscape(agent) + "&limit=200"); len(p.Items) == 0 || p.Items[0].Agent != agent {
 			t.Errorf("builds on agent %s = %+v", agent, p.Items)

@@ -14,6 +14,8 @@ import (
 type BuildFilter struct {
 	// Project, Pipeline, Job, Branch and Agent match exactly when set.
 	Project, Pipeline, Job, Branch, Agent string
+	// Ref keeps the jobs of runs of this ref: full (refs/tags/v1) or short (v1).
+	Ref string
 	// Result keeps jobs that ended so.
 	Result lathe.Status
 	// MinDuration and MaxDuration bound the job's running time (0: none).
@@ -44,6 +46,10 @@ func (f BuildFilter) where() ([]string, []any) {
 		if v != "" {
 			add(cond, v)
 		}
+	}
+	if f.Ref != "" {
+		where = append(where, "(r.ref = ? OR r.ref = ? OR r.ref = ?)")
+		args = append(args, f.Ref, "refs/heads/"+f.Ref, "refs/tags/"+f.Ref)
 	}
 	if f.MinDuration > 0 {
 		add("j.finished_at - j.started_at >= ?", f.MinDuration.Microseconds())
