@@ -105,8 +105,9 @@ func TestLogByStepAndWithTimestamps(t *testing.T) {
 		if l.Log(t, job.ID) != raw {
 			t.Errorf("the log changed after a read with timestamps")
 		}
+		// The step printed no newline after four: the agent ended its line.
 		stampedStep, _ := getLogQuery(t, l.Client, job.ID, "step=2&timestamps=true")
-		if !strings.HasSuffix(stampedStep, " four") || strings.Count(stampedStep, "\n") != strings.Count(raw[steps[2].LogStart:*steps[2].LogEnd], "\n") {
+		if !strings.HasSuffix(stampedStep, " four\n") || strings.Count(stampedStep, "\n") != strings.Count(raw[steps[2].LogStart:*steps[2].LogEnd], "\n") {
 			t.Errorf("step 2 with timestamps: %q", stampedStep)
 		}
 
