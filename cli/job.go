@@ -99,7 +99,11 @@ func printJob(env *Env, run *lathe.Run, j *lathe.Job) {
 				steps += fmt.Sprintf(" (exit %d)", *s.ExitCode)
 			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d bytes\t%s\n", at.Number, field(at.Agent), paint.status(string(at.Status)), field(at.EndReason), at.LogSize, steps)
+		end := ""
+		if at.Status.Terminal() && at.Status != lathe.StatusSuccess {
+			end = attemptEnd(j, at)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d bytes\t%s\n", at.Number, field(at.Agent), paint.status(string(at.Status)), field(end), at.LogSize, steps)
 	}
 	tw.Flush()
 }
