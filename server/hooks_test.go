@@ -226,7 +226,11 @@ func TestABrokenFileStopsOnlyItsOwnPipeline(t *testing.T) {
 	if r := l.Wait(t, byName.ID, 60*time.Second); r.Status != lathe.StatusSuccess {
 		t.Errorf("ci run by name = %s; want success", r.Status)
 	}
-	err := l.Client.Do(context.Background(), http.MethodPost, "/api/v1/projects/half/runs", map[string]string{"pipeline": "junk"}, nil)
+	err := l.Client.Do(context.Background(), http.MethodPost, "/api/v1/projects/half/runs", map[string]string{"pipeline": "cii"}, nil)
+	if ce, ok := err.(*client.Error); !ok || ce.Status != http.StatusNotFound || !strings.Contains(ce.Detail, `no pipeline "cii"`) {
+		t.Errorf("run of a pipeline no file defines: %v; want 404 naming it, not the broken file's problems", err)
+	}
+	err = l.Client.Do(context.Background(), http.MethodPost, "/api/v1/projects/half/runs", map[string]string{"pipeline": "junk"}, nil)
 	if ce, ok := err.(*client.Error); !ok || ce.Status != http.StatusUnprocessableEntity || len(ce.Errors) == 0 || ce.Errors[0].File != ".lathe/junk.yml" {
 		t.Errorf("run of the broken pipeline: %v; want 422 naming .lathe/junk.yml", err)
 	}

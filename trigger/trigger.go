@@ -234,6 +234,23 @@ func runsDespite(err error, ps []*pipeline.Pipeline, name string) bool {
 	return name == "" || slices.ContainsFunc(ps, func(pl *pipeline.Pipeline) bool { return pl.Name == name })
 }
 
+// noSuchPipeline reports whether err, from Pipelines, says other files of
+// the commit are broken while name is neither a sound file's pipeline nor,
+// by its file's name, a broken file's: a typo is then said as such, not
+// as the broken files' problems.
+func noSuchPipeline(err error, ps []*pipeline.Pipeline, name string) bool {
+	var broken *ConfigError
+	if name == "" || len(ps) == 0 || !errors.As(err, &broken) || runsDespite(err, ps, name) {
+		return false
+	}
+	for _, e := range broken.Errs {
+		if pipeline.NameFromFile(e.File) == name {
+			return false
+		}
+	}
+	return true
+}
+
 // pipelinePaths are where a commit's pipeline files are.
 var pipelinePaths = []string{".lathe.yml", ".lathe.yaml", ".lathe"}
 
@@ -287,6 +304,9 @@ func problems(el pipeline.ErrorList) []lathe.ConfigProblem {
 func (s *Service) Trigger(ctx context.Context, p *lathe.Project, req Request) (*lathe.Run, error) {
 	ref, ps, err := s.Pipelines(ctx, p, req.Ref)
 	if err != nil && (req.Pipeline == "" || !runsDespite(err, ps, req.Pipeline)) {
+		if noSuchPipeline(err, ps, req.Pipeline) {
+			_, err = pipeline.Choose(ps, req.Pipeline) // says which there are
+		}
 		return nil, err
 	}
 	pl, err := pipeline.Choose(ps, req.Pipeline)
