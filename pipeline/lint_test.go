@@ -91,3 +91,19 @@ func TestLintWarnsOfUploadNames(t *testing.T) {
 		{line: 9, col: 3, field: "jobs.test.steps[1].download.name", msg: `no job of this pipeline uploads "dist", so this download fails`},
 	})
 }
+
+// A matrix upload name that leaves out an axis the expansions differ by
+// names two expansions the same: the second's upload would be refused.
+func TestAMatrixUploadNameNamesEveryAxis(t *testing.T) {
+	errs, _ := Lint([]File{{Path: ".lathe.yml", Data: []byte(`jobs:
+  build:
+    matrix: {os: [linux, darwin], go: ["1", "2"]}
+    steps: [make, {upload: {name: "bin-{{ matrix.os }}", paths: [bin]}}]
+  ok:
+    matrix: {os: [linux, darwin], go: ["1", "2"]}
+    steps: [make, {upload: {name: "bin-{{ matrix.os }}-{{ matrix.go }}", paths: [bin]}}]
+`)}})
+	checkErrors(t, errs, ".lathe.yml", []wantErr{
+		{line: 2, col: 3, field: "jobs.build.steps[1].upload.name", msg: `expansions (os=linux, go=1) and (os=linux, go=2) would both upload "bin-linux"`},
+	})
+}

@@ -49,9 +49,15 @@ func (w *walker) checkMatrixUploads(s *jobSrc) {
 				w.errorf(s.key, join(field, "name"), "%q names matrix.%s, which this job's matrix does not have", a.Name, ref[1])
 			}
 		}
-		if a.Kind == ActionUpload && m != nil && len(m.Combinations()) > 1 && !matrixRef().MatchString(a.Name) {
+		if a.Kind != ActionUpload || m == nil || len(m.Combinations()) < 2 {
+			continue
+		}
+		if !matrixRef().MatchString(a.Name) {
 			w.errorf(s.key, join(field, "name"), "every expansion of this matrix job would upload %q, and all but the first would be refused; "+
 				"put the matrix values in the name, as in %q", a.Name, a.Name+"-{{ matrix."+matrixKeys(m)[0]+" }}")
+		} else if name, twice := sharedName(a.Name, m); twice != "" {
+			w.errorf(s.key, join(field, "name"), "expansions %s would both upload %q, and the second would be refused; "+
+				"name every axis that tells them apart", twice, name)
 		}
 	}
 }
@@ -107,6 +113,22 @@ func matrixSteps(steps []lathe.StepDef, combo []MatrixValue) []lathe.StepDef {
 		return steps
 	}
 	return out
+}
+
+// sharedName returns a name that two expansions of matrix m would both
+// upload under the name template name, and says which two; "" when every
+// expansion's name is its own.
+func sharedName(name string, m *Matrix) (string, string) {
+	step := []lathe.StepDef{{Action: &lathe.StepAction{Kind: ActionUpload, Name: name}}}
+	seen := map[string][]MatrixValue{}
+	for _, combo := range m.Combinations() {
+		n := matrixSteps(step, combo)[0].Action.Name
+		if first, ok := seen[n]; ok {
+			return n, strings.TrimSpace(matrixName("", first)) + " and " + strings.TrimSpace(matrixName("", combo))
+		}
+		seen[n] = combo
+	}
+	return "", ""
 }
 
 // nameSafe makes a matrix value fit in an upload name.
