@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/store"
 	"github.com/lathe-ci/lathe/trigger"
 )
@@ -84,6 +87,9 @@ func (s *Server) runFilter(r *http.Request, projectKey string) (store.RunFilter,
 			return f, problemf(http.StatusBadRequest, "pull_request: %q is not a pull request number (1 or more) or none", pr)
 		}
 		f.PullRequest = n
+	}
+	if events := append(pipeline.EventKinds(), lathe.EventRerun); f.Event != "" && !slices.Contains(events, f.Event) {
+		return f, problemf(http.StatusBadRequest, "event: %q is not an event (one of %s)", f.Event, strings.Join(events, ", "))
 	}
 	if f.Status != "" && !f.Status.Valid() {
 		return f, problemf(http.StatusBadRequest, "status: %q is not a status (one of %v)", f.Status, lathe.Statuses)

@@ -83,9 +83,10 @@ func runsCmd(env *Env) *cobra.Command {
 	return env.leaf("runs", "list runs", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		filters := map[string]*string{}
-		for _, f := range []string{"project", "pipeline", "branch", "status", "event", "before"} {
+		for _, f := range []string{"project", "pipeline", "branch", "status", "event"} {
 			filters[f] = fs.String(f, "", "only runs with this "+f)
 		}
+		filters["before"] = fs.String("before", "", "only runs older than run `ID` (the next page: the last ID listed)")
 		filters["pull_request"] = fs.String("pr", "", "only runs of pull request `N`, or with none, of no pull request (a branch's own runs)")
 		limit := fs.Int("limit", 20, "how many runs")
 		out := outputFlags(fs, true)

@@ -40,6 +40,7 @@ func TestAPIErrors(t *testing.T) {
 		{"bad run id", "GET", "/api/v1/runs/abc", l.AdminToken, nil, 400, "run"},
 		{"missing run", "GET", "/api/v1/runs/999", l.AdminToken, nil, 404, "run 999"},
 		{"bad status filter", "GET", "/api/v1/runs?status=great", l.AdminToken, nil, 400, "status"},
+		{"bad event filter", "GET", "/api/v1/runs?event=pushh", l.AdminToken, nil, 400, `event: "pushh" is not an event`},
 		{"limit out of range", "GET", "/api/v1/runs?limit=1000", l.AdminToken, nil, 400, "limit"},
 		{"wrong method", "PUT", "/api/v1/runs/1", l.AdminToken, nil, 405, "PUT is not allowed"},
 		{"lower-case bearer works, then 404", "GET", "/api/v1/runs/77", "", nil, 404, "run 77"},
