@@ -36,7 +36,7 @@ func executorFlags(fs *pflag.FlagSet, env *Env, opts *executor.Options, pass *[]
 	if v := env.Getenv("LATHE_HIDE"); v != "" {
 		*hide = strings.Split(v, ",")
 	}
-	fs.Var(hide, "hide", "`PATH` that sandboxed steps do not see (an empty directory or file in its place), such as the data directory of a server on the same machine; repeatable (env LATHE_HIDE, comma-separated)")
+	fs.Var(hide, "hide", "`PATH` that sandboxed steps do not see (an empty directory in its place, or for a file one no step can read), such as the data directory of a server on the same machine; repeatable (env LATHE_HIDE, comma-separated)")
 	showHome := fs.Bool("show-home", env.Getenv("LATHE_SHOW_HOME") == "true",
 		"let sandboxed steps read the home directory of the user Lathe runs as (hidden by default: its keys, tokens and Lathe's own logins), for a toolchain kept there (env LATHE_SHOW_HOME=true)")
 	return func() {

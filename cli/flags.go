@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -111,8 +112,34 @@ func fail(env *Env, err error) int {
 	if errors.Is(err, context.Canceled) {
 		return exitInterrupted
 	}
+	if msg := unreachable(err); msg != "" {
+		fmt.Fprintf(env.Stderr, "lathe: %s\n", printable(msg, "\n"))
+		return 1
+	}
 	fmt.Fprintf(env.Stderr, "lathe: %s\n", printable(err.Error(), "\n"))
 	return 1
+}
+
+// unreachable says in words that no server answers where err could not
+// connect ("" for any other error): Go's own message names a dial and a
+// syscall, not what to do.
+func unreachable(err error) string {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "dial" {
+		return ""
+	}
+	addr := ""
+	if op.Addr != nil {
+		addr = op.Addr.String()
+	}
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &dns):
+		return fmt.Sprintf("cannot find the server's host %s: %v (check --server or LATHE_SERVER)", dns.Name, dns.Err)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("no Lathe server answers at %s: connection refused (is it running? check --server or LATHE_SERVER)", addr)
+	}
+	return fmt.Sprintf("cannot reach the server at %s: %v (check --server or LATHE_SERVER)", addr, op.Err)
 }
 
 // boolFlag marks a flag of a custom type as taking no value (--flag means
