@@ -43,6 +43,10 @@ func jobsCmd(env *Env) *cobra.Command {
 			fmt.Fprintf(tw, "ID\tPROJECT\tPIPELINE\t#\tJOB\t%s\tWAITING FOR\n", paint.header("STATUS"))
 			for _, j := range page.Items {
 				wait := j.WaitReason
+				if j.Status == lathe.StatusWaiting {
+					// A gate's reason is the gate's, as lathe status says it.
+					wait = waitReason(&lathe.Run{ID: j.RunID}, j.Job)
+				}
 				if wait == "" {
 					wait = "-"
 				}

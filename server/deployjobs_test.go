@@ -231,6 +231,11 @@ func TestProtectedEnvironmentGatesDeployJobs(t *testing.T) {
 		if len(hist.Items) != 1 || hist.Items[0].Status != "waiting_for_approval" || hist.Items[0].CreatedBy != "alice" {
 			t.Fatalf("production history = %+v", hist.Items)
 		}
+		// lathe jobs names the gate a job waits at, as lathe status does.
+		if code, out := adminCLI(l, "jobs", "--status", "waiting_for_approval"); code != 0 ||
+			!strings.Contains(out, "approval from alice, bob (not alice)") {
+			t.Errorf("lathe jobs --status waiting_for_approval: exit %d\n%s", code, out)
+		}
 		reject := fmt.Sprintf("/api/v1/jobs/%d/reject", job.ID)
 		var e *client.Error
 		if err := alice.Do(t.Context(), "POST", reject, map[string]string{"comment": "mine"}, nil); !errors.As(err, &e) || e.Status != 403 {
