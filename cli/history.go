@@ -22,7 +22,7 @@ func historyCmd(env *Env) *cobra.Command {
 		return func(ctx context.Context, pos []string) int {
 			id, err := runArg(pos)
 			if err != nil {
-				return badUsage
+				return argFail(env, err)
 			}
 			var h items[*lathe.RunResults]
 			if err := out.wrap(mk().Do)(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/history?limit=%d", id, *limit), nil, &h); err != nil {

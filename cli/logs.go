@@ -24,7 +24,7 @@ func logsCmd(env *Env) *cobra.Command {
 		return func(ctx context.Context, pos []string) int {
 			id, err := runArg(pos)
 			if err != nil {
-				return badUsage
+				return argFail(env, err)
 			}
 			q := logQuery{step: -1, timestamps: *timestamps}
 			if *step != "" {

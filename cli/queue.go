@@ -18,7 +18,7 @@ func promoteCmd(env *Env) *cobra.Command {
 		return func(ctx context.Context, pos []string) int {
 			id, err := runArg(pos)
 			if err != nil {
-				return badUsage
+				return argFail(env, err)
 			}
 			var run lathe.Run
 			if err := mk().Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/promote", id), nil, &run); err != nil {

@@ -57,12 +57,13 @@ func testsCmd(env *Env) *cobra.Command {
 }
 
 // runGet is the request function of a command taking a run ID: a GET of
-// the path path makes of it (an ID that does not parse is a usage error).
+// the path path makes of it (no ID is a usage error; one that is not a
+// run ID is said as such).
 func runGet(path func(id int64) string) func(pos []string) (request, error) {
 	return func(pos []string) (request, error) {
 		id, err := runArg(pos)
 		if err != nil {
-			return request{}, errUsage
+			return request{}, err
 		}
 		return get(path(id)), nil
 	}

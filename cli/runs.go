@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -74,9 +75,22 @@ func printStarted(env *Env, run *lathe.Run) {
 
 func runArg(pos []string) (int64, error) {
 	if len(pos) != 1 {
-		return 0, fmt.Errorf("want one run ID")
+		return 0, errUsage
 	}
-	return strconv.ParseInt(pos[0], 10, 64)
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%q is not a run ID (lathe runs lists them)", pos[0])
+	}
+	return id, nil
+}
+
+// argFail ends a command whose arguments err refused: with its usage for
+// errUsage, else saying err (exit 1).
+func argFail(env *Env, err error) int {
+	if errors.Is(err, errUsage) {
+		return badUsage
+	}
+	return fail(env, err)
 }
 
 func runsCmd(env *Env) *cobra.Command {
@@ -122,7 +136,7 @@ func statusCmd(env *Env) *cobra.Command {
 		return func(ctx context.Context, pos []string) int {
 			id, err := runArg(pos)
 			if err != nil {
-				return badUsage
+				return argFail(env, err)
 			}
 			var run lathe.Run
 			if err := out.wrap(mk().Do)(ctx, http.MethodGet, "/api/v1/runs/"+strconv.FormatInt(id, 10), nil, &run); err != nil {
