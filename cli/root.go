@@ -112,7 +112,7 @@ func newRoot(env *Env, args []string) *cobra.Command {
 		}
 		return c.Help()
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return flagError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return flagError{withFlagSuggestion(c, err)} })
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
@@ -187,4 +187,45 @@ func normalizeArgs(env *Env, root *cobra.Command, args []string) []string {
 		out = append(out, a)
 	}
 	return out
+}
+
+// withFlagSuggestion adds to an unknown flag's error the command's flag
+// whose name is closest to it (at most two edits away), as cobra does for
+// commands: "unknown flag: --projcet (did you mean --project?)".
+func withFlagSuggestion(c *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return err
+	}
+	best, bestDist := "", 3
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if d := editDistance(name, f.Name); d < bestDist {
+			best, bestDist = f.Name, d
+		}
+	})
+	if best == "" {
+		return err
+	}
+	return fmt.Errorf("%w (did you mean --%s?)", err, best)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

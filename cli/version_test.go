@@ -44,6 +44,9 @@ func TestVersionCompletionAndSuggestions(t *testing.T) {
 		{[]string{"stauts", "1"}, "Did you mean this?\n\tstatus"},
 		{[]string{"agents", "grups"}, "Did you mean this?\n\tgroups"},
 		{[]string{"user", "paswd"}, "Did you mean this?\n\tpasswd"},
+		// Flags too: two edits at most.
+		{[]string{"runs", "--projcet", "shop"}, "unknown flag: --projcet (did you mean --project?)"},
+		{[]string{"logs", "1", "--folow"}, "unknown flag: --folow (did you mean --follow?)"},
 	} {
 		if code, out := run(nil, tc.args...); code != 2 || !strings.Contains(out, tc.want) {
 			t.Errorf("lathe %v: exit %d, want 2 and %q:\n%s", tc.args, code, tc.want, out)
