@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -20,86 +19,67 @@ func (t *txn) renameInGates(ctx context.Context, was, now string) error {
 	if was == now {
 		return nil
 	}
-	if err := t.renameApprovers(ctx, was, now); err != nil {
-		return err
-	}
-	rows, err := t.query(ctx, `SELECT id, approval FROM jobs WHERE approval <> '' AND approved_at IS NULL AND rejected_at IS NULL
-		AND status IN (?, ?)`, lathe.StatusPending, lathe.StatusWaiting)
+	err := rewriteJSON(ctx, t, "environments' approvers", `SELECT id, approvers FROM environments`, nil,
+		`UPDATE environments SET approvers = ? WHERE id = ?`, func(approvers *[]string) bool {
+			return replaceAll(*approvers, "user:"+was, "user:"+now)
+		})
 	if err != nil {
-		return fmt.Errorf("gates naming user %q: %w", was, err)
-	}
-	changed := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var text string
-		var g lathe.Approval
-		if err := rows.Scan(&id, &text); err != nil {
-			rows.Close()
-			return fmt.Errorf("gates naming user %q: %w", was, err)
-		}
-		if err := fromJSON(text, &g); err != nil {
-			rows.Close()
-			return fmt.Errorf("gate of job %d: %w", id, err)
-		}
-		hit := g.NotBy == was || slices.Contains(g.From, was)
-		if g.NotBy == was {
-			g.NotBy = now
-		}
-		for i, who := range g.From {
-			if who == was {
-				g.From[i] = now
-			}
-		}
-		if hit {
-			changed[id] = jsonObject(&g)
-		}
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
-	for id, text := range changed {
-		if _, err := t.exec(ctx, `UPDATE jobs SET approval = ? WHERE id = ?`, text, id); err != nil {
-			return fmt.Errorf("gate of job %d: %w", id, err)
-		}
-	}
-	return nil
+	return rewriteJSON(ctx, t, "unanswered gates",
+		`SELECT id, approval FROM jobs WHERE approval <> '' AND approved_at IS NULL AND rejected_at IS NULL AND status IN (?, ?)`,
+		[]any{lathe.StatusPending, lathe.StatusWaiting},
+		`UPDATE jobs SET approval = ? WHERE id = ?`, func(g *lathe.Approval) bool {
+			hit := replaceAll(g.From, was, now)
+			if g.NotBy == was {
+				g.NotBy, hit = now, true
+			}
+			return hit
+		})
 }
 
-// renameApprovers carries a rename into environments' approvers.
-func (t *txn) renameApprovers(ctx context.Context, was, now string) error {
-	rows, err := t.query(ctx, `SELECT id, approvers FROM environments`)
+// replaceAll replaces every was in s by now, and reports whether any was.
+func replaceAll(s []string, was, now string) bool {
+	hit := slices.Contains(s, was)
+	for i, v := range s {
+		if v == was {
+			s[i] = now
+		}
+	}
+	return hit
+}
+
+// rewriteJSON reads the rows (id, JSON text) query selects, lets edit
+// change each decoded value (reporting whether it did), and writes the
+// changed ones back with update (its arguments: the text, then the id).
+func rewriteJSON[T any](ctx context.Context, t *txn, what, query string, args []any, update string, edit func(*T) bool) error {
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("environments' approvers: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	changed := map[int64]string{}
 	for rows.Next() {
 		var id int64
 		var text string
-		var approvers []string
+		var v T
 		if err := rows.Scan(&id, &text); err != nil {
 			rows.Close()
-			return fmt.Errorf("environments' approvers: %w", err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
-		if err := fromJSON(text, &approvers); err != nil {
+		if err := fromJSON(text, &v); err != nil {
 			rows.Close()
-			return fmt.Errorf("approvers of environment %d: %w", id, err)
+			return fmt.Errorf("%s, row %d: %w", what, id, err)
 		}
-		if slices.Contains(approvers, "user:"+was) {
-			for i, a := range approvers {
-				if a == "user:"+was {
-					approvers[i] = "user:" + now
-				}
-			}
-			b, _ := json.Marshal(approvers)
-			changed[id] = string(b)
+		if edit(&v) {
+			changed[id] = jsonObject(&v)
 		}
 	}
 	if err := rows.Close(); err != nil {
 		return err
 	}
 	for id, text := range changed {
-		if _, err := t.exec(ctx, `UPDATE environments SET approvers = ? WHERE id = ?`, text, id); err != nil {
-			return fmt.Errorf("approvers of environment %d: %w", id, err)
+		if _, err := t.exec(ctx, update, text, id); err != nil {
+			return fmt.Errorf("%s, row %d: %w", what, id, err)
 		}
 	}
 	return nil
