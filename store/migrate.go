@@ -17,11 +17,10 @@ func (s *Store) provider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := goose.DialectSQLite3
 	if s.d.name == "postgres" {
-		d = goose.DialectPostgres
+		return goose.NewProvider(goose.DialectPostgres, s.w, sub, goose.WithSessionLocker(migrationLocker{}))
 	}
-	return goose.NewProvider(d, s.w, sub)
+	return goose.NewProvider(goose.DialectSQLite3, s.w, sub)
 }
 
 // migrate applies every embedded migration the database has not seen yet.
