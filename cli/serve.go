@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -141,7 +142,7 @@ func serve(fs *pflag.FlagSet, env *Env, defAgents int, withDB bool) body {
 		defer stopSignals()
 		srv, err := server.New(runCtx, cfg)
 		if err != nil {
-			return fail(env, err)
+			return failServing(env, err)
 		}
 		served := make(chan struct{})
 		defer close(served)
@@ -169,11 +170,23 @@ func serve(fs *pflag.FlagSet, env *Env, defAgents int, withDB bool) body {
 		printTry(env.Stdout, srv.URL, cfg.DataDir)
 		start := time.Now()
 		if err := srv.Run(runCtx); err != nil {
-			return fail(env, err)
+			return failServing(env, err)
 		}
 		cfg.Log.Info("stopped", "uptime", time.Since(start).Round(time.Second))
 		return 0
 	}
+}
+
+// failServing prints why the server could not start or stopped. What it
+// could not reach there is its database or blob store, never a Lathe
+// server, so a refused connection is said as it is, not as fail says it
+// for the client commands ("no Lathe server answers… check --server").
+func failServing(env *Env, err error) int {
+	if errors.Is(err, context.Canceled) {
+		return exitInterrupted
+	}
+	fmt.Fprintf(env.Stderr, "lathe: %s\n", printable(err.Error(), "\n"))
+	return 1
 }
 
 // printTry prints commands to try that work as printed from the directory

@@ -288,6 +288,9 @@ func openAt(ctx context.Context, cfg Config, l *listening) (*Server, error) {
 	}
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
+		if cfg.DatabaseURL != "" {
+			return nil, fmt.Errorf("--database-url: %w", err)
+		}
 		return nil, err
 	}
 	s, err := open(ctx, cfg, st, l)
