@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lathe-ci/lathe/blob"
+	"github.com/lathe-ci/lathe/store"
 )
 
 // blobStores are where the server keeps its large objects.
@@ -17,9 +18,10 @@ type blobStores struct {
 // openBlobs opens the blob stores Config.BlobStore names: directories
 // under the data directory (the default), or the prefixes uploads/,
 // artifacts/, caches/ and tools/ of an S3 bucket that every replica of
-// the server shares. Each store is wrapped by timed (its calls are timed
+// the server shares, which must be the installation's (see
+// claimBlobPrefix). Each store is wrapped by timed (its calls are timed
 // for /metrics).
-func openBlobs(ctx context.Context, cfg Config, timed func(name string, b blob.Store) blob.Store) (blobStores, error) {
+func openBlobs(ctx context.Context, cfg Config, st *store.Store, timed func(name string, b blob.Store) blob.Store) (blobStores, error) {
 	if cfg.BlobStore == "" {
 		return blobStores{
 			uploads:   timed("uploads", blob.NewDir(filepath.Join(cfg.DataDir, "uploads"))),
@@ -38,6 +40,13 @@ func openBlobs(ctx context.Context, cfg Config, timed func(name string, b blob.S
 	defer cancel()
 	s3, err := blob.NewS3(ctx, o)
 	if err != nil {
+		return blobStores{}, fmt.Errorf("--blob-store: %w", err)
+	}
+	marker, err := st.Installation(ctx)
+	if err != nil {
+		return blobStores{}, err
+	}
+	if err := claimBlobPrefix(ctx, s3, marker, cfg.BlobStore); err != nil {
 		return blobStores{}, fmt.Errorf("--blob-store: %w", err)
 	}
 	return blobStores{

@@ -56,8 +56,8 @@ func TestBlobsInS3AcrossReplicas(t *testing.T) {
 		}
 	}
 	slices.Sort(prefixes)
-	if !slices.Equal(prefixes, []string{"ci/artifacts", "ci/uploads"}) {
-		t.Errorf("objects in the bucket under %q, want ci/artifacts and ci/uploads", prefixes)
+	if !slices.Equal(prefixes, []string{"ci/artifacts", "ci/lathe-installation", "ci/uploads"}) {
+		t.Errorf("objects in the bucket under %q, want ci/artifacts, ci/uploads and the installation's marker", prefixes)
 	}
 	for _, dir := range []string{"artifacts", "uploads"} {
 		var files []string

@@ -362,7 +362,7 @@ func (s *Server) setup(ctx context.Context) error {
 	s.API.RequireAgentAuthorization(s.cfg.AgentsRequireAuthorization)
 	s.API.SetKeyring(s.keys)
 	s.API.SetTrustedProxies(s.cfg.TrustedProxies)
-	blobs, err := openBlobs(ctx, s.cfg, s.obs.blobStore)
+	blobs, err := openBlobs(ctx, s.cfg, s.Store, s.obs.blobStore)
 	if err != nil {
 		s.ln.Close()
 		return err
