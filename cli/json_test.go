@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +156,34 @@ func runCLI(t *testing.T, l *lathetest.Lathe, args []string, extra ...string) st
 		t.Fatalf("lathe %s: exit %d\n%s%s", strings.Join(all[:len(all)-2], " "), code, stdout.String(), stderr.String())
 	}
 	return stdout.String()
+}
+
+// `lathe run PROJECT` without --pipeline starts every pipeline a manual
+// request selects, and prints what it started as the output flags ask,
+// as it does with --pipeline: the IDs with -q, the answer with --json or --jq.
+func TestRunPrintsAsAskedWithoutPipeline(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	l.Project(t, "shop", lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps: [true]\n"}))
+	id := regexp.MustCompile(`^[0-9]+\n$`)
+	for _, args := range [][]string{{"run", "shop", "-q"}, {"run", "shop", "--pipeline", "main", "-q"}} {
+		if got := runCLI(t, l, args); !id.MatchString(got) {
+			t.Errorf("lathe %s printed %q, want the run's ID", strings.Join(args, " "), got)
+		}
+	}
+	var answer struct {
+		Items []struct {
+			ID     int64  `json:"id"`
+			Status string `json:"status"`
+		} `json:"items"`
+		Errors []string `json:"errors"`
+	}
+	got := runCLI(t, l, []string{"run", "shop", "--json"})
+	if err := json.Unmarshal([]byte(got), &answer); err != nil || len(answer.Items) != 1 || answer.Items[0].ID == 0 || answer.Errors == nil {
+		t.Errorf("run shop --json printed %q (%v), want the answer: the run started and no errors", got, err)
+	}
+	if got := runCLI(t, l, []string{"run", "shop", "--jq", ".items[].status"}); got != "queued\n" {
+		t.Errorf("run shop --jq .items[].status printed %q, want queued", got)
+	}
 }
 
 // responseSchema is the schema of the 200 answer of GET path.

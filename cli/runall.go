@@ -10,18 +10,25 @@ import (
 )
 
 // runAll starts every pipeline a trigger without --pipeline selects (the
-// server answers with the list), prints each run and why others did not
-// start, and with --follow follows the run when there is one.
-func runAll(ctx context.Context, c *client.Client, path string, in map[string]any, follow bool, env *Env) int {
+// server answers with the list), prints each run (or the answer, as o
+// asks) and why others did not start, and with --follow follows the run
+// when there is one.
+func runAll(ctx context.Context, c *client.Client, path string, in map[string]any, follow bool, o *output, env *Env) int {
 	var out struct {
 		Items  []*lathe.Run `json:"items"`
 		Errors []string     `json:"errors"`
 	}
-	if err := c.Do(ctx, http.MethodPost, path, in, &out); err != nil {
+	if err := o.wrap(c.Do)(ctx, http.MethodPost, path, in, &out); err != nil {
 		return fail(env, err)
 	}
-	for _, run := range out.Items {
-		printStarted(env, run)
+	if o.structured() {
+		if code := o.print(env, out); code != 0 {
+			return code
+		}
+	} else {
+		for _, run := range out.Items {
+			printStarted(env, run)
+		}
 	}
 	for _, e := range out.Errors {
 		fmt.Fprintf(env.Stderr, "not started: %s\n", e)

@@ -48,7 +48,7 @@ func runCmd(env *Env) *cobra.Command {
 			path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/runs"
 			if *pipeline == "" {
 				// Every pipeline the request selects starts (see runAll).
-				return runAll(ctx, c, path, in, *follow, env)
+				return runAll(ctx, c, path, in, *follow, out, env)
 			}
 			if err := out.wrap(c.Do)(ctx, http.MethodPost, path, in, &run); err != nil {
 				return fail(env, err)
