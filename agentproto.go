@@ -161,6 +161,14 @@ type ReportReply struct {
 	Next *Assignment `json:"next,omitempty"`
 }
 
+// StopOrder answers an agent's wait on a running attempt
+// (GET /api/v1/agent/attempts/{attempt}/stop).
+type StopOrder struct {
+	// Stop asks the agent to stop the attempt: it was canceled, or is over.
+	// False: the wait ended with nothing to do; wait again.
+	Stop bool `json:"stop"`
+}
+
 // InfraReasonPrefix starts every FinishReport.Reason.
 const InfraReasonPrefix = "infrastructure: "
 

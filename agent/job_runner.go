@@ -84,10 +84,13 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment, c nextClaim) (
 			}
 			return err
 		}
+		watchCtx, stopWatching := context.WithCancel(held)
+		go a.watchStop(watchCtx, as.AttemptID, out, log)
 		lease.watching(ctx, func() { status = a.runSteps(jobCtx, held, as, ws, mirror, jd, out, checkout) })
 		if ctx.Err() == nil && context.Cause(jobCtx) != errLeaseLost {
 			a.sendReports(ctx, as, ws, out)
 		}
+		stopWatching()
 	}
 	a.noteFullDisk(status, ws, out)
 	if err := out.EndOutput(); err != nil {

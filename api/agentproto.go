@@ -33,6 +33,21 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
 	return respond(w, http.StatusOK, reply, err)
 }
 
+// waitStop answers an agent, at once or when it happens within ?wait
+// seconds, whether the server wants its attempt stopped.
+func (s *Server) waitStop(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "attempt")
+	if err != nil {
+		return err
+	}
+	wait, err := queryInt(r, "wait", 25, 0, 60)
+	if err != nil {
+		return err
+	}
+	stop, err := s.dispatch.WaitStop(r.Context(), principal(r.Context()).actor(), id, time.Now().Add(time.Duration(wait)*time.Second))
+	return respond(w, http.StatusOK, lathe.StopOrder{Stop: stop}, err)
+}
+
 // claimNext claims, without waiting, the next job of an agent whose
 // finishing report carries a claim ID (lathe.ClaimIDHeader), so a busy
 // agent needs no claim request between jobs. It answers nil when there is

@@ -418,6 +418,7 @@ func (s *Server) routes() []Route {
 		{"POST /api/v1/agent/register", public, s.register},
 		{"POST /api/v1/agent/claim", agentAuth, s.claimWhenAllowed},
 		{"POST /api/v1/agent/attempts/{attempt}/report", agentAuth, s.report},
+		{"GET /api/v1/agent/attempts/{attempt}/stop", agentAuth, s.waitStop},
 		{"PUT /api/v1/agent/attempts/{attempt}/uploads/{name}", agentAuth, s.putUpload},
 		{"GET /api/v1/agent/attempts/{attempt}/uploads/{name}", agentAuth, s.getUpload},
 		{"GET /api/v1/agent/attempts/{attempt}/tools/{name}/{version}", agentAuth, s.getToolArchive},

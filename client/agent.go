@@ -79,6 +79,14 @@ func (c *Client) ReportClaiming(ctx context.Context, attemptID int64, rep *lathe
 	return reply, err
 }
 
+// WaitStop waits up to waitSec seconds for the server to order the
+// attempt stopped (see lathe.StopOrder), and reports whether it did.
+func (c *Client) WaitStop(ctx context.Context, attemptID int64, waitSec int) (bool, error) {
+	var order lathe.StopOrder
+	err := c.DoWithHeader(ctx, http.MethodGet, fmt.Sprintf("/api/v1/agent/attempts/%d/stop?wait=%d", attemptID, waitSec), nil, nil, &order)
+	return order.Stop, err
+}
+
 // PutUpload sends an upload archive of size bytes, whose hex SHA-256 is sum,
 // as the upload name of the attempt's run. body is read once.
 func (c *Client) PutUpload(ctx context.Context, attemptID int64, name string, body io.Reader, size int64, sum string) (*lathe.Upload, error) {

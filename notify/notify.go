@@ -34,6 +34,10 @@ const (
 	Attempt Topic = "attempt"
 	// Run: a job of the run changed status; the key is the run's ID.
 	Run Topic = "run"
+	// Stop: the server wants a running attempt stopped (its cancel was
+	// asked, or it was judged lost); the key is its ID. The attempt's agent
+	// waits for it (see dispatch.Service.WaitStop).
+	Stop Topic = "stop"
 	// Outbox: commit statuses or webhook messages were queued to send
 	// (no key).
 	Outbox Topic = "outbox"

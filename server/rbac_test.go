@@ -243,6 +243,7 @@ var routeNeeds = map[string]string{
 
 	"POST /api/v1/agent/claim":                                    "agent",
 	"POST /api/v1/agent/attempts/{attempt}/report":                "agent",
+	"GET /api/v1/agent/attempts/{attempt}/stop":                   "agent",
 	"PUT /api/v1/agent/attempts/{attempt}/uploads/{name}":         "agent",
 	"GET /api/v1/agent/attempts/{attempt}/uploads/{name}":         "agent",
 	"PUT /api/v1/agent/attempts/{attempt}/artifacts":              "agent",

@@ -26,6 +26,13 @@ import (
 // first's secret key and admin token, as an operator adds a replica.
 func startReplica(tb testing.TB, first *lathetest.Lathe, dsn string, agents int) *lathetest.Lathe {
 	tb.Helper()
+	return lathetest.Start(tb, lathetest.Options{DataDir: replicaDir(tb, first), DatabaseURL: dsn, Agents: agents})
+}
+
+// replicaDir is a data directory for another replica of first's: its
+// secret key and admin token.
+func replicaDir(tb testing.TB, first *lathetest.Lathe) string {
+	tb.Helper()
 	dir := tb.TempDir()
 	for _, name := range []string{"secret.key", "admin.token"} {
 		b, err := os.ReadFile(filepath.Join(first.DataDir, name))
@@ -36,7 +43,7 @@ func startReplica(tb testing.TB, first *lathetest.Lathe, dsn string, agents int)
 			tb.Fatal(err)
 		}
 	}
-	return lathetest.Start(tb, lathetest.Options{DataDir: dir, DatabaseURL: dsn, Agents: agents})
+	return dir
 }
 
 const replicaLogPipeline = `

@@ -107,6 +107,9 @@ func (t *txn) endAttempt(ctx context.Context, c candidate, e attemptEnd) (o engi
 	}
 	t.afterCommit = append(t.afterCommit, func(s *Store) {
 		s.attemptChanged(c.attemptID)
+		if end.Status == lathe.StatusLost {
+			s.attemptStopped(c.attemptID) // its agent may still be running it
+		}
 		if s.attemptObs.Ended != nil {
 			s.attemptObs.Ended(end)
 		}

@@ -123,8 +123,7 @@ func (s *Store) CancelJob(ctx context.Context, id int64) error {
 			return err
 		}
 		if action == engine.CancelThroughAgent {
-			_, err := t.exec(ctx, `UPDATE attempts SET cancel_requested = 1 WHERE job_id = ? AND status = ?`, id, lathe.StatusRunning)
-			return err
+			return t.requestCancel(ctx, `a.job_id = ? AND a.status = ?`, id, lathe.StatusRunning)
 		}
 		if err := t.setStatus(ctx, engine.Job, id, status, lathe.StatusCanceled, `, finished_at = ?`, micros(t.now)); err != nil {
 			return err

@@ -92,7 +92,7 @@ func (t *txn) report(ctx context.Context, agentID, attemptID int64, rep *lathe.R
 		return err
 	}
 	if owner != agentID {
-		return fmt.Errorf("attempt %d belongs to another agent: %w", attemptID, lathe.ErrForbidden)
+		return forbiddenAttempt(attemptID)
 	}
 	if status.Terminal() {
 		r.reply.Cancel, r.reply.Finished = true, true

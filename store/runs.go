@@ -401,8 +401,7 @@ func (s *Store) CancelRun(ctx context.Context, id int64) error {
 			return err
 		}
 		t.forgetRunHead(id)
-		if _, err := t.exec(ctx, `UPDATE attempts SET cancel_requested = 1 WHERE status = ? AND job_id IN (SELECT id FROM jobs WHERE run_id = ?)`,
-			lathe.StatusRunning, id); err != nil {
+		if err := t.requestCancel(ctx, `a.status = ? AND a.job_id IN (SELECT id FROM jobs WHERE run_id = ?)`, lathe.StatusRunning, id); err != nil {
 			return err
 		}
 		err := t.advanceRun(ctx, id)

@@ -134,3 +134,14 @@ func (s *Store) QueuedWorkKeys(ctx context.Context) ([]string, error) {
 	}
 	return keys, rows.Err()
 }
+
+// StopSignal returns a channel closed when the server next wants the
+// attempt stopped (see AttemptStop). The wait ends with ctx.
+func (s *Store) StopSignal(ctx context.Context, attemptID int64) <-chan struct{} {
+	return s.notifier.Wait(ctx, notify.Filter{Topic: notify.Stop, Key: idKey(attemptID)})
+}
+
+// attemptStopped wakes the agent waiting to learn that its attempt should stop.
+func (s *Store) attemptStopped(attemptID int64) {
+	s.notifier.Publish(notify.Message{Topic: notify.Stop, Key: idKey(attemptID)})
+}

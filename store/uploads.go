@@ -40,7 +40,7 @@ func (s *Store) AttemptScope(ctx context.Context, agentID, attemptID int64) (Upl
 // attempt, still running.
 func attemptHeld(attemptID, agentID, owner int64, status lathe.Status) error {
 	if owner != agentID {
-		return fmt.Errorf("attempt %d belongs to another agent: %w", attemptID, lathe.ErrForbidden)
+		return forbiddenAttempt(attemptID)
 	}
 	if status != lathe.StatusRunning {
 		return fmt.Errorf("attempt %d is %s: %w", attemptID, status, lathe.ErrFenced)
