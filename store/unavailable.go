@@ -21,7 +21,11 @@ func Unavailable(err error) bool {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
-		return true
+		// A bare errno is a net.Error too: a file's (ENOENT, EACCES) is no
+		// outage; the network's errnos are the ones listed below.
+		if _, errno := ne.(syscall.Errno); !errno {
+			return true
+		}
 	}
 	for _, e := range []error{driver.ErrBadConn, io.ErrUnexpectedEOF, syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EPIPE} {
 		if errors.Is(err, e) {
