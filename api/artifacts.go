@@ -216,8 +216,51 @@ func (s *Server) artifactContent(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("ETag", `"`+a.SHA256+`"`)
-	http.ServeContent(w, r, "", a.CreatedAt, content)
+	held := &heldStatus{ResponseWriter: w}
+	http.ServeContent(held, r, "", a.CreatedAt, content)
+	if !held.sent && content.err != nil {
+		// Nothing of the body went out: the object is missing from the
+		// blob store or could not be read, an error rather than a 200 or
+		// 206 with no body.
+		for _, k := range []string{"Content-Length", "Content-Range", "Content-Disposition", "ETag", "Last-Modified", "Accept-Ranges"} {
+			h.Del(k)
+		}
+		return fmt.Errorf("artifact %d (%s): read its content: %w", a.ID, a.Path, content.err)
+	}
+	held.flush()
 	return nil
+}
+
+// heldStatus holds the status http.ServeContent writes until the first
+// byte of the body goes out, so a blob that cannot be read can still be
+// answered as an error.
+type heldStatus struct {
+	http.ResponseWriter
+	code int
+	sent bool
+}
+
+func (h *heldStatus) WriteHeader(code int) {
+	if h.code == 0 {
+		h.code = code
+	}
+}
+
+func (h *heldStatus) Write(p []byte) (int, error) {
+	h.flush()
+	return h.ResponseWriter.Write(p)
+}
+
+// flush writes the held status, once.
+func (h *heldStatus) flush() {
+	if h.sent {
+		return
+	}
+	h.sent = true
+	if h.code == 0 {
+		h.code = http.StatusOK
+	}
+	h.ResponseWriter.WriteHeader(h.code)
 }
 
 // artifactReadable refuses an artifact whose content is gone.
@@ -314,6 +357,8 @@ type blobSeeker struct {
 	size  int64
 	off   int64
 	rc    io.ReadCloser
+	// err is why the object could not be opened, if it could not.
+	err error
 }
 
 func (b *blobSeeker) Read(p []byte) (int, error) {
@@ -323,6 +368,7 @@ func (b *blobSeeker) Read(p []byte) (int, error) {
 		}
 		rc, err := b.store.Get(b.ctx.Context(), b.key, b.off, b.size-b.off)
 		if err != nil {
+			b.err = err
 			return 0, err
 		}
 		b.rc = rc
