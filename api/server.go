@@ -323,6 +323,7 @@ func (s *Server) routes() []Route {
 		{"POST /api/v1/jobs/{job}/reject", projectWrite, s.rejectJob},
 		{"GET /api/v1/jobs/{job}/log", projectRead, s.getLog},
 		{"GET /api/v1/jobs/{job}/log/stream", projectRead, s.streamLog},
+		{"GET /api/v1/jobs/{job}/log/lines", projectRead, s.getLogLines},
 
 		// Tools run in every project's jobs that use them: admins publish.
 		{"GET /api/v1/tools", authenticated, s.listTools},

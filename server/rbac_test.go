@@ -118,6 +118,7 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/jobs/{job}":                                        "read",
 	"GET /api/v1/jobs/{job}/log":                                    "read",
 	"GET /api/v1/jobs/{job}/log/stream":                             "read",
+	"GET /api/v1/jobs/{job}/log/lines":                              "read",
 
 	"POST /api/v1/projects/{project}/runs":           "write",
 	"POST /api/v1/projects/{project}/holds":          "write",
