@@ -186,6 +186,31 @@ func TestRunPrintsAsAskedWithoutPipeline(t *testing.T) {
 	}
 }
 
+// The commands that start a run or a deployment print its ID alone with
+// -q, as lathe run does: a re-run (of a run, a job by name, or the failed
+// jobs) too, with the answer under --json or --jq.
+func TestStartingCommandsTakeQuiet(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: 1})
+	l.Project(t, "shop", lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps: [true]\n  b:\n    steps: [false]\n"}))
+	run := l.Wait(t, l.Trigger(t, "shop", "", "").ID, 2*time.Minute)
+	id := fmt.Sprint(run.ID)
+	isID := regexp.MustCompile(`^[0-9]+\n$`)
+	for _, args := range [][]string{{"rerun", id, "-q"}, {"rerun", id, "a", "--quiet"}, {"rerun", id, "--failed", "-q"}} {
+		got := runCLI(t, l, args)
+		if !isID.MatchString(got) || got == id+"\n" {
+			t.Errorf("lathe %s printed %q, want the new run's ID", strings.Join(args, " "), got)
+		}
+	}
+	if got := runCLI(t, l, []string{"rerun", id, "--jq", ".project"}); got != "shop\n" {
+		t.Errorf("rerun --jq .project printed %q, want shop", got)
+	}
+	for _, cmd := range [][]string{{"run"}, {"rerun"}, {"deploy"}, {"rollback"}, {"release", "promote"}} {
+		if help := runCLI(t, l, append(cmd, "--help")); !strings.Contains(help, "--quiet") {
+			t.Errorf("lathe %s takes no --quiet:\n%s", strings.Join(cmd, " "), help)
+		}
+	}
+}
+
 // responseSchema is the schema of the 200 answer of GET path.
 func responseSchema(t *testing.T, path string) *openapi3.Schema {
 	t.Helper()

@@ -38,7 +38,7 @@ func releaseCmd(env *Env) *cobra.Command {
 	list := answerCmd(env, "list PROJECT", "list a project's releases and their candidates", 1, false,
 		noFlags(func(pos []string) request { return get(base(pos[0]) + "/releases") }),
 		func(env *Env, list *releases, _ []string) { printReleases(env, list.Items) })
-	promote := answerCmd(env, "promote PROJECT ENV", "deploy what runs in ENV to the next environment", 2, false,
+	promote := answerCmd(env, "promote PROJECT ENV", "deploy what runs in ENV to the next environment", 2, true,
 		noFlags(func(pos []string) request {
 			return request{method: http.MethodPost, path: base(pos[0]) + "/environments/" + url.PathEscape(pos[1]) + "/promote"}
 		}), printDeployed)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/spf13/cobra"
@@ -20,6 +21,7 @@ func rerunCmd(env *Env) *cobra.Command {
 		mk := clientFlags(fs, env)
 		job := fs.Int64("job", 0, "re-run the finished job with this ID (and the jobs that need it) as a new run")
 		failed := fs.Bool("failed", false, "re-run only the failed jobs of the run (and the jobs that need them) as a new run")
+		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
 			c := mk()
 			if *failed && (*job > 0 || len(pos) != 1) {
@@ -29,29 +31,35 @@ func rerunCmd(env *Env) *cobra.Command {
 			if !ok {
 				return code
 			}
-			var run lathe.Run
+			path := fmt.Sprintf("/api/v1/runs/%d/rerun", id)
 			switch {
 			case *job > 0 || len(pos) == 2:
-				if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/rerun", id), nil, &run); err != nil {
-					return fail(env, err)
-				}
+				path = fmt.Sprintf("/api/v1/jobs/%d/rerun", id)
+			case *failed:
+				path = fmt.Sprintf("/api/v1/runs/%d/rerun-failed", id)
+			}
+			var run lathe.Run
+			if err := out.wrap(c.Do)(ctx, http.MethodPost, path, nil, &run); err != nil {
+				return fail(env, err)
+			}
+			if out.structured() {
+				// The new run's ID (or the answer) alone on stdout; what a
+				// person should know goes to stderr.
+				printWaiting(env.Stderr, &run)
+				return out.print(env, run)
+			}
+			switch {
+			case *job > 0 || len(pos) == 2:
 				fmt.Fprintf(env.Stdout, "run %d: %s #%d of %s, re-running job %d and the jobs that need it\n",
 					run.ID, run.Pipeline, run.Number, run.Project, id)
-				printWaiting(env, &run)
 			case *failed:
-				if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun-failed", id), nil, &run); err != nil {
-					return fail(env, err)
-				}
 				fmt.Fprintf(env.Stdout, "run %d: %s #%d of %s, re-running the failed jobs of run %d\n",
 					run.ID, run.Pipeline, run.Number, run.Project, id)
-				printWaiting(env, &run)
 			default:
-				if err := c.Do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/rerun", id), nil, &run); err != nil {
-					return fail(env, err)
-				}
 				fmt.Fprintf(env.Stdout, "run %d: %s #%d of %s at %.12s (%s), re-running run %d\n",
 					run.ID, run.Pipeline, run.Number, run.Project, run.Commit, run.Ref, id)
 			}
+			printWaiting(env.Stdout, &run)
 			return 0
 		}
 	})
@@ -59,10 +67,10 @@ func rerunCmd(env *Env) *cobra.Command {
 
 // printWaiting names the jobs of a re-run's new run that wait at a gate
 // again: a gate's decision does not carry over to a re-run.
-func printWaiting(env *Env, run *lathe.Run) {
+func printWaiting(w io.Writer, run *lathe.Run) {
 	for _, j := range run.Jobs {
 		if j.Status == lathe.StatusWaiting {
-			fmt.Fprintf(env.Stdout, "job %d (%s) waits for approval again: a gate's decision does not carry over to a re-run\n", j.ID, j.Name)
+			fmt.Fprintf(w, "job %d (%s) waits for approval again: a gate's decision does not carry over to a re-run\n", j.ID, j.Name)
 		}
 	}
 }
