@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/client"
@@ -23,9 +24,11 @@ import (
 // itself. They end like commands do: exit code 0 when they succeeded, 1
 // when they failed, with the reason in the job's log.
 
-// actionTries bounds how often an upload or download is tried when the
-// server cannot be reached or answers with a server error.
-const actionTries = 3
+// DefaultTransferPatience is how long an upload or download goes on trying
+// while the server cannot be reached or answers with a server error (a
+// replica restarting, its database briefly down): long enough to ride out
+// a short outage, and no longer than the lease lets a silent agent run.
+const DefaultTransferPatience = 2 * time.Minute
 
 // actionStep does a built-in action step as the shell runs a command: it
 // returns the step's exit code, or an error when the job's context ended
@@ -40,12 +43,16 @@ func (a *Agent) actionStep(ctx context.Context, jr *jobRun, act *lathe.StepActio
 		return -1, ctx.Err()
 	}
 	fmt.Fprintf(out, "%v\n", err)
+	jr.infra = infraReason(err)
 	return 1, nil
 }
 
 // jobRun is what the action steps of one attempt share.
 type jobRun struct {
 	as *lathe.Assignment
+	// infra is why the last action step that failed did, when the
+	// infrastructure is to blame (see infraReason); "" otherwise.
+	infra string
 	// ws is the workspace, home the steps' HOME.
 	ws, home string
 	// control is the job's control directory, where tools are unpacked.
@@ -122,7 +129,7 @@ func (a *Agent) upload(ctx context.Context, as *lathe.Assignment, ws string, act
 		return fmt.Errorf("upload %s: %w", act.Name, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	err = retryTransfer(ctx, out, "upload "+act.Name, func() error {
+	err = a.retryTransfer(ctx, out, "upload "+act.Name, func() error {
 		// A section reader is not a Closer: the client leaves the file open for the next try.
 		_, err := a.Client.PutUpload(ctx, as.AttemptID, act.Name, io.NewSectionReader(tmp, 0, size), size, sum)
 		return err
@@ -143,7 +150,7 @@ func (a *Agent) download(ctx context.Context, as *lathe.Assignment, ws string, a
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	err = retryTransfer(ctx, out, "download "+act.Name, func() error {
+	err = a.retryTransfer(ctx, out, "download "+act.Name, func() error {
 		if err := tmp.Truncate(0); err != nil {
 			return err
 		}
@@ -194,17 +201,52 @@ type errDamaged struct{ msg string }
 func (e errDamaged) Error() string { return e.msg }
 
 // retryTransfer calls fn until it succeeds, fails for a reason another try
-// would not change, or has been tried actionTries times, waiting about a
-// second, then more, in between; each retry is noted in the log.
-func retryTransfer(ctx context.Context, out io.Writer, what string, fn func() error) error {
-	return retry.Do(ctx, retry.Policy{
+// would not change, or has been tried for the agent's TransferPatience,
+// waiting about a second, then more, in between; each retry is noted in the
+// log. An error another try might have cured is an errInfra.
+func (a *Agent) retryTransfer(ctx context.Context, out io.Writer, what string, fn func() error) error {
+	err := retry.Do(ctx, retry.Policy{
 		Backoff:   retry.Backoff{Base: time.Second, Cap: 8 * time.Second},
-		Tries:     actionTries,
+		Within:    a.TransferPatience,
 		Retryable: transient,
 		OnRetry: func(err error, wait time.Duration) {
 			fmt.Fprintf(out, "%s: %v; trying again in %s\n", what, err, wait.Round(time.Millisecond))
 		},
 	}, fn)
+	if err != nil && ctx.Err() == nil && transient(err) {
+		return errInfra{what: what, err: err}
+	}
+	return err
+}
+
+// errInfra is a transfer the server could not take or give for its own
+// reasons however long the agent tried: the attempt fails for the
+// infrastructure, not for the job (see infraReason).
+type errInfra struct {
+	what string
+	err  error
+}
+
+func (e errInfra) Error() string { return fmt.Sprintf("%s: %v", e.what, e.err) }
+func (e errInfra) Unwrap() error { return e.err }
+
+// infraReason is the finish reason of an attempt a step failed with err
+// for the infrastructure (lathe.CheckInfraReason holds for it), or "".
+func infraReason(err error) string {
+	var infra errInfra
+	if !errors.As(err, &infra) {
+		return ""
+	}
+	r := []rune(lathe.InfraReasonPrefix + "the server did not answer: " + strings.Map(func(c rune) rune {
+		if unicode.IsControl(c) {
+			return ' '
+		}
+		return c
+	}, infra.Error()))
+	for len(string(r)) > 200 {
+		r = r[:len(r)-1]
+	}
+	return string(r)
 }
 
 // transient reports whether err may pass on its own: the server could not

@@ -41,6 +41,10 @@ type Agent struct {
 	// DefaultLeaseTTL until the server says. Negative: never stop, for an
 	// agent that cannot be cut off from its server (one embedded in it).
 	LeaseTTL time.Duration
+	// TransferPatience is how long an upload, download, artifact, cache or
+	// tool transfer goes on trying while the server cannot take it
+	// (zero: DefaultTransferPatience).
+	TransferPatience time.Duration
 	// PollWait is how long one claim request waits for work, in seconds.
 	PollWait int
 	// Drain, when closed, stops the agent taking work: the job it is
@@ -78,6 +82,9 @@ type Agent struct {
 
 // Run claims and runs jobs, one at a time, until ctx ends.
 func (a *Agent) Run(ctx context.Context) error {
+	if a.TransferPatience <= 0 {
+		a.TransferPatience = DefaultTransferPatience
+	}
 	if a.Heartbeat <= 0 {
 		a.Heartbeat = 10 * time.Second
 	}

@@ -77,9 +77,14 @@ func (a *Agent) sendArtifact(ctx context.Context, as *lathe.Assignment, root *os
 		return 0, errors.New("changed into something other than a regular file")
 	}
 	size := fi.Size()
-	err = retryTransfer(ctx, out, "artifact "+p, func() error {
-		// Hashed as it is sent; the file is read once per try.
-		_, err := a.Client.PutArtifact(ctx, as.AttemptID, p, io.NewSectionReader(f, 0, size), size, expireIn)
+	err = a.retryTransfer(ctx, out, "artifact "+p, func() error {
+		// Hashed first, at each try (a step left running may still be
+		// writing it): the server checks the bytes against it as they come.
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(f, 0, size)); err != nil {
+			return err
+		}
+		_, err := a.Client.PutArtifact(ctx, as.AttemptID, p, io.NewSectionReader(f, 0, size), size, hex.EncodeToString(h.Sum(nil)), expireIn)
 		return err
 	})
 	return size, err

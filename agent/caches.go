@@ -109,7 +109,7 @@ func (a *Agent) cacheRestore(ctx context.Context, jr *jobRun, act *lathe.StepAct
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	var found string
-	err = retryTransfer(ctx, out, "cache "+key, func() error {
+	err = a.retryTransfer(ctx, out, "cache "+key, func() error {
 		if err := tmp.Truncate(0); err != nil {
 			return err
 		}
@@ -192,7 +192,7 @@ func (a *Agent) cacheSave(ctx context.Context, jr *jobRun, act *lathe.StepAction
 		return err
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	err = retryTransfer(ctx, out, "cache "+key, func() error {
+	err = a.retryTransfer(ctx, out, "cache "+key, func() error {
 		_, err := a.Client.SaveCache(ctx, jr.as.AttemptID, key, io.NewSectionReader(tmp, 0, size), size, sum)
 		return err
 	})

@@ -258,6 +258,7 @@ func (a *Agent) runSteps(ctx, held context.Context, as *lathe.Assignment, ws str
 		if step.Action != nil && step.Action.Kind == lathe.ActionTool {
 			code, err = a.toolStep(ctx, jr, step.Action, out)
 		} else if step.Action != nil {
+			jr.infra = ""
 			code, err = a.actionStep(ctx, jr, step.Action, out)
 			if err == nil && code == 0 && step.Action.Kind == lathe.ActionDownload {
 				if oerr := job.Own(ws); oerr != nil {
@@ -287,6 +288,9 @@ func (a *Agent) runSteps(ctx, held context.Context, as *lathe.Assignment, ws str
 		report(idx, step.Name, st, start, &t0, &t1, exit)
 		if st != lathe.StatusSuccess && failed == lathe.StatusSuccess {
 			failed = st
+			if step.Action != nil && jr.infra != "" {
+				out.setReason(jr.infra) // the job failed because the server could not take its files
+			}
 		}
 	}
 	return failed

@@ -124,10 +124,17 @@ jobs:
 // with each job.
 func runAgent(t *testing.T, serverURL, regToken, workDir string) {
 	t.Helper()
+	startAgent(t, serverURL, regToken, workDir, "cut-off", []string{"partition"}, nil)
+}
+
+// startAgent registers an agent called name with labels at serverURL, and
+// runs it, tuned by tune (when set), until the test ends.
+func startAgent(t *testing.T, serverURL, regToken, workDir, name string, labels []string, tune func(*agent.Agent)) {
+	t.Helper()
 	log := testLog(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	cred, err := agent.Credential(ctx, workDir, agent.Registration{Server: serverURL, Token: regToken, Name: "cut-off",
-		Labels: []string{"partition"}, Host: agent.Host()}, log)
+	cred, err := agent.Credential(ctx, workDir, agent.Registration{Server: serverURL, Token: regToken, Name: name,
+		Labels: labels, Host: agent.Host()}, log)
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -140,8 +147,11 @@ func runAgent(t *testing.T, serverURL, regToken, workDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &agent.Agent{Client: c, Name: "cut-off", WorkDir: workDir, Log: log, Heartbeat: 300 * time.Millisecond,
+	a := &agent.Agent{Client: c, Name: name, WorkDir: workDir, Log: log, Heartbeat: 300 * time.Millisecond,
 		Grace: time.Second, PollWait: 1, Executor: ex}
+	if tune != nil {
+		tune(a)
+	}
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -126,7 +126,7 @@ func (a *Agent) cachedTool(ctx context.Context, attemptID int64, name, version, 
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	err = retryTransfer(ctx, out, "tool "+name+"@"+version, func() error {
+	err = a.retryTransfer(ctx, out, "tool "+name+"@"+version, func() error {
 		if err := tmp.Truncate(0); err != nil {
 			return err
 		}

@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,28 +12,28 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 )
 
-// PutArtifact sends one artifact file of size bytes as the file at path p
-// of the attempt's job, hashing it as it goes: the body is chunked, with
-// its SHA-256 in a trailer, so the file is read once. expireIn (seconds,
-// 0 for the branch's policy) is how long it is kept. body is read once.
-func (c *Client) PutArtifact(ctx context.Context, attemptID int64, p string, body io.Reader, size int64, expireIn int64) (*lathe.Artifact, error) {
+// PutArtifact sends one artifact file of size bytes, whose hex SHA-256 is
+// sum, as the file at path p of the attempt's job. expireIn (seconds, 0
+// for the branch's policy) is how long it is kept. body is read once.
+//
+// The SHA-256 goes in a header, never a trailer: a load balancer in front
+// of the server's replicas may drop a request's trailers (Go's
+// httputil.ReverseProxy does), and every upload through it would then
+// look damaged.
+func (c *Client) PutArtifact(ctx context.Context, attemptID int64, p string, body io.Reader, size int64, sum string, expireIn int64) (*lathe.Artifact, error) {
 	q := url.Values{"path": {p}}
 	if expireIn > 0 {
 		q.Set("expire_in", strconv.FormatInt(expireIn, 10))
 	}
-	h := sha256.New()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut,
 		fmt.Sprintf("%s/api/v1/agent/attempts/%d/artifacts?%s", c.BaseURL, attemptID, q.Encode()), nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Body = &trailerBody{r: io.TeeReader(body, h), end: func() {
-		req.Trailer.Set(lathe.ArtifactSHA256Header, hex.EncodeToString(h.Sum(nil)))
-	}}
-	req.ContentLength = -1 // chunked, to carry the trailer
-	req.Trailer = http.Header{lathe.ArtifactSHA256Header: nil}
+	req.Body = largeWrites{body}
+	req.ContentLength = size
 	req.Header.Set("Content-Type", "application/octet-stream")
-	req.Header.Set(lathe.ArtifactSizeHeader, strconv.FormatInt(size, 10))
+	req.Header.Set(lathe.ArtifactSHA256Header, sum)
 	// The server refuses an artifact it will not keep before the body is sent.
 	req.Header.Set("Expect", "100-continue")
 	resp, err := c.SendRequest(req)
@@ -50,29 +48,15 @@ func (c *Client) PutArtifact(ctx context.Context, attemptID int64, p string, bod
 	return &a, nil
 }
 
-// trailerBody calls end once r is read to its end, before the transport
-// sends the trailers.
-type trailerBody struct {
-	r    io.Reader
-	end  func()
-	done bool
-}
+// largeWrites is a request body sent in 1 MiB writes (io.Copy, which the
+// transport uses, prefers WriteTo to Read): big chunks, a tenth of the
+// system calls on both ends of a large artifact.
+type largeWrites struct{ r io.Reader }
 
-func (b *trailerBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err == io.EOF && !b.done {
-		b.done = true
-		b.end()
-	}
-	return n, err
-}
+func (b largeWrites) Read(p []byte) (int, error) { return b.r.Read(p) }
+func (b largeWrites) Close() error               { return nil }
 
-func (b *trailerBody) Close() error { return nil }
-
-// WriteTo sends the body in 1 MiB writes (io.Copy, which the transport
-// uses, prefers it to Read): big chunks, a tenth of the system calls on
-// both ends of a large artifact.
-func (b *trailerBody) WriteTo(w io.Writer) (int64, error) {
+func (b largeWrites) WriteTo(w io.Writer) (int64, error) {
 	buf := make([]byte, 1<<20)
 	var total int64
 	for {
@@ -86,10 +70,6 @@ func (b *trailerBody) WriteTo(w io.Writer) (int64, error) {
 		}
 		switch {
 		case err == io.EOF || err == io.ErrUnexpectedEOF:
-			if !b.done {
-				b.done = true
-				b.end()
-			}
 			return total, nil
 		case err != nil:
 			return total, err

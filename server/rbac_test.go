@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -350,7 +351,7 @@ func newRBACWorld(t *testing.T) *rbacWorld {
 	if err != nil || as == nil || as.JobID != w.job {
 		t.Fatalf("claim the run's job: %+v, %v", as, err)
 	}
-	a, err := agent.PutArtifact(t.Context(), as.AttemptID, "out.txt", strings.NewReader("rbac"), 4, 0)
+	a, err := agent.PutArtifact(t.Context(), as.AttemptID, "out.txt", strings.NewReader("rbac"), 4, fmt.Sprintf("%x", sha256.Sum256([]byte("rbac"))), 0)
 	if err != nil {
 		t.Fatalf("artifact: %v", err)
 	}

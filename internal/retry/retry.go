@@ -64,6 +64,9 @@ type Policy struct {
 	Backoff Backoff
 	// Tries bounds the calls of fn; 0 is no bound.
 	Tries int
+	// Within bounds the time spent: no try starts, and no wait runs past,
+	// that long after the first try started; 0 is no bound.
+	Within time.Duration
 	// Retryable reports whether a try that failed with err is worth
 	// another; nil retries every error.
 	Retryable func(err error) bool
@@ -72,15 +75,22 @@ type Policy struct {
 }
 
 // Do calls fn until it succeeds, fails with an error p.Retryable rejects,
-// has been called p.Tries times, or ctx ends. It returns fn's last error,
+// has been called p.Tries times, would start after p.Within, or ctx ends. It returns fn's last error,
 // or ctx's if ctx ended while waiting.
 func Do(ctx context.Context, p Policy, fn func() error) error {
+	var end time.Time
+	if p.Within > 0 {
+		end = time.Now().Add(p.Within)
+	}
 	for try := 1; ; try++ {
 		err := fn()
 		if err == nil || try == p.Tries || ctx.Err() != nil || p.Retryable != nil && !p.Retryable(err) {
 			return err
 		}
 		wait := p.Backoff.Next()
+		if !end.IsZero() && time.Now().Add(wait).After(end) {
+			return err // the next try would start too late
+		}
 		if p.OnRetry != nil {
 			p.OnRetry(err, wait)
 		}

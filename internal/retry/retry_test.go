@@ -115,6 +115,26 @@ func TestDo(t *testing.T) {
 			t.Fatalf("err %v after %d calls, want transient after 3", err, calls)
 		}
 	})
+	t.Run("bounded time", func(t *testing.T) {
+		// The first wait (an hour) would end past Within (a minute): Do
+		// gives up without sleeping it; with an hour to spare it goes on.
+		calls := 0
+		hour := Backoff{Base: time.Hour, Cap: time.Hour}
+		err := Do(context.Background(), Policy{Backoff: hour, Within: time.Minute}, func() error { calls++; return transient })
+		if !errors.Is(err, transient) || calls != 1 {
+			t.Fatalf("err %v after %d calls, want transient after 1", err, calls)
+		}
+		calls = 0
+		err = Do(context.Background(), Policy{Backoff: fast, Within: time.Hour}, func() error {
+			if calls++; calls < 3 {
+				return transient
+			}
+			return nil
+		})
+		if err != nil || calls != 3 {
+			t.Fatalf("err %v after %d calls, want nil after 3", err, calls)
+		}
+	})
 	t.Run("an error not worth retrying", func(t *testing.T) {
 		calls := 0
 		p := Policy{Backoff: fast, Retryable: func(err error) bool { return err == transient }}
