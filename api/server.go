@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -444,14 +445,21 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// readyz says whether the server can serve. Anyone may ask (a load
+// balancer does), so the answer names what is wrong in a few fixed words
+// and the server's log has the details: a database's error names its
+// user, host and port, a disk's its path.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.Ready(r.Context()); err != nil {
+		slogFrom(r).Warn("not ready", "err", err)
 		w.Header().Set("Retry-After", retryAfterUnavailable)
-		return problemf(http.StatusServiceUnavailable, "%v", err)
+		what, _, _ := strings.Cut(err.Error(), ":") // "database unreachable", "database has pending migrations", …
+		return problemf(http.StatusServiceUnavailable, "%s (the server's log has the details)", what)
 	}
 	if err := s.dispatch.RoomToRun(); err != nil {
+		slogFrom(r).Warn("not ready", "err", err)
 		w.Header().Set("Retry-After", retryAfterDiskFull)
-		return problemf(http.StatusServiceUnavailable, "%v", err)
+		return problemf(http.StatusServiceUnavailable, "data directory: no space left on device (the server's log has the details)")
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil

@@ -43,6 +43,8 @@ func TestDatabaseOutageLongerThanTheLeaseKillsNoJob(t *testing.T) {
 	}
 	if code, body := readyz(t, l); code != http.StatusServiceUnavailable || !strings.Contains(body, "database unreachable") {
 		t.Errorf("/readyz during the outage: %d %s; want 503 saying the database is unreachable", code, body)
+	} else if strings.Contains(body, "user=") || strings.Contains(body, "127.0.0.1") {
+		t.Errorf("/readyz, which anyone may read, shows the database's user or address: %s", body)
 	}
 	// The outage lasts past the lease.
 	time.Sleep(ttl + time.Second - time.Since(outage))
