@@ -306,6 +306,20 @@ func (t *txn) sealedRows(ctx context.Context, onePerKey bool) ([]sealedRow, erro
 // database with no key check yet it stores one under the current key. A
 // server calls it before serving and refuses to start when it fails.
 func (s *Store) CheckSecretKey(ctx context.Context, k Sealer) error {
+	err := s.checkSecretKey(ctx, k)
+	if errors.Is(err, errKeyCheckRace) {
+		// Another replica starting at the same moment wrote the check
+		// first: check against the key it wrote.
+		err = s.checkSecretKey(ctx, k)
+	}
+	return err
+}
+
+// errKeyCheckRace is a key check written by another server between the
+// read and the write of checkSecretKey's.
+var errKeyCheckRace = errors.New("the key check was written meanwhile")
+
+func (s *Store) checkSecretKey(ctx context.Context, k Sealer) error {
 	return s.tx(ctx, func(t *txn) error {
 		rows, err := t.sealedRows(ctx, true)
 		if err != nil {
@@ -325,9 +339,15 @@ func (s *Store) CheckSecretKey(ctx context.Context, k Sealer) error {
 			return nil
 		}
 		keyID, ct := k.Seal(keyCheckValue, keyCheckAD)
-		_, err = t.exec(ctx, `INSERT INTO secret_key_check (id, key_id, ciphertext, updated_at) VALUES (1, ?, ?, ?)`,
+		res, err := t.exec(ctx, `INSERT INTO secret_key_check (id, key_id, ciphertext, updated_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			keyID, encodeCT(ct), micros(t.now))
-		return err
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return errKeyCheckRace
+		}
+		return nil
 	})
 }
 
