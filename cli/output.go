@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/itchyny/gojq"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 )
@@ -163,6 +164,18 @@ func (f *formatValue) Set(s string) error {
 		return nil
 	}
 	return fmt.Errorf("%q is not an output format: json, yaml or table", s)
+}
+
+// completeFormats lets the shell complete cmd's -o/--output, when it has
+// one, with the formats (rather than with file names).
+func completeFormats(cmd *cobra.Command) {
+	f := cmd.Flags().Lookup("output")
+	if f == nil {
+		return
+	}
+	if _, ok := f.Value.(*formatValue); ok {
+		cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml", "table"}, cobra.ShellCompDirectiveNoFileComp))
+	}
 }
 
 // colors are the SGR codes of statuses, each two digits so that every

@@ -33,7 +33,10 @@ func (env *Env) leaf(use, short string, define func(fs *pflag.FlagSet) body) *co
 	if env.lazy == nil {
 		env.lazy = map[*cobra.Command]func(){}
 	}
-	env.lazy[cmd] = func() { run = define(cmd.Flags()) }
+	env.lazy[cmd] = func() {
+		run = define(cmd.Flags())
+		completeFormats(cmd)
+	}
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		env.materialize(c)
 		code := run(c.Context(), args)

@@ -37,6 +37,12 @@ func TestVersionCompletionAndSuggestions(t *testing.T) {
 	if _, out := run(nil, "__complete", "run", "shop", "--fol"); !strings.Contains(out, "--follow") {
 		t.Errorf("completion does not know run's --follow:\n%s", out)
 	}
+	// -o completes with the formats, not with file names (directive 4: no files).
+	for _, args := range [][]string{{"runs", "-o", ""}, {"status", "1", "--output", "y"}} {
+		if _, out := run(nil, append([]string{"__complete"}, args...)...); !strings.HasPrefix(out, "json\nyaml\ntable\n:4\n") {
+			t.Errorf("completion of lathe %s:\n%s\nwant the output formats", strings.Join(args, " "), out)
+		}
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
