@@ -27,6 +27,9 @@ type planOut struct {
 	Params   []lathe.EnvVar     `json:"params"`
 	Jobs     []pipeline.JobView `json:"jobs"`
 	Skipped  []pipeline.Skipped `json:"skipped"`
+	// idle says why the event starts no run of the pipeline at all (its
+	// on: does not take it), "" when it does or the server planned.
+	idle string
 }
 
 // cmdPlan shows what a run of a pipeline would queue, without running it:
@@ -105,6 +108,9 @@ func localPlan(ctx context.Context, dir, name, event string, params keyValues) (
 		return nil, err
 	}
 	out := &planOut{Pipeline: pl.Name, Commit: ev.Commit, Ref: ev.Ref, Event: ev.Kind, Stages: plan.Stages, Skipped: plan.Skipped}
+	if !pl.Triggers.Matches(ev) {
+		out.idle = fmt.Sprintf("on a server, this %s starts no run of pipeline %s: its on: does not take it (--event chooses another event)", ev.Kind, pl.Name)
+	}
 	for _, pv := range plan.Params {
 		out.Params = append(out.Params, lathe.EnvVar{Name: pv.Name, Value: pv.Value.Text()})
 	}
@@ -122,6 +128,9 @@ func printPlan(env *Env, p *planOut) {
 		at = fmt.Sprintf(" at %.12s (%s)", p.Commit, p.Ref)
 	}
 	fmt.Fprintf(env.Stdout, "pipeline %s%s, event %s: %d job(s)\n", p.Pipeline, at, p.Event, len(p.Jobs))
+	if p.idle != "" {
+		fmt.Fprintf(env.Stdout, "note: %s\n", p.idle)
+	}
 	for _, pv := range p.Params {
 		fmt.Fprintf(env.Stdout, "  param %s = %q\n", pv.Name, pv.Value)
 	}

@@ -81,3 +81,25 @@ func TestPlanLocal(t *testing.T) {
 		t.Errorf("bad parameter: exit %d\n%s", code, errOut)
 	}
 }
+
+// `lathe plan` for an event the pipeline's on: does not take says that on
+// a server such an event starts no run of it at all.
+func TestPlanSaysWhenTheEventStartsNoRun(t *testing.T) {
+	manual := writeFiles(t, map[string]string{".lathe.yml": "name: chores\non: {manual: {}}\njobs:\n  a:\n    steps: [true]\n"})
+	const note = "this push starts no run of pipeline chores: its on: does not take it"
+	if code, out, errOut := planIn(t, manual, "--event", "push"); code != 0 || !strings.Contains(out, note) {
+		t.Errorf("lathe plan --event push: exit %d, want a note %q:\n%s%s", code, note, out, errOut)
+	}
+	for _, tc := range []struct {
+		dir  string
+		args []string
+	}{
+		{manual, nil},
+		{manual, []string{"--event", "manual"}},
+		{writeFiles(t, map[string]string{".lathe.yml": planPipeline}), []string{"--event", "push"}},
+	} {
+		if code, out, errOut := planIn(t, tc.dir, tc.args...); code != 0 || strings.Contains(out, "starts no run") {
+			t.Errorf("lathe plan %v: exit %d, want no note:\n%s%s", tc.args, code, out, errOut)
+		}
+	}
+}
