@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -74,5 +75,37 @@ jobs:
 		}
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("logs -f did not end after the gate opened:\n%s", follow.String())
+	}
+}
+
+// A job waiting for a semaphore names the run that holds it, in lathe
+// status and lathe jobs.
+func TestSemaphoreWaitNamesTheHolder(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: 2})
+	l.Project(t, "shop", lathetest.Repo(t, map[string]string{".lathe.yml": `
+jobs:
+  deploy:
+    concurrency: {group: prod, limit: 1}
+    steps: [sleep 30]
+`}))
+	first, second := l.Trigger(t, "shop", "", ""), l.Trigger(t, "shop", "", "")
+	t.Cleanup(func() {
+		for _, r := range []*lathe.Run{first, second} {
+			l.Client.Do(context.Background(), http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/cancel", r.ID), nil, nil)
+		}
+	})
+	want := fmt.Sprintf("waiting for semaphore prod (1/1 held) — run %d holds it", first.ID)
+	var reason string
+	for i := 0; i < 300 && reason != want; i++ {
+		time.Sleep(100 * time.Millisecond)
+		reason = l.Run(t, second.ID).Jobs[0].WaitReason
+	}
+	if reason != want {
+		t.Fatalf("the second run's job waits for %q, want %q", reason, want)
+	}
+	for _, args := range [][]string{{"status", fmt.Sprint(second.ID)}, {"jobs", "--status", "queued"}} {
+		if out := runCLI(t, l, args); !strings.Contains(out, want) {
+			t.Errorf("lathe %s does not say %q:\n%s", strings.Join(args, " "), want, out)
+		}
 	}
 }

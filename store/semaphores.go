@@ -36,17 +36,22 @@ type querier interface {
 	queryRow(ctx context.Context, q string, args ...any) row
 }
 
-// semaphoreUse counts the holders of the project's group and returns the
-// limit in force (0 when no job of the group is queued or running).
-func semaphoreUse(ctx context.Context, q querier, projectID int64, group string) (held, limit int, err error) {
-	err = q.queryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN j.status = ? THEN 1 ELSE 0 END), 0), COALESCE(MIN(j.concurrency_limit), 0)
+// semaphoreWait returns why a job of the project's group must wait ("" when
+// it need not): it counts the holders, finds the limit in force (0 when no
+// job of the group is queued or running) and the oldest holder's run, for
+// engine.SemaphoreWait.
+func semaphoreWait(ctx context.Context, q querier, projectID int64, group string) (string, error) {
+	var held, limit int
+	var holderRun int64
+	err := q.queryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN j.status = ? THEN 1 ELSE 0 END), 0), COALESCE(MIN(j.concurrency_limit), 0),
+			COALESCE(MIN(CASE WHEN j.status = ? THEN j.run_id END), 0)
 		FROM jobs j JOIN runs r ON r.id = j.run_id
 		WHERE j.concurrency_group = ? AND j.status IN (?, ?) AND r.project_id = ?`,
-		lathe.StatusRunning, group, lathe.StatusQueued, lathe.StatusRunning, projectID).Scan(&held, &limit)
+		lathe.StatusRunning, lathe.StatusRunning, group, lathe.StatusQueued, lathe.StatusRunning, projectID).Scan(&held, &limit, &holderRun)
 	if err != nil {
-		return 0, 0, fmt.Errorf("semaphore %s: %w", group, err)
+		return "", fmt.Errorf("semaphore %s: %w", group, err)
 	}
-	return held, limit, nil
+	return engine.SemaphoreWait(group, held, limit, holderRun), nil
 }
 
 // semaphoreGate answers, for the queued jobs one claim or sweep looks at,
@@ -95,11 +100,10 @@ func (g *semaphoreGate) wait(ctx context.Context, runID int64, group string) (st
 	k := semKey{project, group}
 	reason, ok := g.reasons[k]
 	if !ok {
-		held, limit, err := semaphoreUse(ctx, g.q, project, group)
-		if err != nil {
+		var err error
+		if reason, err = semaphoreWait(ctx, g.q, project, group); err != nil {
 			return "", err
 		}
-		reason = engine.SemaphoreWait(group, held, limit)
 		g.reasons[k] = reason
 	}
 	return reason, nil
@@ -131,11 +135,7 @@ func (t *txn) acquire(ctx context.Context, jobID, runID int64, group string) (st
 	if err != nil {
 		return "", fmt.Errorf("lock semaphore %s for job %d: %w", group, jobID, err)
 	}
-	held, limit, err := semaphoreUse(ctx, t, project, group)
-	if err != nil {
-		return "", err
-	}
-	return engine.SemaphoreWait(group, held, limit), nil
+	return semaphoreWait(ctx, t, project, group)
 }
 
 // released wakes claimers once the transaction commits when a job of group

@@ -209,7 +209,7 @@ func TestSemaphoreWaitReason(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *store.Store) {
 		clk := withClock(s)
 		p := mustProject(t, s, "web")
-		mustRun(t, s, p.ID, "release", []string{"deploy"}, deployJob("deploy", "prod", 1))
+		r1 := mustRun(t, s, p.ID, "release", []string{"deploy"}, deployJob("deploy", "prod", 1))
 		r2 := mustRun(t, s, p.ID, "release", []string{"deploy"}, deployJob("deploy", "prod", 1))
 		a := mustAgent(t, s, "a1", "linux")
 		b := mustAgent(t, s, "b1", "linux")
@@ -218,7 +218,7 @@ func TestSemaphoreWaitReason(t *testing.T) {
 			t.Fatalf("second claim = %+v, %v; want none", other, err)
 		}
 		waiting := jobNamed(t, mustGetRun(t, s, r2.ID), "deploy")
-		const want = "waiting for semaphore prod (1/1 held)"
+		want := fmt.Sprintf("waiting for semaphore prod (1/1 held) — run %d holds it", r1.ID)
 		if waiting.Status != lathe.StatusQueued || waiting.WaitReason != want {
 			t.Fatalf("waiting job = %s %q; want queued %q", waiting.Status, waiting.WaitReason, want)
 		}
