@@ -38,6 +38,8 @@ type TestResultInput struct {
 	Suite, Name, Status string
 	DurationMS          int64
 	Message             string
+	// Flaky: it failed, then passed on a retry within the job.
+	Flaky bool
 }
 
 // TestResult is one test case's result in a run.
@@ -60,6 +62,9 @@ type TestResult struct {
 	// passing and failing) over its last 10 results on the branch, this
 	// one included: 0 is steady, 9 flips every time.
 	Instability int `json:"instability"`
+	// Flaky: the test failed, then passed when its runner tried it again
+	// within the job; its status is passed, its message the failure's.
+	Flaky bool `json:"flaky"`
 }
 
 // TestTotals counts a run's test results.
@@ -70,11 +75,16 @@ type TestTotals struct {
 	Skipped     int `json:"skipped"`
 	NewFailures int `json:"new_failures"`
 	Fixed       int `json:"fixed"`
+	// Flaky counts the passed results that failed first (see TestResult.Flaky).
+	Flaky int `json:"flaky"`
 }
 
 // Add counts n test results of a status ("passed", "failed", "error",
-// "skipped") and a change (ChangeNew, ChangeFixed or none).
-func (tt *TestTotals) Add(status, change string, n int) {
+// "skipped"), a change (ChangeNew, ChangeFixed or none), flaky or not.
+func (tt *TestTotals) Add(status, change string, flaky bool, n int) {
+	if flaky {
+		tt.Flaky += n
+	}
 	switch status {
 	case "passed":
 		tt.Passed += n
@@ -133,6 +143,7 @@ type TestHistoryEntry struct {
 	Message     string    `json:"message"`
 	Change      string    `json:"change"`
 	Instability int       `json:"instability"`
+	Flaky       bool      `json:"flaky"`
 	CreatedAt   time.Time `json:"created_at"`
 }
 

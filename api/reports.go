@@ -75,7 +75,7 @@ func (s *Server) storeReport(r *http.Request, jobID int64, kind, file string, da
 		}
 		in := make([]lathe.TestResultInput, len(cases))
 		for i, c := range cases {
-			in[i] = lathe.TestResultInput{Suite: c.Suite, Name: c.Name, Status: c.Status, DurationMS: c.DurationMS, Message: c.Message}
+			in[i] = lathe.TestResultInput{Suite: c.Suite, Name: c.Name, Status: c.Status, DurationMS: c.DurationMS, Message: c.Message, Flaky: c.Flaky}
 		}
 		return len(in), "", s.store.AddTestResults(r.Context(), jobID, file, in)
 	}

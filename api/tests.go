@@ -62,6 +62,9 @@ func (s *Server) listRunTests(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f.MinInstability, f.MaxInstability = int(lo), int(hi)
+	if f.Flaky, err = queryBool(r, "flaky"); err != nil {
+		return err
+	}
 	tests, err := s.store.RunTests(r.Context(), f)
 	return respond(w, http.StatusOK, tests, err)
 }

@@ -37,8 +37,14 @@ type Case struct {
 	Status     string
 	DurationMS int64
 	// Message is the failure's, error's or skip's message (or, without
-	// one, the start of its text), at most MaxMessage bytes.
+	// one, the start of its text), at most MaxMessage bytes. A flaky
+	// test's is that of the failure it passed after.
 	Message string
+	// Flaky: the test failed, then passed when the runner tried it again
+	// within the job (surefire's <flakyFailure>, or the same test reported
+	// failed and then passed in one file, as Gradle's test-retry and
+	// `go test -count` write it). Its status is passed.
+	Flaky bool
 }
 
 // severity orders statuses: a test reported twice keeps its worst.
@@ -62,8 +68,9 @@ func Worse(a, b string) bool { return severity(a) > severity(b) }
 // (suites may nest), as written by go-junit-report, pytest, Maven surefire
 // and most other runners. A testcase holding <failure> failed, <error>
 // (or <rerunFailure>'s error) errored, <skipped> was skipped; surefire's
-// <flakyFailure> and <flakyError> leave a passing test passed. Malformed
-// XML is an error naming its line.
+// <flakyFailure> and <flakyError> leave a passing test passed, and flaky.
+// A test the file reports more than once is one case (see mergeRepeats).
+// Malformed XML is an error naming its line.
 func ParseJUnit(data []byte) ([]Case, error) {
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
@@ -111,11 +118,17 @@ func ParseJUnit(data []byte) ([]Case, error) {
 				}
 				cur = &Case{Suite: clip(suite, MaxName), Name: clip(attr(t, "name"), MaxName), Status: Passed,
 					DurationMS: seconds(attr(t, "time"))}
+			case cur != nil && inside == "" && (name == "flakyFailure" || name == "flakyError"):
+				if cur.Status == Passed && !cur.Flaky {
+					cur.Flaky, cur.Message = true, clip(attr(t, "message"), MaxMessage)
+					inside = name
+					text.Reset()
+				}
 			case cur != nil && inside == "":
 				status := map[string]string{"failure": Failed, "error": Error, "skipped": Skipped,
 					"rerunFailure": Failed, "rerunError": Error}[name]
 				if status != "" && Worse(status, cur.Status) || status == Skipped && cur.Status == Passed {
-					cur.Status, cur.Message = status, clip(attr(t, "message"), MaxMessage)
+					cur.Status, cur.Message, cur.Flaky = status, clip(attr(t, "message"), MaxMessage), false
 					inside = name
 					text.Reset()
 				}
@@ -142,7 +155,42 @@ func ParseJUnit(data []byte) ([]Case, error) {
 	if !root {
 		return nil, errors.New("line 1: no XML element; a JUnit report starts with <testsuites> or <testsuite>")
 	}
-	return out, nil
+	return mergeRepeats(out), nil
+}
+
+// mergeRepeats makes one case of each test a file reports more than once,
+// in the place of its first report. A runner that tries a failed test
+// again writes each try: a test that failed and also passed is flaky, and
+// passed, with the failure's message; one that never passed keeps its
+// worst result. The durations add up: the job spent them all.
+func mergeRepeats(cases []Case) []Case {
+	type key struct{ suite, name string }
+	at := make(map[key]int, len(cases))
+	out := cases[:0]
+	for _, c := range cases {
+		k := key{c.Suite, c.Name}
+		i, seen := at[k]
+		if !seen {
+			at[k] = len(out)
+			out = append(out, c)
+			continue
+		}
+		m := &out[i]
+		failed := func(c Case) bool { return c.Status == Failed || c.Status == Error || c.Flaky }
+		passed := func(c Case) bool { return c.Status == Passed }
+		switch {
+		case passed(*m) && failed(c) || failed(*m) && passed(c):
+			msg := m.Message
+			if !failed(*m) || m.Message == "" {
+				msg = c.Message
+			}
+			m.Status, m.Flaky, m.Message = Passed, true, msg
+		case Worse(c.Status, m.Status):
+			m.Status, m.Message, m.Flaky = c.Status, c.Message, false
+		}
+		m.DurationMS += c.DurationMS
+	}
+	return out
 }
 
 func attr(t xml.StartElement, name string) string {

@@ -28,6 +28,16 @@ func TestParseJUnitShapes(t *testing.T) {
 			"example.com/calc|TestMul/large|passed|0|",
 			"example.com/calc|TestDiv|skipped|0|calc_test.go:30: needs a float mode",
 		}},
+		{"gradle-retry.xml", []string{
+			"com.example.PayTest|chargesCard|passed|150|java.net.SocketTimeoutException: Read timed out|flaky",
+			"com.example.PayTest|refunds|passed|20|",
+			"com.example.PayTest|voids|failed|30|expected 2 but was 3",
+			"com.example.PayTest|skipsLater|skipped|0|",
+		}},
+		{"go-count.xml", []string{
+			"example.com/clock|TestTick|passed|3|Failed|flaky",
+			"example.com/clock|TestTock|passed|2|",
+		}},
 		{"pytest.xml", []string{
 			"tests.test_shop.TestCart|test_total|passed|1|",
 			"tests.test_shop.TestCart|test_discount|failed|2|assert 90 == 80",
@@ -37,7 +47,7 @@ func TestParseJUnitShapes(t *testing.T) {
 		{"surefire.xml", []string{
 			"com.example.OrderTest|createsOrder|passed|12|",
 			"com.example.OrderTest|rejectsEmptyOrder|failed|4|expected: <400> but was: <200>",
-			"com.example.OrderTest|retriesPayment|passed|300|",
+			"com.example.OrderTest|retriesPayment|passed|300|timeout|flaky",
 			"com.example.OrderTest|cancelsOrder|failed|2|boom",
 		}},
 	} {
@@ -48,7 +58,11 @@ func TestParseJUnitShapes(t *testing.T) {
 			}
 			var got []string
 			for _, c := range cases {
-				got = append(got, fmt.Sprintf("%s|%s|%s|%d|%s", c.Suite, c.Name, c.Status, c.DurationMS, c.Message))
+				line := fmt.Sprintf("%s|%s|%s|%d|%s", c.Suite, c.Name, c.Status, c.DurationMS, c.Message)
+				if c.Flaky {
+					line += "|flaky"
+				}
+				got = append(got, line)
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))

@@ -183,8 +183,8 @@ func (t *txn) copyJob(ctx context.Context, id, runID int64, again bool, now int6
 // new run's totals, and once more in no test's history).
 func (t *txn) carryResults(ctx context.Context, from, to, runID int64) error {
 	for _, q := range []string{
-		`INSERT INTO test_results (run_id, job_id, test_case_id, status, duration_ms, message, change, instability)
-			SELECT ?, ?, test_case_id, status, duration_ms, message, change, instability FROM test_results WHERE job_id = ? ORDER BY id`,
+		`INSERT INTO test_results (run_id, job_id, test_case_id, status, duration_ms, message, change, instability, flaky)
+			SELECT ?, ?, test_case_id, status, duration_ms, message, change, instability, flaky FROM test_results WHERE job_id = ? ORDER BY id`,
 		`INSERT INTO job_reports (run_id, job_id, kind, file, entries, warnings, created_at)
 			SELECT ?, ?, kind, file, entries, warnings, created_at FROM job_reports WHERE job_id = ? ORDER BY id`,
 		`INSERT INTO run_issues (run_id, job_id, file, line, col, severity, message, symbol, fingerprint, is_new)

@@ -35,20 +35,20 @@ func (s *Store) RunHistory(ctx context.Context, runID int64, limit int) ([]*lath
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.query(ctx, `SELECT run_id, status, change, count(*) FROM test_results WHERE run_id IN (`+placeholders(len(ids))+`)
-		GROUP BY run_id, status, change`, ids...)
+	rows, err := s.query(ctx, `SELECT run_id, status, change, flaky, count(*) FROM test_results WHERE run_id IN (`+placeholders(len(ids))+`)
+		GROUP BY run_id, status, change, flaky`, ids...)
 	if err != nil {
 		return nil, fmt.Errorf("results history of run %d: %w", runID, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
+		var id, flaky int64
 		var status, change string
 		var n int
-		if err := rows.Scan(&id, &status, &change, &n); err != nil {
+		if err := rows.Scan(&id, &status, &change, &flaky, &n); err != nil {
 			return nil, err
 		}
-		byRun[id].Add(status, change, n)
+		byRun[id].Add(status, change, flaky != 0, n)
 	}
 	return out, rows.Err()
 }

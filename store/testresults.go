@@ -62,8 +62,9 @@ func (t *txn) addReport(ctx context.Context, runID, jobID int64, kind, file stri
 // test case (the job's name in the pipeline, the suite and the name) is
 // found or created; its result's change and instability are decided
 // against its last results on the run's branch, which this result joins. A
-// case reported twice in the file keeps its worst result; a case the job
-// reported before (another file, an earlier attempt) is replaced.
+// case reported twice in the file keeps its worst result (the parser has
+// made one flaky case of a failure and a pass); a case the job reported
+// before (another file, an earlier attempt) is replaced.
 func (s *Store) AddTestResults(ctx context.Context, jobID int64, file string, cases []lathe.TestResultInput) error {
 	cases = worstOnce(cases)
 	return s.tx(ctx, func(t *txn) error {
@@ -109,12 +110,12 @@ func (s *Store) AddTestResults(ctx context.Context, jobID int64, file string, ca
 			if len(statuses) > historyLen {
 				statuses = statuses[len(statuses)-historyLen:]
 			}
-			results = append(results, []any{c.runID, jobID, id, tc.Status, tc.DurationMS, tc.Message, change, instability(statuses)})
+			results = append(results, []any{c.runID, jobID, id, tc.Status, tc.DurationMS, tc.Message, change, instability(statuses), boolInt(tc.Flaky)})
 			branches = append(branches, []any{id, c.br, statuses, c.runID})
 		}
-		err = t.execBatches(ctx, `INSERT INTO test_results (run_id, job_id, test_case_id, status, duration_ms, message, change, instability) VALUES`,
+		err = t.execBatches(ctx, `INSERT INTO test_results (run_id, job_id, test_case_id, status, duration_ms, message, change, instability, flaky) VALUES`,
 			` ON CONFLICT (job_id, test_case_id) DO UPDATE SET status = excluded.status, duration_ms = excluded.duration_ms,
-				message = excluded.message, change = excluded.change, instability = excluded.instability`, 8, results)
+				message = excluded.message, change = excluded.change, instability = excluded.instability, flaky = excluded.flaky`, 9, results)
 		if err != nil {
 			return fmt.Errorf("store test results of job %d: %w", jobID, err)
 		}
@@ -249,7 +250,9 @@ type TestFilter struct {
 	// Text keeps results whose suite, name or message contains it.
 	Text string
 	// Job keeps the results of the job of that name.
-	Job    string
+	Job string
+	// Flaky, when set, keeps the flaky results (true) or the others.
+	Flaky  *bool
 	Before int64
 	Limit  int
 }
@@ -292,11 +295,14 @@ func (s *Store) RunTests(ctx context.Context, f TestFilter) (*lathe.RunTests, er
 	if f.Job != "" {
 		where, args = append(where, "c.job = ?"), append(args, f.Job)
 	}
+	if f.Flaky != nil {
+		where, args = append(where, "t.flaky = ?"), append(args, boolInt(*f.Flaky))
+	}
 	if f.Before > 0 {
 		where, args = append(where, "t.id < ?"), append(args, f.Before)
 	}
 	rows, err := s.query(ctx, `SELECT c.id, t.id, t.run_id, t.job_id, c.job, c.suite, c.name, t.status, t.duration_ms, t.message,
-			t.change, t.instability
+			t.change, t.instability, t.flaky
 		FROM test_results t JOIN test_cases c ON c.id = t.test_case_id`+whereClause(where)+` ORDER BY t.id DESC LIMIT ?`,
 		append(args, f.Limit+1)...)
 	if err != nil {
@@ -306,10 +312,12 @@ func (s *Store) RunTests(ctx context.Context, f TestFilter) (*lathe.RunTests, er
 	var items []*lathe.TestResult
 	for rows.Next() {
 		var r lathe.TestResult
+		var flaky int64
 		if err := rows.Scan(&r.ID, &r.ResultID, &r.RunID, &r.JobID, &r.Job, &r.Suite, &r.Name, &r.Status, &r.DurationMS,
-			&r.Message, &r.Change, &r.Instability); err != nil {
+			&r.Message, &r.Change, &r.Instability, &flaky); err != nil {
 			return nil, err
 		}
+		r.Flaky = flaky != 0
 		items = append(items, &r)
 	}
 	if err := rows.Err(); err != nil {
@@ -333,18 +341,19 @@ func (s *Store) runExists(ctx context.Context, runID int64) (lathe.Status, error
 }
 
 func (s *Store) testTotals(ctx context.Context, runID int64, tt *lathe.TestTotals) error {
-	rows, err := s.query(ctx, `SELECT status, change, count(*) FROM test_results WHERE run_id = ? GROUP BY status, change`, runID)
+	rows, err := s.query(ctx, `SELECT status, change, flaky, count(*) FROM test_results WHERE run_id = ? GROUP BY status, change, flaky`, runID)
 	if err != nil {
 		return fmt.Errorf("test totals of run %d: %w", runID, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var status, change string
+		var flaky int64
 		var n int
-		if err := rows.Scan(&status, &change, &n); err != nil {
+		if err := rows.Scan(&status, &change, &flaky, &n); err != nil {
 			return err
 		}
-		tt.Add(status, change, n)
+		tt.Add(status, change, flaky != 0, n)
 	}
 	return rows.Err()
 }
@@ -406,7 +415,7 @@ func (s *Store) TestCaseHistory(ctx context.Context, id int64, branch string, be
 		where, args = append(where, "t.run_id < ?"), append(args, before)
 	}
 	rows, err := s.query(ctx, `SELECT t.id, t.run_id, r.number, r.branch, r.commit_sha, t.job_id, t.status, t.duration_ms, t.message,
-			t.change, t.instability, r.created_at
+			t.change, t.instability, t.flaky, r.created_at
 		FROM test_results t JOIN runs r ON r.id = t.run_id JOIN jobs j ON j.id = t.job_id`+whereClause(where)+`
 		ORDER BY t.run_id DESC, t.id DESC LIMIT ?`,
 		append(args, limit+1)...)
@@ -417,11 +426,12 @@ func (s *Store) TestCaseHistory(ctx context.Context, id int64, branch string, be
 	var items []lathe.TestHistoryEntry
 	for rows.Next() {
 		var e lathe.TestHistoryEntry
-		var created int64
+		var created, flaky int64
 		if err := rows.Scan(&e.ResultID, &e.RunID, &e.RunNumber, &e.Branch, &e.Commit, &e.JobID, &e.Status, &e.DurationMS,
-			&e.Message, &e.Change, &e.Instability, &created); err != nil {
+			&e.Message, &e.Change, &e.Instability, &flaky, &created); err != nil {
 			return nil, err
 		}
+		e.Flaky = flaky != 0
 		e.CreatedAt = fromMicros(created)
 		items = append(items, e)
 	}

@@ -96,7 +96,7 @@ func TestBrowserRunResultsTestCaseAndStats(t *testing.T) {
 	}
 	totals, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](
 		`Object.fromEntries(Array.from(document.querySelectorAll("ul.totals li")).map(li => [li.dataset.total, li.querySelector("strong").textContent]))`))
-	if err != nil || fmt.Sprint(totals) != "map[error:0 failed:1 fixed:2 new_failures:1 passed:3 skipped:1]" {
+	if err != nil || fmt.Sprint(totals) != "map[error:0 failed:1 fixed:2 flaky:0 new_failures:1 passed:3 skipped:1]" {
 		t.Errorf("run 3 totals %v (%v)", totals, err)
 	}
 	changes, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`Object.fromEntries(Array.from(

@@ -131,6 +131,7 @@ type testsData struct {
 	Job      string
 	MinInst  string
 	MaxInst  string
+	Flaky    bool
 	Next     string
 	Filtered bool
 }
@@ -146,8 +147,9 @@ func (h *Handler) runTests(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	d := testsData{runTab: t, Statuses: choices(r, "status", "passed", "failed", "error", "skipped"),
 		Changes: choices(r, "change", lathe.ChangeNew, lathe.ChangeFixed, lathe.ChangeSame),
-		Text:    q.Get("text"), Job: q.Get("job"), MinInst: q.Get("min_instability"), MaxInst: q.Get("max_instability")}
-	aq := apiQuery(r, "status", "change", "text", "job", "min_instability", "max_instability")
+		Text:    q.Get("text"), Job: q.Get("job"), MinInst: q.Get("min_instability"), MaxInst: q.Get("max_instability"),
+		Flaky: q.Get("flaky") == "true"}
+	aq := apiQuery(r, "status", "change", "text", "job", "min_instability", "max_instability", "flaky")
 	d.Filtered = len(aq) > 0
 	aq.Set("limit", "100")
 	if b := q.Get("before"); b != "" {
