@@ -34,6 +34,7 @@ func testsCmd(env *Env) *cobra.Command {
 				"max_instability": fs.String("max-instability", "", "only tests at most this unstable (0-9)"),
 				"text":            fs.String("text", "", "only tests whose suite, name or message contains this"),
 				"job":             fs.String("job", "", "only the tests of this job"),
+				"flaky":           fs.String("flaky", "", "true: only flaky tests (failed, then passed on a retry within the job); false: only the others"),
 				"before":          fs.String("before", "", "the page after this cursor"),
 			}
 			limit := fs.Int("limit", 50, "how many results")
@@ -41,15 +42,19 @@ func testsCmd(env *Env) *cobra.Command {
 		},
 		func(env *Env, rt *lathe.RunTests, _ []string) {
 			t := rt.Totals
-			fmt.Fprintf(env.Stdout, "passed %d, failed %d, error %d, skipped %d; new failures %d, fixed %d\n",
-				t.Passed, t.Failed, t.Error, t.Skipped, t.NewFailures, t.Fixed)
+			fmt.Fprintf(env.Stdout, "passed %d (flaky %d), failed %d, error %d, skipped %d; new failures %d, fixed %d\n",
+				t.Passed, t.Flaky, t.Failed, t.Error, t.Skipped, t.NewFailures, t.Fixed)
 			for _, w := range rt.Warnings {
 				fmt.Fprintf(env.Stdout, "warning: job %s: %s\n", w.Job, w.Message)
 			}
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "CASE\tJOB\tSUITE\tNAME\tSTATUS\tCHANGE\tINSTABILITY\tMS")
 			for _, r := range rt.Items {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.ID, r.Job, field(r.Suite), r.Name, r.Status, r.Change, r.Instability, r.DurationMS)
+				status := r.Status
+				if r.Flaky {
+					status += " (flaky)"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.ID, r.Job, field(r.Suite), r.Name, status, r.Change, r.Instability, r.DurationMS)
 			}
 			tw.Flush()
 			printMore(env, rt.Next)
