@@ -50,9 +50,9 @@ func printJob(env *Env, run *lathe.Run, j *lathe.Job) {
 	fmt.Fprintf(env.Stdout, "job %d: %s of run %d (%s #%d of %s), stage %s — %s in %s\n", j.ID, field(j.Name), run.ID,
 		field(run.Pipeline), run.Number, field(run.Project), field(j.Stage), paint.status(string(j.Status)), duration(j.Timing))
 	if why := waitReason(run, j); why != "" {
-		fmt.Fprintf(env.Stdout, "waiting for: %s\n", printable(why, ""))
+		fmt.Fprintf(env.Stdout, "waiting: %s\n", printable(why, ""))
 	}
-	fmt.Fprintf(env.Stdout, "needs: %s; runs on: %s; timeout %ds", fields(j.Deps), fields(j.RunsOn), j.TimeoutSec)
+	fmt.Fprintf(env.Stdout, "needs: %s; runs on: %s; timeout %ds", orNone(j.Deps), orNone(j.RunsOn), j.TimeoutSec)
 	if j.AllowFailure {
 		fmt.Fprint(env.Stdout, "; allowed to fail")
 	}

@@ -103,9 +103,10 @@ func secretAccess(s *lathe.Secret) string {
 	return strings.Join(parts, "; ")
 }
 
+// orNone is fields of list, or "(none)" for an empty one.
 func orNone(list []string) string {
 	if len(list) == 0 {
 		return "(none)"
 	}
-	return strings.Join(list, ",")
+	return fields(list)
 }
