@@ -236,6 +236,12 @@ func TestCLIScheduleEventsAndConfigErrors(t *testing.T) {
 	if got := runCLI(t, l, []string{"config-errors", "cfg", "--branch", "other"}); got != "no pipeline configuration problems in cfg\n" {
 		t.Errorf("config-errors --branch other printed %q", got)
 	}
+	if got := runCLI(t, l, []string{"config-errors", "cfg", "--severity", "warning", "--branch", "main"}); got != "no pipeline configuration problems in cfg\n" {
+		t.Errorf("config-errors --severity warning printed %q", got)
+	}
+	if got := runCLI(t, l, []string{"config-errors", "cfg", "--severity", "error"}); got != out {
+		t.Errorf("config-errors --severity error printed %q, want %q", got, out)
+	}
 	schemaOf(t, l, "/api/v1/projects/cfg/config-errors", "config-errors", "cfg")
 	branchRefused(t, l, 1, "nosuch", "config-errors", "nosuch")
 	branchRefused(t, l, 2, "Usage:", "config-errors")

@@ -18,11 +18,16 @@ func configErrorsCmd(env *Env) *cobra.Command {
 	type configErrors items[*lathe.ConfigErrors]
 	cmd := answerCmd(env, "config-errors PROJECT", "show the problems the server met reading each branch's pipeline files", 1, false,
 		func(fs *pflag.FlagSet) func(pos []string) (request, error) {
-			branch := fs.String("branch", "", "only this branch's")
+			flags := map[string]*string{
+				"branch":   fs.String("branch", "", "only this branch's"),
+				"severity": fs.String("severity", "", "only problems of this severity: error or warning"),
+			}
 			return func(pos []string) (request, error) {
 				path := "/api/v1/projects/" + url.PathEscape(pos[0]) + "/config-errors"
-				if *branch != "" {
-					path += "?" + url.Values{"branch": {*branch}}.Encode()
+				q := url.Values{}
+				queryFlags(q, flags)
+				if len(q) > 0 {
+					path += "?" + q.Encode()
 				}
 				return get(path), nil
 			}

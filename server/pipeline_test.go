@@ -8,6 +8,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -181,6 +182,15 @@ func TestConfigErrorsAreKeptPerBranch(t *testing.T) {
 		l.Do(t, http.MethodGet, "/api/v1/projects/cfg/config-errors?branch=other", nil, &list)
 		if len(list.Items) != 0 {
 			t.Errorf("config errors of another branch = %+v; want none", list.Items)
+		}
+		for severity, want := range map[string]int{"error": 1, "warning": 0} {
+			l.Do(t, http.MethodGet, "/api/v1/projects/cfg/config-errors?severity="+severity, nil, &list)
+			if len(list.Items) != want {
+				t.Errorf("config errors of severity %s = %+v; want %d branches", severity, list.Items, want)
+			}
+		}
+		if err := l.Client.Do(context.Background(), http.MethodGet, "/api/v1/projects/cfg/config-errors?severity=fatal", nil, nil); client.StatusOf(err) != http.StatusBadRequest {
+			t.Errorf("severity=fatal: %v, want 400", err)
 		}
 
 		lathetest.Commit(t, repo, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps: [true]\n"})
