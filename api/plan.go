@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -64,7 +65,15 @@ func (s *Server) planPipeline(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, viewPlan(pl, plan, ref.Commit, ref.Ref, event))
+		v := viewPlan(pl, plan, ref.Commit, ref.Ref, event)
+		if job := queryValue(r, "job"); job != "" {
+			// One job, frozen (Zuul's freeze-job): the matrix's jobs of a base name too.
+			v.Jobs = slices.DeleteFunc(v.Jobs, func(j pipeline.JobView) bool { return j.Name != job && j.Base != job })
+			if len(v.Jobs) == 0 {
+				return problemf(http.StatusNotFound, "pipeline %q plans no job %q for this %s at %s", pl.Name, job, event, ref.Ref)
+			}
+		}
+		writeJSON(w, http.StatusOK, v)
 		return nil
 	}
 	return problemf(http.StatusNotFound, "no pipeline %q at this ref", r.PathValue("pipeline"))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,16 @@ func TestPlanMatrixAndParamsOnTheServer(t *testing.T) {
 	want := "test (os=linux, size=s),test (os=linux, size=m),test (os=bsd, size=s),test (os=bsd, size=m),report"
 	if strings.Join(names, ",") != want || len(plan.Skipped) != 1 || plan.Skipped[0].Job != "soak" || len(plan.Commit) != 40 {
 		t.Errorf("plan = %s, skipped %+v, commit %q; want %s and soak left out", strings.Join(names, ","), plan.Skipped, plan.Commit, want)
+	}
+	// One job frozen (Zuul's freeze-job): by name, or a matrix's by its base.
+	for job, want := range map[string]int{"report": 1, "test": 4, "test (os=bsd, size=m)": 1} {
+		l.Do(t, http.MethodGet, "/api/v1/projects/mx/pipelines/main/plan?job="+url.QueryEscape(job), nil, &plan)
+		if len(plan.Jobs) != want || plan.Jobs[0].Name != job && plan.Jobs[0].Base != job {
+			t.Errorf("plan ?job=%s: %d jobs %+v, want %d", job, len(plan.Jobs), plan.Jobs, want)
+		}
+	}
+	if err := l.Client.Do(context.Background(), http.MethodGet, "/api/v1/projects/mx/pipelines/main/plan?job=soak", nil, nil); client.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("plan ?job=soak (not planned on a manual run): %v, want 404", err)
 	}
 	err := l.Client.Do(context.Background(), http.MethodGet, "/api/v1/projects/mx/pipelines/main/plan?param=nope=1", nil, nil)
 	var ce *client.Error
