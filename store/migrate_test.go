@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"errors"
-	"sync"
 	"testing"
 
 	"github.com/lathe-ci/lathe/internal/pgtest"
@@ -16,22 +15,7 @@ import (
 func TestReplicasStartingTogetherAllMigrate(t *testing.T) {
 	dsn := pgtest.Shared(t).NewDatabase(t)
 	const replicas = 8 // enough that, unserialized, they collide every time
-	var wg sync.WaitGroup
-	errs := make([]error, replicas)
-	for i := range replicas {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := store.Open(t.Context(), dsn)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			errs[i] = s.Ready(t.Context())
-			s.Close()
-		}()
-	}
-	wg.Wait()
+	errs := startTogether(t, dsn, replicas, func(_ int, s *store.Store) error { return s.Ready(t.Context()) })
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("replica %d: %v", i, err)
@@ -50,24 +34,8 @@ func TestReplicasStartingTogetherCheckOneKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Close()
-	const replicas = 8
 	keys := [][]byte{secret.NewKey(), secret.NewKey()}
-	var wg sync.WaitGroup
-	errs := make([]error, replicas)
-	for i := range replicas {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := store.Open(t.Context(), dsn)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer s.Close()
-			errs[i] = s.CheckSecretKey(t.Context(), keyring(t, keys[i%2]))
-		}()
-	}
-	wg.Wait()
+	errs := startTogether(t, dsn, 8, func(i int, s *store.Store) error { return s.CheckSecretKey(t.Context(), keyring(t, keys[i%2])) })
 	passed := map[int]bool{}
 	for i, err := range errs {
 		switch {
@@ -80,4 +48,25 @@ func TestReplicasStartingTogetherCheckOneKey(t *testing.T) {
 	if len(passed) != 1 {
 		t.Errorf("replicas with each key passed: %v, want those of one key", passed)
 	}
+}
+
+// startTogether opens n stores on dsn at the same instant, as n replicas
+// starting together do, and returns what fn, called with each, returned
+// (or the open's error).
+func startTogether(t *testing.T, dsn string, n int, fn func(i int, s *store.Store) error) []error {
+	errs := make([]error, n)
+	fns := make([]func(), n)
+	for i := range fns {
+		fns[i] = func() {
+			s, err := store.Open(t.Context(), dsn)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			errs[i] = fn(i, s)
+		}
+	}
+	together(fns...)
+	return errs
 }
