@@ -12,15 +12,22 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
+// provider is goose over this engine's embedded migrations. Migrations may
+// be applied out of order: branches merged into main have brought in
+// migrations numbered below ones main already had (00119 after 00120,
+// among others), so a database made by a Lathe built between the two has
+// the higher one and lacks the lower; the lower one is applied then.
 func (s *Store) provider() (*goose.Provider, error) {
 	sub, err := fs.Sub(migrations, "migrations/"+s.d.name)
 	if err != nil {
 		return nil, err
 	}
+	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
 	if s.d.name == "postgres" {
-		return goose.NewProvider(goose.DialectPostgres, s.w, sub, goose.WithSessionLocker(migrationLocker{}))
+		opts = append(opts, goose.WithSessionLocker(migrationLocker{}))
+		return goose.NewProvider(goose.DialectPostgres, s.w, sub, opts...)
 	}
-	return goose.NewProvider(goose.DialectSQLite3, s.w, sub)
+	return goose.NewProvider(goose.DialectSQLite3, s.w, sub, opts...)
 }
 
 // migrate applies every embedded migration the database has not seen yet.
