@@ -58,3 +58,17 @@ func MigrateOnly(ctx context.Context, dsn string, keep func(version int64) bool)
 	_, err = p.Up(ctx)
 	return err
 }
+
+// NewestMigration is the highest version of the embedded migrations.
+func NewestMigration() int64 {
+	var newest int64
+	for _, name := range []string{"sqlite", "postgres"} {
+		entries, _ := fs.ReadDir(migrations, "migrations/"+name)
+		for _, e := range entries {
+			if v, err := goose.NumericComponent(e.Name()); err == nil {
+				newest = max(newest, v)
+			}
+		}
+	}
+	return newest
+}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -70,6 +71,65 @@ func TestUpgradeFromDatabaseLackingMigrationsMergedLater(t *testing.T) {
 						t.Error(d)
 					}
 				})
+			}
+		})
+	}
+}
+
+// A database a newer Lathe migrated is refused, with the versions this
+// Lathe does not know, and left as it was.
+func TestOpenRefusesDatabaseOfNewerLathe(t *testing.T) {
+	ctx := t.Context()
+	newer := store.NewestMigration() + 1
+	for _, e := range []struct {
+		name, driver, insert string
+		newDSN               func(t *testing.T) string
+		sqlDSN               func(string) string
+	}{
+		{"sqlite", "sqlite", `INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, 1)`,
+			func(t *testing.T) string { return filepath.Join(t.TempDir(), "lathe.db") },
+			func(dsn string) string { return "file:" + dsn }},
+		{"postgres", "pgx", `INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)`,
+			func(t *testing.T) string { return pgtest.Shared(t).NewDatabase(t) },
+			func(dsn string) string { return dsn }},
+	} {
+		t.Run(e.name, func(t *testing.T) {
+			dsn := e.newDSN(t)
+			s, err := store.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			db, err := sql.Open(e.driver, e.sqlDSN(dsn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.ExecContext(ctx, e.insert, newer); err != nil {
+				t.Fatalf("record a newer Lathe's migration: %v", err)
+			}
+			var before int
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM goose_db_version`).Scan(&before); err != nil {
+				t.Fatal(err)
+			}
+
+			s, err = store.Open(ctx, dsn)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open of a database a newer Lathe migrated succeeded; want it refused")
+			}
+			if !errors.Is(err, store.ErrSchemaNewer) {
+				t.Errorf("Open: %v; want ErrSchemaNewer", err)
+			}
+			if !strings.Contains(err.Error(), fmt.Sprint(newer)) {
+				t.Errorf("Open: %q does not name migration %d", err, newer)
+			}
+			var after int
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM goose_db_version`).Scan(&after); err != nil {
+				t.Fatal(err)
+			}
+			if after != before {
+				t.Errorf("goose_db_version rows: %d after the refused Open, %d before", after, before)
 			}
 		})
 	}
