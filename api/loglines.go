@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -15,32 +14,6 @@ import (
 // or last lines first, and filtered by text. The bytes stay the plain
 // log's; this view counts and selects lines and gives each its number, its
 // offset and the time it reached the server.
-
-// LogLine is one line of a log read as lines.
-type LogLine struct {
-	// Number counts the window's lines from 1.
-	Number int64 `json:"number"`
-	// Offset is the line's first byte, counted from the window's start.
-	Offset int64 `json:"offset"`
-	// Time is when the line reached the server (nil: unknown).
-	Time *time.Time `json:"time"`
-	// Text is the line without its newline, at most maxLineText bytes.
-	Text string `json:"text"`
-}
-
-// LogLines is a page of a log's lines.
-type LogLines struct {
-	Attempt int `json:"attempt"`
-	// Items are the page's lines, in the order asked.
-	Items []LogLine `json:"items"`
-	// Total counts the lines the filter selects; Lines counts all.
-	Total int64 `json:"total"`
-	Lines int64 `json:"lines"`
-	// Complete: the window will not grow any more.
-	Complete bool `json:"complete"`
-	// Next is the start of the next page, nil on the last.
-	Next *int64 `json:"next"`
-}
 
 // maxLineText bounds the text a line carries; a longer one is cut.
 const maxLineText = 64 << 10
@@ -102,7 +75,7 @@ func (s *Server) getLogLines(w http.ResponseWriter, r *http.Request) error {
 	default:
 		f.text = strings.ToLower(text)
 	}
-	out := LogLines{Items: []LogLine{}, Complete: job.Status.Terminal()}
+	out := lathe.LogLines{Items: []lathe.LogLine{}, Complete: job.Status.Terminal()}
 	if a == nil {
 		if step > 0 {
 			return problemf(http.StatusNotFound, "job %d has not started: it has no step %d yet", job.ID, step)
@@ -131,7 +104,7 @@ func (s *Server) getLogLines(w http.ResponseWriter, r *http.Request) error {
 		limit = max(min(limit, out.Total-start), 0)
 	}
 	var n int64
-	out.Lines, out.Total, err = scanLines(read, size, f, func(l LogLine) {
+	out.Lines, out.Total, err = scanLines(read, size, f, func(l lathe.LogLine) {
 		if n >= first && n < first+limit {
 			out.Items = append(out.Items, l)
 		}
@@ -157,7 +130,7 @@ func (s *Server) getLogLines(w http.ResponseWriter, r *http.Request) error {
 // scanLines reads size bytes of a window through read and calls keep, when
 // set, with each line f selects, in order; it counts all lines and the
 // selected ones. A last line without its newline counts too.
-func scanLines(read func(off, n int64) ([]byte, error), size int64, f lineFilter, keep func(LogLine)) (lines, selected int64, err error) {
+func scanLines(read func(off, n int64) ([]byte, error), size int64, f lineFilter, keep func(lathe.LogLine)) (lines, selected int64, err error) {
 	var carry []byte  // the start of a line that a read cut
 	var carryAt int64 // its offset
 	emit := func(line []byte, at int64) {
@@ -171,7 +144,7 @@ func scanLines(read func(off, n int64) ([]byte, error), size int64, f lineFilter
 			if len(text) > maxLineText {
 				text = text[:maxLineText]
 			}
-			keep(LogLine{Number: lines, Offset: at, Text: strings.ToValidUTF8(string(text), "\uFFFD")})
+			keep(lathe.LogLine{Number: lines, Offset: at, Text: strings.ToValidUTF8(string(text), "\uFFFD")})
 		}
 	}
 	for off := int64(0); off < size; {
@@ -211,7 +184,7 @@ func scanLines(read func(off, n int64) ([]byte, error), size int64, f lineFilter
 }
 
 // timeLines gives each line the time its first byte reached the server.
-func (s *Server) timeLines(r *http.Request, a *lathe.Attempt, win logWindow, items []LogLine) error {
+func (s *Server) timeLines(r *http.Request, a *lathe.Attempt, win logWindow, items []lathe.LogLine) error {
 	if len(items) == 0 {
 		return nil
 	}

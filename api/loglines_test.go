@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	lathe "github.com/lathe-ci/lathe"
 )
 
 // scanLines finds every line whatever the reads cut: a read may end inside
@@ -16,7 +18,7 @@ func TestScanLinesAcrossShortReads(t *testing.T) {
 			return []byte(log[off:end]), nil
 		}
 		var got []string
-		lines, selected, err := scanLines(read, int64(len(log)), lineFilter{}, func(l LogLine) {
+		lines, selected, err := scanLines(read, int64(len(log)), lineFilter{}, func(l lathe.LogLine) {
 			got = append(got, fmt.Sprintf("%d@%d:%s", l.Number, l.Offset, l.Text))
 		})
 		want := []string{"1@0:one", "2@4:", "3@5:two three", "4@15:" + strings.Repeat("x", 50), "5@66:last"}
@@ -24,7 +26,7 @@ func TestScanLinesAcrossShortReads(t *testing.T) {
 			t.Errorf("reads of %d bytes: %d lines, %d selected, %q (%v), want %q", n, lines, selected, got, err, want)
 		}
 		var kept []string
-		_, selected, _ = scanLines(read, int64(len(log)), lineFilter{text: "t"}, func(l LogLine) { kept = append(kept, l.Text) })
+		_, selected, _ = scanLines(read, int64(len(log)), lineFilter{text: "t"}, func(l lathe.LogLine) { kept = append(kept, l.Text) })
 		if selected != 2 || strings.Join(kept, "|") != "two three|last" {
 			t.Errorf("reads of %d bytes, filter t: %d %q", n, selected, kept)
 		}
@@ -38,8 +40,8 @@ func TestScanLinesCutsALongLine(t *testing.T) {
 	read := func(off, want int64) ([]byte, error) {
 		return []byte(log[off:min(off+min(want, 1000), int64(len(log)))]), nil
 	}
-	var got []LogLine
-	lines, _, err := scanLines(read, int64(len(log)), lineFilter{}, func(l LogLine) { got = append(got, l) })
+	var got []lathe.LogLine
+	lines, _, err := scanLines(read, int64(len(log)), lineFilter{}, func(l lathe.LogLine) { got = append(got, l) })
 	if err != nil || lines != 2 || len(got) != 2 || len(got[0].Text) != maxLineText || got[1].Text != "short" || got[1].Offset != maxLineText+101 {
 		t.Fatalf("%d lines, %d kept (%v)", lines, len(got), err)
 	}

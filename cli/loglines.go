@@ -28,16 +28,6 @@ type lineQuery struct {
 
 func (q lineQuery) selects() bool { return q.tail > 0 || q.grep != "" }
 
-// logLines is a page of the server's lines.
-type logLines struct {
-	Items []struct {
-		Number int64      `json:"number"`
-		Time   *time.Time `json:"time"`
-		Text   string     `json:"text"`
-	} `json:"items"`
-	Next *int64 `json:"next"`
-}
-
 // printLines prints, for every job of the run whose log q reads, the lines
 // q selects, oldest first: with --grep each with its line number, with
 // --timestamps each with its time.
@@ -62,7 +52,7 @@ func printLines(ctx context.Context, c *client.Client, runID int64, w io.Writer,
 		var lines []string
 		for start := int64(0); ; {
 			v.Set("start", strconv.FormatInt(start, 10))
-			var page logLines
+			var page lathe.LogLines
 			if err := c.Do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/log/lines?%s", j.ID, v.Encode()), nil, &page); err != nil {
 				return err
 			}

@@ -26,22 +26,6 @@ jobs:
         run: printf 'alpha\nBeta\nGAMMA'
 `
 
-type logLine struct {
-	Number int64      `json:"number"`
-	Offset int64      `json:"offset"`
-	Time   *time.Time `json:"time"`
-	Text   string     `json:"text"`
-}
-
-type logLines struct {
-	Attempt  int       `json:"attempt"`
-	Items    []logLine `json:"items"`
-	Total    int64     `json:"total"`
-	Lines    int64     `json:"lines"`
-	Complete bool      `json:"complete"`
-	Next     *int64    `json:"next"`
-}
-
 // A log read as lines pages through the same bytes as the plain read, from
 // the first line or the last, filtered by text or regular expression, each
 // line with its number, offset and arrival time (Kraken's job and step
@@ -58,9 +42,9 @@ func TestLogReadAsLines(t *testing.T) {
 		job := l.Job(t, run.Jobs[0].ID)
 		raw := l.Log(t, job.ID)
 		steps := job.Attempts[len(job.Attempts)-1].Steps
-		lines := func(q url.Values) logLines {
+		lines := func(q url.Values) lathe.LogLines {
 			t.Helper()
-			var page logLines
+			var page lathe.LogLines
 			l.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/jobs/%d/log/lines?%s", job.ID, q.Encode()), nil, &page)
 			return page
 		}
@@ -127,7 +111,7 @@ func TestLogReadAsLines(t *testing.T) {
 	})
 }
 
-func texts(items []logLine) []string {
+func texts(items []lathe.LogLine) []string {
 	var out []string
 	for _, ln := range items {
 		out = append(out, ln.Text)
