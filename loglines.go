@@ -31,4 +31,3 @@ type LogLines struct {
 	// Next is the start of the next page, nil on the last.
 	Next *int64 `json:"next"`
 }
-
