@@ -1,11 +1,13 @@
 package server
 
 import (
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/blob"
 	"github.com/lathe-ci/lathe/store"
 )
@@ -88,7 +90,7 @@ func (o *observations) attemptStarted() { o.started.Inc() }
 // and keeps it for the next scrape to read its steps.
 func (o *observations) attemptEnded(a store.FinishedAttempt) {
 	status := string(a.Status)
-	o.endings.WithLabelValues(status, a.EndReason).Inc()
+	o.endings.WithLabelValues(status, reasonLabel(a.EndReason)).Inc()
 	o.ran.WithLabelValues(status).Observe(a.Ran.Seconds())
 	o.mu.Lock()
 	if len(o.ended) == maxPendingSteps {
@@ -96,6 +98,21 @@ func (o *observations) attemptEnded(a store.FinishedAttempt) {
 	}
 	o.ended = append(o.ended, a.ID)
 	o.mu.Unlock()
+}
+
+// reasonLabel is an end reason as a metric's label: the server's own
+// reasons as they are (a few fixed texts), an agent's infrastructure
+// reason only up to the first colon after its prefix ("infrastructure: the
+// server did not answer: artifact dist/app.tgz: …" counts as
+// "infrastructure: the server did not answer"), so paths and error texts
+// never become label values.
+func reasonLabel(reason string) string {
+	rest, ok := strings.CutPrefix(reason, lathe.InfraReasonPrefix)
+	if !ok {
+		return reason
+	}
+	head, _, _ := strings.Cut(rest, ":")
+	return lathe.InfraReasonPrefix + head
 }
 
 // takeEnded returns the attempts ended since it was last called.
