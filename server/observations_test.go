@@ -52,7 +52,7 @@ func TestObservationsOfBlobsAndDeliveries(t *testing.T) {
 // An agent's infrastructure reason counts by its kind, not its details.
 func TestEndReasonLabelsAreFew(t *testing.T) {
 	for reason, want := range map[string]string{
-		"": "",
+		"":                       "",
 		store.ReasonLeaseExpired: store.ReasonLeaseExpired,
 		"infrastructure: no space left on device": "infrastructure: no space left on device",
 		"infrastructure: the server did not answer: artifact dist/app.tgz: server said 503: the database is unreachable": "infrastructure: the server did not answer",
