@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,12 +15,7 @@ import (
 // process.
 func TestServerWithoutItsDatabaseNamesTheDatabase(t *testing.T) {
 	bin := lathetest.Binary(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	addr := closedAddr(t)
 	cmd := exec.Command(bin, "server", "--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0",
 		"--database-url", "postgres://lathe@"+addr+"/lathe?sslmode=disable")
 	out, err := cmd.CombinedOutput()
