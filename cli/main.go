@@ -127,6 +127,7 @@ func commandFor(env *Env, args []string) *cobra.Command {
 // Main runs the lathe command and returns its exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}
+	args = append(args[:1:1], versionAsCommand(args[1:])...)
 	root := newRoot(env, args[1:])
 	ctx := context.Background()
 	if cmd, _, err := root.Find(args[1:]); err != nil || cmd.Annotations["signals"] != "own" {
@@ -139,6 +140,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // Run runs one command line (without the program name).
 func Run(ctx context.Context, args []string, env *Env) int {
+	args = versionAsCommand(args)
 	return execute(ctx, newRoot(env, args), args, env)
 }
 
@@ -149,4 +151,13 @@ func (env *Env) stdinLines() *bufio.Reader {
 		env.lines = bufio.NewReader(env.Stdin)
 	}
 	return env.lines
+}
+
+// versionAsCommand reads `lathe --version FLAGS…` as `lathe version FLAGS…`,
+// so that the flags `version` takes (--server, --token) work after either.
+func versionAsCommand(args []string) []string {
+	if len(args) > 1 && args[0] == "--version" {
+		return append([]string{"version"}, args[1:]...)
+	}
+	return args
 }

@@ -20,7 +20,7 @@ func TestVersionCompletionAndSuggestions(t *testing.T) {
 		env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Getenv: func(k string) string { return getenv[k] }}
 		return cli.Run(context.Background(), args, env), out.String()
 	}
-	for _, args := range [][]string{{"version", "--server", l.URL}, {"--version"}} {
+	for _, args := range [][]string{{"version", "--server", l.URL}, {"--version"}, {"--version", "--server", l.URL}} {
 		code, out := run(map[string]string{"LATHE_SERVER": l.URL}, args...)
 		if code != 0 || !strings.Contains(out, "lathe ") || !strings.Contains(out, "commit: ") || !strings.Contains(out, "go: go1.") {
 			t.Errorf("lathe %v: exit %d\n%s", args, code, out)
@@ -53,6 +53,10 @@ func TestVersionCompletionAndSuggestions(t *testing.T) {
 		// Flags too: two edits at most.
 		{[]string{"runs", "--projcet", "shop"}, "unknown flag: --projcet (did you mean --project?)"},
 		{[]string{"logs", "1", "--folow"}, "unknown flag: --folow (did you mean --follow?)"},
+		// Output flags that ask for two different things are refused, not settled silently.
+		{[]string{"runs", "--json", "-o", "yaml"}, "--json and --output yaml ask for different outputs"},
+		{[]string{"runs", "--jq", ".items", "-o", "table"}, "--jq and --output table ask for different outputs"},
+		{[]string{"runs", "--json", "-q"}, "--json and --quiet ask for different outputs"},
 	} {
 		if code, out := run(nil, tc.args...); code != 2 || !strings.Contains(out, tc.want) {
 			t.Errorf("lathe %v: exit %d, want 2 and %q:\n%s", tc.args, code, tc.want, out)
