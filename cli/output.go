@@ -41,6 +41,34 @@ func outputFlags(fs *pflag.FlagSet, withQuiet bool) *output {
 	return o
 }
 
+// outputConflict refuses output flags that ask for two different things
+// (--json with -o yaml, --quiet with --jq): which one wins would be a
+// guess. --jq and -o json agree with --json, which they imply.
+func outputConflict(fs *pflag.FlagSet) error {
+	var asked []string
+	want := ""
+	for _, name := range []string{"json", "jq", "output", "quiet"} {
+		f := fs.Lookup(name)
+		if f == nil || !f.Changed {
+			continue
+		}
+		kind := "json"
+		switch name {
+		case "output":
+			kind = f.Value.String()
+			name = "output " + kind
+		case "quiet":
+			kind = "ids"
+		}
+		asked = append(asked, "--"+name)
+		if want != "" && kind != want {
+			return fmt.Errorf("%s ask for different outputs: give one of them", strings.Join(asked, " and "))
+		}
+		want = kind
+	}
+	return nil
+}
+
 // structured reports whether the answer is printed as data rather than
 // as a table.
 func (o *output) structured() bool {

@@ -39,6 +39,9 @@ func (env *Env) leaf(use, short string, define func(fs *pflag.FlagSet) body) *co
 	}
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		env.materialize(c)
+		if err := outputConflict(c.Flags()); err != nil {
+			return flagError{err}
+		}
 		code := run(c.Context(), args)
 		if code == badUsage {
 			c.SetOut(c.ErrOrStderr())
