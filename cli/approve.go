@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/client"
 )
 
 // gateCmd is `lathe approve` or `lathe reject`: the decision (verb) on a
@@ -74,6 +76,9 @@ func gateCmd(env *Env, verb, short, done string) *cobra.Command {
 			}
 			var j lathe.Job
 			if err := out.wrap(c.Do)(ctx, http.MethodPost, fmt.Sprintf("/api/v1/jobs/%d/%s", id, verb), in, &j); err != nil {
+				if len(pos) == 1 {
+					err = withRunHint(ctx, c, verb, id, err)
+				}
 				return fail(env, err)
 			}
 			if out.structured() {
@@ -90,4 +95,27 @@ func gateCmd(env *Env, verb, short, done string) *cobra.Command {
 			"commit start at once; a new commit needs a new approval. To refuse one, cancel the run."
 	}
 	return cmd
+}
+
+// withRunHint adds to the refusal of `lathe approve N` what N names when
+// it is also a run with jobs at their approval gate: run and job IDs
+// overlap, and the one number reads as a job's.
+func withRunHint(ctx context.Context, c *client.Client, verb string, n int64, err error) error {
+	if st := client.StatusOf(err); st != http.StatusConflict && st != http.StatusNotFound {
+		return err
+	}
+	var run lathe.Run
+	if c.Do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d", n), nil, &run) != nil {
+		return err
+	}
+	var waiting []string
+	for _, j := range run.Jobs {
+		if j.Status == lathe.StatusWaiting {
+			waiting = append(waiting, fmt.Sprintf("lathe %s %d %q", verb, n, j.Name))
+		}
+	}
+	if len(waiting) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w\n%d is read as a job ID; run %d has jobs waiting for approval:\n  %s", err, n, n, strings.Join(waiting, "\n  "))
 }

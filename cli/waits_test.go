@@ -16,7 +16,8 @@ import (
 
 // `logs -f` and `status` say why a job waits (here: at an approval gate,
 // and who may open it) and show job IDs; `approve RUN JOB_NAME` opens the
-// gate by the job's name, and the follower goes on to the end.
+// gate by the job's name (`approve RUN` alone names them), and the
+// follower goes on to the end.
 func TestWaitsAreExplainedAndGatesTakeJobNames(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{Agents: 1})
 	l.Project(t, "shop", lathetest.Repo(t, map[string]string{".lathe.yml": `
@@ -64,6 +65,10 @@ jobs:
 	}
 	if !strings.Contains(follow.String(), "[deploy] waiting: approval from admin: Ship it?") {
 		t.Fatalf("logs -f did not say why deploy waits:\n%s", follow.String())
+	}
+	if run.ID != deploy.ID {
+		// One number reads as a job ID; when it is this run's, the refusal names the jobs at the gate.
+		cov2Refused(t, l, 1, fmt.Sprintf("run %d has jobs waiting for approval:\n  lathe approve %d \"deploy\"", run.ID, run.ID), "approve", id)
 	}
 	if out := runCLI(t, l, []string{"approve", id, "deploy"}); !strings.Contains(out, fmt.Sprintf("job %d (deploy) approved", deploy.ID)) {
 		t.Errorf("approve RUN deploy printed %q", out)
