@@ -3,7 +3,9 @@ package forge
 import (
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -91,10 +93,15 @@ func (e *Event) SkipCI() bool {
 // Kind Other.
 func Parse(s Sender, h http.Header, body []byte) (*Event, error) {
 	name := s.eventName(h)
-	var (
-		e   *Event
-		err error
-	)
+	if name == "" {
+		return nil, fmt.Errorf("%s hook: the request has no %s header (each kind of forge has its own hook URL, /api/v1/hooks/%s/… is %s's): %w",
+			s, s.EventHeader(), s, s, lathe.ErrInvalid)
+	}
+	body, err := jsonBody(h, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s hook: %w", s, name, err)
+	}
+	var e *Event
 	switch s.Kind() {
 	case GitHub:
 		e, err = parseGitHub(name, body)
@@ -104,7 +111,7 @@ func Parse(s Sender, h http.Header, body []byte) (*Event, error) {
 		e, err = parseGitea(name, body)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s %s hook: %w", s, nameOr(name), err)
+		return nil, fmt.Errorf("%s %s hook: %w", s, name, err)
 	}
 	e.Name, e.Delivery = name, s.Delivery(h)
 	if e.Kind == Push && strings.HasPrefix(e.Ref, "refs/tags/") {
@@ -114,16 +121,9 @@ func Parse(s Sender, h http.Header, body []byte) (*Event, error) {
 		e.Deleted = true
 	}
 	if e.Kind != Other && !e.Deleted && e.Action != Closed && !isSHA(e.SHA) {
-		return nil, fmt.Errorf("%s %s hook: commit %q is not a commit ID: %w", s, nameOr(name), e.SHA, lathe.ErrInvalid)
+		return nil, fmt.Errorf("%s %s hook: commit %q is not a commit ID: %w", s, name, e.SHA, lathe.ErrInvalid)
 	}
 	return e, nil
-}
-
-func nameOr(name string) string {
-	if name == "" {
-		return "(unnamed)"
-	}
-	return name
 }
 
 func isSHA(s string) bool {
@@ -136,6 +136,24 @@ func isSHA(s string) bool {
 		}
 	}
 	return true
+}
+
+// jsonBody is a hook's JSON payload. GitHub (by default), Gitea, Forgejo
+// and Gogs may send it form-encoded instead, in the field "payload"; the
+// signature covers the body as sent, so this comes after Verify.
+func jsonBody(h http.Header, body []byte) ([]byte, error) {
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" {
+		return body, nil
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("form-encoded body: %v: %w", err, lathe.ErrInvalid)
+	}
+	if !form.Has("payload") {
+		return nil, fmt.Errorf("form-encoded body has no payload field; set the hook's content type to application/json: %w", lathe.ErrInvalid)
+	}
+	return []byte(form.Get("payload")), nil
 }
 
 // decode reads a payload, naming what is wrong with it.

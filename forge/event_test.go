@@ -3,6 +3,7 @@ package forge_test
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,11 +143,52 @@ func TestParseRefusesBrokenPayloads(t *testing.T) {
 		{forge.SenderGitHub, "pull_request", `{"action": "opened", "number": 3}`, "no pull_request"},
 		{forge.SenderGitLab, "Merge Request Hook", `{"object_attributes": {"action": "open"}}`, "object_attributes.iid"},
 		{forge.SenderGitea, "push", `[]`, "not the JSON"},
+		{forge.SenderGitHub, "", `{"zen": "a hook sent to the wrong URL"}`, "no X-GitHub-Event header"},
+		{forge.SenderForgejo, "", `{"ref": "refs/heads/main"}`, "no X-Forgejo-Event header"},
 	} {
 		_, err := forge.Parse(c.sender, forge.EventHeaders(c.sender, c.event, "d"), []byte(c.body))
 		if !errors.Is(err, lathe.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %s %s: err = %v; want ErrInvalid naming %q", c.sender, c.event, c.body, err, c.want)
 		}
+	}
+}
+
+// GitHub sends form-encoded payloads unless told otherwise (so can Gitea,
+// Forgejo and Gogs): the JSON in the form's payload field reads as if it
+// had been sent alone, and a form without it is refused, naming the field.
+func TestParseFormEncodedPayloads(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		sender      forge.Sender
+		event, file string
+	}{
+		{forge.SenderGitHub, "push", "github/push.json"},
+		{forge.SenderGitHub, "pull_request", "github/pull_request_fork.json"},
+		{forge.SenderGogs, "push", "gogs/push.json"},
+	} {
+		body, err := os.ReadFile(filepath.Join("testdata", c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := forge.Parse(c.sender, forge.EventHeaders(c.sender, c.event, "d"), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := forge.EventHeaders(c.sender, c.event, "d")
+		h.Set("Content-Type", "application/x-www-form-urlencoded")
+		got, err := forge.Parse(c.sender, h, []byte(url.Values{"payload": {string(body)}}.Encode()))
+		if err != nil {
+			t.Fatalf("%s form-encoded: %v", c.file, err)
+		}
+		if *got != *want {
+			t.Errorf("%s form-encoded =\n %+v\nwant\n %+v", c.file, *got, *want)
+		}
+	}
+	h := forge.EventHeaders(forge.SenderGitHub, "push", "d")
+	h.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	_, err := forge.Parse(forge.SenderGitHub, h, []byte("ref=refs%2Fheads%2Fmain"))
+	if !errors.Is(err, lathe.ErrInvalid) || !strings.Contains(err.Error(), "no payload field") {
+		t.Errorf("a form without payload: err = %v; want ErrInvalid naming the payload field", err)
 	}
 }
 

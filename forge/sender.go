@@ -71,16 +71,21 @@ func (s Sender) SignatureHeader() string {
 	return s.prefix() + "Signature"
 }
 
+// EventHeader is the header that names the event.
+func (s Sender) EventHeader() string {
+	switch s {
+	case SenderGitHub:
+		return "X-GitHub-Event"
+	case SenderGitLab:
+		return "X-Gitlab-Event"
+	}
+	return s.prefix() + "Event"
+}
+
 // eventName is the name the sender gives the event (push, pull_request,
 // "Merge Request Hook"…).
 func (s Sender) eventName(h http.Header) string {
-	switch s {
-	case SenderGitHub:
-		return h.Get("X-GitHub-Event")
-	case SenderGitLab:
-		return h.Get("X-Gitlab-Event")
-	}
-	return h.Get(s.prefix() + "Event")
+	return strings.TrimSpace(h.Get(s.EventHeader()))
 }
 
 // Delivery is the ID the sender gives one delivery, the same when it

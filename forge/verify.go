@@ -78,15 +78,13 @@ func Sign(s Sender, secret, body []byte) http.Header {
 // pull_request; GitLab's "Push Hook", "Merge Request Hook"…).
 func EventHeaders(s Sender, event, delivery string) http.Header {
 	h := http.Header{}
+	h.Set(s.EventHeader(), event)
 	switch s {
 	case SenderGitHub:
-		h.Set("X-GitHub-Event", event)
 		h.Set("X-GitHub-Delivery", delivery)
 	case SenderGitLab:
-		h.Set("X-Gitlab-Event", event)
 		h.Set("X-Gitlab-Event-UUID", delivery)
 	default:
-		h.Set(s.prefix()+"Event", event)
 		h.Set(s.prefix()+"Delivery", delivery)
 	}
 	return h
