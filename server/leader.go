@@ -29,6 +29,9 @@ type leader struct {
 	retry time.Duration
 	log   *slog.Logger
 	held  atomic.Bool
+	// down counts the connects that failed in a row, so that a database
+	// that is down is logged at once and then once a minute, not every try.
+	down repeats
 }
 
 // Start runs duties while this replica leads, until the returned stop is
@@ -113,11 +116,43 @@ func (l *leader) connect(ctx context.Context) *pgx.Conn {
 	}
 	if err != nil {
 		if ctx.Err() == nil {
-			l.log.Warn("leader: connect", "err", err)
+			if n, logIt := l.down.fail(time.Now()); logIt {
+				l.log.Warn("leader: connect", "err", err, "tries", n)
+			}
 		}
 		return nil
 	}
+	if n := l.down.ok(); n > 0 {
+		l.log.Info("leader: connected again", "failed_tries", n)
+	}
 	return c
+}
+
+// repeats is a failure that repeats: the first of a run of them is worth
+// a log line, the next ones only once every repeatsLogged.
+type repeats struct {
+	n      int
+	logged time.Time
+}
+
+// repeatsLogged is how often a failure that goes on is logged again.
+const repeatsLogged = time.Minute
+
+// fail counts one more failure at now and says whether to log it.
+func (r *repeats) fail(now time.Time) (n int, logIt bool) {
+	r.n++
+	if r.n == 1 || now.Sub(r.logged) >= repeatsLogged {
+		r.logged = now
+		return r.n, true
+	}
+	return r.n, false
+}
+
+// ok ends a run of failures and returns how long it was.
+func (r *repeats) ok() int {
+	n := r.n
+	*r = repeats{}
+	return n
 }
 
 // tryLead takes the lock on c if no other session holds it.
