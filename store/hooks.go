@@ -82,10 +82,14 @@ func (s *Store) HookProject(ctx context.Context, tokenHash string) (*lathe.Proje
 
 // LastSuccess returns the commit of the newest successful run of a
 // pipeline on a branch, or "" when there is none: the base that `when:
-// paths` conditions compare a push against.
+// paths` conditions compare a push against. A pull request's runs record
+// the branch they target, but their commits are not on it: they do not
+// count (those of a forge's pull request name it, a token hook's say
+// their event).
 func (s *Store) LastSuccess(ctx context.Context, projectID int64, pipeline, branch string) (string, error) {
 	var commit string
 	err := s.queryRow(ctx, `SELECT commit_sha FROM runs WHERE project_id = ? AND pipeline = ? AND branch = ? AND status = ?
+		AND pull_request IS NULL AND event <> 'pull_request'
 		ORDER BY id DESC LIMIT 1`, projectID, pipeline, branch, lathe.StatusSuccess).Scan(&commit)
 	if err == sql.ErrNoRows {
 		return "", nil
