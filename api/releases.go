@@ -79,6 +79,10 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request) error {
 		return problemf(http.StatusBadRequest, "%s", msgBadCommit)
 	}
 	user := principal(r.Context()).User
+	// Before the build starts: a refused candidate must leave no build running.
+	if err := s.store.CheckNewCandidate(r.Context(), p.ID, version, n); err != nil {
+		return err
+	}
 	var runID int64
 	if in.TriggerBuild || in.TriggerBuildWorkflow {
 		pl := in.BuildPipeline

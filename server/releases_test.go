@@ -244,3 +244,37 @@ func TestProtectedEnvironmentWaitsForASecondPerson(t *testing.T) {
 		}
 	})
 }
+
+// A final release takes no more candidates, and a candidate refused (final,
+// or its number taken) starts no build: the check comes before the build.
+func TestRefusedCandidateStartsNoBuild(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		o.Agents = -1
+		l := lathetest.Start(t, o)
+		repo := lathetest.Repo(t, releaseRepo)
+		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+		l.Project(t, "app", repo)
+		const base = "/api/v1/projects/app"
+		runs := func() int {
+			var rs struct{ Items []lathe.Run }
+			l.Do(t, "GET", base+"/runs", nil, &rs)
+			return len(rs.Items)
+		}
+		build := map[string]any{"commit": commit, "trigger_build": true}
+		l.Do(t, "POST", base+"/releases/1.0.0-rc1", build, nil)
+		wantProblem(t, l, "POST", base+"/releases/1.0.0-rc1", build, 409, "release candidate 1.0.0-rc1 already exists: conflict")
+		l.Do(t, "POST", base+"/releases/1.0.0/final", nil, nil)
+		const final = "release 1.0.0 is final: it takes no more candidates; cut a new version: conflict"
+		wantProblem(t, l, "POST", base+"/releases/1.0.0-rc2", build, 409, final)
+		wantProblem(t, l, "POST", base+"/releases/1.0.0-rc2", map[string]any{"commit": commit}, 409, final)
+		if n := runs(); n != 1 {
+			t.Errorf("%d build runs after two refused candidates; want only the first candidate's", n)
+		}
+		var rl lathe.Release
+		l.Do(t, "GET", base+"/releases/1.0.0", nil, &rl)
+		if len(rl.Candidates) != 1 {
+			t.Errorf("final release's candidates = %+v", rl.Candidates)
+		}
+		l.Do(t, "POST", base+"/releases/1.0.1-rc1", map[string]any{"commit": commit}, nil)
+	})
+}

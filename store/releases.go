@@ -118,16 +118,48 @@ func (s *Store) environments(ctx context.Context, cond string, args ...any) ([]*
 	return out, rows.Err()
 }
 
+// CheckNewCandidate says whether the project's release version may take
+// candidate number n: ErrConflict when the release is final or the number
+// is taken. Ask before starting the candidate's build, which would be
+// left running for nothing; CreateCandidate asks again.
+func (s *Store) CheckNewCandidate(ctx context.Context, projectID int64, version string, n int) error {
+	_, err := checkNewCandidate(ctx, s, projectID, version, n)
+	return err
+}
+
+// checkNewCandidate is CheckNewCandidate; it returns the release's ID, 0
+// when there is no release version yet.
+func checkNewCandidate(ctx context.Context, q querier, projectID int64, version string, n int) (int64, error) {
+	var releaseID int64
+	var final bool
+	var taken int
+	err := q.queryRow(ctx, `SELECT rl.id, rl.final, (SELECT COUNT(*) FROM release_candidates c WHERE c.release_id = rl.id AND c.number = ?)
+		FROM releases rl WHERE rl.project_id = ? AND rl.version = ?`, n, projectID, version).Scan(&releaseID, &final, &taken)
+	switch {
+	case err == sql.ErrNoRows:
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("release %s: %w", version, err)
+	case final:
+		return 0, fmt.Errorf("release %s is final: it takes no more candidates; cut a new version: %w", version, lathe.ErrConflict)
+	case taken > 0:
+		return 0, fmt.Errorf("release candidate %s-rc%d already exists: %w", version, n, lathe.ErrConflict)
+	}
+	return releaseID, nil
+}
+
 // CreateCandidate stores candidate number n of the project's release
 // version at commit, creating the release with its first candidate. runID
-// is its build run, 0 for none; it returns the candidate's ID. A candidate
-// number taken is ErrConflict.
+// is its build run, 0 for none; it returns the candidate's ID. A final
+// release or a candidate number taken is ErrConflict.
 func (s *Store) CreateCandidate(ctx context.Context, projectID int64, version string, n int, commit string, runID int64, by string) (int64, error) {
 	var id int64
 	err := s.tx(ctx, func(t *txn) error {
-		var releaseID int64
-		err := t.queryRow(ctx, `SELECT id FROM releases WHERE project_id = ? AND version = ?`, projectID, version).Scan(&releaseID)
-		if err == sql.ErrNoRows {
+		releaseID, err := checkNewCandidate(ctx, t, projectID, version, n)
+		if err != nil {
+			return err
+		}
+		if releaseID == 0 {
 			err = t.queryRow(ctx, `INSERT INTO releases (project_id, version, final, created_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 				projectID, version, 0, by, micros(t.now)).Scan(&releaseID)
 		}
