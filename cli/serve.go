@@ -165,7 +165,7 @@ func serve(fs *pflag.FlagSet, env *Env, defAgents int, withDB bool) body {
 			fmt.Fprintf(env.Stdout, "Admin API token: %s\n(also in %s/admin.token)\n", srv.AdminToken, cfg.DataDir)
 			fmt.Fprintf(env.Stdout, "Web UI: open %s/setup and paste the token to set the admin's password\n", srv.URL)
 		} else {
-			fmt.Fprintf(env.Stdout, "Admin API token: the one printed at the first start (also in %s/admin.token unless removed)\n", cfg.DataDir)
+			fmt.Fprintln(env.Stdout, adminTokenNote(cfg.DataDir))
 		}
 		printTry(env.Stdout, srv.URL, cfg.DataDir)
 		start := time.Now()
@@ -175,6 +175,18 @@ func serve(fs *pflag.FlagSet, env *Env, defAgents int, withDB bool) body {
 		cfg.Log.Info("stopped", "uptime", time.Since(start).Round(time.Second))
 		return 0
 	}
+}
+
+// adminTokenNote says where the admin token of a database set up before
+// this start is: in dataDir when this machine started it first, else
+// with whoever did (another replica's data directory).
+func adminTokenNote(dataDir string) string {
+	file := filepath.Join(dataDir, "admin.token")
+	if _, err := os.Stat(file); err == nil {
+		return "Admin API token: the one printed at the database's first start (also in " + file + ")"
+	}
+	return "Admin API token: the one printed at the database's first start, by the server that set it up\n" +
+		"(not kept in " + dataDir + "; an admin can make another with `lathe token create NAME`)"
 }
 
 // failServing prints why the server could not start or stopped. What it

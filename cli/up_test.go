@@ -46,3 +46,29 @@ func TestUpPrintsCommandsThatWork(t *testing.T) {
 	up.Signal(t, syscall.SIGINT)
 	up.Wait(t, time.Minute)
 }
+
+// A later start says where the admin token is: in the data directory when
+// the first start left it there, else with the server that set the
+// database up (never a file that is not there).
+func TestLaterStartSaysWhereTheAdminTokenIs(t *testing.T) {
+	bin := lathetest.Binary(t)
+	data := filepath.Join(t.TempDir(), "state")
+	start := func(want string) {
+		t.Helper()
+		srv := lathetest.StartProcess(t, bin, "server", "--addr", "127.0.0.1:0", "--data", data)
+		for i := 0; i < 600 && !strings.Contains(srv.Output.String(), "Admin API token: "); i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+		srv.Signal(t, syscall.SIGINT)
+		srv.Wait(t, time.Minute)
+		if !strings.Contains(srv.Output.String(), want) {
+			t.Errorf("lathe server printed:\n%s\nwant %q", srv.Output.String(), want)
+		}
+	}
+	start("(also in " + data + "/admin.token)")
+	start("Admin API token: the one printed at the database's first start (also in " + filepath.Join(data, "admin.token") + ")")
+	if err := os.Remove(filepath.Join(data, "admin.token")); err != nil {
+		t.Fatal(err)
+	}
+	start("(not kept in " + data + ";")
+}
