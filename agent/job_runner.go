@@ -52,13 +52,8 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment, c nextClaim) (
 	defer out.Close()
 	out.lease = lease
 	defer func() { next, claimSent = out.nextClaimed() }()
-	if len(as.Secrets) > 0 {
-		values := make([]string, len(as.Secrets))
-		for i, v := range as.Secrets {
-			values[i] = v.Value
-		}
-		out.maskSecrets(values)
-	}
+	masks := jobMasks(as)
+	out.maskSecrets(masks)
 	// The shipper outlives a canceled job so the final report still goes out.
 	shipCtx, stopShipping := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopShipping()
@@ -88,7 +83,7 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment, c nextClaim) (
 		go a.watchStop(watchCtx, as.AttemptID, out, log)
 		lease.watching(ctx, func() { status = a.runSteps(jobCtx, held, as, ws, mirror, jd, out, checkout) })
 		if ctx.Err() == nil && context.Cause(jobCtx) != errLeaseLost {
-			a.sendReports(ctx, as, ws, out)
+			a.sendReports(ctx, as, ws, masks, out)
 		}
 		stopWatching()
 	}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/secret"
 )
 
@@ -9,7 +10,21 @@ import (
 // server. The steps' output, copied from their pipe (see step_output.go),
 // and the agent's own lines go through the job's one Masker; the agent's
 // lines are whole, so each is flushed at once, and the steps' output is
-// flushed at each step's end.
+// flushed at each step's end. The report files the job sends (reports.go)
+// go through the same masks, since the server keeps their text and shows
+// it to every reader of the project.
+
+// jobMasks compiles the values of the job's secrets (nil without any).
+func jobMasks(as *lathe.Assignment) *secret.Masks {
+	if len(as.Secrets) == 0 {
+		return nil
+	}
+	values := make([]string, len(as.Secrets))
+	for i, v := range as.Secrets {
+		values[i] = v.Value
+	}
+	return secret.NewMasks(values)
+}
 
 // spoolWriter writes into the spool and wakes the shipper.
 type spoolWriter struct{ s *shipper }
@@ -20,9 +35,8 @@ func (w spoolWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// maskSecrets makes every later write to the attempt's log mask values.
-func (s *shipper) maskSecrets(values []string) {
-	ms := secret.NewMasks(values)
+// maskSecrets makes every later write to the attempt's log mask ms.
+func (s *shipper) maskSecrets(ms *secret.Masks) {
 	if ms.Empty() {
 		return
 	}

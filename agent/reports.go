@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/secret"
 )
 
 // reportTimeout bounds sending a job's report files.
@@ -22,9 +24,10 @@ const reportTimeout = 2 * time.Minute
 // (failing tests are when the report matters) and before the attempt's
 // final report, while the attempt still runs. Only regular files inside
 // the workspace go (no symbolic links, nothing larger than
-// lathe.MaxReportBytes); what it sends, leaves out or fails to send is a
-// line in the job's log, never a change of the job's status.
-func (a *Agent) sendReports(ctx context.Context, as *lathe.Assignment, ws string, log io.Writer) {
+// lathe.MaxReportBytes), with the job's secrets masked (masks); what it
+// sends, leaves out or fails to send is a line in the job's log, never a
+// change of the job's status.
+func (a *Agent) sendReports(ctx context.Context, as *lathe.Assignment, ws string, masks *secret.Masks, log io.Writer) {
 	if as.Reports == nil {
 		return
 	}
@@ -47,7 +50,7 @@ func (a *Agent) sendReports(ctx context.Context, as *lathe.Assignment, ws string
 				return
 			}
 			sent++
-			a.sendReport(ctx, as.AttemptID, root, kind.name, file, log)
+			a.sendReport(ctx, as.AttemptID, root, kind.name, file, masks, log)
 		}
 	}
 }
@@ -74,8 +77,10 @@ func reportFiles(root *os.Root, globs []string, log io.Writer) []string {
 	return out
 }
 
-// sendReport sends one file, refusing links and files over the limit.
-func (a *Agent) sendReport(ctx context.Context, attemptID int64, root *os.Root, kind, file string, log io.Writer) {
+// sendReport sends one file, refusing links and files over the limit. A
+// job with secrets has the file read whole (it is at most
+// lathe.MaxReportBytes) and sent masked.
+func (a *Agent) sendReport(ctx context.Context, attemptID int64, root *os.Root, kind, file string, masks *secret.Masks, log io.Writer) {
 	fi, err := root.Lstat(file)
 	switch {
 	case err != nil:
@@ -97,7 +102,18 @@ func (a *Agent) sendReport(ctx context.Context, attemptID int64, root *os.Root, 
 		return
 	}
 	defer f.Close()
-	rep, err := a.Client.PutReport(ctx, attemptID, kind, file, f, fi.Size())
+	var body io.Reader = f
+	size := fi.Size()
+	if !masks.Empty() {
+		b, err := io.ReadAll(io.LimitReader(f, lathe.MaxReportBytes))
+		if err != nil {
+			fmt.Fprintf(log, "reports: %s: %v\n", file, err)
+			return
+		}
+		b = masks.Bytes(b)
+		body, size = bytes.NewReader(b), int64(len(b))
+	}
+	rep, err := a.Client.PutReport(ctx, attemptID, kind, file, body, size)
 	switch {
 	case err != nil:
 		fmt.Fprintf(log, "reports: %s: not sent: %v\n", file, err)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/lathe-ci/lathe/secret"
 )
 
 func testShipper(t *testing.T, dir string, attempt int64) *shipper {
@@ -25,7 +27,7 @@ func TestASpoolNoOneElseHeldIsKeptEmptyAsTheSpare(t *testing.T) {
 			dir := t.TempDir()
 			s := testShipper(t, dir, 1)
 			if masked {
-				s.maskSecrets([]string{"s3cr3t-value"})
+				s.maskSecrets(secret.NewMasks([]string{"s3cr3t-value"}))
 			}
 			s.Write([]byte("the first attempt's line\n"))
 			w, err := s.StartOutput() // given to the job's processes …

@@ -3,15 +3,17 @@ package secret
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
+	"html"
 	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// The textual escapes of a value that Forms lists: URL, JSON and shell
-// quoting. Each function returns the forms as they appear inside the
+// The textual escapes of a value that Forms lists: URL, JSON, XML and
+// shell quoting. Each function returns the forms as they appear inside the
 // surrounding quotes (if any), so a form is found wherever the tool put
 // the quotes; Forms drops duplicates.
 
@@ -60,6 +62,27 @@ func lowerHex(c byte) byte {
 		return c + 'a' - 'A'
 	}
 	return c
+}
+
+// xmlForms are the XML (and HTML) escapes of a value in a text node or an
+// attribute, as test reports carry it: &, < and > escaped (Python's
+// xml.sax.saxutils.escape, ElementTree's text), with " too (ElementTree's
+// attributes), with both quotes as named entities (&quot;, &apos;), as
+// Python's html.escape writes it (&quot;, &#x27;), and as Go's
+// html.EscapeString and xml.EscapeText write it (&#34;, &#39;, and the
+// latter's &#xA;, &#xD; and &#x9;).
+func xmlForms(v string) []string {
+	text := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(v)
+	var goXML strings.Builder
+	xml.EscapeText(&goXML, []byte(v))
+	return []string{
+		text,
+		strings.ReplaceAll(text, `"`, "&quot;"),
+		strings.NewReplacer(`"`, "&quot;", "'", "&apos;").Replace(text),
+		strings.NewReplacer(`"`, "&quot;", "'", "&#x27;").Replace(text),
+		html.EscapeString(v),
+		goXML.String(),
+	}
 }
 
 // jsonForms are the JSON string encodings without their quotes.

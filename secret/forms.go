@@ -46,6 +46,8 @@ const MaxEncodedLength = 4 << 10
 //     (<, > and & escaped), without HTML escaping (jq, JavaScript), with
 //     every non-ASCII character as \uXXXX (Python's default), and with '/'
 //     written as '\/' (PHP);
+//   - its XML and HTML escapes (&amp;, &lt;, &gt;, and quotes as &quot;,
+//     &apos;, &#34; or &#39;), as test reports and web pages carry it;
 //   - its shell-quoted forms: bash's printf %q with backslashes, the
 //     inside of printf %q's $'...' form in a UTF-8 and in the C locale, and
 //     the inside of a single-quoted word where each single quote is closed,
@@ -101,6 +103,7 @@ func valueForms(value string, out []string, seen map[string]bool) []string {
 		add(strings.ToUpper(hex.EncodeToString([]byte(value))), 1)
 		addAll(urlForms(value), 1)
 		addAll(jsonForms(value), 1)
+		addAll(xmlForms(value), 1)
 		addAll(shellForms(value), 1)
 	}
 	if strings.ContainsAny(value, "\r\n") {

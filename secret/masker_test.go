@@ -72,7 +72,8 @@ func maskSplit(t testing.TB, ms *Masks, in []byte, cuts []byte) []byte {
 }
 
 // Every form Forms promises, as real tools print it (base64, basenc,
-// base32, xxd, Python's urllib, json and shlex, jq, Go's encoding/json,
+// base32, xxd, Python's urllib, json, shlex, xml.sax.saxutils, html and
+// ElementTree, jq, Go's encoding/json, encoding/xml and html,
 // JavaScript's encodeURIComponent, PHP's json_encode, bash's printf %q and
 // ${v@Q}), with the masked output written out: the inputs were made with
 // those tools, not with this package.
@@ -102,6 +103,10 @@ func TestMaskerForms(t *testing.T) {
 		{"bash @Q", "'s3cr3t/välue+w ith?&'\\''x\"<y'", "'***'"},
 		{"encodeURIComponent", "/s3cr3t%2Fv%C3%A4lue%2Bw%20ith%3F%26'x%22%3Cy/y", "/***/y"},
 		{"go path escaped", "/s3cr3t%2Fv%C3%A4lue+w%20ith%3F&%27x%22%3Cy/y", "/***/y"},
+		{"xml text (python escape, ElementTree)", "<t>s3cr3t/välue+w ith?&amp;'x\"&lt;y</t>", "<t>***</t>"},
+		{"xml attribute (python quoteattr, ElementTree)", "<t m=\"s3cr3t/välue+w ith?&amp;'x&quot;&lt;y\"/>", "<t m=\"***\"/>"},
+		{"html python", "<p>s3cr3t/välue+w ith?&amp;&#x27;x&quot;&lt;y</p>", "<p>***</p>"},
+		{"html and xml go", "<p>s3cr3t/välue+w ith?&amp;&#39;x&#34;&lt;y</p>", "<p>***</p>"},
 		{"multi-line value, one line", "saw line-two-def here", "saw *** here"},
 		{"multi-line value, crlf", "line-one-abc\r\n", "***\r\n"},
 	} {

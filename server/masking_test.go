@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -44,4 +46,51 @@ func TestSecretMaskedInEveryEncodingAJobPrints(t *testing.T) {
 			t.Errorf("the log lacks %q:\n%s", want, log)
 		}
 	}
+}
+
+// reportsPipeline's job writes its secrets into its JUnit report (a test's
+// name, a failure's message and text, its output) and a findings file, as
+// a test that prints its configuration does: ODD_VALUE as an XML writer
+// escapes it, PLAIN_VALUE as it is.
+const reportsPipeline = `
+jobs:
+  test:
+    secrets: [PLAIN_VALUE, ODD_VALUE]
+    steps:
+      - |
+        odd=$(printf '%s' "$ODD_VALUE" | sed 's/&/\&amp;/g; s/</\&lt;/g; s/>/\&gt;/g')
+        cat > junit.xml <<EOF
+        <testsuite name="s"><testcase classname="calc" name="connects to $PLAIN_VALUE"><failure message="refused $odd">dial $PLAIN_VALUE</failure><system-out>config $odd</system-out></testcase></testsuite>
+        EOF
+        echo "main.go:1:2: leaked $PLAIN_VALUE (vet)" > vet.txt
+    reports:
+      junit: [junit.xml]
+      issues: [vet.txt]
+`
+
+// A job's test reports and findings hold none of its secrets once they
+// reach the server: the agent masks a report as it masks the log, so
+// neither the API nor the database ever has them.
+func TestSecretMaskedInTheReportsAJobSends(t *testing.T) {
+	const plain, odd = "r3port-plain-value-4711", "r3port&odd<value>"
+	l := lathetest.Start(t, lathetest.Options{Agents: 1})
+	l.Project(t, "rep", lathetest.Repo(t, map[string]string{".lathe.yml": reportsPipeline}))
+	mustCall(t, l, http.StatusCreated, "PUT", "/api/v1/projects/rep/secrets/PLAIN_VALUE", map[string]string{"value": plain})
+	mustCall(t, l, http.StatusCreated, "PUT", "/api/v1/projects/rep/secrets/ODD_VALUE", map[string]string{"value": odd})
+	run := l.Wait(t, l.Trigger(t, "rep", "main", "").ID, 60*time.Second)
+	if job := lathetest.JobByName(t, run, "test"); job.Status != lathe.StatusSuccess {
+		t.Fatalf("test: %s\n%s", job.Status, l.Log(t, job.ID))
+	}
+	tests := mustCall(t, l, http.StatusOK, "GET", fmt.Sprintf("/api/v1/runs/%d/tests", run.ID), nil)
+	issues := mustCall(t, l, http.StatusOK, "GET", fmt.Sprintf("/api/v1/runs/%d/issues", run.ID), nil)
+	for _, want := range []string{`"name":"connects to ***"`, `"message":"refused ***"`} {
+		if !strings.Contains(string(tests), want) {
+			t.Errorf("the run's tests lack %s: %s", want, tests)
+		}
+	}
+	if !strings.Contains(string(issues), "leaked ***") {
+		t.Errorf("the run's issues lack the masked finding: %s", issues)
+	}
+	noForms(t, "the run's tests and issues", append(tests, issues...), plain, odd)
+	noForms(t, "the database", lathetest.Dump(t, filepath.Join(l.DataDir, "lathe.db")), plain, odd)
 }
