@@ -98,6 +98,14 @@ func (s *Service) forgeHook(ctx context.Context, sender forge.Sender, p *lathe.P
 	if runs != nil {
 		out.Runs = runs
 	}
+	if len(out.Runs) == 0 {
+		// The forge shows this answer with the delivery: say why.
+		what := fmt.Sprintf("%s of %s", ev.Kind, ev.Ref)
+		if ev.Kind == forge.PullRequest {
+			what += " into " + ev.Base
+		}
+		out.Ignored = fmt.Sprintf("no pipeline runs on this %s: none has it in its on:, or every job's when: is false", what)
+	}
 	return nil
 }
 

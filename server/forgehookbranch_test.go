@@ -88,3 +88,29 @@ func TestAPullRequestRunDoesNotSpeakForItsBranch(t *testing.T) {
 		t.Errorf("runs on main, pull requests' with them = %d; want 2", len(page.Items))
 	}
 }
+
+// A hook that no pipeline takes is answered with why, which the forge
+// shows with the delivery: a push to a branch, a tag, a pull request into
+// a branch the pipelines' on: leave out.
+func TestAForgeHookNoPipelineTakesSaysWhy(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	repo := lathetest.Repo(t, map[string]string{
+		".lathe.yml": "on:\n  push: {branches: [release]}\n  pull_request: {branches: [release]}\njobs:\n  build:\n    steps: [echo]\n",
+	})
+	commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+	lathetest.Git(t, repo, "tag", "v1.2.0")
+	const secret = "0123456789abcdef0123"
+	hookProject(t, l, "picky", repo, secret)
+	l.Do(t, http.MethodPatch, "/api/v1/projects/picky", map[string]string{"pr_trust": "everyone"}, nil)
+	for _, c := range []struct{ event, file, want string }{
+		{"push", "github/push.json", "push of refs/heads/main"},
+		{"push", "github/push_tag.json", "tag of refs/tags/v1.2.0"},
+		{"pull_request", "github/pull_request_opened.json", "pull_request of refs/pull/7/head into main"},
+	} {
+		status, out := forgeHook{sender: forge.SenderGitHub, event: c.event, delivery: c.file,
+			body: payload(t, c.file, commit)}.send(t, l, "picky", secret)
+		if status != http.StatusOK || len(out.Runs) != 0 || !strings.Contains(out.Ignored, "no pipeline runs on this "+c.want) {
+			t.Errorf("%s: %d, %+v; want 200, no run, and ignored naming the %s", c.file, status, out, c.want)
+		}
+	}
+}

@@ -27,6 +27,7 @@ var forgePipelines = map[string]string{
 var payloadSHA = map[string]string{
 	"github/push.json":                     "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
 	"github/push_skip_ci.json":             "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+	"github/push_tag.json":                 "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
 	"github/pull_request_opened.json":      "34c5c7793cb3b279e22454cb6750c80560547b3a",
 	"github/pull_request_closed.json":      "34c5c7793cb3b279e22454cb6750c80560547b3a",
 	"github/pull_request_fork.json":        "5b9e1f0a7c3d2e4f6a8b0c1d2e3f4a5b6c7d8e9f",
