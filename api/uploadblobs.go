@@ -106,8 +106,8 @@ func adoptLegacyUploads(dir string) error {
 type unfinished interface{ RemoveUnfinished() error }
 
 // CleanUploads removes, at start, the temporary files of uploads that were
-// being received when the server stopped, and the archives of runs that no
-// longer exist. Call it before serving.
+// being received when the server stopped. Call it before serving. The
+// archives of runs that no longer exist go in PruneOrphans.
 func (s *Server) CleanUploads(ctx context.Context) error {
 	if s.uploads.dir == "" {
 		return nil
@@ -117,8 +117,5 @@ func (s *Server) CleanUploads(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := adoptLegacyUploads(s.uploads.dir); err != nil {
-		return err
-	}
-	return s.pruneUploads(ctx)
+	return adoptLegacyUploads(s.uploads.dir)
 }

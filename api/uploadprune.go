@@ -34,15 +34,27 @@ func (s *Server) pruneResults(ctx context.Context) error {
 }
 
 // CleanResults removes, at start, the temporary files of artifacts and
-// caches that were being received when the server stopped, and those of
-// runs and projects that no longer exist. Call it before serving.
-func (s *Server) CleanResults(ctx context.Context) error {
+// caches that were being received when the server stopped. Call it before
+// serving.
+func (s *Server) CleanResults() error {
 	for _, b := range []blob.Store{s.results.artifacts, s.results.caches} {
 		if u, ok := b.(unfinished); ok {
 			if err := u.RemoveUnfinished(); err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// PruneOrphans removes the uploads and artifacts of runs, and the caches of
+// projects, that no longer exist: what a deletion left when the server
+// stopped before removing it. It lists every key of those stores, so it is
+// the leader's duty (server: with the retention sweep), not every
+// replica's at start.
+func (s *Server) PruneOrphans(ctx context.Context) error {
+	if err := s.pruneUploads(ctx); err != nil {
+		return err
 	}
 	return s.pruneResults(ctx)
 }

@@ -13,7 +13,8 @@ const DefaultRetentionInterval = time.Hour
 
 // retention is the loop that removes what branches' retention policies,
 // artifacts' expire_in and the cache idle time say is past its time (see
-// api.Server.SweepRetention). Each sweep is a few transactions that
+// api.Server.SweepRetention), and the blobs deleted runs and projects left
+// (api.Server.PruneOrphans). Each sweep is a few transactions that
 // re-check their conditions, so replicas running it at once do no harm.
 type retention struct {
 	api      *api.Server
@@ -46,5 +47,8 @@ func (r *retention) sweep(ctx context.Context) {
 	}
 	if n := len(got.Artifacts) + len(got.Caches) + got.Logs; n > 0 {
 		r.log.Info("retention sweep", "artifacts", len(got.Artifacts), "logs", got.Logs, "caches", len(got.Caches))
+	}
+	if err := r.api.PruneOrphans(ctx); err != nil && ctx.Err() == nil {
+		r.log.Warn("retention sweep: remove what deleted runs and projects left", "err", err)
 	}
 }

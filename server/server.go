@@ -377,7 +377,7 @@ func (s *Server) setup(ctx context.Context) error {
 		s.ln.Close()
 		return err
 	}
-	if err := s.API.CleanResults(ctx); err != nil {
+	if err := s.API.CleanResults(); err != nil {
 		s.ln.Close()
 		return err
 	}

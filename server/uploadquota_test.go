@@ -25,7 +25,7 @@ jobs:
 // A project's uploads, all its runs together, stay within its quota: the
 // upload that would pass it fails its job, saying why. Uploads go with
 // their project, and a restart removes temporary files of uploads it cut
-// short and archives of runs that no longer exist.
+// short, and the leader's sweep archives of runs that no longer exist.
 func TestUploadQuotaAndCleanup(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
 		o.DataDir, o.UploadQuota = t.TempDir(), 24<<10
@@ -57,17 +57,32 @@ func TestUploadQuotaAndCleanup(t *testing.T) {
 		l.Stop()
 		tmp := filepath.Join(o.DataDir, "uploads", "tmp", "upload-123.tar.gz")
 		orphan := filepath.Join(runDir(first.ID+1000), "x.tar.gz")
-		for _, f := range []string{tmp, orphan} {
+		// An artifact of a run and a cache of a project that are gone.
+		artifact := filepath.Join(o.DataDir, "artifacts", fmt.Sprint(first.ID+1000), "7", "out.txt")
+		cache := filepath.Join(o.DataDir, "caches", "999", "deps")
+		for _, f := range []string{tmp, orphan, artifact, cache} {
 			os.MkdirAll(filepath.Dir(f), 0o700)
 			if err := os.WriteFile(f, []byte("left"), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
 		lathetest.Start(t, o)
-		for _, f := range []string{tmp, orphan} {
-			if _, err := os.Stat(f); !os.IsNotExist(err) {
-				t.Errorf("%s survived a restart: %v", f, err)
+		if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+			t.Errorf("%s survived a restart: %v", tmp, err)
+		}
+		// Orphans go in the leader's first sweep, after the start.
+		for _, f := range []string{orphan, artifact, cache} {
+			for i := 0; i < 600 && !isGone(f); i++ {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if !isGone(f) {
+				t.Errorf("%s survived a restart", f)
 			}
 		}
 	})
+}
+
+func isGone(path string) bool {
+	_, err := os.Stat(path)
+	return os.IsNotExist(err)
 }
