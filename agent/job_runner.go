@@ -12,6 +12,7 @@ import (
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/git"
 	"github.com/lathe-ci/lathe/internal/rmtree"
+	"github.com/lathe-ci/lathe/secret"
 )
 
 // runJob runs one attempt to the end and makes sure the server hears how it
@@ -52,7 +53,7 @@ func (a *Agent) runJob(ctx context.Context, as *lathe.Assignment, c nextClaim) (
 	defer out.Close()
 	out.lease = lease
 	defer func() { next, claimSent = out.nextClaimed() }()
-	masks := jobMasks(as)
+	masks := secret.VarMasks(as.Secrets)
 	out.maskSecrets(masks)
 	// The shipper outlives a canceled job so the final report still goes out.
 	shipCtx, stopShipping := context.WithCancel(context.WithoutCancel(ctx))

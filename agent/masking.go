@@ -1,7 +1,6 @@
 package agent
 
 import (
-	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/secret"
 )
 
@@ -13,18 +12,6 @@ import (
 // flushed at each step's end. The report files the job sends (reports.go)
 // go through the same masks, since the server keeps their text and shows
 // it to every reader of the project.
-
-// jobMasks compiles the values of the job's secrets (nil without any).
-func jobMasks(as *lathe.Assignment) *secret.Masks {
-	if len(as.Secrets) == 0 {
-		return nil
-	}
-	values := make([]string, len(as.Secrets))
-	for i, v := range as.Secrets {
-		values[i] = v.Value
-	}
-	return secret.NewMasks(values)
-}
 
 // spoolWriter writes into the spool and wakes the shipper.
 type spoolWriter struct{ s *shipper }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lathe-ci/lathe/secret"
 )
 
 // console is the one writer every job prints to. It writes whole lines under
@@ -80,8 +82,9 @@ type jobLog struct {
 	done chan struct{}
 }
 
-// openLog starts copying a job's output to the console with prefix.
-func (c *console) openLog(prefix string) (*jobLog, error) {
+// openLog starts copying a job's output to the console with prefix,
+// masking the job's secrets (masks) as an agent masks its log.
+func (c *console) openLog(prefix string, masks *secret.Masks) (*jobLog, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("job output pipe: %w", err)
@@ -89,7 +92,7 @@ func (c *console) openLog(prefix string) (*jobLog, error) {
 	l := &jobLog{W: w, r: r, done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
-		c.copyLines(r, prefix)
+		c.copyLines(r, prefix, masks)
 	}()
 	return l, nil
 }
@@ -114,47 +117,75 @@ func (l *jobLog) close() {
 // newline. It is the ASCII record separator, which no one prints.
 const headerMark = '\x1e'
 
-// copyLines reads r until it ends and prints each line with prefix; every
-// read's complete lines go out in a single write.
-func (c *console) copyLines(r io.Reader, prefix string) {
+// copyLines reads r until it ends and prints each line with prefix, with
+// every secret's forms masked; every read's complete lines go out in a
+// single write.
+func (c *console) copyLines(r io.Reader, prefix string, masks *secret.Masks) {
+	lw := &lineWriter{c: c, prefix: prefix, atLineStart: true}
+	var w io.Writer = lw
+	var mw *secret.Masker
+	if !masks.Empty() {
+		mw = masks.Writer(lw)
+		w = mw
+	}
 	buf := make([]byte, 32<<10)
-	var pending, batch []byte
-	atLineStart := true
 	for {
 		n, err := r.Read(buf)
-		for _, b := range buf[:n] {
-			switch {
-			case b == headerMark && atLineStart:
-				continue
-			case b == headerMark:
-				b = '\n'
-			}
-			pending = append(pending, b)
-			atLineStart = b == '\n'
-		}
-		batch = batch[:0]
-	lines:
-		for {
-			i := bytes.IndexByte(pending, '\n')
-			switch {
-			case i >= 0:
-				batch = append(append(batch, prefix...), pending[:i+1]...)
-				pending = pending[i+1:]
-			case len(pending) >= maxLine:
-				batch = append(append(append(batch, prefix...), pending[:maxLine]...), '\n')
-				pending = pending[maxLine:]
-			default:
-				break lines
-			}
-		}
-		if len(batch) > 0 {
-			c.write(batch)
-		}
+		w.Write(buf[:n])
 		if err != nil {
 			break
 		}
 	}
-	if len(pending) > 0 {
-		c.write(append(append([]byte(prefix), pending...), '\n'))
+	if mw != nil {
+		mw.Close() // passes on what it held back
+	}
+	lw.end()
+}
+
+// lineWriter prints the complete lines written to it with a prefix (see
+// copyLines), each write's lines in one write to the console.
+type lineWriter struct {
+	c              *console
+	prefix         string
+	pending, batch []byte
+	atLineStart    bool
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	for _, b := range p {
+		switch {
+		case b == headerMark && l.atLineStart:
+			continue
+		case b == headerMark:
+			b = '\n'
+		}
+		l.pending = append(l.pending, b)
+		l.atLineStart = b == '\n'
+	}
+	l.batch = l.batch[:0]
+	for {
+		i := bytes.IndexByte(l.pending, '\n')
+		switch {
+		case i >= 0:
+			l.batch = append(append(l.batch, l.prefix...), l.pending[:i+1]...)
+			l.pending = l.pending[i+1:]
+			continue
+		case len(l.pending) >= maxLine:
+			l.batch = append(append(append(l.batch, l.prefix...), l.pending[:maxLine]...), '\n')
+			l.pending = l.pending[maxLine:]
+			continue
+		}
+		break
+	}
+	if len(l.batch) > 0 {
+		l.c.write(l.batch)
+	}
+	return len(p), nil
+}
+
+// end prints the last line, which did not end.
+func (l *lineWriter) end() {
+	if len(l.pending) > 0 {
+		l.c.write(append(append([]byte(l.prefix), l.pending...), '\n'))
 	}
 }

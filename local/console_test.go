@@ -26,7 +26,7 @@ func TestCopyLines(t *testing.T) {
 			var out bytes.Buffer
 			c := &console{w: &out}
 			// One byte per read: lines must not depend on how reads split.
-			c.copyLines(iotest.OneByteReader(strings.NewReader(tt.in)), "> ")
+			c.copyLines(iotest.OneByteReader(strings.NewReader(tt.in)), "> ", nil)
 			if out.String() != tt.want {
 				t.Errorf("got %q, want %q", out.String(), tt.want)
 			}

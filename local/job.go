@@ -13,6 +13,7 @@ import (
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/executor"
 	"github.com/lathe-ci/lathe/pipeline"
+	"github.com/lathe-ci/lathe/secret"
 )
 
 var errTimedOut = errors.New("job timed out")
@@ -22,7 +23,8 @@ var errTimedOut = errors.New("job timed out")
 func (r *run) runJob(ctx context.Context, i int) (lathe.Status, string) {
 	j := r.jobs[i]
 	prefix := r.prefix(i)
-	log, err := r.con.openLog(prefix)
+	secrets, missing := jobSecrets(j)
+	log, err := r.con.openLog(prefix, secret.VarMasks(secrets))
 	if err != nil {
 		r.con.printf("%s%v", prefix, err)
 		return lathe.StatusFailed, err.Error()
@@ -33,7 +35,6 @@ func (r *run) runJob(ctx context.Context, i int) (lathe.Status, string) {
 		started += " in stage " + j.Stage
 	}
 	r.con.printf("%s%s", prefix, r.con.paint(bold, started))
-	secrets, missing := jobSecrets(j)
 	for _, s := range missing {
 		msg := "secret " + s.Name + " is not set; on this machine secrets come from the environment"
 		if s.Encrypted != "" {

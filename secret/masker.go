@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+
+	lathe "github.com/lathe-ci/lathe"
 )
 
 // Mask is what a masked secret is replaced with.
@@ -32,6 +34,19 @@ func NewMasks(values []string) *Masks {
 		return &Masks{}
 	}
 	return &Masks{m: compile(forms)}
+}
+
+// VarMasks compiles the values of a job's secrets, as an agent gets them
+// and lathe exec reads them (nil without any).
+func VarMasks(vars []lathe.EnvVar) *Masks {
+	if len(vars) == 0 {
+		return nil
+	}
+	values := make([]string, len(vars))
+	for i, v := range vars {
+		values[i] = v.Value
+	}
+	return NewMasks(values)
 }
 
 // Empty reports whether there is nothing to mask.
