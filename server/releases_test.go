@@ -278,3 +278,55 @@ func TestRefusedCandidateStartsNoBuild(t *testing.T) {
 		l.Do(t, "POST", base+"/releases/1.0.1-rc1", map[string]any{"commit": commit}, nil)
 	})
 }
+
+// An outside CD that deploys an earlier candidate again (a rollback) makes a
+// new deployment: the earlier one, which ended, stays as it was in the
+// history, and what runs where names the candidate deployed last. The same
+// report sent twice is one deployment.
+func TestOutsideCDRedeployIsANewDeployment(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		o.Agents = -1
+		l := lathetest.Start(t, o)
+		repo := lathetest.Repo(t, releaseRepo)
+		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+		l.Project(t, "app", repo)
+		const base = "/api/v1/projects/app"
+		l.Do(t, "POST", base+"/environments", map[string]any{"name": "production", "position": 1}, nil)
+		for _, v := range []string{"1.0.0-rc1", "1.0.0-rc2"} {
+			l.Do(t, "POST", base+"/releases/"+v, map[string]any{"commit": commit}, nil)
+		}
+		report := func(version, status string) lathe.Deployment {
+			var d lathe.Deployment
+			l.Do(t, "PATCH", base+"/environments/production/deployments", map[string]any{"release_candidate_version": version, "status": status}, &d)
+			return d
+		}
+		first := report("1.0.0-rc1", "in_progress")
+		if d := report("1.0.0-rc1", "success"); d.ID != first.ID {
+			t.Fatalf("rc1's success is deployment %d; want %d, the one in progress", d.ID, first.ID)
+		}
+		report("1.0.0-rc2", "in_progress")
+		report("1.0.0-rc2", "success")
+		back := report("1.0.0-rc1", "in_progress")
+		if back.ID == first.ID {
+			t.Fatalf("rolling back to rc1 rewrote deployment %d, which had ended", first.ID)
+		}
+		report("1.0.0-rc1", "success")
+		if again := report("1.0.0-rc1", "success"); again.ID != back.ID {
+			t.Errorf("the same success reported twice made deployment %d beside %d", again.ID, back.ID)
+		}
+		var hist struct{ Items []lathe.Deployment }
+		l.Do(t, "GET", base+"/environments/production/deployments", nil, &hist)
+		var got []string
+		for _, d := range hist.Items {
+			got = append(got, d.Version+" "+d.Status)
+		}
+		if want := "1.0.0-rc1 success, 1.0.0-rc2 success, 1.0.0-rc1 success"; strings.Join(got, ", ") != want {
+			t.Errorf("history = %s; want %s", strings.Join(got, ", "), want)
+		}
+		var m struct{ Items []lathe.MatrixRow }
+		l.Do(t, "GET", base+"/deployments", nil, &m)
+		if len(m.Items) != 1 || m.Items[0].Current == nil || m.Items[0].Current.ID != back.ID {
+			t.Errorf("what runs where = %+v; want deployment %d of 1.0.0-rc1", m.Items[0].Current, back.ID)
+		}
+	})
+}

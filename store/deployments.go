@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/engine"
 )
 
 // Deployments of candidates and commits to environments (issue 18). A
@@ -103,8 +104,9 @@ func (s *Store) SetDeploymentRun(ctx context.Context, id, runID int64) error {
 }
 
 // ReportDeployment sets the status an outside CD reports for the latest
-// deployment of candidate to environment (one it reported before),
-// creating it when there is none. A report that starts a deployment
+// deployment of candidate to environment (one it reported before), or
+// records a new one when there is none or that one ended (see
+// engine.ReportStartsDeployment). A report that starts a deployment
 // (pending or in_progress) is a conflict while one the server runs there
 // is unfinished; any other status lands.
 func (s *Store) ReportDeployment(ctx context.Context, envID, candidateID int64, status, by string) (int64, error) {
@@ -115,13 +117,16 @@ func (s *Store) ReportDeployment(ctx context.Context, envID, candidateID int64, 
 				return fmt.Errorf("report deployment %s: %w", status, err)
 			}
 		}
-		err := t.queryRow(ctx, `SELECT id FROM deployments WHERE environment_id = ? AND candidate_id = ? AND run_id IS NULL AND job_id IS NULL
-			ORDER BY id DESC LIMIT 1`, envID, candidateID).Scan(&id)
-		if err == sql.ErrNoRows {
-			return t.insertDeployment(ctx, envID, candidateID, status, by).Scan(&id)
-		}
-		if err != nil {
+		var last string
+		var newest int64
+		err := t.queryRow(ctx, `SELECT id, status, (SELECT MAX(x.id) FROM deployments x WHERE x.environment_id = d.environment_id)
+			FROM deployments d WHERE environment_id = ? AND candidate_id = ? AND run_id IS NULL AND job_id IS NULL
+			ORDER BY id DESC LIMIT 1`, envID, candidateID).Scan(&id, &last, &newest)
+		if err != nil && err != sql.ErrNoRows {
 			return fmt.Errorf("report deployment: %w", err)
+		}
+		if engine.ReportStartsDeployment(last, id != 0 && id == newest, status) {
+			return t.insertDeployment(ctx, envID, candidateID, status, by).Scan(&id)
 		}
 		_, err = t.exec(ctx, `UPDATE deployments SET status = ?, updated_at = ? WHERE id = ?`, status, micros(t.now), id)
 		return err
