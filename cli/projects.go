@@ -62,22 +62,45 @@ func projectCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	update := env.leaf("update NAME", "change a project's git URL or default branch", func(fs *pflag.FlagSet) body {
+	update := env.leaf("update NAME", "change a project's git URL, default branch, or its forge settings (forge, repository, protected branches, pull request trust)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		branch := fs.String("default-branch", "", "new default branch")
 		newURL := fs.String("url", "", "new git URL")
+		forgeName := fs.String("forge", "", "the forge connection its statuses go to and its hooks come from (lathe forge list); \"\" for none")
+		repo := fs.String("repo", "", "its repository on that forge: OWNER/NAME (GitLab: the path with its groups)")
+		protected := fs.StringSlice("protected-branches", nil, "branch globs whose pushes are trusted (comma-separated or repeated; \"\" for none)")
+		prTrust := fs.String("pr-trust", "", "how other hooks' authors are trusted: write_on_forge, write_in_lathe or everyone")
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {
 				return badUsage
 			}
 			c := mk()
-			in := map[string]string{}
+			in := map[string]any{}
 			if *branch != "" {
 				in["default_branch"] = *branch
 			}
 			if *newURL != "" {
 				in["url"] = repoURL(c.BaseURL, *newURL)
+			}
+			// These may be set to nothing: given at all, they are sent.
+			if fs.Changed("forge") {
+				in["forge"] = *forgeName
+			}
+			if fs.Changed("repo") {
+				in["repo"] = *repo
+			}
+			if fs.Changed("protected-branches") {
+				globs := []string{}
+				for _, g := range *protected {
+					if g != "" {
+						globs = append(globs, g)
+					}
+				}
+				in["protected_branches"] = globs
+			}
+			if *prTrust != "" {
+				in["pr_trust"] = *prTrust
 			}
 			var p lathe.Project
 			if err := out.wrap(c.Do)(ctx, http.MethodPatch, "/api/v1/projects/"+url.PathEscape(pos[0]), in, &p); err != nil {
@@ -87,6 +110,10 @@ func projectCmd(env *Env) *cobra.Command {
 				return out.print(env, p)
 			}
 			fmt.Fprintf(env.Stdout, "project %s (id %d): %s, default branch %s\n", p.Name, p.ID, p.URL, p.DefaultBranch)
+			if p.Forge != "" {
+				fmt.Fprintf(env.Stdout, "on forge %s as %s; protected branches %v; pull requests trusted: %s\n", p.Forge, p.Repo,
+					p.ProtectedBranches, p.PRTrust)
+			}
 			return 0
 		}
 	})

@@ -35,3 +35,28 @@ func TestProjectRepositoryPathIsMadeAbsolute(t *testing.T) {
 		t.Errorf("the API took a relative path: %v", err)
 	}
 }
+
+// A project's forge settings are set from the command line, as the README
+// tells (forge, repository, protected branches, pull request trust), and
+// cleared by giving them empty.
+func TestProjectUpdateSetsItsForge(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	l.Project(t, "web", lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps: [true]\n"}))
+	l.Do(t, http.MethodPost, "/api/v1/forges", map[string]string{"name": "gh", "kind": "github", "url": "https://github.com", "token": "t"}, nil)
+	out := runCLI(t, l, []string{"project", "update", "web", "--forge", "gh", "--repo", "acme/web",
+		"--protected-branches", "main,release/*", "--pr-trust", "write_in_lathe"})
+	var p lathe.Project
+	l.Do(t, http.MethodGet, "/api/v1/projects/web", nil, &p)
+	if p.Forge != "gh" || p.Repo != "acme/web" || strings.Join(p.ProtectedBranches, " ") != "main release/*" || p.PRTrust != "write_in_lathe" {
+		t.Errorf("project after update = forge %q repo %q protected %v pr_trust %q", p.Forge, p.Repo, p.ProtectedBranches, p.PRTrust)
+	}
+	if !strings.Contains(out, "on forge gh as acme/web") {
+		t.Errorf("lathe project update printed %q; want the forge settings", out)
+	}
+	runCLI(t, l, []string{"project", "update", "web", "--forge", "", "--repo", "", "--protected-branches", ""})
+	p = lathe.Project{}
+	l.Do(t, http.MethodGet, "/api/v1/projects/web", nil, &p)
+	if p.Forge != "" || p.Repo != "" || len(p.ProtectedBranches) != 0 || p.PRTrust != "write_in_lathe" {
+		t.Errorf("project after clearing = forge %q repo %q protected %v pr_trust %q", p.Forge, p.Repo, p.ProtectedBranches, p.PRTrust)
+	}
+}
