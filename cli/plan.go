@@ -108,9 +108,7 @@ func localPlan(ctx context.Context, dir, name, event string, params keyValues) (
 		return nil, err
 	}
 	out := &planOut{Pipeline: pl.Name, Commit: ev.Commit, Ref: ev.Ref, Event: ev.Kind, Stages: plan.Stages, Skipped: plan.Skipped}
-	if !pl.Triggers.Matches(ev) {
-		out.idle = fmt.Sprintf("on a server, this %s starts no run of pipeline %s: its on: does not take it (--event chooses another event)", ev.Kind, pl.Name)
-	}
+	out.idle = local.IdleNote(pl, ev)
 	for _, pv := range plan.Params {
 		out.Params = append(out.Params, lathe.EnvVar{Name: pv.Name, Value: pv.Value.Text()})
 	}

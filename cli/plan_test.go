@@ -82,13 +82,20 @@ func TestPlanLocal(t *testing.T) {
 	}
 }
 
-// `lathe plan` for an event the pipeline's on: does not take says that on
-// a server such an event starts no run of it at all.
+// `lathe plan` and `lathe exec` for an event the pipeline's on: does not
+// take say that on a server such an event starts no run of it at all
+// (exec runs it anyway, as asked).
 func TestPlanSaysWhenTheEventStartsNoRun(t *testing.T) {
 	manual := writeFiles(t, map[string]string{".lathe.yml": "name: chores\non: {manual: {}}\njobs:\n  a:\n    steps: [true]\n"})
 	const note = "this push starts no run of pipeline chores: its on: does not take it"
 	if code, out, errOut := planIn(t, manual, "--event", "push"); code != 0 || !strings.Contains(out, note) {
 		t.Errorf("lathe plan --event push: exit %d, want a note %q:\n%s%s", code, note, out, errOut)
+	}
+	if code, out, errOut := execIn(t, manual, "--event", "push", "--executor", "shell"); code != 0 || !strings.Contains(out, note) {
+		t.Errorf("lathe exec --event push: exit %d, want a note %q:\n%s%s", code, note, out, errOut)
+	}
+	if code, out, errOut := execIn(t, manual, "--event", "manual", "--executor", "shell"); code != 0 || strings.Contains(out, "starts no run") {
+		t.Errorf("lathe exec --event manual: exit %d, want no note:\n%s%s", code, out, errOut)
 	}
 	for _, tc := range []struct {
 		dir  string

@@ -104,7 +104,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	rp := readRepo(ctx, dir)
-	plan, err := pl.Plan(pipeline.PlanInput{Event: rp.event(opts.Event), Params: opts.Params})
+	ev := rp.event(opts.Event)
+	plan, err := pl.Plan(pipeline.PlanInput{Event: ev, Params: opts.Params})
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +141,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	for _, s := range left {
 		r.con.width = max(r.con.width, len(s.Job))
+	}
+	if note := IdleNote(pl, ev); note != "" {
+		r.con.printf("%s", r.con.paint(yellow, "note: "+note+"; running it as asked"))
 	}
 	for k, s := range left {
 		r.con.printf("%s%s", r.con.prefix(s.Job, len(jobs)+k), r.con.paint(yellow, "left out: "+s.Reason))
@@ -211,6 +215,16 @@ func (r *run) rel(p string) string {
 // narrow keeps the planned jobs called name (by expanded name, or by file
 // name for every expansion of a matrix job) and every job they wait for,
 // directly or not, in plan order.
+// IdleNote says, when pl's on: does not take ev, that a server would start
+// no run of pl for it; "" when it would. exec and plan run or plan the
+// pipeline they are asked for either way.
+func IdleNote(pl *pipeline.Pipeline, ev pipeline.Event) string {
+	if pl.Triggers.Matches(ev) {
+		return ""
+	}
+	return fmt.Sprintf("on a server, this %s starts no run of pipeline %s: its on: does not take it (--event chooses another event)", ev.Kind, pl.Name)
+}
+
 func narrow(pl *pipeline.Pipeline, plan *pipeline.Plan, name string) ([]*pipeline.Job, error) {
 	byName := make(map[string]*pipeline.Job, len(plan.Jobs))
 	keep := map[string]bool{}
