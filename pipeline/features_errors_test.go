@@ -234,7 +234,7 @@ func TestParseFileErrorsJobFields(t *testing.T) {
 			{line: 6, col: 19, field: "jobs.a.steps[2].download", msg: "must be a map of settings (name), not a string"},
 			{line: 7, col: 21, field: "jobs.a.steps[3].checkout", msg: "a step does one thing"},
 			{line: 8, col: 17, field: "jobs.a.steps[4].upload.name", msg: "missing; name the files so a later job can download them"},
-			{line: 9, col: 26, field: "jobs.a.steps[5].download.name", msg: `must be a name for the files (use 1 to 100 letters, digits, '.', '_' or '-'): upload name "..": must not contain '..'`},
+			{line: 9, col: 26, field: "jobs.a.steps[5].download.name", msg: `must be a name for the files (use 1 to 100 ASCII letters, digits, '.', '_' or '-', other than . and ..): upload name "..": must not contain '..'`},
 		},
 	}})
 }

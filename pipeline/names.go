@@ -11,8 +11,10 @@ import (
 // JSON schema (and the tests hold the checks to them).
 const (
 	// namePattern is the rule for pipeline, stage and job names: safe in
-	// URLs, file names and log lines.
-	namePattern = `^[A-Za-z0-9_.-]{1,100}$`
+	// URLs, file names and log lines. "." and ".." are not names: a URL
+	// path holding one as a segment is cleaned away (GET
+	// …/pipelines/.. is GET …/projects/P), and so is a file path.
+	namePattern = `^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}|\.[A-Za-z0-9_-][A-Za-z0-9_.-]{0,98}|\.\.[A-Za-z0-9_.-]{1,98})$`
 	// envNamePattern is the portable shell rule for environment variables.
 	envNamePattern = `^[A-Za-z_][A-Za-z0-9_]*$`
 	// identPattern is the rule for parameter and matrix axis names: they
@@ -22,7 +24,7 @@ const (
 
 // validName reports whether s follows namePattern.
 func validName(s string) bool {
-	if len(s) < 1 || len(s) > 100 {
+	if len(s) < 1 || len(s) > 100 || s == "." || s == ".." {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -64,7 +66,7 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 func isAlnum(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // nameRule is said in every message about an invalid name.
-const nameRule = "use 1 to 100 letters, digits, '.', '_' or '-'"
+const nameRule = "use 1 to 100 ASCII letters, digits, '.', '_' or '-', other than . and .."
 
 // defaultName derives a pipeline's name from its file: the base name without
 // its extension, except that the root .lathe.yml is "main".

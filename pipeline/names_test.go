@@ -9,7 +9,7 @@ import (
 // TestNameChecksFollowTheirPatterns holds the byte-by-byte name checks to
 // the patterns the JSON schema publishes.
 func TestNameChecksFollowTheirPatterns(t *testing.T) {
-	inputs := []string{"", "a", "A", "_", "-", ".", "0", "9a", "a9", "_x", "-x", ".x", "x-y", "x.y", "x_y",
+	inputs := []string{"", "a", "A", "_", "-", ".", "..", "...", ".-", "-.", "..x", "0", "9a", "a9", "_x", "-x", ".x", "x-y", "x.y", "x_y",
 		"build", "Build.2", "a b", "é", "a\n", "\na", "x$", "a/b", strings.Repeat("a", 63), strings.Repeat("a", 64),
 		strings.Repeat("a", 65), strings.Repeat("a", 100), strings.Repeat("a", 101), "_" + strings.Repeat("9", 63)}
 	for _, c := range []struct {

@@ -89,7 +89,18 @@ func TestParseFileErrorsNames(t *testing.T) {
 	}, {
 		name: "pipeline name too long",
 		src:  "name: " + strings.Repeat("n", 101) + "\njobs: {a: {steps: [x]}}\n",
-		want: []wantErr{{line: 1, col: 7, field: "name", msg: "use 1 to 100 letters"}},
+		want: []wantErr{{line: 1, col: 7, field: "name", msg: "use 1 to 100 ASCII letters"}},
+	}, {
+		// A URL or file path holding . or .. as a segment is cleaned: a
+		// pipeline named .. would be out of reach of its routes.
+		name: "dot names",
+		src:  "name: \"..\"\nstages: [\".\"]\njobs:\n  \"..\": {stage: \".\", steps: [x]}\n  \"..x\": {stage: \".\", steps: [x], concurrency: \".\"}\n",
+		want: []wantErr{
+			{line: 1, col: 7, field: "name", msg: `".." is not a valid name: use 1 to 100 ASCII letters, digits, '.', '_' or '-', other than . and ..`},
+			{line: 2, col: 10, field: "stages", msg: `"." is not a valid stage name`},
+			{line: 4, col: 3, field: "jobs...", msg: `".." is not a valid job name`},
+			{line: 5, col: 48, field: "jobs...x.concurrency", msg: `"." is not a valid group name`},
+		},
 	}, {
 		name: "pipeline name not a string",
 		src:  "name: [a]\njobs: {a: {steps: [x]}}\n",
