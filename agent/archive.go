@@ -87,10 +87,13 @@ func matchGlobs(root *os.Root, globs []string, note func(string)) (map[string]fs
 			note(p + ": not a regular file or directory, not uploaded")
 		}
 	}
-	for _, g := range globs {
-		if err := checkGlob(g); err != nil {
+	for _, written := range globs {
+		if err := checkGlob(written); err != nil {
 			return nil, err
 		}
+		// "out/" names the directory out, and "./out" out: the globs
+		// match paths as io/fs spells them, without either.
+		g := path.Clean(written)
 		// The glob would follow a link in its literal directory part (see
 		// doublestar.WithNoFollow); its matches would all be left out.
 		if base, _ := doublestar.SplitPattern(g); linkIn(root, base) != "" {
@@ -149,7 +152,7 @@ func matchGlobs(root *os.Root, globs []string, note func(string)) (map[string]fs
 			}
 		}
 		if !found {
-			note(g + ": matches nothing")
+			note(written + ": matches nothing")
 		}
 	}
 	if len(kinds) == 0 {

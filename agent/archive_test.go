@@ -86,6 +86,12 @@ func TestPackThenUnpackCarriesFilesAndDirectories(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dst, "dist/empty")); err != nil || !fi.IsDir() {
 		t.Errorf("dist/empty: %v; want an empty directory", err)
 	}
+	// A directory written with a trailing slash, and a path with a leading
+	// "./", are the same paths: "stat dist/: invalid argument" failed the job.
+	var again bytes.Buffer
+	if st2, err := pack(&again, src, []string{"dist/", "./report.xml"}, func(string) {}); err != nil || st2 != st {
+		t.Errorf("pack of dist/ and ./report.xml: %v, %v; want %v, as dist/** and *.xml", st2, err, st)
+	}
 	for _, p := range []string{"src/main.go", ".git", "dist/passwd", "dist/out", "dist/inner"} {
 		if _, err := os.Lstat(filepath.Join(dst, p)); !os.IsNotExist(err) {
 			t.Errorf("%s was carried over (%v); it should not be", p, err)
