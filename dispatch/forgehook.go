@@ -24,8 +24,8 @@ type HookOutcome struct {
 
 // ForgeHook acts on a forge's hook whose signature the caller verified
 // with the project's hook secret. A delivery already taken within a day
-// starts nothing, nor do deletions, [skip ci] commits, and events Lathe
-// does not act on. A push or tag starts the project's push runs at the
+// starts nothing, nor do deletions, [skip ci] commits, events Lathe does
+// not act on, and hooks about another repository than the project's. A push or tag starts the project's push runs at the
 // hook's commit; an opened, updated or reopened pull request its
 // pull_request runs at the request's head; a closed one cancels the
 // request's unfinished runs. The trust of the code is decided by
@@ -61,6 +61,12 @@ func (s *Service) forgeHook(ctx context.Context, sender forge.Sender, p *lathe.P
 		return nil
 	case ev.Deleted:
 		out.Ignored = fmt.Sprintf("%s was deleted", ev.Ref)
+		return nil
+	case p.Repo != "" && ev.Repo != "" && !strings.EqualFold(ev.Repo, p.Repo):
+		// An organization's or group's hook reaches one URL for all its
+		// repositories; the project builds its own alone.
+		out.Ignored = fmt.Sprintf("the hook is about repository %s; project %s is %s on its forge (if the repository moved, set the project's repo)",
+			ev.Repo, p.Name, p.Repo)
 		return nil
 	}
 	switch {

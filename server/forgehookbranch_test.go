@@ -114,3 +114,28 @@ func TestAForgeHookNoPipelineTakesSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// An organization's hook sends every repository's events to one project's
+// URL: those about another repository than the project's start nothing
+// and say so; the project's own (its name in any case) start its runs.
+func TestAForgeHookAboutAnotherRepositoryStartsNothing(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	repo := lathetest.Repo(t, forgePipelines)
+	commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+	const secret = "0123456789abcdef0123"
+	hookProject(t, l, "web", repo, secret)
+	// The forge's API is on loopback, which the outbound client refuses:
+	// the statuses go nowhere.
+	l.Do(t, http.MethodPost, "/api/v1/forges", map[string]string{"name": "gh", "kind": "github", "url": "http://127.0.0.1:1", "token": "t"}, nil)
+	l.Do(t, http.MethodPatch, "/api/v1/projects/web", map[string]string{"forge": "gh", "repo": "acme/web"}, nil)
+	h := forgeHook{sender: forge.SenderGitHub, event: "push", delivery: "other", body: payload(t, "github/push.json", commit)}
+	status, out := h.send(t, l, "web", secret)
+	if status != http.StatusOK || len(out.Runs) != 0 || !strings.Contains(out.Ignored, "about repository acme/widget") {
+		t.Errorf("push of acme/widget to project acme/web: %d, %+v; want 200, no run, and why", status, out)
+	}
+	l.Do(t, http.MethodPatch, "/api/v1/projects/web", map[string]string{"repo": "Acme/Widget"}, nil)
+	h.delivery = "own"
+	if status, out := h.send(t, l, "web", secret); status != http.StatusAccepted || len(out.Runs) != 1 {
+		t.Errorf("push of the project's own repository: %d, %+v; want 202 and its run", status, out)
+	}
+}
