@@ -2,10 +2,12 @@ package forge
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -158,10 +160,36 @@ func jsonBody(h http.Header, body []byte) ([]byte, error) {
 
 // decode reads a payload, naming what is wrong with it.
 func decode(body []byte, v any) error {
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("payload is not the JSON this event has: %v: %w", err, lathe.ErrInvalid)
+	err := json.Unmarshal(body, v)
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &syntax):
+		return fmt.Errorf("payload is not JSON: %v at byte %d: %w", syntax, syntax.Offset, lathe.ErrInvalid)
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Errorf("payload is not the JSON this event has: field %s is a JSON %s, want a %s: %w",
+			typ.Field, typ.Value, jsonKind(typ.Type.Kind()), lathe.ErrInvalid)
+	case errors.As(err, &typ):
+		return fmt.Errorf("payload is not the JSON this event has: it is a JSON %s, want an object: %w", typ.Value, lathe.ErrInvalid)
 	}
-	return nil
+	return fmt.Errorf("payload is not the JSON this event has: %v: %w", err, lathe.ErrInvalid)
+}
+
+// jsonKind names, in JSON's words, what a Go field of kind k holds.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Struct, reflect.Map, reflect.Pointer:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	}
+	return "number"
 }
 
 // missing is the error of a payload without a field its event needs.

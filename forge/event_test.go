@@ -137,12 +137,15 @@ func TestParseRefusesBrokenPayloads(t *testing.T) {
 		event, body string
 		want        string
 	}{
-		{forge.SenderGitHub, "push", `{"ref": 7}`, "not the JSON"},
+		{forge.SenderGitHub, "push", `{"ref": 7}`, "field ref is a JSON number, want a string"},
+		{forge.SenderGitHub, "pull_request", `{"action": "opened", "pull_request": {"head": {"sha": ["x"]}}}`,
+			"field pull_request.head.sha is a JSON array, want a string"},
+		{forge.SenderGitLab, "Push Hook", `{"ref": "refs/heads/main",, "after": "x"}`, "payload is not JSON: invalid character ',' looking for beginning of object key string at byte 27"},
 		{forge.SenderGitHub, "push", `{"after": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"}`, "no ref"},
 		{forge.SenderGitHub, "push", `{"ref": "refs/heads/main", "after": "--upload-pack=evil"}`, "not a commit ID"},
 		{forge.SenderGitHub, "pull_request", `{"action": "opened", "number": 3}`, "no pull_request"},
 		{forge.SenderGitLab, "Merge Request Hook", `{"object_attributes": {"action": "open"}}`, "object_attributes.iid"},
-		{forge.SenderGitea, "push", `[]`, "not the JSON"},
+		{forge.SenderGitea, "push", `[]`, "it is a JSON array, want an object"},
 		{forge.SenderGitHub, "", `{"zen": "a hook sent to the wrong URL"}`, "no X-GitHub-Event header"},
 		{forge.SenderForgejo, "", `{"ref": "refs/heads/main"}`, "no X-Forgejo-Event header"},
 	} {
