@@ -65,6 +65,10 @@ func (w *walker) action(kind string, n *yaml.Node, path string) *Action {
 					continue
 				}
 				a.Name = e.value.Value
+				if w.actionNames == nil {
+					w.actionNames = map[*Action]*yaml.Node{}
+				}
+				w.actionNames[a] = e.value
 			case e.key.Value == "paths":
 				sawPaths = true
 				a.Paths = w.relGlobs(e.value, field)

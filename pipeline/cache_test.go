@@ -47,8 +47,8 @@ func TestParseFileErrorsCaches(t *testing.T) {
 		name: "matrix job uploading one name from every expansion",
 		src:  "jobs:\n  b:\n    matrix: {os: [linux, mac]}\n    steps:\n      - upload: {name: bin, paths: [out]}\n      - download: {name: \"x-{{ matrix.arch }}\"}\n",
 		want: []wantErr{
-			{line: 2, col: 3, field: "jobs.b.steps[0].upload.name", msg: `every expansion of this matrix job would upload "bin"`},
-			{line: 2, col: 3, field: "jobs.b.steps[1].download.name", msg: `names matrix.arch, which this job's matrix does not have`},
+			{line: 5, col: 24, field: "jobs.b.steps[0].upload.name", msg: `every expansion of this matrix job would upload "bin"`},
+			{line: 6, col: 26, field: "jobs.b.steps[1].download.name", msg: `names matrix.arch, which this job's matrix does not have`},
 		},
 	}})
 }

@@ -94,16 +94,24 @@ func TestLintWarnsOfUploadNames(t *testing.T) {
 
 // A matrix upload name that leaves out an axis the expansions differ by
 // names two expansions the same: the second's upload would be refused.
+// The error points at the name, where it is written (in the template a
+// job inherits its steps from, too).
 func TestAMatrixUploadNameNamesEveryAxis(t *testing.T) {
-	errs, _ := Lint([]File{{Path: ".lathe.yml", Data: []byte(`jobs:
+	errs, _ := Lint([]File{{Path: ".lathe.yml", Data: []byte(`templates:
+  ship: {steps: [{upload: {name: "bin-{{ matrix.go }}", paths: [bin]}}]}
+jobs:
   build:
     matrix: {os: [linux, darwin], go: ["1", "2"]}
     steps: [make, {upload: {name: "bin-{{ matrix.os }}", paths: [bin]}}]
   ok:
     matrix: {os: [linux, darwin], go: ["1", "2"]}
     steps: [make, {upload: {name: "bin-{{ matrix.os }}-{{ matrix.go }}", paths: [bin]}}]
+  inherits:
+    extends: ship
+    matrix: {os: [linux, darwin], go: ["1", "2"]}
 `)}})
 	checkErrors(t, errs, ".lathe.yml", []wantErr{
-		{line: 2, col: 3, field: "jobs.build.steps[1].upload.name", msg: `expansions (os=linux, go=1) and (os=linux, go=2) would both upload "bin-linux"`},
+		{line: 2, col: 34, field: "jobs.inherits.steps[0].upload.name", msg: `expansions (os=linux, go=1) and (os=darwin, go=1) would both upload "bin-1"`},
+		{line: 6, col: 35, field: "jobs.build.steps[1].upload.name", msg: `expansions (os=linux, go=1) and (os=linux, go=2) would both upload "bin-linux"`},
 	})
 }

@@ -44,19 +44,23 @@ func (w *walker) checkMatrixUploads(s *jobSrc) {
 			continue
 		}
 		field := join(index(join(s.path, "steps"), i), a.Kind)
+		at := s.key // the name's own line when it is known
+		if n := w.actionNames[a]; n != nil {
+			at = n
+		}
 		for _, ref := range matrixRef().FindAllStringSubmatch(a.Name, -1) {
 			if m == nil || !slices.Contains(matrixKeys(m), ref[1]) {
-				w.errorf(s.key, join(field, "name"), "%q names matrix.%s, which this job's matrix does not have", a.Name, ref[1])
+				w.errorf(at, join(field, "name"), "%q names matrix.%s, which this job's matrix does not have", a.Name, ref[1])
 			}
 		}
 		if a.Kind != ActionUpload || m == nil || len(m.Combinations()) < 2 {
 			continue
 		}
 		if !matrixRef().MatchString(a.Name) {
-			w.errorf(s.key, join(field, "name"), "every expansion of this matrix job would upload %q, and all but the first would be refused; "+
+			w.errorf(at, join(field, "name"), "every expansion of this matrix job would upload %q, and all but the first would be refused; "+
 				"put the matrix values in the name, as in %q", a.Name, a.Name+"-{{ matrix."+matrixKeys(m)[0]+" }}")
 		} else if name, twice := sharedName(a.Name, m); twice != "" {
-			w.errorf(s.key, join(field, "name"), "expansions %s would both upload %q, and the second would be refused; "+
+			w.errorf(at, join(field, "name"), "expansions %s would both upload %q, and the second would be refused; "+
 				"name every axis that tells them apart", twice, name)
 		}
 	}

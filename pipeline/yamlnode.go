@@ -34,6 +34,9 @@ type walker struct {
 	// containerTexts are the current job's container fields holding
 	// {{ … }} references (see checkContainerRefs).
 	containerTexts []containerText
+	// actionNames holds where each upload's or download's name is
+	// written, for the errors the matrix checks find in it later.
+	actionNames map[*Action]*yaml.Node
 }
 
 // newWalker starts a walk over one file.
