@@ -79,6 +79,9 @@ func TestForgeConnectionsKeepTheirToken(t *testing.T) {
 		}
 		err = l.Client.Do(context.Background(), http.MethodDelete, "/api/v1/forges/gh", nil, nil)
 		wantStatus(t, err, http.StatusConflict, "deleting a forge a project uses")
+		if err == nil || !strings.Contains(err.Error(), "forge gh is the forge of project widget;") {
+			t.Errorf("deleting a forge a project uses: %v; want the forge and the project named", err)
+		}
 		l.Do(t, http.MethodDelete, "/api/v1/forges/lab", nil, nil)
 
 		for _, path := range []string{"/api/v1/forges", "/api/v1/forges/gh", "/api/v1/projects/widget", "/api/v1/projects",

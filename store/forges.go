@@ -132,11 +132,20 @@ func (s *Store) UpdateForge(ctx context.Context, k Sealer, f *lathe.Forge, token
 func (s *Store) DeleteForge(ctx context.Context, id int64) error {
 	return s.tx(ctx, func(t *txn) error {
 		var n int
-		if err := t.queryRow(ctx, `SELECT count(*) FROM projects WHERE forge_id = ?`, id).Scan(&n); err != nil {
+		var first, name string
+		if err := t.queryRow(ctx, `SELECT count(*), COALESCE(min(name), '') FROM projects WHERE forge_id = ?`, id).Scan(&n, &first); err != nil {
 			return err
 		}
 		if n > 0 {
-			return fmt.Errorf("forge %d is the forge of %d projects; point them elsewhere first: %w", id, n, lathe.ErrConflict)
+			if err := t.queryRow(ctx, `SELECT name FROM forges WHERE id = ?`, id).Scan(&name); err != nil {
+				return notFound(err, "forge", id)
+			}
+			others := ""
+			if n > 1 {
+				others = fmt.Sprintf(" and %d other projects", n-1)
+			}
+			return fmt.Errorf("forge %s is the forge of project %s%s; point them elsewhere first (lathe project update %s --forge OTHER, or --forge \"\" for none): %w",
+				name, first, others, first, lathe.ErrConflict)
 		}
 		res, err := t.exec(ctx, `DELETE FROM forges WHERE id = ?`, id)
 		if err != nil {
