@@ -212,3 +212,47 @@ func TestBrowserLogResumesAfterDrop(t *testing.T) {
 	waitJS(t, ctx, `window.__latheDrops > 0`, true) // it did lose the stream
 	l.Do(t, "POST", fmt.Sprintf("/api/v1/runs/%d/cancel", run.ID), nil, nil)
 }
+
+// TestBrowserRunPageFollowsStages keeps a run page open while an outside
+// tool sets the run's external stage: the stage's heading shows its new
+// status in place (no reload), as the jobs' rows do, instead of the status
+// the page was rendered with.
+func TestBrowserRunPageFollowsStages(t *testing.T) {
+	ctx := browser(t, 3*time.Minute)
+	l := lathetest.Start(t, lathetest.Options{})
+	l.Project(t, "app", lathetest.Repo(t, map[string]string{".lathe.yml": `name: ci
+stages: [build, {name: scan, external: true}, deploy]
+jobs:
+  build: {stage: build, steps: [echo built]}
+  deploy: {stage: deploy, steps: ['sleep 120']}
+`}))
+	pw := member(t, l, "dev", "app", "read")
+	run := l.Trigger(t, "app", "", "")
+	waitStatus(t, l, lathetest.JobByName(t, l.Run(t, run.ID), "build").ID, lathe.StatusSuccess)
+	var scan *lathe.Stage
+	for _, s := range l.Run(t, run.ID).Stages {
+		if s.Name == "scan" {
+			scan = s
+		}
+	}
+	if scan == nil || scan.Status.Terminal() {
+		t.Fatalf("the external stage is %+v", scan)
+	}
+	signInBrowser(t, ctx, l.URL, "dev", pw)
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/runs/%d", l.URL, run.ID))); err != nil {
+		t.Fatal(err)
+	}
+	heading := func(stage string) string {
+		return `Array.from(document.querySelectorAll("h3.stage")).find(h => h.textContent.startsWith("` + stage + ` ")).querySelector(".status").dataset.status`
+	}
+	waitJS(t, ctx, heading("scan"), string(scan.Status))
+	// The page marks itself: a reload would lose the mark.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__sameRunPage = true`)); err != nil {
+		t.Fatal(err)
+	}
+	l.Do(t, "PATCH", fmt.Sprintf("/api/v1/stages/%d", scan.ID), map[string]string{"status": "success"}, nil)
+	waitJS(t, ctx, heading("scan"), "success")
+	waitJS(t, ctx, heading("deploy"), "running")
+	waitJS(t, ctx, `window.__sameRunPage === true`, true)
+	l.Do(t, "POST", fmt.Sprintf("/api/v1/runs/%d/cancel", run.ID), nil, nil)
+}

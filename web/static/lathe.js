@@ -48,6 +48,7 @@
       if (shape(run) !== initial) { es.close(); location.reload(); return; }
       setStatus(root.querySelector("[data-run-status]"), run.status);
       root.querySelector("[data-run-duration]").textContent = fmtDuration(run.duration_ms);
+      for (const s of run.stages || []) setStatus(root.querySelector('[data-stage="' + s.id + '"]'), s.status);
       for (const j of run.jobs || []) {
         for (const el of root.querySelectorAll('[data-job="' + j.id + '"]')) {
           if (el.tagName.toLowerCase() === "a") { // the graph's node
