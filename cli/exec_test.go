@@ -483,7 +483,8 @@ jobs:
 }
 
 // On this machine a job's secrets come from the environment, and win over
-// an env value of the same name, as on an agent.
+// an env value of the same name, as on an agent; what the job prints
+// masks them.
 func TestExecSecretsComeFromTheEnvironment(t *testing.T) {
 	t.Setenv("EXEC_TEST_TOKEN", "from-environment")
 	dir := t.TempDir()
@@ -492,7 +493,7 @@ jobs:
   publish:
     env: {EXEC_TEST_TOKEN: from-file}
     secrets: [EXEC_TEST_TOKEN, EXEC_TEST_MISSING]
-    steps: ['echo "token=$EXEC_TEST_TOKEN"']
+    steps: ['test "$EXEC_TEST_TOKEN" = from-environment; echo "token=$EXEC_TEST_TOKEN"']
 `)
 	code, out, _ := execIn(t, dir)
 	if code != 0 {
@@ -500,7 +501,7 @@ jobs:
 	}
 	wantLines(t, out,
 		`\[publish\] +secret EXEC_TEST_MISSING is not set; on this machine secrets come from the environment`,
-		`\[publish\] +token=from-environment`,
+		`\[publish\] +token=\*\*\*`,
 	)
 }
 
@@ -518,7 +519,7 @@ jobs:
     secrets:
       EXEC_TEST_SEALED: {encrypted: "`+sealed+`"}
       EXEC_TEST_SEALED_SET: {encrypted: "`+sealed+`"}
-    steps: ['echo "sealed=${EXEC_TEST_SEALED:-unset} set=$EXEC_TEST_SEALED_SET"']
+    steps: ['test "$EXEC_TEST_SEALED_SET" = from-environment; echo "sealed=${EXEC_TEST_SEALED:-unset} set=$EXEC_TEST_SEALED_SET"']
 `)
 	code, out, _ := execIn(t, dir)
 	if code != 0 {
@@ -526,7 +527,7 @@ jobs:
 	}
 	wantLines(t, out,
 		`\[deploy\] +secret EXEC_TEST_SEALED is encrypted in the pipeline file and only the server can open it; the job runs without it unless EXEC_TEST_SEALED is set in the environment`,
-		`\[deploy\] +sealed=unset set=from-environment`,
+		`\[deploy\] +sealed=unset set=\*\*\*`,
 	)
 }
 
