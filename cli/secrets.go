@@ -156,13 +156,13 @@ func readValue(env *Env, file string) (string, error) {
 
 func printSecrets(env *Env, items []*lathe.Secret) {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSCOPE\tUPDATED\tBY\tKEY ID\tWHO GETS IT")
+	fmt.Fprintln(tw, "NAME\tKIND\tSCOPE\tUPDATED\tBY\tKEY ID\tWHO GETS IT")
 	for _, s := range items {
 		scope := "global"
 		if s.Project != "" {
 			scope = s.Project
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, scope, s.UpdatedAt.Local().Format("2006-01-02 15:04"), s.UpdatedBy, s.KeyID, secretAccess(s))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Kind, scope, s.UpdatedAt.Local().Format("2006-01-02 15:04"), s.UpdatedBy, s.KeyID, secretAccess(s))
 	}
 	tw.Flush()
 }
