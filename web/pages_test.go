@@ -245,6 +245,43 @@ func TestPublicProjectSignedOut(t *testing.T) {
 	}
 }
 
+// The project page's Branches list says where each branch is (its newest
+// run) whatever filter or page of the runs list is shown: filtered by
+// another branch, or on an older page, a branch is still listed, and
+// with its newest run, not the newest one the filter lets through.
+func TestProjectPageBranchesIgnoreTheRunsFilter(t *testing.T) {
+	t.Parallel()
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	repo := lathetest.Repo(t, map[string]string{".lathe.yml": gatePipeline})
+	lathetest.Git(t, repo, "branch", "old")
+	l.Project(t, "app", repo)
+	l.Do(t, http.MethodPatch, "/api/v1/projects/app", map[string]string{"visibility": "public"}, nil)
+	old := l.Trigger(t, "app", "old", "")
+	first := l.Trigger(t, "app", "main", "")
+	newest := l.Trigger(t, "app", "main", "")
+	b := newBrowserless(t, l.URL)
+	branches := func(page string) string {
+		t.Helper()
+		code, _, body := b.get(page)
+		start, end := strings.Index(body, `<ul class="branches">`), strings.Index(body, `<h2 id="runs">`)
+		if code != http.StatusOK || start < 0 || end < start {
+			t.Fatalf("GET %s: %d, no branches list:\n%s", page, code, body)
+		}
+		return body[start:end]
+	}
+	for _, page := range []string{"/p/app", "/p/app?branch=main", "/p/app?branch=old", fmt.Sprintf("/p/app?before=%d", newest.ID)} {
+		list := branches(page)
+		for _, want := range []string{fmt.Sprintf(`href="/runs/%d">ci #%d`, old.ID, old.Number), fmt.Sprintf(`href="/runs/%d">ci #%d`, newest.ID, newest.Number)} {
+			if !strings.Contains(list, want) {
+				t.Errorf("GET %s: the branches list lacks %s:\n%s", page, want, list)
+			}
+		}
+		if strings.Contains(list, fmt.Sprintf(`href="/runs/%d"`, first.ID)) {
+			t.Errorf("GET %s: the branches list shows main at its older run %d:\n%s", page, first.ID, list)
+		}
+	}
+}
+
 func TestAdminAndSettingsPages(t *testing.T) {
 	t.Parallel()
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})

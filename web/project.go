@@ -104,7 +104,9 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 		nq.Set("before", strconv.FormatInt(*runs.Next, 10))
 		d.Next = "/p/" + url.PathEscape(p.Name) + "?" + nq.Encode()
 	}
-	d.Branches = lastPerBranch(runs.Items)
+	if d.Branches, err = h.branchRuns(r, p.Name); err != nil {
+		return err
+	}
 	var ces struct{ Items []lathe.ConfigErrors }
 	if _, err := h.call(r, http.MethodGet, apiPath("projects", p.Name, "config-errors"), nil, &ces); err != nil {
 		return err
@@ -142,18 +144,29 @@ func (h *Handler) runFormPage(w http.ResponseWriter, r *http.Request, formErr *E
 	return h.render(w, r, status, "trigger", "Run a pipeline of "+p.Name, user, d)
 }
 
-// lastPerBranch is each branch's newest run among runs (newest first).
-func lastPerBranch(runs []*lathe.Run) []branchRun {
-	var out []branchRun
-	seen := map[string]bool{}
-	for _, r := range runs {
-		if r.Branch == "" || seen[r.Branch] {
-			continue
-		}
-		seen[r.Branch] = true
-		out = append(out, branchRun{Branch: r.Branch, Run: r})
+// shownBranches is how many branches the project page lists.
+const shownBranches = 10
+
+// branchRuns is the newest run of each of the project's most recently seen
+// branches: what the branch is at, whatever page or filter of the runs the
+// page shows.
+func (h *Handler) branchRuns(r *http.Request, project string) ([]branchRun, error) {
+	var branches lathe.Page[*lathe.Branch]
+	if _, err := h.call(r, http.MethodGet, apiPath("projects", project, "branches")+"?limit="+strconv.Itoa(shownBranches), nil, &branches); err != nil {
+		return nil, err
 	}
-	return out
+	var out []branchRun
+	for _, b := range branches.Items {
+		var runs lathe.Page[*lathe.Run]
+		q := url.Values{"branch": {b.Name}, "limit": {"1"}}
+		if _, err := h.call(r, http.MethodGet, apiPath("projects", project, "runs")+"?"+q.Encode(), nil, &runs); err != nil {
+			return nil, err
+		}
+		if len(runs.Items) > 0 {
+			out = append(out, branchRun{Branch: b.Name, Run: runs.Items[0]})
+		}
+	}
+	return out, nil
 }
 
 func errText(err error) string {
