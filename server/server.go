@@ -218,13 +218,16 @@ type Server struct {
 
 // newExecutor builds the embedded agents' executor; every job is kept
 // from the data directory (database, keys, tokens, uploads, mirrors, the
-// other jobs' workspaces) and from the secret key files.
+// other jobs' workspaces), from the secret key files and from the TLS
+// private key.
 func (s *Server) newExecutor() (executor.Executor, error) {
 	opts := s.cfg.Executor
 	opts.Grace = s.cfg.Grace
 	opts.Hide = append([]string{s.cfg.DataDir}, opts.Hide...)
-	if s.cfg.SecretKeyFile != "" {
-		opts.Hide = append(opts.Hide, s.cfg.SecretKeyFile)
+	for _, f := range []string{s.cfg.SecretKeyFile, s.cfg.TLSKey} {
+		if f != "" {
+			opts.Hide = append(opts.Hide, f)
+		}
 	}
 	opts.Hide = append(opts.Hide, s.cfg.OldSecretKeyFiles...)
 	return executor.New(opts)

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -109,5 +110,48 @@ jobs:
 		if resp.StatusCode == http.StatusOK {
 			t.Errorf("plain HTTP to the HTTPS port answered 200")
 		}
+	}
+}
+
+// The embedded agents' steps cannot read the server's TLS private key,
+// wherever it is kept, however readable (here by everyone, outside the
+// sandbox's private /tmp, as a key under /etc may be): it is hidden like
+// the data directory and the secret key files.
+func TestStepsCannotReadTheServersTLSKey(t *testing.T) {
+	lathetest.NeedSandbox(t)
+	// Outside /tmp, which every sandbox replaces with its own.
+	dir, err := os.MkdirTemp(".", ".tls-key-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if dir, err = filepath.Abs(dir); err != nil {
+		t.Fatal(err)
+	}
+	caFile, certFile, keyFile := testCA(t, dir)
+	for p, mode := range map[string]os.FileMode{dir: 0o755, keyFile: 0o644, certFile: 0o644} {
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := lathetest.Start(t, lathetest.Options{Agents: 1, TLSCert: certFile, TLSKey: keyFile, CAFile: caFile})
+	l.Project(t, "tls", lathetest.Repo(t, map[string]string{".lathe.yml": fmt.Sprintf(`
+jobs:
+  attack:
+    steps:
+      - cat %q || true
+      - cat %q
+`, keyFile, certFile)}))
+	r := l.Wait(t, l.Trigger(t, "tls", "", "").ID, time.Minute)
+	log := l.Log(t, lathetest.JobByName(t, r, "attack").ID)
+	if r.Status != lathe.StatusSuccess || !strings.Contains(log, "BEGIN CERTIFICATE") {
+		t.Fatalf("run %s (the certificate, which is public, is readable); log:\n%s", r.Status, log)
+	}
+	if strings.Contains(log, "PRIVATE KEY") || strings.Contains(log, strings.Split(string(key), "\n")[1]) {
+		t.Errorf("a step read the server's TLS key:\n%s", log)
 	}
 }
