@@ -256,3 +256,51 @@ jobs:
 	waitJS(t, ctx, `window.__sameRunPage === true`, true)
 	l.Do(t, "POST", fmt.Sprintf("/api/v1/runs/%d/cancel", run.ID), nil, nil)
 }
+
+// TestBrowserLogFollowsItsEndAndJobEnds watches a job print: scrolled to
+// the end of the page, new lines keep the end in view (as tail -f does);
+// scrolled up, the page stays where the reader is. When the job ends, its
+// actions follow: cancel gives way to re-run, without reloading the log.
+func TestBrowserLogFollowsItsEndAndJobEnds(t *testing.T) {
+	ctx := browser(t, 3*time.Minute)
+	l := lathetest.Start(t, lathetest.Options{})
+	l.Project(t, "app", lathetest.Repo(t, map[string]string{".lathe.yml": "name: ci\njobs:\n  a:\n    steps: ['for i in $(seq 1 600); do echo line $i; sleep 0.05; done; sleep 120']\n"}))
+	pw := member(t, l, "dev", "app", "write")
+	signInBrowser(t, ctx, l.URL, "dev", pw)
+	run := l.Trigger(t, "app", "", "")
+	job := lathetest.JobByName(t, l.Run(t, run.ID), "a")
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/jobs/%d", l.URL, job.ID))); err != nil {
+		t.Fatal(err)
+	}
+	const count = `document.querySelectorAll("#log .line").length`
+	grown := func(by int) {
+		t.Helper()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](count))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, ctx, fmt.Sprintf("%s >= %d", count, n+by), true)
+	}
+	waitJS(t, ctx, `document.documentElement.scrollHeight > window.innerHeight + 300`, true)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.scrollTo(0, document.documentElement.scrollHeight); true`)); err != nil {
+		t.Fatal(err)
+	}
+	grown(20)
+	if at, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 40`)); err != nil || !at {
+		t.Errorf("scrolled to its end, the page left the end behind as lines came (%v)", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.scrollTo(0, 0); true`)); err != nil {
+		t.Fatal(err)
+	}
+	grown(20)
+	if y, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.scrollY`)); err != nil || y != 0 {
+		t.Errorf("scrolled to the top, the page moved to %v (%v)", y, err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__sameJobPage = true`)); err != nil {
+		t.Fatal(err)
+	}
+	l.Do(t, "POST", fmt.Sprintf("/api/v1/jobs/%d/cancel", job.ID), nil, nil)
+	waitJS(t, ctx, fmt.Sprintf(`!!document.querySelector('form[action="/jobs/%d/rerun"] button') && !document.querySelector('form[action="/jobs/%d/cancel"]')`, job.ID, job.ID), true)
+	waitJS(t, ctx, `document.querySelector("[data-job-status] .status").dataset.status`, "canceled")
+	waitJS(t, ctx, `window.__sameJobPage === true`, true)
+}

@@ -179,6 +179,12 @@
     let wantLine = want ? parseInt(want[1], 10) : 0;
     let refreshing = false, lastRefresh = 0, ended = false;
     let decoder = null;
+    // A job still running when the page was made is followed as a terminal
+    // shows it: while the page is scrolled to its end, new lines keep the
+    // end in view; scrolled up (or opened on a line), it stays put.
+    const jobBadge = document.querySelector("[data-job-status] .status");
+    const liveAtLoad = !!jobBadge && !TERMINAL.has(jobBadge.dataset.status);
+    const atEnd = () => window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 40;
 
     for (const s of sections) s.dataset.empty = "";
     const startOf = (s) => (s.dataset.start === undefined ? Infinity : parseInt(s.dataset.start, 10));
@@ -221,6 +227,7 @@
     function renderSome() {
       scheduled = false;
       const began = performance.now(), until = began + 12;
+      const stick = liveAtLoad && !wantLine && rendered < lines.length && atEnd();
       starts = sections.map(startOf);
       if (lines.length > BIG) root.classList.add("big");
       while (rendered < lines.length && performance.now() < until) {
@@ -254,6 +261,7 @@
       window.__latheJS = (window.__latheJS || 0) + performance.now() - began;
       window.__latheFrames = (window.__latheFrames || 0) + 1;
       if (rendered > 0 && !window.__latheFirstLine) window.__latheFirstLine = performance.now() + performance.timeOrigin;
+      if (stick) window.scrollTo(0, document.documentElement.scrollHeight);
       if (wantLine && rendered >= wantLine) {
         const el = document.getElementById("L" + wantLine);
         if (el) { el.closest("details").open = true; el.scrollIntoView({block: "center"}); el.classList.add("hit"); }
@@ -384,16 +392,32 @@
     // nextAttempt: the stream follows one attempt; when it ends and the job
     // goes on (it is queued again to retry), the page shows the job's own
     // status and, unless a particular attempt was asked for, loads again
-    // to follow the next attempt.
+    // to follow the next attempt. When the job ended while the page was
+    // open, its facts, actions (cancel gives way to re-run) and attempts
+    // are read again from the page, and the log is kept.
     function nextAttempt() {
-      if (!root.dataset.job || new URLSearchParams(location.search).has("attempt")) return;
+      if (!root.dataset.job) return;
       fetch(root.dataset.job, {headers: {Accept: "application/json"}, credentials: "same-origin"})
         .then((r) => (r.ok ? r.json() : null))
         .then((job) => {
-          if (!job || TERMINAL.has(job.status)) return;
+          if (!job) return;
+          if (TERMINAL.has(job.status)) { if (liveAtLoad) refreshParts(); return; }
+          if (new URLSearchParams(location.search).has("attempt")) return;
           setStatus(document.querySelector("[data-job-status]"), job.status);
           state.textContent = "This attempt ended and the job runs again; following its next attempt…";
           setTimeout(() => location.reload(), 1000);
+        }, () => {});
+    }
+    function refreshParts() {
+      fetch(location.pathname + location.search, {credentials: "same-origin"})
+        .then((r) => (r.ok ? r.text() : null))
+        .then((html) => {
+          if (!html) return;
+          const doc = new DOMParser().parseFromString(html, "text/html");
+          for (const el of document.querySelectorAll("[data-part]")) {
+            const fresh = doc.querySelector('[data-part="' + el.dataset.part + '"]');
+            if (fresh) el.replaceWith(document.importNode(fresh, true));
+          }
         }, () => {});
     }
     es.onerror = () => {
