@@ -44,6 +44,9 @@ func blobStoreFlags(fs *pflag.FlagSet, env *Env, cfg *server.Config) func() erro
 			return fmt.Errorf("--s3-secret-key-file: %w", err)
 		}
 		cfg.S3.SecretKey = strings.TrimSpace(string(b))
+		// Steps of the embedded agents never see it, as they never see
+		// the secret key files.
+		cfg.Executor.Hide = append(cfg.Executor.Hide, *secretFile)
 		return nil
 	}
 }
