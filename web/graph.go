@@ -98,11 +98,18 @@ func layoutGraph(run *lathe.Run) graph {
 			if from.X == to.X { // in one stage: down the left side
 				x, y1, y2 := from.X+4, from.Y+nodeH/2, to.Y+nodeH/2
 				e.Path = fmt.Sprintf("M%d %d C%d %d %d %d %d %d", x, y1, x-14, y1, x-14, y2, x, y2)
-			} else {
-				x1, y1 := from.X+nodeW, from.Y+nodeH/2
-				x2, y2 := to.X, to.Y+nodeH/2
+			} else if x1, x2 := from.X+nodeW, to.X; x2-x1 == colGap { // to the next stage
+				y1, y2 := from.Y+nodeH/2, to.Y+nodeH/2
 				mid := (x1 + x2) / 2
 				e.Path = fmt.Sprintf("M%d %d C%d %d %d %d %d %d", x1, y1, mid, y1, mid, y2, x2, y2)
+			} else {
+				// Past the stages between, along the gap above the target's
+				// row, which no box takes: a line through their boxes would
+				// read as a need of the job it passes behind.
+				y1, y2, gap := from.Y+nodeH/2, to.Y+nodeH/2, to.Y-rowGap/2
+				a, b := x1+colGap/2, x2-colGap/2
+				m1, m2 := (x1+a)/2, (b+x2)/2
+				e.Path = fmt.Sprintf("M%d %d C%d %d %d %d %d %d H%d C%d %d %d %d %d %d", x1, y1, m1, y1, m1, gap, a, gap, b, m2, gap, m2, y2, x2, y2)
 			}
 			g.Edges = append(g.Edges, e)
 		}
