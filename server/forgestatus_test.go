@@ -8,6 +8,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/forge"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
 
@@ -88,4 +89,56 @@ func TestTheForgeHearsARunWaitsForApproval(t *testing.T) {
 		t.Fatalf("approved run: %s", done.Status)
 	}
 	waitFor(t, 30*time.Second, "the success status", said("success", "succeeded"))
+}
+
+// A pull request from the repository itself has a push run and a pull
+// request run of the same commit: each reports in a context of its own,
+// so the pull request's failure is not hidden by the push's success (nor
+// the reverse), whichever ends last.
+func TestPushAndPullRequestRunsOfACommitReportApart(t *testing.T) {
+	f := newFakeForge(t, 201)
+	l := lathetest.Start(t, lathetest.Options{OutboundAllow: allowLoopback(t), DeliveryPoll: 100 * time.Millisecond})
+	l.Do(t, http.MethodPost, "/api/v1/forges", map[string]string{"name": "gh", "kind": "github", "url": "https://github.com",
+		"api_url": f.URL, "token": "connection-token-1"}, nil)
+	dir := lathetest.Repo(t, map[string]string{
+		".lathe/ci.yml": "on: [push, pull_request]\njobs:\n  build:\n    steps: ['test \"$LATHE_EVENT\" = push']\n",
+	})
+	commit := strings.TrimSpace(lathetest.Git(t, dir, "rev-parse", "HEAD"))
+	const secret = "0123456789abcdef0123"
+	hookProject(t, l, "widget", dir, secret)
+	l.Do(t, http.MethodPatch, "/api/v1/projects/widget", map[string]string{"forge": "gh", "repo": "acme/widget", "pr_trust": "everyone"}, nil)
+	var runs []int64
+	for _, h := range []forgeHook{
+		{sender: forge.SenderGitHub, event: "push", delivery: "push", body: payload(t, "github/push.json", commit)},
+		{sender: forge.SenderGitHub, event: "pull_request", delivery: "pr", body: payload(t, "github/pull_request_opened.json", commit)},
+	} {
+		status, out := h.send(t, l, "widget", secret)
+		if status != http.StatusAccepted || len(out.Runs) != 1 {
+			t.Fatalf("%s hook: %d, %+v", h.event, status, out)
+		}
+		l.Wait(t, out.Runs[0].ID, 60*time.Second)
+		runs = append(runs, out.Runs[0].ID)
+	}
+	waitFor(t, 30*time.Second, "every status delivered", func() bool {
+		for _, id := range runs {
+			final := false
+			for _, d := range runStatuses(t, l, id) {
+				if d.Status != lathe.DeliveryDelivered {
+					return false
+				}
+				final = final || d.State == "success" || d.State == "failure"
+			}
+			if !final {
+				return false
+			}
+		}
+		return true
+	})
+	last := map[any]any{}
+	for _, r := range f.requests() {
+		last[r.Body["context"]] = r.Body["state"]
+	}
+	if got := fmt.Sprint(last); got != "map[lathe/ci:success lathe/ci (pull_request):failure]" {
+		t.Errorf("last state of each context = %s; want the push's success and the pull request's failure apart", got)
+	}
 }

@@ -79,8 +79,18 @@ func StatusState(s lathe.Status) string {
 	return "failure"
 }
 
-// StatusContext is the status context of a pipeline's runs.
-func StatusContext(pipeline string) string { return "lathe/" + pipeline }
+// StatusContext is the status context of a pipeline's runs of an event:
+// lathe/<pipeline>, and for pull requests lathe/<pipeline> (pull_request).
+// A pull request from the repository itself has a push run and a pull
+// request run of the same commit, which may end differently (conditions
+// on the event, the trust gate): in one context the later would hide the
+// earlier, and a forge's required check could pass on the wrong one.
+func StatusContext(pipeline, event string) string {
+	if event == "pull_request" {
+		return "lathe/" + pipeline + " (pull_request)"
+	}
+	return "lathe/" + pipeline
+}
 
 // flushOutbox writes the deliveries of the transaction's transitions.
 func (t *txn) flushOutbox(ctx context.Context) error {
@@ -181,7 +191,7 @@ func (o *outboxWriter) run(ctx context.Context, id int64) (*lathe.Run, error) {
 func (o *outboxWriter) status(ctx context.Context, r *lathe.Run, state string) error {
 	now := micros(o.t.now)
 	err := o.t.write(ctx, `INSERT INTO deliveries (project_id, kind, run_id, context, state, status, next_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ProjectID, lathe.DeliveryStatus, r.ID, StatusContext(r.Pipeline), state,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ProjectID, lathe.DeliveryStatus, r.ID, StatusContext(r.Pipeline, r.Event), state,
 		lathe.DeliveryQueued, now, now, now)
 	if err != nil {
 		return fmt.Errorf("queue the status of run %d: %w", r.ID, err)
