@@ -2,7 +2,7 @@ package dispatch
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/trigger"
@@ -28,32 +28,27 @@ func (s *Service) Deploy(ctx context.Context, a Actor, e *lathe.Environment, c *
 	})
 }
 
-// deploy records a deployment of c to e by a's user, and has start start
-// its deploy run with the deployment's part of the request: the
-// environment's gate (its approvers; a's user may not answer it when it
-// demands a second person), the candidate and the environment.
+// deploy has start start the deploy run of a deployment of c to e by a's
+// user, with the deployment's part of the request: the environment's gate
+// (its approvers; a's user may not answer it when it demands a second
+// person), the candidate and the environment. The run records the
+// deployment as it is stored, after checking the environment is free, so a
+// deployment never exists without its run (see store.RunDeployment).
 func (s *Service) deploy(ctx context.Context, a Actor, e *lathe.Environment, c *lathe.Candidate,
 	start func(trigger.Request) (*lathe.Run, error)) (*lathe.Deployment, error) {
 	if c.Status != "ready" {
 		return nil, conflictf("release candidate %s is %s; only a ready candidate can be deployed", c.Version, c.Status)
 	}
-	id, err := s.store.CreateDeployment(ctx, e.ID, c.ID, "pending", a.User)
-	if err != nil {
-		return nil, err
+	if err := s.store.CheckEnvironmentFree(ctx, e.ID); err != nil {
+		return nil, fmt.Errorf("create deployment: %w", err)
 	}
 	run, err := start(trigger.Request{Gate: e.Gate("Deploy "+c.Version+" to "+e.Name+"?", a.User), By: a.User,
 		Candidate: c.ID, Deploys: e.Name})
 	if err != nil {
-		if rerr := s.store.ReportDeploymentStatus(ctx, id, "failure"); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-		return nil, err
-	}
-	if err := s.store.SetDeploymentRun(ctx, id, run.ID); err != nil {
 		return nil, err
 	}
 	s.Audit(ctx, a.User, "deployment.created", a.Project, map[string]any{"environment": e.Name, "version": c.Version, "run_id": run.ID})
-	return s.store.Deployment(ctx, id)
+	return s.store.DeploymentOfRun(ctx, run.ID)
 }
 
 // redeploy re-runs parent, the deploy run of a deployment of the

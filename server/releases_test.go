@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,16 @@ jobs:
 `,
 }
 
+// startReleaseApp starts a server with the project app of releaseRepo and
+// returns the repository's commit.
+func startReleaseApp(t *testing.T, o lathetest.Options) (*lathetest.Lathe, string) {
+	t.Helper()
+	l := lathetest.Start(t, o)
+	repo := lathetest.Repo(t, releaseRepo)
+	l.Project(t, "app", repo)
+	return l, strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+}
+
 // wantProblem calls the API and checks the status and the exact detail.
 func wantProblem(t *testing.T, l *lathetest.Lathe, method, path string, body any, status int, detail string) {
 	t.Helper()
@@ -48,10 +59,7 @@ func wantProblem(t *testing.T, l *lathetest.Lathe, method, path string, body any
 func TestReleaseAndDeploymentValidation(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
 		o.Agents = -1
-		l := lathetest.Start(t, o)
-		repo := lathetest.Repo(t, releaseRepo)
-		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
-		l.Project(t, "app", repo)
+		l, commit := startReleaseApp(t, o)
 		const base = "/api/v1/projects/app"
 
 		// Releases.
@@ -147,10 +155,7 @@ func TestReleaseAndDeploymentValidation(t *testing.T) {
 // with trigger_build is ready once its build run succeeds.
 func TestDeploymentRunsTheDeployPipeline(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
-		l := lathetest.Start(t, o)
-		repo := lathetest.Repo(t, releaseRepo)
-		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
-		l.Project(t, "app", repo)
+		l, commit := startReleaseApp(t, o)
 		const base = "/api/v1/projects/app"
 		var rl lathe.Release
 		l.Do(t, "POST", base+"/releases/1.0.0-rc1", map[string]any{"commit": commit, "trigger_build": true}, &rl)
@@ -198,10 +203,7 @@ func TestDeploymentRunsTheDeployPipeline(t *testing.T) {
 // person, and no second deployment starts meanwhile.
 func TestProtectedEnvironmentWaitsForASecondPerson(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
-		l := lathetest.Start(t, o)
-		repo := lathetest.Repo(t, releaseRepo)
-		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
-		l.Project(t, "app", repo)
+		l, commit := startReleaseApp(t, o)
 		const base = "/api/v1/projects/app"
 		for _, u := range []string{"alice", "bob", "carol"} {
 			l.Do(t, "POST", "/api/v1/users", map[string]any{"name": u, "password": "pw-" + u + "-12345"}, nil)
@@ -250,10 +252,7 @@ func TestProtectedEnvironmentWaitsForASecondPerson(t *testing.T) {
 func TestRefusedCandidateStartsNoBuild(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
 		o.Agents = -1
-		l := lathetest.Start(t, o)
-		repo := lathetest.Repo(t, releaseRepo)
-		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
-		l.Project(t, "app", repo)
+		l, commit := startReleaseApp(t, o)
 		const base = "/api/v1/projects/app"
 		runs := func() int {
 			var rs struct{ Items []lathe.Run }
@@ -286,10 +285,7 @@ func TestRefusedCandidateStartsNoBuild(t *testing.T) {
 func TestOutsideCDRedeployIsANewDeployment(t *testing.T) {
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
 		o.Agents = -1
-		l := lathetest.Start(t, o)
-		repo := lathetest.Repo(t, releaseRepo)
-		commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
-		l.Project(t, "app", repo)
+		l, commit := startReleaseApp(t, o)
 		const base = "/api/v1/projects/app"
 		l.Do(t, "POST", base+"/environments", map[string]any{"name": "production", "position": 1}, nil)
 		for _, v := range []string{"1.0.0-rc1", "1.0.0-rc2"} {
@@ -327,6 +323,47 @@ func TestOutsideCDRedeployIsANewDeployment(t *testing.T) {
 		l.Do(t, "GET", base+"/deployments", nil, &m)
 		if len(m.Items) != 1 || m.Items[0].Current == nil || m.Items[0].Current.ID != back.ID {
 			t.Errorf("what runs where = %+v; want deployment %d of 1.0.0-rc1", m.Items[0].Current, back.ID)
+		}
+	})
+}
+
+// Deployments asked for at once to a free environment: one starts, the
+// others are refused with 409, and every deployment recorded has its
+// deploy run. (The lock's check and the deployment's record were two
+// transactions apart, with the deploy run's start between them.)
+func TestConcurrentDeploymentsOneStarts(t *testing.T) {
+	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
+		o.Agents = -1
+		l, commit := startReleaseApp(t, o)
+		const base = "/api/v1/projects/app"
+		l.Do(t, "POST", base+"/environments", map[string]any{"name": "staging", "position": 1, "deploy_pipeline": "deploy"}, nil)
+		l.Do(t, "POST", base+"/releases/1.0.0-rc1", map[string]any{"commit": commit}, nil)
+		const n = 8
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = l.Client.Do(context.Background(), "POST", base+"/environments/staging/deployments",
+					map[string]any{"release_candidate_version": "1.0.0-rc1"}, nil)
+			}()
+		}
+		wg.Wait()
+		started := 0
+		for _, err := range errs {
+			var e *client.Error
+			switch {
+			case err == nil:
+				started++
+			case !errors.As(err, &e) || e.Status != 409:
+				t.Errorf("a deployment asked for at once with others: %v; want 201 or 409", err)
+			}
+		}
+		var hist struct{ Items []lathe.Deployment }
+		l.Do(t, "GET", base+"/environments/staging/deployments", nil, &hist)
+		if started != 1 || len(hist.Items) != 1 || hist.Items[0].RunID == 0 {
+			t.Errorf("%d of %d deployments started; history = %+v; want one, with its run", started, n, hist.Items)
 		}
 	})
 }

@@ -49,7 +49,7 @@ func TestJobDeploymentFollowsItsJobAndHoldsTheLock(t *testing.T) {
 		if d := status(); d.Status != "in_progress" {
 			t.Fatalf("while the job runs: %+v", d)
 		}
-		if _, err := s.CreateDeployment(ctx, env.ID, cid, "pending", "bob"); !errors.Is(err, lathe.ErrConflict) {
+		if err := s.CreateRun(ctx, deployRun(p.ID, env.ID, cid)); !errors.Is(err, lathe.ErrConflict) {
 			t.Errorf("a deployment while the job deploys: %v; want a conflict", err)
 		}
 		if _, err := s.ReportDeployment(ctx, env.ID, cid, "in_progress", "cd"); !errors.Is(err, lathe.ErrConflict) {
@@ -70,6 +70,54 @@ func TestJobDeploymentFollowsItsJobAndHoldsTheLock(t *testing.T) {
 		}
 		if _, err := s.ReportDeployment(ctx, env.ID, cid, "in_progress", "cd"); err != nil {
 			t.Errorf("an outside deployment once the job ended: %v", err)
+		}
+	})
+}
+
+// deployRun is the deploy run of a deployment of candidate cid to the
+// environment envID by bob.
+func deployRun(projectID, envID, cid int64) store.NewRun {
+	return store.NewRun{Run: &lathe.Run{ProjectID: projectID, Pipeline: "deploy", Ref: "refs/heads/main", Branch: "main",
+		Commit: "0123456789abcdef0123456789abcdef01234567", Event: "manual"}, Stages: []string{"deploy"}, Jobs: []*lathe.Job{job("ship", "deploy")},
+		Deployment: &store.RunDeployment{EnvironmentID: envID, CandidateID: cid, By: "bob"}}
+}
+
+// A deploy run records its deployment with itself, after the lock's check,
+// in one transaction: a second one while the first is unfinished is
+// refused and leaves neither a run nor a deployment behind, so no
+// deployment is ever without its run and two never pass the check at once.
+func TestDeployRunRecordsItsDeploymentUnderTheLock(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		p := mustProject(t, s, "web")
+		env := &lathe.Environment{Name: "production", DeployPipeline: "deploy", Approvers: []string{}}
+		if err := s.CreateEnvironment(ctx, p.ID, env); err != nil {
+			t.Fatal(err)
+		}
+		cid, err := s.CreateCandidate(ctx, p.ID, "1.0.0", 1, "0123456789abcdef0123456789abcdef01234567", 0, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := deployRun(p.ID, env.ID, cid)
+		if err := s.CreateRun(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.DeploymentOfRun(ctx, first.Run.ID)
+		if err != nil || d.ID != first.Deployment.ID || d.RunID != first.Run.ID || d.Version != "1.0.0-rc1" || d.Status != "pending" || d.CreatedBy != "bob" {
+			t.Fatalf("the deploy run's deployment = %+v, %v", d, err)
+		}
+		second := deployRun(p.ID, env.ID, cid)
+		if err := s.CreateRun(ctx, second); !errors.Is(err, lathe.ErrConflict) {
+			t.Fatalf("a second deploy run while the first is pending: %v; want a conflict", err)
+		}
+		page, err := s.DeploymentPage(ctx, store.DeploymentFilter{EnvironmentID: env.ID, Limit: 10})
+		if err != nil || len(page.Items) != 1 || page.Items[0].ID != d.ID {
+			t.Errorf("deployments after the refused one = %+v, %v", page.Items, err)
+		}
+		if second.Run.ID != 0 {
+			if _, err := s.Run(ctx, second.Run.ID); !errors.Is(err, lathe.ErrNotFound) {
+				t.Errorf("the refused deploy run %d was stored: %v", second.Run.ID, err)
+			}
 		}
 	})
 }

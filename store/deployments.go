@@ -62,11 +62,16 @@ const busyEnvironment = `SELECT COUNT(*) FROM deployments d LEFT JOIN runs r ON 
 	WHERE d.environment_id = ? AND ((d.job_id IS NULL AND r.status IN ('pending', 'queued', 'running', 'waiting_for_approval'))
 		OR j.status = 'running')`
 
-// checkFree refuses, as a conflict, while a deployment the server runs to
-// the environment is unfinished.
-func (t *txn) checkFree(ctx context.Context, envID int64) error {
+// CheckEnvironmentFree refuses, as a conflict, while a deployment the
+// server runs to the environment is unfinished: a deployment asks before
+// planning its run, to fail fast. CreateRun checks again, under the lock.
+func (s *Store) CheckEnvironmentFree(ctx context.Context, envID int64) error {
+	return checkFree(ctx, s, envID)
+}
+
+func checkFree(ctx context.Context, q querier, envID int64) error {
 	var busy int
-	if err := t.queryRow(ctx, busyEnvironment, envID).Scan(&busy); err != nil {
+	if err := q.queryRow(ctx, busyEnvironment, envID).Scan(&busy); err != nil {
 		return fmt.Errorf("deployment lock: %w", err)
 	}
 	if busy > 0 {
@@ -75,32 +80,36 @@ func (t *txn) checkFree(ctx context.Context, envID int64) error {
 	return nil
 }
 
-// CreateDeployment records a deployment of candidate to environment with
-// the given status (or the deploy run's, once runID is set). It refuses a
-// second deployment while one the server runs there is unfinished.
-func (s *Store) CreateDeployment(ctx context.Context, envID, candidateID int64, status, by string) (int64, error) {
+// checkFree is CheckEnvironmentFree in t. On PostgreSQL it first locks the
+// environment's row, so that two transactions checking the same
+// environment take turns and the second sees what the first recorded
+// (SQLite runs one write transaction at a time already).
+func (t *txn) checkFree(ctx context.Context, envID int64) error {
 	var id int64
-	err := s.tx(ctx, func(t *txn) error {
-		if err := t.checkFree(ctx, envID); err != nil {
-			return fmt.Errorf("create deployment: %w", err)
-		}
-		return t.insertDeployment(ctx, envID, candidateID, status, by).Scan(&id)
-	})
-	return id, err
+	if err := t.queryRow(ctx, `SELECT id FROM environments WHERE id = ?`+t.d.lockRun, envID).Scan(&id); err != nil {
+		return notFound(err, "environment", envID)
+	}
+	return checkFree(ctx, t, envID)
 }
 
-func (t *txn) insertDeployment(ctx context.Context, envID, candidateID int64, status, by string) row {
-	return t.queryRow(ctx, `INSERT INTO deployments (environment_id, candidate_id, status, created_by, created_at, updated_at, commit_id)
-		VALUES (?, ?, ?, ?, ?, ?, (SELECT commit_id FROM release_candidates WHERE id = ?)) RETURNING id`,
-		envID, candidateID, status, by, micros(t.now), micros(t.now), candidateID)
+// RunDeployment is the deployment a new run is the deploy run of (a
+// deployment through the API, a promotion, a rollback, a re-run of a deploy
+// run). CreateRun checks the environment is free and records the
+// deployment with the run, in one transaction: two deployments cannot both
+// pass the check, and none is ever left without its run. It sets ID.
+type RunDeployment struct {
+	EnvironmentID int64
+	CandidateID   int64
+	By            string
+	ID            int64
 }
 
-// SetDeploymentRun records a deployment's deploy run.
-func (s *Store) SetDeploymentRun(ctx context.Context, id, runID int64) error {
-	return s.tx(ctx, func(t *txn) error {
-		_, err := t.exec(ctx, `UPDATE deployments SET run_id = ?, updated_at = ? WHERE id = ?`, runID, micros(t.now), id)
-		return err
-	})
+// insertDeployment records a deployment of a candidate: reported (runID
+// 0, status "pending" until reported otherwise) or the deploy run runID's.
+func (t *txn) insertDeployment(ctx context.Context, envID, candidateID, runID int64, by string) row {
+	return t.queryRow(ctx, `INSERT INTO deployments (environment_id, candidate_id, status, run_id, created_by, created_at, updated_at, commit_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT commit_id FROM release_candidates WHERE id = ?)) RETURNING id`,
+		envID, candidateID, "pending", nullInt(runID), by, micros(t.now), micros(t.now), candidateID)
 }
 
 // ReportDeployment sets the status an outside CD reports for the latest
@@ -126,7 +135,9 @@ func (s *Store) ReportDeployment(ctx context.Context, envID, candidateID int64, 
 			return fmt.Errorf("report deployment: %w", err)
 		}
 		if engine.ReportStartsDeployment(last, id != 0 && id == newest, status) {
-			return t.insertDeployment(ctx, envID, candidateID, status, by).Scan(&id)
+			if err := t.insertDeployment(ctx, envID, candidateID, 0, by).Scan(&id); err != nil {
+				return fmt.Errorf("report deployment: %w", err)
+			}
 		}
 		_, err = t.exec(ctx, `UPDATE deployments SET status = ?, updated_at = ? WHERE id = ?`, status, micros(t.now), id)
 		return err
@@ -181,6 +192,18 @@ func (s *Store) Deployment(ctx context.Context, id int64) (*lathe.Deployment, er
 	}
 	if len(ds) == 0 {
 		return nil, fmt.Errorf("deployment %d: %w", id, lathe.ErrNotFound)
+	}
+	return ds[0], nil
+}
+
+// DeploymentOfRun returns the deployment whose deploy run runID is.
+func (s *Store) DeploymentOfRun(ctx context.Context, runID int64) (*lathe.Deployment, error) {
+	ds, err := s.deployments(ctx, `WHERE d.run_id = ? AND d.job_id IS NULL ORDER BY d.id DESC LIMIT 1`, runID)
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, fmt.Errorf("run %d is no deployment's deploy run: %w", runID, lathe.ErrNotFound)
 	}
 	return ds[0], nil
 }
@@ -282,18 +305,6 @@ func (s *Store) deployments(ctx context.Context, tail string, args ...any) ([]*l
 		out = append(out, d)
 	}
 	return out, rows.Err()
-}
-
-// ReportDeploymentStatus sets a deployment's own status (one without a run,
-// or one whose run could not start).
-func (s *Store) ReportDeploymentStatus(ctx context.Context, id int64, status string) error {
-	return s.tx(ctx, func(t *txn) error {
-		res, err := t.exec(ctx, `UPDATE deployments SET status = ?, updated_at = ? WHERE id = ?`, status, micros(t.now), id)
-		if err != nil {
-			return fmt.Errorf("deployment %d: %w", id, err)
-		}
-		return mustAffect(res, "deployment", id)
-	})
 }
 
 // SuccessfulDeployments lists an environment's successful deployments,

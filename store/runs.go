@@ -29,6 +29,8 @@ type NewRun struct {
 	NumberPerBranch bool
 	// Deployments are the deployments the run's deploy jobs record.
 	Deployments []JobDeployment
+	// Deployment, when set, is the deployment the run is the deploy run of.
+	Deployment *RunDeployment
 }
 
 // CreateRun numbers and stores a run with its stages and jobs, and queues the
@@ -38,6 +40,11 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 	stageIDs := map[string]int64{}
 	return s.tx(ctx, func(t *txn) error {
 		var err error
+		if d := nr.Deployment; d != nil {
+			if err := t.checkFree(ctx, d.EnvironmentID); err != nil {
+				return fmt.Errorf("create deployment: %w", err)
+			}
+		}
 		seq, branchNumber, err := t.numberRun(ctx, r, nr.NumberPerBranch)
 		if err != nil {
 			return err
@@ -90,6 +97,11 @@ func (s *Store) CreateRun(ctx context.Context, nr NewRun) error {
 		}
 		if err := t.putJobDeployments(ctx, r, nr.Deployments); err != nil {
 			return err
+		}
+		if d := nr.Deployment; d != nil {
+			if err := t.insertDeployment(ctx, d.EnvironmentID, d.CandidateID, r.ID, d.By).Scan(&d.ID); err != nil {
+				return fmt.Errorf("record deployment of run %d: %w", r.ID, err)
+			}
 		}
 		if r.Untrusted {
 			if err := t.gateUntrusted(ctx, r); err != nil {

@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"context"
+	"fmt"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/store"
@@ -23,7 +24,9 @@ import (
 //     gateRoots);
 //   - it records a deployment, of the candidate the run was started for or
 //     else of the run's commit, whose status follows the job; the deploy
-//     run of a deployment records none more for its own environment.
+//     run of a deployment records none more for its own environment: the
+//     run records that deployment itself (store.RunDeployment), with the
+//     environment's lock checked in the same transaction.
 //
 // A job naming an environment the server does not define deploys nowhere
 // the server tracks: no lock, no gate, no deployment, no environment
@@ -54,6 +57,13 @@ func (s *Service) deployJobs(ctx context.Context, p *lathe.Project, l launch, nr
 	by := l.by
 	if by == "" {
 		by = l.event
+	}
+	if l.deploys != "" {
+		e := byName[l.deploys]
+		if e == nil {
+			return fmt.Errorf("environment %q: %w", l.deploys, lathe.ErrNotFound)
+		}
+		nr.Deployment = &store.RunDeployment{EnvironmentID: e.ID, CandidateID: l.candidate, By: by}
 	}
 	for _, j := range nr.Jobs {
 		if j.Environment == "" {
