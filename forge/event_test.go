@@ -147,6 +147,9 @@ func TestParseRefusesBrokenPayloads(t *testing.T) {
 		{forge.SenderGitLab, "Merge Request Hook", `{"object_attributes": {"action": "open"}}`, "object_attributes.iid"},
 		{forge.SenderGitea, "push", `[]`, "it is a JSON array, want an object"},
 		{forge.SenderGitHub, "", `{"zen": "a hook sent to the wrong URL"}`, "no X-GitHub-Event header"},
+		{forge.SenderGogs, "pull_request", `{"action": "opened", "number": 2, "pull_request": {"number": 2, "head_branch": "fix",
+			"base_branch": "main", "head_repo": {"full_name": "acme/widget"}, "base_repo": {"full_name": "acme/widget"}}}`,
+			"Gogs's pull request payload, which names no commit"},
 		{forge.SenderForgejo, "", `{"ref": "refs/heads/main"}`, "no X-Forgejo-Event header"},
 	} {
 		_, err := forge.Parse(c.sender, forge.EventHeaders(c.sender, c.event, "d"), []byte(c.body))

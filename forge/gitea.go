@@ -1,6 +1,10 @@
 package forge
 
-import "fmt"
+import (
+	"fmt"
+
+	lathe "github.com/lathe-ci/lathe"
+)
 
 // Gitea's payloads (Forgejo's and Gogs's share them):
 // https://docs.gitea.com/usage/webhooks, https://forgejo.org/docs/latest/user/webhooks/
@@ -39,6 +43,8 @@ type giteaPullRequest struct {
 		User giteaUser `json:"user"`
 		Head ghBranch  `json:"head"`
 		Base ghBranch  `json:"base"`
+		// HeadBranch is Gogs's, whose pull requests name no commit.
+		HeadBranch string `json:"head_branch"`
 	} `json:"pull_request"`
 	Repository ghRepo `json:"repository"`
 }
@@ -81,6 +87,10 @@ func parseGitea(name string, body []byte) (*Event, error) {
 			return nil, missing("number")
 		}
 		pr := p.PullRequest
+		if pr.Head.SHA == "" && pr.HeadBranch != "" {
+			return nil, fmt.Errorf("this is Gogs's pull request payload, which names no commit to build: Lathe builds Gogs's pushes, not its pull requests: %w",
+				lathe.ErrInvalid)
+		}
 		return &Event{Kind: PullRequest, Action: prAction(p.Action), Ref: pullRef(p.Number), SHA: pr.Head.SHA,
 			Base: pr.Base.Ref, PullRequest: p.Number, Fork: fork(pr.Head.Repo, pr.Base.Repo),
 			Repo: p.Repository.FullName, Author: pr.User.name()}, nil
