@@ -159,6 +159,7 @@ on:
   schedule: [{cron: "0 3 * *"}, {cron: "61 * * * *"}, {branch: main}, {cron: "@daily", when: x}]
   pipeline: {after: [ci, "bad name"]}
   manual: {x: 1}
+  webhook: false
 jobs: {a: {steps: [x]}}
 `,
 		want: []wantErr{
@@ -171,7 +172,8 @@ jobs: {a: {steps: [x]}}
 			{line: 5, col: 88, field: "on.schedule[3].when", msg: `unknown key "when"`},
 			{line: 6, col: 22, field: "on.pipeline.after", msg: "a pipeline cannot start after itself"},
 			{line: 6, col: 26, field: "on.pipeline.after", msg: `"bad name" is not a valid pipeline name`},
-			{line: 7, col: 12, field: "on.manual.x", msg: `unknown key "x"`},
+			{line: 7, col: 11, field: "on.manual", msg: "takes no settings: write `manual: {}`, or leave manual out of on: for no manual runs"},
+			{line: 8, col: 12, field: "on.webhook", msg: "takes no settings: write `webhook: {}`, or leave webhook out of on: for no webhook runs"},
 		},
 	}, {
 		name: "trigger list needing settings",

@@ -188,6 +188,11 @@ func (w *walker) trigger(t *Triggers, kind string, n *yaml.Node, path, self stri
 		switch {
 		case isNull(n):
 			return nil
+		case len(known) == 0 && (n.Kind != yaml.MappingNode || len(n.Content) > 0):
+			// manual and webhook take no settings: `manual: false` does
+			// not turn manual runs off, leaving manual out of on: does.
+			w.errorf(n, path, "takes no settings: write `%s: {}`, or leave %s out of on: for no %s runs", kind, kind, kind)
+			return nil
 		case n.Kind != yaml.MappingNode:
 			w.errorf(n, path, "must be a map with keys %s, or empty, not %s", strings.Join(known, ", "), describe(n))
 			return nil
