@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	lathe "github.com/lathe-ci/lathe"
@@ -26,7 +27,9 @@ type activeRun struct {
 
 type homeData struct {
 	Projects []homeProject
-	Active   []activeRun
+	// More is the URL of the next page of projects, "" on the last.
+	More   string
+	Active []activeRun
 }
 
 // home lists the projects the user can see, each with the last run on its
@@ -35,9 +38,14 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
 	user := h.viewer(r)
 	var d homeData
 	var projects lathe.Page[*lathe.Project]
-	if _, err := h.call(r, http.MethodGet, fmt.Sprintf("/api/v1/projects?limit=%d", homeLimit), nil, &projects); err != nil {
+	pq := url.Values{"limit": {strconv.Itoa(homeLimit)}}
+	if b := r.URL.Query().Get("before"); b != "" {
+		pq.Set("before", b)
+	}
+	if _, err := h.call(r, http.MethodGet, "/api/v1/projects?"+pq.Encode(), nil, &projects); err != nil {
 		return err
 	}
+	d.More = nextPage(r, projects.Next)
 	for _, p := range projects.Items {
 		var runs lathe.Page[*lathe.Run]
 		q := url.Values{"branch": {p.DefaultBranch}, "pull_request": {"none"}, "limit": {"1"}}

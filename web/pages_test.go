@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -279,6 +280,38 @@ func TestProjectPageBranchesIgnoreTheRunsFilter(t *testing.T) {
 		if strings.Contains(list, fmt.Sprintf(`href="/runs/%d"`, first.ID)) {
 			t.Errorf("GET %s: the branches list shows main at its older run %d:\n%s", page, first.ID, list)
 		}
+	}
+}
+
+// The home page lists projects a page at a time, with a link to the next
+// page: past the first page, no project is out of reach.
+func TestHomePagesItsProjects(t *testing.T) {
+	t.Parallel()
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	repo := lathetest.Repo(t, map[string]string{".lathe.yml": gatePipeline})
+	const n = 55
+	for i := range n {
+		l.Do(t, http.MethodPost, "/api/v1/projects", map[string]string{"name": fmt.Sprintf("p%02d", i), "url": repo, "visibility": "public"}, nil)
+	}
+	b := newBrowserless(t, l.URL)
+	seen := map[string]bool{}
+	page := "/"
+	for range n {
+		code, _, body := b.get(page)
+		if code != http.StatusOK {
+			t.Fatalf("GET %s: %d\n%s", page, code, body)
+		}
+		for _, m := range regexp.MustCompile(`<a href="/p/(p\d\d)">`).FindAllStringSubmatch(body, -1) {
+			seen[m[1]] = true
+		}
+		m := regexp.MustCompile(`<a href="([^"]+)" rel="next">More projects</a>`).FindStringSubmatch(body)
+		if m == nil {
+			break
+		}
+		page = html.UnescapeString(m[1])
+	}
+	if len(seen) != n {
+		t.Errorf("the home pages list %d of the %d projects", len(seen), n)
 	}
 }
 
