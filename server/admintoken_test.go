@@ -104,9 +104,9 @@ func TestDataDirectoryModes(t *testing.T) {
 	check("restart")
 }
 
-// A server whose address is taken stops before it makes anything: no data
+// A server whose address is taken stops before it makes anything (no data
 // directory, no database, no admin token that a later start would not
-// show again.
+// show again), and says what to do.
 func TestAServerWhoseAddressIsTakenMakesNothing(t *testing.T) {
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -119,8 +119,8 @@ func TestAServerWhoseAddressIsTakenMakesNothing(t *testing.T) {
 		srv.Stop()
 		t.Fatal("a server started on an address in use")
 	}
-	if !strings.Contains(err.Error(), "listen") {
-		t.Errorf("error %v; want it to say it cannot listen", err)
+	if want := "listen: " + taken.Addr().String() + " is in use: another program, perhaps a Lathe server, listens there (stop it, or give --addr another address)"; err.Error() != want {
+		t.Errorf("error %q; want %q", err, want)
 	}
 	if _, serr := os.Stat(dir); !os.IsNotExist(serr) {
 		t.Errorf("the data directory was made (%v) by a server that could not listen", serr)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"syscall"
 )
 
 // listening is the server's bound listener: plain HTTP, or HTTPS when
@@ -21,6 +22,9 @@ type listening struct {
 // directory or database, so an address in use stops it with nothing made.
 func listen(cfg Config) (*listening, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen: %s is in use: another program, perhaps a Lathe server, listens there (stop it, or give --addr another address)", cfg.Addr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
