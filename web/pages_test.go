@@ -315,6 +315,38 @@ func TestHomePagesItsProjects(t *testing.T) {
 	}
 }
 
+// A run the API refuses (here at a ref that is not there) shows the form
+// again as the user filled it in, with the API's reason, not reset to the
+// defaults.
+func TestRunFormKeepsWhatWasSentWhenRefused(t *testing.T) {
+	t.Parallel()
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	l.Project(t, "app", lathetest.Repo(t, map[string]string{".lathe.yml": paramPipeline}))
+	pw := member(t, l, "dev", "app", "write")
+	b := newBrowserless(t, l.URL)
+	b.signIn("dev", pw)
+	code, _, body := b.post("/p/app/runs", url.Values{"csrf": {b.csrf("/p/app/run")}, "pipeline": {"ci"}, "ref": {"no-such-branch"},
+		"param.note": {"typed <by> hand"}, "param.target": {"production"}})
+	if code != http.StatusBadRequest || !strings.Contains(body, "no-such-branch") {
+		t.Fatalf("a run at a missing ref: %d\n%s", code, body)
+	}
+	for _, want := range []string{`name="ref" value="no-such-branch"`, `name="param.note" value="typed &lt;by&gt; hand"`, `<option selected>production</option>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the refused form lacks %s:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, `<option selected>staging</option>`) {
+		t.Errorf("the refused form is back at the default target")
+	}
+	// A fresh form shows the defaults.
+	_, _, body = b.get("/p/app/run")
+	for _, want := range []string{`name="ref" value="main"`, `name="param.note" value="hello"`, `<option selected>staging</option>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the run form lacks %s:\n%s", want, body)
+		}
+	}
+}
+
 func TestAdminAndSettingsPages(t *testing.T) {
 	t.Parallel()
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})

@@ -66,6 +66,38 @@ type triggerData struct {
 	Pipelines    []pipelineInfo
 	PipelinesErr string
 	FormError    *Error
+	// Sent is the form the API refused, shown again as it was filled in.
+	Sent *runRequest
+}
+
+// runRequest is what the run form sends the API.
+type runRequest struct {
+	Ref      string            `json:"ref,omitempty"`
+	Pipeline string            `json:"pipeline,omitempty"`
+	Params   map[string]string `json:"params,omitempty"`
+}
+
+// Ref is the ref the form of pipeline pl shows: the one sent, or the
+// default branch.
+func (d triggerData) Ref(pl pipelineInfo) string {
+	if d.Sent != nil && d.Sent.Pipeline == pl.Name {
+		return d.Sent.Ref
+	}
+	return d.Project.DefaultBranch
+}
+
+// Value is the value the form of pipeline pl shows for param: the one
+// sent, or its default.
+func (d triggerData) Value(pl pipelineInfo, param pipelineParam) string {
+	if d.Sent != nil && d.Sent.Pipeline == pl.Name {
+		if v, ok := d.Sent.Params[param.Name]; ok {
+			return v
+		}
+	}
+	if param.Default != nil {
+		return *param.Default
+	}
+	return ""
 }
 
 // loadProject reads the project and the caller's role on it.
@@ -116,13 +148,13 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) runForm(w http.ResponseWriter, r *http.Request) error {
-	return h.runFormPage(w, r, nil)
+	return h.runFormPage(w, r, nil, nil)
 }
 
 // runFormPage offers a form per pipeline at the default branch, with its
 // parameters (types, choices, defaults); formErr is the API's refusal of
-// the last one sent.
-func (h *Handler) runFormPage(w http.ResponseWriter, r *http.Request, formErr *Error) error {
+// sent, the last one sent.
+func (h *Handler) runFormPage(w http.ResponseWriter, r *http.Request, formErr *Error, sent *runRequest) error {
 	user := h.viewer(r)
 	p, err := h.loadProject(r, r.PathValue("project"))
 	if err != nil {
@@ -131,7 +163,7 @@ func (h *Handler) runFormPage(w http.ResponseWriter, r *http.Request, formErr *E
 	if !p.CanWrite() {
 		return &Error{Status: http.StatusForbidden, Detail: fmt.Sprintf("Running a pipeline of %s needs the write role; you have %s.", p.Name, roleWord(p.Role))}
 	}
-	d := triggerData{Project: p, FormError: formErr}
+	d := triggerData{Project: p, FormError: formErr, Sent: sent}
 	var pls struct{ Items []pipelineInfo }
 	if _, err := h.call(r, http.MethodGet, apiPath("projects", p.Name, "pipelines"), nil, &pls); err != nil {
 		d.PipelinesErr = errText(err)
@@ -183,11 +215,7 @@ func (h *Handler) triggerRun(w http.ResponseWriter, r *http.Request) error {
 	if err := checkCSRF(r); err != nil {
 		return err
 	}
-	in := struct {
-		Ref      string            `json:"ref,omitempty"`
-		Pipeline string            `json:"pipeline,omitempty"`
-		Params   map[string]string `json:"params,omitempty"`
-	}{Ref: strings.TrimSpace(r.PostFormValue("ref")), Pipeline: r.PostFormValue("pipeline"), Params: map[string]string{}}
+	in := runRequest{Ref: strings.TrimSpace(r.PostFormValue("ref")), Pipeline: r.PostFormValue("pipeline"), Params: map[string]string{}}
 	for k, v := range r.PostForm {
 		if name, ok := strings.CutPrefix(k, "param."); ok && len(v) > 0 {
 			in.Params[name] = v[len(v)-1]
@@ -196,7 +224,7 @@ func (h *Handler) triggerRun(w http.ResponseWriter, r *http.Request) error {
 	var run lathe.Run
 	_, err := h.call(r, http.MethodPost, apiPath("projects", r.PathValue("project"), "runs"), in, &run)
 	if e, ok := err.(*Error); ok && e.Status != http.StatusUnauthorized && e.Status != http.StatusForbidden && e.Status != http.StatusNotFound {
-		return h.runFormPage(w, r, e)
+		return h.runFormPage(w, r, e, &in)
 	}
 	if err != nil {
 		return err

@@ -232,12 +232,6 @@ var funcs = template.FuncMap{
 	"join":     strings.Join,
 	"version":  func() string { return lathe.Version },
 	"add":      func(a, b int) int { return a + b },
-	"deref": func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
-	},
 	"query": func(base string, kv ...string) string {
 		q := url.Values{}
 		for i := 0; i+1 < len(kv); i += 2 {
