@@ -44,6 +44,7 @@ func (env *Env) leaf(use, short string, define func(fs *pflag.FlagSet) body) *co
 		}
 		code := run(c.Context(), args)
 		if code == badUsage {
+			fmt.Fprintf(c.ErrOrStderr(), "lathe: %s\n\n", usageMismatch(c, args))
 			c.SetOut(c.ErrOrStderr())
 			c.Usage()
 			code = 2
@@ -54,6 +55,28 @@ func (env *Env) leaf(use, short string, define func(fs *pflag.FlagSet) body) *co
 		return nil
 	}
 	return cmd
+}
+
+// usageMismatch says that a command line does not fit the command's usage,
+// quoting the arguments it was given.
+func usageMismatch(c *cobra.Command, args []string) string {
+	line := strings.TrimSuffix(c.UseLine(), " [flags]")
+	if len(args) == 0 {
+		return fmt.Sprintf("%s: arguments missing (usage below)", line)
+	}
+	return fmt.Sprintf("%s: the arguments %s do not fit (usage below)", line, strings.Join(quoteArgs(args), " "))
+}
+
+// quoteArgs quotes the arguments that would not read as one word.
+func quoteArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = a
+		if a == "" || strings.ContainsAny(a, " \t\n\"'") {
+			out[i] = fmt.Sprintf("%q", a)
+		}
+	}
+	return out
 }
 
 // materialize declares the flags of cmd, once.

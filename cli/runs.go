@@ -29,6 +29,10 @@ func runCmd(env *Env) *cobra.Command {
 		fs.Var(&params, "param", "`K=V`: a parameter of the run (repeatable)")
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
+			if len(pos) == 2 && *pipeline == "" {
+				fmt.Fprintf(env.Stderr, "lathe: run takes one PROJECT; a pipeline is named with --pipeline: lathe run %s --pipeline %s\n", pos[0], pos[1])
+				return 2
+			}
 			if len(pos) != 1 {
 				return badUsage
 			}

@@ -53,6 +53,10 @@ func TestVersionCompletionAndSuggestions(t *testing.T) {
 		// Flags too: two edits at most.
 		{[]string{"runs", "--projcet", "shop"}, "unknown flag: --projcet (did you mean --project?)"},
 		{[]string{"logs", "1", "--folow"}, "unknown flag: --folow (did you mean --follow?)"},
+		// Arguments that do not fit a command say so before its usage.
+		{[]string{"branch", "get", "shop"}, "lathe: lathe branch get PROJECT BRANCH: the arguments shop do not fit (usage below)\n\nUsage:"},
+		{[]string{"config-errors"}, "lathe: lathe config-errors PROJECT: arguments missing (usage below)"},
+		{[]string{"run", "shop", "ci"}, "a pipeline is named with --pipeline: lathe run shop --pipeline ci"},
 		// Output flags that ask for two different things are refused, not settled silently.
 		{[]string{"runs", "--json", "-o", "yaml"}, "--json and --output yaml ask for different outputs"},
 		{[]string{"runs", "--jq", ".items", "-o", "table"}, "--jq and --output table ask for different outputs"},
