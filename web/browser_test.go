@@ -304,3 +304,28 @@ func TestBrowserLogFollowsItsEndAndJobEnds(t *testing.T) {
 	waitJS(t, ctx, `document.querySelector("[data-job-status] .status").dataset.status`, "canceled")
 	waitJS(t, ctx, `window.__sameJobPage === true`, true)
 }
+
+// TestBrowserDeepLinkToALineThroughSignIn opens a link to a log line
+// signed out: after signing in, the page opens on that line.
+func TestBrowserDeepLinkToALineThroughSignIn(t *testing.T) {
+	ctx := browser(t, 3*time.Minute)
+	l := lathetest.Start(t, lathetest.Options{})
+	l.Project(t, "app", lathetest.Repo(t, map[string]string{".lathe.yml": "name: ci\njobs:\n  a:\n    steps: ['for i in $(seq 1 300); do echo line $i; done']\n"}))
+	pw := member(t, l, "dev", "app", "read")
+	run := l.Trigger(t, "app", "", "")
+	job := lathetest.JobByName(t, l.Run(t, run.ID), "a")
+	waitStatus(t, l, job.ID, lathe.StatusSuccess)
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/jobs/%d#L250", l.URL, job.ID)), chromedp.WaitVisible("#username")); err != nil {
+		t.Fatal(err)
+	}
+	err := chromedp.Do(ctx,
+		chromedp.SendKeys("#username", "dev"),
+		chromedp.SendKeys("#password", pw),
+		chromedp.Click(`form[action="/login"] button[type=submit]`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `location.pathname + location.hash`, fmt.Sprintf("/jobs/%d#L250", job.ID))
+	waitJS(t, ctx, `(document.querySelector("#log .line.hit") || {dataset: {}}).dataset.n`, "250")
+}

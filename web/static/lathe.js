@@ -480,6 +480,11 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    // A deep link to a line (/jobs/7#L120) came here through the sign-in
+    // page, which the fragment reaches but the server never sees: it goes
+    // on with the form, so the user lands on the line.
+    const next = document.querySelector('form[action="/login"] input[name="next"]');
+    if (next && location.hash && !next.value.includes("#")) next.value += location.hash;
     const run = document.getElementById("run");
     if (run) followRun(run);
     const log = document.getElementById("log");
