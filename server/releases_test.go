@@ -224,7 +224,9 @@ func TestProtectedEnvironmentWaitsForASecondPerson(t *testing.T) {
 			t.Fatalf("protected deploy job = %s %+v", ship.Status, ship.Approval)
 		}
 		l.Do(t, "GET", base+"/environments/production/deployments", nil, &struct{}{})
-		wantProblem(t, l, "POST", base+"/environments/production/deployments", map[string]any{"release_candidate_version": "1.0.0-rc1"}, 409, "")
+		// The conflict names the deployment in the way and its run.
+		wantProblem(t, l, "POST", base+"/environments/production/deployments", map[string]any{"release_candidate_version": "1.0.0-rc1"}, 409,
+			fmt.Sprintf("create deployment: deployment %d to this environment is not finished (run %d is waiting_for_approval); one deployment at a time: conflict", d.ID, d.RunID))
 		approve := fmt.Sprintf("/api/v1/jobs/%d/approve", ship.ID)
 		for who, c := range map[string]*client.Client{"alice (who deployed)": alice, "carol (no approver)": carol} {
 			var e *client.Error

@@ -55,12 +55,14 @@ const deploymentColumns = `SELECT d.id, e.name, COALESCE(rl.version, ''), COALES
 	LEFT JOIN runs r ON r.id = d.run_id LEFT JOIN jobs dj ON dj.id = d.job_id
 	LEFT JOIN jobs gj ON gj.id = COALESCE(d.job_id, (SELECT MIN(x.id) FROM jobs x WHERE x.run_id = d.run_id AND x.approval <> '')) `
 
-// busyEnvironment is the condition (one argument: the environment's ID)
-// of a deployment the server runs there that is unfinished: its deploy run
-// has not ended, or its deploy job is running.
-const busyEnvironment = `SELECT COUNT(*) FROM deployments d LEFT JOIN runs r ON r.id = d.run_id LEFT JOIN jobs j ON j.id = d.job_id
+// busyEnvironment finds (one argument: the environment's ID) the oldest
+// deployment the server runs there that is unfinished — its deploy run has
+// not ended, or its deploy job is running — with its run and that status.
+const busyEnvironment = `SELECT d.id, COALESCE(d.run_id, 0), COALESCE(j.status, r.status) FROM deployments d
+	LEFT JOIN runs r ON r.id = d.run_id LEFT JOIN jobs j ON j.id = d.job_id
 	WHERE d.environment_id = ? AND ((d.job_id IS NULL AND r.status IN ('pending', 'queued', 'running', 'waiting_for_approval'))
-		OR j.status = 'running')`
+		OR j.status = 'running')
+	ORDER BY d.id LIMIT 1`
 
 // CheckEnvironmentFree refuses, as a conflict, while a deployment the
 // server runs to the environment is unfinished: a deployment asks before
@@ -69,15 +71,20 @@ func (s *Store) CheckEnvironmentFree(ctx context.Context, envID int64) error {
 	return checkFree(ctx, s, envID)
 }
 
+// checkFree's conflict names the deployment in the way, so that whoever
+// waits knows which run to follow, approve or cancel.
 func checkFree(ctx context.Context, q querier, envID int64) error {
-	var busy int
-	if err := q.queryRow(ctx, busyEnvironment, envID).Scan(&busy); err != nil {
+	var id, runID int64
+	var status string
+	err := q.queryRow(ctx, busyEnvironment, envID).Scan(&id, &runID, &status)
+	if err == sql.ErrNoRows {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("deployment lock: %w", err)
 	}
-	if busy > 0 {
-		return fmt.Errorf("a deployment to this environment is still running; one deployment at a time: %w", lathe.ErrConflict)
-	}
-	return nil
+	return fmt.Errorf("deployment %d to this environment is not finished (run %d is %s); one deployment at a time: %w",
+		id, runID, status, lathe.ErrConflict)
 }
 
 // checkFree is CheckEnvironmentFree in t. On PostgreSQL it first locks the
