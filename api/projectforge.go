@@ -54,6 +54,9 @@ func (s *Server) applyProject(r *http.Request, in projectInput, p *lathe.Project
 // the URL the forge gives the project when it takes its URL from the forge
 // (it names a forge and gives no URL of its own), else "".
 func (s *Server) applyForge(r *http.Request, in projectInput, p *lathe.Project) (string, error) {
+	if err := forgeRetarget(r, in, p); err != nil {
+		return "", err
+	}
 	forgeURL := ""
 	if in.Forge != nil {
 		p.ForgeID = 0
@@ -75,7 +78,7 @@ func (s *Server) applyForge(r *http.Request, in projectInput, p *lathe.Project) 
 		forgeURL = f.URL
 	}
 	if in.Repo != nil {
-		p.Repo = strings.TrimSuffix(strings.Trim(strings.TrimSpace(*in.Repo), "/"), ".git")
+		p.Repo = cleanRepo(*in.Repo)
 	}
 	switch {
 	case p.Repo != "" && (!repoPath().MatchString(p.Repo) || strings.Contains(p.Repo, "..")):
@@ -111,6 +114,30 @@ func (s *Server) applyForge(r *http.Request, in projectInput, p *lathe.Project) 
 		return "", nil
 	}
 	return forgeURL + "/" + p.Repo + ".git", nil
+}
+
+// forgeRetarget refuses a caller who is not an admin pointing the project
+// at a forge connection's repository: the connection is an admin's, and
+// its token writes the statuses of the project's runs wherever the
+// project says (an owner could otherwise mark another repository's
+// commits as passing). Leaving the forge is anyone's who may update.
+func forgeRetarget(r *http.Request, in projectInput, p *lathe.Project) error {
+	if principal(r.Context()).Admin {
+		return nil
+	}
+	if in.Forge != nil && *in.Forge != "" && *in.Forge != p.Forge {
+		return forbidden("forge: only an admin points a project at a forge connection (its token writes the project's commit statuses)")
+	}
+	if in.Repo != nil && cleanRepo(*in.Repo) != "" && cleanRepo(*in.Repo) != p.Repo {
+		return forbidden("repo: only an admin changes the repository a project reports to on its forge (the connection's token writes there)")
+	}
+	return nil
+}
+
+// cleanRepo is a repository path as given, without the slashes and .git
+// around it.
+func cleanRepo(s string) string {
+	return strings.TrimSuffix(strings.Trim(strings.TrimSpace(s), "/"), ".git")
 }
 
 // checkPatterns refuses protected branch patterns that are empty or not

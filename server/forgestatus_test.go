@@ -142,3 +142,34 @@ func TestPushAndPullRequestRunsOfACommitReportApart(t *testing.T) {
 		t.Errorf("last state of each context = %s; want the push's success and the pull request's failure apart", got)
 	}
 }
+
+// A forge connection is an admin's: a project's owner may leave the
+// forge, or change its trust rules, but not point the project at another
+// repository or forge, where the connection's token would write the
+// statuses of runs the owner controls. The repository keeps its statuses.
+func TestOnlyAnAdminPointsAProjectAtAForgeRepository(t *testing.T) {
+	f := newFakeForge(t, 201)
+	l := lathetest.Start(t, lathetest.Options{Agents: -1, OutboundAllow: allowLoopback(t), DeliveryPoll: 100 * time.Millisecond})
+	l.Do(t, http.MethodPost, "/api/v1/forges", map[string]string{"name": "gh", "kind": "github", "url": "https://github.com",
+		"api_url": f.URL, "token": "connection-token-1"}, nil)
+	dir := lathetest.Repo(t, map[string]string{".lathe/ci.yml": oneJobPipeline})
+	l.Do(t, http.MethodPost, "/api/v1/projects", map[string]any{"name": "widget", "url": dir, "forge": "gh", "repo": "acme/widget"}, nil)
+	l.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"name": "olive", "password": "olive-password-1"}, nil)
+	l.Do(t, http.MethodPut, "/api/v1/projects/widget/members/users/olive", map[string]any{"role": "owner"}, nil)
+	owner := l.ClientAs(t, login(t, l, "olive", "olive-password-1"))
+	for _, in := range []map[string]any{{"repo": "acme/payments"}, {"forge": "gh", "repo": "other/thing"}} {
+		err := owner.Do(t.Context(), http.MethodPatch, "/api/v1/projects/widget", in, nil)
+		wantStatus(t, err, http.StatusForbidden, fmt.Sprintf("an owner's PATCH %v", in))
+	}
+	var p lathe.Project
+	l.Do(t, http.MethodGet, "/api/v1/projects/widget", nil, &p)
+	if p.Forge != "gh" || p.Repo != "acme/widget" {
+		t.Fatalf("after the owner's refused changes: forge %q repo %q; want gh acme/widget", p.Forge, p.Repo)
+	}
+	// The same repository, the trust rules, and leaving the forge are the owner's.
+	for _, in := range []map[string]any{{"repo": "acme/widget.git", "pr_trust": "everyone"}, {"forge": "", "repo": ""}} {
+		if err := owner.Do(t.Context(), http.MethodPatch, "/api/v1/projects/widget", in, nil); err != nil {
+			t.Errorf("an owner's PATCH %v: %v", in, err)
+		}
+	}
+}
