@@ -63,7 +63,7 @@ func (a *automation) Start(ctx context.Context) (stop func()) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); every(ctx, a.chainEvery, a.chain) }()
-	go func() { defer wg.Done(); every(ctx, a.scheduleEvery, a.schedules) }()
+	go func() { defer wg.Done(); onTheClock(ctx, a.scheduleEvery, a.schedules) }()
 	return func() {
 		cancel()
 		wg.Wait()
@@ -82,6 +82,28 @@ func every(ctx context.Context, interval time.Duration, fn func(context.Context)
 			fn(ctx)
 		}
 	}
+}
+
+// onTheClock calls fn at each multiple of interval on the wall clock (at
+// :00 and :30 of every minute for 30 s) until ctx ends, so that a cron
+// schedule, due on a minute, fires as that minute starts rather than up
+// to an interval later.
+func onTheClock(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	for {
+		t := time.NewTimer(time.Until(nextTick(time.Now(), interval)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
+}
+
+// nextTick is the first multiple of interval on the wall clock after now.
+func nextTick(now time.Time, interval time.Duration) time.Time {
+	return now.Truncate(interval).Add(interval)
 }
 
 // chain starts the downstream pipelines of runs that finished since the
