@@ -329,3 +329,36 @@ func TestBrowserDeepLinkToALineThroughSignIn(t *testing.T) {
 	waitJS(t, ctx, `location.pathname + location.hash`, fmt.Sprintf("/jobs/%d#L250", job.ID))
 	waitJS(t, ctx, `(document.querySelector("#log .line.hit") || {dataset: {}}).dataset.n`, "250")
 }
+
+// TestBrowserRunFormShowsEachConfigErrorOnItsLine runs a pipeline whose
+// file is broken in three places from the run form: the page shows the
+// API's reason with each error on a line of its own, not run together.
+func TestBrowserRunFormShowsEachConfigErrorOnItsLine(t *testing.T) {
+	ctx := browser(t, 3*time.Minute)
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	repo := lathetest.Repo(t, map[string]string{".lathe.yml": paramPipeline})
+	lathetest.Git(t, repo, "checkout", "-q", "-b", "broken")
+	lathetest.Commit(t, repo, map[string]string{".lathe.yml": "name: ci\njobs:\n  a:\n    steps: [echo hi]\n    needs: [nothere]\n  b:\n    stepz: [x]\n"})
+	lathetest.Git(t, repo, "checkout", "-q", "main")
+	l.Project(t, "app", repo)
+	pw := member(t, l, "dev", "app", "write")
+	signInBrowser(t, ctx, l.URL, "dev", pw)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(l.URL+"/p/app/run"),
+		chromedp.Clear("#ref-0"),
+		chromedp.SendKeys("#ref-0", "broken"),
+		chromedp.Click(`form.run-form button[type=submit]`),
+		chromedp.WaitVisible(".problem"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".problem").innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(shown, "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[1], ".lathe.yml:5:13: jobs.a.needs") || !strings.HasPrefix(lines[3], ".lathe.yml:7:5: jobs.b.stepz") {
+		t.Errorf("the refusal shows as %q", lines)
+	}
+}
