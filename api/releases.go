@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync"
 
-	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/trigger"
 )
 
@@ -53,11 +52,6 @@ type releaseInput struct {
 	BuildPipeline string `json:"build_pipeline"`
 	// Repo is accepted for Aviator's clients and ignored: the project has one repository.
 	Repo string `json:"repo"`
-}
-
-// releaseList is the answer to listing a project's releases.
-type releaseList struct {
-	Items []*lathe.Release `json:"items"`
 }
 
 // createRelease creates a release candidate (and its release with the first).
@@ -113,9 +107,14 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// listReleases serves a page of a project's releases, newest first.
 func (s *Server) listReleases(w http.ResponseWriter, r *http.Request) error {
-	rs, err := s.store.Releases(r.Context(), projectOf(r).ID)
-	return respond(w, http.StatusOK, releaseList{Items: rs}, err)
+	before, limit, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.store.Releases(r.Context(), projectOf(r).ID, before, limit)
+	return respond(w, http.StatusOK, page, err)
 }
 
 // releaseVersion is the release a path names: VERSION, or VERSION-rcN.

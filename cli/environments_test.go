@@ -256,6 +256,20 @@ func TestReleaseDeploymentsAndSettingsCommands(t *testing.T) {
 		t.Errorf("release deployments without VERSION: exit %d, want 2", code)
 	}
 
+	// list: a page at a time, newest release first, each with its candidates.
+	var newer lathe.Release
+	l.Do(t, http.MethodPost, base+"/releases/2.1-rc1", map[string]any{"commit": commit}, &newer)
+	l.Do(t, http.MethodPost, base+"/releases/2.1-rc2", map[string]any{"commit": commit}, nil)
+	wantPage := regexp.MustCompile(fmt.Sprintf(`(?s)^CANDIDATE\s+STATUS\s+COMMIT\s+FINAL\s+BY\n2\.1-rc1\s+ready\s+%.12s\s+false\s+admin\n`+
+		`2\.1-rc2\s+ready\s+%.12s\s+false\s+admin\nmore: add --before %d\n$`, commit, commit, newer.ID))
+	if got := runCLI(t, l, []string{"release", "list", "shop", "--limit", "1"}); !wantPage.MatchString(got) {
+		t.Errorf("release list --limit 1:\n%s", got)
+	}
+	if got := runCLI(t, l, []string{"release", "list", "shop", "--limit", "1", "--before", fmt.Sprint(newer.ID)}); !regexp.MustCompile(`(?s)\n2\.0-rc1\s.*admin\n$`).MatchString(got) || strings.Contains(got, "more:") {
+		t.Errorf("release list --before %d:\n%s", newer.ID, got)
+	}
+	schemaOf(t, l, base+"/releases?limit=1", "release", "list", "shop", "--limit", "1")
+
 	// settings: the default, then set.
 	if got := runCLI(t, l, []string{"release", "settings", "shop"}); !regexp.MustCompile(`(?m)^build\s+- \(the default\)\s+-$`).MatchString(got) {
 		t.Errorf("release settings (default):\n%s", got)

@@ -34,10 +34,17 @@ func releaseCmd(env *Env) *cobra.Command {
 		noFlags(func(pos []string) request { return get(release(pos)) }), showRelease)
 	final := answerCmd(env, "final PROJECT VERSION", "mark a release final: it takes no more candidates", 2, false,
 		noFlags(func(pos []string) request { return request{method: http.MethodPost, path: release(pos) + "/final"} }), showRelease)
-	type releases items[*lathe.Release]
-	list := answerCmd(env, "list PROJECT", "list a project's releases and their candidates", 1, false,
-		noFlags(func(pos []string) request { return get(base(pos[0]) + "/releases") }),
-		func(env *Env, list *releases, _ []string) { printReleases(env, list.Items) })
+	list := answerCmd(env, "list PROJECT", "list a project's releases and their candidates, newest first", 1, false,
+		func(fs *pflag.FlagSet) func([]string) (request, error) {
+			page := pageFlags(fs, "releases", 20, 200)
+			return func(pos []string) (request, error) {
+				return get(base(pos[0]) + "/releases?" + page.query(url.Values{})), nil
+			}
+		},
+		func(env *Env, list *lathe.Page[*lathe.Release], _ []string) {
+			printReleases(env, list.Items)
+			printMore(env, list.Next)
+		})
 	promote := answerCmd(env, "promote PROJECT ENV", "deploy what runs in ENV to the next environment", 2, true,
 		noFlags(func(pos []string) request {
 			return request{method: http.MethodPost, path: base(pos[0]) + "/environments/" + url.PathEscape(pos[1]) + "/promote"}

@@ -198,9 +198,18 @@ func (s *Store) MarkFinal(ctx context.Context, projectID int64, version string) 
 	})
 }
 
-// Releases lists a project's releases, newest first, with their candidates.
-func (s *Store) Releases(ctx context.Context, projectID int64) ([]*lathe.Release, error) {
-	return s.releases(ctx, `rl.project_id = ?`, projectID)
+// Releases lists a page of a project's releases, newest first, each with
+// all its candidates: at most limit releases with IDs below before (0: from
+// the newest); the page's Next is the last one's ID, to pass as before.
+func (s *Store) Releases(ctx context.Context, projectID, before int64, limit int) (lathe.Page[*lathe.Release], error) {
+	if before <= 0 {
+		before = 1 << 62
+	}
+	rs, err := s.releases(ctx, `rl.id IN (SELECT id FROM releases WHERE project_id = ? AND id < ? ORDER BY id DESC LIMIT ?)`, projectID, before, limit+1)
+	if err != nil {
+		return lathe.Page[*lathe.Release]{}, err
+	}
+	return page(rs, limit, func(rl *lathe.Release) int64 { return rl.ID }), nil
 }
 
 // Release returns one release of a project with its candidates.
