@@ -1,10 +1,13 @@
 package api
 
 import (
+	"cmp"
+	"fmt"
 	"net/http"
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/trigger"
 )
 
@@ -86,5 +89,11 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) error {
 	}
 	runs, err := s.dispatch.Event(r.Context(), p, trigger.EventRequest{Ref: in.Ref, Kind: in.Event, Base: in.Base,
 		Params: in.Params, Untrusted: in.Fork})
-	return respond(w, http.StatusAccepted, map[string]any{"items": runs}, err)
+	out := map[string]any{"items": runs}
+	if err == nil && len(runs) == 0 {
+		// Whoever sent it sees only this answer: say why.
+		out["ignored"] = fmt.Sprintf("no pipeline runs on this %s of %s: none has it in its on:, or every job's when: is false",
+			cmp.Or(in.Event, pipeline.EventWebhook), cmp.Or(in.Ref, p.DefaultBranch))
+	}
+	return respond(w, http.StatusAccepted, out, err)
 }

@@ -113,6 +113,17 @@ func TestAForgeHookNoPipelineTakesSaysWhy(t *testing.T) {
 			t.Errorf("%s: %d, %+v; want 200, no run, and ignored naming the %s", c.file, status, out, c.want)
 		}
 	}
+	// The token hook too: its sender sees only the answer.
+	var tok lathe.HookToken
+	l.Do(t, http.MethodPost, "/api/v1/projects/picky/hook-tokens", map[string]string{"name": "ci"}, &tok)
+	var out struct {
+		Items   []*lathe.Run
+		Ignored string
+	}
+	l.Do(t, http.MethodPost, "/api/v1/hooks/"+tok.Token, map[string]string{"ref": "main", "event": "push"}, &out)
+	if len(out.Items) != 0 || out.Ignored != "no pipeline runs on this push of main: none has it in its on:, or every job's when: is false" {
+		t.Errorf("token hook of a push no pipeline takes: %+v; want no run, and why", out)
+	}
 }
 
 // An organization's hook sends every repository's events to one project's
