@@ -347,6 +347,30 @@ func TestRunFormKeepsWhatWasSentWhenRefused(t *testing.T) {
 	}
 }
 
+// A form the API refuses (cancel, from a page that no longer knew the run
+// had ended) answers with a page that leads back to the page the form was
+// on, not only to the projects; never to another site.
+func TestRefusedFormLeadsBack(t *testing.T) {
+	t.Parallel()
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	l.Project(t, "app", lathetest.Repo(t, map[string]string{".lathe.yml": gatePipeline}))
+	pw := member(t, l, "dev", "app", "write")
+	run := l.Trigger(t, "app", "", "")
+	runPage := fmt.Sprintf("/runs/%d", run.ID)
+	b := newBrowserless(t, l.URL)
+	b.signIn("dev", pw)
+	token := b.csrf(runPage)
+	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/cancel", run.ID), nil, nil)
+	code, _, body := b.post(runPage+"/cancel", url.Values{"csrf": {token}}, "Referer", l.URL+runPage+"?tab=x")
+	if code != http.StatusConflict || !strings.Contains(body, `<a href="`+runPage+`?tab=x">Back to the page</a>`) {
+		t.Errorf("a refused cancel: %d\n%s", code, body)
+	}
+	code, _, body = b.post(runPage+"/cancel", url.Values{"csrf": {token}}, "Referer", "http://elsewhere.example"+runPage)
+	if code != http.StatusConflict || strings.Contains(body, "Back to the page") {
+		t.Errorf("a refused cancel sent from another site: %d\n%s", code, body)
+	}
+}
+
 func TestAdminAndSettingsPages(t *testing.T) {
 	t.Parallel()
 	l := lathetest.Start(t, lathetest.Options{Agents: -1})

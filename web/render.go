@@ -109,7 +109,7 @@ func (p *pages) fail(w http.ResponseWriter, r *http.Request, user *lathe.User, e
 	}
 	t := p.byName["error"]
 	var buf bytes.Buffer
-	v := view{Title: e.Title, User: user, CSRF: csrfToken(w, r), Path: r.URL.RequestURI(), Data: e}
+	v := view{Title: e.Title, User: user, CSRF: csrfToken(w, r), Path: r.URL.RequestURI(), Data: errorData{Error: e, Back: backTo(r)}}
 	if terr := t.ExecuteTemplate(&buf, "base", v); terr != nil {
 		http.Error(w, e.Detail, e.Status)
 		return
@@ -118,6 +118,29 @@ func (p *pages) fail(w http.ResponseWriter, r *http.Request, user *lathe.User, e
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(e.Status)
 	w.Write(buf.Bytes())
+}
+
+// errorData is what the error page shows: the error, and the page a
+// refused form was sent from, to go back to.
+type errorData struct {
+	*Error
+	Back string
+}
+
+// backTo is the page of this server a refused form was posted from (its
+// Referer), or "".
+func backTo(r *http.Request) string {
+	if r.Method != http.MethodPost {
+		return ""
+	}
+	u, err := url.Parse(r.Referer())
+	if err != nil || u.Host != r.Host || u.Path == "" {
+		return ""
+	}
+	if back := safeNext(u.RequestURI()); back != "/" {
+		return back
+	}
+	return ""
 }
 
 func clearSession(w http.ResponseWriter, r *http.Request) {
