@@ -297,6 +297,7 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/runs/{run}/stages", projectRead, s.listStages},
 		{"GET /api/v1/runs/{run}/uploads", projectRead, s.listRunUploads},
 		{"GET /api/v1/runs/{run}/statuses", projectRead, s.listRunStatuses},
+		{"POST /api/v1/runs/{run}/statuses/resend", projectWrite, s.resendRunStatus},
 		{"GET /api/v1/runs/{run}/artifacts", projectRead, s.listRunArtifacts},
 		{"GET /api/v1/runs/{run}/artifacts.zip", projectRead, s.runArtifactsZip},
 		{"GET /api/v1/artifacts/{artifact}", projectRead, s.getArtifact},

@@ -205,6 +205,22 @@ func (s *Server) redeliverWebhook(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// resendRunStatus queues the run's current state to its forge again and
+// answers with the run's statuses, that one last.
+func (s *Server) resendRunStatus(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "run")
+	if err != nil {
+		return err
+	}
+	d, err := s.store.ResendStatus(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	s.audit(r, principal(r.Context()).User, "run.status_resent", projectOf(r), map[string]any{"run_id": id, "delivery_id": d.ID, "state": d.State})
+	items, err := s.store.RunStatuses(r.Context(), id)
+	return respond(w, http.StatusAccepted, map[string]any{"items": items}, err)
+}
+
 // listRunStatuses lists the commit statuses of a run: each state queued
 // for its forge, with its link, HTTP code, tries and error.
 func (s *Server) listRunStatuses(w http.ResponseWriter, r *http.Request) error {

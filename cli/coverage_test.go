@@ -291,7 +291,7 @@ jobs:
 		ok("jobs"), ok("history", r), ok("tests", r), ok("issues", r), ok("builds"), ok("stats", "shop", "--job", "build"),
 		ok("test-case", "history", testCase), ok("test-case", "comment", testCase, "flaky on arm"), ok("test-case", "comments", testCase),
 		ok("artifacts", "list", r), ok("artifacts", "get", r, "-o", out), ok("artifacts", "get", r, "out.txt", "-o", out+"/one"), ok("artifacts", "history", "shop"), ok("artifacts", "uploads", r),
-		ok("caches", "shop"), ok("statuses", r),
+		ok("caches", "shop"), ok("statuses", r), refusedOK("statuses", r, "--resend"),
 		ok("approve", gatedJob(0)), ok("reject", gatedJob(1), "--comment", "not now"),
 		ok("cancel", "--job", gatedJob(2)), ok("cancel", fmt.Sprint(gated[3].ID)),
 		ok("rerun", r), ok("rerun", f, "--failed"), ok("rerun", "--job", job),

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	lathe "github.com/lathe-ci/lathe"
 )
@@ -14,8 +16,17 @@ import (
 // forge, with the forge's answer to every try.
 func statusesCmd(env *Env) *cobra.Command {
 	type statuses items[*lathe.Delivery]
-	return answerCmd(env, "statuses RUN", "list the commit statuses a run reported to its forge, with the forge's HTTP code for every try", 1, true,
-		noFlags(func(pos []string) request { return get("/api/v1/runs/" + url.PathEscape(pos[0]) + "/statuses") }),
+	return answerCmd(env, "statuses RUN", "list the commit statuses a run reported to its forge, with the forge's HTTP code for every try (--resend: send its state again)", 1, true,
+		func(fs *pflag.FlagSet) func(pos []string) (request, error) {
+			resend := fs.Bool("resend", false, "queue the run's current state to its forge again (after fixing a forge's token, say), then list")
+			return func(pos []string) (request, error) {
+				path := "/api/v1/runs/" + url.PathEscape(pos[0]) + "/statuses"
+				if *resend {
+					return request{method: http.MethodPost, path: path + "/resend"}, nil
+				}
+				return get(path), nil
+			}
+		},
 		func(env *Env, list *statuses, _ []string) {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tCONTEXT\tSTATE\tTRIES\tSTATUS\tWHEN\tERROR")

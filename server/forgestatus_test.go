@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/forge"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
@@ -171,5 +173,54 @@ func TestOnlyAnAdminPointsAProjectAtAForgeRepository(t *testing.T) {
 		if err := owner.Do(t.Context(), http.MethodPatch, "/api/v1/projects/widget", in, nil); err != nil {
 			t.Errorf("an owner's PATCH %v: %v", in, err)
 		}
+	}
+}
+
+// A status the forge refused (its token was wrong) can be sent again once
+// the token is fixed: the run's current state goes out in its context.
+// A project that reports no statuses refuses it, saying why.
+func TestAFailedStatusIsSentAgain(t *testing.T) {
+	f := newFakeForge(t, http.StatusUnauthorized)
+	l := lathetest.Start(t, lathetest.Options{OutboundAllow: allowLoopback(t), DeliveryPoll: 100 * time.Millisecond})
+	l.Do(t, http.MethodPost, "/api/v1/forges", map[string]string{"name": "gh", "kind": "github", "url": "https://github.com",
+		"api_url": f.URL, "token": "wrong-token"}, nil)
+	dir := lathetest.Repo(t, map[string]string{".lathe/ci.yml": oneJobPipeline})
+	l.Do(t, http.MethodPost, "/api/v1/projects", map[string]any{"name": "widget", "url": dir, "forge": "gh", "repo": "acme/widget"}, nil)
+	run := l.Trigger(t, "widget", "", "ci")
+	if done := l.Wait(t, run.ID, 60*time.Second); done.Status != lathe.StatusSuccess {
+		t.Fatalf("run %s", done.Status)
+	}
+	waitFor(t, 30*time.Second, "the success status refused by the forge", func() bool {
+		got := runStatuses(t, l, run.ID)
+		return len(got) > 0 && got[len(got)-1].State == "success" && got[len(got)-1].Status == lathe.DeliveryFailed
+	})
+
+	l.Do(t, http.MethodPatch, "/api/v1/forges/gh", map[string]string{"token": "fixed-token"}, nil)
+	f.mu.Lock()
+	f.code = http.StatusCreated
+	f.mu.Unlock()
+	var out struct{ Items []*lathe.Delivery }
+	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/statuses/resend", run.ID), nil, &out)
+	if n := len(out.Items); n == 0 || out.Items[n-1].State != "success" || out.Items[n-1].Context != "lathe/ci" {
+		t.Fatalf("resend answered %+v; want the statuses with a success in lathe/ci last", out.Items)
+	}
+	waitFor(t, 30*time.Second, "the success status sent again with the fixed token", func() bool {
+		for _, r := range f.requests() {
+			if r.Auth == "Bearer fixed-token" && r.Body["state"] == "success" && r.Body["context"] == "lathe/ci" {
+				return true
+			}
+		}
+		return false
+	})
+	waitFor(t, 30*time.Second, "the new status delivered", func() bool {
+		got := runStatuses(t, l, run.ID)
+		return got[len(got)-1].Status == lathe.DeliveryDelivered
+	})
+
+	l.Project(t, "plain", dir)
+	plain := l.Wait(t, l.Trigger(t, "plain", "", "ci").ID, 60*time.Second)
+	err := l.ClientAs(t, l.AdminToken).Do(context.Background(), http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/statuses/resend", plain.ID), nil, nil)
+	if client.StatusOf(err) != http.StatusConflict || !strings.Contains(err.Error(), "project plain reports no commit statuses") {
+		t.Errorf("resend on a project without a forge: %v; want 409 saying why", err)
 	}
 }

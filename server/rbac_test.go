@@ -109,6 +109,7 @@ var routeNeeds = map[string]string{
 	"GET /api/v1/runs/{run}/stages":                                 "read",
 	"GET /api/v1/runs/{run}/uploads":                                "read",
 	"GET /api/v1/runs/{run}/statuses":                               "read",
+	"POST /api/v1/runs/{run}/statuses/resend":                       "write",
 	"GET /api/v1/runs/{run}/artifacts":                              "read",
 	"GET /api/v1/runs/{run}/artifacts.zip":                          "read",
 	"GET /api/v1/artifacts/{artifact}":                              "read",

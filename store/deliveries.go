@@ -124,6 +124,45 @@ func (s *Store) Redeliver(ctx context.Context, webhookID, id int64) (*lathe.Deli
 	return ds[0], nil
 }
 
+// ResendStatus queues again the commit status of a run's current state,
+// for a forge that missed it (its token was wrong, its API was down past
+// the tries): the forge then shows the run as it is now. A project that
+// reports no commit statuses (no repository on a connected forge) refuses
+// it with ErrConflict.
+func (s *Store) ResendStatus(ctx context.Context, runID int64) (*lathe.Delivery, error) {
+	var newID int64
+	err := s.tx(ctx, func(t *txn) error {
+		r, err := scanRun(t.queryRow(ctx, `SELECT `+runCols+` FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.id = ?`, runID))
+		if err != nil {
+			return notFound(err, "run", runID)
+		}
+		var outbound int
+		if err := t.queryRow(ctx, `SELECT outbound FROM projects WHERE id = ?`, r.ProjectID).Scan(&outbound); err != nil {
+			return fmt.Errorf("project of run %d: %w", r.ID, err)
+		}
+		if outbound&outStatuses == 0 {
+			return fmt.Errorf("project %s reports no commit statuses: give it a repository on a forge connection first: %w", r.Project, lathe.ErrConflict)
+		}
+		now := micros(t.now)
+		err = t.queryRow(ctx, `INSERT INTO deliveries (project_id, kind, run_id, context, state, status, next_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, r.ProjectID, lathe.DeliveryStatus, r.ID, StatusContext(r.Pipeline, r.Event),
+			StatusState(r.Status), lathe.DeliveryQueued, now, now, now).Scan(&newID)
+		if err != nil {
+			return fmt.Errorf("queue the status of run %d again: %w", r.ID, err)
+		}
+		t.afterCommit = append(t.afterCommit, func(s *Store) { s.outboxChanged() })
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ds, err := s.deliveries(ctx, `d.id = ?`, newID)
+	if err != nil || len(ds) == 0 {
+		return nil, notFound(sql.ErrNoRows, "delivery", newID)
+	}
+	return ds[0], nil
+}
+
 // Outgoing is a claimed delivery with what sending it needs.
 type Outgoing struct {
 	lathe.Delivery
