@@ -34,6 +34,10 @@ func TestParseFileErrorsConditions(t *testing.T) {
 		src:  "jobs:\n  a: {steps: [x], matrix: {os: [l]}, if: matrix.oss == \"l\"}\n",
 		want: []wantErr{{line: 2, col: 42, field: "jobs.a.if", msg: `unknown matrix axis "oss" (did you mean "os"?)`}},
 	}, {
+		name: "needs naming one expansion of a matrix job",
+		src:  "jobs:\n  m: {steps: [x], matrix: {x: [1, 2]}}\n  b: {steps: [x], needs: [\"m (x=1)\"]}\n",
+		want: []wantErr{{line: 3, col: 27, field: "jobs.b.needs", msg: `unknown job "m (x=1)": needs names a job as written ("m"), and waits for every expansion of its matrix`}},
+	}, {
 		name: "family name alone",
 		src:  "when: {if: params}\njobs: {a: {steps: [x]}}\n",
 		want: []wantErr{{line: 1, col: 12, field: "when.if", msg: "params is a family of variables; name one, as in params.NAME"}},

@@ -33,6 +33,12 @@ func (w *walker) checkNeeds(srcs []*jobSrc, st stages) {
 			case need == s.job.Name:
 				w.errorf(at, field, "a job cannot need itself")
 			case !known:
+				if base, _, expansion := strings.Cut(need, " ("); expansion {
+					if _, ok := byName[base]; ok {
+						w.errorf(at, field, "unknown job %q: needs names a job as written (%q), and waits for every expansion of its matrix", need, base)
+						break
+					}
+				}
 				w.errorf(at, field, "unknown job %q%s", need, w.didYouMean(need, names))
 			case st.declared && s.stage >= 0 && srcs[j].stage > s.stage:
 				w.errorf(at, field, "needs %q, which runs in a later stage (%s comes after %s)", need, srcs[j].job.Stage, s.job.Stage)
