@@ -139,6 +139,18 @@ func (e *Environment) Gate(message, by string) *Approval {
 	return g
 }
 
+// NextEnvironment is the environment after from in promotion order among
+// es (the lowest position above from's), nil when from is the last.
+func NextEnvironment(es []*Environment, from *Environment) *Environment {
+	var to *Environment
+	for _, e := range es {
+		if e.Position > from.Position && (to == nil || e.Position < to.Position) {
+			to = e
+		}
+	}
+	return to
+}
+
 // MatrixRow is one environment and what runs there: its last successful
 // deployment, or none.
 type MatrixRow struct {

@@ -41,12 +41,7 @@ func (s *Server) promoteDeployment(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	var to *lathe.Environment
-	for _, e := range es {
-		if e.Position > from.Position && (to == nil || e.Position < to.Position) {
-			to = e
-		}
-	}
+	to := lathe.NextEnvironment(es, from)
 	if to == nil {
 		return problemf(http.StatusConflict, "environment %s is the last in promotion order; there is nothing to promote to", from.Name)
 	}

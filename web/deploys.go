@@ -16,9 +16,20 @@ import (
 
 // envRow is one environment on the what-runs-where page.
 type envRow struct {
-	Env        *lathe.Environment
-	Current    *lathe.Deployment
-	CanPromote bool // write, something promotable runs here, and an environment follows
+	Env     *lathe.Environment
+	Current *lathe.Deployment
+	// CanPromote: write, something promotable runs here, and an
+	// environment with a deploy pipeline follows.
+	CanPromote  bool
+	CanRollback bool // write, and the environment has a deploy pipeline
+}
+
+// canPromote says whether the next environment after e runs deployments
+// (has a deploy pipeline): a promotion to one reported from outside, or to
+// none, is always refused.
+func canPromote(envs []*lathe.Environment, e *lathe.Environment) bool {
+	next := lathe.NextEnvironment(envs, e)
+	return next != nil && next.DeployPipeline != ""
 }
 
 // candidateRow is one candidate and, per environment in order, whether it
@@ -64,10 +75,9 @@ func (h *Handler) environments(w http.ResponseWriter, r *http.Request) error {
 		current[m.Environment] = m.Current
 	}
 	d := environmentsData{Project: p, CanWrite: p.CanWrite()}
-	for i, e := range envs.Items {
-		row := envRow{Env: e, Current: current[e.Name]}
-		row.CanPromote = d.CanWrite && row.Current != nil && row.Current.Version != "" && i < len(envs.Items)-1 &&
-			envs.Items[len(envs.Items)-1].Position > e.Position
+	for _, e := range envs.Items {
+		row := envRow{Env: e, Current: current[e.Name], CanRollback: d.CanWrite && e.DeployPipeline != ""}
+		row.CanPromote = d.CanWrite && row.Current != nil && row.Current.Version != "" && canPromote(envs.Items, e)
 		d.Rows = append(d.Rows, row)
 	}
 	for _, rl := range releases.Items {
@@ -96,7 +106,8 @@ type environmentData struct {
 	Env         *lathe.Environment
 	Deployments []deploymentRow
 	CanWrite    bool
-	CanPromote  bool // write, and an environment follows this one
+	CanPromote  bool // write, and an environment with a deploy pipeline follows this one
+	CanRollback bool // write, and this environment has a deploy pipeline
 	Back        string
 }
 
@@ -123,9 +134,7 @@ func (h *Handler) environment(w http.ResponseWriter, r *http.Request) error {
 		if _, err := h.call(r, http.MethodGet, apiPath("projects", p.Name, "environments"), nil, &envs); err != nil {
 			return err
 		}
-		for _, o := range envs.Items {
-			d.CanPromote = d.CanPromote || o.Position > e.Position
-		}
+		d.CanPromote, d.CanRollback = canPromote(envs.Items, &e), e.DeployPipeline != ""
 	}
 	for _, dep := range hist.Items {
 		row := deploymentRow{Deployment: dep}

@@ -102,6 +102,18 @@ func TestCDPagesShowButtonsOnlyToThoseAllowed(t *testing.T) {
 	if _, _, body := dev.get("/p/app/environments"); !strings.Contains(body, "Promote to next") {
 		t.Errorf("dev is not offered promotion")
 	}
+	// An environment an outside CD deploys to (no deploy pipeline): nothing
+	// can be promoted into it nor rolled back there, so neither is offered.
+	w.l.Do(t, "POST", w.basePath+"/environments", map[string]any{"name": "edge", "position": 3}, nil)
+	if _, _, body := dev.get("/p/app/environments/edge"); strings.Contains(body, "Roll back") || strings.Contains(body, "Promote") {
+		t.Errorf("dev is offered roll back or promotion in edge, which has no deploy pipeline:\n%s", body)
+	}
+	if _, _, body := dev.get("/p/app/environments/production"); strings.Contains(body, "Promote to next") || !strings.Contains(body, "Roll back") {
+		t.Errorf("dev is offered promotion from production to edge, which has no deploy pipeline (or no roll back):\n%s", body)
+	}
+	if _, _, body := dev.get("/p/app/environments/staging"); !strings.Contains(body, "Promote to next") || !strings.Contains(body, "Roll back") {
+		t.Errorf("dev is not offered promotion and roll back in staging:\n%s", body)
+	}
 	gateForm := fmt.Sprintf(`action="/jobs/%d/reject"`, d.GateJobID)
 	if _, _, body := dev.get("/p/app/environments/production"); strings.Contains(body, gateForm) || !strings.Contains(body, "waiting for approval") {
 		t.Errorf("dev, who deployed, is offered the gate of a second-person environment (or it is not shown):\n%s", body)
