@@ -122,8 +122,11 @@ func localPlan(ctx context.Context, dir, name, event string, params keyValues) (
 // those left out and why.
 func printPlan(env *Env, p *planOut) {
 	at := ""
-	if p.Commit != "" {
+	switch {
+	case p.Commit != "" && p.Ref != "":
 		at = fmt.Sprintf(" at %.12s (%s)", p.Commit, p.Ref)
+	case p.Commit != "":
+		at = fmt.Sprintf(" at %.12s (detached HEAD)", p.Commit)
 	}
 	fmt.Fprintf(env.Stdout, "pipeline %s%s, event %s: %d job(s)\n", p.Pipeline, at, p.Event, len(p.Jobs))
 	if p.idle != "" {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lathe-ci/lathe/cli"
+	"github.com/lathe-ci/lathe/internal/lathetest"
 	"github.com/lathe-ci/lathe/pipeline"
 )
 
@@ -108,5 +109,17 @@ func TestPlanSaysWhenTheEventStartsNoRun(t *testing.T) {
 		if code, out, errOut := planIn(t, tc.dir, tc.args...); code != 0 || strings.Contains(out, "starts no run") {
 			t.Errorf("lathe plan %v: exit %d, want no note:\n%s%s", tc.args, code, out, errOut)
 		}
+	}
+}
+
+// `lathe plan` on a detached HEAD (not at a tag) says so, where a branch
+// would show its ref.
+func TestPlanOnADetachedHead(t *testing.T) {
+	dir := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  a:\n    steps: [true]\n"})
+	lathetest.Git(t, dir, "checkout", "-q", "--detach")
+	commit := strings.TrimSpace(lathetest.Git(t, dir, "rev-parse", "HEAD"))
+	code, out, errOut := planIn(t, dir)
+	if want := "at " + commit[:12] + " (detached HEAD), event manual"; code != 0 || !strings.Contains(out, want) {
+		t.Errorf("lathe plan on a detached HEAD: exit %d, want %q:\n%s%s", code, want, out, errOut)
 	}
 }
