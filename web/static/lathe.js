@@ -131,7 +131,10 @@
     if (this.u) s += " a-u";
     return s.trim();
   };
-  const ESC = /\x1b\[([0-9;?]*)([A-Za-z])|\x1b[()][0-9A-Za-z]|\x1b[=>]|\r/g;
+  // CSI sequences (colours, cursor moves), charset and keypad modes, and
+  // OSC sequences (a terminal's title, hyperlinks: ESC ] … BEL or ESC \),
+  // which show nothing in a terminal and so nothing here.
+  const ESC = /\x1b\[([0-9;?]*)([A-Za-z])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>]|\r/g;
   const escapes = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"};
   const escapeHTML = (t) => t.replace(/[&<>"]/g, (c) => escapes[c]);
   // lineHTML is line's text as HTML, coloured by classes.
