@@ -363,16 +363,18 @@ func TestBrowserRunFormShowsEachConfigErrorOnItsLine(t *testing.T) {
 	}
 }
 
-// TestBrowserLogHidesTerminalTitlesAndLinks prints what tools send a
+// TestBrowserLogShowsWhatATerminalShows prints what tools send a
 // terminal besides colours: a window title and a hyperlink (OSC
-// sequences). The log shows what a terminal shows, not their bytes, and
-// search does not find them.
-func TestBrowserLogHidesTerminalTitlesAndLinks(t *testing.T) {
+// sequences), and a progress bar redrawn by erasing its line and going
+// back to column 1. The log shows what a terminal shows, not their bytes,
+// and search does not find them.
+func TestBrowserLogShowsWhatATerminalShows(t *testing.T) {
 	ctx := browser(t, 3*time.Minute)
 	l := lathetest.Start(t, lathetest.Options{})
 	l.Project(t, "app", lathetest.Repo(t, map[string]string{
 		".lathe.yml": "name: ci\njobs:\n  a:\n    steps: ['sh osc.sh']\n",
-		"osc.sh":     `printf '\033]0;npm install\007title-set\n'; printf 'see \033]8;;https://example.com/x\033\\the docs\033]8;;\033\\ now\n'` + "\n",
+		"osc.sh":     `printf '\033]0;npm install\007title-set\n'; printf 'see \033]8;;https://example.com/x\033\\the docs\033]8;;\033\\ now\n'
+printf '\033[2K\033[1Gfetch 10%%\033[2K\033[1Gfetch 100%%\n'` + "\n",
 	}))
 	pw := member(t, l, "dev", "app", "read")
 	run := l.Trigger(t, "app", "", "")
@@ -384,7 +386,7 @@ func TestBrowserLogHidesTerminalTitlesAndLinks(t *testing.T) {
 	}
 	waitJS(t, ctx, `document.getElementById("log").dataset.complete`, "true")
 	texts, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#log .line")).map(l => l.textContent).filter(t => !t.startsWith("$ "))`))
-	if err != nil || !slices.Equal(texts, []string{"title-set", "see the docs now"}) {
+	if err != nil || !slices.Equal(texts, []string{"title-set", "see the docs now", "fetch 100%"}) {
 		t.Errorf("the log shows %q (%v)", texts, err)
 	}
 	if err := chromedp.Do(ctx, chromedp.SendKeys("#log-q", "example.com"), chromedp.Click(`#log-search button[type=submit]`)); err != nil {

@@ -135,6 +135,7 @@
   // OSC sequences (a terminal's title, hyperlinks: ESC ] … BEL or ESC \),
   // which show nothing in a terminal and so nothing here.
   const ESC = /\x1b\[([0-9;?]*)([A-Za-z])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>]|\r/g;
+  const COLUMN1 = /\x1b\[1?G/g;
   const escapes = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"};
   const escapeHTML = (t) => t.replace(/[&<>"]/g, (c) => escapes[c]);
   // lineHTML is line's text as HTML, coloured by classes.
@@ -145,8 +146,10 @@
       return c ? '<span class="' + c + '">' + escapeHTML(text) + "</span>" : escapeHTML(text);
     };
     if (line.indexOf("\x1b") < 0 && line.indexOf("\r") < 0) return span(line);
-    // A carriage return starts the line over (a progress bar redrawn):
-    // what follows the last one shows, in the colours set before it.
+    // A carriage return, or a move to column 1 (ESC [ G, as progress bars
+    // that erase their line send it), starts the line over: what follows
+    // the last one shows, in the colours set before it.
+    line = line.replace(COLUMN1, "\r");
     let end = line.length;
     while (end > 0 && line[end - 1] === "\r") end--;
     const cr = line.lastIndexOf("\r", end - 1);
