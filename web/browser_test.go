@@ -373,7 +373,7 @@ func TestBrowserLogShowsWhatATerminalShows(t *testing.T) {
 	l := lathetest.Start(t, lathetest.Options{})
 	l.Project(t, "app", lathetest.Repo(t, map[string]string{
 		".lathe.yml": "name: ci\njobs:\n  a:\n    steps: ['sh osc.sh']\n",
-		"osc.sh":     `printf '\033]0;npm install\007title-set\n'; printf 'see \033]8;;https://example.com/x\033\\the docs\033]8;;\033\\ now\n'
+		"osc.sh": `printf '\033]0;npm install\007title-set\n'; printf 'see \033]8;;https://example.com/x\033\\the docs\033]8;;\033\\ now\n'
 printf '\033[2K\033[1Gfetch 10%%\033[2K\033[1Gfetch 100%%\n'` + "\n",
 	}))
 	pw := member(t, l, "dev", "app", "read")
