@@ -1,6 +1,8 @@
 package api
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"net/http"
 	"regexp"
@@ -50,12 +52,53 @@ func (in environmentInput) check() (*lathe.Environment, error) {
 		if kind == "role" && name != string(lathe.RoleRead) && name != string(lathe.RoleWrite) && name != string(lathe.RoleOwner) {
 			return nil, problemf(http.StatusBadRequest, "approvers: %q names no role; roles are read, write and owner", a)
 		}
+		if kind == "role" && name == string(lathe.RoleRead) {
+			return nil, problemf(http.StatusBadRequest, "approvers: %q can never approve: approving needs write on the project (name role:write or role:owner)", a)
+		}
 	}
 	if in.Approvers == nil {
 		in.Approvers = []string{}
 	}
 	return &lathe.Environment{Name: in.Name, Position: in.Position, DeployPipeline: in.DeployPipeline, Protected: in.Protected,
 		Approvers: in.Approvers, SecondPerson: in.SecondPerson}, nil
+}
+
+// checkApprovers refuses approvers who could never approve: users who do
+// not exist or hold less than write on the project (admins approve
+// anywhere), and teams that do not exist. A role changed later is the
+// approval's own check, at the gate.
+func (s *Server) checkApprovers(ctx context.Context, p *lathe.Project, approvers []string) error {
+	for _, a := range approvers {
+		kind, name, _ := strings.Cut(a, ":")
+		switch kind {
+		case "user":
+			u, err := s.store.User(ctx, name)
+			if errors.Is(err, lathe.ErrNotFound) {
+				return problemf(http.StatusBadRequest, "approvers: %q: there is no user %s", a, name)
+			}
+			if err != nil {
+				return err
+			}
+			if u.Admin {
+				continue
+			}
+			role, err := s.store.ProjectRole(ctx, u.ID, p.ID)
+			if err != nil {
+				return err
+			}
+			if role.Rank() < lathe.RoleWrite.Rank() {
+				return problemf(http.StatusBadRequest, "approvers: %q can never approve: %s has %s on project %s and approving needs write (give them write, or name someone who has it)",
+					a, name, cmp.Or(string(role), "no role"), p.Name)
+			}
+		case "team":
+			if _, err := s.store.Team(ctx, name); errors.Is(err, lathe.ErrNotFound) {
+				return problemf(http.StatusBadRequest, "approvers: %q: there is no team %s", a, name)
+			} else if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request) error {
@@ -66,6 +109,9 @@ func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request) error
 	}
 	e, err := in.check()
 	if err != nil {
+		return err
+	}
+	if err := s.checkApprovers(r.Context(), p, e.Approvers); err != nil {
 		return err
 	}
 	e.Project = p.Name
@@ -119,6 +165,9 @@ func (s *Server) updateEnvironment(w http.ResponseWriter, r *http.Request) error
 	in.Name = r.PathValue("env")
 	e, err := in.check()
 	if err != nil {
+		return err
+	}
+	if err := s.checkApprovers(r.Context(), p, e.Approvers); err != nil {
 		return err
 	}
 	e.Project = p.Name

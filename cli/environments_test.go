@@ -112,6 +112,7 @@ func TestEnvironmentCommands(t *testing.T) {
 		strings.Join(e.Approvers, ",") != "user:admin,role:owner" {
 		t.Errorf("production after update --protected=false = %+v; want only protected changed", e)
 	}
+	runCLI(t, l, []string{"team", "create", "ops"})
 	runCLI(t, l, []string{"environment", "update", "shop", "production", "--approver", "team:ops", "--position", "5", "--protected"})
 	if e := getEnv("production"); !e.Protected || e.Position != 5 || strings.Join(e.Approvers, ",") != "team:ops" || !e.SecondPerson {
 		t.Errorf("production after update --approver team:ops = %+v; want the list replaced", e)

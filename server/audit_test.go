@@ -58,7 +58,7 @@ func TestAuditLogRecordsEveryChangeOfAccess(t *testing.T) {
 	other := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  build:\n    steps: [true]\n"})
 	l.Do(t, "PATCH", "/api/v1/projects/shop", map[string]any{"url": other, "visibility": "public"}, nil)
 	l.Do(t, "POST", "/api/v1/projects/shop/environments", map[string]any{"name": "production", "position": 1,
-		"protected": true, "approvers": []string{"user:zed"}}, nil)
+		"protected": true, "approvers": []string{"user:admin"}}, nil)
 	l.Do(t, "PUT", "/api/v1/projects/shop/environments/production", map[string]any{"position": 1, "protected": false}, nil)
 
 	gone := l.Project(t, "gone", other)
@@ -121,7 +121,7 @@ func TestAuditLogRecordsEveryChangeOfAccess(t *testing.T) {
 		t.Errorf("project.updated: details %v, want the old and new URL", e.Details)
 	}
 	if e := got["environment.updated"]; e == nil || e.Details["environment"] != "production" || e.Details["old_protected"] != true ||
-		e.Details["protected"] != false || fmt.Sprint(e.Details["old_approvers"]) != "[user:zed]" {
+		e.Details["protected"] != false || fmt.Sprint(e.Details["old_approvers"]) != "[user:admin]" {
 		t.Errorf("environment.updated: %+v; want protection and approvers, before and after", e)
 	}
 }

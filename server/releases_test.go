@@ -100,6 +100,18 @@ func TestReleaseAndDeploymentValidation(t *testing.T) {
 		wantProblem(t, l, "POST", base+"/environments", map[string]any{"name": "bad name"}, 400, "")
 		wantProblem(t, l, "POST", base+"/environments", map[string]any{"name": "qa", "approvers": []string{"boss"}}, 400, "")
 		wantProblem(t, l, "POST", base+"/environments", map[string]any{"name": "qa", "approvers": []string{"role:god"}}, 400, "")
+		// Approvers who could never approve are refused, saying why.
+		l.Do(t, "POST", "/api/v1/users", map[string]any{"name": "reader", "password": "reader-password"}, nil)
+		l.Do(t, "PUT", base+"/members/users/reader", map[string]string{"role": "read"}, nil)
+		for approver, why := range map[string]string{
+			"role:read":   `approvers: "role:read" can never approve: approving needs write on the project (name role:write or role:owner)`,
+			"user:nobody": `approvers: "user:nobody": there is no user nobody`,
+			"user:reader": `approvers: "user:reader" can never approve: reader has read on project app and approving needs write (give them write, or name someone who has it)`,
+			"team:ops":    `approvers: "team:ops": there is no team ops`,
+		} {
+			wantProblem(t, l, "POST", base+"/environments", map[string]any{"name": "qa", "approvers": []string{approver}}, 400, why)
+		}
+		l.Do(t, "POST", "/api/v1/teams", map[string]string{"name": "ops"}, nil)
 		var env lathe.Environment
 		l.Do(t, "PUT", base+"/environments/production", map[string]any{"position": 3, "protected": true, "approvers": []string{"team:ops"}}, &env)
 		if env.Position != 3 || !env.Protected || env.SecondPerson || len(env.Approvers) != 1 {
