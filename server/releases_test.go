@@ -201,6 +201,10 @@ func TestDeploymentRunsTheDeployPipeline(t *testing.T) {
 		if len(hist.Items) != 1 || hist.Items[0].Status != "success" {
 			t.Errorf("staging history = %+v", hist.Items)
 		}
+		// Its run's end updated it.
+		if got := hist.Items[0]; run.FinishedAt == nil || !got.UpdatedAt.Equal(*run.FinishedAt) {
+			t.Errorf("deployment updated at %s, want its run's end %v", got.UpdatedAt, run.FinishedAt)
+		}
 		var m struct{ Items []lathe.MatrixRow }
 		l.Do(t, "GET", base+"/deployments", nil, &m)
 		if len(m.Items) != 1 || m.Items[0].Current == nil || m.Items[0].Current.ID != d.ID {

@@ -49,7 +49,9 @@ const deployStatus = `CASE WHEN d.job_id IS NOT NULL THEN (CASE
 const deploymentColumns = `SELECT d.id, e.name, COALESCE(rl.version, ''), COALESCE(c.number, 0), d.commit_id, ` + deployStatus + `,
 		COALESCE(d.run_id, 0), COALESCE(d.job_id, 0), COALESCE(dj.wait_reason, ''), d.created_by, d.created_at, d.updated_at,
 		COALESCE(gj.approval, ''), COALESCE(gj.approved_by, ''), gj.approved_at, COALESCE(gj.rejected_by, ''), gj.rejected_at,
-		COALESCE(gj.gate_comment, ''), COALESCE(gj.id, 0), dp.name
+		COALESCE(gj.gate_comment, ''), COALESCE(gj.id, 0), dp.name,
+		CASE WHEN d.job_id IS NOT NULL THEN dj.started_at ELSE r.started_at END,
+		CASE WHEN d.job_id IS NOT NULL THEN dj.finished_at ELSE r.finished_at END
 	FROM deployments d JOIN environments e ON e.id = d.environment_id JOIN projects dp ON dp.id = e.project_id
 	LEFT JOIN release_candidates c ON c.id = d.candidate_id LEFT JOIN releases rl ON rl.id = c.release_id
 	LEFT JOIN runs r ON r.id = d.run_id LEFT JOIN jobs dj ON dj.id = d.job_id
@@ -290,9 +292,10 @@ func (s *Store) deployments(ctx context.Context, tail string, args ...any) ([]*l
 		var n int
 		var created, updated int64
 		var approval, approvedBy, rejectedBy, comment string
-		var approvedAt, rejectedAt sql.NullInt64
+		var approvedAt, rejectedAt, started, finished sql.NullInt64
 		if err := rows.Scan(&d.ID, &d.Environment, &d.Version, &n, &d.Commit, &d.Status, &d.RunID, &d.JobID, &d.WaitReason,
-			&d.CreatedBy, &created, &updated, &approval, &approvedBy, &approvedAt, &rejectedBy, &rejectedAt, &comment, &d.GateJobID, &d.Project); err != nil {
+			&d.CreatedBy, &created, &updated, &approval, &approvedBy, &approvedAt, &rejectedBy, &rejectedAt, &comment, &d.GateJobID, &d.Project,
+			&started, &finished); err != nil {
 			return nil, fmt.Errorf("list deployments: %w", err)
 		}
 		if d.Version != "" {
@@ -307,6 +310,13 @@ func (s *Store) deployments(ctx context.Context, tail string, args ...any) ([]*l
 			}
 			d.Gate.ApprovedBy, d.Gate.ApprovedAt = approvedBy, fromNullMicros(approvedAt)
 			d.Gate.RejectedBy, d.Gate.RejectedAt, d.Gate.Comment = rejectedBy, fromNullMicros(rejectedAt), comment
+		}
+		// A deployment the server runs changes with its run or job (and
+		// its gate): it was last updated by the latest of them.
+		for _, at := range []sql.NullInt64{started, finished, approvedAt, rejectedAt} {
+			if at.Valid && at.Int64 > updated {
+				updated = at.Int64
+			}
 		}
 		d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
 		out = append(out, d)
