@@ -392,6 +392,10 @@ func TestAdminAndSettingsPages(t *testing.T) {
 	if _, _, body = admin.get("/audit?type=login"); !strings.Contains(body, ">login</a>") || !strings.Contains(body, "root") {
 		t.Fatalf("audit filtered by login:\n%s", body)
 	}
+	// An event of a project names the project, not its ID.
+	if _, _, body = admin.get("/audit?type=role.granted"); !strings.Contains(body, "role.granted</a></td><td>app</td>") {
+		t.Fatalf("audit of a project's event does not name the project:\n%s", body)
+	}
 
 	// Project settings, as the admin (owner of every project).
 	settings := "/p/app/settings"
