@@ -97,6 +97,15 @@ func (s *Store) WebhookDeliveries(ctx context.Context, webhookID, before int64, 
 	return page(items, limit, func(d *lathe.Delivery) int64 { return d.ID }), nil
 }
 
+// delivery reads one delivery.
+func (s *Store) delivery(ctx context.Context, id int64) (*lathe.Delivery, error) {
+	ds, err := s.deliveries(ctx, `d.id = ?`, id)
+	if err != nil || len(ds) == 0 {
+		return nil, notFound(sql.ErrNoRows, "delivery", id)
+	}
+	return ds[0], nil
+}
+
 // Redeliver queues a webhook's delivery again: a new delivery of the same
 // message (same webhook-id and body), sent as soon as the loop sees it.
 func (s *Store) Redeliver(ctx context.Context, webhookID, id int64) (*lathe.Delivery, error) {
@@ -117,11 +126,7 @@ func (s *Store) Redeliver(ctx context.Context, webhookID, id int64) (*lathe.Deli
 	if err != nil {
 		return nil, err
 	}
-	ds, err := s.deliveries(ctx, `d.id = ?`, newID)
-	if err != nil || len(ds) == 0 {
-		return nil, notFound(sql.ErrNoRows, "delivery", newID)
-	}
-	return ds[0], nil
+	return s.delivery(ctx, newID)
 }
 
 // ResendStatus queues again the commit status of a run's current state,
@@ -156,11 +161,7 @@ func (s *Store) ResendStatus(ctx context.Context, runID int64) (*lathe.Delivery,
 	if err != nil {
 		return nil, err
 	}
-	ds, err := s.deliveries(ctx, `d.id = ?`, newID)
-	if err != nil || len(ds) == 0 {
-		return nil, notFound(sql.ErrNoRows, "delivery", newID)
-	}
-	return ds[0], nil
+	return s.delivery(ctx, newID)
 }
 
 // Outgoing is a claimed delivery with what sending it needs.
