@@ -37,22 +37,17 @@ func TestStepsCannotReadTheS3SecretKeyFile(t *testing.T) {
 	lathetest.NeedSandbox(t)
 	bin := lathetest.Binary(t)
 	s3 := s3test.Start(t, "lathe")
-	keys, err := os.MkdirTemp(".", ".s3-key-test-") // outside /tmp, which every sandbox replaces
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(keys) })
-	if keys, err = filepath.Abs(keys); err != nil {
-		t.Fatal(err)
-	}
-	keyFile := filepath.Join(keys, "s3.key")
+	keys := lathetest.PublicDir(t)
+	keyFile, public := filepath.Join(keys, "s3.key"), filepath.Join(keys, "public.txt")
 	if err := os.WriteFile(keyFile, []byte(s3.SecretKey+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(keys, 0o755); err != nil {
+	// Beside it, a file the step reads: without it, a key the step could not
+	// reach at all would pass the test.
+	if err := os.WriteFile(public, []byte("public beside the key\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	repo := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  attack:\n    steps:\n      - cat " + keyFile + " || echo no key here\n"})
+	repo := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  attack:\n    steps:\n      - cat " + keyFile + " || echo no key here\n      - cat " + public + "\n"})
 	dir := t.TempDir()
 	t.Chdir(dir)
 	up := lathetest.StartProcess(t, bin, "up", "--addr", "127.0.0.1:0", "--data", "state", "--agents", "1",
@@ -79,7 +74,8 @@ func TestStepsCannotReadTheS3SecretKeyFile(t *testing.T) {
 	sh.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"), "LATHE_SERVER="+server,
 		"LATHE_TOKEN="+strings.TrimSpace(string(token)), "LATHE_CONFIG="+filepath.Join(t.TempDir(), "none.json"))
 	out, err := sh.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "[attack] no key here") || strings.Contains(string(out), s3.SecretKey) {
+	if err != nil || !strings.Contains(string(out), "[attack] no key here") || !strings.Contains(string(out), "[attack] public beside the key") ||
+		strings.Contains(string(out), s3.SecretKey) {
 		t.Errorf("a step read the S3 secret key file (or the run failed): %v\n%s", err, out)
 	}
 	up.Signal(t, syscall.SIGINT)

@@ -119,15 +119,7 @@ jobs:
 // the data directory and the secret key files.
 func TestStepsCannotReadTheServersTLSKey(t *testing.T) {
 	lathetest.NeedSandbox(t)
-	// Outside /tmp, which every sandbox replaces with its own.
-	dir, err := os.MkdirTemp(".", ".tls-key-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if dir, err = filepath.Abs(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := lathetest.PublicDir(t)
 	caFile, certFile, keyFile := testCA(t, dir)
 	for p, mode := range map[string]os.FileMode{dir: 0o755, keyFile: 0o644, certFile: 0o644} {
 		if err := os.Chmod(p, mode); err != nil {

@@ -253,6 +253,28 @@ func NeedSandbox(tb testing.TB) {
 	}
 }
 
+// PublicDir makes a directory every user may read, where a sandboxed step
+// would find it: outside /tmp, /var/tmp and /dev/shm (each sandbox has its
+// own) and under parents every user may enter, wherever the repository is
+// checked out (a clean clone under /tmp, or under /root, fits neither).
+// It is /var/lib/lathe-test-*, removed when the test ends; the test skips
+// where it cannot make one (not root), and fails in CI.
+func PublicDir(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.MkdirTemp("/var/lib", "lathe-test-")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("CI: a directory every user may read: %v", err)
+		}
+		tb.Skipf("no directory every user may read outside /tmp: %v", err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
 // AdminToken is the token the server issued at its first start, or, on a
 // restart (when the server no longer knows it), the one the first start
 // left in the data directory for the operator, as an operator reads it.
