@@ -35,6 +35,10 @@ type Project struct {
 	// PRTrust says who may open a trusted pull request from the repository
 	// itself (PRTrustWriteOnForge, PRTrustWriteInLathe, PRTrustEveryone).
 	PRTrust string `json:"pr_trust"`
+	// UntrustedLabels are added to the runs-on of every job of the
+	// project's untrusted runs (a fork's pull request), so that they run
+	// only on agents kept for untrusted code; none: where their files say.
+	UntrustedLabels []string `json:"untrusted_labels"`
 	// HookSecretSet says the project has a secret signing its forge hooks
 	// (the secret itself is never shown again).
 	HookSecretSet bool `json:"hook_secret_set"`

@@ -39,12 +39,23 @@ func checkAgentName(name string) error {
 	return nil
 }
 
-func checkLabels(labels []string) error {
+// checkLabelSyntax refuses labels no runs-on could name; field names them.
+func checkLabelSyntax(field string, labels []string) error {
 	for _, l := range labels {
-		switch {
-		case l == "" || strings.ContainsAny(l, " \t\r\n,"):
-			return problemf(http.StatusBadRequest, "labels: %q must be non-empty, without spaces or commas", l)
-		case strings.HasPrefix(l, lathe.GroupLabelPrefix):
+		if l == "" || strings.ContainsAny(l, " \t\r\n,") {
+			return problemf(http.StatusBadRequest, "%s: %q must be non-empty, without spaces or commas", field, l)
+		}
+	}
+	return nil
+}
+
+// checkLabels refuses labels an agent could not be given.
+func checkLabels(labels []string) error {
+	if err := checkLabelSyntax("labels", labels); err != nil {
+		return err
+	}
+	for _, l := range labels {
+		if strings.HasPrefix(l, lathe.GroupLabelPrefix) {
 			return problemf(http.StatusBadRequest, "labels: %q: labels starting with %q are given by group membership; add the agent to the group instead", l, lathe.GroupLabelPrefix)
 		}
 	}

@@ -77,6 +77,9 @@ func projectChanges(old, p *lathe.Project) map[string]any {
 	if old.Forge != p.Forge || old.Repo != p.Repo {
 		d["old_forge"], d["forge"], d["old_repo"], d["repo"] = old.Forge, p.Forge, old.Repo, p.Repo
 	}
+	if !slices.Equal(old.UntrustedLabels, p.UntrustedLabels) {
+		d["old_untrusted_labels"], d["untrusted_labels"] = old.UntrustedLabels, p.UntrustedLabels
+	}
 	if old.PRTrust != p.PRTrust || !slices.Equal(old.ProtectedBranches, p.ProtectedBranches) {
 		d["old_pr_trust"], d["pr_trust"] = old.PRTrust, p.PRTrust
 		d["old_protected_branches"], d["protected_branches"] = old.ProtectedBranches, p.ProtectedBranches

@@ -24,6 +24,9 @@ var repoPath = sync.OnceValue(func() *regexp.Regexp {
 // maxProtected bounds a project's protected branch patterns.
 const maxProtected = 100
 
+// maxUntrustedLabels bounds the labels a project adds to its untrusted jobs.
+const maxUntrustedLabels = 20
+
 // applyProject checks a create or update's input and copies it into p,
 // with the URL as the caller may set it, or as the forge gives it.
 func (s *Server) applyProject(r *http.Request, in projectInput, p *lathe.Project) error {
@@ -93,6 +96,16 @@ func (s *Server) applyForge(r *http.Request, in projectInput, p *lathe.Project) 
 			return "", err
 		}
 		p.ProtectedBranches = *in.ProtectedBranches
+	}
+	if in.UntrustedLabels != nil {
+		if len(*in.UntrustedLabels) > maxUntrustedLabels {
+			return "", problemf(http.StatusBadRequest, "untrusted_labels: %d labels; at most %d", len(*in.UntrustedLabels), maxUntrustedLabels)
+		}
+		// group:NAME routes to an agent group, as in runs-on.
+		if err := checkLabelSyntax("untrusted_labels", *in.UntrustedLabels); err != nil {
+			return "", err
+		}
+		p.UntrustedLabels = *in.UntrustedLabels
 	}
 	if in.PRTrust != nil {
 		switch *in.PRTrust {

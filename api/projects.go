@@ -31,6 +31,7 @@ type projectInput struct {
 	Repo              *string   `json:"repo"`
 	ProtectedBranches *[]string `json:"protected_branches"`
 	PRTrust           *string   `json:"pr_trust"`
+	UntrustedLabels   *[]string `json:"untrusted_labels"`
 }
 
 // apply checks the input and copies it into p, all but the URL: it returns

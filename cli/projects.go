@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -62,7 +63,7 @@ func projectCmd(env *Env) *cobra.Command {
 			return 0
 		}
 	})
-	update := env.leaf("update NAME", "change a project's git URL, default branch, or its forge settings (forge, repository, protected branches, pull request trust)", func(fs *pflag.FlagSet) body {
+	update := env.leaf("update NAME", "change a project's git URL, default branch, or its forge settings (forge, repository, protected branches, pull request trust, where untrusted runs go)", func(fs *pflag.FlagSet) body {
 		mk := clientFlags(fs, env)
 		branch := fs.String("default-branch", "", "new default branch")
 		newURL := fs.String("url", "", "new git URL")
@@ -70,6 +71,7 @@ func projectCmd(env *Env) *cobra.Command {
 		repo := fs.String("repo", "", "its repository on that forge: OWNER/NAME (GitLab: the path with its groups)")
 		protected := fs.StringSlice("protected-branches", nil, "branch globs whose pushes are trusted (comma-separated or repeated; \"\" for none)")
 		prTrust := fs.String("pr-trust", "", "how other hooks' authors are trusted: write_on_forge, write_in_lathe or everyone")
+		untrusted := fs.StringSlice("untrusted-labels", nil, "labels added to the runs-on of every job of an untrusted run (a fork's pull request), to keep it on agents kept for it; group:NAME for a group (comma-separated or repeated; \"\" for none)")
 		out := outputFlags(fs, false)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) != 1 {
@@ -91,13 +93,10 @@ func projectCmd(env *Env) *cobra.Command {
 				in["repo"] = *repo
 			}
 			if fs.Changed("protected-branches") {
-				globs := []string{}
-				for _, g := range *protected {
-					if g != "" {
-						globs = append(globs, g)
-					}
-				}
-				in["protected_branches"] = globs
+				in["protected_branches"] = givenItems(*protected)
+			}
+			if fs.Changed("untrusted-labels") {
+				in["untrusted_labels"] = givenItems(*untrusted)
 			}
 			if *prTrust != "" {
 				in["pr_trust"] = *prTrust
@@ -113,6 +112,9 @@ func projectCmd(env *Env) *cobra.Command {
 			if p.Forge != "" {
 				fmt.Fprintf(env.Stdout, "on forge %s as %s; protected branches %v; pull requests trusted: %s\n", p.Forge, p.Repo,
 					p.ProtectedBranches, p.PRTrust)
+			}
+			if len(p.UntrustedLabels) > 0 {
+				fmt.Fprintf(env.Stdout, "untrusted runs' jobs run on agents with %s\n", strings.Join(p.UntrustedLabels, ", "))
 			}
 			return 0
 		}
@@ -235,4 +237,16 @@ func repoURL(srv, raw string) string {
 		return raw
 	}
 	return abs
+}
+
+// givenItems is a list flag's items without the empty ones, so that
+// --flag "" sends an empty list.
+func givenItems(items []string) []string {
+	out := []string{}
+	for _, it := range items {
+		if it != "" {
+			out = append(out, it)
+		}
+	}
+	return out
 }

@@ -179,3 +179,59 @@ jobs:
 		}
 	})
 }
+
+// A project's untrusted labels keep a fork's jobs on the agents kept for
+// untrusted code, whatever runs-on its own file says: after the trust
+// approval, the job waits for an agent with them rather than run on the
+// project's usual agents, and one with them runs it. Trusted runs go
+// where their files say.
+func TestUntrustedRunsGoToTheAgentsKeptForThem(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: 1})
+	fork := forkHook(t, l, "forked", forkRepo(t))
+	var p lathe.Project
+	l.Do(t, http.MethodPatch, "/api/v1/projects/forked", map[string]any{"untrusted_labels": []string{"fork-farm"}}, &p)
+	if strings.Join(p.UntrustedLabels, ",") != "fork-farm" {
+		t.Fatalf("project after PATCH: untrusted_labels %v", p.UntrustedLabels)
+	}
+	wantProblem(t, l, http.MethodPatch, "/api/v1/projects/forked", map[string]any{"untrusted_labels": []string{"two words"}}, 400,
+		`untrusted_labels: "two words" must be non-empty, without spaces or commas`)
+
+	run := fork()
+	test := lathetest.JobByName(t, l.Run(t, run.ID), "test")
+	if got := strings.Join(l.Job(t, test.ID).RunsOn, ","); got != "fork-farm" {
+		t.Errorf("the fork's job runs on %q; want fork-farm added", got)
+	}
+	l.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/approve", run.ID), nil, nil)
+	var j *lathe.Job
+	for i := 0; i < 300; i++ {
+		if j = l.Job(t, test.ID); j.Status != lathe.StatusWaiting && j.WaitReason != "" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if j.Status != lathe.StatusQueued || len(j.Attempts) != 0 || !strings.Contains(j.WaitReason, "fork-farm") {
+		t.Fatalf("the approved fork job with only the usual agent online: %s, %d attempts, waiting for %q; want queued for fork-farm",
+			j.Status, len(j.Attempts), j.WaitReason)
+	}
+	l.StartAgent(t, l.RegistrationToken(t), "fork-farm-1", "", "linux", "fork-farm")
+	if done := l.Wait(t, run.ID, 60*time.Second); done.Status != lathe.StatusSuccess {
+		t.Fatalf("fork run on the fork farm: %s", done.Status)
+	}
+	if j = l.Job(t, test.ID); j.Attempts[len(j.Attempts)-1].Agent != "fork-farm-1" {
+		t.Errorf("the fork's job ran on %s; want fork-farm-1", j.Attempts[len(j.Attempts)-1].Agent)
+	}
+
+	// A trusted run of the project (a pull request from the repository
+	// itself) goes where its file says.
+	var tok lathe.HookToken
+	l.Do(t, http.MethodPost, "/api/v1/projects/forked/hook-tokens", map[string]string{"name": "own"}, &tok)
+	var out struct{ Items []*lathe.Run }
+	l.Do(t, http.MethodPost, "/api/v1/hooks/"+tok.Token, map[string]any{"ref": "main", "event": "pull_request", "base": "main"}, &out)
+	if len(out.Items) != 1 || out.Items[0].Untrusted {
+		t.Fatalf("own pull request: %+v", out.Items)
+	}
+	trusted := l.Wait(t, out.Items[0].ID, 60*time.Second)
+	if tj := lathetest.JobByName(t, trusted, "test"); len(l.Job(t, tj.ID).RunsOn) != 0 {
+		t.Errorf("a trusted run's job runs on %v; want its file's runs-on (none)", l.Job(t, tj.ID).RunsOn)
+	}
+}

@@ -15,7 +15,7 @@ import (
 // HookSecret).
 
 const projectForgeCols = `, forge_id, COALESCE((SELECT f.name FROM forges f WHERE f.id = projects.forge_id), ''), repo, url_from_forge,
-	protected_branches, pr_trust, hook_secret <> ''`
+	protected_branches, pr_trust, hook_secret <> '', untrusted_labels`
 
 // projectForgeScan receives projectForgeCols.
 type projectForgeScan struct {
@@ -26,10 +26,11 @@ type projectForgeScan struct {
 	protected string
 	prTrust   string
 	secretSet bool
+	untrusted string
 }
 
 func (f *projectForgeScan) dest() []any {
-	return []any{&f.forgeID, &f.forge, &f.repo, &f.fromForge, &f.protected, &f.prTrust, &f.secretSet}
+	return []any{&f.forgeID, &f.forge, &f.repo, &f.fromForge, &f.protected, &f.prTrust, &f.secretSet, &f.untrusted}
 }
 
 func (f *projectForgeScan) into(p *lathe.Project) error {
@@ -38,6 +39,10 @@ func (f *projectForgeScan) into(p *lathe.Project) error {
 	p.ProtectedBranches = []string{}
 	if err := json.Unmarshal([]byte(f.protected), &p.ProtectedBranches); err != nil {
 		return fmt.Errorf("project %d: stored protected_branches %q: %v", p.ID, f.protected, err)
+	}
+	p.UntrustedLabels = []string{}
+	if err := json.Unmarshal([]byte(f.untrusted), &p.UntrustedLabels); err != nil {
+		return fmt.Errorf("project %d: stored untrusted_labels %q: %v", p.ID, f.untrusted, err)
 	}
 	return nil
 }
@@ -50,7 +55,14 @@ func (t *txn) setProjectForge(ctx context.Context, p *lathe.Project) error {
 	if p.PRTrust == "" {
 		p.PRTrust = lathe.PRTrustWriteOnForge
 	}
+	if p.UntrustedLabels == nil {
+		p.UntrustedLabels = []string{}
+	}
 	protected, err := json.Marshal(p.ProtectedBranches)
+	if err != nil {
+		return err
+	}
+	untrusted, err := json.Marshal(p.UntrustedLabels)
 	if err != nil {
 		return err
 	}
@@ -63,8 +75,9 @@ func (t *txn) setProjectForge(ctx context.Context, p *lathe.Project) error {
 	} else {
 		p.Forge = ""
 	}
-	_, err = t.exec(ctx, `UPDATE projects SET forge_id = ?, repo = ?, url_from_forge = ?, protected_branches = ?, pr_trust = ? WHERE id = ?`,
-		forgeID, p.Repo, boolInt(p.URLFromForge), string(protected), p.PRTrust, p.ID)
+	_, err = t.exec(ctx, `UPDATE projects SET forge_id = ?, repo = ?, url_from_forge = ?, protected_branches = ?, pr_trust = ?,
+		untrusted_labels = ? WHERE id = ?`,
+		forgeID, p.Repo, boolInt(p.URLFromForge), string(protected), p.PRTrust, string(untrusted), p.ID)
 	if err != nil {
 		return fmt.Errorf("project %d forge settings: %w", p.ID, err)
 	}

@@ -381,6 +381,9 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 	nr.Run.ProjectID, nr.Run.Project = p.ID, p.Name
 	nr.Run.Ref, nr.Run.Branch, nr.Run.Commit, nr.Run.Event, nr.Run.ParentID = ref.Ref, ref.Branch, ref.Commit, event, l.parent
 	nr.Run.Untrusted, nr.Run.PullRequest, nr.Run.PipelineFromAPI = l.untrusted, l.pullRequest, l.fromAPI
+	if l.untrusted {
+		routeUntrusted(nr.Jobs, p.UntrustedLabels)
+	}
 	if err := s.addBranchEnv(ctx, p, ref, l, nr.Jobs); err != nil {
 		return nil, err
 	}
@@ -404,6 +407,21 @@ func (s *Service) start(ctx context.Context, p *lathe.Project, pl *pipeline.Pipe
 		}
 	}
 	return nr.Run, nil
+}
+
+// routeUntrusted adds the project's untrusted labels to the runs-on of
+// each job of an untrusted run: the fork's own file chooses its labels,
+// and these keep its code on the agents kept for it whatever it chooses.
+func routeUntrusted(jobs []*lathe.Job, labels []string) {
+	for _, j := range jobs {
+		runsOn := slices.Clone(j.RunsOn) // the parsed pipeline's, shared
+		for _, l := range labels {
+			if !slices.Contains(runsOn, l) {
+				runsOn = append(runsOn, l)
+			}
+		}
+		j.RunsOn = runsOn
+	}
 }
 
 // supersede cancels the older runs that run, a new run of a pipeline that
