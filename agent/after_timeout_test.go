@@ -80,7 +80,7 @@ func TestArtifactsAfterATimeoutAreStored(t *testing.T) {
 			t.Errorf("job %s: %s, want %s; log:\n%s", job, j.Status, want, log)
 		}
 		if job != "canceled" && (!strings.Contains(log, "job timed out: running the steps that run after a failure (artifacts)") ||
-			!strings.Contains(log, "artifacts: 1 files stored")) {
+			!strings.Contains(log, "artifacts: 1 file stored")) {
 			t.Errorf("job %s's log does not say what was stored after its timeout:\n%s", job, log)
 		}
 	}

@@ -58,7 +58,11 @@ func (a *Agent) artifacts(ctx context.Context, as *lathe.Assignment, ws string, 
 		}
 		total += n
 	}
-	fmt.Fprintf(out, "artifacts: %d files stored (%s)\n", len(files), byteSize(total))
+	noun := "files"
+	if len(files) == 1 {
+		noun = "file"
+	}
+	fmt.Fprintf(out, "artifacts: %d %s stored (%s)\n", len(files), noun, byteSize(total))
 	return nil
 }
 
