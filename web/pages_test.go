@@ -51,6 +51,10 @@ func TestPagesHeadersAndStatic(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, "<title>Projects · Lathe</title>") {
 		t.Fatalf("GET /: %d\n%s", code, body)
 	}
+	// A first start's signed-out home page leads to /setup, as the sign-in page does.
+	if !strings.Contains(body, `<a href="/setup">set the admin password</a>`) {
+		t.Errorf("the signed-out home page with no project does not lead to /setup:\n%s", body)
+	}
 	csp := hdr.Get("Content-Security-Policy")
 	for _, want := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"} {
 		if !strings.Contains(csp, want) {
