@@ -15,7 +15,7 @@ import (
 // process.
 func TestServerWithoutItsDatabaseNamesTheDatabase(t *testing.T) {
 	bin := lathetest.Binary(t)
-	addr := closedAddr(t)
+	addr := lathetest.FreeAddr(t)
 	cmd := exec.Command(bin, "server", "--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0",
 		"--database-url", "postgres://lathe@"+addr+"/lathe?sslmode=disable")
 	out, err := cmd.CombinedOutput()

@@ -63,7 +63,7 @@ func TestUpRefusesACommittedAdminToken(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(".lathe", "admin.token"), []byte(planted+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	up := lathetest.StartProcess(t, bin, "up", "--addr", freeAddr(t), "--agents", "0")
+	up := lathetest.StartProcess(t, bin, "up", "--addr", lathetest.FreeAddr(t), "--agents", "0")
 	if code := up.Wait(t, 30*time.Second); code == 0 {
 		t.Fatalf("lathe up started with a foreign admin.token; output:\n%s", up.Output.String())
 	}

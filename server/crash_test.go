@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,18 +14,6 @@ import (
 	"github.com/lathe-ci/lathe/client"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
-
-// freeAddr returns a 127.0.0.1 address that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 // serverProcess starts `lathe server` on addr with dir as its data directory
 // (and any extra flags) and waits (bounded) until it answers.
@@ -67,7 +54,7 @@ func TestServerKilledMidRunLosesNothing(t *testing.T) {
 	bin := lathetest.Binary(t)
 	lathetest.Engines(t, func(t *testing.T, o lathetest.Options) {
 		const lines = 30
-		addr, dir := freeAddr(t), t.TempDir()
+		addr, dir := lathetest.FreeAddr(t), t.TempDir()
 		srv, l := serverProcess(t, bin, addr, dir, o.DatabaseURL)
 
 		step := fmt.Sprintf(`for i in $(seq 1 %d); do echo "job-$LATHE_JOB line $i"; sleep 0.1; done`, lines)

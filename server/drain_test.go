@@ -87,7 +87,7 @@ type longJob struct {
 // no infrastructure retries) and waits until the job's step runs.
 func startLongJob(t *testing.T, bin, dbURL string, flags ...string) *longJob {
 	t.Helper()
-	j := &longJob{bin: bin, addr: freeAddr(t), dir: t.TempDir(), dbURL: dbURL}
+	j := &longJob{bin: bin, addr: lathetest.FreeAddr(t), dir: t.TempDir(), dbURL: dbURL}
 	j.srv, j.l = serverProcess(t, bin, j.addr, j.dir, dbURL, append([]string{"--agents", "1", "--infra-retries", "0"}, flags...)...)
 	j.l.Project(t, "drain", lathetest.Repo(t, map[string]string{".lathe.yml": handBackPipeline("embedded")}))
 	j.id, j.ws = startedJob(t, j.l)

@@ -92,7 +92,7 @@ func startReplicaProcs(t *testing.T, bin, dsn string, n int) []*replicaProc {
 		} else {
 			first = dir
 		}
-		addr, metrics := freeAddr(t), freeAddr(t)
+		addr, metrics := lathetest.FreeAddr(t), lathetest.FreeAddr(t)
 		p, l := serverProcess(t, bin, addr, dir, dsn, "--metrics-addr", metrics, "--lease-ttl", krLease.String())
 		out = append(out, &replicaProc{proc: p, l: l, url: "http://" + addr, metrics: metrics})
 	}

@@ -153,7 +153,7 @@ func peakRSS(t *testing.T, pid int) int64 {
 // does not stop them before they reach the hashing.
 func TestParallelLoginsKeepServerMemoryBounded(t *testing.T) {
 	bin := lathetest.Binary(t)
-	p, l := serverProcess(t, bin, freeAddr(t), t.TempDir(), "", "--trusted-proxy", "127.0.0.1")
+	p, l := serverProcess(t, bin, lathetest.FreeAddr(t), t.TempDir(), "", "--trusted-proxy", "127.0.0.1")
 	l.Do(t, "POST", "/api/v1/users", map[string]any{"name": "ann", "password": "ann-password"}, nil)
 	url := l.Client.BaseURL
 

@@ -20,7 +20,7 @@ func TestQuickstartAsTheReadmeSaysIt(t *testing.T) {
 	bin := lathetest.Binary(t)
 	repo := lathetest.Repo(t, map[string]string{".lathe.yml": "jobs:\n  hello:\n    steps: [echo hello from the quickstart]\n"})
 	t.Chdir(t.TempDir())
-	addr := freeAddr(t)
+	addr := lathetest.FreeAddr(t)
 	up := lathetest.StartProcess(t, bin, "up", "--addr", addr)
 	url := "http://" + addr
 	waitFor(t, 30*time.Second, "lathe up to write its admin token", func() bool {

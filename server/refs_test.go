@@ -28,7 +28,7 @@ func TestRefsOutsideBranchesAndTags(t *testing.T) {
 	lathetest.Git(t, repo, "checkout", "-q", "main")
 	lathetest.Git(t, repo, "branch", "-q", "-D", "pr")
 
-	dir, addr := t.TempDir(), freeAddr(t)
+	dir, addr := t.TempDir(), lathetest.FreeAddr(t)
 	proc, l := serverProcess(t, bin, addr, dir, "")
 	anon := client.New("http://"+addr, "")
 	admin, err := os.ReadFile(filepath.Join(dir, "admin.token"))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -251,6 +252,20 @@ func NeedSandbox(tb testing.TB) {
 		}
 		tb.Skipf("no bubblewrap here: %v", err)
 	}
+}
+
+// FreeAddr is an address on 127.0.0.1 where nothing listened a moment
+// ago: for a server process the test starts there, or for a client to
+// find no server at.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }
 
 // PublicDir makes a directory every user may read, where a sandboxed step
