@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"io/fs"
-	"strings"
 	"testing/fstest"
 
 	"github.com/pressly/goose/v3"
@@ -13,13 +12,7 @@ import (
 // migrations whose versions keep accepts, in order, as a database made by
 // an older Lathe holds them. It neither checks nor applies the others.
 func MigrateOnly(ctx context.Context, dsn string, keep func(version int64) bool) error {
-	var s *Store
-	var err error
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		s, err = openPostgres(dsn)
-	} else {
-		s, err = openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
-	}
+	s, err := openDSN(dsn)
 	if err != nil {
 		return err
 	}

@@ -99,17 +99,20 @@ var postgresDialect = dialect{
 	lockShared: " FOR SHARE",
 }
 
+// openDSN opens the database dsn names, as Open takes it, without
+// migrating it.
+func openDSN(dsn string) (*Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(dsn)
+	}
+	return openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
+}
+
 // Open opens (creating if needed) the database named by dsn and applies
 // pending migrations. dsn is a postgres:// or postgresql:// URL, or a SQLite
 // file path (optionally prefixed with sqlite:).
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	var s *Store
-	var err error
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		s, err = openPostgres(dsn)
-	} else {
-		s, err = openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
-	}
+	s, err := openDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
