@@ -64,19 +64,11 @@ func usageMismatch(c *cobra.Command, args []string) string {
 	if len(args) == 0 {
 		return fmt.Sprintf("%s: arguments missing (usage below)", line)
 	}
-	return fmt.Sprintf("%s: the arguments %s do not fit (usage below)", line, strings.Join(quoteArgs(args), " "))
-}
-
-// quoteArgs quotes the arguments that would not read as one word.
-func quoteArgs(args []string) []string {
-	out := make([]string, len(args))
+	quoted := make([]string, len(args))
 	for i, a := range args {
-		out[i] = a
-		if a == "" || strings.ContainsAny(a, " \t\n\"'") {
-			out[i] = fmt.Sprintf("%q", a)
-		}
+		quoted[i] = shellQuote(a)
 	}
-	return out
+	return fmt.Sprintf("%s: the arguments %s do not fit (usage below)", line, strings.Join(quoted, " "))
 }
 
 // materialize declares the flags of cmd, once.

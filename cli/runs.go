@@ -30,7 +30,8 @@ func runCmd(env *Env) *cobra.Command {
 		out := outputFlags(fs, true)
 		return func(ctx context.Context, pos []string) int {
 			if len(pos) == 2 && *pipeline == "" {
-				fmt.Fprintf(env.Stderr, "lathe: run takes one PROJECT; a pipeline is named with --pipeline: lathe run %s --pipeline %s\n", pos[0], pos[1])
+				fmt.Fprintf(env.Stderr, "lathe: run takes one PROJECT; a pipeline is named with --pipeline: lathe run %s --pipeline %s\n",
+					shellQuote(pos[0]), shellQuote(pos[1]))
 				return 2
 			}
 			if len(pos) != 1 {
