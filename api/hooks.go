@@ -7,6 +7,7 @@ import (
 
 	lathe "github.com/lathe-ci/lathe"
 	"github.com/lathe-ci/lathe/auth"
+	"github.com/lathe-ci/lathe/dispatch"
 	"github.com/lathe-ci/lathe/pipeline"
 	"github.com/lathe-ci/lathe/trigger"
 )
@@ -92,8 +93,7 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request) error {
 	out := map[string]any{"items": runs}
 	if err == nil && len(runs) == 0 {
 		// Whoever sent it sees only this answer: say why.
-		out["ignored"] = fmt.Sprintf("no pipeline runs on this %s of %s: none has it in its on:, or every job's when: is false",
-			cmp.Or(in.Event, pipeline.EventWebhook), cmp.Or(in.Ref, p.DefaultBranch))
+		out["ignored"] = dispatch.NoRunStarted(fmt.Sprintf("%s of %s", cmp.Or(in.Event, pipeline.EventWebhook), cmp.Or(in.Ref, p.DefaultBranch)))
 	}
 	return respond(w, http.StatusAccepted, out, err)
 }

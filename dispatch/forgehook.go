@@ -110,9 +110,15 @@ func (s *Service) forgeHook(ctx context.Context, sender forge.Sender, p *lathe.P
 		if ev.Kind == forge.PullRequest {
 			what += " into " + ev.Base
 		}
-		out.Ignored = fmt.Sprintf("no pipeline runs on this %s: none has it in its on:, or every job's when: is false", what)
+		out.Ignored = NoRunStarted(what)
 	}
 	return nil
+}
+
+// NoRunStarted is why a hook's event (what: "push of refs/heads/x")
+// started no run, for the answer its sender sees.
+func NoRunStarted(what string) string {
+	return fmt.Sprintf("no pipeline runs on this %s: none has it in its on:, or every job's when: is false", what)
 }
 
 // branchMoved records the head of the branch a push moved, whether or not
