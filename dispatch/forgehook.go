@@ -60,8 +60,7 @@ func (s *Service) forgeHook(ctx context.Context, sender forge.Sender, p *lathe.P
 		out.Ignored = fmt.Sprintf("%s events start nothing", ev.Name)
 		return nil
 	case ev.Deleted:
-		out.Ignored = fmt.Sprintf("%s was deleted", ev.Ref)
-		return nil
+		return s.branchDeleted(ctx, p, ev, out)
 	case p.Repo != "" && ev.Repo != "" && !strings.EqualFold(ev.Repo, p.Repo):
 		// An organization's or group's hook reaches one URL for all its
 		// repositories; the project builds its own alone.
@@ -131,6 +130,26 @@ func (s *Service) branchMoved(ctx context.Context, p *lathe.Project, ev *forge.E
 		return nil
 	}
 	return s.store.BranchMoved(ctx, p.ID, branch, ev.SHA)
+}
+
+// branchDeleted forgets a branch the push deleted, so the project's
+// branches list what the repository has; the branch's runs stay. The
+// project's default branch stays listed: its schedules and badge hang on it.
+func (s *Service) branchDeleted(ctx context.Context, p *lathe.Project, ev *forge.Event, out *HookOutcome) error {
+	out.Ignored = fmt.Sprintf("%s was deleted", ev.Ref)
+	branch, ok := strings.CutPrefix(ev.Ref, "refs/heads/")
+	if ev.Kind != forge.Push || !ok || branch == p.DefaultBranch {
+		return nil
+	}
+	err := s.store.DeleteBranch(ctx, p.ID, branch)
+	switch {
+	case errors.Is(err, lathe.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	out.Ignored += fmt.Sprintf("; branch %s is no longer listed (its runs stay)", branch)
+	return nil
 }
 
 // hookTrusted decides whether the hook's code is trusted (see engine.DecideHookTrust).

@@ -1,13 +1,17 @@
 package server_test
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	lathe "github.com/lathe-ci/lathe"
+	"github.com/lathe-ci/lathe/client"
+	"github.com/lathe-ci/lathe/dispatch"
 	"github.com/lathe-ci/lathe/forge"
 	"github.com/lathe-ci/lathe/internal/lathetest"
 )
@@ -148,5 +152,57 @@ func TestAForgeHookAboutAnotherRepositoryStartsNothing(t *testing.T) {
 	h.delivery = "own"
 	if status, out := h.send(t, l, "web", secret); status != http.StatusAccepted || len(out.Runs) != 1 {
 		t.Errorf("push of the project's own repository: %d, %+v; want 202 and its run", status, out)
+	}
+}
+
+// A push that deletes a branch takes it off the project's branches (its
+// runs stay); one that deletes the default branch leaves it listed.
+func TestADeletedBranchIsNoLongerListed(t *testing.T) {
+	l := lathetest.Start(t, lathetest.Options{Agents: -1})
+	repo := lathetest.Repo(t, forgePipelines)
+	commit := strings.TrimSpace(lathetest.Git(t, repo, "rev-parse", "HEAD"))
+	lathetest.Git(t, repo, "branch", "feature/old")
+	const secret = "0123456789abcdef0123"
+	hookProject(t, l, "web", repo, secret)
+	branch := func(name string) int {
+		t.Helper()
+		err := l.Client.Do(context.Background(), http.MethodGet, "/api/v1/projects/web/branches/"+url.PathEscape(name), nil, nil)
+		if err == nil {
+			return http.StatusOK
+		}
+		return client.StatusOf(err)
+	}
+	send := func(delivery string, body []byte) *dispatch.HookOutcome {
+		t.Helper()
+		status, out := forgeHook{sender: forge.SenderGitHub, event: "push", delivery: delivery, body: body}.send(t, l, "web", secret)
+		if status != http.StatusAccepted && status != http.StatusOK {
+			t.Fatalf("push %s: %d, %+v", delivery, status, out)
+		}
+		return out
+	}
+	pushed := payload(t, "github/push.json", commit)
+	send("main", pushed)
+	send("old", []byte(strings.ReplaceAll(string(pushed), `"refs/heads/main"`, `"refs/heads/feature/old"`)))
+	if status := branch("feature/old"); status != http.StatusOK {
+		t.Fatalf("feature/old after its push: %d", status)
+	}
+
+	out := send("old-deleted", payload(t, "github/push_deleted.json", commit))
+	if !strings.Contains(out.Ignored, "branch feature/old is no longer listed") {
+		t.Errorf("deleting feature/old answered %q; want it to say the branch is no longer listed", out.Ignored)
+	}
+	if status := branch("feature/old"); status != http.StatusNotFound {
+		t.Errorf("feature/old after its deletion: %d; want 404", status)
+	}
+	var runs lathe.Page[*lathe.Run]
+	l.Do(t, http.MethodGet, "/api/v1/projects/web/runs?branch=feature%2Fold", nil, &runs)
+	if len(runs.Items) == 0 {
+		t.Errorf("feature/old's runs went with the branch; want them kept")
+	}
+
+	deleted := strings.ReplaceAll(string(payload(t, "github/push_deleted.json", commit)), `"refs/heads/feature/old"`, `"refs/heads/main"`)
+	send("main-deleted", []byte(deleted))
+	if status := branch("main"); status != http.StatusOK {
+		t.Errorf("the default branch after a push deleted it: %d; want it still listed", status)
 	}
 }
